@@ -1,0 +1,3 @@
+module vllmapp.local/standin
+
+go 1.22
