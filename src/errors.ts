@@ -36,13 +36,13 @@ export interface Diagnostic {
   path: string;
   message: string;
   hint?: string;
-  severity: "error" | "warning";
+  severity: "error" | "warning" | "note";
 }
 
 export function formatDiagnostic(d: Diagnostic): string {
   const where = `${d.file}:${d.line}:${d.col}`;
   const field = d.path ? ` ${d.path}:` : "";
-  const head = `${where}${field} ${d.severity === "warning" ? "warning: " : ""}${d.message}`;
+  const head = `${where}${field} ${d.severity === "error" ? "" : `${d.severity}: `}${d.message}`;
   return d.hint ? `${head}\n  hint: ${d.hint}` : head;
 }
 

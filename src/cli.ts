@@ -1,0 +1,62 @@
+/**
+ * The vllmapp program. One top-level catch turns errors into exit codes; nothing else exits.
+ * Commands are thin: heavy modules (client-node, prompts, ora) load only in the actions that need them.
+ */
+import { Command, CommanderError } from "commander";
+import { ConfigError, ExitCode, VllmappError } from "./errors.js";
+import { renderCommand } from "./commands/render.js";
+import { initCommand } from "./commands/init.js";
+import { deployCommand, logsCommand, statusCommand, deleteCommand, listCommand } from "./commands/target.js";
+
+declare const VLLMAPP_VERSION: string;
+
+export function buildProgram(): Command {
+  const program = new Command("vllmapp")
+    .description("Deploy vLLM model servers to Kubernetes, or run them locally with Docker, from one vllm-app.yaml")
+    .version(typeof VLLMAPP_VERSION === "string" ? VLLMAPP_VERSION : "0.0.0-dev", "-V, --version")
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+  program.addHelpText(
+    "after",
+    `
+Examples:
+  $ vllmapp init                                   # write a commented vllm-app.yaml
+  $ vllmapp render --dry-run                       # see what would be deployed
+  $ vllmapp deploy                                 # apply to the current kubectl context and wait
+  $ vllmapp deploy --local                         # run it with Docker on this machine
+  $ vllmapp status && vllmapp logs --follow`,
+  );
+  for (const c of [initCommand(), renderCommand(), deployCommand(), logsCommand(), statusCommand(), deleteCommand(), listCommand()]) {
+    c.exitOverride();
+    program.addCommand(c);
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const debug = argv.includes("--debug");
+  try {
+    await program.parseAsync(argv);
+    return ExitCode.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return ExitCode.ok;
+      return ExitCode.usage;
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      return e.exitCode;
+    }
+    if (e instanceof VllmappError) {
+      process.stderr.write(`error: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ""}`);
+      if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
+      return e.exitCode;
+    }
+    const err = e as Error;
+    process.stderr.write(`error: unexpected failure: ${err?.message ?? String(e)}\n`);
+    process.stderr.write(debug && err?.stack ? `${err.stack}\n` : "  hint: run again with --debug for the stack trace, and report it\n");
+    return ExitCode.unexpected;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Connecting as kubectl does: --kubeconfig, else $KUBECONFIG (a list, merged), else ~/.kube/config;
+ * --context, else the current context; namespace: --namespace, else the app file's `namespace`,
+ * else the context's, else "default". client-node is imported here, lazily, by callers that need it.
+ */
+import type { KubeConfig } from "@kubernetes/client-node";
+import { ClusterError } from "../errors.js";
+
+export interface ConnectionOptions {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+}
+
+export interface Connection {
+  kc: KubeConfig;
+  k8s: typeof import("@kubernetes/client-node");
+  context: string;
+  /** the namespace the context names, if any */
+  contextNamespace?: string;
+  server: string;
+}
+
+export async function connect(opts: ConnectionOptions): Promise<Connection> {
+  const k8s = await import("@kubernetes/client-node");
+  const kc = new k8s.KubeConfig();
+  try {
+    if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+    else kc.loadFromDefault();
+  } catch (e) {
+    throw new ClusterError(`cannot read kubeconfig ${opts.kubeconfig ?? process.env.KUBECONFIG ?? "~/.kube/config"}: ${(e as Error).message}`, "pass --kubeconfig, or set KUBECONFIG");
+  }
+  if (opts.context) {
+    if (!kc.getContextObject(opts.context)) {
+      throw new ClusterError(`context "${opts.context}" is not in the kubeconfig`, `contexts: ${kc.getContexts().map((c) => c.name).join(", ") || "(none)"}`);
+    }
+    kc.setCurrentContext(opts.context);
+  }
+  const context = kc.getCurrentContext();
+  const ctx = kc.getContextObject(context);
+  const cluster = kc.getCurrentCluster();
+  if (!ctx || !cluster) {
+    throw new ClusterError("no current Kubernetes context", "set one with `kubectl config use-context NAME`, or pass --context / --kubeconfig");
+  }
+  return { kc, k8s, context, contextNamespace: ctx.namespace || undefined, server: cluster.server };
+}
+
+/** --namespace, else the app file's namespace, else the context's, else "default". */
+export function namespaceFor(conn: Pick<Connection, "contextNamespace">, flag?: string, fromFile?: string): string {
+  return flag ?? fromFile ?? conn.contextNamespace ?? "default";
+}

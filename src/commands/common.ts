@@ -1,0 +1,285 @@
+/**
+ * What every command shares: the common flags, and load → resolve → render, the one pipeline that
+ * `render` prints and `deploy` applies.
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Option, type Command } from "commander";
+import { parse as parseYaml } from "yaml";
+import { loadConfig, sortDiagnostics, type LoadedApp } from "../config/load.js";
+import { ConfigError, UsageError, type Diagnostic } from "../errors.js";
+import { isProblem, parseModelSource, type ModelSource } from "../models/source.js";
+import { renderApp, type IncludeFile, type RenderedApp, type Target, type Templates } from "../render/app.js";
+import { Ui } from "../ui/output.js";
+
+export interface CommonOptions {
+  file: string;
+  app?: string;
+  target: Target;
+  namespace?: string;
+  context?: string;
+  kubeconfig?: string;
+  param: string[];
+  output?: "yaml" | "json" | "text";
+  json?: boolean;
+  quiet?: boolean;
+  color?: boolean;
+  debug?: boolean;
+  templates?: string;
+  offline?: boolean;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Add the flags SPEC §1 lists as common to commands that touch a target. */
+export function addCommonOptions(cmd: Command, { file = true, target = true, cluster = true } = {}): Command {
+  if (file) cmd.option("-f, --file <path>", "the app file", "vllm-app.yaml").option("--app <name>", "pick one app of a multi-app file");
+  if (target) {
+    cmd.addOption(new Option("--target <target>", "where the app runs").choices(["kubernetes", "docker"]).default("kubernetes"));
+    cmd.option("--local", "run with Docker on this machine (= --target docker)");
+  }
+  if (cluster) {
+    cmd
+      .option("--context <name>", "kubeconfig context")
+      .option("-n, --namespace <ns>", "namespace (default: the context's, else the file's namespace)")
+      .option("--kubeconfig <path>", "kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)");
+  }
+  if (file) {
+    cmd
+      .option("--param <name=value>", "override a parameter (repeatable)", collect, [])
+      .option("--templates <dir>", "use a copy of vllmapp's templates folder");
+  }
+  cmd
+    .addOption(new Option("-o, --output <format>", "output format").choices(["yaml", "json", "text"]))
+    .option("--json", "one JSON document on stdout (NDJSON for logs)")
+    .option("--quiet", "only errors on stderr")
+    .option("--no-color", "no colors (also NO_COLOR)")
+    .option("--debug", "show debug output and stack traces");
+  return cmd;
+}
+
+/** Normalise raw commander options. */
+export function commonOptions(raw: Record<string, unknown>): CommonOptions {
+  const target = raw.local ? "docker" : ((raw.target as Target | undefined) ?? "kubernetes");
+  const output = raw.json ? "json" : (raw.output as CommonOptions["output"]);
+  return {
+    ...(raw as object),
+    file: (raw.file as string | undefined) ?? "vllm-app.yaml",
+    target,
+    param: (raw.param as string[] | undefined) ?? [],
+    output,
+    json: Boolean(raw.json) || output === "json",
+  } as CommonOptions;
+}
+
+export function uiFor(opts: Pick<CommonOptions, "quiet" | "json" | "color" | "debug">): Ui {
+  return new Ui({ quiet: opts.quiet, json: opts.json, color: opts.color, debug: opts.debug });
+}
+
+export function parseParams(list: readonly string[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const p of list) {
+    const eq = p.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--param ${p}: write --param name=value`);
+    m.set(p.slice(0, eq), p.slice(eq + 1));
+  }
+  return m;
+}
+
+/** Where the package's own files are: next to dist/ when bundled, next to src/ when run from source. */
+export function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(path.join(dir, "package.json")) && existsSync(path.join(dir, "templates"))) return dir;
+    dir = path.dirname(dir);
+  }
+  throw new Error("cannot find vllmapp's package folder (templates/ is missing)");
+}
+
+const TEMPLATE_FILES: Record<keyof Templates, string> = {
+  deployment: "deployment.yaml",
+  service: "service.yaml",
+  apiKeySecret: "api-key-secret.yaml",
+  cachePvc: "cache-pvc.yaml",
+  scaledObject: "scaledobject.yaml",
+  ingress: "ingress.yaml",
+  includeConfigMap: "include-configmap.yaml",
+  modelDownload: "model-download.yaml",
+};
+
+export function loadTemplates(dir?: string): Templates {
+  const root = dir ?? process.env.VLLMAPP_TEMPLATES ?? path.join(packageRoot(), "templates");
+  const k8s = existsSync(path.join(root, "kubernetes")) ? path.join(root, "kubernetes") : root;
+  const out: Partial<Templates> = {};
+  for (const [key, file] of Object.entries(TEMPLATE_FILES) as [keyof Templates, string][]) {
+    const full = path.join(k8s, file);
+    let text: string;
+    try {
+      text = readFileSync(full, "utf8");
+    } catch {
+      throw new UsageError(`template ${full} is missing`, `copy vllmapp's templates folder whole (${path.join(packageRoot(), "templates")}) and edit the copy`);
+    }
+    try {
+      const v = parseYaml(text);
+      if (typeof v !== "object" || v === null) throw new Error("not a mapping");
+      (out as Record<string, unknown>)[key] = v;
+    } catch (e) {
+      throw new UsageError(`template ${full} is not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+  return out as Templates;
+}
+
+export function fsLoadDeps() {
+  return {
+    readFile: (p: string) => readFileSync(p, "utf8"),
+    resolvePath: (from: string, rel: string) => path.resolve(path.dirname(from), rel),
+    exists: (p: string) => existsSync(p),
+  };
+}
+
+export interface LoadedApps {
+  /** the apps selected (all of the file, or --app), in deploy order with their dependencies first */
+  apps: LoadedApp[];
+  /** the apps of the main file that were selected */
+  selected: LoadedApp[];
+  warnings: Diagnostic[];
+}
+
+export function loadApps(opts: CommonOptions): LoadedApps {
+  const file = opts.file;
+  const { apps, order, warnings } = loadConfig(file, fsLoadDeps());
+  let selected = apps;
+  if (opts.app) {
+    selected = apps.filter((a) => a.config.name === opts.app);
+    if (!selected.length) throw new UsageError(`${file} has no app named "${opts.app}"`, `apps in it: ${apps.map((a) => a.config.name).join(", ")}`);
+  }
+  // dependencies of the selected apps, in order
+  const wanted = new Set(selected.map((a) => `${a.file}\0${a.config.name}`));
+  const inOrder = opts.app ? order.filter((a) => wanted.has(`${a.file}\0${a.config.name}`) || isDependencyOf(a, selected, order)) : order;
+  return { apps: inOrder, selected, warnings };
+}
+
+function isDependencyOf(candidate: LoadedApp, roots: LoadedApp[], all: LoadedApp[]): boolean {
+  const byName = new Map(all.map((a) => [`${a.file}\0${a.config.name}`, a]));
+  const seen = new Set<string>();
+  const stack = [...roots];
+  while (stack.length) {
+    const a = stack.pop()!;
+    for (const dep of a.config.depends_on ?? []) {
+      const [p, n] = dep.includes("#") ? dep.split("#", 2) as [string, string] : [dep, undefined];
+      const targets = all.filter((x) =>
+        (!dep.includes("#") && x.file === a.file && x.config.name === dep) ||
+        (path.resolve(path.dirname(a.file), p) === x.file && (n === undefined || x.config.name === n)),
+      );
+      for (const t of targets) {
+        const key = `${t.file}\0${t.config.name}`;
+        if (t === candidate) return true;
+        if (!seen.has(key)) {
+          seen.add(key);
+          stack.push(byName.get(key)!);
+        }
+      }
+    }
+  }
+  return false;
+}
+
+function readIncludes(app: LoadedApp, problems: Diagnostic[]): IncludeFile[] {
+  const out: IncludeFile[] = [];
+  const names = new Map<string, number>();
+  app.config.include?.forEach((p, i) => {
+    const hostPath = path.resolve(path.dirname(app.file), p);
+    const at = app.locate(["include", i]);
+    const diag = (message: string, hint?: string) => problems.push({ file: app.file, ...at, path: `include[${i}]`, severity: "error", message, hint });
+    let st;
+    try {
+      st = statSync(hostPath);
+    } catch {
+      return diag(`${p} does not exist (looked at ${hostPath})`, "include paths are relative to the app file");
+    }
+    if (st.isDirectory()) {
+      return diag(`${p} is a folder; include lists files`, `list its files: ${readdirSync(hostPath).slice(0, 5).join(", ")}`);
+    }
+    const name = path.basename(hostPath);
+    if (names.has(name)) return diag(`two included files are both named ${name}; they would overwrite each other in /app/include`);
+    names.set(name, i);
+    const buf = readFileSync(hostPath);
+    if (buf.includes(0)) return diag(`${p} is a binary file; include ships text files (chat templates, configs)`);
+    if (buf.length > 900 * 1024) return diag(`${p} is ${Math.round(buf.length / 1024)} KiB; a ConfigMap holds at most 1 MiB`, "ship large files in the image or the model's storage");
+    out.push({ path: p, hostPath, name, content: buf.toString("utf8") });
+  });
+  return out;
+}
+
+export type SourceResolver = (app: LoadedApp, source: ModelSource) => Promise<{ source: ModelSource; resolvedFrom?: string }>;
+
+export interface RenderAllOptions {
+  opts: CommonOptions;
+  namespace?: string;
+  resolve?: SourceResolver;
+  dockerGpus?: string;
+}
+
+/** Load, resolve and render every selected app. Throws ConfigError with every error at once. */
+export async function renderAll({ opts, namespace, resolve, dockerGpus }: RenderAllOptions): Promise<{ loaded: LoadedApps; rendered: RenderedApp[]; warnings: Diagnostic[] }> {
+  const loaded = loadApps(opts);
+  const params = parseParams(opts.param);
+  const templates = loadTemplates(opts.templates);
+  const errors: Diagnostic[] = [];
+  const warnings: Diagnostic[] = [...loaded.warnings];
+  const rendered: RenderedApp[] = [];
+  for (const app of loaded.apps) {
+    const parsed = parseModelSource(app.config);
+    const at = (p: (string | number)[]) => ({ file: app.file, ...app.locate(p), path: formatPath(p) });
+    if (isProblem(parsed)) {
+      errors.push({ ...at(parsed.path), severity: "error", message: parsed.message, hint: parsed.hint });
+      continue;
+    }
+    const includes = readIncludes(app, errors);
+    let source: ModelSource = parsed;
+    let resolvedFrom: string | undefined;
+    if (resolve) {
+      try {
+        ({ source, resolvedFrom } = await resolve(app, parsed));
+      } catch (e) {
+        if (e instanceof ConfigError) {
+          errors.push(...e.diagnostics);
+          continue;
+        }
+        throw e;
+      }
+    }
+    // --param applies to the apps that declare the parameter; others ignore it
+    const declared = new Set((app.config.parameters ?? []).map((p) => p.name));
+    const appParams = new Map([...params].filter(([k]) => declared.has(k)));
+    const r = renderApp({
+      app: app.config, source, resolvedFrom, templates, includes, params: appParams, target: opts.target,
+      namespace: namespace ?? opts.namespace ?? app.config.namespace, hostHome: homedir(), dockerGpus,
+    });
+    for (const p of r.problems) {
+      const d: Diagnostic = { ...at(p.path), severity: p.severity === "error" ? "error" : "warning", message: p.message, hint: p.hint };
+      if (p.severity === "error") errors.push(d);
+      else if (p.severity === "warning") warnings.push(d);
+      else warnings.push({ ...d, severity: "note" });
+    }
+    rendered.push(r);
+  }
+  for (const [k] of params) {
+    if (!loaded.apps.some((a) => a.config.parameters?.some((p) => p.name === k))) {
+      errors.push({ file: opts.file, line: 1, col: 1, path: "parameters", severity: "error", message: `--param ${k}=… names no parameter of any app`, hint: "declare it under parameters: [{name, value}]" });
+    }
+  }
+  if (errors.length) throw new ConfigError(sortDiagnostics(errors));
+  return { loaded, rendered, warnings: sortDiagnostics(warnings) };
+}
+
+export function formatPath(path: readonly (string | number)[]): string {
+  let out = "";
+  for (const k of path) out += typeof k === "number" ? `[${k}]` : out ? `.${k}` : String(k);
+  return out;
+}
