@@ -3,6 +3,8 @@
  * the `nvidia.com/gpu.product` label values that NVIDIA's GPU feature discovery puts on such nodes,
  * and the memory of one device (used by the fit check).
  */
+import { levenshtein } from "../text.js";
+
 export interface GpuType {
   /** canonical name, as written in vllm-app.yaml */
   name: string;
@@ -52,3 +54,16 @@ export function findGpuType(name: string): GpuType | undefined {
 export const GPU_TYPE_NAMES = GPU_TYPES.map((t) => t.name);
 
 export const MIG_PROFILE_RE = /^\d+g\.\d+gb$/;
+
+/** The known type closest to a misspelt one, compared without case, spaces or dashes. */
+export function suggestGpuType(name: string): string | undefined {
+  const n = normalise(name);
+  let best: { name: string; d: number } | undefined;
+  for (const t of GPU_TYPES) {
+    for (const alias of [t.name, ...t.aliases]) {
+      const d = levenshtein(n, normalise(alias));
+      if (!best || d < best.d) best = { name: t.name, d };
+    }
+  }
+  return best && best.d <= Math.max(1, Math.floor(n.length / 3)) ? best.name : undefined;
+}

@@ -3,9 +3,8 @@
  * Pure: no IO. Cross-field rules live in `superRefine` so every problem is reported at once.
  */
 import { z } from "zod";
-import { GPU_TYPE_NAMES, MIG_PROFILE_RE, findGpuType } from "./gpus.js";
+import { GPU_TYPE_NAMES, MIG_PROFILE_RE, findGpuType, suggestGpuType } from "./gpus.js";
 import { isQuantity, parseDuration } from "./units.js";
-import { didYouMean } from "../text.js";
 
 export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const HF_REPO = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9._\/-]+)?$/;
@@ -178,13 +177,13 @@ export const appConfigSchema = z
     if (typeof gpu === "string") {
       const m = /^(.+?)(?::(\d+))?$/.exec(gpu.trim());
       if (!m || !findGpuType(m[1]!)) {
-        const guess = didYouMean(m?.[1] ?? gpu, GPU_TYPE_NAMES);
+        const guess = suggestGpuType(m?.[1] ?? gpu);
         ctx.addIssue({ code: "custom", path: ["resources", "gpu"], message: `unknown GPU type "${m?.[1] ?? gpu}"${guess ? `; did you mean "${guess}"?` : ""} Known: ${GPU_TYPE_NAMES.join(", ")}`, params: { hint: `write "TYPE:COUNT", e.g. "${guess ?? "L4"}:1"` } });
       }
     } else if (typeof gpu === "object") {
       const t = gpu.type === undefined ? undefined : findGpuType(gpu.type);
       if (gpu.type !== undefined && !t) {
-        const guess = didYouMean(gpu.type, GPU_TYPE_NAMES);
+        const guess = suggestGpuType(gpu.type);
         ctx.addIssue({ code: "custom", path: ["resources", "gpu", "type"], message: `unknown GPU type "${gpu.type}"${guess ? `; did you mean "${guess}"?` : ""} Known: ${GPU_TYPE_NAMES.join(", ")}` });
       }
       if (gpu.partition !== undefined) {

@@ -415,6 +415,8 @@ function renderKubernetes(input: RenderInput, serve: ServeResult, model: Rendere
     tpl.metadata = strategicMerge(tpl.metadata, app.pod_template.metadata ?? {});
     tpl.spec = strategicMerge(tpl.spec, app.pod_template.spec ?? {});
   }
+  tpl.spec.containers = tpl.spec.containers.map((x: Record<string, unknown>) => orderKeys(x, CONTAINER_KEY_ORDER));
+  spec.template = orderKeys(tpl, ["metadata", "spec"]);
   objects.push(dep);
 
   // --- Service
@@ -504,6 +506,16 @@ function renderKubernetes(input: RenderInput, serve: ServeResult, model: Rendere
     problems.push({ path: ["pod_template"], severity: "note", message: `pod_template "${app.pod_template}" names a PodTemplate in the cluster: deploy fetches and merges it; render shows the pod without it` });
   }
   return { objects: sortObjects(objects), problems };
+}
+
+const CONTAINER_KEY_ORDER = ["name", "image", "command", "args", "env", "ports", "resources", "volumeMounts", "startupProbe", "readinessProbe", "livenessProbe", "lifecycle"];
+
+/** The same object with the named keys first, in that order (for readable, stable output). */
+function orderKeys<T extends Record<string, unknown>>(obj: T, first: readonly string[]): T {
+  const out: Record<string, unknown> = {};
+  for (const k of first) if (k in obj) out[k] = obj[k];
+  for (const [k, v] of Object.entries(obj)) if (!(k in out)) out[k] = v;
+  return out as T;
 }
 
 const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "ScaledObject", "HorizontalPodAutoscaler", "Ingress"];
