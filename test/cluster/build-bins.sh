@@ -21,7 +21,7 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 log() { printf '[build-bins %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-command -v go >/dev/null || die "go is not installed (need Go >= 1.26 for k8s $K8S_VERSION)"
+need_go() { command -v go >/dev/null || die "go is not installed (Go >= 1.26 is needed to build k8s $K8S_VERSION)"; }
 
 check_pin() { # module-dir module version
   grep -Eq "^[[:space:]]*(require[[:space:]]+)?$2[[:space:]]+$3([[:space:]]|$)" "$HERE/tools/$1/go.mod" \
@@ -31,7 +31,7 @@ check_pin() { # module-dir module version
 build_k8s() {
   local out="$CACHE/k8s-$K8S_VERSION"
   [[ -f $out/.complete ]] && { log "k8s $K8S_VERSION: cached in $out"; return; }
-  check_pin k8s k8s.io/kubernetes "$K8S_VERSION"
+  need_go; check_pin k8s k8s.io/kubernetes "$K8S_VERSION"
   local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
   local ldf="-s -w" kv
   for kv in gitVersion=$K8S_VERSION gitMajor=1 gitMinor=$minor gitTreeState=clean buildDate=1970-01-01T00:00:00Z; do
@@ -51,7 +51,7 @@ build_k8s() {
 build_etcd() {
   local out="$CACHE/etcd-$ETCD_VERSION"
   [[ -f $out/.complete ]] && { log "etcd $ETCD_VERSION: cached in $out"; return; }
-  check_pin etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+  need_go; check_pin etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
   rm -rf "$out.tmp"; mkdir -p "$out.tmp"
   log "etcd $ETCD_VERSION: building"
   (cd "$HERE/tools/etcd" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/etcd" go.etcd.io/etcd/server/v3)
@@ -63,13 +63,18 @@ build_etcd() {
 build_kwok() {
   local out="$CACHE/kwok-$KWOK_VERSION"
   [[ -f $out/.complete ]] && { log "kwok $KWOK_VERSION: cached in $out"; return; }
-  check_pin kwok sigs.k8s.io/kwok "$KWOK_VERSION"
+  need_go; check_pin kwok sigs.k8s.io/kwok "$KWOK_VERSION"
   rm -rf "$out.tmp"; mkdir -p "$out.tmp"
   log "kwok $KWOK_VERSION: building"
   (cd "$HERE/tools/kwok" && go build -trimpath \
       -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v} -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${K8S_VERSION#v}" \
       -o "$out.tmp/kwok" sigs.k8s.io/kwok/cmd/kwok)
-  "$out.tmp/kwok" --version >&2 || true
+  "$out.tmp/kwok" --version >&2
+  # kwok's CRDs (Stage, Logs, ClusterLogs, ...) come from the same module version.
+  local src
+  src=$(cd "$HERE/tools/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+  [[ -d $src/kustomize/crd/bases ]] || die "kwok module source has no kustomize/crd/bases ($src)"
+  mkdir -p "$out.tmp/crds" && cp "$src"/kustomize/crd/bases/*.yaml "$out.tmp/crds/"
   touch "$out.tmp/.complete"; rm -rf "$out"; mv "$out.tmp" "$out"
   log "kwok $KWOK_VERSION: done"
 }

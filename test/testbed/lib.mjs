@@ -1,0 +1,919 @@
+// vllmapp test bed: a real Kubernetes control plane (etcd, kube-apiserver,
+// kube-controller-manager, kube-scheduler, kwok with fake GPU nodes) and a
+// Docker engine with a locally built vLLM stand-in image, all on 127.0.0.1.
+//
+//   import { startTestbed, stopTestbed } from './lib.mjs';
+//   const tb = await startTestbed();          // provisions what is missing, starts everything
+//   process.env = { ...process.env, ...tb.env };
+//   await tb.stop();                          // stops exactly what it started
+//
+// Everything it starts is recorded in <workDir>/state.json (pids, ports, paths)
+// so that a separate process (down.mjs) can stop it. Other servers join through
+// test/testbed/services.mjs (see README.md).
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import https from 'node:https';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLUSTER_DIR = path.join(REPO_ROOT, 'test/cluster');
+export const STANDIN_DIR = path.join(REPO_ROOT, 'test/standin');
+export const FIXTURES_DIR = path.join(REPO_ROOT, 'test/fixtures/testbed');
+export const DEFAULT_WORK_DIR = process.env.VLLMAPP_TESTBED_DIR
+  ? path.resolve(process.env.VLLMAPP_TESTBED_DIR)
+  : path.join(REPO_ROOT, '.testbed');
+
+// Docker settings: our own dockerd uses a non-RFC1918 bridge (198.18.0.0/15 is
+// the RFC 2544 benchmarking range), so even docker-proxy never targets 10/8,
+// 172.16/12 or 192.168/16.
+export const DOCKER_SOCKET = '/var/run/docker.sock';
+export const DOCKER_BIP = '198.18.0.1/24';
+export const DOCKER_POOL = 'base=198.18.0.0/16,size=24';
+// Bump when the stand-in image layout (not the Go source) changes.
+const STANDIN_RECIPE = 'standin-image-v1';
+
+const t0 = Date.now();
+export function log(msg) {
+  const s = ((Date.now() - t0) / 1000).toFixed(1).padStart(6);
+  process.stderr.write(`[testbed ${s}s] ${msg}\n`);
+}
+
+export class TestbedError extends Error {}
+
+// ---------------------------------------------------------------- helpers
+
+export function readVersions() {
+  const txt = fs.readFileSync(path.join(CLUSTER_DIR, 'versions.env'), 'utf8');
+  const v = {};
+  for (const line of txt.split('\n')) {
+    const m = /^\s*([A-Z0-9_]+)=(\S+)/.exec(line);
+    if (m) v[m[1]] = m[2];
+  }
+  for (const k of ['K8S_VERSION', 'ETCD_VERSION', 'KWOK_VERSION']) {
+    if (!v[k]) throw new TestbedError(`test/cluster/versions.env lacks ${k}`);
+  }
+  return v;
+}
+
+export function cacheRoot() {
+  if (process.env.VLLMAPP_TESTBED_CACHE) return path.resolve(process.env.VLLMAPP_TESTBED_CACHE);
+  const xdg = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(xdg, 'vllmapp-testbed');
+}
+
+export function binPaths(v = readVersions(), root = cacheRoot()) {
+  const k8s = path.join(root, `k8s-${v.K8S_VERSION}`);
+  const etcd = path.join(root, `etcd-${v.ETCD_VERSION}`);
+  const kwok = path.join(root, `kwok-${v.KWOK_VERSION}`);
+  return {
+    dirs: { k8s, etcd, kwok },
+    kubeApiserver: path.join(k8s, 'kube-apiserver'),
+    kubeControllerManager: path.join(k8s, 'kube-controller-manager'),
+    kubeScheduler: path.join(k8s, 'kube-scheduler'),
+    kubectl: path.join(k8s, 'kubectl'),
+    etcd: path.join(etcd, 'etcd'),
+    kwok: path.join(kwok, 'kwok'),
+    kwokCrds: path.join(kwok, 'crds'),
+  };
+}
+
+function tail(file, n = 30) {
+  try {
+    const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+    return lines.slice(-n).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Run a command to completion; throws TestbedError with its output on failure. */
+export function run(cmd, args, opts = {}) {
+  const { env, cwd, input, timeoutMs = 120_000, allowFail = false, stderrTo } = opts;
+  return new Promise((resolve, reject) => {
+    let child;
+    try {
+      child = spawn(cmd, args, { env: env ?? process.env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    } catch (e) {
+      reject(new TestbedError(`cannot run ${cmd}: ${e.message}`));
+      return;
+    }
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => {
+      err += d;
+      if (stderrTo) stderrTo.write(d);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new TestbedError(`cannot run ${cmd}: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const res = { code, signal, stdout: out, stderr: err };
+      if ((code === 0 || allowFail) && !signal) resolve(res);
+      else if (allowFail) resolve(res);
+      else
+        reject(
+          new TestbedError(
+            `${path.basename(cmd)} ${args.join(' ').slice(0, 300)} failed (${signal ?? 'exit ' + code}):\n${(err || out).trim().slice(-3000)}`,
+          ),
+        );
+    });
+    if (input !== undefined) child.stdin.end(input);
+    else child.stdin.end();
+  });
+}
+
+export function which(name) {
+  for (const dir of (process.env.PATH || '').split(':')) {
+    if (!dir) continue;
+    const p = path.join(dir, name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {}
+  }
+  for (const dir of ['/usr/sbin', '/sbin', '/usr/local/sbin']) {
+    const p = path.join(dir, name);
+    if (fs.existsSync(p)) return p;
+  }
+  return null;
+}
+
+/** A free TCP port on 127.0.0.1 (bind to port 0, read it, close). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll fn until it returns a truthy value; throws with `what` and a log tail on timeout. */
+export async function waitFor(what, fn, { timeoutMs = 60_000, intervalMs = 200, logFile, isAlive } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      lastErr = e;
+    }
+    if (isAlive && !isAlive()) {
+      throw new TestbedError(`${what}: process exited${logFile ? `; last log lines of ${logFile}:\n${tail(logFile)}` : ''}`);
+    }
+    if (Date.now() > deadline) {
+      throw new TestbedError(
+        `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastErr ? ` (last error: ${lastErr.message})` : ''}` +
+          (logFile ? `; last log lines of ${logFile}:\n${tail(logFile)}` : ''),
+      );
+    }
+    await sleep(intervalMs);
+  }
+}
+
+function request(url, { method = 'GET', body, headers = {}, tls, timeoutMs = 5000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const mod = u.protocol === 'https:' ? https : http;
+    const req = mod.request(
+      u,
+      { method, headers: { ...headers, ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) }, timeout: timeoutMs, ...(tls || {}) },
+      (res) => {
+        let data = '';
+        res.on('data', (d) => (data += d));
+        res.on('end', () => resolve({ status: res.statusCode, body: data }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs}ms`)));
+    req.on('error', reject);
+    if (body) req.end(body);
+    else req.end();
+  });
+}
+
+// ---------------------------------------------------------------- processes
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+
+/** True if `pid` is still the process we started (guards against pid reuse). */
+function isOurProcess(p) {
+  if (!p?.pid || !isAlive(p.pid)) return false;
+  try {
+    const exe = fs.readlinkSync(`/proc/${p.pid}/exe`).replace(/ \(deleted\)$/, '');
+    if (p.bin && exe !== p.bin && path.basename(exe) !== path.basename(p.bin)) return false;
+    // zombies count as gone
+    const stat = fs.readFileSync(`/proc/${p.pid}/stat`, 'utf8');
+    const st = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return st !== 'Z';
+  } catch {
+    return isAlive(p.pid);
+  }
+}
+
+/** Stop one recorded process: SIGTERM, wait, then SIGKILL its process group. */
+export async function stopProcess(p, { timeoutMs = 15_000 } = {}) {
+  if (!isOurProcess(p)) return false;
+  try {
+    process.kill(p.pid, 'SIGTERM');
+  } catch {}
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isOurProcess(p)) return true;
+    await sleep(100);
+  }
+  log(`${p.name} (pid ${p.pid}) ignored SIGTERM for ${timeoutMs / 1000}s; sending SIGKILL`);
+  try {
+    process.kill(-p.pid, 'SIGKILL'); // its own process group (spawned detached)
+  } catch {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {}
+  }
+  for (let i = 0; i < 50 && isOurProcess(p); i++) await sleep(100);
+  return true;
+}
+
+// ---------------------------------------------------------------- state
+
+export function statePath(workDir) {
+  return path.join(workDir, 'state.json');
+}
+
+export function readState(workDir = DEFAULT_WORK_DIR) {
+  try {
+    return JSON.parse(fs.readFileSync(statePath(workDir), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** True if any process recorded in the state is still running. */
+export function stateIsLive(state) {
+  return !!state && (state.processes || []).some((p) => isOurProcess(p));
+}
+
+class Ctx {
+  constructor(workDir) {
+    this.workDir = workDir;
+    this.logDir = path.join(workDir, 'logs');
+    this.state = {
+      version: 1,
+      workDir,
+      startedAt: new Date().toISOString(),
+      ownerPid: process.pid,
+      processes: [],
+      ports: {},
+      docker: null,
+      services: {},
+      env: {},
+    };
+    this.log = log;
+    this.freePort = freePort;
+    this.waitFor = waitFor;
+    this.run = run;
+  }
+
+  save() {
+    fs.mkdirSync(this.workDir, { recursive: true });
+    const tmp = statePath(this.workDir) + '.tmp';
+    fs.writeFileSync(tmp, JSON.stringify(this.state, null, 2) + '\n');
+    fs.renameSync(tmp, statePath(this.workDir));
+  }
+
+  /** Start a long-running process, detached, logging to logs/<name>.log; recorded in the state. */
+  spawn(name, bin, args, { env, cwd } = {}) {
+    fs.mkdirSync(this.logDir, { recursive: true });
+    const logFile = path.join(this.logDir, `${name}.log`);
+    const fd = fs.openSync(logFile, 'a');
+    let child;
+    try {
+      child = spawn(bin, args, {
+        env: env ?? process.env,
+        cwd: cwd ?? this.workDir,
+        detached: true, // own process group: a Ctrl-C to the parent does not kill it before teardown
+        stdio: ['ignore', fd, fd],
+      });
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (!child.pid) throw new TestbedError(`could not start ${name} (${bin})`);
+    let exited = false;
+    child.on('exit', () => (exited = true));
+    child.on('error', () => (exited = true));
+    child.unref();
+    const rec = { name, pid: child.pid, bin, args, logFile };
+    this.state.processes.push(rec);
+    fs.writeFileSync(path.join(this.workDir, `${name}.pid`), `${child.pid}\n`);
+    this.save();
+    return { ...rec, alive: () => !exited && isAlive(child.pid) };
+  }
+
+  /** HTTP(S) GET until it answers `okStatus`. */
+  waitForHttp(what, url, { tls, okStatus = 200, timeoutMs, proc } = {}) {
+    return waitFor(what, async () => (await request(url, { tls, timeoutMs: 3000 })).status === okStatus, {
+      timeoutMs,
+      logFile: proc?.logFile,
+      isAlive: proc?.alive,
+    });
+  }
+}
+
+// ---------------------------------------------------------------- provisioning
+
+/** Build the control-plane binaries into the cache (test/cluster/build-bins.sh) when missing. */
+export async function ensureBinaries() {
+  const v = readVersions();
+  const b = binPaths(v);
+  const missing = Object.entries(b.dirs)
+    .filter(([, d]) => !fs.existsSync(path.join(d, '.complete')))
+    .map(([k]) => k);
+  if (missing.length === 0) return b;
+  log(`building ${missing.join(', ')} from Go modules into ${cacheRoot()} (cold build takes several minutes on 2 cores)`);
+  const started = Date.now();
+  const child = spawn('bash', [path.join(CLUSTER_DIR, 'build-bins.sh'), ...missing], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr.on('data', (d) => process.stderr.write(d));
+  const beat = setInterval(() => log(`... still building (${Math.round((Date.now() - started) / 60000)} min)`), 60_000);
+  const code = await new Promise((r) => child.on('close', r));
+  clearInterval(beat);
+  if (code !== 0) throw new TestbedError(`building the control-plane binaries failed (test/cluster/build-bins.sh exit ${code}); see the output above`);
+  log(`binaries built in ${Math.round((Date.now() - started) / 1000)}s`);
+  return b;
+}
+
+/** Install Debian's docker.io with apt when dockerd is missing. */
+export async function ensureDockerInstalled() {
+  if (which('dockerd') && which('docker')) return;
+  if (process.getuid?.() !== 0) throw new TestbedError('dockerd is not installed and we are not root: install docker.io (apt-get install -y docker.io)');
+  if (!which('apt-get')) throw new TestbedError('dockerd is not installed and apt-get is not available');
+  log('dockerd missing: apt-get update && apt-get install -y docker.io');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  await run('apt-get', ['update'], { env, timeoutMs: 600_000 });
+  await run('apt-get', ['install', '-y', '--no-install-recommends', 'docker.io'], { env, timeoutMs: 900_000 });
+  if (!which('dockerd')) throw new TestbedError('apt-get install docker.io finished but dockerd is still missing');
+  log('docker.io installed');
+}
+
+// ---------------------------------------------------------------- PKI
+
+async function makePki(dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  const o = (args) => run('openssl', args, { cwd: dir });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  fs.writeFileSync(
+    path.join(dir, 'ca.cnf'),
+    '[req]\ndistinguished_name = dn\nx509_extensions = v3_ca\nprompt = no\n[dn]\nCN = vllmapp-testbed-ca\n' +
+      '[v3_ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\nsubjectKeyIdentifier = hash\n',
+  );
+  await o(['req', '-x509', '-new', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '30', '-config', 'ca.cnf']);
+  fs.writeFileSync(
+    path.join(dir, 'server.ext'),
+    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' +
+      'subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n',
+  );
+  fs.writeFileSync(
+    path.join(dir, 'client.ext'),
+    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n',
+  );
+  const issue = async (name, subj, ext) => {
+    await o(['req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj]);
+    await o(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '30', '-out', `${name}.crt`, '-extfile', ext]);
+  };
+  await Promise.all([
+    issue('apiserver', '/CN=kube-apiserver', 'server.ext'),
+    issue('admin', '/O=system:masters/CN=vllmapp-testbed-admin', 'client.ext'),
+    o(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', 'sa.key']).then(() =>
+      o(['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']),
+    ),
+  ]);
+}
+
+function writeKubeconfig(file, server, pki) {
+  const b64 = (f) => fs.readFileSync(path.join(pki, f)).toString('base64');
+  fs.writeFileSync(
+    file,
+    `apiVersion: v1
+kind: Config
+clusters:
+- name: vllmapp-testbed
+  cluster:
+    server: ${server}
+    certificate-authority-data: ${b64('ca.crt')}
+users:
+- name: vllmapp-testbed-admin
+  user:
+    client-certificate-data: ${b64('admin.crt')}
+    client-key-data: ${b64('admin.key')}
+contexts:
+- name: vllmapp-testbed
+  context:
+    cluster: vllmapp-testbed
+    user: vllmapp-testbed-admin
+    namespace: default
+current-context: vllmapp-testbed
+`,
+    { mode: 0o600 },
+  );
+}
+
+// ---------------------------------------------------------------- control plane
+
+const KWOK_CRDS = ['Stage', 'Logs', 'ClusterLogs', 'PortForward', 'ClusterPortForward', 'Exec', 'ClusterExec', 'Attach', 'ClusterAttach'];
+const CRD_FILES = {
+  Stage: 'stages',
+  Logs: 'logs',
+  ClusterLogs: 'clusterlogs',
+  PortForward: 'portforwards',
+  ClusterPortForward: 'clusterportforwards',
+  Exec: 'execs',
+  ClusterExec: 'clusterexecs',
+  Attach: 'attaches',
+  ClusterAttach: 'clusterattaches',
+};
+
+async function startControlPlane(ctx, bins, versions) {
+  const w = ctx.workDir;
+  const pki = path.join(w, 'pki');
+  const kubeconfig = path.join(w, 'admin.kubeconfig');
+  const [etcdPort, peerPort, apiPort, kwokPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  Object.assign(ctx.state.ports, { etcd: etcdPort, etcdPeer: peerPort, apiserver: apiPort, kwok: kwokPort });
+  ctx.save();
+
+  await makePki(pki);
+  const server = `https://127.0.0.1:${apiPort}`;
+  writeKubeconfig(kubeconfig, server, pki);
+  const kubeCacheDir = path.join(w, 'kube-cache');
+  const kenv = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: kubeCacheDir };
+  const kubectl = (args, opts = {}) => run(bins.kubectl, args, { env: kenv, timeoutMs: 60_000, ...opts });
+  const tls = {
+    ca: fs.readFileSync(path.join(pki, 'ca.crt')),
+    cert: fs.readFileSync(path.join(pki, 'admin.crt')),
+    key: fs.readFileSync(path.join(pki, 'admin.key')),
+  };
+  const api = async (p) => {
+    const r = await request(server + p, { tls, timeoutMs: 5000 });
+    if (r.status !== 200) throw new Error(`GET ${p}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
+    return JSON.parse(r.body);
+  };
+
+  // etcd
+  const etcd = ctx.spawn('etcd', bins.etcd, [
+    '--name=testbed',
+    `--data-dir=${path.join(w, 'etcd')}`,
+    `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+    `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+    `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+    `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+    `--initial-cluster=testbed=http://127.0.0.1:${peerPort}`,
+    '--unsafe-no-fsync=true',
+    '--log-level=warn',
+  ]);
+  await ctx.waitForHttp('etcd /health', `http://127.0.0.1:${etcdPort}/health`, { proc: etcd, timeoutMs: 30_000 });
+  log(`etcd ${versions.ETCD_VERSION} up on 127.0.0.1:${etcdPort}`);
+
+  // kube-apiserver
+  const apiserver = ctx.spawn('kube-apiserver', bins.kubeApiserver, [
+    `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${apiPort}`,
+    '--advertise-address=127.0.0.1',
+    '--endpoint-reconciler-type=none',
+    `--tls-cert-file=${pki}/apiserver.crt`,
+    `--tls-private-key-file=${pki}/apiserver.key`,
+    `--cert-dir=${path.join(w, 'apiserver-certs')}`,
+    `--client-ca-file=${pki}/ca.crt`,
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${pki}/sa.pub`,
+    `--service-account-signing-key-file=${pki}/sa.key`,
+    '--service-cluster-ip-range=10.96.0.0/16',
+    '--authorization-mode=Node,RBAC',
+    '--allow-privileged=true',
+    '--enable-priority-and-fairness=false',
+    '--kubelet-preferred-address-types=InternalIP,Hostname',
+    '--profiling=false',
+    '--v=1',
+  ]);
+  await waitFor(
+    'kube-apiserver /readyz',
+    async () => (await request(`${server}/readyz`, { tls, timeoutMs: 3000 })).status === 200,
+    { timeoutMs: 90_000, logFile: apiserver.logFile, isAlive: apiserver.alive, intervalMs: 250 },
+  );
+  log(`kube-apiserver ${versions.K8S_VERSION} ready on ${server}`);
+
+  // kube-controller-manager + kube-scheduler (no serving ports at all)
+  ctx.spawn('kube-controller-manager', bins.kubeControllerManager, [
+    `--kubeconfig=${kubeconfig}`,
+    '--leader-elect=false',
+    '--controllers=*',
+    `--service-account-private-key-file=${pki}/sa.key`,
+    `--root-ca-file=${pki}/ca.crt`,
+    '--use-service-account-credentials=false',
+    '--bind-address=127.0.0.1',
+    '--secure-port=0',
+    '--profiling=false',
+    '--v=1',
+  ]);
+  const schedCfg = path.join(w, 'kube-scheduler.yaml');
+  fs.writeFileSync(
+    schedCfg,
+    `apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+clientConnection:
+  kubeconfig: ${JSON.stringify(kubeconfig)}
+leaderElection:
+  leaderElect: false
+`,
+  );
+  ctx.spawn('kube-scheduler', bins.kubeScheduler, [`--config=${schedCfg}`, '--bind-address=127.0.0.1', '--secure-port=0', '--v=1']);
+
+  // kwok CRDs, stages and default logs (CRD mode, so tests can add Logs/Stage objects)
+  const crdFiles = KWOK_CRDS.map((k) => path.join(bins.kwokCrds, `kwok.x-k8s.io_${CRD_FILES[k]}.yaml`));
+  await kubectl(['create', ...crdFiles.flatMap((f) => ['-f', f])]);
+  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...KWOK_CRDS.map((k) => `crd/${CRD_FILES[k]}.kwok.x-k8s.io`)]);
+  const clusterLogs = path.join(w, 'kwok-clusterlogs.yaml');
+  fs.writeFileSync(
+    clusterLogs,
+    `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata:
+  name: vllmapp-testbed-default
+spec:
+  logs:
+  - containers: []
+    logsFile: ${JSON.stringify(path.join(FIXTURES_DIR, 'vllm-container.log'))}
+    follow: false
+`,
+  );
+  await kubectl([
+    'create',
+    '-f',
+    path.join(CLUSTER_DIR, 'kwok/stages-node.yaml'),
+    '-f',
+    path.join(CLUSTER_DIR, 'kwok/stages-pod.yaml'),
+    '-f',
+    clusterLogs,
+  ]);
+
+  // kwok. All options as flags: a KwokConfiguration file given with --config is not defaulted
+  // in kwok v0.8.0 (its parallelism options stay 0 and the node/pod controllers refuse to start).
+  const kwok = ctx.spawn(
+    'kwok',
+    bins.kwok,
+    [
+      `--kubeconfig=${kubeconfig}`,
+      '--manage-all-nodes=true',
+      '--node-ip=127.0.0.1',
+      '--node-name=localhost',
+      `--node-port=${kwokPort}`,
+      `--server-address=127.0.0.1:${kwokPort}`,
+      '--node-lease-duration-seconds=40',
+      '--cidr=10.244.0.0/16',
+      `--enable-crds=${KWOK_CRDS.join(',')}`,
+    ],
+    { env: { ...process.env, KWOK_WORKDIR: path.join(w, 'kwok-home') } },
+  );
+
+  // GPU nodes
+  const nodesYaml = fs.readFileSync(path.join(CLUSTER_DIR, 'kwok/nodes.yaml'), 'utf8').replaceAll('${K8S_VERSION}', versions.K8S_VERSION);
+  await kubectl(['create', '-f', '-'], { input: nodesYaml });
+  const nodeNames = [...nodesYaml.matchAll(/^\s{2}name:\s*(\S+)/gm)].map((m) => m[1]);
+  await waitFor(
+    `nodes ${nodeNames.join(', ')} Ready and untainted`,
+    async () => {
+      const list = await api('/api/v1/nodes');
+      const ok = list.items.filter(
+        (n) =>
+          n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
+          !(n.spec?.taints || []).some((t) => t.key.startsWith('node.kubernetes.io/')),
+      );
+      return nodeNames.every((name) => ok.some((n) => n.metadata.name === name));
+    },
+    { timeoutMs: 90_000, logFile: kwok.logFile, isAlive: kwok.alive, intervalMs: 250 },
+  );
+  await waitFor('default ServiceAccount in namespace default', async () => !!(await api('/api/v1/namespaces/default/serviceaccounts/default')), {
+    timeoutMs: 60_000,
+  });
+  log(`kwok ${versions.KWOK_VERSION} up on 127.0.0.1:${kwokPort}; ${nodeNames.length} GPU nodes Ready`);
+
+  return {
+    KUBECONFIG: kubeconfig,
+    VLLMAPP_TEST_KUBECTL: bins.kubectl,
+    VLLMAPP_TEST_APISERVER: server,
+    KUBECACHEDIR: kubeCacheDir,
+  };
+}
+
+// ---------------------------------------------------------------- docker
+
+async function dockerAnswers(env) {
+  const r = await run('docker', ['version', '--format', '{{.Server.Version}}'], { env, allowFail: true, timeoutMs: 10_000 }).catch(() => null);
+  return r && r.code === 0 && r.stdout.trim() ? r.stdout.trim() : null;
+}
+
+async function startDocker(ctx) {
+  if (!which('docker')) throw new TestbedError('no docker CLI on PATH');
+  // An engine that already answers (DOCKER_HOST or the default socket) is used as is and never stopped.
+  const existing = await dockerAnswers(process.env);
+  if (existing) {
+    ctx.state.docker = { startedByUs: false, serverVersion: existing, host: process.env.DOCKER_HOST || `unix://${DOCKER_SOCKET}` };
+    ctx.save();
+    log(`using the Docker engine that already answers (${existing}, ${ctx.state.docker.host})`);
+    return process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {};
+  }
+  if (process.env.DOCKER_HOST && process.env.DOCKER_HOST !== `unix://${DOCKER_SOCKET}`) {
+    throw new TestbedError(`DOCKER_HOST=${process.env.DOCKER_HOST} is set but no engine answers there; unset it to let the test bed start its own dockerd`);
+  }
+  if (process.getuid?.() !== 0) throw new TestbedError('no Docker engine answers and starting dockerd needs root');
+  await ensureDockerInstalled();
+  const dir = path.join(ctx.workDir, 'docker');
+  // exec-root holds containerd's sockets: keep the path short (unix socket paths are limited to 108 bytes).
+  const execRoot = `/run/vllmapp-testbed-${crypto.createHash('sha256').update(ctx.workDir).digest('hex').slice(0, 10)}`;
+  fs.mkdirSync(dir, { recursive: true });
+  const storage = process.env.VLLMAPP_TESTBED_DOCKER_STORAGE || 'overlay2';
+  const args = [
+    `--host=unix://${DOCKER_SOCKET}`,
+    `--data-root=${path.join(dir, 'data')}`,
+    `--exec-root=${execRoot}`,
+    `--pidfile=${path.join(dir, 'dockerd.pid')}`,
+    `--bip=${DOCKER_BIP}`,
+    `--default-address-pool=${DOCKER_POOL}`,
+    `--storage-driver=${storage}`,
+    '--userland-proxy=true',
+  ];
+  ctx.state.docker = { startedByUs: true, execRoot, dataRoot: path.join(dir, 'data'), host: `unix://${DOCKER_SOCKET}`, storage };
+  const proc = ctx.spawn('dockerd', which('dockerd'), args);
+  const version = await waitFor('dockerd to answer', () => dockerAnswers(process.env), {
+    timeoutMs: 60_000,
+    intervalMs: 300,
+    logFile: proc.logFile,
+    isAlive: proc.alive,
+  });
+  ctx.state.docker.serverVersion = version;
+  ctx.save();
+  log(`dockerd ${version} started (socket ${DOCKER_SOCKET}, bridge ${DOCKER_BIP}, storage ${storage})`);
+  return {};
+}
+
+function standinHash() {
+  const h = crypto.createHash('sha256');
+  h.update(STANDIN_RECIPE);
+  for (const f of fs.readdirSync(STANDIN_DIR).filter((f) => /\.(go|mod|sum)$/.test(f)).sort()) {
+    h.update(f);
+    h.update(fs.readFileSync(path.join(STANDIN_DIR, f)));
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Build (only when the source changed) and import the stand-in image; returns its tag. */
+export async function ensureStandinImage(env = process.env) {
+  const hash = standinHash();
+  const tag = `vllmapp-standin:${hash}`;
+  const inspect = await run('docker', ['image', 'inspect', '--format', '{{.Id}}', tag], { env, allowFail: true });
+  if (inspect.code === 0) return tag;
+  const dir = path.join(cacheRoot(), `standin-${hash}`);
+  const tarball = path.join(dir, 'rootfs.tar');
+  if (!fs.existsSync(tarball)) {
+    if (!which('go')) throw new TestbedError('go is needed to build the vLLM stand-in (test/standin)');
+    log(`building the vLLM stand-in (test/standin, ${hash})`);
+    const tmp = `${dir}.tmp-${process.pid}`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    const root = path.join(tmp, 'rootfs');
+    for (const d of ['usr/local/bin', 'etc', 'tmp', 'root']) fs.mkdirSync(path.join(root, d), { recursive: true });
+    fs.chmodSync(path.join(root, 'tmp'), 0o1777);
+    fs.writeFileSync(path.join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/usr/local/bin/vllm\nnobody:x:65534:65534:nobody:/nonexistent:/usr/local/bin/vllm\n');
+    fs.writeFileSync(path.join(root, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
+    await run('go', ['build', '-trimpath', '-ldflags', '-s -w', '-o', path.join(root, 'usr/local/bin/vllm'), '.'], {
+      cwd: STANDIN_DIR,
+      env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOFLAGS: '-buildvcs=false' },
+      timeoutMs: 600_000,
+    });
+    await run('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-C', root, '-cf', path.join(tmp, 'rootfs.tar'), '.']);
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(tmp, dir);
+  }
+  await run(
+    'docker',
+    [
+      'import',
+      '--change', 'ENV PATH=/usr/local/bin:/usr/bin:/bin',
+      '--change', 'ENV HOME=/root',
+      '--change', 'WORKDIR /',
+      '--change', 'EXPOSE 8000',
+      '--change', 'ENTRYPOINT ["vllm", "serve"]',
+      '--change', `LABEL vllmapp.standin=${hash}`,
+      '--message', 'vllmapp vLLM stand-in (test/standin)',
+      tarball,
+      tag,
+    ],
+    { env },
+  );
+  log(`imported ${tag}`);
+  return tag;
+}
+
+async function removeContainers(env, filters) {
+  const ids = new Set();
+  for (const f of filters) {
+    const r = await run('docker', ['ps', '-aq', '--filter', f], { env, allowFail: true, timeoutMs: 20_000 });
+    if (r.code === 0) r.stdout.split(/\s+/).filter(Boolean).forEach((id) => ids.add(id));
+  }
+  if (ids.size) {
+    log(`removing ${ids.size} container(s) left behind (${filters.join(', ')})`);
+    await run('docker', ['rm', '-f', '-v', ...ids], { env, allowFail: true, timeoutMs: 60_000 });
+  }
+}
+
+// ---------------------------------------------------------------- services
+
+async function loadServices() {
+  try {
+    const mod = await import('./services.mjs');
+    return mod.services || [];
+  } catch (e) {
+    if (e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('services.mjs')) return [];
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------- public API
+
+/**
+ * Provision and start the test bed. Options:
+ *   workDir   where state, logs, PKI and etcd data go (default $VLLMAPP_TESTBED_DIR or <repo>/.testbed)
+ *   docker    start/use a Docker engine and import the stand-in image (default true)
+ *   cluster   start the control plane (default true)
+ *   services  extra services (default: the list exported by test/testbed/services.mjs)
+ * Returns { env, state, stop() }. On failure everything started so far is stopped and the error is thrown.
+ */
+export async function startTestbed(opts = {}) {
+  const workDir = path.resolve(opts.workDir || DEFAULT_WORK_DIR);
+  const prev = readState(workDir);
+  if (stateIsLive(prev)) {
+    throw new TestbedError(`a test bed is already running from ${workDir} (owner pid ${prev.ownerPid}); stop it with: npm run testbed:down`);
+  }
+  if (fs.existsSync(workDir)) fs.rmSync(workDir, { recursive: true, force: true });
+  const ctx = new Ctx(workDir);
+  ctx.save();
+  const started = Date.now();
+  const versions = readVersions();
+  try {
+    const wantDocker = opts.docker !== false;
+    const wantCluster = opts.cluster !== false;
+    const [bins] = await Promise.all([wantCluster ? ensureBinaries() : null, wantDocker ? ensureDockerInstalled() : null]);
+    const [clusterEnv, dockerEnv] = await Promise.all([
+      wantCluster ? startControlPlane(ctx, bins, versions) : {},
+      wantDocker
+        ? (async () => {
+            const env = await startDocker(ctx);
+            const image = await ensureStandinImage({ ...process.env, ...env });
+            return { ...env, VLLM_STANDIN_IMAGE: image };
+          })()
+        : {},
+    ]);
+    ctx.state.env = {
+      ...clusterEnv,
+      ...dockerEnv,
+      VLLMAPP_TESTBED_DIR: workDir,
+      VLLMAPP_TESTBED_STATE: statePath(workDir),
+    };
+    ctx.save();
+    for (const svc of opts.services ?? (await loadServices())) {
+      log(`starting service ${svc.name}`);
+      const svcState = {};
+      ctx.state.services[svc.name] = svcState;
+      const env = (await svc.start(ctx, svcState, { ...ctx.state.env })) || {};
+      Object.assign(ctx.state.env, env);
+      ctx.save();
+    }
+    ctx.state.bringUpSeconds = (Date.now() - started) / 1000;
+    ctx.state.ready = true;
+    ctx.save();
+    log(`test bed up in ${ctx.state.bringUpSeconds.toFixed(1)}s (state: ${statePath(workDir)})`);
+  } catch (e) {
+    log(`bring-up failed: ${e.message.split('\n')[0]}`);
+    await stopTestbed(ctx.state, { keepWorkDir: true }).catch((e2) => log(`cleanup after failure: ${e2.message}`));
+    if (!opts.keepWorkDirOnFailure) {
+      dumpLogs(workDir);
+      fs.rmSync(workDir, { recursive: true, force: true });
+    }
+    throw e;
+  }
+  return {
+    env: { ...ctx.state.env },
+    state: ctx.state,
+    stop: (o) => stopTestbed(ctx.state, o),
+  };
+}
+
+/** Print the last lines of every component log (for CI failures). */
+export function dumpLogs(workDir) {
+  const dir = path.join(workDir, 'logs');
+  if (!fs.existsSync(dir)) return;
+  for (const f of fs.readdirSync(dir).sort()) {
+    process.stderr.write(`----- ${f} (last 20 lines) -----\n${tail(path.join(dir, f), 20)}\n`);
+  }
+}
+
+/**
+ * Stop exactly what a test bed started (from its state object or state file):
+ * leftover containers (label vllmapp.app / vllmapp-testbed), the dockerd it started,
+ * its recorded processes in reverse order; then remove the work dir.
+ */
+export async function stopTestbed(state, { keepWorkDir = false } = {}) {
+  if (!state) return;
+  const errors = [];
+  // services first (they may depend on the rest)
+  const services = Object.keys(state.services || {}).length ? await loadServices().catch(() => []) : [];
+  for (const svc of [...services].reverse()) {
+    if (svc.stop && state.services[svc.name]) {
+      try {
+        await svc.stop(state.services[svc.name], state);
+      } catch (e) {
+        errors.push(`${svc.name}: ${e.message}`);
+      }
+    }
+  }
+  const dockerEnv = state.env?.DOCKER_HOST ? { ...process.env, DOCKER_HOST: state.env.DOCKER_HOST } : process.env;
+  const dockerd = (state.processes || []).find((p) => p.name === 'dockerd');
+  if (state.docker && (!state.docker.startedByUs || isOurProcess(dockerd))) {
+    if (await dockerAnswers(dockerEnv)) {
+      await removeContainers(dockerEnv, ['label=vllmapp.app', 'label=vllmapp-testbed']).catch((e) => errors.push(`docker cleanup: ${e.message}`));
+    }
+  }
+  // Clients first (kwok, scheduler, controller-manager, services), then the servers; each group in parallel.
+  const servers = new Set(['kube-apiserver', 'etcd', 'dockerd']);
+  const procs = [...(state.processes || [])].reverse();
+  for (const group of [procs.filter((p) => !servers.has(p.name)), procs.filter((p) => servers.has(p.name))]) {
+    await Promise.all(
+      group.map(async (p) => {
+        try {
+          if (await stopProcess(p, { timeoutMs: p.name === 'dockerd' ? 30_000 : 15_000 })) log(`stopped ${p.name} (pid ${p.pid})`);
+        } catch (e) {
+          errors.push(`${p.name}: ${e.message}`);
+        }
+      }),
+    );
+  }
+  if (state.docker?.startedByUs) {
+    // dockerd unmounts its layers on a clean stop; make sure nothing under our dirs stays mounted.
+    for (const root of [state.docker.dataRoot, state.docker.execRoot].filter(Boolean)) {
+      await unmountUnder(root);
+    }
+    if (state.docker.execRoot) fs.rmSync(state.docker.execRoot, { recursive: true, force: true });
+  }
+  if (!keepWorkDir && state.workDir && !process.env.VLLMAPP_TESTBED_KEEP) {
+    try {
+      fs.rmSync(state.workDir, { recursive: true, force: true });
+    } catch (e) {
+      errors.push(`rm ${state.workDir}: ${e.message}`);
+    }
+  }
+  if (errors.length) throw new TestbedError(`teardown problems:\n${errors.join('\n')}`);
+}
+
+async function unmountUnder(root) {
+  let mounts;
+  try {
+    mounts = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n');
+  } catch {
+    return;
+  }
+  const targets = mounts
+    .map((l) => l.split(' ')[1])
+    .filter((m) => m && (m === root || m.startsWith(root + '/')))
+    .map((m) => m.replace(/\\040/g, ' '))
+    .sort((a, b) => b.length - a.length);
+  for (const m of targets) await run('umount', ['-l', m], { allowFail: true });
+}
+
+/** Format env as NAME=value lines. */
+export function formatEnv(env) {
+  return Object.entries(env)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n');
+}

@@ -1,0 +1,11 @@
+// Extra services that join the test bed (an MLflow server and an S3-compatible server are planned).
+// Each entry: { name, start(ctx, svcState, env) -> Promise<env additions>, stop?(svcState, fullState) }
+//   ctx.spawn(name, bin, args, {env, cwd})  start a long-running process (recorded in state.json,
+//                                           stopped automatically by down/teardown, logs in logs/<name>.log)
+//   ctx.freePort()                          a free 127.0.0.1 port (bind there only)
+//   ctx.waitForHttp(what, url, {proc})      poll until HTTP 200
+//   ctx.workDir, ctx.log(msg), ctx.run(cmd, args, opts)
+//   svcState                                a JSON object saved in state.json (for stop())
+// The returned env (e.g. { MLFLOW_TRACKING_URI: 'http://127.0.0.1:PORT' }) is printed by up.mjs
+// and exported to the tests by run-all.mjs.
+export const services = [];

@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// npm run testbed:up — provision what is missing, start the test bed, leave it running.
+// Progress goes to stderr; stdout gets one NAME=value line per variable to export, e.g.
+//   eval "$(npm run -s testbed:up)"
+// State (pids, ports, work dir): $VLLMAPP_TESTBED_DIR/state.json, default <repo>/.testbed/state.json.
+import { startTestbed, formatEnv, DEFAULT_WORK_DIR, readState, stateIsLive, log } from './lib.mjs';
+
+const prev = readState(DEFAULT_WORK_DIR);
+if (stateIsLive(prev) && prev.ready) {
+  log(`test bed already running (state: ${DEFAULT_WORK_DIR}/state.json); printing its environment`);
+  process.stdout.write(formatEnv(prev.env) + '\n');
+  process.exit(0);
+}
+try {
+  const tb = await startTestbed({ workDir: DEFAULT_WORK_DIR });
+  process.stdout.write(formatEnv(tb.env) + '\n');
+  log('left running; stop it with: npm run testbed:down');
+  process.exit(0);
+} catch (e) {
+  process.stderr.write(`testbed:up failed: ${e.stack || e.message}\n`);
+  process.exit(1);
+}
