@@ -595,6 +595,8 @@ function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuRequest): 
   const body = [...flags, ...plainEnv, ...secretEnv, ...includeMounts, "--entrypoint", entry!, image, ...rest, ...serve.args];
   const hash = hashOf({ body, before: before.map((b) => b.argv), onShutdown: app.on_shutdown });
   const labels = ["--label", `vllmapp.app=${app.name}`, "--label", `vllmapp.hash=${hash}`, "--label", `vllmapp.port=${app.port}`, "--label", `vllmapp.model-id=${servedModelName(app, src)}`, "--label", `vllmapp.model-uri=${sourceUri(src)}`];
+  // delete and redeploy run the container's own on_shutdown, whatever the file says by then
+  if (app.on_shutdown) labels.push("--label", `vllmapp.on-shutdown=${JSON.stringify(app.on_shutdown)}`);
   const argv = ["docker", "run", "-d", "--name", container, ...labels, ...body];
   return {
     docker: { argv, container, port: app.port, envFromHost, hash, before, onShutdown: app.on_shutdown ? ["docker", "exec", container, ...app.on_shutdown] : undefined, requiresApiKey: app.requires_auth, image, modelCacheDir },

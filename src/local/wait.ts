@@ -1,0 +1,87 @@
+/**
+ * Waiting for a started container: GET /health on the published loopback port (what a client would do),
+ * raced against `docker wait`, which returns the moment the container exits.
+ */
+import { request } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import { formatDuration } from "../config/units.js";
+import { AppFailedError, DockerError, ReadinessTimeoutError } from "../errors.js";
+import type { Ui } from "../ui/output.js";
+import { dockerOk, dockerStream, logTail, type ContainerInfo } from "./docker.js";
+
+/** 200 from GET http://127.0.0.1:PORT/health, within a second. */
+export function isHealthy(port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ host: "127.0.0.1", port, path: "/health", agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(false));
+    req.end();
+  });
+}
+
+function indent(lines: readonly string[]): string {
+  return lines.map((l) => `    ${l}`).join("\n");
+}
+
+/** Why the container stopped, as an AppFailedError with its last log lines. */
+async function exitedError(app: string, container: string): Promise<AppFailedError> {
+  const [info] = JSON.parse(await dockerOk(["inspect", "--type", "container", container])) as ContainerInfo[];
+  const state = info!.State;
+  const tail = await logTail(container);
+  const logs = tail.length ? `\n  last log lines:\n${indent(tail)}` : "";
+  if (state.OOMKilled) {
+    return new AppFailedError(
+      `${container} was OOM-killed before it became ready${logs}`,
+      "it needs more memory than the machine gives it: lower --max-model-len or --gpu-memory-utilization in extra_args, or pick a smaller model",
+    );
+  }
+  return new AppFailedError(
+    `${container} exited with code ${state.ExitCode} before it became ready${state.Error ? ` (${state.Error})` : ""}${logs}`,
+    `the whole log: vllmapp logs --local ${app}`,
+  );
+}
+
+export interface WaitTarget {
+  app: string;
+  container: string;
+  port: number;
+  timeoutSeconds: number;
+}
+
+export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<void> {
+  const url = `http://127.0.0.1:${t.port}/health`;
+  const started = Date.now();
+  const spin = await ui.spinner(`waiting for ${t.container} to answer ${url}`);
+  const waiter = dockerStream(["wait", t.container]);
+  let exited = false;
+  const exit = waiter.then(() => {
+    exited = true;
+  });
+  try {
+    while (!exited) {
+      if (await isHealthy(t.port)) {
+        spin.succeed(`${t.app} is ready at http://127.0.0.1:${t.port} (${formatDuration(Math.round((Date.now() - started) / 1000))})`);
+        return;
+      }
+      const elapsed = (Date.now() - started) / 1000;
+      if (elapsed >= t.timeoutSeconds) {
+        spin.fail(`${t.app} is not ready after ${formatDuration(t.timeoutSeconds)}`);
+        const tail = await logTail(t.container, 5);
+        throw new ReadinessTimeoutError(
+          `${t.container} did not answer ${url} with 200 within ${formatDuration(t.timeoutSeconds)}; it is still running${tail.length ? `\n  last log lines:\n${indent(tail)}` : ""}`,
+          `large models take long to download and load: raise --timeout (or startup_timeout), and follow it with vllmapp logs --local ${t.app} --follow`,
+        );
+      }
+      spin.update(`waiting for ${t.container} to answer ${url} (${formatDuration(Math.round(elapsed))})`);
+      await Promise.race([sleep(1000), exit]);
+    }
+    spin.fail(`${t.container} stopped`);
+    if ((await waiter).exitCode !== 0) throw new DockerError(`lost track of ${t.container} while waiting for it`);
+    throw await exitedError(t.app, t.container);
+  } finally {
+    waiter.kill();
+  }
+}
