@@ -865,10 +865,11 @@ export async function stopTestbed(state, { keepWorkDir = false } = {}) {
       await removeContainers(dockerEnv, ['label=vllmapp.app', 'label=vllmapp-testbed']).catch((e) => errors.push(`docker cleanup: ${e.message}`));
     }
   }
-  // Clients first (kwok, scheduler, controller-manager, services), then the servers; each group in parallel.
-  const servers = new Set(['kube-apiserver', 'etcd', 'dockerd']);
+  // Clients first (kwok, scheduler, controller-manager, services), then kube-apiserver and dockerd,
+  // then etcd (kube-apiserver stops slowly once etcd is gone); each group in parallel.
+  const last = { 'kube-apiserver': 1, dockerd: 1, etcd: 2 };
   const procs = [...(state.processes || [])].reverse();
-  for (const group of [procs.filter((p) => !servers.has(p.name)), procs.filter((p) => servers.has(p.name))]) {
+  for (const group of [0, 1, 2].map((g) => procs.filter((p) => (last[p.name] ?? 0) === g))) {
     await Promise.all(
       group.map(async (p) => {
         try {

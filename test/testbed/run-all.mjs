@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// npm test (and so .ci/run): build the CLI bundle, bring the test bed up, run every
+// *.test.ts under test/{unit,golden,e2e,integration,testbed} with node:test + tsx
+// (one file at a time) with the test bed's environment, then ALWAYS tear the test
+// bed down. Exits with the test runner's exit code; any provisioning failure is fatal.
+//
+// Environment knobs:
+//   VLLMAPP_TESTBED_KEEP=1   keep the work dir (logs, state) after teardown
+//   VLLMAPP_TEST_FILES="a.test.ts b.test.ts"  run only these files (still with the test bed)
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startTestbed, stopTestbed, REPO_ROOT, log, dumpLogs } from './lib.mjs';
+
+const TEST_DIRS = ['test/unit', 'test/golden', 'test/e2e', 'test/integration', 'test/testbed'];
+
+function findTests() {
+  if (process.env.VLLMAPP_TEST_FILES) return process.env.VLLMAPP_TEST_FILES.split(/\s+/).filter(Boolean);
+  const out = [];
+  const walk = (dir) => {
+    let entries;
+    try {
+      entries = fs.readdirSync(path.join(REPO_ROOT, dir), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const rel = path.posix.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== 'node_modules' && !e.name.startsWith('.')) walk(rel);
+      } else if (e.isFile() && e.name.endsWith('.test.ts')) out.push(rel);
+    }
+  };
+  TEST_DIRS.forEach(walk);
+  return out.sort();
+}
+
+let child = null;
+let testbed = null;
+let stopping = null;
+
+function teardown() {
+  if (!stopping) {
+    stopping = (async () => {
+      if (!testbed) return true;
+      const t = Date.now();
+      try {
+        await stopTestbed(testbed.state);
+        log(`test bed torn down in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+        return true;
+      } catch (e) {
+        process.stderr.write(`run-all: TEARDOWN FAILED: ${e.message}\n`);
+        return false;
+      }
+    })();
+  }
+  return stopping;
+}
+
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, async () => {
+    process.stderr.write(`\nrun-all: got ${sig}; stopping tests and tearing the test bed down\n`);
+    if (child?.pid) {
+      try {
+        process.kill(child.pid, 'SIGTERM');
+      } catch {}
+    }
+    await teardown();
+    process.exit(128 + (os.constants.signals[sig] || 1));
+  });
+}
+
+function runInherit(cmd, args, env) {
+  return new Promise((resolve) => {
+    child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: 'inherit' });
+    child.on('error', (e) => {
+      process.stderr.write(`run-all: cannot run ${cmd}: ${e.message}\n`);
+      resolve(127);
+    });
+    child.on('close', (code, signal) => {
+      child = null;
+      resolve(code ?? 128 + (os.constants.signals[signal] || 1));
+    });
+  });
+}
+
+async function main() {
+  const files = findTests();
+  if (files.length === 0) {
+    process.stderr.write(`run-all: no *.test.ts files under ${TEST_DIRS.join(', ')}\n`);
+    return 1;
+  }
+
+  log('npm run build');
+  const buildCode = await runInherit('npm', ['run', 'build'], process.env);
+  if (buildCode !== 0) {
+    process.stderr.write(`run-all: npm run build failed (exit ${buildCode})\n`);
+    return buildCode;
+  }
+
+  // A work dir of its own, so a test bed left running by `npm run testbed:up` is not touched.
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vllmapp-testbed-run-'));
+  const t = Date.now();
+  try {
+    testbed = await startTestbed({ workDir });
+  } catch (e) {
+    process.stderr.write(`run-all: the test bed could not be brought up:\n${e.stack || e.message}\n`);
+    return 1;
+  }
+  const upSeconds = ((Date.now() - t) / 1000).toFixed(1);
+  process.stderr.write(`run-all: test bed bring-up took ${upSeconds}s\n`);
+  for (const [k, v] of Object.entries(testbed.env)) process.stderr.write(`  ${k}=${v}\n`);
+
+  const env = { ...process.env, ...testbed.env };
+  if (testbed.env.VLLMAPP_TEST_KUBECTL) {
+    env.PATH = `${path.dirname(testbed.env.VLLMAPP_TEST_KUBECTL)}:${process.env.PATH || ''}`;
+  }
+  log(`running ${files.length} test file(s)`);
+  const code = await runInherit(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], env);
+  if (code !== 0 && process.env.VLLMAPP_TESTBED_DUMP_LOGS) dumpLogs(workDir);
+  process.stderr.write(`run-all: tests exited with ${code}; test bed bring-up took ${upSeconds}s\n`);
+  return code;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (e) {
+  process.stderr.write(`run-all: ${e.stack || e.message}\n`);
+  code = 1;
+} finally {
+  const ok = await teardown();
+  if (!ok && code === 0) code = 1;
+}
+process.exit(code);
