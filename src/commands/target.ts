@@ -4,7 +4,7 @@
  */
 import { Command, Option } from "commander";
 import { UsageError } from "../errors.js";
-import { addCommonOptions, commonOptions, uiFor, type CommonOptions } from "./common.js";
+import { addCommonOptions, commonOptions, uiFor, type CommonOptions } from "./options.js";
 import type { Ui } from "../ui/output.js";
 
 export interface DeployOptions extends CommonOptions {

@@ -1,5 +1,5 @@
 /** The JSON Schema of vllm-app.yaml, generated from the zod schema (pinned by test/unit/schema.test.ts). */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { appConfigSchema } from "./schema.js";
 
 export const SCHEMA_ID = "https://vllmapp.dev/schema/v1/vllm-app.schema.json";

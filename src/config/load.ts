@@ -3,7 +3,7 @@
  * Pure except for the `readFile` passed in.
  */
 import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, isPair, type Document, type Node as YamlNode } from "yaml";
-import type { z } from "zod";
+import type { $ZodIssue } from "zod/v4/core";
 import { ConfigError, type Diagnostic } from "../errors.js";
 import { didYouMean } from "../text.js";
 import { appConfigSchema, type AppConfig } from "./schema.js";
@@ -59,7 +59,7 @@ function formatPath(path: readonly PathKey[]): string {
 }
 
 /** The keys an object accepts at a path of the schema, for "did you mean". */
-function keysAt(schema: z.ZodType, path: readonly PathKey[]): string[] {
+function keysAt(schema: unknown, path: readonly PathKey[]): string[] {
   const candidates: string[] = [];
   const visit = (s: any, rest: readonly PathKey[]): void => {
     if (!s?._zod) return;
@@ -93,7 +93,7 @@ const MISSING_HINT: Record<string, string> = {
 };
 
 /** Turn zod issues into positioned diagnostics, one per problem. */
-function issuesToDiagnostics(issues: readonly z.core.$ZodIssue[], file: string, at: ReturnType<typeof locator>): Diagnostic[] {
+function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: ReturnType<typeof locator>): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const issue of issues) {
     const path = issue.path as PathKey[];
@@ -113,7 +113,7 @@ function issuesToDiagnostics(issues: readonly z.core.$ZodIssue[], file: string, 
     }
     if (issue.code === "invalid_union") {
       // Report the branch that got furthest, instead of "invalid input".
-      const branches = (issue as any).errors as z.core.$ZodIssue[][];
+      const branches = (issue as any).errors as $ZodIssue[][];
       const best = branches
         .filter((b) => b.length > 0)
         .sort((a, b) => score(b) - score(a) || a.length - b.length)[0];
@@ -136,7 +136,7 @@ function issuesToDiagnostics(issues: readonly z.core.$ZodIssue[], file: string, 
 }
 
 /** How far into the value a union branch got (deeper paths, non-type errors score higher). */
-function score(issues: readonly z.core.$ZodIssue[]): number {
+function score(issues: readonly $ZodIssue[]): number {
   return Math.max(...issues.map((i) => i.path.length * 2 + (i.code === "invalid_type" ? 0 : 1)));
 }
 

@@ -1,8 +1,13 @@
 /**
  * vllm-app.yaml as one zod schema (SPEC §2). Field names follow Flyte 2's VLLMAppEnvironment.
  * Pure: no IO. Cross-field rules live in `superRefine` so every problem is reported at once.
+ * zod/mini (not classic zod): a tenth of the size, which is most of `render`'s start-up.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
+
+// zod/mini loads no messages by default; English ones for the errors we do not word ourselves.
+z.config(en());
 import { GPU_TYPE_NAMES, MIG_PROFILE_RE, findGpuType, suggestGpuType } from "./gpus.js";
 import { isQuantity, parseDuration } from "./units.js";
 
@@ -10,151 +15,151 @@ export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const HF_REPO = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9._\/-]+)?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const duration = z
-  .union([z.number(), z.string()])
-  .refine((v) => parseDuration(v) !== undefined, {
+const duration = z.union([z.number(), z.string()]).check(
+  z.refine((v) => parseDuration(v) !== undefined, {
     message: 'not a duration; write seconds (300) or a string like "90s", "5m", "1h30m"',
-  })
-  .describe('seconds (300) or a duration string ("5m", "1h30m")');
+  }),
+  z.describe('seconds (300) or a duration string ("5m", "1h30m")'),
+);
 
 const quantity = z
   .union([z.number(), z.string()])
-  .refine(isQuantity, { message: 'not a Kubernetes quantity; write e.g. "16Gi", "500Mi", "4" or "500m"' });
+  .check(z.refine(isQuantity, { message: 'not a Kubernetes quantity; write e.g. "16Gi", "500Mi", "4" or "500m"' }));
+
+/** Helpers that read like classic zod, for zod/mini. */
+const opt = z.optional;
+const def = z._default;
+const doc = <T extends z.ZodMiniType>(schema: T, description: string): T => schema.check(z.describe(description)) as T;
+const int = (min: number, message?: string) => z.int().check(z.minimum(min, message));
+const str = (...checks: Parameters<ReturnType<typeof z.string>["check"]>) => z.string().check(...checks);
+const nonEmpty = () => str(z.minLength(1));
+const argvList = z.array(z.string());
 
 const gpuObject = z.strictObject({
-  type: z.string().optional().describe("GPU type, e.g. L4, A100 80G, H100"),
-  count: z.number().int().min(0).default(1).describe("number of GPUs (or MIG slices) per replica"),
-  partition: z.string().optional().describe('MIG profile, e.g. "1g.10gb"'),
+  type: opt(doc(z.string(), "GPU type, e.g. L4, A100 80G, H100")),
+  count: def(doc(int(0), "number of GPUs (or MIG slices) per replica"), 1),
+  partition: opt(doc(z.string(), 'MIG profile, e.g. "1g.10gb"')),
 });
 
-const gpu = z
-  .union([
-    z.number().int().min(0),
-    z.string().describe('"TYPE:N", e.g. "L4:1", "H100:8"'),
-    gpuObject,
-  ])
-  .describe('GPU count (int), "TYPE:N" (e.g. "L4:1", "A100 80G:8") or {type, count, partition}');
+const gpu = doc(
+  z.union([int(0), doc(z.string(), '"TYPE:N", e.g. "L4:1", "H100:8"'), gpuObject]),
+  'GPU count (int), "TYPE:N" (e.g. "L4:1", "A100 80G:8") or {type, count, partition}',
+);
+
+const requestLimit = z.union([quantity, z.tuple([quantity, quantity])]);
 
 export const resourcesSchema = z.strictObject({
-  cpu: z.union([quantity, z.tuple([quantity, quantity])]).optional().describe("CPU: value, or [request, limit]"),
-  memory: z.union([quantity, z.tuple([quantity, quantity])]).optional().describe("memory: value, or [request, limit]"),
-  gpu: gpu.optional(),
-  disk: quantity.optional().describe("ephemeral storage"),
-  shm: z.union([z.literal("auto"), quantity]).default("auto").describe('/dev/shm size, or "auto" (from the GPU count)'),
+  cpu: opt(doc(requestLimit, "CPU: value, or [request, limit]")),
+  memory: opt(doc(requestLimit, "memory: value, or [request, limit]")),
+  gpu: opt(gpu),
+  disk: opt(doc(quantity, "ephemeral storage")),
+  shm: def(doc(z.union([z.literal("auto"), quantity]), '/dev/shm size, or "auto" (from the GPU count)'), "auto"),
 });
 
-const replicas = z.union([
-  z.number().int().min(0),
-  z.tuple([z.number().int().min(0), z.number().int().min(1)]),
-]);
+const replicas = z.union([int(0), z.tuple([int(0), int(1)])]);
 
 export const scalingSchema = z.strictObject({
-  replicas: replicas.default(1).describe("a fixed count, or [min, max] for autoscaling"),
-  metric: z
-    .union([
-      z.strictObject({ concurrency: z.number().positive().describe("target in-flight requests per replica") }),
-      z.strictObject({ request_rate: z.number().positive().describe("target requests per second per replica") }),
-    ])
-    .optional(),
-  scaledown_after: duration.optional().describe("idle time before scaling down"),
-  prometheus_url: z
-    .string()
-    .url()
-    .optional()
-    .describe("Prometheus that scrapes vLLM's metrics (for the KEDA autoscaler)"),
+  replicas: def(doc(replicas, "a fixed count, or [min, max] for autoscaling"), 1),
+  metric: opt(
+    z.union([
+      z.strictObject({ concurrency: doc(z.number().check(z.positive()), "target in-flight requests per replica") }),
+      z.strictObject({ request_rate: doc(z.number().check(z.positive()), "target requests per second per replica") }),
+    ]),
+  ),
+  scaledown_after: opt(doc(duration, "idle time before scaling down")),
+  prometheus_url: opt(doc(z.url(), "Prometheus that scrapes vLLM's metrics (for the KEDA autoscaler)")),
 });
 
-const secretShort = z.string().regex(ENV_NAME, "a secret's short form is an environment variable name, e.g. HF_TOKEN");
+const ENV_NAME_MSG = "not an environment variable name";
+const secretShort = str(z.regex(ENV_NAME, "a secret's short form is an environment variable name, e.g. HF_TOKEN"));
 const secretLong = z.strictObject({
-  env_var: z.string().regex(ENV_NAME, "not an environment variable name").optional(),
-  secret: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes Secret name").optional(),
-  key: z.string().optional(),
-  mount: z.string().startsWith("/", "mount must be an absolute path").optional(),
+  env_var: opt(str(z.regex(ENV_NAME, ENV_NAME_MSG))),
+  secret: opt(str(z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes Secret name"))),
+  key: opt(z.string()),
+  mount: opt(str(z.startsWith("/", "mount must be an absolute path"))),
 });
 export const secretSchema = z.union([secretShort, secretLong]);
 
 export const runOutputSchema = z.strictObject({
-  run_name: z.string().min(1).optional().describe("the run (a Job name, or an MLflow run id / name)"),
-  task_name: z.string().min(1).optional().describe("the newest succeeded run of this task / experiment"),
-  output: z.string().min(1).default("model").describe("which output of the run"),
-  type: z.enum(["file", "directory", "string"]).default("directory"),
+  run_name: opt(doc(nonEmpty(), "the run (a Job name, or an MLflow run id / name)")),
+  task_name: opt(doc(nonEmpty(), "the newest succeeded run of this task / experiment")),
+  output: def(doc(nonEmpty(), "which output of the run"), "model"),
+  type: def(z.enum(["file", "directory", "string"]), "directory"),
 });
 
-const modelPath = z.union([
-  z.string().min(1),
-  z.strictObject({ run_output: runOutputSchema }),
-]);
+const modelPath = z.union([nonEmpty(), z.strictObject({ run_output: runOutputSchema })]);
 
 const runsSchema = z.union([
-  z.strictObject({ backend: z.literal("kubernetes"), namespace: z.string().optional() }),
-  z.strictObject({ backend: z.literal("mlflow"), tracking_uri: z.string().url() }),
+  z.strictObject({ backend: z.literal("kubernetes"), namespace: opt(z.string()) }),
+  z.strictObject({ backend: z.literal("mlflow"), tracking_uri: z.url() }),
 ]);
 
-const argvList = z.array(z.string());
+const DNS_MSG = "must be a DNS-1123 label";
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 export const appConfigSchema = z
   .strictObject({
-    name: z.string().max(63, "at most 63 characters").regex(DNS1123_LABEL, "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit"),
-    description: z.string().max(255).optional(),
-    type: z.literal("vLLM").default("vLLM"),
-    model_hf_path: z.string().optional().describe("Hugging Face repo org/name, optional @revision"),
-    model_path: modelPath.optional().describe("s3://, gs://, az:// URI, pvc://CLAIM/path, an absolute path, models:/NAME/VERSION, or {run_output: …}"),
-    model_id: z.string().min(1).optional().describe("the model name clients send (--served-model-name)"),
-    stream_model: z.boolean().default(true),
-    image: z.string().min(1).default("auto"),
-    port: z.number().int().min(1, "port must be 1–65535").max(65535, "port must be 1–65535").default(8000),
-    extra_args: z.union([z.string(), argvList]).optional().describe("extra `vllm serve` flags"),
-    command: z.union([z.string(), argvList]).optional().describe("full override of the container command"),
-    args: z.unknown().optional(),
-    env_vars: z.record(z.string().regex(ENV_NAME, "not an environment variable name"), z.union([z.string(), z.number(), z.boolean()])).optional(),
-    secrets: z.array(secretSchema).optional(),
-    resources: resourcesSchema.optional(),
-    scaling: scalingSchema.optional(),
-    requires_auth: z.boolean().default(true),
-    domain: z
-      .strictObject({
-        subdomain: z.string().regex(DNS1123_LABEL, "must be a DNS-1123 label").optional(),
-        custom_domain: z.string().optional(),
-        base_domain: z.string().optional().describe("the domain a subdomain is taken under"),
-        ingress_class: z.string().optional(),
-        tls_secret: z.string().optional(),
-      })
-      .optional(),
-    links: z.array(z.strictObject({ path: z.string(), title: z.string(), is_relative: z.boolean().default(true) })).optional(),
-    include: z.array(z.string().min(1)).optional(),
-    parameters: z
-      .array(
+    name: str(z.maxLength(63, "at most 63 characters"), z.regex(DNS1123_LABEL, "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit")),
+    description: opt(str(z.maxLength(255))),
+    type: def(z.literal("vLLM"), "vLLM"),
+    model_hf_path: opt(doc(z.string(), "Hugging Face repo org/name, optional @revision")),
+    model_path: opt(doc(modelPath, "s3://, gs://, az:// URI, pvc://CLAIM/path, an absolute path, models:/NAME/VERSION, or {run_output: …}")),
+    model_id: opt(doc(nonEmpty(), "the model name clients send (--served-model-name)")),
+    stream_model: def(z.boolean(), true),
+    image: def(nonEmpty(), "auto"),
+    port: def(z.int().check(z.minimum(1, "port must be 1–65535"), z.maximum(65535, "port must be 1–65535")), 8000),
+    extra_args: opt(doc(z.union([z.string(), argvList]), "extra `vllm serve` flags")),
+    command: opt(doc(z.union([z.string(), argvList]), "full override of the container command")),
+    args: opt(z.unknown()),
+    env_vars: opt(z.record(str(z.regex(ENV_NAME, ENV_NAME_MSG)), scalar)),
+    secrets: opt(z.array(secretSchema)),
+    resources: opt(resourcesSchema),
+    scaling: opt(scalingSchema),
+    requires_auth: def(z.boolean(), true),
+    domain: opt(
+      z.strictObject({
+        subdomain: opt(str(z.regex(DNS1123_LABEL, DNS_MSG))),
+        custom_domain: opt(z.string()),
+        base_domain: opt(doc(z.string(), "the domain a subdomain is taken under")),
+        ingress_class: opt(z.string()),
+        tls_secret: opt(z.string()),
+      }),
+    ),
+    links: opt(z.array(z.strictObject({ path: z.string(), title: z.string(), is_relative: def(z.boolean(), true) }))),
+    include: opt(z.array(nonEmpty())),
+    parameters: opt(
+      z.array(
         z.strictObject({
-          name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, "a parameter name is letters, digits, '_' and '-'"),
-          value: z.union([z.string(), z.number(), z.boolean()]),
-          env_var: z.string().regex(ENV_NAME, "not an environment variable name").optional(),
+          name: str(z.regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, "a parameter name is letters, digits, '_' and '-'")),
+          value: scalar,
+          env_var: opt(str(z.regex(ENV_NAME, ENV_NAME_MSG))),
         }),
-      )
-      .optional(),
-    cluster_pool: z.string().default("default"),
-    interruptible: z.boolean().default(false),
-    pod_template: z.union([z.string().min(1), z.strictObject({ metadata: z.record(z.string(), z.unknown()).optional(), spec: z.record(z.string(), z.unknown()).optional() })]).optional(),
-    depends_on: z.array(z.string().min(1)).optional(),
-    on_startup: argvList.min(1).optional(),
-    on_shutdown: argvList.min(1).optional(),
-    namespace: z.string().regex(DNS1123_LABEL, "must be a DNS-1123 label").optional(),
-    startup_timeout: duration.default("30m"),
-    cache: z
-      .strictObject({
-        size: quantity.default("100Gi"),
-        storage_class: z.string().optional(),
-        access_mode: z.enum(["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"]).default("ReadWriteOnce"),
-      })
-      .optional(),
-    runs: runsSchema.optional().describe("where run outputs are looked up"),
-    node_labels: z
-      .strictObject({
-        gpu_product: z.string().default("nvidia.com/gpu.product"),
-        pool: z.string().default("vllmapp.dev/pool"),
-      })
-      .optional(),
+      ),
+    ),
+    cluster_pool: def(z.string(), "default"),
+    interruptible: def(z.boolean(), false),
+    pod_template: opt(z.union([nonEmpty(), z.strictObject({ metadata: opt(z.record(z.string(), z.unknown())), spec: opt(z.record(z.string(), z.unknown())) })])),
+    depends_on: opt(z.array(nonEmpty())),
+    on_startup: opt(argvList.check(z.minLength(1))),
+    on_shutdown: opt(argvList.check(z.minLength(1))),
+    namespace: opt(str(z.regex(DNS1123_LABEL, DNS_MSG))),
+    startup_timeout: def(duration, "30m"),
+    cache: opt(
+      z.strictObject({
+        size: def(quantity, "100Gi"),
+        storage_class: opt(z.string()),
+        access_mode: def(z.enum(["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"]), "ReadWriteOnce"),
+      }),
+    ),
+    runs: opt(doc(runsSchema, "where run outputs are looked up")),
+    node_labels: opt(
+      z.strictObject({
+        gpu_product: def(z.string(), "nvidia.com/gpu.product"),
+        pool: def(z.string(), "vllmapp.dev/pool"),
+      }),
+    ),
   })
-  .superRefine((app, ctx) => {
+  .check(z.superRefine((app, ctx) => {
     if (app.args !== undefined) {
       ctx.addIssue({ code: "custom", path: ["args"], message: '"args" is not a field; use extra_args for extra `vllm serve` flags' });
     }
@@ -222,7 +227,7 @@ export const appConfigSchema = z
     if (app.command !== undefined && app.extra_args !== undefined) {
       ctx.addIssue({ code: "custom", path: ["extra_args"], message: "command replaces the whole container command, so extra_args would be ignored; put the flags in command or drop command" });
     }
-  });
+  }));
 
 export type AppConfigInput = z.input<typeof appConfigSchema>;
 export type AppConfig = z.output<typeof appConfigSchema>;
@@ -230,4 +235,4 @@ export type RunOutputRef = z.output<typeof runOutputSchema>;
 export type SecretRef = z.output<typeof secretSchema>;
 
 /** The field names, for "did you mean" on misspelt keys. */
-export const APP_FIELDS = Object.keys(appConfigSchema.shape ?? {});
+export const APP_FIELDS = Object.keys(appConfigSchema.shape);
