@@ -56,7 +56,7 @@ async function runStep(step: DockerPlan["before"][number], ui: Ui): Promise<void
   }
   const r = await p;
   if (r.exitCode !== 0) {
-    spin.fail(`${step.what}: failed`);
+    spin.stop();
     throw new AppFailedError(`${step.what} failed with exit code ${r.exitCode ?? r.signal}${tail.length ? `\n  last output lines:\n${tail.map((l) => `    ${l}`).join("\n")}` : ""}`);
   }
   spin.succeed(step.what);

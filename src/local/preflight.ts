@@ -60,7 +60,7 @@ export async function ensureImage(image: string, ui: Ui): Promise<void> {
   const spin = await ui.spinner(`pulling ${image} (vLLM images are large: this can take a while)`);
   const r = await docker(["pull", "--quiet", image]);
   if (r.exitCode !== 0) {
-    spin.fail(`cannot pull ${image}`);
+    spin.stop();
     throw new DockerError(
       `image ${image} is not on this machine and cannot be pulled: ${lastLine(r.stderr)}`,
       "check the image name and tag, `docker login` for a private registry, or load it here (docker load / docker build)",

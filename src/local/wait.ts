@@ -54,7 +54,10 @@ export interface WaitTarget {
 export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<void> {
   const url = `http://127.0.0.1:${t.port}/health`;
   const started = Date.now();
-  const spin = await ui.spinner(`waiting for ${t.container} to answer ${url}`);
+  // without a TTY, a progress line every 30 s rather than every poll
+  const step = ui.interactive ? 1 : 30;
+  const progress = (seconds: number) => `waiting for ${t.container} to answer ${url} (${formatDuration(Math.floor(seconds / step) * step)})`;
+  const spin = await ui.spinner(progress(0));
   const waiter = dockerStream(["wait", t.container]);
   let exited = false;
   const exit = waiter.then(() => {
@@ -68,17 +71,17 @@ export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<void> {
       }
       const elapsed = (Date.now() - started) / 1000;
       if (elapsed >= t.timeoutSeconds) {
-        spin.fail(`${t.app} is not ready after ${formatDuration(t.timeoutSeconds)}`);
+        spin.stop();
         const tail = await logTail(t.container, 5);
         throw new ReadinessTimeoutError(
           `${t.container} did not answer ${url} with 200 within ${formatDuration(t.timeoutSeconds)}; it is still running${tail.length ? `\n  last log lines:\n${indent(tail)}` : ""}`,
           `large models take long to download and load: raise --timeout (or startup_timeout), and follow it with vllmapp logs --local ${t.app} --follow`,
         );
       }
-      spin.update(`waiting for ${t.container} to answer ${url} (${formatDuration(Math.round(elapsed))})`);
+      spin.update(progress(elapsed));
       await Promise.race([sleep(1000), exit]);
     }
-    spin.fail(`${t.container} stopped`);
+    spin.stop();
     if ((await waiter).exitCode !== 0) throw new DockerError(`lost track of ${t.container} while waiting for it`);
     throw await exitedError(t.app, t.container);
   } finally {

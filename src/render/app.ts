@@ -564,6 +564,8 @@ function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuRequest): 
       envFromHost.push(s.env_var!);
     }
   }
+  // one-off steps get the secrets, not the API key (filtering "-e VLLM_API_KEY" pairwise would leave a dangling "-e")
+  const stepSecretEnv = [...secretEnv];
   if (app.requires_auth) {
     secretEnv.push("-e", "VLLM_API_KEY");
     envFromHost.push("VLLM_API_KEY");
@@ -576,18 +578,17 @@ function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuRequest): 
   if (isObjectStore(src) && !app.stream_model) {
     modelCacheDir = `${input.hostHome}/.cache/vllmapp/models/${app.name}`;
     flags.push("-v", `${modelCacheDir}:/models/${app.name}:ro`);
-    const copyEnv = secretEnv.filter((x) => x !== "VLLM_API_KEY");
     const endpoint = src.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined ? ["-e", `RCLONE_S3_ENDPOINT=${String(app.env_vars.AWS_ENDPOINT_URL)}`] : [];
     before.push({
       what: `copy ${src.uri} into ${modelCacheDir}`,
-      argv: ["docker", "run", "--rm", "--network", "host", ...plainEnv, ...endpoint, ...copyEnv, "-v", `${modelCacheDir}:/data`, String(input.templates.modelDownload.image ?? "rclone/rclone:1.71.1"), "copy", ...rcloneSource(src), "/data", ...DOWNLOAD_FILTER, "--transfers=16", "--stats=30s", "--stats-one-line", "-v"],
+      argv: ["docker", "run", "--rm", "--network", "host", ...plainEnv, ...endpoint, ...stepSecretEnv, "-v", `${modelCacheDir}:/data`, String(input.templates.modelDownload.image ?? "rclone/rclone:1.71.1"), "copy", ...rcloneSource(src), "/data", ...DOWNLOAD_FILTER, "--transfers=16", "--stats=30s", "--stats-one-line", "-v"],
       envFromHost: envFromHost.filter((n) => n !== "VLLM_API_KEY"),
     });
   }
   if (app.on_startup) {
     before.push({
       what: `on_startup: ${app.on_startup.join(" ")}`,
-      argv: ["docker", "run", "--rm", ...plainEnv, ...secretEnv.filter((x) => x !== "VLLM_API_KEY"), "-v", `${hfCache}:/root/.cache/huggingface`, ...includeMounts, "--entrypoint", app.on_startup[0]!, image, ...app.on_startup.slice(1)],
+      argv: ["docker", "run", "--rm", ...plainEnv, ...stepSecretEnv, "-v", `${hfCache}:/root/.cache/huggingface`, ...includeMounts, "--entrypoint", app.on_startup[0]!, image, ...app.on_startup.slice(1)],
       envFromHost: envFromHost.filter((n) => n !== "VLLM_API_KEY"),
     });
   }
