@@ -579,6 +579,9 @@ func pyRepr(m map[string]string, cfg config) string {
 	sort.Strings(keys)
 	parts := []string{fmt.Sprintf("'model_tag': '%s'", cfg.model)}
 	for _, k := range keys {
+		if k == "--served-model-name" || k == "--api-key" {
+			continue
+		}
 		key := strings.ReplaceAll(strings.TrimPrefix(k, "--"), "-", "_")
 		if _, err := strconv.Atoi(m[k]); err == nil {
 			parts = append(parts, fmt.Sprintf("'%s': %s", key, m[k]))
@@ -587,6 +590,9 @@ func pyRepr(m map[string]string, cfg config) string {
 		} else {
 			parts = append(parts, fmt.Sprintf("'%s': '%s'", key, m[k]))
 		}
+	}
+	if len(cfg.names) > 1 || cfg.names[0] != cfg.model {
+		parts = append(parts, fmt.Sprintf("'served_model_name': ['%s']", strings.Join(cfg.names, "', '")))
 	}
 	parts = append(parts, fmt.Sprintf("'model': '%s'", cfg.model))
 	return "{" + strings.Join(parts, ", ") + "}"

@@ -776,7 +776,15 @@ export async function startTestbed(opts = {}) {
   if (stateIsLive(prev)) {
     throw new TestbedError(`a test bed is already running from ${workDir} (owner pid ${prev.ownerPid}); stop it with: npm run testbed:down`);
   }
-  if (fs.existsSync(workDir)) fs.rmSync(workDir, { recursive: true, force: true });
+  // A stale state (its processes are gone): only clear its mounts and dockerd exec-root.
+  if (prev?.docker?.startedByUs && prev.docker.execRoot) {
+    await unmountUnder(prev.docker.execRoot);
+    fs.rmSync(prev.docker.execRoot, { recursive: true, force: true });
+  }
+  if (fs.existsSync(workDir)) {
+    await unmountUnder(workDir);
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
   const ctx = new Ctx(workDir);
   ctx.save();
   const started = Date.now();

@@ -1,0 +1,22 @@
+// An MLflow tracking server for the test bed, from PyPI: SQLite backend store in the work dir, and run
+// artifacts addressed directly in S3 (--no-serve-artifacts), so a run's artifact URI is s3://vllmapp-mlflow/….
+// Exports MLFLOW_TRACKING_URI.
+import path from 'node:path';
+import { defineServer, ensureVenv } from './define.mjs';
+
+export const ARTIFACT_ROOT = 's3://vllmapp-mlflow/artifacts';
+
+export const { start, service } = defineServer('mlflow', async (port, workDir) => {
+  const venv = await ensureVenv('mlflow', 'mlflow==3.17.2');
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    bin: path.join(venv, 'bin', 'mlflow'),
+    args: [
+      'server', '--host', '127.0.0.1', '--port', String(port), '--workers', '1',
+      '--backend-store-uri', `sqlite:///${path.join(workDir, 'mlflow.db')}`,
+      '--default-artifact-root', ARTIFACT_ROOT, '--no-serve-artifacts',
+    ],
+    health: `${url}/health`,
+    exports: { MLFLOW_TRACKING_URI: url },
+  };
+});
