@@ -1,0 +1,188 @@
+/**
+ * A small raw-JSON client for the Kubernetes API. client-node gives us the kubeconfig and its
+ * authentication (tokens, client certificates, exec plugins); requests go through node:https here so
+ * that objects travel as they are (client-node's typed serializer drops fields its models do not know,
+ * which would silently lose newer pod fields from a pod_template), error answers keep their Status
+ * object, and logs and watches stream line by line.
+ */
+import http from "node:http";
+import https from "node:https";
+import { createInterface } from "node:readline";
+import type { K8sObject } from "../render/app.js";
+import type { Connection } from "./connection.js";
+import { ApiError, networkError, type ApiStatus } from "./errors.js";
+
+export type KObject = K8sObject & {
+  metadata: K8sObject["metadata"] & { resourceVersion?: string; uid?: string; creationTimestamp?: string; deletionTimestamp?: string; generation?: number };
+};
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+  /** what the request does, for error messages: "apply Deployment/qwen3" */
+  what: string;
+}
+
+export interface WatchEvent<T = KObject> {
+  type: "ADDED" | "MODIFIED" | "DELETED";
+  object: T;
+}
+
+interface Resource {
+  name: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+export function groupOf(apiVersion: string): string {
+  return apiVersion.includes("/") ? apiVersion.split("/")[0]! : "";
+}
+
+export class KubeApi {
+  readonly conn: Connection;
+  private readonly discovery = new Map<string, Promise<Resource[] | undefined>>();
+
+  constructor(conn: Connection) {
+    this.conn = conn;
+  }
+
+  private async open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+    const url = new URL(this.conn.server.replace(/\/+$/, "") + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const req: https.RequestOptions = { method, headers: { Accept: "application/json" } };
+    try {
+      await this.conn.kc.applyToHTTPSOptions(req);
+    } catch (e) {
+      throw networkError(this.conn, e);
+    }
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    if (body !== undefined) (req.headers as Record<string, string>)["Content-Type"] = opts.contentType ?? "application/json";
+    const transport = url.protocol === "http:" ? http : https;
+    return new Promise((resolve, reject) => {
+      const r = transport.request(url, { ...req, signal: opts.signal }, resolve);
+      r.on("error", (e) => reject((e as Error).name === "AbortError" ? e : networkError(this.conn, e)));
+      r.end(body);
+    });
+  }
+
+  private async fail(res: http.IncomingMessage, opts: RequestOptions): Promise<never> {
+    let text = "";
+    for await (const chunk of res) text += chunk;
+    let status: ApiStatus;
+    try {
+      status = JSON.parse(text) as ApiStatus;
+    } catch {
+      status = { message: text.trim().slice(0, 500) || res.statusMessage };
+    }
+    throw new ApiError(res.statusCode ?? 0, status, opts.what, this.conn);
+  }
+
+  /** One request; the answer parsed as JSON. Error answers throw ApiError (with the status code). */
+  async request<T = KObject>(method: string, path: string, opts: RequestOptions): Promise<T> {
+    const res = await this.open(method, path, opts);
+    if ((res.statusCode ?? 500) >= 400) return this.fail(res, opts);
+    let text = "";
+    for await (const chunk of res) text += chunk;
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** GET, or undefined on 404. */
+  async get<T = KObject>(path: string, what: string): Promise<T | undefined> {
+    try {
+      return await this.request<T>("GET", path, { what });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /** A streaming GET, line by line; resolves when the server ends the stream. */
+  async lines(path: string, opts: RequestOptions, onLine: (line: string) => void | Promise<void>): Promise<void> {
+    let res: http.IncomingMessage;
+    try {
+      res = await this.open("GET", path, opts);
+    } catch (e) {
+      if (opts.signal?.aborted) return;
+      throw e;
+    }
+    if ((res.statusCode ?? 500) >= 400) return this.fail(res, opts);
+    try {
+      for await (const line of createInterface({ input: res, crlfDelay: Infinity })) await onLine(line);
+    } catch (e) {
+      if (opts.signal?.aborted) return;
+      // socket errors carry a code; errors thrown by onLine pass through
+      throw (e as NodeJS.ErrnoException).code ? networkError(this.conn, e) : e;
+    }
+  }
+
+  /**
+   * Watch a collection until the signal aborts. Starts from `query.resourceVersion` (that of a list), or
+   * without one (the server then sends the current objects as ADDED); resumes from the last version
+   * seen when the server closes the stream; on 410 Gone it starts over.
+   */
+  async watch<T extends { metadata?: { resourceVersion?: string } } = KObject>(
+    path: string,
+    query: Query,
+    signal: AbortSignal,
+    what: string,
+    onEvent: (e: WatchEvent<T>) => void,
+  ): Promise<void> {
+    let rv = query.resourceVersion === undefined ? undefined : String(query.resourceVersion);
+    while (!signal.aborted) {
+      let gone = false;
+      await this.lines(path, { query: { ...query, watch: true, allowWatchBookmarks: true, resourceVersion: rv }, signal, what }, (line) => {
+        if (!line) return;
+        const ev = JSON.parse(line) as { type: string; object: T & ApiStatus };
+        if (ev.type === "ERROR") {
+          if (ev.object.code === 410) {
+            gone = true;
+            return;
+          }
+          throw new ApiError(ev.object.code ?? 500, ev.object, what, this.conn);
+        }
+        rv = ev.object.metadata?.resourceVersion ?? rv;
+        if (ev.type !== "BOOKMARK") onEvent(ev as WatchEvent<T>);
+      });
+      if (gone) rv = undefined;
+    }
+  }
+
+  /** The API resource (plural name, scope) that serves a kind, from discovery; undefined if none does. */
+  async resource(apiVersion: string, kind: string): Promise<Resource | undefined> {
+    let found = this.discovery.get(apiVersion);
+    if (!found) {
+      const path = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+      found = this.get<{ resources: Resource[] }>(path, `discover ${apiVersion}`).then((l) => l?.resources.filter((r) => !r.name.includes("/")));
+      this.discovery.set(apiVersion, found);
+    }
+    return (await found)?.find((r) => r.kind === kind);
+  }
+
+  /** The preferred version of an API group ("" is the core group). */
+  async preferredVersion(group: string): Promise<string | undefined> {
+    if (!group) return "v1";
+    const g = await this.get<{ preferredVersion?: { groupVersion: string } }>(`/apis/${group}`, `discover ${group}`);
+    return g?.preferredVersion?.groupVersion;
+  }
+
+  /** The URL path of a collection (no name) or of one object. */
+  async path(apiVersion: string, kind: string, namespace?: string, name?: string): Promise<string> {
+    const r = await this.resource(apiVersion, kind);
+    if (!r) throw new ApiError(404, { message: `the cluster serves no ${kind} in ${apiVersion}` }, `find ${kind}`, this.conn);
+    const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    const ns = r.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : "";
+    return `${base}${ns}/${r.name}${name ? `/${encodeURIComponent(name)}` : ""}`;
+  }
+
+  async pathOf(obj: Pick<K8sObject, "apiVersion" | "kind" | "metadata">): Promise<string> {
+    return this.path(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name);
+  }
+}
+
+export function describe(obj: Pick<K8sObject, "kind" | "metadata">): string {
+  return `${obj.kind}/${obj.metadata.name}`;
+}

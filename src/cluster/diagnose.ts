@@ -1,0 +1,198 @@
+/**
+ * Why an app's pods are not ready, in one line with a hint, from the pods, their events and (when the
+ * scheduler refuses them) the nodes: unschedulable (not enough GPUs, no node of that GPU type or pool,
+ * untolerated taints), image pull errors, crash loops, OOM kills, an exhausted startup probe. Pure.
+ */
+import { LABEL_APP } from "../render/app.js";
+import type { KObject } from "./api.js";
+
+export interface Diagnosis {
+  /** one line */
+  reason: string;
+  hint?: string;
+  /** it will not get better without a change: deploy stops waiting (exit 6) */
+  fatal: boolean;
+  /** the container whose previous log explains it */
+  logsOf?: { pod: string; container: string };
+}
+
+export interface KEvent {
+  involvedObject: { kind?: string; name?: string; uid?: string };
+  reason?: string;
+  message?: string;
+  type?: string;
+}
+
+type Pod = KObject & { spec?: any; status?: any };
+
+const SPOT_TAINT_KEYS = ["cloud.google.com/gke-spot", "cloud.google.com/gke-preemptible", "kubernetes.azure.com/scalesetpriority", "karpenter.sh/capacity-type"];
+const IMAGE_PULL = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"]);
+const CANNOT_START = new Set(["CreateContainerConfigError", "CreateContainerError", "RunContainerError"]);
+
+/** What the pod requests per replica, summed over its containers (limits where set). */
+function requested(pod: Pod): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const c of pod.spec?.containers ?? []) {
+    for (const [k, v] of Object.entries({ ...(c.resources?.requests ?? {}), ...(c.resources?.limits ?? {}) })) {
+      if (/^\d+$/.test(String(v))) out.set(k, (out.get(k) ?? 0) + Number(v));
+    }
+  }
+  return out;
+}
+
+interface Requirement {
+  key: string;
+  values: string[];
+}
+
+/** The node labels the pod requires: nodeSelector and required node affinity (operator In). */
+function requirements(pod: Pod): Requirement[] {
+  const reqs: Requirement[] = Object.entries(pod.spec?.nodeSelector ?? {}).map(([key, v]) => ({ key, values: [String(v)] }));
+  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  if (terms.length === 1) {
+    for (const e of terms[0].matchExpressions ?? []) if (e.operator === "In") reqs.push({ key: e.key, values: e.values ?? [] });
+  }
+  return reqs;
+}
+
+function describeRequirement(r: Requirement): string {
+  const what = r.key.endsWith("gpu.product") ? "GPU type" : r.key === "vllmapp.dev/pool" ? "pool" : "label";
+  return `${what} ${r.values.join(" or ")} (${r.key})`;
+}
+
+interface SchedulerCounts {
+  total: number;
+  insufficient: string[];
+  affinity: number;
+  taints: string[];
+  unboundPvc: boolean;
+}
+
+/** "0/4 nodes are available: 1 Insufficient nvidia.com/gpu, 3 node(s) didn't match … preemption: …" */
+export function parseSchedulerMessage(message: string): SchedulerCounts {
+  const total = Number(/(\d+)\/(\d+) nodes are available/.exec(message)?.[2] ?? 0);
+  const body = message.replace(/^.*?nodes are available: /, "").split(/\. preemption:/)[0] ?? "";
+  const counts: SchedulerCounts = { total, insufficient: [], affinity: 0, taints: [], unboundPvc: false };
+  for (const part of body.split(/, (?=\d+ )/)) {
+    const n = Number(/^(\d+) /.exec(part)?.[1] ?? 0);
+    const ins = /Insufficient (\S+?)\.?$/.exec(part);
+    if (ins) counts.insufficient.push(ins[1]!);
+    else if (/didn't match Pod's node affinity\/selector/.test(part)) counts.affinity += n;
+    else if (/untolerated taint/.test(part)) counts.taints.push(/\{([^}]*)\}/.exec(part)?.[1] ?? "");
+    else if (/unbound immediate PersistentVolumeClaims/.test(part)) counts.unboundPvc = true;
+  }
+  return counts;
+}
+
+function labelMatches(node: KObject, r: Requirement): boolean {
+  const v = node.metadata.labels?.[r.key];
+  return v !== undefined && r.values.includes(v);
+}
+
+export function explainUnschedulable(message: string, pod: Pod, nodes?: KObject[]): Diagnosis {
+  const counts = parseSchedulerMessage(message);
+  const reqs = requirements(pod);
+  const want = requested(pod);
+  const scheduler = `(scheduler: ${message.replace(/\s*preemption:.*$/s, "").replace(/\.$/, "")})`;
+  const fatal = (reason: string, hint?: string): Diagnosis => ({ reason: `cannot be scheduled: ${reason} ${scheduler}`, hint, fatal: true });
+  const pickOther = "pick a GPU type and pool the cluster has (resources.gpu, cluster_pool)";
+  if (nodes) {
+    for (const r of reqs) if (!nodes.some((n) => labelMatches(n, r))) return fatal(`no node has ${describeRequirement(r)}`, pickOther);
+    const matching = nodes.filter((n) => reqs.every((r) => labelMatches(n, r)));
+    if (!matching.length) return fatal(`no node has all of ${reqs.map(describeRequirement).join(", ")}`, pickOther);
+    for (const [res, n] of want) {
+      if (!res.startsWith("nvidia.com/")) continue;
+      const most = Math.max(...matching.map((node) => Number((node as any).status?.allocatable?.[res] ?? 0)));
+      if (most < n) return fatal(`it asks for ${n} ${res} per replica, and the most any matching node has is ${most}`, "lower resources.gpu (tensor parallelism across fewer GPUs), or add nodes with more GPUs");
+    }
+  }
+  const short = counts.insufficient.find((r) => r.startsWith("nvidia.com/")) ?? counts.insufficient[0];
+  if (short) {
+    return fatal(`not enough free ${short}: it asks for ${want.get(short) ?? "more than is free"} per replica`, short.startsWith("nvidia.com/") ? "free GPUs (other workloads use them), lower resources.gpu, or add GPU nodes" : "lower resources.cpu / resources.memory, or add nodes");
+  }
+  if (counts.total > 0 && counts.affinity === counts.total) {
+    return fatal(reqs.length ? `no node has ${reqs.map(describeRequirement).join(" and ")}` : "no node matches the pod's node selector", pickOther);
+  }
+  if (counts.taints.length) {
+    const spot = counts.taints.some((t) => SPOT_TAINT_KEYS.some((k) => t.includes(k)));
+    return fatal(`the nodes that fit are tainted {${counts.taints.join("}, {")}} and the pod does not tolerate it`, spot ? "set interruptible: true to run on spot nodes" : "add a toleration through pod_template");
+  }
+  if (counts.unboundPvc) {
+    return { reason: `waiting for a volume: a PersistentVolumeClaim of the pod is not bound yet ${scheduler}`, hint: "check the claim (kubectl describe pvc) and cache.storage_class", fatal: false };
+  }
+  return fatal("the scheduler found no node for it");
+}
+
+function eventsOf(pod: Pod, events: readonly KEvent[]): KEvent[] {
+  return events.filter((e) => e.involvedObject.name === pod.metadata.name && (!e.involvedObject.uid || e.involvedObject.uid === pod.metadata.uid));
+}
+
+function diagnosePod(pod: Pod, events: readonly KEvent[], nodes?: KObject[]): Diagnosis | undefined {
+  const name = pod.metadata.name;
+  const evs = eventsOf(pod, events);
+  const scheduled = (pod.status?.conditions ?? []).find((c: any) => c.type === "PodScheduled");
+  if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") {
+    if (evs.some((e) => e.reason === "TriggeredScaleUp")) return { reason: `${name} waits for the cluster autoscaler to add a node`, fatal: false };
+    const msg = scheduled.message ?? [...evs].reverse().find((e) => e.reason === "FailedScheduling")?.message ?? "";
+    return explainUnschedulable(msg, pod, nodes);
+  }
+  const probeKill = evs.find((e) => e.reason === "Killing" && /failed startup probe/.test(e.message ?? ""));
+  if (probeKill) {
+    const c = (pod.spec?.containers ?? []).find((x: any) => x.startupProbe);
+    const budget = c ? (c.startupProbe.failureThreshold ?? 3) * (c.startupProbe.periodSeconds ?? 10) : undefined;
+    return { reason: `the startup probe gave up: the server did not answer /health within ${budget ?? "its"} s (startup_timeout)`, hint: "raise startup_timeout (large models take long to download and load), and see `vllmapp logs` for where it got stuck", fatal: true, logsOf: c && { pod: name, container: c.name } };
+  }
+  const statuses = [...(pod.status?.initContainerStatuses ?? []).map((s: any) => ({ ...s, init: true })), ...(pod.status?.containerStatuses ?? [])];
+  for (const s of statuses) {
+    const label = `${s.init ? "init container" : "container"} ${s.name} of ${name}`;
+    const waiting = s.state?.waiting;
+    const last = s.lastState?.terminated ?? s.state?.terminated;
+    if (waiting && IMAGE_PULL.has(waiting.reason)) {
+      const detail = waiting.reason === "ErrImagePull" ? waiting.message : [...evs].reverse().find((e) => e.reason === "Failed" && /pull/i.test(e.message ?? ""))?.message ?? waiting.message;
+      return { reason: `cannot pull image ${s.image}: ${waiting.reason}${detail ? ` (${detail})` : ""}`, hint: "check the image name and tag, and that the cluster may pull from that registry (imagePullSecrets through pod_template)", fatal: true };
+    }
+    if (last?.reason === "OOMKilled") {
+      const limit = (pod.spec?.[s.init ? "initContainers" : "containers"] ?? []).find((c: any) => c.name === s.name)?.resources?.limits?.memory;
+      return { reason: `${label} was OOM-killed: it used more than its memory limit${limit ? ` (${limit})` : ""}`, hint: "raise resources.memory (weights pass through host memory while loading)", fatal: true, logsOf: { pod: name, container: s.name } };
+    }
+    if (waiting?.reason === "CrashLoopBackOff" || (s.init && last && last.exitCode !== 0)) {
+      return { reason: `${label} keeps crashing (exit code ${last?.exitCode ?? "?"}${last?.reason ? `, ${last.reason}` : ""}; ${s.restartCount ?? 0} restarts)`, hint: `see why: vllmapp logs ${pod.metadata.labels?.[LABEL_APP] ?? ""} --previous`, fatal: true, logsOf: { pod: name, container: s.name } };
+    }
+    if (waiting && CANNOT_START.has(waiting.reason)) {
+      return { reason: `${label} cannot start: ${waiting.message ?? waiting.reason}`, fatal: true };
+    }
+  }
+  const main = (pod.status?.containerStatuses ?? []).find((s: any) => s.name === "vllm") ?? pod.status?.containerStatuses?.[0];
+  if (!main) return { reason: `${name}: ${pod.status?.phase === "Pending" && scheduled?.status === "True" ? "creating containers" : "waiting to be scheduled"}`, fatal: false };
+  if (main.state?.waiting) return { reason: `${name}: ${main.state.waiting.reason === "ContainerCreating" ? "pulling the image and creating the container" : main.state.waiting.reason}`, fatal: false };
+  if (main.state?.running && !main.ready) {
+    const unhealthy = [...evs].reverse().find((e) => e.reason === "Unhealthy");
+    return { reason: `${name}: ${main.started ? "running, not ready (readiness probe)" : "loading the model (startup probe waits for /health)"}${unhealthy ? `; last probe: ${unhealthy.message}` : ""}`, fatal: false };
+  }
+  return undefined;
+}
+
+/** The most telling reason among the pods: a fatal one first, else the first pod's state. */
+export function diagnosePods(pods: readonly Pod[], events: readonly KEvent[], nodes?: KObject[]): Diagnosis | undefined {
+  const all = [...pods]
+    .filter((p) => !p.metadata.deletionTimestamp)
+    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
+    .map((p) => diagnosePod(p, events, nodes))
+    .filter((d): d is Diagnosis => d !== undefined);
+  return all.find((d) => d.fatal) ?? all[0];
+}
+
+/** The pods of the Deployment's current revision (older ones may still be failing during a rollout). */
+export function currentPods(dep: KObject & { status?: any }, replicaSets: readonly KObject[], pods: readonly Pod[]): Pod[] {
+  const REVISION = "deployment.kubernetes.io/revision";
+  if ((dep.status?.observedGeneration ?? 0) < (dep.metadata.generation ?? 0)) return [];
+  const revision = dep.metadata.annotations?.[REVISION];
+  const rs = replicaSets.find((r) => r.metadata.annotations?.[REVISION] === revision && (r.metadata as any).ownerReferences?.some((o: any) => o.uid === dep.metadata.uid));
+  const hash = rs?.metadata.labels?.["pod-template-hash"];
+  return hash ? pods.filter((p) => p.metadata.labels?.["pod-template-hash"] === hash) : [];
+}
+
+/** Does any pod wait on the scheduler (so a node list would sharpen the diagnosis)? */
+export function isUnschedulable(pods: readonly Pod[]): boolean {
+  return pods.some((p) => (p.status?.conditions ?? []).some((c: any) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable"));
+}

@@ -1,0 +1,85 @@
+/** Text for the Kubernetes results on stdout (`--json` prints the results themselves). */
+import { objectYaml } from "../render/format.js";
+import type { K8sObject } from "../render/app.js";
+import type { Action, Change } from "./apply.js";
+import type { DeleteResult } from "./delete.js";
+import type { AppStatus, AppSummary } from "./status.js";
+import type { Readiness } from "./wait.js";
+
+export interface DeployedApp {
+  name: string;
+  namespace: string;
+  changes: Change[];
+  endpoint?: string;
+  ready?: Readiness;
+  /** with --dry-run: what would be applied (the applyset parent first) */
+  objects?: K8sObject[];
+}
+
+export interface DeployResult {
+  dryRun?: "client" | "server";
+  /** -o yaml prints a dry run's objects as a YAML stream */
+  output?: string;
+  /** namespaces and Secrets created before applying (or that would be) */
+  prerequisites: string[];
+  apps: DeployedApp[];
+}
+
+const DONE: Record<Action, string> = { create: "created", configure: "configured", unchanged: "unchanged", prune: "pruned" };
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join("").trimEnd()).join("\n");
+}
+
+export function formatDeploy(r: DeployResult): string {
+  if (r.dryRun && r.output === "yaml") return r.apps.flatMap((a) => a.objects ?? []).map((o) => `---\n${objectYaml(o)}`).join("");
+  const verb = (a: Action) => (r.dryRun ? a : DONE[a]);
+  const out: string[] = r.prerequisites.map((p) => `${verb("create")} ${p}`);
+  for (const a of r.apps) {
+    out.push(`${a.name} (namespace ${a.namespace})${r.dryRun ? ` — dry run (${r.dryRun}), nothing written` : ""}`);
+    out.push(...table(a.changes.map((c) => [`  ${verb(c.action)}`, `${c.kind}/${c.name}`])).split("\n"));
+    if (a.ready) out.push(`  ready      ${a.ready.ready}/${a.ready.desired}`);
+    if (a.endpoint && !r.dryRun) out.push(`  endpoint   ${a.endpoint}`);
+  }
+  return out.join("\n");
+}
+
+export function formatStatus(r: { apps: AppStatus[] }): string {
+  return r.apps
+    .map((s) => {
+      if (!s.deployed) return `${s.name} (namespace ${s.namespace}): not deployed`;
+      const rows: string[][] = [[`  ready`, `${s.ready}/${s.desired}`]];
+      if (s.endpoint) rows.push(["  endpoint", s.endpoint]);
+      for (const u of s.ingress ?? []) rows.push(["  ingress", u]);
+      for (const l of s.links ?? []) rows.push([`  link`, `${l.title}: ${l.url}`]);
+      if (s.model?.id) rows.push(["  model", `${s.model.id}${s.model.uri ? ` (${s.model.uri})` : ""}`]);
+      if (s.model?.source) rows.push(["  resolved from", s.model.source]);
+      if (s.image) rows.push(["  image", s.image]);
+      if (s.age) rows.push(["  age", s.age]);
+      if (s.description) rows.push(["  description", s.description]);
+      if (s.apiKey !== undefined) rows.push(["  api key", s.apiKey ?? "(none: requires_auth is false)"]);
+      if (s.notReady) {
+        rows.push(["  not ready", s.notReady.reason]);
+        if (s.notReady.hint) rows.push(["", `hint: ${s.notReady.hint}`]);
+      }
+      return `${s.name} (namespace ${s.namespace})\n${table(rows)}`;
+    })
+    .join("\n\n");
+}
+
+export function formatList(r: { namespace: string; apps: AppSummary[] }): string {
+  if (!r.apps.length) return "";
+  return table([["NAME", "READY", "MODEL", "AGE"], ...r.apps.map((a) => [a.name, `${a.ready}/${a.desired}`, a.model ?? "", a.age ?? ""])]);
+}
+
+export function formatDelete(r: { apps: DeleteResult[] }): string {
+  return r.apps
+    .map((d) => {
+      if (!d.deleted.length && !d.kept.length) return `${d.name}: nothing to delete in namespace ${d.namespace}`;
+      const lines = [`${d.name} (namespace ${d.namespace})`, ...d.deleted.map((o) => `  deleted  ${o}`)];
+      for (const o of d.kept) lines.push(`  kept     ${o} (the model cache; --purge-cache deletes it)`);
+      return lines.join("\n");
+    })
+    .join("\n");
+}

@@ -1,0 +1,150 @@
+/**
+ * Pod logs through the API server (/pods/NAME/log), streamed line by line: every replica, each line
+ * prefixed `[<pod>] ` (or NDJSON `{"replica","line"}`); with --follow, replicas that start later and
+ * restarted containers are picked up by watching the pods.
+ */
+import { once } from "node:events";
+import { parseDuration } from "../config/units.js";
+import { InterruptedError, UsageError } from "../errors.js";
+import { LABEL_APP } from "../render/app.js";
+import type { Ui } from "../ui/output.js";
+import type { KObject, KubeApi, Query } from "./api.js";
+import { ApiError } from "./errors.js";
+
+const SERVER_CONTAINER = "vllm";
+
+export interface LogsRequest {
+  follow?: boolean;
+  tail?: number;
+  since?: string;
+  replica?: string;
+  previous?: boolean;
+  timestamps?: boolean;
+  json?: boolean;
+}
+
+type Pod = KObject & { spec?: any; status?: any };
+
+function containerOf(pod: Pod): string {
+  const names: string[] = (pod.spec?.containers ?? []).map((c: any) => c.name);
+  return names.includes(SERVER_CONTAINER) ? SERVER_CONTAINER : names[0] ?? SERVER_CONTAINER;
+}
+
+function logPath(namespace: string, pod: string): string {
+  return `/api/v1/namespaces/${namespace}/pods/${pod}/log`;
+}
+
+/** The last lines of a container's log: the previous (crashed) container's if there is one. */
+export async function lastLines(api: KubeApi, namespace: string, pod: string, container: string, n = 10): Promise<string[]> {
+  for (const previous of [true, false]) {
+    const lines: string[] = [];
+    try {
+      await api.lines(logPath(namespace, pod), { query: { container, previous, tailLines: n }, what: `read the log of ${pod}` }, (l) => {
+        lines.push(l);
+      });
+      if (lines.length) return lines;
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+    }
+  }
+  return [];
+}
+
+/** Write to stdout, waiting when it is full, so a long log streams instead of piling up in memory. */
+function makeWriter(json: boolean, stop: () => void) {
+  let closed = false;
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    closed = true;
+    stop();
+  });
+  return async (replica: string, line: string) => {
+    if (closed) return;
+    if (!process.stdout.write(json ? `${JSON.stringify({ replica, line })}\n` : `[${replica}] ${line}\n`)) await once(process.stdout, "drain");
+  };
+}
+
+export async function streamLogs(api: KubeApi, apps: { name: string; namespace: string }[], req: LogsRequest, ui: Ui): Promise<void> {
+  const sinceSeconds = req.since === undefined ? undefined : parseDuration(req.since);
+  if (req.since !== undefined && sinceSeconds === undefined) throw new UsageError(`--since ${req.since}: not a duration`, "write e.g. 30s, 10m, 2h");
+  const ac = new AbortController();
+  const write = makeWriter(Boolean(req.json), () => ac.abort());
+  let interrupted = false;
+  const onInterrupt = () => {
+    interrupted = true;
+    ac.abort();
+  };
+  process.once("vllmapp:interrupt", onInterrupt);
+  const query = (first: boolean): Query => ({
+    follow: req.follow,
+    previous: req.previous,
+    timestamps: req.timestamps,
+    tailLines: first ? req.tail : undefined,
+    sinceSeconds: sinceSeconds === undefined ? undefined : Math.max(1, Math.ceil(sinceSeconds)),
+  });
+  const stream = async (namespace: string, pod: Pod, first: boolean) => {
+    const name = pod.metadata.name;
+    try {
+      await api.lines(logPath(namespace, name), { query: { ...query(first), container: containerOf(pod) }, signal: ac.signal, what: `read the log of ${name}` }, (l) => write(name, l));
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 400) throw e;
+      ui.warn(`[${name}] ${e.body.message ?? e.message}`);
+    }
+  };
+  try {
+    const found = await Promise.all(
+      apps.map(async (a) => {
+        const list = await api.request<{ items: Pod[] }>("GET", `/api/v1/namespaces/${a.namespace}/pods`, { query: { labelSelector: `${LABEL_APP}=${a.name}` }, what: `list the pods of ${a.name}` });
+        return { ...a, pods: list.items.sort((x, y) => x.metadata.name.localeCompare(y.metadata.name)) };
+      }),
+    );
+    if (req.replica && !found.some((a) => a.pods.some((p) => p.metadata.name === req.replica))) {
+      throw new UsageError(`no replica named ${req.replica}`, `replicas: ${found.flatMap((a) => a.pods.map((p) => p.metadata.name)).join(", ") || "(none running)"}`);
+    }
+    const wanted = (p: Pod) => !req.replica || p.metadata.name === req.replica;
+    if (!req.follow) {
+      for (const a of found) {
+        if (!a.pods.length) ui.warn(`${a.name} has no replicas in namespace ${a.namespace}`);
+        for (const p of a.pods.filter(wanted)) await stream(a.namespace, p, true);
+        if (ac.signal.aborted) break;
+      }
+    } else {
+      await Promise.all(found.map((a) => followApp(api, a, wanted, stream, ac)));
+    }
+  } finally {
+    process.off("vllmapp:interrupt", onInterrupt);
+  }
+  if (interrupted) throw new InterruptedError("interrupted: stopped streaming logs");
+}
+
+/** Stream each replica's server container whenever a new one runs, until aborted. */
+async function followApp(
+  api: KubeApi,
+  app: { name: string; namespace: string },
+  wanted: (p: Pod) => boolean,
+  stream: (namespace: string, pod: Pod, first: boolean) => Promise<void>,
+  ac: AbortController,
+): Promise<void> {
+  const streamed = new Map<string, string>();
+  const streams: Promise<void>[] = [];
+  let failure: unknown;
+  await api.watch<Pod>(`/api/v1/namespaces/${app.namespace}/pods`, { labelSelector: `${LABEL_APP}=${app.name}` }, ac.signal, `watch the pods of ${app.name}`, (e) => {
+    const pod = e.object;
+    if (e.type === "DELETED" || !wanted(pod)) return;
+    const status = (pod.status?.containerStatuses ?? []).find((s: any) => s.name === containerOf(pod));
+    if (!status || !(status.state?.running || status.state?.terminated)) return;
+    // a container instance: its id where the runtime reports one, and its restart count
+    const id = `${status.containerID ?? ""}#${status.restartCount ?? 0}`;
+    if (streamed.get(pod.metadata.name) === id) return;
+    const first = !streamed.has(pod.metadata.name);
+    streamed.set(pod.metadata.name, id);
+    streams.push(
+      stream(app.namespace, pod, first).catch((err) => {
+        failure ??= err;
+        ac.abort();
+      }),
+    );
+  });
+  await Promise.all(streams);
+  if (failure) throw failure;
+}

@@ -1,0 +1,223 @@
+/**
+ * What `deploy` checks before it writes anything, for every app at once: the namespace exists (or
+ * --create-namespace), the PodTemplate a `pod_template` string names exists (merged in here), the
+ * cluster serves every kind the render has (CRDs such as KEDA's), and every Secret, ConfigMap and PVC
+ * the pod references exists with the keys it needs (or --create-secrets fills `<app>-secrets` from the
+ * local environment). All problems are reported together.
+ */
+import type { AppConfig } from "../config/schema.js";
+import { ClusterError, UsageError } from "../errors.js";
+import { labelsOf, type K8sObject } from "../render/app.js";
+import { strategicMerge } from "../render/merge.js";
+import { groupOf, type KObject, type KubeApi } from "./api.js";
+import { ApiError } from "./errors.js";
+
+export interface PreflightInput {
+  app: AppConfig;
+  namespace: string;
+  objects: K8sObject[];
+}
+
+/** A Secret vllmapp writes from the local environment. Values stay in memory, never in results. */
+export interface SecretWrite {
+  name: string;
+  namespace: string;
+  exists: boolean;
+  labels: Record<string, string>;
+  /** key → base64 value */
+  data: Record<string, string>;
+}
+
+export interface Prepared {
+  app: AppConfig;
+  namespace: string;
+  /** the objects, with a named PodTemplate merged into the Deployment */
+  objects: K8sObject[];
+  secretWrites: SecretWrite[];
+}
+
+export interface PreflightResult {
+  apps: Prepared[];
+  /** namespaces to create (--create-namespace) */
+  namespaces: string[];
+}
+
+interface Problem {
+  message: string;
+  /** a problem of the local environment (exit 2) rather than of the cluster (exit 3) */
+  local?: boolean;
+}
+
+type Kind = "Secret" | "ConfigMap" | "PersistentVolumeClaim";
+
+/** What a pod needs from its namespace: per object, the keys and the env var each key would come from. */
+interface Ref {
+  kind: Kind;
+  name: string;
+  keys: Map<string, string | undefined>;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function podRefs(pod: any): Ref[] {
+  const refs = new Map<string, Ref>();
+  const need = (kind: Kind, name: string | undefined, key?: string, env?: string, optional?: boolean) => {
+    if (!name || optional) return;
+    const id = `${kind}/${name}`;
+    const r = refs.get(id) ?? { kind, name, keys: new Map() };
+    refs.set(id, r);
+    if (key !== undefined) r.keys.set(key, env ?? (ENV_NAME.test(key) ? key : undefined));
+  };
+  for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]) {
+    for (const e of c.env ?? []) {
+      const s = e.valueFrom?.secretKeyRef;
+      if (s) need("Secret", s.name, s.key, e.name, s.optional);
+      const m = e.valueFrom?.configMapKeyRef;
+      if (m) need("ConfigMap", m.name, m.key, undefined, m.optional);
+    }
+    for (const f of c.envFrom ?? []) {
+      need("Secret", f.secretRef?.name, undefined, undefined, f.secretRef?.optional);
+      need("ConfigMap", f.configMapRef?.name, undefined, undefined, f.configMapRef?.optional);
+    }
+  }
+  for (const v of pod?.volumes ?? []) {
+    if (v.secret) {
+      need("Secret", v.secret.secretName, undefined, undefined, v.secret.optional);
+      for (const i of v.secret.items ?? []) need("Secret", v.secret.secretName, i.key, undefined, v.secret.optional);
+    }
+    if (v.configMap) {
+      need("ConfigMap", v.configMap.name, undefined, undefined, v.configMap.optional);
+      for (const i of v.configMap.items ?? []) need("ConfigMap", v.configMap.name, i.key, undefined, v.configMap.optional);
+    }
+    need("PersistentVolumeClaim", v.persistentVolumeClaim?.claimName);
+  }
+  for (const s of pod?.imagePullSecrets ?? []) need("Secret", s.name);
+  return [...refs.values()];
+}
+
+const CRD_HINTS: Record<string, string> = {
+  "keda.sh": "install KEDA (https://keda.sh/docs/latest/deploy/), or give scaling.replicas a fixed number",
+};
+
+async function exists(api: KubeApi, path: string, what: string): Promise<KObject | undefined | "forbidden"> {
+  try {
+    return await api.get(path, what);
+  } catch (e) {
+    // many users may not read namespaces (or other objects) and still deploy into them
+    if (e instanceof ApiError && e.status === 403) return "forbidden";
+    throw e;
+  }
+}
+
+/** The PodTemplate is the base; vllmapp's pod goes on top (containers merged by name). */
+function mergePodTemplate(dep: any, template: any): any {
+  const { creationTimestamp: _, ...metadata } = template?.metadata ?? {};
+  return { ...dep, spec: { ...dep.spec, template: strategicMerge({ metadata, spec: template?.spec ?? {} }, dep.spec.template) } };
+}
+
+export async function preflight(
+  api: KubeApi,
+  inputs: readonly PreflightInput[],
+  opts: { createNamespace?: boolean; createSecrets?: boolean; env: NodeJS.ProcessEnv },
+): Promise<PreflightResult> {
+  const namespaces = [...new Set(inputs.map((i) => i.namespace))];
+  const missingNs = new Set<string>();
+  await Promise.all(
+    namespaces.map(async (ns) => {
+      if (!(await exists(api, `/api/v1/namespaces/${ns}`, `read namespace ${ns}`))) missingNs.add(ns);
+    }),
+  );
+  const report: { app: string; namespace: string; problems: Problem[]; hints: Set<string> }[] = [];
+  const apps = await Promise.all(
+    inputs.map(async ({ app, namespace, objects }): Promise<Prepared> => {
+      const problems: Problem[] = [];
+      const hints = new Set<string>();
+      report.push({ app: app.name, namespace, problems, hints });
+      const nsMissing = missingNs.has(namespace);
+      if (nsMissing && !opts.createNamespace) {
+        problems.push({ message: `namespace ${namespace} does not exist` });
+        hints.add("pass --create-namespace to create it, or pick another with --namespace");
+      }
+      let out = objects;
+      if (typeof app.pod_template === "string") {
+        const pt = nsMissing ? undefined : await exists(api, `/api/v1/namespaces/${namespace}/podtemplates/${app.pod_template}`, `read PodTemplate ${app.pod_template}`);
+        if (!pt || pt === "forbidden") {
+          problems.push({ message: `PodTemplate ${app.pod_template} (pod_template) ${pt ? "cannot be read (forbidden)" : `does not exist in namespace ${namespace}`}` });
+        } else {
+          out = out.map((o) => (o.kind === "Deployment" ? mergePodTemplate(o, (pt as any).template) : o));
+        }
+      }
+      for (const o of out) {
+        if (!(await api.resource(o.apiVersion, o.kind))) {
+          const group = groupOf(o.apiVersion);
+          problems.push({ message: `the cluster serves no ${o.kind} (${o.apiVersion}): the CRD ${o.kind.toLowerCase()}s.${group} is not installed` });
+          if (CRD_HINTS[group]) hints.add(CRD_HINTS[group]!);
+        }
+      }
+      const ours = new Set(out.map((o) => `${o.kind}/${o.metadata.name}`));
+      const pod = (out.find((o) => o.kind === "Deployment") as any)?.spec?.template?.spec;
+      const ownSecret = `${app.name}-secrets`;
+      const secretWrites: SecretWrite[] = [];
+      for (const ref of podRefs(pod).filter((r) => !ours.has(`${r.kind}/${r.name}`))) {
+        const path = `/api/v1/namespaces/${namespace}/${ref.kind === "PersistentVolumeClaim" ? "persistentvolumeclaims" : ref.kind === "Secret" ? "secrets" : "configmaps"}/${ref.name}`;
+        const live = nsMissing ? undefined : await exists(api, path, `read ${ref.kind} ${ref.name}`);
+        if (live === "forbidden") continue;
+        const have = new Set(Object.keys((live as any)?.data ?? {}).concat(Object.keys((live as any)?.binaryData ?? {})));
+        const missing = [...ref.keys.keys()].filter((k) => !have.has(k));
+        if (live && !missing.length) continue;
+        if (ref.kind === "Secret" && ref.name === ownSecret && opts.createSecrets) {
+          const data: Record<string, string> = {};
+          for (const key of missing) {
+            const env = ref.keys.get(key);
+            const value = env === undefined ? undefined : opts.env[env];
+            if (value === undefined) {
+              problems.push({
+                local: true,
+                message: env ? `${env} is not set in this environment (--create-secrets: Secret ${ownSecret} key ${key})` : `key ${key} of Secret ${ownSecret} is not a variable name, so --create-secrets cannot fill it`,
+              });
+              if (!env) hints.add(`create it with \`kubectl create secret generic ${ownSecret} -n ${namespace} --from-file=${key}=PATH\``);
+            } else data[key] = Buffer.from(value, "utf8").toString("base64");
+          }
+          secretWrites.push({ name: ownSecret, namespace, exists: Boolean(live), labels: labelsOf(app), data });
+          continue;
+        }
+        const keys = missing.length ? ` (needs key${missing.length > 1 ? "s" : ""} ${missing.join(", ")})` : "";
+        problems.push({ message: live ? `${ref.kind} ${ref.name} has no key${missing.length > 1 ? "s" : ""} ${missing.join(", ")}` : `${ref.kind} ${ref.name} does not exist in namespace ${namespace}${keys}` });
+        if (ref.kind === "Secret" && ref.name === ownSecret) {
+          hints.add(`pass --create-secrets to ${live ? "add the keys to" : "create"} ${ownSecret} from your environment (${missing.map((k) => ref.keys.get(k) ?? k).join(", ")})`);
+        } else if (ref.kind === "Secret") {
+          hints.add(`create it: kubectl create secret generic ${ref.name} -n ${namespace}${(missing.length ? missing : ["KEY"]).map((k) => ` --from-literal=${k}=…`).join("")}`);
+        }
+      }
+      return { app, namespace, objects: out, secretWrites };
+    }),
+  );
+  const failing = report.filter((r) => r.problems.length);
+  if (failing.length) {
+    const message = failing
+      .map((r) => `${r.app} (namespace ${r.namespace}) cannot be deployed:\n${r.problems.map((p) => `  - ${p.message}`).join("\n")}`)
+      .join("\n");
+    const hint = [...new Set(failing.flatMap((r) => [...r.hints]))].join("\n  hint: ") || undefined;
+    throw failing.some((r) => r.problems.some((p) => p.local)) ? new UsageError(message, hint) : new ClusterError(message, hint);
+  }
+  return { apps, namespaces: opts.createNamespace ? [...missingNs] : [] };
+}
+
+/** Create the namespaces and Secrets preflight found missing. */
+export async function writePrerequisites(api: KubeApi, pre: PreflightResult, dryRun?: "All"): Promise<string[]> {
+  const done: string[] = [];
+  for (const ns of pre.namespaces) {
+    await api.request("POST", "/api/v1/namespaces", { query: { fieldManager: "vllmapp", dryRun }, body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }, what: `create namespace ${ns}` });
+    done.push(`Namespace/${ns}`);
+  }
+  for (const s of pre.apps.flatMap((a) => a.secretWrites)) {
+    const what = `${s.exists ? "add keys to" : "create"} Secret ${s.name}`;
+    if (s.exists) {
+      await api.request("PATCH", `/api/v1/namespaces/${s.namespace}/secrets/${s.name}`, { query: { fieldManager: "vllmapp", dryRun }, body: { data: s.data }, contentType: "application/merge-patch+json", what });
+    } else {
+      await api.request("POST", `/api/v1/namespaces/${s.namespace}/secrets`, { query: { fieldManager: "vllmapp", dryRun }, body: { apiVersion: "v1", kind: "Secret", metadata: { name: s.name, namespace: s.namespace, labels: s.labels }, type: "Opaque", data: s.data }, what });
+    }
+    done.push(`Secret/${s.name} (keys ${Object.keys(s.data).join(", ")})`);
+  }
+  return done;
+}

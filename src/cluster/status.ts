@@ -1,0 +1,127 @@
+/**
+ * `status` and `list`: what runs, read from the cluster. Endpoints are computed, never contacted.
+ */
+import { LABEL_APP } from "../render/app.js";
+import type { KObject, KubeApi } from "./api.js";
+import { API_KEY } from "./apply.js";
+import { currentPods, diagnosePods, isUnschedulable, type KEvent } from "./diagnose.js";
+import { readNodes, rolloutState } from "./wait.js";
+
+export interface AppStatus {
+  name: string;
+  namespace: string;
+  deployed: boolean;
+  ready?: number;
+  desired?: number;
+  /** the in-cluster Service URL */
+  endpoint?: string;
+  /** URLs of the Ingress hosts */
+  ingress?: string[];
+  model?: { id?: string; uri?: string; source?: string };
+  image?: string;
+  created?: string;
+  age?: string;
+  description?: string;
+  links?: { title: string; url: string }[];
+  /** why it is not ready */
+  notReady?: { reason: string; hint?: string };
+  /** with --show-api-key; null when the app does not require one */
+  apiKey?: string | null;
+}
+
+export interface AppSummary {
+  name: string;
+  ready: number;
+  desired: number;
+  model?: string;
+  age?: string;
+}
+
+type Obj = KObject & { spec?: any; status?: any };
+
+export function formatAge(created: string | undefined, now = Date.now()): string | undefined {
+  if (!created) return undefined;
+  const s = Math.max(0, Math.floor((now - Date.parse(created)) / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+export function serviceUrl(svc: { metadata: { name: string; namespace?: string }; spec?: any }, namespace: string): string {
+  const port = svc.spec?.ports?.[0]?.port;
+  return `http://${svc.metadata.name}.${svc.metadata.namespace ?? namespace}.svc.cluster.local${port ? `:${port}` : ""}`;
+}
+
+function ingressUrls(ing: Obj | undefined): string[] | undefined {
+  if (!ing) return undefined;
+  const tls = new Set<string>((ing.spec?.tls ?? []).flatMap((t: any) => t.hosts ?? []));
+  return (ing.spec?.rules ?? []).filter((r: any) => r.host).map((r: any) => `${tls.has(r.host) ? "https" : "http"}://${r.host}`);
+}
+
+function linksOf(dep: Obj, base: string | undefined): AppStatus["links"] {
+  const raw = dep.metadata.annotations?.["vllmapp.dev/links"];
+  if (!raw) return undefined;
+  try {
+    const links = JSON.parse(raw) as { path: string; title: string; is_relative?: boolean }[];
+    return links.map((l) => ({ title: l.title, url: l.is_relative !== false && base ? `${base.replace(/\/$/, "")}/${l.path.replace(/^\//, "")}` : l.path }));
+  } catch {
+    return undefined;
+  }
+}
+
+export async function appStatus(api: KubeApi, name: string, namespace: string, showApiKey = false): Promise<AppStatus> {
+  const ns = `/api/v1/namespaces/${namespace}`;
+  const apps = `/apis/apps/v1/namespaces/${namespace}`;
+  const selector = { labelSelector: `${LABEL_APP}=${name}` };
+  const [dep, svc, ing, rs, pods, events, keySecret] = await Promise.all([
+    api.get<Obj>(`${apps}/deployments/${name}`, `read Deployment ${name}`),
+    api.get<Obj>(`${ns}/services/${name}`, `read Service ${name}`),
+    api.get<Obj>(`/apis/networking.k8s.io/v1/namespaces/${namespace}/ingresses/${name}`, `read Ingress ${name}`),
+    api.request<{ items: KObject[] }>("GET", `${apps}/replicasets`, { query: selector, what: `list the ReplicaSets of ${name}` }),
+    api.request<{ items: Obj[] }>("GET", `${ns}/pods`, { query: selector, what: `list the pods of ${name}` }),
+    api.request<{ items: KEvent[] }>("GET", `${ns}/events`, { query: { fieldSelector: "involvedObject.kind=Pod" }, what: `list the events of ${name}` }),
+    showApiKey ? api.get<Obj>(`${ns}/secrets/${name}-api-key`, `read Secret ${name}-api-key`) : undefined,
+  ]);
+  if (!dep) return { name, namespace, deployed: false };
+  const state = rolloutState(dep);
+  const endpoint = svc ? serviceUrl(svc, namespace) : undefined;
+  const a = dep.metadata.annotations ?? {};
+  const status: AppStatus = {
+    name,
+    namespace,
+    deployed: true,
+    ready: state.ready,
+    desired: state.desired,
+    endpoint,
+    ingress: ingressUrls(ing),
+    model: { id: a["vllmapp.dev/model-id"], uri: a["vllmapp.dev/model-uri"], source: a["vllmapp.dev/model-source"] },
+    image: (dep.spec?.template?.spec?.containers ?? []).find((c: any) => c.name === "vllm")?.image,
+    created: dep.metadata.creationTimestamp,
+    age: formatAge(dep.metadata.creationTimestamp),
+    description: a["vllmapp.dev/description"],
+    links: linksOf(dep, ingressUrls(ing)?.[0] ?? endpoint),
+  };
+  if (!state.done) {
+    const mine = currentPods(dep, rs.items, pods.items);
+    const d = diagnosePods(mine, events.items, isUnschedulable(mine) ? await readNodes(api) : undefined);
+    status.notReady = d ? { reason: d.reason, hint: d.hint } : { reason: `rollout in progress (${state.ready}/${state.desired} ready)` };
+  }
+  if (showApiKey) {
+    const b64 = (keySecret as any)?.data?.[API_KEY];
+    status.apiKey = b64 ? Buffer.from(b64, "base64").toString("utf8") : null;
+  }
+  return status;
+}
+
+export async function listApps(api: KubeApi, namespace: string): Promise<{ namespace: string; apps: AppSummary[] }> {
+  const list = await api.request<{ items: Obj[] }>("GET", `/apis/apps/v1/namespaces/${namespace}/deployments`, {
+    query: { labelSelector: "app.kubernetes.io/managed-by=vllmapp" },
+    what: `list the apps in namespace ${namespace}`,
+  });
+  const apps = list.items
+    .map((d) => ({ name: d.metadata.labels?.[LABEL_APP] ?? d.metadata.name, ...rolloutState(d), model: d.metadata.annotations?.["vllmapp.dev/model-id"], age: formatAge(d.metadata.creationTimestamp) }))
+    .map(({ done: _, ...rest }) => rest)
+    .sort((a, b) => a.name.localeCompare(b.name));
+  return { namespace, apps };
+}

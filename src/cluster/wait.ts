@@ -1,0 +1,140 @@
+/**
+ * Waiting for an app's rollout by watching its Deployment, ReplicaSets, pods and the pods' events:
+ * progress as `1/2 ready` with the current reason, done when the rollout is complete (as kubectl
+ * rollout status decides), and a stop with a diagnosis as soon as it cannot succeed (exit 6), at the
+ * timeout (exit 5), or on Ctrl-C (exit 130, the cluster stays as applied).
+ */
+import { formatDuration } from "../config/units.js";
+import { AppFailedError, InterruptedError, ReadinessTimeoutError } from "../errors.js";
+import { LABEL_APP } from "../render/app.js";
+import type { Ui } from "../ui/output.js";
+import type { KObject, KubeApi, WatchEvent } from "./api.js";
+import { currentPods, diagnosePods, isUnschedulable, type Diagnosis, type KEvent } from "./diagnose.js";
+import { ApiError } from "./errors.js";
+import { lastLines } from "./logs.js";
+
+export interface Readiness {
+  ready: number;
+  desired: number;
+}
+
+type Dep = KObject & { spec?: any; status?: any };
+
+/** Rollout complete, as `kubectl rollout status` decides; else the ready count so far. */
+export function rolloutState(dep: Dep): Readiness & { done: boolean } {
+  const desired = dep.spec?.replicas ?? 1;
+  const s = dep.status ?? {};
+  const done =
+    (s.observedGeneration ?? 0) >= (dep.metadata.generation ?? 0) &&
+    (s.updatedReplicas ?? 0) >= desired &&
+    (s.replicas ?? 0) <= (s.updatedReplicas ?? 0) &&
+    (s.availableReplicas ?? 0) >= (s.updatedReplicas ?? 0);
+  return { ready: Math.min(s.readyReplicas ?? 0, desired), desired, done };
+}
+
+/** The nodes, to sharpen an unschedulable diagnosis; undefined when the user may not list them. */
+export async function readNodes(api: KubeApi): Promise<KObject[] | undefined> {
+  try {
+    return (await api.request<{ items: KObject[] }>("GET", "/api/v1/nodes", { what: "list nodes" })).items;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 403) return undefined;
+    throw e;
+  }
+}
+
+export async function failureOf(api: KubeApi, app: string, namespace: string, d: Diagnosis): Promise<AppFailedError> {
+  const lines = d.logsOf ? await lastLines(api, namespace, d.logsOf.pod, d.logsOf.container) : [];
+  const tail = lines.length ? `\n  last log lines of ${d.logsOf!.pod}:\n${lines.map((l) => `    ${l}`).join("\n")}` : "";
+  return new AppFailedError(`${app} failed: ${d.reason}${tail}`, d.hint);
+}
+
+export async function waitForApp(api: KubeApi, opts: { app: string; namespace: string; timeoutSeconds: number; ui: Ui }): Promise<Readiness> {
+  const { app, namespace, ui } = opts;
+  const spinner = await ui.spinner(`${app}: waiting for the rollout`);
+  const ac = new AbortController();
+  let dep: Dep | undefined;
+  const replicaSets = new Map<string, KObject>();
+  const pods = new Map<string, KObject>();
+  const events: KEvent[] = [];
+  let nodes: KObject[] | undefined;
+  let nodesState: "unread" | "reading" | "read" = "unread";
+  let last: { state: Readiness; diagnosis?: Diagnosis } = { state: { ready: 0, desired: 0 } };
+
+  return new Promise<Readiness>((resolve, reject) => {
+    let settled = false;
+    let failing = false;
+    const finish = (err: Error | undefined, value?: Readiness) => {
+      if (settled) return;
+      settled = true;
+      ac.abort();
+      clearTimeout(timer);
+      process.off("vllmapp:interrupt", onInterrupt);
+      if (err) {
+        spinner.stop();
+        reject(err);
+      } else {
+        spinner.succeed(`${app}: ${value!.ready}/${value!.desired} ready`);
+        resolve(value!);
+      }
+    };
+    const timer = setTimeout(() => {
+      const d = last.diagnosis;
+      finish(
+        new ReadinessTimeoutError(
+          `${app} is not ready after ${formatDuration(opts.timeoutSeconds)}: ${last.state.ready}/${last.state.desired} ready${d ? `; ${d.reason}` : ""}`,
+          d?.hint ?? `wait longer (--timeout), or look closer: vllmapp status ${app}; vllmapp logs ${app}`,
+        ),
+      );
+    }, opts.timeoutSeconds * 1000);
+    const onInterrupt = () => finish(new InterruptedError(`interrupted: stopped waiting for ${app}; what was applied stays (vllmapp status ${app})`));
+    process.once("vllmapp:interrupt", onInterrupt);
+
+    const evaluate = () => {
+      if (settled || failing) return;
+      if (!dep) return spinner.update(`${app}: waiting for the Deployment`);
+      const state = rolloutState(dep);
+      if (state.done) return finish(undefined, state);
+      const mine = currentPods(dep, [...replicaSets.values()], [...pods.values()]);
+      if (isUnschedulable(mine) && nodesState !== "read") {
+        if (nodesState === "unread") {
+          nodesState = "reading";
+          readNodes(api).then((n) => {
+            nodes = n;
+            nodesState = "read";
+            evaluate();
+          }, (e) => finish(e));
+        }
+        return;
+      }
+      const diagnosis = diagnosePods(mine, events, nodes);
+      last = { state, diagnosis };
+      if (diagnosis?.fatal) {
+        failing = true;
+        failureOf(api, app, namespace, diagnosis).then(finish, finish);
+        return;
+      }
+      spinner.update(`${app}: ${state.ready}/${state.desired} ready${diagnosis ? ` — ${diagnosis.reason}` : ""}`);
+    };
+    const keep = (map: Map<string, KObject>) => (e: WatchEvent) => {
+      if (e.type === "DELETED") map.delete(e.object.metadata.uid!);
+      else map.set(e.object.metadata.uid!, e.object);
+      evaluate();
+    };
+    const selector = { labelSelector: `${LABEL_APP}=${app}` };
+    const watches = [
+      api.watch<Dep>(`/apis/apps/v1/namespaces/${namespace}/deployments`, { fieldSelector: `metadata.name=${app}` }, ac.signal, `watch Deployment ${app}`, (e) => {
+        dep = e.type === "DELETED" ? undefined : e.object;
+        evaluate();
+      }),
+      api.watch(`/apis/apps/v1/namespaces/${namespace}/replicasets`, selector, ac.signal, `watch the ReplicaSets of ${app}`, keep(replicaSets)),
+      api.watch(`/api/v1/namespaces/${namespace}/pods`, selector, ac.signal, `watch the pods of ${app}`, keep(pods)),
+      api.watch<KObject & KEvent>(`/api/v1/namespaces/${namespace}/events`, { fieldSelector: "involvedObject.kind=Pod" }, ac.signal, `watch the events of ${app}`, (e) => {
+        if (e.type === "DELETED" || !e.object.involvedObject.name?.startsWith(`${app}-`)) return;
+        events.push(e.object);
+        if (events.length > 500) events.splice(0, events.length - 500);
+        evaluate();
+      }),
+    ];
+    for (const w of watches) w.catch((e) => finish(e));
+  });
+}
