@@ -533,10 +533,11 @@ function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuRequest): 
   const sizing = sizeResources(app, gpu);
   const envFromHost: string[] = [];
   const flags: string[] = [];
-  // GPUs
-  const gpus = input.dockerGpus ?? (gpu.count > 0 ? Array.from({ length: gpu.count }, (_, i) => i).join(",") : "0");
+  // GPUs: the count becomes devices 0..N-1; --gpus overrides it ("0" or "none": no GPUs)
+  const devices = Array.from({ length: gpu.count }, (_, i) => i).join(",");
+  const gpus = input.dockerGpus === undefined ? devices : input.dockerGpus === "0" || input.dockerGpus === "none" ? "" : input.dockerGpus;
   if (gpus === "all") flags.push("--gpus", "all");
-  else if (gpus !== "0" && gpus !== "none" && gpus !== "") flags.push("--gpus", `"device=${gpus}"`);
+  else if (gpus !== "") flags.push("--gpus", `"device=${gpus}"`);
   if (gpu.partition) problems.push({ path: ["resources", "gpu", "partition"], severity: "note", message: "MIG partitions are a Kubernetes scheduling concept; Docker gets whole devices" });
   if (sizing.shmAuto) flags.push("--ipc=host");
   else flags.push("--shm-size", dockerSize(sizing.shm));
