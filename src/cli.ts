@@ -7,6 +7,7 @@ import { ConfigError, ExitCode, VllmappError } from "./errors.js";
 import { renderCommand } from "./commands/render.js";
 import { initCommand } from "./commands/init.js";
 import { deployCommand, logsCommand, statusCommand, deleteCommand, listCommand } from "./commands/target.js";
+import { checkCommand } from "./commands/check.js";
 
 declare const VLLMAPP_VERSION: string;
 
@@ -27,7 +28,7 @@ Examples:
   $ vllmapp deploy --local                         # run it with Docker on this machine
   $ vllmapp status && vllmapp logs --follow`,
   );
-  for (const c of [initCommand(), renderCommand(), deployCommand(), logsCommand(), statusCommand(), deleteCommand(), listCommand()]) {
+  for (const c of [initCommand(), renderCommand(), deployCommand(), logsCommand(), statusCommand(), deleteCommand(), listCommand(), checkCommand()]) {
     c.exitOverride();
     program.addCommand(c);
   }

@@ -1,26 +1,179 @@
 /**
- * Resolving model sources against their backends (SPEC §3.1). Concrete sources pass through;
- * run outputs and registry URIs need a backend.
+ * Resolving and checking model sources against their backends (SPEC §3, §3.1), then the fit check.
+ * Run outputs and registry URIs become concrete sources; Hugging Face repos and s3:// prefixes are
+ * checked for existence, access and weights; config.json and the weight sizes feed the fit check.
+ * Backends load lazily (client-node, the AWS SDK, @huggingface/hub) when a source of their kind is met.
+ *
+ * Offline (--offline) skips the remote checks with a warning; `render` also skips, with a warning, a
+ * backend it cannot reach; `deploy` and `check` treat an unreachable backend as an error.
  */
-import { ConfigError } from "../errors.js";
+import type { LoadedApp } from "../config/load.js";
+import { ConfigError, type Diagnostic } from "../errors.js";
 import type { SourceResolver } from "../commands/common.js";
+import { buildServeArgs, parameterValues, type Target } from "../render/app.js";
+import { gpuRequest } from "../render/resources.js";
 import type { Ui } from "../ui/output.js";
-import { sourceUri } from "./source.js";
+import { checkFit, describeFit, gpuLabel, servingOptions, suggestGpus, type FitResult } from "../fit/fit.js";
+import { modelShape } from "../fit/model.js";
+import { BackendUnreachable, SourceProblem, type ModelFacts } from "./facts.js";
+import { isProblem, parseModelPath, sourceUri, type ConcreteSource, type ModelSource } from "./source.js";
+import { HF_REPO } from "../config/schema.js";
 
 export interface ResolverOptions {
   ui: Ui;
-  mode: "render" | "deploy";
+  mode: "render" | "deploy" | "check";
   offline?: boolean;
   namespace?: string;
   context?: string;
   kubeconfig?: string;
+  /** --param overrides (they may set extra_args that the fit check reads) */
+  param?: string[];
+  target?: Target;
 }
 
-export function makeResolver(_opts: ResolverOptions): SourceResolver {
-  return async (app, source) => {
-    if (source.kind === "run_output" || source.kind === "mlflow_model") {
-      throw new ConfigError([{ file: app.file, ...app.locate(["model_path"]), path: "model_path", severity: "error", message: `cannot resolve ${sourceUri(source)} yet: run-output resolution is not built` }]);
+/** What resolving and checking one app's source found. */
+export interface SourceReport {
+  app: string;
+  source: ModelSource;
+  resolvedFrom?: string;
+  facts?: ModelFacts;
+  fit?: { gpu: string; summary: string; result: FitResult };
+  diagnostics: Diagnostic[];
+}
+
+/** A resolved run output's URI as a concrete source: any model_path kind, or a Hugging Face repo (hf://org/name or org/name). */
+function concreteFrom(uri: string, backend: Extract<ModelSource, { kind: "run_output" }>["backend"]): ConcreteSource | undefined {
+  const hf = /^(?:hf:\/\/)?([^@\s]+)(?:@(\S+))?$/.exec(uri);
+  if (hf && HF_REPO.test(hf[1]!) && !uri.startsWith("/")) return hf[2] ? { kind: "hf", repo: hf[1]!, revision: hf[2] } : { kind: "hf", repo: hf[1]! };
+  const src = parseModelPath(uri, backend);
+  return isProblem(src) || src.kind === "run_output" || src.kind === "mlflow_model" ? undefined : src;
+}
+
+async function resolveSymbolic(app: LoadedApp, src: Extract<ModelSource, { kind: "run_output" | "mlflow_model" }>, opts: ResolverOptions) {
+  if (src.kind === "mlflow_model") {
+    const { resolveMlflowModel } = await import("./runs-mlflow.js");
+    return resolveMlflowModel(src.name, { version: src.version, alias: src.alias }, src.backend.tracking_uri);
+  }
+  if (src.backend.backend === "mlflow") {
+    const { resolveMlflowRunOutput } = await import("./runs-mlflow.js");
+    return resolveMlflowRunOutput(src.ref, src.backend.tracking_uri, appEndpoint(app));
+  }
+  const { resolveJobOutput } = await import("./runs-kubernetes.js");
+  return resolveJobOutput(src.ref, { kubeconfig: opts.kubeconfig, context: opts.context, namespace: src.backend.namespace ?? opts.namespace ?? app.config.namespace });
+}
+
+function appEndpoint(app: LoadedApp): string | undefined {
+  const v = app.config.env_vars?.AWS_ENDPOINT_URL;
+  return v === undefined ? undefined : String(v);
+}
+
+async function checkConcrete(app: LoadedApp, src: ConcreteSource): Promise<ModelFacts | undefined> {
+  switch (src.kind) {
+    case "hf":
+      return (await import("./hf.js")).checkHfSource(src.repo, src.revision);
+    case "s3":
+      return (await import("./object-store.js")).checkS3Source(src, { uri: src.uri, streamModel: app.config.stream_model, appEndpoint: appEndpoint(app) });
+    default:
+      return undefined;
+  }
+}
+
+const NOT_CHECKED: Partial<Record<ConcreteSource["kind"], string>> = {
+  gs: "gs:// sources are checked for syntax only: vllmapp does not read Google Cloud Storage",
+  az: "az:// sources are checked for syntax only: vllmapp does not read Azure Blob Storage",
+};
+
+/** Resolve one app's source, check it against its backend and run the fit check. Never throws for source problems: they are diagnostics. */
+export async function checkSource(app: LoadedApp, parsed: ModelSource, opts: ResolverOptions): Promise<SourceReport> {
+  const report: SourceReport = { app: app.config.name, source: parsed, diagnostics: [] };
+  const at = (path: (string | number)[]) => ({ file: app.file, ...app.locate(path), path: path.join(".") });
+  const sourcePath = app.config.model_hf_path !== undefined ? ["model_hf_path"] : ["model_path"];
+  const add = (severity: Diagnostic["severity"], message: string, hint?: string, path = sourcePath) => report.diagnostics.push({ ...at(path), severity, message, hint });
+  /** A backend failure: an error, except an unreachable backend during render (a warning; the rest is skipped). */
+  const fail = (e: unknown, skipped: string) => {
+    if (!(e instanceof SourceProblem)) throw e;
+    if (e instanceof BackendUnreachable && opts.mode === "render") add("warning", `${e.message}; ${skipped}`, e.hint);
+    else add("error", e.message, e.hint);
+  };
+
+  let src: ModelSource = parsed;
+  if (src.kind === "run_output" || src.kind === "mlflow_model") {
+    if (opts.offline && opts.mode !== "deploy") {
+      add("warning", `--offline: ${sourceUri(src)} is left unresolved`);
+      return report;
     }
-    return { source };
+    let resolved;
+    try {
+      resolved = await resolveSymbolic(app, src, opts);
+    } catch (e) {
+      fail(e, `${sourceUri(src)} is left unresolved`);
+      return report;
+    }
+    const concrete = concreteFrom(resolved.uri, src.backend);
+    if (!concrete) {
+      add("error", `${sourceUri(src)} resolved to "${resolved.uri}" (${resolved.run}), which is not a model location`, "a run output must be an s3://, gs://, az://, pvc:// URI, an absolute path, or a Hugging Face repo");
+      return report;
+    }
+    report.resolvedFrom = `${sourceUri(src)} (${resolved.run})`;
+    report.source = src = concrete;
+  }
+  if (opts.offline) {
+    if (src.kind === "hf" || src.kind === "s3") add("warning", `--offline: ${sourceUri(src)} was not checked (existence, access, fit)`);
+    return report;
+  }
+  try {
+    report.facts = await checkConcrete(app, src);
+  } catch (e) {
+    fail(e, "not checked");
+    return report;
+  }
+  const skipped = NOT_CHECKED[src.kind];
+  if (skipped) add("note", skipped);
+  if (report.facts?.gated && ![...(app.config.secrets ?? []).map((s) => (typeof s === "string" ? s : s.env_var)), ...Object.keys(app.config.env_vars ?? {})].includes("HF_TOKEN")) {
+    add("warning", `${sourceUri(src)} is gated, but the server gets no HF_TOKEN, so it cannot download it`, "add HF_TOKEN under secrets (vllmapp deploy --create-secrets copies it from your environment)");
+  }
+  fitCheck(app, src, report, opts, (severity, message, hint) => add(severity, message, hint, ["resources", "gpu"]));
+  return report;
+}
+
+function fitCheck(app: LoadedApp, src: ConcreteSource, report: SourceReport, opts: ResolverOptions, add: (s: Diagnostic["severity"], m: string, h?: string) => void): void {
+  const { config, weightBytes } = report.facts ?? {};
+  const gpu = gpuRequest(app.config);
+  if (!config || weightBytes === undefined || gpu.count === 0) return;
+  if (!gpu.type) {
+    add("note", "resources.gpu names no GPU type, so vllmapp cannot check that the model fits", 'write "TYPE:COUNT", e.g. "L4:1"');
+    return;
+  }
+  const shape = modelShape(config);
+  if ("problem" in shape) {
+    add("note", `fit not checked: ${shape.problem}`);
+    return;
+  }
+  const params = new Map((opts.param ?? []).map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)] as [string, string]));
+  const args = buildServeArgs(app.config, src, opts.target ?? "kubernetes", gpu, parameterValues(app.config, params).values).args;
+  const serving = servingOptions(args);
+  const choice = { type: gpu.type, count: gpu.count, partition: gpu.partition };
+  const result = checkFit(shape, weightBytes, choice, serving);
+  const suggestion = result.fits && result.contextFits ? {} : suggestGpus(shape, weightBytes, serving, gpu.type);
+  const m = describeFit(sourceUri(src), shape, result, choice, serving, suggestion);
+  report.fit = { gpu: gpuLabel(choice), summary: m.summary, result };
+  if (m.error) add("error", m.error.message, m.error.hint);
+  if (m.warning) add("warning", m.warning.message, m.warning.hint);
+}
+
+/**
+ * The resolver renderAll calls. Warnings and notes are printed as they come; errors are thrown as one
+ * ConfigError (renderAll gathers them over all apps). `collect` receives every report instead (vllmapp check).
+ */
+export function makeResolver(opts: ResolverOptions, collect?: (r: SourceReport) => void): SourceResolver {
+  return async (app, source) => {
+    const r = await checkSource(app, source, opts);
+    if (collect) collect(r);
+    else {
+      opts.ui.diagnostics(r.diagnostics.filter((d) => d.severity !== "error"));
+      const errors = r.diagnostics.filter((d) => d.severity === "error");
+      if (errors.length) throw new ConfigError(errors);
+    }
+    return { source: r.source, resolvedFrom: r.resolvedFrom };
   };
 }

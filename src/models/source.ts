@@ -12,7 +12,7 @@ export type ModelSource =
   | { kind: "pvc"; claim: string; subPath: string }
   | { kind: "path"; path: string }
   | { kind: "run_output"; ref: RunOutputRef; backend: RunsBackend }
-  | { kind: "mlflow_model"; uri: string; name: string; version?: string; alias?: string; backend: RunsBackend };
+  | { kind: "mlflow_model"; uri: string; name: string; version?: string; alias?: string; backend: Extract<RunsBackend, { backend: "mlflow" }> };
 
 export type RunsBackend = { backend: "kubernetes"; namespace?: string } | { backend: "mlflow"; tracking_uri: string };
 
