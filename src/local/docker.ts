@@ -49,8 +49,10 @@ export function dockerStream(args: readonly string[]): ResultPromise<{ all: true
   return execa("docker", args, { all: true, buffer: false, reject: false, stdin: "ignore" });
 }
 
+/** The last meaningful line of docker's output (not its "Run 'docker run --help'" footer). */
 export function lastLine(text: string): string {
-  return text.trim().split("\n").filter(Boolean).at(-1)?.trim() ?? "";
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l && !/^(Run|See) 'docker .*--help'/.test(l));
+  return lines.at(-1) ?? "";
 }
 
 /** The engine's `docker info`: its runtimes tell whether GPUs can be passed. */

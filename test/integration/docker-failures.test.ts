@@ -7,7 +7,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
 import { runCli, workdir } from "../helpers.ts";
-import { appName, containersOf, freePort, removeApps, standinImage } from "./docker-support.ts";
+import { appName, containersOf, docker, freePort, removeApps, standinImage } from "./docker-support.ts";
 
 const apps: string[] = [];
 after(() => removeApps(apps));
@@ -120,4 +120,17 @@ test("a secret missing from the environment is exit 2, naming it, before anythin
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, new RegExp(`error: secrets not set in the environment: VLLMAPP_TEST_UNSET_TOKEN \\(app ${a.name}\\), VLLMAPP_TEST_UNSET_KEY \\(app ${a.name}\\)`));
   assert.deepEqual(await containersOf(a.name), []);
+});
+
+test("a container vllmapp did not start that has the app's container name is exit 4, and is left alone", async () => {
+  const a = await app("foreign");
+  await docker("create", "--name", `vllmapp-${a.name}`, standinImage());
+  try {
+    const r = runCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home } });
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, new RegExp(`error: a container named vllmapp-${a.name} exists that vllmapp did not start\\n  hint: remove or rename it \\(docker rm -f vllmapp-${a.name}\\), or rename the app`));
+    assert.equal(await docker("inspect", "--format", "{{.Name}}", `vllmapp-${a.name}`), `/vllmapp-${a.name}`);
+  } finally {
+    await docker("rm", "-f", `vllmapp-${a.name}`);
+  }
 });
