@@ -77,8 +77,8 @@ export function checkCommand(): Command {
     const r = await runCheck(opts);
     ui.out(opts.json ? JSON.stringify(r, null, 2) : formatCheck(r));
     const all = [...r.problems, ...r.apps.flatMap((a) => a.problems)];
-    if (!r.ok) throw new ConfigError(all);
-    ui.diagnostics(all);
+    ui.diagnostics(all.filter((d) => d.severity !== "error"));
+    if (!r.ok) throw new ConfigError(all.filter((d) => d.severity === "error"));
   });
   return cmd;
 }

@@ -118,8 +118,8 @@ export function kvBytesPerToken(shape: ModelShape, tp: number, pp: number, eleme
 export function checkFit(shape: ModelShape, weightBytes: number, gpu: GpuChoice, serving: ServingOptions): FitResult {
   const device = deviceBytes(gpu.type, gpu.partition);
   const ranks = serving.tensorParallel * serving.pipelineParallel;
-  const budget = device * serving.gpuMemoryUtilization;
-  const weightsPerGpu = weightBytes / ranks;
+  const budget = Math.floor(device * serving.gpuMemoryUtilization);
+  const weightsPerGpu = Math.ceil(weightBytes / ranks);
   const kvRoom = Math.max(0, budget - weightsPerGpu - OVERHEAD_BYTES);
   const perToken = kvBytesPerToken(shape, serving.tensorParallel, serving.pipelineParallel, kvElementBytes(shape, serving.kvCacheDtype, serving.dtype));
   const maxTokens = Math.floor(kvRoom / perToken);
