@@ -17,7 +17,7 @@ async function app(what: string, extra = ""): Promise<{ name: string; dir: strin
   const name = appName(what);
   apps.push(name);
   const port = await freePort();
-  const yaml = `name: ${name}\nmodel_hf_path: Qwen/Qwen3-0.6B\nimage: ${standinImage()}\nport: ${port}\nrequires_auth: false\nresources:\n  gpu: 0\n${extra}`;
+  const yaml = `name: ${name}\nmodel_path: /models/qwen3-0.6b\nimage: ${standinImage()}\nport: ${port}\nrequires_auth: false\nresources:\n  gpu: 0\n${extra}`;
   return { name, dir: workdir({ "vllm-app.yaml": yaml }), port, home: workdir() };
 }
 
@@ -75,7 +75,7 @@ test("a port in use (by a process or another app's container) is exit 4 before a
   const first = runCli(["deploy", "--local", "--no-wait"], { cwd: a.dir, env: { HOME: a.home } });
   assert.equal(first.code, 0, first.stderr);
   const other = await app("clash2");
-  const yaml = `name: ${other.name}\nmodel_hf_path: Qwen/Qwen3-0.6B\nimage: ${standinImage()}\nport: ${a.port}\nrequires_auth: false\nresources:\n  gpu: 0\n`;
+  const yaml = `name: ${other.name}\nmodel_path: /models/qwen3-0.6b\nimage: ${standinImage()}\nport: ${a.port}\nrequires_auth: false\nresources:\n  gpu: 0\n`;
   const dir = workdir({ "vllm-app.yaml": yaml });
   const clash = runCli(["deploy", "--local"], { cwd: dir, env: { HOME: a.home } });
   assert.equal(clash.code, 4, clash.stderr);
@@ -94,7 +94,7 @@ test("no Docker engine is exit 4 with how to start one", async () => {
 
 test("GPUs without an NVIDIA runtime are exit 4 with the advice; --gpus 0 runs it on CPU", async () => {
   const a = await app("gpu");
-  const yaml = `name: ${a.name}\nmodel_hf_path: Qwen/Qwen3-0.6B\nimage: ${standinImage()}\nport: ${a.port}\nrequires_auth: false\nresources:\n  gpu: L4:1\n`;
+  const yaml = `name: ${a.name}\nmodel_path: /models/qwen3-0.6b\nimage: ${standinImage()}\nport: ${a.port}\nrequires_auth: false\nresources:\n  gpu: L4:1\n`;
   const dir = workdir({ "vllm-app.yaml": yaml });
   const r = runCli(["deploy", "--local"], { cwd: dir, env: { HOME: a.home } });
   assert.equal(r.code, 4, r.stderr);
@@ -107,7 +107,7 @@ test("GPUs without an NVIDIA runtime are exit 4 with the advice; --gpus 0 runs i
 
 test("an image that is not here and cannot be pulled is exit 4", async () => {
   const a = await app("noimage");
-  const dir = workdir({ "vllm-app.yaml": `name: ${a.name}\nmodel_hf_path: Qwen/Qwen3-0.6B\nimage: vllmapp.invalid/no-such-image:1\nport: ${a.port}\nresources:\n  gpu: 0\n` });
+  const dir = workdir({ "vllm-app.yaml": `name: ${a.name}\nmodel_path: /models/qwen3-0.6b\nimage: vllmapp.invalid/no-such-image:1\nport: ${a.port}\nresources:\n  gpu: 0\n` });
   const r = runCli(["deploy", "--local"], { cwd: dir, env: { HOME: a.home } });
   assert.equal(r.code, 4, r.stderr);
   assert.match(r.stderr, /error: image vllmapp\.invalid\/no-such-image:1 is not on this machine and cannot be pulled: .*\n {2}hint: check the image name and tag/);

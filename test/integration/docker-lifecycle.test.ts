@@ -22,7 +22,7 @@ let env: Record<string, string>;
 
 function appYaml(extraEnv = ""): string {
   return `name: ${APP}
-model_hf_path: Qwen/Qwen3-0.6B
+model_path: /models/qwen3-0.6b
 model_id: tiny-chat
 image: ${standinImage()}
 port: ${port}
@@ -98,12 +98,12 @@ test("deploy --local starts the container, waits for /health, and the app answer
 test("status and list show the running app; the API key only with --show-api-key", () => {
   const text = cli(["status", "--local"]);
   assert.equal(text.code, 0, text.stderr);
-  assert.match(text.stdout, new RegExp(`^${APP}: running, ready\\n  endpoint   http://127\\.0\\.0\\.1:${port}  \\(API key: --show-api-key\\)\\n  model      tiny-chat  from Qwen/Qwen3-0\\.6B\\n  image      ${standinImage()}\\n  container  ${CONTAINER}, created \\d+[smhd] ago\\n$`));
+  assert.match(text.stdout, new RegExp(`^${APP}: running, ready\\n  endpoint   http://127\\.0\\.0\\.1:${port}  \\(API key: --show-api-key\\)\\n  model      tiny-chat  from /models/qwen3-0\\.6b\\n  image      ${standinImage()}\\n  container  ${CONTAINER}, created \\d+[smhd] ago\\n$`));
   const json = cli(["status", "--local", "--json"]);
   const s = JSON.parse(json.stdout).apps[0];
   assert.deepEqual(
     { name: s.name, ready: s.ready, state: s.state, endpoint: s.endpoint, modelId: s.modelId, modelUri: s.modelUri, image: s.image, requiresApiKey: s.requiresApiKey, apiKey: s.apiKey },
-    { name: APP, ready: true, state: "running", endpoint: `http://127.0.0.1:${port}`, modelId: "tiny-chat", modelUri: "Qwen/Qwen3-0.6B", image: standinImage(), requiresApiKey: true, apiKey: undefined },
+    { name: APP, ready: true, state: "running", endpoint: `http://127.0.0.1:${port}`, modelId: "tiny-chat", modelUri: "/models/qwen3-0.6b", image: standinImage(), requiresApiKey: true, apiKey: undefined },
   );
   const byName = runCli(["status", "--local", APP, "--json"], { cwd: home, env });
   assert.equal(JSON.parse(byName.stdout).apps[0].endpoint, `http://127.0.0.1:${port}`);
