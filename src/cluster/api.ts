@@ -7,7 +7,7 @@
  */
 import http from "node:http";
 import https from "node:https";
-import { createInterface } from "node:readline";
+import { StringDecoder } from "node:string_decoder";
 import type { K8sObject } from "../render/app.js";
 import type { Connection } from "./connection.js";
 import { ApiError, networkError, type ApiStatus } from "./errors.js";
@@ -110,8 +110,20 @@ export class KubeApi {
       throw e;
     }
     if ((res.statusCode ?? 500) >= 400) return this.fail(res, opts);
+    const decoder = new StringDecoder("utf8");
+    let rest = "";
     try {
-      for await (const line of createInterface({ input: res, crlfDelay: Infinity })) await onLine(line);
+      for await (const chunk of res) {
+        const text = rest + decoder.write(chunk as Buffer);
+        let start = 0;
+        for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
+          await onLine(text.slice(start, text[nl - 1] === "\r" ? nl - 1 : nl));
+          start = nl + 1;
+        }
+        rest = text.slice(start);
+      }
+      rest += decoder.end();
+      if (rest) await onLine(rest);
     } catch (e) {
       if (opts.signal?.aborted) return;
       // socket errors carry a code; errors thrown by onLine pass through

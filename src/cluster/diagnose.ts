@@ -64,21 +64,25 @@ interface SchedulerCounts {
   total: number;
   insufficient: string[];
   affinity: number;
-  taints: string[];
+  taints: number;
   unboundPvc: boolean;
 }
 
-/** "0/4 nodes are available: 1 Insufficient nvidia.com/gpu, 3 node(s) didn't match … preemption: …" */
+/** The scheduler's summary without the preemption tail: "0/4 nodes are available: 1 Insufficient nvidia.com/gpu, 3 node(s) …" */
+export function schedulerSummary(message: string): string {
+  return message.split(/\.\s/)[0]!.replace(/\.$/, "");
+}
+
 export function parseSchedulerMessage(message: string): SchedulerCounts {
-  const total = Number(/(\d+)\/(\d+) nodes are available/.exec(message)?.[2] ?? 0);
-  const body = message.replace(/^.*?nodes are available: /, "").split(/\. preemption:/)[0] ?? "";
-  const counts: SchedulerCounts = { total, insufficient: [], affinity: 0, taints: [], unboundPvc: false };
-  for (const part of body.split(/, (?=\d+ )/)) {
+  const summary = schedulerSummary(message);
+  const total = Number(/\d+\/(\d+) nodes are available/.exec(summary)?.[1] ?? 0);
+  const counts: SchedulerCounts = { total, insufficient: [], affinity: 0, taints: 0, unboundPvc: false };
+  for (const part of summary.replace(/^.*?nodes are available: /, "").split(/, (?=\d+ )/)) {
     const n = Number(/^(\d+) /.exec(part)?.[1] ?? 0);
-    const ins = /Insufficient (\S+?)\.?$/.exec(part);
+    const ins = /Insufficient (\S+)$/.exec(part);
     if (ins) counts.insufficient.push(ins[1]!);
     else if (/didn't match Pod's node affinity\/selector/.test(part)) counts.affinity += n;
-    else if (/untolerated taint/.test(part)) counts.taints.push(/\{([^}]*)\}/.exec(part)?.[1] ?? "");
+    else if (/untolerated taint/.test(part)) counts.taints += n;
     else if (/unbound immediate PersistentVolumeClaims/.test(part)) counts.unboundPvc = true;
   }
   return counts;
@@ -89,12 +93,25 @@ function labelMatches(node: KObject, r: Requirement): boolean {
   return v !== undefined && r.values.includes(v);
 }
 
+interface Taint {
+  key: string;
+  value?: string;
+  effect: string;
+}
+
+/** The node's taints that keep this pod off it. */
+function blockingTaints(node: KObject, pod: Pod): Taint[] {
+  const tolerations: any[] = pod.spec?.tolerations ?? [];
+  const tolerated = (t: Taint) =>
+    tolerations.some((x) => (!x.effect || x.effect === t.effect) && (x.operator === "Exists" ? !x.key || x.key === t.key : x.key === t.key && (x.value ?? "") === (t.value ?? "")));
+  return ((node as any).spec?.taints ?? []).filter((t: Taint) => t.effect !== "PreferNoSchedule" && !tolerated(t));
+}
+
 export function explainUnschedulable(message: string, pod: Pod, nodes?: KObject[]): Diagnosis {
   const counts = parseSchedulerMessage(message);
   const reqs = requirements(pod);
   const want = requested(pod);
-  const scheduler = `(scheduler: ${message.replace(/\s*preemption:.*$/s, "").replace(/\.$/, "")})`;
-  const fatal = (reason: string, hint?: string): Diagnosis => ({ reason: `cannot be scheduled: ${reason} ${scheduler}`, hint, fatal: true });
+  const fatal = (reason: string, hint?: string): Diagnosis => ({ reason: `cannot be scheduled: ${reason} (scheduler: ${schedulerSummary(message)})`, hint, fatal: true });
   const pickOther = "pick a GPU type and pool the cluster has (resources.gpu, cluster_pool)";
   if (nodes) {
     for (const r of reqs) if (!nodes.some((n) => labelMatches(n, r))) return fatal(`no node has ${describeRequirement(r)}`, pickOther);
@@ -105,6 +122,10 @@ export function explainUnschedulable(message: string, pod: Pod, nodes?: KObject[
       const most = Math.max(...matching.map((node) => Number((node as any).status?.allocatable?.[res] ?? 0)));
       if (most < n) return fatal(`it asks for ${n} ${res} per replica, and the most any matching node has is ${most}`, "lower resources.gpu (tensor parallelism across fewer GPUs), or add nodes with more GPUs");
     }
+    if (matching.every((n) => blockingTaints(n, pod).length)) {
+      const taints = [...new Set(matching.flatMap((n) => blockingTaints(n, pod).map((t) => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`)))];
+      return fatal(`the nodes that fit (${matching.map((n) => n.metadata.name).join(", ")}) are tainted ${taints.join(", ")}, which the pod does not tolerate`, taints.some((t) => SPOT_TAINT_KEYS.some((k) => t.startsWith(k))) ? "set interruptible: true to run on spot nodes" : "add a toleration through pod_template");
+    }
   }
   const short = counts.insufficient.find((r) => r.startsWith("nvidia.com/")) ?? counts.insufficient[0];
   if (short) {
@@ -113,12 +134,9 @@ export function explainUnschedulable(message: string, pod: Pod, nodes?: KObject[
   if (counts.total > 0 && counts.affinity === counts.total) {
     return fatal(reqs.length ? `no node has ${reqs.map(describeRequirement).join(" and ")}` : "no node matches the pod's node selector", pickOther);
   }
-  if (counts.taints.length) {
-    const spot = counts.taints.some((t) => SPOT_TAINT_KEYS.some((k) => t.includes(k)));
-    return fatal(`the nodes that fit are tainted {${counts.taints.join("}, {")}} and the pod does not tolerate it`, spot ? "set interruptible: true to run on spot nodes" : "add a toleration through pod_template");
-  }
+  if (counts.taints) return fatal("the nodes that fit have taints the pod does not tolerate", "set interruptible: true to run on spot nodes, or add a toleration through pod_template");
   if (counts.unboundPvc) {
-    return { reason: `waiting for a volume: a PersistentVolumeClaim of the pod is not bound yet ${scheduler}`, hint: "check the claim (kubectl describe pvc) and cache.storage_class", fatal: false };
+    return { reason: `waiting for a volume: a PersistentVolumeClaim of the pod is not bound yet (scheduler: ${schedulerSummary(message)})`, hint: "check the claim (kubectl describe pvc) and cache.storage_class", fatal: false };
   }
   return fatal("the scheduler found no node for it");
 }

@@ -38,9 +38,10 @@ export function formatDeploy(r: DeployResult): string {
   const out: string[] = r.prerequisites.map((p) => `${verb("create")} ${p}`);
   for (const a of r.apps) {
     out.push(`${a.name} (namespace ${a.namespace})${r.dryRun ? ` — dry run (${r.dryRun}), nothing written` : ""}`);
-    out.push(...table(a.changes.map((c) => [`  ${verb(c.action)}`, `${c.kind}/${c.name}`])).split("\n"));
-    if (a.ready) out.push(`  ready      ${a.ready.ready}/${a.ready.desired}`);
-    if (a.endpoint && !r.dryRun) out.push(`  endpoint   ${a.endpoint}`);
+    const rows = a.changes.map((c) => [`  ${verb(c.action)}`, `${c.kind}/${c.name}`]);
+    if (a.ready) rows.push(["  ready", `${a.ready.ready}/${a.ready.desired}`]);
+    if (a.endpoint && !r.dryRun) rows.push(["  endpoint", a.endpoint]);
+    out.push(table(rows));
   }
   return out.join("\n");
 }
@@ -49,20 +50,18 @@ export function formatStatus(r: { apps: AppStatus[] }): string {
   return r.apps
     .map((s) => {
       if (!s.deployed) return `${s.name} (namespace ${s.namespace}): not deployed`;
-      const rows: string[][] = [[`  ready`, `${s.ready}/${s.desired}`]];
+      const rows: string[][] = [["  ready", `${s.replicas!.ready}/${s.replicas!.desired}`]];
       if (s.endpoint) rows.push(["  endpoint", s.endpoint]);
       for (const u of s.ingress ?? []) rows.push(["  ingress", u]);
-      for (const l of s.links ?? []) rows.push([`  link`, `${l.title}: ${l.url}`]);
-      if (s.model?.id) rows.push(["  model", `${s.model.id}${s.model.uri ? ` (${s.model.uri})` : ""}`]);
-      if (s.model?.source) rows.push(["  resolved from", s.model.source]);
+      for (const l of s.links ?? []) rows.push(["  link", `${l.title}: ${l.url}`]);
+      if (s.modelId) rows.push(["  model", `${s.modelId}${s.modelUri ? ` (${s.modelUri})` : ""}`]);
+      if (s.modelSource) rows.push(["  resolved from", s.modelSource]);
       if (s.image) rows.push(["  image", s.image]);
       if (s.age) rows.push(["  age", s.age]);
       if (s.description) rows.push(["  description", s.description]);
-      if (s.apiKey !== undefined) rows.push(["  api key", s.apiKey ?? "(none: requires_auth is false)"]);
-      if (s.notReady) {
-        rows.push(["  not ready", s.notReady.reason]);
-        if (s.notReady.hint) rows.push(["", `hint: ${s.notReady.hint}`]);
-      }
+      if (s.apiKey) rows.push(["  api key", s.apiKey]);
+      if (s.reason) rows.push(["  not ready", s.reason]);
+      if (s.hint) rows.push(["", `hint: ${s.hint}`]);
       return `${s.name} (namespace ${s.namespace})\n${table(rows)}`;
     })
     .join("\n\n");
@@ -70,7 +69,7 @@ export function formatStatus(r: { apps: AppStatus[] }): string {
 
 export function formatList(r: { namespace: string; apps: AppSummary[] }): string {
   if (!r.apps.length) return "";
-  return table([["NAME", "READY", "MODEL", "AGE"], ...r.apps.map((a) => [a.name, `${a.ready}/${a.desired}`, a.model ?? "", a.age ?? ""])]);
+  return table([["NAME", "READY", "MODEL", "AGE"], ...r.apps.map((a) => [a.name, `${a.replicas.ready}/${a.replicas.desired}`, a.modelId ?? "", a.age ?? ""])]);
 }
 
 export function formatDelete(r: { apps: DeleteResult[] }): string {

@@ -102,11 +102,12 @@ async function logs(opts: LogsOptions, ui: Ui): Promise<void> {
   await streamLogs(api, apps, opts, ui);
 }
 
-async function status(opts: StatusOptions) {
+async function status(opts: StatusOptions, ui: Ui) {
   const { api, apps } = await targets(opts);
   const statuses = await Promise.all(apps.map((a) => appStatus(api, a.name, a.namespace, opts.showApiKey)));
   const missing = statuses.find((s) => !s.deployed);
   if (opts.appName && missing) throw new ClusterError(`no app "${missing.name}" in namespace ${missing.namespace}`, `see the apps there: vllmapp list -n ${missing.namespace}`);
+  if (opts.showApiKey) for (const s of statuses.filter((x) => x.deployed && !x.apiKey)) ui.note(`${s.name} has no API key${s.requiresApiKey ? " yet" : " (requires_auth: false)"}`);
   return { apps: statuses };
 }
 

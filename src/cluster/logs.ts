@@ -109,7 +109,7 @@ export async function streamLogs(api: KubeApi, apps: { name: string; namespace: 
         if (ac.signal.aborted) break;
       }
     } else {
-      await Promise.all(found.map((a) => followApp(api, a, wanted, stream, ac)));
+      await Promise.all(found.map((a) => followApp(api, a, new Set(a.pods.map((p) => p.metadata.name)), wanted, stream, ac)));
     }
   } finally {
     process.off("vllmapp:interrupt", onInterrupt);
@@ -117,10 +117,14 @@ export async function streamLogs(api: KubeApi, apps: { name: string; namespace: 
   if (interrupted) throw new InterruptedError("interrupted: stopped streaming logs");
 }
 
-/** Stream each replica's server container whenever a new one runs, until aborted. */
+/**
+ * Stream each replica's server container whenever a new one runs, until aborted. --tail applies to
+ * the replicas running at the start; later ones (and restarted containers) stream from their beginning.
+ */
 async function followApp(
   api: KubeApi,
   app: { name: string; namespace: string },
+  running: Set<string>,
   wanted: (p: Pod) => boolean,
   stream: (namespace: string, pod: Pod, first: boolean) => Promise<void>,
   ac: AbortController,
@@ -136,7 +140,7 @@ async function followApp(
     // a container instance: its id where the runtime reports one, and its restart count
     const id = `${status.containerID ?? ""}#${status.restartCount ?? 0}`;
     if (streamed.get(pod.metadata.name) === id) return;
-    const first = !streamed.has(pod.metadata.name);
+    const first = running.has(pod.metadata.name) && !streamed.has(pod.metadata.name);
     streamed.set(pod.metadata.name, id);
     streams.push(
       stream(app.namespace, pod, first).catch((err) => {

@@ -7,33 +7,39 @@ import { API_KEY } from "./apply.js";
 import { currentPods, diagnosePods, isUnschedulable, type KEvent } from "./diagnose.js";
 import { readNodes, rolloutState } from "./wait.js";
 
+/** The same keys as the Docker target's status where they mean the same. */
 export interface AppStatus {
   name: string;
   namespace: string;
   deployed: boolean;
-  ready?: number;
-  desired?: number;
+  ready: boolean;
+  replicas?: { ready: number; desired: number };
+  /** why it is not ready */
+  reason?: string;
+  hint?: string;
   /** the in-cluster Service URL */
   endpoint?: string;
   /** URLs of the Ingress hosts */
   ingress?: string[];
-  model?: { id?: string; uri?: string; source?: string };
+  modelId?: string;
+  modelUri?: string;
+  /** the run output or registry URI the model was resolved from */
+  modelSource?: string;
   image?: string;
   created?: string;
   age?: string;
   description?: string;
   links?: { title: string; url: string }[];
-  /** why it is not ready */
-  notReady?: { reason: string; hint?: string };
-  /** with --show-api-key; null when the app does not require one */
-  apiKey?: string | null;
+  requiresApiKey?: boolean;
+  /** only with --show-api-key */
+  apiKey?: string;
 }
 
 export interface AppSummary {
   name: string;
-  ready: number;
-  desired: number;
-  model?: string;
+  ready: boolean;
+  replicas: { ready: number; desired: number };
+  modelId?: string;
   age?: string;
 }
 
@@ -83,34 +89,37 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     api.request<{ items: KEvent[] }>("GET", `${ns}/events`, { query: { fieldSelector: "involvedObject.kind=Pod" }, what: `list the events of ${name}` }),
     showApiKey ? api.get<Obj>(`${ns}/secrets/${name}-api-key`, `read Secret ${name}-api-key`) : undefined,
   ]);
-  if (!dep) return { name, namespace, deployed: false };
-  const state = rolloutState(dep);
+  if (!dep) return { name, namespace, deployed: false, ready: false };
+  const { done, ...replicas } = rolloutState(dep);
   const endpoint = svc ? serviceUrl(svc, namespace) : undefined;
   const a = dep.metadata.annotations ?? {};
+  const server = (dep.spec?.template?.spec?.containers ?? []).find((c: any) => c.name === "vllm");
   const status: AppStatus = {
     name,
     namespace,
     deployed: true,
-    ready: state.ready,
-    desired: state.desired,
+    ready: done,
+    replicas,
     endpoint,
     ingress: ingressUrls(ing),
-    model: { id: a["vllmapp.dev/model-id"], uri: a["vllmapp.dev/model-uri"], source: a["vllmapp.dev/model-source"] },
-    image: (dep.spec?.template?.spec?.containers ?? []).find((c: any) => c.name === "vllm")?.image,
+    modelId: a["vllmapp.dev/model-id"],
+    modelUri: a["vllmapp.dev/model-uri"],
+    modelSource: a["vllmapp.dev/model-source"],
+    image: server?.image,
     created: dep.metadata.creationTimestamp,
     age: formatAge(dep.metadata.creationTimestamp),
     description: a["vllmapp.dev/description"],
     links: linksOf(dep, ingressUrls(ing)?.[0] ?? endpoint),
+    requiresApiKey: (server?.env ?? []).some((e: any) => e.name === API_KEY && e.valueFrom?.secretKeyRef),
   };
-  if (!state.done) {
+  if (!done) {
     const mine = currentPods(dep, rs.items, pods.items);
     const d = diagnosePods(mine, events.items, isUnschedulable(mine) ? await readNodes(api) : undefined);
-    status.notReady = d ? { reason: d.reason, hint: d.hint } : { reason: `rollout in progress (${state.ready}/${state.desired} ready)` };
+    status.reason = d?.reason ?? `rollout in progress (${replicas.ready}/${replicas.desired} ready)`;
+    if (d?.hint) status.hint = d.hint;
   }
-  if (showApiKey) {
-    const b64 = (keySecret as any)?.data?.[API_KEY];
-    status.apiKey = b64 ? Buffer.from(b64, "base64").toString("utf8") : null;
-  }
+  const b64 = (keySecret as any)?.data?.[API_KEY];
+  if (b64) status.apiKey = Buffer.from(b64, "base64").toString("utf8");
   return status;
 }
 
@@ -120,8 +129,10 @@ export async function listApps(api: KubeApi, namespace: string): Promise<{ names
     what: `list the apps in namespace ${namespace}`,
   });
   const apps = list.items
-    .map((d) => ({ name: d.metadata.labels?.[LABEL_APP] ?? d.metadata.name, ...rolloutState(d), model: d.metadata.annotations?.["vllmapp.dev/model-id"], age: formatAge(d.metadata.creationTimestamp) }))
-    .map(({ done: _, ...rest }) => rest)
+    .map((d): AppSummary => {
+      const { done, ...replicas } = rolloutState(d);
+      return { name: d.metadata.labels?.[LABEL_APP] ?? d.metadata.name, ready: done, replicas, modelId: d.metadata.annotations?.["vllmapp.dev/model-id"], age: formatAge(d.metadata.creationTimestamp) };
+    })
     .sort((a, b) => a.name.localeCompare(b.name));
   return { namespace, apps };
 }
