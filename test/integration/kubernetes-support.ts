@@ -1,0 +1,46 @@
+/** Shared by the kubernetes-*.test.ts files: the CLI against the test bed's cluster, objects read with kubectl. */
+import { execa, type ResultPromise } from "execa";
+import { BIN, runCli, type CliResult } from "../helpers.ts";
+import { kubectl, kubectlJson, tbEnv, waitUntil } from "../testbed/tb.ts";
+
+export { kubectl, kubectlJson, waitUntil, withNamespace } from "../testbed/tb.ts";
+
+/** The built CLI in `dir`, against the test bed (KUBECONFIG from the environment); every output is kept for leak checks. */
+export function cliIn(dir: string, outputs?: string[]) {
+  tbEnv("KUBECONFIG");
+  return (args: string[], env: Record<string, string | undefined> = {}): CliResult => {
+    const r = runCli(args, { cwd: dir, env });
+    outputs?.push(r.stdout, r.stderr);
+    return r;
+  };
+}
+
+/** The built CLI, not awaited, so a test can interrupt it. */
+export function startCli(args: string[], dir: string): ResultPromise<{ reject: false; stdin: "ignore" }> {
+  return execa(process.execPath, [BIN, ...args], { cwd: dir, env: { CI: "1", NO_COLOR: "1" }, extendEnv: true, reject: false, stdin: "ignore" });
+}
+
+/** Wait until a running CLI has written `pattern` to stderr. */
+export async function stderrShows(run: ResultPromise<{ reject: false; stdin: "ignore" }>, pattern: RegExp): Promise<void> {
+  let seen = "";
+  run.stderr!.on("data", (d: Buffer) => (seen += d.toString()));
+  await waitUntil(`stderr to show ${pattern}`, async () => pattern.test(seen), 60_000, 100);
+}
+
+/** kind/name → resourceVersion of everything labelled as the app's (the applyset parent included). */
+export async function resourceVersions(ns: string, app: string): Promise<Record<string, string>> {
+  const list = await kubectlJson(["-n", ns, "get", "deployments,services,secrets,configmaps,persistentvolumeclaims,ingresses", "-l", `vllmapp.dev/app=${app}`]);
+  return Object.fromEntries(list.items.map((o: any) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]));
+}
+
+/** The app's pods (not being deleted). */
+export async function podsOf(ns: string, app: string): Promise<any[]> {
+  const list = await kubectlJson(["-n", ns, "get", "pods", "-l", `vllmapp.dev/app=${app}`]);
+  return list.items.filter((p: any) => !p.metadata.deletionTimestamp);
+}
+
+/** Point kwok's log endpoint for one pod at files (CRI format) of our own. */
+export async function podLogs(ns: string, pod: string, logsFile: string, previousLogsFile?: string): Promise<void> {
+  const spec = { logs: [{ containers: ["vllm"], logsFile, ...(previousLogsFile ? { previousLogsFile } : {}), follow: false }] };
+  await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "kwok.x-k8s.io/v1alpha1", kind: "Logs", metadata: { name: pod, namespace: ns }, spec }) });
+}
