@@ -37,7 +37,9 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     problems.push(...warnings);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    problems.push(...e.diagnostics);
+    // the source errors are in the reports already
+    const reported = new Set(reports.flatMap((r) => r.diagnostics.map((d) => JSON.stringify(d))));
+    problems.push(...e.diagnostics.filter((d) => !reported.has(JSON.stringify(d))));
   }
   const apps = reports.map((r): CheckedApp => ({
     name: r.app,

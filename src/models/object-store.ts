@@ -21,7 +21,11 @@ interface Listing {
 type S3 = { client: import("@aws-sdk/client-s3").S3Client; sdk: typeof import("@aws-sdk/client-s3"); endpoint?: string };
 
 async function s3Client(appEndpoint?: string): Promise<S3> {
-  const sdk = await import("@aws-sdk/client-s3");
+  // the SDK version vllmapp pins supports Node.js 20; its notice about later versions needing 22 is not the user's concern
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const mod = await import("@aws-sdk/client-s3");
+  // the bundle hands a CommonJS module back as its default export
+  const sdk = "S3Client" in mod ? mod : (mod as { default: typeof mod }).default;
   const endpoint = process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || appEndpoint;
   const client = new sdk.S3Client({
     region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || "us-east-1",

@@ -162,18 +162,16 @@ function fitCheck(app: LoadedApp, src: ConcreteSource, report: SourceReport, opt
 }
 
 /**
- * The resolver renderAll calls. Warnings and notes are printed as they come; errors are thrown as one
- * ConfigError (renderAll gathers them over all apps). `collect` receives every report instead (vllmapp check).
+ * The resolver renderAll calls. Errors are thrown as one ConfigError (renderAll gathers them over all apps);
+ * warnings and notes are printed as they come, or, with `collect`, handed over in the report (vllmapp check).
  */
 export function makeResolver(opts: ResolverOptions, collect?: (r: SourceReport) => void): SourceResolver {
   return async (app, source) => {
     const r = await checkSource(app, source, opts);
     if (collect) collect(r);
-    else {
-      opts.ui.diagnostics(r.diagnostics.filter((d) => d.severity !== "error"));
-      const errors = r.diagnostics.filter((d) => d.severity === "error");
-      if (errors.length) throw new ConfigError(errors);
-    }
+    else opts.ui.diagnostics(r.diagnostics.filter((d) => d.severity !== "error"));
+    const errors = r.diagnostics.filter((d) => d.severity === "error");
+    if (errors.length) throw new ConfigError(errors);
     return { source: r.source, resolvedFrom: r.resolvedFrom };
   };
 }

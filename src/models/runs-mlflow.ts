@@ -124,7 +124,7 @@ function artifactUri(run: Run, path: string): string {
 async function outputsOf(run: Run, appEndpoint?: string): Promise<string[] | undefined> {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(run.info.artifact_uri.replace(/\/+$/, ""));
   if (!m) return undefined;
-  return (await listS3({ bucket: m[1]!, prefix: m[2]! }, appEndpoint)).map((n) => n.replace(/\/$/, ""));
+  return (await listS3({ bucket: m[1]!, prefix: m[2]! }, appEndpoint)).map((n) => n.replace(/\/$/, "")).sort();
 }
 
 export async function resolveMlflowRunOutput(ref: RunOutputRef, trackingUri: string, appEndpoint?: string): Promise<Resolved> {
