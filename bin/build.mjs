@@ -3,11 +3,14 @@
 // - code splitting keeps @kubernetes/client-node, @inquirer/prompts, ora and the SDKs out of `render`;
 // - the vLLM flag catalog ships without its help texts, as a JSON string (JSON.parse beats a literal);
 // - commander's eager require of node:child_process (for executable subcommands, unused here) is deferred.
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, renameSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
-rmSync(new URL("../dist", import.meta.url), { recursive: true, force: true });
+const dist = new URL("../dist", import.meta.url);
+// build next to dist/ and swap it in, so a CLI running meanwhile never sees a half-written folder
+const next = new URL(`../.dist-${process.pid}`, import.meta.url);
+const old = new URL(`../.dist-old-${process.pid}`, import.meta.url);
 
 /** @type {import("esbuild").Plugin} */
 const startup = {
@@ -41,7 +44,7 @@ await build({
   format: "esm",
   target: "node20",
   splitting: true,
-  outdir: "dist",
+  outdir: next.pathname,
   chunkNames: "chunks/[name]-[hash]",
   minifyWhitespace: true,
   minifySyntax: true,
@@ -50,3 +53,11 @@ await build({
   plugins: [startup],
   logLevel: "warning",
 });
+
+try {
+  renameSync(dist, old);
+} catch {
+  /* first build */
+}
+renameSync(next, dist);
+rmSync(old, { recursive: true, force: true });
