@@ -1,15 +1,10 @@
-/**
- * `vllmapp check`: resolve and check every model source against its backend, run the fit check, and
- * report, without rendering files or touching the target. Exit 2 when anything would stop a deploy.
- */
-import { Command } from "commander";
+/** `vllmapp check`, the part that runs: resolve, check and fit every app's model; the report and its text. */
 import { ConfigError, type Diagnostic } from "../errors.js";
 import type { SourceReport } from "../models/resolve.js";
 import { sourceUri } from "../models/source.js";
 import { gb } from "../fit/fit.js";
-import { addCommonOptions, commonOptions, renderAll, uiFor, type CommonOptions } from "./common.js";
-
-export type CheckOptions = CommonOptions;
+import { renderAll, uiFor } from "./common.js";
+import type { CheckOptions } from "./check.js";
 
 export interface CheckedApp {
   name: string;
@@ -65,22 +60,4 @@ export function formatCheck(r: CheckResult): string {
     if (a.fit) lines.push(`  fit:    ${a.fit.gpu}: ${a.fit.fits ? (a.fit.contextFits ? "fits" : "fits, context too long") : "does not fit"}; weights ${gb(a.fit.weightBytesPerGpu)} per GPU, KV cache ${gb(a.fit.kvCacheBytesPerGpu)} per GPU = ${a.fit.maxTokens} tokens (max_model_len ${a.fit.maxModelLen})`);
   }
   return lines.join("\n");
-}
-
-export function checkCommand(): Command {
-  const cmd = new Command("check")
-    .description("resolve and check model sources against their backends, and check that each model fits its GPUs")
-    .option("--offline", "skip remote checks (with a warning)");
-  addCommonOptions(cmd);
-  cmd.addHelpText("after", `\nExamples:\n  $ vllmapp check\n  $ vllmapp check -f llama.yaml --json\n  $ HF_TOKEN=hf_… vllmapp check --app llama70b`);
-  cmd.action(async (raw) => {
-    const opts = { ...commonOptions(raw), offline: raw.offline } as CheckOptions;
-    const ui = uiFor(opts);
-    const r = await runCheck(opts);
-    ui.out(opts.json ? JSON.stringify(r, null, 2) : formatCheck(r));
-    const all = [...r.problems, ...r.apps.flatMap((a) => a.problems)];
-    ui.diagnostics(all.filter((d) => d.severity !== "error"));
-    if (!r.ok) throw new ConfigError(all.filter((d) => d.severity === "error"));
-  });
-  return cmd;
 }

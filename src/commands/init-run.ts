@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { findGpuType, GPU_TYPE_NAMES } from "../config/gpus.js";
+import { checkGpuFit, suggestGpu } from "../models/plan-gpus.js";
 import { parseConfigText } from "../config/load.js";
 import { DNS1123_LABEL, HF_REPO } from "../config/schema.js";
 import { SCHEMA_ID } from "../config/json-schema.js";
@@ -104,7 +105,8 @@ export async function runInit(dir: string, opts: InitOptions): Promise<{ file: s
     let gpu = opts.gpu;
     if (gpu === undefined) {
       const type = await select({ message: "GPU type", choices: GPU_TYPE_NAMES.map((t) => ({ name: t, value: t })), default: "L4" });
-      const count = await input({ message: "GPUs per replica", default: "1", validate: (v) => (/^[1-9]\d*$/.test(v) ? true : "a whole number ≥ 1") });
+      const suggested = await suggestGpu(model, type);
+      const count = await input({ message: "GPUs per replica", default: suggested?.startsWith(`${type}:`) ? suggested.slice(type.length + 1) : "1", validate: (v) => (/^[1-9]\d*$/.test(v) ? true : "a whole number ≥ 1") });
       gpu = `${type}:${count}`;
     }
     const auth = opts.auth ?? (await confirm({ message: "Require an API key?", default: true }));
@@ -118,7 +120,7 @@ export async function runInit(dir: string, opts: InitOptions): Promise<{ file: s
       );
     }
     const model = opts.model ?? DEFAULT_MODEL;
-    answers = { name: opts.name ?? nameFromModel(model), model, gpu: opts.gpu ?? DEFAULT_GPU, auth: opts.auth ?? true };
+    answers = { name: opts.name ?? nameFromModel(model), model, gpu: opts.gpu ?? (await suggestGpu(model)) ?? DEFAULT_GPU, auth: opts.auth ?? true };
   }
   const problems = [
     ["--name", validateName(answers.name)],
@@ -126,6 +128,8 @@ export async function runInit(dir: string, opts: InitOptions): Promise<{ file: s
     ["--gpu", validateGpu(answers.gpu)],
   ].filter(([, r]) => r !== true);
   if (problems.length) throw new UsageError(problems.map(([f, r]) => `${f}: expected ${r}`).join("\n"));
+  const misfit = await checkGpuFit(answers.model, answers.gpu);
+  if (misfit) throw new UsageError(misfit.message, misfit.hint);
   const text = initYaml(answers, schemaRefFor(dir));
   parseConfigText(text, file); // what init writes must load
   mkdirSync(dir, { recursive: true });

@@ -1,0 +1,56 @@
+/**
+ * The fit check for `vllmapp init`, before any vllm-app.yaml exists: from a Hugging Face repo or an s3://
+ * prefix, suggest a GPU count (or type) and refuse GPUs the model cannot fit. Quiet when the model's
+ * backend cannot be read: init does not need it.
+ */
+import { findGpuType } from "../config/gpus.js";
+import { HF_REPO } from "../config/schema.js";
+import { checkFit, describeFit, gpuLabel, servingOptions, suggestGpus, type GpuChoice } from "../fit/fit.js";
+import { modelShape, type ModelShape } from "../fit/model.js";
+import { SourceProblem } from "./facts.js";
+
+const known = new Map<string, Promise<{ shape: ModelShape; weights: number } | undefined>>();
+
+/** config.json and weight bytes of the model init was given, or undefined when they cannot be read. */
+function factsOf(model: string): Promise<{ shape: ModelShape; weights: number } | undefined> {
+  let p = known.get(model);
+  if (!p) {
+    p = (async () => {
+      const s3 = /^s3:\/\/([^/]+)\/?(.*?)\/*$/.exec(model);
+      const facts = HF_REPO.test(model)
+        ? await (await import("./hf.js")).checkHfSource(...(model.split("@", 2) as [string, string | undefined]))
+        : s3
+          ? await (await import("./object-store.js")).checkS3Source({ bucket: s3[1]!, prefix: s3[2]! }, { uri: model, streamModel: true })
+          : undefined;
+      const shape = facts?.config && modelShape(facts.config);
+      return shape && !("problem" in shape) && facts.weightBytes !== undefined ? { shape, weights: facts.weightBytes } : undefined;
+    })().catch((e) => {
+      if (e instanceof SourceProblem) return undefined;
+      throw e;
+    });
+    known.set(model, p);
+  }
+  return p;
+}
+
+/** "TYPE:N": the fewest GPUs of `type` (else a bigger type) that hold the model and its whole context, else its weights. */
+export async function suggestGpu(model: string, type = "L4"): Promise<string | undefined> {
+  const f = await factsOf(model);
+  if (!f) return undefined;
+  const s = suggestGpus(f.shape, f.weights, servingOptions([]), findGpuType(type));
+  const pick = s.fullContext ?? s.fits;
+  return pick && gpuLabel(pick);
+}
+
+/** Why the model cannot fit `gpu` ("TYPE:N"), with the GPUs that would; undefined when it fits or cannot be told. */
+export async function checkGpuFit(model: string, gpu: string): Promise<{ message: string; hint?: string } | undefined> {
+  const m = /^(.+?)(?::(\d+))?$/.exec(gpu.trim());
+  const type = m && findGpuType(m[1]!);
+  const f = type ? await factsOf(model) : undefined;
+  if (!type || !f) return undefined;
+  const choice: GpuChoice = { type, count: Number(m![2] ?? 1) };
+  const serving = servingOptions(["--tensor-parallel-size", String(choice.count)]);
+  const r = checkFit(f.shape, f.weights, choice, serving);
+  if (r.fits) return undefined;
+  return describeFit(model, f.shape, r, choice, serving, suggestGpus(f.shape, f.weights, serving, type)).error;
+}
