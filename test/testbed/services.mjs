@@ -1,4 +1,5 @@
-// Extra services that join the test bed (an MLflow server and an S3-compatible server are planned).
+// Extra services that join the test bed: an S3-compatible server (moto), an MLflow tracking server and a
+// Hugging Face Hub replay (test/testbed/servers/).
 // Each entry: { name, start(ctx, svcState, env) -> Promise<env additions>, stop?(svcState, fullState) }
 //   ctx.spawn(name, bin, args, {env, cwd})  start a long-running process (recorded in state.json,
 //                                           stopped automatically by down/teardown, logs in logs/<name>.log)
@@ -8,4 +9,8 @@
 //   svcState                                a JSON object saved in state.json (for stop())
 // The returned env (e.g. { MLFLOW_TRACKING_URI: 'http://127.0.0.1:PORT' }) is printed by up.mjs
 // and exported to the tests by run-all.mjs.
-export const services = [];
+import { service as s3 } from './servers/s3.mjs';
+import { service as mlflow } from './servers/mlflow.mjs';
+import { service as hfReplay } from './servers/hf-replay.mjs';
+
+export const services = [s3, mlflow, hfReplay];

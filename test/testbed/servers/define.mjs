@@ -49,6 +49,14 @@ export function defineServer(name, command) {
 }
 
 /**
+ * The venv's interpreter under the name of the binary it links to (python3.11): the test bed compares
+ * /proc/<pid>/exe with it before it signals a process, and started through the venv it runs in the venv.
+ */
+export function venvPython(venv) {
+  return path.join(venv, 'bin', path.basename(fs.realpathSync(path.join(venv, 'bin', 'python3'))));
+}
+
+/**
  * A Python virtualenv in the test-bed cache with `requirement` installed (from PyPI), created when
  * missing. Concurrent callers wait for the one that installs.
  */

@@ -2,7 +2,7 @@
 // artifacts addressed directly in S3 (--no-serve-artifacts), so a run's artifact URI is s3://vllmapp-mlflow/….
 // Exports MLFLOW_TRACKING_URI.
 import path from 'node:path';
-import { defineServer, ensureVenv } from './define.mjs';
+import { defineServer, ensureVenv, venvPython } from './define.mjs';
 
 export const ARTIFACT_ROOT = 's3://vllmapp-mlflow/artifacts';
 
@@ -10,12 +10,14 @@ export const { start, service } = defineServer('mlflow', async (port, workDir) =
   const venv = await ensureVenv('mlflow', 'mlflow==3.17.2');
   const url = `http://127.0.0.1:${port}`;
   return {
-    bin: path.join(venv, 'bin', 'mlflow'),
+    bin: venvPython(venv),
     args: [
-      'server', '--host', '127.0.0.1', '--port', String(port), '--workers', '1',
+      path.join(venv, 'bin', 'mlflow'), 'server', '--host', '127.0.0.1', '--port', String(port), '--workers', '1',
       '--backend-store-uri', `sqlite:///${path.join(workDir, 'mlflow.db')}`,
       '--default-artifact-root', ARTIFACT_ROOT, '--no-serve-artifacts',
     ],
+    // no background job runner (a pool of huey workers that the registry and tracking APIs do not need)
+    env: { MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false' },
     health: `${url}/health`,
     exports: { MLFLOW_TRACKING_URI: url },
   };
