@@ -736,11 +736,23 @@ export async function ensureStandinImage(env = process.env) {
   return tag;
 }
 
-async function removeContainers(env, filters) {
-  const ids = new Set();
+async function removeContainers(env, filters, { createdAfter } = {}) {
+  let ids = new Set();
   for (const f of filters) {
     const r = await run('docker', ['ps', '-aq', '--filter', f], { env, allowFail: true, timeoutMs: 20_000 });
     if (r.code === 0) r.stdout.split(/\s+/).filter(Boolean).forEach((id) => ids.add(id));
+  }
+  if (ids.size && createdAfter) {
+    // A shared engine: leave containers that existed before this test bed started (someone else's).
+    const r = await run('docker', ['inspect', '--format', '{{.Id}} {{.Created}}', ...ids], { env, allowFail: true, timeoutMs: 20_000 });
+    const since = Date.parse(createdAfter);
+    ids = new Set(
+      r.stdout
+        .split('\n')
+        .map((l) => l.trim().split(' '))
+        .filter(([id, created]) => id && created && Date.parse(created) >= since)
+        .map(([id]) => id.slice(0, 12)),
+    );
   }
   if (ids.size) {
     log(`removing ${ids.size} container(s) left behind (${filters.join(', ')})`);
@@ -870,7 +882,10 @@ export async function stopTestbed(state, { keepWorkDir = false } = {}) {
   const dockerd = (state.processes || []).find((p) => p.name === 'dockerd');
   if (state.docker && (!state.docker.startedByUs || isOurProcess(dockerd))) {
     if (await dockerAnswers(dockerEnv)) {
-      await removeContainers(dockerEnv, ['label=vllmapp.app', 'label=vllmapp-testbed']).catch((e) => errors.push(`docker cleanup: ${e.message}`));
+      // On an engine we did not start, only containers created since this test bed started are ours to remove.
+      await removeContainers(dockerEnv, ['label=vllmapp.app', 'label=vllmapp-testbed'], {
+        createdAfter: state.docker.startedByUs ? undefined : state.startedAt,
+      }).catch((e) => errors.push(`docker cleanup: ${e.message}`));
     }
   }
   // Clients first (kwok, scheduler, controller-manager, services), then kube-apiserver and dockerd,
