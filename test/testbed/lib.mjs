@@ -774,6 +774,14 @@ async function loadServices() {
 
 // ---------------------------------------------------------------- public API
 
+/** Like Promise.all, but waits for every promise to settle before rejecting with the first error. */
+async function settleAll(items) {
+  const res = await Promise.allSettled(items);
+  const bad = res.find((r) => r.status === 'rejected');
+  if (bad) throw bad.reason;
+  return res.map((r) => r.value);
+}
+
 /**
  * Provision and start the test bed. Options:
  *   workDir   where state, logs, PKI and etcd data go (default $VLLMAPP_TESTBED_DIR or <repo>/.testbed)
@@ -804,16 +812,30 @@ export async function startTestbed(opts = {}) {
   try {
     const wantDocker = opts.docker !== false;
     const wantCluster = opts.cluster !== false;
-    const [bins] = await Promise.all([wantCluster ? ensureBinaries() : null, wantDocker ? ensureDockerInstalled() : null]);
-    const [clusterEnv, dockerEnv] = await Promise.all([
-      wantCluster ? startControlPlane(ctx, bins, versions) : {},
+    const services = opts.services ?? (await loadServices());
+    const startService = async (svc, env) => {
+      log(`starting service ${svc.name}`);
+      const svcState = {};
+      ctx.state.services[svc.name] = svcState;
+      ctx.save();
+      const out = (await svc.start(ctx, svcState, env)) || {};
+      log(`service ${svc.name} up`);
+      return out;
+    };
+    // Branches run in parallel; allSettled so no branch is still starting processes when a failure
+    // triggers the teardown. Services start alongside the cluster unless they set `needsBaseEnv: true`
+    // (then they start afterwards and get the cluster/docker env).
+    const [clusterEnv, dockerEnv, earlyEnvs] = await settleAll([
+      wantCluster ? ensureBinaries().then((bins) => startControlPlane(ctx, bins, versions)) : {},
       wantDocker
         ? (async () => {
+            await ensureDockerInstalled();
             const env = await startDocker(ctx);
             const image = await ensureStandinImage({ ...process.env, ...env });
             return { ...env, VLLM_STANDIN_IMAGE: image };
           })()
         : {},
+      settleAll(services.filter((s) => !s.needsBaseEnv).map((s) => startService(s, {}))),
     ]);
     ctx.state.env = {
       ...clusterEnv,
@@ -821,13 +843,10 @@ export async function startTestbed(opts = {}) {
       VLLMAPP_TESTBED_DIR: workDir,
       VLLMAPP_TESTBED_STATE: statePath(workDir),
     };
+    for (const env of earlyEnvs) Object.assign(ctx.state.env, env);
     ctx.save();
-    for (const svc of opts.services ?? (await loadServices())) {
-      log(`starting service ${svc.name}`);
-      const svcState = {};
-      ctx.state.services[svc.name] = svcState;
-      const env = (await svc.start(ctx, svcState, { ...ctx.state.env })) || {};
-      Object.assign(ctx.state.env, env);
+    for (const svc of services.filter((s) => s.needsBaseEnv)) {
+      Object.assign(ctx.state.env, await startService(svc, { ...ctx.state.env }));
       ctx.save();
     }
     ctx.state.bringUpSeconds = (Date.now() - started) / 1000;

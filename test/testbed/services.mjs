@@ -1,6 +1,8 @@
 // Extra services that join the test bed: an S3-compatible server (moto), an MLflow tracking server and a
 // Hugging Face Hub replay (test/testbed/servers/).
 // Each entry: { name, start(ctx, svcState, env) -> Promise<env additions>, stop?(svcState, fullState) }
+// Services start in parallel with the cluster and Docker (env = {}), unless the entry sets
+// `needsBaseEnv: true`: then it starts afterwards and env holds KUBECONFIG, VLLM_STANDIN_IMAGE, ...
 //   ctx.spawn(name, bin, args, {env, cwd})  start a long-running process (recorded in state.json,
 //                                           stopped automatically by down/teardown, logs in logs/<name>.log)
 //   ctx.freePort()                          a free 127.0.0.1 port (bind there only)
