@@ -91,17 +91,25 @@ export async function applyAppSet(api: KubeApi, set: AppSet, app: string, opts: 
     throw new ClusterError(`Secret ${set.parent.metadata.name} in ${set.parent.metadata.namespace} is the applyset of another tool (${tooling})`, "rename the app, or delete that applyset if it is stale");
   }
   const newGks = set.members.map(groupKindOf);
-  const allGks = parseGroupKinds(formatGroupKinds([...parseGroupKinds(parentLive?.metadata.annotations?.[ANN_GROUP_KINDS]), ...newGks]));
+  const allGks = [...new Set([...parseGroupKinds(parentLive?.metadata.annotations?.[ANN_GROUP_KINDS]), ...newGks])].sort();
   const dryRun = opts.dryRun === "server" ? ("All" as const) : undefined;
   const write = { manager: FIELD_MANAGER, force: opts.force, dryRun };
   const changes: Change[] = [];
-  const record = (o: K8sObject, before: KObject | undefined, after: KObject | undefined) => {
-    const action: Action = !before ? "create" : opts.dryRun === "client" ? (isSubset(o, before) ? "unchanged" : "configure") : opts.dryRun === "server" ? (comparable(before) === comparable(after) ? "unchanged" : "configure") : before.metadata.resourceVersion === after?.metadata.resourceVersion ? "unchanged" : "configure";
-    changes.push({ kind: o.kind, name: o.metadata.name, action });
+  const actionOf = (o: K8sObject, before: KObject | undefined, after: KObject | undefined): Action => {
+    if (!before) return "create";
+    switch (opts.dryRun) {
+      case "client":
+        return isSubset(o, before) ? "unchanged" : "configure";
+      case "server":
+        return comparable(before) === comparable(after) ? "unchanged" : "configure";
+      default:
+        return before.metadata.resourceVersion === after?.metadata.resourceVersion ? "unchanged" : "configure";
+    }
   };
+  const record = (o: K8sObject, before: KObject | undefined, after?: KObject) => changes.push({ kind: o.kind, name: o.metadata.name, action: actionOf(o, before, after) });
 
   if (opts.dryRun === "client") {
-    set.members.forEach((m, i) => record(m, live[i], undefined));
+    set.members.forEach((m, i) => record(m, live[i]));
   } else {
     // the parent first, listing old and new group-kinds, so an interrupted deploy still prunes later
     const parentWithAll = { ...set.parent, metadata: { ...set.parent.metadata, annotations: { ...set.parent.metadata.annotations, [ANN_GROUP_KINDS]: allGks.join(",") } } };

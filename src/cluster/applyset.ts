@@ -50,8 +50,8 @@ export interface AppSet {
   members: K8sObject[];
 }
 
-/** The parent and the members of one app's set. `groupKinds` goes into the parent's annotation. */
-export function buildAppSet(app: AppConfig, namespace: string, objects: readonly K8sObject[], groupKinds?: Iterable<string>): AppSet {
+/** The parent and the members of one app's set. */
+export function buildAppSet(app: AppConfig, namespace: string, objects: readonly K8sObject[]): AppSet {
   const id = applySetId({ name: parentName(app.name), namespace, kind: "Secret", group: "" });
   const members = objects.map((o) => ({
     ...o,
@@ -64,7 +64,7 @@ export function buildAppSet(app: AppConfig, namespace: string, objects: readonly
       name: parentName(app.name),
       namespace,
       labels: { ...labelsOf(app), [LABEL_ID]: id },
-      annotations: { [ANN_TOOLING]: TOOLING, [ANN_GROUP_KINDS]: formatGroupKinds(groupKinds ?? members.map(groupKindOf)) },
+      annotations: { [ANN_TOOLING]: TOOLING, [ANN_GROUP_KINDS]: formatGroupKinds(members.map(groupKindOf)) },
     },
     type: "Opaque",
   };

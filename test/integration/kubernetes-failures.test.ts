@@ -51,14 +51,14 @@ test("a GPU type no node has, and a type only tainted spot nodes have, are said 
 });
 
 test("an image that cannot be pulled is diagnosed with the runtime's message", () => {
-  const r = app("noimage", `image: vllmapp.invalid/vllm-openai:v0.19.0\nresources: {gpu: "L4:1"}\n`).deploy();
+  const r = app("noimage", `image: vllmapp.invalid/vllm-openai:v0.19.0\nresources: {gpu: 0}\n`).deploy();
   assert.equal(r.code, 6, r.stderr);
   assert.match(r.stderr, /^error: noimage failed: cannot pull image vllmapp\.invalid\/vllm-openai:v0\.19\.0: (ErrImagePull|ImagePullBackOff) \(.*vllmapp\.invalid.*\)$/m);
   assert.match(r.stderr, /^ {2}hint: check the image name and tag/m);
 });
 
 test("a crash loop is diagnosed with the last lines of the crashed container's log", async () => {
-  const a = app("crashy", `resources: {gpu: "L4:1"}\npod_template:\n  metadata:\n    annotations: {vllmapp-testbed/simulate: crashloop}\n`);
+  const a = app("crashy", `resources: {gpu: 0}\npod_template:\n  metadata:\n    annotations: {vllmapp-testbed/simulate: crashloop}\n`);
   // applied without waiting, so the crashed container's log can be served before deploy waits and diagnoses
   const applied = a.cli(["deploy", "-n", ns, "--no-wait"]);
   assert.equal(applied.code, 0, applied.stderr);
@@ -76,7 +76,7 @@ test("a crash loop is diagnosed with the last lines of the crashed container's l
 });
 
 test("an OOM kill names the memory limit", async () => {
-  const r = app("oomy", `resources: {gpu: "L4:1", memory: 24Gi}\npod_template:\n  metadata:\n    annotations: {vllmapp-testbed/simulate: oom}\n`).deploy();
+  const r = app("oomy", `resources: {gpu: 0, memory: 24Gi}\npod_template:\n  metadata:\n    annotations: {vllmapp-testbed/simulate: oom}\n`).deploy();
   assert.equal(r.code, 6, r.stderr);
   const limit = (await kubectlJson(["-n", ns, "get", "deployment", "oomy"])).spec.template.spec.containers[0].resources.limits.memory;
   assert.match(r.stderr, new RegExp(`^error: oomy failed: container vllm of oomy-[a-z0-9]+-[a-z0-9]+ was OOM-killed: it used more than its memory limit \\(${limit}\\)$`, "m"));
@@ -84,13 +84,13 @@ test("an OOM kill names the memory limit", async () => {
 });
 
 test("a replica that does not get ready in time: exit 5 with where it stands", () => {
-  const r = app("slow", `resources: {gpu: "L4:1"}\npod_template:\n  metadata:\n    annotations: {vllmapp-testbed/ready-delay: "10m"}\n`).cli(["deploy", "-n", ns, "--timeout", "3s"]);
+  const r = app("slow", `resources: {gpu: 0}\npod_template:\n  metadata:\n    annotations: {vllmapp-testbed/ready-delay: "10m"}\n`).cli(["deploy", "-n", ns, "--timeout", "3s"]);
   assert.equal(r.code, 5, r.stderr);
   assert.match(r.stderr, /^error: slow is not ready after 3s: 0\/1 ready; slow-[a-z0-9]+-[a-z0-9]+: running, not ready \(readiness probe\)$/m);
 });
 
 test("Ctrl-C stops waiting (exit 130) and leaves the cluster as applied", async () => {
-  const a = app("patient", `resources: {gpu: "L4:1"}\npod_template:\n  metadata:\n    annotations: {vllmapp-testbed/ready-delay: "10m"}\n`);
+  const a = app("patient", `resources: {gpu: 0}\npod_template:\n  metadata:\n    annotations: {vllmapp-testbed/ready-delay: "10m"}\n`);
   const run = startCli(["deploy", "-n", ns, "--timeout", "30m"], a.dir);
   await stderrShows(run, /patient: 0\/1 ready — /);
   run.kill("SIGINT");

@@ -19,7 +19,7 @@ let pods: string[];
 
 before(async () => {
   ({ ns, cleanup } = await withNamespace("vk-logs"));
-  dir = workdir({ "vllm-app.yaml": `name: ${APP}\nmodel_path: /models/m\nresources: {gpu: "L4:1"}\nscaling: {replicas: 2}\n` });
+  dir = workdir({ "vllm-app.yaml": `name: ${APP}\nmodel_path: /models/m\nresources: {gpu: 0}\nscaling: {replicas: 2}\n` });
   cli = cliIn(dir);
   const r = cli(["deploy", "-n", ns]);
   assert.equal(r.code, 0, r.stderr);

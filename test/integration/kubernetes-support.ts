@@ -1,9 +1,18 @@
 /** Shared by the kubernetes-*.test.ts files: the CLI against the test bed's cluster, objects read with kubectl. */
 import { execa, type ResultPromise } from "execa";
 import { BIN, runCli, type CliResult } from "../helpers.ts";
-import { kubectl, kubectlJson, tbEnv, waitUntil } from "../testbed/tb.ts";
+import { kubectl, kubectlJson, tbEnv, waitUntil, withNamespace as testbedNamespace } from "../testbed/tb.ts";
 
-export { kubectl, kubectlJson, waitUntil, withNamespace } from "../testbed/tb.ts";
+export { kubectl, kubectlJson, waitUntil } from "../testbed/tb.ts";
+
+/**
+ * A namespace of its own; the cleanup waits until it is gone, so the GPUs its pods held are free for the
+ * next test file (the test bed has 12 L4s in all).
+ */
+export async function withNamespace(prefix: string): Promise<{ ns: string; cleanup: () => Promise<void> }> {
+  const { ns } = await testbedNamespace(prefix);
+  return { ns, cleanup: async () => void (await kubectl(["delete", "namespace", ns, "--wait=true", "--timeout=120s"], { allowFail: true })) };
+}
 
 /** The built CLI in `dir`, against the test bed (KUBECONFIG from the environment); every output is kept for leak checks. */
 export function cliIn(dir: string, outputs?: string[]) {
