@@ -616,7 +616,7 @@ export function renderApp(input: RenderInput): RenderedApp {
   if (input.resolvedFrom) model.resolvedFrom = input.resolvedFrom;
   const problems: Problem[] = [...params.problems, ...serve.problems];
   if (source.kind === "run_output" || source.kind === "mlflow_model") {
-    problems.push({ path: ["model_path"], severity: "note", message: `${model.uri} is resolved at deploy time; \`vllmapp render --resolve\` shows the concrete source` });
+    problems.push({ path: ["model_path"], severity: "note", message: `${model.uri} is resolved at deploy time (\`vllmapp check\` resolves it now)` });
   }
   const base = { name: app.name, target: input.target, ...(input.namespace ? { namespace: input.namespace } : {}), model, serve: { command: serve.command, args: serve.args } };
   if (input.target === "docker") {
