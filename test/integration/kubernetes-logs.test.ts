@@ -45,6 +45,15 @@ test("--replica picks one; --json gives NDJSON; an unknown replica is a usage er
   assert.equal(none.stderr, `error: no replica named talker-nope\n  hint: replicas: ${pods.join(", ")}\n`);
 });
 
+test("--timestamps prefixes the runtime's timestamp; a --since that is not a duration is a usage error", () => {
+  const ts = cli(["logs", "-n", ns, "--replica", pods[0]!, "--tail", "1", "--timestamps"]);
+  assert.equal(ts.code, 0, ts.stderr);
+  assert.match(ts.stdout, new RegExp(`^\\[${pods[0]}\\] \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z \\(APIServer pid=1\\) INFO: +Application startup complete\\.\\n$`));
+  const bad = cli(["logs", "-n", ns, "--since", "ten minutes"]);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, "error: --since ten minutes: not a duration\n  hint: write e.g. 30s, 10m, 2h\n");
+});
+
 test("without APP and without a file, logs says so (exit 2)", () => {
   const r = cliIn(workdir())(["logs", "-n", ns]);
   assert.equal(r.code, 2);
