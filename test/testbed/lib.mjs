@@ -915,7 +915,9 @@ export async function stopTestbed(state, { keepWorkDir = false } = {}) {
     await Promise.all(
       group.map(async (p) => {
         try {
-          if (await stopProcess(p, { timeoutMs: p.name === 'dockerd' ? 30_000 : 15_000 })) log(`stopped ${p.name} (pid ${p.pid})`);
+          // Cluster data is thrown away, so kube-apiserver/etcd get a short grace period.
+          const grace = { dockerd: 30_000, 'kube-apiserver': 5_000, etcd: 5_000 }[p.name] ?? 15_000;
+          if (await stopProcess(p, { timeoutMs: grace })) log(`stopped ${p.name} (pid ${p.pid})`);
         } catch (e) {
           errors.push(`${p.name}: ${e.message}`);
         }
