@@ -14,7 +14,6 @@ export interface ConnectionOptions {
 
 export interface Connection {
   kc: KubeConfig;
-  k8s: typeof import("@kubernetes/client-node");
   context: string;
   /** the namespace the context names, if any */
   contextNamespace?: string;
@@ -22,8 +21,10 @@ export interface Connection {
 }
 
 export async function connect(opts: ConnectionOptions): Promise<Connection> {
-  const k8s = await import("@kubernetes/client-node");
-  const kc = new k8s.KubeConfig();
+  // Only KubeConfig (and the auth it brings) is used: requests go through ./api.ts. The build
+  // (bin/build.mjs) narrows this import so the generated API clients are not loaded.
+  const { KubeConfig } = await import("@kubernetes/client-node");
+  const kc = new KubeConfig();
   try {
     if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
     else kc.loadFromDefault();
@@ -42,7 +43,7 @@ export async function connect(opts: ConnectionOptions): Promise<Connection> {
   if (!ctx || !cluster) {
     throw new ClusterError("no current Kubernetes context", "set one with `kubectl config use-context NAME`, or pass --context / --kubeconfig");
   }
-  return { kc, k8s, context, contextNamespace: ctx.namespace || undefined, server: cluster.server };
+  return { kc, context, contextNamespace: ctx.namespace || undefined, server: cluster.server };
 }
 
 /** --namespace, else the app file's namespace, else the context's, else "default". */

@@ -85,8 +85,10 @@ export function networkError(where: Where, e: unknown): ClusterError {
   const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = err.code ?? err.cause?.code;
   const why = (code && NETWORK_WORDS[code]) ?? (code && /CERT|TLS|SSL|SELF_SIGNED|SIGNATURE/.test(code) ? `TLS: ${err.message}` : err.message);
-  return new ClusterError(
+  const error = new ClusterError(
     `cannot reach the Kubernetes API at ${where.server} (context "${where.context}"): ${why}`,
     `is the cluster up and the kubeconfig current? check with \`kubectl cluster-info --context ${where.context}\``,
   );
+  error.cause = e;
+  return error;
 }

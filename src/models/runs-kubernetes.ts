@@ -5,7 +5,9 @@
  */
 import type { V1Job } from "@kubernetes/client-node";
 import type { RunOutputRef } from "../config/schema.js";
+import { KubeApi } from "../cluster/api.js";
 import { connect, namespaceFor, type ConnectionOptions } from "../cluster/connection.js";
+import { ApiError } from "../cluster/errors.js";
 import { VllmappError } from "../errors.js";
 import { BackendUnreachable, SourceProblem, networkCause } from "./facts.js";
 import type { Resolved } from "./runs-mlflow.js";
@@ -29,11 +31,11 @@ function finishedAt(job: V1Job): number {
 
 /** `namespace`: runs.namespace, else --namespace, else the app's; else the context's, else "default". */
 export async function resolveJobOutput(ref: RunOutputRef, conn: ConnectionOptions): Promise<Resolved> {
-  let batch: import("@kubernetes/client-node").BatchV1Api;
+  let api: KubeApi;
   let ns: string;
   try {
     const c = await connect(conn);
-    batch = c.kc.makeApiClient(c.k8s.BatchV1Api);
+    api = new KubeApi(c);
     ns = namespaceFor(c, conn.namespace);
   } catch (e) {
     if (e instanceof VllmappError) throw new SourceProblem(`cannot look up runs in Kubernetes: ${e.message}`, e.hint);
@@ -42,31 +44,36 @@ export async function resolveJobOutput(ref: RunOutputRef, conn: ConnectionOption
   const failure = (e: unknown, what: string): Error => {
     const cause = networkCause(e);
     if (cause) return new BackendUnreachable(`cannot reach the Kubernetes API server to ${what} (${cause})`, "check the kubeconfig context, or pass --context / --kubeconfig");
-    const code = (e as { code?: number }).code;
+    const code = e instanceof ApiError ? e.status : undefined;
     if (code === 403) return new SourceProblem(`not allowed to ${what}`, `the kubeconfig's user needs get and list on jobs.batch in namespace ${ns}`);
     return new SourceProblem(`cannot ${what}: ${(e as Error).message.split("\n")[0]}`);
+  };
+  const jobsPath = `/apis/batch/v1/namespaces/${encodeURIComponent(ns)}/jobs`;
+  const listJobs = async (labelSelector?: string): Promise<V1Job[]> => {
+    try {
+      const q = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : "";
+      return (await api.request<{ items: V1Job[] }>("GET", `${jobsPath}${q}`, { what: `list Jobs in namespace ${ns}` })).items;
+    } catch (e) {
+      throw failure(e, `list Jobs in namespace ${ns}`);
+    }
   };
 
   let job: V1Job | undefined;
   if (ref.run_name !== undefined) {
     try {
-      job = await batch.readNamespacedJob({ name: ref.run_name, namespace: ns });
+      job = await api.get<V1Job>(`${jobsPath}/${encodeURIComponent(ref.run_name)}`, `read Job ${ref.run_name}`);
     } catch (e) {
-      if ((e as { code?: number }).code !== 404) throw failure(e, `read Job ${ref.run_name} in namespace ${ns}`);
-      const all = await batch.listNamespacedJob({ namespace: ns }).catch((e2) => { throw failure(e2, `list Jobs in namespace ${ns}`); });
-      const names = all.items.map((j) => j.metadata!.name!).slice(0, 10);
+      throw failure(e, `read Job ${ref.run_name} in namespace ${ns}`);
+    }
+    if (!job) {
+      const names = (await listJobs()).map((j) => j.metadata!.name!).slice(0, 10);
       throw new SourceProblem(`no Job "${ref.run_name}" in namespace ${ns}`, names.length ? `Jobs there: ${names.join(", ")}` : "there are no Jobs in that namespace; set runs.namespace if the runs live elsewhere");
     }
     const state = jobState(job);
     if (state !== "Complete") throw new SourceProblem(`Job ${ref.run_name} has not succeeded: it is ${state}`, "deploy the output of a succeeded run");
   } else {
     const task = ref.task_name!;
-    let jobs: V1Job[];
-    try {
-      jobs = (await batch.listNamespacedJob({ namespace: ns, labelSelector: `${TASK_LABEL}=${task}` })).items;
-    } catch (e) {
-      throw failure(e, `list Jobs in namespace ${ns}`);
-    }
+    const jobs = await listJobs(`${TASK_LABEL}=${task}`);
     if (!jobs.length) throw new SourceProblem(`no Job labelled ${TASK_LABEL}=${task} in namespace ${ns}`, `label the training Jobs with ${TASK_LABEL}: ${task}`);
     job = jobs.filter((j) => jobState(j) === "Complete").sort((a, b) => finishedAt(b) - finishedAt(a))[0];
     if (!job) {
