@@ -1,7 +1,7 @@
 /** logs --local: `docker logs` of the app's container, streamed line by line (NDJSON with --json). */
 import type { LogsOptions } from "../commands/target.js";
 import { parseDuration } from "../config/units.js";
-import { DockerError, UsageError } from "../errors.js";
+import { DockerError, InterruptedError, UsageError } from "../errors.js";
 import type { Ui } from "../ui/output.js";
 import { dockerStream, findContainers, LABEL, nameOf } from "./docker.js";
 import { appNames } from "./status.js";
@@ -33,9 +33,20 @@ export async function logsLocal(opts: LogsOptions, ui: Ui): Promise<void> {
   if (opts.since) args.push("--since", sinceArg(opts.since));
   if (opts.timestamps) args.push("--timestamps");
   const p = dockerStream([...args, c.Id]);
-  for await (const line of p.iterable({ from: "all" })) {
-    process.stdout.write(`${opts.json ? JSON.stringify(jsonLine(container, line, Boolean(opts.timestamps))) : line}\n`);
+  let interrupted = false;
+  const onInterrupt = () => {
+    interrupted = true;
+    p.kill();
+  };
+  process.once("vllmapp:interrupt", onInterrupt);
+  try {
+    for await (const line of p.iterable({ from: "all" })) {
+      process.stdout.write(`${opts.json ? JSON.stringify(jsonLine(container, line, Boolean(opts.timestamps))) : line}\n`);
+    }
+  } finally {
+    process.off("vllmapp:interrupt", onInterrupt);
   }
   const r = await p;
-  if (r.exitCode !== 0 && !r.isTerminated) throw new DockerError(`docker logs ${container} failed with exit code ${r.exitCode}`);
+  if (interrupted) throw new InterruptedError("interrupted: stopped streaming logs");
+  if (r.exitCode !== 0) throw new DockerError(`docker logs ${container} failed with exit code ${r.exitCode}`);
 }

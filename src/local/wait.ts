@@ -5,9 +5,9 @@
 import { request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { formatDuration } from "../config/units.js";
-import { AppFailedError, DockerError, ReadinessTimeoutError } from "../errors.js";
+import { AppFailedError, InterruptedError, ReadinessTimeoutError } from "../errors.js";
 import type { Ui } from "../ui/output.js";
-import { dockerOk, dockerStream, logTail, type ContainerInfo } from "./docker.js";
+import { dockerOk, dockerStream, logTail, nameOf, type ContainerInfo } from "./docker.js";
 
 /** 200 from GET http://127.0.0.1:PORT/health, within a second. */
 export function isHealthy(port: number, timeoutMs = 1000): Promise<boolean> {
@@ -27,9 +27,9 @@ function indent(lines: readonly string[]): string {
 }
 
 /** Why the container stopped, as an AppFailedError with its last log lines. */
-async function exitedError(app: string, container: string): Promise<AppFailedError> {
-  const [info] = JSON.parse(await dockerOk(["inspect", "--type", "container", container])) as ContainerInfo[];
-  const state = info!.State;
+async function exitedError(app: string, info: ContainerInfo): Promise<AppFailedError> {
+  const container = nameOf(info);
+  const state = info.State;
   const tail = await logTail(container);
   const logs = tail.length ? `\n  last log lines:\n${indent(tail)}` : "";
   if (state.OOMKilled) {
@@ -59,12 +59,12 @@ export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<void> {
   const progress = (seconds: number) => `waiting for ${t.container} to answer ${url} (${formatDuration(Math.floor(seconds / step) * step)})`;
   const spin = await ui.spinner(progress(0));
   const waiter = dockerStream(["wait", t.container]);
-  let exited = false;
-  const exit = waiter.then(() => {
-    exited = true;
-  });
+  const stop = new AbortController();
+  void waiter.then(() => stop.abort("exited"));
+  const onInterrupt = () => stop.abort("interrupted");
+  process.once("vllmapp:interrupt", onInterrupt);
   try {
-    while (!exited) {
+    while (!stop.signal.aborted) {
       if (await isHealthy(t.port)) {
         spin.succeed(`${t.app} is ready at http://127.0.0.1:${t.port} (${formatDuration(Math.round((Date.now() - started) / 1000))})`);
         return;
@@ -79,12 +79,17 @@ export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<void> {
         );
       }
       spin.update(progress(elapsed));
-      await Promise.race([sleep(1000), exit]);
+      await sleep(1000, undefined, { signal: stop.signal }).catch(() => {});
     }
     spin.stop();
-    if ((await waiter).exitCode !== 0) throw new DockerError(`lost track of ${t.container} while waiting for it`);
-    throw await exitedError(t.app, t.container);
+    const interrupted = new InterruptedError(`interrupted: stopped waiting; ${t.container} goes on starting (vllmapp status --local ${t.app})`);
+    if (stop.signal.reason === "interrupted") throw interrupted;
+    const [info] = JSON.parse(await dockerOk(["inspect", "--type", "container", t.container])) as ContainerInfo[];
+    // still running: `docker wait` itself was stopped (Ctrl-C reaches it too)
+    if (info!.State.Running) throw interrupted;
+    throw await exitedError(t.app, info!);
   } finally {
+    process.off("vllmapp:interrupt", onInterrupt);
     waiter.kill();
   }
 }

@@ -7,7 +7,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
 import { runCli, workdir } from "../helpers.ts";
-import { appName, containersOf, docker, freePort, removeApps, standinImage } from "./docker-support.ts";
+import { appName, containersOf, docker, freePort, removeApps, standinImage, startCli } from "./docker-support.ts";
 
 const apps: string[] = [];
 after(() => removeApps(apps));
@@ -39,12 +39,20 @@ test("a container that crashes on start is reported with exit 6 and its last log
   assert.deepEqual(await containersOf(a.name), []);
 });
 
-test("an app that does not become healthy within --timeout is exit 5; --no-wait returns once started", async () => {
+test("an app that does not become healthy within --timeout is exit 5; Ctrl-C while waiting is 130; --no-wait returns once started", async () => {
   const a = await app("slow", "env_vars:\n  STANDIN_STARTUP_DELAY: 600\n");
   const r = runCli(["deploy", "--local", "--timeout", "2s"], { cwd: a.dir, env: { HOME: a.home } });
   assert.equal(r.code, 5, r.stderr);
   assert.match(r.stderr, new RegExp(`error: vllmapp-${a.name} did not answer http://127\\.0\\.0\\.1:${a.port}/health with 200 within 2s; it is still running`));
   assert.match(r.stderr, /hint: .*raise --timeout \(or startup_timeout\)/);
+  const interrupted = startCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home } });
+  let err = "";
+  interrupted.stderr.on("data", (d) => (err += d));
+  while (!err.includes("waiting for")) await new Promise((r) => setTimeout(r, 100));
+  interrupted.kill("SIGINT");
+  const i = await interrupted;
+  assert.equal(i.exitCode, 130, i.stderr);
+  assert.match(i.stderr, new RegExp(`error: interrupted: stopped waiting; vllmapp-${a.name} goes on starting`));
   const again = runCli(["deploy", "--local", "--no-wait"], { cwd: a.dir, env: { HOME: a.home } });
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, new RegExp(`^${a.name} +vllmapp-${a.name} +unchanged `, "m"));

@@ -135,8 +135,10 @@ test("logs shows the server's log; --json is NDJSON by replica; --follow streams
     await get(`http://127.0.0.1:${port}/v1/models`, { Authorization: `Bearer ${key}` });
     await new Promise((r) => setTimeout(r, 200));
   }
-  follow.kill();
-  await follow;
+  follow.kill("SIGINT");
+  const stopped = await follow;
+  assert.equal(stopped.exitCode, 130, stopped.stderr);
+  assert.match(stopped.stderr, /interrupted: stopped streaming logs/);
   seen.push(text.stdout, json.stdout, out);
 });
 
