@@ -14,7 +14,7 @@ import { AppFailedError, UsageError } from "../errors.js";
 import type { DockerPlan } from "../render/app.js";
 import { jsonDocument } from "../render/format.js";
 import type { Ui } from "../ui/output.js";
-import { apiKeyOf, engineInfo, findContainers, labelOf, LABEL } from "./docker.js";
+import { apiKeyOf, engineRuntimes, findContainers, labelOf, LABEL } from "./docker.js";
 import { removeContainer, startContainer } from "./container.js";
 import { checkGpuRuntime, checkPorts, checkSecrets, ensureImage, type PlannedApp } from "./preflight.js";
 import { waitUntilHealthy } from "./wait.js";
@@ -77,7 +77,7 @@ export async function deployLocal(opts: DeployOptions, ui: Ui): Promise<DeployRe
   if (opts.dryRun === "client") return { dryRun: true, ...(jsonDocument(rendered) as { apps: PlannedRun[] }) };
 
   // preflight: nothing is started until every check has passed
-  const { runtimes } = await engineInfo();
+  const runtimes = await engineRuntimes();
   const apps: (PlannedApp & { timeout: number; modelId: string })[] = [];
   for (const r of rendered) {
     const config = loaded.apps.find((a) => a.config.name === r.name)!.config;

@@ -44,7 +44,7 @@ export async function dockerOk(args: readonly string[], env: Record<string, stri
   return r.stdout;
 }
 
-/** A long-running docker process (logs, wait, exec) whose output the caller reads. */
+/** A long-running docker process (logs, wait) whose output the caller reads as it comes. */
 export function dockerStream(args: readonly string[]): ResultPromise<{ all: true; buffer: false; reject: false; stdin: "ignore" }> {
   return execa("docker", args, { all: true, buffer: false, reject: false, stdin: "ignore" });
 }
@@ -55,12 +55,11 @@ export function lastLine(text: string): string {
   return lines.at(-1) ?? "";
 }
 
-/** The engine's `docker info`: its runtimes tell whether GPUs can be passed. */
-export async function engineInfo(): Promise<{ runtimes: string[]; serverVersion: string }> {
-  const r = await docker(["info", "--format", "{{json .}}"]);
+/** The engine's runtimes (from `docker info`): they tell whether GPUs can be passed. Fails when no engine answers. */
+export async function engineRuntimes(): Promise<string[]> {
+  const r = await docker(["info", "--format", "{{json .Runtimes}}"]);
   if (r.exitCode !== 0) throw engineError(r.stderr);
-  const info = JSON.parse(r.stdout) as { Runtimes?: Record<string, unknown>; ServerVersion?: string };
-  return { runtimes: Object.keys(info.Runtimes ?? {}), serverVersion: info.ServerVersion ?? "" };
+  return Object.keys((JSON.parse(r.stdout) as Record<string, unknown> | null) ?? {});
 }
 
 /** The parts of `docker inspect` vllmapp reads. */
@@ -68,7 +67,7 @@ export interface ContainerInfo {
   Id: string;
   Name: string;
   Created: string;
-  State: { Status: string; Running: boolean; ExitCode: number; OOMKilled: boolean; StartedAt: string; FinishedAt: string; Error: string };
+  State: { Status: string; Running: boolean; ExitCode: number; OOMKilled: boolean; Error: string };
   Config: { Image: string; Env: string[] | null; Labels: Record<string, string> | null };
   HostConfig: { PortBindings: Record<string, { HostIp: string; HostPort: string }[] | null> | null };
 }
@@ -109,5 +108,3 @@ export async function logTail(container: string, lines = 20): Promise<string[]> 
   const r = await execa("docker", ["logs", "--tail", String(lines), container], { all: true, reject: false, stdin: "ignore" });
   return (r.all ?? "").split("\n").filter((l) => l.trim() !== "");
 }
-
-export type Subprocess = ReturnType<typeof dockerStream>;

@@ -18,8 +18,8 @@ export interface PlannedApp {
 }
 
 /** Secrets come from this process's environment, by name: every missing one is named at once. */
-export function checkSecrets(apps: readonly PlannedApp[], env: NodeJS.ProcessEnv = process.env): void {
-  const missing = apps.flatMap((a) => a.plan.envFromHost.filter((n) => n !== "VLLM_API_KEY" && env[n] === undefined).map((n) => `${n} (app ${a.name})`));
+export function checkSecrets(apps: readonly PlannedApp[]): void {
+  const missing = apps.flatMap((a) => a.plan.envFromHost.filter((n) => n !== "VLLM_API_KEY" && process.env[n] === undefined).map((n) => `${n} (app ${a.name})`));
   if (missing.length) {
     throw new UsageError(
       `secret${missing.length > 1 ? "s" : ""} not set in the environment: ${missing.join(", ")}`,
