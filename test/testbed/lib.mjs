@@ -46,6 +46,13 @@ export function log(msg) {
 
 export class TestbedError extends Error {}
 
+// The abort signal of the bring-up in progress (startTestbed's opts.signal): run() kills its child and
+// waitFor() stops polling when it fires, so an interrupted bring-up can tear down what it started.
+let activeSignal = null;
+function checkAborted() {
+  if (activeSignal?.aborted) throw new TestbedError('test bed bring-up interrupted');
+}
+
 // ---------------------------------------------------------------- helpers
 
 export function readVersions() {
@@ -111,6 +118,10 @@ export function run(cmd, args, opts = {}) {
       if (stderrTo) stderrTo.write(d);
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const signal = activeSignal;
+    const onAbort = () => child.kill('SIGKILL');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('close', () => signal?.removeEventListener('abort', onAbort));
     child.on('error', (e) => {
       clearTimeout(timer);
       reject(new TestbedError(`cannot run ${cmd}: ${e.message}`));
@@ -168,6 +179,7 @@ export async function waitFor(what, fn, { timeoutMs = 60_000, intervalMs = 200, 
   const deadline = Date.now() + timeoutMs;
   let lastErr;
   for (;;) {
+    checkAborted();
     try {
       const v = await fn();
       if (v) return v;
@@ -305,6 +317,7 @@ class Ctx {
 
   /** Start a long-running process, detached, logging to logs/<name>.log; recorded in the state. */
   spawn(name, bin, args, { env, cwd } = {}) {
+    checkAborted();
     fs.mkdirSync(this.logDir, { recursive: true });
     const logFile = path.join(this.logDir, `${name}.log`);
     const fd = fs.openSync(logFile, 'a');
@@ -355,11 +368,21 @@ export async function ensureBinaries() {
   const started = Date.now();
   const child = spawn('bash', [path.join(CLUSTER_DIR, 'build-bins.sh'), ...missing], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true, // own process group, so an interrupt stops go build too
   });
   child.stderr.on('data', (d) => process.stderr.write(d));
   const beat = setInterval(() => log(`... still building (${Math.round((Date.now() - started) / 60000)} min)`), 60_000);
+  const signal = activeSignal;
+  const onAbort = () => {
+    try {
+      process.kill(-child.pid, 'SIGTERM'); // bash and the go build it runs
+    } catch {}
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   const code = await new Promise((r) => child.on('close', r));
+  signal?.removeEventListener('abort', onAbort);
   clearInterval(beat);
+  checkAborted();
   if (code !== 0) throw new TestbedError(`building the control-plane binaries failed (test/cluster/build-bins.sh exit ${code}); see the output above`);
   log(`binaries built in ${Math.round((Date.now() - started) / 1000)}s`);
   return b;
@@ -788,6 +811,7 @@ async function settleAll(items) {
  *   docker    start/use a Docker engine and import the stand-in image (default true)
  *   cluster   start the control plane (default true)
  *   services  extra services (default: the list exported by test/testbed/services.mjs)
+ *   signal    an AbortSignal: aborting it stops the bring-up, tears down what was started, and rejects
  * Returns { env, state, stop() }. On failure everything started so far is stopped and the error is thrown.
  */
 export async function startTestbed(opts = {}) {
@@ -808,6 +832,7 @@ export async function startTestbed(opts = {}) {
   const ctx = new Ctx(workDir);
   ctx.save();
   const started = Date.now();
+  activeSignal = opts.signal ?? null;
   const versions = readVersions();
   try {
     const wantDocker = opts.docker !== false;
@@ -849,11 +874,13 @@ export async function startTestbed(opts = {}) {
       Object.assign(ctx.state.env, await startService(svc, { ...ctx.state.env }));
       ctx.save();
     }
+    checkAborted();
     ctx.state.bringUpSeconds = (Date.now() - started) / 1000;
     ctx.state.ready = true;
     ctx.save();
     log(`test bed up in ${ctx.state.bringUpSeconds.toFixed(1)}s (state: ${statePath(workDir)})`);
   } catch (e) {
+    activeSignal = null;
     log(`bring-up failed: ${e.message.split('\n')[0]}`);
     await stopTestbed(ctx.state, { keepWorkDir: true }).catch((e2) => log(`cleanup after failure: ${e2.message}`));
     if (!opts.keepWorkDirOnFailure) {
@@ -862,6 +889,7 @@ export async function startTestbed(opts = {}) {
     }
     throw e;
   }
+  activeSignal = null;
   return {
     env: { ...ctx.state.env },
     state: ctx.state,

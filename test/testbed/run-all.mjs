@@ -7,6 +7,7 @@
 // Environment knobs:
 //   VLLMAPP_TESTBED_KEEP=1   keep the work dir (logs, state) after teardown
 //   VLLMAPP_TEST_FILES="a.test.ts b.test.ts"  run only these files (still with the test bed)
+//   VLLMAPP_TEST_TIMEOUT_MS=N  passed as --test-timeout=N (per test)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,6 +40,8 @@ function findTests() {
 let child = null;
 let testbed = null;
 let stopping = null;
+let bringUp = null; // the startTestbed promise while the test bed is coming up
+const bringUpAbort = new AbortController();
 
 function teardown() {
   if (!stopping) {
@@ -62,24 +65,44 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, async () => {
     process.stderr.write(`\nrun-all: got ${sig}; stopping tests and tearing the test bed down\n`);
     if (child?.pid) {
-      try {
-        process.kill(child.pid, 'SIGTERM');
-      } catch {}
+      const c = child;
+      killGroup(c.pid, 'SIGTERM');
+      // give the tests 10 s to stop, then kill what is left of their process group
+      await Promise.race([new Promise((r) => c.once('close', r)), new Promise((r) => setTimeout(r, 10_000))]);
+      killGroup(c.pid, 'SIGKILL');
+    }
+    if (bringUp && !testbed) {
+      // interrupted during bring-up: startTestbed stops what it started, then rejects
+      bringUpAbort.abort();
+      await bringUp.catch(() => {});
     }
     await teardown();
     process.exit(128 + (os.constants.signals[sig] || 1));
   });
 }
 
+function killGroup(pid, sig) {
+  try {
+    process.kill(-pid, sig);
+  } catch {}
+}
+
+/**
+ * Run a command in a process group of its own (so a signal to us, or a test's stray child such as
+ * a CLI left following logs, can be stopped as a group), with our stdio. After it exits, whatever is
+ * left in its group is killed.
+ */
 function runInherit(cmd, args, env) {
   return new Promise((resolve) => {
-    child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: 'inherit' });
+    child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: 'inherit', detached: true });
+    const pid = child.pid;
     child.on('error', (e) => {
       process.stderr.write(`run-all: cannot run ${cmd}: ${e.message}\n`);
       resolve(127);
     });
     child.on('close', (code, signal) => {
       child = null;
+      if (pid) killGroup(pid, 'SIGKILL');
       resolve(code ?? 128 + (os.constants.signals[signal] || 1));
     });
   });
@@ -103,7 +126,8 @@ async function main() {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vllmapp-testbed-run-'));
   const t = Date.now();
   try {
-    testbed = await startTestbed({ workDir });
+    bringUp = startTestbed({ workDir, signal: bringUpAbort.signal });
+    testbed = await bringUp;
   } catch (e) {
     process.stderr.write(`run-all: the test bed could not be brought up:\n${e.stack || e.message}\n`);
     return 1;
@@ -117,7 +141,8 @@ async function main() {
     env.PATH = `${path.dirname(testbed.env.VLLMAPP_TEST_KUBECTL)}:${process.env.PATH || ''}`;
   }
   log(`running ${files.length} test file(s)`);
-  const code = await runInherit(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], env);
+  const timeout = process.env.VLLMAPP_TEST_TIMEOUT_MS ? [`--test-timeout=${process.env.VLLMAPP_TEST_TIMEOUT_MS}`] : [];
+  const code = await runInherit(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...timeout, ...files], env);
   if (code !== 0 && process.env.VLLMAPP_TESTBED_DUMP_LOGS) dumpLogs(workDir);
   process.stderr.write(`run-all: tests exited with ${code}; test bed bring-up took ${upSeconds}s\n`);
   return code;

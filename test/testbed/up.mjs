@@ -11,8 +11,19 @@ if (stateIsLive(prev) && prev.ready) {
   process.stdout.write(formatEnv(prev.env) + '\n');
   process.exit(0);
 }
+const abort = new AbortController();
+let bringUp = null;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, async () => {
+    process.stderr.write(`\ntestbed:up: got ${sig}; stopping what was started\n`);
+    abort.abort();
+    await bringUp?.catch(() => {});
+    process.exit(130);
+  });
+}
 try {
-  const tb = await startTestbed({ workDir: DEFAULT_WORK_DIR });
+  bringUp = startTestbed({ workDir: DEFAULT_WORK_DIR, signal: abort.signal });
+  const tb = await bringUp;
   process.stdout.write(formatEnv(tb.env) + '\n');
   log('left running; stop it with: npm run testbed:down');
   process.exit(0);
