@@ -38,6 +38,31 @@ interface Resource {
   namespaced: boolean;
 }
 
+/**
+ * Resources every supported cluster serves, so the common path needs no discovery round trips
+ * (kubectl caches discovery on disk for the same reason). Other kinds (CRDs such as KEDA's) are discovered.
+ */
+const BUILTIN: Record<string, Resource> = Object.fromEntries(
+  (
+    [
+      ["v1", "Namespace", "namespaces", false],
+      ["v1", "Secret", "secrets", true],
+      ["v1", "ConfigMap", "configmaps", true],
+      ["v1", "Service", "services", true],
+      ["v1", "PersistentVolumeClaim", "persistentvolumeclaims", true],
+      ["v1", "Pod", "pods", true],
+      ["v1", "PodTemplate", "podtemplates", true],
+      ["v1", "Event", "events", true],
+      ["apps/v1", "Deployment", "deployments", true],
+      ["apps/v1", "ReplicaSet", "replicasets", true],
+      ["batch/v1", "Job", "jobs", true],
+      ["networking.k8s.io/v1", "Ingress", "ingresses", true],
+      ["autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true],
+    ] as const
+  ).map(([version, kind, name, namespaced]) => [`${version}/${kind}`, { name, kind, namespaced }]),
+);
+const BUILTIN_GROUP_VERSIONS: Record<string, string> = { "": "v1", apps: "apps/v1", batch: "batch/v1", "networking.k8s.io": "networking.k8s.io/v1", autoscaling: "autoscaling/v2" };
+
 export function groupOf(apiVersion: string): string {
   return apiVersion.includes("/") ? apiVersion.split("/")[0]! : "";
 }
@@ -165,6 +190,8 @@ export class KubeApi {
 
   /** The API resource (plural name, scope) that serves a kind, from discovery; undefined if none does. */
   async resource(apiVersion: string, kind: string): Promise<Resource | undefined> {
+    const builtin = BUILTIN[`${apiVersion}/${kind}`];
+    if (builtin) return builtin;
     let found = this.discovery.get(apiVersion);
     if (!found) {
       const path = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
@@ -176,7 +203,7 @@ export class KubeApi {
 
   /** The preferred version of an API group ("" is the core group). */
   async preferredVersion(group: string): Promise<string | undefined> {
-    if (!group) return "v1";
+    if (group in BUILTIN_GROUP_VERSIONS) return BUILTIN_GROUP_VERSIONS[group];
     const g = await this.get<{ preferredVersion?: { groupVersion: string } }>(`/apis/${group}`, `discover ${group}`);
     return g?.preferredVersion?.groupVersion;
   }

@@ -3,7 +3,7 @@
  * delete, list. Loaded only by the commands that talk to a cluster.
  */
 import { existsSync } from "node:fs";
-import { loadApps, renderAll, type CommonOptions } from "../commands/common.js";
+import { deployWaves, loadApps, renderAll, type CommonOptions } from "../commands/common.js";
 import type { DeleteOptions, DeployOptions, LogsOptions, StatusOptions, TargetDriver } from "../commands/target.js";
 import { parseDuration } from "../config/units.js";
 import { ClusterError, ConfigError, UsageError } from "../errors.js";
@@ -76,24 +76,44 @@ async function deploy(opts: DeployOptions, ui: Ui): Promise<DeployResult> {
       ? [...pre.namespaces.map((n) => `Namespace/${n}`), ...pre.apps.flatMap((a) => a.secretWrites.map((s) => `Secret/${s.name} (keys ${Object.keys(s.data).join(", ")})`))]
       : await writePrerequisites(api, pre, dryRun === "server" ? "All" : undefined);
   const result: DeployResult = { ...(dryRun !== "none" ? { dryRun, output: opts.output } : {}), prerequisites, apps: [] };
-  for (const { app, namespace, objects } of pre.apps) {
+  const deployOne = async ({ app, namespace, objects }: (typeof pre.apps)[number], appUi: Ui): Promise<DeployedApp> => {
     const set = buildAppSet(app, namespace, objects);
-    if (dryRun === "none") ui.info(`${app.name}: applying ${set.members.length} objects to namespace ${namespace} (context ${api.conn.context})`);
+    if (dryRun === "none") appUi.info(`${app.name}: applying ${set.members.length} objects to namespace ${namespace} (context ${api.conn.context})`);
     const changes = await applyAppSet(api, set, app.name, { dryRun, force: Boolean(opts.forceConflicts) });
     const svc = set.members.find((m) => m.kind === "Service");
     const done: DeployedApp = { name: app.name, namespace, changes, ...(svc ? { endpoint: serviceUrl(svc, namespace) } : {}) };
     if (dryRun !== "none") done.objects = [set.parent, ...set.members];
     else {
       if (changes.some((c) => c.kind === "Secret" && c.name === `${app.name}-api-key` && c.action === "create")) {
-        ui.note(`${app.name}: generated an API key (${API_KEY}) into Secret ${app.name}-api-key; show it with \`vllmapp status ${app.name} --show-api-key\``);
+        appUi.note(`${app.name}: generated an API key (${API_KEY}) into Secret ${app.name}-api-key; show it with \`vllmapp status ${app.name} --show-api-key\``);
       }
       if (opts.wait) {
         const timeoutSeconds = timeoutFlag ?? (parseDuration(app.startup_timeout) ?? 1800) + WAIT_MARGIN_SECONDS;
-        done.ready = await waitForApp(api, { app: app.name, namespace, timeoutSeconds, ui });
-      } else ui.success(`${app.name}: applied (--no-wait: not waiting for readiness)`);
+        done.ready = await waitForApp(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
+      } else appUi.success(`${app.name}: applied (--no-wait: not waiting for readiness)`);
     }
-    result.apps.push(done);
+    return done;
+  };
+  // Apps that do not depend on each other are applied and waited for at once; a wave starts when
+  // every app of the waves before it is ready.
+  const prepared = new Map(loaded.apps.map((a, i) => [a, pre.apps[i]!]));
+  const deployed = new Map<string, DeployedApp>();
+  for (const wave of deployWaves(loaded.apps)) {
+    const waveUi = wave.length > 1 ? ui.withoutSpinner() : ui;
+    const settled = await Promise.allSettled(
+      wave.map((a) =>
+        deployOne(prepared.get(a)!, waveUi).catch((e: Error) => {
+          // say it now: the other apps of the wave may still be loading for a while
+          if (wave.length > 1) waveUi.error(`${a.config.name}: ${e.message}`);
+          throw e;
+        }),
+      ),
+    );
+    const failed = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
+    if (failed) throw failed.reason;
+    wave.forEach((a, i) => deployed.set(`${a.file}\0${a.config.name}`, (settled[i] as PromiseFulfilledResult<DeployedApp>).value));
   }
+  result.apps = loaded.apps.map((a) => deployed.get(`${a.file}\0${a.config.name}`)!);
   return result;
 }
 

@@ -99,29 +99,46 @@ export function loadApps(opts: CommonOptions): LoadedApps {
   return { apps: inOrder, selected, warnings };
 }
 
+/** The apps `app` names in depends_on, among `all`. */
+export function dependenciesOf(app: LoadedApp, all: readonly LoadedApp[]): LoadedApp[] {
+  return (app.config.depends_on ?? []).flatMap((dep) => {
+    const [p, n] = dep.includes("#") ? (dep.split("#", 2) as [string, string]) : [dep, undefined];
+    return all.filter(
+      (x) =>
+        (!dep.includes("#") && x.file === app.file && x.config.name === dep) ||
+        (path.resolve(path.dirname(app.file), p) === x.file && (n === undefined || x.config.name === n)),
+    );
+  });
+}
+
 function isDependencyOf(candidate: LoadedApp, roots: LoadedApp[], all: LoadedApp[]): boolean {
-  const byName = new Map(all.map((a) => [`${a.file}\0${a.config.name}`, a]));
-  const seen = new Set<string>();
+  const seen = new Set<LoadedApp>();
   const stack = [...roots];
   while (stack.length) {
-    const a = stack.pop()!;
-    for (const dep of a.config.depends_on ?? []) {
-      const [p, n] = dep.includes("#") ? dep.split("#", 2) as [string, string] : [dep, undefined];
-      const targets = all.filter((x) =>
-        (!dep.includes("#") && x.file === a.file && x.config.name === dep) ||
-        (path.resolve(path.dirname(a.file), p) === x.file && (n === undefined || x.config.name === n)),
-      );
-      for (const t of targets) {
-        const key = `${t.file}\0${t.config.name}`;
-        if (t === candidate) return true;
-        if (!seen.has(key)) {
-          seen.add(key);
-          stack.push(byName.get(key)!);
-        }
+    for (const t of dependenciesOf(stack.pop()!, all)) {
+      if (t === candidate) return true;
+      if (!seen.has(t)) {
+        seen.add(t);
+        stack.push(t);
       }
     }
   }
   return false;
+}
+
+/**
+ * Deploy waves: apps in `order` (dependencies first) grouped so that each app comes after every app
+ * it depends on; the apps of one wave are independent and can be deployed at once.
+ */
+export function deployWaves<T extends LoadedApp>(order: readonly T[]): T[][] {
+  const level = new Map<LoadedApp, number>();
+  const waves: T[][] = [];
+  for (const app of order) {
+    const l = Math.max(-1, ...dependenciesOf(app, order).map((d) => level.get(d) ?? -1)) + 1;
+    level.set(app, l);
+    (waves[l] ??= []).push(app);
+  }
+  return waves;
 }
 
 function readIncludes(app: LoadedApp, problems: Diagnostic[]): IncludeFile[] {

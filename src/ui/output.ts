@@ -4,6 +4,8 @@
 import { formatDiagnostic, type Diagnostic } from "../errors.js";
 
 export interface UiOptions {
+  /** plain progress lines even on a terminal (several apps waited for at once) */
+  noSpinner?: boolean;
   quiet?: boolean;
   json?: boolean;
   color?: boolean;
@@ -61,7 +63,12 @@ export class Ui {
     }
   }
   get interactive(): boolean {
-    return Boolean(process.stderr.isTTY) && !this.opts.json && !process.env.CI && !this.opts.quiet;
+    // a terminal that reports no width (e.g. under `script`) would make ora redraw forever
+    return Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0 && !this.opts.json && !process.env.CI && !this.opts.quiet && !this.opts.noSpinner;
+  }
+  /** The same output, with plain progress lines instead of a spinner. */
+  withoutSpinner(): Ui {
+    return new Ui({ ...this.opts, noSpinner: true });
   }
   /** A spinner on a TTY; plain progress lines otherwise. */
   async spinner(text: string): Promise<Spinner> {
