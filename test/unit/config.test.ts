@@ -109,3 +109,19 @@ test("durations", () => {
   assert.equal(parseDuration("90s"), 90);
   assert.equal(parseDuration("5 minutes"), undefined);
 });
+
+test("deploy waves: independent apps together, each app after what it depends on", async () => {
+  const { deployWaves } = await import("../../src/commands/common.ts");
+  const files: Record<string, string> = {
+    "/w/apps.yaml": [
+      "name: gateway\nmodel_hf_path: o/m\ndepends_on: [chat, embed]",
+      "name: chat\nmodel_hf_path: o/m\ndepends_on: [./shared.yaml#tokenizer]",
+      "name: embed\nmodel_hf_path: o/m",
+      "name: rerank\nmodel_hf_path: o/m",
+    ].join("\n---\n"),
+    "/w/shared.yaml": "name: tokenizer\nmodel_hf_path: o/m\n",
+  };
+  const deps = { readFile: (p: string) => files[p]!, resolvePath: (f: string, r: string) => path.resolve(path.dirname(f), r), exists: (p: string) => p in files };
+  const waves = deployWaves(loadConfig("/w/apps.yaml", deps).order).map((w) => w.map((a) => a.config.name).sort());
+  assert.deepEqual(waves, [["embed", "rerank", "tokenizer"], ["chat"], ["gateway"]]);
+});
