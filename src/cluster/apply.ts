@@ -128,7 +128,8 @@ export async function applyAppSet(api: KubeApi, set: AppSet, app: string, opts: 
       );
     }
   }
-  const prune = await pruneCandidates(api, set, allGks);
+  // no parent yet: no earlier deploy labelled anything for this set (the parent is always written first)
+  const prune = parentLive ? await pruneCandidates(api, set, allGks) : [];
   for (const o of prune) changes.push({ kind: o.kind, name: o.metadata.name, action: "prune" });
   if (opts.dryRun === "none") {
     await settleAll(
