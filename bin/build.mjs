@@ -2,15 +2,23 @@
 // Bundles the CLI into dist/ with esbuild (npm run build). Start-up is most of what a CLI costs, so:
 // - code splitting keeps @kubernetes/client-node, @inquirer/prompts, ora and the SDKs out of `render`;
 // - the vLLM flag catalog ships without its help texts, as a JSON string (JSON.parse beats a literal);
+// - the shipped templates are parsed here, not on every run (--templates DIR still reads a folder);
 // - commander's eager require of node:child_process (for executable subcommands, unused here) is deferred;
 // - @kubernetes/client-node is narrowed to KubeConfig: vllmapp talks to the API with its own small client,
 //   and the package index would load 6 MB of generated API classes on every cluster command.
-import { readFileSync, renameSync, rmSync } from "node:fs";
+import { readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { build } from "esbuild";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+const templatesDir = new URL("../templates/kubernetes/", import.meta.url);
+const { parse: parseYaml } = await import("yaml");
+const defaultTemplates = Object.fromEntries(
+  readdirSync(templatesDir)
+    .filter((f) => f.endsWith(".yaml"))
+    .map((f) => [f, parseYaml(readFileSync(new URL(f, templatesDir), "utf8"))]),
+);
 const dist = new URL("../dist", import.meta.url);
 // build next to dist/ and swap it in, so a CLI running meanwhile never sees a half-written folder
 const next = new URL(`../.dist-${process.pid}`, import.meta.url);
@@ -84,7 +92,7 @@ await build({
   chunkNames: "chunks/[name]-[hash]",
   minifyWhitespace: true,
   minifySyntax: true,
-  define: { VLLMAPP_VERSION: JSON.stringify(pkg.version) },
+  define: { VLLMAPP_VERSION: JSON.stringify(pkg.version), VLLMAPP_DEFAULT_TEMPLATES: JSON.stringify(defaultTemplates) },
   banner: { js: "import { createRequire as __vllmappCreateRequire } from 'node:module'; const require = __vllmappCreateRequire(import.meta.url);" },
   plugins: [startup],
   logLevel: "warning",

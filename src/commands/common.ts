@@ -46,8 +46,15 @@ const TEMPLATE_FILES: Record<keyof Templates, string> = {
   modelDownload: "model-download.yaml",
 };
 
+/** The shipped templates, parsed at build time (bin/build.mjs): file name → object. */
+declare const VLLMAPP_DEFAULT_TEMPLATES: Record<string, unknown> | undefined;
+
 export function loadTemplates(dir?: string): Templates {
-  const root = dir ?? process.env.VLLMAPP_TEMPLATES ?? path.join(packageRoot(), "templates");
+  const custom = dir ?? process.env.VLLMAPP_TEMPLATES;
+  if (custom === undefined && typeof VLLMAPP_DEFAULT_TEMPLATES !== "undefined") {
+    return Object.fromEntries(Object.entries(TEMPLATE_FILES).map(([key, file]) => [key, structuredClone(VLLMAPP_DEFAULT_TEMPLATES![file])])) as unknown as Templates;
+  }
+  const root = custom ?? path.join(packageRoot(), "templates");
   const k8s = existsSync(path.join(root, "kubernetes")) ? path.join(root, "kubernetes") : root;
   const out: Partial<Templates> = {};
   for (const [key, file] of Object.entries(TEMPLATE_FILES) as [keyof Templates, string][]) {

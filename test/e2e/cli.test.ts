@@ -1,10 +1,10 @@
 /** The built CLI, run as a user would: exit codes, stdout, stderr, files. No cluster, no Docker. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parse, parseAllDocuments } from "yaml";
-import { runCli, workdir } from "../helpers.ts";
+import { ROOT, runCli, workdir } from "../helpers.ts";
 
 const QWEN = "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n";
 
@@ -170,4 +170,22 @@ test("init without a terminal and without --yes names the missing flags", () => 
   const bad = runCli(["init", dir, "--name", "x", "--model", "Qwen/Qwen3-0.6B", "--gpu", "Z9:1"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--gpu: expected TYPE:COUNT/);
+});
+
+test("--templates DIR renders from a customised copy of the templates", () => {
+  const dir = workdir({ "vllm-app.yaml": QWEN });
+  const copy = path.join(dir, "my-templates");
+  cpSync(path.join(ROOT, "templates"), copy, { recursive: true });
+  const dep = path.join(copy, "kubernetes", "deployment.yaml");
+  writeFileSync(dep, readFileSync(dep, "utf8").replace("      enableServiceLinks: false\n", "      enableServiceLinks: false\n      priorityClassName: house-inference\n"));
+  const r = runCli(["render", "--dry-run", "-o", "json", "--templates", copy], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  const deployment = JSON.parse(r.stdout).apps[0].objects.find((o: { kind: string }) => o.kind === "Deployment");
+  assert.equal(deployment.spec.template.spec.priorityClassName, "house-inference");
+  const plain = JSON.parse(runCli(["render", "--dry-run", "-o", "json"], { cwd: dir }).stdout).apps[0].objects.find((o: { kind: string }) => o.kind === "Deployment");
+  assert.equal(plain.spec.template.spec.priorityClassName, undefined);
+  rmSync(path.join(copy, "kubernetes", "service.yaml"));
+  const broken = runCli(["render", "--dry-run", "--templates", copy], { cwd: dir });
+  assert.equal(broken.code, 2);
+  assert.match(broken.stderr, /template \S+service\.yaml is missing\n {2}hint: copy vllmapp's templates folder whole/);
 });
