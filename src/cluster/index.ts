@@ -59,9 +59,17 @@ async function deploy(opts: DeployOptions, ui: Ui): Promise<DeployResult> {
   const dryRun = opts.dryRun ?? "none";
   const timeoutFlag = opts.timeout === undefined ? undefined : parseDuration(opts.timeout);
   if (opts.timeout !== undefined && timeoutFlag === undefined) throw new UsageError(`--timeout ${opts.timeout}: not a duration`, "write e.g. 90s, 20m, 1h");
-  const { loaded, rendered, warnings } = await renderAll({ opts, resolve: makeResolver({ ...opts, ui, mode: "deploy" }) });
+  // the context's namespace is the default of apps that name none; a broken kubeconfig is reported
+  // after the app file's own errors
+  const connected = await openApi(opts).then((a) => a, (e: unknown) => e);
+  const { loaded, rendered, warnings } = await renderAll({
+    opts,
+    defaultNamespace: connected instanceof KubeApi ? namespaceFor(connected.conn) : undefined,
+    resolve: makeResolver({ ...opts, ui, mode: "deploy" }),
+  });
   ui.diagnostics(warnings);
-  const api = await openApi(opts);
+  if (!(connected instanceof KubeApi)) throw connected;
+  const api = connected;
   const inputs = rendered.map((r, i) => {
     const app = loaded.apps[i]!.config;
     const namespace = namespaceFor(api.conn, opts.namespace, app.namespace);

@@ -179,13 +179,14 @@ export type SourceResolver = (app: LoadedApp, source: ModelSource) => Promise<{ 
 
 export interface RenderAllOptions {
   opts: CommonOptions;
-  namespace?: string;
+  /** the namespace of apps that name none (neither --namespace nor the file): the context's */
+  defaultNamespace?: string;
   resolve?: SourceResolver;
   dockerGpus?: string;
 }
 
 /** Load, resolve and render every selected app. Throws ConfigError with every error at once. */
-export async function renderAll({ opts, namespace, resolve, dockerGpus }: RenderAllOptions): Promise<{ loaded: LoadedApps; rendered: RenderedApp[]; warnings: Diagnostic[] }> {
+export async function renderAll({ opts, defaultNamespace, resolve, dockerGpus }: RenderAllOptions): Promise<{ loaded: LoadedApps; rendered: RenderedApp[]; warnings: Diagnostic[] }> {
   const loaded = loadApps(opts);
   const params = parseParams(opts.param);
   const templates = loadTemplates(opts.templates);
@@ -218,7 +219,7 @@ export async function renderAll({ opts, namespace, resolve, dockerGpus }: Render
     const appParams = new Map([...params].filter(([k]) => declared.has(k)));
     const r = renderApp({
       app: app.config, source, resolvedFrom, templates, includes, params: appParams, target: opts.target,
-      namespace: namespace ?? opts.namespace ?? app.config.namespace, hostHome: homedir(), dockerGpus,
+      namespace: opts.namespace ?? app.config.namespace ?? defaultNamespace, hostHome: homedir(), dockerGpus,
     });
     for (const p of r.problems) {
       const d: Diagnostic = { ...at(p.path), severity: p.severity === "error" ? "error" : "warning", message: p.message, hint: p.hint };

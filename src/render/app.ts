@@ -503,7 +503,7 @@ function renderKubernetes(input: RenderInput, serve: ServeResult, model: Rendere
     objects.push(ing);
   }
   if (typeof app.pod_template === "string") {
-    problems.push({ path: ["pod_template"], severity: "note", message: `pod_template "${app.pod_template}" names a PodTemplate in the cluster: deploy fetches and merges it; render shows the pod without it` });
+    problems.push({ path: ["pod_template"], severity: "note", message: `pod_template "${app.pod_template}" names a PodTemplate in the cluster: \`deploy\` fetches it and merges the pod into it (\`render\` shows the pod without it)` });
   }
   return { objects: sortObjects(objects), problems };
 }
