@@ -112,6 +112,9 @@ try {
     Object.assign(env, testbed.env);
   }
   const kubectl = env.VLLMAPP_TEST_KUBECTL;
+  // the floor of each tool: a process that starts and exits (kubectl is one static Go binary)
+  const floor = compare({ node: () => [[process.execPath, ["-e", "0"]]], kubectl: () => [[kubectl, ["version", "--client"]]] }, N_STARTUP, { warmup: 3 });
+  row("process start-up floor: `node -e 0`", floor.node, "`kubectl version --client`", floor.kubectl, "—", "what each tool pays before any work; `deploy` vs kubectl is bounded by it");
   const ns = (tag, i) => `bench-${process.pid}-${tag}-${i}`;
   const mkns = (name) => sh(kubectl, ["create", "namespace", name]);
   const rmns = (name) => sh(kubectl, ["delete", "namespace", name, "--wait=false"]);
