@@ -7,21 +7,14 @@ import { once } from "node:events";
 import { parseDuration } from "../config/units.js";
 import { InterruptedError, UsageError } from "../errors.js";
 import { LABEL_APP } from "../render/app.js";
+import type { LogsOptions } from "../commands/target.js";
 import type { Ui } from "../ui/output.js";
 import type { KObject, KubeApi, Query } from "./api.js";
 import { ApiError } from "./errors.js";
 
 const SERVER_CONTAINER = "vllm";
 
-export interface LogsRequest {
-  follow?: boolean;
-  tail?: number;
-  since?: string;
-  replica?: string;
-  previous?: boolean;
-  timestamps?: boolean;
-  json?: boolean;
-}
+export type LogsRequest = Pick<LogsOptions, "follow" | "tail" | "since" | "replica" | "previous" | "timestamps" | "json">;
 
 type Pod = KObject & { spec?: any; status?: any };
 
