@@ -45,6 +45,11 @@ function yamlString(s: string): string {
   return /^[A-Za-z0-9_./@:-]+$/.test(s) && !/^(true|false|null|yes|no|on|off|~)$/i.test(s) && !/^[\d.]+$/.test(s) ? s : JSON.stringify(s);
 }
 
+/** A line with its comment in the file's comment column (36), or one space after a longer line. */
+function commented(line: string, comment: string): string {
+  return `${line.padEnd(35)} # ${comment}`;
+}
+
 /** The commented vllm-app.yaml that init writes. Pure. */
 export function initYaml(a: InitAnswers, schemaRef: string): string {
   const hf = HF_REPO.test(a.model) && !a.model.includes("://");
@@ -53,12 +58,12 @@ export function initYaml(a: InitAnswers, schemaRef: string): string {
 # vllm-app.yaml: one vLLM server, deployed by \`vllmapp deploy\` (Kubernetes) or \`vllmapp deploy --local\` (Docker).
 # Field names follow Flyte 2's VLLMAppEnvironment. Check it with: vllmapp render --dry-run
 
-name: ${a.name}                      # names every object (DNS-1123 label)
-${hf ? `model_hf_path: ${yamlString(a.model)}` : `model_path: ${yamlString(a.model)}`}${hf ? "     # Hugging Face repo; pin a revision with @<rev>" : "     # s3://, gs://, az://, pvc://CLAIM/path or an absolute path"}
+${commented(`name: ${a.name}`, "names every object (DNS-1123 label)")}
+${hf ? commented(`model_hf_path: ${yamlString(a.model)}`, "Hugging Face repo; pin a revision with @<rev>") : commented(`model_path: ${yamlString(a.model)}`, "s3://, gs://, az://, pvc://CLAIM/path or an absolute path")}
 # model_id: my-model                # the name clients send (default: the repo id, else name)
 ${hf ? "" : "# stream_model: true               # stream weights from the object store (false: copy to the cache first)\n"}
 resources:
-  gpu: ${gpuIsCount ? a.gpu : yamlString(a.gpu)}${" ".repeat(Math.max(1, 24 - a.gpu.length))}# "TYPE:COUNT" (L4:1, H100:8, "A100 80G:4") or a count
+${commented(`  gpu: ${gpuIsCount ? a.gpu : yamlString(a.gpu)}`, '"TYPE:COUNT" (L4:1, H100:8, "A100 80G:4") or a count')}
   # cpu: "8"                        # default: 4 per GPU
   # memory: 32Gi                    # default: 16Gi per GPU
   # shm: auto                       # /dev/shm, sized from the GPU count
@@ -67,7 +72,7 @@ resources:
 #   - --max-model-len
 #   - "8192"
 
-requires_auth: ${a.auth}${a.auth ? "               # an API key is generated into a Secret and passed as VLLM_API_KEY" : "              # the endpoint is open to anyone who can reach it"}
+${commented(`requires_auth: ${a.auth}`, a.auth ? "an API key is generated into a Secret and passed as VLLM_API_KEY" : "the endpoint is open to anyone who can reach it")}
 # secrets:
 #   - HF_TOKEN                      # from the Secret "${a.name}-secrets" (vllmapp deploy --create-secrets)
 
