@@ -1,6 +1,6 @@
 /** Text for the Kubernetes results on stdout (`--json` prints the results themselves). */
 import { objectYaml } from "../render/format.js";
-import type { K8sObject } from "../render/app.js";
+import type { K8sObject, RenderedApp } from "../render/app.js";
 import type { Action, Change } from "./apply.js";
 import type { DeleteResult } from "./delete.js";
 import type { AppStatus, AppSummary } from "./status.js";
@@ -9,6 +9,8 @@ import type { Readiness } from "./wait.js";
 export interface DeployedApp {
   name: string;
   namespace: string;
+  /** the model source as deployed (run outputs resolved) */
+  model: RenderedApp["model"];
   changes: Change[];
   endpoint?: string;
   ready?: Readiness;

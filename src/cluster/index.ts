@@ -84,12 +84,12 @@ async function deploy(opts: DeployOptions, ui: Ui): Promise<DeployResult> {
       ? [...pre.namespaces.map((n) => `Namespace/${n}`), ...pre.apps.flatMap((a) => a.secretWrites.map((s) => `Secret/${s.name} (keys ${Object.keys(s.data).join(", ")})`))]
       : await writePrerequisites(api, pre, dryRun === "server" ? "All" : undefined);
   const result: DeployResult = { ...(dryRun !== "none" ? { dryRun, output: opts.output } : {}), prerequisites, apps: [] };
-  const deployOne = async ({ app, namespace, objects }: (typeof pre.apps)[number], appUi: Ui): Promise<DeployedApp> => {
+  const deployOne = async ({ app, namespace, objects }: (typeof pre.apps)[number], model: DeployedApp["model"], appUi: Ui): Promise<DeployedApp> => {
     const set = buildAppSet(app, namespace, objects);
     if (dryRun === "none") appUi.info(`${app.name}: applying ${set.members.length} objects to namespace ${namespace} (context ${api.conn.context})`);
     const changes = await applyAppSet(api, set, app.name, { dryRun, force: Boolean(opts.forceConflicts) });
     const svc = set.members.find((m) => m.kind === "Service");
-    const done: DeployedApp = { name: app.name, namespace, changes, ...(svc ? { endpoint: serviceUrl(svc, namespace) } : {}) };
+    const done: DeployedApp = { name: app.name, namespace, model, changes, ...(svc ? { endpoint: serviceUrl(svc, namespace) } : {}) };
     if (dryRun !== "none") done.objects = [set.parent, ...set.members];
     else {
       if (changes.some((c) => c.kind === "Secret" && c.name === `${app.name}-api-key` && c.action === "create")) {
@@ -104,13 +104,13 @@ async function deploy(opts: DeployOptions, ui: Ui): Promise<DeployResult> {
   };
   // Apps that do not depend on each other are applied and waited for at once; a wave starts when
   // every app of the waves before it is ready.
-  const prepared = new Map(loaded.apps.map((a, i) => [a, pre.apps[i]!]));
+  const prepared = new Map(loaded.apps.map((a, i) => [a, { pre: pre.apps[i]!, model: rendered[i]!.model }]));
   const deployed = new Map<string, DeployedApp>();
   for (const wave of deployWaves(loaded.apps)) {
     const waveUi = wave.length > 1 ? ui.withoutSpinner() : ui;
     const settled = await Promise.allSettled(
       wave.map((a) =>
-        deployOne(prepared.get(a)!, waveUi).catch((e: Error) => {
+        deployOne(prepared.get(a)!.pre, prepared.get(a)!.model, waveUi).catch((e: Error) => {
           // say it now: the other apps of the wave may still be loading for a while
           if (wave.length > 1) waveUi.error(`${a.config.name}: ${e.message}`);
           throw e;

@@ -63,6 +63,7 @@ test("run_name with --namespace; deploy --dry-run=client shows the resolved sour
   const deploy = cli(["deploy", "--dry-run=client", "-o", "json", "--namespace", NS], yaml);
   assert.equal(deploy.code, 0, deploy.stderr);
   assert.ok(deploy.stdout.includes('"vllmapp.dev/model-uri": "pvc://ckpt/run-1/model"'), deploy.stdout);
+  assert.deepEqual(JSON.parse(deploy.stdout).apps[0].model, { kind: "pvc", uri: "pvc://ckpt/run-1/model", servedAs: "ft", resolvedFrom: "run_output:train-1/model (job train-1)" });
 });
 
 test("run not found, not succeeded, output missing, no succeeded run of a task: exit 2 naming what exists", () => {
