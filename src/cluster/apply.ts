@@ -83,6 +83,15 @@ async function pruneCandidates(api: KubeApi, set: AppSet, groupKinds: string[]):
   return lists.flat();
 }
 
+/**
+ * Send every object of every set with dryRun=All before anything is written: a rejection (422, a 409
+ * without --force-conflicts, a missing CRD) then stops the deploy with nothing of it applied, every
+ * rejection named at once.
+ */
+export async function validateOnServer(api: KubeApi, sets: readonly AppSet[], force: boolean): Promise<void> {
+  await settleAll(sets.flatMap((set) => [set.parent, ...set.members].map((o) => ssa(api, o, { manager: FIELD_MANAGER, force, dryRun: "All" }))));
+}
+
 export async function applyAppSet(api: KubeApi, set: AppSet, app: string, opts: { dryRun: DryRun; force: boolean }): Promise<Change[]> {
   const get = async (o: K8sObject) => api.get(await api.pathOf(o), `read ${describe(o)}`);
   const [parentLive, ...live] = await Promise.all([get(set.parent), ...set.members.map(get)]);

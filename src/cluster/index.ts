@@ -10,7 +10,7 @@ import { ClusterError, ConfigError, UsageError } from "../errors.js";
 import { makeResolver } from "../models/resolve.js";
 import type { Ui } from "../ui/output.js";
 import { KubeApi } from "./api.js";
-import { applyAppSet, API_KEY } from "./apply.js";
+import { applyAppSet, API_KEY, validateOnServer } from "./apply.js";
 import { buildAppSet } from "./applyset.js";
 import { connect, namespaceFor } from "./connection.js";
 import { deleteApp } from "./delete.js";
@@ -84,8 +84,11 @@ async function deploy(opts: DeployOptions, ui: Ui): Promise<DeployResult> {
       ? [...pre.namespaces.map((n) => `Namespace/${n}`), ...pre.apps.flatMap((a) => a.secretWrites.map((s) => `Secret/${s.name} (keys ${Object.keys(s.data).join(", ")})`))]
       : await writePrerequisites(api, pre, dryRun === "server" ? "All" : undefined);
   const result: DeployResult = { ...(dryRun !== "none" ? { dryRun, output: opts.output } : {}), prerequisites, apps: [] };
-  const deployOne = async ({ app, namespace, objects }: (typeof pre.apps)[number], model: DeployedApp["model"], appUi: Ui): Promise<DeployedApp> => {
-    const set = buildAppSet(app, namespace, objects);
+  const sets = new Map(pre.apps.map((p) => [p, buildAppSet(p.app, p.namespace, p.objects)]));
+  if (dryRun === "none") await validateOnServer(api, [...sets.values()], Boolean(opts.forceConflicts));
+  const deployOne = async (prepared: (typeof pre.apps)[number], model: DeployedApp["model"], appUi: Ui): Promise<DeployedApp> => {
+    const { app, namespace } = prepared;
+    const set = sets.get(prepared)!;
     if (dryRun === "none") appUi.info(`${app.name}: applying ${set.members.length} objects to namespace ${namespace} (context ${api.conn.context})`);
     const changes = await applyAppSet(api, set, app.name, { dryRun, force: Boolean(opts.forceConflicts) });
     const svc = set.members.find((m) => m.kind === "Service");

@@ -147,11 +147,15 @@ test("a field another manager owns is a conflict naming the manager; --force-con
   assert.equal((await kubectlJson(["-n", ns, "get", "deployment", "gated"])).spec.template.spec.containers[0].image, "vllm/vllm-openai:v0.19.0");
 });
 
-test("a field the API server rejects is named (422)", () => {
+test("a field the API server rejects is named (422), and nothing of the app is applied", async () => {
   const bad = workdir({ "vllm-app.yaml": `name: badport\nmodel_path: /models/x\nresources: {gpu: "L4:1"}\npod_template:\n  spec:\n    containers:\n      - name: vllm\n        ports: [{containerPort: 99999, name: metrics}]\n` });
   const r = cliIn(bad, outputs)(["deploy", "-n", ns]);
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /^error: apply Deployment\/badport: the API server rejected it: spec\.template\.spec\.containers\[0\]\.ports\[1\]\.containerPort: Invalid value: 99999: must be between 1 and 65535, inclusive$/m);
+  // checked with a server-side dry run before anything is written: nothing of the app was applied
+  const left = await kubectl(["-n", ns, "get", "secrets,services,deployments", "-l", "app.kubernetes.io/name=badport", "-o", "name"]);
+  assert.equal(left.stdout.trim(), "");
+  assert.equal((await kubectl(["-n", ns, "get", "secret", "applyset-badport"], { allowFail: true })).code, 1);
 });
 
 test("an unreachable server, bad credentials and a missing permission are said plainly (exit 3)", async () => {
