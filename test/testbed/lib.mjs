@@ -578,6 +578,10 @@ leaderElection:
   await kubectl(['create', ...crdFiles.flatMap((f) => ['-f', f])]);
   await kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...KWOK_CRDS.map((k) => `crd/${CRD_FILES[k]}.kwok.x-k8s.io`)]);
   const clusterLogs = path.join(w, 'kwok-clusterlogs.yaml');
+  // kwok serves a missing log file as an empty log: fail here instead of in every logs test
+  for (const f of ['vllm-container.log', 'vllm-crash.log', 'vllm-oom.log']) {
+    if (!fs.existsSync(path.join(FIXTURES_DIR, f))) throw new TestbedError(`log fixture ${path.join(FIXTURES_DIR, f)} is missing`);
+  }
   fs.writeFileSync(
     clusterLogs,
     `apiVersion: kwok.x-k8s.io/v1alpha1
