@@ -29,8 +29,9 @@ export function appName(what: string): string {
 }
 
 /** The built CLI, not awaited, so a test can watch it while it runs. */
-export function startCli(args: string[], opts: { cwd: string; env?: Record<string, string> }): ResultPromise<{ reject: false; stdin: "ignore" }> {
-  return execa(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { CI: "1", NO_COLOR: "1", ...opts.env }, extendEnv: true, reject: false, stdin: "ignore" });
+/** A CLI run in the background; killed after 3 minutes so a failing test never leaves it hanging. */
+export function startCli(args: string[], opts: { cwd: string; env?: Record<string, string> }): ResultPromise<{ reject: false; stdin: "ignore"; timeout: number }> {
+  return execa(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { CI: "1", NO_COLOR: "1", ...opts.env }, extendEnv: true, reject: false, stdin: "ignore", timeout: 180_000 });
 }
 
 export async function docker(...args: string[]): Promise<string> {

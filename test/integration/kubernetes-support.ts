@@ -25,8 +25,9 @@ export function cliIn(dir: string, outputs?: string[]) {
 }
 
 /** The built CLI, not awaited, so a test can interrupt it. */
-export function startCli(args: string[], dir: string): ResultPromise<{ reject: false; stdin: "ignore" }> {
-  return execa(process.execPath, [BIN, ...args], { cwd: dir, env: { CI: "1", NO_COLOR: "1" }, extendEnv: true, reject: false, stdin: "ignore" });
+/** A CLI run in the background; killed after 3 minutes so a failing test never leaves it hanging. */
+export function startCli(args: string[], dir: string): ResultPromise<{ reject: false; stdin: "ignore"; timeout: number }> {
+  return execa(process.execPath, [BIN, ...args], { cwd: dir, env: { CI: "1", NO_COLOR: "1" }, extendEnv: true, reject: false, stdin: "ignore", timeout: 180_000 });
 }
 
 /** Wait until a running CLI has written `pattern` to stderr. */

@@ -7,7 +7,7 @@
 // Environment knobs:
 //   VLLMAPP_TESTBED_KEEP=1   keep the work dir (logs, state) after teardown
 //   VLLMAPP_TEST_FILES="a.test.ts b.test.ts"  run only these files (still with the test bed)
-//   VLLMAPP_TEST_TIMEOUT_MS=N  passed as --test-timeout=N (per test)
+//   VLLMAPP_TEST_TIMEOUT_MS=N  passed as --test-timeout=N (per test; default 600000)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -141,7 +141,8 @@ async function main() {
     env.PATH = `${path.dirname(testbed.env.VLLMAPP_TEST_KUBECTL)}:${process.env.PATH || ''}`;
   }
   log(`running ${files.length} test file(s)`);
-  const timeout = process.env.VLLMAPP_TEST_TIMEOUT_MS ? [`--test-timeout=${process.env.VLLMAPP_TEST_TIMEOUT_MS}`] : [];
+  // a hung test fails after 10 minutes instead of holding CI until its own limit
+  const timeout = [`--test-timeout=${process.env.VLLMAPP_TEST_TIMEOUT_MS || 600_000}`];
   const code = await runInherit(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...timeout, ...files], env);
   if (code !== 0 && process.env.VLLMAPP_TESTBED_DUMP_LOGS) dumpLogs(workDir);
   process.stderr.write(`run-all: tests exited with ${code}; test bed bring-up took ${upSeconds}s\n`);
