@@ -7,7 +7,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
-import { loadConfig, sortDiagnostics, type LoadedApp } from "../config/load.js";
+import { formatPath, loadConfig, sortDiagnostics, type LoadedApp } from "../config/load.js";
 import { ConfigError, UsageError, type Diagnostic } from "../errors.js";
 import { isProblem, parseModelSource, type ModelSource } from "../models/source.js";
 import { renderApp, type IncludeFile, type RenderedApp, type Templates } from "../render/app.js";
@@ -236,10 +236,4 @@ export async function renderAll({ opts, defaultNamespace, resolve, dockerGpus }:
   }
   if (errors.length) throw new ConfigError(sortDiagnostics(errors));
   return { loaded, rendered, warnings: sortDiagnostics(warnings) };
-}
-
-export function formatPath(path: readonly (string | number)[]): string {
-  let out = "";
-  for (const k of path) out += typeof k === "number" ? `[${k}]` : out ? `.${k}` : String(k);
-  return out;
 }

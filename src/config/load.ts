@@ -52,7 +52,8 @@ function locator(doc: Document, lc: LineCounter) {
   };
 }
 
-function formatPath(path: readonly PathKey[]): string {
+/** A field path as users read it: `resources.gpu`, `extra_args[2]`. */
+export function formatPath(path: readonly PathKey[]): string {
   let out = "";
   for (const k of path) out += typeof k === "number" ? `[${k}]` : out ? `.${k}` : String(k);
   return out;
