@@ -615,6 +615,11 @@ export function renderApp(input: RenderInput): RenderedApp {
   const model: RenderedApp["model"] = { kind: source.kind, uri: sourceUri(source), servedAs: servedModelName(app, source) };
   if (input.resolvedFrom) model.resolvedFrom = input.resolvedFrom;
   const problems: Problem[] = [...params.problems, ...serve.problems];
+  if (!/@sha256:[0-9a-f]{64}$/.test(app.image) && !/:[\w][\w.-]{0,127}$/.test(app.image.replace(/^[^/]+:\d+\//, ""))) {
+    if (app.image !== "auto") problems.push({ path: ["image"], severity: "warning", message: `image "${app.image}" has no tag, so every node may pull a different build`, hint: `pin a tag or digest, e.g. ${app.image}:v0.19.0` });
+  } else if (/:latest$/.test(app.image)) {
+    problems.push({ path: ["image"], severity: "warning", message: `image "${app.image}" uses :latest, so every node may pull a different build`, hint: "pin a release tag or a digest" });
+  }
   if (source.kind === "run_output" || source.kind === "mlflow_model") {
     problems.push({ path: ["model_path"], severity: "note", message: `${model.uri} is resolved at deploy time (\`vllmapp check\` resolves it now)` });
   }

@@ -189,3 +189,17 @@ test("--templates DIR renders from a customised copy of the templates", () => {
   assert.equal(broken.code, 2);
   assert.match(broken.stderr, /template \S+service\.yaml is missing\n {2}hint: copy vllmapp's templates folder whole/);
 });
+
+test("an image without a pinned tag is a warning, on stderr only", () => {
+  for (const [image, want] of [["registry.local:5000/vllm", /image "registry\.local:5000\/vllm" has no tag/], ["vllm/vllm-openai:latest", /uses :latest/]] as const) {
+    const r = runCli(["render", "--dry-run", "-o", "json"], { cwd: workdir({ "vllm-app.yaml": `${QWEN}image: ${image}\n` }) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, want);
+    assert.equal(JSON.parse(r.stdout).apps[0].objects.find((o: { kind: string }) => o.kind === "Deployment").spec.template.spec.containers[0].image, image);
+  }
+  for (const image of ["vllm/vllm-openai:v0.19.0", "registry.local:5000/vllm:v1", "vllm/vllm-openai@sha256:" + "a".repeat(64)]) {
+    const r = runCli(["render", "--dry-run"], { cwd: workdir({ "vllm-app.yaml": `${QWEN}image: ${image}\n` }) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /image/, image);
+  }
+});
