@@ -31,6 +31,8 @@ async function s3Client(appEndpoint?: string): Promise<S3> {
     region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || "us-east-1",
     followRegionRedirects: true,
     maxAttempts: 2,
+    // a store that does not answer is reported, not waited on (as the Hub and MLflow checks do)
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 20_000 },
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
   });
   return { client, sdk, endpoint };
