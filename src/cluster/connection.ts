@@ -4,6 +4,9 @@
  * else the context's, else "default". client-node is imported here, lazily, by callers that need it.
  */
 import type { KubeConfig } from "@kubernetes/client-node";
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import path from "node:path";
 import { ClusterError } from "../errors.js";
 
 export interface ConnectionOptions {
@@ -25,6 +28,11 @@ export async function connect(opts: ConnectionOptions): Promise<Connection> {
   // (bin/build.mjs) narrows this import so the generated API clients are not loaded.
   const { KubeConfig } = await import("@kubernetes/client-node");
   const kc = new KubeConfig();
+  const defaultFile = path.join(homedir(), ".kube", "config");
+  if (!opts.kubeconfig && !process.env.KUBECONFIG && !existsSync(defaultFile) && !process.env.KUBERNETES_SERVICE_HOST) {
+    // client-node would fall back to http://localhost:8080 and fail with a puzzling TLS message
+    throw new ClusterError(`no kubeconfig: KUBECONFIG is not set and ${defaultFile} does not exist`, "pass --kubeconfig FILE, set KUBECONFIG, or run `kubectl config` to create one");
+  }
   try {
     if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
     else kc.loadFromDefault();

@@ -203,3 +203,13 @@ test("an image without a pinned tag is a warning, on stderr only", () => {
     assert.doesNotMatch(r.stderr, /image/, image);
   }
 });
+
+test("without any kubeconfig, cluster commands say so (exit 3)", () => {
+  const home = workdir();
+  for (const args of [["list"], ["status", "qwen3"]]) {
+    const r = runCli(args, { env: { HOME: home, KUBECONFIG: undefined, KUBERNETES_SERVICE_HOST: undefined } });
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /^error: no kubeconfig: KUBECONFIG is not set and \S+\/\.kube\/config does not exist\n {2}hint: pass --kubeconfig FILE, set KUBECONFIG/);
+  }
+});
