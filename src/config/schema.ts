@@ -229,10 +229,5 @@ export const appConfigSchema = z
     }
   }));
 
-export type AppConfigInput = z.input<typeof appConfigSchema>;
 export type AppConfig = z.output<typeof appConfigSchema>;
 export type RunOutputRef = z.output<typeof runOutputSchema>;
-export type SecretRef = z.output<typeof secretSchema>;
-
-/** The field names, for "did you mean" on misspelt keys. */
-export const APP_FIELDS = Object.keys(appConfigSchema.shape);

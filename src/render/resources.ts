@@ -26,11 +26,6 @@ export function gpuRequest(app: AppConfig): GpuRequest {
   return { count: g.count, type, resource: type?.resource ?? "nvidia.com/gpu" };
 }
 
-/** Devices the server sees (a MIG slice counts as one device for tensor parallelism). */
-export function deviceCount(gpu: GpuRequest): number {
-  return gpu.count;
-}
-
 const GiB = 2 ** 30;
 
 function gib(n: number): string {
