@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { spawn } from "node:child_process";
 import { parse, parseAllDocuments } from "yaml";
 import { ROOT, runCli, workdir } from "../helpers.ts";
 
@@ -212,4 +213,17 @@ test("without any kubeconfig, cluster commands say so (exit 3)", () => {
     assert.equal(r.stdout, "");
     assert.match(r.stderr, /^error: no kubeconfig: KUBECONFIG is not set and \S+\/\.kube\/config does not exist\n {2}hint: pass --kubeconfig FILE, set KUBECONFIG/);
   }
+});
+
+test("a reader that stops early (| head) ends the CLI quietly", async () => {
+  const apps = Array.from({ length: 100 }, (_, i) => `name: app-${i}\nmodel_hf_path: Qwen/Qwen3-0.6B\n`).join("---\n");
+  const dir = workdir({ "vllm-app.yaml": apps });
+  const child = spawn(process.execPath, [path.join(ROOT, "bin", "vllmapp.js"), "render", "--dry-run"], { cwd: dir, env: { ...process.env, CI: "1", NO_COLOR: "1" } });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+  child.stdout.destroy();
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|Error/);
 });
