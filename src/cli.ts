@@ -11,7 +11,22 @@ import { checkCommand } from "./commands/check.js";
 
 declare const VLLMAPP_VERSION: string;
 
-export function buildProgram(): Command {
+const COMMANDS: Record<string, () => Command> = {
+  init: initCommand,
+  render: renderCommand,
+  deploy: deployCommand,
+  logs: logsCommand,
+  status: statusCommand,
+  delete: deleteCommand,
+  list: listCommand,
+  check: checkCommand,
+};
+
+/**
+ * The program. When argv names a command, only that command is built (the others' flags are not
+ * needed to parse it); otherwise all are, for the help listing and "did you mean".
+ */
+export function buildProgram(argv: readonly string[] = []): Command {
   const program = new Command("vllmapp")
     .description("Deploy vLLM model servers to Kubernetes, or run them locally with Docker, from one vllm-app.yaml")
     .version(typeof VLLMAPP_VERSION === "string" ? VLLMAPP_VERSION : "0.0.0-dev", "-V, --version")
@@ -28,7 +43,10 @@ Examples:
   $ vllmapp deploy --local                         # run it with Docker on this machine
   $ vllmapp status && vllmapp logs --follow`,
   );
-  for (const c of [initCommand(), renderCommand(), deployCommand(), logsCommand(), statusCommand(), deleteCommand(), listCommand(), checkCommand()]) {
+  const named = argv.slice(2).find((a) => !a.startsWith("-"));
+  const builders = named !== undefined && named in COMMANDS ? [COMMANDS[named]!] : Object.values(COMMANDS);
+  for (const build of builders) {
+    const c = build();
     c.exitOverride();
     program.addCommand(c);
   }
@@ -36,7 +54,7 @@ Examples:
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram(argv);
   const debug = argv.includes("--debug");
   try {
     await program.parseAsync(argv);
