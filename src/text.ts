@@ -100,3 +100,19 @@ export function shellQuote(arg: string): string {
 export function formatArgv(argv: readonly string[]): string {
   return argv.map(shellQuote).join(" ");
 }
+
+/** Rows as aligned columns (two spaces apart), as kubectl prints them. */
+export function formatTable(rows: readonly (readonly (string | undefined)[])[]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c ?? "" : (c ?? "").padEnd(widths[i]! + 2))).join("").trimEnd()).join("\n");
+}
+
+/** How long ago a timestamp was, kubectl-style: 45s, 12m, 5h, 3d. */
+export function formatAge(created: string | undefined, now = Date.now()): string | undefined {
+  if (!created) return undefined;
+  const s = Math.max(0, Math.floor((now - Date.parse(created)) / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}

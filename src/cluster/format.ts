@@ -1,4 +1,5 @@
 /** Text for the Kubernetes results on stdout (`--json` prints the results themselves). */
+import { formatTable } from "../text.js";
 import { objectYaml } from "../render/format.js";
 import type { K8sObject, RenderedApp } from "../render/app.js";
 import type { Action, Change } from "./apply.js";
@@ -29,11 +30,6 @@ export interface DeployResult {
 
 const DONE: Record<Action, string> = { create: "created", configure: "configured", unchanged: "unchanged", prune: "pruned" };
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join("").trimEnd()).join("\n");
-}
-
 export function formatDeploy(r: DeployResult): string {
   if (r.dryRun && r.output === "yaml") return r.apps.flatMap((a) => a.objects ?? []).map((o) => `---\n${objectYaml(o)}`).join("");
   const verb = (a: Action) => (r.dryRun ? a : DONE[a]);
@@ -43,7 +39,7 @@ export function formatDeploy(r: DeployResult): string {
     const rows = a.changes.map((c) => [`  ${verb(c.action)}`, `${c.kind}/${c.name}`]);
     if (a.ready) rows.push(["  ready", `${a.ready.ready}/${a.ready.desired}`]);
     if (a.endpoint && !r.dryRun) rows.push(["  endpoint", a.endpoint]);
-    out.push(table(rows));
+    out.push(formatTable(rows));
   }
   return out.join("\n");
 }
@@ -64,14 +60,14 @@ export function formatStatus(r: { apps: AppStatus[] }): string {
       if (s.apiKey) rows.push(["  api key", s.apiKey]);
       if (s.reason) rows.push(["  not ready", s.reason]);
       if (s.hint) rows.push(["", `hint: ${s.hint}`]);
-      return `${s.name} (namespace ${s.namespace})\n${table(rows)}`;
+      return `${s.name} (namespace ${s.namespace})\n${formatTable(rows)}`;
     })
     .join("\n\n");
 }
 
 export function formatList(r: { namespace: string; apps: AppSummary[] }): string {
   if (!r.apps.length) return "";
-  return table([["NAME", "READY", "MODEL", "AGE"], ...r.apps.map((a) => [a.name, `${a.replicas.ready}/${a.replicas.desired}`, a.modelId ?? "", a.age ?? ""])]);
+  return formatTable([["NAME", "READY", "MODEL", "AGE"], ...r.apps.map((a) => [a.name, `${a.replicas.ready}/${a.replicas.desired}`, a.modelId ?? "", a.age ?? ""])]);
 }
 
 export function formatDelete(r: { apps: DeleteResult[] }): string {

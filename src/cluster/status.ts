@@ -2,6 +2,7 @@
  * `status` and `list`: what runs, read from the cluster. Endpoints are computed, never contacted.
  */
 import { LABEL_APP } from "../render/app.js";
+import { formatAge } from "../text.js";
 import type { KObject, KubeApi } from "./api.js";
 import { API_KEY } from "./apply.js";
 import { currentPods, diagnosePods, isUnschedulable, type KEvent } from "./diagnose.js";
@@ -44,15 +45,6 @@ export interface AppSummary {
 }
 
 type Obj = KObject & { spec?: any; status?: any };
-
-export function formatAge(created: string | undefined, now = Date.now()): string | undefined {
-  if (!created) return undefined;
-  const s = Math.max(0, Math.floor((now - Date.parse(created)) / 1000));
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.floor(s / 60)}m`;
-  if (s < 172800) return `${Math.floor(s / 3600)}h`;
-  return `${Math.floor(s / 86400)}d`;
-}
 
 export function serviceUrl(svc: { metadata: { name: string; namespace?: string }; spec?: any }, namespace: string): string {
   const port = svc.spec?.ports?.[0]?.port;

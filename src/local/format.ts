@@ -1,13 +1,8 @@
 /** Text for the Docker target's results (stdout). `--json` prints the results themselves. */
-import { formatArgv } from "../text.js";
+import { formatArgv, formatTable } from "../text.js";
 import type { DeployResult } from "./deploy.js";
 import type { LocalDeleted } from "./delete.js";
 import type { LocalAppStatus } from "./status.js";
-
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n");
-}
 
 function formatDeploy(result: DeployResult): string {
   if (result.dryRun) {
@@ -15,7 +10,7 @@ function formatDeploy(result: DeployResult): string {
       .flatMap((a) => [...(a.docker.before ?? []).flatMap((b) => [`# ${a.name}, before: ${b.what}`, formatArgv(b.argv)]), `# ${a.name}`, formatArgv(a.docker.argv)])
       .join("\n");
   }
-  return table([["APP", "CONTAINER", "ACTION", "ENDPOINT", "MODEL"], ...result.apps.map((a) => [a.name, a.container, a.action, a.endpoint, a.modelId])]);
+  return formatTable([["APP", "CONTAINER", "ACTION", "ENDPOINT", "MODEL"], ...result.apps.map((a) => [a.name, a.container, a.action, a.endpoint, a.modelId])]);
 }
 
 function formatStatus(apps: readonly LocalAppStatus[]): string {
@@ -33,7 +28,7 @@ function formatStatus(apps: readonly LocalAppStatus[]): string {
 
 function formatList(apps: readonly LocalAppStatus[]): string {
   if (!apps.length) return "";
-  return table([["APP", "STATE", "READY", "ENDPOINT", "MODEL", "IMAGE", "AGE"], ...apps.map((a) => [a.name, a.state ?? "", a.ready ? "yes" : "no", a.endpoint ?? "", a.modelId ?? "", a.image ?? "", a.age ?? ""])]);
+  return formatTable([["APP", "STATE", "READY", "ENDPOINT", "MODEL", "IMAGE", "AGE"], ...apps.map((a) => [a.name, a.state ?? "", a.ready ? "yes" : "no", a.endpoint ?? "", a.modelId ?? "", a.image ?? "", a.age ?? ""])]);
 }
 
 function formatDelete(apps: readonly LocalDeleted[]): string {

@@ -1,5 +1,6 @@
 /** status and list: the apps' containers, found by label, and whether they answer /health. */
 import { existsSync } from "node:fs";
+import { formatAge } from "../text.js";
 import type { StatusOptions } from "../commands/target.js";
 import { loadApps, type CommonOptions } from "../commands/common.js";
 import { UsageError } from "../errors.js";
@@ -36,13 +37,6 @@ export function appNames(opts: CommonOptions & { appName?: string }, command: st
   return apps.filter((a) => selected.includes(a)).map((a) => a.config.name);
 }
 
-export function formatAge(seconds: number): string {
-  if (seconds < 120) return `${Math.max(0, Math.floor(seconds))}s`;
-  if (seconds < 7200) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 172800) return `${Math.floor(seconds / 3600)}h`;
-  return `${Math.floor(seconds / 86400)}d`;
-}
-
 async function statusOf(c: ContainerInfo, showApiKey: boolean): Promise<LocalAppStatus> {
   const published = publishedOf(c);
   const state = c.State.Status;
@@ -64,7 +58,7 @@ async function statusOf(c: ContainerInfo, showApiKey: boolean): Promise<LocalApp
     modelUri: labelOf(c, "vllmapp.model-uri"),
     image: c.Config.Image,
     created: c.Created,
-    age: formatAge((Date.now() - Date.parse(c.Created)) / 1000),
+    age: formatAge(c.Created),
     requiresApiKey: apiKey !== undefined,
     ...(showApiKey && apiKey !== undefined ? { apiKey } : {}),
   };
