@@ -216,22 +216,30 @@ function annotationsOf(app: AppConfig, model: RenderedApp["model"]): Record<stri
 
 type EnvVar = { name: string; value?: string; valueFrom?: unknown };
 
+/**
+ * The environment that is not secret, for both targets, in order: env_vars; for an S3-compatible
+ * store (AWS_ENDPOINT_URL set) the Run:ai streamer's path-style addressing and no EC2 metadata lookups,
+ * unless env_vars sets them; then parameters.
+ */
+function plainEnvOf(app: AppConfig, src: ModelSource, params: ReadonlyMap<string, string>): [string, string][] {
+  const env: [string, string][] = Object.entries(app.env_vars ?? {}).map(([k, v]) => [k, String(v)]);
+  if (src.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) {
+    if (app.env_vars.RUNAI_STREAMER_S3_USE_VIRTUAL_ADDRESSING === undefined) env.push(["RUNAI_STREAMER_S3_USE_VIRTUAL_ADDRESSING", "0"]);
+    if (app.env_vars.AWS_EC2_METADATA_DISABLED === undefined) env.push(["AWS_EC2_METADATA_DISABLED", "true"]);
+  }
+  for (const p of app.parameters ?? []) env.push([p.env_var ?? paramEnvName(p.name), params.get(p.name) ?? String(p.value)]);
+  return env;
+}
+
 function envOf(app: AppConfig, src: ModelSource, params: ReadonlyMap<string, string>): { env: EnvVar[]; secretMounts: { volume: unknown; mount: unknown }[] } {
   const env: EnvVar[] = [];
-  const names = new Set<string>();
   const add = (e: EnvVar) => {
     const i = env.findIndex((x) => x.name === e.name);
     if (i >= 0) env[i] = e;
     else env.push(e);
-    names.add(e.name);
   };
   if (src.kind === "hf" || app.cache) add({ name: "HF_HOME", value: `${CACHE_MOUNT}/huggingface` });
-  for (const [k, v] of Object.entries(app.env_vars ?? {})) add({ name: k, value: String(v) });
-  if (isObjectStore(src) && src.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) {
-    if (!names.has("RUNAI_STREAMER_S3_USE_VIRTUAL_ADDRESSING")) add({ name: "RUNAI_STREAMER_S3_USE_VIRTUAL_ADDRESSING", value: "0" });
-    if (!names.has("AWS_EC2_METADATA_DISABLED")) add({ name: "AWS_EC2_METADATA_DISABLED", value: "true" });
-  }
-  for (const p of app.parameters ?? []) add({ name: p.env_var ?? paramEnvName(p.name), value: params.get(p.name) ?? String(p.value) });
+  for (const [name, value] of plainEnvOf(app, src, params)) add({ name, value });
   const secretMounts: { volume: unknown; mount: unknown }[] = [];
   for (const s of app.secrets ?? []) {
     if (typeof s === "string") {
@@ -547,12 +555,7 @@ function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuRequest): 
   let modelCacheDir: string | undefined;
   const before: DockerPlan["before"] = [];
   const plainEnv: string[] = [];
-  for (const [k, v] of Object.entries(app.env_vars ?? {})) plainEnv.push("-e", `${k}=${String(v)}`);
-  if (src.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) {
-    if (app.env_vars.RUNAI_STREAMER_S3_USE_VIRTUAL_ADDRESSING === undefined) plainEnv.push("-e", "RUNAI_STREAMER_S3_USE_VIRTUAL_ADDRESSING=0");
-    if (app.env_vars.AWS_EC2_METADATA_DISABLED === undefined) plainEnv.push("-e", "AWS_EC2_METADATA_DISABLED=true");
-  }
-  for (const p of app.parameters ?? []) plainEnv.push("-e", `${p.env_var ?? paramEnvName(p.name)}=${input.params.get(p.name) ?? String(p.value)}`);
+  for (const [name, value] of plainEnvOf(app, src, input.params)) plainEnv.push("-e", `${name}=${value}`);
   const secretEnv: string[] = [];
   for (const s of app.secrets ?? []) {
     if (typeof s === "string") {
