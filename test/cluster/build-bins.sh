@@ -2,12 +2,14 @@
 # Build the test bed's control-plane binaries from Go modules (through the Go
 # module proxy) into a per-version cache outside the repo, only when missing.
 #
-#   test/cluster/build-bins.sh [k8s] [etcd] [kwok]     (default: all three)
+#   test/cluster/build-bins.sh [k8s] [etcd] [kwok] [kubelet] [nodetools]   (default: all)
 #
 # Cache: ${VLLMAPP_TESTBED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vllmapp-testbed}/<component>-<version>/
 #   k8s-v1.36.3/{kube-apiserver,kube-controller-manager,kube-scheduler,kubectl}
 #   etcd-v3.6.13/etcd
 #   kwok-v0.8.0/kwok
+#   kubelet-v1.36.3/kubelet            (the real node's kubelet, same module as the control plane)
+#   nodetools-<hash>/pause             (the real node's sandbox process; hash of test/cluster/nodetools)
 # A directory is used only once it holds a ".complete" marker (written last).
 # Progress goes to stderr; on success the cache root is printed on stdout.
 set -euo pipefail
@@ -28,15 +30,21 @@ check_pin() { # module-dir module version
     || die "test/cluster/tools/$1/go.mod does not require $2 $3 (versions.env and go.mod disagree)"
 }
 
-build_k8s() {
-  local out="$CACHE/k8s-$K8S_VERSION"
-  [[ -f $out/.complete ]] && { log "k8s $K8S_VERSION: cached in $out"; return; }
-  need_go; check_pin k8s k8s.io/kubernetes "$K8S_VERSION"
+# -ldflags that stamp the version into k8s.io/component-base/version and k8s.io/client-go/pkg/version
+k8s_ldflags() {
   local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
   local ldf="-s -w" kv
   for kv in gitVersion=$K8S_VERSION gitMajor=1 gitMinor=$minor gitTreeState=clean buildDate=1970-01-01T00:00:00Z; do
     ldf+=" -X k8s.io/component-base/version.$kv -X k8s.io/client-go/pkg/version.$kv"
   done
+  printf '%s' "$ldf"
+}
+
+build_k8s() {
+  local out="$CACHE/k8s-$K8S_VERSION"
+  [[ -f $out/.complete ]] && { log "k8s $K8S_VERSION: cached in $out"; return; }
+  need_go; check_pin k8s k8s.io/kubernetes "$K8S_VERSION"
+  local ldf; ldf=$(k8s_ldflags)
   rm -rf "$out.tmp"; mkdir -p "$out.tmp"
   log "k8s $K8S_VERSION: building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (cold: ~15-30 min on 2 cores)"
   (cd "$HERE/tools/k8s" && go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$ldf" -o "$out.tmp/" \
@@ -46,6 +54,37 @@ build_k8s() {
   "$out.tmp/kubectl" version --client >&2
   touch "$out.tmp/.complete"; rm -rf "$out"; mv "$out.tmp" "$out"
   log "k8s $K8S_VERSION: done"
+}
+
+build_kubelet() {
+  local out="$CACHE/kubelet-$K8S_VERSION"
+  [[ -f $out/.complete ]] && { log "kubelet $K8S_VERSION: cached in $out"; return; }
+  need_go; check_pin k8s k8s.io/kubernetes "$K8S_VERSION"
+  rm -rf "$out.tmp"; mkdir -p "$out.tmp"
+  log "kubelet $K8S_VERSION: building (about 1 min after the control plane, 4-6 min alone)"
+  (cd "$HERE/tools/k8s" && go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$(k8s_ldflags)" -o "$out.tmp/" \
+      k8s.io/kubernetes/cmd/kubelet)
+  "$out.tmp/kubelet" --version >&2
+  touch "$out.tmp/.complete"; rm -rf "$out"; mv "$out.tmp" "$out"
+  log "kubelet $K8S_VERSION: done"
+}
+
+# sha256 over "<relative path><content>" of each .go/go.mod file in path order (lib.mjs computes the same)
+nodetools_hash() {
+  (cd "$HERE/nodetools" && find . -type f \( -name '*.go' -o -name go.mod \) -printf '%P\n' | LC_ALL=C sort \
+    | while read -r f; do printf '%s' "$f"; cat "$f"; done | sha256sum | cut -c1-16)
+}
+
+build_nodetools() {
+  local out
+  out="$CACHE/nodetools-$(nodetools_hash)"
+  [[ -f $out/.complete ]] && { log "nodetools: cached in $out"; return; }
+  need_go
+  rm -rf "$out.tmp"; mkdir -p "$out.tmp"
+  log "nodetools: building pause"
+  (cd "$HERE/nodetools" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/pause" ./pause)
+  touch "$out.tmp/.complete"; rm -rf "$out"; mv "$out.tmp" "$out"
+  log "nodetools: done"
 }
 
 build_etcd() {
@@ -79,12 +118,12 @@ build_kwok() {
   log "kwok $KWOK_VERSION: done"
 }
 
-comps=("$@"); [[ ${#comps[@]} -eq 0 ]] && comps=(etcd kwok k8s)
+comps=("$@"); [[ ${#comps[@]} -eq 0 ]] && comps=(etcd kwok k8s kubelet nodetools)
 mkdir -p "$CACHE"
 for c in "${comps[@]}"; do
   case $c in
-    k8s) build_k8s ;; etcd) build_etcd ;; kwok) build_kwok ;;
-    *) die "unknown component $c (k8s|etcd|kwok)" ;;
+    k8s) build_k8s ;; etcd) build_etcd ;; kwok) build_kwok ;; kubelet) build_kubelet ;; nodetools) build_nodetools ;;
+    *) die "unknown component $c (k8s|etcd|kwok|kubelet|nodetools)" ;;
   esac
 done
 echo "$CACHE"

@@ -27,7 +27,7 @@ test("more GPUs than any node has: exit 6 with the scheduler's reason, long befo
   const a = app("toobig", `resources: {gpu: "L4:16"}\n`);
   const r = a.deploy();
   assert.equal(r.code, 6, r.stderr);
-  assert.match(r.stderr, /^error: toobig failed: cannot be scheduled: it asks for 16 nvidia\.com\/gpu per replica, and the most any matching node has is 8 \(scheduler: 0\/4 nodes are available: .*Insufficient nvidia\.com\/gpu\)$/m);
+  assert.match(r.stderr, /^error: toobig failed: cannot be scheduled: it asks for 16 nvidia\.com\/gpu per replica, and the most any matching node has is 8 \(scheduler: 0\/5 nodes are available: .*Insufficient nvidia\.com\/gpu.*\)$/m);
   assert.match(r.stderr, /^ {2}hint: lower resources\.gpu/m);
   const s = a.cli(["status", "-n", ns, "--json"]);
   assert.equal(s.code, 0, s.stderr);

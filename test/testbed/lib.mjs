@@ -20,6 +20,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createBridge, startRealNode, stopRealNode, REAL_NODE } from './node.mjs';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLUSTER_DIR = path.join(REPO_ROOT, 'test/cluster');
@@ -74,12 +75,30 @@ export function cacheRoot() {
   return path.join(xdg, 'vllmapp-testbed');
 }
 
+/** Same bytes as build-bins.sh's nodetools_hash: sha256 over "<relative path><content>" of each .go/go.mod file. */
+function nodetoolsHash() {
+  const dir = path.join(CLUSTER_DIR, 'nodetools');
+  const walk = (d, p = '') =>
+    fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name), `${p}${e.name}/`) : [p + e.name]));
+  const h = crypto.createHash('sha256');
+  for (const f of walk(dir).filter((f) => /\.go$|(^|\/)go\.mod$/.test(f)).sort()) {
+    h.update(f);
+    h.update(fs.readFileSync(path.join(dir, f)));
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
 export function binPaths(v = readVersions(), root = cacheRoot()) {
   const k8s = path.join(root, `k8s-${v.K8S_VERSION}`);
   const etcd = path.join(root, `etcd-${v.ETCD_VERSION}`);
   const kwok = path.join(root, `kwok-${v.KWOK_VERSION}`);
+  const kubelet = path.join(root, `kubelet-${v.K8S_VERSION}`);
+  const nodetools = path.join(root, `nodetools-${nodetoolsHash()}`);
   return {
-    dirs: { k8s, etcd, kwok },
+    cacheRoot: root,
+    dirs: { k8s, etcd, kwok, kubelet, nodetools },
+    kubelet: path.join(kubelet, 'kubelet'),
+    nodetools,
     kubeApiserver: path.join(k8s, 'kube-apiserver'),
     kubeControllerManager: path.join(k8s, 'kube-controller-manager'),
     kubeScheduler: path.join(k8s, 'kube-scheduler'),
@@ -306,6 +325,10 @@ class Ctx {
     this.freePort = freePort;
     this.waitFor = waitFor;
     this.run = run;
+    this.which = which;
+    this.Error = TestbedError;
+    /** the pod bridge address servers also listen on (so pods and containers reach them), when the real node runs */
+    this.podHost = null;
   }
 
   save() {
@@ -537,6 +560,9 @@ async function startControlPlane(ctx, bins, versions) {
     '--allow-privileged=true',
     '--enable-priority-and-fairness=false',
     '--kubelet-preferred-address-types=InternalIP,Hostname',
+    // logs/exec/port-forward to the real node's kubelet authenticate with the admin client cert
+    `--kubelet-client-certificate=${pki}/admin.crt`,
+    `--kubelet-client-key=${pki}/admin.key`,
     '--profiling=false',
     '--v=1',
   ]);
@@ -612,7 +638,8 @@ spec:
     bins.kwok,
     [
       `--kubeconfig=${kubeconfig}`,
-      '--manage-all-nodes=true',
+      // only the fake nodes: --manage-all-nodes would take over the real node (its kubelet endpoint and lease)
+      '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
       '--node-ip=127.0.0.1',
       '--node-name=localhost',
       `--node-port=${kwokPort}`,
@@ -645,6 +672,7 @@ spec:
     timeoutMs: 60_000,
   });
   log(`kwok ${versions.KWOK_VERSION} up on 127.0.0.1:${kwokPort}; ${nodeNames.length} GPU nodes Ready`);
+  ctx.cluster = { pki, server, kubectl, api, bins };
 
   return {
     KUBECONFIG: kubeconfig,
@@ -825,6 +853,9 @@ export async function startTestbed(opts = {}) {
     throw new TestbedError(`a test bed is already running from ${workDir} (owner pid ${prev.ownerPid}); stop it with: npm run testbed:down`);
   }
   // A stale state (its processes are gone): only clear its mounts and dockerd exec-root.
+  if (prev?.node) {
+    for (const e of await stopRealNode(prev, { run, stopProcess, unmountUnder, log })) log(`stale real node: ${e}`);
+  }
   if (prev?.docker?.startedByUs && prev.docker.execRoot) {
     await unmountUnder(prev.docker.execRoot);
     fs.rmSync(prev.docker.execRoot, { recursive: true, force: true });
@@ -841,6 +872,11 @@ export async function startTestbed(opts = {}) {
   try {
     const wantDocker = opts.docker !== false;
     const wantCluster = opts.cluster !== false;
+    const wantNode = opts.realNode ?? (wantDocker && wantCluster);
+    if (wantNode) {
+      await createBridge(ctx);
+      ctx.podHost = REAL_NODE.ip;
+    }
     const services = opts.services ?? (await loadServices());
     const startService = async (svc, env) => {
       log(`starting service ${svc.name}`);
@@ -874,6 +910,12 @@ export async function startTestbed(opts = {}) {
     };
     for (const env of earlyEnvs) Object.assign(ctx.state.env, env);
     ctx.save();
+    if (wantNode) {
+      const dockerEnvFull = { ...process.env, ...dockerEnv };
+      const images = [dockerEnv.VLLM_STANDIN_IMAGE].filter(Boolean).map((tag) => ({ tag, dockerEnv: dockerEnvFull }));
+      Object.assign(ctx.state.env, await startRealNode(ctx, { ...ctx.cluster, images }));
+      ctx.save();
+    }
     for (const svc of services.filter((s) => s.needsBaseEnv)) {
       Object.assign(ctx.state.env, await startService(svc, { ...ctx.state.env }));
       ctx.save();
@@ -939,6 +981,8 @@ export async function stopTestbed(state, { keepWorkDir = false } = {}) {
       }).catch((e) => errors.push(`docker cleanup: ${e.message}`));
     }
   }
+  // The real node before the control plane: its kubelet and containerd clean up their own pods.
+  errors.push(...(await stopRealNode(state, { run, stopProcess, unmountUnder, log })));
   // Clients first (kwok, scheduler, controller-manager, services), then kube-apiserver and dockerd,
   // then etcd (kube-apiserver stops slowly once etcd is gone); each group in parallel.
   const last = { 'kube-apiserver': 1, dockerd: 1, etcd: 2 };

@@ -1,4 +1,7 @@
-/** Guard rail: the test bed's own processes listen on 127.0.0.1 only and never talk to private-range addresses. */
+/**
+ * Guard rail: the test bed's own processes listen on 127.0.0.1 or the real node's pod bridge (198.19.0.1) only,
+ * and never talk to private-range addresses.
+ */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -6,7 +9,8 @@ import { sh, tbEnv } from "./tb.ts";
 
 const PRIVATE = [/^10\./, /^172\.(1[6-9]|2\d|3[01])\./, /^192\.168\./];
 
-test("test bed processes listen on 127.0.0.1 only and have no connection to a private-range address", async () => {
+test("test bed processes listen on 127.0.0.1 or the pod bridge only and have no connection to a private-range address", async () => {
+  const allowed = ["127.0.0.1", tbEnv("VLLMAPP_REAL_NODE_IP")];
   const state = JSON.parse(readFileSync(tbEnv("VLLMAPP_TESTBED_STATE"), "utf8"));
   const pids = new Set<number>(state.processes.map((p: { pid: number }) => p.pid));
   assert.ok(pids.size >= 5, "state lists the control-plane processes");
@@ -24,7 +28,7 @@ test("test bed processes listen on 127.0.0.1 only and have no connection to a pr
   assert.ok(ours.length > 0, "found sockets of the test bed processes");
   const host = (addr: string) => addr.replace(/:\d+$/, "").replace(/^\[|\]$/g, "").replace(/^::ffff:/, "");
   for (const s of ours) {
-    if (s.state === "LISTEN") assert.equal(host(s.local), "127.0.0.1", `listener ${s.local} of pid ${s.owners}`);
+    if (s.state === "LISTEN") assert.ok(allowed.includes(host(s.local)), `listener ${s.local} of pid ${s.owners}: not on ${allowed.join(" or ")}`);
     else {
       const peer = host(s.peer);
       assert.ok(!PRIVATE.some((re) => re.test(peer)), `connection ${s.local} -> ${s.peer} (pid ${s.owners})`);

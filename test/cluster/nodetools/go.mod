@@ -1,0 +1,3 @@
+module vllmapp.dev/testbed/nodetools
+
+go 1.26
