@@ -411,17 +411,53 @@ export async function ensureBinaries() {
   return b;
 }
 
+// apt runs one at a time (dpkg's lock), and `apt-get update` once per process.
+let aptQueue = Promise.resolve();
+let aptUpdated = false;
+
+/**
+ * Install the Debian packages whose check fails, with apt (root). `wanted`: [{ pkg, has: () => bool }].
+ * Fails loudly when something cannot be provisioned: nothing is skipped.
+ */
+export function ensureDebianPackages(wanted, why) {
+  const job = aptQueue.then(async () => {
+    const missing = wanted.filter((w) => !w.has()).map((w) => w.pkg);
+    if (missing.length === 0) return;
+    if (process.getuid?.() !== 0) throw new TestbedError(`${why} needs ${missing.join(', ')} and we are not root: apt-get install -y ${missing.join(' ')}`);
+    if (!which('apt-get')) throw new TestbedError(`${why} needs ${missing.join(', ')} and apt-get is not available`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const lock = ['-o', 'DPkg::Lock::Timeout=600'];
+    if (!aptUpdated) {
+      log('apt-get update');
+      await run('apt-get', [...lock, 'update'], { env, timeoutMs: 600_000 });
+      aptUpdated = true;
+    }
+    log(`${why}: apt-get install -y ${missing.join(' ')}`);
+    await run('apt-get', [...lock, 'install', '-y', '--no-install-recommends', ...missing], { env, timeoutMs: 900_000 });
+    const still = wanted.filter((w) => !w.has()).map((w) => w.pkg);
+    if (still.length) throw new TestbedError(`apt-get install ${still.join(' ')} finished but they are still missing`);
+    log(`${missing.join(', ')} installed`);
+  });
+  aptQueue = job.catch(() => {});
+  return job;
+}
+
 /** Install Debian's docker.io with apt when dockerd is missing. */
-export async function ensureDockerInstalled() {
-  if (which('dockerd') && which('docker')) return;
-  if (process.getuid?.() !== 0) throw new TestbedError('dockerd is not installed and we are not root: install docker.io (apt-get install -y docker.io)');
-  if (!which('apt-get')) throw new TestbedError('dockerd is not installed and apt-get is not available');
-  log('dockerd missing: apt-get update && apt-get install -y docker.io');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  await run('apt-get', ['update'], { env, timeoutMs: 600_000 });
-  await run('apt-get', ['install', '-y', '--no-install-recommends', 'docker.io'], { env, timeoutMs: 900_000 });
-  if (!which('dockerd')) throw new TestbedError('apt-get install docker.io finished but dockerd is still missing');
-  log('docker.io installed');
+export function ensureDockerInstalled() {
+  return ensureDebianPackages([{ pkg: 'docker.io', has: () => !!(which('dockerd') && which('docker')) }], 'the Docker engine');
+}
+
+/** What the real node runs on: Debian's containerd, runc, CNI plugins, iproute2. */
+export function ensureNodePackages() {
+  return ensureDebianPackages(
+    [
+      { pkg: 'containerd', has: () => !!(which('containerd') && which('ctr')) },
+      { pkg: 'runc', has: () => !!which('runc') },
+      { pkg: 'containernetworking-plugins', has: () => fs.existsSync('/usr/lib/cni/bridge') && fs.existsSync('/usr/lib/cni/host-local') },
+      { pkg: 'iproute2', has: () => !!which('ip') },
+    ],
+    'the real node',
+  );
 }
 
 // ---------------------------------------------------------------- PKI
@@ -874,6 +910,7 @@ export async function startTestbed(opts = {}) {
     const wantCluster = opts.cluster !== false;
     const wantNode = opts.realNode ?? (wantDocker && wantCluster);
     if (wantNode) {
+      await ensureNodePackages();
       await createBridge(ctx);
       ctx.podHost = REAL_NODE.ip;
     }
