@@ -164,8 +164,10 @@ function readIncludes(app: LoadedApp, problems: Diagnostic[]): IncludeFile[] {
     if (st.isDirectory()) {
       return diag(`${p} is a folder; include lists files`, `list its files: ${readdirSync(hostPath).slice(0, 5).join(", ")}`);
     }
-    const name = path.basename(hostPath);
-    if (names.has(name)) return diag(`two included files are both named ${name}; they would overwrite each other in /app/include`);
+    // the folder structure is kept under /app/include for paths inside the app's folder; others by file name
+    const rel = path.relative(path.dirname(app.file), hostPath);
+    const name = rel.startsWith("..") || path.isAbsolute(rel) ? path.basename(hostPath) : rel.split(path.sep).join("/");
+    if (names.has(name)) return diag(`two included files are both mounted at /app/include/${name}; they would overwrite each other`, "give them different names or folders");
     names.set(name, i);
     const buf = readFileSync(hostPath);
     if (buf.includes(0)) return diag(`${p} is a binary file; include ships text files (chat templates, configs)`);
@@ -220,6 +222,7 @@ export async function renderAll({ opts, defaultNamespace, resolve, dockerGpus }:
     const r = renderApp({
       app: app.config, source, resolvedFrom, templates, includes, params: appParams, target: opts.target,
       namespace: opts.namespace ?? app.config.namespace ?? defaultNamespace, hostHome: homedir(), dockerGpus,
+      hostModelDir: opts.target === "docker" && source.kind === "path" && isDirectory(source.path),
     });
     for (const p of r.problems) {
       const d: Diagnostic = { ...at(p.path), severity: p.severity === "error" ? "error" : "warning", message: p.message, hint: p.hint };
@@ -236,4 +239,12 @@ export async function renderAll({ opts, defaultNamespace, resolve, dockerGpus }:
   }
   if (errors.length) throw new ConfigError(sortDiagnostics(errors));
   return { loaded, rendered, warnings: sortDiagnostics(warnings) };
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -45,7 +45,7 @@ export interface IncludeFile {
   path: string;
   /** absolute path on this machine (Docker bind mount) */
   hostPath: string;
-  /** file name inside /app/include */
+  /** path inside /app/include: the path as written, relative to the app file (folders kept), or the file name */
   name: string;
   content: string;
 }
@@ -69,6 +69,8 @@ export interface RenderInput {
   dockerBind?: string;
   /** Docker only: override of --gpus ("all", "0" for none, "0,1") */
   dockerGpus?: string;
+  /** Docker only: the model_path is a folder on this host (bind-mounted read-only at the same path) */
+  hostModelDir?: boolean;
 }
 
 export interface Problem extends ArgProblem {}
@@ -168,7 +170,35 @@ function modelArgument(app: AppConfig, src: ModelSource, target: Target): string
   }
 }
 
-export function buildServeArgs(app: AppConfig, src: ModelSource, target: Target, gpu: GpuRequest, params: ReadonlyMap<string, string>): ServeResult {
+/** ConfigMap keys allow no "/": chat/template.jinja is stored as chat__template.jinja and mounted back at its path. */
+export function includeKey(f: IncludeFile): string {
+  return f.name.split("/").join("__");
+}
+
+/**
+ * A serve argument that names an included file (as written, or its path under /app/include) is given the
+ * path the file is mounted at, so `--chat-template chat/template.jinja` works in the container.
+ */
+function includePathsRewritten(args: string[], includes: readonly IncludeFile[]): { args: string[]; problems: Problem[] } {
+  if (includes.length === 0) return { args, problems: [] };
+  const mounted = new Map<string, string>();
+  for (const f of includes) {
+    const at = `${INCLUDE_MOUNT}/${f.name}`;
+    for (const written of [f.path, f.name, `./${f.name}`]) mounted.set(written, at);
+  }
+  const problems: Problem[] = [];
+  const out = args.map((a, i) => {
+    const eq = a.startsWith("--") ? a.indexOf("=") : -1;
+    const [flag, value] = eq > 0 ? [a.slice(0, eq + 1), a.slice(eq + 1)] : ["", a];
+    const to = mounted.get(value);
+    if (!to || (eq < 0 && !args[i - 1]?.startsWith("-"))) return a;
+    problems.push({ path: ["extra_args"], severity: "note", message: `${value} is an included file: vLLM is given its mounted path ${to}` });
+    return flag + to;
+  });
+  return { args: out, problems };
+}
+
+export function buildServeArgs(app: AppConfig, src: ModelSource, target: Target, gpu: GpuRequest, params: ReadonlyMap<string, string>, includes: readonly IncludeFile[] = []): ServeResult {
   const problems: Problem[] = [];
   const modelArg = modelArgument(app, src, target);
   if (app.command !== undefined) {
@@ -196,7 +226,9 @@ export function buildServeArgs(app: AppConfig, src: ModelSource, target: Target,
   problems.push(...sub.problems);
   const checked = validateExtraArgs(sub.tokens, app.image === "auto" || app.image === DEFAULT_IMAGE);
   problems.push(...checked.problems);
-  const args = [modelArg, "--served-model-name", servedModelName(app, src), "--port", String(app.port), ...loader, ...checked.args];
+  const extra = includePathsRewritten(checked.args, includes);
+  problems.push(...extra.problems);
+  const args = [modelArg, "--served-model-name", servedModelName(app, src), "--port", String(app.port), ...loader, ...extra.args];
   if (gpu.count > 1 && !gpu.partition && !checked.flagsSet.has("--tensor-parallel-size")) {
     args.push("--tensor-parallel-size", String(gpu.count));
   }
@@ -364,7 +396,7 @@ function renderKubernetes(input: RenderInput, serve: ServeResult, model: Rendere
     setMount({ name: "model", mountPath: PVC_MOUNT, readOnly: true });
   }
   if (input.includes.length) {
-    setVolume({ name: "include", configMap: { name: `${app.name}-include` } });
+    setVolume({ name: "include", configMap: { name: `${app.name}-include`, items: input.includes.map((f) => ({ key: includeKey(f), path: f.name })) } });
     setMount({ name: "include", mountPath: INCLUDE_MOUNT, readOnly: true });
   }
   for (const s of secretMounts) {
@@ -442,7 +474,7 @@ function renderKubernetes(input: RenderInput, serve: ServeResult, model: Rendere
   // --- include ConfigMap
   if (input.includes.length) {
     const cm = meta(clone(t.includeConfigMap), `${app.name}-include`) as any;
-    cm.data = Object.fromEntries(input.includes.map((f) => [f.name, f.content]));
+    cm.data = Object.fromEntries(input.includes.map((f) => [includeKey(f), f.content]));
     objects.push(cm);
   }
 
@@ -576,6 +608,11 @@ function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuRequest): 
   }
   const includeMounts: string[] = [];
   for (const f of input.includes) includeMounts.push("-v", `${f.hostPath}:${INCLUDE_MOUNT}/${f.name}:ro`);
+  if (src.kind === "path") {
+    // a host folder is served from the same path inside the container; anything else must be in the image
+    if (input.hostModelDir) flags.push("-v", `${src.path}:${src.path}:ro`);
+    else problems.push({ path: ["model_path"], severity: "note", message: `${src.path} is not a folder on this machine, so it must exist inside the image` });
+  }
   if (src.kind === "pvc") {
     problems.push({ path: ["model_path"], severity: "error", message: `pvc://${src.claim} is a Kubernetes volume: it is not available with --target docker`, hint: "copy the model to an object store or a local path for local runs, or deploy to Kubernetes" });
   }
@@ -614,7 +651,7 @@ export function renderApp(input: RenderInput): RenderedApp {
   const { app, source } = input;
   const gpu = gpuRequest(app);
   const params = parameterValues(app, input.params);
-  const serve = buildServeArgs(app, source, input.target, gpu, params.values);
+  const serve = buildServeArgs(app, source, input.target, gpu, params.values, input.includes);
   const model: RenderedApp["model"] = { kind: source.kind, uri: sourceUri(source), servedAs: servedModelName(app, source) };
   if (input.resolvedFrom) model.resolvedFrom = input.resolvedFrom;
   const problems: Problem[] = [...params.problems, ...serve.problems];
