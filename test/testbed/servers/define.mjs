@@ -1,48 +1,84 @@
 // One way to run each extra test-bed server, two ways to start it:
-//   start({workDir})  standalone (integration tests that run without `npm run testbed:up`): returns {env, stop()}
+//   start({workDir, podHost?})  standalone (integration tests that run without `npm run testbed:up`): returns {env, stop()}
 //   service           an entry for test/testbed/services.mjs: {name, start(ctx, svcState)} (ctx.spawn records
 //                     the process in the test bed's state, so `npm run testbed:down` stops it)
-// `command(port, workDir)` provisions what it needs and returns {bin, args, env?, health, exports}.
+// `command(port, workDir, {podHost})` provisions what it needs and returns {bin, args, env?, health, exports,
+// podExports?(url), listensOnPodHost?}.
+// Every server listens on 127.0.0.1; with a pod host (ctx.podHost, the real node's pod bridge address, or
+// `podHost` given to start()) it is also reachable on podHost at the same port: by itself when it says
+// `listensOnPodHost`, else through forward.mjs (a second recorded process, `<name>-pod`). Then the env also
+// gets podExports(`http://<podHost>:<port>`), e.g. POD_AWS_ENDPOINT_URL. Never 0.0.0.0.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { cacheRoot, freePort, run, waitFor } from '../lib.mjs';
 
+const FORWARD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'forward.mjs');
+const podUrlOf = (health, podHost) => {
+  const u = new URL(health);
+  u.hostname = podHost;
+  return u;
+};
+
+function spawnLogged(workDir, logName, bin, args, env) {
+  const logFile = path.join(workDir, `${logName}.log`);
+  const fd = fs.openSync(logFile, 'a');
+  const child = spawn(bin, args, { env: { ...process.env, ...env }, cwd: workDir, stdio: ['ignore', fd, fd], detached: true });
+  fs.closeSync(fd);
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  const stop = async () => {
+    if (exited) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    process.kill(-child.pid, 'SIGTERM');
+    const t = setTimeout(() => !exited && process.kill(-child.pid, 'SIGKILL'), 10_000);
+    await gone;
+    clearTimeout(t);
+  };
+  return { logFile, stop, alive: () => !exited };
+}
+
 export function defineServer(name, command) {
-  async function start({ workDir }) {
+  async function start({ workDir, podHost }) {
     fs.mkdirSync(workDir, { recursive: true });
     const port = await freePort();
-    const c = await command(port, workDir);
-    const logFile = path.join(workDir, `${name}.log`);
-    const fd = fs.openSync(logFile, 'a');
-    const child = spawn(c.bin, c.args, { env: { ...process.env, ...c.env }, cwd: workDir, stdio: ['ignore', fd, fd], detached: true });
-    fs.closeSync(fd);
-    let exited = false;
-    child.on('exit', () => (exited = true));
+    const extra = podHost && podHost !== '127.0.0.1' ? podHost : undefined;
+    const c = await command(port, workDir, { podHost: extra });
+    const procs = [spawnLogged(workDir, name, c.bin, c.args, c.env)];
     const stop = async () => {
-      if (exited) return;
-      const gone = new Promise((r) => child.once('exit', r));
-      process.kill(-child.pid, 'SIGTERM');
-      const t = setTimeout(() => !exited && process.kill(-child.pid, 'SIGKILL'), 10_000);
-      await gone;
-      clearTimeout(t);
+      for (const p of procs.reverse()) await p.stop();
     };
     try {
-      await waitFor(name, async () => (await fetch(c.health)).ok, { timeoutMs: 120_000, logFile, isAlive: () => !exited });
+      await waitFor(name, async () => (await fetch(c.health)).ok, { timeoutMs: 120_000, logFile: procs[0].logFile, isAlive: procs[0].alive });
+      const env = { ...c.exports };
+      if (extra) {
+        if (!c.listensOnPodHost) procs.push(spawnLogged(workDir, `${name}-pod`, process.execPath, [FORWARD, extra, String(port), String(port)], {}));
+        const p = procs[procs.length - 1];
+        await waitFor(`${name} on ${extra}`, async () => (await fetch(podUrlOf(c.health, extra))).ok, { timeoutMs: 30_000, logFile: p.logFile, isAlive: p.alive });
+        Object.assign(env, c.podExports?.(`http://${extra}:${port}`));
+      }
+      return { env, stop };
     } catch (e) {
       await stop();
       throw e;
     }
-    return { env: c.exports, stop };
   }
   const service = {
     name,
     async start(ctx) {
       const port = await ctx.freePort();
-      const c = await command(port, ctx.workDir);
+      const extra = ctx.podHost && ctx.podHost !== '127.0.0.1' ? ctx.podHost : undefined;
+      const c = await command(port, ctx.workDir, { podHost: extra });
       const proc = ctx.spawn(name, c.bin, c.args, { env: { ...process.env, ...c.env } });
       await ctx.waitForHttp(name, c.health, { proc, timeoutMs: 120_000 });
-      return c.exports;
+      const env = { ...c.exports };
+      if (extra) {
+        const fwd = c.listensOnPodHost ? proc : ctx.spawn(`${name}-pod`, process.execPath, [FORWARD, extra, String(port), String(port)], { env: process.env });
+        await ctx.waitForHttp(`${name} on ${extra}`, podUrlOf(c.health, extra).toString(), { proc: fwd, timeoutMs: 30_000 });
+        Object.assign(env, c.podExports?.(`http://${extra}:${port}`));
+      }
+      return env;
     },
   };
   return { start, service };

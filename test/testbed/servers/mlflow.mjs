@@ -1,6 +1,6 @@
 // An MLflow tracking server for the test bed, from PyPI: SQLite backend store in the work dir, and run
 // artifacts addressed directly in S3 (--no-serve-artifacts), so a run's artifact URI is s3://vllmapp-mlflow/….
-// Exports MLFLOW_TRACKING_URI.
+// Exports MLFLOW_TRACKING_URI (and POD_MLFLOW_TRACKING_URI with a pod host, through forward.mjs).
 import path from 'node:path';
 import { defineServer, ensureVenv, venvPython } from './define.mjs';
 
@@ -20,5 +20,6 @@ export const { start, service } = defineServer('mlflow', async (port, workDir) =
     env: { MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false' },
     health: `${url}/health`,
     exports: { MLFLOW_TRACKING_URI: url },
+    podExports: (podUrl) => ({ POD_MLFLOW_TRACKING_URI: podUrl }),
   };
 });
