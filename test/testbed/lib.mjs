@@ -21,6 +21,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBridge, startRealNode, stopRealNode, REAL_NODE } from './node.mjs';
+import { ensureVllmImage } from './vllm-image.mjs';
+import { ensureTinyModel } from './tiny-model.mjs';
+import { publishTinyModel } from './publish.mjs';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLUSTER_DIR = path.join(REPO_ROOT, 'test/cluster');
@@ -756,7 +759,10 @@ async function startDocker(ctx) {
     '--userland-proxy=true',
   ];
   ctx.state.docker = { startedByUs: true, execRoot, dataRoot: path.join(dir, 'data'), host: `unix://${DOCKER_SOCKET}`, storage };
-  const proc = ctx.spawn('dockerd', which('dockerd'), args);
+  // A dead proxy: an image the test bed lacks fails at once, with no DNS lookup and no traffic leaving the machine.
+  const proc = ctx.spawn('dockerd', which('dockerd'), args, {
+    env: { ...process.env, HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', NO_PROXY: '' },
+  });
   const version = await waitFor('dockerd to answer', () => dockerAnswers(process.env), {
     timeoutMs: 60_000,
     intervalMs: 300,
@@ -933,8 +939,12 @@ export async function startTestbed(opts = {}) {
         ? (async () => {
             await ensureDockerInstalled();
             const env = await startDocker(ctx);
-            const image = await ensureStandinImage({ ...process.env, ...env });
-            return { ...env, VLLM_STANDIN_IMAGE: image };
+            const denv = { ...process.env, ...env };
+            const image = await ensureStandinImage(denv);
+            // the real vLLM (CPU build): cold, a debootstrap + pip build of a few minutes, then cached
+            const vllm = opts.realVllm === false ? null : await ensureVllmImage({ log, dockerEnv: denv });
+            if (vllm) ctx.images = { vllm };
+            return { ...env, VLLM_STANDIN_IMAGE: image, ...(vllm ? { VLLM_IMAGE: vllm.tag } : {}) };
           })()
         : {},
       settleAll(services.filter((s) => !s.needsBaseEnv).map((s) => startService(s, {}))),
@@ -947,9 +957,19 @@ export async function startTestbed(opts = {}) {
     };
     for (const env of earlyEnvs) Object.assign(ctx.state.env, env);
     ctx.save();
+    const dockerEnvFull = { ...process.env, ...dockerEnv };
+    if (ctx.images?.vllm) {
+      // the tiny model, made by the image's own python, in every form vllmapp reads
+      const tiny = await ensureTinyModel({ image: ctx.images.vllm.tag, dockerEnv: dockerEnvFull, outDir: path.join(workDir, 'models'), log });
+      Object.assign(ctx.state.env, await publishTinyModel({ modelDir: tiny.dir, workDir, env: ctx.state.env }));
+      ctx.state.env.VLLM_TINY_LORA_DIR = tiny.loraDir;
+      ctx.state.env.VLLM_TINY_DRAFT_DIR = tiny.draftDir;
+      ctx.save();
+      log(`tiny model (${tiny.bytes} bytes) published: folder, Hub replay, S3, MLflow run`);
+    }
     if (wantNode) {
-      const dockerEnvFull = { ...process.env, ...dockerEnv };
       const images = [dockerEnv.VLLM_STANDIN_IMAGE].filter(Boolean).map((tag) => ({ tag, dockerEnv: dockerEnvFull }));
+      if (ctx.images?.vllm) images.push({ tag: ctx.images.vllm.tag, archive: ctx.images.vllm.archive });
       Object.assign(ctx.state.env, await startRealNode(ctx, { ...ctx.cluster, images }));
       ctx.save();
     }
