@@ -5,8 +5,8 @@
  * `--dry-run=server` (the apply sent with dryRun=All).
  */
 import { randomBytes } from "node:crypto";
-import type { K8sObject } from "../render/app.js";
-import { FIELD_MANAGER } from "../render/app.js";
+import type { K8sObject } from "../render/types.js";
+import { FIELD_MANAGER } from "../render/labels.js";
 import { ClusterError } from "../errors.js";
 import { describe, type KObject, type KubeApi } from "./api.js";
 import { ANN_GROUP_KINDS, ANN_TOOLING, LABEL_PART_OF, formatGroupKinds, groupKindOf, parseGroupKinds, splitGroupKind, type AppSet } from "./applyset.js";

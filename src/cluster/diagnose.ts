@@ -3,7 +3,7 @@
  * scheduler refuses them) the nodes: unschedulable (not enough GPUs, no node of that GPU type or pool,
  * untolerated taints), image pull errors, crash loops, OOM kills, an exhausted startup probe. Pure.
  */
-import { LABEL_APP } from "../render/app.js";
+import { LABEL_APP } from "../render/labels.js";
 import type { KObject } from "./api.js";
 
 export interface Diagnosis {

@@ -7,7 +7,8 @@
  */
 import type { AppConfig } from "../config/schema.js";
 import { ClusterError, UsageError } from "../errors.js";
-import { labelsOf, type K8sObject } from "../render/app.js";
+import { labelsOf } from "../render/labels.js";
+import type { K8sObject } from "../render/types.js";
 import { strategicMerge } from "../render/merge.js";
 import { groupOf, type KObject, type KubeApi } from "./api.js";
 import { ApiError } from "./errors.js";
