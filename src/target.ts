@@ -4,6 +4,7 @@
  * same keys with the same types; a field one target cannot fill is `null`, and its comment says why.
  */
 import type { Plan } from "./app/plan.js";
+import type { AppRef } from "./app/select.js";
 import type { K8sObject, RenderedModel, TargetKind } from "./render/types.js";
 import type { Ui } from "./ui/output.js";
 
@@ -17,12 +18,7 @@ export interface ConnectionOptions {
   namespace?: string;
 }
 
-/** An app a command acts on by name: `status APP`, or an app of the file. */
-export interface AppRef {
-  name: string;
-  /** the app's `namespace:` in the file, when the file names the app */
-  fileNamespace?: string;
-}
+export type { AppRef };
 
 export interface Replicas {
   ready: number;

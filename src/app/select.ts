@@ -5,8 +5,14 @@
 import { ConfigError } from "../errors.js";
 import { UsageError } from "../errors.js";
 import type { LoadDeps } from "../config/load.js";
-import type { AppRef } from "../target.js";
 import { selectApps } from "./plan.js";
+
+/** An app a command acts on by name: `status APP`, or an app of the file. */
+export interface AppRef {
+  name: string;
+  /** the app's `namespace:` in the file, when the file names the app */
+  fileNamespace?: string;
+}
 
 export function appRefs(opts: { file: string; app?: string; appName?: string }, io: LoadDeps): AppRef[] {
   if (opts.appName) {

@@ -78,7 +78,7 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     status.reason = d?.reason ?? `rollout in progress (${replicas.ready}/${replicas.desired} ready)`;
     if (d?.hint) status.hint = d.hint;
   }
-  const b64 = (keySecret as any)?.data?.[API_KEY];
+  const b64 = (keySecret as { data?: Record<string, string> } | undefined)?.data?.[API_KEY];
   if (b64) status.apiKey = Buffer.from(b64, "base64").toString("utf8");
   return status;
 }

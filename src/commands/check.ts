@@ -31,8 +31,8 @@ export interface CheckResult {
 }
 
 export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
-  const [{ plan }, { nodePlanIo }, { sourceResolver }, { sourceUri }] = await Promise.all([import("../app/plan.js"), import("../app/node-io.js"), import("../models/resolve.js"), import("../models/source.js")]);
-  const resolve = sourceResolver({ mode: "check", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig });
+  const [{ plan }, { nodePlanIo }, { makeSourceResolver }, { sourceUri }] = await Promise.all([import("../app/plan.js"), import("../app/node-io.js"), import("./resolver.js"), import("../models/source.js")]);
+  const resolve = await makeSourceResolver({ mode: "check", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig });
   const p = await plan({ file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, params: opts.params }, nodePlanIo({ templates: opts.templates, resolve }));
   const fits = new Map(p.apps.filter((a) => a.report && a.fit).map((a) => [a.report!, a.fit!]));
   const reported = new Set(p.reports.flatMap((r) => r.diagnostics));

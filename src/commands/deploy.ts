@@ -34,18 +34,18 @@ export type DeployOptions = z.output<typeof deployOptionsSchema>;
 
 export async function runDeploy(opts: DeployOptions): Promise<DeployResult> {
   const ui = uiFor(opts);
-  const [{ loadTarget }, { plan, reportPlan }, { nodePlanIo }, { sourceResolver }] = await Promise.all([
+  const [{ loadTarget }, { plan, reportPlan }, { nodePlanIo }, { makeSourceResolver }] = await Promise.all([
     import("./load-target.js"),
     import("../app/plan.js"),
     import("../app/node-io.js"),
-    import("../models/resolve.js"),
+    import("./resolver.js"),
   ]);
   const target = await loadTarget(opts.target);
   // the context's namespace is the default of apps that name none; a broken kubeconfig is reported
   // after the app file's own errors
   const connection = await target.connect(opts).then((session) => ({ session }), (failure: unknown) => ({ failure }));
   const connected = "session" in connection ? connection.session : undefined;
-  const resolve = sourceResolver({ mode: "deploy", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig });
+  const resolve = await makeSourceResolver({ mode: "deploy", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig });
   const p = await plan(
     { file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, defaultNamespace: connected?.defaultNamespace, params: opts.params, dockerGpus: opts.gpus },
     nodePlanIo({ templates: opts.templates, resolve }),

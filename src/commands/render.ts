@@ -37,7 +37,7 @@ export interface RenderResult {
 /** Load, (optionally) resolve and render; write files unless --dry-run. */
 export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResult> {
   const [{ plan, reportPlan }, { nodePlanIo }, { renderFiles, RENDER_MARKER }] = await Promise.all([import("../app/plan.js"), import("../app/node-io.js"), import("../render/format.js")]);
-  const resolve = opts.resolve ? (await import("../models/resolve.js")).sourceResolver({ mode: "render", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig }) : undefined;
+  const resolve = opts.resolve ? await (await import("./resolver.js")).makeSourceResolver({ mode: "render", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig }) : undefined;
   const p = await plan({ file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, params: opts.params, dockerGpus: opts.gpus }, nodePlanIo({ templates: opts.templates, resolve }));
   reportPlan(p, ui);
   const rendered = p.apps.map((a) => a.rendered);

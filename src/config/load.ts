@@ -115,6 +115,7 @@ function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: Ret
     }
     if (issue.code === "invalid_union") {
       // Report the branch that got furthest, instead of "invalid input".
+      // eslint-disable-next-line no-restricted-syntax -- zod 4 keeps a union's branch issues on `errors`, outside $ZodIssue's type
       const branches = (issue as any).errors as $ZodIssue[][];
       const best = branches
         .filter((b) => b.length > 0)
@@ -126,11 +127,13 @@ function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: Ret
     }
     const pos = at(path);
     const lastKey = path[path.length - 1];
+    // eslint-disable-next-line no-restricted-syntax -- zod 4 reports the input of an invalid_type issue on `input`, outside its type
     const missing = issue.code === "invalid_type" && (issue as any).input === undefined;
     out.push({
       file, ...pos, severity: "error",
       path: formatPath(path),
       message: missing ? `required field "${String(lastKey)}" is missing` : issue.message,
+      // eslint-disable-next-line no-restricted-syntax -- custom issues carry vllmapp's hint in `params`, which only some issue types declare
       hint: missing ? MISSING_HINT[String(lastKey)] : ((issue as any).params?.hint as string | undefined),
     });
   }

@@ -12,10 +12,15 @@ import type { LoadedApp } from "../config/load.js";
 import type { Diagnostic } from "../errors.js";
 import { BackendUnreachable, SourceProblem, type ModelFacts } from "./facts.js";
 import { isProblem, parseModelPath, sourceUri, type ConcreteSource, type ModelSource } from "./source.js";
-import { HF_REPO } from "../config/schema.js";
+import { HF_REPO, type RunOutputRef } from "../config/schema.js";
+import type { Resolved } from "./runs-mlflow.js";
+
+/** Resolves a run output on the `kubernetes` backend (src/cluster/job-output.ts, passed in so models/ needs no cluster code). */
+export type JobOutputResolver = (ref: RunOutputRef, conn: { kubeconfig?: string; context?: string; namespace?: string }) => Promise<Resolved>;
 
 export interface ResolverOptions {
   mode: "render" | "deploy" | "check";
+  jobOutput: JobOutputResolver;
   offline?: boolean;
   namespace?: string;
   context?: string;
@@ -49,8 +54,7 @@ async function resolveSymbolic(app: LoadedApp, src: Extract<ModelSource, { kind:
     const { resolveMlflowRunOutput } = await import("./runs-mlflow.js");
     return resolveMlflowRunOutput(src.ref, src.backend.tracking_uri, appEndpoint(app));
   }
-  const { resolveJobOutput } = await import("./runs-kubernetes.js");
-  return resolveJobOutput(src.ref, { kubeconfig: opts.kubeconfig, context: opts.context, namespace: src.backend.namespace ?? opts.namespace ?? app.config.namespace });
+  return opts.jobOutput(src.ref, { kubeconfig: opts.kubeconfig, context: opts.context, namespace: src.backend.namespace ?? opts.namespace ?? app.config.namespace });
 }
 
 function appEndpoint(app: LoadedApp): string | undefined {
