@@ -16,7 +16,12 @@ export async function runStatus(opts: StatusOptions): Promise<StatusResult> {
   const [{ loadTarget }, { appRefs }, { fsLoadDeps }] = await Promise.all([import("./load-target.js"), import("../app/select.js"), import("../app/node-io.js")]);
   const apps = appRefs(opts, fsLoadDeps());
   const session = await (await loadTarget(opts.target)).connect(opts);
-  return session.status(apps, { named: opts.appName !== undefined, showApiKey: opts.showApiKey }, ui);
+  const result = await session.status(apps, { named: opts.appName !== undefined, showApiKey: opts.showApiKey }, ui);
+  // not deployed is a state (deployed: false, exit 0) on both targets; a named app gets a pointer
+  for (const s of result.apps.filter((a) => !a.deployed && opts.appName !== undefined)) {
+    ui.note(s.namespace ? `no app "${s.name}" in namespace ${s.namespace}; see the apps there: vllmapp list -n ${s.namespace}` : `no container of app "${s.name}" on this Docker engine; see what runs: vllmapp list --local`);
+  }
+  return result;
 }
 
 export function formatStatus(r: StatusResult, opts: Pick<StatusOptions, "target">): string {
