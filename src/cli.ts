@@ -6,7 +6,11 @@ import { Command, CommanderError } from "commander";
 import { ConfigError, ExitCode, VllmappError } from "./errors.js";
 import { renderCommand } from "./commands/render.js";
 import { initCommand } from "./commands/init.js";
-import { deployCommand, logsCommand, statusCommand, deleteCommand, listCommand } from "./commands/target.js";
+import { deployCommand } from "./commands/deploy.js";
+import { logsCommand } from "./commands/logs.js";
+import { statusCommand } from "./commands/status.js";
+import { deleteCommand } from "./commands/delete.js";
+import { listCommand } from "./commands/list.js";
 import { checkCommand } from "./commands/check.js";
 
 declare const VLLMAPP_VERSION: string;

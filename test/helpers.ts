@@ -1,5 +1,11 @@
-/** Shared by the tests: run the built CLI as a user would. */
+/**
+ * The one set of test helpers for running vllmapp: the built CLI as a user runs it (CI=1, NO_COLOR=1),
+ * to completion (runCli) or in the background (startCli), and scratch folders. The test bed's own helpers
+ * (kubectl, docker, freePort, waitUntil, withNamespace) are in test/testbed/tb.ts; the integration
+ * support files re-export them and add what only their tests need, under names of their own.
+ */
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { execa, type ResultPromise } from "execa";
 import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -37,3 +43,35 @@ export function workdir(files: Record<string, string> = {}): string {
   }
   return dir;
 }
+
+export type CliRun = ResultPromise<{ reject: false; stdin: "ignore"; timeout: number }>;
+
+/** The built CLI in the background, so a test can watch or interrupt it; killed after 3 minutes so a failing test never leaves it hanging. */
+export function startCli(args: string[], opts: { cwd: string; env?: Record<string, string | undefined> }): CliRun {
+  return execa(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { CI: "1", NO_COLOR: "1", ...opts.env }, extendEnv: true, reject: false, stdin: "ignore", timeout: 180_000 });
+}
+
+import type { AppStatus, AppSummary, DeletedApp, DeleteResult, DeployedApp, DeployResult, ListResult, LogLine, StatusResult } from "../src/target.ts";
+
+/** Every key of T, listed once: the compiler rejects a list that misses or invents one. */
+function keysOf<T>() {
+  return <const K extends readonly (keyof T)[]>(...keys: K & ([keyof T] extends [K[number]] ? unknown : never)) => [...keys].sort() as string[];
+}
+
+/**
+ * The `--json` shapes both targets print (src/target.ts; README "JSON output"): sorted key lists, for
+ * `assert.deepEqual(Object.keys(x).sort(), JSON_KEYS.appStatus)` on either target.
+ */
+export const JSON_KEYS = {
+  deployResult: keysOf<DeployResult>()("dryRun", "prerequisites", "apps"),
+  deployedApp: keysOf<DeployedApp>()("name", "namespace", "container", "model", "image", "changes", "endpoint", "ready", "replicas", "requiresApiKey", "objects", "docker"),
+  statusResult: keysOf<StatusResult>()("apps"),
+  appStatus: keysOf<AppStatus>()("name", "namespace", "container", "deployed", "ready", "replicas", "state", "reason", "hint", "endpoint", "ingress", "modelId", "modelUri", "modelSource", "image", "created", "age", "description", "links", "requiresApiKey", "apiKey"),
+  listResult: keysOf<ListResult>()("namespace", "apps"),
+  appSummary: keysOf<AppSummary>()("name", "namespace", "ready", "replicas", "endpoint", "modelId", "image", "age", "state"),
+  deleteResult: keysOf<DeleteResult>()("apps"),
+  deletedApp: keysOf<DeletedApp>()("name", "namespace", "deleted", "kept", "purgedCache"),
+  /** without --timestamps there is no `time` */
+  logLine: ["line", "replica"] satisfies (keyof LogLine)[],
+  logLineWithTime: keysOf<LogLine>()("replica", "time", "line"),
+};

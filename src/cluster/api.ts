@@ -8,7 +8,7 @@
 import http from "node:http";
 import https from "node:https";
 import { StringDecoder } from "node:string_decoder";
-import type { K8sObject } from "../render/app.js";
+import type { K8sObject } from "../render/types.js";
 import type { Connection } from "./connection.js";
 import { ApiError, networkError, type ApiStatus } from "./errors.js";
 

@@ -5,8 +5,8 @@
  * `--dry-run=server` (the apply sent with dryRun=All).
  */
 import { randomBytes } from "node:crypto";
-import type { K8sObject } from "../render/app.js";
-import { FIELD_MANAGER } from "../render/app.js";
+import type { K8sObject } from "../render/types.js";
+import { FIELD_MANAGER } from "../render/labels.js";
 import { ClusterError } from "../errors.js";
 import { describe, type KObject, type KubeApi } from "./api.js";
 import { ANN_GROUP_KINDS, ANN_TOOLING, LABEL_PART_OF, formatGroupKinds, groupKindOf, parseGroupKinds, splitGroupKind, type AppSet } from "./applyset.js";
@@ -127,7 +127,7 @@ export async function applyAppSet(api: KubeApi, set: AppSet, app: string, opts: 
       await settleAll(
         wave.map(async (m) => {
           let applied = await ssa(api, m, write);
-          if (isApiKeySecret(m, app) && !dryRun && !(applied as any).data?.[API_KEY]) {
+          if (isApiKeySecret(m, app) && !dryRun && !(applied as { data?: Record<string, string> }).data?.[API_KEY]) {
             // once, under its own field manager: re-applying the (data-less) Secret never touches it
             const key = randomBytes(32).toString("base64url");
             applied = await ssa(api, { apiVersion: "v1", kind: "Secret", metadata: { name: m.metadata.name, namespace: m.metadata.namespace }, data: { [API_KEY]: Buffer.from(key).toString("base64") } }, { manager: KEYGEN_MANAGER, force: false });

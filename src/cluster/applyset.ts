@@ -5,7 +5,8 @@
  * group-kinds by the part-of label and deletes what the new render no longer has. Pure.
  */
 import { createHash } from "node:crypto";
-import { labelsOf, type K8sObject } from "../render/app.js";
+import { labelsOf } from "../render/labels.js";
+import type { K8sObject } from "../render/types.js";
 import type { AppConfig } from "../config/schema.js";
 
 export const LABEL_ID = "applyset.kubernetes.io/id";

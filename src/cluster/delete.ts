@@ -4,18 +4,13 @@
  * the pods are gone.
  */
 import { InterruptedError } from "../errors.js";
-import { LABEL_APP } from "../render/app.js";
+import { LABEL_APP } from "../render/labels.js";
+import type { DeletedApp } from "../target.js";
 import type { Ui } from "../ui/output.js";
 import { describe, type KObject, type KubeApi } from "./api.js";
 import { ANN_GROUP_KINDS, parentName, parseGroupKinds, splitGroupKind } from "./applyset.js";
 import { ApiError } from "./errors.js";
 
-export interface DeleteResult {
-  name: string;
-  namespace: string;
-  deleted: string[];
-  kept: string[];
-}
 
 /** What vllmapp may have created, beyond what the applyset parent lists. */
 const KNOWN_GROUP_KINDS = ["Deployment.apps", "Service", "Secret", "ConfigMap", "PersistentVolumeClaim", "Ingress.networking.k8s.io", "ScaledObject.keda.sh"];
@@ -33,7 +28,7 @@ async function waitAllGone(api: KubeApi, path: string, query: Record<string, str
   });
 }
 
-export async function deleteApp(api: KubeApi, name: string, namespace: string, opts: { purgeCache?: boolean; wait: boolean; ui: Ui }): Promise<DeleteResult> {
+export async function deleteApp(api: KubeApi, name: string, namespace: string, opts: { purgeCache?: boolean; wait: boolean; ui: Ui }): Promise<DeletedApp> {
   const selector = `${LABEL_APP}=${name},app.kubernetes.io/managed-by=vllmapp`;
   const parent = await api.get(`/api/v1/namespaces/${namespace}/secrets/${parentName(name)}`, `read the applyset of ${name}`);
   const gks = [...new Set([...KNOWN_GROUP_KINDS, ...parseGroupKinds(parent?.metadata.annotations?.[ANN_GROUP_KINDS])])];
@@ -60,7 +55,7 @@ export async function deleteApp(api: KubeApi, name: string, namespace: string, o
       }
     }),
   );
-  const result = { name, namespace, deleted: doomed.map(describe), kept: found.filter((o) => !doomed.includes(o)).map(describe) };
+  const result: DeletedApp = { name, namespace, deleted: doomed.map(describe), kept: found.filter((o) => !doomed.includes(o)).map(describe), purgedCache: null };
   if (opts.wait && doomed.length) {
     const spinner = await opts.ui.spinner(`${name}: waiting until its pods and objects are gone`);
     const interrupt = new AbortController();

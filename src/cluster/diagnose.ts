@@ -3,7 +3,7 @@
  * scheduler refuses them) the nodes: unschedulable (not enough GPUs, no node of that GPU type or pool,
  * untolerated taints), image pull errors, crash loops, OOM kills, an exhausted startup probe. Pure.
  */
-import { LABEL_APP } from "../render/app.js";
+import { LABEL_APP } from "../render/labels.js";
 import type { KObject } from "./api.js";
 
 export interface Diagnosis {
@@ -104,7 +104,7 @@ function blockingTaints(node: KObject, pod: Pod): Taint[] {
   const tolerations: any[] = pod.spec?.tolerations ?? [];
   const tolerated = (t: Taint) =>
     tolerations.some((x) => (!x.effect || x.effect === t.effect) && (x.operator === "Exists" ? !x.key || x.key === t.key : x.key === t.key && (x.value ?? "") === (t.value ?? "")));
-  return ((node as any).spec?.taints ?? []).filter((t: Taint) => t.effect !== "PreferNoSchedule" && !tolerated(t));
+  return ((node as { spec?: { taints?: Taint[] } }).spec?.taints ?? []).filter((t: Taint) => t.effect !== "PreferNoSchedule" && !tolerated(t));
 }
 
 export function explainUnschedulable(message: string, pod: Pod, nodes?: KObject[]): Diagnosis {
@@ -119,7 +119,7 @@ export function explainUnschedulable(message: string, pod: Pod, nodes?: KObject[
     if (!matching.length) return fatal(`no node has all of ${reqs.map(describeRequirement).join(", ")}`, pickOther);
     for (const [res, n] of want) {
       if (!res.startsWith("nvidia.com/")) continue;
-      const most = Math.max(...matching.map((node) => Number((node as any).status?.allocatable?.[res] ?? 0)));
+      const most = Math.max(...matching.map((node) => Number((node as { status?: { allocatable?: Record<string, string> } }).status?.allocatable?.[res] ?? 0)));
       if (most < n) return fatal(`it asks for ${n} ${res} per replica, and the most any matching node has is ${most}`, "lower resources.gpu (tensor parallelism across fewer GPUs), or add nodes with more GPUs");
     }
     if (matching.every((n) => blockingTaints(n, pod).length)) {
@@ -205,7 +205,7 @@ export function currentPods(dep: KObject & { status?: any }, replicaSets: readon
   const REVISION = "deployment.kubernetes.io/revision";
   if ((dep.status?.observedGeneration ?? 0) < (dep.metadata.generation ?? 0)) return [];
   const revision = dep.metadata.annotations?.[REVISION];
-  const rs = replicaSets.find((r) => r.metadata.annotations?.[REVISION] === revision && (r.metadata as any).ownerReferences?.some((o: any) => o.uid === dep.metadata.uid));
+  const rs = replicaSets.find((r) => r.metadata.annotations?.[REVISION] === revision && (r.metadata.ownerReferences as { uid?: string }[] | undefined)?.some((o) => o.uid === dep.metadata.uid));
   const hash = rs?.metadata.labels?.["pod-template-hash"];
   return hash ? pods.filter((p) => p.metadata.labels?.["pod-template-hash"] === hash) : [];
 }

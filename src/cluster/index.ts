@@ -1,20 +1,18 @@
 /**
- * The Kubernetes target: deploy (preflight → server-side apply with pruning → wait), logs, status,
- * delete, list. Loaded only by the commands that talk to a cluster.
+ * The Kubernetes target: deploy a Plan (preflight → server-side apply with pruning → wait, wave by
+ * wave), logs, status, delete, list. Loaded only by the commands that talk to a cluster.
  */
-import { existsSync } from "node:fs";
-import { deployWaves, loadApps, renderAll, type CommonOptions } from "../commands/common.js";
-import type { DeleteOptions, DeployOptions, LogsOptions, StatusOptions, TargetDriver } from "../commands/target.js";
+import type { Plan, PlannedApp } from "../app/plan.js";
 import { parseDuration } from "../config/units.js";
-import { ClusterError, ConfigError, UsageError } from "../errors.js";
-import { makeResolver } from "../models/resolve.js";
+import { ClusterError } from "../errors.js";
+import { imageOf } from "../render/labels.js";
+import type { AppRef, DeployedApp, DeployRequest, DeployResult, Session, Target } from "../target.js";
 import type { Ui } from "../ui/output.js";
 import { KubeApi } from "./api.js";
 import { applyAppSet, API_KEY, validateOnServer } from "./apply.js";
 import { buildAppSet } from "./applyset.js";
-import { connect, namespaceFor } from "./connection.js";
+import { connect, namespaceFor, type ConnectionOptions } from "./connection.js";
 import { deleteApp } from "./delete.js";
-import { formatDelete, formatDeploy, formatList, formatStatus, type DeployResult, type DeployedApp } from "./format.js";
 import { streamLogs } from "./logs.js";
 import { preflight, writePrerequisites } from "./preflight.js";
 import { appStatus, listApps, serviceUrl } from "./status.js";
@@ -23,59 +21,14 @@ import { waitForApp } from "./wait.js";
 /** How long deploy waits when --timeout is not given: the startup probe's budget plus time to schedule and pull. */
 const WAIT_MARGIN_SECONDS = 600;
 
-async function openApi(opts: CommonOptions): Promise<KubeApi> {
-  return new KubeApi(await connect(opts));
-}
-
-/**
- * The apps a command acts on: APP (its namespace from the file if the file names it), else the apps
- * of -f. Namespace: --namespace, else the app's `namespace`, else the context's.
- */
-function appsOf(opts: CommonOptions & { appName?: string }): { name: string; fileNamespace?: string }[] {
-  if (opts.appName) {
-    let fileNamespace: string | undefined;
-    if (existsSync(opts.file)) {
-      try {
-        fileNamespace = loadApps({ ...opts, app: undefined }).apps.find((a) => a.config.name === opts.appName)?.config.namespace;
-      } catch (e) {
-        if (!(e instanceof ConfigError)) throw e;
-      }
-    }
-    return [{ name: opts.appName, fileNamespace }];
-  }
-  if (!existsSync(opts.file)) {
-    throw new UsageError(`no app given, and ${opts.file} does not exist`, "name the app (vllmapp status APP), or point -f at its vllm-app.yaml");
-  }
-  return loadApps(opts).selected.map((a) => ({ name: a.config.name, fileNamespace: a.config.namespace }));
-}
-
-async function targets(opts: CommonOptions & { appName?: string }): Promise<{ api: KubeApi; apps: { name: string; namespace: string }[] }> {
-  const wanted = appsOf(opts);
-  const api = await openApi(opts);
-  return { api, apps: wanted.map((a) => ({ name: a.name, namespace: namespaceFor(api.conn, opts.namespace, a.fileNamespace) })) };
-}
-
-async function deploy(opts: DeployOptions, ui: Ui): Promise<DeployResult> {
-  const dryRun = opts.dryRun ?? "none";
-  const timeoutFlag = opts.timeout === undefined ? undefined : parseDuration(opts.timeout);
-  if (opts.timeout !== undefined && timeoutFlag === undefined) throw new UsageError(`--timeout ${opts.timeout}: not a duration`, "write e.g. 90s, 20m, 1h");
-  // the context's namespace is the default of apps that name none; a broken kubeconfig is reported
-  // after the app file's own errors
-  const connected = await openApi(opts).then((a) => a, (e: unknown) => e);
-  const { loaded, rendered, warnings } = await renderAll({
-    opts,
-    defaultNamespace: connected instanceof KubeApi ? namespaceFor(connected.conn) : undefined,
-    resolve: makeResolver({ ...opts, ui, mode: "deploy" }),
-  });
-  ui.diagnostics(warnings);
-  if (!(connected instanceof KubeApi)) throw connected;
-  const api = connected;
-  const inputs = rendered.map((r, i) => {
-    const app = loaded.apps[i]!.config;
+async function deploy(api: KubeApi, opts: ConnectionOptions, plan: Plan, req: DeployRequest, ui: Ui): Promise<DeployResult> {
+  const { dryRun } = req;
+  const inputs = plan.apps.map((p) => {
+    const app = p.loaded.config;
     const namespace = namespaceFor(api.conn, opts.namespace, app.namespace);
-    return { app, namespace, objects: (r.objects ?? []).map((o) => ({ ...o, metadata: { ...o.metadata, namespace } })) };
+    return { app, namespace, objects: (p.rendered.objects ?? []).map((o) => ({ ...o, metadata: { ...o.metadata, namespace } })) };
   });
-  const pre = await preflight(api, inputs, { createNamespace: opts.createNamespace, createSecrets: opts.createSecrets, env: process.env });
+  const pre = await preflight(api, inputs, { createNamespace: req.createNamespace, createSecrets: req.createSecrets, env: process.env });
   if (dryRun === "server" && pre.namespaces.length) {
     throw new ClusterError(`namespace ${pre.namespaces.join(", ")} does not exist yet, and a server-side dry run needs it`, "create it first, or use --dry-run=client");
   }
@@ -83,95 +36,82 @@ async function deploy(opts: DeployOptions, ui: Ui): Promise<DeployResult> {
     dryRun === "client"
       ? [...pre.namespaces.map((n) => `Namespace/${n}`), ...pre.apps.flatMap((a) => a.secretWrites.map((s) => `Secret/${s.name} (keys ${Object.keys(s.data).join(", ")})`))]
       : await writePrerequisites(api, pre, dryRun === "server" ? "All" : undefined);
-  const result: DeployResult = { ...(dryRun !== "none" ? { dryRun, output: opts.output } : {}), prerequisites, apps: [] };
+  // preflight keeps the order of its inputs: the plan's apps
+  const prepared = new Map(plan.apps.map((p, i) => [p, pre.apps[i]!]));
   const sets = new Map(pre.apps.map((p) => [p, buildAppSet(p.app, p.namespace, p.objects)]));
-  if (dryRun === "none") await validateOnServer(api, [...sets.values()], Boolean(opts.forceConflicts));
-  const deployOne = async (prepared: (typeof pre.apps)[number], model: DeployedApp["model"], appUi: Ui): Promise<DeployedApp> => {
-    const { app, namespace } = prepared;
-    const set = sets.get(prepared)!;
+  if (dryRun === "none") await validateOnServer(api, [...sets.values()], req.forceConflicts);
+  const deployOne = async (planned: PlannedApp, appUi: Ui): Promise<DeployedApp> => {
+    const ready = prepared.get(planned)!;
+    const { app, namespace } = ready;
+    const set = sets.get(ready)!;
     if (dryRun === "none") appUi.info(`${app.name}: applying ${set.members.length} objects to namespace ${namespace} (context ${api.conn.context})`);
-    const changes = await applyAppSet(api, set, app.name, { dryRun, force: Boolean(opts.forceConflicts) });
+    const changes = await applyAppSet(api, set, app.name, { dryRun, force: req.forceConflicts });
     const svc = set.members.find((m) => m.kind === "Service");
-    const done: DeployedApp = { name: app.name, namespace, model, changes, ...(svc ? { endpoint: serviceUrl(svc, namespace) } : {}) };
-    if (dryRun !== "none") done.objects = [set.parent, ...set.members];
-    else {
+    const done: DeployedApp = {
+      name: app.name, namespace, container: null, model: planned.rendered.model, image: imageOf(app), changes,
+      endpoint: svc ? serviceUrl(svc, namespace) : null, ready: false, replicas: null, requiresApiKey: app.requires_auth,
+      objects: dryRun !== "none" ? [set.parent, ...set.members] : null, docker: null,
+    };
+    if (dryRun === "none") {
       if (changes.some((c) => c.kind === "Secret" && c.name === `${app.name}-api-key` && c.action === "create")) {
         appUi.note(`${app.name}: generated an API key (${API_KEY}) into Secret ${app.name}-api-key; show it with \`vllmapp status ${app.name} --show-api-key\``);
       }
-      if (opts.wait) {
-        const timeoutSeconds = timeoutFlag ?? (parseDuration(app.startup_timeout) ?? 1800) + WAIT_MARGIN_SECONDS;
-        done.ready = await waitForApp(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
+      if (req.wait) {
+        const timeoutSeconds = req.timeoutSeconds ?? (parseDuration(app.startup_timeout) ?? 1800) + WAIT_MARGIN_SECONDS;
+        done.replicas = await waitForApp(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
+        done.ready = true;
       } else appUi.success(`${app.name}: applied (--no-wait: not waiting for readiness)`);
     }
     return done;
   };
   // Apps that do not depend on each other are applied and waited for at once; a wave starts when
   // every app of the waves before it is ready.
-  const prepared = new Map(loaded.apps.map((a, i) => [a, { pre: pre.apps[i]!, model: rendered[i]!.model }]));
-  const deployed = new Map<string, DeployedApp>();
-  for (const wave of deployWaves(loaded.apps)) {
+  const deployed = new Map<PlannedApp, DeployedApp>();
+  for (const wave of plan.waves) {
     const waveUi = wave.length > 1 ? ui.withoutSpinner() : ui;
     const settled = await Promise.allSettled(
       wave.map((a) =>
-        deployOne(prepared.get(a)!.pre, prepared.get(a)!.model, waveUi).catch((e: Error) => {
+        deployOne(a, waveUi).catch((e: Error) => {
           // say it now: the other apps of the wave may still be loading for a while
-          if (wave.length > 1) waveUi.error(`${a.config.name}: ${e.message}`);
+          if (wave.length > 1) waveUi.error(`${a.loaded.config.name}: ${e.message}`);
           throw e;
         }),
       ),
     );
     const failed = settled.find((x): x is PromiseRejectedResult => x.status === "rejected");
     if (failed) throw failed.reason;
-    wave.forEach((a, i) => deployed.set(`${a.file}\0${a.config.name}`, (settled[i] as PromiseFulfilledResult<DeployedApp>).value));
+    wave.forEach((a, i) => deployed.set(a, (settled[i] as PromiseFulfilledResult<DeployedApp>).value));
   }
-  result.apps = loaded.apps.map((a) => deployed.get(`${a.file}\0${a.config.name}`)!);
-  return result;
+  return { dryRun: dryRun === "none" ? null : dryRun, prerequisites, apps: plan.apps.map((a) => deployed.get(a)!) };
 }
 
-async function logs(opts: LogsOptions, ui: Ui): Promise<void> {
-  const { api, apps } = await targets(opts);
-  await streamLogs(api, apps, opts, ui);
+function located(api: KubeApi, opts: ConnectionOptions, apps: readonly AppRef[]): { name: string; namespace: string }[] {
+  return apps.map((a) => ({ name: a.name, namespace: namespaceFor(api.conn, opts.namespace, a.fileNamespace) }));
 }
 
-async function status(opts: StatusOptions, ui: Ui) {
-  const { api, apps } = await targets(opts);
-  const statuses = await Promise.all(apps.map((a) => appStatus(api, a.name, a.namespace, opts.showApiKey)));
-  const missing = statuses.find((s) => !s.deployed);
-  if (opts.appName && missing) throw new ClusterError(`no app "${missing.name}" in namespace ${missing.namespace}`, `see the apps there: vllmapp list -n ${missing.namespace}`);
-  if (opts.showApiKey) for (const s of statuses.filter((x) => x.deployed && !x.apiKey)) ui.note(`${s.name} has no API key${s.requiresApiKey ? " yet" : " (requires_auth: false)"}`);
-  return { apps: statuses };
-}
-
-async function remove(opts: DeleteOptions, ui: Ui) {
-  const { api, apps } = await targets(opts);
-  const results = [];
-  for (const a of apps) results.push(await deleteApp(api, a.name, a.namespace, { purgeCache: opts.purgeCache, wait: opts.wait, ui }));
-  return { apps: results };
-}
-
-async function list(opts: CommonOptions, ui: Ui) {
-  const api = await openApi(opts);
-  const result = await listApps(api, namespaceFor(api.conn, opts.namespace));
-  if (!result.apps.length) ui.note(`no vllmapp apps in namespace ${result.namespace}`);
-  return result;
-}
-
-export const kubernetesDriver: TargetDriver = {
-  deploy,
-  logs,
-  status,
-  delete: remove,
-  list,
-  format: (kind, result) => {
-    switch (kind) {
-      case "deploy":
-        return formatDeploy(result as DeployResult);
-      case "status":
-        return formatStatus(result as Parameters<typeof formatStatus>[0]);
-      case "delete":
-        return formatDelete(result as Parameters<typeof formatDelete>[0]);
-      case "list":
-        return formatList(result as Parameters<typeof formatList>[0]);
-    }
+export const kubernetesTarget: Target = {
+  kind: "kubernetes",
+  async connect(opts): Promise<Session> {
+    const api = new KubeApi(await connect(opts));
+    return {
+      defaultNamespace: namespaceFor(api.conn),
+      deploy: (plan, req, ui) => deploy(api, opts, plan, req, ui),
+      async status(apps, req, ui) {
+        const statuses = await Promise.all(located(api, opts, apps).map((a) => appStatus(api, a.name, a.namespace, req.showApiKey)));
+        if (req.showApiKey) for (const s of statuses.filter((x) => x.deployed && !x.apiKey)) ui.note(`${s.name} has no API key${s.requiresApiKey ? " yet" : " (requires_auth: false)"}`);
+        return { apps: statuses };
+      },
+      logs: (apps, req, ui, write) => streamLogs(api, located(api, opts, apps), req, ui, write),
+      async delete(apps, req, ui) {
+        const results = [];
+        for (const a of located(api, opts, apps)) results.push(await deleteApp(api, a.name, a.namespace, { purgeCache: req.purgeCache, wait: req.wait, ui }));
+        return { apps: results };
+      },
+      async list(ui) {
+        const result = await listApps(api, namespaceFor(api.conn, opts.namespace));
+        if (!result.apps.length) ui.note(`no vllmapp apps in namespace ${result.namespace}`);
+        return result;
+      },
+    };
   },
 };

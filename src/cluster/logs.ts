@@ -1,20 +1,16 @@
 /**
  * Pod logs through the API server (/pods/NAME/log), streamed line by line: every replica, each line
- * prefixed `[<pod>] ` (or NDJSON `{"replica","line"}`); with --follow, replicas that start later and
+ * handed to `write` as a LogLine (the command prints it); with --follow, replicas that start later and
  * restarted containers are picked up by watching the pods.
  */
-import { once } from "node:events";
-import { parseDuration } from "../config/units.js";
 import { InterruptedError, UsageError } from "../errors.js";
-import { LABEL_APP } from "../render/app.js";
-import type { LogsOptions } from "../commands/target.js";
+import { LABEL_APP } from "../render/labels.js";
+import { logLine, type LogLine, type LogsRequest } from "../target.js";
 import type { Ui } from "../ui/output.js";
 import type { KObject, KubeApi, Query } from "./api.js";
 import { ApiError } from "./errors.js";
 
 const SERVER_CONTAINER = "vllm";
-
-export type LogsRequest = Pick<LogsOptions, "follow" | "tail" | "since" | "replica" | "previous" | "timestamps" | "json">;
 
 type Pod = KObject & { spec?: any; status?: any };
 
@@ -43,25 +39,10 @@ export async function lastLines(api: KubeApi, namespace: string, pod: string, co
   return [];
 }
 
-/** Write to stdout, waiting when it is full, so a long log streams instead of piling up in memory. */
-function makeWriter(json: boolean, stop: () => void) {
-  let closed = false;
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code !== "EPIPE") throw e;
-    closed = true;
-    stop();
-  });
-  return async (replica: string, line: string) => {
-    if (closed) return;
-    if (!process.stdout.write(json ? `${JSON.stringify({ replica, line })}\n` : `[${replica}] ${line}\n`)) await once(process.stdout, "drain");
-  };
-}
-
-export async function streamLogs(api: KubeApi, apps: { name: string; namespace: string }[], req: LogsRequest, ui: Ui): Promise<void> {
-  const sinceSeconds = req.since === undefined ? undefined : parseDuration(req.since);
-  if (req.since !== undefined && sinceSeconds === undefined) throw new UsageError(`--since ${req.since}: not a duration`, "write e.g. 30s, 10m, 2h");
+export async function streamLogs(api: KubeApi, apps: { name: string; namespace: string }[], req: LogsRequest, ui: Ui, writeLine: (l: LogLine) => Promise<void>): Promise<void> {
+  const { sinceSeconds } = req;
   const ac = new AbortController();
-  const write = makeWriter(Boolean(req.json), () => ac.abort());
+  const write = (replica: string, raw: string) => writeLine(logLine(replica, raw, req.timestamps));
   let interrupted = false;
   const onInterrupt = () => {
     interrupted = true;

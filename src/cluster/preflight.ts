@@ -7,7 +7,8 @@
  */
 import type { AppConfig } from "../config/schema.js";
 import { ClusterError, UsageError } from "../errors.js";
-import { labelsOf, type K8sObject } from "../render/app.js";
+import { labelsOf } from "../render/labels.js";
+import type { K8sObject } from "../render/types.js";
 import { strategicMerge } from "../render/merge.js";
 import { groupOf, type KObject, type KubeApi } from "./api.js";
 import { ApiError } from "./errors.js";
@@ -144,7 +145,7 @@ export async function preflight(
         if (!pt || pt === "forbidden") {
           problems.push({ message: `PodTemplate ${app.pod_template} (pod_template) ${pt ? "cannot be read (forbidden)" : `does not exist in namespace ${namespace}`}` });
         } else {
-          out = out.map((o) => (o.kind === "Deployment" ? mergePodTemplate(o, (pt as any).template) : o));
+          out = out.map((o) => (o.kind === "Deployment" ? mergePodTemplate(o, (pt as { template?: unknown }).template) : o));
         }
       }
       for (const o of out) {
@@ -155,14 +156,14 @@ export async function preflight(
         }
       }
       const ours = new Set(out.map((o) => `${o.kind}/${o.metadata.name}`));
-      const pod = (out.find((o) => o.kind === "Deployment") as any)?.spec?.template?.spec;
+      const pod = (out.find((o) => o.kind === "Deployment") as { spec?: { template?: { spec?: unknown } } } | undefined)?.spec?.template?.spec;
       const ownSecret = `${app.name}-secrets`;
       const secretWrites: SecretWrite[] = [];
       for (const ref of podRefs(pod).filter((r) => !ours.has(`${r.kind}/${r.name}`))) {
         const path = `/api/v1/namespaces/${namespace}/${ref.kind === "PersistentVolumeClaim" ? "persistentvolumeclaims" : ref.kind === "Secret" ? "secrets" : "configmaps"}/${ref.name}`;
         const live = nsMissing ? undefined : await exists(api, path, `read ${ref.kind} ${ref.name}`);
         if (live === "forbidden") continue;
-        const have = new Set(Object.keys((live as any)?.data ?? {}).concat(Object.keys((live as any)?.binaryData ?? {})));
+        const have = new Set(Object.keys((live as { data?: object } | undefined)?.data ?? {}).concat(Object.keys((live as { binaryData?: object } | undefined)?.binaryData ?? {})));
         const missing = [...ref.keys.keys()].filter((k) => !have.has(k));
         if (live && !missing.length) continue;
         if (ref.kind === "Secret" && ref.name === ownSecret && opts.createSecrets) {

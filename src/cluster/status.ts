@@ -1,48 +1,13 @@
 /**
  * `status` and `list`: what runs, read from the cluster. Endpoints are computed, never contacted.
  */
-import { LABEL_APP } from "../render/app.js";
+import { LABEL_APP } from "../render/labels.js";
+import type { AppStatus, AppSummary, ListResult } from "../target.js";
 import { formatAge } from "../text.js";
 import type { KObject, KubeApi } from "./api.js";
 import { API_KEY } from "./apply.js";
 import { currentPods, diagnosePods, isUnschedulable, type KEvent } from "./diagnose.js";
 import { readNodes, rolloutState } from "./wait.js";
-
-/** The same keys as the Docker target's status where they mean the same. */
-export interface AppStatus {
-  name: string;
-  namespace: string;
-  deployed: boolean;
-  ready: boolean;
-  replicas?: { ready: number; desired: number };
-  /** why it is not ready */
-  reason?: string;
-  hint?: string;
-  /** the in-cluster Service URL */
-  endpoint?: string;
-  /** URLs of the Ingress hosts */
-  ingress?: string[];
-  modelId?: string;
-  modelUri?: string;
-  /** the run output or registry URI the model was resolved from */
-  modelSource?: string;
-  image?: string;
-  created?: string;
-  age?: string;
-  description?: string;
-  links?: { title: string; url: string }[];
-  requiresApiKey?: boolean;
-  /** only with --show-api-key */
-  apiKey?: string;
-}
-
-export interface AppSummary {
-  name: string;
-  ready: boolean;
-  replicas: { ready: number; desired: number };
-  modelId?: string;
-  age?: string;
-}
 
 type Obj = KObject & { spec?: any; status?: any };
 
@@ -51,20 +16,20 @@ export function serviceUrl(svc: { metadata: { name: string; namespace?: string }
   return `http://${svc.metadata.name}.${svc.metadata.namespace ?? namespace}.svc.cluster.local${port ? `:${port}` : ""}`;
 }
 
-function ingressUrls(ing: Obj | undefined): string[] | undefined {
-  if (!ing) return undefined;
+function ingressUrls(ing: Obj | undefined): string[] {
+  if (!ing) return [];
   const tls = new Set<string>((ing.spec?.tls ?? []).flatMap((t: any) => t.hosts ?? []));
   return (ing.spec?.rules ?? []).filter((r: any) => r.host).map((r: any) => `${tls.has(r.host) ? "https" : "http"}://${r.host}`);
 }
 
-function linksOf(dep: Obj, base: string | undefined): AppStatus["links"] {
+function linksOf(dep: Obj, base: string | null): AppStatus["links"] {
   const raw = dep.metadata.annotations?.["vllmapp.dev/links"];
-  if (!raw) return undefined;
+  if (!raw) return [];
   try {
     const links = JSON.parse(raw) as { path: string; title: string; is_relative?: boolean }[];
     return links.map((l) => ({ title: l.title, url: l.is_relative !== false && base ? `${base.replace(/\/$/, "")}/${l.path.replace(/^\//, "")}` : l.path }));
   } catch {
-    return undefined;
+    return [];
   }
 }
 
@@ -81,12 +46,15 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     api.request<{ items: KEvent[] }>("GET", `${ns}/events`, { query: { fieldSelector: "involvedObject.kind=Pod" }, what: `list the events of ${name}` }),
     showApiKey ? api.get<Obj>(`${ns}/secrets/${name}-api-key`, `read Secret ${name}-api-key`) : undefined,
   ]);
-  if (!dep) return { name, namespace, deployed: false, ready: false };
+  const none = { container: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null };
+  if (!dep) return { name, namespace, deployed: false, ready: false, replicas: null, ...none };
   const { done, ...replicas } = rolloutState(dep);
-  const endpoint = svc ? serviceUrl(svc, namespace) : undefined;
+  const endpoint = svc ? serviceUrl(svc, namespace) : null;
   const a = dep.metadata.annotations ?? {};
   const server = (dep.spec?.template?.spec?.containers ?? []).find((c: any) => c.name === "vllm");
+  const created: string | undefined = dep.metadata.creationTimestamp;
   const status: AppStatus = {
+    ...none,
     name,
     namespace,
     deployed: true,
@@ -94,14 +62,14 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     replicas,
     endpoint,
     ingress: ingressUrls(ing),
-    modelId: a["vllmapp.dev/model-id"],
-    modelUri: a["vllmapp.dev/model-uri"],
-    modelSource: a["vllmapp.dev/model-source"],
-    image: server?.image,
-    created: dep.metadata.creationTimestamp,
-    age: formatAge(dep.metadata.creationTimestamp),
-    description: a["vllmapp.dev/description"],
-    links: linksOf(dep, ingressUrls(ing)?.[0] ?? endpoint),
+    modelId: a["vllmapp.dev/model-id"] ?? null,
+    modelUri: a["vllmapp.dev/model-uri"] ?? null,
+    modelSource: a["vllmapp.dev/model-source"] ?? null,
+    image: server?.image ?? null,
+    created: created ?? null,
+    age: formatAge(created) ?? null,
+    description: a["vllmapp.dev/description"] ?? null,
+    links: linksOf(dep, ingressUrls(ing)[0] ?? endpoint),
     requiresApiKey: (server?.env ?? []).some((e: any) => e.name === API_KEY && e.valueFrom?.secretKeyRef),
   };
   if (!done) {
@@ -110,12 +78,12 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     status.reason = d?.reason ?? `rollout in progress (${replicas.ready}/${replicas.desired} ready)`;
     if (d?.hint) status.hint = d.hint;
   }
-  const b64 = (keySecret as any)?.data?.[API_KEY];
+  const b64 = (keySecret as { data?: Record<string, string> } | undefined)?.data?.[API_KEY];
   if (b64) status.apiKey = Buffer.from(b64, "base64").toString("utf8");
   return status;
 }
 
-export async function listApps(api: KubeApi, namespace: string): Promise<{ namespace: string; apps: AppSummary[] }> {
+export async function listApps(api: KubeApi, namespace: string): Promise<ListResult> {
   const list = await api.request<{ items: Obj[] }>("GET", `/apis/apps/v1/namespaces/${namespace}/deployments`, {
     query: { labelSelector: "app.kubernetes.io/managed-by=vllmapp" },
     what: `list the apps in namespace ${namespace}`,
@@ -123,7 +91,12 @@ export async function listApps(api: KubeApi, namespace: string): Promise<{ names
   const apps = list.items
     .map((d): AppSummary => {
       const { done, ...replicas } = rolloutState(d);
-      return { name: d.metadata.labels?.[LABEL_APP] ?? d.metadata.name, ready: done, replicas, modelId: d.metadata.annotations?.["vllmapp.dev/model-id"], age: formatAge(d.metadata.creationTimestamp) };
+      const server = (d.spec?.template?.spec?.containers ?? []).find((c: { name: string }) => c.name === "vllm");
+      const created: string | undefined = d.metadata.creationTimestamp;
+      return {
+        name: d.metadata.labels?.[LABEL_APP] ?? d.metadata.name, namespace, ready: done, replicas, endpoint: null,
+        modelId: d.metadata.annotations?.["vllmapp.dev/model-id"] ?? null, image: server?.image ?? null, age: formatAge(created) ?? null, state: null,
+      };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
   return { namespace, apps };

@@ -6,7 +6,7 @@
  */
 import { formatDuration } from "../config/units.js";
 import { AppFailedError, InterruptedError, ReadinessTimeoutError } from "../errors.js";
-import { LABEL_APP } from "../render/app.js";
+import { LABEL_APP } from "../render/labels.js";
 import type { Ui } from "../ui/output.js";
 import type { KObject, KubeApi, WatchEvent } from "./api.js";
 import { currentPods, diagnosePods, isUnschedulable, type Diagnosis, type KEvent } from "./diagnose.js";

@@ -3,10 +3,69 @@
  * report, without rendering files or touching the target. Exit 2 when anything would stop a deploy.
  */
 import { Command } from "commander";
-import { ConfigError } from "../errors.js";
-import { addCommonOptions, commonOptions, uiFor, type CommonOptions } from "./options.js";
+import { z } from "zod";
+import { ConfigError, type Diagnostic } from "../errors.js";
+import { gb } from "../fit/fit.js";
+import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, paramsFlag, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
 
-export type CheckOptions = CommonOptions;
+export const checkOptionsSchema = z
+  .object({ ...fileShape, ...targetShape, ...connectionShape, ...outputShape, param: paramsFlag, templates: z.string().optional(), offline: z.boolean().default(false) })
+  .transform((o) => ({ ...o, target: targetOf(o), params: o.param, ...outputOf(o) }));
+
+export type CheckOptions = z.output<typeof checkOptionsSchema>;
+
+export interface CheckedApp {
+  name: string;
+  model: { kind: string; uri: string; resolvedFrom?: string };
+  checked?: string;
+  weightBytes?: number;
+  fit?: { gpu: string; fits: boolean; contextFits: boolean; weightBytesPerGpu: number; kvCacheBytesPerGpu: number; maxTokens: number; maxModelLen: number; summary: string };
+  problems: Diagnostic[];
+}
+
+export interface CheckResult {
+  ok: boolean;
+  apps: CheckedApp[];
+  /** problems not tied to one app's source (the rest of the config) */
+  problems: Diagnostic[];
+}
+
+export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
+  const [{ plan }, { nodePlanIo }, { makeSourceResolver }, { sourceUri }] = await Promise.all([import("../app/plan.js"), import("../app/node-io.js"), import("./resolver.js"), import("../models/source.js")]);
+  const resolve = await makeSourceResolver({ mode: "check", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig });
+  const p = await plan({ file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, params: opts.params }, nodePlanIo({ templates: opts.templates, resolve }));
+  const fits = new Map(p.apps.filter((a) => a.report && a.fit).map((a) => [a.report!, a.fit!]));
+  const reported = new Set(p.reports.flatMap((r) => r.diagnostics));
+  // with errors: the ones not in a source report; else the warnings of the rest of the config
+  const problems = p.errors.length ? p.errors.filter((d) => !reported.has(d)) : p.warnings;
+  const apps = p.reports.map((r): CheckedApp => {
+    const fit = fits.get(r);
+    return {
+      name: r.app,
+      model: { kind: r.source.kind, uri: sourceUri(r.source), ...(r.resolvedFrom ? { resolvedFrom: r.resolvedFrom } : {}) },
+      ...(r.facts ? { checked: r.facts.checked, weightBytes: r.facts.weightBytes } : {}),
+      ...(fit
+        ? { fit: { gpu: fit.gpu, fits: fit.result.fits, contextFits: fit.result.contextFits, weightBytesPerGpu: fit.result.weightBytesPerGpu, kvCacheBytesPerGpu: fit.result.kvCacheBytesPerGpu, maxTokens: fit.result.maxTokens, maxModelLen: fit.result.maxModelLen, summary: fit.summary } }
+        : {}),
+      problems: r.diagnostics,
+    };
+  });
+  const ok = ![...problems, ...apps.flatMap((a) => a.problems)].some((d) => d.severity === "error");
+  return { ok, apps, problems };
+}
+
+export function formatCheck(r: CheckResult): string {
+  const lines: string[] = [];
+  for (const a of r.apps) {
+    const errors = a.problems.filter((d) => d.severity === "error").length;
+    const warnings = a.problems.filter((d) => d.severity === "warning").length;
+    lines.push(`${a.name}: ${errors ? `${errors} error${errors === 1 ? "" : "s"}` : warnings ? `ok, ${warnings} warning${warnings === 1 ? "" : "s"}` : "ok"}`);
+    lines.push(`  model:  ${a.model.uri}${a.model.resolvedFrom ? ` (from ${a.model.resolvedFrom})` : ""}`);
+    if (a.checked) lines.push(`  source: ${a.checked}`);
+    if (a.fit) lines.push(`  fit:    ${a.fit.gpu}: ${a.fit.fits ? (a.fit.contextFits ? "fits" : "fits, context too long") : "does not fit"}; weights ${gb(a.fit.weightBytesPerGpu)} per GPU, KV cache ${gb(a.fit.kvCacheBytesPerGpu)} per GPU = ${a.fit.maxTokens} tokens (max_model_len ${a.fit.maxModelLen})`);
+  }
+  return lines.join("\n");
+}
 
 export function checkCommand(): Command {
   const cmd = new Command("check")
@@ -15,9 +74,8 @@ export function checkCommand(): Command {
   addCommonOptions(cmd);
   cmd.addHelpText("after", `\nExamples:\n  $ vllmapp check\n  $ vllmapp check -f llama.yaml --json\n  $ HF_TOKEN=hf_… vllmapp check --app llama70b`);
   cmd.action(async (raw) => {
-    const opts = { ...commonOptions(raw), offline: raw.offline } as CheckOptions;
+    const opts = parseOptions(checkOptionsSchema, raw);
     const ui = uiFor(opts);
-    const { runCheck, formatCheck } = await import("./check-run.js");
     const r = await runCheck(opts);
     ui.out(opts.json ? JSON.stringify(r, null, 2) : formatCheck(r));
     const all = [...r.problems, ...r.apps.flatMap((a) => a.problems)];

@@ -21,6 +21,7 @@ export interface LoadResult {
   warnings: Diagnostic[];
 }
 
+/** The file system, as loadConfig (config/graph.ts) reads it. */
 export interface LoadDeps {
   readFile: (path: string) => string;
   resolvePath: (from: string, rel: string) => string;
@@ -114,6 +115,7 @@ function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: Ret
     }
     if (issue.code === "invalid_union") {
       // Report the branch that got furthest, instead of "invalid input".
+      // eslint-disable-next-line no-restricted-syntax -- zod 4 keeps a union's branch issues on `errors`, outside $ZodIssue's type
       const branches = (issue as any).errors as $ZodIssue[][];
       const best = branches
         .filter((b) => b.length > 0)
@@ -125,11 +127,13 @@ function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: Ret
     }
     const pos = at(path);
     const lastKey = path[path.length - 1];
+    // eslint-disable-next-line no-restricted-syntax -- zod 4 reports the input of an invalid_type issue on `input`, outside its type
     const missing = issue.code === "invalid_type" && (issue as any).input === undefined;
     out.push({
       file, ...pos, severity: "error",
       path: formatPath(path),
       message: missing ? `required field "${String(lastKey)}" is missing` : issue.message,
+      // eslint-disable-next-line no-restricted-syntax -- custom issues carry vllmapp's hint in `params`, which only some issue types declare
       hint: missing ? MISSING_HINT[String(lastKey)] : ((issue as any).params?.hint as string | undefined),
     });
   }
@@ -203,117 +207,6 @@ function yamlHint(code: string): string | undefined {
     default:
       return undefined;
   }
-}
-
-/**
- * Load a file and every file its apps' `depends_on` names (by path), resolve dependencies and
- * reject cycles. Returns apps in deploy order (dependencies first).
- */
-export function loadConfig(file: string, deps: LoadDeps): LoadResult & { order: LoadedApp[] } {
-  const byFile = new Map<string, LoadResult>();
-  const diagnostics: Diagnostic[] = [];
-  const warnings: Diagnostic[] = [];
-  const queue = [file];
-  const readOne = (f: string): LoadResult | undefined => {
-    if (byFile.has(f)) return byFile.get(f);
-    let text: string;
-    try {
-      text = deps.readFile(f);
-    } catch (e) {
-      diagnostics.push({ file: f, line: 1, col: 1, path: "", severity: "error", message: `cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, hint: f === file ? "pass the file with -f, or run `vllmapp init` to write one" : undefined });
-      return undefined;
-    }
-    try {
-      const r = parseConfigText(text, f);
-      byFile.set(f, r);
-      warnings.push(...r.warnings);
-      return r;
-    } catch (e) {
-      if (e instanceof ConfigError) diagnostics.push(...e.diagnostics);
-      else throw e;
-      return undefined;
-    }
-  };
-  // key: "file\0name"
-  const nodes = new Map<string, { app: LoadedApp; deps: string[] }>();
-  while (queue.length) {
-    const f = queue.shift()!;
-    if (byFile.has(f)) continue;
-    const r = readOne(f);
-    if (!r) continue;
-    const local = new Set(r.apps.map((a) => a.config.name));
-    for (const app of r.apps) {
-      const edges: string[] = [];
-      app.config.depends_on?.forEach((ref, i) => {
-        const pos = app.locate(["depends_on", i]);
-        const [pathPart, namePart] = ref.includes("#") ? ref.split("#", 2) as [string, string] : [ref, undefined];
-        if (!ref.includes("#") && local.has(ref)) {
-          edges.push(`${f}\0${ref}`);
-          return;
-        }
-        const looksLikePath = ref.includes("#") || /[/\\]|\.ya?ml$/.test(ref);
-        if (!looksLikePath) {
-          const guess = didYouMean(ref, local);
-          diagnostics.push({ file: f, ...pos, path: `depends_on[${i}]`, severity: "error", message: `no app named "${ref}" in this file${guess ? `; did you mean "${guess}"?` : ""}`, hint: "name an app of this file, or another file by path (./other.yaml or ./other.yaml#app)" });
-          return;
-        }
-        const target = deps.resolvePath(f, pathPart);
-        if (!deps.exists(target)) {
-          diagnostics.push({ file: f, ...pos, path: `depends_on[${i}]`, severity: "error", message: `file ${pathPart} does not exist (resolved to ${target})` });
-          return;
-        }
-        queue.push(target);
-        edges.push(namePart ? `${target}\0${namePart}` : `${target}\0*`);
-      });
-      nodes.set(`${f}\0${app.config.name}`, { app, deps: edges });
-    }
-  }
-  // expand "*" (all apps of a file) and check names in other files
-  for (const [key, node] of nodes) {
-    const expanded: string[] = [];
-    node.deps.forEach((d) => {
-      const [df, dn] = d.split("\0") as [string, string];
-      if (dn === "*") {
-        for (const a of byFile.get(df)?.apps ?? []) expanded.push(`${df}\0${a.config.name}`);
-      } else if (nodes.has(d)) {
-        expanded.push(d);
-      } else if (byFile.has(df)) {
-        const idx = node.app.config.depends_on!.findIndex((r) => r.endsWith(`#${dn}`));
-        diagnostics.push({ file: node.app.file, ...node.app.locate(["depends_on", Math.max(idx, 0)]), path: `depends_on[${Math.max(idx, 0)}]`, severity: "error", message: `${df} has no app named "${dn}"`, hint: `apps there: ${byFile.get(df)!.apps.map((a) => a.config.name).join(", ")}` });
-      }
-    });
-    nodes.set(key, { ...node, deps: expanded });
-  }
-  // topological order with cycle detection
-  const order: LoadedApp[] = [];
-  const state = new Map<string, "visiting" | "done">();
-  const stack: string[] = [];
-  const reported = new Set<string>();
-  const visit = (key: string) => {
-    const s = state.get(key);
-    if (s === "done") return;
-    if (s === "visiting") {
-      const cycle = [...stack.slice(stack.indexOf(key)), key];
-      const id = [...cycle].sort().join("|");
-      if (!reported.has(id)) {
-        reported.add(id);
-        const app = nodes.get(key)!.app;
-        const names = cycle.map((k) => k.split("\0")[1]);
-        diagnostics.push({ file: app.file, ...app.locate(["depends_on"]), path: "depends_on", severity: "error", message: `dependency cycle: ${names.join(" → ")}`, hint: "remove one of these depends_on entries" });
-      }
-      return;
-    }
-    state.set(key, "visiting");
-    stack.push(key);
-    for (const d of nodes.get(key)?.deps ?? []) visit(d);
-    stack.pop();
-    state.set(key, "done");
-    order.push(nodes.get(key)!.app);
-  };
-  for (const key of nodes.keys()) visit(key);
-  if (diagnostics.length) throw new ConfigError(sortDiagnostics(diagnostics));
-  const root = byFile.get(file)!;
-  return { apps: root.apps, warnings, order };
 }
 
 export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {

@@ -1,7 +1,7 @@
 /** Starting and removing an app's container. */
 import { formatArgv } from "../text.js";
 import { DockerError } from "../errors.js";
-import type { DockerPlan } from "../render/app.js";
+import type { DockerPlan } from "../render/types.js";
 import type { Ui } from "../ui/output.js";
 import { docker, dockerOk, labelOf, lastLine, nameOf, type ContainerInfo } from "./docker.js";
 import { GPU_HINT } from "./preflight.js";

@@ -7,37 +7,16 @@ import { mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import type { DeployOptions } from "../commands/target.js";
-import { renderAll } from "../commands/common.js";
+import type { Plan } from "../app/plan.js";
 import { parseDuration } from "../config/units.js";
-import { AppFailedError, UsageError } from "../errors.js";
-import type { DockerPlan } from "../render/app.js";
-import { jsonDocument } from "../render/format.js";
+import { AppFailedError } from "../errors.js";
+import type { DockerPlan } from "../render/types.js";
+import type { ChangeAction, DeployedApp, DeployRequest, DeployResult } from "../target.js";
 import type { Ui } from "../ui/output.js";
 import { apiKeyOf, engineRuntimes, findContainers, labelOf, LABEL } from "./docker.js";
 import { removeContainer, startContainer } from "./container.js";
 import { checkGpuRuntime, checkPorts, checkSecrets, ensureImage, type PlannedApp } from "./preflight.js";
 import { waitUntilHealthy } from "./wait.js";
-
-export interface DeployedApp {
-  name: string;
-  container: string;
-  action: "created" | "replaced" | "unchanged";
-  endpoint: string;
-  modelId: string;
-  image: string;
-  /** false with --no-wait */
-  ready: boolean;
-  requiresApiKey: boolean;
-}
-
-/** --dry-run=client: the apps as `render -o json` prints them (the fields read here) */
-interface PlannedRun {
-  name: string;
-  docker: { argv: string[]; before?: { what: string; argv: string[] }[] };
-}
-
-export type DeployResult = { dryRun?: false; apps: DeployedApp[] } | { dryRun: true; apps: PlannedRun[] };
 
 /** Values of the names the plan passes with `-e NAME`, from this process's environment. */
 function hostEnv(names: readonly string[]): Record<string, string> {
@@ -62,27 +41,27 @@ async function runStep(step: DockerPlan["before"][number], ui: Ui): Promise<void
   spin.succeed(step.what);
 }
 
-function timeoutFor(opts: DeployOptions, startupTimeout: string | number): number {
-  if (opts.timeout === undefined) return parseDuration(startupTimeout) ?? 1800;
-  const t = parseDuration(opts.timeout);
-  if (t === undefined) throw new UsageError(`--timeout ${opts.timeout}: not a duration`, "write it like 90s, 10m or 1h");
-  return t;
-}
-
-export async function deployLocal(opts: DeployOptions, ui: Ui): Promise<DeployResult> {
-  if (opts.dryRun === "server") throw new UsageError("--dry-run=server asks a Kubernetes API server; with --local use --dry-run=client");
-  const { makeResolver } = await import("../models/resolve.js");
-  const { loaded, rendered, warnings } = await renderAll({ opts, resolve: makeResolver({ ...opts, ui, mode: "deploy" }), dockerGpus: opts.gpus });
-  ui.diagnostics(warnings);
-  if (opts.dryRun === "client") return { dryRun: true, ...(jsonDocument(rendered) as { apps: PlannedRun[] }) };
+export async function deployLocal(plan: Plan, req: DeployRequest, ui: Ui): Promise<DeployResult> {
+  const base = (r: Plan["apps"][number]["rendered"]) => ({
+    name: r.name, namespace: null, container: r.docker!.container, model: r.model, image: r.docker!.image,
+    endpoint: `http://127.0.0.1:${r.docker!.port}`, requiresApiKey: r.docker!.requiresApiKey, objects: null,
+  });
+  if (req.dryRun === "client") {
+    return {
+      dryRun: "client",
+      prerequisites: [],
+      apps: plan.apps.map(({ rendered: r }): DeployedApp => ({
+        ...base(r), changes: [], ready: false, replicas: null, docker: { argv: r.docker!.argv, before: r.docker!.before.map((b) => ({ what: b.what, argv: b.argv })) },
+      })),
+    };
+  }
 
   // preflight: nothing is started until every check has passed
   const runtimes = await engineRuntimes();
-  const apps: (PlannedApp & { timeout: number; modelId: string })[] = [];
-  for (const r of rendered) {
-    const config = loaded.apps.find((a) => a.config.name === r.name)!.config;
+  const apps: (PlannedApp & { timeout: number; rendered: Plan["apps"][number]["rendered"] })[] = [];
+  for (const { loaded, rendered: r } of plan.apps) {
     const [existing] = await findContainers(`${LABEL}=${r.name}`);
-    apps.push({ name: r.name, plan: r.docker!, existing, timeout: timeoutFor(opts, config.startup_timeout), modelId: r.model.servedAs });
+    apps.push({ name: r.name, plan: r.docker!, existing, timeout: req.timeoutSeconds ?? parseDuration(loaded.config.startup_timeout) ?? 1800, rendered: r });
   }
   checkSecrets(apps);
   checkGpuRuntime(apps, runtimes);
@@ -91,35 +70,32 @@ export async function deployLocal(opts: DeployOptions, ui: Ui): Promise<DeployRe
 
   const results: DeployedApp[] = [];
   for (const a of apps) {
-    const { plan, existing } = a;
-    let action: DeployedApp["action"] = existing ? "replaced" : "created";
-    if (existing?.State.Running && labelOf(existing, "vllmapp.hash") === plan.hash) {
+    const { plan: docker, existing } = a;
+    let action: ChangeAction = existing ? "replace" : "create";
+    if (existing?.State.Running && labelOf(existing, "vllmapp.hash") === docker.hash) {
       action = "unchanged";
-      ui.info(`${a.name}: unchanged (${plan.container})`);
+      ui.info(`${a.name}: unchanged (${docker.container})`);
     } else {
-      if (plan.modelCacheDir) mkdirSync(plan.modelCacheDir, { recursive: true });
-      for (const step of plan.before) await runStep(step, ui);
-      const env = hostEnv(plan.envFromHost);
-      if (plan.requiresApiKey) env.VLLM_API_KEY = (existing && apiKeyOf(existing)) ?? randomBytes(24).toString("base64url");
+      if (docker.modelCacheDir) mkdirSync(docker.modelCacheDir, { recursive: true });
+      for (const step of docker.before) await runStep(step, ui);
+      const env = hostEnv(docker.envFromHost);
+      if (docker.requiresApiKey) env.VLLM_API_KEY = (existing && apiKeyOf(existing)) ?? randomBytes(24).toString("base64url");
       mkdirSync(path.join(homedir(), ".cache", "huggingface"), { recursive: true });
       if (existing) await removeContainer(existing, ui);
-      await startContainer(plan, env);
-      ui.success(`${a.name}: ${action} ${plan.container}`);
+      await startContainer(docker, env);
+      ui.success(`${a.name}: ${action === "replace" ? "replaced" : "created"} ${docker.container}`);
     }
-    if (opts.wait) await waitUntilHealthy({ app: a.name, container: plan.container, port: plan.port, timeoutSeconds: a.timeout }, ui);
+    if (req.wait) await waitUntilHealthy({ app: a.name, container: docker.container, port: docker.port, timeoutSeconds: a.timeout }, ui);
     results.push({
-      name: a.name,
-      container: plan.container,
-      action,
-      endpoint: `http://127.0.0.1:${plan.port}`,
-      modelId: a.modelId,
-      image: plan.image,
-      ready: opts.wait,
-      requiresApiKey: plan.requiresApiKey,
+      ...base(a.rendered),
+      changes: [{ kind: "Container", name: docker.container, action }],
+      ready: req.wait,
+      replicas: req.wait ? { ready: 1, desired: 1 } : null,
+      docker: null,
     });
   }
   if (results.some((r) => r.requiresApiKey)) {
-    ui.note(`the endpoint needs an API key (Authorization: Bearer …): vllmapp status --local --show-api-key${opts.app ? ` ${opts.app}` : ""}`);
+    ui.note(`the endpoint needs an API key (Authorization: Bearer …): vllmapp status --local --show-api-key${plan.app ? ` ${plan.app}` : ""}`);
   }
-  return { apps: results };
+  return { dryRun: null, prerequisites: [], apps: results };
 }

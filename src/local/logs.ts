@@ -1,37 +1,23 @@
-/** logs --local: `docker logs` of the app's container, streamed line by line (NDJSON with --json). */
-import type { LogsOptions } from "../commands/target.js";
-import { parseDuration } from "../config/units.js";
+/** logs --local: `docker logs` of the app's container, streamed line by line to the command. */
 import { DockerError, InterruptedError, UsageError } from "../errors.js";
+import { logLine, type AppRef, type LogLine, type LogsRequest } from "../target.js";
 import type { Ui } from "../ui/output.js";
 import { dockerStream, findContainers, LABEL, nameOf } from "./docker.js";
-import { appNames } from "./status.js";
 
-/** docker logs --since takes Go durations or timestamps; vllmapp's durations (1d, 1h30m) become seconds. */
-function sinceArg(since: string): string {
-  const s = parseDuration(since);
-  return s === undefined ? since : `${Math.round(s)}s`;
-}
-
-function jsonLine(replica: string, line: string, timestamps: boolean): Record<string, string> {
-  if (!timestamps) return { replica, line };
-  const sp = line.indexOf(" ");
-  return sp < 0 ? { replica, time: line, line: "" } : { replica, time: line.slice(0, sp), line: line.slice(sp + 1) };
-}
-
-export async function logsLocal(opts: LogsOptions, ui: Ui): Promise<void> {
-  const names = appNames(opts, "logs");
-  if (names.length > 1) throw new UsageError(`${opts.file} has ${names.length} apps: ${names.join(", ")}`, "name one: vllmapp logs --local APP");
-  const name = names[0]!;
+export async function logsLocal(apps: readonly AppRef[], req: LogsRequest, ui: Ui, write: (l: LogLine) => Promise<void>): Promise<void> {
+  if (apps.length > 1) throw new UsageError(`the file has ${apps.length} apps: ${apps.map((a) => a.name).join(", ")}`, "name one: vllmapp logs --local APP");
+  const name = apps[0]!.name;
   const [c] = await findContainers(`${LABEL}=${name}`);
   if (!c) throw new UsageError(`app ${name} has no container on this Docker engine`, "deploy it with vllmapp deploy --local; vllmapp list --local shows what runs");
   const container = nameOf(c);
-  if (opts.replica && opts.replica !== container) throw new UsageError(`app ${name} has one replica, ${container}; there is no ${opts.replica}`);
-  if (opts.previous) ui.note(`Docker keeps one container per app: this is ${container}'s log, including a crash`);
+  if (req.replica && req.replica !== container) throw new UsageError(`app ${name} has one replica, ${container}; there is no ${req.replica}`);
+  if (req.previous) ui.note(`Docker keeps one container per app: this is ${container}'s log, including a crash`);
   const args = ["logs"];
-  if (opts.follow) args.push("--follow");
-  if (opts.tail !== undefined) args.push("--tail", String(opts.tail));
-  if (opts.since) args.push("--since", sinceArg(opts.since));
-  if (opts.timestamps) args.push("--timestamps");
+  if (req.follow) args.push("--follow");
+  if (req.tail !== undefined) args.push("--tail", String(req.tail));
+  // docker logs --since takes Go durations or timestamps: seconds are both
+  if (req.sinceSeconds !== undefined) args.push("--since", `${Math.round(req.sinceSeconds)}s`);
+  if (req.timestamps) args.push("--timestamps");
   const p = dockerStream([...args, c.Id]);
   let interrupted = false;
   const onInterrupt = () => {
@@ -40,9 +26,7 @@ export async function logsLocal(opts: LogsOptions, ui: Ui): Promise<void> {
   };
   process.once("vllmapp:interrupt", onInterrupt);
   try {
-    for await (const line of p.iterable({ from: "all" })) {
-      process.stdout.write(`${opts.json ? JSON.stringify(jsonLine(container, line, Boolean(opts.timestamps))) : line}\n`);
-    }
+    for await (const line of p.iterable({ from: "all" })) await write(logLine(container, line, req.timestamps));
   } finally {
     process.off("vllmapp:interrupt", onInterrupt);
   }

@@ -3,7 +3,7 @@
  * Each failure is one clear error (exit 4, or 2 for what the user's environment lacks).
  */
 import { DockerError, UsageError } from "../errors.js";
-import type { DockerPlan } from "../render/app.js";
+import type { DockerPlan } from "../render/types.js";
 import type { Ui } from "../ui/output.js";
 import { docker, lastLine, publishedOf, type ContainerInfo } from "./docker.js";
 import { portHolder } from "./port.js";

@@ -1,5 +1,6 @@
 /**
- * Resolving and checking model sources against their backends (SPEC §3, §3.1), then the fit check.
+ * Resolving and checking model sources against their backends (SPEC §3, §3.1); the fit check runs
+ * on the rendered argv afterwards (src/app/fit-check.ts).
  * Run outputs and registry URIs become concrete sources; Hugging Face repos and s3:// prefixes are
  * checked for existence, access and weights; config.json and the weight sizes feed the fit check.
  * Backends load lazily (client-node, the AWS SDK, @huggingface/hub) when a source of their kind is met.
@@ -8,27 +9,22 @@
  * backend it cannot reach; `deploy` and `check` treat an unreachable backend as an error.
  */
 import type { LoadedApp } from "../config/load.js";
-import { ConfigError, type Diagnostic } from "../errors.js";
-import type { SourceResolver } from "../commands/common.js";
-import { buildServeArgs, parameterValues, type Target } from "../render/app.js";
-import { gpuRequest } from "../render/resources.js";
-import type { Ui } from "../ui/output.js";
-import { checkFit, describeFit, gpuLabel, servingOptions, suggestGpus, type FitResult } from "../fit/fit.js";
-import { modelShape } from "../fit/model.js";
+import type { Diagnostic } from "../errors.js";
 import { BackendUnreachable, SourceProblem, type ModelFacts } from "./facts.js";
 import { isProblem, parseModelPath, sourceUri, type ConcreteSource, type ModelSource } from "./source.js";
-import { HF_REPO } from "../config/schema.js";
+import { HF_REPO, type RunOutputRef } from "../config/schema.js";
+import type { Resolved } from "./runs-mlflow.js";
+
+/** Resolves a run output on the `kubernetes` backend (src/cluster/job-output.ts, passed in so models/ needs no cluster code). */
+export type JobOutputResolver = (ref: RunOutputRef, conn: { kubeconfig?: string; context?: string; namespace?: string }) => Promise<Resolved>;
 
 export interface ResolverOptions {
-  ui: Ui;
   mode: "render" | "deploy" | "check";
+  jobOutput: JobOutputResolver;
   offline?: boolean;
   namespace?: string;
   context?: string;
   kubeconfig?: string;
-  /** --param overrides (they may set extra_args that the fit check reads) */
-  param?: string[];
-  target?: Target;
 }
 
 /** What resolving and checking one app's source found. */
@@ -37,7 +33,7 @@ export interface SourceReport {
   source: ModelSource;
   resolvedFrom?: string;
   facts?: ModelFacts;
-  fit?: { gpu: string; summary: string; result: FitResult };
+  /** the fit check (src/app/fit-check.ts) adds its findings here once the argv is rendered */
   diagnostics: Diagnostic[];
 }
 
@@ -58,8 +54,7 @@ async function resolveSymbolic(app: LoadedApp, src: Extract<ModelSource, { kind:
     const { resolveMlflowRunOutput } = await import("./runs-mlflow.js");
     return resolveMlflowRunOutput(src.ref, src.backend.tracking_uri, appEndpoint(app));
   }
-  const { resolveJobOutput } = await import("./runs-kubernetes.js");
-  return resolveJobOutput(src.ref, { kubeconfig: opts.kubeconfig, context: opts.context, namespace: src.backend.namespace ?? opts.namespace ?? app.config.namespace });
+  return opts.jobOutput(src.ref, { kubeconfig: opts.kubeconfig, context: opts.context, namespace: src.backend.namespace ?? opts.namespace ?? app.config.namespace });
 }
 
 function appEndpoint(app: LoadedApp): string | undefined {
@@ -132,46 +127,10 @@ export async function checkSource(app: LoadedApp, parsed: ModelSource, opts: Res
   if (report.facts?.gated && ![...(app.config.secrets ?? []).map((s) => (typeof s === "string" ? s : s.env_var)), ...Object.keys(app.config.env_vars ?? {})].includes("HF_TOKEN")) {
     add("warning", `${sourceUri(src)} is gated, but the server gets no HF_TOKEN, so it cannot download it`, "add HF_TOKEN under secrets (vllmapp deploy --create-secrets copies it from your environment)");
   }
-  fitCheck(app, src, report, opts, (severity, message, hint) => add(severity, message, hint, ["resources", "gpu"]));
   return report;
 }
 
-function fitCheck(app: LoadedApp, src: ConcreteSource, report: SourceReport, opts: ResolverOptions, add: (s: Diagnostic["severity"], m: string, h?: string) => void): void {
-  const { config, weightBytes } = report.facts ?? {};
-  const gpu = gpuRequest(app.config);
-  if (!config || weightBytes === undefined || gpu.count === 0) return;
-  if (!gpu.type) {
-    add("note", "resources.gpu names no GPU type, so vllmapp cannot check that the model fits", 'write "TYPE:COUNT", e.g. "L4:1"');
-    return;
-  }
-  const shape = modelShape(config);
-  if ("problem" in shape) {
-    add("note", `fit not checked: ${shape.problem}`);
-    return;
-  }
-  const params = new Map((opts.param ?? []).map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)] as [string, string]));
-  const args = buildServeArgs(app.config, src, opts.target ?? "kubernetes", gpu, parameterValues(app.config, params).values).args;
-  const serving = servingOptions(args);
-  const choice = { type: gpu.type, count: gpu.count, partition: gpu.partition };
-  const result = checkFit(shape, weightBytes, choice, serving);
-  const suggestion = result.fits && result.contextFits ? {} : suggestGpus(shape, weightBytes, serving, gpu.type);
-  const m = describeFit(sourceUri(src), shape, result, choice, serving, suggestion);
-  report.fit = { gpu: gpuLabel(choice), summary: m.summary, result };
-  if (m.error) add("error", m.error.message, m.error.hint);
-  if (m.warning) add("warning", m.warning.message, m.warning.hint);
-}
-
-/**
- * The resolver renderAll calls. Errors are thrown as one ConfigError (renderAll gathers them over all apps);
- * warnings and notes are printed as they come, or, with `collect`, handed over in the report (vllmapp check).
- */
-export function makeResolver(opts: ResolverOptions, collect?: (r: SourceReport) => void): SourceResolver {
-  return async (app, source) => {
-    const r = await checkSource(app, source, opts);
-    if (collect) collect(r);
-    else opts.ui.diagnostics(r.diagnostics.filter((d) => d.severity !== "error"));
-    const errors = r.diagnostics.filter((d) => d.severity === "error");
-    if (errors.length) throw new ConfigError(errors);
-    return { source: r.source, resolvedFrom: r.resolvedFrom };
-  };
+/** The resolver the plan calls (src/app/plan.ts): every finding is a diagnostic in the report. */
+export function sourceResolver(opts: ResolverOptions): (app: LoadedApp, source: ModelSource) => Promise<SourceReport> {
+  return (app, source) => checkSource(app, source, opts);
 }

@@ -1,7 +1,7 @@
 /** Printing rendered apps: YAML streams, the SPEC §1.1 JSON document, text, and the --out folder. Pure. */
 import { stringify } from "yaml";
 import { formatArgv } from "../text.js";
-import type { K8sObject, RenderedApp } from "./app.js";
+import type { K8sObject, RenderedApp } from "./types.js";
 
 const YAML_OPTS = { lineWidth: 0, aliasDuplicateObjects: false } as const;
 

@@ -7,7 +7,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
 import { runCli, workdir } from "../helpers.ts";
-import { appName, containersOf, docker, freePort, removeApps, standinImage, startCli } from "./docker-support.ts";
+import { appName, containersOf, dockerOut, freePort, removeApps, standinImage, startCli, waitUntil } from "./docker-support.ts";
 
 const apps: string[] = [];
 after(() => removeApps(apps));
@@ -48,7 +48,7 @@ test("an app that does not become healthy within --timeout is exit 5; Ctrl-C whi
   const interrupted = startCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home } });
   let err = "";
   interrupted.stderr.on("data", (d) => (err += d));
-  while (!err.includes("waiting for")) await new Promise((r) => setTimeout(r, 100));
+  await waitUntil("deploy --local to say it is waiting", async () => err.includes("waiting for"), 60_000, 100);
   interrupted.kill("SIGINT");
   const i = await interrupted;
   assert.equal(i.exitCode, 130, i.stderr);
@@ -132,13 +132,13 @@ test("a secret missing from the environment is exit 2, naming it, before anythin
 
 test("a container vllmapp did not start that has the app's container name is exit 4, and is left alone", async () => {
   const a = await app("foreign");
-  await docker("create", "--name", `vllmapp-${a.name}`, standinImage());
+  await dockerOut("create", "--name", `vllmapp-${a.name}`, standinImage());
   try {
     const r = runCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home } });
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, new RegExp(`error: a container named vllmapp-${a.name} exists that vllmapp did not start\\n  hint: remove or rename it \\(docker rm -f vllmapp-${a.name}\\), or rename the app`));
-    assert.equal(await docker("inspect", "--format", "{{.Name}}", `vllmapp-${a.name}`), `/vllmapp-${a.name}`);
+    assert.equal(await dockerOut("inspect", "--format", "{{.Name}}", `vllmapp-${a.name}`), `/vllmapp-${a.name}`);
   } finally {
-    await docker("rm", "-f", `vllmapp-${a.name}`);
+    await dockerOut("rm", "-f", `vllmapp-${a.name}`);
   }
 });

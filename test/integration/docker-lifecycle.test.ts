@@ -9,8 +9,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { runCli, workdir } from "../helpers.ts";
-import { appName, containersOf, freePort, get, removeApps, standinImage, startCli } from "./docker-support.ts";
+import { JSON_KEYS, runCli, workdir } from "../helpers.ts";
+import { appName, containersOf, freePort, get, removeApps, standinImage, startCli, waitUntil } from "./docker-support.ts";
 
 const APP = appName("life");
 const CONTAINER = `vllmapp-${APP}`;
@@ -101,15 +101,18 @@ test("status and list show the running app; the API key only with --show-api-key
   assert.match(text.stdout, new RegExp(`^${APP}: running, ready\\n  endpoint   http://127\\.0\\.0\\.1:${port}  \\(API key: --show-api-key\\)\\n  model      tiny-chat  from /models/qwen3-0\\.6b\\n  image      ${standinImage()}\\n  container  ${CONTAINER}, created \\d+[smhd] ago\\n$`));
   const json = cli(["status", "--local", "--json"]);
   const s = JSON.parse(json.stdout).apps[0];
+  assert.deepEqual(Object.keys(s).sort(), JSON_KEYS.appStatus, "the shared AppStatus keys (src/target.ts)");
   assert.deepEqual(
     { name: s.name, ready: s.ready, state: s.state, endpoint: s.endpoint, modelId: s.modelId, modelUri: s.modelUri, image: s.image, requiresApiKey: s.requiresApiKey, apiKey: s.apiKey },
-    { name: APP, ready: true, state: "running", endpoint: `http://127.0.0.1:${port}`, modelId: "tiny-chat", modelUri: "/models/qwen3-0.6b", image: standinImage(), requiresApiKey: true, apiKey: undefined },
+    { name: APP, ready: true, state: "running", endpoint: `http://127.0.0.1:${port}`, modelId: "tiny-chat", modelUri: "/models/qwen3-0.6b", image: standinImage(), requiresApiKey: true, apiKey: null },
   );
   const byName = runCli(["status", "--local", APP, "--json"], { cwd: home, env });
   assert.equal(JSON.parse(byName.stdout).apps[0].endpoint, `http://127.0.0.1:${port}`);
   const list = runCli(["list", "--local", "--json"], { cwd: home, env });
   assert.equal(list.code, 0, list.stderr);
-  assert.ok(JSON.parse(list.stdout).apps.some((a: { name: string; ready: boolean }) => a.name === APP && a.ready));
+  const listed = JSON.parse(list.stdout);
+  assert.ok(listed.apps.some((a: { name: string; ready: boolean }) => a.name === APP && a.ready));
+  assert.deepEqual([Object.keys(listed).sort(), listed.namespace, Object.keys(listed.apps[0]).sort()], [JSON_KEYS.listResult, null, JSON_KEYS.appSummary]);
   assert.match(runCli(["list", "--local"], { cwd: home, env }).stdout, new RegExp(`^APP +STATE +READY +ENDPOINT +MODEL +IMAGE +AGE\\n(.*\\n)*${APP} +running +yes +http://127\\.0\\.0\\.1:${port} +tiny-chat `, "m"));
   seen.push(text.stdout, text.stderr, json.stdout, list.stdout);
 });
@@ -131,10 +134,10 @@ test("logs shows the server's log; --json is NDJSON by replica; --follow streams
   let out = "";
   follow.stdout!.on("data", (d) => (out += d));
   const key = apiKey();
-  while (!out.includes("GET /v1/models")) {
+  await waitUntil("logs --follow to stream the request just made", async () => {
     await get(`http://127.0.0.1:${port}/v1/models`, { Authorization: `Bearer ${key}` });
-    await new Promise((r) => setTimeout(r, 200));
-  }
+    return out.includes("GET /v1/models");
+  }, 60_000, 200);
   follow.kill("SIGINT");
   const stopped = await follow;
   assert.equal(stopped.exitCode, 130, stopped.stderr);
@@ -162,7 +165,10 @@ test("redeploying an unchanged app does nothing; a changed one replaces the cont
 test("deploy --dry-run=client prints the docker argv, with secrets by name only, without touching Docker", () => {
   const r = runCli(["deploy", "--local", "--dry-run=client", "--json"], { cwd: dir, env: { ...env, DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
   assert.equal(r.code, 0, r.stderr);
-  const app = JSON.parse(r.stdout).apps[0];
+  const doc = JSON.parse(r.stdout);
+  assert.deepEqual([Object.keys(doc).sort(), doc.dryRun], [JSON_KEYS.deployResult, "client"]);
+  const app = doc.apps[0];
+  assert.deepEqual(Object.keys(app).sort(), JSON_KEYS.deployedApp);
   const argv: string[] = app.docker.argv;
   assert.deepEqual(argv.slice(0, 5), ["docker", "run", "-d", "--name", CONTAINER]);
   assert.equal(argv[argv.indexOf("HF_TOKEN") - 1], "-e");

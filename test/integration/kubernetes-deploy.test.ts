@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
-import { workdir } from "../helpers.ts";
-import { cliIn, kubectl, kubectlJson, podsOf, resourceVersions, waitUntil, withNamespace } from "./kubernetes-support.ts";
+import { JSON_KEYS, workdir } from "../helpers.ts";
+import { cliIn, kubectl, kubectlJson, podsOf, resourceVersions, waitUntil, withNamespaceFreed } from "./kubernetes-support.ts";
 
 const APP = "chat";
 let ns: string;
@@ -31,7 +31,7 @@ const writeApp = (opts?: Parameters<typeof appYaml>[0]) => writeFileSync(path.jo
 const apiKeySecret = async () => kubectlJson(["-n", ns, "get", "secret", `${APP}-api-key`, "--show-managed-fields"]);
 
 before(async () => {
-  ({ ns, cleanup } = await withNamespace("vk-deploy"));
+  ({ ns, cleanup } = await withNamespaceFreed("vk-deploy"));
   dir = workdir();
   cli = cliIn(dir);
   writeApp();
@@ -96,6 +96,7 @@ test("the objects carry the ApplySet labels kubectl understands, and the API key
   const shown = cli(["status", "-n", ns, "--show-api-key", "--json"]);
   assert.equal(shown.code, 0, shown.stderr);
   assert.equal(JSON.parse(shown.stdout).apps[0].apiKey, key);
+  assert.deepEqual(Object.keys(JSON.parse(shown.stdout).apps[0]).sort(), JSON_KEYS.appStatus, "the shared AppStatus keys (src/target.ts)");
   const plain = cli(["status", "-n", ns, "--json"]);
   assert.ok(!plain.stdout.includes(key) && !plain.stderr.includes(key), "the key is printed only when asked");
 });
@@ -135,6 +136,8 @@ test("--dry-run=client and --dry-run=server print the plan and write nothing", a
   const json = JSON.parse(cli(["deploy", "-n", ns, "--dry-run=client", "-o", "json"]).stdout);
   assert.deepEqual(json.apps[0].changes.find((c: any) => c.kind === "Deployment"), { kind: "Deployment", name: APP, action: "configure" });
   assert.equal(json.apps[0].objects.length, 5);
+  assert.deepEqual([Object.keys(json).sort(), json.dryRun], [JSON_KEYS.deployResult, "client"]);
+  assert.deepEqual(Object.keys(json.apps[0]).sort(), JSON_KEYS.deployedApp, "the shared DeployedApp keys (src/target.ts)");
   assert.deepEqual(await resourceVersions(ns, APP), before);
   assert.equal((await kubectlJson(["-n", ns, "get", "deployment", APP])).spec.replicas, 1);
 });
@@ -173,7 +176,8 @@ test("status, list and logs read the app from the cluster", async () => {
   assert.equal(l.code, 0, l.stderr);
   assert.match(l.stdout, new RegExp(`^NAME  READY  MODEL       AGE\\n${APP}  2/2    small-chat  \\d+s\\n$`));
   const list = JSON.parse(cli(["list", "-n", ns, "--json"]).stdout);
-  assert.deepEqual({ ...list.apps[0], age: undefined }, { name: APP, ready: true, replicas: { ready: 2, desired: 2 }, modelId: "small-chat", age: undefined });
+  assert.deepEqual(Object.keys(list).sort(), JSON_KEYS.listResult);
+  assert.deepEqual({ ...list.apps[0], age: undefined }, { name: APP, namespace: ns, ready: true, replicas: { ready: 2, desired: 2 }, endpoint: null, modelId: "small-chat", image: "vllm/vllm-openai:v0.19.0", state: null, age: undefined });
   const logs = cli(["logs", "-n", ns]);
   assert.equal(logs.code, 0, logs.stderr);
   const pods = (await podsOf(ns, APP)).map((p) => p.metadata.name).sort();

@@ -7,13 +7,13 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { ROOT, workdir } from "../helpers.ts";
-import { cliIn, podLogs, podsOf, startCli, stderrShows, waitUntil, withNamespace, kubectlJson } from "./kubernetes-support.ts";
+import { cliIn, podLogs, podsOf, startCli, stderrShows, waitUntil, withNamespaceFreed, kubectlJson } from "./kubernetes-support.ts";
 
 let ns: string;
 let cleanup: () => Promise<void>;
 
 before(async () => {
-  ({ ns, cleanup } = await withNamespace("vk-fail"));
+  ({ ns, cleanup } = await withNamespaceFreed("vk-fail"));
 });
 after(() => cleanup());
 

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { workdir } from "../helpers.ts";
-import { cliIn, kubectl, podLogs, podsOf, startCli, waitUntil, withNamespace } from "./kubernetes-support.ts";
+import { cliIn, kubectl, podLogs, podsOf, startCli, waitUntil, withNamespaceFreed } from "./kubernetes-support.ts";
 
 const APP = "talker";
 let ns: string;
@@ -18,7 +18,7 @@ let cli: ReturnType<typeof cliIn>;
 let pods: string[];
 
 before(async () => {
-  ({ ns, cleanup } = await withNamespace("vk-logs"));
+  ({ ns, cleanup } = await withNamespaceFreed("vk-logs"));
   dir = workdir({ "vllm-app.yaml": `name: ${APP}\nmodel_path: /models/m\nresources: {gpu: 0}\nscaling: {replicas: 2}\n` });
   cli = cliIn(dir);
   const r = cli(["deploy", "-n", ns]);

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { workdir } from "../helpers.ts";
-import { cliIn, kubectl, kubectlJson, resourceVersions, withNamespace } from "./kubernetes-support.ts";
+import { cliIn, kubectl, kubectlJson, resourceVersions, withNamespaceFreed } from "./kubernetes-support.ts";
 
 const HF = `hf_${randomBytes(12).toString("hex")}`;
 const WANDB = `wandb-${randomBytes(12).toString("hex")}`;
@@ -35,7 +35,7 @@ pod_template: house-defaults
 `;
 
 before(async () => {
-  ({ ns, cleanup } = await withNamespace("vk-pre"));
+  ({ ns, cleanup } = await withNamespaceFreed("vk-pre"));
   dir = workdir({ "vllm-app.yaml": APP_YAML });
   cli = cliIn(dir, outputs);
 });

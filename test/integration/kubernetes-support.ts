@@ -1,15 +1,14 @@
 /** Shared by the kubernetes-*.test.ts files: the CLI against the test bed's cluster, objects read with kubectl. */
-import { execa, type ResultPromise } from "execa";
-import { BIN, runCli, type CliResult } from "../helpers.ts";
+import { runCli, startCli as startCliIn, type CliResult, type CliRun } from "../helpers.ts";
 import { kubectl, kubectlJson, tbEnv, waitUntil, withNamespace as testbedNamespace } from "../testbed/tb.ts";
 
 export { kubectl, kubectlJson, waitUntil } from "../testbed/tb.ts";
 
 /**
- * A namespace of its own; the cleanup waits until it is gone, so the GPUs its pods held are free for the
- * next test file (the test bed has 12 L4s in all).
+ * A namespace of its own; unlike the test bed's withNamespace (which returns at once), the cleanup waits
+ * until it is gone, so the GPUs its pods held are free for the next test file (the test bed has 12 L4s in all).
  */
-export async function withNamespace(prefix: string): Promise<{ ns: string; cleanup: () => Promise<void> }> {
+export async function withNamespaceFreed(prefix: string): Promise<{ ns: string; cleanup: () => Promise<void> }> {
   const { ns } = await testbedNamespace(prefix);
   return { ns, cleanup: async () => void (await kubectl(["delete", "namespace", ns, "--wait=true", "--timeout=120s"], { allowFail: true })) };
 }
@@ -24,14 +23,13 @@ export function cliIn(dir: string, outputs?: string[]) {
   };
 }
 
-/** The built CLI, not awaited, so a test can interrupt it. */
-/** A CLI run in the background; killed after 3 minutes so a failing test never leaves it hanging. */
-export function startCli(args: string[], dir: string): ResultPromise<{ reject: false; stdin: "ignore"; timeout: number }> {
-  return execa(process.execPath, [BIN, ...args], { cwd: dir, env: { CI: "1", NO_COLOR: "1" }, extendEnv: true, reject: false, stdin: "ignore", timeout: 180_000 });
+/** The built CLI in `dir`, in the background (test/helpers.ts startCli). */
+export function startCli(args: string[], dir: string): CliRun {
+  return startCliIn(args, { cwd: dir });
 }
 
 /** Wait until a running CLI has written `pattern` to stderr. */
-export async function stderrShows(run: ResultPromise<{ reject: false; stdin: "ignore" }>, pattern: RegExp): Promise<void> {
+export async function stderrShows(run: CliRun, pattern: RegExp): Promise<void> {
   let seen = "";
   run.stderr!.on("data", (d: Buffer) => (seen += d.toString()));
   await waitUntil(`stderr to show ${pattern}`, async () => pattern.test(seen), 60_000, 100);

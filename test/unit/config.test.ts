@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { parseConfigText, loadConfig } from "../../src/config/load.ts";
+import { parseConfigText } from "../../src/config/load.ts";
+import { deployWaves, loadConfig } from "../../src/config/graph.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { jsonSchemaText } from "../../src/config/json-schema.ts";
 import { parseDuration } from "../../src/config/units.ts";
@@ -111,7 +112,6 @@ test("durations", () => {
 });
 
 test("deploy waves: independent apps together, each app after what it depends on", async () => {
-  const { deployWaves } = await import("../../src/commands/common.ts");
   const files: Record<string, string> = {
     "/w/apps.yaml": [
       "name: gateway\nmodel_hf_path: o/m\ndepends_on: [chat, embed]",
@@ -122,6 +122,7 @@ test("deploy waves: independent apps together, each app after what it depends on
     "/w/shared.yaml": "name: tokenizer\nmodel_hf_path: o/m\n",
   };
   const deps = { readFile: (p: string) => files[p]!, resolvePath: (f: string, r: string) => path.resolve(path.dirname(f), r), exists: (p: string) => p in files };
-  const waves = deployWaves(loadConfig("/w/apps.yaml", deps).order).map((w) => w.map((a) => a.config.name).sort());
+  const loaded = loadConfig("/w/apps.yaml", deps);
+  const waves = deployWaves(loaded.order, loaded.dependencies).map((w) => w.map((a) => a.config.name).sort());
   assert.deepEqual(waves, [["embed", "rerank", "tokenizer"], ["chat"], ["gateway"]]);
 });

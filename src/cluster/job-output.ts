@@ -5,12 +5,12 @@
  */
 import type { V1Job } from "@kubernetes/client-node";
 import type { RunOutputRef } from "../config/schema.js";
-import { KubeApi } from "../cluster/api.js";
-import { connect, namespaceFor, type ConnectionOptions } from "../cluster/connection.js";
-import { ApiError } from "../cluster/errors.js";
+import { KubeApi } from "./api.js";
+import { connect, namespaceFor, type ConnectionOptions } from "./connection.js";
+import { ApiError } from "./errors.js";
 import { VllmappError } from "../errors.js";
-import { BackendUnreachable, SourceProblem, networkCause } from "./facts.js";
-import type { Resolved } from "./runs-mlflow.js";
+import { BackendUnreachable, SourceProblem, networkCause } from "../models/facts.js";
+import type { Resolved } from "../models/runs-mlflow.js";
 
 export const TASK_LABEL = "vllmapp.dev/task";
 export const OUTPUT_ANNOTATION = "vllmapp.dev/output.";

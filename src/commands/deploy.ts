@@ -1,0 +1,114 @@
+/** `vllmapp deploy`: flags → plan → target.deploy → print. */
+import { Command, Option } from "commander";
+import { z } from "zod";
+import { UsageError } from "../errors.js";
+import { objectYaml } from "../render/format.js";
+import { formatArgv, formatTable } from "../text.js";
+import type { DeployResult } from "../target.js";
+import { addCommonOptions, connectionShape, durationFlag, fileShape, outputOf, outputShape, paramsFlag, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
+
+export const deployOptionsSchema = z
+  .object({
+    ...fileShape,
+    ...targetShape,
+    ...connectionShape,
+    ...outputShape,
+    param: paramsFlag,
+    templates: z.string().optional(),
+    wait: z.boolean().default(true),
+    timeout: durationFlag("--timeout", "90s, 20m, 1h"),
+    dryRun: z.enum(["none", "client", "server"]).default("none"),
+    createNamespace: z.boolean().default(false),
+    createSecrets: z.boolean().default(false),
+    forceConflicts: z.boolean().default(false),
+    offline: z.boolean().default(false),
+    gpus: z.string().optional(),
+  })
+  .transform((o) => {
+    const target = targetOf(o);
+    if (o.dryRun === "server" && target === "docker") throw new UsageError("--dry-run=server asks a Kubernetes API server; with --local use --dry-run=client");
+    return { ...o, target, timeoutSeconds: o.timeout, params: o.param, ...outputOf(o) };
+  });
+
+export type DeployOptions = z.output<typeof deployOptionsSchema>;
+
+export async function runDeploy(opts: DeployOptions): Promise<DeployResult> {
+  const ui = uiFor(opts);
+  const [{ loadTarget }, { plan, reportPlan }, { nodePlanIo }, { makeSourceResolver }] = await Promise.all([
+    import("./load-target.js"),
+    import("../app/plan.js"),
+    import("../app/node-io.js"),
+    import("./resolver.js"),
+  ]);
+  const target = await loadTarget(opts.target);
+  // the context's namespace is the default of apps that name none; a broken kubeconfig is reported
+  // after the app file's own errors
+  const connection = await target.connect(opts).then((session) => ({ session }), (failure: unknown) => ({ failure }));
+  const connected = "session" in connection ? connection.session : undefined;
+  const resolve = await makeSourceResolver({ mode: "deploy", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig });
+  const p = await plan(
+    { file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, defaultNamespace: connected?.defaultNamespace, params: opts.params, dockerGpus: opts.gpus },
+    nodePlanIo({ templates: opts.templates, resolve }),
+  );
+  reportPlan(p, ui);
+  if (!connected) throw (connection as { failure: unknown }).failure;
+  return connected.deploy(p, { dryRun: opts.dryRun, wait: opts.wait, timeoutSeconds: opts.timeoutSeconds, createNamespace: opts.createNamespace, createSecrets: opts.createSecrets, forceConflicts: opts.forceConflicts }, ui);
+}
+
+const DONE: Record<string, string> = { create: "created", configure: "configured", unchanged: "unchanged", prune: "pruned", replace: "replaced" };
+
+export function formatDeploy(r: DeployResult, opts: Pick<DeployOptions, "output" | "target">): string {
+  if (opts.target === "docker") {
+    if (r.dryRun) {
+      return r.apps
+        .flatMap((a) => [...(a.docker?.before ?? []).flatMap((b) => [`# ${a.name}, before: ${b.what}`, formatArgv(b.argv)]), `# ${a.name}`, formatArgv(a.docker?.argv ?? [])])
+        .join("\n");
+    }
+    return formatTable([["APP", "CONTAINER", "ACTION", "ENDPOINT", "MODEL"], ...r.apps.map((a) => [a.name, a.container ?? "", DONE[a.changes[0]?.action ?? "unchanged"]!, a.endpoint ?? "", a.model.servedAs])]);
+  }
+  if (r.dryRun && opts.output === "yaml") return r.apps.flatMap((a) => a.objects ?? []).map((o) => `---\n${objectYaml(o)}`).join("");
+  const verb = (a: string) => (r.dryRun ? a : DONE[a]!);
+  const out: string[] = r.prerequisites.map((p) => `${verb("create")} ${p}`);
+  for (const a of r.apps) {
+    out.push(`${a.name} (namespace ${a.namespace})${r.dryRun ? ` — dry run (${r.dryRun}), nothing written` : ""}`);
+    const rows = a.changes.map((c) => [`  ${verb(c.action)}`, `${c.kind}/${c.name}`]);
+    if (a.replicas) rows.push(["  ready", `${a.replicas.ready}/${a.replicas.desired}`]);
+    if (a.endpoint && !r.dryRun) rows.push(["  endpoint", a.endpoint]);
+    out.push(formatTable(rows));
+  }
+  return out.join("\n");
+}
+
+export function deployCommand(): Command {
+  const cmd = new Command("deploy")
+    .description("resolve, render and apply (server-side apply; --local: docker run), then wait until ready")
+    .option("--no-wait", "return once applied, without waiting for readiness")
+    .option("--timeout <duration>", "how long to wait for readiness (default: startup_timeout)")
+    .addOption(new Option("--dry-run [mode]", "client: print the plan; server: send the apply with dryRun=All").choices(["none", "client", "server"]).preset("client"))
+    .option("--create-namespace", "create the namespace if it does not exist")
+    .option("--create-secrets", "create a missing <app>-secrets Secret from the local environment")
+    .option("--force-conflicts", "take over fields another field manager owns")
+    .option("--offline", "skip remote checks of the model source (render only; deploy never skips them silently)")
+    .option("--gpus <devices>", "docker: --gpus value (all, 0 for none, or 0,1)");
+  addCommonOptions(cmd);
+  cmd.addHelpText(
+    "after",
+    `
+Examples:
+  $ vllmapp deploy                                   # apply to the current context and wait until ready
+  $ vllmapp deploy -f llama.yaml -n inference --create-secrets
+  $ vllmapp deploy --dry-run=server                  # ask the API server what it would change
+  $ vllmapp deploy --local --gpus all                # docker run on this machine`,
+  );
+  cmd.action(async (raw) => {
+    const opts = parseOptions(deployOptionsSchema, raw);
+    const result = await runDeploy(opts);
+    const ui = uiFor(opts);
+    if (opts.json) ui.out(JSON.stringify(result, null, 2));
+    else {
+      const text = formatDeploy(result, opts);
+      if (text) ui.out(text);
+    }
+  });
+  return cmd;
+}

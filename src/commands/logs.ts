@@ -1,0 +1,71 @@
+/** `vllmapp logs [APP]`: flags → the apps → target.logs, each line to stdout (`[replica] line`, or NDJSON). */
+import { once } from "node:events";
+import { Command } from "commander";
+import { z } from "zod";
+import type { LogLine } from "../target.js";
+import { addCommonOptions, connectionShape, countFlag, durationFlag, fileShape, outputOf, outputShape, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
+
+export const logsOptionsSchema = z
+  .object({
+    ...fileShape,
+    ...targetShape,
+    ...connectionShape,
+    ...outputShape,
+    appName: z.string().optional(),
+    follow: z.boolean().default(false),
+    tail: countFlag("--tail"),
+    since: durationFlag("--since", "30s, 10m, 2h"),
+    replica: z.string().optional(),
+    previous: z.boolean().default(false),
+    timestamps: z.boolean().default(false),
+  })
+  .transform((o) => ({ ...o, target: targetOf(o), sinceSeconds: o.since, ...outputOf(o) }));
+
+export type LogsOptions = z.output<typeof logsOptionsSchema>;
+
+export function formatLogLine(l: LogLine, opts: Pick<LogsOptions, "json" | "target">): string {
+  if (opts.json) return JSON.stringify(l);
+  const text = l.time === undefined ? l.line : `${l.time} ${l.line}`;
+  // Docker has one replica per app: its lines are the container's own
+  return opts.target === "docker" ? text : `[${l.replica}] ${text}`;
+}
+
+/** Write to stdout, waiting when it is full, so a long log streams instead of piling up in memory. */
+async function writeOut(text: string): Promise<void> {
+  if (!process.stdout.write(`${text}\n`)) await once(process.stdout, "drain");
+}
+
+export async function runLogs(opts: LogsOptions): Promise<void> {
+  const ui = uiFor(opts);
+  const [{ loadTarget }, { appRefs }, { fsLoadDeps }] = await Promise.all([import("./load-target.js"), import("../app/select.js"), import("../app/node-io.js")]);
+  const apps = appRefs(opts, fsLoadDeps());
+  const session = await (await loadTarget(opts.target)).connect(opts);
+  const req = { follow: opts.follow, tail: opts.tail, sinceSeconds: opts.sinceSeconds, replica: opts.replica, previous: opts.previous, timestamps: opts.timestamps };
+  await session.logs(apps, req, ui, (l) => writeOut(formatLogLine(l, opts)));
+}
+
+export function logsCommand(): Command {
+  const cmd = new Command("logs")
+    .description("stream the server's logs: every replica, prefixed by replica")
+    .argument("[app]", "app name (default: the app of the file)")
+    .option("-F, --follow", "keep streaming, including replicas started later")
+    .option("--tail <n>", "lines from the end of each replica's log")
+    .option("--since <duration>", "only lines newer than this (10m, 1h)")
+    .option("--replica <name>", "only this replica (pod or container name)")
+    .option("-p, --previous", "the previous (crashed) container's log")
+    .option("--timestamps", "prefix each line with its timestamp");
+  addCommonOptions(cmd, { render: false });
+  cmd.addHelpText(
+    "after",
+    `
+Examples:
+  $ vllmapp logs --follow
+  $ vllmapp logs qwen3 --tail 100 --since 10m
+  $ vllmapp logs --previous                          # why did it crash?
+  $ vllmapp logs --local --json | jq .line`,
+  );
+  cmd.action(async (appName: string | undefined, raw) => {
+    await runLogs(parseOptions(logsOptionsSchema, { ...raw, appName }));
+  });
+  return cmd;
+}

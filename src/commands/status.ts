@@ -1,0 +1,78 @@
+/** `vllmapp status [APP]`: flags → the apps → target.status → print. */
+import { Command } from "commander";
+import { z } from "zod";
+import type { StatusResult } from "../target.js";
+import { formatTable } from "../text.js";
+import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
+
+export const statusOptionsSchema = z
+  .object({ ...fileShape, ...targetShape, ...connectionShape, ...outputShape, appName: z.string().optional(), showApiKey: z.boolean().default(false) })
+  .transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o) }));
+
+export type StatusOptions = z.output<typeof statusOptionsSchema>;
+
+export async function runStatus(opts: StatusOptions): Promise<StatusResult> {
+  const ui = uiFor(opts);
+  const [{ loadTarget }, { appRefs }, { fsLoadDeps }] = await Promise.all([import("./load-target.js"), import("../app/select.js"), import("../app/node-io.js")]);
+  const apps = appRefs(opts, fsLoadDeps());
+  const session = await (await loadTarget(opts.target)).connect(opts);
+  const result = await session.status(apps, { named: opts.appName !== undefined, showApiKey: opts.showApiKey }, ui);
+  // not deployed is a state (deployed: false, exit 0) on both targets; a named app gets a pointer
+  for (const s of result.apps.filter((a) => !a.deployed && opts.appName !== undefined)) {
+    ui.note(s.namespace ? `no app "${s.name}" in namespace ${s.namespace}; see the apps there: vllmapp list -n ${s.namespace}` : `no container of app "${s.name}" on this Docker engine; see what runs: vllmapp list --local`);
+  }
+  return result;
+}
+
+export function formatStatus(r: StatusResult, opts: Pick<StatusOptions, "target">): string {
+  if (opts.target === "docker") {
+    return r.apps
+      .map((a) => {
+        if (!a.deployed) return `${a.name}: not deployed`;
+        const lines = [`${a.name}: ${a.state}, ${a.ready ? "ready" : `not ready (${a.reason})`}`];
+        if (a.endpoint) lines.push(`  endpoint   ${a.endpoint}${a.requiresApiKey ? (a.apiKey ? "" : "  (API key: --show-api-key)") : "  (no API key)"}`);
+        if (a.apiKey) lines.push(`  api key    ${a.apiKey}`);
+        lines.push(`  model      ${a.modelId}  from ${a.modelUri}`, `  image      ${a.image}`, `  container  ${a.container}, created ${a.age} ago`);
+        return lines.join("\n");
+      })
+      .join("\n\n");
+  }
+  return r.apps
+    .map((s) => {
+      if (!s.deployed) return `${s.name} (namespace ${s.namespace}): not deployed`;
+      const rows: string[][] = [["  ready", `${s.replicas?.ready ?? 0}/${s.replicas?.desired ?? 0}`]];
+      if (s.endpoint) rows.push(["  endpoint", s.endpoint]);
+      for (const u of s.ingress) rows.push(["  ingress", u]);
+      for (const l of s.links) rows.push(["  link", `${l.title}: ${l.url}`]);
+      if (s.modelId) rows.push(["  model", `${s.modelId}${s.modelUri ? ` (${s.modelUri})` : ""}`]);
+      if (s.modelSource) rows.push(["  resolved from", s.modelSource]);
+      if (s.image) rows.push(["  image", s.image]);
+      if (s.age) rows.push(["  age", s.age]);
+      if (s.description) rows.push(["  description", s.description]);
+      if (s.apiKey) rows.push(["  api key", s.apiKey]);
+      if (s.reason) rows.push(["  not ready", s.reason]);
+      if (s.hint) rows.push(["", `hint: ${s.hint}`]);
+      return `${s.name} (namespace ${s.namespace})\n${formatTable(rows)}`;
+    })
+    .join("\n\n");
+}
+
+export function statusCommand(): Command {
+  const cmd = new Command("status")
+    .description("replicas ready/desired, endpoint, model, image, age, and why it is not ready")
+    .argument("[app]", "app name (default: the apps of the file)")
+    .option("--show-api-key", "print the generated API key");
+  addCommonOptions(cmd, { render: false });
+  cmd.addHelpText("after", `\nExamples:\n  $ vllmapp status\n  $ vllmapp status qwen3 --json\n  $ vllmapp status --local`);
+  cmd.action(async (appName: string | undefined, raw) => {
+    const opts = parseOptions(statusOptionsSchema, { ...raw, appName });
+    const result = await runStatus(opts);
+    const ui = uiFor(opts);
+    if (opts.json) ui.out(JSON.stringify(result, null, 2));
+    else {
+      const text = formatStatus(result, opts);
+      if (text) ui.out(text);
+    }
+  });
+  return cmd;
+}

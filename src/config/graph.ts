@@ -1,0 +1,157 @@
+/**
+ * The depends_on graph: loading an app file and the files its apps depend on, resolving each reference
+ * once (through the LoadDeps passed in), the deploy order with cycles rejected, selection with
+ * dependencies, and deploy waves. Pure except for the LoadDeps passed in.
+ */
+import { ConfigError, type Diagnostic } from "../errors.js";
+import { didYouMean } from "../text.js";
+import { parseConfigText, sortDiagnostics, type LoadDeps, type LoadedApp, type LoadResult } from "./load.js";
+
+export interface LoadedConfig extends LoadResult {
+  /** every app loaded (of the file and the files it depends on), dependencies first */
+  order: LoadedApp[];
+  /** each loaded app's dependencies, resolved */
+  dependencies: ReadonlyMap<LoadedApp, readonly LoadedApp[]>;
+}
+
+/**
+ * Load a file and every file its apps' `depends_on` names (by path), resolve dependencies and
+ * reject cycles. Returns apps in deploy order (dependencies first) and each app's resolved dependencies:
+ * the one place a depends_on reference (`name`, `./file.yaml`, `./file.yaml#app`) is resolved.
+ */
+export function loadConfig(file: string, deps: LoadDeps): LoadedConfig {
+  const byFile = new Map<string, LoadResult>();
+  const diagnostics: Diagnostic[] = [];
+  const warnings: Diagnostic[] = [];
+  const queue = [file];
+  const readOne = (f: string): LoadResult | undefined => {
+    if (byFile.has(f)) return byFile.get(f);
+    let text: string;
+    try {
+      text = deps.readFile(f);
+    } catch (e) {
+      diagnostics.push({ file: f, line: 1, col: 1, path: "", severity: "error", message: `cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, hint: f === file ? "pass the file with -f, or run `vllmapp init` to write one" : undefined });
+      return undefined;
+    }
+    try {
+      const r = parseConfigText(text, f);
+      byFile.set(f, r);
+      warnings.push(...r.warnings);
+      return r;
+    } catch (e) {
+      if (e instanceof ConfigError) diagnostics.push(...e.diagnostics);
+      else throw e;
+      return undefined;
+    }
+  };
+  // key: "file\0name"
+  const nodes = new Map<string, { app: LoadedApp; deps: string[] }>();
+  while (queue.length) {
+    const f = queue.shift()!;
+    if (byFile.has(f)) continue;
+    const r = readOne(f);
+    if (!r) continue;
+    const local = new Set(r.apps.map((a) => a.config.name));
+    for (const app of r.apps) {
+      const edges: string[] = [];
+      app.config.depends_on?.forEach((ref, i) => {
+        const pos = app.locate(["depends_on", i]);
+        const [pathPart, namePart] = ref.includes("#") ? ref.split("#", 2) as [string, string] : [ref, undefined];
+        if (!ref.includes("#") && local.has(ref)) {
+          edges.push(`${f}\0${ref}`);
+          return;
+        }
+        const looksLikePath = ref.includes("#") || /[/\\]|\.ya?ml$/.test(ref);
+        if (!looksLikePath) {
+          const guess = didYouMean(ref, local);
+          diagnostics.push({ file: f, ...pos, path: `depends_on[${i}]`, severity: "error", message: `no app named "${ref}" in this file${guess ? `; did you mean "${guess}"?` : ""}`, hint: "name an app of this file, or another file by path (./other.yaml or ./other.yaml#app)" });
+          return;
+        }
+        const target = deps.resolvePath(f, pathPart);
+        if (!deps.exists(target)) {
+          diagnostics.push({ file: f, ...pos, path: `depends_on[${i}]`, severity: "error", message: `file ${pathPart} does not exist (resolved to ${target})` });
+          return;
+        }
+        queue.push(target);
+        edges.push(namePart ? `${target}\0${namePart}` : `${target}\0*`);
+      });
+      nodes.set(`${f}\0${app.config.name}`, { app, deps: edges });
+    }
+  }
+  // expand "*" (all apps of a file) and check names in other files
+  for (const [key, node] of nodes) {
+    const expanded: string[] = [];
+    node.deps.forEach((d) => {
+      const [df, dn] = d.split("\0") as [string, string];
+      if (dn === "*") {
+        for (const a of byFile.get(df)?.apps ?? []) expanded.push(`${df}\0${a.config.name}`);
+      } else if (nodes.has(d)) {
+        expanded.push(d);
+      } else if (byFile.has(df)) {
+        const idx = node.app.config.depends_on!.findIndex((r) => r.endsWith(`#${dn}`));
+        diagnostics.push({ file: node.app.file, ...node.app.locate(["depends_on", Math.max(idx, 0)]), path: `depends_on[${Math.max(idx, 0)}]`, severity: "error", message: `${df} has no app named "${dn}"`, hint: `apps there: ${byFile.get(df)!.apps.map((a) => a.config.name).join(", ")}` });
+      }
+    });
+    nodes.set(key, { ...node, deps: expanded });
+  }
+  // topological order with cycle detection
+  const order: LoadedApp[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const stack: string[] = [];
+  const reported = new Set<string>();
+  const visit = (key: string) => {
+    const s = state.get(key);
+    if (s === "done") return;
+    if (s === "visiting") {
+      const cycle = [...stack.slice(stack.indexOf(key)), key];
+      const id = [...cycle].sort().join("|");
+      if (!reported.has(id)) {
+        reported.add(id);
+        const app = nodes.get(key)!.app;
+        const names = cycle.map((k) => k.split("\0")[1]);
+        diagnostics.push({ file: app.file, ...app.locate(["depends_on"]), path: "depends_on", severity: "error", message: `dependency cycle: ${names.join(" → ")}`, hint: "remove one of these depends_on entries" });
+      }
+      return;
+    }
+    state.set(key, "visiting");
+    stack.push(key);
+    for (const d of nodes.get(key)?.deps ?? []) visit(d);
+    stack.pop();
+    state.set(key, "done");
+    order.push(nodes.get(key)!.app);
+  };
+  for (const key of nodes.keys()) visit(key);
+  if (diagnostics.length) throw new ConfigError(sortDiagnostics(diagnostics));
+  const root = byFile.get(file)!;
+  const dependencies = new Map<LoadedApp, LoadedApp[]>();
+  for (const node of nodes.values()) dependencies.set(node.app, node.deps.map((d) => nodes.get(d)!.app));
+  return { apps: root.apps, warnings, order, dependencies };
+}
+
+/** The apps `roots` depend on, directly or not, and `roots` themselves, in deploy order. */
+export function withDependencies(roots: readonly LoadedApp[], loaded: Pick<LoadedConfig, "order" | "dependencies">): LoadedApp[] {
+  const wanted = new Set<LoadedApp>();
+  const stack = [...roots];
+  while (stack.length) {
+    const a = stack.pop()!;
+    if (wanted.has(a)) continue;
+    wanted.add(a);
+    stack.push(...(loaded.dependencies.get(a) ?? []));
+  }
+  return loaded.order.filter((a) => wanted.has(a));
+}
+
+/**
+ * Deploy waves: items in `order` (dependencies first) grouped so that each comes after every item it
+ * depends on; the items of one wave are independent and can be deployed at once.
+ */
+export function deployWaves<T>(order: readonly T[], dependencies: ReadonlyMap<T, readonly T[]>): T[][] {
+  const level = new Map<T, number>();
+  const waves: T[][] = [];
+  for (const item of order) {
+    const l = Math.max(-1, ...(dependencies.get(item) ?? []).map((d) => level.get(d) ?? -1)) + 1;
+    level.set(item, l);
+    (waves[l] ??= []).push(item);
+  }
+  return waves;
+}

@@ -1,0 +1,113 @@
+/** The `vllm serve` argv: parameter values, the model argument for each source and target, the flags. Pure. */
+import type { AppConfig } from "../config/schema.js";
+import { isObjectStore, servedModelName, sourceUri, type ModelSource } from "../models/source.js";
+import { shellSplit } from "../text.js";
+import { CACHE_MOUNT, DEFAULT_IMAGE, INCLUDE_MOUNT, PVC_MOUNT } from "./labels.js";
+import type { GpuRequest } from "./resources.js";
+import { substituteParameters, validateExtraArgs, type ArgToken } from "./serve-args.js";
+import type { IncludeFile, Problem, TargetKind } from "./types.js";
+
+/** Parameter values after --param overrides. */
+export function parameterValues(app: AppConfig, overrides: ReadonlyMap<string, string>): { values: Map<string, string>; problems: Problem[] } {
+  const values = new Map<string, string>();
+  for (const p of app.parameters ?? []) values.set(p.name, String(p.value));
+  const problems: Problem[] = [];
+  for (const [k, v] of overrides) {
+    if (!values.has(k)) {
+      problems.push({ path: ["parameters"], severity: "error", message: `--param ${k}=… names no parameter of app "${app.name}"`, hint: values.size ? `its parameters: ${[...values.keys()].join(", ")}` : "declare it under parameters: [{name, value}]" });
+    } else values.set(k, v);
+  }
+  return { values, problems };
+}
+
+export interface ServeResult {
+  command: string[];
+  args: string[];
+  problems: Problem[];
+  modelArg: string;
+}
+
+/** The model argument vLLM gets, for each kind of source and target. */
+function modelArgument(app: AppConfig, src: ModelSource, target: TargetKind): string {
+  switch (src.kind) {
+    case "hf":
+      return src.repo;
+    case "s3":
+    case "gs":
+    case "az":
+      if (app.stream_model) return src.uri;
+      return target === "kubernetes" ? `${CACHE_MOUNT}/models/${app.name}` : `/models/${app.name}`;
+    case "pvc":
+      return src.subPath ? `${PVC_MOUNT}/${src.subPath}` : PVC_MOUNT;
+    case "path":
+      return src.path;
+    default:
+      // unresolved run output / registry URI: shown symbolically until resolved
+      return sourceUri(src);
+  }
+}
+
+/** ConfigMap keys allow no "/": chat/template.jinja is stored as chat__template.jinja and mounted back at its path. */
+export function includeKey(f: IncludeFile): string {
+  return f.name.split("/").join("__");
+}
+
+/**
+ * A serve argument that names an included file (as written, or its path under /app/include) is given the
+ * path the file is mounted at, so `--chat-template chat/template.jinja` works in the container.
+ */
+function includePathsRewritten(args: string[], includes: readonly IncludeFile[]): { args: string[]; problems: Problem[] } {
+  if (includes.length === 0) return { args, problems: [] };
+  const mounted = new Map<string, string>();
+  for (const f of includes) {
+    const at = `${INCLUDE_MOUNT}/${f.name}`;
+    for (const written of [f.path, f.name, `./${f.name}`]) mounted.set(written, at);
+  }
+  const problems: Problem[] = [];
+  const out = args.map((a, i) => {
+    const eq = a.startsWith("--") ? a.indexOf("=") : -1;
+    const [flag, value] = eq > 0 ? [a.slice(0, eq + 1), a.slice(eq + 1)] : ["", a];
+    const to = mounted.get(value);
+    if (!to || (eq < 0 && !args[i - 1]?.startsWith("-"))) return a;
+    problems.push({ path: ["extra_args"], severity: "note", message: `${value} is an included file: vLLM is given its mounted path ${to}` });
+    return flag + to;
+  });
+  return { args: out, problems };
+}
+
+export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetKind, gpu: GpuRequest, params: ReadonlyMap<string, string>, includes: readonly IncludeFile[] = []): ServeResult {
+  const problems: Problem[] = [];
+  const modelArg = modelArgument(app, src, target);
+  if (app.command !== undefined) {
+    const cmd = typeof app.command === "string" ? shellSplit(app.command) : app.command;
+    problems.push({ path: ["command"], severity: "warning", message: "command replaces the whole container command: vllmapp does not check its flags, and port, model_id and the model source are up to you" });
+    return { command: cmd, args: [], problems, modelArg };
+  }
+  const loader: string[] = [];
+  if (src.kind === "hf" && src.revision) loader.push("--revision", src.revision);
+  if (isObjectStore(src) && app.stream_model) loader.push("--load-format", "runai_streamer");
+  if ((src.kind === "hf" || src.kind === "pvc") && app.stream_model === false) {
+    problems.push({ path: ["stream_model"], severity: "note", message: `stream_model applies to object-store sources only; ignored for a ${src.kind === "hf" ? "Hugging Face" : "PVC"} source` });
+  }
+  let tokens: ArgToken[] = [];
+  if (typeof app.extra_args === "string") {
+    try {
+      tokens = shellSplit(app.extra_args).map((value) => ({ value, path: ["extra_args"] }));
+    } catch (e) {
+      problems.push({ path: ["extra_args"], severity: "error", message: `extra_args: ${(e as Error).message}`, hint: "close the quote, or write extra_args as a list" });
+    }
+  } else if (app.extra_args) {
+    tokens = app.extra_args.map((value, i) => ({ value, path: ["extra_args", i] }));
+  }
+  const sub = substituteParameters(tokens, params);
+  problems.push(...sub.problems);
+  const checked = validateExtraArgs(sub.tokens, app.image === "auto" || app.image === DEFAULT_IMAGE);
+  problems.push(...checked.problems);
+  const extra = includePathsRewritten(checked.args, includes);
+  problems.push(...extra.problems);
+  const args = [modelArg, "--served-model-name", servedModelName(app, src), "--port", String(app.port), ...loader, ...extra.args];
+  if (gpu.count > 1 && !gpu.partition && !checked.flagsSet.has("--tensor-parallel-size")) {
+    args.push("--tensor-parallel-size", String(gpu.count));
+  }
+  return { command: ["vllm", "serve"], args, problems, modelArg };
+}

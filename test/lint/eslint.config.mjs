@@ -1,0 +1,40 @@
+// The linter `npm test` runs before the test bed (npm run lint): typescript-eslint's recommended rules,
+// no import cycles, and render/ + config/ kept free of IO. Flat config; run from the package root.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+import { importX } from "eslint-plugin-import-x";
+import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
+
+/** What render/ and config/ may not import: they are functions from data to data (STYLE.md). */
+const IO_MODULES = [
+  "fs", "node:fs", "fs/promises", "node:fs/promises", "child_process", "node:child_process", "net", "node:net",
+  "http", "node:http", "https", "node:https", "os", "node:os", "dns", "node:dns", "execa", "ora", "@inquirer/prompts",
+  "@aws-sdk/client-s3", "@huggingface/hub",
+].map((name) => ({ name, message: "render/ and config/ are pure: take the data as an argument, and do the IO in app/, cluster/, local/ or commands/" }));
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", "test/**", "bin/**", "templates/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ["src/**/*.ts"],
+    plugins: { "import-x": importX },
+    settings: { "import-x/resolver-next": [createTypeScriptImportResolver({ project: "tsconfig.json" })] },
+    rules: {
+      // Kubernetes objects read back from the API are handled as JSON in places; casts to any need a reason (below)
+      "@typescript-eslint/no-explicit-any": "off",
+      "@typescript-eslint/no-non-null-assertion": "off",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" }],
+      "import-x/no-cycle": ["error", { ignoreExternal: true }],
+      "no-restricted-syntax": ["error", { selector: "TSAsExpression > TSAnyKeyword", message: "no `as any` in src/ without a reason: type it, or disable this line with `-- why`" }],
+    },
+  },
+  {
+    files: ["src/render/**/*.ts", "src/config/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        paths: [...IO_MODULES, { name: "@kubernetes/client-node", allowTypeImports: true, message: "render/ and config/ use client-node's types only: import type" }],
+      }],
+    },
+  },
+);
