@@ -22,6 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBridge, startRealNode, stopRealNode, REAL_NODE } from './node.mjs';
 import { ensureVllmImage } from './vllm-image.mjs';
+import { ensureRcloneImage } from './rclone-image.mjs';
 import { ensureTinyModel } from './tiny-model.mjs';
 import { publishTinyModel } from './publish.mjs';
 
@@ -943,7 +944,9 @@ export async function startTestbed(opts = {}) {
             const image = await ensureStandinImage(denv);
             // the real vLLM (CPU build): cold, a debootstrap + pip build of a few minutes, then cached
             const vllm = opts.realVllm === false ? null : await ensureVllmImage({ log, dockerEnv: denv });
-            if (vllm) ctx.images = { vllm };
+            // the image the model-download step names (rclone/rclone:<tag>), built from rclone's Go module
+            const rclone = opts.realVllm === false ? null : await ensureRcloneImage({ log, dockerEnv: denv });
+            if (vllm) ctx.images = { vllm, rclone };
             return { ...env, VLLM_STANDIN_IMAGE: image, ...(vllm ? { VLLM_IMAGE: vllm.tag } : {}) };
           })()
         : {},
@@ -969,7 +972,7 @@ export async function startTestbed(opts = {}) {
     }
     if (wantNode) {
       const images = [dockerEnv.VLLM_STANDIN_IMAGE].filter(Boolean).map((tag) => ({ tag, dockerEnv: dockerEnvFull }));
-      if (ctx.images?.vllm) images.push({ tag: ctx.images.vllm.tag, archive: ctx.images.vllm.archive });
+      for (const img of [ctx.images?.vllm, ctx.images?.rclone].filter(Boolean)) images.push({ tag: img.tag, archive: img.archive });
       Object.assign(ctx.state.env, await startRealNode(ctx, { ...ctx.cluster, images }));
       ctx.save();
     }

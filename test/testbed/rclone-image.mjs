@@ -21,9 +21,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheRoot, REPO_ROOT, run, which, TestbedError } from './lib.mjs';
+import { cacheRoot, run, which, TestbedError } from './lib.mjs';
 import { packDockerArchive } from './docker-archive.mjs';
 
+// not lib.mjs's REPO_ROOT: lib.mjs imports this module, so its constants are not set yet at this point
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TOOLS = path.join(REPO_ROOT, 'test/cluster/tools/rclone');
 const TEMPLATE = path.join(REPO_ROOT, 'templates/kubernetes/model-download.yaml');
 const RECIPE_VERSION = 'rclone-image-v1';
