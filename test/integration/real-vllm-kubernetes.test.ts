@@ -189,3 +189,66 @@ test("an MLflow run's output, resolved at deploy time and recorded on the Deploy
   assert.match(d.metadata.annotations["vllmapp.dev/model-uri"], /^s3:\/\/.*\/model$/);
   await remove(app, dir);
 });
+
+// ---------------------------------------------------------------- real failures, each diagnosed in one line
+
+/** deploy that must fail: exit 6, and the one-line reason vllmapp gives. */
+async function deployFails(app: string, body: string, env: Record<string, string> = {}) {
+  const dir = workdir({ "vllm-app.yaml": `name: ${app}\nimage: ${tbEnv("VLLM_IMAGE")}\n${body}\n` });
+  const r = await cli(["deploy", "-f", "vllm-app.yaml", "-n", ns, "--create-secrets", "--timeout", "4m"], dir, env);
+  return { ...r, dir };
+}
+
+test("a bad flag in a command: override: vLLM's parser exits, diagnosed as a crash loop with vLLM's own last lines", async () => {
+  const app = "rk-badflag";
+  const r = await deployFails(app, `model_path: ${"/models/none"}\n${RESOURCES}\ncommand: [vllm, serve, /models/none, --no-such-flag-anywhere]`);
+  assert.equal(r.code, 6, r.stderr);
+  assert.match(r.stderr, new RegExp(`error: ${app} failed: container vllm of ${app}-\\S+ keeps crashing \\(exit code \\d+`));
+  assert.match(r.stderr, /unrecognized arguments: --no-such-flag-anywhere/, "vLLM's own argparse error is shown");
+  await remove(app, r.dir);
+});
+
+test("a Secret key that does not exist (applied from render, past deploy's preflight): the kubelet's CreateContainerConfigError, in one line", async () => {
+  // deploy's preflight refuses a missing key before applying anything, so the manifests go in with kubectl,
+  // as on the GitOps path, and `status` diagnoses what the kubelet reports
+  const app = "rk-nokey";
+  await kubectl(["-n", ns, "create", "secret", "generic", "present", "--from-literal=other=x"]);
+  const dir = workdir({
+    "vllm-app.yaml": `name: ${app}\nimage: ${tbEnv("VLLM_IMAGE")}\nmodel_path: /models/none\n${RESOURCES}\nrequires_auth: false\npod_template:\n  spec:\n    containers:\n      - name: vllm\n        env:\n          - name: MISSING\n            valueFrom: {secretKeyRef: {name: present, key: not-there}}\n`,
+  });
+  const rendered = await cli(["render", "--dry-run", "-o", "yaml", "-n", ns], dir);
+  assert.equal(rendered.code, 0, rendered.stderr);
+  await kubectl(["-n", ns, "apply", "-f", "-"], { input: rendered.stdout });
+  await waitUntil("CreateContainerConfigError", async () => {
+    const pods = await kubectlJson<{ items: any[] }>(["-n", ns, "get", "pods", "-l", `vllmapp.dev/app=${app}`]);
+    return pods.items[0]?.status?.containerStatuses?.[0]?.state?.waiting?.reason === "CreateContainerConfigError";
+  }, 90_000, 500);
+  const st = await cli(["status", app, "-n", ns], dir);
+  assert.match(st.stdout + st.stderr, new RegExp(`container vllm of ${app}-\\S+ cannot start: couldn't find key not-there in Secret ${ns}/present`));
+  await kubectl(["-n", ns, "delete", "-f", "-", "--wait=false"], { input: rendered.stdout });
+});
+
+test("a memory limit vLLM cannot start in: OOM-killed by the container runtime, diagnosed as such", async () => {
+  const app = "rk-oom";
+  const r = await deployFails(app, `model_path: ${tbEnv("VLLM_TINY_MODEL_S3")}\n${S3_POD_ENV()}\nresources: {gpu: "A10G:1", cpu: ["250m", "2"], memory: ["300Mi", "300Mi"], shm: 64Mi}\nextra_args: [--max-model-len, "512"]`, s3Env());
+  assert.equal(r.code, 6, r.stderr);
+  assert.match(r.stderr, new RegExp(`error: ${app} failed: container vllm of ${app}-\\S+ was OOM-killed: it used more than its memory limit \\(300Mi\\)`));
+  await remove(app, r.dir);
+});
+
+test("a model path that does not exist: vLLM's own error, as a crash loop", async () => {
+  const app = "rk-nomodel";
+  const r = await deployFails(app, `model_path: /models/not-in-the-image\n${RESOURCES}\nenv_vars: {HF_HUB_OFFLINE: "1"}\nextra_args: [--max-model-len, "512"]`);
+  assert.equal(r.code, 6, r.stderr);
+  assert.match(r.stderr, new RegExp(`error: ${app} failed: container vllm of ${app}-\\S+ keeps crashing`));
+  assert.match(r.stderr, /\/models\/not-in-the-image/, "the last lines name the missing model");
+  await remove(app, r.dir);
+});
+
+test("a startup budget shorter than the start-up: the kubelet's startup probe gives up, diagnosed as such", async () => {
+  const app = "rk-slow";
+  const r = await deployFails(app, `model_path: ${tbEnv("VLLM_TINY_MODEL_S3")}\n${S3_POD_ENV()}\n${RESOURCES}\nstartup_timeout: 5s\nextra_args: [--max-model-len, "512"]`, s3Env());
+  assert.equal(r.code, 6, r.stderr);
+  assert.match(r.stderr, new RegExp(`error: ${app} failed: the startup probe gave up: the server did not answer /health within \\d+ s \\(startup_timeout\\)`));
+  await remove(app, r.dir);
+});

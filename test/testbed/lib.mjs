@@ -758,6 +758,8 @@ async function startDocker(ctx) {
     `--default-address-pool=${DOCKER_POOL}`,
     `--storage-driver=${storage}`,
     '--userland-proxy=true',
+    // containers resolve names against their own loopback: a lookup fails at once, no DNS query leaves
+    '--dns=127.0.0.1',
   ];
   ctx.state.docker = { startedByUs: true, execRoot, dataRoot: path.join(dir, 'data'), host: `unix://${DOCKER_SOCKET}`, storage };
   // A dead proxy: an image the test bed lacks fails at once, with no DNS lookup and no traffic leaving the machine.
