@@ -27,6 +27,27 @@ export class UsageError extends VllmappError {
   }
 }
 
+/** What an errno code of a failed file read means, in words. */
+export function describeFsError(code: string): string {
+  switch (code) {
+    case "ENOENT":
+      return "no such file";
+    case "ENOTDIR":
+      return "a part of the path is a file, not a folder";
+    case "EISDIR":
+      return "it is a folder, not a file";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "ELOOP":
+      return "too many symbolic links (a loop?)";
+    case "ENAMETOOLONG":
+      return "the path is too long";
+    default:
+      return "the file system refused it";
+  }
+}
+
 /** One problem in a config file, located at file:line:col. */
 export interface Diagnostic {
   file: string;

@@ -2,13 +2,15 @@
  * What every command shares: the common flags, and load → resolve → render, the one pipeline that
  * `render` prints and `deploy` applies.
  */
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { isUtf8 } from "node:buffer";
 import { homedir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
-import { formatPath, loadConfig, sortDiagnostics, type LoadedApp } from "../config/load.js";
-import { ConfigError, UsageError, type Diagnostic } from "../errors.js";
+import { CONFIG_LIMITS, formatPath, loadConfig, sortDiagnostics, type LoadedApp } from "../config/load.js";
+import { ConfigError, UsageError, describeFsError, type Diagnostic } from "../errors.js";
+import { readUserFile } from "../read-file.js";
 import { isProblem, parseModelSource, type ModelSource } from "../models/source.js";
 import { renderApp, type IncludeFile, type RenderedApp, type Templates } from "../render/app.js";
 import type { CommonOptions } from "./options.js";
@@ -78,7 +80,7 @@ export function loadTemplates(dir?: string): Templates {
 
 export function fsLoadDeps() {
   return {
-    readFile: (p: string) => readFileSync(p, "utf8"),
+    readFile: (p: string) => readUserFile(p, { maxBytes: CONFIG_LIMITS.maxBytes }),
     resolvePath: (from: string, rel: string) => path.resolve(path.dirname(from), rel),
     exists: (p: string) => existsSync(p),
   };
@@ -155,21 +157,21 @@ function readIncludes(app: LoadedApp, problems: Diagnostic[]): IncludeFile[] {
     const hostPath = path.resolve(path.dirname(app.file), p);
     const at = app.locate(["include", i]);
     const diag = (message: string, hint?: string) => problems.push({ file: app.file, ...at, path: `include[${i}]`, severity: "error", message, hint });
-    let st;
+    let buf: Buffer;
     try {
-      st = statSync(hostPath);
-    } catch {
-      return diag(`${p} does not exist (looked at ${hostPath})`, "include paths are relative to the app file");
-    }
-    if (st.isDirectory()) {
-      return diag(`${p} is a folder; include lists files`, `list its files: ${readdirSync(hostPath).slice(0, 5).join(", ")}`);
+      buf = readUserFile(hostPath, { maxBytes: 900 * 1024, within: path.dirname(app.file) });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (e instanceof UsageError) return diag(e.message.replace(hostPath, p), e.hint ?? "include lists files, each by its path relative to the app file");
+      if (code === "ENOENT" || code === "ENOTDIR") return diag(`${p} does not exist (looked at ${hostPath})`, "include paths are relative to the app file");
+      if (typeof code === "string") return diag(`cannot read ${p}: ${code} (${describeFsError(code)})`, "include paths are relative to the app file");
+      throw e;
     }
     const name = path.basename(hostPath);
     if (names.has(name)) return diag(`two included files are both named ${name}; they would overwrite each other in /app/include`);
     names.set(name, i);
-    const buf = readFileSync(hostPath);
     if (buf.includes(0)) return diag(`${p} is a binary file; include ships text files (chat templates, configs)`);
-    if (buf.length > 900 * 1024) return diag(`${p} is ${Math.round(buf.length / 1024)} KiB; a ConfigMap holds at most 1 MiB`, "ship large files in the image or the model's storage");
+    if (!isUtf8(buf)) return diag(`${p} is not UTF-8 text; include ships text files`, "save it as UTF-8");
     out.push({ path: p, hostPath, name, content: buf.toString("utf8") });
   });
   return out;
