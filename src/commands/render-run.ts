@@ -6,6 +6,7 @@ import { RENDER_MARKER, formatJson, formatText, formatYaml, renderFiles } from "
 
 export { formatJson, formatText, formatYaml };
 import { renderAll, uiFor, type SourceResolver } from "./common.js";
+import { fsUsageError } from "../errors.js";
 import type { RenderOptions } from "./render.js";
 
 export interface RenderResult {
@@ -28,7 +29,11 @@ export async function runRender(opts: RenderOptions): Promise<RenderResult> {
     for (const app of rendered) {
       const dir = opts.out ? (rendered.length > 1 ? path.join(opts.out, app.name) : opts.out) : path.join("rendered", app.name);
       const files = renderFiles(app);
-      writeFolder(dir, files);
+      try {
+        writeFolder(dir, files);
+      } catch (e) {
+        throw fsUsageError("write", dir, e, "choose a folder you can write to: --out DIR");
+      }
       written.push({ app: app.name, dir, files: [...files.keys()] });
       ui.success(`wrote ${files.size} files to ${dir}${app.objects ? ` (kubectl apply -k ${dir})` : ""}`);
     }
