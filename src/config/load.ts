@@ -201,7 +201,7 @@ export function decodeConfigBytes(bytes: Uint8Array, file: string): string {
     for (let i = 0; i < n; i++) if (bytes[i] === 0) (i % 2 ? zeroOdd++ : zeroEven++);
     if (Math.max(zeroEven, zeroOdd) > n / 4 && Math.min(zeroEven, zeroOdd) < n / 64) fail(`the file looks like UTF-16 (${zeroOdd > zeroEven ? "little" : "big"}-endian) without a byte-order mark, not UTF-8`, saveAsUtf8);
     const before = new TextDecoder("utf-8").decode(bytes.subarray(0, nul));
-    fail("the file is binary (it holds NUL bytes), not a YAML text file", "pass the vllm-app.yaml with -f; `vllmapp init` writes one", positionIn(before, before.length));
+    fail("the file is binary (it holds NUL bytes), not a YAML text file", "name a YAML text file (`vllmapp init` writes a vllm-app.yaml)", positionIn(before, before.length));
   }
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
