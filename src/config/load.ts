@@ -265,6 +265,10 @@ function checkDocument(doc: Document, lc: LineCounter, file: string, earlierAnch
     if (isMap(node)) {
       const seen = new Map<string, number>();
       for (const pair of node.items) {
+        if (isMap(pair.key) || isSeq(pair.key) || isAlias(pair.key)) {
+          out.push({ file, ...pos(pair.key as YamlNode), path: formatPath(path), severity: "error", message: "a key here is a mapping, a list or an alias; keys are plain names", hint: "write name: value (a ? or [ at the start of a line makes a complex key)" });
+          continue;
+        }
         const key = isScalar(pair.key) ? pair.key.value : undefined;
         const k = key === null || key === undefined ? undefined : String(key);
         if (k !== undefined) {
