@@ -9,7 +9,7 @@ import en from "zod/v4/locales/en.js";
 // zod/mini loads no messages by default; English ones for the errors we do not word ourselves.
 z.config(en());
 import { GPU_TYPE_NAMES, MIG_PROFILE_RE, findGpuType, suggestGpuType } from "./gpus.js";
-import { isQuantity, parseDuration } from "./units.js";
+import { isQuantity, parseDuration, quantityValue } from "./units.js";
 
 export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const HF_REPO = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9._\/-]+)?$/;
@@ -78,7 +78,7 @@ const secretShort = str(z.regex(ENV_NAME, "a secret's short form is an environme
 const secretLong = z.strictObject({
   env_var: opt(str(z.regex(ENV_NAME, ENV_NAME_MSG))),
   secret: opt(str(z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes Secret name"))),
-  key: opt(z.string()),
+  key: opt(str(z.regex(/^[-._a-zA-Z0-9]+$/, "not a Secret key: letters, digits, '-', '_' and '.' (e.g. HF_TOKEN, secret-key)"))),
   mount: opt(str(z.startsWith("/", "mount must be an absolute path"))),
 });
 export const secretSchema = z.union([secretShort, secretLong]);
@@ -149,7 +149,7 @@ export const appConfigSchema = z
     startup_timeout: def(duration, "30m"),
     cache: opt(
       z.strictObject({
-        size: def(quantity, "100Gi"),
+        size: def(quantity.check(z.refine((v) => !isQuantity(v) || quantityValue(v) > 0, { message: "a cache volume needs a size above zero, e.g. 100Gi" })), "100Gi"),
         storage_class: opt(z.string()),
         access_mode: def(z.enum(["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"]), "ReadWriteOnce"),
       }),
