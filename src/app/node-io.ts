@@ -1,29 +1,41 @@
 /** The plan's IO on this machine: node:fs for the app files and includes, the templates, the home folder. */
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
-import type { LoadDeps } from "../config/load.js";
-import type { IncludeEntry } from "./includes.js";
+import { CONFIG_LIMITS, type LoadDeps } from "../config/load.js";
+import { describeFsError, UsageError } from "../errors.js";
+import { readUserFile } from "../read-file.js";
+import { MAX_INCLUDE_BYTES, type IncludeEntry } from "./includes.js";
 import type { PlanIo } from "./plan.js";
 import { loadTemplates } from "./templates.js";
 
 export function fsLoadDeps(): LoadDeps {
   return {
-    readFile: (p: string) => readFileSync(p, "utf8"),
+    readFile: (p: string) => readUserFile(p, { maxBytes: CONFIG_LIMITS.maxBytes }),
     resolvePath: (from: string, rel: string) => path.resolve(path.dirname(from), rel),
     exists: (p: string) => existsSync(p),
   };
 }
 
-function readInclude(hostPath: string): IncludeEntry {
+function readInclude(hostPath: string, within: string): IncludeEntry {
   let st;
   try {
     st = statSync(hostPath);
-  } catch {
-    return { kind: "missing" };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return { kind: "missing" };
+    if (typeof code === "string") return { kind: "refused", message: `cannot read ${hostPath}: ${code} (${describeFsError(code)})` };
+    throw e;
   }
-  if (st.isDirectory()) return { kind: "folder", entries: readdirSync(hostPath) };
-  return { kind: "file", bytes: readFileSync(hostPath) };
+  if (st.isDirectory()) return { kind: "refused", message: `${hostPath} is a folder, not a file`, hint: `include lists files: ${readdirSync(hostPath).slice(0, 5).join(", ") || "(it is empty)"}` };
+  try {
+    return { kind: "file", bytes: readUserFile(hostPath, { maxBytes: MAX_INCLUDE_BYTES, within }) };
+  } catch (e) {
+    if (e instanceof UsageError) return { kind: "refused", message: e.message, hint: e.hint };
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === "string") return { kind: "refused", message: `cannot read ${hostPath}: ${code} (${describeFsError(code)})` };
+    throw e;
+  }
 }
 
 export function nodePlanIo(opts: { templates?: string; resolve?: PlanIo["resolve"]; hostHome?: string }): PlanIo {

@@ -7,7 +7,7 @@ import { checkGpuFit, suggestGpu } from "../models/plan-gpus.js";
 import { parseConfigText } from "../config/load.js";
 import { DNS1123_LABEL, HF_REPO } from "../config/schema.js";
 import { SCHEMA_ID } from "../config/json-schema.js";
-import { UsageError } from "../errors.js";
+import { fsUsageError, UsageError } from "../errors.js";
 import { packageRoot } from "../app/templates.js";
 import { uiFor } from "./options.js";
 
@@ -138,8 +138,12 @@ export async function runInit(dir: string, opts: InitOptions): Promise<{ file: s
   if (misfit) throw new UsageError(misfit.message, misfit.hint);
   const text = initYaml(answers, schemaRefFor(dir));
   parseConfigText(text, file); // what init writes must load
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(file, text, { flag: opts.force ? "w" : "wx" });
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, text, { flag: opts.force ? "w" : "wx" });
+  } catch (e) {
+    throw fsUsageError("write", file, e, "choose a folder you can write to: vllmapp init DIR");
+  }
   return { file, answers };
 }
 

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import path from "node:path";
 import { Command } from "commander";
 import { z } from "zod";
-import { UsageError } from "../errors.js";
+import { fsUsageError, UsageError } from "../errors.js";
 import type { RenderedApp } from "../render/types.js";
 import type { Ui } from "../ui/output.js";
 import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, paramsFlag, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
@@ -46,7 +46,11 @@ export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResu
     for (const app of rendered) {
       const dir = opts.out ? (rendered.length > 1 ? path.join(opts.out, app.name) : opts.out) : path.join("rendered", app.name);
       const files = renderFiles(app);
-      writeFolder(dir, files, RENDER_MARKER);
+      try {
+        writeFolder(dir, files, RENDER_MARKER);
+      } catch (e) {
+        throw fsUsageError("write", dir, e, "choose a folder you can write to: --out DIR");
+      }
       written.push({ app: app.name, dir, files: [...files.keys()] });
       ui.success(`wrote ${files.size} files to ${dir}${app.objects ? ` (kubectl apply -k ${dir})` : ""}`);
     }

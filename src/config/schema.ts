@@ -9,7 +9,7 @@ import en from "zod/v4/locales/en.js";
 // zod/mini loads no messages by default; English ones for the errors we do not word ourselves.
 z.config(en());
 import { GPU_TYPE_NAMES, MIG_PROFILE_RE, findGpuType, suggestGpuType } from "./gpus.js";
-import { isQuantity, parseDuration } from "./units.js";
+import { isQuantity, parseDuration, quantityValue } from "./units.js";
 
 export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const HF_REPO = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9._/-]+)?$/;
@@ -34,6 +34,9 @@ const int = (min: number, message?: string) => z.int().check(z.minimum(min, mess
 const str = (...checks: Parameters<ReturnType<typeof z.string>["check"]>) => z.string().check(...checks);
 const nonEmpty = () => str(z.minLength(1));
 const argvList = z.array(z.string());
+
+/** GPUs of one pod: they sit on one node, and the biggest nodes carry 16 */
+export const MAX_GPUS_PER_REPLICA = 64;
 
 const gpuObject = z.strictObject({
   type: opt(doc(z.string(), "GPU type, e.g. L4, A100 80G, H100")),
@@ -75,7 +78,7 @@ const secretShort = str(z.regex(ENV_NAME, "a secret's short form is an environme
 const secretLong = z.strictObject({
   env_var: opt(str(z.regex(ENV_NAME, ENV_NAME_MSG))),
   secret: opt(str(z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes Secret name"))),
-  key: opt(z.string()),
+  key: opt(str(z.regex(/^[-._a-zA-Z0-9]+$/, "not a Secret key: letters, digits, '-', '_' and '.' (e.g. HF_TOKEN, secret-key)"))),
   mount: opt(str(z.startsWith("/", "mount must be an absolute path"))),
 });
 export const secretSchema = z.union([secretShort, secretLong]);
@@ -146,7 +149,7 @@ export const appConfigSchema = z
     startup_timeout: def(duration, "30m"),
     cache: opt(
       z.strictObject({
-        size: def(quantity, "100Gi"),
+        size: def(quantity.check(z.refine((v) => !isQuantity(v) || quantityValue(v) > 0, { message: "a cache volume needs a size above zero, e.g. 100Gi" })), "100Gi"),
         storage_class: opt(z.string()),
         access_mode: def(z.enum(["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"]), "ReadWriteOnce"),
       }),
@@ -185,7 +188,12 @@ export const appConfigSchema = z
         const guess = suggestGpuType(m?.[1] ?? gpu);
         ctx.addIssue({ code: "custom", path: ["resources", "gpu"], message: `unknown GPU type "${m?.[1] ?? gpu}"${guess ? `; did you mean "${guess}"?` : ""} Known: ${GPU_TYPE_NAMES.join(", ")}`, params: { hint: `write "TYPE:COUNT", e.g. "${guess ?? "L4"}:1"` } });
       }
-    } else if (typeof gpu === "object") {
+    }
+    const gpuCount = typeof gpu === "number" ? gpu : typeof gpu === "string" ? Number(/:(\d+)\s*$/.exec(gpu)?.[1] ?? 1) : gpu?.count;
+    if (gpuCount !== undefined && gpuCount > MAX_GPUS_PER_REPLICA) {
+      ctx.addIssue({ code: "custom", path: typeof gpu === "object" ? ["resources", "gpu", "count"] : ["resources", "gpu"], message: `${gpuCount} GPUs per replica; at most ${MAX_GPUS_PER_REPLICA} (the GPUs of one pod are on one node)`, params: { hint: "spread larger models over nodes with parallelism.nodes, or over replicas with scaling.replicas" } });
+    }
+    if (typeof gpu === "object") {
       const t = gpu.type === undefined ? undefined : findGpuType(gpu.type);
       if (gpu.type !== undefined && !t) {
         const guess = suggestGpuType(gpu.type);
@@ -198,6 +206,15 @@ export const appConfigSchema = z
           ctx.addIssue({ code: "custom", path: ["resources", "gpu", "partition"], message: `${t.name} has no MIG profile "${gpu.partition}"; it has ${t.mig.join(", ")}` });
         } else if (t && !t.mig) {
           ctx.addIssue({ code: "custom", path: ["resources", "gpu", "partition"], message: `${t.name} does not support MIG` });
+        }
+      }
+    }
+    // the pod spec's lists that are merged by name (the server container is found among them)
+    if (typeof app.pod_template === "object" && app.pod_template.spec) {
+      for (const key of ["containers", "initContainers", "ephemeralContainers", "volumes", "tolerations", "imagePullSecrets"]) {
+        const v = app.pod_template.spec[key];
+        if (v !== undefined && (!Array.isArray(v) || v.some((x) => x === null || typeof x !== "object" || Array.isArray(x)))) {
+          ctx.addIssue({ code: "custom", path: ["pod_template", "spec", key], message: `pod_template.spec.${key} must be a list of mappings`, params: { hint: key === "containers" ? "write e.g. containers: [{name: vllm, env: [{name: X, value: \"1\"}]}]" : `write ${key}: [{…}, …]` } });
         }
       }
     }
