@@ -749,9 +749,13 @@ async function startDocker(ctx) {
   const execRoot = `/run/vllmapp-testbed-${crypto.createHash('sha256').update(ctx.workDir).digest('hex').slice(0, 10)}`;
   fs.mkdirSync(dir, { recursive: true });
   const storage = process.env.VLLMAPP_TESTBED_DOCKER_STORAGE || 'overlay2';
+  // The data-root is kept in the cache, like the node's containerd root: the 6 GB vLLM image is loaded once
+  // per machine, not once per run. Containers the test bed made are removed at teardown.
+  const dataRoot = path.join(cacheRoot(), `docker-data-${storage}`);
+  fs.mkdirSync(dataRoot, { recursive: true });
   const args = [
     `--host=unix://${DOCKER_SOCKET}`,
-    `--data-root=${path.join(dir, 'data')}`,
+    `--data-root=${dataRoot}`,
     `--exec-root=${execRoot}`,
     `--pidfile=${path.join(dir, 'dockerd.pid')}`,
     `--bip=${DOCKER_BIP}`,
@@ -761,7 +765,7 @@ async function startDocker(ctx) {
     // containers resolve names against their own loopback: a lookup fails at once, no DNS query leaves
     '--dns=127.0.0.1',
   ];
-  ctx.state.docker = { startedByUs: true, execRoot, dataRoot: path.join(dir, 'data'), host: `unix://${DOCKER_SOCKET}`, storage };
+  ctx.state.docker = { startedByUs: true, execRoot, dataRoot, host: `unix://${DOCKER_SOCKET}`, storage };
   // A dead proxy: an image the test bed lacks fails at once, with no DNS lookup and no traffic leaving the machine.
   const proc = ctx.spawn('dockerd', which('dockerd'), args, {
     env: { ...process.env, HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', NO_PROXY: '' },
