@@ -14,8 +14,10 @@ import { shellSplit } from "../text.js";
 import { strategicMerge } from "./merge.js";
 import { gpuRequest, sizeResources, type GpuRequest } from "./resources.js";
 import { substituteParameters, validateExtraArgs, type ArgProblem, type ArgToken } from "./serve-args.js";
+import { chooseCatalog } from "./vllm-catalog.js";
 
-export const DEFAULT_IMAGE = "vllm/vllm-openai:v0.19.0";
+/** The newest vLLM release with a catalog (templates/vllm/catalogs/index.json), pinned. */
+export const DEFAULT_IMAGE = "vllm/vllm-openai:v0.33.0";
 export const FIELD_MANAGER = "vllmapp";
 export const LABEL_APP = "vllmapp.dev/app";
 export const CACHE_MOUNT = "/cache";
@@ -194,7 +196,9 @@ export function buildServeArgs(app: AppConfig, src: ModelSource, target: Target,
   }
   const sub = substituteParameters(tokens, params);
   problems.push(...sub.problems);
-  const checked = validateExtraArgs(sub.tokens, app.image === "auto" || app.image === DEFAULT_IMAGE);
+  const release = chooseCatalog(app.image, app.vllm_version, DEFAULT_IMAGE);
+  if (release.why && sub.tokens.length) problems.push({ path: [app.vllm_version !== undefined ? "vllm_version" : "image"], severity: "warning", message: release.why, hint: release.source === "default" ? 'set vllm_version: "X.Y.Z" to the release the image runs' : undefined });
+  const checked = validateExtraArgs(sub.tokens, release.exact, { version: release.version, imageVersion: release.imageVersion ?? release.version });
   problems.push(...checked.problems);
   const args = [modelArg, "--served-model-name", servedModelName(app, src), "--port", String(app.port), ...loader, ...checked.args];
   if (gpu.count > 1 && !gpu.partition && !checked.flagsSet.has("--tensor-parallel-size")) {
@@ -619,7 +623,7 @@ export function renderApp(input: RenderInput): RenderedApp {
   if (input.resolvedFrom) model.resolvedFrom = input.resolvedFrom;
   const problems: Problem[] = [...params.problems, ...serve.problems];
   if (!/@sha256:[0-9a-f]{64}$/.test(app.image) && !/:[\w][\w.-]{0,127}$/.test(app.image.replace(/^[^/]+:\d+\//, ""))) {
-    if (app.image !== "auto") problems.push({ path: ["image"], severity: "warning", message: `image "${app.image}" has no tag, so every node may pull a different build`, hint: `pin a tag or digest, e.g. ${app.image}:v0.19.0` });
+    if (app.image !== "auto") problems.push({ path: ["image"], severity: "warning", message: `image "${app.image}" has no tag, so every node may pull a different build`, hint: `pin a tag or digest, e.g. ${app.image}:${DEFAULT_IMAGE.split(":").pop()}` });
   } else if (/:latest$/.test(app.image)) {
     problems.push({ path: ["image"], severity: "warning", message: `image "${app.image}" uses :latest, so every node may pull a different build`, hint: "pin a release tag or a digest" });
   }
