@@ -17,7 +17,7 @@ test("--help on every command shows an example; --version prints the version", (
   }
   const v = runCli(["--version"]);
   assert.equal(v.code, 0);
-  assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
+  assert.match(v.stdout, /^\d+\.\d+\.\d+\nvLLM serve catalogs: (\d+\.\d+\.\d+, )*0\.33\.0\ndefault image: vllm\/vllm-openai:v0\.33\.0\n$/);
 });
 
 test("an unknown command or flag is a usage error (exit 2)", () => {
