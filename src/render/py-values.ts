@@ -3,6 +3,7 @@
  * human-readable integers, and pydantic's (lax, JSON-mode) validation of config objects against the
  * JSON schema each catalog records. Pure.
  */
+import { crossFieldProblem, probeVerdict, type ProbeTable } from "./config-probes.js";
 import type { JsonSchema, TypeSpec } from "./vllm-catalog.js";
 
 export type PyValue = unknown;
@@ -189,11 +190,18 @@ export function validateJsonSchema(v: unknown, schema: JsonSchema | boolean | un
 }
 
 /** Apply an argparse `type` callable of the catalog; throws Invalid the way the real one raises. */
-export function convert(type: TypeSpec | null, value: string, schemas: Record<string, JsonSchema>): PyValue {
+export interface ConvertContext {
+  /** per config schema, the real validators' verdicts on probe values (see config-probes.ts) */
+  probes?: Record<string, ProbeTable>;
+  /** filled with what cannot be checked offline */
+  warnings?: string[];
+}
+
+export function convert(type: TypeSpec | null, value: string, schemas: Record<string, JsonSchema>, ctx: ConvertContext = {}): PyValue {
   if (!type) return value;
   switch (type.kind) {
     case "optional":
-      return value === "" || value === "None" ? null : convert(type.inner, value, schemas);
+      return value === "" || value === "None" ? null : convert(type.inner, value, schemas, ctx);
     case "int":
       return pyInt(value);
     case "float":
@@ -229,13 +237,41 @@ export function convert(type: TypeSpec | null, value: string, schemas: Record<st
       }
       const schema = schemas[type.schema];
       if (!fits("object", parsed)) throw new Invalid(`${type.config} expects a JSON object, got ${JSON.stringify(parsed)}`);
-      if (schema) {
-        const bad = validateJsonSchema(parsed, schema, schema);
-        if (bad) throw new Invalid(`${type.config}: ${bad}`);
-      }
+      if (schema) checkConfigObject(type, parsed as Record<string, unknown>, schema, ctx);
       return parsed;
     }
     default:
       return value;
   }
+}
+
+/**
+ * A config object, field by field: the real validators' verdict where the probes tell it, else the JSON
+ * schema; then the release's cross-field rules. A field the schema cannot describe (a custom validator)
+ * and the probes do not decide is "not checked offline".
+ */
+function checkConfigObject(type: Extract<TypeSpec, { kind: "dataclass" }>, obj: Record<string, unknown>, schema: JsonSchema, ctx: ConvertContext): void {
+  const table = ctx.probes?.[type.schema];
+  const hr = type.human_readable_numbers !== false;
+  const keys = Object.keys(obj);
+  const perKey: JsonSchema = { ...schema, required: [] };
+  for (const k of keys) {
+    const pv = probeVerdict(table, k, obj[k], hr);
+    if (pv?.ok) continue;
+    // the schema's message when it agrees (it names the keys); the probe's when only vLLM's validator refuses
+    const bad = validateJsonSchema({ [k]: obj[k] }, perKey, schema);
+    if (bad) throw new Invalid(`${type.config}: ${bad}`);
+    if (pv && (pv.fieldLevel || keys.length === 1)) throw new Invalid(`${type.config}: vLLM refuses ${k}: ${JSON.stringify(obj[k])} (${shortError(pv.error!)})`);
+    const sub = k.startsWith("_") ? undefined : schema.properties?.[k];
+    if (!pv && schema["x-vllmapp-partial"] && sub && Object.keys(sub).length === 0) {
+      ctx.warnings?.push(`${type.config}.${k} = ${JSON.stringify(obj[k])} is not checked offline (vLLM validates it with its own function); vLLM checks it when the server starts`);
+    }
+  }
+  for (const r of schema.required ?? []) if (!(r in obj)) throw new Invalid(`${type.config}: ${r} is required`);
+  const cross = crossFieldProblem(type.config, table, obj);
+  if (cross) throw new Invalid(`${type.config}: ${cross}`);
+}
+
+function shortError(e: string): string {
+  return e.replace(/^ValidationError: \d+ validation errors? for \w+ /, "").replace(/ \[type=[^\]]*\]/g, "").replace(/ For further information.*$/, "").slice(0, 200);
 }

@@ -103,6 +103,7 @@ function classify(p: Parser, arg: string): Classified {
 /** FlexibleArgumentParser.parse_args: the rewrites vLLM makes before argparse sees the arguments. */
 function rewrite(p: Parser, values: readonly string[]): { args: Arg[]; error?: { src: number; message: string } } {
   const hasOptLevel = p.options.has("--optimization-level");
+  const legacyO = p.options.get("-O")?.flag.name === "--compilation-config";
   const out: Arg[] = [];
   for (let i = 0; i < values.length; i++) {
     const arg = values[i]!;
@@ -117,6 +118,11 @@ function rewrite(p: Parser, values: readonly string[]): { args: Arg[]; error?: {
       out.push({ value: "--optimization-level", src: i }, { value: arg[2] === "=" ? arg.slice(3) : arg.slice(2), src: i });
     } else if (hasOptLevel && arg === "-O" && ["0", "1", "2", "3"].includes(values[i + 1] ?? "")) {
       out.push({ value: "--optimization-level", src: i });
+    } else if (!hasOptLevel && legacyO && arg.startsWith("-O") && arg !== "-O" && arg[2] !== ".") {
+      // releases before --optimization-level: -O3 / -O=3 / -Odecode mean -O.level=...
+      out.push({ value: `-O.level=${arg[2] === "=" ? arg.slice(3) : arg.slice(2)}`, src: i });
+    } else if (!hasOptLevel && legacyO && arg === "-O" && ["0", "1", "2", "3"].includes(values[i + 1] ?? "")) {
+      out.push({ value: "-O.level", src: i });
     } else out.push({ value: arg, src: i });
   }
   // dotted JSON keys: --x.a.b V  →  --x '{"a": {"b": V}}', appended after the other arguments
@@ -185,9 +191,10 @@ function choiceEquals(c: unknown, v: unknown): boolean {
 }
 
 /** Type conversion, then choices: what argparse does with each value (and vLLM's own actions). */
-function checkValue(p: Parser, flag: CatalogFlag, raw: string, json: unknown): string | undefined {
+function checkValue(p: Parser, flag: CatalogFlag, raw: string, json: unknown, warnings: string[]): string | undefined {
   let v: unknown;
-  if (flag.action === "LoRAParserAction" && !/^[^={]+=/.test(raw)) {
+  // LoRAParserAction skips "" and None (its type turns "None" into None)
+  if (flag.action === "LoRAParserAction" && raw !== "" && !(raw === "None" && flag.type?.kind === "optional") && !/^[^={]+=/.test(raw)) {
     // name=path, or a JSON object {"name": ..., "path": ...}
     let o: unknown;
     try {
@@ -199,8 +206,9 @@ function checkValue(p: Parser, flag: CatalogFlag, raw: string, json: unknown): s
   }
   if (flag.name === "--config" && !/\.ya?ml$/.test(raw)) return `--config must name a .yaml/.yml file, got "${raw}"`;
   try {
-    v = json !== undefined && flag.type?.kind === "dataclass" ? convert(flag.type, JSON.stringify(json), p.catalog.schemas) : convert(flag.type, raw, p.catalog.schemas);
-    if (json !== undefined && flag.type?.kind === "optional" && flag.type.inner.kind === "dataclass") v = convert(flag.type.inner, JSON.stringify(json), p.catalog.schemas);
+    const ctx = { probes: p.catalog.probes ?? {}, warnings };
+    if (json !== undefined && flag.type?.kind === "optional" && flag.type.inner.kind === "dataclass") v = convert(flag.type.inner, JSON.stringify(json), p.catalog.schemas, ctx);
+    else v = json !== undefined && flag.type?.kind === "dataclass" ? convert(flag.type, JSON.stringify(json), p.catalog.schemas, ctx) : convert(flag.type, raw, p.catalog.schemas, ctx);
   } catch (e) {
     if (!(e instanceof Invalid)) throw e;
     return `${flag.name}: ${e.message}`;
@@ -345,7 +353,9 @@ export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, 
       i += take;
     }
     for (const v of values) {
-      const bad = checkValue(p, flag, v.value, v.json);
+      const warnings: string[] = [];
+      const bad = checkValue(p, flag, v.value, v.json, warnings);
+      for (const w of warnings) problems.push({ path: pathOf(v.src), severity: "warning", message: `${flag.name}: ${w}` });
       if (bad) {
         problems.push({ path: pathOf(v.src), severity: sev, message: bad });
         break;

@@ -42,6 +42,8 @@ export interface Catalog {
   python: string;
   flags: CatalogFlag[];
   schemas: Record<string, JsonSchema>;
+  /** per config schema: field → probe value → null (the real class accepts it alone) or its error */
+  probes?: Record<string, Record<string, Record<string, string | null>>>;
   history: { releases_compared: string[]; removed: RemovedOption[]; added_later: AddedOption[] };
 }
 

@@ -116,3 +116,26 @@ test("string extra_args split like a POSIX shell; ${param} substitution", () => 
   assert.deepEqual(tokens.map((t) => t.value), ["--max-model-len", "4096", "--seed", "${sed}"]);
   assert.equal(p[0]!.message, "${sed} names no parameter; did you mean ${seed}?");
 });
+
+const on = (version: string, args: string[]) =>
+  validateExtraArgs(list(args), true, { version }).problems.map((p) => `${p.severity}: ${p.message}`);
+
+test("config objects: vLLM's own validators and cross-field rules, as the catalog recorded them", () => {
+  // KVTransferConfig refuses a connector without a role, whatever the connector's name
+  const noRole = on("0.33.0", ["--kv-transfer-config", '{"kv_connector": "NixlConnector"}']);
+  assert.match(noRole.join("\n"), /^error: .*kv_connector needs kv_role/m);
+  assert.deepEqual(on("0.33.0", ["--kv-transfer-config", '{"kv_connector": "NixlConnector", "kv_role": "kv_both"}']).filter((p) => p.startsWith("error")), []);
+  assert.deepEqual(on("0.33.0", ["--kv-transfer-config.kv_connector=NixlConnector", "--kv-transfer-config.kv_role=kv_both"]).filter((p) => p.startsWith("error")), []);
+  // the torch profiler directory only with the torch profiler
+  assert.match(on("0.33.0", ["--profiler-config", '{"torch_profiler_dir": "/tmp/p"}']).join("\n"), /torch_profiler_dir needs profiler: "torch"/);
+  assert.deepEqual(on("0.33.0", ["--profiler-config", '{"profiler": "torch", "torch_profiler_dir": "/tmp/p"}']).filter((p) => p.startsWith("error")), []);
+  // a pre-validator accepts a comma-separated string for a list field, which the JSON schema does not say
+  assert.deepEqual(on("0.33.0", ["--ir-op-priority.rms_norm=vllm_c,native"]).filter((p) => p.startsWith("error")), []);
+  // a rule is applied only on the releases whose probes show it
+  assert.deepEqual(on("0.19.0", ["--structured-outputs-config", '{"backend": "guidance", "disable_additional_properties": true}']).filter((p) => p.startsWith("error")), []);
+});
+
+test("0.11: -O3, -O=3 and -O 3 set the compilation level; -Odecode is refused", () => {
+  for (const args of [["-O3"], ["-O=3"], ["-O", "3"], ["-O.level=2"]]) assert.deepEqual(on("0.11.0", args).filter((p) => p.startsWith("error")), [], args.join(" "));
+  assert.match(on("0.11.0", ["-Odecode"]).join("\n"), /^error: .*level/m);
+});

@@ -384,6 +384,38 @@ def corpus(cat: dict) -> list[dict]:
     return items
 
 
+# JSON values every field of every config option is probed with (alone, as {"field": VALUE}): the config
+# class's own validators give the verdict, including the custom validators and cross-field rules that the
+# JSON schema cannot express. vllmapp applies these verdicts offline (src/render/serve-args.ts).
+PROBE_VALUES = ["1", "0", "-1", '"x"', '""', "true", "false", "[1]", '["x"]', "[]", "{}", "null", "1.5", '"1"', "2k"]
+
+
+def probe(serve) -> dict:
+    out: dict[str, dict] = {}
+    for a in serve._actions:
+        t = describe_type(a.type) if a.option_strings and a.nargs != 0 and a.type is not None else None
+        while t and t.get("kind") == "optional":
+            t = t["inner"]
+        if not t or t.get("kind") != "dataclass" or t["schema"] in out:
+            continue
+        schema = SCHEMAS.get(t["schema"]) or {}
+        fields: dict[str, dict] = {}
+        for k in (schema.get("properties") or {}):
+            verdicts = {}
+            for v in PROBE_VALUES:
+                try:
+                    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+                        a.type("{" + json.dumps(k) + ": " + v + "}")
+                    verdicts[v] = None
+                except BaseException as e:  # noqa: BLE001 - argparse turns any exception into a refusal
+                    if isinstance(e, KeyboardInterrupt):
+                        raise
+                    verdicts[v] = re.sub(r"\s+", " ", f"{type(e).__name__}: {e}")[:240]
+            fields[k] = verdicts
+        out[t["schema"]] = fields
+    return out
+
+
 def main():
     out_dir = sys.argv[1]
     version = importlib.metadata.version("vllm")
@@ -398,6 +430,7 @@ def main():
         "schemas": {},
     }
     cat["schemas"] = {k: v for k, v in SCHEMAS.items()}
+    cat["probes"] = probe(serve)
     cat["flag_count"] = len(cat["flags"])
     vectors = []
     seen = set()

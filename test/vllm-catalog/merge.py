@@ -64,6 +64,32 @@ def normalize_type(t):
     return t
 
 
+def probes_from_vectors(cat: dict, vectors: list) -> dict:
+    """The real parser's verdicts on single-field JSON values ({"field": VALUE}) of each config option."""
+    schema_of = {}
+    for f in cat["flags"]:
+        t = f.get("type") or {}
+        while t.get("kind") == "optional":
+            t = t["inner"]
+        if t.get("kind") == "dataclass":
+            for s in [f["name"], *f["aliases"]]:
+                schema_of[s] = t["schema"]
+    out: dict = {}
+    for vec in vectors:
+        argv = vec["argv"]
+        if len(argv) == 2:
+            opt, text = argv
+        elif len(argv) == 1 and "=" in argv[0]:
+            opt, text = argv[0].split("=", 1)
+        else:
+            continue
+        m = re.fullmatch(r'\{"(\w+)": (.*)\}', text)
+        if opt not in schema_of or not m:
+            continue
+        out.setdefault(schema_of[opt], {}).setdefault(m.group(1), {})[m.group(2)] = None if vec["ok"] else vec.get("error", "refused")
+    return out
+
+
 def main():
     raw, cat_dir, vec_dir = sys.argv[1:4]
     os.makedirs(cat_dir, exist_ok=True)
@@ -82,6 +108,12 @@ def main():
             for f in c["flags"]:
                 f["type"] = normalize_type(f["type"])
             cats[c["vllm_version"]] = c
+    for v, cat in cats.items():
+        if "probes" not in cat:  # extracted before extract.py probed the config classes itself
+            vp = os.path.join(raw, f"{v}.vectors.json")
+            if os.path.exists(vp):
+                cat["probes"] = probes_from_vectors(cat, json.load(open(vp))["vectors"])
+                cat["probes_source"] = "oracle vectors (single-field JSON values)"
     order = sorted(cats, key=vkey)
     opts = {v: options_of(cats[v]) for v in order}
     for i, v in enumerate(order):
