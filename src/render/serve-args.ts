@@ -37,6 +37,8 @@ export interface ExtraArgsResult {
   problems: ArgProblem[];
   /** canonical names of the flags set */
   flagsSet: Set<string>;
+  /** each flag set, with the option string as written (after vLLM's rewrites) and where */
+  flagUses: { name: string; written: string; path: (string | number)[] }[];
 }
 
 interface Opt { flag: CatalogFlag; negated: boolean }
@@ -258,6 +260,7 @@ export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, 
   const p = parserFor(version);
   const problems: ArgProblem[] = [];
   const flagsSet = new Set<string>();
+  const flagUses: ExtraArgsResult["flagUses"] = [];
   const sev = strict ? "error" : "warning";
   const args = tokens.map((t) => t.value);
   const pathOf = (src: number) => tokens[src]?.path ?? tokens[tokens.length - 1]?.path ?? ["extra_args"];
@@ -302,6 +305,7 @@ export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, 
     }
     const { flag } = c.opt;
     flagsSet.add(flag.name);
+    flagUses.push({ name: flag.name, written: c.abbreviatedFrom?.split("=")[0] ?? c.optionString, path });
     const owned = OWNED_FLAGS[flag.name];
     if (owned) {
       problems.push({ path, severity: "error", message: `${flag.name} is set by vllmapp; use the ${owned.field} field instead`, hint: owned.why });
@@ -362,7 +366,7 @@ export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, 
       }
     }
   }
-  return { args, problems, flagsSet };
+  return { args, problems, flagsSet, flagUses };
 }
 
 /** Substitute `${name}` with parameter values; unknown names are problems. */
