@@ -215,6 +215,13 @@ function checkValue(p: Parser, flag: CatalogFlag, raw: string, json: unknown, wa
     if (!(e instanceof Invalid)) throw e;
     return `${flag.name}: ${e.message}`;
   }
+  // a list the parser documents (metavar "{a,b} or name registered ...") but does not enforce: plugins may
+  // register more names, so an unknown one is a warning
+  const documented = !flag.choices && typeof flag.metavar === "string" ? /^\{([^}]*)\}/.exec(flag.metavar)?.[1]?.split(",") : undefined;
+  if (documented && typeof v === "string" && v !== "" && !documented.includes(v)) {
+    const guess = didYouMean(v, documented);
+    warnings.push(`"${v}" is not a built-in value${guess ? ` (did you mean "${guess}"?)` : ""}; vLLM ${p.catalog.vllm_version} accepts it only if a plugin registers it`);
+  }
   if (flag.choices && !flag.choices.some((c) => choiceEquals(c, v))) {
     const shown = flag.choices.filter((c) => c !== null).map(String);
     const guess = didYouMean(String(v), shown);

@@ -25,6 +25,7 @@ export interface CatalogFlag {
   type: TypeSpec | null;
   choices: (string | number | boolean | null)[] | null;
   choices_enforced: boolean;
+  metavar?: string | string[] | null;
   deprecated: boolean;
   deprecation?: string;
   replacement?: string;

@@ -139,3 +139,11 @@ test("0.11: -O3, -O=3 and -O 3 set the compilation level; -Odecode is refused", 
   for (const args of [["-O3"], ["-O=3"], ["-O", "3"], ["-O.level=2"]]) assert.deepEqual(on("0.11.0", args).filter((p) => p.startsWith("error")), [], args.join(" "));
   assert.match(on("0.11.0", ["-Odecode"]).join("\n"), /^error: .*level/m);
 });
+
+test("a value outside a list the parser documents but does not enforce is a warning (a plugin may register it)", () => {
+  const r = on("0.33.0", ["--tool-call-parser", "hermess"]);
+  assert.deepEqual(r.filter((p) => p.startsWith("error")), []);
+  assert.match(r.join("\n"), /^warning: --tool-call-parser: "hermess" is not a built-in value \(did you mean "hermes"\?\); vLLM 0\.33\.0 accepts it only if a plugin registers it/m);
+  assert.deepEqual(on("0.33.0", ["--tool-call-parser", "hermes"]), []);
+  assert.deepEqual(on("0.33.0", ["--load-format", "my_plugin_format"]).filter((p) => p.startsWith("error")), []);
+});
