@@ -2,6 +2,8 @@
  * The vllmapp program. One top-level catch turns errors into exit codes; nothing else exits.
  * Commands are thin: heavy modules (client-node, prompts, ora) load only in the actions that need them.
  */
+import { DEFAULT_IMAGE } from "./render/labels.js";
+import { catalogIndex } from "./render/vllm-catalog.js";
 import { Command, CommanderError } from "commander";
 import { ConfigError, ExitCode, VllmappError } from "./errors.js";
 import { renderCommand } from "./commands/render.js";
@@ -26,6 +28,14 @@ const COMMANDS: Record<string, () => Command> = {
   check: checkCommand,
 };
 
+/** `vllmapp --version`: the version, the vLLM releases it has catalogs for and the default image. */
+function versionText(argv: readonly string[]): string {
+  const version = typeof VLLMAPP_VERSION === "string" ? VLLMAPP_VERSION : "0.0.0-dev";
+  if (!argv.includes("-V") && !argv.includes("--version")) return version;
+  const index = catalogIndex();
+  return `${version}\nvLLM serve catalogs: ${index.releases.join(", ")}\ndefault image: ${DEFAULT_IMAGE}`;
+}
+
 /**
  * The program. When argv names a command, only that command is built (the others' flags are not
  * needed to parse it); otherwise all are, for the help listing and "did you mean".
@@ -33,7 +43,7 @@ const COMMANDS: Record<string, () => Command> = {
 export function buildProgram(argv: readonly string[] = []): Command {
   const program = new Command("vllmapp")
     .description("Deploy vLLM model servers to Kubernetes, or run them locally with Docker, from one vllm-app.yaml")
-    .version(typeof VLLMAPP_VERSION === "string" ? VLLMAPP_VERSION : "0.0.0-dev", "-V, --version")
+    .version(versionText(argv), "-V, --version")
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });

@@ -110,6 +110,7 @@ export const appConfigSchema = z
     model_id: opt(doc(nonEmpty(), "the model name clients send (--served-model-name)")),
     stream_model: def(z.boolean(), true),
     image: def(nonEmpty(), "auto"),
+    vllm_version: opt(doc(str(z.regex(/^\d+\.\d+\.\d+$/, 'must be a vLLM release like "0.33.0"')), "the vLLM release a custom image runs, for checking extra_args (official vllm/vllm-openai:vX.Y.Z tags imply it)")),
     port: def(z.int().check(z.minimum(1, "port must be 1–65535"), z.maximum(65535, "port must be 1–65535")), 8000),
     extra_args: opt(doc(z.union([z.string(), argvList]), "extra `vllm serve` flags")),
     command: opt(doc(z.union([z.string(), argvList]), "full override of the container command")),

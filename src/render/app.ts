@@ -5,6 +5,7 @@
  */
 import { servedModelName, sourceUri } from "../models/source.js";
 import { renderDocker } from "./docker.js";
+import { DEFAULT_IMAGE } from "./labels.js";
 import { renderKubernetes } from "./kubernetes.js";
 import { gpuRequest } from "./resources.js";
 import { buildServeArgs, parameterValues } from "./serve.js";
@@ -20,7 +21,7 @@ export function renderApp(input: RenderInput): RenderedApp {
   if (input.resolvedFrom) model.resolvedFrom = input.resolvedFrom;
   const problems: Problem[] = [...params.problems, ...serve.problems];
   if (!/@sha256:[0-9a-f]{64}$/.test(app.image) && !/:[\w][\w.-]{0,127}$/.test(app.image.replace(/^[^/]+:\d+\//, ""))) {
-    if (app.image !== "auto") problems.push({ path: ["image"], severity: "warning", message: `image "${app.image}" has no tag, so every node may pull a different build`, hint: `pin a tag or digest, e.g. ${app.image}:v0.19.0` });
+    if (app.image !== "auto") problems.push({ path: ["image"], severity: "warning", message: `image "${app.image}" has no tag, so every node may pull a different build`, hint: `pin a tag or digest, e.g. ${app.image}:${DEFAULT_IMAGE.split(":").pop()}` });
   } else if (/:latest$/.test(app.image)) {
     problems.push({ path: ["image"], severity: "warning", message: `image "${app.image}" uses :latest, so every node may pull a different build`, hint: "pin a release tag or a digest" });
   }

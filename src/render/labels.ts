@@ -1,7 +1,8 @@
 /** The names every part of vllmapp agrees on: image default, field manager, labels, mount points. Pure. */
 import type { AppConfig } from "../config/schema.js";
 
-export const DEFAULT_IMAGE = "vllm/vllm-openai:v0.19.0";
+/** The newest vLLM release with a catalog (templates/vllm/catalogs/index.json), pinned. */
+export const DEFAULT_IMAGE = "vllm/vllm-openai:v0.33.0";
 export const FIELD_MANAGER = "vllmapp";
 export const LABEL_APP = "vllmapp.dev/app";
 export const CACHE_MOUNT = "/cache";

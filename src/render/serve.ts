@@ -5,6 +5,7 @@ import { shellSplit } from "../text.js";
 import { CACHE_MOUNT, DEFAULT_IMAGE, INCLUDE_MOUNT, PVC_MOUNT } from "./labels.js";
 import type { GpuRequest } from "./resources.js";
 import { substituteParameters, validateExtraArgs, type ArgToken } from "./serve-args.js";
+import { chooseCatalog } from "./vllm-catalog.js";
 import type { IncludeFile, Problem, TargetKind } from "./types.js";
 
 /** Parameter values after --param overrides. */
@@ -101,7 +102,9 @@ export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetK
   }
   const sub = substituteParameters(tokens, params);
   problems.push(...sub.problems);
-  const checked = validateExtraArgs(sub.tokens, app.image === "auto" || app.image === DEFAULT_IMAGE);
+  const release = chooseCatalog(app.image, app.vllm_version, DEFAULT_IMAGE);
+  if (release.why && sub.tokens.length) problems.push({ path: [app.vllm_version !== undefined ? "vllm_version" : "image"], severity: "warning", message: release.why, hint: release.source === "default" ? 'set vllm_version: "X.Y.Z" to the release the image runs' : undefined });
+  const checked = validateExtraArgs(sub.tokens, release.exact, { version: release.version, imageVersion: release.imageVersion ?? release.version });
   problems.push(...checked.problems);
   const extra = includePathsRewritten(checked.args, includes);
   problems.push(...extra.problems);
