@@ -143,6 +143,7 @@ export const appConfigSchema = z
     on_startup: opt(argvList.check(z.minLength(1))),
     on_shutdown: opt(argvList.check(z.minLength(1))),
     namespace: opt(str(z.regex(DNS1123_LABEL, DNS_MSG))),
+    service_account: opt(doc(str(z.maxLength(253), z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes ServiceAccount name")), "the pod's service account (workload identity: IRSA, GKE, Azure), so object-store access needs no static keys")),
     startup_timeout: def(duration, "30m"),
     cache: opt(
       z.strictObject({

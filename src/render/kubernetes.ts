@@ -195,6 +195,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
       nodeSelectorTerms: [{ matchExpressions: [{ key: gpuLabel, operator: "In", values: gpu.type.products }] }],
     };
   }
+  if (app.service_account) pod.serviceAccountName = app.service_account;
   if (app.cluster_pool !== "default") pod.nodeSelector = { ...(pod.nodeSelector ?? {}), [poolLabel]: app.cluster_pool };
   if (app.interruptible) {
     pod.tolerations = [...(pod.tolerations ?? []), ...SPOT_TOLERATIONS];
