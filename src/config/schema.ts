@@ -95,6 +95,16 @@ const runsSchema = z.union([
 ]);
 
 const DNS_MSG = "must be a DNS-1123 label";
+
+export const parallelismSchema = z.strictObject({
+  tensor: opt(doc(int(1), "tensor-parallel size (default: GPUs per pod × nodes ÷ (pipeline × data))")),
+  pipeline: opt(doc(int(1), "pipeline-parallel size (default 1)")),
+  data: opt(doc(int(1), "data-parallel ranks in all (default 1)")),
+  data_local: opt(doc(int(1), "data-parallel ranks per pod (default data ÷ nodes)")),
+  expert: opt(doc(z.boolean(), "expert parallelism for MoE models (--enable-expert-parallel)")),
+  nodes: opt(doc(z.union([int(1), z.literal("auto")]), "pods per group, one node each; > 1 runs on a LeaderWorkerSet (default: tensor × pipeline × data ÷ GPUs per pod)")),
+  backend: opt(doc(z.enum(["mp", "ray"]), "vLLM's distributed executor backend; multi-node is mp (vLLM's native mode)")),
+});
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 export const appConfigSchema = z
@@ -143,6 +153,7 @@ export const appConfigSchema = z
     on_startup: opt(argvList.check(z.minLength(1))),
     on_shutdown: opt(argvList.check(z.minLength(1))),
     namespace: opt(str(z.regex(DNS1123_LABEL, DNS_MSG))),
+    parallelism: opt(doc(parallelismSchema, "tensor × pipeline × data parallel sizes and nodes; checked against resources.gpu")),
     service_account: opt(doc(str(z.maxLength(253), z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes ServiceAccount name")), "the pod's service account (workload identity: IRSA, GKE, Azure), so object-store access needs no static keys")),
     startup_timeout: def(duration, "30m"),
     cache: opt(

@@ -12,7 +12,9 @@ import { parseDuration } from "../config/units.js";
 import { isObjectStore } from "../models/source.js";
 import { kubernetesEnvOf } from "./env.js";
 import { CACHE_MOUNT, imageOf, INCLUDE_MOUNT, labelsOf, PVC_MOUNT, selectorOf } from "./labels.js";
+import { LABEL_ROLE, LWS_API_VERSION, renderLeaderWorkerSet } from "./leader-worker-set.js";
 import { strategicMerge } from "./merge.js";
+import { leaderWorkerSetName } from "./parallelism.js";
 import { DOWNLOAD_FILTER, hashOf, rcloneSource } from "./model-copy.js";
 import { sizeResources, type GpuRequest } from "./resources.js";
 import { includeKey, type ServeResult } from "./serve.js";
@@ -212,12 +214,14 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   }
   tpl.spec.containers = tpl.spec.containers.map((x) => orderKeys(x, CONTAINER_KEY_ORDER));
   spec.template = orderKeys(tpl, ["metadata", "spec"]);
-  objects.push(generic(dep));
+  // nodes > 1: a LeaderWorkerSet whose leader is this pod
+  const multiNode = serve.parallel && serve.parallel.nodes > 1 ? serve.parallel : undefined;
+  objects.push(multiNode ? renderLeaderWorkerSet(app, dep, multiNode, imageOf(app), budget) : generic(dep));
 
   // --- Service
   const svc = typed<V1Service>(meta(clone(t.service), app.name));
   svc.spec ??= {};
-  svc.spec.selector = selectorOf(app);
+  svc.spec.selector = multiNode ? { ...selectorOf(app), [LABEL_ROLE]: "leader" } : selectorOf(app);
   const ports: Partial<V1ServicePort>[] = svc.spec.ports?.length ? svc.spec.ports : [{ name: "http", targetPort: "http", protocol: "TCP" }];
   // the first port gets the app's port; the others are the template's, whole
   svc.spec.ports = ports.map((p, i) => (i === 0 ? { ...p, port: app.port } : p) as V1ServicePort);
@@ -250,7 +254,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   if (Array.isArray(reps)) {
     const so = typed<ScaledObject>(meta(clone(t.scaledObject), app.name));
     so.spec ??= {};
-    so.spec.scaleTargetRef = { apiVersion: "apps/v1", kind: "Deployment", name: app.name };
+    so.spec.scaleTargetRef = multiNode ? { apiVersion: LWS_API_VERSION, kind: "LeaderWorkerSet", name: leaderWorkerSetName(app.name) } : { apiVersion: "apps/v1", kind: "Deployment", name: app.name };
     so.spec.minReplicaCount = reps[0];
     so.spec.maxReplicaCount = reps[1];
     const after = app.scaling?.scaledown_after === undefined ? undefined : parseDuration(app.scaling.scaledown_after);
@@ -318,7 +322,7 @@ function orderKeys<T extends object>(obj: T, first: readonly string[]): T {
   return out as T;
 }
 
-const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "ScaledObject", "HorizontalPodAutoscaler", "Ingress"];
+const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "LeaderWorkerSet", "ScaledObject", "HorizontalPodAutoscaler", "Ingress"];
 
 export function sortObjects(objs: K8sObject[]): K8sObject[] {
   return [...objs].sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || a.metadata.name.localeCompare(b.metadata.name));

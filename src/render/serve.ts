@@ -3,6 +3,7 @@ import type { AppConfig } from "../config/schema.js";
 import { isObjectStore, servedModelName, sourceUri, type ModelSource } from "../models/source.js";
 import { shellSplit } from "../text.js";
 import { CACHE_MOUNT, DEFAULT_IMAGE, INCLUDE_MOUNT, PVC_MOUNT } from "./labels.js";
+import { planParallelism, type ParallelPlan } from "./parallelism.js";
 import type { GpuRequest } from "./resources.js";
 import { substituteParameters, validateExtraArgs, type ArgToken } from "./serve-args.js";
 import type { IncludeFile, Problem, TargetKind } from "./types.js";
@@ -25,6 +26,8 @@ export interface ServeResult {
   args: string[];
   problems: Problem[];
   modelArg: string;
+  /** the parallel sizes; nodes > 1: a LeaderWorkerSet whose workers add `parallel.workerArgs` */
+  parallel?: ParallelPlan;
 }
 
 /** The model argument vLLM gets, for each kind of source and target. */
@@ -105,9 +108,8 @@ export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetK
   problems.push(...checked.problems);
   const extra = includePathsRewritten(checked.args, includes);
   problems.push(...extra.problems);
-  const args = [modelArg, "--served-model-name", servedModelName(app, src), "--port", String(app.port), ...loader, ...extra.args];
-  if (gpu.count > 1 && !gpu.partition && !checked.flagsSet.has("--tensor-parallel-size")) {
-    args.push("--tensor-parallel-size", String(gpu.count));
-  }
-  return { command: ["vllm", "serve"], args, problems, modelArg };
+  const parallel = planParallelism(app, gpu, target, checked.flagsSet);
+  problems.push(...parallel.problems);
+  const args = [modelArg, "--served-model-name", servedModelName(app, src), "--port", String(app.port), ...loader, ...extra.args, ...parallel.plan.args];
+  return { command: ["vllm", "serve"], args, problems, modelArg, parallel: parallel.plan };
 }
