@@ -122,3 +122,17 @@ export async function checkS3Source(loc: S3Location, opts: { uri: string; stream
   const weightBytes = weights.reduce((a, f) => a + f.size, 0);
   return { checked: `${uri}: config.json, ${weights.length} weight file${weights.length === 1 ? "" : "s"}, ${gb(weightBytes)}`, config, weightBytes };
 }
+
+/** One small file under an s3:// prefix (e.g. adapter_config.json), or undefined when there is none. */
+export async function readS3File(loc: S3Location, file: string, appEndpoint?: string): Promise<string | undefined> {
+  const s3 = await s3Client(appEndpoint);
+  const key = loc.prefix ? `${loc.prefix}/${file}` : file;
+  try {
+    const obj = await s3.client.send(new s3.sdk.GetObjectCommand({ Bucket: loc.bucket, Key: key }));
+    return await obj.Body!.transformToString();
+  } catch (e) {
+    const code = (e as { name?: string }).name;
+    if (code === "NoSuchKey") return undefined;
+    throw s3Failure(e, `s3://${loc.bucket}/${key}`, s3);
+  }
+}

@@ -34,7 +34,7 @@ export function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuReq
   let modelCacheDir: string | undefined;
   const before: DockerPlan["before"] = [];
   const plainEnv: string[] = [];
-  for (const [name, value] of plainEnvOf(app, src, input.params)) plainEnv.push("-e", `${name}=${value}`);
+  for (const [name, value] of [...plainEnvOf(app, src, input.params), ...(serve.lora?.env ?? [])]) plainEnv.push("-e", `${name}=${value}`);
   const secretEnv: string[] = [];
   for (const s of app.secrets ?? []) {
     if (typeof s === "string") {
@@ -72,6 +72,21 @@ export function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuReq
       argv: ["docker", "run", "--rm", "--network", "host", ...plainEnv, ...endpoint, ...stepSecretEnv, "-v", `${modelCacheDir}:/data`, String(input.templates.modelDownload.image ?? "rclone/rclone:1.71.1"), "copy", ...rcloneSource(src), "/data", ...DOWNLOAD_FILTER, "--transfers=16", "--stats=30s", "--stats-one-line", "-v"],
       envFromHost: envFromHost.filter((n) => n !== "VLLM_API_KEY"),
     });
+  }
+  for (const a of serve.lora?.adapters ?? []) {
+    if (a.source.kind === "path") {
+      if (input.hostDirs?.includes(a.source.path)) flags.push("-v", `${a.source.path}:${a.source.path}:ro`);
+      else problems.push({ path: ["lora", "adapters", a.index, "source"], severity: "note", message: `${a.source.path} is not a folder on this machine, so it must exist inside the image` });
+    } else if (isObjectStore(a.source)) {
+      const dir = `${input.hostHome}/.cache/vllmapp/adapters/${app.name}/${a.name}`;
+      flags.push("-v", `${dir}:${a.path}:ro`);
+      const endpoint = a.source.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined ? ["-e", `RCLONE_S3_ENDPOINT=${String(app.env_vars.AWS_ENDPOINT_URL)}`] : [];
+      before.push({
+        what: `copy adapter ${a.name} from ${a.source.uri} into ${dir}`,
+        argv: ["docker", "run", "--rm", "--network", "host", ...plainEnv, ...endpoint, ...stepSecretEnv, "-v", `${dir}:/data`, String(input.templates.modelDownload.image ?? "rclone/rclone:1.71.1"), "copy", ...rcloneSource(a.source), "/data", "--stats=30s", "--stats-one-line", "-v"],
+        envFromHost: envFromHost.filter((n) => n !== "VLLM_API_KEY"),
+      });
+    }
   }
   if (app.on_startup) {
     before.push({

@@ -13,6 +13,7 @@ import { isObjectStore } from "../models/source.js";
 import { kubernetesEnvOf } from "./env.js";
 import { CACHE_MOUNT, imageOf, INCLUDE_MOUNT, labelsOf, PVC_MOUNT, selectorOf } from "./labels.js";
 import { LABEL_ROLE, LWS_API_VERSION, renderLeaderWorkerSet } from "./leader-worker-set.js";
+import { ADAPTER_MOUNT } from "./lora.js";
 import { strategicMerge } from "./merge.js";
 import { leaderWorkerSetName } from "./parallelism.js";
 import { DOWNLOAD_FILTER, hashOf, rcloneSource } from "./model-copy.js";
@@ -120,6 +121,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   c.command = serve.command;
   if (serve.args.length) c.args = serve.args;
   else delete c.args;
+  for (const [name, value] of serve.lora?.env ?? []) env.push({ name, value });
   c.env = [...(c.env ?? []).filter((e) => !env.some((x) => x.name === e.name)), ...env];
   c.resources = { requests: sizing.requests, limits: sizing.limits };
   c.ports = [{ ...(c.ports?.find((p) => p.name === "http") ?? {}), name: "http", containerPort: app.port, protocol: "TCP" }];
@@ -150,6 +152,12 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     setVolume({ name: "model", persistentVolumeClaim: { claimName: src.claim, readOnly: true } });
     setMount({ name: "model", mountPath: PVC_MOUNT, readOnly: true });
   }
+  for (const a of serve.lora?.adapters ?? []) {
+    if (a.source.kind !== "pvc") continue;
+    const vol = `lora-${a.name}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "");
+    setVolume({ name: vol, persistentVolumeClaim: { claimName: a.source.claim, readOnly: true } });
+    setMount({ name: vol, mountPath: `${ADAPTER_MOUNT}/${a.name}`, readOnly: true });
+  }
   if (input.includes.length) {
     setVolume({ name: "include", configMap: { name: `${app.name}-include`, items: input.includes.map((f) => ({ key: includeKey(f), path: f.name })) } });
     setMount({ name: "include", mountPath: INCLUDE_MOUNT, readOnly: true });
@@ -172,6 +180,19 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     if (dlEnv.length) dl.env = dlEnv;
     dl.volumeMounts = [{ name: "cache", mountPath: CACHE_MOUNT }];
     dl.resources ??= { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "4Gi" } };
+    inits.push({ ...dl, name: dl.name });
+  }
+  for (const a of serve.lora?.adapters ?? []) {
+    if (!isObjectStore(a.source)) continue;
+    // the model-download template is a container spec; each adapter gets a copy of it
+    const dl = clone(t.modelDownload) as Partial<V1Container>;
+    dl.name = `adapter-${a.name}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "");
+    dl.args = ["copy", ...rcloneSource(a.source), a.path, "--transfers=8", "--stats=30s", "--stats-one-line", "-v"];
+    const dlEnv: V1EnvVar[] = env.filter((e) => e.name !== "VLLM_API_KEY" && e.name !== "HF_HOME");
+    if (a.source.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) dlEnv.push({ name: "RCLONE_S3_ENDPOINT", value: String(app.env_vars.AWS_ENDPOINT_URL) });
+    if (dlEnv.length) dl.env = dlEnv;
+    dl.volumeMounts = [{ name: "cache", mountPath: CACHE_MOUNT }];
+    dl.resources ??= { requests: { cpu: "500m", memory: "512Mi" }, limits: { memory: "2Gi" } };
     inits.push({ ...dl, name: dl.name });
   }
   if (app.on_startup) {

@@ -3,6 +3,7 @@ import type { AppConfig } from "../config/schema.js";
 import { isObjectStore, servedModelName, sourceUri, type ModelSource } from "../models/source.js";
 import { shellSplit } from "../text.js";
 import { CACHE_MOUNT, DEFAULT_IMAGE, INCLUDE_MOUNT, PVC_MOUNT } from "./labels.js";
+import { planLora, type LoraPlan } from "./lora.js";
 import { planParallelism, type ParallelPlan } from "./parallelism.js";
 import type { GpuRequest } from "./resources.js";
 import { substituteParameters, validateExtraArgs, type ArgToken } from "./serve-args.js";
@@ -28,6 +29,8 @@ export interface ServeResult {
   modelArg: string;
   /** the parallel sizes; nodes > 1: a LeaderWorkerSet whose workers add `parallel.workerArgs` */
   parallel?: ParallelPlan;
+  /** the LoRA adapters (lora:) and what they need */
+  lora?: LoraPlan;
 }
 
 /** The model argument vLLM gets, for each kind of source and target. */
@@ -78,7 +81,7 @@ function includePathsRewritten(args: string[], includes: readonly IncludeFile[])
   return { args: out, problems };
 }
 
-export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetKind, gpu: GpuRequest, params: ReadonlyMap<string, string>, includes: readonly IncludeFile[] = []): ServeResult {
+export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetKind, gpu: GpuRequest, params: ReadonlyMap<string, string>, includes: readonly IncludeFile[] = [], facts: { adapterRanks?: ReadonlyMap<string, number> } = {}): ServeResult {
   const problems: Problem[] = [];
   const modelArg = modelArgument(app, src, target);
   if (app.command !== undefined) {
@@ -110,6 +113,8 @@ export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetK
   problems.push(...extra.problems);
   const parallel = planParallelism(app, gpu, target, checked.flagsSet);
   problems.push(...parallel.problems);
-  const args = [modelArg, "--served-model-name", servedModelName(app, src), "--port", String(app.port), ...loader, ...extra.args, ...parallel.plan.args];
-  return { command: ["vllm", "serve"], args, problems, modelArg, parallel: parallel.plan };
+  const lora = planLora(app, servedModelName(app, src), target, checked.flagsSet, facts.adapterRanks);
+  problems.push(...lora.problems);
+  const args = [modelArg, "--served-model-name", servedModelName(app, src), "--port", String(app.port), ...loader, ...extra.args, ...lora.args, ...parallel.plan.args];
+  return { command: ["vllm", "serve"], args, problems, modelArg, parallel: parallel.plan, lora };
 }
