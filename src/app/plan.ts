@@ -119,6 +119,7 @@ export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
       hostModelDir: opts.target === "docker" && source.kind === "path" && io.isHostDir(source.path),
       hostDirs: opts.target === "docker" ? extraPathsOf(app.config).filter((p) => io.isHostDir(p)) : undefined,
       adapterRanks: report?.adapterRanks,
+      draftSource: report?.draftSource,
     });
     const entry: PlannedApp = { loaded: app, includes, rendered, ...(report ? { report } : {}) };
     if (report?.facts) {

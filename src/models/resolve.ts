@@ -37,6 +37,8 @@ export interface SourceReport {
   diagnostics: Diagnostic[];
   /** LoRA adapters whose adapter_config.json was read: name → rank (r) */
   adapterRanks?: Map<string, number>;
+  /** the draft model (speculative decoding), resolved when it is a run output */
+  draftSource?: ModelSource;
 }
 
 /** A resolved run output's URI as a concrete source: any model_path kind, or a Hugging Face repo (hf://org/name or org/name). */
@@ -209,6 +211,56 @@ async function checkAdapters(app: LoadedApp, main: ModelSource, report: SourceRe
   if (ranks.size) report.adapterRanks = ranks;
 }
 
+/** The draft model: a run output is resolved; a Hugging Face or s3:// draft is checked like a main model. */
+async function checkDraft(app: LoadedApp, report: SourceReport, opts: ResolverOptions): Promise<void> {
+  const c = app.config;
+  if (c.draft_model_hf_path === undefined && c.draft_model_path === undefined) return;
+  const path = c.draft_model_hf_path !== undefined ? ["draft_model_hf_path"] : ["draft_model_path"];
+  const add = (severity: Diagnostic["severity"], message: string, hint?: string) => report.diagnostics.push({ file: app.file, ...app.locate(path), path: path.join("."), severity, message, ...(hint ? { hint } : {}) });
+  let src: ModelSource | undefined;
+  if (c.draft_model_hf_path !== undefined) {
+    const [repo, revision] = c.draft_model_hf_path.trim().split("@", 2) as [string, string | undefined];
+    src = revision ? { kind: "hf", repo, revision } : { kind: "hf", repo };
+  } else if (typeof c.draft_model_path === "object") {
+    src = { kind: "run_output", ref: c.draft_model_path.run_output, backend: c.runs ?? { backend: "kubernetes" } };
+  } else {
+    const p = parseModelPath(c.draft_model_path!, c.runs ?? { backend: "kubernetes" });
+    if (isProblem(p)) return; // the render reports it
+    src = p;
+  }
+  if (opts.offline) {
+    if (src.kind !== "path" && src.kind !== "pvc") add("warning", `--offline: the draft ${sourceUri(src)} was not checked`);
+    return;
+  }
+  const fail = (e: unknown) => {
+    if (!(e instanceof SourceProblem)) throw e;
+    if (e instanceof CredentialsProblem && c.service_account) add("note", `the draft: not checked from here: ${e.message}; the pod reads it as service account ${c.service_account}`);
+    else if (e instanceof BackendUnreachable && opts.mode === "render") add("warning", `the draft: ${e.message}; not checked`, e.hint);
+    else add("error", `the draft: ${e.message}`, e.hint);
+  };
+  if (src.kind === "run_output" || src.kind === "mlflow_model") {
+    try {
+      const resolved = await resolveSymbolic(app, src, opts);
+      const concrete = concreteFrom(resolved.uri, src.backend);
+      if (!concrete) {
+        add("error", `the draft ${sourceUri(src)} resolved to "${resolved.uri}" (${resolved.run}), which is not a model location`);
+        return;
+      }
+      add("note", `the draft ${sourceUri(src)} is ${sourceUri(concrete)} (${resolved.run})`);
+      src = concrete;
+    } catch (e) {
+      return fail(e);
+    }
+  }
+  report.draftSource = src;
+  try {
+    const facts = await checkConcrete(app, src as ConcreteSource);
+    if (facts) add("note", `the draft: ${facts.checked}`);
+  } catch (e) {
+    fail(e);
+  }
+}
+
 async function readLocalFile(p: string): Promise<string | undefined> {
   const { readFile } = await import("node:fs/promises");
   try {
@@ -223,6 +275,7 @@ export function sourceResolver(opts: ResolverOptions): (app: LoadedApp, source: 
   return async (app, source) => {
     const report = await checkSource(app, source, opts);
     await checkAdapters(app, report.source, report, opts);
+    await checkDraft(app, report, opts);
     return report;
   };
 }

@@ -73,6 +73,20 @@ export function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuReq
       envFromHost: envFromHost.filter((n) => n !== "VLLM_API_KEY"),
     });
   }
+  const draft = serve.speculative?.draft;
+  if (draft?.kind === "path") {
+    if (input.hostDirs?.includes(draft.path)) flags.push("-v", `${draft.path}:${draft.path}:ro`);
+    else problems.push({ path: ["draft_model_path"], severity: "note", message: `${draft.path} is not a folder on this machine, so it must exist inside the image` });
+  } else if (draft && isObjectStore(draft)) {
+    const dir = `${input.hostHome}/.cache/vllmapp/models/${app.name}-draft`;
+    flags.push("-v", `${dir}:${serve.speculative!.draftPath}:ro`);
+    const endpoint = draft.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined ? ["-e", `RCLONE_S3_ENDPOINT=${String(app.env_vars.AWS_ENDPOINT_URL)}`] : [];
+    before.push({
+      what: `copy the draft model ${draft.uri} into ${dir}`,
+      argv: ["docker", "run", "--rm", "--network", "host", ...plainEnv, ...endpoint, ...stepSecretEnv, "-v", `${dir}:/data`, String(input.templates.modelDownload.image ?? "rclone/rclone:1.71.1"), "copy", ...rcloneSource(draft), "/data", ...DOWNLOAD_FILTER, "--transfers=16", "--stats=30s", "--stats-one-line", "-v"],
+      envFromHost: envFromHost.filter((n) => n !== "VLLM_API_KEY"),
+    });
+  }
   for (const a of serve.lora?.adapters ?? []) {
     if (a.source.kind === "path") {
       if (input.hostDirs?.includes(a.source.path)) flags.push("-v", `${a.source.path}:${a.source.path}:ro`);

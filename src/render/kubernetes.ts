@@ -14,6 +14,7 @@ import { kubernetesEnvOf } from "./env.js";
 import { CACHE_MOUNT, imageOf, INCLUDE_MOUNT, labelsOf, PVC_MOUNT, selectorOf } from "./labels.js";
 import { LABEL_ROLE, LWS_API_VERSION, renderLeaderWorkerSet } from "./leader-worker-set.js";
 import { ADAPTER_MOUNT } from "./lora.js";
+import { DRAFT_PVC_MOUNT } from "./speculative.js";
 import { strategicMerge } from "./merge.js";
 import { leaderWorkerSetName } from "./parallelism.js";
 import { DOWNLOAD_FILTER, hashOf, rcloneSource } from "./model-copy.js";
@@ -152,6 +153,11 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     setVolume({ name: "model", persistentVolumeClaim: { claimName: src.claim, readOnly: true } });
     setMount({ name: "model", mountPath: PVC_MOUNT, readOnly: true });
   }
+  const draft = serve.speculative?.draft;
+  if (draft?.kind === "pvc") {
+    setVolume({ name: "draft-model", persistentVolumeClaim: { claimName: draft.claim, readOnly: true } });
+    setMount({ name: "draft-model", mountPath: DRAFT_PVC_MOUNT, readOnly: true });
+  }
   for (const a of serve.lora?.adapters ?? []) {
     if (a.source.kind !== "pvc") continue;
     const vol = `lora-${a.name}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "");
@@ -182,18 +188,20 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     dl.resources ??= { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "4Gi" } };
     inits.push({ ...dl, name: dl.name });
   }
-  for (const a of serve.lora?.adapters ?? []) {
-    if (!isObjectStore(a.source)) continue;
-    // the model-download template is a container spec; each adapter gets a copy of it
+  // the model-download template is a container spec: the draft model and each object-store adapter get a copy of it
+  const copyStep = (name: string, from: Extract<typeof src, { kind: "s3" | "gs" | "az" }>, to: string, extra: string[]): V1Container => {
     const dl = clone(t.modelDownload) as Partial<V1Container>;
-    dl.name = `adapter-${a.name}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "");
-    dl.args = ["copy", ...rcloneSource(a.source), a.path, "--transfers=8", "--stats=30s", "--stats-one-line", "-v"];
+    dl.args = ["copy", ...rcloneSource(from), to, ...extra, "--stats=30s", "--stats-one-line", "-v"];
     const dlEnv: V1EnvVar[] = env.filter((e) => e.name !== "VLLM_API_KEY" && e.name !== "HF_HOME");
-    if (a.source.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) dlEnv.push({ name: "RCLONE_S3_ENDPOINT", value: String(app.env_vars.AWS_ENDPOINT_URL) });
+    if (from.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) dlEnv.push({ name: "RCLONE_S3_ENDPOINT", value: String(app.env_vars.AWS_ENDPOINT_URL) });
     if (dlEnv.length) dl.env = dlEnv;
     dl.volumeMounts = [{ name: "cache", mountPath: CACHE_MOUNT }];
-    dl.resources ??= { requests: { cpu: "500m", memory: "512Mi" }, limits: { memory: "2Gi" } };
-    inits.push({ ...dl, name: dl.name });
+    dl.resources ??= { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "4Gi" } };
+    return { ...dl, name: name.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "") };
+  };
+  if (draft && isObjectStore(draft)) inits.push(copyStep("draft-download", draft, serve.speculative!.draftPath!, [...DOWNLOAD_FILTER, "--transfers=16"]));
+  for (const a of serve.lora?.adapters ?? []) {
+    if (isObjectStore(a.source)) inits.push(copyStep(`adapter-${a.name}`, a.source, a.path, ["--transfers=8"]));
   }
   if (app.on_startup) {
     inits.push({

@@ -5,6 +5,7 @@ import { shellSplit } from "../text.js";
 import { CACHE_MOUNT, DEFAULT_IMAGE, INCLUDE_MOUNT, PVC_MOUNT } from "./labels.js";
 import { planLora, type LoraPlan } from "./lora.js";
 import { planParallelism, type ParallelPlan } from "./parallelism.js";
+import { planSpeculative, type SpeculativePlan } from "./speculative.js";
 import type { GpuRequest } from "./resources.js";
 import { substituteParameters, validateExtraArgs, type ArgToken } from "./serve-args.js";
 import type { IncludeFile, Problem, TargetKind } from "./types.js";
@@ -31,6 +32,8 @@ export interface ServeResult {
   parallel?: ParallelPlan;
   /** the LoRA adapters (lora:) and what they need */
   lora?: LoraPlan;
+  /** the draft model (speculative decoding) and what it needs */
+  speculative?: SpeculativePlan;
 }
 
 /** The model argument vLLM gets, for each kind of source and target. */
@@ -81,7 +84,7 @@ function includePathsRewritten(args: string[], includes: readonly IncludeFile[])
   return { args: out, problems };
 }
 
-export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetKind, gpu: GpuRequest, params: ReadonlyMap<string, string>, includes: readonly IncludeFile[] = [], facts: { adapterRanks?: ReadonlyMap<string, number> } = {}): ServeResult {
+export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetKind, gpu: GpuRequest, params: ReadonlyMap<string, string>, includes: readonly IncludeFile[] = [], facts: { adapterRanks?: ReadonlyMap<string, number>; draftSource?: ModelSource } = {}): ServeResult {
   const problems: Problem[] = [];
   const modelArg = modelArgument(app, src, target);
   if (app.command !== undefined) {
@@ -115,6 +118,8 @@ export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetK
   problems.push(...parallel.problems);
   const lora = planLora(app, servedModelName(app, src), target, checked.flagsSet, facts.adapterRanks);
   problems.push(...lora.problems);
-  const args = [modelArg, "--served-model-name", servedModelName(app, src), "--port", String(app.port), ...loader, ...extra.args, ...lora.args, ...parallel.plan.args];
-  return { command: ["vllm", "serve"], args, problems, modelArg, parallel: parallel.plan, lora };
+  const speculative = planSpeculative(app, target, checked.flagsSet, facts.draftSource);
+  problems.push(...speculative.problems);
+  const args = [modelArg, "--served-model-name", servedModelName(app, src), "--port", String(app.port), ...loader, ...extra.args, ...lora.args, ...speculative.args, ...parallel.plan.args];
+  return { command: ["vllm", "serve"], args, problems, modelArg, parallel: parallel.plan, lora, speculative };
 }

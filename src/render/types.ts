@@ -56,6 +56,8 @@ export interface RenderInput {
   hostDirs?: readonly string[];
   /** what check/deploy read from each adapter's adapter_config.json: its rank */
   adapterRanks?: ReadonlyMap<string, number>;
+  /** the draft model's source once resolved (a run output), when deploy/check resolved it */
+  draftSource?: ModelSource;
 }
 
 export type Problem = ArgProblem;

@@ -132,3 +132,47 @@ test("nodes > 1: the client Service selects leaders only, the autoscaler targets
   assert.deepEqual(wait.command.slice(-2), ["29501", "1800"], "bounded by startup_timeout");
   assert.ok(!worker.env.some((e: any) => e.name === "VLLM_API_KEY"));
 });
+
+test("lora: flags from the adapters (rank rounded up to vLLM's choices), owned flags in extra_args are errors", async () => {
+  const { planLora, roundRank } = await import("../../src/render/lora.ts");
+  const { appConfigSchema } = await import("../../src/config/schema.ts");
+  const z = await import("zod/mini");
+  const app = z.parse(appConfigSchema, { name: "m", model_hf_path: "meta-llama/Llama-3.1-8B-Instruct", lora: { adapters: [{ name: "sql", source: "org/sql-lora" }, { name: "ft", source: "s3://b/ft/" }] } });
+  const p = planLora(app, "llama", "kubernetes", new Set(), new Map([["sql", 12], ["ft", 8]]));
+  assert.deepEqual(p.problems, []);
+  assert.deepEqual(p.args, ["--enable-lora", "--max-loras", "2", "--max-lora-rank", "16", "--lora-modules", '{"name":"sql","path":"org/sql-lora","base_model_name":"llama"}', '{"name":"ft","path":"/cache/adapters/ft","base_model_name":"llama"}']);
+  assert.equal(roundRank(33), 64);
+  const tooSmall = planLora(z.parse(appConfigSchema, { ...app, lora: { ...app.lora, max_rank: 8 } }), "llama", "kubernetes", new Set(["--lora-modules"]), new Map([["sql", 12]]));
+  assert.deepEqual(tooSmall.problems.map((x) => x.message), [
+    "--lora-modules is set by vllmapp from lora:; remove it from extra_args",
+    "max_rank 8 is below the rank of sql (r=12): vLLM refuses to load it",
+  ]);
+  const dyn = planLora(z.parse(appConfigSchema, { ...app, lora: { dynamic: true } }), "llama", "kubernetes", new Set());
+  assert.deepEqual([dyn.args, dyn.env], [["--enable-lora", "--max-loras", "1"], [["VLLM_ALLOW_RUNTIME_LORA_UPDATING", "True"]]]);
+});
+
+test("lora: an adapter trained on another base model is reported", async () => {
+  const { baseModelMismatch } = await import("../../src/models/resolve.ts");
+  const hf = { kind: "hf", repo: "meta-llama/Llama-3.1-8B-Instruct" } as const;
+  assert.equal(baseModelMismatch("meta-llama/Llama-3.1-8B-Instruct", hf), undefined);
+  assert.equal(baseModelMismatch("/data/models/Llama-3.1-8B-Instruct", hf), undefined);
+  assert.equal(baseModelMismatch("Qwen/Qwen3-8B", hf), "it was trained on Qwen/Qwen3-8B, and the app serves meta-llama/Llama-3.1-8B-Instruct");
+  assert.equal(baseModelMismatch("tiny-llama", { kind: "path", path: "/models/tiny-llama" }), undefined);
+});
+
+test("speculative decoding: the draft's container path in --speculative-config, merged with speculative_config; Flyte's rules", async () => {
+  const yaml = "name: spec\nmodel_hf_path: meta-llama/Llama-3.1-8B-Instruct\ndraft_model_hf_path: meta-llama/Llama-3.2-1B-Instruct\n";
+  const p = await planOf(`${yaml}speculative_config: {num_speculative_tokens: 5, prompt_lookup_max: 4}\n`);
+  assert.deepEqual(p.errors, []);
+  const args = p.apps[0]!.rendered.serve.args;
+  assert.deepEqual(JSON.parse(args[args.indexOf("--speculative-config") + 1]!), { model: "meta-llama/Llama-3.2-1B-Instruct", num_speculative_tokens: 5, method: "draft_model", prompt_lookup_max: 4 });
+  assert.deepEqual(await errorsOf(yaml), ["speculative_config: speculative_config.num_speculative_tokens is not set: vLLM needs to know how many tokens the draft proposes per step | add speculative_config: {num_speculative_tokens: 3} (3–5 is typical)"]);
+  assert.match((await errorsOf(`${yaml}speculative_config: {model: x, num_speculative_tokens: 2}\n`)).join("\n"), /speculative_config\.model is set from the draft model/);
+  assert.match((await errorsOf(`${yaml}draft_model_path: /models/d\nspeculative_config: {num_speculative_tokens: 2}\n`)).join("\n"), /both draft_model_hf_path and draft_model_path are set/);
+  const ngram = await planOf("name: ng\nmodel_hf_path: meta-llama/Llama-3.1-8B-Instruct\nspeculative_config: {method: ngram, num_speculative_tokens: 3, prompt_lookup_max: 4}\n");
+  assert.deepEqual(ngram.errors, []);
+  const pvc = await objectsOf(`name: spec\nmodel_hf_path: meta-llama/Llama-3.1-8B-Instruct\ndraft_model_path: pvc://drafts/llama-1b\nspeculative_config: {num_speculative_tokens: 3}\n`);
+  const pod = kind(pvc, "Deployment").spec.template.spec;
+  assert.deepEqual(pod.volumes.find((v: any) => v.name === "draft-model"), { name: "draft-model", persistentVolumeClaim: { claimName: "drafts", readOnly: true } });
+  assert.ok(pod.containers[0].args.some((a: string) => a.includes('"model":"/mnt/draft-model/llama-1b"')));
+});
