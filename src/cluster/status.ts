@@ -55,7 +55,8 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
   const workload = dep ?? lws;
   if (!workload) return { name, namespace, deployed: false, ready: false, replicas: null, ...none };
   const group = !dep && lws ? groupState(lws, pods.items) : undefined;
-  const { done, ...replicas } = group ?? rolloutState(dep!);
+  const { done, ready: readyCount, desired } = group ?? rolloutState(dep!);
+  const replicas = { ready: readyCount, desired };
   const endpoint = svc ? serviceUrl(svc, namespace) : null;
   const a = workload.metadata.annotations ?? {};
   const podSpec = dep ? dep.spec?.template?.spec : lws?.spec?.leaderWorkerTemplate?.leaderTemplate?.spec;
