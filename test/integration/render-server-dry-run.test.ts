@@ -27,7 +27,13 @@ before(() => {
   assert.equal(kubectl(["wait", "--for=condition=Established", "crd/scaledobjects.keda.sh", "--timeout=30s"]).code, 0);
   const lws = kubectl(["apply", "--server-side", "-f", LWS_CRD]);
   assert.equal(lws.code, 0, lws.stderr);
-  assert.equal(kubectl(["wait", "--for=condition=Established", "crd/leaderworkersets.leaderworkerset.x-k8s.io", "--timeout=30s"]).code, 0);
+  // right after the apply the CRD may have no status yet, which `kubectl wait` treats as an error: retry
+  let established = false;
+  for (let i = 0; i < 120 && !established; i++) {
+    established = kubectl(["wait", "--for=condition=Established", "crd/leaderworkersets.leaderworkerset.x-k8s.io", "--timeout=30s"]).code === 0;
+    if (!established) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
+  }
+  assert.ok(established, "the LeaderWorkerSet CRD is established");
 });
 
 after(() => {
