@@ -117,6 +117,9 @@ export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
       app: app.config, source, resolvedFrom: report?.resolvedFrom, templates, includes, params: appParams, target: opts.target,
       namespace: opts.namespace ?? app.config.namespace ?? opts.defaultNamespace, hostHome: io.hostHome, dockerGpus: opts.dockerGpus,
       hostModelDir: opts.target === "docker" && source.kind === "path" && io.isHostDir(source.path),
+      hostDirs: opts.target === "docker" ? extraPathsOf(app.config).filter((p) => io.isHostDir(p)) : undefined,
+      adapterRanks: report?.adapterRanks,
+      draftSource: report?.draftSource,
     });
     const entry: PlannedApp = { loaded: app, includes, rendered, ...(report ? { report } : {}) };
     if (report?.facts) {
@@ -142,6 +145,13 @@ export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
   const apps = [...planned.values()];
   const dependencies = new Map(apps.map((p) => [p, (loaded.dependencies.get(p.loaded) ?? []).flatMap((d) => planned.get(d) ?? [])]));
   return { ...empty, apps, waves: deployWaves(apps, dependencies), reports, errors: sortDiagnostics(errors), warnings: sortDiagnostics(warnings) };
+}
+
+/** The absolute paths an app names besides its model (adapters, a draft model): on Docker, host folders are bind-mounted. */
+function extraPathsOf(app: LoadedApp["config"]): string[] {
+  const paths = (app.lora?.adapters ?? []).map((a) => a.source.trim()).filter((p) => p.startsWith("/"));
+  if (typeof app.draft_model_path === "string" && app.draft_model_path.startsWith("/")) paths.push(app.draft_model_path.trim().replace(/(.)\/+$/, "$1"));
+  return paths;
 }
 
 /**

@@ -16,7 +16,7 @@ import { deleteApp } from "./delete.js";
 import { streamLogs } from "./logs.js";
 import { preflight, writePrerequisites } from "./preflight.js";
 import { appStatus, listApps, serviceUrl } from "./status.js";
-import { waitForApp } from "./wait.js";
+import { waitForApp, waitForGroups } from "./wait.js";
 
 /** How long deploy waits when --timeout is not given: the startup probe's budget plus time to schedule and pull. */
 const WAIT_MARGIN_SECONDS = 600;
@@ -58,7 +58,8 @@ async function deploy(api: KubeApi, opts: ConnectionOptions, plan: Plan, req: De
       }
       if (req.wait) {
         const timeoutSeconds = req.timeoutSeconds ?? (parseDuration(app.startup_timeout) ?? 1800) + WAIT_MARGIN_SECONDS;
-        done.replicas = await waitForApp(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
+        const multiNode = set.members.some((m) => m.kind === "LeaderWorkerSet");
+        done.replicas = await (multiNode ? waitForGroups : waitForApp)(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
         done.ready = true;
       } else appUi.success(`${app.name}: applied (--no-wait: not waiting for readiness)`);
     }

@@ -98,6 +98,32 @@ const runsSchema = z.union([
 ]);
 
 const DNS_MSG = "must be a DNS-1123 label";
+
+export const loraSchema = z.strictObject({
+  adapters: def(
+    z.array(
+      z.strictObject({
+        name: doc(str(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "an adapter name is letters, digits, '.', '_' and '-'"), z.maxLength(63)), "the model name clients send to use this adapter"),
+        source: doc(nonEmpty(), "org/name (Hugging Face), s3://, gs://, az:// URI, pvc://CLAIM/path, or an absolute path"),
+      }),
+    ),
+    [],
+  ),
+  max_rank: opt(doc(z.union([1, 8, 16, 32, 64, 128, 256, 320, 512].map((r) => z.literal(r)) as unknown as [z.ZodMiniLiteral<number>, z.ZodMiniLiteral<number>]), "--max-lora-rank (default: the adapters' largest rank)")),
+  max_loras: opt(doc(int(1), "adapters in one batch (--max-loras; default: the adapter count, at most 4)")),
+  max_cpu_loras: opt(doc(int(1), "adapters kept in CPU memory (--max-cpu-loras)")),
+  dynamic: def(doc(z.boolean(), "also allow loading adapters at run time (VLLM_ALLOW_RUNTIME_LORA_UPDATING)"), false),
+});
+
+export const parallelismSchema = z.strictObject({
+  tensor: opt(doc(int(1), "tensor-parallel size (default: GPUs per pod × nodes ÷ (pipeline × data))")),
+  pipeline: opt(doc(int(1), "pipeline-parallel size (default 1)")),
+  data: opt(doc(int(1), "data-parallel ranks in all (default 1)")),
+  data_local: opt(doc(int(1), "data-parallel ranks per pod (default data ÷ nodes)")),
+  expert: opt(doc(z.boolean(), "expert parallelism for MoE models (--enable-expert-parallel)")),
+  nodes: opt(doc(z.union([int(1), z.literal("auto")]), "pods per group, one node each; > 1 runs on a LeaderWorkerSet (default: tensor × pipeline × data ÷ GPUs per pod)")),
+  backend: opt(doc(z.enum(["mp", "ray"]), "vLLM's distributed executor backend; multi-node is mp (vLLM's native mode)")),
+});
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 export const appConfigSchema = z
@@ -108,6 +134,9 @@ export const appConfigSchema = z
     model_hf_path: opt(doc(z.string(), "Hugging Face repo org/name, optional @revision")),
     model_path: opt(doc(modelPath, "s3://, gs://, az:// URI, pvc://CLAIM/path, an absolute path, models:/NAME/VERSION, or {run_output: …}")),
     model_id: opt(doc(nonEmpty(), "the model name clients send (--served-model-name)")),
+    draft_model_hf_path: opt(doc(z.string(), "speculative decoding: a draft model from Hugging Face, org/name optionally @revision")),
+    draft_model_path: opt(doc(modelPath, "speculative decoding: a draft model from s3://, gs://, az://, pvc://, an absolute path or {run_output: …}")),
+    speculative_config: opt(doc(z.record(z.string(), z.unknown()), "keys of vLLM's --speculative-config (num_speculative_tokens, method, …); model comes from the draft")),
     stream_model: def(z.boolean(), true),
     image: def(nonEmpty(), "auto"),
     vllm_version: opt(doc(str(z.regex(/^\d+\.\d+\.\d+$/, 'must be a vLLM release like "0.33.0"')), "the vLLM release a custom image runs, for checking extra_args (official vllm/vllm-openai:vX.Y.Z tags imply it)")),
@@ -147,6 +176,9 @@ export const appConfigSchema = z
     on_startup: opt(argvList.check(z.minLength(1))),
     on_shutdown: opt(argvList.check(z.minLength(1))),
     namespace: opt(str(z.regex(DNS1123_LABEL, DNS_MSG))),
+    lora: opt(doc(loraSchema, "LoRA adapters served next to the base model")),
+    parallelism: opt(doc(parallelismSchema, "tensor × pipeline × data parallel sizes and nodes; checked against resources.gpu")),
+    service_account: opt(doc(str(z.maxLength(253), z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes ServiceAccount name")), "the pod's service account (workload identity: IRSA, GKE, Azure), so object-store access needs no static keys")),
     startup_timeout: def(duration, "30m"),
     cache: opt(
       z.strictObject({

@@ -16,7 +16,7 @@ export function renderApp(input: RenderInput): RenderedApp {
   const { app, source } = input;
   const gpu = gpuRequest(app);
   const params = parameterValues(app, input.params);
-  const serve = buildServeArgs(app, source, input.target, gpu, params.values, input.includes);
+  const serve = buildServeArgs(app, source, input.target, gpu, params.values, input.includes, { adapterRanks: input.adapterRanks, draftSource: input.draftSource });
   const model: RenderedModel = { kind: source.kind, uri: sourceUri(source), servedAs: servedModelName(app, source) };
   if (input.resolvedFrom) model.resolvedFrom = input.resolvedFrom;
   const problems: Problem[] = [...params.problems, ...serve.problems];

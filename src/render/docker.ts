@@ -25,6 +25,7 @@ export function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuReq
   if (gpus === "all") flags.push("--gpus", "all");
   else if (gpus !== "") flags.push("--gpus", `"device=${gpus}"`);
   if (gpu.partition) problems.push({ path: ["resources", "gpu", "partition"], severity: "note", message: "MIG partitions are a Kubernetes scheduling concept; Docker gets whole devices" });
+  if (app.service_account) problems.push({ path: ["service_account"], severity: "note", message: `service_account ${app.service_account} is a Kubernetes identity: the local container uses the credentials you pass it (secrets)` });
   if (sizing.shmAuto) flags.push("--ipc=host");
   else flags.push("--shm-size", dockerSize(sizing.shm));
   flags.push("-p", `${DOCKER_BIND}:${app.port}:${app.port}`);
@@ -33,7 +34,7 @@ export function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuReq
   let modelCacheDir: string | undefined;
   const before: DockerPlan["before"] = [];
   const plainEnv: string[] = [];
-  for (const [name, value] of plainEnvOf(app, src, input.params)) plainEnv.push("-e", `${name}=${value}`);
+  for (const [name, value] of [...plainEnvOf(app, src, input.params), ...(serve.lora?.env ?? [])]) plainEnv.push("-e", `${name}=${value}`);
   const secretEnv: string[] = [];
   for (const s of app.secrets ?? []) {
     if (typeof s === "string") {
@@ -71,6 +72,35 @@ export function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuReq
       argv: ["docker", "run", "--rm", "--network", "host", ...plainEnv, ...endpoint, ...stepSecretEnv, "-v", `${modelCacheDir}:/data`, String(input.templates.modelDownload.image ?? "rclone/rclone:1.71.1"), "copy", ...rcloneSource(src), "/data", ...DOWNLOAD_FILTER, "--transfers=16", "--stats=30s", "--stats-one-line", "-v"],
       envFromHost: envFromHost.filter((n) => n !== "VLLM_API_KEY"),
     });
+  }
+  const draft = serve.speculative?.draft;
+  if (draft?.kind === "path") {
+    if (input.hostDirs?.includes(draft.path)) flags.push("-v", `${draft.path}:${draft.path}:ro`);
+    else problems.push({ path: ["draft_model_path"], severity: "note", message: `${draft.path} is not a folder on this machine, so it must exist inside the image` });
+  } else if (draft && isObjectStore(draft)) {
+    const dir = `${input.hostHome}/.cache/vllmapp/models/${app.name}-draft`;
+    flags.push("-v", `${dir}:${serve.speculative!.draftPath}:ro`);
+    const endpoint = draft.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined ? ["-e", `RCLONE_S3_ENDPOINT=${String(app.env_vars.AWS_ENDPOINT_URL)}`] : [];
+    before.push({
+      what: `copy the draft model ${draft.uri} into ${dir}`,
+      argv: ["docker", "run", "--rm", "--network", "host", ...plainEnv, ...endpoint, ...stepSecretEnv, "-v", `${dir}:/data`, String(input.templates.modelDownload.image ?? "rclone/rclone:1.71.1"), "copy", ...rcloneSource(draft), "/data", ...DOWNLOAD_FILTER, "--transfers=16", "--stats=30s", "--stats-one-line", "-v"],
+      envFromHost: envFromHost.filter((n) => n !== "VLLM_API_KEY"),
+    });
+  }
+  for (const a of serve.lora?.adapters ?? []) {
+    if (a.source.kind === "path") {
+      if (input.hostDirs?.includes(a.source.path)) flags.push("-v", `${a.source.path}:${a.source.path}:ro`);
+      else problems.push({ path: ["lora", "adapters", a.index, "source"], severity: "note", message: `${a.source.path} is not a folder on this machine, so it must exist inside the image` });
+    } else if (isObjectStore(a.source)) {
+      const dir = `${input.hostHome}/.cache/vllmapp/adapters/${app.name}/${a.name}`;
+      flags.push("-v", `${dir}:${a.path}:ro`);
+      const endpoint = a.source.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined ? ["-e", `RCLONE_S3_ENDPOINT=${String(app.env_vars.AWS_ENDPOINT_URL)}`] : [];
+      before.push({
+        what: `copy adapter ${a.name} from ${a.source.uri} into ${dir}`,
+        argv: ["docker", "run", "--rm", "--network", "host", ...plainEnv, ...endpoint, ...stepSecretEnv, "-v", `${dir}:/data`, String(input.templates.modelDownload.image ?? "rclone/rclone:1.71.1"), "copy", ...rcloneSource(a.source), "/data", "--stats=30s", "--stats-one-line", "-v"],
+        envFromHost: envFromHost.filter((n) => n !== "VLLM_API_KEY"),
+      });
+    }
   }
   if (app.on_startup) {
     before.push({

@@ -12,7 +12,11 @@ import { parseDuration } from "../config/units.js";
 import { isObjectStore } from "../models/source.js";
 import { kubernetesEnvOf } from "./env.js";
 import { CACHE_MOUNT, imageOf, INCLUDE_MOUNT, labelsOf, PVC_MOUNT, selectorOf } from "./labels.js";
+import { LABEL_ROLE, LWS_API_VERSION, renderLeaderWorkerSet } from "./leader-worker-set.js";
+import { ADAPTER_MOUNT } from "./lora.js";
+import { DRAFT_PVC_MOUNT } from "./speculative.js";
 import { strategicMerge } from "./merge.js";
+import { leaderWorkerSetName } from "./parallelism.js";
 import { DOWNLOAD_FILTER, hashOf, rcloneSource } from "./model-copy.js";
 import { sizeResources, type GpuRequest } from "./resources.js";
 import { includeKey, type ServeResult } from "./serve.js";
@@ -118,6 +122,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   c.command = serve.command;
   if (serve.args.length) c.args = serve.args;
   else delete c.args;
+  for (const [name, value] of serve.lora?.env ?? []) env.push({ name, value });
   c.env = [...(c.env ?? []).filter((e) => !env.some((x) => x.name === e.name)), ...env];
   c.resources = { requests: sizing.requests, limits: sizing.limits };
   c.ports = [{ ...(c.ports?.find((p) => p.name === "http") ?? {}), name: "http", containerPort: app.port, protocol: "TCP" }];
@@ -148,6 +153,17 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     setVolume({ name: "model", persistentVolumeClaim: { claimName: src.claim, readOnly: true } });
     setMount({ name: "model", mountPath: PVC_MOUNT, readOnly: true });
   }
+  const draft = serve.speculative?.draft;
+  if (draft?.kind === "pvc") {
+    setVolume({ name: "draft-model", persistentVolumeClaim: { claimName: draft.claim, readOnly: true } });
+    setMount({ name: "draft-model", mountPath: DRAFT_PVC_MOUNT, readOnly: true });
+  }
+  for (const a of serve.lora?.adapters ?? []) {
+    if (a.source.kind !== "pvc") continue;
+    const vol = `lora-${a.name}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "");
+    setVolume({ name: vol, persistentVolumeClaim: { claimName: a.source.claim, readOnly: true } });
+    setMount({ name: vol, mountPath: `${ADAPTER_MOUNT}/${a.name}`, readOnly: true });
+  }
   if (input.includes.length) {
     setVolume({ name: "include", configMap: { name: `${app.name}-include`, items: input.includes.map((f) => ({ key: includeKey(f), path: f.name })) } });
     setMount({ name: "include", mountPath: INCLUDE_MOUNT, readOnly: true });
@@ -172,6 +188,21 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     dl.resources ??= { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "4Gi" } };
     inits.push({ ...dl, name: dl.name });
   }
+  // the model-download template is a container spec: the draft model and each object-store adapter get a copy of it
+  const copyStep = (name: string, from: Extract<typeof src, { kind: "s3" | "gs" | "az" }>, to: string, extra: string[]): V1Container => {
+    const dl = clone(t.modelDownload) as Partial<V1Container>;
+    dl.args = ["copy", ...rcloneSource(from), to, ...extra, "--stats=30s", "--stats-one-line", "-v"];
+    const dlEnv: V1EnvVar[] = env.filter((e) => e.name !== "VLLM_API_KEY" && e.name !== "HF_HOME");
+    if (from.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) dlEnv.push({ name: "RCLONE_S3_ENDPOINT", value: String(app.env_vars.AWS_ENDPOINT_URL) });
+    if (dlEnv.length) dl.env = dlEnv;
+    dl.volumeMounts = [{ name: "cache", mountPath: CACHE_MOUNT }];
+    dl.resources ??= { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "4Gi" } };
+    return { ...dl, name: name.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "") };
+  };
+  if (draft && isObjectStore(draft)) inits.push(copyStep("draft-download", draft, serve.speculative!.draftPath!, [...DOWNLOAD_FILTER, "--transfers=16"]));
+  for (const a of serve.lora?.adapters ?? []) {
+    if (isObjectStore(a.source)) inits.push(copyStep(`adapter-${a.name}`, a.source, a.path, ["--transfers=8"]));
+  }
   if (app.on_startup) {
     inits.push({
       name: "on-startup",
@@ -195,6 +226,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
       nodeSelectorTerms: [{ matchExpressions: [{ key: gpuLabel, operator: "In", values: gpu.type.products }] }],
     };
   }
+  if (app.service_account) pod.serviceAccountName = app.service_account;
   if (app.cluster_pool !== "default") pod.nodeSelector = { ...(pod.nodeSelector ?? {}), [poolLabel]: app.cluster_pool };
   if (app.interruptible) {
     pod.tolerations = [...(pod.tolerations ?? []), ...SPOT_TOLERATIONS];
@@ -211,12 +243,14 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   }
   tpl.spec.containers = tpl.spec.containers.map((x) => orderKeys(x, CONTAINER_KEY_ORDER));
   spec.template = orderKeys(tpl, ["metadata", "spec"]);
-  objects.push(generic(dep));
+  // nodes > 1: a LeaderWorkerSet whose leader is this pod
+  const multiNode = serve.parallel && serve.parallel.nodes > 1 ? serve.parallel : undefined;
+  objects.push(multiNode ? renderLeaderWorkerSet(app, dep, multiNode, imageOf(app), budget) : generic(dep));
 
   // --- Service
   const svc = typed<V1Service>(meta(clone(t.service), app.name));
   svc.spec ??= {};
-  svc.spec.selector = selectorOf(app);
+  svc.spec.selector = multiNode ? { ...selectorOf(app), [LABEL_ROLE]: "leader" } : selectorOf(app);
   const ports: Partial<V1ServicePort>[] = svc.spec.ports?.length ? svc.spec.ports : [{ name: "http", targetPort: "http", protocol: "TCP" }];
   // the first port gets the app's port; the others are the template's, whole
   svc.spec.ports = ports.map((p, i) => (i === 0 ? { ...p, port: app.port } : p) as V1ServicePort);
@@ -249,7 +283,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   if (Array.isArray(reps)) {
     const so = typed<ScaledObject>(meta(clone(t.scaledObject), app.name));
     so.spec ??= {};
-    so.spec.scaleTargetRef = { apiVersion: "apps/v1", kind: "Deployment", name: app.name };
+    so.spec.scaleTargetRef = multiNode ? { apiVersion: LWS_API_VERSION, kind: "LeaderWorkerSet", name: leaderWorkerSetName(app.name) } : { apiVersion: "apps/v1", kind: "Deployment", name: app.name };
     so.spec.minReplicaCount = reps[0];
     so.spec.maxReplicaCount = reps[1];
     const after = app.scaling?.scaledown_after === undefined ? undefined : parseDuration(app.scaling.scaledown_after);
@@ -317,7 +351,7 @@ function orderKeys<T extends object>(obj: T, first: readonly string[]): T {
   return out as T;
 }
 
-const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "ScaledObject", "HorizontalPodAutoscaler", "Ingress"];
+const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "LeaderWorkerSet", "ScaledObject", "HorizontalPodAutoscaler", "Ingress"];
 
 export function sortObjects(objs: K8sObject[]): K8sObject[] {
   return [...objs].sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || a.metadata.name.localeCompare(b.metadata.name));

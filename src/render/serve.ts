@@ -3,6 +3,9 @@ import type { AppConfig } from "../config/schema.js";
 import { isObjectStore, servedModelName, sourceUri, type ModelSource } from "../models/source.js";
 import { shellSplit } from "../text.js";
 import { CACHE_MOUNT, DEFAULT_IMAGE, INCLUDE_MOUNT, PVC_MOUNT } from "./labels.js";
+import { planLora, type LoraPlan } from "./lora.js";
+import { planParallelism, type ParallelPlan } from "./parallelism.js";
+import { planSpeculative, type SpeculativePlan } from "./speculative.js";
 import type { GpuRequest } from "./resources.js";
 import { substituteParameters, validateExtraArgs, type ArgToken } from "./serve-args.js";
 import { chooseCatalog } from "./vllm-catalog.js";
@@ -26,6 +29,12 @@ export interface ServeResult {
   args: string[];
   problems: Problem[];
   modelArg: string;
+  /** the parallel sizes; nodes > 1: a LeaderWorkerSet whose workers add `parallel.workerArgs` */
+  parallel?: ParallelPlan;
+  /** the LoRA adapters (lora:) and what they need */
+  lora?: LoraPlan;
+  /** the draft model (speculative decoding) and what it needs */
+  speculative?: SpeculativePlan;
 }
 
 /** The model argument vLLM gets, for each kind of source and target. */
@@ -76,7 +85,7 @@ function includePathsRewritten(args: string[], includes: readonly IncludeFile[])
   return { args: out, problems };
 }
 
-export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetKind, gpu: GpuRequest, params: ReadonlyMap<string, string>, includes: readonly IncludeFile[] = []): ServeResult {
+export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetKind, gpu: GpuRequest, params: ReadonlyMap<string, string>, includes: readonly IncludeFile[] = [], facts: { adapterRanks?: ReadonlyMap<string, number>; draftSource?: ModelSource } = {}): ServeResult {
   const problems: Problem[] = [];
   const modelArg = modelArgument(app, src, target);
   if (app.command !== undefined) {
@@ -108,9 +117,12 @@ export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetK
   problems.push(...checked.problems);
   const extra = includePathsRewritten(checked.args, includes);
   problems.push(...extra.problems);
-  const args = [modelArg, "--served-model-name", servedModelName(app, src), "--port", String(app.port), ...loader, ...extra.args];
-  if (gpu.count > 1 && !gpu.partition && !checked.flagsSet.has("--tensor-parallel-size")) {
-    args.push("--tensor-parallel-size", String(gpu.count));
-  }
-  return { command: ["vllm", "serve"], args, problems, modelArg };
+  const parallel = planParallelism(app, gpu, target, checked.flagsSet);
+  problems.push(...parallel.problems);
+  const lora = planLora(app, servedModelName(app, src), target, checked.flagsSet, facts.adapterRanks);
+  problems.push(...lora.problems);
+  const speculative = planSpeculative(app, target, checked.flagsSet, facts.draftSource);
+  problems.push(...speculative.problems);
+  const args = [modelArg, "--served-model-name", servedModelName(app, src), "--port", String(app.port), ...loader, ...extra.args, ...lora.args, ...speculative.args, ...parallel.plan.args];
+  return { command: ["vllm", "serve"], args, problems, modelArg, parallel: parallel.plan, lora, speculative };
 }

@@ -52,6 +52,12 @@ export interface RenderInput {
   dockerGpus?: string;
   /** Docker only: the model_path is a folder on this host (bind-mounted read-only at the same path) */
   hostModelDir?: boolean;
+  /** Docker only: the absolute adapter/draft paths that are folders on this host (bind-mounted the same way) */
+  hostDirs?: readonly string[];
+  /** what check/deploy read from each adapter's adapter_config.json: its rank */
+  adapterRanks?: ReadonlyMap<string, number>;
+  /** the draft model's source once resolved (a run output), when deploy/check resolved it */
+  draftSource?: ModelSource;
 }
 
 export type Problem = ArgProblem;

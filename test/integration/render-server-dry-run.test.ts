@@ -12,6 +12,7 @@ import { runCli, ROOT } from "../helpers.ts";
 const KUBECTL = process.env.VLLMAPP_TEST_KUBECTL;
 const NS = `render-dry-run-${process.pid}`;
 const CRD = path.join(ROOT, "test", "fixtures", "crds", "keda-scaledobjects.yaml");
+const LWS_CRD = path.join(ROOT, "test", "fixtures", "crds", "leaderworkerset.yaml");
 
 function kubectl(args: string[], input?: string) {
   assert.ok(KUBECTL && process.env.KUBECONFIG, "the test bed must be up (npm test starts it): KUBECONFIG and VLLMAPP_TEST_KUBECTL are unset");
@@ -24,11 +25,21 @@ before(() => {
   const crd = kubectl(["apply", "--server-side", "-f", CRD]);
   assert.equal(crd.code, 0, crd.stderr);
   assert.equal(kubectl(["wait", "--for=condition=Established", "crd/scaledobjects.keda.sh", "--timeout=30s"]).code, 0);
+  const lws = kubectl(["apply", "--server-side", "-f", LWS_CRD]);
+  assert.equal(lws.code, 0, lws.stderr);
+  // right after the apply the CRD may have no status yet, which `kubectl wait` treats as an error: retry
+  let established = false;
+  for (let i = 0; i < 120 && !established; i++) {
+    established = kubectl(["wait", "--for=condition=Established", "crd/leaderworkersets.leaderworkerset.x-k8s.io", "--timeout=30s"]).code === 0;
+    if (!established) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
+  }
+  assert.ok(established, "the LeaderWorkerSet CRD is established");
 });
 
 after(() => {
   kubectl(["delete", "namespace", NS, "--wait=false"]);
   kubectl(["delete", "-f", CRD, "--ignore-not-found"]);
+  kubectl(["delete", "-f", LWS_CRD, "--ignore-not-found", "--wait=false"]);
 });
 
 const CASES = path.join(ROOT, "test", "golden", "cases");
