@@ -117,6 +117,7 @@ export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
       app: app.config, source, resolvedFrom: report?.resolvedFrom, templates, includes, params: appParams, target: opts.target,
       namespace: opts.namespace ?? app.config.namespace ?? opts.defaultNamespace, hostHome: io.hostHome, dockerGpus: opts.dockerGpus,
       hostModelDir: opts.target === "docker" && source.kind === "path" && io.isHostDir(source.path),
+      ...(report?.facts?.weightBytes !== undefined ? { modelBytes: report.facts.weightBytes } : {}),
     });
     const entry: PlannedApp = { loaded: app, includes, rendered, ...(report ? { report } : {}) };
     if (report?.facts) {

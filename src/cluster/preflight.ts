@@ -7,7 +7,7 @@
  */
 import type { AppConfig } from "../config/schema.js";
 import { ClusterError, UsageError } from "../errors.js";
-import { labelsOf } from "../render/labels.js";
+import { apiKeyRef, createApiKeyCommand, labelsOf } from "../render/labels.js";
 import type { K8sObject } from "../render/types.js";
 import { strategicMerge } from "../render/merge.js";
 import { groupOf, type KObject, type KubeApi } from "./api.js";
@@ -158,6 +158,7 @@ export async function preflight(
       const ours = new Set(out.map((o) => `${o.kind}/${o.metadata.name}`));
       const pod = (out.find((o) => o.kind === "Deployment") as { spec?: { template?: { spec?: unknown } } } | undefined)?.spec?.template?.spec;
       const ownSecret = `${app.name}-secrets`;
+      const apiKey = apiKeyRef(app);
       const secretWrites: SecretWrite[] = [];
       for (const ref of podRefs(pod).filter((r) => !ours.has(`${r.kind}/${r.name}`))) {
         const path = `/api/v1/namespaces/${namespace}/${ref.kind === "PersistentVolumeClaim" ? "persistentvolumeclaims" : ref.kind === "Secret" ? "secrets" : "configmaps"}/${ref.name}`;
@@ -186,6 +187,9 @@ export async function preflight(
         problems.push({ message: live ? `${ref.kind} ${ref.name} has no key${missing.length > 1 ? "s" : ""} ${missing.join(", ")}` : `${ref.kind} ${ref.name} does not exist in namespace ${namespace}${keys}` });
         if (ref.kind === "Secret" && ref.name === ownSecret) {
           hints.add(`pass --create-secrets to ${live ? "add the keys to" : "create"} ${ownSecret} from your environment (${missing.map((k) => ref.keys.get(k) ?? k).join(", ")})`);
+        } else if (ref.kind === "Secret" && apiKey && !apiKey.generated && ref.name === apiKey.secret) {
+          // requires_auth names a Secret the user manages: vllmapp never fills it, but says how to make one
+          hints.add(`Secret ${ref.name} holds the API key (requires_auth); create it with your secrets tool (External Secrets, Sealed Secrets), or generate one: ${createApiKeyCommand(ref.name, apiKey.key, namespace)}`);
         } else if (ref.kind === "Secret") {
           hints.add(`create it: kubectl create secret generic ${ref.name} -n ${namespace}${(missing.length ? missing : ["KEY"]).map((k) => ` --from-literal=${k}=…`).join("")}`);
         }

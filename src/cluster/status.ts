@@ -37,14 +37,13 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
   const ns = `/api/v1/namespaces/${namespace}`;
   const apps = `/apis/apps/v1/namespaces/${namespace}`;
   const selector = { labelSelector: `${LABEL_APP}=${name}` };
-  const [dep, svc, ing, rs, pods, events, keySecret] = await Promise.all([
+  const [dep, svc, ing, rs, pods, events] = await Promise.all([
     api.get<Obj>(`${apps}/deployments/${name}`, `read Deployment ${name}`),
     api.get<Obj>(`${ns}/services/${name}`, `read Service ${name}`),
     api.get<Obj>(`/apis/networking.k8s.io/v1/namespaces/${namespace}/ingresses/${name}`, `read Ingress ${name}`),
     api.request<{ items: KObject[] }>("GET", `${apps}/replicasets`, { query: selector, what: `list the ReplicaSets of ${name}` }),
     api.request<{ items: Obj[] }>("GET", `${ns}/pods`, { query: selector, what: `list the pods of ${name}` }),
     api.request<{ items: KEvent[] }>("GET", `${ns}/events`, { query: { fieldSelector: "involvedObject.kind=Pod" }, what: `list the events of ${name}` }),
-    showApiKey ? api.get<Obj>(`${ns}/secrets/${name}-api-key`, `read Secret ${name}-api-key`) : undefined,
   ]);
   const none = { container: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null };
   if (!dep) return { name, namespace, deployed: false, ready: false, replicas: null, ...none };
@@ -78,7 +77,10 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     status.reason = d?.reason ?? `rollout in progress (${replicas.ready}/${replicas.desired} ready)`;
     if (d?.hint) status.hint = d.hint;
   }
-  const b64 = (keySecret as { data?: Record<string, string> } | undefined)?.data?.[API_KEY];
+  // the key's Secret is the one the pod reads (generated <app>-api-key, or the one requires_auth names)
+  const keyRef = (server?.env ?? []).find((e: any) => e.name === API_KEY)?.valueFrom?.secretKeyRef as { name: string; key: string } | undefined;
+  const keySecret = showApiKey && keyRef ? await api.get<Obj>(`${ns}/secrets/${keyRef.name}`, `read Secret ${keyRef.name}`) : undefined;
+  const b64 = (keySecret as { data?: Record<string, string> } | undefined)?.data?.[keyRef?.key ?? API_KEY];
   if (b64) status.apiKey = Buffer.from(b64, "base64").toString("utf8");
   return status;
 }

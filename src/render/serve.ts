@@ -3,6 +3,7 @@ import type { AppConfig } from "../config/schema.js";
 import { isObjectStore, servedModelName, sourceUri, type ModelSource } from "../models/source.js";
 import { shellSplit } from "../text.js";
 import { CACHE_MOUNT, DEFAULT_IMAGE, INCLUDE_MOUNT, PVC_MOUNT } from "./labels.js";
+import { parallelismFlags, planParallelism } from "./parallelism.js";
 import type { GpuRequest } from "./resources.js";
 import { substituteParameters, validateExtraArgs, type ArgToken } from "./serve-args.js";
 import type { IncludeFile, Problem, TargetKind } from "./types.js";
@@ -75,6 +76,26 @@ function includePathsRewritten(args: string[], includes: readonly IncludeFile[])
   return { args: out, problems };
 }
 
+/**
+ * `$NAME` in extra_args: vLLM gets the argv as is (no shell), so nothing expands it. A warning, naming
+ * the parameter when there is one.
+ */
+function literalDollarWarnings(tokens: readonly ArgToken[], params: ReadonlyMap<string, string>): Problem[] {
+  const out: Problem[] = [];
+  for (const t of tokens) {
+    for (const m of t.value.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_{])/g)) {
+      const name = m[1]!;
+      const param = [...params.keys()].find((k) => k === name || k.toUpperCase().replace(/[^A-Z0-9_]/g, "_") === name);
+      out.push({
+        path: t.path, severity: "warning",
+        message: `$${name} is passed to vLLM as written: vllmapp runs no shell, so nothing expands it`,
+        hint: param ? `write \${${param}} to use the parameter ${param}` : "declare it under parameters: [{name, value}] and write ${NAME}, or give the value itself",
+      });
+    }
+  }
+  return out;
+}
+
 export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetKind, gpu: GpuRequest, params: ReadonlyMap<string, string>, includes: readonly IncludeFile[] = []): ServeResult {
   const problems: Problem[] = [];
   const modelArg = modelArgument(app, src, target);
@@ -99,15 +120,19 @@ export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetK
   } else if (app.extra_args) {
     tokens = app.extra_args.map((value, i) => ({ value, path: ["extra_args", i] }));
   }
+  problems.push(...literalDollarWarnings(tokens, params));
   const sub = substituteParameters(tokens, params);
-  problems.push(...sub.problems);
+  // ${NAME} naming no parameter is passed on as written, with a warning (as $NAME is)
+  problems.push(...sub.problems.map((p) => (/ names no parameter/.test(p.message) ? { ...p, severity: "warning" as const, message: `${p.message}, so vLLM receives it as written` } : p)));
   const checked = validateExtraArgs(sub.tokens, app.image === "auto" || app.image === DEFAULT_IMAGE);
   problems.push(...checked.problems);
   const extra = includePathsRewritten(checked.args, includes);
   problems.push(...extra.problems);
   const args = [modelArg, "--served-model-name", servedModelName(app, src), "--port", String(app.port), ...loader, ...extra.args];
-  if (gpu.count > 1 && !gpu.partition && !checked.flagsSet.has("--tensor-parallel-size")) {
-    args.push("--tensor-parallel-size", String(gpu.count));
+  if (gpu.count > 0 && !gpu.partition) {
+    const par = planParallelism({ gpus: gpu.count, ...parallelismFlags(extra.args) });
+    if (!par.ok) problems.push({ path: ["extra_args"], severity: "error", message: par.message, hint: par.hint });
+    else if (par.derivedTensor && par.tensor > 1) args.push("--tensor-parallel-size", String(par.tensor));
   }
   return { command: ["vllm", "serve"], args, problems, modelArg };
 }

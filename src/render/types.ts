@@ -52,6 +52,8 @@ export interface RenderInput {
   dockerGpus?: string;
   /** Docker only: the model_path is a folder on this host (bind-mounted read-only at the same path) */
   hostModelDir?: boolean;
+  /** the weights' size, when checking the source found it (sizes the ephemeral storage of an emptyDir cache) */
+  modelBytes?: number;
 }
 
 export type Problem = ArgProblem;
@@ -88,6 +90,8 @@ export interface DockerPlan {
   /** `docker exec` before `docker stop` */
   onShutdown?: string[];
   requiresApiKey: boolean;
+  /** requires_auth names a Secret the user manages: the key comes from VLLM_API_KEY in the docker process's environment */
+  apiKeyFromHost?: boolean;
   image: string;
   modelCacheDir?: string;
 }
