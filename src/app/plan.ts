@@ -93,12 +93,14 @@ export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
   const reports: SourceReport[] = [];
   for (const app of loaded.inOrder) {
     const parsed = parseModelSource(app.config);
-    const at = (p: (string | number)[]) => ({ file: app.file, ...app.locate(p), path: formatPath(p) });
+    const at = (p: (string | number)[]) => ({ file: app.file, ...app.locate(p), path: formatPath(p), app: app.config.name });
     if (isProblem(parsed)) {
       errors.push({ ...at(parsed.path), severity: "error", message: parsed.message, hint: parsed.hint });
       continue;
     }
-    const includes = readIncludes(app, io.readInclude, errors);
+    const includeErrors: Diagnostic[] = [];
+    const includes = readIncludes(app, io.readInclude, includeErrors);
+    errors.push(...includeErrors.map((d) => ({ ...d, app: app.config.name })));
     let report: SourceReport | undefined;
     if (io.resolve) {
       report = await io.resolve(app, parsed);

@@ -27,7 +27,7 @@ function linksOf(dep: Obj, base: string | null): AppStatus["links"] {
   if (!raw) return [];
   try {
     const links = JSON.parse(raw) as { path: string; title: string; is_relative?: boolean }[];
-    return links.map((l) => ({ title: l.title, url: l.is_relative !== false && base ? `${base.replace(/\/$/, "")}/${l.path.replace(/^\//, "")}` : l.path }));
+    return links.map((l) => ({ title: l.title, url: l.is_relative === true && base ? `${base.replace(/\/$/, "")}/${l.path.replace(/^\//, "")}` : l.path }));
   } catch {
     return [];
   }

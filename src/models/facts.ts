@@ -24,6 +24,9 @@ export class SourceProblem extends Error {
 /** The backend could not be reached at all (network, DNS, timeout). */
 export class BackendUnreachable extends SourceProblem {}
 
+/** This machine has no credentials for the backend (the pods may have their own). */
+export class MissingCredentials extends SourceProblem {}
+
 /** fetch with a deadline, so a black-holed backend fails instead of hanging. */
 export const timedFetch: typeof fetch = (input, init) => fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(20_000) });
 
