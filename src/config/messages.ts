@@ -49,7 +49,8 @@ export function unionExpected(branches: readonly (readonly $ZodIssue[])[]): stri
   const out: string[] = [];
   for (const b of branches) {
     for (const i of b) {
-      if (i.path.length === 0 && i.code === "invalid_type") out.push(expectedWords(i.expected));
+      // the branch's own message names the kind best ("an integer" where the issue says "number")
+      if (i.path.length === 0 && i.code === "invalid_type") out.push(/^expected (.+?), got /.exec(i.message)?.[1] ?? expectedWords(i.expected));
       if (i.path.length === 0 && i.code === "invalid_value") out.push(i.values.map((v) => JSON.stringify(v)).join(", "));
     }
   }
@@ -76,8 +77,12 @@ function bound(origin: string, n: number | bigint, inclusive: boolean | undefine
 export function issueMessage(iss: $ZodRawIssue): string {
   const input = iss.input;
   switch (iss.code) {
-    case "invalid_type":
-      return `expected ${expectedWords(iss.expected)}, got ${describeValue(input)}`;
+    case "invalid_type": {
+      // z.int() reports "number"; its format says integer
+      const format = (iss.inst as { _zod?: { def?: { format?: string } } } | undefined)?._zod?.def?.format;
+      const integer = iss.expected === "number" && /int/.test(format ?? "");
+      return `expected ${integer ? "an integer" : expectedWords(iss.expected)}, got ${describeValue(input)}`;
+    }
     case "too_small":
       return bound(iss.origin, iss.minimum, iss.inclusive, "min");
     case "too_big":

@@ -264,7 +264,7 @@ export const appConfigSchema = z
     });
     for (const hookName of ["on_startup", "on_shutdown"] as const) {
       const h = app[hookName];
-      if (Array.isArray(h) && /\s/.test(h[0]!.trim())) {
+      if (Array.isArray(h) && typeof h[0] === "string" && /\s/.test(h[0].trim())) {
         const split = [...h[0]!.trim().split(/\s+/), ...h.slice(1)];
         ctx.addIssue({
           code: "custom", path: [hookName, 0],

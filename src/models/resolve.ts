@@ -86,11 +86,14 @@ const CLOUD_CREDENTIAL_ENV = new Set(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KE
  * the pods would have to find them as this machine does.
  */
 export function podCredentials(app: AppConfig): string | undefined {
-  const fromSecrets = (app.secrets ?? []).flatMap((s) => {
+  const bySecret = new Map<string, string[]>();
+  for (const s of app.secrets ?? []) {
     const env = typeof s === "string" ? s : s.env_var;
-    return env !== undefined && CLOUD_CREDENTIAL_ENV.has(env) ? [`${typeof s === "string" ? `${app.name}-secrets` : s.secret ?? `${app.name}-secrets`} (${env})`] : [];
-  });
-  if (fromSecrets.length) return `Secret ${[...new Set(fromSecrets)].join(", ")}`;
+    if (env === undefined || !CLOUD_CREDENTIAL_ENV.has(env)) continue;
+    const secret = typeof s === "string" ? `${app.name}-secrets` : s.secret ?? `${app.name}-secrets`;
+    bySecret.set(secret, [...(bySecret.get(secret) ?? []), env]);
+  }
+  if (bySecret.size) return [...bySecret].map(([secret, envs]) => `Secret ${secret} (${envs.join(", ")})`).join(", ");
   // `service_account` (workload identity) is a field of its own in newer configs; pod_template may set one too
   const spec = typeof app.pod_template === "object" ? (app.pod_template.spec as { serviceAccountName?: unknown; serviceAccount?: unknown } | undefined) : undefined;
   const sa = (app as AppConfig & { service_account?: string }).service_account ?? spec?.serviceAccountName ?? spec?.serviceAccount;
