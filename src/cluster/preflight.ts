@@ -98,6 +98,8 @@ export function podRefs(pod: any): Ref[] {
 
 const CRD_HINTS: Record<string, string> = {
   "keda.sh": "install KEDA (https://keda.sh/docs/latest/deploy/), or give scaling.replicas a fixed number",
+  "http.keda.sh": "install KEDA's HTTP add-on (https://kedacore.github.io/http-add-on/), or drop scaling.wake and keep min ≥ 1",
+  "monitoring.coreos.com": "install prometheus-operator (e.g. kube-prometheus-stack) for the PodMonitor, or set monitoring.pod_monitor: false and scrape vLLM yourself",
 };
 
 async function exists(api: KubeApi, path: string, what: string): Promise<KObject | undefined | "forbidden"> {

@@ -46,7 +46,7 @@ function s3Failure(e: unknown, uri: string, s3: S3): Error {
   if (cause) return new BackendUnreachable(`cannot reach S3${where} (${cause})`, "check the network, or AWS_ENDPOINT_URL for an S3-compatible store");
   const code = err.name ?? err.Code ?? "";
   if (code === "CredentialsProviderError") {
-    return new MissingCredentials(`no AWS credentials found on this machine to read ${uri}`, "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where an instance/pod role applies");
+    return new MissingCredentials(`no AWS credentials found to read ${uri}`, "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where an instance/pod role applies");
   }
   if (code === "NoSuchBucket") return new SourceProblem(`bucket ${uri.split("/")[2]} does not exist${where}`);
   if (code === "AccessDenied" || err.$metadata?.httpStatusCode === 403) {

@@ -69,10 +69,10 @@ test("an s3:// model with no AWS credentials here while the pods get theirs from
   const env = noAws(dir);
   const check = runCli(["check"], { cwd: dir, env });
   assert.equal(check.code, 2, check.stderr);
-  assert.match(check.stderr, /model_path: no AWS credentials found on this machine to read s3:\/\/some-bucket\/qwen3\n/);
+  assert.match(check.stderr, /model_path: no AWS credentials found to read s3:\/\/some-bucket\/qwen3\n/);
   const render = runCli(["render", "--resolve", "--dry-run"], { cwd: dir, env });
   assert.equal(render.code, 0, render.stderr);
-  assert.match(render.stderr, /warning: .*model_path: no AWS credentials found on this machine to read s3:\/\/some-bucket\/qwen3, so it was not checked from here: the pods get their own credentials from Secret s3-creds \(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\)/);
+  assert.match(render.stderr, /warning: .*model_path: no AWS credentials found to read s3:\/\/some-bucket\/qwen3, so it was not checked from here: the pods get their own credentials from Secret s3-creds \(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\)/);
   // deploy resolves in its own mode: the same finding is a warning, so the deploy goes on
   const saved = { ...process.env };
   try {
