@@ -73,6 +73,8 @@ export interface Diagnostic {
   message: string;
   hint?: string;
   severity: "error" | "warning" | "note";
+  /** the app of a multi-app file it belongs to, when the plan knows (check summarises per app) */
+  app?: string;
 }
 
 export function formatDiagnostic(d: Diagnostic): string {

@@ -93,12 +93,14 @@ export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
   const reports: SourceReport[] = [];
   for (const app of loaded.inOrder) {
     const parsed = parseModelSource(app.config);
-    const at = (p: (string | number)[]) => ({ file: app.file, ...app.locate(p), path: formatPath(p) });
+    const at = (p: (string | number)[]) => ({ file: app.file, ...app.locate(p), path: formatPath(p), app: app.config.name });
     if (isProblem(parsed)) {
       errors.push({ ...at(parsed.path), severity: "error", message: parsed.message, hint: parsed.hint });
       continue;
     }
-    const includes = readIncludes(app, io.readInclude, errors);
+    const includeErrors: Diagnostic[] = [];
+    const includes = readIncludes(app, io.readInclude, includeErrors);
+    errors.push(...includeErrors.map((d) => ({ ...d, app: app.config.name })));
     let report: SourceReport | undefined;
     if (io.resolve) {
       report = await io.resolve(app, parsed);
@@ -120,6 +122,7 @@ export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
       hostDirs: opts.target === "docker" ? extraPathsOf(app.config).filter((p) => io.isHostDir(p)) : undefined,
       adapterRanks: report?.adapterRanks,
       draftSource: report?.draftSource,
+      ...(report?.facts?.weightBytes !== undefined ? { modelBytes: report.facts.weightBytes } : {}),
     });
     const entry: PlannedApp = { loaded: app, includes, rendered, ...(report ? { report } : {}) };
     if (report?.facts) {

@@ -5,7 +5,7 @@
 import type { Plan, PlannedApp } from "../app/plan.js";
 import { parseDuration } from "../config/units.js";
 import { ClusterError } from "../errors.js";
-import { imageOf } from "../render/labels.js";
+import { apiKeyRef, imageOf } from "../render/labels.js";
 import type { AppRef, DeployedApp, DeployRequest, DeployResult, Session, Target } from "../target.js";
 import type { Ui } from "../ui/output.js";
 import { KubeApi } from "./api.js";
@@ -49,7 +49,7 @@ async function deploy(api: KubeApi, opts: ConnectionOptions, plan: Plan, req: De
     const svc = set.members.find((m) => m.kind === "Service");
     const done: DeployedApp = {
       name: app.name, namespace, container: null, model: planned.rendered.model, image: imageOf(app), changes,
-      endpoint: svc ? serviceUrl(svc, namespace) : null, ready: false, replicas: null, requiresApiKey: app.requires_auth,
+      endpoint: svc ? serviceUrl(svc, namespace) : null, ready: false, replicas: null, requiresApiKey: apiKeyRef(app) !== undefined,
       objects: dryRun !== "none" ? [set.parent, ...set.members] : null, docker: null,
     };
     if (dryRun === "none") {

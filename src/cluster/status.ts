@@ -31,7 +31,7 @@ function linksOf(dep: Obj, base: string | null): AppStatus["links"] {
   if (!raw) return [];
   try {
     const links = JSON.parse(raw) as { path: string; title: string; is_relative?: boolean }[];
-    return links.map((l) => ({ title: l.title, url: l.is_relative !== false && base ? `${base.replace(/\/$/, "")}/${l.path.replace(/^\//, "")}` : l.path }));
+    return links.map((l) => ({ title: l.title, url: l.is_relative === true && base ? `${base.replace(/\/$/, "")}/${l.path.replace(/^\//, "")}` : l.path }));
   } catch {
     return [];
   }
@@ -41,7 +41,7 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
   const ns = `/api/v1/namespaces/${namespace}`;
   const apps = `/apis/apps/v1/namespaces/${namespace}`;
   const selector = { labelSelector: `${LABEL_APP}=${name}` };
-  const [dep, lws, svc, ing, rs, pods, events, keySecret] = await Promise.all([
+  const [dep, lws, svc, ing, rs, pods, events] = await Promise.all([
     api.get<Obj>(`${apps}/deployments/${name}`, `read Deployment ${name}`),
     readLeaderWorkerSet(api, name, namespace),
     api.get<Obj>(`${ns}/services/${name}`, `read Service ${name}`),
@@ -49,7 +49,6 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     api.request<{ items: KObject[] }>("GET", `${apps}/replicasets`, { query: selector, what: `list the ReplicaSets of ${name}` }),
     api.request<{ items: Obj[] }>("GET", `${ns}/pods`, { query: selector, what: `list the pods of ${name}` }),
     api.request<{ items: KEvent[] }>("GET", `${ns}/events`, { query: { fieldSelector: "involvedObject.kind=Pod" }, what: `list the events of ${name}` }),
-    showApiKey ? api.get<Obj>(`${ns}/secrets/${name}-api-key`, `read Secret ${name}-api-key`) : undefined,
   ]);
   const none = { container: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null, groups: null, adapters: [] };
   const workload = dep ?? lws;
@@ -90,7 +89,10 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     status.reason = d?.reason ?? `rollout in progress (${replicas.ready}/${replicas.desired} ready)`;
     if (d?.hint) status.hint = d.hint;
   }
-  const b64 = (keySecret as { data?: Record<string, string> } | undefined)?.data?.[API_KEY];
+  // the key's Secret is the one the pod reads (generated <app>-api-key, or the one requires_auth names)
+  const keyRef = (server?.env ?? []).find((e: any) => e.name === API_KEY)?.valueFrom?.secretKeyRef as { name: string; key: string } | undefined;
+  const keySecret = showApiKey && keyRef ? await api.get<Obj>(`${ns}/secrets/${keyRef.name}`, `read Secret ${keyRef.name}`) : undefined;
+  const b64 = (keySecret as { data?: Record<string, string> } | undefined)?.data?.[keyRef?.key ?? API_KEY];
   if (b64) status.apiKey = Buffer.from(b64, "base64").toString("utf8");
   return status;
 }

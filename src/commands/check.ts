@@ -37,7 +37,10 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const fits = new Map(p.apps.filter((a) => a.report && a.fit).map((a) => [a.report!, a.fit!]));
   const reported = new Set(p.reports.flatMap((r) => r.diagnostics));
   // with errors: the ones not in a source report; else the warnings of the rest of the config
-  const problems = p.errors.length ? p.errors.filter((d) => !reported.has(d)) : p.warnings;
+  const rest = (p.errors.length ? p.errors : p.warnings).filter((d) => !reported.has(d));
+  // an app's own config problems (render, includes) count against it: an app with errors is never "ok"
+  const own = (name: string) => rest.filter((d) => d.app === name);
+  const problems = rest.filter((d) => d.app === undefined || !p.reports.some((r) => r.app === d.app));
   const apps = p.reports.map((r): CheckedApp => {
     const fit = fits.get(r);
     return {
@@ -47,7 +50,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
       ...(fit
         ? { fit: { gpu: fit.gpu, fits: fit.result.fits, contextFits: fit.result.contextFits, weightBytesPerGpu: fit.result.weightBytesPerGpu, kvCacheBytesPerGpu: fit.result.kvCacheBytesPerGpu, maxTokens: fit.result.maxTokens, maxModelLen: fit.result.maxModelLen, summary: fit.summary } }
         : {}),
-      problems: r.diagnostics,
+      problems: [...r.diagnostics, ...own(r.app)],
     };
   });
   const ok = ![...problems, ...apps.flatMap((a) => a.problems)].some((d) => d.severity === "error");

@@ -4,6 +4,7 @@ import path from "node:path";
 import { Command } from "commander";
 import { z } from "zod";
 import { fsUsageError, UsageError } from "../errors.js";
+import { apiKeyRef, createApiKeyCommand } from "../render/labels.js";
 import type { RenderedApp } from "../render/types.js";
 import type { Ui } from "../ui/output.js";
 import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, paramsFlag, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
@@ -41,6 +42,17 @@ export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResu
   const p = await plan({ file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, params: opts.params, dockerGpus: opts.gpus }, nodePlanIo({ templates: opts.templates, resolve }));
   reportPlan(p, ui);
   const rendered = p.apps.map((a) => a.rendered);
+  // a generated API key's Secret is rendered without data: outside `deploy` the user creates the key
+  const keyless = new Set<string>();
+  for (const { loaded, rendered: r } of p.apps) {
+    const key = apiKeyRef(loaded.config);
+    if (!r.objects || !key?.generated) continue;
+    keyless.add(r.name);
+    ui.warn(
+      `${r.name}: Secret ${key.secret} is rendered without data (\`vllmapp deploy\` fills it), so applied as it is the pods stay in CreateContainerConfigError. ` +
+        `Create the key once, before or after applying (it is generated on your machine and never printed):\n  ${createApiKeyCommand(key.secret, key.key, r.namespace)}`,
+    );
+  }
   const written: RenderResult["written"] = [];
   if (!opts.dryRun) {
     for (const app of rendered) {
@@ -52,7 +64,8 @@ export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResu
         throw fsUsageError("write", dir, e, "choose a folder you can write to: --out DIR");
       }
       written.push({ app: app.name, dir, files: [...files.keys()] });
-      ui.success(`wrote ${files.size} files to ${dir}${app.objects ? ` (kubectl apply -k ${dir})` : ""}`);
+      const apply = app.objects ? (keyless.has(app.name) ? "" : ` (kubectl apply -k ${dir})`) : "";
+      ui.success(`wrote ${files.size} files to ${dir}${apply}`);
     }
   }
   return { apps: rendered, written };

@@ -6,6 +6,8 @@ import { LineCounter, parseAllDocuments, isAlias, isMap, isSeq, isScalar, isPair
 import type { $ZodIssue } from "zod/v4/core";
 import { ConfigError, type Diagnostic } from "../errors.js";
 import { didYouMean } from "../text.js";
+import { expectedWords, unionExpected } from "./messages.js";
+import { appRules } from "./rules.js";
 import { appConfigSchema, type AppConfig } from "./schema.js";
 
 export interface LoadedApp {
@@ -95,6 +97,31 @@ const MISSING_HINT: Record<string, string> = {
   name: 'add name: my-app (a DNS-1123 label: lowercase letters, digits and "-")',
 };
 
+/** A hint for a value of the wrong kind: what to write instead, from the field and the value. */
+function typeHint(path: readonly PathKey[], expected: readonly string[], input: unknown): string | undefined {
+  const field = path.filter((k) => typeof k === "string").join(".");
+  const key = String(path[path.length - 1] ?? "field");
+  const wants = (w: string) => expected.includes(w);
+  if (typeof input === "string") {
+    const t = input.trim();
+    if ((wants("an integer") || wants("a number")) && /^[-+]?\d+(\.\d+)?$/.test(t)) return `write the number without quotes: ${key}: ${t}`;
+    if (wants("true or false")) {
+      const yes = /^(y|yes|on|true)$/i.test(t);
+      const no = /^(n|no|off|false)$/i.test(t);
+      if (yes || no) return `write ${key}: ${yes} (YAML 1.2 reads "${t}" as a string)`;
+    }
+    if (wants("a list")) return `write a list: ${key}: [${JSON.stringify(t).slice(1, -1)}]`;
+    if (wants("a mapping (key: value)")) {
+      if (field === "resources" && /:\s*\d+$|^[A-Za-z][\w -]*$/.test(t)) return `resources is a mapping: resources: {gpu: ${JSON.stringify(t)}}`;
+      if (field === "scaling" && /^\d+$/.test(t)) return `scaling is a mapping: scaling: {replicas: ${t}}`;
+      return `write ${key} as a mapping of fields (${key}: {field: value})`;
+    }
+  }
+  if (typeof input === "number" && wants("a string")) return `quote it: ${key}: "${input}"`;
+  if (Array.isArray(input) && wants("a mapping (key: value)")) return `${key} takes fields (${key}: {field: value}), not a list`;
+  return undefined;
+}
+
 /** Turn zod issues into positioned diagnostics, one per problem. */
 function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: ReturnType<typeof locator>): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -125,17 +152,26 @@ function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: Ret
         out.push(...issuesToDiagnostics(best.map((i) => ({ ...i, path: [...path, ...i.path] })), file, at));
         continue;
       }
+      // eslint-disable-next-line no-restricted-syntax -- reportInput puts the value on the issue, outside its type
+      const input = (issue as any).input;
+      if (input !== undefined) {
+        out.push({ file, ...at(path), severity: "error", path: formatPath(path), message: issue.message, hint: typeHint(path, unionExpected(branches), input) });
+        continue;
+      }
     }
     const pos = at(path);
     const lastKey = path[path.length - 1];
     // eslint-disable-next-line no-restricted-syntax -- zod 4 reports the input of an invalid_type issue on `input`, outside its type
     const missing = issue.code === "invalid_type" && (issue as any).input === undefined;
+    // eslint-disable-next-line no-restricted-syntax -- custom issues carry vllmapp's hint in `params`, which only some issue types declare
+    const paramsHint = (issue as any).params?.hint as string | undefined;
+    // eslint-disable-next-line no-restricted-syntax -- as above: the value, from reportInput
+    const typeFix = issue.code === "invalid_type" && !missing ? typeHint(path, [expectedWords(issue.expected)], (issue as any).input) : undefined;
     out.push({
       file, ...pos, severity: "error",
       path: formatPath(path),
       message: missing ? `required field "${String(lastKey)}" is missing` : issue.message,
-      // eslint-disable-next-line no-restricted-syntax -- custom issues carry vllmapp's hint in `params`, which only some issue types declare
-      hint: missing ? MISSING_HINT[String(lastKey)] : ((issue as any).params?.hint as string | undefined),
+      hint: missing ? MISSING_HINT[String(lastKey)] : paramsHint ?? typeFix,
     });
   }
   return out;
@@ -356,12 +392,16 @@ export function parseConfigText(text: string, file: string): LoadResult {
       diagnostics.push({ file, ...at([]), path: "", severity: "error", message: "an app must be a mapping of fields (name: …, model_hf_path: …)" });
       continue;
     }
-    const parsed = appConfigSchema.safeParse(raw);
+    const parsed = appConfigSchema.safeParse(raw, { reportInput: true });
     if (!parsed.success) {
       diagnostics.push(...issuesToDiagnostics(parsed.error.issues, file, at));
       continue;
     }
     const config = parsed.data;
+    for (const f of appRules(config)) {
+      const d: Diagnostic = { file, ...at(f.path), path: formatPath(f.path), severity: f.severity, message: f.message, hint: f.hint };
+      (f.severity === "error" ? diagnostics : warnings).push(d);
+    }
     if (names.has(config.name)) {
       diagnostics.push({ file, ...at(["name"]), path: "name", severity: "error", message: `app "${config.name}" is defined twice in this file (first at line ${names.get(config.name)})`, hint: "give each app its own name" });
     }

@@ -4,12 +4,12 @@
  * zod/mini (not classic zod): a tenth of the size, which is most of `render`'s start-up.
  */
 import * as z from "zod/mini";
-import en from "zod/v4/locales/en.js";
+import { issueMessage } from "./messages.js";
 
-// zod/mini loads no messages by default; English ones for the errors we do not word ourselves.
-z.config(en());
-import { GPU_TYPE_NAMES, MIG_PROFILE_RE, findGpuType, suggestGpuType } from "./gpus.js";
-import { isQuantity, parseDuration, quantityValue } from "./units.js";
+// zod/mini loads no messages by default; ours say what was expected and what was found (messages.ts).
+z.config({ localeError: (iss) => issueMessage(iss) });
+import { GPU_TYPE_NAMES, LABEL_SCHEMES, MIG_PROFILE_RE, findGpuType, suggestGpuType } from "./gpus.js";
+import { isQuantity, parseDuration, quantityFix, quantityValue } from "./units.js";
 
 export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const HF_REPO = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9._/-]+)?$/;
@@ -22,9 +22,18 @@ const duration = z.union([z.number(), z.string()]).check(
   z.describe('seconds (300) or a duration string ("5m", "1h30m")'),
 );
 
-const quantity = z
-  .union([z.number(), z.string()])
-  .check(z.refine(isQuantity, { message: 'not a Kubernetes quantity; write e.g. "16Gi", "500Mi", "4" or "500m"' }));
+const quantity = z.union([z.number(), z.string()]).check(
+  z.superRefine((v, ctx) => {
+    if (isQuantity(v)) return;
+    const fix = quantityFix(v);
+    ctx.addIssue({
+      code: "custom",
+      input: v,
+      message: `${JSON.stringify(v)} is not a Kubernetes quantity${fix ? `; did you mean "${fix}"?` : ""}`,
+      params: { hint: fix ? `write "${fix}" (Kubernetes units: Ki, Mi, Gi, Ti for bytes; m for milli-CPUs)` : 'write e.g. "16Gi", "500Mi", "4" or "500m"' },
+    });
+  }),
+);
 
 /** Helpers that read like classic zod, for zod/mini. */
 const opt = z.optional;
@@ -33,7 +42,11 @@ const doc = <T extends z.ZodMiniType>(schema: T, description: string): T => sche
 const int = (min: number, message?: string) => z.int().check(z.minimum(min, message));
 const str = (...checks: Parameters<ReturnType<typeof z.string>["check"]>) => z.string().check(...checks);
 const nonEmpty = () => str(z.minLength(1));
-const argvList = z.array(z.string());
+/** An argv element: a YAML number or boolean in the list (`[--max-model-len, 8192]`) is the string it spells. */
+const argvItem = z.pipe(z.union([z.string(), z.number(), z.boolean()]), z.transform((v) => String(v)));
+const argvList = z.array(argvItem);
+/** on_startup / on_shutdown: an argv list, or one string run by `sh -c`. */
+const hook = z.union([nonEmpty(), argvList.check(z.minLength(1, "give the command and its arguments, e.g. [sh, -c, \"echo hi\"]"))]);
 
 /** GPUs of one pod: they sit on one node, and the biggest nodes carry 16 */
 export const MAX_GPUS_PER_REPLICA = 64;
@@ -71,6 +84,8 @@ export const scalingSchema = z.strictObject({
   ),
   scaledown_after: opt(doc(duration, "idle time before scaling down")),
   prometheus_url: opt(doc(z.url(), "Prometheus that scrapes vLLM's metrics (for the KEDA autoscaler)")),
+  wake: opt(doc(z.enum(["http-add-on"]), "what wakes an app scaled to zero: http-add-on = KEDA's HTTP add-on, whose interceptor sees requests while no pod runs")),
+  keda_namespace: def(doc(str(z.regex(DNS1123_LABEL, "must be a DNS-1123 label")), "the namespace KEDA's HTTP add-on is installed in"), "keda"),
 });
 
 const ENV_NAME_MSG = "not an environment variable name";
@@ -148,7 +163,13 @@ export const appConfigSchema = z
     secrets: opt(z.array(secretSchema)),
     resources: opt(resourcesSchema),
     scaling: opt(scalingSchema),
-    requires_auth: def(z.boolean(), true),
+    requires_auth: def(
+      doc(
+        z.union([z.boolean(), z.strictObject({ secret: str(z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes Secret name")), key: def(nonEmpty(), "VLLM_API_KEY") })]),
+        "true: vllmapp generates an API key into Secret <app>-api-key; {secret, key}: a Secret you manage holds it; false: no key",
+      ),
+      true,
+    ),
     domain: opt(
       z.strictObject({
         subdomain: opt(str(z.regex(DNS1123_LABEL, DNS_MSG))),
@@ -158,7 +179,7 @@ export const appConfigSchema = z
         tls_secret: opt(z.string()),
       }),
     ),
-    links: opt(z.array(z.strictObject({ path: z.string(), title: z.string(), is_relative: def(z.boolean(), true) }))),
+    links: opt(z.array(z.strictObject({ path: z.string(), title: z.string(), is_relative: def(doc(z.boolean(), "path is relative to the app's endpoint (Flyte's default: false)"), false) }))),
     include: opt(z.array(nonEmpty())),
     parameters: opt(
       z.array(
@@ -173,8 +194,8 @@ export const appConfigSchema = z
     interruptible: def(z.boolean(), false),
     pod_template: opt(z.union([nonEmpty(), z.strictObject({ metadata: opt(z.record(z.string(), z.unknown())), spec: opt(z.record(z.string(), z.unknown())) })])),
     depends_on: opt(z.array(nonEmpty())),
-    on_startup: opt(argvList.check(z.minLength(1))),
-    on_shutdown: opt(argvList.check(z.minLength(1))),
+    on_startup: opt(doc(hook, "argv list, or one string run by sh -c")),
+    on_shutdown: opt(doc(hook, "argv list, or one string run by sh -c")),
     namespace: opt(str(z.regex(DNS1123_LABEL, DNS_MSG))),
     lora: opt(doc(loraSchema, "LoRA adapters served next to the base model")),
     parallelism: opt(doc(parallelismSchema, "tensor × pipeline × data parallel sizes and nodes; checked against resources.gpu")),
@@ -190,8 +211,20 @@ export const appConfigSchema = z
     runs: opt(doc(runsSchema, "where run outputs are looked up")),
     node_labels: opt(
       z.strictObject({
-        gpu_product: def(z.string(), "nvidia.com/gpu.product"),
+        scheme: def(
+          doc(
+            z.union([z.enum(LABEL_SCHEMES), z.strictObject({ key: nonEmpty(), values: z.record(z.string(), z.union([nonEmpty(), z.array(nonEmpty()).check(z.minLength(1))])) })]),
+            "how GPU nodes are labelled: gfd (NVIDIA GPU feature discovery, default), gke, karpenter, or {key, values: {TYPE: value}}",
+          ),
+          "gfd",
+        ),
+        gpu_product: opt(doc(nonEmpty(), "the GPU label key, replacing the scheme's")),
         pool: def(z.string(), "vllmapp.dev/pool"),
+      }),
+    ),
+    monitoring: opt(
+      z.strictObject({
+        pod_monitor: opt(doc(z.boolean(), "render a prometheus-operator PodMonitor (default: when the autoscaler reads vLLM's metrics)")),
       }),
     ),
   })
@@ -220,6 +253,8 @@ export const appConfigSchema = z
       if (!m || !findGpuType(m[1]!)) {
         const guess = suggestGpuType(m?.[1] ?? gpu);
         ctx.addIssue({ code: "custom", path: ["resources", "gpu"], message: `unknown GPU type "${m?.[1] ?? gpu}"${guess ? `; did you mean "${guess}"?` : ""} Known: ${GPU_TYPE_NAMES.join(", ")}`, params: { hint: `write "TYPE:COUNT", e.g. "${guess ?? "L4"}:1"` } });
+      } else if (m[2] !== undefined && Number(m[2]) === 0) {
+        ctx.addIssue({ code: "custom", path: ["resources", "gpu"], message: `"${gpu}" asks for zero ${findGpuType(m[1]!)!.name} GPUs`, params: { hint: `write "${findGpuType(m[1]!)!.name}:1" (or more), or leave resources.gpu out to run without a GPU` } });
       }
     }
     const gpuCount = typeof gpu === "number" ? gpu : typeof gpu === "string" ? Number(/:(\d+)\s*$/.exec(gpu)?.[1] ?? 1) : gpu?.count;
@@ -227,6 +262,9 @@ export const appConfigSchema = z
       ctx.addIssue({ code: "custom", path: typeof gpu === "object" ? ["resources", "gpu", "count"] : ["resources", "gpu"], message: `${gpuCount} GPUs per replica; at most ${MAX_GPUS_PER_REPLICA} (the GPUs of one pod are on one node)`, params: { hint: "spread larger models over nodes with parallelism.nodes, or over replicas with scaling.replicas" } });
     }
     if (typeof gpu === "object") {
+      if (gpu.type !== undefined && gpu.count === 0) {
+        ctx.addIssue({ code: "custom", path: ["resources", "gpu", "count"], message: `count 0 asks for zero ${gpu.type} GPUs`, params: { hint: "give count: 1 (or more), or leave resources.gpu out to run without a GPU" } });
+      }
       const t = gpu.type === undefined ? undefined : findGpuType(gpu.type);
       if (gpu.type !== undefined && !t) {
         const guess = suggestGpuType(gpu.type);
@@ -274,6 +312,25 @@ export const appConfigSchema = z
         ctx.addIssue({ code: "custom", path: ["secrets", i, "key"], message: "a mounted secret needs key (the file name in the Secret)" });
       }
     });
+    for (const hookName of ["on_startup", "on_shutdown"] as const) {
+      const h = app[hookName];
+      if (Array.isArray(h) && typeof h[0] === "string" && /\s/.test(h[0].trim())) {
+        const split = [...h[0]!.trim().split(/\s+/), ...h.slice(1)];
+        ctx.addIssue({
+          code: "custom", path: [hookName, 0],
+          message: `"${h[0]}" is one list element, so it would be run as a program of that name (spaces included)`,
+          params: { hint: `split it: ${JSON.stringify(split)}, or write the whole line as one string (run by sh -c): ${hookName}: ${JSON.stringify(h.join(" "))}` },
+        });
+      }
+    }
+    if (typeof app.node_labels?.scheme === "object") {
+      for (const t of Object.keys(app.node_labels.scheme.values)) {
+        if (!findGpuType(t)) {
+          const guess = suggestGpuType(t);
+          ctx.addIssue({ code: "custom", path: ["node_labels", "scheme", "values", t], message: `unknown GPU type "${t}"${guess ? `; did you mean "${guess}"?` : ""}`, params: { hint: `keys are GPU types of the catalog: ${GPU_TYPE_NAMES.join(", ")}` } });
+        }
+      }
+    }
     if (app.command !== undefined && app.extra_args !== undefined) {
       ctx.addIssue({ code: "custom", path: ["extra_args"], message: "command replaces the whole container command, so extra_args would be ignored; put the flags in command or drop command" });
     }

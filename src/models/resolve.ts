@@ -12,7 +12,7 @@ import type { LoadedApp } from "../config/load.js";
 import type { Diagnostic } from "../errors.js";
 import { BackendUnreachable, CredentialsProblem, SourceProblem, type ModelFacts } from "./facts.js";
 import { isProblem, parseModelPath, sourceUri, type ConcreteSource, type ModelSource } from "./source.js";
-import { HF_REPO, type RunOutputRef } from "../config/schema.js";
+import { HF_REPO, type AppConfig, type RunOutputRef } from "../config/schema.js";
 import type { Resolved } from "./runs-mlflow.js";
 
 /** Resolves a run output on the `kubernetes` backend (src/cluster/job-output.ts, passed in so models/ needs no cluster code). */
@@ -82,6 +82,29 @@ const NOT_CHECKED: Partial<Record<ConcreteSource["kind"], string>> = {
   az: "az:// sources are checked for syntax only: vllmapp does not read Azure Blob Storage",
 };
 
+const CLOUD_CREDENTIAL_ENV = new Set(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI"]);
+
+/**
+ * Where the pods' own object-store credentials come from, if the config says: a Secret that sets the
+ * standard AWS variables, or a service account (workload identity: IRSA, EKS Pod Identity). Undefined:
+ * the pods would have to find them as this machine does.
+ */
+export function podCredentials(app: AppConfig): string | undefined {
+  const bySecret = new Map<string, string[]>();
+  for (const s of app.secrets ?? []) {
+    const env = typeof s === "string" ? s : s.env_var;
+    if (env === undefined || !CLOUD_CREDENTIAL_ENV.has(env)) continue;
+    const secret = typeof s === "string" ? `${app.name}-secrets` : s.secret ?? `${app.name}-secrets`;
+    bySecret.set(secret, [...(bySecret.get(secret) ?? []), env]);
+  }
+  if (bySecret.size) return [...bySecret].map(([secret, envs]) => `Secret ${secret} (${envs.join(", ")})`).join(", ");
+  // `service_account` (workload identity) is a field of its own in newer configs; pod_template may set one too
+  const spec = typeof app.pod_template === "object" ? (app.pod_template.spec as { serviceAccountName?: unknown; serviceAccount?: unknown } | undefined) : undefined;
+  const sa = (app as AppConfig & { service_account?: string }).service_account ?? spec?.serviceAccountName ?? spec?.serviceAccount;
+  if (typeof sa === "string" && sa !== "") return `service account ${sa}`;
+  return undefined;
+}
+
 /** Resolve one app's source, check it against its backend and run the fit check. Never throws for source problems: they are diagnostics. */
 export async function checkSource(app: LoadedApp, parsed: ModelSource, opts: ResolverOptions): Promise<SourceReport> {
   const report: SourceReport = { app: app.config.name, source: parsed, diagnostics: [] };
@@ -91,10 +114,10 @@ export async function checkSource(app: LoadedApp, parsed: ModelSource, opts: Res
   /** A backend failure: an error, except an unreachable backend during render (a warning; the rest is skipped). */
   const fail = (e: unknown, skipped: string) => {
     if (!(e instanceof SourceProblem)) throw e;
-    if (e instanceof CredentialsProblem && app.config.service_account) {
-      // the pod reads it with its service account's identity, which this machine does not have
-      add("note", `not checked from here: ${e.message}; the pod reads it as service account ${app.config.service_account} (workload identity)`);
-    } else if (e instanceof BackendUnreachable && opts.mode === "render") add("warning", `${e.message}; ${skipped}`, e.hint);
+    // this machine cannot read it, the pods may (a Secret, a service account): not checked from here, except by `check`
+    const theirs = e instanceof CredentialsProblem && opts.mode !== "check" ? podCredentials(app.config) : undefined;
+    if (e instanceof BackendUnreachable && opts.mode === "render") add("warning", `${e.message}; ${skipped}`, e.hint);
+    else if (theirs) add("warning", `${e.message}, so it was not checked from here: the pods get their own credentials from ${theirs}`, "`vllmapp check` with credentials that can read it checks it (existence, weights, fit)");
     else add("error", e.message, e.hint);
   };
 

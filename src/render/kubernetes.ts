@@ -1,41 +1,30 @@
 /**
  * The Kubernetes objects of one app: Deployment, Service, API key Secret, include ConfigMap, cache PVC,
- * KEDA ScaledObject, Ingress, filled into the templates. Typed with client-node's models through
+ * the autoscaler (autoscale.ts), the PodMonitor (monitoring.ts), Ingress, filled into the templates. Typed with client-node's models through
  * type-only imports (nothing of client-node loads at run time). Pure.
  */
 import type {
   V1ConfigMap, V1Container, V1Deployment, V1DeploymentSpec, V1EnvVar, V1Ingress, V1ObjectMeta,
   V1PersistentVolumeClaim, V1Service, V1ServicePort, V1Volume, V1VolumeMount,
 } from "@kubernetes/client-node";
+import { gpuNodeMatches } from "../config/gpus.js";
 import type { AppConfig } from "../config/schema.js";
 import { parseDuration } from "../config/units.js";
 import { isObjectStore } from "../models/source.js";
+import { renderAutoscaling } from "./autoscale.js";
 import { kubernetesEnvOf } from "./env.js";
-import { CACHE_MOUNT, imageOf, INCLUDE_MOUNT, labelsOf, PVC_MOUNT, selectorOf } from "./labels.js";
+import { apiKeyRef, CACHE_MOUNT, hookArgv, imageOf, INCLUDE_MOUNT, labelsOf, PVC_MOUNT, selectorOf } from "./labels.js";
 import { LABEL_ROLE, LWS_API_VERSION, renderLeaderWorkerSet } from "./leader-worker-set.js";
 import { ADAPTER_MOUNT } from "./lora.js";
+import { renderPodMonitor, wantsPodMonitor } from "./monitoring.js";
 import { DRAFT_PVC_MOUNT } from "./speculative.js";
 import { strategicMerge } from "./merge.js";
 import { leaderWorkerSetName } from "./parallelism.js";
 import { DOWNLOAD_FILTER, hashOf, rcloneSource } from "./model-copy.js";
+import { quantityValue } from "../config/units.js";
 import { sizeResources, type GpuRequest } from "./resources.js";
 import { includeKey, type ServeResult } from "./serve.js";
 import type { K8sObject, Problem, RenderedModel, RenderInput } from "./types.js";
-
-/** KEDA's ScaledObject: a custom resource, so client-node has no model for it; the fields vllmapp sets. */
-interface ScaledObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: V1ObjectMeta;
-  spec?: {
-    scaleTargetRef?: { apiVersion: string; kind: string; name: string };
-    minReplicaCount?: number;
-    maxReplicaCount?: number;
-    cooldownPeriod?: number;
-    advanced?: { horizontalPodAutoscalerConfig?: { behavior?: { scaleDown?: Record<string, unknown> } } };
-    triggers?: { type: string; metadata: Record<string, string> }[];
-  };
-}
 
 type Typed = { apiVersion?: string; kind?: string; metadata?: V1ObjectMeta };
 
@@ -99,6 +88,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   };
   const objects: K8sObject[] = [];
   const sizing = sizeResources(app, gpu);
+  problems.push(...weightsOnNodeDisk(input, sizing.requests));
   const { env, secretMounts } = kubernetesEnvOf(app, src, input.params);
 
   // --- Deployment
@@ -132,7 +122,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     c.startupProbe.failureThreshold = Math.max(1, Math.ceil(budget / period));
   }
   if (app.on_shutdown) {
-    c.lifecycle = { ...(c.lifecycle ?? {}), preStop: { exec: { command: ["/bin/sh", "-c", '"$@"; sleep 10', "vllmapp-on-shutdown", ...app.on_shutdown] } } };
+    c.lifecycle = { ...(c.lifecycle ?? {}), preStop: { exec: { command: ["/bin/sh", "-c", '"$@"; sleep 10', "vllmapp-on-shutdown", ...hookArgv(app.on_shutdown)] } } };
   }
   const mounts: V1VolumeMount[] = [...(c.volumeMounts ?? [])];
   const volumes: V1Volume[] = [...(pod.volumes ?? [])];
@@ -207,7 +197,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     inits.push({
       name: "on-startup",
       image: imageOf(app),
-      command: app.on_startup,
+      command: hookArgv(app.on_startup),
       env: env.filter((e) => e.name !== "VLLM_API_KEY"),
       volumeMounts: mounts.filter((m) => m.name !== "dshm"),
     });
@@ -217,14 +207,19 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   if (gpu.count > 0) {
     pod.tolerations = [...(pod.tolerations ?? []), { key: gpu.resource.startsWith("amd.com") ? "amd.com/gpu" : "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }];
   }
-  const gpuLabel = app.node_labels?.gpu_product ?? "nvidia.com/gpu.product";
   const poolLabel = app.node_labels?.pool ?? "vllmapp.dev/pool";
-  if (gpu.type) {
-    pod.affinity ??= {};
-    pod.affinity.nodeAffinity ??= {};
-    pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = {
-      nodeSelectorTerms: [{ matchExpressions: [{ key: gpuLabel, operator: "In", values: gpu.type.products }] }],
-    };
+  if (gpu.type && gpu.count > 0) {
+    const scheme = app.node_labels?.scheme ?? "gfd";
+    const m = gpuNodeMatches(gpu.type, scheme, app.node_labels?.gpu_product);
+    if ("problem" in m) {
+      problems.push({ path: ["node_labels", "scheme"], severity: "error", message: m.problem, hint: m.hint });
+    } else {
+      pod.affinity ??= {};
+      pod.affinity.nodeAffinity ??= {};
+      pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = {
+        nodeSelectorTerms: [{ matchExpressions: m.matches.map((x) => ({ key: x.key, operator: "In", values: x.values })) }],
+      };
+    }
   }
   if (app.service_account) pod.serviceAccountName = app.service_account;
   if (app.cluster_pool !== "default") pod.nodeSelector = { ...(pod.nodeSelector ?? {}), [poolLabel]: app.cluster_pool };
@@ -256,8 +251,8 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   svc.spec.ports = ports.map((p, i) => (i === 0 ? { ...p, port: app.port } : p) as V1ServicePort);
   objects.push(generic(svc));
 
-  // --- API key Secret (no data: deploy fills it once)
-  if (app.requires_auth) objects.push(meta(clone(t.apiKeySecret), `${app.name}-api-key`));
+  // --- API key Secret (no data: deploy fills it once); a Secret the user manages is only referenced
+  if (apiKeyRef(app)?.generated) objects.push(meta(clone(t.apiKeySecret), `${app.name}-api-key`));
 
   // --- include ConfigMap
   if (input.includes.length) {
@@ -279,53 +274,29 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     objects.push(generic(pvc));
   }
 
-  // --- autoscaler
-  if (Array.isArray(reps)) {
-    const so = typed<ScaledObject>(meta(clone(t.scaledObject), app.name));
-    so.spec ??= {};
-    so.spec.scaleTargetRef = multiNode ? { apiVersion: LWS_API_VERSION, kind: "LeaderWorkerSet", name: leaderWorkerSetName(app.name) } : { apiVersion: "apps/v1", kind: "Deployment", name: app.name };
-    so.spec.minReplicaCount = reps[0];
-    so.spec.maxReplicaCount = reps[1];
-    const after = app.scaling?.scaledown_after === undefined ? undefined : parseDuration(app.scaling.scaledown_after);
-    if (after !== undefined) {
-      so.spec.cooldownPeriod = Math.round(after);
-      so.spec.advanced ??= {};
-      so.spec.advanced.horizontalPodAutoscalerConfig ??= {};
-      so.spec.advanced.horizontalPodAutoscalerConfig.behavior ??= {};
-      so.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown = {
-        ...(so.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown ?? {}),
-        stabilizationWindowSeconds: Math.round(after),
-      };
-    }
-    const sel = `model_name="${model.servedAs}"${input.namespace ? `,namespace="${input.namespace}"` : ""}`;
-    const metric = app.scaling?.metric ?? { concurrency: 32 };
-    const query =
-      "concurrency" in metric
-        ? `sum(vllm:num_requests_running{${sel}}) + sum(vllm:num_requests_waiting{${sel}})`
-        : `sum(rate(vllm:request_success_total{${sel}}[1m]))`;
-    const threshold = "concurrency" in metric ? metric.concurrency : metric.request_rate;
-    so.spec.triggers = [
-      {
-        type: "prometheus",
-        metadata: {
-          serverAddress: app.scaling?.prometheus_url ?? "http://prometheus-operated.monitoring.svc:9090",
-          query,
-          threshold: String(threshold),
-          ...(reps[0] === 0 ? { activationThreshold: "0" } : {}),
-        },
-      },
-    ];
-    objects.push(generic(so));
+  // --- autoscaler and the scrape object it reads
+  const host = app.domain ? app.domain.custom_domain ?? `${app.domain.subdomain}.${app.domain.base_domain}` : undefined;
+  let ingressBackend: { name: string; port: number } | undefined;
+  const autoscaled = Array.isArray(reps);
+  if (autoscaled) {
+    const scaling = renderAutoscaling({
+      app, namespace: input.namespace, scaledObject: meta(clone(t.scaledObject), app.name), meta,
+      scaleTarget: multiNode ? { apiVersion: LWS_API_VERSION, kind: "LeaderWorkerSet", name: leaderWorkerSetName(app.name) } : { apiVersion: "apps/v1", kind: "Deployment", name: app.name },
+      ingressHost: host, podMonitor: wantsPodMonitor(app, true),
+    });
+    objects.push(...scaling.objects);
+    problems.push(...scaling.problems);
+    ingressBackend = scaling.ingressBackend;
   }
+  if (wantsPodMonitor(app, autoscaled)) objects.push(renderPodMonitor(app, input.namespace, multiNode ? { roleLabel: LABEL_ROLE } : undefined));
 
   // --- Ingress
-  if (app.domain) {
-    const host = app.domain.custom_domain ?? `${app.domain.subdomain}.${app.domain.base_domain}`;
+  if (app.domain && host) {
     const ing = typed<V1Ingress>(meta(clone(t.ingress), app.name));
     ing.spec ??= {};
     if (app.domain.ingress_class) ing.spec.ingressClassName = app.domain.ingress_class;
     ing.spec.rules = [
-      { host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: app.name, port: { name: "http" } } } }] } },
+      { host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: ingressBackend ? { name: ingressBackend.name, port: { number: ingressBackend.port } } : { name: app.name, port: { name: "http" } } } }] } },
     ];
     if (app.domain.tls_secret) ing.spec.tls = [{ hosts: [host], secretName: app.domain.tls_secret }];
     objects.push(generic(ing));
@@ -351,7 +322,32 @@ function orderKeys<T extends object>(obj: T, first: readonly string[]): T {
   return out as T;
 }
 
-const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "LeaderWorkerSet", "ScaledObject", "HorizontalPodAutoscaler", "Ingress"];
+const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "LeaderWorkerSet", "ScaledObject", "HTTPScaledObject", "HorizontalPodAutoscaler", "PodMonitor", "Ingress"];
+
+const GiB = 2 ** 30;
+/** Above this, weights in an emptyDir fill common nodes' root disks (EKS' default 20 GiB, GKE's 100 GB) and the kubelet evicts the pod. */
+export const EMPTYDIR_WARN_BYTES = 50 * GiB;
+
+/**
+ * Weights that land in the `cache` emptyDir (no `cache:`; a Hugging Face download or an object-store copy)
+ * live on the node's disk: request that much ephemeral storage when the model's size is known, and warn
+ * when it is large enough to evict pods on common nodes.
+ */
+function weightsOnNodeDisk(input: RenderInput, requests: Record<string, string>): Problem[] {
+  const { app, source: src, modelBytes } = input;
+  const onDisk = !app.cache && (src.kind === "hf" || (isObjectStore(src) && !app.stream_model));
+  if (!onDisk || modelBytes === undefined) return [];
+  const need = Math.ceil((modelBytes * 1.1) / GiB) + 1;
+  const problems: Problem[] = [];
+  if (app.resources?.disk === undefined) requests["ephemeral-storage"] = `${need}Gi`;
+  else if (quantityValue(app.resources.disk) < modelBytes) {
+    problems.push({ path: ["resources", "disk"], severity: "warning", message: `resources.disk ${app.resources.disk} is smaller than the model's weights (${(modelBytes / 1e9).toFixed(1)} GB), which are downloaded into an emptyDir on the node`, hint: `give at least ${need}Gi, or add cache: {size: ${need}Gi} for a volume of its own` });
+  }
+  if (modelBytes * 1.1 > EMPTYDIR_WARN_BYTES) {
+    problems.push({ path: [app.model_hf_path !== undefined ? "model_hf_path" : "model_path"], severity: "warning", message: `${(modelBytes / 1e9).toFixed(1)} GB of weights land in an emptyDir on the node's disk (no cache:); nodes with small root disks (EKS' default 20 GiB, GKE's 100 GB) run out and evict the pod`, hint: `add cache: {size: ${need}Gi} to keep the weights on a volume of their own` });
+  }
+  return problems;
+}
 
 export function sortObjects(objs: K8sObject[]): K8sObject[] {
   return [...objs].sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || a.metadata.name.localeCompare(b.metadata.name));

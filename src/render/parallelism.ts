@@ -3,7 +3,10 @@
  * GPUs per pod are worked out and checked (SPEC §8 `parallelism:`), and the vLLM flags they become.
  * vLLM's native multi-node mode (no Ray): every pod of a LeaderWorkerSet group runs the same `vllm serve`
  * with `--nnodes N --node-rank $(LWS_WORKER_INDEX) --master-addr $(LWS_LEADER_ADDRESS)`, and the workers
- * add `--headless`; vLLM infers each node's data-parallel ranks from its node rank. Pure.
+ * add `--headless`; vLLM infers each node's data-parallel ranks from its node rank.
+ * Without `parallelism:`, sizes written in extra_args (`-tp`, `-pp`, `-dp`, `-dpl`) are honoured and
+ * checked the same way (checkPodParallelism): the tensor size is GPUs ÷ (pipeline × data-parallel-per-pod)
+ * unless given. With `parallelism:`, every parallel flag in extra_args is an error pointing there. Pure.
  */
 import type { AppConfig } from "../config/schema.js";
 import type { GpuRequest } from "./resources.js";
@@ -30,6 +33,24 @@ export const PARALLEL_FLAGS: Record<string, string> = {
   "--data-parallel-start-rank": "parallelism.nodes",
   "--data-parallel-rank": "parallelism.nodes",
 };
+
+/** The sizes of one pod that extra_args may still give when the app has no parallelism: block. */
+const POD_SIZE_FLAGS = new Set(["--tensor-parallel-size", "--pipeline-parallel-size", "--data-parallel-size", "--data-parallel-size-local"]);
+
+/** extra_args gave the sizes (they stay in the argv): only a derived tensor size is added. */
+function handWrittenPlan(gpu: GpuRequest, extraArgs: readonly string[], err: (path: (string | number)[], message: string, hint?: string) => void): ParallelPlan {
+  const given = parallelismFlags(extraArgs);
+  const gpus = gpu.partition ? 1 : gpu.count;
+  const plan: ParallelPlan = { tensor: given.tensor ?? 1, pipeline: given.pipeline ?? 1, data: given.data ?? 1, expert: false, nodes: 1, backend: "mp", gpusPerPod: gpus, args: [], workerArgs: [] };
+  if (gpus === 0) return plan;
+  const par = checkPodParallelism({ gpus, ...given });
+  if (!par.ok) err(["extra_args"], par.message, par.hint);
+  else {
+    plan.tensor = par.tensor;
+    if (par.derivedTensor && par.tensor > 1) plan.args = ["--tensor-parallel-size", String(par.tensor)];
+  }
+  return plan;
+}
 
 export interface ParallelPlan {
   tensor: number;
@@ -67,13 +88,17 @@ export function leaderWorkerSetName(app: string): string {
  * the pod's GPUs), check TP × PP × DP against GPUs per pod × nodes, and render the flags.
  * `flagsSet`: the canonical names of the flags extra_args sets (owned ones are errors here).
  */
-export function planParallelism(app: AppConfig, gpu: GpuRequest, target: TargetKind, flagsSet: ReadonlySet<string>): { plan: ParallelPlan; problems: Problem[] } {
+export function planParallelism(app: AppConfig, gpu: GpuRequest, target: TargetKind, flagsSet: ReadonlySet<string>, extraArgs: readonly string[] = []): { plan: ParallelPlan; problems: Problem[] } {
   const problems: Problem[] = [];
   const err = (path: (string | number)[], message: string, hint?: string) => problems.push({ path, severity: "error", message, ...(hint ? { hint } : {}) });
+  // one pod's sizes written by hand in extra_args, with no parallelism: block: honoured and checked
+  const handWritten = !app.parallelism && [...flagsSet].some((f) => POD_SIZE_FLAGS.has(f));
   for (const flag of flagsSet) {
     const field = PARALLEL_FLAGS[flag];
-    if (field) err(["extra_args"], `${flag} is set by vllmapp from ${field}; remove it from extra_args`, `write it as parallelism: {${field.split(".")[1]}: …} in vllm-app.yaml`);
+    if (!field || (handWritten && POD_SIZE_FLAGS.has(flag))) continue;
+    err(["extra_args"], `${flag} is set by vllmapp from ${field}; remove it from extra_args`, `write it as parallelism: {${field.split(".")[1]}: …} in vllm-app.yaml`);
   }
+  if (handWritten) return { plan: handWrittenPlan(gpu, extraArgs, err), problems };
   const p = app.parallelism ?? {};
   const gpus = gpu.partition ? 1 : gpu.count;
   const pipeline = p.pipeline ?? 1;
@@ -131,4 +156,84 @@ export function planParallelism(app: AppConfig, gpu: GpuRequest, target: TargetK
   }
   if (expert && world === 1) problems.push({ path: ["parallelism", "expert"], severity: "warning", message: "expert: true with one GPU in all has nothing to spread the experts over" });
   return { plan: { tensor, pipeline, data, ...(dataLocal !== undefined ? { dataLocal } : {}), expert, nodes, backend, gpusPerPod: gpus, args, workerArgs: nodes > 1 ? ["--headless"] : [] }, problems };
+}
+
+export interface PodParallelism {
+  /** GPUs the pod asks for (whole devices) */
+  gpus: number;
+  tensor?: number;
+  pipeline?: number;
+  /** --data-parallel-size: data-parallel ranks in all (on one pod, all of them are local) */
+  data?: number;
+  /** --data-parallel-size-local: data-parallel ranks on this pod */
+  dataLocal?: number;
+}
+
+export type PodParallelismCheck =
+  | { ok: true; tensor: number; pipeline: number; dataLocal: number; /** the tensor size was derived, not given */ derivedTensor: boolean }
+  | { ok: false; message: string; hint: string };
+
+/**
+ * The tensor-parallel size a pod runs: as given, or GPUs ÷ (pipeline × data-parallel-per-pod). A product
+ * that is not the pod's GPU count, or a tensor size larger than it, is a problem naming the numbers.
+ */
+export function checkPodParallelism(p: PodParallelism): PodParallelismCheck {
+  const pipeline = p.pipeline ?? 1;
+  const dataLocal = p.dataLocal ?? p.data ?? 1;
+  const product = (t: number) => `tensor ${t} × pipeline ${pipeline} × data-parallel-per-pod ${dataLocal} = ${t * pipeline * dataLocal}`;
+  for (const [name, v] of [["tensor", p.tensor], ["pipeline", p.pipeline], ["data-parallel", p.data], ["data-parallel-local", p.dataLocal]] as const) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) return { ok: false, message: `the ${name} size must be a whole number of at least 1, got ${v}`, hint: "write a positive integer" };
+  }
+  if (p.data !== undefined && p.dataLocal !== undefined && p.dataLocal > p.data) {
+    return { ok: false, message: `--data-parallel-size-local ${p.dataLocal} is larger than --data-parallel-size ${p.data}`, hint: "the ranks on one pod are part of all ranks: local ≤ total" };
+  }
+  if (p.tensor === undefined) {
+    const per = pipeline * dataLocal;
+    if (per > p.gpus || p.gpus % per !== 0) {
+      return {
+        ok: false,
+        message: `${p.gpus} GPU${p.gpus === 1 ? "" : "s"} cannot be split into pipeline ${pipeline} × data-parallel-per-pod ${dataLocal} = ${per} equal tensor-parallel groups`,
+        hint: `ask for a multiple of ${per} GPUs (e.g. ${Math.max(per, Math.ceil(p.gpus / per) * per)}), or change --pipeline-parallel-size / --data-parallel-size`,
+      };
+    }
+    return { ok: true, tensor: p.gpus / per, pipeline, dataLocal, derivedTensor: true };
+  }
+  if (p.tensor > p.gpus) {
+    return { ok: false, message: `--tensor-parallel-size ${p.tensor} is larger than the ${p.gpus} GPU${p.gpus === 1 ? "" : "s"} the pod asks for (resources.gpu); vLLM refuses to start`, hint: `ask for ${p.tensor * pipeline * dataLocal} GPUs, or set --tensor-parallel-size ${Math.max(1, Math.floor(p.gpus / (pipeline * dataLocal)))}` };
+  }
+  if (p.tensor * pipeline * dataLocal !== p.gpus) {
+    const fit = p.gpus % (pipeline * dataLocal) === 0 ? p.gpus / (pipeline * dataLocal) : undefined;
+    return {
+      ok: false,
+      message: `${product(p.tensor)} workers, but the pod asks for ${p.gpus} GPU${p.gpus === 1 ? "" : "s"} (resources.gpu); vLLM needs one GPU per worker`,
+      hint: fit ? `set --tensor-parallel-size ${fit} (${p.gpus} ÷ (${pipeline} × ${dataLocal})), or ask for ${p.tensor * pipeline * dataLocal} GPUs` : `ask for ${p.tensor * pipeline * dataLocal} GPUs`,
+    };
+  }
+  return { ok: true, tensor: p.tensor, pipeline, dataLocal, derivedTensor: false };
+}
+
+const FLAGS = {
+  "--tensor-parallel-size": "tensor",
+  "--pipeline-parallel-size": "pipeline",
+  "--data-parallel-size": "data",
+  "--data-parallel-size-local": "dataLocal",
+} as const;
+const SHORT: Record<string, keyof typeof FLAGS> = { "-tp": "--tensor-parallel-size", "-pp": "--pipeline-parallel-size", "-dp": "--data-parallel-size", "-dpl": "--data-parallel-size-local" };
+
+/** The parallelism flags of a `vllm serve` argv (`-tp 4`, `--tensor_parallel_size=4`, …), the last one winning as in argparse. */
+export function parallelismFlags(args: readonly string[]): { tensor?: number; pipeline?: number; data?: number; dataLocal?: number } {
+  const out: { tensor?: number; pipeline?: number; data?: number; dataLocal?: number } = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith("-")) continue;
+    const eq = a.indexOf("=");
+    let opt = eq > 0 ? a.slice(0, eq) : a;
+    if (opt.startsWith("--")) opt = `--${opt.slice(2).replace(/_/g, "-")}`;
+    const name = SHORT[opt] ?? (opt in FLAGS ? (opt as keyof typeof FLAGS) : undefined);
+    if (!name) continue;
+    const raw = eq > 0 ? a.slice(eq + 1) : args[i + 1];
+    if (raw === undefined || !/^\d+$/.test(raw)) continue;
+    out[FLAGS[name]] = Number(raw);
+  }
+  return out;
 }

@@ -85,6 +85,26 @@ function includePathsRewritten(args: string[], includes: readonly IncludeFile[])
   return { args: out, problems };
 }
 
+/**
+ * `$NAME` in extra_args: vLLM gets the argv as is (no shell), so nothing expands it. A warning, naming
+ * the parameter when there is one.
+ */
+function literalDollarWarnings(tokens: readonly ArgToken[], params: ReadonlyMap<string, string>): Problem[] {
+  const out: Problem[] = [];
+  for (const t of tokens) {
+    for (const m of t.value.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_{])/g)) {
+      const name = m[1]!;
+      const param = [...params.keys()].find((k) => k === name || k.toUpperCase().replace(/[^A-Z0-9_]/g, "_") === name);
+      out.push({
+        path: t.path, severity: "warning",
+        message: `$${name} is passed to vLLM as written: vllmapp runs no shell, so nothing expands it`,
+        hint: param ? `write \${${param}} to use the parameter ${param}` : "declare it under parameters: [{name, value}] and write ${NAME}, or give the value itself",
+      });
+    }
+  }
+  return out;
+}
+
 export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetKind, gpu: GpuRequest, params: ReadonlyMap<string, string>, includes: readonly IncludeFile[] = [], facts: { adapterRanks?: ReadonlyMap<string, number>; draftSource?: ModelSource } = {}): ServeResult {
   const problems: Problem[] = [];
   const modelArg = modelArgument(app, src, target);
@@ -109,15 +129,17 @@ export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetK
   } else if (app.extra_args) {
     tokens = app.extra_args.map((value, i) => ({ value, path: ["extra_args", i] }));
   }
+  problems.push(...literalDollarWarnings(tokens, params));
   const sub = substituteParameters(tokens, params);
-  problems.push(...sub.problems);
+  // ${NAME} naming no parameter is passed on as written, with a warning (as $NAME is)
+  problems.push(...sub.problems.map((p) => (/ names no parameter/.test(p.message) ? { ...p, severity: "warning" as const, message: `${p.message}, so vLLM receives it as written` } : p)));
   const release = chooseCatalog(app.image, app.vllm_version, DEFAULT_IMAGE);
   if (release.why && sub.tokens.length) problems.push({ path: [app.vllm_version !== undefined ? "vllm_version" : "image"], severity: "warning", message: release.why, hint: release.source === "default" ? 'set vllm_version: "X.Y.Z" to the release the image runs' : undefined });
   const checked = validateExtraArgs(sub.tokens, release.exact, { version: release.version, imageVersion: release.imageVersion ?? release.version });
   problems.push(...checked.problems);
   const extra = includePathsRewritten(checked.args, includes);
   problems.push(...extra.problems);
-  const parallel = planParallelism(app, gpu, target, checked.flagsSet);
+  const parallel = planParallelism(app, gpu, target, checked.flagsSet, extra.args);
   problems.push(...parallel.problems);
   const lora = planLora(app, servedModelName(app, src), target, checked.flagsSet, facts.adapterRanks);
   problems.push(...lora.problems);

@@ -58,6 +58,8 @@ export interface RenderInput {
   adapterRanks?: ReadonlyMap<string, number>;
   /** the draft model's source once resolved (a run output), when deploy/check resolved it */
   draftSource?: ModelSource;
+  /** the weights' size, when checking the source found it (sizes the ephemeral storage of an emptyDir cache) */
+  modelBytes?: number;
 }
 
 export type Problem = ArgProblem;
@@ -94,6 +96,8 @@ export interface DockerPlan {
   /** `docker exec` before `docker stop` */
   onShutdown?: string[];
   requiresApiKey: boolean;
+  /** requires_auth names a Secret the user manages: the key comes from VLLM_API_KEY in the docker process's environment */
+  apiKeyFromHost?: boolean;
   image: string;
   modelCacheDir?: string;
 }

@@ -217,7 +217,7 @@ test("without any kubeconfig, cluster commands say so (exit 3)", () => {
 });
 
 test("a reader that stops early (| head) ends the CLI quietly", async () => {
-  const apps = Array.from({ length: 100 }, (_, i) => `name: app-${i}\nmodel_hf_path: Qwen/Qwen3-0.6B\n`).join("---\n");
+  const apps = Array.from({ length: 100 }, (_, i) => `name: app-${i}\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "L4:1"}\nrequires_auth: false\n`).join("---\n");
   const dir = workdir({ "vllm-app.yaml": apps });
   const child = spawn(process.execPath, [path.join(ROOT, "bin", "vllmapp.js"), "render", "--dry-run"], { cwd: dir, env: { ...process.env, CI: "1", NO_COLOR: "1" } });
   let stderr = "";

@@ -1,6 +1,8 @@
 /**
  * What `render` prints, the API server accepts: every golden case, rendered into a namespace and sent
- * through `kubectl apply --server-side --dry-run=server` against the test bed's real kube-apiserver.
+ * through `kubectl apply --server-side --dry-run=server` against the test bed's real kube-apiserver, with
+ * the CRDs of test/fixtures/crds (KEDA's ScaledObject, the HTTP add-on's HTTPScaledObject,
+ * prometheus-operator's PodMonitor) installed.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -11,8 +13,8 @@ import { runCli, ROOT } from "../helpers.ts";
 
 const KUBECTL = process.env.VLLMAPP_TEST_KUBECTL;
 const NS = `render-dry-run-${process.pid}`;
-const CRD = path.join(ROOT, "test", "fixtures", "crds", "keda-scaledobjects.yaml");
-const LWS_CRD = path.join(ROOT, "test", "fixtures", "crds", "leaderworkerset.yaml");
+const CRD_DIR = path.join(ROOT, "test", "fixtures", "crds");
+const CRDS = ["scaledobjects.keda.sh", "httpscaledobjects.http.keda.sh", "podmonitors.monitoring.coreos.com", "leaderworkersets.leaderworkerset.x-k8s.io"];
 
 function kubectl(args: string[], input?: string) {
   assert.ok(KUBECTL && process.env.KUBECONFIG, "the test bed must be up (npm test starts it): KUBECONFIG and VLLMAPP_TEST_KUBECTL are unset");
@@ -22,24 +24,20 @@ function kubectl(args: string[], input?: string) {
 
 before(() => {
   assert.equal(kubectl(["create", "namespace", NS]).code, 0);
-  const crd = kubectl(["apply", "--server-side", "-f", CRD]);
+  const crd = kubectl(["apply", "--server-side", "-f", CRD_DIR]);
   assert.equal(crd.code, 0, crd.stderr);
-  assert.equal(kubectl(["wait", "--for=condition=Established", "crd/scaledobjects.keda.sh", "--timeout=30s"]).code, 0);
-  const lws = kubectl(["apply", "--server-side", "-f", LWS_CRD]);
-  assert.equal(lws.code, 0, lws.stderr);
-  // right after the apply the CRD may have no status yet, which `kubectl wait` treats as an error: retry
+  // right after the apply a CRD may have no status yet, which `kubectl wait` treats as an error: retry
   let established = false;
   for (let i = 0; i < 120 && !established; i++) {
-    established = kubectl(["wait", "--for=condition=Established", "crd/leaderworkersets.leaderworkerset.x-k8s.io", "--timeout=30s"]).code === 0;
+    established = kubectl(["wait", "--for=condition=Established", ...CRDS.map((c) => `crd/${c}`), "--timeout=30s"]).code === 0;
     if (!established) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
   }
-  assert.ok(established, "the LeaderWorkerSet CRD is established");
+  assert.ok(established, `the CRDs are established: ${CRDS.join(", ")}`);
 });
 
 after(() => {
   kubectl(["delete", "namespace", NS, "--wait=false"]);
-  kubectl(["delete", "-f", CRD, "--ignore-not-found"]);
-  kubectl(["delete", "-f", LWS_CRD, "--ignore-not-found", "--wait=false"]);
+  kubectl(["delete", "-f", CRD_DIR, "--ignore-not-found", "--wait=false"]);
 });
 
 const CASES = path.join(ROOT, "test", "golden", "cases");

@@ -42,7 +42,7 @@ test("service_account: a Kubernetes name; on Docker a note, not an error", async
   assert.ok(p.warnings.some((w) => w.severity === "note" && /service_account model-reader is a Kubernetes identity/.test(w.message)));
 });
 
-test("check with service_account and no credentials on this machine: the S3 source is 'not checked from here', not an error", async () => {
+test("service_account and no credentials on this machine: deploy warns 'not checked from here', check still fails", async () => {
   const { sourceResolver } = await import("../../src/models/resolve.ts");
   const saved = { ...process.env };
   const home = workdir();
@@ -50,13 +50,17 @@ test("check with service_account and no credentials on this machine: the S3 sour
   for (const k of Object.keys(process.env)) if (k.startsWith("AWS_")) delete process.env[k];
   Object.assign(process.env, { HOME: home, AWS_EC2_METADATA_DISABLED: "true", AWS_CONFIG_FILE: path.join(home, "none"), AWS_SHARED_CREDENTIALS_FILE: path.join(home, "none") });
   try {
-    const resolve = sourceResolver({ mode: "check", jobOutput: () => Promise.reject(new Error("unused")) });
-    const dir = workdir({ "vllm-app.yaml": `${BASE}service_account: model-reader\n` });
-    const p = await plan({ file: path.join(dir, "vllm-app.yaml"), target: "kubernetes", params: new Map() }, nodePlanIo({ resolve }));
-    assert.deepEqual(p.errors, []);
-    const notes = p.reports[0]!.diagnostics.map((d) => `${d.severity}: ${d.message}`);
-    assert.ok(notes.some((n) => /^note: not checked from here: no AWS credentials found to read s3:\/\/ml-models\/qwen3; the pod reads it as service account model-reader/.test(n)), notes.join("\n"));
-    const without = await plan({ file: path.join(workdir({ "vllm-app.yaml": BASE }), "vllm-app.yaml"), target: "kubernetes", params: new Map() }, nodePlanIo({ resolve }));
+    const planWith = async (mode: "deploy" | "check", yaml: string) => {
+      const resolve = sourceResolver({ mode, jobOutput: () => Promise.reject(new Error("unused")) });
+      return plan({ file: path.join(workdir({ "vllm-app.yaml": yaml }), "vllm-app.yaml"), target: "kubernetes", params: new Map() }, nodePlanIo({ resolve }));
+    };
+    const deploy = await planWith("deploy", `${BASE}service_account: model-reader\n`);
+    assert.deepEqual(deploy.errors, []);
+    const warnings = deploy.reports[0]!.diagnostics.map((d) => `${d.severity}: ${d.message}`);
+    assert.ok(warnings.some((n) => /^warning: no AWS credentials found to read s3:\/\/ml-models\/qwen3, so it was not checked from here: the pods get their own credentials from service account model-reader/.test(n)), warnings.join("\n"));
+    const check = await planWith("check", `${BASE}service_account: model-reader\n`);
+    assert.match(check.errors.map((e) => e.message).join("\n"), /no AWS credentials found/);
+    const without = await planWith("deploy", BASE);
     assert.match(without.errors.map((e) => e.message).join("\n"), /no AWS credentials found/);
   } finally {
     process.env = saved;
@@ -89,15 +93,19 @@ test("parallelism: nodes follow from tensor × pipeline × data; the sizes becom
   assert.equal(kind(single.apps[0]!.rendered.objects!, "Deployment").kind, "Deployment");
 });
 
-test("hand-written parallel and multi-node flags in extra_args are errors pointing to parallelism:", async () => {
-  const errs = await errorsOf(`${HF}resources: {gpu: H100:8}\nextra_args: [-tp, "8", --pipeline-parallel-size, "2", --nnodes, "2", --headless, --enable-expert-parallel]\n`);
-  assert.deepEqual(errs.filter((e) => /set by vllmapp from/.test(e)), [
+test("with parallelism:, hand-written parallel flags in extra_args are errors pointing there; without it the per-pod sizes are checked, multi-node flags never allowed", async () => {
+  const flags = `extra_args: [-tp, "8", --pipeline-parallel-size, "2", --nnodes, "2", --headless, --enable-expert-parallel]\n`;
+  const withBlock = await errorsOf(`${HF}resources: {gpu: H100:8}\nparallelism: {tensor: 8}\n${flags}`);
+  assert.deepEqual(withBlock.filter((e) => /set by vllmapp from/.test(e)), [
     "extra_args: --tensor-parallel-size is set by vllmapp from parallelism.tensor; remove it from extra_args | write it as parallelism: {tensor: …} in vllm-app.yaml",
     "extra_args: --pipeline-parallel-size is set by vllmapp from parallelism.pipeline; remove it from extra_args | write it as parallelism: {pipeline: …} in vllm-app.yaml",
     "extra_args: --nnodes is set by vllmapp from parallelism.nodes; remove it from extra_args | write it as parallelism: {nodes: …} in vllm-app.yaml",
     "extra_args: --headless is set by vllmapp from parallelism.nodes; remove it from extra_args | write it as parallelism: {nodes: …} in vllm-app.yaml",
     "extra_args: --enable-expert-parallel is set by vllmapp from parallelism.expert; remove it from extra_args | write it as parallelism: {expert: …} in vllm-app.yaml",
   ]);
+  const without = await errorsOf(`${HF}resources: {gpu: H100:8}\n${flags}`);
+  assert.deepEqual(without.filter((e) => /set by vllmapp from/.test(e)).map((e) => e.split(" is set")[0]), ["extra_args: --nnodes", "extra_args: --headless", "extra_args: --enable-expert-parallel"]);
+  assert.ok(without.some((e) => /tensor 8 × pipeline 2 × data-parallel-per-pod 1 = 16 workers, but the pod asks for 8 GPUs/.test(e)), without.join("\n"));
 });
 
 test("nodes > 1: --local is a clear error, and a name too long for the LeaderWorkerSet's pods is refused with the limit", async () => {
@@ -113,7 +121,7 @@ test("nodes > 1: --local is a clear error, and a name too long for the LeaderWor
 
 test("nodes > 1: the client Service selects leaders only, the autoscaler targets the LeaderWorkerSet, workers are headless and probe-less", async () => {
   const objs = await objectsOf(`${HF}resources: {gpu: H100:8}\nparallelism: {tensor: 8, pipeline: 2, nodes: 2}\nscaling: {replicas: [1, 3]}\n`);
-  assert.deepEqual(objs.map((o) => `${o.kind}/${o.metadata.name}`), ["Secret/big-api-key", "Service/big", "LeaderWorkerSet/big-lws", "ScaledObject/big"]);
+  assert.deepEqual(objs.map((o) => `${o.kind}/${o.metadata.name}`), ["Secret/big-api-key", "Service/big", "LeaderWorkerSet/big-lws", "ScaledObject/big", "PodMonitor/big"]);
   assert.deepEqual(kind(objs, "Service").spec.selector, { "vllmapp.dev/app": "big", "vllmapp.dev/role": "leader" });
   assert.deepEqual(kind(objs, "ScaledObject").spec.scaleTargetRef, { apiVersion: "leaderworkerset.x-k8s.io/v1", kind: "LeaderWorkerSet", name: "big-lws" });
   const lws = kind(objs, "LeaderWorkerSet");
