@@ -11,11 +11,10 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import fc from "fast-check";
 import { fuzzParameters, mutate, mutationArb, renderInput, seedConfigs, seedDir } from "../fuzz/config-mutations.ts";
-import { ROOT } from "../helpers.ts";
+import { CRD_DIR, installCrdFixtures } from "./crd-fixtures.ts";
 
 const KUBECTL = process.env.VLLMAPP_TEST_KUBECTL;
 const NS = `fuzz-dry-run-${process.pid}`;
-const CRD = path.join(ROOT, "test", "fixtures", "crds", "keda-scaledobjects.yaml");
 const SAMPLE = Number(process.env.VLLMAPP_FUZZ_SAMPLE ?? 20);
 
 function kubectl(args: string[], input?: string) {
@@ -26,14 +25,12 @@ function kubectl(args: string[], input?: string) {
 
 before(() => {
   assert.equal(kubectl(["create", "namespace", NS]).code, 0);
-  const crd = kubectl(["apply", "--server-side", "-f", CRD]);
-  assert.equal(crd.code, 0, crd.stderr);
-  assert.equal(kubectl(["wait", "--for=condition=Established", "crd/scaledobjects.keda.sh", "--timeout=30s"]).code, 0);
+  installCrdFixtures(kubectl);
 });
 
 after(() => {
   kubectl(["delete", "namespace", NS, "--wait=false"]);
-  kubectl(["delete", "-f", CRD, "--ignore-not-found"]);
+  kubectl(["delete", "-f", CRD_DIR, "--ignore-not-found", "--wait=false"]);
 });
 
 test(`a sample of ${SAMPLE} fuzzed configs that render: the API server accepts every object`, { timeout: 15 * 60_000 }, async () => {

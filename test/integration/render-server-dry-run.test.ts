@@ -10,11 +10,10 @@ import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { runCli, ROOT } from "../helpers.ts";
+import { CRD_DIR, installCrdFixtures } from "./crd-fixtures.ts";
 
 const KUBECTL = process.env.VLLMAPP_TEST_KUBECTL;
 const NS = `render-dry-run-${process.pid}`;
-const CRD_DIR = path.join(ROOT, "test", "fixtures", "crds");
-const CRDS = ["scaledobjects.keda.sh", "httpscaledobjects.http.keda.sh", "podmonitors.monitoring.coreos.com", "leaderworkersets.leaderworkerset.x-k8s.io"];
 
 function kubectl(args: string[], input?: string) {
   assert.ok(KUBECTL && process.env.KUBECONFIG, "the test bed must be up (npm test starts it): KUBECONFIG and VLLMAPP_TEST_KUBECTL are unset");
@@ -24,15 +23,7 @@ function kubectl(args: string[], input?: string) {
 
 before(() => {
   assert.equal(kubectl(["create", "namespace", NS]).code, 0);
-  const crd = kubectl(["apply", "--server-side", "-f", CRD_DIR]);
-  assert.equal(crd.code, 0, crd.stderr);
-  // right after the apply a CRD may have no status yet, which `kubectl wait` treats as an error: retry
-  let established = false;
-  for (let i = 0; i < 120 && !established; i++) {
-    established = kubectl(["wait", "--for=condition=Established", ...CRDS.map((c) => `crd/${c}`), "--timeout=30s"]).code === 0;
-    if (!established) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
-  }
-  assert.ok(established, `the CRDs are established: ${CRDS.join(", ")}`);
+  installCrdFixtures(kubectl);
 });
 
 after(() => {
