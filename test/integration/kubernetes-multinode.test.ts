@@ -13,6 +13,8 @@ import { cliIn, kubectl, kubectlJson, podLogs, waitUntil, withNamespaceFreed } f
 
 const LWS_CRD = path.join(ROOT, "test", "fixtures", "crds", "leaderworkerset.yaml");
 const KEDA_CRD = path.join(ROOT, "test", "fixtures", "crds", "keda-scaledobjects.yaml");
+// an autoscaled app gets the PodMonitor its ScaledObject's query reads
+const PODMONITOR_CRD = path.join(ROOT, "test", "fixtures", "crds", "prometheus-operator-podmonitors.yaml");
 let ns = "";
 let cleanup: () => Promise<void> = async () => {};
 
@@ -25,6 +27,7 @@ after(async () => {
   await cleanup();
   await kubectl(["delete", "-f", LWS_CRD, "--ignore-not-found", "--wait=false"], { allowFail: true });
   await kubectl(["delete", "-f", KEDA_CRD, "--ignore-not-found", "--wait=false"], { allowFail: true });
+  await kubectl(["delete", "-f", PODMONITOR_CRD, "--ignore-not-found", "--wait=false"], { allowFail: true });
 });
 
 /** A 2-node app on kwok's L4 nodes: tensor 4 per pod × pipeline 2 across the two pods. */
@@ -38,7 +41,7 @@ ${extra}`;
 }
 
 async function installCrds(): Promise<void> {
-  for (const [file, crd] of [[LWS_CRD, "leaderworkersets.leaderworkerset.x-k8s.io"], [KEDA_CRD, "scaledobjects.keda.sh"]] as const) {
+  for (const [file, crd] of [[LWS_CRD, "leaderworkersets.leaderworkerset.x-k8s.io"], [KEDA_CRD, "scaledobjects.keda.sh"], [PODMONITOR_CRD, "podmonitors.monitoring.coreos.com"]] as const) {
     const r = await kubectl(["apply", "--server-side", "-f", file], { timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
     await waitUntil(`CRD ${crd} established`, async () => {
