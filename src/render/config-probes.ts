@@ -50,6 +50,25 @@ function parseProbe(text: string, humanReadable: boolean): { value: unknown } | 
   return parsedProbes.get(key);
 }
 
+const VALUE_CONSTRAINT = /\[type=(literal_error|enum|greater_than|greater_than_equal|less_than|less_than_equal|multiple_of)\b/;
+
+/**
+ * The letter case a field's validator folds its input to before checking it against its names, shown by
+ * the probes: a name the schema lists, probed in another case, was accepted. undefined: case matters.
+ */
+export function foldedCase(table: ProbeTable | undefined, field: string, listed: (s: string) => boolean): "lower" | "upper" | undefined {
+  const probes = table?.[field];
+  if (!probes) return undefined;
+  for (const [text, verdict] of Object.entries(probes)) {
+    if (verdict !== null) continue;
+    const p = parseProbe(text, false);
+    if (!p || typeof p.value !== "string" || listed(p.value)) continue;
+    if (p.value !== p.value.toLowerCase() && listed(p.value.toLowerCase())) return "lower";
+    if (p.value !== p.value.toUpperCase() && listed(p.value.toUpperCase())) return "upper";
+  }
+  return undefined;
+}
+
 /** A pydantic model-level error ("Value error, ..." with no field location) is a rule across fields. */
 export function isFieldLevel(error: string, _field: string): boolean {
   const m = /validation errors? for \w+[\s|]+(.*)$/.exec(error);
@@ -61,6 +80,11 @@ export function isFieldLevel(error: string, _field: string): boolean {
 export function probeVerdict(table: ProbeTable | undefined, field: string, value: unknown, humanReadable: boolean): ProbeVerdict | undefined {
   const probes = table?.[field];
   if (!probes) return undefined;
+  // a field the class declares but does not take from input (init=False): every value is refused
+  const all = Object.values(probes).filter((v) => !(v && /Invalid JSON|JSONDecodeError/.test(v)));
+  if (all.length > 0 && all.every((v) => v !== null && /Unexpected keyword argument|unexpected_keyword_argument/.test(v))) {
+    return { ok: false, error: all[0]!, exact: false, fieldLevel: true };
+  }
   const sameKind: (string | null)[] = [];
   for (const [text, verdict] of Object.entries(probes)) {
     const p = parseProbe(text, humanReadable);
@@ -74,7 +98,9 @@ export function probeVerdict(table: ProbeTable | undefined, field: string, value
   if (sameKind.every((v) => v === null) && kind !== "object" && kind !== "array") return { ok: true, exact: false, fieldLevel: true };
   // every probe of this type refused for the field itself: the type is wrong for it. Strings and objects
   // are left to the schema: a name or an object the probes did not try may well be valid.
-  if (kind !== "string" && kind !== "object" && sameKind.every((v) => v !== null && isFieldLevel(v, field))) {
+  // A refusal for the value rather than its type (a Literal or an enum: "Input should be 2, 3 or 4") says
+  // nothing about the values not probed; the schema decides those.
+  if (kind !== "string" && kind !== "object" && sameKind.every((v) => v !== null && isFieldLevel(v, field) && !VALUE_CONSTRAINT.test(v))) {
     return { ok: false, error: sameKind[0]!, exact: false, fieldLevel: true };
   }
   return undefined;
