@@ -122,8 +122,54 @@ export const CROSS_FIELD_RULES: { config: string; field: string; holds: (o: Reco
   { config: "StructuredOutputsConfig", field: "disable_additional_properties", holds: (o) => o.backend === "guidance", needs: 'backend: "guidance"' },
 ];
 
+interface DerivedRule { field: string; when: (o: Record<string, unknown>) => boolean; holds: (o: Record<string, unknown>) => boolean; message: string }
+const derived = new WeakMap<ProbeTable, DerivedRule[]>();
+
+/**
+ * Rules across fields that a release's validators state in their own words, read from the probe errors:
+ *   "F (is) only applicable when G is set to 'V'"   F given (not null, not its default) needs G = V
+ *   "F must be set when G is 'V'"                    G = V needs F
+ *   "F requires G to be set"                         F given needs G
+ */
+function derivedRules(table: ProbeTable, defaults: Record<string, unknown>): DerivedRule[] {
+  let rules = derived.get(table);
+  if (rules) return rules;
+  rules = [];
+  const seen = new Set<string>();
+  const given = (o: Record<string, unknown>, f: string) => o[f] !== undefined && o[f] !== null && !same(o[f], defaults[f]);
+  for (const verdicts of Object.values(table)) {
+    for (const error of Object.values(verdicts)) {
+      if (!error || isFieldLevel(error, "")) continue;
+      const text = error.replace(/^.*?validation errors? for \w+[\s|]+(Value error, )?/, "").replace(/ \[type=.*$/, "");
+      let m: RegExpExecArray | null;
+      let rule: DerivedRule | undefined;
+      if ((m = /^(\w+) (?:is )?only applicable when (\w+) is set to '([^']*)'/.exec(text))) {
+        const [, f, g, v] = m as unknown as [string, string, string, string];
+        rule = { field: f, when: (o) => given(o, f), holds: (o) => o[g] === v, message: text };
+      } else if ((m = /^(\w+) must be set when (\w+) is '([^']*)'/.exec(text))) {
+        const [, f, g, v] = m as unknown as [string, string, string, string];
+        rule = { field: g, when: (o) => o[g] === v, holds: (o) => given(o, f), message: text };
+      } else if ((m = /^(\w+) requires (\w+) to be set/.exec(text))) {
+        const [, f, g] = m as unknown as [string, string, string];
+        rule = { field: f, when: (o) => given(o, f), holds: (o) => o[g] !== undefined && o[g] !== null, message: text };
+      }
+      if (rule && !seen.has(text)) {
+        seen.add(text);
+        rules.push(rule);
+      }
+    }
+  }
+  derived.set(table, rules);
+  return rules;
+}
+
 /** The cross-field rule `obj` breaks in this release, as a message; undefined when none. */
-export function crossFieldProblem(config: string, table: ProbeTable | undefined, obj: Record<string, unknown>): string | undefined {
+export function crossFieldProblem(config: string, table: ProbeTable | undefined, obj: Record<string, unknown>, defaults: Record<string, unknown> = {}): string | undefined {
+  if (table) {
+    for (const rule of derivedRules(table, defaults)) {
+      if (rule.field in obj && rule.when(obj) && !rule.holds(obj)) return `vLLM: ${rule.message.trim()}`;
+    }
+  }
   for (const rule of CROSS_FIELD_RULES) {
     if (rule.config !== config || !truthy(obj[rule.field])) continue;
     const probes = table?.[rule.field];

@@ -229,7 +229,8 @@ function checkConfigObject(type: Extract<TypeSpec, { kind: "dataclass" }>, obj: 
     }
   }
   for (const r of schema.required ?? []) if (!(r in obj)) throw new Invalid(`${type.config}: ${r} is required`);
-  const cross = crossFieldProblem(type.config, table, obj);
+  const defaults = Object.fromEntries(Object.entries(schema.properties ?? {}).flatMap(([k, p]) => (typeof p === "object" && "default" in p ? [[k, p.default]] : [])));
+  const cross = crossFieldProblem(type.config, table, obj, defaults);
   if (cross) throw new Invalid(`${type.config}: ${cross}`);
 }
 
