@@ -165,17 +165,18 @@ function derivedRules(table: ProbeTable, defaults: Record<string, unknown>): Der
 
 /** The cross-field rule `obj` breaks in this release, as a message; undefined when none. */
 export function crossFieldProblem(config: string, table: ProbeTable | undefined, obj: Record<string, unknown>, defaults: Record<string, unknown> = {}): string | undefined {
-  if (table) {
-    for (const rule of derivedRules(table, defaults)) {
-      if (rule.field in obj && rule.when(obj) && !rule.holds(obj)) return `vLLM: ${rule.message.trim()}`;
-    }
-  }
   for (const rule of CROSS_FIELD_RULES) {
     if (rule.config !== config || !truthy(obj[rule.field])) continue;
     const probes = table?.[rule.field];
     const evidence = probes && Object.values(probes).find((v) => v !== null && !isFieldLevel(v, rule.field));
     if (!evidence) continue;
     if (!rule.holds(obj)) return `${rule.field} needs ${rule.needs} (vLLM: ${evidence.replace(/^.*?validation errors? for \w+[\s|]+(Value error, )?/, "").replace(/ \[type=.*$/, "")})`;
+  }
+  // then the ones the release's validators state in their messages
+  if (table) {
+    for (const rule of derivedRules(table, defaults)) {
+      if (rule.field in obj && rule.when(obj) && !rule.holds(obj)) return `vLLM: ${rule.message.trim()}`;
+    }
   }
   return undefined;
 }
