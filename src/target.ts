@@ -69,6 +69,31 @@ export interface DeployResult {
   apps: DeployedApp[];
 }
 
+/** One condition a Gateway reports on a route (Gateway API's metav1.Condition, the fields shown). */
+export interface RouteCondition {
+  type: string;
+  /** "True", "False" or "Unknown" */
+  status: string;
+  reason: string;
+  message: string;
+}
+
+/** The app's HTTPRoute (`route:`), as the Gateways that serve it report. */
+export interface RouteStatus {
+  /** the HTTPRoute's name */
+  name: string;
+  /** namespace/name of the Gateway its parentRef names */
+  gateway: string;
+  /** where clients reach it: the hostnames, else the Gateway's address */
+  urls: string[];
+  /** one entry per Gateway (listener) that reported on the route */
+  parents: { gateway: string; controller: string | null; accepted: RouteCondition | null; resolvedRefs: RouteCondition | null }[];
+  /** accepted: every Gateway accepted it; rejected: one said Accepted or ResolvedRefs False; pending: none reported yet */
+  state: "accepted" | "pending" | "rejected";
+  /** why it is not accepted, in one line; null when accepted */
+  message: string | null;
+}
+
 export interface AppStatus {
   name: string;
   /** Kubernetes: the namespace looked in; Docker: null */
@@ -87,6 +112,8 @@ export interface AppStatus {
   endpoint: string | null;
   /** Kubernetes: URLs of the Ingress hosts; Docker: [] */
   ingress: string[];
+  /** Kubernetes: the HTTPRoute of `route:` and what its Gateways say; null without one, and on Docker */
+  route: RouteStatus | null;
   modelId: string | null;
   modelUri: string | null;
   /** the run output or registry URI the model was resolved from */

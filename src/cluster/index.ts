@@ -29,6 +29,7 @@ async function deploy(api: KubeApi, opts: ConnectionOptions, plan: Plan, req: De
     return { app, namespace, objects: (p.rendered.objects ?? []).map((o) => ({ ...o, metadata: { ...o.metadata, namespace } })) };
   });
   const pre = await preflight(api, inputs, { createNamespace: req.createNamespace, createSecrets: req.createSecrets, env: process.env });
+  for (const w of pre.warnings) ui.warn(w);
   if (dryRun === "server" && pre.namespaces.length) {
     throw new ClusterError(`namespace ${pre.namespaces.join(", ")} does not exist yet, and a server-side dry run needs it`, "create it first, or use --dry-run=client");
   }

@@ -12,6 +12,7 @@ import type { K8sObject } from "../render/types.js";
 import { strategicMerge } from "../render/merge.js";
 import { groupOf, type KObject, type KubeApi } from "./api.js";
 import { ApiError } from "./errors.js";
+import { checkRoute } from "./route.js";
 
 export interface PreflightInput {
   app: AppConfig;
@@ -39,6 +40,8 @@ export interface Prepared {
 
 export interface PreflightResult {
   apps: Prepared[];
+  /** what will not stop the deploy but keeps part of it from working (a missing Gateway) */
+  warnings: string[];
   /** namespaces to create (--create-namespace) */
   namespaces: string[];
 }
@@ -98,6 +101,8 @@ export function podRefs(pod: any): Ref[] {
 
 const CRD_HINTS: Record<string, string> = {
   "keda.sh": "install KEDA (https://keda.sh/docs/latest/deploy/), or give scaling.replicas a fixed number",
+  "gateway.networking.k8s.io": "install Gateway API (kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml) and a Gateway controller, or drop route: (domain: renders an Ingress instead)",
+  "inference.networking.k8s.io": "install the Inference Extension's InferencePool CRD (kubectl apply -f https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/download/v1.6.0/manifests.yaml), or set route.inference_pool: false",
 };
 
 async function exists(api: KubeApi, path: string, what: string): Promise<KObject | undefined | "forbidden"> {
@@ -129,6 +134,7 @@ export async function preflight(
     }),
   );
   const report: { app: string; namespace: string; problems: Problem[]; hints: Set<string> }[] = [];
+  const warnings: string[] = [];
   const apps = await Promise.all(
     inputs.map(async ({ app, namespace, objects }): Promise<Prepared> => {
       const problems: Problem[] = [];
@@ -148,13 +154,15 @@ export async function preflight(
           out = out.map((o) => (o.kind === "Deployment" ? mergePodTemplate(o, (pt as { template?: unknown }).template) : o));
         }
       }
+      const served: K8sObject[] = [];
       for (const o of out) {
         if (!(await api.resource(o.apiVersion, o.kind))) {
           const group = groupOf(o.apiVersion);
           problems.push({ message: `the cluster serves no ${o.kind} (${o.apiVersion}): the CRD ${o.kind.toLowerCase()}s.${group} is not installed` });
           if (CRD_HINTS[group]) hints.add(CRD_HINTS[group]!);
-        }
+        } else served.push(o);
       }
+      if (!nsMissing || opts.createNamespace) warnings.push(...(await checkRoute(api, app, namespace, served)));
       const ours = new Set(out.map((o) => `${o.kind}/${o.metadata.name}`));
       const pod = (out.find((o) => o.kind === "Deployment") as { spec?: { template?: { spec?: unknown } } } | undefined)?.spec?.template?.spec;
       const ownSecret = `${app.name}-secrets`;
@@ -201,7 +209,7 @@ export async function preflight(
     const hint = [...new Set(failing.flatMap((r) => [...r.hints]))].join("\n  hint: ") || undefined;
     throw failing.some((r) => r.problems.some((p) => p.local)) ? new UsageError(message, hint) : new ClusterError(message, hint);
   }
-  return { apps, namespaces: opts.createNamespace ? [...missingNs] : [] };
+  return { apps, warnings, namespaces: opts.createNamespace ? [...missingNs] : [] };
 }
 
 /** Create the namespaces and Secrets preflight found missing. */

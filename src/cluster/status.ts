@@ -7,6 +7,7 @@ import { formatAge } from "../text.js";
 import type { KObject, KubeApi } from "./api.js";
 import { API_KEY } from "./apply.js";
 import { currentPods, diagnosePods, isUnschedulable, type KEvent } from "./diagnose.js";
+import { readRouteStatus } from "./route.js";
 import { readNodes, rolloutState } from "./wait.js";
 
 type Obj = KObject & { spec?: any; status?: any };
@@ -37,7 +38,7 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
   const ns = `/api/v1/namespaces/${namespace}`;
   const apps = `/apis/apps/v1/namespaces/${namespace}`;
   const selector = { labelSelector: `${LABEL_APP}=${name}` };
-  const [dep, svc, ing, rs, pods, events, keySecret] = await Promise.all([
+  const [dep, svc, ing, rs, pods, events, keySecret, route] = await Promise.all([
     api.get<Obj>(`${apps}/deployments/${name}`, `read Deployment ${name}`),
     api.get<Obj>(`${ns}/services/${name}`, `read Service ${name}`),
     api.get<Obj>(`/apis/networking.k8s.io/v1/namespaces/${namespace}/ingresses/${name}`, `read Ingress ${name}`),
@@ -45,8 +46,9 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     api.request<{ items: Obj[] }>("GET", `${ns}/pods`, { query: selector, what: `list the pods of ${name}` }),
     api.request<{ items: KEvent[] }>("GET", `${ns}/events`, { query: { fieldSelector: "involvedObject.kind=Pod" }, what: `list the events of ${name}` }),
     showApiKey ? api.get<Obj>(`${ns}/secrets/${name}-api-key`, `read Secret ${name}-api-key`) : undefined,
+    readRouteStatus(api, name, namespace),
   ]);
-  const none = { container: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null };
+  const none = { container: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], route: null, modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null };
   if (!dep) return { name, namespace, deployed: false, ready: false, replicas: null, ...none };
   const { done, ...replicas } = rolloutState(dep);
   const endpoint = svc ? serviceUrl(svc, namespace) : null;
@@ -62,6 +64,7 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     replicas,
     endpoint,
     ingress: ingressUrls(ing),
+    route,
     modelId: a["vllmapp.dev/model-id"] ?? null,
     modelUri: a["vllmapp.dev/model-uri"] ?? null,
     modelSource: a["vllmapp.dev/model-source"] ?? null,

@@ -1,7 +1,7 @@
 /** `vllmapp status [APP]`: flags → the apps → target.status → print. */
 import { Command } from "commander";
 import { z } from "zod";
-import type { StatusResult } from "../target.js";
+import type { RouteCondition, RouteStatus, StatusResult } from "../target.js";
 import { formatTable } from "../text.js";
 import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
 
@@ -24,6 +24,16 @@ export async function runStatus(opts: StatusOptions): Promise<StatusResult> {
   return result;
 }
 
+/** The route's rows: the HTTPRoute and its Gateway, each Gateway's Accepted/ResolvedRefs, the URLs. */
+function routeRows(r: RouteStatus): string[][] {
+  const cond = (c: RouteCondition | null, type: string) => `${type}=${c?.status ?? "Unknown"}${c && c.reason ? ` (${c.reason})` : ""}`;
+  const rows = [["  route", `HTTPRoute/${r.name} on Gateway ${r.gateway}: ${r.state}`]];
+  for (const p of r.parents) rows.push(["", `${p.gateway}: ${cond(p.accepted, "Accepted")}, ${cond(p.resolvedRefs, "ResolvedRefs")}`]);
+  if (r.message) rows.push(["", r.message]);
+  for (const u of r.urls) rows.push(["  url", u]);
+  return rows;
+}
+
 export function formatStatus(r: StatusResult, opts: Pick<StatusOptions, "target">): string {
   if (opts.target === "docker") {
     return r.apps
@@ -43,6 +53,7 @@ export function formatStatus(r: StatusResult, opts: Pick<StatusOptions, "target"
       const rows: string[][] = [["  ready", `${s.replicas?.ready ?? 0}/${s.replicas?.desired ?? 0}`]];
       if (s.endpoint) rows.push(["  endpoint", s.endpoint]);
       for (const u of s.ingress) rows.push(["  ingress", u]);
+      if (s.route) rows.push(...routeRows(s.route));
       for (const l of s.links) rows.push(["  link", `${l.title}: ${l.url}`]);
       if (s.modelId) rows.push(["  model", `${s.modelId}${s.modelUri ? ` (${s.modelUri})` : ""}`]);
       if (s.modelSource) rows.push(["  resolved from", s.modelSource]);

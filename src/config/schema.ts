@@ -9,6 +9,7 @@ import en from "zod/v4/locales/en.js";
 // zod/mini loads no messages by default; English ones for the errors we do not word ourselves.
 z.config(en());
 import { GPU_TYPE_NAMES, MIG_PROFILE_RE, findGpuType, suggestGpuType } from "./gpus.js";
+import { routeSchema } from "./route.js";
 import { isQuantity, parseDuration } from "./units.js";
 
 export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -158,6 +159,7 @@ export const appConfigSchema = z
         pool: def(z.string(), "vllmapp.dev/pool"),
       }),
     ),
+    route: opt(doc(routeSchema, "a Gateway API HTTPRoute to the app's Service on a named Gateway (and an InferencePool when asked)")),
   })
   .check(z.superRefine((app, ctx) => {
     if (app.args !== undefined) {
@@ -224,6 +226,9 @@ export const appConfigSchema = z
         ctx.addIssue({ code: "custom", path: ["secrets", i, "key"], message: "a mounted secret needs key (the file name in the Secret)" });
       }
     });
+    if (app.route?.endpoint_picker && !app.route.inference_pool) {
+      ctx.addIssue({ code: "custom", path: ["route", "endpoint_picker"], message: "endpoint_picker is the InferencePool's; set inference_pool: true or drop it" });
+    }
     if (app.command !== undefined && app.extra_args !== undefined) {
       ctx.addIssue({ code: "custom", path: ["extra_args"], message: "command replaces the whole container command, so extra_args would be ignored; put the flags in command or drop command" });
     }

@@ -4,7 +4,7 @@ import { formatAge } from "../text.js";
 import { apiKeyOf, findContainers, LABEL, labelOf, nameOf, publishedOf, type ContainerInfo } from "./docker.js";
 import { isHealthy } from "./wait.js";
 
-const NOT_DEPLOYED: Omit<AppStatus, "name"> = { namespace: null, container: null, deployed: false, ready: false, replicas: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null };
+const NOT_DEPLOYED: Omit<AppStatus, "name"> = { namespace: null, container: null, deployed: false, ready: false, replicas: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], route: null, modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null };
 
 async function statusOf(c: ContainerInfo, showApiKey: boolean): Promise<AppStatus> {
   const published = publishedOf(c);

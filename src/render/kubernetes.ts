@@ -1,6 +1,6 @@
 /**
  * The Kubernetes objects of one app: Deployment, Service, API key Secret, include ConfigMap, cache PVC,
- * KEDA ScaledObject, Ingress, filled into the templates. Typed with client-node's models through
+ * KEDA ScaledObject, Ingress, filled into the templates; the route's objects (route.ts), built in code. Typed with client-node's models through
  * type-only imports (nothing of client-node loads at run time). Pure.
  */
 import type {
@@ -15,6 +15,7 @@ import { CACHE_MOUNT, imageOf, INCLUDE_MOUNT, labelsOf, PVC_MOUNT, selectorOf } 
 import { strategicMerge } from "./merge.js";
 import { DOWNLOAD_FILTER, hashOf, rcloneSource } from "./model-copy.js";
 import { sizeResources, type GpuRequest } from "./resources.js";
+import { renderRoute } from "./route.js";
 import { includeKey, type ServeResult } from "./serve.js";
 import type { K8sObject, Problem, RenderedModel, RenderInput } from "./types.js";
 
@@ -296,6 +297,11 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     if (app.domain.tls_secret) ing.spec.tls = [{ hosts: [host], secretName: app.domain.tls_secret }];
     objects.push(generic(ing));
   }
+  // --- route (HTTPRoute, InferencePool)
+  for (const part of [renderRoute(app, input.namespace)]) {
+    objects.push(...part.objects);
+    problems.push(...part.problems);
+  }
   if (typeof app.pod_template === "string") {
     problems.push({ path: ["pod_template"], severity: "note", message: `pod_template "${app.pod_template}" names a PodTemplate in the cluster: \`deploy\` fetches it and merges the pod into it (\`render\` shows the pod without it)` });
   }
@@ -317,7 +323,7 @@ function orderKeys<T extends object>(obj: T, first: readonly string[]): T {
   return out as T;
 }
 
-const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "ScaledObject", "HorizontalPodAutoscaler", "Ingress"];
+const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "ScaledObject", "HorizontalPodAutoscaler", "Ingress", "InferencePool", "HTTPRoute"];
 
 export function sortObjects(objs: K8sObject[]): K8sObject[] {
   return [...objs].sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || a.metadata.name.localeCompare(b.metadata.name));

@@ -25,3 +25,11 @@ export function labelsOf(app: AppConfig): Record<string, string> {
 export function selectorOf(app: AppConfig): Record<string, string> {
   return { [LABEL_APP]: app.name };
 }
+
+/**
+ * The pods that serve requests: the app's, with the model-server component label. A multi-node server
+ * gives that label to its leaders only (workers serve no HTTP); the PodMonitor and InferencePool select these.
+ */
+export function servingPodsOf(app: AppConfig): Record<string, string> {
+  return { ...selectorOf(app), "app.kubernetes.io/component": "model-server" };
+}

@@ -1,6 +1,8 @@
 /**
  * What `render` prints, the API server accepts: every golden case, rendered into a namespace and sent
- * through `kubectl apply --server-side --dry-run=server` against the test bed's real kube-apiserver.
+ * through `kubectl apply --server-side --dry-run=server` against the test bed's real kube-apiserver, with
+ * the CRDs of test/fixtures/crds/ installed (KEDA's ScaledObject, Gateway API's HTTPRoute and Gateway,
+ * the Inference Extension's InferencePool).
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -11,7 +13,7 @@ import { runCli, ROOT } from "../helpers.ts";
 
 const KUBECTL = process.env.VLLMAPP_TEST_KUBECTL;
 const NS = `render-dry-run-${process.pid}`;
-const CRD = path.join(ROOT, "test", "fixtures", "crds", "keda-scaledobjects.yaml");
+const CRDS = path.join(ROOT, "test", "fixtures", "crds");
 
 function kubectl(args: string[], input?: string) {
   assert.ok(KUBECTL && process.env.KUBECONFIG, "the test bed must be up (npm test starts it): KUBECONFIG and VLLMAPP_TEST_KUBECTL are unset");
@@ -21,14 +23,15 @@ function kubectl(args: string[], input?: string) {
 
 before(() => {
   assert.equal(kubectl(["create", "namespace", NS]).code, 0);
-  const crd = kubectl(["apply", "--server-side", "-f", CRD]);
+  const crd = kubectl(["apply", "--server-side", "-f", CRDS]);
   assert.equal(crd.code, 0, crd.stderr);
-  assert.equal(kubectl(["wait", "--for=condition=Established", "crd/scaledobjects.keda.sh", "--timeout=30s"]).code, 0);
+  const established = kubectl(["wait", "--for=condition=Established", "-f", CRDS, "--timeout=60s"]);
+  assert.equal(established.code, 0, established.stderr);
 });
 
 after(() => {
   kubectl(["delete", "namespace", NS, "--wait=false"]);
-  kubectl(["delete", "-f", CRD, "--ignore-not-found"]);
+  kubectl(["delete", "-f", CRDS, "--ignore-not-found", "--wait=false"]);
 });
 
 const CASES = path.join(ROOT, "test", "golden", "cases");
