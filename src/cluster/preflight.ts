@@ -12,6 +12,7 @@ import type { K8sObject } from "../render/types.js";
 import { strategicMerge } from "../render/merge.js";
 import { groupOf, type KObject, type KubeApi } from "./api.js";
 import { ApiError } from "./errors.js";
+import { checkMonitoring } from "./monitoring.js";
 import { checkRoute } from "./route.js";
 
 export interface PreflightInput {
@@ -40,7 +41,7 @@ export interface Prepared {
 
 export interface PreflightResult {
   apps: Prepared[];
-  /** what will not stop the deploy but keeps part of it from working (a missing Gateway) */
+  /** what will not stop the deploy but keeps part of it from working (a missing Gateway, a Prometheus that selects no monitor) */
   warnings: string[];
   /** namespaces to create (--create-namespace) */
   namespaces: string[];
@@ -103,6 +104,7 @@ const CRD_HINTS: Record<string, string> = {
   "keda.sh": "install KEDA (https://keda.sh/docs/latest/deploy/), or give scaling.replicas a fixed number",
   "gateway.networking.k8s.io": "install Gateway API (kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml) and a Gateway controller, or drop route: (domain: renders an Ingress instead)",
   "inference.networking.k8s.io": "install the Inference Extension's InferencePool CRD (kubectl apply -f https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/download/v1.6.0/manifests.yaml), or set route.inference_pool: false",
+  "monitoring.coreos.com": "install prometheus-operator (its CRDs: kubectl apply --server-side -f https://github.com/prometheus-operator/prometheus-operator/releases/download/v0.93.0/stripped-down-crds.yaml; or the kube-prometheus-stack chart), or drop monitoring:",
 };
 
 async function exists(api: KubeApi, path: string, what: string): Promise<KObject | undefined | "forbidden"> {
@@ -162,7 +164,7 @@ export async function preflight(
           if (CRD_HINTS[group]) hints.add(CRD_HINTS[group]!);
         } else served.push(o);
       }
-      if (!nsMissing || opts.createNamespace) warnings.push(...(await checkRoute(api, app, namespace, served)));
+      if (!nsMissing || opts.createNamespace) warnings.push(...(await checkRoute(api, app, namespace, served)), ...(await checkMonitoring(api, app, namespace, served)));
       const ours = new Set(out.map((o) => `${o.kind}/${o.metadata.name}`));
       const pod = (out.find((o) => o.kind === "Deployment") as { spec?: { template?: { spec?: unknown } } } | undefined)?.spec?.template?.spec;
       const ownSecret = `${app.name}-secrets`;

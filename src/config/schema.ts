@@ -9,6 +9,7 @@ import en from "zod/v4/locales/en.js";
 // zod/mini loads no messages by default; English ones for the errors we do not word ourselves.
 z.config(en());
 import { GPU_TYPE_NAMES, MIG_PROFILE_RE, findGpuType, suggestGpuType } from "./gpus.js";
+import { monitoringSchema } from "./monitoring.js";
 import { routeSchema } from "./route.js";
 import { isQuantity, parseDuration } from "./units.js";
 
@@ -160,6 +161,7 @@ export const appConfigSchema = z
       }),
     ),
     route: opt(doc(routeSchema, "a Gateway API HTTPRoute to the app's Service on a named Gateway (and an InferencePool when asked)")),
+    monitoring: opt(doc(monitoringSchema, "PodMonitor, Grafana dashboard and alert rules for prometheus-operator")),
   })
   .check(z.superRefine((app, ctx) => {
     if (app.args !== undefined) {

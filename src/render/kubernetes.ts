@@ -1,6 +1,7 @@
 /**
  * The Kubernetes objects of one app: Deployment, Service, API key Secret, include ConfigMap, cache PVC,
- * KEDA ScaledObject, Ingress, filled into the templates; the route's objects (route.ts), built in code. Typed with client-node's models through
+ * KEDA ScaledObject, Ingress, filled into the templates; the route (route.ts) and monitoring
+ * (monitoring.ts) objects, built in code. Typed with client-node's models through
  * type-only imports (nothing of client-node loads at run time). Pure.
  */
 import type {
@@ -13,6 +14,7 @@ import { isObjectStore } from "../models/source.js";
 import { kubernetesEnvOf } from "./env.js";
 import { CACHE_MOUNT, imageOf, INCLUDE_MOUNT, labelsOf, PVC_MOUNT, selectorOf } from "./labels.js";
 import { strategicMerge } from "./merge.js";
+import { renderMonitoring } from "./monitoring.js";
 import { DOWNLOAD_FILTER, hashOf, rcloneSource } from "./model-copy.js";
 import { sizeResources, type GpuRequest } from "./resources.js";
 import { renderRoute } from "./route.js";
@@ -297,8 +299,8 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     if (app.domain.tls_secret) ing.spec.tls = [{ hosts: [host], secretName: app.domain.tls_secret }];
     objects.push(generic(ing));
   }
-  // --- route (HTTPRoute, InferencePool)
-  for (const part of [renderRoute(app, input.namespace)]) {
+  // --- route (HTTPRoute, InferencePool) and monitoring (PodMonitor, dashboard, PrometheusRule)
+  for (const part of [renderRoute(app, input.namespace), renderMonitoring(app, model.servedAs, input.namespace)]) {
     objects.push(...part.objects);
     problems.push(...part.problems);
   }
@@ -323,7 +325,7 @@ function orderKeys<T extends object>(obj: T, first: readonly string[]): T {
   return out as T;
 }
 
-const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "ScaledObject", "HorizontalPodAutoscaler", "Ingress", "InferencePool", "HTTPRoute"];
+const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "ScaledObject", "HorizontalPodAutoscaler", "Ingress", "InferencePool", "HTTPRoute", "PodMonitor", "PrometheusRule"];
 
 export function sortObjects(objs: K8sObject[]): K8sObject[] {
   return [...objs].sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || a.metadata.name.localeCompare(b.metadata.name));
