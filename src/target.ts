@@ -54,6 +54,8 @@ export interface DeployedApp {
   ready: boolean;
   /** the replicas ready when deploy stopped waiting; null when it did not wait */
   replicas: Replicas | null;
+  /** how the server's start went, phase by phase (Kubernetes: the first replica's); null when deploy did not wait, or (Kubernetes) nothing started */
+  startup: StartupReport | null;
   requiresApiKey: boolean;
   /** dry run, Kubernetes: the objects that would be applied (the applyset parent first); otherwise null */
   objects: K8sObject[] | null;
@@ -67,6 +69,21 @@ export interface DeployResult {
   /** Kubernetes: namespaces and Secrets created before applying (or that would be); Docker: [] */
   prerequisites: string[];
   apps: DeployedApp[];
+}
+
+/** The phases of a server's start (src/startup/phases.ts says how each is recognised). */
+export type StartupPhase = "pulling" | "downloading" | "starting" | "loading" | "compiling" | "capturing" | "initializing" | "ready";
+
+/** Where a starting server is, and how long each phase took (from the container's state and vLLM's log). */
+export interface StartupReport {
+  /** the phase it is in now; "ready" once it has started */
+  phase: StartupPhase;
+  /** seconds from the first phase's start to ready (or to now) */
+  elapsedSeconds: number;
+  /** each phase seen, in order: the seconds spent in it, and what vLLM said about it ("weights in 12.3 s") */
+  phases: { phase: StartupPhase; seconds: number; detail: string | null }[];
+  /** where the current phase is ("3/6 files", "2.2G of 5.0G"); null when nothing says, and once ready */
+  progress: string | null;
 }
 
 /** One condition a Gateway reports on a route (Gateway API's metav1.Condition, the fields shown). */
@@ -108,6 +125,8 @@ export interface AppStatus {
   state: string | null;
   /** why it is not ready; null when ready or not deployed */
   reason: string | null;
+  /** the server's start, phase by phase, from its state and log (Kubernetes: the first current replica's); null when not deployed or not started */
+  startup: StartupReport | null;
   hint: string | null;
   endpoint: string | null;
   /** Kubernetes: URLs of the Ingress hosts; Docker: [] */

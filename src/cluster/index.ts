@@ -50,7 +50,7 @@ async function deploy(api: KubeApi, opts: ConnectionOptions, plan: Plan, req: De
     const svc = set.members.find((m) => m.kind === "Service");
     const done: DeployedApp = {
       name: app.name, namespace, container: null, model: planned.rendered.model, image: imageOf(app), changes,
-      endpoint: svc ? serviceUrl(svc, namespace) : null, ready: false, replicas: null, requiresApiKey: app.requires_auth,
+      endpoint: svc ? serviceUrl(svc, namespace) : null, ready: false, replicas: null, startup: null, requiresApiKey: app.requires_auth,
       objects: dryRun !== "none" ? [set.parent, ...set.members] : null, docker: null,
     };
     if (dryRun === "none") {
@@ -59,7 +59,9 @@ async function deploy(api: KubeApi, opts: ConnectionOptions, plan: Plan, req: De
       }
       if (req.wait) {
         const timeoutSeconds = req.timeoutSeconds ?? (parseDuration(app.startup_timeout) ?? 1800) + WAIT_MARGIN_SECONDS;
-        done.replicas = await waitForApp(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
+        const { startup, ...replicas } = await waitForApp(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
+        done.replicas = replicas;
+        done.startup = startup;
         done.ready = true;
       } else appUi.success(`${app.name}: applied (--no-wait: not waiting for readiness)`);
     }

@@ -8,6 +8,8 @@ import type { KObject, KubeApi } from "./api.js";
 import { API_KEY } from "./apply.js";
 import { currentPods, diagnosePods, isUnschedulable, type KEvent } from "./diagnose.js";
 import { readRouteStatus } from "./route.js";
+import { describeCurrent } from "../startup/phases.js";
+import { readPodStartup } from "./startup.js";
 import { readNodes, rolloutState } from "./wait.js";
 
 type Obj = KObject & { spec?: any; status?: any };
@@ -48,7 +50,7 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     showApiKey ? api.get<Obj>(`${ns}/secrets/${name}-api-key`, `read Secret ${name}-api-key`) : undefined,
     readRouteStatus(api, name, namespace),
   ]);
-  const none = { container: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], route: null, modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null };
+  const none = { container: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], route: null, startup: null, modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null };
   if (!dep) return { name, namespace, deployed: false, ready: false, replicas: null, ...none };
   const { done, ...replicas } = rolloutState(dep);
   const endpoint = svc ? serviceUrl(svc, namespace) : null;
@@ -75,10 +77,13 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     links: linksOf(dep, ingressUrls(ing)[0] ?? endpoint),
     requiresApiKey: (server?.env ?? []).some((e: any) => e.name === API_KEY && e.valueFrom?.secretKeyRef),
   };
+  const mine = currentPods(dep, rs.items, pods.items);
+  const first = [...(mine.length ? mine : pods.items)].filter((p) => !p.metadata.deletionTimestamp).sort((x, y) => x.metadata.name.localeCompare(y.metadata.name))[0];
+  if (first) status.startup = await readPodStartup(api, first, events.items);
   if (!done) {
-    const mine = currentPods(dep, rs.items, pods.items);
     const d = diagnosePods(mine, events.items, isUnschedulable(mine) ? await readNodes(api) : undefined);
-    status.reason = d?.reason ?? `rollout in progress (${replicas.ready}/${replicas.desired} ready)`;
+    const phase = status.startup && status.startup.phase !== "ready" && !d?.fatal ? `${first!.metadata.name}: ${describeCurrent(status.startup)}` : undefined;
+    status.reason = phase ?? d?.reason ?? `rollout in progress (${replicas.ready}/${replicas.desired} ready)`;
     if (d?.hint) status.hint = d.hint;
   }
   const b64 = (keySecret as { data?: Record<string, string> } | undefined)?.data?.[API_KEY];

@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { z } from "zod";
 import type { RouteCondition, RouteStatus, StatusResult } from "../target.js";
+import { describePhases } from "../startup/phases.js";
 import { formatTable } from "../text.js";
 import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
 
@@ -43,6 +44,7 @@ export function formatStatus(r: StatusResult, opts: Pick<StatusOptions, "target"
         if (a.endpoint) lines.push(`  endpoint   ${a.endpoint}${a.requiresApiKey ? (a.apiKey ? "" : "  (API key: --show-api-key)") : "  (no API key)"}`);
         if (a.apiKey) lines.push(`  api key    ${a.apiKey}`);
         lines.push(`  model      ${a.modelId}  from ${a.modelUri}`, `  image      ${a.image}`, `  container  ${a.container}, created ${a.age} ago`);
+        if (a.startup) lines.push(`  startup    ${describePhases(a.startup)}`);
         return lines.join("\n");
       })
       .join("\n\n");
@@ -61,6 +63,7 @@ export function formatStatus(r: StatusResult, opts: Pick<StatusOptions, "target"
       if (s.age) rows.push(["  age", s.age]);
       if (s.description) rows.push(["  description", s.description]);
       if (s.apiKey) rows.push(["  api key", s.apiKey]);
+      if (s.startup) rows.push(["  startup", describePhases(s.startup)]);
       if (s.reason) rows.push(["  not ready", s.reason]);
       if (s.hint) rows.push(["", `hint: ${s.hint}`]);
       return `${s.name} (namespace ${s.namespace})\n${formatTable(rows)}`;
