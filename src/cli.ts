@@ -12,6 +12,7 @@ import { statusCommand } from "./commands/status.js";
 import { deleteCommand } from "./commands/delete.js";
 import { listCommand } from "./commands/list.js";
 import { checkCommand } from "./commands/check.js";
+import { benchCommand } from "./commands/bench.js";
 
 declare const VLLMAPP_VERSION: string;
 
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, () => Command> = {
   delete: deleteCommand,
   list: listCommand,
   check: checkCommand,
+  bench: benchCommand,
 };
 
 /**

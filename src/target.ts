@@ -230,6 +230,67 @@ export interface StatusRequest {
   showApiKey: boolean;
 }
 
+/** `vllmapp bench`: the workload and how it is swept. */
+export interface BenchRequest {
+  /** one level per value; with requestRates, a single value caps the requests in flight */
+  concurrency: number[];
+  /** requests per second: one level per value (then concurrency is a cap) */
+  requestRates: number[];
+  /** prompts per level; default from the level (4 × concurrency, or 10 s of the rate; at least 8) */
+  numPrompts?: number;
+  inputLen: number;
+  outputLen: number;
+  percentiles: number[];
+  /** the SLO for goodput, per request (tpot: a request's mean inter-token latency) */
+  slo: { ttftMs?: number; tpotMs?: number; e2elMs?: number };
+  seed: number;
+  /** the served model name to ask for; default the app's */
+  model?: string;
+  timeoutSeconds: number;
+  /** Kubernetes: keep the Job after a run that succeeded */
+  keep: boolean;
+}
+
+/** mean, median and the asked percentiles (p50, p90, p99, …), in milliseconds; null when vLLM gave none */
+export type BenchStats = { mean: number | null; median: number | null; [percentile: `p${number}`]: number | null };
+
+export interface BenchLevel {
+  /** the level: a concurrency, or a request rate (with an optional concurrency cap) */
+  concurrency: number | null;
+  requestRate: number | null;
+  numPrompts: number;
+  durationSeconds: number | null;
+  requests: { completed: number; failed: number };
+  throughput: { requestsPerSecond: number | null; outputTokensPerSecond: number | null; totalTokensPerSecond: number | null };
+  /** time to first token */
+  ttftMs: BenchStats;
+  /** a request's mean time per output token after the first */
+  tpotMs: BenchStats;
+  /** inter-token latency, over every token */
+  itlMs: BenchStats;
+  /** end-to-end request latency */
+  e2elMs: BenchStats;
+  /** requests per second that met every SLO, and their share; null without --slo */
+  goodput: { requestsPerSecond: number; fraction: number | null } | null;
+  /** the change of the server's /metrics counters over the level (vLLM bench's one test request may count); null when they could not be read */
+  server: { requests: number; promptTokens: number; generationTokens: number; preemptions: number; prefixCacheHitRate: number | null } | null;
+}
+
+export interface BenchResult {
+  app: string;
+  /** Kubernetes: the namespace; Docker: null */
+  namespace: string | null;
+  target: TargetKind;
+  /** the URL the benchmark sent requests to (the Service, or the published loopback port) */
+  endpoint: string;
+  model: string;
+  image: string;
+  /** what ran it: vllm bench serve, in a Job (Kubernetes) or a container (Docker) of the app's own image */
+  tool: { name: "vllm bench serve"; ranIn: string };
+  workload: { dataset: "random"; inputLen: number; outputLen: number; seed: number; percentiles: number[]; slo: BenchRequest["slo"] };
+  levels: BenchLevel[];
+}
+
 export interface DeleteRequest {
   purgeCache: boolean;
   wait: boolean;
@@ -246,6 +307,8 @@ export interface Session {
   /** Deletes in the order given. */
   delete(apps: readonly AppRef[], req: DeleteRequest, ui: Ui): Promise<DeleteResult>;
   list(ui: Ui): Promise<ListResult>;
+  /** Run `vllm bench serve` against the deployed app (fails when it is not deployed or not ready). */
+  bench(app: AppRef, req: BenchRequest, ui: Ui): Promise<BenchResult>;
 }
 
 export interface Target {

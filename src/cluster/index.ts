@@ -11,6 +11,7 @@ import type { Ui } from "../ui/output.js";
 import { KubeApi } from "./api.js";
 import { applyAppSet, API_KEY, validateOnServer } from "./apply.js";
 import { buildAppSet } from "./applyset.js";
+import { benchCluster } from "./bench.js";
 import { connect, namespaceFor, type ConnectionOptions } from "./connection.js";
 import { deleteApp } from "./delete.js";
 import { streamLogs } from "./logs.js";
@@ -110,6 +111,7 @@ export const kubernetesTarget: Target = {
         for (const a of located(api, opts, apps)) results.push(await deleteApp(api, a.name, a.namespace, { purgeCache: req.purgeCache, wait: req.wait, ui }));
         return { apps: results };
       },
+      bench: (app, req, ui) => benchCluster(api, app.name, namespaceFor(api.conn, opts.namespace, app.fileNamespace), req, ui),
       async list(ui) {
         const result = await listApps(api, namespaceFor(api.conn, opts.namespace));
         if (!result.apps.length) ui.note(`no vllmapp apps in namespace ${result.namespace}`);
