@@ -14,6 +14,7 @@ import { statusCommand } from "./commands/status.js";
 import { deleteCommand } from "./commands/delete.js";
 import { listCommand } from "./commands/list.js";
 import { checkCommand } from "./commands/check.js";
+import { benchCommand } from "./commands/bench.js";
 
 declare const VLLMAPP_VERSION: string;
 
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, () => Command> = {
   delete: deleteCommand,
   list: listCommand,
   check: checkCommand,
+  bench: benchCommand,
 };
 
 /** `vllmapp --version`: the version, the vLLM releases it has catalogs for and the default image. */
