@@ -107,7 +107,7 @@ const CRD_HINTS: Record<string, string> = {
   "http.keda.sh": "install KEDA's HTTP add-on (https://kedacore.github.io/http-add-on/), or drop scaling.wake and keep min ≥ 1",
   "gateway.networking.k8s.io": "install Gateway API (kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml) and a Gateway controller, or drop route: (domain: renders an Ingress instead)",
   "inference.networking.k8s.io": "install the Inference Extension's InferencePool CRD (kubectl apply -f https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/download/v1.6.0/manifests.yaml), or set route.inference_pool: false",
-  "monitoring.coreos.com": "install prometheus-operator (its CRDs: kubectl apply --server-side -f https://github.com/prometheus-operator/prometheus-operator/releases/download/v0.93.0/stripped-down-crds.yaml; or the kube-prometheus-stack chart), or drop monitoring:",
+  "monitoring.coreos.com": "install prometheus-operator (its CRDs: kubectl apply --server-side -f https://github.com/prometheus-operator/prometheus-operator/releases/download/v0.93.0/stripped-down-crds.yaml; or the kube-prometheus-stack chart), or set monitoring.pod_monitor: false (and drop dashboard/alerts) and scrape vLLM yourself",
 };
 
 /** The pod specs an object runs: a Deployment's template; a LeaderWorkerSet's leader and worker templates. */

@@ -46,7 +46,7 @@ test("without prometheus-operator's CRDs the deploy stops before anything is wri
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /^ {2}- the cluster serves no PodMonitor \(monitoring\.coreos\.com\/v1\): the CRD podmonitors\.monitoring\.coreos\.com is not installed$/m);
   assert.match(r.stderr, /^ {2}- the cluster serves no PrometheusRule \(monitoring\.coreos\.com\/v1\): the CRD prometheusrules\.monitoring\.coreos\.com is not installed$/m);
-  assert.match(r.stderr, /^ {2}hint: install prometheus-operator \(its CRDs: kubectl apply --server-side -f https:\/\/github\.com\/prometheus-operator\/prometheus-operator\/releases\/download\/v0\.93\.0\/stripped-down-crds\.yaml; or the kube-prometheus-stack chart\), or drop monitoring:$/m);
+  assert.match(r.stderr, /^ {2}hint: install prometheus-operator \(its CRDs: kubectl apply --server-side -f https:\/\/github\.com\/prometheus-operator\/prometheus-operator\/releases\/download\/v0\.93\.0\/stripped-down-crds\.yaml; or the kube-prometheus-stack chart\), or set monitoring\.pod_monitor: false \(and drop dashboard\/alerts\) and scrape vLLM yourself$/m);
   assert.equal((await kubectl(["-n", ns, "get", "deployment", "watched"], { allowFail: true })).code, 1, "nothing was applied");
 });
 
@@ -70,7 +70,7 @@ test("a Prometheus that selects other PodMonitors is a warning naming the label 
   for (const [k, v] of Object.entries(pm.spec.selector.matchLabels)) assert.equal(pod.metadata.labels[k], v, "the PodMonitor selects the server's pods");
   assert.ok(pod.spec.containers[0].ports.some((p: any) => p.name === "http"), "on the port it names");
   const rule = await kubectlJson(["-n", ns, "get", "prometheusrule", "watched"]);
-  assert.ok(rule.spec.groups[0].rules.some((x: any) => x.alert === "VllmKvCacheNearlyFull" && x.expr.includes(`model_name="tiny",namespace="${ns}"`)));
+  assert.ok(rule.spec.groups[0].rules.some((x: any) => x.alert === "VllmKvCacheNearlyFull" && x.expr.includes('vllmapp_dev_app="watched"') && !x.expr.includes("namespace=")));
   const cm = await kubectlJson(["-n", ns, "get", "configmap", "watched-dashboard"]);
   assert.equal(cm.metadata.labels.grafana_dashboard, "1");
   assert.equal(JSON.parse(cm.data["vllm-watched.json"]).uid, "vllmapp-watched");

@@ -62,7 +62,7 @@ test("every missing prerequisite is named at once, before anything is written", 
   - Secret s3-credentials does not exist in namespace ${missingNs} \\(needs key secret-key\\)
   hint: pass --create-namespace to create it, or pick another with --namespace
   hint: install KEDA \\(https://keda\\.sh/docs/latest/deploy/\\), or give scaling\\.replicas a fixed number
-  hint: install prometheus-operator \\(e\\.g\\. kube-prometheus-stack\\) for the PodMonitor, or set monitoring\\.pod_monitor: false and scrape vLLM yourself
+  hint: install prometheus-operator \\(its CRDs: kubectl apply --server-side -f https:\\/\\/github\\.com\\/prometheus-operator\\/prometheus-operator\\/releases\\/download\\/v0\\.93\\.0\\/stripped-down-crds\\.yaml; or the kube-prometheus-stack chart\\), or set monitoring\\.pod_monitor: false \\(and drop dashboard\\/alerts\\) and scrape vLLM yourself
   hint: pass --create-secrets to create gated-secrets from your environment \\(HF_TOKEN, WANDB_API_KEY\\)
   hint: create it: kubectl create secret generic s3-credentials -n ${missingNs} --from-literal=secret-key=…
 $`,

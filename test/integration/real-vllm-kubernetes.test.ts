@@ -162,10 +162,37 @@ on_shutdown: ${CALL(`${w.url}/shutdown`)}`,
   }
 });
 
-test("s3:// streamed by vLLM (Run:ai streamer) from the test bed's S3 server, credentials from --create-secrets", async () => {
+test("s3:// streamed by vLLM (Run:ai streamer) from the test bed's S3 server, credentials from --create-secrets; an on_startup string runs through sh -c", async () => {
   const app = "rk-s3s";
-  const { dir } = await deployAndAsk(app, `model_path: ${tbEnv("VLLM_TINY_MODEL_S3")}\nstream_model: true\n${S3_POD_ENV()}\nextra_args: [--max-model-len, "512"]`, { env: s3Env() });
-  await remove(app, dir);
+  const w = await witness();
+  try {
+    // the string form of a hook is a shell line (sh -c): the && and the quoting are the shell's
+    const hook = `python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1]).read()' ${w.url}/from-sh && echo hook-done`;
+    const { dir, pod } = await deployAndAsk(app, `model_path: ${tbEnv("VLLM_TINY_MODEL_S3")}\nstream_model: true\n${S3_POD_ENV()}\nextra_args: [--max-model-len, "512"]\non_startup: ${JSON.stringify(hook)}`, { env: s3Env() });
+    assert.ok(w.hits.some((h) => h.path === "/from-sh"), "the shell ran the hook's first command");
+    const init = pod.spec.initContainers.find((c: any) => c.name === "on-startup");
+    assert.deepEqual(init.command.slice(0, 2), ["/bin/sh", "-c"]);
+    const log = await kubectl(["-n", ns, "logs", pod.metadata.name, "-c", "on-startup"]);
+    assert.match(log.stdout, /hook-done/);
+    await remove(app, dir);
+  } finally {
+    w.close();
+  }
+});
+
+test("refused before anything reaches the real node: a hook list whose element is a whole command line, and a world size vLLM would refuse", async () => {
+  const cases: [string, string, RegExp][] = [
+    ["rk-hookline", `on_startup: ["echo hi"]`, /on_startup\[0\]: "echo hi" is one list element, so it would be run as a program of that name/],
+    ["rk-world", `extra_args: [--tensor-parallel-size, "2"]`, /--tensor-parallel-size 2 is larger than the 1 GPU the pod asks for/],
+  ];
+  for (const [app, extra, want] of cases) {
+    const dir = workdir({ "vllm-app.yaml": `name: ${app}\nmodel_id: tiny\nimage: ${tbEnv("VLLM_IMAGE")}\n${RESOURCES}\nmodel_path: /models/none\n${extra}\n` });
+    const r = await cli(["deploy", "-f", "vllm-app.yaml", "-n", ns, "--timeout", "1m"], dir);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, want);
+    const left = await kubectlJson<{ items: any[] }>(["-n", ns, "get", "deployments,pods", "-l", `vllmapp.dev/app=${app}`]);
+    assert.deepEqual(left.items, [], "nothing was applied");
+  }
 });
 
 test("s3:// downloaded by the real rclone init container into the cache volume", async () => {
