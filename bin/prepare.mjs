@@ -1,36 +1,50 @@
 #!/usr/bin/env node
 // `npm prepare`: build dist/ (bin/build.mjs). Run by `npm ci` in a clone, by `npm pack`, and by npm when
-// vllmapp is installed from git (`npm install -g git+https://…`). In that last case npm prepares the
-// clone with an `npm install` that inherits `--global` from the outer command, so the clone's own
-// dependencies (esbuild among them) are not installed where the build looks for them. Then this installs
-// them into the clone first, from its lockfile, scripts off (no recursion into this prepare).
+// vllmapp is installed from git. For `npm install -g git+https://…`, npm prepares the clone with an
+// `npm install` that inherits `--global` from the outer command: the clone's devDependencies (esbuild)
+// are never installed, and its node_modules is npm's to fill meanwhile. Then the build runs in a scratch
+// copy of the package with its own `npm ci` (from the lockfile, scripts off), and dist/ is copied back.
 import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const require = createRequire(new URL("../package.json", import.meta.url));
+const build = path.join("bin", "build.mjs");
 
-function resolvable(name) {
+function hasBuildDeps() {
   try {
-    require.resolve(name);
+    createRequire(path.join(root, "package.json")).resolve("esbuild");
     return true;
   } catch {
     return false;
   }
 }
 
-function run(cmd, args, env = process.env) {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env });
+function run(cwd, cmd, args, env = process.env) {
+  const r = spawnSync(cmd, args, { cwd, stdio: ["ignore", "inherit", "inherit"], env });
   if (r.error) throw r.error;
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-if (!["esbuild", "yaml", "commander", "zod"].every(resolvable)) {
-  process.stderr.write("vllmapp: installing the build's dependencies into the package folder first (npm installs a git dependency's without them)\n");
-  // the outer npm's global/prefix settings must not steer this install out of the package folder
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_(global|prefix|location|omit|include|production|only|dry_run|package_lock_only)$/i.test(k)));
-  const npm = process.env.npm_execpath ? [process.execPath, [process.env.npm_execpath]] : ["npm", []];
-  run(npm[0], [...npm[1], "ci", "--global=false", "--location=project", `--prefix=${root}`, "--include=dev", "--include=optional", "--ignore-scripts", "--no-audit", "--no-fund"], env);
+if (hasBuildDeps()) {
+  run(root, process.execPath, [build]);
+} else {
+  process.stderr.write("vllmapp: building in a scratch copy with its own dependencies (npm prepares a git dependency without them)\n");
+  const scratch = mkdtempSync(path.join(tmpdir(), "vllmapp-build-"));
+  try {
+    const skip = new Set(["node_modules", ".git", "dist"]);
+    cpSync(root, scratch, { recursive: true, filter: (src) => path.dirname(src) !== path.resolve(root) || !skip.has(path.basename(src)) });
+    // the outer npm's global/prefix/omit settings must not steer this install out of the scratch folder
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_(global|prefix|location|omit|include|production|only|dry_run|package_lock_only)$/i.test(k)));
+    const npm = process.env.npm_execpath ? [process.execPath, process.env.npm_execpath] : ["npm"];
+    run(scratch, npm[0], [...npm.slice(1), "ci", "--global=false", `--prefix=${scratch}`, "--include=dev", "--include=optional", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], env);
+    run(scratch, process.execPath, [build]);
+    rmSync(path.join(root, "dist"), { recursive: true, force: true });
+    cpSync(path.join(scratch, "dist"), path.join(root, "dist"), { recursive: true });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
-run(process.execPath, [fileURLToPath(new URL("build.mjs", import.meta.url))]);
