@@ -52,6 +52,15 @@ function linkExists(ctx, name) {
   return ctx.run('ip', ['link', 'show', name], { allowFail: true }).then((r) => r.code === 0);
 }
 
+/** The kernel's index of a network interface, or undefined when it does not exist. */
+function bridgeIfindex(name) {
+  try {
+    return Number(fs.readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}
+
 /** The pod bridge. Made before anything binds to 198.19.0.1 and before the kubelet (its --node-ip must be a host address). */
 export async function createBridge(ctx) {
   const { bridge, ip } = REAL_NODE;
@@ -67,6 +76,9 @@ export async function createBridge(ctx) {
   await ctx.run('ip', ['link', 'add', bridge, 'type', 'bridge']);
   await ctx.run('ip', ['addr', 'add', `${ip}/24`, 'dev', bridge]);
   await ctx.run('ip', ['link', 'set', bridge, 'up']);
+  // teardown deletes the bridge only while it is still this one (a later test bed may have made its own)
+  ctx.state.node.bridgeIfindex = bridgeIfindex(bridge);
+  ctx.save();
   ctx.log(`bridge ${bridge} ${ip}/24 up`);
 }
 
@@ -483,7 +495,7 @@ export async function stopRealNode(state, { run, stopProcess, unmountUnder, log 
   }
   if (node.runDir) await step(`rm ${node.runDir}`, () => fs.rmSync(node.runDir, { recursive: true, force: true }));
   for (const p of node.createdHostPaths || []) await step(`rm ${p}`, () => fs.rmSync(p, { recursive: true, force: true }));
-  if (node.bridgeCreated) {
+  if (node.bridgeCreated && node.bridgeIfindex !== undefined && bridgeIfindex(node.bridge) === node.bridgeIfindex) {
     await step(`bridge ${node.bridge}`, async () => {
       const r = await run('ip', ['link', 'delete', node.bridge], { allowFail: true });
       if (r.code !== 0 && !/Cannot find device/.test(r.stderr)) throw new Error(r.stderr.trim());
