@@ -74,11 +74,11 @@ export async function createBridge(ctx) {
   ctx.state.node = { ...(ctx.state.node || {}), bridge, bridgeCreated: true };
   ctx.save();
   await ctx.run('ip', ['link', 'add', bridge, 'type', 'bridge']);
-  await ctx.run('ip', ['addr', 'add', `${ip}/24`, 'dev', bridge]);
-  await ctx.run('ip', ['link', 'set', bridge, 'up']);
   // teardown deletes the bridge only while it is still this one (a later test bed may have made its own)
   ctx.state.node.bridgeIfindex = bridgeIfindex(bridge);
   ctx.save();
+  await ctx.run('ip', ['addr', 'add', `${ip}/24`, 'dev', bridge]);
+  await ctx.run('ip', ['link', 'set', bridge, 'up']);
   ctx.log(`bridge ${bridge} ${ip}/24 up`);
 }
 
