@@ -3,7 +3,9 @@
  * Commands are thin: heavy modules (client-node, prompts, ora) load only in the actions that need them.
  */
 import { Command, CommanderError } from "commander";
-import { ConfigError, ExitCode, VllmappError } from "./errors.js";
+import { ConfigError, ExitCode, InterruptedError, VllmappError } from "./errors.js";
+import { DEFAULT_IMAGE } from "./render/labels.js";
+import { VERSION } from "./version.js";
 import { renderCommand } from "./commands/render.js";
 import { initCommand } from "./commands/init.js";
 import { deployCommand } from "./commands/deploy.js";
@@ -12,8 +14,7 @@ import { statusCommand } from "./commands/status.js";
 import { deleteCommand } from "./commands/delete.js";
 import { listCommand } from "./commands/list.js";
 import { checkCommand } from "./commands/check.js";
-
-declare const VLLMAPP_VERSION: string;
+import { completeCommand, completionCommand } from "./commands/completion.js";
 
 const COMMANDS: Record<string, () => Command> = {
   init: initCommand,
@@ -24,7 +25,15 @@ const COMMANDS: Record<string, () => Command> = {
   delete: deleteCommand,
   list: listCommand,
   check: checkCommand,
+  completion: completionCommand,
+  complete: completeCommand,
 };
+
+/** `vllmapp --version`: the version, then the default image and the vLLM flag catalog it checks against. */
+async function versionText(): Promise<string> {
+  const { default: catalog } = await import("./render/serve-flags.json", { with: { type: "json" } });
+  return `${VERSION}\ndefault image: ${DEFAULT_IMAGE}\nvLLM flag catalog: ${catalog.vllm_version}\n`;
+}
 
 /**
  * The program. When argv names a command, only that command is built (the others' flags are not
@@ -33,7 +42,7 @@ const COMMANDS: Record<string, () => Command> = {
 export function buildProgram(argv: readonly string[] = []): Command {
   const program = new Command("vllmapp")
     .description("Deploy vLLM model servers to Kubernetes, or run them locally with Docker, from one vllm-app.yaml")
-    .version(typeof VLLMAPP_VERSION === "string" ? VLLMAPP_VERSION : "0.0.0-dev", "-V, --version")
+    .option("-V, --version", "the version, the default image and the vLLM flag catalog")
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
@@ -45,14 +54,18 @@ Examples:
   $ vllmapp render --dry-run                       # see what would be deployed
   $ vllmapp deploy                                 # apply to the current kubectl context and wait
   $ vllmapp deploy --local                         # run it with Docker on this machine
-  $ vllmapp status && vllmapp logs --follow`,
+  $ vllmapp status && vllmapp logs -f
+  $ source <(vllmapp completion bash)              # TAB completion (zsh, fish too)
+
+Get started: vllmapp init, then vllmapp render --dry-run, then vllmapp deploy (or deploy --local).`,
   );
   const named = argv.slice(2).find((a) => !a.startsWith("-"));
-  const builders = named !== undefined && named in COMMANDS ? [COMMANDS[named]!] : Object.values(COMMANDS);
+  // completion walks every command
+  const builders = named !== undefined && named in COMMANDS && named !== "completion" && named !== "complete" ? [COMMANDS[named]!] : Object.values(COMMANDS);
   for (const build of builders) {
     const c = build();
     c.exitOverride();
-    program.addCommand(c);
+    program.addCommand(c, c.name() === "complete" ? { hidden: true } : {});
   }
   return program;
 }
@@ -61,12 +74,26 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram(argv);
   const debug = argv.includes("--debug");
   try {
+    // `vllmapp` alone: the help, on stdout, as a successful answer
+    if (argv.length <= 2) {
+      program.outputHelp();
+      return ExitCode.ok;
+    }
+    if (argv[2] === "-V" || argv[2] === "--version") {
+      process.stdout.write(await versionText());
+      return ExitCode.ok;
+    }
     await program.parseAsync(argv);
     return ExitCode.ok;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return ExitCode.ok;
       return ExitCode.usage;
+    }
+    // Ctrl-C / Ctrl-D at a prompt: a person's answer, not a failure to report
+    if (e instanceof InterruptedError && e.message === "aborted") {
+      process.stderr.write("aborted\n");
+      return e.exitCode;
     }
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);

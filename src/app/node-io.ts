@@ -5,13 +5,23 @@ import path from "node:path";
 import type { LoadDeps } from "../config/load.js";
 import type { IncludeEntry } from "./includes.js";
 import type { PlanIo } from "./plan.js";
+import { STDIN_FILE } from "./stdin.js";
 import { loadTemplates } from "./templates.js";
 
+let stdinText: string | undefined;
+
+/** Standard input, read once (`-f -`): status/logs/delete read the file once more than render does. */
+function readStdin(): string {
+  stdinText ??= readFileSync(0, "utf8");
+  return stdinText;
+}
+
+/** Files as the config loader reads them; `<stdin>` (from `-f -`) is standard input, and paths in it are relative to the working folder. */
 export function fsLoadDeps(): LoadDeps {
   return {
-    readFile: (p: string) => readFileSync(p, "utf8"),
-    resolvePath: (from: string, rel: string) => path.resolve(path.dirname(from), rel),
-    exists: (p: string) => existsSync(p),
+    readFile: (p: string) => (p === STDIN_FILE ? readStdin() : readFileSync(p, "utf8")),
+    resolvePath: (from: string, rel: string) => path.resolve(from === STDIN_FILE ? "." : path.dirname(from), rel),
+    exists: (p: string) => p === STDIN_FILE || existsSync(p),
   };
 }
 

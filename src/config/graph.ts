@@ -34,7 +34,7 @@ export function loadConfig(file: string, deps: LoadDeps): LoadedConfig {
       return undefined;
     }
     try {
-      const r = parseConfigText(text, f);
+      const r = parseConfigText(text, f, f === file ? deps.editRoot : undefined);
       byFile.set(f, r);
       warnings.push(...r.warnings);
       return r;

@@ -26,6 +26,8 @@ export interface LoadDeps {
   readFile: (path: string) => string;
   resolvePath: (from: string, rel: string) => string;
   exists: (path: string) => boolean;
+  /** `--set`: edits each app document of the file named on the command line before it is validated */
+  editRoot?: (doc: Document) => Diagnostic[];
 }
 
 type PathKey = string | number;
@@ -146,7 +148,7 @@ function score(issues: readonly $ZodIssue[]): number {
 }
 
 /** Parse and validate one vllm-app.yaml (one or several apps). Throws ConfigError with every problem. */
-export function parseConfigText(text: string, file: string): LoadResult {
+export function parseConfigText(text: string, file: string, edit?: (doc: Document) => Diagnostic[]): LoadResult {
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const diagnostics: Diagnostic[] = [];
@@ -173,6 +175,7 @@ export function parseConfigText(text: string, file: string): LoadResult {
   }
   const names = new Map<string, number>();
   for (const doc of nonEmpty) {
+    if (edit) diagnostics.push(...edit(doc));
     const at = locator(doc, lineCounter);
     const raw = doc.toJS({ maxAliasCount: 100 });
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
