@@ -7,6 +7,7 @@ import type { $ZodIssue } from "zod/v4/core";
 import { ConfigError, type Diagnostic } from "../errors.js";
 import { didYouMean } from "../text.js";
 import { appConfigSchema, type AppConfig } from "./schema.js";
+import { indentationProblem } from "./yaml-hints.js";
 
 export interface LoadedApp {
   config: AppConfig;
@@ -62,6 +63,9 @@ export function formatPath(path: readonly PathKey[]): string {
   return out;
 }
 
+/** Keys the schema has only to reject them with a better message (`args`: use extra_args): never suggested. */
+const REJECTED_KEYS = new Set(["args"]);
+
 /** The keys an object accepts at a path of the schema, for "did you mean". */
 function keysAt(schema: unknown, path: readonly PathKey[]): string[] {
   const candidates: string[] = [];
@@ -89,7 +93,7 @@ function keysAt(schema: unknown, path: readonly PathKey[]): string[] {
     }
   };
   visit(schema, path);
-  return [...new Set(candidates)];
+  return [...new Set(candidates)].filter((k) => path.length > 0 || !REJECTED_KEYS.has(k));
 }
 
 const MISSING_HINT: Record<string, string> = {
@@ -159,7 +163,11 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
     diagnostics.push({ file, line: 1, col: 1, path: "", severity: "error", message: "not a YAML document stream" });
   }
   for (const doc of list) {
-    for (const e of doc.errors) {
+    // an indentation mistake: one diagnostic at the line to fix, instead of the parser's view of it
+    const first = doc.errors[0];
+    const indent = first && indentationProblem(text, file, first.code, lineCounter.linePos(first.pos[0]).line);
+    if (indent) diagnostics.push(indent);
+    else for (const e of doc.errors) {
       const pos = lineCounter.linePos(e.pos[0]);
       diagnostics.push({ file, ...pos, path: "", severity: "error", message: `YAML syntax error: ${e.message.split("\n")[0]}`, hint: yamlHint(e.code) });
     }

@@ -11,7 +11,7 @@ import type { AppConfig } from "../config/schema.js";
 import { parseDuration } from "../config/units.js";
 import { isObjectStore } from "../models/source.js";
 import { kubernetesEnvOf } from "./env.js";
-import { CACHE_MOUNT, imageOf, INCLUDE_MOUNT, labelsOf, PVC_MOUNT, selectorOf } from "./labels.js";
+import { appVersionOf, CACHE_MOUNT, imageOf, INCLUDE_MOUNT, labelsOf, PVC_MOUNT, selectorOf, versionLabelsOf } from "./labels.js";
 import { strategicMerge } from "./merge.js";
 import { DOWNLOAD_FILTER, hashOf, rcloneSource } from "./model-copy.js";
 import { sizeResources, type GpuRequest } from "./resources.js";
@@ -87,7 +87,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
       ...obj.metadata,
       name,
       ...(input.namespace ? { namespace: input.namespace } : {}),
-      labels: { ...(obj.metadata.labels ?? {}), ...labels },
+      labels: { ...(obj.metadata.labels ?? {}), ...labels, ...versionLabelsOf(app) },
       annotations: { ...(obj.metadata.annotations ?? {}), ...extra },
     };
     if (Object.keys(obj.metadata.annotations!).length === 0) delete obj.metadata.annotations;
@@ -106,7 +106,8 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   else spec.replicas = reps;
   spec.selector = { matchLabels: selectorOf(app) };
   const tpl = (spec.template ??= {});
-  tpl.metadata = { ...(tpl.metadata ?? {}), labels: { ...(tpl.metadata?.labels ?? {}), ...labels } };
+  const appVersion = appVersionOf(app);
+  tpl.metadata = { ...(tpl.metadata ?? {}), labels: { ...(tpl.metadata?.labels ?? {}), ...labels, ...(appVersion ? { "app.kubernetes.io/version": appVersion } : {}) } };
   const podAnn: Record<string, string> = { ...(tpl.metadata.annotations ?? {}) };
   if (input.includes.length) podAnn["vllmapp.dev/include-hash"] = hashOf(input.includes.map((f) => [f.name, f.content]));
   if (Object.keys(podAnn).length) tpl.metadata.annotations = podAnn;
