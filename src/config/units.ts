@@ -55,3 +55,7 @@ export function dockerSize(value: string | number): string {
   if (bytes % 2 ** 20 === 0) return `${bytes / 2 ** 20}m`;
   return `${Math.ceil(bytes)}b`;
 }
+
+/** The same rules as JSON Schema patterns (for the strings; numbers are ≥ 0): the editor and the CLI accept the same values. */
+export const QUANTITY_PATTERN = `^\\s*${QUANTITY_RE.source.slice(1, -1)}\\s*$`;
+export const DURATION_PATTERN = "^\\s*(\\d+(\\.\\d+)?|(\\d+(\\.\\d+)?(ms|s|m|h|d))+)\\s*$";
