@@ -75,9 +75,9 @@ export interface Plan {
 }
 
 /** Load and select: the apps of the file (or --app), with their dependencies, in deploy order. */
-export function selectApps(opts: Pick<PlanOptions, "file" | "app" | "set">, io: LoadDeps): LoadedConfig & { selected: LoadedApp[]; inOrder: LoadedApp[] } {
+export function selectApps(opts: Pick<PlanOptions, "file" | "app" | "set">, io: LoadDeps, created: string[] = []): LoadedConfig & { selected: LoadedApp[]; inOrder: LoadedApp[] } {
   const set = opts.set ?? [];
-  const edit = (doc: Document) => (opts.app === undefined || doc.get("name") === opts.app ? applyOverrides(doc, set) : []);
+  const edit = (doc: Document) => (opts.app === undefined || doc.get("name") === opts.app ? applyOverrides(doc, set, created) : []);
   const loaded = loadConfig(opts.file, set.length ? { ...io, editRoot: edit } : io);
   let selected = loaded.apps;
   if (opts.app) {
@@ -92,10 +92,11 @@ export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
   const empty: Plan = { file: opts.file, ...(opts.app ? { app: opts.app } : {}), target: opts.target, apps: [], waves: [], reports: [], errors: [], warnings: [] };
   // what an override set is reported at --set, not at the line of the file it replaced
   const set = opts.set ?? [];
-  const placed = (list: Diagnostic[]) => (set.length ? list.map((d) => (d.file === opts.file && isOverridden(d, set) ? { ...d, file: SET_FILE, line: 0, col: 0 } : d)) : list);
+  const created: string[] = [];
+  const placed = (list: Diagnostic[]) => (set.length ? list.map((d) => (d.file === opts.file && isOverridden(d, set, created) ? { ...d, file: SET_FILE, line: 0, col: 0 } : d)) : list);
   let loaded;
   try {
-    loaded = selectApps(opts, io);
+    loaded = selectApps(opts, io, created);
   } catch (e) {
     if (e instanceof ConfigError) return { ...empty, errors: placed(e.diagnostics) };
     throw e;

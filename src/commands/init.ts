@@ -161,10 +161,12 @@ async function askGpu(model: string, signal: AbortSignal): Promise<Pick<InitAnsw
           source: (term) => {
             const t = (term ?? "").trim().toLowerCase();
             const shown = choices.filter((c) => !t || c.keys.includes(t) || c.keys.replace(/[^a-z0-9]/g, "").includes(t.replace(/[^a-z0-9]/g, "")));
+            const none = { name: "no GPU (CPU only)", value: NONE };
+            if (t && ["no gpu", "none", "cpu", "cpu only"].some((k) => k.startsWith(t))) return [none, ...shown.map(({ name, value }) => ({ name, value }))];
             return [
               ...shown.map(({ name, value }) => ({ name, value })),
               { name: t && !shown.length ? `other: "${term!.trim()}" (not in the list)` : "other (not in the list)", value: OTHER },
-              { name: "no GPU (CPU only)", value: NONE },
+              none,
             ];
           },
         },

@@ -67,8 +67,10 @@ function readValue(v: string): unknown {
 /**
  * Apply the overrides to one app's document. Returns the problems (a malformed path, a path through a
  * value that is not a mapping or list); the values themselves are checked by the schema afterwards.
+ * `created` collects the fields an override added that the file did not have (`resorces` of
+ * `--set resorces.gpu=…`): what is said about them is said about --set too.
  */
-export function applyOverrides(doc: Document, overrides: readonly SetOverride[]): Diagnostic[] {
+export function applyOverrides(doc: Document, overrides: readonly SetOverride[], created: string[] = []): Diagnostic[] {
   const problems: Diagnostic[] = [];
   const problem = (o: SetOverride, message: string, hint?: string) => problems.push({ file: SET_FILE, line: 0, col: 0, path: o.path, severity: "error", message, hint });
   for (const o of overrides) {
@@ -96,6 +98,9 @@ export function applyOverrides(doc: Document, overrides: readonly SetOverride[])
       problem(o, `${blocked} is not a mapping${typeof path[path.length - 1] === "number" ? " or list" : ""} in the file, so it has no field ${String(path[path.length - 1])}`);
       continue;
     }
+    let depth = 0;
+    for (let n: unknown = doc.contents; depth < path.length && (isMap(n) || isSeq(n)) && n.has(path[depth]); depth++) n = n.get(path[depth], true);
+    created.push(formatPath(path.slice(0, depth + 1)));
     const value = readValue(o.value);
     if (value === null) doc.deleteIn(path);
     else doc.setIn(path, doc.createNode(value));
@@ -103,12 +108,11 @@ export function applyOverrides(doc: Document, overrides: readonly SetOverride[])
   return problems;
 }
 
-/** Is this diagnostic about a field an override set (so it points at --set, not at a line of the file)? */
-export function isOverridden(d: Pick<Diagnostic, "path">, overrides: readonly SetOverride[]): boolean {
-  return overrides.some((o) => {
+/** Is this diagnostic about a field an override set or added (so it points at --set, not at a line of the file)? */
+export function isOverridden(d: Pick<Diagnostic, "path">, overrides: readonly SetOverride[], created: readonly string[] = []): boolean {
+  const under = (f: string) => d.path === f || d.path.startsWith(`${f}.`) || d.path.startsWith(`${f}[`);
+  return created.some(under) || overrides.some((o) => {
     const p = parseSetPath(o.path);
-    if (!p) return false;
-    const f = formatPath(p);
-    return d.path === f || d.path.startsWith(`${f}.`) || d.path.startsWith(`${f}[`);
+    return p !== undefined && under(formatPath(p));
   });
 }

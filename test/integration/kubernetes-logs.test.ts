@@ -74,7 +74,7 @@ test("a 100,000-line log streams through whole", async () => {
 });
 
 test("--follow picks up a replica started later; Ctrl-C ends it (exit 130)", async () => {
-  const run = startCli(["logs", "-n", ns, "--follow", "--tail", "1"], dir);
+  const run = startCli(["logs", "-n", ns, "-f", "--tail", "1"], dir);
   let out = "";
   run.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   await waitUntil("the running replicas' lines", async () => pods.every((p) => out.includes(`[${p}] `)));
