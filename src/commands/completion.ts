@@ -31,8 +31,9 @@ export function completionCommand(): Command {
       "after",
       `
 Examples:
-  $ source <(vllmapp completion bash)                             # this shell; add it to ~/.bashrc to keep it
-  $ vllmapp completion zsh > "\${fpath[1]}/_vllmapp"                 # zsh (then restart the shell)
+  $ vllmapp completion bash > ~/.local/share/bash-completion/completions/vllmapp   # bash, every new shell
+  $ source <(vllmapp completion bash)                                               # bash, this shell only
+  $ vllmapp completion zsh > "\${fpath[1]}/_vllmapp"                                 # zsh (then restart it)
   $ vllmapp completion fish > ~/.config/fish/completions/vllmapp.fish`,
     )
     .action(async (shell: string, _opts: unknown, cmd: Command) => {

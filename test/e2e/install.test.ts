@@ -12,7 +12,7 @@ import path from "node:path";
 import { ROOT, workdir } from "../helpers.ts";
 
 function run(cmd: string, args: string[], cwd: string): string {
-  const env = { ...process.env, npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" };
+  const env: NodeJS.ProcessEnv = { ...process.env, npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" };
   for (const k of Object.keys(env)) if (/^npm_(lifecycle|package|config_(global|prefix|omit|include))/i.test(k)) delete env[k];
   const r = spawnSync(cmd, args, { cwd, env, encoding: "utf8", timeout: 300_000 });
   assert.equal(r.status, 0, `${cmd} ${args.join(" ")} in ${cwd}:\n${r.stdout}\n${r.stderr}`);
