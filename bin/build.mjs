@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles the CLI into dist/ with esbuild (npm run build). Start-up is most of what a CLI costs, so:
 // - code splitting keeps @kubernetes/client-node, @inquirer/prompts, ora and the SDKs out of `render`;
-// - the vLLM flag catalog ships without its help texts, as a JSON string (JSON.parse beats a literal);
+// - the vLLM serve catalogs stay files (templates/vllm/catalogs/), read only when a render needs one;
 // - the shipped templates are parsed here, not on every run (--templates DIR still reads a folder);
 // - commander's eager require of node:child_process (for executable subcommands, unused here) is deferred;
 // - @kubernetes/client-node is narrowed to KubeConfig: vllmapp talks to the API with its own small client,
@@ -28,16 +28,6 @@ const old = new URL(`../.dist-old-${process.pid}`, import.meta.url);
 const startup = {
   name: "vllmapp-startup",
   setup(b) {
-    b.onLoad({ filter: /serve-flags\.json$/ }, (args) => {
-      const d = JSON.parse(readFileSync(args.path, "utf8"));
-      for (const f of d.flags) for (const k of ["help", "group", "default", "note"]) delete f[k];
-      d.history = {
-        removed: d.history.removed.map(({ name, last_seen_main, was_deprecated, last_help }) => ({ name, last_seen_main: { date: last_seen_main.date }, was_deprecated, last_help })),
-        in_newer_main_only: d.history.in_newer_main_only.map((e) => e.name),
-      };
-      delete d.parser_behaviour;
-      return { contents: `export default JSON.parse(${JSON.stringify(JSON.stringify(d))});`, loader: "js" };
-    });
     const clientNode = path.dirname(createRequire(import.meta.url).resolve("@kubernetes/client-node"));
     b.onResolve({ filter: /^@kubernetes\/client-node$/ }, () => ({ path: path.join(clientNode, "config.js") }));
     b.onResolve({ filter: /^\.\/gen\/index\.js$/ }, (args) =>

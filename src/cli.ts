@@ -2,9 +2,10 @@
  * The vllmapp program. One top-level catch turns errors into exit codes; nothing else exits.
  * Commands are thin: heavy modules (client-node, prompts, ora) load only in the actions that need them.
  */
+import { DEFAULT_IMAGE } from "./render/labels.js";
+import { catalogIndex } from "./render/vllm-catalog.js";
 import { Command, CommanderError } from "commander";
 import { ConfigError, ExitCode, InterruptedError, VllmappError } from "./errors.js";
-import { DEFAULT_IMAGE } from "./render/labels.js";
 import { VERSION } from "./version.js";
 import { renderCommand } from "./commands/render.js";
 import { initCommand } from "./commands/init.js";
@@ -29,10 +30,12 @@ const COMMANDS: Record<string, () => Command> = {
   complete: completeCommand,
 };
 
-/** `vllmapp --version`: the version, then the default image and the vLLM flag catalog it checks against. */
-async function versionText(): Promise<string> {
-  const { default: catalog } = await import("./render/serve-flags.json", { with: { type: "json" } });
-  return `${VERSION}\ndefault image: ${DEFAULT_IMAGE}\nvLLM flag catalog: ${catalog.vllm_version}\n`;
+/** `vllmapp --version`: the version, the vLLM releases it has catalogs for and the default image. */
+function versionText(argv: readonly string[]): string {
+  const version = VERSION;
+  if (!argv.includes("-V") && !argv.includes("--version")) return version;
+  const index = catalogIndex();
+  return `${version}\nvLLM serve catalogs: ${index.releases.join(", ")}\ndefault image: ${DEFAULT_IMAGE}`;
 }
 
 /**
@@ -42,7 +45,7 @@ async function versionText(): Promise<string> {
 export function buildProgram(argv: readonly string[] = []): Command {
   const program = new Command("vllmapp")
     .description("Deploy vLLM model servers to Kubernetes, or run them locally with Docker, from one vllm-app.yaml")
-    .option("-V, --version", "the version, the default image and the vLLM flag catalog")
+    .version(versionText(argv), "-V, --version")
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
@@ -77,10 +80,6 @@ export async function main(argv: string[]): Promise<number> {
     // `vllmapp` alone: the help, on stdout, as a successful answer
     if (argv.length <= 2) {
       program.outputHelp();
-      return ExitCode.ok;
-    }
-    if (argv[2] === "-V" || argv[2] === "--version") {
-      process.stdout.write(await versionText());
       return ExitCode.ok;
     }
     await program.parseAsync(argv);

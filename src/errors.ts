@@ -27,6 +27,42 @@ export class UsageError extends VllmappError {
   }
 }
 
+/** What an errno code of a failed file read means, in words. */
+export function describeFsError(code: string): string {
+  switch (code) {
+    case "ENOENT":
+      return "no such file";
+    case "ENOTDIR":
+      return "a part of the path is a file, not a folder";
+    case "EISDIR":
+      return "it is a folder, not a file";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "ELOOP":
+      return "too many symbolic links (a loop?)";
+    case "ENAMETOOLONG":
+      return "the path is too long";
+    case "ENOSPC":
+      return "no space left on the device";
+    case "EROFS":
+      return "the file system is read-only";
+    default:
+      return "the file system refused it";
+  }
+}
+
+/**
+ * A failed file-system call on a path the user chose, as a UsageError ("cannot write X: ENOTDIR (…)");
+ * anything that is not an errno error is returned unchanged (a bug, for the top-level catch).
+ */
+export function fsUsageError(action: string, file: string, e: unknown, hint?: string): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== "string" || !code.startsWith("E")) return e;
+  const what = code === "EEXIST" ? "a file is in the way of a folder" : describeFsError(code);
+  return new UsageError(`cannot ${action} ${file}: ${code} (${what})`, hint);
+}
+
 /** One problem in a config file, located at file:line:col. */
 export interface Diagnostic {
   file: string;
@@ -37,6 +73,8 @@ export interface Diagnostic {
   message: string;
   hint?: string;
   severity: "error" | "warning" | "note";
+  /** the app of a multi-app file it belongs to, when the plan knows (check summarises per app) */
+  app?: string;
 }
 
 export function formatDiagnostic(d: Diagnostic): string {

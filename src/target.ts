@@ -100,6 +100,30 @@ export interface AppStatus {
   requiresApiKey: boolean;
   /** only with --show-api-key; null otherwise */
   apiKey: string | null;
+  /** Kubernetes, multi-node (LeaderWorkerSet): each group's pods, leader and workers by rank; otherwise null */
+  groups: GroupStatus[] | null;
+  /** the LoRA adapters served (model names clients may send besides modelId) */
+  adapters: string[];
+}
+
+/** A pod of a LeaderWorkerSet group. */
+export interface GroupPod {
+  name: string;
+  role: "leader" | "worker";
+  /** LWS_WORKER_INDEX: 0 for the leader */
+  rank: number;
+  phase: string;
+  ready: boolean;
+  restarts: number;
+}
+
+/** A LeaderWorkerSet group (one replica of a multi-node app). */
+export interface GroupStatus {
+  index: number;
+  ready: boolean;
+  /** pods the group should have (the LWS size) */
+  size: number;
+  pods: GroupPod[];
 }
 
 export interface StatusResult {

@@ -108,12 +108,14 @@ export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
   const reports: SourceReport[] = [];
   for (const app of loaded.inOrder) {
     const parsed = parseModelSource(app.config);
-    const at = (p: (string | number)[]) => ({ file: app.file, ...app.locate(p), path: formatPath(p) });
+    const at = (p: (string | number)[]) => ({ file: app.file, ...app.locate(p), path: formatPath(p), app: app.config.name });
     if (isProblem(parsed)) {
       errors.push({ ...at(parsed.path), severity: "error", message: parsed.message, hint: parsed.hint });
       continue;
     }
-    const includes = readIncludes(app, io.readInclude, errors);
+    const includeErrors: Diagnostic[] = [];
+    const includes = readIncludes(app, io.readInclude, includeErrors);
+    errors.push(...includeErrors.map((d) => ({ ...d, app: app.config.name })));
     let report: SourceReport | undefined;
     if (io.resolve) {
       report = await io.resolve(app, parsed);
@@ -132,6 +134,10 @@ export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
       app: app.config, source, resolvedFrom: report?.resolvedFrom, templates, includes, params: appParams, target: opts.target,
       namespace: opts.namespace ?? app.config.namespace ?? opts.defaultNamespace, hostHome: io.hostHome, dockerGpus: opts.dockerGpus,
       hostModelDir: opts.target === "docker" && source.kind === "path" && io.isHostDir(source.path),
+      hostDirs: opts.target === "docker" ? extraPathsOf(app.config).filter((p) => io.isHostDir(p)) : undefined,
+      adapterRanks: report?.adapterRanks,
+      draftSource: report?.draftSource,
+      ...(report?.facts?.weightBytes !== undefined ? { modelBytes: report.facts.weightBytes } : {}),
     });
     const entry: PlannedApp = { loaded: app, includes, rendered, ...(report ? { report } : {}) };
     if (report?.facts) {
@@ -163,6 +169,13 @@ export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
     });
   }
   return { ...empty, apps, waves, reports, errors: sortDiagnostics(placed(errors)), warnings: sortDiagnostics(placed(warnings)) };
+}
+
+/** The absolute paths an app names besides its model (adapters, a draft model): on Docker, host folders are bind-mounted. */
+function extraPathsOf(app: LoadedApp["config"]): string[] {
+  const paths = (app.lora?.adapters ?? []).map((a) => a.source.trim()).filter((p) => p.startsWith("/"));
+  if (typeof app.draft_model_path === "string" && app.draft_model_path.startsWith("/")) paths.push(app.draft_model_path.trim().replace(/(.)\/+$/, "$1"));
+  return paths;
 }
 
 /**

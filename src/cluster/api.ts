@@ -67,6 +67,12 @@ export function groupOf(apiVersion: string): string {
   return apiVersion.includes("/") ? apiVersion.split("/")[0]! : "";
 }
 
+const RETRY_TRIES = 6;
+
+function retriable(method: string, status: number): boolean {
+  return status === 429 || (method !== "POST" && (status === 502 || status === 503 || status === 504));
+}
+
 export class KubeApi {
   readonly conn: Connection;
   private readonly discovery = new Map<string, Promise<Resource[] | undefined>>();
@@ -106,16 +112,27 @@ export class KubeApi {
     throw new ApiError(res.statusCode ?? 0, status, opts.what, this.conn);
   }
 
-  /** One request; the answer parsed as JSON. Error answers throw ApiError (with the status code). */
+  /**
+   * One request; the answer parsed as JSON. Error answers throw ApiError (with the status code).
+   * Like client-go: 429 (the API server is throttling, or a new CRD's storage is initializing) is retried
+   * for every method, 502/503/504 for idempotent ones (everything but POST), honouring Retry-After (at
+   * most 5 s) or backing off 0.2 s, 0.4 s … 3.2 s; 6 tries in all, then the last answer is the error.
+   */
   async request<T = KObject>(method: string, path: string, opts: RequestOptions): Promise<T> {
-    const res = await this.open(method, path, opts);
+    let res = await this.open(method, path, opts);
+    for (let attempt = 1; attempt < RETRY_TRIES && retriable(method, res.statusCode ?? 0) && !opts.signal?.aborted; attempt++) {
+      const after = Number(res.headers["retry-after"]);
+      res.resume();
+      await new Promise((r) => setTimeout(r, Number.isFinite(after) && after > 0 ? Math.min(after, 5) * 1000 : 100 * 2 ** attempt));
+      res = await this.open(method, path, opts);
+    }
     if ((res.statusCode ?? 500) >= 400) return this.fail(res, opts);
     let text = "";
     for await (const chunk of res) text += chunk;
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  /** GET, or undefined on 404. */
+  /** GET, or undefined on 404 (retried like request). */
   async get<T = KObject>(path: string, what: string): Promise<T | undefined> {
     try {
       return await this.request<T>("GET", path, { what });

@@ -13,7 +13,7 @@ import { ApiError } from "./errors.js";
 
 
 /** What vllmapp may have created, beyond what the applyset parent lists. */
-const KNOWN_GROUP_KINDS = ["Deployment.apps", "Service", "Secret", "ConfigMap", "PersistentVolumeClaim", "Ingress.networking.k8s.io", "ScaledObject.keda.sh"];
+const KNOWN_GROUP_KINDS = ["Deployment.apps", "Service", "Secret", "ConfigMap", "PersistentVolumeClaim", "Ingress.networking.k8s.io", "ScaledObject.keda.sh", "HTTPScaledObject.http.keda.sh", "PodMonitor.monitoring.coreos.com", "LeaderWorkerSet.leaderworkerset.x-k8s.io"];
 
 /** Wait until nothing matches the query in the collection (or the signal aborts): a list, then a watch from its version. */
 async function waitAllGone(api: KubeApi, path: string, query: Record<string, string>, what: string, signal: AbortSignal): Promise<void> {

@@ -5,7 +5,7 @@
 import type { Plan, PlannedApp } from "../app/plan.js";
 import { parseDuration } from "../config/units.js";
 import { ClusterError } from "../errors.js";
-import { imageOf } from "../render/labels.js";
+import { apiKeyRef, imageOf } from "../render/labels.js";
 import type { AppRef, DeployedApp, DeployRequest, DeployResult, Session, Target } from "../target.js";
 import type { Ui } from "../ui/output.js";
 import { KubeApi } from "./api.js";
@@ -16,7 +16,7 @@ import { deleteApp } from "./delete.js";
 import { streamLogs } from "./logs.js";
 import { preflight, writePrerequisites } from "./preflight.js";
 import { appStatus, listApps, serviceUrl } from "./status.js";
-import { waitForApp } from "./wait.js";
+import { waitForApp, waitForGroups } from "./wait.js";
 
 /** How long deploy waits when --timeout is not given: the startup probe's budget plus time to schedule and pull. */
 const WAIT_MARGIN_SECONDS = 600;
@@ -49,7 +49,7 @@ async function deploy(api: KubeApi, opts: ConnectionOptions, plan: Plan, req: De
     const svc = set.members.find((m) => m.kind === "Service");
     const done: DeployedApp = {
       name: app.name, namespace, container: null, model: planned.rendered.model, image: imageOf(app), changes,
-      endpoint: svc ? serviceUrl(svc, namespace) : null, ready: false, replicas: null, requiresApiKey: app.requires_auth,
+      endpoint: svc ? serviceUrl(svc, namespace) : null, ready: false, replicas: null, requiresApiKey: apiKeyRef(app) !== undefined,
       objects: dryRun !== "none" ? [set.parent, ...set.members] : null, docker: null,
     };
     if (dryRun === "none") {
@@ -58,7 +58,8 @@ async function deploy(api: KubeApi, opts: ConnectionOptions, plan: Plan, req: De
       }
       if (req.wait) {
         const timeoutSeconds = req.timeoutSeconds ?? (parseDuration(app.startup_timeout) ?? 1800) + WAIT_MARGIN_SECONDS;
-        done.replicas = await waitForApp(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
+        const multiNode = set.members.some((m) => m.kind === "LeaderWorkerSet");
+        done.replicas = await (multiNode ? waitForGroups : waitForApp)(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
         done.ready = true;
       } else appUi.success(`${app.name}: applied (--no-wait: not waiting for readiness)`);
     }

@@ -9,6 +9,7 @@ import { logLine, type LogLine, type LogsRequest } from "../target.js";
 import type { Ui } from "../ui/output.js";
 import type { KObject, KubeApi, Query } from "./api.js";
 import { ApiError } from "./errors.js";
+import { isGroupPod, LWS_LABEL_WORKER } from "./groups.js";
 
 const SERVER_CONTAINER = "vllm";
 
@@ -58,8 +59,10 @@ export async function streamLogs(api: KubeApi, apps: { name: string; namespace: 
   });
   const stream = async (namespace: string, pod: Pod, first: boolean) => {
     const name = pod.metadata.name;
+    // a LeaderWorkerSet pod is shown with its role and rank: "<pod> leader", "<pod> worker 1"
+    const role = isGroupPod(pod) ? ` ${pod.metadata.labels![LWS_LABEL_WORKER] === "0" ? "leader" : `worker ${pod.metadata.labels![LWS_LABEL_WORKER]}`}` : "";
     try {
-      await api.lines(logPath(namespace, name), { query: { ...query(first), container: containerOf(pod) }, signal: ac.signal, what: `read the log of ${name}` }, (l) => write(name, l));
+      await api.lines(logPath(namespace, name), { query: { ...query(first), container: containerOf(pod) }, signal: ac.signal, what: `read the log of ${name}` }, (l) => write(name + role, l));
     } catch (e) {
       if (!(e instanceof ApiError) || e.status !== 400) throw e;
       ui.warn(`[${name}] ${e.body.message ?? e.message}`);

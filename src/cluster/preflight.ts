@@ -7,7 +7,7 @@
  */
 import type { AppConfig } from "../config/schema.js";
 import { ClusterError, UsageError } from "../errors.js";
-import { labelsOf } from "../render/labels.js";
+import { apiKeyRef, createApiKeyCommand, labelsOf } from "../render/labels.js";
 import type { K8sObject } from "../render/types.js";
 import { strategicMerge } from "../render/merge.js";
 import { groupOf, type KObject, type KubeApi } from "./api.js";
@@ -98,7 +98,19 @@ export function podRefs(pod: any): Ref[] {
 
 const CRD_HINTS: Record<string, string> = {
   "keda.sh": "install KEDA (https://keda.sh/docs/latest/deploy/), or give scaling.replicas a fixed number",
+  "leaderworkerset.x-k8s.io":
+    "parallelism.nodes > 1 runs on a LeaderWorkerSet: install LWS (v0.7 or newer; its controller and pod webhook), e.g. `helm install lws oci://registry.k8s.io/lws/charts/lws --version=0.10.0 -n lws-system --create-namespace` (https://lws.sigs.k8s.io/docs/installation/), or fit the model on one node (nodes: 1)",
+  "http.keda.sh": "install KEDA's HTTP add-on (https://kedacore.github.io/http-add-on/), or drop scaling.wake and keep min ≥ 1",
+  "monitoring.coreos.com": "install prometheus-operator (e.g. kube-prometheus-stack) for the PodMonitor, or set monitoring.pod_monitor: false and scrape vLLM yourself",
 };
+
+/** The pod specs an object runs: a Deployment's template; a LeaderWorkerSet's leader and worker templates. */
+export function podSpecsOf(o: K8sObject): unknown[] {
+  const spec = (o as { spec?: any }).spec;
+  if (o.kind === "Deployment") return [spec?.template?.spec];
+  if (o.kind === "LeaderWorkerSet") return [spec?.leaderWorkerTemplate?.leaderTemplate?.spec, spec?.leaderWorkerTemplate?.workerTemplate?.spec].filter(Boolean);
+  return [];
+}
 
 async function exists(api: KubeApi, path: string, what: string): Promise<KObject | undefined | "forbidden"> {
   try {
@@ -110,10 +122,15 @@ async function exists(api: KubeApi, path: string, what: string): Promise<KObject
   }
 }
 
-/** The PodTemplate is the base; vllmapp's pod goes on top (containers merged by name). */
+/** The PodTemplate is the base; vllmapp's pod goes on top (containers merged by name); for a LeaderWorkerSet, both pods. */
 function mergePodTemplate(dep: any, template: any): any {
   const { creationTimestamp: _, ...metadata } = template?.metadata ?? {};
-  return { ...dep, spec: { ...dep.spec, template: strategicMerge({ metadata, spec: template?.spec ?? {} }, dep.spec.template) } };
+  const onto = (tpl: any) => strategicMerge({ metadata, spec: template?.spec ?? {} }, tpl);
+  if (dep.kind === "LeaderWorkerSet") {
+    const lwt = dep.spec.leaderWorkerTemplate;
+    return { ...dep, spec: { ...dep.spec, leaderWorkerTemplate: { ...lwt, leaderTemplate: onto(lwt.leaderTemplate), workerTemplate: onto(lwt.workerTemplate) } } };
+  }
+  return { ...dep, spec: { ...dep.spec, template: onto(dep.spec.template) } };
 }
 
 export async function preflight(
@@ -145,7 +162,7 @@ export async function preflight(
         if (!pt || pt === "forbidden") {
           problems.push({ message: `PodTemplate ${app.pod_template} (pod_template) ${pt ? "cannot be read (forbidden)" : `does not exist in namespace ${namespace}`}` });
         } else {
-          out = out.map((o) => (o.kind === "Deployment" ? mergePodTemplate(o, (pt as { template?: unknown }).template) : o));
+          out = out.map((o) => (o.kind === "Deployment" || o.kind === "LeaderWorkerSet" ? mergePodTemplate(o, (pt as { template?: unknown }).template) : o));
         }
       }
       for (const o of out) {
@@ -156,10 +173,18 @@ export async function preflight(
         }
       }
       const ours = new Set(out.map((o) => `${o.kind}/${o.metadata.name}`));
-      const pod = (out.find((o) => o.kind === "Deployment") as { spec?: { template?: { spec?: unknown } } } | undefined)?.spec?.template?.spec;
+      const refs = new Map<string, Ref>();
+      for (const pod of out.flatMap(podSpecsOf)) {
+        for (const r of podRefs(pod)) {
+          const seen = refs.get(`${r.kind}/${r.name}`);
+          if (seen) for (const [k, v] of r.keys) seen.keys.set(k, v);
+          else refs.set(`${r.kind}/${r.name}`, r);
+        }
+      }
       const ownSecret = `${app.name}-secrets`;
+      const apiKey = apiKeyRef(app);
       const secretWrites: SecretWrite[] = [];
-      for (const ref of podRefs(pod).filter((r) => !ours.has(`${r.kind}/${r.name}`))) {
+      for (const ref of [...refs.values()].filter((r) => !ours.has(`${r.kind}/${r.name}`))) {
         const path = `/api/v1/namespaces/${namespace}/${ref.kind === "PersistentVolumeClaim" ? "persistentvolumeclaims" : ref.kind === "Secret" ? "secrets" : "configmaps"}/${ref.name}`;
         const live = nsMissing ? undefined : await exists(api, path, `read ${ref.kind} ${ref.name}`);
         if (live === "forbidden") continue;
@@ -186,6 +211,9 @@ export async function preflight(
         problems.push({ message: live ? `${ref.kind} ${ref.name} has no key${missing.length > 1 ? "s" : ""} ${missing.join(", ")}` : `${ref.kind} ${ref.name} does not exist in namespace ${namespace}${keys}` });
         if (ref.kind === "Secret" && ref.name === ownSecret) {
           hints.add(`pass --create-secrets to ${live ? "add the keys to" : "create"} ${ownSecret} from your environment (${missing.map((k) => ref.keys.get(k) ?? k).join(", ")})`);
+        } else if (ref.kind === "Secret" && apiKey && !apiKey.generated && ref.name === apiKey.secret) {
+          // requires_auth names a Secret the user manages: vllmapp never fills it, but says how to make one
+          hints.add(`Secret ${ref.name} holds the API key (requires_auth); create it with your secrets tool (External Secrets, Sealed Secrets), or generate one: ${createApiKeyCommand(ref.name, apiKey.key, namespace)}`);
         } else if (ref.kind === "Secret") {
           hints.add(`create it: kubectl create secret generic ${ref.name} -n ${namespace}${(missing.length ? missing : ["KEY"]).map((k) => ` --from-literal=${k}=…`).join("")}`);
         }

@@ -6,7 +6,11 @@ import type { AppStatus, AppSummary, ListResult } from "../target.js";
 import { formatAge } from "../text.js";
 import type { KObject, KubeApi } from "./api.js";
 import { API_KEY } from "./apply.js";
+import { LWS_API_VERSION } from "../render/leader-worker-set.js";
+import { leaderWorkerSetName } from "../render/parallelism.js";
+import { adapterNamesOf } from "../render/lora.js";
 import { currentPods, diagnosePods, isUnschedulable, type KEvent } from "./diagnose.js";
+import { diagnoseGroups, groupState } from "./groups.js";
 import { readNodes, rolloutState } from "./wait.js";
 
 type Obj = KObject & { spec?: any; status?: any };
@@ -27,7 +31,7 @@ function linksOf(dep: Obj, base: string | null): AppStatus["links"] {
   if (!raw) return [];
   try {
     const links = JSON.parse(raw) as { path: string; title: string; is_relative?: boolean }[];
-    return links.map((l) => ({ title: l.title, url: l.is_relative !== false && base ? `${base.replace(/\/$/, "")}/${l.path.replace(/^\//, "")}` : l.path }));
+    return links.map((l) => ({ title: l.title, url: l.is_relative === true && base ? `${base.replace(/\/$/, "")}/${l.path.replace(/^\//, "")}` : l.path }));
   } catch {
     return [];
   }
@@ -37,22 +41,26 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
   const ns = `/api/v1/namespaces/${namespace}`;
   const apps = `/apis/apps/v1/namespaces/${namespace}`;
   const selector = { labelSelector: `${LABEL_APP}=${name}` };
-  const [dep, svc, ing, rs, pods, events, keySecret] = await Promise.all([
+  const [dep, lws, svc, ing, rs, pods, events] = await Promise.all([
     api.get<Obj>(`${apps}/deployments/${name}`, `read Deployment ${name}`),
+    readLeaderWorkerSet(api, name, namespace),
     api.get<Obj>(`${ns}/services/${name}`, `read Service ${name}`),
     api.get<Obj>(`/apis/networking.k8s.io/v1/namespaces/${namespace}/ingresses/${name}`, `read Ingress ${name}`),
     api.request<{ items: KObject[] }>("GET", `${apps}/replicasets`, { query: selector, what: `list the ReplicaSets of ${name}` }),
     api.request<{ items: Obj[] }>("GET", `${ns}/pods`, { query: selector, what: `list the pods of ${name}` }),
     api.request<{ items: KEvent[] }>("GET", `${ns}/events`, { query: { fieldSelector: "involvedObject.kind=Pod" }, what: `list the events of ${name}` }),
-    showApiKey ? api.get<Obj>(`${ns}/secrets/${name}-api-key`, `read Secret ${name}-api-key`) : undefined,
   ]);
-  const none = { container: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null };
-  if (!dep) return { name, namespace, deployed: false, ready: false, replicas: null, ...none };
-  const { done, ...replicas } = rolloutState(dep);
+  const none = { container: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null, groups: null, adapters: [] };
+  const workload = dep ?? lws;
+  if (!workload) return { name, namespace, deployed: false, ready: false, replicas: null, ...none };
+  const group = !dep && lws ? groupState(lws, pods.items) : undefined;
+  const { done, ready: readyCount, desired } = group ?? rolloutState(dep!);
+  const replicas = { ready: readyCount, desired };
   const endpoint = svc ? serviceUrl(svc, namespace) : null;
-  const a = dep.metadata.annotations ?? {};
-  const server = (dep.spec?.template?.spec?.containers ?? []).find((c: any) => c.name === "vllm");
-  const created: string | undefined = dep.metadata.creationTimestamp;
+  const a = workload.metadata.annotations ?? {};
+  const podSpec = dep ? dep.spec?.template?.spec : lws?.spec?.leaderWorkerTemplate?.leaderTemplate?.spec;
+  const server = (podSpec?.containers ?? []).find((c: any) => c.name === "vllm");
+  const created: string | undefined = workload.metadata.creationTimestamp;
   const status: AppStatus = {
     ...none,
     name,
@@ -69,18 +77,30 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     created: created ?? null,
     age: formatAge(created) ?? null,
     description: a["vllmapp.dev/description"] ?? null,
-    links: linksOf(dep, ingressUrls(ing)[0] ?? endpoint),
+    links: linksOf(workload, ingressUrls(ing)[0] ?? endpoint),
     requiresApiKey: (server?.env ?? []).some((e: any) => e.name === API_KEY && e.valueFrom?.secretKeyRef),
+    groups: group?.groups ?? null,
+    adapters: adapterNamesOf(server?.args ?? []),
   };
   if (!done) {
-    const mine = currentPods(dep, rs.items, pods.items);
-    const d = diagnosePods(mine, events.items, isUnschedulable(mine) ? await readNodes(api) : undefined);
+    const mine = dep ? currentPods(dep, rs.items, pods.items) : group!.pods;
+    const nodes = isUnschedulable(mine) ? await readNodes(api) : undefined;
+    const d = dep ? diagnosePods(mine, events.items, nodes) : diagnoseGroups(lws!, mine, events.items, nodes);
     status.reason = d?.reason ?? `rollout in progress (${replicas.ready}/${replicas.desired} ready)`;
     if (d?.hint) status.hint = d.hint;
   }
-  const b64 = (keySecret as { data?: Record<string, string> } | undefined)?.data?.[API_KEY];
+  // the key's Secret is the one the pod reads (generated <app>-api-key, or the one requires_auth names)
+  const keyRef = (server?.env ?? []).find((e: any) => e.name === API_KEY)?.valueFrom?.secretKeyRef as { name: string; key: string } | undefined;
+  const keySecret = showApiKey && keyRef ? await api.get<Obj>(`${ns}/secrets/${keyRef.name}`, `read Secret ${keyRef.name}`) : undefined;
+  const b64 = (keySecret as { data?: Record<string, string> } | undefined)?.data?.[keyRef?.key ?? API_KEY];
   if (b64) status.apiKey = Buffer.from(b64, "base64").toString("utf8");
   return status;
+}
+
+/** The app's LeaderWorkerSet (`<app>-lws`), or undefined when there is none or the cluster has no LWS CRD. */
+export async function readLeaderWorkerSet(api: KubeApi, name: string, namespace: string): Promise<Obj | undefined> {
+  if (!(await api.resource(LWS_API_VERSION, "LeaderWorkerSet"))) return undefined;
+  return api.get<Obj>(`/apis/leaderworkerset.x-k8s.io/v1/namespaces/${namespace}/leaderworkersets/${leaderWorkerSetName(name)}`, `read LeaderWorkerSet ${leaderWorkerSetName(name)}`);
 }
 
 export async function listApps(api: KubeApi, namespace: string): Promise<ListResult> {

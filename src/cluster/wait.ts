@@ -12,6 +12,8 @@ import type { KObject, KubeApi, WatchEvent } from "./api.js";
 import { currentPods, diagnosePods, isUnschedulable, type Diagnosis, type KEvent } from "./diagnose.js";
 import { ApiError } from "./errors.js";
 import { lastLines } from "./logs.js";
+import { diagnoseGroups, groupState } from "./groups.js";
+import { leaderWorkerSetName } from "../render/parallelism.js";
 
 export interface Readiness {
   ready: number;
@@ -130,6 +132,92 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
       api.watch(`/api/v1/namespaces/${namespace}/pods`, selector, ac.signal, `watch the pods of ${app}`, keep(pods)),
       api.watch<KObject & KEvent>(`/api/v1/namespaces/${namespace}/events`, { fieldSelector: "involvedObject.kind=Pod" }, ac.signal, `watch the events of ${app}`, (e) => {
         if (e.type === "DELETED" || !e.object.involvedObject.name?.startsWith(`${app}-`)) return;
+        events.push(e.object);
+        if (events.length > 500) events.splice(0, events.length - 500);
+        evaluate();
+      }),
+    ];
+    for (const w of watches) w.catch((e) => finish(e));
+  });
+}
+
+/**
+ * Waiting for a multi-node app: its LeaderWorkerSet and the pods of its groups, watched. Done when as many
+ * groups as desired are ready (leader Ready, every worker running); a fatal reason of any pod (named by
+ * role and rank) stops the wait as for a Deployment.
+ */
+export async function waitForGroups(api: KubeApi, opts: { app: string; namespace: string; timeoutSeconds: number; ui: Ui }): Promise<Readiness> {
+  const { app, namespace, ui } = opts;
+  const lwsName = leaderWorkerSetName(app);
+  const spinner = await ui.spinner(`${app}: waiting for the groups of ${lwsName}`);
+  const ac = new AbortController();
+  let lws: Dep | undefined;
+  const pods = new Map<string, KObject>();
+  const events: KEvent[] = [];
+  let nodes: KObject[] | undefined;
+  let nodesState: "unread" | "reading" | "read" = "unread";
+  let last: { state: Readiness; diagnosis?: Diagnosis } = { state: { ready: 0, desired: 0 } };
+  return new Promise<Readiness>((resolve, reject) => {
+    let settled = false;
+    let failing = false;
+    const finish = (err: Error | undefined, value?: Readiness) => {
+      if (settled) return;
+      settled = true;
+      ac.abort();
+      clearTimeout(timer);
+      process.off("vllmapp:interrupt", onInterrupt);
+      if (err) {
+        spinner.stop();
+        reject(err);
+      } else {
+        spinner.succeed(`${app}: ${value!.ready}/${value!.desired} groups ready`);
+        resolve(value!);
+      }
+    };
+    const timer = setTimeout(() => {
+      const d = last.diagnosis;
+      finish(new ReadinessTimeoutError(`${app} is not ready after ${formatDuration(opts.timeoutSeconds)}: ${last.state.ready}/${last.state.desired} groups ready${d ? `; ${d.reason}` : ""}`, d?.hint ?? `wait longer (--timeout), or look closer: vllmapp status ${app}; vllmapp logs ${app}`));
+    }, opts.timeoutSeconds * 1000);
+    const onInterrupt = () => finish(new InterruptedError(`interrupted: stopped waiting for ${app}; what was applied stays (vllmapp status ${app})`));
+    process.once("vllmapp:interrupt", onInterrupt);
+    const evaluate = () => {
+      if (settled || failing) return;
+      if (!lws) return spinner.update(`${app}: waiting for LeaderWorkerSet ${lwsName}`);
+      const g = groupState(lws, [...pods.values()]);
+      const state = { ready: g.ready, desired: g.desired };
+      if (g.done) return finish(undefined, state);
+      if (isUnschedulable(g.pods) && nodesState !== "read") {
+        if (nodesState === "unread") {
+          nodesState = "reading";
+          readNodes(api).then((n) => {
+            nodes = n;
+            nodesState = "read";
+            evaluate();
+          }, (e) => finish(e));
+        }
+        return;
+      }
+      const diagnosis = diagnoseGroups(lws, g.pods, events, nodes);
+      last = { state, diagnosis };
+      if (diagnosis?.fatal) {
+        failing = true;
+        failureOf(api, app, namespace, diagnosis).then(finish, finish);
+        return;
+      }
+      spinner.update(`${app}: ${state.ready}/${state.desired} groups ready${diagnosis ? ` — ${diagnosis.reason}` : ""}`);
+    };
+    const watches = [
+      api.watch<Dep>(`/apis/leaderworkerset.x-k8s.io/v1/namespaces/${namespace}/leaderworkersets`, { fieldSelector: `metadata.name=${lwsName}` }, ac.signal, `watch LeaderWorkerSet ${lwsName}`, (e) => {
+        lws = e.type === "DELETED" ? undefined : e.object;
+        evaluate();
+      }),
+      api.watch(`/api/v1/namespaces/${namespace}/pods`, { labelSelector: `${LABEL_APP}=${app}` }, ac.signal, `watch the pods of ${app}`, (e: WatchEvent) => {
+        if (e.type === "DELETED") pods.delete(e.object.metadata.uid!);
+        else pods.set(e.object.metadata.uid!, e.object);
+        evaluate();
+      }),
+      api.watch<KObject & KEvent>(`/api/v1/namespaces/${namespace}/events`, { fieldSelector: "involvedObject.kind=Pod" }, ac.signal, `watch the events of ${app}`, (e) => {
+        if (e.type === "DELETED" || !e.object.involvedObject.name?.startsWith(`${lwsName}-`)) return;
         events.push(e.object);
         if (events.length > 500) events.splice(0, events.length - 500);
         evaluate();

@@ -4,12 +4,12 @@
  */
 import { Command } from "commander";
 import { z } from "zod";
-import { ConfigError, type Diagnostic } from "../errors.js";
+import { ConfigError, UsageError, type Diagnostic } from "../errors.js";
 import { gb } from "../fit/fit.js";
 import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, paramsFlag, parseOptions, setFlag, targetOf, targetShape, uiFor } from "./options.js";
 
 export const checkOptionsSchema = z
-  .object({ ...fileShape, ...targetShape, ...connectionShape, ...outputShape, param: paramsFlag, set: setFlag, templates: z.string().optional(), offline: z.boolean().default(false) })
+  .object({ ...fileShape, ...targetShape, ...connectionShape, ...outputShape, param: paramsFlag, set: setFlag, templates: z.string().optional(), offline: z.boolean().default(false), vllmVersion: z.string().optional() })
   .transform((o) => ({ ...o, target: targetOf(o), params: o.param, ...outputOf(o, ["text", "json"]) }));
 
 export type CheckOptions = z.output<typeof checkOptionsSchema>;
@@ -37,7 +37,10 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const fits = new Map(p.apps.filter((a) => a.report && a.fit).map((a) => [a.report!, a.fit!]));
   const reported = new Set(p.reports.flatMap((r) => r.diagnostics));
   // with errors: the ones not in a source report; else the warnings of the rest of the config
-  const problems = p.errors.length ? p.errors.filter((d) => !reported.has(d)) : p.warnings;
+  const rest = (p.errors.length ? p.errors : p.warnings).filter((d) => !reported.has(d));
+  // an app's own config problems (render, includes) count against it: an app with errors is never "ok"
+  const own = (name: string) => rest.filter((d) => d.app === name);
+  const problems = rest.filter((d) => d.app === undefined || !p.reports.some((r) => r.app === d.app));
   const apps = p.reports.map((r): CheckedApp => {
     const fit = fits.get(r);
     return {
@@ -47,7 +50,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
       ...(fit
         ? { fit: { gpu: fit.gpu, fits: fit.result.fits, contextFits: fit.result.contextFits, weightBytesPerGpu: fit.result.weightBytesPerGpu, kvCacheBytesPerGpu: fit.result.kvCacheBytesPerGpu, maxTokens: fit.result.maxTokens, maxModelLen: fit.result.maxModelLen, summary: fit.summary } }
         : {}),
-      problems: r.diagnostics,
+      problems: [...r.diagnostics, ...own(r.app)],
     };
   });
   const ok = ![...problems, ...apps.flatMap((a) => a.problems)].some((d) => d.severity === "error");
@@ -67,15 +70,36 @@ export function formatCheck(r: CheckResult): string {
   return lines.join("\n");
 }
 
+/** The upgrade report (SPEC §8): exit 2 with each breaking flag at file:line:col, 0 otherwise. */
+async function upgradeReport(opts: CheckOptions, ui: ReturnType<typeof uiFor>): Promise<void> {
+  const [{ selectApps }, { fsLoadDeps }, up, { DEFAULT_IMAGE }, { formatPath }] = await Promise.all([
+    import("../app/plan.js"),
+    import("../app/node-io.js"),
+    import("../render/upgrade.js"),
+    import("../render/labels.js"),
+    import("../config/load.js"),
+  ]);
+  const to = up.resolveRelease(opts.vllmVersion!);
+  if ("error" in to) throw new UsageError(to.error, to.hint);
+  const { selected } = selectApps({ file: opts.file, app: opts.app }, fsLoadDeps());
+  const reports = selected.map((a) => ({ loaded: a, report: up.upgradeApp(a.config, DEFAULT_IMAGE, to.version) }));
+  ui.out(opts.json ? JSON.stringify({ to: to.version, ok: reports.every((r) => r.report.findings.every((f) => f.kind === "changes")), apps: reports.map((r) => r.report) }, null, 2) : up.formatUpgrade(reports.map((r) => r.report), formatPath));
+  const diags = reports.flatMap(({ loaded, report }) => report.findings.map((f): Diagnostic => ({ file: loaded.file, ...loaded.locate(f.path), path: formatPath(f.path), message: `${report.app}: on vLLM ${report.to}, ${f.message}`, hint: f.fix, severity: f.kind === "changes" ? "warning" : "error" })));
+  if (diags.some((d) => d.severity === "error")) throw new ConfigError(diags);
+  ui.diagnostics(diags);
+}
+
 export function checkCommand(): Command {
   const cmd = new Command("check")
     .description("resolve and check model sources against their backends, and check that each model fits its GPUs")
-    .option("--offline", "skip remote checks (with a warning)");
+    .option("--offline", "skip remote checks (with a warning)")
+    .option("--vllm-version <X.Y.Z>", "instead: the upgrade report, which extra_args flags break, become ambiguous or change meaning on that vLLM release (exit 2 if any breaks)");
   addCommonOptions(cmd);
-  cmd.addHelpText("after", `\nExamples:\n  $ vllmapp check\n  $ vllmapp check -f llama.yaml --json\n  $ HF_TOKEN=hf_… vllmapp check --app llama70b`);
+  cmd.addHelpText("after", `\nExamples:\n  $ vllmapp check\n  $ vllmapp check -f llama.yaml --json\n  $ HF_TOKEN=hf_… vllmapp check --app llama70b\n  $ vllmapp check --vllm-version 0.33.0 --json`);
   cmd.action(async (raw) => {
     const opts = parseOptions(checkOptionsSchema, raw);
     const ui = uiFor(opts);
+    if (opts.vllmVersion !== undefined) return upgradeReport(opts, ui);
     const r = await runCheck(opts);
     ui.out(opts.json ? JSON.stringify(r, null, 2) : formatCheck(r));
     const all = [...r.problems, ...r.apps.flatMap((a) => a.problems)];

@@ -6,7 +6,7 @@ import { findGpuType, GPU_TYPE_NAMES, GPU_TYPES } from "../config/gpus.js";
 import { checkGpuFit, suggestGpu, whyUnsized } from "../models/plan-gpus.js";
 import { parseConfigText } from "../config/load.js";
 import { DNS1123_LABEL, HF_REPO } from "../config/schema.js";
-import { InterruptedError, UsageError } from "../errors.js";
+import { fsUsageError, InterruptedError, UsageError } from "../errors.js";
 import type { Ui } from "../ui/output.js";
 import { VERSION } from "../version.js";
 import { uiFor } from "./options.js";
@@ -252,8 +252,12 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
   }
   const text = initYaml(answers, schemaRefFor(dir));
   parseConfigText(text, file); // what init writes must load
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(file, text, { flag: opts.force ? "w" : "wx" });
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, text, { flag: opts.force ? "w" : "wx" });
+  } catch (e) {
+    throw fsUsageError("write", file, e, "choose a folder you can write to: vllmapp init DIR");
+  }
   return { file, answers };
 }
 

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import path from "node:path";
 import { Command } from "commander";
 import { z } from "zod";
-import { UsageError } from "../errors.js";
+import { fsUsageError, UsageError } from "../errors.js";
+import { apiKeyRef, createApiKeyCommand } from "../render/labels.js";
 import type { K8sObject, RenderedApp } from "../render/types.js";
 import type { Ui } from "../ui/output.js";
 import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, paramsFlag, parseOptions, rejectIneffective, setFlag, targetOf, targetShape, uiFor } from "./options.js";
@@ -56,6 +57,17 @@ export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResu
   );
   reportPlan(p, ui);
   const rendered = opts.showOnly.length ? showOnly(p.apps.map((a) => a.rendered), opts.showOnly) : p.apps.map((a) => a.rendered);
+  // a generated API key's Secret is rendered without data: outside `deploy` the user creates the key
+  const keyless = new Set<string>();
+  for (const { loaded, rendered: r } of p.apps) {
+    const key = apiKeyRef(loaded.config);
+    if (!r.objects || !key?.generated) continue;
+    keyless.add(r.name);
+    ui.warn(
+      `${r.name}: Secret ${key.secret} is rendered without data (\`vllmapp deploy\` fills it), so applied as it is the pods stay in CreateContainerConfigError. ` +
+        `Create the key once, before or after applying (it is generated on your machine and never printed):\n  ${createApiKeyCommand(key.secret, key.key, r.namespace)}`,
+    );
+  }
   const written: RenderResult["written"] = [];
   if (!opts.dryRun) {
     // always DIR/<app>/: adding an app to the file never moves another app's files
@@ -63,9 +75,14 @@ export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResu
     for (const app of rendered) {
       const dir = path.join(root, app.name);
       const files = renderFiles(app);
-      writeFolder(dir, files, RENDER_MARKER);
+      try {
+        writeFolder(dir, files, RENDER_MARKER);
+      } catch (e) {
+        throw fsUsageError("write", dir, e, "choose a folder you can write to: --out DIR");
+      }
       written.push({ app: app.name, dir, files: [...files.keys()] });
-      ui.success(`wrote ${files.size} files to ${dir}${app.objects ? ` (kubectl apply -k ${dir})` : ""}`);
+      const apply = app.objects ? (keyless.has(app.name) ? "" : ` (kubectl apply -k ${dir})`) : "";
+      ui.success(`wrote ${files.size} files to ${dir}${apply}`);
     }
     const kustomized = rendered.filter((a) => a.objects);
     // one kustomization over the apps of a multi-app file (not for --app, which renders a part of it)
@@ -75,8 +92,12 @@ export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResu
       if (existsSync(file) && !readFileSync(file, "utf8").startsWith(RENDER_MARKER)) {
         ui.warn(`${file} was not written by vllmapp; left as it is (list the app folders in it: ${kustomized.map((a) => `${a.name}/`).join(", ")})`);
       } else {
-        writeFileSync(file, topKustomization(kustomized.map((a) => a.name)));
-        ui.success(`wrote ${file} over ${kustomized.length} apps (kubectl apply -k ${root})`);
+        try {
+          writeFileSync(file, topKustomization(kustomized.map((a) => a.name)));
+        } catch (e) {
+          throw fsUsageError("write", file, e, "choose a folder you can write to: --out DIR");
+        }
+        ui.success(`wrote ${file} over ${kustomized.length} apps${keyless.size ? "" : ` (kubectl apply -k ${root})`}`);
         return { apps: rendered, written, kustomization: file };
       }
     }

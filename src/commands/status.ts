@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { z } from "zod";
 import type { StatusResult } from "../target.js";
 import { formatTable } from "../text.js";
+import { formatGroup } from "../cluster/groups.js";
 import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
 
 export const statusOptionsSchema = z
@@ -32,7 +33,9 @@ export function formatStatus(r: StatusResult, opts: Pick<StatusOptions, "target"
         const lines = [`${a.name}: ${a.state}, ${a.ready ? "ready" : `not ready (${a.reason})`}`];
         if (a.endpoint) lines.push(`  endpoint   ${a.endpoint}${a.requiresApiKey ? (a.apiKey ? "" : "  (API key: --show-api-key)") : "  (no API key)"}`);
         if (a.apiKey) lines.push(`  api key    ${a.apiKey}`);
-        lines.push(`  model      ${a.modelId}  from ${a.modelUri}`, `  image      ${a.image}`, `  container  ${a.container}, created ${a.age} ago`);
+        lines.push(`  model      ${a.modelId}  from ${a.modelUri}`);
+        if (a.adapters.length) lines.push(`  adapters   ${a.adapters.join(", ")}`);
+        lines.push(`  image      ${a.image}`, `  container  ${a.container}, created ${a.age} ago`);
         return lines.join("\n");
       })
       .join("\n\n");
@@ -40,11 +43,13 @@ export function formatStatus(r: StatusResult, opts: Pick<StatusOptions, "target"
   return r.apps
     .map((s) => {
       if (!s.deployed) return `${s.name} (namespace ${s.namespace}): not deployed`;
-      const rows: string[][] = [["  ready", `${s.replicas?.ready ?? 0}/${s.replicas?.desired ?? 0}`]];
+      const rows: string[][] = [["  ready", `${s.replicas?.ready ?? 0}/${s.replicas?.desired ?? 0}${s.groups ? " groups" : ""}`]];
+      for (const g of s.groups ?? []) rows.push(["  group", formatGroup(g)]);
       if (s.endpoint) rows.push(["  endpoint", s.endpoint]);
       for (const u of s.ingress) rows.push(["  ingress", u]);
       for (const l of s.links) rows.push(["  link", `${l.title}: ${l.url}`]);
       if (s.modelId) rows.push(["  model", `${s.modelId}${s.modelUri ? ` (${s.modelUri})` : ""}`]);
+      if (s.adapters.length) rows.push(["  adapters", s.adapters.join(", ")]);
       if (s.modelSource) rows.push(["  resolved from", s.modelSource]);
       if (s.image) rows.push(["  image", s.image]);
       if (s.age) rows.push(["  age", s.age]);

@@ -57,4 +57,12 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   node_labels: "the node label keys vllmapp selects on, when the cluster's differ from GPU feature discovery's",
   "node_labels.gpu_product": "the label key with the GPU product (default nvidia.com/gpu.product)",
   "node_labels.pool": "the label key of cluster_pool (default vllmapp.dev/pool)",
+  "node_labels.scheme.key": "the node label key that holds the GPU type",
+  "node_labels.scheme.values": "each GPU type's value of that label: TYPE: value, or TYPE: [values]",
+  "requires_auth.secret": "the Secret you manage that holds the API key",
+  "requires_auth.key": "the key of that Secret (default VLLM_API_KEY)",
+  "draft_model_path.run_output": "the output of an earlier run: a Kubernetes Job's annotation, or an MLflow run's artifact",
+  "draft_model_path.run_output.type": "what the output is: a directory (default), a file or a string",
+  "lora.adapters": "the LoRA adapters served next to the base model: [{name, source}]",
+  monitoring: "Prometheus monitoring of the server: a PodMonitor for vLLM's /metrics",
 };

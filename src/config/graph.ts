@@ -3,9 +3,9 @@
  * once (through the LoadDeps passed in), the deploy order with cycles rejected, selection with
  * dependencies, and deploy waves. Pure except for the LoadDeps passed in.
  */
-import { ConfigError, type Diagnostic } from "../errors.js";
+import { ConfigError, describeFsError, VllmappError, type Diagnostic } from "../errors.js";
 import { didYouMean } from "../text.js";
-import { parseConfigText, sortDiagnostics, type LoadDeps, type LoadedApp, type LoadResult } from "./load.js";
+import { decodeConfigBytes, parseConfigText, sortDiagnostics, type LoadDeps, type LoadedApp, type LoadResult } from "./load.js";
 
 export interface LoadedConfig extends LoadResult {
   /** every app loaded (of the file and the files it depends on), dependencies first */
@@ -26,15 +26,20 @@ export function loadConfig(file: string, deps: LoadDeps): LoadedConfig {
   const queue = [file];
   const readOne = (f: string): LoadResult | undefined => {
     if (byFile.has(f)) return byFile.get(f);
-    let text: string;
+    let content: string | Uint8Array;
     try {
-      text = deps.readFile(f);
+      content = deps.readFile(f);
     } catch (e) {
-      diagnostics.push({ file: f, line: 1, col: 1, path: "", severity: "error", message: `cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, hint: f === file ? "pass the file with -f, or run `vllmapp init` to write one" : undefined });
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!(e instanceof VllmappError) && typeof code !== "string") throw e;
+      const hint = f === file ? "pass the file with -f, or run `vllmapp init` to write one" : "depends_on paths are relative to the file that names them";
+      diagnostics.push(e instanceof VllmappError
+        ? { file: f, line: 1, col: 1, path: "", severity: "error", message: e.message, hint: e.hint ?? hint }
+        : { file: f, line: 1, col: 1, path: "", severity: "error", message: `cannot read ${f}: ${code} (${describeFsError(code!)})`, hint });
       return undefined;
     }
     try {
-      const r = parseConfigText(text, f, f === file ? deps.editRoot : undefined);
+      const r = parseConfigText(typeof content === "string" ? content : decodeConfigBytes(content, f), f, f === file ? deps.editRoot : undefined);
       byFile.set(f, r);
       warnings.push(...r.warnings);
       return r;

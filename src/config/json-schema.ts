@@ -11,6 +11,24 @@ import { GPU_TYPES, MIG_PROFILE_RE } from "./gpus.js";
 import { appConfigSchema, duration, quantity } from "./schema.js";
 import { DURATION_PATTERN, QUANTITY_PATTERN } from "./units.js";
 
+/**
+ * Byte quantities (memory, shm, disk, cache size) as the CLI's rules take them (rules.ts): a bare
+ * number is bytes, so one under 1Mi is an error, and so is `m` (milli); decimal units are a warning only.
+ */
+const MEBIBYTE = 2 ** 20;
+const AT_LEAST_1MI = "([1-9]\\d{7,}|[2-9]\\d{6}|1[1-9]\\d{5}|10[5-9]\\d{4}|1049\\d{3}|1048[6-9]\\d{2}|10485[89]\\d|104857[6-9])(\\.\\d+)?";
+const BYTE_QUANTITY_PATTERN = `^\\s*((\\d+(\\.\\d+)?|\\.\\d+)(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)|${AT_LEAST_1MI})\\s*$`;
+const BYTE_FIELDS = [["resources", "memory"], ["resources", "shm"], ["resources", "disk"], ["cache", "size"]];
+
+function byteRules(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(byteRules);
+  if (node === null || typeof node !== "object") return;
+  const n = node as Json;
+  if (n.type === "string" && n.pattern === QUANTITY_PATTERN) n.pattern = BYTE_QUANTITY_PATTERN;
+  if (n.type === "number" && n.minimum === 0 && Object.keys(n).length === 2) n.minimum = MEBIBYTE;
+  for (const v of Object.values(n)) byteRules(v);
+}
+
 export const SCHEMA_ID = "https://vllmapp.dev/schema/v1/vllm-app.schema.json";
 
 type Json = Record<string, unknown>;
@@ -102,6 +120,7 @@ export function buildJsonSchema(): Record<string, unknown> {
   delete props.args;
   describe(schema, "");
   gpuRules(schema);
+  for (const [obj, field] of BYTE_FIELDS) byteRules((((props[obj!] as Json | undefined)?.properties as Json | undefined) ?? {})[field!]);
   return {
     ...schema,
     $id: SCHEMA_ID,

@@ -2,10 +2,12 @@
  * Reading vllm-app.yaml: YAML with positions, zod validation, every issue mapped back to file:line:col.
  * Pure except for the `readFile` passed in.
  */
-import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, isPair, type Document, type Node as YamlNode } from "yaml";
+import { LineCounter, parseAllDocuments, isAlias, isMap, isSeq, isScalar, isPair, type Document, type Node as YamlNode } from "yaml";
 import type { $ZodIssue } from "zod/v4/core";
 import { ConfigError, type Diagnostic } from "../errors.js";
 import { didYouMean } from "../text.js";
+import { expectedWords, unionExpected } from "./messages.js";
+import { appRules } from "./rules.js";
 import { appConfigSchema, type AppConfig } from "./schema.js";
 import { indentationProblem } from "./yaml-hints.js";
 
@@ -24,7 +26,8 @@ export interface LoadResult {
 
 /** The file system, as loadConfig (config/graph.ts) reads it. */
 export interface LoadDeps {
-  readFile: (path: string) => string;
+  /** the file's bytes (decoded and checked here) or its text; throws errno errors or a VllmappError */
+  readFile: (path: string) => string | Uint8Array;
   resolvePath: (from: string, rel: string) => string;
   exists: (path: string) => boolean;
   /** `--set`: edits each app document of the file named on the command line before it is validated */
@@ -100,6 +103,31 @@ const MISSING_HINT: Record<string, string> = {
   name: 'add name: my-app (a DNS-1123 label: lowercase letters, digits and "-")',
 };
 
+/** A hint for a value of the wrong kind: what to write instead, from the field and the value. */
+function typeHint(path: readonly PathKey[], expected: readonly string[], input: unknown): string | undefined {
+  const field = path.filter((k) => typeof k === "string").join(".");
+  const key = String(path[path.length - 1] ?? "field");
+  const wants = (w: string) => expected.includes(w);
+  if (typeof input === "string") {
+    const t = input.trim();
+    if ((wants("an integer") || wants("a number")) && /^[-+]?\d+(\.\d+)?$/.test(t)) return `write the number without quotes: ${key}: ${t}`;
+    if (wants("true or false")) {
+      const yes = /^(y|yes|on|true)$/i.test(t);
+      const no = /^(n|no|off|false)$/i.test(t);
+      if (yes || no) return `write ${key}: ${yes} (YAML 1.2 reads "${t}" as a string)`;
+    }
+    if (wants("a list")) return `write a list: ${key}: [${JSON.stringify(t).slice(1, -1)}]`;
+    if (wants("a mapping (key: value)")) {
+      if (field === "resources" && /:\s*\d+$|^[A-Za-z][\w -]*$/.test(t)) return `resources is a mapping: resources: {gpu: ${JSON.stringify(t)}}`;
+      if (field === "scaling" && /^\d+$/.test(t)) return `scaling is a mapping: scaling: {replicas: ${t}}`;
+      return `write ${key} as a mapping of fields (${key}: {field: value})`;
+    }
+  }
+  if (typeof input === "number" && wants("a string")) return `quote it: ${key}: "${input}"`;
+  if (Array.isArray(input) && wants("a mapping (key: value)")) return `${key} takes fields (${key}: {field: value}), not a list`;
+  return undefined;
+}
+
 /** Turn zod issues into positioned diagnostics, one per problem. */
 function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: ReturnType<typeof locator>): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -130,17 +158,26 @@ function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: Ret
         out.push(...issuesToDiagnostics(best.map((i) => ({ ...i, path: [...path, ...i.path] })), file, at));
         continue;
       }
+      // eslint-disable-next-line no-restricted-syntax -- reportInput puts the value on the issue, outside its type
+      const input = (issue as any).input;
+      if (input !== undefined) {
+        out.push({ file, ...at(path), severity: "error", path: formatPath(path), message: issue.message, hint: typeHint(path, unionExpected(branches), input) });
+        continue;
+      }
     }
     const pos = at(path);
     const lastKey = path[path.length - 1];
     // eslint-disable-next-line no-restricted-syntax -- zod 4 reports the input of an invalid_type issue on `input`, outside its type
     const missing = issue.code === "invalid_type" && (issue as any).input === undefined;
+    // eslint-disable-next-line no-restricted-syntax -- custom issues carry vllmapp's hint in `params`, which only some issue types declare
+    const paramsHint = (issue as any).params?.hint as string | undefined;
+    // eslint-disable-next-line no-restricted-syntax -- as above: the value, from reportInput
+    const typeFix = issue.code === "invalid_type" && !missing ? typeHint(path, [expectedWords(issue.expected)], (issue as any).input) : undefined;
     out.push({
       file, ...pos, severity: "error",
       path: formatPath(path),
       message: missing ? `required field "${String(lastKey)}" is missing` : issue.message,
-      // eslint-disable-next-line no-restricted-syntax -- custom issues carry vllmapp's hint in `params`, which only some issue types declare
-      hint: missing ? MISSING_HINT[String(lastKey)] : ((issue as any).params?.hint as string | undefined),
+      hint: missing ? MISSING_HINT[String(lastKey)] : paramsHint ?? typeFix,
     });
   }
   return out;
@@ -151,10 +188,161 @@ function score(issues: readonly $ZodIssue[]): number {
   return Math.max(...issues.map((i) => i.path.length * 2 + (i.code === "invalid_type" ? 0 : 1)));
 }
 
+/**
+ * Limits on what one config file may hold, so that hostile input (alias bombs, huge or deeply
+ * nested documents) ends in a located error in well under a second instead of a hang or a crash.
+ */
+export const CONFIG_LIMITS = {
+  /** bytes of one file: 200 apps with pod templates fit; parsing that much takes under a second */
+  maxBytes: 256 * 1024,
+  /** apps (YAML documents) in one file */
+  maxApps: 500,
+  /** levels of nested mappings and lists; a pod template needs about 12 */
+  maxDepth: 64,
+  /** entries of one mapping or list (env_vars, extra_args …) */
+  maxItems: 500,
+  /** alias nodes (*name) in one document */
+  maxAliases: 200,
+  /** nodes an alias may expand to (the `yaml` library's maxAliasCount) */
+  maxAliasCount: 100,
+  /** errors reported from one file (the rest are counted) */
+  maxDiagnostics: 100,
+} as const;
+
+const MiB = 1024 * 1024;
+const sizeText = (n: number) => (n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`);
+
+/** line:col (1-based) of a character offset in a text. */
+function positionIn(text: string, offset: number): { line: number; col: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf("\n"); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, col: offset - start + 1 };
+}
+
+/**
+ * A config file's bytes as text: UTF-8 (a BOM is fine). UTF-16/32, binary files and other 8-bit
+ * encodings (Latin-1 …) are errors that say where and how to fix them. Pure.
+ */
+export function decodeConfigBytes(bytes: Uint8Array, file: string): string {
+  const fail = (message: string, hint: string, at = { line: 1, col: 1 }): never => {
+    throw new ConfigError([{ file, ...at, path: "", severity: "error", message, hint }]);
+  };
+  const saveAsUtf8 = "save the file as UTF-8 (e.g. iconv -f <encoding> -t UTF-8, or your editor's \"Save with encoding\")";
+  if (bytes.length > CONFIG_LIMITS.maxBytes) {
+    fail(`the file is ${sizeText(bytes.length)}; a vllm-app.yaml holds at most ${sizeText(CONFIG_LIMITS.maxBytes)}`, "split the apps over several files (depends_on: [./other.yaml]) or ship large data through include or the image");
+  }
+  const [b0, b1, b2, b3] = bytes;
+  if ((b0 === 0xff && b1 === 0xfe && b2 === 0 && b3 === 0) || (b0 === 0 && b1 === 0 && b2 === 0xfe && b3 === 0xff)) fail("the file is UTF-32, not UTF-8", saveAsUtf8);
+  if ((b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff)) fail(`the file is UTF-16 (${b0 === 0xff ? "little" : "big"}-endian, with a byte-order mark), not UTF-8`, saveAsUtf8);
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) {
+    // UTF-16 without a BOM: ASCII text with a NUL byte beside every character
+    let zeroEven = 0;
+    let zeroOdd = 0;
+    const n = Math.min(bytes.length, 4096);
+    for (let i = 0; i < n; i++) {
+      if (bytes[i] !== 0) continue;
+      if (i % 2) zeroOdd++;
+      else zeroEven++;
+    }
+    if (Math.max(zeroEven, zeroOdd) > n / 4 && Math.min(zeroEven, zeroOdd) < n / 64) fail(`the file looks like UTF-16 (${zeroOdd > zeroEven ? "little" : "big"}-endian) without a byte-order mark, not UTF-8`, saveAsUtf8);
+    const before = new TextDecoder("utf-8").decode(bytes.subarray(0, nul));
+    fail("the file is binary (it holds NUL bytes), not a YAML text file", "name a YAML text file (`vllmapp init` writes a vllm-app.yaml)", positionIn(before, before.length));
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    const lossy = new TextDecoder("utf-8").decode(bytes);
+    const bad = lossy.indexOf("\uFFFD");
+    return fail("the file is not valid UTF-8 (a Latin-1 or Windows-1252 character?)", saveAsUtf8, positionIn(lossy, Math.max(bad, 0)));
+  }
+}
+
+/**
+ * Checks on a composed document before it becomes JS, iteratively (no recursion, so depth cannot
+ * crash it): nesting depth, duplicate keys (named), aliases that point nowhere, into another
+ * document of the file, or into themselves (a cycle).
+ */
+function checkDocument(doc: Document, lc: LineCounter, file: string, earlierAnchors: ReadonlySet<string>, anchors: Set<string>): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const pos = (n: { range?: readonly number[] | null } | null | undefined) => (n?.range ? lc.linePos(n.range[0]!) : { line: 1, col: 1 });
+  const open = new Set<string>();
+  type Entry = { node: unknown; path: PathKey[]; depth: number } | { close: string };
+  const stack: Entry[] = [{ node: doc.contents, path: [], depth: 0 }];
+  let tooDeep = false;
+  let tooBig = false;
+  let aliases = 0;
+  while (stack.length) {
+    const e = stack.pop()!;
+    if ("close" in e) {
+      open.delete(e.close);
+      continue;
+    }
+    const { node, path, depth } = e;
+    if (isAlias(node)) {
+      const name = node.source;
+      const at = { file, ...pos(node), path: formatPath(path), severity: "error" as const };
+      if (++aliases === CONFIG_LIMITS.maxAliases + 1) out.push({ ...at, message: `more than ${CONFIG_LIMITS.maxAliases} aliases in one app`, hint: "write the values out instead of repeating *aliases" });
+      else if (open.has(name)) out.push({ ...at, message: `alias *${name} refers to the node that holds it (a cycle)`, hint: "an alias may only repeat a value defined before it, not one it is part of" });
+      else if (!anchors.has(name) && earlierAnchors.has(name)) out.push({ ...at, message: `alias *${name} refers to an anchor in another document of this file`, hint: `anchors do not cross "---": define &${name} again in this app's document` });
+      else if (!anchors.has(name)) out.push({ ...at, message: `alias *${name} has no anchor &${name} before it`, hint: `define the value with &${name} before using *${name}` });
+      continue;
+    }
+    if (!isMap(node) && !isSeq(node)) {
+      if (isScalar(node) && node.anchor) anchors.add(node.anchor);
+      continue;
+    }
+    if (depth >= CONFIG_LIMITS.maxDepth) {
+      if (!tooDeep) out.push({ file, ...pos(node), path: formatPath(path), severity: "error", message: `the YAML nests more than ${CONFIG_LIMITS.maxDepth} levels deep here`, hint: "a vllm-app.yaml needs a dozen levels at most; check for runaway [ or {" });
+      tooDeep = true;
+      continue;
+    }
+    if (node.items.length > CONFIG_LIMITS.maxItems) {
+      if (!tooBig) out.push({ file, ...pos(node), path: formatPath(path), severity: "error", message: `${node.items.length} entries in one ${isMap(node) ? "mapping" : "list"}; at most ${CONFIG_LIMITS.maxItems}`, hint: "a vllm-app.yaml needs far fewer; split the apps or ship large data through include" });
+      tooBig = true;
+      continue;
+    }
+    if (node.anchor) {
+      anchors.add(node.anchor);
+      open.add(node.anchor);
+      stack.push({ close: node.anchor });
+    }
+    const children: Entry[] = [];
+    if (isMap(node)) {
+      const seen = new Map<string, number>();
+      for (const pair of node.items) {
+        if (isMap(pair.key) || isSeq(pair.key) || isAlias(pair.key)) {
+          out.push({ file, ...pos(pair.key as YamlNode), path: formatPath(path), severity: "error", message: "a key here is a mapping, a list or an alias; keys are plain names", hint: "write name: value (a ? or [ at the start of a line makes a complex key)" });
+          continue;
+        }
+        const key = isScalar(pair.key) ? pair.key.value : undefined;
+        const k = key === null || key === undefined ? undefined : String(key);
+        if (k !== undefined) {
+          const first = seen.get(k);
+          if (first !== undefined) {
+            out.push({ file, ...pos(pair.key as YamlNode), path: formatPath([...path, k]), severity: "error", message: `duplicate key "${k}" (first at line ${first})`, hint: `each key may appear once per mapping; remove one of the two "${k}:"` });
+          } else seen.set(k, pos(pair.key as YamlNode).line);
+        }
+        children.push({ node: pair.key, path, depth: depth + 1 }, { node: pair.value, path: [...path, k ?? "?"], depth: depth + 1 });
+      }
+    } else {
+      node.items.forEach((item, i) => children.push({ node: item, path: [...path, i], depth: depth + 1 }));
+    }
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+  }
+  return out;
+}
+
 /** Parse and validate one vllm-app.yaml (one or several apps). Throws ConfigError with every problem. */
 export function parseConfigText(text: string, file: string, edit?: (doc: Document) => Diagnostic[]): LoadResult {
+  if (text.length > CONFIG_LIMITS.maxBytes) decodeConfigBytes(new Uint8Array(text.length), file); // the size error
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // uniqueKeys: checked below, in linear time and naming the key (the library's check is quadratic)
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const diagnostics: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
   const apps: LoadedApp[] = [];
@@ -169,6 +357,10 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
     if (indent) diagnostics.push(indent);
     else for (const e of doc.errors) {
       const pos = lineCounter.linePos(e.pos[0]);
+      if (/call stack/i.test(e.message)) {
+        diagnostics.push({ file, ...pos, path: "", severity: "error", message: `the YAML nests too deeply (more than ${CONFIG_LIMITS.maxDepth} levels)`, hint: "a vllm-app.yaml needs a dozen levels at most; check for runaway [ or {" });
+        continue;
+      }
       diagnostics.push({ file, ...pos, path: "", severity: "error", message: `YAML syntax error: ${e.message.split("\n")[0]}`, hint: yamlHint(e.code) });
     }
     for (const w of doc.warnings) {
@@ -176,8 +368,20 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
       warnings.push({ file, ...pos, path: "", severity: "warning", message: w.message.split("\n")[0]! });
     }
   }
-  if (diagnostics.length) throw new ConfigError(diagnostics);
+  if (diagnostics.length) throw new ConfigError(sortDiagnostics(diagnostics));
+  const earlier = new Set<string>();
+  for (const doc of list) {
+    const anchors = new Set<string>();
+    diagnostics.push(...checkDocument(doc, lineCounter, file, earlier, anchors));
+    for (const a of anchors) earlier.add(a);
+  }
+  if (diagnostics.length) throw new ConfigError(sortDiagnostics(diagnostics));
   const nonEmpty = list.filter((d) => d.contents !== null);
+  if (nonEmpty.length > CONFIG_LIMITS.maxApps) {
+    const extra = nonEmpty[CONFIG_LIMITS.maxApps]!;
+    const pos = extra.contents?.range ? lineCounter.linePos(extra.contents.range[0]) : { line: 1, col: 1 };
+    throw new ConfigError([{ file, ...pos, path: "", severity: "error", message: `the file holds ${nonEmpty.length} apps; at most ${CONFIG_LIMITS.maxApps}`, hint: "split the apps over several files" }]);
+  }
   if (nonEmpty.length === 0) {
     throw new ConfigError([{ file, line: 1, col: 1, path: "", severity: "error", message: "the file holds no app", hint: "run `vllmapp init` to write a commented vllm-app.yaml" }]);
   }
@@ -185,31 +389,53 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
   for (const doc of nonEmpty) {
     if (edit) diagnostics.push(...edit(doc));
     const at = locator(doc, lineCounter);
-    const raw = doc.toJS({ maxAliasCount: 100 });
+    let raw: unknown;
+    try {
+      raw = doc.toJS({ maxAliasCount: CONFIG_LIMITS.maxAliasCount });
+    } catch (e) {
+      // the library's resource-exhaustion guard (an alias bomb); other alias problems are caught above
+      const first = findFirstAlias(doc);
+      const pos = first?.range ? lineCounter.linePos(first.range[0]) : at([]);
+      diagnostics.push({ file, ...pos, path: "", severity: "error", message: `the aliases here expand to too many values (${(e as Error).message})`, hint: `write the values out; an alias may expand to at most ${CONFIG_LIMITS.maxAliasCount} nodes` });
+      continue;
+    }
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
       diagnostics.push({ file, ...at([]), path: "", severity: "error", message: "an app must be a mapping of fields (name: …, model_hf_path: …)" });
       continue;
     }
-    const parsed = appConfigSchema.safeParse(raw);
+    const parsed = appConfigSchema.safeParse(raw, { reportInput: true });
     if (!parsed.success) {
       diagnostics.push(...issuesToDiagnostics(parsed.error.issues, file, at));
       continue;
     }
     const config = parsed.data;
+    for (const f of appRules(config)) {
+      const d: Diagnostic = { file, ...at(f.path), path: formatPath(f.path), severity: f.severity, message: f.message, hint: f.hint };
+      (f.severity === "error" ? diagnostics : warnings).push(d);
+    }
     if (names.has(config.name)) {
       diagnostics.push({ file, ...at(["name"]), path: "name", severity: "error", message: `app "${config.name}" is defined twice in this file (first at line ${names.get(config.name)})`, hint: "give each app its own name" });
     }
     names.set(config.name, at(["name"]).line);
     apps.push({ config, file, locate: (p) => at(p) });
   }
-  if (diagnostics.length) throw new ConfigError(sortDiagnostics(diagnostics));
+  if (diagnostics.length) throw new ConfigError(capDiagnostics(sortDiagnostics(diagnostics)));
   return { apps, warnings };
+}
+
+function findFirstAlias(doc: Document): YamlNode | undefined {
+  const stack: unknown[] = [doc.contents];
+  while (stack.length) {
+    const n = stack.pop();
+    if (isAlias(n)) return n;
+    if (isMap(n)) for (let i = n.items.length - 1; i >= 0; i--) stack.push(n.items[i]!.value, n.items[i]!.key);
+    else if (isSeq(n)) for (let i = n.items.length - 1; i >= 0; i--) stack.push(n.items[i]);
+  }
+  return undefined;
 }
 
 function yamlHint(code: string): string | undefined {
   switch (code) {
-    case "DUPLICATE_KEY":
-      return "each field may appear once per app";
     case "TAB_AS_INDENT":
       return "indent with spaces, not tabs";
     case "BAD_INDENT":
@@ -218,6 +444,14 @@ function yamlHint(code: string): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** At most CONFIG_LIMITS.maxDiagnostics errors, and a count of the rest. */
+export function capDiagnostics(list: Diagnostic[]): Diagnostic[] {
+  const max = CONFIG_LIMITS.maxDiagnostics;
+  if (list.length <= max) return list;
+  const last = list[max - 1]!;
+  return [...list.slice(0, max), { ...last, path: "", message: `… and ${list.length - max} more errors in this file`, hint: "fix these first" }];
 }
 
 export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {

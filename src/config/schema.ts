@@ -4,12 +4,12 @@
  * zod/mini (not classic zod): a tenth of the size, which is most of `render`'s start-up.
  */
 import * as z from "zod/mini";
-import en from "zod/v4/locales/en.js";
+import { issueMessage } from "./messages.js";
 
-// zod/mini loads no messages by default; English ones for the errors we do not word ourselves.
-z.config(en());
-import { GPU_TYPE_NAMES, MIG_PROFILE_RE, findGpuType, suggestGpuType } from "./gpus.js";
-import { isQuantity, parseDuration } from "./units.js";
+// zod/mini loads no messages by default; ours say what was expected and what was found (messages.ts).
+z.config({ localeError: (iss) => issueMessage(iss) });
+import { GPU_TYPE_NAMES, LABEL_SCHEMES, MIG_PROFILE_RE, findGpuType, suggestGpuType } from "./gpus.js";
+import { isQuantity, parseDuration, quantityFix, quantityValue } from "./units.js";
 
 export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const HF_REPO = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9._/-]+)?$/;
@@ -22,9 +22,18 @@ export const duration = z.union([z.number(), z.string()]).check(
   z.describe('seconds (300) or a duration string ("5m", "1h30m")'),
 );
 
-export const quantity = z
-  .union([z.number(), z.string()])
-  .check(z.refine(isQuantity, { message: 'not a Kubernetes quantity; write e.g. "16Gi", "500Mi", "4" or "500m"' }));
+export const quantity = z.union([z.number(), z.string()]).check(
+  z.superRefine((v, ctx) => {
+    if (isQuantity(v)) return;
+    const fix = quantityFix(v);
+    ctx.addIssue({
+      code: "custom",
+      input: v,
+      message: `${JSON.stringify(v)} is not a Kubernetes quantity${fix ? `; did you mean "${fix}"?` : ""}`,
+      params: { hint: fix ? `write "${fix}" (Kubernetes units: Ki, Mi, Gi, Ti for bytes; m for milli-CPUs)` : 'write e.g. "16Gi", "500Mi", "4" or "500m"' },
+    });
+  }),
+);
 
 /** Helpers that read like classic zod, for zod/mini. */
 const opt = z.optional;
@@ -33,7 +42,14 @@ const doc = <T extends z.ZodMiniType>(schema: T, description: string): T => sche
 const int = (min: number, message?: string) => z.int().check(z.minimum(min, message));
 const str = (...checks: Parameters<ReturnType<typeof z.string>["check"]>) => z.string().check(...checks);
 const nonEmpty = () => str(z.minLength(1));
-const argvList = z.array(z.string());
+/** An argv element: a YAML number or boolean in the list (`[--max-model-len, 8192]`) is the string it spells. */
+const argvItem = z.pipe(z.union([z.string(), z.number(), z.boolean()]), z.transform((v) => String(v)));
+const argvList = z.array(argvItem);
+/** on_startup / on_shutdown: an argv list, or one string run by `sh -c`. */
+const hook = z.union([nonEmpty(), argvList.check(z.minLength(1, "give the command and its arguments, e.g. [sh, -c, \"echo hi\"]"))]);
+
+/** GPUs of one pod: they sit on one node, and the biggest nodes carry 16 */
+export const MAX_GPUS_PER_REPLICA = 64;
 
 const gpuObject = z.strictObject({
   type: opt(doc(z.string(), "GPU type, e.g. L4, A100 80G, H100")),
@@ -68,6 +84,8 @@ export const scalingSchema = z.strictObject({
   ),
   scaledown_after: opt(doc(duration, "idle time before scaling down")),
   prometheus_url: opt(doc(z.url(), "Prometheus that scrapes vLLM's metrics (for the KEDA autoscaler)")),
+  wake: opt(doc(z.enum(["http-add-on"]), "what wakes an app scaled to zero: http-add-on = KEDA's HTTP add-on, whose interceptor sees requests while no pod runs")),
+  keda_namespace: def(doc(str(z.regex(DNS1123_LABEL, "must be a DNS-1123 label")), "the namespace KEDA's HTTP add-on is installed in"), "keda"),
 });
 
 const ENV_NAME_MSG = "not an environment variable name";
@@ -75,7 +93,7 @@ const secretShort = str(z.regex(ENV_NAME, "a secret's short form is an environme
 const secretLong = z.strictObject({
   env_var: opt(str(z.regex(ENV_NAME, ENV_NAME_MSG))),
   secret: opt(str(z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes Secret name"))),
-  key: opt(z.string()),
+  key: opt(str(z.regex(/^[-._a-zA-Z0-9]+$/, "not a Secret key: letters, digits, '-', '_' and '.' (e.g. HF_TOKEN, secret-key)"))),
   mount: opt(str(z.startsWith("/", "mount must be an absolute path"))),
 });
 export const secretSchema = z.union([secretShort, secretLong]);
@@ -95,6 +113,32 @@ const runsSchema = z.union([
 ]);
 
 const DNS_MSG = "must be a DNS-1123 label";
+
+export const loraSchema = z.strictObject({
+  adapters: def(
+    z.array(
+      z.strictObject({
+        name: doc(str(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "an adapter name is letters, digits, '.', '_' and '-'"), z.maxLength(63)), "the model name clients send to use this adapter"),
+        source: doc(nonEmpty(), "org/name (Hugging Face), s3://, gs://, az:// URI, pvc://CLAIM/path, or an absolute path"),
+      }),
+    ),
+    [],
+  ),
+  max_rank: opt(doc(z.union([1, 8, 16, 32, 64, 128, 256, 320, 512].map((r) => z.literal(r)) as unknown as [z.ZodMiniLiteral<number>, z.ZodMiniLiteral<number>]), "--max-lora-rank (default: the adapters' largest rank)")),
+  max_loras: opt(doc(int(1), "adapters in one batch (--max-loras; default: the adapter count, at most 4)")),
+  max_cpu_loras: opt(doc(int(1), "adapters kept in CPU memory (--max-cpu-loras)")),
+  dynamic: def(doc(z.boolean(), "also allow loading adapters at run time (VLLM_ALLOW_RUNTIME_LORA_UPDATING)"), false),
+});
+
+export const parallelismSchema = z.strictObject({
+  tensor: opt(doc(int(1), "tensor-parallel size (default: GPUs per pod × nodes ÷ (pipeline × data))")),
+  pipeline: opt(doc(int(1), "pipeline-parallel size (default 1)")),
+  data: opt(doc(int(1), "data-parallel ranks in all (default 1)")),
+  data_local: opt(doc(int(1), "data-parallel ranks per pod (default data ÷ nodes)")),
+  expert: opt(doc(z.boolean(), "expert parallelism for MoE models (--enable-expert-parallel)")),
+  nodes: opt(doc(z.union([int(1), z.literal("auto")]), "pods per group, one node each; > 1 runs on a LeaderWorkerSet (default: tensor × pipeline × data ÷ GPUs per pod)")),
+  backend: opt(doc(z.enum(["mp", "ray"]), "vLLM's distributed executor backend; multi-node is mp (vLLM's native mode)")),
+});
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 export const appConfigSchema = z
@@ -105,8 +149,12 @@ export const appConfigSchema = z
     model_hf_path: opt(doc(z.string(), "Hugging Face repo org/name, optional @revision")),
     model_path: opt(doc(modelPath, "s3://, gs://, az:// URI, pvc://CLAIM/path, an absolute path, models:/NAME/VERSION, or {run_output: …}")),
     model_id: opt(doc(nonEmpty(), "the model name clients send (--served-model-name)")),
+    draft_model_hf_path: opt(doc(z.string(), "speculative decoding: a draft model from Hugging Face, org/name optionally @revision")),
+    draft_model_path: opt(doc(modelPath, "speculative decoding: a draft model from s3://, gs://, az://, pvc://, an absolute path or {run_output: …}")),
+    speculative_config: opt(doc(z.record(z.string(), z.unknown()), "keys of vLLM's --speculative-config (num_speculative_tokens, method, …); model comes from the draft")),
     stream_model: def(z.boolean(), true),
     image: def(nonEmpty(), "auto"),
+    vllm_version: opt(doc(str(z.regex(/^\d+\.\d+\.\d+$/, 'must be a vLLM release like "0.33.0"')), "the vLLM release a custom image runs, for checking extra_args (official vllm/vllm-openai:vX.Y.Z tags imply it)")),
     port: def(z.int().check(z.minimum(1, "port must be 1–65535"), z.maximum(65535, "port must be 1–65535")), 8000),
     extra_args: opt(doc(z.union([z.string(), argvList]), "extra `vllm serve` flags")),
     command: opt(doc(z.union([z.string(), argvList]), "full override of the container command")),
@@ -115,7 +163,13 @@ export const appConfigSchema = z
     secrets: opt(z.array(secretSchema)),
     resources: opt(resourcesSchema),
     scaling: opt(scalingSchema),
-    requires_auth: def(z.boolean(), true),
+    requires_auth: def(
+      doc(
+        z.union([z.boolean(), z.strictObject({ secret: str(z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes Secret name")), key: def(nonEmpty(), "VLLM_API_KEY") })]),
+        "true: vllmapp generates an API key into Secret <app>-api-key; {secret, key}: a Secret you manage holds it; false: no key",
+      ),
+      true,
+    ),
     domain: opt(
       z.strictObject({
         subdomain: opt(str(z.regex(DNS1123_LABEL, DNS_MSG))),
@@ -125,7 +179,7 @@ export const appConfigSchema = z
         tls_secret: opt(z.string()),
       }),
     ),
-    links: opt(z.array(z.strictObject({ path: z.string(), title: z.string(), is_relative: def(z.boolean(), true) }))),
+    links: opt(z.array(z.strictObject({ path: z.string(), title: z.string(), is_relative: def(doc(z.boolean(), "path is relative to the app's endpoint (Flyte's default: false)"), false) }))),
     include: opt(z.array(nonEmpty())),
     parameters: opt(
       z.array(
@@ -140,13 +194,16 @@ export const appConfigSchema = z
     interruptible: def(z.boolean(), false),
     pod_template: opt(z.union([nonEmpty(), z.strictObject({ metadata: opt(z.record(z.string(), z.unknown())), spec: opt(z.record(z.string(), z.unknown())) })])),
     depends_on: opt(z.array(nonEmpty())),
-    on_startup: opt(argvList.check(z.minLength(1))),
-    on_shutdown: opt(argvList.check(z.minLength(1))),
+    on_startup: opt(doc(hook, "argv list, or one string run by sh -c")),
+    on_shutdown: opt(doc(hook, "argv list, or one string run by sh -c")),
     namespace: opt(str(z.regex(DNS1123_LABEL, DNS_MSG))),
+    lora: opt(doc(loraSchema, "LoRA adapters served next to the base model")),
+    parallelism: opt(doc(parallelismSchema, "tensor × pipeline × data parallel sizes and nodes; checked against resources.gpu")),
+    service_account: opt(doc(str(z.maxLength(253), z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes ServiceAccount name")), "the pod's service account (workload identity: IRSA, GKE, Azure), so object-store access needs no static keys")),
     startup_timeout: def(duration, "30m"),
     cache: opt(
       z.strictObject({
-        size: def(quantity, "100Gi"),
+        size: def(quantity.check(z.refine((v) => !isQuantity(v) || quantityValue(v) > 0, { message: "a cache volume needs a size above zero, e.g. 100Gi" })), "100Gi"),
         storage_class: opt(z.string()),
         access_mode: def(z.enum(["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"]), "ReadWriteOnce"),
       }),
@@ -154,8 +211,20 @@ export const appConfigSchema = z
     runs: opt(doc(runsSchema, "where run outputs are looked up")),
     node_labels: opt(
       z.strictObject({
-        gpu_product: def(z.string(), "nvidia.com/gpu.product"),
+        scheme: def(
+          doc(
+            z.union([z.enum(LABEL_SCHEMES), z.strictObject({ key: nonEmpty(), values: z.record(z.string(), z.union([nonEmpty(), z.array(nonEmpty()).check(z.minLength(1))])) })]),
+            "how GPU nodes are labelled: gfd (NVIDIA GPU feature discovery, default), gke, karpenter, or {key, values: {TYPE: value}}",
+          ),
+          "gfd",
+        ),
+        gpu_product: opt(doc(nonEmpty(), "the GPU label key, replacing the scheme's")),
         pool: def(z.string(), "vllmapp.dev/pool"),
+      }),
+    ),
+    monitoring: opt(
+      z.strictObject({
+        pod_monitor: opt(doc(z.boolean(), "render a prometheus-operator PodMonitor (default: when the autoscaler reads vLLM's metrics)")),
       }),
     ),
   })
@@ -184,8 +253,18 @@ export const appConfigSchema = z
       if (!m || !findGpuType(m[1]!)) {
         const guess = suggestGpuType(m?.[1] ?? gpu);
         ctx.addIssue({ code: "custom", path: ["resources", "gpu"], message: `unknown GPU type "${m?.[1] ?? gpu}"${guess ? `; did you mean "${guess}"?` : ""} Known: ${GPU_TYPE_NAMES.join(", ")}`, params: { hint: `write "TYPE:COUNT", e.g. "${guess ?? "L4"}:1"` } });
+      } else if (m[2] !== undefined && Number(m[2]) === 0) {
+        ctx.addIssue({ code: "custom", path: ["resources", "gpu"], message: `"${gpu}" asks for zero ${findGpuType(m[1]!)!.name} GPUs`, params: { hint: `write "${findGpuType(m[1]!)!.name}:1" (or more), or leave resources.gpu out to run without a GPU` } });
       }
-    } else if (typeof gpu === "object") {
+    }
+    const gpuCount = typeof gpu === "number" ? gpu : typeof gpu === "string" ? Number(/:(\d+)\s*$/.exec(gpu)?.[1] ?? 1) : gpu?.count;
+    if (gpuCount !== undefined && gpuCount > MAX_GPUS_PER_REPLICA) {
+      ctx.addIssue({ code: "custom", path: typeof gpu === "object" ? ["resources", "gpu", "count"] : ["resources", "gpu"], message: `${gpuCount} GPUs per replica; at most ${MAX_GPUS_PER_REPLICA} (the GPUs of one pod are on one node)`, params: { hint: "spread larger models over nodes with parallelism.nodes, or over replicas with scaling.replicas" } });
+    }
+    if (typeof gpu === "object") {
+      if (gpu.type !== undefined && gpu.count === 0) {
+        ctx.addIssue({ code: "custom", path: ["resources", "gpu", "count"], message: `count 0 asks for zero ${gpu.type} GPUs`, params: { hint: "give count: 1 (or more), or leave resources.gpu out to run without a GPU" } });
+      }
       const t = gpu.type === undefined ? undefined : findGpuType(gpu.type);
       if (gpu.type !== undefined && !t) {
         const guess = suggestGpuType(gpu.type);
@@ -198,6 +277,15 @@ export const appConfigSchema = z
           ctx.addIssue({ code: "custom", path: ["resources", "gpu", "partition"], message: `${t.name} has no MIG profile "${gpu.partition}"; it has ${t.mig.join(", ")}` });
         } else if (t && !t.mig) {
           ctx.addIssue({ code: "custom", path: ["resources", "gpu", "partition"], message: `${t.name} does not support MIG` });
+        }
+      }
+    }
+    // the pod spec's lists that are merged by name (the server container is found among them)
+    if (typeof app.pod_template === "object" && app.pod_template.spec) {
+      for (const key of ["containers", "initContainers", "ephemeralContainers", "volumes", "tolerations", "imagePullSecrets"]) {
+        const v = app.pod_template.spec[key];
+        if (v !== undefined && (!Array.isArray(v) || v.some((x) => x === null || typeof x !== "object" || Array.isArray(x)))) {
+          ctx.addIssue({ code: "custom", path: ["pod_template", "spec", key], message: `pod_template.spec.${key} must be a list of mappings`, params: { hint: key === "containers" ? "write e.g. containers: [{name: vllm, env: [{name: X, value: \"1\"}]}]" : `write ${key}: [{…}, …]` } });
         }
       }
     }
@@ -224,6 +312,25 @@ export const appConfigSchema = z
         ctx.addIssue({ code: "custom", path: ["secrets", i, "key"], message: "a mounted secret needs key (the file name in the Secret)" });
       }
     });
+    for (const hookName of ["on_startup", "on_shutdown"] as const) {
+      const h = app[hookName];
+      if (Array.isArray(h) && typeof h[0] === "string" && /\s/.test(h[0].trim())) {
+        const split = [...h[0]!.trim().split(/\s+/), ...h.slice(1)];
+        ctx.addIssue({
+          code: "custom", path: [hookName, 0],
+          message: `"${h[0]}" is one list element, so it would be run as a program of that name (spaces included)`,
+          params: { hint: `split it: ${JSON.stringify(split)}, or write the whole line as one string (run by sh -c): ${hookName}: ${JSON.stringify(h.join(" "))}` },
+        });
+      }
+    }
+    if (typeof app.node_labels?.scheme === "object") {
+      for (const t of Object.keys(app.node_labels.scheme.values)) {
+        if (!findGpuType(t)) {
+          const guess = suggestGpuType(t);
+          ctx.addIssue({ code: "custom", path: ["node_labels", "scheme", "values", t], message: `unknown GPU type "${t}"${guess ? `; did you mean "${guess}"?` : ""}`, params: { hint: `keys are GPU types of the catalog: ${GPU_TYPE_NAMES.join(", ")}` } });
+        }
+      }
+    }
     if (app.command !== undefined && app.extra_args !== undefined) {
       ctx.addIssue({ code: "custom", path: ["extra_args"], message: "command replaces the whole container command, so extra_args would be ignored; put the flags in command or drop command" });
     }

@@ -56,6 +56,49 @@ export function dockerSize(value: string | number): string {
   return `${Math.ceil(bytes)}b`;
 }
 
+/**
+ * The quantity a malformed one most likely meant: "16GB", "16gb", "16 Gi", "16gi" → "16Gi";
+ * undefined when there is no clear guess.
+ */
+export function quantityFix(value: unknown): string | undefined {
+  if (typeof value !== "string") return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtTpPeE])\s*(i?)\s*[bB]?\s*$/.exec(value);
+  if (!m) return undefined;
+  const unit = m[2]!.toLowerCase() === "k" ? "Ki" : `${m[2]!.toUpperCase()}i`;
+  const fixed = `${m[1]}${unit}`;
+  return fixed === value ? undefined : fixed;
+}
+
+const DECIMAL_BYTE_UNITS = new Set(["k", "M", "G", "T", "P", "E"]);
+
+/**
+ * How a byte quantity (memory, shm, disk, cache size) reads, when it is likely not what was meant:
+ * a bare number is bytes (`16` = 16 bytes), `m` is milli (`512m` = half a byte), and decimal units
+ * (`16G` = 16×10⁹ bytes, not 16Gi). Undefined when it reads as meant.
+ */
+export function byteQuantityProblem(value: string | number): { severity: "error" | "warning"; message: string; hint: string } | undefined {
+  const s = typeof value === "number" ? String(value) : value.trim();
+  const m = QUANTITY_RE.exec(s);
+  if (!m) return undefined;
+  const n = m[1]!;
+  const unit = m[3] ?? "";
+  if (unit === "" && Number(n) < 2 ** 20) {
+    return { severity: "error", message: `${JSON.stringify(value)} is ${n} bytes: a bare number is bytes`, hint: `write "${n}Gi" (or "${n}Mi")` };
+  }
+  if (unit === "m") {
+    return { severity: "error", message: `"${s}" is ${Number(n) / 1000} bytes: m means milli`, hint: `write "${n}Mi" for mebibytes` };
+  }
+  if (DECIMAL_BYTE_UNITS.has(unit)) {
+    const gi = quantityValue(s) / 2 ** 30;
+    return {
+      severity: "warning",
+      message: `"${s}" is ${n}×10^${{ k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 }[unit]} bytes (${gi >= 1 ? `${Number(gi.toFixed(2))}Gi` : `${Number((quantityValue(s) / 2 ** 20).toFixed(1))}Mi`}), not ${n}${unit === "k" ? "Ki" : `${unit}i`}`,
+      hint: `if you meant ${n}${unit === "k" ? "Ki" : `${unit}i`}, write "${n}${unit === "k" ? "Ki" : `${unit}i`}"`,
+    };
+  }
+  return undefined;
+}
+
 /** The same rules as JSON Schema patterns (for the strings; numbers are ≥ 0): the editor and the CLI accept the same values. */
 export const QUANTITY_PATTERN = `^\\s*${QUANTITY_RE.source.slice(1, -1)}\\s*$`;
 export const DURATION_PATTERN = "^\\s*(\\d+(\\.\\d+)?|(\\d+(\\.\\d+)?(ms|s|m|h|d))+)\\s*$";

@@ -21,8 +21,8 @@ export const DEFAULT_UTILIZATION = 0.9;
  */
 const DEVICE_MIB: Record<string, number> = {
   T4: 15360, V100: 16160, A10: 23028, A10G: 23028, L4: 23034, A40: 46068, L40: 46068, L40s: 46068,
-  A100: 40960, "A100 80G": 81920, H100: 81559, "H100 NVL": 95830, H200: 143771, GH200: 97871,
-  B200: 183359, "RTX PRO 6000": 97887, MI300X: 196608,
+  A100: 40960, A100_80G: 81920, H100: 81559, "H100 NVL": 95830, H200: 143771, GH200: 97871,
+  B200: 183359, RTX_PRO_6000: 97887, MI300X: 196608,
 };
 
 /** Bytes of one device, or of one MIG slice (the profile names its memory: 1g.10gb = 10 GB). */
@@ -163,7 +163,7 @@ export function suggestGpus(shape: ModelShape, weightBytes: number, serving: Ser
       const r = checkFit(shape, weightBytes, { type, count }, { ...serving, tensorParallel: count, pipelineParallel: 1 });
       return { choice: { type, count }, r };
     });
-  const byMemory = [...GPU_TYPES].sort((a, b) => deviceBytes(a) - deviceBytes(b));
+  const byMemory = GPU_TYPES.filter((t) => !t.noSuggest).sort((a, b) => deviceBytes(a) - deviceBytes(b));
   const pick = (ok: (r: FitResult) => boolean): GpuChoice | undefined => {
     for (const type of prefer ? [prefer, ...byMemory.filter((t) => t !== prefer && deviceBytes(t) > deviceBytes(prefer))] : byMemory) {
       const hit = candidates(type).find((c) => ok(c.r));

@@ -79,7 +79,8 @@ export async function deployLocal(plan: Plan, req: DeployRequest, ui: Ui): Promi
       if (docker.modelCacheDir) mkdirSync(docker.modelCacheDir, { recursive: true });
       for (const step of docker.before) await runStep(step, ui);
       const env = hostEnv(docker.envFromHost);
-      if (docker.requiresApiKey) env.VLLM_API_KEY = (existing && apiKeyOf(existing)) ?? randomBytes(24).toString("base64url");
+      if (docker.apiKeyFromHost) env.VLLM_API_KEY = process.env.VLLM_API_KEY!;
+      else if (docker.requiresApiKey) env.VLLM_API_KEY = (existing && apiKeyOf(existing)) ?? randomBytes(24).toString("base64url");
       mkdirSync(path.join(homedir(), ".cache", "huggingface"), { recursive: true });
       if (existing) await removeContainer(existing, ui);
       await startContainer(docker, env);

@@ -67,6 +67,7 @@ export interface ContainerInfo {
   Id: string;
   Name: string;
   Created: string;
+  Args?: string[];
   State: { Status: string; Running: boolean; ExitCode: number; OOMKilled: boolean; Error: string };
   Config: { Image: string; Env: string[] | null; Labels: Record<string, string> | null };
   HostConfig: { PortBindings: Record<string, { HostIp: string; HostPort: string }[] | null> | null };

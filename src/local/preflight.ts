@@ -19,11 +19,13 @@ export interface PlannedApp {
 
 /** Secrets come from this process's environment, by name: every missing one is named at once. */
 export function checkSecrets(apps: readonly PlannedApp[]): void {
-  const missing = apps.flatMap((a) => a.plan.envFromHost.filter((n) => n !== "VLLM_API_KEY" && process.env[n] === undefined).map((n) => `${n} (app ${a.name})`));
+  // the generated API key is vllmapp's to make; one in a Secret the user manages comes from the environment
+  const missing = apps.flatMap((a) => a.plan.envFromHost.filter((n) => (n !== "VLLM_API_KEY" || a.plan.apiKeyFromHost) && process.env[n] === undefined).map((n) => `${n} (app ${a.name})`));
   if (missing.length) {
+    const key = missing.some((m) => m.startsWith("VLLM_API_KEY "));
     throw new UsageError(
       `secret${missing.length > 1 ? "s" : ""} not set in the environment: ${missing.join(", ")}`,
-      "export them before `vllmapp deploy --local`: Docker gets each one by name (-e NAME), never its value on the command line",
+      `export them before \`vllmapp deploy --local\`: Docker gets each one by name (-e NAME), never its value on the command line${key ? "; VLLM_API_KEY is the key requires_auth's Secret holds on Kubernetes" : ""}`,
     );
   }
 }

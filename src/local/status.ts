@@ -3,8 +3,21 @@ import type { AppRef, AppStatus, AppSummary, ListResult, StatusRequest, StatusRe
 import { formatAge } from "../text.js";
 import { apiKeyOf, findContainers, LABEL, labelOf, nameOf, publishedOf, type ContainerInfo } from "./docker.js";
 import { isHealthy } from "./wait.js";
+import { adapterNamesOf } from "../render/lora.js";
 
-const NOT_DEPLOYED: Omit<AppStatus, "name"> = { namespace: null, container: null, deployed: false, ready: false, replicas: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null };
+/** The LoRA adapters the server lists in /v1/models (the models with a parent), or undefined when it does not answer. */
+async function servedAdapters(port: number, apiKey: string | undefined): Promise<string[] | undefined> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {}, signal: AbortSignal.timeout(5_000) });
+    if (!r.ok) return undefined;
+    const body = (await r.json()) as { data?: { id: string; parent?: string | null }[] };
+    return (body.data ?? []).filter((m) => m.parent).map((m) => m.id);
+  } catch {
+    return undefined;
+  }
+}
+
+const NOT_DEPLOYED: Omit<AppStatus, "name"> = { namespace: null, container: null, deployed: false, ready: false, replicas: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null, groups: null, adapters: [] };
 
 async function statusOf(c: ContainerInfo, showApiKey: boolean): Promise<AppStatus> {
   const published = publishedOf(c);
@@ -15,6 +28,7 @@ async function statusOf(c: ContainerInfo, showApiKey: boolean): Promise<AppStatu
   else if (state === "exited" || state === "dead") reason = `exited with code ${c.State.ExitCode}${c.State.Error ? `: ${c.State.Error}` : ""}`;
   else if (!ready) reason = state === "running" ? "starting: /health does not answer 200 yet" : state;
   const apiKey = apiKeyOf(c);
+  const adapters = (ready && published ? await servedAdapters(published.port, apiKey) : undefined) ?? adapterNamesOf(c.Args ?? []);
   return {
     ...NOT_DEPLOYED,
     name: labelOf(c, LABEL)!,
@@ -32,6 +46,7 @@ async function statusOf(c: ContainerInfo, showApiKey: boolean): Promise<AppStatu
     age: formatAge(c.Created) ?? null,
     requiresApiKey: apiKey !== undefined,
     apiKey: showApiKey && apiKey !== undefined ? apiKey : null,
+    adapters,
   };
 }
 

@@ -44,6 +44,9 @@ async function exitedError(app: string, info: ContainerInfo): Promise<AppFailedE
   );
 }
 
+/** /health is polled this often: a server that comes up is seen within 0.1 s (a refused connect costs nothing) */
+const POLL_MS = 100;
+
 export interface WaitTarget {
   app: string;
   container: string;
@@ -79,7 +82,7 @@ export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<void> {
         );
       }
       spin.update(progress(elapsed));
-      await sleep(1000, undefined, { signal: stop.signal }).catch(() => {});
+      await sleep(POLL_MS, undefined, { signal: stop.signal }).catch(() => {});
     }
     spin.stop();
     const interrupted = new InterruptedError(`interrupted: stopped waiting; ${t.container} goes on starting (vllmapp status --local ${t.app})`);

@@ -21,6 +21,9 @@ export class SourceProblem extends Error {
   }
 }
 
+/** This machine's credentials cannot read the source (none found, denied, rejected): the pod's may (service_account). */
+export class CredentialsProblem extends SourceProblem {}
+
 /** The backend could not be reached at all (network, DNS, timeout). */
 export class BackendUnreachable extends SourceProblem {}
 

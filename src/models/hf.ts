@@ -112,3 +112,22 @@ export async function checkHfSource(repo: string, revision?: string): Promise<Mo
     gated,
   };
 }
+
+/** One small file of a repo (e.g. a LoRA adapter's adapter_config.json), or undefined when the repo has none. */
+export async function readHfFile(repo: string, file: string, revision?: string): Promise<string | undefined> {
+  const hub = await import("@huggingface/hub");
+  const endpoint = hfEndpoint();
+  const token = hfToken();
+  try {
+    const blob = await hub.downloadFile({ repo, path: file, revision, xet: false, hubUrl: endpoint, accessToken: token, fetch: timedFetch });
+    return blob ? await blob.text() : undefined;
+  } catch (e) {
+    const status = hubStatus(e);
+    if (status === 404) throw new SourceProblem(`Hugging Face repo ${repo}${revision ? `@${revision}` : ""} not found${token ? "" : " (or it is private and HF_TOKEN is not set)"}`, `check the name at ${redactUrl(endpoint)}/${repo}`);
+    if (status === 401 || status === 403) throw new SourceProblem(`${repo} cannot be read${token ? " with HF_TOKEN" : " without HF_TOKEN"} (gated or private)`, `request access at ${redactUrl(endpoint)}/${repo}`);
+    if (status !== undefined) throw new SourceProblem(`cannot read ${file} of ${repo}: ${hubMessage(e)}`);
+    const cause = networkCause(e);
+    if (cause) throw new BackendUnreachable(`cannot reach the Hugging Face Hub at ${redactUrl(endpoint)} (${cause})`, "check the network, or set HF_ENDPOINT to a mirror");
+    throw e;
+  }
+}

@@ -5,7 +5,7 @@
  * the prefix exists, holds config.json and weight files, and their total size.
  */
 import { gb } from "../fit/fit.js";
-import { BackendUnreachable, SourceProblem, networkCause, redactUrl, type ModelFacts } from "./facts.js";
+import { BackendUnreachable, CredentialsProblem, SourceProblem, networkCause, redactUrl, type ModelFacts } from "./facts.js";
 
 export interface S3Location {
   bucket: string;
@@ -46,13 +46,13 @@ function s3Failure(e: unknown, uri: string, s3: S3): Error {
   if (cause) return new BackendUnreachable(`cannot reach S3${where} (${cause})`, "check the network, or AWS_ENDPOINT_URL for an S3-compatible store");
   const code = err.name ?? err.Code ?? "";
   if (code === "CredentialsProviderError") {
-    return new SourceProblem(`no AWS credentials found to read ${uri}`, "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where an instance/pod role applies");
+    return new CredentialsProblem(`no AWS credentials found to read ${uri}`, "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where an instance/pod role applies");
   }
   if (code === "NoSuchBucket") return new SourceProblem(`bucket ${uri.split("/")[2]} does not exist${where}`);
   if (code === "AccessDenied" || err.$metadata?.httpStatusCode === 403) {
-    return new SourceProblem(`access denied reading ${uri}${where}`, "the credentials the AWS SDK found need s3:ListBucket and s3:GetObject on it");
+    return new CredentialsProblem(`access denied reading ${uri}${where}`, "the credentials the AWS SDK found need s3:ListBucket and s3:GetObject on it");
   }
-  if (code === "InvalidAccessKeyId" || code === "SignatureDoesNotMatch") return new SourceProblem(`S3 rejected the AWS credentials (${code}) reading ${uri}`);
+  if (code === "InvalidAccessKeyId" || code === "SignatureDoesNotMatch") return new CredentialsProblem(`S3 rejected the AWS credentials (${code}) reading ${uri}`);
   return new SourceProblem(`cannot read ${uri}${where}: ${code || "error"}${err.message && err.message !== code ? `: ${err.message}` : ""}`);
 }
 
@@ -121,4 +121,18 @@ export async function checkS3Source(loc: S3Location, opts: { uri: string; stream
   }
   const weightBytes = weights.reduce((a, f) => a + f.size, 0);
   return { checked: `${uri}: config.json, ${weights.length} weight file${weights.length === 1 ? "" : "s"}, ${gb(weightBytes)}`, config, weightBytes };
+}
+
+/** One small file under an s3:// prefix (e.g. adapter_config.json), or undefined when there is none. */
+export async function readS3File(loc: S3Location, file: string, appEndpoint?: string): Promise<string | undefined> {
+  const s3 = await s3Client(appEndpoint);
+  const key = loc.prefix ? `${loc.prefix}/${file}` : file;
+  try {
+    const obj = await s3.client.send(new s3.sdk.GetObjectCommand({ Bucket: loc.bucket, Key: key }));
+    return await obj.Body!.transformToString();
+  } catch (e) {
+    const code = (e as { name?: string }).name;
+    if (code === "NoSuchKey") return undefined;
+    throw s3Failure(e, `s3://${loc.bucket}/${key}`, s3);
+  }
 }

@@ -10,9 +10,9 @@
  */
 import type { LoadedApp } from "../config/load.js";
 import type { Diagnostic } from "../errors.js";
-import { BackendUnreachable, SourceProblem, type ModelFacts } from "./facts.js";
+import { BackendUnreachable, CredentialsProblem, SourceProblem, type ModelFacts } from "./facts.js";
 import { isProblem, parseModelPath, sourceUri, type ConcreteSource, type ModelSource } from "./source.js";
-import { HF_REPO, type RunOutputRef } from "../config/schema.js";
+import { HF_REPO, type AppConfig, type RunOutputRef } from "../config/schema.js";
 import type { Resolved } from "./runs-mlflow.js";
 
 /** Resolves a run output on the `kubernetes` backend (src/cluster/job-output.ts, passed in so models/ needs no cluster code). */
@@ -35,6 +35,10 @@ export interface SourceReport {
   facts?: ModelFacts;
   /** the fit check (src/app/fit-check.ts) adds its findings here once the argv is rendered */
   diagnostics: Diagnostic[];
+  /** LoRA adapters whose adapter_config.json was read: name → rank (r) */
+  adapterRanks?: Map<string, number>;
+  /** the draft model (speculative decoding), resolved when it is a run output */
+  draftSource?: ModelSource;
 }
 
 /** A resolved run output's URI as a concrete source: any model_path kind, or a Hugging Face repo (hf://org/name or org/name). */
@@ -78,6 +82,29 @@ const NOT_CHECKED: Partial<Record<ConcreteSource["kind"], string>> = {
   az: "az:// sources are checked for syntax only: vllmapp does not read Azure Blob Storage",
 };
 
+const CLOUD_CREDENTIAL_ENV = new Set(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI"]);
+
+/**
+ * Where the pods' own object-store credentials come from, if the config says: a Secret that sets the
+ * standard AWS variables, or a service account (workload identity: IRSA, EKS Pod Identity). Undefined:
+ * the pods would have to find them as this machine does.
+ */
+export function podCredentials(app: AppConfig): string | undefined {
+  const bySecret = new Map<string, string[]>();
+  for (const s of app.secrets ?? []) {
+    const env = typeof s === "string" ? s : s.env_var;
+    if (env === undefined || !CLOUD_CREDENTIAL_ENV.has(env)) continue;
+    const secret = typeof s === "string" ? `${app.name}-secrets` : s.secret ?? `${app.name}-secrets`;
+    bySecret.set(secret, [...(bySecret.get(secret) ?? []), env]);
+  }
+  if (bySecret.size) return [...bySecret].map(([secret, envs]) => `Secret ${secret} (${envs.join(", ")})`).join(", ");
+  // `service_account` (workload identity) is a field of its own in newer configs; pod_template may set one too
+  const spec = typeof app.pod_template === "object" ? (app.pod_template.spec as { serviceAccountName?: unknown; serviceAccount?: unknown } | undefined) : undefined;
+  const sa = (app as AppConfig & { service_account?: string }).service_account ?? spec?.serviceAccountName ?? spec?.serviceAccount;
+  if (typeof sa === "string" && sa !== "") return `service account ${sa}`;
+  return undefined;
+}
+
 /** Resolve one app's source, check it against its backend and run the fit check. Never throws for source problems: they are diagnostics. */
 export async function checkSource(app: LoadedApp, parsed: ModelSource, opts: ResolverOptions): Promise<SourceReport> {
   const report: SourceReport = { app: app.config.name, source: parsed, diagnostics: [] };
@@ -87,7 +114,10 @@ export async function checkSource(app: LoadedApp, parsed: ModelSource, opts: Res
   /** A backend failure: an error, except an unreachable backend during render (a warning; the rest is skipped). */
   const fail = (e: unknown, skipped: string) => {
     if (!(e instanceof SourceProblem)) throw e;
+    // this machine cannot read it, the pods may (a Secret, a service account): not checked from here, except by `check`
+    const theirs = e instanceof CredentialsProblem && opts.mode !== "check" ? podCredentials(app.config) : undefined;
     if (e instanceof BackendUnreachable && opts.mode === "render") add("warning", `${e.message}; ${skipped}`, e.hint);
+    else if (theirs) add("warning", `${e.message}, so it was not checked from here: the pods get their own credentials from ${theirs}`, "`vllmapp check` with credentials that can read it checks it (existence, weights, fit)");
     else add("error", e.message, e.hint);
   };
 
@@ -130,7 +160,145 @@ export async function checkSource(app: LoadedApp, parsed: ModelSource, opts: Res
   return report;
 }
 
+/** The adapter's base model, as adapter_config.json names it, against the app's model: the same, or why not. */
+export function baseModelMismatch(base: string, main: ModelSource): string | undefined {
+  const last = (p: string) => p.replace(/\/+$/, "").split("/").pop()!.toLowerCase();
+  if (main.kind === "hf") {
+    if (base.toLowerCase() === main.repo.toLowerCase()) return undefined;
+    // a local path (the adapter was trained on a downloaded copy): compare the folder name with the repo's name
+    if ((base.startsWith("/") || base.startsWith(".")) && last(base) === last(main.repo)) return undefined;
+    if (!base.includes("/") && base.toLowerCase() === last(main.repo)) return undefined;
+    return `it was trained on ${base}, and the app serves ${main.repo}`;
+  }
+  const uri = sourceUri(main);
+  return last(base) === last(uri) ? undefined : `it was trained on ${base}, and the app serves ${uri}`;
+}
+
+/**
+ * Read each LoRA adapter's adapter_config.json where this machine can (the Hub, s3://, a local folder):
+ * its rank (for --max-lora-rank) and its base model against the app's; everything else is a note.
+ */
+async function checkAdapters(app: LoadedApp, main: ModelSource, report: SourceReport, opts: ResolverOptions): Promise<void> {
+  const adapters = app.config.lora?.adapters ?? [];
+  if (!adapters.length) return;
+  const { parseAdapterSource } = await import("./adapter-source.js");
+  const ranks = new Map<string, number>();
+  for (const [i, a] of adapters.entries()) {
+    const path = ["lora", "adapters", i, "source"];
+    const at = { file: app.file, ...app.locate(path), path: path.join(".") };
+    const add = (severity: Diagnostic["severity"], message: string, hint?: string) => report.diagnostics.push({ ...at, severity, message, ...(hint ? { hint } : {}) });
+    const src = parseAdapterSource(a.source);
+    if ("message" in src) continue; // the render reports it
+    if (opts.offline) {
+      add("warning", `--offline: adapter ${a.name} (${a.source}) was not checked`);
+      continue;
+    }
+    let text: string | undefined;
+    try {
+      if (src.kind === "hf") text = await (await import("./hf.js")).readHfFile(src.repo, "adapter_config.json", src.revision);
+      else if (src.kind === "s3") text = await (await import("./object-store.js")).readS3File({ bucket: src.bucket, prefix: src.prefix }, "adapter_config.json", appEndpoint(app));
+      else if (src.kind === "path") text = await readLocalFile(`${src.path}/adapter_config.json`);
+      else {
+        add("note", `adapter ${a.name}: ${src.kind}:// is not read from here (rank and base model not checked)`);
+        continue;
+      }
+    } catch (e) {
+      if (!(e instanceof SourceProblem)) throw e;
+      if (e instanceof CredentialsProblem && app.config.service_account) add("note", `adapter ${a.name}: not checked from here: ${e.message}; the pod reads it as service account ${app.config.service_account}`);
+      else if (e instanceof BackendUnreachable && opts.mode === "render") add("warning", `adapter ${a.name}: ${e.message}; not checked`, e.hint);
+      else add("error", `adapter ${a.name}: ${e.message}`, e.hint);
+      continue;
+    }
+    if (text === undefined) {
+      if (src.kind === "path") add("note", `adapter ${a.name}: ${src.path} is not a folder on this machine; it is not checked`);
+      else add("error", `adapter ${a.name}: ${a.source} has no adapter_config.json, so it is not a PEFT LoRA adapter vLLM can load`);
+      continue;
+    }
+    let cfg: { r?: unknown; base_model_name_or_path?: unknown; peft_type?: unknown };
+    try {
+      cfg = JSON.parse(text) as typeof cfg;
+    } catch {
+      add("error", `adapter ${a.name}: adapter_config.json is not valid JSON`);
+      continue;
+    }
+    if (cfg.peft_type !== undefined && cfg.peft_type !== "LORA") add("error", `adapter ${a.name} is a ${String(cfg.peft_type)} adapter; vLLM serves LORA adapters only`);
+    if (typeof cfg.r === "number") ranks.set(a.name, cfg.r);
+    const base = typeof cfg.base_model_name_or_path === "string" ? cfg.base_model_name_or_path : undefined;
+    const mismatch = base === undefined ? undefined : baseModelMismatch(base, main);
+    if (mismatch) {
+      const hard = main.kind === "hf" && HF_REPO.test(base!) && !base!.startsWith("/");
+      add(hard ? "error" : "warning", `adapter ${a.name} does not match the base model: ${mismatch}`, "serve it with the model it was trained on, or retrain it");
+    }
+    add("note", `adapter ${a.name}: rank ${typeof cfg.r === "number" ? cfg.r : "?"}${base ? `, base ${base}` : ""}`);
+  }
+  if (ranks.size) report.adapterRanks = ranks;
+}
+
+/** The draft model: a run output is resolved; a Hugging Face or s3:// draft is checked like a main model. */
+async function checkDraft(app: LoadedApp, report: SourceReport, opts: ResolverOptions): Promise<void> {
+  const c = app.config;
+  if (c.draft_model_hf_path === undefined && c.draft_model_path === undefined) return;
+  const path = c.draft_model_hf_path !== undefined ? ["draft_model_hf_path"] : ["draft_model_path"];
+  const add = (severity: Diagnostic["severity"], message: string, hint?: string) => report.diagnostics.push({ file: app.file, ...app.locate(path), path: path.join("."), severity, message, ...(hint ? { hint } : {}) });
+  let src: ModelSource | undefined;
+  if (c.draft_model_hf_path !== undefined) {
+    const [repo, revision] = c.draft_model_hf_path.trim().split("@", 2) as [string, string | undefined];
+    src = revision ? { kind: "hf", repo, revision } : { kind: "hf", repo };
+  } else if (typeof c.draft_model_path === "object") {
+    src = { kind: "run_output", ref: c.draft_model_path.run_output, backend: c.runs ?? { backend: "kubernetes" } };
+  } else {
+    const p = parseModelPath(c.draft_model_path!, c.runs ?? { backend: "kubernetes" });
+    if (isProblem(p)) return; // the render reports it
+    src = p;
+  }
+  if (opts.offline) {
+    if (src.kind !== "path" && src.kind !== "pvc") add("warning", `--offline: the draft ${sourceUri(src)} was not checked`);
+    return;
+  }
+  const fail = (e: unknown) => {
+    if (!(e instanceof SourceProblem)) throw e;
+    if (e instanceof CredentialsProblem && c.service_account) add("note", `the draft: not checked from here: ${e.message}; the pod reads it as service account ${c.service_account}`);
+    else if (e instanceof BackendUnreachable && opts.mode === "render") add("warning", `the draft: ${e.message}; not checked`, e.hint);
+    else add("error", `the draft: ${e.message}`, e.hint);
+  };
+  if (src.kind === "run_output" || src.kind === "mlflow_model") {
+    try {
+      const resolved = await resolveSymbolic(app, src, opts);
+      const concrete = concreteFrom(resolved.uri, src.backend);
+      if (!concrete) {
+        add("error", `the draft ${sourceUri(src)} resolved to "${resolved.uri}" (${resolved.run}), which is not a model location`);
+        return;
+      }
+      add("note", `the draft ${sourceUri(src)} is ${sourceUri(concrete)} (${resolved.run})`);
+      src = concrete;
+    } catch (e) {
+      return fail(e);
+    }
+  }
+  report.draftSource = src;
+  try {
+    const facts = await checkConcrete(app, src as ConcreteSource);
+    if (facts) add("note", `the draft: ${facts.checked}`);
+  } catch (e) {
+    fail(e);
+  }
+}
+
+async function readLocalFile(p: string): Promise<string | undefined> {
+  const { readFile } = await import("node:fs/promises");
+  try {
+    return await readFile(p, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
 /** The resolver the plan calls (src/app/plan.ts): every finding is a diagnostic in the report. */
 export function sourceResolver(opts: ResolverOptions): (app: LoadedApp, source: ModelSource) => Promise<SourceReport> {
-  return (app, source) => checkSource(app, source, opts);
+  return async (app, source) => {
+    const report = await checkSource(app, source, opts);
+    await checkAdapters(app, report.source, report, opts);
+    await checkDraft(app, report, opts);
+    return report;
+  };
 }

@@ -6,7 +6,8 @@
 import { servedModelName, sourceUri } from "../models/source.js";
 import { renderDocker } from "./docker.js";
 import { renderKubernetes } from "./kubernetes.js";
-import { gpuRequest } from "./resources.js";
+import { DEFAULT_CPU_IMAGE, DEFAULT_IMAGE, DEFAULT_ROCM_IMAGE, imageOf } from "./labels.js";
+import { gpuRequest, type GpuRequest } from "./resources.js";
 import { buildServeArgs, parameterValues } from "./serve.js";
 import type { Problem, RenderedApp, RenderedModel, RenderInput } from "./types.js";
 
@@ -15,15 +16,16 @@ export function renderApp(input: RenderInput): RenderedApp {
   const { app, source } = input;
   const gpu = gpuRequest(app);
   const params = parameterValues(app, input.params);
-  const serve = buildServeArgs(app, source, input.target, gpu, params.values, input.includes);
+  const serve = buildServeArgs(app, source, input.target, gpu, params.values, input.includes, { adapterRanks: input.adapterRanks, draftSource: input.draftSource });
   const model: RenderedModel = { kind: source.kind, uri: sourceUri(source), servedAs: servedModelName(app, source) };
   if (input.resolvedFrom) model.resolvedFrom = input.resolvedFrom;
   const problems: Problem[] = [...params.problems, ...serve.problems];
   if (!/@sha256:[0-9a-f]{64}$/.test(app.image) && !/:[\w][\w.-]{0,127}$/.test(app.image.replace(/^[^/]+:\d+\//, ""))) {
-    if (app.image !== "auto") problems.push({ path: ["image"], severity: "warning", message: `image "${app.image}" has no tag, so every node may pull a different build`, hint: `pin a tag or digest, e.g. ${app.image}:v0.19.0` });
+    if (app.image !== "auto") problems.push({ path: ["image"], severity: "warning", message: `image "${app.image}" has no tag, so every node may pull a different build`, hint: `pin a tag or digest, e.g. ${app.image}:${DEFAULT_IMAGE.split(":").pop()}` });
   } else if (/:latest$/.test(app.image)) {
     problems.push({ path: ["image"], severity: "warning", message: `image "${app.image}" uses :latest, so every node may pull a different build`, hint: "pin a release tag or a digest" });
   }
+  problems.push(...imageProblems(input, gpu));
   if (source.kind === "run_output" || source.kind === "mlflow_model") {
     problems.push({ path: ["model_path"], severity: "note", message: `${model.uri} is resolved at deploy time (\`vllmapp check\` resolves it now)` });
   }
@@ -34,4 +36,34 @@ export function renderApp(input: RenderInput): RenderedApp {
   }
   const k = renderKubernetes({ ...input, params: params.values }, serve, model, gpu);
   return { ...base, objects: k.objects, problems: [...problems, ...k.problems] };
+}
+
+const CUDA_IMAGE = /^(docker\.io\/)?vllm\/vllm-openai(:|@|$)/;
+const ROCM_IMAGE = /(^|\/)(vllm-openai-rocm|rocm\/vllm)(:|@|$)|-rocm(:|@|$)|rocm[^/]*$/i;
+
+/**
+ * The image must fit the accelerator: never vLLM's CUDA image on an AMD GPU (or its ROCm image on an
+ * NVIDIA one); no GPU at all with the CUDA image is legal (another image, a GPU from pod_template) but
+ * vLLM exits at start-up without one.
+ */
+function imageProblems(input: RenderInput, gpu: GpuRequest): Problem[] {
+  const { app } = input;
+  const image = imageOf(app);
+  const out: Problem[] = [];
+  const vendor = gpu.type?.vendor;
+  if (vendor === "amd" && CUDA_IMAGE.test(image)) {
+    out.push({ path: ["image"], severity: "error", message: `${image} is vLLM's CUDA build, and ${gpu.type!.name} is an AMD GPU: vLLM would find no device`, hint: `use the ROCm build: image: ${/^vllm\/vllm-openai:/.test(image) ? image.replace(/^vllm\/vllm-openai:/, "vllm/vllm-openai-rocm:") : DEFAULT_ROCM_IMAGE} (or image: auto)` });
+  } else if (vendor === "nvidia" && ROCM_IMAGE.test(image)) {
+    out.push({ path: ["image"], severity: "error", message: `${image} is a ROCm (AMD) build, and ${gpu.type!.name} is an NVIDIA GPU`, hint: `use the CUDA build: image: ${DEFAULT_IMAGE} (or image: auto)` });
+  }
+  const dockerGpus = input.target === "docker" && (input.dockerGpus === "0" || input.dockerGpus === "none");
+  if ((gpu.count === 0 || dockerGpus) && CUDA_IMAGE.test(image)) {
+    out.push({
+      path: app.resources?.gpu !== undefined ? ["resources", "gpu"] : app.resources ? ["resources"] : ["image"],
+      severity: "warning",
+      message: `${dockerGpus ? "--gpus 0 runs the container without a GPU" : "the app asks for no GPU"}, but ${image} is vLLM's CUDA build: it exits at start-up without one`,
+      hint: `ask for a GPU (resources: {gpu: "L4:1"}), or run on CPU with vLLM's CPU image: image: ${DEFAULT_CPU_IMAGE}`,
+    });
+  }
+  return out;
 }

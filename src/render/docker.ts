@@ -2,7 +2,7 @@
 import { dockerSize } from "../config/units.js";
 import { isObjectStore, servedModelName, sourceUri } from "../models/source.js";
 import { plainEnvOf } from "./env.js";
-import { imageOf, INCLUDE_MOUNT } from "./labels.js";
+import { apiKeyRef, hookArgv, imageOf, INCLUDE_MOUNT } from "./labels.js";
 import { DOWNLOAD_FILTER, hashOf, rcloneSource } from "./model-copy.js";
 import { sizeResources, type GpuRequest } from "./resources.js";
 import type { ServeResult } from "./serve.js";
@@ -22,9 +22,16 @@ export function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuReq
   // GPUs: the count becomes devices 0..N-1; --gpus overrides it ("0" or "none": no GPUs)
   const devices = Array.from({ length: gpu.count }, (_, i) => i).join(",");
   const gpus = input.dockerGpus === undefined ? devices : input.dockerGpus === "0" || input.dockerGpus === "none" ? "" : input.dockerGpus;
-  if (gpus === "all") flags.push("--gpus", "all");
+  if (gpu.type?.vendor === "amd") {
+    // ROCm: the kernel driver's devices, not the NVIDIA runtime's --gpus; a device list narrows what vLLM sees
+    if (gpus !== "") {
+      flags.push("--device", "/dev/kfd", "--device", "/dev/dri", "--group-add", "video");
+      if (gpus !== "all" && input.dockerGpus !== undefined) flags.push("-e", `HIP_VISIBLE_DEVICES=${gpus}`);
+    }
+  } else if (gpus === "all") flags.push("--gpus", "all");
   else if (gpus !== "") flags.push("--gpus", `"device=${gpus}"`);
   if (gpu.partition) problems.push({ path: ["resources", "gpu", "partition"], severity: "note", message: "MIG partitions are a Kubernetes scheduling concept; Docker gets whole devices" });
+  if (app.service_account) problems.push({ path: ["service_account"], severity: "note", message: `service_account ${app.service_account} is a Kubernetes identity: the local container uses the credentials you pass it (secrets)` });
   if (sizing.shmAuto) flags.push("--ipc=host");
   else flags.push("--shm-size", dockerSize(sizing.shm));
   flags.push("-p", `${DOCKER_BIND}:${app.port}:${app.port}`);
@@ -33,7 +40,7 @@ export function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuReq
   let modelCacheDir: string | undefined;
   const before: DockerPlan["before"] = [];
   const plainEnv: string[] = [];
-  for (const [name, value] of plainEnvOf(app, src, input.params)) plainEnv.push("-e", `${name}=${value}`);
+  for (const [name, value] of [...plainEnvOf(app, src, input.params), ...(serve.lora?.env ?? [])]) plainEnv.push("-e", `${name}=${value}`);
   const secretEnv: string[] = [];
   for (const s of app.secrets ?? []) {
     if (typeof s === "string") {
@@ -48,9 +55,13 @@ export function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuReq
   }
   // one-off steps get the secrets, not the API key (filtering "-e VLLM_API_KEY" pairwise would leave a dangling "-e")
   const stepSecretEnv = [...secretEnv];
-  if (app.requires_auth) {
+  const key = apiKeyRef(app);
+  if (key) {
     secretEnv.push("-e", "VLLM_API_KEY");
     envFromHost.push("VLLM_API_KEY");
+    if (!key.generated) {
+      problems.push({ path: ["requires_auth"], severity: "note", message: `the local container takes its API key from VLLM_API_KEY in your environment (on Kubernetes it reads Secret ${key.secret}, key ${key.key})`, hint: `export VLLM_API_KEY before \`vllmapp deploy --local\`, e.g. from the cluster: kubectl get secret ${key.secret} -o jsonpath='{.data.${key.key}}' | base64 -d` });
+    }
   }
   const includeMounts: string[] = [];
   for (const f of input.includes) includeMounts.push("-v", `${f.hostPath}:${INCLUDE_MOUNT}/${f.name}:ro`);
@@ -72,22 +83,53 @@ export function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuReq
       envFromHost: envFromHost.filter((n) => n !== "VLLM_API_KEY"),
     });
   }
-  if (app.on_startup) {
+  const draft = serve.speculative?.draft;
+  if (draft?.kind === "path") {
+    if (input.hostDirs?.includes(draft.path)) flags.push("-v", `${draft.path}:${draft.path}:ro`);
+    else problems.push({ path: ["draft_model_path"], severity: "note", message: `${draft.path} is not a folder on this machine, so it must exist inside the image` });
+  } else if (draft && isObjectStore(draft)) {
+    const dir = `${input.hostHome}/.cache/vllmapp/models/${app.name}-draft`;
+    flags.push("-v", `${dir}:${serve.speculative!.draftPath}:ro`);
+    const endpoint = draft.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined ? ["-e", `RCLONE_S3_ENDPOINT=${String(app.env_vars.AWS_ENDPOINT_URL)}`] : [];
     before.push({
-      what: `on_startup: ${app.on_startup.join(" ")}`,
-      argv: ["docker", "run", "--rm", ...plainEnv, ...stepSecretEnv, "-v", `${hfCache}:/root/.cache/huggingface`, ...includeMounts, "--entrypoint", app.on_startup[0]!, image, ...app.on_startup.slice(1)],
+      what: `copy the draft model ${draft.uri} into ${dir}`,
+      argv: ["docker", "run", "--rm", "--network", "host", ...plainEnv, ...endpoint, ...stepSecretEnv, "-v", `${dir}:/data`, String(input.templates.modelDownload.image ?? "rclone/rclone:1.71.1"), "copy", ...rcloneSource(draft), "/data", ...DOWNLOAD_FILTER, "--transfers=16", "--stats=30s", "--stats-one-line", "-v"],
+      envFromHost: envFromHost.filter((n) => n !== "VLLM_API_KEY"),
+    });
+  }
+  for (const a of serve.lora?.adapters ?? []) {
+    if (a.source.kind === "path") {
+      if (input.hostDirs?.includes(a.source.path)) flags.push("-v", `${a.source.path}:${a.source.path}:ro`);
+      else problems.push({ path: ["lora", "adapters", a.index, "source"], severity: "note", message: `${a.source.path} is not a folder on this machine, so it must exist inside the image` });
+    } else if (isObjectStore(a.source)) {
+      const dir = `${input.hostHome}/.cache/vllmapp/adapters/${app.name}/${a.name}`;
+      flags.push("-v", `${dir}:${a.path}:ro`);
+      const endpoint = a.source.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined ? ["-e", `RCLONE_S3_ENDPOINT=${String(app.env_vars.AWS_ENDPOINT_URL)}`] : [];
+      before.push({
+        what: `copy adapter ${a.name} from ${a.source.uri} into ${dir}`,
+        argv: ["docker", "run", "--rm", "--network", "host", ...plainEnv, ...endpoint, ...stepSecretEnv, "-v", `${dir}:/data`, String(input.templates.modelDownload.image ?? "rclone/rclone:1.71.1"), "copy", ...rcloneSource(a.source), "/data", "--stats=30s", "--stats-one-line", "-v"],
+        envFromHost: envFromHost.filter((n) => n !== "VLLM_API_KEY"),
+      });
+    }
+  }
+  if (app.on_startup) {
+    const startup = hookArgv(app.on_startup);
+    before.push({
+      what: `on_startup: ${typeof app.on_startup === "string" ? app.on_startup : startup.join(" ")}`,
+      argv: ["docker", "run", "--rm", ...plainEnv, ...stepSecretEnv, "-v", `${hfCache}:/root/.cache/huggingface`, ...includeMounts, "--entrypoint", startup[0]!, image, ...startup.slice(1)],
       envFromHost: envFromHost.filter((n) => n !== "VLLM_API_KEY"),
     });
   }
   const [entry, ...rest] = serve.command;
   const body = [...flags, ...plainEnv, ...secretEnv, ...includeMounts, "--entrypoint", entry!, image, ...rest, ...serve.args];
-  const hash = hashOf({ body, before: before.map((b) => b.argv), onShutdown: app.on_shutdown });
+  const onShutdown = app.on_shutdown === undefined ? undefined : hookArgv(app.on_shutdown);
+  const hash = hashOf({ body, before: before.map((b) => b.argv), onShutdown });
   const labels = ["--label", `vllmapp.app=${app.name}`, "--label", `vllmapp.hash=${hash}`, "--label", `vllmapp.port=${app.port}`, "--label", `vllmapp.model-id=${servedModelName(app, src)}`, "--label", `vllmapp.model-uri=${sourceUri(src)}`];
   // delete and redeploy run the container's own on_shutdown, whatever the file says by then
-  if (app.on_shutdown) labels.push("--label", `vllmapp.on-shutdown=${JSON.stringify(app.on_shutdown)}`);
+  if (onShutdown) labels.push("--label", `vllmapp.on-shutdown=${JSON.stringify(onShutdown)}`);
   const argv = ["docker", "run", "-d", "--name", container, ...labels, ...body];
   return {
-    docker: { argv, container, port: app.port, envFromHost, hash, before, onShutdown: app.on_shutdown ? ["docker", "exec", container, ...app.on_shutdown] : undefined, requiresApiKey: app.requires_auth, image, modelCacheDir },
+    docker: { argv, container, port: app.port, envFromHost, hash, before, onShutdown: onShutdown ? ["docker", "exec", container, ...onShutdown] : undefined, requiresApiKey: key !== undefined, ...(key && !key.generated ? { apiKeyFromHost: true } : {}), image, modelCacheDir },
     problems,
   };
 }

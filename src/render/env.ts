@@ -2,7 +2,7 @@
 import type { V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { AppConfig } from "../config/schema.js";
 import type { ModelSource } from "../models/source.js";
-import { CACHE_MOUNT } from "./labels.js";
+import { apiKeyRef, CACHE_MOUNT } from "./labels.js";
 
 function paramEnvName(name: string): string {
   return name.toUpperCase().replace(/[^A-Z0-9_]/g, "_");
@@ -54,6 +54,7 @@ export function kubernetesEnvOf(app: AppConfig, src: ModelSource, params: Readon
       add({ name: s.env_var!, valueFrom: { secretKeyRef: { name: s.secret ?? `${app.name}-secrets`, key: s.key ?? s.env_var! } } });
     }
   }
-  if (app.requires_auth) add({ name: "VLLM_API_KEY", valueFrom: { secretKeyRef: { name: `${app.name}-api-key`, key: "VLLM_API_KEY" } } });
+  const key = apiKeyRef(app);
+  if (key) add({ name: "VLLM_API_KEY", valueFrom: { secretKeyRef: { name: key.secret, key: key.key } } });
   return { env, secretMounts };
 }

@@ -1,37 +1,30 @@
 /**
  * The Kubernetes objects of one app: Deployment, Service, API key Secret, include ConfigMap, cache PVC,
- * KEDA ScaledObject, Ingress, filled into the templates. Typed with client-node's models through
+ * the autoscaler (autoscale.ts), the PodMonitor (monitoring.ts), Ingress, filled into the templates. Typed with client-node's models through
  * type-only imports (nothing of client-node loads at run time). Pure.
  */
 import type {
   V1ConfigMap, V1Container, V1Deployment, V1DeploymentSpec, V1EnvVar, V1Ingress, V1ObjectMeta,
   V1PersistentVolumeClaim, V1Service, V1ServicePort, V1Volume, V1VolumeMount,
 } from "@kubernetes/client-node";
+import { gpuNodeMatches } from "../config/gpus.js";
 import type { AppConfig } from "../config/schema.js";
 import { parseDuration } from "../config/units.js";
 import { isObjectStore } from "../models/source.js";
+import { renderAutoscaling } from "./autoscale.js";
 import { kubernetesEnvOf } from "./env.js";
-import { appVersionOf, CACHE_MOUNT, imageOf, INCLUDE_MOUNT, labelsOf, PVC_MOUNT, selectorOf, versionLabelsOf } from "./labels.js";
+import { apiKeyRef, appVersionOf, CACHE_MOUNT, hookArgv, imageOf, INCLUDE_MOUNT, labelsOf, PVC_MOUNT, selectorOf, versionLabelsOf } from "./labels.js";
+import { LABEL_ROLE, LWS_API_VERSION, renderLeaderWorkerSet } from "./leader-worker-set.js";
+import { ADAPTER_MOUNT } from "./lora.js";
+import { renderPodMonitor, wantsPodMonitor } from "./monitoring.js";
+import { DRAFT_PVC_MOUNT } from "./speculative.js";
 import { strategicMerge } from "./merge.js";
+import { leaderWorkerSetName } from "./parallelism.js";
 import { DOWNLOAD_FILTER, hashOf, rcloneSource } from "./model-copy.js";
+import { quantityValue } from "../config/units.js";
 import { sizeResources, type GpuRequest } from "./resources.js";
 import { includeKey, type ServeResult } from "./serve.js";
 import type { K8sObject, Problem, RenderedModel, RenderInput } from "./types.js";
-
-/** KEDA's ScaledObject: a custom resource, so client-node has no model for it; the fields vllmapp sets. */
-interface ScaledObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: V1ObjectMeta;
-  spec?: {
-    scaleTargetRef?: { apiVersion: string; kind: string; name: string };
-    minReplicaCount?: number;
-    maxReplicaCount?: number;
-    cooldownPeriod?: number;
-    advanced?: { horizontalPodAutoscalerConfig?: { behavior?: { scaleDown?: Record<string, unknown> } } };
-    triggers?: { type: string; metadata: Record<string, string> }[];
-  };
-}
 
 type Typed = { apiVersion?: string; kind?: string; metadata?: V1ObjectMeta };
 
@@ -87,7 +80,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
       ...obj.metadata,
       name,
       ...(input.namespace ? { namespace: input.namespace } : {}),
-      labels: { ...(obj.metadata.labels ?? {}), ...labels, ...versionLabelsOf(app) },
+      labels: { ...(obj.metadata.labels ?? {}), ...labels },
       annotations: { ...(obj.metadata.annotations ?? {}), ...extra },
     };
     if (Object.keys(obj.metadata.annotations!).length === 0) delete obj.metadata.annotations;
@@ -95,6 +88,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   };
   const objects: K8sObject[] = [];
   const sizing = sizeResources(app, gpu);
+  problems.push(...weightsOnNodeDisk(input, sizing.requests));
   const { env, secretMounts } = kubernetesEnvOf(app, src, input.params);
 
   // --- Deployment
@@ -119,6 +113,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   c.command = serve.command;
   if (serve.args.length) c.args = serve.args;
   else delete c.args;
+  for (const [name, value] of serve.lora?.env ?? []) env.push({ name, value });
   c.env = [...(c.env ?? []).filter((e) => !env.some((x) => x.name === e.name)), ...env];
   c.resources = { requests: sizing.requests, limits: sizing.limits };
   c.ports = [{ ...(c.ports?.find((p) => p.name === "http") ?? {}), name: "http", containerPort: app.port, protocol: "TCP" }];
@@ -128,7 +123,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     c.startupProbe.failureThreshold = Math.max(1, Math.ceil(budget / period));
   }
   if (app.on_shutdown) {
-    c.lifecycle = { ...(c.lifecycle ?? {}), preStop: { exec: { command: ["/bin/sh", "-c", '"$@"; sleep 10', "vllmapp-on-shutdown", ...app.on_shutdown] } } };
+    c.lifecycle = { ...(c.lifecycle ?? {}), preStop: { exec: { command: ["/bin/sh", "-c", '"$@"; sleep 10', "vllmapp-on-shutdown", ...hookArgv(app.on_shutdown)] } } };
   }
   const mounts: V1VolumeMount[] = [...(c.volumeMounts ?? [])];
   const volumes: V1Volume[] = [...(pod.volumes ?? [])];
@@ -148,6 +143,17 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   if (src.kind === "pvc") {
     setVolume({ name: "model", persistentVolumeClaim: { claimName: src.claim, readOnly: true } });
     setMount({ name: "model", mountPath: PVC_MOUNT, readOnly: true });
+  }
+  const draft = serve.speculative?.draft;
+  if (draft?.kind === "pvc") {
+    setVolume({ name: "draft-model", persistentVolumeClaim: { claimName: draft.claim, readOnly: true } });
+    setMount({ name: "draft-model", mountPath: DRAFT_PVC_MOUNT, readOnly: true });
+  }
+  for (const a of serve.lora?.adapters ?? []) {
+    if (a.source.kind !== "pvc") continue;
+    const vol = `lora-${a.name}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "");
+    setVolume({ name: vol, persistentVolumeClaim: { claimName: a.source.claim, readOnly: true } });
+    setMount({ name: vol, mountPath: `${ADAPTER_MOUNT}/${a.name}`, readOnly: true });
   }
   if (input.includes.length) {
     setVolume({ name: "include", configMap: { name: `${app.name}-include`, items: input.includes.map((f) => ({ key: includeKey(f), path: f.name })) } });
@@ -173,11 +179,26 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     dl.resources ??= { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "4Gi" } };
     inits.push({ ...dl, name: dl.name });
   }
+  // the model-download template is a container spec: the draft model and each object-store adapter get a copy of it
+  const copyStep = (name: string, from: Extract<typeof src, { kind: "s3" | "gs" | "az" }>, to: string, extra: string[]): V1Container => {
+    const dl = clone(t.modelDownload) as Partial<V1Container>;
+    dl.args = ["copy", ...rcloneSource(from), to, ...extra, "--stats=30s", "--stats-one-line", "-v"];
+    const dlEnv: V1EnvVar[] = env.filter((e) => e.name !== "VLLM_API_KEY" && e.name !== "HF_HOME");
+    if (from.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) dlEnv.push({ name: "RCLONE_S3_ENDPOINT", value: String(app.env_vars.AWS_ENDPOINT_URL) });
+    if (dlEnv.length) dl.env = dlEnv;
+    dl.volumeMounts = [{ name: "cache", mountPath: CACHE_MOUNT }];
+    dl.resources ??= { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "4Gi" } };
+    return { ...dl, name: name.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "") };
+  };
+  if (draft && isObjectStore(draft)) inits.push(copyStep("draft-download", draft, serve.speculative!.draftPath!, [...DOWNLOAD_FILTER, "--transfers=16"]));
+  for (const a of serve.lora?.adapters ?? []) {
+    if (isObjectStore(a.source)) inits.push(copyStep(`adapter-${a.name}`, a.source, a.path, ["--transfers=8"]));
+  }
   if (app.on_startup) {
     inits.push({
       name: "on-startup",
       image: imageOf(app),
-      command: app.on_startup,
+      command: hookArgv(app.on_startup),
       env: env.filter((e) => e.name !== "VLLM_API_KEY"),
       volumeMounts: mounts.filter((m) => m.name !== "dshm"),
     });
@@ -187,15 +208,21 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   if (gpu.count > 0) {
     pod.tolerations = [...(pod.tolerations ?? []), { key: gpu.resource.startsWith("amd.com") ? "amd.com/gpu" : "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }];
   }
-  const gpuLabel = app.node_labels?.gpu_product ?? "nvidia.com/gpu.product";
   const poolLabel = app.node_labels?.pool ?? "vllmapp.dev/pool";
-  if (gpu.type) {
-    pod.affinity ??= {};
-    pod.affinity.nodeAffinity ??= {};
-    pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = {
-      nodeSelectorTerms: [{ matchExpressions: [{ key: gpuLabel, operator: "In", values: gpu.type.products }] }],
-    };
+  if (gpu.type && gpu.count > 0) {
+    const scheme = app.node_labels?.scheme ?? "gfd";
+    const m = gpuNodeMatches(gpu.type, scheme, app.node_labels?.gpu_product);
+    if ("problem" in m) {
+      problems.push({ path: ["node_labels", "scheme"], severity: "error", message: m.problem, hint: m.hint });
+    } else {
+      pod.affinity ??= {};
+      pod.affinity.nodeAffinity ??= {};
+      pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = {
+        nodeSelectorTerms: [{ matchExpressions: m.matches.map((x) => ({ key: x.key, operator: "In", values: x.values })) }],
+      };
+    }
   }
+  if (app.service_account) pod.serviceAccountName = app.service_account;
   if (app.cluster_pool !== "default") pod.nodeSelector = { ...(pod.nodeSelector ?? {}), [poolLabel]: app.cluster_pool };
   if (app.interruptible) {
     pod.tolerations = [...(pod.tolerations ?? []), ...SPOT_TOLERATIONS];
@@ -212,19 +239,21 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   }
   tpl.spec.containers = tpl.spec.containers.map((x) => orderKeys(x, CONTAINER_KEY_ORDER));
   spec.template = orderKeys(tpl, ["metadata", "spec"]);
-  objects.push(generic(dep));
+  // nodes > 1: a LeaderWorkerSet whose leader is this pod
+  const multiNode = serve.parallel && serve.parallel.nodes > 1 ? serve.parallel : undefined;
+  objects.push(multiNode ? renderLeaderWorkerSet(app, dep, multiNode, imageOf(app), budget) : generic(dep));
 
   // --- Service
   const svc = typed<V1Service>(meta(clone(t.service), app.name));
   svc.spec ??= {};
-  svc.spec.selector = selectorOf(app);
+  svc.spec.selector = multiNode ? { ...selectorOf(app), [LABEL_ROLE]: "leader" } : selectorOf(app);
   const ports: Partial<V1ServicePort>[] = svc.spec.ports?.length ? svc.spec.ports : [{ name: "http", targetPort: "http", protocol: "TCP" }];
   // the first port gets the app's port; the others are the template's, whole
   svc.spec.ports = ports.map((p, i) => (i === 0 ? { ...p, port: app.port } : p) as V1ServicePort);
   objects.push(generic(svc));
 
-  // --- API key Secret (no data: deploy fills it once)
-  if (app.requires_auth) objects.push(meta(clone(t.apiKeySecret), `${app.name}-api-key`));
+  // --- API key Secret (no data: deploy fills it once); a Secret the user manages is only referenced
+  if (apiKeyRef(app)?.generated) objects.push(meta(clone(t.apiKeySecret), `${app.name}-api-key`));
 
   // --- include ConfigMap
   if (input.includes.length) {
@@ -246,53 +275,29 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     objects.push(generic(pvc));
   }
 
-  // --- autoscaler
-  if (Array.isArray(reps)) {
-    const so = typed<ScaledObject>(meta(clone(t.scaledObject), app.name));
-    so.spec ??= {};
-    so.spec.scaleTargetRef = { apiVersion: "apps/v1", kind: "Deployment", name: app.name };
-    so.spec.minReplicaCount = reps[0];
-    so.spec.maxReplicaCount = reps[1];
-    const after = app.scaling?.scaledown_after === undefined ? undefined : parseDuration(app.scaling.scaledown_after);
-    if (after !== undefined) {
-      so.spec.cooldownPeriod = Math.round(after);
-      so.spec.advanced ??= {};
-      so.spec.advanced.horizontalPodAutoscalerConfig ??= {};
-      so.spec.advanced.horizontalPodAutoscalerConfig.behavior ??= {};
-      so.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown = {
-        ...(so.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown ?? {}),
-        stabilizationWindowSeconds: Math.round(after),
-      };
-    }
-    const sel = `model_name="${model.servedAs}"${input.namespace ? `,namespace="${input.namespace}"` : ""}`;
-    const metric = app.scaling?.metric ?? { concurrency: 32 };
-    const query =
-      "concurrency" in metric
-        ? `sum(vllm:num_requests_running{${sel}}) + sum(vllm:num_requests_waiting{${sel}})`
-        : `sum(rate(vllm:request_success_total{${sel}}[1m]))`;
-    const threshold = "concurrency" in metric ? metric.concurrency : metric.request_rate;
-    so.spec.triggers = [
-      {
-        type: "prometheus",
-        metadata: {
-          serverAddress: app.scaling?.prometheus_url ?? "http://prometheus-operated.monitoring.svc:9090",
-          query,
-          threshold: String(threshold),
-          ...(reps[0] === 0 ? { activationThreshold: "0" } : {}),
-        },
-      },
-    ];
-    objects.push(generic(so));
+  // --- autoscaler and the scrape object it reads
+  const host = app.domain ? app.domain.custom_domain ?? `${app.domain.subdomain}.${app.domain.base_domain}` : undefined;
+  let ingressBackend: { name: string; port: number } | undefined;
+  const autoscaled = Array.isArray(reps);
+  if (autoscaled) {
+    const scaling = renderAutoscaling({
+      app, namespace: input.namespace, scaledObject: meta(clone(t.scaledObject), app.name), meta,
+      scaleTarget: multiNode ? { apiVersion: LWS_API_VERSION, kind: "LeaderWorkerSet", name: leaderWorkerSetName(app.name) } : { apiVersion: "apps/v1", kind: "Deployment", name: app.name },
+      ingressHost: host, podMonitor: wantsPodMonitor(app, true),
+    });
+    objects.push(...scaling.objects);
+    problems.push(...scaling.problems);
+    ingressBackend = scaling.ingressBackend;
   }
+  if (wantsPodMonitor(app, autoscaled)) objects.push(renderPodMonitor(app, input.namespace, multiNode ? { roleLabel: LABEL_ROLE } : undefined));
 
   // --- Ingress
-  if (app.domain) {
-    const host = app.domain.custom_domain ?? `${app.domain.subdomain}.${app.domain.base_domain}`;
+  if (app.domain && host) {
     const ing = typed<V1Ingress>(meta(clone(t.ingress), app.name));
     ing.spec ??= {};
     if (app.domain.ingress_class) ing.spec.ingressClassName = app.domain.ingress_class;
     ing.spec.rules = [
-      { host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: app.name, port: { name: "http" } } } }] } },
+      { host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: ingressBackend ? { name: ingressBackend.name, port: { number: ingressBackend.port } } : { name: app.name, port: { name: "http" } } } }] } },
     ];
     if (app.domain.tls_secret) ing.spec.tls = [{ hosts: [host], secretName: app.domain.tls_secret }];
     objects.push(generic(ing));
@@ -300,6 +305,9 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   if (typeof app.pod_template === "string") {
     problems.push({ path: ["pod_template"], severity: "note", message: `pod_template "${app.pod_template}" names a PodTemplate in the cluster: \`deploy\` fetches it and merges the pod into it (\`render\` shows the pod without it)` });
   }
+  // every object, however it was built: the app's version and the vllmapp that rendered it
+  const versions = versionLabelsOf(app);
+  for (const o of objects) o.metadata.labels = { ...o.metadata.labels, ...versions };
   return { objects: sortObjects(objects), problems };
 }
 
@@ -318,7 +326,32 @@ function orderKeys<T extends object>(obj: T, first: readonly string[]): T {
   return out as T;
 }
 
-const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "ScaledObject", "HorizontalPodAutoscaler", "Ingress"];
+const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "LeaderWorkerSet", "ScaledObject", "HTTPScaledObject", "HorizontalPodAutoscaler", "PodMonitor", "Ingress"];
+
+const GiB = 2 ** 30;
+/** Above this, weights in an emptyDir fill common nodes' root disks (EKS' default 20 GiB, GKE's 100 GB) and the kubelet evicts the pod. */
+export const EMPTYDIR_WARN_BYTES = 50 * GiB;
+
+/**
+ * Weights that land in the `cache` emptyDir (no `cache:`; a Hugging Face download or an object-store copy)
+ * live on the node's disk: request that much ephemeral storage when the model's size is known, and warn
+ * when it is large enough to evict pods on common nodes.
+ */
+function weightsOnNodeDisk(input: RenderInput, requests: Record<string, string>): Problem[] {
+  const { app, source: src, modelBytes } = input;
+  const onDisk = !app.cache && (src.kind === "hf" || (isObjectStore(src) && !app.stream_model));
+  if (!onDisk || modelBytes === undefined) return [];
+  const need = Math.ceil((modelBytes * 1.1) / GiB) + 1;
+  const problems: Problem[] = [];
+  if (app.resources?.disk === undefined) requests["ephemeral-storage"] = `${need}Gi`;
+  else if (quantityValue(app.resources.disk) < modelBytes) {
+    problems.push({ path: ["resources", "disk"], severity: "warning", message: `resources.disk ${app.resources.disk} is smaller than the model's weights (${(modelBytes / 1e9).toFixed(1)} GB), which are downloaded into an emptyDir on the node`, hint: `give at least ${need}Gi, or add cache: {size: ${need}Gi} for a volume of its own` });
+  }
+  if (modelBytes * 1.1 > EMPTYDIR_WARN_BYTES) {
+    problems.push({ path: [app.model_hf_path !== undefined ? "model_hf_path" : "model_path"], severity: "warning", message: `${(modelBytes / 1e9).toFixed(1)} GB of weights land in an emptyDir on the node's disk (no cache:); nodes with small root disks (EKS' default 20 GiB, GKE's 100 GB) run out and evict the pod`, hint: `add cache: {size: ${need}Gi} to keep the weights on a volume of their own` });
+  }
+  return problems;
+}
 
 export function sortObjects(objs: K8sObject[]): K8sObject[] {
   return [...objs].sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || a.metadata.name.localeCompare(b.metadata.name));

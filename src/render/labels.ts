@@ -1,16 +1,43 @@
-/** The names every part of vllmapp agrees on: image default, field manager, labels, mount points. Pure. */
+/** The names every part of vllmapp agrees on: image default, field manager, labels, mount points, the API key's Secret. Pure. */
+import { findGpuType } from "../config/gpus.js";
 import type { AppConfig } from "../config/schema.js";
 import { VERSION } from "../version.js";
 
-export const DEFAULT_IMAGE = "vllm/vllm-openai:v0.19.0";
+/** The newest vLLM release with a catalog (templates/vllm/catalogs/index.json), pinned. */
+export const DEFAULT_IMAGE = "vllm/vllm-openai:v0.33.0";
+/** vLLM's ROCm build of the same release (AMD GPUs): the image vLLM publishes next to the CUDA one. */
+export const DEFAULT_ROCM_IMAGE = DEFAULT_IMAGE.replace(/^vllm\/vllm-openai:/, "vllm/vllm-openai-rocm:");
+/** vLLM's CPU build of the same release (no GPU), as vLLM's docs name it. */
+export const DEFAULT_CPU_IMAGE = DEFAULT_IMAGE.replace(/^vllm\/vllm-openai:/, "public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:");
 export const FIELD_MANAGER = "vllmapp";
 export const LABEL_APP = "vllmapp.dev/app";
 export const CACHE_MOUNT = "/cache";
 export const INCLUDE_MOUNT = "/app/include";
 export const PVC_MOUNT = "/mnt/model";
 
+/** The GPU vendor an app asks for (none: no GPU type named). */
+export function gpuVendorOf(app: AppConfig): "nvidia" | "amd" | undefined {
+  const g = app.resources?.gpu;
+  const name = typeof g === "string" ? g.split(":")[0]! : typeof g === "object" ? g.type : undefined;
+  return name === undefined ? undefined : findGpuType(name)?.vendor;
+}
+
+/** `image: auto` is vLLM's CUDA image, or its ROCm image for an AMD GPU type. */
 export function imageOf(app: AppConfig): string {
-  return app.image === "auto" ? DEFAULT_IMAGE : app.image;
+  if (app.image !== "auto") return app.image;
+  return gpuVendorOf(app) === "amd" ? DEFAULT_ROCM_IMAGE : DEFAULT_IMAGE;
+}
+
+/** Where the pod's API key comes from: the generated `<app>-api-key` Secret, a Secret the user manages, or none. */
+export function apiKeyRef(app: AppConfig): { secret: string; key: string; generated: boolean } | undefined {
+  if (app.requires_auth === false) return undefined;
+  if (app.requires_auth === true) return { secret: `${app.name}-api-key`, key: "VLLM_API_KEY", generated: true };
+  return { secret: app.requires_auth.secret, key: app.requires_auth.key, generated: false };
+}
+
+/** on_startup / on_shutdown as argv: a string runs through `sh -c`. */
+export function hookArgv(hook: string | readonly string[]): string[] {
+  return typeof hook === "string" ? ["/bin/sh", "-c", hook] : [...hook];
 }
 
 export function labelsOf(app: AppConfig): Record<string, string> {
@@ -44,4 +71,15 @@ export function versionLabelsOf(app: AppConfig): Record<string, string> {
 
 export function selectorOf(app: AppConfig): Record<string, string> {
   return { [LABEL_APP]: app.name };
+}
+
+/**
+ * The shell command that puts a new random API key into a Secret, for GitOps users: the key is generated
+ * on the user's machine by the command itself and never appears in any argv or output; applied
+ * server-side under the field manager `vllmapp-keygen` (as `deploy` does), so a later `kubectl apply -k`
+ * of the data-less Secret, client- or server-side, leaves it in place. Run it before or after the apply.
+ */
+export function createApiKeyCommand(secret: string, key: string, namespace?: string): string {
+  const ns = namespace ? ` -n ${namespace}` : "";
+  return `openssl rand -hex 32 | tr -d '\\n' | kubectl create secret generic ${secret}${ns} --from-file=${key}=/dev/stdin --dry-run=client -o yaml | kubectl apply --server-side --field-manager=vllmapp-keygen -f -`;
 }

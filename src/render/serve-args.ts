@@ -1,49 +1,14 @@
 /**
- * The `vllm serve` argv (SPEC §5) and offline validation of extra_args against the flag catalog of
- * vLLM 0.19.0 (serve-flags.json), accepting exactly what vLLM's argparse accepts. Pure.
+ * The `vllm serve` argv (SPEC §5) and offline validation of extra_args against the catalog of the image's
+ * vLLM release (templates/vllm/catalogs/, see vllm-catalog.ts). It replays what the real parser does:
+ * vLLM's FlexibleArgumentParser rewrites (underscores, -O, dotted JSON keys), then Python 3.12 argparse
+ * (exact, `=`, abbreviated and single-dash options with attached values, nargs, negative numbers), the
+ * option's type conversion, then its choices, then pydantic's validation of JSON config objects. Pure
+ * (catalogs are read once, on demand).
  */
-import catalog from "./serve-flags.json" with { type: "json" };
 import { didYouMean } from "../text.js";
-
-export interface FlagSpec {
-  name: string;
-  aliases: string[];
-  type: "int" | "float" | "str" | "bool" | "json" | "choice" | "list";
-  choices: (string | number)[] | null;
-  choices_enforced: boolean | null;
-  takes_value: boolean;
-  nargs: "+" | "?" | null;
-  item_type: string | null;
-  accepts_none: boolean;
-  negatable: boolean;
-  deprecated: boolean;
-  value_format?: string;
-  repeatable?: boolean;
-}
-
-interface RemovedFlag {
-  name: string;
-  last_seen_main: { date: string };
-  was_deprecated: boolean;
-  last_help?: string;
-}
-
-export const VLLM_VERSION: string = catalog.vllm_version;
-const FLAGS = catalog.flags as unknown as FlagSpec[];
-const REMOVED = (catalog.history as unknown as { removed: RemovedFlag[] }).removed;
-const NEWER_ONLY = new Set(
-  ((catalog.history as unknown as { in_newer_main_only?: ({ name: string } | string)[] }).in_newer_main_only ?? []).map((e) =>
-    typeof e === "string" ? e : e.name,
-  ),
-);
-
-/** option string → flag (and whether it is the --no- form) */
-const OPTIONS = new Map<string, { flag: FlagSpec; negated: boolean }>();
-for (const f of FLAGS) {
-  for (const o of [f.name, ...f.aliases]) OPTIONS.set(o, { flag: f, negated: false });
-  if (f.negatable) OPTIONS.set(`--no-${f.name.slice(2)}`, { flag: f, negated: true });
-}
-const LONG_OPTIONS = [...OPTIONS.keys()].filter((o) => o.startsWith("--"));
+import { Invalid, convert, humanReadableInt, pyJsonLoads } from "./py-values.js";
+import { catalogIndex, loadCatalog, type Catalog, type CatalogFlag } from "./vllm-catalog.js";
 
 /** Flags vllmapp sets itself, and the vllm-app.yaml field to use instead. */
 export const OWNED_FLAGS: Record<string, { field: string; why: string }> = {
@@ -72,221 +37,343 @@ export interface ExtraArgsResult {
   problems: ArgProblem[];
   /** canonical names of the flags set */
   flagsSet: Set<string>;
+  /** each flag set, with the option string as written (after vLLM's rewrites) and where */
+  flagUses: { name: string; written: string; path: (string | number)[] }[];
 }
 
-const INT_RE = /^[-+]?\d+$/;
-const HUMAN_INT_RE = /^\d+(\.\d+)?[kKmMgGtT]$/;
-const FLOAT_RE = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^[-+]?(inf|nan)$/i;
+interface Opt { flag: CatalogFlag; negated: boolean }
+interface Parser { catalog: Catalog; options: Map<string, Opt>; negativeLike: boolean }
+
+const parsers = new Map<string, Parser>();
+export function parserFor(version: string): Parser {
+  let p = parsers.get(version);
+  if (!p) {
+    const catalog = loadCatalog(version);
+    const options = new Map<string, Opt>();
+    for (const flag of catalog.flags) {
+      for (const o of [flag.name, ...flag.aliases]) options.set(o, { flag, negated: false });
+      for (const o of flag.negations) options.set(o, { flag, negated: true });
+    }
+    const negativeLike = [...options.keys()].some((o) => /^-\d+$|^-\d*\.\d+$/.test(o));
+    p = { catalog, options, negativeLike };
+    parsers.set(version, p);
+  }
+  return p;
+}
+
+/** One argument after vLLM's rewrites, and the extra_args token it came from. */
+interface Arg { value: string; src: number; json?: unknown }
+
+type Classified =
+  | { kind: "A" }
+  | { kind: "O"; opt: Opt; optionString: string; explicit?: string; abbreviatedFrom?: string }
+  | { kind: "unknown"; optionString: string }
+  | { kind: "ambiguous"; matches: string[] };
+
 const NEGATIVE_NUMBER = /^-\d+$|^-\d*\.\d+$/;
 
-function checkScalar(flag: FlagSpec, value: string, type: string): string | undefined {
-  if (flag.accepts_none && (value === "None" || value === "")) return undefined;
-  switch (type) {
-    case "int":
-      if (INT_RE.test(value)) return undefined;
-      if (flag.value_format?.startsWith("human_readable_int") && HUMAN_INT_RE.test(value)) return undefined;
-      if (flag.value_format === "human_readable_int_or_auto" && value === "auto") return undefined;
-      return `expects an integer${flag.value_format?.startsWith("human_readable_int") ? ' (or a size like "32k")' : ""}, got "${value}"`;
-    case "float":
-      return FLOAT_RE.test(value) ? undefined : `expects a number, got "${value}"`;
-    case "json":
-      if (/^\s*[{[]/.test(value)) {
-        try {
-          JSON.parse(value);
-        } catch (e) {
-          return `expects JSON, and "${value}" does not parse: ${(e as Error).message}`;
-        }
-      }
-      return undefined;
-    default:
-      return undefined;
+/** Python 3.12 argparse _parse_optional. */
+function classify(p: Parser, arg: string): Classified {
+  if (!arg || arg[0] !== "-") return { kind: "A" };
+  const exact = p.options.get(arg);
+  if (exact) return { kind: "O", opt: exact, optionString: arg };
+  if (arg.length === 1) return { kind: "A" };
+  const eq = arg.indexOf("=");
+  if (eq >= 0) {
+    const o = p.options.get(arg.slice(0, eq));
+    if (o) return { kind: "O", opt: o, optionString: arg.slice(0, eq), explicit: arg.slice(eq + 1) };
   }
-}
-
-function checkValue(flag: FlagSpec, value: string): { severity: "error" | "warning"; message: string; hint?: string } | undefined {
-  const itemType = flag.type === "list" || flag.type === "choice" ? flag.item_type ?? "str" : flag.type;
-  const bad = checkScalar(flag, value, itemType);
-  if (bad) return { severity: "error", message: `${flag.name} ${bad}` };
-  if (flag.choices) {
-    const known = flag.choices.map(String);
-    if (!known.includes(value) && !(flag.accepts_none && value === "None")) {
-      const guess = didYouMean(value, known);
-      if (flag.choices_enforced) {
-        return { severity: "error", message: `${flag.name} does not accept "${value}"${guess ? `; did you mean "${guess}"?` : ""}`, hint: `choose one of: ${known.join(", ")}` };
-      }
-      return { severity: "warning", message: `"${value}" is not a built-in value of ${flag.name}${guess ? ` (did you mean "${guess}"?)` : ""}; vLLM accepts it only if a plugin registers it`, hint: `built-in values: ${known.join(", ")}` };
+  const tuples: { opt: Opt; optionString: string; explicit?: string }[] = [];
+  if (arg[1] === "-") {
+    const prefix = eq >= 0 ? arg.slice(0, eq) : arg;
+    const explicit = eq >= 0 ? arg.slice(eq + 1) : undefined;
+    for (const [o, opt] of p.options) if (o.startsWith(prefix)) tuples.push({ opt, optionString: o, ...(explicit !== undefined ? { explicit } : {}) });
+  } else {
+    const short = arg.slice(0, 2);
+    for (const [o, opt] of p.options) {
+      if (o === short) tuples.push({ opt, optionString: o, explicit: arg.slice(2) });
+      else if (o.startsWith(arg)) tuples.push({ opt, optionString: o });
     }
   }
+  if (tuples.length > 1) return { kind: "ambiguous", matches: tuples.map((t) => t.optionString) };
+  if (tuples.length === 1) return { kind: "O", ...tuples[0]!, abbreviatedFrom: arg };
+  if (NEGATIVE_NUMBER.test(arg) && !p.negativeLike) return { kind: "A" };
+  if (arg.includes(" ")) return { kind: "A" };
+  return { kind: "unknown", optionString: eq >= 0 ? arg.slice(0, eq) : arg };
+}
+
+/** FlexibleArgumentParser.parse_args: the rewrites vLLM makes before argparse sees the arguments. */
+function rewrite(p: Parser, values: readonly string[]): { args: Arg[]; error?: { src: number; message: string } } {
+  const hasOptLevel = p.options.has("--optimization-level");
+  const legacyO = p.options.get("-O")?.flag.name === "--compilation-config";
+  const out: Arg[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const arg = values[i]!;
+    if (arg.startsWith("--help=")) out.push({ value: "--help", src: i });
+    else if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      const key = eq >= 0 ? arg.slice(0, eq) : arg;
+      const dot = key.indexOf(".");
+      const fixed = dot >= 0 ? key.slice(0, dot).replace(/_/g, "-") + key.slice(dot) : key.replace(/_/g, "-");
+      out.push({ value: eq >= 0 ? `${fixed}=${arg.slice(eq + 1)}` : fixed, src: i });
+    } else if (hasOptLevel && arg.startsWith("-O") && arg !== "-O") {
+      out.push({ value: "--optimization-level", src: i }, { value: arg[2] === "=" ? arg.slice(3) : arg.slice(2), src: i });
+    } else if (hasOptLevel && arg === "-O" && ["0", "1", "2", "3"].includes(values[i + 1] ?? "")) {
+      out.push({ value: "--optimization-level", src: i });
+    } else if (!hasOptLevel && legacyO && arg.startsWith("-O") && arg !== "-O" && arg[2] !== ".") {
+      // releases before --optimization-level: -O3 / -O=3 / -Odecode mean -O.level=...
+      out.push({ value: `-O.level=${arg[2] === "=" ? arg.slice(3) : arg.slice(2)}`, src: i });
+    } else if (!hasOptLevel && legacyO && arg === "-O" && ["0", "1", "2", "3"].includes(values[i + 1] ?? "")) {
+      out.push({ value: "-O.level", src: i });
+    } else out.push({ value: arg, src: i });
+  }
+  // dotted JSON keys: --x.a.b V  →  --x '{"a": {"b": V}}', appended after the other arguments
+  const dicts = new Map<string, { value: Record<string, unknown>; src: number }>();
+  const kept: Arg[] = [];
+  for (let i = 0; i < out.length; i++) {
+    const a = out[i]!;
+    let name = a.value;
+    if (!(name.startsWith("-") && name.includes(".")) || (name.startsWith("--") && !name.includes("."))) {
+      kept.push(a);
+      continue;
+    }
+    let valueStr: string;
+    const eq = name.indexOf("=");
+    if (eq >= 0) {
+      valueStr = name.slice(eq + 1);
+      name = name.slice(0, eq);
+      if (!name.includes(".")) {
+        kept.push(a);
+        continue;
+      }
+    } else {
+      if (i + 1 >= out.length) return { args: kept, error: { src: a.src, message: `${name} expects a value` } };
+      valueStr = out[++i]!.value;
+    }
+    if (name.endsWith("+")) {
+      name = name.slice(0, -1);
+      valueStr = JSON.stringify(valueStr.split(","));
+    }
+    const [key, ...keys] = name.split(".") as [string, ...string[]];
+    let value: unknown;
+    try {
+      value = pyJsonLoads(valueStr);
+    } catch {
+      try {
+        value = humanReadableInt(valueStr);
+      } catch {
+        value = valueStr;
+      }
+    }
+    let nested: unknown = value;
+    for (const k of [...keys].reverse()) nested = { [k]: nested };
+    const entry = dicts.get(key) ?? { value: {}, src: a.src };
+    merge(entry.value, nested as Record<string, unknown>);
+    dicts.set(key, entry);
+  }
+  for (const [key, d] of dicts) kept.push({ value: key, src: d.src }, { value: JSON.stringify(d.value), src: d.src, json: d.value });
+  return { args: kept };
+}
+
+function merge(into: Record<string, unknown>, update: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(update)) {
+    const cur = into[k];
+    if (v && typeof v === "object" && !Array.isArray(v) && cur && typeof cur === "object" && !Array.isArray(cur)) merge(cur as Record<string, unknown>, v as Record<string, unknown>);
+    else if (Array.isArray(v) && Array.isArray(cur)) cur.push(...v);
+    else into[k] = v;
+  }
+}
+
+function display(opt: Opt): string {
+  return opt.negated ? opt.flag.negations[0] ?? opt.flag.name : opt.flag.name;
+}
+
+function choiceEquals(c: unknown, v: unknown): boolean {
+  return c === v || (typeof c === "number" && typeof v === "number" && c === v);
+}
+
+/** Type conversion, then choices: what argparse does with each value (and vLLM's own actions). */
+function checkValue(p: Parser, flag: CatalogFlag, raw: string, json: unknown, warnings: string[]): string | undefined {
+  let v: unknown;
+  // LoRAParserAction skips "" and None (its type turns "None" into None)
+  if (flag.action === "LoRAParserAction" && raw !== "" && !(raw === "None" && flag.type?.kind === "optional") && !/^[^={]+=/.test(raw)) {
+    // name=path, or a JSON object {"name": ..., "path": ...}
+    let o: unknown;
+    try {
+      o = pyJsonLoads(raw);
+    } catch {
+      return `${flag.name} expects NAME=PATH or a JSON object, got "${raw}"`;
+    }
+    if (!o || typeof o !== "object" || Array.isArray(o)) return `${flag.name} expects NAME=PATH or a JSON object, got "${raw}"`;
+  }
+  if (flag.name === "--config" && !/\.ya?ml$/.test(raw)) return `--config must name a .yaml/.yml file, got "${raw}"`;
+  try {
+    const ctx = { probes: p.catalog.probes ?? {}, warnings };
+    if (json !== undefined && flag.type?.kind === "optional" && flag.type.inner.kind === "dataclass") v = convert(flag.type.inner, JSON.stringify(json), p.catalog.schemas, ctx);
+    else v = json !== undefined && flag.type?.kind === "dataclass" ? convert(flag.type, JSON.stringify(json), p.catalog.schemas, ctx) : convert(flag.type, raw, p.catalog.schemas, ctx);
+  } catch (e) {
+    if (!(e instanceof Invalid)) throw e;
+    return `${flag.name}: ${e.message}`;
+  }
+  // a list the parser documents (metavar "{a,b} or name registered ...") but does not enforce: plugins may
+  // register more names, so an unknown one is a warning
+  const documented = !flag.choices && typeof flag.metavar === "string" ? /^\{([^}]*)\}/.exec(flag.metavar)?.[1]?.split(",") : undefined;
+  if (documented && typeof v === "string" && v !== "" && !documented.includes(v)) {
+    const guess = didYouMean(v, documented);
+    warnings.push(`"${v}" is not a built-in value${guess ? ` (did you mean "${guess}"?)` : ""}; vLLM ${p.catalog.vllm_version} accepts it only if a plugin registers it`);
+  }
+  if (flag.choices && !flag.choices.some((c) => choiceEquals(c, v))) {
+    const shown = flag.choices.filter((c) => c !== null).map(String);
+    const guess = didYouMean(String(v), shown);
+    return `${flag.name} does not accept "${raw}"${guess ? `; did you mean "${guess}"?` : ""} (choose from ${shown.join(", ")})`;
+  }
   return undefined;
 }
 
-function looksLikeOption(tok: string | undefined): boolean {
-  return tok !== undefined && tok.startsWith("-") && tok !== "-" && !NEGATIVE_NUMBER.test(tok);
-}
-
-/** Look an option string up the way argparse does: exact, underscores, unambiguous prefix. */
-function lookupOption(raw: string): { flag: FlagSpec; negated: boolean; expandedFrom?: string } | { ambiguous: string[] } | undefined {
-  let opt = raw;
-  if (opt.startsWith("--")) opt = "--" + opt.slice(2).replace(/_/g, "-");
-  const exact = OPTIONS.get(opt);
-  if (exact) return exact;
-  if (!opt.startsWith("--")) return undefined;
-  const matches = LONG_OPTIONS.filter((o) => o.startsWith(opt));
-  const distinct = new Set(matches.map((m) => `${OPTIONS.get(m)!.flag.name}${OPTIONS.get(m)!.negated}`));
-  if (distinct.size === 1) return { ...OPTIONS.get(matches[0]!)!, expandedFrom: raw };
-  if (distinct.size > 1) return { ambiguous: matches };
-  return undefined;
-}
-
-function unknownFlagProblem(opt: string, path: ArgToken["path"], sev: "error" | "warning"): ArgProblem {
+function unknownProblem(p: Parser, opt: string, path: ArgToken["path"], sev: "error" | "warning", imageVersion: string): ArgProblem {
+  const version = p.catalog.vllm_version;
   const norm = opt.startsWith("--") ? "--" + opt.slice(2).replace(/_/g, "-") : opt;
-  const removed = REMOVED.find((r) => r.name === norm);
+  const base = norm.split(".")[0]!;
+  const added = p.catalog.history.added_later.find((a) => a.name === base);
+  const removed = p.catalog.history.removed.find((r) => r.name === base);
+  if (added && (!removed || removed.last_seen < added.added_in)) {
+    return { path, severity: sev, message: `${base} needs vLLM ≥ ${added.added_in}; your image is ${imageVersion}`, hint: `remove it, or use an image with vLLM ${added.added_in} or newer (e.g. vllm/vllm-openai:v${added.added_in})` };
+  }
   if (removed) {
     return {
       path, severity: sev,
-      message: `${norm} was removed from vLLM: it was last seen on vLLM main on ${removed.last_seen_main.date} and vLLM ${VLLM_VERSION} rejects it${removed.was_deprecated ? " (it had been deprecated)" : ""}`,
-      hint: removed.last_help ? `its last help said: ${removed.last_help}` : "remove it from extra_args",
+      message: `${base} was removed in vLLM ${removed.removed_in} (last in ${removed.last_seen}${removed.deprecated ? ", where it was deprecated" : ""}); your image is ${imageVersion}`,
+      hint: removed.replacement ? `use ${removed.replacement}` : removed.help ? `remove it; its last help said: ${removed.help}` : "remove it from extra_args",
     };
   }
-  if (NEWER_ONLY.has(norm)) {
-    return { path, severity: sev, message: `${norm} exists only in vLLM newer than ${VLLM_VERSION}`, hint: "remove it, or set image: to a vLLM image that has it" };
-  }
-  const guess = didYouMean(norm, [...OPTIONS.keys()]) ?? didYouMean(norm, REMOVED.map((r) => r.name));
-  const guessRemoved = guess !== undefined && !OPTIONS.has(guess);
-  return {
-    path, severity: sev,
-    message: `unknown vllm serve flag ${opt}${guess ? `; did you mean ${guess}?${guessRemoved ? ` (that flag was removed from vLLM; ${VLLM_VERSION} rejects it too)` : ""}` : ""}`,
-    hint: guess && !guessRemoved ? `write ${guess}` : guess ? "remove it from extra_args" : `see \`vllm serve --help\` for vLLM ${VLLM_VERSION}`,
-  };
+  const guess = didYouMean(norm, p.options.keys());
+  return { path, severity: sev, message: `unknown vllm serve flag ${opt}${guess ? `; did you mean ${guess}?` : ""}`, hint: guess ? `write ${guess} (checked against vLLM ${version})` : `see \`vllm serve --help\` for vLLM ${version}` };
+}
+
+export interface ValidateOptions {
+  /** the catalog release (default: the newest catalogued one) */
+  version?: string;
+  /** the release the image runs, for messages (default: version) */
+  imageVersion?: string;
 }
 
 /**
- * Validate extra_args tokens. `strict` is true for the default image: catalog problems are errors;
- * for other images they are warnings (their vLLM may differ). Owned flags are errors for every image.
+ * Validate extra_args tokens against one release's parser. `strict`: the image's release is known, so
+ * what its parser rejects is an error; otherwise a warning. Owned flags are errors for every image.
  */
-export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean): ExtraArgsResult {
+export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, options: ValidateOptions = {}): ExtraArgsResult {
+  const version = options.version ?? catalogIndex().default;
+  const imageVersion = options.imageVersion ?? version;
+  const p = parserFor(version);
   const problems: ArgProblem[] = [];
   const flagsSet = new Set<string>();
+  const flagUses: ExtraArgsResult["flagUses"] = [];
   const sev = strict ? "error" : "warning";
   const args = tokens.map((t) => t.value);
-  let i = 0;
+  const pathOf = (src: number) => tokens[src]?.path ?? tokens[tokens.length - 1]?.path ?? ["extra_args"];
+  const rw = rewrite(p, args);
+  if (rw.error) problems.push({ path: pathOf(rw.error.src), severity: sev, message: rw.error.message });
+  const list = rw.args;
+  const cls = list.map((a) => classify(p, a.value));
   let lastSwitch: string | undefined;
-  while (i < tokens.length) {
-    const tok = tokens[i]!;
-    const raw = tok.value;
+  for (let i = 0; i < list.length; ) {
+    const a = list[i]!;
+    const c = cls[i]!;
+    const path = pathOf(a.src);
     const afterSwitch = lastSwitch;
     lastSwitch = undefined;
     i++;
-    if (raw === "--") {
-      problems.push({ path: tok.path, severity: "error", message: `"--" would make everything after it a positional argument`, hint: "remove it" });
+    if (a.value === "--") {
+      problems.push({ path, severity: "error", message: `"--" would make everything after it a positional argument`, hint: "remove it" });
       continue;
     }
-    if (!looksLikeOption(raw)) {
-      problems.push(
-        afterSwitch
-          ? { path: tok.path, severity: "error", message: `unexpected argument "${raw}": ${afterSwitch} is a switch and takes no value`, hint: /^(false|0|no|off)$/i.test(raw) && OPTIONS.get(`--no-${afterSwitch.slice(2)}`) ? `write --no-${afterSwitch.slice(2)}` : `write ${afterSwitch} alone` }
-          : { path: tok.path, severity: "error", message: `unexpected argument "${raw}": extra_args holds flags and their values only`, hint: "the model comes from model_hf_path or model_path; check that the flag before it takes a value" },
-      );
+    if (c.kind === "A") {
+      if (/\s/.test(a.value) && a.value.trim().startsWith("-") && typeof path[path.length - 1] === "number") {
+        problems.push({ path, severity: sev, message: `"${a.value}" is one list element, so vLLM would receive it as a single argument`, hint: `split it: ${JSON.stringify(a.value.trim().split(/\s+/))}` });
+      } else {
+        problems.push(
+          afterSwitch
+            ? { path, severity: sev, message: `unexpected argument "${a.value}": ${afterSwitch} is a switch and takes no value`, hint: `write ${afterSwitch} alone` }
+            : { path, severity: sev, message: `unexpected argument "${a.value}": extra_args holds flags and their values only`, hint: "the model comes from model_hf_path or model_path; check that the flag before it takes a value" },
+        );
+      }
       continue;
     }
-    // A list element holding a flag and its value, e.g. "--max-model-len 8192".
-    if (/\s/.test(raw) && tok.path.length > 1) {
-      const parts = raw.trim().split(/\s+/);
-      problems.push({
-        path: tok.path, severity: "error",
-        message: `"${raw}" is one list element, so vLLM would receive it as a single argument`,
-        hint: `split it: ${JSON.stringify(parts)}`,
-      });
+    if (c.kind === "ambiguous") {
+      const names = [...new Set(c.matches.map((m) => display(p.options.get(m)!)))];
+      problems.push({ path, severity: sev, message: `${a.value.split("=")[0]} is ambiguous in vLLM ${version}: it could be ${c.matches.join(", ")}`, hint: `write the full flag name${names.length === 1 ? ` (${names[0]})` : ""}` });
+      while (i < list.length && cls[i]!.kind === "A") i++;
       continue;
     }
-    // -O3, -O=3, -O 3: vLLM's own rewrite to --optimization-level.
-    const oMatch = /^-O(=?)(.*)$/.exec(raw);
-    if (oMatch) {
-      let level = oMatch[2]!;
-      if (level === "" && oMatch[1] === "") level = tokens[i] !== undefined && !looksLikeOption(tokens[i]!.value) ? tokens[i++]!.value : "";
-      if (!/^[0-3]$/.test(level)) problems.push({ path: tok.path, severity: sev, message: `-O expects an optimization level 0–3, got "${level}"` });
-      flagsSet.add("--optimization-level");
+    if (c.kind === "unknown") {
+      problems.push(unknownProblem(p, c.optionString, path, sev, imageVersion));
+      while (i < list.length && cls[i]!.kind === "A") i++;
       continue;
     }
-    const eq = raw.indexOf("=");
-    let opt = eq >= 0 ? raw.slice(0, eq) : raw;
-    const explicit = eq >= 0 ? raw.slice(eq + 1) : undefined;
-    const dot = opt.indexOf(".");
-    const dotted = dot > 0 ? opt.slice(dot) : undefined;
-    if (dotted) opt = opt.slice(0, dot);
-    const found = lookupOption(opt);
-    if (!found) {
-      problems.push(unknownFlagProblem(opt, tok.path, sev));
-      // skip a following value, so it is not reported as a stray positional
-      if (explicit === undefined && tokens[i] !== undefined && !looksLikeOption(tokens[i]!.value)) i++;
-      continue;
-    }
-    if ("ambiguous" in found) {
-      problems.push({ path: tok.path, severity: sev, message: `${opt} is ambiguous: it could be ${found.ambiguous.slice(0, 6).join(", ")}`, hint: "write the full flag name" });
-      if (explicit === undefined && tokens[i] !== undefined && !looksLikeOption(tokens[i]!.value)) i++;
-      continue;
-    }
-    const { flag, negated } = found;
+    const { flag } = c.opt;
     flagsSet.add(flag.name);
+    flagUses.push({ name: flag.name, written: c.abbreviatedFrom?.split("=")[0] ?? c.optionString, path });
     const owned = OWNED_FLAGS[flag.name];
     if (owned) {
-      problems.push({ path: tok.path, severity: "error", message: `${flag.name} is set by vllmapp; use the ${owned.field} field instead`, hint: owned.why });
-      if (flag.takes_value && explicit === undefined) while (tokens[i] !== undefined && !looksLikeOption(tokens[i]!.value)) i++;
+      problems.push({ path, severity: "error", message: `${flag.name} is set by vllmapp; use the ${owned.field} field instead`, hint: owned.why });
+      if (flag.takes_value && c.explicit === undefined) while (i < list.length && cls[i]!.kind === "A") i++;
       continue;
     }
-    if (found.expandedFrom) {
-      problems.push({ path: tok.path, severity: "note", message: `${found.expandedFrom} is accepted as an abbreviation of ${negated ? `--no-${flag.name.slice(2)}` : flag.name}`, hint: `write ${negated ? `--no-${flag.name.slice(2)}` : flag.name} in full; a later vLLM flag could make the abbreviation ambiguous` });
-    }
-    if (flag.deprecated) {
-      problems.push({ path: tok.path, severity: "warning", message: `${flag.name} is deprecated in vLLM ${VLLM_VERSION}` });
-    }
-    if (dotted) {
-      if (flag.type !== "json") {
-        problems.push({ path: tok.path, severity: sev, message: `${flag.name} is not a JSON option, so "${opt}${dotted}" has no meaning`, hint: `write ${flag.name} VALUE` });
-      } else if (explicit === undefined) {
-        if (tokens[i] === undefined) problems.push({ path: tok.path, severity: sev, message: `${opt}${dotted} expects a value` });
-        else i++;
-      }
+    if (flag.kind === "help" || flag.kind === "version") {
+      problems.push({ path, severity: sev, message: `${c.optionString} makes vLLM print ${flag.kind === "help" ? "its help" : "its version"} and exit, so the server would never start`, hint: "remove it (run `vllm serve --help` in the image to read the help)" });
       continue;
     }
+    const shown = display(c.opt);
+    if (c.abbreviatedFrom && c.abbreviatedFrom !== c.optionString && c.abbreviatedFrom.startsWith("--")) {
+      problems.push({ path, severity: "note", message: `${c.abbreviatedFrom.split("=")[0]} is accepted as an abbreviation of ${c.optionString}`, hint: `write ${c.optionString} in full; a later vLLM flag could make the abbreviation ambiguous` });
+    }
+    if (flag.deprecated && !c.opt.negated) {
+      problems.push({ path, severity: "warning", message: `${flag.name} is deprecated in vLLM ${version}${flag.deprecation ? `: ${flag.deprecation}` : ""}`, ...(flag.replacement ? { hint: `use ${flag.replacement}` } : {}) });
+    }
+    // argparse: explicit values, then the run of following arguments that are not options
+    let values: Arg[] = [];
+    const following = () => {
+      let n = 0;
+      while (i + n < list.length && cls[i + n]!.kind === "A" && list[i + n]!.value !== "--") n++;
+      return n;
+    };
     if (!flag.takes_value) {
-      lastSwitch = negated ? `--no-${flag.name.slice(2)}` : flag.name;
-      if (explicit !== undefined) {
-        const positive = /^(true|1|yes|on)$/i.test(explicit);
-        const fix = flag.negatable
-          ? positive || negated ? (negated ? `--no-${flag.name.slice(2)}` : flag.name) : `--no-${flag.name.slice(2)}`
-          : positive ? flag.name : `nothing (leave ${flag.name} out)`;
-        problems.push({
-          path: tok.path, severity: sev,
-          message: `${negated ? `--no-${flag.name.slice(2)}` : flag.name} is a switch and takes no value, got "${raw}"`,
-          hint: `write ${fix}${flag.negatable ? ` (the switch is ${flag.name} / --no-${flag.name.slice(2)})` : ""}`,
-        });
+      if (c.explicit !== undefined) {
+        const fix = c.opt.negated ? shown : /^(false|0|no|off)$/i.test(c.explicit) && flag.negations[0] ? flag.negations[0] : flag.name;
+        problems.push({ path, severity: sev, message: `${c.optionString} is a switch and takes no value, got "${a.value}"`, hint: `write ${fix}${flag.negations.length ? ` (the switch is ${flag.name} / ${flag.negations.join(" / ")})` : ""}` });
       }
+      lastSwitch = shown;
       continue;
     }
-    // flags with values
-    const values: string[] = [];
-    if (explicit !== undefined) values.push(explicit);
-    if (flag.nargs === "+") {
-      while (tokens[i] !== undefined && !looksLikeOption(tokens[i]!.value)) values.push(tokens[i++]!.value);
-      if (values.length === 0) problems.push({ path: tok.path, severity: sev, message: `${flag.name} expects one or more values` });
-    } else if (flag.nargs === "?") {
-      if (explicit === undefined && tokens[i] !== undefined && !looksLikeOption(tokens[i]!.value)) values.push(tokens[i++]!.value);
-    } else if (explicit === undefined) {
-      const next = tokens[i];
-      if (next === undefined || looksLikeOption(next.value)) {
-        problems.push({ path: tok.path, severity: sev, message: `${flag.name} expects a value`, hint: `write ${flag.name} VALUE or ${flag.name}=VALUE` });
+    if (c.explicit !== undefined) {
+      if (typeof flag.nargs === "number" && flag.nargs !== 1) {
+        problems.push({ path, severity: sev, message: `${flag.name} takes ${flag.nargs} values, so "${a.value}" cannot give it one`, hint: `write ${flag.name} followed by ${flag.nargs} values` });
         continue;
       }
-      values.push(next.value);
-      i++;
+      values = [{ value: c.explicit, src: a.src }];
+    } else {
+      const n = following();
+      const nargs = flag.nargs;
+      const take = nargs === null ? Math.min(n, 1) : nargs === "?" ? Math.min(n, 1) : nargs === "+" || nargs === "*" ? n : typeof nargs === "number" ? Math.min(n, nargs) : n;
+      const need = nargs === null || nargs === "+" ? 1 : typeof nargs === "number" ? nargs : 0;
+      if (take < need) {
+        problems.push({ path, severity: sev, message: `${flag.name} expects ${nargs === "+" ? "one or more values" : typeof nargs === "number" && nargs > 1 ? `${nargs} values` : "a value"}${i < list.length ? `, and "${list[i]!.value}" is an option` : ""}`, hint: `write ${flag.name} VALUE or ${flag.name}=VALUE` });
+        continue;
+      }
+      values = list.slice(i, i + take);
+      i += take;
     }
     for (const v of values) {
-      const bad = checkValue(flag, v);
-      if (bad) problems.push({ path: tok.path, severity: bad.severity === "error" ? sev : "warning", message: bad.message, hint: bad.hint });
+      const warnings: string[] = [];
+      const bad = checkValue(p, flag, v.value, v.json, warnings);
+      for (const w of warnings) problems.push({ path: pathOf(v.src), severity: "warning", message: `${flag.name}: ${w}` });
+      if (bad) {
+        problems.push({ path: pathOf(v.src), severity: sev, message: bad });
+        break;
+      }
     }
   }
-  return { args, problems, flagsSet };
+  return { args, problems, flagsSet, flagUses };
 }
 
 /** Substitute `${name}` with parameter values; unknown names are problems. */

@@ -3,8 +3,12 @@ import type { AppConfig } from "../config/schema.js";
 import { isObjectStore, servedModelName, sourceUri, type ModelSource } from "../models/source.js";
 import { shellSplit } from "../text.js";
 import { CACHE_MOUNT, DEFAULT_IMAGE, INCLUDE_MOUNT, PVC_MOUNT } from "./labels.js";
+import { planLora, type LoraPlan } from "./lora.js";
+import { planParallelism, type ParallelPlan } from "./parallelism.js";
+import { planSpeculative, type SpeculativePlan } from "./speculative.js";
 import type { GpuRequest } from "./resources.js";
 import { substituteParameters, validateExtraArgs, type ArgToken } from "./serve-args.js";
+import { chooseCatalog } from "./vllm-catalog.js";
 import type { IncludeFile, Problem, TargetKind } from "./types.js";
 
 /** Parameter values after --param overrides. */
@@ -25,6 +29,12 @@ export interface ServeResult {
   args: string[];
   problems: Problem[];
   modelArg: string;
+  /** the parallel sizes; nodes > 1: a LeaderWorkerSet whose workers add `parallel.workerArgs` */
+  parallel?: ParallelPlan;
+  /** the LoRA adapters (lora:) and what they need */
+  lora?: LoraPlan;
+  /** the draft model (speculative decoding) and what it needs */
+  speculative?: SpeculativePlan;
 }
 
 /** The model argument vLLM gets, for each kind of source and target. */
@@ -75,7 +85,27 @@ function includePathsRewritten(args: string[], includes: readonly IncludeFile[])
   return { args: out, problems };
 }
 
-export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetKind, gpu: GpuRequest, params: ReadonlyMap<string, string>, includes: readonly IncludeFile[] = []): ServeResult {
+/**
+ * `$NAME` in extra_args: vLLM gets the argv as is (no shell), so nothing expands it. A warning, naming
+ * the parameter when there is one.
+ */
+function literalDollarWarnings(tokens: readonly ArgToken[], params: ReadonlyMap<string, string>): Problem[] {
+  const out: Problem[] = [];
+  for (const t of tokens) {
+    for (const m of t.value.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_{])/g)) {
+      const name = m[1]!;
+      const param = [...params.keys()].find((k) => k === name || k.toUpperCase().replace(/[^A-Z0-9_]/g, "_") === name);
+      out.push({
+        path: t.path, severity: "warning",
+        message: `$${name} is passed to vLLM as written: vllmapp runs no shell, so nothing expands it`,
+        hint: param ? `write \${${param}} to use the parameter ${param}` : "declare it under parameters: [{name, value}] and write ${NAME}, or give the value itself",
+      });
+    }
+  }
+  return out;
+}
+
+export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetKind, gpu: GpuRequest, params: ReadonlyMap<string, string>, includes: readonly IncludeFile[] = [], facts: { adapterRanks?: ReadonlyMap<string, number>; draftSource?: ModelSource } = {}): ServeResult {
   const problems: Problem[] = [];
   const modelArg = modelArgument(app, src, target);
   if (app.command !== undefined) {
@@ -99,15 +129,22 @@ export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetK
   } else if (app.extra_args) {
     tokens = app.extra_args.map((value, i) => ({ value, path: ["extra_args", i] }));
   }
+  problems.push(...literalDollarWarnings(tokens, params));
   const sub = substituteParameters(tokens, params);
-  problems.push(...sub.problems);
-  const checked = validateExtraArgs(sub.tokens, app.image === "auto" || app.image === DEFAULT_IMAGE);
+  // ${NAME} naming no parameter is passed on as written, with a warning (as $NAME is)
+  problems.push(...sub.problems.map((p) => (/ names no parameter/.test(p.message) ? { ...p, severity: "warning" as const, message: `${p.message}, so vLLM receives it as written` } : p)));
+  const release = chooseCatalog(app.image, app.vllm_version, DEFAULT_IMAGE);
+  if (release.why && sub.tokens.length) problems.push({ path: [app.vllm_version !== undefined ? "vllm_version" : "image"], severity: "warning", message: release.why, hint: release.source === "default" ? 'set vllm_version: "X.Y.Z" to the release the image runs' : undefined });
+  const checked = validateExtraArgs(sub.tokens, release.exact, { version: release.version, imageVersion: release.imageVersion ?? release.version });
   problems.push(...checked.problems);
   const extra = includePathsRewritten(checked.args, includes);
   problems.push(...extra.problems);
-  const args = [modelArg, "--served-model-name", servedModelName(app, src), "--port", String(app.port), ...loader, ...extra.args];
-  if (gpu.count > 1 && !gpu.partition && !checked.flagsSet.has("--tensor-parallel-size")) {
-    args.push("--tensor-parallel-size", String(gpu.count));
-  }
-  return { command: ["vllm", "serve"], args, problems, modelArg };
+  const parallel = planParallelism(app, gpu, target, checked.flagsSet, extra.args);
+  problems.push(...parallel.problems);
+  const lora = planLora(app, servedModelName(app, src), target, checked.flagsSet, facts.adapterRanks);
+  problems.push(...lora.problems);
+  const speculative = planSpeculative(app, target, checked.flagsSet, facts.draftSource);
+  problems.push(...speculative.problems);
+  const args = [modelArg, "--served-model-name", servedModelName(app, src), "--port", String(app.port), ...loader, ...extra.args, ...lora.args, ...speculative.args, ...parallel.plan.args];
+  return { command: ["vllm", "serve"], args, problems, modelArg, parallel: parallel.plan, lora, speculative };
 }

@@ -52,6 +52,14 @@ export interface RenderInput {
   dockerGpus?: string;
   /** Docker only: the model_path is a folder on this host (bind-mounted read-only at the same path) */
   hostModelDir?: boolean;
+  /** Docker only: the absolute adapter/draft paths that are folders on this host (bind-mounted the same way) */
+  hostDirs?: readonly string[];
+  /** what check/deploy read from each adapter's adapter_config.json: its rank */
+  adapterRanks?: ReadonlyMap<string, number>;
+  /** the draft model's source once resolved (a run output), when deploy/check resolved it */
+  draftSource?: ModelSource;
+  /** the weights' size, when checking the source found it (sizes the ephemeral storage of an emptyDir cache) */
+  modelBytes?: number;
 }
 
 export type Problem = ArgProblem;
@@ -88,6 +96,8 @@ export interface DockerPlan {
   /** `docker exec` before `docker stop` */
   onShutdown?: string[];
   requiresApiKey: boolean;
+  /** requires_auth names a Secret the user manages: the key comes from VLLM_API_KEY in the docker process's environment */
+  apiKeyFromHost?: boolean;
   image: string;
   modelCacheDir?: string;
 }

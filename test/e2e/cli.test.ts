@@ -17,7 +17,7 @@ test("--help on every command shows an example; --version prints the version, th
   }
   const v = runCli(["--version"]);
   assert.equal(v.code, 0);
-  assert.match(v.stdout, /^\d+\.\d+\.\d+\ndefault image: vllm\/vllm-openai:v\S+\nvLLM flag catalog: \d+\.\d+\.\d+\n$/);
+  assert.match(v.stdout, /^\d+\.\d+\.\d+\nvLLM serve catalogs: (\d+\.\d+\.\d+, )*0\.33\.0\ndefault image: vllm\/vllm-openai:v0\.33\.0\n$/);
 });
 
 test("an unknown command or flag is a usage error (exit 2)", () => {
@@ -78,7 +78,8 @@ test("bad input exits 2 with file:line:col and a fix, and prints nothing on stdo
     ["name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nmodel_path: s3://b/m\n", /vllm-app\.yaml:3:13 model_path: both model_hf_path and model_path are set/],
     [QWEN + "extra_args: [--max-model-len 8192]\n", /vllm-app\.yaml:5:14 extra_args\[0\]: "--max-model-len 8192" is one list element[^\n]*\n {2}hint: split it: \["--max-model-len","8192"\]/],
     [QWEN + "extra_args: --max-model-length 8192\n", /vllm-app\.yaml:5:13 extra_args: unknown vllm serve flag --max-model-length; did you mean --max-model-len\?/],
-    [QWEN + "extra_args: [--disable-log-requests]\n", /extra_args\[0\]: --disable-log-requests was removed from vLLM/],
+    [QWEN + "extra_args: [--calculate-kv-scales]\n", /extra_args\[0\]: --calculate-kv-scales was removed in vLLM 0\.\d+\.\d+ \(last in 0\.\d+\.\d+\); your image is 0\.33\.0/],
+    [QWEN + "image: vllm/vllm-openai:v0.19.0\nextra_args: [--cohere-format]\n", /extra_args\[0\]: --cohere-format needs vLLM ≥ 0\.\d+\.\d+; your image is 0\.19\.0/],
     ["name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: 'B300:8'}\n", /vllm-app\.yaml:3:\d+ resources\.gpu: unknown GPU type "B300"/],
     ["name: Qwen_3\nmodel_hf_path: Qwen/Qwen3-0.6B\n", /vllm-app\.yaml:1:7 name: must be a DNS-1123 label/],
     ["name: qwen3\nmodel_hf_path: [oops\n", /vllm-app\.yaml:\d+:\d+ YAML syntax error/],
@@ -216,7 +217,7 @@ test("without any kubeconfig, cluster commands say so (exit 3)", () => {
 });
 
 test("a reader that stops early (| head) ends the CLI quietly", async () => {
-  const apps = Array.from({ length: 100 }, (_, i) => `name: app-${i}\nmodel_hf_path: Qwen/Qwen3-0.6B\n`).join("---\n");
+  const apps = Array.from({ length: 100 }, (_, i) => `name: app-${i}\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "L4:1"}\nrequires_auth: false\n`).join("---\n");
   const dir = workdir({ "vllm-app.yaml": apps });
   const child = spawn(process.execPath, [path.join(ROOT, "bin", "vllmapp.js"), "render", "--dry-run"], { cwd: dir, env: { ...process.env, CI: "1", NO_COLOR: "1" } });
   let stderr = "";

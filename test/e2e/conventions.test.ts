@@ -12,8 +12,10 @@ import path from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { logsCommand, logsOptionsSchema } from "../../src/commands/logs.ts";
 import { parseOptions } from "../../src/commands/options.ts";
+import { DEFAULT_IMAGE } from "../../src/render/labels.ts";
 import { BIN, runCli, workdir } from "../helpers.ts";
 
+const DEFAULT_TAG = DEFAULT_IMAGE.replace(/^.*:/, "");
 const QWEN = "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n";
 const TWO = "name: embed\nmodel_hf_path: BAAI/bge-m3\n---\nname: chat\nmodel_hf_path: Qwen/Qwen3-8B\ndepends_on: [embed]\n";
 const kinds = (stdout: string) => parseAllDocuments(stdout).map((d) => d.toJS()).map((o) => `${o.kind}/${o.metadata.name}`);
@@ -133,11 +135,11 @@ test("depends_on becomes Argo CD sync waves on every object (--no-sync-waves: no
   const single = parseAllDocuments(runCli(["render", "--dry-run"], { cwd: workdir({ "vllm-app.yaml": QWEN }) }).stdout).map((d) => d.toJS());
   assert.ok(single.every((o) => wave(o) === undefined), "no dependencies, no waves");
   for (const o of docs) {
-    assert.equal(o.metadata.labels["app.kubernetes.io/version"], "v0.19.0", `${o.kind}/${o.metadata.name}`);
+    assert.equal(o.metadata.labels["app.kubernetes.io/version"], DEFAULT_TAG, `${o.kind}/${o.metadata.name}`);
     assert.match(o.metadata.labels["vllmapp.dev/version"], /^\d+\.\d+\.\d+/);
   }
   const pod = docs.find((o) => o.kind === "Deployment").spec.template.metadata.labels;
-  assert.equal(pod["app.kubernetes.io/version"], "v0.19.0");
+  assert.equal(pod["app.kubernetes.io/version"], DEFAULT_TAG);
   assert.equal(pod["vllmapp.dev/version"], undefined, "a new vllmapp must not restart the servers");
 });
 

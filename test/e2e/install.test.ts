@@ -26,7 +26,7 @@ function project(deps: Record<string, string>, key: "dependencies" | "devDepende
 }
 
 function assertWorks(dir: string): void {
-  assert.match(run("npx", ["--no-install", "vllmapp", "--version"], dir), /^\d+\.\d+\.\d+\ndefault image: /);
+  assert.match(run("npx", ["--no-install", "vllmapp", "--version"], dir), /^\d+\.\d+\.\d+\nvLLM serve catalogs: .*\ndefault image: /);
   assert.match(run("npx", ["--no-install", "vllmapp"], dir), /Get started: vllmapp init/);
 }
 

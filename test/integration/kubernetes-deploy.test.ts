@@ -171,13 +171,13 @@ test("removing cache from the YAML prunes the PVC", async () => {
 test("status, list and logs read the app from the cluster", async () => {
   const s = cli(["status", "-n", ns]);
   assert.equal(s.code, 0, s.stderr);
-  assert.match(s.stdout, new RegExp(`^${APP} \\(namespace ${ns}\\)\\n  ready     2/2\\n  endpoint  http://${APP}\\.${ns}\\.svc\\.cluster\\.local:8000\\n  model     small-chat \\(/models/qwen3-8b\\)\\n  image     vllm/vllm-openai:v0\\.19\\.0\\n  age       \\d+s\\n$`));
+  assert.match(s.stdout, new RegExp(`^${APP} \\(namespace ${ns}\\)\\n  ready     2/2\\n  endpoint  http://${APP}\\.${ns}\\.svc\\.cluster\\.local:8000\\n  model     small-chat \\(/models/qwen3-8b\\)\\n  image     vllm/vllm-openai:v0\\.33\\.0\\n  age       \\d+s\\n$`));
   const l = cli(["list", "-n", ns]);
   assert.equal(l.code, 0, l.stderr);
   assert.match(l.stdout, new RegExp(`^NAME  READY  MODEL       AGE\\n${APP}  2/2    small-chat  \\d+s\\n$`));
   const list = JSON.parse(cli(["list", "-n", ns, "--json"]).stdout);
   assert.deepEqual(Object.keys(list).sort(), JSON_KEYS.listResult);
-  assert.deepEqual({ ...list.apps[0], age: undefined }, { name: APP, namespace: ns, ready: true, replicas: { ready: 2, desired: 2 }, endpoint: null, modelId: "small-chat", image: "vllm/vllm-openai:v0.19.0", state: null, age: undefined });
+  assert.deepEqual({ ...list.apps[0], age: undefined }, { name: APP, namespace: ns, ready: true, replicas: { ready: 2, desired: 2 }, endpoint: null, modelId: "small-chat", image: "vllm/vllm-openai:v0.33.0", state: null, age: undefined });
   const logs = cli(["logs", "-n", ns]);
   assert.equal(logs.code, 0, logs.stderr);
   const pods = (await podsOf(ns, APP)).map((p) => p.metadata.name).sort();

@@ -8,12 +8,13 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { workdir } from "../helpers.ts";
+import { ROOT, workdir } from "../helpers.ts";
 import { cliIn, kubectl, kubectlJson, resourceVersions, withNamespaceFreed } from "./kubernetes-support.ts";
 
 const HF = `hf_${randomBytes(12).toString("hex")}`;
 const WANDB = `wandb-${randomBytes(12).toString("hex")}`;
 const KEDA_CRD = "scaledobjects.keda.sh";
+const POD_MONITOR_CRD = "podmonitors.monitoring.coreos.com";
 let ns: string;
 let cleanup: () => Promise<void>;
 let dir: string;
@@ -41,7 +42,7 @@ before(async () => {
 });
 
 after(async () => {
-  await kubectl(["delete", "crd", KEDA_CRD, "--wait=false"], { allowFail: true });
+  await kubectl(["delete", "crd", KEDA_CRD, POD_MONITOR_CRD, "--wait=false"], { allowFail: true });
   await cleanup();
 });
 
@@ -56,10 +57,12 @@ test("every missing prerequisite is named at once, before anything is written", 
   - namespace ${missingNs} does not exist
   - PodTemplate house-defaults \\(pod_template\\) does not exist in namespace ${missingNs}
   - the cluster serves no ScaledObject \\(keda\\.sh/v1alpha1\\): the CRD ${KEDA_CRD.replaceAll(".", "\\.")} is not installed
+  - the cluster serves no PodMonitor \\(monitoring\\.coreos\\.com/v1\\): the CRD ${POD_MONITOR_CRD.replaceAll(".", "\\.")} is not installed
   - Secret gated-secrets does not exist in namespace ${missingNs} \\(needs keys HF_TOKEN, WANDB_API_KEY\\)
   - Secret s3-credentials does not exist in namespace ${missingNs} \\(needs key secret-key\\)
   hint: pass --create-namespace to create it, or pick another with --namespace
   hint: install KEDA \\(https://keda\\.sh/docs/latest/deploy/\\), or give scaling\\.replicas a fixed number
+  hint: install prometheus-operator \\(e\\.g\\. kube-prometheus-stack\\) for the PodMonitor, or set monitoring\\.pod_monitor: false and scrape vLLM yourself
   hint: pass --create-secrets to create gated-secrets from your environment \\(HF_TOKEN, WANDB_API_KEY\\)
   hint: create it: kubectl create secret generic s3-credentials -n ${missingNs} --from-literal=secret-key=…
 $`,
@@ -92,7 +95,8 @@ test("with the cluster ready, --create-secrets fills <app>-secrets from the envi
       },
     }),
   });
-  await kubectl(["wait", "--for=condition=Established", `crd/${KEDA_CRD}`]);
+  await kubectl(["apply", "--server-side", "-f", path.join(ROOT, "test", "fixtures", "crds", "prometheus-operator-podmonitors.yaml")]);
+  await kubectl(["wait", "--for=condition=Established", `crd/${KEDA_CRD}`, `crd/${POD_MONITOR_CRD}`]);
   await kubectl(["-n", ns, "apply", "-f", "-"], {
     input: JSON.stringify({
       apiVersion: "v1",
@@ -108,7 +112,7 @@ test("with the cluster ready, --create-secrets fills <app>-secrets from the envi
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout);
   assert.deepEqual(result.prerequisites, ["Secret/gated-secrets (keys HF_TOKEN, WANDB_API_KEY)"]);
-  assert.deepEqual(result.apps[0].changes.map((c: any) => `${c.action} ${c.kind}/${c.name}`), ["create Secret/gated-api-key", "create Service/gated", "create Deployment/gated", "create ScaledObject/gated"]);
+  assert.deepEqual(result.apps[0].changes.map((c: any) => `${c.action} ${c.kind}/${c.name}`), ["create Secret/gated-api-key", "create Service/gated", "create Deployment/gated", "create ScaledObject/gated", "create PodMonitor/gated"]);
   const secret = await kubectlJson(["-n", ns, "get", "secret", "gated-secrets"]);
   assert.equal(Buffer.from(secret.data.HF_TOKEN, "base64").toString(), HF);
   assert.equal(Buffer.from(secret.data.WANDB_API_KEY, "base64").toString(), WANDB);
@@ -116,7 +120,7 @@ test("with the cluster ready, --create-secrets fills <app>-secrets from the envi
   const pod = (await kubectlJson(["-n", ns, "get", "deployment", "gated"])).spec.template;
   assert.equal(pod.metadata.labels.team, "ml-platform");
   assert.deepEqual(pod.spec.containers.map((c: any) => c.name), ["vllm", "metrics-sidecar"]);
-  assert.equal(pod.spec.containers[0].image, "vllm/vllm-openai:v0.19.0", "vllmapp's fields win over the PodTemplate's");
+  assert.equal(pod.spec.containers[0].image, "vllm/vllm-openai:v0.33.0", "vllmapp's fields win over the PodTemplate's");
   assert.ok(pod.spec.containers[0].env.some((e: any) => e.name === "HOUSE" && e.value === "1"));
   assert.equal((await kubectlJson(["-n", ns, "get", "scaledobject", "gated"])).spec.maxReplicaCount, 3);
 });
@@ -144,7 +148,7 @@ test("a field another manager owns is a conflict naming the manager; --force-con
   const forced = cli(["deploy", "-n", ns, "--no-wait", "--force-conflicts"]);
   assert.equal(forced.code, 0, forced.stderr);
   assert.match(forced.stdout, /^ {2}configured +Deployment\/gated$/m);
-  assert.equal((await kubectlJson(["-n", ns, "get", "deployment", "gated"])).spec.template.spec.containers[0].image, "vllm/vllm-openai:v0.19.0");
+  assert.equal((await kubectlJson(["-n", ns, "get", "deployment", "gated"])).spec.template.spec.containers[0].image, "vllm/vllm-openai:v0.33.0");
 });
 
 test("a field the API server rejects is named (422), and nothing of the app is applied", async () => {

@@ -1,6 +1,8 @@
 /**
  * What `render` prints, the API server accepts: every golden case, rendered into a namespace and sent
- * through `kubectl apply --server-side --dry-run=server` against the test bed's real kube-apiserver.
+ * through `kubectl apply --server-side --dry-run=server` against the test bed's real kube-apiserver, with
+ * the CRDs of test/fixtures/crds (KEDA's ScaledObject, the HTTP add-on's HTTPScaledObject,
+ * prometheus-operator's PodMonitor) installed.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -8,10 +10,10 @@ import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { runCli, ROOT } from "../helpers.ts";
+import { CRD_DIR, installCrdFixtures } from "./crd-fixtures.ts";
 
 const KUBECTL = process.env.VLLMAPP_TEST_KUBECTL;
 const NS = `render-dry-run-${process.pid}`;
-const CRD = path.join(ROOT, "test", "fixtures", "crds", "keda-scaledobjects.yaml");
 
 function kubectl(args: string[], input?: string) {
   assert.ok(KUBECTL && process.env.KUBECONFIG, "the test bed must be up (npm test starts it): KUBECONFIG and VLLMAPP_TEST_KUBECTL are unset");
@@ -21,14 +23,12 @@ function kubectl(args: string[], input?: string) {
 
 before(() => {
   assert.equal(kubectl(["create", "namespace", NS]).code, 0);
-  const crd = kubectl(["apply", "--server-side", "-f", CRD]);
-  assert.equal(crd.code, 0, crd.stderr);
-  assert.equal(kubectl(["wait", "--for=condition=Established", "crd/scaledobjects.keda.sh", "--timeout=30s"]).code, 0);
+  installCrdFixtures(kubectl);
 });
 
 after(() => {
   kubectl(["delete", "namespace", NS, "--wait=false"]);
-  kubectl(["delete", "-f", CRD, "--ignore-not-found"]);
+  kubectl(["delete", "-f", CRD_DIR, "--ignore-not-found", "--wait=false"]);
 });
 
 const CASES = path.join(ROOT, "test", "golden", "cases");

@@ -84,7 +84,8 @@ vllm-app.yaml:4:8 resources.gpu: meta-llama/Llama-3.1-70B-Instruct in bf16 needs
 });
 
 test("check --json: one document with the fit numbers; H100:2 with --max-model-len 16384 fits whole", () => {
-  const yaml = `name: llama70\nmodel_hf_path: meta-llama/Llama-3.1-70B-Instruct\nresources:\n  gpu: H100:2\nsecrets: [HF_TOKEN]\nextra_args: [--max-model-len, "16384"]\n`;
+  // (with a cache volume: 141 GB of weights in an emptyDir would be a warning of its own)
+  const yaml = `name: llama70\nmodel_hf_path: meta-llama/Llama-3.1-70B-Instruct\nresources:\n  gpu: H100:2\nsecrets: [HF_TOKEN]\nextra_args: [--max-model-len, "16384"]\ncache: {size: 200Gi}\n`;
   const r = cli(["check", "--json"], { "vllm-app.yaml": yaml }, { HF_TOKEN: GRANTED_TOKEN });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, "");
@@ -124,7 +125,7 @@ test("a repo or revision that does not exist is an error naming it", () => {
 });
 
 test("an unreachable Hub: render --resolve warns and renders, check and deploy refuse; --offline skips with a warning", () => {
-  const files = { "vllm-app.yaml": "name: qwen\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n" };
+  const files = { "vllm-app.yaml": "name: qwen\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\nrequires_auth: false\n" };
   const env = { HF_ENDPOINT: dead };
   const render = cli(["render", "--dry-run", "--resolve", "-o", "json"], files, env);
   assert.equal(render.code, 0, render.stderr);

@@ -119,7 +119,7 @@ test("s3: a missing prefix, a missing config.json, a missing bucket, .bin weight
 });
 
 test("s3: an unreachable endpoint is a warning for render, an error for check", () => {
-  const render = cli(["render", "--dry-run", "--resolve"], s3App(`s3://${BUCKET}/qwen3`), { AWS_ENDPOINT_URL: dead });
+  const render = cli(["render", "--dry-run", "--resolve"], s3App(`s3://${BUCKET}/qwen3`, "requires_auth: false\n"), { AWS_ENDPOINT_URL: dead });
   assert.equal(render.code, 0, render.stderr);
   assert.equal(render.stderr, `warning: vllm-app.yaml:2:13 model_path: cannot reach S3 at ${dead} (ECONNREFUSED); not checked\n  hint: check the network, or AWS_ENDPOINT_URL for an S3-compatible store\n`);
   const check = cli(["check"], s3App(`s3://${BUCKET}/qwen3`), { AWS_ENDPOINT_URL: dead });

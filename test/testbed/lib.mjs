@@ -22,6 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBridge, startRealNode, stopRealNode, REAL_NODE } from './node.mjs';
 import { ensureVllmImage } from './vllm-image.mjs';
+import { ensureRcloneImage } from './rclone-image.mjs';
 import { ensureTinyModel } from './tiny-model.mjs';
 import { publishTinyModel } from './publish.mjs';
 
@@ -748,17 +749,23 @@ async function startDocker(ctx) {
   const execRoot = `/run/vllmapp-testbed-${crypto.createHash('sha256').update(ctx.workDir).digest('hex').slice(0, 10)}`;
   fs.mkdirSync(dir, { recursive: true });
   const storage = process.env.VLLMAPP_TESTBED_DOCKER_STORAGE || 'overlay2';
+  // The data-root is kept in the cache, like the node's containerd root: the 6 GB vLLM image is loaded once
+  // per machine, not once per run. Containers the test bed made are removed at teardown.
+  const dataRoot = path.join(cacheRoot(), `docker-data-${storage}`);
+  fs.mkdirSync(dataRoot, { recursive: true });
   const args = [
     `--host=unix://${DOCKER_SOCKET}`,
-    `--data-root=${path.join(dir, 'data')}`,
+    `--data-root=${dataRoot}`,
     `--exec-root=${execRoot}`,
     `--pidfile=${path.join(dir, 'dockerd.pid')}`,
     `--bip=${DOCKER_BIP}`,
     `--default-address-pool=${DOCKER_POOL}`,
     `--storage-driver=${storage}`,
     '--userland-proxy=true',
+    // containers resolve names against their own loopback: a lookup fails at once, no DNS query leaves
+    '--dns=127.0.0.1',
   ];
-  ctx.state.docker = { startedByUs: true, execRoot, dataRoot: path.join(dir, 'data'), host: `unix://${DOCKER_SOCKET}`, storage };
+  ctx.state.docker = { startedByUs: true, execRoot, dataRoot, host: `unix://${DOCKER_SOCKET}`, storage };
   // A dead proxy: an image the test bed lacks fails at once, with no DNS lookup and no traffic leaving the machine.
   const proc = ctx.spawn('dockerd', which('dockerd'), args, {
     env: { ...process.env, HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', NO_PROXY: '' },
@@ -943,7 +950,9 @@ export async function startTestbed(opts = {}) {
             const image = await ensureStandinImage(denv);
             // the real vLLM (CPU build): cold, a debootstrap + pip build of a few minutes, then cached
             const vllm = opts.realVllm === false ? null : await ensureVllmImage({ log, dockerEnv: denv });
-            if (vllm) ctx.images = { vllm };
+            // the image the model-download step names (rclone/rclone:<tag>), built from rclone's Go module
+            const rclone = opts.realVllm === false ? null : await ensureRcloneImage({ log, dockerEnv: denv });
+            if (vllm) ctx.images = { vllm, rclone };
             return { ...env, VLLM_STANDIN_IMAGE: image, ...(vllm ? { VLLM_IMAGE: vllm.tag } : {}) };
           })()
         : {},
@@ -969,7 +978,7 @@ export async function startTestbed(opts = {}) {
     }
     if (wantNode) {
       const images = [dockerEnv.VLLM_STANDIN_IMAGE].filter(Boolean).map((tag) => ({ tag, dockerEnv: dockerEnvFull }));
-      if (ctx.images?.vllm) images.push({ tag: ctx.images.vllm.tag, archive: ctx.images.vllm.archive });
+      for (const img of [ctx.images?.vllm, ctx.images?.rclone].filter(Boolean)) images.push({ tag: img.tag, archive: img.archive });
       Object.assign(ctx.state.env, await startRealNode(ctx, { ...ctx.cluster, images }));
       ctx.save();
     }

@@ -169,7 +169,7 @@ cgroupsPerQOS: true
 enforceNodeAllocatable: []
 podLogsDir: ${JSON.stringify(path.join(nodeDir, 'pod-logs'))}
 volumePluginDir: ${JSON.stringify(path.join(nodeDir, 'volume-plugins'))}
-resolvConf: /etc/resolv.conf
+resolvConf: ${JSON.stringify(path.join(nodeDir, 'resolv.conf'))}
 maxPods: 20
 serializeImagePulls: false
 imageGCHighThresholdPercent: 100
@@ -354,6 +354,8 @@ export async function startRealNode(ctx, { bins, pki, server, kubectl, api, imag
   writeKubeletKubeconfig(kubeletKubeconfig, server, pki, cred);
   const kcfg = path.join(nodeDir, 'kubelet-config.yaml');
   fs.writeFileSync(kcfg, kubeletConfig({ nodeDir, sock, pki }));
+  // pods resolve names against their own loopback (no cluster DNS here): no DNS query leaves the node
+  fs.writeFileSync(path.join(nodeDir, 'resolv.conf'), 'nameserver 127.0.0.1\n');
   const { name, ip, gpuProduct, gpus, gpuMemoryMiB } = REAL_NODE;
   const labels = [
     'type=real',

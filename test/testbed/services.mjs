@@ -8,6 +8,9 @@
 //   ctx.freePort()                          a free 127.0.0.1 port (bind there only)
 //   ctx.waitForHttp(what, url, {proc})      poll until HTTP 200
 //   ctx.workDir, ctx.log(msg), ctx.run(cmd, args, opts)
+//   ctx.podHost                             optional: the real node's pod bridge address (198.19.0.1); the
+//                                           servers then listen there too (same port) and export POD_* URLs
+//                                           (servers/define.mjs); absent → 127.0.0.1 only
 //   svcState                                a JSON object saved in state.json (for stop())
 // The returned env (e.g. { MLFLOW_TRACKING_URI: 'http://127.0.0.1:PORT' }) is printed by up.mjs
 // and exported to the tests by run-all.mjs.

@@ -13,6 +13,8 @@
 //     draftDir   tiny-llama-draft/  (1 layer, same tokenizer)
 //     files      the file names in dir, sorted; bytes: their total size
 // Cached at <cacheRoot()>/tiny-model-<sha256(script + image tag), 16 hex>/ (a warm call reads a directory).
+// The container is labelled vllmapp-testbed-tool (not vllmapp-testbed: a concurrent test bed's teardown
+// removes those) and removed when it exits (--rm).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -48,7 +50,7 @@ export async function ensureTinyModel({ image, dockerEnv = process.env, outDir, 
     try {
       const r = await run(
         'docker',
-        ['run', '--rm', '--network', 'none', '--label', 'vllmapp-testbed=tiny-model', '--entrypoint', '/opt/vllm/bin/python',
+        ['run', '--rm', '--network', 'none', '--label', 'vllmapp-testbed-tool=tiny-model', '--entrypoint', '/opt/vllm/bin/python',
           '-v', `${SCRIPT}:/tiny-model.py:ro`, '-v', `${tmp}:/out`, image, '/tiny-model.py', '/out'],
         { env: dockerEnv, timeoutMs: 300_000 },
       );

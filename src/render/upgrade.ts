@@ -1,0 +1,156 @@
+/**
+ * The upgrade report (`vllmapp check --vllm-version X`): for one app, which of its extra_args flags break
+ * on release X (unknown or removed there, or refused values), become ambiguous (an abbreviation that
+ * matches several flags on X), or change meaning (type, choices, default, switch/value, deprecation),
+ * each with the fix. Compares the catalog of the app's current release with X's. Pure.
+ */
+import { shellSplit } from "../text.js";
+import type { AppConfig } from "../config/schema.js";
+import { substituteParameters, validateExtraArgs, type ArgProblem, type ArgToken } from "./serve-args.js";
+import { catalogIndex, chooseCatalog, compareVersions, loadCatalog, type CatalogFlag } from "./vllm-catalog.js";
+
+export type FindingKind = "breaks" | "ambiguous" | "changes";
+
+export interface UpgradeFinding {
+  kind: FindingKind;
+  /** the flag as written in extra_args */
+  flag: string;
+  /** field path in vllm-app.yaml, e.g. ["extra_args", 2] */
+  path: (string | number)[];
+  message: string;
+  fix: string;
+}
+
+export interface AppUpgrade {
+  app: string;
+  /** the release the app's image runs today (its catalog) */
+  from: string;
+  to: string;
+  findings: UpgradeFinding[];
+}
+
+/**
+ * The catalogued release `X.Y.Z`, or the newest catalogued `X.Y.*` for `X.Y`; an error text when
+ * there is none.
+ */
+export function resolveRelease(spec: string): { version: string } | { error: string; hint: string } {
+  const releases = [...catalogIndex().releases].sort(compareVersions);
+  const s = spec.replace(/^v/, "");
+  if (/^\d+\.\d+\.\d+$/.test(s) && releases.includes(s)) return { version: s };
+  if (/^\d+\.\d+$/.test(s)) {
+    const minor = releases.filter((r) => r.startsWith(`${s}.`));
+    if (minor.length) return { version: minor[minor.length - 1]! };
+  }
+  return {
+    error: /^\d+\.\d+(\.\d+)?$/.test(s) ? `vllmapp has no catalog for vLLM ${spec}` : `--vllm-version takes a release like 0.33.0 or 0.33, got "${spec}"`,
+    hint: `catalogued releases: ${releases.join(", ")}`,
+  };
+}
+
+/** An app's extra_args as tokens with their field paths, parameters substituted (as render does). */
+export function extraArgsTokens(app: AppConfig): ArgToken[] {
+  let tokens: ArgToken[] = [];
+  if (typeof app.extra_args === "string") {
+    try {
+      tokens = shellSplit(app.extra_args).map((value) => ({ value, path: ["extra_args"] }));
+    } catch {
+      return [];
+    }
+  } else if (app.extra_args) tokens = app.extra_args.map((value, i) => ({ value, path: ["extra_args", i] }));
+  const params = new Map((app.parameters ?? []).map((p) => [p.name, String(p.value)] as [string, string]));
+  return substituteParameters(tokens, params).tokens;
+}
+
+const show = (v: unknown) => (v === null || v === undefined ? "none" : typeof v === "string" ? `"${v}"` : JSON.stringify(v));
+
+function typeName(f: CatalogFlag): string {
+  if (f.kind === "switch") return "a switch";
+  let t = f.type;
+  while (t?.kind === "optional") t = t.inner;
+  if (!t) return "a string";
+  if (t.kind === "dataclass") return `a JSON ${t.config}`;
+  if (t.kind === "enum") return `one of ${t.values.join(", ")}`;
+  return ({ int: "an integer", float: "a number", str: "a string", json: "JSON", human_readable_int: "an integer (32k, 1M)", human_readable_int_or_auto: "an integer or auto", pybool: "a boolean" } as Record<string, string>)[t.kind] ?? t.kind;
+}
+
+/** How flag `a` (release from) and `b` (release to) differ for a user who sets it. */
+function meaningChanges(a: CatalogFlag, b: CatalogFlag, from: string, to: string): { message: string; fix: string }[] {
+  const out: { message: string; fix: string }[] = [];
+  if (typeName(a) !== typeName(b)) out.push({ message: `takes ${typeName(b)} on ${to} (${typeName(a)} on ${from})`, fix: `check the value against \`vllm serve --help\` of ${to}` });
+  const ca = a.choices?.filter((c) => c !== null).map(String) ?? [];
+  const cb = b.choices?.filter((c) => c !== null).map(String) ?? [];
+  const gone = ca.filter((c) => !cb.includes(c));
+  const added = cb.filter((c) => !ca.includes(c));
+  if (a.choices && b.choices && (gone.length || added.length)) {
+    out.push({ message: `its choices changed on ${to}:${gone.length ? ` no longer ${gone.join(", ")};` : ""}${added.length ? ` new ${added.join(", ")}` : ""}`.replace(/;$/, ""), fix: gone.length ? `if you pass ${gone.join(" or ")}, pick one of ${cb.join(", ")}` : "nothing to do unless you want a new choice" });
+  } else if (a.choices && !b.choices) out.push({ message: `its choice list is gone on ${to} (any value of its type is accepted)`, fix: "nothing to do" });
+  else if (!a.choices && b.choices) out.push({ message: `takes only ${cb.join(", ")} on ${to}`, fix: `make sure the value is one of ${cb.join(", ")}` });
+  const isRepr = (d: unknown) => typeof d === "string" && /^\w+\(/.test(d);
+  if (JSON.stringify(a.default ?? null) !== JSON.stringify(b.default ?? null) && !isRepr(a.default) && !isRepr(b.default)) {
+    out.push({ message: `its default changed from ${show(a.default)} to ${show(b.default)} on ${to}`, fix: "nothing for this app, which sets it" });
+  }
+  if (b.deprecated && !a.deprecated) out.push({ message: `is deprecated on ${to}${b.deprecation ? `: ${b.deprecation}` : ""}`, fix: b.replacement ? `use ${b.replacement}` : "plan to remove it" });
+  return out;
+}
+
+function fixOf(p: ArgProblem): string {
+  return p.hint ?? "remove it from extra_args";
+}
+
+/** The upgrade report of one app from its current release to `to`. */
+export function upgradeApp(app: AppConfig, defaultImage: string, to: string): AppUpgrade {
+  const from = chooseCatalog(app.image, app.vllm_version, defaultImage).version;
+  const tokens = extraArgsTokens(app);
+  const now = validateExtraArgs(tokens, true, { version: from });
+  const next = validateExtraArgs(tokens, true, { version: to, imageVersion: to });
+  const key = (p: { path: readonly (string | number)[] }) => JSON.stringify(p.path);
+  const brokenNow = new Set(now.problems.filter((p) => p.severity === "error").map(key));
+  const findings: UpgradeFinding[] = [];
+  const written = (path: readonly (string | number)[]) => {
+    const t = tokens.find((x) => JSON.stringify(x.path) === JSON.stringify(path));
+    return t ? t.value.split("=")[0]! : "";
+  };
+  for (const p of next.problems) {
+    if (p.severity !== "error" || brokenNow.has(key(p))) continue;
+    findings.push({ kind: /is ambiguous/.test(p.message) ? "ambiguous" : "breaks", flag: written(p.path), path: p.path, message: p.message, fix: fixOf(p) });
+  }
+  // an abbreviation that still works but now means another flag
+  const toCat = loadCatalog(to);
+  const fromCat = loadCatalog(from);
+  const byName = (flags: CatalogFlag[]) => new Map(flags.map((f) => [f.name, f]));
+  const fromFlags = byName(fromCat.flags);
+  const toFlags = byName(toCat.flags);
+  const nextUse = new Map(next.flagUses.map((u) => [key(u), u]));
+  for (const u of now.flagUses) {
+    const n = nextUse.get(key(u));
+    if (n && n.name !== u.name && n.written === u.written) {
+      findings.push({ kind: "changes", flag: u.written, path: u.path, message: `${u.written} means ${u.name} on ${from} but ${n.name} on ${to}`, fix: `write ${u.name} in full` });
+    }
+    if (!n || n.name !== u.name) continue;
+    const a = fromFlags.get(u.name);
+    const b = toFlags.get(u.name);
+    if (!a || !b) continue;
+    for (const c of meaningChanges(a, b, from, to)) findings.push({ kind: "changes", flag: u.written, path: u.path, message: `${u.name}: ${c.message}`, fix: c.fix });
+  }
+  const order: Record<FindingKind, number> = { breaks: 0, ambiguous: 1, changes: 2 };
+  findings.sort((x, y) => order[x.kind] - order[y.kind]);
+  return { app: app.name, from, to, findings };
+}
+
+/** The human table: one block per app, one row per finding. */
+export function formatUpgrade(reports: readonly AppUpgrade[], formatPath: (p: readonly (string | number)[]) => string): string {
+  const lines: string[] = [];
+  for (const r of reports) {
+    const breaks = r.findings.filter((f) => f.kind !== "changes").length;
+    const changes = r.findings.length - breaks;
+    lines.push(`${r.app}: vLLM ${r.from} → ${r.to}: ${breaks ? `${breaks} flag${breaks === 1 ? " breaks" : "s break"}` : "nothing breaks"}${changes ? `, ${changes} change${changes === 1 ? "" : "s"} of meaning` : ""}`);
+    if (!r.findings.length) continue;
+    const rows = r.findings.map((f) => [f.kind, formatPath(f.path), f.flag, `${f.message} — fix: ${f.fix}`]);
+    const head = ["", "field", "flag", "what happens — fix"];
+    const w = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+    const fmt = (row: string[]) => `  ${row.map((c, i) => (i < 3 ? c.padEnd(w[i]!) : c)).join("  ")}`.trimEnd();
+    lines.push(fmt(head));
+    for (const row of rows) lines.push(fmt(row));
+  }
+  return lines.join("\n");
+}

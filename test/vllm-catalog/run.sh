@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Maintainer tool (not part of npm test): regenerate the vLLM serve catalogs and oracle vectors.
+#   test/vllm-catalog/run.sh [VERSION...]     (default: every release listed in releases.txt)
+# Each release is installed into a scratch environment with uv (~1 min, ~7-9 GB), its parser is walked
+# by extract.py, then the environment is deleted. Finally merge.py writes the cross-release history
+# into templates/vllm/catalogs/. Needs: uv (pip install uv), Python 3.12 (the vLLM images' Python).
+set -u
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+scratch="${VLLM_CATALOG_SCRATCH:-/tmp/vllm-catalog}"
+python="${VLLM_CATALOG_PYTHON:-python3.12}"
+raw="$here/raw"
+mkdir -p "$scratch" "$raw"
+export UV_CACHE_DIR="${UV_CACHE_DIR:-$scratch/uv-cache}"
+versions=("$@")
+[ ${#versions[@]} -eq 0 ] && mapfile -t versions < <(grep -v '^#' "$here/releases.txt")
+for v in "${versions[@]}"; do
+  [ -z "$v" ] && continue
+  if [ -f "$raw/$v.json" ] && [ -z "${FORCE:-}" ]; then echo "$v: done already"; continue; fi
+  env="$scratch/env-$v"
+  rm -rf "$env"
+  start=$(date +%s)
+  status=ok
+  if ! uv venv -q -p "$python" "$env" >"$scratch/$v.log" 2>&1; then status="venv failed"; fi
+  if [ "$status" = ok ] && ! uv pip install -q -p "$env/bin/python" "vllm==$v" >>"$scratch/$v.log" 2>&1; then status="install failed"; fi
+  if [ "$status" = ok ] && ! "$env/bin/python" "$here/extract.py" "$raw" >>"$scratch/$v.log" 2>&1; then status="parser failed"; fi
+  rm -rf "$env"
+  if [ "$status" != ok ]; then
+    python3 -c 'import json,sys; json.dump({"vllm_version": sys.argv[1], "error": sys.argv[2], "log": open(sys.argv[3]).read()[-1500:]}, open(sys.argv[4], "w"), indent=1)' \
+      "$v" "$status" "$scratch/$v.log" "$raw/$v.error.json"
+  else
+    rm -f "$raw/$v.error.json"
+  fi
+  echo "$v: $status in $(( $(date +%s) - start ))s; $(tail -1 "$scratch/$v.log")"
+  # keep the download cache from filling the (shared) disk: one release's wheels at a time
+  uv cache clean -q >/dev/null 2>&1 || true
+done
+[ -n "${SKIP_MERGE:-}" ] && exit 0
+python3 "$here/merge.py" "$raw" "$root/templates/vllm/catalogs" "$root/test/vllm-catalog/vectors"
