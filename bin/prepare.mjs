@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // `npm prepare`: build dist/ (bin/build.mjs). Run by `npm ci` in a clone, by `npm pack`, and by npm when
-// vllmapp is installed from git. For `npm install -g git+https://…`, npm prepares the clone with an
-// `npm install` that inherits `--global` from the outer command: the clone's devDependencies (esbuild)
-// are never installed, and its node_modules is npm's to fill meanwhile. Then the build runs in a scratch
-// copy of the package with its own `npm ci` (from the lockfile, scripts off), and dist/ is copied back.
+// vllmapp is installed from git (a project's dependency, or `npm pack git+…`): npm then installs the
+// clone's devDependencies first and the build finds esbuild. Where it does not (npm 10 and 11 prepare a
+// *global* git install with an `npm install` that inherits --global, npm/cli#6984), the build runs in a
+// scratch copy of the package with its own `npm ci` (from the lockfile, scripts off, so no recursion),
+// and dist/ is copied back: prepare never fails for want of esbuild. (Those global installs still end as
+// a dangling link, npm's doing after prepare; README "Install" gives the way around.)
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
