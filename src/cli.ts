@@ -15,6 +15,7 @@ import { statusCommand } from "./commands/status.js";
 import { deleteCommand } from "./commands/delete.js";
 import { listCommand } from "./commands/list.js";
 import { checkCommand } from "./commands/check.js";
+import { benchCommand } from "./commands/bench.js";
 import { completeCommand, completionCommand } from "./commands/completion.js";
 
 const COMMANDS: Record<string, () => Command> = {
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, () => Command> = {
   delete: deleteCommand,
   list: listCommand,
   check: checkCommand,
+  bench: benchCommand,
   completion: completionCommand,
   complete: completeCommand,
 };

@@ -54,6 +54,8 @@ export interface DeployedApp {
   ready: boolean;
   /** the replicas ready when deploy stopped waiting; null when it did not wait */
   replicas: Replicas | null;
+  /** how the server's start went, phase by phase (Kubernetes: the first replica's); null when deploy did not wait, or (Kubernetes) nothing started */
+  startup: StartupReport | null;
   requiresApiKey: boolean;
   /** dry run, Kubernetes: the objects that would be applied (the applyset parent first); otherwise null */
   objects: K8sObject[] | null;
@@ -67,6 +69,46 @@ export interface DeployResult {
   /** Kubernetes: namespaces and Secrets created before applying (or that would be); Docker: [] */
   prerequisites: string[];
   apps: DeployedApp[];
+}
+
+/** The phases of a server's start (src/startup/phases.ts says how each is recognised). */
+export type StartupPhase = "pulling" | "downloading" | "starting" | "loading" | "compiling" | "capturing" | "initializing" | "ready";
+
+/** Where a starting server is, and how long each phase took (from the container's state and vLLM's log). */
+export interface StartupReport {
+  /** the phase it is in now; "ready" once it has started */
+  phase: StartupPhase;
+  /** seconds from the first phase's start to ready (or to now) */
+  elapsedSeconds: number;
+  /** each phase seen, in order: the seconds spent in it, and what vLLM said about it ("weights in 12.3 s") */
+  phases: { phase: StartupPhase; seconds: number; detail: string | null }[];
+  /** where the current phase is ("3/6 files", "2.2G of 5.0G"); null when nothing says, and once ready */
+  progress: string | null;
+}
+
+/** One condition a Gateway reports on a route (Gateway API's metav1.Condition, the fields shown). */
+export interface RouteCondition {
+  type: string;
+  /** "True", "False" or "Unknown" */
+  status: string;
+  reason: string;
+  message: string;
+}
+
+/** The app's HTTPRoute (`route:`), as the Gateways that serve it report. */
+export interface RouteStatus {
+  /** the HTTPRoute's name */
+  name: string;
+  /** namespace/name of the Gateway its parentRef names */
+  gateway: string;
+  /** where clients reach it: the hostnames, else the Gateway's address */
+  urls: string[];
+  /** one entry per Gateway (listener) that reported on the route */
+  parents: { gateway: string; controller: string | null; accepted: RouteCondition | null; resolvedRefs: RouteCondition | null }[];
+  /** accepted: every Gateway accepted it; rejected: one said Accepted or ResolvedRefs False; pending: none reported yet */
+  state: "accepted" | "pending" | "rejected";
+  /** why it is not accepted, in one line; null when accepted */
+  message: string | null;
 }
 
 export interface AppStatus {
@@ -83,10 +125,14 @@ export interface AppStatus {
   state: string | null;
   /** why it is not ready; null when ready or not deployed */
   reason: string | null;
+  /** the server's start, phase by phase, from its state and log (Kubernetes: the first current replica's); null when not deployed or not started */
+  startup: StartupReport | null;
   hint: string | null;
   endpoint: string | null;
   /** Kubernetes: URLs of the Ingress hosts; Docker: [] */
   ingress: string[];
+  /** Kubernetes: the HTTPRoute of `route:` and what its Gateways say; null without one, and on Docker */
+  route: RouteStatus | null;
   modelId: string | null;
   modelUri: string | null;
   /** the run output or registry URI the model was resolved from */
@@ -208,6 +254,67 @@ export interface StatusRequest {
   showApiKey: boolean;
 }
 
+/** `vllmapp bench`: the workload and how it is swept. */
+export interface BenchRequest {
+  /** one level per value; with requestRates, a single value caps the requests in flight */
+  concurrency: number[];
+  /** requests per second: one level per value (then concurrency is a cap) */
+  requestRates: number[];
+  /** prompts per level; default from the level (4 × concurrency, or 10 s of the rate; at least 8) */
+  numPrompts?: number;
+  inputLen: number;
+  outputLen: number;
+  percentiles: number[];
+  /** the SLO for goodput, per request (tpot: a request's mean inter-token latency) */
+  slo: { ttftMs?: number; tpotMs?: number; e2elMs?: number };
+  seed: number;
+  /** the served model name to ask for; default the app's */
+  model?: string;
+  timeoutSeconds: number;
+  /** Kubernetes: keep the Job after a run that succeeded */
+  keep: boolean;
+}
+
+/** mean, median and the asked percentiles (p50, p90, p99, …), in milliseconds; null when vLLM gave none */
+export type BenchStats = { mean: number | null; median: number | null; [percentile: `p${number}`]: number | null };
+
+export interface BenchLevel {
+  /** the level: a concurrency, or a request rate (with an optional concurrency cap) */
+  concurrency: number | null;
+  requestRate: number | null;
+  numPrompts: number;
+  durationSeconds: number | null;
+  requests: { completed: number; failed: number };
+  throughput: { requestsPerSecond: number | null; outputTokensPerSecond: number | null; totalTokensPerSecond: number | null };
+  /** time to first token */
+  ttftMs: BenchStats;
+  /** a request's mean time per output token after the first */
+  tpotMs: BenchStats;
+  /** inter-token latency, over every token */
+  itlMs: BenchStats;
+  /** end-to-end request latency */
+  e2elMs: BenchStats;
+  /** requests per second that met every SLO, and their share; null without --slo */
+  goodput: { requestsPerSecond: number; fraction: number | null } | null;
+  /** the change of the server's /metrics counters over the level (vLLM bench's one test request may count); null when they could not be read */
+  server: { requests: number; promptTokens: number; generationTokens: number; preemptions: number; prefixCacheHitRate: number | null } | null;
+}
+
+export interface BenchResult {
+  app: string;
+  /** Kubernetes: the namespace; Docker: null */
+  namespace: string | null;
+  target: TargetKind;
+  /** the URL the benchmark sent requests to (the Service, or the published loopback port) */
+  endpoint: string;
+  model: string;
+  image: string;
+  /** what ran it: vllm bench serve, in a Job (Kubernetes) or a container (Docker) of the app's own image */
+  tool: { name: "vllm bench serve"; ranIn: string };
+  workload: { dataset: "random"; inputLen: number; outputLen: number; seed: number; percentiles: number[]; slo: BenchRequest["slo"] };
+  levels: BenchLevel[];
+}
+
 export interface DeleteRequest {
   purgeCache: boolean;
   wait: boolean;
@@ -224,6 +331,8 @@ export interface Session {
   /** Deletes in the order given. */
   delete(apps: readonly AppRef[], req: DeleteRequest, ui: Ui): Promise<DeleteResult>;
   list(ui: Ui): Promise<ListResult>;
+  /** Run `vllm bench serve` against the deployed app (fails when it is not deployed or not ready). */
+  bench(app: AppRef, req: BenchRequest, ui: Ui): Promise<BenchResult>;
 }
 
 export interface Target {

@@ -11,6 +11,7 @@ import type { Ui } from "../ui/output.js";
 import { KubeApi } from "./api.js";
 import { applyAppSet, API_KEY, validateOnServer } from "./apply.js";
 import { buildAppSet } from "./applyset.js";
+import { benchCluster } from "./bench.js";
 import { connect, namespaceFor, type ConnectionOptions } from "./connection.js";
 import { deleteApp } from "./delete.js";
 import { streamLogs } from "./logs.js";
@@ -29,6 +30,7 @@ async function deploy(api: KubeApi, opts: ConnectionOptions, plan: Plan, req: De
     return { app, namespace, objects: (p.rendered.objects ?? []).map((o) => ({ ...o, metadata: { ...o.metadata, namespace } })) };
   });
   const pre = await preflight(api, inputs, { createNamespace: req.createNamespace, createSecrets: req.createSecrets, env: process.env });
+  for (const w of pre.warnings) ui.warn(w);
   if (dryRun === "server" && pre.namespaces.length) {
     throw new ClusterError(`namespace ${pre.namespaces.join(", ")} does not exist yet, and a server-side dry run needs it`, "create it first, or use --dry-run=client");
   }
@@ -49,7 +51,7 @@ async function deploy(api: KubeApi, opts: ConnectionOptions, plan: Plan, req: De
     const svc = set.members.find((m) => m.kind === "Service");
     const done: DeployedApp = {
       name: app.name, namespace, container: null, model: planned.rendered.model, image: imageOf(app), changes,
-      endpoint: svc ? serviceUrl(svc, namespace) : null, ready: false, replicas: null, requiresApiKey: apiKeyRef(app) !== undefined,
+      endpoint: svc ? serviceUrl(svc, namespace) : null, ready: false, replicas: null, startup: null, requiresApiKey: apiKeyRef(app) !== undefined,
       objects: dryRun !== "none" ? [set.parent, ...set.members] : null, docker: null,
     };
     if (dryRun === "none") {
@@ -59,7 +61,15 @@ async function deploy(api: KubeApi, opts: ConnectionOptions, plan: Plan, req: De
       if (req.wait) {
         const timeoutSeconds = req.timeoutSeconds ?? (parseDuration(app.startup_timeout) ?? 1800) + WAIT_MARGIN_SECONDS;
         const multiNode = set.members.some((m) => m.kind === "LeaderWorkerSet");
-        done.replicas = await (multiNode ? waitForGroups : waitForApp)(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
+        if (multiNode) {
+          // a group's start-up is several pods: the phases are read for single-pod apps
+          done.replicas = await waitForGroups(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
+          done.startup = null;
+        } else {
+          const { startup, ...replicas } = await waitForApp(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
+          done.replicas = replicas;
+          done.startup = startup;
+        }
         done.ready = true;
       } else appUi.success(`${app.name}: applied (--no-wait: not waiting for readiness)`);
     }
@@ -108,6 +118,7 @@ export const kubernetesTarget: Target = {
         for (const a of located(api, opts, apps)) results.push(await deleteApp(api, a.name, a.namespace, { purgeCache: req.purgeCache, wait: req.wait, ui }));
         return { apps: results };
       },
+      bench: (app, req, ui) => benchCluster(api, app.name, namespaceFor(api.conn, opts.namespace, app.fileNamespace), req, ui),
       async list(ui) {
         const result = await listApps(api, namespaceFor(api.conn, opts.namespace));
         if (!result.apps.length) ui.note(`no vllmapp apps in namespace ${result.namespace}`);

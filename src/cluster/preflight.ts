@@ -12,6 +12,8 @@ import type { K8sObject } from "../render/types.js";
 import { strategicMerge } from "../render/merge.js";
 import { groupOf, type KObject, type KubeApi } from "./api.js";
 import { ApiError } from "./errors.js";
+import { checkMonitoring } from "./monitoring.js";
+import { checkRoute } from "./route.js";
 
 export interface PreflightInput {
   app: AppConfig;
@@ -39,6 +41,8 @@ export interface Prepared {
 
 export interface PreflightResult {
   apps: Prepared[];
+  /** what will not stop the deploy but keeps part of it from working (a missing Gateway, a Prometheus that selects no monitor) */
+  warnings: string[];
   /** namespaces to create (--create-namespace) */
   namespaces: string[];
 }
@@ -101,7 +105,9 @@ const CRD_HINTS: Record<string, string> = {
   "leaderworkerset.x-k8s.io":
     "parallelism.nodes > 1 runs on a LeaderWorkerSet: install LWS (v0.7 or newer; its controller and pod webhook), e.g. `helm install lws oci://registry.k8s.io/lws/charts/lws --version=0.10.0 -n lws-system --create-namespace` (https://lws.sigs.k8s.io/docs/installation/), or fit the model on one node (nodes: 1)",
   "http.keda.sh": "install KEDA's HTTP add-on (https://kedacore.github.io/http-add-on/), or drop scaling.wake and keep min ≥ 1",
-  "monitoring.coreos.com": "install prometheus-operator (e.g. kube-prometheus-stack) for the PodMonitor, or set monitoring.pod_monitor: false and scrape vLLM yourself",
+  "gateway.networking.k8s.io": "install Gateway API (kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml) and a Gateway controller, or drop route: (domain: renders an Ingress instead)",
+  "inference.networking.k8s.io": "install the Inference Extension's InferencePool CRD (kubectl apply -f https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/download/v1.6.0/manifests.yaml), or set route.inference_pool: false",
+  "monitoring.coreos.com": "install prometheus-operator (its CRDs: kubectl apply --server-side -f https://github.com/prometheus-operator/prometheus-operator/releases/download/v0.93.0/stripped-down-crds.yaml; or the kube-prometheus-stack chart), or drop monitoring:",
 };
 
 /** The pod specs an object runs: a Deployment's template; a LeaderWorkerSet's leader and worker templates. */
@@ -146,6 +152,7 @@ export async function preflight(
     }),
   );
   const report: { app: string; namespace: string; problems: Problem[]; hints: Set<string> }[] = [];
+  const warnings: string[] = [];
   const apps = await Promise.all(
     inputs.map(async ({ app, namespace, objects }): Promise<Prepared> => {
       const problems: Problem[] = [];
@@ -165,13 +172,15 @@ export async function preflight(
           out = out.map((o) => (o.kind === "Deployment" || o.kind === "LeaderWorkerSet" ? mergePodTemplate(o, (pt as { template?: unknown }).template) : o));
         }
       }
+      const served: K8sObject[] = [];
       for (const o of out) {
         if (!(await api.resource(o.apiVersion, o.kind))) {
           const group = groupOf(o.apiVersion);
           problems.push({ message: `the cluster serves no ${o.kind} (${o.apiVersion}): the CRD ${o.kind.toLowerCase()}s.${group} is not installed` });
           if (CRD_HINTS[group]) hints.add(CRD_HINTS[group]!);
-        }
+        } else served.push(o);
       }
+      if (!nsMissing || opts.createNamespace) warnings.push(...(await checkRoute(api, app, namespace, served)), ...(await checkMonitoring(api, app, namespace, served)));
       const ours = new Set(out.map((o) => `${o.kind}/${o.metadata.name}`));
       const refs = new Map<string, Ref>();
       for (const pod of out.flatMap(podSpecsOf)) {
@@ -229,7 +238,7 @@ export async function preflight(
     const hint = [...new Set(failing.flatMap((r) => [...r.hints]))].join("\n  hint: ") || undefined;
     throw failing.some((r) => r.problems.some((p) => p.local)) ? new UsageError(message, hint) : new ClusterError(message, hint);
   }
-  return { apps, namespaces: opts.createNamespace ? [...missingNs] : [] };
+  return { apps, warnings, namespaces: opts.createNamespace ? [...missingNs] : [] };
 }
 
 /** Create the namespaces and Secrets preflight found missing. */

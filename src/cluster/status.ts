@@ -11,6 +11,9 @@ import { leaderWorkerSetName } from "../render/parallelism.js";
 import { adapterNamesOf } from "../render/lora.js";
 import { currentPods, diagnosePods, isUnschedulable, type KEvent } from "./diagnose.js";
 import { diagnoseGroups, groupState } from "./groups.js";
+import { readRouteStatus } from "./route.js";
+import { describeCurrent } from "../startup/phases.js";
+import { readPodStartup } from "./startup.js";
 import { readNodes, rolloutState } from "./wait.js";
 
 type Obj = KObject & { spec?: any; status?: any };
@@ -41,7 +44,7 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
   const ns = `/api/v1/namespaces/${namespace}`;
   const apps = `/apis/apps/v1/namespaces/${namespace}`;
   const selector = { labelSelector: `${LABEL_APP}=${name}` };
-  const [dep, lws, svc, ing, rs, pods, events] = await Promise.all([
+  const [dep, lws, svc, ing, rs, pods, events, route] = await Promise.all([
     api.get<Obj>(`${apps}/deployments/${name}`, `read Deployment ${name}`),
     readLeaderWorkerSet(api, name, namespace),
     api.get<Obj>(`${ns}/services/${name}`, `read Service ${name}`),
@@ -49,8 +52,9 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     api.request<{ items: KObject[] }>("GET", `${apps}/replicasets`, { query: selector, what: `list the ReplicaSets of ${name}` }),
     api.request<{ items: Obj[] }>("GET", `${ns}/pods`, { query: selector, what: `list the pods of ${name}` }),
     api.request<{ items: KEvent[] }>("GET", `${ns}/events`, { query: { fieldSelector: "involvedObject.kind=Pod" }, what: `list the events of ${name}` }),
+    readRouteStatus(api, name, namespace),
   ]);
-  const none = { container: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null, groups: null, adapters: [] };
+  const none = { container: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], route: null, startup: null, modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null, groups: null, adapters: [] };
   const workload = dep ?? lws;
   if (!workload) return { name, namespace, deployed: false, ready: false, replicas: null, ...none };
   const group = !dep && lws ? groupState(lws, pods.items) : undefined;
@@ -70,6 +74,7 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     replicas,
     endpoint,
     ingress: ingressUrls(ing),
+    route,
     modelId: a["vllmapp.dev/model-id"] ?? null,
     modelUri: a["vllmapp.dev/model-uri"] ?? null,
     modelSource: a["vllmapp.dev/model-source"] ?? null,
@@ -82,11 +87,14 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     groups: group?.groups ?? null,
     adapters: adapterNamesOf(server?.args ?? []),
   };
+  const mine = dep ? currentPods(dep, rs.items, pods.items) : group!.pods;
+  const first = [...(mine.length ? mine : pods.items)].filter((p) => !p.metadata.deletionTimestamp).sort((x, y) => x.metadata.name.localeCompare(y.metadata.name))[0];
+  if (first) status.startup = await readPodStartup(api, first, events.items);
   if (!done) {
-    const mine = dep ? currentPods(dep, rs.items, pods.items) : group!.pods;
     const nodes = isUnschedulable(mine) ? await readNodes(api) : undefined;
     const d = dep ? diagnosePods(mine, events.items, nodes) : diagnoseGroups(lws!, mine, events.items, nodes);
-    status.reason = d?.reason ?? `rollout in progress (${replicas.ready}/${replicas.desired} ready)`;
+    const phase = status.startup && status.startup.phase !== "ready" && !d?.fatal ? `${first!.metadata.name}: ${describeCurrent(status.startup)}` : undefined;
+    status.reason = phase ?? d?.reason ?? `rollout in progress (${replicas.ready}/${replicas.desired} ready)`;
     if (d?.hint) status.hint = d.hint;
   }
   // the key's Secret is the one the pod reads (generated <app>-api-key, or the one requires_auth names)

@@ -1,8 +1,9 @@
 /**
  * Waiting for an app's rollout by watching its Deployment, ReplicaSets, pods and the pods' events:
- * progress as `1/2 ready` with the current reason, done when the rollout is complete (as kubectl
- * rollout status decides), and a stop with a diagnosis as soon as it cannot succeed (exit 6), at the
- * timeout (exit 5), or on Ctrl-C (exit 130, the cluster stays as applied).
+ * progress as `1/2 ready` with the current reason or the first replica's start phase (startup.ts: pull,
+ * download, the server's log lines), done when the rollout is complete (as kubectl rollout status
+ * decides), and a stop with a diagnosis as soon as it cannot succeed (exit 6), at the timeout (exit 5),
+ * or on Ctrl-C (exit 130, the cluster stays as applied).
  */
 import { formatDuration } from "../config/units.js";
 import { AppFailedError, InterruptedError, ReadinessTimeoutError } from "../errors.js";
@@ -14,6 +15,8 @@ import { ApiError } from "./errors.js";
 import { lastLines } from "./logs.js";
 import { diagnoseGroups, groupState } from "./groups.js";
 import { leaderWorkerSetName } from "../render/parallelism.js";
+import { describeCurrent, describePhases, ProgressGate, type StartupReport } from "../startup/phases.js";
+import { startupOf, StartupWatch } from "./startup.js";
 
 export interface Readiness {
   ready: number;
@@ -50,7 +53,7 @@ export async function failureOf(api: KubeApi, app: string, namespace: string, d:
   return new AppFailedError(`${app} failed: ${d.reason}${tail}`, d.hint);
 }
 
-export async function waitForApp(api: KubeApi, opts: { app: string; namespace: string; timeoutSeconds: number; ui: Ui }): Promise<Readiness> {
+export async function waitForApp(api: KubeApi, opts: { app: string; namespace: string; timeoutSeconds: number; ui: Ui }): Promise<Readiness & { startup: StartupReport | null }> {
   const { app, namespace, ui } = opts;
   const spinner = await ui.spinner(`${app}: waiting for the rollout`);
   const ac = new AbortController();
@@ -60,30 +63,45 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
   const events: KEvent[] = [];
   let nodes: KObject[] | undefined;
   let nodesState: "unread" | "reading" | "read" = "unread";
-  let last: { state: Readiness; diagnosis?: Diagnosis } = { state: { ready: 0, desired: 0 } };
+  let last: { state: Readiness; diagnosis?: Diagnosis; why?: string } = { state: { ready: 0, desired: 0 } };
+  // the first replica of the current revision: its start, phase by phase
+  let watched: (KObject & { status?: any }) | undefined;
+  let onLogLine = () => {};
+  const startup = new StartupWatch(api, namespace, () => onLogLine());
+  const step = ui.interactive ? 1 : 30;
+  const gate = new ProgressGate(ui.interactive);
+  let lastText = "";
+  const startupNow = () => (watched ? startupOf(watched, events, startup.logs, Date.now()) : undefined);
 
-  return new Promise<Readiness>((resolve, reject) => {
+  return new Promise<Readiness & { startup: StartupReport | null }>((resolve, reject) => {
     let settled = false;
     let failing = false;
     const finish = (err: Error | undefined, value?: Readiness) => {
       if (settled) return;
       settled = true;
       ac.abort();
+      startup.abort();
       clearTimeout(timer);
+      clearInterval(ticker);
       process.off("vllmapp:interrupt", onInterrupt);
       if (err) {
         spinner.stop();
         reject(err);
       } else {
+        const report = startupNow() ?? null;
         spinner.succeed(`${app}: ${value!.ready}/${value!.desired} ready`);
-        resolve(value!);
+        if (report) ui.info(`${app} startup (${watched!.metadata.name}): ${describePhases(report)}`);
+        resolve({ ...value!, startup: report });
       }
     };
+    // the time in the current phase moves on between events too
+    const ticker = setInterval(() => evaluate(), step * 1000);
+    onLogLine = () => evaluate();
     const timer = setTimeout(() => {
       const d = last.diagnosis;
       finish(
         new ReadinessTimeoutError(
-          `${app} is not ready after ${formatDuration(opts.timeoutSeconds)}: ${last.state.ready}/${last.state.desired} ready${d ? `; ${d.reason}` : ""}`,
+          `${app} is not ready after ${formatDuration(opts.timeoutSeconds)}: ${last.state.ready}/${last.state.desired} ready${last.why ? `; ${last.why}` : ""}`,
           d?.hint ?? `wait longer (--timeout), or look closer: vllmapp status ${app}; vllmapp logs ${app}`,
         ),
       );
@@ -95,8 +113,9 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
       if (settled || failing) return;
       if (!dep) return spinner.update(`${app}: waiting for the Deployment`);
       const state = rolloutState(dep);
-      if (state.done) return finish(undefined, state);
       const mine = currentPods(dep, [...replicaSets.values()], [...pods.values()]);
+      watched = [...mine].filter((p) => !p.metadata.deletionTimestamp).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))[0] ?? watched;
+      if (state.done) return finish(undefined, state);
       if (isUnschedulable(mine) && nodesState !== "read") {
         if (nodesState === "unread") {
           nodesState = "reading";
@@ -109,13 +128,25 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
         return;
       }
       const diagnosis = diagnosePods(mine, events, nodes);
-      last = { state, diagnosis };
+      if (watched) startup.follow(watched);
+      const report = startupNow();
+      // once the replica's start is under way, its phase says more than "loading the model"
+      const starting = report && report.phase !== "ready" && !isUnschedulable(mine) && !diagnosis?.fatal ? report : undefined;
+      last = { state, diagnosis, why: starting ? `${watched!.metadata.name}: ${describeCurrent(starting)}` : diagnosis?.reason };
       if (diagnosis?.fatal) {
         failing = true;
         failureOf(api, app, namespace, diagnosis).then(finish, finish);
         return;
       }
-      spinner.update(`${app}: ${state.ready}/${state.desired} ready${diagnosis ? ` — ${diagnosis.reason}` : ""}`);
+      const counts = `${app}: ${state.ready}/${state.desired} ready`;
+      if (starting) {
+        // without a terminal: a line when the phase changes (or the counts do), else every 30 s
+        if (!gate.pass(starting, Date.now()) && lastText.startsWith(`${counts} — `)) return;
+        lastText = `${counts} — ${watched!.metadata.name}: ${describeCurrent(starting)}, ${Math.round(starting.elapsedSeconds)} s in all`;
+      } else if (report?.phase === "ready" && !diagnosis) {
+        return; // the replica is ready; the Deployment's counts follow in a moment
+      } else lastText = `${counts}${diagnosis ? ` — ${diagnosis.reason}` : ""}`;
+      spinner.update(lastText);
     };
     const keep = (map: Map<string, KObject>) => (e: WatchEvent) => {
       if (e.type === "DELETED") map.delete(e.object.metadata.uid!);

@@ -1,7 +1,8 @@
 /** `vllmapp status [APP]`: flags → the apps → target.status → print. */
 import { Command } from "commander";
 import { z } from "zod";
-import type { StatusResult } from "../target.js";
+import type { RouteCondition, RouteStatus, StatusResult } from "../target.js";
+import { describePhases } from "../startup/phases.js";
 import { formatTable } from "../text.js";
 import { formatGroup } from "../cluster/groups.js";
 import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
@@ -25,6 +26,16 @@ export async function runStatus(opts: StatusOptions): Promise<StatusResult> {
   return result;
 }
 
+/** The route's rows: the HTTPRoute and its Gateway, each Gateway's Accepted/ResolvedRefs, the URLs. */
+function routeRows(r: RouteStatus): string[][] {
+  const cond = (c: RouteCondition | null, type: string) => `${type}=${c?.status ?? "Unknown"}${c && c.reason ? ` (${c.reason})` : ""}`;
+  const rows = [["  route", `HTTPRoute/${r.name} on Gateway ${r.gateway}: ${r.state}`]];
+  for (const p of r.parents) rows.push(["", `${p.gateway}: ${cond(p.accepted, "Accepted")}, ${cond(p.resolvedRefs, "ResolvedRefs")}`]);
+  if (r.message) rows.push(["", r.message]);
+  for (const u of r.urls) rows.push(["  url", u]);
+  return rows;
+}
+
 export function formatStatus(r: StatusResult, opts: Pick<StatusOptions, "target">): string {
   if (opts.target === "docker") {
     return r.apps
@@ -36,6 +47,7 @@ export function formatStatus(r: StatusResult, opts: Pick<StatusOptions, "target"
         lines.push(`  model      ${a.modelId}  from ${a.modelUri}`);
         if (a.adapters.length) lines.push(`  adapters   ${a.adapters.join(", ")}`);
         lines.push(`  image      ${a.image}`, `  container  ${a.container}, created ${a.age} ago`);
+        if (a.startup) lines.push(`  startup    ${describePhases(a.startup)}`);
         return lines.join("\n");
       })
       .join("\n\n");
@@ -47,6 +59,7 @@ export function formatStatus(r: StatusResult, opts: Pick<StatusOptions, "target"
       for (const g of s.groups ?? []) rows.push(["  group", formatGroup(g)]);
       if (s.endpoint) rows.push(["  endpoint", s.endpoint]);
       for (const u of s.ingress) rows.push(["  ingress", u]);
+      if (s.route) rows.push(...routeRows(s.route));
       for (const l of s.links) rows.push(["  link", `${l.title}: ${l.url}`]);
       if (s.modelId) rows.push(["  model", `${s.modelId}${s.modelUri ? ` (${s.modelUri})` : ""}`]);
       if (s.adapters.length) rows.push(["  adapters", s.adapters.join(", ")]);
@@ -55,6 +68,7 @@ export function formatStatus(r: StatusResult, opts: Pick<StatusOptions, "target"
       if (s.age) rows.push(["  age", s.age]);
       if (s.description) rows.push(["  description", s.description]);
       if (s.apiKey) rows.push(["  api key", s.apiKey]);
+      if (s.startup) rows.push(["  startup", describePhases(s.startup)]);
       if (s.reason) rows.push(["  not ready", s.reason]);
       if (s.hint) rows.push(["", `hint: ${s.hint}`]);
       return `${s.name} (namespace ${s.namespace})\n${formatTable(rows)}`;

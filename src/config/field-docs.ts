@@ -64,5 +64,6 @@ export const FIELD_DOCS: Readonly<Record<string, string>> = {
   "draft_model_path.run_output": "the output of an earlier run: a Kubernetes Job's annotation, or an MLflow run's artifact",
   "draft_model_path.run_output.type": "what the output is: a directory (default), a file or a string",
   "lora.adapters": "the LoRA adapters served next to the base model: [{name, source}]",
-  monitoring: "Prometheus monitoring of the server: a PodMonitor for vLLM's /metrics",
+  "route.endpoint_picker": "the Gateway API Inference Extension's endpoint picker the InferencePool sends requests through",
+  "route.endpoint_picker.port": "the endpoint picker's port (default 9002)",
 };

@@ -10,6 +10,8 @@ import { issueMessage } from "./messages.js";
 z.config({ localeError: (iss) => issueMessage(iss) });
 import { GPU_TYPE_NAMES, LABEL_SCHEMES, MIG_PROFILE_RE, findGpuType, suggestGpuType } from "./gpus.js";
 import { isQuantity, parseDuration, quantityFix, quantityValue } from "./units.js";
+import { monitoringSchema } from "./monitoring.js";
+import { routeSchema } from "./route.js";
 
 export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const HF_REPO = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9._/-]+)?$/;
@@ -222,11 +224,8 @@ export const appConfigSchema = z
         pool: def(z.string(), "vllmapp.dev/pool"),
       }),
     ),
-    monitoring: opt(
-      z.strictObject({
-        pod_monitor: opt(doc(z.boolean(), "render a prometheus-operator PodMonitor (default: when the autoscaler reads vLLM's metrics)")),
-      }),
-    ),
+    route: opt(doc(routeSchema, "a Gateway API HTTPRoute to the app's Service on a named Gateway (and an InferencePool when asked)")),
+    monitoring: opt(doc(monitoringSchema, "PodMonitor, Grafana dashboard and alert rules for prometheus-operator")),
   })
   .check(z.superRefine((app, ctx) => {
     if (app.args !== undefined) {
@@ -330,6 +329,9 @@ export const appConfigSchema = z
           ctx.addIssue({ code: "custom", path: ["node_labels", "scheme", "values", t], message: `unknown GPU type "${t}"${guess ? `; did you mean "${guess}"?` : ""}`, params: { hint: `keys are GPU types of the catalog: ${GPU_TYPE_NAMES.join(", ")}` } });
         }
       }
+    }
+    if (app.route?.endpoint_picker && !app.route.inference_pool) {
+      ctx.addIssue({ code: "custom", path: ["route", "endpoint_picker"], message: "endpoint_picker is the InferencePool's; set inference_pool: true or drop it" });
     }
     if (app.command !== undefined && app.extra_args !== undefined) {
       ctx.addIssue({ code: "custom", path: ["extra_args"], message: "command replaces the whole container command, so extra_args would be ignored; put the flags in command or drop command" });

@@ -11,7 +11,7 @@ import type { Plan } from "../app/plan.js";
 import { parseDuration } from "../config/units.js";
 import { AppFailedError } from "../errors.js";
 import type { DockerPlan } from "../render/types.js";
-import type { ChangeAction, DeployedApp, DeployRequest, DeployResult } from "../target.js";
+import type { ChangeAction, DeployedApp, DeployRequest, DeployResult, StartupPhase } from "../target.js";
 import type { Ui } from "../ui/output.js";
 import { apiKeyOf, engineRuntimes, findContainers, labelOf, LABEL } from "./docker.js";
 import { removeContainer, startContainer } from "./container.js";
@@ -51,7 +51,7 @@ export async function deployLocal(plan: Plan, req: DeployRequest, ui: Ui): Promi
       dryRun: "client",
       prerequisites: [],
       apps: plan.apps.map(({ rendered: r }): DeployedApp => ({
-        ...base(r), changes: [], ready: false, replicas: null, docker: { argv: r.docker!.argv, before: r.docker!.before.map((b) => ({ what: b.what, argv: b.argv })) },
+        ...base(r), changes: [], ready: false, replicas: null, startup: null, docker: { argv: r.docker!.argv, before: r.docker!.before.map((b) => ({ what: b.what, argv: b.argv })) },
       })),
     };
   }
@@ -66,32 +66,45 @@ export async function deployLocal(plan: Plan, req: DeployRequest, ui: Ui): Promi
   checkSecrets(apps);
   checkGpuRuntime(apps, runtimes);
   await checkPorts(apps);
-  for (const image of new Set(apps.map((a) => a.plan.image))) await ensureImage(image, ui);
+  const pulledAt = new Map<string, number>();
+  for (const image of new Set(apps.map((a) => a.plan.image))) {
+    const at = await ensureImage(image, ui);
+    if (at !== undefined) pulledAt.set(image, at);
+  }
 
   const results: DeployedApp[] = [];
   for (const a of apps) {
     const { plan: docker, existing } = a;
     let action: ChangeAction = existing ? "replace" : "create";
+    const before: { phase: StartupPhase; at: number }[] = pulledAt.has(docker.image) ? [{ phase: "pulling", at: pulledAt.get(docker.image)! }] : [];
+    let startedAt: number | undefined;
     if (existing?.State.Running && labelOf(existing, "vllmapp.hash") === docker.hash) {
       action = "unchanged";
       ui.info(`${a.name}: unchanged (${docker.container})`);
+      startedAt = existing.State.StartedAt ? Date.parse(existing.State.StartedAt) : undefined;
     } else {
       if (docker.modelCacheDir) mkdirSync(docker.modelCacheDir, { recursive: true });
-      for (const step of docker.before) await runStep(step, ui);
+      for (const step of docker.before) {
+        // the model copy is the download phase; on_startup counts as starting
+        if (step.what.startsWith("copy ")) before.push({ phase: "downloading", at: Date.now() });
+        await runStep(step, ui);
+      }
       const env = hostEnv(docker.envFromHost);
       if (docker.apiKeyFromHost) env.VLLM_API_KEY = process.env.VLLM_API_KEY!;
       else if (docker.requiresApiKey) env.VLLM_API_KEY = (existing && apiKeyOf(existing)) ?? randomBytes(24).toString("base64url");
       mkdirSync(path.join(homedir(), ".cache", "huggingface"), { recursive: true });
       if (existing) await removeContainer(existing, ui);
+      startedAt = Date.now();
       await startContainer(docker, env);
       ui.success(`${a.name}: ${action === "replace" ? "replaced" : "created"} ${docker.container}`);
     }
-    if (req.wait) await waitUntilHealthy({ app: a.name, container: docker.container, port: docker.port, timeoutSeconds: a.timeout }, ui);
+    const startup = req.wait ? await waitUntilHealthy({ app: a.name, container: docker.container, port: docker.port, timeoutSeconds: a.timeout, startedAt, before }, ui) : null;
     results.push({
       ...base(a.rendered),
       changes: [{ kind: "Container", name: docker.container, action }],
       ready: req.wait,
       replicas: req.wait ? { ready: 1, desired: 1 } : null,
+      startup,
       docker: null,
     });
   }

@@ -67,8 +67,10 @@ export interface ContainerInfo {
   Id: string;
   Name: string;
   Created: string;
+  /** the entrypoint and its arguments (`vllm` and `serve MODEL …`) */
+  Path?: string;
   Args?: string[];
-  State: { Status: string; Running: boolean; ExitCode: number; OOMKilled: boolean; Error: string };
+  State: { Status: string; Running: boolean; ExitCode: number; OOMKilled: boolean; Error: string; StartedAt?: string; FinishedAt?: string };
   Config: { Image: string; Env: string[] | null; Labels: Record<string, string> | null };
   HostConfig: { PortBindings: Record<string, { HostIp: string; HostPort: string }[] | null> | null };
 }

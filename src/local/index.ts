@@ -1,5 +1,6 @@
 /** The Docker target (SPEC §7): the app's container on this machine's Docker engine, found by label. */
 import type { Session, Target } from "../target.js";
+import { benchLocal } from "./bench.js";
 import { deleteLocal } from "./delete.js";
 import { deployLocal } from "./deploy.js";
 import { logsLocal } from "./logs.js";
@@ -19,6 +20,7 @@ export const dockerTarget: Target = {
         if (!result.apps.length) ui.info("no vllmapp apps on this Docker engine");
         return result;
       },
+      bench: benchLocal,
     };
   },
 };

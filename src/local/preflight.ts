@@ -56,9 +56,10 @@ export async function checkPorts(apps: readonly PlannedApp[]): Promise<void> {
   }
 }
 
-/** The image must be on this machine, or pullable now; a failed pull is an error, not a retry loop. */
-export async function ensureImage(image: string, ui: Ui): Promise<void> {
-  if ((await docker(["image", "inspect", "--format", "{{.Id}}", image])).exitCode === 0) return;
+/** The image must be on this machine, or pullable now; a failed pull is an error, not a retry loop. Returns when a pull began, if one did. */
+export async function ensureImage(image: string, ui: Ui): Promise<number | undefined> {
+  if ((await docker(["image", "inspect", "--format", "{{.Id}}", image])).exitCode === 0) return undefined;
+  const began = Date.now();
   const spin = await ui.spinner(`pulling ${image} (vLLM images are large: this can take a while)`);
   const r = await docker(["pull", "--quiet", image]);
   if (r.exitCode !== 0) {
@@ -69,4 +70,5 @@ export async function ensureImage(image: string, ui: Ui): Promise<void> {
     );
   }
   spin.succeed(`pulled ${image}`);
+  return began;
 }

@@ -2,6 +2,8 @@
 import type { AppRef, AppStatus, AppSummary, ListResult, StatusRequest, StatusResult } from "../target.js";
 import { formatAge } from "../text.js";
 import { apiKeyOf, findContainers, LABEL, labelOf, nameOf, publishedOf, type ContainerInfo } from "./docker.js";
+import { describeCurrent } from "../startup/phases.js";
+import { readStartup } from "./startup.js";
 import { isHealthy } from "./wait.js";
 import { adapterNamesOf } from "../render/lora.js";
 
@@ -17,16 +19,18 @@ async function servedAdapters(port: number, apiKey: string | undefined): Promise
   }
 }
 
-const NOT_DEPLOYED: Omit<AppStatus, "name"> = { namespace: null, container: null, deployed: false, ready: false, replicas: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null, groups: null, adapters: [] };
+const NOT_DEPLOYED: Omit<AppStatus, "name"> = { namespace: null, container: null, deployed: false, ready: false, replicas: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], route: null, startup: null, modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null, groups: null, adapters: [] };
 
-async function statusOf(c: ContainerInfo, showApiKey: boolean): Promise<AppStatus> {
+/** `withStartup`: read the log for the start's phases (status); list does without. */
+async function statusOf(c: ContainerInfo, showApiKey: boolean, withStartup: boolean): Promise<AppStatus> {
   const published = publishedOf(c);
   const state = c.State.Status;
-  const ready = c.State.Running && published !== undefined && (await isHealthy(published.port));
+  const [ready, startup] = await Promise.all([c.State.Running && published !== undefined && isHealthy(published.port), withStartup ? readStartup(c) : null]);
+  const during = startup && startup.phase !== "ready" ? ` while ${startup.phase}` : "";
   let reason: string | null = null;
-  if (c.State.OOMKilled) reason = `OOM-killed (exit code ${c.State.ExitCode})`;
-  else if (state === "exited" || state === "dead") reason = `exited with code ${c.State.ExitCode}${c.State.Error ? `: ${c.State.Error}` : ""}`;
-  else if (!ready) reason = state === "running" ? "starting: /health does not answer 200 yet" : state;
+  if (c.State.OOMKilled) reason = `OOM-killed${during} (exit code ${c.State.ExitCode})`;
+  else if (state === "exited" || state === "dead") reason = `exited with code ${c.State.ExitCode}${during}${c.State.Error ? `: ${c.State.Error}` : ""}`;
+  else if (!ready) reason = state === "running" ? `starting: ${startup ? describeCurrent(startup) : "/health does not answer 200 yet"}` : state;
   const apiKey = apiKeyOf(c);
   const adapters = (ready && published ? await servedAdapters(published.port, apiKey) : undefined) ?? adapterNamesOf(c.Args ?? []);
   return {
@@ -38,6 +42,7 @@ async function statusOf(c: ContainerInfo, showApiKey: boolean): Promise<AppStatu
     replicas: { ready: ready ? 1 : 0, desired: 1 },
     state,
     reason,
+    startup,
     endpoint: published ? `http://${published.host}:${published.port}` : null,
     modelId: labelOf(c, "vllmapp.model-id") ?? null,
     modelUri: labelOf(c, "vllmapp.model-uri") ?? null,
@@ -55,7 +60,7 @@ export async function statusLocal(refs: readonly AppRef[], req: StatusRequest): 
   for (const { name } of refs) {
     const found = await findContainers(`${LABEL}=${name}`);
     if (!found.length) apps.push({ ...NOT_DEPLOYED, name, links: [], ingress: [] });
-    for (const c of found) apps.push(await statusOf(c, req.showApiKey));
+    for (const c of found) apps.push(await statusOf(c, req.showApiKey, true));
   }
   return { apps };
 }
@@ -64,7 +69,7 @@ export async function listLocal(): Promise<ListResult> {
   const found = await findContainers(LABEL);
   const apps = await Promise.all(
     found.map(async (c): Promise<AppSummary> => {
-      const s = await statusOf(c, false);
+      const s = await statusOf(c, false, false);
       return { name: s.name, namespace: null, ready: s.ready, replicas: s.replicas!, endpoint: s.endpoint, modelId: s.modelId, image: s.image, age: s.age, state: s.state };
     }),
   );

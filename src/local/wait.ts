@@ -1,13 +1,16 @@
 /**
  * Waiting for a started container: GET /health on the published loopback port (what a client would do),
- * raced against `docker wait`, which returns the moment the container exits.
+ * raced against `docker wait`, which returns the moment the container exits; meanwhile its log tells
+ * which phase of the start it is in (startup.ts), shown as progress and, once ready, phase by phase.
  */
 import { request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { formatDuration } from "../config/units.js";
 import { AppFailedError, InterruptedError, ReadinessTimeoutError } from "../errors.js";
+import { describeCurrent, describePhases, ProgressGate, StartupTracker, type StartupPhase, type StartupReport } from "../startup/phases.js";
 import type { Ui } from "../ui/output.js";
 import { dockerOk, dockerStream, logTail, nameOf, type ContainerInfo } from "./docker.js";
+import { followStartup } from "./startup.js";
 
 /** 200 from GET http://127.0.0.1:PORT/health, within a second. */
 export function isHealthy(port: number, timeoutMs = 1000): Promise<boolean> {
@@ -27,20 +30,20 @@ function indent(lines: readonly string[]): string {
 }
 
 /** Why the container stopped, as an AppFailedError with its last log lines. */
-async function exitedError(app: string, info: ContainerInfo): Promise<AppFailedError> {
+async function exitedError(app: string, info: ContainerInfo, startup: StartupReport): Promise<AppFailedError> {
   const container = nameOf(info);
   const state = info.State;
   const tail = await logTail(container);
   const logs = tail.length ? `\n  last log lines:\n${indent(tail)}` : "";
   if (state.OOMKilled) {
     return new AppFailedError(
-      `${container} was OOM-killed before it became ready${logs}`,
+      `${container} was OOM-killed before it became ready (while ${startup.phase})${logs}`,
       "it needs more memory than the machine gives it: lower --max-model-len or --gpu-memory-utilization in extra_args, or pick a smaller model",
     );
   }
   return new AppFailedError(
     `${container} exited with code ${state.ExitCode} before it became ready${state.Error ? ` (${state.Error})` : ""}${logs}`,
-    `the whole log: vllmapp logs --local ${app}`,
+    `the whole log: vllmapp logs --local ${app} (it stopped while ${startup.phase})`,
   );
 }
 
@@ -52,15 +55,26 @@ export interface WaitTarget {
   container: string;
   port: number;
   timeoutSeconds: number;
+  /** when the container started (ms); default: now */
+  startedAt?: number;
+  /** what happened before the container started (the image pull, a model copy), for the phases */
+  before?: { phase: StartupPhase; at: number }[];
 }
 
-export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<void> {
+export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<StartupReport> {
   const url = `http://127.0.0.1:${t.port}/health`;
   const started = Date.now();
-  // without a TTY, a progress line every 30 s rather than every poll
-  const step = ui.interactive ? 1 : 30;
-  const progress = (seconds: number) => `waiting for ${t.container} to answer ${url} (${formatDuration(Math.floor(seconds / step) * step)})`;
-  const spin = await ui.spinner(progress(0));
+  const tracker = new StartupTracker(t.startedAt ?? started);
+  for (const b of t.before ?? []) tracker.mark(b.phase, b.at);
+  // without a TTY, a progress line when the phase changes and every 30 s, rather than every poll
+  const gate = new ProgressGate(ui.interactive);
+  const progress = (r: StartupReport) => `${t.app}: ${describeCurrent(r)} — waiting for ${url}, ${formatDuration(Math.round(r.elapsedSeconds))} in all`;
+  const spin = await ui.spinner(progress(tracker.report(Date.now())));
+  const update = () => {
+    const r = tracker.report(Date.now());
+    if (gate.pass(r, Date.now())) spin.update(progress(r));
+  };
+  const logs = followStartup(t.container, tracker, update);
   const waiter = dockerStream(["wait", t.container]);
   const stop = new AbortController();
   void waiter.then(() => stop.abort("exited"));
@@ -69,19 +83,22 @@ export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<void> {
   try {
     while (!stop.signal.aborted) {
       if (await isHealthy(t.port)) {
+        tracker.mark("ready", Date.now());
+        const report = tracker.report(Date.now());
         spin.succeed(`${t.app} is ready at http://127.0.0.1:${t.port} (${formatDuration(Math.round((Date.now() - started) / 1000))})`);
-        return;
+        ui.info(`${t.app} startup: ${describePhases(report)}`);
+        return report;
       }
       const elapsed = (Date.now() - started) / 1000;
       if (elapsed >= t.timeoutSeconds) {
         spin.stop();
         const tail = await logTail(t.container, 5);
         throw new ReadinessTimeoutError(
-          `${t.container} did not answer ${url} with 200 within ${formatDuration(t.timeoutSeconds)}; it is still running${tail.length ? `\n  last log lines:\n${indent(tail)}` : ""}`,
+          `${t.container} did not answer ${url} with 200 within ${formatDuration(t.timeoutSeconds)}; it is still running, ${describeCurrent(tracker.report(Date.now()))}${tail.length ? `\n  last log lines:\n${indent(tail)}` : ""}`,
           `large models take long to download and load: raise --timeout (or startup_timeout), and follow it with vllmapp logs --local ${t.app} --follow`,
         );
       }
-      spin.update(progress(elapsed));
+      update();
       await sleep(POLL_MS, undefined, { signal: stop.signal }).catch(() => {});
     }
     spin.stop();
@@ -90,9 +107,10 @@ export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<void> {
     const [info] = JSON.parse(await dockerOk(["inspect", "--type", "container", t.container])) as ContainerInfo[];
     // still running: `docker wait` itself was stopped (Ctrl-C reaches it too)
     if (info!.State.Running) throw interrupted;
-    throw await exitedError(t.app, info!);
+    throw await exitedError(t.app, info!, tracker.report(Date.now()));
   } finally {
     process.off("vllmapp:interrupt", onInterrupt);
     waiter.kill();
+    logs.stop();
   }
 }

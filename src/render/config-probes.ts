@@ -50,6 +50,25 @@ function parseProbe(text: string, humanReadable: boolean): { value: unknown } | 
   return parsedProbes.get(key);
 }
 
+const VALUE_CONSTRAINT = /\[type=(literal_error|enum|greater_than|greater_than_equal|less_than|less_than_equal|multiple_of)\b/;
+
+/**
+ * The letter case a field's validator folds its input to before checking it against its names, shown by
+ * the probes: a name the schema lists, probed in another case, was accepted. undefined: case matters.
+ */
+export function foldedCase(table: ProbeTable | undefined, field: string, listed: (s: string) => boolean): "lower" | "upper" | undefined {
+  const probes = table?.[field];
+  if (!probes) return undefined;
+  for (const [text, verdict] of Object.entries(probes)) {
+    if (verdict !== null) continue;
+    const p = parseProbe(text, false);
+    if (!p || typeof p.value !== "string" || listed(p.value)) continue;
+    if (p.value !== p.value.toLowerCase() && listed(p.value.toLowerCase())) return "lower";
+    if (p.value !== p.value.toUpperCase() && listed(p.value.toUpperCase())) return "upper";
+  }
+  return undefined;
+}
+
 /** A pydantic model-level error ("Value error, ..." with no field location) is a rule across fields. */
 export function isFieldLevel(error: string, _field: string): boolean {
   const m = /validation errors? for \w+[\s|]+(.*)$/.exec(error);
@@ -61,6 +80,11 @@ export function isFieldLevel(error: string, _field: string): boolean {
 export function probeVerdict(table: ProbeTable | undefined, field: string, value: unknown, humanReadable: boolean): ProbeVerdict | undefined {
   const probes = table?.[field];
   if (!probes) return undefined;
+  // a field the class declares but does not take from input (init=False): every value is refused
+  const all = Object.values(probes).filter((v) => !(v && /Invalid JSON|JSONDecodeError/.test(v)));
+  if (all.length > 0 && all.every((v) => v !== null && /Unexpected keyword argument|unexpected_keyword_argument/.test(v))) {
+    return { ok: false, error: all[0]!, exact: false, fieldLevel: true };
+  }
   const sameKind: (string | null)[] = [];
   for (const [text, verdict] of Object.entries(probes)) {
     const p = parseProbe(text, humanReadable);
@@ -74,7 +98,9 @@ export function probeVerdict(table: ProbeTable | undefined, field: string, value
   if (sameKind.every((v) => v === null) && kind !== "object" && kind !== "array") return { ok: true, exact: false, fieldLevel: true };
   // every probe of this type refused for the field itself: the type is wrong for it. Strings and objects
   // are left to the schema: a name or an object the probes did not try may well be valid.
-  if (kind !== "string" && kind !== "object" && sameKind.every((v) => v !== null && isFieldLevel(v, field))) {
+  // A refusal for the value rather than its type (a Literal or an enum: "Input should be 2, 3 or 4") says
+  // nothing about the values not probed; the schema decides those.
+  if (kind !== "string" && kind !== "object" && sameKind.every((v) => v !== null && isFieldLevel(v, field) && !VALUE_CONSTRAINT.test(v))) {
     return { ok: false, error: sameKind[0]!, exact: false, fieldLevel: true };
   }
   return undefined;
@@ -96,14 +122,61 @@ export const CROSS_FIELD_RULES: { config: string; field: string; holds: (o: Reco
   { config: "StructuredOutputsConfig", field: "disable_additional_properties", holds: (o) => o.backend === "guidance", needs: 'backend: "guidance"' },
 ];
 
+interface DerivedRule { field: string; when: (o: Record<string, unknown>) => boolean; holds: (o: Record<string, unknown>) => boolean; message: string }
+const derived = new WeakMap<ProbeTable, DerivedRule[]>();
+
+/**
+ * Rules across fields that a release's validators state in their own words, read from the probe errors:
+ *   "F (is) only applicable when G is set to 'V'"   F given (not null, not its default) needs G = V
+ *   "F must be set when G is 'V'"                    G = V needs F
+ *   "F requires G to be set"                         F given needs G
+ */
+function derivedRules(table: ProbeTable, defaults: Record<string, unknown>): DerivedRule[] {
+  let rules = derived.get(table);
+  if (rules) return rules;
+  rules = [];
+  const seen = new Set<string>();
+  const given = (o: Record<string, unknown>, f: string) => o[f] !== undefined && o[f] !== null && !same(o[f], defaults[f]);
+  for (const verdicts of Object.values(table)) {
+    for (const error of Object.values(verdicts)) {
+      if (!error || isFieldLevel(error, "")) continue;
+      const text = error.replace(/^.*?validation errors? for \w+[\s|]+(Value error, )?/, "").replace(/ \[type=.*$/, "");
+      let m: RegExpExecArray | null;
+      let rule: DerivedRule | undefined;
+      if ((m = /^(\w+) (?:is )?only applicable when (\w+) is set to '([^']*)'/.exec(text))) {
+        const [, f, g, v] = m as unknown as [string, string, string, string];
+        rule = { field: f, when: (o) => given(o, f), holds: (o) => o[g] === v, message: text };
+      } else if ((m = /^(\w+) must be set when (\w+) is '([^']*)'/.exec(text))) {
+        const [, f, g, v] = m as unknown as [string, string, string, string];
+        rule = { field: g, when: (o) => o[g] === v, holds: (o) => given(o, f), message: text };
+      } else if ((m = /^(\w+) requires (\w+) to be set/.exec(text))) {
+        const [, f, g] = m as unknown as [string, string, string];
+        rule = { field: f, when: (o) => given(o, f), holds: (o) => o[g] !== undefined && o[g] !== null, message: text };
+      }
+      if (rule && !seen.has(text)) {
+        seen.add(text);
+        rules.push(rule);
+      }
+    }
+  }
+  derived.set(table, rules);
+  return rules;
+}
+
 /** The cross-field rule `obj` breaks in this release, as a message; undefined when none. */
-export function crossFieldProblem(config: string, table: ProbeTable | undefined, obj: Record<string, unknown>): string | undefined {
+export function crossFieldProblem(config: string, table: ProbeTable | undefined, obj: Record<string, unknown>, defaults: Record<string, unknown> = {}): string | undefined {
   for (const rule of CROSS_FIELD_RULES) {
     if (rule.config !== config || !truthy(obj[rule.field])) continue;
     const probes = table?.[rule.field];
     const evidence = probes && Object.values(probes).find((v) => v !== null && !isFieldLevel(v, rule.field));
     if (!evidence) continue;
     if (!rule.holds(obj)) return `${rule.field} needs ${rule.needs} (vLLM: ${evidence.replace(/^.*?validation errors? for \w+[\s|]+(Value error, )?/, "").replace(/ \[type=.*$/, "")})`;
+  }
+  // then the ones the release's validators state in their messages
+  if (table) {
+    for (const rule of derivedRules(table, defaults)) {
+      if (rule.field in obj && rule.when(obj) && !rule.holds(obj)) return `vLLM: ${rule.message.trim()}`;
+    }
   }
   return undefined;
 }

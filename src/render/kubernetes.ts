@@ -1,6 +1,7 @@
 /**
  * The Kubernetes objects of one app: Deployment, Service, API key Secret, include ConfigMap, cache PVC,
- * the autoscaler (autoscale.ts), the PodMonitor (monitoring.ts), Ingress, filled into the templates. Typed with client-node's models through
+ * the autoscaler (autoscale.ts), the PodMonitor and monitoring objects (monitoring.ts), Ingress, filled into the templates;
+ * the route (route.ts), built in code. Typed with client-node's models through
  * type-only imports (nothing of client-node loads at run time). Pure.
  */
 import type {
@@ -16,13 +17,15 @@ import { kubernetesEnvOf } from "./env.js";
 import { apiKeyRef, appVersionOf, CACHE_MOUNT, hookArgv, imageOf, INCLUDE_MOUNT, labelsOf, PVC_MOUNT, selectorOf, versionLabelsOf } from "./labels.js";
 import { LABEL_ROLE, LWS_API_VERSION, renderLeaderWorkerSet } from "./leader-worker-set.js";
 import { ADAPTER_MOUNT } from "./lora.js";
-import { renderPodMonitor, wantsPodMonitor } from "./monitoring.js";
+import { wantsPodMonitor } from "./monitoring.js";
 import { DRAFT_PVC_MOUNT } from "./speculative.js";
 import { strategicMerge } from "./merge.js";
 import { leaderWorkerSetName } from "./parallelism.js";
+import { renderMonitoring } from "./monitoring.js";
 import { DOWNLOAD_FILTER, hashOf, rcloneSource } from "./model-copy.js";
 import { quantityValue } from "../config/units.js";
 import { sizeResources, type GpuRequest } from "./resources.js";
+import { renderRoute } from "./route.js";
 import { includeKey, type ServeResult } from "./serve.js";
 import type { K8sObject, Problem, RenderedModel, RenderInput } from "./types.js";
 
@@ -289,7 +292,6 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     problems.push(...scaling.problems);
     ingressBackend = scaling.ingressBackend;
   }
-  if (wantsPodMonitor(app, autoscaled)) objects.push(renderPodMonitor(app, input.namespace, multiNode ? { roleLabel: LABEL_ROLE } : undefined));
 
   // --- Ingress
   if (app.domain && host) {
@@ -301,6 +303,11 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     ];
     if (app.domain.tls_secret) ing.spec.tls = [{ hosts: [host], secretName: app.domain.tls_secret }];
     objects.push(generic(ing));
+  }
+  // --- route (HTTPRoute, InferencePool) and monitoring (PodMonitor, dashboard, PrometheusRule)
+  for (const part of [renderRoute(app, input.namespace), renderMonitoring(app, model.servedAs, input.namespace, { autoscaledOnMetrics: autoscaled, leaders: multiNode ? { roleLabel: LABEL_ROLE } : undefined })]) {
+    objects.push(...part.objects);
+    problems.push(...part.problems);
   }
   if (typeof app.pod_template === "string") {
     problems.push({ path: ["pod_template"], severity: "note", message: `pod_template "${app.pod_template}" names a PodTemplate in the cluster: \`deploy\` fetches it and merges the pod into it (\`render\` shows the pod without it)` });
@@ -326,7 +333,7 @@ function orderKeys<T extends object>(obj: T, first: readonly string[]): T {
   return out as T;
 }
 
-const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "LeaderWorkerSet", "ScaledObject", "HTTPScaledObject", "HorizontalPodAutoscaler", "PodMonitor", "Ingress"];
+const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "LeaderWorkerSet", "ScaledObject", "HTTPScaledObject", "HorizontalPodAutoscaler", "Ingress", "InferencePool", "HTTPRoute", "PodMonitor", "PrometheusRule"];
 
 const GiB = 2 ** 30;
 /** Above this, weights in an emptyDir fill common nodes' root disks (EKS' default 20 GiB, GKE's 100 GB) and the kubelet evicts the pod. */

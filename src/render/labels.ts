@@ -83,3 +83,11 @@ export function createApiKeyCommand(secret: string, key: string, namespace?: str
   const ns = namespace ? ` -n ${namespace}` : "";
   return `openssl rand -hex 32 | tr -d '\\n' | kubectl create secret generic ${secret}${ns} --from-file=${key}=/dev/stdin --dry-run=client -o yaml | kubectl apply --server-side --field-manager=vllmapp-keygen -f -`;
 }
+
+/**
+ * The pods that serve requests: the app's, with the model-server component label. A multi-node server
+ * gives that label to its leaders only (workers serve no HTTP); the PodMonitor and InferencePool select these.
+ */
+export function servingPodsOf(app: AppConfig): Record<string, string> {
+  return { ...selectorOf(app), "app.kubernetes.io/component": "model-server" };
+}

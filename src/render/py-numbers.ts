@@ -9,16 +9,37 @@ const PY_FLOAT = new RegExp(
   "i",
 );
 
+const ND = /\p{Nd}/u;
+/**
+ * Python's int() and float() read every Unicode decimal digit (Arabic-Indic "٣", Devanagari, fullwidth
+ * ...) as its ASCII digit. Unicode encodes each set of ten in a contiguous run, 0 first, so a digit's
+ * value is its distance from the start of its run, modulo 10.
+ */
+function asciiDigits(s: string): string {
+  if (/^[ -~\t\n\r]*$/.test(s)) return s;
+  return s.replace(/\p{Nd}/gu, (d) => {
+    let cp = d.codePointAt(0)!;
+    let n = 0;
+    while (ND.test(String.fromCodePoint(cp - 1))) {
+      cp--;
+      n++;
+    }
+    return String(n % 10);
+  });
+}
+
 /** Python's int(s) */
 export function pyInt(s: string): number {
-  if (!PY_INT.test(s)) throw new Invalid(`invalid int value: '${s}'`);
-  return Number(s.replace(/_/g, "").trim());
+  const a = asciiDigits(s);
+  if (!PY_INT.test(a)) throw new Invalid(`invalid int value: '${s}'`);
+  return Number(a.replace(/_/g, "").trim());
 }
 
 /** Python's float(s) */
 export function pyFloat(s: string): number {
-  if (!PY_FLOAT.test(s)) throw new Invalid(`invalid float value: '${s}'`);
-  const t = s.replace(/_/g, "").trim().toLowerCase();
+  const a = asciiDigits(s);
+  if (!PY_FLOAT.test(a)) throw new Invalid(`invalid float value: '${s}'`);
+  const t = a.replace(/_/g, "").trim().toLowerCase();
   if (/inf/.test(t)) return t.startsWith("-") ? -Infinity : Infinity;
   if (/nan/.test(t)) return Number.NaN;
   return Number(t);
@@ -29,7 +50,7 @@ const BINARY: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 
 
 /** vLLM's human_readable_int: 1k = 1000, 1K = 1024, 25.6k; decimals are refused with binary suffixes. */
 export function humanReadableInt(value: string): number {
-  const v = value.trim();
+  const v = asciiDigits(value).trim();
   const m = /^(\d+(?:\.\d+)?)([kKmMgGtT])$/.exec(v);
   if (m) {
     const [, num, suffix] = m as unknown as [string, string, string];

@@ -3,7 +3,7 @@
  * human-readable integers, and pydantic's (lax, JSON-mode) validation of config objects against the
  * JSON schema each catalog records. Pure.
  */
-import { crossFieldProblem, probeVerdict, type ProbeTable } from "./config-probes.js";
+import { crossFieldProblem, foldedCase, probeVerdict, type ProbeTable } from "./config-probes.js";
 import { expandJsonHumanNumbers, humanReadableInt, Invalid, pyFloat, pyInt } from "./py-numbers.js";
 
 export { expandJsonHumanNumbers, humanReadableInt, Invalid, pyFloat, pyInt };
@@ -214,6 +214,13 @@ function checkConfigObject(type: Extract<TypeSpec, { kind: "dataclass" }>, obj: 
     if (pv?.ok) continue;
     // the schema's message when it agrees (it names the keys); the probe's when only vLLM's validator refuses
     const bad = validateJsonSchema({ [k]: obj[k] }, perKey, schema);
+    if (bad && !pv && typeof obj[k] === "string") {
+      // a validator that lower-cases (or upper-cases) before comparing with the names the schema lists
+      const fits = (s: string) => validateJsonSchema({ [k]: s }, perKey, schema) === undefined;
+      const fold = foldedCase(table, k, fits);
+      const v = obj[k] as string;
+      if (fold && fits(fold === "lower" ? v.toLowerCase() : v.toUpperCase())) continue;
+    }
     if (bad) throw new Invalid(`${type.config}: ${bad}`);
     if (pv && (pv.fieldLevel || keys.length === 1)) throw new Invalid(`${type.config}: vLLM refuses ${k}: ${JSON.stringify(obj[k])} (${shortError(pv.error!)})`);
     const sub = k.startsWith("_") ? undefined : schema.properties?.[k];
@@ -222,7 +229,8 @@ function checkConfigObject(type: Extract<TypeSpec, { kind: "dataclass" }>, obj: 
     }
   }
   for (const r of schema.required ?? []) if (!(r in obj)) throw new Invalid(`${type.config}: ${r} is required`);
-  const cross = crossFieldProblem(type.config, table, obj);
+  const defaults = Object.fromEntries(Object.entries(schema.properties ?? {}).flatMap(([k, p]) => (typeof p === "object" && "default" in p ? [[k, p.default]] : [])));
+  const cross = crossFieldProblem(type.config, table, obj, defaults);
   if (cross) throw new Invalid(`${type.config}: ${cross}`);
 }
 

@@ -196,7 +196,11 @@ function choiceEquals(c: unknown, v: unknown): boolean {
 function checkValue(p: Parser, flag: CatalogFlag, raw: string, json: unknown, warnings: string[]): string | undefined {
   let v: unknown;
   // LoRAParserAction skips "" and None (its type turns "None" into None)
-  if (flag.action === "LoRAParserAction" && raw !== "" && !(raw === "None" && flag.type?.kind === "optional") && !/^[^={]+=/.test(raw)) {
+  // LoRAParserAction: "NAME=PATH" when the value has an "=" and no ",", split on every "=" (so a=b=c raises)
+  if (flag.action === "LoRAParserAction" && raw.includes("=") && !raw.includes(",") && raw.split("=").length !== 2) {
+    return `${flag.name} expects NAME=PATH (one "="), got "${raw}"`;
+  }
+  if (flag.action === "LoRAParserAction" && raw !== "" && !(raw === "None" && flag.type?.kind === "optional") && !(raw.includes("=") && !raw.includes(","))) {
     // name=path, or a JSON object {"name": ..., "path": ...}
     let o: unknown;
     try {

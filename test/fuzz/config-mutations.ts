@@ -60,11 +60,17 @@ const valueArb: fc.Arbitrary<unknown> = fc.oneof(
 
 type Path = (string | number)[];
 
-/** Every path of a JS value (objects and arrays), the root included. */
-function pathsOf(v: unknown, prefix: Path = [], out: Path[] = []): Path[] {
+/**
+ * Every path of a JS value (objects and arrays), the root included. A mutation can make the document
+ * self-referential (`&a [*a]`): a value already on the way down is not entered again.
+ */
+function pathsOf(v: unknown, prefix: Path = [], out: Path[] = [], onPath: Set<unknown> = new Set()): Path[] {
   out.push(prefix);
-  if (Array.isArray(v)) v.forEach((x, i) => pathsOf(x, [...prefix, i], out));
-  else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) pathsOf(x, [...prefix, k], out);
+  if (!v || typeof v !== "object" || onPath.has(v)) return out;
+  onPath.add(v);
+  if (Array.isArray(v)) v.forEach((x, i) => pathsOf(x, [...prefix, i], out, onPath));
+  else for (const [k, x] of Object.entries(v)) pathsOf(x, [...prefix, k], out, onPath);
+  onPath.delete(v);
   return out;
 }
 

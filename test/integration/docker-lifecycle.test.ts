@@ -98,7 +98,7 @@ test("deploy --local starts the container, waits for /health, and the app answer
 test("status and list show the running app; the API key only with --show-api-key", () => {
   const text = cli(["status", "--local"]);
   assert.equal(text.code, 0, text.stderr);
-  assert.match(text.stdout, new RegExp(`^${APP}: running, ready\\n  endpoint   http://127\\.0\\.0\\.1:${port}  \\(API key: --show-api-key\\)\\n  model      tiny-chat  from /models/qwen3-0\\.6b\\n  image      ${standinImage()}\\n  container  ${CONTAINER}, created \\d+[smhd] ago\\n$`));
+  assert.match(text.stdout, new RegExp(`^${APP}: running, ready\\n  endpoint   http://127\\.0\\.0\\.1:${port}  \\(API key: --show-api-key\\)\\n  model      tiny-chat  from /models/qwen3-0\\.6b\\n  image      ${standinImage()}\\n  container  ${CONTAINER}, created \\d+[smhd] ago\\n  startup    starting \\d+\\.\\d s, .*, ready at \\d+\\.\\d s\\n$`));
   const json = cli(["status", "--local", "--json"]);
   const s = JSON.parse(json.stdout).apps[0];
   assert.deepEqual(Object.keys(s).sort(), JSON_KEYS.appStatus, "the shared AppStatus keys (src/target.ts)");

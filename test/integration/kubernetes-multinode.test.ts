@@ -14,7 +14,7 @@ import { cliIn, kubectl, kubectlJson, podLogs, waitUntil, withNamespaceFreed } f
 const LWS_CRD = path.join(ROOT, "test", "fixtures", "crds", "leaderworkerset.yaml");
 const KEDA_CRD = path.join(ROOT, "test", "fixtures", "crds", "keda-scaledobjects.yaml");
 // an autoscaled app gets the PodMonitor its ScaledObject's query reads
-const PODMONITOR_CRD = path.join(ROOT, "test", "fixtures", "crds", "prometheus-operator-podmonitors.yaml");
+const PODMONITOR_CRD = path.join(ROOT, "test", "fixtures", "crds", "monitoring.coreos.com_podmonitors.yaml");
 let ns = "";
 let cleanup: () => Promise<void> = async () => {};
 

@@ -95,7 +95,7 @@ test("with the cluster ready, --create-secrets fills <app>-secrets from the envi
       },
     }),
   });
-  await kubectl(["apply", "--server-side", "-f", path.join(ROOT, "test", "fixtures", "crds", "prometheus-operator-podmonitors.yaml")]);
+  await kubectl(["apply", "--server-side", "-f", path.join(ROOT, "test", "fixtures", "crds", "monitoring.coreos.com_podmonitors.yaml")]);
   await kubectl(["wait", "--for=condition=Established", `crd/${KEDA_CRD}`, `crd/${POD_MONITOR_CRD}`]);
   await kubectl(["-n", ns, "apply", "-f", "-"], {
     input: JSON.stringify({

@@ -1,8 +1,9 @@
 /**
  * What `render` prints, the API server accepts: every golden case, rendered into a namespace and sent
  * through `kubectl apply --server-side --dry-run=server` against the test bed's real kube-apiserver, with
- * the CRDs of test/fixtures/crds (KEDA's ScaledObject, the HTTP add-on's HTTPScaledObject,
- * prometheus-operator's PodMonitor) installed.
+ * the CRDs of test/fixtures/crds/ installed (KEDA's ScaledObject and the HTTP add-on's HTTPScaledObject,
+ * LeaderWorkerSet, Gateway API's HTTPRoute and Gateway, the Inference Extension's InferencePool,
+ * prometheus-operator's PodMonitor, PrometheusRule, Prometheus).
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";

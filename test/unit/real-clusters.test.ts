@@ -154,7 +154,7 @@ test("replicas [0, N] without a wake trigger is an error naming the fix; [1, N] 
   assert.doesNotMatch(so.spec.triggers[0].metadata.query, /namespace=/, "no namespace literal: an overlay may move the app");
   assert.match(so.spec.triggers[0].metadata.query, /vllmapp_dev_app="app"/);
   const pm = kind(objs, "PodMonitor")[0] as any;
-  assert.deepEqual(pm.spec.selector.matchLabels, { "vllmapp.dev/app": "app" });
+  assert.deepEqual(pm.spec.selector.matchLabels, { "vllmapp.dev/app": "app", "app.kubernetes.io/component": "model-server" });
   assert.deepEqual(pm.spec.podTargetLabels, ["vllmapp.dev/app"], "the label the query selects on");
   assert.equal(pm.spec.podMetricsEndpoints[0].port, "http");
   assert.equal(vllmOf(objs).ports[0].name, "http");

@@ -6,6 +6,7 @@ import path from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { parseAllDocuments } from "yaml";
+import { FIELD_DOCS } from "../../src/config/field-docs.ts";
 import { buildJsonSchema, jsonSchemaText } from "../../src/config/json-schema.ts";
 import { parseConfigText } from "../../src/config/load.ts";
 import { ROOT } from "../helpers.ts";
@@ -29,6 +30,7 @@ test("the shipped schema compiles under strict ajv with the standard formats onl
 
 test("every field of the schema has a description", () => {
   const missing: string[] = [];
+  const seen = new Set<string>();
   const walk = (node: unknown, at: string): void => {
     if (Array.isArray(node)) return node.forEach((n) => walk(n, at));
     if (node === null || typeof node !== "object") return;
@@ -36,6 +38,7 @@ test("every field of the schema has a description", () => {
     for (const [k, v] of Object.entries((n.properties as Record<string, { description?: string } | boolean>) ?? {})) {
       const p = at ? `${at}.${k}` : k;
       if (typeof v === "boolean") continue; // `true`: a property named only for `required` (the model source rule)
+      seen.add(p);
       if (!v.description) missing.push(p);
       walk(v, p);
     }
@@ -43,6 +46,8 @@ test("every field of the schema has a description", () => {
   };
   walk(buildJsonSchema(), "");
   assert.deepEqual(missing, [], "add a description in src/config/field-docs.ts (or doc() in schema.ts)");
+  const stale = Object.keys(FIELD_DOCS).filter((k) => !seen.has(k));
+  assert.deepEqual(stale, [], "field-docs.ts describes fields the schema does not have");
 });
 
 const BASE = "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\n";

@@ -384,10 +384,155 @@ def corpus(cat: dict) -> list[dict]:
     return items
 
 
+# ---------------------------------------------------------------- a held-out corpus
+
+def heldout_corpus(cat: dict, seed: int = 20260) -> list[dict]:
+    """A second, independent corpus: other values, other fields, other spellings than corpus() and
+    PROBE_VALUES, drawn with a fixed seed. It measures the validator on argvs it was not built from
+    (written to <version>.heldout.json; test/vllm-catalog/heldout/ keeps the ones the tests use)."""
+    import random
+
+    rnd = random.Random(f"{seed}-{cat['vllm_version']}")
+    owned = {"--port", "--served-model-name", "--model", "--api-key", "--host", "--help", "--version", "--config"}
+    ints = ["7", "+5", " 12", "12 ", "-0", "1e3", "0o7", "0b1", "1__0", "_1", "10_", "\u0663", "00", "+0", "2.0",
+            "65536", "-65536", "3 4", "", "9999999999999999999999", "1,024", "4k"]
+    floats = ["+1.5", ".5", "5.", "1E5", "inf", "-Infinity", "NaN", "1_000.5", "0x1p3", " 2.5\n", "-0.0", "1e400",
+              "0.9", "1/2", "", "1.5.1", "+inf", "e5", "1_e5", "0.95"]
+    hri = ["2M", "1G", "0.5k", "1.25K", "3KiB", "10B", "64K", "1.5G", "0.1", "1m", "1_000k", " 8k", "8k ", "-4k",
+           "1T", "16", "0", "k", "1.0", "2.5", "1e3", "+2k"]
+    jsons = ['{"a": {"b": [1, 2]}}', "{'a': 1}", "[]", "{}", "1.5", "true", '{"a":1,}', "  {}  ", '{"a": NaN}',
+             "[{}]", '"plain"', "{", "-1", '{"": 0}']
+    strs = ["abc", "a b", "-x", "--y", "=", "0", "true", "none", "NONE", "Auto"]
+
+    def base(t):
+        while t and t.get("kind") == "optional":
+            t = t["inner"]
+        return t or {"kind": "str"}
+
+    def field_values(p: dict) -> list[str]:
+        vals = ["2", "7", "-5", "0.25", "3.0", '"abc"', '"auto"', '"AUTO"', "[2, 3]", '["a", "b"]', '{"a": 1}',
+                '{"x": "y"}', '"2"', '" "', "1e3", '"none"', "[null]", "100000"]
+        for key in ("enum",):
+            for e in (p.get(key) or [])[:4]:
+                vals += [json.dumps(e)]
+                if isinstance(e, str):
+                    vals += [json.dumps(e.upper()), json.dumps(e + "_")]
+        for sub in (p.get("anyOf") or []) + (p.get("oneOf") or []):
+            for e in (sub.get("enum") or [])[:3]:
+                vals += [json.dumps(e)]
+                if isinstance(e, str):
+                    vals += [json.dumps(e.upper())]
+            if "const" in sub:
+                vals += [json.dumps(sub["const"])]
+        if "const" in p:
+            vals += [json.dumps(p["const"])]
+        return vals
+
+    items: list[dict] = []
+    flags = [f for f in cat["flags"] if f["name"] not in owned and f["kind"] not in ("help", "version")]
+    longs = [s for fl in cat["flags"] for s in [fl["name"], *fl["aliases"], *fl["negations"]] if s.startswith("--")]
+
+    def good(f) -> str:
+        t = base(f["type"])
+        if f["choices"]:
+            cs = [c for c in f["choices"] if c is not None]
+            if cs:
+                return str(rnd.choice(cs))
+        return {"int": "4", "float": "0.5", "human_readable_int": "4096", "human_readable_int_or_auto": "4096",
+                "json": "{}", "dataclass": "{}", "pybool": "True"}.get(t["kind"], "abc")
+
+    for f in flags:
+        n = f["name"]
+        if f["kind"] == "switch":
+            for v in rnd.sample(["=false", "=1", "=", "=yes", " extra"], 2):
+                items.append({"set": "heldout", "argv": [n + v] if not v.startswith(" ") else [n, v[1:]]})
+            if not f["negations"]:
+                items.append({"set": "heldout", "argv": ["--no-" + n[2:]]})
+            items.append({"set": "heldout", "argv": [n, n]})
+            continue
+        t = base(f["type"])
+        k = t["kind"]
+        vals: list[str] = []
+        if f["choices"]:
+            cs = [str(c) for c in f["choices"] if c is not None]
+            for c in rnd.sample(cs, min(3, len(cs))):
+                vals += [c, c.lower(), c.swapcase(), c.replace("_", "-"), c.replace("-", "_"), " " + c, c[:-1]]
+        pool = {"int": ints, "float": floats, "human_readable_int": hri, "human_readable_int_or_auto": hri + ["Auto", " auto"],
+                "json": jsons, "union_dict_and_str": jsons + strs, "str": strs, "pybool": ["True", "False", "true", "0", "yes"],
+                "lower": strs, "lower_underscore": strs, "enum": strs}.get(k, strs)
+        vals += rnd.sample(pool, min(6, len(pool)))
+        if k == "enum":
+            for nm in (t.get("names") or [])[:3]:
+                vals += [nm, nm.lower()]
+            for vv in (t.get("values") or [])[:3]:
+                vals += [vv, vv.upper()]
+        if k == "dataclass":
+            schema = SCHEMAS.get(t["schema"]) or {}
+            props = list((schema.get("properties") or {}).items())
+            picked = rnd.sample(props, min(10, len(props)))
+            for key, p in picked:
+                fv = field_values(p)
+                for v in rnd.sample(fv, min(5, len(fv))):
+                    vals.append("{" + json.dumps(key) + ": " + v + "}")
+                    if rnd.random() < 0.3:
+                        items.append({"set": "heldout", "argv": [f"{n}.{key}", v.strip('"')]})
+                items.append({"set": "heldout", "argv": [f"{n}.{key}={rnd.choice(['2', 'true', 'abc', '[1]', '0.5'])}"]})
+                if rnd.random() < 0.2:
+                    items.append({"set": "heldout", "argv": [f"{n}.{key}.sub", "1"]})
+            if len(props) >= 2:
+                for _ in range(4):
+                    (k1, p1), (k2, p2) = rnd.sample(props, 2)
+                    v1, v2 = rnd.choice(field_values(p1)), rnd.choice(field_values(p2))
+                    vals.append("{" + json.dumps(k1) + ": " + v1 + ", " + json.dumps(k2) + ": " + v2 + "}")
+            vals += ['{"' + n[2:] + '": 1}', "[]", "null", "{} {}", '{"a":']
+        for v in dict.fromkeys(vals):
+            items.append({"set": "heldout", "argv": rnd.choice([[n, v], [f"{n}={v}"]])})
+        if f["nargs"] in ("+", "*"):
+            items.append({"set": "heldout", "argv": [n, good(f), good(f), good(f)]})
+        if f["nargs"] == "*":
+            items.append({"set": "heldout", "argv": [n]})
+        # an abbreviation of random length
+        cut = rnd.randrange(4, max(5, len(n)))
+        items.append({"set": "heldout", "argv": [n[:cut], good(f)]})
+        items.append({"set": "heldout", "argv": [n, good(f), n, good(f)]})
+    # pairs of flags with plausible values, and a value that looks like a flag
+    for _ in range(min(300, len(flags) * 2)):
+        a, b = rnd.sample(flags, 2)
+        argv = []
+        for f in (a, b):
+            argv += [f["name"]] if f["kind"] == "switch" else [f["name"], good(f)]
+        items.append({"set": "heldout", "argv": argv})
+    for f in rnd.sample([f for f in flags if f["kind"] != "switch"], min(20, len(flags))):
+        items.append({"set": "heldout", "argv": [f["name"], rnd.choice(["-1", "-x", "--", "-1.5", "-1k"])]})
+    return items
+
+
 # JSON values every field of every config option is probed with (alone, as {"field": VALUE}): the config
 # class's own validators give the verdict, including the custom validators and cross-field rules that the
 # JSON schema cannot express. vllmapp applies these verdicts offline (src/render/serve-args.ts).
 PROBE_VALUES = ["1", "0", "-1", '"x"', '""', "true", "false", "[1]", '["x"]', "[]", "{}", "null", "1.5", '"1"', "2k"]
+
+
+def case_probes(prop: dict, schema: dict) -> list[str]:
+    """A field's first documented name, and in other letter cases: some validators lower-case (or upper-case)
+    first, and a valid value alone shows the rules across fields."""
+    def deref(p):
+        ref = p.get("$ref", "") if isinstance(p, dict) else ""
+        return (schema.get("$defs") or {}).get(ref.rsplit("/", 1)[-1], p) if ref.startswith("#/$defs/") else p
+    prop = deref(prop)
+    names = [e for e in (prop.get("enum") or []) if isinstance(e, str)]
+    for sub in map(deref, (prop.get("anyOf") or []) + (prop.get("oneOf") or [])):
+        names += [e for e in (sub.get("enum") or []) if isinstance(e, str)]
+        if isinstance(sub.get("const"), str):
+            names.append(sub["const"])
+    if isinstance(prop.get("const"), str):
+        names.append(prop["const"])
+    out = []
+    for e in names[:1]:
+        for v in (e, e.upper(), e.lower(), e.capitalize()):
+            if (v != e or json.dumps(v) not in PROBE_VALUES) and json.dumps(v) not in out:
+                out.append(json.dumps(v))
+    return out
 
 
 def probe(serve) -> dict:
@@ -400,9 +545,9 @@ def probe(serve) -> dict:
             continue
         schema = SCHEMAS.get(t["schema"]) or {}
         fields: dict[str, dict] = {}
-        for k in (schema.get("properties") or {}):
+        for k, prop in (schema.get("properties") or {}).items():
             verdicts = {}
-            for v in PROBE_VALUES:
+            for v in [*PROBE_VALUES, *case_probes(prop, schema)]:
                 try:
                     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
                         a.type("{" + json.dumps(k) + ": " + v + "}")
@@ -441,7 +586,19 @@ def main():
         seen.add(key)
         item.update(verdict(top, item["argv"]))
         vectors.append(item)
+    heldout = []
+    for item in heldout_corpus(cat):
+        key = json.dumps(item["argv"])
+        if key in seen:
+            continue
+        seen.add(key)
+        item.update(verdict(top, item["argv"]))
+        heldout.append(item)
     os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, f"{version}.heldout.json"), "w") as fh:
+        fh.write('{"vllm_version": %s, "prefix": %s, "vectors": [\n' % (json.dumps(version), json.dumps(PREFIX)))
+        fh.write(",\n".join(json.dumps(v, ensure_ascii=False) for v in heldout))
+        fh.write("\n]}\n")
     with open(os.path.join(out_dir, f"{version}.json"), "w") as fh:
         json.dump(cat, fh, indent=1, sort_keys=False)
         fh.write("\n")
@@ -450,7 +607,7 @@ def main():
         fh.write(",\n".join(json.dumps(v, ensure_ascii=False) for v in vectors))
         fh.write("\n]}\n")
     print(f"{version}: {len(cat['flags'])} flags, {len(cat['schemas'])} config schemas, {len(vectors)} vectors "
-          f"({sum(1 for v in vectors if v['ok'])} accepted)")
+          f"({sum(1 for v in vectors if v['ok'])} accepted), {len(heldout)} held-out")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,194 @@
+/**
+ * `vllmapp bench` on Kubernetes: a Job next to the server (same namespace) runs the wrapper of
+ * src/bench/bench.ts from the image the server runs, against the app's Service, with the server's
+ * environment (the API key as OPENAI_API_KEY, by secretKeyRef) and a tokenizer: the model's own repo or
+ * folder, or its tokenizer files copied from the object store by an init container. The results are
+ * read back from the Job's log. The server's /metrics are scraped from each ready replica's pod IP.
+ */
+import { BenchOutput, COPIED_TOKENIZER, describeLevel, planLevels, renderBenchJob, TOKENIZER_FILES, wrapperConfig, type BenchJobSpec, type TokenizerSource } from "../bench/bench.js";
+import { formatDuration } from "../config/units.js";
+import { AppFailedError, InterruptedError, ReadinessTimeoutError, UsageError } from "../errors.js";
+import { isObjectStore, parseModelPath } from "../models/source.js";
+import { LABEL_APP } from "../render/labels.js";
+import { rcloneSource } from "../render/model-copy.js";
+import type { BenchRequest, BenchResult } from "../target.js";
+import type { Ui } from "../ui/output.js";
+import type { KObject, KubeApi } from "./api.js";
+import { API_KEY } from "./apply.js";
+import { diagnosePods, type KEvent } from "./diagnose.js";
+import { ApiError } from "./errors.js";
+import { appStatus, serviceUrl } from "./status.js";
+
+type Obj = KObject & { spec?: any; status?: any };
+
+const RCLONE_IMAGE = "rclone/rclone:1.71.1";
+/** Server settings the benchmark must not take over: where the server keeps its caches. */
+const NOT_COPIED = new Set([API_KEY, "HF_HOME", "VLLM_CACHE_ROOT", "HF_HUB_CACHE", "TRANSFORMERS_CACHE"]);
+
+/** A Job name from the app and the time: `<app>-bench-<yymmddhhmmss>`, at most 63 characters. */
+export function benchJobName(app: string, at: Date): string {
+  const stamp = at.toISOString().replace(/[-:T]/g, "").slice(2, 14);
+  return `${app.slice(0, 63 - 7 - stamp.length).replace(/-+$/, "")}-bench-${stamp}`;
+}
+
+/** How the Job gets the tokenizer, from the live Deployment: its model argument, its volumes, its model URI. Pure. */
+export function tokenizerFor(dep: Obj, container: any): TokenizerSource {
+  const modelArg: string = container.args?.[0] ?? "";
+  const uri: string = dep.metadata.annotations?.["vllmapp.dev/model-uri"] ?? modelArg;
+  const source = parseModelPath(uri, { backend: "kubernetes" });
+  if ("kind" in source && isObjectStore(source)) {
+    const download = (dep.spec?.template?.spec?.initContainers ?? []).find((c: any) => c.name === "model-download");
+    const env = (container.env ?? []).filter((e: any) => /^(AWS_|GOOGLE_|AZURE_|RCLONE_)/.test(e.name));
+    const endpoint = env.find((e: any) => e.name === "AWS_ENDPOINT_URL" && typeof e.value === "string");
+    if (source.kind === "s3" && endpoint && !env.some((e: any) => e.name === "RCLONE_S3_ENDPOINT")) env.push({ name: "RCLONE_S3_ENDPOINT", value: endpoint.value });
+    return { kind: "copy", image: download?.image ?? RCLONE_IMAGE, args: ["copy", ...rcloneSource(source), COPIED_TOKENIZER, ...TOKENIZER_FILES, "--max-depth", "1"], env };
+  }
+  if (modelArg.startsWith("/")) {
+    // a folder on a volume the server mounts (a PVC): the Job mounts the same, read-only
+    const mount = [...(container.volumeMounts ?? [])].sort((a: any, b: any) => b.mountPath.length - a.mountPath.length).find((m: any) => modelArg === m.mountPath || modelArg.startsWith(`${m.mountPath.replace(/\/$/, "")}/`));
+    const volume = mount && (dep.spec?.template?.spec?.volumes ?? []).find((v: any) => v.name === mount.name);
+    if (volume && !volume.emptyDir) {
+      const ro = volume.persistentVolumeClaim ? { ...volume, persistentVolumeClaim: { ...volume.persistentVolumeClaim, readOnly: true } } : volume;
+      return { kind: "mount", tokenizer: modelArg, volume: ro, mount: { name: mount.name, mountPath: mount.mountPath, ...(mount.subPath ? { subPath: mount.subPath } : {}), readOnly: true } };
+    }
+  }
+  // a Hugging Face repo (the tokenizer's files come from the Hub, with the server's HF_TOKEN/HF_ENDPOINT), or a path in the image
+  return { kind: "as-is", tokenizer: modelArg };
+}
+
+/** The Job for a deployed app, from its live Deployment, Service and ready pods. Pure. */
+export function benchJobSpec(dep: Obj, svc: Obj, pods: readonly Obj[], req: BenchRequest, name: string): { spec: BenchJobSpec; baseUrl: string; model: string; image: string } {
+  const app = dep.metadata.labels?.[LABEL_APP] ?? dep.metadata.name;
+  const namespace = dep.metadata.namespace!;
+  const container = (dep.spec?.template?.spec?.containers ?? []).find((c: any) => c.name === "vllm") ?? dep.spec?.template?.spec?.containers?.[0];
+  const baseUrl = serviceUrl(svc, namespace);
+  const model = req.model ?? dep.metadata.annotations?.["vllmapp.dev/model-id"] ?? container?.args?.[0] ?? app;
+  const env = (container?.env ?? []).filter((e: any) => !NOT_COPIED.has(e.name));
+  const key = (container?.env ?? []).find((e: any) => e.name === API_KEY);
+  if (key?.valueFrom) env.push({ name: "OPENAI_API_KEY", valueFrom: key.valueFrom });
+  else if (key?.value !== undefined) env.push({ name: "OPENAI_API_KEY", value: key.value });
+  const tokenizer = tokenizerFor(dep, container ?? {});
+  const tokenizerPath = tokenizer.kind === "copy" ? COPIED_TOKENIZER : tokenizer.tokenizer;
+  const port = (container?.ports ?? []).find((p: any) => p.name === "http")?.containerPort ?? svc.spec?.ports?.[0]?.port;
+  const metrics = pods.filter((p) => p.status?.podIP).map((p) => `http://${String(p.status.podIP).includes(":") ? `[${p.status.podIP}]` : p.status.podIP}:${port}/metrics`);
+  const config = wrapperConfig({ baseUrl, model, tokenizer: tokenizerPath }, req, planLevels(req), metrics.length ? metrics : [`${baseUrl}/metrics`]);
+  return { spec: { app, namespace, name, image: container?.image, env, tokenizer, config }, baseUrl, model, image: container?.image };
+}
+
+const isReady = (p: Obj) => (p.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
+
+export async function benchCluster(api: KubeApi, app: string, namespace: string, req: BenchRequest, ui: Ui): Promise<BenchResult> {
+  const status = await appStatus(api, app, namespace);
+  if (!status.deployed) throw new UsageError(`app ${app} is not deployed in namespace ${namespace}`, `deploy it first: vllmapp deploy (vllmapp list -n ${namespace} shows what runs there)`);
+  if (!status.ready) throw new AppFailedError(`app ${app} is not ready (${status.replicas?.ready ?? 0}/${status.replicas?.desired ?? 0} ready): ${status.reason ?? "rollout in progress"}`, status.hint ?? `wait until it is: vllmapp status ${app}`);
+  const ns = `/api/v1/namespaces/${namespace}`;
+  const [dep, svc, pods] = await Promise.all([
+    api.get<Obj>(`/apis/apps/v1/namespaces/${namespace}/deployments/${app}`, `read Deployment ${app}`),
+    api.get<Obj>(`${ns}/services/${app}`, `read Service ${app}`),
+    api.request<{ items: Obj[] }>("GET", `${ns}/pods`, { query: { labelSelector: `${LABEL_APP}=${app}` }, what: `list the pods of ${app}` }),
+  ]);
+  if (!dep || !svc) throw new UsageError(`app ${app} has no ${dep ? "Service" : "Deployment"} in namespace ${namespace}`, "deploy it again: vllmapp deploy");
+  const levels = planLevels(req);
+  const name = benchJobName(app, new Date());
+  const { spec, baseUrl, model, image } = benchJobSpec(dep, svc, pods.items.filter(isReady), req, name);
+  const job = renderBenchJob(spec);
+  await api.request("POST", `/apis/batch/v1/namespaces/${namespace}/jobs`, { query: { fieldManager: "vllmapp" }, body: job, what: `create the benchmark Job ${name}` });
+  const spin = await ui.spinner(`bench ${app}: ${levels.map(describeLevel).join(", ")} against ${baseUrl} (vllm bench serve in Job ${name})`);
+  const out = new BenchOutput(levels, req);
+  const ac = new AbortController();
+  let stopped: "timeout" | "interrupted" | undefined;
+  const timer = setTimeout(() => {
+    stopped = "timeout";
+    ac.abort();
+  }, req.timeoutSeconds * 1000);
+  const onInterrupt = () => {
+    stopped = "interrupted";
+    ac.abort();
+  };
+  process.once("vllmapp:interrupt", onInterrupt);
+  const leftHint = `the Job stays for an hour for a look: kubectl logs -n ${namespace} job/${name}`;
+  try {
+    const pod = await waitForPod(api, namespace, name, ac.signal, (why) => spin.update(`bench ${app}: ${why}`)).catch((e) => {
+      if (stopped) return undefined;
+      throw e;
+    });
+    let lastKey = "";
+    // the log ends with the wrapper's "end" (a log that is followed stays open a moment longer)
+    const reading = new AbortController();
+    ac.signal.addEventListener("abort", () => reading.abort());
+    if (pod) await api.lines(`${ns}/pods/${pod.name}/log`, { query: { container: "bench", follow: pod.running }, signal: reading.signal, what: `read the log of ${pod.name}` }, (line) => {
+      const what = out.feed(line);
+      if (out.ended || out.failed) reading.abort();
+      if (!what) return;
+      const key = ui.interactive ? out.describe() : `${out.current?.index}`;
+      if (key !== lastKey) spin.update(`bench ${app}: ${out.describe()}`);
+      lastKey = key;
+    });
+    const exit = stopped || !pod ? undefined : await exitCodeOf(api, namespace, pod.name, ac.signal);
+    spin.stop();
+    if (stopped === "interrupted") throw new InterruptedError(`interrupted: stopped reading the benchmark of ${app}; Job ${name} goes on (kubectl delete job -n ${namespace} ${name})`);
+    if (stopped === "timeout") throw new ReadinessTimeoutError(`the benchmark of ${app} did not finish within ${formatDuration(req.timeoutSeconds)} (at ${out.describe()})`, leftHint);
+    if (exit !== 0 || !out.ended) {
+      const tail = out.tail.length ? `\n  last log lines:\n${out.tail.map((l) => `    ${l}`).join("\n")}` : "";
+      const what = out.ended ? "" : !out.levels.length && !out.current ? "; it printed no results" : "";
+      throw new AppFailedError(`the benchmark of ${app} failed (Job ${name}, exit code ${exit ?? "?"})${what}${tail}`, leftHint);
+    }
+    for (const w of out.warnings) ui.warn(w);
+    ui.success(`bench ${app}: ${out.levels.length} level${out.levels.length === 1 ? "" : "s"} done`);
+    if (!req.keep) {
+      await api.request("DELETE", `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`, { query: { propagationPolicy: "Background" }, what: `delete the benchmark Job ${name}` }).catch((e) => {
+        if (!(e instanceof ApiError && e.status === 404)) throw e;
+      });
+    }
+  } finally {
+    clearTimeout(timer);
+    process.off("vllmapp:interrupt", onInterrupt);
+    spin.stop();
+  }
+  return {
+    app, namespace, target: "kubernetes", endpoint: baseUrl, model, image,
+    tool: { name: "vllm bench serve", ranIn: `Job ${name}` },
+    workload: { dataset: "random", inputLen: req.inputLen, outputLen: req.outputLen, seed: req.seed, percentiles: req.percentiles, slo: req.slo },
+    levels: out.levels,
+  };
+}
+
+/** Wait until the Job's pod has its bench container running or done; a pod that cannot start is an error. */
+async function waitForPod(api: KubeApi, namespace: string, job: string, signal: AbortSignal, progress: (why: string) => void): Promise<{ name: string; running: boolean }> {
+  const ac = new AbortController();
+  signal.addEventListener("abort", () => ac.abort());
+  let found: { name: string; running: boolean } | undefined;
+  let failure: Error | undefined;
+  const events: KEvent[] = [];
+  await api.watch<Obj>(`/api/v1/namespaces/${namespace}/pods`, { labelSelector: `batch.kubernetes.io/job-name=${job}` }, ac.signal, `watch the pod of Job ${job}`, (e) => {
+    if (e.type === "DELETED") return;
+    const pod = e.object;
+    const bench = (pod.status?.containerStatuses ?? []).find((s: any) => s.name === "bench");
+    if (bench?.state?.running || bench?.state?.terminated) {
+      found = { name: pod.metadata.name, running: Boolean(bench.state.running) };
+      ac.abort();
+      return;
+    }
+    const d = diagnosePods([pod], events);
+    if (d?.fatal) {
+      failure = new AppFailedError(`the benchmark Job ${job} cannot run: ${d.reason}`, d.hint);
+      ac.abort();
+      return;
+    }
+    progress(d ? d.reason : `waiting for the pod of Job ${job}`);
+  });
+  if (failure) throw failure;
+  if (!found) throw new InterruptedError("interrupted");
+  return found;
+}
+
+/** The bench container's exit code, once the pod says it terminated (the log can end a moment before). */
+async function exitCodeOf(api: KubeApi, namespace: string, pod: string, signal: AbortSignal): Promise<number | undefined> {
+  for (let i = 0; i < 60 && !signal.aborted; i++) {
+    const p = await api.get<Obj>(`/api/v1/namespaces/${namespace}/pods/${pod}`, `read pod ${pod}`);
+    const s = (p?.status?.containerStatuses ?? []).find((c: any) => c.name === "bench");
+    if (s?.state?.terminated) return s.state.terminated.exitCode;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return undefined;
+}

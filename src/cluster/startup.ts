@@ -1,0 +1,122 @@
+/**
+ * A replica's start, phase by phase (src/startup/phases.ts), on Kubernetes: the image pull from the
+ * pod's events, the model download from the model-download init container, the server's own log lines
+ * (read with timestamps), and Ready from the pod's condition. startupOf is pure; StartupWatch follows
+ * one pod's logs while deploy waits; readPodStartup reads it once for `status`.
+ */
+import { StartupTracker, type StartupReport } from "../startup/phases.js";
+import type { KObject, KubeApi } from "./api.js";
+import { ApiError } from "./errors.js";
+
+type Pod = KObject & { spec?: any; status?: any };
+
+/** An event as the API serves it, with the times the pull phase needs. */
+export interface TimedEvent {
+  involvedObject: { kind?: string; name?: string; uid?: string; fieldPath?: string };
+  reason?: string;
+  message?: string;
+  eventTime?: string | null;
+  firstTimestamp?: string | null;
+  lastTimestamp?: string | null;
+  metadata?: { creationTimestamp?: string };
+}
+
+export interface LogRecord {
+  container: string;
+  /** the raw line, "TIMESTAMP text" */
+  raw: string;
+}
+
+const SERVER = "vllm";
+const DOWNLOAD = "model-download";
+
+const t = (s: string | null | undefined) => (s ? Date.parse(s) : NaN);
+const timeOfEvent = (e: TimedEvent) => [t(e.eventTime), t(e.firstTimestamp), t(e.lastTimestamp), t(e.metadata?.creationTimestamp)].find((x) => !Number.isNaN(x));
+
+function stateStart(s: any): number | undefined {
+  const at = t(s?.state?.running?.startedAt ?? s?.state?.terminated?.startedAt);
+  return Number.isNaN(at) ? undefined : at;
+}
+
+/** The start of one pod's server so far. undefined while the server container has not started and nothing else is known. */
+export function startupOf(pod: Pod, events: readonly TimedEvent[], logs: readonly LogRecord[], now: number): StartupReport | undefined {
+  const main = (pod.status?.containerStatuses ?? []).find((s: any) => s.name === SERVER);
+  const download = (pod.status?.initContainerStatuses ?? []).find((s: any) => s.name === DOWNLOAD);
+  const mine = events.filter((e) => e.involvedObject.name === pod.metadata.name && (!e.involvedObject.uid || e.involvedObject.uid === pod.metadata.uid));
+  const pulls = mine.filter((e) => e.reason === "Pulling" && /spec\.containers\{vllm\}/.test(e.involvedObject.fieldPath ?? "spec.containers{vllm}"));
+  const mainStart = stateStart(main);
+  const downloadStart = stateStart(download);
+  if (mainStart === undefined && downloadStart === undefined && !pulls.length) return undefined;
+  // until the server runs, the phases run up to now from the pull or the download
+  const tracker = new StartupTracker(mainStart ?? now);
+  const pullAt = pulls.map(timeOfEvent).filter((x): x is number => x !== undefined).sort((a, b) => a - b)[0];
+  if (pullAt !== undefined) tracker.mark("pulling", pullAt);
+  if (downloadStart !== undefined) {
+    tracker.mark("downloading", downloadStart);
+    for (const l of logs.filter((x) => x.container === DOWNLOAD)) tracker.rawLine(l.raw, now);
+  }
+  for (const l of logs.filter((x) => x.container === SERVER)) tracker.rawLine(l.raw, now);
+  const ready = (pod.status?.conditions ?? []).find((c: any) => c.type === "Ready" && c.status === "True");
+  if (ready && mainStart !== undefined) tracker.mark("ready", Math.max(mainStart, t(ready.lastTransitionTime) || now));
+  return tracker.report(now);
+}
+
+/**
+ * Follows the logs of one pod's download and server containers (timestamps on) while deploy waits, so
+ * startupOf can say where the start is. Streams begin when a container runs; abort() ends them.
+ */
+export class StartupWatch {
+  readonly logs: LogRecord[] = [];
+  private readonly streamed = new Set<string>();
+  private pod: string | undefined;
+  private readonly ac = new AbortController();
+
+  constructor(private readonly api: KubeApi, private readonly namespace: string, private readonly onLine: () => void) {}
+
+  /** Look at the pod (the first of the current revision): start the streams its running containers need. */
+  follow(pod: Pod): void {
+    if (this.pod !== pod.metadata.name) {
+      this.pod = pod.metadata.name;
+      this.logs.length = 0;
+      this.streamed.clear();
+    }
+    const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].filter((s: any) => s.name === SERVER || s.name === DOWNLOAD);
+    for (const s of statuses) {
+      if (!s.state?.running && !s.state?.terminated) continue;
+      const key = `${pod.metadata.name}/${s.name}#${s.restartCount ?? 0}`;
+      if (this.streamed.has(key)) continue;
+      this.streamed.add(key);
+      const path = `/api/v1/namespaces/${this.namespace}/pods/${pod.metadata.name}/log`;
+      this.api
+        .lines(path, { query: { container: s.name, follow: Boolean(s.state?.running), timestamps: true }, signal: this.ac.signal, what: `read the log of ${pod.metadata.name}` }, (raw) => {
+          if (this.pod !== pod.metadata.name) return;
+          this.logs.push({ container: s.name, raw });
+          if (this.logs.length > 5000) this.logs.splice(0, this.logs.length - 5000);
+          this.onLine();
+        })
+        // a log that cannot be read (yet) only leaves the phases less precise
+        .catch(() => this.streamed.delete(key));
+    }
+  }
+
+  abort(): void {
+    this.ac.abort();
+  }
+}
+
+/** The start of a pod's server as `status` shows it: its log read once (the first MiB, where the start is). */
+export async function readPodStartup(api: KubeApi, pod: Pod, events: readonly TimedEvent[]): Promise<StartupReport | null> {
+  const logs: LogRecord[] = [];
+  const read = async (container: string) => {
+    try {
+      await api.lines(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/log`, { query: { container, timestamps: true, limitBytes: 1 << 20 }, what: `read the log of ${pod.metadata.name}` }, (raw) => {
+        logs.push({ container, raw });
+      });
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+    }
+  };
+  const has = (list: any[] | undefined, name: string) => (list ?? []).some((s) => s.name === name && (s.state?.running || s.state?.terminated));
+  await Promise.all([has(pod.status?.containerStatuses, SERVER) ? read(SERVER) : undefined, has(pod.status?.initContainerStatuses, DOWNLOAD) ? read(DOWNLOAD) : undefined]);
+  return startupOf(pod, events, logs, Date.now()) ?? null;
+}
