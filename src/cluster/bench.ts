@@ -5,6 +5,7 @@
  * folder, or its tokenizer files copied from the object store by an init container. The results are
  * read back from the Job's log. The server's /metrics are scraped from each ready replica's pod IP.
  */
+import { randomBytes } from "node:crypto";
 import { BenchOutput, COPIED_TOKENIZER, describeLevel, planLevels, renderBenchJob, TOKENIZER_FILES, wrapperConfig, type BenchJobSpec, type TokenizerSource } from "../bench/bench.js";
 import { formatDuration } from "../config/units.js";
 import { AppFailedError, InterruptedError, ReadinessTimeoutError, UsageError } from "../errors.js";
@@ -25,9 +26,12 @@ const RCLONE_IMAGE = "rclone/rclone:1.71.1";
 /** Server settings the benchmark must not take over: where the server keeps its caches. */
 const NOT_COPIED = new Set([API_KEY, "HF_HOME", "VLLM_CACHE_ROOT", "HF_HUB_CACHE", "TRANSFORMERS_CACHE"]);
 
-/** A Job name from the app and the time: `<app>-bench-<yymmddhhmmss>`, at most 63 characters. */
-export function benchJobName(app: string, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:T]/g, "").slice(2, 14);
+/**
+ * A Job name from the app, the time and a nonce: `<app>-bench-<yymmddhhmmss>-<nonce>`, at most 63
+ * characters. The nonce keeps two runs started in the same second apart.
+ */
+export function benchJobName(app: string, at: Date, nonce: string): string {
+  const stamp = `${at.toISOString().replace(/[-:T]/g, "").slice(2, 14)}-${nonce}`;
   return `${app.slice(0, 63 - 7 - stamp.length).replace(/-+$/, "")}-bench-${stamp}`;
 }
 
@@ -89,7 +93,7 @@ export async function benchCluster(api: KubeApi, app: string, namespace: string,
   ]);
   if (!dep || !svc) throw new UsageError(`app ${app} has no ${dep ? "Service" : "Deployment"} in namespace ${namespace}`, "deploy it again: vllmapp deploy");
   const levels = planLevels(req);
-  const name = benchJobName(app, new Date());
+  const name = benchJobName(app, new Date(), randomBytes(3).toString("hex"));
   const { spec, baseUrl, model, image } = benchJobSpec(dep, svc, pods.items.filter(isReady), req, name);
   const job = renderBenchJob(spec);
   await api.request("POST", `/apis/batch/v1/namespaces/${namespace}/jobs`, { query: { fieldManager: "vllmapp" }, body: job, what: `create the benchmark Job ${name}` });

@@ -10,6 +10,7 @@ import { execa } from "execa";
 import type { Plan } from "../app/plan.js";
 import { parseDuration } from "../config/units.js";
 import { AppFailedError } from "../errors.js";
+import { DOCKER_VLLM_CACHE } from "../render/docker.js";
 import type { DockerPlan } from "../render/types.js";
 import type { ChangeAction, DeployedApp, DeployRequest, DeployResult, StartupPhase } from "../target.js";
 import type { Ui } from "../ui/output.js";
@@ -93,6 +94,7 @@ export async function deployLocal(plan: Plan, req: DeployRequest, ui: Ui): Promi
       if (docker.apiKeyFromHost) env.VLLM_API_KEY = process.env.VLLM_API_KEY!;
       else if (docker.requiresApiKey) env.VLLM_API_KEY = (existing && apiKeyOf(existing)) ?? randomBytes(24).toString("base64url");
       mkdirSync(path.join(homedir(), ".cache", "huggingface"), { recursive: true });
+      mkdirSync(path.join(homedir(), DOCKER_VLLM_CACHE), { recursive: true });
       if (existing) await removeContainer(existing, ui);
       startedAt = Date.now();
       await startContainer(docker, env);

@@ -8,6 +8,10 @@ import { sizeResources, type GpuRequest } from "./resources.js";
 import type { ServeResult } from "./serve.js";
 import type { DockerPlan, Problem, RenderInput } from "./types.js";
 
+/** vLLM's cache on the host (under the user's home) and in the container. */
+export const DOCKER_VLLM_CACHE = ".cache/vllmapp/vllm";
+const CONTAINER_VLLM_CACHE = "/root/.cache/vllm";
+
 /** The host address the port is published on: loopback only. */
 const DOCKER_BIND = "127.0.0.1";
 
@@ -37,10 +41,15 @@ export function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuReq
   flags.push("-p", `${DOCKER_BIND}:${app.port}:${app.port}`);
   const hfCache = `${input.hostHome}/.cache/huggingface`;
   flags.push("-v", `${hfCache}:/root/.cache/huggingface`);
+  // vLLM's own cache (torch.compile and CUDA graph artifacts, model inspection) outlives the container,
+  // so a redeploy starts warm; vllmapp's folder, not ~/.cache/vllm, which a native vLLM may own
+  const vllmCache = app.env_vars?.VLLM_CACHE_ROOT === undefined ? `${input.hostHome}/${DOCKER_VLLM_CACHE}` : undefined;
+  if (vllmCache) flags.push("-v", `${vllmCache}:${CONTAINER_VLLM_CACHE}`);
   let modelCacheDir: string | undefined;
   const before: DockerPlan["before"] = [];
   const plainEnv: string[] = [];
   for (const [name, value] of [...plainEnvOf(app, src, input.params), ...(serve.lora?.env ?? [])]) plainEnv.push("-e", `${name}=${value}`);
+  if (vllmCache) plainEnv.push("-e", `VLLM_CACHE_ROOT=${CONTAINER_VLLM_CACHE}`);
   const secretEnv: string[] = [];
   for (const s of app.secrets ?? []) {
     if (typeof s === "string") {

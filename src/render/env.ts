@@ -37,6 +37,9 @@ export function kubernetesEnvOf(app: AppConfig, src: ModelSource, params: Readon
     else env.push(e);
   };
   if (src.kind === "hf" || app.cache) add({ name: "HF_HOME", value: `${CACHE_MOUNT}/huggingface` });
+  // with a cache PVC, vLLM's torch.compile / CUDA graph / model-inspection cache lives on it too, so the
+  // next pod (a restart, a rollout, another replica) starts warm; env_vars.VLLM_CACHE_ROOT wins
+  if (app.cache) add({ name: "VLLM_CACHE_ROOT", value: `${CACHE_MOUNT}/vllm` });
   for (const [name, value] of plainEnvOf(app, src, params)) add({ name, value });
   const secretMounts: SecretMount[] = [];
   for (const s of app.secrets ?? []) {

@@ -175,7 +175,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     const dl = clone(t.modelDownload) as Partial<V1Container>;
     dl.name ??= "model-download";
     dl.args = ["copy", ...rcloneSource(src), `${CACHE_MOUNT}/models/${app.name}`, ...DOWNLOAD_FILTER, "--transfers=16", "--checkers=16", "--stats=30s", "--stats-one-line", "-v"];
-    const dlEnv: V1EnvVar[] = env.filter((e) => e.name !== "VLLM_API_KEY" && e.name !== "HF_HOME");
+    const dlEnv: V1EnvVar[] = env.filter((e) => e.name !== "VLLM_API_KEY" && e.name !== "HF_HOME" && e.name !== "VLLM_CACHE_ROOT");
     if (src.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) dlEnv.push({ name: "RCLONE_S3_ENDPOINT", value: String(app.env_vars.AWS_ENDPOINT_URL) });
     if (dlEnv.length) dl.env = dlEnv;
     dl.volumeMounts = [{ name: "cache", mountPath: CACHE_MOUNT }];

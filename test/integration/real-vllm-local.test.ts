@@ -89,7 +89,8 @@ test("a host folder: bind-mounted read-only at the same path; status ready, vLLM
   assert.equal(m.RW, false);
   const logs = await cli(["logs", "--local", name], dir);
   assert.equal(logs.code, 0, logs.stderr);
-  assert.match(logs.stdout, /INFO .* version 0\.32\.0/); // the start-up banner
+  // vLLM 0.32 prints its version in its start-up banner ("… version 0.32.0"), not as "vLLM API server version"
+  assert.match(logs.stdout, /\(APIServer pid=\d+\) INFO .* version 0\.32\.0/);
   assert.match(logs.stdout, new RegExp(`Starting vLLM server on http://0\\.0\\.0\\.0:${port}`));
   assert.match(logs.stdout, /Application startup complete/);
   await remove(name, dir);

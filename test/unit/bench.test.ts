@@ -114,8 +114,8 @@ const POD = { apiVersion: "v1", kind: "Pod", metadata: { name: "qwen3-abc" }, st
 
 test("the Job: the server's image and environment, the API key by secretKeyRef, pods labelled as a bench, never a replica", () => {
   const r = req({ concurrency: [2] });
-  const { spec, baseUrl, model } = benchJobSpec(DEP as any, SVC as any, [POD as any], r, benchJobName("qwen3", new Date("2026-12-01T10:20:30Z")));
-  assert.equal(spec.name, "qwen3-bench-261201102030");
+  const { spec, baseUrl, model } = benchJobSpec(DEP as any, SVC as any, [POD as any], r, benchJobName("qwen3", new Date("2026-12-01T10:20:30Z"), "a1b2c3"));
+  assert.equal(spec.name, "qwen3-bench-261201102030-a1b2c3");
   assert.equal(baseUrl, "http://qwen3.ns.svc.cluster.local:8000");
   assert.equal(model, "qwen3-0.6b");
   const job = renderBenchJob(spec) as any;
