@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // `npm prepare`: build dist/ (bin/build.mjs). Run by `npm ci` in a clone, by `npm pack`, and by npm when
-// vllmapp is installed from git. For `npm install -g git+https://…`, npm prepares the clone with an
-// `npm install` that inherits `--global` from the outer command: the clone's devDependencies (esbuild)
-// are never installed, and its node_modules is npm's to fill meanwhile. Then the build runs in a scratch
-// copy of the package with its own `npm ci` (from the lockfile, scripts off), and dist/ is copied back.
+// vllmapp is installed from git (a project's dependency, or `npm pack git+…`): npm then installs the
+// clone's devDependencies first and the build finds esbuild. Where it does not (npm 10 and 11 prepare a
+// *global* git install with an `npm install` that inherits --global, npm/cli#6984), the build runs in a
+// scratch copy of the package with its own `npm ci` (from the lockfile, scripts off, so no recursion),
+// and dist/ is copied back: prepare never fails for want of esbuild. (Those global installs still end as
+// a dangling link, npm's doing after prepare; README "Install" gives the way around.)
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -30,37 +31,6 @@ function run(cwd, cmd, args, env = process.env) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-/**
- * npm 10 and 11 prepare a git dependency of `npm install -g` with a nested `npm install` that inherits
- * `--global` (npm/cli#6984): it moves the outer install's folder aside and links the package's
- * global folder to the temporary clone, which npm deletes when it is done: the install ends as a
- * dangling link. Undo that here (in the nested install): the real folder back, with the dependencies
- * installed into the clone meanwhile. Touches only a link that points at this very folder.
- */
-function undoNestedGlobalLink() {
-  if (process.env.npm_config_global !== "true" || process.env._PACOTE_NO_PREPARE_ === undefined) return;
-  const prefix = process.env.npm_config_global_prefix || process.env.npm_config_prefix;
-  if (!prefix) return;
-  const name = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")).name;
-  const globalModules = process.platform === "win32" ? path.join(prefix, "node_modules") : path.join(prefix, "lib", "node_modules");
-  const dest = path.join(globalModules, name);
-  try {
-    if (!lstatSync(dest).isSymbolicLink() || realpathSync(dest) !== realpathSync(root)) return;
-  } catch {
-    return;
-  }
-  unlinkSync(dest);
-  // where npm's arborist retires a folder it replaces (its retire-path.js)
-  const hash = createHash("sha1").update(path.resolve(dest)).digest("base64").replace(/[^a-zA-Z0-9]+/g, "").slice(0, 8);
-  const retired = path.join(globalModules, `.${name}-${hash}`);
-  if (existsSync(retired)) renameSync(retired, dest);
-  else mkdirSync(dest, { recursive: true });
-  const deps = path.join(root, "node_modules");
-  if (existsSync(deps)) cpSync(deps, path.join(dest, "node_modules"), { recursive: true, force: false, verbatimSymlinks: true });
-  process.stderr.write(`vllmapp: kept ${dest} a folder (npm/cli#6984)\n`);
-}
-
-undoNestedGlobalLink();
 if (hasBuildDeps()) {
   run(root, process.execPath, [build]);
 } else {

@@ -5,7 +5,8 @@
 import { DEFAULT_IMAGE } from "./render/labels.js";
 import { catalogIndex } from "./render/vllm-catalog.js";
 import { Command, CommanderError } from "commander";
-import { ConfigError, ExitCode, VllmappError } from "./errors.js";
+import { ConfigError, ExitCode, InterruptedError, VllmappError } from "./errors.js";
+import { VERSION } from "./version.js";
 import { renderCommand } from "./commands/render.js";
 import { initCommand } from "./commands/init.js";
 import { deployCommand } from "./commands/deploy.js";
@@ -15,8 +16,7 @@ import { deleteCommand } from "./commands/delete.js";
 import { listCommand } from "./commands/list.js";
 import { checkCommand } from "./commands/check.js";
 import { benchCommand } from "./commands/bench.js";
-
-declare const VLLMAPP_VERSION: string;
+import { completeCommand, completionCommand } from "./commands/completion.js";
 
 const COMMANDS: Record<string, () => Command> = {
   init: initCommand,
@@ -28,11 +28,13 @@ const COMMANDS: Record<string, () => Command> = {
   list: listCommand,
   check: checkCommand,
   bench: benchCommand,
+  completion: completionCommand,
+  complete: completeCommand,
 };
 
 /** `vllmapp --version`: the version, the vLLM releases it has catalogs for and the default image. */
 function versionText(argv: readonly string[]): string {
-  const version = typeof VLLMAPP_VERSION === "string" ? VLLMAPP_VERSION : "0.0.0-dev";
+  const version = VERSION;
   if (!argv.includes("-V") && !argv.includes("--version")) return version;
   const index = catalogIndex();
   return `${version}\nvLLM serve catalogs: ${index.releases.join(", ")}\ndefault image: ${DEFAULT_IMAGE}`;
@@ -57,14 +59,18 @@ Examples:
   $ vllmapp render --dry-run                       # see what would be deployed
   $ vllmapp deploy                                 # apply to the current kubectl context and wait
   $ vllmapp deploy --local                         # run it with Docker on this machine
-  $ vllmapp status && vllmapp logs --follow`,
+  $ vllmapp status && vllmapp logs -f
+  $ source <(vllmapp completion bash)              # TAB completion (zsh, fish too)
+
+Get started: vllmapp init, then vllmapp render --dry-run, then vllmapp deploy (or deploy --local).`,
   );
   const named = argv.slice(2).find((a) => !a.startsWith("-"));
-  const builders = named !== undefined && named in COMMANDS ? [COMMANDS[named]!] : Object.values(COMMANDS);
+  // completion walks every command
+  const builders = named !== undefined && named in COMMANDS && named !== "completion" && named !== "complete" ? [COMMANDS[named]!] : Object.values(COMMANDS);
   for (const build of builders) {
     const c = build();
     c.exitOverride();
-    program.addCommand(c);
+    program.addCommand(c, c.name() === "complete" ? { hidden: true } : {});
   }
   return program;
 }
@@ -73,12 +79,22 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram(argv);
   const debug = argv.includes("--debug");
   try {
+    // `vllmapp` alone: the help, on stdout, as a successful answer
+    if (argv.length <= 2) {
+      program.outputHelp();
+      return ExitCode.ok;
+    }
     await program.parseAsync(argv);
     return ExitCode.ok;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return ExitCode.ok;
       return ExitCode.usage;
+    }
+    // Ctrl-C / Ctrl-D at a prompt: a person's answer, not a failure to report
+    if (e instanceof InterruptedError && e.message === "aborted") {
+      process.stderr.write("aborted\n");
+      return e.exitCode;
     }
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);

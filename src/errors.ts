@@ -78,7 +78,8 @@ export interface Diagnostic {
 }
 
 export function formatDiagnostic(d: Diagnostic): string {
-  const where = `${d.file}:${d.line}:${d.col}`;
+  // line 0: no place in a file (a --set override)
+  const where = d.line > 0 ? `${d.file}:${d.line}:${d.col}` : d.file;
   const field = d.path ? ` ${d.path}:` : "";
   const head = `${where}${field} ${d.severity === "error" ? "" : `${d.severity}: `}${d.message}`;
   return d.hint ? `${head}\n  hint: ${d.hint}` : head;

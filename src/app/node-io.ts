@@ -1,5 +1,5 @@
 /** The plan's IO on this machine: node:fs for the app files and includes, the templates, the home folder. */
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import { CONFIG_LIMITS, type LoadDeps } from "../config/load.js";
@@ -7,13 +7,41 @@ import { describeFsError, UsageError } from "../errors.js";
 import { readUserFile } from "../read-file.js";
 import { MAX_INCLUDE_BYTES, type IncludeEntry } from "./includes.js";
 import type { PlanIo } from "./plan.js";
+import { STDIN_FILE } from "./stdin.js";
 import { loadTemplates } from "./templates.js";
 
+let stdinBytes: Buffer | undefined;
+
+/** Standard input, read once (`-f -`; status/logs/delete read the file twice), and no more than `maxBytes` + 1 (load says what is too long). */
+function readStdin(maxBytes: number): Buffer {
+  if (stdinBytes) return stdinBytes;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const chunk = Buffer.alloc(64 * 1024);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, chunk, 0, chunk.length, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EAGAIN") continue;
+      if ((e as NodeJS.ErrnoException).code === "EOF") break;
+      throw e;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(chunk.subarray(0, n)));
+    total += n;
+    if (total > maxBytes) break;
+  }
+  stdinBytes = Buffer.concat(chunks);
+  return stdinBytes;
+}
+
+/** Files as the config loader reads them; `<stdin>` (from `-f -`) is standard input, and paths in it are relative to the working folder. */
 export function fsLoadDeps(): LoadDeps {
   return {
-    readFile: (p: string) => readUserFile(p, { maxBytes: CONFIG_LIMITS.maxBytes }),
-    resolvePath: (from: string, rel: string) => path.resolve(path.dirname(from), rel),
-    exists: (p: string) => existsSync(p),
+    readFile: (p: string) => (p === STDIN_FILE ? readStdin(CONFIG_LIMITS.maxBytes) : readUserFile(p, { maxBytes: CONFIG_LIMITS.maxBytes })),
+    resolvePath: (from: string, rel: string) => path.resolve(from === STDIN_FILE ? "." : path.dirname(from), rel),
+    exists: (p: string) => p === STDIN_FILE || existsSync(p),
   };
 }
 

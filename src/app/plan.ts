@@ -3,8 +3,10 @@
  * collected. `render` prints a Plan; `deploy` hands it to a target, which applies it and never reaches
  * back for more. No IO of its own: the file system, the templates, the resolver come in `io`.
  */
+import type { Document } from "yaml";
 import { formatPath, sortDiagnostics, type LoadDeps, type LoadedApp } from "../config/load.js";
 import { deployWaves, loadConfig, withDependencies, type LoadedConfig } from "../config/graph.js";
+import { applyOverrides, isOverridden, SET_FILE, type SetOverride } from "../config/overrides.js";
 import { ConfigError, UsageError, type Diagnostic } from "../errors.js";
 import type { SourceReport } from "../models/resolve.js";
 import { isProblem, parseModelSource, type ModelSource } from "../models/source.js";
@@ -26,7 +28,14 @@ export interface PlanOptions {
   params: ReadonlyMap<string, string>;
   /** --gpus (Docker) */
   dockerGpus?: string;
+  /** --set: overrides of fields of the file's apps (of --app's app only, when given) */
+  set?: readonly SetOverride[];
+  /** depends_on as Argo CD sync waves on every object (default true; render --no-sync-waves) */
+  syncWaves?: boolean;
 }
+
+/** The annotation Argo CD orders a sync by: an app's objects come after those of the apps it depends on. */
+export const SYNC_WAVE = "argocd.argoproj.io/sync-wave";
 
 export interface PlanIo extends LoadDeps {
   readInclude: IncludeReader;
@@ -66,8 +75,10 @@ export interface Plan {
 }
 
 /** Load and select: the apps of the file (or --app), with their dependencies, in deploy order. */
-export function selectApps(opts: Pick<PlanOptions, "file" | "app">, io: LoadDeps): LoadedConfig & { selected: LoadedApp[]; inOrder: LoadedApp[] } {
-  const loaded = loadConfig(opts.file, io);
+export function selectApps(opts: Pick<PlanOptions, "file" | "app" | "set">, io: LoadDeps, created: string[] = []): LoadedConfig & { selected: LoadedApp[]; inOrder: LoadedApp[] } {
+  const set = opts.set ?? [];
+  const edit = (doc: Document) => (opts.app === undefined || doc.get("name") === opts.app ? applyOverrides(doc, set, created) : []);
+  const loaded = loadConfig(opts.file, set.length ? { ...io, editRoot: edit } : io);
   let selected = loaded.apps;
   if (opts.app) {
     selected = loaded.apps.filter((a) => a.config.name === opts.app);
@@ -79,11 +90,15 @@ export function selectApps(opts: Pick<PlanOptions, "file" | "app">, io: LoadDeps
 /** Build the plan. Problems are collected into it; only a usage error (--app naming no app, a broken template) throws. */
 export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
   const empty: Plan = { file: opts.file, ...(opts.app ? { app: opts.app } : {}), target: opts.target, apps: [], waves: [], reports: [], errors: [], warnings: [] };
+  // what an override set is reported at --set, not at the line of the file it replaced
+  const set = opts.set ?? [];
+  const created: string[] = [];
+  const placed = (list: Diagnostic[]) => (set.length ? list.map((d) => (d.file === opts.file && isOverridden(d, set, created) ? { ...d, file: SET_FILE, line: 0, col: 0 } : d)) : list);
   let loaded;
   try {
-    loaded = selectApps(opts, io);
+    loaded = selectApps(opts, io, created);
   } catch (e) {
-    if (e instanceof ConfigError) return { ...empty, errors: e.diagnostics };
+    if (e instanceof ConfigError) return { ...empty, errors: placed(e.diagnostics) };
     throw e;
   }
   const templates = io.templates();
@@ -147,7 +162,13 @@ export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
   }
   const apps = [...planned.values()];
   const dependencies = new Map(apps.map((p) => [p, (loaded.dependencies.get(p.loaded) ?? []).flatMap((d) => planned.get(d) ?? [])]));
-  return { ...empty, apps, waves: deployWaves(apps, dependencies), reports, errors: sortDiagnostics(errors), warnings: sortDiagnostics(warnings) };
+  const waves = deployWaves(apps, dependencies);
+  if (opts.syncWaves !== false && waves.length > 1) {
+    waves.forEach((wave, i) => {
+      for (const a of wave) for (const o of a.rendered.objects ?? []) o.metadata.annotations = { ...o.metadata.annotations, [SYNC_WAVE]: String(i) };
+    });
+  }
+  return { ...empty, apps, waves, reports, errors: sortDiagnostics(placed(errors)), warnings: sortDiagnostics(placed(warnings)) };
 }
 
 /** The absolute paths an app names besides its model (adapters, a draft model): on Docker, host folders are bind-mounted. */

@@ -6,11 +6,11 @@ import { Command } from "commander";
 import { z } from "zod";
 import { ConfigError, UsageError, type Diagnostic } from "../errors.js";
 import { gb } from "../fit/fit.js";
-import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, paramsFlag, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
+import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, paramsFlag, parseOptions, setFlag, targetOf, targetShape, uiFor } from "./options.js";
 
 export const checkOptionsSchema = z
-  .object({ ...fileShape, ...targetShape, ...connectionShape, ...outputShape, param: paramsFlag, templates: z.string().optional(), offline: z.boolean().default(false), vllmVersion: z.string().optional() })
-  .transform((o) => ({ ...o, target: targetOf(o), params: o.param, ...outputOf(o) }));
+  .object({ ...fileShape, ...targetShape, ...connectionShape, ...outputShape, param: paramsFlag, set: setFlag, templates: z.string().optional(), offline: z.boolean().default(false), vllmVersion: z.string().optional() })
+  .transform((o) => ({ ...o, target: targetOf(o), params: o.param, ...outputOf(o, ["text", "json"]) }));
 
 export type CheckOptions = z.output<typeof checkOptionsSchema>;
 
@@ -33,7 +33,7 @@ export interface CheckResult {
 export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
   const [{ plan }, { nodePlanIo }, { makeSourceResolver }, { sourceUri }] = await Promise.all([import("../app/plan.js"), import("../app/node-io.js"), import("./resolver.js"), import("../models/source.js")]);
   const resolve = await makeSourceResolver({ mode: "check", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig });
-  const p = await plan({ file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, params: opts.params }, nodePlanIo({ templates: opts.templates, resolve }));
+  const p = await plan({ file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, params: opts.params, set: opts.set }, nodePlanIo({ templates: opts.templates, resolve }));
   const fits = new Map(p.apps.filter((a) => a.report && a.fit).map((a) => [a.report!, a.fit!]));
   const reported = new Set(p.reports.flatMap((r) => r.diagnostics));
   // with errors: the ones not in a source report; else the warnings of the rest of the config

@@ -6,7 +6,7 @@ import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, pa
 
 export const deleteOptionsSchema = z
   .object({ ...fileShape, ...targetShape, ...connectionShape, ...outputShape, appName: z.string().optional(), purgeCache: z.boolean().default(false), wait: z.boolean().default(true) })
-  .transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o) }));
+  .transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) }));
 
 export type DeleteOptions = z.output<typeof deleteOptionsSchema>;
 
@@ -14,7 +14,7 @@ export async function runDelete(opts: DeleteOptions): Promise<DeleteResult> {
   const ui = uiFor(opts);
   const [{ loadTarget }, { appRefs }, { fsLoadDeps }] = await Promise.all([import("./load-target.js"), import("../app/select.js"), import("../app/node-io.js")]);
   // dependents before what they depend on
-  const apps = appRefs(opts, fsLoadDeps()).reverse();
+  const apps = appRefs(opts, fsLoadDeps(), "delete").reverse();
   const session = await (await loadTarget(opts.target)).connect(opts);
   return session.delete(apps, { purgeCache: opts.purgeCache, wait: opts.wait }, ui);
 }

@@ -5,7 +5,7 @@ import { UsageError } from "../errors.js";
 import { objectYaml } from "../render/format.js";
 import { formatArgv, formatTable } from "../text.js";
 import type { DeployResult } from "../target.js";
-import { addCommonOptions, connectionShape, durationFlag, fileShape, outputOf, outputShape, paramsFlag, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
+import { addCommonOptions, connectionShape, durationFlag, fileShape, outputOf, outputShape, paramsFlag, parseOptions, rejectIneffective, setFlag, targetOf, targetShape, uiFor } from "./options.js";
 
 export const deployOptionsSchema = z
   .object({
@@ -14,6 +14,7 @@ export const deployOptionsSchema = z
     ...connectionShape,
     ...outputShape,
     param: paramsFlag,
+    set: setFlag,
     templates: z.string().optional(),
     wait: z.boolean().default(true),
     timeout: durationFlag("--timeout", "90s, 20m, 1h"),
@@ -27,6 +28,11 @@ export const deployOptionsSchema = z
   .transform((o) => {
     const target = targetOf(o);
     if (o.dryRun === "server" && target === "docker") throw new UsageError("--dry-run=server asks a Kubernetes API server; with --local use --dry-run=client");
+    rejectIneffective(target, [["--gpus", o.gpus, "docker"], ["--create-namespace", o.createNamespace, "kubernetes"], ["--create-secrets", o.createSecrets, "kubernetes"], ["--force-conflicts", o.forceConflicts, "kubernetes"]]);
+    if (!o.wait && o.timeout !== undefined) throw new UsageError("--timeout and --no-wait contradict each other: --timeout is how long to wait", "pass one of them");
+    if (o.dryRun !== "none" && o.timeout !== undefined) throw new UsageError("--timeout has no effect with --dry-run: a dry run does not wait", "drop --timeout");
+    if (o.output === "yaml" && o.dryRun === "none") throw new UsageError("-o yaml prints the objects a dry run would apply", "add --dry-run (or use vllmapp render --dry-run)");
+    if (o.output === "yaml" && target === "docker") throw new UsageError("-o yaml prints Kubernetes objects; the Docker target has none", "use -o text (the docker commands) or -o json");
     return { ...o, target, timeoutSeconds: o.timeout, params: o.param, ...outputOf(o) };
   });
 
@@ -47,7 +53,7 @@ export async function runDeploy(opts: DeployOptions): Promise<DeployResult> {
   const connected = "session" in connection ? connection.session : undefined;
   const resolve = await makeSourceResolver({ mode: "deploy", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig });
   const p = await plan(
-    { file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, defaultNamespace: connected?.defaultNamespace, params: opts.params, dockerGpus: opts.gpus },
+    { file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, defaultNamespace: connected?.defaultNamespace, params: opts.params, set: opts.set, dockerGpus: opts.gpus },
     nodePlanIo({ templates: opts.templates, resolve }),
   );
   reportPlan(p, ui);

@@ -1,21 +1,26 @@
 /** `vllmapp init`: ask (on a terminal) or take flags, and write a commented vllm-app.yaml. */
 import { Command } from "commander";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { findGpuType, GPU_TYPE_NAMES } from "../config/gpus.js";
-import { checkGpuFit, suggestGpu } from "../models/plan-gpus.js";
+import { findGpuType, GPU_TYPE_NAMES, GPU_TYPES } from "../config/gpus.js";
+import { checkGpuFit, suggestGpu, whyUnsized } from "../models/plan-gpus.js";
 import { parseConfigText } from "../config/load.js";
 import { DNS1123_LABEL, HF_REPO } from "../config/schema.js";
-import { SCHEMA_ID } from "../config/json-schema.js";
-import { fsUsageError, UsageError } from "../errors.js";
-import { packageRoot } from "../app/templates.js";
+import { fsUsageError, InterruptedError, UsageError } from "../errors.js";
+import type { Ui } from "../ui/output.js";
+import { VERSION } from "../version.js";
 import { uiFor } from "./options.js";
 
 export interface InitAnswers {
   name: string;
   model: string;
+  /** "TYPE:N", a count ("0": no GPU) */
   gpu: string;
   auth: boolean;
+  /** a GPU not in the catalog ("other"): its product label value, selected with a nodeSelector */
+  otherGpu?: string;
+  /** why the GPU could not be sized from the model (written as a comment on the line) */
+  placeholder?: string;
 }
 
 const DEFAULT_MODEL = "Qwen/Qwen3-0.6B";
@@ -64,7 +69,7 @@ ${hf ? commented(`model_hf_path: ${yamlString(a.model)}`, "Hugging Face repo; pi
 # model_id: my-model                # the name clients send (default: the repo id, else name)
 ${hf ? "" : "# stream_model: true               # stream weights from the object store (false: copy to the cache first)\n"}
 resources:
-${commented(`  gpu: ${gpuIsCount ? a.gpu : yamlString(a.gpu)}`, '"TYPE:COUNT" (L4:1, H100:8, "A100 80G:4") or a count')}
+${commented(`  gpu: ${gpuIsCount ? a.gpu : yamlString(a.gpu)}`, gpuComment(a))}
   # cpu: "8"                        # default: 4 per GPU
   # memory: 32Gi                    # default: 16Gi per GPU
   # shm: auto                       # /dev/shm, sized from the GPU count
@@ -82,51 +87,154 @@ ${commented(`requires_auth: ${a.auth}`, a.auth ? "an API key is generated into a
 # startup_timeout: 30m              # download + load budget before the startup probe gives up
 # cache:                            # keep downloaded weights on a volume across restarts
 #   size: 100Gi
-`;
+${a.otherGpu === undefined ? "" : `
+# ${JSON.stringify(a.otherGpu)} is not in vllmapp's GPU list, so the nodes are selected by their product label:
+pod_template:
+  spec:
+    nodeSelector:
+      nvidia.com/gpu.product: ${yamlString(a.otherGpu)}
+`}`;
 }
 
-function schemaRefFor(dir: string): string {
-  const local = path.join(dir, "node_modules", "vllmapp", "templates", "vllm-app.schema.json");
-  if (existsSync(local)) return "./node_modules/vllmapp/templates/vllm-app.schema.json";
-  try {
-    const shipped = path.join(packageRoot(), "templates", "vllm-app.schema.json");
-    if (existsSync(shipped)) return shipped;
-  } catch {
-    /* fall through */
+function gpuComment(a: InitAnswers): string {
+  if (a.placeholder) return `PLACEHOLDER: not sized (${a.placeholder}); check it`;
+  if (a.gpu === "0") return "no GPU: needs a CPU build of vLLM in image:";
+  if (a.otherGpu !== undefined) return `${a.gpu} of ${a.otherGpu} (pod_template below selects the nodes)`;
+  return '"TYPE:COUNT" (L4:1, H100:8, "A100 80G:4") or a count';
+}
+
+/**
+ * The `$schema` of the file: a path relative to it into the project's node_modules (vllmapp as a
+ * dependency: it resolves wherever the project is moved or cloned, once `npm install` has run), else
+ * the package's schema for this version on unpkg. Never a path of this machine.
+ */
+export function schemaRefFor(fileDir: string): string {
+  for (let dir = path.resolve(fileDir); ; dir = path.dirname(dir)) {
+    const local = path.join(dir, "node_modules", "vllmapp", "templates", "vllm-app.schema.json");
+    if (existsSync(local)) {
+      const rel = path.relative(path.resolve(fileDir), local).split(path.sep).join("/");
+      return rel.startsWith(".") ? rel : `./${rel}`;
+    }
+    if (path.dirname(dir) === dir) break;
   }
-  return SCHEMA_ID;
+  return `${SCHEMA_URL_BASE}${VERSION}/templates/vllm-app.schema.json`;
 }
 
-export async function runInit(dir: string, opts: InitOptions): Promise<{ file: string; answers: InitAnswers }> {
-  const file = path.join(dir, "vllm-app.yaml");
+/** Where the published package's schema is: `${SCHEMA_URL_BASE}<version>/templates/vllm-app.schema.json`. */
+export const SCHEMA_URL_BASE = "https://unpkg.com/vllmapp@";
+
+/** `init [PATH]`: a folder (its vllm-app.yaml), or the .yaml/.yml file itself. */
+export function initTarget(arg: string): string {
+  if (/\.ya?ml$/i.test(arg)) {
+    if (existsSync(arg) && statSync(arg).isDirectory()) return path.join(arg, "vllm-app.yaml");
+    return arg;
+  }
+  if (/\.(json|toml|txt|ini|conf|cfg)$/i.test(arg) || (existsSync(arg) && !statSync(arg).isDirectory())) {
+    throw new UsageError(`init ${arg}: expected a folder or a .yaml file`, `pass a folder (vllmapp init ${path.dirname(arg)}) or a file name ending in .yaml (vllmapp init ${arg.replace(/\.[^./]*$/, "")}.yaml)`);
+  }
+  return path.join(arg, "vllm-app.yaml");
+}
+
+/** Ctrl-C (ExitPromptError) or Ctrl-D at a prompt: the user's answer is "no", not a failure. */
+async function asked<T>(ask: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
+  try {
+    return await ask(signal);
+  } catch (e) {
+    const name = (e as Error)?.name;
+    if (name === "ExitPromptError" || name === "AbortPromptError" || name === "CancelPromptError") throw new InterruptedError("aborted");
+    throw e;
+  }
+}
+
+const OTHER = "\0other";
+const NONE = "\0none";
+
+/** The GPU prompt: type to filter; "other" for a GPU not in the list, "no GPU"; nothing is picked that was not shown. */
+async function askGpu(model: string, signal: AbortSignal): Promise<Pick<InitAnswers, "gpu" | "otherGpu" | "placeholder">> {
+  const { search, input } = await import("@inquirer/prompts");
+  const choices = GPU_TYPES.map((t) => ({ name: `${t.name} (${t.memoryGB} GB)`, value: t.name, keys: [t.name, ...t.aliases].join(" ").toLowerCase() }));
+  const type = await asked(
+    (s) =>
+      search<string>(
+        {
+          message: "GPU type (type to filter)",
+          source: (term) => {
+            const t = (term ?? "").trim().toLowerCase();
+            const shown = choices.filter((c) => !t || c.keys.includes(t) || c.keys.replace(/[^a-z0-9]/g, "").includes(t.replace(/[^a-z0-9]/g, "")));
+            const none = { name: "no GPU (CPU only)", value: NONE };
+            if (t && ["no gpu", "none", "cpu", "cpu only"].some((k) => k.startsWith(t))) return [none, ...shown.map(({ name, value }) => ({ name, value }))];
+            return [
+              ...shown.map(({ name, value }) => ({ name, value })),
+              { name: t && !shown.length ? `other: "${term!.trim()}" (not in the list)` : "other (not in the list)", value: OTHER },
+              none,
+            ];
+          },
+        },
+        { signal: s },
+      ),
+    signal,
+  );
+  if (type === NONE) return { gpu: "0" };
+  const count = async (suggested?: string) =>
+    asked((s) => input({ message: "GPUs per replica", default: suggested ?? "1", validate: (v) => (/^[1-9]\d*$/.test(v) ? true : "a whole number ≥ 1") }, { signal: s }), signal);
+  if (type === OTHER) {
+    const product = await asked((s) => input({ message: "The GPU's product, as your nodes' nvidia.com/gpu.product label has it", validate: (v) => (/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(v.trim()) ? true : "a label value: letters, digits, '-', '_' and '.'") }, { signal: s }), signal);
+    const known = GPU_TYPES.find((t) => t.products.includes(product.trim()));
+    if (known) return { gpu: `${known.name}:${await count()}` };
+    return { gpu: await count(), otherGpu: product.trim() };
+  }
+  const suggested = await suggestGpu(model, type);
+  const why = suggested ? undefined : await whyUnsized(model);
+  if (why) process.stderr.write(`note: could not size ${model} (${why}); the GPU count is a guess, marked PLACEHOLDER in the file\n`);
+  const n = await count(suggested?.startsWith(`${type}:`) ? suggested.slice(type.length + 1) : undefined);
+  return { gpu: `${type}:${n}`, ...(why ? { placeholder: why } : {}) };
+}
+
+export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promise<{ file: string; answers: InitAnswers }> {
+  const file = initTarget(target);
+  const dir = path.dirname(file);
   if (existsSync(file) && !opts.force) {
     throw new UsageError(`${file} already exists`, "pass --force to overwrite it, or choose another folder: vllmapp init DIR");
   }
   let answers: InitAnswers;
   const interactive = opts.interactive ?? (Boolean(process.stdin.isTTY && process.stdout.isTTY) && !opts.yes);
   if (interactive) {
-    const { input, select, confirm } = await import("@inquirer/prompts");
-    const model = opts.model ?? (await input({ message: "Model (Hugging Face repo, or s3:// gs:// az:// pvc:// path)", default: DEFAULT_MODEL, validate: validateModel }));
-    const name = opts.name ?? (await input({ message: "App name", default: nameFromModel(model), validate: validateName }));
-    let gpu = opts.gpu;
-    if (gpu === undefined) {
-      const type = await select({ message: "GPU type", choices: GPU_TYPE_NAMES.map((t) => ({ name: t, value: t })), default: "L4" });
-      const suggested = await suggestGpu(model, type);
-      const count = await input({ message: "GPUs per replica", default: suggested?.startsWith(`${type}:`) ? suggested.slice(type.length + 1) : "1", validate: (v) => (/^[1-9]\d*$/.test(v) ? true : "a whole number ≥ 1") });
-      gpu = `${type}:${count}`;
+    const { input, confirm } = await import("@inquirer/prompts");
+    // Ctrl-D (end of input) ends any prompt as Ctrl-C does
+    const ac = new AbortController();
+    const onKey = (_s: unknown, key?: { ctrl?: boolean; name?: string }) => {
+      if (key?.ctrl && key.name === "d") ac.abort();
+    };
+    process.stdin.on("keypress", onKey);
+    try {
+      const model = opts.model ?? (await asked((s) => input({ message: "Model (Hugging Face repo, or s3:// gs:// az:// pvc:// path)", default: DEFAULT_MODEL, validate: validateModel }, { signal: s }), ac.signal));
+      const name = opts.name ?? (await asked((s) => input({ message: "App name", default: nameFromModel(model), validate: validateName }, { signal: s }), ac.signal));
+      const gpu = opts.gpu !== undefined ? { gpu: opts.gpu } : await askGpu(model, ac.signal);
+      const auth = opts.auth ?? (await asked((s) => confirm({ message: "Require an API key?", default: true }, { signal: s }), ac.signal));
+      answers = { name, model, ...gpu, auth };
+    } finally {
+      process.stdin.off("keypress", onKey);
     }
-    const auth = opts.auth ?? (await confirm({ message: "Require an API key?", default: true }));
-    answers = { name, model, gpu, auth };
   } else {
     const missing = (["name", "model", "gpu"] as const).filter((k) => opts[k] === undefined);
     if (missing.length && !opts.yes) {
       throw new UsageError(
         `no terminal to ask on, and ${missing.map((m) => `--${m}`).join(", ")} ${missing.length === 1 ? "is" : "are"} missing`,
-        `pass ${missing.map((m) => `--${m} …`).join(" ")}, or --yes to take the defaults (model ${DEFAULT_MODEL}, gpu ${DEFAULT_GPU})`,
+        `pass ${missing.map((m) => `--${m} …`).join(" ")}, or --yes to take the defaults (model ${DEFAULT_MODEL}, gpu: the fewest that hold it)`,
       );
     }
     const model = opts.model ?? DEFAULT_MODEL;
-    answers = { name: opts.name ?? nameFromModel(model), model, gpu: opts.gpu ?? (await suggestGpu(model)) ?? DEFAULT_GPU, auth: opts.auth ?? true };
+    let gpu = opts.gpu;
+    let placeholder: string | undefined;
+    if (gpu === undefined) {
+      gpu = await suggestGpu(model);
+      if (gpu === undefined) {
+        placeholder = (await whyUnsized(model)) ?? "the model could not be sized";
+        gpu = DEFAULT_GPU;
+        ui?.warn(`could not size ${model} (${placeholder}); wrote gpu: ${gpu} as a PLACEHOLDER: check it, or pass --gpu`);
+      }
+    }
+    answers = { name: opts.name ?? nameFromModel(model), model, gpu, auth: opts.auth ?? true, ...(placeholder ? { placeholder } : {}) };
   }
   const problems = [
     ["--name", validateName(answers.name)],
@@ -134,8 +242,14 @@ export async function runInit(dir: string, opts: InitOptions): Promise<{ file: s
     ["--gpu", validateGpu(answers.gpu)],
   ].filter(([, r]) => r !== true);
   if (problems.length) throw new UsageError(problems.map(([f, r]) => `${f}: expected ${r}`).join("\n"));
-  const misfit = await checkGpuFit(answers.model, answers.gpu);
-  if (misfit) throw new UsageError(misfit.message, misfit.hint);
+  if (!answers.placeholder && answers.otherGpu === undefined && answers.gpu !== "0") {
+    const misfit = await checkGpuFit(answers.model, answers.gpu);
+    if (misfit) throw new UsageError(misfit.message, misfit.hint);
+    if (opts.gpu !== undefined) {
+      const why = await whyUnsized(answers.model);
+      if (why) ui?.note(`could not check that ${answers.model} fits ${answers.gpu} (${why}); vllmapp check does once it can reach the model`);
+    }
+  }
   const text = initYaml(answers, schemaRefFor(dir));
   parseConfigText(text, file); // what init writes must load
   try {
@@ -163,7 +277,7 @@ export interface InitOptions {
 export function initCommand(): Command {
   return new Command("init")
     .description("write a commented vllm-app.yaml (asks on a terminal; flags otherwise)")
-    .argument("[dir]", "folder to write vllm-app.yaml in", ".")
+    .argument("[path]", "a folder (writes FOLDER/vllm-app.yaml) or a .yaml file", ".")
     .option("--name <name>", "app name (DNS-1123 label)")
     .option("--model <model>", "Hugging Face repo, or s3:// gs:// az:// pvc:// path")
     .option("--gpu <gpu>", 'GPU per replica: "TYPE:COUNT" (L4:1, H100:8) or a count')
@@ -180,13 +294,15 @@ export function initCommand(): Command {
 Examples:
   $ vllmapp init                                            # asks
   $ vllmapp init --name qwen3 --model Qwen/Qwen3-0.6B --gpu L4:1 --yes
-  $ vllmapp init deploy/llama --model meta-llama/Llama-3.1-70B-Instruct --gpu H100:4`,
+  $ vllmapp init deploy/llama --model meta-llama/Llama-3.1-70B-Instruct --gpu H100:4
+  $ vllmapp init llama.yaml --model meta-llama/Llama-3.1-8B-Instruct --gpu L4:1 --yes`,
     )
-    .action(async (dir: string, raw) => {
+    .action(async (target: string, raw) => {
       const opts: InitOptions = { name: raw.name, model: raw.model, gpu: raw.gpu, auth: raw.auth, yes: raw.yes, force: raw.force, quiet: raw.quiet, json: raw.json, color: raw.color };
       const ui = uiFor(opts);
-      const r = await runInit(dir, opts);
+      const r = await runInit(target, opts, ui);
       if (opts.json) ui.out(JSON.stringify(r, null, 2));
-      ui.success(`wrote ${r.file}; next: vllmapp render --dry-run -f ${r.file}`);
+      const f = r.file === "vllm-app.yaml" ? "" : ` -f ${r.file}`;
+      ui.success(`wrote ${r.file}\nnext:\n  vllmapp render --dry-run${f}     # see what would be deployed\n  vllmapp deploy${f}               # apply to the current kubectl context (--local: Docker on this machine)`);
     });
 }

@@ -5,7 +5,7 @@ import type { ListResult } from "../target.js";
 import { formatTable } from "../text.js";
 import { addCommonOptions, connectionShape, outputOf, outputShape, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
 
-export const listOptionsSchema = z.object({ ...targetShape, ...connectionShape, ...outputShape }).transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o) }));
+export const listOptionsSchema = z.object({ ...targetShape, ...connectionShape, ...outputShape }).transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) }));
 
 export type ListOptions = z.output<typeof listOptionsSchema>;
 

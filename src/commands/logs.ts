@@ -19,7 +19,7 @@ export const logsOptionsSchema = z
     previous: z.boolean().default(false),
     timestamps: z.boolean().default(false),
   })
-  .transform((o) => ({ ...o, target: targetOf(o), sinceSeconds: o.since, ...outputOf(o) }));
+  .transform((o) => ({ ...o, target: targetOf(o), sinceSeconds: o.since, ...outputOf(o, ["text", "json"]) }));
 
 export type LogsOptions = z.output<typeof logsOptionsSchema>;
 
@@ -38,7 +38,7 @@ async function writeOut(text: string): Promise<void> {
 export async function runLogs(opts: LogsOptions): Promise<void> {
   const ui = uiFor(opts);
   const [{ loadTarget }, { appRefs }, { fsLoadDeps }] = await Promise.all([import("./load-target.js"), import("../app/select.js"), import("../app/node-io.js")]);
-  const apps = appRefs(opts, fsLoadDeps());
+  const apps = appRefs(opts, fsLoadDeps(), "logs");
   const session = await (await loadTarget(opts.target)).connect(opts);
   const req = { follow: opts.follow, tail: opts.tail, sinceSeconds: opts.sinceSeconds, replica: opts.replica, previous: opts.previous, timestamps: opts.timestamps };
   await session.logs(apps, req, ui, (l) => writeOut(formatLogLine(l, opts)));
@@ -48,18 +48,18 @@ export function logsCommand(): Command {
   const cmd = new Command("logs")
     .description("stream the server's logs: every replica, prefixed by replica")
     .argument("[app]", "app name (default: the app of the file)")
-    .option("-F, --follow", "keep streaming, including replicas started later")
+    .option("-f, --follow", "keep streaming, including replicas started later (the app file is --file here)")
     .option("--tail <n>", "lines from the end of each replica's log")
     .option("--since <duration>", "only lines newer than this (10m, 1h)")
     .option("--replica <name>", "only this replica (pod or container name)")
     .option("-p, --previous", "the previous (crashed) container's log")
     .option("--timestamps", "prefix each line with its timestamp");
-  addCommonOptions(cmd, { render: false });
+  addCommonOptions(cmd, { render: false, fileShort: false });
   cmd.addHelpText(
     "after",
     `
 Examples:
-  $ vllmapp logs --follow
+  $ vllmapp logs -f                                  # follow, as kubectl logs -f
   $ vllmapp logs qwen3 --tail 100 --since 10m
   $ vllmapp logs --previous                          # why did it crash?
   $ vllmapp logs --local --json | jq .line`,

@@ -5,6 +5,7 @@
  */
 import { Option, type Command } from "commander";
 import { z } from "zod";
+import { STDIN_FILE } from "../app/stdin.js";
 import { parseDuration } from "../config/units.js";
 import { UsageError } from "../errors.js";
 import type { TargetKind } from "../render/types.js";
@@ -14,9 +15,12 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+
 export interface OptionGroups {
   /** -f, --app */
   file?: boolean;
+  /** the file flag's short form: `-f` (as kubectl), except for `logs`, where `-f` follows (as `kubectl logs -f`) */
+  fileShort?: boolean;
   /** --param, --templates: what changes the render */
   render?: boolean;
   target?: boolean;
@@ -25,8 +29,12 @@ export interface OptionGroups {
 }
 
 /** Add the flags SPEC §1 lists as common to commands that touch a target. */
-export function addCommonOptions(cmd: Command, { file = true, render = true, target = true, cluster = true }: OptionGroups = {}): Command {
-  if (file) cmd.option("-f, --file <path>", "the app file", "vllm-app.yaml").option("--app <name>", "pick one app of a multi-app file");
+export function addCommonOptions(cmd: Command, { file = true, fileShort = true, render = true, target = true, cluster = true }: OptionGroups = {}): Command {
+  if (file) {
+    cmd
+      .option(`${fileShort ? "-f, " : ""}--file <path>`, "the app file; - reads it from stdin (default: vllm-app.yaml)", collect, [])
+      .option("--app <name>", "pick one app of a multi-app file");
+  }
   if (target) {
     cmd.addOption(new Option("--target <target>", "where the app runs (default: kubernetes)").choices(["kubernetes", "docker"]));
     cmd.option("--local", "run with Docker on this machine (= --target docker)");
@@ -40,12 +48,13 @@ export function addCommonOptions(cmd: Command, { file = true, render = true, tar
   if (file && render) {
     cmd
       .option("--param <name=value>", "override a parameter (repeatable)", collect, [])
+      .option("--set <path=value>", "override a field of the file for this run, e.g. --set resources.gpu=H100:2 (repeatable)", collect, [])
       .option("--templates <dir>", "use a copy of vllmapp's templates folder");
   }
   cmd
     .addOption(new Option("-o, --output <format>", "output format").choices(["yaml", "json", "text"]))
     .option("--json", "one JSON document on stdout (NDJSON for logs)")
-    .option("--quiet", "only errors on stderr")
+    .option("--quiet", "only errors on stderr (no progress, notes or warnings)")
     .option("--no-color", "no colors (also NO_COLOR)")
     .option("--debug", "show debug output and stack traces");
   return cmd;
@@ -88,7 +97,7 @@ export const countFlag = (flag: string) =>
   z
     .string()
     .optional()
-    .transform((v, ctx) => (v === undefined ? undefined : /^\d+$/.test(v) ? Number(v) : usage(ctx, `${flag} ${v}: expected a whole number`)));
+    .transform((v, ctx) => (v === undefined ? undefined : /^\d+$/.test(v) ? Number(v) : usage(ctx, `${flag} ${v}: expected a whole number`, `e.g. ${flag} 100`)));
 
 /** The output flags every command has. */
 export const outputShape = {
@@ -99,16 +108,53 @@ export const outputShape = {
   debug: z.boolean().optional(),
 };
 
+/** `-n`: a namespace name, checked before anything contacts the cluster. */
+const namespaceFlag = z
+  .string()
+  .optional()
+  .transform((v, ctx) =>
+    v === undefined || (v.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v))
+      ? v
+      : usage(ctx, `--namespace ${JSON.stringify(v)}: not a namespace name`, "a namespace is a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit"),
+  );
+
 export const connectionShape = {
   context: z.string().optional(),
-  namespace: z.string().optional(),
+  namespace: namespaceFlag,
   kubeconfig: z.string().optional(),
 };
 
+/** `-f FILE` (once; `-` is stdin), converted to the one path the plan reads. */
+const fileFlag = z
+  .union([z.string(), z.array(z.string())])
+  .default([])
+  .transform((v, ctx) => {
+    const list = typeof v === "string" ? [v] : v;
+    if (list.length > 1) {
+      return usage(ctx, `--file is given ${list.length} times (${list.join(", ")}); vllmapp reads one file`, "put several apps in one file, separated by ---, or point depends_on at the other file (depends_on: [./other.yaml])");
+    }
+    const f = list[0] ?? "vllm-app.yaml";
+    return f === "-" ? STDIN_FILE : f;
+  });
+
 export const fileShape = {
-  file: z.string().default("vllm-app.yaml"),
+  file: fileFlag,
   app: z.string().optional(),
 };
+
+/** `--set path=value` (repeatable): overrides of fields of the file, for this run. */
+export const setFlag = z
+  .array(z.string())
+  .default([])
+  .transform((list, ctx) => {
+    const out: { path: string; value: string }[] = [];
+    for (const s of list) {
+      const eq = s.indexOf("=");
+      if (eq <= 0) return usage(ctx, `--set ${s}: write --set path=value`, "e.g. --set resources.gpu=H100:2 or --set extra_args[1]=8192");
+      out.push({ path: s.slice(0, eq), value: s.slice(eq + 1) });
+    }
+    return out;
+  });
 
 export const targetShape = {
   target: z.enum(["kubernetes", "docker"]).optional(),
@@ -124,7 +170,17 @@ export interface OutputOptions {
   debug?: boolean;
 }
 
-export function outputOf(o: { output?: "yaml" | "json" | "text"; json?: boolean; quiet?: boolean; color?: boolean; debug?: boolean }): OutputOptions {
+/**
+ * The output flags, checked: `--json` and `-o` must agree, `--quiet` and `--debug` contradict each
+ * other, and a command prints only the formats in `formats` (status has no YAML form).
+ */
+export function outputOf(
+  o: { output?: "yaml" | "json" | "text"; json?: boolean; quiet?: boolean; color?: boolean; debug?: boolean },
+  formats: readonly ("yaml" | "json" | "text")[] = ["yaml", "json", "text"],
+): OutputOptions {
+  if (o.json && o.output !== undefined && o.output !== "json") throw new UsageError(`--json and -o ${o.output} contradict each other`, "--json is -o json; pass one of them");
+  if (o.quiet && o.debug) throw new UsageError("--quiet and --debug contradict each other", "pass one of them");
+  if (o.output !== undefined && !formats.includes(o.output)) throw new UsageError(`-o ${o.output} is not an output of this command`, `it prints ${formats.map((f) => `-o ${f}`).join(" or ")}`);
   const output = o.json ? "json" : o.output;
   return { output, json: Boolean(o.json) || output === "json", quiet: o.quiet, color: o.color, debug: o.debug };
 }
@@ -135,6 +191,17 @@ export function targetOf(o: { target?: TargetKind; local?: boolean }): TargetKin
   return o.local ? "docker" : (o.target ?? "kubernetes");
 }
 
+/** Flags that do nothing on the chosen target are errors, not silently dropped: `[flag, given, why]`. */
+export function rejectIneffective(target: TargetKind, flags: readonly (readonly [flag: string, given: unknown, onlyFor: TargetKind])[]): void {
+  for (const [flag, given, onlyFor] of flags) {
+    if (given === undefined || given === false || onlyFor === target) continue;
+    throw new UsageError(
+      `${flag} has no effect on the ${target === "docker" ? "Docker target (--local)" : "Kubernetes target"}`,
+      onlyFor === "docker" ? `${flag} is for --local (docker run); on Kubernetes resources.gpu sets the GPUs` : `${flag} is for Kubernetes; drop it, or drop --local`,
+    );
+  }
+}
+
 /** Parse raw commander options with a command's schema; every problem becomes one usage error (exit 2). */
 export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   const r = schema.safeParse(raw);
@@ -142,8 +209,12 @@ export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown): z.ou
   const issues = r.error.issues;
   const first = issues[0]!;
   const hint = (first as { params?: { hint?: string } }).params?.hint;
-  const message = issues.map((i) => (i.code === "custom" ? i.message : `--${String(i.path[0] ?? "")}: ${i.message}`)).join("; ");
+  const message = issues.map((i) => (i.code === "custom" ? i.message : `--${kebab(String(i.path[0] ?? ""))}: ${i.message}`)).join("; ");
   throw new UsageError(message, hint);
+}
+
+function kebab(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
 export function uiFor(opts: { quiet?: boolean; json?: boolean; color?: boolean; debug?: boolean }): Ui {

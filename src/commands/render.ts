@@ -5,9 +5,9 @@ import { Command } from "commander";
 import { z } from "zod";
 import { fsUsageError, UsageError } from "../errors.js";
 import { apiKeyRef, createApiKeyCommand } from "../render/labels.js";
-import type { RenderedApp } from "../render/types.js";
+import type { K8sObject, RenderedApp } from "../render/types.js";
 import type { Ui } from "../ui/output.js";
-import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, paramsFlag, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
+import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, paramsFlag, parseOptions, rejectIneffective, setFlag, targetOf, targetShape, uiFor } from "./options.js";
 
 export const renderOptionsSchema = z
   .object({
@@ -16,8 +16,11 @@ export const renderOptionsSchema = z
     ...connectionShape,
     ...outputShape,
     param: paramsFlag,
+    set: setFlag,
     templates: z.string().optional(),
     dryRun: z.boolean().default(false),
+    showOnly: z.array(z.string()).default([]),
+    syncWaves: z.boolean().default(true),
     out: z.string().optional(),
     resolve: z.boolean().default(false),
     offline: z.boolean().default(false),
@@ -25,7 +28,14 @@ export const renderOptionsSchema = z
   })
   .transform((o) => {
     if (o.dryRun && o.out !== undefined) throw new UsageError("--out and --dry-run contradict each other: --dry-run prints to stdout, --out writes files", "pass one of them");
-    return { ...o, target: targetOf(o), params: o.param, ...outputOf(o) };
+    const target = targetOf(o);
+    rejectIneffective(target, [["--gpus", o.gpus, "docker"]]);
+    if (o.offline && !o.resolve) throw new UsageError("--offline has no effect without --resolve: render alone never contacts anything", "drop --offline, or add --resolve");
+    if (o.showOnly.length && !o.dryRun) throw new UsageError("--show-only picks objects to print, and render prints only with --dry-run", "add --dry-run");
+    if (o.showOnly.length && target === "docker") throw new UsageError("--show-only picks Kubernetes objects; the Docker target renders none", "drop --show-only, or drop --local");
+    for (const s of o.showOnly) if (!/^[A-Za-z]+\/[a-z0-9.-]+$/.test(s)) throw new UsageError(`--show-only ${s}: write Kind/name`, "e.g. --show-only Deployment/qwen3");
+    if (!o.dryRun && o.output !== undefined && o.output !== "json") throw new UsageError(`-o ${o.output} prints to stdout, and render prints only with --dry-run`, "add --dry-run (without it render writes files; --json prints what it wrote)");
+    return { ...o, target, params: o.param, ...outputOf(o) };
   });
 
 export type RenderOptions = z.output<typeof renderOptionsSchema>;
@@ -33,15 +43,20 @@ export type RenderOptions = z.output<typeof renderOptionsSchema>;
 export interface RenderResult {
   apps: RenderedApp[];
   written: { app: string; dir: string; files: string[] }[];
+  /** DIR/kustomization.yaml over the apps' folders (multi-app files), when written */
+  kustomization: string | null;
 }
 
 /** Load, (optionally) resolve and render; write files unless --dry-run. */
 export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResult> {
   const [{ plan, reportPlan }, { nodePlanIo }, { renderFiles, RENDER_MARKER }] = await Promise.all([import("../app/plan.js"), import("../app/node-io.js"), import("../render/format.js")]);
   const resolve = opts.resolve ? await (await import("./resolver.js")).makeSourceResolver({ mode: "render", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig }) : undefined;
-  const p = await plan({ file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, params: opts.params, dockerGpus: opts.gpus }, nodePlanIo({ templates: opts.templates, resolve }));
+  const p = await plan(
+    { file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, params: opts.params, set: opts.set, dockerGpus: opts.gpus, syncWaves: opts.syncWaves },
+    nodePlanIo({ templates: opts.templates, resolve }),
+  );
   reportPlan(p, ui);
-  const rendered = p.apps.map((a) => a.rendered);
+  const rendered = opts.showOnly.length ? showOnly(p.apps.map((a) => a.rendered), opts.showOnly) : p.apps.map((a) => a.rendered);
   // a generated API key's Secret is rendered without data: outside `deploy` the user creates the key
   const keyless = new Set<string>();
   for (const { loaded, rendered: r } of p.apps) {
@@ -55,8 +70,10 @@ export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResu
   }
   const written: RenderResult["written"] = [];
   if (!opts.dryRun) {
+    // always DIR/<app>/: adding an app to the file never moves another app's files
+    const root = opts.out ?? "rendered";
     for (const app of rendered) {
-      const dir = opts.out ? (rendered.length > 1 ? path.join(opts.out, app.name) : opts.out) : path.join("rendered", app.name);
+      const dir = path.join(root, app.name);
       const files = renderFiles(app);
       try {
         writeFolder(dir, files, RENDER_MARKER);
@@ -67,8 +84,37 @@ export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResu
       const apply = app.objects ? (keyless.has(app.name) ? "" : ` (kubectl apply -k ${dir})`) : "";
       ui.success(`wrote ${files.size} files to ${dir}${apply}`);
     }
+    const kustomized = rendered.filter((a) => a.objects);
+    // one kustomization over the apps of a multi-app file (not for --app, which renders a part of it)
+    if (kustomized.length > 1 && opts.app === undefined) {
+      const { topKustomization } = await import("../render/format.js");
+      const file = path.join(root, "kustomization.yaml");
+      if (existsSync(file) && !readFileSync(file, "utf8").startsWith(RENDER_MARKER)) {
+        ui.warn(`${file} was not written by vllmapp; left as it is (list the app folders in it: ${kustomized.map((a) => `${a.name}/`).join(", ")})`);
+      } else {
+        try {
+          writeFileSync(file, topKustomization(kustomized.map((a) => a.name)));
+        } catch (e) {
+          throw fsUsageError("write", file, e, "choose a folder you can write to: --out DIR");
+        }
+        ui.success(`wrote ${file} over ${kustomized.length} apps${keyless.size ? "" : ` (kubectl apply -k ${root})`}`);
+        return { apps: rendered, written, kustomization: file };
+      }
+    }
   }
-  return { apps: rendered, written };
+  return { apps: rendered, written, kustomization: null };
+}
+
+/** `--show-only Kind/name`: only those objects (kind without case), each of which must exist. */
+function showOnly(apps: RenderedApp[], wanted: readonly string[]): RenderedApp[] {
+  const key = (o: K8sObject) => `${o.kind.toLowerCase()}/${o.metadata.name}`;
+  const all = apps.flatMap((a) => a.objects ?? []);
+  const missing = wanted.filter((w) => !all.some((o) => key(o) === w.toLowerCase()));
+  if (missing.length) {
+    throw new UsageError(`--show-only ${missing.join(", ")}: no such object in this render`, `the objects: ${all.map((o) => `${o.kind}/${o.metadata.name}`).join(", ")}`);
+  }
+  const keep = new Set(wanted.map((w) => w.toLowerCase()));
+  return apps.map((a) => ({ ...a, ...(a.objects ? { objects: a.objects.filter((o) => keep.has(key(o))) } : {}) })).filter((a) => !a.objects || a.objects.length);
 }
 
 /** Replace the folder's vllmapp-written files with the new set; leave files vllmapp did not write. */
@@ -94,7 +140,9 @@ export function renderCommand(): Command {
   const cmd = new Command("render")
     .description("render the vllm serve command and the Kubernetes manifests (or docker run) without touching a cluster or Docker")
     .option("--dry-run", "print to stdout instead of writing files")
-    .option("--out <dir>", "folder to write (default ./rendered/<app>/)")
+    .option("--out <dir>", "folder to write: DIR/<app>/ for each app, and DIR/kustomization.yaml over them for a multi-app file (default ./rendered)")
+    .option("--show-only <Kind/name>", "print only this object (repeatable; with --dry-run)", (v: string, prev: string[]) => [...prev, v], [])
+    .option("--no-sync-waves", "no argocd.argoproj.io/sync-wave annotations from depends_on")
     .option("--resolve", "resolve run outputs and check model sources against their backends")
     .option("--offline", "skip remote checks (with a warning)")
     .option("--gpus <devices>", "docker: --gpus value (all, 0 for none, or 0,1)");
@@ -105,7 +153,10 @@ export function renderCommand(): Command {
 Examples:
   $ vllmapp render --dry-run -f examples/qwen3.yaml            # manifests as YAML on stdout
   $ vllmapp render --dry-run -o json                           # one JSON document
-  $ vllmapp render --out deploy/                               # one file per object + kustomization.yaml
+  $ vllmapp render --out deploy/                               # deploy/<app>/: one file per object + kustomization.yaml
+  $ cat vllm-app.yaml | vllmapp render --dry-run -f -          # the file from stdin (Argo CD plugins, pipelines)
+  $ vllmapp render --dry-run --show-only Deployment/qwen3      # one object
+  $ vllmapp render --dry-run --set resources.gpu=H100:2        # override a field for this render
   $ vllmapp render --dry-run --local                           # the docker run command`,
   );
   cmd.action(async (raw) => {
@@ -117,7 +168,7 @@ Examples:
       const format = opts.output ?? (opts.target === "docker" ? "text" : "yaml");
       ui.out(format === "json" ? formatJson(result.apps) : format === "text" ? formatText(result.apps) : formatYaml(result.apps));
     } else if (opts.json) {
-      ui.out(JSON.stringify({ written: result.written }, null, 2));
+      ui.out(JSON.stringify({ written: result.written, kustomization: result.kustomization }, null, 2));
     }
   });
   return cmd;

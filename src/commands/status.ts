@@ -9,14 +9,14 @@ import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, pa
 
 export const statusOptionsSchema = z
   .object({ ...fileShape, ...targetShape, ...connectionShape, ...outputShape, appName: z.string().optional(), showApiKey: z.boolean().default(false) })
-  .transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o) }));
+  .transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) }));
 
 export type StatusOptions = z.output<typeof statusOptionsSchema>;
 
 export async function runStatus(opts: StatusOptions): Promise<StatusResult> {
   const ui = uiFor(opts);
   const [{ loadTarget }, { appRefs }, { fsLoadDeps }] = await Promise.all([import("./load-target.js"), import("../app/select.js"), import("../app/node-io.js")]);
-  const apps = appRefs(opts, fsLoadDeps());
+  const apps = appRefs(opts, fsLoadDeps(), "status");
   const session = await (await loadTarget(opts.target)).connect(opts);
   const result = await session.status(apps, { named: opts.appName !== undefined, showApiKey: opts.showApiKey }, ui);
   // not deployed is a state (deployed: false, exit 0) on both targets; a named app gets a pointer

@@ -39,7 +39,7 @@ export function loadConfig(file: string, deps: LoadDeps): LoadedConfig {
       return undefined;
     }
     try {
-      const r = parseConfigText(typeof content === "string" ? content : decodeConfigBytes(content, f), f);
+      const r = parseConfigText(typeof content === "string" ? content : decodeConfigBytes(content, f), f, f === file ? deps.editRoot : undefined);
       byFile.set(f, r);
       warnings.push(...r.warnings);
       return r;

@@ -9,6 +9,7 @@ import { didYouMean } from "../text.js";
 import { expectedWords, unionExpected } from "./messages.js";
 import { appRules } from "./rules.js";
 import { appConfigSchema, type AppConfig } from "./schema.js";
+import { indentationProblem } from "./yaml-hints.js";
 
 export interface LoadedApp {
   config: AppConfig;
@@ -29,6 +30,8 @@ export interface LoadDeps {
   readFile: (path: string) => string | Uint8Array;
   resolvePath: (from: string, rel: string) => string;
   exists: (path: string) => boolean;
+  /** `--set`: edits each app document of the file named on the command line before it is validated */
+  editRoot?: (doc: Document) => Diagnostic[];
 }
 
 type PathKey = string | number;
@@ -63,6 +66,9 @@ export function formatPath(path: readonly PathKey[]): string {
   return out;
 }
 
+/** Keys the schema has only to reject them with a better message (`args`: use extra_args): never suggested. */
+const REJECTED_KEYS = new Set(["args"]);
+
 /** The keys an object accepts at a path of the schema, for "did you mean". */
 function keysAt(schema: unknown, path: readonly PathKey[]): string[] {
   const candidates: string[] = [];
@@ -90,7 +96,7 @@ function keysAt(schema: unknown, path: readonly PathKey[]): string[] {
     }
   };
   visit(schema, path);
-  return [...new Set(candidates)];
+  return [...new Set(candidates)].filter((k) => path.length > 0 || !REJECTED_KEYS.has(k));
 }
 
 const MISSING_HINT: Record<string, string> = {
@@ -332,7 +338,7 @@ function checkDocument(doc: Document, lc: LineCounter, file: string, earlierAnch
 }
 
 /** Parse and validate one vllm-app.yaml (one or several apps). Throws ConfigError with every problem. */
-export function parseConfigText(text: string, file: string): LoadResult {
+export function parseConfigText(text: string, file: string, edit?: (doc: Document) => Diagnostic[]): LoadResult {
   if (text.length > CONFIG_LIMITS.maxBytes) decodeConfigBytes(new Uint8Array(text.length), file); // the size error
   const lineCounter = new LineCounter();
   // uniqueKeys: checked below, in linear time and naming the key (the library's check is quadratic)
@@ -345,7 +351,11 @@ export function parseConfigText(text: string, file: string): LoadResult {
     diagnostics.push({ file, line: 1, col: 1, path: "", severity: "error", message: "not a YAML document stream" });
   }
   for (const doc of list) {
-    for (const e of doc.errors) {
+    // an indentation mistake: one diagnostic at the line to fix, instead of the parser's view of it
+    const first = doc.errors[0];
+    const indent = first && indentationProblem(text, file, first.code, lineCounter.linePos(first.pos[0]).line);
+    if (indent) diagnostics.push(indent);
+    else for (const e of doc.errors) {
       const pos = lineCounter.linePos(e.pos[0]);
       if (/call stack/i.test(e.message)) {
         diagnostics.push({ file, ...pos, path: "", severity: "error", message: `the YAML nests too deeply (more than ${CONFIG_LIMITS.maxDepth} levels)`, hint: "a vllm-app.yaml needs a dozen levels at most; check for runaway [ or {" });
@@ -377,6 +387,7 @@ export function parseConfigText(text: string, file: string): LoadResult {
   }
   const names = new Map<string, number>();
   for (const doc of nonEmpty) {
+    if (edit) diagnostics.push(...edit(doc));
     const at = locator(doc, lineCounter);
     let raw: unknown;
     try {

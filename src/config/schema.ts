@@ -17,14 +17,14 @@ export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const HF_REPO = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9._/-]+)?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const duration = z.union([z.number(), z.string()]).check(
+export const duration = z.union([z.number(), z.string()]).check(
   z.refine((v) => parseDuration(v) !== undefined, {
     message: 'not a duration; write seconds (300) or a string like "90s", "5m", "1h30m"',
   }),
   z.describe('seconds (300) or a duration string ("5m", "1h30m")'),
 );
 
-const quantity = z.union([z.number(), z.string()]).check(
+export const quantity = z.union([z.number(), z.string()]).check(
   z.superRefine((v, ctx) => {
     if (isQuantity(v)) return;
     const fix = quantityFix(v);

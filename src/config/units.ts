@@ -98,3 +98,7 @@ export function byteQuantityProblem(value: string | number): { severity: "error"
   }
   return undefined;
 }
+
+/** The same rules as JSON Schema patterns (for the strings; numbers are ≥ 0): the editor and the CLI accept the same values. */
+export const QUANTITY_PATTERN = `^\\s*${QUANTITY_RE.source.slice(1, -1)}\\s*$`;
+export const DURATION_PATTERN = "^\\s*(\\d+(\\.\\d+)?|(\\d+(\\.\\d+)?(ms|s|m|h|d))+)\\s*$";

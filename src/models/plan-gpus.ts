@@ -10,6 +10,8 @@ import { modelShape, type ModelShape } from "../fit/model.js";
 import { SourceProblem } from "./facts.js";
 
 const known = new Map<string, Promise<{ shape: ModelShape; weights: number } | undefined>>();
+/** why a model could not be sized (the backend's answer), for init to say so */
+const unsized = new Map<string, string>();
 
 /** config.json and weight bytes of the model init was given, or undefined when they cannot be read. */
 function factsOf(model: string): Promise<{ shape: ModelShape; weights: number } | undefined> {
@@ -22,15 +24,26 @@ function factsOf(model: string): Promise<{ shape: ModelShape; weights: number } 
         : s3
           ? await (await import("./object-store.js")).checkS3Source({ bucket: s3[1]!, prefix: s3[2]! }, { uri: model, streamModel: true })
           : undefined;
+      if (!facts) unsized.set(model, "only Hugging Face repos and s3:// prefixes can be sized before a deploy");
       const shape = facts?.config && modelShape(facts.config);
+      if (facts && (!shape || "problem" in shape || facts.weightBytes === undefined)) unsized.set(model, "its config.json or weight sizes could not be read");
       return shape && !("problem" in shape) && facts.weightBytes !== undefined ? { shape, weights: facts.weightBytes } : undefined;
     })().catch((e) => {
-      if (e instanceof SourceProblem) return undefined;
+      if (e instanceof SourceProblem) {
+        unsized.set(model, e.message);
+        return undefined;
+      }
       throw e;
     });
     known.set(model, p);
   }
   return p;
+}
+
+/** Why `model` could not be sized (after suggestGpu or checkGpuFit gave no answer), or undefined when it was. */
+export async function whyUnsized(model: string): Promise<string | undefined> {
+  await factsOf(model);
+  return unsized.get(model);
 }
 
 /** "TYPE:N": the fewest GPUs of `type` (else a bigger type) that hold the model and its whole context, else its weights. */

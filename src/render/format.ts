@@ -85,3 +85,8 @@ export function renderFiles(app: RenderedApp): Map<string, string> {
   }
   return files;
 }
+
+/** `DIR/kustomization.yaml` over the app folders of a multi-app render: `kubectl apply -k DIR` applies them all. */
+export function topKustomization(apps: readonly string[]): string {
+  return `${RENDER_MARKER}\n${stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: apps.map((a) => `${a}/`) }, YAML_OPTS)}`;
+}

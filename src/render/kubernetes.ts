@@ -14,7 +14,7 @@ import { parseDuration } from "../config/units.js";
 import { isObjectStore } from "../models/source.js";
 import { renderAutoscaling } from "./autoscale.js";
 import { kubernetesEnvOf } from "./env.js";
-import { apiKeyRef, CACHE_MOUNT, hookArgv, imageOf, INCLUDE_MOUNT, labelsOf, PVC_MOUNT, selectorOf } from "./labels.js";
+import { apiKeyRef, appVersionOf, CACHE_MOUNT, hookArgv, imageOf, INCLUDE_MOUNT, labelsOf, PVC_MOUNT, selectorOf, versionLabelsOf } from "./labels.js";
 import { LABEL_ROLE, LWS_API_VERSION, renderLeaderWorkerSet } from "./leader-worker-set.js";
 import { ADAPTER_MOUNT } from "./lora.js";
 import { wantsPodMonitor } from "./monitoring.js";
@@ -103,7 +103,8 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   else spec.replicas = reps;
   spec.selector = { matchLabels: selectorOf(app) };
   const tpl = (spec.template ??= {});
-  tpl.metadata = { ...(tpl.metadata ?? {}), labels: { ...(tpl.metadata?.labels ?? {}), ...labels } };
+  const appVersion = appVersionOf(app);
+  tpl.metadata = { ...(tpl.metadata ?? {}), labels: { ...(tpl.metadata?.labels ?? {}), ...labels, ...(appVersion ? { "app.kubernetes.io/version": appVersion } : {}) } };
   const podAnn: Record<string, string> = { ...(tpl.metadata.annotations ?? {}) };
   if (input.includes.length) podAnn["vllmapp.dev/include-hash"] = hashOf(input.includes.map((f) => [f.name, f.content]));
   if (Object.keys(podAnn).length) tpl.metadata.annotations = podAnn;
@@ -311,6 +312,9 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   if (typeof app.pod_template === "string") {
     problems.push({ path: ["pod_template"], severity: "note", message: `pod_template "${app.pod_template}" names a PodTemplate in the cluster: \`deploy\` fetches it and merges the pod into it (\`render\` shows the pod without it)` });
   }
+  // every object, however it was built: the app's version and the vllmapp that rendered it
+  const versions = versionLabelsOf(app);
+  for (const o of objects) o.metadata.labels = { ...o.metadata.labels, ...versions };
   return { objects: sortObjects(objects), problems };
 }
 

@@ -1,6 +1,7 @@
 /** The names every part of vllmapp agrees on: image default, field manager, labels, mount points, the API key's Secret. Pure. */
 import { findGpuType } from "../config/gpus.js";
 import type { AppConfig } from "../config/schema.js";
+import { VERSION } from "../version.js";
 
 /** The newest vLLM release with a catalog (templates/vllm/catalogs/index.json), pinned. */
 export const DEFAULT_IMAGE = "vllm/vllm-openai:v0.33.0";
@@ -47,6 +48,25 @@ export function labelsOf(app: AppConfig): Record<string, string> {
     "app.kubernetes.io/managed-by": "vllmapp",
     [LABEL_APP]: app.name,
   };
+}
+
+/** The version of what runs: the image's tag (or the start of its digest), when it makes a label value. */
+export function appVersionOf(app: AppConfig): string | undefined {
+  const image = imageOf(app);
+  const digest = /@sha256:([0-9a-f]{12})/.exec(image);
+  const tag = /:([\w][\w.-]{0,127})$/.exec(image.replace(/^[^/]+:\d+\//, ""))?.[1];
+  const v = digest ? `sha256-${digest[1]}` : tag;
+  return v !== undefined && v.length <= 63 && /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(v) ? v : undefined;
+}
+
+/**
+ * On every object's metadata: the app's version and the vllmapp that rendered it (as helm.sh/chart).
+ * The pod template carries only the app's version, which changes with the image anyway: upgrading
+ * vllmapp must not restart every model server.
+ */
+export function versionLabelsOf(app: AppConfig): Record<string, string> {
+  const v = appVersionOf(app);
+  return { ...(v ? { "app.kubernetes.io/version": v } : {}), "vllmapp.dev/version": VERSION };
 }
 
 export function selectorOf(app: AppConfig): Record<string, string> {

@@ -44,8 +44,9 @@ export class Ui {
   success(text: string): void {
     if (!this.opts.quiet) process.stderr.write(`${this.paint("32", "✔")} ${text}\n`);
   }
+  /** hidden by --quiet, as notes and progress are: --quiet is errors only */
   warn(text: string): void {
-    process.stderr.write(`${this.paint("33", "warning:")} ${text}\n`);
+    if (!this.opts.quiet) process.stderr.write(`${this.paint("33", "warning:")} ${text}\n`);
   }
   note(text: string): void {
     if (!this.opts.quiet) process.stderr.write(`${this.paint("36", "note:")} ${text}\n`);
@@ -58,8 +59,9 @@ export class Ui {
   }
   diagnostics(list: readonly Diagnostic[]): void {
     for (const d of list) {
+      if (this.opts.quiet) continue;
       if (d.severity === "warning") process.stderr.write(`${this.paint("33", "warning:")} ${formatDiagnostic({ ...d, severity: "error" })}\n`);
-      else if (!this.opts.quiet) process.stderr.write(`${this.paint("36", "note:")} ${formatDiagnostic({ ...d, severity: "error" })}\n`);
+      else process.stderr.write(`${this.paint("36", "note:")} ${formatDiagnostic({ ...d, severity: "error" })}\n`);
     }
   }
   get interactive(): boolean {

@@ -144,8 +144,9 @@ test("init into a path under a file, or onto a file, is a user error", () => {
   const dir = workdir({ afile: "x" });
   const cases: [string, RegExp][] = [
     ["afile/sub", /error: cannot write afile\/sub\/vllm-app\.yaml: ENOTDIR \(a part of the path is a file, not a folder\)\n {2}hint: choose a folder/],
-    ["afile", /error: cannot write afile\/vllm-app\.yaml: EEXIST \(a file is in the way of a folder\)/],
+    // a file that is not .yaml: init says what it takes (a folder, or the .yaml file to write)
+    ["afile", /error: init afile: expected a folder or a \.yaml file\n {2}hint: pass a folder \(vllmapp init \.\) or a file name ending in \.yaml \(vllmapp init afile\.yaml\)/],
   ];
   for (const [target, want] of cases) assertUserError(run(["init", target, "--yes"], dir), want, `init ${target}`);
-  assertUserError(run(["render", "--out", "afile/out"], workdir({ "vllm-app.yaml": QWEN, afile: "x" })), /error: cannot write afile\/out: ENOTDIR/, "render --out under a file");
+  assertUserError(run(["render", "--out", "afile/out"], workdir({ "vllm-app.yaml": QWEN, afile: "x" })), /error: cannot write afile\/out\/qwen3: ENOTDIR/, "render --out under a file");
 });

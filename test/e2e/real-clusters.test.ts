@@ -18,7 +18,7 @@ test("render with a generated API key: stderr says the Secret has no data and pr
   const cmd = "openssl rand -hex 32 | tr -d '\\n' | kubectl create secret generic qwen-api-key -n models --from-file=VLLM_API_KEY=/dev/stdin --dry-run=client -o yaml | kubectl apply --server-side --field-manager=vllmapp-keygen -f -";
   assert.ok(r.stderr.includes(`\n  ${cmd}\n`), r.stderr);
   assert.doesNotMatch(r.stderr, /kubectl apply -k/, "no apply hint for output that cannot start");
-  assert.match(r.stderr, /wrote \d+ files to out\n/);
+  assert.match(r.stderr, /wrote \d+ files to out\/qwen\n/);
   const dry = runCli(["render", "--dry-run"], { cwd: dir });
   assert.equal(dry.code, 0, dry.stderr);
   assert.ok(dry.stderr.includes(cmd));
@@ -29,7 +29,7 @@ test("render with a generated API key: stderr says the Secret has no data and pr
     const o = runCli(["render", "--out", "out"], { cwd: d });
     assert.equal(o.code, 0, o.stderr);
     assert.doesNotMatch(o.stderr, /rendered without data/);
-    assert.match(o.stderr, /\(kubectl apply -k out\)/);
+    assert.match(o.stderr, /\(kubectl apply -k out\/qwen\)/);
   }
 });
 

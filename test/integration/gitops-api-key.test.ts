@@ -29,7 +29,7 @@ startup_timeout: 2m
     assert.ok(command, r.stderr);
 
     // applied as rendered, the pod cannot start: its API key Secret has no data
-    await kubectl(["apply", "-k", path.join(dir, "out")]);
+    await kubectl(["apply", "-k", path.join(dir, "out", "gitops")]);
     const reason = await waitUntil("the pod waits for its key", async () => {
       const pods = await kubectlJson<{ items: any[] }>(["-n", ns, "get", "pods", "-l", "vllmapp.dev/app=gitops"]);
       return pods.items[0]?.status?.containerStatuses?.[0]?.state?.waiting?.reason === "CreateContainerConfigError" ? "CreateContainerConfigError" : null;
@@ -48,8 +48,8 @@ startup_timeout: 2m
     await kubectl(["-n", ns, "rollout", "status", "deployment/gitops", "--timeout=150s"], { timeoutMs: 160_000 });
 
     // re-applying the folder (client-side, then server-side) leaves the key where it is
-    await kubectl(["apply", "-k", path.join(dir, "out")]);
-    await kubectl(["apply", "--server-side", "--field-manager=gitops", "-k", path.join(dir, "out")]);
+    await kubectl(["apply", "-k", path.join(dir, "out", "gitops")]);
+    await kubectl(["apply", "--server-side", "--field-manager=gitops", "-k", path.join(dir, "out", "gitops")]);
     assert.equal(await keyOf(), key);
 
     // the endpoint demands the key

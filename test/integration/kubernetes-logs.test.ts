@@ -57,7 +57,7 @@ test("--timestamps prefixes the runtime's timestamp; a --since that is not a dur
 test("without APP and without a file, logs says so (exit 2)", () => {
   const r = cliIn(workdir())(["logs", "-n", ns]);
   assert.equal(r.code, 2);
-  assert.equal(r.stderr, "error: no app given, and vllm-app.yaml does not exist\n  hint: name the app (vllmapp status APP), or point -f at its vllm-app.yaml\n");
+  assert.equal(r.stderr, "error: no app given, and vllm-app.yaml does not exist\n  hint: name the app (vllmapp logs APP), or point --file at its vllm-app.yaml\n");
 });
 
 test("a 100,000-line log streams through whole", async () => {
@@ -74,7 +74,7 @@ test("a 100,000-line log streams through whole", async () => {
 });
 
 test("--follow picks up a replica started later; Ctrl-C ends it (exit 130)", async () => {
-  const run = startCli(["logs", "-n", ns, "--follow", "--tail", "1"], dir);
+  const run = startCli(["logs", "-n", ns, "-f", "--tail", "1"], dir);
   let out = "";
   run.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   await waitUntil("the running replicas' lines", async () => pods.every((p) => out.includes(`[${p}] `)));
