@@ -57,11 +57,14 @@ test("an app that does not become healthy within --timeout is exit 5; Ctrl-C whi
   const again = runCli(["deploy", "--local", "--no-wait"], { cwd: a.dir, env: { HOME: a.home } });
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, new RegExp(`^${a.name} +vllmapp-${a.name} +unchanged `, "m"));
-  const status = JSON.parse(runCli(["status", "--local", "--json"], { cwd: a.dir, env: { HOME: a.home } }).stdout).apps[0];
-  assert.deepEqual([status.state, status.ready], ["running", false]);
-  // where the start stands, from the server's own log: the stand-in says it loads the model
+  const statusNow = () => JSON.parse(runCli(["status", "--local", "--json"], { cwd: a.dir, env: { HOME: a.home } }).stdout).apps[0];
+  assert.deepEqual([statusNow().state, statusNow().ready], ["running", false]);
+  // where the start stands, from the server's own log: the stand-in says it loads the model (once it has printed that)
+  const status = await waitUntil("status to read the loading phase from the log", async () => {
+    const s = statusNow();
+    return s.startup?.phase === "loading" ? s : undefined;
+  }, 20_000, 250);
   assert.match(status.reason, /^starting: loading \(\d+ s\)$/);
-  assert.equal(status.startup.phase, "loading");
 });
 
 test("a failing on_startup stops the deploy with its output (exit 6) before the server starts", async () => {
