@@ -110,7 +110,7 @@ const DEP = {
   } } },
 };
 const SVC = { apiVersion: "v1", kind: "Service", metadata: { name: "qwen3", namespace: "ns" }, spec: { ports: [{ name: "http", port: 8000 }] } };
-const POD = { apiVersion: "v1", kind: "Pod", metadata: { name: "qwen3-abc" }, status: { podIP: "10.244.0.7" } };
+const POD = { apiVersion: "v1", kind: "Pod", metadata: { name: "qwen3-abc" }, status: { podIP: "198.19.0.77" } };
 
 test("the Job: the server's image and environment, the API key by secretKeyRef, pods labelled as a bench, never a replica", () => {
   const r = req({ concurrency: [2] });
@@ -128,7 +128,7 @@ test("the Job: the server's image and environment, the API key by secretKeyRef, 
   assert.equal(c.image, "vllm/vllm-openai:v0.19.0", "no new image: the server's own");
   assert.deepEqual(c.command.slice(0, 3), ["python3", "-c", WRAPPER]);
   const config = JSON.parse(c.command[3]);
-  assert.deepEqual(config.metrics, ["http://10.244.0.7:8000/metrics"]);
+  assert.deepEqual(config.metrics, ["http://198.19.0.77:8000/metrics"]);
   assert.deepEqual(config.levels[0].args.slice(0, 10), ["--backend", "openai", "--base-url", "http://qwen3.ns.svc.cluster.local:8000", "--endpoint", "/v1/completions", "--model", "qwen3-0.6b", "--tokenizer", "Qwen/Qwen3-0.6B"]);
   const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
   assert.deepEqual(env.OPENAI_API_KEY, { secretKeyRef: { name: "qwen3-api-key", key: "VLLM_API_KEY" } });
