@@ -5,33 +5,16 @@
  * An object vllmapp renders from a config it accepted must never be refused by the server.
  * VLLMAPP_FUZZ_SAMPLE sets the sample size (default 20), VLLMAPP_FUZZ_SEED replays a run.
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import path from "node:path";
 import fc from "fast-check";
 import { fuzzParameters, mutate, mutationArb, renderInput, seedConfigs, seedDir } from "../fuzz/config-mutations.ts";
-import { CRD_DIR, installCrdFixtures } from "./crd-fixtures.ts";
+import { dryRunNamespace, kubectlSync } from "./crd-fixtures.ts";
 
-const KUBECTL = process.env.VLLMAPP_TEST_KUBECTL;
-const NS = `fuzz-dry-run-${process.pid}`;
+const NS = dryRunNamespace(`fuzz-dry-run-${process.pid}`);
 const SAMPLE = Number(process.env.VLLMAPP_FUZZ_SAMPLE ?? 20);
-
-function kubectl(args: string[], input?: string) {
-  assert.ok(KUBECTL && process.env.KUBECONFIG, "the test bed must be up (npm test starts it): KUBECONFIG and VLLMAPP_TEST_KUBECTL are unset");
-  const r = spawnSync(KUBECTL, args, { input, encoding: "utf8", timeout: 60_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-before(() => {
-  assert.equal(kubectl(["create", "namespace", NS]).code, 0);
-  installCrdFixtures(kubectl);
-});
-
-after(() => {
-  kubectl(["delete", "namespace", NS, "--wait=false"]);
-  kubectl(["delete", "-f", CRD_DIR, "--ignore-not-found", "--wait=false"]);
-});
+const kubectl = kubectlSync;
 
 test(`a sample of ${SAMPLE} fuzzed configs that render: the API server accepts every object`, { timeout: 15 * 60_000 }, async () => {
   const seeds = seedConfigs().filter((s) => s.target === "kubernetes");

@@ -5,32 +5,15 @@
  * LeaderWorkerSet, Gateway API's HTTPRoute and Gateway, the Inference Extension's InferencePool,
  * prometheus-operator's PodMonitor, PrometheusRule, Prometheus).
  */
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { runCli, ROOT } from "../helpers.ts";
-import { CRD_DIR, installCrdFixtures } from "./crd-fixtures.ts";
+import { dryRunNamespace, kubectlSync } from "./crd-fixtures.ts";
 
-const KUBECTL = process.env.VLLMAPP_TEST_KUBECTL;
-const NS = `render-dry-run-${process.pid}`;
-
-function kubectl(args: string[], input?: string) {
-  assert.ok(KUBECTL && process.env.KUBECONFIG, "the test bed must be up (npm test starts it): KUBECONFIG and VLLMAPP_TEST_KUBECTL are unset");
-  const r = spawnSync(KUBECTL, args, { input, encoding: "utf8", timeout: 60_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-before(() => {
-  assert.equal(kubectl(["create", "namespace", NS]).code, 0);
-  installCrdFixtures(kubectl);
-});
-
-after(() => {
-  kubectl(["delete", "namespace", NS, "--wait=false"]);
-  kubectl(["delete", "-f", CRD_DIR, "--ignore-not-found", "--wait=false"]);
-});
+const NS = dryRunNamespace(`render-dry-run-${process.pid}`);
+const kubectl = kubectlSync;
 
 const CASES = path.join(ROOT, "test", "golden", "cases");
 for (const name of readdirSync(CASES).sort().filter((n) => n !== "docker-qwen3")) {
