@@ -58,7 +58,7 @@ ${opts.extra ?? ""}`,
   assert.match(r.stderr, new RegExp(`${name} is ready at http://127\\.0\\.0\\.1:${port}`));
   // the start, phase by phase, from the real server's log
   // vLLM says how long the weights took when it loads them itself; the Run:ai streamer reports tensors instead
-  assert.match(r.stderr, new RegExp(`^${name} startup: starting \\d+\\.\\d s, .*loading \\d+\\.\\d s(?: \\(weights in [\\d.]+ s\\))?, .*ready at \\d+\\.\\d s$`, "m"));
+  assert.match(r.stderr, new RegExp(`^${name} startup: (?:downloading \\d+\\.\\d s, )?starting \\d+\\.\\d s, .*loading \\d+\\.\\d s(?: \\(weights in [\\d.]+ s\\))?, .*ready at \\d+\\.\\d s$`, "m"));
   const status = JSON.parse((await cli(["status", "--local", "--show-api-key", "--json", name], dir)).stdout);
   const key = status.apps[0].apiKey as string;
   assert.match(key, /^\S{20,}$/);
