@@ -498,8 +498,12 @@ async function makePki(dir) {
   ]);
 }
 
-function writeKubeconfig(file, server, pki) {
-  const b64 = (f) => fs.readFileSync(path.join(pki, f)).toString('base64');
+/**
+ * A kubeconfig for the test cluster (CA from the test bed PKI) with one client-cert user: the admin's
+ * (KUBECONFIG), or the real node's kubelet (node.mjs).
+ */
+export function writeKubeconfig(file, server, pki, { user, cert, key, context = 'vllmapp-testbed', namespace } = {}) {
+  const b64 = (f) => fs.readFileSync(f).toString('base64');
   fs.writeFileSync(
     file,
     `apiVersion: v1
@@ -508,19 +512,18 @@ clusters:
 - name: vllmapp-testbed
   cluster:
     server: ${server}
-    certificate-authority-data: ${b64('ca.crt')}
+    certificate-authority-data: ${b64(path.join(pki, 'ca.crt'))}
 users:
-- name: vllmapp-testbed-admin
+- name: ${user}
   user:
-    client-certificate-data: ${b64('admin.crt')}
-    client-key-data: ${b64('admin.key')}
+    client-certificate-data: ${b64(cert)}
+    client-key-data: ${b64(key)}
 contexts:
-- name: vllmapp-testbed
+- name: ${context}
   context:
     cluster: vllmapp-testbed
-    user: vllmapp-testbed-admin
-    namespace: default
-current-context: vllmapp-testbed
+    user: ${user}
+${namespace ? `    namespace: ${namespace}\n` : ''}current-context: ${context}
 `,
     { mode: 0o600 },
   );
@@ -551,7 +554,7 @@ async function startControlPlane(ctx, bins, versions) {
 
   await makePki(pki);
   const server = `https://127.0.0.1:${apiPort}`;
-  writeKubeconfig(kubeconfig, server, pki);
+  writeKubeconfig(kubeconfig, server, pki, { user: 'vllmapp-testbed-admin', cert: path.join(pki, 'admin.crt'), key: path.join(pki, 'admin.key'), namespace: 'default' });
   const kubeCacheDir = path.join(w, 'kube-cache');
   const kenv = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: kubeCacheDir };
   const kubectl = (args, opts = {}) => run(bins.kubectl, args, { env: kenv, timeoutMs: 60_000, ...opts });

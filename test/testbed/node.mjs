@@ -17,6 +17,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { writeKubeconfig } from './lib.mjs';
 
 export const REAL_NODE = Object.freeze({
   name: 'vllmapp-real-0',
@@ -208,27 +209,6 @@ async function issueNodeCert(ctx, pki, nodeDir) {
   return { cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`) };
 }
 
-function writeKubeletKubeconfig(file, server, pki, cred) {
-  const b64 = (f) => fs.readFileSync(f).toString('base64');
-  fs.writeFileSync(
-    file,
-    `apiVersion: v1
-kind: Config
-clusters:
-- name: vllmapp-testbed
-  cluster: {server: ${server}, certificate-authority-data: ${b64(path.join(pki, 'ca.crt'))}}
-users:
-- name: kubelet
-  user: {client-certificate-data: ${b64(cred.cert)}, client-key-data: ${b64(cred.key)}}
-contexts:
-- name: kubelet
-  context: {cluster: vllmapp-testbed, user: kubelet}
-current-context: kubelet
-`,
-    { mode: 0o600 },
-  );
-}
-
 /** A one-layer docker-archive (what `ctr images import` and `docker load` read) holding `files` ({path in image: host file}). */
 export async function makeArchive(ctx, { tag, files, entrypoint, out }) {
   const tmp = fs.mkdtempSync(path.join(path.dirname(out), '.archive-'));
@@ -363,7 +343,7 @@ export async function startRealNode(ctx, { bins, pki, server, kubectl, api, imag
 
   const cred = await issueNodeCert(ctx, pki, nodeDir);
   const kubeletKubeconfig = path.join(nodeDir, 'kubelet.kubeconfig');
-  writeKubeletKubeconfig(kubeletKubeconfig, server, pki, cred);
+  writeKubeconfig(kubeletKubeconfig, server, pki, { user: 'kubelet', cert: cred.cert, key: cred.key, context: 'kubelet' });
   const kcfg = path.join(nodeDir, 'kubelet-config.yaml');
   fs.writeFileSync(kcfg, kubeletConfig({ nodeDir, sock, pki }));
   // pods resolve names against their own loopback (no cluster DNS here): no DNS query leaves the node
