@@ -10,6 +10,7 @@ import https from "node:https";
 import { StringDecoder } from "node:string_decoder";
 import type { K8sObject } from "../render/types.js";
 import type { Connection } from "./connection.js";
+import { ClusterError } from "../errors.js";
 import { ApiError, networkError, type ApiStatus } from "./errors.js";
 
 export type KObject = K8sObject & {
@@ -73,12 +74,75 @@ function retriable(method: string, status: number): boolean {
   return status === 429 || (method !== "POST" && (status === 502 || status === 503 || status === 504));
 }
 
+/**
+ * How long requests and watches keep trying once an API server that has answered stops answering (a
+ * control-plane restart or upgrade, a load balancer failing over). A server that never answered fails at once.
+ */
+export const OUTAGE_SECONDS = 60;
+
+/** Connection failures that a restarting server causes (a POST is retried only when nothing was sent). */
+const LOST = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED"]);
+
+function errnoOf(e: unknown): string | undefined {
+  const err = e as { code?: string; cause?: { code?: string } };
+  return err?.cause?.code ?? err?.code;
+}
+
+export type OutageEvent = { kind: "lost"; why: string } | { kind: "back"; seconds: number };
+
+/** Wait `ms`, or less if the signal aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
 export class KubeApi {
   readonly conn: Connection;
   private readonly discovery = new Map<string, Promise<Resource[] | undefined>>();
+  /** told when the server stops answering and when it answers again (the commands print it) */
+  onOutage: (e: OutageEvent) => void = () => {};
+  private answered = false;
+  private outage: { since: number; tries: number } | undefined;
 
   constructor(conn: Connection) {
     this.conn = conn;
+  }
+
+  /** The server answered: an outage, if any, is over. */
+  private reached(): void {
+    this.answered = true;
+    if (this.outage) {
+      const seconds = (Date.now() - this.outage.since) / 1000;
+      this.outage = undefined;
+      this.onOutage({ kind: "back", seconds });
+    }
+  }
+
+  /**
+   * A request failed to reach a server that answered before: wait a moment and say to try again, for up to
+   * OUTAGE_SECONDS from the first failure; then the failure stands, saying how long the server was gone.
+   */
+  private async rideOut(e: unknown, method: string, signal: AbortSignal | undefined): Promise<boolean> {
+    const code = errnoOf(e);
+    if (!this.answered || signal?.aborted || !code || !LOST.has(code) || (method === "POST" && code !== "ECONNREFUSED")) return false;
+    if (!this.outage) {
+      this.outage = { since: Date.now(), tries: 0 };
+      this.onOutage({ kind: "lost", why: (e as Error).message });
+    }
+    const gone = (Date.now() - this.outage.since) / 1000;
+    if (gone >= OUTAGE_SECONDS) {
+      const err = e as ClusterError;
+      throw new ClusterError(`${err.message}; it stopped answering ${Math.round(gone)} s ago`, err.hint);
+    }
+    await sleep(Math.min(250 * 2 ** this.outage.tries++, 2000), signal);
+    return !signal?.aborted;
   }
 
   private async open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
@@ -94,10 +158,24 @@ export class KubeApi {
     if (body !== undefined) (req.headers as Record<string, string>)["Content-Type"] = opts.contentType ?? "application/json";
     const transport = url.protocol === "http:" ? http : https;
     return new Promise((resolve, reject) => {
-      const r = transport.request(url, { ...req, signal: opts.signal }, resolve);
+      const r = transport.request(url, { ...req, signal: opts.signal }, (res) => {
+        this.reached();
+        resolve(res);
+      });
       r.on("error", (e) => reject((e as Error).name === "AbortError" ? e : networkError(this.conn, e)));
       r.end(body);
     });
+  }
+
+  /** open(), riding out an outage of a server that answered before. */
+  private async openRetrying(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+    for (;;) {
+      try {
+        return await this.open(method, path, opts);
+      } catch (e) {
+        if (!(await this.rideOut(e, method, opts.signal))) throw e;
+      }
+    }
   }
 
   private async fail(res: http.IncomingMessage, opts: RequestOptions): Promise<never> {
@@ -146,7 +224,7 @@ export class KubeApi {
   async lines(path: string, opts: RequestOptions, onLine: (line: string) => void | Promise<void>): Promise<void> {
     let res: http.IncomingMessage;
     try {
-      res = await this.open("GET", path, opts);
+      res = await this.openRetrying("GET", path, opts);
     } catch (e) {
       if (opts.signal?.aborted) return;
       throw e;
@@ -176,7 +254,8 @@ export class KubeApi {
   /**
    * Watch a collection until the signal aborts. Starts from `query.resourceVersion` (that of a list), or
    * without one (the server then sends the current objects as ADDED); resumes from the last version
-   * seen when the server closes the stream; on 410 Gone it starts over.
+   * seen when the server closes the stream or the connection breaks (an API server restart: retried as
+   * request() rides out an outage, 429/5xx answers too); on 410 Gone it starts over, after `onRelist`.
    */
   async watch<T extends { metadata?: { resourceVersion?: string } } = KObject>(
     path: string,
@@ -184,24 +263,40 @@ export class KubeApi {
     signal: AbortSignal,
     what: string,
     onEvent: (e: WatchEvent<T>) => void,
+    onRelist: () => void = () => {},
   ): Promise<void> {
     let rv = query.resourceVersion === undefined ? undefined : String(query.resourceVersion);
+    let busy = 0;
     while (!signal.aborted) {
       let gone = false;
-      await this.lines(path, { query: { ...query, watch: true, allowWatchBookmarks: true, resourceVersion: rv }, signal, what }, (line) => {
-        if (!line) return;
-        const ev = JSON.parse(line) as { type: string; object: T & ApiStatus };
-        if (ev.type === "ERROR") {
-          if (ev.object.code === 410) {
-            gone = true;
-            return;
+      try {
+        await this.lines(path, { query: { ...query, watch: true, allowWatchBookmarks: true, resourceVersion: rv }, signal, what }, (line) => {
+          if (!line) return;
+          const ev = JSON.parse(line) as { type: string; object: T & ApiStatus };
+          if (ev.type === "ERROR") {
+            if (ev.object.code === 410) {
+              gone = true;
+              return;
+            }
+            throw new ApiError(ev.object.code ?? 500, ev.object, what, this.conn);
           }
-          throw new ApiError(ev.object.code ?? 500, ev.object, what, this.conn);
+          busy = 0;
+          rv = ev.object.metadata?.resourceVersion ?? rv;
+          if (ev.type !== "BOOKMARK") onEvent(ev as WatchEvent<T>);
+        });
+      } catch (e) {
+        // a server coming back up answers 429/503 for a moment
+        if (e instanceof ApiError && retriable("GET", e.status) && busy++ < RETRY_TRIES) {
+          await sleep(100 * 2 ** busy, signal);
+          continue;
         }
-        rv = ev.object.metadata?.resourceVersion ?? rv;
-        if (ev.type !== "BOOKMARK") onEvent(ev as WatchEvent<T>);
-      });
-      if (gone) rv = undefined;
+        if (!(await this.rideOut(e, "GET", signal))) throw e;
+        continue;
+      }
+      if (gone) {
+        rv = undefined;
+        onRelist();
+      }
     }
   }
 

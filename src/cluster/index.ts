@@ -8,7 +8,7 @@ import { ClusterError } from "../errors.js";
 import { apiKeyRef, imageOf } from "../render/labels.js";
 import type { AppRef, DeployedApp, DeployRequest, DeployResult, Session, Target } from "../target.js";
 import type { Ui } from "../ui/output.js";
-import { KubeApi } from "./api.js";
+import { KubeApi, OUTAGE_SECONDS } from "./api.js";
 import { applyAppSet, API_KEY, validateOnServer } from "./apply.js";
 import { buildAppSet } from "./applyset.js";
 import { benchCluster } from "./bench.js";
@@ -22,8 +22,15 @@ import { waitForApp, waitForGroups } from "./wait.js";
 /** How long deploy waits when --timeout is not given: the startup probe's budget plus time to schedule and pull. */
 const WAIT_MARGIN_SECONDS = 600;
 
+/** A control-plane restart while a command runs is said as it happens: lost, then back. */
+function sayOutages(api: KubeApi, ui: Ui): void {
+  api.onOutage = (e) =>
+    e.kind === "lost" ? ui.warn(`${e.why}; retrying for up to ${OUTAGE_SECONDS} s`) : ui.info(`the Kubernetes API at ${api.conn.server} answers again (after ${e.seconds.toFixed(1)} s)`);
+}
+
 async function deploy(api: KubeApi, opts: ConnectionOptions, plan: Plan, req: DeployRequest, ui: Ui): Promise<DeployResult> {
   const { dryRun } = req;
+  sayOutages(api, ui);
   const inputs = plan.apps.map((p) => {
     const app = p.loaded.config;
     const namespace = namespaceFor(api.conn, opts.namespace, app.namespace);
@@ -108,12 +115,14 @@ export const kubernetesTarget: Target = {
       defaultNamespace: namespaceFor(api.conn),
       deploy: (plan, req, ui) => deploy(api, opts, plan, req, ui),
       async status(apps, req, ui) {
+        sayOutages(api, ui);
         const statuses = await Promise.all(located(api, opts, apps).map((a) => appStatus(api, a.name, a.namespace, req.showApiKey)));
         if (req.showApiKey) for (const s of statuses.filter((x) => x.deployed && !x.apiKey)) ui.note(`${s.name} has no API key${s.requiresApiKey ? " yet" : " (requires_auth: false)"}`);
         return { apps: statuses };
       },
-      logs: (apps, req, ui, write) => streamLogs(api, located(api, opts, apps), req, ui, write),
+      logs: (apps, req, ui, write) => (sayOutages(api, ui), streamLogs(api, located(api, opts, apps), req, ui, write)),
       async delete(apps, req, ui) {
+        sayOutages(api, ui);
         const results = [];
         for (const a of located(api, opts, apps)) results.push(await deleteApp(api, a.name, a.namespace, { purgeCache: req.purgeCache, wait: req.wait, ui }));
         return { apps: results };

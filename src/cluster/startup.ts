@@ -94,8 +94,12 @@ export class StartupWatch {
           if (this.logs.length > 5000) this.logs.splice(0, this.logs.length - 5000);
           this.onLine();
         })
-        // a log that cannot be read (yet) only leaves the phases less precise
-        .catch(() => this.streamed.delete(key));
+        // a log that cannot be read (yet), or whose stream broke, only leaves the phases less precise
+        // until it is read again, from its start
+        .catch(() => {
+          this.streamed.delete(key);
+          for (let i = this.logs.length - 1; i >= 0; i--) if (this.logs[i]!.container === s.name) this.logs.splice(i, 1);
+        });
     }
   }
 

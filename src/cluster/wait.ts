@@ -159,8 +159,8 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
         dep = e.type === "DELETED" ? undefined : e.object;
         evaluate();
       }),
-      api.watch(`/apis/apps/v1/namespaces/${namespace}/replicasets`, selector, ac.signal, `watch the ReplicaSets of ${app}`, keep(replicaSets)),
-      api.watch(`/api/v1/namespaces/${namespace}/pods`, selector, ac.signal, `watch the pods of ${app}`, keep(pods)),
+      api.watch(`/apis/apps/v1/namespaces/${namespace}/replicasets`, selector, ac.signal, `watch the ReplicaSets of ${app}`, keep(replicaSets), () => replicaSets.clear()),
+      api.watch(`/api/v1/namespaces/${namespace}/pods`, selector, ac.signal, `watch the pods of ${app}`, keep(pods), () => pods.clear()),
       api.watch<KObject & KEvent>(`/api/v1/namespaces/${namespace}/events`, { fieldSelector: "involvedObject.kind=Pod" }, ac.signal, `watch the events of ${app}`, (e) => {
         if (e.type === "DELETED" || !e.object.involvedObject.name?.startsWith(`${app}-`)) return;
         events.push(e.object);
@@ -246,7 +246,7 @@ export async function waitForGroups(api: KubeApi, opts: { app: string; namespace
         if (e.type === "DELETED") pods.delete(e.object.metadata.uid!);
         else pods.set(e.object.metadata.uid!, e.object);
         evaluate();
-      }),
+      }, () => pods.clear()),
       api.watch<KObject & KEvent>(`/api/v1/namespaces/${namespace}/events`, { fieldSelector: "involvedObject.kind=Pod" }, ac.signal, `watch the events of ${app}`, (e) => {
         if (e.type === "DELETED" || !e.object.involvedObject.name?.startsWith(`${lwsName}-`)) return;
         events.push(e.object);

@@ -381,6 +381,59 @@ class Ctx {
   }
 }
 
+/**
+ * Restart one process of a running test bed, as an operator or a control-plane upgrade would: stop it
+ * (SIGTERM: a graceful shutdown that closes its connections; SIGKILL: connections reset), stay down for
+ * `downMs`, start it again with the same binary and arguments (same ports), and wait until it answers.
+ * The new pid replaces the old one in the state file, so teardown stops the new process.
+ * Only kube-apiserver is supported (`node test/testbed/restart.mjs` is the command-line form).
+ */
+export async function restartProcess(workDir, name, { signal = 'SIGTERM', downMs = 0 } = {}) {
+  if (name !== 'kube-apiserver') throw new TestbedError(`restartProcess: only kube-apiserver can be restarted (asked for ${name})`);
+  const state = readState(workDir);
+  const rec = state?.processes?.find((p) => p.name === name);
+  if (!rec || !isOurProcess(rec)) throw new TestbedError(`no running ${name} in the test bed at ${workDir}`);
+  const t0 = Date.now();
+  if (signal === 'SIGKILL') {
+    try {
+      process.kill(rec.pid, 'SIGKILL');
+    } catch {}
+    for (let i = 0; i < 100 && isOurProcess(rec); i++) await sleep(50);
+  } else {
+    // it stops listening at once and closes its watches; the process itself can linger for a minute
+    // on its own shutdown, and is then killed, as a kubelet kills a static pod after its grace period
+    await stopProcess(rec, { timeoutMs: 5_000 });
+  }
+  if (isOurProcess(rec)) throw new TestbedError(`${name} (pid ${rec.pid}) did not stop`);
+  const stoppedAt = Date.now();
+  await sleep(downMs);
+  const fd = fs.openSync(rec.logFile, 'a');
+  let child;
+  try {
+    child = spawn(rec.bin, rec.args, { cwd: workDir, detached: true, stdio: ['ignore', fd, fd] });
+  } finally {
+    fs.closeSync(fd);
+  }
+  child.unref();
+  const fresh = readState(workDir);
+  fresh.processes = fresh.processes.map((p) => (p.name === name ? { ...p, pid: child.pid } : p));
+  const tmp = statePath(workDir) + '.tmp';
+  fs.writeFileSync(tmp, JSON.stringify(fresh, null, 2) + '\n');
+  fs.renameSync(tmp, statePath(workDir));
+  fs.writeFileSync(path.join(workDir, `${name}.pid`), `${child.pid}\n`);
+  const pki = path.join(workDir, 'pki');
+  const tls = { ca: fs.readFileSync(path.join(pki, 'ca.crt')), cert: fs.readFileSync(path.join(pki, 'admin.crt')), key: fs.readFileSync(path.join(pki, 'admin.key')) };
+  const server = `https://127.0.0.1:${state.ports.apiserver}`;
+  await waitFor(`${name} /readyz after the restart`, async () => (await request(`${server}/readyz`, { tls, timeoutMs: 3000 })).status === 200, {
+    timeoutMs: 90_000,
+    intervalMs: 100,
+    logFile: rec.logFile,
+    isAlive: () => isAlive(child.pid),
+  });
+  // it stopped accepting connections at t0 (SIGTERM or SIGKILL)
+  return { pid: child.pid, stoppedSeconds: (stoppedAt - t0) / 1000, downSeconds: (Date.now() - t0) / 1000 };
+}
+
 // ---------------------------------------------------------------- provisioning
 
 /** Build the control-plane binaries into the cache (test/cluster/build-bins.sh) when missing. */
@@ -1028,6 +1081,9 @@ export function dumpLogs(workDir) {
  */
 export async function stopTestbed(state, { keepWorkDir = false } = {}) {
   if (!state) return;
+  // a process restarted since bring-up (restartProcess) is recorded on disk under its new pid
+  const onDisk = state.workDir ? readState(state.workDir) : null;
+  if (onDisk?.processes && onDisk.startedAt === state.startedAt) state = { ...state, processes: onDisk.processes };
   const errors = [];
   // services first (they may depend on the rest)
   const services = Object.keys(state.services || {}).length ? await loadServices().catch(() => []) : [];
