@@ -6,7 +6,7 @@
  */
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { execa, type ResultPromise } from "execa";
-import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,9 +34,16 @@ export function runCli(args: string[], opts: { cwd?: string; env?: Record<string
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** A fresh folder holding the given files. */
+const scratch: string[] = [];
+// node:test runs each file in a process of its own: its folders go when it exits
+process.on("exit", () => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh folder holding the given files, removed when the test file's process exits. */
 export function workdir(files: Record<string, string> = {}): string {
   const dir = mkdtempSync(path.join(tmpdir(), "vllmapp-test-"));
+  scratch.push(dir);
   for (const [name, content] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     writeFileSync(path.join(dir, name), content);

@@ -5,7 +5,7 @@
  * Shared by test/unit/fuzz-config.test.ts (properties) and the server dry-run integration test.
  */
 import fc from "fast-check";
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, existsSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { isMap, isSeq, parseDocument } from "yaml";
@@ -176,9 +176,15 @@ export type Outcome =
   | { kind: "rendered"; apps: RenderedApp[]; yaml: string; json: string; ms: number }
   | { kind: "user-error"; exitCode: number; message: string; ms: number };
 
-/** A fresh folder holding the seed's extra files; the config is written there per input. */
+const made: string[] = [];
+process.on("exit", () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh folder holding the seed's extra files (the config is written there per input), removed at exit. */
 export function seedDir(seed: Seed): string {
   const dir = mkdtempSync(path.join(tmpdir(), "vllmapp-fuzz-"));
+  made.push(dir);
   for (const f of seed.extras) copyFileSync(f, path.join(dir, path.basename(f)));
   return dir;
 }
