@@ -6,11 +6,17 @@ process.stdout.on("error", (e) => {
   if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
   throw e;
 });
+// Ctrl-C: a command that is in a phase it can stop cleanly listens for "vllmapp:interrupt", finishes
+// what must not be left half-done (an app's apply) and says where it stopped; anything else stops at
+// once. A second Ctrl-C always stops at once.
 let interrupted = false;
 process.on("SIGINT", () => {
-  if (interrupted) process.exit(130);
+  if (interrupted || process.listenerCount("vllmapp:interrupt") === 0) {
+    if (!interrupted) process.stderr.write("interrupted\n");
+    process.exit(130);
+  }
   interrupted = true;
   process.emit("vllmapp:interrupt");
-  setTimeout(() => process.exit(130), 2000).unref();
+  setTimeout(() => process.exit(130), 15_000).unref();
 });
 process.exitCode = await main(process.argv);

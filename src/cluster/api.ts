@@ -78,7 +78,13 @@ function retriable(method: string, status: number): boolean {
  * How long requests and watches keep trying once an API server that has answered stops answering (a
  * control-plane restart or upgrade, a load balancer failing over). A server that never answered fails at once.
  */
-export const OUTAGE_SECONDS = 60;
+export const OUTAGE_SECONDS = outageSeconds(process.env.VLLMAPP_API_OUTAGE_SECONDS);
+
+/** VLLMAPP_API_OUTAGE_SECONDS: a number of seconds (0: fail at the first lost connection); anything else is the default, 60. */
+export function outageSeconds(value: string | undefined): number {
+  const n = value === undefined || value.trim() === "" ? NaN : Number(value);
+  return Number.isFinite(n) && n >= 0 ? n : 60;
+}
 
 /** Connection failures that a restarting server causes (a POST is retried only when nothing was sent). */
 const LOST = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED"]);
@@ -108,6 +114,8 @@ export class KubeApi {
   private readonly discovery = new Map<string, Promise<Resource[] | undefined>>();
   /** told when the server stops answering and when it answers again (the commands print it) */
   onOutage: (e: OutageEvent) => void = () => {};
+  /** aborts every request and watch of this client (Ctrl-C in a phase that writes nothing) */
+  stop: AbortSignal | undefined;
   private answered = false;
   private outage: { since: number; tries: number } | undefined;
 
@@ -131,7 +139,7 @@ export class KubeApi {
    */
   private async rideOut(e: unknown, method: string, signal: AbortSignal | undefined): Promise<boolean> {
     const code = errnoOf(e);
-    if (!this.answered || signal?.aborted || !code || !LOST.has(code) || (method === "POST" && code !== "ECONNREFUSED")) return false;
+    if (!this.answered || signal?.aborted || this.stop?.aborted || !code || !LOST.has(code) || (method === "POST" && code !== "ECONNREFUSED")) return false;
     if (!this.outage) {
       this.outage = { since: Date.now(), tries: 0 };
       this.onOutage({ kind: "lost", why: (e as Error).message });
@@ -146,6 +154,7 @@ export class KubeApi {
   }
 
   private async open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+    if (this.stop) opts = { ...opts, signal: opts.signal ? AbortSignal.any([opts.signal, this.stop]) : this.stop };
     const url = new URL(this.conn.server.replace(/\/+$/, "") + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const req: https.RequestOptions = { method, headers: { Accept: "application/json" } };

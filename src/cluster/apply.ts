@@ -92,6 +92,40 @@ export async function validateOnServer(api: KubeApi, sets: readonly AppSet[], fo
   await settleAll(sets.flatMap((set) => [set.parent, ...set.members].map((o) => ssa(api, o, { manager: FIELD_MANAGER, force, dryRun: "All" }))));
 }
 
+type Recorder = (o: K8sObject, before: KObject | undefined, after?: KObject) => void;
+
+/** The writes of an apply: the parent (listing old and new group-kinds), then the members in two waves. */
+async function writeSet(api: KubeApi, set: AppSet, app: string, write: { manager: string; force: boolean; dryRun?: "All" }, allGks: readonly string[], live: readonly (KObject | undefined)[], record: Recorder): Promise<void> {
+  // the parent first, listing old and new group-kinds, so an interrupted deploy still prunes later
+  const parentWithAll = { ...set.parent, metadata: { ...set.parent.metadata, annotations: { ...set.parent.metadata.annotations, [ANN_GROUP_KINDS]: allGks.join(",") } } };
+  await ssa(api, parentWithAll, write);
+  for (const wave of [set.members.filter((m) => FIRST_WAVE.has(m.kind)), set.members.filter((m) => !FIRST_WAVE.has(m.kind))]) {
+    await settleAll(
+      wave.map(async (m) => {
+        let applied = await ssa(api, m, write);
+        if (isApiKeySecret(m, app) && !write.dryRun && !(applied as { data?: Record<string, string> }).data?.[API_KEY]) {
+          // once, under its own field manager: re-applying the (data-less) Secret never touches it
+          const key = randomBytes(32).toString("base64url");
+          applied = await ssa(api, { apiVersion: "v1", kind: "Secret", metadata: { name: m.metadata.name, namespace: m.metadata.namespace }, data: { [API_KEY]: Buffer.from(key).toString("base64") } }, { manager: KEYGEN_MANAGER, force: false });
+        }
+        record(m, live[set.members.indexOf(m)], applied);
+      }),
+    );
+  }
+}
+
+/** An apply that stopped part-way (the API server went away): what was written, what was not, and that a re-run finishes it. */
+function partialApply(e: unknown, set: AppSet, changes: readonly Change[]): unknown {
+  if (!(e instanceof ClusterError)) return e;
+  const done = new Set(changes.map((c) => `${c.kind}/${c.name}`));
+  const missing = set.members.map((m) => `${m.kind}/${m.metadata.name}`).filter((n) => !done.has(n));
+  const applied = changes.length ? changes.map((c) => `${c.kind}/${c.name}`).join(", ") : "none of its objects";
+  return new ClusterError(
+    `${e.message}\n  the apply stopped part-way: applied ${applied}; not applied ${missing.join(", ")}`,
+    `run the same vllmapp deploy again once the API server answers: server-side apply is idempotent and the ApplySet (Secret ${set.parent.metadata.name}) lists every kind, so the re-run applies the rest and prunes what an earlier deploy left`,
+  );
+}
+
 export async function applyAppSet(api: KubeApi, set: AppSet, app: string, opts: { dryRun: DryRun; force: boolean }): Promise<Change[]> {
   const get = async (o: K8sObject) => api.get(await api.pathOf(o), `read ${describe(o)}`);
   const [parentLive, ...live] = await Promise.all([get(set.parent), ...set.members.map(get)]);
@@ -119,22 +153,13 @@ export async function applyAppSet(api: KubeApi, set: AppSet, app: string, opts: 
 
   if (opts.dryRun === "client") {
     set.members.forEach((m, i) => record(m, live[i]));
+  } else if (dryRun) {
+    await writeSet(api, set, app, write, allGks, live, record);
   } else {
-    // the parent first, listing old and new group-kinds, so an interrupted deploy still prunes later
-    const parentWithAll = { ...set.parent, metadata: { ...set.parent.metadata, annotations: { ...set.parent.metadata.annotations, [ANN_GROUP_KINDS]: allGks.join(",") } } };
-    await ssa(api, parentWithAll, write);
-    for (const wave of [set.members.filter((m) => FIRST_WAVE.has(m.kind)), set.members.filter((m) => !FIRST_WAVE.has(m.kind))]) {
-      await settleAll(
-        wave.map(async (m) => {
-          let applied = await ssa(api, m, write);
-          if (isApiKeySecret(m, app) && !dryRun && !(applied as { data?: Record<string, string> }).data?.[API_KEY]) {
-            // once, under its own field manager: re-applying the (data-less) Secret never touches it
-            const key = randomBytes(32).toString("base64url");
-            applied = await ssa(api, { apiVersion: "v1", kind: "Secret", metadata: { name: m.metadata.name, namespace: m.metadata.namespace }, data: { [API_KEY]: Buffer.from(key).toString("base64") } }, { manager: KEYGEN_MANAGER, force: false });
-          }
-          record(m, live[set.members.indexOf(m)], applied);
-        }),
-      );
+    try {
+      await writeSet(api, set, app, write, allGks, live, record);
+    } catch (e) {
+      throw partialApply(e, set, changes);
     }
   }
   // no parent yet: no earlier deploy labelled anything for this set (the parent is always written first)

@@ -4,7 +4,7 @@
  */
 import type { Plan, PlannedApp } from "../app/plan.js";
 import { parseDuration } from "../config/units.js";
-import { ClusterError } from "../errors.js";
+import { ClusterError, InterruptedError } from "../errors.js";
 import { apiKeyRef, imageOf } from "../render/labels.js";
 import type { AppRef, DeployedApp, DeployRequest, DeployResult, Session, Target } from "../target.js";
 import type { Ui } from "../ui/output.js";
@@ -15,6 +15,7 @@ import { benchCluster } from "./bench.js";
 import { connect, namespaceFor, type ConnectionOptions } from "./connection.js";
 import { deleteApp } from "./delete.js";
 import { streamLogs } from "./logs.js";
+import { lockApps } from "./lock.js";
 import { preflight, writePrerequisites } from "./preflight.js";
 import { appStatus, listApps, serviceUrl } from "./status.js";
 import { waitForApp, waitForGroups } from "./wait.js";
@@ -28,9 +29,68 @@ function sayOutages(api: KubeApi, ui: Ui): void {
     e.kind === "lost" ? ui.warn(`${e.why}; retrying for up to ${OUTAGE_SECONDS} s`) : ui.info(`the Kubernetes API at ${api.conn.server} answers again (after ${e.seconds.toFixed(1)} s)`);
 }
 
+type Phase = "preflight" | "validate" | "apply";
+
+/**
+ * Ctrl-C during deploy. In the phases that write nothing of the apps (preflight, the server-side
+ * validation) every request is aborted at once; during an app's apply the apply is finished (an app is
+ * never left half-applied) and the deploy stops before waiting; the wait stops on its own (wait.ts).
+ */
+class DeployInterrupt {
+  phase: Phase = "preflight";
+  requested = false;
+  private readonly abort = new AbortController();
+  private readonly listener = () => {
+    this.requested = true;
+    if (this.phase !== "apply") this.abort.abort();
+  };
+  constructor(private readonly api: KubeApi) {
+    api.stop = this.abort.signal;
+    process.on("vllmapp:interrupt", this.listener);
+  }
+  /** Into the apply: requests are no longer aborted. */
+  applying(): void {
+    this.phase = "apply";
+    this.api.stop = undefined;
+  }
+  /** The error to throw for a request aborted by Ctrl-C, else `e` itself. */
+  explain(e: unknown, prerequisites: readonly string[]): unknown {
+    if (!this.requested || this.phase === "apply") return e;
+    const what = this.phase === "preflight" ? "during the preflight checks" : "while the API server validated the objects (a dry run)";
+    return new InterruptedError(`interrupted ${what}: nothing of the apps was applied${prerequisites.length ? ` (created before: ${prerequisites.join(", ")})` : ""}`);
+  }
+  close(): void {
+    this.api.stop = undefined;
+    process.off("vllmapp:interrupt", this.listener);
+  }
+}
+
 async function deploy(api: KubeApi, opts: ConnectionOptions, plan: Plan, req: DeployRequest, ui: Ui): Promise<DeployResult> {
-  const { dryRun } = req;
   sayOutages(api, ui);
+  const interrupt = new DeployInterrupt(api);
+  let prerequisites: string[] = [];
+  let release = async () => {};
+  try {
+    return await deployPhases(api, opts, plan, req, ui, interrupt, (p) => (prerequisites = p), (r) => (release = r));
+  } catch (e) {
+    throw interrupt.explain(e, prerequisites);
+  } finally {
+    interrupt.close();
+    await release();
+  }
+}
+
+async function deployPhases(
+  api: KubeApi,
+  opts: ConnectionOptions,
+  plan: Plan,
+  req: DeployRequest,
+  ui: Ui,
+  interrupt: DeployInterrupt,
+  wrote: (prerequisites: string[]) => void,
+  locked: (release: () => Promise<void>) => void,
+): Promise<DeployResult> {
+  const { dryRun } = req;
   const inputs = plan.apps.map((p) => {
     const app = p.loaded.config;
     const namespace = namespaceFor(api.conn, opts.namespace, app.namespace);
@@ -45,16 +105,26 @@ async function deploy(api: KubeApi, opts: ConnectionOptions, plan: Plan, req: De
     dryRun === "client"
       ? [...pre.namespaces.map((n) => `Namespace/${n}`), ...pre.apps.flatMap((a) => a.secretWrites.map((s) => `Secret/${s.name} (keys ${Object.keys(s.data).join(", ")})`))]
       : await writePrerequisites(api, pre, dryRun === "server" ? "All" : undefined);
+  if (dryRun === "none") wrote(prerequisites);
   // preflight keeps the order of its inputs: the plan's apps
   const prepared = new Map(plan.apps.map((p, i) => [p, pre.apps[i]!]));
   const sets = new Map(pre.apps.map((p) => [p, buildAppSet(p.app, p.namespace, p.objects)]));
-  if (dryRun === "none") await validateOnServer(api, [...sets.values()], req.forceConflicts);
+  if (dryRun === "none") {
+    locked(await lockApps(api, pre.apps.map((a) => ({ name: a.app.name, namespace: a.namespace })), ui));
+    interrupt.phase = "validate";
+    await validateOnServer(api, [...sets.values()], req.forceConflicts);
+  }
+  interrupt.applying();
   const deployOne = async (planned: PlannedApp, appUi: Ui): Promise<DeployedApp> => {
     const ready = prepared.get(planned)!;
     const { app, namespace } = ready;
     const set = sets.get(ready)!;
     if (dryRun === "none") appUi.info(`${app.name}: applying ${set.members.length} objects to namespace ${namespace} (context ${api.conn.context})`);
+    if (interrupt.requested) throw new InterruptedError(`interrupted before ${app.name} was applied: nothing of it was written (vllmapp deploy applies it)`);
     const changes = await applyAppSet(api, set, app.name, { dryRun, force: req.forceConflicts });
+    if (interrupt.requested && dryRun === "none") {
+      throw new InterruptedError(`interrupted: ${app.name} was applied in full (${changes.map((c) => `${c.action} ${c.kind}/${c.name}`).join(", ")}); stopped before waiting for it (vllmapp status ${app.name})`);
+    }
     const svc = set.members.find((m) => m.kind === "Service");
     const done: DeployedApp = {
       name: app.name, namespace, container: null, model: planned.rendered.model, image: imageOf(app), changes,
