@@ -139,7 +139,7 @@ export class KubeApi {
    */
   private async rideOut(e: unknown, method: string, signal: AbortSignal | undefined): Promise<boolean> {
     const code = errnoOf(e);
-    if (!this.answered || signal?.aborted || this.stop?.aborted || !code || !LOST.has(code) || (method === "POST" && code !== "ECONNREFUSED")) return false;
+    if (OUTAGE_SECONDS === 0 || !this.answered || signal?.aborted || this.stop?.aborted || !code || !LOST.has(code) || (method === "POST" && code !== "ECONNREFUSED")) return false;
     if (!this.outage) {
       this.outage = { since: Date.now(), tries: 0 };
       this.onOutage({ kind: "lost", why: (e as Error).message });
@@ -164,7 +164,12 @@ export class KubeApi {
       throw networkError(this.conn, e);
     }
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    if (body !== undefined) (req.headers as Record<string, string>)["Content-Type"] = opts.contentType ?? "application/json";
+    if (body !== undefined) {
+      const headers = req.headers as Record<string, string>;
+      headers["Content-Type"] = opts.contentType ?? "application/json";
+      // a DELETE with a body (DeleteOptions) is otherwise sent chunked, which some proxies refuse
+      headers["Content-Length"] = String(Buffer.byteLength(body));
+    }
     const transport = url.protocol === "http:" ? http : https;
     return new Promise((resolve, reject) => {
       const r = transport.request(url, { ...req, signal: opts.signal }, (res) => {
@@ -206,12 +211,12 @@ export class KubeApi {
    * most 5 s) or backing off 0.2 s, 0.4 s … 3.2 s; 6 tries in all, then the last answer is the error.
    */
   async request<T = KObject>(method: string, path: string, opts: RequestOptions): Promise<T> {
-    let res = await this.open(method, path, opts);
+    let res = await this.openRetrying(method, path, opts);
     for (let attempt = 1; attempt < RETRY_TRIES && retriable(method, res.statusCode ?? 0) && !opts.signal?.aborted; attempt++) {
       const after = Number(res.headers["retry-after"]);
       res.resume();
       await new Promise((r) => setTimeout(r, Number.isFinite(after) && after > 0 ? Math.min(after, 5) * 1000 : 100 * 2 ** attempt));
-      res = await this.open(method, path, opts);
+      res = await this.openRetrying(method, path, opts);
     }
     if ((res.statusCode ?? 500) >= 400) return this.fail(res, opts);
     let text = "";
