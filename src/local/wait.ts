@@ -6,7 +6,7 @@
 import { request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { formatDuration } from "../config/units.js";
-import { AppFailedError, InterruptedError, ReadinessTimeoutError } from "../errors.js";
+import { AppFailedError, DockerError, InterruptedError, ReadinessTimeoutError } from "../errors.js";
 import { describeCurrent, describePhases, ProgressGate, StartupTracker, type StartupPhase, type StartupReport } from "../startup/phases.js";
 import type { Ui } from "../ui/output.js";
 import { dockerOk, dockerStream, logTail, nameOf, type ContainerInfo } from "./docker.js";
@@ -61,6 +61,52 @@ export interface WaitTarget {
   before?: { phase: StartupPhase; at: number }[];
 }
 
+/** How long the wait rides out a Docker engine that stopped answering (a restart of the engine). */
+export const ENGINE_OUTAGE_SECONDS = 60;
+
+async function engineAnswers(): Promise<boolean> {
+  try {
+    await dockerOk(["version", "--format", "{{.Server.Version}}"]);
+    return true;
+  } catch (e) {
+    if (e instanceof DockerError) return false;
+    throw e;
+  }
+}
+
+/**
+ * After `docker wait` ended: did the engine go away (a restart)? A container stopped by a signal (143,
+ * 137, not OOM) may be the engine shutting down, which stops its containers before it stops answering,
+ * so the engine is watched for a few seconds then. If it is gone, it is waited for, up to
+ * ENGINE_OUTAGE_SECONDS; true when it went away and came back.
+ */
+async function engineRestarted(t: WaitTarget, ui: Ui, stoppedBySignal: () => Promise<boolean>): Promise<boolean> {
+  let down = !(await engineAnswers());
+  for (let i = 0; !down && i < 30 && (await stoppedBySignal()); i++) {
+    await sleep(100);
+    down = !(await engineAnswers());
+  }
+  if (!down) return false;
+  ui.warn(`the Docker engine stopped answering while ${t.app} was starting; waiting up to ${ENGINE_OUTAGE_SECONDS} s for it to come back`);
+  const since = Date.now();
+  while (!(await engineAnswers())) {
+    if (Date.now() - since > ENGINE_OUTAGE_SECONDS * 1000) {
+      throw new DockerError(
+        `the Docker engine went away while ${t.app} was starting and has not answered for ${ENGINE_OUTAGE_SECONDS} s`,
+        `start it again (sudo systemctl start docker), then run vllmapp deploy --local again: it starts ${t.container} anew`,
+      );
+    }
+    await sleep(500);
+  }
+  ui.info(`the Docker engine answers again (after ${((Date.now() - since) / 1000).toFixed(1)} s)`);
+  return true;
+}
+
+async function inspect(container: string): Promise<ContainerInfo> {
+  const [info] = JSON.parse(await dockerOk(["inspect", "--type", "container", container])) as ContainerInfo[];
+  return info!;
+}
+
 export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<StartupReport> {
   const url = `http://127.0.0.1:${t.port}/health`;
   const started = Date.now();
@@ -74,43 +120,72 @@ export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<StartupRe
     const r = tracker.report(Date.now());
     if (gate.pass(r, Date.now())) spin.update(progress(r));
   };
-  const logs = followStartup(t.container, tracker, update);
-  const waiter = dockerStream(["wait", t.container]);
-  const stop = new AbortController();
-  void waiter.then(() => stop.abort("exited"));
-  const onInterrupt = () => stop.abort("interrupted");
+  let interruptedBy = false;
+  const onInterrupt = () => {
+    interruptedBy = true;
+    current?.abort("interrupted");
+  };
+  let current: AbortController | undefined;
   process.once("vllmapp:interrupt", onInterrupt);
+  const interrupted = () => new InterruptedError(`interrupted: stopped waiting; ${t.container} goes on starting (vllmapp status --local ${t.app})`);
   try {
-    while (!stop.signal.aborted) {
-      if (await isHealthy(t.port)) {
-        tracker.mark("ready", Date.now());
-        const report = tracker.report(Date.now());
-        spin.succeed(`${t.app} is ready at http://127.0.0.1:${t.port} (${formatDuration(Math.round((Date.now() - started) / 1000))})`);
-        ui.info(`${t.app} startup: ${describePhases(report)}`);
-        return report;
+    for (;;) {
+      const logs = followStartup(t.container, tracker, update);
+      const waiter = dockerStream(["wait", t.container]);
+      const stop = new AbortController();
+      current = stop;
+      if (interruptedBy) stop.abort("interrupted");
+      void waiter.then(() => stop.abort("exited"));
+      try {
+        while (!stop.signal.aborted) {
+          if (await isHealthy(t.port)) {
+            tracker.mark("ready", Date.now());
+            const report = tracker.report(Date.now());
+            spin.succeed(`${t.app} is ready at http://127.0.0.1:${t.port} (${formatDuration(Math.round((Date.now() - started) / 1000))})`);
+            ui.info(`${t.app} startup: ${describePhases(report)}`);
+            return report;
+          }
+          const elapsed = (Date.now() - started) / 1000;
+          if (elapsed >= t.timeoutSeconds) {
+            spin.stop();
+            const tail = await logTail(t.container, 5);
+            throw new ReadinessTimeoutError(
+              `${t.container} did not answer ${url} with 200 within ${formatDuration(t.timeoutSeconds)}; it is still running, ${describeCurrent(tracker.report(Date.now()))}${tail.length ? `\n  last log lines:\n${indent(tail)}` : ""}`,
+              `large models take long to download and load: raise --timeout (or startup_timeout), and follow it with vllmapp logs --local ${t.app} --follow`,
+            );
+          }
+          update();
+          await sleep(POLL_MS, undefined, { signal: stop.signal }).catch(() => {});
+        }
+      } finally {
+        waiter.kill();
+        logs.stop();
       }
-      const elapsed = (Date.now() - started) / 1000;
-      if (elapsed >= t.timeoutSeconds) {
+      if (stop.signal.reason === "interrupted") {
         spin.stop();
-        const tail = await logTail(t.container, 5);
-        throw new ReadinessTimeoutError(
-          `${t.container} did not answer ${url} with 200 within ${formatDuration(t.timeoutSeconds)}; it is still running, ${describeCurrent(tracker.report(Date.now()))}${tail.length ? `\n  last log lines:\n${indent(tail)}` : ""}`,
-          `large models take long to download and load: raise --timeout (or startup_timeout), and follow it with vllmapp logs --local ${t.app} --follow`,
-        );
+        throw interrupted();
       }
-      update();
-      await sleep(POLL_MS, undefined, { signal: stop.signal }).catch(() => {});
+      const bySignal = async () => {
+        const i = await inspect(t.container).catch(() => undefined);
+        return !i || (!i.State.Running && !i.State.OOMKilled && (i.State.ExitCode === 143 || i.State.ExitCode === 137));
+      };
+      const restarted = await engineRestarted(t, ui, bySignal);
+      const info = await inspect(t.container);
+      if (info.State.Running) {
+        // the engine kept it running (live-restore), or `docker wait` itself was stopped (Ctrl-C reaches it too)
+        if (restarted) continue;
+        spin.stop();
+        throw interrupted();
+      }
+      if (restarted && !info.State.OOMKilled) {
+        ui.warn(`the Docker engine's restart stopped ${t.container} (exit code ${info.State.ExitCode}); starting it again`);
+        await dockerOk(["start", t.container]);
+        continue;
+      }
+      spin.stop();
+      throw await exitedError(t.app, info, tracker.report(Date.now()));
     }
-    spin.stop();
-    const interrupted = new InterruptedError(`interrupted: stopped waiting; ${t.container} goes on starting (vllmapp status --local ${t.app})`);
-    if (stop.signal.reason === "interrupted") throw interrupted;
-    const [info] = JSON.parse(await dockerOk(["inspect", "--type", "container", t.container])) as ContainerInfo[];
-    // still running: `docker wait` itself was stopped (Ctrl-C reaches it too)
-    if (info!.State.Running) throw interrupted;
-    throw await exitedError(t.app, info!, tracker.report(Date.now()));
   } finally {
     process.off("vllmapp:interrupt", onInterrupt);
-    waiter.kill();
-    logs.stop();
   }
 }

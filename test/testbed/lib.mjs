@@ -386,13 +386,17 @@ class Ctx {
  * (SIGTERM: a graceful shutdown that closes its connections; SIGKILL: connections reset), stay down for
  * `downMs`, start it again with the same binary and arguments (same ports), and wait until it answers.
  * The new pid replaces the old one in the state file, so teardown stops the new process.
- * Only kube-apiserver is supported (`node test/testbed/restart.mjs` is the command-line form).
+ * kube-apiserver and dockerd (one the test bed started) can be restarted; `node test/testbed/restart.mjs`
+ * is the command-line form.
  */
 export async function restartProcess(workDir, name, { signal = 'SIGTERM', downMs = 0 } = {}) {
-  if (name !== 'kube-apiserver') throw new TestbedError(`restartProcess: only kube-apiserver can be restarted (asked for ${name})`);
+  if (name !== 'kube-apiserver' && name !== 'dockerd') throw new TestbedError(`restartProcess: only kube-apiserver and dockerd can be restarted (asked for ${name})`);
   const state = readState(workDir);
   const rec = state?.processes?.find((p) => p.name === name);
-  if (!rec || !isOurProcess(rec)) throw new TestbedError(`no running ${name} in the test bed at ${workDir}`);
+  if (!rec || !isOurProcess(rec)) {
+    throw new TestbedError(`no running ${name} of the test bed at ${workDir}${name === 'dockerd' && state?.docker && !state.docker.startedByUs ? ' (it uses a Docker engine it did not start, and does not restart that one)' : ''}`);
+  }
+  if (name === 'dockerd' && signal === 'SIGKILL') throw new TestbedError('dockerd is restarted with SIGTERM only (SIGKILL would orphan its containerd)');
   const t0 = Date.now();
   if (signal === 'SIGKILL') {
     try {
@@ -400,9 +404,10 @@ export async function restartProcess(workDir, name, { signal = 'SIGTERM', downMs
     } catch {}
     for (let i = 0; i < 100 && isOurProcess(rec); i++) await sleep(50);
   } else {
-    // it stops listening at once and closes its watches; the process itself can linger for a minute
-    // on its own shutdown, and is then killed, as a kubelet kills a static pod after its grace period
-    await stopProcess(rec, { timeoutMs: 5_000 });
+    // kube-apiserver stops listening at once and closes its watches; the process itself can linger for a
+    // minute on its own shutdown, and is then killed, as a kubelet kills a static pod after its grace
+    // period. dockerd stops its containers first (their own grace period, 10 s).
+    await stopProcess(rec, { timeoutMs: name === 'dockerd' ? 30_000 : 5_000 });
   }
   if (isOurProcess(rec)) throw new TestbedError(`${name} (pid ${rec.pid}) did not stop`);
   const stoppedAt = Date.now();
@@ -410,7 +415,9 @@ export async function restartProcess(workDir, name, { signal = 'SIGTERM', downMs
   const fd = fs.openSync(rec.logFile, 'a');
   let child;
   try {
-    child = spawn(rec.bin, rec.args, { cwd: workDir, detached: true, stdio: ['ignore', fd, fd] });
+    // dockerd gets the dead proxy it was started with (startDocker)
+    const env = name === 'dockerd' ? { ...process.env, HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', NO_PROXY: '' } : process.env;
+    child = spawn(rec.bin, rec.args, { cwd: workDir, detached: true, stdio: ['ignore', fd, fd], env });
   } finally {
     fs.closeSync(fd);
   }
@@ -421,15 +428,16 @@ export async function restartProcess(workDir, name, { signal = 'SIGTERM', downMs
   fs.writeFileSync(tmp, JSON.stringify(fresh, null, 2) + '\n');
   fs.renameSync(tmp, statePath(workDir));
   fs.writeFileSync(path.join(workDir, `${name}.pid`), `${child.pid}\n`);
-  const pki = path.join(workDir, 'pki');
-  const tls = { ca: fs.readFileSync(path.join(pki, 'ca.crt')), cert: fs.readFileSync(path.join(pki, 'admin.crt')), key: fs.readFileSync(path.join(pki, 'admin.key')) };
-  const server = `https://127.0.0.1:${state.ports.apiserver}`;
-  await waitFor(`${name} /readyz after the restart`, async () => (await request(`${server}/readyz`, { tls, timeoutMs: 3000 })).status === 200, {
-    timeoutMs: 90_000,
-    intervalMs: 100,
-    logFile: rec.logFile,
-    isAlive: () => isAlive(child.pid),
-  });
+  const answers =
+    name === 'dockerd'
+      ? () => dockerAnswers(process.env)
+      : (() => {
+          const pki = path.join(workDir, 'pki');
+          const tls = { ca: fs.readFileSync(path.join(pki, 'ca.crt')), cert: fs.readFileSync(path.join(pki, 'admin.crt')), key: fs.readFileSync(path.join(pki, 'admin.key')) };
+          const server = `https://127.0.0.1:${state.ports.apiserver}`;
+          return async () => (await request(`${server}/readyz`, { tls, timeoutMs: 3000 })).status === 200;
+        })();
+  await waitFor(`${name} to answer after the restart`, answers, { timeoutMs: 90_000, intervalMs: 100, logFile: rec.logFile, isAlive: () => isAlive(child.pid) });
   // it stopped accepting connections at t0 (SIGTERM or SIGKILL)
   return { pid: child.pid, stoppedSeconds: (stoppedAt - t0) / 1000, downSeconds: (Date.now() - t0) / 1000 };
 }
