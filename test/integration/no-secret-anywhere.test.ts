@@ -37,6 +37,7 @@ const S = {
   mlflow: `sntl-mlflow-${rnd()}`,
   userApiKey: `sntl-apikey-${rnd()}`,
   notHf: `sntl-nothf-${rnd()}`,
+  hubUrlPassword: `sntl-hubpass-${rnd()}`,
   wrongKubeToken: `sntl-kubetoken-${rnd()}`,
 };
 /** secrets learned while the file runs (generated API keys, the ServiceAccount token): name → value, and whether the value's head is its own */
@@ -262,6 +263,9 @@ test("init, render (to files, --dry-run, -o json/yaml, --local) and check print 
   const notHf = cli(gated, ["check", "--debug"], { HF_TOKEN: S.notHf });
   assert.equal(notHf.code, 2, notHf.stderr);
   assert.match(notHf.stdout + notHf.stderr, /HF_TOKEN is not a Hugging Face access token/);
+  // a Hub mirror with a password in its URL: fetch cannot send it, and the error must not quote it
+  const withPassword = everyWay(k8sDir, ["check", "--app", "hfapp"], 2, { HF_ENDPOINT: tbEnv("HF_ENDPOINT").replace("://", `://sec17:${S.hubUrlPassword}@`) });
+  assert.match(withPassword.stdout + withPassword.stderr, /HF_ENDPOINT http:\/\/127\.0\.0\.1:\d+ has credentials in its URL/);
   const unreachable = workdir({
     "vllm-app.yaml": `name: far\nruns: {backend: mlflow, tracking_uri: ${dead}}\nmodel_path:\n  run_output: {run_name: r1, output: model}\nresources: {gpu: "L4:1"}\nsecrets: [MLFLOW_TRACKING_TOKEN]\n---\nname: far-s3\nmodel_path: s3://sec17-nowhere/m/\nresources: {gpu: "L4:1"}\nsecrets: [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]\n`,
   });
