@@ -1,7 +1,8 @@
 /**
  * No secret anywhere (issue #17, item 3). A distinct random sentinel goes into every secret-bearing input
  * (the variables `--create-secrets` copies, HF_TOKEN, MLFLOW_TRACKING_TOKEN, the S3 keys, a user's
- * VLLM_API_KEY, a kubeconfig's bearer token; the generated API keys are read back once they exist), and
+ * VLLM_API_KEY, a kubeconfig's bearer token, a password in HF_ENDPOINT; the generated API keys and a
+ * ServiceAccount token are read back once they exist), and
  * every command runs with them in its environment, with and without --debug and --json, and on error
  * paths. Each sentinel is looked for as it is, by its first and last 16 characters (a truncated echo), and
  * in base64 and base64url at each of the three byte alignments, in: the stdout and stderr of every command
@@ -75,9 +76,16 @@ function assertClean(where: string, text: string): void {
 
 // --- the CLI, with the sentinels in its environment and the spawn wrappers first on PATH ---------------
 
-const ARGV_LOG = workdir();
-const WRAPPERS = workdir();
-const HOME = workdir();
+/** every folder this file makes, removed when it ends (whatever state a failing test left) */
+const scratch: string[] = [];
+function scratchDir(files: Record<string, string> = {}): string {
+  const dir = workdir(files);
+  scratch.push(dir);
+  return dir;
+}
+const ARGV_LOG = scratchDir();
+const WRAPPERS = scratchDir();
+const HOME = scratchDir();
 const ORIGINAL_PATH = process.env.PATH ?? "";
 /** vllmapp's own argv, as this file built it */
 const ownArgv: string[][] = [];
@@ -211,8 +219,8 @@ const admin = `sec17-admin-${rnd().slice(0, 6)}`;
 
 before(async () => {
   ({ ns, cleanup } = await withNamespaceFreed("sec17"));
-  k8sDir = workdir({ "vllm-app.yaml": K8S_APPS() });
-  dkDir = workdir({ "vllm-app.yaml": DK_APPS(await freePort(), await freePort()) });
+  k8sDir = scratchDir({ "vllm-app.yaml": K8S_APPS() });
+  dkDir = scratchDir({ "vllm-app.yaml": DK_APPS(await freePort(), await freePort()) });
   dead = `http://127.0.0.1:${await freePort()}`;
   // the binaries vllmapp starts: docker, and the first word of every one-off step it plans
   const plan = JSON.parse(runCli(["deploy", "--local", "--dry-run=client", "--json"], { cwd: dkDir }).stdout);
@@ -226,17 +234,16 @@ after(async () => {
   if (bench.length) await docker(["rm", "-f", ...bench], { allowFail: true });
   await kubectl(["delete", "clusterrolebinding", admin, "--ignore-not-found"], { allowFail: true });
   await cleanup();
-  for (const d of [ARGV_LOG, WRAPPERS, HOME, k8sDir, dkDir]) rmSync(d, { recursive: true, force: true });
+  for (const d of scratch) rmSync(d, { recursive: true, force: true });
 });
 
 // --- offline: init, render, check ----------------------------------------------------------------------
 
 test("init, render (to files, --dry-run, -o json/yaml, --local) and check print and write no sentinel", () => {
-  const init = workdir();
+  const init = scratchDir();
   const i = cli(init, ["init", "--yes", "--name", "sec17-init", "--model", tbEnv("VLLM_TINY_MODEL_HF"), "--gpu", "L4:1", "--json"]);
   assert.equal(i.code, 0, i.stderr);
   assertClean("the vllm-app.yaml init wrote", readFileSync(path.join(init, "vllm-app.yaml"), "utf8"));
-  rmSync(init, { recursive: true, force: true });
 
   const out = cli(k8sDir, ["render", "--out", "rendered", "--debug"]);
   assert.equal(out.code, 0, out.stderr);
@@ -257,7 +264,7 @@ test("init, render (to files, --dry-run, -o json/yaml, --local) and check print 
 
   everyWay(k8sDir, ["check"], 0);
   // error paths: a gated repo the sentinel token cannot read, a token that is no HF token, unreachable sources
-  const gated = workdir({ "vllm-app.yaml": `name: gated\nmodel_hf_path: meta-llama/Llama-3.1-8B-Instruct\nresources: {gpu: "L4:1"}\nsecrets: [HF_TOKEN]\n` });
+  const gated = scratchDir({ "vllm-app.yaml": `name: gated\nmodel_hf_path: meta-llama/Llama-3.1-8B-Instruct\nresources: {gpu: "L4:1"}\nsecrets: [HF_TOKEN]\n` });
   const g = everyWay(gated, ["check"], 2);
   assert.match(g.stdout + g.stderr, /HF_TOKEN cannot read meta-llama\/Llama-3\.1-8B-Instruct/);
   const notHf = cli(gated, ["check", "--debug"], { HF_TOKEN: S.notHf });
@@ -266,12 +273,11 @@ test("init, render (to files, --dry-run, -o json/yaml, --local) and check print 
   // a Hub mirror with a password in its URL: fetch cannot send it, and the error must not quote it
   const withPassword = everyWay(k8sDir, ["check", "--app", "hfapp"], 2, { HF_ENDPOINT: tbEnv("HF_ENDPOINT").replace("://", `://sec17:${S.hubUrlPassword}@`) });
   assert.match(withPassword.stdout + withPassword.stderr, /HF_ENDPOINT http:\/\/127\.0\.0\.1:\d+ has credentials in its URL/);
-  const unreachable = workdir({
+  const unreachable = scratchDir({
     "vllm-app.yaml": `name: far\nruns: {backend: mlflow, tracking_uri: ${dead}}\nmodel_path:\n  run_output: {run_name: r1, output: model}\nresources: {gpu: "L4:1"}\nsecrets: [MLFLOW_TRACKING_TOKEN]\n---\nname: far-s3\nmodel_path: s3://sec17-nowhere/m/\nresources: {gpu: "L4:1"}\nsecrets: [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]\n`,
   });
   const u = everyWay(unreachable, ["check"], 2, { AWS_ENDPOINT_URL: dead });
   assert.match(u.stdout + u.stderr, /cannot reach MLflow/);
-  for (const d of [gated, unreachable]) rmSync(d, { recursive: true, force: true });
 });
 
 // --- Kubernetes ----------------------------------------------------------------------------------------
@@ -317,10 +323,9 @@ test("kubernetes: deploy --create-secrets fails preflight naming the missing Sec
   // unchanged re-deploys, every way
   everyWay(k8sDir, ["deploy", "-n", ns, "--create-secrets"], 0);
   // error path: an app that cannot be scheduled (exit 6), with its Secrets in place
-  const big = workdir({ "vllm-app.yaml": K8S_APPS().split("---")[0]!.replace('gpu: "L4:1"', 'gpu: "L4:16"').replace("name: hfapp", "name: bigapp") });
+  const big = scratchDir({ "vllm-app.yaml": K8S_APPS().split("---")[0]!.replace('gpu: "L4:1"', 'gpu: "L4:16"').replace("name: hfapp", "name: bigapp") });
   const unschedulable = cli(big, ["deploy", "-n", ns, "--create-secrets", "--debug", "--timeout", "60s"]);
   assert.equal(unschedulable.code, 6, unschedulable.stderr);
-  rmSync(big, { recursive: true, force: true });
 });
 
 test("kubernetes: status, list, logs and bench every way, and their error paths; status --show-api-key does show the key", () => {
