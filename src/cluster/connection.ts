@@ -37,7 +37,9 @@ export async function connect(opts: ConnectionOptions): Promise<Connection> {
     if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
     else kc.loadFromDefault();
   } catch (e) {
-    throw new ClusterError(`cannot read kubeconfig ${opts.kubeconfig ?? process.env.KUBECONFIG ?? "~/.kube/config"}: ${(e as Error).message}`, "pass --kubeconfig, or set KUBECONFIG");
+    // a YAML error's message goes on to quote the lines around the mistake, tokens and keys included: its first line says what and where
+    const why = (e as Error).message.split("\n")[0];
+    throw new ClusterError(`cannot read kubeconfig ${opts.kubeconfig ?? process.env.KUBECONFIG ?? "~/.kube/config"}: ${why}`, "pass --kubeconfig, or set KUBECONFIG");
   }
   if (opts.context) {
     if (!kc.getContextObject(opts.context)) {

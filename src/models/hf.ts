@@ -11,7 +11,12 @@ import { gb } from "../fit/fit.js";
 import { BackendUnreachable, SourceProblem, networkCause, redactUrl, timedFetch, type ModelFacts } from "./facts.js";
 
 export function hfEndpoint(): string {
-  return (process.env.HF_ENDPOINT || "https://huggingface.co").replace(/\/+$/, "");
+  const endpoint = (process.env.HF_ENDPOINT || "https://huggingface.co").replace(/\/+$/, "");
+  // fetch refuses a URL with credentials in it, with an error that quotes the URL, password and all
+  if (redactUrl(endpoint) !== endpoint) {
+    throw new SourceProblem(`HF_ENDPOINT ${redactUrl(endpoint)} has credentials in its URL, which cannot be sent that way`, "drop them from HF_ENDPOINT: the Hub and its mirrors take a bearer token, HF_TOKEN");
+  }
+  return endpoint;
 }
 
 function hfToken(): string | undefined {
