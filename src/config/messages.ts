@@ -30,6 +30,9 @@ export function describeValue(v: unknown): string {
   if (typeof v === "number") return `the number ${v}`;
   if (typeof v === "boolean") return `${v}`;
   if (Array.isArray(v)) return `a list of ${v.length} item${v.length === 1 ? "" : "s"}`;
+  if (v instanceof Uint8Array) return "binary data (a !!binary value)";
+  if (v instanceof Date) return "a timestamp (write it in quotes to keep it a string)";
+  if (v instanceof Set || v instanceof Map) return "a !!set or !!omap";
   if (typeof v === "object") return "a mapping";
   return typeof v;
 }
