@@ -8,7 +8,7 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
@@ -100,6 +100,26 @@ test("Ctrl-C while the container is created: it is created in full, the deploy s
   const again = runCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home } });
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stderr, new RegExp(`${a.name}: unchanged`));
+});
+
+test("Ctrl-C during the model copy (a before step): the copy is stopped, no container is started (exit 130); a re-run deploys", async () => {
+  const a = await app(
+    "intr-copy",
+    `stream_model: false\nsecrets: [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]\nenv_vars:\n  AWS_ENDPOINT_URL: ${tbEnv("POD_AWS_ENDPOINT_URL")}\n  AWS_DEFAULT_REGION: ${tbEnv("AWS_DEFAULT_REGION")}\n`,
+  );
+  writeFileSync(path.join(a.dir, "vllm-app.yaml"), readFileSync(path.join(a.dir, "vllm-app.yaml"), "utf8").replace("model_path: /models/qwen3-0.6b", `model_path: ${tbEnv("VLLM_TINY_MODEL_S3")}`));
+  // the first `docker run` is the copy (rclone); the container's own comes after it
+  const slow = slowDocker("run", 3);
+  const run = startCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home, PATH: slow.PATH } });
+  await paused(slow.marker);
+  run.kill("SIGINT");
+  const r = await run;
+  assert.equal(r.exitCode, 130, r.stderr);
+  assert.match(r.stderr, /^error: interrupted during copy .*: the app's container was not started or changed; vllmapp deploy --local starts over \(a model copy keeps the files it finished\)$/m);
+  assert.deepEqual(await containersOf(a.name), []);
+  const again = runCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home } });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, new RegExp(`${a.name} is ready at`));
 });
 
 test("two deploy --local of one app at once: the second stops before touching the engine and names the first", async () => {
