@@ -139,7 +139,9 @@ export class KubeApi {
    */
   private async rideOut(e: unknown, method: string, signal: AbortSignal | undefined): Promise<boolean> {
     const code = errnoOf(e);
-    if (OUTAGE_SECONDS === 0 || !this.answered || signal?.aborted || this.stop?.aborted || !code || !LOST.has(code) || (method === "POST" && code !== "ECONNREFUSED")) return false;
+    const busy = e instanceof ApiError && retriable(method, e.status);
+    const lost = busy || (code !== undefined && LOST.has(code) && (method !== "POST" || code === "ECONNREFUSED"));
+    if (OUTAGE_SECONDS === 0 || !this.answered || signal?.aborted || this.stop?.aborted || !lost) return false;
     if (!this.outage) {
       this.outage = { since: Date.now(), tries: 0 };
       this.onOutage({ kind: "lost", why: (e as Error).message });
@@ -173,7 +175,8 @@ export class KubeApi {
     const transport = url.protocol === "http:" ? http : https;
     return new Promise((resolve, reject) => {
       const r = transport.request(url, { ...req, signal: opts.signal }, (res) => {
-        this.reached();
+        // a server that is starting answers 429/503 for a while: that is not "back" yet
+        if (!retriable(method, res.statusCode ?? 0)) this.reached();
         resolve(res);
       });
       r.on("error", (e) => reject((e as Error).name === "AbortError" ? e : networkError(this.conn, e)));
@@ -280,7 +283,6 @@ export class KubeApi {
     onRelist: () => void = () => {},
   ): Promise<void> {
     let rv = query.resourceVersion === undefined ? undefined : String(query.resourceVersion);
-    let busy = 0;
     while (!signal.aborted) {
       let gone = false;
       try {
@@ -294,16 +296,11 @@ export class KubeApi {
             }
             throw new ApiError(ev.object.code ?? 500, ev.object, what, this.conn);
           }
-          busy = 0;
           rv = ev.object.metadata?.resourceVersion ?? rv;
           if (ev.type !== "BOOKMARK") onEvent(ev as WatchEvent<T>);
         });
       } catch (e) {
-        // a server coming back up answers 429/503 for a moment
-        if (e instanceof ApiError && retriable("GET", e.status) && busy++ < RETRY_TRIES) {
-          await sleep(100 * 2 ** busy, signal);
-          continue;
-        }
+        // a broken connection, or a server coming back up that answers 429/503 for a while
         if (!(await this.rideOut(e, "GET", signal))) throw e;
         continue;
       }

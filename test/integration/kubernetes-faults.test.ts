@@ -101,6 +101,25 @@ test("429 and 503 answers are retried with backoff, and the deploy goes through"
   }
 });
 
+test("watches broken, then answered 503 while the server comes back: the wait rides it out and reports Ready", async () => {
+  const a = app("comeback", { readyDelay: "8s" });
+  const run = startVia(["deploy", "-n", ns], a.dir);
+  await stderrShows(run, /comeback: 0\/1 ready/);
+  let busyUntil = Date.now() + 3000;
+  proxy.rule = (r) => (r.query.get("watch") === "true" && Date.now() < busyUntil ? { status: 503 } : "pass");
+  proxy.down();
+  await proxy.up();
+  const r = await run;
+  busyUntil = 0;
+  proxy.rule = () => "pass";
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.match(r.stderr, /^warning: .*; retrying for up to 60 s$/m);
+  assert.match(r.stderr, /^the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ answers again \(after \d+\.\d s\)$/m);
+  assert.match(r.stdout, /^ {2}ready +1\/1$/m);
+  // the proxy did answer 503 to watches
+  assert.ok(proxy.seen.some((x) => x.query.get("watch") === "true"));
+});
+
 test("the API server gone in the middle of the apply: exit 3 naming what was applied and what was not; a re-run finishes the deploy", async () => {
   const a = app("cutoff");
   proxy.rule = (r) => (isDeploymentApply("cutoff", false)(r) ? "hold" : "pass");
