@@ -7,6 +7,7 @@ import { request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { formatDuration } from "../config/units.js";
 import { AppFailedError, InterruptedError, ReadinessTimeoutError } from "../errors.js";
+import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { describeCurrent, describePhases, ProgressGate, StartupTracker, type StartupPhase, type StartupReport } from "../startup/phases.js";
 import type { Ui } from "../ui/output.js";
 import { dockerOk, dockerStream, logTail, nameOf, type ContainerInfo } from "./docker.js";
@@ -79,7 +80,7 @@ export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<StartupRe
   const stop = new AbortController();
   void waiter.then(() => stop.abort("exited"));
   const onInterrupt = () => stop.abort("interrupted");
-  process.once("vllmapp:interrupt", onInterrupt);
+  listenForInterrupt(onInterrupt);
   try {
     while (!stop.signal.aborted) {
       if (await isHealthy(t.port)) {
@@ -109,7 +110,7 @@ export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<StartupRe
     if (info!.State.Running) throw interrupted;
     throw await exitedError(t.app, info!, tracker.report(Date.now()));
   } finally {
-    process.off("vllmapp:interrupt", onInterrupt);
+    stopListeningForInterrupt(onInterrupt);
     waiter.kill();
     logs.stop();
   }
