@@ -7,6 +7,7 @@
  */
 import http from "node:http";
 import https from "node:https";
+import tls from "node:tls";
 import { StringDecoder } from "node:string_decoder";
 import type { K8sObject } from "../render/types.js";
 import type { Connection } from "./connection.js";
@@ -70,6 +71,25 @@ export function groupOf(apiVersion: string): string {
 
 const RETRY_TRIES = 6;
 
+/**
+ * Requests that end (GET, PATCH, DELETE) share this many kept-alive connections; more wait for one.
+ * A 200-app deploy sends about 3,000 of them: one connection each (what client-node's
+ * applyToHTTPSOptions hands out, a new Agent per call) meant 3,000 TLS handshakes, each building its own
+ * TLS context (~4 s of CPU in all), and bursts of a thousand requests at once that the API server's
+ * in-flight limit (default 400) answers with 429.
+ */
+export const POOLED_SOCKETS = 16;
+
+/** The TLS settings that make one connection differ from another. */
+const TLS_KEYS = ["ca", "cert", "key", "pfx", "passphrase", "rejectUnauthorized", "servername"] as const;
+
+interface Agents {
+  /** kept alive, at most POOLED_SOCKETS */
+  pooled: http.Agent;
+  /** logs and watches: a socket each (a long stream never holds up a request), closed when it ends */
+  streams: http.Agent;
+}
+
 function retriable(method: string, status: number): boolean {
   return status === 429 || (method !== "POST" && (status === 502 || status === 503 || status === 504));
 }
@@ -112,6 +132,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export class KubeApi {
   readonly conn: Connection;
   private readonly discovery = new Map<string, Promise<Resource[] | undefined>>();
+  private readonly agents = new Map<string, Agents>();
   /** told when the server stops answering and when it answers again (the commands print it) */
   onOutage: (e: OutageEvent) => void = () => {};
   /** aborts every request and watch of this client (Ctrl-C in a phase that writes nothing) */
@@ -155,7 +176,30 @@ export class KubeApi {
     return !signal?.aborted;
   }
 
-  private async open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+  /**
+   * Our agents for these TLS settings, made once and shared by every request with the same ones (one TLS
+   * context for all their sockets). Credentials from an exec plugin may change the client certificate:
+   * new settings get agents of their own.
+   */
+  private agentsFor(protocol: string, req: https.RequestOptions): Agents {
+    const id = [protocol, ...TLS_KEYS.map((k) => {
+      const v = req[k] as unknown;
+      return Buffer.isBuffer(v) ? v.toString("base64") : Array.isArray(v) ? v.map(String).join("\n") : String(v);
+    })].join("\0");
+    let a = this.agents.get(id);
+    if (!a) {
+      if (protocol === "http:") a = { pooled: new http.Agent({ keepAlive: true, maxSockets: POOLED_SOCKETS }), streams: new http.Agent({ keepAlive: false }) };
+      else {
+        const secureContext = tls.createSecureContext({ ca: req.ca, cert: req.cert, key: req.key, pfx: req.pfx, passphrase: req.passphrase });
+        const tlsOpts = { secureContext, rejectUnauthorized: req.rejectUnauthorized, servername: req.servername };
+        a = { pooled: new https.Agent({ ...tlsOpts, keepAlive: true, maxSockets: POOLED_SOCKETS }), streams: new https.Agent({ ...tlsOpts, keepAlive: false }) };
+      }
+      this.agents.set(id, a);
+    }
+    return a;
+  }
+
+  private async open(method: string, path: string, opts: RequestOptions, stream = false): Promise<http.IncomingMessage> {
     if (this.stop) opts = { ...opts, signal: opts.signal ? AbortSignal.any([opts.signal, this.stop]) : this.stop };
     const url = new URL(this.conn.server.replace(/\/+$/, "") + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
@@ -164,6 +208,13 @@ export class KubeApi {
       await this.conn.kc.applyToHTTPSOptions(req);
     } catch (e) {
       throw networkError(this.conn, e);
+    }
+    // client-node hands out a new plain Agent per call (one connection per request): ours instead. A
+    // proxy agent (the cluster's proxy-url) is kept as it is.
+    const given = req.agent;
+    if (!given || given.constructor === https.Agent || given.constructor === http.Agent) {
+      const agents = this.agentsFor(url.protocol, req);
+      req.agent = stream ? agents.streams : agents.pooled;
     }
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     if (body !== undefined) {
@@ -185,10 +236,10 @@ export class KubeApi {
   }
 
   /** open(), riding out an outage of a server that answered before. */
-  private async openRetrying(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+  private async openRetrying(method: string, path: string, opts: RequestOptions, stream = false): Promise<http.IncomingMessage> {
     for (;;) {
       try {
-        return await this.open(method, path, opts);
+        return await this.open(method, path, opts, stream);
       } catch (e) {
         if (!(await this.rideOut(e, method, opts.signal))) throw e;
       }
@@ -241,7 +292,7 @@ export class KubeApi {
   async lines(path: string, opts: RequestOptions, onLine: (line: string) => void | Promise<void>): Promise<void> {
     let res: http.IncomingMessage;
     try {
-      res = await this.openRetrying("GET", path, opts);
+      res = await this.openRetrying("GET", path, opts, true);
     } catch (e) {
       if (opts.signal?.aborted) return;
       throw e;

@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { BenchOutput, COPIED_TOKENIZER, describeLevel, planLevels, renderBenchJob, TOKENIZER_FILES, wrapperConfig, type BenchJobSpec, type TokenizerSource } from "../bench/bench.js";
 import { formatDuration } from "../config/units.js";
 import { AppFailedError, InterruptedError, ReadinessTimeoutError, UsageError } from "../errors.js";
+import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { isObjectStore, parseModelPath } from "../models/source.js";
 import { LABEL_APP } from "../render/labels.js";
 import { rcloneSource } from "../render/model-copy.js";
@@ -109,7 +110,7 @@ export async function benchCluster(api: KubeApi, app: string, namespace: string,
     stopped = "interrupted";
     ac.abort();
   };
-  process.once("vllmapp:interrupt", onInterrupt);
+  listenForInterrupt(onInterrupt);
   const leftHint = `the Job stays for an hour for a look: kubectl logs -n ${namespace} job/${name}`;
   try {
     const pod = await waitForPod(api, namespace, name, ac.signal, (why) => spin.update(`bench ${app}: ${why}`)).catch((e) => {
@@ -146,7 +147,7 @@ export async function benchCluster(api: KubeApi, app: string, namespace: string,
     }
   } finally {
     clearTimeout(timer);
-    process.off("vllmapp:interrupt", onInterrupt);
+    stopListeningForInterrupt(onInterrupt);
     spin.stop();
   }
   return {

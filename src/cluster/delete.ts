@@ -4,6 +4,7 @@
  * the pods are gone.
  */
 import { InterruptedError } from "../errors.js";
+import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { LABEL_APP } from "../render/labels.js";
 import type { DeletedApp } from "../target.js";
 import type { Ui } from "../ui/output.js";
@@ -60,13 +61,13 @@ export async function deleteApp(api: KubeApi, name: string, namespace: string, o
     const spinner = await opts.ui.spinner(`${name}: waiting until its pods and objects are gone`);
     const interrupt = new AbortController();
     const stop = () => interrupt.abort();
-    process.once("vllmapp:interrupt", stop);
+    listenForInterrupt(stop);
     await Promise.all([
       waitAllGone(api, `/api/v1/namespaces/${namespace}/pods`, { labelSelector: `${LABEL_APP}=${name}` }, `watch the pods of ${name}`, interrupt.signal),
       ...doomed.map((o) => waitAllGone(api, o.path, { fieldSelector: `metadata.name=${o.metadata.name}` }, `watch ${describe(o)}`, interrupt.signal)),
     ]).finally(() => {
       spinner.stop();
-      process.off("vllmapp:interrupt", stop);
+      stopListeningForInterrupt(stop);
     });
     if (interrupt.signal.aborted) throw new InterruptedError("interrupted: stopped waiting; the cluster goes on deleting");
     opts.ui.success(`${name}: deleted from namespace ${namespace}`);

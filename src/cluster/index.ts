@@ -15,6 +15,7 @@ import { benchCluster } from "./bench.js";
 import { connect, namespaceFor, type ConnectionOptions } from "./connection.js";
 import { deleteApp } from "./delete.js";
 import { streamLogs } from "./logs.js";
+import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { lockApps } from "./lock.js";
 import { preflight, writePrerequisites } from "./preflight.js";
 import { appStatus, listApps, serviceUrl } from "./status.js";
@@ -46,7 +47,7 @@ class DeployInterrupt {
   };
   constructor(private readonly api: KubeApi) {
     api.stop = this.abort.signal;
-    process.on("vllmapp:interrupt", this.listener);
+    listenForInterrupt(this.listener);
   }
   /** Into the apply: requests are no longer aborted. */
   applying(): void {
@@ -61,7 +62,7 @@ class DeployInterrupt {
   }
   close(): void {
     this.api.stop = undefined;
-    process.off("vllmapp:interrupt", this.listener);
+    stopListeningForInterrupt(this.listener);
   }
 }
 

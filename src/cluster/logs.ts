@@ -3,7 +3,9 @@
  * handed to `write` as a LogLine (the command prints it); with --follow, replicas that start later and
  * restarted containers are picked up by watching the pods.
  */
+import { setMaxListeners } from "node:events";
 import { InterruptedError, UsageError } from "../errors.js";
+import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { LABEL_APP } from "../render/labels.js";
 import { logLine, type LogLine, type LogsRequest } from "../target.js";
 import type { Ui } from "../ui/output.js";
@@ -43,13 +45,15 @@ export async function lastLines(api: KubeApi, namespace: string, pod: string, co
 export async function streamLogs(api: KubeApi, apps: { name: string; namespace: string }[], req: LogsRequest, ui: Ui, writeLine: (l: LogLine) => Promise<void>): Promise<void> {
   const { sinceSeconds } = req;
   const ac = new AbortController();
+  // one abort for every replica's stream (and each app's pod watch): twenty replicas are not a leak
+  setMaxListeners(Infinity, ac.signal);
   const write = (replica: string, raw: string) => writeLine(logLine(replica, raw, req.timestamps));
   let interrupted = false;
   const onInterrupt = () => {
     interrupted = true;
     ac.abort();
   };
-  process.once("vllmapp:interrupt", onInterrupt);
+  listenForInterrupt(onInterrupt);
   const query = (first: boolean): Query => ({
     follow: req.follow,
     previous: req.previous,
@@ -89,7 +93,7 @@ export async function streamLogs(api: KubeApi, apps: { name: string; namespace: 
       await Promise.all(found.map((a) => followApp(api, a, new Set(a.pods.map((p) => p.metadata.name)), wanted, stream, ac)));
     }
   } finally {
-    process.off("vllmapp:interrupt", onInterrupt);
+    stopListeningForInterrupt(onInterrupt);
   }
   if (interrupted) throw new InterruptedError("interrupted: stopped streaming logs");
 }

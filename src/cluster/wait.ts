@@ -7,6 +7,7 @@
  */
 import { formatDuration } from "../config/units.js";
 import { AppFailedError, InterruptedError, ReadinessTimeoutError } from "../errors.js";
+import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { LABEL_APP } from "../render/labels.js";
 import type { Ui } from "../ui/output.js";
 import type { KObject, KubeApi, WatchEvent } from "./api.js";
@@ -83,7 +84,7 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
       startup.abort();
       clearTimeout(timer);
       clearInterval(ticker);
-      process.off("vllmapp:interrupt", onInterrupt);
+      stopListeningForInterrupt(onInterrupt);
       if (err) {
         spinner.stop();
         reject(err);
@@ -107,7 +108,7 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
       );
     }, opts.timeoutSeconds * 1000);
     const onInterrupt = () => finish(new InterruptedError(`interrupted: stopped waiting for ${app}; what was applied stays (vllmapp status ${app})`));
-    process.once("vllmapp:interrupt", onInterrupt);
+    listenForInterrupt(onInterrupt);
 
     const evaluate = () => {
       if (settled || failing) return;
@@ -196,7 +197,7 @@ export async function waitForGroups(api: KubeApi, opts: { app: string; namespace
       settled = true;
       ac.abort();
       clearTimeout(timer);
-      process.off("vllmapp:interrupt", onInterrupt);
+      stopListeningForInterrupt(onInterrupt);
       if (err) {
         spinner.stop();
         reject(err);
@@ -210,7 +211,7 @@ export async function waitForGroups(api: KubeApi, opts: { app: string; namespace
       finish(new ReadinessTimeoutError(`${app} is not ready after ${formatDuration(opts.timeoutSeconds)}: ${last.state.ready}/${last.state.desired} groups ready${d ? `; ${d.reason}` : ""}`, d?.hint ?? `wait longer (--timeout), or look closer: vllmapp status ${app}; vllmapp logs ${app}`));
     }, opts.timeoutSeconds * 1000);
     const onInterrupt = () => finish(new InterruptedError(`interrupted: stopped waiting for ${app}; what was applied stays (vllmapp status ${app})`));
-    process.once("vllmapp:interrupt", onInterrupt);
+    listenForInterrupt(onInterrupt);
     const evaluate = () => {
       if (settled || failing) return;
       if (!lws) return spinner.update(`${app}: waiting for LeaderWorkerSet ${lwsName}`);

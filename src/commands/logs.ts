@@ -30,9 +30,22 @@ export function formatLogLine(l: LogLine, opts: Pick<LogsOptions, "json" | "targ
   return opts.target === "docker" ? text : `[${l.replica}] ${text}`;
 }
 
-/** Write to stdout, waiting when it is full, so a long log streams instead of piling up in memory. */
+/** Set while stdout is full: every replica's stream waits for the same "drain". */
+let drained: Promise<void> | undefined;
+
+/**
+ * Write to stdout, waiting when it is full, so a long log streams instead of piling up in memory. The
+ * replicas' streams share one wait (a listener each would be 20 "drain" listeners for 20 replicas, and
+ * Node's "possible EventEmitter memory leak" warning on stderr).
+ */
 async function writeOut(text: string): Promise<void> {
-  if (!process.stdout.write(`${text}\n`)) await once(process.stdout, "drain");
+  while (drained) await drained;
+  if (!process.stdout.write(`${text}\n`)) {
+    drained ??= once(process.stdout, "drain").then(() => {
+      drained = undefined;
+    });
+    await drained;
+  }
 }
 
 export async function runLogs(opts: LogsOptions): Promise<void> {

@@ -11,6 +11,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { BenchOutput, COPIED_TOKENIZER, describeLevel, planLevels, TOKENIZER_FILES, WRAPPER, wrapperConfig, type BenchEndpoint } from "../bench/bench.js";
 import { AppFailedError, DockerError, InterruptedError, ReadinessTimeoutError, UsageError } from "../errors.js";
+import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { parseModelPath } from "../models/source.js";
 import { rcloneSource } from "../render/model-copy.js";
 import { describeCurrent } from "../startup/phases.js";
@@ -126,7 +127,7 @@ export async function benchLocal(ref: AppRef, req: BenchRequest, ui: Ui): Promis
     };
     const timer = setTimeout(() => stop("timeout"), req.timeoutSeconds * 1000);
     const onInterrupt = () => stop("interrupted");
-    process.once("vllmapp:interrupt", onInterrupt);
+    listenForInterrupt(onInterrupt);
     try {
       await Promise.all([eachLine(p.stdout, onLine), eachLine(p.stderr, onLine)]);
       const r = await p;
@@ -142,7 +143,7 @@ export async function benchLocal(ref: AppRef, req: BenchRequest, ui: Ui): Promis
       ui.success(`bench ${ref.name}: ${out.levels.length} level${out.levels.length === 1 ? "" : "s"} done`);
     } finally {
       clearTimeout(timer);
-      process.off("vllmapp:interrupt", onInterrupt);
+      stopListeningForInterrupt(onInterrupt);
     }
     return {
       app: ref.name, namespace: null, target: "docker", endpoint: baseUrl, model, image: c.Config.Image,

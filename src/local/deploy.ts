@@ -17,6 +17,7 @@ import type { Ui } from "../ui/output.js";
 import { apiKeyOf, engineRuntimes, findContainers, labelOf, LABEL } from "./docker.js";
 import { removeContainer, startContainer } from "./container.js";
 import { lockLocalApps } from "./lock.js";
+import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { checkGpuRuntime, checkPorts, checkSecrets, ensureImage, type PlannedApp } from "./preflight.js";
 import { waitUntilHealthy } from "./wait.js";
 
@@ -38,10 +39,10 @@ class LocalInterrupt {
     this.steps.abort();
   };
   constructor() {
-    process.on("vllmapp:interrupt", this.listener);
+    listenForInterrupt(this.listener);
   }
   close(): void {
-    process.off("vllmapp:interrupt", this.listener);
+    stopListeningForInterrupt(this.listener);
   }
 }
 

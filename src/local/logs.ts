@@ -1,5 +1,6 @@
 /** logs --local: `docker logs` of the app's container, streamed line by line to the command. */
 import { DockerError, InterruptedError, UsageError } from "../errors.js";
+import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { logLine, type AppRef, type LogLine, type LogsRequest } from "../target.js";
 import type { Ui } from "../ui/output.js";
 import { dockerStream, findContainers, LABEL, nameOf } from "./docker.js";
@@ -24,11 +25,11 @@ export async function logsLocal(apps: readonly AppRef[], req: LogsRequest, ui: U
     interrupted = true;
     p.kill();
   };
-  process.once("vllmapp:interrupt", onInterrupt);
+  listenForInterrupt(onInterrupt);
   try {
     for await (const line of p.iterable({ from: "all" })) await write(logLine(container, line, req.timestamps));
   } finally {
-    process.off("vllmapp:interrupt", onInterrupt);
+    stopListeningForInterrupt(onInterrupt);
   }
   const r = await p;
   if (interrupted) throw new InterruptedError("interrupted: stopped streaming logs");

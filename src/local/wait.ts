@@ -7,6 +7,7 @@ import { request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { formatDuration } from "../config/units.js";
 import { AppFailedError, DockerError, InterruptedError, ReadinessTimeoutError } from "../errors.js";
+import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { describeCurrent, describePhases, ProgressGate, StartupTracker, type StartupPhase, type StartupReport } from "../startup/phases.js";
 import type { Ui } from "../ui/output.js";
 import { dockerOk, dockerStream, logTail, nameOf, type ContainerInfo } from "./docker.js";
@@ -126,7 +127,7 @@ export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<StartupRe
     current?.abort("interrupted");
   };
   let current: AbortController | undefined;
-  process.once("vllmapp:interrupt", onInterrupt);
+  listenForInterrupt(onInterrupt);
   const interrupted = () => new InterruptedError(`interrupted: stopped waiting; ${t.container} goes on starting (vllmapp status --local ${t.app})`);
   try {
     for (;;) {
@@ -186,6 +187,6 @@ export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<StartupRe
       throw await exitedError(t.app, info, tracker.report(Date.now()));
     }
   } finally {
-    process.off("vllmapp:interrupt", onInterrupt);
+    stopListeningForInterrupt(onInterrupt);
   }
 }

@@ -16,6 +16,8 @@
 //	                        argparse-style: "vllm: error: unrecognized arguments: --foo", exit 2
 //	STANDIN_LOG_LINES=N     print N extra log lines at startup
 //	STANDIN_RESPONSE_DELAY_MS  delay of each completion response (default 0)
+//	STANDIN_TICK_RATE=N     once ready, print N numbered lines a second ("tick 1", "tick 2" …,
+//	                        line k due k/N s after startup), so a log reader can count what it got
 //	VLLM_API_KEY            if set (or --api-key), /v1/* need "Authorization: Bearer <key>"
 //
 // Only the Go standard library is used, so it builds with CGO_ENABLED=0.
@@ -91,6 +93,20 @@ func api(src, msg string)  { lg.line(fmt.Sprintf("APIServer pid=%d", lg.pid), "I
 func core(src, msg string) { lg.line(fmt.Sprintf("EngineCore_DP0 pid=%d", lg.pid+1), "INFO", src, msg) }
 func coreErr(src, msg string) {
 	lg.line(fmt.Sprintf("EngineCore_DP0 pid=%d", lg.pid+1), "ERROR", src, msg)
+}
+
+// tick prints "tick k" at k/rate seconds after it starts (on a fixed schedule, so a slow write does
+// not shift the later lines) until stop closes.
+func tick(rate float64, stop <-chan struct{}) {
+	start := time.Now()
+	for k := 1; ; k++ {
+		select {
+		case <-time.After(time.Until(start.Add(time.Duration(float64(k) / rate * float64(time.Second))))):
+			api("loggers.py:257", fmt.Sprintf("tick %d", k))
+		case <-stop:
+			return
+		}
+	}
 }
 
 func envFloat(name string, def float64) float64 {
@@ -693,6 +709,9 @@ func main() {
 		api("", "Waiting for application startup.")
 		s.ready.Store(true)
 		api("", "Application startup complete.")
+		if rate := envFloat("STANDIN_TICK_RATE", 0); rate > 0 {
+			go tick(rate, stop)
+		}
 	}()
 
 	<-sigs
