@@ -161,7 +161,8 @@ export class KubeApi {
   private async rideOut(e: unknown, method: string, signal: AbortSignal | undefined): Promise<boolean> {
     const code = errnoOf(e);
     const busy = e instanceof ApiError && retriable(method, e.status);
-    const lost = busy || (code !== undefined && LOST.has(code) && (method !== "POST" || code === "ECONNREFUSED"));
+    const unsent = code === "ECONNREFUSED" || (e as { staleSocket?: boolean }).staleSocket === true;
+    const lost = busy || (code !== undefined && LOST.has(code) && (method !== "POST" || unsent));
     if (OUTAGE_SECONDS === 0 || !this.answered || signal?.aborted || this.stop?.aborted || !lost) return false;
     if (!this.outage) {
       this.outage = { since: Date.now(), tries: 0 };
@@ -230,7 +231,13 @@ export class KubeApi {
         if (!retriable(method, res.statusCode ?? 0)) this.reached();
         resolve(res);
       });
-      r.on("error", (e) => reject((e as Error).name === "AbortError" ? e : networkError(this.conn, e)));
+      r.on("error", (e) => {
+        if ((e as Error).name === "AbortError") return reject(e);
+        const err = networkError(this.conn, e);
+        // a kept-alive connection the server closed as this request went out: nothing reached the server
+        if (r.reusedSocket && errnoOf(e) === "ECONNRESET") Object.assign(err, { staleSocket: true });
+        reject(err);
+      });
       r.end(body);
     });
   }
