@@ -161,8 +161,7 @@ export class KubeApi {
   private async rideOut(e: unknown, method: string, signal: AbortSignal | undefined): Promise<boolean> {
     const code = errnoOf(e);
     const busy = e instanceof ApiError && retriable(method, e.status);
-    const unsent = code === "ECONNREFUSED" || (e as { staleSocket?: boolean }).staleSocket === true;
-    const lost = busy || (code !== undefined && LOST.has(code) && (method !== "POST" || unsent));
+    const lost = busy || (code !== undefined && LOST.has(code) && (method !== "POST" || code === "ECONNREFUSED"));
     if (OUTAGE_SECONDS === 0 || !this.answered || signal?.aborted || this.stop?.aborted || !lost) return false;
     if (!this.outage) {
       this.outage = { since: Date.now(), tries: 0 };
@@ -244,10 +243,12 @@ export class KubeApi {
 
   /** open(), riding out an outage of a server that answered before. */
   private async openRetrying(method: string, path: string, opts: RequestOptions, stream = false): Promise<http.IncomingMessage> {
-    for (;;) {
+    for (let stale = 0; ; ) {
       try {
         return await this.open(method, path, opts, stream);
       } catch (e) {
+        // a kept-alive connection the server had closed: sent again at once on a fresh one, whatever the method
+        if ((e as { staleSocket?: boolean }).staleSocket && stale++ < 2) continue;
         if (!(await this.rideOut(e, method, opts.signal))) throw e;
       }
     }
