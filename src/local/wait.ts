@@ -76,8 +76,9 @@ async function engineAnswers(): Promise<boolean> {
 }
 
 /**
- * After `docker wait` ended: did the engine go away (a restart)? A container stopped by a signal (143,
- * 137, not OOM) may be the engine shutting down, which stops its containers before it stops answering,
+ * After `docker wait` ended: did the engine go away (a restart)? A container that stopped by a signal or
+ * cleanly (143, 137 not OOM, or 0: a server's graceful exit on SIGTERM) may be the engine shutting down,
+ * which stops its containers before it stops answering,
  * so the engine is watched for a few seconds then. If it is gone, it is waited for, up to
  * ENGINE_OUTAGE_SECONDS; true when it went away and came back.
  */
@@ -168,7 +169,7 @@ export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<StartupRe
       }
       const bySignal = async () => {
         const i = await inspect(t.container).catch(() => undefined);
-        return !i || (!i.State.Running && !i.State.OOMKilled && (i.State.ExitCode === 143 || i.State.ExitCode === 137));
+        return !i || (!i.State.Running && !i.State.OOMKilled && [0, 137, 143].includes(i.State.ExitCode));
       };
       const restarted = await engineRestarted(t, ui, bySignal);
       const info = await inspect(t.container);
