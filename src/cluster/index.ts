@@ -2,6 +2,7 @@
  * The Kubernetes target: deploy a Plan (preflight → server-side apply with pruning → wait, wave by
  * wave), logs, status, delete, list. Loaded only by the commands that talk to a cluster.
  */
+import { setMaxListeners } from "node:events";
 import type { Plan, PlannedApp } from "../app/plan.js";
 import { parseDuration } from "../config/units.js";
 import { ClusterError, InterruptedError } from "../errors.js";
@@ -46,6 +47,8 @@ class DeployInterrupt {
     if (this.phase !== "apply") this.abort.abort();
   };
   constructor(private readonly api: KubeApi) {
+    // every request of the preflight and validation listens on it, hundreds at once for many apps
+    setMaxListeners(0, this.abort.signal);
     api.stop = this.abort.signal;
     listenForInterrupt(this.listener);
   }
