@@ -19,7 +19,7 @@ import { streamLogs } from "./logs.js";
 import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { lockApps } from "./lock.js";
 import { preflight, writePrerequisites } from "./preflight.js";
-import { appStatus, listApps, serviceUrl } from "./status.js";
+import { appStatus, listApps, serviceUrl, type NamespaceReads } from "./status.js";
 import { waitForApp, waitForGroups } from "./wait.js";
 
 /** How long deploy waits when --timeout is not given: the startup probe's budget plus time to schedule and pull. */
@@ -190,7 +190,8 @@ export const kubernetesTarget: Target = {
       deploy: (plan, req, ui) => deploy(api, opts, plan, req, ui),
       async status(apps, req, ui) {
         sayOutages(api, ui);
-        const statuses = await Promise.all(located(api, opts, apps).map((a) => appStatus(api, a.name, a.namespace, req.showApiKey)));
+        const reads: NamespaceReads = new Map();
+        const statuses = await Promise.all(located(api, opts, apps).map((a) => appStatus(api, a.name, a.namespace, req.showApiKey, reads)));
         if (req.showApiKey) for (const s of statuses.filter((x) => x.deployed && !x.apiKey)) ui.note(`${s.name} has no API key${s.requiresApiKey ? " yet" : " (requires_auth: false)"}`);
         return { apps: statuses };
       },

@@ -40,7 +40,19 @@ function linksOf(dep: Obj, base: string | null): AppStatus["links"] {
   }
 }
 
-export async function appStatus(api: KubeApi, name: string, namespace: string, showApiKey = false): Promise<AppStatus> {
+/** Lists one `status` of many apps reads once per namespace (the pods' events), not once per app. */
+export type NamespaceReads = Map<string, Promise<{ items: KEvent[] }>>;
+
+function podEvents(api: KubeApi, namespace: string, reads: NamespaceReads): Promise<{ items: KEvent[] }> {
+  let events = reads.get(namespace);
+  if (!events) {
+    events = api.request<{ items: KEvent[] }>("GET", `/api/v1/namespaces/${namespace}/events`, { query: { fieldSelector: "involvedObject.kind=Pod" }, what: `list the events of namespace ${namespace}` });
+    reads.set(namespace, events);
+  }
+  return events;
+}
+
+export async function appStatus(api: KubeApi, name: string, namespace: string, showApiKey = false, reads: NamespaceReads = new Map()): Promise<AppStatus> {
   const ns = `/api/v1/namespaces/${namespace}`;
   const apps = `/apis/apps/v1/namespaces/${namespace}`;
   const selector = { labelSelector: `${LABEL_APP}=${name}` };
@@ -51,7 +63,7 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     api.get<Obj>(`/apis/networking.k8s.io/v1/namespaces/${namespace}/ingresses/${name}`, `read Ingress ${name}`),
     api.request<{ items: KObject[] }>("GET", `${apps}/replicasets`, { query: selector, what: `list the ReplicaSets of ${name}` }),
     api.request<{ items: Obj[] }>("GET", `${ns}/pods`, { query: selector, what: `list the pods of ${name}` }),
-    api.request<{ items: KEvent[] }>("GET", `${ns}/events`, { query: { fieldSelector: "involvedObject.kind=Pod" }, what: `list the events of ${name}` }),
+    podEvents(api, namespace, reads),
     readRouteStatus(api, name, namespace),
   ]);
   const none = { container: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], route: null, startup: null, modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null, groups: null, adapters: [] };
