@@ -155,21 +155,31 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
       evaluate();
     };
     const selector = { labelSelector: `${LABEL_APP}=${app}` };
-    const watches = [
-      api.watch<Dep>(`/apis/apps/v1/namespaces/${namespace}/deployments`, { fieldSelector: `metadata.name=${app}` }, ac.signal, `watch Deployment ${app}`, (e) => {
+    // the ReplicaSets, pods and events only once the rollout is seen to be under way: an unchanged app's
+    // Deployment is complete at its first event, and 200 such apps need not each replay the namespace's events
+    let following = false;
+    const follow = () => {
+      if (following) return;
+      following = true;
+      const watches = [
+        api.watch(`/apis/apps/v1/namespaces/${namespace}/replicasets`, selector, ac.signal, `watch the ReplicaSets of ${app}`, keep(replicaSets), () => replicaSets.clear()),
+        api.watch(`/api/v1/namespaces/${namespace}/pods`, selector, ac.signal, `watch the pods of ${app}`, keep(pods), () => pods.clear()),
+        api.watch<KObject & KEvent>(`/api/v1/namespaces/${namespace}/events`, { fieldSelector: "involvedObject.kind=Pod" }, ac.signal, `watch the events of ${app}`, (e) => {
+          if (e.type === "DELETED" || !e.object.involvedObject.name?.startsWith(`${app}-`)) return;
+          events.push(e.object);
+          if (events.length > 500) events.splice(0, events.length - 500);
+          evaluate();
+        }),
+      ];
+      for (const w of watches) w.catch((e) => finish(e));
+    };
+    api
+      .watch<Dep>(`/apis/apps/v1/namespaces/${namespace}/deployments`, { fieldSelector: `metadata.name=${app}` }, ac.signal, `watch Deployment ${app}`, (e) => {
         dep = e.type === "DELETED" ? undefined : e.object;
+        if (!dep || !rolloutState(dep).done) follow();
         evaluate();
-      }),
-      api.watch(`/apis/apps/v1/namespaces/${namespace}/replicasets`, selector, ac.signal, `watch the ReplicaSets of ${app}`, keep(replicaSets), () => replicaSets.clear()),
-      api.watch(`/api/v1/namespaces/${namespace}/pods`, selector, ac.signal, `watch the pods of ${app}`, keep(pods), () => pods.clear()),
-      api.watch<KObject & KEvent>(`/api/v1/namespaces/${namespace}/events`, { fieldSelector: "involvedObject.kind=Pod" }, ac.signal, `watch the events of ${app}`, (e) => {
-        if (e.type === "DELETED" || !e.object.involvedObject.name?.startsWith(`${app}-`)) return;
-        events.push(e.object);
-        if (events.length > 500) events.splice(0, events.length - 500);
-        evaluate();
-      }),
-    ];
-    for (const w of watches) w.catch((e) => finish(e));
+      })
+      .catch((e) => finish(e));
   });
 }
 
