@@ -527,6 +527,14 @@ export function ensureNodePackages() {
 
 // ---------------------------------------------------------------- PKI
 
+/**
+ * A random serial per certificate: -CAcreateserial has every signing read and rewrite one ca.srl, and the
+ * certificates here are signed at the same time (a run failed with "Unable to load number from ca.srl").
+ */
+function serial() {
+  return ['-set_serial', `0x${crypto.randomBytes(16).toString('hex')}`];
+}
+
 async function makePki(dir) {
   fs.mkdirSync(dir, { recursive: true });
   const o = (args) => run('openssl', args, { cwd: dir });
@@ -548,7 +556,7 @@ async function makePki(dir) {
   );
   const issue = async (name, subj, ext) => {
     await o(['req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj]);
-    await o(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '30', '-out', `${name}.crt`, '-extfile', ext]);
+    await o(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', ...serial(), '-days', '30', '-out', `${name}.crt`, '-extfile', ext]);
   };
   await Promise.all([
     issue('apiserver', '/CN=kube-apiserver', 'server.ext'),

@@ -205,7 +205,7 @@ async function issueNodeCert(ctx, pki, nodeDir) {
   fs.mkdirSync(dir, { recursive: true });
   const o = (args) => ctx.run('openssl', args, { cwd: dir });
   await o(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/O=system:nodes/CN=system:node:${REAL_NODE.name}`]);
-  await o(['x509', '-req', '-in', `${name}.csr`, '-CA', path.join(pki, 'ca.crt'), '-CAkey', path.join(pki, 'ca.key'), '-CAcreateserial', '-days', '30', '-out', `${name}.crt`, '-extfile', path.join(pki, 'client.ext')]);
+  await o(['x509', '-req', '-in', `${name}.csr`, '-CA', path.join(pki, 'ca.crt'), '-CAkey', path.join(pki, 'ca.key'), '-set_serial', `0x${crypto.randomBytes(16).toString('hex')}`, '-days', '30', '-out', `${name}.crt`, '-extfile', path.join(pki, 'client.ext')]);
   return { cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`) };
 }
 
