@@ -7,6 +7,7 @@
  */
 import { hostname, userInfo } from "node:os";
 import { ClusterError } from "../errors.js";
+import { isRunning } from "../pid.js";
 import type { Ui } from "../ui/output.js";
 import type { KObject, KubeApi } from "./api.js";
 import { ApiError } from "./errors.js";
@@ -41,13 +42,7 @@ function holder(): string {
  */
 export function deadHolder(identity: string | undefined): boolean {
   const m = /^.*@(.+) \(vllmapp pid (\d+)\)$/.exec(identity ?? "");
-  if (!m || m[1] !== hostname()) return false;
-  try {
-    process.kill(Number(m[2]), 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "ESRCH";
-  }
+  return Boolean(m && m[1] === hostname() && !isRunning(Number(m[2])));
 }
 
 /** Seconds until a lease expires (negative: expired). */

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DockerError, fsUsageError } from "../errors.js";
+import { isRunning } from "../pid.js";
 
 interface Holder {
   pid: number;
@@ -23,15 +24,6 @@ function lockDir(): string {
 export function lockFile(app: string): string {
   const engine = createHash("sha256").update(process.env.DOCKER_HOST || "unix:///var/run/docker.sock").digest("hex").slice(0, 12);
   return path.join(lockDir(), `${engine}-${app}.lock`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function readHolder(file: string): Holder | undefined {
@@ -55,7 +47,7 @@ function take(app: string): string {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       }
       const holder = readHolder(file);
-      if (holder && alive(holder.pid)) {
+      if (holder && isRunning(holder.pid)) {
         const ago = Math.max(0, Math.round((Date.now() - Date.parse(holder.since)) / 1000));
         throw new DockerError(
           `another vllmapp deploy --local of ${app} is running (pid ${holder.pid}, for ${ago} s); nothing was changed`,
