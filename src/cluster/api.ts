@@ -9,6 +9,7 @@ import http from "node:http";
 import https from "node:https";
 import tls from "node:tls";
 import { StringDecoder } from "node:string_decoder";
+import { setTimeout as wait } from "node:timers/promises";
 import type { K8sObject } from "../render/types.js";
 import type { Connection } from "./connection.js";
 import { ClusterError } from "../errors.js";
@@ -118,15 +119,7 @@ export type OutageEvent = { kind: "lost"; why: string } | { kind: "back"; second
 
 /** Wait `ms`, or less if the signal aborts. */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
+  return wait(ms, undefined, { signal }).catch(() => {});
 }
 
 export class KubeApi {
