@@ -69,18 +69,23 @@ class DeployInterrupt {
   }
 }
 
+/** What a deploy wrote before the apps (for an interrupt's message) and the release of its locks. */
+interface Progress {
+  prerequisites: string[];
+  release: () => Promise<void>;
+}
+
 async function deploy(api: KubeApi, opts: ConnectionOptions, plan: Plan, req: DeployRequest, ui: Ui): Promise<DeployResult> {
   sayOutages(api, ui);
   const interrupt = new DeployInterrupt(api);
-  let prerequisites: string[] = [];
-  let release = async () => {};
+  const progress: Progress = { prerequisites: [], release: async () => {} };
   try {
-    return await deployPhases(api, opts, plan, req, ui, interrupt, (p) => (prerequisites = p), (r) => (release = r));
+    return await deployPhases(api, opts, plan, req, ui, interrupt, progress);
   } catch (e) {
-    throw interrupt.explain(e, prerequisites);
+    throw interrupt.explain(e, progress.prerequisites);
   } finally {
     interrupt.close();
-    await release();
+    await progress.release();
   }
 }
 
@@ -91,8 +96,7 @@ async function deployPhases(
   req: DeployRequest,
   ui: Ui,
   interrupt: DeployInterrupt,
-  wrote: (prerequisites: string[]) => void,
-  locked: (release: () => Promise<void>) => void,
+  progress: Progress,
 ): Promise<DeployResult> {
   const { dryRun } = req;
   const inputs = plan.apps.map((p) => {
@@ -109,12 +113,12 @@ async function deployPhases(
     dryRun === "client"
       ? [...pre.namespaces.map((n) => `Namespace/${n}`), ...pre.apps.flatMap((a) => a.secretWrites.map((s) => `Secret/${s.name} (keys ${Object.keys(s.data).join(", ")})`))]
       : await writePrerequisites(api, pre, dryRun === "server" ? "All" : undefined);
-  if (dryRun === "none") wrote(prerequisites);
+  if (dryRun === "none") progress.prerequisites = prerequisites;
   // preflight keeps the order of its inputs: the plan's apps
   const prepared = new Map(plan.apps.map((p, i) => [p, pre.apps[i]!]));
   const sets = new Map(pre.apps.map((p) => [p, buildAppSet(p.app, p.namespace, p.objects)]));
   if (dryRun === "none") {
-    locked(await lockApps(api, pre.apps.map((a) => ({ name: a.app.name, namespace: a.namespace })), ui));
+    progress.release = await lockApps(api, pre.apps.map((a) => ({ name: a.app.name, namespace: a.namespace })), ui);
     interrupt.phase = "validate";
     await validateOnServer(api, [...sets.values()], req.forceConflicts);
   }
