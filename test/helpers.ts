@@ -10,6 +10,7 @@ import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { waitUntil } from "./testbed/tb.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const BIN = path.join(ROOT, "bin", "vllmapp.js");
@@ -56,6 +57,13 @@ export type CliRun = ResultPromise<{ reject: false; stdin: "ignore"; timeout: nu
 /** The built CLI in the background, so a test can watch or interrupt it; killed after 3 minutes so a failing test never leaves it hanging. */
 export function startCli(args: string[], opts: { cwd: string; env?: Record<string, string | undefined> }): CliRun {
   return execa(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { CI: "1", NO_COLOR: "1", ...opts.env }, extendEnv: true, reject: false, stdin: "ignore", timeout: 180_000 });
+}
+
+/** Wait until a CLI started with startCli has written `pattern` to stderr. */
+export async function stderrShows(run: CliRun, pattern: RegExp): Promise<void> {
+  let seen = "";
+  run.stderr!.on("data", (d: Buffer) => (seen += d.toString()));
+  await waitUntil(`stderr to show ${pattern}`, async () => pattern.test(seen), 60_000, 100);
 }
 
 import type { AppStatus, AppSummary, DeletedApp, DeleteResult, DeployedApp, DeployResult, ListResult, LogLine, StatusResult } from "../src/target.ts";

@@ -7,19 +7,13 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
 import { runCli, workdir } from "../helpers.ts";
-import { appName, containersOf, dockerOut, freePort, removeApps, standinImage, startCli, waitUntil } from "./docker-support.ts";
+import { containersOf, dockerOut, removeApps, standinApp, standinImage, startCli, waitUntil } from "./docker-support.ts";
 
 const apps: string[] = [];
 after(() => removeApps(apps));
 
 /** A folder with a vllm-app.yaml for the stand-in; `extra` is appended to it. */
-async function app(what: string, extra = ""): Promise<{ name: string; dir: string; port: number; home: string }> {
-  const name = appName(what);
-  apps.push(name);
-  const port = await freePort();
-  const yaml = `name: ${name}\nmodel_path: /models/qwen3-0.6b\nimage: ${standinImage()}\nport: ${port}\nrequires_auth: false\nresources:\n  gpu: 0\n${extra}`;
-  return { name, dir: workdir({ "vllm-app.yaml": yaml }), port, home: workdir() };
-}
+const app = (what: string, extra = "") => standinApp(apps, what, extra);
 
 test("a container that crashes on start is reported with exit 6 and its last log lines; status and logs still show it", async () => {
   const a = await app("crash", "env_vars:\n  STANDIN_CRASH: 1\n");

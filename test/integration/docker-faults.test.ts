@@ -9,25 +9,18 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { createHash } from "node:crypto";
-import { runCli, startCli, workdir } from "../helpers.ts";
+import { lockFile } from "../../src/local/lock.ts";
+import { runCli, startCli, stderrShows, workdir } from "../helpers.ts";
 import { tbEnv, waitUntil } from "../testbed/tb.ts";
 // @ts-expect-error: the test bed's library is plain JavaScript
 import { restartProcess } from "../testbed/lib.mjs";
-import { appName, containersOf, freePort, removeApps, standinImage } from "./docker-support.ts";
+import { containersOf, removeApps, standinApp } from "./docker-support.ts";
 
 const apps: string[] = [];
 after(() => removeApps(apps));
 
-async function app(what: string, extra = "") {
-  const name = appName(what);
-  apps.push(name);
-  const port = await freePort();
-  const yaml = `name: ${name}\nmodel_path: /models/qwen3-0.6b\nimage: ${standinImage()}\nport: ${port}\nrequires_auth: false\nresources:\n  gpu: 0\n${extra}`;
-  return { name, dir: workdir({ "vllm-app.yaml": yaml }), port, home: workdir() };
-}
+const app = (what: string, extra = "") => standinApp(apps, what, extra);
 
 const realDocker = spawnSync("sh", ["-c", "command -v docker"], { encoding: "utf8" }).stdout.trim();
 
@@ -46,17 +39,10 @@ function slowDocker(subcommand: string, seconds: number): { PATH: string; marker
 
 const paused = (marker: string) => waitUntil(`docker to pause (${marker})`, async () => existsSync(marker), 60_000, 50);
 
-/** Wait until the running CLI's stderr matches. */
-async function shows(run: ReturnType<typeof startCli>, pattern: RegExp): Promise<void> {
-  let seen = "";
-  run.stderr!.on("data", (d: Buffer) => (seen += d.toString()));
-  await waitUntil(`stderr to show ${pattern}`, async () => pattern.test(seen), 60_000, 50);
-}
-
 test("the Docker engine restarted while deploy --local waits: the container is started again and the deploy ends ready", async () => {
   const a = await app("engine", "env_vars:\n  STANDIN_STARTUP_DELAY: 8\n");
   const run = startCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home } });
-  await shows(run, /waiting for http:\/\/127\.0\.0\.1:\d+\/health/);
+  await stderrShows(run, /waiting for http:\/\/127\.0\.0\.1:\d+\/health/);
   const restarted = await restartProcess(tbEnv("VLLMAPP_TESTBED_DIR"), "dockerd");
   assert.ok(restarted.downSeconds > 0);
   const r = await run;
@@ -125,7 +111,7 @@ test("Ctrl-C during the model copy (a before step): the copy is stopped, no cont
 test("two deploy --local of one app at once: the second stops before touching the engine and names the first", async () => {
   const a = await app("twice", "env_vars:\n  STANDIN_STARTUP_DELAY: 6\n");
   const first = startCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home } });
-  await shows(first, /waiting for http/);
+  await stderrShows(first, /waiting for http/);
   const second = runCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home } });
   assert.equal(second.code, 4, second.stderr);
   assert.match(second.stderr, new RegExp(`^error: another vllmapp deploy --local of ${a.name} is running \\(pid ${first.pid}, for \\d+ s\\); nothing was changed$`, "m"));
@@ -138,12 +124,11 @@ test("two deploy --local of one app at once: the second stops before touching th
 
 test("a lock left by a deploy --local that died is taken over", async () => {
   const a = await app("stale");
-  // the lock file vllmapp uses (src/local/lock.ts), held by a process that is gone
+  // the lock file vllmapp uses, held by a process that is gone
   const dead = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim();
-  const engine = createHash("sha256").update(process.env.DOCKER_HOST || "unix:///var/run/docker.sock").digest("hex").slice(0, 12);
-  const dir = path.join(process.env.XDG_RUNTIME_DIR || tmpdir(), `vllmapp-${process.getuid!()}`, "locks");
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, `${engine}-${a.name}.lock`), JSON.stringify({ pid: Number(dead), since: new Date().toISOString() }));
+  const file = lockFile(a.name);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify({ pid: Number(dead), since: new Date().toISOString() }));
   const r = runCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home } });
   assert.equal(r.code, 0, r.stderr);
   const [c] = await containersOf(a.name);

@@ -1,6 +1,8 @@
 /** Shared by the docker-*.test.ts files: the stand-in image, app names, docker's stdout, cleanup by label. */
 import assert from "node:assert/strict";
 import { execa } from "execa";
+import { workdir } from "../helpers.ts";
+import { freePort } from "../testbed/tb.ts";
 
 export { startCli } from "../helpers.ts";
 export { freePort, waitUntil } from "../testbed/tb.ts";
@@ -40,4 +42,16 @@ export async function removeApps(apps: readonly string[]): Promise<void> {
 export async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   const res = await fetch(url, { headers });
   return { status: res.status, body: await res.text() };
+}
+
+/**
+ * A folder with a vllm-app.yaml for the stand-in on a free port, no GPU, no API key (`extra` is appended),
+ * and a HOME of its own; the app's name is pushed to `apps`, for removeApps after the file.
+ */
+export async function standinApp(apps: string[], what: string, extra = ""): Promise<{ name: string; dir: string; port: number; home: string }> {
+  const name = appName(what);
+  apps.push(name);
+  const port = await freePort();
+  const yaml = `name: ${name}\nmodel_path: /models/qwen3-0.6b\nimage: ${standinImage()}\nport: ${port}\nrequires_auth: false\nresources:\n  gpu: 0\n${extra}`;
+  return { name, dir: workdir({ "vllm-app.yaml": yaml }), port, home: workdir() };
 }

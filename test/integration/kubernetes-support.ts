@@ -1,6 +1,8 @@
 /** Shared by the kubernetes-*.test.ts files: the CLI against the test bed's cluster, objects read with kubectl. */
 import { runCli, startCli as startCliIn, type CliResult, type CliRun } from "../helpers.ts";
-import { kubectl, kubectlJson, tbEnv, waitUntil, withNamespace as testbedNamespace } from "../testbed/tb.ts";
+
+export { stderrShows } from "../helpers.ts";
+import { kubectl, kubectlJson, tbEnv, withNamespace as testbedNamespace } from "../testbed/tb.ts";
 
 export { kubectl, kubectlJson, waitUntil } from "../testbed/tb.ts";
 
@@ -28,12 +30,6 @@ export function startCli(args: string[], dir: string): CliRun {
   return startCliIn(args, { cwd: dir });
 }
 
-/** Wait until a running CLI has written `pattern` to stderr. */
-export async function stderrShows(run: CliRun, pattern: RegExp): Promise<void> {
-  let seen = "";
-  run.stderr!.on("data", (d: Buffer) => (seen += d.toString()));
-  await waitUntil(`stderr to show ${pattern}`, async () => pattern.test(seen), 60_000, 100);
-}
 
 /** kind/name → resourceVersion of everything labelled as the app's (the applyset parent included). */
 export async function resourceVersions(ns: string, app: string): Promise<Record<string, string>> {
