@@ -305,6 +305,14 @@ export function readState(workDir = DEFAULT_WORK_DIR) {
   }
 }
 
+/** Write the state file whole (a temporary file renamed over it, so a reader never sees half of it). */
+function writeState(workDir, state) {
+  fs.mkdirSync(workDir, { recursive: true });
+  const tmp = statePath(workDir) + '.tmp';
+  fs.writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
+  fs.renameSync(tmp, statePath(workDir));
+}
+
 /** True if any process recorded in the state is still running. */
 export function stateIsLive(state) {
   return !!state && (state.processes || []).some((p) => isOurProcess(p));
@@ -336,10 +344,7 @@ class Ctx {
   }
 
   save() {
-    fs.mkdirSync(this.workDir, { recursive: true });
-    const tmp = statePath(this.workDir) + '.tmp';
-    fs.writeFileSync(tmp, JSON.stringify(this.state, null, 2) + '\n');
-    fs.renameSync(tmp, statePath(this.workDir));
+    writeState(this.workDir, this.state);
   }
 
   /** Start a long-running process, detached, logging to logs/<name>.log; recorded in the state. */
@@ -424,19 +429,13 @@ export async function restartProcess(workDir, name, { signal = 'SIGTERM', downMs
   child.unref();
   const fresh = readState(workDir);
   fresh.processes = fresh.processes.map((p) => (p.name === name ? { ...p, pid: child.pid } : p));
-  const tmp = statePath(workDir) + '.tmp';
-  fs.writeFileSync(tmp, JSON.stringify(fresh, null, 2) + '\n');
-  fs.renameSync(tmp, statePath(workDir));
+  writeState(workDir, fresh);
   fs.writeFileSync(path.join(workDir, `${name}.pid`), `${child.pid}\n`);
-  const answers =
-    name === 'dockerd'
-      ? () => dockerAnswers(process.env)
-      : (() => {
-          const pki = path.join(workDir, 'pki');
-          const tls = { ca: fs.readFileSync(path.join(pki, 'ca.crt')), cert: fs.readFileSync(path.join(pki, 'admin.crt')), key: fs.readFileSync(path.join(pki, 'admin.key')) };
-          const server = `https://127.0.0.1:${state.ports.apiserver}`;
-          return async () => (await request(`${server}/readyz`, { tls, timeoutMs: 3000 })).status === 200;
-        })();
+  let answers = () => dockerAnswers(process.env);
+  if (name === 'kube-apiserver') {
+    const tls = adminTls(path.join(workDir, 'pki'));
+    answers = () => apiserverReady(`https://127.0.0.1:${state.ports.apiserver}`, tls);
+  }
   await waitFor(`${name} to answer after the restart`, answers, { timeoutMs: 90_000, intervalMs: 100, logFile: rec.logFile, isAlive: () => isAlive(child.pid) });
   // it stopped accepting connections at t0 (SIGTERM or SIGKILL)
   return { pid: child.pid, stoppedSeconds: (stoppedAt - t0) / 1000, downSeconds: (Date.now() - t0) / 1000 };
@@ -535,6 +534,15 @@ function serial() {
   return ['-set_serial', `0x${crypto.randomBytes(16).toString('hex')}`];
 }
 
+/** The TLS options of the admin client: the test bed's CA and the admin's certificate. */
+function adminTls(pki) {
+  return { ca: fs.readFileSync(path.join(pki, 'ca.crt')), cert: fs.readFileSync(path.join(pki, 'admin.crt')), key: fs.readFileSync(path.join(pki, 'admin.key')) };
+}
+
+async function apiserverReady(server, tls) {
+  return (await request(`${server}/readyz`, { tls, timeoutMs: 3000 })).status === 200;
+}
+
 async function makePki(dir) {
   fs.mkdirSync(dir, { recursive: true });
   const o = (args) => run('openssl', args, { cwd: dir });
@@ -627,11 +635,7 @@ async function startControlPlane(ctx, bins, versions) {
   const kubeCacheDir = path.join(w, 'kube-cache');
   const kenv = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: kubeCacheDir };
   const kubectl = (args, opts = {}) => run(bins.kubectl, args, { env: kenv, timeoutMs: 60_000, ...opts });
-  const tls = {
-    ca: fs.readFileSync(path.join(pki, 'ca.crt')),
-    cert: fs.readFileSync(path.join(pki, 'admin.crt')),
-    key: fs.readFileSync(path.join(pki, 'admin.key')),
-  };
+  const tls = adminTls(pki);
   const api = async (p) => {
     const r = await request(server + p, { tls, timeoutMs: 5000 });
     if (r.status !== 200) throw new Error(`GET ${p}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
@@ -680,7 +684,7 @@ async function startControlPlane(ctx, bins, versions) {
   ]);
   await waitFor(
     'kube-apiserver /readyz',
-    async () => (await request(`${server}/readyz`, { tls, timeoutMs: 3000 })).status === 200,
+    () => apiserverReady(server, tls),
     { timeoutMs: 90_000, logFile: apiserver.logFile, isAlive: apiserver.alive, intervalMs: 250 },
   );
   log(`kube-apiserver ${versions.K8S_VERSION} ready on ${server}`);
