@@ -97,6 +97,9 @@ interface Mark {
  * Collects what is known about one server's start — marks from the container state and classified log
  * lines, each at its time — and reports the phases. Marks may come in any order; the report sorts them.
  */
+/** How far before the recorded start a line may be stamped and still be this start's (see used()). */
+const START_SLACK_MS = 1000;
+
 export class StartupTracker {
   private readonly marks: Mark[] = [];
   private seq = 0;
@@ -132,11 +135,13 @@ export class StartupTracker {
   /**
    * The marks that belong to this start, in time order: what came before the process (pull, download),
    * and what the process said once started; lines from before it started belong to an earlier container.
+   * "Before" allows START_SLACK_MS: the engine records a container's start after the process has begun,
+   * so a server that prints at once has lines stamped a few ms before its StartedAt (seen: 3 ms).
    */
   private used(): Mark[] {
     const started = this.startedAt;
     return [...this.marks]
-      .filter((m) => (rank(m.event.phase) < rank("starting") ? true : started !== undefined && m.at >= started))
+      .filter((m) => (rank(m.event.phase) < rank("starting") ? true : started !== undefined && m.at >= started - START_SLACK_MS))
       .sort((a, b) => a.at - b.at || a.seq - b.seq);
   }
 

@@ -123,3 +123,15 @@ test("on Kubernetes: the pull from events, the download init container, the serv
   assert.match(describePhases(done), /^pulling 20\.0 s, downloading 61\.0 s, starting 19\.0 s, loading 50\.0 s, ready at 150\.0 s$/);
   assert.equal(startupOf({ ...pod, status: {} } as any, [], [], at), undefined, "nothing started, nothing to say");
 });
+
+test("a line stamped a few ms before the engine's recorded start is this start's; one from seconds before is an earlier container's", () => {
+  const started = Date.parse("2026-12-01T13:31:41.605Z");
+  const line = (iso: string, text: string) => `${iso} (EngineCore_DP0 pid=7) INFO 12-01 13:31:41 [gpu_model_runner.py:2602] ${text}`;
+  // docker stamped the first line 3 ms before the container's StartedAt (seen on the test bed's engine)
+  const soon = new StartupTracker(started);
+  soon.rawLine(line("2026-12-01T13:31:41.602Z", "Starting to load model /models/tiny..."), Date.now());
+  assert.equal(soon.report(started + 500).phase, "loading");
+  const earlier = new StartupTracker(started);
+  earlier.rawLine(line("2026-12-01T13:31:36.602Z", "Starting to load model /models/tiny..."), Date.now());
+  assert.equal(earlier.report(started + 500).phase, "starting");
+});
