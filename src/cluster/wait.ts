@@ -2,7 +2,8 @@
  * Waiting for an app's rollout by watching its Deployment, ReplicaSets, pods and the pods' events:
  * progress as `1/2 ready` with the current reason or the first replica's start phase (startup.ts: pull,
  * download, the server's log lines), done when the rollout is complete (as kubectl rollout status
- * decides), and a stop with a diagnosis as soon as it cannot succeed (exit 6), at the timeout (exit 5),
+ * decides), and a stop with a diagnosis as soon as it cannot succeed (exit 6: a pod's fatal state, or the
+ * ReplicaSet refused pods by the namespace's rules), at the timeout (exit 5),
  * or on Ctrl-C (exit 130, the cluster stays as applied).
  */
 import { formatDuration } from "../config/units.js";
@@ -11,7 +12,7 @@ import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { LABEL_APP } from "../render/labels.js";
 import type { Ui } from "../ui/output.js";
 import type { KObject, KubeApi, WatchEvent } from "./api.js";
-import { currentPods, diagnosePods, isUnschedulable, type Diagnosis, type KEvent } from "./diagnose.js";
+import { currentPods, diagnosePods, isUnschedulable, replicaFailure, type Diagnosis, type KEvent } from "./diagnose.js";
 import { ApiError } from "./errors.js";
 import { lastLines } from "./logs.js";
 import { diagnoseGroups, groupState } from "./groups.js";
@@ -128,7 +129,7 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
         }
         return;
       }
-      const diagnosis = diagnosePods(mine, events, nodes);
+      const diagnosis = replicaFailure(dep, [...replicaSets.values()], namespace) ?? diagnosePods(mine, events, nodes);
       if (watched) startup.follow(watched);
       const report = startupNow();
       // once the replica's start is under way, its phase says more than "loading the model"

@@ -1,0 +1,39 @@
+/**
+ * Will the namespace admit the app's pods? A server-side dry run of a Pod built from each pod template
+ * (PodSecurity, ResourceQuota, LimitRange and the other admission plugins judge a Pod, not the
+ * Deployment that makes it: a Deployment the namespace's rules refuse is accepted, and its ReplicaSet
+ * then fails to create pods every few seconds).
+ */
+import type { K8sObject } from "../render/types.js";
+import type { KubeApi } from "./api.js";
+import { explainRefusal, type Refusal } from "./diagnose.js";
+import { ApiError } from "./errors.js";
+
+function podTemplates(o: any): { role: string; tpl: any }[] {
+  if (o.kind === "Deployment") return [{ role: "", tpl: o.spec?.template }];
+  if (o.kind === "LeaderWorkerSet") {
+    const lwt = o.spec?.leaderWorkerTemplate ?? {};
+    return [{ role: "leader", tpl: lwt.leaderTemplate }, { role: "worker", tpl: lwt.workerTemplate }].filter((x) => x.tpl);
+  }
+  return [];
+}
+
+/** The first pod template the namespace refuses, and why; undefined when all are admitted (or pods may not be created by this user). */
+export async function podRefusal(api: KubeApi, app: string, namespace: string, objects: readonly K8sObject[]): Promise<Refusal | undefined> {
+  for (const { role, tpl } of objects.flatMap(podTemplates)) {
+    const name = `${app}${role ? `-${role}` : ""}-preflight`;
+    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name, namespace, labels: tpl.metadata?.labels, annotations: tpl.metadata?.annotations }, spec: tpl.spec };
+    try {
+      await api.request("POST", `/api/v1/namespaces/${namespace}/pods`, { query: { dryRun: "All", fieldManager: "vllmapp" }, body: pod, what: `create a pod of ${app} (a server-side dry run)` });
+    } catch (e) {
+      if (!(e instanceof ApiError) || (e.status !== 403 && e.status !== 422)) throw e;
+      const said = e.body.message ?? "";
+      // RBAC: a user who may create Deployments but not pods; the controllers may
+      if (e.status === 403 && /cannot create resource "pods"/.test(said)) return undefined;
+      // a namespace made a moment ago gets its "default" ServiceAccount from the controller-manager shortly
+      if (!tpl.spec?.serviceAccountName && /serviceaccount "default" not found/i.test(said)) return undefined;
+      return explainRefusal(said, namespace);
+    }
+  }
+  return undefined;
+}
