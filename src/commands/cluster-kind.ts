@@ -39,21 +39,28 @@ export function clusterKindOf(context: { name?: string; server?: string }): { sc
   return undefined;
 }
 
+/** The parts of a kubeconfig file read here (as `kubectl config view` merges them: the first file that sets a name wins). */
+interface KubeConfigFile {
+  "current-context"?: string;
+  contexts?: ({ name?: string; context?: { cluster?: string } } | null)[];
+  clusters?: ({ name?: string; cluster?: { server?: string } } | null)[];
+}
+
 /** The current kube context's name and server, from $KUBECONFIG (its files in order) or ~/.kube/config; undefined when there is none. */
 export function currentContext(env: NodeJS.ProcessEnv = process.env): { name?: string; server?: string } | undefined {
   const files = env.KUBECONFIG ? env.KUBECONFIG.split(path.delimiter).filter(Boolean) : [path.join(os.homedir(), ".kube", "config")];
-  const configs = files.flatMap((f) => {
+  const configs = files.flatMap((f): KubeConfigFile[] => {
     try {
-      const c = parse(readFileSync(f, "utf8")) as any;
-      return c && typeof c === "object" ? [c] : [];
+      const c: unknown = parse(readFileSync(f, "utf8"));
+      return c && typeof c === "object" ? [c as KubeConfigFile] : [];
     } catch {
       return [];
     }
   });
-  const name: string | undefined = configs.find((c) => c["current-context"])?.["current-context"];
+  const name = configs.find((c) => c["current-context"])?.["current-context"];
   if (!name) return undefined;
-  const ctx = configs.flatMap((c) => c.contexts ?? []).find((c: any) => c?.name === name)?.context;
-  const server: string | undefined = configs.flatMap((c) => c.clusters ?? []).find((c: any) => c?.name === ctx?.cluster)?.cluster?.server;
+  const ctx = configs.flatMap((c) => c.contexts ?? []).find((c) => c?.name === name)?.context;
+  const server = configs.flatMap((c) => c.clusters ?? []).find((c) => c?.name === ctx?.cluster)?.cluster?.server;
   return { name, server };
 }
 
