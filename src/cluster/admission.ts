@@ -5,6 +5,7 @@
  * then fails to create pods every few seconds).
  */
 import type { K8sObject } from "../render/types.js";
+import { LABEL_APP } from "../render/labels.js";
 import type { KubeApi } from "./api.js";
 import { explainRefusal, type Refusal } from "./diagnose.js";
 import { ApiError } from "./errors.js";
@@ -26,14 +27,25 @@ export async function podRefusal(api: KubeApi, app: string, namespace: string, o
     try {
       await api.request("POST", `/api/v1/namespaces/${namespace}/pods`, { query: { dryRun: "All", fieldManager: "vllmapp" }, body: pod, what: `create a pod of ${app} (a server-side dry run)` });
     } catch (e) {
-      if (!(e instanceof ApiError) || (e.status !== 403 && e.status !== 422)) throw e;
+      if (!(e instanceof ApiError)) throw e;
+      // 403 is admission's refusal; anything else (an invalid pod, which the server-side validation of the
+      // Deployment names by field; a webhook that cannot do dry runs) is left to the apply
+      if (e.status !== 403) return undefined;
       const said = e.body.message ?? "";
       // RBAC: a user who may create Deployments but not pods; the controllers may
-      if (e.status === 403 && /cannot create resource "pods"/.test(said)) return undefined;
+      if (/cannot create resource "pods"/.test(said)) return undefined;
       // a namespace made a moment ago gets its "default" ServiceAccount from the controller-manager shortly
       if (!tpl.spec?.serviceAccountName && /serviceaccount "default" not found/i.test(said)) return undefined;
-      return explainRefusal(said, namespace);
+      const refusal = explainRefusal(said, namespace);
+      // the quota holds the app's own running pods, which the rollout replaces (maxSurge 0): not a refusal
+      if (refusal.rule.startsWith("ResourceQuota") && (await hasPods(api, app, namespace))) return undefined;
+      return refusal;
     }
   }
   return undefined;
+}
+
+async function hasPods(api: KubeApi, app: string, namespace: string): Promise<boolean> {
+  const list = await api.request<{ items: unknown[] }>("GET", `/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: `${LABEL_APP}=${app}`, limit: 1 }, what: `list the pods of ${app}` });
+  return list.items.length > 0;
 }

@@ -255,6 +255,10 @@ export function explainRefusal(said: string, namespace: string): Refusal {
       hint: `a LimitRange of namespace ${namespace} (kubectl describe limitrange -n ${namespace}) bounds each container's resources: set resources (cpu, memory, shm) within it`,
     };
   }
+  const webhook = /admission webhook "([^"]+)" denied the request/.exec(said);
+  if (webhook) {
+    return { rule: `admission webhook ${webhook[1]}`, message: `namespace ${namespace} refuses the pod: ${why}`, hint: `a policy of the cluster (the webhook ${webhook[1]}: Kyverno, Gatekeeper, …) refuses it: change what it names through pod_template, or ask its owners` };
+  }
   if (/service ?account/i.test(said)) {
     return { rule: "ServiceAccount", message: `namespace ${namespace} refuses the pod: ${why}`, hint: `create the ServiceAccount in namespace ${namespace}, or fix service_account` };
   }
@@ -263,11 +267,17 @@ export function explainRefusal(said: string, namespace: string): Refusal {
 
 type ReplicaSet = KObject & { status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } };
 
-/** The current ReplicaSet's refusal to create pods (its ReplicaFailure condition: PodSecurity, quota, LimitRange), which no wait cures. */
-export function replicaFailure(dep: KObject & { status?: any }, replicaSets: readonly KObject[], namespace: string): Diagnosis | undefined {
+/**
+ * The current ReplicaSet's refusal to create pods (its ReplicaFailure condition). PodSecurity, a
+ * LimitRange and a policy webhook are fatal: no wait cures them. A quota is fatal unless a pod of the app
+ * is terminating (a rollout's old pod still counts until it is gone); anything else (a ServiceAccount
+ * not made yet) is a reason to show while the ReplicaSet retries.
+ */
+export function replicaFailure(dep: KObject & { status?: any }, replicaSets: readonly KObject[], namespace: string, pods: readonly Pod[] = []): Diagnosis | undefined {
   const rs = currentReplicaSet(dep, replicaSets) as ReplicaSet | undefined;
   const c = rs?.status?.conditions?.find((x) => x.type === "ReplicaFailure" && x.status === "True" && x.reason === "FailedCreate");
   if (!c) return undefined;
   const r = explainRefusal(c.message ?? "", namespace);
-  return { reason: `ReplicaSet ${rs!.metadata.name} cannot create pods (${r.rule}): ${r.message}`, hint: r.hint, fatal: true };
+  const fatal = /^(PodSecurity|LimitRange|admission webhook)/.test(r.rule) || (r.rule.startsWith("ResourceQuota") && !pods.some((p) => p.metadata.deletionTimestamp));
+  return { reason: `ReplicaSet ${rs!.metadata.name} cannot create pods (${r.rule}): ${r.message}`, hint: r.hint, fatal };
 }

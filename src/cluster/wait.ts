@@ -129,7 +129,8 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
         }
         return;
       }
-      const diagnosis = replicaFailure(dep, [...replicaSets.values()], namespace) ?? diagnosePods(mine, events, nodes);
+      const refused = replicaFailure(dep, [...replicaSets.values()], namespace, [...pods.values()]);
+      const diagnosis = refused?.fatal ? refused : (diagnosePods(mine, events, nodes) ?? refused);
       if (watched) startup.follow(watched);
       const report = startupNow();
       // once the replica's start is under way, its phase says more than "loading the model"
