@@ -180,7 +180,7 @@ test("an admission refusal names its rule: PodSecurity, ResourceQuota, LimitRang
   assert.equal(replicaFailure(dep as any, [rs as any], "team-a", [terminating as any])!.fatal, false);
   const sa = { ...rs, status: { conditions: [{ type: "ReplicaFailure", status: "True", reason: "FailedCreate", message: 'pods "a-5d4-x" is forbidden: error looking up service account team-a/default: serviceaccount "default" not found' }] } };
   assert.deepEqual(replicaFailure(dep as any, [sa as any], "team-a")!.fatal, false, "a ServiceAccount the controller makes in a moment");
-  const pss = { ...rs, status: { conditions: [{ type: "ReplicaFailure", status: "True", reason: "FailedCreate", message: 'pods "a-5d4-x" is forbidden: violates PodSecurity "baseline:latest": host namespaces (hostPID=true)' }] } };
-  assert.equal(replicaFailure(dep as any, [pss as any], "team-a", [terminating as any])!.fatal, true);
+  const pssRs = { ...rs, status: { conditions: [{ type: "ReplicaFailure", status: "True", reason: "FailedCreate", message: 'pods "a-5d4-x" is forbidden: violates PodSecurity "baseline:latest": host namespaces (hostPID=true)' }] } };
+  assert.equal(replicaFailure(dep as any, [pssRs as any], "team-a", [terminating as any])!.fatal, true);
   assert.equal(explainRefusal('admission webhook "validation.gatekeeper.sh" denied the request: [no-root] containers must not run as root', "team-a").rule, "admission webhook validation.gatekeeper.sh");
 });
