@@ -270,14 +270,14 @@ type ReplicaSet = KObject & { status?: { conditions?: { type: string; status: st
 /**
  * The current ReplicaSet's refusal to create pods (its ReplicaFailure condition). PodSecurity, a
  * LimitRange and a policy webhook are fatal: no wait cures them. A quota is fatal unless a pod of the app
- * is terminating (a rollout's old pod still counts until it is gone); anything else (a ServiceAccount
- * not made yet) is a reason to show while the ReplicaSet retries.
+ * went away just now (`settling`: a rollout's old pod counts until it is gone and the quota is recounted);
+ * anything else (a ServiceAccount not made yet) is a reason to show while the ReplicaSet retries.
  */
-export function replicaFailure(dep: KObject & { status?: any }, replicaSets: readonly KObject[], namespace: string, pods: readonly Pod[] = []): Diagnosis | undefined {
+export function replicaFailure(dep: KObject & { status?: any }, replicaSets: readonly KObject[], namespace: string, settling = false): Diagnosis | undefined {
   const rs = currentReplicaSet(dep, replicaSets) as ReplicaSet | undefined;
   const c = rs?.status?.conditions?.find((x) => x.type === "ReplicaFailure" && x.status === "True" && x.reason === "FailedCreate");
   if (!c) return undefined;
   const r = explainRefusal(c.message ?? "", namespace);
-  const fatal = /^(PodSecurity|LimitRange|admission webhook)/.test(r.rule) || (r.rule.startsWith("ResourceQuota") && !pods.some((p) => p.metadata.deletionTimestamp));
+  const fatal = /^(PodSecurity|LimitRange|admission webhook)/.test(r.rule) || (r.rule.startsWith("ResourceQuota") && !settling);
   return { reason: `ReplicaSet ${rs!.metadata.name} cannot create pods (${r.rule}): ${r.message}`, hint: r.hint, fatal };
 }

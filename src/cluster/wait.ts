@@ -20,6 +20,9 @@ import { leaderWorkerSetName } from "../render/parallelism.js";
 import { describeCurrent, describePhases, ProgressGate, type StartupReport } from "../startup/phases.js";
 import { startupOf, StartupWatch } from "./startup.js";
 
+/** A quota refusal within this long of a pod of the app going away is a rollout's, and passes. */
+const QUOTA_SETTLE_MS = 20_000;
+
 export interface Readiness {
   ready: number;
   desired: number;
@@ -66,6 +69,8 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
   let nodes: KObject[] | undefined;
   let nodesState: "unread" | "reading" | "read" = "unread";
   let last: { state: Readiness; diagnosis?: Diagnosis; why?: string } = { state: { ready: 0, desired: 0 } };
+  // when a pod of the app last went away: its quota is freed some seconds later (a rollout's old pod)
+  let podGoneAt = 0;
   // the first replica of the current revision: its start, phase by phase
   let watched: (KObject & { status?: any }) | undefined;
   let onLogLine = () => {};
@@ -129,7 +134,7 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
         }
         return;
       }
-      const refused = replicaFailure(dep, [...replicaSets.values()], namespace, [...pods.values()]);
+      const refused = replicaFailure(dep, [...replicaSets.values()], namespace, Date.now() - podGoneAt < QUOTA_SETTLE_MS);
       const diagnosis = refused?.fatal ? refused : (diagnosePods(mine, events, nodes) ?? refused);
       if (watched) startup.follow(watched);
       const report = startupNow();
@@ -165,7 +170,10 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
       following = true;
       const watches = [
         api.watch(`/apis/apps/v1/namespaces/${namespace}/replicasets`, selector, ac.signal, `watch the ReplicaSets of ${app}`, keep(replicaSets), () => replicaSets.clear()),
-        api.watch(`/api/v1/namespaces/${namespace}/pods`, selector, ac.signal, `watch the pods of ${app}`, keep(pods), () => pods.clear()),
+        api.watch(`/api/v1/namespaces/${namespace}/pods`, selector, ac.signal, `watch the pods of ${app}`, (e) => {
+          if (e.type === "DELETED" || e.object.metadata.deletionTimestamp) podGoneAt = Date.now();
+          keep(pods)(e);
+        }, () => pods.clear()),
         api.watch<KObject & KEvent>(`/api/v1/namespaces/${namespace}/events`, { fieldSelector: "involvedObject.kind=Pod" }, ac.signal, `watch the events of ${app}`, (e) => {
           if (e.type === "DELETED" || !e.object.involvedObject.name?.startsWith(`${app}-`)) return;
           events.push(e.object);

@@ -8,6 +8,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
 import { workdir } from "../helpers.ts";
 import { cliIn, kubectl, kubectlJson, podsOf, resourceVersions, waitUntil, withNamespaceFreed } from "./kubernetes-support.ts";
 
@@ -159,6 +161,13 @@ test("a ResourceQuota: a pod it refuses stops deploy before the apply (exit 2); 
     assert.equal(big.code, 2, big.stderr);
     assert.match(big.stderr, new RegExp(`^ {2}- namespace ${quota.ns} refuses the pod: exceeded quota: cpf-gpus, requested: requests\\.nvidia\\.com/gpu=2, used: requests\\.nvidia\\.com/gpu=0, limited: requests\\.nvidia\\.com/gpu=1 \\(ResourceQuota cpf-gpus\\)$`, "m"));
     assert.deepEqual(await resourceVersions(quota.ns, "cpf-big"), {});
+    // the app's own running pod fills the quota: a change rolls out (maxSurge 0 replaces it), no refusal
+    const one = app("cpf-one", `resources: {gpu: "L4:1", cpu: "1", memory: 2Gi}\n`, quota.ns);
+    assert.equal(one.deploy().code, 0);
+    writeFileSync(path.join(one.dir, "vllm-app.yaml"), `name: cpf-one\nmodel_path: /models/m\nresources: {gpu: "L4:1", cpu: "1", memory: 2Gi}\nstartup_timeout: 31m\n`);
+    const rolled = one.deploy();
+    assert.equal(rolled.code, 0, rolled.stderr);
+    assert.equal(one.cli(["delete", "cpf-one", "-n", quota.ns, "--wait"]).code, 0);
     // one pod fits the quota (the dry run passes), the second does not: the ReplicaSet says so, deploy stops
     const two = app("cpf-two", `resources: {gpu: "L4:1", cpu: "1", memory: 2Gi}\nscaling: {replicas: 2}\n`, quota.ns);
     const r = two.deploy();
