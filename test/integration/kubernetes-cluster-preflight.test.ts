@@ -167,7 +167,7 @@ test("a ResourceQuota: a pod it refuses stops deploy before the apply (exit 2); 
     writeFileSync(path.join(one.dir, "vllm-app.yaml"), `name: cpf-one\nmodel_path: /models/m\nresources: {gpu: "L4:1", cpu: "1", memory: 2Gi}\nstartup_timeout: 31m\n`);
     const rolled = one.deploy();
     assert.equal(rolled.code, 0, rolled.stderr);
-    assert.equal(one.cli(["delete", "cpf-one", "-n", quota.ns, "--wait"]).code, 0);
+    assert.equal(one.cli(["delete", "cpf-one", "-n", quota.ns]).code, 0);
     // one pod fits the quota (the dry run passes), the second does not: the ReplicaSet says so, deploy stops
     const two = app("cpf-two", `resources: {gpu: "L4:1", cpu: "1", memory: 2Gi}\nscaling: {replicas: 2}\n`, quota.ns);
     const r = two.deploy();
