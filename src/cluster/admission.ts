@@ -36,6 +36,8 @@ export async function podRefusal(api: KubeApi, app: string, namespace: string, o
       if (/cannot create resource "pods"/.test(said)) return undefined;
       // a namespace made a moment ago gets its "default" ServiceAccount from the controller-manager shortly
       if (!tpl.spec?.serviceAccountName && /serviceaccount "default" not found/i.test(said)) return undefined;
+      // a quota made a moment ago, not counted yet by the quota controller
+      if (/status unknown for quota/.test(said)) return undefined;
       const refusal = explainRefusal(said, namespace);
       // the quota holds the app's own running pods, which the rollout replaces (maxSurge 0): not a refusal
       if (refusal.rule.startsWith("ResourceQuota") && (await hasPods(api, app, namespace))) return undefined;

@@ -240,7 +240,7 @@ export function explainRefusal(said: string, namespace: string): Refusal {
       hint: `the namespace enforces Pod Security level "${pss[1]!.split(":")[0]}" (its label pod-security.kubernetes.io/enforce): deploy into a namespace whose level admits the pod, or set what the rule names through pod_template (securityContext)`,
     };
   }
-  const quota = /exceeded quota: ([^,\s]+)/.exec(said) ?? /failed quota: ([^:,\s]+)/.exec(said);
+  const quota = /exceeded quota: ([^,\s]+)/.exec(said) ?? /(?:failed|status unknown for) quota: ([^:,\s]+)/.exec(said);
   if (quota) {
     return {
       rule: `ResourceQuota ${quota[1]}`,
@@ -278,6 +278,7 @@ export function replicaFailure(dep: KObject & { status?: any }, replicaSets: rea
   const c = rs?.status?.conditions?.find((x) => x.type === "ReplicaFailure" && x.status === "True" && x.reason === "FailedCreate");
   if (!c) return undefined;
   const r = explainRefusal(c.message ?? "", namespace);
-  const fatal = /^(PodSecurity|LimitRange|admission webhook)/.test(r.rule) || (r.rule.startsWith("ResourceQuota") && !settling);
+  // "status unknown for quota": the quota controller has not counted a new quota yet
+  const fatal = /^(PodSecurity|LimitRange|admission webhook)/.test(r.rule) || (r.rule.startsWith("ResourceQuota") && !settling && !/status unknown for quota/.test(c.message ?? ""));
   return { reason: `ReplicaSet ${rs!.metadata.name} cannot create pods (${r.rule}): ${r.message}`, hint: r.hint, fatal };
 }

@@ -157,6 +157,7 @@ test("a ResourceQuota: a pod it refuses stops deploy before the apply (exit 2); 
   const quota = await withNamespaceFreed("vk-cpf-quota");
   try {
     await kubectl(["-n", quota.ns, "create", "quota", "cpf-gpus", "--hard=requests.nvidia.com/gpu=1"]);
+    await waitUntil("the quota counted", async () => (await kubectlJson(["-n", quota.ns, "get", "quota", "cpf-gpus"])).status?.used?.["requests.nvidia.com/gpu"] !== undefined);
     const big = app("cpf-big", `resources: {gpu: "L4:2", cpu: "1", memory: 2Gi}\n`, quota.ns).deploy();
     assert.equal(big.code, 2, big.stderr);
     assert.match(big.stderr, new RegExp(`^ {2}- namespace ${quota.ns} refuses the pod: exceeded quota: cpf-gpus, requested: requests\\.nvidia\\.com/gpu=2, used: requests\\.nvidia\\.com/gpu=0, limited: requests\\.nvidia\\.com/gpu=1 \\(ResourceQuota cpf-gpus\\)$`, "m"));
