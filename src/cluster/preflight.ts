@@ -20,7 +20,7 @@ import { checkMonitoring } from "./monitoring.js";
 import { checkRoute } from "./route.js";
 import { podRefusal } from "./admission.js";
 import { checkGpuNodes, cudaFloorOf } from "./gpu-nodes.js";
-import { claimProblems, readStorageClasses } from "./storage.js";
+import { claimProblems, readStorageClasses, readVolumes } from "./storage.js";
 import { readNodes } from "./wait.js";
 import { gpuRequest } from "../render/resources.js";
 
@@ -169,7 +169,9 @@ export async function preflight(
   const notes: string[] = [];
   const nodes = inputs.some((i) => gpuRequest(i.app).count > 0) ? await readNodes(api) : undefined;
   if (inputs.some((i) => gpuRequest(i.app).count > 0) && !nodes) notes.push("this user may not list nodes: the GPU nodes' labels and drivers are not checked");
-  const claims = inputs.some((i) => i.objects.some((o) => o.kind === "PersistentVolumeClaim")) ? await readStorageClasses(api) : undefined;
+  const withClaims = inputs.some((i) => i.objects.some((o) => o.kind === "PersistentVolumeClaim"));
+  const claims = withClaims ? await readStorageClasses(api) : undefined;
+  const volumes = withClaims && claims ? await readVolumes(api) : undefined;
   const apps = await Promise.all(
     inputs.map(async ({ app, namespace, objects, file = "vllm-app.yaml" }): Promise<Prepared> => {
       const problems: Problem[] = [];
@@ -213,7 +215,7 @@ export async function preflight(
         for (const o of out.filter((x) => x.kind === "PersistentVolumeClaim" && !nsMissing)) {
           if (await exists(api, `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${o.metadata.name}`, `read PersistentVolumeClaim ${o.metadata.name}`)) existing.add(o.metadata.name);
         }
-        for (const p of claimProblems(out, claims, existing, `${app.name}-cache`)) {
+        for (const p of claimProblems(out, claims, existing, `${app.name}-cache`, volumes)) {
           problems.push({ message: p.message, local: true });
           hints.add(p.hint);
         }

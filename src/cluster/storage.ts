@@ -36,8 +36,25 @@ export async function readStorageClasses(api: KubeApi): Promise<StorageClass[] |
   }
 }
 
-/** Why each new claim of `objects` would never bind (claims that exist already are left alone). */
-export function claimProblems(objects: readonly K8sObject[], classes: readonly StorageClass[], existing: ReadonlySet<string>, cacheClaim: string): StorageProblem[] {
+type Volume = KObject & { spec?: { storageClassName?: string; claimRef?: { namespace?: string; name?: string } }; status?: { phase?: string } };
+
+/** The PersistentVolumes (static provisioning); undefined when the user may not list them. */
+export async function readVolumes(api: KubeApi): Promise<Volume[] | undefined> {
+  try {
+    return (await api.request<{ items: Volume[] }>("GET", "/api/v1/persistentvolumes", { what: "list PersistentVolumes" })).items;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 403) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Why each new claim of `objects` would never bind (claims that exist already are left alone). A volume
+ * made for the claim (its claimRef) binds it whatever the class; an Available volume of the claim's class
+ * (none: ""), even a class with no StorageClass object, may. Without the volumes (`volumes` undefined: not
+ * listable) only the ReadWriteMany-on-a-block-disk case is certain.
+ */
+export function claimProblems(objects: readonly K8sObject[], classes: readonly StorageClass[], existing: ReadonlySet<string>, cacheClaim: string, volumes?: readonly Volume[]): StorageProblem[] {
   const out: StorageProblem[] = [];
   const list = classes.map((c) => `${c.metadata.name} (${c.provisioner})`).join(", ") || "none";
   for (const o of objects) {
@@ -46,8 +63,11 @@ export function claimProblems(objects: readonly K8sObject[], classes: readonly S
     const field = o.metadata.name === cacheClaim ? "cache.storage_class" : `PersistentVolumeClaim ${o.metadata.name}`;
     if (spec.storageClassName === "") continue; // static binding to a pre-made volume, by choice
     const named = spec.storageClassName;
+    if (volumes?.some((v) => v.spec?.claimRef?.name === o.metadata.name && v.spec.claimRef.namespace === o.metadata.namespace)) continue;
+    const staticVolume = volumes === undefined || volumes.some((v) => v.status?.phase === "Available" && !v.spec?.claimRef && (v.spec?.storageClassName ?? "") === (named ?? ""));
     const cls = named === undefined ? classes.find((c) => DEFAULT_CLASS.some((a) => c.metadata.annotations?.[a] === "true")) : classes.find((c) => c.metadata.name === named);
     if (!cls) {
+      if (staticVolume) continue;
       out.push(
         named === undefined
           ? { message: `the cache claim ${o.metadata.name} names no StorageClass and the cluster has no default one, so it would never bind`, hint: `set ${field} to one of the cluster's classes: ${list}` }

@@ -140,22 +140,30 @@ const sc = (name: string, provisioner: string, isDefault = false) => ({ apiVersi
 test("a cache claim no StorageClass binds is named with the fix", async () => {
   const rwx = await rendered(`${T4}cache: {size: 50Gi, access_mode: ReadWriteMany}\n`);
   const gke = [sc("standard-rwo", "pd.csi.storage.gke.io", true), sc("premium-rwo", "pd.csi.storage.gke.io")];
-  assert.deepEqual(claimProblems(rwx.objects, gke, new Set(), "t4app-cache"), [
+  assert.deepEqual(claimProblems(rwx.objects, gke, new Set(), "t4app-cache", []), [
     {
       message: "cache.access_mode ReadWriteMany: the claim t4app-cache would use StorageClass standard-rwo (the default), whose provisioner pd.csi.storage.gke.io (GKE Persistent Disk) binds ReadWriteOnce volumes only, so it would never bind",
       hint: "set cache.storage_class to a class that serves ReadWriteMany: Filestore (filestore.csi.storage.gke.io, e.g. class standard-rwx); or cache.access_mode: ReadWriteOnce (one node's pods share it)",
     },
   ]);
-  assert.match(claimProblems(rwx.objects, [sc("gp3", "ebs.csi.aws.com", true), sc("efs-sc", "efs.csi.aws.com")], new Set(), "t4app-cache")[0]!.hint, /Amazon EFS \(efs\.csi\.aws\.com\).*; classes here that may: efs-sc;/);
-  assert.deepEqual(claimProblems(rwx.objects, [sc("azurefile-csi", "file.csi.azure.com", true)], new Set(), "t4app-cache"), []);
-  assert.deepEqual(claimProblems(rwx.objects, gke, new Set(["t4app-cache"]), "t4app-cache"), [], "an existing claim is left alone");
+  assert.match(claimProblems(rwx.objects, [sc("gp3", "ebs.csi.aws.com", true), sc("efs-sc", "efs.csi.aws.com")], new Set(), "t4app-cache", [])[0]!.hint, /Amazon EFS \(efs\.csi\.aws\.com\).*; classes here that may: efs-sc;/);
+  assert.deepEqual(claimProblems(rwx.objects, [sc("azurefile-csi", "file.csi.azure.com", true)], new Set(), "t4app-cache", []), []);
+  assert.deepEqual(claimProblems(rwx.objects, gke, new Set(["t4app-cache"]), "t4app-cache", []), [], "an existing claim is left alone");
   const rwo = await rendered(`${T4}cache: {size: 50Gi}\n`);
-  assert.deepEqual(claimProblems(rwo.objects, gke, new Set(), "t4app-cache"), []);
-  assert.deepEqual(claimProblems(rwo.objects, [sc("fast", "ebs.csi.aws.com")], new Set(), "t4app-cache"), [
+  assert.deepEqual(claimProblems(rwo.objects, gke, new Set(), "t4app-cache", []), []);
+  assert.deepEqual(claimProblems(rwo.objects, [sc("fast", "ebs.csi.aws.com")], new Set(), "t4app-cache", []), [
     { message: "the cache claim t4app-cache names no StorageClass and the cluster has no default one, so it would never bind", hint: "set cache.storage_class to one of the cluster's classes: fast (ebs.csi.aws.com)" },
   ]);
+  // a volume made for the claim, or an Available one of its class (none), binds it; volumes not listable: only the certain case
+  const pv = (name: string, spec: object, phase = "Available") => ({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name }, spec, status: { phase } });
+  assert.deepEqual(claimProblems(rwo.objects.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: "team-a" } })), [], new Set(), "t4app-cache", [pv("pv-1", { claimRef: { namespace: "team-a", name: "t4app-cache" } })]), []);
+  assert.deepEqual(claimProblems(rwo.objects, [], new Set(), "t4app-cache", [pv("nfs-1", {})]), []);
+  assert.equal(claimProblems(rwo.objects, [], new Set(), "t4app-cache", [pv("nfs-1", {}, "Bound")]).length, 1);
+  assert.deepEqual(claimProblems(rwo.objects, [], new Set(), "t4app-cache", undefined), []);
+  assert.equal(claimProblems(rwx.objects, gke, new Set(), "t4app-cache", undefined).length, 1);
   const named = await rendered(`${T4}cache: {size: 50Gi, storage_class: fsx}\n`);
-  assert.deepEqual(claimProblems(named.objects, gke, new Set(), "t4app-cache"), [
+  assert.deepEqual(claimProblems(named.objects, gke, new Set(), "t4app-cache", [pv("fsx-1", { storageClassName: "fsx" })]), [], "a class with volumes and no StorageClass object");
+  assert.deepEqual(claimProblems(named.objects, gke, new Set(), "t4app-cache", []), [
     { message: "cache.storage_class: StorageClass fsx does not exist, so the claim t4app-cache would never bind", hint: "the cluster's classes: standard-rwo (pd.csi.storage.gke.io), premium-rwo (pd.csi.storage.gke.io)" },
   ]);
 });
