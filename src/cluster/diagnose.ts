@@ -1,7 +1,8 @@
 /**
  * Why an app's pods are not ready, in one line with a hint, from the pods, their events and (when the
  * scheduler refuses them) the nodes: unschedulable (not enough GPUs, no node of that GPU type or pool,
- * untolerated taints), image pull errors, crash loops, OOM kills, an exhausted startup probe. Pure.
+ * untolerated taints), image pull errors, crash loops, OOM kills, an exhausted startup probe, and a
+ * ReplicaSet the namespace's rules keep from creating pods (PodSecurity, ResourceQuota, LimitRange). Pure.
  */
 import { LABEL_APP } from "../render/labels.js";
 import type { KObject } from "./api.js";
@@ -200,12 +201,17 @@ export function diagnosePods(pods: readonly Pod[], events: readonly KEvent[], no
   return all.find((d) => d.fatal) ?? all[0];
 }
 
+/** The ReplicaSet of the Deployment's current revision. */
+function currentReplicaSet(dep: KObject & { status?: any }, replicaSets: readonly KObject[]): KObject | undefined {
+  const REVISION = "deployment.kubernetes.io/revision";
+  if ((dep.status?.observedGeneration ?? 0) < (dep.metadata.generation ?? 0)) return undefined;
+  const revision = dep.metadata.annotations?.[REVISION];
+  return replicaSets.find((r) => r.metadata.annotations?.[REVISION] === revision && (r.metadata.ownerReferences as { uid?: string }[] | undefined)?.some((o) => o.uid === dep.metadata.uid));
+}
+
 /** The pods of the Deployment's current revision (older ones may still be failing during a rollout). */
 export function currentPods(dep: KObject & { status?: any }, replicaSets: readonly KObject[], pods: readonly Pod[]): Pod[] {
-  const REVISION = "deployment.kubernetes.io/revision";
-  if ((dep.status?.observedGeneration ?? 0) < (dep.metadata.generation ?? 0)) return [];
-  const revision = dep.metadata.annotations?.[REVISION];
-  const rs = replicaSets.find((r) => r.metadata.annotations?.[REVISION] === revision && (r.metadata.ownerReferences as { uid?: string }[] | undefined)?.some((o) => o.uid === dep.metadata.uid));
+  const rs = currentReplicaSet(dep, replicaSets);
   const hash = rs?.metadata.labels?.["pod-template-hash"];
   return hash ? pods.filter((p) => p.metadata.labels?.["pod-template-hash"] === hash) : [];
 }
@@ -213,4 +219,66 @@ export function currentPods(dep: KObject & { status?: any }, replicaSets: readon
 /** Does any pod wait on the scheduler (so a node list would sharpen the diagnosis)? */
 export function isUnschedulable(pods: readonly Pod[]): boolean {
   return pods.some((p) => (p.status?.conditions ?? []).some((c: any) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable"));
+}
+
+/** A namespace rule that refuses a pod, in words with the fix. */
+export interface Refusal {
+  /** "PodSecurity \"restricted:latest\"", "ResourceQuota gpu-quota", "LimitRange", … */
+  rule: string;
+  message: string;
+  hint: string;
+}
+
+/** Which rule an admission refusal of a pod names ("pods \"x\" is forbidden: violates PodSecurity …"). */
+export function explainRefusal(said: string, namespace: string): Refusal {
+  const why = said.replace(/^pods? "[^"]*" is forbidden: /, "");
+  const pss = /violates PodSecurity "([^"]+)"/.exec(said);
+  if (pss) {
+    return {
+      rule: `PodSecurity "${pss[1]}"`,
+      message: `namespace ${namespace} refuses the pod: ${why}`,
+      hint: `the namespace enforces Pod Security level "${pss[1]!.split(":")[0]}" (its label pod-security.kubernetes.io/enforce): deploy into a namespace whose level admits the pod, or set what the rule names through pod_template (securityContext)`,
+    };
+  }
+  const quota = /exceeded quota: ([^,\s]+)/.exec(said) ?? /(?:failed|status unknown for) quota: ([^:,\s]+)/.exec(said);
+  if (quota) {
+    return {
+      rule: `ResourceQuota ${quota[1]}`,
+      message: `namespace ${namespace} refuses the pod: ${why}`,
+      hint: `the ResourceQuota ${quota[1]} of namespace ${namespace} (kubectl describe resourcequota ${quota[1]} -n ${namespace}) does not leave room: free what other workloads use, ask for a larger quota, or lower resources (resources.gpu, cpu, memory)`,
+    };
+  }
+  if (/(maximum|minimum) .* usage per (Container|Pod)|limit to request ratio/.test(said)) {
+    return {
+      rule: "LimitRange",
+      message: `namespace ${namespace} refuses the pod: ${why}`,
+      hint: `a LimitRange of namespace ${namespace} (kubectl describe limitrange -n ${namespace}) bounds each container's resources: set resources (cpu, memory, shm) within it`,
+    };
+  }
+  const webhook = /admission webhook "([^"]+)" denied the request/.exec(said);
+  if (webhook) {
+    return { rule: `admission webhook ${webhook[1]}`, message: `namespace ${namespace} refuses the pod: ${why}`, hint: `a policy of the cluster (the webhook ${webhook[1]}: Kyverno, Gatekeeper, …) refuses it: change what it names through pod_template, or ask its owners` };
+  }
+  if (/service ?account/i.test(said)) {
+    return { rule: "ServiceAccount", message: `namespace ${namespace} refuses the pod: ${why}`, hint: `create the ServiceAccount in namespace ${namespace}, or fix service_account` };
+  }
+  return { rule: "admission", message: `namespace ${namespace} refuses the pod: ${why}`, hint: "the API server's admission refused it: see the message for the rule" };
+}
+
+type ReplicaSet = KObject & { status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } };
+
+/**
+ * The current ReplicaSet's refusal to create pods (its ReplicaFailure condition). PodSecurity, a
+ * LimitRange and a policy webhook are fatal: no wait cures them. A quota is fatal unless a pod of the app
+ * went away just now (`settling`: a rollout's old pod counts until it is gone and the quota is recounted);
+ * anything else (a ServiceAccount not made yet) is a reason to show while the ReplicaSet retries.
+ */
+export function replicaFailure(dep: KObject & { status?: any }, replicaSets: readonly KObject[], namespace: string, settling = false): Diagnosis | undefined {
+  const rs = currentReplicaSet(dep, replicaSets) as ReplicaSet | undefined;
+  const c = rs?.status?.conditions?.find((x) => x.type === "ReplicaFailure" && x.status === "True" && x.reason === "FailedCreate");
+  if (!c) return undefined;
+  const r = explainRefusal(c.message ?? "", namespace);
+  // "status unknown for quota": the quota controller has not counted a new quota yet
+  const fatal = /^(PodSecurity|LimitRange|admission webhook)/.test(r.rule) || (r.rule.startsWith("ResourceQuota") && !settling && !/status unknown for quota/.test(c.message ?? ""));
+  return { reason: `ReplicaSet ${rs!.metadata.name} cannot create pods (${r.rule}): ${r.message}`, hint: r.hint, fatal };
 }

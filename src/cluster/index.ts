@@ -102,10 +102,11 @@ async function deployPhases(
   const inputs = plan.apps.map((p) => {
     const app = p.loaded.config;
     const namespace = namespaceFor(api.conn, opts.namespace, app.namespace);
-    return { app, namespace, objects: (p.rendered.objects ?? []).map((o) => ({ ...o, metadata: { ...o.metadata, namespace } })) };
+    return { app, namespace, file: p.loaded.file, objects: (p.rendered.objects ?? []).map((o) => ({ ...o, metadata: { ...o.metadata, namespace } })) };
   });
   const pre = await preflight(api, inputs, { createNamespace: req.createNamespace, createSecrets: req.createSecrets, env: process.env });
   for (const w of pre.warnings) ui.warn(w);
+  for (const n of pre.notes) ui.note(n);
   if (dryRun === "server" && pre.namespaces.length) {
     throw new ClusterError(`namespace ${pre.namespaces.join(", ")} does not exist yet, and a server-side dry run needs it`, "create it first, or use --dry-run=client");
   }

@@ -4,6 +4,10 @@
  * cluster serves every kind the render has (CRDs such as KEDA's), and every Secret, ConfigMap and PVC
  * the pod references exists with the keys it needs (or --create-secrets fills `<app>-secrets` from the
  * local environment). All problems are reported together.
+ * Then what the cluster would refuse or never run, each a user error (exit 2) naming the fix: GPU nodes
+ * labelled another way than the pod asks (gpu-nodes.ts: used with a warning when the file has no
+ * node_labels), a node driver too old for the image's CUDA, a cache claim no StorageClass binds
+ * (storage.ts), and a pod the namespace's rules refuse (admission.ts: a server-side dry run of the pod).
  */
 import type { AppConfig } from "../config/schema.js";
 import { ClusterError, UsageError } from "../errors.js";
@@ -14,11 +18,18 @@ import { groupOf, type KObject, type KubeApi } from "./api.js";
 import { ApiError } from "./errors.js";
 import { checkMonitoring } from "./monitoring.js";
 import { checkRoute } from "./route.js";
+import { podRefusal } from "./admission.js";
+import { checkGpuNodes, cudaFloorOf } from "./gpu-nodes.js";
+import { claimProblems, readStorageClasses, readVolumes } from "./storage.js";
+import { readNodes } from "./wait.js";
+import { gpuRequest } from "../render/resources.js";
 
 export interface PreflightInput {
   app: AppConfig;
   namespace: string;
   objects: K8sObject[];
+  /** the file the app came from, for messages */
+  file?: string;
 }
 
 /** A Secret vllmapp writes from the local environment. Values stay in memory, never in results. */
@@ -45,6 +56,8 @@ export interface PreflightResult {
   warnings: string[];
   /** namespaces to create (--create-namespace) */
   namespaces: string[];
+  /** what vllmapp could not check (a GPU node's unknown driver, nodes it may not list) */
+  notes: string[];
 }
 
 interface Problem {
@@ -153,8 +166,14 @@ export async function preflight(
   );
   const report: { app: string; namespace: string; problems: Problem[]; hints: Set<string> }[] = [];
   const warnings: string[] = [];
+  const notes: string[] = [];
+  const nodes = inputs.some((i) => gpuRequest(i.app).count > 0) ? await readNodes(api) : undefined;
+  if (inputs.some((i) => gpuRequest(i.app).count > 0) && !nodes) notes.push("this user may not list nodes: the GPU nodes' labels and drivers are not checked");
+  const withClaims = inputs.some((i) => i.objects.some((o) => o.kind === "PersistentVolumeClaim"));
+  const claims = withClaims ? await readStorageClasses(api) : undefined;
+  const volumes = withClaims && claims ? await readVolumes(api) : undefined;
   const apps = await Promise.all(
-    inputs.map(async ({ app, namespace, objects }): Promise<Prepared> => {
+    inputs.map(async ({ app, namespace, objects, file = "vllm-app.yaml" }): Promise<Prepared> => {
       const problems: Problem[] = [];
       const hints = new Set<string>();
       report.push({ app: app.name, namespace, problems, hints });
@@ -181,6 +200,33 @@ export async function preflight(
         } else served.push(o);
       }
       if (!nsMissing || opts.createNamespace) warnings.push(...(await checkRoute(api, app, namespace, served)), ...(await checkMonitoring(api, app, namespace, served)));
+      if (nodes) {
+        const found = checkGpuNodes(app, file, out, nodes, cudaFloorOf(app));
+        out = found.objects;
+        warnings.push(...found.warnings);
+        notes.push(...found.notes);
+        for (const p of found.problems) {
+          problems.push({ message: p.message, local: true });
+          hints.add(p.hint);
+        }
+      }
+      if (claims) {
+        const existing = new Set<string>();
+        for (const o of out.filter((x) => x.kind === "PersistentVolumeClaim" && !nsMissing)) {
+          if (await exists(api, `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${o.metadata.name}`, `read PersistentVolumeClaim ${o.metadata.name}`)) existing.add(o.metadata.name);
+        }
+        for (const p of claimProblems(out, claims, existing, `${app.name}-cache`, volumes)) {
+          problems.push({ message: p.message, local: true });
+          hints.add(p.hint);
+        }
+      }
+      if (!nsMissing && !problems.length) {
+        const refused = await podRefusal(api, app.name, namespace, out);
+        if (refused) {
+          problems.push({ message: `${refused.message} (${refused.rule})`, local: true });
+          hints.add(refused.hint);
+        }
+      }
       const ours = new Set(out.map((o) => `${o.kind}/${o.metadata.name}`));
       const refs = new Map<string, Ref>();
       for (const pod of out.flatMap(podSpecsOf)) {
@@ -238,7 +284,7 @@ export async function preflight(
     const hint = [...new Set(failing.flatMap((r) => [...r.hints]))].join("\n  hint: ") || undefined;
     throw failing.some((r) => r.problems.some((p) => p.local)) ? new UsageError(message, hint) : new ClusterError(message, hint);
   }
-  return { apps, warnings, namespaces: opts.createNamespace ? [...missingNs] : [] };
+  return { apps, warnings, notes, namespaces: opts.createNamespace ? [...missingNs] : [] };
 }
 
 /** Create the namespaces and Secrets preflight found missing. */

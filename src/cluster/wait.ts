@@ -2,7 +2,8 @@
  * Waiting for an app's rollout by watching its Deployment, ReplicaSets, pods and the pods' events:
  * progress as `1/2 ready` with the current reason or the first replica's start phase (startup.ts: pull,
  * download, the server's log lines), done when the rollout is complete (as kubectl rollout status
- * decides), and a stop with a diagnosis as soon as it cannot succeed (exit 6), at the timeout (exit 5),
+ * decides), and a stop with a diagnosis as soon as it cannot succeed (exit 6: a pod's fatal state, or the
+ * ReplicaSet refused pods by the namespace's rules), at the timeout (exit 5),
  * or on Ctrl-C (exit 130, the cluster stays as applied).
  */
 import { formatDuration } from "../config/units.js";
@@ -11,13 +12,16 @@ import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { LABEL_APP } from "../render/labels.js";
 import type { Ui } from "../ui/output.js";
 import type { KObject, KubeApi, WatchEvent } from "./api.js";
-import { currentPods, diagnosePods, isUnschedulable, type Diagnosis, type KEvent } from "./diagnose.js";
+import { currentPods, diagnosePods, isUnschedulable, replicaFailure, type Diagnosis, type KEvent } from "./diagnose.js";
 import { ApiError } from "./errors.js";
 import { lastLines } from "./logs.js";
 import { diagnoseGroups, groupState } from "./groups.js";
 import { leaderWorkerSetName } from "../render/parallelism.js";
 import { describeCurrent, describePhases, ProgressGate, type StartupReport } from "../startup/phases.js";
 import { startupOf, StartupWatch } from "./startup.js";
+
+/** A quota refusal within this long of a pod of the app going away is a rollout's, and passes. */
+const QUOTA_SETTLE_MS = 20_000;
 
 export interface Readiness {
   ready: number;
@@ -65,6 +69,8 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
   let nodes: KObject[] | undefined;
   let nodesState: "unread" | "reading" | "read" = "unread";
   let last: { state: Readiness; diagnosis?: Diagnosis; why?: string } = { state: { ready: 0, desired: 0 } };
+  // when a pod of the app last went away: its quota is freed some seconds later (a rollout's old pod)
+  let podGoneAt = 0;
   // the first replica of the current revision: its start, phase by phase
   let watched: (KObject & { status?: any }) | undefined;
   let onLogLine = () => {};
@@ -128,7 +134,8 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
         }
         return;
       }
-      const diagnosis = diagnosePods(mine, events, nodes);
+      const refused = replicaFailure(dep, [...replicaSets.values()], namespace, Date.now() - podGoneAt < QUOTA_SETTLE_MS);
+      const diagnosis = refused?.fatal ? refused : (diagnosePods(mine, events, nodes) ?? refused);
       if (watched) startup.follow(watched);
       const report = startupNow();
       // once the replica's start is under way, its phase says more than "loading the model"
@@ -163,7 +170,10 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
       following = true;
       const watches = [
         api.watch(`/apis/apps/v1/namespaces/${namespace}/replicasets`, selector, ac.signal, `watch the ReplicaSets of ${app}`, keep(replicaSets), () => replicaSets.clear()),
-        api.watch(`/api/v1/namespaces/${namespace}/pods`, selector, ac.signal, `watch the pods of ${app}`, keep(pods), () => pods.clear()),
+        api.watch(`/api/v1/namespaces/${namespace}/pods`, selector, ac.signal, `watch the pods of ${app}`, (e) => {
+          if (e.type === "DELETED" || e.object.metadata.deletionTimestamp) podGoneAt = Date.now();
+          keep(pods)(e);
+        }, () => pods.clear()),
         api.watch<KObject & KEvent>(`/api/v1/namespaces/${namespace}/events`, { fieldSelector: "involvedObject.kind=Pod" }, ac.signal, `watch the events of ${app}`, (e) => {
           if (e.type === "DELETED" || !e.object.involvedObject.name?.startsWith(`${app}-`)) return;
           events.push(e.object);

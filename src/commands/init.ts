@@ -2,7 +2,8 @@
 import { Command } from "commander";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { findGpuType, GPU_TYPE_NAMES, GPU_TYPES } from "../config/gpus.js";
+import { findGpuType, GPU_TYPE_NAMES, GPU_TYPES, gpuNodeMatches, type LabelSchemeName } from "../config/gpus.js";
+import { askClusterKind, clusterKindOf, currentContext, nodeLabelsLine, parseClusterKind } from "./cluster-kind.js";
 import { checkGpuFit, suggestGpu, whyUnsized } from "../models/plan-gpus.js";
 import { parseConfigText } from "../config/load.js";
 import { DNS1123_LABEL, HF_REPO } from "../config/schema.js";
@@ -21,6 +22,8 @@ export interface InitAnswers {
   otherGpu?: string;
   /** why the GPU could not be sized from the model (written as a comment on the line) */
   placeholder?: string;
+  /** how the cluster labels GPU nodes (node_labels.scheme), when not the default gfd */
+  scheme?: LabelSchemeName;
 }
 
 const DEFAULT_MODEL = "Qwen/Qwen3-0.6B";
@@ -73,7 +76,7 @@ ${commented(`  gpu: ${gpuIsCount ? a.gpu : yamlString(a.gpu)}`, gpuComment(a))}
   # cpu: "8"                        # default: 4 per GPU
   # memory: 32Gi                    # default: 16Gi per GPU
   # shm: auto                       # /dev/shm, sized from the GPU count
-
+${a.scheme && a.scheme !== "gfd" ? `${nodeLabelsLine(a.scheme)}\n` : ""}
 # extra_args:                       # extra \`vllm serve\` flags, checked against vLLM's own flag list
 #   - --max-model-len
 #   - "8192"
@@ -210,8 +213,11 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
       const model = opts.model ?? (await asked((s) => input({ message: "Model (Hugging Face repo, or s3:// gs:// az:// pvc:// path)", default: DEFAULT_MODEL, validate: validateModel }, { signal: s }), ac.signal));
       const name = opts.name ?? (await asked((s) => input({ message: "App name", default: nameFromModel(model), validate: validateName }, { signal: s }), ac.signal));
       const gpu = opts.gpu !== undefined ? { gpu: opts.gpu } : await askGpu(model, ac.signal);
+      const gpuType = gpu.otherGpu === undefined ? findGpuType(gpu.gpu.split(":")[0]!) : undefined;
+      // asked with the GPU: when --gpu answered that, the context (or --cluster) answers this
+      const scheme = gpuType?.vendor === "nvidia" ? (clusterOption(opts.cluster) ?? (opts.gpu !== undefined ? detectedKind()?.scheme : await asked((s) => askClusterKind(detectedKind()?.scheme, s), ac.signal))) : undefined;
       const auth = opts.auth ?? (await asked((s) => confirm({ message: "Require an API key?", default: true }, { signal: s }), ac.signal));
-      answers = { name, model, ...gpu, auth };
+      answers = { name, model, ...gpu, auth, ...(scheme ? { scheme } : {}) };
     } finally {
       process.stdin.off("keypress", onKey);
     }
@@ -235,6 +241,21 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
       }
     }
     answers = { name: opts.name ?? nameFromModel(model), model, gpu, auth: opts.auth ?? true, ...(placeholder ? { placeholder } : {}) };
+    if (findGpuType(gpu.split(":")[0]!)?.vendor === "nvidia") {
+      const given = clusterOption(opts.cluster);
+      const detected = given ? undefined : detectedKind();
+      const scheme = given ?? detected?.scheme;
+      if (detected && "matches" in gpuNodeMatches(findGpuType(gpu.split(":")[0]!)!, detected.scheme)) ui?.note(`${detected.why}: wrote node_labels: {scheme: ${scheme}} (pass --cluster gfd if its GPU nodes run the NVIDIA GPU operator)`);
+      if (scheme) answers.scheme = scheme;
+    }
+  }
+  if (answers.scheme) {
+    const t = findGpuType(answers.gpu.split(":")[0]!);
+    const m = t && gpuNodeMatches(t, answers.scheme);
+    if (m && "problem" in m) {
+      if (opts.cluster !== undefined) throw new UsageError(`--cluster ${opts.cluster}: ${m.problem}`, m.hint);
+      delete answers.scheme; // read from the context, not asked for: the default stays, deploy says what the nodes have
+    }
   }
   const problems = [
     ["--name", validateName(answers.name)],
@@ -262,6 +283,8 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
 }
 
 export interface InitOptions {
+  /** --cluster: how GPU nodes are labelled (gfd, gke, eks/karpenter, aks) */
+  cluster?: string;
   name?: string;
   model?: string;
   gpu?: string;
@@ -281,6 +304,7 @@ export function initCommand(): Command {
     .option("--name <name>", "app name (DNS-1123 label)")
     .option("--model <model>", "Hugging Face repo, or s3:// gs:// az:// pvc:// path")
     .option("--gpu <gpu>", 'GPU per replica: "TYPE:COUNT" (L4:1, H100:8) or a count')
+    .option("--cluster <kind>", "how the cluster labels GPU nodes: gfd (NVIDIA GPU operator), gke, eks, aks (default: read from the current kube context, else gfd)")
     .option("--auth", "require an API key (default)")
     .option("--no-auth", "serve without an API key")
     .option("-y, --yes", "take defaults for what is not given, ask nothing")
@@ -298,11 +322,23 @@ Examples:
   $ vllmapp init llama.yaml --model meta-llama/Llama-3.1-8B-Instruct --gpu L4:1 --yes`,
     )
     .action(async (target: string, raw) => {
-      const opts: InitOptions = { name: raw.name, model: raw.model, gpu: raw.gpu, auth: raw.auth, yes: raw.yes, force: raw.force, quiet: raw.quiet, json: raw.json, color: raw.color };
+      const opts: InitOptions = { cluster: raw.cluster, name: raw.name, model: raw.model, gpu: raw.gpu, auth: raw.auth, yes: raw.yes, force: raw.force, quiet: raw.quiet, json: raw.json, color: raw.color };
       const ui = uiFor(opts);
       const r = await runInit(target, opts, ui);
       if (opts.json) ui.out(JSON.stringify(r, null, 2));
       const f = r.file === "vllm-app.yaml" ? "" : ` -f ${r.file}`;
       ui.success(`wrote ${r.file}\nnext:\n  vllmapp render --dry-run${f}     # see what would be deployed\n  vllmapp deploy${f}               # apply to the current kubectl context (--local: Docker on this machine)`);
     });
+}
+
+function clusterOption(v: string | undefined): LabelSchemeName | undefined {
+  if (v === undefined) return undefined;
+  const k = parseClusterKind(v);
+  if (!k) throw new UsageError(`--cluster: expected gfd, gke, eks (or karpenter) or aks, got ${JSON.stringify(v)}`, "gfd: the NVIDIA GPU operator's labels (any cloud); gke, eks, aks: the cloud's own GPU node labels");
+  return k;
+}
+
+function detectedKind(): ReturnType<typeof clusterKindOf> {
+  const ctx = currentContext();
+  return ctx ? clusterKindOf(ctx) : undefined;
 }

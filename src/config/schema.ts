@@ -216,7 +216,7 @@ export const appConfigSchema = z
         scheme: def(
           doc(
             z.union([z.enum(LABEL_SCHEMES), z.strictObject({ key: nonEmpty(), values: z.record(z.string(), z.union([nonEmpty(), z.array(nonEmpty()).check(z.minLength(1))])) })]),
-            "how GPU nodes are labelled: gfd (NVIDIA GPU feature discovery, default), gke, karpenter, or {key, values: {TYPE: value}}",
+            "how GPU nodes are labelled: gfd (NVIDIA GPU feature discovery, default), gke, karpenter, aks (Azure VM sizes), or {key, values: {TYPE: value}}",
           ),
           "gfd",
         ),

@@ -8,7 +8,7 @@ import type {
   V1ConfigMap, V1Container, V1Deployment, V1DeploymentSpec, V1EnvVar, V1Ingress, V1ObjectMeta,
   V1PersistentVolumeClaim, V1Service, V1ServicePort, V1Volume, V1VolumeMount,
 } from "@kubernetes/client-node";
-import { gpuNodeMatches } from "../config/gpus.js";
+import { gpuNodeMatches, SCHEME_TOLERATIONS } from "../config/gpus.js";
 import type { AppConfig } from "../config/schema.js";
 import { parseDuration } from "../config/units.js";
 import { isObjectStore } from "../models/source.js";
@@ -223,6 +223,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
       pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = {
         nodeSelectorTerms: [{ matchExpressions: m.matches.map((x) => ({ key: x.key, operator: "In", values: x.values })) }],
       };
+      if (typeof scheme === "string" && SCHEME_TOLERATIONS[scheme]) pod.tolerations = [...(pod.tolerations ?? []), ...SCHEME_TOLERATIONS[scheme]];
     }
   }
   if (app.service_account) pod.serviceAccountName = app.service_account;

@@ -49,6 +49,8 @@ export interface Catalog {
   /** per config schema: field → probe value → null (the real class accepts it alone) or its error */
   probes?: Record<string, Record<string, Record<string, string | null>>>;
   history: { releases_compared: string[]; removed: RemovedOption[]; added_later: AddedOption[] };
+  /** the CUDA version the release's images are built for, and the oldest Linux NVIDIA driver that runs them */
+  cuda?: { version: string; min_driver: string };
 }
 
 export type JsonSchema = {

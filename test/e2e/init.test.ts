@@ -45,7 +45,7 @@ test("Ctrl-D at a later prompt: the same", () => {
 
 test("the GPU prompt filters by typing; unsized (Hub unreachable) is said and marked PLACEHOLDER", () => {
   const dir = workdir();
-  const r = onTerminal(dir, ["init"], [["Model", ENTER], ["App name", ENTER], ["GPU type", "h100 n"], ["H100 NVL (94 GB)", ENTER], ["GPUs per replica", ENTER], ["API key", ENTER]]);
+  const r = onTerminal(dir, ["init"], [["Model", ENTER], ["App name", ENTER], ["GPU type", "h100 n"], ["H100 NVL (94 GB)", ENTER], ["GPUs per replica", ENTER], ["GPU nodes labelled", ENTER], ["API key", ENTER]]);
   assert.equal(r.code, 0, r.output);
   assert.match(r.output, /could not size Qwen\/Qwen3-0\.6B \(cannot reach the Hugging Face Hub/);
   const text = readFileSync(path.join(dir, "vllm-app.yaml"), "utf8");

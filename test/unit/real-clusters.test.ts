@@ -118,7 +118,13 @@ test("node_labels.scheme renders the scheme's key and values; gpu_product overri
   assert.match((await errorsOf(`${BASE}resources: {gpu: "MI300X:1"}\nnode_labels: {scheme: karpenter}\n`))[0]!, /EC2 offers no MI300X/);
   assert.match((await errorsOf(`${BASE}resources: {gpu: "H100:1"}\nnode_labels: {scheme: {key: k, values: {L4: x}}}\n`))[0]!, /node_labels\.scheme\.values has no value for H100/);
   assert.match((await errorsOf(`${BASE}node_labels: {scheme: {key: k, values: {L44: x}}}\n`))[0]!, /node_labels\.scheme\.values\.L44: unknown GPU type "L44"; did you mean "L4"\?/);
-  assert.match((await errorsOf(`${BASE}node_labels: {scheme: aks}\n`))[0]!, /node_labels\.scheme: expected .*"gfd", "gke" or "karpenter".*got the string "aks"/);
+  assert.deepEqual(await affinity("node_labels: {scheme: aks}\n", "A100_80G:1"), [{ key: "node.kubernetes.io/instance-type", operator: "In", values: ["Standard_NC24ads_A100_v4", "Standard_NC48ads_A100_v4", "Standard_NC96ads_A100_v4", "Standard_ND96amsr_A100_v4"] }]);
+  assert.deepEqual(podOf(await objectsOf(`${BASE}resources: {gpu: "T4:1"}\nnode_labels: {scheme: aks}\n`)).tolerations, [
+    { key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" },
+    { key: "sku", operator: "Equal", value: "gpu", effect: "NoSchedule" },
+  ]);
+  assert.match((await errorsOf(`${BASE}resources: {gpu: "L4:1"}\nnode_labels: {scheme: aks}\n`))[0]!, /node_labels\.scheme: Azure offers no L4 VM size vllmapp knows/);
+  assert.match((await errorsOf(`${BASE}node_labels: {scheme: azure}\n`))[0]!, /node_labels\.scheme: expected .*"gfd", "gke", "karpenter" or "aks".*got the string "azure"/);
 });
 
 // --- 4. AMD GPUs
