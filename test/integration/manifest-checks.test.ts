@@ -125,7 +125,7 @@ const allowedBy = (f: Finding) =>
 /** Record the findings; fail with every one the allow-list does not explain, grouped by check. */
 function judge(checker: Finding["checker"], found: Finding[]): void {
   findings.push(...found);
-  const open = found.filter((f) => !allowedBy(f));
+  const open = found.filter((f) => !allowedBy(f)).sort((a, b) => `${a.case} ${a.object} ${a.where}`.localeCompare(`${b.case} ${b.object} ${b.where}`));
   const byCheck = new Map<string, Finding[]>();
   for (const f of open) byCheck.set(`${f.check}: ${f.message}`, [...(byCheck.get(`${f.check}: ${f.message}`) ?? []), f]);
   const report = [...byCheck]
