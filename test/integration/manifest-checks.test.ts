@@ -224,6 +224,29 @@ test("Pod Security restricted (latest), by the admission library's own checks: e
   judge("pod-security", found);
 });
 
+test("the checkers are not blind: a planted unknown field and a privileged container are found", () => {
+  const planted = (name: string, podSpec: Record<string, unknown>) => {
+    const file = path.join(tmp, `${name}.yaml`);
+    const labels = { app: name };
+    writeFileSync(file, stringify({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name }, spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: podSpec } } }));
+    return file;
+  };
+  const bad = planted("unknown-field", { bogusField: 1, containers: [{ name: "c", image: "busybox:1.36" }] });
+  const privileged = planted("privileged", { containers: [{ name: "c", image: "busybox:1.36", securityContext: { privileged: true } }] });
+  const kc = spawnSync(
+    tool("VLLMAPP_TEST_KUBECONFORM"),
+    ["-strict", "-kubernetes-version", (SCHEMA_VERSIONS[0] ?? "").replace(/^v/, ""), "-schema-location", `${tool("VLLMAPP_TEST_KUBE_SCHEMAS")}/{{.NormalizedKubernetesVersion}}-standalone{{.StrictSuffix}}/{{.ResourceKind}}{{.KindSuffix}}.json`, bad],
+    { encoding: "utf8" },
+  );
+  assert.equal(kc.status, 1, kc.stdout + kc.stderr);
+  assert.match(kc.stdout, /additional properties 'bogusField' not allowed/);
+  const pss = spawnSync(tool("VLLMAPP_TEST_PSSCHECK"), ["-level", "restricted", privileged], { encoding: "utf8" });
+  assert.equal(pss.status, 0, pss.stderr);
+  const res = JSON.parse(pss.stdout) as { allowed: boolean; reasons: string[] };
+  assert.equal(res.allowed, false);
+  assert.ok(res.reasons.some((r) => r.startsWith("privileged")), res.reasons.join("; "));
+});
+
 test("every allow-list entry still matches a finding (fixed findings leave the list)", () => {
   const unused = allow.filter((a) => !findings.some((f) => allowedBy(f) === a));
   assert.deepEqual(unused.map((a) => `${a.checker} ${a.check}${a.message ? ` "${a.message}"` : ""}`), []);
