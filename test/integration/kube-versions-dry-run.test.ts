@@ -6,13 +6,16 @@
  * (enforce and warn), with the CRDs of test/fixtures/crds installed on both. Accepted means: kubectl
  * exits 0, every object is "serverside-applied (server dry run)", and the server sent no warning at
  * all (kubectl prints each one on stderr: PodSecurity's "would violate", deprecated APIs, unknown or
- * duplicate fields).
+ * duplicate fields). PodSecurity does not look into a LeaderWorkerSet, so each LeaderWorkerSet's leader
+ * and worker templates are also dry-run as the Pods its controller would create, which the
+ * restricted namespace admits or refuses.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { parseAllDocuments, stringify } from "yaml";
 import { runCli, ROOT } from "../helpers.ts";
 import { CRD_DIR, installCrdFixtures } from "./crd-fixtures.ts";
 
@@ -33,6 +36,21 @@ function kubectlFor(kubeconfig: string | undefined) {
     const r = spawnSync(bin, [`--kubeconfig=${kubeconfig}`, ...args], { input, encoding: "utf8", timeout: 60_000 });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   };
+}
+
+/** The Pods a LeaderWorkerSet's controller makes from its leader and worker templates. */
+function lwsPods(yamlText: string): string[] {
+  const pods: string[] = [];
+  for (const doc of parseAllDocuments(yamlText)) {
+    const o = doc.toJS() as { kind?: string; metadata?: { name: string; namespace?: string }; spec?: { leaderWorkerTemplate?: Record<string, { metadata?: object; spec?: object }> } } | null;
+    if (o?.kind !== "LeaderWorkerSet" || !o.metadata || !o.spec?.leaderWorkerTemplate) continue;
+    for (const role of ["leaderTemplate", "workerTemplate"]) {
+      const tpl = o.spec.leaderWorkerTemplate[role];
+      if (!tpl) continue;
+      pods.push(stringify({ apiVersion: "v1", kind: "Pod", metadata: { ...tpl.metadata, name: `${o.metadata.name}-${role.toLowerCase()}`, namespace: o.metadata.namespace }, spec: tpl.spec }));
+    }
+  }
+  return pods;
 }
 
 const servers = [
@@ -60,6 +78,9 @@ metadata:
 `;
     const created = s.kubectl(["create", "-f", "-"], ns);
     assert.equal(created.code, 0, created.stderr);
+    // the oldest server runs no controller-manager: Pods need the namespace's default ServiceAccount
+    const sa = s.kubectl(["apply", "--server-side", "-n", NS, "-f", "-"], "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n");
+    assert.equal(sa.code, 0, sa.stderr);
   }
 });
 
@@ -82,6 +103,11 @@ for (const name of readdirSync(CASES).sort().filter((n) => n !== "docker-qwen3")
       assert.equal(applied.code, 0, `${applied.stderr}\n${r.stdout}`);
       assert.equal(applied.stderr, "", `warnings from the ${s.version} API server:\n${applied.stderr}`);
       assert.equal(applied.stdout.trim().split("\n").filter((l) => /serverside-applied \(server dry run\)$/.test(l)).length, kinds, applied.stdout);
+      for (const pod of lwsPods(r.stdout)) {
+        const created = s.kubectl(["create", "--dry-run=server", "-f", "-"], pod);
+        assert.equal(created.code, 0, `${created.stderr}\n${pod}`);
+        assert.equal(created.stderr, "", `warnings from the ${s.version} API server:\n${created.stderr}`);
+      }
     });
   }
 }
