@@ -2,7 +2,7 @@
 # Build the test bed's control-plane binaries from Go modules (through the Go
 # module proxy) into a per-version cache outside the repo, only when missing.
 #
-#   test/cluster/build-bins.sh [k8s] [etcd] [kwok] [kubelet] [nodetools]   (default: all)
+#   test/cluster/build-bins.sh [k8s] [etcd] [kwok] [kubelet] [nodetools] [k8s-oldest] [checkers]   (default: all)
 #
 # Cache: ${VLLMAPP_TESTBED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vllmapp-testbed}/<component>-<version>/
 #   k8s-v1.36.3/{kube-apiserver,kube-controller-manager,kube-scheduler,kubectl}
@@ -10,6 +10,11 @@
 #   kwok-v0.8.0/kwok
 #   kubelet-v1.36.3/kubelet            (the real node's kubelet, same module as the control plane)
 #   nodetools-<hash>/pause             (the real node's sandbox process; hash of test/cluster/nodetools)
+#   k8s-oldest-v1.30.14/kube-apiserver (the oldest supported minor's API server, test/cluster/tools/k8s-oldest)
+#   kube-score-v1.20.0/kube-score, kubeconform-v0.8.0/kubeconform   (`checkers`: go install from the proxy)
+#   psscheck-<hash>/psscheck           (`checkers`: test/checks/psscheck; hash of its go files)
+#   kube-schemas-<hash>/vX.Y.Z-standalone-strict/*.json   (`checkers`: kubeconform schemas for
+#                                      SCHEMA_K8S_VERSIONS; hash of test/checks/gen-schemas.mjs + the versions)
 # A directory is used only once it holds a ".complete" marker (written last).
 # Progress goes to stderr; on success the cache root is printed on stdout.
 set -euo pipefail
@@ -32,9 +37,10 @@ check_pin() { # module-dir module version
 
 # -ldflags that stamp the version into k8s.io/component-base/version and k8s.io/client-go/pkg/version
 k8s_ldflags() {
-  local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  local ver=${1:-$K8S_VERSION}
+  local minor=${ver#v1.}; minor=${minor%%.*}
   local ldf="-s -w" kv
-  for kv in gitVersion=$K8S_VERSION gitMajor=1 gitMinor=$minor gitTreeState=clean buildDate=1970-01-01T00:00:00Z; do
+  for kv in gitVersion=$ver gitMajor=1 gitMinor=$minor gitTreeState=clean buildDate=1970-01-01T00:00:00Z; do
     ldf+=" -X k8s.io/component-base/version.$kv -X k8s.io/client-go/pkg/version.$kv"
   done
   printf '%s' "$ldf"
@@ -54,6 +60,78 @@ build_k8s() {
   "$out.tmp/kubectl" version --client >&2
   touch "$out.tmp/.complete"; rm -rf "$out"; mv "$out.tmp" "$out"
   log "k8s $K8S_VERSION: done"
+}
+
+# The oldest supported minor's API server only (server-side dry runs need no controllers or node).
+# Its own tools module, so its dependency graph never mixes with the current control plane's.
+build_k8s_oldest() {
+  local out="$CACHE/k8s-oldest-$K8S_OLDEST_VERSION"
+  [[ -f $out/.complete ]] && { log "k8s-oldest $K8S_OLDEST_VERSION: cached in $out"; return; }
+  need_go; check_pin k8s-oldest k8s.io/kubernetes "$K8S_OLDEST_VERSION"
+  rm -rf "$out.tmp"; mkdir -p "$out.tmp"
+  log "k8s-oldest $K8S_OLDEST_VERSION: building kube-apiserver (cold: see test/testbed/README.md)"
+  (cd "$HERE/tools/k8s-oldest" && go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$(k8s_ldflags "$K8S_OLDEST_VERSION")" \
+      -o "$out.tmp/" k8s.io/kubernetes/cmd/kube-apiserver)
+  "$out.tmp/kube-apiserver" --version >&2
+  touch "$out.tmp/.complete"; rm -rf "$out"; mv "$out.tmp" "$out"
+  log "k8s-oldest $K8S_OLDEST_VERSION: done"
+}
+
+# sha256 over "<path relative to the repo><content>" of each file, then the extra strings (lib.mjs computes the same)
+files_hash() {
+  local root; root=$(cd "$HERE/../.." && pwd)
+  local extra=$1; shift
+  { for f in "$@"; do printf '%s' "$f"; cat "$root/$f"; done; printf '%s' "$extra"; } | sha256sum | cut -c1-16
+}
+psscheck_hash() { files_hash "$PSS_VERSION" test/checks/psscheck/go.mod test/checks/psscheck/go.sum test/checks/psscheck/main.go; }
+schemas_hash() { files_hash "$SCHEMA_K8S_VERSIONS" test/checks/gen-schemas.mjs; }
+
+# go install MODULE/CMD@VERSION into $CACHE/NAME-VERSION/ (pinned; nothing from the repo's modules)
+build_go_install() { # name pkg version
+  local out="$CACHE/$1-$3"
+  [[ -f $out/.complete ]] && { log "$1 $3: cached in $out"; return; }
+  need_go
+  rm -rf "$out.tmp"; mkdir -p "$out.tmp"
+  log "$1 $3: go install $2@$3"
+  GOBIN="$out.tmp" GOFLAGS="$GOFLAGS -trimpath" go install -ldflags "-s -w" "$2@$3"
+  touch "$out.tmp/.complete"; rm -rf "$out"; mv "$out.tmp" "$out"
+  log "$1 $3: done"
+}
+
+build_psscheck() {
+  local out; out="$CACHE/psscheck-$(psscheck_hash)"
+  [[ -f $out/.complete ]] && { log "psscheck: cached in $out"; return; }
+  need_go
+  grep -q "k8s.io/pod-security-admission $PSS_VERSION" "$HERE/../checks/psscheck/go.mod" \
+    || die "test/checks/psscheck/go.mod does not require k8s.io/pod-security-admission $PSS_VERSION"
+  rm -rf "$out.tmp"; mkdir -p "$out.tmp"
+  log "psscheck: building (k8s.io/pod-security-admission $PSS_VERSION)"
+  (cd "$HERE/../checks/psscheck" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/psscheck" .)
+  touch "$out.tmp/.complete"; rm -rf "$out"; mv "$out.tmp" "$out"
+  log "psscheck: done"
+}
+
+build_schemas() {
+  local out; out="$CACHE/kube-schemas-$(schemas_hash)"
+  [[ -f $out/.complete ]] && { log "kube-schemas: cached in $out"; return; }
+  need_go
+  rm -rf "$out.tmp"; mkdir -p "$out.tmp"
+  local v dir
+  for v in ${SCHEMA_K8S_VERSIONS//,/ }; do
+    log "kube-schemas: k8s.io/kubernetes@$v (module download, then api/openapi-spec/swagger.json)"
+    dir=$(cd "$out.tmp" && go mod download -json "k8s.io/kubernetes@$v" | node -e \
+      'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);if(j.Error){console.error(j.Error);process.exit(1)}console.log(j.Dir)})')
+    node "$HERE/../checks/gen-schemas.mjs" builtin "$dir/api/openapi-spec/swagger.json" "$v" "$out.tmp" >&2
+  done
+  touch "$out.tmp/.complete"; rm -rf "$out"; mv "$out.tmp" "$out"
+  log "kube-schemas: done"
+}
+
+build_checkers() {
+  build_go_install kube-score github.com/zegl/kube-score/cmd/kube-score "$KUBE_SCORE_VERSION"
+  build_go_install kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION"
+  build_psscheck
+  build_schemas
 }
 
 build_kubelet() {
@@ -118,12 +196,13 @@ build_kwok() {
   log "kwok $KWOK_VERSION: done"
 }
 
-comps=("$@"); [[ ${#comps[@]} -eq 0 ]] && comps=(etcd kwok k8s kubelet nodetools)
+comps=("$@"); [[ ${#comps[@]} -eq 0 ]] && comps=(etcd kwok k8s kubelet nodetools k8s-oldest checkers)
 mkdir -p "$CACHE"
 for c in "${comps[@]}"; do
   case $c in
     k8s) build_k8s ;; etcd) build_etcd ;; kwok) build_kwok ;; kubelet) build_kubelet ;; nodetools) build_nodetools ;;
-    *) die "unknown component $c (k8s|etcd|kwok|kubelet|nodetools)" ;;
+    k8s-oldest) build_k8s_oldest ;; checkers) build_checkers ;;
+    *) die "unknown component $c (k8s|etcd|kwok|kubelet|nodetools|k8s-oldest|checkers)" ;;
   esac
 done
 echo "$CACHE"

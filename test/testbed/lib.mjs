@@ -475,6 +475,78 @@ export async function ensureBinaries() {
   return b;
 }
 
+/** sha256 over "<path relative to the repo><content>" of each file, then `extra` (build-bins.sh's files_hash). */
+function filesHash(extra, files) {
+  const h = crypto.createHash('sha256');
+  for (const f of files) {
+    h.update(f);
+    h.update(fs.readFileSync(path.join(REPO_ROOT, f)));
+  }
+  h.update(extra);
+  return h.digest('hex').slice(0, 16);
+}
+
+/**
+ * Where build-bins.sh's `k8s-oldest` and `checkers` components put their outputs: the oldest supported
+ * minor's kube-apiserver, kube-score, kubeconform, psscheck and kubeconform's generated schemas.
+ */
+export function extraBinPaths(v = readVersions(), root = cacheRoot()) {
+  for (const k of ['K8S_OLDEST_VERSION', 'KUBE_SCORE_VERSION', 'KUBECONFORM_VERSION', 'PSS_VERSION', 'SCHEMA_K8S_VERSIONS']) {
+    if (!v[k]) throw new TestbedError(`test/cluster/versions.env lacks ${k}`);
+  }
+  const oldest = path.join(root, `k8s-oldest-${v.K8S_OLDEST_VERSION}`);
+  const kubeScore = path.join(root, `kube-score-${v.KUBE_SCORE_VERSION}`);
+  const kubeconform = path.join(root, `kubeconform-${v.KUBECONFORM_VERSION}`);
+  const pss = ['go.mod', 'go.sum', 'main.go'].map((f) => `test/checks/psscheck/${f}`);
+  const psscheck = path.join(root, `psscheck-${filesHash(v.PSS_VERSION, pss)}`);
+  const schemas = path.join(root, `kube-schemas-${filesHash(v.SCHEMA_K8S_VERSIONS, ['test/checks/gen-schemas.mjs'])}`);
+  return {
+    oldest: { dirs: { oldest }, kubeApiserver: path.join(oldest, 'kube-apiserver') },
+    checkers: {
+      dirs: { kubeScore, kubeconform, psscheck, schemas },
+      kubeScore: path.join(kubeScore, 'kube-score'),
+      kubeconform: path.join(kubeconform, 'kubeconform'),
+      psscheck: path.join(psscheck, 'psscheck'),
+      schemas,
+    },
+  };
+}
+
+/**
+ * Build one group of build-bins.sh components when any of `dirs` lacks its .complete marker. Its own
+ * build-bins.sh process, so it runs alongside ensureBinaries() (the cold times are in README.md).
+ */
+async function ensureBuilt(what, components, paths) {
+  if (Object.values(paths.dirs).every((d) => fs.existsSync(path.join(d, '.complete')))) return paths;
+  log(`building ${what} into ${cacheRoot()}`);
+  const started = Date.now();
+  const child = spawn('bash', [path.join(CLUSTER_DIR, 'build-bins.sh'), ...components], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  child.stderr.on('data', (d) => process.stderr.write(d));
+  const signal = activeSignal;
+  const onAbort = () => {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {}
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const code = await new Promise((r) => child.on('close', r));
+  signal?.removeEventListener('abort', onAbort);
+  checkAborted();
+  if (code !== 0) throw new TestbedError(`building ${what} failed (test/cluster/build-bins.sh ${components.join(' ')} exit ${code}); see the output above`);
+  log(`${what} built in ${Math.round((Date.now() - started) / 1000)}s`);
+  return paths;
+}
+
+/** The oldest supported minor's kube-apiserver (build-bins.sh k8s-oldest). */
+export function ensureOldestBinaries() {
+  return ensureBuilt('the oldest kube-apiserver', ['k8s-oldest'], extraBinPaths().oldest);
+}
+
+/** kube-score, kubeconform and its schemas, psscheck (build-bins.sh checkers). */
+export function ensureCheckers() {
+  return ensureBuilt('the manifest checkers', ['checkers'], extraBinPaths().checkers);
+}
+
 // apt runs one at a time (dpkg's lock), and `apt-get update` once per process.
 let aptQueue = Promise.resolve();
 let aptUpdated = false;
@@ -800,6 +872,62 @@ spec:
 
 // ---------------------------------------------------------------- docker
 
+/**
+ * The oldest supported minor's API server, for server-side dry runs only: its own etcd (the same etcd
+ * binary, its own data dir), its own PKI and kubeconfig, random loopback ports. No controller-manager,
+ * scheduler or node: namespaces get no default ServiceAccount and deleted ones stay Terminating.
+ */
+async function startOldestApiserver(ctx, bins, oldest, versions) {
+  const w = ctx.workDir;
+  const pki = path.join(w, 'pki-oldest');
+  const kubeconfig = path.join(w, 'oldest.kubeconfig');
+  const [etcdPort, peerPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  Object.assign(ctx.state.ports, { etcdOldest: etcdPort, etcdOldestPeer: peerPort, apiserverOldest: apiPort });
+  ctx.save();
+  await makePki(pki);
+  const server = `https://127.0.0.1:${apiPort}`;
+  writeKubeconfig(kubeconfig, server, pki, { user: 'vllmapp-testbed-admin', cert: path.join(pki, 'admin.crt'), key: path.join(pki, 'admin.key'), context: 'vllmapp-testbed-oldest', namespace: 'default' });
+  const etcd = ctx.spawn('etcd-oldest', bins.etcd, [
+    '--name=oldest',
+    `--data-dir=${path.join(w, 'etcd-oldest')}`,
+    `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+    `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+    `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+    `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+    `--initial-cluster=oldest=http://127.0.0.1:${peerPort}`,
+    '--unsafe-no-fsync=true',
+    '--log-level=warn',
+  ]);
+  await ctx.waitForHttp('etcd-oldest /health', `http://127.0.0.1:${etcdPort}/health`, { proc: etcd, timeoutMs: 30_000 });
+  const apiserver = ctx.spawn('kube-apiserver-oldest', oldest.kubeApiserver, [
+    `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${apiPort}`,
+    '--advertise-address=127.0.0.1',
+    '--endpoint-reconciler-type=none',
+    `--tls-cert-file=${pki}/apiserver.crt`,
+    `--tls-private-key-file=${pki}/apiserver.key`,
+    `--cert-dir=${path.join(w, 'apiserver-oldest-certs')}`,
+    `--client-ca-file=${pki}/ca.crt`,
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${pki}/sa.pub`,
+    `--service-account-signing-key-file=${pki}/sa.key`,
+    '--service-cluster-ip-range=10.96.0.0/16',
+    '--authorization-mode=RBAC',
+    '--enable-priority-and-fairness=false',
+    '--profiling=false',
+    '--v=1',
+  ]);
+  await waitFor('kube-apiserver-oldest /readyz', () => apiserverReady(server, adminTls(pki)), {
+    timeoutMs: 90_000,
+    logFile: apiserver.logFile,
+    isAlive: apiserver.alive,
+    intervalMs: 250,
+  });
+  log(`kube-apiserver ${versions.K8S_OLDEST_VERSION} (oldest supported minor) ready on ${server}`);
+  return { KUBECONFIG_OLDEST: kubeconfig, VLLMAPP_TEST_OLDEST_VERSION: versions.K8S_OLDEST_VERSION, VLLMAPP_TEST_APISERVER_OLDEST: server };
+}
+
 async function dockerAnswers(env) {
   const r = await run('docker', ['version', '--format', '{{.Server.Version}}'], { env, allowFail: true, timeoutMs: 10_000 }).catch(() => null);
   return r && r.code === 0 && r.stdout.trim() ? r.stdout.trim() : null;
@@ -967,6 +1095,8 @@ async function settleAll(items) {
  *   workDir   where state, logs, PKI and etcd data go (default $VLLMAPP_TESTBED_DIR or <repo>/.testbed)
  *   docker    start/use a Docker engine and import the stand-in image (default true)
  *   cluster   start the control plane (default true)
+ *   oldest    with the cluster, also the oldest supported minor's kube-apiserver (KUBECONFIG_OLDEST; default true)
+ *   checkers  build kube-score, kubeconform (+ schemas) and psscheck into the cache (default true)
  *   services  extra services (default: the list exported by test/testbed/services.mjs)
  *   signal    an AbortSignal: aborting it stops the bring-up, tears down what was started, and rejects
  * Returns { env, state, stop() }. On failure everything started so far is stopped and the error is thrown.
@@ -1016,8 +1146,22 @@ export async function startTestbed(opts = {}) {
     // Branches run in parallel; allSettled so no branch is still starting processes when a failure
     // triggers the teardown. Services start alongside the cluster unless they set `needsBaseEnv: true`
     // (then they start afterwards and get the cluster/docker env).
-    const [clusterEnv, dockerEnv, earlyEnvs] = await settleAll([
-      wantCluster ? ensureBinaries().then((bins) => startControlPlane(ctx, bins, versions)) : {},
+    const binaries = wantCluster ? ensureBinaries() : null;
+    binaries?.catch(() => {}); // awaited (and reported) by both cluster branches below
+    const [clusterEnv, oldestEnv, checkersEnv, dockerEnv, earlyEnvs] = await settleAll([
+      wantCluster ? binaries.then((bins) => startControlPlane(ctx, bins, versions)) : {},
+      // the oldest supported minor's API server: built alongside, started once etcd's binary is there
+      wantCluster && opts.oldest !== false
+        ? Promise.all([binaries, ensureOldestBinaries()]).then(([bins, oldest]) => startOldestApiserver(ctx, bins, oldest, versions))
+        : {},
+      opts.checkers !== false
+        ? ensureCheckers().then((c) => ({
+            VLLMAPP_TEST_KUBE_SCORE: c.kubeScore,
+            VLLMAPP_TEST_KUBECONFORM: c.kubeconform,
+            VLLMAPP_TEST_KUBE_SCHEMAS: c.schemas,
+            VLLMAPP_TEST_PSSCHECK: c.psscheck,
+          }))
+        : {},
       wantDocker
         ? (async () => {
             await ensureDockerInstalled();
@@ -1036,6 +1180,8 @@ export async function startTestbed(opts = {}) {
     ]);
     ctx.state.env = {
       ...clusterEnv,
+      ...oldestEnv,
+      ...checkersEnv,
       ...dockerEnv,
       VLLMAPP_TESTBED_DIR: workDir,
       VLLMAPP_TESTBED_STATE: statePath(workDir),
@@ -1130,14 +1276,14 @@ export async function stopTestbed(state, { keepWorkDir = false } = {}) {
   errors.push(...(await stopRealNode(state, { run, stopProcess, unmountUnder, log })));
   // Clients first (kwok, scheduler, controller-manager, services), then kube-apiserver and dockerd,
   // then etcd (kube-apiserver stops slowly once etcd is gone); each group in parallel.
-  const last = { 'kube-apiserver': 1, dockerd: 1, etcd: 2 };
+  const last = { 'kube-apiserver': 1, 'kube-apiserver-oldest': 1, dockerd: 1, etcd: 2, 'etcd-oldest': 2 };
   const procs = [...(state.processes || [])].reverse();
   for (const group of [0, 1, 2].map((g) => procs.filter((p) => (last[p.name] ?? 0) === g))) {
     await Promise.all(
       group.map(async (p) => {
         try {
           // Cluster data is thrown away, so kube-apiserver/etcd get a short grace period.
-          const grace = { dockerd: 30_000, 'kube-apiserver': 5_000, etcd: 5_000 }[p.name] ?? 15_000;
+          const grace = { dockerd: 30_000, 'kube-apiserver': 5_000, 'kube-apiserver-oldest': 5_000, etcd: 5_000, 'etcd-oldest': 5_000 }[p.name] ?? 15_000;
           if (await stopProcess(p, { timeoutMs: grace })) log(`stopped ${p.name} (pid ${p.pid})`);
         } catch (e) {
           errors.push(`${p.name}: ${e.message}`);
