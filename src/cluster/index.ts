@@ -7,7 +7,7 @@ import type { Plan, PlannedApp } from "../app/plan.js";
 import { parseDuration } from "../config/units.js";
 import { ClusterError, InterruptedError } from "../errors.js";
 import { apiKeyRef, imageOf } from "../render/labels.js";
-import type { AppRef, DeployedApp, DeployRequest, DeployResult, Session, Target } from "../target.js";
+import type { AppRef, Timeline, DeployedApp, DeployRequest, DeployResult, Session, Target } from "../target.js";
 import type { Ui } from "../ui/output.js";
 import { KubeApi, OUTAGE_SECONDS } from "./api.js";
 import { applyAppSet, API_KEY, validateOnServer } from "./apply.js";
@@ -21,9 +21,28 @@ import { lockApps } from "./lock.js";
 import { preflight, writePrerequisites } from "./preflight.js";
 import { appStatus, listApps, serviceUrl, type NamespaceReads } from "./status.js";
 import { waitForApp, waitForGroups } from "./wait.js";
+import type { PodStart } from "./startup.js";
+import { readHistory, recordStart } from "./starts.js";
+import { currentAndPrevious } from "../startup/timeline.js";
 
 /** How long deploy waits when --timeout is not given: the startup probe's budget plus time to schedule and pull. */
 const WAIT_MARGIN_SECONDS = 600;
+
+/**
+ * The start deploy waited for, put in the app's history (best effort: a user who may not write ConfigMaps
+ * is told once), and the timeline of it and the start before.
+ */
+async function keepStart(api: KubeApi, app: string, namespace: string, start: PodStart | undefined, ui: Ui): Promise<Timeline> {
+  let history = await readHistory(api, app, namespace).catch(() => []);
+  if (start?.entries.some((e) => e.phase === "ready")) {
+    try {
+      history = await recordStart(api, app, namespace, start, history);
+    } catch (e) {
+      ui.warn(`${app}: the start was not recorded in ConfigMap ${app}-starts (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); status --timeline shows the current start only`);
+    }
+  }
+  return currentAndPrevious(start, history);
+}
 
 /** A control-plane restart while a command runs is said as it happens: lost, then back. */
 function sayOutages(api: KubeApi, ui: Ui): void {
@@ -136,7 +155,7 @@ async function deployPhases(
     const svc = set.members.find((m) => m.kind === "Service");
     const done: DeployedApp = {
       name: app.name, namespace, container: null, model: planned.rendered.model, image: imageOf(app), changes,
-      endpoint: svc ? serviceUrl(svc, namespace) : null, ready: false, replicas: null, startup: null, requiresApiKey: apiKeyRef(app) !== undefined,
+      endpoint: svc ? serviceUrl(svc, namespace) : null, ready: false, replicas: null, startup: null, timeline: null, requiresApiKey: apiKeyRef(app) !== undefined,
       objects: dryRun !== "none" ? [set.parent, ...set.members] : null, docker: null,
     };
     if (dryRun === "none") {
@@ -151,9 +170,10 @@ async function deployPhases(
           done.replicas = await waitForGroups(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
           done.startup = null;
         } else {
-          const { startup, ...replicas } = await waitForApp(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
+          const { startup, start, ...replicas } = await waitForApp(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
           done.replicas = replicas;
           done.startup = startup;
+          done.timeline = await keepStart(api, app.name, namespace, start, appUi);
         }
         done.ready = true;
       } else appUi.success(`${app.name}: applied (--no-wait: not waiting for readiness)`);

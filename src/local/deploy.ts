@@ -2,6 +2,7 @@
  * deploy --local: render → preflight (nothing started yet) → per app, deps first: before steps,
  * replace the container when its rendered spec changed, wait for /health.
  */
+import { entriesOfReport } from "../startup/timeline.js";
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { homedir } from "node:os";
@@ -92,7 +93,7 @@ function dryRunLocal(plan: Plan): DeployResult {
     dryRun: "client",
     prerequisites: [],
     apps: plan.apps.map(({ rendered: r }): DeployedApp => ({
-      ...baseOf(r), changes: [], ready: false, replicas: null, startup: null, docker: { argv: r.docker!.argv, before: r.docker!.before.map((b) => ({ what: b.what, argv: b.argv })) },
+      ...baseOf(r), changes: [], ready: false, replicas: null, startup: null, timeline: null, docker: { argv: r.docker!.argv, before: r.docker!.before.map((b) => ({ what: b.what, argv: b.argv })) },
     })),
   };
 }
@@ -161,6 +162,7 @@ async function deployLocked(plan: Plan, req: DeployRequest, ui: Ui, interrupt: L
       ready: req.wait,
       replicas: req.wait ? { ready: 1, desired: 1 } : null,
       startup,
+      timeline: startup ? { current: entriesOfReport(startup), previous: [], currentId: `${docker.container}#${new Date(startedAt ?? Date.now()).toISOString()}`, previousId: null } : null,
       docker: null,
     });
   }
