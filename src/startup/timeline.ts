@@ -15,7 +15,7 @@
  *   ready         the whole start: its `seconds` is the time from the first phase to ready
  * A phase that did not happen (an image already on the node, no download) is left out.
  */
-import type { StartupReport, TimelineEntry, TimelinePhase, StartRecord } from "../target.js";
+import type { StartupReport, Timeline, TimelineEntry, TimelinePhase, StartRecord } from "../target.js";
 
 export type { TimelineEntry, TimelinePhase, StartRecord };
 
@@ -164,9 +164,10 @@ export function buildTimeline(f: StartFacts, now: number): TimelineEntry[] {
  * SLOW_SHARE of the start; the fast starts of a small model get none.
  */
 export const SLOW_SECONDS = 30;
-export const SLOW_SHARE = 0.15;
+export const SLOW_SHARE = 0.1;
 
 export function withAdvice(entries: TimelineEntry[]): TimelineEntry[] {
+  // initializing has no advice: no published change shortens it by a known amount
   const total = entries.find((e) => e.phase === "ready")?.seconds ?? entries.reduce((s, e) => s + e.seconds, 0);
   const slow = (e: TimelineEntry) => e.seconds >= SLOW_SECONDS && e.seconds >= SLOW_SHARE * total;
   for (const e of entries) {
@@ -196,8 +197,6 @@ function adviceFor(e: TimelineEntry): string | null {
         : `torch.compile took ${s} s: keep vLLM's compile cache on a volume (cache:) so restarts reuse it (Tensorfuse: compile 42 s → 13 s warm, about ${Math.round(s * 0.7)} s saved here)`;
     case "capturing":
       return `CUDA graph capture took ${s} s: with the compile cache on a volume (cache:) later starts capture faster (Tensorfuse: 54 s → 7 s warm, about ${Math.round(s * 0.85)} s saved here)`;
-    case "initializing":
-      return `engine start-up took ${s} s (imports, profiling, KV cache, warm-up): vLLM's start-up is mostly CPU-bound (arXiv 2606.07362), so faster node CPUs shorten it more than faster GPUs or storage`;
     default:
       return null;
   }
@@ -284,13 +283,13 @@ export function learnedBudget(history: readonly StartRecord[], deployed?: number
   return { seconds: Math.max(BUDGET_FLOOR_SECONDS, Math.ceil((p95 * BUDGET_MARGIN) / 60) * 60), p95, starts: xs.length };
 }
 
-/** "scheduling      0.1 s", "image-pull     45.2 s  6.1 GB, 135 MB/s …": one line per entry. */
+/** "scheduling      0.1 s", "image-pull     45.2 s  6.1 GB, 135 MB/s …": one line per entry (`ready`: the whole start). */
 export function formatTimeline(entries: readonly TimelineEntry[], indent = "    "): string[] {
   const width = Math.max(...entries.map((e) => e.phase.length));
   const lines: string[] = [];
   for (const e of entries) {
     const what = [e.bytes ? formatBytes(e.bytes) : "", e.detail ?? ""].filter(Boolean).join(", ");
-    lines.push(`${indent}${e.phase.padEnd(width)}  ${e.phase === "ready" ? "at " : ""}${e.seconds.toFixed(1).padStart(e.phase === "ready" ? 4 : 7)} s${what ? `  ${what}` : ""}`);
+    lines.push(`${indent}${e.phase.padEnd(width)}  ${e.seconds.toFixed(1).padStart(6)} s${what ? `  ${what}` : ""}`);
     if (e.advice) lines.push(`${indent}${" ".repeat(width)}  advice: ${e.advice}`);
   }
   return lines;
@@ -315,4 +314,12 @@ export function entriesOfReport(r: StartupReport, weights: number | null = null)
   if (r.phase === "ready") out.push({ phase: "ready", seconds: r.elapsedSeconds, bytes: null, detail: null, advice: null });
   for (const e of out) if (e.bytes && e.seconds > 0) e.detail = [`${formatBytes(e.bytes / e.seconds)}/s`, e.detail].filter(Boolean).join(", ");
   return withAdvice(out);
+}
+
+/** `--timeline`: the current start and the one before, one line per phase (with advice under a slow one). */
+export function timelineLines(t: Timeline | null): string[] {
+  if (!t) return [];
+  const lines = [`  start now${t.currentId ? ` (${t.currentId})` : ""}:`, ...(t.current.length ? formatTimeline(t.current) : ["    (nothing has started)"])];
+  lines.push(`  start before${t.previousId ? ` (${t.previousId})` : ""}:`, ...(t.previous.length ? formatTimeline(t.previous) : ["    (none recorded)"]));
+  return lines;
 }
