@@ -23,10 +23,33 @@ import { appStatus, listApps, serviceUrl, type NamespaceReads } from "./status.j
 import { waitForApp, waitForGroups } from "./wait.js";
 import type { PodStart } from "./startup.js";
 import { readHistory, recordStart } from "./starts.js";
-import { currentAndPrevious } from "../startup/timeline.js";
+import { currentAndPrevious, learnedBudget, PROBE_PERIOD_SECONDS } from "../startup/timeline.js";
+import type { K8sObject } from "../render/types.js";
+import type { KObject } from "./api.js";
 
 /** How long deploy waits when --timeout is not given: the startup probe's budget plus time to schedule and pull. */
 const WAIT_MARGIN_SECONDS = 600;
+
+/**
+ * The startup probe's budget from the app's start history (learnedBudget), written into the Deployment
+ * about to be applied; undefined (and the rendered budget stays) with too few starts or no history to read.
+ */
+async function learnBudget(api: KubeApi, app: string, namespace: string, objects: K8sObject[]): Promise<number | undefined> {
+  const dep = objects.find((o) => o.kind === "Deployment") as (K8sObject & { spec?: any }) | undefined;
+  const probe = dep?.spec?.template?.spec?.containers?.find((c: { name: string }) => c.name === "vllm")?.startupProbe;
+  if (!probe) return undefined;
+  const period = probe.periodSeconds ?? PROBE_PERIOD_SECONDS;
+  const [history, live] = await Promise.all([
+    readHistory(api, app, namespace).catch(() => []),
+    api.get<KObject & { spec?: any }>(`/apis/apps/v1/namespaces/${namespace}/deployments/${app}`, `read Deployment ${app}`).catch(() => undefined),
+  ]);
+  const liveProbe = live?.spec?.template?.spec?.containers?.find((c: { name: string }) => c.name === "vllm")?.startupProbe;
+  const deployed = liveProbe ? (liveProbe.failureThreshold ?? 3) * (liveProbe.periodSeconds ?? PROBE_PERIOD_SECONDS) : undefined;
+  const budget = learnedBudget(history, deployed);
+  if (!budget) return undefined;
+  probe.failureThreshold = Math.max(1, Math.ceil(budget.seconds / period));
+  return probe.failureThreshold * period;
+}
 
 /**
  * The start deploy waited for, put in the app's history (best effort: a user who may not write ConfigMaps
@@ -135,6 +158,16 @@ async function deployPhases(
   if (dryRun === "none") progress.prerequisites = prerequisites;
   // preflight keeps the order of its inputs: the plan's apps
   const prepared = new Map(plan.apps.map((p, i) => [p, pre.apps[i]!]));
+  // the startup probe's budget learned from the app's starts, where the file sets none (README "Start-up timeline")
+  const learned = new Map<PlannedApp, number>();
+  await Promise.all(
+    plan.apps.map(async (p) => {
+      if (p.loaded.explicit?.has("startup_timeout") ?? true) return;
+      const { app, namespace, objects } = prepared.get(p)!;
+      const seconds = await learnBudget(api, app.name, namespace, objects);
+      if (seconds !== undefined) learned.set(p, seconds);
+    }),
+  );
   const sets = new Map(pre.apps.map((p) => [p, buildAppSet(p.app, p.namespace, p.objects)]));
   if (dryRun === "none") {
     progress.release = await lockApps(api, pre.apps.map((a) => ({ name: a.app.name, namespace: a.namespace })), ui);
@@ -163,7 +196,7 @@ async function deployPhases(
         appUi.note(`${app.name}: generated an API key (${API_KEY}) into Secret ${app.name}-api-key; show it with \`vllmapp status ${app.name} --show-api-key\``);
       }
       if (req.wait) {
-        const timeoutSeconds = req.timeoutSeconds ?? (parseDuration(app.startup_timeout) ?? 1800) + WAIT_MARGIN_SECONDS;
+        const timeoutSeconds = req.timeoutSeconds ?? (learned.get(planned) ?? parseDuration(app.startup_timeout) ?? 1800) + WAIT_MARGIN_SECONDS;
         const multiNode = set.members.some((m) => m.kind === "LeaderWorkerSet");
         if (multiNode) {
           // a group's start-up is several pods: the phases are read for single-pod apps
