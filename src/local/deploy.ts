@@ -2,7 +2,6 @@
  * deploy --local: render → preflight (nothing started yet) → per app, deps first: before steps,
  * replace the container when its rendered spec changed, wait for /health.
  */
-import { entriesOfReport } from "../startup/timeline.js";
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { homedir } from "node:os";
@@ -13,9 +12,11 @@ import { parseDuration } from "../config/units.js";
 import { AppFailedError, InterruptedError } from "../errors.js";
 import { DOCKER_VLLM_CACHE } from "../render/docker.js";
 import type { DockerPlan } from "../render/types.js";
-import type { ChangeAction, DeployedApp, DeployRequest, DeployResult, StartupPhase } from "../target.js";
+import type { ChangeAction, DeployedApp, DeployRequest, DeployResult, StartupPhase, StartupReport, Timeline } from "../target.js";
 import type { Ui } from "../ui/output.js";
-import { apiKeyOf, engineRuntimes, findContainers, labelOf, LABEL } from "./docker.js";
+import { apiKeyOf, docker, engineRuntimes, findContainers, labelOf, LABEL } from "./docker.js";
+import { entriesOfReport } from "../startup/timeline.js";
+import { recordLocalStart } from "./starts.js";
 import { removeContainer, startContainer } from "./container.js";
 import { lockLocalApps } from "./lock.js";
 import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
@@ -98,6 +99,15 @@ function dryRunLocal(plan: Plan): DeployResult {
   };
 }
 
+/** The start deploy waited for, by the container's recorded start (the id `status --local` reads), into the app's history. */
+async function keepLocalStart(app: string, container: string, startup: StartupReport): Promise<Timeline> {
+  const startedAt = (await docker(["inspect", "--format", "{{.State.StartedAt}}", container])).stdout.trim();
+  const entries = entriesOfReport(startup);
+  const before = startup.phases.filter((p) => p.phase === "pulling" || p.phase === "downloading").reduce((n, p) => n + p.seconds, 0);
+  const at = Date.parse(startedAt) || Date.now();
+  return recordLocalStart(app, { id: `${container}#${startedAt}`, at, entries, serverSeconds: startup.phase === "ready" ? Math.round((startup.elapsedSeconds - before) * 10) / 10 : null });
+}
+
 type LocalApp = PlannedApp & { timeout: number; rendered: Plan["apps"][number]["rendered"] };
 
 /** Preflight: nothing is started until every check has passed (and the images are here). */
@@ -162,7 +172,7 @@ async function deployLocked(plan: Plan, req: DeployRequest, ui: Ui, interrupt: L
       ready: req.wait,
       replicas: req.wait ? { ready: 1, desired: 1 } : null,
       startup,
-      timeline: startup ? { current: entriesOfReport(startup), previous: [], currentId: `${docker.container}#${new Date(startedAt ?? Date.now()).toISOString()}`, previousId: null } : null,
+      timeline: startup ? await keepLocalStart(a.name, docker.container, startup) : null,
       docker: null,
     });
   }

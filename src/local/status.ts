@@ -4,7 +4,8 @@ import { formatAge } from "../text.js";
 import { apiKeyOf, findContainers, LABEL, labelOf, nameOf, publishedOf, type ContainerInfo } from "./docker.js";
 import { describeCurrent } from "../startup/phases.js";
 import { readStartup } from "./startup.js";
-import { entriesOfReport } from "../startup/timeline.js";
+import { currentAndPrevious, entriesOfReport } from "../startup/timeline.js";
+import { readLocalHistory } from "./starts.js";
 import { isHealthy } from "./wait.js";
 import { adapterNamesOf } from "../render/lora.js";
 
@@ -44,7 +45,7 @@ async function statusOf(c: ContainerInfo, showApiKey: boolean, withStartup: bool
     state,
     reason,
     startup,
-    timeline: startup ? { current: entriesOfReport(startup), previous: [], currentId: `${nameOf(c)}#${c.State.StartedAt}`, previousId: null } : null,
+    timeline: currentAndPrevious(startup ? { id: `${nameOf(c)}#${c.State.StartedAt}`, entries: entriesOfReport(startup) } : undefined, withStartup ? readLocalHistory(labelOf(c, LABEL)!) : []),
     endpoint: published ? `http://${published.host}:${published.port}` : null,
     modelId: labelOf(c, "vllmapp.model-id") ?? null,
     modelUri: labelOf(c, "vllmapp.model-uri") ?? null,
