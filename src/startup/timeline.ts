@@ -270,16 +270,16 @@ export function percentile(xs: readonly number[], p: number): number {
 
 /**
  * The startup probe's budget learned from the history, in seconds, or undefined when it has too few
- * starts: p95 of the server's start (process start → ready: what the probe waits for) of the ready starts
- * × BUDGET_MARGIN, rounded up to a whole minute, at least BUDGET_FLOOR_SECONDS. `deployed` is the budget
- * the running pods have: kept while it lies within [p95 × 1.5, p95 × 4], so an unchanged app is not rolled
- * out again only because its history moved a little.
+ * starts: p95 (nearest rank) of the server's start (process start → ready: what the probe waits for) of the
+ * ready starts × BUDGET_MARGIN, rounded up to a whole minute, at least BUDGET_FLOOR_SECONDS. `deployed` is
+ * the budget the running pods have: kept while it is at least p95 × 1.5, so the budget alone never rolls an
+ * app out again (it raises a budget that became too short, and never lowers one that is long enough).
  */
 export function learnedBudget(history: readonly StartRecord[], deployed?: number): { seconds: number; p95: number; starts: number } | undefined {
   const xs = history.filter((r) => r.ready && typeof r.serverSeconds === "number").map((r) => r.serverSeconds!);
   if (xs.length < BUDGET_MIN_STARTS) return undefined;
   const p95 = percentile(xs, 95);
-  if (deployed !== undefined && deployed >= p95 * 1.5 && deployed <= Math.max(p95 * 4, BUDGET_FLOOR_SECONDS)) return { seconds: deployed, p95, starts: xs.length };
+  if (deployed !== undefined && deployed >= p95 * 1.5) return { seconds: deployed, p95, starts: xs.length };
   return { seconds: Math.max(BUDGET_FLOOR_SECONDS, Math.ceil((p95 * BUDGET_MARGIN) / 60) * 60), p95, starts: xs.length };
 }
 

@@ -201,14 +201,17 @@ test("current and previous: the live start, and the newest stored start that is 
   assert.deepEqual(currentAndPrevious(undefined, []), { current: [], previous: [], currentId: null, previousId: null });
 });
 
-test("the learned startup budget: p95 of the server's starts × 2, whole minutes, at least 5 min; the deployed one kept within [1.5×, 4×] p95", () => {
+test("the learned startup budget: p95 of the server's starts × 2, whole minutes, at least 5 min; a deployed budget of at least 1.5 × p95 is kept", () => {
   assert.equal(learnedBudget([rec("a", 100), rec("b", 120)]), undefined, "fewer than 3 ready starts");
   const h = [rec("a", 100), rec("b", 400), rec("c", 130), rec("d", null, false), rec("e", 110)];
   // ready starts with a server time: 100, 400, 130, 110 → p95 (nearest rank) = 400 → 800 s → 840 s (14 min)
-  assert.deepEqual(learnedBudget(h), { seconds: 840, p95: 400, starts: 4 });
-  assert.deepEqual(learnedBudget(h, 1200), { seconds: 1200, p95: 400, starts: 4 }, "1200 s lies within [600, 1600]: kept, no new rollout");
-  assert.deepEqual(learnedBudget(h, 1800), { seconds: 840, p95: 400, starts: 4 }, "the 30 min default is more than 4 × p95");
+  assert.deepEqual(learnedBudget(h), { seconds: 840, p95: 400, starts: 4 }, "no Deployment yet");
+  assert.deepEqual(learnedBudget(h, 1800), { seconds: 1800, p95: 400, starts: 4 }, "the 30 min default is long enough: kept, no rollout for the budget alone");
+  assert.deepEqual(learnedBudget(h, 600), { seconds: 600, p95: 400, starts: 4 }, "600 s = 1.5 × p95: kept");
+  assert.deepEqual(learnedBudget(h, 590), { seconds: 840, p95: 400, starts: 4 }, "too short: raised");
   assert.deepEqual(learnedBudget([rec("a", 20), rec("b", 25), rec("c", 30)]), { seconds: 300, p95: 30, starts: 3 }, "the floor");
+  const slow = [rec("a", 1500), rec("b", 1700), rec("c", 1650)];
+  assert.deepEqual(learnedBudget(slow, 1800), { seconds: 3420, p95: 1700, starts: 3 }, "a model whose starts near the 30 min default gets 57 min");
 });
 
 test("advice names the gain and its source; a phase from the compile cache gets none", () => {
