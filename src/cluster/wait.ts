@@ -92,9 +92,10 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
         const report = startupNow() ?? null;
         spinner.succeed(`${app}: ${value!.ready}/${value!.desired} ready`);
         if (report) ui.info(`${app} startup (${watched!.metadata.name}): ${describePhases(report)}`);
-        // a rollout that changed nothing has no start of its own to record
-        const start = watched && following ? podTimeline(watched, events, startup.logs, Date.now()) : undefined;
-        resolve({ ...value!, startup: report, start });
+        // a rollout that changed nothing has no start of its own to record; the pod is read once more, as
+        // the Deployment's last event may come before the pod's Ready one
+        const pod = watched && following ? api.get<KObject & { status?: any }>(`/api/v1/namespaces/${namespace}/pods/${watched.metadata.name}`, `read pod ${watched.metadata.name}`).then((p) => p ?? watched, () => watched) : Promise.resolve(undefined);
+        void pod.then((p) => resolve({ ...value!, startup: report, start: p ? podTimeline(p, events, startup.logs, Date.now()) : undefined }));
       }
     };
     // the time in the current phase moves on between events too
