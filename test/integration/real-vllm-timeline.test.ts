@@ -123,7 +123,7 @@ test("status --timeline lists the phases of the current start and the one before
 test("an image the registry lacks: deploy stops with the kubelet's real ImagePullBackOff", async () => {
   const app = "tl-nopull";
   const missing = `${tbEnv("VLLMAPP_TEST_REGISTRY")}/vllmapp/no-such-image:0.0.1`;
-  const dir = workdir({ "vllm-app.yaml": `name: ${app}\nmodel_id: tiny\nimage: ${missing}\nvllm_version: "0.32.0"\n${RESOURCES}\nmodel_path: /models/none\n` });
+  const dir = workdir({ "vllm-app.yaml": `name: ${app}\nmodel_id: tiny\nimage: ${missing}\n${RESOURCES}\nmodel_path: /models/none\n` });
   const r = await cli(["deploy", "-n", ns, "--timeout", "4m"], dir);
   assert.equal(r.code, 6, r.stderr);
   assert.match(r.stderr, new RegExp(`cannot pull image ${missing.replace(/[.]/g, "\\.")}: (ErrImagePull|ImagePullBackOff) \\(.*(not found|manifest unknown)`));
