@@ -25,7 +25,7 @@ import { ensureVllmImage } from './vllm-image.mjs';
 import { ensureRcloneImage } from './rclone-image.mjs';
 import { ensureTinyModel } from './tiny-model.mjs';
 import { publishTinyModel } from './publish.mjs';
-import { ensureRegistryBinary, forgetRegistryImages, pushImages, startRegistry, writeHostsToml } from './registry.mjs';
+import { ensureRegistryBinary, forgetImages, pushImages, startRegistry, writeHostsToml } from './registry.mjs';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLUSTER_DIR = path.join(REPO_ROOT, 'test/cluster');
@@ -1066,13 +1066,17 @@ export async function startTestbed(opts = {}) {
     }
     if (wantNode) {
       const images = [dockerEnv.VLLM_STANDIN_IMAGE].filter(Boolean).map((tag) => ({ tag, dockerEnv: dockerEnvFull }));
-      for (const img of [ctx.images?.vllm, ctx.images?.rclone].filter(Boolean)) images.push({ tag: img.tag, archive: img.archive });
+      // with the registry, the vLLM image reaches the node only by a pull of VLLM_IMAGE_REGISTRY (real bytes)
+      for (const img of [ctx.registryHost ? null : ctx.images?.vllm, ctx.images?.rclone].filter(Boolean)) images.push({ tag: img.tag, archive: img.archive });
       Object.assign(ctx.state.env, await startRealNode(ctx, { ...ctx.cluster, images }));
       ctx.save();
       if (ctx.registryHost) {
         writeHostsToml(path.join(ctx.state.node.nodeDir, 'certs.d'), ctx.registryHost);
-        const forgotten = await forgetRegistryImages(ctx, ctx.state.node.containerdSock);
-        if (forgotten.length) log(`the real node forgot ${forgotten.length} registry image(s) an earlier run pulled: the first pod pulls again`);
+        // the node's containerd root is cached: an earlier run (or one without the registry) may have imported
+        // the local vLLM image, whose unpacked layers a pull of the registry copy would reuse without fetching them
+        const local = ctx.images.vllm.tag;
+        const forgotten = await forgetImages(ctx, ctx.state.node.containerdSock, (ref) => ref === local || ref === `docker.io/library/${local}`);
+        if (forgotten.length) log(`the real node forgot the imported ${forgotten.join(', ')}: its pods pull ${ctx.registryHost}'s copy`);
       }
     }
     if (ctx.pushing) {

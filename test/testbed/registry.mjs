@@ -8,7 +8,8 @@
 //   const bin = await ensureRegistryBinary({ log });                 cached build, cold: ~3-5 min on 2 cores
 //   const reg = await startRegistry(ctx, { bin });                    → { host: '127.0.0.1:PORT', storage }
 //   const refs = await pushImages({ host, images, dockerEnv, log }); [{ tag, repo }] → registry refs
-//   await forgetRegistryImages(ctx, sock);                            the node's containerd forgets earlier copies
+//   await forgetImages(ctx, sock, (ref) => bool);                     the node's containerd forgets images and their layers
+//   await forgetRegistryImages(ctx, sock);                            … the registry copies any run pulled
 //
 // Plain HTTP needs no configuration: dockerd treats 127.0.0.0/8 as an insecure registry by default
 // (`docker info`: "Insecure Registries: 127.0.0.0/8"), and the node's containerd (1.6, CRI, config_path set)
@@ -137,17 +138,33 @@ export function writeHostsToml(certsDir, host) {
 }
 
 /**
- * The node's containerd root is cached across runs: forget the registry copies an earlier run pulled (any
- * port), every reference to them (name, name@digest, and the CRI's sha256:<id>, matched by their manifest
- * digest), and wait for the garbage collector, so the first pod that names one pulls its bytes again.
+ * Forget images in the node's containerd: every reference whose name `match`es, and every other reference
+ * to the same manifest (`name@digest`, the CRI's `sha256:<id>`), then wait for the garbage collector, so
+ * their layers (blobs and unpacked snapshots) go unless a container still uses them. Returns the names.
  */
-export async function forgetRegistryImages(ctx, sock) {
+export async function forgetImages(ctx, sock, match) {
   const c = ['--address', sock, '--namespace', 'k8s.io'];
   const r = await ctx.run('ctr', [...c, 'images', 'ls'], { timeoutMs: 30_000 });
   const rows = r.stdout.split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 3).map(([ref, , digest]) => ({ ref, digest }));
-  const mine = new RegExp(`^127\\.0\\.0\\.1:\\d+/${REGISTRY_PREFIX}/`);
-  const digests = new Set(rows.filter((x) => mine.test(x.ref)).map((x) => x.digest));
+  const digests = new Set(rows.filter((x) => match(x.ref)).map((x) => x.digest));
   const stale = rows.filter((x) => digests.has(x.digest)).map((x) => x.ref);
   if (stale.length) await ctx.run('ctr', [...c, 'images', 'rm', '--sync', ...stale], { timeoutMs: 300_000 });
-  return stale.filter((x) => mine.test(x));
+  return stale.filter((x) => match(x));
+}
+
+/** The registry copies any run pulled (any port): forgotten, the next pod that names one pulls its bytes again. */
+export function forgetRegistryImages(ctx, sock) {
+  const mine = new RegExp(`^127\\.0\\.0\\.1:\\d+/${REGISTRY_PREFIX}/`);
+  return forgetImages(ctx, sock, (ref) => mine.test(ref));
+}
+
+/** The layers of an image in the registry (schema 2 / OCI manifest), to tell whether a node fetched them. */
+export async function registryLayers(ref) {
+  const m = /^([^/]+)\/(.+):([^:/]+)$/.exec(ref);
+  if (!m) throw new TestbedError(`not a registry reference: ${ref}`);
+  const res = await fetch(`http://${m[1]}/v2/${m[2]}/manifests/${m[3]}`, {
+    headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' },
+  });
+  if (!res.ok) throw new TestbedError(`GET the manifest of ${ref}: HTTP ${res.status}`);
+  return (await res.json()).layers.map((l) => ({ digest: l.digest, size: l.size }));
 }
