@@ -1,7 +1,8 @@
 /**
  * The start-up timeline on the test bed's REAL node with the REAL vLLM, its image pulled from the test bed's
- * OCI registry (VLLM_IMAGE_REGISTRY): the first start pulls real bytes (the kubelet's Pulled event with the
- * image's size), the model comes through the real rclone init container from S3, vLLM's own log gives the
+ * OCI registry (VLLM_IMAGE_REGISTRY): the first start pulls real bytes (every layer of the registry's manifest
+ * lands in the node's content store; the kubelet's Pulled event gives the image's size), the model comes
+ * through the real rclone init container from S3, vLLM's own log gives the
  * loading and initializing phases. The app is started twice (a redeploy with a changed env var): `status
  * --timeline` lists both starts, the first with its pull. And an image the registry lacks ends `deploy` with
  * the kubelet's real ImagePullBackOff.
