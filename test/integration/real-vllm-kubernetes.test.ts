@@ -23,7 +23,7 @@ after(() => cleanup?.());
 const RESOURCES = `resources: {gpu: "${"A10G"}:1", cpu: ["250m", "2"], memory: ["1Gi", "6Gi"]}`;
 
 async function cli(args: string[], dir: string, env: Record<string, string> = {}) {
-  const r = await execa(process.execPath, [BIN, ...args], { cwd: dir, env: { CI: "1", NO_COLOR: "1", ...env }, reject: false, stdin: "ignore", timeout: 420_000 });
+  const r = await execa(process.execPath, [BIN, ...args], { cwd: dir, env: { CI: "1", NO_COLOR: "1", ...env }, reject: false, stdin: "ignore", timeout: 780_000 });
   return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -67,7 +67,8 @@ async function chat(port: number, key: string | undefined, model: string) {
 /** deploy → Ready on the real node → models and chat through port-forward with the key, 401 without. */
 async function deployAndAsk(app: string, body: string, opts: { env?: Record<string, string>; files?: Record<string, string> } = {}) {
   const dir = workdir({ ...opts.files, "vllm-app.yaml": `name: ${app}\nmodel_id: tiny-${app}\nimage: ${tbEnv("VLLM_IMAGE_REGISTRY")}\n${RESOURCES}\nstartup_timeout: 6m\n${body}\n` });
-  const r = await cli(["deploy", "-f", "vllm-app.yaml", "-n", ns, "--create-secrets", "--timeout", "6m"], dir, opts.env);
+  // 12m: the first deploy of a run may pull the image (3.2 GB, unpacked to 6 GB: minutes on 2 cores)
+  const r = await cli(["deploy", "-f", "vllm-app.yaml", "-n", ns, "--create-secrets", "--timeout", "12m"], dir, opts.env);
   assert.equal(r.code, 0, `deploy ${app} exited ${r.code}:\n${r.stderr}`);
   const pods = await kubectlJson<{ items: any[] }>(["-n", ns, "get", "pods", "-l", `vllmapp.dev/app=${app}`]);
   assert.equal(pods.items.length, 1);

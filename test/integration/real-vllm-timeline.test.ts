@@ -26,7 +26,7 @@ after(() => cleanup?.());
 const RESOURCES = `resources: {gpu: "A10G:1", cpu: ["250m", "2"], memory: ["1Gi", "6Gi"]}`;
 
 async function cli(args: string[], dir: string, env: Record<string, string> = {}) {
-  const r = await execa(process.execPath, [BIN, ...args], { cwd: dir, env: { CI: "1", NO_COLOR: "1", ...env }, reject: false, stdin: "ignore", timeout: 600_000 });
+  const r = await execa(process.execPath, [BIN, ...args], { cwd: dir, env: { CI: "1", NO_COLOR: "1", ...env }, reject: false, stdin: "ignore", timeout: 1_200_000 });
   return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
