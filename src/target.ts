@@ -56,6 +56,8 @@ export interface DeployedApp {
   replicas: Replicas | null;
   /** how the server's start went, phase by phase (Kubernetes: the first replica's); null when deploy did not wait, or (Kubernetes) nothing started */
   startup: StartupReport | null;
+  /** the start just waited for and the one before it, phase by phase; null when deploy did not wait */
+  timeline: Timeline | null;
   requiresApiKey: boolean;
   /** dry run, Kubernetes: the objects that would be applied (the applyset parent first); otherwise null */
   objects: K8sObject[] | null;
@@ -84,6 +86,44 @@ export interface StartupReport {
   phases: { phase: StartupPhase; seconds: number; detail: string | null }[];
   /** where the current phase is ("3/6 files", "2.2G of 5.0G"); null when nothing says, and once ready */
   progress: string | null;
+}
+
+/** A phase of a start as the timeline names it (`status --json`'s `timeline`; src/startup/timeline.ts). */
+export type TimelinePhase = "scheduling" | "image-pull" | "download" | "loading" | "compiling" | "capturing" | "initializing" | "ready";
+
+export interface TimelineEntry {
+  phase: TimelinePhase;
+  /** seconds spent in the phase; for `ready`, the whole start (first phase to ready) */
+  seconds: number;
+  /** what the phase moved: the image's bytes (pull), the model's (download), the weights' (loading); null when unknown */
+  bytes: number | null;
+  /** the rate, the images, what vLLM said ("from the compile cache"); null when nothing more is known */
+  detail: string | null;
+  /** for a slow phase: what would shorten it, and by how much (published or measured numbers) */
+  advice: string | null;
+}
+
+/** A start as the app's history keeps it (ConfigMap `<app>-starts`): phases, seconds and bytes only. */
+export interface StartRecord {
+  /** the pod and the server container's run ("<pod>#<restarts>"; Docker: "<container>#<start time>") */
+  id: string;
+  /** when the start began (ISO 8601) */
+  at: string;
+  ready: boolean;
+  /** first phase to ready (or to when it was recorded) */
+  seconds: number;
+  /** the server process's start to ready: what the startup probe waits for; null when unknown */
+  serverSeconds: number | null;
+  phases: TimelineEntry[];
+}
+
+/** The current start and the one before, phase by phase; [] when there is none. */
+export interface Timeline {
+  current: TimelineEntry[];
+  previous: TimelineEntry[];
+  /** the starts' ids ("<pod>#<restarts>"), null when there is none */
+  currentId: string | null;
+  previousId: string | null;
 }
 
 /** One condition a Gateway reports on a route (Gateway API's metav1.Condition, the fields shown). */
@@ -127,6 +167,8 @@ export interface AppStatus {
   reason: string | null;
   /** the server's start, phase by phase, from its state and log (Kubernetes: the first current replica's); null when not deployed or not started */
   startup: StartupReport | null;
+  /** the current start and the one before, phase by phase (`status --timeline` prints it); null when not deployed */
+  timeline: Timeline | null;
   hint: string | null;
   endpoint: string | null;
   /** Kubernetes: URLs of the Ingress hosts; Docker: [] */

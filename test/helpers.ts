@@ -79,9 +79,9 @@ function keysOf<T>() {
  */
 export const JSON_KEYS = {
   deployResult: keysOf<DeployResult>()("dryRun", "prerequisites", "apps"),
-  deployedApp: keysOf<DeployedApp>()("name", "namespace", "container", "model", "image", "changes", "endpoint", "ready", "replicas", "startup", "requiresApiKey", "objects", "docker"),
+  deployedApp: keysOf<DeployedApp>()("name", "namespace", "container", "model", "image", "changes", "endpoint", "ready", "replicas", "startup", "timeline", "requiresApiKey", "objects", "docker"),
   statusResult: keysOf<StatusResult>()("apps"),
-  appStatus: keysOf<AppStatus>()("name", "namespace", "container", "deployed", "ready", "replicas", "state", "reason", "startup", "hint", "endpoint", "ingress", "route", "modelId", "modelUri", "modelSource", "image", "created", "age", "description", "links", "requiresApiKey", "apiKey", "groups", "adapters"),
+  appStatus: keysOf<AppStatus>()("name", "namespace", "container", "deployed", "ready", "replicas", "state", "reason", "startup", "timeline", "hint", "endpoint", "ingress", "route", "modelId", "modelUri", "modelSource", "image", "created", "age", "description", "links", "requiresApiKey", "apiKey", "groups", "adapters"),
   listResult: keysOf<ListResult>()("namespace", "apps"),
   appSummary: keysOf<AppSummary>()("name", "namespace", "ready", "replicas", "endpoint", "modelId", "image", "age", "state"),
   deleteResult: keysOf<DeleteResult>()("apps"),

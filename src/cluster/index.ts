@@ -7,7 +7,7 @@ import type { Plan, PlannedApp } from "../app/plan.js";
 import { parseDuration } from "../config/units.js";
 import { ClusterError, InterruptedError } from "../errors.js";
 import { apiKeyRef, imageOf } from "../render/labels.js";
-import type { AppRef, DeployedApp, DeployRequest, DeployResult, Session, Target } from "../target.js";
+import type { AppRef, Timeline, DeployedApp, DeployRequest, DeployResult, Session, Target } from "../target.js";
 import type { Ui } from "../ui/output.js";
 import { KubeApi, OUTAGE_SECONDS } from "./api.js";
 import { applyAppSet, API_KEY, validateOnServer } from "./apply.js";
@@ -21,9 +21,51 @@ import { lockApps } from "./lock.js";
 import { preflight, writePrerequisites } from "./preflight.js";
 import { appStatus, listApps, serviceUrl, type NamespaceReads } from "./status.js";
 import { waitForApp, waitForGroups } from "./wait.js";
+import type { PodStart } from "./startup.js";
+import { readHistory, recordStart } from "./starts.js";
+import { currentAndPrevious, learnedBudget, PROBE_PERIOD_SECONDS } from "../startup/timeline.js";
+import type { K8sObject } from "../render/types.js";
+import type { KObject } from "./api.js";
 
 /** How long deploy waits when --timeout is not given: the startup probe's budget plus time to schedule and pull. */
 const WAIT_MARGIN_SECONDS = 600;
+
+/**
+ * The startup probe's budget from the app's start history (learnedBudget), written into the Deployment
+ * about to be applied; undefined (and the rendered budget stays) with too few starts or no history to read.
+ */
+async function learnBudget(api: KubeApi, app: string, namespace: string, objects: K8sObject[]): Promise<number | undefined> {
+  const dep = objects.find((o) => o.kind === "Deployment") as (K8sObject & { spec?: any }) | undefined;
+  const probe = dep?.spec?.template?.spec?.containers?.find((c: { name: string }) => c.name === "vllm")?.startupProbe;
+  if (!probe) return undefined;
+  const period = probe.periodSeconds ?? PROBE_PERIOD_SECONDS;
+  const [history, live] = await Promise.all([
+    readHistory(api, app, namespace).catch(() => []),
+    api.get<KObject & { spec?: any }>(`/apis/apps/v1/namespaces/${namespace}/deployments/${app}`, `read Deployment ${app}`).catch(() => undefined),
+  ]);
+  const liveProbe = live?.spec?.template?.spec?.containers?.find((c: { name: string }) => c.name === "vllm")?.startupProbe;
+  const deployed = liveProbe ? (liveProbe.failureThreshold ?? 3) * (liveProbe.periodSeconds ?? PROBE_PERIOD_SECONDS) : undefined;
+  const budget = learnedBudget(history, deployed);
+  if (!budget) return undefined;
+  probe.failureThreshold = Math.max(1, Math.ceil(budget.seconds / period));
+  return probe.failureThreshold * period;
+}
+
+/**
+ * The start deploy waited for, put in the app's history (best effort: a user who may not write ConfigMaps
+ * is told once), and the timeline of it and the start before.
+ */
+async function keepStart(api: KubeApi, app: string, namespace: string, start: PodStart | undefined, ui: Ui): Promise<Timeline> {
+  let history = await readHistory(api, app, namespace).catch(() => []);
+  if (start?.entries.some((e) => e.phase === "ready")) {
+    try {
+      history = await recordStart(api, app, namespace, start, history);
+    } catch (e) {
+      ui.warn(`${app}: the start was not recorded in ConfigMap ${app}-starts (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); status --timeline shows the current start only`);
+    }
+  }
+  return currentAndPrevious(start, history);
+}
 
 /** A control-plane restart while a command runs is said as it happens: lost, then back. */
 function sayOutages(api: KubeApi, ui: Ui): void {
@@ -117,6 +159,16 @@ async function deployPhases(
   if (dryRun === "none") progress.prerequisites = prerequisites;
   // preflight keeps the order of its inputs: the plan's apps
   const prepared = new Map(plan.apps.map((p, i) => [p, pre.apps[i]!]));
+  // the startup probe's budget learned from the app's starts, where the file sets none (README "Start-up timeline")
+  const learned = new Map<PlannedApp, number>();
+  await Promise.all(
+    plan.apps.map(async (p) => {
+      if (p.loaded.explicit?.has("startup_timeout") ?? true) return;
+      const { app, namespace, objects } = prepared.get(p)!;
+      const seconds = await learnBudget(api, app.name, namespace, objects);
+      if (seconds !== undefined) learned.set(p, seconds);
+    }),
+  );
   const sets = new Map(pre.apps.map((p) => [p, buildAppSet(p.app, p.namespace, p.objects)]));
   if (dryRun === "none") {
     progress.release = await lockApps(api, pre.apps.map((a) => ({ name: a.app.name, namespace: a.namespace })), ui);
@@ -137,7 +189,7 @@ async function deployPhases(
     const svc = set.members.find((m) => m.kind === "Service");
     const done: DeployedApp = {
       name: app.name, namespace, container: null, model: planned.rendered.model, image: imageOf(app), changes,
-      endpoint: svc ? serviceUrl(svc, namespace) : null, ready: false, replicas: null, startup: null, requiresApiKey: apiKeyRef(app) !== undefined,
+      endpoint: svc ? serviceUrl(svc, namespace) : null, ready: false, replicas: null, startup: null, timeline: null, requiresApiKey: apiKeyRef(app) !== undefined,
       objects: dryRun !== "none" ? [set.parent, ...set.members] : null, docker: null,
     };
     if (dryRun === "none") {
@@ -145,16 +197,17 @@ async function deployPhases(
         appUi.note(`${app.name}: generated an API key (${API_KEY}) into Secret ${app.name}-api-key; show it with \`vllmapp status ${app.name} --show-api-key\``);
       }
       if (req.wait) {
-        const timeoutSeconds = req.timeoutSeconds ?? (parseDuration(app.startup_timeout) ?? 1800) + WAIT_MARGIN_SECONDS;
+        const timeoutSeconds = req.timeoutSeconds ?? (learned.get(planned) ?? parseDuration(app.startup_timeout) ?? 1800) + WAIT_MARGIN_SECONDS;
         const multiNode = set.members.some((m) => m.kind === "LeaderWorkerSet");
         if (multiNode) {
           // a group's start-up is several pods: the phases are read for single-pod apps
           done.replicas = await waitForGroups(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
           done.startup = null;
         } else {
-          const { startup, ...replicas } = await waitForApp(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
+          const { startup, start, ...replicas } = await waitForApp(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
           done.replicas = replicas;
           done.startup = startup;
+          done.timeline = await keepStart(api, app.name, namespace, start, appUi);
         }
         done.ready = true;
       } else appUi.success(`${app.name}: applied (--no-wait: not waiting for readiness)`);

@@ -4,7 +4,8 @@
  * (read with timestamps), and Ready from the pod's condition. startupOf is pure; StartupWatch follows
  * one pod's logs while deploy waits; readPodStartup reads it once for `status`.
  */
-import { StartupTracker, type StartupReport } from "../startup/phases.js";
+import { splitTimestamp, StartupTracker, type StartupReport } from "../startup/phases.js";
+import { buildTimeline, downloadedBytes, parsePulled, weightBytes, type Pull, type StartFacts, type TimelineEntry } from "../startup/timeline.js";
 import type { KObject, KubeApi } from "./api.js";
 import { ApiError } from "./errors.js";
 
@@ -108,8 +109,8 @@ export class StartupWatch {
   }
 }
 
-/** The start of a pod's server as `status` shows it: its log read once (the first MiB, where the start is). */
-export async function readPodStartup(api: KubeApi, pod: Pod, events: readonly TimedEvent[]): Promise<StartupReport | null> {
+/** The start of a pod's server as `status` shows it, and its timeline: its log read once (the first MiB, where the start is). */
+export async function readPodStartup(api: KubeApi, pod: Pod, events: readonly TimedEvent[]): Promise<{ report: StartupReport | null; start: PodStart | undefined }> {
   const logs: LogRecord[] = [];
   const read = async (container: string) => {
     try {
@@ -122,5 +123,65 @@ export async function readPodStartup(api: KubeApi, pod: Pod, events: readonly Ti
   };
   const has = (list: any[] | undefined, name: string) => (list ?? []).some((s) => s.name === name && (s.state?.running || s.state?.terminated));
   await Promise.all([has(pod.status?.containerStatuses, SERVER) ? read(SERVER) : undefined, has(pod.status?.initContainerStatuses, DOWNLOAD) ? read(DOWNLOAD) : undefined]);
-  return startupOf(pod, events, logs, Date.now()) ?? null;
+  const now = Date.now();
+  return { report: startupOf(pod, events, logs, now) ?? null, start: podTimeline(pod, events, logs, now) };
+}
+
+/** A start as the timeline has it: its id, when it began, its entries, and the server's own seconds to ready. */
+export interface PodStart {
+  id: string;
+  at: number;
+  entries: TimelineEntry[];
+  serverSeconds: number | null;
+}
+
+const PROVISIONING: Record<string, string> = { TriggeredScaleUp: "cluster-autoscaler", Nominated: "Karpenter" };
+
+/**
+ * The timeline of a pod's current start: scheduling (with the wait for a new node) from the PodScheduled
+ * condition and the autoscalers' events, the image pulls from the kubelet's Pulled events, the model
+ * download from its init container, and the server's phases from its log. A server container that was
+ * restarted in place is a start of its own: only its process's phases then.
+ */
+export function podTimeline(pod: Pod, events: readonly TimedEvent[], logs: readonly LogRecord[], now: number): PodStart | undefined {
+  const created = t(pod.metadata.creationTimestamp);
+  if (Number.isNaN(created)) return undefined;
+  const main = (pod.status?.containerStatuses ?? []).find((s: any) => s.name === SERVER);
+  const restarts: number = main?.restartCount ?? 0;
+  const mine = events.filter((e) => e.involvedObject.name === pod.metadata.name && (!e.involvedObject.uid || e.involvedObject.uid === pod.metadata.uid));
+  const at = (e: TimedEvent) => timeOfEvent(e) ?? now;
+  const mainStart = stateStart(main);
+  const serverLines = logs.filter((l) => l.container === SERVER);
+  const server = new StartupTracker(mainStart ?? now);
+  if (mainStart !== undefined) for (const l of serverLines) server.rawLine(l.raw, now);
+  const readyCond = (pod.status?.conditions ?? []).find((c: any) => c.type === "Ready" && c.status === "True");
+  const readyAt = readyCond && mainStart !== undefined ? Math.max(mainStart, t(readyCond.lastTransitionTime) || now) : undefined;
+  if (readyAt !== undefined) server.mark("ready", readyAt);
+  const facts: StartFacts = {
+    createdAt: restarts > 0 && mainStart !== undefined ? mainStart : created,
+    pulls: [],
+    weightBytes: weightBytes(serverLines.map((l) => splitTimestamp(l.raw)?.[1] ?? l.raw)),
+    ...(mainStart !== undefined ? { server: server.report(readyAt ?? now), serverStartedAt: mainStart } : {}),
+    ...(readyAt !== undefined ? { readyAt } : {}),
+  };
+  if (restarts === 0) {
+    const scheduled = (pod.status?.conditions ?? []).find((c: any) => c.type === "PodScheduled" && c.status === "True");
+    if (scheduled) facts.scheduledAt = t(scheduled.lastTransitionTime) || undefined;
+    const prov = mine.filter((e) => e.reason && PROVISIONING[e.reason]).sort((a, b) => at(a) - at(b))[0];
+    if (prov) facts.provisioning = { at: at(prov), by: PROVISIONING[prov.reason!]!, message: (prov.message ?? prov.reason!).slice(0, 200) };
+    const pulled = mine.filter((e) => e.reason === "Pulled").map((e) => parsePulled(e.message ?? "")).filter((p): p is Pull => typeof p === "object");
+    facts.pulls = [...new Map(pulled.map((p) => [p.image, p])).values()];
+    const pulling = mine.filter((e) => e.reason === "Pulling").map(at).sort((a, b) => a - b);
+    const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+    // still pulling: a Pulling event, and a container still waiting to be created
+    if (pulling.length > pulled.length && statuses.some((s: any) => s.state?.waiting?.reason === "ContainerCreating" || s.state?.waiting?.reason === "PodInitializing")) facts.pulling = pulling.at(-1)!;
+    const download = (pod.status?.initContainerStatuses ?? []).find((s: any) => s.name === DOWNLOAD);
+    const dlStart = stateStart(download);
+    if (dlStart !== undefined) {
+      const end = t(download.state?.terminated?.finishedAt);
+      facts.download = { from: dlStart, ...(Number.isNaN(end) ? {} : { to: end }), bytes: downloadedBytes(logs.filter((l) => l.container === DOWNLOAD).map((l) => l.raw)) };
+    }
+  }
+  const entries = buildTimeline(facts, now);
+  return { id: `${pod.metadata.name}#${restarts}`, at: facts.createdAt, entries, serverSeconds: readyAt !== undefined && mainStart !== undefined ? Math.round((readyAt - mainStart) / 100) / 10 : null };
 }

@@ -14,6 +14,8 @@ import { diagnoseGroups, groupState } from "./groups.js";
 import { readRouteStatus } from "./route.js";
 import { describeCurrent } from "../startup/phases.js";
 import { readPodStartup } from "./startup.js";
+import { readHistory } from "./starts.js";
+import { currentAndPrevious } from "../startup/timeline.js";
 import { readNodes, rolloutState } from "./wait.js";
 
 type Obj = KObject & { spec?: any; status?: any };
@@ -66,7 +68,7 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     podEvents(api, namespace, reads),
     readRouteStatus(api, name, namespace),
   ]);
-  const none = { container: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], route: null, startup: null, modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null, groups: null, adapters: [] };
+  const none = { timeline: null, container: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], route: null, startup: null, modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null, groups: null, adapters: [] };
   const workload = dep ?? lws;
   if (!workload) return { name, namespace, deployed: false, ready: false, replicas: null, ...none };
   const group = !dep && lws ? groupState(lws, pods.items) : undefined;
@@ -101,7 +103,9 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
   };
   const mine = dep ? currentPods(dep, rs.items, pods.items) : group!.pods;
   const first = [...(mine.length ? mine : pods.items)].filter((p) => !p.metadata.deletionTimestamp).sort((x, y) => x.metadata.name.localeCompare(y.metadata.name))[0];
-  if (first) status.startup = await readPodStartup(api, first, events.items);
+  const [read, history] = await Promise.all([first ? readPodStartup(api, first, events.items) : undefined, readHistory(api, name, namespace)]);
+  status.startup = read?.report ?? null;
+  status.timeline = currentAndPrevious(read?.start, history);
   if (!done) {
     const nodes = isUnschedulable(mine) ? await readNodes(api) : undefined;
     const d = dep ? diagnosePods(mine, events.items, nodes) : diagnoseGroups(lws!, mine, events.items, nodes);

@@ -18,7 +18,7 @@ import { lastLines } from "./logs.js";
 import { diagnoseGroups, groupState } from "./groups.js";
 import { leaderWorkerSetName } from "../render/parallelism.js";
 import { describeCurrent, describePhases, ProgressGate, type StartupReport } from "../startup/phases.js";
-import { startupOf, StartupWatch } from "./startup.js";
+import { podTimeline, startupOf, StartupWatch, type PodStart } from "./startup.js";
 
 /** A quota refusal within this long of a pod of the app going away is a rollout's, and passes. */
 const QUOTA_SETTLE_MS = 20_000;
@@ -58,7 +58,7 @@ export async function failureOf(api: KubeApi, app: string, namespace: string, d:
   return new AppFailedError(`${app} failed: ${d.reason}${tail}`, d.hint);
 }
 
-export async function waitForApp(api: KubeApi, opts: { app: string; namespace: string; timeoutSeconds: number; ui: Ui }): Promise<Readiness & { startup: StartupReport | null }> {
+export async function waitForApp(api: KubeApi, opts: { app: string; namespace: string; timeoutSeconds: number; ui: Ui }): Promise<Readiness & { startup: StartupReport | null; start: PodStart | undefined }> {
   const { app, namespace, ui } = opts;
   const spinner = await ui.spinner(`${app}: waiting for the rollout`);
   const ac = new AbortController();
@@ -80,7 +80,7 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
   let lastText = "";
   const startupNow = () => (watched ? startupOf(watched, events, startup.logs, Date.now()) : undefined);
 
-  return new Promise<Readiness & { startup: StartupReport | null }>((resolve, reject) => {
+  return new Promise<Readiness & { startup: StartupReport | null; start: PodStart | undefined }>((resolve, reject) => {
     let settled = false;
     let failing = false;
     const finish = (err: Error | undefined, value?: Readiness) => {
@@ -98,7 +98,10 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
         const report = startupNow() ?? null;
         spinner.succeed(`${app}: ${value!.ready}/${value!.desired} ready`);
         if (report) ui.info(`${app} startup (${watched!.metadata.name}): ${describePhases(report)}`);
-        resolve({ ...value!, startup: report });
+        // a rollout that changed nothing has no start of its own to record; the pod is read once more, as
+        // the Deployment's last event may come before the pod's Ready one
+        const pod = watched && following ? api.get<KObject & { status?: any }>(`/api/v1/namespaces/${namespace}/pods/${watched.metadata.name}`, `read pod ${watched.metadata.name}`).then((p) => p ?? watched, () => watched) : Promise.resolve(undefined);
+        void pod.then((p) => resolve({ ...value!, startup: report, start: p ? podTimeline(p, events, startup.logs, Date.now()) : undefined }));
       }
     };
     // the time in the current phase moves on between events too

@@ -5,6 +5,7 @@ import { UsageError } from "../errors.js";
 import { objectYaml } from "../render/format.js";
 import { formatArgv, formatTable } from "../text.js";
 import type { DeployResult } from "../target.js";
+import { timelineLines } from "../startup/timeline.js";
 import { addCommonOptions, connectionShape, durationFlag, fileShape, outputOf, outputShape, paramsFlag, parseOptions, rejectIneffective, setFlag, targetOf, targetShape, uiFor } from "./options.js";
 
 export const deployOptionsSchema = z
@@ -70,7 +71,8 @@ export function formatDeploy(r: DeployResult, opts: Pick<DeployOptions, "output"
         .flatMap((a) => [...(a.docker?.before ?? []).flatMap((b) => [`# ${a.name}, before: ${b.what}`, formatArgv(b.argv)]), `# ${a.name}`, formatArgv(a.docker?.argv ?? [])])
         .join("\n");
     }
-    return formatTable([["APP", "CONTAINER", "ACTION", "ENDPOINT", "MODEL"], ...r.apps.map((a) => [a.name, a.container ?? "", DONE[a.changes[0]?.action ?? "unchanged"]!, a.endpoint ?? "", a.model.servedAs])]);
+    const table = formatTable([["APP", "CONTAINER", "ACTION", "ENDPOINT", "MODEL"], ...r.apps.map((a) => [a.name, a.container ?? "", DONE[a.changes[0]?.action ?? "unchanged"]!, a.endpoint ?? "", a.model.servedAs])]);
+    return [table, ...r.apps.flatMap((a) => (a.timeline?.current.length ? [`${a.name}:`, ...timelineLines(a.timeline)] : []))].join("\n");
   }
   if (r.dryRun && opts.output === "yaml") return r.apps.flatMap((a) => a.objects ?? []).map((o) => `---\n${objectYaml(o)}`).join("");
   const verb = (a: string) => (r.dryRun ? a : DONE[a]!);
@@ -81,6 +83,7 @@ export function formatDeploy(r: DeployResult, opts: Pick<DeployOptions, "output"
     if (a.replicas) rows.push(["  ready", `${a.replicas.ready}/${a.replicas.desired}`]);
     if (a.endpoint && !r.dryRun) rows.push(["  endpoint", a.endpoint]);
     out.push(formatTable(rows));
+    if (a.timeline?.current.length) out.push(...timelineLines(a.timeline));
   }
   return out.join("\n");
 }

@@ -1,14 +1,15 @@
 /** `vllmapp status [APP]`: flags → the apps → target.status → print. */
 import { Command } from "commander";
 import { z } from "zod";
-import type { RouteCondition, RouteStatus, StatusResult } from "../target.js";
+import type { RouteCondition, RouteStatus, StatusResult, Timeline } from "../target.js";
 import { describePhases } from "../startup/phases.js";
+import { timelineLines } from "../startup/timeline.js";
 import { formatTable } from "../text.js";
 import { formatGroup } from "../cluster/groups.js";
 import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
 
 export const statusOptionsSchema = z
-  .object({ ...fileShape, ...targetShape, ...connectionShape, ...outputShape, appName: z.string().optional(), showApiKey: z.boolean().default(false) })
+  .object({ ...fileShape, ...targetShape, ...connectionShape, ...outputShape, appName: z.string().optional(), showApiKey: z.boolean().default(false), timeline: z.boolean().default(false) })
   .transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) }));
 
 export type StatusOptions = z.output<typeof statusOptionsSchema>;
@@ -36,7 +37,8 @@ function routeRows(r: RouteStatus): string[][] {
   return rows;
 }
 
-export function formatStatus(r: StatusResult, opts: Pick<StatusOptions, "target">): string {
+export function formatStatus(r: StatusResult, opts: Pick<StatusOptions, "target"> & { timeline?: boolean }): string {
+  const withTimeline = (text: string, t: Timeline | null) => (opts.timeline ? [text, ...timelineLines(t)].join("\n") : text);
   if (opts.target === "docker") {
     return r.apps
       .map((a) => {
@@ -48,7 +50,7 @@ export function formatStatus(r: StatusResult, opts: Pick<StatusOptions, "target"
         if (a.adapters.length) lines.push(`  adapters   ${a.adapters.join(", ")}`);
         lines.push(`  image      ${a.image}`, `  container  ${a.container}, created ${a.age} ago`);
         if (a.startup) lines.push(`  startup    ${describePhases(a.startup)}`);
-        return lines.join("\n");
+        return withTimeline(lines.join("\n"), a.timeline);
       })
       .join("\n\n");
   }
@@ -71,7 +73,7 @@ export function formatStatus(r: StatusResult, opts: Pick<StatusOptions, "target"
       if (s.startup) rows.push(["  startup", describePhases(s.startup)]);
       if (s.reason) rows.push(["  not ready", s.reason]);
       if (s.hint) rows.push(["", `hint: ${s.hint}`]);
-      return `${s.name} (namespace ${s.namespace})\n${formatTable(rows)}`;
+      return withTimeline(`${s.name} (namespace ${s.namespace})\n${formatTable(rows)}`, s.timeline);
     })
     .join("\n\n");
 }
@@ -80,9 +82,11 @@ export function statusCommand(): Command {
   const cmd = new Command("status")
     .description("replicas ready/desired, endpoint, model, image, age, and why it is not ready")
     .argument("[app]", "app name (default: the apps of the file)")
-    .option("--show-api-key", "print the generated API key");
+    .option("--show-api-key", "print the generated API key")
+    .option("--timeline", "the current start and the one before, phase by phase, with advice for slow phases");
   addCommonOptions(cmd, { render: false });
-  cmd.addHelpText("after", `\nExamples:\n  $ vllmapp status\n  $ vllmapp status qwen3 --json\n  $ vllmapp status --local`);
+  cmd.addHelpText("after", `\nExamples:\n  $ vllmapp status\n  $ vllmapp status qwen3 --json
+  $ vllmapp status qwen3 --timeline\n  $ vllmapp status --local`);
   cmd.action(async (appName: string | undefined, raw) => {
     const opts = parseOptions(statusOptionsSchema, { ...raw, appName });
     const result = await runStatus(opts);

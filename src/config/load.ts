@@ -17,6 +17,8 @@ export interface LoadedApp {
   file: string;
   /** where each field path sits, for later diagnostics (extra_args, include, depends_on …) */
   locate: (path: readonly (string | number)[]) => { line: number; col: number };
+  /** the top-level fields the file (with --set) gives, so a default can be told from a value */
+  explicit?: ReadonlySet<string>;
 }
 
 export interface LoadResult {
@@ -417,7 +419,7 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
       diagnostics.push({ file, ...at(["name"]), path: "name", severity: "error", message: `app "${config.name}" is defined twice in this file (first at line ${names.get(config.name)})`, hint: "give each app its own name" });
     }
     names.set(config.name, at(["name"]).line);
-    apps.push({ config, file, locate: (p) => at(p) });
+    apps.push({ config, file, locate: (p) => at(p), explicit: new Set(Object.keys(raw)) });
   }
   if (diagnostics.length) throw new ConfigError(capDiagnostics(sortDiagnostics(diagnostics)));
   return { apps, warnings };

@@ -6,12 +6,14 @@ import type { AppRef, DeletedApp, DeleteRequest, DeleteResult } from "../target.
 import type { Ui } from "../ui/output.js";
 import { removeContainer } from "./container.js";
 import { findContainers, LABEL, nameOf } from "./docker.js";
+import { forgetLocalHistory } from "./starts.js";
 
 export async function deleteLocal(refs: readonly AppRef[], req: DeleteRequest, ui: Ui): Promise<DeleteResult> {
   const apps: DeletedApp[] = [];
   for (const { name } of refs) {
     const found = await findContainers(`${LABEL}=${name}`);
     for (const c of found) await removeContainer(c, ui);
+    forgetLocalHistory(name);
     const entry: DeletedApp = { name, namespace: null, deleted: found.map((c) => `Container/${nameOf(c)}`), kept: [], purgedCache: null };
     if (req.purgeCache) {
       // only vllmapp's own copy of object-store models; the Hugging Face cache is shared with other tools

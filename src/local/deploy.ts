@@ -12,9 +12,11 @@ import { parseDuration } from "../config/units.js";
 import { AppFailedError, InterruptedError } from "../errors.js";
 import { DOCKER_VLLM_CACHE } from "../render/docker.js";
 import type { DockerPlan } from "../render/types.js";
-import type { ChangeAction, DeployedApp, DeployRequest, DeployResult, StartupPhase } from "../target.js";
+import type { ChangeAction, DeployedApp, DeployRequest, DeployResult, StartupPhase, StartupReport, Timeline } from "../target.js";
 import type { Ui } from "../ui/output.js";
-import { apiKeyOf, engineRuntimes, findContainers, labelOf, LABEL } from "./docker.js";
+import { apiKeyOf, docker, engineRuntimes, findContainers, labelOf, LABEL } from "./docker.js";
+import { entriesOfReport } from "../startup/timeline.js";
+import { recordLocalStart } from "./starts.js";
 import { removeContainer, startContainer } from "./container.js";
 import { lockLocalApps } from "./lock.js";
 import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
@@ -92,9 +94,18 @@ function dryRunLocal(plan: Plan): DeployResult {
     dryRun: "client",
     prerequisites: [],
     apps: plan.apps.map(({ rendered: r }): DeployedApp => ({
-      ...baseOf(r), changes: [], ready: false, replicas: null, startup: null, docker: { argv: r.docker!.argv, before: r.docker!.before.map((b) => ({ what: b.what, argv: b.argv })) },
+      ...baseOf(r), changes: [], ready: false, replicas: null, startup: null, timeline: null, docker: { argv: r.docker!.argv, before: r.docker!.before.map((b) => ({ what: b.what, argv: b.argv })) },
     })),
   };
+}
+
+/** The start deploy waited for, by the container's recorded start (the id `status --local` reads), into the app's history. */
+async function keepLocalStart(app: string, container: string, startup: StartupReport): Promise<Timeline> {
+  const startedAt = (await docker(["inspect", "--format", "{{.State.StartedAt}}", container])).stdout.trim();
+  const entries = entriesOfReport(startup);
+  const before = startup.phases.filter((p) => p.phase === "pulling" || p.phase === "downloading").reduce((n, p) => n + p.seconds, 0);
+  const at = Date.parse(startedAt) || Date.now();
+  return recordLocalStart(app, { id: `${container}#${startedAt}`, at, entries, serverSeconds: startup.phase === "ready" ? Math.round((startup.elapsedSeconds - before) * 10) / 10 : null });
 }
 
 type LocalApp = PlannedApp & { timeout: number; rendered: Plan["apps"][number]["rendered"] };
@@ -161,6 +172,7 @@ async function deployLocked(plan: Plan, req: DeployRequest, ui: Ui, interrupt: L
       ready: req.wait,
       replicas: req.wait ? { ready: 1, desired: 1 } : null,
       startup,
+      timeline: startup ? await keepLocalStart(a.name, docker.container, startup) : null,
       docker: null,
     });
   }

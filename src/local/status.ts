@@ -4,6 +4,8 @@ import { formatAge } from "../text.js";
 import { apiKeyOf, findContainers, LABEL, labelOf, nameOf, publishedOf, type ContainerInfo } from "./docker.js";
 import { describeCurrent } from "../startup/phases.js";
 import { readStartup } from "./startup.js";
+import { currentAndPrevious, entriesOfReport } from "../startup/timeline.js";
+import { readLocalHistory } from "./starts.js";
 import { isHealthy } from "./wait.js";
 import { adapterNamesOf } from "../render/lora.js";
 
@@ -19,7 +21,7 @@ async function servedAdapters(port: number, apiKey: string | undefined): Promise
   }
 }
 
-const NOT_DEPLOYED: Omit<AppStatus, "name"> = { namespace: null, container: null, deployed: false, ready: false, replicas: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], route: null, startup: null, modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null, groups: null, adapters: [] };
+const NOT_DEPLOYED: Omit<AppStatus, "name"> = { namespace: null, container: null, deployed: false, ready: false, replicas: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], route: null, startup: null, timeline: null, modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null, groups: null, adapters: [] };
 
 /** `withStartup`: read the log for the start's phases (status); list does without. */
 async function statusOf(c: ContainerInfo, showApiKey: boolean, withStartup: boolean): Promise<AppStatus> {
@@ -43,6 +45,7 @@ async function statusOf(c: ContainerInfo, showApiKey: boolean, withStartup: bool
     state,
     reason,
     startup,
+    timeline: currentAndPrevious(startup ? { id: `${nameOf(c)}#${c.State.StartedAt}`, entries: entriesOfReport(startup) } : undefined, withStartup ? readLocalHistory(labelOf(c, LABEL)!) : []),
     endpoint: published ? `http://${published.host}:${published.port}` : null,
     modelId: labelOf(c, "vllmapp.model-id") ?? null,
     modelUri: labelOf(c, "vllmapp.model-uri") ?? null,

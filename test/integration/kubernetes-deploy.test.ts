@@ -54,8 +54,9 @@ after(async () => {
 test("deploy applies the app and waits until its replica is Ready on a node with the requested GPU type", async () => {
   const r = cli(["deploy", "-n", ns]);
   assert.equal(r.code, 0, r.stderr);
+  const [summary, timeline] = r.stdout.split(/(?=^  start now )/m);
   assert.equal(
-    r.stdout,
+    summary,
     `${APP} (namespace ${ns})
   created   Secret/${APP}-api-key
   created   PersistentVolumeClaim/${APP}-cache
@@ -65,6 +66,8 @@ test("deploy applies the app and waits until its replica is Ready on a node with
   endpoint  http://${APP}.${ns}.svc.cluster.local:8000
 `,
   );
+  // the start it waited for, one line per phase (README "Start-up timeline"); the first, so none before
+  assert.match(timeline ?? "", new RegExp(`^  start now \\(${APP}-[a-z0-9]+-[a-z0-9]+#0\\):\\n    scheduling +\\d+\\.\\d s\\n(    \\S.*\\n)*    ready +\\d+\\.\\d s.*\\n  start before:\\n    \\(none recorded\\)\\n$`));
   assert.match(r.stderr, new RegExp(`^${APP}: applying 4 objects to namespace ${ns} \\(context vllmapp-testbed\\)$`, "m"));
   assert.match(r.stderr, new RegExp(`^note: ${APP}: generated an API key \\(VLLM_API_KEY\\) into Secret ${APP}-api-key; show it with \`vllmapp status ${APP} --show-api-key\`$`, "m"));
   assert.match(r.stderr, new RegExp(`^✔ ${APP}: 1/1 ready$`, "m"));

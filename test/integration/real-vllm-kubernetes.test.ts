@@ -3,7 +3,8 @@
  * build) on the tiny model, from each source: the kubelet runs the probes, the init containers really copy,
  * the API-key Secret is really filled and read, an included chat template is really used, on_startup runs
  * before the server and on_shutdown on delete. Requests go through `kubectl port-forward` only. One server
- * at a time (2 cores); each test deletes its app.
+ * at a time (2 cores); each test deletes its app. The image is the test bed registry's copy
+ * (VLLM_IMAGE_REGISTRY): the node has no other, so the first deploy really pulls it.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -22,7 +23,7 @@ after(() => cleanup?.());
 const RESOURCES = `resources: {gpu: "${"A10G"}:1", cpu: ["250m", "2"], memory: ["1Gi", "6Gi"]}`;
 
 async function cli(args: string[], dir: string, env: Record<string, string> = {}) {
-  const r = await execa(process.execPath, [BIN, ...args], { cwd: dir, env: { CI: "1", NO_COLOR: "1", ...env }, reject: false, stdin: "ignore", timeout: 420_000 });
+  const r = await execa(process.execPath, [BIN, ...args], { cwd: dir, env: { CI: "1", NO_COLOR: "1", ...env }, reject: false, stdin: "ignore", timeout: 780_000 });
   return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -65,8 +66,9 @@ async function chat(port: number, key: string | undefined, model: string) {
 
 /** deploy → Ready on the real node → models and chat through port-forward with the key, 401 without. */
 async function deployAndAsk(app: string, body: string, opts: { env?: Record<string, string>; files?: Record<string, string> } = {}) {
-  const dir = workdir({ ...opts.files, "vllm-app.yaml": `name: ${app}\nmodel_id: tiny-${app}\nimage: ${tbEnv("VLLM_IMAGE")}\n${RESOURCES}\nstartup_timeout: 6m\n${body}\n` });
-  const r = await cli(["deploy", "-f", "vllm-app.yaml", "-n", ns, "--create-secrets", "--timeout", "6m"], dir, opts.env);
+  const dir = workdir({ ...opts.files, "vllm-app.yaml": `name: ${app}\nmodel_id: tiny-${app}\nimage: ${tbEnv("VLLM_IMAGE_REGISTRY")}\n${RESOURCES}\nstartup_timeout: 6m\n${body}\n` });
+  // 12m: the first deploy of a run may pull the image (3.2 GB, unpacked to 6 GB: minutes on 2 cores)
+  const r = await cli(["deploy", "-f", "vllm-app.yaml", "-n", ns, "--create-secrets", "--timeout", "12m"], dir, opts.env);
   assert.equal(r.code, 0, `deploy ${app} exited ${r.code}:\n${r.stderr}`);
   const pods = await kubectlJson<{ items: any[] }>(["-n", ns, "get", "pods", "-l", `vllmapp.dev/app=${app}`]);
   assert.equal(pods.items.length, 1);
@@ -186,7 +188,7 @@ test("refused before anything reaches the real node: a hook list whose element i
     ["rk-world", `extra_args: [--tensor-parallel-size, "2"]`, /--tensor-parallel-size 2 is larger than the 1 GPU the pod asks for/],
   ];
   for (const [app, extra, want] of cases) {
-    const dir = workdir({ "vllm-app.yaml": `name: ${app}\nmodel_id: tiny\nimage: ${tbEnv("VLLM_IMAGE")}\n${RESOURCES}\nmodel_path: /models/none\n${extra}\n` });
+    const dir = workdir({ "vllm-app.yaml": `name: ${app}\nmodel_id: tiny\nimage: ${tbEnv("VLLM_IMAGE_REGISTRY")}\n${RESOURCES}\nmodel_path: /models/none\n${extra}\n` });
     const r = await cli(["deploy", "-f", "vllm-app.yaml", "-n", ns, "--timeout", "1m"], dir);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, want);
@@ -221,7 +223,7 @@ test("an MLflow run's output, resolved at deploy time and recorded on the Deploy
 
 /** deploy that must fail: exit 6, and the one-line reason vllmapp gives. */
 async function deployFails(app: string, body: string, env: Record<string, string> = {}) {
-  const dir = workdir({ "vllm-app.yaml": `name: ${app}\nimage: ${tbEnv("VLLM_IMAGE")}\n${body}\n` });
+  const dir = workdir({ "vllm-app.yaml": `name: ${app}\nimage: ${tbEnv("VLLM_IMAGE_REGISTRY")}\n${body}\n` });
   const r = await cli(["deploy", "-f", "vllm-app.yaml", "-n", ns, "--create-secrets", "--timeout", "4m"], dir, env);
   return { ...r, dir };
 }
@@ -241,7 +243,7 @@ test("a Secret key that does not exist (applied from render, past deploy's prefl
   const app = "rk-nokey";
   await kubectl(["-n", ns, "create", "secret", "generic", "present", "--from-literal=other=x"]);
   const dir = workdir({
-    "vllm-app.yaml": `name: ${app}\nimage: ${tbEnv("VLLM_IMAGE")}\nmodel_path: /models/none\n${RESOURCES}\nrequires_auth: false\npod_template:\n  spec:\n    containers:\n      - name: vllm\n        env:\n          - name: MISSING\n            valueFrom: {secretKeyRef: {name: present, key: not-there}}\n`,
+    "vllm-app.yaml": `name: ${app}\nimage: ${tbEnv("VLLM_IMAGE_REGISTRY")}\nmodel_path: /models/none\n${RESOURCES}\nrequires_auth: false\npod_template:\n  spec:\n    containers:\n      - name: vllm\n        env:\n          - name: MISSING\n            valueFrom: {secretKeyRef: {name: present, key: not-there}}\n`,
   });
   const rendered = await cli(["render", "--dry-run", "-o", "yaml", "-n", ns], dir);
   assert.equal(rendered.code, 0, rendered.stderr);

@@ -25,6 +25,7 @@ import { ensureVllmImage } from './vllm-image.mjs';
 import { ensureRcloneImage } from './rclone-image.mjs';
 import { ensureTinyModel } from './tiny-model.mjs';
 import { publishTinyModel } from './publish.mjs';
+import { ensureRegistryBinary, forgetImages, pushImages, startRegistry, writeHostsToml } from './registry.mjs';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLUSTER_DIR = path.join(REPO_ROOT, 'test/cluster');
@@ -1134,6 +1135,10 @@ export async function startTestbed(opts = {}) {
       ctx.podHost = REAL_NODE.ip;
     }
     const services = opts.services ?? (await loadServices());
+    // the OCI registry the real vLLM and rclone images are pushed to: built alongside everything else
+    const wantRegistry = wantDocker && opts.realVllm !== false;
+    const registryBin = wantRegistry ? ensureRegistryBinary({ log }) : null;
+    registryBin?.catch(() => {}); // awaited in the Docker branch
     const startService = async (svc, env) => {
       log(`starting service ${svc.name}`);
       const svcState = {};
@@ -1173,6 +1178,13 @@ export async function startTestbed(opts = {}) {
             // the image the model-download step names (rclone/rclone:<tag>), built from rclone's Go module
             const rclone = opts.realVllm === false ? null : await ensureRcloneImage({ log, dockerEnv: denv });
             if (vllm) ctx.images = { vllm, rclone };
+            if (vllm && registryBin) {
+              const registry = await startRegistry(ctx, { bin: (await registryBin).bin, port: await freePort() });
+              // pushed while the tiny model is made and the node starts; awaited before the bed is ready
+              ctx.pushing = pushImages({ host: registry.host, images: [vllm.tag, rclone.tag], dockerEnv: denv, log });
+              ctx.pushing.catch(() => {});
+              ctx.registryHost = registry.host;
+            }
             return { ...env, VLLM_STANDIN_IMAGE: image, ...(vllm ? { VLLM_IMAGE: vllm.tag } : {}) };
           })()
         : {},
@@ -1200,8 +1212,29 @@ export async function startTestbed(opts = {}) {
     }
     if (wantNode) {
       const images = [dockerEnv.VLLM_STANDIN_IMAGE].filter(Boolean).map((tag) => ({ tag, dockerEnv: dockerEnvFull }));
-      for (const img of [ctx.images?.vllm, ctx.images?.rclone].filter(Boolean)) images.push({ tag: img.tag, archive: img.archive });
+      // with the registry, the vLLM image reaches the node only by a pull of VLLM_IMAGE_REGISTRY (real bytes)
+      for (const img of [ctx.registryHost ? null : ctx.images?.vllm, ctx.images?.rclone].filter(Boolean)) images.push({ tag: img.tag, archive: img.archive });
       Object.assign(ctx.state.env, await startRealNode(ctx, { ...ctx.cluster, images }));
+      ctx.save();
+      if (ctx.registryHost) {
+        writeHostsToml(path.join(ctx.state.node.nodeDir, 'certs.d'), ctx.registryHost);
+        // the node's containerd root is cached: an earlier run (or one without the registry) may have imported
+        // the local vLLM image, whose unpacked layers a pull of the registry copy would reuse without fetching them
+        const local = ctx.images.vllm.tag;
+        const forgotten = await forgetImages(ctx, ctx.state.node.containerdSock, (ref) => ref === local || ref === `docker.io/library/${local}`);
+        if (forgotten.length) log(`the real node forgot the imported ${forgotten.join(', ')}: its pods pull ${ctx.registryHost}'s copy`);
+      }
+    }
+    if (ctx.pushing) {
+      const t0 = Date.now();
+      const refs = await ctx.pushing;
+      if (Date.now() - t0 > 1000) log(`waited ${((Date.now() - t0) / 1000).toFixed(0)} s for the registry pushes`);
+      Object.assign(ctx.state.env, {
+        REGISTRY: ctx.registryHost,
+        VLLMAPP_TEST_REGISTRY: ctx.registryHost,
+        VLLM_IMAGE_REGISTRY: refs[ctx.images.vllm.tag],
+        RCLONE_IMAGE_REGISTRY: refs[ctx.images.rclone.tag],
+      });
       ctx.save();
     }
     for (const svc of services.filter((s) => s.needsBaseEnv)) {
