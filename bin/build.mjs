@@ -76,7 +76,7 @@ await build({
   bundle: true,
   platform: "node",
   format: "esm",
-  target: "node20",
+  target: "node22",
   splitting: true,
   outdir: next.pathname,
   chunkNames: "chunks/[name]-[hash]",
