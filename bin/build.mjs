@@ -39,7 +39,7 @@ export { ServerConfiguration } from ${JSON.stringify(path.join(clientNode, "gen"
       loader: "js",
       resolveDir: clientNode,
     }));
-    // Packages client-node loads for proxies, fetch and OIDC: loaded when a kubeconfig needs them.
+    // Packages client-node loads for proxies, fetch (undici) and OIDC: loaded when a kubeconfig needs them.
     // (sync constructors use an indirect require, resolved at run time from node_modules, where npm
     // installs them as client-node's dependencies; async entry points become lazy chunks.)
     const LAZY = {
@@ -48,9 +48,12 @@ export class SocksProxyAgent { constructor(...a) { return new (req("socks-proxy-
       hpagent: `const req = require;
 export class HttpProxyAgent { constructor(...a) { return new (req("hpagent").HttpProxyAgent)(...a); } }
 export class HttpsProxyAgent { constructor(...a) { return new (req("hpagent").HttpsProxyAgent)(...a); } }`,
-      "node-fetch": `const req = require;
-export default async function fetch(...a) { return (await import("node-fetch")).default(...a); }
-export class Headers { constructor(...a) { return new (req("node-fetch").Headers)(...a); } }`,
+      undici: `const req = require;
+export class Agent { constructor(...a) { return new (req("undici").Agent)(...a); } }
+export class ProxyAgent { constructor(...a) { return new (req("undici").ProxyAgent)(...a); } }
+export async function fetch(...a) { return (await import("undici")).fetch(...a); }`,
+      socks: `const req = require;
+export const SocksClient = { createConnection: (...a) => req("socks").SocksClient.createConnection(...a) };`,
       "openid-client": `const load = () => import("openid-client");
 export const discovery = async (...a) => (await load()).discovery(...a);
 export const refreshTokenGrant = async (...a) => (await load()).refreshTokenGrant(...a);`,
