@@ -1,5 +1,10 @@
 #!/usr/bin/env node
-import { main } from "../dist/cli.js";
+import module from "node:module";
+
+// Node.js 22+ keeps the V8 code of dist/ in its compile cache (the OS's temporary folder, or
+// $NODE_COMPILE_CACHE): later runs skip compiling the bundle. Enabled before the bundle loads.
+module.enableCompileCache?.();
+const { main } = await import("../dist/cli.js");
 
 // `vllmapp logs | head`: the reader went away; stop quietly instead of crashing on EPIPE
 process.stdout.on("error", (e) => {
