@@ -8,7 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { BIN, ROOT, workdir } from "../helpers.ts";
 // @ts-expect-error -- a plain ESM module of the test bed, without types
@@ -67,4 +67,28 @@ test(`every golden case renders to the same bytes as the npm build, -o yaml and 
       assert.ok(b.stdout.length > 100, `${name} -o ${format} rendered something`);
     }
   }
+});
+
+test("README's binary install block, run as written against the build's files (file:// for the release URL)", () => {
+  const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+  const block = /<!-- install:binary[^>]*-->\n```sh\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, "README has the install:binary block");
+  const version = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).version as string;
+  assert.match(block, new RegExp(`^V=${version.replace(/\./g, "\\.")} `, "m"), "the block names the package's version");
+  // the release, as its download folder: v<version>/{archive, SHA256SUMS}
+  const releases = workdir();
+  mkdirSync(path.join(releases, `v${version}`));
+  for (const f of [built.archive, path.join(path.dirname(built.archive), "SHA256SUMS")]) copyFileSync(f, path.join(releases, `v${version}`, path.basename(f)));
+  const script = block.replace("https://github.com/ORG/vllmapp/releases/download", `file://${releases}`);
+  assert.notEqual(script, block, "the block downloads from the release URL");
+  const user = workdir();
+  const r = spawnSync("bash", ["-euo", "pipefail", "-c", script], {
+    cwd: workdir(),
+    env: { HOME: user, PATH: `${path.join(user, ".local", "bin")}:/usr/bin:/bin` },
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /: OK$/m, "sha256sum checked the archive");
+  assert.match(r.stdout, new RegExp(`^${version.replace(/\./g, "\\.")}\\nvLLM serve catalogs: `, "m"), "the installed vllmapp runs");
 });
