@@ -6,41 +6,18 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { workdir } from "../helpers.ts";
-// @ts-expect-error -- plain ESM modules of the test bed, without types
-import { ensureBinary } from "../testbed/binary.mjs";
-// @ts-expect-error -- plain ESM modules of the test bed, without types
-import { cacheRoot } from "../testbed/lib.mjs";
+// @ts-expect-error -- a plain ESM module of the test bed, without types
+import { installPlugin } from "../testbed/binary.mjs";
 
-/** Pinned: krew's module version, built with `go install` once into the cache. */
-const KREW_VERSION = "v0.4.3";
-
-function krewBinary(): string {
-  const dir = path.join(cacheRoot() as string, `krew-${KREW_VERSION}`);
-  const exe = path.join(dir, "krew");
-  if (existsSync(exe)) return exe;
-  const tmp = `${dir}.tmp-${process.pid}`;
-  mkdirSync(tmp, { recursive: true });
-  try {
-    execFileSync("go", ["install", `sigs.k8s.io/krew/cmd/krew@${KREW_VERSION}`], { env: { ...process.env, GOBIN: tmp, CGO_ENABLED: "0" }, stdio: ["ignore", "ignore", "pipe"], timeout: 900_000 });
-    try {
-      renameSync(tmp, dir);
-    } catch (e) {
-      if (!existsSync(exe)) throw e;
-    }
-    return exe;
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-}
-
-const built = (await ensureBinary("linux-x64")) as { archive: string; manifest: string };
 const kubectl = process.env.VLLMAPP_TEST_KUBECTL || "kubectl";
 const krewRoot = workdir();
-const env = { ...process.env, KREW_ROOT: krewRoot, PATH: `${path.join(krewRoot, "bin")}:${process.env.PATH ?? ""}`, CI: "1", NO_COLOR: "1" };
+// krew runs in the first test; the install's output is checked there
+const installed = (await installPlugin(krewRoot)) as { env: NodeJS.ProcessEnv; output: string };
+const env = { ...installed.env, CI: "1", NO_COLOR: "1" };
 
 function kubectlVllmapp(args: string[], cwd: string, extraEnv: Record<string, string> = {}) {
   const r = spawnSync(kubectl, ["vllmapp", ...args], { cwd, env: { ...env, ...extraEnv }, encoding: "utf8", timeout: 120_000 });
@@ -49,10 +26,7 @@ function kubectlVllmapp(args: string[], cwd: string, extraEnv: Record<string, st
 }
 
 test("krew installs the plugin from the build's manifest and local archive; kubectl vllmapp --version runs it", { timeout: 900_000 }, () => {
-  const krew = krewBinary();
-  const r = spawnSync(krew, ["install", `--manifest=${built.manifest}`, `--archive=${built.archive}`], { env, encoding: "utf8", timeout: 300_000 });
-  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
-  assert.match(r.stderr + r.stdout, /Installed plugin: vllmapp/);
+  assert.match(installed.output, /Installed plugin: vllmapp/);
   const v = kubectlVllmapp(["--version"], krewRoot);
   assert.equal(v.code, 0, v.stderr);
   assert.match(v.stdout, /^\d+\.\d+\.\d+\nvLLM serve catalogs: .*\ndefault image: /);

@@ -44,3 +44,34 @@ export async function ensureBinary(target = 'linux-x64') {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
+
+/** Pinned: krew's module version, built with `go install` once into the cache. */
+export const KREW_VERSION = 'v0.4.3';
+
+/** The path of krew (sigs.k8s.io/krew/cmd/krew), built from its Go module into the cache when missing. */
+export async function ensureKrew() {
+  const dir = path.join(cacheRoot(), `krew-${KREW_VERSION}`);
+  const exe = path.join(dir, 'krew');
+  if (fs.existsSync(exe)) return exe;
+  fs.mkdirSync(cacheRoot(), { recursive: true });
+  const tmp = fs.mkdtempSync(`${dir}.tmp-`);
+  try {
+    await run('go', ['install', `sigs.k8s.io/krew/cmd/krew@${KREW_VERSION}`], { env: { ...process.env, GOBIN: tmp, CGO_ENABLED: '0' }, maxBuffer: 1 << 26 });
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (e) {
+      if (!fs.existsSync(exe)) throw e;
+    }
+    return exe;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Install the linux-x64 build as a kubectl plugin into a fresh KREW_ROOT with krew; the env to run `kubectl vllmapp` with. */
+export async function installPlugin(krewRoot) {
+  const [krew, built] = await Promise.all([ensureKrew(), ensureBinary('linux-x64')]);
+  const env = { ...process.env, KREW_ROOT: krewRoot, PATH: `${path.join(krewRoot, 'bin')}:${process.env.PATH ?? ''}` };
+  const r = await run(krew, ['install', `--manifest=${built.manifest}`, `--archive=${built.archive}`], { env });
+  return { env, output: r.stdout + r.stderr };
+}
