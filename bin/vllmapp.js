@@ -1,22 +1,8 @@
 #!/usr/bin/env node
-import { main } from "../dist/cli.js";
+import module from "node:module";
 
-// `vllmapp logs | head`: the reader went away; stop quietly instead of crashing on EPIPE
-process.stdout.on("error", (e) => {
-  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  throw e;
-});
-// Ctrl-C: a command that is in a phase it can stop cleanly listens for "vllmapp:interrupt", finishes
-// what must not be left half-done (an app's apply) and says where it stopped; anything else stops at
-// once. A second Ctrl-C always stops at once.
-let interrupted = false;
-process.on("SIGINT", () => {
-  if (interrupted || process.listenerCount("vllmapp:interrupt") === 0) {
-    if (!interrupted) process.stderr.write("interrupted\n");
-    process.exit(130);
-  }
-  interrupted = true;
-  process.emit("vllmapp:interrupt");
-  setTimeout(() => process.exit(130), 15_000).unref();
-});
-process.exitCode = await main(process.argv);
+// Node.js 22+ keeps the V8 code of dist/ in its compile cache (the OS's temporary folder, or
+// $NODE_COMPILE_CACHE): later runs skip compiling the bundle. Enabled before the bundle loads.
+module.enableCompileCache?.();
+const { runProcess } = await import("../dist/entry.js");
+await runProcess(process.argv);

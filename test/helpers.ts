@@ -14,6 +14,11 @@ import { waitUntil } from "./testbed/tb.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const BIN = path.join(ROOT, "bin", "vllmapp.js");
+/**
+ * The CLI the tests run, as argv: the npm build (`node bin/vllmapp.js`), or the single executable
+ * (npm run build:binary) named by $VLLMAPP_TEST_BIN, so the e2e suite runs against either.
+ */
+export const CLI: readonly [string, ...string[]] = process.env.VLLMAPP_TEST_BIN ? [path.resolve(process.env.VLLMAPP_TEST_BIN)] : [process.execPath, BIN];
 
 export interface CliResult {
   code: number;
@@ -24,7 +29,7 @@ export interface CliResult {
 export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; input?: string } = {}): CliResult {
   const env: Record<string, string | undefined> = { ...process.env, CI: "1", NO_COLOR: "1", ...opts.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [BIN, ...args], {
+  const r: SpawnSyncReturns<string> = spawnSync(CLI[0], [...CLI.slice(1), ...args], {
     cwd: opts.cwd ?? ROOT,
     env: env as NodeJS.ProcessEnv,
     encoding: "utf8",
@@ -56,7 +61,7 @@ export type CliRun = ResultPromise<{ reject: false; stdin: "ignore"; timeout: nu
 
 /** The built CLI in the background, so a test can watch or interrupt it; killed after 3 minutes so a failing test never leaves it hanging. */
 export function startCli(args: string[], opts: { cwd: string; env?: Record<string, string | undefined> }): CliRun {
-  return execa(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { CI: "1", NO_COLOR: "1", ...opts.env }, extendEnv: true, reject: false, stdin: "ignore", timeout: 180_000 });
+  return execa(CLI[0], [...CLI.slice(1), ...args], { cwd: opts.cwd, env: { CI: "1", NO_COLOR: "1", ...opts.env }, extendEnv: true, reject: false, stdin: "ignore", timeout: 180_000 });
 }
 
 /** Wait until a CLI started with startCli has written `pattern` to stderr. */

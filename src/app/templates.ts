@@ -5,6 +5,8 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { UsageError } from "../errors.js";
 import type { Templates } from "../render/types.js";
+import { IN_SINGLE_EXECUTABLE } from "../package-files.js";
+import { VERSION } from "../version.js";
 
 /** Where the package's own files are: next to dist/ when bundled, next to src/ when run from source. */
 export function packageRoot(): string {
@@ -14,6 +16,11 @@ export function packageRoot(): string {
     dir = path.dirname(dir);
   }
   throw new Error("cannot find vllmapp's package folder (templates/ is missing)");
+}
+
+/** Where a user finds the shipped templates to copy: the package's folder, or (the single executable has none) the release's source. */
+function shippedTemplatesFolder(): string {
+  return IN_SINGLE_EXECUTABLE ? `templates/ in vllmapp ${VERSION}'s source` : path.join(packageRoot(), "templates");
 }
 
 const TEMPLATE_FILES: Record<keyof Templates, string> = {
@@ -47,7 +54,7 @@ export function loadTemplates(dir: string | undefined, envDir: string | undefine
     try {
       text = readFileSync(full, "utf8");
     } catch {
-      throw new UsageError(`template ${full} is missing`, `copy vllmapp's templates folder whole (${path.join(packageRoot(), "templates")}) and edit the copy`);
+      throw new UsageError(`template ${full} is missing`, `copy vllmapp's templates folder whole (${shippedTemplatesFolder()}) and edit the copy`);
     }
     try {
       const v = parseYaml(text);

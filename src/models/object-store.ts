@@ -21,8 +21,6 @@ interface Listing {
 type S3 = { client: import("@aws-sdk/client-s3").S3Client; sdk: typeof import("@aws-sdk/client-s3"); endpoint?: string };
 
 async function s3Client(appEndpoint?: string): Promise<S3> {
-  // the SDK version vllmapp pins supports Node.js 20; its notice about later versions needing 22 is not the user's concern
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const mod = await import("@aws-sdk/client-s3");
   // the bundle hands a CommonJS module back as its default export
   const sdk = "S3Client" in mod ? mod : (mod as { default: typeof mod }).default;

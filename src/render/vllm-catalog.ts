@@ -6,9 +6,10 @@
 // The one file read under render/: the catalogs are read-only data shipped with the package (like the
 // bundled JSON they replace), loaded lazily so a render pays for one release only. No user file is read.
 // eslint-disable-next-line no-restricted-imports
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { readPackageFile } from "../package-files.js";
 
 export type TypeSpec =
   | { kind: "int" | "float" | "str" | "json" | "pybool" | "human_readable_int" | "human_readable_int_or_auto" | "union_dict_and_str" | "lower" | "lower_underscore" | "unknown"; name?: string }
@@ -94,7 +95,7 @@ function catalogDir(): string {
 
 let indexCache: CatalogIndex | undefined;
 export function catalogIndex(): CatalogIndex {
-  indexCache ??= JSON.parse(readFileSync(path.join(catalogDir(), "index.json"), "utf8")) as CatalogIndex;
+  indexCache ??= JSON.parse(readPackageFile("templates/vllm/catalogs/index.json", () => path.join(catalogDir(), "index.json"))) as CatalogIndex;
   return indexCache;
 }
 
@@ -102,7 +103,7 @@ const cache = new Map<string, Catalog>();
 export function loadCatalog(version: string): Catalog {
   let c = cache.get(version);
   if (!c) {
-    c = JSON.parse(readFileSync(path.join(catalogDir(), `${version}.json`), "utf8")) as Catalog;
+    c = JSON.parse(readPackageFile(`templates/vllm/catalogs/${version}.json`, () => path.join(catalogDir(), `${version}.json`))) as Catalog;
     cache.set(version, c);
   }
   return c;

@@ -5,7 +5,7 @@ import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } 
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { parse, parseAllDocuments } from "yaml";
-import { ROOT, runCli, workdir } from "../helpers.ts";
+import { CLI, ROOT, runCli, workdir } from "../helpers.ts";
 
 const QWEN = "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n";
 
@@ -219,7 +219,7 @@ test("without any kubeconfig, cluster commands say so (exit 3)", () => {
 test("a reader that stops early (| head) ends the CLI quietly", async () => {
   const apps = Array.from({ length: 100 }, (_, i) => `name: app-${i}\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "L4:1"}\nrequires_auth: false\n`).join("---\n");
   const dir = workdir({ "vllm-app.yaml": apps });
-  const child = spawn(process.execPath, [path.join(ROOT, "bin", "vllmapp.js"), "render", "--dry-run"], { cwd: dir, env: { ...process.env, CI: "1", NO_COLOR: "1" } });
+  const child = spawn(CLI[0], [...CLI.slice(1), "render", "--dry-run"], { cwd: dir, env: { ...process.env, CI: "1", NO_COLOR: "1" } });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));

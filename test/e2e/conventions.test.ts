@@ -13,7 +13,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { logsCommand, logsOptionsSchema } from "../../src/commands/logs.ts";
 import { parseOptions } from "../../src/commands/options.ts";
 import { DEFAULT_IMAGE } from "../../src/render/labels.ts";
-import { BIN, runCli, workdir } from "../helpers.ts";
+import { CLI, runCli, workdir } from "../helpers.ts";
 
 const DEFAULT_TAG = DEFAULT_IMAGE.replace(/^.*:/, "");
 const QWEN = "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n";
@@ -197,7 +197,7 @@ test("messages: indentation errors point at the line to fix; the known-field lis
 /** A folder with `vllmapp` on PATH, as an installed CLI is. */
 function onPath(): string {
   const bin = workdir();
-  writeFileSync(path.join(bin, "vllmapp"), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`);
+  writeFileSync(path.join(bin, "vllmapp"), `#!/bin/sh\nexec ${CLI.map((a) => `"${a}"`).join(" ")} "$@"\n`);
   chmodSync(path.join(bin, "vllmapp"), 0o755);
   return bin;
 }

@@ -7,13 +7,13 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync } from "node:fs";
 import path from "node:path";
-import { BIN, ROOT, runCli, workdir } from "../helpers.ts";
+import { CLI, ROOT, runCli, workdir } from "../helpers.ts";
 
 const TERMINAL = path.join(ROOT, "test", "e2e", "terminal.py");
 
 /** Run `vllmapp ARGS` on a terminal in `cwd`: for each [text, keys], wait for text on the screen, then type keys. */
 function onTerminal(cwd: string, args: string[], steps: [string, string][]): { code: number; output: string } {
-  const r = spawnSync("python3", [TERMINAL, cwd, JSON.stringify(steps), "--", process.execPath, BIN, ...args], {
+  const r = spawnSync("python3", [TERMINAL, cwd, JSON.stringify(steps), "--", ...CLI, ...args], {
     encoding: "utf8",
     env: { ...process.env, NO_COLOR: "1", CI: undefined, HF_ENDPOINT: "http://127.0.0.1:2" },
     timeout: 90_000,

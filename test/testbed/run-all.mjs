@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // npm test (and so .ci/run): build the CLI bundle, bring the test bed up, run every
 // *.test.ts under test/{unit,golden,e2e,integration,testbed} with node:test + tsx
-// (one file at a time) with the test bed's environment, then ALWAYS tear the test
-// bed down. Exits with the test runner's exit code; any provisioning failure is fatal.
+// (one file at a time) with the test bed's environment on Node.js 24, then the unit,
+// golden and e2e files again on Node.js 22 (the supported lines, test/testbed/node-lines.mjs:
+// provisioned from the npm registry into the test bed's cache, in parallel with the
+// bring-up, when the machine's node is another version), then ALWAYS tear the test
+// bed down. Exits with the first failing pass's exit code; any provisioning failure is fatal.
 //
 // Environment knobs:
 //   VLLMAPP_TESTBED_KEEP=1   keep the work dir (logs, state) after teardown
@@ -13,8 +16,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startTestbed, stopTestbed, REPO_ROOT, log, dumpLogs } from './lib.mjs';
+import { MAIN_LINE, nodeForLine } from './node-lines.mjs';
 
 const TEST_DIRS = ['test/unit', 'test/golden', 'test/e2e', 'test/integration', 'test/testbed'];
+/** The older supported line runs the tests that need no test bed. */
+const OLDER_LINE = 22;
+const OLDER_LINE_DIRS = ['test/unit/', 'test/golden/', 'test/e2e/'];
 
 function findTests() {
   if (process.env.VLLMAPP_TEST_FILES) return process.env.VLLMAPP_TEST_FILES.split(/\s+/).filter(Boolean);
@@ -115,6 +122,10 @@ async function main() {
     return 1;
   }
 
+  // the Node.js binaries download while the CLI builds and the test bed comes up
+  const nodes = Promise.all([nodeForLine(MAIN_LINE), nodeForLine(OLDER_LINE)]);
+  nodes.catch(() => {}); // awaited below; a failure is reported there
+
   log('npm run build');
   const buildCode = await runInherit('npm', ['run', 'build'], process.env);
   if (buildCode !== 0) {
@@ -136,17 +147,36 @@ async function main() {
   process.stderr.write(`run-all: test bed bring-up took ${upSeconds}s\n`);
   for (const [k, v] of Object.entries(testbed.env)) process.stderr.write(`  ${k}=${v}\n`);
 
-  const env = { ...process.env, ...testbed.env };
-  if (testbed.env.VLLMAPP_TEST_KUBECTL) {
-    env.PATH = `${path.dirname(testbed.env.VLLMAPP_TEST_KUBECTL)}:${process.env.PATH || ''}`;
+  let mainNode, olderNode;
+  try {
+    [mainNode, olderNode] = await nodes;
+  } catch (e) {
+    process.stderr.write(`run-all: the Node.js binaries could not be provisioned:\n${e.stack || e.message}\n`);
+    return 1;
   }
-  log(`running ${files.length} test file(s)`);
+
+  const env = { ...process.env, ...testbed.env };
+  let PATH = process.env.PATH || '';
+  if (testbed.env.VLLMAPP_TEST_KUBECTL) PATH = `${path.dirname(testbed.env.VLLMAPP_TEST_KUBECTL)}:${PATH}`;
   // a hung test fails after 10 minutes instead of holding CI until its own limit
   const timeout = [`--test-timeout=${process.env.VLLMAPP_TEST_TIMEOUT_MS || 600_000}`];
-  const code = await runInherit(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...timeout, ...files], env);
-  if (code !== 0 && process.env.VLLMAPP_TESTBED_DUMP_LOGS) dumpLogs(workDir);
-  process.stderr.write(`run-all: tests exited with ${code}; test bed bring-up took ${upSeconds}s\n`);
-  return code;
+  // `node` on PATH is the pass's node too, for what the tests start by name (npx, #!/usr/bin/env node)
+  const pass = (node, list) =>
+    runInherit(node, ['--import', 'tsx', '--test', '--test-concurrency=1', ...timeout, ...list], { ...env, PATH: `${path.dirname(node)}:${PATH}` });
+
+  log(`running ${files.length} test file(s) on Node.js ${MAIN_LINE} (${mainNode})`);
+  const code = await pass(mainNode, files);
+  const older = files.filter((f) => OLDER_LINE_DIRS.some((d) => f.startsWith(d)));
+  let olderCode = 0;
+  if (older.length > 0) {
+    log(`running ${older.length} unit, golden and e2e test file(s) on Node.js ${OLDER_LINE} (${olderNode})`);
+    olderCode = await pass(olderNode, older);
+  }
+  if ((code !== 0 || olderCode !== 0) && process.env.VLLMAPP_TESTBED_DUMP_LOGS) dumpLogs(workDir);
+  process.stderr.write(
+    `run-all: tests exited with ${code} on Node.js ${MAIN_LINE}, ${olderCode} on Node.js ${OLDER_LINE}; test bed bring-up took ${upSeconds}s\n`,
+  );
+  return code || olderCode;
 }
 
 let code = 1;

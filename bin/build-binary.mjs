@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// `npm run build:binary [-- --target linux-x64,linux-arm64] [--out DIR]`: vllmapp as one executable file per
+// platform (Node.js single executable applications), for people who install their tools as binaries.
+// - The code is one CommonJS bundle (src/sea.ts) with everything it can load bundled: the binary has no
+//   node_modules beside it. The vLLM serve catalogs are embedded as assets (src/package-files.ts), the
+//   Kubernetes templates are parsed into the bundle (as for npm).
+// - The bundle's modules are evaluated at build time into a V8 start-up snapshot (useSnapshot), so a run
+//   starts from that heap instead of loading and compiling them. A snapshot is made by the node binary
+//   that will run it: linux-arm64's is made under qemu-user (Debian's qemu-user-static) on x64.
+// - The node binaries are the official ones of the newest supported line, from the npm registry
+//   (test/testbed/node-lines.mjs). The blob is injected with postject.
+// Writes DIR/vllmapp-<version>-<os>-<arch> (executable), DIR/vllmapp-<version>-<os>-<arch>.tar.gz (the
+// binary as `vllmapp`, and the LICENSE: what the krew manifest points at), DIR/SHA256SUMS and
+// DIR/vllmapp.krew.yaml (bin/krew-manifest.mjs). DIR defaults to build/binary/.
+import { execFileSync } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { build } from "esbuild";
+import { startupPlugin } from "./esbuild-startup.mjs";
+import { krewManifest, sha256File } from "./krew-manifest.mjs";
+import { NODE_LINES, MAIN_LINE, ensureNodeBinary } from "../test/testbed/node-lines.mjs";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8"));
+const { values: opts } = parseArgs({ options: { target: { type: "string", default: "linux-x64,linux-arm64" }, out: { type: "string", default: path.join(ROOT, "build", "binary") } } });
+const targets = opts.target.split(",").map((t) => t.trim()).filter(Boolean);
+const out = path.resolve(opts.out);
+const work = path.join(out, ".work");
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+
+/** The node binary of a target, and how to run it on this machine (natively or under qemu-user). */
+const QEMU = { arm64: "qemu-aarch64-static", x64: "qemu-x86_64-static" };
+const hostArch = os.arch();
+async function nodeFor(target) {
+  const [platform, arch] = target.split("-");
+  if (platform !== "linux") throw new Error(`${target}: only linux targets are built here (README "Install" says why)`);
+  const exe = await ensureNodeBinary(NODE_LINES[MAIN_LINE], platform, arch);
+  const runner = arch === hostArch ? [exe] : [QEMU[arch], exe];
+  return { exe, runner };
+}
+
+// ---- the bundle (the same for every target)
+const templatesDir = path.join(ROOT, "templates", "kubernetes");
+const { parse: parseYaml } = await import("yaml");
+const defaultTemplates = Object.fromEntries(
+  readdirSync(templatesDir)
+    .filter((f) => f.endsWith(".yaml"))
+    .map((f) => [f, parseYaml(readFileSync(path.join(templatesDir, f), "utf8"))]),
+);
+const main = path.join(work, "vllmapp.cjs");
+await build({
+  entryPoints: [path.join(ROOT, "src", "sea.ts")],
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node24",
+  outfile: main,
+  minifyWhitespace: true,
+  minifySyntax: true,
+  define: {
+    VLLMAPP_VERSION: JSON.stringify(pkg.version),
+    VLLMAPP_DEFAULT_TEMPLATES: JSON.stringify(defaultTemplates),
+    VLLMAPP_SEA: "true",
+    // the package folder the npm build looks for next to its code: the binary has none (its files are assets)
+    "import.meta.url": "__vllmappUrl",
+  },
+  banner: { js: 'var __vllmappUrl = "file:///vllmapp-single-executable/dist/cli.js";' },
+  plugins: [startupPlugin({ lazy: "bundled" })],
+  logLevel: "warning",
+});
+
+// ---- the assets: templates/vllm/catalogs/*.json under their package paths
+const catalogs = path.join(ROOT, "templates", "vllm", "catalogs");
+const assets = Object.fromEntries(
+  readdirSync(catalogs)
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => [`templates/vllm/catalogs/${f}`, path.join(catalogs, f)]),
+);
+
+const artifacts = [];
+for (const target of targets) {
+  const { exe, runner } = await nodeFor(target);
+  const blob = path.join(work, `${target}.blob`);
+  const config = path.join(work, `${target}.sea.json`);
+  writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: true, assets }, null, 2));
+  execFileSync(runner[0], [...runner.slice(1), "--experimental-sea-config", config], { cwd: work, stdio: ["ignore", "ignore", "inherit"] });
+  const name = `vllmapp-${pkg.version}-${target}`;
+  const bin = path.join(out, name);
+  copyFileSync(exe, bin);
+  chmodSync(bin, 0o755);
+  const postject = path.join(ROOT, "node_modules", "postject", "dist", "cli.js");
+  execFileSync(process.execPath, [postject, bin, "NODE_SEA_BLOB", blob, "--sentinel-fuse", "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2"], { stdio: ["ignore", "ignore", "inherit"] });
+  // the krew/download archive: the binary as `vllmapp`, and the license
+  const stage = path.join(work, name);
+  mkdirSync(stage);
+  copyFileSync(bin, path.join(stage, "vllmapp"));
+  chmodSync(path.join(stage, "vllmapp"), 0o755);
+  if (existsSync(path.join(ROOT, "LICENSE"))) copyFileSync(path.join(ROOT, "LICENSE"), path.join(stage, "LICENSE"));
+  const tgz = path.join(out, `${name}.tar.gz`);
+  execFileSync("tar", ["czf", tgz, "--owner=0", "--group=0", "--mtime=@0", "-C", stage, "."]);
+  artifacts.push({ target, bin, tgz });
+  process.stderr.write(`build:binary: ${path.relative(ROOT, bin)} (${(readFileSync(bin).length / 1e6).toFixed(1)} MB), ${path.basename(tgz)}\n`);
+}
+
+const sums = artifacts.flatMap((a) => [a.bin, a.tgz]).map((f) => `${sha256File(f)}  ${path.basename(f)}`);
+writeFileSync(path.join(out, "SHA256SUMS"), `${sums.join("\n")}\n`);
+writeFileSync(path.join(out, "vllmapp.krew.yaml"), krewManifest(pkg.version, artifacts.map((a) => ({ target: a.target, archive: a.tgz }))));
+rmSync(work, { recursive: true, force: true });
