@@ -6,7 +6,8 @@
  */
 import { shellSplit } from "../text.js";
 import type { AppConfig } from "../config/schema.js";
-import { substituteParameters, validateExtraArgs, type ArgProblem, type ArgToken } from "./serve-args.js";
+import { convert, Invalid } from "./py-values.js";
+import { parserFor, substituteParameters, validateExtraArgs, type ArgProblem, type ArgToken } from "./serve-args.js";
 import { catalogIndex, chooseCatalog, compareVersions, loadCatalog, type CatalogFlag } from "./vllm-catalog.js";
 
 export type FindingKind = "breaks" | "ambiguous" | "changes";
@@ -73,10 +74,25 @@ function typeName(f: CatalogFlag): string {
   return ({ int: "an integer", float: "a number", str: "a string", json: "JSON", human_readable_int: "an integer (32k, 1M)", human_readable_int_or_auto: "an integer or auto", pybool: "a boolean" } as Record<string, string>)[t.kind] ?? t.kind;
 }
 
-/** How flag `a` (release from) and `b` (release to) differ for a user who sets it. */
-function meaningChanges(a: CatalogFlag, b: CatalogFlag, from: string, to: string): { message: string; fix: string }[] {
+/** The app's values as each release converts them: the same (JSON) when the type change does not matter to them. */
+function sameValues(a: CatalogFlag, b: CatalogFlag, from: string, to: string, values: readonly string[]): boolean {
+  if (!values.length) return a.kind === b.kind;
+  const as = (f: CatalogFlag, release: string) => {
+    try {
+      return JSON.stringify(values.map((v) => convert(f.type, v, loadCatalog(release).schemas)));
+    } catch (e) {
+      if (e instanceof Invalid) return undefined;
+      throw e;
+    }
+  };
+  const x = as(a, from);
+  return x !== undefined && x === as(b, to);
+}
+
+/** How flag `a` (release from) and `b` (release to) differ for a user who sets it to `values`. */
+function meaningChanges(a: CatalogFlag, b: CatalogFlag, from: string, to: string, values: readonly string[]): { message: string; fix: string }[] {
   const out: { message: string; fix: string }[] = [];
-  if (typeName(a) !== typeName(b)) out.push({ message: `takes ${typeName(b)} on ${to} (${typeName(a)} on ${from})`, fix: `check the value against \`vllm serve --help\` of ${to}` });
+  if (typeName(a) !== typeName(b) && !sameValues(a, b, from, to, values)) out.push({ message: `takes ${typeName(b)} on ${to} (${typeName(a)} on ${from})`, fix: `check the value against \`vllm serve --help\` of ${to}` });
   const ca = a.choices?.filter((c) => c !== null).map(String) ?? [];
   const cb = b.choices?.filter((c) => c !== null).map(String) ?? [];
   const gone = ca.filter((c) => !cb.includes(c));
@@ -102,7 +118,7 @@ export function upgradeApp(app: AppConfig, defaultImage: string, to: string): Ap
   const from = chooseCatalog(app.image, app.vllm_version, defaultImage).version;
   const tokens = extraArgsTokens(app);
   const now = validateExtraArgs(tokens, true, { version: from });
-  const next = validateExtraArgs(tokens, true, { version: to, imageVersion: to });
+  const next = validateExtraArgs(tokens, true, { version: to, target: true });
   const key = (p: { path: readonly (string | number)[] }) => JSON.stringify(p.path);
   const brokenNow = new Set(now.problems.filter((p) => p.severity === "error").map(key));
   const findings: UpgradeFinding[] = [];
@@ -123,14 +139,17 @@ export function upgradeApp(app: AppConfig, defaultImage: string, to: string): Ap
   const nextUse = new Map(next.flagUses.map((u) => [key(u), u]));
   for (const u of now.flagUses) {
     const n = nextUse.get(key(u));
-    if (n && n.name !== u.name && n.written === u.written) {
+    // an abbreviation that now resolves to another flag; a name written in full that both releases know
+    // (--disable-log-requests: its own switch on 0.11, --enable-log-requests's negation on 0.33) keeps its meaning
+    const exactOnBoth = parserFor(from).options.has(u.written) && parserFor(to).options.has(u.written);
+    if (n && n.name !== u.name && n.written === u.written && !exactOnBoth) {
       findings.push({ kind: "changes", flag: u.written, path: u.path, message: `${u.written} means ${u.name} on ${from} but ${n.name} on ${to}`, fix: `write ${u.name} in full` });
     }
     if (!n || n.name !== u.name) continue;
     const a = fromFlags.get(u.name);
     const b = toFlags.get(u.name);
     if (!a || !b) continue;
-    for (const c of meaningChanges(a, b, from, to)) findings.push({ kind: "changes", flag: u.written, path: u.path, message: `${u.name}: ${c.message}`, fix: c.fix });
+    for (const c of meaningChanges(a, b, from, to, u.values)) findings.push({ kind: "changes", flag: u.written, path: u.path, message: `${u.name}: ${c.message}`, fix: c.fix });
   }
   const order: Record<FindingKind, number> = { breaks: 0, ambiguous: 1, changes: 2 };
   findings.sort((x, y) => order[x.kind] - order[y.kind]);

@@ -47,3 +47,32 @@ test("check --vllm-version with a release vllmapp has no catalog for is a usage 
   assert.equal(r.code, 2);
   assert.match(r.stderr, /no catalog for vLLM 0\.9\.1[\s\S]*catalogued releases: 0\.11\.0, /);
 });
+
+// the three faults of the upgrade report found in the round-3 review (research/newcomer-3.md, row 18)
+const fromOld = (args: string[]) => {
+  const dir = workdir({ "vllm-app.yaml": app("old", "vllm/vllm-openai:v0.11.0", args) });
+  const r = runCli(["check", "--vllm-version", "0.33.0", "--json"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  const [a] = JSON.parse(r.stdout).apps as { from: string; findings: { flag: string; message: string }[] }[];
+  assert.equal(a!.from, "0.11.0");
+  return a!.findings;
+};
+
+test("check --vllm-version: a flag written in full that both releases know keeps its meaning (no 'means X but Y')", () => {
+  // --disable-log-requests is its own switch on 0.11.0 and --enable-log-requests's negation on 0.33.0: logging stays off
+  assert.deepEqual(fromOld(["--disable-log-requests"]).filter((f) => f.flag === "--disable-log-requests"), []);
+});
+
+test("check --vllm-version: a type change that reads the app's value alike is no change of meaning", () => {
+  // --max-model-len: 32k-style integers on 0.11.0, the same or auto on 0.33.0; 16384 is 16384 on both
+  assert.deepEqual(fromOld(["--max-model-len", "16384"]).filter((f) => /takes /.test(f.message)), []);
+});
+
+test("check --vllm-version: what breaks is said of the target release, not as the app's image", () => {
+  const dir = workdir({ "vllm-app.yaml": app("old", "vllm/vllm-openai:v0.11.0", ["--task", "embed"]) });
+  const r = runCli(["check", "--vllm-version", "0.33.0"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.match(r.stdout, /--task was removed in vLLM 0\.13\.0 \(last in 0\.12\.0[^)]*\) — fix/);
+  assert.doesNotMatch(r.stdout + r.stderr, /your image is/);
+  assert.match(r.stderr, /old: on vLLM 0\.33\.0, --task was removed/);
+});
