@@ -80,6 +80,11 @@ export interface CatalogIndex {
   failed: Record<string, { error: string }>;
 }
 
+/** The folder of the catalogs (templates/vllm/catalogs), for the other data files there. */
+export function catalogPath(): string {
+  return catalogDir();
+}
+
 function catalogDir(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
