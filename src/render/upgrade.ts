@@ -38,6 +38,8 @@ export function resolveRelease(spec: string): { version: string } | { error: str
   const releases = [...catalogIndex().releases].sort(compareVersions);
   const s = spec.replace(/^v/, "");
   if (/^\d+\.\d+\.\d+$/.test(s) && releases.includes(s)) return { version: s };
+  const same = catalogIndex().same_as?.[s];
+  if (same) return { version: same };
   if (/^\d+\.\d+$/.test(s)) {
     const minor = releases.filter((r) => r.startsWith(`${s}.`));
     if (minor.length) return { version: minor[minor.length - 1]! };
