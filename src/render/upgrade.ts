@@ -8,7 +8,8 @@ import { shellSplit } from "../text.js";
 import type { AppConfig } from "../config/schema.js";
 import { convert, Invalid } from "./py-values.js";
 import { parserFor, substituteParameters, validateExtraArgs, type ArgProblem, type ArgToken } from "./serve-args.js";
-import { catalogIndex, chooseCatalog, compareVersions, loadCatalog, type CatalogFlag } from "./vllm-catalog.js";
+import { catalogIndex, chooseCatalog, compareVersions, cudaFloor, loadCatalog, type CatalogFlag } from "./vllm-catalog.js";
+import { metricFor, type MetricKey } from "./vllm-metrics.js";
 
 export type FindingKind = "breaks" | "ambiguous" | "changes";
 
@@ -111,6 +112,44 @@ function meaningChanges(a: CatalogFlag, b: CatalogFlag, from: string, to: string
   return out;
 }
 
+/** The metric families the app's rendered objects read: the dashboard, the alerts, the autoscaler's query. */
+function metricsUsed(app: AppConfig): { key: MetricKey; by: string }[] {
+  const out: { key: MetricKey; by: string }[] = [];
+  const add = (by: string, keys: MetricKey[]) => out.push(...keys.map((key) => ({ key, by })));
+  if (app.monitoring?.dashboard) add("the dashboard", ["requestSuccess", "running", "waiting", "ttft", "interToken", "e2e", "queueTime", "promptTokens", "generationTokens", "kvCacheUsage", "prefixHits", "prefixQueries", "preemptions"]);
+  if (app.monitoring?.alerts) add("the alerts", ["ttft", "waiting", "kvCacheUsage", "preemptions"]);
+  if (Array.isArray(app.scaling?.replicas)) add("the autoscaler's query", app.scaling?.metric && "request_rate" in app.scaling.metric ? ["requestSuccess"] : ["running", "waiting"]);
+  return out;
+}
+
+/** What changes with the image itself: its CUDA floor, and the metric names the app's objects read. */
+function imageChanges(app: AppConfig, from: string, to: string): UpgradeFinding[] {
+  const out: UpgradeFinding[] = [];
+  const a = cudaFloor(from);
+  const b = cudaFloor(to);
+  if (a && b && a.version !== b.version) {
+    out.push({
+      kind: "changes", flag: "", path: ["image"],
+      message: `vLLM ${to}'s images are built for CUDA ${b.version} (NVIDIA driver ≥ ${b.min_driver ?? "?"}); ${from}'s for CUDA ${a.version} (≥ ${a.min_driver ?? "?"})`,
+      fix: compareVersions(b.version, a.version) > 0 ? `make sure the GPU nodes run driver ${b.min_driver ?? `for CUDA ${b.version}`} or newer (deploy checks the nodes' driver labels)` : "nothing to do",
+    });
+  }
+  const seen = new Set<string>();
+  for (const { key, by } of metricsUsed(app)) {
+    const now = metricFor(key, from);
+    const next = metricFor(key, to);
+    const id = `${key} ${by}`;
+    if (seen.has(id) || (now.family === next.family && !next.problem)) continue;
+    seen.add(id);
+    out.push({
+      kind: "changes", flag: "", path: ["monitoring"],
+      message: next.problem && now.family === next.family ? `${by} reads ${now.series}: ${next.problem.message}` : `${by} reads ${now.series} on ${from}; vLLM ${to} serves it as ${next.series}`,
+      fix: "vllmapp renders the image's own names; update dashboards, alerts or recording rules made outside vllmapp",
+    });
+  }
+  return out;
+}
+
 function fixOf(p: ArgProblem): string {
   return p.hint ?? "remove it from extra_args";
 }
@@ -153,6 +192,7 @@ export function upgradeApp(app: AppConfig, defaultImage: string, to: string): Ap
     if (!a || !b) continue;
     for (const c of meaningChanges(a, b, from, to, u.values)) findings.push({ kind: "changes", flag: u.written, path: u.path, message: `${u.name}: ${c.message}`, fix: c.fix });
   }
+  findings.push(...imageChanges(app, chooseCatalog(app.image, app.vllm_version, defaultImage).imageVersion ?? from, to));
   const order: Record<FindingKind, number> = { breaks: 0, ambiguous: 1, changes: 2 };
   findings.sort((x, y) => order[x.kind] - order[y.kind]);
   return { app: app.name, from, to, findings };
@@ -164,7 +204,7 @@ export function formatUpgrade(reports: readonly AppUpgrade[], formatPath: (p: re
   for (const r of reports) {
     const breaks = r.findings.filter((f) => f.kind !== "changes").length;
     const changes = r.findings.length - breaks;
-    lines.push(`${r.app}: vLLM ${r.from} → ${r.to}: ${breaks ? `${breaks} flag${breaks === 1 ? " breaks" : "s break"}` : "nothing breaks"}${changes ? `, ${changes} change${changes === 1 ? "" : "s"} of meaning` : ""}`);
+    lines.push(`${r.app}: vLLM ${r.from} → ${r.to}: ${breaks ? `${breaks} flag${breaks === 1 ? " breaks" : "s break"}` : "nothing breaks"}${changes ? `, ${changes} change${changes === 1 ? "" : "s"}` : ""}`);
     if (!r.findings.length) continue;
     const rows = r.findings.map((f) => [f.kind, formatPath(f.path), f.flag, `${f.message} — fix: ${f.fix}`]);
     const head = ["", "field", "flag", "what happens — fix"];
