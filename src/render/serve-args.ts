@@ -7,7 +7,7 @@
  * (catalogs are read once, on demand).
  */
 import { didYouMean } from "../text.js";
-import { Invalid, convert, humanReadableInt, pyJsonLoads } from "./py-values.js";
+import { Invalid, convert, humanReadableInt, pyJsonLoads, type ConvertContext } from "./py-values.js";
 import { catalogIndex, loadCatalog, type Catalog, type CatalogFlag } from "./vllm-catalog.js";
 
 /** Flags vllmapp sets itself, and the vllm-app.yaml field to use instead. */
@@ -212,7 +212,7 @@ function checkValue(p: Parser, flag: CatalogFlag, raw: string, json: unknown, wa
   }
   if (flag.name === "--config" && !/\.ya?ml$/.test(raw)) return `--config must name a .yaml/.yml file, got "${raw}"`;
   try {
-    const ctx = { probes: p.catalog.probes ?? {}, warnings };
+    const ctx = { probes: p.catalog.probes ?? {}, warnings, registered: (p.catalog as { registered?: ConvertContext["registered"] }).registered };
     if (json !== undefined && flag.type?.kind === "optional" && flag.type.inner.kind === "dataclass") v = convert(flag.type.inner, JSON.stringify(json), p.catalog.schemas, ctx);
     else v = json !== undefined && flag.type?.kind === "dataclass" ? convert(flag.type, JSON.stringify(json), p.catalog.schemas, ctx) : convert(flag.type, raw, p.catalog.schemas, ctx);
   } catch (e) {

@@ -33,3 +33,18 @@ test("a flag given twice is a warning: the last value wins", () => {
   assert.deepEqual(on("0.34.0", ["--max-model-len", "8192", "--max-model-len", "16384"]), ["warning: --max-model-len is given twice (also at extra_args.0); vLLM 0.34.0 uses the last (16384) and ignores the first"]);
   assert.deepEqual(on("0.34.0", ["--middleware", "a.b", "--middleware", "c.d"]), []);
 });
+
+test("a config enum given by its member name, as vLLM's docs write it, is accepted where the release accepts it; a wrong name gets close names, not the list", () => {
+  const problems = (version: string, args: string[]) => validateExtraArgs(args.map((value, i) => ({ value, path: ["extra_args", i] })), true, { version }).problems;
+  const errors = (version: string, args: string[]) => problems(version, args).filter((p) => p.severity === "error").map((p) => p.message);
+  assert.deepEqual(errors("0.34.0", ["--attention-config", '{"backend": "FLASH_ATTN"}']), []);
+  assert.deepEqual(problems("0.34.0", ["--attention-config", '{"backend": "flash_attn"}']), []);
+  assert.deepEqual(errors("0.34.0", ["--compilation-config", '{"mode": "vllm_compile"}']), []);
+  assert.deepEqual(errors("0.19.0", ["-cc.mode", "VLLM_COMPILE"]), []);
+  assert.deepEqual(errors("0.34.0", ["--compilation-config", '{"cudagraph_mode": "FULL_AND_PIECEWISE"}']), []);
+  assert.deepEqual(errors("0.34.0", ["--attention-config", '{"backend": "FLASH_ATN"}']), ['--attention-config: AttentionConfig: backend: "FLASH_ATN" is not one of its 52 names']);
+  assert.deepEqual(errors("0.34.0", ["--compilation-config", '{"mode": "vllm_compil"}']), ['--compilation-config: CompilationConfig: mode: "vllm_compil" is not one of its 4 names (close: VLLM_COMPILE)']);
+  // a value that is not a name at all keeps the schema's refusal, in a few words
+  const [m] = errors("0.34.0", ["--attention-config", '{"backend": 7}']);
+  assert.ok(m && m.length < 400, m);
+});
