@@ -8,7 +8,7 @@
  */
 import type { AppConfig } from "../config/schema.js";
 import { parseDuration } from "../config/units.js";
-import { APP_SERIES_LABEL } from "./monitoring.js";
+import { APP_SERIES_LABEL, metricNamesOf } from "./monitoring.js";
 import type { K8sObject, Problem } from "./types.js";
 
 /** KEDA's ScaledObject: a custom resource, so client-node has no model for it; the fields vllmapp sets. */
@@ -88,10 +88,13 @@ export function renderAutoscaling(input: AutoscaleInput): AutoscaleResult {
   // a label the objects carry, so the query still holds when an overlay moves the app to another namespace
   const sel = `${APP_SERIES_LABEL}="${app.name}"`;
   const metric = app.scaling?.metric ?? { concurrency: 32 };
+  // the metric names of the vLLM release the image runs
+  const m = metricNamesOf(app);
   const query =
     "concurrency" in metric
-      ? `sum(vllm:num_requests_running{${sel}}) + sum(vllm:num_requests_waiting{${sel}})`
-      : `sum(rate(vllm:request_success_total{${sel}}[1m]))`;
+      ? `sum(${m("running")}{${sel}}) + sum(${m("waiting")}{${sel}})`
+      : `sum(rate(${m("requestSuccess")}{${sel}}[1m]))`;
+  problems.push(...m.problems);
   const threshold = "concurrency" in metric ? metric.concurrency : metric.request_rate;
   spec.triggers = [
     {

@@ -4,7 +4,7 @@ import type { AppConfig } from "../config/schema.js";
 import { VERSION } from "../version.js";
 
 /** The newest vLLM release with a catalog (templates/vllm/catalogs/index.json), pinned. */
-export const DEFAULT_IMAGE = "vllm/vllm-openai:v0.33.0";
+export const DEFAULT_IMAGE = "vllm/vllm-openai:v0.34.0";
 /** vLLM's ROCm build of the same release (AMD GPUs): the image vLLM publishes next to the CUDA one. */
 export const DEFAULT_ROCM_IMAGE = DEFAULT_IMAGE.replace(/^vllm\/vllm-openai:/, "vllm/vllm-openai-rocm:");
 /** vLLM's CPU build of the same release (no GPU), as vLLM's docs name it. */

@@ -14,9 +14,11 @@
  */
 import type { AppConfig } from "../config/schema.js";
 import { parseDuration } from "../config/units.js";
-import { LABEL_APP, labelsOf, servingPodsOf } from "./labels.js";
+import { DEFAULT_IMAGE, LABEL_APP, labelsOf, servingPodsOf } from "./labels.js";
 import { durationString } from "./route.js";
 import type { K8sObject, Problem } from "./types.js";
+import { chooseCatalog } from "./vllm-catalog.js";
+import { metricFor, type MetricKey } from "./vllm-metrics.js";
 
 export const MONITORING_GROUP = "monitoring.coreos.com";
 
@@ -55,6 +57,35 @@ export function monitorLabelsOf(app: AppConfig): Record<string, string> {
   return { ...labelsOf(app), ...(app.monitoring?.labels ?? {}) };
 }
 
+/**
+ * The app's metric names: those of the vLLM release its image runs (vllm-metrics.ts), and a warning for each
+ * family that release does not define. `used` collects the series names the objects query.
+ */
+export interface MetricNames {
+  (key: MetricKey): string;
+  release: string | undefined;
+  problems: Problem[];
+  used: Set<string>;
+}
+
+export function metricNamesOf(app: AppConfig): MetricNames {
+  const release = chooseCatalog(app.image, app.vllm_version, DEFAULT_IMAGE).imageVersion;
+  const problems: Problem[] = [];
+  const used = new Set<string>();
+  const seen = new Set<MetricKey>();
+  const names = ((key: MetricKey) => {
+    const m = metricFor(key, release);
+    if (m.problem && !seen.has(key)) problems.push({ path: [app.vllm_version !== undefined ? "vllm_version" : "image"], severity: m.problem.severity, message: m.problem.message });
+    seen.add(key);
+    used.add(m.series);
+    return m.series;
+  }) as MetricNames;
+  names.release = release;
+  names.problems = problems;
+  names.used = used;
+  return names;
+}
+
 /** The PromQL label matcher of the app's series: the label the PodMonitor copies from its pods (not a namespace literal). */
 function seriesSelector(app: AppConfig): string {
   return `${APP_SERIES_LABEL}=${JSON.stringify(app.name)}`;
@@ -67,27 +98,32 @@ interface Panel {
   description: string;
 }
 
-/** The dashboard's panels, from the metric families vLLM 0.32 serves on /metrics (research/vllm-on-cpu.md §3). */
-function panels(sel: string): Panel[] {
+/** The dashboard's panels, from the metric families the image's vLLM release serves on /metrics (research/vllm-on-cpu.md §3). */
+function panels(sel: string, m: MetricNames): Panel[] {
   const rate = (m: string) => `sum(rate(${m}{${sel}}[$__rate_interval]))`;
   const quantile = (q: number, m: string) => `histogram_quantile(${q}, sum by (le) (rate(${m}_bucket{${sel}}[$__rate_interval])))`;
   const quantiles = (m: string) => [0.5, 0.9, 0.99].map((q) => ({ expr: quantile(q, m), legend: `p${Math.round(q * 100)}` }));
+  const success = m("requestSuccess");
+  const [running, waiting] = [m("running"), m("waiting")];
+  const [ttft, itl, e2e, queue] = [m("ttft"), m("interToken"), m("e2e"), m("queueTime")];
+  const [prompt, generated, kv] = [m("promptTokens"), m("generationTokens"), m("kvCacheUsage")];
+  const [hits, queries, preemptions] = [m("prefixHits"), m("prefixQueries"), m("preemptions")];
   return [
-    { title: "Requests finished", unit: "reqps", description: "vllm:request_success_total by finish reason", targets: [{ expr: `sum by (finished_reason) (rate(vllm:request_success_total{${sel}}[$__rate_interval]))`, legend: "{{finished_reason}}" }] },
-    { title: "Requests running and waiting", unit: "short", description: "vllm:num_requests_running and vllm:num_requests_waiting, summed over replicas", targets: [{ expr: `sum(vllm:num_requests_running{${sel}})`, legend: "running" }, { expr: `sum(vllm:num_requests_waiting{${sel}})`, legend: "waiting" }] },
-    { title: "Time to first token", unit: "s", description: "vllm:time_to_first_token_seconds", targets: quantiles("vllm:time_to_first_token_seconds") },
-    { title: "Inter-token latency", unit: "s", description: "vllm:inter_token_latency_seconds", targets: quantiles("vllm:inter_token_latency_seconds") },
-    { title: "End-to-end request latency", unit: "s", description: "vllm:e2e_request_latency_seconds", targets: quantiles("vllm:e2e_request_latency_seconds") },
-    { title: "Time in queue", unit: "s", description: "vllm:request_queue_time_seconds", targets: quantiles("vllm:request_queue_time_seconds") },
-    { title: "Token throughput", unit: "short", description: "tokens per second: vllm:prompt_tokens_total and vllm:generation_tokens_total", targets: [{ expr: rate("vllm:prompt_tokens_total"), legend: "prompt" }, { expr: rate("vllm:generation_tokens_total"), legend: "generated" }] },
-    { title: "KV cache usage", unit: "percentunit", description: "vllm:kv_cache_usage_perc per replica", targets: [{ expr: `max by (pod) (vllm:kv_cache_usage_perc{${sel}})`, legend: "{{pod}}" }] },
-    { title: "Prefix cache hit rate", unit: "percentunit", description: "vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total", targets: [{ expr: `${rate("vllm:prefix_cache_hits_total")} / ${rate("vllm:prefix_cache_queries_total")}`, legend: "hit rate" }] },
-    { title: "Preemptions", unit: "short", description: "vllm:num_preemptions_total: requests evicted for lack of KV cache", targets: [{ expr: rate("vllm:num_preemptions_total"), legend: "preemptions/s" }] },
+    { title: "Requests finished", unit: "reqps", description: `${success} by finish reason`, targets: [{ expr: `sum by (finished_reason) (rate(${success}{${sel}}[$__rate_interval]))`, legend: "{{finished_reason}}" }] },
+    { title: "Requests running and waiting", unit: "short", description: `${running} and ${waiting}, summed over replicas`, targets: [{ expr: `sum(${running}{${sel}})`, legend: "running" }, { expr: `sum(${waiting}{${sel}})`, legend: "waiting" }] },
+    { title: "Time to first token", unit: "s", description: ttft, targets: quantiles(ttft) },
+    { title: "Inter-token latency", unit: "s", description: itl, targets: quantiles(itl) },
+    { title: "End-to-end request latency", unit: "s", description: e2e, targets: quantiles(e2e) },
+    { title: "Time in queue", unit: "s", description: queue, targets: quantiles(queue) },
+    { title: "Token throughput", unit: "short", description: `tokens per second: ${prompt} and ${generated}`, targets: [{ expr: rate(prompt), legend: "prompt" }, { expr: rate(generated), legend: "generated" }] },
+    { title: "KV cache usage", unit: "percentunit", description: `${kv} per replica`, targets: [{ expr: `max by (pod) (${kv}{${sel}})`, legend: "{{pod}}" }] },
+    { title: "Prefix cache hit rate", unit: "percentunit", description: `${hits} / ${queries}`, targets: [{ expr: `${rate(hits)} / ${rate(queries)}`, legend: "hit rate" }] },
+    { title: "Preemptions", unit: "short", description: `${preemptions}: requests evicted for lack of KV cache`, targets: [{ expr: rate(preemptions), legend: "preemptions/s" }] },
   ];
 }
 
 /** A Grafana dashboard (JSON model, schemaVersion 39) for one app, over a Prometheus data source picked by a variable. */
-export function dashboardOf(app: AppConfig, servedAs: string, namespace: string | undefined): Record<string, unknown> {
+export function dashboardOf(app: AppConfig, servedAs: string, namespace: string | undefined, m: MetricNames = metricNamesOf(app)): Record<string, unknown> {
   const sel = `${seriesSelector(app)},pod=~"$pod"`;
   const datasource = { type: "prometheus", uid: "${datasource}" };
   // Grafana uids are at most 40 characters
@@ -105,12 +141,12 @@ export function dashboardOf(app: AppConfig, servedAs: string, namespace: string 
       list: [
         { name: "datasource", label: "Data source", type: "datasource", query: "prometheus", current: {}, hide: 0 },
         {
-          name: "pod", label: "Replica", type: "query", datasource, query: { query: `label_values(vllm:num_requests_running{${seriesSelector(app)}}, pod)`, refId: "pods" },
+          name: "pod", label: "Replica", type: "query", datasource, query: { query: `label_values(${m("running")}{${seriesSelector(app)}}, pod)`, refId: "pods" },
           includeAll: true, allValue: ".*", multi: true, current: { text: "All", value: "$__all" }, refresh: 2, hide: 0,
         },
       ],
     },
-    panels: panels(sel).map((p, i) => ({
+    panels: panels(sel, m).map((p, i) => ({
       id: i + 1,
       type: "timeseries",
       title: p.title,
@@ -125,17 +161,17 @@ export function dashboardOf(app: AppConfig, servedAs: string, namespace: string 
 }
 
 /** Alert rules with the thresholds llm-d's alerting rules use, scoped to this app's series. */
-function alertRules(app: AppConfig, servedAs: string, namespace: string | undefined): Record<string, unknown>[] {
+function alertRules(app: AppConfig, servedAs: string, namespace: string | undefined, m: MetricNames): Record<string, unknown>[] {
   const sel = seriesSelector(app);
-  const ttft = `histogram_quantile(0.99, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket{${sel}}[5m])))`;
+  const ttft = `histogram_quantile(0.99, sum by (le) (rate(${m("ttft")}_bucket{${sel}}[5m])))`;
   const labels = (severity: string) => ({ severity, vllmapp_app: app.name });
   const job = namespace ? `job=${JSON.stringify(`${namespace}/${app.name}`)}` : `job=~${JSON.stringify(`.+/${app.name}`)}`;
   return [
     { alert: "VllmTimeToFirstTokenHigh", expr: `${ttft} > 10`, for: "5m", labels: labels("warning"), annotations: { summary: `${app.name}: p99 time to first token above 10 s`, description: "p99 TTFT is {{ $value | humanizeDuration }} over 5 minutes: requests queue, or prompts are long for the replicas there are." } },
     { alert: "VllmTimeToFirstTokenCritical", expr: `${ttft} > 30`, for: "5m", labels: labels("critical"), annotations: { summary: `${app.name}: p99 time to first token above 30 s`, description: "p99 TTFT is {{ $value | humanizeDuration }}: clients are likely timing out. Add replicas or lower the load." } },
-    { alert: "VllmRequestsQueued", expr: `sum(vllm:num_requests_waiting{${sel}}) > 50`, for: "5m", labels: labels("warning"), annotations: { summary: `${app.name}: more than 50 requests waiting`, description: "{{ $value }} requests wait for a slot: the replicas are saturated." } },
-    { alert: "VllmKvCacheNearlyFull", expr: `max(vllm:kv_cache_usage_perc{${sel}}) > 0.9`, for: "10m", labels: labels("warning"), annotations: { summary: `${app.name}: KV cache over 90 % full`, description: "A replica's KV cache is {{ $value | humanizePercentage }} used for 10 minutes; expect preemptions and queueing." } },
-    { alert: "VllmPreempting", expr: `sum(rate(vllm:num_preemptions_total{${sel}}[5m])) > 1`, for: "5m", labels: labels("warning"), annotations: { summary: `${app.name}: requests are being preempted`, description: "{{ $value }} preemptions per second: the KV cache is too small for the load (raise gpu memory use, shorten max-model-len, or add replicas)." } },
+    { alert: "VllmRequestsQueued", expr: `sum(${m("waiting")}{${sel}}) > 50`, for: "5m", labels: labels("warning"), annotations: { summary: `${app.name}: more than 50 requests waiting`, description: "{{ $value }} requests wait for a slot: the replicas are saturated." } },
+    { alert: "VllmKvCacheNearlyFull", expr: `max(${m("kvCacheUsage")}{${sel}}) > 0.9`, for: "10m", labels: labels("warning"), annotations: { summary: `${app.name}: KV cache over 90 % full`, description: "A replica's KV cache is {{ $value | humanizePercentage }} used for 10 minutes; expect preemptions and queueing." } },
+    { alert: "VllmPreempting", expr: `sum(rate(${m("preemptions")}{${sel}}[5m])) > 1`, for: "5m", labels: labels("warning"), annotations: { summary: `${app.name}: requests are being preempted`, description: "{{ $value }} preemptions per second: the KV cache is too small for the load (raise gpu memory use, shorten max-model-len, or add replicas)." } },
     { alert: "VllmServerDown", expr: `up{${job}} == 0`, for: "5m", labels: labels("critical"), annotations: { summary: `${app.name}: a replica does not answer /metrics`, description: "Prometheus could not scrape {{ $labels.pod }} for 5 minutes." } },
   ];
 }
@@ -155,6 +191,7 @@ export function renderMonitoring(
   const m = app.monitoring;
   if (!m) return { objects, problems: [] };
   const problems: Problem[] = [];
+  const names = metricNamesOf(app);
   const meta = (name: string, labels: Record<string, string>) => ({ name, ...(namespace ? { namespace } : {}), labels });
   if (objects.length === 0 && m.alerts) {
     problems.push({ path: ["monitoring", "pod_monitor"], severity: "note", message: "alerts without a PodMonitor: they fire only if something else scrapes the server's /metrics" });
@@ -164,7 +201,7 @@ export function renderMonitoring(
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: meta(`${app.name}-dashboard`, { ...labelsOf(app), grafana_dashboard: "1" }),
-      data: { [`vllm-${app.name}.json`]: `${JSON.stringify(dashboardOf(app, servedAs, namespace), null, 2)}\n` },
+      data: { [`vllm-${app.name}.json`]: `${JSON.stringify(dashboardOf(app, servedAs, namespace, names), null, 2)}\n` },
     });
   }
   if (m.alerts) {
@@ -172,8 +209,9 @@ export function renderMonitoring(
       apiVersion: `${MONITORING_GROUP}/v1`,
       kind: "PrometheusRule",
       metadata: meta(app.name, monitorLabelsOf(app)),
-      spec: { groups: [{ name: `vllmapp.${app.name}`, rules: alertRules(app, servedAs, namespace) }] },
+      spec: { groups: [{ name: `vllmapp.${app.name}`, rules: alertRules(app, servedAs, namespace, names) }] },
     });
   }
+  problems.push(...names.problems);
   return { objects, problems };
 }

@@ -97,7 +97,8 @@ export function validateJsonSchema(v: unknown, schema: JsonSchema | boolean | un
     if (!errors.includes(undefined)) return errors.find((e) => e && !/ is not (null|of type)/.test(e)) ?? errors[0];
   }
   if (schema.enum && !schema.enum.some((e) => e === v || (typeof v === "boolean" && e === Number(v)))) {
-    return `${where} must be one of ${schema.enum.map((e) => JSON.stringify(e)).join(", ")}, got ${JSON.stringify(v)}`;
+    const shown = schema.enum.length <= 6 ? schema.enum.map((e) => JSON.stringify(e)).join(", ") : `${schema.enum.slice(0, 4).map((e) => JSON.stringify(e)).join(", ")} (and ${schema.enum.length - 4} more)`;
+    return `${where} must be one of ${shown}, got ${JSON.stringify(v)}`;
   }
   if ("const" in schema && schema.const !== v) return `${where} must be ${JSON.stringify(schema.const)}, got ${JSON.stringify(v)}`;
   if (schema.type !== undefined) {
@@ -149,6 +150,25 @@ export interface ConvertContext {
   probes?: Record<string, ProbeTable>;
   /** filled with what cannot be checked offline */
   warnings?: string[];
+  /** the release's registered names (catalog `registered`: registry → names), e.g. AttentionBackendEnum's */
+  registered?: Record<string, { names: string[]; registry: string }>;
+}
+
+/**
+ * A config field whose validator looks a string up by enum member name, upper-cased (vLLM's docs write
+ * {"backend": "FLASH_ATTN"}, {"cudagraph_mode": "FULL_AND_PIECEWISE"}, {"mode": "vllm_compile"}): the probe
+ * "x" shows it (KeyError: 'X', "Valid ... are: A, B"). The names: the release's registry of that enum, or the
+ * list the validator's message gives when it is whole; undefined names: a lookup whose names are not known.
+ */
+function memberNames(table: ProbeTable | undefined, field: string, prop: JsonSchema | undefined, ctx: ConvertContext): { names?: string[] } | undefined {
+  const e = table?.[field]?.['"x"'];
+  if (!e || !/KeyError: 'X'|: 'X'\.|Valid (?:options|modes|values) are: /.test(e)) return undefined;
+  const refs = [prop?.$ref, ...(prop?.anyOf ?? []).map((x) => x.$ref)].filter(Boolean).map((r) => r!.replace(/^#\/\$defs\//, ""));
+  const reg = Object.values(ctx.registered ?? {}).find((r) => refs.includes(r.registry));
+  if (reg) return { names: reg.names };
+  // the list is whole when something follows it (" [type=", "."), or the message was not cut at 240 characters
+  const m = /Valid (?:options|modes|values) are: ([A-Z0-9_]+(?:, [A-Z0-9_]+)*)( \[|\.|$)/.exec(e);
+  return m && (m[2] || e.length < 240) ? { names: m[1]!.split(", ") } : {};
 }
 
 export function convert(type: TypeSpec | null, value: string, schemas: Record<string, JsonSchema>, ctx: ConvertContext = {}): PyValue {
@@ -220,6 +240,17 @@ function checkConfigObject(type: Extract<TypeSpec, { kind: "dataclass" }>, obj: 
       const fold = foldedCase(table, k, fits);
       const v = obj[k] as string;
       if (fold && fits(fold === "lower" ? v.toLowerCase() : v.toUpperCase())) continue;
+      const byName = memberNames(table, k, k.startsWith("_") ? undefined : schema.properties?.[k], ctx);
+      if (byName) {
+        if (!byName.names && /^[A-Za-z][A-Za-z0-9_]*$/.test(v)) {
+          ctx.warnings?.push(`${type.config}.${k} = ${JSON.stringify(v)}: vLLM looks it up by member name, which is not checked offline; vLLM checks it when the server starts`);
+          continue;
+        }
+        if (!byName.names) throw new Invalid(`${type.config}: ${k}: ${JSON.stringify(v)} is not a member name`);
+        if (byName.names.includes(v.toUpperCase())) continue;
+        const near = byName.names.filter((n) => n.includes(v.toUpperCase()) || v.toUpperCase().includes(n)).slice(0, 3);
+        throw new Invalid(`${type.config}: ${k}: ${JSON.stringify(v)} is not one of its ${byName.names.length} names${near.length ? ` (close: ${near.join(", ")})` : ""}`);
+      }
     }
     if (bad) throw new Invalid(`${type.config}: ${bad}`);
     if (pv && (pv.fieldLevel || keys.length === 1)) throw new Invalid(`${type.config}: vLLM refuses ${k}: ${JSON.stringify(obj[k])} (${shortError(pv.error!)})`);

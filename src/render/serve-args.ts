@@ -7,7 +7,7 @@
  * (catalogs are read once, on demand).
  */
 import { didYouMean } from "../text.js";
-import { Invalid, convert, humanReadableInt, pyJsonLoads } from "./py-values.js";
+import { Invalid, convert, humanReadableInt, pyJsonLoads, type ConvertContext } from "./py-values.js";
 import { catalogIndex, loadCatalog, type Catalog, type CatalogFlag } from "./vllm-catalog.js";
 
 /** Flags vllmapp sets itself, and the vllm-app.yaml field to use instead. */
@@ -37,8 +37,8 @@ export interface ExtraArgsResult {
   problems: ArgProblem[];
   /** canonical names of the flags set */
   flagsSet: Set<string>;
-  /** each flag set, with the option string as written (after vLLM's rewrites) and where */
-  flagUses: { name: string; written: string; path: (string | number)[] }[];
+  /** each flag set, with the option string as written (after vLLM's rewrites), where, and the values it took */
+  flagUses: { name: string; written: string; path: (string | number)[]; values: string[] }[];
 }
 
 interface Opt { flag: CatalogFlag; negated: boolean }
@@ -212,7 +212,7 @@ function checkValue(p: Parser, flag: CatalogFlag, raw: string, json: unknown, wa
   }
   if (flag.name === "--config" && !/\.ya?ml$/.test(raw)) return `--config must name a .yaml/.yml file, got "${raw}"`;
   try {
-    const ctx = { probes: p.catalog.probes ?? {}, warnings };
+    const ctx = { probes: p.catalog.probes ?? {}, warnings, registered: (p.catalog as { registered?: ConvertContext["registered"] }).registered };
     if (json !== undefined && flag.type?.kind === "optional" && flag.type.inner.kind === "dataclass") v = convert(flag.type.inner, JSON.stringify(json), p.catalog.schemas, ctx);
     else v = json !== undefined && flag.type?.kind === "dataclass" ? convert(flag.type, JSON.stringify(json), p.catalog.schemas, ctx) : convert(flag.type, raw, p.catalog.schemas, ctx);
   } catch (e) {
@@ -234,19 +234,19 @@ function checkValue(p: Parser, flag: CatalogFlag, raw: string, json: unknown, wa
   return undefined;
 }
 
-function unknownProblem(p: Parser, opt: string, path: ArgToken["path"], sev: "error" | "warning", imageVersion: string): ArgProblem {
+function unknownProblem(p: Parser, opt: string, path: ArgToken["path"], sev: "error" | "warning", imageVersion: string | undefined): ArgProblem {
   const version = p.catalog.vllm_version;
   const norm = opt.startsWith("--") ? "--" + opt.slice(2).replace(/_/g, "-") : opt;
   const base = norm.split(".")[0]!;
   const added = p.catalog.history.added_later.find((a) => a.name === base);
   const removed = p.catalog.history.removed.find((r) => r.name === base);
   if (added && (!removed || removed.last_seen < added.added_in)) {
-    return { path, severity: sev, message: `${base} needs vLLM ≥ ${added.added_in}; your image is ${imageVersion}`, hint: `remove it, or use an image with vLLM ${added.added_in} or newer (e.g. vllm/vllm-openai:v${added.added_in})` };
+    return { path, severity: sev, message: `${base} needs vLLM ≥ ${added.added_in}${imageVersion ? `; your image is ${imageVersion}` : ` (not in ${version})`}`, hint: `remove it, or use an image with vLLM ${added.added_in} or newer (e.g. vllm/vllm-openai:v${added.added_in})` };
   }
   if (removed) {
     return {
       path, severity: sev,
-      message: `${base} was removed in vLLM ${removed.removed_in} (last in ${removed.last_seen}${removed.deprecated ? ", where it was deprecated" : ""}); your image is ${imageVersion}`,
+      message: `${base} was removed in vLLM ${removed.removed_in} (last in ${removed.last_seen}${removed.deprecated ? ", where it was deprecated" : ""})${imageVersion ? `; your image is ${imageVersion}` : ""}`,
       hint: removed.replacement ? `use ${removed.replacement}` : removed.help ? `remove it; its last help said: ${removed.help}` : "remove it from extra_args",
     };
   }
@@ -259,6 +259,8 @@ export interface ValidateOptions {
   version?: string;
   /** the release the image runs, for messages (default: version) */
   imageVersion?: string;
+  /** the upgrade report: the release is a target, not the image, so messages do not say "your image is" */
+  target?: boolean;
 }
 
 /**
@@ -267,7 +269,7 @@ export interface ValidateOptions {
  */
 export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, options: ValidateOptions = {}): ExtraArgsResult {
   const version = options.version ?? catalogIndex().default;
-  const imageVersion = options.imageVersion ?? version;
+  const imageVersion = options.target ? undefined : options.imageVersion ?? version;
   const p = parserFor(version);
   const problems: ArgProblem[] = [];
   const flagsSet = new Set<string>();
@@ -316,7 +318,8 @@ export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, 
     }
     const { flag } = c.opt;
     flagsSet.add(flag.name);
-    flagUses.push({ name: flag.name, written: c.abbreviatedFrom?.split("=")[0] ?? c.optionString, path });
+    const use = { name: flag.name, written: c.abbreviatedFrom?.split("=")[0] ?? c.optionString, path, values: [] as string[] };
+    flagUses.push(use);
     const owned = OWNED_FLAGS[flag.name];
     if (owned) {
       problems.push({ path, severity: "error", message: `${flag.name} is set by vllmapp; use the ${owned.field} field instead`, hint: owned.why });
@@ -367,6 +370,7 @@ export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, 
       values = list.slice(i, i + take);
       i += take;
     }
+    use.values = values.map((v) => v.value);
     for (const v of values) {
       const warnings: string[] = [];
       const bad = checkValue(p, flag, v.value, v.json, warnings);

@@ -8,6 +8,7 @@ import { planParallelism, type ParallelPlan } from "./parallelism.js";
 import { planSpeculative, type SpeculativePlan } from "./speculative.js";
 import type { GpuRequest } from "./resources.js";
 import { substituteParameters, validateExtraArgs, type ArgToken } from "./serve-args.js";
+import { startupProblems } from "./serve-values.js";
 import { chooseCatalog } from "./vllm-catalog.js";
 import type { IncludeFile, Problem, TargetKind } from "./types.js";
 
@@ -137,6 +138,8 @@ export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetK
   if (release.why && sub.tokens.length) problems.push({ path: [app.vllm_version !== undefined ? "vllm_version" : "image"], severity: "warning", message: release.why, hint: release.source === "default" ? 'set vllm_version: "X.Y.Z" to the release the image runs' : undefined });
   const checked = validateExtraArgs(sub.tokens, release.exact, { version: release.version, imageVersion: release.imageVersion ?? release.version });
   problems.push(...checked.problems);
+  // what vLLM refuses when it builds its configs (bounds, registered names), and repeated flags
+  problems.push(...startupProblems(checked, release.version, release.exact));
   const extra = includePathsRewritten(checked.args, includes);
   problems.push(...extra.problems);
   const parallel = planParallelism(app, gpu, target, checked.flagsSet, extra.args);

@@ -6,8 +6,10 @@
  */
 import { shellSplit } from "../text.js";
 import type { AppConfig } from "../config/schema.js";
-import { substituteParameters, validateExtraArgs, type ArgProblem, type ArgToken } from "./serve-args.js";
-import { catalogIndex, chooseCatalog, compareVersions, loadCatalog, type CatalogFlag } from "./vllm-catalog.js";
+import { convert, Invalid } from "./py-values.js";
+import { parserFor, substituteParameters, validateExtraArgs, type ArgProblem, type ArgToken } from "./serve-args.js";
+import { catalogIndex, chooseCatalog, compareVersions, cudaFloor, loadCatalog, type CatalogFlag } from "./vllm-catalog.js";
+import { metricFor, type MetricKey } from "./vllm-metrics.js";
 
 export type FindingKind = "breaks" | "ambiguous" | "changes";
 
@@ -37,6 +39,8 @@ export function resolveRelease(spec: string): { version: string } | { error: str
   const releases = [...catalogIndex().releases].sort(compareVersions);
   const s = spec.replace(/^v/, "");
   if (/^\d+\.\d+\.\d+$/.test(s) && releases.includes(s)) return { version: s };
+  const same = catalogIndex().same_as?.[s];
+  if (same) return { version: same };
   if (/^\d+\.\d+$/.test(s)) {
     const minor = releases.filter((r) => r.startsWith(`${s}.`));
     if (minor.length) return { version: minor[minor.length - 1]! };
@@ -73,10 +77,25 @@ function typeName(f: CatalogFlag): string {
   return ({ int: "an integer", float: "a number", str: "a string", json: "JSON", human_readable_int: "an integer (32k, 1M)", human_readable_int_or_auto: "an integer or auto", pybool: "a boolean" } as Record<string, string>)[t.kind] ?? t.kind;
 }
 
-/** How flag `a` (release from) and `b` (release to) differ for a user who sets it. */
-function meaningChanges(a: CatalogFlag, b: CatalogFlag, from: string, to: string): { message: string; fix: string }[] {
+/** The app's values as each release converts them: the same (JSON) when the type change does not matter to them. */
+function sameValues(a: CatalogFlag, b: CatalogFlag, from: string, to: string, values: readonly string[]): boolean {
+  if (!values.length) return a.kind === b.kind;
+  const as = (f: CatalogFlag, release: string) => {
+    try {
+      return JSON.stringify(values.map((v) => convert(f.type, v, loadCatalog(release).schemas)));
+    } catch (e) {
+      if (e instanceof Invalid) return undefined;
+      throw e;
+    }
+  };
+  const x = as(a, from);
+  return x !== undefined && x === as(b, to);
+}
+
+/** How flag `a` (release from) and `b` (release to) differ for a user who sets it to `values`. */
+function meaningChanges(a: CatalogFlag, b: CatalogFlag, from: string, to: string, values: readonly string[]): { message: string; fix: string }[] {
   const out: { message: string; fix: string }[] = [];
-  if (typeName(a) !== typeName(b)) out.push({ message: `takes ${typeName(b)} on ${to} (${typeName(a)} on ${from})`, fix: `check the value against \`vllm serve --help\` of ${to}` });
+  if (typeName(a) !== typeName(b) && !sameValues(a, b, from, to, values)) out.push({ message: `takes ${typeName(b)} on ${to} (${typeName(a)} on ${from})`, fix: `check the value against \`vllm serve --help\` of ${to}` });
   const ca = a.choices?.filter((c) => c !== null).map(String) ?? [];
   const cb = b.choices?.filter((c) => c !== null).map(String) ?? [];
   const gone = ca.filter((c) => !cb.includes(c));
@@ -93,6 +112,44 @@ function meaningChanges(a: CatalogFlag, b: CatalogFlag, from: string, to: string
   return out;
 }
 
+/** The metric families the app's rendered objects read: the dashboard, the alerts, the autoscaler's query. */
+function metricsUsed(app: AppConfig): { key: MetricKey; by: string }[] {
+  const out: { key: MetricKey; by: string }[] = [];
+  const add = (by: string, keys: MetricKey[]) => out.push(...keys.map((key) => ({ key, by })));
+  if (app.monitoring?.dashboard) add("the dashboard", ["requestSuccess", "running", "waiting", "ttft", "interToken", "e2e", "queueTime", "promptTokens", "generationTokens", "kvCacheUsage", "prefixHits", "prefixQueries", "preemptions"]);
+  if (app.monitoring?.alerts) add("the alerts", ["ttft", "waiting", "kvCacheUsage", "preemptions"]);
+  if (Array.isArray(app.scaling?.replicas)) add("the autoscaler's query", app.scaling?.metric && "request_rate" in app.scaling.metric ? ["requestSuccess"] : ["running", "waiting"]);
+  return out;
+}
+
+/** What changes with the image itself: its CUDA floor, and the metric names the app's objects read. */
+function imageChanges(app: AppConfig, from: string, to: string): UpgradeFinding[] {
+  const out: UpgradeFinding[] = [];
+  const a = cudaFloor(from);
+  const b = cudaFloor(to);
+  if (a && b && a.version !== b.version) {
+    out.push({
+      kind: "changes", flag: "", path: ["image"],
+      message: `vLLM ${to}'s images are built for CUDA ${b.version} (NVIDIA driver ≥ ${b.min_driver ?? "?"}); ${from}'s for CUDA ${a.version} (≥ ${a.min_driver ?? "?"})`,
+      fix: compareVersions(b.version, a.version) > 0 ? `make sure the GPU nodes run driver ${b.min_driver ?? `for CUDA ${b.version}`} or newer (deploy checks the nodes' driver labels)` : "nothing to do",
+    });
+  }
+  const seen = new Set<string>();
+  for (const { key, by } of metricsUsed(app)) {
+    const now = metricFor(key, from);
+    const next = metricFor(key, to);
+    const id = `${key} ${by}`;
+    if (seen.has(id) || (now.family === next.family && !next.problem)) continue;
+    seen.add(id);
+    out.push({
+      kind: "changes", flag: "", path: ["monitoring"],
+      message: next.problem && now.family === next.family ? `${by} reads ${now.series}: ${next.problem.message}` : `${by} reads ${now.series} on ${from}; vLLM ${to} serves it as ${next.series}`,
+      fix: "vllmapp renders the image's own names; update dashboards, alerts or recording rules made outside vllmapp",
+    });
+  }
+  return out;
+}
+
 function fixOf(p: ArgProblem): string {
   return p.hint ?? "remove it from extra_args";
 }
@@ -102,7 +159,7 @@ export function upgradeApp(app: AppConfig, defaultImage: string, to: string): Ap
   const from = chooseCatalog(app.image, app.vllm_version, defaultImage).version;
   const tokens = extraArgsTokens(app);
   const now = validateExtraArgs(tokens, true, { version: from });
-  const next = validateExtraArgs(tokens, true, { version: to, imageVersion: to });
+  const next = validateExtraArgs(tokens, true, { version: to, target: true });
   const key = (p: { path: readonly (string | number)[] }) => JSON.stringify(p.path);
   const brokenNow = new Set(now.problems.filter((p) => p.severity === "error").map(key));
   const findings: UpgradeFinding[] = [];
@@ -123,15 +180,19 @@ export function upgradeApp(app: AppConfig, defaultImage: string, to: string): Ap
   const nextUse = new Map(next.flagUses.map((u) => [key(u), u]));
   for (const u of now.flagUses) {
     const n = nextUse.get(key(u));
-    if (n && n.name !== u.name && n.written === u.written) {
+    // an abbreviation that now resolves to another flag; a name written in full that both releases know
+    // (--disable-log-requests: its own switch on 0.11, --enable-log-requests's negation on 0.33) keeps its meaning
+    const exactOnBoth = parserFor(from).options.has(u.written) && parserFor(to).options.has(u.written);
+    if (n && n.name !== u.name && n.written === u.written && !exactOnBoth) {
       findings.push({ kind: "changes", flag: u.written, path: u.path, message: `${u.written} means ${u.name} on ${from} but ${n.name} on ${to}`, fix: `write ${u.name} in full` });
     }
     if (!n || n.name !== u.name) continue;
     const a = fromFlags.get(u.name);
     const b = toFlags.get(u.name);
     if (!a || !b) continue;
-    for (const c of meaningChanges(a, b, from, to)) findings.push({ kind: "changes", flag: u.written, path: u.path, message: `${u.name}: ${c.message}`, fix: c.fix });
+    for (const c of meaningChanges(a, b, from, to, u.values)) findings.push({ kind: "changes", flag: u.written, path: u.path, message: `${u.name}: ${c.message}`, fix: c.fix });
   }
+  findings.push(...imageChanges(app, chooseCatalog(app.image, app.vllm_version, defaultImage).imageVersion ?? from, to));
   const order: Record<FindingKind, number> = { breaks: 0, ambiguous: 1, changes: 2 };
   findings.sort((x, y) => order[x.kind] - order[y.kind]);
   return { app: app.name, from, to, findings };
@@ -143,7 +204,7 @@ export function formatUpgrade(reports: readonly AppUpgrade[], formatPath: (p: re
   for (const r of reports) {
     const breaks = r.findings.filter((f) => f.kind !== "changes").length;
     const changes = r.findings.length - breaks;
-    lines.push(`${r.app}: vLLM ${r.from} → ${r.to}: ${breaks ? `${breaks} flag${breaks === 1 ? " breaks" : "s break"}` : "nothing breaks"}${changes ? `, ${changes} change${changes === 1 ? "" : "s"} of meaning` : ""}`);
+    lines.push(`${r.app}: vLLM ${r.from} → ${r.to}: ${breaks ? `${breaks} flag${breaks === 1 ? " breaks" : "s break"}` : "nothing breaks"}${changes ? `, ${changes} change${changes === 1 ? "" : "s"}` : ""}`);
     if (!r.findings.length) continue;
     const rows = r.findings.map((f) => [f.kind, formatPath(f.path), f.flag, `${f.message} — fix: ${f.fix}`]);
     const head = ["", "field", "flag", "what happens — fix"];

@@ -77,10 +77,34 @@ export type JsonSchema = {
   [k: string]: unknown;
 };
 
+export interface CudaFloor {
+  /** the CUDA the release's wheels and images are built for, e.g. "13.0" */
+  version: string;
+  /** the minimum Linux NVIDIA driver for that CUDA (NVIDIA's CUDA toolkit release notes), e.g. "580.65.06" */
+  min_driver: string | null;
+  torch?: string | null;
+  source?: string;
+}
+
 export interface CatalogIndex {
   releases: string[];
   default: string;
+  /** patch releases whose parser is their .0's: they use that catalog */
+  same_as?: Record<string, string>;
+  /** per catalogued release, the CUDA floor of its images */
+  cuda?: Record<string, CudaFloor>;
   failed: Record<string, { error: string }>;
+}
+
+/** The CUDA floor of a release's images (a patch release with its .0's parser: the .0's), or undefined. */
+export function cudaFloor(version: string): CudaFloor | undefined {
+  const index = catalogIndex();
+  return index.cuda?.[version] ?? index.cuda?.[index.same_as?.[version] ?? ""];
+}
+
+/** The folder of the catalogs (templates/vllm/catalogs), for the other data files there. */
+export function catalogPath(): string {
+  return catalogDir();
 }
 
 function catalogDir(): string {
@@ -159,15 +183,17 @@ export function nearestRelease(version: string, releases: readonly string[]): st
 export function chooseCatalog(image: string, vllmVersion: string | undefined, defaultImage: string): CatalogChoice {
   const index = catalogIndex();
   const known = new Set(index.releases);
+  const sameAs = index.same_as ?? {};
   const fromImage = image === "auto" ? versionOfImage(defaultImage) : versionOfImage(image);
   const official = /^(docker\.io\/)?vllm\/vllm-openai(-[a-z0-9]+)?:/.test(image) || image === "auto" || image === defaultImage;
   if (vllmVersion !== undefined) {
     if (known.has(vllmVersion)) return { version: vllmVersion, imageVersion: vllmVersion, exact: true, source: "vllm_version" };
+    if (sameAs[vllmVersion]) return { version: sameAs[vllmVersion], imageVersion: vllmVersion, exact: true, source: "vllm_version" };
     const near = nearestRelease(vllmVersion, index.releases);
     return { version: near, imageVersion: vllmVersion, exact: false, source: "nearest", why: `vllmapp has no catalog for vLLM ${vllmVersion}; extra_args are checked against vLLM ${near}, as warnings` };
   }
-  if (fromImage !== undefined && known.has(fromImage)) {
-    return { version: fromImage, imageVersion: fromImage, exact: official, source: "image", ...(official ? {} : { why: `the image's tag suggests vLLM ${fromImage}; set vllm_version: "${fromImage}" to check extra_args strictly` }) };
+  if (fromImage !== undefined && (known.has(fromImage) || sameAs[fromImage])) {
+    return { version: sameAs[fromImage] ?? fromImage, imageVersion: fromImage, exact: official, source: "image", ...(official ? {} : { why: `the image's tag suggests vLLM ${fromImage}; set vllm_version: "${fromImage}" to check extra_args strictly` }) };
   }
   if (fromImage !== undefined) {
     const near = nearestRelease(fromImage, index.releases);

@@ -17,7 +17,7 @@ test("--help on every command shows an example; --version prints the version, th
   }
   const v = runCli(["--version"]);
   assert.equal(v.code, 0);
-  assert.match(v.stdout, /^\d+\.\d+\.\d+\nvLLM serve catalogs: (\d+\.\d+\.\d+, )*0\.33\.0\ndefault image: vllm\/vllm-openai:v0\.33\.0\n$/);
+  assert.match(v.stdout, /^\d+\.\d+\.\d+\nvLLM serve catalogs: (\d+\.\d+\.\d+, )*0\.34\.0\ndefault image: vllm\/vllm-openai:v0\.34\.0\n$/);
 });
 
 test("an unknown command or flag is a usage error (exit 2)", () => {
@@ -78,7 +78,7 @@ test("bad input exits 2 with file:line:col and a fix, and prints nothing on stdo
     ["name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nmodel_path: s3://b/m\n", /vllm-app\.yaml:3:13 model_path: both model_hf_path and model_path are set/],
     [QWEN + "extra_args: [--max-model-len 8192]\n", /vllm-app\.yaml:5:14 extra_args\[0\]: "--max-model-len 8192" is one list element[^\n]*\n {2}hint: split it: \["--max-model-len","8192"\]/],
     [QWEN + "extra_args: --max-model-length 8192\n", /vllm-app\.yaml:5:13 extra_args: unknown vllm serve flag --max-model-length; did you mean --max-model-len\?/],
-    [QWEN + "extra_args: [--calculate-kv-scales]\n", /extra_args\[0\]: --calculate-kv-scales was removed in vLLM 0\.\d+\.\d+ \(last in 0\.\d+\.\d+\); your image is 0\.33\.0/],
+    [QWEN + "extra_args: [--calculate-kv-scales]\n", /extra_args\[0\]: --calculate-kv-scales was removed in vLLM 0\.\d+\.\d+ \(last in 0\.\d+\.\d+\); your image is 0\.34\.0/],
     [QWEN + "image: vllm/vllm-openai:v0.19.0\nextra_args: [--cohere-format]\n", /extra_args\[0\]: --cohere-format needs vLLM ≥ 0\.\d+\.\d+; your image is 0\.19\.0/],
     ["name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: 'B300:8'}\n", /vllm-app\.yaml:3:\d+ resources\.gpu: unknown GPU type "B300"/],
     ["name: Qwen_3\nmodel_hf_path: Qwen/Qwen3-0.6B\n", /vllm-app\.yaml:1:7 name: must be a DNS-1123 label/],

@@ -180,7 +180,7 @@ test("status, list and logs read the app from the cluster", async () => {
   assert.match(l.stdout, new RegExp(`^NAME  READY  MODEL       AGE\\n${APP}  2/2    small-chat  \\d+s\\n$`));
   const list = JSON.parse(cli(["list", "-n", ns, "--json"]).stdout);
   assert.deepEqual(Object.keys(list).sort(), JSON_KEYS.listResult);
-  assert.deepEqual({ ...list.apps[0], age: undefined }, { name: APP, namespace: ns, ready: true, replicas: { ready: 2, desired: 2 }, endpoint: null, modelId: "small-chat", image: "vllm/vllm-openai:v0.33.0", state: null, age: undefined });
+  assert.deepEqual({ ...list.apps[0], age: undefined }, { name: APP, namespace: ns, ready: true, replicas: { ready: 2, desired: 2 }, endpoint: null, modelId: "small-chat", image: "vllm/vllm-openai:v0.34.0", state: null, age: undefined });
   const logs = cli(["logs", "-n", ns]);
   assert.equal(logs.code, 0, logs.stderr);
   const pods = (await podsOf(ns, APP)).map((p) => p.metadata.name).sort();

@@ -120,7 +120,7 @@ test("with the cluster ready, --create-secrets fills <app>-secrets from the envi
   const pod = (await kubectlJson(["-n", ns, "get", "deployment", "gated"])).spec.template;
   assert.equal(pod.metadata.labels.team, "ml-platform");
   assert.deepEqual(pod.spec.containers.map((c: any) => c.name), ["vllm", "metrics-sidecar"]);
-  assert.equal(pod.spec.containers[0].image, "vllm/vllm-openai:v0.33.0", "vllmapp's fields win over the PodTemplate's");
+  assert.equal(pod.spec.containers[0].image, "vllm/vllm-openai:v0.34.0", "vllmapp's fields win over the PodTemplate's");
   assert.ok(pod.spec.containers[0].env.some((e: any) => e.name === "HOUSE" && e.value === "1"));
   assert.equal((await kubectlJson(["-n", ns, "get", "scaledobject", "gated"])).spec.maxReplicaCount, 3);
 });
@@ -148,7 +148,7 @@ test("a field another manager owns is a conflict naming the manager; --force-con
   const forced = cli(["deploy", "-n", ns, "--no-wait", "--force-conflicts"]);
   assert.equal(forced.code, 0, forced.stderr);
   assert.match(forced.stdout, /^ {2}configured +Deployment\/gated$/m);
-  assert.equal((await kubectlJson(["-n", ns, "get", "deployment", "gated"])).spec.template.spec.containers[0].image, "vllm/vllm-openai:v0.33.0");
+  assert.equal((await kubectlJson(["-n", ns, "get", "deployment", "gated"])).spec.template.spec.containers[0].image, "vllm/vllm-openai:v0.34.0");
 });
 
 test("a field the API server rejects is named (422), and nothing of the app is applied", async () => {

@@ -132,7 +132,7 @@ test("node_labels.scheme renders the scheme's key and values; gpu_product overri
 test("an AMD GPU renders vLLM's ROCm image, amd.com/gpu, AMD's node label and toleration; Docker gets /dev/kfd and /dev/dri, not --gpus", async () => {
   const objs = await objectsOf(`${BASE}resources: {gpu: "MI300X:2"}\n`);
   const c = vllmOf(objs);
-  assert.equal(c.image, "vllm/vllm-openai-rocm:v0.33.0");
+  assert.equal(c.image, "vllm/vllm-openai-rocm:v0.34.0");
   assert.equal(c.resources.limits["amd.com/gpu"], "2");
   assert.ok(!("nvidia.com/gpu" in c.resources.limits));
   assert.deepEqual(podOf(objs).tolerations, [{ key: "amd.com/gpu", operator: "Exists", effect: "NoSchedule" }]);
@@ -140,7 +140,7 @@ test("an AMD GPU renders vLLM's ROCm image, amd.com/gpu, AMD's node label and to
   const argv = p.apps[0]!.rendered.docker!.argv;
   assert.ok(!argv.includes("--gpus"), argv.join(" "));
   for (const f of [["--device", "/dev/kfd"], ["--device", "/dev/dri"], ["--group-add", "video"]]) assert.ok(argv.join(" ").includes(f.join(" ")), f.join(" "));
-  assert.ok(argv.includes("vllm/vllm-openai-rocm:v0.33.0"));
+  assert.ok(argv.includes("vllm/vllm-openai-rocm:v0.34.0"));
 });
 
 test("never a CUDA image on an AMD request (nor a ROCm image on an NVIDIA one)", async () => {
@@ -199,7 +199,7 @@ test("H100:0 is an error; no GPU with the CUDA image warns with the fix; a GPU-l
   assert.match((await errorsOf(`${BASE}resources: {gpu: {type: L4, count: 0}}\n`))[0]!, /resources\.gpu\.count: count 0 asks for zero L4 GPUs/);
   for (const yaml of [BASE, `${BASE}resources: {gpu: 0}\n`, `${BASE}resources: {cpu: 4}\n`]) {
     const p = await render(yaml);
-    assert.match(lines(p.warnings).join("\n"), /the app asks for no GPU, but vllm\/vllm-openai:v0\.33\.0 is vLLM's CUDA build.*\| ask for a GPU \(resources: \{gpu: "L4:1"\}\), or run on CPU with vLLM's CPU image: image: public\.ecr\.aws\/q9t5s3a7\/vllm-cpu-release-repo:v0\.33\.0/, yaml);
+    assert.match(lines(p.warnings).join("\n"), /the app asks for no GPU, but vllm\/vllm-openai:v0\.34\.0 is vLLM's CUDA build.*\| ask for a GPU \(resources: \{gpu: "L4:1"\}\), or run on CPU with vLLM's CPU image: image: public\.ecr\.aws\/q9t5s3a7\/vllm-cpu-release-repo:v0\.34\.0/, yaml);
     const pod = podOf(p.apps[0]!.rendered.objects!);
     assert.equal(pod.affinity, undefined);
     assert.equal(pod.tolerations, undefined);
@@ -257,7 +257,7 @@ test("a hook list whose first element is a whole command line is an error with t
   assert.deepEqual(vllmOf(objs).lifecycle.preStop.exec.command, ["/bin/sh", "-c", '"$@"; sleep 10', "vllmapp-on-shutdown", "/bin/sh", "-c", "echo bye"]);
   await objectsOf(`${BASE}resources: {gpu: "L4:1"}\non_startup: [sh, -c, "echo hi"]\n`);
   const d = (await render(`${BASE}resources: {gpu: "L4:1"}\non_startup: "echo hi"\n`, { target: "docker" })).apps[0]!.rendered.docker!;
-  assert.ok(d.before[0]!.argv.join(" ").includes("--entrypoint /bin/sh vllm/vllm-openai:v0.33.0 -c echo hi"), d.before[0]!.argv.join(" "));
+  assert.ok(d.before[0]!.argv.join(" ").includes("--entrypoint /bin/sh vllm/vllm-openai:v0.34.0 -c echo hi"), d.before[0]!.argv.join(" "));
 });
 
 // --- 10. wrong types say so

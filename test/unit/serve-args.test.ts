@@ -41,7 +41,7 @@ test("an unambiguous prefix is accepted with a note naming the full flag", () =>
 
 test("unknown flags get a did-you-mean; removed and newer flags name the release", () => {
   assert.deepEqual(problems(["--max-model-length", "8192"]), [
-    "error: unknown vllm serve flag --max-model-length; did you mean --max-model-len? | write --max-model-len (checked against vLLM 0.33.0)",
+    "error: unknown vllm serve flag --max-model-length; did you mean --max-model-len? | write --max-model-len (checked against vLLM 0.34.0)",
   ]);
   // --calculate-kv-scales: in 0.19, gone in 0.33
   const removed = validateExtraArgs(list(["--calculate-kv-scales"]), true, { version: "0.33.0" }).problems;
@@ -94,12 +94,12 @@ test("flags vllmapp owns are errors for every image, pointing to the field", () 
 });
 
 test("catalog problems are warnings for images whose release is not known", () => {
-  assert.deepEqual(problems(["--brand-new-flag", "1"], false), ["warning: unknown vllm serve flag --brand-new-flag | see `vllm serve --help` for vLLM 0.33.0"]);
+  assert.deepEqual(problems(["--brand-new-flag", "1"], false), ["warning: unknown vllm serve flag --brand-new-flag | see `vllm serve --help` for vLLM 0.34.0"]);
 });
 
 test("positional arguments and ambiguous prefixes are errors; an ambiguous prefix lists the candidates", () => {
   assert.match(problems(["Qwen/Qwen3-0.6B"])[0]!, /^error: unexpected argument "Qwen\/Qwen3-0\.6B": extra_args holds flags and their values only/);
-  assert.match(problems(["--max", "1"])[0]!, /^error: --max is ambiguous in vLLM 0\.33\.0: it could be --max-/);
+  assert.match(problems(["--max", "1"])[0]!, /^error: --max is ambiguous in vLLM 0\.34\.0: it could be --max-/);
   assert.deepEqual(validateExtraArgs(list(["--max-num-s", "4"]), true, { version: "0.19.0" }).problems.filter((p) => p.severity === "error"), []);
   assert.match(validateExtraArgs(list(["--max-num-s", "4"]), true, { version: "0.33.0" }).problems[0]!.message, /--max-num-s is ambiguous in vLLM 0\.33\.0: it could be .*--max-num-seqs/);
 });

@@ -26,7 +26,7 @@ test("deploy --local --dry-run=client: the shared DeployResult, dryRun \"client\
   assert.equal(json.dryRun, "client");
   assert.deepEqual(keys(json.apps[0]), JSON_KEYS.deployedApp);
   assert.deepEqual({ ...json.apps[0], docker: undefined, model: undefined }, {
-    name: "qwen3", namespace: null, container: "vllmapp-qwen3", image: "vllm/vllm-openai:v0.33.0", changes: [], endpoint: "http://127.0.0.1:8000",
+    name: "qwen3", namespace: null, container: "vllmapp-qwen3", image: "vllm/vllm-openai:v0.34.0", changes: [], endpoint: "http://127.0.0.1:8000",
     ready: false, replicas: null, startup: null, timeline: null, requiresApiKey: true, objects: null, docker: undefined, model: undefined,
   });
   assert.deepEqual(json.apps[0].docker.argv.slice(0, 5), ["docker", "run", "-d", "--name", "vllmapp-qwen3"]);

@@ -12,7 +12,7 @@ interface Vector { set: string; argv: string[]; ok: boolean; error?: string }
 
 const owned = new RegExp(`^(${Object.keys(OWNED_FLAGS).join("|")})(=|$)`);
 
-for (const version of ["0.33.0", "0.19.0"]) {
+for (const version of ["0.34.0", "0.33.0", "0.19.0"]) {
   test(`vLLM ${version}: the validator agrees with the real parser on the held-out corpus`, () => {
     const file = new URL(`../vllm-catalog/heldout/${version}.json`, import.meta.url);
     const { vllm_version, vectors } = JSON.parse(readFileSync(file, "utf8")) as { vllm_version: string; vectors: Vector[] };

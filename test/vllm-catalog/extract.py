@@ -257,6 +257,7 @@ def walk(top, serve) -> dict:
             "required": bool(a.required),
             "deprecated": dep,
             "group": groups.get(id(a)),
+            "dest": a.dest,
             "help": first[:400],
         }
         if dep_text:
@@ -561,6 +562,136 @@ def probe(serve) -> dict:
     return out
 
 
+# ---------------------------------------------------------------- values, metrics, CUDA
+
+def config_class(group: str | None):
+    """The config class a help group is named after (vllm.config.CacheConfig for "CacheConfig")."""
+    if not group or not re.fullmatch(r"[A-Z]\w*Config", group):
+        return None
+    with contextlib.suppress(Exception):
+        import vllm.config as vc
+
+        cls = getattr(vc, group, None)
+        if isinstance(cls, type):
+            return cls
+    return None
+
+
+CONSTRAINTS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern", "multipleOf")
+
+
+def field_constraints(cls, field: str) -> dict | None:
+    """The field's own bounds (pydantic Field(gt=, ge=, lt=, le=, ...)) from the class's JSON schema."""
+    try:
+        from pydantic import TypeAdapter
+        from pydantic.json_schema import GenerateJsonSchema
+
+        class Lenient(GenerateJsonSchema):
+            def handle_invalid_for_json_schema(self, schema, error_info):
+                return {}
+
+        key = f"{cls.__module__}.{cls.__qualname__}"
+        full = FULL_SCHEMAS.get(key)
+        if full is None:
+            full = FULL_SCHEMAS[key] = TypeAdapter(cls).json_schema(mode="validation", schema_generator=Lenient)
+    except Exception:
+        return None
+    prop = (full.get("properties") or {}).get(field)
+    if not isinstance(prop, dict):
+        return None
+    found: dict = {}
+    for sub in [prop, *(prop.get("anyOf") or [])]:
+        for k in CONSTRAINTS:
+            if k in sub:
+                found[k] = sub[k]
+    return found or None
+
+
+FULL_SCHEMAS: dict[str, dict] = {}
+
+
+def value_rules(cat: dict) -> tuple[dict, list[dict]]:
+    """Per flag, the bounds its config class's field declares, and the class's own verdict on values at and
+    beyond each bound (the rule vLLM applies when it builds the config at start-up, after argparse)."""
+    rules: dict[str, dict] = {}
+    checks: list[dict] = []
+    for f in cat["flags"]:
+        cls = config_class(f.get("group"))
+        dest = f.get("dest")
+        if cls is None or not dest or not f["takes_value"]:
+            continue
+        c = field_constraints(cls, dest)
+        if not c:
+            continue
+        rules[f["name"]] = {"config": cls.__name__, "field": dest, **c}
+        samples = set()
+        for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            if isinstance(c.get(k), (int, float)):
+                b = c[k]
+                samples |= {b, b - 1, b + 1, b - 0.5, b + 0.5} if isinstance(b, int) else {b, b * 1.5 if b else 0.5, b / 2, -b if b else -0.5}
+        for x in sorted(samples):
+            try:
+                with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+                    cls(**{dest: x})
+                err = None
+            except BaseException as e:  # noqa: BLE001
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                err = re.sub(r"\s+", " ", f"{type(e).__name__}: {e}")[:240]
+            checks.append({"flag": f["name"], "value": x, "error": err})
+    return rules, checks
+
+
+def registered_names() -> dict:
+    """The names vLLM looks values up in when the engine starts: parsers, quantization methods, backends."""
+    out: dict[str, dict] = {}
+
+    def first(*paths):
+        for mod, attr in paths:
+            with contextlib.suppress(Exception):
+                return getattr(importlib.import_module(mod), attr)
+        return None
+
+    def manager_names(m) -> list[str] | None:
+        if m is None:
+            return None
+        names: list[str] = []
+        for attr in ("reasoning_parsers", "tool_parsers", "lazy_parsers"):
+            names += list(getattr(m, attr, {}) or {})
+        return sorted(dict.fromkeys(names)) or None
+
+    rp = manager_names(first(("vllm.reasoning", "ReasoningParserManager"), ("vllm.reasoning.abs_reasoning_parsers", "ReasoningParserManager")))
+    if rp:
+        out["--reasoning-parser"] = {"names": rp, "registry": "ReasoningParserManager", "plugin_flag": "--reasoning-parser-plugin"}
+    tp = manager_names(first(("vllm.tool_parsers", "ToolParserManager"), ("vllm.entrypoints.openai.tool_parsers", "ToolParserManager"),
+                             ("vllm.entrypoints.openai.tool_parsers.abstract_tool_parser", "ToolParserManager")))
+    if tp:
+        out["--tool-call-parser"] = {"names": tp, "registry": "ToolParserManager", "plugin_flag": "--tool-parser-plugin"}
+    q = first(("vllm.model_executor.layers.quantization", "QUANTIZATION_METHODS"))
+    if q:
+        out["--quantization"] = {"names": sorted(dict.fromkeys(str(x) for x in q)), "registry": "QUANTIZATION_METHODS"}
+    be = first(("vllm.v1.attention.backends.registry", "AttentionBackendEnum"), ("vllm.attention.backends.registry", "AttentionBackendEnum"),
+               ("vllm.attention.backends.registry", "_Backend"), ("vllm.platforms.interface", "_Backend"))
+    if be is not None:
+        out["--attention-backend"] = {"names": [m.name for m in be], "registry": be.__name__}
+    return out
+
+
+def cuda_of() -> dict:
+    """The CUDA the release's wheels (and official images) are built for: the one its torch pins."""
+    out: dict = {}
+    with contextlib.suppress(Exception):
+        import torch
+
+        out["torch"] = torch.__version__
+        if torch.version.cuda:
+            out["version"] = ".".join(torch.version.cuda.split(".")[:2])
+    with contextlib.suppress(Exception):
+        reqs = importlib.metadata.requires("vllm") or []
+        out["torch_requirement"] = next((r.split(";")[0].strip() for r in reqs if re.match(r"torch\b", r) and "extra" not in r), None)
+    return out
+
+
 def main():
     out_dir = sys.argv[1]
     version = importlib.metadata.version("vllm")
@@ -577,6 +708,15 @@ def main():
     cat["schemas"] = {k: v for k, v in SCHEMAS.items()}
     cat["probes"] = probe(serve)
     cat["flag_count"] = len(cat["flags"])
+    cat["value_rules"], value_checks = value_rules(cat)
+    cat["value_checks"] = value_checks
+    cat["registered"] = registered_names()
+    cat["cuda"] = cuda_of()
+    import vllm
+    sys.path.insert(0, HERE)
+    import metrics as metrics_mod
+
+    cat["metrics"] = metrics_mod.scan(os.path.dirname(vllm.__file__))
     vectors = []
     seen = set()
     for item in corpus(cat):
@@ -606,7 +746,8 @@ def main():
         fh.write('{"vllm_version": %s, "prefix": %s, "vectors": [\n' % (json.dumps(version), json.dumps(PREFIX)))
         fh.write(",\n".join(json.dumps(v, ensure_ascii=False) for v in vectors))
         fh.write("\n]}\n")
-    print(f"{version}: {len(cat['flags'])} flags, {len(cat['schemas'])} config schemas, {len(vectors)} vectors "
+    print(f"{version}: {len(cat['flags'])} flags, {len(cat['schemas'])} config schemas, {len(cat['metrics'])} metrics, "
+          f"{len(cat['value_rules'])} value rules, CUDA {cat['cuda'].get('version')}, {len(vectors)} vectors "
           f"({sum(1 for v in vectors if v['ok'])} accepted), {len(heldout)} held-out")
 
 

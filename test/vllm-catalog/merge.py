@@ -1,6 +1,19 @@
 """Merge the per-release extractions (raw/) into the committed catalogs, with cross-release history.
 
-  python3 merge.py RAW_DIR CATALOG_DIR VECTORS_DIR
+  python3 merge.py RAW_DIR CATALOG_DIR VECTORS_DIR [--out DIR]
+
+Every release already in CATALOG_DIR is the base (its catalog without the derived fields below); a raw
+extraction in RAW_DIR replaces its release's base. So adding a release needs only that release's raw
+extraction, and merging the committed raw extractions again reproduces the committed catalogs (the
+repository check in test/unit/vllm-catalog-merge.test.ts). --out writes the catalogs there instead.
+
+Per release, from the release itself (see README "Adding a vLLM release"):
+  cuda:     the CUDA its wheels are built for (the CUDA runtime its pinned torch ships; cuda.json for
+            releases extracted before extract.py recorded it) and the minimum Linux NVIDIA driver for
+            that CUDA (DRIVER_FLOOR, NVIDIA's CUDA toolkit release notes, table 3)
+  metrics:  the Prometheus families its source defines (metrics.py; metrics/<version>.json for releases
+            scanned from their wheel), collected into CATALOG_DIR/metrics.json
+  same_as:  patch releases whose parser is the .0's (same-as.json), listed in index.json instead of a copy
 
 CATALOG_DIR/<version>.json gets `history`:
   removed:      option strings an older catalogued release accepts and this one does not
@@ -31,6 +44,20 @@ KNOWN_REPLACEMENTS = {
     "--override-neuron-config": "nothing (the Neuron platform was removed)",
     "--compilation-config.level": "--compilation-config.mode",
 }
+
+
+# Minimum Linux x86_64 driver per CUDA minor (NVIDIA CUDA Toolkit release notes, "CUDA Toolkit and
+# Corresponding Driver Versions", the GA row of each minor).
+DRIVER_FLOOR = {
+    "12.4": "550.54.14",
+    "12.6": "560.28.03",
+    "12.8": "570.26",
+    "12.9": "575.51.03",
+    "13.0": "580.65.06",
+}
+
+# fields merge.py derives; a committed catalog without them is the base extraction of its release
+DERIVED = ("history", "cuda", "metrics_count", "value_checks")
 
 
 def vkey(v: str):
@@ -90,13 +117,59 @@ def probes_from_vectors(cat: dict, vectors: list) -> dict:
     return out
 
 
+def side_data(here: str) -> tuple[dict, dict, dict]:
+    def load(name, default):
+        p = os.path.join(here, name)
+        return json.load(open(p)) if os.path.exists(p) else default
+    metrics = {}
+    mdir = os.path.join(here, "metrics")
+    if os.path.isdir(mdir):
+        for fn in os.listdir(mdir):
+            if fn.endswith(".json"):
+                metrics[fn[:-5]] = json.load(open(os.path.join(mdir, fn)))
+    return load("cuda.json", {}), metrics, load("same-as.json", {})
+
+
+def cuda_entry(v: str, raw_cuda: dict | None, known: dict) -> dict | None:
+    c = dict(raw_cuda or known.get(v) or {})
+    if not c.get("version"):
+        return None
+    out = {"version": c["version"], "min_driver": DRIVER_FLOOR.get(c["version"]), "torch": c.get("torch")}
+    out["source"] = c.get("source") or f"torch {c.get('torch')} (the release's pinned torch) is built for CUDA {c['version']}"
+    return out
+
+
 def main():
-    raw, cat_dir, vec_dir = sys.argv[1:4]
-    os.makedirs(cat_dir, exist_ok=True)
-    os.makedirs(vec_dir, exist_ok=True)
+    args = sys.argv[1:]
+    out_dir = None
+    if "--out" in args:
+        i = args.index("--out")
+        out_dir = args[i + 1]
+        del args[i:i + 2]
+    raw, cat_dir, vec_dir = args[:3]
+    here = os.path.dirname(os.path.abspath(__file__))
+    cuda_known, metrics_known, same_as = side_data(here)
+    write_cats = out_dir or cat_dir
+    os.makedirs(write_cats, exist_ok=True)
+    if not out_dir:
+        os.makedirs(vec_dir, exist_ok=True)
     cats = {}
+    raw_cuda: dict = {}
     failed = {}
-    for fn in os.listdir(raw):
+    # the base: every committed catalog, without what this script derives
+    if os.path.isdir(cat_dir):
+        for fn in os.listdir(cat_dir):
+            if re.fullmatch(r"\d+\.\d+\.\d+\.json", fn):
+                c = json.load(open(os.path.join(cat_dir, fn)))
+                for k in DERIVED:
+                    c.pop(k, None)
+                for f in c["flags"]:
+                    f.pop("since", None)
+                cats[c["vllm_version"]] = c
+        idx = os.path.join(cat_dir, "index.json")
+        if os.path.exists(idx):
+            failed = {k: v for k, v in (json.load(open(idx)).get("failed") or {}).items()}
+    for fn in sorted(os.listdir(raw)) if os.path.isdir(raw) else []:
         p = os.path.join(raw, fn)
         if fn.endswith(".error.json"):
             e = json.load(open(p))
@@ -104,12 +177,26 @@ def main():
         elif fn.endswith(".heldout.json"):  # the held-out corpus: never read by the validator or its tests here
             continue
         elif fn.endswith(".vectors.json"):
-            shutil.copyfile(p, os.path.join(vec_dir, fn.replace(".vectors", "")))
+            if not out_dir:
+                shutil.copyfile(p, os.path.join(vec_dir, fn.replace(".vectors", "")))
+        elif fn.endswith(".values.json"):
+            continue
         elif fn.endswith(".json"):
             c = json.load(open(p))
             for f in c["flags"]:
                 f["type"] = normalize_type(f["type"])
+            if "value_checks" in c and not out_dir:
+                os.makedirs(os.path.join(here, "values"), exist_ok=True)
+                with open(os.path.join(here, "values", f"{c['vllm_version']}.json"), "w") as fh:
+                    json.dump({"vllm_version": c["vllm_version"], "checks": c["value_checks"]}, fh, indent=0)
+                    fh.write("\n")
+            c.pop("value_checks", None)
+            raw_cuda[c["vllm_version"]] = c.pop("cuda", None)
+            if "metrics" in c:
+                metrics_known[c["vllm_version"]] = c["metrics"]
+            c.pop("metrics", None)
             cats[c["vllm_version"]] = c
+            failed.pop(c["vllm_version"], None)
     for v, cat in cats.items():
         if "probes" not in cat:  # extracted before extract.py probed the config classes itself
             vp = os.path.join(raw, f"{v}.vectors.json")
@@ -118,6 +205,7 @@ def main():
                 cat["probes_source"] = "oracle vectors (single-field JSON values)"
     order = sorted(cats, key=vkey)
     opts = {v: options_of(cats[v]) for v in order}
+    cuda_all = {}
     for i, v in enumerate(order):
         cat = cats[v]
         mine = opts[v]
@@ -145,19 +233,48 @@ def main():
             "removed": sorted(removed.values(), key=lambda r: r["name"]),
             "added_later": sorted(added.values(), key=lambda r: r["name"]),
         }
-        with open(os.path.join(cat_dir, f"{v}.json"), "w") as fh:
+        cu = cuda_entry(v, raw_cuda.get(v), cuda_known)
+        if cu:
+            cat["cuda"] = cuda_all[v] = cu
+        if v in metrics_known:
+            cat["metrics_count"] = len(metrics_known[v])
+        with open(os.path.join(write_cats, f"{v}.json"), "w") as fh:
             json.dump(cat, fh, separators=(",", ":"), ensure_ascii=False)
             fh.write("\n")
     index = {
         "description": "vLLM `serve` catalogs generated by test/vllm-catalog/run.sh from each release's real parser",
         "releases": order,
         "default": order[-1] if order else None,
-        "failed": dict(sorted(failed.items(), key=lambda kv: vkey(kv[0]))),
+        "same_as": {p: b for p, b in sorted(same_as.items(), key=lambda kv: vkey(kv[0])) if b in cats and p not in cats},
+        "cuda": cuda_all,
+        "failed": dict(sorted(((k, v) for k, v in failed.items() if k not in cats), key=lambda kv: vkey(kv[0]))),
     }
-    with open(os.path.join(cat_dir, "index.json"), "w") as fh:
+    with open(os.path.join(write_cats, "index.json"), "w") as fh:
         json.dump(index, fh, indent=1)
         fh.write("\n")
-    print(f"catalogs: {', '.join(order)}; failed: {', '.join(failed) or 'none'}")
+    # metric families per release: a name → the releases that define it
+    families: dict[str, dict] = {}
+    for v in sorted(metrics_known, key=vkey):
+        for m in metrics_known[v]:
+            e = families.setdefault(m["name"], {"type": m["type"], "labels": m.get("labels"), "help": m.get("help", ""), "releases": [], "hidden_in": []})
+            e["releases"].append(v)
+            if m.get("hidden"):
+                e["hidden_in"].append(v)
+            if m.get("labels") is not None:
+                e["labels"] = m["labels"]
+            e["type"] = m["type"]
+    metrics_doc = {
+        "description": "Prometheus metric families each vLLM release defines, read from its source by test/vllm-catalog/metrics.py. "
+                       "A counter is exposed as <name>_total, a histogram as <name>_bucket/_sum/_count. hidden_in: releases that serve it "
+                       "only with --show-hidden-metrics-for-version.",
+        "releases": sorted(metrics_known, key=vkey),
+        "families": dict(sorted(families.items())),
+    }
+    with open(os.path.join(write_cats, "metrics.json"), "w") as fh:
+        json.dump(metrics_doc, fh, indent=0, separators=(",", ":"))
+        fh.write("\n")
+    print(f"catalogs: {', '.join(order)}; failed: {', '.join(index['failed']) or 'none'}; "
+          f"same as their .0: {', '.join(index['same_as']) or 'none'}; metrics for {len(metrics_known)} releases")
 
 
 if __name__ == "__main__":

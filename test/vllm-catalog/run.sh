@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
-# Maintainer tool (not part of npm test): regenerate the vLLM serve catalogs and oracle vectors.
+# Maintainer tool (not part of npm test): build vLLM serve catalogs and oracle vectors from real releases.
+#   npm run catalog -- 0.35.0                 one new release, end to end (README: "Adding a vLLM release")
 #   test/vllm-catalog/run.sh [VERSION...]     (default: every release listed in releases.txt)
-# Each release is installed into a scratch environment with uv (~1 min, ~7-9 GB), its parser is walked
-# by extract.py, then the environment is deleted. Finally merge.py writes the cross-release history
-# into templates/vllm/catalogs/. Needs: uv (pip install uv), Python 3.12 (the vLLM images' Python).
+# Each release is installed into a scratch environment with uv (~5 min and ~9 GB on a 2-core machine),
+# its parser is walked by extract.py (raw/<version>.json), then the environment is deleted. Finally
+# merge.py adds the releases to the committed catalogs in templates/vllm/catalogs/ (history, CUDA floor,
+# metrics.json). overrides/<version>.txt, when present, overrides pins the release's own metadata gets
+# wrong (uv --override). Needs Python 3.12 (the vLLM images' Python); installs uv with pip if missing.
 set -u
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 scratch="${VLLM_CATALOG_SCRATCH:-/tmp/vllm-catalog}"
-python="${VLLM_CATALOG_PYTHON:-python3.12}"
+python="${VLLM_CATALOG_PYTHON:-}"
+if [ -z "$python" ]; then
+  python=$(command -v python3.12 || true)
+  [ -z "$python" ] && python=$(ls /root/.pyenv/versions/3.12.*/bin/python3.12 2>/dev/null | tail -1)
+  [ -z "$python" ] && python=3.12  # uv finds (or downloads) a CPython 3.12
+fi
+command -v uv >/dev/null || python3 -m pip install -q uv || { echo "uv is missing and pip could not install it" >&2; exit 1; }
 raw="$here/raw"
 mkdir -p "$scratch" "$raw"
 export UV_CACHE_DIR="${UV_CACHE_DIR:-$scratch/uv-cache}"
@@ -22,7 +31,9 @@ for v in "${versions[@]}"; do
   start=$(date +%s)
   status=ok
   if ! uv venv -q -p "$python" "$env" >"$scratch/$v.log" 2>&1; then status="venv failed"; fi
-  if [ "$status" = ok ] && ! uv pip install -q -p "$env/bin/python" "vllm==$v" >>"$scratch/$v.log" 2>&1; then status="install failed"; fi
+  override=()
+  [ -f "$here/overrides/$v.txt" ] && override=(--override "$here/overrides/$v.txt")
+  if [ "$status" = ok ] && ! uv pip install -q -p "$env/bin/python" "vllm==$v" "${override[@]}" >>"$scratch/$v.log" 2>&1; then status="install failed"; fi
   if [ "$status" = ok ] && ! "$env/bin/python" "$here/extract.py" "$raw" >>"$scratch/$v.log" 2>&1; then status="parser failed"; fi
   rm -rf "$env"
   if [ "$status" != ok ]; then
@@ -32,6 +43,7 @@ for v in "${versions[@]}"; do
     rm -f "$raw/$v.error.json"
   fi
   echo "$v: $status in $(( $(date +%s) - start ))s; $(tail -1 "$scratch/$v.log")"
+  [ "$status" = ok ] && cp "$raw/$v.heldout.json" "$here/heldout/$v.json"
   # keep the download cache from filling the (shared) disk: one release's wheels at a time
   uv cache clean -q >/dev/null 2>&1 || true
 done
