@@ -59,7 +59,7 @@ export interface TuneResults {
   target: "kubernetes" | "docker";
   gpu: string;
   seed: number;
-  workload: { dataset: "random"; inputLen: number; outputLen: number; requestRates: number[]; numPrompts: number | null; repeat: number };
+  workload: { dataset: "random"; inputLen: number; outputLen: number; requestRates: number[]; numPrompts: number | null; repeat: number; warmupsPerRate: number };
   slo: Slo & { text: string };
   definitions: typeof DEFINITIONS;
   budget: { trials: number | null; seconds: number | null };

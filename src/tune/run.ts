@@ -69,6 +69,9 @@ export interface TuneDeps {
   now: () => number;
 }
 
+/** Requests sent before each rate and not measured: a fresh server's first requests pay for warm-up (compilation, caches), not for the config. */
+export const WARMUPS = 2;
+
 export const trialName = (app: string) => `${app.slice(0, 63 - 5).replace(/-+$/, "")}-tune`;
 
 const median = (xs: readonly number[]) => {
@@ -116,7 +119,7 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
     else if (mine) trialPlans.set(c.id, mine);
   }
 
-  const workload = { dataset: "random" as const, inputLen: req.workload.inputLen, outputLen: req.workload.outputLen, requestRates: req.requestRates, numPrompts: req.numPrompts ?? null, repeat: req.repeat };
+  const workload = { dataset: "random" as const, inputLen: req.workload.inputLen, outputLen: req.workload.outputLen, requestRates: req.requestRates, numPrompts: req.numPrompts ?? null, repeat: req.repeat, warmupsPerRate: WARMUPS };
   const key = searchKey({ appConfig: app, release: release.version, gpu: gpuLabel, seed: req.seed, workload, slo: req.slo, target: req.target, knobs: KNOBS });
   let done: Trial[] = [];
   if (!req.fresh && existsSync(req.resultsFile)) {
@@ -195,7 +198,7 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
         concurrency: [], requestRates: req.requestRates, ...(req.numPrompts ? { numPrompts: req.numPrompts } : {}),
         inputLen: req.workload.inputLen, outputLen: req.workload.outputLen,
         percentiles: [...new Set([50, 90, 95, 99, ...req.slo.percentiles.map((x) => x.percentile)])].sort((a, b) => a - b),
-        slo: goodputBounds(req.slo), seed: req.seed, timeoutSeconds: req.benchTimeoutSeconds, keep: false,
+        slo: goodputBounds(req.slo), seed: req.seed, timeoutSeconds: req.benchTimeoutSeconds, keep: false, warmups: WARMUPS,
       };
       for (let r = 0; r < req.repeat; r++) {
         ui.info(`${label}: run ${r + 1}/${req.repeat} at ${req.requestRates.join(", ")} req/s`);

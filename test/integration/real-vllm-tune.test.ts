@@ -51,7 +51,7 @@ test("tune --local on the real vLLM: a small budget, an SLO; the winner has the 
   assert.ok(r.trials.find((t: any) => t.id === "max_num_seqs=16").serveArgs.join(" ").includes("--max-num-seqs 16"), "the trial ran with its flag");
   assert.equal(r.cutOff, true);
   assert.equal(r.seed, 3);
-  assert.deepEqual(r.workload, { dataset: "random", inputLen: 32, outputLen: 16, requestRates: [1, 2], numPrompts: 8, repeat: 1 });
+  assert.deepEqual(r.workload, { dataset: "random", inputLen: 32, outputLen: 16, requestRates: [1, 2], numPrompts: 8, repeat: 1, warmupsPerRate: 2 });
   assert.equal(r.tool.name, "vllmapp");
   assert.match(r.vllm.served, /^\d+\.\d+\.\d+/, "the server's own /version");
   assert.ok(r.definitions.ttft && r.definitions.itl && r.definitions.goodput);

@@ -129,7 +129,7 @@ test("tune --report: the trials on the curve with the winner marked, the goodput
   });
   const results = {
     schema: "vllmapp.dev/tune-results/v1", key: "k", tool: { name: "vllmapp", version: "0.1.0", benchmark: "vllm bench serve" }, vllm: { release: "0.32.0", image: "vllm-cpu:0.32.0", served: "0.32.0" },
-    app: "tiny", file: "vllm-app.yaml", target: "docker", gpu: "none (CPU)", seed: 0, workload: { dataset: "random", inputLen: 64, outputLen: 32, requestRates: [1, 2, 4], numPrompts: null, repeat: 1 },
+    app: "tiny", file: "vllm-app.yaml", target: "docker", gpu: "none (CPU)", seed: 0, workload: { dataset: "random", inputLen: 64, outputLen: 32, requestRates: [1, 2, 4], numPrompts: null, repeat: 1, warmupsPerRate: 2 },
     slo: { perRequest: {}, percentiles: [{ metric: "ttft", percentile: 95, ms: 500 }, { metric: "itl", percentile: 95, ms: 60 }], attainment: 0.9, text: "ttft_p95=500ms,itl_p95=60ms" },
     definitions: { goodput: "DistServe's goodput" }, budget: { trials: 3, seconds: null },
     candidates: [{ id: "baseline", index: 0, changes: {}, pruned: null }, { id: "kv_cache_dtype=fp8", index: 1, changes: {}, pruned: "needs a GPU" }],

@@ -131,7 +131,7 @@ function standInSession(calls: string[]): Session {
       return { dryRun: null, prerequisites: [], apps: [{ name: p.apps[0]!.loaded.config.name, namespace: null, container: "c", model: p.apps[0]!.rendered.model, image: "i", changes: [], endpoint: "http://127.0.0.1:1", ready: true, replicas: null, startup: null, requiresApiKey: false, objects: null, docker: null }] };
     },
     async bench(ref, req: BenchRequest): Promise<BenchResult> {
-      calls.push(`bench ${ref.name} seed ${req.seed}`);
+      calls.push(`bench ${ref.name} seed ${req.seed} warmups ${req.warmups}`);
       const seqs = Number(args[args.indexOf("--max-num-seqs") + 1] || 256);
       const len = Number(args[args.indexOf("--max-model-len") + 1] || 0);
       const levels = req.requestRates.map((r) => level(r, { ttft: r >= 4 && seqs < 64 ? 900 : r >= 8 && len !== 256 ? 700 : 100 }));
@@ -172,7 +172,7 @@ test("the search against a stand-in target: the winner has the best goodput, a r
   assert.ok(r.definitions.goodput.startsWith("DistServe's goodput"));
   assert.ok(r.candidates.some((c) => c.id === "tensor_parallel=2" && /needs 2 GPUs/.test(c.pruned ?? "")));
   // each trial: deployed beside the app as tiny-tune, measured twice with the same seed, removed
-  assert.deepEqual(calls.slice(0, 4), ["deploy tiny-tune", "bench tiny-tune seed 7", "bench tiny-tune seed 7", "delete tiny-tune"]);
+  assert.deepEqual(calls.slice(0, 4), ["deploy tiny-tune", "bench tiny-tune seed 7 warmups 2", "bench tiny-tune seed 7 warmups 2", "delete tiny-tune"]);
   assert.equal(readFileSync(file, "utf8"), yaml, "without --write the file stays");
   assert.deepEqual(JSON.parse(readFileSync(path.join(dir, "r1.json"), "utf8")).winner.id, "max_model_len=256");
 
