@@ -111,7 +111,9 @@ export interface BarChart {
 }
 
 export function barChart(c: BarChart): string {
-  const w = c.width ?? Math.max(420, 80 + c.bars.length * 70);
+  // each bar's slot is wide enough for its label (about 6.2 px a character at 11 px), at most 22 characters
+  const longest = Math.min(22, Math.max(0, ...c.bars.map((b) => b.label.length)));
+  const w = c.width ?? Math.max(420, M.left + M.right + c.bars.length * Math.max(70, Math.ceil(longest * 6.4) + 8));
   const h = c.height ?? 320;
   const yt = ticks(Math.max(...c.bars.map((b) => b.value), 0) * 1.1 || 1);
   const Y = (v: number) => h - M.bottom - (v / yt.at(-1)!) * (h - M.top - M.bottom);
