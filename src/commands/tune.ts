@@ -7,7 +7,7 @@ import { Command } from "commander";
 import { z } from "zod";
 import { STDIN_FILE } from "../app/stdin.js";
 import { parseDuration } from "../config/units.js";
-import { UsageError } from "../errors.js";
+import { AppFailedError, UsageError } from "../errors.js";
 import { formatTable } from "../text.js";
 import type { TuneOutcome } from "../tune/run.js";
 import { describeSlo } from "../tune/score.js";
@@ -183,6 +183,10 @@ Examples:
     const outcome = await runTune(opts);
     const ui = uiFor(opts);
     ui.out(opts.json ? JSON.stringify({ ...outcome.results, diff: outcome.diff, written: outcome.written }, null, 2) : formatTune(outcome, opts.resultsFile));
+    if (!outcome.results.winner) {
+      const ran = outcome.results.trials.length;
+      throw new AppFailedError(ran ? `no trial of ${outcome.results.app} succeeded (${ran} failed)` : `no candidate of ${outcome.results.app} could run: every one was refused offline`, ran ? "the failures are listed above, and in the results file" : "the reasons are listed above");
+    }
   });
   return cmd;
 }
