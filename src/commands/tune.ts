@@ -135,7 +135,7 @@ export function formatTune(o: TuneOutcome, resultsFile: string): string {
   const failed = r.trials.filter((t) => t.status === "failed");
   if (failed.length) lines.push("", "Failed:", ...failed.map((t) => `  ${t.id}: ${t.error}`));
   const left = r.candidates.filter((c) => !c.pruned && !r.trials.some((t) => t.id === c.id));
-  if (left.length) lines.push("", `Budget reached; not measured yet: ${left.map((c) => c.id).join(", ")} (run again to resume from ${resultsFile})`);
+  if (left.length) lines.push("", `Budget reached; not measured yet: ${left.map((c) => c.id).join(", ")} (run again with a larger --budget: it resumes from ${resultsFile})`);
   lines.push("");
   if (!r.winner) lines.push("No trial succeeded: no winner.");
   else {
