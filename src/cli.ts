@@ -16,6 +16,7 @@ import { deleteCommand } from "./commands/delete.js";
 import { listCommand } from "./commands/list.js";
 import { checkCommand } from "./commands/check.js";
 import { benchCommand } from "./commands/bench.js";
+import { tuneCommand } from "./commands/tune.js";
 import { completeCommand, completionCommand } from "./commands/completion.js";
 
 const COMMANDS: Record<string, () => Command> = {
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, () => Command> = {
   list: listCommand,
   check: checkCommand,
   bench: benchCommand,
+  tune: tuneCommand,
   completion: completionCommand,
   complete: completeCommand,
 };

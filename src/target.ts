@@ -315,6 +315,8 @@ export interface BenchRequest {
   timeoutSeconds: number;
   /** Kubernetes: keep the Job after a run that succeeded */
   keep: boolean;
+  /** requests sent before each level and not measured (vllm bench serve --num-warmups): the first requests after a start pay for warm-up */
+  warmups?: number;
 }
 
 /** mean, median and the asked percentiles (p50, p90, p99, …), in milliseconds; null when vLLM gave none */

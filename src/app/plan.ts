@@ -32,6 +32,8 @@ export interface PlanOptions {
   set?: readonly SetOverride[];
   /** depends_on as Argo CD sync waves on every object (default true; render --no-sync-waves) */
   syncWaves?: boolean;
+  /** run --app's app under this name instead (tune's trials run beside the app) */
+  as?: string;
 }
 
 /** The annotation Argo CD orders a sync by: an app's objects come after those of the apps it depends on. */
@@ -75,13 +77,18 @@ export interface Plan {
 }
 
 /** Load and select: the apps of the file (or --app), with their dependencies, in deploy order. */
-export function selectApps(opts: Pick<PlanOptions, "file" | "app" | "set">, io: LoadDeps, created: string[] = []): LoadedConfig & { selected: LoadedApp[]; inOrder: LoadedApp[] } {
+export function selectApps(opts: Pick<PlanOptions, "file" | "app" | "set" | "as">, io: LoadDeps, created: string[] = []): LoadedConfig & { selected: LoadedApp[]; inOrder: LoadedApp[] } {
   const set = opts.set ?? [];
-  const edit = (doc: Document) => (opts.app === undefined || doc.get("name") === opts.app ? applyOverrides(doc, set, created) : []);
-  const loaded = loadConfig(opts.file, set.length ? { ...io, editRoot: edit } : io);
+  const edit = (doc: Document) => {
+    if (opts.app !== undefined && doc.get("name") !== opts.app) return [];
+    const problems = applyOverrides(doc, set, created);
+    if (opts.as !== undefined && opts.app !== undefined) doc.set("name", opts.as);
+    return problems;
+  };
+  const loaded = loadConfig(opts.file, set.length || opts.as !== undefined ? { ...io, editRoot: edit } : io);
   let selected = loaded.apps;
   if (opts.app) {
-    selected = loaded.apps.filter((a) => a.config.name === opts.app);
+    selected = loaded.apps.filter((a) => a.config.name === (opts.as ?? opts.app));
     if (!selected.length) throw new UsageError(`${opts.file} has no app named "${opts.app}"`, `apps in it: ${loaded.apps.map((a) => a.config.name).join(", ")}`);
   }
   return { ...loaded, selected, inOrder: opts.app ? withDependencies(selected, loaded) : loaded.order };

@@ -62,6 +62,7 @@ export function vllmBenchArgs(ep: BenchEndpoint, req: BenchRequest, level: Level
   ];
   if (level.concurrency !== null) args.push("--max-concurrency", String(level.concurrency));
   if (level.requestRate !== null) args.push("--request-rate", String(level.requestRate));
+  if (req.warmups) args.push("--num-warmups", String(req.warmups));
   const goodput = [["ttft", req.slo.ttftMs], ["tpot", req.slo.tpotMs], ["e2el", req.slo.e2elMs]].filter(([, v]) => v !== undefined).map(([k, v]) => `${k}:${v}`);
   if (goodput.length) args.push("--goodput", ...goodput);
   return args;

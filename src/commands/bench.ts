@@ -13,7 +13,7 @@ import { formatTable } from "../text.js";
 import { addCommonOptions, connectionShape, durationFlag, fileShape, outputOf, outputShape, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
 
 /** "1,4,16" → [1, 4, 16]: positive numbers (whole ones where `whole`). */
-function listFlag(flag: string, whole: boolean) {
+export function listFlag(flag: string, whole: boolean) {
   return z
     .string()
     .optional()
@@ -30,7 +30,7 @@ function listFlag(flag: string, whole: boolean) {
     });
 }
 
-const wholeFlag = (flag: string) =>
+export const wholeFlag = (flag: string) =>
   z
     .string()
     .optional()
@@ -77,8 +77,11 @@ export const benchOptionsSchema = z
     model: z.string().optional(),
     timeout: durationFlag("--timeout", "10m, 1h"),
     keep: z.boolean().default(false),
+    report: z.string().optional(),
+    compare: z.array(z.string()).optional(),
   })
   .transform((o) => {
+    if (o.compare && o.compare.length < 2) throw new UsageError("--compare takes two results files or more (from bench --json)", "e.g. vllmapp bench --compare before.json after.json --report ab.html");
     if (o.requestRate && o.concurrency && o.concurrency.length > 1) {
       throw new UsageError("--request-rate with more than one --concurrency: sweep one of them", "with --request-rate, --concurrency N caps the requests in flight");
     }
@@ -151,6 +154,27 @@ export function formatBench(r: BenchResult): string {
   return lines.join("\n");
 }
 
+/** Results files of earlier runs (`bench --json`), each labelled by its file name; a file that is not one is a usage error. */
+async function readResults(files: readonly string[]): Promise<{ label: string; result: BenchResult }[]> {
+  const [{ readFileSync }, path] = await Promise.all([import("node:fs"), import("node:path")]);
+  return files.map((f) => {
+    let result: BenchResult;
+    try {
+      result = JSON.parse(readFileSync(f, "utf8")) as BenchResult;
+    } catch (e) {
+      throw new UsageError(`--compare ${f}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : `not JSON (${(e as Error).message})`}`, "write one with vllmapp bench --json > FILE");
+    }
+    if (!result || !Array.isArray(result.levels) || !result.workload) throw new UsageError(`--compare ${f}: not the output of vllmapp bench --json (no levels)`, "write one with vllmapp bench --json > FILE");
+    return { label: path.basename(f).replace(/\.json$/, ""), result };
+  });
+}
+
+async function writeReport(file: string, runs: { label: string; result: BenchResult }[], ui: { success(t: string): void }): Promise<void> {
+  const [{ benchReport }, { writeFileSync }] = await Promise.all([import("../report/html.js"), import("node:fs")]);
+  writeFileSync(file, benchReport(runs));
+  ui.success(`report: ${file}`);
+}
+
 export function benchCommand(): Command {
   const cmd = new Command("bench")
     .description("measure the deployed endpoint with vllm bench serve: TTFT, ITL, tokens/s, requests/s, goodput")
@@ -165,7 +189,9 @@ export function benchCommand(): Command {
     .option("--seed <n>", "seed of the random prompts (default 0; each level adds its index)")
     .option("--model <name>", "the served model name to ask for (default: the app's)")
     .option("--timeout <duration>", "give up after this long (default 30m)")
-    .option("--keep", "Kubernetes: keep the benchmark Job after a run that succeeded");
+    .option("--keep", "Kubernetes: keep the benchmark Job after a run that succeeded")
+    .option("--report <file>", "also write a self-contained HTML report: the latency–throughput curves, percentiles per level, SLO lines, goodput")
+    .option("--compare <files...>", "no new run: compare results files of earlier runs (bench --json > a.json) side by side, in the table and with --report");
   addCommonOptions(cmd, { render: false });
   cmd.addHelpText(
     "after",
@@ -174,12 +200,21 @@ Examples:
   $ vllmapp bench                                    # the app of ./vllm-app.yaml, concurrency 1, 4, 16
   $ vllmapp bench qwen3 --concurrency 1,8,32 --slo ttft=500ms,itl=50ms
   $ vllmapp bench --request-rate 2,4 --concurrency 64 --input-len 1024 --output-len 256
-  $ vllmapp bench --local --json | jq '.levels[] | {concurrency, ttft: .ttftMs.p99}'`,
+  $ vllmapp bench --local --json | jq '.levels[] | {concurrency, ttft: .ttftMs.p99}'
+  $ vllmapp bench --slo ttft=500ms --json > before.json --report before.html
+  $ vllmapp bench --compare before.json after.json --report ab.html   # an A/B of a flag change`,
   );
   cmd.action(async (appName: string | undefined, raw) => {
     const opts = parseOptions(benchOptionsSchema, { ...raw, appName });
-    const result = await runBench(opts);
     const ui = uiFor(opts);
+    if (opts.compare) {
+      const runs = await readResults(opts.compare);
+      if (opts.report) await writeReport(opts.report, runs, ui);
+      ui.out(opts.json ? JSON.stringify(runs.map((r) => ({ label: r.label, ...r.result })), null, 2) : runs.map((r) => `== ${r.label}\n${formatBench(r.result)}`).join("\n\n"));
+      return;
+    }
+    const result = await runBench(opts);
+    if (opts.report) await writeReport(opts.report, [{ label: result.app, result }], ui);
     ui.out(opts.json ? JSON.stringify(result, null, 2) : formatBench(result));
   });
   return cmd;

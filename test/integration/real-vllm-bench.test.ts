@@ -7,6 +7,8 @@
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { execa } from "execa";
 import { BIN, workdir } from "../helpers.ts";
 import { tbEnv } from "../testbed/tb.ts";
@@ -69,8 +71,12 @@ test("deploy --local on the real vLLM, then bench --local --json: TTFT, ITL and 
     assert.ok(l.server.requests >= l.numPrompts && l.server.generationTokens >= l.numPrompts * 32, JSON.stringify(l.server));
   }
   assert.match(r.stderr, /^bench .*: concurrency 1 \(1\/2\)/m, "progress on stderr");
-  const text = await cli(["bench", "--local", "--concurrency", "2", "--num-prompts", "4", "--input-len", "32", "--output-len", "16"], dir);
+  const text = await cli(["bench", "--local", "--concurrency", "2", "--num-prompts", "4", "--input-len", "32", "--output-len", "16", "--report", "bench.html"], dir);
   assert.equal(text.code, 0, text.stderr);
+  // the HTML report of the real run: the curves of its one level and its percentile table (drawn in Chromium by report-chromium.test.ts)
+  const html = readFileSync(path.join(dir, "bench.html"), "utf8");
+  assert.deepEqual([...html.matchAll(/<svg class="chart" data-chart="([a-z0-9]+)"/g)].map((m) => m[1]), ["ttft", "tpot", "itl", "e2el"]);
+  assert.match(html, /<h3>concurrency 2<\/h3><p class="meta">4 completed, 0 failed/);
   assert.match(text.stdout, /^CONC +OK\/FAIL +REQ\/S +OUT TOK\/S +TTFT p50\/p99 ms +ITL p50\/p99 ms/m);
   assert.match(text.stdout, /^2 +4\/0 +/m);
   assert.match(text.stdout, /^Server \/metrics over each level:$/m);

@@ -174,3 +174,10 @@ test("the table: one row per level, p50/p99 pairs, goodput with its SLO, the ser
   assert.match(text, /^goodput = share of requests with TTFT ≤ 500 ms and mean ITL \(TPOT\) ≤ 50 ms$/m);
   assert.match(text, /^LEVEL +REQUESTS +PROMPT TOKENS +GENERATED TOKENS +PREEMPTIONS +PREFIX CACHE HITS$/m);
 });
+
+test("warm-up requests before each level, when asked (tune's trials start from a fresh server): --num-warmups", () => {
+  const r = req({ requestRates: [2], concurrency: [], warmups: 2 });
+  const args = vllmBenchArgs({ baseUrl: "http://127.0.0.1:8000", model: "m", tokenizer: "/m" }, r, planLevels(r)[0]!);
+  assert.deepEqual(args.slice(args.indexOf("--request-rate")), ["--request-rate", "2", "--num-warmups", "2"]);
+  assert.equal(vllmBenchArgs({ baseUrl: "http://127.0.0.1:8000", model: "m", tokenizer: "/m" }, req(), planLevels(req())[0]!).includes("--num-warmups"), false);
+});

@@ -1,0 +1,272 @@
+/**
+ * `vllmapp tune`: the search. Plan the app once (resolving its model, for the fit check's facts), list
+ * the candidates (space.ts), check each offline exactly as a deploy would (the render with the
+ * candidate's --set overrides: the release's flag catalog, the fit check's KV capacity), then run the
+ * rest one at a time on the app's own target: the candidate deployed beside the app as `<app>-tune`
+ * (Docker: on a free port of its own; Kubernetes: in the app's namespace), measured by `bench`'s
+ * `vllm bench serve` (a container, or a Job) over the request-rate ladder, --repeat times, and deleted.
+ * After each trial the results file is written, so a cut-off search resumes where it stopped.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import type { PlannedApp, PlanIo } from "../app/plan.js";
+import type { SetOverride } from "../config/overrides.js";
+import { AppFailedError, InterruptedError, UsageError, VllmappError } from "../errors.js";
+import { servingOptions } from "../fit/fit.js";
+import { modelShape } from "../fit/model.js";
+import { DEFAULT_IMAGE, imageOf } from "../render/labels.js";
+import { gpuRequest } from "../render/resources.js";
+import { chooseCatalog, loadCatalog } from "../render/vllm-catalog.js";
+import type { BenchLevel, BenchRequest, Session, TargetKind } from "../target.js";
+import type { Ui } from "../ui/output.js";
+import { VERSION } from "../version.js";
+import { applyToText, unifiedDiff } from "./edit.js";
+import { DEFINITIONS, RESULTS_SCHEMA, searchKey, type Trial, type TuneResults } from "./results.js";
+import { goodputBounds, rank, scoreTrial, type Slo } from "./score.js";
+import { candidates, costKey, KNOBS, settingsOf, type Candidate, type Hardware, type Workload } from "./space.js";
+
+export interface TuneRequest {
+  file: string;
+  /** the app (a file with one app needs none) */
+  app?: string;
+  target: TargetKind;
+  namespace?: string;
+  params: ReadonlyMap<string, string>;
+  set: readonly SetOverride[];
+  workload: Workload;
+  requestRates: number[];
+  numPrompts?: number;
+  slo: Slo;
+  sloText: string;
+  seed: number;
+  repeat: number;
+  budget: { trials?: number; seconds?: number };
+  resultsFile: string;
+  fresh: boolean;
+  /** how long a trial's server may take to start */
+  startTimeoutSeconds?: number;
+  /** how long one benchmark run may take */
+  benchTimeoutSeconds: number;
+  write: boolean;
+  offline: boolean;
+  connection: { kubeconfig?: string; context?: string; namespace?: string };
+}
+
+export interface TuneOutcome {
+  results: TuneResults;
+  /** the winner's change to the file, as a unified diff ("" when the winner is the app as it is) */
+  diff: string;
+  written: boolean;
+}
+
+/** What the planner and the target give the search; tests hand in their own. */
+export interface TuneDeps {
+  io: PlanIo;
+  session: Session;
+  /** a free loopback port (Docker trials publish on one of their own) */
+  freePort: () => Promise<number>;
+  /** the server's /version, or null */
+  serverVersion: (endpoint: string) => Promise<string | null>;
+  now: () => number;
+}
+
+/** Requests sent before each rate and not measured: a fresh server's first requests pay for warm-up (compilation, caches), not for the config. */
+export const WARMUPS = 2;
+
+export const trialName = (app: string) => `${app.slice(0, 63 - 5).replace(/-+$/, "")}-tune`;
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : null;
+};
+
+export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<TuneOutcome> {
+  const { plan, reportPlan } = await import("../app/plan.js");
+  const base = await plan({ file: req.file, app: req.app, target: req.target, namespace: req.namespace, defaultNamespace: deps.session.defaultNamespace, params: req.params, set: req.set }, deps.io);
+  reportPlan(base, ui);
+  const named = req.app ?? (base.apps.length === 1 ? base.apps[0]!.loaded.config.name : undefined);
+  if (!named) throw new UsageError(`${req.file} has ${base.apps.length} apps: ${base.apps.map((a) => a.loaded.config.name).join(", ")}`, "name the one to tune: vllmapp tune APP");
+  const planned = base.apps.find((a) => a.loaded.config.name === named)!;
+  const app = planned.loaded.config;
+  const report = planned.report;
+  // every candidate's plan reuses this resolution (the model does not change between them)
+  const io: PlanIo = { ...deps.io, resolve: report ? async () => ({ ...report, diagnostics: report.diagnostics.filter((d) => !d.path.startsWith("resources.gpu")) }) : undefined };
+
+  const gpu = gpuRequest(app);
+  const shape = report?.facts?.config ? modelShape(report.facts.config) : undefined;
+  const hw: Hardware = {
+    gpus: gpu.count,
+    ...(gpu.type ? { gpuType: gpu.type.name } : {}),
+    ...(shape && !("problem" in shape) ? { heads: { attention: shape.attentionHeads, kv: shape.kvHeads }, ...(shape.maxPositionEmbeddings ? { maxPositionEmbeddings: shape.maxPositionEmbeddings } : {}) } : {}),
+  };
+  const gpuLabel = gpu.count === 0 ? "none (CPU)" : `${gpu.type?.name ?? "GPU"}${gpu.partition ? ` ${gpu.partition}` : ""}:${gpu.count}`;
+  const release = chooseCatalog(app.image, app.vllm_version, DEFAULT_IMAGE);
+  const kvFlag = loadCatalog(release.version).flags.find((f) => f.name === "--kv-cache-dtype");
+  const kvChoices = kvFlag?.choices?.map(String);
+  const serve = planned.rendered.serve;
+  const baseSettings = settingsOf(serve.args, servingOptions(serve.args).tensorParallel, app.draft_model_hf_path !== undefined || app.draft_model_path !== undefined);
+  const list = candidates(app, baseSettings, hw, req.workload, kvChoices);
+
+  // the offline check: the render of each candidate, as a deploy would do it
+  const trialPlans = new Map<string, PlannedApp>();
+  for (const c of list) {
+    if (c.pruned) continue;
+    const p = await plan({ file: req.file, app: named, target: req.target, namespace: req.namespace, defaultNamespace: deps.session.defaultNamespace, params: req.params, set: [...req.set, ...c.overrides] }, io);
+    const error = p.errors[0];
+    const mine = p.apps.find((a) => a.loaded.config.name === named);
+    if (error) c.pruned = `${error.path ? `${error.path}: ` : ""}${error.message}`;
+    else if (mine?.fit && !mine.fit.result.contextFits) c.pruned = `the KV cache holds ${mine.fit.result.maxTokens} tokens on ${mine.fit.gpu}, less than max_model_len ${mine.fit.result.maxModelLen}: vLLM refuses to start`;
+    else if (mine && c.id !== "baseline" && JSON.stringify(mine.rendered.serve.args) === JSON.stringify(serve.args)) c.pruned = "renders the same server as the baseline";
+    else if (mine) trialPlans.set(c.id, mine);
+  }
+
+  const workload = { dataset: "random" as const, inputLen: req.workload.inputLen, outputLen: req.workload.outputLen, requestRates: req.requestRates, numPrompts: req.numPrompts ?? null, repeat: req.repeat, warmupsPerRate: WARMUPS };
+  const key = searchKey({ appConfig: app, release: release.version, gpu: gpuLabel, seed: req.seed, workload, slo: req.slo, target: req.target, knobs: KNOBS });
+  let done: Trial[] = [];
+  if (!req.fresh && existsSync(req.resultsFile)) {
+    const old = JSON.parse(readFileSync(req.resultsFile, "utf8")) as Partial<TuneResults>;
+    if (old.schema !== RESULTS_SCHEMA || old.key !== key) throw new UsageError(`${req.resultsFile} holds the results of another search (a different app config, release, GPUs, seed, workload or SLO)`, "start over with --fresh, or write elsewhere with --results FILE");
+    done = (old.trials ?? []).filter((t) => list.some((c) => c.id === t.id && !c.pruned));
+    if (done.length) ui.info(`tune ${named}: resuming ${req.resultsFile}: ${done.length} trial${done.length === 1 ? "" : "s"} already measured`);
+  }
+
+  const results: TuneResults = {
+    schema: RESULTS_SCHEMA, key,
+    tool: { name: "vllmapp", version: VERSION, benchmark: "vllm bench serve" },
+    vllm: { release: release.version, image: imageOf(app), served: done.find((t) => t.vllmVersion)?.vllmVersion ?? null },
+    app: named, file: req.file, target: req.target, gpu: gpuLabel, seed: req.seed, workload,
+    slo: { ...req.slo, text: req.sloText }, definitions: DEFINITIONS,
+    budget: { trials: req.budget.trials ?? null, seconds: req.budget.seconds ?? null },
+    candidates: list.map((c) => ({ id: c.id, index: c.index, changes: c.changes, pruned: c.pruned ?? null })),
+    trials: done, winner: null, runnerUp: null, cutOff: false,
+  };
+  const pruned = list.filter((c) => c.pruned);
+  for (const c of pruned) ui.note(`tune ${named}: skip ${c.id}: ${c.pruned}`);
+  const runnable = list.filter((c) => !c.pruned);
+  const original = readFileSync(req.file, "utf8");
+  const save = () => {
+    finish(results, list, hw, original, req.file);
+    const tmp = `${req.resultsFile}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(results, null, 2)}\n`);
+    renameSync(tmp, req.resultsFile);
+  };
+
+  const spent = () => results.trials.reduce((s, t) => s + t.seconds, 0);
+  for (const c of runnable) {
+    if (results.trials.some((t) => t.id === c.id)) continue;
+    if (req.budget.trials !== undefined && results.trials.length >= req.budget.trials) {
+      results.cutOff = true;
+      break;
+    }
+    if (req.budget.seconds !== undefined && spent() >= req.budget.seconds) {
+      results.cutOff = true;
+      break;
+    }
+    results.trials.push(await runTrial(c, results.trials.length + 1, Math.min(runnable.length, req.budget.trials ?? Infinity)));
+    save();
+  }
+  save();
+  const winner = results.winner;
+  const diff = winner ? winner.diff : "";
+  let written = false;
+  if (req.write && winner && diff) {
+    const trial = results.trials.find((t) => t.id === winner.id)!;
+    writeFileSync(req.file, applyToText(original, req.file, named, trial.overrides));
+    written = true;
+  }
+  return { results, diff, written };
+
+  async function runTrial(c: Candidate, n: number, of: number): Promise<Trial> {
+    const name = trialName(named!);
+    const started = deps.now();
+    const label = `tune ${named}: trial ${n}/${of} ${c.id}`;
+    const trial: Trial = {
+      id: c.id, index: c.index, changes: c.changes, settings: c.settings, overrides: c.overrides, status: "ok", error: null,
+      startedAt: new Date(started).toISOString(), seconds: 0, vllmVersion: null, serveArgs: trialPlans.get(c.id)?.rendered.serve.args ?? [],
+      runs: [], score: { goodput: 0, rates: [] }, goodput: 0, goodRequestsPerSecond: null,
+    };
+    const extra: SetOverride[] = req.target === "docker" ? [{ path: "port", value: String(await deps.freePort()) }] : [];
+    const ref = { name, ...(app.namespace ? { fileNamespace: app.namespace } : {}) };
+    try {
+      const p = await plan({ file: req.file, app: named, as: name, target: req.target, namespace: req.namespace, defaultNamespace: deps.session.defaultNamespace, params: req.params, set: [...req.set, ...c.overrides, ...extra] }, io);
+      const mine = p.apps.find((a) => a.loaded.config.name === name);
+      if (p.errors.length || !mine) throw new AppFailedError(`the trial's config does not render: ${p.errors[0]?.message ?? "no app"}`);
+      ui.info(`${label}: starting ${name}`);
+      const deployed = await deps.session.deploy({ ...p, apps: [mine], waves: [[mine]] }, { dryRun: "none", wait: true, timeoutSeconds: req.startTimeoutSeconds, createNamespace: false, createSecrets: false, forceConflicts: false }, ui);
+      const endpoint = deployed.apps[0]?.endpoint;
+      if (req.target === "docker" && endpoint) trial.vllmVersion = await deps.serverVersion(endpoint);
+      const bench: BenchRequest = {
+        concurrency: [], requestRates: req.requestRates, ...(req.numPrompts ? { numPrompts: req.numPrompts } : {}),
+        inputLen: req.workload.inputLen, outputLen: req.workload.outputLen,
+        percentiles: [...new Set([50, 90, 95, 99, ...req.slo.percentiles.map((x) => x.percentile)])].sort((a, b) => a - b),
+        slo: goodputBounds(req.slo), seed: req.seed, timeoutSeconds: req.benchTimeoutSeconds, keep: false, warmups: WARMUPS,
+      };
+      for (let r = 0; r < req.repeat; r++) {
+        ui.info(`${label}: run ${r + 1}/${req.repeat} at ${req.requestRates.join(", ")} req/s`);
+        const result = await deps.session.bench(ref, bench, ui);
+        trial.runs.push(result.levels);
+      }
+    } catch (e) {
+      if (e instanceof InterruptedError || !(e instanceof VllmappError)) {
+        await removeTrial(name, ref);
+        throw e;
+      }
+      trial.status = "failed";
+      trial.error = e.message.split("\n")[0]!;
+      ui.warn(`${label}: failed: ${trial.error}`);
+    }
+    await removeTrial(name, ref);
+    trial.score = scoreTrial(trial.runs, req.requestRates, req.slo);
+    trial.goodput = trial.status === "ok" ? trial.score.goodput : 0;
+    trial.goodRequestsPerSecond = goodAt(trial.runs, trial.goodput);
+    trial.seconds = Math.round((deps.now() - started) / 100) / 10;
+    if (trial.vllmVersion && !results.vllm.served) results.vllm.served = trial.vllmVersion;
+    ui.success(`${label}: goodput ${trial.goodput} req/s${trial.score.rates.find((r) => !r.meets)?.missed ? ` (${trial.score.rates.find((r) => !r.meets)!.requestRate} req/s: ${trial.score.rates.find((r) => !r.meets)!.missed})` : ""}`);
+    return trial;
+  }
+
+  async function removeTrial(name: string, ref: { name: string; fileNamespace?: string }) {
+    await deps.session.delete([ref], { purgeCache: false, wait: true }, ui).catch((e: unknown) => ui.warn(`could not remove the trial ${name}: ${(e as Error).message}`));
+  }
+}
+
+/** vLLM's request_goodput at a rate, the median of the runs; null at rate 0. */
+function goodAt(runs: readonly (readonly BenchLevel[])[], rate: number): number | null {
+  if (!rate) return null;
+  return median(runs.map((levels) => levels.find((l) => l.requestRate === rate)?.goodput?.requestsPerSecond).filter((v): v is number => typeof v === "number"));
+}
+
+/** Rank the trials, and fill in the winner, why, its diff and the runner-up. */
+function finish(results: TuneResults, list: readonly Candidate[], hw: Hardware, original: string, file: string): void {
+  const byId = new Map(list.map((c) => [c.id, c]));
+  const ranked = rank(results.trials.filter((t) => t.status === "ok").map((t) => ({ item: t, goodput: t.goodput, cost: costKey(byId.get(t.id)!, hw) })));
+  const [first, second] = ranked;
+  if (!first) {
+    results.winner = null;
+    results.runnerUp = null;
+    return;
+  }
+  const w = first.item;
+  let why: string;
+  if (!second) why = `the only trial that ran (goodput ${w.goodput} req/s)`;
+  else if (second.goodput < first.goodput) why = `highest goodput: ${w.goodput} req/s against ${second.item.goodput} req/s for the runner-up ${second.item.id}${missedAt(second.item)}`;
+  else why = `goodput ${w.goodput} req/s, tied with ${second.item.id}; the leaner config wins the tie (${leaner(w, second.item)})`;
+  const after = applyToText(original, file, results.app, w.overrides);
+  results.winner = { id: w.id, goodput: w.goodput, why, diff: unifiedDiff(original, after, file) };
+  results.runnerUp = second ? { id: second.item.id, goodput: second.item.goodput, goodRequestsPerSecond: second.item.goodRequestsPerSecond } : null;
+}
+
+function missedAt(t: Trial): string {
+  const r = t.score.rates.find((x) => !x.meets);
+  return r ? ` (at ${r.requestRate} req/s: ${r.missed})` : "";
+}
+
+/** The first cost component where the winner is lower, in words. */
+function leaner(a: Trial, b: Trial): string {
+  const s = a.settings;
+  const o = b.settings;
+  const v = (x: unknown) => (x === null ? "vLLM's default" : String(x));
+  for (const k of ["tensor_parallel", "gpu_memory_utilization", "kv_cache_dtype", "max_model_len", "max_num_seqs", "max_num_batched_tokens", "speculative"] as const) {
+    if (s[k] !== o[k]) return `${k} ${v(s[k])} instead of ${v(o[k])}`;
+  }
+  return "earlier in the search order";
+}
