@@ -128,7 +128,7 @@ function standInSession(calls: string[]): Session {
     async deploy(p): Promise<DeployResult> {
       args = p.apps[0]!.rendered.serve.args;
       calls.push(`deploy ${p.apps[0]!.loaded.config.name}`);
-      return { dryRun: null, prerequisites: [], apps: [{ name: p.apps[0]!.loaded.config.name, namespace: null, container: "c", model: p.apps[0]!.rendered.model, image: "i", changes: [], endpoint: "http://127.0.0.1:1", ready: true, replicas: null, startup: null, requiresApiKey: false, objects: null, docker: null }] };
+      return { dryRun: null, prerequisites: [], apps: [{ name: p.apps[0]!.loaded.config.name, namespace: null, container: "c", model: p.apps[0]!.rendered.model, image: "i", changes: [], endpoint: "http://127.0.0.1:1", ready: true, replicas: null, startup: null, timeline: null, requiresApiKey: false, objects: null, docker: null }] };
     },
     async bench(ref, req: BenchRequest): Promise<BenchResult> {
       calls.push(`bench ${ref.name} seed ${req.seed} warmups ${req.warmups}`);
