@@ -129,7 +129,8 @@ test("the CUDA floor comes from the image's release catalog, only for vLLM's own
   const { app } = await rendered(`${T4}image: vllm/vllm-openai:v0.33.0\n`);
   const floor = cudaFloorOf(app);
   assert.deepEqual(floor && { image: floor.image, version: floor.version, min_driver: floor.min_driver }, { image: "vllm/vllm-openai:v0.33.0", version: "13.0", min_driver: "580.65.06" });
-  assert.deepEqual(floor!.newestFor("575.57.08"), { image: "vllm/vllm-openai:v0.19.0", version: "12.9", min_driver: "575.51.03" });
+  const newest = floor!.newestFor("575.57.08");
+  assert.deepEqual(newest && { image: newest.image, version: newest.version, min_driver: newest.min_driver }, { image: "vllm/vllm-openai:v0.19.0", version: "12.8", min_driver: "570.26" });
   assert.equal(floor!.newestFor("550.120"), undefined);
   assert.equal(cudaFloorOf((await rendered(`${T4}image: vllm/vllm-openai:v0.33.0-cu129\n`)).app), undefined);
   assert.equal(cudaFloorOf((await rendered(`${T4}image: registry.example.com/my-vllm:v0.33.0\n`)).app), undefined);
