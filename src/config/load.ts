@@ -19,6 +19,13 @@ export interface LoadedApp {
   locate: (path: readonly (string | number)[]) => { line: number; col: number };
 }
 
+/** An app of a file with errors, as far as it validated: the later, independent checks run on it. */
+export interface PartialApp {
+  app: LoadedApp;
+  /** the faulty fields set aside (their defaults stand in): findings about them are not reported again */
+  dropped: (string | number)[][];
+}
+
 export interface LoadResult {
   apps: LoadedApp[];
   warnings: Diagnostic[];
@@ -350,7 +357,10 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
   if (!Array.isArray(docs)) {
     diagnostics.push({ file, line: 1, col: 1, path: "", severity: "error", message: "not a YAML document stream" });
   }
+  // a document with broken YAML is reported and set aside; the other apps of the file are still checked
+  const broken = new Set<Document>();
   for (const doc of list) {
+    const before = diagnostics.length;
     // an indentation mistake: one diagnostic at the line to fix, instead of the parser's view of it
     const first = doc.errors[0];
     const indent = first && indentationProblem(text, file, first.code, lineCounter.linePos(first.pos[0]).line);
@@ -367,25 +377,37 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
       const pos = lineCounter.linePos(w.pos[0]);
       warnings.push({ file, ...pos, path: "", severity: "warning", message: w.message.split("\n")[0]! });
     }
+    if (diagnostics.length > before) broken.add(doc);
   }
-  if (diagnostics.length) throw new ConfigError(sortDiagnostics(diagnostics));
   const earlier = new Set<string>();
   for (const doc of list) {
     const anchors = new Set<string>();
-    diagnostics.push(...checkDocument(doc, lineCounter, file, earlier, anchors));
+    if (!broken.has(doc)) {
+      const found = checkDocument(doc, lineCounter, file, earlier, anchors);
+      diagnostics.push(...found);
+      // a duplicate key leaves a document that can still be checked (the last value counts); the others do not
+      if (found.some((d) => !d.message.startsWith("duplicate key"))) broken.add(doc);
+    }
     for (const a of anchors) earlier.add(a);
   }
-  if (diagnostics.length) throw new ConfigError(sortDiagnostics(diagnostics));
-  const nonEmpty = list.filter((d) => d.contents !== null);
-  if (nonEmpty.length > CONFIG_LIMITS.maxApps) {
-    const extra = nonEmpty[CONFIG_LIMITS.maxApps]!;
+  const nonEmpty = list.filter((d) => d.contents !== null && !broken.has(d));
+  const brokenCount = list.filter((d) => broken.has(d)).length;
+  if (nonEmpty.length + brokenCount > CONFIG_LIMITS.maxApps) {
+    const extra = nonEmpty[CONFIG_LIMITS.maxApps] ?? nonEmpty[nonEmpty.length - 1]!;
     const pos = extra.contents?.range ? lineCounter.linePos(extra.contents.range[0]) : { line: 1, col: 1 };
-    throw new ConfigError([{ file, ...pos, path: "", severity: "error", message: `the file holds ${nonEmpty.length} apps; at most ${CONFIG_LIMITS.maxApps}`, hint: "split the apps over several files" }]);
+    throw new ConfigError([{ file, ...pos, path: "", severity: "error", message: `the file holds ${nonEmpty.length + brokenCount} apps; at most ${CONFIG_LIMITS.maxApps}`, hint: "split the apps over several files" }]);
   }
-  if (nonEmpty.length === 0) {
+  if (nonEmpty.length + brokenCount === 0) {
     throw new ConfigError([{ file, line: 1, col: 1, path: "", severity: "error", message: "the file holds no app", hint: "run `vllmapp init` to write a commented vllm-app.yaml" }]);
   }
+  // (in a file of one app, a YAML error plainly stops everything: no note)
+  if (list.length > 1) for (const doc of broken) {
+    const pos = lineCounter.linePos(doc.range?.[0] ?? 0);
+    diagnostics.push({ file, ...pos, path: "", severity: "note", summary: true, message: `the app from line ${pos.line} was not checked further: its YAML has errors`, hint: "fix the YAML errors and run again" });
+  }
   const names = new Map<string, number>();
+  // every app that validated, or validated once its faulty fields were set aside: later checks run on these
+  const partial: PartialApp[] = [];
   for (const doc of nonEmpty) {
     if (edit) diagnostics.push(...edit(doc));
     const at = locator(doc, lineCounter);
@@ -406,6 +428,19 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
     const parsed = appConfigSchema.safeParse(raw, { reportInput: true });
     if (!parsed.success) {
       diagnostics.push(...issuesToDiagnostics(parsed.error.issues, file, at));
+      // the checks that need a valid app still run on what is left once the faulty fields are set aside
+      const rest = salvage(raw as Record<string, unknown>, parsed.error.issues);
+      for (const issue of rest.issues) diagnostics.push(...issuesToDiagnostics([issue], file, at));
+      if (rest.config) {
+        for (const f of appRules(rest.config)) {
+          if (rest.dropped.some((d) => overlaps(d, f.path))) continue;
+          const d: Diagnostic = { file, ...at(f.path), path: formatPath(f.path), severity: f.severity, message: f.message, hint: f.hint };
+          (f.severity === "error" ? diagnostics : warnings).push(d);
+        }
+        partial.push({ app: { config: rest.config, file, locate: (p) => at(p) }, dropped: rest.dropped });
+      } else {
+        diagnostics.push({ file, ...at([]), path: "", severity: "note", summary: true, message: `the checks of ${typeof (raw as { name?: unknown }).name === "string" ? `app "${(raw as { name: string }).name}"` : "this app"} that need the fields above (units, the model source, vllm serve flags) did not run`, hint: "fix the errors above and run again" });
+      }
       continue;
     }
     const config = parsed.data;
@@ -413,14 +448,90 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
       const d: Diagnostic = { file, ...at(f.path), path: formatPath(f.path), severity: f.severity, message: f.message, hint: f.hint };
       (f.severity === "error" ? diagnostics : warnings).push(d);
     }
+    partial.push({ app: { config, file, locate: (p) => at(p) }, dropped: [] });
     if (names.has(config.name)) {
       diagnostics.push({ file, ...at(["name"]), path: "name", severity: "error", message: `app "${config.name}" is defined twice in this file (first at line ${names.get(config.name)})`, hint: "give each app its own name" });
     }
     names.set(config.name, at(["name"]).line);
     apps.push({ config, file, locate: (p) => at(p) });
   }
-  if (diagnostics.length) throw new ConfigError(capDiagnostics(sortDiagnostics(diagnostics)));
+  if (diagnostics.some((d) => d.severity === "error")) throw new ConfigError(capDiagnostics(sortDiagnostics(diagnostics)), partial, warnings);
   return { apps, warnings };
+}
+
+/** Is one field path inside the other (or the same)? */
+export function overlaps(a: readonly PathKey[], b: readonly PathKey[]): boolean {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The app without its faulty fields, so that the checks that need a valid app (units, cross-field
+ * rules, the model source, vllm serve flags) still report on the rest in the same run. Each round
+ * removes the fields the issues point at (a whole list, for a faulty item) and validates again. The
+ * cross-field issues a later round finds, away from the removed fields, are new findings (zod skips
+ * them while a field is unknown or of the wrong kind); the rest are the removal's own and are dropped.
+ */
+function salvage(raw: Record<string, unknown>, first: readonly $ZodIssue[]): { config?: AppConfig; dropped: PathKey[][]; issues: $ZodIssue[] } {
+  const copy = structuredClone(raw);
+  const dropped: PathKey[][] = [];
+  const seen = new Set(first.map((i) => `${i.path.join("\0")}\0${i.message}`));
+  const found: $ZodIssue[] = [];
+  let issues = first;
+  for (let round = 0; round < 8; round++) {
+    let progress = false;
+    for (const issue of issues) {
+      const keys = issue.code === "unrecognized_keys" ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
+      for (let path of keys as PathKey[][]) {
+        const firstIndex = path.findIndex((k) => typeof k === "number");
+        if (firstIndex !== -1) path = path.slice(0, firstIndex);
+        // a field removed already, yet still wrong (required, or part of a tuple): remove its parent
+        if (dropped.some((d) => overlaps(d, path) && d.length <= path.length)) path = path.slice(0, -1);
+        if (path.length === 0) {
+          // no model source left, because a faulty one was removed: a stand-in keeps the rest checkable
+          const sourceDropped = dropped.some((d) => d[0] === "model_path" || d[0] === "model_hf_path");
+          if (!sourceDropped || copy.model_path !== undefined) return { dropped, issues: found };
+          copy.model_path = "/model";
+          progress = true;
+          continue;
+        }
+        if (path[0] === "name") {
+          copy.name = "app";
+          progress = true;
+        } else {
+          // a cross-field issue may point at a field that is not there (base_domain): remove what holds it
+          while (path.length > 0 && !removeAt(copy, path)) path = path.slice(0, -1);
+          if (path.length === 0) return { dropped, issues: found };
+          progress = true;
+        }
+        dropped.push(path);
+      }
+    }
+    const again = appConfigSchema.safeParse(copy, { reportInput: true });
+    if (again.success) return { config: again.data, dropped, issues: found };
+    for (const issue of again.error.issues) {
+      const key = `${issue.path.join("\0")}\0${issue.message}`;
+      if (issue.code !== "custom" || seen.has(key) || issue.path.length === 0 || dropped.some((d) => overlaps(d, issue.path as PathKey[]))) continue;
+      seen.add(key);
+      found.push(issue);
+    }
+    if (!progress) return { dropped, issues: found };
+    issues = again.error.issues;
+  }
+  return { dropped, issues: found };
+}
+
+/** Delete the field at a path of plain objects; false when there is nothing there. */
+function removeAt(root: Record<string, unknown>, path: readonly PathKey[]): boolean {
+  let node: unknown = root;
+  for (const k of path.slice(0, -1)) {
+    if (node === null || typeof node !== "object") return false;
+    node = (node as Record<string, unknown>)[k as string];
+  }
+  if (node === null || typeof node !== "object" || !(String(path[path.length - 1]) in node)) return false;
+  delete (node as Record<string, unknown>)[String(path[path.length - 1])];
+  return true;
 }
 
 function findFirstAlias(doc: Document): YamlNode | undefined {
@@ -455,5 +566,5 @@ export function capDiagnostics(list: Diagnostic[]): Diagnostic[] {
 }
 
 export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
-  return [...list].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
+  return [...list].sort((a, b) => a.file.localeCompare(b.file) || Number(Boolean(a.summary)) - Number(Boolean(b.summary)) || a.line - b.line || a.col - b.col);
 }

@@ -1,0 +1,47 @@
+/** A newcomer's first hour through the built CLI: every error in one run, ordinary YAML, help that says what happens. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { runCli, workdir } from "../helpers.ts";
+
+test("a file with four independent mistakes shows all four in one run, each at file:line:col", () => {
+  const dir = workdir({
+    "combo.yaml": [
+      "name: combo",
+      "model_path: s3:/bucket/x",
+      "resorces: 1",
+      "resources:",
+      "  memory: 16",
+      "extra_args: [--max-model-lenght, \"4096\"]",
+      "",
+    ].join("\n"),
+  });
+  for (const args of [["render", "--dry-run"], ["check", "--offline"]]) {
+    const r = runCli([...args, "-f", "combo.yaml"], { cwd: dir });
+    assert.equal(r.code, 2, r.stderr);
+    const heads = r.stderr.split("\n").filter((l) => /^combo\.yaml:\d+:\d+ /.test(l));
+    assert.deepEqual(heads, [
+      'combo.yaml:2:13 model_path: "s3:/bucket/x" is not an object-store URI',
+      'combo.yaml:3:1 resorces: unknown field "resorces"; did you mean "resources"?',
+      "combo.yaml:5:11 resources.memory: 16 is 16 bytes: a bare number is bytes",
+      "combo.yaml:6:14 extra_args[0]: unknown vllm serve flag --max-model-lenght; did you mean --max-model-len?",
+    ], args.join(" "));
+    assert.match(r.stderr, /\n4 errors in combo\.yaml\n$/);
+  }
+});
+
+test("a faulty model source does not hide the vllm serve flag problems", () => {
+  const dir = workdir({ "vllm-app.yaml": "name: a\nmodel_path: bucket/x\nextra_args: [--max-model-lenght, \"4096\"]\n" });
+  const r = runCli(["render", "--dry-run"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^vllm-app\.yaml:2:13 model_path: "bucket\/x" looks like a Hugging Face repo, not a path\n/);
+  assert.match(r.stderr, /\nvllm-app\.yaml:3:14 extra_args\[0\]: unknown vllm serve flag --max-model-lenght; did you mean --max-model-len\?\n/);
+});
+
+test("broken YAML in one app does not hide the problems of the next, and says what was not checked", () => {
+  const dir = workdir({ "vllm-app.yaml": "name: a\nmodel_hf_path: Qwen/Qwen3-0.6B\nport: [1\n---\nname: b\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {memory: 16}\n" });
+  const r = runCli(["render", "--dry-run"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^vllm-app\.yaml:4:1 YAML syntax error: /);
+  assert.match(r.stderr, /\nvllm-app\.yaml:7:21 resources\.memory: 16 is 16 bytes/);
+  assert.match(r.stderr, /\nvllm-app\.yaml:1:1 note: the app from line 1 was not checked further: its YAML has errors\n {2}hint: fix the YAML errors and run again\n2 errors in vllm-app\.yaml\n$/);
+});
