@@ -327,7 +327,8 @@ function checkDocument(doc: Document, lc: LineCounter, file: string, earlierAnch
           continue;
         }
         const key = isScalar(pair.key) ? pair.key.value : undefined;
-        const k = key === null || key === undefined ? undefined : String(key);
+        // a merge key (<<) is a symbol once parsed
+        const k = key === null || key === undefined ? undefined : typeof key === "symbol" ? "<<" : String(key);
         if (k !== undefined) {
           const first = seen.get(k);
           if (first !== undefined) {
@@ -349,7 +350,8 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
   if (text.length > CONFIG_LIMITS.maxBytes) decodeConfigBytes(new Uint8Array(text.length), file); // the size error
   const lineCounter = new LineCounter();
   // uniqueKeys: checked below, in linear time and naming the key (the library's check is quadratic)
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  // merge: YAML merge keys (<<: *defaults), as docker compose files use them
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: false, merge: true });
   const diagnostics: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
   const apps: LoadedApp[] = [];
@@ -390,7 +392,8 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
     }
     for (const a of anchors) earlier.add(a);
   }
-  const nonEmpty = list.filter((d) => d.contents !== null && !broken.has(d));
+  // empty documents (a trailing ---, a comment-only document) are skipped, as kubectl, helm and kustomize skip them
+  const nonEmpty = list.filter((d) => !isEmptyDocument(d) && !broken.has(d));
   const brokenCount = list.filter((d) => broken.has(d)).length;
   if (nonEmpty.length + brokenCount > CONFIG_LIMITS.maxApps) {
     const extra = nonEmpty[CONFIG_LIMITS.maxApps] ?? nonEmpty[nonEmpty.length - 1]!;
@@ -425,6 +428,8 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
       diagnostics.push({ file, ...at([]), path: "", severity: "error", message: "an app must be a mapping of fields (name: …, model_hf_path: …)" });
       continue;
     }
+    // top-level x-* keys hold anchors for the fields (docker compose's extension fields): not fields
+    for (const key of Object.keys(raw)) if (key.startsWith("x-")) delete (raw as Record<string, unknown>)[key];
     const parsed = appConfigSchema.safeParse(raw, { reportInput: true });
     if (!parsed.success) {
       diagnostics.push(...issuesToDiagnostics(parsed.error.issues, file, at));
@@ -457,6 +462,12 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
   }
   if (diagnostics.some((d) => d.severity === "error")) throw new ConfigError(capDiagnostics(sortDiagnostics(diagnostics)), partial, warnings);
   return { apps, warnings };
+}
+
+/** A document with nothing in it: a trailing `---`, or comments only. */
+function isEmptyDocument(doc: Document): boolean {
+  const c = doc.contents;
+  return c === null || (isScalar(c) && c.value === null && !c.tag && !c.anchor && c.source === "");
 }
 
 /** Is one field path inside the other (or the same)? */

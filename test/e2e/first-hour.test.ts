@@ -45,3 +45,40 @@ test("broken YAML in one app does not hide the problems of the next, and says wh
   assert.match(r.stderr, /\nvllm-app\.yaml:7:21 resources\.memory: 16 is 16 bytes/);
   assert.match(r.stderr, /\nvllm-app\.yaml:1:1 note: the app from line 1 was not checked further: its YAML has errors\n {2}hint: fix the YAML errors and run again\n2 errors in vllm-app\.yaml\n$/);
 });
+
+test("ordinary YAML: a trailing ---, a comment-only document, x-* keys and merge keys render the same objects as the plain file", () => {
+  const plain = "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n  memory: 16Gi\nstartup_timeout: 20m\n";
+  const variants: Record<string, string> = {
+    "trailing.yaml": `${plain}---\n`,
+    "comment-doc.yaml": `# generated\n---\n${plain}---\n# nothing more here\n`,
+    "merge.yaml": [
+      "x-defaults: &d",
+      "  gpu: L4:1",
+      "  memory: 16Gi",
+      "x-app: &app",
+      "  model_hf_path: Qwen/Qwen3-0.6B",
+      "  startup_timeout: 20m",
+      "name: qwen3",
+      "<<: *app",
+      "resources:",
+      "  <<: *d",
+      "",
+    ].join("\n"),
+  };
+  const dir = workdir({ "plain.yaml": plain, ...variants });
+  const want = runCli(["render", "--dry-run", "-f", "plain.yaml"], { cwd: dir });
+  assert.equal(want.code, 0, want.stderr);
+  for (const file of Object.keys(variants)) {
+    const got = runCli(["render", "--dry-run", "-f", file], { cwd: dir });
+    assert.equal(got.code, 0, `${file}: ${got.stderr}`);
+    assert.equal(got.stdout, want.stdout, file);
+    assert.equal(got.stderr, want.stderr, file);
+  }
+});
+
+test("an x-* key is ignored only at the top level of an app; elsewhere it is still an unknown field", () => {
+  const dir = workdir({ "vllm-app.yaml": "name: a\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  x-note: hi\n" });
+  const r = runCli(["render", "--dry-run"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^vllm-app\.yaml:4:3 resources\.x-note: unknown field "x-note"/);
+});

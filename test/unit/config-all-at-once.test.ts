@@ -1,4 +1,4 @@
-/** The loader reports every independent problem of a file in one pass. */
+/** The loader reports every independent problem of a file in one pass, and reads ordinary YAML as kubectl and docker compose do. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfigText } from "../../src/config/load.ts";
@@ -48,4 +48,14 @@ test("a problem that leaves nothing to check stops the later checks, and a note 
     '2:1 error resorces: unknown field "resorces"; did you mean "resources"?',
     '1:1 note : the checks of app "a" that need the fields above (units, the model source, vllm serve flags) did not run',
   ]);
+});
+
+test("empty documents are skipped; merge keys and top-level x-* keys give the plain file's apps", () => {
+  const plain = "name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n  memory: 16Gi\n";
+  const configs = (text: string) => parseConfigText(text, "f.yaml").apps.map((a) => a.config);
+  const want = configs(plain);
+  assert.deepEqual(configs(`${plain}---\n`), want);
+  assert.deepEqual(configs(`---\n# header only\n---\n${plain}---\n# the end\n`), want);
+  assert.deepEqual(configs("x-gpu: &g\n  gpu: L4:1\n  memory: 16Gi\nname: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  <<: *g\n"), want);
+  assert.deepEqual(configs("x-base: &b\n  model_hf_path: Qwen/Qwen3-0.6B\n  resources: {gpu: L4:1, memory: 16Gi}\nname: q\n<<: *b\n"), want);
 });
