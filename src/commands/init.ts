@@ -9,6 +9,7 @@ import { DNS1123_LABEL, HF_REPO } from "../config/schema.js";
 import { fsUsageError, InterruptedError, UsageError } from "../errors.js";
 import type { Ui } from "../ui/output.js";
 import { VERSION } from "../version.js";
+import { DEFAULT_CPU_IMAGE } from "../render/labels.js";
 import { uiFor } from "./options.js";
 
 export interface InitAnswers {
@@ -68,7 +69,7 @@ ${commented(`name: ${a.name}`, "names every object (DNS-1123 label)")}
 ${hf ? commented(`model_hf_path: ${yamlString(a.model)}`, "Hugging Face repo; pin a revision with @<rev>") : commented(`model_path: ${yamlString(a.model)}`, "s3://, gs://, az://, pvc://CLAIM/path or an absolute path")}
 # model_id: my-model                # the name clients send (default: the repo id, else name)
 ${hf ? "" : "# stream_model: true               # stream weights from the object store (false: copy to the cache first)\n"}
-resources:
+${a.gpu === "0" ? `${commented(`image: ${DEFAULT_CPU_IMAGE}`, "vLLM's CPU build (x86-64): no GPU asked for, and the default image is the CUDA build")}\n` : ""}resources:
 ${commented(`  gpu: ${gpuIsCount ? a.gpu : yamlString(a.gpu)}`, gpuComment(a))}
   # cpu: "8"                        # default: 4 per GPU
   # memory: 32Gi                    # default: 16Gi per GPU
@@ -98,7 +99,7 @@ pod_template:
 
 function gpuComment(a: InitAnswers): string {
   if (a.placeholder) return `PLACEHOLDER: not sized (${a.placeholder}); check it`;
-  if (a.gpu === "0") return "no GPU: needs a CPU build of vLLM in image:";
+  if (a.gpu === "0") return "no GPU: runs on the CPU image above";
   if (a.otherGpu !== undefined) return `${a.gpu} of ${a.otherGpu} (pod_template below selects the nodes)`;
   return '"TYPE:COUNT" (L4:1, H100:8, "A100 80G:4") or a count';
 }
@@ -122,6 +123,14 @@ export function schemaRefFor(fileDir: string): string {
 
 /** Where the published package's schema is: `${SCHEMA_URL_BASE}<version>/templates/vllm-app.schema.json`. */
 export const SCHEMA_URL_BASE = "https://unpkg.com/vllmapp@";
+
+/**
+ * The command that runs vllmapp where init ran, for the next steps it prints: `npx vllmapp` when npx
+ * started it (vllmapp as a project's dependency is not on PATH there), else `vllmapp`.
+ */
+export function invokedAs(env: NodeJS.ProcessEnv = process.env): string {
+  return env.npm_command === "exec" ? "npx vllmapp" : "vllmapp";
+}
 
 /** `init [PATH]`: a folder (its vllm-app.yaml), or the .yaml/.yml file itself. */
 export function initTarget(arg: string): string {
@@ -302,7 +311,9 @@ Examples:
       const ui = uiFor(opts);
       const r = await runInit(target, opts, ui);
       if (opts.json) ui.out(JSON.stringify(r, null, 2));
+      if (r.answers.gpu === "0") ui.note(`no GPU: wrote image: ${DEFAULT_CPU_IMAGE} (vLLM's CPU build, x86-64 nodes); vllm/vllm-openai, the default, is the CUDA build and exits without a GPU`);
       const f = r.file === "vllm-app.yaml" ? "" : ` -f ${r.file}`;
-      ui.success(`wrote ${r.file}\nnext:\n  vllmapp render --dry-run${f}     # see what would be deployed\n  vllmapp deploy${f}               # apply to the current kubectl context (--local: Docker on this machine)`);
+      const me = invokedAs();
+      ui.success(`wrote ${r.file}\nnext:\n  ${me} render --dry-run${f}     # see what would be deployed\n  ${me} deploy${f}               # apply to the current kubectl context (--local: Docker on this machine)`);
     });
 }

@@ -454,6 +454,8 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
       (f.severity === "error" ? diagnostics : warnings).push(d);
     }
     partial.push({ app: { config, file, locate: (p) => at(p) }, dropped: [] });
+    const placeholder = placeholderGpu(doc, file, lineCounter);
+    if (placeholder) warnings.push(placeholder);
     if (names.has(config.name)) {
       diagnostics.push({ file, ...at(["name"]), path: "name", severity: "error", message: `app "${config.name}" is defined twice in this file (first at line ${names.get(config.name)})`, hint: "give each app its own name" });
     }
@@ -468,6 +470,21 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
 function isEmptyDocument(doc: Document): boolean {
   const c = doc.contents;
   return c === null || (isScalar(c) && c.value === null && !c.tag && !c.anchor && c.source === "");
+}
+
+/**
+ * `vllmapp init` marks a GPU it could not size (the Hub was unreachable) with a `# PLACEHOLDER` comment
+ * on the line: a warning on every load until someone replaces the value and the comment.
+ */
+function placeholderGpu(doc: Document, file: string, lc: LineCounter): Diagnostic | undefined {
+  const node = doc.getIn(["resources", "gpu"], true) as YamlNode | undefined;
+  const comment = node && (isScalar(node) || isMap(node)) ? `${node.comment ?? ""}` : "";
+  if (!/PLACEHOLDER/.test(comment) || !node?.range) return undefined;
+  return {
+    file, ...lc.linePos(node.range[0]), path: "resources.gpu", severity: "warning",
+    message: `${isScalar(node) ? `${String(node.value)} is` : "this is"} a placeholder: vllmapp init could not size the model when it wrote the file`,
+    hint: "set the GPU type and count the model needs (vllmapp check says whether it fits), then delete the PLACEHOLDER comment",
+  };
 }
 
 /** Is one field path inside the other (or the same)? */

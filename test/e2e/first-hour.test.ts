@@ -1,6 +1,8 @@
 /** A newcomer's first hour through the built CLI: every error in one run, ordinary YAML, help that says what happens. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { runCli, workdir } from "../helpers.ts";
 
 test("a file with four independent mistakes shows all four in one run, each at file:line:col", () => {
@@ -81,4 +83,43 @@ test("an x-* key is ignored only at the top level of an app; elsewhere it is sti
   const r = runCli(["render", "--dry-run"], { cwd: dir });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /^vllm-app\.yaml:4:3 resources\.x-note: unknown field "x-note"/);
+});
+
+test("init --gpu 0 writes vLLM's CPU image and says so; the first render has no warning about it", () => {
+  const dir = workdir();
+  const r = runCli(["init", "--gpu", "0", "--yes", "--no-auth"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^note: no GPU: wrote image: public\.ecr\.aws\/q9t5s3a7\/vllm-cpu-release-repo:v0\.33\.0 \(vLLM's CPU build/m);
+  const text = readFileSync(path.join(dir, "vllm-app.yaml"), "utf8");
+  assert.match(text, /^image: public\.ecr\.aws\/q9t5s3a7\/vllm-cpu-release-repo:v0\.33\.0 +# vLLM's CPU build/m);
+  const render = runCli(["render", "--dry-run"], { cwd: dir });
+  assert.equal(render.code, 0, render.stderr);
+  assert.equal(render.stderr, "");
+  assert.match(render.stdout, /image: public\.ecr\.aws\/q9t5s3a7\/vllm-cpu-release-repo:v0\.33\.0\n/);
+});
+
+test("a PLACEHOLDER GPU init wrote is a warning on every render until it is replaced", () => {
+  const dir = workdir();
+  const init = runCli(["init", "--yes", "--no-auth"], { cwd: dir, env: { HF_ENDPOINT: "http://127.0.0.1:2" } });
+  assert.equal(init.code, 0, init.stderr);
+  const file = path.join(dir, "vllm-app.yaml");
+  const warning = /^warning: vllm-app\.yaml:10:8 resources\.gpu: L4:1 is a placeholder: vllmapp init could not size the model when it wrote the file\n {2}hint: set the GPU type and count the model needs/m;
+  for (const args of [["render", "--dry-run"], ["render", "--dry-run", "-o", "text"], ["check", "--offline"]]) {
+    const r = runCli(args, { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, warning, args.join(" "));
+  }
+  writeFileSync(file, readFileSync(file, "utf8").replace(/gpu: L4:1 +# PLACEHOLDER.*/, "gpu: L4:1"));
+  const fixed = runCli(["render", "--dry-run"], { cwd: dir });
+  assert.equal(fixed.code, 0);
+  assert.equal(fixed.stderr, "");
+});
+
+test("init's next steps are commands that work where it ran: npx vllmapp … under npx", () => {
+  const dir = workdir();
+  const viaNpx = runCli(["init", "--gpu", "L4:1", "--yes", "--name", "q"], { cwd: dir, env: { npm_command: "exec" } });
+  assert.equal(viaNpx.code, 0, viaNpx.stderr);
+  assert.match(viaNpx.stderr, /next:\n {2}npx vllmapp render --dry-run +# see what would be deployed\n {2}npx vllmapp deploy +#/);
+  const plain = runCli(["init", "other.yaml", "--gpu", "L4:1", "--yes", "--name", "q"], { cwd: dir, env: { npm_command: undefined } });
+  assert.match(plain.stderr, /next:\n {2}vllmapp render --dry-run -f other\.yaml +#/);
 });
