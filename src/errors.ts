@@ -1,4 +1,4 @@
-/** Exit codes, as SPEC §1 defines them. Lower layers throw; only cli.ts exits. */
+/** Exit codes (README "Commands"). Lower layers throw; only cli.ts exits. */
 export const ExitCode = {
   ok: 0,
   unexpected: 1,

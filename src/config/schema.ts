@@ -1,5 +1,5 @@
 /**
- * vllm-app.yaml as one zod schema (SPEC §2). Field names follow Flyte 2's VLLMAppEnvironment.
+ * vllm-app.yaml as one zod schema (README "vllm-app.yaml"). Field names follow Flyte 2's VLLMAppEnvironment.
  * Pure: no IO. Cross-field rules live in `superRefine` so every problem is reported at once.
  * zod/mini (not classic zod): a tenth of the size, which is most of `render`'s start-up.
  */

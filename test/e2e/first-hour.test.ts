@@ -1,9 +1,9 @@
 /** A newcomer's first hour through the built CLI: every error in one run, ordinary YAML, help that says what happens. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { runCli, workdir } from "../helpers.ts";
+import { ROOT, runCli, workdir } from "../helpers.ts";
 
 test("a file with four independent mistakes shows all four in one run, each at file:line:col", () => {
   const dir = workdir({
@@ -122,4 +122,56 @@ test("init's next steps are commands that work where it ran: npx vllmapp … und
   assert.match(viaNpx.stderr, /next:\n {2}npx vllmapp render --dry-run +# see what would be deployed\n {2}npx vllmapp deploy +#/);
   const plain = runCli(["init", "other.yaml", "--gpu", "L4:1", "--yes", "--name", "q"], { cwd: dir, env: { npm_command: undefined } });
   assert.match(plain.stderr, /next:\n {2}vllmapp render --dry-run -f other\.yaml +#/);
+});
+
+test("render --context and --kubeconfig, which render alone never reads, are usage errors", () => {
+  const dir = workdir({ "vllm-app.yaml": "name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\n" });
+  for (const [flag, value] of [["--context", "nope"], ["--kubeconfig", "/nonexistent"]] as const) {
+    const r = runCli(["render", "--dry-run", flag, value], { cwd: dir });
+    assert.equal(r.code, 2, flag);
+    assert.equal(r.stdout, "");
+    assert.equal(r.stderr, `error: ${flag} has no effect on render without --resolve: render alone reads no kubeconfig\n  hint: drop ${flag}, or add --resolve (which looks up run outputs in the cluster)\n`);
+  }
+  const local = runCli(["render", "--dry-run", "--local", "--context", "prod"], { cwd: dir });
+  assert.equal(local.code, 2);
+});
+
+test("a usage error prints no stack trace, with --debug or not", () => {
+  const dir = workdir({ "vllm-app.yaml": "name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\n" });
+  for (const args of [["render", "--dry-run", "--quiet", "--debug"], ["render", "--dry-run", "--debug", "--context", "x"], ["render", "--debug", "--show-only", "bad"]]) {
+    const r = runCli(args, { cwd: dir });
+    assert.equal(r.code, 2, args.join(" "));
+    assert.match(r.stderr, /^error: .*\n {2}hint: .*\n$/, args.join(" "));
+  }
+});
+
+test("help shows one default per flag, -n's real order, and --offline as it behaves", () => {
+  for (const cmd of ["render", "deploy", "check", "status", "logs", "delete", "list", "bench"]) {
+    const help = runCli([cmd, "--help"]).stdout.replace(/\s+/g, " ");
+    assert.doesNotMatch(help, /\(default: \[\]\)/, cmd);
+    if (/--namespace/.test(help)) assert.match(help, /-n, --namespace <ns> namespace \(wins over the file's namespace:; default: the file's, else the context's\)/, cmd);
+  }
+  assert.match(runCli(["deploy", "--help"]).stdout.replace(/\s+/g, " "), /--offline skip the remote checks of the model source \(a warning says what was skipped\)/);
+  assert.match(runCli(["render", "--help"]).stdout.replace(/\s+/g, " "), /--offline with --resolve: skip the checks that need the network/);
+});
+
+test("render's help examples name files that exist where they run", () => {
+  const help = runCli(["render", "--help"]).stdout;
+  assert.doesNotMatch(help, /examples\/qwen3\.yaml/);
+  const dir = workdir({ "vllm-app.yaml": "name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nrequires_auth: false\n" });
+  assert.equal(runCli(["render", "--dry-run"], { cwd: dir }).code, 0);
+});
+
+test("the README and src/ cite no document outside the repository (SPEC)", () => {
+  const files = [path.join(ROOT, "README.md")];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d)) {
+      const p = path.join(d, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else files.push(p);
+    }
+  };
+  walk(path.join(ROOT, "src"));
+  const cites = files.filter((f) => /\bSPEC\b/.test(readFileSync(f, "utf8"))).map((f) => path.relative(ROOT, f));
+  assert.deepEqual(cites, []);
 });
