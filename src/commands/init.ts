@@ -2,10 +2,10 @@
 import { Command } from "commander";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { findGpuType, GPU_TYPE_NAMES, GPU_TYPES } from "../config/gpus.js";
+import { GPU_TYPES } from "../config/gpus.js";
 import { checkGpuFit, suggestGpu, whyUnsized } from "../models/plan-gpus.js";
 import { parseConfigText } from "../config/load.js";
-import { DNS1123_LABEL, HF_REPO } from "../config/schema.js";
+import { DNS1123_LABEL, gpuStringProblem, HF_REPO } from "../config/schema.js";
 import { fsUsageError, InterruptedError, UsageError } from "../errors.js";
 import type { Ui } from "../ui/output.js";
 import { VERSION } from "../version.js";
@@ -42,10 +42,22 @@ export function validateModel(v: string): string | true {
   return "a Hugging Face repo (org/name), an s3://, gs://, az:// or pvc:// path, or an absolute path";
 }
 
-export function validateGpu(v: string): string | true {
-  if (/^\d+$/.test(v)) return true;
-  const m = /^(.+?)(?::(\d+))?$/.exec(v.trim());
-  return m && findGpuType(m[1]!) ? true : `TYPE:COUNT with TYPE one of ${GPU_TYPE_NAMES.join(", ")}`;
+/** `--gpu`: a count, or TYPE:COUNT; a mistake is worded as the file's check words it, with its fix. */
+function gpuFlagProblem(v: string): UsageError | undefined {
+  if (/^\d+$/.test(v.trim())) return undefined;
+  const count = /:(.*)$/.exec(v)?.[1];
+  if (count !== undefined && !/^\d+$/.test(count.trim())) return new UsageError(`--gpu ${v}: the count "${count}" is not a whole number`, `write TYPE:COUNT, e.g. --gpu ${v.slice(0, v.lastIndexOf(":"))}:1`);
+  if (v.trim().startsWith(":")) return new UsageError(`--gpu ${v}: no GPU type before the count`, `write TYPE:COUNT, e.g. --gpu L4${v.trim()}`);
+  const p = gpuStringProblem(v);
+  if (!p) return undefined;
+  const zero = /asks for zero/.test(p.message);
+  const guess = /^write "([^"]+)"/.exec(p.hint)?.[1];
+  const hint = zero
+    ? `write --gpu ${v.slice(0, v.lastIndexOf(":"))}:1 (or more), or --gpu 0 for no GPU`
+    : guess && guess !== "TYPE:COUNT"
+      ? `write --gpu ${guess}`
+      : 'write --gpu TYPE:COUNT, e.g. --gpu L4:1; a GPU not in this list: run vllmapp init on a terminal and pick "other", which selects the nodes by their product label';
+  return new UsageError(`--gpu ${v}: ${p.message}`, hint);
 }
 
 function yamlString(s: string): string {
@@ -219,7 +231,9 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
       const model = opts.model ?? (await asked((s) => input({ message: "Model (Hugging Face repo, or s3:// gs:// az:// pvc:// path)", default: DEFAULT_MODEL, validate: validateModel }, { signal: s }), ac.signal));
       const name = opts.name ?? (await asked((s) => input({ message: "App name", default: nameFromModel(model), validate: validateName }, { signal: s }), ac.signal));
       const gpu = opts.gpu !== undefined ? { gpu: opts.gpu } : await askGpu(model, ac.signal);
-      const auth = opts.auth ?? (await asked((s) => confirm({ message: "Require an API key?", default: true }, { signal: s }), ac.signal));
+      // once the flags gave what init needs (name, model, GPU), the rest takes its default instead of a question
+      const given = opts.name !== undefined && opts.model !== undefined && opts.gpu !== undefined;
+      const auth = opts.auth ?? (given ? true : await asked((s) => confirm({ message: "Require an API key?", default: true }, { signal: s }), ac.signal));
       answers = { name, model, ...gpu, auth };
     } finally {
       process.stdin.off("keypress", onKey);
@@ -245,12 +259,14 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
     }
     answers = { name: opts.name ?? nameFromModel(model), model, gpu, auth: opts.auth ?? true, ...(placeholder ? { placeholder } : {}) };
   }
+  // every flag's problem at once; --gpu's worded as the file's check words it
+  const gpuProblem = gpuFlagProblem(answers.gpu);
   const problems = [
     ["--name", validateName(answers.name)],
     ["--model", validateModel(answers.model)],
-    ["--gpu", validateGpu(answers.gpu)],
-  ].filter(([, r]) => r !== true);
-  if (problems.length) throw new UsageError(problems.map(([f, r]) => `${f}: expected ${r}`).join("\n"));
+  ].filter(([, r]) => r !== true).map(([f, r]) => `${f}: expected ${r}`);
+  if (gpuProblem) problems.push(gpuProblem.message);
+  if (problems.length) throw new UsageError(problems.join("\n"), gpuProblem?.hint);
   if (!answers.placeholder && answers.otherGpu === undefined && answers.gpu !== "0") {
     const misfit = await checkGpuFit(answers.model, answers.gpu);
     if (misfit) throw new UsageError(misfit.message, misfit.hint);

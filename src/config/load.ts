@@ -106,6 +106,12 @@ function keysAt(schema: unknown, path: readonly PathKey[]): string[] {
   return [...new Set(candidates)].filter((k) => path.length > 0 || !REJECTED_KEYS.has(k));
 }
 
+/** Unknown fields that are a known mistake: the fix for each. */
+const UNKNOWN_FIELD_HINT: Record<string, string> = {
+  "node_labels.key": "a custom label scheme goes under scheme: node_labels: {scheme: {key: LABEL, values: {L4: VALUE, …}}}",
+  "node_labels.values": "a custom label scheme goes under scheme: node_labels: {scheme: {key: LABEL, values: {L4: VALUE, …}}}",
+};
+
 const MISSING_HINT: Record<string, string> = {
   name: 'add name: my-app (a DNS-1123 label: lowercase letters, digits and "-")',
 };
@@ -131,6 +137,10 @@ function typeHint(path: readonly PathKey[], expected: readonly string[], input: 
     }
   }
   if (typeof input === "number" && wants("a string")) return `quote it: ${key}: "${input}"`;
+  if (field === "parameters" && wants("a list") && input !== null && typeof input === "object" && !Array.isArray(input)) {
+    const entries = Object.entries(input as Record<string, unknown>).slice(0, 3).map(([k, v]) => `{name: ${k}, value: ${JSON.stringify(v)}}`);
+    return `parameters is a list of {name, value}: parameters: [${entries.join(", ")}], used as \${name} in extra_args`;
+  }
   if (Array.isArray(input) && wants("a mapping (key: value)")) return `${key} takes fields (${key}: {field: value}), not a list`;
   return undefined;
 }
@@ -149,7 +159,7 @@ function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: Ret
           file, ...pos, severity: "error",
           path: formatPath([...path, key]),
           message: guess ? `unknown field "${key}"; did you mean "${guess}"?` : `unknown field "${key}"`,
-          hint: guess ? `rename it to ${guess}` : `known fields here: ${known.join(", ")}`,
+          hint: guess ? `rename it to ${guess}` : (UNKNOWN_FIELD_HINT[formatPath([...path, key])] ?? `known fields here: ${known.join(", ")}`),
         });
       }
       continue;

@@ -50,6 +50,31 @@ const argvList = z.array(argvItem);
 /** on_startup / on_shutdown: an argv list, or one string run by `sh -c`. */
 const hook = z.union([nonEmpty(), argvList.check(z.minLength(1, "give the command and its arguments, e.g. [sh, -c, \"echo hi\"]"))]);
 
+/**
+ * What is wrong with a `"TYPE:COUNT"` GPU string, in the words of both the file's check and `init --gpu`:
+ * an unknown type (with a did-you-mean, and the way to use a GPU vllmapp does not list), or a zero count.
+ */
+export function gpuStringProblem(gpu: string): { message: string; hint: string } | undefined {
+  const m = /^(.+?)(?::(\d+))?$/.exec(gpu.trim());
+  if (!m || !findGpuType(m[1]!)) {
+    const typed = m?.[1] ?? gpu;
+    const count = /^(\d+)\s*[x×*]\s*(.+)$/i.exec(typed.trim());
+    const guess = suggestGpuType(count ? count[2]! : typed);
+    const n = count?.[1] ?? m?.[2] ?? "1";
+    return {
+      message: `unknown GPU type "${typed}"${guess ? `; did you mean "${guess}"?` : ""} (known: ${GPU_TYPE_NAMES.join(", ")})`,
+      hint: guess
+        ? `write "${guess}:${n}" (TYPE:COUNT)`
+        : `write "TYPE:COUNT", e.g. "L4:1"; a GPU not in this list: write gpu: ${n} and select its nodes with pod_template (nodeSelector on the GPU's product label), as vllmapp init writes for "other"`,
+    };
+  }
+  if (m[2] !== undefined && Number(m[2]) === 0) {
+    const name = findGpuType(m[1]!)!.name;
+    return { message: `"${gpu}" asks for zero ${name} GPUs`, hint: `write "${name}:1" (or more), or leave resources.gpu out to run without a GPU` };
+  }
+  return undefined;
+}
+
 /** GPUs of one pod: they sit on one node, and the biggest nodes carry 16 */
 export const MAX_GPUS_PER_REPLICA = 64;
 
@@ -248,13 +273,8 @@ export const appConfigSchema = z
     }
     const gpu = app.resources?.gpu;
     if (typeof gpu === "string") {
-      const m = /^(.+?)(?::(\d+))?$/.exec(gpu.trim());
-      if (!m || !findGpuType(m[1]!)) {
-        const guess = suggestGpuType(m?.[1] ?? gpu);
-        ctx.addIssue({ code: "custom", path: ["resources", "gpu"], message: `unknown GPU type "${m?.[1] ?? gpu}"${guess ? `; did you mean "${guess}"?` : ""} Known: ${GPU_TYPE_NAMES.join(", ")}`, params: { hint: `write "TYPE:COUNT", e.g. "${guess ?? "L4"}:1"` } });
-      } else if (m[2] !== undefined && Number(m[2]) === 0) {
-        ctx.addIssue({ code: "custom", path: ["resources", "gpu"], message: `"${gpu}" asks for zero ${findGpuType(m[1]!)!.name} GPUs`, params: { hint: `write "${findGpuType(m[1]!)!.name}:1" (or more), or leave resources.gpu out to run without a GPU` } });
-      }
+      const p = gpuStringProblem(gpu);
+      if (p) ctx.addIssue({ code: "custom", path: ["resources", "gpu"], message: p.message, params: { hint: p.hint } });
     }
     const gpuCount = typeof gpu === "number" ? gpu : typeof gpu === "string" ? Number(/:(\d+)\s*$/.exec(gpu)?.[1] ?? 1) : gpu?.count;
     if (gpuCount !== undefined && gpuCount > MAX_GPUS_PER_REPLICA) {

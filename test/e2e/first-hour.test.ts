@@ -175,3 +175,35 @@ test("the README and src/ cite no document outside the repository (SPEC)", () =>
   const cites = files.filter((f) => /\bSPEC\b/.test(readFileSync(f, "utf8"))).map((f) => path.relative(ROOT, f));
   assert.deepEqual(cites, []);
 });
+
+test("init --gpu mistakes are worded as the file's, with the fix, and caught before any file is written", () => {
+  const dir = workdir();
+  const cases: [string, RegExp][] = [
+    ["2xH100", /^error: --gpu 2xH100: unknown GPU type "2xH100"; did you mean "H100"\? \(known: T4, .*\)\n {2}hint: write --gpu H100:2\n$/],
+    ["L4:abc", /^error: --gpu L4:abc: the count "abc" is not a whole number\n {2}hint: write TYPE:COUNT, e.g\. --gpu L4:1\n$/],
+    [":2", /^error: --gpu :2: no GPU type before the count\n/],
+    ["H100:0", /^error: --gpu H100:0: "H100:0" asks for zero H100 GPUs\n {2}hint: write --gpu H100:1 \(or more\), or --gpu 0 for no GPU\n$/],
+    ["H10:4", /did you mean "H100"\?.*\n {2}hint: write --gpu H100:4\n$/],
+    ["A6000:1", /unknown GPU type "A6000" \(known: .*\)\n {2}hint: .*pick "other", which selects the nodes by their product label\n$/],
+  ];
+  for (const [gpu, want] of cases) {
+    const r = runCli(["init", "--gpu", gpu, "--yes", "--name", "q"], { cwd: dir });
+    assert.equal(r.code, 2, gpu);
+    assert.match(r.stderr, want, gpu);
+  }
+  assert.deepEqual(readdirSync(dir), []);
+});
+
+test("a GPU type not in the list says how to use it anyway; node_labels' custom form and parameters' shape are named in the hint", () => {
+  const dir = workdir({
+    "gpu.yaml": "name: a\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: \"RTX 4090:2\"}\n",
+    "labels.yaml": "name: a\nmodel_hf_path: Qwen/Qwen3-0.6B\nnode_labels: {key: node.kubernetes.io/instance-type}\n",
+    "params.yaml": "name: a\nmodel_hf_path: Qwen/Qwen3-0.6B\nparameters: {maxlen: \"8192\"}\n",
+  });
+  const gpu = runCli(["render", "--dry-run", "-f", "gpu.yaml"], { cwd: dir });
+  assert.match(gpu.stderr, /^gpu\.yaml:3:18 resources\.gpu: unknown GPU type "RTX 4090" \(known: T4, .*\)\n {2}hint: write "TYPE:COUNT", e\.g\. "L4:1"; a GPU not in this list: write gpu: 2 and select its nodes with pod_template/);
+  const labels = runCli(["render", "--dry-run", "-f", "labels.yaml"], { cwd: dir });
+  assert.match(labels.stderr, /node_labels\.key: unknown field "key"\n {2}hint: a custom label scheme goes under scheme: node_labels: \{scheme: \{key: LABEL, values: \{L4: VALUE, …\}\}\}/);
+  const params = runCli(["render", "--dry-run", "-f", "params.yaml"], { cwd: dir });
+  assert.match(params.stderr, /parameters: expected a list, got a mapping\n {2}hint: parameters is a list of \{name, value\}: parameters: \[\{name: maxlen, value: "8192"\}\], used as \$\{name\} in extra_args/);
+});
