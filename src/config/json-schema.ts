@@ -125,6 +125,8 @@ export function buildJsonSchema(): Record<string, unknown> {
     ...schema,
     $id: SCHEMA_ID,
     title: "vllm-app.yaml",
+    // top-level x-* keys are ignored by the CLI (anchors for merge keys, as in docker compose)
+    patternProperties: { "^x-": {} },
     description: "One vLLM app for vllmapp (fields follow Flyte 2's VLLMAppEnvironment). In a file of several apps, start each document with the same # yaml-language-server: $schema= line.",
     // exactly one model source
     oneOf: [
