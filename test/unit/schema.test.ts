@@ -117,3 +117,16 @@ test("the schema accepts top-level x-* keys, as the CLI ignores them, and nothin
   assert.equal(validate({ ...app, extra: 1 }), false);
   assert.doesNotThrow(() => parseConfigText("x-defaults: {gpu: L4:1}\nname: q\nmodel_hf_path: Qwen/Qwen3-0.6B\n", "f.yaml"));
 });
+
+test("schema and CLI agree that a typed GPU count is at least 1", () => {
+  const validate = strictAjv().compile(JSON.parse(readFileSync(SHIPPED, "utf8")));
+  const app = (gpu: string) => ({ name: "q", model_hf_path: "Qwen/Qwen3-0.6B", resources: { gpu } });
+  for (const gpu of ["H100:0", "L4:00"]) {
+    assert.equal(validate(app(gpu)), false, gpu);
+    assert.throws(() => parseConfigText(`name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "${gpu}"}\n`, "f.yaml"), gpu);
+  }
+  for (const gpu of ["H100:1", "L4:8", "A100 80G:4", "H100"]) {
+    assert.equal(validate(app(gpu)), true, gpu);
+    assert.doesNotThrow(() => parseConfigText(`name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "${gpu}"}\n`, "f.yaml"), gpu);
+  }
+});
