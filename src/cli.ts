@@ -104,7 +104,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (e instanceof VllmappError) {
       process.stderr.write(`error: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ""}`);
-      if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
+      // a usage error is the user's to fix, not a vllmapp failure: no stack trace, --debug or not
+      if (debug && e.stack && e.exitCode !== ExitCode.usage) process.stderr.write(`${e.stack}\n`);
       return e.exitCode;
     }
     const err = e as Error;

@@ -1,4 +1,4 @@
-/** Exit codes, as SPEC §1 defines them. Lower layers throw; only cli.ts exits. */
+/** Exit codes (README "Commands"). Lower layers throw; only cli.ts exits. */
 export const ExitCode = {
   ok: 0,
   unexpected: 1,
@@ -75,6 +75,8 @@ export interface Diagnostic {
   severity: "error" | "warning" | "note";
   /** the app of a multi-app file it belongs to, when the plan knows (check summarises per app) */
   app?: string;
+  /** a note about the checks a problem stopped: listed after the file's other diagnostics */
+  summary?: boolean;
 }
 
 export function formatDiagnostic(d: Diagnostic): string {
@@ -85,17 +87,25 @@ export function formatDiagnostic(d: Diagnostic): string {
   return d.hint ? `${head}\n  hint: ${d.hint}` : head;
 }
 
-/** All the errors of a config at once. */
+/**
+ * All the errors of a config at once, and the notes that say which checks a problem stopped. `partial`:
+ * what the loader could still validate (config/load.ts), for the later checks the caller runs.
+ */
 export class ConfigError extends VllmappError {
   readonly diagnostics: Diagnostic[];
-  constructor(diagnostics: Diagnostic[]) {
+  readonly partial: readonly unknown[];
+  readonly warnings: readonly Diagnostic[];
+  constructor(diagnostics: Diagnostic[], partial: readonly unknown[] = [], warnings: readonly Diagnostic[] = []) {
     const errors = diagnostics.filter((d) => d.severity === "error");
+    const notes = diagnostics.filter((d) => d.severity === "note");
     super(
-      errors.map(formatDiagnostic).join("\n") +
+      [...errors, ...notes].map(formatDiagnostic).join("\n") +
         `\n${errors.length} error${errors.length === 1 ? "" : "s"} in ${[...new Set(errors.map((d) => d.file))].join(", ")}`,
       ExitCode.usage,
     );
     this.diagnostics = diagnostics;
+    this.partial = partial;
+    this.warnings = warnings;
   }
 }
 

@@ -4,7 +4,7 @@
  * back for more. No IO of its own: the file system, the templates, the resolver come in `io`.
  */
 import type { Document } from "yaml";
-import { formatPath, sortDiagnostics, type LoadDeps, type LoadedApp } from "../config/load.js";
+import { formatPath, sortDiagnostics, type LoadDeps, type LoadedApp, type PartialApp } from "../config/load.js";
 import { deployWaves, loadConfig, withDependencies, type LoadedConfig } from "../config/graph.js";
 import { applyOverrides, isOverridden, SET_FILE, type SetOverride } from "../config/overrides.js";
 import { ConfigError, UsageError, type Diagnostic } from "../errors.js";
@@ -105,8 +105,12 @@ export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
   try {
     loaded = selectApps(opts, io, created);
   } catch (e) {
-    if (e instanceof ConfigError) return { ...empty, errors: placed(e.diagnostics) };
-    throw e;
+    if (!(e instanceof ConfigError)) throw e;
+    // the checks that do not need the faulty fields still run, so one run shows every problem
+    const more = (e.partial as PartialApp[])
+      .filter((p) => opts.app === undefined || p.app.config.name === opts.app)
+      .flatMap((p) => independentChecks(p.app, p.dropped, opts, io));
+    return { ...empty, errors: placed(sortDiagnostics([...e.diagnostics, ...more])) };
   }
   const templates = io.templates();
   const errors: Diagnostic[] = [];
@@ -118,6 +122,7 @@ export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
     const at = (p: (string | number)[]) => ({ file: app.file, ...app.locate(p), path: formatPath(p), app: app.config.name });
     if (isProblem(parsed)) {
       errors.push({ ...at(parsed.path), severity: "error", message: parsed.message, hint: parsed.hint });
+      errors.push(...independentChecks(app, [parsed.path], opts, io).filter((d) => d.path !== formatPath(parsed.path)));
       continue;
     }
     const includeErrors: Diagnostic[] = [];
@@ -176,6 +181,40 @@ export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
     });
   }
   return { ...empty, apps, waves, reports, errors: sortDiagnostics(placed(errors)), warnings: sortDiagnostics(placed(warnings)) };
+}
+
+/** A model source standing in for a faulty one, so that the checks that do not depend on it can run. */
+const STAND_IN_SOURCE: ModelSource = { kind: "path", path: "/model" };
+
+/**
+ * The checks of an app that do not need the fields `dropped` (faulty, and set aside by the loader, or a
+ * faulty model source): the model source's form, and the vllm serve flags of extra_args, whose check runs
+ * in the render. Errors only; anything that fails here is left to the run after the fix.
+ */
+function independentChecks(app: LoadedApp, dropped: readonly (string | number)[][], opts: PlanOptions, io: PlanIo): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const at = (p: (string | number)[]) => ({ file: app.file, ...app.locate(p), path: formatPath(p), app: app.config.name });
+  const isDropped = (p: readonly (string | number)[]) => dropped.some((d) => d.every((k, i) => p[i] === undefined || p[i] === k));
+  let source = STAND_IN_SOURCE;
+  if (!isDropped(["model_path"]) && !isDropped(["model_hf_path"])) {
+    const parsed = parseModelSource(app.config);
+    if (isProblem(parsed)) out.push({ ...at(parsed.path), severity: "error", message: parsed.message, hint: parsed.hint });
+    else source = parsed;
+  }
+  if (isDropped(["extra_args"])) return out;
+  try {
+    const rendered = renderApp({
+      app: app.config, source, templates: io.templates(), includes: [], params: new Map(), target: opts.target,
+      namespace: opts.namespace ?? app.config.namespace ?? opts.defaultNamespace, hostHome: io.hostHome, dockerGpus: opts.dockerGpus,
+      hostModelDir: false,
+    });
+    for (const p of rendered.problems) {
+      if (p.severity === "error" && p.path[0] === "extra_args") out.push({ ...at(p.path), severity: "error", message: p.message, hint: p.hint });
+    }
+  } catch {
+    // a render that needs the fixed fields: its checks wait for the next run
+  }
+  return out;
 }
 
 /** The absolute paths an app names besides its model (adapters, a draft model): on Docker, host folders are bind-mounted. */

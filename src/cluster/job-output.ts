@@ -1,5 +1,5 @@
 /**
- * Run outputs on the `kubernetes` backend (SPEC §3.1): a run is a batch/v1 Job in the namespace;
+ * Run outputs on the `kubernetes` backend (README "Model sources"): a run is a batch/v1 Job in the namespace;
  * `run_name` is its name, `task_name` picks the newest succeeded Job labelled vllmapp.dev/task=<task>;
  * output X is the Job's annotation vllmapp.dev/output.X.
  */

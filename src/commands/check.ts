@@ -70,7 +70,7 @@ export function formatCheck(r: CheckResult): string {
   return lines.join("\n");
 }
 
-/** The upgrade report (SPEC §8): exit 2 with each breaking flag at file:line:col, 0 otherwise. */
+/** The upgrade report (README "vLLM flag catalogs"): exit 2 with each breaking flag at file:line:col, 0 otherwise. */
 async function upgradeReport(opts: CheckOptions, ui: ReturnType<typeof uiFor>): Promise<void> {
   const [{ selectApps }, { fsLoadDeps }, up, { DEFAULT_IMAGE }, { formatPath }] = await Promise.all([
     import("../app/plan.js"),
@@ -92,7 +92,7 @@ async function upgradeReport(opts: CheckOptions, ui: ReturnType<typeof uiFor>): 
 export function checkCommand(): Command {
   const cmd = new Command("check")
     .description("resolve and check model sources against their backends, and check that each model fits its GPUs")
-    .option("--offline", "skip remote checks (with a warning)")
+    .option("--offline", "skip the checks that need the network (a warning says what was skipped)")
     .option("--vllm-version <X.Y.Z>", "instead: the upgrade report, which extra_args flags break, become ambiguous or change meaning on that vLLM release (exit 2 if any breaks)");
   addCommonOptions(cmd);
   cmd.addHelpText("after", `\nExamples:\n  $ vllmapp check\n  $ vllmapp check -f llama.yaml --json\n  $ HF_TOKEN=hf_… vllmapp check --app llama70b\n  $ vllmapp check --vllm-version 0.33.0 --json`);

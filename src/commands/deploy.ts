@@ -97,7 +97,7 @@ export function deployCommand(): Command {
     .option("--create-namespace", "create the namespace if it does not exist")
     .option("--create-secrets", "create a missing <app>-secrets Secret from the local environment")
     .option("--force-conflicts", "take over fields another field manager owns")
-    .option("--offline", "skip remote checks of the model source (render only; deploy never skips them silently)")
+    .option("--offline", "skip the remote checks of the model source (a warning says what was skipped)")
     .option("--gpus <devices>", "docker: --gpus value (all, 0 for none, or 0,1)");
   addCommonOptions(cmd);
   cmd.addHelpText(

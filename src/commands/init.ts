@@ -2,14 +2,15 @@
 import { Command } from "commander";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { findGpuType, GPU_TYPE_NAMES, GPU_TYPES, gpuNodeMatches, type LabelSchemeName } from "../config/gpus.js";
+import { findGpuType, GPU_TYPES, gpuNodeMatches, type LabelSchemeName } from "../config/gpus.js";
 import { askClusterKind, clusterKindOf, currentContext, nodeLabelsLine, parseClusterKind } from "./cluster-kind.js";
 import { checkGpuFit, suggestGpu, whyUnsized } from "../models/plan-gpus.js";
 import { parseConfigText } from "../config/load.js";
-import { DNS1123_LABEL, HF_REPO } from "../config/schema.js";
+import { DNS1123_LABEL, gpuStringProblem, HF_REPO } from "../config/schema.js";
 import { fsUsageError, InterruptedError, UsageError } from "../errors.js";
 import type { Ui } from "../ui/output.js";
 import { VERSION } from "../version.js";
+import { DEFAULT_CPU_IMAGE } from "../render/labels.js";
 import { uiFor } from "./options.js";
 
 export interface InitAnswers {
@@ -44,10 +45,22 @@ export function validateModel(v: string): string | true {
   return "a Hugging Face repo (org/name), an s3://, gs://, az:// or pvc:// path, or an absolute path";
 }
 
-export function validateGpu(v: string): string | true {
-  if (/^\d+$/.test(v)) return true;
-  const m = /^(.+?)(?::(\d+))?$/.exec(v.trim());
-  return m && findGpuType(m[1]!) ? true : `TYPE:COUNT with TYPE one of ${GPU_TYPE_NAMES.join(", ")}`;
+/** `--gpu`: a count, or TYPE:COUNT; a mistake is worded as the file's check words it, with its fix. */
+function gpuFlagProblem(v: string): UsageError | undefined {
+  if (/^\d+$/.test(v.trim())) return undefined;
+  const count = /:(.*)$/.exec(v)?.[1];
+  if (count !== undefined && !/^\d+$/.test(count.trim())) return new UsageError(`--gpu ${v}: the count "${count}" is not a whole number`, `write TYPE:COUNT, e.g. --gpu ${v.slice(0, v.lastIndexOf(":"))}:1`);
+  if (v.trim().startsWith(":")) return new UsageError(`--gpu ${v}: no GPU type before the count`, `write TYPE:COUNT, e.g. --gpu L4${v.trim()}`);
+  const p = gpuStringProblem(v);
+  if (!p) return undefined;
+  const zero = /asks for zero/.test(p.message);
+  const guess = /^write "([^"]+)"/.exec(p.hint)?.[1];
+  const hint = zero
+    ? `write --gpu ${v.slice(0, v.lastIndexOf(":"))}:1 (or more), or --gpu 0 for no GPU`
+    : guess && guess !== "TYPE:COUNT"
+      ? `write --gpu ${guess}`
+      : 'write --gpu TYPE:COUNT, e.g. --gpu L4:1; a GPU not in this list: run vllmapp init on a terminal and pick "other", which selects the nodes by their product label';
+  return new UsageError(`--gpu ${v}: ${p.message}`, hint);
 }
 
 function yamlString(s: string): string {
@@ -71,7 +84,7 @@ ${commented(`name: ${a.name}`, "names every object (DNS-1123 label)")}
 ${hf ? commented(`model_hf_path: ${yamlString(a.model)}`, "Hugging Face repo; pin a revision with @<rev>") : commented(`model_path: ${yamlString(a.model)}`, "s3://, gs://, az://, pvc://CLAIM/path or an absolute path")}
 # model_id: my-model                # the name clients send (default: the repo id, else name)
 ${hf ? "" : "# stream_model: true               # stream weights from the object store (false: copy to the cache first)\n"}
-resources:
+${a.gpu === "0" ? `${commented(`image: ${DEFAULT_CPU_IMAGE}`, "vLLM's CPU build (x86-64): no GPU asked for, and the default image is the CUDA build")}\n` : ""}resources:
 ${commented(`  gpu: ${gpuIsCount ? a.gpu : yamlString(a.gpu)}`, gpuComment(a))}
   # cpu: "8"                        # default: 4 per GPU
   # memory: 32Gi                    # default: 16Gi per GPU
@@ -101,7 +114,7 @@ pod_template:
 
 function gpuComment(a: InitAnswers): string {
   if (a.placeholder) return `PLACEHOLDER: not sized (${a.placeholder}); check it`;
-  if (a.gpu === "0") return "no GPU: needs a CPU build of vLLM in image:";
+  if (a.gpu === "0") return "no GPU: runs on the CPU image above";
   if (a.otherGpu !== undefined) return `${a.gpu} of ${a.otherGpu} (pod_template below selects the nodes)`;
   return '"TYPE:COUNT" (L4:1, H100:8, "A100 80G:4") or a count';
 }
@@ -125,6 +138,14 @@ export function schemaRefFor(fileDir: string): string {
 
 /** Where the published package's schema is: `${SCHEMA_URL_BASE}<version>/templates/vllm-app.schema.json`. */
 export const SCHEMA_URL_BASE = "https://unpkg.com/vllmapp@";
+
+/**
+ * The command that runs vllmapp where init ran, for the next steps it prints: `npx vllmapp` when npx
+ * started it (vllmapp as a project's dependency is not on PATH there), else `vllmapp`.
+ */
+export function invokedAs(env: NodeJS.ProcessEnv = process.env): string {
+  return env.npm_command === "exec" ? "npx vllmapp" : "vllmapp";
+}
 
 /** `init [PATH]`: a folder (its vllm-app.yaml), or the .yaml/.yml file itself. */
 export function initTarget(arg: string): string {
@@ -216,7 +237,9 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
       const gpuType = gpu.otherGpu === undefined ? findGpuType(gpu.gpu.split(":")[0]!) : undefined;
       // asked with the GPU: when --gpu answered that, the context (or --cluster) answers this
       const scheme = gpuType?.vendor === "nvidia" ? (clusterOption(opts.cluster) ?? (opts.gpu !== undefined ? detectedKind()?.scheme : await asked((s) => askClusterKind(detectedKind()?.scheme, s), ac.signal))) : undefined;
-      const auth = opts.auth ?? (await asked((s) => confirm({ message: "Require an API key?", default: true }, { signal: s }), ac.signal));
+      // once the flags gave what init needs (name, model, GPU), the rest takes its default instead of a question
+      const given = opts.name !== undefined && opts.model !== undefined && opts.gpu !== undefined;
+      const auth = opts.auth ?? (given ? true : await asked((s) => confirm({ message: "Require an API key?", default: true }, { signal: s }), ac.signal));
       answers = { name, model, ...gpu, auth, ...(scheme ? { scheme } : {}) };
     } finally {
       process.stdin.off("keypress", onKey);
@@ -257,12 +280,14 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
       delete answers.scheme; // read from the context, not asked for: the default stays, deploy says what the nodes have
     }
   }
+  // every flag's problem at once; --gpu's worded as the file's check words it
+  const gpuProblem = gpuFlagProblem(answers.gpu);
   const problems = [
     ["--name", validateName(answers.name)],
     ["--model", validateModel(answers.model)],
-    ["--gpu", validateGpu(answers.gpu)],
-  ].filter(([, r]) => r !== true);
-  if (problems.length) throw new UsageError(problems.map(([f, r]) => `${f}: expected ${r}`).join("\n"));
+  ].filter(([, r]) => r !== true).map(([f, r]) => `${f}: expected ${r}`);
+  if (gpuProblem) problems.push(gpuProblem.message);
+  if (problems.length) throw new UsageError(problems.join("\n"), gpuProblem?.hint);
   if (!answers.placeholder && answers.otherGpu === undefined && answers.gpu !== "0") {
     const misfit = await checkGpuFit(answers.model, answers.gpu);
     if (misfit) throw new UsageError(misfit.message, misfit.hint);
@@ -326,8 +351,10 @@ Examples:
       const ui = uiFor(opts);
       const r = await runInit(target, opts, ui);
       if (opts.json) ui.out(JSON.stringify(r, null, 2));
+      if (r.answers.gpu === "0") ui.note(`no GPU: wrote image: ${DEFAULT_CPU_IMAGE} (vLLM's CPU build, x86-64 nodes); vllm/vllm-openai, the default, is the CUDA build and exits without a GPU`);
       const f = r.file === "vllm-app.yaml" ? "" : ` -f ${r.file}`;
-      ui.success(`wrote ${r.file}\nnext:\n  vllmapp render --dry-run${f}     # see what would be deployed\n  vllmapp deploy${f}               # apply to the current kubectl context (--local: Docker on this machine)`);
+      const me = invokedAs();
+      ui.success(`wrote ${r.file}\nnext:\n  ${me} render --dry-run${f}     # see what would be deployed\n  ${me} deploy${f}               # apply to the current kubectl context (--local: Docker on this machine)`);
     });
 }
 

@@ -11,7 +11,8 @@ import { UsageError } from "../errors.js";
 import type { TargetKind } from "../render/types.js";
 import { Ui } from "../ui/output.js";
 
-function collect(value: string, previous: string[]): string[] {
+/** A repeatable flag's values; no commander default, so help shows none (the schemas default to []). */
+function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
@@ -28,11 +29,11 @@ export interface OptionGroups {
   cluster?: boolean;
 }
 
-/** Add the flags SPEC §1 lists as common to commands that touch a target. */
+/** Add the flags common to the commands that touch a target (README "Commands"). */
 export function addCommonOptions(cmd: Command, { file = true, fileShort = true, render = true, target = true, cluster = true }: OptionGroups = {}): Command {
   if (file) {
     cmd
-      .option(`${fileShort ? "-f, " : ""}--file <path>`, "the app file; - reads it from stdin (default: vllm-app.yaml)", collect, [])
+      .option(`${fileShort ? "-f, " : ""}--file <path>`, "the app file; - reads it from stdin (default: vllm-app.yaml)", collect)
       .option("--app <name>", "pick one app of a multi-app file");
   }
   if (target) {
@@ -42,13 +43,13 @@ export function addCommonOptions(cmd: Command, { file = true, fileShort = true, 
   if (cluster) {
     cmd
       .option("--context <name>", "kubeconfig context")
-      .option("-n, --namespace <ns>", "namespace (default: the context's, else the file's namespace)")
+      .option("-n, --namespace <ns>", "namespace (wins over the file's namespace:; default: the file's, else the context's)")
       .option("--kubeconfig <path>", "kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)");
   }
   if (file && render) {
     cmd
-      .option("--param <name=value>", "override a parameter (repeatable)", collect, [])
-      .option("--set <path=value>", "override a field of the file for this run, e.g. --set resources.gpu=H100:2 (repeatable)", collect, [])
+      .option("--param <name=value>", "override a parameter (repeatable)", collect)
+      .option("--set <path=value>", "override a field of the file for this run, e.g. --set resources.gpu=H100:2 (repeatable)", collect)
       .option("--templates <dir>", "use a copy of vllmapp's templates folder");
   }
   cmd

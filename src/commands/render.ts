@@ -30,6 +30,10 @@ export const renderOptionsSchema = z
     if (o.dryRun && o.out !== undefined) throw new UsageError("--out and --dry-run contradict each other: --dry-run prints to stdout, --out writes files", "pass one of them");
     const target = targetOf(o);
     rejectIneffective(target, [["--gpus", o.gpus, "docker"]]);
+    // without --resolve, render reads no kubeconfig: these would be silently ignored
+    for (const [flag, given] of [["--context", o.context], ["--kubeconfig", o.kubeconfig]] as const) {
+      if (given !== undefined && !o.resolve) throw new UsageError(`${flag} has no effect on render without --resolve: render alone reads no kubeconfig`, `drop ${flag}, or add --resolve (which looks up run outputs in the cluster)`);
+    }
     if (o.offline && !o.resolve) throw new UsageError("--offline has no effect without --resolve: render alone never contacts anything", "drop --offline, or add --resolve");
     if (o.showOnly.length && !o.dryRun) throw new UsageError("--show-only picks objects to print, and render prints only with --dry-run", "add --dry-run");
     if (o.showOnly.length && target === "docker") throw new UsageError("--show-only picks Kubernetes objects; the Docker target renders none", "drop --show-only, or drop --local");
@@ -141,17 +145,18 @@ export function renderCommand(): Command {
     .description("render the vllm serve command and the Kubernetes manifests (or docker run) without touching a cluster or Docker")
     .option("--dry-run", "print to stdout instead of writing files")
     .option("--out <dir>", "folder to write: DIR/<app>/ for each app, and DIR/kustomization.yaml over them for a multi-app file (default ./rendered)")
-    .option("--show-only <Kind/name>", "print only this object (repeatable; with --dry-run)", (v: string, prev: string[]) => [...prev, v], [])
+    .option("--show-only <Kind/name>", "print only this object (repeatable; with --dry-run)", (v: string, prev: string[] = []) => [...prev, v])
     .option("--no-sync-waves", "no argocd.argoproj.io/sync-wave annotations from depends_on")
     .option("--resolve", "resolve run outputs and check model sources against their backends")
-    .option("--offline", "skip remote checks (with a warning)")
+    .option("--offline", "with --resolve: skip the checks that need the network (a warning says what was skipped)")
     .option("--gpus <devices>", "docker: --gpus value (all, 0 for none, or 0,1)");
   addCommonOptions(cmd);
   cmd.addHelpText(
     "after",
     `
 Examples:
-  $ vllmapp render --dry-run -f examples/qwen3.yaml            # manifests as YAML on stdout
+  $ vllmapp render --dry-run                                   # ./vllm-app.yaml's manifests as YAML on stdout
+  $ vllmapp render --dry-run -f deploy/llama/vllm-app.yaml     # another file
   $ vllmapp render --dry-run -o json                           # one JSON document
   $ vllmapp render --out deploy/                               # deploy/<app>/: one file per object + kustomization.yaml
   $ cat vllm-app.yaml | vllmapp render --dry-run -f -          # the file from stdin (Argo CD plugins, pipelines)

@@ -95,6 +95,9 @@ export function suggestGpuType(name: string): string | undefined {
       if (!best || d < best.d) best = { name: t.name, d };
     }
   }
+  // a type cut short ("H10", "B20") is that type, before any one-letter-off neighbour ("A10")
+  const prefixed = GPU_TYPES.filter((t) => [t.name, ...t.aliases].some((a) => n.length >= 2 && normalise(a).startsWith(n) && normalise(a).length === n.length + 1));
+  if (prefixed.length === 1) return prefixed[0]!.name;
   return best && best.d <= Math.max(1, Math.floor(n.length / 3)) ? best.name : undefined;
 }
 

@@ -5,7 +5,7 @@
  */
 import { ConfigError, describeFsError, VllmappError, type Diagnostic } from "../errors.js";
 import { didYouMean } from "../text.js";
-import { decodeConfigBytes, parseConfigText, sortDiagnostics, type LoadDeps, type LoadedApp, type LoadResult } from "./load.js";
+import { decodeConfigBytes, parseConfigText, sortDiagnostics, type LoadDeps, type LoadedApp, type LoadResult, type PartialApp } from "./load.js";
 
 export interface LoadedConfig extends LoadResult {
   /** every app loaded (of the file and the files it depends on), dependencies first */
@@ -24,6 +24,7 @@ export function loadConfig(file: string, deps: LoadDeps): LoadedConfig {
   const diagnostics: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
   const queue = [file];
+  let rootPartial: PartialApp[] | undefined;
   const readOne = (f: string): LoadResult | undefined => {
     if (byFile.has(f)) return byFile.get(f);
     let content: string | Uint8Array;
@@ -44,8 +45,10 @@ export function loadConfig(file: string, deps: LoadDeps): LoadedConfig {
       warnings.push(...r.warnings);
       return r;
     } catch (e) {
-      if (e instanceof ConfigError) diagnostics.push(...e.diagnostics);
-      else throw e;
+      if (!(e instanceof ConfigError)) throw e;
+      diagnostics.push(...e.diagnostics);
+      warnings.push(...e.warnings);
+      if (f === file) rootPartial = e.partial as PartialApp[];
       return undefined;
     }
   };
@@ -126,7 +129,10 @@ export function loadConfig(file: string, deps: LoadDeps): LoadedConfig {
     order.push(nodes.get(key)!.app);
   };
   for (const key of nodes.keys()) visit(key);
-  if (diagnostics.length) throw new ConfigError(sortDiagnostics(diagnostics));
+  if (diagnostics.length) {
+    const partial = rootPartial ?? byFile.get(file)?.apps.map((app) => ({ app, dropped: [] }));
+    throw new ConfigError(sortDiagnostics(diagnostics), partial, warnings);
+  }
   const root = byFile.get(file)!;
   const dependencies = new Map<LoadedApp, LoadedApp[]>();
   for (const node of nodes.values()) dependencies.set(node.app, node.deps.map((d) => nodes.get(d)!.app));

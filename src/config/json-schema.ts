@@ -83,8 +83,8 @@ function gpuRules(schema: Json): void {
   const gpu = (((schema.properties as Json).resources as Json | undefined)?.properties as Json | undefined)?.gpu as Json | undefined;
   const type = gpuTypePattern();
   for (const branch of (gpu?.anyOf as Json[] | undefined) ?? []) {
-    // "TYPE:N" (a trailing :N is the count, as the CLI reads it), or "TYPE"
-    if (branch.type === "string") branch.pattern = `^(${type}:\\d+\\s*|(?!.*:\\d+\\s*$)${type})$`;
+    // "TYPE:N" (a trailing :N is the count, as the CLI reads it; at least 1, as the CLI says), or "TYPE"
+    if (branch.type === "string") branch.pattern = `^(${type}:0*[1-9]\\d*\\s*|(?!.*:\\d+\\s*$)${type})$`;
     if (branch.type === "object") {
       const props = branch.properties as Json;
       (props.type as Json).pattern = `^${type}$`;
@@ -125,6 +125,8 @@ export function buildJsonSchema(): Record<string, unknown> {
     ...schema,
     $id: SCHEMA_ID,
     title: "vllm-app.yaml",
+    // top-level x-* keys are ignored by the CLI (anchors for merge keys, as in docker compose)
+    patternProperties: { "^x-": {} },
     description: "One vLLM app for vllmapp (fields follow Flyte 2's VLLMAppEnvironment). In a file of several apps, start each document with the same # yaml-language-server: $schema= line.",
     // exactly one model source
     oneOf: [

@@ -21,6 +21,13 @@ export interface LoadedApp {
   explicit?: ReadonlySet<string>;
 }
 
+/** An app of a file with errors, as far as it validated: the later, independent checks run on it. */
+export interface PartialApp {
+  app: LoadedApp;
+  /** the faulty fields set aside (their defaults stand in): findings about them are not reported again */
+  dropped: (string | number)[][];
+}
+
 export interface LoadResult {
   apps: LoadedApp[];
   warnings: Diagnostic[];
@@ -101,6 +108,12 @@ function keysAt(schema: unknown, path: readonly PathKey[]): string[] {
   return [...new Set(candidates)].filter((k) => path.length > 0 || !REJECTED_KEYS.has(k));
 }
 
+/** Unknown fields that are a known mistake: the fix for each. */
+const UNKNOWN_FIELD_HINT: Record<string, string> = {
+  "node_labels.key": "a custom label scheme goes under scheme: node_labels: {scheme: {key: LABEL, values: {L4: VALUE, …}}}",
+  "node_labels.values": "a custom label scheme goes under scheme: node_labels: {scheme: {key: LABEL, values: {L4: VALUE, …}}}",
+};
+
 const MISSING_HINT: Record<string, string> = {
   name: 'add name: my-app (a DNS-1123 label: lowercase letters, digits and "-")',
 };
@@ -126,6 +139,10 @@ function typeHint(path: readonly PathKey[], expected: readonly string[], input: 
     }
   }
   if (typeof input === "number" && wants("a string")) return `quote it: ${key}: "${input}"`;
+  if (field === "parameters" && wants("a list") && input !== null && typeof input === "object" && !Array.isArray(input)) {
+    const entries = Object.entries(input as Record<string, unknown>).slice(0, 3).map(([k, v]) => `{name: ${k}, value: ${JSON.stringify(v)}}`);
+    return `parameters is a list of {name, value}: parameters: [${entries.join(", ")}], used as \${name} in extra_args`;
+  }
   if (Array.isArray(input) && wants("a mapping (key: value)")) return `${key} takes fields (${key}: {field: value}), not a list`;
   return undefined;
 }
@@ -144,7 +161,7 @@ function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: Ret
           file, ...pos, severity: "error",
           path: formatPath([...path, key]),
           message: guess ? `unknown field "${key}"; did you mean "${guess}"?` : `unknown field "${key}"`,
-          hint: guess ? `rename it to ${guess}` : `known fields here: ${known.join(", ")}`,
+          hint: guess ? `rename it to ${guess}` : (UNKNOWN_FIELD_HINT[formatPath([...path, key])] ?? `known fields here: ${known.join(", ")}`),
         });
       }
       continue;
@@ -322,7 +339,8 @@ function checkDocument(doc: Document, lc: LineCounter, file: string, earlierAnch
           continue;
         }
         const key = isScalar(pair.key) ? pair.key.value : undefined;
-        const k = key === null || key === undefined ? undefined : String(key);
+        // a merge key (<<) is a symbol once parsed
+        const k = key === null || key === undefined ? undefined : typeof key === "symbol" ? "<<" : String(key);
         if (k !== undefined) {
           const first = seen.get(k);
           if (first !== undefined) {
@@ -344,7 +362,8 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
   if (text.length > CONFIG_LIMITS.maxBytes) decodeConfigBytes(new Uint8Array(text.length), file); // the size error
   const lineCounter = new LineCounter();
   // uniqueKeys: checked below, in linear time and naming the key (the library's check is quadratic)
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  // merge: YAML merge keys (<<: *defaults), as docker compose files use them
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: false, merge: true });
   const diagnostics: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
   const apps: LoadedApp[] = [];
@@ -352,7 +371,10 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
   if (!Array.isArray(docs)) {
     diagnostics.push({ file, line: 1, col: 1, path: "", severity: "error", message: "not a YAML document stream" });
   }
+  // a document with broken YAML is reported and set aside; the other apps of the file are still checked
+  const broken = new Set<Document>();
   for (const doc of list) {
+    const before = diagnostics.length;
     // an indentation mistake: one diagnostic at the line to fix, instead of the parser's view of it
     const first = doc.errors[0];
     const indent = first && indentationProblem(text, file, first.code, lineCounter.linePos(first.pos[0]).line);
@@ -369,25 +391,38 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
       const pos = lineCounter.linePos(w.pos[0]);
       warnings.push({ file, ...pos, path: "", severity: "warning", message: w.message.split("\n")[0]! });
     }
+    if (diagnostics.length > before) broken.add(doc);
   }
-  if (diagnostics.length) throw new ConfigError(sortDiagnostics(diagnostics));
   const earlier = new Set<string>();
   for (const doc of list) {
     const anchors = new Set<string>();
-    diagnostics.push(...checkDocument(doc, lineCounter, file, earlier, anchors));
+    if (!broken.has(doc)) {
+      const found = checkDocument(doc, lineCounter, file, earlier, anchors);
+      diagnostics.push(...found);
+      // a duplicate key leaves a document that can still be checked (the last value counts); the others do not
+      if (found.some((d) => !d.message.startsWith("duplicate key"))) broken.add(doc);
+    }
     for (const a of anchors) earlier.add(a);
   }
-  if (diagnostics.length) throw new ConfigError(sortDiagnostics(diagnostics));
-  const nonEmpty = list.filter((d) => d.contents !== null);
-  if (nonEmpty.length > CONFIG_LIMITS.maxApps) {
-    const extra = nonEmpty[CONFIG_LIMITS.maxApps]!;
+  // empty documents (a trailing ---, a comment-only document) are skipped, as kubectl, helm and kustomize skip them
+  const nonEmpty = list.filter((d) => !isEmptyDocument(d) && !broken.has(d));
+  const brokenCount = list.filter((d) => broken.has(d)).length;
+  if (nonEmpty.length + brokenCount > CONFIG_LIMITS.maxApps) {
+    const extra = nonEmpty[CONFIG_LIMITS.maxApps] ?? nonEmpty[nonEmpty.length - 1]!;
     const pos = extra.contents?.range ? lineCounter.linePos(extra.contents.range[0]) : { line: 1, col: 1 };
-    throw new ConfigError([{ file, ...pos, path: "", severity: "error", message: `the file holds ${nonEmpty.length} apps; at most ${CONFIG_LIMITS.maxApps}`, hint: "split the apps over several files" }]);
+    throw new ConfigError([{ file, ...pos, path: "", severity: "error", message: `the file holds ${nonEmpty.length + brokenCount} apps; at most ${CONFIG_LIMITS.maxApps}`, hint: "split the apps over several files" }]);
   }
-  if (nonEmpty.length === 0) {
+  if (nonEmpty.length + brokenCount === 0) {
     throw new ConfigError([{ file, line: 1, col: 1, path: "", severity: "error", message: "the file holds no app", hint: "run `vllmapp init` to write a commented vllm-app.yaml" }]);
   }
+  // (in a file of one app, a YAML error plainly stops everything: no note)
+  if (list.length > 1) for (const doc of broken) {
+    const pos = lineCounter.linePos(doc.range?.[0] ?? 0);
+    diagnostics.push({ file, ...pos, path: "", severity: "note", summary: true, message: `the app from line ${pos.line} was not checked further: its YAML has errors`, hint: "fix the YAML errors and run again" });
+  }
   const names = new Map<string, number>();
+  // every app that validated, or validated once its faulty fields were set aside: later checks run on these
+  const partial: PartialApp[] = [];
   for (const doc of nonEmpty) {
     if (edit) diagnostics.push(...edit(doc));
     const at = locator(doc, lineCounter);
@@ -405,9 +440,24 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
       diagnostics.push({ file, ...at([]), path: "", severity: "error", message: "an app must be a mapping of fields (name: …, model_hf_path: …)" });
       continue;
     }
+    // top-level x-* keys hold anchors for the fields (docker compose's extension fields): not fields
+    for (const key of Object.keys(raw)) if (key.startsWith("x-")) delete (raw as Record<string, unknown>)[key];
     const parsed = appConfigSchema.safeParse(raw, { reportInput: true });
     if (!parsed.success) {
       diagnostics.push(...issuesToDiagnostics(parsed.error.issues, file, at));
+      // the checks that need a valid app still run on what is left once the faulty fields are set aside
+      const rest = salvage(raw as Record<string, unknown>, parsed.error.issues);
+      for (const issue of rest.issues) diagnostics.push(...issuesToDiagnostics([issue], file, at));
+      if (rest.config) {
+        for (const f of appRules(rest.config)) {
+          if (rest.dropped.some((d) => overlaps(d, f.path))) continue;
+          const d: Diagnostic = { file, ...at(f.path), path: formatPath(f.path), severity: f.severity, message: f.message, hint: f.hint };
+          (f.severity === "error" ? diagnostics : warnings).push(d);
+        }
+        partial.push({ app: { config: rest.config, file, locate: (p) => at(p) }, dropped: rest.dropped });
+      } else {
+        diagnostics.push({ file, ...at([]), path: "", severity: "note", summary: true, message: `the checks of ${typeof (raw as { name?: unknown }).name === "string" ? `app "${(raw as { name: string }).name}"` : "this app"} that need the fields above (units, the model source, vllm serve flags) did not run`, hint: "fix the errors above and run again" });
+      }
       continue;
     }
     const config = parsed.data;
@@ -415,14 +465,113 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
       const d: Diagnostic = { file, ...at(f.path), path: formatPath(f.path), severity: f.severity, message: f.message, hint: f.hint };
       (f.severity === "error" ? diagnostics : warnings).push(d);
     }
+    partial.push({ app: { config, file, locate: (p) => at(p) }, dropped: [] });
+    const placeholder = placeholderGpu(doc, file, lineCounter);
+    if (placeholder) warnings.push(placeholder);
     if (names.has(config.name)) {
       diagnostics.push({ file, ...at(["name"]), path: "name", severity: "error", message: `app "${config.name}" is defined twice in this file (first at line ${names.get(config.name)})`, hint: "give each app its own name" });
     }
     names.set(config.name, at(["name"]).line);
     apps.push({ config, file, locate: (p) => at(p), explicit: new Set(Object.keys(raw)) });
   }
-  if (diagnostics.length) throw new ConfigError(capDiagnostics(sortDiagnostics(diagnostics)));
+  if (diagnostics.some((d) => d.severity === "error")) throw new ConfigError(capDiagnostics(sortDiagnostics(diagnostics)), partial, warnings);
   return { apps, warnings };
+}
+
+/** A document with nothing in it: a trailing `---`, or comments only. */
+function isEmptyDocument(doc: Document): boolean {
+  const c = doc.contents;
+  return c === null || (isScalar(c) && c.value === null && !c.tag && !c.anchor && c.source === "");
+}
+
+/**
+ * `vllmapp init` marks a GPU it could not size (the Hub was unreachable) with a `# PLACEHOLDER` comment
+ * on the line: a warning on every load until someone replaces the value and the comment.
+ */
+function placeholderGpu(doc: Document, file: string, lc: LineCounter): Diagnostic | undefined {
+  const node = doc.getIn(["resources", "gpu"], true) as YamlNode | undefined;
+  const comment = node && (isScalar(node) || isMap(node)) ? `${node.comment ?? ""}` : "";
+  if (!/PLACEHOLDER/.test(comment) || !node?.range) return undefined;
+  return {
+    file, ...lc.linePos(node.range[0]), path: "resources.gpu", severity: "warning",
+    message: `${isScalar(node) ? `${String(node.value)} is` : "this is"} a placeholder: vllmapp init could not size the model when it wrote the file`,
+    hint: "set the GPU type and count the model needs (vllmapp check says whether it fits), then delete the PLACEHOLDER comment",
+  };
+}
+
+/** Is one field path inside the other (or the same)? */
+export function overlaps(a: readonly PathKey[], b: readonly PathKey[]): boolean {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The app without its faulty fields, so that the checks that need a valid app (units, cross-field
+ * rules, the model source, vllm serve flags) still report on the rest in the same run. Each round
+ * removes the fields the issues point at (a whole list, for a faulty item) and validates again. The
+ * cross-field issues a later round finds, away from the removed fields, are new findings (zod skips
+ * them while a field is unknown or of the wrong kind); the rest are the removal's own and are dropped.
+ */
+function salvage(raw: Record<string, unknown>, first: readonly $ZodIssue[]): { config?: AppConfig; dropped: PathKey[][]; issues: $ZodIssue[] } {
+  const copy = structuredClone(raw);
+  const dropped: PathKey[][] = [];
+  const seen = new Set(first.map((i) => `${i.path.join("\0")}\0${i.message}`));
+  const found: $ZodIssue[] = [];
+  let issues = first;
+  for (let round = 0; round < 8; round++) {
+    let progress = false;
+    for (const issue of issues) {
+      const keys = issue.code === "unrecognized_keys" ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
+      for (let path of keys as PathKey[][]) {
+        const firstIndex = path.findIndex((k) => typeof k === "number");
+        if (firstIndex !== -1) path = path.slice(0, firstIndex);
+        // a field removed already, yet still wrong (required, or part of a tuple): remove its parent
+        if (dropped.some((d) => overlaps(d, path) && d.length <= path.length)) path = path.slice(0, -1);
+        if (path.length === 0) {
+          // no model source left, because a faulty one was removed: a stand-in keeps the rest checkable
+          const sourceDropped = dropped.some((d) => d[0] === "model_path" || d[0] === "model_hf_path");
+          if (!sourceDropped || copy.model_path !== undefined) return { dropped, issues: found };
+          copy.model_path = "/model";
+          progress = true;
+          continue;
+        }
+        if (path[0] === "name") {
+          copy.name = "app";
+          progress = true;
+        } else {
+          // a cross-field issue may point at a field that is not there (base_domain): remove what holds it
+          while (path.length > 0 && !removeAt(copy, path)) path = path.slice(0, -1);
+          if (path.length === 0) return { dropped, issues: found };
+          progress = true;
+        }
+        dropped.push(path);
+      }
+    }
+    const again = appConfigSchema.safeParse(copy, { reportInput: true });
+    if (again.success) return { config: again.data, dropped, issues: found };
+    for (const issue of again.error.issues) {
+      const key = `${issue.path.join("\0")}\0${issue.message}`;
+      if (issue.code !== "custom" || seen.has(key) || issue.path.length === 0 || dropped.some((d) => overlaps(d, issue.path as PathKey[]))) continue;
+      seen.add(key);
+      found.push(issue);
+    }
+    if (!progress) return { dropped, issues: found };
+    issues = again.error.issues;
+  }
+  return { dropped, issues: found };
+}
+
+/** Delete the field at a path of plain objects; false when there is nothing there. */
+function removeAt(root: Record<string, unknown>, path: readonly PathKey[]): boolean {
+  let node: unknown = root;
+  for (const k of path.slice(0, -1)) {
+    if (node === null || typeof node !== "object") return false;
+    node = (node as Record<string, unknown>)[k as string];
+  }
+  if (node === null || typeof node !== "object" || !(String(path[path.length - 1]) in node)) return false;
+  delete (node as Record<string, unknown>)[String(path[path.length - 1])];
+  return true;
 }
 
 function findFirstAlias(doc: Document): YamlNode | undefined {
@@ -457,5 +606,5 @@ export function capDiagnostics(list: Diagnostic[]): Diagnostic[] {
 }
 
 export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
-  return [...list].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
+  return [...list].sort((a, b) => a.file.localeCompare(b.file) || Number(Boolean(a.summary)) - Number(Boolean(b.summary)) || a.line - b.line || a.col - b.col);
 }

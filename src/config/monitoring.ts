@@ -1,5 +1,5 @@
 /**
- * `monitoring:` (SPEC §8): a prometheus-operator PodMonitor for the server's /metrics, a Grafana dashboard
+ * `monitoring:` (README "Monitoring: `monitoring:`"): a prometheus-operator PodMonitor for the server's /metrics, a Grafana dashboard
  * ConfigMap and a PrometheusRule with alerts. Pure: the schema only; render/monitoring.ts builds the objects.
  */
 import * as z from "zod/mini";

@@ -1,5 +1,5 @@
 /**
- * `route:` (SPEC §8): the app's Service attached to a Gateway API Gateway by an HTTPRoute, optionally
+ * `route:` (README "Routing: `route:`"): the app's Service attached to a Gateway API Gateway by an HTTPRoute, optionally
  * through an Inference Extension InferencePool. Pure: the schema only; render/route.ts builds the objects.
  */
 import * as z from "zod/mini";

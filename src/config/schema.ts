@@ -1,5 +1,5 @@
 /**
- * vllm-app.yaml as one zod schema (SPEC §2). Field names follow Flyte 2's VLLMAppEnvironment.
+ * vllm-app.yaml as one zod schema (README "vllm-app.yaml"). Field names follow Flyte 2's VLLMAppEnvironment.
  * Pure: no IO. Cross-field rules live in `superRefine` so every problem is reported at once.
  * zod/mini (not classic zod): a tenth of the size, which is most of `render`'s start-up.
  */
@@ -49,6 +49,31 @@ const argvItem = z.pipe(z.union([z.string(), z.number(), z.boolean()]), z.transf
 const argvList = z.array(argvItem);
 /** on_startup / on_shutdown: an argv list, or one string run by `sh -c`. */
 const hook = z.union([nonEmpty(), argvList.check(z.minLength(1, "give the command and its arguments, e.g. [sh, -c, \"echo hi\"]"))]);
+
+/**
+ * What is wrong with a `"TYPE:COUNT"` GPU string, in the words of both the file's check and `init --gpu`:
+ * an unknown type (with a did-you-mean, and the way to use a GPU vllmapp does not list), or a zero count.
+ */
+export function gpuStringProblem(gpu: string): { message: string; hint: string } | undefined {
+  const m = /^(.+?)(?::(\d+))?$/.exec(gpu.trim());
+  if (!m || !findGpuType(m[1]!)) {
+    const typed = m?.[1] ?? gpu;
+    const count = /^(\d+)\s*[x×*]\s*(.+)$/i.exec(typed.trim());
+    const guess = suggestGpuType(count ? count[2]! : typed);
+    const n = count?.[1] ?? m?.[2] ?? "1";
+    return {
+      message: `unknown GPU type "${typed}"${guess ? `; did you mean "${guess}"?` : ""} (known: ${GPU_TYPE_NAMES.join(", ")})`,
+      hint: guess
+        ? `write "${guess}:${n}" (TYPE:COUNT)`
+        : `write "TYPE:COUNT", e.g. "L4:1"; a GPU not in this list: write gpu: ${n} and select its nodes with pod_template (nodeSelector on the GPU's product label), as vllmapp init writes for "other"`,
+    };
+  }
+  if (m[2] !== undefined && Number(m[2]) === 0) {
+    const name = findGpuType(m[1]!)!.name;
+    return { message: `"${gpu}" asks for zero ${name} GPUs`, hint: `write "${name}:1" (or more), or leave resources.gpu out to run without a GPU` };
+  }
+  return undefined;
+}
 
 /** GPUs of one pod: they sit on one node, and the biggest nodes carry 16 */
 export const MAX_GPUS_PER_REPLICA = 64;
@@ -248,13 +273,8 @@ export const appConfigSchema = z
     }
     const gpu = app.resources?.gpu;
     if (typeof gpu === "string") {
-      const m = /^(.+?)(?::(\d+))?$/.exec(gpu.trim());
-      if (!m || !findGpuType(m[1]!)) {
-        const guess = suggestGpuType(m?.[1] ?? gpu);
-        ctx.addIssue({ code: "custom", path: ["resources", "gpu"], message: `unknown GPU type "${m?.[1] ?? gpu}"${guess ? `; did you mean "${guess}"?` : ""} Known: ${GPU_TYPE_NAMES.join(", ")}`, params: { hint: `write "TYPE:COUNT", e.g. "${guess ?? "L4"}:1"` } });
-      } else if (m[2] !== undefined && Number(m[2]) === 0) {
-        ctx.addIssue({ code: "custom", path: ["resources", "gpu"], message: `"${gpu}" asks for zero ${findGpuType(m[1]!)!.name} GPUs`, params: { hint: `write "${findGpuType(m[1]!)!.name}:1" (or more), or leave resources.gpu out to run without a GPU` } });
-      }
+      const p = gpuStringProblem(gpu);
+      if (p) ctx.addIssue({ code: "custom", path: ["resources", "gpu"], message: p.message, params: { hint: p.hint } });
     }
     const gpuCount = typeof gpu === "number" ? gpu : typeof gpu === "string" ? Number(/:(\d+)\s*$/.exec(gpu)?.[1] ?? 1) : gpu?.count;
     if (gpuCount !== undefined && gpuCount > MAX_GPUS_PER_REPLICA) {

@@ -1,4 +1,4 @@
-/** The Docker target (SPEC §7): the app's container on this machine's Docker engine, found by label. */
+/** The Docker target (README "The local target (Docker)"): the app's container on this machine's Docker engine, found by label. */
 import type { Session, Target } from "../target.js";
 import { benchLocal } from "./bench.js";
 import { deleteLocal } from "./delete.js";

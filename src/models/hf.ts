@@ -51,7 +51,7 @@ export async function checkHfSource(repo: string, revision?: string): Promise<Mo
   const common = { hubUrl: endpoint, accessToken: token, fetch: timedFetch };
   const unreachable = (e: unknown) => {
     const cause = networkCause(e);
-    return cause ? new BackendUnreachable(`cannot reach the Hugging Face Hub at ${redactUrl(endpoint)} (${cause})`, "check the network, or set HF_ENDPOINT to a mirror") : e;
+    return cause ? new BackendUnreachable(`cannot reach the Hugging Face Hub at ${redactUrl(endpoint)} (${cause})`, "check the network, set HF_ENDPOINT to a mirror, or pass --offline to skip the Hub checks") : e;
   };
   const page = `${redactUrl(endpoint)}/${repo}`;
 
@@ -132,7 +132,7 @@ export async function readHfFile(repo: string, file: string, revision?: string):
     if (status === 401 || status === 403) throw new SourceProblem(`${repo} cannot be read${token ? " with HF_TOKEN" : " without HF_TOKEN"} (gated or private)`, `request access at ${redactUrl(endpoint)}/${repo}`);
     if (status !== undefined) throw new SourceProblem(`cannot read ${file} of ${repo}: ${hubMessage(e)}`);
     const cause = networkCause(e);
-    if (cause) throw new BackendUnreachable(`cannot reach the Hugging Face Hub at ${redactUrl(endpoint)} (${cause})`, "check the network, or set HF_ENDPOINT to a mirror");
+    if (cause) throw new BackendUnreachable(`cannot reach the Hugging Face Hub at ${redactUrl(endpoint)} (${cause})`, "check the network, set HF_ENDPOINT to a mirror, or pass --offline to skip the Hub checks");
     throw e;
   }
 }

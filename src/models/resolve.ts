@@ -1,5 +1,5 @@
 /**
- * Resolving and checking model sources against their backends (SPEC §3, §3.1); the fit check runs
+ * Resolving and checking model sources against their backends (README "Model sources"); the fit check runs
  * on the rendered argv afterwards (src/app/fit-check.ts).
  * Run outputs and registry URIs become concrete sources; Hugging Face repos and s3:// prefixes are
  * checked for existence, access and weights; config.json and the weight sizes feed the fit check.

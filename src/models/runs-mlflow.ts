@@ -1,5 +1,5 @@
 /**
- * Run outputs and registered models in MLflow, through its REST API 2.0 (SPEC §3.1):
+ * Run outputs and registered models in MLflow, through its REST API 2.0 (README "Model sources"):
  * `run_name` = a run id or an `mlflow.runName`; `task_name` = an experiment (its newest FINISHED run);
  * output X = the artifact path X under the run's artifact URI; `models:/NAME/VERSION` and
  * `models:/NAME@alias` through the model registry.

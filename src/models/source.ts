@@ -1,5 +1,5 @@
 /**
- * Where the model comes from, parsed into one typed value (SPEC §3). Pure.
+ * Where the model comes from, parsed into one typed value (README "Model sources"). Pure.
  * Run outputs and MLflow registry URIs are parsed here and resolved against their backends in ./resolve.ts.
  */
 import type { AppConfig, RunOutputRef } from "../config/schema.js";
@@ -84,7 +84,7 @@ export function parseModelSource(app: AppConfig): ModelSource | SourceProblem {
   return parseModelPath(mp ?? "", runsBackendOf(app));
 }
 
-/** The URI a source is shown as (SPEC §1.1 `model.uri`). */
+/** The URI a source is shown as (`model.uri` of the JSON output). */
 export function sourceUri(src: ModelSource): string {
   switch (src.kind) {
     case "hf":

@@ -1,4 +1,4 @@
-/** Printing rendered apps: YAML streams, the SPEC §1.1 JSON document, text, and the --out folder. Pure. */
+/** Printing rendered apps: YAML streams, the JSON document (README "JSON output"), text, and the --out folder. Pure. */
 import { stringify } from "yaml";
 import { formatArgv } from "../text.js";
 import type { K8sObject, RenderedApp } from "./types.js";

@@ -1,6 +1,6 @@
 /**
  * Parallelism: the one place where tensor × pipeline × data parallel sizes, the number of nodes and the
- * GPUs per pod are worked out and checked (SPEC §8 `parallelism:`), and the vLLM flags they become.
+ * GPUs per pod are worked out and checked (README "`parallelism:` and multi-node serving"), and the vLLM flags they become.
  * vLLM's native multi-node mode (no Ray): every pod of a LeaderWorkerSet group runs the same `vllm serve`
  * with `--nnodes N --node-rank $(LWS_WORKER_INDEX) --master-addr $(LWS_LEADER_ADDRESS)`, and the workers
  * add `--headless`; vLLM infers each node's data-parallel ranks from its node rank.

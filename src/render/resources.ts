@@ -1,4 +1,4 @@
-/** GPU, CPU, memory and /dev/shm sizing for one replica (SPEC §2 `resources`). Pure. */
+/** GPU, CPU, memory and /dev/shm sizing for one replica (the `resources` field). Pure. */
 import type { AppConfig } from "../config/schema.js";
 import { findGpuType, type GpuType } from "../config/gpus.js";
 import { quantityString, quantityValue } from "../config/units.js";

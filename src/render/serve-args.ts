@@ -1,5 +1,5 @@
 /**
- * The `vllm serve` argv (SPEC §5) and offline validation of extra_args against the catalog of the image's
+ * The `vllm serve` argv (README "vLLM flag catalogs") and offline validation of extra_args against the catalog of the image's
  * vLLM release (templates/vllm/catalogs/, see vllm-catalog.ts). It replays what the real parser does:
  * vLLM's FlexibleArgumentParser rewrites (underscores, -O, dotted JSON keys), then Python 3.12 argparse
  * (exact, `=`, abbreviated and single-dash options with attached values, nargs, negative numbers), the

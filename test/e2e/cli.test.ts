@@ -171,7 +171,7 @@ test("init without a terminal and without --yes names the missing flags", () => 
   assert.deepEqual(readdirSync(dir), []);
   const bad = runCli(["init", dir, "--name", "x", "--model", "Qwen/Qwen3-0.6B", "--gpu", "Z9:1"]);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--gpu: expected TYPE:COUNT/);
+  assert.match(bad.stderr, /^error: --gpu Z9:1: unknown GPU type "Z9" \(known: T4, /);
 });
 
 test("--templates DIR renders from a customised copy of the templates", () => {

@@ -129,7 +129,7 @@ test("an unreachable Hub: render --resolve warns and renders, check and deploy r
   const env = { HF_ENDPOINT: dead };
   const render = cli(["render", "--dry-run", "--resolve", "-o", "json"], files, env);
   assert.equal(render.code, 0, render.stderr);
-  assert.equal(render.stderr, `warning: vllm-app.yaml:2:16 model_hf_path: cannot reach the Hugging Face Hub at ${dead} (ECONNREFUSED); not checked\n  hint: check the network, or set HF_ENDPOINT to a mirror\n`);
+  assert.equal(render.stderr, `warning: vllm-app.yaml:2:16 model_hf_path: cannot reach the Hugging Face Hub at ${dead} (ECONNREFUSED); not checked\n  hint: check the network, set HF_ENDPOINT to a mirror, or pass --offline to skip the Hub checks\n`);
   assert.equal(JSON.parse(render.stdout).apps[0].model.uri, "Qwen/Qwen3-0.6B");
   const check = cli(["check"], files, env);
   assert.equal(check.code, 2);

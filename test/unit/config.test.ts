@@ -66,7 +66,7 @@ test("every problem is reported at once, in file order", () => {
   assert.match(errs[0]!, /^vllm-app\.yaml:1:7 name: must be a DNS-1123 label/);
   assert.match(errs[1]!, /^vllm-app\.yaml:3:13 model_path: both model_hf_path and model_path are set; keep exactly one/);
   assert.match(errs[2]!, /^vllm-app\.yaml:4:7 port: port must be 1–65535/);
-  assert.match(errs[3]!, /^vllm-app\.yaml:6:8 resources\.gpu: unknown GPU type "A100-80"; did you mean "A100_80G"\? Known: T4, /);
+  assert.match(errs[3]!, /^vllm-app\.yaml:6:8 resources\.gpu: unknown GPU type "A100-80"; did you mean "A100_80G"\? \(known: T4, /);
   assert.match(errs[4]!, /^vllm-app\.yaml:8:13 scaling\.replicas: min 3 is greater than max 1/);
   assert.match(errs[5]!, /^vllm-app\.yaml:9:18 startup_timeout: not a duration/);
   assert.match(errs[6]!, /^vllm-app\.yaml:10:7 args: "args" is not a field; use extra_args/);

@@ -109,3 +109,24 @@ test("each app of a multi-app file is validated on its own (as the language serv
   const docs = parseAllDocuments(`${BASE}---\nname: b\nmodel_hf_path: o/m\nresources: {gpu: "B300:1"}\n`).map((d) => d.toJS());
   assert.deepEqual(docs.map((d) => validate(d)), [true, false]);
 });
+
+test("the schema accepts top-level x-* keys, as the CLI ignores them, and nothing else unknown", () => {
+  const validate = strictAjv().compile(JSON.parse(readFileSync(SHIPPED, "utf8")));
+  const app = { name: "q", model_hf_path: "Qwen/Qwen3-0.6B" };
+  assert.equal(validate({ ...app, "x-defaults": { gpu: "L4:1" } }), true, JSON.stringify(validate.errors));
+  assert.equal(validate({ ...app, extra: 1 }), false);
+  assert.doesNotThrow(() => parseConfigText("x-defaults: {gpu: L4:1}\nname: q\nmodel_hf_path: Qwen/Qwen3-0.6B\n", "f.yaml"));
+});
+
+test("schema and CLI agree that a typed GPU count is at least 1", () => {
+  const validate = strictAjv().compile(JSON.parse(readFileSync(SHIPPED, "utf8")));
+  const app = (gpu: string) => ({ name: "q", model_hf_path: "Qwen/Qwen3-0.6B", resources: { gpu } });
+  for (const gpu of ["H100:0", "L4:00"]) {
+    assert.equal(validate(app(gpu)), false, gpu);
+    assert.throws(() => parseConfigText(`name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "${gpu}"}\n`, "f.yaml"), gpu);
+  }
+  for (const gpu of ["H100:1", "L4:8", "A100 80G:4", "H100"]) {
+    assert.equal(validate(app(gpu)), true, gpu);
+    assert.doesNotThrow(() => parseConfigText(`name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "${gpu}"}\n`, "f.yaml"), gpu);
+  }
+});
