@@ -6,7 +6,7 @@
  */
 import type {
   V1ConfigMap, V1Container, V1Deployment, V1DeploymentSpec, V1EnvVar, V1Ingress, V1ObjectMeta,
-  V1PersistentVolumeClaim, V1Service, V1ServicePort, V1Volume, V1VolumeMount,
+  V1PersistentVolumeClaim, V1PodTemplateSpec, V1Service, V1ServicePort, V1Volume, V1VolumeMount,
 } from "@kubernetes/client-node";
 import { gpuNodeMatches } from "../config/gpus.js";
 import type { AppConfig } from "../config/schema.js";
@@ -25,7 +25,9 @@ import { renderMonitoring } from "./monitoring.js";
 import { DOWNLOAD_FILTER, hashOf, rcloneSource } from "./model-copy.js";
 import { quantityValue } from "../config/units.js";
 import { sizeResources, type GpuRequest } from "./resources.js";
+import { kubeVersionWarning, NEWEST_SUPPORTED_MINOR, OLDEST_SUPPORTED_MINOR, podForKubeMinor } from "./kube-version.js";
 import { renderRoute } from "./route.js";
+import { podSecurityLevelOf, RUN_AS_ID, securePod, securityProfileOf } from "./security.js";
 import { includeKey, type ServeResult } from "./serve.js";
 import type { K8sObject, Problem, RenderedModel, RenderInput } from "./types.js";
 
@@ -179,7 +181,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     if (src.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) dlEnv.push({ name: "RCLONE_S3_ENDPOINT", value: String(app.env_vars.AWS_ENDPOINT_URL) });
     if (dlEnv.length) dl.env = dlEnv;
     dl.volumeMounts = [{ name: "cache", mountPath: CACHE_MOUNT }];
-    dl.resources ??= { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "4Gi" } };
+    dl.resources ??= { ...INIT_RESOURCES };
     inits.push({ ...dl, name: dl.name });
   }
   // the model-download template is a container spec: the draft model and each object-store adapter get a copy of it
@@ -190,7 +192,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     if (from.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) dlEnv.push({ name: "RCLONE_S3_ENDPOINT", value: String(app.env_vars.AWS_ENDPOINT_URL) });
     if (dlEnv.length) dl.env = dlEnv;
     dl.volumeMounts = [{ name: "cache", mountPath: CACHE_MOUNT }];
-    dl.resources ??= { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "4Gi" } };
+    dl.resources ??= { ...INIT_RESOURCES };
     return { ...dl, name: name.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "") };
   };
   if (draft && isObjectStore(draft)) inits.push(copyStep("draft-download", draft, serve.speculative!.draftPath!, [...DOWNLOAD_FILTER, "--transfers=16"]));
@@ -203,10 +205,15 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
       image: imageOf(app),
       command: hookArgv(app.on_startup),
       env: env.filter((e) => e.name !== "VLLM_API_KEY"),
+      resources: { ...INIT_RESOURCES },
       volumeMounts: mounts.filter((m) => m.name !== "dshm"),
     });
   }
   if (inits.length) pod.initContainers = inits;
+  // Pod Security: the profile's securityContexts, HOME and /tmp; the token only for a pod that names its account
+  const profile = securityProfileOf(app);
+  securePod(pod, profile);
+  if (!app.service_account) pod.automountServiceAccountToken = false;
   // scheduling
   if (gpu.count > 0) {
     pod.tolerations = [...(pod.tolerations ?? []), { key: gpu.resource.startsWith("amd.com") ? "amd.com/gpu" : "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }];
@@ -240,11 +247,24 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     tpl.metadata = strategicMerge(tpl.metadata, app.pod_template.metadata ?? {});
     tpl.spec = strategicMerge(tpl.spec, app.pod_template.spec ?? {});
   }
+  if (profile === "restricted" && gpu.resource.startsWith("amd.com") && gpu.count > 0 && !tpl.spec.securityContext?.supplementalGroups) {
+    problems.push({
+      path: ["resources", "gpu"], severity: "warning",
+      message: `AMD GPUs: /dev/kfd and /dev/dri/renderD* on the node belong to its video and render groups, and under security.profile restricted vLLM runs as UID ${RUN_AS_ID}, outside them: it cannot open the GPUs`,
+      hint: "add the node's GIDs (getent group video render, on a GPU node) as pod_template: {spec: {securityContext: {supplementalGroups: [VIDEO, RENDER]}}}, or set security: {profile: privileged} as vLLM's ROCm docs run it",
+    });
+  }
+  const minor = input.kubeMinor ?? NEWEST_SUPPORTED_MINOR;
+  podForKubeMinor(tpl.spec, minor);
+  const old = kubeVersionWarning(minor);
+  if (old) problems.push({ path: [], severity: "warning", message: old, hint: `Kubernetes 1.${minor} is out of its providers' support; upgrade to 1.${OLDEST_SUPPORTED_MINOR} or newer` });
   tpl.spec.containers = tpl.spec.containers.map((x) => orderKeys(x, CONTAINER_KEY_ORDER));
   spec.template = orderKeys(tpl, ["metadata", "spec"]);
   // nodes > 1: a LeaderWorkerSet whose leader is this pod
   const multiNode = serve.parallel && serve.parallel.nodes > 1 ? serve.parallel : undefined;
-  objects.push(multiNode ? renderLeaderWorkerSet(app, dep, multiNode, imageOf(app), budget) : generic(dep));
+  const server = multiNode ? renderLeaderWorkerSet(app, dep, multiNode, imageOf(app), budget, profile) : generic(dep);
+  objects.push(server);
+  problems.push(...podSecurityProblems(server, profile));
 
   // --- Service
   const svc = typed<V1Service>(meta(clone(t.service), app.name));
@@ -318,7 +338,27 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   return { objects: sortObjects(objects), problems };
 }
 
-const CONTAINER_KEY_ORDER = ["name", "image", "command", "args", "env", "ports", "resources", "volumeMounts", "startupProbe", "readinessProbe", "livenessProbe", "lifecycle"];
+/** The init steps' size (model copy, on_startup): rclone and a hook are light next to the server. */
+const INIT_RESOURCES = { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "4Gi" } };
+
+/** The level the rendered pods meet, as a note when it is below restricted (the profile asked for less, or pod_template/templates took it away). */
+function podSecurityProblems(server: K8sObject, profile: string): Problem[] {
+  const spec = server.spec as { template?: V1PodTemplateSpec; leaderWorkerTemplate?: { leaderTemplate: V1PodTemplateSpec; workerTemplate: V1PodTemplateSpec } };
+  const pods = spec.leaderWorkerTemplate ? [spec.leaderWorkerTemplate.leaderTemplate, spec.leaderWorkerTemplate.workerTemplate] : [spec.template!];
+  const verdicts = pods.map((p) => podSecurityLevelOf(p.spec!));
+  const order = ["privileged", "baseline", "restricted"];
+  const worst = verdicts.reduce((a, b) => (order.indexOf(b.level) < order.indexOf(a.level) ? b : a));
+  if (worst.level === "restricted") return [];
+  const asked = profile === worst.level ? `security.profile ${profile}` : `security.profile ${profile}, with pod_template or --templates`;
+  return [{
+    path: ["security", "profile"],
+    severity: profile === "restricted" ? "warning" : "note",
+    message: `the pod meets Pod Security "${worst.level}" (${asked}), not "restricted": ${[...new Set(verdicts.flatMap((v) => v.reasons))].join("; ")}`,
+    hint: `a namespace labelled pod-security.kubernetes.io/enforce=restricted refuses it; ${worst.level === "privileged" ? "only enforce=privileged admits it" : "enforce=baseline admits it"}`,
+  }];
+}
+
+const CONTAINER_KEY_ORDER = ["name", "image", "command", "args", "env", "ports", "resources", "volumeMounts", "startupProbe", "readinessProbe", "livenessProbe", "lifecycle", "securityContext"];
 
 /** The same object with the named keys first, in that order (for readable, stable output). */
 function orderKeys<T extends object>(obj: T, first: readonly string[]): T {

@@ -26,12 +26,15 @@ const errorsOf = async (yaml: string, target: "kubernetes" | "docker" = "kuberne
 
 const BASE = "name: finetuned\nmodel_path: s3://ml-models/qwen3/\nstream_model: false\nresources: {gpu: L4:1}\n";
 
-test("service_account sets the pod's serviceAccountName, and nothing else in any object changes", async () => {
+test("service_account sets the pod's serviceAccountName and keeps its token mounted, and nothing else in any object changes", async () => {
   const without = await objectsOf(BASE);
+  assert.equal(kind(without, "Deployment").spec.template.spec.automountServiceAccountToken, false);
   const withSa = await objectsOf(`${BASE}service_account: model-reader\n`);
   const dep = kind(withSa, "Deployment");
   assert.equal(dep.spec.template.spec.serviceAccountName, "model-reader");
+  assert.equal(dep.spec.template.spec.automountServiceAccountToken, undefined);
   delete dep.spec.template.spec.serviceAccountName;
+  delete kind(without, "Deployment").spec.template.spec.automountServiceAccountToken;
   assert.deepEqual(withSa, without);
 });
 
