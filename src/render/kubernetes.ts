@@ -93,7 +93,8 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   };
   const objects: K8sObject[] = [];
   const sizing = sizeResources(app, gpu);
-  problems.push(...weightsOnNodeDisk(input, sizing.requests));
+  const onNodeDisk = weightsOnNodeDisk(input, sizing.requests);
+  problems.push(...onNodeDisk.problems);
   const { env, secretMounts } = kubernetesEnvOf(app, src, input.params);
 
   // --- Deployment
@@ -143,7 +144,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     else mounts.push(m);
   };
   setVolume({ name: "dshm", emptyDir: { medium: "Memory", sizeLimit: sizing.shm } });
-  setVolume(app.cache ? { name: "cache", persistentVolumeClaim: { claimName: `${app.name}-cache` } } : { name: "cache", emptyDir: {} });
+  setVolume(app.cache ? { name: "cache", persistentVolumeClaim: { claimName: `${app.name}-cache` } } : { name: "cache", emptyDir: onNodeDisk.sizeLimit ? { sizeLimit: onNodeDisk.sizeLimit } : {} });
   if (!mounts.some((m) => m.name === "cache")) setMount({ name: "cache", mountPath: CACHE_MOUNT });
   if (src.kind === "pvc") {
     setVolume({ name: "model", persistentVolumeClaim: { claimName: src.claim, readOnly: true } });
@@ -292,6 +293,9 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     pvc.spec.accessModes = [app.cache.access_mode];
     pvc.spec.resources = { requests: { storage: String(app.cache.size) } };
     if (app.cache.storage_class) pvc.spec.storageClassName = app.cache.storage_class;
+    else if (app.cache.access_mode === "ReadWriteMany") {
+      problems.push({ path: ["cache", "access_mode"], severity: "warning", message: "a ReadWriteMany cache without cache.storage_class gets the cluster's default StorageClass, and the clouds' defaults (GKE standard-rwo, EKS gp2/gp3, AKS managed-csi) cannot bind ReadWriteMany: the claim and the pods stay Pending", hint: "name a class that provides ReadWriteMany: cache.storage_class (e.g. GKE Filestore standard-rwx, EFS efs-sc, Azure Files azurefile-csi)" });
+    }
     if (app.cache.access_mode === "ReadWriteOnce" && (Array.isArray(reps) ? reps[1] > 1 : reps > 1)) {
       problems.push({ path: ["cache", "access_mode"], severity: "warning", message: "a ReadWriteOnce cache volume attaches to one node: replicas on other nodes stay Pending", hint: "use access_mode: ReadWriteMany with a storage class that supports it, or one replica" });
     }
@@ -384,10 +388,21 @@ export const EMPTYDIR_WARN_BYTES = 50 * GiB;
  * live on the node's disk: request that much ephemeral storage when the model's size is known, and warn
  * when it is large enough to evict pods on common nodes.
  */
-function weightsOnNodeDisk(input: RenderInput, requests: Record<string, string>): Problem[] {
+function weightsOnNodeDisk(input: RenderInput, requests: Record<string, string>): { problems: Problem[]; sizeLimit?: string } {
   const { app, source: src, modelBytes } = input;
   const onDisk = !app.cache && (src.kind === "hf" || (isObjectStore(src) && !app.stream_model));
-  if (!onDisk || modelBytes === undefined) return [];
+  if (!onDisk) return { problems: [] };
+  const where = app.model_hf_path !== undefined ? "model_hf_path" : "model_path";
+  if (modelBytes === undefined) {
+    if (app.resources?.disk !== undefined) return { problems: [], sizeLimit: requests["ephemeral-storage"] };
+    return {
+      problems: [{
+        path: [where], severity: "warning",
+        message: "the weights download into an emptyDir on the node's disk, and their size is not known here: the pod requests no ephemeral storage for them, so the scheduler may place it on a node whose disk they fill (the kubelet then evicts it)",
+        hint: "add cache: {size: …} for a volume of their own, or resources.disk; `render --resolve` and `deploy` size it from the source",
+      }],
+    };
+  }
   const need = Math.ceil((modelBytes * 1.1) / GiB) + 1;
   const problems: Problem[] = [];
   if (app.resources?.disk === undefined) requests["ephemeral-storage"] = `${need}Gi`;
@@ -395,9 +410,9 @@ function weightsOnNodeDisk(input: RenderInput, requests: Record<string, string>)
     problems.push({ path: ["resources", "disk"], severity: "warning", message: `resources.disk ${app.resources.disk} is smaller than the model's weights (${(modelBytes / 1e9).toFixed(1)} GB), which are downloaded into an emptyDir on the node`, hint: `give at least ${need}Gi, or add cache: {size: ${need}Gi} for a volume of its own` });
   }
   if (modelBytes * 1.1 > EMPTYDIR_WARN_BYTES) {
-    problems.push({ path: [app.model_hf_path !== undefined ? "model_hf_path" : "model_path"], severity: "warning", message: `${(modelBytes / 1e9).toFixed(1)} GB of weights land in an emptyDir on the node's disk (no cache:); nodes with small root disks (EKS' default 20 GiB, GKE's 100 GB) run out and evict the pod`, hint: `add cache: {size: ${need}Gi} to keep the weights on a volume of their own` });
+    problems.push({ path: [where], severity: "warning", message: `${(modelBytes / 1e9).toFixed(1)} GB of weights land in an emptyDir on the node's disk (no cache:); nodes with small root disks (EKS' default 20 GiB, GKE's 100 GB) run out and evict the pod`, hint: `add cache: {size: ${need}Gi} to keep the weights on a volume of their own` });
   }
-  return problems;
+  return { problems, sizeLimit: requests["ephemeral-storage"] ?? `${need}Gi` };
 }
 
 export function sortObjects(objs: K8sObject[]): K8sObject[] {
