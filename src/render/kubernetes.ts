@@ -234,6 +234,9 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     }
   }
   if (app.service_account) pod.serviceAccountName = app.service_account;
+  // two replicas or more: spread them over nodes and zones (preferred: one node or zone still schedules them all)
+  const maxReplicas = Array.isArray(reps) ? reps[1] : reps;
+  if (maxReplicas >= 2) pod.topologySpreadConstraints = [...(pod.topologySpreadConstraints ?? []), ...spreadOf(selectorOf(app))];
   if (app.cluster_pool !== "default") pod.nodeSelector = { ...(pod.nodeSelector ?? {}), [poolLabel]: app.cluster_pool };
   if (app.interruptible) {
     pod.tolerations = [...(pod.tolerations ?? []), ...SPOT_TOLERATIONS];
@@ -275,6 +278,11 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   // the first port gets the app's port; the others are the template's, whole
   svc.spec.ports = ports.map((p, i) => (i === 0 ? { ...p, port: app.port } : p) as V1ServicePort);
   objects.push(generic(svc));
+
+  // --- PodDisruptionBudget: a drain evicts one replica (or group) at a time, never the last ready ones together
+  if (maxReplicas >= 2) {
+    objects.push(meta({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: app.name }, spec: { maxUnavailable: 1, selector: { matchLabels: selectorOf(app) } } }, app.name));
+  }
 
   // --- API key Secret (no data: deploy fills it once); a Secret the user manages is only referenced
   if (apiKeyRef(app)?.generated) objects.push(meta(clone(t.apiKeySecret), `${app.name}-api-key`));
@@ -342,6 +350,11 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   return { objects: sortObjects(objects), problems };
 }
 
+/** Preferred spread of the app's pods over nodes and zones (ScheduleAnyway: never a reason to stay Pending). */
+function spreadOf(selector: Record<string, string>) {
+  return ["kubernetes.io/hostname", "topology.kubernetes.io/zone"].map((topologyKey) => ({ maxSkew: 1, topologyKey, whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } }));
+}
+
 /** The init steps' size (model copy, on_startup): rclone and a hook are light next to the server. */
 const INIT_RESOURCES = { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "4Gi" } };
 
@@ -377,7 +390,7 @@ function orderKeys<T extends object>(obj: T, first: readonly string[]): T {
   return out as T;
 }
 
-const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "LeaderWorkerSet", "ScaledObject", "HTTPScaledObject", "HorizontalPodAutoscaler", "Ingress", "InferencePool", "HTTPRoute", "PodMonitor", "PrometheusRule"];
+const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "LeaderWorkerSet", "PodDisruptionBudget", "NetworkPolicy", "ScaledObject", "HTTPScaledObject", "HorizontalPodAutoscaler", "Ingress", "InferencePool", "HTTPRoute", "PodMonitor", "PrometheusRule"];
 
 const GiB = 2 ** 30;
 /** Above this, weights in an emptyDir fill common nodes' root disks (EKS' default 20 GiB, GKE's 100 GB) and the kubelet evicts the pod. */

@@ -125,3 +125,20 @@ test("--kube-version 1.29 converts the LeaderWorkerSet's leader and worker too; 
   const c = (hook.apps[0]!.rendered.objects!.find((o) => o.kind === "Deployment") as any).spec.template.spec.containers[0];
   assert.equal(c.lifecycle.preStop.exec.command[0], "/bin/sh");
 });
+
+test("two replicas or an autoscaler up to 2+: a PodDisruptionBudget (maxUnavailable 1) and a preferred spread over nodes and zones; one replica gets neither", async () => {
+  const spread = (sel: string) => ["kubernetes.io/hostname", "topology.kubernetes.io/zone"].map((topologyKey) => ({ maxSkew: 1, topologyKey, whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { "vllmapp.dev/app": sel } } }));
+  for (const scaling of ["scaling: {replicas: 2}\n", "scaling: {replicas: [1, 3], metric: {concurrency: 8}}\n"]) {
+    const p = await planOf(`${BASE}${scaling}`);
+    assert.deepEqual(p.errors, []);
+    const objs = p.apps[0]!.rendered.objects!;
+    const pdb = objs.find((o) => o.kind === "PodDisruptionBudget") as any;
+    assert.deepEqual([pdb.apiVersion, pdb.metadata.name, pdb.spec], ["policy/v1", "qwen", { maxUnavailable: 1, selector: { matchLabels: { "vllmapp.dev/app": "qwen" } } }], scaling);
+    assert.deepEqual((objs.find((o) => o.kind === "Deployment") as any).spec.template.spec.topologySpreadConstraints, spread("qwen"), scaling);
+  }
+  for (const scaling of ["", "scaling: {replicas: 1}\n", "scaling: {replicas: [0, 1], metric: {concurrency: 8}, wake: http-add-on}\n"]) {
+    const objs = (await planOf(`${BASE}${scaling}`)).apps[0]!.rendered.objects!;
+    assert.equal(objs.some((o) => o.kind === "PodDisruptionBudget"), false, scaling);
+    assert.equal((objs.find((o) => o.kind === "Deployment") as any).spec.template.spec.topologySpreadConstraints, undefined, scaling);
+  }
+});
