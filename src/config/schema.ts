@@ -215,6 +215,7 @@ export const appConfigSchema = z
         "the Pod Security level the pods are rendered for",
       ),
     ),
+    network_policy: def(doc(z.boolean(), "a NetworkPolicy that admits the pod's ports from anywhere and, multi-node, every port between the group's pods only (false: none, e.g. for a mesh's sidecar ports)"), true),
     service_account: opt(doc(str(z.maxLength(253), z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes ServiceAccount name")), "the pod's service account (workload identity: IRSA, GKE, Azure), so object-store access needs no static keys")),
     startup_timeout: def(duration, "30m"),
     cache: opt(

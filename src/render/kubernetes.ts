@@ -284,6 +284,15 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     objects.push(meta({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: app.name }, spec: { maxUnavailable: 1, selector: { matchLabels: selectorOf(app) } } }, app.name));
   }
 
+  // --- NetworkPolicy: the pod's ports from anywhere (Service, Ingress, Gateway, Prometheus, KEDA's
+  // interceptor); a multi-node group's other ports (torch.distributed, NCCL) only from the app's own pods
+  if (app.network_policy) {
+    const ports = tpl.spec.containers.flatMap((x) => x.ports ?? []).map((p) => ({ port: p.containerPort, protocol: p.protocol ?? "TCP" }));
+    const ingress: object[] = ports.length ? [{ ports }] : [];
+    if (multiNode) ingress.push({ from: [{ podSelector: { matchLabels: selectorOf(app) } }] });
+    objects.push(meta({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: app.name }, spec: { podSelector: { matchLabels: selectorOf(app) }, policyTypes: ["Ingress"], ingress } }, app.name));
+  }
+
   // --- API key Secret (no data: deploy fills it once); a Secret the user manages is only referenced
   if (apiKeyRef(app)?.generated) objects.push(meta(clone(t.apiKeySecret), `${app.name}-api-key`));
 

@@ -142,3 +142,12 @@ test("two replicas or an autoscaler up to 2+: a PodDisruptionBudget (maxUnavaila
     assert.equal((objs.find((o) => o.kind === "Deployment") as any).spec.template.spec.topologySpreadConstraints, undefined, scaling);
   }
 });
+
+test("NetworkPolicy by default: the pod's ports from anywhere; multi-node, every port between the group's own pods only; network_policy: false renders none", async () => {
+  const np = (objs: K8sObject[]) => objs.find((o) => o.kind === "NetworkPolicy") as any;
+  const single = np((await planOf(`${BASE}port: 8080\npod_template: {spec: {containers: [{name: sidecar, image: busybox, ports: [{containerPort: 9100}]}]}}\n`)).apps[0]!.rendered.objects!);
+  assert.deepEqual(single.spec, { podSelector: { matchLabels: { "vllmapp.dev/app": "qwen" } }, policyTypes: ["Ingress"], ingress: [{ ports: [{ port: 8080, protocol: "TCP" }, { port: 9100, protocol: "TCP" }] }] });
+  const multi = np((await planOf("name: big\nmodel_hf_path: meta-llama/Llama-3.1-405B-Instruct\nresources: {gpu: H100:8}\nparallelism: {tensor: 8, pipeline: 2, nodes: 2}\n")).apps[0]!.rendered.objects!);
+  assert.deepEqual(multi.spec.ingress, [{ ports: [{ port: 8000, protocol: "TCP" }] }, { from: [{ podSelector: { matchLabels: { "vllmapp.dev/app": "big" } } }] }]);
+  assert.equal(np((await planOf(`${BASE}network_policy: false\n`)).apps[0]!.rendered.objects!), undefined);
+});

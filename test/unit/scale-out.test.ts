@@ -124,7 +124,7 @@ test("nodes > 1: --local is a clear error, and a name too long for the LeaderWor
 
 test("nodes > 1: the client Service selects leaders only, the autoscaler targets the LeaderWorkerSet, workers are headless and probe-less", async () => {
   const objs = await objectsOf(`${HF}resources: {gpu: H100:8}\nparallelism: {tensor: 8, pipeline: 2, nodes: 2}\nscaling: {replicas: [1, 3]}\n`);
-  assert.deepEqual(objs.map((o) => `${o.kind}/${o.metadata.name}`), ["Secret/big-api-key", "Service/big", "LeaderWorkerSet/big-lws", "PodDisruptionBudget/big", "ScaledObject/big", "PodMonitor/big"]);
+  assert.deepEqual(objs.map((o) => `${o.kind}/${o.metadata.name}`), ["Secret/big-api-key", "Service/big", "LeaderWorkerSet/big-lws", "PodDisruptionBudget/big", "NetworkPolicy/big", "ScaledObject/big", "PodMonitor/big"]);
   assert.deepEqual(kind(objs, "Service").spec.selector, { "vllmapp.dev/app": "big", "vllmapp.dev/role": "leader" });
   assert.deepEqual(kind(objs, "ScaledObject").spec.scaleTargetRef, { apiVersion: "leaderworkerset.x-k8s.io/v1", kind: "LeaderWorkerSet", name: "big-lws" });
   const lws = kind(objs, "LeaderWorkerSet");
