@@ -44,8 +44,11 @@ export function writablePlacesOf(profile: SecurityProfile): { volumes: V1Volume[
   return {
     volumes: [{ name: "home", emptyDir: {} }, { name: "tmp", emptyDir: {} }],
     mounts: [{ name: "home", mountPath: HOME_MOUNT }, { name: "tmp", mountPath: "/tmp" }],
-    // USER: getpass.getuser() (torch's inductor cache path) reads it before the passwd file, which has no entry for the UID
-    env: [{ name: "HOME", value: HOME_MOUNT }, { name: "USER", value: "vllmapp" }],
+    // USER: getpass.getuser() (torch's inductor cache path) reads it before the passwd file, which has no entry for the UID.
+    // VLLM_CACHE_ROOT: vLLM's default (~/.cache/vllm), written out because an image may point it into its own,
+    // now read-only, filesystem (measured: the first request's torch.compile then fails with EROFS); a
+    // cache PVC's /cache/vllm and env_vars win
+    env: [{ name: "HOME", value: HOME_MOUNT }, { name: "USER", value: "vllmapp" }, { name: "VLLM_CACHE_ROOT", value: `${HOME_MOUNT}/.cache/vllm` }],
   };
 }
 
