@@ -28,9 +28,11 @@ function podsOf(yaml: string): { name: string; pod: object }[] {
     const o = d.toJS() as any;
     const lws = o?.spec?.leaderWorkerTemplate;
     const templates: [string, any][] = lws ? [["leader", lws.leaderTemplate], ["worker", lws.workerTemplate]] : o?.spec?.template?.spec?.containers ? [["pod", o.spec.template]] : [];
+    // what other admission plugins check against objects this namespace lacks (a PriorityClass, the user's
+    // ServiceAccount) is left out: it says nothing about Pod Security
     return templates.map(([role, t]) => ({
       name: `${o.kind}/${o.metadata.name} ${role}`,
-      pod: { apiVersion: "v1", kind: "Pod", metadata: { name: `${o.metadata.name}-${role}`.slice(0, 63), namespace: NS, labels: t.metadata?.labels }, spec: t.spec },
+      pod: { apiVersion: "v1", kind: "Pod", metadata: { name: `${o.metadata.name}-${role}`.slice(0, 63), namespace: NS, labels: t.metadata?.labels }, spec: { ...t.spec, priorityClassName: undefined, serviceAccountName: undefined } },
     }));
   });
 }
