@@ -368,6 +368,8 @@ export interface DeleteRequest {
 export interface Session {
   /** the namespace of apps that name none (Kubernetes: the context's); undefined on Docker */
   defaultNamespace?: string;
+  /** Kubernetes: the API server's minor version (GET /version), to render for; undefined when it cannot be read */
+  serverMinor?(): Promise<number | undefined>;
   deploy(plan: Plan, req: DeployRequest, ui: Ui): Promise<DeployResult>;
   status(apps: readonly AppRef[], req: StatusRequest, ui: Ui): Promise<StatusResult>;
   /** Streams lines to `write` until done (or interrupted). `apps` holds one app or more, in deploy order. */

@@ -30,6 +30,8 @@ export interface PlanOptions {
   dockerGpus?: string;
   /** --set: overrides of fields of the file's apps (of --app's app only, when given) */
   set?: readonly SetOverride[];
+  /** the Kubernetes minor to render for (render --kube-version; deploy: the server's) */
+  kubeMinor?: number;
   /** depends_on as Argo CD sync waves on every object (default true; render --no-sync-waves) */
   syncWaves?: boolean;
   /** run --app's app under this name instead (tune's trials run beside the app) */
@@ -149,6 +151,7 @@ export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
       hostDirs: opts.target === "docker" ? extraPathsOf(app.config).filter((p) => io.isHostDir(p)) : undefined,
       adapterRanks: report?.adapterRanks,
       draftSource: report?.draftSource,
+      ...(opts.kubeMinor !== undefined ? { kubeMinor: opts.kubeMinor } : {}),
       ...(report?.facts?.weightBytes !== undefined ? { modelBytes: report.facts.weightBytes } : {}),
     });
     const entry: PlannedApp = { loaded: app, includes, rendered, ...(report ? { report } : {}) };

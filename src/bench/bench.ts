@@ -8,6 +8,7 @@
 import type { V1Container, V1EnvVar, V1Job, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { BenchLevel, BenchRequest, BenchStats } from "../target.js";
 import type { K8sObject } from "../render/types.js";
+import { securePod, type SecurityProfile } from "../render/security.js";
 
 export const MARKER = "@@vllmapp-bench";
 
@@ -214,6 +215,8 @@ export interface BenchJobSpec {
   tokenizer: TokenizerSource;
   /** the wrapper's CONFIG */
   config: string;
+  /** the Pod Security profile the pod is rendered for: the server's (restricted when it meets restricted) */
+  profile?: SecurityProfile;
 }
 
 export const BENCH_LABEL = "vllmapp.dev/bench";
@@ -253,6 +256,7 @@ export function renderBenchJob(spec: BenchJobSpec): K8sObject {
         spec: {
           restartPolicy: "Never",
           enableServiceLinks: false,
+          automountServiceAccountToken: false,
           ...(initContainers.length ? { initContainers } : {}),
           containers: [
             {
@@ -269,6 +273,7 @@ export function renderBenchJob(spec: BenchJobSpec): K8sObject {
       },
     },
   };
+  securePod(job.spec!.template.spec!, spec.profile ?? "restricted");
   return job as unknown as K8sObject;
 }
 

@@ -60,11 +60,13 @@ const BUILTIN: Record<string, Resource> = Object.fromEntries(
       ["apps/v1", "ReplicaSet", "replicasets", true],
       ["batch/v1", "Job", "jobs", true],
       ["networking.k8s.io/v1", "Ingress", "ingresses", true],
+      ["networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", true],
+      ["policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", true],
       ["autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true],
     ] as const
   ).map(([version, kind, name, namespaced]) => [`${version}/${kind}`, { name, kind, namespaced }]),
 );
-const BUILTIN_GROUP_VERSIONS: Record<string, string> = { "": "v1", apps: "apps/v1", batch: "batch/v1", "networking.k8s.io": "networking.k8s.io/v1", autoscaling: "autoscaling/v2" };
+const BUILTIN_GROUP_VERSIONS: Record<string, string> = { "": "v1", apps: "apps/v1", batch: "batch/v1", "networking.k8s.io": "networking.k8s.io/v1", autoscaling: "autoscaling/v2", policy: "policy/v1" };
 
 export function groupOf(apiVersion: string): string {
   return apiVersion.includes("/") ? apiVersion.split("/")[0]! : "";

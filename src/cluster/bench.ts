@@ -13,6 +13,7 @@ import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { isObjectStore, parseModelPath } from "../models/source.js";
 import { LABEL_APP } from "../render/labels.js";
 import { rcloneSource } from "../render/model-copy.js";
+import { podSecurityLevelOf } from "../render/security.js";
 import type { BenchRequest, BenchResult } from "../target.js";
 import type { Ui } from "../ui/output.js";
 import type { KObject, KubeApi } from "./api.js";
@@ -77,7 +78,9 @@ export function benchJobSpec(dep: Obj, svc: Obj, pods: readonly Obj[], req: Benc
   const port = (container?.ports ?? []).find((p: any) => p.name === "http")?.containerPort ?? svc.spec?.ports?.[0]?.port;
   const metrics = pods.filter((p) => p.status?.podIP).map((p) => `http://${String(p.status.podIP).includes(":") ? `[${p.status.podIP}]` : p.status.podIP}:${port}/metrics`);
   const config = wrapperConfig({ baseUrl, model, tokenizer: tokenizerPath }, req, planLevels(req), metrics.length ? metrics : [`${baseUrl}/metrics`]);
-  return { spec: { app, namespace, name, image: container?.image, env, tokenizer, config }, baseUrl, model, image: container?.image };
+  // the same Pod Security level as the server's pod (restricted, or root for an image that needs it)
+  const profile = dep.spec?.template?.spec && podSecurityLevelOf(dep.spec.template.spec).level === "restricted" ? "restricted" : "baseline";
+  return { spec: { app, namespace, name, image: container?.image, env, tokenizer, config, profile }, baseUrl, model, image: container?.image };
 }
 
 const isReady = (p: Obj) => (p.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");

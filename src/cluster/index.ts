@@ -245,6 +245,12 @@ export const kubernetesTarget: Target = {
     const api = new KubeApi(await connect(opts));
     return {
       defaultNamespace: namespaceFor(api.conn),
+      async serverMinor() {
+        // "30" or, on some managed services, "30+"; an unreachable server fails later, where deploy applies
+        const v = await api.get<{ major?: string; minor?: string }>("/version", "read the API server's version").catch(() => undefined);
+        const minor = Number.parseInt(v?.minor ?? "", 10);
+        return v?.major === "1" && Number.isFinite(minor) ? minor : undefined;
+      },
       deploy: (plan, req, ui) => deploy(api, opts, plan, req, ui),
       async status(apps, req, ui) {
         sayOutages(api, ui);

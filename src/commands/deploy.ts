@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { z } from "zod";
 import { UsageError } from "../errors.js";
 import { objectYaml } from "../render/format.js";
+import { NEWEST_SUPPORTED_MINOR, OLDEST_RENDERED_MINOR, OLDEST_SUPPORTED_MINOR } from "../render/kube-version.js";
 import { formatArgv, formatTable } from "../text.js";
 import type { DeployResult } from "../target.js";
 import { timelineLines } from "../startup/timeline.js";
@@ -53,8 +54,11 @@ export async function runDeploy(opts: DeployOptions): Promise<DeployResult> {
   const connection = await target.connect(opts).then((session) => ({ session }), (failure: unknown) => ({ failure }));
   const connected = "session" in connection ? connection.session : undefined;
   const resolve = await makeSourceResolver({ mode: "deploy", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig });
+  // render for the server's Kubernetes minor (render --kube-version does the same offline)
+  const kubeMinor = await connected?.serverMinor?.();
+  if (kubeMinor !== undefined && kubeMinor < OLDEST_RENDERED_MINOR) throw new UsageError(`the API server runs Kubernetes 1.${kubeMinor}; vllmapp deploys to 1.${OLDEST_RENDERED_MINOR} and newer (supported: 1.${OLDEST_SUPPORTED_MINOR} to 1.${NEWEST_SUPPORTED_MINOR})`, "upgrade the cluster, or render for the oldest supported minor and adapt the manifests by hand");
   const p = await plan(
-    { file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, defaultNamespace: connected?.defaultNamespace, params: opts.params, set: opts.set, dockerGpus: opts.gpus },
+    { file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, defaultNamespace: connected?.defaultNamespace, params: opts.params, set: opts.set, dockerGpus: opts.gpus, ...(kubeMinor !== undefined ? { kubeMinor } : {}) },
     nodePlanIo({ templates: opts.templates, resolve }),
   );
   reportPlan(p, ui);

@@ -5,6 +5,7 @@ import { Command } from "commander";
 import { z } from "zod";
 import { fsUsageError, UsageError } from "../errors.js";
 import { apiKeyRef, createApiKeyCommand } from "../render/labels.js";
+import { NEWEST_SUPPORTED_MINOR, OLDEST_SUPPORTED_MINOR, parseKubeVersion } from "../render/kube-version.js";
 import type { K8sObject, RenderedApp } from "../render/types.js";
 import type { Ui } from "../ui/output.js";
 import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, paramsFlag, parseOptions, rejectIneffective, setFlag, targetOf, targetShape, uiFor } from "./options.js";
@@ -25,11 +26,14 @@ export const renderOptionsSchema = z
     resolve: z.boolean().default(false),
     offline: z.boolean().default(false),
     gpus: z.string().optional(),
+    kubeVersion: z.string().optional(),
   })
   .transform((o) => {
     if (o.dryRun && o.out !== undefined) throw new UsageError("--out and --dry-run contradict each other: --dry-run prints to stdout, --out writes files", "pass one of them");
     const target = targetOf(o);
-    rejectIneffective(target, [["--gpus", o.gpus, "docker"]]);
+    rejectIneffective(target, [["--gpus", o.gpus, "docker"], ["--kube-version", o.kubeVersion, "kubernetes"]]);
+    const kube = o.kubeVersion === undefined ? undefined : parseKubeVersion(o.kubeVersion);
+    if (kube && "problem" in kube) throw new UsageError(kube.problem, kube.hint);
     // without --resolve, render reads no kubeconfig: these would be silently ignored
     for (const [flag, given] of [["--context", o.context], ["--kubeconfig", o.kubeconfig]] as const) {
       if (given !== undefined && !o.resolve) throw new UsageError(`${flag} has no effect on render without --resolve: render alone reads no kubeconfig`, `drop ${flag}, or add --resolve (which looks up run outputs in the cluster)`);
@@ -39,7 +43,7 @@ export const renderOptionsSchema = z
     if (o.showOnly.length && target === "docker") throw new UsageError("--show-only picks Kubernetes objects; the Docker target renders none", "drop --show-only, or drop --local");
     for (const s of o.showOnly) if (!/^[A-Za-z]+\/[a-z0-9.-]+$/.test(s)) throw new UsageError(`--show-only ${s}: write Kind/name`, "e.g. --show-only Deployment/qwen3");
     if (!o.dryRun && o.output !== undefined && o.output !== "json") throw new UsageError(`-o ${o.output} prints to stdout, and render prints only with --dry-run`, "add --dry-run (without it render writes files; --json prints what it wrote)");
-    return { ...o, target, params: o.param, ...outputOf(o) };
+    return { ...o, target, params: o.param, ...(kube ? { kubeMinor: kube.minor } : {}), ...outputOf(o) };
   });
 
 export type RenderOptions = z.output<typeof renderOptionsSchema>;
@@ -56,7 +60,7 @@ export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResu
   const [{ plan, reportPlan }, { nodePlanIo }, { renderFiles, RENDER_MARKER }] = await Promise.all([import("../app/plan.js"), import("../app/node-io.js"), import("../render/format.js")]);
   const resolve = opts.resolve ? await (await import("./resolver.js")).makeSourceResolver({ mode: "render", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig }) : undefined;
   const p = await plan(
-    { file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, params: opts.params, set: opts.set, dockerGpus: opts.gpus, syncWaves: opts.syncWaves },
+    { file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, params: opts.params, set: opts.set, dockerGpus: opts.gpus, syncWaves: opts.syncWaves, kubeMinor: opts.kubeMinor },
     nodePlanIo({ templates: opts.templates, resolve }),
   );
   reportPlan(p, ui);
@@ -149,7 +153,8 @@ export function renderCommand(): Command {
     .option("--no-sync-waves", "no argocd.argoproj.io/sync-wave annotations from depends_on")
     .option("--resolve", "resolve run outputs and check model sources against their backends")
     .option("--offline", "with --resolve: skip the checks that need the network (a warning says what was skipped)")
-    .option("--gpus <devices>", "docker: --gpus value (all, 0 for none, or 0,1)");
+    .option("--gpus <devices>", "docker: --gpus value (all, 0 for none, or 0,1)")
+    .option("--kube-version <X.Y>", `the Kubernetes minor to render for (1.${OLDEST_SUPPORTED_MINOR} to 1.${NEWEST_SUPPORTED_MINOR}; default 1.${NEWEST_SUPPORTED_MINOR})`);
   addCommonOptions(cmd);
   cmd.addHelpText(
     "after",
@@ -162,6 +167,7 @@ Examples:
   $ cat vllm-app.yaml | vllmapp render --dry-run -f -          # the file from stdin (Argo CD plugins, pipelines)
   $ vllmapp render --dry-run --show-only Deployment/qwen3      # one object
   $ vllmapp render --dry-run --set resources.gpu=H100:2        # override a field for this render
+  $ vllmapp render --dry-run --kube-version 1.31               # for a cluster at Kubernetes 1.31
   $ vllmapp render --dry-run --local                           # the docker run command`,
   );
   cmd.action(async (raw) => {

@@ -38,6 +38,9 @@ export const quantity = z.union([z.number(), z.string()]).check(
 );
 
 /** Helpers that read like classic zod, for zod/mini. */
+/** Pod Security Standards levels (render/security.ts renders each). */
+export const SECURITY_PROFILES = ["restricted", "baseline", "privileged"] as const;
+
 const opt = z.optional;
 const def = z._default;
 const doc = <T extends z.ZodMiniType>(schema: T, description: string): T => schema.check(z.describe(description)) as T;
@@ -226,6 +229,18 @@ export const appConfigSchema = z
     namespace: opt(str(z.regex(DNS1123_LABEL, DNS_MSG))),
     lora: opt(doc(loraSchema, "LoRA adapters served next to the base model")),
     parallelism: opt(doc(parallelismSchema, "tensor × pipeline × data parallel sizes and nodes; checked against resources.gpu")),
+    security: opt(
+      doc(
+        z.strictObject({
+          profile: def(
+            doc(z.enum(SECURITY_PROFILES), "restricted (default): non-root UID 10001, no capabilities, read-only root; baseline: the image's user (root); privileged: also seccomp Unconfined, IPC_LOCK and SYS_PTRACE (RDMA, ROCm)"),
+            "restricted",
+          ),
+        }),
+        "the Pod Security level the pods are rendered for",
+      ),
+    ),
+    network_policy: def(doc(z.boolean(), "a NetworkPolicy that admits the pod's ports from anywhere and, multi-node, every port between the group's pods only (false: none, e.g. for a mesh's sidecar ports)"), true),
     service_account: opt(doc(str(z.maxLength(253), z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes ServiceAccount name")), "the pod's service account (workload identity: IRSA, GKE, Azure), so object-store access needs no static keys")),
     startup_timeout: def(duration, "30m"),
     cache: opt(

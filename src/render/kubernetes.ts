@@ -6,7 +6,7 @@
  */
 import type {
   V1ConfigMap, V1Container, V1Deployment, V1DeploymentSpec, V1EnvVar, V1Ingress, V1ObjectMeta,
-  V1PersistentVolumeClaim, V1Service, V1ServicePort, V1Volume, V1VolumeMount,
+  V1PersistentVolumeClaim, V1PodTemplateSpec, V1Service, V1ServicePort, V1Volume, V1VolumeMount,
 } from "@kubernetes/client-node";
 import { gpuNodeMatches, SCHEME_TOLERATIONS } from "../config/gpus.js";
 import type { AppConfig } from "../config/schema.js";
@@ -25,7 +25,9 @@ import { renderMonitoring } from "./monitoring.js";
 import { DOWNLOAD_FILTER, hashOf, rcloneSource } from "./model-copy.js";
 import { quantityValue } from "../config/units.js";
 import { sizeResources, type GpuRequest } from "./resources.js";
+import { kubeVersionWarning, NEWEST_SUPPORTED_MINOR, OLDEST_SUPPORTED_MINOR, podForKubeMinor } from "./kube-version.js";
 import { renderRoute } from "./route.js";
+import { podSecurityLevelOf, RUN_AS_ID, securePod, securityProfileOf } from "./security.js";
 import { includeKey, type ServeResult } from "./serve.js";
 import type { K8sObject, Problem, RenderedModel, RenderInput } from "./types.js";
 
@@ -91,7 +93,8 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   };
   const objects: K8sObject[] = [];
   const sizing = sizeResources(app, gpu);
-  problems.push(...weightsOnNodeDisk(input, sizing.requests));
+  const onNodeDisk = weightsOnNodeDisk(input, sizing.requests);
+  problems.push(...onNodeDisk.problems);
   const { env, secretMounts } = kubernetesEnvOf(app, src, input.params);
 
   // --- Deployment
@@ -141,7 +144,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     else mounts.push(m);
   };
   setVolume({ name: "dshm", emptyDir: { medium: "Memory", sizeLimit: sizing.shm } });
-  setVolume(app.cache ? { name: "cache", persistentVolumeClaim: { claimName: `${app.name}-cache` } } : { name: "cache", emptyDir: {} });
+  setVolume(app.cache ? { name: "cache", persistentVolumeClaim: { claimName: `${app.name}-cache` } } : { name: "cache", emptyDir: onNodeDisk.sizeLimit ? { sizeLimit: onNodeDisk.sizeLimit } : {} });
   if (!mounts.some((m) => m.name === "cache")) setMount({ name: "cache", mountPath: CACHE_MOUNT });
   if (src.kind === "pvc") {
     setVolume({ name: "model", persistentVolumeClaim: { claimName: src.claim, readOnly: true } });
@@ -179,7 +182,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     if (src.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) dlEnv.push({ name: "RCLONE_S3_ENDPOINT", value: String(app.env_vars.AWS_ENDPOINT_URL) });
     if (dlEnv.length) dl.env = dlEnv;
     dl.volumeMounts = [{ name: "cache", mountPath: CACHE_MOUNT }];
-    dl.resources ??= { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "4Gi" } };
+    dl.resources ??= { ...INIT_RESOURCES };
     inits.push({ ...dl, name: dl.name });
   }
   // the model-download template is a container spec: the draft model and each object-store adapter get a copy of it
@@ -190,7 +193,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     if (from.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) dlEnv.push({ name: "RCLONE_S3_ENDPOINT", value: String(app.env_vars.AWS_ENDPOINT_URL) });
     if (dlEnv.length) dl.env = dlEnv;
     dl.volumeMounts = [{ name: "cache", mountPath: CACHE_MOUNT }];
-    dl.resources ??= { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "4Gi" } };
+    dl.resources ??= { ...INIT_RESOURCES };
     return { ...dl, name: name.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "") };
   };
   if (draft && isObjectStore(draft)) inits.push(copyStep("draft-download", draft, serve.speculative!.draftPath!, [...DOWNLOAD_FILTER, "--transfers=16"]));
@@ -203,10 +206,15 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
       image: imageOf(app),
       command: hookArgv(app.on_startup),
       env: env.filter((e) => e.name !== "VLLM_API_KEY"),
+      resources: { ...INIT_RESOURCES },
       volumeMounts: mounts.filter((m) => m.name !== "dshm"),
     });
   }
   if (inits.length) pod.initContainers = inits;
+  // Pod Security: the profile's securityContexts, HOME and /tmp; the token only for a pod that names its account
+  const profile = securityProfileOf(app);
+  securePod(pod, profile);
+  if (!app.service_account) pod.automountServiceAccountToken = false;
   // scheduling
   if (gpu.count > 0) {
     pod.tolerations = [...(pod.tolerations ?? []), { key: gpu.resource.startsWith("amd.com") ? "amd.com/gpu" : "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }];
@@ -227,6 +235,9 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     }
   }
   if (app.service_account) pod.serviceAccountName = app.service_account;
+  // two replicas or more: spread them over nodes and zones (preferred: one node or zone still schedules them all)
+  const maxReplicas = Array.isArray(reps) ? reps[1] : reps;
+  if (maxReplicas >= 2) pod.topologySpreadConstraints = [...(pod.topologySpreadConstraints ?? []), ...spreadOf(selectorOf(app))];
   if (app.cluster_pool !== "default") pod.nodeSelector = { ...(pod.nodeSelector ?? {}), [poolLabel]: app.cluster_pool };
   if (app.interruptible) {
     pod.tolerations = [...(pod.tolerations ?? []), ...SPOT_TOLERATIONS];
@@ -241,11 +252,24 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     tpl.metadata = strategicMerge(tpl.metadata, app.pod_template.metadata ?? {});
     tpl.spec = strategicMerge(tpl.spec, app.pod_template.spec ?? {});
   }
+  if (profile === "restricted" && gpu.resource.startsWith("amd.com") && gpu.count > 0 && !tpl.spec.securityContext?.supplementalGroups) {
+    problems.push({
+      path: ["resources", "gpu"], severity: "warning",
+      message: `AMD GPUs: /dev/kfd and /dev/dri/renderD* on the node belong to its video and render groups, and under security.profile restricted vLLM runs as UID ${RUN_AS_ID}, outside them: it cannot open the GPUs`,
+      hint: "add the node's GIDs (getent group video render, on a GPU node) as pod_template: {spec: {securityContext: {supplementalGroups: [VIDEO, RENDER]}}}, or set security: {profile: privileged} as vLLM's ROCm docs run it",
+    });
+  }
+  const minor = input.kubeMinor ?? NEWEST_SUPPORTED_MINOR;
+  podForKubeMinor(tpl.spec, minor);
+  const old = kubeVersionWarning(minor);
+  if (old) problems.push({ path: [], severity: "warning", message: old, hint: `Kubernetes 1.${minor} is out of its providers' support; upgrade to 1.${OLDEST_SUPPORTED_MINOR} or newer` });
   tpl.spec.containers = tpl.spec.containers.map((x) => orderKeys(x, CONTAINER_KEY_ORDER));
   spec.template = orderKeys(tpl, ["metadata", "spec"]);
   // nodes > 1: a LeaderWorkerSet whose leader is this pod
   const multiNode = serve.parallel && serve.parallel.nodes > 1 ? serve.parallel : undefined;
-  objects.push(multiNode ? renderLeaderWorkerSet(app, dep, multiNode, imageOf(app), budget) : generic(dep));
+  const server = multiNode ? renderLeaderWorkerSet(app, dep, multiNode, imageOf(app), budget, profile) : generic(dep);
+  objects.push(server);
+  problems.push(...podSecurityProblems(server, profile));
 
   // --- Service
   const svc = typed<V1Service>(meta(clone(t.service), app.name));
@@ -255,6 +279,20 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   // the first port gets the app's port; the others are the template's, whole
   svc.spec.ports = ports.map((p, i) => (i === 0 ? { ...p, port: app.port } : p) as V1ServicePort);
   objects.push(generic(svc));
+
+  // --- PodDisruptionBudget: a drain evicts one replica (or group) at a time, never the last ready ones together
+  if (maxReplicas >= 2) {
+    objects.push(meta({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: app.name }, spec: { maxUnavailable: 1, selector: { matchLabels: selectorOf(app) } } }, app.name));
+  }
+
+  // --- NetworkPolicy: the pod's ports from anywhere (Service, Ingress, Gateway, Prometheus, KEDA's
+  // interceptor); a multi-node group's other ports (torch.distributed, NCCL) only from the app's own pods
+  if (app.network_policy) {
+    const ports = tpl.spec.containers.flatMap((x) => x.ports ?? []).map((p) => ({ port: p.containerPort, protocol: p.protocol ?? "TCP" }));
+    const ingress: object[] = ports.length ? [{ ports }] : [];
+    if (multiNode) ingress.push({ from: [{ podSelector: { matchLabels: selectorOf(app) } }] });
+    objects.push(meta({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: app.name }, spec: { podSelector: { matchLabels: selectorOf(app) }, policyTypes: ["Ingress"], ingress } }, app.name));
+  }
 
   // --- API key Secret (no data: deploy fills it once); a Secret the user manages is only referenced
   if (apiKeyRef(app)?.generated) objects.push(meta(clone(t.apiKeySecret), `${app.name}-api-key`));
@@ -273,6 +311,9 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     pvc.spec.accessModes = [app.cache.access_mode];
     pvc.spec.resources = { requests: { storage: String(app.cache.size) } };
     if (app.cache.storage_class) pvc.spec.storageClassName = app.cache.storage_class;
+    else if (app.cache.access_mode === "ReadWriteMany") {
+      problems.push({ path: ["cache", "access_mode"], severity: "warning", message: "a ReadWriteMany cache without cache.storage_class gets the cluster's default StorageClass, and the clouds' defaults (GKE standard-rwo, EKS gp2/gp3, AKS managed-csi) cannot bind ReadWriteMany: the claim and the pods stay Pending", hint: "name a class that provides ReadWriteMany: cache.storage_class (e.g. GKE Filestore standard-rwx, EFS efs-sc, Azure Files azurefile-csi)" });
+    }
     if (app.cache.access_mode === "ReadWriteOnce" && (Array.isArray(reps) ? reps[1] > 1 : reps > 1)) {
       problems.push({ path: ["cache", "access_mode"], severity: "warning", message: "a ReadWriteOnce cache volume attaches to one node: replicas on other nodes stay Pending", hint: "use access_mode: ReadWriteMany with a storage class that supports it, or one replica" });
     }
@@ -319,7 +360,32 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   return { objects: sortObjects(objects), problems };
 }
 
-const CONTAINER_KEY_ORDER = ["name", "image", "command", "args", "env", "ports", "resources", "volumeMounts", "startupProbe", "readinessProbe", "livenessProbe", "lifecycle"];
+/** Preferred spread of the app's pods over nodes and zones (ScheduleAnyway: never a reason to stay Pending). */
+function spreadOf(selector: Record<string, string>) {
+  return ["kubernetes.io/hostname", "topology.kubernetes.io/zone"].map((topologyKey) => ({ maxSkew: 1, topologyKey, whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } }));
+}
+
+/** The init steps' size (model copy, on_startup): rclone and a hook are light next to the server. */
+const INIT_RESOURCES = { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "4Gi" } };
+
+/** The level the rendered pods meet, as a note when it is below restricted (the profile asked for less, or pod_template/templates took it away). */
+function podSecurityProblems(server: K8sObject, profile: string): Problem[] {
+  const spec = server.spec as { template?: V1PodTemplateSpec; leaderWorkerTemplate?: { leaderTemplate: V1PodTemplateSpec; workerTemplate: V1PodTemplateSpec } };
+  const pods = spec.leaderWorkerTemplate ? [spec.leaderWorkerTemplate.leaderTemplate, spec.leaderWorkerTemplate.workerTemplate] : [spec.template!];
+  const verdicts = pods.map((p) => podSecurityLevelOf(p.spec!));
+  const order = ["privileged", "baseline", "restricted"];
+  const worst = verdicts.reduce((a, b) => (order.indexOf(b.level) < order.indexOf(a.level) ? b : a));
+  if (worst.level === "restricted") return [];
+  const asked = profile === worst.level ? `security.profile ${profile}` : `security.profile ${profile}, with pod_template or --templates`;
+  return [{
+    path: ["security", "profile"],
+    severity: profile === "restricted" ? "warning" : "note",
+    message: `the pod meets Pod Security "${worst.level}" (${asked}), not "restricted": ${[...new Set(verdicts.flatMap((v) => v.reasons))].join("; ")}`,
+    hint: `a namespace labelled pod-security.kubernetes.io/enforce=restricted refuses it; ${worst.level === "privileged" ? "only enforce=privileged admits it" : "enforce=baseline admits it"}`,
+  }];
+}
+
+const CONTAINER_KEY_ORDER = ["name", "image", "command", "args", "env", "ports", "resources", "volumeMounts", "startupProbe", "readinessProbe", "livenessProbe", "lifecycle", "securityContext"];
 
 /** The same object with the named keys first, in that order (for readable, stable output). */
 function orderKeys<T extends object>(obj: T, first: readonly string[]): T {
@@ -334,7 +400,7 @@ function orderKeys<T extends object>(obj: T, first: readonly string[]): T {
   return out as T;
 }
 
-const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "LeaderWorkerSet", "ScaledObject", "HTTPScaledObject", "HorizontalPodAutoscaler", "Ingress", "InferencePool", "HTTPRoute", "PodMonitor", "PrometheusRule"];
+const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "LeaderWorkerSet", "PodDisruptionBudget", "NetworkPolicy", "ScaledObject", "HTTPScaledObject", "HorizontalPodAutoscaler", "Ingress", "InferencePool", "HTTPRoute", "PodMonitor", "PrometheusRule"];
 
 const GiB = 2 ** 30;
 /** Above this, weights in an emptyDir fill common nodes' root disks (EKS' default 20 GiB, GKE's 100 GB) and the kubelet evicts the pod. */
@@ -345,10 +411,21 @@ export const EMPTYDIR_WARN_BYTES = 50 * GiB;
  * live on the node's disk: request that much ephemeral storage when the model's size is known, and warn
  * when it is large enough to evict pods on common nodes.
  */
-function weightsOnNodeDisk(input: RenderInput, requests: Record<string, string>): Problem[] {
+function weightsOnNodeDisk(input: RenderInput, requests: Record<string, string>): { problems: Problem[]; sizeLimit?: string } {
   const { app, source: src, modelBytes } = input;
   const onDisk = !app.cache && (src.kind === "hf" || (isObjectStore(src) && !app.stream_model));
-  if (!onDisk || modelBytes === undefined) return [];
+  if (!onDisk) return { problems: [] };
+  const where = app.model_hf_path !== undefined ? "model_hf_path" : "model_path";
+  if (modelBytes === undefined) {
+    if (app.resources?.disk !== undefined) return { problems: [], sizeLimit: requests["ephemeral-storage"] };
+    return {
+      problems: [{
+        path: [where], severity: "warning",
+        message: "the weights download into an emptyDir on the node's disk, and their size is not known here: the pod requests no ephemeral storage for them, so the scheduler may place it on a node whose disk they fill (the kubelet then evicts it)",
+        hint: "add cache: {size: …} for a volume of their own, or resources.disk; `render --resolve` and `deploy` size it from the source",
+      }],
+    };
+  }
   const need = Math.ceil((modelBytes * 1.1) / GiB) + 1;
   const problems: Problem[] = [];
   if (app.resources?.disk === undefined) requests["ephemeral-storage"] = `${need}Gi`;
@@ -356,9 +433,9 @@ function weightsOnNodeDisk(input: RenderInput, requests: Record<string, string>)
     problems.push({ path: ["resources", "disk"], severity: "warning", message: `resources.disk ${app.resources.disk} is smaller than the model's weights (${(modelBytes / 1e9).toFixed(1)} GB), which are downloaded into an emptyDir on the node`, hint: `give at least ${need}Gi, or add cache: {size: ${need}Gi} for a volume of its own` });
   }
   if (modelBytes * 1.1 > EMPTYDIR_WARN_BYTES) {
-    problems.push({ path: [app.model_hf_path !== undefined ? "model_hf_path" : "model_path"], severity: "warning", message: `${(modelBytes / 1e9).toFixed(1)} GB of weights land in an emptyDir on the node's disk (no cache:); nodes with small root disks (EKS' default 20 GiB, GKE's 100 GB) run out and evict the pod`, hint: `add cache: {size: ${need}Gi} to keep the weights on a volume of their own` });
+    problems.push({ path: [where], severity: "warning", message: `${(modelBytes / 1e9).toFixed(1)} GB of weights land in an emptyDir on the node's disk (no cache:); nodes with small root disks (EKS' default 20 GiB, GKE's 100 GB) run out and evict the pod`, hint: `add cache: {size: ${need}Gi} to keep the weights on a volume of their own` });
   }
-  return problems;
+  return { problems, sizeLimit: requests["ephemeral-storage"] ?? `${need}Gi` };
 }
 
 export function sortObjects(objs: K8sObject[]): K8sObject[] {

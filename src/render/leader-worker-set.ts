@@ -10,6 +10,7 @@
 import type { V1Container, V1Deployment, V1PodTemplateSpec } from "@kubernetes/client-node";
 import type { AppConfig } from "../config/schema.js";
 import { leaderWorkerSetName, MASTER_PORT, type ParallelPlan } from "./parallelism.js";
+import { secureContainer, type SecurityProfile } from "./security.js";
 import type { K8sObject } from "./types.js";
 
 export const LWS_API_VERSION = "leaderworkerset.x-k8s.io/v1";
@@ -47,7 +48,7 @@ function withRole(tpl: V1PodTemplateSpec, role: "leader" | "worker"): V1PodTempl
 }
 
 /** A worker: the same pod and argv plus the worker flags; no HTTP port or probes, no API key; waits for the leader first. */
-function workerOf(leader: V1PodTemplateSpec, parallel: ParallelPlan, image: string, boundSeconds: number): V1PodTemplateSpec {
+function workerOf(leader: V1PodTemplateSpec, parallel: ParallelPlan, image: string, boundSeconds: number, profile: SecurityProfile): V1PodTemplateSpec {
   const tpl = withRole(structuredClone(leader), "worker");
   const pod = tpl.spec!;
   pod.containers = pod.containers.map((c) => {
@@ -59,18 +60,18 @@ function workerOf(leader: V1PodTemplateSpec, parallel: ParallelPlan, image: stri
   });
   pod.initContainers = [
     ...(pod.initContainers ?? []),
-    {
+    secureContainer({
       name: "wait-for-leader",
       image,
       command: ["python3", "-c", WAIT_FOR_LEADER, String(MASTER_PORT), String(boundSeconds)],
       resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
-    },
+    }, profile),
   ];
   return tpl;
 }
 
 /** The LeaderWorkerSet that replaces the app's Deployment: same metadata (annotations), same pod as the leader. */
-export function renderLeaderWorkerSet(app: AppConfig, dep: V1Deployment, parallel: ParallelPlan, image: string, boundSeconds: number): K8sObject {
+export function renderLeaderWorkerSet(app: AppConfig, dep: V1Deployment, parallel: ParallelPlan, image: string, boundSeconds: number, profile: SecurityProfile): K8sObject {
   const leader = withRole(structuredClone(dep.spec!.template), "leader");
   const reps = app.scaling?.replicas ?? 1;
   return {
@@ -85,7 +86,7 @@ export function renderLeaderWorkerSet(app: AppConfig, dep: V1Deployment, paralle
         size: parallel.nodes,
         restartPolicy: "RecreateGroupOnPodRestart",
         leaderTemplate: leader,
-        workerTemplate: workerOf(leader, parallel, image, boundSeconds),
+        workerTemplate: workerOf(leader, parallel, image, boundSeconds, profile),
       },
     },
   };

@@ -58,6 +58,8 @@ export interface RenderInput {
   adapterRanks?: ReadonlyMap<string, number>;
   /** the draft model's source once resolved (a run output), when deploy/check resolved it */
   draftSource?: ModelSource;
+  /** the Kubernetes minor to render for (render --kube-version, deploy: the server's); default the newest supported */
+  kubeMinor?: number;
   /** the weights' size, when checking the source found it (sizes the ephemeral storage of an emptyDir cache) */
   modelBytes?: number;
 }

@@ -32,7 +32,7 @@ test("render --dry-run prints a YAML stream kubectl takes, and writes nothing", 
   const r = runCli(["render", "--dry-run"], { cwd: dir });
   assert.equal(r.code, 0, r.stderr);
   const docs = parseAllDocuments(r.stdout).map((d) => d.toJS());
-  assert.deepEqual(docs.map((d) => `${d.kind}/${d.metadata.name}`), ["Secret/qwen3-api-key", "Service/qwen3", "Deployment/qwen3"]);
+  assert.deepEqual(docs.map((d) => `${d.kind}/${d.metadata.name}`), ["Secret/qwen3-api-key", "Service/qwen3", "Deployment/qwen3", "NetworkPolicy/qwen3"]);
   assert.deepEqual(readdirSync(dir), ["vllm-app.yaml"]);
 });
 
@@ -47,7 +47,7 @@ test("render -o json is the SPEC §1.1 document", () => {
   assert.equal(app.target, "kubernetes");
   assert.deepEqual(app.model, { kind: "hf", uri: "Qwen/Qwen3-0.6B", servedAs: "qwen3-0.6b" });
   assert.deepEqual(app.serve, { command: ["vllm", "serve"], args: ["Qwen/Qwen3-0.6B", "--served-model-name", "qwen3-0.6b", "--port", "8000"] });
-  assert.equal(app.objects.length, 3);
+  assert.equal(app.objects.length, 4);
   const docker = JSON.parse(runCli(["render", "--dry-run", "--local", "--json"], { cwd: dir }).stdout).apps[0];
   assert.equal(docker.target, "docker");
   assert.equal(docker.objects, undefined);
@@ -61,10 +61,10 @@ test("render writes one file per object, a kustomization and the serve command",
   assert.equal(r.stdout, "");
   const out = path.join(dir, "rendered", "qwen3");
   assert.deepEqual(readdirSync(out).sort(), [
-    "deployment-qwen3.yaml", "kustomization.yaml", "persistentvolumeclaim-qwen3-cache.yaml", "secret-qwen3-api-key.yaml", "serve-command.txt", "service-qwen3.yaml",
+    "deployment-qwen3.yaml", "kustomization.yaml", "networkpolicy-qwen3.yaml", "persistentvolumeclaim-qwen3-cache.yaml", "secret-qwen3-api-key.yaml", "serve-command.txt", "service-qwen3.yaml",
   ]);
   const k = parse(readFileSync(path.join(out, "kustomization.yaml"), "utf8"));
-  assert.deepEqual(k.resources, ["secret-qwen3-api-key.yaml", "persistentvolumeclaim-qwen3-cache.yaml", "service-qwen3.yaml", "deployment-qwen3.yaml"]);
+  assert.deepEqual(k.resources, ["secret-qwen3-api-key.yaml", "persistentvolumeclaim-qwen3-cache.yaml", "service-qwen3.yaml", "deployment-qwen3.yaml", "networkpolicy-qwen3.yaml"]);
   assert.equal(readFileSync(path.join(out, "serve-command.txt"), "utf8"), "vllm serve Qwen/Qwen3-0.6B --served-model-name Qwen/Qwen3-0.6B --port 8000\n");
   // a render without the cache drops its file from the folder
   writeFileSync(path.join(dir, "vllm-app.yaml"), QWEN);

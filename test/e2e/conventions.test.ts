@@ -33,7 +33,7 @@ test("vllmapp alone prints the help on stdout (exit 0), with what to do first", 
 test("-f - reads the file from stdin; its errors name <stdin>:line:col", () => {
   const r = runCli(["render", "--dry-run", "-f", "-"], { cwd: workdir(), input: QWEN });
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(kinds(r.stdout), ["Secret/qwen3-api-key", "Service/qwen3", "Deployment/qwen3"]);
+  assert.deepEqual(kinds(r.stdout), ["Secret/qwen3-api-key", "Service/qwen3", "Deployment/qwen3", "NetworkPolicy/qwen3"]);
   const json = runCli(["render", "--dry-run", "-o", "json", "--file=-"], { cwd: workdir(), input: QWEN });
   assert.equal(JSON.parse(json.stdout).apps[0].name, "qwen3");
   const bad = runCli(["render", "--dry-run", "-f", "-"], { cwd: workdir(), input: "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresorces: {}\n" });

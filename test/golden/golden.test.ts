@@ -31,7 +31,7 @@ function renderOptions(args: readonly string[]) {
 /** What `render --dry-run -o FORMAT` prints for a case, rendered in-process. */
 async function renderCase(dir: string, extra: readonly string[], format: "json" | "yaml"): Promise<string> {
   const opts = renderOptions(["--dry-run", "-o", format, "-f", path.join(dir, "vllm-app.yaml"), ...extra]);
-  const p = await plan({ file: opts.file, target: opts.target, namespace: opts.namespace, params: opts.params, dockerGpus: opts.gpus }, nodePlanIo({ templates: opts.templates, hostHome: HOME }));
+  const p = await plan({ file: opts.file, target: opts.target, namespace: opts.namespace, params: opts.params, dockerGpus: opts.gpus, kubeMinor: opts.kubeMinor }, nodePlanIo({ templates: opts.templates, hostHome: HOME }));
   assert.deepEqual(p.errors, []);
   const apps = p.apps.map((a) => a.rendered);
   return format === "json" ? formatJson(apps) : formatYaml(apps);

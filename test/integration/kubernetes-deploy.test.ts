@@ -62,13 +62,14 @@ test("deploy applies the app and waits until its replica is Ready on a node with
   created   PersistentVolumeClaim/${APP}-cache
   created   Service/${APP}
   created   Deployment/${APP}
+  created   NetworkPolicy/${APP}
   ready     1/1
   endpoint  http://${APP}.${ns}.svc.cluster.local:8000
 `,
   );
   // the start it waited for, one line per phase (README "Start-up timeline"); the first, so none before
   assert.match(timeline ?? "", new RegExp(`^  start now \\(${APP}-[a-z0-9]+-[a-z0-9]+#0\\):\\n    scheduling +\\d+\\.\\d s\\n(    \\S.*\\n)*    ready +\\d+\\.\\d s.*\\n  start before:\\n    \\(none recorded\\)\\n$`));
-  assert.match(r.stderr, new RegExp(`^${APP}: applying 4 objects to namespace ${ns} \\(context vllmapp-testbed\\)$`, "m"));
+  assert.match(r.stderr, new RegExp(`^${APP}: applying 5 objects to namespace ${ns} \\(context vllmapp-testbed\\)$`, "m"));
   assert.match(r.stderr, new RegExp(`^note: ${APP}: generated an API key \\(VLLM_API_KEY\\) into Secret ${APP}-api-key; show it with \`vllmapp status ${APP} --show-api-key\`$`, "m"));
   assert.match(r.stderr, new RegExp(`^✔ ${APP}: 1/1 ready$`, "m"));
 
@@ -85,7 +86,7 @@ test("the objects carry the ApplySet labels kubectl understands, and the API key
   const id = parent.metadata.labels["applyset.kubernetes.io/id"];
   assert.match(id, /^applyset-[A-Za-z0-9_-]{43}-v1$/);
   assert.equal(parent.metadata.annotations["applyset.kubernetes.io/tooling"], "vllmapp/v0.1.0");
-  assert.equal(parent.metadata.annotations["applyset.kubernetes.io/contains-group-kinds"], "Deployment.apps,PersistentVolumeClaim,Secret,Service");
+  assert.equal(parent.metadata.annotations["applyset.kubernetes.io/contains-group-kinds"], "Deployment.apps,NetworkPolicy.networking.k8s.io,PersistentVolumeClaim,Secret,Service");
   const members = await kubectlJson(["-n", ns, "get", "deployments,services,secrets,persistentvolumeclaims", "-l", `applyset.kubernetes.io/part-of=${id}`, "--show-managed-fields"]);
   assert.deepEqual(members.items.map((o: any) => `${o.kind}/${o.metadata.name}`).sort(), [`Deployment/${APP}`, `PersistentVolumeClaim/${APP}-cache`, `Secret/${APP}-api-key`, `Service/${APP}`]);
   for (const o of members.items) assert.ok(o.metadata.managedFields.some((m: any) => m.manager === "vllmapp" && m.operation === "Apply"), `${o.kind} applied by vllmapp`);
@@ -128,17 +129,19 @@ test("--dry-run=client and --dry-run=server print the plan and write nothing", a
   unchanged  PersistentVolumeClaim/${APP}-cache
   unchanged  Service/${APP}
   configure  Deployment/${APP}
+  create     PodDisruptionBudget/${APP}
+  unchanged  NetworkPolicy/${APP}
 `,
     );
   }
   const yaml = cli(["deploy", "-n", ns, "--dry-run=client", "-o", "yaml"]);
   assert.equal(yaml.code, 0, yaml.stderr);
   const docs = parseAllDocuments(yaml.stdout).map((d) => d.toJS());
-  assert.deepEqual(docs.map((d) => `${d.kind}/${d.metadata.name}`), [`Secret/applyset-${APP}`, `Secret/${APP}-api-key`, `PersistentVolumeClaim/${APP}-cache`, `Service/${APP}`, `Deployment/${APP}`]);
+  assert.deepEqual(docs.map((d) => `${d.kind}/${d.metadata.name}`), [`Secret/applyset-${APP}`, `Secret/${APP}-api-key`, `PersistentVolumeClaim/${APP}-cache`, `Service/${APP}`, `Deployment/${APP}`, `PodDisruptionBudget/${APP}`, `NetworkPolicy/${APP}`]);
   assert.equal(docs[4].spec.replicas, 2);
   const json = JSON.parse(cli(["deploy", "-n", ns, "--dry-run=client", "-o", "json"]).stdout);
   assert.deepEqual(json.apps[0].changes.find((c: any) => c.kind === "Deployment"), { kind: "Deployment", name: APP, action: "configure" });
-  assert.equal(json.apps[0].objects.length, 5);
+  assert.equal(json.apps[0].objects.length, 7);
   assert.deepEqual([Object.keys(json).sort(), json.dryRun], [JSON_KEYS.deployResult, "client"]);
   assert.deepEqual(Object.keys(json.apps[0]).sort(), JSON_KEYS.deployedApp, "the shared DeployedApp keys (src/target.ts)");
   assert.deepEqual(await resourceVersions(ns, APP), before);
@@ -168,7 +171,7 @@ test("removing cache from the YAML prunes the PVC", async () => {
   assert.match(r.stdout, new RegExp(`^  pruned      PersistentVolumeClaim/${APP}-cache$`, "m"));
   await waitUntil("the cache PVC to be gone", async () => (await kubectl(["-n", ns, "get", "pvc", `${APP}-cache`], { allowFail: true })).code !== 0);
   const parent = await kubectlJson(["-n", ns, "get", "secret", `applyset-${APP}`]);
-  assert.equal(parent.metadata.annotations["applyset.kubernetes.io/contains-group-kinds"], "Deployment.apps,Secret,Service");
+  assert.equal(parent.metadata.annotations["applyset.kubernetes.io/contains-group-kinds"], "Deployment.apps,NetworkPolicy.networking.k8s.io,PodDisruptionBudget.policy,Secret,Service");
 });
 
 test("status, list and logs read the app from the cluster", async () => {

@@ -69,7 +69,7 @@ test("with the CRD: a server-side dry run accepts the LWS and the ScaledObject t
   const dry = cli(["deploy", "-n", ns, "--dry-run=server", "-o", "json"]);
   assert.equal(dry.code, 0, dry.stderr);
   const planned = JSON.parse(dry.stdout).apps[0].changes.map((c: any) => `${c.action} ${c.kind}/${c.name}`);
-  assert.deepEqual(planned.sort(), ["create LeaderWorkerSet/mn-apply-lws", "create PodMonitor/mn-apply", "create ScaledObject/mn-apply", "create Service/mn-apply"]);
+  assert.deepEqual(planned.sort(), ["create LeaderWorkerSet/mn-apply-lws", "create NetworkPolicy/mn-apply", "create PodDisruptionBudget/mn-apply", "create PodMonitor/mn-apply", "create ScaledObject/mn-apply", "create Service/mn-apply"]);
   const r = cli(["deploy", "-n", ns, "--no-wait"]);
   assert.equal(r.code, 0, r.stderr);
   const lws = await kubectlJson(["-n", ns, "get", "leaderworkerset", `${name}-lws`]);

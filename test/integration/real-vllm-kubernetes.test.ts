@@ -4,7 +4,9 @@
  * the API-key Secret is really filled and read, an included chat template is really used, on_startup runs
  * before the server and on_shutdown on delete. Requests go through `kubectl port-forward` only. One server
  * at a time (2 cores); each test deletes its app. The image is the test bed registry's copy
- * (VLLM_IMAGE_REGISTRY): the node has no other, so the first deploy really pulls it.
+ * (VLLM_IMAGE_REGISTRY): the node has no other, so the first deploy really pulls it. The namespace enforces
+ * Pod Security "restricted", as vllmapp renders by default: every source (Hub, s3 streamed, s3 copied by
+ * rclone, an MLflow run, a PVC) starts and answers there, and the server's process runs as UID 10001.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -16,7 +18,10 @@ import { freePort, kubectl, kubectlJson, tbEnv, waitUntil, withNamespace } from 
 
 let ns: string;
 let cleanup: () => Promise<void>;
-before(async () => ({ ns, cleanup } = await withNamespace("realk")));
+before(async () => {
+  ({ ns, cleanup } = await withNamespace("realk"));
+  await kubectl(["label", "namespace", ns, "pod-security.kubernetes.io/enforce=restricted", "pod-security.kubernetes.io/warn=restricted"]);
+});
 after(() => cleanup?.());
 
 /** Real-node sizing: the node has 2 CPUs, so vllmapp's default of 4 CPUs per GPU cannot be scheduled there. */
@@ -75,6 +80,11 @@ async function deployAndAsk(app: string, body: string, opts: { env?: Record<stri
   const pod = pods.items[0];
   assert.equal(pod.spec.nodeName, tbEnv("VLLMAPP_REAL_NODE"), "scheduled on the real node");
   assert.ok(pod.status.conditions.some((c: any) => c.type === "Ready" && c.status === "True"), "Ready by the kubelet's probes");
+  // the server's process (PID 1 of the vllm container) runs as the non-root UID/GID vllmapp renders
+  const status = await kubectl(["-n", ns, "exec", pod.metadata.name, "-c", "vllm", "--", "cat", "/proc/1/status"]);
+  assert.match(status.stdout, /^Uid:\s+10001\s+10001\s+10001\s+10001$/m, status.stdout);
+  assert.match(status.stdout, /^Gid:\s+10001\s+10001\s+10001\s+10001$/m, status.stdout);
+  assert.match(status.stdout, /^CapEff:\s+0+$/m, "no capabilities");
   const key = await apiKey(app);
   const pf = await forward(app);
   try {
@@ -217,6 +227,22 @@ test("an MLflow run's output, resolved at deploy time and recorded on the Deploy
   const d = await kubectlJson<any>(["-n", ns, "get", "deployment", app]);
   assert.match(d.metadata.annotations["vllmapp.dev/model-uri"], /^s3:\/\/.*\/model$/);
   await remove(app, dir);
+});
+
+test("a PVC holding the model (pvc://), mounted read-only", async () => {
+  const app = "rk-pvc";
+  const pv = `${ns}-tiny-model`;
+  // a PersistentVolume on the real node's folder of the tiny model, bound to this namespace's claim only
+  await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name: pv }, spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadOnlyMany"], persistentVolumeReclaimPolicy: "Retain", storageClassName: "", hostPath: { path: tbEnv("VLLM_TINY_MODEL_DIR"), type: "Directory" }, claimRef: { namespace: ns, name: "tiny-model" } } }) });
+  try {
+    await kubectl(["-n", ns, "apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "tiny-model" }, spec: { accessModes: ["ReadOnlyMany"], storageClassName: "", volumeName: pv, resources: { requests: { storage: "1Gi" } } } }) });
+    const { dir, pod } = await deployAndAsk(app, `model_path: pvc://tiny-model/\nenv_vars: {HF_HUB_OFFLINE: "1"}\nextra_args: [--max-model-len, "512"]`);
+    assert.deepEqual(pod.spec.volumes.find((v: any) => v.name === "model").persistentVolumeClaim, { claimName: "tiny-model", readOnly: true });
+    await remove(app, dir);
+  } finally {
+    await kubectl(["-n", ns, "delete", "pvc", "tiny-model", "--wait=false"], { allowFail: true });
+    await kubectl(["delete", "pv", pv, "--wait=false"], { allowFail: true });
+  }
 });
 
 // ---------------------------------------------------------------- real failures, each diagnosed in one line

@@ -204,7 +204,7 @@ test("H100:0 is an error; no GPU with the CUDA image warns with the fix; a GPU-l
     assert.equal(pod.affinity, undefined);
     assert.equal(pod.tolerations, undefined);
   }
-  assert.deepEqual(await warningsOf(`${BASE}image: public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:v0.19.0\nrequires_auth: false\n`), []);
+  assert.deepEqual(await warningsOf(`${BASE}image: public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:v0.19.0\nrequires_auth: false\ncache: {size: 20Gi}\n`), []);
   assert.match((await warningsOf(`${BASE}resources: {gpu: "L4:1"}\n`, { target: "docker", dockerGpus: "0" })).join("\n"), /--gpus 0 runs the container without a GPU/);
 });
 
@@ -216,10 +216,10 @@ test("byte quantities: bare numbers are bytes (error), m is milli (error), decim
     '4:15 cache.size: 100 is 100 bytes: a bare number is bytes | write "100Gi" (or "100Mi")',
   ]);
   assert.match((await errorsOf(`${BASE}resources: {gpu: "L4:1", shm: 512m}\n`))[0]!, /resources\.shm: "512m" is 0\.512 bytes: m means milli \| write "512Mi"/);
-  assert.match((await warningsOf(`${BASE}resources: {gpu: "L4:1", memory: 16G}\n`))[0]!, /resources\.memory: "16G" is 16×10\^9 bytes \(14\.9Gi\), not 16Gi \| if you meant 16Gi, write "16Gi"/);
+  assert.match((await warningsOf(`${BASE}resources: {gpu: "L4:1", memory: 16G, disk: 40Gi}\n`))[0]!, /resources\.memory: "16G" is 16×10\^9 bytes \(14\.9Gi\), not 16Gi \| if you meant 16Gi, write "16Gi"/);
   assert.match((await errorsOf(`${BASE}resources: {gpu: "L4:1", memory: 16GB}\n`))[0]!, /resources\.memory: "16GB" is not a Kubernetes quantity; did you mean "16Gi"\?/);
   assert.match((await errorsOf(`${BASE}resources: {gpu: "L4:1", disk: 50gi}\n`))[0]!, /did you mean "50Gi"\?/);
-  assert.deepEqual(await warningsOf(`${BASE}resources: {gpu: "L4:1", memory: 17179869184, shm: 8Gi}\n`), [], "a byte count that is plainly bytes is fine");
+  assert.deepEqual(await warningsOf(`${BASE}resources: {gpu: "L4:1", memory: 17179869184, shm: 8Gi, disk: 40Gi}\n`), [], "a byte count that is plainly bytes is fine");
 });
 
 test("a request larger than its limit is an error", async () => {
@@ -233,7 +233,15 @@ test("weights in an emptyDir get an ephemeral-storage request from the model's s
   const facts = (weightBytes: number): PlanIo["resolve"] => async (app, source) => ({ app: app.config.name, source, facts: { checked: "test", weightBytes }, diagnostics: [] });
   const small = await render(`${BASE}resources: {gpu: "L4:1"}\n`, { resolve: facts(16e9) });
   assert.equal(vllmOf(small.apps[0]!.rendered.objects!).resources.requests["ephemeral-storage"], "18Gi");
+  assert.deepEqual(podOf(small.apps[0]!.rendered.objects!).volumes.find((v: any) => v.name === "cache"), { name: "cache", emptyDir: { sizeLimit: "18Gi" } });
   assert.doesNotMatch(lines(small.warnings).join("\n"), /emptyDir/);
+  // offline (render without --resolve): no size, so no request, and a warning naming cache:
+  const unknown = await render(`${BASE}resources: {gpu: "L4:1"}\n`);
+  assert.deepEqual(podOf(unknown.apps[0]!.rendered.objects!).volumes.find((v: any) => v.name === "cache"), { name: "cache", emptyDir: {} });
+  assert.deepEqual(lines(unknown.warnings.filter((d) => d.severity === "warning")), ["2:16 model_hf_path: the weights download into an emptyDir on the node's disk, and their size is not known here: the pod requests no ephemeral storage for them, so the scheduler may place it on a node whose disk they fill (the kubelet then evicts it) | add cache: {size: …} for a volume of their own, or resources.disk; `render --resolve` and `deploy` size it from the source"]);
+  const sized = await render(`${BASE}resources: {gpu: "L4:1", disk: 30Gi}\n`);
+  assert.deepEqual(podOf(sized.apps[0]!.rendered.objects!).volumes.find((v: any) => v.name === "cache"), { name: "cache", emptyDir: { sizeLimit: "30Gi" } });
+  assert.deepEqual(lines(sized.warnings.filter((d) => d.severity === "warning")), []);
   const big = await render(`${BASE}resources: {gpu: "H100:8"}\n`, { resolve: facts(140e9) });
   assert.equal(vllmOf(big.apps[0]!.rendered.objects!).resources.requests["ephemeral-storage"], "145Gi");
   assert.match(lines(big.warnings).join("\n"), /model_hf_path: 140\.0 GB of weights land in an emptyDir on the node's disk.*\| add cache: \{size: 145Gi\}/);
@@ -322,4 +330,11 @@ test("$NAME and ${NAME} naming no parameter warn: vLLM receives them as written"
   assert.match(w.join("\n"), /extra_args\[1\]: \$TEMPLATE is passed to vLLM as written: vllmapp runs no shell, so nothing expands it/);
   assert.match(w.join("\n"), /extra_args\[3\]: \$\{tok\} names no parameter, so vLLM receives it as written/);
   assert.match(w.join("\n"), /extra_args\[5\]: \$ctx is passed to vLLM as written.*\| write \$\{ctx\} to use the parameter ctx/);
+});
+
+test("a ReadWriteMany cache without storage_class warns that the clouds' default classes cannot bind it; with a class it does not", async () => {
+  assert.deepEqual(await warningsOf(`${BASE}resources: {gpu: "L4:1"}\ncache: {size: 100Gi, access_mode: ReadWriteMany}\n`), [
+    "4:35 cache.access_mode: a ReadWriteMany cache without cache.storage_class gets the cluster's default StorageClass, and the clouds' defaults (GKE standard-rwo, EKS gp2/gp3, AKS managed-csi) cannot bind ReadWriteMany: the claim and the pods stay Pending | name a class that provides ReadWriteMany: cache.storage_class (e.g. GKE Filestore standard-rwx, EFS efs-sc, Azure Files azurefile-csi)",
+  ]);
+  assert.deepEqual(await warningsOf(`${BASE}resources: {gpu: "L4:1"}\ncache: {size: 100Gi, access_mode: ReadWriteMany, storage_class: efs-sc}\n`), []);
 });

@@ -26,12 +26,15 @@ const errorsOf = async (yaml: string, target: "kubernetes" | "docker" = "kuberne
 
 const BASE = "name: finetuned\nmodel_path: s3://ml-models/qwen3/\nstream_model: false\nresources: {gpu: L4:1}\n";
 
-test("service_account sets the pod's serviceAccountName, and nothing else in any object changes", async () => {
+test("service_account sets the pod's serviceAccountName and keeps its token mounted, and nothing else in any object changes", async () => {
   const without = await objectsOf(BASE);
+  assert.equal(kind(without, "Deployment").spec.template.spec.automountServiceAccountToken, false);
   const withSa = await objectsOf(`${BASE}service_account: model-reader\n`);
   const dep = kind(withSa, "Deployment");
   assert.equal(dep.spec.template.spec.serviceAccountName, "model-reader");
+  assert.equal(dep.spec.template.spec.automountServiceAccountToken, undefined);
   delete dep.spec.template.spec.serviceAccountName;
+  delete kind(without, "Deployment").spec.template.spec.automountServiceAccountToken;
   assert.deepEqual(withSa, without);
 });
 
@@ -121,7 +124,7 @@ test("nodes > 1: --local is a clear error, and a name too long for the LeaderWor
 
 test("nodes > 1: the client Service selects leaders only, the autoscaler targets the LeaderWorkerSet, workers are headless and probe-less", async () => {
   const objs = await objectsOf(`${HF}resources: {gpu: H100:8}\nparallelism: {tensor: 8, pipeline: 2, nodes: 2}\nscaling: {replicas: [1, 3]}\n`);
-  assert.deepEqual(objs.map((o) => `${o.kind}/${o.metadata.name}`), ["Secret/big-api-key", "Service/big", "LeaderWorkerSet/big-lws", "ScaledObject/big", "PodMonitor/big"]);
+  assert.deepEqual(objs.map((o) => `${o.kind}/${o.metadata.name}`), ["Secret/big-api-key", "Service/big", "LeaderWorkerSet/big-lws", "PodDisruptionBudget/big", "NetworkPolicy/big", "ScaledObject/big", "PodMonitor/big"]);
   assert.deepEqual(kind(objs, "Service").spec.selector, { "vllmapp.dev/app": "big", "vllmapp.dev/role": "leader" });
   assert.deepEqual(kind(objs, "ScaledObject").spec.scaleTargetRef, { apiVersion: "leaderworkerset.x-k8s.io/v1", kind: "LeaderWorkerSet", name: "big-lws" });
   const lws = kind(objs, "LeaderWorkerSet");
