@@ -5,9 +5,8 @@
  * release defines. A release that defines none of them is a warning naming the releases that do.
  */
 // The catalogs are read-only data shipped with the package (see vllm-catalog.ts).
-// eslint-disable-next-line no-restricted-imports
-import { readFileSync } from "node:fs";
 import path from "node:path";
+import { readPackageFile } from "../package-files.js";
 import { catalogPath, compareVersions } from "./vllm-catalog.js";
 
 export interface MetricFamily {
@@ -27,7 +26,7 @@ export interface MetricsCatalog {
 
 let doc: MetricsCatalog | undefined;
 export function metricsCatalog(): MetricsCatalog {
-  doc ??= JSON.parse(readFileSync(path.join(catalogPath(), "metrics.json"), "utf8")) as MetricsCatalog;
+  doc ??= JSON.parse(readPackageFile("templates/vllm/catalogs/metrics.json", () => path.join(catalogPath(), "metrics.json"))) as MetricsCatalog;
   return doc;
 }
 
