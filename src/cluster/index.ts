@@ -246,10 +246,21 @@ export const kubernetesTarget: Target = {
     return {
       defaultNamespace: namespaceFor(api.conn),
       async serverMinor() {
-        // "30" or, on some managed services, "30+"; an unreachable server fails later, where deploy applies
-        const v = await api.get<{ major?: string; minor?: string }>("/version", "read the API server's version").catch(() => undefined);
-        const minor = Number.parseInt(v?.minor ?? "", 10);
-        return v?.major === "1" && Number.isFinite(minor) ? minor : undefined;
+        // the first request of a deploy: Ctrl-C here is Ctrl-C in the preflight (nothing written yet)
+        const stop = new AbortController();
+        const listener = () => stop.abort();
+        listenForInterrupt(listener);
+        api.stop = stop.signal;
+        try {
+          // "30" or, on some managed services, "30+"; an unreachable server fails later, where deploy applies
+          const v = await api.get<{ major?: string; minor?: string }>("/version", "read the API server's version").catch(() => undefined);
+          if (stop.signal.aborted) throw new InterruptedError("interrupted during the preflight checks: nothing of the apps was applied");
+          const minor = Number.parseInt(v?.minor ?? "", 10);
+          return v?.major === "1" && Number.isFinite(minor) ? minor : undefined;
+        } finally {
+          api.stop = undefined;
+          stopListeningForInterrupt(listener);
+        }
       },
       deploy: (plan, req, ui) => deploy(api, opts, plan, req, ui),
       async status(apps, req, ui) {

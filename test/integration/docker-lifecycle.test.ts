@@ -66,7 +66,7 @@ test("deploy --local starts the container, waits for /health, and the app answer
   assert.equal(r.exitCode, 0, r.stderr);
   assert.ok(argvs.some((a) => a.includes("deploy --local")), "ps saw the deploy running");
   seen.push(...argvs, r.stdout, r.stderr);
-  assert.match(r.stdout, new RegExp(`^APP +CONTAINER +ACTION +ENDPOINT +MODEL\\n${APP} +${CONTAINER} +created +http://127\\.0\\.0\\.1:${port} +tiny-chat$`));
+  assert.match(r.stdout, new RegExp(`^APP +CONTAINER +ACTION +ENDPOINT +MODEL\\n${APP} +${CONTAINER} +created +http://127\\.0\\.0\\.1:${port} +tiny-chat$`, "m"));
   assert.match(r.stderr, /on_startup: vllm --version/);
   assert.match(r.stderr, new RegExp(`✔ ${APP} is ready at http://127\\.0\\.0\\.1:${port}`));
   assert.match(r.stderr, /the endpoint needs an API key .*--show-api-key/);

@@ -120,7 +120,7 @@ test("a node driver older than the image's CUDA floor stops deploy before anythi
   const r = a.deploy();
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, new RegExp(`^ {2}- the image vllm/vllm-openai:v0\\.33\\.0 is built for CUDA 13\\.0 and needs NVIDIA driver 580\\.65\\.06 or newer; the GPU nodes that fit \\(${node}\\) have driver 575\\.57\\.08`, "m"));
-  assert.match(r.stderr, /^ {2}hint: set image: vllm\/vllm-openai:v0\.19\.0 in cpf-cuda's file \(the newest catalogued release those nodes run: CUDA 12\.9, driver 575\.51\.03 or newer\), or upgrade the nodes' NVIDIA driver to 580\.65\.06 or newer$/m);
+  assert.match(r.stderr, /^ {2}hint: set image: vllm\/vllm-openai:v0\.19\.0 in cpf-cuda's file \(the newest catalogued release those nodes run: CUDA 12\.8, driver 570\.26 or newer\), or upgrade the nodes' NVIDIA driver to 580\.65\.06 or newer$/m);
   assert.deepEqual(await resourceVersions(ns, "cpf-cuda"), {}, "nothing was applied");
   await kubectl(["label", "node", node, "--overwrite", ...Object.entries(GFD_DRIVER("580.82.07")).map(([k, v]) => `${k}=${v}`)]);
   const ok = a.deploy();

@@ -177,7 +177,7 @@ test("removing cache from the YAML prunes the PVC", async () => {
 test("status, list and logs read the app from the cluster", async () => {
   const s = cli(["status", "-n", ns]);
   assert.equal(s.code, 0, s.stderr);
-  assert.match(s.stdout, new RegExp(`^${APP} \\(namespace ${ns}\\)\\n  ready     2/2\\n  endpoint  http://${APP}\\.${ns}\\.svc\\.cluster\\.local:8000\\n  model     small-chat \\(/models/qwen3-8b\\)\\n  image     vllm/vllm-openai:v0\\.33\\.0\\n  age       \\d+s\\n  startup   starting \\d+\\.\\d s, ready at \\d+\\.\\d s\\n$`));
+  assert.match(s.stdout, new RegExp(`^${APP} \\(namespace ${ns}\\)\\n  ready     2/2\\n  endpoint  http://${APP}\\.${ns}\\.svc\\.cluster\\.local:8000\\n  model     small-chat \\(/models/qwen3-8b\\)\\n  image     vllm/vllm-openai:v0\\.34\\.0\\n  age       \\d+s\\n  startup   starting \\d+\\.\\d s, ready at \\d+\\.\\d s\\n$`));
   const l = cli(["list", "-n", ns]);
   assert.equal(l.code, 0, l.stderr);
   assert.match(l.stdout, new RegExp(`^NAME  READY  MODEL       AGE\\n${APP}  2/2    small-chat  \\d+s\\n$`));

@@ -134,7 +134,7 @@ test("the API server gone in the middle of the apply: exit 3 naming what was app
   assert.equal(r.exitCode, 3, r.stderr);
   assert.match(r.stderr, /^warning: cannot reach the Kubernetes API at .*; retrying for up to 2 s$/m);
   assert.match(r.stderr, /^error: cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ \(context "vllmapp-testbed"\): connection (refused|reset); it stopped answering \d+ s ago$/m);
-  assert.match(r.stderr, /^ {2}the apply stopped part-way: applied Secret\/cutoff-api-key, Service\/cutoff; not applied Deployment\/cutoff$/m);
+  assert.match(r.stderr, /^ {2}the apply stopped part-way: applied Secret\/cutoff-api-key, NetworkPolicy\/cutoff, Service\/cutoff; not applied Deployment\/cutoff$/m);
   assert.match(r.stderr, /^ {2}hint: run the same vllmapp deploy again once the API server answers/m);
   assert.equal(await exists("deployment", "cutoff"), false);
   // its lock could not be released; the re-run on this machine sees its holder is gone
@@ -171,7 +171,7 @@ for (const phase of ["preflight", "validation", "apply"] as const) {
     proxy.rule = () => "pass";
     assert.equal(r.exitCode, 130, r.stderr);
     if (phase === "apply") {
-      assert.match(r.stderr, new RegExp(`^error: interrupted: ${name} was applied in full \\(create Secret/${name}-api-key, create Service/${name}, create Deployment/${name}\\); stopped before waiting for it \\(vllmapp status ${name}\\)$`, "m"));
+      assert.match(r.stderr, new RegExp(`^error: interrupted: ${name} was applied in full \\(create Secret/${name}-api-key, create Service/${name}, create Deployment/${name}, create NetworkPolicy/${name}\\); stopped before waiting for it \\(vllmapp status ${name}\\)$`, "m"));
       assert.ok(await exists("deployment", name));
     } else {
       const what = phase === "preflight" ? "during the preflight checks" : "while the API server validated the objects \\(a dry run\\)";
