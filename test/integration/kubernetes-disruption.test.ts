@@ -2,7 +2,8 @@
  * What the rendered PodDisruptionBudget does during a node drain, on two kwok GPU nodes of one L4 each:
  * draining the first node evicts its replica, whose replacement cannot become ready (the other node's
  * GPU is taken); draining the second node then waits (the eviction API refuses while only one replica
- * is ready) and finishes once the replacement is ready. One replica stays ready throughout.
+ * is ready) and finishes once the replacement is ready. One replica stays ready throughout. Replicas that
+ * are not ready (still loading) never block a drain (unhealthyPodEvictionPolicy: AlwaysAllow).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -20,6 +21,20 @@ const NODES = [`dis-a-${ID}`, `dis-b-${ID}`] as const;
 let ns: string;
 let cleanup: () => Promise<void>;
 const created: string[] = [];
+
+function appDir(name: string, annotations = ""): string {
+  return workdir({
+    "vllm-app.yaml": `name: ${name}
+model_path: /models/m
+resources: {gpu: "L4:1", cpu: "1", memory: 2Gi}
+scaling: {replicas: 2}
+pod_template:
+${annotations ? `  metadata:\n    annotations: {${annotations}}\n` : ""}  spec:
+    nodeSelector: {disruption-test: "${ID}"}
+    tolerations: [{key: disruption-test, operator: Exists, effect: NoSchedule}]
+`,
+  });
+}
 
 async function kwokL4Node(name: string): Promise<void> {
   const capacity = { cpu: "32", memory: "128Gi", pods: "110", "ephemeral-storage": "1Ti", "nvidia.com/gpu": "1" };
@@ -69,9 +84,9 @@ async function readyByNode(): Promise<Record<string, number>> {
 const readyCount = async () => Object.values(await readyByNode()).reduce((a, b) => a + b, 0);
 
 /** kubectl drain in the background: its exit code and output once it ends */
-function startDrain(node: string): { done: Promise<{ code: number | null; output: string }>; output: () => string } {
+function startDrain(node: string, timeout = "120s"): { done: Promise<{ code: number | null; output: string }>; output: () => string } {
   let output = "";
-  const child = spawn(tbEnv("VLLMAPP_TEST_KUBECTL"), ["drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=120s"], { env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(tbEnv("VLLMAPP_TEST_KUBECTL"), ["drain", node, "--ignore-daemonsets", "--delete-emptydir-data", `--timeout=${timeout}`], { env: process.env, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
   const done = new Promise<{ code: number | null; output: string }>((resolve) => child.on("close", (code) => resolve({ code, output })));
@@ -90,17 +105,7 @@ after(async () => {
 });
 
 test("draining both nodes of a 2-replica app one after the other keeps one replica ready: the second drain waits for the replacement", async () => {
-  const dir = workdir({
-    "vllm-app.yaml": `name: ${APP}
-model_path: /models/m
-resources: {gpu: "L4:1", cpu: "1", memory: 2Gi}
-scaling: {replicas: 2}
-pod_template:
-  spec:
-    nodeSelector: {disruption-test: "${ID}"}
-    tolerations: [{key: disruption-test, operator: Exists, effect: NoSchedule}]
-`,
-  });
+  const dir = appDir(APP);
   const r = cliIn(dir)(["deploy", "-n", ns, "--timeout", "3m"]);
   assert.equal(r.code, 0, r.stderr);
   const pdb = await kubectlJson(["-n", ns, "get", "poddisruptionbudget", APP]);
@@ -149,4 +154,29 @@ pod_template:
   assert.match(secondDone.output, new RegExp(`node/${NODES[1]} drained`));
   assert.equal(minReady, 1, "never fewer than one ready replica during the drains");
   assert.deepEqual(await readyByNode(), { [NODES[0]]: 1 }, "the replica on the uncordoned node serves");
+});
+
+test("replicas that are not ready yet (loading the model) do not block a drain: the budget lets unhealthy pods go", async () => {
+  // the first test's app leaves; both nodes take pods again
+  await kubectl(["-n", ns, "delete", "deployment,poddisruptionbudget", "-l", `vllmapp.dev/app=${APP}`, "--wait=true"]);
+  await waitUntil("the first app's pods to be gone", async () => (await podsOf(ns, APP)).length === 0);
+  await kubectl(["uncordon", ...NODES]);
+  const loading = "loading";
+  const r = cliIn(appDir(loading, `vllmapp-testbed/ready-delay: "10m"`))(["deploy", "-n", ns, "--no-wait"]);
+  assert.equal(r.code, 0, r.stderr);
+  await waitUntil("two replicas Running, not ready, one per node", async () => {
+    const pods = await podsOf(ns, loading);
+    return pods.length === 2 && pods.every((p) => p.status?.phase === "Running" && !isReady(p)) && new Set(pods.map((p) => p.spec.nodeName)).size === 2;
+  });
+  const pdb = await waitUntil("the PDB to count no healthy pod", async () => {
+    const p = await kubectlJson(["-n", ns, "get", "poddisruptionbudget", loading]);
+    return p.status?.observedGeneration === p.metadata.generation && p.status?.currentHealthy === 0 && p.status;
+  });
+  assert.equal(pdb.disruptionsAllowed, 0);
+  // with the default policy (IfHealthyBudget) this eviction is refused until the drain times out
+  const drained = await startDrain(NODES[0], "40s").done;
+  assert.equal(drained.code, 0, drained.output);
+  assert.doesNotMatch(drained.output, /disruption budget/);
+  assert.match(drained.output, new RegExp(`node/${NODES[0]} drained`));
+  assert.deepEqual((await podsOf(ns, loading)).filter((p) => p.spec.nodeName === NODES[0]), []);
 });
