@@ -280,9 +280,12 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   svc.spec.ports = ports.map((p, i) => (i === 0 ? { ...p, port: app.port } : p) as V1ServicePort);
   objects.push(generic(svc));
 
-  // --- PodDisruptionBudget: a drain evicts one replica (or group) at a time, never the last ready ones together
+  // --- PodDisruptionBudget: a drain evicts one replica (or group) at a time, never the last ready ones together.
+  // A pod that is not ready serves nothing, so it may always be evicted (AlwaysAllow): with the default
+  // (IfHealthyBudget) replicas stuck loading or crash-looping would block every drain of their nodes.
   if (maxReplicas >= 2) {
-    objects.push(meta({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: app.name }, spec: { maxUnavailable: 1, selector: { matchLabels: selectorOf(app) } } }, app.name));
+    const spec = { maxUnavailable: 1, selector: { matchLabels: selectorOf(app) }, unhealthyPodEvictionPolicy: "AlwaysAllow" };
+    objects.push(meta({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: app.name }, spec }, app.name));
   }
 
   // --- NetworkPolicy: the pod's ports from anywhere (Service, Ingress, Gateway, Prometheus, KEDA's

@@ -133,7 +133,7 @@ test("two replicas or an autoscaler up to 2+: a PodDisruptionBudget (maxUnavaila
     assert.deepEqual(p.errors, []);
     const objs = p.apps[0]!.rendered.objects!;
     const pdb = objs.find((o) => o.kind === "PodDisruptionBudget") as any;
-    assert.deepEqual([pdb.apiVersion, pdb.metadata.name, pdb.spec], ["policy/v1", "qwen", { maxUnavailable: 1, selector: { matchLabels: { "vllmapp.dev/app": "qwen" } } }], scaling);
+    assert.deepEqual([pdb.apiVersion, pdb.metadata.name, pdb.spec], ["policy/v1", "qwen", { maxUnavailable: 1, selector: { matchLabels: { "vllmapp.dev/app": "qwen" } }, unhealthyPodEvictionPolicy: "AlwaysAllow" }], scaling);
     assert.deepEqual((objs.find((o) => o.kind === "Deployment") as any).spec.template.spec.topologySpreadConstraints, spread("qwen"), scaling);
   }
   for (const scaling of ["", "scaling: {replicas: 1}\n", "scaling: {replicas: [0, 1], metric: {concurrency: 8}, wake: http-add-on}\n"]) {
