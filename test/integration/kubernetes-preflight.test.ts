@@ -112,7 +112,7 @@ test("with the cluster ready, --create-secrets fills <app>-secrets from the envi
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout);
   assert.deepEqual(result.prerequisites, ["Secret/gated-secrets (keys HF_TOKEN, WANDB_API_KEY)"]);
-  assert.deepEqual(result.apps[0].changes.map((c: any) => `${c.action} ${c.kind}/${c.name}`), ["create Secret/gated-api-key", "create Service/gated", "create Deployment/gated", "create ScaledObject/gated", "create PodMonitor/gated"]);
+  assert.deepEqual(result.apps[0].changes.map((c: any) => `${c.action} ${c.kind}/${c.name}`), ["create Secret/gated-api-key", "create Service/gated", "create Deployment/gated", "create PodDisruptionBudget/gated", "create NetworkPolicy/gated", "create ScaledObject/gated", "create PodMonitor/gated"]);
   const secret = await kubectlJson(["-n", ns, "get", "secret", "gated-secrets"]);
   assert.equal(Buffer.from(secret.data.HF_TOKEN, "base64").toString(), HF);
   assert.equal(Buffer.from(secret.data.WANDB_API_KEY, "base64").toString(), WANDB);

@@ -128,7 +128,7 @@ test(`deploy of ${APPS} apps from one file: every app Ready, peak RSS under ${RS
   assert.doesNotMatch(r.stderr, /Warning/);
   for (const name of names) {
     assert.ok(
-      r.stdout.includes(`${name} (namespace ${ns})\n  created   Secret/${name}-api-key\n  created   Service/${name}\n  created   Deployment/${name}\n  ready     1/1\n`),
+      r.stdout.includes(`${name} (namespace ${ns})\n  created   Secret/${name}-api-key\n  created   Service/${name}\n  created   Deployment/${name}\n  created   NetworkPolicy/${name}\n  ready     1/1\n`),
       `${name}: created and ready in the output`,
     );
   }
