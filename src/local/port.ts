@@ -1,6 +1,7 @@
 /** Is a host port free on 127.0.0.1, and if not, who holds it (a container, or a process by pid)? */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { createServer } from "node:net";
+import path from "node:path";
 import { dockerOk } from "./docker.js";
 
 function canBind(port: number): Promise<boolean> {
@@ -63,16 +64,27 @@ function processesHolding(inodes: Set<string>): string[] {
       }
     });
     if (holds) {
-      let comm = "";
-      try {
-        comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-      } catch {
-        /* gone meanwhile */
-      }
-      found.push(`process ${pid}${comm ? ` (${comm})` : ""}`);
+      const name = processName(pid);
+      found.push(`process ${pid}${name ? ` (${name})` : ""}`);
     }
   }
   return found;
+}
+
+/**
+ * The program a process runs: its executable's name, which a user recognises ("node", "python3.12"); the
+ * thread name in /proc/PID/comm is the fallback, as Node.js 24 names its main thread "MainThread" there.
+ */
+function processName(pid: string): string {
+  try {
+    return path.basename(readlinkSync(`/proc/${pid}/exe`));
+  } catch {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+    } catch {
+      return ""; // gone meanwhile
+    }
+  }
 }
 
 /** undefined when the port is free on 127.0.0.1; otherwise who holds it, in words. */
