@@ -129,7 +129,13 @@ test("an unreachable Hub: render --resolve warns and renders, check and deploy r
   const env = { HF_ENDPOINT: dead };
   const render = cli(["render", "--dry-run", "--resolve", "-o", "json"], files, env);
   assert.equal(render.code, 0, render.stderr);
-  assert.equal(render.stderr, `warning: vllm-app.yaml:2:16 model_hf_path: cannot reach the Hugging Face Hub at ${dead} (ECONNREFUSED); not checked\n  hint: check the network, set HF_ENDPOINT to a mirror, or pass --offline to skip the Hub checks\n`);
+  // unchecked, the model's size is unknown too: its emptyDir gets no size, and render says so
+  assert.equal(
+    render.stderr,
+    `warning: vllm-app.yaml:2:16 model_hf_path: cannot reach the Hugging Face Hub at ${dead} (ECONNREFUSED); not checked\n  hint: check the network, set HF_ENDPOINT to a mirror, or pass --offline to skip the Hub checks\n` +
+      "warning: vllm-app.yaml:2:16 model_hf_path: the weights download into an emptyDir on the node's disk, and their size is not known here: the pod requests no ephemeral storage for them, so the scheduler may place it on a node whose disk they fill (the kubelet then evicts it)\n" +
+      "  hint: add cache: {size: …} for a volume of their own, or resources.disk; `render --resolve` and `deploy` size it from the source\n",
+  );
   assert.equal(JSON.parse(render.stdout).apps[0].model.uri, "Qwen/Qwen3-0.6B");
   const check = cli(["check"], files, env);
   assert.equal(check.code, 2);
