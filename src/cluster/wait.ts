@@ -71,6 +71,8 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
   let last: { state: Readiness; diagnosis?: Diagnosis; why?: string } = { state: { ready: 0, desired: 0 } };
   // when a pod of the app last went away: its quota is freed some seconds later (a rollout's old pod)
   let podGoneAt = 0;
+  // when the current ReplicaSet's pods were first seen refused by a ResourceQuota (0: they are not)
+  let quotaRefusedSince = 0;
   // the first replica of the current revision: its start, phase by phase
   let watched: (KObject & { status?: any }) | undefined;
   let onLogLine = () => {};
@@ -137,7 +139,13 @@ export async function waitForApp(api: KubeApi, opts: { app: string; namespace: s
         }
         return;
       }
-      const refused = replicaFailure(dep, [...replicaSets.values()], namespace, Date.now() - podGoneAt < QUOTA_SETTLE_MS);
+      // a ResourceQuota refusal is final only once it has stood QUOTA_SETTLE_MS: a rollout's old pod may go
+      // away before its deletion is seen here, and the quota counts it out a few seconds later
+      const quotaRefusal = replicaFailure(dep, [...replicaSets.values()], namespace, true)?.reason.includes("(ResourceQuota");
+      if (!quotaRefusal) quotaRefusedSince = 0;
+      else quotaRefusedSince ||= Date.now();
+      const settling = Date.now() - podGoneAt < QUOTA_SETTLE_MS || (quotaRefusal && Date.now() - quotaRefusedSince < QUOTA_SETTLE_MS);
+      const refused = replicaFailure(dep, [...replicaSets.values()], namespace, settling);
       const diagnosis = refused?.fatal ? refused : (diagnosePods(mine, events, nodes) ?? refused);
       if (watched) startup.follow(watched);
       const report = startupNow();

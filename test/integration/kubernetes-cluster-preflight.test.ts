@@ -169,6 +169,9 @@ test("a ResourceQuota: a pod it refuses stops deploy before the apply (exit 2); 
     const rolled = one.deploy();
     assert.equal(rolled.code, 0, rolled.stderr);
     assert.equal(one.cli(["delete", "cpf-one", "-n", quota.ns]).code, 0);
+    // until the quota controller has counted cpf-one's pod out, the next app's own dry run is refused
+    // (exit 2, before the apply): this case is about the refusal after the apply
+    await waitUntil("the quota freed", async () => (await kubectlJson(["-n", quota.ns, "get", "quota", "cpf-gpus"])).status?.used?.["requests.nvidia.com/gpu"] === "0");
     // one pod fits the quota (the dry run passes), the second does not: the ReplicaSet says so, deploy stops
     const two = app("cpf-two", `resources: {gpu: "L4:1", cpu: "1", memory: 2Gi}\nscaling: {replicas: 2}\n`, quota.ns);
     const r = two.deploy();
