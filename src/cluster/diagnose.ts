@@ -29,6 +29,8 @@ type Pod = KObject & { spec?: any; status?: any };
 const SPOT_TAINT_KEYS = ["cloud.google.com/gke-spot", "cloud.google.com/gke-preemptible", "kubernetes.azure.com/scalesetpriority", "karpenter.sh/capacity-type"];
 const IMAGE_PULL = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"]);
 const CANNOT_START = new Set(["CreateContainerConfigError", "CreateContainerError", "RunContainerError"]);
+/** The kubelet had not yet read a Secret or ConfigMap the pod uses from the API server: it retries on the next sync. */
+const KUBELET_CACHE_NOT_SYNCED = /failed to sync (secret|configmap) cache/i;
 
 /** What the pod requests per replica, summed over its containers (limits where set). */
 function requested(pod: Pod): Map<string, number> {
@@ -178,6 +180,7 @@ function diagnosePod(pod: Pod, events: readonly KEvent[], nodes?: KObject[]): Di
       return { reason: `${label} keeps crashing (exit code ${last?.exitCode ?? "?"}${last?.reason ? `, ${last.reason}` : ""}; ${s.restartCount ?? 0} restarts)`, hint: `see why: vllmapp logs ${pod.metadata.labels?.[LABEL_APP] ?? ""} --previous`, fatal: true, logsOf: { pod: name, container: s.name } };
     }
     if (waiting && CANNOT_START.has(waiting.reason)) {
+      if (KUBELET_CACHE_NOT_SYNCED.test(waiting.message ?? "")) return { reason: `${label}: the kubelet is still reading its Secrets and ConfigMaps (${waiting.message})`, fatal: false };
       return { reason: `${label} cannot start: ${waiting.message ?? waiting.reason}`, fatal: true };
     }
   }

@@ -92,6 +92,15 @@ test("a loading server and a pending pod are progress, not failures; deleted pod
   assert.equal(diagnosePods([gone], []), undefined);
 });
 
+test("a kubelet that has not yet read the pod's Secret is progress (it retries); a Secret key that does not exist is fatal", () => {
+  const config = (message: string) => diagnosePods([withStatus({ containerStatuses: [{ name: "vllm", image: "i", state: { waiting: { reason: "CreateContainerConfigError", message } } }] })], []);
+  assert.deepEqual(config("failed to sync secret cache: timed out waiting for the condition"), {
+    reason: "container vllm of app-1: the kubelet is still reading its Secrets and ConfigMaps (failed to sync secret cache: timed out waiting for the condition)",
+    fatal: false,
+  });
+  assert.deepEqual(config('couldn\'t find key token in Secret ns/hf'), { reason: "container vllm of app-1 cannot start: couldn't find key token in Secret ns/hf", fatal: true });
+});
+
 test("only the pods of the Deployment's current revision are diagnosed", () => {
   const dep = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "app", uid: "d", generation: 2, annotations: { "deployment.kubernetes.io/revision": "2" } }, status: { observedGeneration: 2 } };
   const rs = (rev: string, hash: string) => ({ apiVersion: "apps/v1", kind: "ReplicaSet", metadata: { name: `app-${hash}`, labels: { "pod-template-hash": hash }, annotations: { "deployment.kubernetes.io/revision": rev }, ownerReferences: [{ uid: "d" }] } });
