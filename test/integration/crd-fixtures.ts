@@ -9,8 +9,14 @@ export const CRD_DIR = path.join(ROOT, "test", "fixtures", "crds");
 
 type Kubectl = (args: string[], input?: string) => { code: number; stdout: string; stderr: string };
 
-/** Apply every fixture CRD and wait until each is established (right after an apply a CRD may have no status yet: retried). */
+/**
+ * Apply every fixture CRD and wait until each is established (right after an apply a CRD may have no status yet: retried).
+ * A CRD an earlier file deleted without waiting is still terminating: it stays Established, but the API server refuses
+ * to create its resources ("create not allowed while custom resource definition is terminating"), so those are waited
+ * out first.
+ */
 export function installCrdFixtures(kubectl: Kubectl): void {
+  waitOutTerminatingCrds(kubectl, [CRD_DIR]);
   const applied = kubectl(["apply", "--server-side", "--force-conflicts", "-f", CRD_DIR]);
   assert.equal(applied.code, 0, applied.stderr);
   const names = kubectl(["get", "-f", CRD_DIR, "-o", "name"]).stdout.split("\n").filter(Boolean);
@@ -20,6 +26,17 @@ export function installCrdFixtures(kubectl: Kubectl): void {
     if (!established) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
   }
   assert.ok(established, `the fixture CRDs are established: ${names.join(", ")}`);
+}
+
+/** Wait until those of the CRDs in these files (or folders) that are being deleted are gone; the others are left alone. */
+export function waitOutTerminatingCrds(kubectl: Kubectl, files: string[]): void {
+  const present = kubectl(["get", ...files.flatMap((f) => ["-f", f]), "--ignore-not-found", "-o", "json"]);
+  assert.equal(present.code, 0, present.stderr);
+  const items = present.stdout.trim() ? ((JSON.parse(present.stdout) as { items?: { metadata: { name: string; deletionTimestamp?: string } }[] }).items ?? []) : [];
+  const terminating = items.filter((c) => c.metadata.deletionTimestamp).map((c) => `crd/${c.metadata.name}`);
+  if (terminating.length === 0) return;
+  const gone = kubectl(["wait", "--for=delete", ...terminating, "--timeout=120s"]);
+  assert.equal(gone.code, 0, `terminating CRDs are gone: ${gone.stderr}`);
 }
 
 /** The test bed's kubectl, synchronously; fails (never skips) when the test bed is not up. */

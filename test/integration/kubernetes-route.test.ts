@@ -11,6 +11,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { JSON_KEYS, ROOT, workdir } from "../helpers.ts";
 import { cliIn, kubectl, kubectlJson, withNamespaceFreed } from "./kubernetes-support.ts";
+import { kubectlSync, waitOutTerminatingCrds } from "./crd-fixtures.ts";
 
 const CRDS = path.join(ROOT, "test", "fixtures", "crds");
 const POOL_CRD = path.join(CRDS, "inference.networking.k8s.io_inferencepools.yaml");
@@ -33,6 +34,7 @@ route:
 ${extra}`;
 
 async function applyCrds(files: string[]) {
+  waitOutTerminatingCrds(kubectlSync, files);
   await kubectl(["apply", "--server-side", ...files.flatMap((f) => ["-f", f])]);
   await kubectl(["wait", "--for=condition=Established", ...files.flatMap((f) => ["-f", f]), "--timeout=60s"]);
 }

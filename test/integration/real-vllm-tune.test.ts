@@ -23,7 +23,8 @@ async function cli(args: string[], cwd: string) {
   return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
-test("tune --local on the real vLLM: a small budget, an SLO; the winner has the best goodput, a diff, the same winner again", async () => {
+// Four real vLLM starts on two shared cores: about 200 s on an idle machine, over 600 s (the suite's default limit) at load 16.
+test("tune --local on the real vLLM: a small budget, an SLO; the winner has the best goodput, a diff, the same winner again", { timeout: 1_500_000 }, async () => {
   const name = `rt${process.pid % 10000}`;
   apps.push(name, `${name}-tune`);
   const port = await freePort();
