@@ -13,7 +13,7 @@ type Kubectl = (args: string[], input?: string) => { code: number; stdout: strin
  * Apply every fixture CRD and wait until each is established (right after an apply a CRD may have no status yet: retried).
  * A CRD an earlier file deleted without waiting is still terminating: it stays Established, but the API server refuses
  * to create its resources ("create not allowed while custom resource definition is terminating"), so those are waited
- * out first.
+ * out first; and a CRD created again is served a few seconds after it is Established, so each is read once.
  */
 export function installCrdFixtures(kubectl: Kubectl): void {
   waitOutTerminatingCrds(kubectl, [CRD_DIR]);
@@ -26,14 +26,27 @@ export function installCrdFixtures(kubectl: Kubectl): void {
     if (!established) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
   }
   assert.ok(established, `the fixture CRDs are established: ${names.join(", ")}`);
+  // a CRD deleted and created again is Established before its resources are served (404 for a few seconds)
+  for (const resource of names.map((n) => n.replace(/^[^/]+\//, ""))) {
+    let served = false;
+    for (let i = 0; i < 240 && !served; i++) {
+      served = kubectl(["get", resource, "--all-namespaces", "-o", "name"]).code === 0;
+      if (!served) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
+    }
+    assert.ok(served, `the API server serves ${resource}`);
+  }
 }
 
 /** Wait until those of the CRDs in these files (or folders) that are being deleted are gone; the others are left alone. */
 export function waitOutTerminatingCrds(kubectl: Kubectl, files: string[]): void {
-  const present = kubectl(["get", ...files.flatMap((f) => ["-f", f]), "--ignore-not-found", "-o", "json"]);
+  // names and deletion times only: the CRDs themselves are megabytes, over spawnSync's output buffer
+  const present = kubectl(["get", ...files.flatMap((f) => ["-f", f]), "--ignore-not-found", "--no-headers", "-o", "custom-columns=NAME:.metadata.name,DELETED:.metadata.deletionTimestamp"]);
   assert.equal(present.code, 0, present.stderr);
-  const items = present.stdout.trim() ? ((JSON.parse(present.stdout) as { items?: { metadata: { name: string; deletionTimestamp?: string } }[] }).items ?? []) : [];
-  const terminating = items.filter((c) => c.metadata.deletionTimestamp).map((c) => `crd/${c.metadata.name}`);
+  const terminating = present.stdout
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([name, deleted]) => name && deleted && deleted !== "<none>")
+    .map(([name]) => `crd/${name}`);
   if (terminating.length === 0) return;
   const gone = kubectl(["wait", "--for=delete", ...terminating, "--timeout=120s"]);
   assert.equal(gone.code, 0, `terminating CRDs are gone: ${gone.stderr}`);
