@@ -17,8 +17,8 @@ import { parseDuration } from "../config/units.js";
 import { DEFAULT_IMAGE, LABEL_APP, labelsOf, servingPodsOf } from "./labels.js";
 import { durationString } from "./route.js";
 import type { K8sObject, Problem } from "./types.js";
-import { chooseCatalog } from "./vllm-catalog.js";
-import { metricFor, type MetricKey } from "./vllm-metrics.js";
+import { chooseCatalog } from "../vllm/catalog.js";
+import { metricFor, type MetricKey } from "../vllm/metrics.js";
 
 export const MONITORING_GROUP = "monitoring.coreos.com";
 
@@ -58,7 +58,7 @@ export function monitorLabelsOf(app: AppConfig): Record<string, string> {
 }
 
 /**
- * The app's metric names: those of the vLLM release its image runs (vllm-metrics.ts), and a warning for each
+ * The app's metric names: those of the vLLM release its image runs (vllm/metrics.ts), and a warning for each
  * family that release does not define. `used` collects the series names the objects query.
  */
 export interface MetricNames {

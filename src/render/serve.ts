@@ -7,9 +7,9 @@ import { planLora, type LoraPlan } from "./lora.js";
 import { planParallelism, type ParallelPlan } from "./parallelism.js";
 import { planSpeculative, type SpeculativePlan } from "./speculative.js";
 import type { GpuRequest } from "./resources.js";
-import { substituteParameters, validateExtraArgs, type ArgToken } from "./serve-args.js";
-import { startupProblems } from "./serve-values.js";
-import { chooseCatalog } from "./vllm-catalog.js";
+import { substituteParameters, validateExtraArgs, type ArgToken } from "../vllm/serve-args.js";
+import { startupProblems } from "../vllm/serve-values.js";
+import { chooseCatalog } from "../vllm/catalog.js";
 import type { IncludeFile, Problem, TargetKind } from "./types.js";
 
 /** Parameter values after --param overrides. */

@@ -1,7 +1,7 @@
 /** What render takes and gives: its input, the rendered app, the Docker plan. Types only. */
 import type { AppConfig } from "../config/schema.js";
 import type { ModelSource } from "../models/source.js";
-import type { ArgProblem } from "./serve-args.js";
+import type { ArgProblem } from "../vllm/serve-args.js";
 
 /** A Kubernetes object as vllmapp handles it: any kind, a name always set. */
 export type K8sObject = {

@@ -8,8 +8,8 @@ import { shellSplit } from "../text.js";
 import type { AppConfig } from "../config/schema.js";
 import { convert, Invalid } from "./py-values.js";
 import { parserFor, substituteParameters, validateExtraArgs, type ArgProblem, type ArgToken } from "./serve-args.js";
-import { catalogIndex, chooseCatalog, compareVersions, cudaFloor, loadCatalog, type CatalogFlag } from "./vllm-catalog.js";
-import { metricFor, type MetricKey } from "./vllm-metrics.js";
+import { catalogIndex, chooseCatalog, compareVersions, cudaFloor, loadCatalog, type CatalogFlag } from "./catalog.js";
+import { metricFor, type MetricKey } from "./metrics.js";
 
 export type FindingKind = "breaks" | "ambiguous" | "changes";
 

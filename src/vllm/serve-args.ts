@@ -1,6 +1,6 @@
 /**
  * The `vllm serve` argv (README "vLLM flag catalogs") and offline validation of extra_args against the catalog of the image's
- * vLLM release (templates/vllm/catalogs/, see vllm-catalog.ts). It replays what the real parser does:
+ * vLLM release (templates/vllm/catalogs/, see catalog.ts). It replays what the real parser does:
  * vLLM's FlexibleArgumentParser rewrites (underscores, -O, dotted JSON keys), then Python 3.12 argparse
  * (exact, `=`, abbreviated and single-dash options with attached values, nargs, negative numbers), the
  * option's type conversion, then its choices, then pydantic's validation of JSON config objects. Pure
@@ -8,7 +8,7 @@
  */
 import { didYouMean } from "../text.js";
 import { Invalid, convert, humanReadableInt, pyJsonLoads, type ConvertContext } from "./py-values.js";
-import { catalogIndex, loadCatalog, type Catalog, type CatalogFlag } from "./vllm-catalog.js";
+import { catalogIndex, loadCatalog, type Catalog, type CatalogFlag } from "./catalog.js";
 
 /** Flags vllmapp sets itself, and the vllm-app.yaml field to use instead. */
 export const OWNED_FLAGS: Record<string, { field: string; why: string }> = {

@@ -8,7 +8,7 @@
 import { didYouMean } from "../text.js";
 import { convert, Invalid } from "./py-values.js";
 import type { ArgProblem, ExtraArgsResult } from "./serve-args.js";
-import { loadCatalog } from "./vllm-catalog.js";
+import { loadCatalog } from "./catalog.js";
 
 interface ValueRule { config: string; field: string; minimum?: number; maximum?: number; exclusiveMinimum?: number; exclusiveMaximum?: number }
 interface Registered { names: string[]; registry: string; plugin_flag?: string }
