@@ -16,7 +16,8 @@ import type { AppConfig } from "../config/schema.js";
 import { parseDuration } from "../config/units.js";
 import { DEFAULT_IMAGE, LABEL_APP, labelsOf, servingPodsOf } from "./labels.js";
 import { durationString } from "./route.js";
-import type { K8sObject, Problem } from "./types.js";
+import type { Finding } from "../errors.js";
+import type { K8sObject } from "./types.js";
 import { chooseCatalog } from "../vllm/catalog.js";
 import { metricFor, type MetricKey } from "../vllm/metrics.js";
 
@@ -64,13 +65,13 @@ export function monitorLabelsOf(app: AppConfig): Record<string, string> {
 export interface MetricNames {
   (key: MetricKey): string;
   release: string | undefined;
-  problems: Problem[];
+  problems: Finding[];
   used: Set<string>;
 }
 
 export function metricNamesOf(app: AppConfig): MetricNames {
   const release = chooseCatalog(app.image, app.vllm_version, DEFAULT_IMAGE).imageVersion;
-  const problems: Problem[] = [];
+  const problems: Finding[] = [];
   const used = new Set<string>();
   const seen = new Set<MetricKey>();
   const names = ((key: MetricKey) => {
@@ -185,12 +186,12 @@ export function renderMonitoring(
   servedAs: string,
   namespace: string | undefined,
   opts: { autoscaledOnMetrics?: boolean; leaders?: { roleLabel: string } } = {},
-): { objects: K8sObject[]; problems: Problem[] } {
+): { objects: K8sObject[]; problems: Finding[] } {
   const objects: K8sObject[] = [];
   if (wantsPodMonitor(app, opts.autoscaledOnMetrics ?? false)) objects.push(renderPodMonitor(app, namespace, opts.leaders));
   const m = app.monitoring;
   if (!m) return { objects, problems: [] };
-  const problems: Problem[] = [];
+  const problems: Finding[] = [];
   const names = metricNamesOf(app);
   const meta = (name: string, labels: Record<string, string>) => ({ name, ...(namespace ? { namespace } : {}), labels });
   if (objects.length === 0 && m.alerts) {

@@ -43,7 +43,7 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": ["error", {
         paths: [...IO_MODULES, { name: "@kubernetes/client-node", message: "vllm/ models vLLM's CLI, not Kubernetes" }],
-        patterns: [{ group: ["../*/*", "!../config/*"], message: "vllm/ is below render/ and the targets: it imports the top-level leaves (text.ts, package-files.ts) and config/ only" }],
+        patterns: [{ group: ["../*/*", "!../config/*"], message: "vllm/ is below render/ and the targets: it imports the top-level leaves (errors.ts, text.ts, package-files.ts) and config/ only" }],
       }],
     },
   },
