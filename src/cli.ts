@@ -3,7 +3,7 @@
  * Commands are thin: heavy modules (client-node, prompts, ora) load only in the actions that need them.
  */
 import { DEFAULT_IMAGE } from "./render/labels.js";
-import { catalogIndex } from "./render/vllm-catalog.js";
+import { catalogIndex } from "./vllm/catalog.js";
 import { Command, CommanderError } from "commander";
 import { ConfigError, ExitCode, InterruptedError, VllmappError } from "./errors.js";
 import { VERSION } from "./version.js";

@@ -63,7 +63,19 @@ export function fsUsageError(action: string, file: string, e: unknown, hint?: st
   return new UsageError(`cannot ${action} ${file}: ${code} (${what})`, hint);
 }
 
-/** One problem in a config file, located at file:line:col. */
+/**
+ * What a check finds in an app: a field path in vllm-app.yaml (e.g. `["extra_args", 2]`), how bad it is, what
+ * is wrong and how to fix it. The vLLM flag checks, the config rules, model-source parsing and render all
+ * report these; the loader places them in the file as Diagnostics.
+ */
+export interface Finding {
+  path: (string | number)[];
+  severity: "error" | "warning" | "note";
+  message: string;
+  hint?: string;
+}
+
+/** One problem in a config file, located at file:line:col: a Finding placed in its file (or a --set override). */
 export interface Diagnostic {
   file: string;
   line: number;

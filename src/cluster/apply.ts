@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { K8sObject } from "../render/types.js";
+import type { Change, ChangeAction } from "../target.js";
 import { FIELD_MANAGER } from "../render/labels.js";
 import { ClusterError } from "../errors.js";
 import { describe, type KObject, type KubeApi } from "./api.js";
@@ -13,13 +14,8 @@ import { ANN_GROUP_KINDS, ANN_TOOLING, LABEL_PART_OF, formatGroupKinds, groupKin
 import { ApiError } from "./errors.js";
 
 export type DryRun = "none" | "client" | "server";
-export type Action = "create" | "configure" | "unchanged" | "prune";
-
-export interface Change {
-  kind: string;
-  name: string;
-  action: Action;
-}
+/** What an apply does to an object; "replace" is Docker's alone. */
+type Action = Exclude<ChangeAction, "replace">;
 
 export const API_KEY = "VLLM_API_KEY";
 const KEYGEN_MANAGER = "vllmapp-keygen";

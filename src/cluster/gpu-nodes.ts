@@ -12,7 +12,7 @@ import type { AppConfig } from "../config/schema.js";
 import { GPU_TYPES, gpuNodeMatches, SCHEME_KEYS, SCHEME_TOLERATIONS, type GpuType, type LabelMatch, type LabelScheme, type LabelSchemeName } from "../config/gpus.js";
 import { DEFAULT_IMAGE, gpuVendorOf } from "../render/labels.js";
 import { gpuRequest } from "../render/resources.js";
-import { catalogIndex, chooseCatalog, compareVersions, loadCatalog } from "../render/vllm-catalog.js";
+import { catalogIndex, chooseCatalog, compareVersions, loadCatalog } from "../vllm/catalog.js";
 import type { K8sObject } from "../render/types.js";
 import type { KObject } from "./api.js";
 

@@ -75,7 +75,7 @@ async function upgradeReport(opts: CheckOptions, ui: ReturnType<typeof uiFor>): 
   const [{ selectApps }, { fsLoadDeps }, up, { DEFAULT_IMAGE }, { formatPath }] = await Promise.all([
     import("../app/plan.js"),
     import("../app/node-io.js"),
-    import("../render/upgrade.js"),
+    import("../vllm/upgrade.js"),
     import("../render/labels.js"),
     import("../config/load.js"),
   ]);

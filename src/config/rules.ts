@@ -3,15 +3,9 @@
  * what was meant (`memory: 16` is 16 bytes), and requests larger than their limits. Errors stop the
  * load; warnings are printed. Pure.
  */
+import type { Finding } from "../errors.js";
 import type { AppConfig } from "./schema.js";
 import { byteQuantityProblem, quantityValue } from "./units.js";
-
-export interface RuleFinding {
-  path: (string | number)[];
-  severity: "error" | "warning";
-  message: string;
-  hint?: string;
-}
 
 type Quantity = string | number;
 
@@ -29,7 +23,7 @@ function byteQuantities(app: AppConfig): { path: (string | number)[]; value: Qua
   return out;
 }
 
-function requestOverLimit(field: "cpu" | "memory", pair: readonly [Quantity, Quantity]): RuleFinding | undefined {
+function requestOverLimit(field: "cpu" | "memory", pair: readonly [Quantity, Quantity]): Finding | undefined {
   const [req, lim] = pair;
   if (quantityValue(req) <= quantityValue(lim)) return undefined;
   return {
@@ -40,8 +34,8 @@ function requestOverLimit(field: "cpu" | "memory", pair: readonly [Quantity, Qua
   };
 }
 
-export function appRules(app: AppConfig): RuleFinding[] {
-  const out: RuleFinding[] = [];
+export function appRules(app: AppConfig): Finding[] {
+  const out: Finding[] = [];
   for (const { path, value } of byteQuantities(app)) {
     const p = byteQuantityProblem(value);
     if (p) out.push({ path, ...p });

@@ -20,7 +20,7 @@ import { recordLocalStart } from "./starts.js";
 import { removeContainer, startContainer } from "./container.js";
 import { lockLocalApps } from "./lock.js";
 import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
-import { checkGpuRuntime, checkPorts, checkSecrets, ensureImage, type PlannedApp } from "./preflight.js";
+import { checkGpuRuntime, checkPorts, checkSecrets, ensureImage, type DockerApp } from "./preflight.js";
 import { waitUntilHealthy } from "./wait.js";
 
 /** Values of the names the plan passes with `-e NAME`, from this process's environment. */
@@ -108,7 +108,7 @@ async function keepLocalStart(app: string, container: string, startup: StartupRe
   return recordLocalStart(app, { id: `${container}#${startedAt}`, at, entries, serverSeconds: startup.phase === "ready" ? Math.round((startup.elapsedSeconds - before) * 10) / 10 : null });
 }
 
-type LocalApp = PlannedApp & { timeout: number; rendered: Plan["apps"][number]["rendered"] };
+type LocalApp = DockerApp & { timeout: number; rendered: Plan["apps"][number]["rendered"] };
 
 /** Preflight: nothing is started until every check has passed (and the images are here). */
 async function preflightLocal(plan: Plan, req: DeployRequest, ui: Ui): Promise<{ apps: LocalApp[]; pulledAt: Map<string, number> }> {

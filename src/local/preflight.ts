@@ -10,7 +10,8 @@ import { portHolder } from "./port.js";
 
 export const GPU_HINT = "install the NVIDIA Container Toolkit (then `sudo nvidia-ctk runtime configure --runtime=docker` and restart Docker), or run on CPU with --gpus 0";
 
-export interface PlannedApp {
+/** An app as the Docker checks see it: its rendered Docker plan and its container on the engine now. */
+export interface DockerApp {
   name: string;
   plan: DockerPlan;
   /** the app's container on the engine now, if any */
@@ -18,7 +19,7 @@ export interface PlannedApp {
 }
 
 /** Secrets come from this process's environment, by name: every missing one is named at once. */
-export function checkSecrets(apps: readonly PlannedApp[]): void {
+export function checkSecrets(apps: readonly DockerApp[]): void {
   // the generated API key is vllmapp's to make; one in a Secret the user manages comes from the environment
   const missing = apps.flatMap((a) => a.plan.envFromHost.filter((n) => (n !== "VLLM_API_KEY" || a.plan.apiKeyFromHost) && process.env[n] === undefined).map((n) => `${n} (app ${a.name})`));
   if (missing.length) {
@@ -30,7 +31,7 @@ export function checkSecrets(apps: readonly PlannedApp[]): void {
   }
 }
 
-export function checkGpuRuntime(apps: readonly PlannedApp[], runtimes: readonly string[]): void {
+export function checkGpuRuntime(apps: readonly DockerApp[], runtimes: readonly string[]): void {
   const withGpus = apps.filter((a) => a.plan.argv.includes("--gpus"));
   if (!withGpus.length || runtimes.includes("nvidia")) return;
   const a = withGpus[0]!;
@@ -42,7 +43,7 @@ export function checkGpuRuntime(apps: readonly PlannedApp[], runtimes: readonly 
 }
 
 /** Each app's port must be free on 127.0.0.1, unless the app's own container holds it. */
-export async function checkPorts(apps: readonly PlannedApp[]): Promise<void> {
+export async function checkPorts(apps: readonly DockerApp[]): Promise<void> {
   const seen = new Map<number, string>();
   for (const a of apps) {
     const other = seen.get(a.plan.port);

@@ -9,7 +9,8 @@ import { renderKubernetes } from "./kubernetes.js";
 import { DEFAULT_CPU_IMAGE, DEFAULT_IMAGE, DEFAULT_ROCM_IMAGE, imageOf } from "./labels.js";
 import { gpuRequest, type GpuRequest } from "./resources.js";
 import { buildServeArgs, parameterValues } from "./serve.js";
-import type { Problem, RenderedApp, RenderedModel, RenderInput } from "./types.js";
+import type { Finding } from "../errors.js";
+import type { RenderedApp, RenderedModel, RenderInput } from "./types.js";
 
 /** Render one app for its target. Problems (errors included) are returned, not thrown. */
 export function renderApp(input: RenderInput): RenderedApp {
@@ -19,7 +20,7 @@ export function renderApp(input: RenderInput): RenderedApp {
   const serve = buildServeArgs(app, source, input.target, gpu, params.values, input.includes, { adapterRanks: input.adapterRanks, draftSource: input.draftSource });
   const model: RenderedModel = { kind: source.kind, uri: sourceUri(source), servedAs: servedModelName(app, source) };
   if (input.resolvedFrom) model.resolvedFrom = input.resolvedFrom;
-  const problems: Problem[] = [...params.problems, ...serve.problems];
+  const problems: Finding[] = [...params.problems, ...serve.problems];
   if (!/@sha256:[0-9a-f]{64}$/.test(app.image) && !/:[\w][\w.-]{0,127}$/.test(app.image.replace(/^[^/]+:\d+\//, ""))) {
     if (app.image !== "auto") problems.push({ path: ["image"], severity: "warning", message: `image "${app.image}" has no tag, so every node may pull a different build`, hint: `pin a tag or digest, e.g. ${app.image}:${DEFAULT_IMAGE.split(":").pop()}` });
   } else if (/:latest$/.test(app.image)) {
@@ -46,10 +47,10 @@ const ROCM_IMAGE = /(^|\/)(vllm-openai-rocm|rocm\/vllm)(:|@|$)|-rocm(:|@|$)|rocm
  * NVIDIA one); no GPU at all with the CUDA image is legal (another image, a GPU from pod_template) but
  * vLLM exits at start-up without one.
  */
-function imageProblems(input: RenderInput, gpu: GpuRequest): Problem[] {
+function imageProblems(input: RenderInput, gpu: GpuRequest): Finding[] {
   const { app } = input;
   const image = imageOf(app);
-  const out: Problem[] = [];
+  const out: Finding[] = [];
   const vendor = gpu.type?.vendor;
   if (vendor === "amd" && CUDA_IMAGE.test(image)) {
     out.push({ path: ["image"], severity: "error", message: `${image} is vLLM's CUDA build, and ${gpu.type!.name} is an AMD GPU: vLLM would find no device`, hint: `use the ROCm build: image: ${/^vllm\/vllm-openai:/.test(image) ? image.replace(/^vllm\/vllm-openai:/, "vllm/vllm-openai-rocm:") : DEFAULT_ROCM_IMAGE} (or image: auto)` });

@@ -9,7 +9,8 @@
 import type { AppConfig } from "../config/schema.js";
 import { parseDuration } from "../config/units.js";
 import { APP_SERIES_LABEL, metricNamesOf } from "./monitoring.js";
-import type { K8sObject, Problem } from "./types.js";
+import type { Finding } from "../errors.js";
+import type { K8sObject } from "./types.js";
 
 /** KEDA's ScaledObject: a custom resource, so client-node has no model for it; the fields vllmapp sets. */
 interface ScaledObjectSpec {
@@ -41,7 +42,7 @@ export interface AutoscaleInput {
 
 export interface AutoscaleResult {
   objects: K8sObject[];
-  problems: Problem[];
+  problems: Finding[];
   /** the Service the Ingress must send requests to, so they wake the app (the interceptor) */
   ingressBackend?: { name: string; port: number };
 }
@@ -58,7 +59,7 @@ function wakeHosts(app: AppConfig, namespace: string | undefined, ingressHost: s
 export function renderAutoscaling(input: AutoscaleInput): AutoscaleResult {
   const { app } = input;
   const reps = app.scaling!.replicas as [number, number];
-  const problems: Problem[] = [];
+  const problems: Finding[] = [];
   const objects: K8sObject[] = [];
   const wake = app.scaling?.wake === "http-add-on";
   if (reps[0] === 0 && !wake) {

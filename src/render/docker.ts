@@ -6,7 +6,8 @@ import { apiKeyRef, hookArgv, imageOf, INCLUDE_MOUNT } from "./labels.js";
 import { DOWNLOAD_FILTER, hashOf, rcloneSource } from "./model-copy.js";
 import { sizeResources, type GpuRequest } from "./resources.js";
 import type { ServeResult } from "./serve.js";
-import type { DockerPlan, Problem, RenderInput } from "./types.js";
+import type { Finding } from "../errors.js";
+import type { DockerPlan, RenderInput } from "./types.js";
 
 /** vLLM's cache on the host (under the user's home) and in the container. */
 export const DOCKER_VLLM_CACHE = ".cache/vllmapp/vllm";
@@ -15,9 +16,9 @@ const CONTAINER_VLLM_CACHE = "/root/.cache/vllm";
 /** The host address the port is published on: loopback only. */
 const DOCKER_BIND = "127.0.0.1";
 
-export function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuRequest): { docker: DockerPlan; problems: Problem[] } {
+export function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuRequest): { docker: DockerPlan; problems: Finding[] } {
   const { app, source: src } = input;
-  const problems: Problem[] = [];
+  const problems: Finding[] = [];
   const container = `vllmapp-${app.name}`;
   const image = imageOf(app);
   const sizing = sizeResources(app, gpu);

@@ -29,7 +29,8 @@ import { kubeVersionWarning, NEWEST_SUPPORTED_MINOR, OLDEST_SUPPORTED_MINOR, pod
 import { renderRoute } from "./route.js";
 import { podSecurityLevelOf, RUN_AS_ID, securePod, securityProfileOf } from "./security.js";
 import { includeKey, type ServeResult } from "./serve.js";
-import type { K8sObject, Problem, RenderedModel, RenderInput } from "./types.js";
+import type { Finding as Problem } from "../errors.js";
+import type { K8sObject, RenderedModel, RenderInput } from "./types.js";
 
 type Typed = { apiVersion?: string; kind?: string; metadata?: V1ObjectMeta };
 

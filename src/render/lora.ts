@@ -2,7 +2,8 @@
 import type { AppConfig } from "../config/schema.js";
 import { parseAdapterSource, type AdapterSource } from "../models/adapter-source.js";
 import { CACHE_MOUNT } from "./labels.js";
-import type { Problem, TargetKind } from "./types.js";
+import type { Finding } from "../errors.js";
+import type { TargetKind } from "./types.js";
 
 /** The adapter names in a `vllm serve` argv: each --lora-modules value (a JSON spec, or name=path). */
 export function adapterNamesOf(args: readonly string[]): string[] {
@@ -61,7 +62,7 @@ export interface LoraPlan {
   adapters: Adapter[];
   args: string[];
   env: [string, string][];
-  problems: Problem[];
+  problems: Finding[];
 }
 
 /**

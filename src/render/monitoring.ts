@@ -16,9 +16,10 @@ import type { AppConfig } from "../config/schema.js";
 import { parseDuration } from "../config/units.js";
 import { DEFAULT_IMAGE, LABEL_APP, labelsOf, servingPodsOf } from "./labels.js";
 import { durationString } from "./route.js";
-import type { K8sObject, Problem } from "./types.js";
-import { chooseCatalog } from "./vllm-catalog.js";
-import { metricFor, type MetricKey } from "./vllm-metrics.js";
+import type { Finding } from "../errors.js";
+import type { K8sObject } from "./types.js";
+import { chooseCatalog } from "../vllm/catalog.js";
+import { metricFor, type MetricKey } from "../vllm/metrics.js";
 
 export const MONITORING_GROUP = "monitoring.coreos.com";
 
@@ -58,19 +59,19 @@ export function monitorLabelsOf(app: AppConfig): Record<string, string> {
 }
 
 /**
- * The app's metric names: those of the vLLM release its image runs (vllm-metrics.ts), and a warning for each
+ * The app's metric names: those of the vLLM release its image runs (vllm/metrics.ts), and a warning for each
  * family that release does not define. `used` collects the series names the objects query.
  */
 export interface MetricNames {
   (key: MetricKey): string;
   release: string | undefined;
-  problems: Problem[];
+  problems: Finding[];
   used: Set<string>;
 }
 
 export function metricNamesOf(app: AppConfig): MetricNames {
   const release = chooseCatalog(app.image, app.vllm_version, DEFAULT_IMAGE).imageVersion;
-  const problems: Problem[] = [];
+  const problems: Finding[] = [];
   const used = new Set<string>();
   const seen = new Set<MetricKey>();
   const names = ((key: MetricKey) => {
@@ -185,12 +186,12 @@ export function renderMonitoring(
   servedAs: string,
   namespace: string | undefined,
   opts: { autoscaledOnMetrics?: boolean; leaders?: { roleLabel: string } } = {},
-): { objects: K8sObject[]; problems: Problem[] } {
+): { objects: K8sObject[]; problems: Finding[] } {
   const objects: K8sObject[] = [];
   if (wantsPodMonitor(app, opts.autoscaledOnMetrics ?? false)) objects.push(renderPodMonitor(app, namespace, opts.leaders));
   const m = app.monitoring;
   if (!m) return { objects, problems: [] };
-  const problems: Problem[] = [];
+  const problems: Finding[] = [];
   const names = metricNamesOf(app);
   const meta = (name: string, labels: Record<string, string>) => ({ name, ...(namespace ? { namespace } : {}), labels });
   if (objects.length === 0 && m.alerts) {

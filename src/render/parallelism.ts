@@ -10,7 +10,8 @@
  */
 import type { AppConfig } from "../config/schema.js";
 import type { GpuRequest } from "./resources.js";
-import type { Problem, TargetKind } from "./types.js";
+import type { Finding } from "../errors.js";
+import type { TargetKind } from "./types.js";
 
 /** vLLM's default `--master-port`; the workers' wait-for-leader step dials it. */
 export const MASTER_PORT = 29501;
@@ -88,8 +89,8 @@ export function leaderWorkerSetName(app: string): string {
  * the pod's GPUs), check TP × PP × DP against GPUs per pod × nodes, and render the flags.
  * `flagsSet`: the canonical names of the flags extra_args sets (owned ones are errors here).
  */
-export function planParallelism(app: AppConfig, gpu: GpuRequest, target: TargetKind, flagsSet: ReadonlySet<string>, extraArgs: readonly string[] = []): { plan: ParallelPlan; problems: Problem[] } {
-  const problems: Problem[] = [];
+export function planParallelism(app: AppConfig, gpu: GpuRequest, target: TargetKind, flagsSet: ReadonlySet<string>, extraArgs: readonly string[] = []): { plan: ParallelPlan; problems: Finding[] } {
+  const problems: Finding[] = [];
   const err = (path: (string | number)[], message: string, hint?: string) => problems.push({ path, severity: "error", message, ...(hint ? { hint } : {}) });
   // one pod's sizes written by hand in extra_args, with no parallelism: block: honoured and checked
   const handWritten = !app.parallelism && [...flagsSet].some((f) => POD_SIZE_FLAGS.has(f));

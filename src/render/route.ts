@@ -8,7 +8,8 @@
 import type { AppConfig } from "../config/schema.js";
 import { parseDuration } from "../config/units.js";
 import { labelsOf, servingPodsOf } from "./labels.js";
-import type { K8sObject, Problem } from "./types.js";
+import type { Finding } from "../errors.js";
+import type { K8sObject } from "./types.js";
 
 export const GATEWAY_GROUP = "gateway.networking.k8s.io";
 export const INFERENCE_GROUP = "inference.networking.k8s.io";
@@ -48,10 +49,10 @@ export function endpointPickerOf(app: AppConfig): { service: string; port: numbe
   return app.route?.endpoint_picker ?? { service: `${app.name}-epp`, port: 9002, failure_mode: "FailOpen" };
 }
 
-export function renderRoute(app: AppConfig, namespace: string | undefined): { objects: K8sObject[]; problems: Problem[] } {
+export function renderRoute(app: AppConfig, namespace: string | undefined): { objects: K8sObject[]; problems: Finding[] } {
   const route = app.route;
   if (!route) return { objects: [], problems: [] };
-  const problems: Problem[] = [];
+  const problems: Finding[] = [];
   const objects: K8sObject[] = [];
   const timeout = parseDuration(route.timeout) ?? 0;
   if (timeout > 0) {

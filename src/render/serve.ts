@@ -7,16 +7,17 @@ import { planLora, type LoraPlan } from "./lora.js";
 import { planParallelism, type ParallelPlan } from "./parallelism.js";
 import { planSpeculative, type SpeculativePlan } from "./speculative.js";
 import type { GpuRequest } from "./resources.js";
-import { substituteParameters, validateExtraArgs, type ArgToken } from "./serve-args.js";
-import { startupProblems } from "./serve-values.js";
-import { chooseCatalog } from "./vllm-catalog.js";
-import type { IncludeFile, Problem, TargetKind } from "./types.js";
+import { substituteParameters, validateExtraArgs, type ArgToken } from "../vllm/serve-args.js";
+import { startupProblems } from "../vllm/serve-values.js";
+import { chooseCatalog } from "../vllm/catalog.js";
+import type { Finding } from "../errors.js";
+import type { IncludeFile, TargetKind } from "./types.js";
 
 /** Parameter values after --param overrides. */
-export function parameterValues(app: AppConfig, overrides: ReadonlyMap<string, string>): { values: Map<string, string>; problems: Problem[] } {
+export function parameterValues(app: AppConfig, overrides: ReadonlyMap<string, string>): { values: Map<string, string>; problems: Finding[] } {
   const values = new Map<string, string>();
   for (const p of app.parameters ?? []) values.set(p.name, String(p.value));
-  const problems: Problem[] = [];
+  const problems: Finding[] = [];
   for (const [k, v] of overrides) {
     if (!values.has(k)) {
       problems.push({ path: ["parameters"], severity: "error", message: `--param ${k}=… names no parameter of app "${app.name}"`, hint: values.size ? `its parameters: ${[...values.keys()].join(", ")}` : "declare it under parameters: [{name, value}]" });
@@ -28,7 +29,7 @@ export function parameterValues(app: AppConfig, overrides: ReadonlyMap<string, s
 export interface ServeResult {
   command: string[];
   args: string[];
-  problems: Problem[];
+  problems: Finding[];
   modelArg: string;
   /** the parallel sizes; nodes > 1: a LeaderWorkerSet whose workers add `parallel.workerArgs` */
   parallel?: ParallelPlan;
@@ -67,14 +68,14 @@ export function includeKey(f: IncludeFile): string {
  * A serve argument that names an included file (as written, or its path under /app/include) is given the
  * path the file is mounted at, so `--chat-template chat/template.jinja` works in the container.
  */
-function includePathsRewritten(args: string[], includes: readonly IncludeFile[]): { args: string[]; problems: Problem[] } {
+function includePathsRewritten(args: string[], includes: readonly IncludeFile[]): { args: string[]; problems: Finding[] } {
   if (includes.length === 0) return { args, problems: [] };
   const mounted = new Map<string, string>();
   for (const f of includes) {
     const at = `${INCLUDE_MOUNT}/${f.name}`;
     for (const written of [f.path, f.name, `./${f.name}`]) mounted.set(written, at);
   }
-  const problems: Problem[] = [];
+  const problems: Finding[] = [];
   const out = args.map((a, i) => {
     const eq = a.startsWith("--") ? a.indexOf("=") : -1;
     const [flag, value] = eq > 0 ? [a.slice(0, eq + 1), a.slice(eq + 1)] : ["", a];
@@ -90,8 +91,8 @@ function includePathsRewritten(args: string[], includes: readonly IncludeFile[])
  * `$NAME` in extra_args: vLLM gets the argv as is (no shell), so nothing expands it. A warning, naming
  * the parameter when there is one.
  */
-function literalDollarWarnings(tokens: readonly ArgToken[], params: ReadonlyMap<string, string>): Problem[] {
-  const out: Problem[] = [];
+function literalDollarWarnings(tokens: readonly ArgToken[], params: ReadonlyMap<string, string>): Finding[] {
+  const out: Finding[] = [];
   for (const t of tokens) {
     for (const m of t.value.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_{])/g)) {
       const name = m[1]!;
@@ -107,7 +108,7 @@ function literalDollarWarnings(tokens: readonly ArgToken[], params: ReadonlyMap<
 }
 
 export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetKind, gpu: GpuRequest, params: ReadonlyMap<string, string>, includes: readonly IncludeFile[] = [], facts: { adapterRanks?: ReadonlyMap<string, number>; draftSource?: ModelSource } = {}): ServeResult {
-  const problems: Problem[] = [];
+  const problems: Finding[] = [];
   const modelArg = modelArgument(app, src, target);
   if (app.command !== undefined) {
     const cmd = typeof app.command === "string" ? shellSplit(app.command) : app.command;

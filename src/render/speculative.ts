@@ -9,7 +9,8 @@ import type { AppConfig } from "../config/schema.js";
 import { isObjectStore, parseModelPath, runsBackendOf, sourceUri, type ModelSource } from "../models/source.js";
 import { didYouMean } from "../text.js";
 import { CACHE_MOUNT } from "./labels.js";
-import type { Problem, TargetKind } from "./types.js";
+import type { Finding } from "../errors.js";
+import type { TargetKind } from "./types.js";
 
 export const DRAFT_PVC_MOUNT = "/mnt/draft-model";
 
@@ -30,11 +31,11 @@ export interface SpeculativePlan {
   /** the draft's path (or HF repo id) inside the container */
   draftPath?: string;
   args: string[];
-  problems: Problem[];
+  problems: Finding[];
 }
 
 /** The draft's source as written (draft_model_hf_path / draft_model_path), or a problem. */
-export function parseDraftSource(app: AppConfig): ModelSource | Problem | undefined {
+export function parseDraftSource(app: AppConfig): ModelSource | Finding | undefined {
   if (app.draft_model_hf_path !== undefined && app.draft_model_path !== undefined) {
     return { path: ["draft_model_path"], severity: "error", message: "both draft_model_hf_path and draft_model_path are set; keep exactly one" };
   }

@@ -1,7 +1,7 @@
 /** What render takes and gives: its input, the rendered app, the Docker plan. Types only. */
 import type { AppConfig } from "../config/schema.js";
 import type { ModelSource } from "../models/source.js";
-import type { ArgProblem } from "./serve-args.js";
+import type { Finding } from "../errors.js";
 
 /** A Kubernetes object as vllmapp handles it: any kind, a name always set. */
 export type K8sObject = {
@@ -64,8 +64,6 @@ export interface RenderInput {
   modelBytes?: number;
 }
 
-export type Problem = ArgProblem;
-
 export interface RenderedModel {
   kind: ModelSource["kind"];
   uri: string;
@@ -81,7 +79,7 @@ export interface RenderedApp {
   serve: { command: string[]; args: string[] };
   objects?: K8sObject[];
   docker?: DockerPlan;
-  problems: Problem[];
+  problems: Finding[];
 }
 
 export interface DockerPlan {

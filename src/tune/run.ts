@@ -15,7 +15,7 @@ import { servingOptions } from "../fit/fit.js";
 import { modelShape } from "../fit/model.js";
 import { DEFAULT_IMAGE, imageOf } from "../render/labels.js";
 import { gpuRequest } from "../render/resources.js";
-import { chooseCatalog, loadCatalog } from "../render/vllm-catalog.js";
+import { chooseCatalog, loadCatalog } from "../vllm/catalog.js";
 import type { BenchLevel, BenchRequest, Session, TargetKind } from "../target.js";
 import type { Ui } from "../ui/output.js";
 import { VERSION } from "../version.js";

@@ -1,16 +1,16 @@
 // The linter `npm test` runs before the test bed (npm run lint): typescript-eslint's recommended rules,
-// no import cycles, and render/ + config/ kept free of IO. Flat config; run from the package root.
+// no import cycles, and render/, vllm/ and config/ kept free of IO. Flat config; run from the package root.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import { importX } from "eslint-plugin-import-x";
 import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
 
-/** What render/ and config/ may not import: they are functions from data to data (STYLE.md). */
+/** What render/, vllm/ and config/ may not import: they are functions from data to data (STYLE.md). */
 const IO_MODULES = [
   "fs", "node:fs", "fs/promises", "node:fs/promises", "child_process", "node:child_process", "net", "node:net",
   "http", "node:http", "https", "node:https", "os", "node:os", "dns", "node:dns", "execa", "ora", "@inquirer/prompts",
   "@aws-sdk/client-s3", "@huggingface/hub",
-].map((name) => ({ name, message: "render/ and config/ are pure: take the data as an argument, and do the IO in app/, cluster/, local/ or commands/" }));
+].map((name) => ({ name, message: "render/, vllm/ and config/ are pure: take the data as an argument, and do the IO in app/, cluster/, local/ or commands/" }));
 
 export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", "test/**", "bin/**", "templates/**"] },
@@ -30,10 +30,20 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/render/**/*.ts", "src/config/**/*.ts"],
+    files: ["src/render/**/*.ts", "src/vllm/**/*.ts", "src/config/**/*.ts"],
     rules: {
       "no-restricted-imports": ["error", {
-        paths: [...IO_MODULES, { name: "@kubernetes/client-node", allowTypeImports: true, message: "render/ and config/ use client-node's types only: import type" }],
+        paths: [...IO_MODULES, { name: "@kubernetes/client-node", allowTypeImports: true, message: "render/, vllm/ and config/ use client-node's types only: import type" }],
+      }],
+    },
+  },
+  {
+    // vllm/ models vLLM's own CLI and nothing of vllmapp's: below render/, it may import leaves and config/ only
+    files: ["src/vllm/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        paths: [...IO_MODULES, { name: "@kubernetes/client-node", message: "vllm/ models vLLM's CLI, not Kubernetes" }],
+        patterns: [{ group: ["../*/*", "!../config/*"], message: "vllm/ is below render/ and the targets: it imports the top-level leaves (errors.ts, text.ts, package-files.ts) and config/ only" }],
       }],
     },
   },

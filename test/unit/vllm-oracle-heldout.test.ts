@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { OWNED_FLAGS, validateExtraArgs } from "../../src/render/serve-args.ts";
+import { OWNED_FLAGS, validateExtraArgs } from "../../src/vllm/serve-args.ts";
 
 interface Vector { set: string; argv: string[]; ok: boolean; error?: string }
 

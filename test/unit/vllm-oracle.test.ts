@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
-import { OWNED_FLAGS, validateExtraArgs } from "../../src/render/serve-args.ts";
-import { catalogIndex } from "../../src/render/vllm-catalog.ts";
+import { OWNED_FLAGS, validateExtraArgs } from "../../src/vllm/serve-args.ts";
+import { catalogIndex } from "../../src/vllm/catalog.ts";
 
 interface Vector { set: "real-world" | "edge" | "gen"; name?: string; argv: string[]; ok: boolean; error?: string }
 

@@ -510,7 +510,7 @@ def heldout_corpus(cat: dict, seed: int = 20260) -> list[dict]:
 
 # JSON values every field of every config option is probed with (alone, as {"field": VALUE}): the config
 # class's own validators give the verdict, including the custom validators and cross-field rules that the
-# JSON schema cannot express. vllmapp applies these verdicts offline (src/render/serve-args.ts).
+# JSON schema cannot express. vllmapp applies these verdicts offline (src/vllm/serve-args.ts).
 PROBE_VALUES = ["1", "0", "-1", '"x"', '""', "true", "false", "[1]", '["x"]', "[]", "{}", "null", "1.5", '"1"', "2k"]
 
 

@@ -2,7 +2,7 @@
 // (raw/<v>.vectors.json, raw/<v>.heldout.json, vectors/<v>.json, heldout/<v>.json).
 //   node --import tsx test/vllm-catalog/measure.ts FILE... [--list N]
 import { readFileSync } from "node:fs";
-import { OWNED_FLAGS, validateExtraArgs } from "../../src/render/serve-args.ts";
+import { OWNED_FLAGS, validateExtraArgs } from "../../src/vllm/serve-args.ts";
 
 interface Vector { set: string; argv: string[]; ok: boolean; error?: string }
 const args = process.argv.slice(2);

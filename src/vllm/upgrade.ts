@@ -4,15 +4,20 @@
  * matches several flags on X), or change meaning (type, choices, default, switch/value, deprecation),
  * each with the fix. Compares the catalog of the app's current release with X's. Pure.
  */
+import type { Finding } from "../errors.js";
 import { shellSplit } from "../text.js";
 import type { AppConfig } from "../config/schema.js";
 import { convert, Invalid } from "./py-values.js";
-import { parserFor, substituteParameters, validateExtraArgs, type ArgProblem, type ArgToken } from "./serve-args.js";
-import { catalogIndex, chooseCatalog, compareVersions, cudaFloor, loadCatalog, type CatalogFlag } from "./vllm-catalog.js";
-import { metricFor, type MetricKey } from "./vllm-metrics.js";
+import { parserFor, substituteParameters, validateExtraArgs, type ArgToken } from "./serve-args.js";
+import { catalogIndex, chooseCatalog, compareVersions, cudaFloor, loadCatalog, type CatalogFlag } from "./catalog.js";
+import { metricFor, type MetricKey } from "./metrics.js";
 
 export type FindingKind = "breaks" | "ambiguous" | "changes";
 
+/**
+ * One entry of the upgrade report (`check --vllm-version`, its --json shape): what moving to another release
+ * does to a flag, ranked by kind and always with a fix. Not a Finding: it judges a change, not the app as it is.
+ */
 export interface UpgradeFinding {
   kind: FindingKind;
   /** the flag as written in extra_args */
@@ -150,7 +155,7 @@ function imageChanges(app: AppConfig, from: string, to: string): UpgradeFinding[
   return out;
 }
 
-function fixOf(p: ArgProblem): string {
+function fixOf(p: Finding): string {
   return p.hint ?? "remove it from extra_args";
 }
 

@@ -7,7 +7,7 @@ import { crossFieldProblem, foldedCase, probeVerdict, type ProbeTable } from "./
 import { expandJsonHumanNumbers, humanReadableInt, Invalid, pyFloat, pyInt } from "./py-numbers.js";
 
 export { expandJsonHumanNumbers, humanReadableInt, Invalid, pyFloat, pyInt };
-import type { JsonSchema, TypeSpec } from "./vllm-catalog.js";
+import type { JsonSchema, TypeSpec } from "./catalog.js";
 
 export type PyValue = unknown;
 /** Python's json.loads (NaN, Infinity and -Infinity included). */

@@ -5,10 +5,11 @@
  * and a flag given twice, where the last silently wins. Kept apart from validateExtraArgs, which answers
  * exactly what the parser answers. Pure.
  */
+import type { Finding } from "../errors.js";
 import { didYouMean } from "../text.js";
 import { convert, Invalid } from "./py-values.js";
-import type { ArgProblem, ExtraArgsResult } from "./serve-args.js";
-import { loadCatalog } from "./vllm-catalog.js";
+import type { ExtraArgsResult } from "./serve-args.js";
+import { loadCatalog } from "./catalog.js";
 
 interface ValueRule { config: string; field: string; minimum?: number; maximum?: number; exclusiveMinimum?: number; exclusiveMaximum?: number }
 interface Registered { names: string[]; registry: string; plugin_flag?: string }
@@ -37,11 +38,11 @@ export function closeNames(v: string, names: readonly string[]): string[] {
  * The start-up problems of a checked argv on `version`: errors (`strict`: the image's release is known),
  * else warnings; a repeated flag is a warning (vLLM takes the last value without a word).
  */
-export function startupProblems(checked: ExtraArgsResult, version: string, strict: boolean): ArgProblem[] {
+export function startupProblems(checked: ExtraArgsResult, version: string, strict: boolean): Finding[] {
   const cat = loadCatalog(version) as ReturnType<typeof loadCatalog> & CatalogRules;
   const flags = new Map(cat.flags.map((f) => [f.name, f]));
   const sev = strict ? "error" : "warning";
-  const out: ArgProblem[] = [];
+  const out: Finding[] = [];
   const seen = new Map<string, (typeof checked.flagUses)[number]>();
   for (const use of checked.flagUses) {
     const flag = flags.get(use.name);

@@ -4,10 +4,10 @@
  * bench use for the app's image: each logical metric is the first of its names (newest first) the image's
  * release defines. A release that defines none of them is a warning naming the releases that do.
  */
-// The catalogs are read-only data shipped with the package (see vllm-catalog.ts).
+// The catalogs are read-only data shipped with the package (see catalog.ts).
 import path from "node:path";
 import { readPackageFile } from "../package-files.js";
-import { catalogPath, compareVersions } from "./vllm-catalog.js";
+import { catalogPath, compareVersions } from "./catalog.js";
 
 export interface MetricFamily {
   type: "counter" | "gauge" | "histogram" | "summary" | "info";

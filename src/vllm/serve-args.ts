@@ -1,14 +1,15 @@
 /**
  * The `vllm serve` argv (README "vLLM flag catalogs") and offline validation of extra_args against the catalog of the image's
- * vLLM release (templates/vllm/catalogs/, see vllm-catalog.ts). It replays what the real parser does:
+ * vLLM release (templates/vllm/catalogs/, see catalog.ts). It replays what the real parser does:
  * vLLM's FlexibleArgumentParser rewrites (underscores, -O, dotted JSON keys), then Python 3.12 argparse
  * (exact, `=`, abbreviated and single-dash options with attached values, nargs, negative numbers), the
  * option's type conversion, then its choices, then pydantic's validation of JSON config objects. Pure
  * (catalogs are read once, on demand).
  */
+import type { Finding } from "../errors.js";
 import { didYouMean } from "../text.js";
 import { Invalid, convert, humanReadableInt, pyJsonLoads, type ConvertContext } from "./py-values.js";
-import { catalogIndex, loadCatalog, type Catalog, type CatalogFlag } from "./vllm-catalog.js";
+import { catalogIndex, loadCatalog, type Catalog, type CatalogFlag } from "./catalog.js";
 
 /** Flags vllmapp sets itself, and the vllm-app.yaml field to use instead. */
 export const OWNED_FLAGS: Record<string, { field: string; why: string }> = {
@@ -25,16 +26,9 @@ export interface ArgToken {
   path: (string | number)[];
 }
 
-export interface ArgProblem {
-  path: (string | number)[];
-  severity: "error" | "warning" | "note";
-  message: string;
-  hint?: string;
-}
-
 export interface ExtraArgsResult {
   args: string[];
-  problems: ArgProblem[];
+  problems: Finding[];
   /** canonical names of the flags set */
   flagsSet: Set<string>;
   /** each flag set, with the option string as written (after vLLM's rewrites), where, and the values it took */
@@ -234,7 +228,7 @@ function checkValue(p: Parser, flag: CatalogFlag, raw: string, json: unknown, wa
   return undefined;
 }
 
-function unknownProblem(p: Parser, opt: string, path: ArgToken["path"], sev: "error" | "warning", imageVersion: string | undefined): ArgProblem {
+function unknownProblem(p: Parser, opt: string, path: ArgToken["path"], sev: "error" | "warning", imageVersion: string | undefined): Finding {
   const version = p.catalog.vllm_version;
   const norm = opt.startsWith("--") ? "--" + opt.slice(2).replace(/_/g, "-") : opt;
   const base = norm.split(".")[0]!;
@@ -271,7 +265,7 @@ export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, 
   const version = options.version ?? catalogIndex().default;
   const imageVersion = options.target ? undefined : options.imageVersion ?? version;
   const p = parserFor(version);
-  const problems: ArgProblem[] = [];
+  const problems: Finding[] = [];
   const flagsSet = new Set<string>();
   const flagUses: ExtraArgsResult["flagUses"] = [];
   const sev = strict ? "error" : "warning";
@@ -385,8 +379,8 @@ export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, 
 }
 
 /** Substitute `${name}` with parameter values; unknown names are problems. */
-export function substituteParameters(tokens: ArgToken[], params: ReadonlyMap<string, string>): { tokens: ArgToken[]; problems: ArgProblem[] } {
-  const problems: ArgProblem[] = [];
+export function substituteParameters(tokens: ArgToken[], params: ReadonlyMap<string, string>): { tokens: ArgToken[]; problems: Finding[] } {
+  const problems: Finding[] = [];
   const out = tokens.map((t) => ({
     ...t,
     value: t.value.replace(/\$\{([A-Za-z_][A-Za-z0-9_-]*)\}/g, (whole, name: string) => {

@@ -3,7 +3,7 @@
  * test/vllm-catalog/run.sh from each release's real parser), and which one an image implies.
  * Catalogs are read on demand, one at a time, and cached.
  */
-// The one file read under render/: the catalogs are read-only data shipped with the package (like the
+// The one file read under vllm/: the catalogs are read-only data shipped with the package (like the
 // bundled JSON they replace), loaded lazily so a render pays for one release only. No user file is read.
 // eslint-disable-next-line no-restricted-imports
 import { existsSync } from "node:fs";
