@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync } from "node:fs";
 import path from "node:path";
-import { CLI, ROOT, runCli, workdir } from "../helpers.ts";
+import { CLI, ROOT, runCli, workdir } from "../support/cli.ts";
 
 const TERMINAL = path.join(ROOT, "test", "e2e", "terminal.py");
 

@@ -14,7 +14,7 @@ import { nodePlanIo } from "../../src/app/node-io.ts";
 import { VllmappError } from "../../src/errors.ts";
 import { formatJson, formatYaml } from "../../src/render/format.ts";
 import type { RenderedApp } from "../../src/render/types.ts";
-import { ROOT } from "../helpers.ts";
+import { ROOT } from "../support/cli.ts";
 
 export interface Seed {
   name: string;

@@ -6,8 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { workdir } from "../helpers.ts";
-import { kubectlJson, tbEnv, withNamespace } from "../testbed/tb.ts";
+import { workdir } from "../support/cli.ts";
+import { kubectlJson, tbEnv, withNamespace } from "../support/testbed.ts";
 // @ts-expect-error -- a plain ESM module of the test bed, without types
 import { installPlugin } from "../testbed/binary.mjs";
 

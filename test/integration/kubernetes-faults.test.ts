@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import { hostname } from "node:os";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { startCli as startCliIn, workdir } from "../helpers.ts";
-import { tbEnv } from "../testbed/tb.ts";
+import { startCli as startCliIn, workdir } from "../support/cli.ts";
+import { tbEnv } from "../support/testbed.ts";
 // @ts-expect-error: the test bed's library is plain JavaScript
 import { restartProcess } from "../testbed/lib.mjs";
 import { startFaultProxy, type FaultProxy, type Seen } from "./fault-proxy.ts";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { ROOT, runCli, workdir } from "../helpers.ts";
+import { ROOT, runCli, workdir } from "../support/cli.ts";
 // @ts-expect-error plain .mjs modules of the test bed
 import * as s3Server from "../testbed/servers/s3.mjs";
 // @ts-expect-error plain .mjs modules of the test bed

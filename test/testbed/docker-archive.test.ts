@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { workdir } from "../helpers.ts";
+import { workdir } from "../support/cli.ts";
 // @ts-expect-error a plain .mjs module of the test bed
 import { packDockerArchive } from "./docker-archive.mjs";
 

@@ -14,7 +14,7 @@ import { benchOptionsSchema, formatBench } from "../../src/commands/bench.ts";
 import { parseOptions } from "../../src/commands/options.ts";
 import { UsageError } from "../../src/errors.ts";
 import type { BenchRequest } from "../../src/target.ts";
-import { ROOT } from "../helpers.ts";
+import { ROOT } from "../support/cli.ts";
 
 const req = (o: Partial<BenchRequest> = {}): BenchRequest => ({ concurrency: [1, 4, 16], requestRates: [], inputLen: 256, outputLen: 128, percentiles: [50, 90, 99], slo: {}, seed: 0, timeoutSeconds: 1800, keep: false, ...o });
 const opts = (raw: Record<string, unknown>) => parseOptions(benchOptionsSchema, raw);

@@ -5,19 +5,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { plan } from "../../src/app/plan.ts";
-import { nodePlanIo } from "../../src/app/node-io.ts";
 import { checkGpuNodes, compareDrivers, cudaFloorOf, driverOf, type CudaFloor } from "../../src/cluster/gpu-nodes.ts";
 import { explainRefusal, replicaFailure } from "../../src/cluster/diagnose.ts";
 import { claimProblems } from "../../src/cluster/storage.ts";
 import type { AppConfig } from "../../src/config/schema.ts";
 import type { K8sObject } from "../../src/render/types.ts";
-import { workdir } from "../helpers.ts";
+import { planYaml } from "../support/plan.ts";
 
 async function rendered(yaml: string): Promise<{ app: AppConfig; objects: K8sObject[] }> {
-  const dir = workdir({ "vllm-app.yaml": yaml });
-  const p = await plan({ file: path.join(dir, "vllm-app.yaml"), target: "kubernetes", params: new Map() }, nodePlanIo({ hostHome: "/home/dev" }));
+  const p = await planYaml(yaml);
   assert.deepEqual(p.errors.map((e) => e.message), []);
   return { app: p.apps[0]!.loaded.config, objects: p.apps[0]!.rendered.objects! };
 }

@@ -7,7 +7,7 @@ import { deployWaves, loadConfig } from "../../src/config/graph.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { jsonSchemaText } from "../../src/config/json-schema.ts";
 import { parseDuration } from "../../src/config/units.ts";
-import { ROOT } from "../helpers.ts";
+import { ROOT } from "../support/cli.ts";
 
 function errorsOf(text: string, file = "vllm-app.yaml"): string[] {
   try {

@@ -12,12 +12,10 @@ import { plan, type Plan } from "../../src/app/plan.ts";
 import { nodePlanIo } from "../../src/app/node-io.ts";
 import { podSecurityLevelOf } from "../../src/render/security.ts";
 import type { K8sObject } from "../../src/render/types.ts";
-import { ROOT, runCli, workdir } from "../helpers.ts";
+import { ROOT, runCli, workdir } from "../support/cli.ts";
+import { planYaml } from "../support/plan.ts";
 
-async function planOf(yaml: string, opts: { kubeMinor?: number } = {}): Promise<Plan> {
-  const dir = workdir({ "vllm-app.yaml": yaml });
-  return plan({ file: path.join(dir, "vllm-app.yaml"), target: "kubernetes", params: new Map(), ...opts }, nodePlanIo({ hostHome: "/home/dev" }));
-}
+const planOf = (yaml: string, opts: { kubeMinor?: number } = {}): Promise<Plan> => planYaml(yaml, opts);
 
 /** Every pod template of the objects: Deployment, LeaderWorkerSet leader and worker, Job. */
 function podsOf(objects: readonly K8sObject[]): { name: string; spec: any }[] {

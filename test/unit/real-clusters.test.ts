@@ -5,19 +5,13 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
-import { plan, type Plan, type PlanIo } from "../../src/app/plan.ts";
-import { nodePlanIo } from "../../src/app/node-io.ts";
+import type { Plan, PlanIo } from "../../src/app/plan.ts";
 import { GPU_TYPES, gpuNodeMatches, LABEL_SCHEMES } from "../../src/config/gpus.ts";
 import { checkPodParallelism as planParallelism } from "../../src/render/parallelism.ts";
 import type { K8sObject, TargetKind } from "../../src/render/types.ts";
-import { workdir } from "../helpers.ts";
+import { planYaml } from "../support/plan.ts";
 
-async function render(yaml: string, opts: { target?: TargetKind; dockerGpus?: string; files?: Record<string, string>; resolve?: PlanIo["resolve"] } = {}): Promise<Plan> {
-  const dir = workdir({ "vllm-app.yaml": yaml, ...opts.files });
-  const io = nodePlanIo({ hostHome: "/home/dev", ...(opts.resolve ? { resolve: opts.resolve } : {}) });
-  return plan({ file: path.join(dir, "vllm-app.yaml"), target: opts.target ?? "kubernetes", params: new Map(), dockerGpus: opts.dockerGpus }, io);
-}
+const render = (yaml: string, opts: { target?: TargetKind; dockerGpus?: string; files?: Record<string, string>; resolve?: PlanIo["resolve"] } = {}): Promise<Plan> => planYaml(yaml, opts);
 
 const lines = (list: Plan["errors"]) => list.map((d) => `${d.line}:${d.col} ${d.path}: ${d.message}${d.hint ? ` | ${d.hint}` : ""}`);
 const errorsOf = async (yaml: string, opts?: Parameters<typeof render>[1]) => lines((await render(yaml, opts)).errors);

@@ -5,15 +5,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { plan, type Plan } from "../../src/app/plan.ts";
-import { nodePlanIo } from "../../src/app/node-io.ts";
+import type { Plan } from "../../src/app/plan.ts";
 import type { K8sObject } from "../../src/render/types.ts";
-import { workdir } from "../helpers.ts";
+import { workdir } from "../support/cli.ts";
+import { planYaml } from "../support/plan.ts";
 
-async function planOf(yaml: string, target: "kubernetes" | "docker" = "kubernetes", files: Record<string, string> = {}): Promise<Plan> {
-  const dir = workdir({ "vllm-app.yaml": yaml, ...files });
-  return plan({ file: path.join(dir, "vllm-app.yaml"), target, params: new Map() }, nodePlanIo({ hostHome: "/home/dev" }));
-}
+const planOf = (yaml: string, target: "kubernetes" | "docker" = "kubernetes", files: Record<string, string> = {}): Promise<Plan> => planYaml(yaml, { target, files });
 
 async function objectsOf(yaml: string): Promise<K8sObject[]> {
   const p = await planOf(yaml);
@@ -55,7 +52,7 @@ test("service_account and no credentials on this machine: deploy warns 'not chec
   try {
     const planWith = async (mode: "deploy" | "check", yaml: string) => {
       const resolve = sourceResolver({ mode, jobOutput: () => Promise.reject(new Error("unused")) });
-      return plan({ file: path.join(workdir({ "vllm-app.yaml": yaml }), "vllm-app.yaml"), target: "kubernetes", params: new Map() }, nodePlanIo({ resolve }));
+      return planYaml(yaml, { resolve, hostHome: home });
     };
     const deploy = await planWith("deploy", `${BASE}service_account: model-reader\n`);
     assert.deepEqual(deploy.errors, []);

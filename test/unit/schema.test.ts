@@ -9,7 +9,7 @@ import { parseAllDocuments } from "yaml";
 import { FIELD_DOCS } from "../../src/config/field-docs.ts";
 import { buildJsonSchema, jsonSchemaText } from "../../src/config/json-schema.ts";
 import { parseConfigText } from "../../src/config/load.ts";
-import { ROOT } from "../helpers.ts";
+import { ROOT } from "../support/cli.ts";
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 const SHIPPED = path.join(ROOT, "templates", "vllm-app.schema.json");

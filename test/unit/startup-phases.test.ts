@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { classifyLine, describeCurrent, describePhases, splitTimestamp, StartupTracker } from "../../src/startup/phases.ts";
 import { startupOf } from "../../src/cluster/startup.ts";
-import { ROOT } from "../helpers.ts";
+import { ROOT } from "../support/cli.ts";
 
 const fixture = (name: string) => readFileSync(path.join(ROOT, "test", "fixtures", "vllm-0.32", name), "utf8").split("\n").filter(Boolean);
 

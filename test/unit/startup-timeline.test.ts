@@ -13,7 +13,7 @@ import {
 } from "../../src/startup/timeline.ts";
 import { podTimeline } from "../../src/cluster/startup.ts";
 import type { StartRecord, TimelineEntry } from "../../src/target.ts";
-import { ROOT } from "../helpers.ts";
+import { ROOT } from "../support/cli.ts";
 
 test("Go durations as the kubelet prints them", () => {
   assert.equal(parseGoDuration("3.512s"), 3.512);

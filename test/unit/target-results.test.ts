@@ -1,5 +1,5 @@
 /**
- * The `--json` shapes both targets share (src/target.ts): the key lists in test/helpers.ts are checked
+ * The `--json` shapes both targets share (src/target.ts): the key lists in test/support/cli.ts are checked
  * against the types by the compiler, against the README here, and against real output here (Docker's
  * client dry run, which touches no engine) and in the integration tests (both targets).
  */
@@ -7,18 +7,16 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { plan } from "../../src/app/plan.ts";
-import { nodePlanIo } from "../../src/app/node-io.ts";
 import { deployLocal } from "../../src/local/deploy.ts";
 import { logLine } from "../../src/target.ts";
 import { Ui } from "../../src/ui/output.ts";
-import { JSON_KEYS, ROOT, workdir } from "../helpers.ts";
+import { JSON_KEYS, ROOT } from "../support/cli.ts";
+import { planYaml } from "../support/plan.ts";
 
 const keys = (o: object) => Object.keys(o).sort();
 
 test("deploy --local --dry-run=client: the shared DeployResult, dryRun \"client\" as on Kubernetes, Docker's commands under docker", async () => {
-  const dir = workdir({ "vllm-app.yaml": "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n" });
-  const p = await plan({ file: path.join(dir, "vllm-app.yaml"), target: "docker", params: new Map() }, nodePlanIo({ hostHome: "/home/dev" }));
+  const p = await planYaml("name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n", { target: "docker" });
   assert.deepEqual(p.errors, []);
   const r = await deployLocal(p, { dryRun: "client", wait: true, createNamespace: false, createSecrets: false, forceConflicts: false }, new Ui({ quiet: true }));
   const json = JSON.parse(JSON.stringify(r));

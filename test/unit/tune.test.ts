@@ -20,7 +20,7 @@ import { tune, type TuneRequest } from "../../src/tune/run.ts";
 import { checkLevel, parseTuneSlo, rank, scoreTrial } from "../../src/tune/score.ts";
 import { candidates, overridesFor, settingsOf } from "../../src/tune/space.ts";
 import { Ui } from "../../src/ui/output.ts";
-import { workdir } from "../helpers.ts";
+import { workdir } from "../support/cli.ts";
 
 const stats = (v: number) => ({ mean: v, median: v, p50: v, p90: v, p95: v, p99: v });
 
