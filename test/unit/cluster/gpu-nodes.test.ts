@@ -5,12 +5,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { checkGpuNodes, compareDrivers, cudaFloorOf, driverOf, type CudaFloor } from "../../src/cluster/gpu-nodes.ts";
-import { explainRefusal, replicaFailure } from "../../src/cluster/diagnose.ts";
-import { claimProblems } from "../../src/cluster/storage.ts";
-import type { AppConfig } from "../../src/config/schema.ts";
-import type { K8sObject } from "../../src/render/types.ts";
-import { planYaml } from "../support/plan.ts";
+import { checkGpuNodes, compareDrivers, cudaFloorOf, driverOf, type CudaFloor } from "../../../src/cluster/gpu-nodes.ts";
+import { explainRefusal, replicaFailure } from "../../../src/cluster/diagnose.ts";
+import { claimProblems } from "../../../src/cluster/storage.ts";
+import type { AppConfig } from "../../../src/config/schema.ts";
+import type { K8sObject } from "../../../src/render/types.ts";
+import { planYaml } from "../../support/plan.ts";
 
 async function rendered(yaml: string): Promise<{ app: AppConfig; objects: K8sObject[] }> {
   const p = await planYaml(yaml);

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
-import { KubeApi, POOLED_SOCKETS } from "../../src/cluster/api.ts";
+import { KubeApi, POOLED_SOCKETS } from "../../../src/cluster/api.ts";
 
 async function server() {
   let connections = 0;

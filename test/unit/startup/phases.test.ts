@@ -9,9 +9,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { classifyLine, describeCurrent, describePhases, splitTimestamp, StartupTracker } from "../../src/startup/phases.ts";
-import { startupOf } from "../../src/cluster/startup.ts";
-import { ROOT } from "../support/cli.ts";
+import { classifyLine, describeCurrent, describePhases, splitTimestamp, StartupTracker } from "../../../src/startup/phases.ts";
+import { startupOf } from "../../../src/cluster/startup.ts";
+import { ROOT } from "../../support/cli.ts";
 
 const fixture = (name: string) => readFileSync(path.join(ROOT, "test", "fixtures", "vllm-0.32", name), "utf8").split("\n").filter(Boolean);
 

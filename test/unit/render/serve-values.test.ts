@@ -2,8 +2,8 @@
 // names, read from the release by extract.py), and repeated flags.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { validateExtraArgs } from "../../src/render/serve-args.ts";
-import { startupProblems } from "../../src/render/serve-values.ts";
+import { validateExtraArgs } from "../../../src/render/serve-args.ts";
+import { startupProblems } from "../../../src/render/serve-values.ts";
 
 const on = (version: string, args: string[], strict = true) => {
   const checked = validateExtraArgs(args.map((value, i) => ({ value, path: ["extra_args", i] })), strict, { version });

@@ -8,12 +8,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import path from "node:path";
-import { plan, type Plan } from "../../src/app/plan.ts";
-import { nodePlanIo } from "../../src/app/node-io.ts";
-import { podSecurityLevelOf } from "../../src/render/security.ts";
-import type { K8sObject } from "../../src/render/types.ts";
-import { ROOT, runCli, workdir } from "../support/cli.ts";
-import { planYaml } from "../support/plan.ts";
+import { plan, type Plan } from "../../../src/app/plan.ts";
+import { nodePlanIo } from "../../../src/app/node-io.ts";
+import { podSecurityLevelOf } from "../../../src/render/security.ts";
+import type { K8sObject } from "../../../src/render/types.ts";
+import { ROOT, runCli, workdir } from "../../support/cli.ts";
+import { planYaml } from "../../support/plan.ts";
 
 const planOf = (yaml: string, opts: { kubeMinor?: number } = {}): Promise<Plan> => planYaml(yaml, opts);
 

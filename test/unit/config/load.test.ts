@@ -2,12 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { parseConfigText } from "../../src/config/load.ts";
-import { deployWaves, loadConfig } from "../../src/config/graph.ts";
-import { ConfigError } from "../../src/errors.ts";
-import { jsonSchemaText } from "../../src/config/json-schema.ts";
-import { parseDuration } from "../../src/config/units.ts";
-import { ROOT } from "../support/cli.ts";
+import { parseConfigText } from "../../../src/config/load.ts";
+import { deployWaves, loadConfig } from "../../../src/config/graph.ts";
+import { ConfigError } from "../../../src/errors.ts";
+import { jsonSchemaText } from "../../../src/config/json-schema.ts";
+import { parseDuration } from "../../../src/config/units.ts";
+import { ROOT } from "../../support/cli.ts";
 
 function errorsOf(text: string, file = "vllm-app.yaml"): string[] {
   try {

@@ -6,10 +6,10 @@ import path from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { parseAllDocuments } from "yaml";
-import { FIELD_DOCS } from "../../src/config/field-docs.ts";
-import { buildJsonSchema, jsonSchemaText } from "../../src/config/json-schema.ts";
-import { parseConfigText } from "../../src/config/load.ts";
-import { ROOT } from "../support/cli.ts";
+import { FIELD_DOCS } from "../../../src/config/field-docs.ts";
+import { buildJsonSchema, jsonSchemaText } from "../../../src/config/json-schema.ts";
+import { parseConfigText } from "../../../src/config/load.ts";
+import { ROOT } from "../../support/cli.ts";
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 const SHIPPED = path.join(ROOT, "templates", "vllm-app.schema.json");

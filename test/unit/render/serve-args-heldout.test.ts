@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { OWNED_FLAGS, validateExtraArgs } from "../../src/render/serve-args.ts";
+import { OWNED_FLAGS, validateExtraArgs } from "../../../src/render/serve-args.ts";
 
 interface Vector { set: string; argv: string[]; ok: boolean; error?: string }
 
@@ -14,7 +14,7 @@ const owned = new RegExp(`^(${Object.keys(OWNED_FLAGS).join("|")})(=|$)`);
 
 for (const version of ["0.34.0", "0.33.0", "0.19.0"]) {
   test(`vLLM ${version}: the validator agrees with the real parser on the held-out corpus`, () => {
-    const file = new URL(`../vllm-catalog/heldout/${version}.json`, import.meta.url);
+    const file = new URL(`../../vllm-catalog/heldout/${version}.json`, import.meta.url);
     const { vllm_version, vectors } = JSON.parse(readFileSync(file, "utf8")) as { vllm_version: string; vectors: Vector[] };
     assert.equal(vllm_version, version);
     let counted = 0;

@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { findGpuType } from "../../src/config/gpus.js";
-import { modelShape, type ModelShape } from "../../src/fit/model.js";
-import { checkFit, describeFit, gpuLabel, kvBytesPerToken, servingOptions, suggestGpus, type GpuChoice } from "../../src/fit/fit.js";
+import { findGpuType } from "../../../src/config/gpus.js";
+import { modelShape, type ModelShape } from "../../../src/fit/model.js";
+import { checkFit, describeFit, gpuLabel, kvBytesPerToken, servingOptions, suggestGpus, type GpuChoice } from "../../../src/fit/fit.js";
 
-const FIXTURES = new URL("../fixtures/hf/", import.meta.url);
+const FIXTURES = new URL("../../fixtures/hf/", import.meta.url);
 
 /** config.json and the summed *.safetensors sizes of a recorded Hub repo */
 function recorded(repo: string): { shape: ModelShape; weights: number } {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { validateExtraArgs, substituteParameters } from "../../src/render/serve-args.ts";
-import { shellSplit } from "../../src/text.ts";
+import { validateExtraArgs, substituteParameters } from "../../../src/render/serve-args.ts";
+import { shellSplit } from "../../../src/text.ts";
 
 const list = (a: string[]) => a.map((value, i) => ({ value, path: ["extra_args", i] as (string | number)[] }));
 function problems(args: string[], strict = true): string[] {

@@ -1,8 +1,8 @@
 /** The loader reports every independent problem of a file in one pass, and reads ordinary YAML as kubectl and docker compose do. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseConfigText } from "../../src/config/load.ts";
-import { ConfigError } from "../../src/errors.ts";
+import { parseConfigText } from "../../../src/config/load.ts";
+import { ConfigError } from "../../../src/errors.ts";
 
 function problemsOf(text: string, file = "f.yaml"): string[] {
   try {

@@ -5,11 +5,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Plan, PlanIo } from "../../src/app/plan.ts";
-import { GPU_TYPES, gpuNodeMatches, LABEL_SCHEMES } from "../../src/config/gpus.ts";
-import { checkPodParallelism as planParallelism } from "../../src/render/parallelism.ts";
-import type { K8sObject, TargetKind } from "../../src/render/types.ts";
-import { planYaml } from "../support/plan.ts";
+import type { Plan, PlanIo } from "../../../src/app/plan.ts";
+import { GPU_TYPES, gpuNodeMatches, LABEL_SCHEMES } from "../../../src/config/gpus.ts";
+import { checkPodParallelism as planParallelism } from "../../../src/render/parallelism.ts";
+import type { K8sObject, TargetKind } from "../../../src/render/types.ts";
+import { planYaml } from "../../support/plan.ts";
 
 const render = (yaml: string, opts: { target?: TargetKind; dockerGpus?: string; files?: Record<string, string>; resolve?: PlanIo["resolve"] } = {}): Promise<Plan> => planYaml(yaml, opts);
 

@@ -1,11 +1,11 @@
 /** The pure parts of the Kubernetes target: ApplySet ids, diagnosis, API error wording, pod references. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { applySetId, formatGroupKinds, groupKindOf, splitGroupKind } from "../../src/cluster/applyset.ts";
-import { isSubset } from "../../src/cluster/apply.ts";
-import { currentPods, diagnosePods, explainUnschedulable, parseSchedulerMessage } from "../../src/cluster/diagnose.ts";
-import { explainStatus } from "../../src/cluster/errors.ts";
-import { podRefs } from "../../src/cluster/preflight.ts";
+import { applySetId, formatGroupKinds, groupKindOf, splitGroupKind } from "../../../src/cluster/applyset.ts";
+import { isSubset } from "../../../src/cluster/apply.ts";
+import { currentPods, diagnosePods, explainUnschedulable, parseSchedulerMessage } from "../../../src/cluster/diagnose.ts";
+import { explainStatus } from "../../../src/cluster/errors.ts";
+import { podRefs } from "../../../src/cluster/preflight.ts";
 
 const where = { server: "https://127.0.0.1:6443", context: "ctx" };
 

@@ -4,10 +4,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseConfigText } from "../../src/config/load.ts";
-import { ConfigError } from "../../src/errors.ts";
-import { durationString, renderRoute } from "../../src/render/route.ts";
-import { routeStatusOf } from "../../src/cluster/route.ts";
+import { parseConfigText } from "../../../src/config/load.ts";
+import { ConfigError } from "../../../src/errors.ts";
+import { durationString, renderRoute } from "../../../src/render/route.ts";
+import { routeStatusOf } from "../../../src/cluster/route.ts";
 
 const BASE = "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\n";
 

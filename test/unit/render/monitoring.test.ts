@@ -4,9 +4,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseConfigText } from "../../src/config/load.ts";
-import { podMonitorWanted, renderMonitoring } from "../../src/render/monitoring.ts";
-import { selectionBy, selectorMatches } from "../../src/cluster/monitoring.ts";
+import { parseConfigText } from "../../../src/config/load.ts";
+import { podMonitorWanted, renderMonitoring } from "../../../src/render/monitoring.ts";
+import { selectionBy, selectorMatches } from "../../../src/cluster/monitoring.ts";
 
 const BASE = "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\n";
 const appOf = (text: string) => parseConfigText(text, "vllm-app.yaml").apps[0]!.config;

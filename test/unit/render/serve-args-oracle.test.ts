@@ -3,12 +3,12 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
-import { OWNED_FLAGS, validateExtraArgs } from "../../src/render/serve-args.ts";
-import { catalogIndex } from "../../src/render/vllm-catalog.ts";
+import { OWNED_FLAGS, validateExtraArgs } from "../../../src/render/serve-args.ts";
+import { catalogIndex } from "../../../src/render/vllm-catalog.ts";
 
 interface Vector { set: "real-world" | "edge" | "gen"; name?: string; argv: string[]; ok: boolean; error?: string }
 
-const dir = new URL("../vllm-catalog/vectors/", import.meta.url);
+const dir = new URL("../../vllm-catalog/vectors/", import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith(".json"));
 const owned = new RegExp(`^(${Object.keys(OWNED_FLAGS).join("|")})(=|$)`);
 

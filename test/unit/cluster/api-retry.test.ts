@@ -3,9 +3,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { KubeApi } from "../../src/cluster/api.ts";
-import { ApiError } from "../../src/cluster/errors.ts";
-import type { Connection } from "../../src/cluster/connection.ts";
+import { KubeApi } from "../../../src/cluster/api.ts";
+import { ApiError } from "../../../src/cluster/errors.ts";
+import type { Connection } from "../../../src/cluster/connection.ts";
 
 /** A server that answers the i-th request with answers[i] (the last one from then on); counts requests. */
 async function server(answers: { status: number; retryAfter?: string; body?: string }[]) {

@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { fuzzParameters, mutate, mutationArb, renderInput, seedConfigs, seedDir } from "../fuzz/config-mutations.ts";
+import { fuzzParameters, mutate, mutationArb, renderInput, seedConfigs, seedDir } from "../../fuzz/config-mutations.ts";
 
 /** one input, load and render both, must end within this */
 const PER_INPUT_MS = 2_000;
@@ -67,7 +67,7 @@ test("fuzz: mutated real configs load and render, or fail as user errors; valid 
   try {
     await fc.assert(property, params);
   } catch (e) {
-    throw new Error(`fuzz failed with seed ${params.seed}; replay: VLLMAPP_FUZZ_SEED=${params.seed} VLLMAPP_FUZZ_RUNS=${params.numRuns} node --import tsx --test test/unit/fuzz-config.test.ts\n${(e as Error).message}\ncause: ${String((e as Error).cause instanceof Error ? ((e as Error).cause as Error).stack : (e as Error).cause)}`);
+    throw new Error(`fuzz failed with seed ${params.seed}; replay: VLLMAPP_FUZZ_SEED=${params.seed} VLLMAPP_FUZZ_RUNS=${params.numRuns} node --import tsx --test test/unit/app/plan-fuzz.test.ts\n${(e as Error).message}\ncause: ${String((e as Error).cause instanceof Error ? ((e as Error).cause as Error).stack : (e as Error).cause)}`);
   }
   console.log(`# fuzz: seed ${params.seed}, ${params.numRuns} inputs: ${rendered} rendered, ${userErrors} user errors, slowest ${Math.round(slowest)} ms`);
   // the mix must exercise both paths, or the mutations are too weak (or too strong) to mean anything

@@ -10,10 +10,10 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import {
   addToHistory, currentAndPrevious, downloadedBytes, entriesOf, formatTimeline, HISTORY_LENGTH, learnedBudget, parseGoDuration, parseHistory, parsePulled, parseSize, recordOf, timelineLines, weightBytes, withAdvice,
-} from "../../src/startup/timeline.ts";
-import { podTimeline } from "../../src/cluster/startup.ts";
-import type { StartRecord, TimelineEntry } from "../../src/target.ts";
-import { ROOT } from "../support/cli.ts";
+} from "../../../src/startup/timeline.ts";
+import { podTimeline } from "../../../src/cluster/startup.ts";
+import type { StartRecord, TimelineEntry } from "../../../src/target.ts";
+import { ROOT } from "../../support/cli.ts";
 
 test("Go durations as the kubelet prints them", () => {
   assert.equal(parseGoDuration("3.512s"), 3.512);
