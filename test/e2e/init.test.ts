@@ -21,6 +21,7 @@ function onTerminal(cwd: string, args: string[], steps: [string, string][]): { c
   assert.equal(r.status, 0, r.stderr);
   // the screen, without its escape sequences
   const { code, output } = JSON.parse(r.stdout) as { code: number; output: string };
+  // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what is stripped
   return { code, output: output.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, "") };
 }
 
