@@ -11,7 +11,6 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { BIN, ROOT, workdir } from "../support/cli.ts";
-// @ts-expect-error -- a plain ESM module of the test bed, without types
 import { ensureBinary } from "../testbed/binary.mjs";
 
 const CASES = path.join(ROOT, "test", "golden", "cases");

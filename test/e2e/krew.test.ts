@@ -10,7 +10,6 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { workdir } from "../support/cli.ts";
-// @ts-expect-error -- a plain ESM module of the test bed, without types
 import { installPlugin } from "../testbed/binary.mjs";
 
 const kubectl = process.env.VLLMAPP_TEST_KUBECTL || "kubectl";

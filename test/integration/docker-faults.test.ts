@@ -13,7 +13,6 @@ import path from "node:path";
 import { lockFile } from "../../src/local/lock.ts";
 import { runCli, startCli, stderrShows, workdir } from "../support/cli.ts";
 import { tbEnv, waitUntil } from "../support/testbed.ts";
-// @ts-expect-error: the test bed's library is plain JavaScript
 import { restartProcess } from "../testbed/lib.mjs";
 import { containersOf, removeApps, standinApp } from "./docker-support.ts";
 

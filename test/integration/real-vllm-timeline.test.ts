@@ -13,9 +13,7 @@ import { readFileSync } from "node:fs";
 import { cliWithTimeout, workdir } from "../support/cli.ts";
 import { kubectlJson, tbEnv, waitUntil, withNamespace } from "../support/testbed.ts";
 import { s3Env } from "../support/vllm.ts";
-// @ts-expect-error: the test bed's library is plain JavaScript
 import { run } from "../testbed/lib.mjs";
-// @ts-expect-error: the test bed's library is plain JavaScript
 import { forgetRegistryImages, registryLayers } from "../testbed/registry.mjs";
 
 let ns: string;

@@ -15,7 +15,6 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { cliWithTimeout, ROOT } from "../support/cli.ts";
-// @ts-expect-error: a JavaScript module without types
 import { ensureDebianPackages, which } from "../testbed/lib.mjs";
 
 const ARTIFACTS = process.env.VLLMAPP_TEST_ARTIFACTS ?? path.join(ROOT, "test-artifacts");

@@ -10,7 +10,6 @@ import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { workdir } from "../support/cli.ts";
-// @ts-expect-error a plain .mjs module of the test bed
 import { packDockerArchive } from "./docker-archive.mjs";
 
 test("packDockerArchive writes manifest.json, a config whose diff_id is the layer's sha256, and the rootfs as the layer", async () => {

@@ -11,7 +11,6 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import * as hub from "@huggingface/hub";
 import { workdir } from "../support/cli.ts";
-// @ts-expect-error a plain .mjs module of the test bed
 import { start, publishHfRepo } from "./servers/hf-replay.mjs";
 
 const REPO = "vllmapp-test/files";
