@@ -10,8 +10,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { BIN, ROOT, workdir } from "../helpers.ts";
-// @ts-expect-error -- a plain ESM module of the test bed, without types
+import { BIN, ROOT, workdir } from "../support/cli.ts";
 import { ensureBinary } from "../testbed/binary.mjs";
 
 const CASES = path.join(ROOT, "test", "golden", "cases");

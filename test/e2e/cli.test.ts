@@ -5,7 +5,7 @@ import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } 
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { parse, parseAllDocuments } from "yaml";
-import { CLI, ROOT, runCli, workdir } from "../helpers.ts";
+import { CLI, ROOT, runCli, workdir } from "../support/cli.ts";
 
 const QWEN = "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n";
 

@@ -13,7 +13,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { logsCommand, logsOptionsSchema } from "../../src/commands/logs.ts";
 import { parseOptions } from "../../src/commands/options.ts";
 import { DEFAULT_IMAGE } from "../../src/render/labels.ts";
-import { CLI, runCli, workdir } from "../helpers.ts";
+import { CLI, runCli, workdir } from "../support/cli.ts";
 
 const DEFAULT_TAG = DEFAULT_IMAGE.replace(/^.*:/, "");
 const QWEN = "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n";

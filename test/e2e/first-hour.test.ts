@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { ROOT, runCli, workdir } from "../helpers.ts";
+import { ROOT, runCli, workdir } from "../support/cli.ts";
 
 test("a file with four independent mistakes shows all four in one run, each at file:line:col", () => {
   const dir = workdir({

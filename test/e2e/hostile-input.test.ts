@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { runCli, workdir, type CliResult } from "../helpers.ts";
+import { runCli, workdir, type CliResult } from "../support/cli.ts";
 
 const QWEN = "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n";
 /** each input must end well inside this (the CLI's own start-up included) */

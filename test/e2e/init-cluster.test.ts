@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { clusterKindOf, currentContext } from "../../src/commands/cluster-kind.ts";
-import { BIN, ROOT, runCli, workdir } from "../helpers.ts";
+import { BIN, ROOT, runCli, workdir } from "../support/cli.ts";
 
 function kubeconfig(dir: string, context: string, server: string): string {
   const file = path.join(dir, "kubeconfig");

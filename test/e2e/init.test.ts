@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync } from "node:fs";
 import path from "node:path";
-import { CLI, ROOT, runCli, workdir } from "../helpers.ts";
+import { CLI, ROOT, runCli, workdir } from "../support/cli.ts";
 
 const TERMINAL = path.join(ROOT, "test", "e2e", "terminal.py");
 
@@ -21,6 +21,7 @@ function onTerminal(cwd: string, args: string[], steps: [string, string][]): { c
   assert.equal(r.status, 0, r.stderr);
   // the screen, without its escape sequences
   const { code, output } = JSON.parse(r.stdout) as { code: number; output: string };
+  // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what is stripped
   return { code, output: output.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, "") };
 }
 

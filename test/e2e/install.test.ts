@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { ROOT, workdir } from "../helpers.ts";
+import { ROOT, workdir } from "../support/cli.ts";
 
 function run(cmd: string, args: string[], cwd: string): string {
   const env: NodeJS.ProcessEnv = { ...process.env, npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" };

@@ -9,8 +9,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { workdir } from "../helpers.ts";
-// @ts-expect-error -- a plain ESM module of the test bed, without types
+import { workdir } from "../support/cli.ts";
 import { installPlugin } from "../testbed/binary.mjs";
 
 const kubectl = process.env.VLLMAPP_TEST_KUBECTL || "kubectl";

@@ -6,7 +6,7 @@ import { loadConfig } from "../../src/config/graph.ts";
 import { fsLoadDeps } from "../../src/app/node-io.ts";
 import { checkSource } from "../../src/models/resolve.ts";
 import { parseModelSource } from "../../src/models/source.ts";
-import { runCli, workdir } from "../helpers.ts";
+import { runCli, workdir } from "../support/cli.ts";
 
 const QWEN = 'name: qwen\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "L4:1"}\n';
 

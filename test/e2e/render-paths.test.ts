@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { runCli, workdir } from "../helpers.ts";
+import { runCli, workdir } from "../support/cli.ts";
 
 const TEMPLATE = "{% for m in messages %}{{ m.content }}{% endfor %}";
 

@@ -1,7 +1,7 @@
 /** `vllmapp check --vllm-version X`, the upgrade report, through the built CLI. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { runCli, workdir } from "../helpers.ts";
+import { runCli, workdir } from "../support/cli.ts";
 
 const app = (name: string, image: string, args: string[]) =>
   `name: ${name}\nmodel_hf_path: Qwen/Qwen3-0.6B\nimage: ${image}\nresources:\n  gpu: L4:1\nextra_args:\n${args.map((a) => `  - ${JSON.stringify(a)}`).join("\n")}\n`;

@@ -2,7 +2,7 @@
  * Mutation fuzzing of the config loader and renderer, in-process on the TypeScript source: real
  * configurations (templates/examples, the golden cases) mutated as text, as bytes and as structure,
  * run through the same load → render pipeline that `vllmapp render` runs.
- * Shared by test/unit/fuzz-config.test.ts (properties) and the server dry-run integration test.
+ * Shared by test/unit/app/plan-fuzz.test.ts (properties) and the server dry-run integration test.
  */
 import fc from "fast-check";
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, writeFileSync } from "node:fs";
@@ -14,7 +14,7 @@ import { nodePlanIo } from "../../src/app/node-io.ts";
 import { VllmappError } from "../../src/errors.ts";
 import { formatJson, formatYaml } from "../../src/render/format.ts";
 import type { RenderedApp } from "../../src/render/types.ts";
-import { ROOT } from "../helpers.ts";
+import { ROOT } from "../support/cli.ts";
 
 export interface Seed {
   name: string;

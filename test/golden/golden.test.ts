@@ -14,7 +14,7 @@ import { nodePlanIo } from "../../src/app/node-io.ts";
 import { renderCommand, renderOptionsSchema } from "../../src/commands/render.ts";
 import { parseOptions } from "../../src/commands/options.ts";
 import { formatJson, formatYaml } from "../../src/render/format.ts";
-import { runCli, ROOT } from "../helpers.ts";
+import { runCli, ROOT } from "../support/cli.ts";
 
 const CASES = path.join(ROOT, "test", "golden", "cases");
 const HOME = "/home/dev"; // docker renders mount the user's HF cache

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { after, before } from "node:test";
-import { ROOT } from "../helpers.ts";
+import { ROOT } from "../support/cli.ts";
 
 export const CRD_DIR = path.join(ROOT, "test", "fixtures", "crds");
 

@@ -6,7 +6,7 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
-import { runCli, workdir } from "../helpers.ts";
+import { runCli, workdir } from "../support/cli.ts";
 import { containersOf, dockerOut, removeApps, standinApp, standinImage, startCli, waitUntil } from "./docker-support.ts";
 
 const apps: string[] = [];

@@ -11,9 +11,8 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { lockFile } from "../../src/local/lock.ts";
-import { runCli, startCli, stderrShows, workdir } from "../helpers.ts";
-import { tbEnv, waitUntil } from "../testbed/tb.ts";
-// @ts-expect-error: the test bed's library is plain JavaScript
+import { runCli, startCli, stderrShows, workdir } from "../support/cli.ts";
+import { tbEnv, waitUntil } from "../support/testbed.ts";
 import { restartProcess } from "../testbed/lib.mjs";
 import { containersOf, removeApps, standinApp } from "./docker-support.ts";
 

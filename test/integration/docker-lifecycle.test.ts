@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { JSON_KEYS, runCli, workdir } from "../helpers.ts";
+import { JSON_KEYS, runCli, workdir } from "../support/cli.ts";
 import { appName, containersOf, freePort, get, removeApps, standinImage, startCli, waitUntil } from "./docker-support.ts";
 
 const APP = appName("life");

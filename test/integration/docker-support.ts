@@ -1,11 +1,11 @@
 /** Shared by the docker-*.test.ts files: the stand-in image, app names, docker's stdout, cleanup by label. */
 import assert from "node:assert/strict";
-import { execa } from "execa";
-import { workdir } from "../helpers.ts";
-import { freePort } from "../testbed/tb.ts";
+import { workdir } from "../support/cli.ts";
+import { freePort } from "../support/testbed.ts";
 
-export { startCli } from "../helpers.ts";
-export { freePort, waitUntil } from "../testbed/tb.ts";
+export { startCli } from "../support/cli.ts";
+export { containersOf, dockerOut, removeApps } from "../support/docker.ts";
+export { freePort, waitUntil } from "../support/testbed.ts";
 
 /** The test bed's stand-in vLLM image (never pulled). */
 export function standinImage(): string {
@@ -17,25 +17,6 @@ export function standinImage(): string {
 /** An app name unique to this test process (DNS-1123). */
 export function appName(what: string): string {
   return `dk${process.pid}-${what}`;
-}
-
-/** `docker ARGS`; its stdout (throws on a non-zero exit). The test bed's `docker` (tb.ts) returns the whole Run instead. */
-export async function dockerOut(...args: string[]): Promise<string> {
-  return (await execa("docker", args)).stdout;
-}
-
-/** `docker inspect` of the containers that carry vllmapp.app=APP. */
-export async function containersOf(app: string): Promise<any[]> {
-  const ids = (await dockerOut("ps", "-aq", "--filter", `label=vllmapp.app=${app}`)).split("\n").filter(Boolean);
-  return ids.length ? JSON.parse(await dockerOut("inspect", ...ids)) : [];
-}
-
-/** Remove every container of these apps, whatever state the test left them in. */
-export async function removeApps(apps: readonly string[]): Promise<void> {
-  for (const app of apps) {
-    const ids = (await dockerOut("ps", "-aq", "--filter", `label=vllmapp.app=${app}`)).split("\n").filter(Boolean);
-    if (ids.length) await dockerOut("rm", "-f", ...ids);
-  }
 }
 
 /** GET a loopback URL; the body as text. */

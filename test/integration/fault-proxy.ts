@@ -10,7 +10,7 @@ import https from "node:https";
 import type http from "node:http";
 import type net from "node:net";
 import path from "node:path";
-import { tbEnv } from "../testbed/tb.ts";
+import { tbEnv } from "../support/testbed.ts";
 
 export interface Seen {
   method: string;

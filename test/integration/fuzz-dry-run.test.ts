@@ -7,7 +7,6 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
 import fc from "fast-check";
 import { fuzzParameters, mutate, mutationArb, renderInput, seedConfigs, seedDir } from "../fuzz/config-mutations.ts";
 import { dryRunNamespace, kubectlSync } from "./crd-fixtures.ts";

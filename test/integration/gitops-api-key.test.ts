@@ -7,8 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
-import { runCli, workdir } from "../helpers.ts";
-import { freePort, kubectl, kubectlJson, tbEnv, waitUntil, withNamespace } from "../testbed/tb.ts";
+import { runCli, workdir } from "../support/cli.ts";
+import { freePort, kubectl, kubectlJson, tbEnv, waitUntil, withNamespace } from "../support/testbed.ts";
 
 test("render + the printed key command + kubectl apply -k: a Ready pod that demands the key, kept across re-applies", { timeout: 240_000 }, async () => {
   const { ns, cleanup } = await withNamespace("gitops-key");

@@ -6,9 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { workdir } from "../helpers.ts";
-import { kubectlJson, tbEnv, withNamespace } from "../testbed/tb.ts";
-// @ts-expect-error -- a plain ESM module of the test bed, without types
+import { workdir } from "../support/cli.ts";
+import { kubectlJson, tbEnv, withNamespace } from "../support/testbed.ts";
 import { installPlugin } from "../testbed/binary.mjs";
 
 test("kubectl vllmapp deploy -n NS --kubeconfig FILE: the plugin deploys an app that becomes Ready", { timeout: 600_000 }, async () => {

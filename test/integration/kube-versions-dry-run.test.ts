@@ -16,7 +16,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
-import { runCli, ROOT } from "../helpers.ts";
+import { runCli, ROOT } from "../support/cli.ts";
 import { CRD_DIR, installCrdFixtures } from "./crd-fixtures.ts";
 
 const CASES = path.join(ROOT, "test", "golden", "cases");

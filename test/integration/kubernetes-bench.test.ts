@@ -8,7 +8,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { ROOT, workdir } from "../helpers.ts";
+import { ROOT, workdir } from "../support/cli.ts";
 import { cliIn, kubectl, kubectlJson, withNamespaceFreed } from "./kubernetes-support.ts";
 
 const FIXTURE = path.join(ROOT, "test", "fixtures", "vllm-0.32", "bench-wrapper.cri.log");

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { workdir } from "../helpers.ts";
+import { workdir } from "../support/cli.ts";
 import { cliIn, kubectl, kubectlJson, podsOf, resourceVersions, waitUntil, withNamespaceFreed } from "./kubernetes-support.ts";
 
 const ID = randomBytes(3).toString("hex");

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
-import { JSON_KEYS, workdir } from "../helpers.ts";
+import { JSON_KEYS, workdir } from "../support/cli.ts";
 import { cliIn, kubectl, kubectlJson, podsOf, resourceVersions, waitUntil, withNamespaceFreed } from "./kubernetes-support.ts";
 
 const APP = "chat";

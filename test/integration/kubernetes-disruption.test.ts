@@ -9,8 +9,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { workdir } from "../helpers.ts";
-import { tbEnv } from "../testbed/tb.ts";
+import { workdir } from "../support/cli.ts";
+import { tbEnv } from "../support/testbed.ts";
 import { cliIn, kubectl, kubectlJson, podsOf, waitUntil, withNamespaceFreed } from "./kubernetes-support.ts";
 
 const ID = randomBytes(3).toString("hex");

@@ -6,7 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { ROOT, workdir } from "../helpers.ts";
+import { ROOT, workdir } from "../support/cli.ts";
 import { cliIn, podLogs, podsOf, startCli, stderrShows, waitUntil, withNamespaceFreed, kubectlJson } from "./kubernetes-support.ts";
 
 let ns: string;

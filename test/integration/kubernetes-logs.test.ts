@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { workdir } from "../helpers.ts";
+import { workdir } from "../support/cli.ts";
 import { cliIn, kubectl, podLogs, podsOf, startCli, waitUntil, withNamespaceFreed } from "./kubernetes-support.ts";
 
 const APP = "talker";

@@ -9,7 +9,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { ROOT, workdir } from "../helpers.ts";
+import { ROOT, workdir } from "../support/cli.ts";
 import { cliIn, kubectl, kubectlJson, withNamespaceFreed } from "./kubernetes-support.ts";
 
 const CRDS = ["monitoring.coreos.com_podmonitors.yaml", "monitoring.coreos.com_prometheusrules.yaml", "monitoring.coreos.com_prometheuses.yaml"].map((f) => path.join(ROOT, "test", "fixtures", "crds", f));

@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { ROOT, workdir } from "../helpers.ts";
+import { ROOT, workdir } from "../support/cli.ts";
 import { cliIn, kubectl, kubectlJson, podLogs, waitUntil, withNamespaceFreed } from "./kubernetes-support.ts";
 
 const LWS_CRD = path.join(ROOT, "test", "fixtures", "crds", "leaderworkerset.yaml");

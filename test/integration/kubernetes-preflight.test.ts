@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { ROOT, workdir } from "../helpers.ts";
+import { ROOT, workdir } from "../support/cli.ts";
 import { cliIn, kubectl, kubectlJson, resourceVersions, withNamespaceFreed } from "./kubernetes-support.ts";
 
 const HF = `hf_${randomBytes(12).toString("hex")}`;

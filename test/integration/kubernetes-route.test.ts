@@ -9,7 +9,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { JSON_KEYS, ROOT, workdir } from "../helpers.ts";
+import { JSON_KEYS, ROOT, workdir } from "../support/cli.ts";
 import { cliIn, kubectl, kubectlJson, withNamespaceFreed } from "./kubernetes-support.ts";
 import { kubectlSync, waitOutTerminatingCrds } from "./crd-fixtures.ts";
 

@@ -1,10 +1,10 @@
 /** Shared by the kubernetes-*.test.ts files: the CLI against the test bed's cluster, objects read with kubectl. */
-import { runCli, startCli as startCliIn, type CliResult, type CliRun } from "../helpers.ts";
+import { runCli, startCli as startCliIn, type CliResult, type CliRun } from "../support/cli.ts";
 
-export { stderrShows } from "../helpers.ts";
-import { kubectl, kubectlJson, tbEnv, withNamespace as testbedNamespace } from "../testbed/tb.ts";
+export { stderrShows } from "../support/cli.ts";
+import { kubectl, kubectlJson, tbEnv, withNamespace as testbedNamespace } from "../support/testbed.ts";
 
-export { kubectl, kubectlJson, waitUntil } from "../testbed/tb.ts";
+export { kubectl, kubectlJson, waitUntil } from "../support/testbed.ts";
 
 /**
  * A namespace of its own; unlike the test bed's withNamespace (which returns at once), the cleanup waits
@@ -25,7 +25,7 @@ export function cliIn(dir: string, outputs?: string[]) {
   };
 }
 
-/** The built CLI in `dir`, in the background (test/helpers.ts startCli). */
+/** The built CLI in `dir`, in the background (test/support/cli.ts startCli). */
 export function startCli(args: string[], dir: string): CliRun {
   return startCliIn(args, { cwd: dir });
 }

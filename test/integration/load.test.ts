@@ -8,8 +8,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { workdir, type CliRun } from "../helpers.ts";
-import { tbEnv, uniqueName, withNamespace } from "../testbed/tb.ts";
+import { workdir, type CliRun } from "../support/cli.ts";
+import { tbEnv, uniqueName, withNamespace } from "../support/testbed.ts";
 import { cliIn, kubectl, kubectlJson, podsOf, startCli, waitUntil } from "./kubernetes-support.ts";
 
 const APPS = 200;

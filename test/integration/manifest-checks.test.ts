@@ -20,7 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { parseAllDocuments, parse, stringify } from "yaml";
-import { BIN, ROOT } from "../helpers.ts";
+import { BIN, ROOT } from "../support/cli.ts";
 
 const CASES = path.join(ROOT, "test", "golden", "cases");
 const CASE_NAMES = readdirSync(CASES).sort().filter((n) => n !== "docker-qwen3");

@@ -19,10 +19,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { runCli, workdir, type CliResult } from "../helpers.ts";
-import { docker, freePort, kubectl, kubectlJson, tbEnv, waitUntil } from "../testbed/tb.ts";
+import { runCli, workdir, type CliResult } from "../support/cli.ts";
+import { docker, freePort, kubectl, kubectlJson, tbEnv } from "../support/testbed.ts";
 import { removeApps, standinImage } from "./docker-support.ts";
 import { withNamespaceFreed } from "./kubernetes-support.ts";
 

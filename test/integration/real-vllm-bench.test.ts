@@ -9,18 +9,14 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { execa } from "execa";
-import { BIN, workdir } from "../helpers.ts";
-import { tbEnv } from "../testbed/tb.ts";
+import { cliWithTimeout, workdir } from "../support/cli.ts";
+import { tbEnv } from "../support/testbed.ts";
 import { freePort, removeApps } from "./docker-support.ts";
 
 const apps: string[] = [];
 after(() => removeApps(apps));
 
-async function cli(args: string[], cwd: string) {
-  const r = await execa(process.execPath, [BIN, ...args], { cwd, env: { CI: "1", NO_COLOR: "1" }, reject: false, stdin: "ignore", timeout: 600_000 });
-  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
+const cli = cliWithTimeout(600_000);
 
 async function appDir(what: string) {
   const name = `rb${process.pid % 10000}-${what}`;

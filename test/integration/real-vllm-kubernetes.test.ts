@@ -12,9 +12,9 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, type Server } from "node:http";
-import { execa } from "execa";
-import { BIN, workdir } from "../helpers.ts";
-import { freePort, kubectl, kubectlJson, tbEnv, waitUntil, withNamespace } from "../testbed/tb.ts";
+import { cliWithTimeout, workdir } from "../support/cli.ts";
+import { freePort, kubectl, kubectlJson, tbEnv, waitUntil, withNamespace } from "../support/testbed.ts";
+import { chat, s3Env } from "../support/vllm.ts";
 
 let ns: string;
 let cleanup: () => Promise<void>;
@@ -24,22 +24,10 @@ before(async () => {
 });
 after(() => cleanup?.());
 
+const cli = cliWithTimeout(780_000);
+
 /** Real-node sizing: the node has 2 CPUs, so vllmapp's default of 4 CPUs per GPU cannot be scheduled there. */
 const RESOURCES = `resources: {gpu: "${"A10G"}:1", cpu: ["250m", "2"], memory: ["1Gi", "6Gi"]}`;
-
-async function cli(args: string[], dir: string, env: Record<string, string> = {}) {
-  const r = await execa(process.execPath, [BIN, ...args], { cwd: dir, env: { CI: "1", NO_COLOR: "1", ...env }, reject: false, stdin: "ignore", timeout: 780_000 });
-  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
-
-function s3Env(): Record<string, string> {
-  return {
-    AWS_ACCESS_KEY_ID: tbEnv("AWS_ACCESS_KEY_ID"),
-    AWS_SECRET_ACCESS_KEY: tbEnv("AWS_SECRET_ACCESS_KEY"),
-    AWS_DEFAULT_REGION: tbEnv("AWS_DEFAULT_REGION"),
-    AWS_ENDPOINT_URL: tbEnv("AWS_ENDPOINT_URL"),
-  };
-}
 
 const S3_POD_ENV = () => `secrets: [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]
 env_vars:
@@ -58,15 +46,6 @@ async function apiKey(app: string): Promise<string> {
   const s = await kubectlJson<any>(["-n", ns, "get", "secret", `${app}-api-key`]);
   assert.ok(s.data?.VLLM_API_KEY, "deploy filled the API-key Secret");
   return Buffer.from(s.data.VLLM_API_KEY, "base64").toString("utf8");
-}
-
-async function chat(port: number, key: string | undefined, model: string) {
-  const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
-    body: JSON.stringify({ model, messages: [{ role: "user", content: "hello" }], max_tokens: 8 }),
-  });
-  return { status: r.status, body: (await r.json().catch(() => null)) as any };
 }
 
 /** deploy → Ready on the real node → models and chat through port-forward with the key, 401 without. */

@@ -6,38 +6,16 @@
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { execa } from "execa";
-import { BIN, workdir } from "../helpers.ts";
-import { tbEnv } from "../testbed/tb.ts";
+import { cliWithTimeout, workdir } from "../support/cli.ts";
+import { tbEnv } from "../support/testbed.ts";
+import { chat, removeLocal as remove, s3Env } from "../support/vllm.ts";
 import { containersOf, freePort, removeApps } from "./docker-support.ts";
 
 const apps: string[] = [];
 after(() => removeApps(apps));
 
 /** The built CLI with a budget for a real server start (the 2 cores may be busy). */
-async function cli(args: string[], cwd: string, env: Record<string, string> = {}) {
-  const r = await execa(process.execPath, [BIN, ...args], { cwd, env: { CI: "1", NO_COLOR: "1", ...env }, reject: false, stdin: "ignore", timeout: 300_000 });
-  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
-
-/** S3 credentials of the test bed's S3 server, for the CLI's own checks and (by name) the containers. */
-function s3Env(): Record<string, string> {
-  return {
-    AWS_ACCESS_KEY_ID: tbEnv("AWS_ACCESS_KEY_ID"),
-    AWS_SECRET_ACCESS_KEY: tbEnv("AWS_SECRET_ACCESS_KEY"),
-    AWS_DEFAULT_REGION: tbEnv("AWS_DEFAULT_REGION"),
-    AWS_ENDPOINT_URL: tbEnv("AWS_ENDPOINT_URL"),
-  };
-}
-
-async function chat(port: number, key: string | undefined, model: string) {
-  const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
-    body: JSON.stringify({ model, messages: [{ role: "user", content: "hello" }], max_tokens: 8 }),
-  });
-  return { status: r.status, body: (await r.json()) as any };
-}
+const cli = cliWithTimeout(300_000);
 
 /** deploy --local, then the checks every source must pass; returns what a test may look at further. */
 async function deployAndAsk(what: string, source: string, opts: { env?: Record<string, string>; extra?: string } = {}) {
@@ -71,12 +49,6 @@ ${opts.extra ?? ""}`,
   assert.equal((await chat(port, undefined, `tiny-${what}`)).status, 401, "refused without the key");
   assert.equal((await chat(port, "wrong-key", `tiny-${what}`)).status, 401, "refused with a wrong key");
   return { name, dir, port, key, status };
-}
-
-async function remove(name: string, dir: string) {
-  const d = await cli(["delete", "--local", name], dir);
-  assert.equal(d.code, 0, d.stderr);
-  assert.deepEqual(await containersOf(name), [], "delete --local leaves no container");
 }
 
 test("a host folder: bind-mounted read-only at the same path; status ready, vLLM's own start-up lines in logs, delete leaves nothing", async () => {

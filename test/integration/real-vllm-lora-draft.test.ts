@@ -6,27 +6,15 @@
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { execa } from "execa";
-import { BIN, workdir } from "../helpers.ts";
-import { tbEnv } from "../testbed/tb.ts";
+import { cliWithTimeout, workdir } from "../support/cli.ts";
+import { tbEnv } from "../support/testbed.ts";
+import { chat, removeLocal as remove } from "../support/vllm.ts";
 import { containersOf, freePort, removeApps } from "./docker-support.ts";
 
 const apps: string[] = [];
 after(() => removeApps(apps));
 
-async function cli(args: string[], cwd: string) {
-  const r = await execa(process.execPath, [BIN, ...args], { cwd, env: { CI: "1", NO_COLOR: "1" }, reject: false, stdin: "ignore", timeout: 360_000 });
-  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
-
-async function chat(port: number, key: string, model: string) {
-  const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
-    body: JSON.stringify({ model, messages: [{ role: "user", content: "hello" }], max_tokens: 8 }),
-  });
-  return { status: r.status, body: (await r.json()) as any };
-}
+const cli = cliWithTimeout(360_000);
 
 async function deploy(what: string, extra: string) {
   const name = `rl${process.pid % 10000}-${what}`;
@@ -45,12 +33,6 @@ ${extra}`,
   assert.equal(r.code, 0, `deploy --local (${what}) exited ${r.code}:\n${r.stderr}`);
   const status = JSON.parse((await cli(["status", "--local", "--show-api-key", "--json", name], dir)).stdout).apps[0];
   return { name, dir, port, key: status.apiKey as string, status, deployOut: r };
-}
-
-async function remove(name: string, dir: string) {
-  const d = await cli(["delete", "--local", name], dir);
-  assert.equal(d.code, 0, d.stderr);
-  assert.deepEqual(await containersOf(name), []);
 }
 
 test("a LoRA adapter from a host folder: check reads its rank and base model, /v1/models lists it, a chat completion naming it answers, status lists it", async () => {

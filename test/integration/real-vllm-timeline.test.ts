@@ -10,12 +10,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { execa } from "execa";
-import { BIN, workdir } from "../helpers.ts";
-import { kubectlJson, tbEnv, waitUntil, withNamespace } from "../testbed/tb.ts";
-// @ts-expect-error: the test bed's library is plain JavaScript
+import { cliWithTimeout, workdir } from "../support/cli.ts";
+import { kubectlJson, tbEnv, waitUntil, withNamespace } from "../support/testbed.ts";
+import { s3Env } from "../support/vllm.ts";
 import { run } from "../testbed/lib.mjs";
-// @ts-expect-error: the test bed's library is plain JavaScript
 import { forgetRegistryImages, registryLayers } from "../testbed/registry.mjs";
 
 let ns: string;
@@ -25,17 +23,7 @@ after(() => cleanup?.());
 
 const RESOURCES = `resources: {gpu: "A10G:1", cpu: ["250m", "2"], memory: ["1Gi", "6Gi"]}`;
 
-async function cli(args: string[], dir: string, env: Record<string, string> = {}) {
-  const r = await execa(process.execPath, [BIN, ...args], { cwd: dir, env: { CI: "1", NO_COLOR: "1", ...env }, reject: false, stdin: "ignore", timeout: 1_200_000 });
-  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
-
-const s3Env = () => ({
-  AWS_ACCESS_KEY_ID: tbEnv("AWS_ACCESS_KEY_ID"),
-  AWS_SECRET_ACCESS_KEY: tbEnv("AWS_SECRET_ACCESS_KEY"),
-  AWS_DEFAULT_REGION: tbEnv("AWS_DEFAULT_REGION"),
-  AWS_ENDPOINT_URL: tbEnv("AWS_ENDPOINT_URL"),
-});
+const cli = cliWithTimeout(1_200_000);
 
 function appFile(app: string, image: string, restart: string): string {
   return `name: ${app}

@@ -10,18 +10,14 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { execa } from "execa";
-import { BIN, workdir } from "../helpers.ts";
-import { tbEnv } from "../testbed/tb.ts";
+import { cliWithTimeout, workdir } from "../support/cli.ts";
+import { tbEnv } from "../support/testbed.ts";
 import { containersOf, freePort, removeApps } from "./docker-support.ts";
 
 const apps: string[] = [];
 after(() => removeApps(apps));
 
-async function cli(args: string[], cwd: string) {
-  const r = await execa(process.execPath, [BIN, ...args], { cwd, env: { CI: "1", NO_COLOR: "1" }, reject: false, stdin: "ignore", timeout: 1_500_000 });
-  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
+const cli = cliWithTimeout(1_500_000);
 
 // Four real vLLM starts on two shared cores: about 200 s on an idle machine, over 600 s (the suite's default limit) at load 16.
 test("tune --local on the real vLLM: a small budget, an SLO; the winner has the best goodput, a diff, the same winner again", { timeout: 1_500_000 }, async () => {

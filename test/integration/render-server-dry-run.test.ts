@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
-import { runCli, ROOT } from "../helpers.ts";
+import { runCli, ROOT } from "../support/cli.ts";
 import { dryRunNamespace, kubectlSync } from "./crd-fixtures.ts";
 
 const NS = dryRunNamespace(`render-dry-run-${process.pid}`);

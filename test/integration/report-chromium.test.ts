@@ -14,8 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { BIN, ROOT } from "../helpers.ts";
-// @ts-expect-error: a JavaScript module without types
+import { cliWithTimeout, ROOT } from "../support/cli.ts";
 import { ensureDebianPackages, which } from "../testbed/lib.mjs";
 
 const ARTIFACTS = process.env.VLLMAPP_TEST_ARTIFACTS ?? path.join(ROOT, "test-artifacts");
@@ -87,10 +86,7 @@ const benchResult = (ttft: number) => ({
   levels: [level(1, null, ttft, 1.5), level(4, null, ttft * 1.8, 4.2), level(16, null, ttft * 4, 7.9)],
 });
 
-async function cli(args: string[], cwd: string) {
-  const r = await execa(process.execPath, [BIN, ...args], { cwd, env: { CI: "1", NO_COLOR: "1" }, reject: false, stdin: "ignore", timeout: 60_000 });
-  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
+const cli = cliWithTimeout(60_000);
 
 test("bench --compare A.json B.json --report: two runs side by side, drawn by Chromium", async () => {
   const dir = mkdtempSync(path.join(tmpdir(), "vllmapp-report-"));

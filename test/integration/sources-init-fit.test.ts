@@ -5,8 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { runCli, workdir } from "../helpers.ts";
-// @ts-expect-error a plain .mjs module of the test bed
+import { runCli, workdir } from "../support/cli.ts";
 import { start, GRANTED_TOKEN } from "../testbed/servers/hf-replay.mjs";
 
 let endpoint = process.env.HF_ENDPOINT ?? "";

@@ -5,8 +5,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { runCli, workdir } from "../helpers.ts";
-import { kubectl, tbEnv, uniqueName } from "../testbed/tb.ts";
+import { runCli, workdir } from "../support/cli.ts";
+import { kubectl, tbEnv, uniqueName } from "../support/testbed.ts";
 
 const NS = uniqueName("runs");
 

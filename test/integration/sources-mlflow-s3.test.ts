@@ -8,10 +8,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { ROOT, runCli, workdir } from "../helpers.ts";
-// @ts-expect-error plain .mjs modules of the test bed
+import { ROOT, runCli, workdir } from "../support/cli.ts";
 import * as s3Server from "../testbed/servers/s3.mjs";
-// @ts-expect-error plain .mjs modules of the test bed
 import * as mlflowServer from "../testbed/servers/mlflow.mjs";
 
 const stops: (() => Promise<void>)[] = [];
@@ -40,8 +38,8 @@ before(async () => {
     mlflow ? undefined : mlflowServer.start({ workDir: workdir() }),
   ]);
   for (const s of started) if (s) stops.push(s.stop);
-  s3url ||= started[0].env.AWS_ENDPOINT_URL;
-  mlflow ||= started[1].env.MLFLOW_TRACKING_URI;
+  s3url ||= started[0]!.env.AWS_ENDPOINT_URL;
+  mlflow ||= started[1]!.env.MLFLOW_TRACKING_URI;
   const srv = net.createServer().listen(0, "127.0.0.1");
   await new Promise((r) => srv.once("listening", r));
   dead = `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`;

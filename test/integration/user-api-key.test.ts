@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { workdir } from "../helpers.ts";
+import { workdir } from "../support/cli.ts";
 import { cliIn, kubectl, kubectlJson, withNamespaceFreed } from "./kubernetes-support.ts";
 
 test("a user-managed API key Secret: checked by preflight, never filled, read by the pod and by status", async () => {

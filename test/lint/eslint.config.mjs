@@ -1,5 +1,6 @@
 // The linter `npm test` runs before the test bed (npm run lint): typescript-eslint's recommended rules,
-// no import cycles, and render/, vllm/ and config/ kept free of IO. Flat config; run from the package root.
+// no import cycles, and render/, vllm/ and config/ kept free of IO; test/**/*.ts with rules of its own (below).
+// Flat config; run from the package root.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import { importX } from "eslint-plugin-import-x";
@@ -13,7 +14,13 @@ const IO_MODULES = [
 ].map((name) => ({ name, message: "render/, vllm/ and config/ are pure: take the data as an argument, and do the IO in app/, cluster/, local/ or commands/" }));
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "test/**", "bin/**", "templates/**"] },
+  {
+    ignores: [
+      "dist/**", "node_modules/**", "bin/**", "templates/**",
+      // the test bed's JavaScript and the non-TypeScript tooling under test/ (Go, Python, fixtures)
+      "test/**/*.mjs", "test/**/*.js", "test/fixtures/**", "test/vllm-catalog/**", "test/standin/**", "test/cluster/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -45,6 +52,25 @@ export default tseslint.config(
         paths: [...IO_MODULES, { name: "@kubernetes/client-node", message: "vllm/ models vLLM's CLI, not Kubernetes" }],
         patterns: [{ group: ["../*/*", "!../config/*"], message: "vllm/ is below render/ and the targets: it imports the top-level leaves (errors.ts, text.ts, package-files.ts) and config/ only" }],
       }],
+    },
+  },
+  {
+    // Tests read objects back from the API and the CLI's JSON, and index into them: `any` and `!` are the
+    // honest types there. What a test may not do: skip or narrow the run (the project's rule: nothing is
+    // skipped; a missing test bed variable fails, tbEnv), or leave an unused name behind.
+    files: ["test/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-explicit-any": "off",
+      "@typescript-eslint/no-non-null-assertion": "off",
+      // a pattern spells the CLI's aligned columns as they are printed ("  model:  "), byte for byte
+      "no-regex-spaces": "off",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_", caughtErrors: "none" }],
+      "no-restricted-syntax": [
+        "error",
+        { selector: "CallExpression[callee.object.name=/^(test|it|describe|suite)$/][callee.property.name=/^(skip|todo|only)$/]", message: "no skipped, todo or only tests: a test runs every time, or it is deleted" },
+        { selector: "CallExpression[callee.name=/^(test|it|describe|suite)$/] > ObjectExpression > Property[key.name=/^(skip|todo|only)$/]", message: "no skipped, todo or only tests: a test runs every time, or it is deleted" },
+        { selector: "CallExpression[callee.object.name='t'][callee.property.name=/^(skip|todo)$/]", message: "no skipped tests: a test runs every time, or it is deleted" },
+      ],
     },
   },
 );

@@ -1,3 +1,4 @@
+// @ts-check
 // The single executable (bin/build-binary.mjs) for the tests, built once per content of what goes into it
 // and cached under the test bed's cache root: the tests that run it (test/e2e/binary.test.ts, krew) and the
 // e2e suite run against it (VLLMAPP_TEST_BIN) share one build.
@@ -12,8 +13,10 @@ import { NODE_LINES } from './node-lines.mjs';
 const run = promisify(execFile);
 const INPUTS = ['src', 'templates', 'bin/build-binary.mjs', 'bin/esbuild-startup.mjs', 'bin/krew-manifest.mjs', 'package-lock.json'];
 
+/** @param {string} target */
 function inputsHash(target) {
   const h = crypto.createHash('sha256').update(`${target} ${JSON.stringify(NODE_LINES)}`);
+  /** @param {string} rel */
   const walk = (rel) => {
     const full = path.join(REPO_ROOT, rel);
     if (fs.statSync(full).isDirectory()) for (const e of fs.readdirSync(full).sort()) walk(path.posix.join(rel, e));
@@ -69,6 +72,7 @@ export async function ensureKrew() {
 }
 
 /** Install the linux-x64 build as a kubectl plugin into a fresh KREW_ROOT with krew; the env to run `kubectl vllmapp` with. */
+/** @param {string} krewRoot */
 export async function installPlugin(krewRoot) {
   const [krew, built] = await Promise.all([ensureKrew(), ensureBinary('linux-x64')]);
   const env = { ...process.env, KREW_ROOT: krewRoot, PATH: `${path.join(krewRoot, 'bin')}:${process.env.PATH ?? ''}` };

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { kubectl, kubectlJson, waitUntil, withNamespace } from "./tb.ts";
+import { kubectl, kubectlJson, waitUntil, withNamespace } from "../support/testbed.ts";
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/testbed");
 

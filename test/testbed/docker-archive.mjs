@@ -55,6 +55,7 @@ function pad(size) {
 /**
  * Write `out` (a docker-archive) from the directory `rootfs`. `config` is the image's runtime config
  * (Env, Entrypoint, Cmd, ExposedPorts, WorkingDir, Labels, ...). Returns { diffId, bytes }.
+ * @param {{ rootfs: string, out: string, tag: string, config: object, exclude?: string[], created?: string }} opts
  */
 export async function packDockerArchive({ rootfs, out, tag, config, exclude = [], created = '1970-01-01T00:00:00Z' }) {
   const tmp = `${out}.tmp-${process.pid}`;

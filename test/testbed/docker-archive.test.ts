@@ -9,8 +9,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { workdir } from "../helpers.ts";
-// @ts-expect-error a plain .mjs module of the test bed
+import { workdir } from "../support/cli.ts";
 import { packDockerArchive } from "./docker-archive.mjs";
 
 test("packDockerArchive writes manifest.json, a config whose diff_id is the layer's sha256, and the rootfs as the layer", async () => {

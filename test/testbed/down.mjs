@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // npm run testbed:down — stop exactly what testbed:up started (pids from the state file,
 // containers labelled vllmapp.app or vllmapp-testbed, the dockerd it started) and remove its work dir.
 import fs from 'node:fs';
@@ -14,6 +15,6 @@ try {
   await stopTestbed(state);
   log('test bed stopped');
 } catch (e) {
-  process.stderr.write(`testbed:down: ${e.message}\n`);
+  process.stderr.write(`testbed:down: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 }

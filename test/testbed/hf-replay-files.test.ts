@@ -10,8 +10,7 @@ import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import * as hub from "@huggingface/hub";
-import { workdir } from "../helpers.ts";
-// @ts-expect-error a plain .mjs module of the test bed
+import { workdir } from "../support/cli.ts";
 import { start, publishHfRepo } from "./servers/hf-replay.mjs";
 
 const REPO = "vllmapp-test/files";

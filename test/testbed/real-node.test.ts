@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { freePort, kubectl, kubectlJson, tbEnv, waitUntil, withNamespace } from "./tb.ts";
+import { freePort, kubectl, kubectlJson, tbEnv, waitUntil, withNamespace } from "../support/testbed.ts";
 
 const NODE = () => tbEnv("VLLMAPP_REAL_NODE");
 

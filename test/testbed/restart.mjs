@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Restart a part of the running test bed, as an operator or an upgrade would (same ports, same data):
 //   node test/testbed/restart.mjs [kube-apiserver|dockerd] [--kill] [--down SECONDS]
 //   kube-apiserver  (the default) the control plane's API server, on the same etcd
@@ -20,6 +21,6 @@ try {
   const r = await restartProcess(DEFAULT_WORK_DIR, name, { signal: values.kill ? 'SIGKILL' : 'SIGTERM', downMs });
   log(`${name} restarted (pid ${r.pid}): stopped in ${r.stoppedSeconds.toFixed(1)} s, unavailable for ${r.downSeconds.toFixed(1)} s`);
 } catch (e) {
-  process.stderr.write(`restart: ${e.message}\n`);
+  process.stderr.write(`restart: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // Extra services that join the test bed: an S3-compatible server (moto), an MLflow tracking server and a
 // Hugging Face Hub replay (test/testbed/servers/).
 // Each entry: { name, start(ctx, svcState, env) -> Promise<env additions>, stop?(svcState, fullState) }

@@ -1,7 +1,7 @@
 /** Smoke tests of the test bed's Docker side: the vLLM stand-in image on a published 127.0.0.1 port. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { docker, freePort, tbEnv, uniqueName, waitUntil } from "./tb.ts";
+import { docker, freePort, tbEnv, uniqueName, waitUntil } from "../support/testbed.ts";
 
 const IMAGE = () => tbEnv("VLLM_STANDIN_IMAGE");
 

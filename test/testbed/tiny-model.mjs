@@ -1,3 +1,4 @@
+// @ts-check
 // The tiny real model (test/testbed/tiny-model.py), made with the vLLM image's own python so no host venv
 // is needed: `docker run --rm --network none --entrypoint /opt/vllm/bin/python IMAGE tiny-model.py /out`.
 //
@@ -25,6 +26,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SCRIPT = path.join(HERE, 'tiny-model.py');
 const NAMES = ['tiny-llama', 'tiny-llama-lora', 'tiny-llama-draft'];
 
+/** @param {string} root */
 function describe(root) {
   const dir = path.join(root, 'tiny-llama');
   const files = fs.readdirSync(dir).sort();
@@ -38,6 +40,9 @@ function describe(root) {
   };
 }
 
+/**
+ * @param {{ image?: string, dockerEnv?: NodeJS.ProcessEnv, outDir?: string, log?: (m: string) => unknown }} [opts]
+ */
 export async function ensureTinyModel({ image, dockerEnv = process.env, outDir, log = (m) => process.stderr.write(`[tiny-model] ${m}\n`) } = {}) {
   if (!image) throw new TestbedError('ensureTinyModel needs the vLLM image (its python makes the model)');
   const hash = crypto.createHash('sha256').update(fs.readFileSync(SCRIPT)).update(`\0${image}`).digest('hex').slice(0, 16);

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // npm run testbed:up — provision what is missing, start the test bed, leave it running.
 // Progress goes to stderr; stdout gets one NAME=value line per variable to export, e.g.
 //   eval "$(npm run -s testbed:up)"
@@ -12,6 +13,7 @@ if (stateIsLive(prev) && prev.ready) {
   process.exit(0);
 }
 const abort = new AbortController();
+/** @type {ReturnType<typeof startTestbed> | null} */
 let bringUp = null;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, async () => {
@@ -28,6 +30,6 @@ try {
   log('left running; stop it with: npm run testbed:down');
   process.exit(0);
 } catch (e) {
-  process.stderr.write(`testbed:up failed: ${e.stack || e.message}\n`);
+  process.stderr.write(`testbed:up failed: ${e instanceof Error ? e.stack || e.message : String(e)}\n`);
   process.exit(1);
 }

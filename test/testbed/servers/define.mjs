@@ -40,6 +40,7 @@ function spawnLogged(workDir, logName, bin, args, env) {
 }
 
 export function defineServer(name, command) {
+  /** @param {{ workDir: string, podHost?: string }} opts */
   async function start({ workDir, podHost }) {
     fs.mkdirSync(workDir, { recursive: true });
     const port = await freePort();

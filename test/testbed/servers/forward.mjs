@@ -1,3 +1,4 @@
+// @ts-check
 // A TCP forwarder: listens on HOST:PORT and forwards each connection to 127.0.0.1:TARGET_PORT. Lets a
 // server that binds one address (moto, MLflow) be reached on the real node's pod bridge as well.
 //   node test/testbed/servers/forward.mjs HOST PORT TARGET_PORT

@@ -1,3 +1,4 @@
+// @ts-check
 // An MLflow tracking server for the test bed, from PyPI: SQLite backend store in the work dir, and run
 // artifacts addressed directly in S3 (--no-serve-artifacts), so a run's artifact URI is s3://vllmapp-mlflow/….
 // Exports MLFLOW_TRACKING_URI (and POD_MLFLOW_TRACKING_URI with a pod host, through forward.mjs).
@@ -6,7 +7,7 @@ import { defineServer, ensureVenv, venvPython } from './define.mjs';
 
 export const ARTIFACT_ROOT = 's3://vllmapp-mlflow/artifacts';
 
-export const { start, service } = defineServer('mlflow', async (port, workDir) => {
+export const { start, service } = defineServer('mlflow', async (/** @type {number} */ port, /** @type {string} */ workDir) => {
   const venv = await ensureVenv('mlflow', 'mlflow==3.17.2');
   const url = `http://127.0.0.1:${port}`;
   return {
@@ -20,6 +21,6 @@ export const { start, service } = defineServer('mlflow', async (port, workDir) =
     env: { MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false' },
     health: `${url}/health`,
     exports: { MLFLOW_TRACKING_URI: url },
-    podExports: (podUrl) => ({ POD_MLFLOW_TRACKING_URI: podUrl }),
+    podExports: (/** @type {string} */ podUrl) => ({ POD_MLFLOW_TRACKING_URI: podUrl }),
   };
 });
