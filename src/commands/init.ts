@@ -9,9 +9,9 @@ import { parseConfigText } from "../config/load.js";
 import { DNS1123_LABEL, gpuStringProblem, HF_REPO } from "../config/schema.js";
 import { fsUsageError, InterruptedError, UsageError } from "../errors.js";
 import type { Ui } from "../ui/output.js";
-import { VERSION } from "../version.js";
 import { DEFAULT_CPU_IMAGE } from "../render/labels.js";
 import { uiFor } from "./options.js";
+import { SCHEMA_FILE, SCHEMA_REF, writeSchema } from "./schema.js";
 
 export interface InitAnswers {
   name: string;
@@ -120,26 +120,6 @@ function gpuComment(a: InitAnswers): string {
 }
 
 /**
- * The `$schema` of the file: a path relative to it into the project's node_modules (vllmapp as a
- * dependency: it resolves wherever the project is moved or cloned, once `npm install` has run), else
- * the package's schema for this version on unpkg. Never a path of this machine.
- */
-export function schemaRefFor(fileDir: string): string {
-  for (let dir = path.resolve(fileDir); ; dir = path.dirname(dir)) {
-    const local = path.join(dir, "node_modules", "vllmapp", "templates", "vllm-app.schema.json");
-    if (existsSync(local)) {
-      const rel = path.relative(path.resolve(fileDir), local).split(path.sep).join("/");
-      return rel.startsWith(".") ? rel : `./${rel}`;
-    }
-    if (path.dirname(dir) === dir) break;
-  }
-  return `${SCHEMA_URL_BASE}${VERSION}/templates/vllm-app.schema.json`;
-}
-
-/** Where the published package's schema is: `${SCHEMA_URL_BASE}<version>/templates/vllm-app.schema.json`. */
-export const SCHEMA_URL_BASE = "https://unpkg.com/vllmapp@";
-
-/**
  * The command that runs vllmapp where init ran, for the next steps it prints: `npx vllmapp` when npx
  * started it (vllmapp as a project's dependency is not on PATH there), else `vllmapp`.
  */
@@ -214,7 +194,7 @@ async function askGpu(model: string, signal: AbortSignal): Promise<Pick<InitAnsw
   return { gpu: `${type}:${n}`, ...(why ? { placeholder: why } : {}) };
 }
 
-export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promise<{ file: string; answers: InitAnswers }> {
+export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promise<{ file: string; schema: string; answers: InitAnswers }> {
   const file = initTarget(target);
   const dir = path.dirname(file);
   if (existsSync(file) && !opts.force) {
@@ -296,7 +276,9 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
       if (why) ui?.note(`could not check that ${answers.model} fits ${answers.gpu} (${why}); vllmapp check does once it can reach the model`);
     }
   }
-  const text = initYaml(answers, schemaRefFor(dir));
+  // the schema beside the file, reached by a relative path: it resolves for every install (npm, the
+  // binary, a clone), offline, and on a teammate's machine once the folder is committed
+  const text = initYaml(answers, SCHEMA_REF);
   parseConfigText(text, file); // what init writes must load
   try {
     mkdirSync(dir, { recursive: true });
@@ -304,7 +286,9 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
   } catch (e) {
     throw fsUsageError("write", file, e, "choose a folder you can write to: vllmapp init DIR");
   }
-  return { file, answers };
+  const schema = path.join(dir, SCHEMA_FILE);
+  await writeSchema(schema);
+  return { file, schema, answers };
 }
 
 export interface InitOptions {
@@ -354,7 +338,7 @@ Examples:
       if (r.answers.gpu === "0") ui.note(`no GPU: wrote image: ${DEFAULT_CPU_IMAGE} (vLLM's CPU build, x86-64 nodes); vllm/vllm-openai, the default, is the CUDA build and exits without a GPU`);
       const f = r.file === "vllm-app.yaml" ? "" : ` -f ${r.file}`;
       const me = invokedAs();
-      ui.success(`wrote ${r.file}\nnext:\n  ${me} render --dry-run${f}     # see what would be deployed\n  ${me} deploy${f}               # apply to the current kubectl context (--local: Docker on this machine)`);
+      ui.success(`wrote ${r.file} (and ${r.schema}, the schema editors check it with; vllmapp schema rewrites it after an upgrade)\nnext:\n  ${me} render --dry-run${f}     # see what would be deployed\n  ${me} deploy${f}               # apply to the current kubectl context (--local: Docker on this machine)`);
     });
 }
 
