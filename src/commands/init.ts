@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { findGpuType, GPU_TYPES, gpuNodeMatches, type LabelSchemeName } from "../config/gpus.js";
 import { askClusterKind, clusterKindOf, currentContext, nodeLabelsLine, parseClusterKind } from "./cluster-kind.js";
-import { checkGpuFit, suggestGpu, whyUnsized } from "../models/plan-gpus.js";
+import { checkGpuFit, suggestGpu, weightBytes, whyUnsized } from "../models/plan-gpus.js";
 import { parseConfigText } from "../config/load.js";
 import { DNS1123_LABEL, gpuStringProblem, HF_REPO } from "../config/schema.js";
 import { fsUsageError, InterruptedError, UsageError } from "../errors.js";
@@ -25,6 +25,8 @@ export interface InitAnswers {
   placeholder?: string;
   /** how the cluster labels GPU nodes (node_labels.scheme), when not the default gfd */
   scheme?: LabelSchemeName;
+  /** where the downloaded weights go, when init could read their size: room on the node's disk, or a volume */
+  weights?: { bytes: number; disk: string } | { bytes: number; cache: string };
 }
 
 const DEFAULT_MODEL = "Qwen/Qwen3-0.6B";
@@ -89,7 +91,7 @@ ${commented(`  gpu: ${gpuIsCount ? a.gpu : yamlString(a.gpu)}`, gpuComment(a))}
   # cpu: "8"                        # default: 4 per GPU
   # memory: 32Gi                    # default: 16Gi per GPU
   # shm: auto                       # /dev/shm, sized from the GPU count
-${a.scheme && a.scheme !== "gfd" ? `${nodeLabelsLine(a.scheme)}\n` : ""}
+${a.weights && "disk" in a.weights ? `${commented(`  disk: ${a.weights.disk}`, `room on the node's disk for the downloaded weights (${gb(a.weights.bytes)}); or keep them on a volume: cache below`)}\n` : ""}${a.scheme && a.scheme !== "gfd" ? `${nodeLabelsLine(a.scheme)}\n` : ""}
 # extra_args:                       # extra \`vllm serve\` flags, checked against vLLM's own flag list
 #   - --max-model-len
 #   - "8192"
@@ -101,8 +103,7 @@ ${commented(`requires_auth: ${a.auth}`, a.auth ? "an API key is generated into a
 # scaling:
 #   replicas: 1                     # or [min, max] to autoscale on vLLM's metrics (KEDA)
 # startup_timeout: 30m              # download + load budget before the startup probe gives up
-# cache:                            # keep downloaded weights on a volume across restarts
-#   size: 100Gi
+${a.weights && "cache" in a.weights ? `${commented("cache:", `the weights (${gb(a.weights.bytes)}) on a volume of their own, kept across restarts: too big for many nodes' root disks`)}\n  size: ${a.weights.cache}` : "# cache:                            # keep downloaded weights on a volume across restarts\n#   size: 100Gi"}
 ${a.otherGpu === undefined ? "" : `
 # ${JSON.stringify(a.otherGpu)} is not in vllmapp's GPU list, so the nodes are selected by their product label:
 pod_template:
@@ -110,6 +111,24 @@ pod_template:
     nodeSelector:
       nvidia.com/gpu.product: ${yamlString(a.otherGpu)}
 `}`;
+}
+
+function gb(bytes: number): string {
+  return `${(bytes / 1e9).toFixed(1)} GB`;
+}
+
+const GiB = 2 ** 30;
+/** Above this, init keeps the weights on a volume (cache:) rather than the node's root disk, as render advises. */
+const WEIGHTS_ON_VOLUME_BYTES = 50 * GiB;
+
+/**
+ * Where a Hugging Face download goes, sized as render sizes the emptyDir from a known size (weights
+ * × 1.1 + 1 GiB): `disk:` (the pod requests that room on the node), or for weights too big for common
+ * root disks a `cache:` volume. Then the first render has nothing to warn about the weights' disk.
+ */
+export function weightsPlace(bytes: number): NonNullable<InitAnswers["weights"]> {
+  const need = `${Math.ceil((bytes * 1.1) / GiB) + 1}Gi`;
+  return bytes * 1.1 > WEIGHTS_ON_VOLUME_BYTES ? { bytes, cache: need } : { bytes, disk: need };
 }
 
 function gpuComment(a: InitAnswers): string {
@@ -240,7 +259,7 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
       if (gpu === undefined) {
         placeholder = (await whyUnsized(model)) ?? "the model could not be sized";
         gpu = DEFAULT_GPU;
-        ui?.warn(`could not size ${model} (${placeholder}); wrote gpu: ${gpu} as a PLACEHOLDER: check it, or pass --gpu`);
+        ui?.warn(`could not size ${model} (${placeholder}); wrote gpu: ${gpu} as a PLACEHOLDER: check it, or pass --gpu. Nor the room its weights need on the node: render warns until resources.disk or cache: {size} is set`);
       }
     }
     answers = { name: opts.name ?? nameFromModel(model), model, gpu, auth: opts.auth ?? true, ...(placeholder ? { placeholder } : {}) };
@@ -275,6 +294,11 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
       const why = await whyUnsized(answers.model);
       if (why) ui?.note(`could not check that ${answers.model} fits ${answers.gpu} (${why}); vllmapp check does once it can reach the model`);
     }
+  }
+  // a Hugging Face download lands on the node's disk (init writes no cache:): size it when the Hub answers
+  if (HF_REPO.test(answers.model) && !answers.model.includes("://")) {
+    const bytes = await weightBytes(answers.model);
+    if (bytes !== undefined) answers.weights = weightsPlace(bytes);
   }
   // the schema beside the file, reached by a relative path: it resolves for every install (npm, the
   // binary, a clone), offline, and on a teammate's machine once the folder is committed
