@@ -11,12 +11,12 @@ import { Invalid, convert, humanReadableInt, pyJsonLoads, type ConvertContext } 
 import { catalogIndex, loadCatalog, type Catalog, type CatalogFlag } from "./vllm-catalog.js";
 
 /** Flags vllmapp sets itself, and the vllm-app.yaml field to use instead. */
-export const OWNED_FLAGS: Record<string, { field: string; why: string }> = {
+export const OWNED_FLAGS: Record<string, { field?: string; why: string }> = {
   "--port": { field: "port", why: "set port: in vllm-app.yaml" },
   "--served-model-name": { field: "model_id", why: "set model_id: in vllm-app.yaml" },
   "--model": { field: "model_hf_path", why: "set model_hf_path: or model_path: in vllm-app.yaml" },
   "--api-key": { field: "requires_auth", why: "set requires_auth: true; vllmapp generates the key into a Secret and passes it as VLLM_API_KEY" },
-  "--host": { field: "port", why: "vllmapp makes the server listen on all interfaces of the container; remove --host" },
+  "--host": { why: "vllmapp makes the server listen on all interfaces of the container (port: sets the port); remove --host" },
 };
 
 export interface ArgToken {
@@ -322,7 +322,7 @@ export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, 
     flagUses.push(use);
     const owned = OWNED_FLAGS[flag.name];
     if (owned) {
-      problems.push({ path, severity: "error", message: `${flag.name} is set by vllmapp; use the ${owned.field} field instead`, hint: owned.why });
+      problems.push({ path, severity: "error", message: `${flag.name} is set by vllmapp${owned.field ? `; use the ${owned.field} field instead` : ""}`, hint: owned.why });
       if (flag.takes_value && c.explicit === undefined) while (i < list.length && cls[i]!.kind === "A") i++;
       continue;
     }

@@ -147,7 +147,7 @@ export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetK
     try {
       tokens = shellSplit(app.extra_args).map((value) => ({ value, path: ["extra_args"] }));
     } catch (e) {
-      problems.push({ path: ["extra_args"], severity: "error", message: `extra_args: ${(e as Error).message}`, hint: "close the quote, or write extra_args as a list" });
+      problems.push({ path: ["extra_args"], severity: "error", message: `${(e as Error).message} in the extra_args string`, hint: "close the quote, or write extra_args as a list" });
     }
   } else if (app.extra_args) {
     tokens = app.extra_args.map((value, i) => ({ value, path: ["extra_args", i] }));

@@ -1,0 +1,35 @@
+/** What a mistake prints reads once, in the CLI's words (newcomer-3 §2 row 25): no doubled field names, no field that does not apply. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { runCli, workdir } from "../helpers.ts";
+
+const BASE = "name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nrequires_auth: false\n";
+
+function render(yaml: string, args: string[] = []) {
+  return runCli(["render", "--dry-run", "-f", "-", ...args], { cwd: workdir(), input: yaml });
+}
+
+test("--host in extra_args names no field to use instead (there is none): it says to remove it", () => {
+  const r = render(`${BASE}extra_args: [--host, 0.0.0.0]\n`);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^<stdin>:4:14 extra_args\[0\]: --host is set by vllmapp\n {2}hint: vllmapp makes the server listen on all interfaces of the container \(port: sets the port\); remove --host\n/);
+});
+
+test("an unterminated quote in an extra_args string names the field once", () => {
+  const r = render(`${BASE}extra_args: "--x 'a"\n`);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^<stdin>:4:13 extra_args: unterminated single quote in the extra_args string\n/);
+});
+
+test("the service_account note of the local target names the field once", () => {
+  const r = render(`${BASE}service_account: vllm-s3-reader\n`, ["--local"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /service_account: vllm-s3-reader is a Kubernetes identity: the local container/);
+  assert.doesNotMatch(r.stderr, /service_account: service_account/);
+});
+
+test("an unknown GPU type in the {type, count} form lists the known ones as the string form does", () => {
+  const r = render(`${BASE}resources: {gpu: {type: H10, count: 1}}\n`);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /resources\.gpu\.type: unknown GPU type "H10"; did you mean "H100"\? \(known: T4, A2, /);
+});
