@@ -234,6 +234,19 @@ function checkValue(p: Parser, flag: CatalogFlag, raw: string, json: unknown, wa
   return undefined;
 }
 
+/**
+ * Flags removed before the oldest catalogued release (0.11) that configs copied from older guides still
+ * carry (the Qwen3 model card's `--enable-reasoning`), with what replaced them.
+ */
+const REMOVED_BEFORE_CATALOGS: Record<string, string> = {
+  "--enable-reasoning": "remove it: --reasoning-parser NAME alone turns reasoning on",
+  "--use-v2-block-manager": "remove it: the v2 block manager became the only one",
+  "--worker-use-ray": "use --distributed-executor-backend ray",
+  "--engine-use-ray": "remove it (vLLM's engine no longer runs as a Ray actor)",
+  "--speculative-model": "use speculative_config: (or draft_model_hf_path:) in vllm-app.yaml; vllmapp writes --speculative-config",
+  "--num-speculative-tokens": "use speculative_config: {num_speculative_tokens: N} in vllm-app.yaml; vllmapp writes --speculative-config",
+};
+
 function unknownProblem(p: Parser, opt: string, path: ArgToken["path"], sev: "error" | "warning", imageVersion: string | undefined): ArgProblem {
   const version = p.catalog.vllm_version;
   const norm = opt.startsWith("--") ? "--" + opt.slice(2).replace(/_/g, "-") : opt;
@@ -250,6 +263,8 @@ function unknownProblem(p: Parser, opt: string, path: ArgToken["path"], sev: "er
       hint: removed.replacement ? `use ${removed.replacement}` : removed.help ? `remove it; its last help said: ${removed.help}` : "remove it from extra_args",
     };
   }
+  const old = REMOVED_BEFORE_CATALOGS[base];
+  if (old) return { path, severity: sev, message: `${base} was removed before vLLM 0.11 (the oldest release vllmapp has a flag catalog for)`, hint: old };
   const guess = didYouMean(norm, p.options.keys());
   return { path, severity: sev, message: `unknown vllm serve flag ${opt}${guess ? `; did you mean ${guess}?` : ""}`, hint: guess ? `write ${guess} (checked against vLLM ${version})` : `see \`vllm serve --help\` for vLLM ${version}` };
 }

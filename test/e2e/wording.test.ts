@@ -33,3 +33,11 @@ test("an unknown GPU type in the {type, count} form lists the known ones as the 
   assert.equal(r.code, 2);
   assert.match(r.stderr, /resources\.gpu\.type: unknown GPU type "H10"; did you mean "H100"\? \(known: T4, A2, /);
 });
+
+test("a flag removed before the oldest catalogued release says so and names its replacement (newcomer-3 §2 row 22)", () => {
+  const r = render(`${BASE}extra_args: [--enable-reasoning, --reasoning-parser, qwen3]\n`);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^<stdin>:4:14 extra_args\[0\]: --enable-reasoning was removed before vLLM 0\.11 \(the oldest release vllmapp has a flag catalog for\)\n {2}hint: remove it: --reasoning-parser NAME alone turns reasoning on\n/);
+  const typo = render(`${BASE}extra_args: [--enable-reasoningg]\n`);
+  assert.match(typo.stderr, /unknown vllm serve flag --enable-reasoningg/);
+});
