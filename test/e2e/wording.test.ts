@@ -41,3 +41,15 @@ test("a flag removed before the oldest catalogued release says so and names its 
   const typo = render(`${BASE}extra_args: [--enable-reasoningg]\n`);
   assert.match(typo.stderr, /unknown vllm serve flag --enable-reasoningg/);
 });
+
+test("render names each Secret the pods read that the output does not contain, with a way to create it that puts no value in argv (newcomer-3 §2 row 45)", () => {
+  const r = render(`name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "L4:1", disk: 3Gi}\nsecrets: [HF_TOKEN, {env_var: WANDB_KEY, secret: wandb, key: api}]\n`, ["-n", "inference"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^warning: q: the pods read Secret q-secrets \(key HF_TOKEN\), which the output does not contain: applied as it is, they stay in CreateContainerConfigError until it exists\. Create it once \(`vllmapp deploy --create-secrets` copies it from your environment, or from a file of HF_TOKEN=… lines\):\n {2}kubectl create secret generic q-secrets -n inference --from-env-file=FILE$/m);
+  assert.match(r.stderr, /^warning: q: the pods read Secret wandb \(key api\), which the output does not contain[^\n]*Create it once \(from a file of api=… lines\):\n {2}kubectl create secret generic wandb -n inference --from-env-file=FILE$/m);
+  // the API key's Secret is in the output (without data): its own warning, not this one
+  assert.doesNotMatch(r.stderr, /Secret q-api-key[^\n]*which the output does not contain/);
+  assert.match(r.stderr, /Secret q-api-key is rendered without data/);
+  const none = render(`name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "L4:1", disk: 3Gi}\nrequires_auth: false\n`);
+  assert.equal(none.stderr, "");
+});
