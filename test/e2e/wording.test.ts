@@ -53,3 +53,12 @@ test("render names each Secret the pods read that the output does not contain, w
   const none = render(`name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "L4:1", disk: 3Gi}\nrequires_auth: false\n`);
   assert.equal(none.stderr, "");
 });
+
+test("a bare A100 is noted as the 40 GB card, with the 80 GB spelling; written out, no note (newcomer-3 §2 row 47)", () => {
+  const app = (gpu: string) => `name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: ${gpu}, disk: 3Gi}\nrequires_auth: false\n`;
+  const bare = render(app('"A100:8"'));
+  assert.equal(bare.code, 0, bare.stderr);
+  assert.equal(bare.stderr, 'note: <stdin>:3:18 resources.gpu: A100 is the 40 GB card (nodes labelled NVIDIA-A100-SXM4-40GB or NVIDIA-A100-PCIE-40GB)\n  hint: for the 80 GB one write A100_80G (or "A100 80G"); write "A100 40G" to say 40 GB without this note\n');
+  assert.match(render(app("{type: a100, count: 2}")).stderr, /^note: <stdin>:3:25 resources\.gpu\.type: A100 is the 40 GB card/);
+  for (const gpu of ['"A100 40G:1"', '"A100_80G:1"', '"A100-80GB:1"']) assert.equal(render(app(gpu)).stderr, "", gpu);
+});
