@@ -62,3 +62,10 @@ test("a bare A100 is noted as the 40 GB card, with the 80 GB spelling; written o
   assert.match(render(app("{type: a100, count: 2}")).stderr, /^note: <stdin>:3:25 resources\.gpu\.type: A100 is the 40 GB card/);
   for (const gpu of ['"A100 40G:1"', '"A100_80G:1"', '"A100-80GB:1"']) assert.equal(render(app(gpu)).stderr, "", gpu);
 });
+
+test("the cache PVC is kept by Argo CD as by helm: Delete=false beside helm.sh/resource-policy (newcomer-3 §2 row 42)", () => {
+  const r = runCli(["render", "--dry-run", "-o", "json", "-f", "-"], { cwd: workdir(), input: `${BASE}resources: {gpu: "L4:1"}\ncache: {size: 20Gi}\n` });
+  assert.equal(r.code, 0, r.stderr);
+  const pvc = JSON.parse(r.stdout).apps[0].objects.find((o: { kind: string }) => o.kind === "PersistentVolumeClaim");
+  assert.deepEqual(pvc.metadata.annotations, { "argocd.argoproj.io/sync-options": "Delete=false", "helm.sh/resource-policy": "keep" });
+});
