@@ -46,11 +46,12 @@ function requestOverLimit(field: "cpu" | "memory", pair: readonly [Quantity, Qua
  * so a model sized for 80 GB is not scheduled on 40 GB nodes by surprise. Written out (`A100 40G`), no note.
  */
 function a100Note(app: AppConfig): RuleFinding | undefined {
-  const gpu = app.resources?.gpu;
-  const typed = typeof gpu === "string" ? gpu.replace(/:\s*\d+\s*$/, "") : typeof gpu === "object" && gpu !== null ? (gpu as { type?: string }).type : undefined;
-  if (typed === undefined || typed.trim().toUpperCase() !== "A100" || findGpuType(typed)?.name !== "A100") return undefined;
+  // read as unknown: a "TYPE:COUNT" string, or {type, count} (as written, or as the schema hands it out)
+  const gpu: unknown = app.resources?.gpu;
+  const typed = typeof gpu === "string" ? gpu.replace(/:\s*\d+\s*$/, "") : typeof gpu === "object" && gpu !== null ? (gpu as { type?: unknown }).type : undefined;
+  if (typeof typed !== "string" || typed.trim().toUpperCase() !== "A100" || findGpuType(typed)?.name !== "A100") return undefined;
   return {
-    path: typeof gpu === "object" ? ["resources", "gpu", "type"] : ["resources", "gpu"],
+    path: ["resources", "gpu"],
     severity: "note",
     message: "A100 is the 40 GB card (nodes labelled NVIDIA-A100-SXM4-40GB or NVIDIA-A100-PCIE-40GB)",
     hint: 'for the 80 GB one write A100_80G (or "A100 80G"); write "A100 40G" to say 40 GB without this note',

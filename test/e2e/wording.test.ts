@@ -59,7 +59,7 @@ test("a bare A100 is noted as the 40 GB card, with the 80 GB spelling; written o
   const bare = render(app('"A100:8"'));
   assert.equal(bare.code, 0, bare.stderr);
   assert.equal(bare.stderr, 'note: <stdin>:3:18 resources.gpu: A100 is the 40 GB card (nodes labelled NVIDIA-A100-SXM4-40GB or NVIDIA-A100-PCIE-40GB)\n  hint: for the 80 GB one write A100_80G (or "A100 80G"); write "A100 40G" to say 40 GB without this note\n');
-  assert.match(render(app("{type: a100, count: 2}")).stderr, /^note: <stdin>:3:25 resources\.gpu\.type: A100 is the 40 GB card/);
+  assert.match(render(app("{type: a100, count: 2}")).stderr, /^note: <stdin>:3:18 resources\.gpu: A100 is the 40 GB card/);
   for (const gpu of ['"A100 40G:1"', '"A100_80G:1"', '"A100-80GB:1"']) assert.equal(render(app(gpu)).stderr, "", gpu);
 });
 
