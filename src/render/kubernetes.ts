@@ -343,10 +343,18 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     const ing = typed<V1Ingress>(meta(clone(t.ingress), app.name));
     ing.spec ??= {};
     if (app.domain.ingress_class) ing.spec.ingressClassName = app.domain.ingress_class;
+    // ingress-nginx's annotations (the streaming timeouts) do nothing on another controller: not written there
+    const annotations = ing.metadata?.annotations;
+    if (app.domain.ingress_class && !/nginx/i.test(app.domain.ingress_class) && annotations) {
+      for (const k of Object.keys(annotations)) if (k.startsWith("nginx.ingress.kubernetes.io/")) delete annotations[k];
+      if (Object.keys(annotations).length === 0) delete ing.metadata!.annotations;
+      problems.push({ path: ["domain", "ingress_class"], severity: "note", message: `${app.domain.ingress_class} is not ingress-nginx, so its streaming timeouts (3600 s) are not written`, hint: "responses stream for minutes: raise your controller's read timeout (e.g. Traefik's respondingTimeouts) above the longest one" });
+    }
     ing.spec.rules = [
       { host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: ingressBackend ? { name: ingressBackend.name, port: { number: ingressBackend.port } } : { name: app.name, port: { name: "http" } } } }] } },
     ];
     if (app.domain.tls_secret) ing.spec.tls = [{ hosts: [host], secretName: app.domain.tls_secret }];
+    else if (app.requires_auth !== false) problems.push({ path: ["domain"], severity: "note", message: `the Ingress serves http://${host}: the API key crosses the network in cleartext unless TLS ends in front of the controller`, hint: "set domain.tls_secret to a TLS Secret for the host (cert-manager writes one)" });
     objects.push(generic(ing));
   }
   // --- route (HTTPRoute, InferencePool) and monitoring (PodMonitor, dashboard, PrometheusRule)

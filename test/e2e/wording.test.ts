@@ -69,3 +69,17 @@ test("the cache PVC is kept by Argo CD as by helm: Delete=false beside helm.sh/r
   const pvc = JSON.parse(r.stdout).apps[0].objects.find((o: { kind: string }) => o.kind === "PersistentVolumeClaim");
   assert.deepEqual(pvc.metadata.annotations, { "argocd.argoproj.io/sync-options": "Delete=false", "helm.sh/resource-policy": "keep" });
 });
+
+test("an Ingress of another class gets no ingress-nginx annotations, with a note on timeouts; without tls_secret a key-guarded app is noted as cleartext (newcomer-3 §2 row 41)", () => {
+  const app = (domain: string) => `name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "L4:1", disk: 3Gi}\ndomain: ${domain}\n`;
+  const ingressOf = (stdout: string) => JSON.parse(stdout).apps[0].objects.find((o: { kind: string }) => o.kind === "Ingress");
+  const traefik = render(app("{subdomain: q, base_domain: example.com, ingress_class: traefik}"), ["-o", "json"]);
+  assert.equal(traefik.code, 0, traefik.stderr);
+  assert.equal(ingressOf(traefik.stdout).metadata.annotations, undefined);
+  assert.match(traefik.stderr, /^note: <stdin>:4:65 domain\.ingress_class: traefik is not ingress-nginx, so its streaming timeouts \(3600 s\) are not written\n {2}hint: responses stream for minutes: raise your controller's read timeout/m);
+  assert.match(traefik.stderr, /^note: <stdin>:4:9 domain: the Ingress serves http:\/\/q\.example\.com: the API key crosses the network in cleartext unless TLS ends in front of the controller\n {2}hint: set domain\.tls_secret/m);
+  const nginx = render(app("{subdomain: q, base_domain: example.com, ingress_class: nginx, tls_secret: q-tls}"), ["-o", "json"]);
+  assert.equal(nginx.code, 0, nginx.stderr);
+  assert.equal(ingressOf(nginx.stdout).metadata.annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"], "3600");
+  assert.doesNotMatch(nginx.stderr, /ingress-nginx|cleartext/);
+});
