@@ -178,7 +178,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     const dl = clone(t.modelDownload) as Partial<V1Container>;
     dl.name ??= "model-download";
     dl.args = ["copy", ...rcloneSource(src), `${CACHE_MOUNT}/models/${app.name}`, ...DOWNLOAD_FILTER, "--transfers=16", "--checkers=16", "--stats=30s", "--stats-one-line", "-v"];
-    const dlEnv: V1EnvVar[] = env.filter((e) => e.name !== "VLLM_API_KEY" && e.name !== "HF_HOME" && e.name !== "VLLM_CACHE_ROOT");
+    const dlEnv: V1EnvVar[] = env.filter((e) => COPY_ENV.test(e.name));
     if (src.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) dlEnv.push({ name: "RCLONE_S3_ENDPOINT", value: String(app.env_vars.AWS_ENDPOINT_URL) });
     if (dlEnv.length) dl.env = dlEnv;
     dl.volumeMounts = [{ name: "cache", mountPath: CACHE_MOUNT }];
@@ -189,7 +189,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   const copyStep = (name: string, from: Extract<typeof src, { kind: "s3" | "gs" | "az" }>, to: string, extra: string[]): V1Container => {
     const dl = clone(t.modelDownload) as Partial<V1Container>;
     dl.args = ["copy", ...rcloneSource(from), to, ...extra, "--stats=30s", "--stats-one-line", "-v"];
-    const dlEnv: V1EnvVar[] = env.filter((e) => e.name !== "VLLM_API_KEY" && e.name !== "HF_HOME");
+    const dlEnv: V1EnvVar[] = env.filter((e) => COPY_ENV.test(e.name));
     if (from.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) dlEnv.push({ name: "RCLONE_S3_ENDPOINT", value: String(app.env_vars.AWS_ENDPOINT_URL) });
     if (dlEnv.length) dl.env = dlEnv;
     dl.volumeMounts = [{ name: "cache", mountPath: CACHE_MOUNT }];
@@ -410,6 +410,13 @@ function orderKeys<T extends object>(obj: T, first: readonly string[]): T {
   // the same keys and values as obj, in another order
   return out as T;
 }
+
+/**
+ * What an rclone copy step reads of the server's environment: object-store credentials and endpoints
+ * (rclone's env auth: AWS_*, GOOGLE_*, AZURE_*), its own RCLONE_* settings, proxies and CA bundles.
+ * Nothing else (HF_TOKEN, the API key, an app's own secrets) reaches it.
+ */
+const COPY_ENV = /^(AWS_|GOOGLE_|GCS_|CLOUDSDK_|AZURE_|RCLONE_|SSL_CERT_|REQUESTS_CA_BUNDLE$|CURL_CA_BUNDLE$|(HTTPS?|NO)_PROXY$|(https?|no)_proxy$)/;
 
 const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "LeaderWorkerSet", "PodDisruptionBudget", "NetworkPolicy", "ScaledObject", "HTTPScaledObject", "HorizontalPodAutoscaler", "Ingress", "InferencePool", "HTTPRoute", "PodMonitor", "PrometheusRule"];
 

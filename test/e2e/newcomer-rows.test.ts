@@ -1,4 +1,4 @@
-/** What a mistake prints reads once, in the CLI's words (newcomer-3 §2 row 25): no doubled field names, no field that does not apply. */
+/** Rows of the third newcomer review (shared research, newcomer-3 §2) that this round fixed, each through the built CLI: what a mistake prints reads once in the CLI's words, and what render writes fits the cluster it goes to. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runCli, workdir } from "../helpers.ts";
@@ -82,4 +82,17 @@ test("an Ingress of another class gets no ingress-nginx annotations, with a note
   assert.equal(nginx.code, 0, nginx.stderr);
   assert.equal(ingressOf(nginx.stdout).metadata.annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"], "3600");
   assert.doesNotMatch(nginx.stderr, /ingress-nginx|cleartext/);
+});
+
+test("an rclone copy step gets only what rclone reads of the environment: object-store credentials, not HF_TOKEN (newcomer-3 §2 row 44)", () => {
+  const yaml = `name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "L4:1", disk: 3Gi}\nrequires_auth: false\nsecrets: [HF_TOKEN, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]\nenv_vars: {AWS_REGION: us-east-1, LOG_LEVEL: debug}\nlora: {max_rank: 16, adapters: [{name: a, source: "s3://bucket/adapters/a"}]}\n`;
+  const r = render(yaml, ["-o", "json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const deployment = JSON.parse(r.stdout).apps[0].objects.find((o: { kind: string }) => o.kind === "Deployment");
+  const copy = deployment.spec.template.spec.initContainers.find((c: { name: string }) => c.name === "adapter-a");
+  const names = copy.env.map((e: { name: string }) => e.name);
+  assert.deepEqual(names.filter((n: string) => !["HOME", "USER", "VLLM_CACHE_ROOT"].includes(n)).sort(), ["AWS_ACCESS_KEY_ID", "AWS_REGION", "AWS_SECRET_ACCESS_KEY"]);
+  // the server still gets all of it
+  const server = deployment.spec.template.spec.containers[0].env.map((e: { name: string }) => e.name);
+  for (const n of ["HF_TOKEN", "LOG_LEVEL", "AWS_REGION"]) assert.ok(server.includes(n), n);
 });
