@@ -5,21 +5,17 @@
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ROOT, runCli, workdir } from "../helpers.ts";
-import { freePort, waitUntil } from "../testbed/tb.ts";
+import { runCli, workdir } from "../helpers.ts";
+// @ts-expect-error a plain .mjs module of the test bed
+import { start, GRANTED_TOKEN } from "../testbed/servers/hf-replay.mjs";
 
-const GRANTED_TOKEN = "hf_testbedGrantedAccess0000000000000"; // test/testbed/servers/hf-replay.mjs
-
+/** The recorded Hub (test/fixtures/hf), on a port of its own for this file. */
 async function recordedHub(): Promise<string> {
-  const port = await freePort();
-  const server = spawn(process.execPath, [path.join(ROOT, "test", "testbed", "servers", "hf-replay.mjs"), String(port)], { stdio: "ignore" });
-  after(() => void server.kill());
-  const endpoint = `http://127.0.0.1:${port}`;
-  await waitUntil("the recorded Hub to answer", async () => (await fetch(`${endpoint}/api/models/Qwen/Qwen3-0.6B`).catch(() => undefined))?.ok, 20_000, 100);
-  return endpoint;
+  const s = await start({ workDir: workdir() });
+  after(async () => s.stop());
+  return s.env.HF_ENDPOINT as string;
 }
 
 const warnings = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("warning:"));
