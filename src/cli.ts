@@ -18,6 +18,7 @@ import { checkCommand } from "./commands/check.js";
 import { benchCommand } from "./commands/bench.js";
 import { tuneCommand } from "./commands/tune.js";
 import { completeCommand, completionCommand } from "./commands/completion.js";
+import { schemaCommand } from "./commands/schema.js";
 
 const COMMANDS: Record<string, () => Command> = {
   init: initCommand,
@@ -30,6 +31,7 @@ const COMMANDS: Record<string, () => Command> = {
   check: checkCommand,
   bench: benchCommand,
   tune: tuneCommand,
+  schema: schemaCommand,
   completion: completionCommand,
   complete: completeCommand,
 };

@@ -4,14 +4,14 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { findGpuType, GPU_TYPES, gpuNodeMatches, type LabelSchemeName } from "../config/gpus.js";
 import { askClusterKind, clusterKindOf, currentContext, nodeLabelsLine, parseClusterKind } from "./cluster-kind.js";
-import { checkGpuFit, suggestGpu, whyUnsized } from "../models/plan-gpus.js";
+import { checkGpuFit, suggestGpu, weightBytes, whyUnsized } from "../models/plan-gpus.js";
 import { parseConfigText } from "../config/load.js";
 import { DNS1123_LABEL, gpuStringProblem, HF_REPO } from "../config/schema.js";
 import { fsUsageError, InterruptedError, UsageError } from "../errors.js";
 import type { Ui } from "../ui/output.js";
-import { VERSION } from "../version.js";
 import { DEFAULT_CPU_IMAGE } from "../render/labels.js";
 import { uiFor } from "./options.js";
+import { SCHEMA_FILE, SCHEMA_REF, writeSchema } from "./schema.js";
 
 export interface InitAnswers {
   name: string;
@@ -25,6 +25,8 @@ export interface InitAnswers {
   placeholder?: string;
   /** how the cluster labels GPU nodes (node_labels.scheme), when not the default gfd */
   scheme?: LabelSchemeName;
+  /** where the downloaded weights go, when init could read their size: room on the node's disk, or a volume */
+  weights?: { bytes: number; disk: string } | { bytes: number; cache: string };
 }
 
 const DEFAULT_MODEL = "Qwen/Qwen3-0.6B";
@@ -89,7 +91,7 @@ ${commented(`  gpu: ${gpuIsCount ? a.gpu : yamlString(a.gpu)}`, gpuComment(a))}
   # cpu: "8"                        # default: 4 per GPU
   # memory: 32Gi                    # default: 16Gi per GPU
   # shm: auto                       # /dev/shm, sized from the GPU count
-${a.scheme && a.scheme !== "gfd" ? `${nodeLabelsLine(a.scheme)}\n` : ""}
+${a.weights && "disk" in a.weights ? `${commented(`  disk: ${a.weights.disk}`, `room on the node's disk for the downloaded weights (${gb(a.weights.bytes)}); or keep them on a volume: cache below`)}\n` : ""}${a.scheme && a.scheme !== "gfd" ? `${nodeLabelsLine(a.scheme)}\n` : ""}
 # extra_args:                       # extra \`vllm serve\` flags, checked against vLLM's own flag list
 #   - --max-model-len
 #   - "8192"
@@ -101,8 +103,7 @@ ${commented(`requires_auth: ${a.auth}`, a.auth ? "an API key is generated into a
 # scaling:
 #   replicas: 1                     # or [min, max] to autoscale on vLLM's metrics (KEDA)
 # startup_timeout: 30m              # download + load budget before the startup probe gives up
-# cache:                            # keep downloaded weights on a volume across restarts
-#   size: 100Gi
+${a.weights && "cache" in a.weights ? `${commented("cache:", `the weights (${gb(a.weights.bytes)}) on a volume of their own, kept across restarts: too big for many nodes' root disks`)}\n  size: ${a.weights.cache}` : "# cache:                            # keep downloaded weights on a volume across restarts\n#   size: 100Gi"}
 ${a.otherGpu === undefined ? "" : `
 # ${JSON.stringify(a.otherGpu)} is not in vllmapp's GPU list, so the nodes are selected by their product label:
 pod_template:
@@ -112,32 +113,30 @@ pod_template:
 `}`;
 }
 
+function gb(bytes: number): string {
+  return `${(bytes / 1e9).toFixed(1)} GB`;
+}
+
+const GiB = 2 ** 30;
+/** Above this, init keeps the weights on a volume (cache:) rather than the node's root disk, as render advises. */
+const WEIGHTS_ON_VOLUME_BYTES = 50 * GiB;
+
+/**
+ * Where a Hugging Face download goes, sized as render sizes the emptyDir from a known size (weights
+ * × 1.1 + 1 GiB): `disk:` (the pod requests that room on the node), or for weights too big for common
+ * root disks a `cache:` volume. Then the first render has nothing to warn about the weights' disk.
+ */
+export function weightsPlace(bytes: number): NonNullable<InitAnswers["weights"]> {
+  const need = `${Math.ceil((bytes * 1.1) / GiB) + 1}Gi`;
+  return bytes * 1.1 > WEIGHTS_ON_VOLUME_BYTES ? { bytes, cache: need } : { bytes, disk: need };
+}
+
 function gpuComment(a: InitAnswers): string {
   if (a.placeholder) return `PLACEHOLDER: not sized (${a.placeholder}); check it`;
   if (a.gpu === "0") return "no GPU: runs on the CPU image above";
   if (a.otherGpu !== undefined) return `${a.gpu} of ${a.otherGpu} (pod_template below selects the nodes)`;
   return '"TYPE:COUNT" (L4:1, H100:8, "A100 80G:4") or a count';
 }
-
-/**
- * The `$schema` of the file: a path relative to it into the project's node_modules (vllmapp as a
- * dependency: it resolves wherever the project is moved or cloned, once `npm install` has run), else
- * the package's schema for this version on unpkg. Never a path of this machine.
- */
-export function schemaRefFor(fileDir: string): string {
-  for (let dir = path.resolve(fileDir); ; dir = path.dirname(dir)) {
-    const local = path.join(dir, "node_modules", "vllmapp", "templates", "vllm-app.schema.json");
-    if (existsSync(local)) {
-      const rel = path.relative(path.resolve(fileDir), local).split(path.sep).join("/");
-      return rel.startsWith(".") ? rel : `./${rel}`;
-    }
-    if (path.dirname(dir) === dir) break;
-  }
-  return `${SCHEMA_URL_BASE}${VERSION}/templates/vllm-app.schema.json`;
-}
-
-/** Where the published package's schema is: `${SCHEMA_URL_BASE}<version>/templates/vllm-app.schema.json`. */
-export const SCHEMA_URL_BASE = "https://unpkg.com/vllmapp@";
 
 /**
  * The command that runs vllmapp where init ran, for the next steps it prints: `npx vllmapp` when npx
@@ -214,7 +213,7 @@ async function askGpu(model: string, signal: AbortSignal): Promise<Pick<InitAnsw
   return { gpu: `${type}:${n}`, ...(why ? { placeholder: why } : {}) };
 }
 
-export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promise<{ file: string; answers: InitAnswers }> {
+export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promise<{ file: string; schema: string; answers: InitAnswers }> {
   const file = initTarget(target);
   const dir = path.dirname(file);
   if (existsSync(file) && !opts.force) {
@@ -260,7 +259,7 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
       if (gpu === undefined) {
         placeholder = (await whyUnsized(model)) ?? "the model could not be sized";
         gpu = DEFAULT_GPU;
-        ui?.warn(`could not size ${model} (${placeholder}); wrote gpu: ${gpu} as a PLACEHOLDER: check it, or pass --gpu`);
+        ui?.warn(`could not size ${model} (${placeholder}); wrote gpu: ${gpu} as a PLACEHOLDER: check it, or pass --gpu. Nor the room its weights need on the node: render warns until resources.disk or cache: {size} is set`);
       }
     }
     answers = { name: opts.name ?? nameFromModel(model), model, gpu, auth: opts.auth ?? true, ...(placeholder ? { placeholder } : {}) };
@@ -296,7 +295,14 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
       if (why) ui?.note(`could not check that ${answers.model} fits ${answers.gpu} (${why}); vllmapp check does once it can reach the model`);
     }
   }
-  const text = initYaml(answers, schemaRefFor(dir));
+  // a Hugging Face download lands on the node's disk (init writes no cache:): size it when the Hub answers
+  if (HF_REPO.test(answers.model) && !answers.model.includes("://")) {
+    const bytes = await weightBytes(answers.model);
+    if (bytes !== undefined) answers.weights = weightsPlace(bytes);
+  }
+  // the schema beside the file, reached by a relative path: it resolves for every install (npm, the
+  // binary, a clone), offline, and on a teammate's machine once the folder is committed
+  const text = initYaml(answers, SCHEMA_REF);
   parseConfigText(text, file); // what init writes must load
   try {
     mkdirSync(dir, { recursive: true });
@@ -304,7 +310,9 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
   } catch (e) {
     throw fsUsageError("write", file, e, "choose a folder you can write to: vllmapp init DIR");
   }
-  return { file, answers };
+  const schema = path.join(dir, SCHEMA_FILE);
+  await writeSchema(schema);
+  return { file, schema, answers };
 }
 
 export interface InitOptions {
@@ -354,7 +362,7 @@ Examples:
       if (r.answers.gpu === "0") ui.note(`no GPU: wrote image: ${DEFAULT_CPU_IMAGE} (vLLM's CPU build, x86-64 nodes); vllm/vllm-openai, the default, is the CUDA build and exits without a GPU`);
       const f = r.file === "vllm-app.yaml" ? "" : ` -f ${r.file}`;
       const me = invokedAs();
-      ui.success(`wrote ${r.file}\nnext:\n  ${me} render --dry-run${f}     # see what would be deployed\n  ${me} deploy${f}               # apply to the current kubectl context (--local: Docker on this machine)`);
+      ui.success(`wrote ${r.file} (and ${r.schema}, the schema editors check it with; vllmapp schema rewrites it after an upgrade)\nnext:\n  ${me} render --dry-run${f}     # see what would be deployed\n  ${me} deploy${f}               # apply to the current kubectl context (--local: Docker on this machine)`);
     });
 }
 

@@ -9,6 +9,7 @@ import { NEWEST_SUPPORTED_MINOR, OLDEST_SUPPORTED_MINOR, parseKubeVersion } from
 import type { K8sObject, RenderedApp } from "../render/types.js";
 import type { Ui } from "../ui/output.js";
 import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, paramsFlag, parseOptions, rejectIneffective, setFlag, targetOf, targetShape, uiFor } from "./options.js";
+import { missingSecrets, missingSecretWarning } from "../render/secret-refs.js";
 
 export const renderOptionsSchema = z
   .object({
@@ -76,6 +77,8 @@ export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResu
         `Create the key once, before or after applying (it is generated on your machine and never printed):\n  ${createApiKeyCommand(key.secret, key.key, r.namespace)}`,
     );
   }
+  // the other Secrets the pods read and the output does not hold (<app>-secrets, a pod_template's own)
+  for (const { rendered: r } of p.apps) for (const s of r.objects ? missingSecrets(r.objects) : []) ui.warn(missingSecretWarning(r.name, s, r.namespace));
   const written: RenderResult["written"] = [];
   if (!opts.dryRun) {
     // always DIR/<app>/: adding an app to the file never moves another app's files

@@ -3,13 +3,36 @@
  * test/unit/schema.test.ts), for editors: it compiles under strict ajv with the standard formats only,
  * every field has a description (field-docs.ts fills what schema.ts does not say), and it encodes what
  * a schema can of the CLI's rules, from the same sources: GPU strings (the GPU catalog), quantities,
- * durations, and exactly one model source.
+ * durations, and exactly one model source. Where a value fails, the language server shows the CLI's
+ * words for it (`errorMessage`, `patternErrorMessage`: its keywords, and VS Code's), not "Incorrect type".
  */
 import * as z from "zod/mini";
 import { FIELD_DOCS } from "./field-docs.js";
-import { GPU_TYPES, MIG_PROFILE_RE } from "./gpus.js";
-import { appConfigSchema, duration, quantity } from "./schema.js";
+import { GPU_TYPE_NAMES, GPU_TYPES, MIG_PROFILE_RE, type GpuVendor } from "./gpus.js";
+import { appConfigSchema, duration, HF_REPO, quantity } from "./schema.js";
 import { DURATION_PATTERN, QUANTITY_PATTERN } from "./units.js";
+
+/**
+ * The keywords the schema adds for the language server's messages (yaml-language-server and VS Code read
+ * them; other validators ignore them). Strict ajv wants them declared: `ajv.addVocabulary(EDITOR_KEYWORDS)`.
+ */
+export const EDITOR_KEYWORDS = ["errorMessage", "patternErrorMessage"] as const;
+
+/** What the editor says where a value fails: the CLI's words for the same mistake (pinned by test/unit/schema.test.ts). */
+export const SCHEMA_MESSAGES = {
+  duration: 'not a duration; write seconds (300) or a string like "90s", "5m", "1h30m"',
+  quantity: 'not a Kubernetes quantity; write e.g. "16Gi", "500Mi", "4" or "500m"',
+  bytes: 'not a byte quantity; write e.g. "16Gi" or "500Mi" (a bare number is bytes, "m" is milli)',
+  gpu: `write "TYPE:COUNT" (e.g. "L4:1", "H100:8", "A100 80G:4") with a count of at least 1, a count (0: no GPU), or {type, count}; TYPE is one of ${GPU_TYPE_NAMES.join(", ")}; a GPU not in this list: gpu: COUNT and select the nodes with pod_template`,
+  gpuType: `unknown GPU type; known: ${GPU_TYPE_NAMES.join(", ")}`,
+  modelSource: "no model source; set exactly one of model_hf_path or model_path",
+  bothSources: "both model_hf_path and model_path are set; keep exactly one",
+  hfRepo: "not a Hugging Face repo id; write org/name, optionally @revision (e.g. Qwen/Qwen3-0.6B)",
+  modelPath: "not a model path; write s3://bucket/prefix, gs://…, az://…, pvc://CLAIM/path, models:/NAME/VERSION or an absolute path in the container (a Hugging Face repo goes in model_hf_path)",
+  minZero: "min 0 replicas cannot wake up: the autoscaler reads vLLM's own metrics, and at zero pods there are none; add scaling.wake: http-add-on",
+  cudaOnAmd: "vLLM's CUDA image on an AMD GPU finds no device; use the ROCm build (vllm/vllm-openai-rocm:TAG) or image: auto",
+  rocmOnNvidia: "a ROCm (AMD) image on an NVIDIA GPU; use the CUDA build (vllm/vllm-openai:TAG) or image: auto",
+} as const;
 
 /**
  * Byte quantities (memory, shm, disk, cache size) as the CLI's rules take them (rules.ts): a bare
@@ -24,8 +47,8 @@ function byteRules(node: unknown): void {
   if (Array.isArray(node)) return node.forEach(byteRules);
   if (node === null || typeof node !== "object") return;
   const n = node as Json;
-  if (n.type === "string" && n.pattern === QUANTITY_PATTERN) n.pattern = BYTE_QUANTITY_PATTERN;
-  if (n.type === "number" && n.minimum === 0 && Object.keys(n).length === 2) n.minimum = MEBIBYTE;
+  if (n.type === "string" && n.pattern === QUANTITY_PATTERN) Object.assign(n, { pattern: BYTE_QUANTITY_PATTERN, patternErrorMessage: SCHEMA_MESSAGES.bytes, errorMessage: SCHEMA_MESSAGES.bytes });
+  if (n.type === "number" && n.minimum === 0 && Object.keys(n).length === 3 && n.errorMessage === SCHEMA_MESSAGES.quantity) Object.assign(n, { minimum: MEBIBYTE, errorMessage: SCHEMA_MESSAGES.bytes });
   for (const v of Object.values(n)) byteRules(v);
 }
 
@@ -69,11 +92,12 @@ function describe(node: unknown, path: string): void {
 
 /**
  * A GPU type as findGpuType reads it: its letters and digits, without case, are a name or alias of the
- * catalog ("GB" at the end is "G"); anything else (spaces, '-', '_') does not matter.
+ * catalog ("GB" at the end is "G"); anything else (spaces, '-', '_') does not matter. `vendor`: only its GPUs.
  */
-function gpuTypePattern(): string {
+function gpuTypePattern(vendor?: GpuVendor): string {
   const norm = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]/g, "").replace(/GB$/, "G");
-  const keys = [...new Set(GPU_TYPES.flatMap((t) => [t.name, ...t.aliases]).map(norm))].sort((a, b) => b.length - a.length);
+  const types = GPU_TYPES.filter((t) => vendor === undefined || t.vendor === vendor);
+  const keys = [...new Set(types.flatMap((t) => [t.name, ...t.aliases]).map(norm))].sort((a, b) => b.length - a.length);
   const sep = "[^A-Za-z0-9]*";
   const one = (k: string) => [...k].map((c) => (/[A-Z]/.test(c) ? `[${c}${c.toLowerCase()}]` : c)).join(sep) + (k.endsWith("G") ? `(${sep}[Bb])?` : "");
   return `${sep}(${keys.map(one).join("|")})${sep}`;
@@ -82,14 +106,85 @@ function gpuTypePattern(): string {
 function gpuRules(schema: Json): void {
   const gpu = (((schema.properties as Json).resources as Json | undefined)?.properties as Json | undefined)?.gpu as Json | undefined;
   const type = gpuTypePattern();
-  for (const branch of (gpu?.anyOf as Json[] | undefined) ?? []) {
+  const branches = (gpu?.anyOf as Json[] | undefined) ?? [];
+  for (const branch of branches) {
     // "TYPE:N" (a trailing :N is the count, as the CLI reads it; at least 1, as the CLI says), or "TYPE"
-    if (branch.type === "string") branch.pattern = `^(${type}:0*[1-9]\\d*\\s*|(?!.*:\\d+\\s*$)${type})$`;
+    if (branch.type === "string") Object.assign(branch, { pattern: `^(${type}:0*[1-9]\\d*\\s*|(?!.*:\\d+\\s*$)${type})$`, patternErrorMessage: SCHEMA_MESSAGES.gpu });
     if (branch.type === "object") {
       const props = branch.properties as Json;
-      (props.type as Json).pattern = `^${type}$`;
+      Object.assign(props.type as Json, { pattern: `^${type}$`, patternErrorMessage: SCHEMA_MESSAGES.gpuType });
       (props.partition as Json).pattern = MIG_PROFILE_RE.source;
     }
+    branch.errorMessage = SCHEMA_MESSAGES.gpu;
+  }
+  branches.sort((a, b) => Number(b.type === "string") - Number(a.type === "string"));
+}
+
+/**
+ * How the language server words a value that no alternative takes: the first alternative's problem
+ * (so the string form goes first: strings are what people mistype), except that type mismatches of
+ * several alternatives are merged into "Incorrect type. Expected integer | object", dropping our
+ * words. A type written as a list of one is the same type to every validator, but its mismatch is
+ * not merged, so each alternative that carries our words gets one.
+ */
+function unmerged(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(unmerged);
+  if (node === null || typeof node !== "object") return;
+  const n = node as Json;
+  if (typeof n.type === "string" && typeof n.errorMessage === "string") n.type = [n.type];
+  for (const v of Object.values(n)) unmerged(v);
+}
+
+/** resources.gpu names a GPU of `vendor` (a string or {type}). */
+function gpuOfVendor(vendor: GpuVendor): Json {
+  const type = gpuTypePattern(vendor);
+  return {
+    properties: {
+      resources: {
+        type: "object",
+        properties: { gpu: { anyOf: [{ type: "string", pattern: `^${type}(:\\s*\\d+\\s*)?$` }, { type: "object", properties: { type: { type: "string", pattern: `^${type}$` } }, required: ["type"] }] } },
+        required: ["gpu"],
+      },
+    },
+    required: ["resources"],
+  };
+}
+
+/** vLLM's CUDA image, as src/render/app.ts tells it from the ROCm builds. */
+const CUDA_IMAGE = "^(docker\\.io/)?vllm/vllm-openai(:|@|$)";
+const ROCM_IMAGE = "(^|/)(vllm-openai-rocm|rocm/vllm)(:|@|$)|-rocm(:|@|$)|[Rr][Oo][Cc][Mm][^/]*$";
+
+/** `field` is given (strict ajv wants each required property named beside `required`). */
+function present(field: string): Json {
+  return { type: "object", properties: { [field]: true }, required: [field] };
+}
+
+/** The CLI's cross-field rules that a schema can say (if/then), each with the CLI's message. */
+function crossFieldRules(): Json[] {
+  return [
+    // exactly one model source (an if/then, not oneOf: the language server words a oneOf failure itself)
+    { if: present("model_hf_path"), then: { type: "object", properties: { model_path: false }, errorMessage: SCHEMA_MESSAGES.bothSources } },
+    { anyOf: [{ ...present("model_hf_path"), errorMessage: SCHEMA_MESSAGES.modelSource }, { ...present("model_path"), errorMessage: SCHEMA_MESSAGES.modelSource }] },
+    // autoscaling from zero needs something that sees requests while no pod runs
+    {
+      if: { properties: { scaling: { type: "object", properties: { replicas: { type: "array", prefixItems: [{ const: 0 }, {}], minItems: 2, items: false } }, required: ["replicas"] } }, required: ["scaling"] },
+      then: { properties: { scaling: { ...present("wake"), errorMessage: SCHEMA_MESSAGES.minZero } } },
+    },
+    // the image must fit the GPU's vendor
+    { if: gpuOfVendor("amd"), then: { properties: { image: { type: "string", pattern: `^(?!${CUDA_IMAGE.slice(1)})`, patternErrorMessage: SCHEMA_MESSAGES.cudaOnAmd } } } },
+    { if: gpuOfVendor("nvidia"), then: { properties: { image: { type: "string", pattern: `^(?!.*(${ROCM_IMAGE}))`, patternErrorMessage: SCHEMA_MESSAGES.rocmOnNvidia } } } },
+  ];
+}
+
+/** model_hf_path and the string form of model_path: the forms the CLI reads (src/models/source.ts). */
+function sourceRules(props: Json): void {
+  Object.assign(props.model_hf_path as Json, { pattern: HF_REPO.source, patternErrorMessage: SCHEMA_MESSAGES.hfRepo });
+  for (const branch of ((props.model_path as Json).anyOf as Json[] | undefined) ?? []) {
+    if (branch.type !== "string") continue;
+    Object.assign(branch, {
+      pattern: "^\\s*((s3|gs|az)://[^/\\s]+(/.*)?|pvc://[a-z0-9]([-a-z0-9.]*[a-z0-9])?(/.*)?|models:/[^/@\\s]+(/\\d+|@[A-Za-z0-9_-]+)|/.*)\\s*$",
+      patternErrorMessage: SCHEMA_MESSAGES.modelPath,
+    });
   }
 }
 
@@ -107,11 +202,16 @@ export function buildJsonSchema(): Record<string, unknown> {
     // quantities and durations: the CLI's rules as patterns, on the string form (numbers are ≥ 0)
     override: ({ zodSchema, jsonSchema }) => {
       const s = zodSchema as WithChecks;
-      const pattern = derivesFrom(s, quantity) ? QUANTITY_PATTERN : derivesFrom(s, duration) ? DURATION_PATTERN : undefined;
+      const [pattern, message] = derivesFrom(s, quantity) ? [QUANTITY_PATTERN, SCHEMA_MESSAGES.quantity] : derivesFrom(s, duration) ? [DURATION_PATTERN, SCHEMA_MESSAGES.duration] : [];
       if (pattern === undefined) return;
       const { description } = jsonSchema as Json;
       for (const k of Object.keys(jsonSchema)) delete (jsonSchema as Json)[k];
-      Object.assign(jsonSchema, { anyOf: [{ type: "number", minimum: 0 }, { type: "string", pattern }], ...(description ? { description } : {}) });
+      // the string form first, and the CLI's words on both forms (see unmerged)
+      const anyOf = [
+        { type: "string", pattern, patternErrorMessage: message, errorMessage: message },
+        { type: "number", minimum: 0, errorMessage: message },
+      ];
+      Object.assign(jsonSchema, { anyOf, ...(description ? { description } : {}) });
     },
   });
   const schema = strict(generated) as Json;
@@ -120,19 +220,17 @@ export function buildJsonSchema(): Record<string, unknown> {
   delete props.args;
   describe(schema, "");
   gpuRules(schema);
+  sourceRules(props);
   for (const [obj, field] of BYTE_FIELDS) byteRules((((props[obj!] as Json | undefined)?.properties as Json | undefined) ?? {})[field!]);
+  unmerged(schema);
   return {
     ...schema,
     $id: SCHEMA_ID,
     title: "vllm-app.yaml",
     // top-level x-* keys are ignored by the CLI (anchors for merge keys, as in docker compose)
     patternProperties: { "^x-": {} },
-    description: "One vLLM app for vllmapp (fields follow Flyte 2's VLLMAppEnvironment). In a file of several apps, start each document with the same # yaml-language-server: $schema= line.",
-    // exactly one model source
-    oneOf: [
-      { properties: { model_hf_path: true }, required: ["model_hf_path"] },
-      { properties: { model_path: true }, required: ["model_path"] },
-    ],
+    description: "One vLLM app for vllmapp (fields follow Flyte 2's VLLMAppEnvironment). vllmapp schema (and vllmapp init) write it beside the app file as vllm-app.schema.json; in a file of several apps, start each document with the same # yaml-language-server: $schema=./vllm-app.schema.json line.",
+    allOf: crossFieldRules(),
   };
 }
 

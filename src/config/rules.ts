@@ -5,6 +5,7 @@
  */
 import type { Finding } from "../errors.js";
 import type { AppConfig } from "./schema.js";
+import { findGpuType } from "./gpus.js";
 import { byteQuantityProblem, quantityValue } from "./units.js";
 
 type Quantity = string | number;
@@ -34,6 +35,23 @@ function requestOverLimit(field: "cpu" | "memory", pair: readonly [Quantity, Qua
   };
 }
 
+/**
+ * `A100` is the 40 GB card (the name NVIDIA's labels and the clouds give both memory sizes): said once,
+ * so a model sized for 80 GB is not scheduled on 40 GB nodes by surprise. Written out (`A100 40G`), no note.
+ */
+function a100Note(app: AppConfig): Finding | undefined {
+  // read as unknown: a "TYPE:COUNT" string, or {type, count} (as written, or as the schema hands it out)
+  const gpu: unknown = app.resources?.gpu;
+  const typed = typeof gpu === "string" ? gpu.replace(/:\s*\d+\s*$/, "") : typeof gpu === "object" && gpu !== null ? (gpu as { type?: unknown }).type : undefined;
+  if (typeof typed !== "string" || typed.trim().toUpperCase() !== "A100" || findGpuType(typed)?.name !== "A100") return undefined;
+  return {
+    path: ["resources", "gpu"],
+    severity: "note",
+    message: "A100 is the 40 GB card (nodes labelled NVIDIA-A100-SXM4-40GB or NVIDIA-A100-PCIE-40GB)",
+    hint: 'for the 80 GB one write A100_80G (or "A100 80G"); write "A100 40G" to say 40 GB without this note',
+  };
+}
+
 export function appRules(app: AppConfig): Finding[] {
   const out: Finding[] = [];
   for (const { path, value } of byteQuantities(app)) {
@@ -48,6 +66,8 @@ export function appRules(app: AppConfig): Finding[] {
       if (f) out.push(f);
     }
   }
+  const a100 = a100Note(app);
+  if (a100) out.push(a100);
   if (app.scaling?.wake && !Array.isArray(app.scaling.replicas)) {
     out.push({ path: ["scaling", "wake"], severity: "warning", message: "scaling.wake applies to autoscaling (replicas: [min, max]); with a fixed replica count it is ignored" });
   }

@@ -302,7 +302,7 @@ export const appConfigSchema = z
       const t = gpu.type === undefined ? undefined : findGpuType(gpu.type);
       if (gpu.type !== undefined && !t) {
         const guess = suggestGpuType(gpu.type);
-        ctx.addIssue({ code: "custom", path: ["resources", "gpu", "type"], message: `unknown GPU type "${gpu.type}"${guess ? `; did you mean "${guess}"?` : ""} Known: ${GPU_TYPE_NAMES.join(", ")}` });
+        ctx.addIssue({ code: "custom", path: ["resources", "gpu", "type"], message: `unknown GPU type "${gpu.type}"${guess ? `; did you mean "${guess}"?` : ""} (known: ${GPU_TYPE_NAMES.join(", ")})` });
       }
       if (gpu.partition !== undefined) {
         if (!MIG_PROFILE_RE.test(gpu.partition)) {

@@ -46,6 +46,11 @@ export async function whyUnsized(model: string): Promise<string | undefined> {
   return unsized.get(model);
 }
 
+/** The bytes of the model's weights, or undefined when they cannot be read (whyUnsized says why). */
+export async function weightBytes(model: string): Promise<number | undefined> {
+  return (await factsOf(model))?.weights;
+}
+
 /** "TYPE:N": the fewest GPUs of `type` (else a bigger type) that hold the model and its whole context, else its weights. */
 export async function suggestGpu(model: string, type = "L4"): Promise<string | undefined> {
   const f = await factsOf(model);

@@ -36,7 +36,7 @@ export function renderDocker(input: RenderInput, serve: ServeResult, gpu: GpuReq
   } else if (gpus === "all") flags.push("--gpus", "all");
   else if (gpus !== "") flags.push("--gpus", `"device=${gpus}"`);
   if (gpu.partition) problems.push({ path: ["resources", "gpu", "partition"], severity: "note", message: "MIG partitions are a Kubernetes scheduling concept; Docker gets whole devices" });
-  if (app.service_account) problems.push({ path: ["service_account"], severity: "note", message: `service_account ${app.service_account} is a Kubernetes identity: the local container uses the credentials you pass it (secrets)` });
+  if (app.service_account) problems.push({ path: ["service_account"], severity: "note", message: `${app.service_account} is a Kubernetes identity: the local container uses the credentials you pass it (secrets)` });
   if (sizing.shmAuto) flags.push("--ipc=host");
   else flags.push("--shm-size", dockerSize(sizing.shm));
   flags.push("-p", `${DOCKER_BIND}:${app.port}:${app.port}`);

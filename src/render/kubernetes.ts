@@ -179,7 +179,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     const dl = clone(t.modelDownload) as Partial<V1Container>;
     dl.name ??= "model-download";
     dl.args = ["copy", ...rcloneSource(src), `${CACHE_MOUNT}/models/${app.name}`, ...DOWNLOAD_FILTER, "--transfers=16", "--checkers=16", "--stats=30s", "--stats-one-line", "-v"];
-    const dlEnv: V1EnvVar[] = env.filter((e) => e.name !== "VLLM_API_KEY" && e.name !== "HF_HOME" && e.name !== "VLLM_CACHE_ROOT");
+    const dlEnv: V1EnvVar[] = env.filter((e) => COPY_ENV.test(e.name));
     if (src.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) dlEnv.push({ name: "RCLONE_S3_ENDPOINT", value: String(app.env_vars.AWS_ENDPOINT_URL) });
     if (dlEnv.length) dl.env = dlEnv;
     dl.volumeMounts = [{ name: "cache", mountPath: CACHE_MOUNT }];
@@ -190,7 +190,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   const copyStep = (name: string, from: Extract<typeof src, { kind: "s3" | "gs" | "az" }>, to: string, extra: string[]): V1Container => {
     const dl = clone(t.modelDownload) as Partial<V1Container>;
     dl.args = ["copy", ...rcloneSource(from), to, ...extra, "--stats=30s", "--stats-one-line", "-v"];
-    const dlEnv: V1EnvVar[] = env.filter((e) => e.name !== "VLLM_API_KEY" && e.name !== "HF_HOME");
+    const dlEnv: V1EnvVar[] = env.filter((e) => COPY_ENV.test(e.name));
     if (from.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) dlEnv.push({ name: "RCLONE_S3_ENDPOINT", value: String(app.env_vars.AWS_ENDPOINT_URL) });
     if (dlEnv.length) dl.env = dlEnv;
     dl.volumeMounts = [{ name: "cache", mountPath: CACHE_MOUNT }];
@@ -344,10 +344,18 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
     const ing = typed<V1Ingress>(meta(clone(t.ingress), app.name));
     ing.spec ??= {};
     if (app.domain.ingress_class) ing.spec.ingressClassName = app.domain.ingress_class;
+    // ingress-nginx's annotations (the streaming timeouts) do nothing on another controller: not written there
+    const annotations = ing.metadata?.annotations;
+    if (app.domain.ingress_class && !/nginx/i.test(app.domain.ingress_class) && annotations) {
+      for (const k of Object.keys(annotations)) if (k.startsWith("nginx.ingress.kubernetes.io/")) delete annotations[k];
+      if (Object.keys(annotations).length === 0) delete ing.metadata!.annotations;
+      problems.push({ path: ["domain", "ingress_class"], severity: "note", message: `${app.domain.ingress_class} is not ingress-nginx, so its streaming timeouts (3600 s) are not written`, hint: "responses stream for minutes: raise your controller's read timeout (e.g. Traefik's respondingTimeouts) above the longest one" });
+    }
     ing.spec.rules = [
       { host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: ingressBackend ? { name: ingressBackend.name, port: { number: ingressBackend.port } } : { name: app.name, port: { name: "http" } } } }] } },
     ];
     if (app.domain.tls_secret) ing.spec.tls = [{ hosts: [host], secretName: app.domain.tls_secret }];
+    else if (app.requires_auth !== false) problems.push({ path: ["domain"], severity: "note", message: `the Ingress serves http://${host}: the API key crosses the network in cleartext unless TLS ends in front of the controller`, hint: "set domain.tls_secret to a TLS Secret for the host (cert-manager writes one)" });
     objects.push(generic(ing));
   }
   // --- route (HTTPRoute, InferencePool) and monitoring (PodMonitor, dashboard, PrometheusRule)
@@ -403,6 +411,13 @@ function orderKeys<T extends object>(obj: T, first: readonly string[]): T {
   // the same keys and values as obj, in another order
   return out as T;
 }
+
+/**
+ * What an rclone copy step reads of the server's environment: object-store credentials and endpoints
+ * (rclone's env auth: AWS_*, GOOGLE_*, AZURE_*), its own RCLONE_* settings, proxies and CA bundles.
+ * Nothing else (HF_TOKEN, the API key, an app's own secrets) reaches it.
+ */
+const COPY_ENV = /^(AWS_|GOOGLE_|GCS_|CLOUDSDK_|AZURE_|RCLONE_|SSL_CERT_|REQUESTS_CA_BUNDLE$|CURL_CA_BUNDLE$|(HTTPS?|NO)_PROXY$|(https?|no)_proxy$)/;
 
 const KIND_ORDER = ["Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "LeaderWorkerSet", "PodDisruptionBudget", "NetworkPolicy", "ScaledObject", "HTTPScaledObject", "HorizontalPodAutoscaler", "Ingress", "InferencePool", "HTTPRoute", "PodMonitor", "PrometheusRule"];
 

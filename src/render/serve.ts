@@ -87,6 +87,10 @@ function includePathsRewritten(args: string[], includes: readonly IncludeFile[])
   return { args: out, problems };
 }
 
+function declareHint(name: string): string {
+  return `declare it: parameters: [{name: ${name}, value: …}] (--param ${name}=… sets it per run)`;
+}
+
 /**
  * `$NAME` in extra_args: vLLM gets the argv as is (no shell), so nothing expands it. A warning, naming
  * the parameter when there is one.
@@ -100,11 +104,29 @@ function literalDollarWarnings(tokens: readonly ArgToken[], params: ReadonlyMap<
       out.push({
         path: t.path, severity: "warning",
         message: `$${name} is passed to vLLM as written: vllmapp runs no shell, so nothing expands it`,
-        hint: param ? `write \${${param}} to use the parameter ${param}` : "declare it under parameters: [{name, value}] and write ${NAME}, or give the value itself",
+        hint: param ? `write \${${param}} to use the parameter ${param}` : `give the value itself, or ${declareHint(name)} and write \${${name}}`,
       });
     }
   }
   return out;
+}
+
+/**
+ * A value vLLM would refuse because a `$NAME` or `${name}` in it was not expanded: the error says why
+ * (no shell; no such parameter) and how to fix it, instead of only "invalid int value: '$MAXLEN'".
+ * The warnings of tokens without such an error stay warnings.
+ */
+function explainUnexpanded(checked: readonly Finding[], unexpanded: readonly Finding[]): Finding[] {
+  const key = (p: Finding) => JSON.stringify(p.path);
+  const byPath = new Map(unexpanded.map((u) => [key(u), u]));
+  const used = new Set<Finding>();
+  const out = checked.map((p) => {
+    const u = p.severity === "error" ? byPath.get(key(p)) : undefined;
+    if (!u) return p;
+    used.add(u);
+    return { ...p, message: `${p.message}: ${u.message}`, hint: u.hint ?? p.hint };
+  });
+  return [...unexpanded.filter((u) => !used.has(u)), ...out];
 }
 
 export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetKind, gpu: GpuRequest, params: ReadonlyMap<string, string>, includes: readonly IncludeFile[] = [], facts: { adapterRanks?: ReadonlyMap<string, number>; draftSource?: ModelSource } = {}): ServeResult {
@@ -126,19 +148,18 @@ export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetK
     try {
       tokens = shellSplit(app.extra_args).map((value) => ({ value, path: ["extra_args"] }));
     } catch (e) {
-      problems.push({ path: ["extra_args"], severity: "error", message: `extra_args: ${(e as Error).message}`, hint: "close the quote, or write extra_args as a list" });
+      problems.push({ path: ["extra_args"], severity: "error", message: `${(e as Error).message} in the extra_args string`, hint: "close the quote, or write extra_args as a list" });
     }
   } else if (app.extra_args) {
     tokens = app.extra_args.map((value, i) => ({ value, path: ["extra_args", i] }));
   }
-  problems.push(...literalDollarWarnings(tokens, params));
   const sub = substituteParameters(tokens, params);
   // ${NAME} naming no parameter is passed on as written, with a warning (as $NAME is)
-  problems.push(...sub.problems.map((p) => (/ names no parameter/.test(p.message) ? { ...p, severity: "warning" as const, message: `${p.message}, so vLLM receives it as written` } : p)));
+  const unexpanded = [...literalDollarWarnings(tokens, params), ...sub.problems.map((p) => (/ names no parameter/.test(p.message) ? { ...p, severity: "warning" as const, message: `${p.message}, so vLLM receives it as written`, hint: params.size ? p.hint : declareHint(/^\$\{([^}]+)\}/.exec(p.message)?.[1] ?? "NAME") } : p))];
   const release = chooseCatalog(app.image, app.vllm_version, DEFAULT_IMAGE);
   if (release.why && sub.tokens.length) problems.push({ path: [app.vllm_version !== undefined ? "vllm_version" : "image"], severity: "warning", message: release.why, hint: release.source === "default" ? 'set vllm_version: "X.Y.Z" to the release the image runs' : undefined });
   const checked = validateExtraArgs(sub.tokens, release.exact, { version: release.version, imageVersion: release.imageVersion ?? release.version });
-  problems.push(...checked.problems);
+  problems.push(...explainUnexpanded(checked.problems, unexpanded));
   // what vLLM refuses when it builds its configs (bounds, registered names), and repeated flags
   problems.push(...startupProblems(checked, release.version, release.exact));
   const extra = includePathsRewritten(checked.args, includes);

@@ -12,12 +12,12 @@ import { Invalid, convert, humanReadableInt, pyJsonLoads, type ConvertContext } 
 import { catalogIndex, loadCatalog, type Catalog, type CatalogFlag } from "./catalog.js";
 
 /** Flags vllmapp sets itself, and the vllm-app.yaml field to use instead. */
-export const OWNED_FLAGS: Record<string, { field: string; why: string }> = {
+export const OWNED_FLAGS: Record<string, { field?: string; why: string }> = {
   "--port": { field: "port", why: "set port: in vllm-app.yaml" },
   "--served-model-name": { field: "model_id", why: "set model_id: in vllm-app.yaml" },
   "--model": { field: "model_hf_path", why: "set model_hf_path: or model_path: in vllm-app.yaml" },
   "--api-key": { field: "requires_auth", why: "set requires_auth: true; vllmapp generates the key into a Secret and passes it as VLLM_API_KEY" },
-  "--host": { field: "port", why: "vllmapp makes the server listen on all interfaces of the container; remove --host" },
+  "--host": { why: "vllmapp makes the server listen on all interfaces of the container (port: sets the port); remove --host" },
 };
 
 export interface ArgToken {
@@ -228,6 +228,19 @@ function checkValue(p: Parser, flag: CatalogFlag, raw: string, json: unknown, wa
   return undefined;
 }
 
+/**
+ * Flags removed before the oldest catalogued release (0.11) that configs copied from older guides still
+ * carry (the Qwen3 model card's `--enable-reasoning`), with what replaced them.
+ */
+const REMOVED_BEFORE_CATALOGS: Record<string, string> = {
+  "--enable-reasoning": "remove it: --reasoning-parser NAME alone turns reasoning on",
+  "--use-v2-block-manager": "remove it: the v2 block manager became the only one",
+  "--worker-use-ray": "use --distributed-executor-backend ray",
+  "--engine-use-ray": "remove it (vLLM's engine no longer runs as a Ray actor)",
+  "--speculative-model": "use speculative_config: (or draft_model_hf_path:) in vllm-app.yaml; vllmapp writes --speculative-config",
+  "--num-speculative-tokens": "use speculative_config: {num_speculative_tokens: N} in vllm-app.yaml; vllmapp writes --speculative-config",
+};
+
 function unknownProblem(p: Parser, opt: string, path: ArgToken["path"], sev: "error" | "warning", imageVersion: string | undefined): Finding {
   const version = p.catalog.vllm_version;
   const norm = opt.startsWith("--") ? "--" + opt.slice(2).replace(/_/g, "-") : opt;
@@ -244,6 +257,8 @@ function unknownProblem(p: Parser, opt: string, path: ArgToken["path"], sev: "er
       hint: removed.replacement ? `use ${removed.replacement}` : removed.help ? `remove it; its last help said: ${removed.help}` : "remove it from extra_args",
     };
   }
+  const old = REMOVED_BEFORE_CATALOGS[base];
+  if (old) return { path, severity: sev, message: `${base} was removed before vLLM 0.11 (the oldest release vllmapp has a flag catalog for)`, hint: old };
   const guess = didYouMean(norm, p.options.keys());
   return { path, severity: sev, message: `unknown vllm serve flag ${opt}${guess ? `; did you mean ${guess}?` : ""}`, hint: guess ? `write ${guess} (checked against vLLM ${version})` : `see \`vllm serve --help\` for vLLM ${version}` };
 }
@@ -316,7 +331,7 @@ export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, 
     flagUses.push(use);
     const owned = OWNED_FLAGS[flag.name];
     if (owned) {
-      problems.push({ path, severity: "error", message: `${flag.name} is set by vllmapp; use the ${owned.field} field instead`, hint: owned.why });
+      problems.push({ path, severity: "error", message: `${flag.name} is set by vllmapp${owned.field ? `; use the ${owned.field} field instead` : ""}`, hint: owned.why });
       if (flag.takes_value && c.explicit === undefined) while (i < list.length && cls[i]!.kind === "A") i++;
       continue;
     }

@@ -323,7 +323,19 @@ test("$NAME and ${NAME} naming no parameter warn: vLLM receives them as written"
   const w = await warningsOf(`${BASE}resources: {gpu: "L4:1"}\nparameters: [{name: ctx, value: 8192}]\nextra_args: [--chat-template, "$TEMPLATE", --tokenizer, "\${tok}", --max-model-len, "$ctx"]\n`);
   assert.match(w.join("\n"), /extra_args\[1\]: \$TEMPLATE is passed to vLLM as written: vllmapp runs no shell, so nothing expands it/);
   assert.match(w.join("\n"), /extra_args\[3\]: \$\{tok\} names no parameter, so vLLM receives it as written/);
-  assert.match(w.join("\n"), /extra_args\[5\]: \$ctx is passed to vLLM as written.*\| write \$\{ctx\} to use the parameter ctx/);
+  // vLLM refuses "$ctx" as a number: the error says why (newcomer-3 §2 row 21)
+  const e = await errorsOf(`${BASE}resources: {gpu: "L4:1"}\nparameters: [{name: ctx, value: 8192}]\nextra_args: [--max-model-len, "$ctx"]\n`);
+  assert.match(e.join("\n"), /extra_args\[1\]: --max-model-len: invalid human_readable_int value: '\$ctx': \$ctx is passed to vLLM as written.*\| write \$\{ctx\} to use the parameter ctx/);
+});
+
+test("a flag value vLLM refuses because $NAME or ${name} was not expanded says why and how to declare it (newcomer-3 §2 row 21)", async () => {
+  const e = await errorsOf(`${BASE}resources: {gpu: "L4:1"}\nextra_args: [--max-model-len, "$MAXLEN", --seed, "\${seed}"]\n`);
+  assert.deepEqual(e.map((l) => l.replace(/^\d+:\d+ /, "")), [
+    "extra_args[1]: --max-model-len: invalid human_readable_int value: '$MAXLEN': $MAXLEN is passed to vLLM as written: vllmapp runs no shell, so nothing expands it | give the value itself, or declare it: parameters: [{name: MAXLEN, value: …}] (--param MAXLEN=… sets it per run) and write ${MAXLEN}",
+    "extra_args[3]: --seed: invalid int value: '${seed}': ${seed} names no parameter, so vLLM receives it as written | declare it: parameters: [{name: seed, value: …}] (--param seed=… sets it per run)",
+  ]);
+  // the reason is said once, in the error, not again as a warning
+  assert.deepEqual((await warningsOf(`${BASE}resources: {gpu: "L4:1"}\nextra_args: [--max-model-len, "$MAXLEN"]\n`)).filter((w) => w.includes("extra_args")), []);
 });
 
 test("a ReadWriteMany cache without storage_class warns that the clouds' default classes cannot bind it; with a class it does not", async () => {

@@ -7,16 +7,21 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { parseAllDocuments } from "yaml";
 import { FIELD_DOCS } from "../../../src/config/field-docs.ts";
-import { buildJsonSchema, jsonSchemaText } from "../../../src/config/json-schema.ts";
+import { buildJsonSchema, EDITOR_KEYWORDS, jsonSchemaText, SCHEMA_MESSAGES } from "../../../src/config/json-schema.ts";
 import { parseConfigText } from "../../../src/config/load.ts";
-import { ROOT } from "../../support/cli.ts";
+import { plan } from "../../../src/app/plan.ts";
+import { nodePlanIo } from "../../../src/app/node-io.ts";
+import { ROOT, workdir } from "../../support/cli.ts";
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 const SHIPPED = path.join(ROOT, "templates", "vllm-app.schema.json");
 
 function strictAjv(): Ajv2020 {
   // strict: every unknown keyword, union type, ignored format or required-without-property is an error
-  return addFormats(new Ajv2020({ strict: true, allErrors: true }));
+  const ajv = addFormats(new Ajv2020({ strict: true, allErrors: true }));
+  // the language server's message keywords, declared as the README says
+  ajv.addVocabulary([...EDITOR_KEYWORDS]);
+  return ajv;
 }
 
 test("the shipped schema is the generated one (npm run schema)", () => {
@@ -83,8 +88,8 @@ const CASES: [string, boolean][] = [
   ...["30m", "1h30m", "90s", "300", "2.5h", "500ms", "5 minutes", "1x", "m", ""].map((d): [string, boolean] => [`${BASE}startup_timeout: "${d}"\n`, /^(30m|1h30m|90s|300|2\.5h|500ms)$/.test(d)]),
   [`${BASE}startup_timeout: 600\n`, true],
   [`${BASE}startup_timeout: -5\n`, false],
-  [`${BASE}scaling: {replicas: [0, 2], scaledown_after: 10m}\n`, true],
-  [`${BASE}scaling: {replicas: [0, 2], scaledown_after: soon}\n`, false],
+  [`${BASE}scaling: {replicas: [0, 2], wake: http-add-on, scaledown_after: 10m}\n`, true],
+  [`${BASE}scaling: {replicas: [0, 2], wake: http-add-on, scaledown_after: soon}\n`, false],
   [`${BASE}resorces: {}\n`, false],
   [`${BASE}args: [--x]\n`, false],
 ];
@@ -129,4 +134,78 @@ test("schema and CLI agree that a typed GPU count is at least 1", () => {
     assert.equal(validate(app(gpu)), true, gpu);
     assert.doesNotThrow(() => parseConfigText(`name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "${gpu}"}\n`, "f.yaml"), gpu);
   }
+});
+
+/** Does `vllmapp render --dry-run` accept the file (its errors, rendered in-process)? */
+async function renders(yaml: string): Promise<string[]> {
+  const file = path.join(workdir({ "vllm-app.yaml": yaml }), "vllm-app.yaml");
+  const p = await plan({ file, target: "kubernetes", params: new Map() }, nodePlanIo({}));
+  return p.errors.map((e) => e.message);
+}
+
+test("the schema says what render says where a schema can (newcomer-3 §2 row 6: GPU count, model_path forms, min 0 without wake, image vs GPU vendor)", async () => {
+  const validate = strictAjv().compile(buildJsonSchema());
+  const cases: [string, boolean][] = [
+    [`${BASE}resources: {gpu: "H100:0"}\n`, false],
+    ["name: a\nmodel_path: s3:/bucket/x\n", false],
+    ["name: a\nmodel_path: bucket/x\n", false],
+    ["name: a\nmodel_path: models\n", false],
+    ["name: a\nmodel_path: s3://bucket/x\n", true],
+    ["name: a\nmodel_path: /models/x\n", true],
+    ["name: a\nmodel_path: pvc://weights/qwen\n", true],
+    ["name: a\nmodel_hf_path: qwen3\n", false],
+    [`${BASE}scaling: {replicas: [0, 4]}\n`, false],
+    [`${BASE}scaling: {replicas: [0, 4], wake: http-add-on}\n`, true],
+    [`${BASE}scaling: {replicas: [1, 4]}\n`, true],
+    [`${BASE}resources: {gpu: "MI300X:1"}\nimage: vllm/vllm-openai:v0.33.0\n`, false],
+    [`${BASE}resources: {gpu: {type: mi300x, count: 1}}\nimage: vllm/vllm-openai:v0.33.0\n`, false],
+    [`${BASE}resources: {gpu: "MI300X:1"}\nimage: vllm/vllm-openai-rocm:v0.33.0\n`, true],
+    [`${BASE}resources: {gpu: "MI300X:1"}\n`, true],
+    [`${BASE}resources: {gpu: "H100:1"}\nimage: vllm/vllm-openai-rocm:v0.33.0\n`, false],
+    [`${BASE}resources: {gpu: "H100:1"}\nimage: vllm/vllm-openai:v0.33.0\n`, true],
+  ];
+  for (const [yaml, ok] of cases) {
+    assert.equal((await renders(yaml)).length === 0, ok, `render on ${JSON.stringify(yaml)}`);
+    const doc = parseAllDocuments(yaml)[0]!.toJS();
+    assert.equal(validate(doc), ok, `schema on ${JSON.stringify(yaml)}: ${JSON.stringify(validate.errors?.slice(0, 2))}`);
+  }
+});
+
+/** The messages the language server shows for `field` (errorMessage / patternErrorMessage on the failing schema nodes). */
+function editorMessages(yaml: string): string[] {
+  const validate = strictAjv().compile(buildJsonSchema());
+  validate(parseAllDocuments(yaml)[0]!.toJS());
+  const root = buildJsonSchema();
+  const at = (pointer: string): Record<string, unknown> => pointer.split("/").slice(1).reduce((n: any, k) => n[decodeURIComponent(k.replace(/~1/g, "/").replace(/~0/g, "~"))], root);
+  const out = new Set<string>();
+  for (const e of validate.errors ?? []) {
+    // the keyword's schema; a property that must not be there (`false`): the schema naming it, as the language server reads it
+    const node = at(e.schemaPath.replace(/^#/, "").replace(e.keyword === "false schema" ? /\/properties\/[^/]+\/false schema$/ : /\/[^/]+$/, ""));
+    const m = (e.keyword === "pattern" ? node.patternErrorMessage : undefined) ?? node.errorMessage;
+    if (typeof m === "string") out.add(m);
+  }
+  return [...out];
+}
+
+test("the editor's messages are the CLI's words, not 'Incorrect type' (newcomer-3 §2 row 5)", async () => {
+  const cases: [string, keyof typeof SCHEMA_MESSAGES][] = [
+    [`${BASE}startup_timeout: 30 minutes\n`, "duration"],
+    [`${BASE}resources: {cpu: lots}\n`, "quantity"],
+    [`${BASE}cache: {size: 100GBs}\n`, "bytes"],
+    [`${BASE}resources: {gpu: "H10:1"}\n`, "gpu"],
+    ["name: a\nmodel_hf_path: o/m\nmodel_path: s3://b/m\n", "bothSources"],
+    ["name: a\n", "modelSource"],
+    ["name: a\nmodel_path: s3:/bucket/x\n", "modelPath"],
+    [`${BASE}scaling: {replicas: [0, 4]}\n`, "minZero"],
+    [`${BASE}resources: {gpu: "MI300X:1"}\nimage: vllm/vllm-openai:v0.33.0\n`, "cudaOnAmd"],
+  ];
+  for (const [yaml, key] of cases) {
+    assert.deepEqual(editorMessages(yaml), [SCHEMA_MESSAGES[key]], yaml);
+  }
+  // and the CLI words the same mistakes the same way
+  const cli = async (yaml: string) => (await renders(yaml)).join("\n");
+  assert.match(await cli(`${BASE}startup_timeout: 30 minutes\n`), new RegExp(SCHEMA_MESSAGES.duration.replace(/[()"]/g, "\\$&")));
+  assert.match(await cli("name: a\nmodel_hf_path: o/m\nmodel_path: s3://b/m\n"), new RegExp(SCHEMA_MESSAGES.bothSources));
+  assert.match(await cli("name: a\n"), new RegExp(SCHEMA_MESSAGES.modelSource));
+  assert.match(await cli(`${BASE}scaling: {replicas: [0, 4]}\n`), /min 0 replicas cannot wake up/);
 });

@@ -27,7 +27,7 @@ test("service_account: a Kubernetes name; on Docker a note, not an error", async
   assert.match((await errorsOf(`${BASE}service_account: Model_Reader\n`)).join("\n"), /service_account: not a Kubernetes ServiceAccount name/);
   const p = await planOf(`${BASE}service_account: model-reader\n`, "docker");
   assert.deepEqual(p.errors, []);
-  assert.ok(p.warnings.some((w) => w.severity === "note" && /service_account model-reader is a Kubernetes identity/.test(w.message)));
+  assert.ok(p.warnings.some((w) => w.severity === "note" && /^model-reader is a Kubernetes identity/.test(w.message)));
 });
 
 test("service_account and no credentials on this machine: deploy warns 'not checked from here', check still fails", async () => {
