@@ -87,7 +87,9 @@ for (const target of targets) {
   const blob = path.join(work, `${target}.blob`);
   const config = path.join(work, `${target}.sea.json`);
   writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: true, assets }, null, 2));
-  execFileSync(runner[0], [...runner.slice(1), "--experimental-sea-config", config], { cwd: work, stdio: ["ignore", "ignore", "inherit"] });
+  // the snapshot's warm-up (src/sea.ts) reads the catalogs from the package folder
+  const env = { ...process.env, VLLMAPP_SEA_BUILD_ROOT: ROOT };
+  execFileSync(runner[0], [...runner.slice(1), "--experimental-sea-config", config], { cwd: work, env, stdio: ["ignore", "ignore", "inherit"] });
   const name = `vllmapp-${pkg.version}-${target}`;
   const bin = path.join(out, name);
   copyFileSync(exe, bin);
