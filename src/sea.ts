@@ -9,7 +9,7 @@
  * run compiled, in the snapshot's heap (V8 keeps the bytecode of compiled functions in a snapshot), so a
  * run neither loads nor compiles them. What those runs cache (the vLLM catalog index and the catalog of the
  * default image's release, read from the package folder at build time: the same files the binary embeds)
- * is kept too. Nothing else they touch outlives them (process.exitCode is reset; stdio is re-created when
+ * is kept too, and so is the text of `--help` (src/static-help.ts). Nothing else they touch outlives them (process.exitCode is reset; stdio is re-created when
  * the binary starts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -18,8 +18,16 @@ import path from "node:path";
 import v8 from "node:v8";
 import { main } from "./cli.js";
 import { runProcess } from "./entry.js";
+import { wantsStaticHelp } from "./static-help.js";
+
+/** The top-level help as the program prints it to a pipe, kept by warmUp() (src/static-help.ts). */
+let staticHelp: string | undefined;
 
 const start = (): void => {
+  if (staticHelp !== undefined && wantsStaticHelp(process.argv)) {
+    process.stdout.write(staticHelp);
+    return;
+  }
   // the main script of a single executable gets the binary's path as argv[1] already (as node gets the script's)
   void runProcess(process.argv);
 };
@@ -38,9 +46,13 @@ async function warmUp(): Promise<void> {
   const file = path.join(dir, "vllm-app.yaml");
   writeFileSync(file, SAMPLE_APP);
   const write = { out: process.stdout.write, err: process.stderr.write };
-  process.stdout.write = process.stderr.write = (() => true) as typeof process.stdout.write;
+  let out = "";
+  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
   try {
-    for (const args of [["--help"], ["render", "--help"], ["render", "--dry-run", "-f", file], ["render", "--dry-run", "-o", "json", "-f", file]]) {
+    // bin/build-binary.mjs gives the build no terminal: commander prints the help as to a pipe
+    if ((await main(["vllmapp", "vllmapp", "--help"])) === 0 && !process.stdout.isTTY) staticHelp = out;
+    for (const args of [["render", "--help"], ["render", "--dry-run", "-f", file], ["render", "--dry-run", "-o", "json", "-f", file]]) {
       await main(["vllmapp", "vllmapp", ...args]);
     }
   } finally {
