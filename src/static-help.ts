@@ -5,14 +5,14 @@
  * its start-up snapshot (src/sea.ts). On a terminal commander wraps the help to the terminal's width, so
  * there the program is built as usual. test/e2e/startup.test.ts holds both to the built program's bytes.
  *
- * This module is loaded before anything else: it imports nothing but node:tty.
+ * This module is loaded before anything else: it imports nothing. (node:tty is taken when called: the
+ * binary's snapshot builder warns about node:tty imported at build time.)
  */
-import { isatty } from "node:tty";
 
 /** Whether `argv` (process.argv) asks for the top-level help, printed to something other than a terminal. */
 export function wantsStaticHelp(argv: readonly string[]): boolean {
   const args = argv.slice(2);
   if (args.length > 1) return false;
   if (args.length === 1 && args[0] !== "--help" && args[0] !== "-h") return false;
-  return !isatty(1);
+  return !process.getBuiltinModule("node:tty").isatty(1);
 }
