@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // `npm run build:binary [-- --target linux-x64,linux-arm64] [--out DIR]`: vllmapp as one executable file per
 // platform (Node.js single executable applications), for people who install their tools as binaries.
-// - The code is one CommonJS bundle (src/sea.ts) with everything it can load bundled: the binary has no
-//   node_modules beside it. The vLLM serve catalogs are embedded as assets (src/package-files.ts), the
+// - The code is a CommonJS bundle (src/sea.ts) with everything it can load bundled: the binary has no
+//   node_modules beside it. The packages only some commands load (client-node, the AWS SDK, the Hub client,
+//   prompts, ora) are bundles of their own, embedded as assets and compiled on first use. The vLLM serve catalogs are embedded as assets (src/package-files.ts), the
 //   Kubernetes templates are parsed into the bundle (as for npm).
 // - The bundle's modules are evaluated at build time into a V8 start-up snapshot (useSnapshot), so a run
-//   starts from that heap instead of loading and compiling them. A snapshot is made by the node binary
+//   starts from that heap instead of loading and compiling them; src/sea.ts warms it up with `--help` and
+//   a render first. The snapshot's size is paid by every run, hence the vendor bundles above. A snapshot is made by the node binary
 //   that will run it: linux-arm64's is made under qemu-user (Debian's qemu-user-static) on x64.
 // - The node binaries are the official ones of the newest supported line, from the npm registry
 //   (test/testbed/node-lines.mjs). The blob is injected with postject.
@@ -51,16 +53,21 @@ const defaultTemplates = Object.fromEntries(
     .filter((f) => f.endsWith(".yaml"))
     .map((f) => [f, parseYaml(readFileSync(path.join(templatesDir, f), "utf8"))]),
 );
+// ---- the packages only some commands load (VENDOR): a bundle each, an asset of the binary, compiled when
+// a command first imports it. Kept out of the main bundle, they are not in the start-up snapshot, whose
+// size every run pays for (BENCHMARKS.md "Start-up").
+const VENDOR = ["@kubernetes/client-node", "@aws-sdk/client-s3", "@huggingface/hub", "@inquirer/prompts", "ora"];
+const vendorFile = (name) => `vendor/${name.replace(/^@/, "").replace(/\//g, "-")}.cjs`;
 const main = path.join(work, "vllmapp.cjs");
-await build({
-  entryPoints: [path.join(ROOT, "src", "sea.ts")],
+const common = {
   bundle: true,
   platform: "node",
   format: "cjs",
   target: "node24",
-  outfile: main,
-  minifyWhitespace: true,
-  minifySyntax: true,
+  // short identifiers: the source is part of the snapshot, whose size every run pays for; names kept for
+  // error classes and stack traces
+  minify: true,
+  keepNames: true,
   define: {
     VLLMAPP_VERSION: JSON.stringify(pkg.version),
     VLLMAPP_DEFAULT_TEMPLATES: JSON.stringify(defaultTemplates),
@@ -69,9 +76,51 @@ await build({
     "import.meta.url": "__vllmappUrl",
   },
   banner: { js: 'var __vllmappUrl = "file:///vllmapp-single-executable/dist/cli.js";' },
-  plugins: [startupPlugin({ lazy: "bundled" })],
   logLevel: "warning",
-});
+};
+await build({ ...common, entryPoints: [path.join(ROOT, "src", "sea.ts")], outfile: main, plugins: [vendorPlugin(), startupPlugin({ lazy: "bundled" })] });
+const vendorDir = path.join(work, "vendor-root");
+for (const name of VENDOR) {
+  const entry = path.join(work, `${vendorFile(name).replace(/[/.]/g, "_")}.js`);
+  writeFileSync(entry, `module.exports = require(${JSON.stringify(name)});\n`);
+  await build({ ...common, entryPoints: [entry], outfile: path.join(vendorDir, vendorFile(name)), absWorkingDir: ROOT, nodePaths: [path.join(ROOT, "node_modules")], plugins: [startupPlugin({ lazy: "bundled" })] });
+}
+
+/** In the main bundle, an import of a VENDOR package from vllmapp's code loads the package's asset (on first use). */
+function vendorPlugin() {
+  return {
+    name: "vllmapp-vendor",
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) =>
+        VENDOR.includes(args.path) && args.importer.startsWith(path.join(ROOT, "src")) ? { path: args.path, namespace: "vllmapp-vendor" } : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: "vllmapp-vendor" }, (args) => ({
+        contents: `module.exports = require("vllmapp-vendor-loader")(${JSON.stringify(vendorFile(args.path))});`,
+        loader: "js",
+        resolveDir: ROOT,
+      }));
+      b.onResolve({ filter: /^vllmapp-vendor-loader$/ }, () => ({ path: "loader", namespace: "vllmapp-vendor-loader" }));
+      b.onLoad({ filter: /.*/, namespace: "vllmapp-vendor-loader" }, () => ({
+        // the single executable's require loads built-in modules only: a vendor bundle requires nothing else
+        contents: `const cache = new Map();
+module.exports = (rel) => {
+  let m = cache.get(rel);
+  if (m) return m.exports;
+  const sea = require("node:sea");
+  const root = process.env.VLLMAPP_SEA_BUILD_VENDOR;
+  const src = sea.isSea() || !root ? sea.getAsset(rel, "utf8") : require("node:fs").readFileSync(require("node:path").join(root, rel), "utf8");
+  const filename = "/vllmapp-single-executable/" + rel;
+  const fn = require("node:vm").compileFunction(src, ["exports", "require", "module", "__filename", "__dirname"], { filename });
+  m = { exports: {} };
+  cache.set(rel, m);
+  fn.call(m.exports, m.exports, require, m, filename, "/vllmapp-single-executable/vendor");
+  return m.exports;
+};`,
+        loader: "js",
+      }));
+    },
+  };
+}
 
 // ---- the assets: templates/vllm/catalogs/*.json under their package paths
 const catalogs = path.join(ROOT, "templates", "vllm", "catalogs");
@@ -80,6 +129,7 @@ const assets = Object.fromEntries(
     .filter((f) => f.endsWith(".json"))
     .map((f) => [`templates/vllm/catalogs/${f}`, path.join(catalogs, f)]),
 );
+for (const name of VENDOR) assets[vendorFile(name)] = path.join(vendorDir, vendorFile(name));
 
 const artifacts = [];
 for (const target of targets) {
@@ -87,7 +137,9 @@ for (const target of targets) {
   const blob = path.join(work, `${target}.blob`);
   const config = path.join(work, `${target}.sea.json`);
   writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: true, assets }, null, 2));
-  execFileSync(runner[0], [...runner.slice(1), "--experimental-sea-config", config], { cwd: work, stdio: ["ignore", "ignore", "inherit"] });
+  // the snapshot's warm-up (src/sea.ts) reads the catalogs from the package folder
+  const env = { ...process.env, VLLMAPP_SEA_BUILD_ROOT: ROOT, VLLMAPP_SEA_BUILD_VENDOR: vendorDir };
+  execFileSync(runner[0], [...runner.slice(1), "--experimental-sea-config", config], { cwd: work, env, stdio: ["ignore", "ignore", "inherit"] });
   const name = `vllmapp-${pkg.version}-${target}`;
   const bin = path.join(out, name);
   copyFileSync(exe, bin);

@@ -3,10 +3,12 @@
 // - code splitting keeps @kubernetes/client-node, @inquirer/prompts, ora and the SDKs out of `render`;
 // - the vLLM serve catalogs stay files (templates/vllm/catalogs/), read only when a render needs one;
 // - the shipped templates are parsed here, not on every run (--templates DIR still reads a folder);
+// - `vllmapp --help` to a pipe prints dist/help.txt, written here, without loading the CLI (src/static-help.ts);
 // - commander's eager require of node:child_process (for executable subcommands, unused here) is deferred;
 // - @kubernetes/client-node is narrowed to KubeConfig: vllmapp talks to the API with its own small client,
 //   and the package index would load 6 MB of generated API classes on every cluster command.
-import { readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 import { startupPlugin } from "./esbuild-startup.mjs";
 
@@ -39,6 +41,26 @@ await build({
   plugins: [startupPlugin()],
   logLevel: "warning",
 });
+
+// what bin/vllmapp.js loads first: on its own, with no chunk of the CLI
+await build({
+  entryPoints: ["src/static-help.ts"],
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node22",
+  outdir: next.pathname,
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: "warning",
+});
+// the top-level help, as the built program prints it to a pipe (src/static-help.ts)
+const help = execFileSync(process.execPath, ["--input-type=module", "-e", `const { main } = await import(${JSON.stringify(new URL("cli.js", `${next.href}/`).href)}); process.exitCode = await main(["node", "vllmapp", "--help"]);`], {
+  encoding: "utf8",
+  stdio: ["ignore", "pipe", "inherit"],
+  env: { ...process.env, NO_COLOR: "1" },
+});
+writeFileSync(new URL("help.txt", `${next.href}/`), help);
 
 try {
   renameSync(dist, old);

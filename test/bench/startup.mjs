@@ -6,7 +6,8 @@
 // BENCHMARKS.md.
 //
 //   VLLMAPP_BENCH_NODE=/path/to/node   the Node.js to run (default: Node.js 24 from the test bed's cache)
-//   VLLMAPP_BENCH_BIN=/path/to/vllmapp a single executable to measure instead of node bin/vllmapp.js
+//   VLLMAPP_BENCH_BIN=/path/to/vllmapp a single executable (npm run build:binary) to measure too, in the
+//                                      same interleaved run as node bin/vllmapp.js
 //   HELM=/path/to/helm CHART=/path/to/production-stack/helm   add the helm row (see BENCHMARKS.md)
 //   BENCH_STARTUP_RUNS=N               runs of each command (default 21, after 3 warm-ups)
 import { spawnSync } from "node:child_process";
@@ -20,7 +21,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS || 21);
 const node = process.env.VLLMAPP_BENCH_NODE || (await nodeForLine(MAIN_LINE));
 const exe = process.env.VLLMAPP_BENCH_BIN;
-const vllmapp = (...args) => (exe ? [exe, ...args] : [node, path.join(ROOT, "bin", "vllmapp.js"), ...args]);
+const npm = (...args) => [node, path.join(ROOT, "bin", "vllmapp.js"), ...args];
 
 // The production-stack chart's minimal example (tutorials/assets/values-01-minimal-example.yaml), as a vllmapp app.
 const tmp = mkdtempSync(path.join(os.tmpdir(), "vllmapp-bench-startup-"));
@@ -34,9 +35,10 @@ writeFileSync(
 
 const commands = {
   node: [node, "-e", "0"],
-  help: vllmapp("--help"),
-  render: vllmapp("render", "--dry-run", "-f", app),
+  help: npm("--help"),
+  render: npm("render", "--dry-run", "-f", app),
 };
+if (exe) Object.assign(commands, { binHelp: [exe, "--help"], binRender: [exe, "render", "--dry-run", "-f", app] });
 if (process.env.HELM && process.env.CHART) commands.helm = [process.env.HELM, "template", "vllm", process.env.CHART, "-f", values];
 
 const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -53,6 +55,7 @@ function cpuMs(argv) {
   return user + sys;
 }
 
+const loadBefore = os.loadavg().map((x) => x.toFixed(2)).join(" ");
 const samples = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
 for (let i = 0; i < RUNS + 3; i++) {
   for (const [k, argv] of Object.entries(commands)) {
@@ -64,11 +67,18 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const m = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]));
 const v = spawnSync(node, ["--version"], { encoding: "utf8" }).stdout.trim();
 const load = os.loadavg().map((x) => x.toFixed(2)).join(" ");
-console.log(`Node.js ${v}${exe ? `, ${exe}` : ""}; ${RUNS} runs each after 3 warm-ups, interleaved; CPU ms (user+sys) medians; load average ${load}`);
+console.log(`Node.js ${v}${exe ? `, binary ${exe}` : ""}; ${RUNS} runs each after 3 warm-ups, interleaved; CPU ms (user+sys) medians; load average ${loadBefore} before, ${load} after`);
 console.log("| what | CPU ms | vs `node -e 0` | vs `helm template` |");
 console.log("|---|---|---|---|");
 for (const [k, ms] of Object.entries(m)) {
-  const label = { node: "`node -e 0`", help: "`vllmapp --help`", render: "`vllmapp render --dry-run` (one app)", helm: "`helm template` (production-stack, same model)" }[k];
+  const label = {
+    node: "`node -e 0`",
+    help: "npm: `vllmapp --help`",
+    render: "npm: `vllmapp render --dry-run` (one app)",
+    binHelp: "binary: `vllmapp --help`",
+    binRender: "binary: `vllmapp render --dry-run` (one app)",
+    helm: "`helm template` (production-stack, same model)",
+  }[k];
   console.log(`| ${label} | ${ms.toFixed(0)} | ${(ms / m.node).toFixed(2)}× | ${m.helm ? `${(ms / m.helm).toFixed(2)}×` : "—"} |`);
 }
 console.log(`raw: ${JSON.stringify(samples)}`);
