@@ -6,7 +6,7 @@
  * recorded watch sequences through `see` and a viewer (test/fixtures/watch/).
  */
 import { leaderWorkerSetName } from "../render/parallelism.js";
-import { describeCurrent, type StartupReport } from "../startup/phases.js";
+import { describeCurrent, ProgressGate, type StartupReport } from "../startup/phases.js";
 import { currentPods, diagnosePods, isUnschedulable, replicaFailure, type Diagnosis, type KEvent } from "./diagnose.js";
 import { diagnoseGroups, groupState } from "./groups.js";
 import type { Deployment, LeaderWorkerSet, Node, Pod, ReplicaSet } from "./k8s-types.js";
@@ -46,7 +46,8 @@ export type Seeing<W> =
   | { at: number; kind: "pod"; type: "ADDED" | "MODIFIED" | "DELETED"; object: Pod }
   | { at: number; kind: "event"; type: "ADDED" | "MODIFIED" | "DELETED"; object: WatchedEvent }
   | { at: number; kind: "relist"; of: "replicaset" | "pod" }
-  | { at: number; kind: "nodes"; nodes: Node[] | undefined };
+  | { at: number; kind: "nodes"; nodes: Node[] | undefined }
+  | { at: number; kind: "log"; line: LogRecord };
 
 export function emptySeen<W>(logs: readonly LogRecord[] = []): Seen<W> {
   return { workload: undefined, replicaSets: [], pods: [], events: [], logs, nodes: undefined, nodesRead: false, podGoneAt: 0 };
@@ -72,6 +73,8 @@ export function see<W>(seen: Seen<W>, s: Seeing<W>, eventPrefix: string): Seen<W
       return s.of === "pod" ? { ...seen, pods: [] } : { ...seen, replicaSets: [] };
     case "nodes":
       return { ...seen, nodes: s.nodes, nodesRead: true };
+    case "log":
+      return { ...seen, logs: [...seen.logs, s.line] };
   }
 }
 
@@ -108,6 +111,22 @@ export interface Viewer<W, M> {
   eventPrefix: string;
   memo: M;
   look(seen: Seen<W>, memo: M, now: number): { view: View; memo: M };
+}
+
+/** Which progress lines are shown: a replica's start only when its phase changes (or, without a terminal, every 30 s). */
+export class ProgressLines {
+  private readonly gate: ProgressGate;
+  private last = "";
+  constructor(interactive: boolean) {
+    this.gate = new ProgressGate(interactive);
+  }
+
+  next(view: Progress, now: number): string | undefined {
+    if (view.line === undefined) return undefined;
+    if (view.starting && !this.gate.pass(view.starting, now) && this.last.startsWith(`${view.counts} — `)) return undefined;
+    this.last = view.line;
+    return view.line;
+  }
 }
 
 /** Rollout complete, as `kubectl rollout status` decides; else the ready count so far. */

@@ -12,13 +12,13 @@ import { AppFailedError, InterruptedError, ReadinessTimeoutError } from "../erro
 import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { LABEL_APP } from "../render/labels.js";
 import { leaderWorkerSetName } from "../render/parallelism.js";
-import { describePhases, ProgressGate, type StartupReport } from "../startup/phases.js";
-import type { Ui } from "../ui/output.js";
+import { describePhases, type StartupReport } from "../startup/phases.js";
+import type { Spinner, Ui } from "../ui/output.js";
 import type { KubeApi } from "./api.js";
 import type { Diagnosis } from "./diagnose.js";
 import type { Deployment, LeaderWorkerSet, Pod, ReplicaSet } from "./k8s-types.js";
 import { lastLines, readNodes } from "./read.js";
-import { deploymentViewer, emptySeen, leaderWorkerSetViewer, rolloutState, see, type Progress, type Readiness, type Seeing, type Seen, type View, type Viewer, type WatchedEvent } from "./rollout.js";
+import { deploymentViewer, emptySeen, leaderWorkerSetViewer, ProgressLines, rolloutState, see, type Progress, type Readiness, type Seeing, type Seen, type View, type Viewer, type WatchedEvent } from "./rollout.js";
 import { podTimeline, startupOf, StartupWatch, type PodStart } from "./startup.js";
 
 export type { Readiness } from "./rollout.js";
@@ -34,6 +34,8 @@ export interface WaitOptions {
   namespace: string;
   timeoutSeconds: number;
   ui: Ui;
+  /** everything the loop sees, as it sees it (test/fixtures/watch/record.ts records watch sequences with it) */
+  tap?: (s: Seeing<unknown>) => void;
 }
 
 /** Which workload a wait watches. */
@@ -69,110 +71,138 @@ export async function waitForGroups(api: KubeApi, opts: WaitOptions): Promise<Re
 
 /** The one watch loop: feeds the watches to the viewer and acts on its view. */
 async function watchUntilReady<W extends { metadata: { name: string; resourceVersion?: string } }, M>(api: KubeApi, opts: WaitOptions, workload: Workload<W>, viewer: Viewer<W, M>): Promise<Waited> {
-  const { app, namespace, ui } = opts;
-  const spinner = await ui.spinner(viewer.waiting);
-  const ac = new AbortController();
-  let onLogLine = () => {};
-  const startup = new StartupWatch(api, namespace, () => onLogLine());
-  let seen: Seen<W> = emptySeen<W>(startup.logs);
-  let memo = viewer.memo;
-  let last: Progress | undefined;
-  let watched: Pod | undefined;
-  let nodesAsked = false;
-  let following = false;
-  const gate = new ProgressGate(ui.interactive);
-  let lastText = "";
-  const startupNow = () => (watched ? startupOf(watched, seen.events, startup.logs, Date.now()) : undefined);
+  const spinner = await opts.ui.spinner(viewer.waiting);
+  return new Promise<Waited>((resolve, reject) => new ReadinessWatch(api, opts, workload, viewer, spinner, resolve, reject).start());
+}
 
-  return new Promise<Waited>((resolve, reject) => {
-    let settled = false;
-    let failing = false;
-    const finish = (err: Error | undefined, done?: Readiness) => {
-      if (settled) return;
-      settled = true;
-      ac.abort();
-      startup.abort();
-      clearTimeout(timer);
-      clearInterval(ticker);
-      stopListeningForInterrupt(onInterrupt);
-      if (err) {
-        spinner.stop();
-        return reject(err);
-      }
-      const report = startupNow() ?? null;
-      spinner.succeed(`${app}: ${done!.ready}/${done!.desired} ${viewer.unit}`);
-      if (report) ui.info(`${app} startup (${watched!.metadata.name}): ${describePhases(report)}`);
-      // a rollout that changed nothing has no start of its own to record; the pod is read once more, as
-      // the Deployment's last event may come before the pod's Ready one
-      const pod = watched && following ? api.get<Pod>(`/api/v1/namespaces/${namespace}/pods/${watched.metadata.name}`, `read pod ${watched.metadata.name}`).then((p) => p ?? watched, () => watched) : Promise.resolve(undefined);
-      void pod.then((p) => resolve({ ready: done!.ready, desired: done!.desired, startup: report, start: p ? podTimeline(p, seen.events, startup.logs, Date.now()) : undefined }));
-    };
+class ReadinessWatch<W extends { metadata: { name: string; resourceVersion?: string } }, M> {
+  private readonly ac = new AbortController();
+  private readonly startup: StartupWatch;
+  private readonly lines: ProgressLines;
+  private seen: Seen<W>;
+  private memo: M;
+  private last: Progress | undefined;
+  private watched: Pod | undefined;
+  private nodesAsked = false;
+  private following = false;
+  private settled = false;
+  private failing = false;
+  private ticker: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onInterrupt = () => this.finish(new InterruptedError(`interrupted: stopped waiting for ${this.opts.app}; what was applied stays (vllmapp status ${this.opts.app})`));
+
+  constructor(
+    private readonly api: KubeApi,
+    private readonly opts: WaitOptions,
+    private readonly workload: Workload<W>,
+    private readonly viewer: Viewer<W, M>,
+    private readonly spinner: Spinner,
+    private readonly resolve: (w: Waited) => void,
+    private readonly reject: (e: Error) => void,
+  ) {
+    this.startup = new StartupWatch(api, opts.namespace, () => {
+      const line = this.startup.logs.at(-1);
+      if (line && opts.tap) opts.tap({ at: Date.now(), kind: "log", line });
+      this.evaluate();
+    });
+    this.lines = new ProgressLines(opts.ui.interactive);
+    this.seen = emptySeen<W>(this.startup.logs);
+    this.memo = viewer.memo;
+  }
+
+  start(): void {
+    const { app } = this.opts;
     // the time in the current phase moves on between events too
-    const ticker = setInterval(() => evaluate(), (ui.interactive ? 1 : 30) * 1000);
-    onLogLine = () => evaluate();
-    const timer = setTimeout(() => {
-      const why = last?.why;
-      const message = `${app} is not ready after ${formatDuration(opts.timeoutSeconds)}: ${last?.summary ?? `0/0 ${viewer.unit}`}${why ? `; ${why}` : ""}`;
-      finish(new ReadinessTimeoutError(message, last?.diagnosis?.hint ?? `wait longer (--timeout), or look closer: vllmapp status ${app}; vllmapp logs ${app}`));
-    }, opts.timeoutSeconds * 1000);
-    const onInterrupt = () => finish(new InterruptedError(`interrupted: stopped waiting for ${app}; what was applied stays (vllmapp status ${app})`));
-    listenForInterrupt(onInterrupt);
-
-    const act = (view: View) => {
-      if (view.kind === "absent") return spinner.update(view.line);
-      if (view.kind === "done") return finish(undefined, view);
-      if (view.kind === "nodes") {
-        if (!nodesAsked) {
-          nodesAsked = true;
-          readNodes(api).then((nodes) => feed({ at: Date.now(), kind: "nodes", nodes }), (e) => finish(e));
-        }
-        return;
-      }
-      last = view;
-      if (view.diagnosis?.fatal) {
-        failing = true;
-        failureOf(api, app, namespace, view.diagnosis).then(finish, finish);
-        return;
-      }
-      if (watched) startup.follow(watched);
-      if (view.line === undefined) return;
-      // without a terminal: a line when the phase changes (or the counts do), else every 30 s
-      if (view.starting && !gate.pass(view.starting, Date.now()) && lastText.startsWith(`${view.counts} — `)) return;
-      lastText = view.line;
-      spinner.update(lastText);
-    };
-    const evaluate = () => {
-      if (settled || failing) return;
-      const looked = viewer.look(seen, memo, Date.now());
-      memo = looked.memo;
-      if (looked.view.kind !== "absent" && looked.view.watched) watched = looked.view.watched;
-      act(looked.view);
-    };
-    const feed = (s: Seeing<W>) => {
-      const next = see(seen, s, viewer.eventPrefix);
-      if (next === seen) return;
-      seen = next;
-      evaluate();
-    };
-    const selector = { labelSelector: `${LABEL_APP}=${app}` };
-    const follow = () => {
-      if (following) return;
-      following = true;
-      const watches = [
-        workload.replicaSets
-          ? api.watch<ReplicaSet>(`/apis/apps/v1/namespaces/${namespace}/replicasets`, selector, ac.signal, `watch the ReplicaSets of ${app}`, (e) => feed({ at: Date.now(), kind: "replicaset", ...e }), () => feed({ at: Date.now(), kind: "relist", of: "replicaset" }))
-          : undefined,
-        api.watch<Pod>(`/api/v1/namespaces/${namespace}/pods`, selector, ac.signal, `watch the pods of ${app}`, (e) => feed({ at: Date.now(), kind: "pod", ...e }), () => feed({ at: Date.now(), kind: "relist", of: "pod" })),
-        api.watch<WatchedEvent & { metadata: { resourceVersion?: string } }>(`/api/v1/namespaces/${namespace}/events`, { fieldSelector: "involvedObject.kind=Pod" }, ac.signal, `watch the events of ${app}`, (e) => feed({ at: Date.now(), kind: "event", ...e })),
-      ];
-      for (const w of watches) w?.catch((e) => finish(e));
-    };
-    if (!workload.followUnless) follow();
-    api
-      .watch<W>(workload.path, { fieldSelector: `metadata.name=${workload.name}` }, ac.signal, `watch ${workload.what}`, (e) => {
-        if (workload.followUnless && (e.type === "DELETED" || !workload.followUnless(e.object))) follow();
-        feed({ at: Date.now(), kind: "workload", ...e });
+    this.ticker = setInterval(() => this.evaluate(), (this.opts.ui.interactive ? 1 : 30) * 1000);
+    this.timer = setTimeout(() => {
+      const why = this.last?.why;
+      const message = `${app} is not ready after ${formatDuration(this.opts.timeoutSeconds)}: ${this.last?.summary ?? `0/0 ${this.viewer.unit}`}${why ? `; ${why}` : ""}`;
+      this.finish(new ReadinessTimeoutError(message, this.last?.diagnosis?.hint ?? `wait longer (--timeout), or look closer: vllmapp status ${app}; vllmapp logs ${app}`));
+    }, this.opts.timeoutSeconds * 1000);
+    listenForInterrupt(this.onInterrupt);
+    const { path, name, what, followUnless } = this.workload;
+    if (!followUnless) this.follow();
+    this.api
+      .watch<W>(path, { fieldSelector: `metadata.name=${name}` }, this.ac.signal, `watch ${what}`, (e) => {
+        if (followUnless && (e.type === "DELETED" || !followUnless(e.object))) this.follow();
+        this.feed({ at: Date.now(), kind: "workload", ...e });
       })
-      .catch((e) => finish(e));
-  });
+      .catch((e) => this.finish(e));
+  }
+
+  /** The ReplicaSets, pods and events; for a Deployment only once its rollout is seen under way: 200 unchanged apps need not each replay the namespace's events. */
+  private follow(): void {
+    if (this.following) return;
+    this.following = true;
+    const { app, namespace } = this.opts;
+    const selector = { labelSelector: `${LABEL_APP}=${app}` };
+    const signal = this.ac.signal;
+    const watches = [
+      this.workload.replicaSets
+        ? this.api.watch<ReplicaSet>(`/apis/apps/v1/namespaces/${namespace}/replicasets`, selector, signal, `watch the ReplicaSets of ${app}`, (e) => this.feed({ at: Date.now(), kind: "replicaset", ...e }), () => this.feed({ at: Date.now(), kind: "relist", of: "replicaset" }))
+        : undefined,
+      this.api.watch<Pod>(`/api/v1/namespaces/${namespace}/pods`, selector, signal, `watch the pods of ${app}`, (e) => this.feed({ at: Date.now(), kind: "pod", ...e }), () => this.feed({ at: Date.now(), kind: "relist", of: "pod" })),
+      this.api.watch<WatchedEvent & { metadata: { resourceVersion?: string } }>(`/api/v1/namespaces/${namespace}/events`, { fieldSelector: "involvedObject.kind=Pod" }, signal, `watch the events of ${app}`, (e) => this.feed({ at: Date.now(), kind: "event", ...e })),
+    ];
+    for (const w of watches) w?.catch((e) => this.finish(e));
+  }
+
+  private feed(s: Seeing<W>): void {
+    this.opts.tap?.(s);
+    const next = see(this.seen, s, this.viewer.eventPrefix);
+    if (next === this.seen) return;
+    this.seen = next;
+    this.evaluate();
+  }
+
+  private evaluate(): void {
+    if (this.settled || this.failing) return;
+    const { view, memo } = this.viewer.look(this.seen, this.memo, Date.now());
+    this.memo = memo;
+    if (view.kind !== "absent" && view.watched) this.watched = view.watched;
+    this.act(view);
+  }
+
+  private act(view: View): void {
+    if (view.kind === "absent") return this.spinner.update(view.line);
+    if (view.kind === "done") return this.finish(undefined, view);
+    if (view.kind === "nodes") {
+      if (this.nodesAsked) return;
+      this.nodesAsked = true;
+      readNodes(this.api).then((nodes) => this.feed({ at: Date.now(), kind: "nodes", nodes }), (e) => this.finish(e));
+      return;
+    }
+    this.last = view;
+    if (view.diagnosis?.fatal) {
+      this.failing = true;
+      failureOf(this.api, this.opts.app, this.opts.namespace, view.diagnosis).then((e) => this.finish(e), (e) => this.finish(e));
+      return;
+    }
+    if (this.watched) this.startup.follow(this.watched);
+    const line = this.lines.next(view, Date.now());
+    if (line !== undefined) this.spinner.update(line);
+  }
+
+  private finish(err: Error | undefined, done?: Readiness): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.ac.abort();
+    this.startup.abort();
+    clearTimeout(this.timer);
+    clearInterval(this.ticker);
+    stopListeningForInterrupt(this.onInterrupt);
+    if (err) {
+      this.spinner.stop();
+      return this.reject(err);
+    }
+    const { app, namespace } = this.opts;
+    const watched = this.watched;
+    const report = (watched ? startupOf(watched, this.seen.events, this.startup.logs, Date.now()) : undefined) ?? null;
+    this.spinner.succeed(`${app}: ${done!.ready}/${done!.desired} ${this.viewer.unit}`);
+    if (report) this.opts.ui.info(`${app} startup (${watched!.metadata.name}): ${describePhases(report)}`);
+    // a rollout that changed nothing has no start of its own to record; the pod is read once more, as
+    // the Deployment's last event may come before the pod's Ready one
+    const pod = watched && this.following ? this.api.get<Pod>(`/api/v1/namespaces/${namespace}/pods/${watched.metadata.name}`, `read pod ${watched.metadata.name}`).then((p) => p ?? watched, () => watched) : Promise.resolve(undefined);
+    void pod.then((p) => this.resolve({ ready: done!.ready, desired: done!.desired, startup: report, start: p ? podTimeline(p, this.seen.events, this.startup.logs, Date.now()) : undefined }));
+  }
 }
