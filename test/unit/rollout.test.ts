@@ -111,3 +111,33 @@ test("a ResourceQuota refusal of the current ReplicaSet is final only once it ha
   const podGone = viewer.look({ ...seen, podGoneAt: t0 + 15_000 }, later.memo, t0 + 20_000);
   assert.equal(podGone.view.kind === "progress" && podGone.view.diagnosis?.fatal, false, "a pod went away 5 s ago: its quota is not counted out yet");
 });
+
+test("a LeaderWorkerSet: groups counted from the pods the controller labels; an unschedulable worker is named by role and rank once the nodes are read", () => {
+  const viewer = leaderWorkerSetViewer("mn");
+  const lws: LeaderWorkerSet = { metadata: { name: "mn-lws" }, spec: { replicas: 2, leaderWorkerTemplate: { size: 2 } } };
+  const pod = (group: number, worker: number, status: object): Seeing<LeaderWorkerSet> => ({
+    at: 0,
+    kind: "pod",
+    type: "ADDED",
+    object: {
+      metadata: { name: `mn-lws-${group}${worker ? `-${worker}` : ""}`, uid: `${group}/${worker}`, labels: { "vllmapp.dev/app": "mn", "leaderworkerset.sigs.k8s.io/name": "mn-lws", "leaderworkerset.sigs.k8s.io/group-index": String(group), "leaderworkerset.sigs.k8s.io/worker-index": String(worker) } },
+      status,
+    },
+  });
+  const running = { phase: "Running", conditions: [{ type: "Ready", status: "True" }], containerStatuses: [{ name: "vllm", image: "i", imageID: "", ready: true, restartCount: 0, state: { running: {} } }] };
+  const unschedulable = { phase: "Pending", conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/4 nodes are available: 4 Insufficient nvidia.com/gpu. preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling." }] };
+  let seen = emptySeen<LeaderWorkerSet>();
+  assert.deepEqual(viewer.look(seen, null, 0).view, { kind: "absent", line: "mn: waiting for LeaderWorkerSet mn-lws" });
+  seen = see(seen, { at: 0, kind: "workload", type: "ADDED", object: lws }, viewer.eventPrefix);
+  const none = viewer.look(seen, null, 0).view;
+  assert.equal(none.kind === "progress" && none.line, "mn: 0/2 groups ready — LeaderWorkerSet mn-lws has no pods yet");
+  for (const p of [pod(0, 0, running), pod(0, 1, running), pod(1, 0, running), pod(1, 1, unschedulable)]) seen = see(seen, p, viewer.eventPrefix);
+  assert.deepEqual(viewer.look(seen, null, 0).view, { kind: "nodes" }, "the nodes first: they say more than the scheduler's counts");
+  seen = see(seen, { at: 0, kind: "nodes", nodes: undefined }, viewer.eventPrefix);
+  const stuck = viewer.look(seen, null, 0).view;
+  assert.equal(stuck.kind, "progress");
+  assert.equal(stuck.kind === "progress" && stuck.line, "mn: 1/2 groups ready — worker 1 of group 1 (mn-lws-1-1): cannot be scheduled: not enough free nvidia.com/gpu: it asks for more than is free per replica (scheduler: 0/4 nodes are available: 4 Insufficient nvidia.com/gpu)");
+  assert.equal(stuck.kind === "progress" && stuck.diagnosis?.fatal, true);
+  seen = see(seen, pod(1, 1, running), viewer.eventPrefix);
+  assert.deepEqual(viewer.look(seen, null, 0).view, { kind: "done", ready: 2, desired: 2, line: "mn: 2/2 groups ready" });
+});
