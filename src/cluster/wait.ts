@@ -21,9 +21,8 @@ import { lastLines, readNodes } from "./read.js";
 import { deploymentViewer, emptySeen, leaderWorkerSetViewer, ProgressLines, rolloutState, see, type Progress, type Readiness, type Seeing, type Seen, type View, type Viewer, type WatchedEvent } from "./rollout.js";
 import { podTimeline, startupOf, StartupWatch, type PodStart } from "./startup.js";
 
-export type { Readiness } from "./rollout.js";
 
-export async function failureOf(api: KubeApi, app: string, namespace: string, d: Diagnosis): Promise<AppFailedError> {
+async function failureOf(api: KubeApi, app: string, namespace: string, d: Diagnosis): Promise<AppFailedError> {
   const lines = d.logsOf ? await lastLines(api, namespace, d.logsOf.pod, d.logsOf.container) : [];
   const tail = lines.length ? `\n  last log lines of ${d.logsOf!.pod}:\n${lines.map((l) => `    ${l}`).join("\n")}` : "";
   return new AppFailedError(`${app} failed: ${d.reason}${tail}`, d.hint);
