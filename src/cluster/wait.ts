@@ -151,7 +151,8 @@ class ReadinessWatch<W extends { metadata: { name: string; resourceVersion?: str
     const next = see(this.seen, s, this.viewer.eventPrefix);
     if (next === this.seen) return;
     this.seen = next;
-    this.evaluate();
+    // a relist clears what it replaces: the objects it brings are looked at as they come
+    if (s.kind !== "relist") this.evaluate();
   }
 
   private evaluate(): void {

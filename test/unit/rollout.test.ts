@@ -35,6 +35,7 @@ function replay<W, M>(rec: Recording, viewer: Viewer<W, M>): { lines: string[]; 
     const next = see(seen, s, viewer.eventPrefix);
     if (next === seen) continue;
     seen = next;
+    if (s.kind === "relist") continue;
     const looked = viewer.look(seen, memo, s.at);
     memo = looked.memo;
     const view = looked.view;
