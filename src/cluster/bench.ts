@@ -20,7 +20,8 @@ import type { KObject, KubeApi } from "./api.js";
 import { API_KEY } from "./apply.js";
 import { diagnosePods, type KEvent } from "./diagnose.js";
 import { ApiError } from "./errors.js";
-import { appStatus, serviceUrl } from "./status.js";
+import { serviceUrl } from "./read.js";
+import { appStatus } from "./status.js";
 
 type Obj = KObject & { spec?: any; status?: any };
 

@@ -5,7 +5,7 @@
  * ReplicaSet the namespace's rules keep from creating pods (PodSecurity, ResourceQuota, LimitRange). Pure.
  */
 import { LABEL_APP } from "../render/labels.js";
-import type { KObject } from "./api.js";
+import type { Deployment, Node, Pod, ReplicaSet } from "./k8s-types.js";
 
 export interface Diagnosis {
   /** one line */
@@ -23,8 +23,6 @@ export interface KEvent {
   message?: string;
   type?: string;
 }
-
-type Pod = KObject & { spec?: any; status?: any };
 
 const SPOT_TAINT_KEYS = ["cloud.google.com/gke-spot", "cloud.google.com/gke-preemptible", "kubernetes.azure.com/scalesetpriority", "karpenter.sh/capacity-type"];
 const IMAGE_PULL = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"]);
@@ -53,7 +51,7 @@ function requirements(pod: Pod): Requirement[] {
   const reqs: Requirement[] = Object.entries(pod.spec?.nodeSelector ?? {}).map(([key, v]) => ({ key, values: [String(v)] }));
   const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   if (terms.length === 1) {
-    for (const e of terms[0].matchExpressions ?? []) if (e.operator === "In") reqs.push({ key: e.key, values: e.values ?? [] });
+    for (const e of terms[0]!.matchExpressions ?? []) if (e.operator === "In") reqs.push({ key: e.key, values: e.values ?? [] });
   }
   return reqs;
 }
@@ -91,7 +89,7 @@ export function parseSchedulerMessage(message: string): SchedulerCounts {
   return counts;
 }
 
-function labelMatches(node: KObject, r: Requirement): boolean {
+function labelMatches(node: Node, r: Requirement): boolean {
   const v = node.metadata.labels?.[r.key];
   return v !== undefined && r.values.includes(v);
 }
@@ -103,14 +101,14 @@ interface Taint {
 }
 
 /** The node's taints that keep this pod off it. */
-function blockingTaints(node: KObject, pod: Pod): Taint[] {
-  const tolerations: any[] = pod.spec?.tolerations ?? [];
+function blockingTaints(node: Node, pod: Pod): Taint[] {
+  const tolerations = pod.spec?.tolerations ?? [];
   const tolerated = (t: Taint) =>
     tolerations.some((x) => (!x.effect || x.effect === t.effect) && (x.operator === "Exists" ? !x.key || x.key === t.key : x.key === t.key && (x.value ?? "") === (t.value ?? "")));
-  return ((node as { spec?: { taints?: Taint[] } }).spec?.taints ?? []).filter((t: Taint) => t.effect !== "PreferNoSchedule" && !tolerated(t));
+  return (node.spec?.taints ?? []).filter((t) => t.effect !== "PreferNoSchedule" && !tolerated(t));
 }
 
-export function explainUnschedulable(message: string, pod: Pod, nodes?: KObject[]): Diagnosis {
+export function explainUnschedulable(message: string, pod: Pod, nodes?: readonly Node[]): Diagnosis {
   const counts = parseSchedulerMessage(message);
   const reqs = requirements(pod);
   const want = requested(pod);
@@ -122,7 +120,7 @@ export function explainUnschedulable(message: string, pod: Pod, nodes?: KObject[
     if (!matching.length) return fatal(`no node has all of ${reqs.map(describeRequirement).join(", ")}`, pickOther);
     for (const [res, n] of want) {
       if (!res.startsWith("nvidia.com/")) continue;
-      const most = Math.max(...matching.map((node) => Number((node as { status?: { allocatable?: Record<string, string> } }).status?.allocatable?.[res] ?? 0)));
+      const most = Math.max(...matching.map((node) => Number(node.status?.allocatable?.[res] ?? 0)));
       if (most < n) return fatal(`it asks for ${n} ${res} per replica, and the most any matching node has is ${most}`, "lower resources.gpu (tensor parallelism across fewer GPUs), or add nodes with more GPUs");
     }
     if (matching.every((n) => blockingTaints(n, pod).length)) {
@@ -148,10 +146,10 @@ function eventsOf(pod: Pod, events: readonly KEvent[]): KEvent[] {
   return events.filter((e) => e.involvedObject.name === pod.metadata.name && (!e.involvedObject.uid || e.involvedObject.uid === pod.metadata.uid));
 }
 
-function diagnosePod(pod: Pod, events: readonly KEvent[], nodes?: KObject[]): Diagnosis | undefined {
+function diagnosePod(pod: Pod, events: readonly KEvent[], nodes?: readonly Node[]): Diagnosis | undefined {
   const name = pod.metadata.name;
   const evs = eventsOf(pod, events);
-  const scheduled = (pod.status?.conditions ?? []).find((c: any) => c.type === "PodScheduled");
+  const scheduled = (pod.status?.conditions ?? []).find((c) => c.type === "PodScheduled");
   if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") {
     if (evs.some((e) => e.reason === "TriggeredScaleUp")) return { reason: `${name} waits for the cluster autoscaler to add a node`, fatal: false };
     const msg = scheduled.message ?? [...evs].reverse().find((e) => e.reason === "FailedScheduling")?.message ?? "";
@@ -159,32 +157,32 @@ function diagnosePod(pod: Pod, events: readonly KEvent[], nodes?: KObject[]): Di
   }
   const probeKill = evs.find((e) => e.reason === "Killing" && /failed startup probe/.test(e.message ?? ""));
   if (probeKill) {
-    const c = (pod.spec?.containers ?? []).find((x: any) => x.startupProbe);
-    const budget = c ? (c.startupProbe.failureThreshold ?? 3) * (c.startupProbe.periodSeconds ?? 10) : undefined;
+    const c = (pod.spec?.containers ?? []).find((x) => x.startupProbe);
+    const budget = c?.startupProbe ? (c.startupProbe.failureThreshold ?? 3) * (c.startupProbe.periodSeconds ?? 10) : undefined;
     return { reason: `the startup probe gave up: the server did not answer /health within ${budget ?? "its"} s (startup_timeout)`, hint: "raise startup_timeout (large models take long to download and load), and see `vllmapp logs` for where it got stuck", fatal: true, logsOf: c && { pod: name, container: c.name } };
   }
-  const statuses = [...(pod.status?.initContainerStatuses ?? []).map((s: any) => ({ ...s, init: true })), ...(pod.status?.containerStatuses ?? [])];
+  const statuses = [...(pod.status?.initContainerStatuses ?? []).map((s) => ({ ...s, init: true })), ...(pod.status?.containerStatuses ?? []).map((s) => ({ ...s, init: false }))];
   for (const s of statuses) {
     const label = `${s.init ? "init container" : "container"} ${s.name} of ${name}`;
     const waiting = s.state?.waiting;
     const last = s.lastState?.terminated ?? s.state?.terminated;
-    if (waiting && IMAGE_PULL.has(waiting.reason)) {
+    if (waiting?.reason && IMAGE_PULL.has(waiting.reason)) {
       const detail = waiting.reason === "ErrImagePull" ? waiting.message : [...evs].reverse().find((e) => e.reason === "Failed" && /pull/i.test(e.message ?? ""))?.message ?? waiting.message;
       return { reason: `cannot pull image ${s.image}: ${waiting.reason}${detail ? ` (${detail})` : ""}`, hint: "check the image name and tag, and that the cluster may pull from that registry (imagePullSecrets through pod_template)", fatal: true };
     }
     if (last?.reason === "OOMKilled") {
-      const limit = (pod.spec?.[s.init ? "initContainers" : "containers"] ?? []).find((c: any) => c.name === s.name)?.resources?.limits?.memory;
+      const limit = (pod.spec?.[s.init ? "initContainers" : "containers"] ?? []).find((c) => c.name === s.name)?.resources?.limits?.memory;
       return { reason: `${label} was OOM-killed: it used more than its memory limit${limit ? ` (${limit})` : ""}`, hint: "raise resources.memory (weights pass through host memory while loading)", fatal: true, logsOf: { pod: name, container: s.name } };
     }
     if (waiting?.reason === "CrashLoopBackOff" || (s.init && last && last.exitCode !== 0)) {
       return { reason: `${label} keeps crashing (exit code ${last?.exitCode ?? "?"}${last?.reason ? `, ${last.reason}` : ""}; ${s.restartCount ?? 0} restarts)`, hint: `see why: vllmapp logs ${pod.metadata.labels?.[LABEL_APP] ?? ""} --previous`, fatal: true, logsOf: { pod: name, container: s.name } };
     }
-    if (waiting && CANNOT_START.has(waiting.reason)) {
+    if (waiting?.reason && CANNOT_START.has(waiting.reason)) {
       if (KUBELET_CACHE_NOT_SYNCED.test(waiting.message ?? "")) return { reason: `${label}: the kubelet is still reading its Secrets and ConfigMaps (${waiting.message})`, fatal: false };
       return { reason: `${label} cannot start: ${waiting.message ?? waiting.reason}`, fatal: true };
     }
   }
-  const main = (pod.status?.containerStatuses ?? []).find((s: any) => s.name === "vllm") ?? pod.status?.containerStatuses?.[0];
+  const main = (pod.status?.containerStatuses ?? []).find((s) => s.name === "vllm") ?? pod.status?.containerStatuses?.[0];
   if (!main) return { reason: `${name}: ${pod.status?.phase === "Pending" && scheduled?.status === "True" ? "creating containers" : "waiting to be scheduled"}`, fatal: false };
   if (main.state?.waiting) return { reason: `${name}: ${main.state.waiting.reason === "ContainerCreating" ? "pulling the image and creating the container" : main.state.waiting.reason}`, fatal: false };
   if (main.state?.running && !main.ready) {
@@ -195,7 +193,7 @@ function diagnosePod(pod: Pod, events: readonly KEvent[], nodes?: KObject[]): Di
 }
 
 /** The most telling reason among the pods: a fatal one first, else the first pod's state. */
-export function diagnosePods(pods: readonly Pod[], events: readonly KEvent[], nodes?: KObject[]): Diagnosis | undefined {
+export function diagnosePods(pods: readonly Pod[], events: readonly KEvent[], nodes?: readonly Node[]): Diagnosis | undefined {
   const all = [...pods]
     .filter((p) => !p.metadata.deletionTimestamp)
     .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
@@ -205,15 +203,15 @@ export function diagnosePods(pods: readonly Pod[], events: readonly KEvent[], no
 }
 
 /** The ReplicaSet of the Deployment's current revision. */
-function currentReplicaSet(dep: KObject & { status?: any }, replicaSets: readonly KObject[]): KObject | undefined {
+function currentReplicaSet(dep: Deployment, replicaSets: readonly ReplicaSet[]): ReplicaSet | undefined {
   const REVISION = "deployment.kubernetes.io/revision";
   if ((dep.status?.observedGeneration ?? 0) < (dep.metadata.generation ?? 0)) return undefined;
   const revision = dep.metadata.annotations?.[REVISION];
-  return replicaSets.find((r) => r.metadata.annotations?.[REVISION] === revision && (r.metadata.ownerReferences as { uid?: string }[] | undefined)?.some((o) => o.uid === dep.metadata.uid));
+  return replicaSets.find((r) => r.metadata.annotations?.[REVISION] === revision && r.metadata.ownerReferences?.some((o) => o.uid === dep.metadata.uid));
 }
 
 /** The pods of the Deployment's current revision (older ones may still be failing during a rollout). */
-export function currentPods(dep: KObject & { status?: any }, replicaSets: readonly KObject[], pods: readonly Pod[]): Pod[] {
+export function currentPods(dep: Deployment, replicaSets: readonly ReplicaSet[], pods: readonly Pod[]): Pod[] {
   const rs = currentReplicaSet(dep, replicaSets);
   const hash = rs?.metadata.labels?.["pod-template-hash"];
   return hash ? pods.filter((p) => p.metadata.labels?.["pod-template-hash"] === hash) : [];
@@ -221,7 +219,7 @@ export function currentPods(dep: KObject & { status?: any }, replicaSets: readon
 
 /** Does any pod wait on the scheduler (so a node list would sharpen the diagnosis)? */
 export function isUnschedulable(pods: readonly Pod[]): boolean {
-  return pods.some((p) => (p.status?.conditions ?? []).some((c: any) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable"));
+  return pods.some((p) => (p.status?.conditions ?? []).some((c) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable"));
 }
 
 /** A namespace rule that refuses a pod, in words with the fix. */
@@ -268,16 +266,14 @@ export function explainRefusal(said: string, namespace: string): Refusal {
   return { rule: "admission", message: `namespace ${namespace} refuses the pod: ${why}`, hint: "the API server's admission refused it: see the message for the rule" };
 }
 
-type ReplicaSet = KObject & { status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } };
-
 /**
  * The current ReplicaSet's refusal to create pods (its ReplicaFailure condition). PodSecurity, a
  * LimitRange and a policy webhook are fatal: no wait cures them. A quota is fatal unless a pod of the app
  * went away just now (`settling`: a rollout's old pod counts until it is gone and the quota is recounted);
  * anything else (a ServiceAccount not made yet) is a reason to show while the ReplicaSet retries.
  */
-export function replicaFailure(dep: KObject & { status?: any }, replicaSets: readonly KObject[], namespace: string, settling = false): Diagnosis | undefined {
-  const rs = currentReplicaSet(dep, replicaSets) as ReplicaSet | undefined;
+export function replicaFailure(dep: Deployment, replicaSets: readonly ReplicaSet[], namespace: string, settling = false): Diagnosis | undefined {
+  const rs = currentReplicaSet(dep, replicaSets);
   const c = rs?.status?.conditions?.find((x) => x.type === "ReplicaFailure" && x.status === "True" && x.reason === "FailedCreate");
   if (!c) return undefined;
   const r = explainRefusal(c.message ?? "", namespace);

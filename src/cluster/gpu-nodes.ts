@@ -14,9 +14,9 @@ import { DEFAULT_IMAGE, gpuVendorOf } from "../render/labels.js";
 import { gpuRequest } from "../render/resources.js";
 import { catalogIndex, chooseCatalog, compareVersions, loadCatalog } from "../vllm/catalog.js";
 import type { K8sObject } from "../render/types.js";
-import type { KObject } from "./api.js";
+import type { Node } from "./k8s-types.js";
 
-type Node = KObject & { status?: { allocatable?: Record<string, string>; capacity?: Record<string, string> } };
+
 
 export interface CudaFloor {
   image: string;

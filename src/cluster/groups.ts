@@ -5,14 +5,12 @@
  * every worker runs, counted as the group's size. Pure.
  */
 import type { GroupPod, GroupStatus } from "../target.js";
-import type { KObject } from "./api.js";
 import { diagnosePods, type Diagnosis, type KEvent } from "./diagnose.js";
+import type { LeaderWorkerSet, Node, Pod } from "./k8s-types.js";
 
 export const LWS_LABEL_NAME = "leaderworkerset.sigs.k8s.io/name";
 export const LWS_LABEL_GROUP = "leaderworkerset.sigs.k8s.io/group-index";
 export const LWS_LABEL_WORKER = "leaderworkerset.sigs.k8s.io/worker-index";
-
-type Pod = KObject & { spec?: any; status?: any };
 
 export function isGroupPod(p: Pod): boolean {
   return p.metadata.labels?.[LWS_LABEL_GROUP] !== undefined && p.metadata.labels?.[LWS_LABEL_WORKER] !== undefined;
@@ -20,8 +18,8 @@ export function isGroupPod(p: Pod): boolean {
 
 function groupPod(p: Pod): GroupPod {
   const rank = Number(p.metadata.labels?.[LWS_LABEL_WORKER] ?? 0);
-  const main = (p.status?.containerStatuses ?? []).find((s: any) => s.name === "vllm");
-  const ready = (p.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
+  const main = (p.status?.containerStatuses ?? []).find((s) => s.name === "vllm");
+  const ready = (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
   return { name: p.metadata.name, role: rank === 0 ? "leader" : "worker", rank, phase: p.status?.phase ?? "Unknown", ready, restarts: main?.restartCount ?? 0 };
 }
 
@@ -59,7 +57,7 @@ export function formatGroup(g: GroupStatus): string {
 }
 
 /** Ready groups of desired, from the LWS's pods (the controller's status lags, and kwok has none). */
-export function groupState(lws: Pod, pods: readonly Pod[]): { ready: number; desired: number; done: boolean; groups: GroupStatus[]; pods: Pod[] } {
+export function groupState(lws: LeaderWorkerSet, pods: readonly Pod[]): { ready: number; desired: number; done: boolean; groups: GroupStatus[]; pods: Pod[] } {
   const mine = pods.filter((p) => p.metadata.labels?.[LWS_LABEL_NAME] === lws.metadata.name);
   const groups = groupsOf(mine, lws.spec?.leaderWorkerTemplate?.size ?? 1);
   const desired = lws.spec?.replicas ?? 1;
@@ -68,7 +66,7 @@ export function groupState(lws: Pod, pods: readonly Pod[]): { ready: number; des
 }
 
 /** Why a group is not ready: the most telling pod's reason, named by its role and rank. */
-export function diagnoseGroups(lws: Pod, pods: readonly Pod[], events: readonly KEvent[], nodes?: KObject[]): Diagnosis | undefined {
+export function diagnoseGroups(lws: LeaderWorkerSet, pods: readonly Pod[], events: readonly KEvent[], nodes?: readonly Node[]): Diagnosis | undefined {
   if (!pods.length) {
     return { reason: `LeaderWorkerSet ${lws.metadata.name} has no pods yet`, hint: "is the LeaderWorkerSet controller running? kubectl get pods -n lws-system; kubectl describe leaderworkerset " + lws.metadata.name, fatal: false };
   }

@@ -9,37 +9,17 @@ import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { LABEL_APP } from "../render/labels.js";
 import { logLine, type LogLine, type LogsRequest } from "../target.js";
 import type { Ui } from "../ui/output.js";
-import type { KObject, KubeApi, Query } from "./api.js";
+import type { KubeApi, Query } from "./api.js";
 import { ApiError } from "./errors.js";
 import { isGroupPod, LWS_LABEL_WORKER } from "./groups.js";
+import type { Pod } from "./k8s-types.js";
+import { logPath } from "./read.js";
 
 const SERVER_CONTAINER = "vllm";
 
-type Pod = KObject & { spec?: any; status?: any };
-
 function containerOf(pod: Pod): string {
-  const names: string[] = (pod.spec?.containers ?? []).map((c: any) => c.name);
+  const names = (pod.spec?.containers ?? []).map((c) => c.name);
   return names.includes(SERVER_CONTAINER) ? SERVER_CONTAINER : names[0] ?? SERVER_CONTAINER;
-}
-
-function logPath(namespace: string, pod: string): string {
-  return `/api/v1/namespaces/${namespace}/pods/${pod}/log`;
-}
-
-/** The last lines of a container's log: the previous (crashed) container's if there is one. */
-export async function lastLines(api: KubeApi, namespace: string, pod: string, container: string, n = 10): Promise<string[]> {
-  for (const previous of [true, false]) {
-    const lines: string[] = [];
-    try {
-      await api.lines(logPath(namespace, pod), { query: { container, previous, tailLines: n }, what: `read the log of ${pod}` }, (l) => {
-        lines.push(l);
-      });
-      if (lines.length) return lines;
-    } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
-    }
-  }
-  return [];
 }
 
 export async function streamLogs(api: KubeApi, apps: { name: string; namespace: string }[], req: LogsRequest, ui: Ui, writeLine: (l: LogLine) => Promise<void>): Promise<void> {
@@ -116,7 +96,7 @@ async function followApp(
   await api.watch<Pod>(`/api/v1/namespaces/${app.namespace}/pods`, { labelSelector: `${LABEL_APP}=${app.name}` }, ac.signal, `watch the pods of ${app.name}`, (e) => {
     const pod = e.object;
     if (e.type === "DELETED" || !wanted(pod)) return;
-    const status = (pod.status?.containerStatuses ?? []).find((s: any) => s.name === containerOf(pod));
+    const status = (pod.status?.containerStatuses ?? []).find((s) => s.name === containerOf(pod));
     if (!status || !(status.state?.running || status.state?.terminated)) return;
     // a container instance: its id where the runtime reports one, and its restart count
     const id = `${status.containerID ?? ""}#${status.restartCount ?? 0}`;

@@ -21,7 +21,7 @@ import { checkRoute } from "./route.js";
 import { podRefusal } from "./admission.js";
 import { checkGpuNodes, cudaFloorOf } from "./gpu-nodes.js";
 import { claimProblems, readStorageClasses, readVolumes } from "./storage.js";
-import { readNodes } from "./wait.js";
+import { readNodes } from "./read.js";
 import { gpuRequest } from "../render/resources.js";
 
 export interface PreflightInput {

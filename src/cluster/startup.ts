@@ -6,10 +6,9 @@
  */
 import { splitTimestamp, StartupTracker, type StartupReport } from "../startup/phases.js";
 import { buildTimeline, downloadedBytes, parsePulled, weightBytes, type Pull, type StartFacts, type TimelineEntry } from "../startup/timeline.js";
-import type { KObject, KubeApi } from "./api.js";
+import type { KubeApi } from "./api.js";
 import { ApiError } from "./errors.js";
-
-type Pod = KObject & { spec?: any; status?: any };
+import type { ContainerStatus, Pod } from "./k8s-types.js";
 
 /** An event as the API serves it, with the times the pull phase needs. */
 export interface TimedEvent {
@@ -34,15 +33,15 @@ const DOWNLOAD = "model-download";
 const t = (s: string | null | undefined) => (s ? Date.parse(s) : NaN);
 const timeOfEvent = (e: TimedEvent) => [t(e.eventTime), t(e.firstTimestamp), t(e.lastTimestamp), t(e.metadata?.creationTimestamp)].find((x) => !Number.isNaN(x));
 
-function stateStart(s: any): number | undefined {
+function stateStart(s: ContainerStatus | undefined): number | undefined {
   const at = t(s?.state?.running?.startedAt ?? s?.state?.terminated?.startedAt);
   return Number.isNaN(at) ? undefined : at;
 }
 
 /** The start of one pod's server so far. undefined while the server container has not started and nothing else is known. */
 export function startupOf(pod: Pod, events: readonly TimedEvent[], logs: readonly LogRecord[], now: number): StartupReport | undefined {
-  const main = (pod.status?.containerStatuses ?? []).find((s: any) => s.name === SERVER);
-  const download = (pod.status?.initContainerStatuses ?? []).find((s: any) => s.name === DOWNLOAD);
+  const main = (pod.status?.containerStatuses ?? []).find((s) => s.name === SERVER);
+  const download = (pod.status?.initContainerStatuses ?? []).find((s) => s.name === DOWNLOAD);
   const mine = events.filter((e) => e.involvedObject.name === pod.metadata.name && (!e.involvedObject.uid || e.involvedObject.uid === pod.metadata.uid));
   const pulls = mine.filter((e) => e.reason === "Pulling" && /spec\.containers\{vllm\}/.test(e.involvedObject.fieldPath ?? "spec.containers{vllm}"));
   const mainStart = stateStart(main);
@@ -57,7 +56,7 @@ export function startupOf(pod: Pod, events: readonly TimedEvent[], logs: readonl
     for (const l of logs.filter((x) => x.container === DOWNLOAD)) tracker.rawLine(l.raw, now);
   }
   for (const l of logs.filter((x) => x.container === SERVER)) tracker.rawLine(l.raw, now);
-  const ready = (pod.status?.conditions ?? []).find((c: any) => c.type === "Ready" && c.status === "True");
+  const ready = (pod.status?.conditions ?? []).find((c) => c.type === "Ready" && c.status === "True");
   if (ready && mainStart !== undefined) tracker.mark("ready", Math.max(mainStart, t(ready.lastTransitionTime) || now));
   return tracker.report(now);
 }
@@ -81,7 +80,7 @@ export class StartupWatch {
       this.logs.length = 0;
       this.streamed.clear();
     }
-    const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].filter((s: any) => s.name === SERVER || s.name === DOWNLOAD);
+    const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].filter((s) => s.name === SERVER || s.name === DOWNLOAD);
     for (const s of statuses) {
       if (!s.state?.running && !s.state?.terminated) continue;
       const key = `${pod.metadata.name}/${s.name}#${s.restartCount ?? 0}`;
@@ -121,7 +120,7 @@ export async function readPodStartup(api: KubeApi, pod: Pod, events: readonly Ti
       if (!(e instanceof ApiError)) throw e;
     }
   };
-  const has = (list: any[] | undefined, name: string) => (list ?? []).some((s) => s.name === name && (s.state?.running || s.state?.terminated));
+  const has = (list: ContainerStatus[] | undefined, name: string) => (list ?? []).some((s) => s.name === name && (s.state?.running || s.state?.terminated));
   await Promise.all([has(pod.status?.containerStatuses, SERVER) ? read(SERVER) : undefined, has(pod.status?.initContainerStatuses, DOWNLOAD) ? read(DOWNLOAD) : undefined]);
   const now = Date.now();
   return { report: startupOf(pod, events, logs, now) ?? null, start: podTimeline(pod, events, logs, now) };
@@ -146,7 +145,7 @@ const PROVISIONING: Record<string, string> = { TriggeredScaleUp: "cluster-autosc
 export function podTimeline(pod: Pod, events: readonly TimedEvent[], logs: readonly LogRecord[], now: number): PodStart | undefined {
   const created = t(pod.metadata.creationTimestamp);
   if (Number.isNaN(created)) return undefined;
-  const main = (pod.status?.containerStatuses ?? []).find((s: any) => s.name === SERVER);
+  const main = (pod.status?.containerStatuses ?? []).find((s) => s.name === SERVER);
   const restarts: number = main?.restartCount ?? 0;
   const mine = events.filter((e) => e.involvedObject.name === pod.metadata.name && (!e.involvedObject.uid || e.involvedObject.uid === pod.metadata.uid));
   const at = (e: TimedEvent) => timeOfEvent(e) ?? now;
@@ -154,7 +153,7 @@ export function podTimeline(pod: Pod, events: readonly TimedEvent[], logs: reado
   const serverLines = logs.filter((l) => l.container === SERVER);
   const server = new StartupTracker(mainStart ?? now);
   if (mainStart !== undefined) for (const l of serverLines) server.rawLine(l.raw, now);
-  const readyCond = (pod.status?.conditions ?? []).find((c: any) => c.type === "Ready" && c.status === "True");
+  const readyCond = (pod.status?.conditions ?? []).find((c) => c.type === "Ready" && c.status === "True");
   const readyAt = readyCond && mainStart !== undefined ? Math.max(mainStart, t(readyCond.lastTransitionTime) || now) : undefined;
   if (readyAt !== undefined) server.mark("ready", readyAt);
   const facts: StartFacts = {
@@ -165,7 +164,7 @@ export function podTimeline(pod: Pod, events: readonly TimedEvent[], logs: reado
     ...(readyAt !== undefined ? { readyAt } : {}),
   };
   if (restarts === 0) {
-    const scheduled = (pod.status?.conditions ?? []).find((c: any) => c.type === "PodScheduled" && c.status === "True");
+    const scheduled = (pod.status?.conditions ?? []).find((c) => c.type === "PodScheduled" && c.status === "True");
     if (scheduled) facts.scheduledAt = t(scheduled.lastTransitionTime) || undefined;
     const prov = mine.filter((e) => e.reason && PROVISIONING[e.reason]).sort((a, b) => at(a) - at(b))[0];
     if (prov) facts.provisioning = { at: at(prov), by: PROVISIONING[prov.reason!]!, message: (prov.message ?? prov.reason!).slice(0, 200) };
@@ -174,11 +173,11 @@ export function podTimeline(pod: Pod, events: readonly TimedEvent[], logs: reado
     const pulling = mine.filter((e) => e.reason === "Pulling").map(at).sort((a, b) => a - b);
     const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
     // still pulling: a Pulling event, and a container still waiting to be created
-    if (pulling.length > pulled.length && statuses.some((s: any) => s.state?.waiting?.reason === "ContainerCreating" || s.state?.waiting?.reason === "PodInitializing")) facts.pulling = pulling.at(-1)!;
-    const download = (pod.status?.initContainerStatuses ?? []).find((s: any) => s.name === DOWNLOAD);
+    if (pulling.length > pulled.length && statuses.some((s) => s.state?.waiting?.reason === "ContainerCreating" || s.state?.waiting?.reason === "PodInitializing")) facts.pulling = pulling.at(-1)!;
+    const download = (pod.status?.initContainerStatuses ?? []).find((s) => s.name === DOWNLOAD);
     const dlStart = stateStart(download);
     if (dlStart !== undefined) {
-      const end = t(download.state?.terminated?.finishedAt);
+      const end = t(download?.state?.terminated?.finishedAt);
       facts.download = { from: dlStart, ...(Number.isNaN(end) ? {} : { to: end }), bytes: downloadedBytes(logs.filter((l) => l.container === DOWNLOAD).map((l) => l.raw)) };
     }
   }

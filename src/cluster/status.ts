@@ -4,10 +4,8 @@
 import { LABEL_APP } from "../render/labels.js";
 import type { AppStatus, AppSummary, ListResult } from "../target.js";
 import { formatAge } from "../text.js";
-import type { KObject, KubeApi } from "./api.js";
+import type { KubeApi } from "./api.js";
 import { API_KEY } from "./apply.js";
-import { LWS_API_VERSION } from "../render/leader-worker-set.js";
-import { leaderWorkerSetName } from "../render/parallelism.js";
 import { adapterNamesOf } from "../render/lora.js";
 import { currentPods, diagnosePods, isUnschedulable, type KEvent } from "./diagnose.js";
 import { diagnoseGroups, groupState } from "./groups.js";
@@ -16,22 +14,17 @@ import { describeCurrent } from "../startup/phases.js";
 import { readPodStartup } from "./startup.js";
 import { readHistory } from "./starts.js";
 import { currentAndPrevious } from "../startup/timeline.js";
-import { readNodes, rolloutState } from "./wait.js";
+import type { Deployment, Ingress, Pod, ReplicaSet, Service } from "./k8s-types.js";
+import { readLeaderWorkerSet, readNodes, serviceUrl } from "./read.js";
+import { rolloutState } from "./rollout.js";
 
-type Obj = KObject & { spec?: any; status?: any };
-
-export function serviceUrl(svc: { metadata: { name: string; namespace?: string }; spec?: any }, namespace: string): string {
-  const port = svc.spec?.ports?.[0]?.port;
-  return `http://${svc.metadata.name}.${svc.metadata.namespace ?? namespace}.svc.cluster.local${port ? `:${port}` : ""}`;
-}
-
-function ingressUrls(ing: Obj | undefined): string[] {
+function ingressUrls(ing: Ingress | undefined): string[] {
   if (!ing) return [];
-  const tls = new Set<string>((ing.spec?.tls ?? []).flatMap((t: any) => t.hosts ?? []));
-  return (ing.spec?.rules ?? []).filter((r: any) => r.host).map((r: any) => `${tls.has(r.host) ? "https" : "http"}://${r.host}`);
+  const tls = new Set<string>((ing.spec?.tls ?? []).flatMap((t) => t.hosts ?? []));
+  return (ing.spec?.rules ?? []).flatMap((r) => (r.host ? [`${tls.has(r.host) ? "https" : "http"}://${r.host}`] : []));
 }
 
-function linksOf(dep: Obj, base: string | null): AppStatus["links"] {
+function linksOf(dep: { metadata: { annotations?: Record<string, string> } }, base: string | null): AppStatus["links"] {
   const raw = dep.metadata.annotations?.["vllmapp.dev/links"];
   if (!raw) return [];
   try {
@@ -59,12 +52,12 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
   const apps = `/apis/apps/v1/namespaces/${namespace}`;
   const selector = { labelSelector: `${LABEL_APP}=${name}` };
   const [dep, lws, svc, ing, rs, pods, events, route] = await Promise.all([
-    api.get<Obj>(`${apps}/deployments/${name}`, `read Deployment ${name}`),
+    api.get<Deployment>(`${apps}/deployments/${name}`, `read Deployment ${name}`),
     readLeaderWorkerSet(api, name, namespace),
-    api.get<Obj>(`${ns}/services/${name}`, `read Service ${name}`),
-    api.get<Obj>(`/apis/networking.k8s.io/v1/namespaces/${namespace}/ingresses/${name}`, `read Ingress ${name}`),
-    api.request<{ items: KObject[] }>("GET", `${apps}/replicasets`, { query: selector, what: `list the ReplicaSets of ${name}` }),
-    api.request<{ items: Obj[] }>("GET", `${ns}/pods`, { query: selector, what: `list the pods of ${name}` }),
+    api.get<Service>(`${ns}/services/${name}`, `read Service ${name}`),
+    api.get<Ingress>(`/apis/networking.k8s.io/v1/namespaces/${namespace}/ingresses/${name}`, `read Ingress ${name}`),
+    api.request<{ items: ReplicaSet[] }>("GET", `${apps}/replicasets`, { query: selector, what: `list the ReplicaSets of ${name}` }),
+    api.request<{ items: Pod[] }>("GET", `${ns}/pods`, { query: selector, what: `list the pods of ${name}` }),
     podEvents(api, namespace, reads),
     readRouteStatus(api, name, namespace),
   ]);
@@ -77,7 +70,7 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
   const endpoint = svc ? serviceUrl(svc, namespace) : null;
   const a = workload.metadata.annotations ?? {};
   const podSpec = dep ? dep.spec?.template?.spec : lws?.spec?.leaderWorkerTemplate?.leaderTemplate?.spec;
-  const server = (podSpec?.containers ?? []).find((c: any) => c.name === "vllm");
+  const server = (podSpec?.containers ?? []).find((c) => c.name === "vllm");
   const created: string | undefined = workload.metadata.creationTimestamp;
   const status: AppStatus = {
     ...none,
@@ -97,7 +90,7 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     age: formatAge(created) ?? null,
     description: a["vllmapp.dev/description"] ?? null,
     links: linksOf(workload, ingressUrls(ing)[0] ?? endpoint),
-    requiresApiKey: (server?.env ?? []).some((e: any) => e.name === API_KEY && e.valueFrom?.secretKeyRef),
+    requiresApiKey: (server?.env ?? []).some((e) => e.name === API_KEY && e.valueFrom?.secretKeyRef),
     groups: group?.groups ?? null,
     adapters: adapterNamesOf(server?.args ?? []),
   };
@@ -114,21 +107,15 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     if (d?.hint) status.hint = d.hint;
   }
   // the key's Secret is the one the pod reads (generated <app>-api-key, or the one requires_auth names)
-  const keyRef = (server?.env ?? []).find((e: any) => e.name === API_KEY)?.valueFrom?.secretKeyRef as { name: string; key: string } | undefined;
-  const keySecret = showApiKey && keyRef ? await api.get<Obj>(`${ns}/secrets/${keyRef.name}`, `read Secret ${keyRef.name}`) : undefined;
-  const b64 = (keySecret as { data?: Record<string, string> } | undefined)?.data?.[keyRef?.key ?? API_KEY];
+  const keyRef = (server?.env ?? []).find((e) => e.name === API_KEY)?.valueFrom?.secretKeyRef as { name: string; key: string } | undefined;
+  const keySecret = showApiKey && keyRef ? await api.get<{ data?: Record<string, string> }>(`${ns}/secrets/${keyRef.name}`, `read Secret ${keyRef.name}`) : undefined;
+  const b64 = keySecret?.data?.[keyRef?.key ?? API_KEY];
   if (b64) status.apiKey = Buffer.from(b64, "base64").toString("utf8");
   return status;
 }
 
-/** The app's LeaderWorkerSet (`<app>-lws`), or undefined when there is none or the cluster has no LWS CRD. */
-export async function readLeaderWorkerSet(api: KubeApi, name: string, namespace: string): Promise<Obj | undefined> {
-  if (!(await api.resource(LWS_API_VERSION, "LeaderWorkerSet"))) return undefined;
-  return api.get<Obj>(`/apis/leaderworkerset.x-k8s.io/v1/namespaces/${namespace}/leaderworkersets/${leaderWorkerSetName(name)}`, `read LeaderWorkerSet ${leaderWorkerSetName(name)}`);
-}
-
 export async function listApps(api: KubeApi, namespace: string): Promise<ListResult> {
-  const list = await api.request<{ items: Obj[] }>("GET", `/apis/apps/v1/namespaces/${namespace}/deployments`, {
+  const list = await api.request<{ items: Deployment[] }>("GET", `/apis/apps/v1/namespaces/${namespace}/deployments`, {
     query: { labelSelector: "app.kubernetes.io/managed-by=vllmapp" },
     what: `list the apps in namespace ${namespace}`,
   });

@@ -6,6 +6,7 @@ import { isSubset } from "../../../src/cluster/apply.ts";
 import { currentPods, diagnosePods, explainUnschedulable, parseSchedulerMessage } from "../../../src/cluster/diagnose.ts";
 import { explainStatus } from "../../../src/cluster/errors.ts";
 import { podRefs } from "../../../src/cluster/preflight.ts";
+import type { Deployment, Node, Pod, ReplicaSet } from "../../../src/cluster/k8s-types.ts";
 
 const where = { server: "https://127.0.0.1:6443", context: "ctx" };
 
@@ -35,7 +36,7 @@ const node = (name: string, product: string, gpus: number, taints: unknown[] = [
   spec: { taints },
   status: { allocatable: { "nvidia.com/gpu": String(gpus) } },
 });
-const nodes = [node("a100", "NVIDIA-A100-SXM4-80GB", 8), node("l4", "NVIDIA-L4", 8), node("h100", "NVIDIA-H100-80GB-HBM3", 8, [{ key: "cloud.google.com/gke-spot", value: "true", effect: "NoSchedule" }])];
+const nodes = [node("a100", "NVIDIA-A100-SXM4-80GB", 8), node("l4", "NVIDIA-L4", 8), node("h100", "NVIDIA-H100-80GB-HBM3", 8, [{ key: "cloud.google.com/gke-spot", value: "true", effect: "NoSchedule" }])] as Node[];
 // messages as kube-scheduler v1.36 writes them
 const TOO_MANY = "0/4 nodes are available: 1 Insufficient cpu, 1 Insufficient memory, 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint(s), 2 Insufficient nvidia.com/gpu. no new claims to deallocate, preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling.";
 const NO_TYPE = "0/4 nodes are available: 1 node(s) had untolerated taint(s), 3 node(s) didn't match Pod's node affinity/selector. no new claims to deallocate, preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling.";
@@ -66,7 +67,7 @@ test("unschedulable without the node list (not allowed to list nodes): from the 
   assert.match(unbound.reason, /^waiting for a volume/);
 });
 
-const withStatus = (status: unknown, name = "app-1") => ({ ...gpuPod("NVIDIA-L4", 1), metadata: { name, uid: "u1", labels: { "vllmapp.dev/app": "app" } }, status });
+const withStatus = (status: unknown, name = "app-1") => ({ ...gpuPod("NVIDIA-L4", 1), metadata: { name, uid: "u1", labels: { "vllmapp.dev/app": "app" } }, status }) as Pod;
 
 test("crash loop, OOM kill, image pull and a startup probe that gave up are fatal, with a hint", () => {
   const crash = diagnosePods([withStatus({ containerStatuses: [{ name: "vllm", image: "i", restartCount: 3, state: { waiting: { reason: "CrashLoopBackOff" } }, lastState: { terminated: { exitCode: 1, reason: "Error" } } }] })], []);
@@ -88,7 +89,7 @@ test("crash loop, OOM kill, image pull and a startup probe that gave up are fata
 test("a loading server and a pending pod are progress, not failures; deleted pods are ignored", () => {
   const loading = diagnosePods([withStatus({ containerStatuses: [{ name: "vllm", image: "i", started: false, ready: false, state: { running: {} } }] })], []);
   assert.deepEqual(loading, { reason: "app-1: loading the model (startup probe waits for /health)", fatal: false });
-  const gone = { ...withStatus({ containerStatuses: [{ name: "vllm", state: { waiting: { reason: "CrashLoopBackOff" } } }] }), metadata: { name: "app-1", uid: "u1", deletionTimestamp: "2026-01-01T00:00:00Z" } };
+  const gone: Pod = { ...withStatus({ containerStatuses: [{ name: "vllm", state: { waiting: { reason: "CrashLoopBackOff" } } }] }), metadata: { name: "app-1", uid: "u1", deletionTimestamp: "2026-01-01T00:00:00Z" } };
   assert.equal(diagnosePods([gone], []), undefined);
 });
 
@@ -102,8 +103,8 @@ test("a kubelet that has not yet read the pod's Secret is progress (it retries);
 });
 
 test("only the pods of the Deployment's current revision are diagnosed", () => {
-  const dep = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "app", uid: "d", generation: 2, annotations: { "deployment.kubernetes.io/revision": "2" } }, status: { observedGeneration: 2 } };
-  const rs = (rev: string, hash: string) => ({ apiVersion: "apps/v1", kind: "ReplicaSet", metadata: { name: `app-${hash}`, labels: { "pod-template-hash": hash }, annotations: { "deployment.kubernetes.io/revision": rev }, ownerReferences: [{ uid: "d" }] } });
+  const dep: Deployment = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "app", uid: "d", generation: 2, annotations: { "deployment.kubernetes.io/revision": "2" } }, status: { observedGeneration: 2 } };
+  const rs = (rev: string, hash: string) => ({ apiVersion: "apps/v1", kind: "ReplicaSet", metadata: { name: `app-${hash}`, labels: { "pod-template-hash": hash }, annotations: { "deployment.kubernetes.io/revision": rev }, ownerReferences: [{ uid: "d" }] } }) as unknown as ReplicaSet;
   const pod = (name: string, hash: string) => ({ apiVersion: "v1", kind: "Pod", metadata: { name, labels: { "pod-template-hash": hash } } });
   assert.deepEqual(currentPods(dep, [rs("1", "old"), rs("2", "new")], [pod("a", "old"), pod("b", "new")]).map((p) => p.metadata.name), ["b"]);
   assert.deepEqual(currentPods({ ...dep, status: { observedGeneration: 1 } }, [rs("2", "new")], [pod("b", "new")]), []);
