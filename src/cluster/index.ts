@@ -18,38 +18,16 @@ import { deleteApp } from "./delete.js";
 import { streamLogs } from "./logs.js";
 import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { lockApps } from "./lock.js";
+import { clusterReads } from "./plan-reads.js";
 import { preflight, writePrerequisites } from "./preflight.js";
 import { appStatus, listApps, serviceUrl, type NamespaceReads } from "./status.js";
 import { waitForApp, waitForGroups } from "./wait.js";
 import type { PodStart } from "./startup.js";
 import { readHistory, recordStart } from "./starts.js";
-import { currentAndPrevious, learnedBudget, PROBE_PERIOD_SECONDS } from "../startup/timeline.js";
-import type { K8sObject } from "../render/types.js";
-import type { KObject } from "./api.js";
+import { currentAndPrevious } from "../startup/timeline.js";
 
 /** How long deploy waits when --timeout is not given: the startup probe's budget plus time to schedule and pull. */
 const WAIT_MARGIN_SECONDS = 600;
-
-/**
- * The startup probe's budget from the app's start history (learnedBudget), written into the Deployment
- * about to be applied; undefined (and the rendered budget stays) with too few starts or no history to read.
- */
-async function learnBudget(api: KubeApi, app: string, namespace: string, objects: K8sObject[]): Promise<number | undefined> {
-  const dep = objects.find((o) => o.kind === "Deployment") as (K8sObject & { spec?: any }) | undefined;
-  const probe = dep?.spec?.template?.spec?.containers?.find((c: { name: string }) => c.name === "vllm")?.startupProbe;
-  if (!probe) return undefined;
-  const period = probe.periodSeconds ?? PROBE_PERIOD_SECONDS;
-  const [history, live] = await Promise.all([
-    readHistory(api, app, namespace).catch(() => []),
-    api.get<KObject & { spec?: any }>(`/apis/apps/v1/namespaces/${namespace}/deployments/${app}`, `read Deployment ${app}`).catch(() => undefined),
-  ]);
-  const liveProbe = live?.spec?.template?.spec?.containers?.find((c: { name: string }) => c.name === "vllm")?.startupProbe;
-  const deployed = liveProbe ? (liveProbe.failureThreshold ?? 3) * (liveProbe.periodSeconds ?? PROBE_PERIOD_SECONDS) : undefined;
-  const budget = learnedBudget(history, deployed);
-  if (!budget) return undefined;
-  probe.failureThreshold = Math.max(1, Math.ceil(budget.seconds / period));
-  return probe.failureThreshold * period;
-}
 
 /**
  * The start deploy waited for, put in the app's history (best effort: a user who may not write ConfigMaps
@@ -141,11 +119,8 @@ async function deployPhases(
   progress: Progress,
 ): Promise<DeployResult> {
   const { dryRun } = req;
-  const inputs = plan.apps.map((p) => {
-    const app = p.loaded.config;
-    const namespace = namespaceFor(api.conn, opts.namespace, app.namespace);
-    return { app, namespace, file: p.loaded.file, objects: (p.rendered.objects ?? []).map((o) => ({ ...o, metadata: { ...o.metadata, namespace } })) };
-  });
+  // the plan's objects as they are: the plan decided the namespace, the PodTemplate, the budget and the waves
+  const inputs = plan.apps.map((p) => ({ app: p.loaded.config, namespace: namespaceOf(p), file: p.loaded.file, objects: p.rendered.objects ?? [], podTemplateProblem: p.podTemplate?.problem }));
   const pre = await preflight(api, inputs, { createNamespace: req.createNamespace, createSecrets: req.createSecrets, env: process.env });
   for (const w of pre.warnings) ui.warn(w);
   for (const n of pre.notes) ui.note(n);
@@ -154,30 +129,19 @@ async function deployPhases(
   }
   const prerequisites =
     dryRun === "client"
-      ? [...pre.namespaces.map((n) => `Namespace/${n}`), ...pre.apps.flatMap((a) => a.secretWrites.map((s) => `Secret/${s.name} (keys ${Object.keys(s.data).join(", ")})`))]
+      ? [...pre.namespaces.map((n) => `Namespace/${n}`), ...[...pre.apps.values()].flatMap((a) => a.secretWrites.map((s) => `Secret/${s.name} (keys ${Object.keys(s.data).join(", ")})`))]
       : await writePrerequisites(api, pre, dryRun === "server" ? "All" : undefined);
   if (dryRun === "none") progress.prerequisites = prerequisites;
-  // preflight keeps the order of its inputs: the plan's apps
-  const prepared = new Map(plan.apps.map((p, i) => [p, pre.apps[i]!]));
-  // the startup probe's budget learned from the app's starts, where the file sets none (README "Start-up timeline")
-  const learned = new Map<PlannedApp, number>();
-  await Promise.all(
-    plan.apps.map(async (p) => {
-      if (p.loaded.explicit?.has("startup_timeout") ?? true) return;
-      const { app, namespace, objects } = prepared.get(p)!;
-      const seconds = await learnBudget(api, app.name, namespace, objects);
-      if (seconds !== undefined) learned.set(p, seconds);
-    }),
-  );
-  const sets = new Map(pre.apps.map((p) => [p, buildAppSet(p.app, p.namespace, p.objects)]));
+  const prepared = (p: PlannedApp) => pre.apps.get(p.loaded.config.name)!;
+  const sets = new Map([...pre.apps.values()].map((p) => [p, buildAppSet(p.app, p.namespace, p.objects)]));
   if (dryRun === "none") {
-    progress.release = await lockApps(api, pre.apps.map((a) => ({ name: a.app.name, namespace: a.namespace })), ui);
+    progress.release = await lockApps(api, [...pre.apps.values()].map((a) => ({ name: a.app.name, namespace: a.namespace })), ui);
     interrupt.phase = "validate";
     await validateOnServer(api, [...sets.values()], req.forceConflicts);
   }
   interrupt.applying();
   const deployOne = async (planned: PlannedApp, appUi: Ui): Promise<DeployedApp> => {
-    const ready = prepared.get(planned)!;
+    const ready = prepared(planned);
     const { app, namespace } = ready;
     const set = sets.get(ready)!;
     if (dryRun === "none") appUi.info(`${app.name}: applying ${set.members.length} objects to namespace ${namespace} (context ${api.conn.context})`);
@@ -197,7 +161,7 @@ async function deployPhases(
         appUi.note(`${app.name}: generated an API key (${API_KEY}) into Secret ${app.name}-api-key; show it with \`vllmapp status ${app.name} --show-api-key\``);
       }
       if (req.wait) {
-        const timeoutSeconds = req.timeoutSeconds ?? (learned.get(planned) ?? parseDuration(app.startup_timeout) ?? 1800) + WAIT_MARGIN_SECONDS;
+        const timeoutSeconds = req.timeoutSeconds ?? (planned.startupSeconds ?? parseDuration(app.startup_timeout) ?? 1800) + WAIT_MARGIN_SECONDS;
         const multiNode = set.members.some((m) => m.kind === "LeaderWorkerSet");
         if (multiNode) {
           // a group's start-up is several pods: the phases are read for single-pod apps
@@ -235,6 +199,12 @@ async function deployPhases(
   return { dryRun: dryRun === "none" ? null : dryRun, prerequisites, apps: plan.apps.map((a) => deployed.get(a)!) };
 }
 
+/** The namespace the plan decided (a plan for Kubernetes always has one: the session gave the default). */
+function namespaceOf(p: PlannedApp): string {
+  if (p.namespace === undefined) throw new Error(`${p.loaded.config.name} was planned without a namespace`);
+  return p.namespace;
+}
+
 function located(api: KubeApi, opts: ConnectionOptions, apps: readonly AppRef[]): { name: string; namespace: string }[] {
   return apps.map((a) => ({ name: a.name, namespace: namespaceFor(api.conn, opts.namespace, a.fileNamespace) }));
 }
@@ -245,6 +215,7 @@ export const kubernetesTarget: Target = {
     const api = new KubeApi(await connect(opts));
     return {
       defaultNamespace: namespaceFor(api.conn),
+      reads: clusterReads(async () => api),
       async serverMinor() {
         // the first request of a deploy: Ctrl-C here is Ctrl-C in the preflight (nothing written yet)
         const stop = new AbortController();

@@ -1,6 +1,6 @@
 /**
  * What `deploy` checks before it writes anything, for every app at once: the namespace exists (or
- * --create-namespace), the PodTemplate a `pod_template` string names exists (merged in here), the
+ * --create-namespace), the PodTemplate a `pod_template` string names exists (the plan read and merged it), the
  * cluster serves every kind the render has (CRDs such as KEDA's), and every Secret, ConfigMap and PVC
  * the pod references exists with the keys it needs (or --create-secrets fills `<app>-secrets` from the
  * local environment). All problems are reported together.
@@ -13,7 +13,6 @@ import type { AppConfig } from "../config/schema.js";
 import { ClusterError, UsageError } from "../errors.js";
 import { apiKeyRef, createApiKeyCommand, labelsOf } from "../render/labels.js";
 import type { K8sObject } from "../render/types.js";
-import { strategicMerge } from "../render/merge.js";
 import { groupOf, type KObject, type KubeApi } from "./api.js";
 import { ApiError } from "./errors.js";
 import { checkMonitoring } from "./monitoring.js";
@@ -27,7 +26,10 @@ import { gpuRequest } from "../render/resources.js";
 export interface PreflightInput {
   app: AppConfig;
   namespace: string;
+  /** the plan's objects */
   objects: K8sObject[];
+  /** why the PodTemplate `pod_template` names could not be merged (the plan read it) */
+  podTemplateProblem?: string;
   /** the file the app came from, for messages */
   file?: string;
 }
@@ -45,13 +47,14 @@ export interface SecretWrite {
 export interface Prepared {
   app: AppConfig;
   namespace: string;
-  /** the objects, with a named PodTemplate merged into the Deployment */
+  /** the plan's objects, with the GPU nodes' labelling where the file names none (gpu-nodes.ts) */
   objects: K8sObject[];
   secretWrites: SecretWrite[];
 }
 
 export interface PreflightResult {
-  apps: Prepared[];
+  /** by app name */
+  apps: Map<string, Prepared>;
   /** what will not stop the deploy but keeps part of it from working (a missing Gateway, a Prometheus that selects no monitor) */
   warnings: string[];
   /** namespaces to create (--create-namespace) */
@@ -141,17 +144,6 @@ async function exists(api: KubeApi, path: string, what: string): Promise<KObject
   }
 }
 
-/** The PodTemplate is the base; vllmapp's pod goes on top (containers merged by name); for a LeaderWorkerSet, both pods. */
-function mergePodTemplate(dep: any, template: any): any {
-  const { creationTimestamp: _, ...metadata } = template?.metadata ?? {};
-  const onto = (tpl: any) => strategicMerge({ metadata, spec: template?.spec ?? {} }, tpl);
-  if (dep.kind === "LeaderWorkerSet") {
-    const lwt = dep.spec.leaderWorkerTemplate;
-    return { ...dep, spec: { ...dep.spec, leaderWorkerTemplate: { ...lwt, leaderTemplate: onto(lwt.leaderTemplate), workerTemplate: onto(lwt.workerTemplate) } } };
-  }
-  return { ...dep, spec: { ...dep.spec, template: onto(dep.spec.template) } };
-}
-
 export async function preflight(
   api: KubeApi,
   inputs: readonly PreflightInput[],
@@ -173,7 +165,7 @@ export async function preflight(
   const claims = withClaims ? await readStorageClasses(api) : undefined;
   const volumes = withClaims && claims ? await readVolumes(api) : undefined;
   const apps = await Promise.all(
-    inputs.map(async ({ app, namespace, objects, file = "vllm-app.yaml" }): Promise<Prepared> => {
+    inputs.map(async ({ app, namespace, objects, podTemplateProblem, file = "vllm-app.yaml" }): Promise<Prepared> => {
       const problems: Problem[] = [];
       const hints = new Set<string>();
       report.push({ app: app.name, namespace, problems, hints });
@@ -182,15 +174,8 @@ export async function preflight(
         problems.push({ message: `namespace ${namespace} does not exist` });
         hints.add("pass --create-namespace to create it, or pick another with --namespace");
       }
+      if (podTemplateProblem) problems.push({ message: podTemplateProblem });
       let out = objects;
-      if (typeof app.pod_template === "string") {
-        const pt = nsMissing ? undefined : await exists(api, `/api/v1/namespaces/${namespace}/podtemplates/${app.pod_template}`, `read PodTemplate ${app.pod_template}`);
-        if (!pt || pt === "forbidden") {
-          problems.push({ message: `PodTemplate ${app.pod_template} (pod_template) ${pt ? "cannot be read (forbidden)" : `does not exist in namespace ${namespace}`}` });
-        } else {
-          out = out.map((o) => (o.kind === "Deployment" || o.kind === "LeaderWorkerSet" ? mergePodTemplate(o, (pt as { template?: unknown }).template) : o));
-        }
-      }
       const served: K8sObject[] = [];
       for (const o of out) {
         if (!(await api.resource(o.apiVersion, o.kind))) {
@@ -284,7 +269,7 @@ export async function preflight(
     const hint = [...new Set(failing.flatMap((r) => [...r.hints]))].join("\n  hint: ") || undefined;
     throw failing.some((r) => r.problems.some((p) => p.local)) ? new UsageError(message, hint) : new ClusterError(message, hint);
   }
-  return { apps, warnings, notes, namespaces: opts.createNamespace ? [...missingNs] : [] };
+  return { apps: new Map(apps.map((a) => [a.app.name, a])), warnings, notes, namespaces: opts.createNamespace ? [...missingNs] : [] };
 }
 
 /** Create the namespaces and Secrets preflight found missing. */
@@ -294,7 +279,7 @@ export async function writePrerequisites(api: KubeApi, pre: PreflightResult, dry
     await api.request("POST", "/api/v1/namespaces", { query: { fieldManager: "vllmapp", dryRun }, body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }, what: `create namespace ${ns}` });
     done.push(`Namespace/${ns}`);
   }
-  for (const s of pre.apps.flatMap((a) => a.secretWrites)) {
+  for (const s of [...pre.apps.values()].flatMap((a) => a.secretWrites)) {
     const what = `${s.exists ? "add keys to" : "create"} Secret ${s.name}`;
     if (s.exists) {
       await api.request("PATCH", `/api/v1/namespaces/${s.namespace}/secrets/${s.name}`, { query: { fieldManager: "vllmapp", dryRun }, body: { data: s.data }, contentType: "application/merge-patch+json", what });
