@@ -212,64 +212,83 @@ export async function preflight(
           hints.add(refused.hint);
         }
       }
-      const ours = new Set(out.map((o) => `${o.kind}/${o.metadata.name}`));
-      const refs = new Map<string, Ref>();
-      for (const pod of out.flatMap(podSpecsOf)) {
-        for (const r of podRefs(pod)) {
-          const seen = refs.get(`${r.kind}/${r.name}`);
-          if (seen) for (const [k, v] of r.keys) seen.keys.set(k, v);
-          else refs.set(`${r.kind}/${r.name}`, r);
-        }
-      }
-      const ownSecret = `${app.name}-secrets`;
-      const apiKey = apiKeyRef(app);
-      const secretWrites: SecretWrite[] = [];
-      for (const ref of [...refs.values()].filter((r) => !ours.has(`${r.kind}/${r.name}`))) {
-        const path = `/api/v1/namespaces/${namespace}/${ref.kind === "PersistentVolumeClaim" ? "persistentvolumeclaims" : ref.kind === "Secret" ? "secrets" : "configmaps"}/${ref.name}`;
-        const live = nsMissing ? undefined : await exists(api, path, `read ${ref.kind} ${ref.name}`);
-        if (live === "forbidden") continue;
-        const have = new Set(Object.keys((live as { data?: object } | undefined)?.data ?? {}).concat(Object.keys((live as { binaryData?: object } | undefined)?.binaryData ?? {})));
-        const missing = [...ref.keys.keys()].filter((k) => !have.has(k));
-        if (live && !missing.length) continue;
-        if (ref.kind === "Secret" && ref.name === ownSecret && opts.createSecrets) {
-          const data: Record<string, string> = {};
-          for (const key of missing) {
-            const env = ref.keys.get(key);
-            const value = env === undefined ? undefined : opts.env[env];
-            if (value === undefined) {
-              problems.push({
-                local: true,
-                message: env ? `${env} is not set in this environment (--create-secrets: Secret ${ownSecret} key ${key})` : `key ${key} of Secret ${ownSecret} is not a variable name, so --create-secrets cannot fill it`,
-              });
-              if (!env) hints.add(`create it with \`kubectl create secret generic ${ownSecret} -n ${namespace} --from-file=${key}=PATH\``);
-            } else data[key] = Buffer.from(value, "utf8").toString("base64");
-          }
-          secretWrites.push({ name: ownSecret, namespace, exists: Boolean(live), labels: labelsOf(app), data });
-          continue;
-        }
-        const keys = missing.length ? ` (needs key${missing.length > 1 ? "s" : ""} ${missing.join(", ")})` : "";
-        problems.push({ message: live ? `${ref.kind} ${ref.name} has no key${missing.length > 1 ? "s" : ""} ${missing.join(", ")}` : `${ref.kind} ${ref.name} does not exist in namespace ${namespace}${keys}` });
-        if (ref.kind === "Secret" && ref.name === ownSecret) {
-          hints.add(`pass --create-secrets to ${live ? "add the keys to" : "create"} ${ownSecret} from your environment (${missing.map((k) => ref.keys.get(k) ?? k).join(", ")})`);
-        } else if (ref.kind === "Secret" && apiKey && !apiKey.generated && ref.name === apiKey.secret) {
-          // requires_auth names a Secret the user manages: vllmapp never fills it, but says how to make one
-          hints.add(`Secret ${ref.name} holds the API key (requires_auth); create it with your secrets tool (External Secrets, Sealed Secrets), or generate one: ${createApiKeyCommand(ref.name, apiKey.key, namespace)}`);
-        } else if (ref.kind === "Secret") {
-          hints.add(`create it: kubectl create secret generic ${ref.name} -n ${namespace}${(missing.length ? missing : ["KEY"]).map((k) => ` --from-literal=${k}=…`).join("")}`);
-        }
-      }
+      const secretWrites = await checkReferences(api, { app, namespace, objects: out, nsMissing }, opts, problems, hints);
       return { app, namespace, objects: out, secretWrites };
     }),
   );
-  const failing = report.filter((r) => r.problems.length);
-  if (failing.length) {
-    const message = failing
-      .map((r) => `${r.app} (namespace ${r.namespace}) cannot be deployed:\n${r.problems.map((p) => `  - ${p.message}`).join("\n")}`)
-      .join("\n");
-    const hint = [...new Set(failing.flatMap((r) => [...r.hints]))].join("\n  hint: ") || undefined;
-    throw failing.some((r) => r.problems.some((p) => p.local)) ? new UsageError(message, hint) : new ClusterError(message, hint);
-  }
+  throwProblems(report);
   return { apps: new Map(apps.map((a) => [a.app.name, a])), warnings, notes, namespaces: opts.createNamespace ? [...missingNs] : [] };
+}
+
+/** Every app's problems at once: a usage error (exit 2) when one of them is local, else a cluster error (exit 3). */
+function throwProblems(report: readonly { app: string; namespace: string; problems: Problem[]; hints: Set<string> }[]): void {
+  const failing = report.filter((r) => r.problems.length);
+  if (!failing.length) return;
+  const message = failing
+    .map((r) => `${r.app} (namespace ${r.namespace}) cannot be deployed:\n${r.problems.map((p) => `  - ${p.message}`).join("\n")}`)
+    .join("\n");
+  const hint = [...new Set(failing.flatMap((r) => [...r.hints]))].join("\n  hint: ") || undefined;
+  throw failing.some((r) => r.problems.some((p) => p.local)) ? new UsageError(message, hint) : new ClusterError(message, hint);
+}
+
+/**
+ * Every Secret, ConfigMap and PVC the pods reference and the app does not bring exists with the keys the
+ * pods read; with --create-secrets, what `<app>-secrets` lacks is filled from `opts.env` (the writes returned).
+ */
+async function checkReferences(
+  api: KubeApi,
+  { app, namespace, objects: out, nsMissing }: { app: AppConfig; namespace: string; objects: readonly K8sObject[]; nsMissing: boolean },
+  opts: { createSecrets?: boolean; env: NodeJS.ProcessEnv },
+  problems: Problem[],
+  hints: Set<string>,
+): Promise<SecretWrite[]> {
+  const ours = new Set(out.map((o) => `${o.kind}/${o.metadata.name}`));
+  const refs = new Map<string, Ref>();
+  for (const pod of out.flatMap(podSpecsOf)) {
+    for (const r of podRefs(pod)) {
+      const seen = refs.get(`${r.kind}/${r.name}`);
+      if (seen) for (const [k, v] of r.keys) seen.keys.set(k, v);
+      else refs.set(`${r.kind}/${r.name}`, r);
+    }
+  }
+  const ownSecret = `${app.name}-secrets`;
+  const apiKey = apiKeyRef(app);
+  const secretWrites: SecretWrite[] = [];
+  for (const ref of [...refs.values()].filter((r) => !ours.has(`${r.kind}/${r.name}`))) {
+    const path = `/api/v1/namespaces/${namespace}/${ref.kind === "PersistentVolumeClaim" ? "persistentvolumeclaims" : ref.kind === "Secret" ? "secrets" : "configmaps"}/${ref.name}`;
+    const live = nsMissing ? undefined : await exists(api, path, `read ${ref.kind} ${ref.name}`);
+    if (live === "forbidden") continue;
+    const have = new Set(Object.keys((live as { data?: object } | undefined)?.data ?? {}).concat(Object.keys((live as { binaryData?: object } | undefined)?.binaryData ?? {})));
+    const missing = [...ref.keys.keys()].filter((k) => !have.has(k));
+    if (live && !missing.length) continue;
+    if (ref.kind === "Secret" && ref.name === ownSecret && opts.createSecrets) {
+      const data: Record<string, string> = {};
+      for (const key of missing) {
+        const env = ref.keys.get(key);
+        const value = env === undefined ? undefined : opts.env[env];
+        if (value === undefined) {
+          problems.push({
+            local: true,
+            message: env ? `${env} is not set in this environment (--create-secrets: Secret ${ownSecret} key ${key})` : `key ${key} of Secret ${ownSecret} is not a variable name, so --create-secrets cannot fill it`,
+          });
+          if (!env) hints.add(`create it with \`kubectl create secret generic ${ownSecret} -n ${namespace} --from-file=${key}=PATH\``);
+        } else data[key] = Buffer.from(value, "utf8").toString("base64");
+      }
+      secretWrites.push({ name: ownSecret, namespace, exists: Boolean(live), labels: labelsOf(app), data });
+      continue;
+    }
+    const keys = missing.length ? ` (needs key${missing.length > 1 ? "s" : ""} ${missing.join(", ")})` : "";
+    problems.push({ message: live ? `${ref.kind} ${ref.name} has no key${missing.length > 1 ? "s" : ""} ${missing.join(", ")}` : `${ref.kind} ${ref.name} does not exist in namespace ${namespace}${keys}` });
+    if (ref.kind === "Secret" && ref.name === ownSecret) {
+      hints.add(`pass --create-secrets to ${live ? "add the keys to" : "create"} ${ownSecret} from your environment (${missing.map((k) => ref.keys.get(k) ?? k).join(", ")})`);
+    } else if (ref.kind === "Secret" && apiKey && !apiKey.generated && ref.name === apiKey.secret) {
+      // requires_auth names a Secret the user manages: vllmapp never fills it, but says how to make one
+      hints.add(`Secret ${ref.name} holds the API key (requires_auth); create it with your secrets tool (External Secrets, Sealed Secrets), or generate one: ${createApiKeyCommand(ref.name, apiKey.key, namespace)}`);
+    } else if (ref.kind === "Secret") {
+      hints.add(`create it: kubectl create secret generic ${ref.name} -n ${namespace}${(missing.length ? missing : ["KEY"]).map((k) => ` --from-literal=${k}=…`).join("")}`);
+    }
+  }
+  return secretWrites;
 }
 
 /** Create the namespaces and Secrets preflight found missing. */
