@@ -3,6 +3,7 @@
  * results they both return. `--json` prints these results as they are, so the two targets give the
  * same keys with the same types; a field one target cannot fill is `null`, and its comment says why.
  */
+import type { ClusterReads } from "./app/cluster-reads.js";
 import type { Plan } from "./app/plan.js";
 import type { AppRef } from "./app/select.js";
 import type { K8sObject, RenderedModel, TargetKind } from "./render/types.js";
@@ -368,6 +369,8 @@ export interface DeleteRequest {
 export interface Session {
   /** the namespace of apps that name none (Kubernetes: the context's); undefined on Docker */
   defaultNamespace?: string;
+  /** Kubernetes: what the plan reads from the cluster, through this session (app/cluster-reads.ts); undefined on Docker */
+  reads?: ClusterReads;
   /** Kubernetes: the API server's minor version (GET /version), to render for; undefined when it cannot be read */
   serverMinor?(): Promise<number | undefined>;
   deploy(plan: Plan, req: DeployRequest, ui: Ui): Promise<DeployResult>;

@@ -13,6 +13,8 @@ import { isProblem, parseModelSource, type ModelSource } from "../models/source.
 import { renderApp } from "../render/app.js";
 import type { IncludeFile, RenderedApp, TargetKind, Templates } from "../render/types.js";
 import { fitCheck, type FitReport } from "./fit-check.js";
+import type { ClusterReads } from "./cluster-reads.js";
+import { withPodTemplate, withStartBudget, withSyncWave } from "./final-objects.js";
 import { readIncludes, type IncludeReader } from "./includes.js";
 
 export interface PlanOptions {
@@ -38,8 +40,7 @@ export interface PlanOptions {
   as?: string;
 }
 
-/** The annotation Argo CD orders a sync by: an app's objects come after those of the apps it depends on. */
-export const SYNC_WAVE = "argocd.argoproj.io/sync-wave";
+export { SYNC_WAVE } from "./final-objects.js";
 
 export interface PlanIo extends LoadDeps {
   readInclude: IncludeReader;
@@ -50,12 +51,21 @@ export interface PlanIo extends LoadDeps {
   isHostDir: (p: string) => boolean;
   /** resolve and check a model source against its backend (render without --resolve: none) */
   resolve?: (app: LoadedApp, source: ModelSource) => Promise<SourceReport>;
+  /** what the plan reads from the Kubernetes cluster (deploy: the session's; render: with --resolve only) */
+  cluster?: ClusterReads;
 }
 
 export interface PlannedApp {
   loaded: LoadedApp;
   includes: IncludeFile[];
+  /** the objects as they are applied: namespace, a named PodTemplate merged in, the learned budget, the sync wave */
   rendered: RenderedApp;
+  /** where the app goes (Kubernetes): --namespace, else the file's, else the context's; undefined when rendered without a cluster */
+  namespace?: string;
+  /** the PodTemplate `pod_template` names, as read from the cluster: merged, or why not (the preflight reports it) */
+  podTemplate?: { name: string; problem?: string };
+  /** the startup probe's budget learned from the app's starts (deploy waits that long, plus a margin) */
+  startupSeconds?: number;
   /** what resolving and checking the source found (when io.resolve was given) */
   report?: SourceReport;
   fit?: FitReport;
@@ -114,76 +124,137 @@ export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
       .flatMap((p) => independentChecks(p.app, p.dropped, opts, io));
     return { ...empty, errors: placed(sortDiagnostics([...e.diagnostics, ...more])) };
   }
-  const templates = io.templates();
-  const errors: Diagnostic[] = [];
-  const warnings: Diagnostic[] = [...loaded.warnings];
-  const planned = new Map<LoadedApp, PlannedApp>();
-  const reports: SourceReport[] = [];
-  for (const app of loaded.inOrder) {
-    const parsed = parseModelSource(app.config);
-    const at = (p: (string | number)[]) => ({ file: app.file, ...app.locate(p), path: formatPath(p), app: app.config.name });
-    if (isProblem(parsed)) {
-      errors.push({ ...at(parsed.path), severity: "error", message: parsed.message, hint: parsed.hint });
-      errors.push(...independentChecks(app, [parsed.path], opts, io).filter((d) => d.path !== formatPath(parsed.path)));
-      continue;
-    }
-    const includeErrors: Diagnostic[] = [];
-    const includes = readIncludes(app, io.readInclude, includeErrors);
-    errors.push(...includeErrors.map((d) => ({ ...d, app: app.config.name })));
-    let report: SourceReport | undefined;
-    if (io.resolve) {
-      report = await io.resolve(app, parsed);
-      reports.push(report);
-      const sourceErrors = report.diagnostics.filter((d) => d.severity === "error");
-      if (sourceErrors.length) {
-        errors.push(...sourceErrors);
-        continue;
-      }
-    }
-    // --param applies to the apps that declare the parameter; others ignore it
-    const declared = new Set((app.config.parameters ?? []).map((p) => p.name));
-    const appParams = new Map([...opts.params].filter(([k]) => declared.has(k)));
-    const source = report?.source ?? parsed;
-    const rendered = renderApp({
-      app: app.config, source, resolvedFrom: report?.resolvedFrom, templates, includes, params: appParams, target: opts.target,
-      namespace: opts.namespace ?? app.config.namespace ?? opts.defaultNamespace, hostHome: io.hostHome, dockerGpus: opts.dockerGpus,
-      hostModelDir: opts.target === "docker" && source.kind === "path" && io.isHostDir(source.path),
-      hostDirs: opts.target === "docker" ? extraPathsOf(app.config).filter((p) => io.isHostDir(p)) : undefined,
-      adapterRanks: report?.adapterRanks,
-      draftSource: report?.draftSource,
-      ...(opts.kubeMinor !== undefined ? { kubeMinor: opts.kubeMinor } : {}),
-      ...(report?.facts?.weightBytes !== undefined ? { modelBytes: report.facts.weightBytes } : {}),
-    });
-    const entry: PlannedApp = { loaded: app, includes, rendered, ...(report ? { report } : {}) };
-    if (report?.facts) {
-      // the fit check reads the argv this render produced
-      const fit = fitCheck(app, report, rendered.serve.args);
-      report.diagnostics.push(...fit.diagnostics);
-      errors.push(...fit.diagnostics.filter((d) => d.severity === "error"));
-      if (fit.fit) entry.fit = fit.fit;
-    }
-    for (const p of rendered.problems) {
-      const d: Diagnostic = { ...at(p.path), severity: p.severity === "error" ? "error" : "warning", message: p.message, hint: p.hint };
-      if (p.severity === "error") errors.push(d);
-      else if (p.severity === "warning") warnings.push(d);
-      else warnings.push({ ...d, severity: "note" });
-    }
-    planned.set(app, entry);
-  }
+  const out: AppsPlanned = { planned: new Map(), reports: [], errors: [], warnings: [...loaded.warnings] };
+  // the sync waves from the file's graph, decided before the objects are built
+  const fileWaves = deployWaves(loaded.inOrder, loaded.dependencies);
+  const syncWaves = opts.syncWaves !== false && fileWaves.length > 1 ? new Map(fileWaves.flatMap((w, i) => w.map((a) => [a, i] as const))) : undefined;
+  const ctx: AppContext = { opts, io, templates: io.templates(), defaultNamespace: defaultNamespaceOf(opts, io), syncWaves };
+  for (const app of loaded.inOrder) await planApp(app, ctx, out);
   for (const [k] of opts.params) {
     if (!loaded.inOrder.some((a) => a.config.parameters?.some((p) => p.name === k))) {
-      errors.push({ file: opts.file, line: 1, col: 1, path: "parameters", severity: "error", message: `--param ${k}=… names no parameter of any app`, hint: "declare it under parameters: [{name, value}]" });
+      out.errors.push({ file: opts.file, line: 1, col: 1, path: "parameters", severity: "error", message: `--param ${k}=… names no parameter of any app`, hint: "declare it under parameters: [{name, value}]" });
     }
   }
-  const apps = [...planned.values()];
-  const dependencies = new Map(apps.map((p) => [p, (loaded.dependencies.get(p.loaded) ?? []).flatMap((d) => planned.get(d) ?? [])]));
+  const apps = [...out.planned.values()];
+  const dependencies = new Map(apps.map((p) => [p, (loaded.dependencies.get(p.loaded) ?? []).flatMap((d) => out.planned.get(d) ?? [])]));
   const waves = deployWaves(apps, dependencies);
-  if (opts.syncWaves !== false && waves.length > 1) {
-    waves.forEach((wave, i) => {
-      for (const a of wave) for (const o of a.rendered.objects ?? []) o.metadata.annotations = { ...o.metadata.annotations, [SYNC_WAVE]: String(i) };
-    });
+  return { ...empty, apps, waves, reports: out.reports, errors: sortDiagnostics(placed(out.errors)), warnings: sortDiagnostics(placed(out.warnings)) };
+}
+
+/** What planning the apps one by one gathers. */
+interface AppsPlanned {
+  planned: Map<LoadedApp, PlannedApp>;
+  reports: SourceReport[];
+  errors: Diagnostic[];
+  warnings: Diagnostic[];
+}
+
+interface AppContext {
+  opts: PlanOptions;
+  io: PlanIo;
+  templates: Templates;
+  /** the namespace of apps that name none, read once when the first such app needs it */
+  defaultNamespace: () => Promise<string | undefined>;
+  /** each app's Argo CD sync wave, when they are written */
+  syncWaves?: ReadonlyMap<LoadedApp, number>;
+}
+
+/** --namespace, else the file's, else this (the context's, else "default"; none for render without a cluster). */
+function defaultNamespaceOf(opts: PlanOptions, io: PlanIo): () => Promise<string | undefined> {
+  let read: Promise<string | undefined> | undefined;
+  return () => {
+    if (opts.defaultNamespace !== undefined || opts.target !== "kubernetes" || !io.cluster) return Promise.resolve(opts.defaultNamespace);
+    return (read ??= io.cluster.defaultNamespace());
+  };
+}
+
+/** Resolve, render and finish one app into `out` (or its problems). */
+async function planApp(app: LoadedApp, ctx: AppContext, out: AppsPlanned): Promise<void> {
+  const { opts, io } = ctx;
+  const parsed = parseModelSource(app.config);
+  const at = (p: (string | number)[]) => ({ file: app.file, ...app.locate(p), path: formatPath(p), app: app.config.name });
+  if (isProblem(parsed)) {
+    out.errors.push({ ...at(parsed.path), severity: "error", message: parsed.message, hint: parsed.hint });
+    out.errors.push(...independentChecks(app, [parsed.path], opts, io).filter((d) => d.path !== formatPath(parsed.path)));
+    return;
   }
-  return { ...empty, apps, waves, reports, errors: sortDiagnostics(placed(errors)), warnings: sortDiagnostics(placed(warnings)) };
+  const includeErrors: Diagnostic[] = [];
+  const includes = readIncludes(app, io.readInclude, includeErrors);
+  out.errors.push(...includeErrors.map((d) => ({ ...d, app: app.config.name })));
+  let report: SourceReport | undefined;
+  if (io.resolve) {
+    report = await io.resolve(app, parsed);
+    out.reports.push(report);
+    const sourceErrors = report.diagnostics.filter((d) => d.severity === "error");
+    if (sourceErrors.length) {
+      out.errors.push(...sourceErrors);
+      return;
+    }
+  }
+  // --param applies to the apps that declare the parameter; others ignore it
+  const declared = new Set((app.config.parameters ?? []).map((p) => p.name));
+  const appParams = new Map([...opts.params].filter(([k]) => declared.has(k)));
+  const source = report?.source ?? parsed;
+  const namespace = opts.namespace ?? app.config.namespace ?? (await ctx.defaultNamespace());
+  const rendered = renderApp({
+    app: app.config, source, resolvedFrom: report?.resolvedFrom, templates: ctx.templates, includes, params: appParams, target: opts.target,
+    namespace, hostHome: io.hostHome, dockerGpus: opts.dockerGpus,
+    hostModelDir: opts.target === "docker" && source.kind === "path" && io.isHostDir(source.path),
+    hostDirs: opts.target === "docker" ? extraPathsOf(app.config).filter((p) => io.isHostDir(p)) : undefined,
+    adapterRanks: report?.adapterRanks,
+    draftSource: report?.draftSource,
+    ...(opts.kubeMinor !== undefined ? { kubeMinor: opts.kubeMinor } : {}),
+    ...(report?.facts?.weightBytes !== undefined ? { modelBytes: report.facts.weightBytes } : {}),
+  });
+  const finished = await finishObjects(app, rendered, namespace, ctx);
+  const entry: PlannedApp = { loaded: app, includes, rendered: finished.rendered, ...(namespace !== undefined ? { namespace } : {}), ...(report ? { report } : {}), ...finished.decided };
+  if (report?.facts) {
+    // the fit check reads the argv this render produced
+    const fit = fitCheck(app, report, rendered.serve.args);
+    report.diagnostics.push(...fit.diagnostics);
+    out.errors.push(...fit.diagnostics.filter((d) => d.severity === "error"));
+    if (fit.fit) entry.fit = fit.fit;
+  }
+  for (const p of finished.rendered.problems) {
+    const d: Diagnostic = { ...at(p.path), severity: p.severity === "error" ? "error" : "warning", message: p.message, hint: p.hint };
+    if (p.severity === "error") out.errors.push(d);
+    else if (p.severity === "warning") out.warnings.push(d);
+    else out.warnings.push({ ...d, severity: "note" });
+  }
+  out.planned.set(app, entry);
+}
+
+/**
+ * An app's Kubernetes objects as they are applied: the PodTemplate `pod_template` names merged in and the
+ * start-up budget learned from its starts (both read from the cluster, when the plan has one), the sync wave.
+ */
+async function finishObjects(app: LoadedApp, rendered: RenderedApp, namespace: string | undefined, ctx: AppContext): Promise<{ rendered: RenderedApp; decided: Pick<PlannedApp, "podTemplate" | "startupSeconds"> }> {
+  const cluster = ctx.opts.target === "kubernetes" && namespace !== undefined ? ctx.io.cluster : undefined;
+  const wave = ctx.syncWaves?.get(app);
+  if (!rendered.objects || (!cluster && wave === undefined)) return { rendered, decided: {} };
+  let objects = rendered.objects;
+  let problems = rendered.problems;
+  const decided: Pick<PlannedApp, "podTemplate" | "startupSeconds"> = {};
+  const named = app.config.pod_template;
+  if (cluster && typeof named === "string") {
+    const read = await cluster.podTemplate(namespace!, named);
+    decided.podTemplate = { name: named, ...("problem" in read ? { problem: read.problem } : {}) };
+    if ("template" in read) {
+      objects = withPodTemplate(objects, read.template);
+      // the renderer's note that the pod is shown without it no longer holds
+      problems = problems.filter((p) => !(p.severity === "note" && formatPath(p.path) === "pod_template"));
+    }
+  }
+  if (cluster && !(app.explicit?.has("startup_timeout") ?? true) && objects.some((o) => o.kind === "Deployment")) {
+    const seconds = await cluster.learnedBudget(app.config.name, namespace!);
+    if (seconds !== undefined) {
+      const budget = withStartBudget(objects, seconds);
+      objects = budget.objects;
+      if (budget.seconds !== undefined) decided.startupSeconds = budget.seconds;
+    }
+  }
+  if (wave !== undefined) objects = withSyncWave(objects, wave);
+  return { rendered: { ...rendered, objects, problems }, decided };
 }
 
 /** A model source standing in for a faulty one, so that the checks that do not depend on it can run. */

@@ -11,46 +11,24 @@ import type { AppRef, Timeline, DeployedApp, DeployRequest, DeployResult, Sessio
 import type { Ui } from "../ui/output.js";
 import { KubeApi, OUTAGE_SECONDS } from "./api.js";
 import { applyAppSet, API_KEY, validateOnServer } from "./apply.js";
-import { buildAppSet } from "./applyset.js";
+import { buildAppSet, type AppSet } from "./applyset.js";
 import { benchCluster } from "./bench.js";
 import { connect, namespaceFor, type ConnectionOptions } from "./connection.js";
 import { deleteApp } from "./delete.js";
 import { streamLogs } from "./logs.js";
 import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { lockApps } from "./lock.js";
-import { preflight, writePrerequisites } from "./preflight.js";
+import { clusterReads } from "./plan-reads.js";
+import { preflight, writePrerequisites, type Prepared } from "./preflight.js";
 import { serviceUrl } from "./read.js";
 import { appStatus, listApps, type NamespaceReads } from "./status.js";
 import { waitForApp, waitForGroups } from "./wait.js";
 import type { PodStart } from "./startup.js";
 import { readHistory, recordStart } from "./starts.js";
-import { currentAndPrevious, learnedBudget, PROBE_PERIOD_SECONDS } from "../startup/timeline.js";
-import type { K8sObject } from "../render/types.js";
-import type { KObject } from "./api.js";
+import { currentAndPrevious } from "../startup/timeline.js";
 
 /** How long deploy waits when --timeout is not given: the startup probe's budget plus time to schedule and pull. */
 const WAIT_MARGIN_SECONDS = 600;
-
-/**
- * The startup probe's budget from the app's start history (learnedBudget), written into the Deployment
- * about to be applied; undefined (and the rendered budget stays) with too few starts or no history to read.
- */
-async function learnBudget(api: KubeApi, app: string, namespace: string, objects: K8sObject[]): Promise<number | undefined> {
-  const dep = objects.find((o) => o.kind === "Deployment") as (K8sObject & { spec?: any }) | undefined;
-  const probe = dep?.spec?.template?.spec?.containers?.find((c: { name: string }) => c.name === "vllm")?.startupProbe;
-  if (!probe) return undefined;
-  const period = probe.periodSeconds ?? PROBE_PERIOD_SECONDS;
-  const [history, live] = await Promise.all([
-    readHistory(api, app, namespace).catch(() => []),
-    api.get<KObject & { spec?: any }>(`/apis/apps/v1/namespaces/${namespace}/deployments/${app}`, `read Deployment ${app}`).catch(() => undefined),
-  ]);
-  const liveProbe = live?.spec?.template?.spec?.containers?.find((c: { name: string }) => c.name === "vllm")?.startupProbe;
-  const deployed = liveProbe ? (liveProbe.failureThreshold ?? 3) * (liveProbe.periodSeconds ?? PROBE_PERIOD_SECONDS) : undefined;
-  const budget = learnedBudget(history, deployed);
-  if (!budget) return undefined;
-  probe.failureThreshold = Math.max(1, Math.ceil(budget.seconds / period));
-  return probe.failureThreshold * period;
-}
 
 /**
  * The start deploy waited for, put in the app's history (best effort: a user who may not write ConfigMaps
@@ -118,12 +96,12 @@ interface Progress {
   release: () => Promise<void>;
 }
 
-async function deploy(api: KubeApi, opts: ConnectionOptions, plan: Plan, req: DeployRequest, ui: Ui): Promise<DeployResult> {
+async function deploy(api: KubeApi, plan: Plan, req: DeployRequest, ui: Ui): Promise<DeployResult> {
   sayOutages(api, ui);
   const interrupt = new DeployInterrupt(api);
   const progress: Progress = { prerequisites: [], release: async () => {} };
   try {
-    return await deployPhases(api, opts, plan, req, ui, interrupt, progress);
+    return await deployPhases(api, plan, req, ui, interrupt, progress);
   } catch (e) {
     throw interrupt.explain(e, progress.prerequisites);
   } finally {
@@ -132,89 +110,30 @@ async function deploy(api: KubeApi, opts: ConnectionOptions, plan: Plan, req: De
   }
 }
 
-async function deployPhases(
-  api: KubeApi,
-  opts: ConnectionOptions,
-  plan: Plan,
-  req: DeployRequest,
-  ui: Ui,
-  interrupt: DeployInterrupt,
-  progress: Progress,
-): Promise<DeployResult> {
+async function deployPhases(api: KubeApi, plan: Plan, req: DeployRequest, ui: Ui, interrupt: DeployInterrupt, progress: Progress): Promise<DeployResult> {
   const { dryRun } = req;
-  const inputs = plan.apps.map((p) => {
-    const app = p.loaded.config;
-    const namespace = namespaceFor(api.conn, opts.namespace, app.namespace);
-    return { app, namespace, file: p.loaded.file, objects: (p.rendered.objects ?? []).map((o) => ({ ...o, metadata: { ...o.metadata, namespace } })) };
-  });
+  // the plan's objects as they are: the plan decided the namespace, the PodTemplate, the budget and the waves
+  const inputs = plan.apps.map((p) => ({ app: p.loaded.config, namespace: namespaceOf(p), file: p.loaded.file, objects: p.rendered.objects ?? [], podTemplateProblem: p.podTemplate?.problem }));
   const pre = await preflight(api, inputs, { createNamespace: req.createNamespace, createSecrets: req.createSecrets, env: process.env });
   for (const w of pre.warnings) ui.warn(w);
   for (const n of pre.notes) ui.note(n);
   if (dryRun === "server" && pre.namespaces.length) {
     throw new ClusterError(`namespace ${pre.namespaces.join(", ")} does not exist yet, and a server-side dry run needs it`, "create it first, or use --dry-run=client");
   }
+  const prepared = [...pre.apps.values()];
   const prerequisites =
     dryRun === "client"
-      ? [...pre.namespaces.map((n) => `Namespace/${n}`), ...pre.apps.flatMap((a) => a.secretWrites.map((s) => `Secret/${s.name} (keys ${Object.keys(s.data).join(", ")})`))]
+      ? [...pre.namespaces.map((n) => `Namespace/${n}`), ...prepared.flatMap((a) => a.secretWrites.map((s) => `Secret/${s.name} (keys ${Object.keys(s.data).join(", ")})`))]
       : await writePrerequisites(api, pre, dryRun === "server" ? "All" : undefined);
   if (dryRun === "none") progress.prerequisites = prerequisites;
-  // preflight keeps the order of its inputs: the plan's apps
-  const prepared = new Map(plan.apps.map((p, i) => [p, pre.apps[i]!]));
-  // the startup probe's budget learned from the app's starts, where the file sets none (README "Start-up timeline")
-  const learned = new Map<PlannedApp, number>();
-  await Promise.all(
-    plan.apps.map(async (p) => {
-      if (p.loaded.explicit?.has("startup_timeout") ?? true) return;
-      const { app, namespace, objects } = prepared.get(p)!;
-      const seconds = await learnBudget(api, app.name, namespace, objects);
-      if (seconds !== undefined) learned.set(p, seconds);
-    }),
-  );
-  const sets = new Map(pre.apps.map((p) => [p, buildAppSet(p.app, p.namespace, p.objects)]));
+  // preflight's results by app name: each planned app finds its own
+  const sets = new Map(prepared.map((p) => [p.app.name, buildAppSet(p.app, p.namespace, p.objects)]));
   if (dryRun === "none") {
-    progress.release = await lockApps(api, pre.apps.map((a) => ({ name: a.app.name, namespace: a.namespace })), ui);
+    progress.release = await lockApps(api, prepared.map((a) => ({ name: a.app.name, namespace: a.namespace })), ui);
     interrupt.phase = "validate";
     await validateOnServer(api, [...sets.values()], req.forceConflicts);
   }
   interrupt.applying();
-  const deployOne = async (planned: PlannedApp, appUi: Ui): Promise<DeployedApp> => {
-    const ready = prepared.get(planned)!;
-    const { app, namespace } = ready;
-    const set = sets.get(ready)!;
-    if (dryRun === "none") appUi.info(`${app.name}: applying ${set.members.length} objects to namespace ${namespace} (context ${api.conn.context})`);
-    if (interrupt.requested) throw new InterruptedError(`interrupted before ${app.name} was applied: nothing of it was written (vllmapp deploy applies it)`);
-    const changes = await applyAppSet(api, set, app.name, { dryRun, force: req.forceConflicts });
-    if (interrupt.requested && dryRun === "none") {
-      throw new InterruptedError(`interrupted: ${app.name} was applied in full (${changes.map((c) => `${c.action} ${c.kind}/${c.name}`).join(", ")}); stopped before waiting for it (vllmapp status ${app.name})`);
-    }
-    const svc = set.members.find((m) => m.kind === "Service");
-    const done: DeployedApp = {
-      name: app.name, namespace, container: null, model: planned.rendered.model, image: imageOf(app), changes,
-      endpoint: svc ? serviceUrl(svc, namespace) : null, ready: false, replicas: null, startup: null, timeline: null, requiresApiKey: apiKeyRef(app) !== undefined,
-      objects: dryRun !== "none" ? [set.parent, ...set.members] : null, docker: null,
-    };
-    if (dryRun === "none") {
-      if (changes.some((c) => c.kind === "Secret" && c.name === `${app.name}-api-key` && c.action === "create")) {
-        appUi.note(`${app.name}: generated an API key (${API_KEY}) into Secret ${app.name}-api-key; show it with \`vllmapp status ${app.name} --show-api-key\``);
-      }
-      if (req.wait) {
-        const timeoutSeconds = req.timeoutSeconds ?? (learned.get(planned) ?? parseDuration(app.startup_timeout) ?? 1800) + WAIT_MARGIN_SECONDS;
-        const multiNode = set.members.some((m) => m.kind === "LeaderWorkerSet");
-        if (multiNode) {
-          // a group's start-up is several pods: the phases are read for single-pod apps
-          done.replicas = await waitForGroups(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
-          done.startup = null;
-        } else {
-          const { startup, start, ...replicas } = await waitForApp(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
-          done.replicas = replicas;
-          done.startup = startup;
-          done.timeline = await keepStart(api, app.name, namespace, start, appUi);
-        }
-        done.ready = true;
-      } else appUi.success(`${app.name}: applied (--no-wait: not waiting for readiness)`);
-    }
-    return done;
-  };
   // Apps that do not depend on each other are applied and waited for at once; a wave starts when
   // every app of the waves before it is ready.
   const deployed = new Map<PlannedApp, DeployedApp>();
@@ -222,7 +141,7 @@ async function deployPhases(
     const waveUi = wave.length > 1 ? ui.withoutSpinner() : ui;
     const settled = await Promise.allSettled(
       wave.map((a) =>
-        deployOne(a, waveUi).catch((e: Error) => {
+        deployOne(api, req, interrupt, { planned: a, prepared: pre.apps.get(a.loaded.config.name)!, set: sets.get(a.loaded.config.name)! }, waveUi).catch((e: Error) => {
           // say it now: the other apps of the wave may still be loading for a while
           if (wave.length > 1) waveUi.error(`${a.loaded.config.name}: ${e.message}`);
           throw e;
@@ -236,6 +155,57 @@ async function deployPhases(
   return { dryRun: dryRun === "none" ? null : dryRun, prerequisites, apps: plan.apps.map((a) => deployed.get(a)!) };
 }
 
+/** One app of a deploy: as planned, as the preflight prepared it, as an ApplySet. */
+interface AppDeploy {
+  planned: PlannedApp;
+  prepared: Prepared;
+  set: AppSet;
+}
+
+/** Apply one app's set, then (a real deploy with --wait) wait until it is ready. */
+async function deployOne(api: KubeApi, req: DeployRequest, interrupt: DeployInterrupt, { planned, prepared, set }: AppDeploy, appUi: Ui): Promise<DeployedApp> {
+  const { dryRun } = req;
+  const { app, namespace } = prepared;
+  if (dryRun === "none") appUi.info(`${app.name}: applying ${set.members.length} objects to namespace ${namespace} (context ${api.conn.context})`);
+  if (interrupt.requested) throw new InterruptedError(`interrupted before ${app.name} was applied: nothing of it was written (vllmapp deploy applies it)`);
+  const changes = await applyAppSet(api, set, app.name, { dryRun, force: req.forceConflicts });
+  if (interrupt.requested && dryRun === "none") {
+    throw new InterruptedError(`interrupted: ${app.name} was applied in full (${changes.map((c) => `${c.action} ${c.kind}/${c.name}`).join(", ")}); stopped before waiting for it (vllmapp status ${app.name})`);
+  }
+  const svc = set.members.find((m) => m.kind === "Service");
+  const done: DeployedApp = {
+    name: app.name, namespace, container: null, model: planned.rendered.model, image: imageOf(app), changes,
+    endpoint: svc ? serviceUrl(svc, namespace) : null, ready: false, replicas: null, startup: null, timeline: null, requiresApiKey: apiKeyRef(app) !== undefined,
+    objects: dryRun !== "none" ? [set.parent, ...set.members] : null, docker: null,
+  };
+  if (dryRun !== "none") return done;
+  if (changes.some((c) => c.kind === "Secret" && c.name === `${app.name}-api-key` && c.action === "create")) {
+    appUi.note(`${app.name}: generated an API key (${API_KEY}) into Secret ${app.name}-api-key; show it with \`vllmapp status ${app.name} --show-api-key\``);
+  }
+  if (!req.wait) {
+    appUi.success(`${app.name}: applied (--no-wait: not waiting for readiness)`);
+    return done;
+  }
+  const timeoutSeconds = req.timeoutSeconds ?? (planned.startupSeconds ?? parseDuration(app.startup_timeout) ?? 1800) + WAIT_MARGIN_SECONDS;
+  if (set.members.some((m) => m.kind === "LeaderWorkerSet")) {
+    // a group's start-up is several pods: the phases are read for single-pod apps
+    done.replicas = await waitForGroups(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
+  } else {
+    const { startup, start, ...replicas } = await waitForApp(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
+    done.replicas = replicas;
+    done.startup = startup;
+    done.timeline = await keepStart(api, app.name, namespace, start, appUi);
+  }
+  done.ready = true;
+  return done;
+}
+
+/** The namespace the plan decided (a plan for Kubernetes always has one: the session gave the default). */
+function namespaceOf(p: PlannedApp): string {
+  if (p.namespace === undefined) throw new Error(`${p.loaded.config.name} was planned without a namespace`);
+  return p.namespace;
+}
+
 function located(api: KubeApi, opts: ConnectionOptions, apps: readonly AppRef[]): { name: string; namespace: string }[] {
   return apps.map((a) => ({ name: a.name, namespace: namespaceFor(api.conn, opts.namespace, a.fileNamespace) }));
 }
@@ -246,6 +216,7 @@ export const kubernetesTarget: Target = {
     const api = new KubeApi(await connect(opts));
     return {
       defaultNamespace: namespaceFor(api.conn),
+      reads: clusterReads(async () => api),
       async serverMinor() {
         // the first request of a deploy: Ctrl-C here is Ctrl-C in the preflight (nothing written yet)
         const stop = new AbortController();
@@ -263,7 +234,7 @@ export const kubernetesTarget: Target = {
           stopListeningForInterrupt(listener);
         }
       },
-      deploy: (plan, req, ui) => deploy(api, opts, plan, req, ui),
+      deploy: (plan, req, ui) => deploy(api, plan, req, ui),
       async status(apps, req, ui) {
         sayOutages(api, ui);
         const reads: NamespaceReads = new Map();

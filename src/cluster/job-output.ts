@@ -32,15 +32,21 @@ function finishedAt(job: V1Job): number {
 /** `namespace`: runs.namespace, else --namespace, else the app's; else the context's, else "default". */
 export async function resolveJobOutput(ref: RunOutputRef, conn: ConnectionOptions): Promise<Resolved> {
   let api: KubeApi;
-  let ns: string;
   try {
-    const c = await connect(conn);
-    api = new KubeApi(c);
-    ns = namespaceFor(c, conn.namespace);
+    api = new KubeApi(await connect(conn));
   } catch (e) {
-    if (e instanceof VllmappError) throw new SourceProblem(`cannot look up runs in Kubernetes: ${e.message}`, e.hint);
-    throw e;
+    throw lookupFailure(e);
   }
+  return jobOutputOf(api, ref, namespaceFor(api.conn, conn.namespace));
+}
+
+/** A kubeconfig that cannot be used, said as a problem of the run output's lookup. */
+export function lookupFailure(e: unknown): unknown {
+  return e instanceof VllmappError ? new SourceProblem(`cannot look up runs in Kubernetes: ${e.message}`, e.hint) : e;
+}
+
+/** The run output `ref` names, from the Jobs of namespace `ns`. */
+export async function jobOutputOf(api: KubeApi, ref: RunOutputRef, ns: string): Promise<Resolved> {
   const failure = (e: unknown, what: string): Error => {
     const cause = networkCause(e);
     if (cause) return new BackendUnreachable(`cannot reach the Kubernetes API server to ${what} (${cause})`, "check the kubeconfig context, or pass --context / --kubeconfig");

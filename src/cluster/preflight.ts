@@ -1,6 +1,6 @@
 /**
  * What `deploy` checks before it writes anything, for every app at once: the namespace exists (or
- * --create-namespace), the PodTemplate a `pod_template` string names exists (merged in here), the
+ * --create-namespace), the PodTemplate a `pod_template` string names exists (the plan read and merged it), the
  * cluster serves every kind the render has (CRDs such as KEDA's), and every Secret, ConfigMap and PVC
  * the pod references exists with the keys it needs (or --create-secrets fills `<app>-secrets` from the
  * local environment). All problems are reported together.
@@ -13,7 +13,6 @@ import type { AppConfig } from "../config/schema.js";
 import { ClusterError, UsageError } from "../errors.js";
 import { apiKeyRef, createApiKeyCommand, labelsOf } from "../render/labels.js";
 import type { K8sObject } from "../render/types.js";
-import { strategicMerge } from "../render/merge.js";
 import { groupOf, type KObject, type KubeApi } from "./api.js";
 import { ApiError } from "./errors.js";
 import { checkMonitoring } from "./monitoring.js";
@@ -27,7 +26,10 @@ import { gpuRequest } from "../render/resources.js";
 export interface PreflightInput {
   app: AppConfig;
   namespace: string;
+  /** the plan's objects */
   objects: K8sObject[];
+  /** why the PodTemplate `pod_template` names could not be merged (the plan read it) */
+  podTemplateProblem?: string;
   /** the file the app came from, for messages */
   file?: string;
 }
@@ -45,13 +47,14 @@ export interface SecretWrite {
 export interface Prepared {
   app: AppConfig;
   namespace: string;
-  /** the objects, with a named PodTemplate merged into the Deployment */
+  /** the plan's objects, with the GPU nodes' labelling where the file names none (gpu-nodes.ts) */
   objects: K8sObject[];
   secretWrites: SecretWrite[];
 }
 
 export interface PreflightResult {
-  apps: Prepared[];
+  /** by app name */
+  apps: Map<string, Prepared>;
   /** what will not stop the deploy but keeps part of it from working (a missing Gateway, a Prometheus that selects no monitor) */
   warnings: string[];
   /** namespaces to create (--create-namespace) */
@@ -141,17 +144,6 @@ async function exists(api: KubeApi, path: string, what: string): Promise<KObject
   }
 }
 
-/** The PodTemplate is the base; vllmapp's pod goes on top (containers merged by name); for a LeaderWorkerSet, both pods. */
-function mergePodTemplate(dep: any, template: any): any {
-  const { creationTimestamp: _, ...metadata } = template?.metadata ?? {};
-  const onto = (tpl: any) => strategicMerge({ metadata, spec: template?.spec ?? {} }, tpl);
-  if (dep.kind === "LeaderWorkerSet") {
-    const lwt = dep.spec.leaderWorkerTemplate;
-    return { ...dep, spec: { ...dep.spec, leaderWorkerTemplate: { ...lwt, leaderTemplate: onto(lwt.leaderTemplate), workerTemplate: onto(lwt.workerTemplate) } } };
-  }
-  return { ...dep, spec: { ...dep.spec, template: onto(dep.spec.template) } };
-}
-
 export async function preflight(
   api: KubeApi,
   inputs: readonly PreflightInput[],
@@ -173,7 +165,7 @@ export async function preflight(
   const claims = withClaims ? await readStorageClasses(api) : undefined;
   const volumes = withClaims && claims ? await readVolumes(api) : undefined;
   const apps = await Promise.all(
-    inputs.map(async ({ app, namespace, objects, file = "vllm-app.yaml" }): Promise<Prepared> => {
+    inputs.map(async ({ app, namespace, objects, podTemplateProblem, file = "vllm-app.yaml" }): Promise<Prepared> => {
       const problems: Problem[] = [];
       const hints = new Set<string>();
       report.push({ app: app.name, namespace, problems, hints });
@@ -182,15 +174,8 @@ export async function preflight(
         problems.push({ message: `namespace ${namespace} does not exist` });
         hints.add("pass --create-namespace to create it, or pick another with --namespace");
       }
+      if (podTemplateProblem) problems.push({ message: podTemplateProblem });
       let out = objects;
-      if (typeof app.pod_template === "string") {
-        const pt = nsMissing ? undefined : await exists(api, `/api/v1/namespaces/${namespace}/podtemplates/${app.pod_template}`, `read PodTemplate ${app.pod_template}`);
-        if (!pt || pt === "forbidden") {
-          problems.push({ message: `PodTemplate ${app.pod_template} (pod_template) ${pt ? "cannot be read (forbidden)" : `does not exist in namespace ${namespace}`}` });
-        } else {
-          out = out.map((o) => (o.kind === "Deployment" || o.kind === "LeaderWorkerSet" ? mergePodTemplate(o, (pt as { template?: unknown }).template) : o));
-        }
-      }
       const served: K8sObject[] = [];
       for (const o of out) {
         if (!(await api.resource(o.apiVersion, o.kind))) {
@@ -227,64 +212,83 @@ export async function preflight(
           hints.add(refused.hint);
         }
       }
-      const ours = new Set(out.map((o) => `${o.kind}/${o.metadata.name}`));
-      const refs = new Map<string, Ref>();
-      for (const pod of out.flatMap(podSpecsOf)) {
-        for (const r of podRefs(pod)) {
-          const seen = refs.get(`${r.kind}/${r.name}`);
-          if (seen) for (const [k, v] of r.keys) seen.keys.set(k, v);
-          else refs.set(`${r.kind}/${r.name}`, r);
-        }
-      }
-      const ownSecret = `${app.name}-secrets`;
-      const apiKey = apiKeyRef(app);
-      const secretWrites: SecretWrite[] = [];
-      for (const ref of [...refs.values()].filter((r) => !ours.has(`${r.kind}/${r.name}`))) {
-        const path = `/api/v1/namespaces/${namespace}/${ref.kind === "PersistentVolumeClaim" ? "persistentvolumeclaims" : ref.kind === "Secret" ? "secrets" : "configmaps"}/${ref.name}`;
-        const live = nsMissing ? undefined : await exists(api, path, `read ${ref.kind} ${ref.name}`);
-        if (live === "forbidden") continue;
-        const have = new Set(Object.keys((live as { data?: object } | undefined)?.data ?? {}).concat(Object.keys((live as { binaryData?: object } | undefined)?.binaryData ?? {})));
-        const missing = [...ref.keys.keys()].filter((k) => !have.has(k));
-        if (live && !missing.length) continue;
-        if (ref.kind === "Secret" && ref.name === ownSecret && opts.createSecrets) {
-          const data: Record<string, string> = {};
-          for (const key of missing) {
-            const env = ref.keys.get(key);
-            const value = env === undefined ? undefined : opts.env[env];
-            if (value === undefined) {
-              problems.push({
-                local: true,
-                message: env ? `${env} is not set in this environment (--create-secrets: Secret ${ownSecret} key ${key})` : `key ${key} of Secret ${ownSecret} is not a variable name, so --create-secrets cannot fill it`,
-              });
-              if (!env) hints.add(`create it with \`kubectl create secret generic ${ownSecret} -n ${namespace} --from-file=${key}=PATH\``);
-            } else data[key] = Buffer.from(value, "utf8").toString("base64");
-          }
-          secretWrites.push({ name: ownSecret, namespace, exists: Boolean(live), labels: labelsOf(app), data });
-          continue;
-        }
-        const keys = missing.length ? ` (needs key${missing.length > 1 ? "s" : ""} ${missing.join(", ")})` : "";
-        problems.push({ message: live ? `${ref.kind} ${ref.name} has no key${missing.length > 1 ? "s" : ""} ${missing.join(", ")}` : `${ref.kind} ${ref.name} does not exist in namespace ${namespace}${keys}` });
-        if (ref.kind === "Secret" && ref.name === ownSecret) {
-          hints.add(`pass --create-secrets to ${live ? "add the keys to" : "create"} ${ownSecret} from your environment (${missing.map((k) => ref.keys.get(k) ?? k).join(", ")})`);
-        } else if (ref.kind === "Secret" && apiKey && !apiKey.generated && ref.name === apiKey.secret) {
-          // requires_auth names a Secret the user manages: vllmapp never fills it, but says how to make one
-          hints.add(`Secret ${ref.name} holds the API key (requires_auth); create it with your secrets tool (External Secrets, Sealed Secrets), or generate one: ${createApiKeyCommand(ref.name, apiKey.key, namespace)}`);
-        } else if (ref.kind === "Secret") {
-          hints.add(`create it: kubectl create secret generic ${ref.name} -n ${namespace}${(missing.length ? missing : ["KEY"]).map((k) => ` --from-literal=${k}=…`).join("")}`);
-        }
-      }
+      const secretWrites = await checkReferences(api, { app, namespace, objects: out, nsMissing }, opts, problems, hints);
       return { app, namespace, objects: out, secretWrites };
     }),
   );
+  throwProblems(report);
+  return { apps: new Map(apps.map((a) => [a.app.name, a])), warnings, notes, namespaces: opts.createNamespace ? [...missingNs] : [] };
+}
+
+/** Every app's problems at once: a usage error (exit 2) when one of them is local, else a cluster error (exit 3). */
+function throwProblems(report: readonly { app: string; namespace: string; problems: Problem[]; hints: Set<string> }[]): void {
   const failing = report.filter((r) => r.problems.length);
-  if (failing.length) {
-    const message = failing
-      .map((r) => `${r.app} (namespace ${r.namespace}) cannot be deployed:\n${r.problems.map((p) => `  - ${p.message}`).join("\n")}`)
-      .join("\n");
-    const hint = [...new Set(failing.flatMap((r) => [...r.hints]))].join("\n  hint: ") || undefined;
-    throw failing.some((r) => r.problems.some((p) => p.local)) ? new UsageError(message, hint) : new ClusterError(message, hint);
+  if (!failing.length) return;
+  const message = failing
+    .map((r) => `${r.app} (namespace ${r.namespace}) cannot be deployed:\n${r.problems.map((p) => `  - ${p.message}`).join("\n")}`)
+    .join("\n");
+  const hint = [...new Set(failing.flatMap((r) => [...r.hints]))].join("\n  hint: ") || undefined;
+  throw failing.some((r) => r.problems.some((p) => p.local)) ? new UsageError(message, hint) : new ClusterError(message, hint);
+}
+
+/**
+ * Every Secret, ConfigMap and PVC the pods reference and the app does not bring exists with the keys the
+ * pods read; with --create-secrets, what `<app>-secrets` lacks is filled from `opts.env` (the writes returned).
+ */
+async function checkReferences(
+  api: KubeApi,
+  { app, namespace, objects: out, nsMissing }: { app: AppConfig; namespace: string; objects: readonly K8sObject[]; nsMissing: boolean },
+  opts: { createSecrets?: boolean; env: NodeJS.ProcessEnv },
+  problems: Problem[],
+  hints: Set<string>,
+): Promise<SecretWrite[]> {
+  const ours = new Set(out.map((o) => `${o.kind}/${o.metadata.name}`));
+  const refs = new Map<string, Ref>();
+  for (const pod of out.flatMap(podSpecsOf)) {
+    for (const r of podRefs(pod)) {
+      const seen = refs.get(`${r.kind}/${r.name}`);
+      if (seen) for (const [k, v] of r.keys) seen.keys.set(k, v);
+      else refs.set(`${r.kind}/${r.name}`, r);
+    }
   }
-  return { apps, warnings, notes, namespaces: opts.createNamespace ? [...missingNs] : [] };
+  const ownSecret = `${app.name}-secrets`;
+  const apiKey = apiKeyRef(app);
+  const secretWrites: SecretWrite[] = [];
+  for (const ref of [...refs.values()].filter((r) => !ours.has(`${r.kind}/${r.name}`))) {
+    const path = `/api/v1/namespaces/${namespace}/${ref.kind === "PersistentVolumeClaim" ? "persistentvolumeclaims" : ref.kind === "Secret" ? "secrets" : "configmaps"}/${ref.name}`;
+    const live = nsMissing ? undefined : await exists(api, path, `read ${ref.kind} ${ref.name}`);
+    if (live === "forbidden") continue;
+    const have = new Set(Object.keys((live as { data?: object } | undefined)?.data ?? {}).concat(Object.keys((live as { binaryData?: object } | undefined)?.binaryData ?? {})));
+    const missing = [...ref.keys.keys()].filter((k) => !have.has(k));
+    if (live && !missing.length) continue;
+    if (ref.kind === "Secret" && ref.name === ownSecret && opts.createSecrets) {
+      const data: Record<string, string> = {};
+      for (const key of missing) {
+        const env = ref.keys.get(key);
+        const value = env === undefined ? undefined : opts.env[env];
+        if (value === undefined) {
+          problems.push({
+            local: true,
+            message: env ? `${env} is not set in this environment (--create-secrets: Secret ${ownSecret} key ${key})` : `key ${key} of Secret ${ownSecret} is not a variable name, so --create-secrets cannot fill it`,
+          });
+          if (!env) hints.add(`create it with \`kubectl create secret generic ${ownSecret} -n ${namespace} --from-file=${key}=PATH\``);
+        } else data[key] = Buffer.from(value, "utf8").toString("base64");
+      }
+      secretWrites.push({ name: ownSecret, namespace, exists: Boolean(live), labels: labelsOf(app), data });
+      continue;
+    }
+    const keys = missing.length ? ` (needs key${missing.length > 1 ? "s" : ""} ${missing.join(", ")})` : "";
+    problems.push({ message: live ? `${ref.kind} ${ref.name} has no key${missing.length > 1 ? "s" : ""} ${missing.join(", ")}` : `${ref.kind} ${ref.name} does not exist in namespace ${namespace}${keys}` });
+    if (ref.kind === "Secret" && ref.name === ownSecret) {
+      hints.add(`pass --create-secrets to ${live ? "add the keys to" : "create"} ${ownSecret} from your environment (${missing.map((k) => ref.keys.get(k) ?? k).join(", ")})`);
+    } else if (ref.kind === "Secret" && apiKey && !apiKey.generated && ref.name === apiKey.secret) {
+      // requires_auth names a Secret the user manages: vllmapp never fills it, but says how to make one
+      hints.add(`Secret ${ref.name} holds the API key (requires_auth); create it with your secrets tool (External Secrets, Sealed Secrets), or generate one: ${createApiKeyCommand(ref.name, apiKey.key, namespace)}`);
+    } else if (ref.kind === "Secret") {
+      hints.add(`create it: kubectl create secret generic ${ref.name} -n ${namespace}${(missing.length ? missing : ["KEY"]).map((k) => ` --from-literal=${k}=…`).join("")}`);
+    }
+  }
+  return secretWrites;
 }
 
 /** Create the namespaces and Secrets preflight found missing. */
@@ -294,7 +298,7 @@ export async function writePrerequisites(api: KubeApi, pre: PreflightResult, dry
     await api.request("POST", "/api/v1/namespaces", { query: { fieldManager: "vllmapp", dryRun }, body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }, what: `create namespace ${ns}` });
     done.push(`Namespace/${ns}`);
   }
-  for (const s of pre.apps.flatMap((a) => a.secretWrites)) {
+  for (const s of [...pre.apps.values()].flatMap((a) => a.secretWrites)) {
     const what = `${s.exists ? "add keys to" : "create"} Secret ${s.name}`;
     if (s.exists) {
       await api.request("PATCH", `/api/v1/namespaces/${s.namespace}/secrets/${s.name}`, { query: { fieldManager: "vllmapp", dryRun }, body: { data: s.data }, contentType: "application/merge-patch+json", what });

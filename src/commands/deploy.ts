@@ -49,21 +49,21 @@ export async function runDeploy(opts: DeployOptions): Promise<DeployResult> {
     import("./resolver.js"),
   ]);
   const target = await loadTarget(opts.target);
-  // the context's namespace is the default of apps that name none; a broken kubeconfig is reported
-  // after the app file's own errors
-  const connection = await target.connect(opts).then((session) => ({ session }), (failure: unknown) => ({ failure }));
-  const connected = "session" in connection ? connection.session : undefined;
-  const resolve = await makeSourceResolver({ mode: "deploy", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig });
+  const planOptions = { file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, params: opts.params, set: opts.set, dockerGpus: opts.gpus };
+  const resolverOptions = { mode: "deploy" as const, offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig };
+  const session = await target.connect(opts).catch(async (failure: unknown) => {
+    // a kubeconfig that cannot be used is said after the app file's own errors
+    reportPlan(await plan(planOptions, nodePlanIo({ templates: opts.templates, resolve: await makeSourceResolver(resolverOptions) })), ui);
+    throw failure;
+  });
+  const resolve = await makeSourceResolver(resolverOptions, session.reads);
   // render for the server's Kubernetes minor (render --kube-version does the same offline)
-  const kubeMinor = await connected?.serverMinor?.();
+  const kubeMinor = await session.serverMinor?.();
   if (kubeMinor !== undefined && kubeMinor < OLDEST_RENDERED_MINOR) throw new UsageError(`the API server runs Kubernetes 1.${kubeMinor}; vllmapp deploys to 1.${OLDEST_RENDERED_MINOR} and newer (supported: 1.${OLDEST_SUPPORTED_MINOR} to 1.${NEWEST_SUPPORTED_MINOR})`, "upgrade the cluster, or render for the oldest supported minor and adapt the manifests by hand");
-  const p = await plan(
-    { file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, defaultNamespace: connected?.defaultNamespace, params: opts.params, set: opts.set, dockerGpus: opts.gpus, ...(kubeMinor !== undefined ? { kubeMinor } : {}) },
-    nodePlanIo({ templates: opts.templates, resolve }),
-  );
+  // the namespace, a named PodTemplate and the learned budgets are read through the session: the plan is what is applied
+  const p = await plan({ ...planOptions, ...(kubeMinor !== undefined ? { kubeMinor } : {}) }, { ...nodePlanIo({ templates: opts.templates, resolve }), ...(session.reads ? { cluster: session.reads } : {}) });
   reportPlan(p, ui);
-  if (!connected) throw (connection as { failure: unknown }).failure;
-  return connected.deploy(p, { dryRun: opts.dryRun, wait: opts.wait, timeoutSeconds: opts.timeoutSeconds, createNamespace: opts.createNamespace, createSecrets: opts.createSecrets, forceConflicts: opts.forceConflicts }, ui);
+  return session.deploy(p, { dryRun: opts.dryRun, wait: opts.wait, timeoutSeconds: opts.timeoutSeconds, createNamespace: opts.createNamespace, createSecrets: opts.createSecrets, forceConflicts: opts.forceConflicts }, ui);
 }
 
 const DONE: Record<string, string> = { create: "created", configure: "configured", unchanged: "unchanged", prune: "pruned", replace: "replaced" };

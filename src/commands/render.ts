@@ -5,7 +5,7 @@ import { Command } from "commander";
 import { z } from "zod";
 import { fsUsageError, UsageError } from "../errors.js";
 import { apiKeyRef, createApiKeyCommand } from "../render/labels.js";
-import { NEWEST_SUPPORTED_MINOR, OLDEST_SUPPORTED_MINOR, parseKubeVersion } from "../render/kube-version.js";
+import { NEWEST_SUPPORTED_MINOR, OLDEST_RENDERED_MINOR, OLDEST_SUPPORTED_MINOR, parseKubeVersion } from "../render/kube-version.js";
 import type { K8sObject, RenderedApp } from "../render/types.js";
 import type { Ui } from "../ui/output.js";
 import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, paramsFlag, parseOptions, rejectIneffective, setFlag, targetOf, targetShape, uiFor } from "./options.js";
@@ -59,12 +59,19 @@ export interface RenderResult {
 /** Load, (optionally) resolve and render; write files unless --dry-run. */
 export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResult> {
   const [{ plan, reportPlan }, { nodePlanIo }, { renderFiles, RENDER_MARKER }] = await Promise.all([import("../app/plan.js"), import("../app/node-io.js"), import("../render/format.js")]);
-  const resolve = opts.resolve ? await (await import("./resolver.js")).makeSourceResolver({ mode: "render", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig }) : undefined;
+  // --resolve reads what deploy reads from the cluster (the context's namespace, a named PodTemplate, learned
+  // budgets, run outputs), through one connection opened when first needed: it prints what deploy applies
+  const cluster = opts.resolve && opts.target === "kubernetes" ? (await import("../cluster/plan-reads.js")).lazyClusterReads({ context: opts.context, kubeconfig: opts.kubeconfig }) : undefined;
+  const resolve = opts.resolve ? await (await import("./resolver.js")).makeSourceResolver({ mode: "render", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig }, cluster) : undefined;
+  // without --kube-version, --resolve renders for the server's minor, as deploy does
+  const serverMinor = cluster && opts.kubeMinor === undefined ? await cluster.serverMinor() : undefined;
+  const kubeMinor = opts.kubeMinor ?? (serverMinor !== undefined && serverMinor >= OLDEST_RENDERED_MINOR ? serverMinor : undefined);
   const p = await plan(
-    { file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, params: opts.params, set: opts.set, dockerGpus: opts.gpus, syncWaves: opts.syncWaves, kubeMinor: opts.kubeMinor },
-    nodePlanIo({ templates: opts.templates, resolve }),
+    { file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, params: opts.params, set: opts.set, dockerGpus: opts.gpus, syncWaves: opts.syncWaves, kubeMinor },
+    { ...nodePlanIo({ templates: opts.templates, resolve }), ...(cluster ? { cluster } : {}) },
   );
   reportPlan(p, ui);
+  for (const a of p.apps) if (a.podTemplate?.problem) ui.warn(`${a.rendered.name}: ${a.podTemplate.problem}: the pod is rendered without it (deploy refuses to go on)`);
   const rendered = opts.showOnly.length ? showOnly(p.apps.map((a) => a.rendered), opts.showOnly) : p.apps.map((a) => a.rendered);
   // a generated API key's Secret is rendered without data: outside `deploy` the user creates the key
   const keyless = new Set<string>();

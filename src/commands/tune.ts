@@ -99,7 +99,8 @@ export async function runTune(opts: TuneOptions): Promise<TuneOutcome> {
       ...(opts.timeout !== undefined ? { startTimeoutSeconds: opts.timeout } : {}), benchTimeoutSeconds: 1800,
       write: opts.write, offline: opts.offline, connection: { kubeconfig: opts.kubeconfig, context: opts.context, namespace: opts.namespace },
     },
-    { io: nodePlanIo({ templates: opts.templates, resolve }), session, freePort, serverVersion, now: Date.now },
+    // Kubernetes: the plans read the namespace, a named PodTemplate and learned budgets through the session
+    { io: { ...nodePlanIo({ templates: opts.templates, resolve }), ...(session.reads ? { cluster: session.reads } : {}) }, session, freePort, serverVersion, now: Date.now },
     ui,
   );
   if (opts.report) {

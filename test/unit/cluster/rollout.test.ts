@@ -8,10 +8,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import type { Diagnosis } from "../../src/cluster/diagnose.ts";
-import type { Deployment, LeaderWorkerSet } from "../../src/cluster/k8s-types.ts";
-import { deploymentViewer, emptySeen, leaderWorkerSetViewer, ProgressLines, see, type Readiness, type Seeing, type Viewer } from "../../src/cluster/rollout.ts";
-import { ROOT } from "../helpers.ts";
+import type { Diagnosis } from "../../../src/cluster/diagnose.ts";
+import type { Deployment, LeaderWorkerSet } from "../../../src/cluster/k8s-types.ts";
+import { deploymentViewer, emptySeen, leaderWorkerSetViewer, ProgressLines, see, type Readiness, type Seeing, type Viewer } from "../../../src/cluster/rollout.ts";
+import { ROOT } from "../../support/cli.ts";
 
 interface Recording {
   app: string;
