@@ -5,6 +5,7 @@
  * ReplicaSet the namespace's rules keep from creating pods (PodSecurity, ResourceQuota, LimitRange). Pure.
  */
 import { LABEL_APP } from "../render/labels.js";
+import { DEFAULT_POOL_LABEL } from "../config/gpus.js";
 import type { KObject } from "./api.js";
 
 export interface Diagnosis {
@@ -59,7 +60,7 @@ function requirements(pod: Pod): Requirement[] {
 }
 
 function describeRequirement(r: Requirement): string {
-  const what = r.key.endsWith("gpu.product") ? "GPU type" : r.key === "vllmapp.dev/pool" ? "pool" : "label";
+  const what = r.key.endsWith("gpu.product") ? "GPU type" : r.key === DEFAULT_POOL_LABEL ? "pool" : "label";
   return `${what} ${r.values.join(" or ")} (${r.key})`;
 }
 

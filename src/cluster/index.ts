@@ -4,7 +4,6 @@
  */
 import { setMaxListeners } from "node:events";
 import type { Plan, PlannedApp } from "../app/plan.js";
-import { parseDuration } from "../config/units.js";
 import { ClusterError, InterruptedError } from "../errors.js";
 import { apiKeyRef, imageOf } from "../render/labels.js";
 import type { AppRef, Timeline, DeployedApp, DeployRequest, DeployResult, Session, Target } from "../target.js";
@@ -197,7 +196,7 @@ async function deployPhases(
         appUi.note(`${app.name}: generated an API key (${API_KEY}) into Secret ${app.name}-api-key; show it with \`vllmapp status ${app.name} --show-api-key\``);
       }
       if (req.wait) {
-        const timeoutSeconds = req.timeoutSeconds ?? (learned.get(planned) ?? parseDuration(app.startup_timeout) ?? 1800) + WAIT_MARGIN_SECONDS;
+        const timeoutSeconds = req.timeoutSeconds ?? (learned.get(planned) ?? app.startup_timeout) + WAIT_MARGIN_SECONDS;
         const multiNode = set.members.some((m) => m.kind === "LeaderWorkerSet");
         if (multiNode) {
           // a group's start-up is several pods: the phases are read for single-pod apps

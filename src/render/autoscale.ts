@@ -8,6 +8,7 @@
  */
 import type { AppConfig } from "../config/schema.js";
 import { parseDuration } from "../config/units.js";
+import { LABEL_APP } from "./labels.js";
 import { APP_SERIES_LABEL, metricNamesOf } from "./monitoring.js";
 import type { K8sObject, Problem } from "./types.js";
 
@@ -110,7 +111,7 @@ export function renderAutoscaling(input: AutoscaleInput): AutoscaleResult {
   if (!input.podMonitor) {
     problems.push({
       path: ["monitoring", "pod_monitor"], severity: "warning",
-      message: `no PodMonitor: the autoscaler's query selects vLLM's series by ${sel}, a label only a scrape that copies the pod label ${"vllmapp.dev/app"} adds; without it the app never scales`,
+      message: `no PodMonitor: the autoscaler's query selects vLLM's series by ${sel}, a label only a scrape that copies the pod label ${LABEL_APP} adds; without it the app never scales`,
       hint: "drop monitoring.pod_monitor: false, or make your scrape config copy that pod label onto the series",
     });
   }
@@ -118,7 +119,7 @@ export function renderAutoscaling(input: AutoscaleInput): AutoscaleResult {
   let ingressBackend: AutoscaleResult["ingressBackend"];
   if (wake) {
     spec.triggers.push({ type: "external-push", metadata: { scalerAddress: `keda-add-ons-http-external-scaler.${keda}:9090`, httpScaledObject: app.name } });
-    const budget = parseDuration(app.startup_timeout) ?? 1800;
+    const budget = app.startup_timeout;
     const httpSo = input.meta({ apiVersion: "http.keda.sh/v1alpha1", kind: "HTTPScaledObject", metadata: { name: app.name } }, app.name, { [SKIP_SO]: "true" });
     Object.assign(httpSo, {
       spec: {

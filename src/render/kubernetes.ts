@@ -8,13 +8,12 @@ import type {
   V1ConfigMap, V1Container, V1Deployment, V1DeploymentSpec, V1EnvVar, V1Ingress, V1ObjectMeta,
   V1PersistentVolumeClaim, V1PodTemplateSpec, V1Service, V1ServicePort, V1Volume, V1VolumeMount,
 } from "@kubernetes/client-node";
-import { gpuNodeMatches, SCHEME_TOLERATIONS } from "../config/gpus.js";
+import { DEFAULT_POOL_LABEL, gpuNodeMatches, SCHEME_TOLERATIONS } from "../config/gpus.js";
 import type { AppConfig } from "../config/schema.js";
-import { parseDuration } from "../config/units.js";
 import { isObjectStore } from "../models/source.js";
 import { renderAutoscaling } from "./autoscale.js";
 import { kubernetesEnvOf } from "./env.js";
-import { apiKeyRef, appVersionOf, CACHE_MOUNT, hookArgv, imageOf, INCLUDE_MOUNT, labelsOf, PVC_MOUNT, selectorOf, versionLabelsOf } from "./labels.js";
+import { ANNOTATION_DESCRIPTION, ANNOTATION_INCLUDE_HASH, ANNOTATION_LINKS, ANNOTATION_MODEL_ID, ANNOTATION_MODEL_SOURCE, ANNOTATION_MODEL_URI, apiKeyRef, appVersionOf, CACHE_MOUNT, hookArgv, imageOf, INCLUDE_MOUNT, labelsOf, PVC_MOUNT, selectorOf, versionLabelsOf } from "./labels.js";
 import { LABEL_ROLE, LWS_API_VERSION, renderLeaderWorkerSet } from "./leader-worker-set.js";
 import { ADAPTER_MOUNT } from "./lora.js";
 import { wantsPodMonitor } from "./monitoring.js";
@@ -52,12 +51,12 @@ function clone<T>(v: T): T {
 
 function annotationsOf(app: AppConfig, model: RenderedModel): Record<string, string> {
   const a: Record<string, string> = {
-    "vllmapp.dev/model-uri": model.uri,
-    "vllmapp.dev/model-id": model.servedAs,
+    [ANNOTATION_MODEL_URI]: model.uri,
+    [ANNOTATION_MODEL_ID]: model.servedAs,
   };
-  if (model.resolvedFrom) a["vllmapp.dev/model-source"] = model.resolvedFrom;
-  if (app.description) a["vllmapp.dev/description"] = app.description;
-  if (app.links?.length) a["vllmapp.dev/links"] = JSON.stringify(app.links);
+  if (model.resolvedFrom) a[ANNOTATION_MODEL_SOURCE] = model.resolvedFrom;
+  if (app.description) a[ANNOTATION_DESCRIPTION] = app.description;
+  if (app.links?.length) a[ANNOTATION_LINKS] = JSON.stringify(app.links);
   return a;
 }
 
@@ -109,7 +108,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   const appVersion = appVersionOf(app);
   tpl.metadata = { ...(tpl.metadata ?? {}), labels: { ...(tpl.metadata?.labels ?? {}), ...labels, ...(appVersion ? { "app.kubernetes.io/version": appVersion } : {}) } };
   const podAnn: Record<string, string> = { ...(tpl.metadata.annotations ?? {}) };
-  if (input.includes.length) podAnn["vllmapp.dev/include-hash"] = hashOf(input.includes.map((f) => [f.name, f.content]));
+  if (input.includes.length) podAnn[ANNOTATION_INCLUDE_HASH] = hashOf(input.includes.map((f) => [f.name, f.content]));
   if (Object.keys(podAnn).length) tpl.metadata.annotations = podAnn;
   const pod = (tpl.spec ??= { containers: [] });
   pod.containers ??= [];
@@ -123,7 +122,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   c.env = [...(c.env ?? []).filter((e) => !env.some((x) => x.name === e.name)), ...env];
   c.resources = { requests: sizing.requests, limits: sizing.limits };
   c.ports = [{ ...(c.ports?.find((p) => p.name === "http") ?? {}), name: "http", containerPort: app.port, protocol: "TCP" }];
-  const budget = parseDuration(app.startup_timeout) ?? 1800;
+  const budget = app.startup_timeout;
   if (c.startupProbe) {
     const period = c.startupProbe.periodSeconds ?? 10;
     c.startupProbe.failureThreshold = Math.max(1, Math.ceil(budget / period));
@@ -219,7 +218,7 @@ export function renderKubernetes(input: RenderInput, serve: ServeResult, model: 
   if (gpu.count > 0) {
     pod.tolerations = [...(pod.tolerations ?? []), { key: gpu.resource.startsWith("amd.com") ? "amd.com/gpu" : "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }];
   }
-  const poolLabel = app.node_labels?.pool ?? "vllmapp.dev/pool";
+  const poolLabel = app.node_labels?.pool ?? DEFAULT_POOL_LABEL;
   if (gpu.type && gpu.count > 0) {
     const scheme = app.node_labels?.scheme ?? "gfd";
     const m = gpuNodeMatches(gpu.type, scheme, app.node_labels?.gpu_product);
