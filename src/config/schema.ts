@@ -287,34 +287,7 @@ const appFieldsSchema = z
         ctx.addIssue({ code: "custom", path: ["model_path", "run_output"], message: "set exactly one of run_name or task_name" });
       }
     }
-    const gpu = app.resources?.gpu;
-    if (typeof gpu === "string") {
-      const p = gpuStringProblem(gpu);
-      if (p) ctx.addIssue({ code: "custom", path: ["resources", "gpu"], message: p.message, params: { hint: p.hint } });
-    }
-    const gpuCount = gpu === undefined ? undefined : gpuSpec(gpu).count;
-    if (gpuCount !== undefined && gpuCount > MAX_GPUS_PER_REPLICA) {
-      ctx.addIssue({ code: "custom", path: typeof gpu === "object" ? ["resources", "gpu", "count"] : ["resources", "gpu"], message: `${gpuCount} GPUs per replica; at most ${MAX_GPUS_PER_REPLICA} (the GPUs of one pod are on one node)`, params: { hint: "spread larger models over nodes with parallelism.nodes, or over replicas with scaling.replicas" } });
-    }
-    if (typeof gpu === "object") {
-      if (gpu.type !== undefined && gpu.count === 0) {
-        ctx.addIssue({ code: "custom", path: ["resources", "gpu", "count"], message: `count 0 asks for zero ${gpu.type} GPUs`, params: { hint: "give count: 1 (or more), or leave resources.gpu out to run without a GPU" } });
-      }
-      const t = gpu.type === undefined ? undefined : findGpuType(gpu.type);
-      if (gpu.type !== undefined && !t) {
-        const guess = suggestGpuType(gpu.type);
-        ctx.addIssue({ code: "custom", path: ["resources", "gpu", "type"], message: `unknown GPU type "${gpu.type}"${guess ? `; did you mean "${guess}"?` : ""} Known: ${GPU_TYPE_NAMES.join(", ")}` });
-      }
-      if (gpu.partition !== undefined) {
-        if (!MIG_PROFILE_RE.test(gpu.partition)) {
-          ctx.addIssue({ code: "custom", path: ["resources", "gpu", "partition"], message: `"${gpu.partition}" is not a MIG profile; write e.g. "1g.10gb"` });
-        } else if (t?.mig && !t.mig.includes(gpu.partition)) {
-          ctx.addIssue({ code: "custom", path: ["resources", "gpu", "partition"], message: `${t.name} has no MIG profile "${gpu.partition}"; it has ${t.mig.join(", ")}` });
-        } else if (t && !t.mig) {
-          ctx.addIssue({ code: "custom", path: ["resources", "gpu", "partition"], message: `${t.name} does not support MIG` });
-        }
-      }
-    }
+    for (const issue of gpuIssues(app.resources?.gpu)) ctx.addIssue(issue);
     // the pod spec's lists that are merged by name (the server container is found among them)
     if (typeof app.pod_template === "object" && app.pod_template.spec) {
       for (const key of ["containers", "initContainers", "ephemeralContainers", "volumes", "tolerations", "imagePullSecrets"]) {
@@ -387,6 +360,41 @@ export type AppConfig = Omit<AppFields, "startup_timeout" | "resources"> & {
   startup_timeout: number;
   resources?: Omit<Resources, "gpu"> & { gpu?: GpuSpec };
 };
+
+type CustomIssue = { code: "custom"; path: (string | number)[]; message: string; params?: { hint: string } };
+
+/** What is wrong with `resources.gpu` as written: the string's type and count, the count's limit, the object's type and MIG partition. */
+function gpuIssues(gpu: Resources["gpu"]): CustomIssue[] {
+  const out: CustomIssue[] = [];
+  if (typeof gpu === "string") {
+    const p = gpuStringProblem(gpu);
+    if (p) out.push({ code: "custom", path: ["resources", "gpu"], message: p.message, params: { hint: p.hint } });
+  }
+  const gpuCount = gpu === undefined ? undefined : gpuSpec(gpu).count;
+  if (gpuCount !== undefined && gpuCount > MAX_GPUS_PER_REPLICA) {
+    out.push({ code: "custom", path: typeof gpu === "object" ? ["resources", "gpu", "count"] : ["resources", "gpu"], message: `${gpuCount} GPUs per replica; at most ${MAX_GPUS_PER_REPLICA} (the GPUs of one pod are on one node)`, params: { hint: "spread larger models over nodes with parallelism.nodes, or over replicas with scaling.replicas" } });
+  }
+  if (typeof gpu === "object") {
+    if (gpu.type !== undefined && gpu.count === 0) {
+      out.push({ code: "custom", path: ["resources", "gpu", "count"], message: `count 0 asks for zero ${gpu.type} GPUs`, params: { hint: "give count: 1 (or more), or leave resources.gpu out to run without a GPU" } });
+    }
+    const t = gpu.type === undefined ? undefined : findGpuType(gpu.type);
+    if (gpu.type !== undefined && !t) {
+      const guess = suggestGpuType(gpu.type);
+      out.push({ code: "custom", path: ["resources", "gpu", "type"], message: `unknown GPU type "${gpu.type}"${guess ? `; did you mean "${guess}"?` : ""} Known: ${GPU_TYPE_NAMES.join(", ")}` });
+    }
+    if (gpu.partition !== undefined) {
+      if (!MIG_PROFILE_RE.test(gpu.partition)) {
+        out.push({ code: "custom", path: ["resources", "gpu", "partition"], message: `"${gpu.partition}" is not a MIG profile; write e.g. "1g.10gb"` });
+      } else if (t?.mig && !t.mig.includes(gpu.partition)) {
+        out.push({ code: "custom", path: ["resources", "gpu", "partition"], message: `${t.name} has no MIG profile "${gpu.partition}"; it has ${t.mig.join(", ")}` });
+      } else if (t && !t.mig) {
+        out.push({ code: "custom", path: ["resources", "gpu", "partition"], message: `${t.name} does not support MIG` });
+      }
+    }
+  }
+  return out;
+}
 
 /** `resources.gpu`, whichever way it is written, as one value (a string that fails the check reads as one GPU). */
 function gpuSpec(gpu: NonNullable<Resources["gpu"]>): GpuSpec {
