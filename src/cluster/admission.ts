@@ -5,7 +5,7 @@
  * then fails to create pods every few seconds).
  */
 import type { K8sObject } from "../render/types.js";
-import { LABEL_APP } from "../render/labels.js";
+import { FIELD_MANAGER, LABEL_APP } from "../render/labels.js";
 import type { KubeApi } from "./api.js";
 import { explainRefusal, type Refusal } from "./diagnose.js";
 import { ApiError } from "./errors.js";
@@ -25,7 +25,7 @@ export async function podRefusal(api: KubeApi, app: string, namespace: string, o
     const name = `${app}${role ? `-${role}` : ""}-preflight`;
     const pod = { apiVersion: "v1", kind: "Pod", metadata: { name, namespace, labels: tpl.metadata?.labels, annotations: tpl.metadata?.annotations }, spec: tpl.spec };
     try {
-      await api.request("POST", `/api/v1/namespaces/${namespace}/pods`, { query: { dryRun: "All", fieldManager: "vllmapp" }, body: pod, what: `create a pod of ${app} (a server-side dry run)` });
+      await api.request("POST", `/api/v1/namespaces/${namespace}/pods`, { query: { dryRun: "All", fieldManager: FIELD_MANAGER }, body: pod, what: `create a pod of ${app} (a server-side dry run)` });
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       // 403 is admission's refusal; anything else (an invalid pod, which the server-side validation of the

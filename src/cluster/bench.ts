@@ -11,7 +11,7 @@ import { formatDuration } from "../config/units.js";
 import { AppFailedError, InterruptedError, ReadinessTimeoutError, UsageError } from "../errors.js";
 import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { isObjectStore, parseModelPath } from "../models/source.js";
-import { LABEL_APP } from "../render/labels.js";
+import { ANNOTATION_MODEL_ID, ANNOTATION_MODEL_URI, FIELD_MANAGER, LABEL_APP } from "../render/labels.js";
 import { rcloneSource } from "../render/model-copy.js";
 import { podSecurityLevelOf } from "../render/security.js";
 import type { BenchRequest, BenchResult } from "../target.js";
@@ -41,7 +41,7 @@ export function benchJobName(app: string, at: Date, nonce: string): string {
 /** How the Job gets the tokenizer, from the live Deployment: its model argument, its volumes, its model URI. Pure. */
 export function tokenizerFor(dep: Obj, container: any): TokenizerSource {
   const modelArg: string = container.args?.[0] ?? "";
-  const uri: string = dep.metadata.annotations?.["vllmapp.dev/model-uri"] ?? modelArg;
+  const uri: string = dep.metadata.annotations?.[ANNOTATION_MODEL_URI] ?? modelArg;
   const source = parseModelPath(uri, { backend: "kubernetes" });
   if ("kind" in source && isObjectStore(source)) {
     const download = (dep.spec?.template?.spec?.initContainers ?? []).find((c: any) => c.name === "model-download");
@@ -69,7 +69,7 @@ export function benchJobSpec(dep: Obj, svc: Obj, pods: readonly Obj[], req: Benc
   const namespace = dep.metadata.namespace!;
   const container = (dep.spec?.template?.spec?.containers ?? []).find((c: any) => c.name === "vllm") ?? dep.spec?.template?.spec?.containers?.[0];
   const baseUrl = serviceUrl(svc, namespace);
-  const model = req.model ?? dep.metadata.annotations?.["vllmapp.dev/model-id"] ?? container?.args?.[0] ?? app;
+  const model = req.model ?? dep.metadata.annotations?.[ANNOTATION_MODEL_ID] ?? container?.args?.[0] ?? app;
   const env = (container?.env ?? []).filter((e: any) => !NOT_COPIED.has(e.name));
   const key = (container?.env ?? []).find((e: any) => e.name === API_KEY);
   if (key?.valueFrom) env.push({ name: "OPENAI_API_KEY", valueFrom: key.valueFrom });
@@ -101,7 +101,7 @@ export async function benchCluster(api: KubeApi, app: string, namespace: string,
   const name = benchJobName(app, new Date(), randomBytes(3).toString("hex"));
   const { spec, baseUrl, model, image } = benchJobSpec(dep, svc, pods.items.filter(isReady), req, name);
   const job = renderBenchJob(spec);
-  await api.request("POST", `/apis/batch/v1/namespaces/${namespace}/jobs`, { query: { fieldManager: "vllmapp" }, body: job, what: `create the benchmark Job ${name}` });
+  await api.request("POST", `/apis/batch/v1/namespaces/${namespace}/jobs`, { query: { fieldManager: FIELD_MANAGER }, body: job, what: `create the benchmark Job ${name}` });
   const spin = await ui.spinner(`bench ${app}: ${levels.map(describeLevel).join(", ")} against ${baseUrl} (vllm bench serve in Job ${name})`);
   const out = new BenchOutput(levels, req);
   const ac = new AbortController();

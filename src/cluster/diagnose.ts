@@ -5,6 +5,7 @@
  * ReplicaSet the namespace's rules keep from creating pods (PodSecurity, ResourceQuota, LimitRange). Pure.
  */
 import { LABEL_APP } from "../render/labels.js";
+import { DEFAULT_POOL_LABEL } from "../config/gpus.js";
 import type { Deployment, Node, Pod, ReplicaSet } from "./k8s-types.js";
 
 export interface Diagnosis {
@@ -57,7 +58,7 @@ function requirements(pod: Pod): Requirement[] {
 }
 
 function describeRequirement(r: Requirement): string {
-  const what = r.key.endsWith("gpu.product") ? "GPU type" : r.key === "vllmapp.dev/pool" ? "pool" : "label";
+  const what = r.key.endsWith("gpu.product") ? "GPU type" : r.key === DEFAULT_POOL_LABEL ? "pool" : "label";
   return `${what} ${r.values.join(" or ")} (${r.key})`;
 }
 

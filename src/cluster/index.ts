@@ -4,7 +4,6 @@
  */
 import { setMaxListeners } from "node:events";
 import type { Plan, PlannedApp } from "../app/plan.js";
-import { parseDuration } from "../config/units.js";
 import { ClusterError, InterruptedError } from "../errors.js";
 import { apiKeyRef, imageOf } from "../render/labels.js";
 import type { AppRef, Timeline, DeployedApp, DeployRequest, DeployResult, Session, Target } from "../target.js";
@@ -186,7 +185,7 @@ async function deployOne(api: KubeApi, req: DeployRequest, interrupt: DeployInte
     appUi.success(`${app.name}: applied (--no-wait: not waiting for readiness)`);
     return done;
   }
-  const timeoutSeconds = req.timeoutSeconds ?? (planned.startupSeconds ?? parseDuration(app.startup_timeout) ?? 1800) + WAIT_MARGIN_SECONDS;
+  const timeoutSeconds = req.timeoutSeconds ?? (planned.startupSeconds ?? app.startup_timeout) + WAIT_MARGIN_SECONDS;
   if (set.members.some((m) => m.kind === "LeaderWorkerSet")) {
     // a group's start-up is several pods: the phases are read for single-pod apps
     done.replicas = await waitForGroups(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });

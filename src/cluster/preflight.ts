@@ -11,7 +11,7 @@
  */
 import type { AppConfig } from "../config/schema.js";
 import { ClusterError, UsageError } from "../errors.js";
-import { apiKeyRef, createApiKeyCommand, labelsOf } from "../render/labels.js";
+import { apiKeyRef, createApiKeyCommand, FIELD_MANAGER, labelsOf } from "../render/labels.js";
 import type { K8sObject } from "../render/types.js";
 import { groupOf, type KObject, type KubeApi } from "./api.js";
 import { ApiError } from "./errors.js";
@@ -295,15 +295,15 @@ async function checkReferences(
 export async function writePrerequisites(api: KubeApi, pre: PreflightResult, dryRun?: "All"): Promise<string[]> {
   const done: string[] = [];
   for (const ns of pre.namespaces) {
-    await api.request("POST", "/api/v1/namespaces", { query: { fieldManager: "vllmapp", dryRun }, body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }, what: `create namespace ${ns}` });
+    await api.request("POST", "/api/v1/namespaces", { query: { fieldManager: FIELD_MANAGER, dryRun }, body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }, what: `create namespace ${ns}` });
     done.push(`Namespace/${ns}`);
   }
   for (const s of [...pre.apps.values()].flatMap((a) => a.secretWrites)) {
     const what = `${s.exists ? "add keys to" : "create"} Secret ${s.name}`;
     if (s.exists) {
-      await api.request("PATCH", `/api/v1/namespaces/${s.namespace}/secrets/${s.name}`, { query: { fieldManager: "vllmapp", dryRun }, body: { data: s.data }, contentType: "application/merge-patch+json", what });
+      await api.request("PATCH", `/api/v1/namespaces/${s.namespace}/secrets/${s.name}`, { query: { fieldManager: FIELD_MANAGER, dryRun }, body: { data: s.data }, contentType: "application/merge-patch+json", what });
     } else {
-      await api.request("POST", `/api/v1/namespaces/${s.namespace}/secrets`, { query: { fieldManager: "vllmapp", dryRun }, body: { apiVersion: "v1", kind: "Secret", metadata: { name: s.name, namespace: s.namespace, labels: s.labels }, type: "Opaque", data: s.data }, what });
+      await api.request("POST", `/api/v1/namespaces/${s.namespace}/secrets`, { query: { fieldManager: FIELD_MANAGER, dryRun }, body: { apiVersion: "v1", kind: "Secret", metadata: { name: s.name, namespace: s.namespace, labels: s.labels }, type: "Opaque", data: s.data }, what });
     }
     done.push(`Secret/${s.name} (keys ${Object.keys(s.data).join(", ")})`);
   }

@@ -6,7 +6,7 @@
  * must stay read-only. It is labelled as the app's (so `delete` removes it) but is no member of the
  * applyset (so a deploy never prunes it). Losing it loses only the history: writes are best effort.
  */
-import { LABEL_APP } from "../render/labels.js";
+import { HISTORY_FIELD_MANAGER, LABEL_APP } from "../render/labels.js";
 import { addToHistory, parseHistory, recordOf } from "../startup/timeline.js";
 import type { StartRecord } from "../target.js";
 import type { KObject, KubeApi } from "./api.js";
@@ -37,7 +37,7 @@ export async function recordStart(api: KubeApi, app: string, namespace: string, 
     data: { [HISTORY_KEY]: JSON.stringify(next) },
   };
   await api.request("PATCH", `/api/v1/namespaces/${namespace}/configmaps/${historyName(app)}`, {
-    query: { fieldManager: "vllmapp-starts", force: true },
+    query: { fieldManager: HISTORY_FIELD_MANAGER, force: true },
     body,
     contentType: "application/apply-patch+yaml",
     what: `record the start in ConfigMap ${historyName(app)}`,

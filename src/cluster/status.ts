@@ -1,7 +1,7 @@
 /**
  * `status` and `list`: what runs, read from the cluster. Endpoints are computed, never contacted.
  */
-import { LABEL_APP } from "../render/labels.js";
+import { ANNOTATION_DESCRIPTION, ANNOTATION_LINKS, ANNOTATION_MODEL_ID, ANNOTATION_MODEL_SOURCE, ANNOTATION_MODEL_URI, LABEL_APP } from "../render/labels.js";
 import type { AppStatus, AppSummary, ListResult } from "../target.js";
 import { formatAge } from "../text.js";
 import type { KubeApi } from "./api.js";
@@ -25,7 +25,7 @@ function ingressUrls(ing: Ingress | undefined): string[] {
 }
 
 function linksOf(dep: { metadata: { annotations?: Record<string, string> } }, base: string | null): AppStatus["links"] {
-  const raw = dep.metadata.annotations?.["vllmapp.dev/links"];
+  const raw = dep.metadata.annotations?.[ANNOTATION_LINKS];
   if (!raw) return [];
   try {
     const links = JSON.parse(raw) as { path: string; title: string; is_relative?: boolean }[];
@@ -82,13 +82,13 @@ export async function appStatus(api: KubeApi, name: string, namespace: string, s
     endpoint,
     ingress: ingressUrls(ing),
     route,
-    modelId: a["vllmapp.dev/model-id"] ?? null,
-    modelUri: a["vllmapp.dev/model-uri"] ?? null,
-    modelSource: a["vllmapp.dev/model-source"] ?? null,
+    modelId: a[ANNOTATION_MODEL_ID] ?? null,
+    modelUri: a[ANNOTATION_MODEL_URI] ?? null,
+    modelSource: a[ANNOTATION_MODEL_SOURCE] ?? null,
     image: server?.image ?? null,
     created: created ?? null,
     age: formatAge(created) ?? null,
-    description: a["vllmapp.dev/description"] ?? null,
+    description: a[ANNOTATION_DESCRIPTION] ?? null,
     links: linksOf(workload, ingressUrls(ing)[0] ?? endpoint),
     requiresApiKey: (server?.env ?? []).some((e) => e.name === API_KEY && e.valueFrom?.secretKeyRef),
     groups: group?.groups ?? null,
@@ -126,7 +126,7 @@ export async function listApps(api: KubeApi, namespace: string): Promise<ListRes
       const created: string | undefined = d.metadata.creationTimestamp;
       return {
         name: d.metadata.labels?.[LABEL_APP] ?? d.metadata.name, namespace, ready: done, replicas, endpoint: null,
-        modelId: d.metadata.annotations?.["vllmapp.dev/model-id"] ?? null, image: server?.image ?? null, age: formatAge(created) ?? null, state: null,
+        modelId: d.metadata.annotations?.[ANNOTATION_MODEL_ID] ?? null, image: server?.image ?? null, age: formatAge(created) ?? null, state: null,
       };
     })
     .sort((a, b) => a.name.localeCompare(b.name));

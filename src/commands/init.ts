@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { findGpuType, GPU_TYPES, gpuNodeMatches, type LabelSchemeName } from "../config/gpus.js";
+import { findGpuType, GPU_TYPES, gpuNodeMatches, parseGpuString, type GpuType, type LabelSchemeName } from "../config/gpus.js";
 import { askClusterKind, clusterKindOf, currentContext, nodeLabelsLine, parseClusterKind } from "./cluster-kind.js";
 import { checkGpuFit, suggestGpu, weightBytes, whyUnsized } from "../models/plan-gpus.js";
 import { parseConfigText } from "../config/load.js";
@@ -63,6 +63,12 @@ function gpuFlagProblem(v: string): UsageError | undefined {
       ? `write --gpu ${guess}`
       : 'write --gpu TYPE:COUNT, e.g. --gpu L4:1; a GPU not in this list: run vllmapp init on a terminal and pick "other", which selects the nodes by their product label';
   return new UsageError(`--gpu ${v}: ${p.message}`, hint);
+}
+
+/** The catalog's GPU type of a `--gpu` value ("TYPE:COUNT"), if it names one. */
+function gpuTypeOf(gpu: string): GpuType | undefined {
+  const typed = parseGpuString(gpu)?.type;
+  return typed === undefined ? undefined : findGpuType(typed);
 }
 
 function yamlString(s: string): string {
@@ -233,7 +239,7 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
       const model = opts.model ?? (await asked((s) => input({ message: "Model (Hugging Face repo, or s3:// gs:// az:// pvc:// path)", default: DEFAULT_MODEL, validate: validateModel }, { signal: s }), ac.signal));
       const name = opts.name ?? (await asked((s) => input({ message: "App name", default: nameFromModel(model), validate: validateName }, { signal: s }), ac.signal));
       const gpu = opts.gpu !== undefined ? { gpu: opts.gpu } : await askGpu(model, ac.signal);
-      const gpuType = gpu.otherGpu === undefined ? findGpuType(gpu.gpu.split(":")[0]!) : undefined;
+      const gpuType = gpu.otherGpu === undefined ? gpuTypeOf(gpu.gpu) : undefined;
       // asked with the GPU: when --gpu answered that, the context (or --cluster) answers this
       const scheme = gpuType?.vendor === "nvidia" ? (clusterOption(opts.cluster) ?? (opts.gpu !== undefined ? detectedKind()?.scheme : await asked((s) => askClusterKind(detectedKind()?.scheme, s), ac.signal))) : undefined;
       // once the flags gave what init needs (name, model, GPU), the rest takes its default instead of a question
@@ -263,16 +269,16 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
       }
     }
     answers = { name: opts.name ?? nameFromModel(model), model, gpu, auth: opts.auth ?? true, ...(placeholder ? { placeholder } : {}) };
-    if (findGpuType(gpu.split(":")[0]!)?.vendor === "nvidia") {
+    if (gpuTypeOf(gpu)?.vendor === "nvidia") {
       const given = clusterOption(opts.cluster);
       const detected = given ? undefined : detectedKind();
       const scheme = given ?? detected?.scheme;
-      if (detected && "matches" in gpuNodeMatches(findGpuType(gpu.split(":")[0]!)!, detected.scheme)) ui?.note(`${detected.why}: wrote node_labels: {scheme: ${scheme}} (pass --cluster gfd if its GPU nodes run the NVIDIA GPU operator)`);
+      if (detected && "matches" in gpuNodeMatches(gpuTypeOf(gpu)!, detected.scheme)) ui?.note(`${detected.why}: wrote node_labels: {scheme: ${scheme}} (pass --cluster gfd if its GPU nodes run the NVIDIA GPU operator)`);
       if (scheme) answers.scheme = scheme;
     }
   }
   if (answers.scheme) {
-    const t = findGpuType(answers.gpu.split(":")[0]!);
+    const t = gpuTypeOf(answers.gpu);
     const m = t && gpuNodeMatches(t, answers.scheme);
     if (m && "problem" in m) {
       if (opts.cluster !== undefined) throw new UsageError(`--cluster ${opts.cluster}: ${m.problem}`, m.hint);

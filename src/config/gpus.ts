@@ -83,6 +83,22 @@ export function findGpuType(name: string): GpuType | undefined {
 
 export const GPU_TYPE_NAMES = GPU_TYPES.map((t) => t.name);
 
+/**
+ * GPUs of one replica as the schema hands them out: `resources.gpu` in any of its three spellings
+ * (a count, `"TYPE:COUNT"`, `{type, count, partition}`), with the type as written (findGpuType looks it up).
+ */
+export interface GpuSpec {
+  count: number;
+  type?: string;
+  partition?: string;
+}
+
+/** `"TYPE:COUNT"` (or `"TYPE"`, one GPU), as `resources.gpu` and `init --gpu` take it; the one reader of that string. */
+export function parseGpuString(gpu: string): { type: string; count: number } | undefined {
+  const m = /^(.+?)(?::(\d+))?$/.exec(gpu.trim());
+  return m ? { type: m[1]!, count: m[2] === undefined ? 1 : Number(m[2]) } : undefined;
+}
+
 export const MIG_PROFILE_RE = /^\d+g\.\d+gb$/;
 
 /** The known type closest to a misspelt one, compared without case, spaces or dashes. */
@@ -100,6 +116,9 @@ export function suggestGpuType(name: string): string | undefined {
   if (prefixed.length === 1) return prefixed[0]!.name;
   return best && best.d <= Math.max(1, Math.floor(n.length / 3)) ? best.name : undefined;
 }
+
+/** The node label that selects `cluster_pool` unless `node_labels.pool` names another. */
+export const DEFAULT_POOL_LABEL = "vllmapp.dev/pool";
 
 /** The labelling schemes `node_labels.scheme` names. */
 export const LABEL_SCHEMES = ["gfd", "gke", "karpenter", "aks"] as const;

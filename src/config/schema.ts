@@ -8,7 +8,7 @@ import { issueMessage } from "./messages.js";
 
 // zod/mini loads no messages by default; ours say what was expected and what was found (messages.ts).
 z.config({ localeError: (iss) => issueMessage(iss) });
-import { GPU_TYPE_NAMES, LABEL_SCHEMES, MIG_PROFILE_RE, findGpuType, suggestGpuType } from "./gpus.js";
+import { DEFAULT_POOL_LABEL, GPU_TYPE_NAMES, LABEL_SCHEMES, MIG_PROFILE_RE, findGpuType, parseGpuString, suggestGpuType, type GpuSpec } from "./gpus.js";
 import { isQuantity, parseDuration, quantityFix, quantityValue } from "./units.js";
 import { monitoringSchema } from "./monitoring.js";
 import { routeSchema } from "./route.js";
@@ -58,12 +58,12 @@ const hook = z.union([nonEmpty(), argvList.check(z.minLength(1, "give the comman
  * an unknown type (with a did-you-mean, and the way to use a GPU vllmapp does not list), or a zero count.
  */
 export function gpuStringProblem(gpu: string): { message: string; hint: string } | undefined {
-  const m = /^(.+?)(?::(\d+))?$/.exec(gpu.trim());
-  if (!m || !findGpuType(m[1]!)) {
-    const typed = m?.[1] ?? gpu;
+  const m = parseGpuString(gpu);
+  if (!m || !findGpuType(m.type)) {
+    const typed = m?.type ?? gpu;
     const count = /^(\d+)\s*[x×*]\s*(.+)$/i.exec(typed.trim());
     const guess = suggestGpuType(count ? count[2]! : typed);
-    const n = count?.[1] ?? m?.[2] ?? "1";
+    const n = count?.[1] ?? String(m?.count ?? 1);
     return {
       message: `unknown GPU type "${typed}"${guess ? `; did you mean "${guess}"?` : ""} (known: ${GPU_TYPE_NAMES.join(", ")})`,
       hint: guess
@@ -71,8 +71,8 @@ export function gpuStringProblem(gpu: string): { message: string; hint: string }
         : `write "TYPE:COUNT", e.g. "L4:1"; a GPU not in this list: write gpu: ${n} and select its nodes with pod_template (nodeSelector on the GPU's product label), as vllmapp init writes for "other"`,
     };
   }
-  if (m[2] !== undefined && Number(m[2]) === 0) {
-    const name = findGpuType(m[1]!)!.name;
+  if (m.count === 0) {
+    const name = findGpuType(m.type)!.name;
     return { message: `"${gpu}" asks for zero ${name} GPUs`, hint: `write "${name}:1" (or more), or leave resources.gpu out to run without a GPU` };
   }
   return undefined;
@@ -171,7 +171,8 @@ export const parallelismSchema = z.strictObject({
 });
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
-export const appConfigSchema = z
+/** The fields of vllm-app.yaml as written, with every check; `appConfigSchema` hands them out converted. */
+const appFieldsSchema = z
   .strictObject({
     name: str(z.maxLength(63, "at most 63 characters"), z.regex(DNS1123_LABEL, "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit")),
     description: opt(str(z.maxLength(255))),
@@ -261,7 +262,7 @@ export const appConfigSchema = z
           "gfd",
         ),
         gpu_product: opt(doc(nonEmpty(), "the GPU label key, replacing the scheme's")),
-        pool: def(z.string(), "vllmapp.dev/pool"),
+        pool: def(z.string(), DEFAULT_POOL_LABEL),
       }),
     ),
     route: opt(doc(routeSchema, "a Gateway API HTTPRoute to the app's Service on a named Gateway (and an InferencePool when asked)")),
@@ -286,34 +287,7 @@ export const appConfigSchema = z
         ctx.addIssue({ code: "custom", path: ["model_path", "run_output"], message: "set exactly one of run_name or task_name" });
       }
     }
-    const gpu = app.resources?.gpu;
-    if (typeof gpu === "string") {
-      const p = gpuStringProblem(gpu);
-      if (p) ctx.addIssue({ code: "custom", path: ["resources", "gpu"], message: p.message, params: { hint: p.hint } });
-    }
-    const gpuCount = typeof gpu === "number" ? gpu : typeof gpu === "string" ? Number(/:(\d+)\s*$/.exec(gpu)?.[1] ?? 1) : gpu?.count;
-    if (gpuCount !== undefined && gpuCount > MAX_GPUS_PER_REPLICA) {
-      ctx.addIssue({ code: "custom", path: typeof gpu === "object" ? ["resources", "gpu", "count"] : ["resources", "gpu"], message: `${gpuCount} GPUs per replica; at most ${MAX_GPUS_PER_REPLICA} (the GPUs of one pod are on one node)`, params: { hint: "spread larger models over nodes with parallelism.nodes, or over replicas with scaling.replicas" } });
-    }
-    if (typeof gpu === "object") {
-      if (gpu.type !== undefined && gpu.count === 0) {
-        ctx.addIssue({ code: "custom", path: ["resources", "gpu", "count"], message: `count 0 asks for zero ${gpu.type} GPUs`, params: { hint: "give count: 1 (or more), or leave resources.gpu out to run without a GPU" } });
-      }
-      const t = gpu.type === undefined ? undefined : findGpuType(gpu.type);
-      if (gpu.type !== undefined && !t) {
-        const guess = suggestGpuType(gpu.type);
-        ctx.addIssue({ code: "custom", path: ["resources", "gpu", "type"], message: `unknown GPU type "${gpu.type}"${guess ? `; did you mean "${guess}"?` : ""} (known: ${GPU_TYPE_NAMES.join(", ")})` });
-      }
-      if (gpu.partition !== undefined) {
-        if (!MIG_PROFILE_RE.test(gpu.partition)) {
-          ctx.addIssue({ code: "custom", path: ["resources", "gpu", "partition"], message: `"${gpu.partition}" is not a MIG profile; write e.g. "1g.10gb"` });
-        } else if (t?.mig && !t.mig.includes(gpu.partition)) {
-          ctx.addIssue({ code: "custom", path: ["resources", "gpu", "partition"], message: `${t.name} has no MIG profile "${gpu.partition}"; it has ${t.mig.join(", ")}` });
-        } else if (t && !t.mig) {
-          ctx.addIssue({ code: "custom", path: ["resources", "gpu", "partition"], message: `${t.name} does not support MIG` });
-        }
-      }
-    }
+    for (const issue of gpuIssues(app.resources?.gpu)) ctx.addIssue(issue);
     // the pod spec's lists that are merged by name (the server container is found among them)
     if (typeof app.pod_template === "object" && app.pod_template.spec) {
       for (const key of ["containers", "initContainers", "ephemeralContainers", "volumes", "tolerations", "imagePullSecrets"]) {
@@ -373,5 +347,71 @@ export const appConfigSchema = z
     }
   }));
 
-export type AppConfig = z.output<typeof appConfigSchema>;
+type AppFields = z.output<typeof appFieldsSchema>;
+type Resources = NonNullable<AppFields["resources"]>;
+
+/**
+ * One app as every other module reads it: the fields of the file, with the two values that would
+ * otherwise be converted at each use converted once here: `startup_timeout` in seconds (the file says
+ * "30m", 1800 or "1h30m"), and `resources.gpu` as one shape whichever way it is written.
+ */
+export type AppConfig = Omit<AppFields, "startup_timeout" | "resources"> & {
+  /** seconds */
+  startup_timeout: number;
+  resources?: Omit<Resources, "gpu"> & { gpu?: GpuSpec };
+};
+
+type CustomIssue = { code: "custom"; path: (string | number)[]; message: string; params?: { hint: string } };
+
+/** What is wrong with `resources.gpu` as written: the string's type and count, the count's limit, the object's type and MIG partition. */
+function gpuIssues(gpu: Resources["gpu"]): CustomIssue[] {
+  const out: CustomIssue[] = [];
+  if (typeof gpu === "string") {
+    const p = gpuStringProblem(gpu);
+    if (p) out.push({ code: "custom", path: ["resources", "gpu"], message: p.message, params: { hint: p.hint } });
+  }
+  const gpuCount = gpu === undefined ? undefined : gpuSpec(gpu).count;
+  if (gpuCount !== undefined && gpuCount > MAX_GPUS_PER_REPLICA) {
+    out.push({ code: "custom", path: typeof gpu === "object" ? ["resources", "gpu", "count"] : ["resources", "gpu"], message: `${gpuCount} GPUs per replica; at most ${MAX_GPUS_PER_REPLICA} (the GPUs of one pod are on one node)`, params: { hint: "spread larger models over nodes with parallelism.nodes, or over replicas with scaling.replicas" } });
+  }
+  if (typeof gpu === "object") {
+    if (gpu.type !== undefined && gpu.count === 0) {
+      out.push({ code: "custom", path: ["resources", "gpu", "count"], message: `count 0 asks for zero ${gpu.type} GPUs`, params: { hint: "give count: 1 (or more), or leave resources.gpu out to run without a GPU" } });
+    }
+    const t = gpu.type === undefined ? undefined : findGpuType(gpu.type);
+    if (gpu.type !== undefined && !t) {
+      const guess = suggestGpuType(gpu.type);
+      out.push({ code: "custom", path: ["resources", "gpu", "type"], message: `unknown GPU type "${gpu.type}"${guess ? `; did you mean "${guess}"?` : ""} (known: ${GPU_TYPE_NAMES.join(", ")})` });
+    }
+    if (gpu.partition !== undefined) {
+      if (!MIG_PROFILE_RE.test(gpu.partition)) {
+        out.push({ code: "custom", path: ["resources", "gpu", "partition"], message: `"${gpu.partition}" is not a MIG profile; write e.g. "1g.10gb"` });
+      } else if (t?.mig && !t.mig.includes(gpu.partition)) {
+        out.push({ code: "custom", path: ["resources", "gpu", "partition"], message: `${t.name} has no MIG profile "${gpu.partition}"; it has ${t.mig.join(", ")}` });
+      } else if (t && !t.mig) {
+        out.push({ code: "custom", path: ["resources", "gpu", "partition"], message: `${t.name} does not support MIG` });
+      }
+    }
+  }
+  return out;
+}
+
+/** `resources.gpu`, whichever way it is written, as one value (a string that fails the check reads as one GPU). */
+function gpuSpec(gpu: NonNullable<Resources["gpu"]>): GpuSpec {
+  if (typeof gpu === "number") return { count: gpu };
+  if (typeof gpu === "string") return parseGpuString(gpu) ?? { count: 1 };
+  return gpu;
+}
+
+function converted(app: AppFields): AppConfig {
+  const { resources } = app;
+  return {
+    ...app,
+    startup_timeout: parseDuration(app.startup_timeout)!,
+    resources: resources && { ...resources, gpu: resources.gpu === undefined ? undefined : gpuSpec(resources.gpu) },
+  };
+}
+
+/** One app of vllm-app.yaml: checked as written (the JSON Schema is this schema's input side), handed out converted. */
+export const appConfigSchema = z.pipe(appFieldsSchema, z.transform(converted));
 export type RunOutputRef = z.output<typeof runOutputSchema>;

@@ -8,7 +8,6 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import type { Plan } from "../app/plan.js";
-import { parseDuration } from "../config/units.js";
 import { AppFailedError, InterruptedError } from "../errors.js";
 import { DOCKER_VLLM_CACHE } from "../render/docker.js";
 import type { DockerPlan } from "../render/types.js";
@@ -116,7 +115,7 @@ async function preflightLocal(plan: Plan, req: DeployRequest, ui: Ui): Promise<{
   const apps: LocalApp[] = [];
   for (const { loaded, rendered: r } of plan.apps) {
     const [existing] = await findContainers(`${LABEL}=${r.name}`);
-    apps.push({ name: r.name, plan: r.docker!, existing, timeout: req.timeoutSeconds ?? parseDuration(loaded.config.startup_timeout) ?? 1800, rendered: r });
+    apps.push({ name: r.name, plan: r.docker!, existing, timeout: req.timeoutSeconds ?? loaded.config.startup_timeout, rendered: r });
   }
   checkSecrets(apps);
   checkGpuRuntime(apps, runtimes);

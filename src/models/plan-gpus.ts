@@ -3,7 +3,7 @@
  * prefix, suggest a GPU count (or type) and refuse GPUs the model cannot fit. Quiet when the model's
  * backend cannot be read: init does not need it.
  */
-import { findGpuType } from "../config/gpus.js";
+import { findGpuType, parseGpuString } from "../config/gpus.js";
 import { HF_REPO } from "../config/schema.js";
 import { checkFit, describeFit, gpuLabel, servingOptions, suggestGpus, type GpuChoice } from "../fit/fit.js";
 import { modelShape, type ModelShape } from "../fit/model.js";
@@ -62,11 +62,11 @@ export async function suggestGpu(model: string, type = "L4"): Promise<string | u
 
 /** Why the model cannot fit `gpu` ("TYPE:N"), with the GPUs that would; undefined when it fits or cannot be told. */
 export async function checkGpuFit(model: string, gpu: string): Promise<{ message: string; hint?: string } | undefined> {
-  const m = /^(.+?)(?::(\d+))?$/.exec(gpu.trim());
-  const type = m && findGpuType(m[1]!);
+  const asked = parseGpuString(gpu);
+  const type = asked && findGpuType(asked.type);
   const f = type ? await factsOf(model) : undefined;
-  if (!type || !f) return undefined;
-  const choice: GpuChoice = { type, count: Number(m![2] ?? 1) };
+  if (!asked || !type || !f) return undefined;
+  const choice: GpuChoice = { type, count: asked.count };
   const serving = servingOptions(["--tensor-parallel-size", String(choice.count)]);
   const r = checkFit(f.shape, f.weights, choice, serving);
   if (r.fits) return undefined;

@@ -8,6 +8,7 @@
  */
 import type { AppConfig } from "../config/schema.js";
 import { parseDuration } from "../config/units.js";
+import { LABEL_APP } from "./labels.js";
 import { APP_SERIES_LABEL, metricNamesOf } from "./monitoring.js";
 import type { Finding } from "../errors.js";
 import type { K8sObject } from "./types.js";
@@ -111,7 +112,7 @@ export function renderAutoscaling(input: AutoscaleInput): AutoscaleResult {
   if (!input.podMonitor) {
     problems.push({
       path: ["monitoring", "pod_monitor"], severity: "warning",
-      message: `no PodMonitor: the autoscaler's query selects vLLM's series by ${sel}, a label only a scrape that copies the pod label ${"vllmapp.dev/app"} adds; without it the app never scales`,
+      message: `no PodMonitor: the autoscaler's query selects vLLM's series by ${sel}, a label only a scrape that copies the pod label ${LABEL_APP} adds; without it the app never scales`,
       hint: "drop monitoring.pod_monitor: false, or make your scrape config copy that pod label onto the series",
     });
   }
@@ -119,35 +120,44 @@ export function renderAutoscaling(input: AutoscaleInput): AutoscaleResult {
   let ingressBackend: AutoscaleResult["ingressBackend"];
   if (wake) {
     spec.triggers.push({ type: "external-push", metadata: { scalerAddress: `keda-add-ons-http-external-scaler.${keda}:9090`, httpScaledObject: app.name } });
-    const budget = parseDuration(app.startup_timeout) ?? 1800;
-    const httpSo = input.meta({ apiVersion: "http.keda.sh/v1alpha1", kind: "HTTPScaledObject", metadata: { name: app.name } }, app.name, { [SKIP_SO]: "true" });
-    Object.assign(httpSo, {
-      spec: {
-        hosts: wakeHosts(app, input.namespace, input.ingressHost),
-        scaleTargetRef: { ...input.scaleTarget, service: app.name, portName: "http" },
-        replicas: { min: reps[0], max: reps[1] },
-        scalingMetric: "concurrency" in metric ? { concurrency: { targetValue: Math.ceil(metric.concurrency) } } : { requestRate: { targetValue: Math.ceil(metric.request_rate), window: "1m", granularity: "1s" } },
-        ...(after !== undefined ? { scaledownPeriod: Math.round(after) } : {}),
-        // the interceptor holds a request while the app starts: as long as the startup probe allows
-        timeouts: { conditionWait: `${Math.round(budget)}s` },
-      },
-    });
-    objects.push(httpSo);
-    const wakeSvc = input.meta({ apiVersion: "v1", kind: "Service", metadata: { name: `${app.name}-wake` } }, `${app.name}-wake`);
-    Object.assign(wakeSvc, {
-      spec: {
-        type: "ExternalName",
-        externalName: `keda-add-ons-http-interceptor-proxy.${keda}.svc.cluster.local`,
-        ports: [{ name: "http", port: WAKE_PORT, targetPort: WAKE_PORT, protocol: "TCP" }],
-      },
-    });
-    objects.push(wakeSvc);
-    ingressBackend = { name: `${app.name}-wake`, port: WAKE_PORT };
-    problems.push({
-      path: ["scaling", "wake"], severity: "note",
-      message: `requests wake ${app.name} only through KEDA's HTTP add-on: in-cluster clients call http://${app.name}-wake:${WAKE_PORT}${input.ingressHost ? `, and the Ingress sends ${input.ingressHost} there` : ""}; calls to Service ${app.name} itself do not wake it`,
-    });
+    const woken = renderWake(input, reps, metric, after, keda);
+    objects.push(...woken.objects);
+    problems.push(...woken.problems);
+    ingressBackend = woken.ingressBackend;
   }
   objects.unshift(so);
   return { objects, problems, ...(ingressBackend ? { ingressBackend } : {}) };
+}
+
+/**
+ * scaling.wake: http-add-on: the HTTPScaledObject KEDA's interceptor routes by (holding a request as
+ * long as the startup probe allows) and the Service that sends requests to the interceptor.
+ */
+function renderWake(input: AutoscaleInput, reps: [number, number], metric: NonNullable<NonNullable<AppConfig["scaling"]>["metric"]>, after: number | undefined, keda: string): { objects: K8sObject[]; problems: Finding[]; ingressBackend: { name: string; port: number } } {
+  const { app } = input;
+  const httpSo = input.meta({ apiVersion: "http.keda.sh/v1alpha1", kind: "HTTPScaledObject", metadata: { name: app.name } }, app.name, { [SKIP_SO]: "true" });
+  Object.assign(httpSo, {
+    spec: {
+      hosts: wakeHosts(app, input.namespace, input.ingressHost),
+      scaleTargetRef: { ...input.scaleTarget, service: app.name, portName: "http" },
+      replicas: { min: reps[0], max: reps[1] },
+      scalingMetric: "concurrency" in metric ? { concurrency: { targetValue: Math.ceil(metric.concurrency) } } : { requestRate: { targetValue: Math.ceil(metric.request_rate), window: "1m", granularity: "1s" } },
+      ...(after !== undefined ? { scaledownPeriod: Math.round(after) } : {}),
+      // the interceptor holds a request while the app starts: as long as the startup probe allows
+      timeouts: { conditionWait: `${Math.round(app.startup_timeout)}s` },
+    },
+  });
+  const wakeSvc = input.meta({ apiVersion: "v1", kind: "Service", metadata: { name: `${app.name}-wake` } }, `${app.name}-wake`);
+  Object.assign(wakeSvc, {
+    spec: {
+      type: "ExternalName",
+      externalName: `keda-add-ons-http-interceptor-proxy.${keda}.svc.cluster.local`,
+      ports: [{ name: "http", port: WAKE_PORT, targetPort: WAKE_PORT, protocol: "TCP" }],
+    },
+  });
+  const note: Finding = {
+    path: ["scaling", "wake"], severity: "note",
+    message: `requests wake ${app.name} only through KEDA's HTTP add-on: in-cluster clients call http://${app.name}-wake:${WAKE_PORT}${input.ingressHost ? `, and the Ingress sends ${input.ingressHost} there` : ""}; calls to Service ${app.name} itself do not wake it`,
+  };
+  return { objects: [httpSo, wakeSvc], problems: [note], ingressBackend: { name: `${app.name}-wake`, port: WAKE_PORT } };
 }

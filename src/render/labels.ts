@@ -9,16 +9,26 @@ export const DEFAULT_IMAGE = "vllm/vllm-openai:v0.34.0";
 export const DEFAULT_ROCM_IMAGE = DEFAULT_IMAGE.replace(/^vllm\/vllm-openai:/, "vllm/vllm-openai-rocm:");
 /** vLLM's CPU build of the same release (no GPU), as vLLM's docs name it. */
 export const DEFAULT_CPU_IMAGE = DEFAULT_IMAGE.replace(/^vllm\/vllm-openai:/, "public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:");
+/** The field manager of every write vllmapp makes (server-side apply, and the few POSTs and PATCHes). */
 export const FIELD_MANAGER = "vllmapp";
+/** The manager of the start-history ConfigMap (cluster/starts.ts): not the deploy's, whose applies never touch it. */
+export const HISTORY_FIELD_MANAGER = "vllmapp-starts";
+/** Label and annotation keys vllmapp writes, and reads back in status, bench and the diagnosis. */
 export const LABEL_APP = "vllmapp.dev/app";
+export const LABEL_VERSION = "vllmapp.dev/version";
+export const ANNOTATION_MODEL_URI = "vllmapp.dev/model-uri";
+export const ANNOTATION_MODEL_ID = "vllmapp.dev/model-id";
+export const ANNOTATION_MODEL_SOURCE = "vllmapp.dev/model-source";
+export const ANNOTATION_DESCRIPTION = "vllmapp.dev/description";
+export const ANNOTATION_LINKS = "vllmapp.dev/links";
+export const ANNOTATION_INCLUDE_HASH = "vllmapp.dev/include-hash";
 export const CACHE_MOUNT = "/cache";
 export const INCLUDE_MOUNT = "/app/include";
 export const PVC_MOUNT = "/mnt/model";
 
 /** The GPU vendor an app asks for (none: no GPU type named). */
 export function gpuVendorOf(app: AppConfig): "nvidia" | "amd" | undefined {
-  const g = app.resources?.gpu;
-  const name = typeof g === "string" ? g.split(":")[0]! : typeof g === "object" ? g.type : undefined;
+  const name = app.resources?.gpu?.type;
   return name === undefined ? undefined : findGpuType(name)?.vendor;
 }
 
@@ -66,7 +76,7 @@ export function appVersionOf(app: AppConfig): string | undefined {
  */
 export function versionLabelsOf(app: AppConfig): Record<string, string> {
   const v = appVersionOf(app);
-  return { ...(v ? { "app.kubernetes.io/version": v } : {}), "vllmapp.dev/version": VERSION };
+  return { ...(v ? { "app.kubernetes.io/version": v } : {}), [LABEL_VERSION]: VERSION };
 }
 
 export function selectorOf(app: AppConfig): Record<string, string> {

@@ -15,12 +15,6 @@ export interface GpuRequest {
 export function gpuRequest(app: AppConfig): GpuRequest {
   const g = app.resources?.gpu;
   if (g === undefined) return { count: 0, resource: "nvidia.com/gpu" };
-  if (typeof g === "number") return { count: g, resource: "nvidia.com/gpu" };
-  if (typeof g === "string") {
-    const m = /^(.+?)(?::(\d+))?$/.exec(g.trim())!;
-    const type = findGpuType(m[1]!);
-    return { count: m[2] === undefined ? 1 : Number(m[2]), type, resource: type?.resource ?? "nvidia.com/gpu" };
-  }
   const type = g.type === undefined ? undefined : findGpuType(g.type);
   if (g.partition) return { count: g.count, type, partition: g.partition, resource: `nvidia.com/mig-${g.partition}` };
   return { count: g.count, type, resource: type?.resource ?? "nvidia.com/gpu" };

@@ -36,7 +36,7 @@ test("a minimal app gets the documented defaults", () => {
   assert.equal(c.stream_model, true);
   assert.equal(c.cluster_pool, "default");
   assert.equal(c.interruptible, false);
-  assert.equal(c.startup_timeout, "30m");
+  assert.equal(c.startup_timeout, 1800, "30m, in seconds");
 });
 
 test("a misspelt key is an error with its position and a did-you-mean", () => {
