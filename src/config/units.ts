@@ -26,6 +26,7 @@ export function formatDuration(seconds: number): string {
 }
 
 const QUANTITY_RE = /^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+const EXPONENT_RE = /^(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+$/;
 const BYTE_FACTORS: Record<string, number> = {
   "": 1, m: 0.001, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
   Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
@@ -38,7 +39,11 @@ export function isQuantity(value: unknown): boolean {
 /** A Kubernetes quantity as a plain number (bytes for memory, cores for CPU). */
 export function quantityValue(value: string | number): number {
   if (typeof value === "number") return value;
-  const m = QUANTITY_RE.exec(value.trim());
+  const s = value.trim();
+  // a number the file wrote in exponent form reaches here as JavaScript prints it ("3.7e-254"), which
+  // Kubernetes reads too (its <decimalExponent>)
+  if (EXPONENT_RE.test(s)) return Number(s);
+  const m = QUANTITY_RE.exec(s);
   if (!m) throw new Error(`not a quantity: ${value}`);
   return Number(m[1]) * BYTE_FACTORS[m[3] ?? ""]!;
 }
@@ -78,6 +83,9 @@ const DECIMAL_BYTE_UNITS = new Set(["k", "M", "G", "T", "P", "E"]);
  */
 export function byteQuantityProblem(value: string | number): { severity: "error" | "warning"; message: string; hint: string } | undefined {
   const s = typeof value === "number" ? String(value) : value.trim();
+  if (EXPONENT_RE.test(s) && Number(s) < 2 ** 20) {
+    return { severity: "error", message: `${JSON.stringify(value)} is ${Number(s)} bytes: a bare number is bytes`, hint: 'write the size with a unit, e.g. "16Gi" or "512Mi"' };
+  }
   const m = QUANTITY_RE.exec(s);
   if (!m) return undefined;
   const n = m[1]!;
