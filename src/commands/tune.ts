@@ -90,6 +90,7 @@ export async function runTune(opts: TuneOptions): Promise<TuneOutcome> {
       return null;
     }
   };
+  const cluster = opts.target === "kubernetes" ? await (await import("../tune/kubernetes.js")).connectTrials(opts) : undefined;
   const outcome = await tune(
     {
       file: opts.file, ...(app ? { app } : {}), target: opts.target, namespace: opts.namespace, params: opts.params, set: opts.set,
@@ -99,7 +100,7 @@ export async function runTune(opts: TuneOptions): Promise<TuneOutcome> {
       ...(opts.timeout !== undefined ? { startTimeoutSeconds: opts.timeout } : {}), benchTimeoutSeconds: 1800,
       write: opts.write, offline: opts.offline, connection: { kubeconfig: opts.kubeconfig, context: opts.context, namespace: opts.namespace },
     },
-    { io: nodePlanIo({ templates: opts.templates, resolve }), session, freePort, serverVersion, now: Date.now },
+    { io: nodePlanIo({ templates: opts.templates, resolve }), session, freePort, serverVersion, now: Date.now, ...(cluster ? { cluster } : {}) },
     ui,
   );
   if (opts.report) {

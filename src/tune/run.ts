@@ -11,6 +11,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { PlannedApp, PlanIo } from "../app/plan.js";
 import type { SetOverride } from "../config/overrides.js";
 import { AppFailedError, InterruptedError, UsageError, VllmappError } from "../errors.js";
+import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { servingOptions } from "../fit/fit.js";
 import { modelShape } from "../fit/model.js";
 import { DEFAULT_IMAGE, imageOf } from "../render/labels.js";
@@ -20,6 +21,7 @@ import type { BenchLevel, BenchRequest, Session, TargetKind } from "../target.js
 import type { Ui } from "../ui/output.js";
 import { VERSION } from "../version.js";
 import { applyToText, unifiedDiff } from "./edit.js";
+import type { TrialCluster } from "./kubernetes.js";
 import { DEFINITIONS, RESULTS_SCHEMA, searchKey, type Trial, type TuneResults } from "./results.js";
 import { goodputBounds, rank, scoreTrial, type Slo } from "./score.js";
 import { candidates, costKey, KNOBS, settingsOf, type Candidate, type Hardware, type Workload } from "./space.js";
@@ -67,6 +69,8 @@ export interface TuneDeps {
   /** the server's /version, or null */
   serverVersion: (endpoint: string) => Promise<string | null>;
   now: () => number;
+  /** Kubernetes: the trial's benchmark Jobs (removed with it) and its /version; and the namespace its ref lands in */
+  cluster?: TrialCluster & { namespaceOf: (ref: { name: string; fileNamespace?: string }) => string };
 }
 
 /** Requests sent before each rate and not measured: a fresh server's first requests pay for warm-up (compilation, caches), not for the config. */
@@ -151,18 +155,16 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
   };
 
   const spent = () => results.trials.reduce((s, t) => s + t.seconds, 0);
-  for (const c of runnable) {
-    if (results.trials.some((t) => t.id === c.id)) continue;
-    if (req.budget.trials !== undefined && results.trials.length >= req.budget.trials) {
-      results.cutOff = true;
-      break;
-    }
-    if (req.budget.seconds !== undefined && spent() >= req.budget.seconds) {
-      results.cutOff = true;
-      break;
-    }
-    results.trials.push(await runTrial(c, results.trials.length + 1, Math.min(runnable.length, req.budget.trials ?? Infinity)));
-    save();
+  // Ctrl-C stops the trial in flight and removes it (server, benchmark Jobs); the trials measured so far stay in the results file
+  let interrupted = false;
+  const onInterrupt = () => {
+    interrupted = true;
+  };
+  listenForInterrupt(onInterrupt);
+  try {
+    await runTrials();
+  } finally {
+    stopListeningForInterrupt(onInterrupt);
   }
   save();
   const winner = results.winner;
@@ -175,6 +177,23 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
   }
   return { results, diff, written };
 
+  async function runTrials() {
+    for (const c of runnable) {
+      if (results.trials.some((t) => t.id === c.id)) continue;
+      if (req.budget.trials !== undefined && results.trials.length >= req.budget.trials) {
+        results.cutOff = true;
+        break;
+      }
+      if (req.budget.seconds !== undefined && spent() >= req.budget.seconds) {
+        results.cutOff = true;
+        break;
+      }
+      if (interrupted) throw new InterruptedError(`interrupted: ${results.trials.length} trial${results.trials.length === 1 ? "" : "s"} measured, in ${req.resultsFile} (the same command resumes)`);
+      results.trials.push(await runTrial(c, results.trials.length + 1, Math.min(runnable.length, req.budget.trials ?? Infinity)));
+      save();
+    }
+  }
+
   async function runTrial(c: Candidate, n: number, of: number): Promise<Trial> {
     const name = trialName(named!);
     const started = deps.now();
@@ -186,14 +205,20 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
     };
     const extra: SetOverride[] = req.target === "docker" ? [{ path: "port", value: String(await deps.freePort()) }] : [];
     const ref = { name, ...(app.namespace ? { fileNamespace: app.namespace } : {}) };
+    const stopHere = (where: string) => {
+      if (interrupted) throw new InterruptedError(`interrupted ${where}`);
+    };
     try {
       const p = await plan({ file: req.file, app: named, as: name, target: req.target, namespace: req.namespace, defaultNamespace: deps.session.defaultNamespace, params: req.params, set: [...req.set, ...c.overrides, ...extra] }, io);
       const mine = p.apps.find((a) => a.loaded.config.name === name);
       if (p.errors.length || !mine) throw new AppFailedError(`the trial's config does not render: ${p.errors[0]?.message ?? "no app"}`);
+      stopHere(`before trial ${c.id} started`);
       ui.info(`${label}: starting ${name}`);
       const deployed = await deps.session.deploy({ ...p, apps: [mine], waves: [[mine]] }, { dryRun: "none", wait: true, timeoutSeconds: req.startTimeoutSeconds, createNamespace: false, createSecrets: false, forceConflicts: false }, ui);
       const endpoint = deployed.apps[0]?.endpoint;
-      if (req.target === "docker" && endpoint) trial.vllmVersion = await deps.serverVersion(endpoint);
+      stopHere(`while trial ${c.id} started`);
+      if (deps.cluster) trial.vllmVersion = await deps.cluster.serverVersion(name, deps.cluster.namespaceOf(ref));
+      else if (endpoint) trial.vllmVersion = await deps.serverVersion(endpoint);
       const bench: BenchRequest = {
         concurrency: [], requestRates: req.requestRates, ...(req.numPrompts ? { numPrompts: req.numPrompts } : {}),
         inputLen: req.workload.inputLen, outputLen: req.workload.outputLen,
@@ -204,17 +229,20 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
         ui.info(`${label}: run ${r + 1}/${req.repeat} at ${req.requestRates.join(", ")} req/s`);
         const result = await deps.session.bench(ref, bench, ui);
         trial.runs.push(result.levels);
+        stopHere(`after run ${r + 1} of trial ${c.id}`);
       }
     } catch (e) {
       if (e instanceof InterruptedError || !(e instanceof VllmappError)) {
-        await removeTrial(name, ref);
-        throw e;
+        await removeTrial(name, ref, e instanceof InterruptedError);
+        const n = results.trials.length;
+        const measured = n ? `the ${n === 1 ? "trial" : `${n} trials`} measured before it ${n === 1 ? "is" : "are"} in ${req.resultsFile}` : "no trial was measured before it";
+        throw e instanceof InterruptedError ? new InterruptedError(`interrupted during trial ${c.id}: it was removed; ${measured} (the same command resumes)`) : e;
       }
       trial.status = "failed";
       trial.error = e.message.split("\n")[0]!;
       ui.warn(`${label}: failed: ${trial.error}`);
     }
-    await removeTrial(name, ref);
+    await removeTrial(name, ref, false);
     trial.score = scoreTrial(trial.runs, req.requestRates, req.slo);
     trial.goodput = trial.status === "ok" ? trial.score.goodput : 0;
     trial.goodRequestsPerSecond = goodAt(trial.runs, trial.goodput);
@@ -224,8 +252,19 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
     return trial;
   }
 
-  async function removeTrial(name: string, ref: { name: string; fileNamespace?: string }) {
-    await deps.session.delete([ref], { purgeCache: false, wait: true }, ui).catch((e: unknown) => ui.warn(`could not remove the trial ${name}: ${(e as Error).message}`));
+  /**
+   * The trial's server and, on Kubernetes, its benchmark Jobs: their deletes are sent first (a second
+   * Ctrl-C, or the forced exit 15 s after the first, may cut the waits short), then waited for, so the
+   * next trial starts on a node the last one has left.
+   */
+  async function removeTrial(name: string, ref: { name: string; fileNamespace?: string }, afterInterrupt: boolean) {
+    const warn = (e: unknown) => ui.warn(`could not remove the trial ${name}: ${(e as Error).message}`);
+    const cluster = deps.cluster;
+    const namespace = cluster?.namespaceOf(ref);
+    if (cluster) await cluster.removeBenchJobs(name, namespace!, false).catch(warn);
+    await deps.session.delete([ref], { purgeCache: false, wait: true }, ui).catch(warn);
+    if (cluster) await cluster.removeBenchJobs(name, namespace!, true).catch(warn);
+    if (afterInterrupt) ui.info(`tune ${named}: removed the trial ${name}`);
   }
 }
 
