@@ -10,6 +10,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { PlannedApp, PlanIo } from "../app/plan.js";
 import type { SetOverride } from "../config/overrides.js";
+import { planLevels } from "../bench/bench.js";
 import { AppFailedError, InterruptedError, UsageError, VllmappError } from "../errors.js";
 import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { servingOptions } from "../fit/fit.js";
@@ -20,6 +21,7 @@ import { chooseCatalog, loadCatalog } from "../render/vllm-catalog.js";
 import type { BenchLevel, BenchRequest, Session, TargetKind } from "../target.js";
 import type { Ui } from "../ui/output.js";
 import { VERSION } from "../version.js";
+import { encodeSample, type Dataset } from "./dataset.js";
 import { applyToText, unifiedDiff } from "./edit.js";
 import type { TrialCluster } from "./kubernetes.js";
 import { DEFINITIONS, RESULTS_SCHEMA, searchKey, type Trial, type TuneResults } from "./results.js";
@@ -35,6 +37,8 @@ export interface TuneRequest {
   params: ReadonlyMap<string, string>;
   set: readonly SetOverride[];
   workload: Workload;
+  /** --workload FILE: the dataset its prompts are drawn from (workload.fromFile) */
+  dataset?: { path: string; parsed: Dataset };
   requestRates: number[];
   numPrompts?: number;
   slo: Slo;
@@ -123,7 +127,12 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
     else if (mine) trialPlans.set(c.id, mine);
   }
 
-  const workload = { dataset: "random" as const, inputLen: req.workload.inputLen, outputLen: req.workload.outputLen, requestRates: req.requestRates, numPrompts: req.numPrompts ?? null, repeat: req.repeat, warmupsPerRate: WARMUPS };
+  // a dataset: the same sample for every trial, as many prompts as the busiest rate sends (and its warm-ups), drawn with the seed
+  const perRate = Math.max(...planLevels({ concurrency: [], requestRates: req.requestRates, ...(req.numPrompts ? { numPrompts: req.numPrompts } : {}), inputLen: 0, outputLen: 0, percentiles: [], slo: {}, seed: 0, timeoutSeconds: 0, keep: false }).map((l) => l.numPrompts));
+  const sample = req.dataset ? encodeSample(req.dataset.path, req.dataset.parsed, perRate + WARMUPS, req.seed) : undefined;
+  const workload: TuneResults["workload"] = req.dataset && sample
+    ? { dataset: sample.format, file: { path: req.dataset.path, sha256: req.dataset.parsed.sha256, records: req.dataset.parsed.records.length, sampled: sample.records }, inputLen: 0, outputLen: 0, requestRates: req.requestRates, numPrompts: req.numPrompts ?? null, repeat: req.repeat, warmupsPerRate: WARMUPS }
+    : { dataset: "random", inputLen: req.workload.inputLen, outputLen: req.workload.outputLen, requestRates: req.requestRates, numPrompts: req.numPrompts ?? null, repeat: req.repeat, warmupsPerRate: WARMUPS };
   const key = searchKey({ appConfig: app, release: release.version, gpu: gpuLabel, seed: req.seed, workload, slo: req.slo, target: req.target, knobs: KNOBS });
   let done: Trial[] = [];
   if (!req.fresh && existsSync(req.resultsFile)) {
@@ -221,7 +230,7 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
       else if (endpoint) trial.vllmVersion = await deps.serverVersion(endpoint);
       const bench: BenchRequest = {
         concurrency: [], requestRates: req.requestRates, ...(req.numPrompts ? { numPrompts: req.numPrompts } : {}),
-        inputLen: req.workload.inputLen, outputLen: req.workload.outputLen,
+        inputLen: workload.inputLen, outputLen: workload.outputLen, ...(sample ? { dataset: { format: sample.format, data: sample.data } } : {}),
         percentiles: [...new Set([50, 90, 95, 99, ...req.slo.percentiles.map((x) => x.percentile)])].sort((a, b) => a - b),
         slo: goodputBounds(req.slo), seed: req.seed, timeoutSeconds: req.benchTimeoutSeconds, keep: false, warmups: WARMUPS,
       };
