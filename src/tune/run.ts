@@ -10,6 +10,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { PlannedApp, PlanIo } from "../app/plan.js";
 import type { SetOverride } from "../config/overrides.js";
+import type { AppConfig } from "../config/schema.js";
 import { planLevels } from "../bench/bench.js";
 import { AppFailedError, InterruptedError, UsageError, VllmappError } from "../errors.js";
 import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
@@ -175,6 +176,10 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
   } finally {
     stopListeningForInterrupt(onInterrupt);
   }
+  if (req.target === "kubernetes" && app.cache && results.trials.length) {
+    // the trials shared one model cache (the first trial filled it); the search is over
+    await deps.session.delete([{ name: trialName(named), ...(app.namespace ? { fileNamespace: app.namespace } : {}) }], { purgeCache: true, wait: true }, ui).catch((e: unknown) => ui.warn(`could not remove the trials' cache ${trialName(named)}-cache: ${(e as Error).message}`));
+  }
   save();
   const winner = results.winner;
   const diff = winner ? winner.diff : "";
@@ -212,7 +217,7 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
       startedAt: new Date(started).toISOString(), seconds: 0, vllmVersion: null, serveArgs: trialPlans.get(c.id)?.rendered.serve.args ?? [],
       runs: [], score: { goodput: 0, rates: [] }, goodput: 0, goodRequestsPerSecond: null,
     };
-    const extra: SetOverride[] = req.target === "docker" ? [{ path: "port", value: String(await deps.freePort()) }] : [];
+    const extra: SetOverride[] = req.target === "docker" ? [{ path: "port", value: String(await deps.freePort()) }] : trialSecrets(app);
     const ref = { name, ...(app.namespace ? { fileNamespace: app.namespace } : {}) };
     const stopHere = (where: string) => {
       if (interrupted) throw new InterruptedError(`interrupted ${where}`);
@@ -271,10 +276,21 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
     const cluster = deps.cluster;
     const namespace = cluster?.namespaceOf(ref);
     if (cluster) await cluster.removeBenchJobs(name, namespace!, false).catch(warn);
-    await deps.session.delete([ref], { purgeCache: false, wait: true }, ui).catch(warn);
+    // the model cache (a PVC with `cache`) stays for the next trial, unless the search stops here
+    await deps.session.delete([ref], { purgeCache: afterInterrupt && req.target === "kubernetes" && Boolean(app.cache), wait: true }, ui).catch(warn);
     if (cluster) await cluster.removeBenchJobs(name, namespace!, true).catch(warn);
     if (afterInterrupt) ui.info(`tune ${named}: removed the trial ${name}`);
   }
+}
+
+/**
+ * Kubernetes: the trial reads the app's own Secret (`<app>-secrets`, filled by the app's deploy), not one
+ * named after the trial, which nobody fills: every secret entry names its Secret.
+ */
+export function trialSecrets(app: AppConfig): SetOverride[] {
+  if (!app.secrets?.length) return [];
+  const own = `${app.name}-secrets`;
+  return [{ path: "secrets", value: JSON.stringify(app.secrets.map((s) => (typeof s === "string" ? { env_var: s, secret: own, key: s } : { ...s, secret: s.secret ?? own }))) }];
 }
 
 /** vLLM's request_goodput at a rate, the median of the runs; null at rate 0. */

@@ -13,7 +13,7 @@ import { nodePlanIo } from "../../src/app/node-io.ts";
 import { InterruptedError } from "../../src/errors.ts";
 import type { BenchLevel, BenchRequest, BenchResult, DeployResult, Session } from "../../src/target.ts";
 import { trialCluster } from "../../src/tune/kubernetes.ts";
-import { tune, type TuneRequest } from "../../src/tune/run.ts";
+import { trialSecrets, tune, type TuneRequest } from "../../src/tune/run.ts";
 import { parseTuneSlo } from "../../src/tune/score.ts";
 import { Ui } from "../../src/ui/output.ts";
 import { workdir } from "../helpers.ts";
@@ -52,7 +52,7 @@ function standIn(calls: string[], interruptAt?: string): { session: Session; clu
       return { app: ref.name, namespace: "team", target: "kubernetes", endpoint: "", model: "tiny", image: "i", tool: { name: "vllm bench serve", ranIn: "Job x" }, workload: { dataset: "random", inputLen: req.inputLen, outputLen: req.outputLen, seed: req.seed, percentiles: req.percentiles, slo: req.slo }, levels: req.requestRates.map(level) };
     },
     async delete(apps, req) {
-      calls.push(`delete ${apps[0]!.name}${req.wait ? "" : " (no wait)"}`);
+      calls.push(`delete ${apps[0]!.name}${req.purgeCache ? " and its cache" : ""}`);
       return { apps: [] } as never;
     },
     status: async () => ({}) as never,
@@ -157,4 +157,26 @@ test("trialCluster: the benchmark Jobs of the trial are deleted by their label, 
   ]);
   assert.equal(await c.serverVersion("tiny-tune", "team"), "0.32.0");
   assert.equal(requests.at(-1), "GET /api/v1/namespaces/team/services/tiny-tune:http/proxy/version");
+});
+
+test("the trials share the app's model cache between them, and remove it when the search ends; they read the app's own Secret", async () => {
+  const dir = workdir({ "vllm-app.yaml": `${APP}cache: {size: 10Gi}\nsecrets: [HF_TOKEN, {env_var: S3_KEY, key: s3}, {env_var: OTHER, secret: shared}]\n` });
+  const calls: string[] = [];
+  const { session, cluster } = standIn(calls);
+  const seen: string[][] = [];
+  const deploy = session.deploy;
+  session.deploy = async (p, r, u) => {
+    seen.push(p.apps[0]!.rendered.objects!.flatMap((o: any) => o.spec?.template?.spec?.containers?.[0]?.env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => `${e.name}=${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`));
+    return deploy(p, r, u);
+  };
+  await tune(search(path.join(dir, "vllm-app.yaml"), dir), { io: nodePlanIo({}), session, cluster, freePort: async () => 0, serverVersion: async () => null, now: Date.now }, new Ui({ quiet: true }));
+  assert.deepEqual(calls.filter((c) => c.startsWith("delete")), ["delete tiny-tune", "delete tiny-tune", "delete tiny-tune and its cache"]);
+  assert.deepEqual(seen[0], ["HF_TOKEN=tiny-secrets/HF_TOKEN", "S3_KEY=tiny-secrets/s3", "OTHER=shared/OTHER", "VLLM_API_KEY=tiny-tune-api-key/VLLM_API_KEY"]);
+  assert.deepEqual(trialSecrets({ name: "a" } as never), []);
+
+  // Ctrl-C: the cache goes with the interrupted trial
+  calls.length = 0;
+  const stopped = standIn(calls, "bench 1");
+  await assert.rejects(tune(search(path.join(dir, "vllm-app.yaml"), dir, { resultsFile: path.join(dir, "r2.json") }), { io: nodePlanIo({}), session: stopped.session, cluster: stopped.cluster, freePort: async () => 0, serverVersion: async () => null, now: Date.now }, new Ui({ quiet: true })), InterruptedError);
+  assert.deepEqual(calls.filter((c) => c.startsWith("delete")), ["delete tiny-tune and its cache"]);
 });
