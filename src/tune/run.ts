@@ -250,7 +250,7 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
         await removeTrial(name, ref, e instanceof InterruptedError);
         const n = results.trials.length;
         const measured = n ? `the ${n === 1 ? "trial" : `${n} trials`} measured before it ${n === 1 ? "is" : "are"} in ${req.resultsFile}` : "no trial was measured before it";
-        throw e instanceof InterruptedError ? new InterruptedError(`interrupted during trial ${c.id}: it was removed; ${measured} (the same command resumes)`) : e;
+        throw e instanceof InterruptedError ? new InterruptedError(`interrupted during trial ${c.id}: ${name} was deleted${deps.cluster ? ", with its benchmark Jobs" : ""} (its pods stop in the background); ${measured} (the same command resumes)`) : e;
       }
       trial.status = "failed";
       trial.error = e.message.split("\n")[0]!;
@@ -267,9 +267,10 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
   }
 
   /**
-   * The trial's server and, on Kubernetes, its benchmark Jobs: their deletes are sent first (a second
-   * Ctrl-C, or the forced exit 15 s after the first, may cut the waits short), then waited for, so the
-   * next trial starts on a node the last one has left.
+   * The trial's server and, on Kubernetes, its benchmark Jobs (their deletes first). After a trial, its
+   * pods are waited for, so the next trial starts on a node the last one has left; after Ctrl-C the
+   * deletes are sent and not waited for (a server's pod drains for 10 s and more, and the process exits
+   * 15 s after a Ctrl-C whatever it is doing): the pods stop in the background.
    */
   async function removeTrial(name: string, ref: { name: string; fileNamespace?: string }, afterInterrupt: boolean) {
     const warn = (e: unknown) => ui.warn(`could not remove the trial ${name}: ${(e as Error).message}`);
@@ -277,9 +278,8 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
     const namespace = cluster?.namespaceOf(ref);
     if (cluster) await cluster.removeBenchJobs(name, namespace!, false).catch(warn);
     // the model cache (a PVC with `cache`) stays for the next trial, unless the search stops here
-    await deps.session.delete([ref], { purgeCache: afterInterrupt && req.target === "kubernetes" && Boolean(app.cache), wait: true }, ui).catch(warn);
-    if (cluster) await cluster.removeBenchJobs(name, namespace!, true).catch(warn);
-    if (afterInterrupt) ui.info(`tune ${named}: removed the trial ${name}`);
+    await deps.session.delete([ref], { purgeCache: afterInterrupt && req.target === "kubernetes" && Boolean(app.cache), wait: !afterInterrupt }, ui).catch(warn);
+    if (cluster && !afterInterrupt) await cluster.removeBenchJobs(name, namespace!, true).catch(warn);
   }
 }
 

@@ -52,7 +52,7 @@ function standIn(calls: string[], interruptAt?: string): { session: Session; clu
       return { app: ref.name, namespace: "team", target: "kubernetes", endpoint: "", model: "tiny", image: "i", tool: { name: "vllm bench serve", ranIn: "Job x" }, workload: { dataset: "random", inputLen: req.inputLen, outputLen: req.outputLen, seed: req.seed, percentiles: req.percentiles, slo: req.slo }, levels: req.requestRates.map(level) };
     },
     async delete(apps, req) {
-      calls.push(`delete ${apps[0]!.name}${req.purgeCache ? " and its cache" : ""}`);
+      calls.push(`delete ${apps[0]!.name}${req.purgeCache ? " and its cache" : ""}${req.wait ? "" : " (no wait)"}`);
       return { apps: [] } as never;
     },
     status: async () => ({}) as never,
@@ -109,9 +109,9 @@ test("Ctrl-C during a trial's benchmark: the trial is removed, the search stops 
   const ui = new Ui({ quiet: true });
   await assert.rejects(
     tune(search(file, dir), { io: nodePlanIo({}), session, cluster, freePort: async () => 0, serverVersion: async () => null, now: Date.now }, ui),
-    (e: unknown) => e instanceof InterruptedError && e.exitCode === 130 && e.message === `interrupted during trial max_num_seqs=16: it was removed; the trial measured before it is in ${path.join(dir, "r.json")} (the same command resumes)`,
+    (e: unknown) => e instanceof InterruptedError && e.exitCode === 130 && e.message === `interrupted during trial max_num_seqs=16: tiny-tune was deleted, with its benchmark Jobs (its pods stop in the background); the trial measured before it is in ${path.join(dir, "r.json")} (the same command resumes)`,
   );
-  assert.deepEqual(calls.slice(-4), ["bench tiny-tune", "remove bench Jobs of tiny-tune in team", "delete tiny-tune", "remove bench Jobs of tiny-tune in team, wait for their pods"]);
+  assert.deepEqual(calls.slice(-3), ["bench tiny-tune", "remove bench Jobs of tiny-tune in team", "delete tiny-tune (no wait)"]);
   assert.deepEqual(JSON.parse(readFileSync(path.join(dir, "r.json"), "utf8")).trials.map((t: { id: string }) => t.id), ["baseline"]);
   assert.equal(process.listenerCount("vllmapp:interrupt"), 0, "tune stopped listening for Ctrl-C");
 
@@ -130,9 +130,9 @@ test("Ctrl-C as a trial's server became ready: no benchmark is started, the tria
   const { session, cluster } = standIn(calls, "deploy 1");
   await assert.rejects(
     tune(search(path.join(dir, "vllm-app.yaml"), dir), { io: nodePlanIo({}), session, cluster, freePort: async () => 0, serverVersion: async () => null, now: Date.now }, new Ui({ quiet: true })),
-    /^InterruptedError: interrupted during trial baseline: it was removed; no trial was measured before it \(the same command resumes\)$/,
+    /^InterruptedError: interrupted during trial baseline: tiny-tune was deleted, with its benchmark Jobs \(its pods stop in the background\); no trial was measured before it \(the same command resumes\)$/,
   );
-  assert.deepEqual(calls, ["deploy tiny-tune", "remove bench Jobs of tiny-tune in team", "delete tiny-tune", "remove bench Jobs of tiny-tune in team, wait for their pods"]);
+  assert.deepEqual(calls, ["deploy tiny-tune", "remove bench Jobs of tiny-tune in team", "delete tiny-tune (no wait)"]);
 });
 
 test("trialCluster: the benchmark Jobs of the trial are deleted by their label, their pods waited for; /version through the service proxy", async () => {
@@ -178,5 +178,5 @@ test("the trials share the app's model cache between them, and remove it when th
   calls.length = 0;
   const stopped = standIn(calls, "bench 1");
   await assert.rejects(tune(search(path.join(dir, "vllm-app.yaml"), dir, { resultsFile: path.join(dir, "r2.json") }), { io: nodePlanIo({}), session: stopped.session, cluster: stopped.cluster, freePort: async () => 0, serverVersion: async () => null, now: Date.now }, new Ui({ quiet: true })), InterruptedError);
-  assert.deepEqual(calls.filter((c) => c.startsWith("delete")), ["delete tiny-tune and its cache"]);
+  assert.deepEqual(calls.filter((c) => c.startsWith("delete")), ["delete tiny-tune and its cache (no wait)"]);
 });
