@@ -232,6 +232,8 @@ export interface BenchJobSpec {
   config: string;
   /** the Pod Security profile the pod is rendered for: the server's (restricted when it meets restricted) */
   profile?: SecurityProfile;
+  /** the server's node pool: its nodeSelector, node affinity and tolerations (the client runs beside what it measures) */
+  placement?: { nodeSelector?: Record<string, string>; affinity?: { nodeAffinity: unknown }; tolerations?: unknown[] };
 }
 
 export const BENCH_LABEL = "vllmapp.dev/bench";
@@ -273,6 +275,9 @@ export function renderBenchJob(spec: BenchJobSpec): K8sObject {
           enableServiceLinks: false,
           automountServiceAccountToken: false,
           ...(initContainers.length ? { initContainers } : {}),
+          ...(spec.placement?.nodeSelector ? { nodeSelector: spec.placement.nodeSelector } : {}),
+          ...(spec.placement?.affinity ? { affinity: spec.placement.affinity as never } : {}),
+          ...(spec.placement?.tolerations ? { tolerations: spec.placement.tolerations as never } : {}),
           containers: [
             {
               name: "bench",

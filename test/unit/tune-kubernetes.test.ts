@@ -1,7 +1,7 @@
 /**
  * vllmapp tune on Kubernetes, without a cluster: a trial's benchmark Jobs are removed with it (their
  * deletes sent before the server's, their pods waited for after), the trial server's /version is read
- * through the API server's service proxy, and Ctrl-C during a trial removes that trial and stops the
+ * through the API server's service proxy, the benchmark Job runs in the server's node pool, and Ctrl-C during a trial removes that trial and stops the
  * search with the trials measured before it in the results file, which the same command resumes. The
  * real cluster: test/integration/tune-kubernetes.test.ts.
  */
@@ -10,6 +10,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { nodePlanIo } from "../../src/app/node-io.ts";
+import { renderBenchJob } from "../../src/bench/bench.ts";
+import { benchJobSpec } from "../../src/cluster/bench.ts";
 import { InterruptedError } from "../../src/errors.ts";
 import type { BenchLevel, BenchRequest, BenchResult, DeployResult, Session } from "../../src/target.ts";
 import { trialCluster } from "../../src/tune/kubernetes.ts";
@@ -179,4 +181,23 @@ test("the trials share the app's model cache between them, and remove it when th
   const stopped = standIn(calls, "bench 1");
   await assert.rejects(tune(search(path.join(dir, "vllm-app.yaml"), dir, { resultsFile: path.join(dir, "r2.json") }), { io: nodePlanIo({}), session: stopped.session, cluster: stopped.cluster, freePort: async () => 0, serverVersion: async () => null, now: Date.now }, new Ui({ quiet: true })), InterruptedError);
   assert.deepEqual(calls.filter((c) => c.startsWith("delete")), ["delete tiny-tune and its cache (no wait)"]);
+});
+
+test("the benchmark Job runs in the server's node pool: its nodeSelector, node affinity and tolerations", () => {
+  const nodeAffinity = { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "nvidia.com/gpu.product", operator: "In", values: ["NVIDIA-A10G"] }] }] } };
+  const tolerations = [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }];
+  const dep = {
+    metadata: { name: "tiny-tune", namespace: "team", labels: { "vllmapp.dev/app": "tiny-tune" }, annotations: {} },
+    spec: { template: { spec: { nodeSelector: { pool: "gpu" }, affinity: { nodeAffinity, podAntiAffinity: { x: 1 } }, tolerations, containers: [{ name: "vllm", image: "vllm:1", args: ["vllmapp-test/tiny"], ports: [{ name: "http", containerPort: 8000 }] }] } } },
+  };
+  const svc = { metadata: { name: "tiny-tune", namespace: "team" }, spec: { ports: [{ name: "http", port: 8000 }] } };
+  const req: BenchRequest = { concurrency: [1], requestRates: [], inputLen: 8, outputLen: 8, percentiles: [50], slo: {}, seed: 0, timeoutSeconds: 60, keep: false };
+  const job = renderBenchJob(benchJobSpec(dep as never, svc as never, [], req, "tiny-tune-bench-1").spec) as any;
+  const pod = job.spec.template.spec;
+  assert.deepEqual(pod.nodeSelector, { pool: "gpu" });
+  assert.deepEqual(pod.affinity, { nodeAffinity }, "the node affinity only, not the server's pod anti-affinity");
+  assert.deepEqual(pod.tolerations, tolerations);
+  assert.ok(!("nvidia.com/gpu" in (pod.containers[0].resources.requests ?? {})), "no GPU for the client");
+  const plain = renderBenchJob(benchJobSpec({ ...dep, spec: { template: { spec: { containers: dep.spec.template.spec.containers } } } } as never, svc as never, [], req, "j").spec) as any;
+  assert.ok(!("affinity" in plain.spec.template.spec) && !("nodeSelector" in plain.spec.template.spec) && !("tolerations" in plain.spec.template.spec));
 });
