@@ -318,6 +318,8 @@ export interface BenchRequest {
   keep: boolean;
   /** requests sent before each level and not measured (vllm bench serve --num-warmups): the first requests after a start pay for warm-up */
   warmups?: number;
+  /** prompts from a dataset instead of random ones (tune --workload FILE): vLLM's loader format, the sample gzipped, base64 */
+  dataset?: { format: "custom" | "sharegpt"; data: string };
 }
 
 /** mean, median and the asked percentiles (p50, p90, p99, …), in milliseconds; null when vLLM gave none */

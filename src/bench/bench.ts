@@ -57,7 +57,7 @@ export function vllmBenchArgs(ep: BenchEndpoint, req: BenchRequest, level: Level
   const args = [
     "--backend", "openai", "--base-url", ep.baseUrl, "--endpoint", "/v1/completions",
     "--model", ep.model, "--tokenizer", ep.tokenizer,
-    "--dataset-name", "random", "--random-input-len", String(req.inputLen), "--random-output-len", String(req.outputLen),
+    ...datasetArgs(req),
     "--num-prompts", String(level.numPrompts), "--seed", String(level.seed),
     "--percentile-metrics", "ttft,tpot,itl,e2el", "--metric-percentiles", req.percentiles.join(","),
   ];
@@ -69,12 +69,26 @@ export function vllmBenchArgs(ep: BenchEndpoint, req: BenchRequest, level: Level
   return args;
 }
 
+/** Where the wrapper writes a dataset sample (vLLM's custom loader wants .jsonl, its ShareGPT loader JSON). */
+export const DATASET_PATH = { custom: "/tmp/vllmapp-dataset.jsonl", sharegpt: "/tmp/vllmapp-dataset.json" } as const;
+
+/** Random prompts of a fixed length, or the dataset sample as written (custom: each record's output_tokens, no chat template). */
+function datasetArgs(req: BenchRequest): string[] {
+  const d = req.dataset;
+  if (!d) return ["--dataset-name", "random", "--random-input-len", String(req.inputLen), "--random-output-len", String(req.outputLen)];
+  return ["--dataset-name", d.format, "--dataset-path", DATASET_PATH[d.format], ...(d.format === "custom" ? ["--custom-output-len", "-1", "--skip-chat-template"] : [])];
+}
+
 /**
  * The wrapper, run as `python3 -c WRAPPER CONFIG` (python3 is in every vLLM image). CONFIG is
- * {levels: [{label, args}], metrics: [url], counters: [name]}. Only the standard library.
+ * {levels: [{label, args}], metrics: [url], counters: [name], dataset?: {path, data}} (data: a dataset
+ * sample, gzipped, base64, written to path first). Only the standard library.
  */
-export const WRAPPER = `import json, subprocess, sys, time, urllib.request
+export const WRAPPER = `import base64, json, subprocess, sys, time, urllib.request, zlib
 cfg = json.loads(sys.argv[1])
+if cfg.get("dataset"):
+    with open(cfg["dataset"]["path"], "wb") as f:
+        f.write(zlib.decompress(base64.b64decode(cfg["dataset"]["data"]), 47))
 M = ${JSON.stringify(MARKER)}
 def say(kind, value):
     print(M, kind, json.dumps(value), flush=True)
@@ -119,6 +133,7 @@ say("end", {})
 export function wrapperConfig(ep: BenchEndpoint, req: BenchRequest, levels: readonly Level[], metricsUrls: readonly string[]): string {
   return JSON.stringify({
     levels: levels.map((l) => ({ label: describeLevel(l), args: vllmBenchArgs(ep, req, l) })),
+    ...(req.dataset ? { dataset: { path: DATASET_PATH[req.dataset.format], data: req.dataset.data } } : {}),
     metrics: metricsUrls,
     counters: Object.values(COUNTERS),
   });
@@ -217,6 +232,8 @@ export interface BenchJobSpec {
   config: string;
   /** the Pod Security profile the pod is rendered for: the server's (restricted when it meets restricted) */
   profile?: SecurityProfile;
+  /** the server's node pool: its nodeSelector, node affinity and tolerations (the client runs beside what it measures) */
+  placement?: { nodeSelector?: Record<string, string>; affinity?: { nodeAffinity: unknown }; tolerations?: unknown[] };
 }
 
 export const BENCH_LABEL = "vllmapp.dev/bench";
@@ -258,6 +275,9 @@ export function renderBenchJob(spec: BenchJobSpec): K8sObject {
           enableServiceLinks: false,
           automountServiceAccountToken: false,
           ...(initContainers.length ? { initContainers } : {}),
+          ...(spec.placement?.nodeSelector ? { nodeSelector: spec.placement.nodeSelector } : {}),
+          ...(spec.placement?.affinity ? { affinity: spec.placement.affinity as never } : {}),
+          ...(spec.placement?.tolerations ? { tolerations: spec.placement.tolerations as never } : {}),
           containers: [
             {
               name: "bench",

@@ -81,7 +81,10 @@ export function benchJobSpec(dep: Obj, svc: Obj, pods: readonly Obj[], req: Benc
   const config = wrapperConfig({ baseUrl, model, tokenizer: tokenizerPath }, req, planLevels(req), metrics.length ? metrics : [`${baseUrl}/metrics`]);
   // the same Pod Security level as the server's pod (restricted, or root for an image that needs it)
   const profile = dep.spec?.template?.spec && podSecurityLevelOf(dep.spec.template.spec).level === "restricted" ? "restricted" : "baseline";
-  return { spec: { app, namespace, name, image: container?.image, env, tokenizer, config, profile }, baseUrl, model, image: container?.image };
+  // in the server's node pool (on a cluster with GPU node pools, not a hop away on another pool's node)
+  const pod = dep.spec?.template?.spec ?? {};
+  const placement = { ...(pod.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}), ...(pod.affinity?.nodeAffinity ? { affinity: { nodeAffinity: pod.affinity.nodeAffinity } } : {}), ...(pod.tolerations ? { tolerations: pod.tolerations } : {}) };
+  return { spec: { app, namespace, name, image: container?.image, env, tokenizer, config, profile, ...(Object.keys(placement).length ? { placement } : {}) }, baseUrl, model, image: container?.image };
 }
 
 const isReady = (p: Obj) => (p.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");

@@ -10,6 +10,7 @@ import { parseDuration } from "../config/units.js";
 import { AppFailedError, UsageError } from "../errors.js";
 import { formatTable } from "../text.js";
 import type { TuneOutcome } from "../tune/run.js";
+import { describeWorkload } from "../tune/results.js";
 import { describeSlo } from "../tune/score.js";
 import { listFlag, wholeFlag } from "./bench.js";
 import { addCommonOptions, connectionShape, durationFlag, fileShape, outputOf, outputShape, paramsFlag, parseOptions, setFlag, targetOf, targetShape, uiFor } from "./options.js";
@@ -22,11 +23,24 @@ export function parseBudget(v: string): { trials?: number; seconds?: number } {
   return { seconds: s };
 }
 
-/** "256:128" → the random dataset's prompt and output lengths in tokens. */
-export function parseWorkload(v: string): { inputLen: number; outputLen: number } {
+/** "256:128" → the random dataset's prompt and output lengths in tokens; anything else names a dataset file. */
+export function parseWorkload(v: string): { inputLen: number; outputLen: number } | { file: string } {
+  if (!/^[\d\s:]*$/.test(v)) return { file: v };
   const m = /^(\d+):(\d+)$/.exec(v.trim());
   if (!m || Number(m[1]) <= 0 || Number(m[2]) <= 0) throw new UsageError(`--workload ${v}: write INPUT:OUTPUT tokens per request`, "e.g. --workload 512:128 (512 prompt tokens, 128 generated)");
   return { inputLen: Number(m[1]), outputLen: Number(m[2]) };
+}
+
+/** A dataset file, read and checked here (a user's mistake names the file and line). */
+async function readDataset(file: string) {
+  const [{ readFileSync }, { parseDataset }] = await Promise.all([import("node:fs"), import("../tune/dataset.js")]);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UsageError(`--workload ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`, "give INPUT:OUTPUT tokens (e.g. 512:128), or the path of a dataset file (JSONL or ShareGPT JSON)");
+  }
+  return { path: file, parsed: parseDataset(file, text) };
 }
 
 export const tuneOptionsSchema = z
@@ -90,17 +104,19 @@ export async function runTune(opts: TuneOptions): Promise<TuneOutcome> {
       return null;
     }
   };
+  const dataset = "file" in opts.workloadLens ? await readDataset(opts.workloadLens.file) : undefined;
+  const cluster = opts.target === "kubernetes" ? await (await import("../tune/kubernetes.js")).connectTrials(opts) : undefined;
   const outcome = await tune(
     {
       file: opts.file, ...(app ? { app } : {}), target: opts.target, namespace: opts.namespace, params: opts.params, set: opts.set,
-      workload: opts.workloadLens, requestRates: opts.requestRate ?? [1, 2, 4, 8, 16], ...(opts.numPrompts ? { numPrompts: opts.numPrompts } : {}),
+      workload: "file" in opts.workloadLens ? { inputLen: 0, outputLen: 0, fromFile: true } : opts.workloadLens, ...(dataset ? { dataset } : {}), requestRates: opts.requestRate ?? [1, 2, 4, 8, 16], ...(opts.numPrompts ? { numPrompts: opts.numPrompts } : {}),
       slo, sloText: opts.slo!, seed: Number(opts.seed), repeat: opts.repeat ?? 3, budget: opts.budgetParsed,
       resultsFile: opts.resultsFile, fresh: opts.fresh,
       ...(opts.timeout !== undefined ? { startTimeoutSeconds: opts.timeout } : {}), benchTimeoutSeconds: 1800,
       write: opts.write, offline: opts.offline, connection: { kubeconfig: opts.kubeconfig, context: opts.context, namespace: opts.namespace },
     },
     // Kubernetes: the plans read the namespace, a named PodTemplate and learned budgets through the session
-    { io: { ...nodePlanIo({ templates: opts.templates, resolve }), ...(session.reads ? { cluster: session.reads } : {}) }, session, freePort, serverVersion, now: Date.now },
+    { io: { ...nodePlanIo({ templates: opts.templates, resolve }), ...(session.reads ? { cluster: session.reads } : {}) }, session, freePort, serverVersion, now: Date.now, ...(cluster ? { cluster } : {}) },
     ui,
   );
   if (opts.report) {
@@ -115,7 +131,7 @@ export function formatTune(o: TuneOutcome, resultsFile: string): string {
   const r = o.results;
   const lines = [
     `Tune       ${r.app} · ${r.target} · GPU ${r.gpu} · vLLM ${r.vllm.served ?? r.vllm.release} (${r.vllm.image})`,
-    `Workload   random prompts: ${r.workload.inputLen} tokens in, ${r.workload.outputLen} out · Poisson arrivals at ${r.workload.requestRates.join(", ")} req/s · seed ${r.seed} · ${r.workload.repeat} run${r.workload.repeat === 1 ? "" : "s"} per trial`,
+    `Workload   ${describeWorkload(r.workload)} · Poisson arrivals at ${r.workload.requestRates.join(", ")} req/s · seed ${r.seed} · ${r.workload.repeat} run${r.workload.repeat === 1 ? "" : "s"} per trial`,
     `SLO        ${describeSlo(r.slo)}; goodput = the highest rate at which it and every lower rate meet the SLO`,
     "",
   ];
@@ -152,7 +168,7 @@ export function tuneCommand(): Command {
     .description("search serving flags for the best goodput under an SLO: trials on the app's target, the winner as a vllm-app.yaml diff")
     .argument("[app]", "app name (default: the app of the file)")
     .option("--slo <list>", "the SLO trials are scored by: ttft_p95=500ms,itl_p95=50ms (percentiles over a rate), or ttft=…,itl=…,e2el=… per request")
-    .option("--workload <in:out>", "random prompts of IN tokens asking for OUT tokens (default 256:128)")
+    .option("--workload <in:out|file>", "random prompts of IN tokens asking for OUT tokens (default 256:128), or a dataset file: vLLM's custom JSONL ({\"prompt\": …, \"output_tokens\": N} a line) or ShareGPT conversations, sampled with --seed")
     .option("--request-rate <list>", "the ladder of request rates (Poisson arrivals) each trial is measured at (default 1,2,4,8,16)")
     .option("--num-prompts <n>", "requests per rate (default 10 s of the rate, at least 8)")
     .option("--seed <n>", "seed of the prompts and arrivals (default 0)")

@@ -4,7 +4,7 @@
  * that forbids every fetch, so the file opens offline and shows the same thing anywhere. Pure.
  */
 import type { BenchLevel, BenchResult, BenchStats } from "../target.js";
-import type { Trial, TuneResults } from "../tune/results.js";
+import { describeWorkload, type Trial, type TuneResults } from "../tune/results.js";
 import { barChart, esc, lineChart, page, PALETTE, type Series } from "./svg.js";
 
 const n = (v: number | null | undefined, digits = 1) => (v === null || v === undefined ? "–" : v >= 100 ? v.toFixed(0) : v.toFixed(digits));
@@ -113,7 +113,7 @@ export function tuneReport(r: TuneResults): string {
   const title = `Tuning ${r.app}`;
   const body = `<h1>${esc(title)}</h1>
 <p class="meta">${esc(r.target)} · GPU ${esc(r.gpu)} · vLLM ${esc(r.vllm.served ?? r.vllm.release)} · ${esc(r.vllm.image)} · ${esc(r.tool.name)} ${esc(r.tool.version)} with ${esc(r.tool.benchmark)}</p>
-<p class="meta">Workload: random prompts, ${r.workload.inputLen} tokens in, ${r.workload.outputLen} out; Poisson arrivals at ${rates.join(", ")} req/s; seed ${r.seed}; ${r.workload.repeat} run(s) per trial. SLO: ${esc(r.slo.text)}.</p>
+<p class="meta">Workload: ${esc(describeWorkload(r.workload))}; Poisson arrivals at ${rates.join(", ")} req/s; seed ${r.seed}; ${r.workload.repeat} run(s) per trial. SLO: ${esc(r.slo.text)}.</p>
 ${r.winner ? `<p><b>Winner: ${esc(r.winner.id)}</b> — ${esc(r.winner.why)}</p>${r.winner.diff ? `<pre>${esc(r.winner.diff)}</pre>` : "<p>No change: the app as it is won.</p>"}` : "<p>No trial succeeded.</p>"}
 <h2>Trials on the latency–throughput curve</h2><div class="charts">${charts.join("\n")}</div>
 <h2>Trials</h2>${table}

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import type { SetOverride } from "../config/overrides.js";
 import type { BenchLevel } from "../target.js";
+import type { DatasetFormat } from "./dataset.js";
 import type { Slo, TrialScore } from "./score.js";
 import type { Candidate, Knob, Settings } from "./space.js";
 
@@ -59,7 +60,8 @@ export interface TuneResults {
   target: "kubernetes" | "docker";
   gpu: string;
   seed: number;
-  workload: { dataset: "random"; inputLen: number; outputLen: number; requestRates: number[]; numPrompts: number | null; repeat: number; warmupsPerRate: number };
+  /** random: prompts of inputLen tokens asking for outputLen; custom, sharegpt: a sample of a dataset file (inputLen, outputLen 0) */
+  workload: { dataset: "random" | DatasetFormat; file?: DatasetFile; inputLen: number; outputLen: number; requestRates: number[]; numPrompts: number | null; repeat: number; warmupsPerRate: number };
   slo: Slo & { text: string };
   definitions: typeof DEFINITIONS;
   budget: { trials: number | null; seconds: number | null };
@@ -70,6 +72,21 @@ export interface TuneResults {
   runnerUp: { id: string; goodput: number; goodRequestsPerSecond: number | null } | null;
   /** true when the budget stopped the search before every candidate ran */
   cutOff: boolean;
+}
+
+/** The dataset file of a search: where, which bytes, how many records, and how many of them every trial is sent. */
+export interface DatasetFile {
+  path: string;
+  sha256: string;
+  records: number;
+  sampled: number;
+}
+
+/** The workload in words, for the table and the report. */
+export function describeWorkload(w: TuneResults["workload"]): string {
+  if (w.dataset === "random") return `random prompts: ${w.inputLen} tokens in, ${w.outputLen} out`;
+  const f = w.file!;
+  return `${f.sampled} prompts of ${f.path} (${w.dataset === "custom" ? "vLLM custom JSONL" : "ShareGPT"}, ${f.records} records, drawn with the seed)`;
 }
 
 /** The key of a search: what its candidates and measurements depend on. */

@@ -10,7 +10,10 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { PlannedApp, PlanIo } from "../app/plan.js";
 import type { SetOverride } from "../config/overrides.js";
+import type { AppConfig } from "../config/schema.js";
+import { planLevels } from "../bench/bench.js";
 import { AppFailedError, InterruptedError, UsageError, VllmappError } from "../errors.js";
+import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { servingOptions } from "../fit/fit.js";
 import { modelShape } from "../fit/model.js";
 import { DEFAULT_IMAGE, imageOf } from "../render/labels.js";
@@ -19,7 +22,9 @@ import { chooseCatalog, loadCatalog } from "../vllm/catalog.js";
 import type { BenchLevel, BenchRequest, Session, TargetKind } from "../target.js";
 import type { Ui } from "../ui/output.js";
 import { VERSION } from "../version.js";
+import { encodeSample, type Dataset } from "./dataset.js";
 import { applyToText, unifiedDiff } from "./edit.js";
+import type { TrialCluster } from "./kubernetes.js";
 import { DEFINITIONS, RESULTS_SCHEMA, searchKey, type Trial, type TuneResults } from "./results.js";
 import { goodputBounds, rank, scoreTrial, type Slo } from "./score.js";
 import { candidates, costKey, KNOBS, settingsOf, type Candidate, type Hardware, type Workload } from "./space.js";
@@ -33,6 +38,8 @@ export interface TuneRequest {
   params: ReadonlyMap<string, string>;
   set: readonly SetOverride[];
   workload: Workload;
+  /** --workload FILE: the dataset its prompts are drawn from (workload.fromFile) */
+  dataset?: { path: string; parsed: Dataset };
   requestRates: number[];
   numPrompts?: number;
   slo: Slo;
@@ -67,6 +74,8 @@ export interface TuneDeps {
   /** the server's /version, or null */
   serverVersion: (endpoint: string) => Promise<string | null>;
   now: () => number;
+  /** Kubernetes: the trial's benchmark Jobs (removed with it) and its /version; and the namespace its ref lands in */
+  cluster?: TrialCluster & { namespaceOf: (ref: { name: string; fileNamespace?: string }) => string };
 }
 
 /** Requests sent before each rate and not measured: a fresh server's first requests pay for warm-up (compilation, caches), not for the config. */
@@ -119,7 +128,12 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
     else if (mine) trialPlans.set(c.id, mine);
   }
 
-  const workload = { dataset: "random" as const, inputLen: req.workload.inputLen, outputLen: req.workload.outputLen, requestRates: req.requestRates, numPrompts: req.numPrompts ?? null, repeat: req.repeat, warmupsPerRate: WARMUPS };
+  // a dataset: the same sample for every trial, as many prompts as the busiest rate sends (and its warm-ups), drawn with the seed
+  const perRate = Math.max(...planLevels({ concurrency: [], requestRates: req.requestRates, ...(req.numPrompts ? { numPrompts: req.numPrompts } : {}), inputLen: 0, outputLen: 0, percentiles: [], slo: {}, seed: 0, timeoutSeconds: 0, keep: false }).map((l) => l.numPrompts));
+  const sample = req.dataset ? encodeSample(req.dataset.path, req.dataset.parsed, perRate + WARMUPS, req.seed) : undefined;
+  const workload: TuneResults["workload"] = req.dataset && sample
+    ? { dataset: sample.format, file: { path: req.dataset.path, sha256: req.dataset.parsed.sha256, records: req.dataset.parsed.records.length, sampled: sample.records }, inputLen: 0, outputLen: 0, requestRates: req.requestRates, numPrompts: req.numPrompts ?? null, repeat: req.repeat, warmupsPerRate: WARMUPS }
+    : { dataset: "random", inputLen: req.workload.inputLen, outputLen: req.workload.outputLen, requestRates: req.requestRates, numPrompts: req.numPrompts ?? null, repeat: req.repeat, warmupsPerRate: WARMUPS };
   const key = searchKey({ appConfig: app, release: release.version, gpu: gpuLabel, seed: req.seed, workload, slo: req.slo, target: req.target, knobs: KNOBS });
   let done: Trial[] = [];
   if (!req.fresh && existsSync(req.resultsFile)) {
@@ -151,18 +165,20 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
   };
 
   const spent = () => results.trials.reduce((s, t) => s + t.seconds, 0);
-  for (const c of runnable) {
-    if (results.trials.some((t) => t.id === c.id)) continue;
-    if (req.budget.trials !== undefined && results.trials.length >= req.budget.trials) {
-      results.cutOff = true;
-      break;
-    }
-    if (req.budget.seconds !== undefined && spent() >= req.budget.seconds) {
-      results.cutOff = true;
-      break;
-    }
-    results.trials.push(await runTrial(c, results.trials.length + 1, Math.min(runnable.length, req.budget.trials ?? Infinity)));
-    save();
+  // Ctrl-C stops the trial in flight and removes it (server, benchmark Jobs); the trials measured so far stay in the results file
+  let interrupted = false;
+  const onInterrupt = () => {
+    interrupted = true;
+  };
+  listenForInterrupt(onInterrupt);
+  try {
+    await runTrials();
+  } finally {
+    stopListeningForInterrupt(onInterrupt);
+  }
+  if (req.target === "kubernetes" && app.cache && results.trials.length) {
+    // the trials shared one model cache (the first trial filled it); the search is over
+    await deps.session.delete([{ name: trialName(named), ...(app.namespace ? { fileNamespace: app.namespace } : {}) }], { purgeCache: true, wait: true }, ui).catch((e: unknown) => ui.warn(`could not remove the trials' cache ${trialName(named)}-cache: ${(e as Error).message}`));
   }
   save();
   const winner = results.winner;
@@ -175,6 +191,23 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
   }
   return { results, diff, written };
 
+  async function runTrials() {
+    for (const c of runnable) {
+      if (results.trials.some((t) => t.id === c.id)) continue;
+      if (req.budget.trials !== undefined && results.trials.length >= req.budget.trials) {
+        results.cutOff = true;
+        break;
+      }
+      if (req.budget.seconds !== undefined && spent() >= req.budget.seconds) {
+        results.cutOff = true;
+        break;
+      }
+      if (interrupted) throw new InterruptedError(`interrupted: ${results.trials.length} trial${results.trials.length === 1 ? "" : "s"} measured, in ${req.resultsFile} (the same command resumes)`);
+      results.trials.push(await runTrial(c, results.trials.length + 1, Math.min(runnable.length, req.budget.trials ?? Infinity)));
+      save();
+    }
+  }
+
   async function runTrial(c: Candidate, n: number, of: number): Promise<Trial> {
     const name = trialName(named!);
     const started = deps.now();
@@ -184,19 +217,25 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
       startedAt: new Date(started).toISOString(), seconds: 0, vllmVersion: null, serveArgs: trialPlans.get(c.id)?.rendered.serve.args ?? [],
       runs: [], score: { goodput: 0, rates: [] }, goodput: 0, goodRequestsPerSecond: null,
     };
-    const extra: SetOverride[] = req.target === "docker" ? [{ path: "port", value: String(await deps.freePort()) }] : [];
+    const extra: SetOverride[] = req.target === "docker" ? [{ path: "port", value: String(await deps.freePort()) }] : trialSecrets(app);
     const ref = { name, ...(app.namespace ? { fileNamespace: app.namespace } : {}) };
+    const stopHere = (where: string) => {
+      if (interrupted) throw new InterruptedError(`interrupted ${where}`);
+    };
     try {
       const p = await plan({ file: req.file, app: named, as: name, target: req.target, namespace: req.namespace, defaultNamespace: deps.session.defaultNamespace, params: req.params, set: [...req.set, ...c.overrides, ...extra] }, io);
       const mine = p.apps.find((a) => a.loaded.config.name === name);
       if (p.errors.length || !mine) throw new AppFailedError(`the trial's config does not render: ${p.errors[0]?.message ?? "no app"}`);
+      stopHere(`before trial ${c.id} started`);
       ui.info(`${label}: starting ${name}`);
       const deployed = await deps.session.deploy({ ...p, apps: [mine], waves: [[mine]] }, { dryRun: "none", wait: true, timeoutSeconds: req.startTimeoutSeconds, createNamespace: false, createSecrets: false, forceConflicts: false }, ui);
       const endpoint = deployed.apps[0]?.endpoint;
-      if (req.target === "docker" && endpoint) trial.vllmVersion = await deps.serverVersion(endpoint);
+      stopHere(`while trial ${c.id} started`);
+      if (deps.cluster) trial.vllmVersion = await deps.cluster.serverVersion(name, deps.cluster.namespaceOf(ref));
+      else if (endpoint) trial.vllmVersion = await deps.serverVersion(endpoint);
       const bench: BenchRequest = {
         concurrency: [], requestRates: req.requestRates, ...(req.numPrompts ? { numPrompts: req.numPrompts } : {}),
-        inputLen: req.workload.inputLen, outputLen: req.workload.outputLen,
+        inputLen: workload.inputLen, outputLen: workload.outputLen, ...(sample ? { dataset: { format: sample.format, data: sample.data } } : {}),
         percentiles: [...new Set([50, 90, 95, 99, ...req.slo.percentiles.map((x) => x.percentile)])].sort((a, b) => a - b),
         slo: goodputBounds(req.slo), seed: req.seed, timeoutSeconds: req.benchTimeoutSeconds, keep: false, warmups: WARMUPS,
       };
@@ -204,17 +243,20 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
         ui.info(`${label}: run ${r + 1}/${req.repeat} at ${req.requestRates.join(", ")} req/s`);
         const result = await deps.session.bench(ref, bench, ui);
         trial.runs.push(result.levels);
+        stopHere(`after run ${r + 1} of trial ${c.id}`);
       }
     } catch (e) {
       if (e instanceof InterruptedError || !(e instanceof VllmappError)) {
-        await removeTrial(name, ref);
-        throw e;
+        await removeTrial(name, ref, e instanceof InterruptedError);
+        const n = results.trials.length;
+        const measured = n ? `the ${n === 1 ? "trial" : `${n} trials`} measured before it ${n === 1 ? "is" : "are"} in ${req.resultsFile}` : "no trial was measured before it";
+        throw e instanceof InterruptedError ? new InterruptedError(`interrupted during trial ${c.id}: ${name} was deleted${deps.cluster ? ", with its benchmark Jobs" : ""} (its pods stop in the background); ${measured} (the same command resumes)`) : e;
       }
       trial.status = "failed";
       trial.error = e.message.split("\n")[0]!;
       ui.warn(`${label}: failed: ${trial.error}`);
     }
-    await removeTrial(name, ref);
+    await removeTrial(name, ref, false);
     trial.score = scoreTrial(trial.runs, req.requestRates, req.slo);
     trial.goodput = trial.status === "ok" ? trial.score.goodput : 0;
     trial.goodRequestsPerSecond = goodAt(trial.runs, trial.goodput);
@@ -224,9 +266,31 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
     return trial;
   }
 
-  async function removeTrial(name: string, ref: { name: string; fileNamespace?: string }) {
-    await deps.session.delete([ref], { purgeCache: false, wait: true }, ui).catch((e: unknown) => ui.warn(`could not remove the trial ${name}: ${(e as Error).message}`));
+  /**
+   * The trial's server and, on Kubernetes, its benchmark Jobs (their deletes first). After a trial, its
+   * pods are waited for, so the next trial starts on a node the last one has left; after Ctrl-C the
+   * deletes are sent and not waited for (a server's pod drains for 10 s and more, and the process exits
+   * 15 s after a Ctrl-C whatever it is doing): the pods stop in the background.
+   */
+  async function removeTrial(name: string, ref: { name: string; fileNamespace?: string }, afterInterrupt: boolean) {
+    const warn = (e: unknown) => ui.warn(`could not remove the trial ${name}: ${(e as Error).message}`);
+    const cluster = deps.cluster;
+    const namespace = cluster?.namespaceOf(ref);
+    if (cluster) await cluster.removeBenchJobs(name, namespace!, false).catch(warn);
+    // the model cache (a PVC with `cache`) stays for the next trial, unless the search stops here
+    await deps.session.delete([ref], { purgeCache: afterInterrupt && req.target === "kubernetes" && Boolean(app.cache), wait: !afterInterrupt }, ui).catch(warn);
+    if (cluster && !afterInterrupt) await cluster.removeBenchJobs(name, namespace!, true).catch(warn);
   }
+}
+
+/**
+ * Kubernetes: the trial reads the app's own Secret (`<app>-secrets`, filled by the app's deploy), not one
+ * named after the trial, which nobody fills: every secret entry names its Secret.
+ */
+export function trialSecrets(app: AppConfig): SetOverride[] {
+  if (!app.secrets?.length) return [];
+  const own = `${app.name}-secrets`;
+  return [{ path: "secrets", value: JSON.stringify(app.secrets.map((s) => (typeof s === "string" ? { env_var: s, secret: own, key: s } : { ...s, secret: s.secret ?? own }))) }];
 }
 
 /** vLLM's request_goodput at a rate, the median of the runs; null at rate 0. */

@@ -51,6 +51,8 @@ const DEFAULTS = { max_num_seqs: 256, max_num_batched_tokens: 8192, gpu_memory_u
 export interface Workload {
   inputLen: number;
   outputLen: number;
+  /** prompts from a dataset file: their lengths in tokens are known only once the benchmark tokenizes them */
+  fromFile?: boolean;
 }
 
 export interface Hardware {
@@ -189,7 +191,7 @@ export function ruleRefusal(s: Settings, changes: Candidate["changes"], hw: Hard
   const seqs = s.max_num_seqs ?? DEFAULTS.max_num_seqs;
   if (s.max_num_batched_tokens !== null && s.max_num_batched_tokens < seqs) return `max_num_batched_tokens ${s.max_num_batched_tokens} is below max_num_seqs ${seqs} (vLLM refuses)`;
   const need = workloadTokens(w);
-  if (s.max_model_len !== null && s.max_model_len < need) return `max_model_len ${s.max_model_len} is shorter than the workload's requests (${w.inputLen} + ${w.outputLen} = ${need} tokens): they would be refused`;
+  if (!w.fromFile && s.max_model_len !== null && s.max_model_len < need) return `max_model_len ${s.max_model_len} is shorter than the workload's requests (${w.inputLen} + ${w.outputLen} = ${need} tokens): they would be refused`;
   if (s.max_model_len !== null && hw.maxPositionEmbeddings !== undefined && s.max_model_len > hw.maxPositionEmbeddings) return `max_model_len ${s.max_model_len} exceeds the model's context of ${hw.maxPositionEmbeddings} tokens (vLLM refuses)`;
   return undefined;
 }
@@ -203,7 +205,7 @@ export function candidates(app: AppConfig, base: Settings, hw: Hardware, w: Work
   const perKnob: [Knob, (string | number | boolean)[]][] = [
     ["max_num_seqs", [...VALUES.max_num_seqs]],
     ["max_num_batched_tokens", [...VALUES.max_num_batched_tokens]],
-    ["max_model_len", [fittedModelLen(w)]],
+    ["max_model_len", w.fromFile ? [] : [fittedModelLen(w)]],
     ["kv_cache_dtype", [...VALUES.kv_cache_dtype]],
     ["gpu_memory_utilization", [...VALUES.gpu_memory_utilization]],
     ["tensor_parallel", VALUES.tensor_parallel.filter((tp) => tp <= Math.max(2, hw.gpus))],

@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { BIN, ROOT, workdir } from "../helpers.ts";
+import { BIN, ROOT, workdir } from "../support/cli.ts";
 
 const DIST = path.join(ROOT, "dist");
 

@@ -13,8 +13,8 @@ import { copyFileSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { parseAllDocuments } from "yaml";
-import { ROOT, workdir } from "../helpers.ts";
-import { kubectl, tbEnv, withNamespace } from "../testbed/tb.ts";
+import { ROOT, workdir } from "../support/cli.ts";
+import { kubectl, tbEnv, withNamespace } from "../support/testbed.ts";
 import { cliIn } from "./kubernetes-support.ts";
 
 const PART_OF = "applyset.kubernetes.io/part-of";
