@@ -191,7 +191,8 @@ function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: Ret
     // eslint-disable-next-line no-restricted-syntax -- custom issues carry vllmapp's hint in `params`, which only some issue types declare
     const paramsHint = (issue as any).params?.hint as string | undefined;
     // eslint-disable-next-line no-restricted-syntax -- as above: the value, from reportInput
-    const typeFix = issue.code === "invalid_type" && !missing ? typeHint(path, [expectedWords(issue.expected)], (issue as any).input) : undefined;
+    const input: unknown = (issue as any).input;
+    const typeFix = issue.code === "invalid_type" && !missing ? typeHint(path, [expectedWords(issue.expected)], input) : undefined;
     out.push({
       file, ...pos, severity: "error",
       path: formatPath(path),
