@@ -15,7 +15,16 @@
 // binary as `vllmapp`, and the LICENSE: what the krew manifest points at), DIR/SHA256SUMS and
 // DIR/vllmapp.krew.yaml (bin/krew-manifest.mjs). DIR defaults to build/binary/.
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,8 +36,16 @@ import { NODE_LINES, MAIN_LINE, ensureNodeBinary } from "../test/testbed/node-li
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8"));
-const { values: opts } = parseArgs({ options: { target: { type: "string", default: "linux-x64,linux-arm64" }, out: { type: "string", default: path.join(ROOT, "build", "binary") } } });
-const targets = opts.target.split(",").map((t) => t.trim()).filter(Boolean);
+const { values: opts } = parseArgs({
+  options: {
+    target: { type: "string", default: "linux-x64,linux-arm64" },
+    out: { type: "string", default: path.join(ROOT, "build", "binary") },
+  },
+});
+const targets = opts.target
+  .split(",")
+  .map((t) => t.trim())
+  .filter(Boolean);
 const out = path.resolve(opts.out);
 const work = path.join(out, ".work");
 rmSync(work, { recursive: true, force: true });
@@ -78,12 +95,24 @@ const common = {
   banner: { js: 'var __vllmappUrl = "file:///vllmapp-single-executable/dist/cli.js";' },
   logLevel: "warning",
 };
-await build({ ...common, entryPoints: [path.join(ROOT, "src", "sea.ts")], outfile: main, plugins: [vendorPlugin(), startupPlugin({ lazy: "bundled" })] });
+await build({
+  ...common,
+  entryPoints: [path.join(ROOT, "src", "sea.ts")],
+  outfile: main,
+  plugins: [vendorPlugin(), startupPlugin({ lazy: "bundled" })],
+});
 const vendorDir = path.join(work, "vendor-root");
 for (const name of VENDOR) {
   const entry = path.join(work, `${vendorFile(name).replace(/[/.]/g, "_")}.js`);
   writeFileSync(entry, `module.exports = require(${JSON.stringify(name)});\n`);
-  await build({ ...common, entryPoints: [entry], outfile: path.join(vendorDir, vendorFile(name)), absWorkingDir: ROOT, nodePaths: [path.join(ROOT, "node_modules")], plugins: [startupPlugin({ lazy: "bundled" })] });
+  await build({
+    ...common,
+    entryPoints: [entry],
+    outfile: path.join(vendorDir, vendorFile(name)),
+    absWorkingDir: ROOT,
+    nodePaths: [path.join(ROOT, "node_modules")],
+    plugins: [startupPlugin({ lazy: "bundled" })],
+  });
 }
 
 /** In the main bundle, an import of a VENDOR package from vllmapp's code loads the package's asset (on first use). */
@@ -92,14 +121,19 @@ function vendorPlugin() {
     name: "vllmapp-vendor",
     setup(b) {
       b.onResolve({ filter: /.*/ }, (args) =>
-        VENDOR.includes(args.path) && args.importer.startsWith(path.join(ROOT, "src")) ? { path: args.path, namespace: "vllmapp-vendor" } : undefined,
+        VENDOR.includes(args.path) && args.importer.startsWith(path.join(ROOT, "src"))
+          ? { path: args.path, namespace: "vllmapp-vendor" }
+          : undefined,
       );
       b.onLoad({ filter: /.*/, namespace: "vllmapp-vendor" }, (args) => ({
         contents: `module.exports = require("vllmapp-vendor-loader")(${JSON.stringify(vendorFile(args.path))});`,
         loader: "js",
         resolveDir: ROOT,
       }));
-      b.onResolve({ filter: /^vllmapp-vendor-loader$/ }, () => ({ path: "loader", namespace: "vllmapp-vendor-loader" }));
+      b.onResolve({ filter: /^vllmapp-vendor-loader$/ }, () => ({
+        path: "loader",
+        namespace: "vllmapp-vendor-loader",
+      }));
       b.onLoad({ filter: /.*/, namespace: "vllmapp-vendor-loader" }, () => ({
         // the single executable's require loads built-in modules only: a vendor bundle requires nothing else
         contents: `const cache = new Map();
@@ -136,16 +170,27 @@ for (const target of targets) {
   const { exe, runner } = await nodeFor(target);
   const blob = path.join(work, `${target}.blob`);
   const config = path.join(work, `${target}.sea.json`);
-  writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: true, assets }, null, 2));
+  writeFileSync(
+    config,
+    JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: true, assets }, null, 2),
+  );
   // the snapshot's warm-up (src/sea.ts) reads the catalogs from the package folder
   const env = { ...process.env, VLLMAPP_SEA_BUILD_ROOT: ROOT, VLLMAPP_SEA_BUILD_VENDOR: vendorDir };
-  execFileSync(runner[0], [...runner.slice(1), "--experimental-sea-config", config], { cwd: work, env, stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync(runner[0], [...runner.slice(1), "--experimental-sea-config", config], {
+    cwd: work,
+    env,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   const name = `vllmapp-${pkg.version}-${target}`;
   const bin = path.join(out, name);
   copyFileSync(exe, bin);
   chmodSync(bin, 0o755);
   const postject = path.join(ROOT, "node_modules", "postject", "dist", "cli.js");
-  execFileSync(process.execPath, [postject, bin, "NODE_SEA_BLOB", blob, "--sentinel-fuse", "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2"], { stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync(
+    process.execPath,
+    [postject, bin, "NODE_SEA_BLOB", blob, "--sentinel-fuse", "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2"],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
   // the krew/download archive: the binary as `vllmapp`, and the license
   const stage = path.join(work, name);
   mkdirSync(stage);
@@ -155,10 +200,18 @@ for (const target of targets) {
   const tgz = path.join(out, `${name}.tar.gz`);
   execFileSync("tar", ["czf", tgz, "--owner=0", "--group=0", "--mtime=@0", "-C", stage, "."]);
   artifacts.push({ target, bin, tgz });
-  process.stderr.write(`build:binary: ${path.relative(ROOT, bin)} (${(readFileSync(bin).length / 1e6).toFixed(1)} MB), ${path.basename(tgz)}\n`);
+  process.stderr.write(
+    `build:binary: ${path.relative(ROOT, bin)} (${(readFileSync(bin).length / 1e6).toFixed(1)} MB), ${path.basename(tgz)}\n`,
+  );
 }
 
 const sums = artifacts.flatMap((a) => [a.bin, a.tgz]).map((f) => `${sha256File(f)}  ${path.basename(f)}`);
 writeFileSync(path.join(out, "SHA256SUMS"), `${sums.join("\n")}\n`);
-writeFileSync(path.join(out, "vllmapp.krew.yaml"), krewManifest(pkg.version, artifacts.map((a) => ({ target: a.target, archive: a.tgz }))));
+writeFileSync(
+  path.join(out, "vllmapp.krew.yaml"),
+  krewManifest(
+    pkg.version,
+    artifacts.map((a) => ({ target: a.target, archive: a.tgz })),
+  ),
+);
 rmSync(work, { recursive: true, force: true });

@@ -37,7 +37,9 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   define: { VLLMAPP_VERSION: JSON.stringify(pkg.version), VLLMAPP_DEFAULT_TEMPLATES: JSON.stringify(defaultTemplates) },
-  banner: { js: "import { createRequire as __vllmappCreateRequire } from 'node:module'; const require = __vllmappCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __vllmappCreateRequire } from 'node:module'; const require = __vllmappCreateRequire(import.meta.url);",
+  },
   plugins: [startupPlugin()],
   logLevel: "warning",
 });
@@ -55,11 +57,19 @@ await build({
   logLevel: "warning",
 });
 // the top-level help, as the built program prints it to a pipe (src/static-help.ts)
-const help = execFileSync(process.execPath, ["--input-type=module", "-e", `const { main } = await import(${JSON.stringify(new URL("cli.js", `${next.href}/`).href)}); process.exitCode = await main(["node", "vllmapp", "--help"]);`], {
-  encoding: "utf8",
-  stdio: ["ignore", "pipe", "inherit"],
-  env: { ...process.env, NO_COLOR: "1" },
-});
+const help = execFileSync(
+  process.execPath,
+  [
+    "--input-type=module",
+    "-e",
+    `const { main } = await import(${JSON.stringify(new URL("cli.js", `${next.href}/`).href)}); process.exitCode = await main(["node", "vllmapp", "--help"]);`,
+  ],
+  {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, NO_COLOR: "1" },
+  },
+);
 writeFileSync(new URL("help.txt", `${next.href}/`), help);
 
 try {

@@ -30,7 +30,9 @@ export const refreshTokenGrant = async (...a) => (await load()).refreshTokenGran
       const clientNode = path.dirname(createRequire(import.meta.url).resolve("@kubernetes/client-node"));
       b.onResolve({ filter: /^@kubernetes\/client-node$/ }, () => ({ path: path.join(clientNode, "config.js") }));
       b.onResolve({ filter: /^\.\/gen\/index\.js$/ }, (args) =>
-        args.importer === path.join(clientNode, "config.js") ? { path: "client-node-gen", namespace: "vllmapp" } : undefined,
+        args.importer === path.join(clientNode, "config.js")
+          ? { path: "client-node-gen", namespace: "vllmapp" }
+          : undefined,
       );
       b.onLoad({ filter: /^client-node-gen$/, namespace: "vllmapp" }, () => ({
         contents: `export { createConfiguration } from ${JSON.stringify(path.join(clientNode, "gen", "configuration.js"))};
@@ -40,10 +42,18 @@ export { ServerConfiguration } from ${JSON.stringify(path.join(clientNode, "gen"
       }));
       // Packages client-node loads for proxies, fetch (undici) and OIDC: loaded when a kubeconfig needs them.
       const lazyFilter = new RegExp(`^(${Object.keys(LAZY).join("|")})$`);
-      b.onResolve({ filter: lazyFilter }, (args) => (args.importer.startsWith(clientNode) ? { path: args.path, namespace: "vllmapp-lazy" } : undefined));
-      b.onLoad({ filter: /.*/, namespace: "vllmapp-lazy" }, (args) => ({ contents: prelude + LAZY[args.path], loader: "js", resolveDir: clientNode }));
+      b.onResolve({ filter: lazyFilter }, (args) =>
+        args.importer.startsWith(clientNode) ? { path: args.path, namespace: "vllmapp-lazy" } : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: "vllmapp-lazy" }, (args) => ({
+        contents: prelude + LAZY[args.path],
+        loader: "js",
+        resolveDir: clientNode,
+      }));
       b.onResolve({ filter: /^node:child_process$/ }, (args) =>
-        /node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: "lazy-child-process", namespace: "vllmapp" } : undefined,
+        /node_modules[\\/]commander[\\/]/.test(args.importer)
+          ? { path: "lazy-child-process", namespace: "vllmapp" }
+          : undefined,
       );
       b.onLoad({ filter: /^lazy-child-process$/, namespace: "vllmapp" }, () => ({
         contents: `const load = () => require("node:child_process");

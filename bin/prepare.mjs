@@ -34,15 +34,41 @@ function run(cwd, cmd, args, env = process.env) {
 if (hasBuildDeps()) {
   run(root, process.execPath, [build]);
 } else {
-  process.stderr.write("vllmapp: building in a scratch copy with its own dependencies (npm prepares a git dependency without them)\n");
+  process.stderr.write(
+    "vllmapp: building in a scratch copy with its own dependencies (npm prepares a git dependency without them)\n",
+  );
   const scratch = mkdtempSync(path.join(tmpdir(), "vllmapp-build-"));
   try {
     const skip = new Set(["node_modules", ".git", "dist"]);
-    cpSync(root, scratch, { recursive: true, filter: (src) => path.dirname(src) !== path.resolve(root) || !skip.has(path.basename(src)) });
+    cpSync(root, scratch, {
+      recursive: true,
+      filter: (src) => path.dirname(src) !== path.resolve(root) || !skip.has(path.basename(src)),
+    });
     // the outer npm's global/prefix/omit settings must not steer this install out of the scratch folder
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_(global|prefix|location|omit|include|production|only|dry_run|package_lock_only)$/i.test(k)));
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([k]) =>
+          !/^npm_config_(global|prefix|location|omit|include|production|only|dry_run|package_lock_only)$/i.test(k),
+      ),
+    );
     const npm = process.env.npm_execpath ? [process.execPath, process.env.npm_execpath] : ["npm"];
-    run(scratch, npm[0], [...npm.slice(1), "ci", "--global=false", `--prefix=${scratch}`, "--include=dev", "--include=optional", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], env);
+    run(
+      scratch,
+      npm[0],
+      [
+        ...npm.slice(1),
+        "ci",
+        "--global=false",
+        `--prefix=${scratch}`,
+        "--include=dev",
+        "--include=optional",
+        "--ignore-scripts",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+      ],
+      env,
+    );
     run(scratch, process.execPath, [build]);
     rmSync(path.join(root, "dist"), { recursive: true, force: true });
     cpSync(path.join(scratch, "dist"), path.join(root, "dist"), { recursive: true });

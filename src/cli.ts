@@ -70,7 +70,10 @@ Get started: vllmapp init, then vllmapp render --dry-run, then vllmapp deploy (o
   );
   const named = argv.slice(2).find((a) => !a.startsWith("-"));
   // completion walks every command
-  const builders = named !== undefined && named in COMMANDS && named !== "completion" && named !== "complete" ? [COMMANDS[named]!] : Object.values(COMMANDS);
+  const builders =
+    named !== undefined && named in COMMANDS && named !== "completion" && named !== "complete"
+      ? [COMMANDS[named]!]
+      : Object.values(COMMANDS);
   for (const build of builders) {
     const c = build();
     c.exitOverride();
@@ -92,7 +95,8 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCode.ok;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return ExitCode.ok;
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help")
+        return ExitCode.ok;
       return ExitCode.usage;
     }
     // Ctrl-C / Ctrl-D at a prompt: a person's answer, not a failure to report
@@ -112,7 +116,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     const err = e as Error;
     process.stderr.write(`error: unexpected failure: ${err?.message ?? String(e)}\n`);
-    process.stderr.write(debug && err?.stack ? `${err.stack}\n` : "  hint: run again with --debug for the stack trace, and report it\n");
+    process.stderr.write(
+      debug && err?.stack ? `${err.stack}\n` : "  hint: run again with --debug for the stack trace, and report it\n",
+    );
     return ExitCode.unexpected;
   }
 }

@@ -52,7 +52,11 @@ async function warmUp(): Promise<void> {
   try {
     // bin/build-binary.mjs gives the build no terminal: commander prints the help as to a pipe
     if ((await main(["vllmapp", "vllmapp", "--help"])) === 0 && !process.stdout.isTTY) staticHelp = out;
-    for (const args of [["render", "--help"], ["render", "--dry-run", "-f", file], ["render", "--dry-run", "-o", "json", "-f", file]]) {
+    for (const args of [
+      ["render", "--help"],
+      ["render", "--dry-run", "-f", file],
+      ["render", "--dry-run", "-o", "json", "-f", file],
+    ]) {
       await main(["vllmapp", "vllmapp", ...args]);
     }
   } finally {

@@ -75,7 +75,8 @@ export interface DeployResult {
 }
 
 /** The phases of a server's start (src/startup/phases.ts says how each is recognised). */
-export type StartupPhase = "pulling" | "downloading" | "starting" | "loading" | "compiling" | "capturing" | "initializing" | "ready";
+export type StartupPhase =
+  "pulling" | "downloading" | "starting" | "loading" | "compiling" | "capturing" | "initializing" | "ready";
 
 /** Where a starting server is, and how long each phase took (from the container's state and vLLM's log). */
 export interface StartupReport {
@@ -90,7 +91,8 @@ export interface StartupReport {
 }
 
 /** A phase of a start as the timeline names it (`status --json`'s `timeline`; src/startup/timeline.ts). */
-export type TimelinePhase = "scheduling" | "image-pull" | "download" | "loading" | "compiling" | "capturing" | "initializing" | "ready";
+export type TimelinePhase =
+  "scheduling" | "image-pull" | "download" | "loading" | "compiling" | "capturing" | "initializing" | "ready";
 
 export interface TimelineEntry {
   phase: TimelinePhase;
@@ -145,7 +147,12 @@ export interface RouteStatus {
   /** where clients reach it: the hostnames, else the Gateway's address */
   urls: string[];
   /** one entry per Gateway (listener) that reported on the route */
-  parents: { gateway: string; controller: string | null; accepted: RouteCondition | null; resolvedRefs: RouteCondition | null }[];
+  parents: {
+    gateway: string;
+    controller: string | null;
+    accepted: RouteCondition | null;
+    resolvedRefs: RouteCondition | null;
+  }[];
   /** accepted: every Gateway accepted it; rejected: one said Accepted or ResolvedRefs False; pending: none reported yet */
   state: "accepted" | "pending" | "rejected";
   /** why it is not accepted, in one line; null when accepted */
@@ -332,7 +339,11 @@ export interface BenchLevel {
   numPrompts: number;
   durationSeconds: number | null;
   requests: { completed: number; failed: number };
-  throughput: { requestsPerSecond: number | null; outputTokensPerSecond: number | null; totalTokensPerSecond: number | null };
+  throughput: {
+    requestsPerSecond: number | null;
+    outputTokensPerSecond: number | null;
+    totalTokensPerSecond: number | null;
+  };
   /** time to first token */
   ttftMs: BenchStats;
   /** a request's mean time per output token after the first */
@@ -344,7 +355,13 @@ export interface BenchLevel {
   /** requests per second that met every SLO, and their share; null without --slo */
   goodput: { requestsPerSecond: number; fraction: number | null } | null;
   /** the change of the server's /metrics counters over the level (vLLM bench's one test request may count); null when they could not be read */
-  server: { requests: number; promptTokens: number; generationTokens: number; preemptions: number; prefixCacheHitRate: number | null } | null;
+  server: {
+    requests: number;
+    promptTokens: number;
+    generationTokens: number;
+    preemptions: number;
+    prefixCacheHitRate: number | null;
+  } | null;
 }
 
 export interface BenchResult {
@@ -358,7 +375,14 @@ export interface BenchResult {
   image: string;
   /** what ran it: vllm bench serve, in a Job (Kubernetes) or a container (Docker) of the app's own image */
   tool: { name: "vllm bench serve"; ranIn: string };
-  workload: { dataset: "random"; inputLen: number; outputLen: number; seed: number; percentiles: number[]; slo: BenchRequest["slo"] };
+  workload: {
+    dataset: "random";
+    inputLen: number;
+    outputLen: number;
+    seed: number;
+    percentiles: number[];
+    slo: BenchRequest["slo"];
+  };
   levels: BenchLevel[];
 }
 
@@ -391,4 +415,3 @@ export interface Target {
   /** Kubernetes: load the kubeconfig (throws ClusterError); Docker: nothing yet (the engine is asked when needed). */
   connect(opts: ConnectionOptions): Promise<Session>;
 }
-

@@ -104,7 +104,14 @@ export function formatArgv(argv: readonly string[]): string {
 /** Rows as aligned columns (two spaces apart), as kubectl prints them. */
 export function formatTable(rows: readonly (readonly (string | undefined)[])[]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c ?? "" : (c ?? "").padEnd(widths[i]! + 2))).join("").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? (c ?? "") : (c ?? "").padEnd(widths[i]! + 2)))
+        .join("")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 /** How long ago a timestamp was, kubectl-style: 45s, 12m, 5h, 3d. */

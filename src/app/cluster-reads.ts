@@ -9,7 +9,8 @@ import type { RunOutputRef } from "../config/schema.js";
 import type { Resolved } from "../models/runs-mlflow.js";
 
 /** A named PodTemplate's `template`, or why it cannot be had (said as the preflight says it). */
-export type PodTemplateRead = { template: { metadata?: Record<string, unknown>; spec?: Record<string, unknown> } } | { problem: string };
+export type PodTemplateRead =
+  { template: { metadata?: Record<string, unknown>; spec?: Record<string, unknown> } } | { problem: string };
 
 export interface ClusterReads {
   /** the namespace of apps that name none (neither --namespace nor the file): the context's, else "default"; undefined when no kubeconfig can be read */

@@ -21,7 +21,17 @@ export function withPodTemplate(objects: readonly K8sObject[], template: PodTemp
     const w = o as Workload;
     if (o.kind === "LeaderWorkerSet") {
       const lwt = w.spec.leaderWorkerTemplate;
-      return { ...w, spec: { ...w.spec, leaderWorkerTemplate: { ...lwt, leaderTemplate: onto(lwt.leaderTemplate), workerTemplate: onto(lwt.workerTemplate) } } };
+      return {
+        ...w,
+        spec: {
+          ...w.spec,
+          leaderWorkerTemplate: {
+            ...lwt,
+            leaderTemplate: onto(lwt.leaderTemplate),
+            workerTemplate: onto(lwt.workerTemplate),
+          },
+        },
+      };
     }
     return o.kind === "Deployment" ? { ...w, spec: { ...w.spec, template: onto(w.spec.template) } } : o;
   });
@@ -31,7 +41,10 @@ export function withPodTemplate(objects: readonly K8sObject[], template: PodTemp
  * The startup probe's budget set to `seconds` (learned from the app's starts) in the Deployment: whole
  * periods, at least one; and the budget that makes.
  */
-export function withStartBudget(objects: readonly K8sObject[], seconds: number): { objects: K8sObject[]; seconds?: number } {
+export function withStartBudget(
+  objects: readonly K8sObject[],
+  seconds: number,
+): { objects: K8sObject[]; seconds?: number } {
   const at = objects.findIndex((o) => o.kind === "Deployment");
   if (at < 0) return { objects: [...objects] };
   const dep = structuredClone(objects[at]) as Workload;
@@ -45,5 +58,8 @@ export function withStartBudget(objects: readonly K8sObject[], seconds: number):
 
 /** Every object annotated with the app's sync wave. */
 export function withSyncWave(objects: readonly K8sObject[], wave: number): K8sObject[] {
-  return objects.map((o) => ({ ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, [SYNC_WAVE]: String(wave) } } }));
+  return objects.map((o) => ({
+    ...o,
+    metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, [SYNC_WAVE]: String(wave) } },
+  }));
 }

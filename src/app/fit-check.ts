@@ -14,15 +14,30 @@ export interface FitReport {
 }
 
 /** Check the fit from the source's facts and the rendered serve argv; diagnostics point at resources.gpu. */
-export function fitCheck(app: LoadedApp, report: SourceReport, serveArgs: readonly string[]): { fit?: FitReport; diagnostics: Diagnostic[] } {
+export function fitCheck(
+  app: LoadedApp,
+  report: SourceReport,
+  serveArgs: readonly string[],
+): { fit?: FitReport; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const add = (severity: Diagnostic["severity"], message: string, hint?: string) =>
-    diagnostics.push({ file: app.file, ...app.locate(["resources", "gpu"]), path: "resources.gpu", severity, message, hint });
+    diagnostics.push({
+      file: app.file,
+      ...app.locate(["resources", "gpu"]),
+      path: "resources.gpu",
+      severity,
+      message,
+      hint,
+    });
   const { config, weightBytes } = report.facts ?? {};
   const gpu = gpuRequest(app.config);
   if (!config || weightBytes === undefined || gpu.count === 0) return { diagnostics };
   if (!gpu.type) {
-    add("note", "resources.gpu names no GPU type, so vllmapp cannot check that the model fits", 'write "TYPE:COUNT", e.g. "L4:1"');
+    add(
+      "note",
+      "resources.gpu names no GPU type, so vllmapp cannot check that the model fits",
+      'write "TYPE:COUNT", e.g. "L4:1"',
+    );
     return { diagnostics };
   }
   const shape = modelShape(config);

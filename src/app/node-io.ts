@@ -39,7 +39,8 @@ function readStdin(maxBytes: number): Buffer {
 /** Files as the config loader reads them; `<stdin>` (from `-f -`) is standard input, and paths in it are relative to the working folder. */
 export function fsLoadDeps(): LoadDeps {
   return {
-    readFile: (p: string) => (p === STDIN_FILE ? readStdin(CONFIG_LIMITS.maxBytes) : readUserFile(p, { maxBytes: CONFIG_LIMITS.maxBytes })),
+    readFile: (p: string) =>
+      p === STDIN_FILE ? readStdin(CONFIG_LIMITS.maxBytes) : readUserFile(p, { maxBytes: CONFIG_LIMITS.maxBytes }),
     resolvePath: (from: string, rel: string) => path.resolve(from === STDIN_FILE ? "." : path.dirname(from), rel),
     exists: (p: string) => p === STDIN_FILE || existsSync(p),
   };
@@ -52,16 +53,23 @@ function readInclude(hostPath: string, within: string): IncludeEntry {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return { kind: "missing" };
-    if (typeof code === "string") return { kind: "refused", message: `cannot read ${hostPath}: ${code} (${describeFsError(code)})` };
+    if (typeof code === "string")
+      return { kind: "refused", message: `cannot read ${hostPath}: ${code} (${describeFsError(code)})` };
     throw e;
   }
-  if (st.isDirectory()) return { kind: "refused", message: `${hostPath} is a folder, not a file`, hint: `include lists files: ${readdirSync(hostPath).slice(0, 5).join(", ") || "(it is empty)"}` };
+  if (st.isDirectory())
+    return {
+      kind: "refused",
+      message: `${hostPath} is a folder, not a file`,
+      hint: `include lists files: ${readdirSync(hostPath).slice(0, 5).join(", ") || "(it is empty)"}`,
+    };
   try {
     return { kind: "file", bytes: readUserFile(hostPath, { maxBytes: MAX_INCLUDE_BYTES, within }) };
   } catch (e) {
     if (e instanceof UsageError) return { kind: "refused", message: e.message, hint: e.hint };
     const code = (e as NodeJS.ErrnoException).code;
-    if (typeof code === "string") return { kind: "refused", message: `cannot read ${hostPath}: ${code} (${describeFsError(code)})` };
+    if (typeof code === "string")
+      return { kind: "refused", message: `cannot read ${hostPath}: ${code} (${describeFsError(code)})` };
     throw e;
   }
 }

@@ -89,7 +89,11 @@ export interface Plan {
 }
 
 /** Load and select: the apps of the file (or --app), with their dependencies, in deploy order. */
-export function selectApps(opts: Pick<PlanOptions, "file" | "app" | "set" | "as">, io: LoadDeps, created: string[] = []): LoadedConfig & { selected: LoadedApp[]; inOrder: LoadedApp[] } {
+export function selectApps(
+  opts: Pick<PlanOptions, "file" | "app" | "set" | "as">,
+  io: LoadDeps,
+  created: string[] = [],
+): LoadedConfig & { selected: LoadedApp[]; inOrder: LoadedApp[] } {
   const set = opts.set ?? [];
   const edit = (doc: Document) => {
     if (opts.app !== undefined && doc.get("name") !== opts.app) return [];
@@ -101,18 +105,36 @@ export function selectApps(opts: Pick<PlanOptions, "file" | "app" | "set" | "as"
   let selected = loaded.apps;
   if (opts.app) {
     selected = loaded.apps.filter((a) => a.config.name === (opts.as ?? opts.app));
-    if (!selected.length) throw new UsageError(`${opts.file} has no app named "${opts.app}"`, `apps in it: ${loaded.apps.map((a) => a.config.name).join(", ")}`);
+    if (!selected.length)
+      throw new UsageError(
+        `${opts.file} has no app named "${opts.app}"`,
+        `apps in it: ${loaded.apps.map((a) => a.config.name).join(", ")}`,
+      );
   }
   return { ...loaded, selected, inOrder: opts.app ? withDependencies(selected, loaded) : loaded.order };
 }
 
 /** Build the plan. Problems are collected into it; only a usage error (--app naming no app, a broken template) throws. */
 export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
-  const empty: Plan = { file: opts.file, ...(opts.app ? { app: opts.app } : {}), target: opts.target, apps: [], waves: [], reports: [], errors: [], warnings: [] };
+  const empty: Plan = {
+    file: opts.file,
+    ...(opts.app ? { app: opts.app } : {}),
+    target: opts.target,
+    apps: [],
+    waves: [],
+    reports: [],
+    errors: [],
+    warnings: [],
+  };
   // what an override set is reported at --set, not at the line of the file it replaced
   const set = opts.set ?? [];
   const created: string[] = [];
-  const placed = (list: Diagnostic[]) => (set.length ? list.map((d) => (d.file === opts.file && isOverridden(d, set, created) ? { ...d, file: SET_FILE, line: 0, col: 0 } : d)) : list);
+  const placed = (list: Diagnostic[]) =>
+    set.length
+      ? list.map((d) =>
+          d.file === opts.file && isOverridden(d, set, created) ? { ...d, file: SET_FILE, line: 0, col: 0 } : d,
+        )
+      : list;
   let loaded;
   try {
     loaded = selectApps(opts, io, created);
@@ -127,18 +149,44 @@ export async function plan(opts: PlanOptions, io: PlanIo): Promise<Plan> {
   const out: AppsPlanned = { planned: new Map(), reports: [], errors: [], warnings: [...loaded.warnings] };
   // the sync waves from the file's graph, decided before the objects are built
   const fileWaves = deployWaves(loaded.inOrder, loaded.dependencies);
-  const syncWaves = opts.syncWaves !== false && fileWaves.length > 1 ? new Map(fileWaves.flatMap((w, i) => w.map((a) => [a, i] as const))) : undefined;
-  const ctx: AppContext = { opts, io, templates: io.templates(), defaultNamespace: defaultNamespaceOf(opts, io), syncWaves };
+  const syncWaves =
+    opts.syncWaves !== false && fileWaves.length > 1
+      ? new Map(fileWaves.flatMap((w, i) => w.map((a) => [a, i] as const)))
+      : undefined;
+  const ctx: AppContext = {
+    opts,
+    io,
+    templates: io.templates(),
+    defaultNamespace: defaultNamespaceOf(opts, io),
+    syncWaves,
+  };
   for (const app of loaded.inOrder) await planApp(app, ctx, out);
   for (const [k] of opts.params) {
     if (!loaded.inOrder.some((a) => a.config.parameters?.some((p) => p.name === k))) {
-      out.errors.push({ file: opts.file, line: 1, col: 1, path: "parameters", severity: "error", message: `--param ${k}=… names no parameter of any app`, hint: "declare it under parameters: [{name, value}]" });
+      out.errors.push({
+        file: opts.file,
+        line: 1,
+        col: 1,
+        path: "parameters",
+        severity: "error",
+        message: `--param ${k}=… names no parameter of any app`,
+        hint: "declare it under parameters: [{name, value}]",
+      });
     }
   }
   const apps = [...out.planned.values()];
-  const dependencies = new Map(apps.map((p) => [p, (loaded.dependencies.get(p.loaded) ?? []).flatMap((d) => out.planned.get(d) ?? [])]));
+  const dependencies = new Map(
+    apps.map((p) => [p, (loaded.dependencies.get(p.loaded) ?? []).flatMap((d) => out.planned.get(d) ?? [])]),
+  );
   const waves = deployWaves(apps, dependencies);
-  return { ...empty, apps, waves, reports: out.reports, errors: sortDiagnostics(placed(out.errors)), warnings: sortDiagnostics(placed(out.warnings)) };
+  return {
+    ...empty,
+    apps,
+    waves,
+    reports: out.reports,
+    errors: sortDiagnostics(placed(out.errors)),
+    warnings: sortDiagnostics(placed(out.warnings)),
+  };
 }
 
 /** What planning the apps one by one gathers. */
@@ -163,7 +211,8 @@ interface AppContext {
 function defaultNamespaceOf(opts: PlanOptions, io: PlanIo): () => Promise<string | undefined> {
   let read: Promise<string | undefined> | undefined;
   return () => {
-    if (opts.defaultNamespace !== undefined || opts.target !== "kubernetes" || !io.cluster) return Promise.resolve(opts.defaultNamespace);
+    if (opts.defaultNamespace !== undefined || opts.target !== "kubernetes" || !io.cluster)
+      return Promise.resolve(opts.defaultNamespace);
     return (read ??= io.cluster.defaultNamespace());
   };
 }
@@ -172,10 +221,17 @@ function defaultNamespaceOf(opts: PlanOptions, io: PlanIo): () => Promise<string
 async function planApp(app: LoadedApp, ctx: AppContext, out: AppsPlanned): Promise<void> {
   const { opts, io } = ctx;
   const parsed = parseModelSource(app.config);
-  const at = (p: (string | number)[]) => ({ file: app.file, ...app.locate(p), path: formatPath(p), app: app.config.name });
+  const at = (p: (string | number)[]) => ({
+    file: app.file,
+    ...app.locate(p),
+    path: formatPath(p),
+    app: app.config.name,
+  });
   if (isProblem(parsed)) {
     out.errors.push({ ...at(parsed.path), severity: "error", message: parsed.message, hint: parsed.hint });
-    out.errors.push(...independentChecks(app, [parsed.path], opts, io).filter((d) => d.path !== formatPath(parsed.path)));
+    out.errors.push(
+      ...independentChecks(app, [parsed.path], opts, io).filter((d) => d.path !== formatPath(parsed.path)),
+    );
     return;
   }
   const includeErrors: Diagnostic[] = [];
@@ -197,8 +253,16 @@ async function planApp(app: LoadedApp, ctx: AppContext, out: AppsPlanned): Promi
   const source = report?.source ?? parsed;
   const namespace = opts.namespace ?? app.config.namespace ?? (await ctx.defaultNamespace());
   const rendered = renderApp({
-    app: app.config, source, resolvedFrom: report?.resolvedFrom, templates: ctx.templates, includes, params: appParams, target: opts.target,
-    namespace, hostHome: io.hostHome, dockerGpus: opts.dockerGpus,
+    app: app.config,
+    source,
+    resolvedFrom: report?.resolvedFrom,
+    templates: ctx.templates,
+    includes,
+    params: appParams,
+    target: opts.target,
+    namespace,
+    hostHome: io.hostHome,
+    dockerGpus: opts.dockerGpus,
     hostModelDir: opts.target === "docker" && source.kind === "path" && io.isHostDir(source.path),
     hostDirs: opts.target === "docker" ? extraPathsOf(app.config).filter((p) => io.isHostDir(p)) : undefined,
     adapterRanks: report?.adapterRanks,
@@ -207,7 +271,14 @@ async function planApp(app: LoadedApp, ctx: AppContext, out: AppsPlanned): Promi
     ...(report?.facts?.weightBytes !== undefined ? { modelBytes: report.facts.weightBytes } : {}),
   });
   const finished = await finishObjects(app, rendered, namespace, ctx);
-  const entry: PlannedApp = { loaded: app, includes, rendered: finished.rendered, ...(namespace !== undefined ? { namespace } : {}), ...(report ? { report } : {}), ...finished.decided };
+  const entry: PlannedApp = {
+    loaded: app,
+    includes,
+    rendered: finished.rendered,
+    ...(namespace !== undefined ? { namespace } : {}),
+    ...(report ? { report } : {}),
+    ...finished.decided,
+  };
   if (report?.facts) {
     // the fit check reads the argv this render produced
     const fit = fitCheck(app, report, rendered.serve.args);
@@ -216,7 +287,12 @@ async function planApp(app: LoadedApp, ctx: AppContext, out: AppsPlanned): Promi
     if (fit.fit) entry.fit = fit.fit;
   }
   for (const p of finished.rendered.problems) {
-    const d: Diagnostic = { ...at(p.path), severity: p.severity === "error" ? "error" : "warning", message: p.message, hint: p.hint };
+    const d: Diagnostic = {
+      ...at(p.path),
+      severity: p.severity === "error" ? "error" : "warning",
+      message: p.message,
+      hint: p.hint,
+    };
     if (p.severity === "error") out.errors.push(d);
     else if (p.severity === "warning") out.warnings.push(d);
     else out.warnings.push({ ...d, severity: "note" });
@@ -228,7 +304,12 @@ async function planApp(app: LoadedApp, ctx: AppContext, out: AppsPlanned): Promi
  * An app's Kubernetes objects as they are applied: the PodTemplate `pod_template` names merged in and the
  * start-up budget learned from its starts (both read from the cluster, when the plan has one), the sync wave.
  */
-async function finishObjects(app: LoadedApp, rendered: RenderedApp, namespace: string | undefined, ctx: AppContext): Promise<{ rendered: RenderedApp; decided: Pick<PlannedApp, "podTemplate" | "startupSeconds"> }> {
+async function finishObjects(
+  app: LoadedApp,
+  rendered: RenderedApp,
+  namespace: string | undefined,
+  ctx: AppContext,
+): Promise<{ rendered: RenderedApp; decided: Pick<PlannedApp, "podTemplate" | "startupSeconds"> }> {
   const cluster = ctx.opts.target === "kubernetes" && namespace !== undefined ? ctx.io.cluster : undefined;
   const wave = ctx.syncWaves?.get(app);
   if (!rendered.objects || (!cluster && wave === undefined)) return { rendered, decided: {} };
@@ -265,25 +346,45 @@ const STAND_IN_SOURCE: ModelSource = { kind: "path", path: "/model" };
  * faulty model source): the model source's form, and the vllm serve flags of extra_args, whose check runs
  * in the render. Errors only; anything that fails here is left to the run after the fix.
  */
-function independentChecks(app: LoadedApp, dropped: readonly (string | number)[][], opts: PlanOptions, io: PlanIo): Diagnostic[] {
+function independentChecks(
+  app: LoadedApp,
+  dropped: readonly (string | number)[][],
+  opts: PlanOptions,
+  io: PlanIo,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const at = (p: (string | number)[]) => ({ file: app.file, ...app.locate(p), path: formatPath(p), app: app.config.name });
-  const isDropped = (p: readonly (string | number)[]) => dropped.some((d) => d.every((k, i) => p[i] === undefined || p[i] === k));
+  const at = (p: (string | number)[]) => ({
+    file: app.file,
+    ...app.locate(p),
+    path: formatPath(p),
+    app: app.config.name,
+  });
+  const isDropped = (p: readonly (string | number)[]) =>
+    dropped.some((d) => d.every((k, i) => p[i] === undefined || p[i] === k));
   let source = STAND_IN_SOURCE;
   if (!isDropped(["model_path"]) && !isDropped(["model_hf_path"])) {
     const parsed = parseModelSource(app.config);
-    if (isProblem(parsed)) out.push({ ...at(parsed.path), severity: "error", message: parsed.message, hint: parsed.hint });
+    if (isProblem(parsed))
+      out.push({ ...at(parsed.path), severity: "error", message: parsed.message, hint: parsed.hint });
     else source = parsed;
   }
   if (isDropped(["extra_args"])) return out;
   try {
     const rendered = renderApp({
-      app: app.config, source, templates: io.templates(), includes: [], params: new Map(), target: opts.target,
-      namespace: opts.namespace ?? app.config.namespace ?? opts.defaultNamespace, hostHome: io.hostHome, dockerGpus: opts.dockerGpus,
+      app: app.config,
+      source,
+      templates: io.templates(),
+      includes: [],
+      params: new Map(),
+      target: opts.target,
+      namespace: opts.namespace ?? app.config.namespace ?? opts.defaultNamespace,
+      hostHome: io.hostHome,
+      dockerGpus: opts.dockerGpus,
       hostModelDir: false,
     });
     for (const p of rendered.problems) {
-      if (p.severity === "error" && p.path[0] === "extra_args") out.push({ ...at(p.path), severity: "error", message: p.message, hint: p.hint });
+      if (p.severity === "error" && p.path[0] === "extra_args")
+        out.push({ ...at(p.path), severity: "error", message: p.message, hint: p.hint });
     }
   } catch {
     // a render that needs the fixed fields: its checks wait for the next run
@@ -294,7 +395,8 @@ function independentChecks(app: LoadedApp, dropped: readonly (string | number)[]
 /** The absolute paths an app names besides its model (adapters, a draft model): on Docker, host folders are bind-mounted. */
 function extraPathsOf(app: LoadedApp["config"]): string[] {
   const paths = (app.lora?.adapters ?? []).map((a) => a.source.trim()).filter((p) => p.startsWith("/"));
-  if (typeof app.draft_model_path === "string" && app.draft_model_path.startsWith("/")) paths.push(app.draft_model_path.trim().replace(/(.)\/+$/, "$1"));
+  if (typeof app.draft_model_path === "string" && app.draft_model_path.startsWith("/"))
+    paths.push(app.draft_model_path.trim().replace(/(.)\/+$/, "$1"));
   return paths;
 }
 

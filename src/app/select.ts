@@ -15,12 +15,17 @@ export interface AppRef {
 }
 
 /** `command`: the command asking (`logs`, `status`, `delete`), named in the hint when no app can be found. */
-export function appRefs(opts: { file: string; app?: string; appName?: string }, io: LoadDeps, command = "status"): AppRef[] {
+export function appRefs(
+  opts: { file: string; app?: string; appName?: string },
+  io: LoadDeps,
+  command = "status",
+): AppRef[] {
   if (opts.appName) {
     let fileNamespace: string | undefined;
     if (io.exists(opts.file)) {
       try {
-        fileNamespace = selectApps({ file: opts.file }, io).apps.find((a) => a.config.name === opts.appName)?.config.namespace;
+        fileNamespace = selectApps({ file: opts.file }, io).apps.find((a) => a.config.name === opts.appName)?.config
+          .namespace;
       } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
       }
@@ -28,8 +33,13 @@ export function appRefs(opts: { file: string; app?: string; appName?: string }, 
     return [{ name: opts.appName, ...(fileNamespace ? { fileNamespace } : {}) }];
   }
   if (!io.exists(opts.file)) {
-    throw new UsageError(`no app given, and ${opts.file} does not exist`, `name the app (vllmapp ${command} APP), or point ${command === "logs" ? "--file" : "-f"} at its vllm-app.yaml`);
+    throw new UsageError(
+      `no app given, and ${opts.file} does not exist`,
+      `name the app (vllmapp ${command} APP), or point ${command === "logs" ? "--file" : "-f"} at its vllm-app.yaml`,
+    );
   }
   const { inOrder, selected } = selectApps(opts, io);
-  return inOrder.filter((a) => selected.includes(a)).map((a) => ({ name: a.config.name, ...(a.config.namespace ? { fileNamespace: a.config.namespace } : {}) }));
+  return inOrder
+    .filter((a) => selected.includes(a))
+    .map((a) => ({ name: a.config.name, ...(a.config.namespace ? { fileNamespace: a.config.namespace } : {}) }));
 }

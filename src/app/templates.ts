@@ -43,7 +43,9 @@ export function loadTemplates(dir: string | undefined, envDir: string | undefine
   if (custom === undefined && typeof VLLMAPP_DEFAULT_TEMPLATES !== "undefined") {
     const shipped = VLLMAPP_DEFAULT_TEMPLATES;
     // the build parsed exactly the TEMPLATE_FILES, each a mapping
-    return Object.fromEntries(Object.entries(TEMPLATE_FILES).map(([key, file]) => [key, structuredClone(shipped[file])])) as unknown as Templates;
+    return Object.fromEntries(
+      Object.entries(TEMPLATE_FILES).map(([key, file]) => [key, structuredClone(shipped[file])]),
+    ) as unknown as Templates;
   }
   const root = custom ?? path.join(packageRoot(), "templates");
   const k8s = existsSync(path.join(root, "kubernetes")) ? path.join(root, "kubernetes") : root;
@@ -54,7 +56,10 @@ export function loadTemplates(dir: string | undefined, envDir: string | undefine
     try {
       text = readFileSync(full, "utf8");
     } catch {
-      throw new UsageError(`template ${full} is missing`, `copy vllmapp's templates folder whole (${shippedTemplatesFolder()}) and edit the copy`);
+      throw new UsageError(
+        `template ${full} is missing`,
+        `copy vllmapp's templates folder whole (${shippedTemplatesFolder()}) and edit the copy`,
+      );
     }
     try {
       const v = parseYaml(text);

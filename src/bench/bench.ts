@@ -33,13 +33,24 @@ export interface Level {
 export function planLevels(req: BenchRequest): Level[] {
   if (req.requestRates.length) {
     const cap = req.concurrency.length === 1 ? req.concurrency[0]! : null;
-    return req.requestRates.map((rate, i) => ({ concurrency: cap, requestRate: rate, numPrompts: req.numPrompts ?? Math.max(8, Math.ceil(rate * 10)), seed: req.seed + i }));
+    return req.requestRates.map((rate, i) => ({
+      concurrency: cap,
+      requestRate: rate,
+      numPrompts: req.numPrompts ?? Math.max(8, Math.ceil(rate * 10)),
+      seed: req.seed + i,
+    }));
   }
-  return req.concurrency.map((c, i) => ({ concurrency: c, requestRate: null, numPrompts: req.numPrompts ?? Math.max(8, 4 * c), seed: req.seed + i }));
+  return req.concurrency.map((c, i) => ({
+    concurrency: c,
+    requestRate: null,
+    numPrompts: req.numPrompts ?? Math.max(8, 4 * c),
+    seed: req.seed + i,
+  }));
 }
 
 export function describeLevel(l: Level): string {
-  if (l.requestRate !== null) return `${l.requestRate} req/s${l.concurrency !== null ? ` (at most ${l.concurrency} at once)` : ""}`;
+  if (l.requestRate !== null)
+    return `${l.requestRate} req/s${l.concurrency !== null ? ` (at most ${l.concurrency} at once)` : ""}`;
   return `concurrency ${l.concurrency}`;
 }
 
@@ -55,16 +66,36 @@ export interface BenchEndpoint {
 /** `vllm bench serve` for one level: the random dataset (a fixed input and output length), streamed completions. */
 export function vllmBenchArgs(ep: BenchEndpoint, req: BenchRequest, level: Level): string[] {
   const args = [
-    "--backend", "openai", "--base-url", ep.baseUrl, "--endpoint", "/v1/completions",
-    "--model", ep.model, "--tokenizer", ep.tokenizer,
+    "--backend",
+    "openai",
+    "--base-url",
+    ep.baseUrl,
+    "--endpoint",
+    "/v1/completions",
+    "--model",
+    ep.model,
+    "--tokenizer",
+    ep.tokenizer,
     ...datasetArgs(req),
-    "--num-prompts", String(level.numPrompts), "--seed", String(level.seed),
-    "--percentile-metrics", "ttft,tpot,itl,e2el", "--metric-percentiles", req.percentiles.join(","),
+    "--num-prompts",
+    String(level.numPrompts),
+    "--seed",
+    String(level.seed),
+    "--percentile-metrics",
+    "ttft,tpot,itl,e2el",
+    "--metric-percentiles",
+    req.percentiles.join(","),
   ];
   if (level.concurrency !== null) args.push("--max-concurrency", String(level.concurrency));
   if (level.requestRate !== null) args.push("--request-rate", String(level.requestRate));
   if (req.warmups) args.push("--num-warmups", String(req.warmups));
-  const goodput = [["ttft", req.slo.ttftMs], ["tpot", req.slo.tpotMs], ["e2el", req.slo.e2elMs]].filter(([, v]) => v !== undefined).map(([k, v]) => `${k}:${v}`);
+  const goodput = [
+    ["ttft", req.slo.ttftMs],
+    ["tpot", req.slo.tpotMs],
+    ["e2el", req.slo.e2elMs],
+  ]
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}:${v}`);
   if (goodput.length) args.push("--goodput", ...goodput);
   return args;
 }
@@ -75,8 +106,22 @@ export const DATASET_PATH = { custom: "/tmp/vllmapp-dataset.jsonl", sharegpt: "/
 /** Random prompts of a fixed length, or the dataset sample as written (custom: each record's output_tokens, no chat template). */
 function datasetArgs(req: BenchRequest): string[] {
   const d = req.dataset;
-  if (!d) return ["--dataset-name", "random", "--random-input-len", String(req.inputLen), "--random-output-len", String(req.outputLen)];
-  return ["--dataset-name", d.format, "--dataset-path", DATASET_PATH[d.format], ...(d.format === "custom" ? ["--custom-output-len", "-1", "--skip-chat-template"] : [])];
+  if (!d)
+    return [
+      "--dataset-name",
+      "random",
+      "--random-input-len",
+      String(req.inputLen),
+      "--random-output-len",
+      String(req.outputLen),
+    ];
+  return [
+    "--dataset-name",
+    d.format,
+    "--dataset-path",
+    DATASET_PATH[d.format],
+    ...(d.format === "custom" ? ["--custom-output-len", "-1", "--skip-chat-template"] : []),
+  ];
 }
 
 /**
@@ -130,7 +175,12 @@ for i, level in enumerate(cfg["levels"]):
 say("end", {})
 `;
 
-export function wrapperConfig(ep: BenchEndpoint, req: BenchRequest, levels: readonly Level[], metricsUrls: readonly string[]): string {
+export function wrapperConfig(
+  ep: BenchEndpoint,
+  req: BenchRequest,
+  levels: readonly Level[],
+  metricsUrls: readonly string[],
+): string {
   return JSON.stringify({
     levels: levels.map((l) => ({ label: describeLevel(l), args: vllmBenchArgs(ep, req, l) })),
     ...(req.dataset ? { dataset: { path: DATASET_PATH[req.dataset.format], data: req.dataset.data } } : {}),
@@ -143,7 +193,14 @@ export function wrapperConfig(ep: BenchEndpoint, req: BenchRequest, levels: read
 export type MarkerEvent =
   | { kind: "begin"; levels: number }
   | { kind: "level"; index: number; label: string }
-  | { kind: "result"; index: number; result: Record<string, unknown>; before: Record<string, number> | null; after: Record<string, number> | null; seconds: number }
+  | {
+      kind: "result";
+      index: number;
+      result: Record<string, unknown>;
+      before: Record<string, number> | null;
+      after: Record<string, number> | null;
+      seconds: number;
+    }
   | { kind: "failed"; index: number; exitCode: number }
   | { kind: "metrics-error"; url: string; error: string }
   | { kind: "end" };
@@ -188,23 +245,30 @@ export function levelOf(level: Level, ev: Extract<MarkerEvent, { kind: "result" 
   const reqs = num(r.request_throughput);
   const good = num(r.request_goodput);
   const hasSlo = req.slo.ttftMs !== undefined || req.slo.tpotMs !== undefined || req.slo.e2elMs !== undefined;
-  const delta = (name: string) => (ev.before && ev.after ? Math.max(0, (ev.after[name] ?? 0) - (ev.before[name] ?? 0)) : null);
-  const server = ev.before && ev.after
-    ? {
-        requests: delta(COUNTERS.requests)!,
-        promptTokens: delta(COUNTERS.promptTokens)!,
-        generationTokens: delta(COUNTERS.generationTokens)!,
-        preemptions: delta(COUNTERS.preemptions)!,
-        prefixCacheHitRate: delta(COUNTERS.prefixQueries)! > 0 ? delta(COUNTERS.prefixHits)! / delta(COUNTERS.prefixQueries)! : null,
-      }
-    : null;
+  const delta = (name: string) =>
+    ev.before && ev.after ? Math.max(0, (ev.after[name] ?? 0) - (ev.before[name] ?? 0)) : null;
+  const server =
+    ev.before && ev.after
+      ? {
+          requests: delta(COUNTERS.requests)!,
+          promptTokens: delta(COUNTERS.promptTokens)!,
+          generationTokens: delta(COUNTERS.generationTokens)!,
+          preemptions: delta(COUNTERS.preemptions)!,
+          prefixCacheHitRate:
+            delta(COUNTERS.prefixQueries)! > 0 ? delta(COUNTERS.prefixHits)! / delta(COUNTERS.prefixQueries)! : null,
+        }
+      : null;
   return {
     concurrency: level.concurrency,
     requestRate: level.requestRate,
     numPrompts: level.numPrompts,
     durationSeconds: num(r.duration),
     requests: { completed, failed: num(r.failed) ?? 0 },
-    throughput: { requestsPerSecond: reqs, outputTokensPerSecond: num(r.output_throughput), totalTokensPerSecond: num(r.total_token_throughput) },
+    throughput: {
+      requestsPerSecond: reqs,
+      outputTokensPerSecond: num(r.output_throughput),
+      totalTokensPerSecond: num(r.total_token_throughput),
+    },
     ttftMs: statsOf(r, "ttft", req.percentiles),
     tpotMs: statsOf(r, "tpot", req.percentiles),
     itlMs: statsOf(r, "itl", req.percentiles),
@@ -240,7 +304,10 @@ export const BENCH_LABEL = "vllmapp.dev/bench";
 const TOKENIZER_DIR = "/tokenizer";
 
 /** The files a tokenizer needs, for the copy from an object store (no weights). */
-export const TOKENIZER_FILES = ["*.json", "*.model", "*.txt", "*.tiktoken", "*.jinja", "*.py"].flatMap((g) => ["--include", g]);
+export const TOKENIZER_FILES = ["*.json", "*.model", "*.txt", "*.tiktoken", "*.jinja", "*.py"].flatMap((g) => [
+  "--include",
+  g,
+]);
 
 /**
  * The benchmark Job: the app's image, next to the server (same namespace), no retries, gone an hour
@@ -248,7 +315,12 @@ export const TOKENIZER_FILES = ["*.json", "*.model", "*.txt", "*.tiktoken", "*.j
  * PodMonitor and `vllmapp logs` never take them for a replica.
  */
 export function renderBenchJob(spec: BenchJobSpec): K8sObject {
-  const labels = { "app.kubernetes.io/name": spec.app, "app.kubernetes.io/component": "bench", "app.kubernetes.io/managed-by": "vllmapp", [BENCH_LABEL]: spec.app };
+  const labels = {
+    "app.kubernetes.io/name": spec.app,
+    "app.kubernetes.io/component": "bench",
+    "app.kubernetes.io/managed-by": "vllmapp",
+    [BENCH_LABEL]: spec.app,
+  };
   const volumes: V1Volume[] = [{ name: "tmp", emptyDir: {} }];
   const mounts: V1VolumeMount[] = [{ name: "tmp", mountPath: "/tmp" }];
   const initContainers: V1Container[] = [];
@@ -259,7 +331,15 @@ export function renderBenchJob(spec: BenchJobSpec): K8sObject {
   } else if (t.kind === "copy") {
     volumes.push({ name: "tokenizer", emptyDir: {} });
     mounts.push({ name: "tokenizer", mountPath: TOKENIZER_DIR, readOnly: true });
-    initContainers.push({ name: "tokenizer", image: t.image, command: ["rclone"], args: t.args, env: t.env, volumeMounts: [{ name: "tokenizer", mountPath: TOKENIZER_DIR }], resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } } });
+    initContainers.push({
+      name: "tokenizer",
+      image: t.image,
+      command: ["rclone"],
+      args: t.args,
+      env: t.env,
+      volumeMounts: [{ name: "tokenizer", mountPath: TOKENIZER_DIR }],
+      resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+    });
   }
   const job: V1Job = {
     apiVersion: "batch/v1",
@@ -283,7 +363,11 @@ export function renderBenchJob(spec: BenchJobSpec): K8sObject {
               name: "bench",
               image: spec.image,
               command: ["python3", "-c", WRAPPER, spec.config],
-              env: [...spec.env, { name: "HF_HOME", value: "/tmp/huggingface" }, { name: "PYTHONUNBUFFERED", value: "1" }],
+              env: [
+                ...spec.env,
+                { name: "HF_HOME", value: "/tmp/huggingface" },
+                { name: "PYTHONUNBUFFERED", value: "1" },
+              ],
               resources: { requests: { cpu: "1", memory: "2Gi" }, limits: { memory: "8Gi" } },
               volumeMounts: mounts,
             },
@@ -311,14 +395,21 @@ export class BenchOutput {
   failed: { index: number; exitCode: number } | undefined;
   ended = false;
 
-  constructor(private readonly plan: readonly Level[], private readonly req: BenchRequest) {}
+  constructor(
+    private readonly plan: readonly Level[],
+    private readonly req: BenchRequest,
+  ) {}
 
   /** One line (tqdm's \r updates inside it are fine); what changed, if anything. */
   feed(line: string): "level" | "progress" | "result" | "failed" | undefined {
     const ev = parseMarker(line);
     if (!ev) {
       const p = parseProgress(line);
-      const text = line.split("\r").filter((x) => x.trim()).at(-1)?.trim();
+      const text = line
+        .split("\r")
+        .filter((x) => x.trim())
+        .at(-1)
+        ?.trim();
       if (text) {
         this.tail.push(text);
         if (this.tail.length > 15) this.tail.shift();
@@ -343,7 +434,10 @@ export class BenchOutput {
         this.failed = { index: ev.index, exitCode: ev.exitCode };
         return "failed";
       case "metrics-error":
-        if (!this.warnings.length) this.warnings.push(`the server's /metrics could not be read (${ev.url}: ${ev.error}); the levels have no server counters`);
+        if (!this.warnings.length)
+          this.warnings.push(
+            `the server's /metrics could not be read (${ev.url}: ${ev.error}); the levels have no server counters`,
+          );
         return undefined;
       case "end":
         this.ended = true;

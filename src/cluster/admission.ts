@@ -14,18 +14,35 @@ function podTemplates(o: any): { role: string; tpl: any }[] {
   if (o.kind === "Deployment") return [{ role: "", tpl: o.spec?.template }];
   if (o.kind === "LeaderWorkerSet") {
     const lwt = o.spec?.leaderWorkerTemplate ?? {};
-    return [{ role: "leader", tpl: lwt.leaderTemplate }, { role: "worker", tpl: lwt.workerTemplate }].filter((x) => x.tpl);
+    return [
+      { role: "leader", tpl: lwt.leaderTemplate },
+      { role: "worker", tpl: lwt.workerTemplate },
+    ].filter((x) => x.tpl);
   }
   return [];
 }
 
 /** The first pod template the namespace refuses, and why; undefined when all are admitted (or pods may not be created by this user). */
-export async function podRefusal(api: KubeApi, app: string, namespace: string, objects: readonly K8sObject[]): Promise<Refusal | undefined> {
+export async function podRefusal(
+  api: KubeApi,
+  app: string,
+  namespace: string,
+  objects: readonly K8sObject[],
+): Promise<Refusal | undefined> {
   for (const { role, tpl } of objects.flatMap(podTemplates)) {
     const name = `${app}${role ? `-${role}` : ""}-preflight`;
-    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name, namespace, labels: tpl.metadata?.labels, annotations: tpl.metadata?.annotations }, spec: tpl.spec };
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace, labels: tpl.metadata?.labels, annotations: tpl.metadata?.annotations },
+      spec: tpl.spec,
+    };
     try {
-      await api.request("POST", `/api/v1/namespaces/${namespace}/pods`, { query: { dryRun: "All", fieldManager: FIELD_MANAGER }, body: pod, what: `create a pod of ${app} (a server-side dry run)` });
+      await api.request("POST", `/api/v1/namespaces/${namespace}/pods`, {
+        query: { dryRun: "All", fieldManager: FIELD_MANAGER },
+        body: pod,
+        what: `create a pod of ${app} (a server-side dry run)`,
+      });
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       // 403 is admission's refusal; anything else (an invalid pod, which the server-side validation of the
@@ -50,7 +67,10 @@ export async function podRefusal(api: KubeApi, app: string, namespace: string, o
 /** Does the app run pods here already? (A user who may not list pods: assume it does, and leave the quota to the wait.) */
 async function hasPods(api: KubeApi, app: string, namespace: string): Promise<boolean> {
   try {
-    const list = await api.request<{ items: unknown[] }>("GET", `/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: `${LABEL_APP}=${app}`, limit: 1 }, what: `list the pods of ${app}` });
+    const list = await api.request<{ items: unknown[] }>("GET", `/api/v1/namespaces/${namespace}/pods`, {
+      query: { labelSelector: `${LABEL_APP}=${app}`, limit: 1 },
+      what: `list the pods of ${app}`,
+    });
     return list.items.length > 0;
   } catch (e) {
     if (e instanceof ApiError && e.status === 403) return true;

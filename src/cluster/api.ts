@@ -16,7 +16,13 @@ import { ClusterError } from "../errors.js";
 import { ApiError, networkError, type ApiStatus } from "./errors.js";
 
 export type KObject = K8sObject & {
-  metadata: K8sObject["metadata"] & { resourceVersion?: string; uid?: string; creationTimestamp?: string; deletionTimestamp?: string; generation?: number };
+  metadata: K8sObject["metadata"] & {
+    resourceVersion?: string;
+    uid?: string;
+    creationTimestamp?: string;
+    deletionTimestamp?: string;
+    generation?: number;
+  };
 };
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -66,7 +72,14 @@ const BUILTIN: Record<string, Resource> = Object.fromEntries(
     ] as const
   ).map(([version, kind, name, namespaced]) => [`${version}/${kind}`, { name, kind, namespaced }]),
 );
-const BUILTIN_GROUP_VERSIONS: Record<string, string> = { "": "v1", apps: "apps/v1", batch: "batch/v1", "networking.k8s.io": "networking.k8s.io/v1", autoscaling: "autoscaling/v2", policy: "policy/v1" };
+const BUILTIN_GROUP_VERSIONS: Record<string, string> = {
+  "": "v1",
+  apps: "apps/v1",
+  batch: "batch/v1",
+  "networking.k8s.io": "networking.k8s.io/v1",
+  autoscaling: "autoscaling/v2",
+  policy: "policy/v1",
+};
 
 export function groupOf(apiVersion: string): string {
   return apiVersion.includes("/") ? apiVersion.split("/")[0]! : "";
@@ -110,7 +123,15 @@ export function outageSeconds(value: string | undefined): number {
 }
 
 /** Connection failures that a restarting server causes (a POST is retried only when nothing was sent). */
-const LOST = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED"]);
+const LOST = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ECONNABORTED",
+]);
 
 function errnoOf(e: unknown): string | undefined {
   const err = e as { code?: string; cause?: { code?: string } };
@@ -177,24 +198,45 @@ export class KubeApi {
    * new settings get agents of their own.
    */
   private agentsFor(protocol: string, req: https.RequestOptions): Agents {
-    const id = [protocol, ...TLS_KEYS.map((k) => {
-      const v = req[k] as unknown;
-      return Buffer.isBuffer(v) ? v.toString("base64") : Array.isArray(v) ? v.map(String).join("\n") : String(v);
-    })].join("\0");
+    const id = [
+      protocol,
+      ...TLS_KEYS.map((k) => {
+        const v = req[k] as unknown;
+        return Buffer.isBuffer(v) ? v.toString("base64") : Array.isArray(v) ? v.map(String).join("\n") : String(v);
+      }),
+    ].join("\0");
     let a = this.agents.get(id);
     if (!a) {
-      if (protocol === "http:") a = { pooled: new http.Agent({ keepAlive: true, maxSockets: POOLED_SOCKETS }), streams: new http.Agent({ keepAlive: false }) };
+      if (protocol === "http:")
+        a = {
+          pooled: new http.Agent({ keepAlive: true, maxSockets: POOLED_SOCKETS }),
+          streams: new http.Agent({ keepAlive: false }),
+        };
       else {
-        const secureContext = tls.createSecureContext({ ca: req.ca, cert: req.cert, key: req.key, pfx: req.pfx, passphrase: req.passphrase });
+        const secureContext = tls.createSecureContext({
+          ca: req.ca,
+          cert: req.cert,
+          key: req.key,
+          pfx: req.pfx,
+          passphrase: req.passphrase,
+        });
         const tlsOpts = { secureContext, rejectUnauthorized: req.rejectUnauthorized, servername: req.servername };
-        a = { pooled: new https.Agent({ ...tlsOpts, keepAlive: true, maxSockets: POOLED_SOCKETS }), streams: new https.Agent({ ...tlsOpts, keepAlive: false }) };
+        a = {
+          pooled: new https.Agent({ ...tlsOpts, keepAlive: true, maxSockets: POOLED_SOCKETS }),
+          streams: new https.Agent({ ...tlsOpts, keepAlive: false }),
+        };
       }
       this.agents.set(id, a);
     }
     return a;
   }
 
-  private async open(method: string, path: string, opts: RequestOptions, stream = false): Promise<http.IncomingMessage> {
+  private async open(
+    method: string,
+    path: string,
+    opts: RequestOptions,
+    stream = false,
+  ): Promise<http.IncomingMessage> {
     if (this.stop) opts = { ...opts, signal: opts.signal ? AbortSignal.any([opts.signal, this.stop]) : this.stop };
     const url = new URL(this.conn.server.replace(/\/+$/, "") + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
@@ -237,8 +279,13 @@ export class KubeApi {
   }
 
   /** open(), riding out an outage of a server that answered before. */
-  private async openRetrying(method: string, path: string, opts: RequestOptions, stream = false): Promise<http.IncomingMessage> {
-    for (let stale = 0; ; ) {
+  private async openRetrying(
+    method: string,
+    path: string,
+    opts: RequestOptions,
+    stream = false,
+  ): Promise<http.IncomingMessage> {
+    for (let stale = 0; ;) {
       try {
         return await this.open(method, path, opts, stream);
       } catch (e) {
@@ -269,10 +316,16 @@ export class KubeApi {
    */
   async request<T = KObject>(method: string, path: string, opts: RequestOptions): Promise<T> {
     let res = await this.openRetrying(method, path, opts);
-    for (let attempt = 1; attempt < RETRY_TRIES && retriable(method, res.statusCode ?? 0) && !opts.signal?.aborted; attempt++) {
+    for (
+      let attempt = 1;
+      attempt < RETRY_TRIES && retriable(method, res.statusCode ?? 0) && !opts.signal?.aborted;
+      attempt++
+    ) {
       const after = Number(res.headers["retry-after"]);
       res.resume();
-      await new Promise((r) => setTimeout(r, Number.isFinite(after) && after > 0 ? Math.min(after, 5) * 1000 : 100 * 2 ** attempt));
+      await new Promise((r) =>
+        setTimeout(r, Number.isFinite(after) && after > 0 ? Math.min(after, 5) * 1000 : 100 * 2 ** attempt),
+      );
       res = await this.openRetrying(method, path, opts);
     }
     if ((res.statusCode ?? 500) >= 400) return this.fail(res, opts);
@@ -340,19 +393,23 @@ export class KubeApi {
     while (!signal.aborted) {
       let gone = false;
       try {
-        await this.lines(path, { query: { ...query, watch: true, allowWatchBookmarks: true, resourceVersion: rv }, signal, what }, (line) => {
-          if (!line) return;
-          const ev = JSON.parse(line) as { type: string; object: T & ApiStatus };
-          if (ev.type === "ERROR") {
-            if (ev.object.code === 410) {
-              gone = true;
-              return;
+        await this.lines(
+          path,
+          { query: { ...query, watch: true, allowWatchBookmarks: true, resourceVersion: rv }, signal, what },
+          (line) => {
+            if (!line) return;
+            const ev = JSON.parse(line) as { type: string; object: T & ApiStatus };
+            if (ev.type === "ERROR") {
+              if (ev.object.code === 410) {
+                gone = true;
+                return;
+              }
+              throw new ApiError(ev.object.code ?? 500, ev.object, what, this.conn);
             }
-            throw new ApiError(ev.object.code ?? 500, ev.object, what, this.conn);
-          }
-          rv = ev.object.metadata?.resourceVersion ?? rv;
-          if (ev.type !== "BOOKMARK") onEvent(ev as WatchEvent<T>);
-        });
+            rv = ev.object.metadata?.resourceVersion ?? rv;
+            if (ev.type !== "BOOKMARK") onEvent(ev as WatchEvent<T>);
+          },
+        );
       } catch (e) {
         // a broken connection, or a server coming back up that answers 429/503 for a while
         if (!(await this.rideOut(e, "GET", signal))) throw e;
@@ -372,7 +429,9 @@ export class KubeApi {
     let found = this.discovery.get(apiVersion);
     if (!found) {
       const path = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-      found = this.get<{ resources: Resource[] }>(path, `discover ${apiVersion}`).then((l) => l?.resources.filter((r) => !r.name.includes("/")));
+      found = this.get<{ resources: Resource[] }>(path, `discover ${apiVersion}`).then((l) =>
+        l?.resources.filter((r) => !r.name.includes("/")),
+      );
       this.discovery.set(apiVersion, found);
     }
     return (await found)?.find((r) => r.kind === kind);
@@ -388,7 +447,8 @@ export class KubeApi {
   /** The URL path of a collection (no name) or of one object. */
   async path(apiVersion: string, kind: string, namespace?: string, name?: string): Promise<string> {
     const r = await this.resource(apiVersion, kind);
-    if (!r) throw new ApiError(404, { message: `the cluster serves no ${kind} in ${apiVersion}` }, `find ${kind}`, this.conn);
+    if (!r)
+      throw new ApiError(404, { message: `the cluster serves no ${kind} in ${apiVersion}` }, `find ${kind}`, this.conn);
     const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
     const ns = r.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : "";
     return `${base}${ns}/${r.name}${name ? `/${encodeURIComponent(name)}` : ""}`;

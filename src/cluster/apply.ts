@@ -10,7 +10,16 @@ import type { Change, ChangeAction } from "../target.js";
 import { FIELD_MANAGER } from "../render/labels.js";
 import { ClusterError } from "../errors.js";
 import { describe, type KObject, type KubeApi } from "./api.js";
-import { ANN_GROUP_KINDS, ANN_TOOLING, LABEL_PART_OF, formatGroupKinds, groupKindOf, parseGroupKinds, splitGroupKind, type AppSet } from "./applyset.js";
+import {
+  ANN_GROUP_KINDS,
+  ANN_TOOLING,
+  LABEL_PART_OF,
+  formatGroupKinds,
+  groupKindOf,
+  parseGroupKinds,
+  splitGroupKind,
+  type AppSet,
+} from "./applyset.js";
 import { ApiError } from "./errors.js";
 
 export type DryRun = "none" | "client" | "server";
@@ -28,9 +37,14 @@ function isApiKeySecret(o: K8sObject, app: string): boolean {
 
 /** Is every field of `want` present with the same value in `have`? (client-side "unchanged") */
 export function isSubset(want: unknown, have: unknown): boolean {
-  if (Array.isArray(want)) return Array.isArray(have) && want.length === have.length && want.every((w, i) => isSubset(w, have[i]));
+  if (Array.isArray(want))
+    return Array.isArray(have) && want.length === have.length && want.every((w, i) => isSubset(w, have[i]));
   if (want && typeof want === "object") {
-    return Boolean(have) && typeof have === "object" && Object.entries(want).every(([k, v]) => isSubset(v, (have as Record<string, unknown>)[k]));
+    return (
+      Boolean(have) &&
+      typeof have === "object" &&
+      Object.entries(want).every(([k, v]) => isSubset(v, (have as Record<string, unknown>)[k]))
+    );
   }
   return String(want) === String(have);
 }
@@ -42,7 +56,11 @@ function comparable(o: KObject | undefined): string {
   return JSON.stringify({ ...rest, metadata });
 }
 
-async function ssa(api: KubeApi, obj: K8sObject, opts: { manager: string; force: boolean; dryRun?: "All" }): Promise<KObject> {
+async function ssa(
+  api: KubeApi,
+  obj: K8sObject,
+  opts: { manager: string; force: boolean; dryRun?: "All" },
+): Promise<KObject> {
   return api.request("PATCH", await api.pathOf(obj), {
     query: { fieldManager: opts.manager, force: opts.force || undefined, dryRun: opts.dryRun },
     body: obj,
@@ -73,7 +91,9 @@ async function pruneCandidates(api: KubeApi, set: AppSet, groupKinds: string[]):
         query: { labelSelector: `${LABEL_PART_OF}=${set.id}` },
         what: `list ${gk} of the applyset`,
       });
-      return list.items.map((o) => ({ ...o, apiVersion: version, kind })).filter((o) => !keep.has(`${gk}/${o.metadata.name}`));
+      return list.items
+        .map((o) => ({ ...o, apiVersion: version, kind }))
+        .filter((o) => !keep.has(`${gk}/${o.metadata.name}`));
     }),
   );
   return lists.flat();
@@ -85,24 +105,58 @@ async function pruneCandidates(api: KubeApi, set: AppSet, groupKinds: string[]):
  * rejection named at once.
  */
 export async function validateOnServer(api: KubeApi, sets: readonly AppSet[], force: boolean): Promise<void> {
-  await settleAll(sets.flatMap((set) => [set.parent, ...set.members].map((o) => ssa(api, o, { manager: FIELD_MANAGER, force, dryRun: "All" }))));
+  await settleAll(
+    sets.flatMap((set) =>
+      [set.parent, ...set.members].map((o) => ssa(api, o, { manager: FIELD_MANAGER, force, dryRun: "All" })),
+    ),
+  );
 }
 
 type Recorder = (o: K8sObject, before: KObject | undefined, after?: KObject) => void;
 
 /** The writes of an apply: the parent (listing old and new group-kinds), then the members in two waves. */
-async function writeSet(api: KubeApi, set: AppSet, app: string, write: { manager: string; force: boolean; dryRun?: "All" }, allGks: readonly string[], live: readonly (KObject | undefined)[], record: Recorder): Promise<void> {
+async function writeSet(
+  api: KubeApi,
+  set: AppSet,
+  app: string,
+  write: { manager: string; force: boolean; dryRun?: "All" },
+  allGks: readonly string[],
+  live: readonly (KObject | undefined)[],
+  record: Recorder,
+): Promise<void> {
   // the parent first, listing old and new group-kinds, so an interrupted deploy still prunes later
-  const parentWithAll = { ...set.parent, metadata: { ...set.parent.metadata, annotations: { ...set.parent.metadata.annotations, [ANN_GROUP_KINDS]: allGks.join(",") } } };
+  const parentWithAll = {
+    ...set.parent,
+    metadata: {
+      ...set.parent.metadata,
+      annotations: { ...set.parent.metadata.annotations, [ANN_GROUP_KINDS]: allGks.join(",") },
+    },
+  };
   await ssa(api, parentWithAll, write);
-  for (const wave of [set.members.filter((m) => FIRST_WAVE.has(m.kind)), set.members.filter((m) => !FIRST_WAVE.has(m.kind))]) {
+  for (const wave of [
+    set.members.filter((m) => FIRST_WAVE.has(m.kind)),
+    set.members.filter((m) => !FIRST_WAVE.has(m.kind)),
+  ]) {
     await settleAll(
       wave.map(async (m) => {
         let applied = await ssa(api, m, write);
-        if (isApiKeySecret(m, app) && !write.dryRun && !(applied as { data?: Record<string, string> }).data?.[API_KEY]) {
+        if (
+          isApiKeySecret(m, app) &&
+          !write.dryRun &&
+          !(applied as { data?: Record<string, string> }).data?.[API_KEY]
+        ) {
           // once, under its own field manager: re-applying the (data-less) Secret never touches it
           const key = randomBytes(32).toString("base64url");
-          applied = await ssa(api, { apiVersion: "v1", kind: "Secret", metadata: { name: m.metadata.name, namespace: m.metadata.namespace }, data: { [API_KEY]: Buffer.from(key).toString("base64") } }, { manager: KEYGEN_MANAGER, force: false });
+          applied = await ssa(
+            api,
+            {
+              apiVersion: "v1",
+              kind: "Secret",
+              metadata: { name: m.metadata.name, namespace: m.metadata.namespace },
+              data: { [API_KEY]: Buffer.from(key).toString("base64") },
+            },
+            { manager: KEYGEN_MANAGER, force: false },
+          );
         }
         record(m, live[set.members.indexOf(m)], applied);
       }),
@@ -122,15 +176,25 @@ function partialApply(e: unknown, set: AppSet, changes: readonly Change[]): unkn
   );
 }
 
-export async function applyAppSet(api: KubeApi, set: AppSet, app: string, opts: { dryRun: DryRun; force: boolean }): Promise<Change[]> {
+export async function applyAppSet(
+  api: KubeApi,
+  set: AppSet,
+  app: string,
+  opts: { dryRun: DryRun; force: boolean },
+): Promise<Change[]> {
   const get = async (o: K8sObject) => api.get(await api.pathOf(o), `read ${describe(o)}`);
   const [parentLive, ...live] = await Promise.all([get(set.parent), ...set.members.map(get)]);
   const tooling = parentLive?.metadata.annotations?.[ANN_TOOLING];
   if (tooling && !tooling.startsWith("vllmapp/")) {
-    throw new ClusterError(`Secret ${set.parent.metadata.name} in ${set.parent.metadata.namespace} is the applyset of another tool (${tooling})`, "rename the app, or delete that applyset if it is stale");
+    throw new ClusterError(
+      `Secret ${set.parent.metadata.name} in ${set.parent.metadata.namespace} is the applyset of another tool (${tooling})`,
+      "rename the app, or delete that applyset if it is stale",
+    );
   }
   const newGks = set.members.map(groupKindOf);
-  const allGks = [...new Set([...parseGroupKinds(parentLive?.metadata.annotations?.[ANN_GROUP_KINDS]), ...newGks])].sort();
+  const allGks = [
+    ...new Set([...parseGroupKinds(parentLive?.metadata.annotations?.[ANN_GROUP_KINDS]), ...newGks]),
+  ].sort();
   const dryRun = opts.dryRun === "server" ? ("All" as const) : undefined;
   const write = { manager: FIELD_MANAGER, force: opts.force, dryRun };
   const changes: Change[] = [];
@@ -145,7 +209,8 @@ export async function applyAppSet(api: KubeApi, set: AppSet, app: string, opts: 
         return before.metadata.resourceVersion === after?.metadata.resourceVersion ? "unchanged" : "configure";
     }
   };
-  const record = (o: K8sObject, before: KObject | undefined, after?: KObject) => changes.push({ kind: o.kind, name: o.metadata.name, action: actionOf(o, before, after) });
+  const record = (o: K8sObject, before: KObject | undefined, after?: KObject) =>
+    changes.push({ kind: o.kind, name: o.metadata.name, action: actionOf(o, before, after) });
 
   if (opts.dryRun === "client") {
     set.members.forEach((m, i) => record(m, live[i]));
@@ -165,7 +230,10 @@ export async function applyAppSet(api: KubeApi, set: AppSet, app: string, opts: 
     await settleAll(
       prune.map(async (o) => {
         try {
-          await api.request("DELETE", await api.pathOf(o), { query: { propagationPolicy: "Background" }, what: `prune ${describe(o)}` });
+          await api.request("DELETE", await api.pathOf(o), {
+            query: { propagationPolicy: "Background" },
+            what: `prune ${describe(o)}`,
+          });
         } catch (e) {
           if (!(e instanceof ApiError && e.status === 404)) throw e;
         }

@@ -17,7 +17,9 @@ export const TOOLING = "vllmapp/v0.1.0";
 
 /** applyset-<base64url(sha256(<name>.<namespace>.<kind>.<group>))>-v1 */
 export function applySetId(parent: { name: string; namespace: string; kind: string; group: string }): string {
-  const hash = createHash("sha256").update([parent.name, parent.namespace, parent.kind, parent.group].join(".")).digest("base64url");
+  const hash = createHash("sha256")
+    .update([parent.name, parent.namespace, parent.kind, parent.group].join("."))
+    .digest("base64url");
   return `applyset-${hash}-v1`;
 }
 
@@ -37,7 +39,10 @@ export function splitGroupKind(gk: string): { kind: string; group: string } {
 }
 
 export function parseGroupKinds(value: string | undefined): string[] {
-  return (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  return (value ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export function formatGroupKinds(gks: Iterable<string>): string {

@@ -6,7 +6,17 @@
  * read back from the Job's log. The server's /metrics are scraped from each ready replica's pod IP.
  */
 import { randomBytes } from "node:crypto";
-import { BenchOutput, COPIED_TOKENIZER, describeLevel, planLevels, renderBenchJob, TOKENIZER_FILES, wrapperConfig, type BenchJobSpec, type TokenizerSource } from "../bench/bench.js";
+import {
+  BenchOutput,
+  COPIED_TOKENIZER,
+  describeLevel,
+  planLevels,
+  renderBenchJob,
+  TOKENIZER_FILES,
+  wrapperConfig,
+  type BenchJobSpec,
+  type TokenizerSource,
+} from "../bench/bench.js";
 import { formatDuration } from "../config/units.js";
 import { AppFailedError, InterruptedError, ReadinessTimeoutError, UsageError } from "../errors.js";
 import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
@@ -47,16 +57,36 @@ export function tokenizerFor(dep: Obj, container: any): TokenizerSource {
     const download = (dep.spec?.template?.spec?.initContainers ?? []).find((c: any) => c.name === "model-download");
     const env = (container.env ?? []).filter((e: any) => /^(AWS_|GOOGLE_|AZURE_|RCLONE_)/.test(e.name));
     const endpoint = env.find((e: any) => e.name === "AWS_ENDPOINT_URL" && typeof e.value === "string");
-    if (source.kind === "s3" && endpoint && !env.some((e: any) => e.name === "RCLONE_S3_ENDPOINT")) env.push({ name: "RCLONE_S3_ENDPOINT", value: endpoint.value });
-    return { kind: "copy", image: download?.image ?? RCLONE_IMAGE, args: ["copy", ...rcloneSource(source), COPIED_TOKENIZER, ...TOKENIZER_FILES, "--max-depth", "1"], env };
+    if (source.kind === "s3" && endpoint && !env.some((e: any) => e.name === "RCLONE_S3_ENDPOINT"))
+      env.push({ name: "RCLONE_S3_ENDPOINT", value: endpoint.value });
+    return {
+      kind: "copy",
+      image: download?.image ?? RCLONE_IMAGE,
+      args: ["copy", ...rcloneSource(source), COPIED_TOKENIZER, ...TOKENIZER_FILES, "--max-depth", "1"],
+      env,
+    };
   }
   if (modelArg.startsWith("/")) {
     // a folder on a volume the server mounts (a PVC): the Job mounts the same, read-only
-    const mount = [...(container.volumeMounts ?? [])].sort((a: any, b: any) => b.mountPath.length - a.mountPath.length).find((m: any) => modelArg === m.mountPath || modelArg.startsWith(`${m.mountPath.replace(/\/$/, "")}/`));
+    const mount = [...(container.volumeMounts ?? [])]
+      .sort((a: any, b: any) => b.mountPath.length - a.mountPath.length)
+      .find((m: any) => modelArg === m.mountPath || modelArg.startsWith(`${m.mountPath.replace(/\/$/, "")}/`));
     const volume = mount && (dep.spec?.template?.spec?.volumes ?? []).find((v: any) => v.name === mount.name);
     if (volume && !volume.emptyDir) {
-      const ro = volume.persistentVolumeClaim ? { ...volume, persistentVolumeClaim: { ...volume.persistentVolumeClaim, readOnly: true } } : volume;
-      return { kind: "mount", tokenizer: modelArg, volume: ro, mount: { name: mount.name, mountPath: mount.mountPath, ...(mount.subPath ? { subPath: mount.subPath } : {}), readOnly: true } };
+      const ro = volume.persistentVolumeClaim
+        ? { ...volume, persistentVolumeClaim: { ...volume.persistentVolumeClaim, readOnly: true } }
+        : volume;
+      return {
+        kind: "mount",
+        tokenizer: modelArg,
+        volume: ro,
+        mount: {
+          name: mount.name,
+          mountPath: mount.mountPath,
+          ...(mount.subPath ? { subPath: mount.subPath } : {}),
+          readOnly: true,
+        },
+      };
     }
   }
   // a Hugging Face repo (the tokenizer's files come from the Hub, with the server's HF_TOKEN/HF_ENDPOINT), or a path in the image
@@ -64,10 +94,18 @@ export function tokenizerFor(dep: Obj, container: any): TokenizerSource {
 }
 
 /** The Job for a deployed app, from its live Deployment, Service and ready pods. Pure. */
-export function benchJobSpec(dep: Obj, svc: Obj, pods: readonly Obj[], req: BenchRequest, name: string): { spec: BenchJobSpec; baseUrl: string; model: string; image: string } {
+export function benchJobSpec(
+  dep: Obj,
+  svc: Obj,
+  pods: readonly Obj[],
+  req: BenchRequest,
+  name: string,
+): { spec: BenchJobSpec; baseUrl: string; model: string; image: string } {
   const app = dep.metadata.labels?.[LABEL_APP] ?? dep.metadata.name;
   const namespace = dep.metadata.namespace!;
-  const container = (dep.spec?.template?.spec?.containers ?? []).find((c: any) => c.name === "vllm") ?? dep.spec?.template?.spec?.containers?.[0];
+  const container =
+    (dep.spec?.template?.spec?.containers ?? []).find((c: any) => c.name === "vllm") ??
+    dep.spec?.template?.spec?.containers?.[0];
   const baseUrl = serviceUrl(svc, namespace);
   const model = req.model ?? dep.metadata.annotations?.[ANNOTATION_MODEL_ID] ?? container?.args?.[0] ?? app;
   const env = (container?.env ?? []).filter((e: any) => !NOT_COPIED.has(e.name));
@@ -76,36 +114,95 @@ export function benchJobSpec(dep: Obj, svc: Obj, pods: readonly Obj[], req: Benc
   else if (key?.value !== undefined) env.push({ name: "OPENAI_API_KEY", value: key.value });
   const tokenizer = tokenizerFor(dep, container ?? {});
   const tokenizerPath = tokenizer.kind === "copy" ? COPIED_TOKENIZER : tokenizer.tokenizer;
-  const port = (container?.ports ?? []).find((p: any) => p.name === "http")?.containerPort ?? svc.spec?.ports?.[0]?.port;
-  const metrics = pods.filter((p) => p.status?.podIP).map((p) => `http://${String(p.status.podIP).includes(":") ? `[${p.status.podIP}]` : p.status.podIP}:${port}/metrics`);
-  const config = wrapperConfig({ baseUrl, model, tokenizer: tokenizerPath }, req, planLevels(req), metrics.length ? metrics : [`${baseUrl}/metrics`]);
+  const port =
+    (container?.ports ?? []).find((p: any) => p.name === "http")?.containerPort ?? svc.spec?.ports?.[0]?.port;
+  const metrics = pods
+    .filter((p) => p.status?.podIP)
+    .map(
+      (p) => `http://${String(p.status.podIP).includes(":") ? `[${p.status.podIP}]` : p.status.podIP}:${port}/metrics`,
+    );
+  const config = wrapperConfig(
+    { baseUrl, model, tokenizer: tokenizerPath },
+    req,
+    planLevels(req),
+    metrics.length ? metrics : [`${baseUrl}/metrics`],
+  );
   // the same Pod Security level as the server's pod (restricted, or root for an image that needs it)
-  const profile = dep.spec?.template?.spec && podSecurityLevelOf(dep.spec.template.spec).level === "restricted" ? "restricted" : "baseline";
+  const profile =
+    dep.spec?.template?.spec && podSecurityLevelOf(dep.spec.template.spec).level === "restricted"
+      ? "restricted"
+      : "baseline";
   // in the server's node pool (on a cluster with GPU node pools, not a hop away on another pool's node)
   const pod = dep.spec?.template?.spec ?? {};
-  const placement = { ...(pod.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}), ...(pod.affinity?.nodeAffinity ? { affinity: { nodeAffinity: pod.affinity.nodeAffinity } } : {}), ...(pod.tolerations ? { tolerations: pod.tolerations } : {}) };
-  return { spec: { app, namespace, name, image: container?.image, env, tokenizer, config, profile, ...(Object.keys(placement).length ? { placement } : {}) }, baseUrl, model, image: container?.image };
+  const placement = {
+    ...(pod.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}),
+    ...(pod.affinity?.nodeAffinity ? { affinity: { nodeAffinity: pod.affinity.nodeAffinity } } : {}),
+    ...(pod.tolerations ? { tolerations: pod.tolerations } : {}),
+  };
+  return {
+    spec: {
+      app,
+      namespace,
+      name,
+      image: container?.image,
+      env,
+      tokenizer,
+      config,
+      profile,
+      ...(Object.keys(placement).length ? { placement } : {}),
+    },
+    baseUrl,
+    model,
+    image: container?.image,
+  };
 }
 
 const isReady = (p: Obj) => (p.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
 
-export async function benchCluster(api: KubeApi, app: string, namespace: string, req: BenchRequest, ui: Ui): Promise<BenchResult> {
+export async function benchCluster(
+  api: KubeApi,
+  app: string,
+  namespace: string,
+  req: BenchRequest,
+  ui: Ui,
+): Promise<BenchResult> {
   const status = await appStatus(api, app, namespace);
-  if (!status.deployed) throw new UsageError(`app ${app} is not deployed in namespace ${namespace}`, `deploy it first: vllmapp deploy (vllmapp list -n ${namespace} shows what runs there)`);
-  if (!status.ready) throw new AppFailedError(`app ${app} is not ready (${status.replicas?.ready ?? 0}/${status.replicas?.desired ?? 0} ready): ${status.reason ?? "rollout in progress"}`, status.hint ?? `wait until it is: vllmapp status ${app}`);
+  if (!status.deployed)
+    throw new UsageError(
+      `app ${app} is not deployed in namespace ${namespace}`,
+      `deploy it first: vllmapp deploy (vllmapp list -n ${namespace} shows what runs there)`,
+    );
+  if (!status.ready)
+    throw new AppFailedError(
+      `app ${app} is not ready (${status.replicas?.ready ?? 0}/${status.replicas?.desired ?? 0} ready): ${status.reason ?? "rollout in progress"}`,
+      status.hint ?? `wait until it is: vllmapp status ${app}`,
+    );
   const ns = `/api/v1/namespaces/${namespace}`;
   const [dep, svc, pods] = await Promise.all([
     api.get<Obj>(`/apis/apps/v1/namespaces/${namespace}/deployments/${app}`, `read Deployment ${app}`),
     api.get<Obj>(`${ns}/services/${app}`, `read Service ${app}`),
-    api.request<{ items: Obj[] }>("GET", `${ns}/pods`, { query: { labelSelector: `${LABEL_APP}=${app}` }, what: `list the pods of ${app}` }),
+    api.request<{ items: Obj[] }>("GET", `${ns}/pods`, {
+      query: { labelSelector: `${LABEL_APP}=${app}` },
+      what: `list the pods of ${app}`,
+    }),
   ]);
-  if (!dep || !svc) throw new UsageError(`app ${app} has no ${dep ? "Service" : "Deployment"} in namespace ${namespace}`, "deploy it again: vllmapp deploy");
+  if (!dep || !svc)
+    throw new UsageError(
+      `app ${app} has no ${dep ? "Service" : "Deployment"} in namespace ${namespace}`,
+      "deploy it again: vllmapp deploy",
+    );
   const levels = planLevels(req);
   const name = benchJobName(app, new Date(), randomBytes(3).toString("hex"));
   const { spec, baseUrl, model, image } = benchJobSpec(dep, svc, pods.items.filter(isReady), req, name);
   const job = renderBenchJob(spec);
-  await api.request("POST", `/apis/batch/v1/namespaces/${namespace}/jobs`, { query: { fieldManager: FIELD_MANAGER }, body: job, what: `create the benchmark Job ${name}` });
-  const spin = await ui.spinner(`bench ${app}: ${levels.map(describeLevel).join(", ")} against ${baseUrl} (vllm bench serve in Job ${name})`);
+  await api.request("POST", `/apis/batch/v1/namespaces/${namespace}/jobs`, {
+    query: { fieldManager: FIELD_MANAGER },
+    body: job,
+    what: `create the benchmark Job ${name}`,
+  });
+  const spin = await ui.spinner(
+    `bench ${app}: ${levels.map(describeLevel).join(", ")} against ${baseUrl} (vllm bench serve in Job ${name})`,
+  );
   const out = new BenchOutput(levels, req);
   const ac = new AbortController();
   let stopped: "timeout" | "interrupted" | undefined;
@@ -120,37 +217,63 @@ export async function benchCluster(api: KubeApi, app: string, namespace: string,
   listenForInterrupt(onInterrupt);
   const leftHint = `the Job stays for an hour for a look: kubectl logs -n ${namespace} job/${name}`;
   try {
-    const pod = await waitForPod(api, namespace, name, ac.signal, (why) => spin.update(`bench ${app}: ${why}`)).catch((e) => {
-      if (stopped) return undefined;
-      throw e;
-    });
+    const pod = await waitForPod(api, namespace, name, ac.signal, (why) => spin.update(`bench ${app}: ${why}`)).catch(
+      (e) => {
+        if (stopped) return undefined;
+        throw e;
+      },
+    );
     let lastKey = "";
     // the log ends with the wrapper's "end" (a log that is followed stays open a moment longer)
     const reading = new AbortController();
     ac.signal.addEventListener("abort", () => reading.abort());
-    if (pod) await api.lines(`${ns}/pods/${pod.name}/log`, { query: { container: "bench", follow: pod.running }, signal: reading.signal, what: `read the log of ${pod.name}` }, (line) => {
-      const what = out.feed(line);
-      if (out.ended || out.failed) reading.abort();
-      if (!what) return;
-      const key = ui.interactive ? out.describe() : `${out.current?.index}`;
-      if (key !== lastKey) spin.update(`bench ${app}: ${out.describe()}`);
-      lastKey = key;
-    });
+    if (pod)
+      await api.lines(
+        `${ns}/pods/${pod.name}/log`,
+        {
+          query: { container: "bench", follow: pod.running },
+          signal: reading.signal,
+          what: `read the log of ${pod.name}`,
+        },
+        (line) => {
+          const what = out.feed(line);
+          if (out.ended || out.failed) reading.abort();
+          if (!what) return;
+          const key = ui.interactive ? out.describe() : `${out.current?.index}`;
+          if (key !== lastKey) spin.update(`bench ${app}: ${out.describe()}`);
+          lastKey = key;
+        },
+      );
     const exit = stopped || !pod ? undefined : await exitCodeOf(api, namespace, pod.name, ac.signal);
     spin.stop();
-    if (stopped === "interrupted") throw new InterruptedError(`interrupted: stopped reading the benchmark of ${app}; Job ${name} goes on (kubectl delete job -n ${namespace} ${name})`);
-    if (stopped === "timeout") throw new ReadinessTimeoutError(`the benchmark of ${app} did not finish within ${formatDuration(req.timeoutSeconds)} (at ${out.describe()})`, leftHint);
+    if (stopped === "interrupted")
+      throw new InterruptedError(
+        `interrupted: stopped reading the benchmark of ${app}; Job ${name} goes on (kubectl delete job -n ${namespace} ${name})`,
+      );
+    if (stopped === "timeout")
+      throw new ReadinessTimeoutError(
+        `the benchmark of ${app} did not finish within ${formatDuration(req.timeoutSeconds)} (at ${out.describe()})`,
+        leftHint,
+      );
     if (exit !== 0 || !out.ended) {
       const tail = out.tail.length ? `\n  last log lines:\n${out.tail.map((l) => `    ${l}`).join("\n")}` : "";
       const what = out.ended ? "" : !out.levels.length && !out.current ? "; it printed no results" : "";
-      throw new AppFailedError(`the benchmark of ${app} failed (Job ${name}, exit code ${exit ?? "?"})${what}${tail}`, leftHint);
+      throw new AppFailedError(
+        `the benchmark of ${app} failed (Job ${name}, exit code ${exit ?? "?"})${what}${tail}`,
+        leftHint,
+      );
     }
     for (const w of out.warnings) ui.warn(w);
     ui.success(`bench ${app}: ${out.levels.length} level${out.levels.length === 1 ? "" : "s"} done`);
     if (!req.keep) {
-      await api.request("DELETE", `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`, { query: { propagationPolicy: "Background" }, what: `delete the benchmark Job ${name}` }).catch((e) => {
-        if (!(e instanceof ApiError && e.status === 404)) throw e;
-      });
+      await api
+        .request("DELETE", `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`, {
+          query: { propagationPolicy: "Background" },
+          what: `delete the benchmark Job ${name}`,
+        })
+        .catch((e) => {
+          if (!(e instanceof ApiError && e.status === 404)) throw e;
+        });
     }
   } finally {
     clearTimeout(timer);
@@ -158,44 +281,73 @@ export async function benchCluster(api: KubeApi, app: string, namespace: string,
     spin.stop();
   }
   return {
-    app, namespace, target: "kubernetes", endpoint: baseUrl, model, image,
+    app,
+    namespace,
+    target: "kubernetes",
+    endpoint: baseUrl,
+    model,
+    image,
     tool: { name: "vllm bench serve", ranIn: `Job ${name}` },
-    workload: { dataset: "random", inputLen: req.inputLen, outputLen: req.outputLen, seed: req.seed, percentiles: req.percentiles, slo: req.slo },
+    workload: {
+      dataset: "random",
+      inputLen: req.inputLen,
+      outputLen: req.outputLen,
+      seed: req.seed,
+      percentiles: req.percentiles,
+      slo: req.slo,
+    },
     levels: out.levels,
   };
 }
 
 /** Wait until the Job's pod has its bench container running or done; a pod that cannot start is an error. */
-async function waitForPod(api: KubeApi, namespace: string, job: string, signal: AbortSignal, progress: (why: string) => void): Promise<{ name: string; running: boolean }> {
+async function waitForPod(
+  api: KubeApi,
+  namespace: string,
+  job: string,
+  signal: AbortSignal,
+  progress: (why: string) => void,
+): Promise<{ name: string; running: boolean }> {
   const ac = new AbortController();
   signal.addEventListener("abort", () => ac.abort());
   let found: { name: string; running: boolean } | undefined;
   let failure: Error | undefined;
   const events: KEvent[] = [];
-  await api.watch<Obj>(`/api/v1/namespaces/${namespace}/pods`, { labelSelector: `batch.kubernetes.io/job-name=${job}` }, ac.signal, `watch the pod of Job ${job}`, (e) => {
-    if (e.type === "DELETED") return;
-    const pod = e.object;
-    const bench = (pod.status?.containerStatuses ?? []).find((s: any) => s.name === "bench");
-    if (bench?.state?.running || bench?.state?.terminated) {
-      found = { name: pod.metadata.name, running: Boolean(bench.state.running) };
-      ac.abort();
-      return;
-    }
-    const d = diagnosePods([pod], events);
-    if (d?.fatal) {
-      failure = new AppFailedError(`the benchmark Job ${job} cannot run: ${d.reason}`, d.hint);
-      ac.abort();
-      return;
-    }
-    progress(d ? d.reason : `waiting for the pod of Job ${job}`);
-  });
+  await api.watch<Obj>(
+    `/api/v1/namespaces/${namespace}/pods`,
+    { labelSelector: `batch.kubernetes.io/job-name=${job}` },
+    ac.signal,
+    `watch the pod of Job ${job}`,
+    (e) => {
+      if (e.type === "DELETED") return;
+      const pod = e.object;
+      const bench = (pod.status?.containerStatuses ?? []).find((s: any) => s.name === "bench");
+      if (bench?.state?.running || bench?.state?.terminated) {
+        found = { name: pod.metadata.name, running: Boolean(bench.state.running) };
+        ac.abort();
+        return;
+      }
+      const d = diagnosePods([pod], events);
+      if (d?.fatal) {
+        failure = new AppFailedError(`the benchmark Job ${job} cannot run: ${d.reason}`, d.hint);
+        ac.abort();
+        return;
+      }
+      progress(d ? d.reason : `waiting for the pod of Job ${job}`);
+    },
+  );
   if (failure) throw failure;
   if (!found) throw new InterruptedError("interrupted");
   return found;
 }
 
 /** The bench container's exit code, once the pod says it terminated (the log can end a moment before). */
-async function exitCodeOf(api: KubeApi, namespace: string, pod: string, signal: AbortSignal): Promise<number | undefined> {
+async function exitCodeOf(
+  api: KubeApi,
+  namespace: string,
+  pod: string,
+  signal: AbortSignal,
+): Promise<number | undefined> {
   for (let i = 0; i < 60 && !signal.aborted; i++) {
     const p = await api.get<Obj>(`/api/v1/namespaces/${namespace}/pods/${pod}`, `read pod ${pod}`);
     const s = (p?.status?.containerStatuses ?? []).find((c: any) => c.name === "bench");

@@ -31,7 +31,10 @@ export async function connect(opts: ConnectionOptions): Promise<Connection> {
   const defaultFile = path.join(homedir(), ".kube", "config");
   if (!opts.kubeconfig && !process.env.KUBECONFIG && !existsSync(defaultFile) && !process.env.KUBERNETES_SERVICE_HOST) {
     // client-node would fall back to http://localhost:8080 and fail with a puzzling TLS message
-    throw new ClusterError(`no kubeconfig: KUBECONFIG is not set and ${defaultFile} does not exist`, "pass --kubeconfig FILE, set KUBECONFIG, or run `kubectl config` to create one");
+    throw new ClusterError(
+      `no kubeconfig: KUBECONFIG is not set and ${defaultFile} does not exist`,
+      "pass --kubeconfig FILE, set KUBECONFIG, or run `kubectl config` to create one",
+    );
   }
   try {
     if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
@@ -39,11 +42,22 @@ export async function connect(opts: ConnectionOptions): Promise<Connection> {
   } catch (e) {
     // a YAML error's message goes on to quote the lines around the mistake, tokens and keys included: its first line says what and where
     const why = (e as Error).message.split("\n")[0];
-    throw new ClusterError(`cannot read kubeconfig ${opts.kubeconfig ?? process.env.KUBECONFIG ?? "~/.kube/config"}: ${why}`, "pass --kubeconfig, or set KUBECONFIG");
+    throw new ClusterError(
+      `cannot read kubeconfig ${opts.kubeconfig ?? process.env.KUBECONFIG ?? "~/.kube/config"}: ${why}`,
+      "pass --kubeconfig, or set KUBECONFIG",
+    );
   }
   if (opts.context) {
     if (!kc.getContextObject(opts.context)) {
-      throw new ClusterError(`context "${opts.context}" is not in the kubeconfig`, `contexts: ${kc.getContexts().map((c) => c.name).join(", ") || "(none)"}`);
+      throw new ClusterError(
+        `context "${opts.context}" is not in the kubeconfig`,
+        `contexts: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(", ") || "(none)"
+        }`,
+      );
     }
     kc.setCurrentContext(opts.context);
   }
@@ -51,7 +65,10 @@ export async function connect(opts: ConnectionOptions): Promise<Connection> {
   const ctx = kc.getContextObject(context);
   const cluster = kc.getCurrentCluster();
   if (!ctx || !cluster) {
-    throw new ClusterError("no current Kubernetes context", "set one with `kubectl config use-context NAME`, or pass --context / --kubeconfig");
+    throw new ClusterError(
+      "no current Kubernetes context",
+      "set one with `kubectl config use-context NAME`, or pass --context / --kubeconfig",
+    );
   }
   return { kc, context, contextNamespace: ctx.namespace || undefined, server: cluster.server };
 }

@@ -25,7 +25,12 @@ export interface KEvent {
   type?: string;
 }
 
-const SPOT_TAINT_KEYS = ["cloud.google.com/gke-spot", "cloud.google.com/gke-preemptible", "kubernetes.azure.com/scalesetpriority", "karpenter.sh/capacity-type"];
+const SPOT_TAINT_KEYS = [
+  "cloud.google.com/gke-spot",
+  "cloud.google.com/gke-preemptible",
+  "kubernetes.azure.com/scalesetpriority",
+  "karpenter.sh/capacity-type",
+];
 const IMAGE_PULL = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"]);
 const CANNOT_START = new Set(["CreateContainerConfigError", "CreateContainerError", "RunContainerError"]);
 /** The kubelet had not yet read a Secret or ConfigMap the pod uses from the API server: it retries on the next sync. */
@@ -49,10 +54,15 @@ interface Requirement {
 
 /** The node labels the pod requires: nodeSelector and required node affinity (operator In). */
 function requirements(pod: Pod): Requirement[] {
-  const reqs: Requirement[] = Object.entries(pod.spec?.nodeSelector ?? {}).map(([key, v]) => ({ key, values: [String(v)] }));
-  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  const reqs: Requirement[] = Object.entries(pod.spec?.nodeSelector ?? {}).map(([key, v]) => ({
+    key,
+    values: [String(v)],
+  }));
+  const terms =
+    pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   if (terms.length === 1) {
-    for (const e of terms[0]!.matchExpressions ?? []) if (e.operator === "In") reqs.push({ key: e.key, values: e.values ?? [] });
+    for (const e of terms[0]!.matchExpressions ?? [])
+      if (e.operator === "In") reqs.push({ key: e.key, values: e.values ?? [] });
   }
   return reqs;
 }
@@ -105,7 +115,11 @@ interface Taint {
 function blockingTaints(node: Node, pod: Pod): Taint[] {
   const tolerations = pod.spec?.tolerations ?? [];
   const tolerated = (t: Taint) =>
-    tolerations.some((x) => (!x.effect || x.effect === t.effect) && (x.operator === "Exists" ? !x.key || x.key === t.key : x.key === t.key && (x.value ?? "") === (t.value ?? "")));
+    tolerations.some(
+      (x) =>
+        (!x.effect || x.effect === t.effect) &&
+        (x.operator === "Exists" ? !x.key || x.key === t.key : x.key === t.key && (x.value ?? "") === (t.value ?? "")),
+    );
   return (node.spec?.taints ?? []).filter((t) => t.effect !== "PreferNoSchedule" && !tolerated(t));
 }
 
@@ -113,38 +127,80 @@ export function explainUnschedulable(message: string, pod: Pod, nodes?: readonly
   const counts = parseSchedulerMessage(message);
   const reqs = requirements(pod);
   const want = requested(pod);
-  const fatal = (reason: string, hint?: string): Diagnosis => ({ reason: `cannot be scheduled: ${reason} (scheduler: ${schedulerSummary(message)})`, hint, fatal: true });
+  const fatal = (reason: string, hint?: string): Diagnosis => ({
+    reason: `cannot be scheduled: ${reason} (scheduler: ${schedulerSummary(message)})`,
+    hint,
+    fatal: true,
+  });
   const pickOther = "pick a GPU type and pool the cluster has (resources.gpu, cluster_pool)";
   if (nodes) {
-    for (const r of reqs) if (!nodes.some((n) => labelMatches(n, r))) return fatal(`no node has ${describeRequirement(r)}`, pickOther);
+    for (const r of reqs)
+      if (!nodes.some((n) => labelMatches(n, r))) return fatal(`no node has ${describeRequirement(r)}`, pickOther);
     const matching = nodes.filter((n) => reqs.every((r) => labelMatches(n, r)));
     if (!matching.length) return fatal(`no node has all of ${reqs.map(describeRequirement).join(", ")}`, pickOther);
     for (const [res, n] of want) {
       if (!res.startsWith("nvidia.com/")) continue;
       const most = Math.max(...matching.map((node) => Number(node.status?.allocatable?.[res] ?? 0)));
-      if (most < n) return fatal(`it asks for ${n} ${res} per replica, and the most any matching node has is ${most}`, "lower resources.gpu (tensor parallelism across fewer GPUs), or add nodes with more GPUs");
+      if (most < n)
+        return fatal(
+          `it asks for ${n} ${res} per replica, and the most any matching node has is ${most}`,
+          "lower resources.gpu (tensor parallelism across fewer GPUs), or add nodes with more GPUs",
+        );
     }
     if (matching.every((n) => blockingTaints(n, pod).length)) {
-      const taints = [...new Set(matching.flatMap((n) => blockingTaints(n, pod).map((t) => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`)))];
-      return fatal(`the nodes that fit (${matching.map((n) => n.metadata.name).join(", ")}) are tainted ${taints.join(", ")}, which the pod does not tolerate`, taints.some((t) => SPOT_TAINT_KEYS.some((k) => t.startsWith(k))) ? "set interruptible: true to run on spot nodes" : "add a toleration through pod_template");
+      const taints = [
+        ...new Set(
+          matching.flatMap((n) =>
+            blockingTaints(n, pod).map((t) => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`),
+          ),
+        ),
+      ];
+      return fatal(
+        `the nodes that fit (${matching.map((n) => n.metadata.name).join(", ")}) are tainted ${taints.join(", ")}, which the pod does not tolerate`,
+        taints.some((t) => SPOT_TAINT_KEYS.some((k) => t.startsWith(k)))
+          ? "set interruptible: true to run on spot nodes"
+          : "add a toleration through pod_template",
+      );
     }
   }
   const short = counts.insufficient.find((r) => r.startsWith("nvidia.com/")) ?? counts.insufficient[0];
   if (short) {
-    return fatal(`not enough free ${short}: it asks for ${want.get(short) ?? "more than is free"} per replica`, short.startsWith("nvidia.com/") ? "free GPUs (other workloads use them), lower resources.gpu, or add GPU nodes" : "lower resources.cpu / resources.memory, or add nodes");
+    return fatal(
+      `not enough free ${short}: it asks for ${want.get(short) ?? "more than is free"} per replica`,
+      short.startsWith("nvidia.com/")
+        ? "free GPUs (other workloads use them), lower resources.gpu, or add GPU nodes"
+        : "lower resources.cpu / resources.memory, or add nodes",
+    );
   }
   if (counts.total > 0 && counts.affinity === counts.total) {
-    return fatal(reqs.length ? `no node has ${reqs.map(describeRequirement).join(" and ")}` : "no node matches the pod's node selector", pickOther);
+    return fatal(
+      reqs.length
+        ? `no node has ${reqs.map(describeRequirement).join(" and ")}`
+        : "no node matches the pod's node selector",
+      pickOther,
+    );
   }
-  if (counts.taints) return fatal("the nodes that fit have taints the pod does not tolerate", "set interruptible: true to run on spot nodes, or add a toleration through pod_template");
+  if (counts.taints)
+    return fatal(
+      "the nodes that fit have taints the pod does not tolerate",
+      "set interruptible: true to run on spot nodes, or add a toleration through pod_template",
+    );
   if (counts.unboundPvc) {
-    return { reason: `waiting for a volume: a PersistentVolumeClaim of the pod is not bound yet (scheduler: ${schedulerSummary(message)})`, hint: "check the claim (kubectl describe pvc) and cache.storage_class", fatal: false };
+    return {
+      reason: `waiting for a volume: a PersistentVolumeClaim of the pod is not bound yet (scheduler: ${schedulerSummary(message)})`,
+      hint: "check the claim (kubectl describe pvc) and cache.storage_class",
+      fatal: false,
+    };
   }
   return fatal("the scheduler found no node for it");
 }
 
 function eventsOf(pod: Pod, events: readonly KEvent[]): KEvent[] {
-  return events.filter((e) => e.involvedObject.name === pod.metadata.name && (!e.involvedObject.uid || e.involvedObject.uid === pod.metadata.uid));
+  return events.filter(
+    (e) =>
+      e.involvedObject.name === pod.metadata.name &&
+      (!e.involvedObject.uid || e.involvedObject.uid === pod.metadata.uid),
+  );
 }
 
 function diagnosePod(pod: Pod, events: readonly KEvent[], nodes?: readonly Node[]): Diagnosis | undefined {
@@ -152,49 +208,99 @@ function diagnosePod(pod: Pod, events: readonly KEvent[], nodes?: readonly Node[
   const evs = eventsOf(pod, events);
   const scheduled = (pod.status?.conditions ?? []).find((c) => c.type === "PodScheduled");
   if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") {
-    if (evs.some((e) => e.reason === "TriggeredScaleUp")) return { reason: `${name} waits for the cluster autoscaler to add a node`, fatal: false };
+    if (evs.some((e) => e.reason === "TriggeredScaleUp"))
+      return { reason: `${name} waits for the cluster autoscaler to add a node`, fatal: false };
     const msg = scheduled.message ?? [...evs].reverse().find((e) => e.reason === "FailedScheduling")?.message ?? "";
     return explainUnschedulable(msg, pod, nodes);
   }
   const probeKill = evs.find((e) => e.reason === "Killing" && /failed startup probe/.test(e.message ?? ""));
   if (probeKill) {
     const c = (pod.spec?.containers ?? []).find((x) => x.startupProbe);
-    const budget = c?.startupProbe ? (c.startupProbe.failureThreshold ?? 3) * (c.startupProbe.periodSeconds ?? 10) : undefined;
-    return { reason: `the startup probe gave up: the server did not answer /health within ${budget ?? "its"} s (startup_timeout)`, hint: "raise startup_timeout (large models take long to download and load), and see `vllmapp logs` for where it got stuck", fatal: true, logsOf: c && { pod: name, container: c.name } };
+    const budget = c?.startupProbe
+      ? (c.startupProbe.failureThreshold ?? 3) * (c.startupProbe.periodSeconds ?? 10)
+      : undefined;
+    return {
+      reason: `the startup probe gave up: the server did not answer /health within ${budget ?? "its"} s (startup_timeout)`,
+      hint: "raise startup_timeout (large models take long to download and load), and see `vllmapp logs` for where it got stuck",
+      fatal: true,
+      logsOf: c && { pod: name, container: c.name },
+    };
   }
-  const statuses = [...(pod.status?.initContainerStatuses ?? []).map((s) => ({ ...s, init: true })), ...(pod.status?.containerStatuses ?? []).map((s) => ({ ...s, init: false }))];
+  const statuses = [
+    ...(pod.status?.initContainerStatuses ?? []).map((s) => ({ ...s, init: true })),
+    ...(pod.status?.containerStatuses ?? []).map((s) => ({ ...s, init: false })),
+  ];
   for (const s of statuses) {
     const label = `${s.init ? "init container" : "container"} ${s.name} of ${name}`;
     const waiting = s.state?.waiting;
     const last = s.lastState?.terminated ?? s.state?.terminated;
     if (waiting?.reason && IMAGE_PULL.has(waiting.reason)) {
-      const detail = waiting.reason === "ErrImagePull" ? waiting.message : [...evs].reverse().find((e) => e.reason === "Failed" && /pull/i.test(e.message ?? ""))?.message ?? waiting.message;
-      return { reason: `cannot pull image ${s.image}: ${waiting.reason}${detail ? ` (${detail})` : ""}`, hint: "check the image name and tag, and that the cluster may pull from that registry (imagePullSecrets through pod_template)", fatal: true };
+      const detail =
+        waiting.reason === "ErrImagePull"
+          ? waiting.message
+          : ([...evs].reverse().find((e) => e.reason === "Failed" && /pull/i.test(e.message ?? ""))?.message ??
+            waiting.message);
+      return {
+        reason: `cannot pull image ${s.image}: ${waiting.reason}${detail ? ` (${detail})` : ""}`,
+        hint: "check the image name and tag, and that the cluster may pull from that registry (imagePullSecrets through pod_template)",
+        fatal: true,
+      };
     }
     if (last?.reason === "OOMKilled") {
-      const limit = (pod.spec?.[s.init ? "initContainers" : "containers"] ?? []).find((c) => c.name === s.name)?.resources?.limits?.memory;
-      return { reason: `${label} was OOM-killed: it used more than its memory limit${limit ? ` (${limit})` : ""}`, hint: "raise resources.memory (weights pass through host memory while loading)", fatal: true, logsOf: { pod: name, container: s.name } };
+      const limit = (pod.spec?.[s.init ? "initContainers" : "containers"] ?? []).find((c) => c.name === s.name)
+        ?.resources?.limits?.memory;
+      return {
+        reason: `${label} was OOM-killed: it used more than its memory limit${limit ? ` (${limit})` : ""}`,
+        hint: "raise resources.memory (weights pass through host memory while loading)",
+        fatal: true,
+        logsOf: { pod: name, container: s.name },
+      };
     }
     if (waiting?.reason === "CrashLoopBackOff" || (s.init && last && last.exitCode !== 0)) {
-      return { reason: `${label} keeps crashing (exit code ${last?.exitCode ?? "?"}${last?.reason ? `, ${last.reason}` : ""}; ${s.restartCount ?? 0} restarts)`, hint: `see why: vllmapp logs ${pod.metadata.labels?.[LABEL_APP] ?? ""} --previous`, fatal: true, logsOf: { pod: name, container: s.name } };
+      return {
+        reason: `${label} keeps crashing (exit code ${last?.exitCode ?? "?"}${last?.reason ? `, ${last.reason}` : ""}; ${s.restartCount ?? 0} restarts)`,
+        hint: `see why: vllmapp logs ${pod.metadata.labels?.[LABEL_APP] ?? ""} --previous`,
+        fatal: true,
+        logsOf: { pod: name, container: s.name },
+      };
     }
     if (waiting?.reason && CANNOT_START.has(waiting.reason)) {
-      if (KUBELET_CACHE_NOT_SYNCED.test(waiting.message ?? "")) return { reason: `${label}: the kubelet is still reading its Secrets and ConfigMaps (${waiting.message})`, fatal: false };
+      if (KUBELET_CACHE_NOT_SYNCED.test(waiting.message ?? ""))
+        return {
+          reason: `${label}: the kubelet is still reading its Secrets and ConfigMaps (${waiting.message})`,
+          fatal: false,
+        };
       return { reason: `${label} cannot start: ${waiting.message ?? waiting.reason}`, fatal: true };
     }
   }
-  const main = (pod.status?.containerStatuses ?? []).find((s) => s.name === "vllm") ?? pod.status?.containerStatuses?.[0];
-  if (!main) return { reason: `${name}: ${pod.status?.phase === "Pending" && scheduled?.status === "True" ? "creating containers" : "waiting to be scheduled"}`, fatal: false };
-  if (main.state?.waiting) return { reason: `${name}: ${main.state.waiting.reason === "ContainerCreating" ? "pulling the image and creating the container" : main.state.waiting.reason}`, fatal: false };
+  const main =
+    (pod.status?.containerStatuses ?? []).find((s) => s.name === "vllm") ?? pod.status?.containerStatuses?.[0];
+  if (!main)
+    return {
+      reason: `${name}: ${pod.status?.phase === "Pending" && scheduled?.status === "True" ? "creating containers" : "waiting to be scheduled"}`,
+      fatal: false,
+    };
+  if (main.state?.waiting)
+    return {
+      reason: `${name}: ${main.state.waiting.reason === "ContainerCreating" ? "pulling the image and creating the container" : main.state.waiting.reason}`,
+      fatal: false,
+    };
   if (main.state?.running && !main.ready) {
     const unhealthy = [...evs].reverse().find((e) => e.reason === "Unhealthy");
-    return { reason: `${name}: ${main.started ? "running, not ready (readiness probe)" : "loading the model (startup probe waits for /health)"}${unhealthy ? `; last probe: ${unhealthy.message}` : ""}`, fatal: false };
+    return {
+      reason: `${name}: ${main.started ? "running, not ready (readiness probe)" : "loading the model (startup probe waits for /health)"}${unhealthy ? `; last probe: ${unhealthy.message}` : ""}`,
+      fatal: false,
+    };
   }
   return undefined;
 }
 
 /** The most telling reason among the pods: a fatal one first, else the first pod's state. */
-export function diagnosePods(pods: readonly Pod[], events: readonly KEvent[], nodes?: readonly Node[]): Diagnosis | undefined {
+export function diagnosePods(
+  pods: readonly Pod[],
+  events: readonly KEvent[],
+  nodes?: readonly Node[],
+): Diagnosis | undefined {
   const all = [...pods]
     .filter((p) => !p.metadata.deletionTimestamp)
     .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
@@ -208,7 +314,11 @@ function currentReplicaSet(dep: Deployment, replicaSets: readonly ReplicaSet[]):
   const REVISION = "deployment.kubernetes.io/revision";
   if ((dep.status?.observedGeneration ?? 0) < (dep.metadata.generation ?? 0)) return undefined;
   const revision = dep.metadata.annotations?.[REVISION];
-  return replicaSets.find((r) => r.metadata.annotations?.[REVISION] === revision && r.metadata.ownerReferences?.some((o) => o.uid === dep.metadata.uid));
+  return replicaSets.find(
+    (r) =>
+      r.metadata.annotations?.[REVISION] === revision &&
+      r.metadata.ownerReferences?.some((o) => o.uid === dep.metadata.uid),
+  );
 }
 
 /** The pods of the Deployment's current revision (older ones may still be failing during a rollout). */
@@ -220,7 +330,11 @@ export function currentPods(dep: Deployment, replicaSets: readonly ReplicaSet[],
 
 /** Does any pod wait on the scheduler (so a node list would sharpen the diagnosis)? */
 export function isUnschedulable(pods: readonly Pod[]): boolean {
-  return pods.some((p) => (p.status?.conditions ?? []).some((c) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable"));
+  return pods.some((p) =>
+    (p.status?.conditions ?? []).some(
+      (c) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable",
+    ),
+  );
 }
 
 /** A namespace rule that refuses a pod, in words with the fix. */
@@ -259,12 +373,24 @@ export function explainRefusal(said: string, namespace: string): Refusal {
   }
   const webhook = /admission webhook "([^"]+)" denied the request/.exec(said);
   if (webhook) {
-    return { rule: `admission webhook ${webhook[1]}`, message: `namespace ${namespace} refuses the pod: ${why}`, hint: `a policy of the cluster (the webhook ${webhook[1]}: Kyverno, Gatekeeper, …) refuses it: change what it names through pod_template, or ask its owners` };
+    return {
+      rule: `admission webhook ${webhook[1]}`,
+      message: `namespace ${namespace} refuses the pod: ${why}`,
+      hint: `a policy of the cluster (the webhook ${webhook[1]}: Kyverno, Gatekeeper, …) refuses it: change what it names through pod_template, or ask its owners`,
+    };
   }
   if (/service ?account/i.test(said)) {
-    return { rule: "ServiceAccount", message: `namespace ${namespace} refuses the pod: ${why}`, hint: `create the ServiceAccount in namespace ${namespace}, or fix service_account` };
+    return {
+      rule: "ServiceAccount",
+      message: `namespace ${namespace} refuses the pod: ${why}`,
+      hint: `create the ServiceAccount in namespace ${namespace}, or fix service_account`,
+    };
   }
-  return { rule: "admission", message: `namespace ${namespace} refuses the pod: ${why}`, hint: "the API server's admission refused it: see the message for the rule" };
+  return {
+    rule: "admission",
+    message: `namespace ${namespace} refuses the pod: ${why}`,
+    hint: "the API server's admission refused it: see the message for the rule",
+  };
 }
 
 /**
@@ -273,12 +399,25 @@ export function explainRefusal(said: string, namespace: string): Refusal {
  * went away just now (`settling`: a rollout's old pod counts until it is gone and the quota is recounted);
  * anything else (a ServiceAccount not made yet) is a reason to show while the ReplicaSet retries.
  */
-export function replicaFailure(dep: Deployment, replicaSets: readonly ReplicaSet[], namespace: string, settling = false): Diagnosis | undefined {
+export function replicaFailure(
+  dep: Deployment,
+  replicaSets: readonly ReplicaSet[],
+  namespace: string,
+  settling = false,
+): Diagnosis | undefined {
   const rs = currentReplicaSet(dep, replicaSets);
-  const c = rs?.status?.conditions?.find((x) => x.type === "ReplicaFailure" && x.status === "True" && x.reason === "FailedCreate");
+  const c = rs?.status?.conditions?.find(
+    (x) => x.type === "ReplicaFailure" && x.status === "True" && x.reason === "FailedCreate",
+  );
   if (!c) return undefined;
   const r = explainRefusal(c.message ?? "", namespace);
   // "status unknown for quota": the quota controller has not counted a new quota yet
-  const fatal = /^(PodSecurity|LimitRange|admission webhook)/.test(r.rule) || (r.rule.startsWith("ResourceQuota") && !settling && !/status unknown for quota/.test(c.message ?? ""));
-  return { reason: `ReplicaSet ${rs!.metadata.name} cannot create pods (${r.rule}): ${r.message}`, hint: r.hint, fatal };
+  const fatal =
+    /^(PodSecurity|LimitRange|admission webhook)/.test(r.rule) ||
+    (r.rule.startsWith("ResourceQuota") && !settling && !/status unknown for quota/.test(c.message ?? ""));
+  return {
+    reason: `ReplicaSet ${rs!.metadata.name} cannot create pods (${r.rule}): ${r.message}`,
+    hint: r.hint,
+    fatal,
+  };
 }

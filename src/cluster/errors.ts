@@ -12,7 +12,12 @@ export interface ApiStatus {
   message?: string;
   reason?: string;
   code?: number;
-  details?: { name?: string; group?: string; kind?: string; causes?: { reason?: string; message?: string; field?: string }[] };
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    causes?: { reason?: string; message?: string; field?: string }[];
+  };
 }
 
 type Where = Pick<Connection, "server" | "context">;
@@ -29,7 +34,12 @@ export class ApiError extends ClusterError {
   }
 }
 
-export function explainStatus(code: number, body: ApiStatus, what: string, where: Where): { message: string; hint?: string } {
+export function explainStatus(
+  code: number,
+  body: ApiStatus,
+  what: string,
+  where: Where,
+): { message: string; hint?: string } {
   const said = body.message ?? `HTTP ${code}`;
   switch (code) {
     case 401:
@@ -38,7 +48,10 @@ export function explainStatus(code: number, body: ApiStatus, what: string, where
         hint: `they are missing, invalid or expired: log in again or refresh the token/certificate, then check with \`kubectl get ns --context ${where.context}\``,
       };
     case 403: {
-      const m = /(User|ServiceAccount|Group) ?"?([^"]*)"? cannot (\w+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)")?/.exec(said);
+      const m =
+        /(User|ServiceAccount|Group) ?"?([^"]*)"? cannot (\w+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)")?/.exec(
+          said,
+        );
       if (!m) return { message: `${what}: forbidden: ${said}` };
       const [, , who, verb, resource, group, ns] = m;
       const res = group ? `${resource}.${group}` : resource!;
@@ -59,7 +72,9 @@ export function explainStatus(code: number, body: ApiStatus, what: string, where
       };
     }
     case 422: {
-      const causes = (body.details?.causes ?? []).map((c) => (c.field && !(c.message ?? "").includes(c.field) ? `${c.field}: ${c.message}` : c.message ?? ""));
+      const causes = (body.details?.causes ?? []).map((c) =>
+        c.field && !(c.message ?? "").includes(c.field) ? `${c.field}: ${c.message}` : (c.message ?? ""),
+      );
       return {
         message: `${what}: the API server rejected it: ${causes.length ? causes.join("; ") : said}`,
         hint: "fix the field in vllm-app.yaml (or the pod_template / templates it came from)",
@@ -84,7 +99,9 @@ const NETWORK_WORDS: Record<string, string> = {
 export function networkError(where: Where, e: unknown): ClusterError {
   const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = err.code ?? err.cause?.code;
-  const why = (code && NETWORK_WORDS[code]) ?? (code && /CERT|TLS|SSL|SELF_SIGNED|SIGNATURE/.test(code) ? `TLS: ${err.message}` : err.message);
+  const why =
+    (code && NETWORK_WORDS[code]) ??
+    (code && /CERT|TLS|SSL|SELF_SIGNED|SIGNATURE/.test(code) ? `TLS: ${err.message}` : err.message);
   const error = new ClusterError(
     `cannot reach the Kubernetes API at ${where.server} (context "${where.context}"): ${why}`,
     `is the cluster up and the kubeconfig current? check with \`kubectl cluster-info --context ${where.context}\``,

@@ -9,14 +9,21 @@
  * Pure but for cudaFloorOf, which reads the catalogs: the nodes come in.
  */
 import type { AppConfig } from "../config/schema.js";
-import { GPU_TYPES, gpuNodeMatches, SCHEME_KEYS, SCHEME_TOLERATIONS, type GpuType, type LabelMatch, type LabelScheme, type LabelSchemeName } from "../config/gpus.js";
+import {
+  GPU_TYPES,
+  gpuNodeMatches,
+  SCHEME_KEYS,
+  SCHEME_TOLERATIONS,
+  type GpuType,
+  type LabelMatch,
+  type LabelScheme,
+  type LabelSchemeName,
+} from "../config/gpus.js";
 import { DEFAULT_IMAGE, gpuVendorOf } from "../render/labels.js";
 import { gpuRequest } from "../render/resources.js";
 import { catalogIndex, chooseCatalog, compareVersions, loadCatalog } from "../vllm/catalog.js";
 import type { K8sObject } from "../render/types.js";
 import type { Node } from "./k8s-types.js";
-
-
 
 export interface CudaFloor {
   image: string;
@@ -36,9 +43,21 @@ export interface GpuNodeFindings {
 }
 
 const INSTANCE_TYPE = "node.kubernetes.io/instance-type";
-const SCHEME_WAY: Record<LabelSchemeName, string> = { gfd: "GPU feature discovery", gke: "GKE", karpenter: "Karpenter", aks: "AKS" };
+const SCHEME_WAY: Record<LabelSchemeName, string> = {
+  gfd: "GPU feature discovery",
+  gke: "GKE",
+  karpenter: "Karpenter",
+  aks: "AKS",
+};
 /** Labels that mark a GPU node whatever its scheme (with the device plugin's extended resources). */
-const GPU_NODE_LABELS = ["nvidia.com/gpu.present", "nvidia.com/gpu.product", "amd.com/gpu.product-name", SCHEME_KEYS.gke, SCHEME_KEYS.karpenter, "kubernetes.azure.com/accelerator"];
+const GPU_NODE_LABELS = [
+  "nvidia.com/gpu.present",
+  "nvidia.com/gpu.product",
+  "amd.com/gpu.product-name",
+  SCHEME_KEYS.gke,
+  SCHEME_KEYS.karpenter,
+  "kubernetes.azure.com/accelerator",
+];
 
 function labels(n: Node): Record<string, string> {
   return n.metadata.labels ?? {};
@@ -46,12 +65,18 @@ function labels(n: Node): Record<string, string> {
 
 function isGpuNode(n: Node): boolean {
   const res = { ...(n.status?.capacity ?? {}), ...(n.status?.allocatable ?? {}) };
-  return Object.entries(res).some(([k, v]) => /^(nvidia\.com\/(gpu|mig-.+)|amd\.com\/gpu)$/.test(k) && v !== "0") || GPU_NODE_LABELS.some((k) => labels(n)[k] !== undefined);
+  return (
+    Object.entries(res).some(([k, v]) => /^(nvidia\.com\/(gpu|mig-.+)|amd\.com\/gpu)$/.test(k) && v !== "0") ||
+    GPU_NODE_LABELS.some((k) => labels(n)[k] !== undefined)
+  );
 }
 
 function fits(n: Node, matches: readonly LabelMatch[], selector: Record<string, string>): boolean {
   const l = labels(n);
-  return matches.every((m) => l[m.key] !== undefined && m.values.includes(l[m.key]!)) && Object.entries(selector).every(([k, v]) => l[k] === v);
+  return (
+    matches.every((m) => l[m.key] !== undefined && m.values.includes(l[m.key]!)) &&
+    Object.entries(selector).every(([k, v]) => l[k] === v)
+  );
 }
 
 /** The node's NVIDIA driver from GPU feature discovery's labels ("580.65.06"), if it says. */
@@ -93,39 +118,63 @@ function names(nodes: readonly Node[]): string {
 }
 
 /** Another labelling under which some GPU node has this GPU type, and those nodes. */
-function otherScheme(type: GpuType, current: LabelScheme, gpuNodes: readonly Node[], selector: Record<string, string>): { scheme: LabelScheme; way: string; matches: LabelMatch[]; nodes: Node[] } | undefined {
+function otherScheme(
+  type: GpuType,
+  current: LabelScheme,
+  gpuNodes: readonly Node[],
+  selector: Record<string, string>,
+): { scheme: LabelScheme; way: string; matches: LabelMatch[]; nodes: Node[] } | undefined {
   for (const s of Object.keys(SCHEME_WAY) as LabelSchemeName[]) {
     if (s === current) continue;
     const m = gpuNodeMatches(type, s);
     if ("problem" in m) continue;
     const nodes = gpuNodes.filter((n) => fits(n, m.matches, selector));
-    if (nodes.length) return { scheme: s, way: `the ${SCHEME_WAY[s]} way (${m.matches[0]!.key})`, matches: m.matches, nodes };
+    if (nodes.length)
+      return { scheme: s, way: `the ${SCHEME_WAY[s]} way (${m.matches[0]!.key})`, matches: m.matches, nodes };
   }
   // EKS managed node groups with the device plugin alone: only the instance type tells the GPU
   const families = new Set(type.ec2 ?? []);
-  const nodes = gpuNodes.filter((n) => families.has(labels(n)[INSTANCE_TYPE]?.split(".")[0] ?? "") && Object.entries(selector).every(([k, v]) => labels(n)[k] === v));
+  const nodes = gpuNodes.filter(
+    (n) =>
+      families.has(labels(n)[INSTANCE_TYPE]?.split(".")[0] ?? "") &&
+      Object.entries(selector).every(([k, v]) => labels(n)[k] === v),
+  );
   if (!nodes.length) return undefined;
   const types = [...new Set(nodes.map((n) => labels(n)[INSTANCE_TYPE]!))].sort();
-  return { scheme: { key: INSTANCE_TYPE, values: { [type.name]: types } }, way: `by EC2 instance type only (${INSTANCE_TYPE}: ${types.join(", ")})`, matches: [{ key: INSTANCE_TYPE, values: types }], nodes };
+  return {
+    scheme: { key: INSTANCE_TYPE, values: { [type.name]: types } },
+    way: `by EC2 instance type only (${INSTANCE_TYPE}: ${types.join(", ")})`,
+    matches: [{ key: INSTANCE_TYPE, values: types }],
+    nodes,
+  };
 }
 
 /** The pod templates of the objects that run pods (a Deployment's; a LeaderWorkerSet's leader and worker). */
 function podTemplates(o: any): any[] {
   if (o.kind === "Deployment") return [o.spec?.template];
-  if (o.kind === "LeaderWorkerSet") return [o.spec?.leaderWorkerTemplate?.leaderTemplate, o.spec?.leaderWorkerTemplate?.workerTemplate].filter(Boolean);
+  if (o.kind === "LeaderWorkerSet")
+    return [o.spec?.leaderWorkerTemplate?.leaderTemplate, o.spec?.leaderWorkerTemplate?.workerTemplate].filter(Boolean);
   return [];
 }
 
 /** The objects with the GPU affinity of `from` replaced by `to`'s matches (and `to`'s scheme tolerations). */
-function switchScheme(objects: readonly K8sObject[], from: readonly LabelMatch[], to: { scheme: LabelScheme; matches: LabelMatch[] }): K8sObject[] {
+function switchScheme(
+  objects: readonly K8sObject[],
+  from: readonly LabelMatch[],
+  to: { scheme: LabelScheme; matches: LabelMatch[] },
+): K8sObject[] {
   const old = new Set(from.map((m) => m.key));
   return objects.map((o) => {
     if (!podTemplates(o).length) return o;
     const copy = structuredClone(o);
     for (const tpl of podTemplates(copy)) {
-      const terms = tpl.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+      const terms =
+        tpl.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
       for (const term of terms) {
-        term.matchExpressions = [...(term.matchExpressions ?? []).filter((e: { key: string }) => !old.has(e.key)), ...to.matches.map((m) => ({ key: m.key, operator: "In", values: m.values }))];
+        term.matchExpressions = [
+          ...(term.matchExpressions ?? []).filter((e: { key: string }) => !old.has(e.key)),
+          ...to.matches.map((m) => ({ key: m.key, operator: "In", values: m.values })),
+        ];
       }
       const extra = typeof to.scheme === "string" ? (SCHEME_TOLERATIONS[to.scheme] ?? []) : [];
       if (extra.length) tpl.spec.tolerations = [...(tpl.spec.tolerations ?? []), ...extra];
@@ -135,11 +184,15 @@ function switchScheme(objects: readonly K8sObject[], from: readonly LabelMatch[]
 }
 
 function checkDriver(app: AppConfig, nodes: readonly Node[], cuda: CudaFloor, out: GpuNodeFindings): void {
-  const known = nodes.map((n) => ({ n, driver: driverOf(n) })).filter((x): x is { n: Node; driver: string } => x.driver !== undefined);
+  const known = nodes
+    .map((n) => ({ n, driver: driverOf(n) }))
+    .filter((x): x is { n: Node; driver: string } => x.driver !== undefined);
   if (known.some((x) => compareDrivers(x.driver, cuda.min_driver) >= 0)) return;
   const unknown = nodes.length - known.length;
   if (unknown) {
-    out.notes.push(`${app.name}: ${unknown} of the GPU nodes that fit do not label their NVIDIA driver version (GPU feature discovery's nvidia.com/cuda.driver-version.*), so vllmapp cannot check that they run ${cuda.image} (CUDA ${cuda.version}: driver ${cuda.min_driver} or newer)`);
+    out.notes.push(
+      `${app.name}: ${unknown} of the GPU nodes that fit do not label their NVIDIA driver version (GPU feature discovery's nvidia.com/cuda.driver-version.*), so vllmapp cannot check that they run ${cuda.image} (CUDA ${cuda.version}: driver ${cuda.min_driver} or newer)`,
+    );
     return;
   }
   const drivers = [...new Set(known.map((x) => x.driver))].sort(compareDrivers);
@@ -153,7 +206,13 @@ function checkDriver(app: AppConfig, nodes: readonly Node[], cuda: CudaFloor, ou
   });
 }
 
-export function checkGpuNodes(app: AppConfig, file: string, objects: K8sObject[], nodes: readonly Node[], cuda?: CudaFloor): GpuNodeFindings {
+export function checkGpuNodes(
+  app: AppConfig,
+  file: string,
+  objects: K8sObject[],
+  nodes: readonly Node[],
+  cuda?: CudaFloor,
+): GpuNodeFindings {
   const out: GpuNodeFindings = { objects, warnings: [], notes: [], problems: [] };
   const gpu = gpuRequest(app);
   if (gpu.count === 0) return out;
@@ -162,7 +221,11 @@ export function checkGpuNodes(app: AppConfig, file: string, objects: K8sObject[]
   if (!gpuNodes.length) return out;
   const pod = podTemplates(objects.find((o) => podTemplates(o).length) ?? {})[0]?.spec;
   const selector: Record<string, string> = pod?.nodeSelector ?? {};
-  let fitting = gpuNodes.filter((n) => Object.entries(selector).every(([k, v]) => labels(n)[k] === v) && (n.status?.allocatable?.[gpu.resource] ?? "0") !== "0");
+  let fitting = gpuNodes.filter(
+    (n) =>
+      Object.entries(selector).every(([k, v]) => labels(n)[k] === v) &&
+      (n.status?.allocatable?.[gpu.resource] ?? "0") !== "0",
+  );
   if (gpu.type) {
     const scheme = app.node_labels?.scheme ?? "gfd";
     const current = gpuNodeMatches(gpu.type, scheme, app.node_labels?.gpu_product);
@@ -173,7 +236,9 @@ export function checkGpuNodes(app: AppConfig, file: string, objects: K8sObject[]
       const wanted = `no node has ${describeMatches(current.matches)}`;
       if (other && !app.node_labels) {
         out.objects = switchScheme(objects, current.matches, other);
-        out.warnings.push(`${app.name}: ${wanted} (GPU feature discovery's labels, the default), but ${other.nodes.length} GPU node${other.nodes.length > 1 ? "s" : ""} with ${gpu.type.name} (${names(other.nodes)}) ${other.nodes.length > 1 ? "are" : "is"} labelled ${other.way}: deploying with ${describeScheme(other.scheme)}; write it in ${file} to make it explicit`);
+        out.warnings.push(
+          `${app.name}: ${wanted} (GPU feature discovery's labels, the default), but ${other.nodes.length} GPU node${other.nodes.length > 1 ? "s" : ""} with ${gpu.type.name} (${names(other.nodes)}) ${other.nodes.length > 1 ? "are" : "is"} labelled ${other.way}: deploying with ${describeScheme(other.scheme)}; write it in ${file} to make it explicit`,
+        );
         fitting = other.nodes;
       } else if (other) {
         out.problems.push({
@@ -210,7 +275,13 @@ function seenSchemes(gpuNodes: readonly Node[]): string[] {
     const values = [...new Set(gpuNodes.map((n) => labels(n)[SCHEME_KEYS[s]]).filter(Boolean))];
     if (values.length) out.push(`the ${SCHEME_WAY[s]} way (${SCHEME_KEYS[s]}: ${values.join(", ")})`);
   }
-  const azure = [...new Set(gpuNodes.map((n) => labels(n)[INSTANCE_TYPE]).filter((v): v is string => Boolean(v) && GPU_TYPES.some((t) => t.aks?.includes(v!))))];
+  const azure = [
+    ...new Set(
+      gpuNodes
+        .map((n) => labels(n)[INSTANCE_TYPE])
+        .filter((v): v is string => Boolean(v) && GPU_TYPES.some((t) => t.aks?.includes(v!))),
+    ),
+  ];
   if (azure.length) out.push(`by Azure VM size (${INSTANCE_TYPE}: ${azure.join(", ")}; node_labels: {scheme: aks})`);
   return out;
 }

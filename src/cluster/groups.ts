@@ -20,7 +20,14 @@ function groupPod(p: Pod): GroupPod {
   const rank = Number(p.metadata.labels?.[LWS_LABEL_WORKER] ?? 0);
   const main = (p.status?.containerStatuses ?? []).find((s) => s.name === "vllm");
   const ready = (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
-  return { name: p.metadata.name, role: rank === 0 ? "leader" : "worker", rank, phase: p.status?.phase ?? "Unknown", ready, restarts: main?.restartCount ?? 0 };
+  return {
+    name: p.metadata.name,
+    role: rank === 0 ? "leader" : "worker",
+    rank,
+    phase: p.status?.phase ?? "Unknown",
+    ready,
+    restarts: main?.restartCount ?? 0,
+  };
 }
 
 /** Which pod of which group: "leader of group 0" / "worker 1 of group 0". */
@@ -50,14 +57,20 @@ export function groupsOf(pods: readonly Pod[], size: number): GroupStatus[] {
 /** One line per group for `status`: "group 0: 1/2 up — leader Running, not ready; worker 1 Pending". */
 export function formatGroup(g: GroupStatus): string {
   const up = g.pods.filter((p) => (p.role === "leader" ? p.ready : p.phase === "Running")).length;
-  const pods = g.pods.map((p) => `${p.role === "leader" ? "leader" : `worker ${p.rank}`} ${p.phase}${p.role === "leader" && p.phase === "Running" && !p.ready ? " (not ready)" : ""}${p.restarts ? `, ${p.restarts} restarts` : ""}`);
+  const pods = g.pods.map(
+    (p) =>
+      `${p.role === "leader" ? "leader" : `worker ${p.rank}`} ${p.phase}${p.role === "leader" && p.phase === "Running" && !p.ready ? " (not ready)" : ""}${p.restarts ? `, ${p.restarts} restarts` : ""}`,
+  );
   const missing = g.size - g.pods.length;
   if (missing > 0) pods.push(`${missing} pod${missing === 1 ? "" : "s"} not created yet`);
   return `group ${g.index}: ${g.ready ? "ready" : `${up}/${g.size} up`} — ${pods.join("; ")}`;
 }
 
 /** Ready groups of desired, from the LWS's pods (the controller's status lags, and kwok has none). */
-export function groupState(lws: LeaderWorkerSet, pods: readonly Pod[]): { ready: number; desired: number; done: boolean; groups: GroupStatus[]; pods: Pod[] } {
+export function groupState(
+  lws: LeaderWorkerSet,
+  pods: readonly Pod[],
+): { ready: number; desired: number; done: boolean; groups: GroupStatus[]; pods: Pod[] } {
   const mine = pods.filter((p) => p.metadata.labels?.[LWS_LABEL_NAME] === lws.metadata.name);
   const groups = groupsOf(mine, lws.spec?.leaderWorkerTemplate?.size ?? 1);
   const desired = lws.spec?.replicas ?? 1;
@@ -66,9 +79,20 @@ export function groupState(lws: LeaderWorkerSet, pods: readonly Pod[]): { ready:
 }
 
 /** Why a group is not ready: the most telling pod's reason, named by its role and rank. */
-export function diagnoseGroups(lws: LeaderWorkerSet, pods: readonly Pod[], events: readonly KEvent[], nodes?: readonly Node[]): Diagnosis | undefined {
+export function diagnoseGroups(
+  lws: LeaderWorkerSet,
+  pods: readonly Pod[],
+  events: readonly KEvent[],
+  nodes?: readonly Node[],
+): Diagnosis | undefined {
   if (!pods.length) {
-    return { reason: `LeaderWorkerSet ${lws.metadata.name} has no pods yet`, hint: "is the LeaderWorkerSet controller running? kubectl get pods -n lws-system; kubectl describe leaderworkerset " + lws.metadata.name, fatal: false };
+    return {
+      reason: `LeaderWorkerSet ${lws.metadata.name} has no pods yet`,
+      hint:
+        "is the LeaderWorkerSet controller running? kubectl get pods -n lws-system; kubectl describe leaderworkerset " +
+        lws.metadata.name,
+      fatal: false,
+    };
   }
   const found = [...pods]
     .sort((x, y) => x.metadata.name.localeCompare(y.metadata.name))
@@ -79,4 +103,3 @@ export function diagnoseGroups(lws: LeaderWorkerSet, pods: readonly Pod[], event
   const who = describeGroupPod(pick.p);
   return who ? { ...pick.d, reason: `${who} (${pick.p.metadata.name}): ${pick.d.reason}` } : pick.d;
 }
-

@@ -33,13 +33,21 @@ const WAIT_MARGIN_SECONDS = 600;
  * The start deploy waited for, put in the app's history (best effort: a user who may not write ConfigMaps
  * is told once), and the timeline of it and the start before.
  */
-async function keepStart(api: KubeApi, app: string, namespace: string, start: PodStart | undefined, ui: Ui): Promise<Timeline> {
+async function keepStart(
+  api: KubeApi,
+  app: string,
+  namespace: string,
+  start: PodStart | undefined,
+  ui: Ui,
+): Promise<Timeline> {
   let history = await readHistory(api, app, namespace).catch(() => []);
   if (start?.entries.some((e) => e.phase === "ready")) {
     try {
       history = await recordStart(api, app, namespace, start, history);
     } catch (e) {
-      ui.warn(`${app}: the start was not recorded in ConfigMap ${app}-starts (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); status --timeline shows the current start only`);
+      ui.warn(
+        `${app}: the start was not recorded in ConfigMap ${app}-starts (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); status --timeline shows the current start only`,
+      );
     }
   }
   return currentAndPrevious(start, history);
@@ -48,7 +56,9 @@ async function keepStart(api: KubeApi, app: string, namespace: string, start: Po
 /** A control-plane restart while a command runs is said as it happens: lost, then back. */
 function sayOutages(api: KubeApi, ui: Ui): void {
   api.onOutage = (e) =>
-    e.kind === "lost" ? ui.warn(`${e.why}; retrying for up to ${OUTAGE_SECONDS} s`) : ui.info(`the Kubernetes API at ${api.conn.server} answers again (after ${e.seconds.toFixed(1)} s)`);
+    e.kind === "lost"
+      ? ui.warn(`${e.why}; retrying for up to ${OUTAGE_SECONDS} s`)
+      : ui.info(`the Kubernetes API at ${api.conn.server} answers again (after ${e.seconds.toFixed(1)} s)`);
 }
 
 type Phase = "preflight" | "validate" | "apply";
@@ -80,8 +90,13 @@ class DeployInterrupt {
   /** The error to throw for a request aborted by Ctrl-C, else `e` itself. */
   explain(e: unknown, prerequisites: readonly string[]): unknown {
     if (!this.requested || this.phase === "apply") return e;
-    const what = this.phase === "preflight" ? "during the preflight checks" : "while the API server validated the objects (a dry run)";
-    return new InterruptedError(`interrupted ${what}: nothing of the apps was applied${prerequisites.length ? ` (created before: ${prerequisites.join(", ")})` : ""}`);
+    const what =
+      this.phase === "preflight"
+        ? "during the preflight checks"
+        : "while the API server validated the objects (a dry run)";
+    return new InterruptedError(
+      `interrupted ${what}: nothing of the apps was applied${prerequisites.length ? ` (created before: ${prerequisites.join(", ")})` : ""}`,
+    );
   }
   close(): void {
     this.api.stop = undefined;
@@ -109,26 +124,55 @@ async function deploy(api: KubeApi, plan: Plan, req: DeployRequest, ui: Ui): Pro
   }
 }
 
-async function deployPhases(api: KubeApi, plan: Plan, req: DeployRequest, ui: Ui, interrupt: DeployInterrupt, progress: Progress): Promise<DeployResult> {
+async function deployPhases(
+  api: KubeApi,
+  plan: Plan,
+  req: DeployRequest,
+  ui: Ui,
+  interrupt: DeployInterrupt,
+  progress: Progress,
+): Promise<DeployResult> {
   const { dryRun } = req;
   // the plan's objects as they are: the plan decided the namespace, the PodTemplate, the budget and the waves
-  const inputs = plan.apps.map((p) => ({ app: p.loaded.config, namespace: namespaceOf(p), file: p.loaded.file, objects: p.rendered.objects ?? [], podTemplateProblem: p.podTemplate?.problem }));
-  const pre = await preflight(api, inputs, { createNamespace: req.createNamespace, createSecrets: req.createSecrets, env: process.env });
+  const inputs = plan.apps.map((p) => ({
+    app: p.loaded.config,
+    namespace: namespaceOf(p),
+    file: p.loaded.file,
+    objects: p.rendered.objects ?? [],
+    podTemplateProblem: p.podTemplate?.problem,
+  }));
+  const pre = await preflight(api, inputs, {
+    createNamespace: req.createNamespace,
+    createSecrets: req.createSecrets,
+    env: process.env,
+  });
   for (const w of pre.warnings) ui.warn(w);
   for (const n of pre.notes) ui.note(n);
   if (dryRun === "server" && pre.namespaces.length) {
-    throw new ClusterError(`namespace ${pre.namespaces.join(", ")} does not exist yet, and a server-side dry run needs it`, "create it first, or use --dry-run=client");
+    throw new ClusterError(
+      `namespace ${pre.namespaces.join(", ")} does not exist yet, and a server-side dry run needs it`,
+      "create it first, or use --dry-run=client",
+    );
   }
   const prepared = [...pre.apps.values()];
   const prerequisites =
     dryRun === "client"
-      ? [...pre.namespaces.map((n) => `Namespace/${n}`), ...prepared.flatMap((a) => a.secretWrites.map((s) => `Secret/${s.name} (keys ${Object.keys(s.data).join(", ")})`))]
+      ? [
+          ...pre.namespaces.map((n) => `Namespace/${n}`),
+          ...prepared.flatMap((a) =>
+            a.secretWrites.map((s) => `Secret/${s.name} (keys ${Object.keys(s.data).join(", ")})`),
+          ),
+        ]
       : await writePrerequisites(api, pre, dryRun === "server" ? "All" : undefined);
   if (dryRun === "none") progress.prerequisites = prerequisites;
   // preflight's results by app name: each planned app finds its own
   const sets = new Map(prepared.map((p) => [p.app.name, buildAppSet(p.app, p.namespace, p.objects)]));
   if (dryRun === "none") {
-    progress.release = await lockApps(api, prepared.map((a) => ({ name: a.app.name, namespace: a.namespace })), ui);
+    progress.release = await lockApps(
+      api,
+      prepared.map((a) => ({ name: a.app.name, namespace: a.namespace })),
+      ui,
+    );
     interrupt.phase = "validate";
     await validateOnServer(api, [...sets.values()], req.forceConflicts);
   }
@@ -140,7 +184,13 @@ async function deployPhases(api: KubeApi, plan: Plan, req: DeployRequest, ui: Ui
     const waveUi = wave.length > 1 ? ui.withoutSpinner() : ui;
     const settled = await Promise.allSettled(
       wave.map((a) =>
-        deployOne(api, req, interrupt, { planned: a, prepared: pre.apps.get(a.loaded.config.name)!, set: sets.get(a.loaded.config.name)! }, waveUi).catch((e: Error) => {
+        deployOne(
+          api,
+          req,
+          interrupt,
+          { planned: a, prepared: pre.apps.get(a.loaded.config.name)!, set: sets.get(a.loaded.config.name)! },
+          waveUi,
+        ).catch((e: Error) => {
           // say it now: the other apps of the wave may still be loading for a while
           if (wave.length > 1) waveUi.error(`${a.loaded.config.name}: ${e.message}`);
           throw e;
@@ -162,24 +212,51 @@ interface AppDeploy {
 }
 
 /** Apply one app's set, then (a real deploy with --wait) wait until it is ready. */
-async function deployOne(api: KubeApi, req: DeployRequest, interrupt: DeployInterrupt, { planned, prepared, set }: AppDeploy, appUi: Ui): Promise<DeployedApp> {
+async function deployOne(
+  api: KubeApi,
+  req: DeployRequest,
+  interrupt: DeployInterrupt,
+  { planned, prepared, set }: AppDeploy,
+  appUi: Ui,
+): Promise<DeployedApp> {
   const { dryRun } = req;
   const { app, namespace } = prepared;
-  if (dryRun === "none") appUi.info(`${app.name}: applying ${set.members.length} objects to namespace ${namespace} (context ${api.conn.context})`);
-  if (interrupt.requested) throw new InterruptedError(`interrupted before ${app.name} was applied: nothing of it was written (vllmapp deploy applies it)`);
+  if (dryRun === "none")
+    appUi.info(
+      `${app.name}: applying ${set.members.length} objects to namespace ${namespace} (context ${api.conn.context})`,
+    );
+  if (interrupt.requested)
+    throw new InterruptedError(
+      `interrupted before ${app.name} was applied: nothing of it was written (vllmapp deploy applies it)`,
+    );
   const changes = await applyAppSet(api, set, app.name, { dryRun, force: req.forceConflicts });
   if (interrupt.requested && dryRun === "none") {
-    throw new InterruptedError(`interrupted: ${app.name} was applied in full (${changes.map((c) => `${c.action} ${c.kind}/${c.name}`).join(", ")}); stopped before waiting for it (vllmapp status ${app.name})`);
+    throw new InterruptedError(
+      `interrupted: ${app.name} was applied in full (${changes.map((c) => `${c.action} ${c.kind}/${c.name}`).join(", ")}); stopped before waiting for it (vllmapp status ${app.name})`,
+    );
   }
   const svc = set.members.find((m) => m.kind === "Service");
   const done: DeployedApp = {
-    name: app.name, namespace, container: null, model: planned.rendered.model, image: imageOf(app), changes,
-    endpoint: svc ? serviceUrl(svc, namespace) : null, ready: false, replicas: null, startup: null, timeline: null, requiresApiKey: apiKeyRef(app) !== undefined,
-    objects: dryRun !== "none" ? [set.parent, ...set.members] : null, docker: null,
+    name: app.name,
+    namespace,
+    container: null,
+    model: planned.rendered.model,
+    image: imageOf(app),
+    changes,
+    endpoint: svc ? serviceUrl(svc, namespace) : null,
+    ready: false,
+    replicas: null,
+    startup: null,
+    timeline: null,
+    requiresApiKey: apiKeyRef(app) !== undefined,
+    objects: dryRun !== "none" ? [set.parent, ...set.members] : null,
+    docker: null,
   };
   if (dryRun !== "none") return done;
   if (changes.some((c) => c.kind === "Secret" && c.name === `${app.name}-api-key` && c.action === "create")) {
-    appUi.note(`${app.name}: generated an API key (${API_KEY}) into Secret ${app.name}-api-key; show it with \`vllmapp status ${app.name} --show-api-key\``);
+    appUi.note(
+      `${app.name}: generated an API key (${API_KEY}) into Secret ${app.name}-api-key; show it with \`vllmapp status ${app.name} --show-api-key\``,
+    );
   }
   if (!req.wait) {
     appUi.success(`${app.name}: applied (--no-wait: not waiting for readiness)`);
@@ -190,7 +267,12 @@ async function deployOne(api: KubeApi, req: DeployRequest, interrupt: DeployInte
     // a group's start-up is several pods: the phases are read for single-pod apps
     done.replicas = await waitForGroups(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
   } else {
-    const { startup, start, ...replicas } = await waitForApp(api, { app: app.name, namespace, timeoutSeconds, ui: appUi });
+    const { startup, start, ...replicas } = await waitForApp(api, {
+      app: app.name,
+      namespace,
+      timeoutSeconds,
+      ui: appUi,
+    });
     done.replicas = replicas;
     done.startup = startup;
     done.timeline = await keepStart(api, app.name, namespace, start, appUi);
@@ -205,7 +287,11 @@ function namespaceOf(p: PlannedApp): string {
   return p.namespace;
 }
 
-function located(api: KubeApi, opts: ConnectionOptions, apps: readonly AppRef[]): { name: string; namespace: string }[] {
+function located(
+  api: KubeApi,
+  opts: ConnectionOptions,
+  apps: readonly AppRef[],
+): { name: string; namespace: string }[] {
   return apps.map((a) => ({ name: a.name, namespace: namespaceFor(api.conn, opts.namespace, a.fileNamespace) }));
 }
 
@@ -224,8 +310,11 @@ export const kubernetesTarget: Target = {
         api.stop = stop.signal;
         try {
           // "30" or, on some managed services, "30+"; an unreachable server fails later, where deploy applies
-          const v = await api.get<{ major?: string; minor?: string }>("/version", "read the API server's version").catch(() => undefined);
-          if (stop.signal.aborted) throw new InterruptedError("interrupted during the preflight checks: nothing of the apps was applied");
+          const v = await api
+            .get<{ major?: string; minor?: string }>("/version", "read the API server's version")
+            .catch(() => undefined);
+          if (stop.signal.aborted)
+            throw new InterruptedError("interrupted during the preflight checks: nothing of the apps was applied");
           const minor = Number.parseInt(v?.minor ?? "", 10);
           return v?.major === "1" && Number.isFinite(minor) ? minor : undefined;
         } finally {
@@ -237,18 +326,24 @@ export const kubernetesTarget: Target = {
       async status(apps, req, ui) {
         sayOutages(api, ui);
         const reads: NamespaceReads = new Map();
-        const statuses = await Promise.all(located(api, opts, apps).map((a) => appStatus(api, a.name, a.namespace, req.showApiKey, reads)));
-        if (req.showApiKey) for (const s of statuses.filter((x) => x.deployed && !x.apiKey)) ui.note(`${s.name} has no API key${s.requiresApiKey ? " yet" : " (requires_auth: false)"}`);
+        const statuses = await Promise.all(
+          located(api, opts, apps).map((a) => appStatus(api, a.name, a.namespace, req.showApiKey, reads)),
+        );
+        if (req.showApiKey)
+          for (const s of statuses.filter((x) => x.deployed && !x.apiKey))
+            ui.note(`${s.name} has no API key${s.requiresApiKey ? " yet" : " (requires_auth: false)"}`);
         return { apps: statuses };
       },
       logs: (apps, req, ui, write) => (sayOutages(api, ui), streamLogs(api, located(api, opts, apps), req, ui, write)),
       async delete(apps, req, ui) {
         sayOutages(api, ui);
         const results = [];
-        for (const a of located(api, opts, apps)) results.push(await deleteApp(api, a.name, a.namespace, { purgeCache: req.purgeCache, wait: req.wait, ui }));
+        for (const a of located(api, opts, apps))
+          results.push(await deleteApp(api, a.name, a.namespace, { purgeCache: req.purgeCache, wait: req.wait, ui }));
         return { apps: results };
       },
-      bench: (app, req, ui) => benchCluster(api, app.name, namespaceFor(api.conn, opts.namespace, app.fileNamespace), req, ui),
+      bench: (app, req, ui) =>
+        benchCluster(api, app.name, namespaceFor(api.conn, opts.namespace, app.fileNamespace), req, ui),
       async list(ui) {
         const result = await listApps(api, namespaceFor(api.conn, opts.namespace));
         if (!result.apps.length) ui.note(`no vllmapp apps in namespace ${result.namespace}`);

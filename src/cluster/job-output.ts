@@ -20,7 +20,8 @@ export function jobState(job: V1Job): string {
   const cond = (type: string) => job.status?.conditions?.find((c) => c.type === type && c.status === "True");
   if (cond("Complete") || cond("SuccessCriteriaMet")) return "Complete";
   const failed = cond("Failed") ?? cond("FailureTarget");
-  if (failed) return `Failed${failed.reason ? ` (${failed.reason}${failed.message ? `: ${failed.message}` : ""})` : ""}`;
+  if (failed)
+    return `Failed${failed.reason ? ` (${failed.reason}${failed.message ? `: ${failed.message}` : ""})` : ""}`;
   if (job.spec?.suspend) return "Suspended";
   return (job.status?.active ?? 0) > 0 ? "Running" : "Pending";
 }
@@ -49,16 +50,25 @@ export function lookupFailure(e: unknown): unknown {
 export async function jobOutputOf(api: KubeApi, ref: RunOutputRef, ns: string): Promise<Resolved> {
   const failure = (e: unknown, what: string): Error => {
     const cause = networkCause(e);
-    if (cause) return new BackendUnreachable(`cannot reach the Kubernetes API server to ${what} (${cause})`, "check the kubeconfig context, or pass --context / --kubeconfig");
+    if (cause)
+      return new BackendUnreachable(
+        `cannot reach the Kubernetes API server to ${what} (${cause})`,
+        "check the kubeconfig context, or pass --context / --kubeconfig",
+      );
     const code = e instanceof ApiError ? e.status : undefined;
-    if (code === 403) return new SourceProblem(`not allowed to ${what}`, `the kubeconfig's user needs get and list on jobs.batch in namespace ${ns}`);
+    if (code === 403)
+      return new SourceProblem(
+        `not allowed to ${what}`,
+        `the kubeconfig's user needs get and list on jobs.batch in namespace ${ns}`,
+      );
     return new SourceProblem(`cannot ${what}: ${(e as Error).message.split("\n")[0]}`);
   };
   const jobsPath = `/apis/batch/v1/namespaces/${encodeURIComponent(ns)}/jobs`;
   const listJobs = async (labelSelector?: string): Promise<V1Job[]> => {
     try {
       const q = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : "";
-      return (await api.request<{ items: V1Job[] }>("GET", `${jobsPath}${q}`, { what: `list Jobs in namespace ${ns}` })).items;
+      return (await api.request<{ items: V1Job[] }>("GET", `${jobsPath}${q}`, { what: `list Jobs in namespace ${ns}` }))
+        .items;
     } catch (e) {
       throw failure(e, `list Jobs in namespace ${ns}`);
     }
@@ -73,25 +83,46 @@ export async function jobOutputOf(api: KubeApi, ref: RunOutputRef, ns: string): 
     }
     if (!job) {
       const names = (await listJobs()).map((j) => j.metadata!.name!).slice(0, 10);
-      throw new SourceProblem(`no Job "${ref.run_name}" in namespace ${ns}`, names.length ? `Jobs there: ${names.join(", ")}` : "there are no Jobs in that namespace; set runs.namespace if the runs live elsewhere");
+      throw new SourceProblem(
+        `no Job "${ref.run_name}" in namespace ${ns}`,
+        names.length
+          ? `Jobs there: ${names.join(", ")}`
+          : "there are no Jobs in that namespace; set runs.namespace if the runs live elsewhere",
+      );
     }
     const state = jobState(job);
-    if (state !== "Complete") throw new SourceProblem(`Job ${ref.run_name} has not succeeded: it is ${state}`, "deploy the output of a succeeded run");
+    if (state !== "Complete")
+      throw new SourceProblem(
+        `Job ${ref.run_name} has not succeeded: it is ${state}`,
+        "deploy the output of a succeeded run",
+      );
   } else {
     const task = ref.task_name!;
     const jobs = await listJobs(`${TASK_LABEL}=${task}`);
-    if (!jobs.length) throw new SourceProblem(`no Job labelled ${TASK_LABEL}=${task} in namespace ${ns}`, `label the training Jobs with ${TASK_LABEL}: ${task}`);
+    if (!jobs.length)
+      throw new SourceProblem(
+        `no Job labelled ${TASK_LABEL}=${task} in namespace ${ns}`,
+        `label the training Jobs with ${TASK_LABEL}: ${task}`,
+      );
     job = jobs.filter((j) => jobState(j) === "Complete").sort((a, b) => finishedAt(b) - finishedAt(a))[0];
     if (!job) {
-      throw new SourceProblem(`no succeeded Job for task ${task} in namespace ${ns}`, `its Jobs: ${jobs.map((j) => `${j.metadata!.name} (${jobState(j)})`).join(", ")}`);
+      throw new SourceProblem(
+        `no succeeded Job for task ${task} in namespace ${ns}`,
+        `its Jobs: ${jobs.map((j) => `${j.metadata!.name} (${jobState(j)})`).join(", ")}`,
+      );
     }
   }
   const name = job.metadata!.name!;
   const annotations = job.metadata?.annotations ?? {};
   const uri = annotations[`${OUTPUT_ANNOTATION}${ref.output}`];
   if (uri === undefined) {
-    const outputs = Object.keys(annotations).filter((k) => k.startsWith(OUTPUT_ANNOTATION)).map((k) => k.slice(OUTPUT_ANNOTATION.length));
-    throw new SourceProblem(`Job ${name} has no output "${ref.output}"`, outputs.length ? `its outputs: ${outputs.join(", ")}` : `it has no ${OUTPUT_ANNOTATION}* annotations`);
+    const outputs = Object.keys(annotations)
+      .filter((k) => k.startsWith(OUTPUT_ANNOTATION))
+      .map((k) => k.slice(OUTPUT_ANNOTATION.length));
+    throw new SourceProblem(
+      `Job ${name} has no output "${ref.output}"`,
+      outputs.length ? `its outputs: ${outputs.join(", ")}` : `it has no ${OUTPUT_ANNOTATION}* annotations`,
+    );
   }
   return { uri: uri.trim(), run: `job ${name}` };
 }

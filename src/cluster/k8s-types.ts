@@ -4,13 +4,31 @@
  * the server sent them, so a model's `Date` fields are the RFC 3339 strings of the wire: `Wire<T>` says
  * so, and `Named<T>` adds what every object read back has, a name.
  */
-import type { CoreV1Event, V1Deployment, V1Ingress, V1Node, V1ObjectMeta, V1Pod, V1PodTemplateSpec, V1ReplicaSet, V1Service } from "@kubernetes/client-node";
+import type {
+  CoreV1Event,
+  V1Deployment,
+  V1Ingress,
+  V1Node,
+  V1ObjectMeta,
+  V1Pod,
+  V1PodTemplateSpec,
+  V1ReplicaSet,
+  V1Service,
+} from "@kubernetes/client-node";
 
 /** A client-node model as JSON: its Date fields are strings. */
-export type Wire<T> = T extends Date ? string : T extends (infer U)[] ? Wire<U>[] : T extends object ? { [K in keyof T]: Wire<T[K]> } : T;
+export type Wire<T> = T extends Date
+  ? string
+  : T extends (infer U)[]
+    ? Wire<U>[]
+    : T extends object
+      ? { [K in keyof T]: Wire<T[K]> }
+      : T;
 
 /** An object read back: the model as JSON, with its name (and kind and apiVersion, when listed, are optional). */
-export type Named<T extends { metadata?: V1ObjectMeta }> = Omit<Wire<T>, "metadata"> & { metadata: Wire<V1ObjectMeta> & { name: string } };
+export type Named<T extends { metadata?: V1ObjectMeta }> = Omit<Wire<T>, "metadata"> & {
+  metadata: Wire<V1ObjectMeta> & { name: string };
+};
 
 export type Pod = Named<V1Pod>;
 export type Deployment = Named<V1Deployment>;
@@ -31,7 +49,11 @@ export interface LeaderWorkerSet {
   metadata: Wire<V1ObjectMeta> & { name: string };
   spec?: {
     replicas?: number;
-    leaderWorkerTemplate?: { size?: number; leaderTemplate?: Wire<V1PodTemplateSpec>; workerTemplate?: Wire<V1PodTemplateSpec> };
+    leaderWorkerTemplate?: {
+      size?: number;
+      leaderTemplate?: Wire<V1PodTemplateSpec>;
+      workerTemplate?: Wire<V1PodTemplateSpec>;
+    };
   };
   status?: { readyReplicas?: number; replicas?: number };
 }

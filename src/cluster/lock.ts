@@ -15,7 +15,9 @@ import { ApiError } from "./errors.js";
 export const LEASE_SECONDS = 30;
 const RENEW_MS = 10_000;
 
-type Lease = KObject & { spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string } };
+type Lease = KObject & {
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string };
+};
 
 /** Kubernetes MicroTime: RFC 3339 with exactly six fractional digits. */
 function microTime(ms: number): string {
@@ -72,10 +74,23 @@ async function acquire(api: KubeApi, app: string, namespace: string): Promise<He
   const collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
   const path = `${collection}/${name}`;
   const now = Date.now();
-  const spec = { holderIdentity: holder(), leaseDurationSeconds: LEASE_SECONDS, acquireTime: microTime(now), renewTime: microTime(now) };
-  const body = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace, labels: { "app.kubernetes.io/managed-by": "vllmapp" } }, spec };
+  const spec = {
+    holderIdentity: holder(),
+    leaseDurationSeconds: LEASE_SECONDS,
+    acquireTime: microTime(now),
+    renewTime: microTime(now),
+  };
+  const body = {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: { name, namespace, labels: { "app.kubernetes.io/managed-by": "vllmapp" } },
+    spec,
+  };
   try {
-    const made = await api.request<Lease>("POST", collection, { body, what: `take the deploy lock of ${app} (Lease ${name})` });
+    const made = await api.request<Lease>("POST", collection, {
+      body,
+      what: `take the deploy lock of ${app} (Lease ${name})`,
+    });
     return { path, uid: made.metadata.uid! };
   } catch (e) {
     if (e instanceof ApiError && e.status === 403) return "no-permission";
@@ -83,10 +98,14 @@ async function acquire(api: KubeApi, app: string, namespace: string): Promise<He
   }
   const live = await api.get<Lease>(path, `read the deploy lock of ${app}`);
   if (!live) return acquire(api, app, namespace); // released in between
-  if (leaseRemaining(live, Date.now()) > 0 && !deadHolder(live.spec?.holderIdentity)) throw heldError(app, namespace, live, Date.now());
+  if (leaseRemaining(live, Date.now()) > 0 && !deadHolder(live.spec?.holderIdentity))
+    throw heldError(app, namespace, live, Date.now());
   // its holder stopped renewing it: take it over, unless someone else does first (409 on the version)
   try {
-    const taken = await api.request<Lease>("PUT", path, { body: { ...body, metadata: { ...body.metadata, resourceVersion: live.metadata.resourceVersion } }, what: `take over the expired deploy lock of ${app}` });
+    const taken = await api.request<Lease>("PUT", path, {
+      body: { ...body, metadata: { ...body.metadata, resourceVersion: live.metadata.resourceVersion } },
+      what: `take over the expired deploy lock of ${app}`,
+    });
     return { path, uid: taken.metadata.uid! };
   } catch (e) {
     if (e instanceof ApiError && e.status === 409) {
@@ -101,14 +120,21 @@ async function acquire(api: KubeApi, app: string, namespace: string): Promise<He
  * Take the deploy lock of every app (in a fixed order, so two multi-app deploys cannot deadlock); returns
  * the release. A user without permission on leases deploys unlocked, with a warning.
  */
-export async function lockApps(api: KubeApi, apps: readonly { name: string; namespace: string }[], ui: Ui): Promise<() => Promise<void>> {
+export async function lockApps(
+  api: KubeApi,
+  apps: readonly { name: string; namespace: string }[],
+  ui: Ui,
+): Promise<() => Promise<void>> {
   const held: Held[] = [];
   const release = async () => {
     clearInterval(renew);
     await Promise.all(
       held.map((h) =>
         api
-          .request("DELETE", h.path, { body: { apiVersion: "v1", kind: "DeleteOptions", preconditions: { uid: h.uid } }, what: "release the deploy lock" })
+          .request("DELETE", h.path, {
+            body: { apiVersion: "v1", kind: "DeleteOptions", preconditions: { uid: h.uid } },
+            what: "release the deploy lock",
+          })
           // gone already, or taken over after it expired: not ours to delete
           .catch(() => {}),
       ),
@@ -116,7 +142,13 @@ export async function lockApps(api: KubeApi, apps: readonly { name: string; name
   };
   const renew = setInterval(() => {
     for (const h of held) {
-      void api.request("PATCH", h.path, { body: { spec: { renewTime: microTime(Date.now()) } }, contentType: "application/merge-patch+json", what: "renew the deploy lock" }).catch(() => {});
+      void api
+        .request("PATCH", h.path, {
+          body: { spec: { renewTime: microTime(Date.now()) } },
+          contentType: "application/merge-patch+json",
+          what: "renew the deploy lock",
+        })
+        .catch(() => {});
     }
   }, RENEW_MS);
   renew.unref();
@@ -124,7 +156,10 @@ export async function lockApps(api: KubeApi, apps: readonly { name: string; name
     const sorted = [...apps].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
     for (const a of sorted) {
       const h = await acquire(api, a.name, a.namespace);
-      if (h === "no-permission") ui.warn(`${a.name}: no permission to create Leases in namespace ${a.namespace}, so this deploy takes no lock: another deploy of ${a.name} at the same time would interleave with it`);
+      if (h === "no-permission")
+        ui.warn(
+          `${a.name}: no permission to create Leases in namespace ${a.namespace}, so this deploy takes no lock: another deploy of ${a.name} at the same time would interleave with it`,
+        );
       else held.push(h);
     }
   } catch (e) {

@@ -108,7 +108,8 @@ export function podRefs(pod: any): Ref[] {
     }
     if (v.configMap) {
       need("ConfigMap", v.configMap.name, undefined, undefined, v.configMap.optional);
-      for (const i of v.configMap.items ?? []) need("ConfigMap", v.configMap.name, i.key, undefined, v.configMap.optional);
+      for (const i of v.configMap.items ?? [])
+        need("ConfigMap", v.configMap.name, i.key, undefined, v.configMap.optional);
     }
     need("PersistentVolumeClaim", v.persistentVolumeClaim?.claimName);
   }
@@ -120,17 +121,24 @@ const CRD_HINTS: Record<string, string> = {
   "keda.sh": "install KEDA (https://keda.sh/docs/latest/deploy/), or give scaling.replicas a fixed number",
   "leaderworkerset.x-k8s.io":
     "parallelism.nodes > 1 runs on a LeaderWorkerSet: install LWS (v0.7 or newer; its controller and pod webhook), e.g. `helm install lws oci://registry.k8s.io/lws/charts/lws --version=0.10.0 -n lws-system --create-namespace` (https://lws.sigs.k8s.io/docs/installation/), or fit the model on one node (nodes: 1)",
-  "http.keda.sh": "install KEDA's HTTP add-on (https://kedacore.github.io/http-add-on/), or drop scaling.wake and keep min ≥ 1",
-  "gateway.networking.k8s.io": "install Gateway API (kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml) and a Gateway controller, or drop route: (domain: renders an Ingress instead)",
-  "inference.networking.k8s.io": "install the Inference Extension's InferencePool CRD (kubectl apply -f https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/download/v1.6.0/manifests.yaml), or set route.inference_pool: false",
-  "monitoring.coreos.com": "install prometheus-operator (its CRDs: kubectl apply --server-side -f https://github.com/prometheus-operator/prometheus-operator/releases/download/v0.93.0/stripped-down-crds.yaml; or the kube-prometheus-stack chart), or set monitoring.pod_monitor: false (and drop dashboard/alerts) and scrape vLLM yourself",
+  "http.keda.sh":
+    "install KEDA's HTTP add-on (https://kedacore.github.io/http-add-on/), or drop scaling.wake and keep min ≥ 1",
+  "gateway.networking.k8s.io":
+    "install Gateway API (kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.1/standard-install.yaml) and a Gateway controller, or drop route: (domain: renders an Ingress instead)",
+  "inference.networking.k8s.io":
+    "install the Inference Extension's InferencePool CRD (kubectl apply -f https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/download/v1.6.0/manifests.yaml), or set route.inference_pool: false",
+  "monitoring.coreos.com":
+    "install prometheus-operator (its CRDs: kubectl apply --server-side -f https://github.com/prometheus-operator/prometheus-operator/releases/download/v0.93.0/stripped-down-crds.yaml; or the kube-prometheus-stack chart), or set monitoring.pod_monitor: false (and drop dashboard/alerts) and scrape vLLM yourself",
 };
 
 /** The pod specs an object runs: a Deployment's template; a LeaderWorkerSet's leader and worker templates. */
 export function podSpecsOf(o: K8sObject): unknown[] {
   const spec = (o as { spec?: any }).spec;
   if (o.kind === "Deployment") return [spec?.template?.spec];
-  if (o.kind === "LeaderWorkerSet") return [spec?.leaderWorkerTemplate?.leaderTemplate?.spec, spec?.leaderWorkerTemplate?.workerTemplate?.spec].filter(Boolean);
+  if (o.kind === "LeaderWorkerSet")
+    return [spec?.leaderWorkerTemplate?.leaderTemplate?.spec, spec?.leaderWorkerTemplate?.workerTemplate?.spec].filter(
+      Boolean,
+    );
   return [];
 }
 
@@ -160,7 +168,8 @@ export async function preflight(
   const warnings: string[] = [];
   const notes: string[] = [];
   const nodes = inputs.some((i) => gpuRequest(i.app).count > 0) ? await readNodes(api) : undefined;
-  if (inputs.some((i) => gpuRequest(i.app).count > 0) && !nodes) notes.push("this user may not list nodes: the GPU nodes' labels and drivers are not checked");
+  if (inputs.some((i) => gpuRequest(i.app).count > 0) && !nodes)
+    notes.push("this user may not list nodes: the GPU nodes' labels and drivers are not checked");
   const withClaims = inputs.some((i) => i.objects.some((o) => o.kind === "PersistentVolumeClaim"));
   const claims = withClaims ? await readStorageClasses(api) : undefined;
   const volumes = withClaims && claims ? await readVolumes(api) : undefined;
@@ -180,11 +189,17 @@ export async function preflight(
       for (const o of out) {
         if (!(await api.resource(o.apiVersion, o.kind))) {
           const group = groupOf(o.apiVersion);
-          problems.push({ message: `the cluster serves no ${o.kind} (${o.apiVersion}): the CRD ${o.kind.toLowerCase()}s.${group} is not installed` });
+          problems.push({
+            message: `the cluster serves no ${o.kind} (${o.apiVersion}): the CRD ${o.kind.toLowerCase()}s.${group} is not installed`,
+          });
           if (CRD_HINTS[group]) hints.add(CRD_HINTS[group]!);
         } else served.push(o);
       }
-      if (!nsMissing || opts.createNamespace) warnings.push(...(await checkRoute(api, app, namespace, served)), ...(await checkMonitoring(api, app, namespace, served)));
+      if (!nsMissing || opts.createNamespace)
+        warnings.push(
+          ...(await checkRoute(api, app, namespace, served)),
+          ...(await checkMonitoring(api, app, namespace, served)),
+        );
       if (nodes) {
         const found = checkGpuNodes(app, file, out, nodes, cudaFloorOf(app));
         out = found.objects;
@@ -198,7 +213,14 @@ export async function preflight(
       if (claims) {
         const existing = new Set<string>();
         for (const o of out.filter((x) => x.kind === "PersistentVolumeClaim" && !nsMissing)) {
-          if (await exists(api, `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${o.metadata.name}`, `read PersistentVolumeClaim ${o.metadata.name}`)) existing.add(o.metadata.name);
+          if (
+            await exists(
+              api,
+              `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${o.metadata.name}`,
+              `read PersistentVolumeClaim ${o.metadata.name}`,
+            )
+          )
+            existing.add(o.metadata.name);
         }
         for (const p of claimProblems(out, claims, existing, `${app.name}-cache`, volumes)) {
           problems.push({ message: p.message, local: true });
@@ -212,23 +234,41 @@ export async function preflight(
           hints.add(refused.hint);
         }
       }
-      const secretWrites = await checkReferences(api, { app, namespace, objects: out, nsMissing }, opts, problems, hints);
+      const secretWrites = await checkReferences(
+        api,
+        { app, namespace, objects: out, nsMissing },
+        opts,
+        problems,
+        hints,
+      );
       return { app, namespace, objects: out, secretWrites };
     }),
   );
   throwProblems(report);
-  return { apps: new Map(apps.map((a) => [a.app.name, a])), warnings, notes, namespaces: opts.createNamespace ? [...missingNs] : [] };
+  return {
+    apps: new Map(apps.map((a) => [a.app.name, a])),
+    warnings,
+    notes,
+    namespaces: opts.createNamespace ? [...missingNs] : [],
+  };
 }
 
 /** Every app's problems at once: a usage error (exit 2) when one of them is local, else a cluster error (exit 3). */
-function throwProblems(report: readonly { app: string; namespace: string; problems: Problem[]; hints: Set<string> }[]): void {
+function throwProblems(
+  report: readonly { app: string; namespace: string; problems: Problem[]; hints: Set<string> }[],
+): void {
   const failing = report.filter((r) => r.problems.length);
   if (!failing.length) return;
   const message = failing
-    .map((r) => `${r.app} (namespace ${r.namespace}) cannot be deployed:\n${r.problems.map((p) => `  - ${p.message}`).join("\n")}`)
+    .map(
+      (r) =>
+        `${r.app} (namespace ${r.namespace}) cannot be deployed:\n${r.problems.map((p) => `  - ${p.message}`).join("\n")}`,
+    )
     .join("\n");
   const hint = [...new Set(failing.flatMap((r) => [...r.hints]))].join("\n  hint: ") || undefined;
-  throw failing.some((r) => r.problems.some((p) => p.local)) ? new UsageError(message, hint) : new ClusterError(message, hint);
+  throw failing.some((r) => r.problems.some((p) => p.local))
+    ? new UsageError(message, hint)
+    : new ClusterError(message, hint);
 }
 
 /**
@@ -237,7 +277,12 @@ function throwProblems(report: readonly { app: string; namespace: string; proble
  */
 async function checkReferences(
   api: KubeApi,
-  { app, namespace, objects: out, nsMissing }: { app: AppConfig; namespace: string; objects: readonly K8sObject[]; nsMissing: boolean },
+  {
+    app,
+    namespace,
+    objects: out,
+    nsMissing,
+  }: { app: AppConfig; namespace: string; objects: readonly K8sObject[]; nsMissing: boolean },
   opts: { createSecrets?: boolean; env: NodeJS.ProcessEnv },
   problems: Problem[],
   hints: Set<string>,
@@ -258,7 +303,11 @@ async function checkReferences(
     const path = `/api/v1/namespaces/${namespace}/${ref.kind === "PersistentVolumeClaim" ? "persistentvolumeclaims" : ref.kind === "Secret" ? "secrets" : "configmaps"}/${ref.name}`;
     const live = nsMissing ? undefined : await exists(api, path, `read ${ref.kind} ${ref.name}`);
     if (live === "forbidden") continue;
-    const have = new Set(Object.keys((live as { data?: object } | undefined)?.data ?? {}).concat(Object.keys((live as { binaryData?: object } | undefined)?.binaryData ?? {})));
+    const have = new Set(
+      Object.keys((live as { data?: object } | undefined)?.data ?? {}).concat(
+        Object.keys((live as { binaryData?: object } | undefined)?.binaryData ?? {}),
+      ),
+    );
     const missing = [...ref.keys.keys()].filter((k) => !have.has(k));
     if (live && !missing.length) continue;
     if (ref.kind === "Secret" && ref.name === ownSecret && opts.createSecrets) {
@@ -269,23 +318,38 @@ async function checkReferences(
         if (value === undefined) {
           problems.push({
             local: true,
-            message: env ? `${env} is not set in this environment (--create-secrets: Secret ${ownSecret} key ${key})` : `key ${key} of Secret ${ownSecret} is not a variable name, so --create-secrets cannot fill it`,
+            message: env
+              ? `${env} is not set in this environment (--create-secrets: Secret ${ownSecret} key ${key})`
+              : `key ${key} of Secret ${ownSecret} is not a variable name, so --create-secrets cannot fill it`,
           });
-          if (!env) hints.add(`create it with \`kubectl create secret generic ${ownSecret} -n ${namespace} --from-file=${key}=PATH\``);
+          if (!env)
+            hints.add(
+              `create it with \`kubectl create secret generic ${ownSecret} -n ${namespace} --from-file=${key}=PATH\``,
+            );
         } else data[key] = Buffer.from(value, "utf8").toString("base64");
       }
       secretWrites.push({ name: ownSecret, namespace, exists: Boolean(live), labels: labelsOf(app), data });
       continue;
     }
     const keys = missing.length ? ` (needs key${missing.length > 1 ? "s" : ""} ${missing.join(", ")})` : "";
-    problems.push({ message: live ? `${ref.kind} ${ref.name} has no key${missing.length > 1 ? "s" : ""} ${missing.join(", ")}` : `${ref.kind} ${ref.name} does not exist in namespace ${namespace}${keys}` });
+    problems.push({
+      message: live
+        ? `${ref.kind} ${ref.name} has no key${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`
+        : `${ref.kind} ${ref.name} does not exist in namespace ${namespace}${keys}`,
+    });
     if (ref.kind === "Secret" && ref.name === ownSecret) {
-      hints.add(`pass --create-secrets to ${live ? "add the keys to" : "create"} ${ownSecret} from your environment (${missing.map((k) => ref.keys.get(k) ?? k).join(", ")})`);
+      hints.add(
+        `pass --create-secrets to ${live ? "add the keys to" : "create"} ${ownSecret} from your environment (${missing.map((k) => ref.keys.get(k) ?? k).join(", ")})`,
+      );
     } else if (ref.kind === "Secret" && apiKey && !apiKey.generated && ref.name === apiKey.secret) {
       // requires_auth names a Secret the user manages: vllmapp never fills it, but says how to make one
-      hints.add(`Secret ${ref.name} holds the API key (requires_auth); create it with your secrets tool (External Secrets, Sealed Secrets), or generate one: ${createApiKeyCommand(ref.name, apiKey.key, namespace)}`);
+      hints.add(
+        `Secret ${ref.name} holds the API key (requires_auth); create it with your secrets tool (External Secrets, Sealed Secrets), or generate one: ${createApiKeyCommand(ref.name, apiKey.key, namespace)}`,
+      );
     } else if (ref.kind === "Secret") {
-      hints.add(`create it: kubectl create secret generic ${ref.name} -n ${namespace}${(missing.length ? missing : ["KEY"]).map((k) => ` --from-literal=${k}=…`).join("")}`);
+      hints.add(
+        `create it: kubectl create secret generic ${ref.name} -n ${namespace}${(missing.length ? missing : ["KEY"]).map((k) => ` --from-literal=${k}=…`).join("")}`,
+      );
     }
   }
   return secretWrites;
@@ -295,15 +359,34 @@ async function checkReferences(
 export async function writePrerequisites(api: KubeApi, pre: PreflightResult, dryRun?: "All"): Promise<string[]> {
   const done: string[] = [];
   for (const ns of pre.namespaces) {
-    await api.request("POST", "/api/v1/namespaces", { query: { fieldManager: FIELD_MANAGER, dryRun }, body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }, what: `create namespace ${ns}` });
+    await api.request("POST", "/api/v1/namespaces", {
+      query: { fieldManager: FIELD_MANAGER, dryRun },
+      body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
+      what: `create namespace ${ns}`,
+    });
     done.push(`Namespace/${ns}`);
   }
   for (const s of [...pre.apps.values()].flatMap((a) => a.secretWrites)) {
     const what = `${s.exists ? "add keys to" : "create"} Secret ${s.name}`;
     if (s.exists) {
-      await api.request("PATCH", `/api/v1/namespaces/${s.namespace}/secrets/${s.name}`, { query: { fieldManager: FIELD_MANAGER, dryRun }, body: { data: s.data }, contentType: "application/merge-patch+json", what });
+      await api.request("PATCH", `/api/v1/namespaces/${s.namespace}/secrets/${s.name}`, {
+        query: { fieldManager: FIELD_MANAGER, dryRun },
+        body: { data: s.data },
+        contentType: "application/merge-patch+json",
+        what,
+      });
     } else {
-      await api.request("POST", `/api/v1/namespaces/${s.namespace}/secrets`, { query: { fieldManager: FIELD_MANAGER, dryRun }, body: { apiVersion: "v1", kind: "Secret", metadata: { name: s.name, namespace: s.namespace, labels: s.labels }, type: "Opaque", data: s.data }, what });
+      await api.request("POST", `/api/v1/namespaces/${s.namespace}/secrets`, {
+        query: { fieldManager: FIELD_MANAGER, dryRun },
+        body: {
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { name: s.name, namespace: s.namespace, labels: s.labels },
+          type: "Opaque",
+          data: s.data,
+        },
+        what,
+      });
     }
     done.push(`Secret/${s.name} (keys ${Object.keys(s.data).join(", ")})`);
   }

@@ -25,13 +25,23 @@ export function logPath(namespace: string, pod: string): string {
 }
 
 /** The last lines of a container's log: the previous (crashed) container's if there is one. */
-export async function lastLines(api: KubeApi, namespace: string, pod: string, container: string, n = 10): Promise<string[]> {
+export async function lastLines(
+  api: KubeApi,
+  namespace: string,
+  pod: string,
+  container: string,
+  n = 10,
+): Promise<string[]> {
   for (const previous of [true, false]) {
     const lines: string[] = [];
     try {
-      await api.lines(logPath(namespace, pod), { query: { container, previous, tailLines: n }, what: `read the log of ${pod}` }, (l) => {
-        lines.push(l);
-      });
+      await api.lines(
+        logPath(namespace, pod),
+        { query: { container, previous, tailLines: n }, what: `read the log of ${pod}` },
+        (l) => {
+          lines.push(l);
+        },
+      );
       if (lines.length) return lines;
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
@@ -47,7 +57,14 @@ export function serviceUrl(svc: Pick<Service, "metadata" | "spec">, namespace: s
 }
 
 /** The app's LeaderWorkerSet (`<app>-lws`), or undefined when there is none or the cluster has no LWS CRD. */
-export async function readLeaderWorkerSet(api: KubeApi, name: string, namespace: string): Promise<LeaderWorkerSet | undefined> {
+export async function readLeaderWorkerSet(
+  api: KubeApi,
+  name: string,
+  namespace: string,
+): Promise<LeaderWorkerSet | undefined> {
   if (!(await api.resource(LWS_API_VERSION, "LeaderWorkerSet"))) return undefined;
-  return api.get<LeaderWorkerSet>(`/apis/leaderworkerset.x-k8s.io/v1/namespaces/${namespace}/leaderworkersets/${leaderWorkerSetName(name)}`, `read LeaderWorkerSet ${leaderWorkerSetName(name)}`);
+  return api.get<LeaderWorkerSet>(
+    `/apis/leaderworkerset.x-k8s.io/v1/namespaces/${namespace}/leaderworkersets/${leaderWorkerSetName(name)}`,
+    `read LeaderWorkerSet ${leaderWorkerSetName(name)}`,
+  );
 }

@@ -50,10 +50,22 @@ export type Seeing<W> =
   | { at: number; kind: "log"; line: LogRecord };
 
 export function emptySeen<W>(logs: readonly LogRecord[] = []): Seen<W> {
-  return { workload: undefined, replicaSets: [], pods: [], events: [], logs, nodes: undefined, nodesRead: false, podGoneAt: 0 };
+  return {
+    workload: undefined,
+    replicaSets: [],
+    pods: [],
+    events: [],
+    logs,
+    nodes: undefined,
+    nodesRead: false,
+    podGoneAt: 0,
+  };
 }
 
-const upsert = <T extends { metadata: { uid?: string } }>(list: T[], type: string, o: T): T[] => [...list.filter((x) => x.metadata.uid !== o.metadata.uid), ...(type === "DELETED" ? [] : [o])];
+const upsert = <T extends { metadata: { uid?: string } }>(list: T[], type: string, o: T): T[] => [
+  ...list.filter((x) => x.metadata.uid !== o.metadata.uid),
+  ...(type === "DELETED" ? [] : [o]),
+];
 
 /** What has been seen, with one more thing (a new value; `seen` is not changed). Events are kept for the app's pods only (`eventPrefix`). */
 export function see<W>(seen: Seen<W>, s: Seeing<W>, eventPrefix: string): Seen<W> {
@@ -123,7 +135,8 @@ export class ProgressLines {
 
   next(view: Progress, now: number): string | undefined {
     if (view.line === undefined) return undefined;
-    if (view.starting && !this.gate.pass(view.starting, now) && this.last.startsWith(`${view.counts} — `)) return undefined;
+    if (view.starting && !this.gate.pass(view.starting, now) && this.last.startsWith(`${view.counts} — `))
+      return undefined;
     this.last = view.line;
     return view.line;
   }
@@ -164,17 +177,27 @@ export function deploymentViewer(app: string, namespace: string): Viewer<Deploym
       if (!dep) return { view: { kind: "absent", line: `${app}: waiting for the Deployment` }, memo };
       const state = rolloutState(dep);
       const mine = currentPods(dep, seen.replicaSets, seen.pods);
-      const watched = [...mine].filter((p) => !p.metadata.deletionTimestamp).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))[0] ?? memo.watched;
-      if (state.done) return { view: { kind: "done", ...state, line: `${app}: ${state.ready}/${state.desired} ready`, watched }, memo: { ...memo, watched } };
-      if (isUnschedulable(mine) && !seen.nodesRead) return { view: { kind: "nodes", watched }, memo: { ...memo, watched } };
+      const watched =
+        [...mine]
+          .filter((p) => !p.metadata.deletionTimestamp)
+          .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))[0] ?? memo.watched;
+      if (state.done)
+        return {
+          view: { kind: "done", ...state, line: `${app}: ${state.ready}/${state.desired} ready`, watched },
+          memo: { ...memo, watched },
+        };
+      if (isUnschedulable(mine) && !seen.nodesRead)
+        return { view: { kind: "nodes", watched }, memo: { ...memo, watched } };
       const quotaRefusal = replicaFailure(dep, seen.replicaSets, namespace, true)?.reason.includes("(ResourceQuota");
       const quotaRefusedSince = !quotaRefusal ? 0 : memo.quotaRefusedSince || now;
-      const settling = now - seen.podGoneAt < QUOTA_SETTLE_MS || (quotaRefusal && now - quotaRefusedSince < QUOTA_SETTLE_MS);
+      const settling =
+        now - seen.podGoneAt < QUOTA_SETTLE_MS || (quotaRefusal && now - quotaRefusedSince < QUOTA_SETTLE_MS);
       const refused = replicaFailure(dep, seen.replicaSets, namespace, settling);
       const diagnosis = refused?.fatal ? refused : (diagnosePods(mine, seen.events, seen.nodes) ?? refused);
       const report = watched ? startupOf(watched, seen.events, seen.logs, now) : undefined;
       // once the replica's start is under way, its phase says more than "loading the model"
-      const starting = report && report.phase !== "ready" && !isUnschedulable(mine) && !diagnosis?.fatal ? report : undefined;
+      const starting =
+        report && report.phase !== "ready" && !isUnschedulable(mine) && !diagnosis?.fatal ? report : undefined;
       const counts = `${app}: ${state.ready}/${state.desired} ready`;
       const line = starting
         ? `${counts} — ${watched!.metadata.name}: ${describeCurrent(starting)}, ${Math.round(starting.elapsedSeconds)} s in all`
@@ -182,7 +205,17 @@ export function deploymentViewer(app: string, namespace: string): Viewer<Deploym
           ? undefined
           : `${counts}${diagnosis ? ` — ${diagnosis.reason}` : ""}`;
       const why = starting ? `${watched!.metadata.name}: ${describeCurrent(starting)}` : diagnosis?.reason;
-      const view: Progress = { kind: "progress", ...state, diagnosis, summary: `${state.ready}/${state.desired} ready`, why, line, starting, counts, watched };
+      const view: Progress = {
+        kind: "progress",
+        ...state,
+        diagnosis,
+        summary: `${state.ready}/${state.desired} ready`,
+        why,
+        line,
+        starting,
+        counts,
+        watched,
+      };
       return { view, memo: { watched, quotaRefusedSince } };
     },
   };
@@ -206,7 +239,18 @@ export function leaderWorkerSetViewer(app: string): Viewer<LeaderWorkerSet, null
       if (isUnschedulable(g.pods) && !seen.nodesRead) return { view: { kind: "nodes" }, memo };
       const diagnosis = diagnoseGroups(lws, g.pods, seen.events, seen.nodes);
       const line = `${counts}${diagnosis ? ` — ${diagnosis.reason}` : ""}`;
-      return { view: { kind: "progress", ...state, diagnosis, summary: `${state.ready}/${state.desired} groups ready`, why: diagnosis?.reason, line, counts }, memo };
+      return {
+        view: {
+          kind: "progress",
+          ...state,
+          diagnosis,
+          summary: `${state.ready}/${state.desired} groups ready`,
+          why: diagnosis?.reason,
+          line,
+          counts,
+        },
+        memo,
+      };
     },
   };
 }

@@ -12,12 +12,30 @@ import type { KObject, KubeApi } from "./api.js";
 import { ApiError } from "./errors.js";
 
 type Gateway = KObject & {
-  spec?: { listeners?: { name: string; protocol?: string; port?: number; hostname?: string; allowedRoutes?: { namespaces?: { from?: string } } }[] };
+  spec?: {
+    listeners?: {
+      name: string;
+      protocol?: string;
+      port?: number;
+      hostname?: string;
+      allowedRoutes?: { namespaces?: { from?: string } };
+    }[];
+  };
   status?: { addresses?: { type?: string; value: string }[] };
 };
 type HttpRoute = KObject & {
-  spec?: { parentRefs?: { name: string; namespace?: string; sectionName?: string; kind?: string }[]; hostnames?: string[]; rules?: { matches?: { path?: { value?: string } }[]; backendRefs?: { kind?: string; name: string }[] }[] };
-  status?: { parents?: { parentRef: { name: string; namespace?: string; sectionName?: string }; controllerName?: string; conditions?: RouteCondition[] }[] };
+  spec?: {
+    parentRefs?: { name: string; namespace?: string; sectionName?: string; kind?: string }[];
+    hostnames?: string[];
+    rules?: { matches?: { path?: { value?: string } }[]; backendRefs?: { kind?: string; name: string }[] }[];
+  };
+  status?: {
+    parents?: {
+      parentRef: { name: string; namespace?: string; sectionName?: string };
+      controllerName?: string;
+      conditions?: RouteCondition[];
+    }[];
+  };
 };
 
 async function readOrUndefined<T>(api: KubeApi, path: string, what: string): Promise<T | undefined | "forbidden"> {
@@ -30,30 +48,56 @@ async function readOrUndefined<T>(api: KubeApi, path: string, what: string): Pro
 }
 
 /** Preflight warnings about the route: things that keep it from serving that the CRDs cannot tell. */
-export async function checkRoute(api: KubeApi, app: AppConfig, namespace: string, objects: readonly K8sObject[]): Promise<string[]> {
+export async function checkRoute(
+  api: KubeApi,
+  app: AppConfig,
+  namespace: string,
+  objects: readonly K8sObject[],
+): Promise<string[]> {
   const route = app.route;
   if (!route || !objects.some((o) => o.kind === "HTTPRoute")) return [];
   const warnings: string[] = [];
   const gwNs = route.namespace ?? namespace;
   if (await api.resource(`${GATEWAY_GROUP}/v1`, "Gateway")) {
-    const gw = await readOrUndefined<Gateway>(api, `/apis/${GATEWAY_GROUP}/v1/namespaces/${gwNs}/gateways/${route.gateway}`, `read Gateway ${route.gateway}`);
+    const gw = await readOrUndefined<Gateway>(
+      api,
+      `/apis/${GATEWAY_GROUP}/v1/namespaces/${gwNs}/gateways/${route.gateway}`,
+      `read Gateway ${route.gateway}`,
+    );
     if (gw === undefined) {
-      warnings.push(`${app.name}: Gateway ${gwNs}/${route.gateway} (route.gateway) does not exist; the HTTPRoute attaches once it does`);
+      warnings.push(
+        `${app.name}: Gateway ${gwNs}/${route.gateway} (route.gateway) does not exist; the HTTPRoute attaches once it does`,
+      );
     } else if (gw !== "forbidden") {
       const listeners = (gw.spec?.listeners ?? []).filter((l) => !route.section || l.name === route.section);
       if (route.section && !listeners.length) {
-        warnings.push(`${app.name}: Gateway ${gwNs}/${route.gateway} has no listener named ${route.section} (route.section); it has ${(gw.spec?.listeners ?? []).map((l) => l.name).join(", ") || "none"}`);
-      } else if (gwNs !== namespace && listeners.length && listeners.every((l) => (l.allowedRoutes?.namespaces?.from ?? "Same") === "Same")) {
-        warnings.push(`${app.name}: Gateway ${gwNs}/${route.gateway} takes routes only from its own namespace (allowedRoutes.namespaces.from: Same), so the HTTPRoute in ${namespace} will not attach; the Gateway's owner can allow it (from: All or Selector)`);
+        warnings.push(
+          `${app.name}: Gateway ${gwNs}/${route.gateway} has no listener named ${route.section} (route.section); it has ${(gw.spec?.listeners ?? []).map((l) => l.name).join(", ") || "none"}`,
+        );
+      } else if (
+        gwNs !== namespace &&
+        listeners.length &&
+        listeners.every((l) => (l.allowedRoutes?.namespaces?.from ?? "Same") === "Same")
+      ) {
+        warnings.push(
+          `${app.name}: Gateway ${gwNs}/${route.gateway} takes routes only from its own namespace (allowedRoutes.namespaces.from: Same), so the HTTPRoute in ${namespace} will not attach; the Gateway's owner can allow it (from: All or Selector)`,
+        );
       }
     }
   }
-  const pool = objects.find((o) => o.kind === "InferencePool") as (K8sObject & { spec?: { endpointPickerRef?: { name: string; port?: { number: number } } } }) | undefined;
+  const pool = objects.find((o) => o.kind === "InferencePool") as
+    (K8sObject & { spec?: { endpointPickerRef?: { name: string; port?: { number: number } } } }) | undefined;
   const epp = pool?.spec?.endpointPickerRef;
   if (epp) {
-    const svc = await readOrUndefined<KObject>(api, `/api/v1/namespaces/${namespace}/services/${epp.name}`, `read Service ${epp.name}`);
+    const svc = await readOrUndefined<KObject>(
+      api,
+      `/api/v1/namespaces/${namespace}/services/${epp.name}`,
+      `read Service ${epp.name}`,
+    );
     if (svc === undefined) {
-      warnings.push(`${app.name}: the InferencePool's endpoint picker Service ${namespace}/${epp.name} does not exist: the gateway cannot pick replicas until it runs (route.endpoint_picker names it)`);
+      warnings.push(
+        `${app.name}: the InferencePool's endpoint picker Service ${namespace}/${epp.name} does not exist: the gateway cannot pick replicas until it runs (route.endpoint_picker names it)`,
+      );
     }
   }
   return warnings;
@@ -92,15 +136,22 @@ export function routeStatusOf(route: HttpRoute, namespace: string, gw?: Gateway)
     resolvedRefs: condition(p.conditions, "ResolvedRefs"),
   }));
   let state: RouteStatus["state"] = "pending";
-  let message: string | null = `no gateway controller has reported on HTTPRoute ${route.metadata.name} yet (is Gateway ${gateway} there, with a controller?)`;
+  let message: string | null =
+    `no gateway controller has reported on HTTPRoute ${route.metadata.name} yet (is Gateway ${gateway} there, with a controller?)`;
   const bad = parents.find((p) => p.accepted?.status === "False" || p.resolvedRefs?.status === "False");
   if (bad) {
     state = "rejected";
     const c = bad.accepted?.status === "False" ? bad.accepted : bad.resolvedRefs!;
     const backend = route.spec?.rules?.[0]?.backendRefs?.[0];
-    const hint = c.type === "ResolvedRefs" && c.reason === "InvalidKind" && backend?.kind === "InferencePool" ? " (does the gateway support inference.networking.k8s.io/v1 InferencePools?)" : "";
+    const hint =
+      c.type === "ResolvedRefs" && c.reason === "InvalidKind" && backend?.kind === "InferencePool"
+        ? " (does the gateway support inference.networking.k8s.io/v1 InferencePools?)"
+        : "";
     message = `Gateway ${bad.gateway} ${c.type === "Accepted" ? "did not accept the route" : "cannot resolve the route's backend"}: ${c.reason}${c.message ? ` (${c.message})` : ""}${hint}`;
-  } else if (parents.length && parents.every((p) => p.accepted?.status === "True" && p.resolvedRefs?.status !== "Unknown")) {
+  } else if (
+    parents.length &&
+    parents.every((p) => p.accepted?.status === "True" && p.resolvedRefs?.status !== "Unknown")
+  ) {
     state = "accepted";
     message = null;
   }
@@ -110,9 +161,21 @@ export function routeStatusOf(route: HttpRoute, namespace: string, gw?: Gateway)
 /** The app's HTTPRoute and its Gateway, read for `status`; null when the app has no route (or the cluster no Gateway API). */
 export async function readRouteStatus(api: KubeApi, name: string, namespace: string): Promise<RouteStatus | null> {
   if (!(await api.resource(`${GATEWAY_GROUP}/v1`, "HTTPRoute"))) return null;
-  const route = await readOrUndefined<HttpRoute>(api, `/apis/${GATEWAY_GROUP}/v1/namespaces/${namespace}/httproutes/${name}`, `read HTTPRoute ${name}`);
-  if (!route || route === "forbidden" || route.metadata.labels?.["app.kubernetes.io/managed-by"] !== "vllmapp") return null;
+  const route = await readOrUndefined<HttpRoute>(
+    api,
+    `/apis/${GATEWAY_GROUP}/v1/namespaces/${namespace}/httproutes/${name}`,
+    `read HTTPRoute ${name}`,
+  );
+  if (!route || route === "forbidden" || route.metadata.labels?.["app.kubernetes.io/managed-by"] !== "vllmapp")
+    return null;
   const ref = route.spec?.parentRefs?.[0];
-  const gw = ref && (ref.kind ?? "Gateway") === "Gateway" ? await readOrUndefined<Gateway>(api, `/apis/${GATEWAY_GROUP}/v1/namespaces/${ref.namespace ?? namespace}/gateways/${ref.name}`, `read Gateway ${ref.name}`) : undefined;
+  const gw =
+    ref && (ref.kind ?? "Gateway") === "Gateway"
+      ? await readOrUndefined<Gateway>(
+          api,
+          `/apis/${GATEWAY_GROUP}/v1/namespaces/${ref.namespace ?? namespace}/gateways/${ref.name}`,
+          `read Gateway ${ref.name}`,
+        )
+      : undefined;
   return routeStatusOf(route, namespace, gw === "forbidden" ? undefined : gw);
 }

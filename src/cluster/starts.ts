@@ -18,7 +18,10 @@ export const historyName = (app: string) => `${app}-starts`;
 
 export async function readHistory(api: KubeApi, app: string, namespace: string): Promise<StartRecord[]> {
   try {
-    const cm = await api.get<KObject & { data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/configmaps/${historyName(app)}`, `read ConfigMap ${historyName(app)}`);
+    const cm = await api.get<KObject & { data?: Record<string, string> }>(
+      `/api/v1/namespaces/${namespace}/configmaps/${historyName(app)}`,
+      `read ConfigMap ${historyName(app)}`,
+    );
     return parseHistory(cm?.data?.[HISTORY_KEY]);
   } catch (e) {
     // a user who may not read ConfigMaps sees the current start only
@@ -28,12 +31,26 @@ export async function readHistory(api: KubeApi, app: string, namespace: string):
 }
 
 /** Put the start in front of the history (server-side apply of the ConfigMap); returns the new history. */
-export async function recordStart(api: KubeApi, app: string, namespace: string, start: PodStart, history: readonly StartRecord[]): Promise<StartRecord[]> {
+export async function recordStart(
+  api: KubeApi,
+  app: string,
+  namespace: string,
+  start: PodStart,
+  history: readonly StartRecord[],
+): Promise<StartRecord[]> {
   const next = addToHistory(history, recordOf(start.id, start.at, start.entries, start.serverSeconds));
   const body = {
     apiVersion: "v1",
     kind: "ConfigMap",
-    metadata: { name: historyName(app), namespace, labels: { [LABEL_APP]: app, "app.kubernetes.io/managed-by": "vllmapp", "app.kubernetes.io/component": "start-history" } },
+    metadata: {
+      name: historyName(app),
+      namespace,
+      labels: {
+        [LABEL_APP]: app,
+        "app.kubernetes.io/managed-by": "vllmapp",
+        "app.kubernetes.io/component": "start-history",
+      },
+    },
     data: { [HISTORY_KEY]: JSON.stringify(next) },
   };
   await api.request("PATCH", `/api/v1/namespaces/${namespace}/configmaps/${historyName(app)}`, {

@@ -9,15 +9,27 @@ import { ApiError } from "./errors.js";
 
 /** Provisioners of block disks, which bind ReadWriteOnce (and ReadWriteOncePod) only, and the cloud's shared-file alternative. */
 export const RWO_ONLY: Record<string, { what: string; rwx: string }> = {
-  "pd.csi.storage.gke.io": { what: "GKE Persistent Disk", rwx: "Filestore (filestore.csi.storage.gke.io, e.g. class standard-rwx)" },
-  "kubernetes.io/gce-pd": { what: "GCE Persistent Disk", rwx: "Filestore (filestore.csi.storage.gke.io, e.g. class standard-rwx)" },
+  "pd.csi.storage.gke.io": {
+    what: "GKE Persistent Disk",
+    rwx: "Filestore (filestore.csi.storage.gke.io, e.g. class standard-rwx)",
+  },
+  "kubernetes.io/gce-pd": {
+    what: "GCE Persistent Disk",
+    rwx: "Filestore (filestore.csi.storage.gke.io, e.g. class standard-rwx)",
+  },
   "ebs.csi.aws.com": { what: "Amazon EBS", rwx: "Amazon EFS (efs.csi.aws.com) or FSx for Lustre (fsx.csi.aws.com)" },
-  "kubernetes.io/aws-ebs": { what: "Amazon EBS", rwx: "Amazon EFS (efs.csi.aws.com) or FSx for Lustre (fsx.csi.aws.com)" },
+  "kubernetes.io/aws-ebs": {
+    what: "Amazon EBS",
+    rwx: "Amazon EFS (efs.csi.aws.com) or FSx for Lustre (fsx.csi.aws.com)",
+  },
   "disk.csi.azure.com": { what: "Azure Disk", rwx: "Azure Files (file.csi.azure.com, e.g. class azurefile-csi)" },
   "kubernetes.io/azure-disk": { what: "Azure Disk", rwx: "Azure Files (file.csi.azure.com, e.g. class azurefile-csi)" },
 };
 
-const DEFAULT_CLASS = ["storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class"];
+const DEFAULT_CLASS = [
+  "storageclass.kubernetes.io/is-default-class",
+  "storageclass.beta.kubernetes.io/is-default-class",
+];
 
 type StorageClass = KObject & { provisioner?: string };
 
@@ -29,19 +41,28 @@ export interface StorageProblem {
 /** The cluster's StorageClasses; undefined when the user may not list them. */
 export async function readStorageClasses(api: KubeApi): Promise<StorageClass[] | undefined> {
   try {
-    return (await api.request<{ items: StorageClass[] }>("GET", "/apis/storage.k8s.io/v1/storageclasses", { what: "list StorageClasses" })).items;
+    return (
+      await api.request<{ items: StorageClass[] }>("GET", "/apis/storage.k8s.io/v1/storageclasses", {
+        what: "list StorageClasses",
+      })
+    ).items;
   } catch (e) {
     if (e instanceof ApiError && e.status === 403) return undefined;
     throw e;
   }
 }
 
-type Volume = KObject & { spec?: { storageClassName?: string; claimRef?: { namespace?: string; name?: string } }; status?: { phase?: string } };
+type Volume = KObject & {
+  spec?: { storageClassName?: string; claimRef?: { namespace?: string; name?: string } };
+  status?: { phase?: string };
+};
 
 /** The PersistentVolumes (static provisioning); undefined when the user may not list them. */
 export async function readVolumes(api: KubeApi): Promise<Volume[] | undefined> {
   try {
-    return (await api.request<{ items: Volume[] }>("GET", "/api/v1/persistentvolumes", { what: "list PersistentVolumes" })).items;
+    return (
+      await api.request<{ items: Volume[] }>("GET", "/api/v1/persistentvolumes", { what: "list PersistentVolumes" })
+    ).items;
   } catch (e) {
     if (e instanceof ApiError && e.status === 403) return undefined;
     throw e;
@@ -54,7 +75,13 @@ export async function readVolumes(api: KubeApi): Promise<Volume[] | undefined> {
  * (none: ""), even a class with no StorageClass object, may. Without the volumes (`volumes` undefined: not
  * listable) only the ReadWriteMany-on-a-block-disk case is certain.
  */
-export function claimProblems(objects: readonly K8sObject[], classes: readonly StorageClass[], existing: ReadonlySet<string>, cacheClaim: string, volumes?: readonly Volume[]): StorageProblem[] {
+export function claimProblems(
+  objects: readonly K8sObject[],
+  classes: readonly StorageClass[],
+  existing: ReadonlySet<string>,
+  cacheClaim: string,
+  volumes?: readonly Volume[],
+): StorageProblem[] {
   const out: StorageProblem[] = [];
   const list = classes.map((c) => `${c.metadata.name} (${c.provisioner})`).join(", ") || "none";
   for (const o of objects) {
@@ -63,15 +90,34 @@ export function claimProblems(objects: readonly K8sObject[], classes: readonly S
     const field = o.metadata.name === cacheClaim ? "cache.storage_class" : `PersistentVolumeClaim ${o.metadata.name}`;
     if (spec.storageClassName === "") continue; // static binding to a pre-made volume, by choice
     const named = spec.storageClassName;
-    if (volumes?.some((v) => v.spec?.claimRef?.name === o.metadata.name && v.spec.claimRef.namespace === o.metadata.namespace)) continue;
-    const staticVolume = volumes === undefined || volumes.some((v) => v.status?.phase === "Available" && !v.spec?.claimRef && (v.spec?.storageClassName ?? "") === (named ?? ""));
-    const cls = named === undefined ? classes.find((c) => DEFAULT_CLASS.some((a) => c.metadata.annotations?.[a] === "true")) : classes.find((c) => c.metadata.name === named);
+    if (
+      volumes?.some(
+        (v) => v.spec?.claimRef?.name === o.metadata.name && v.spec.claimRef.namespace === o.metadata.namespace,
+      )
+    )
+      continue;
+    const staticVolume =
+      volumes === undefined ||
+      volumes.some(
+        (v) =>
+          v.status?.phase === "Available" && !v.spec?.claimRef && (v.spec?.storageClassName ?? "") === (named ?? ""),
+      );
+    const cls =
+      named === undefined
+        ? classes.find((c) => DEFAULT_CLASS.some((a) => c.metadata.annotations?.[a] === "true"))
+        : classes.find((c) => c.metadata.name === named);
     if (!cls) {
       if (staticVolume) continue;
       out.push(
         named === undefined
-          ? { message: `the cache claim ${o.metadata.name} names no StorageClass and the cluster has no default one, so it would never bind`, hint: `set ${field} to one of the cluster's classes: ${list}` }
-          : { message: `${field}: StorageClass ${named} does not exist, so the claim ${o.metadata.name} would never bind`, hint: `the cluster's classes: ${list}` },
+          ? {
+              message: `the cache claim ${o.metadata.name} names no StorageClass and the cluster has no default one, so it would never bind`,
+              hint: `set ${field} to one of the cluster's classes: ${list}`,
+            }
+          : {
+              message: `${field}: StorageClass ${named} does not exist, so the claim ${o.metadata.name} would never bind`,
+              hint: `the cluster's classes: ${list}`,
+            },
       );
       continue;
     }

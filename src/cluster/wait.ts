@@ -18,13 +18,28 @@ import type { KubeApi } from "./api.js";
 import type { Diagnosis } from "./diagnose.js";
 import type { Deployment, LeaderWorkerSet, Pod, ReplicaSet } from "./k8s-types.js";
 import { lastLines, readNodes } from "./read.js";
-import { deploymentViewer, emptySeen, leaderWorkerSetViewer, ProgressLines, rolloutState, see, type Progress, type Readiness, type Seeing, type Seen, type View, type Viewer, type WatchedEvent } from "./rollout.js";
+import {
+  deploymentViewer,
+  emptySeen,
+  leaderWorkerSetViewer,
+  ProgressLines,
+  rolloutState,
+  see,
+  type Progress,
+  type Readiness,
+  type Seeing,
+  type Seen,
+  type View,
+  type Viewer,
+  type WatchedEvent,
+} from "./rollout.js";
 import { podTimeline, startupOf, StartupWatch, type PodStart } from "./startup.js";
-
 
 async function failureOf(api: KubeApi, app: string, namespace: string, d: Diagnosis): Promise<AppFailedError> {
   const lines = d.logsOf ? await lastLines(api, namespace, d.logsOf.pod, d.logsOf.container) : [];
-  const tail = lines.length ? `\n  last log lines of ${d.logsOf!.pod}:\n${lines.map((l) => `    ${l}`).join("\n")}` : "";
+  const tail = lines.length
+    ? `\n  last log lines of ${d.logsOf!.pod}:\n${lines.map((l) => `    ${l}`).join("\n")}`
+    : "";
   return new AppFailedError(`${app} failed: ${d.reason}${tail}`, d.hint);
 }
 
@@ -63,15 +78,27 @@ export async function waitForApp(api: KubeApi, opts: WaitOptions): Promise<Waite
 /** A multi-node app: its LeaderWorkerSet and the pods of its groups. */
 export async function waitForGroups(api: KubeApi, opts: WaitOptions): Promise<Readiness> {
   const name = leaderWorkerSetName(opts.app);
-  const workload: Workload<LeaderWorkerSet> = { path: `/apis/leaderworkerset.x-k8s.io/v1/namespaces/${opts.namespace}/leaderworkersets`, name, what: `LeaderWorkerSet ${name}`, replicaSets: false };
+  const workload: Workload<LeaderWorkerSet> = {
+    path: `/apis/leaderworkerset.x-k8s.io/v1/namespaces/${opts.namespace}/leaderworkersets`,
+    name,
+    what: `LeaderWorkerSet ${name}`,
+    replicaSets: false,
+  };
   const { ready, desired } = await watchUntilReady(api, opts, workload, leaderWorkerSetViewer(opts.app));
   return { ready, desired };
 }
 
 /** The one watch loop: feeds the watches to the viewer and acts on its view. */
-async function watchUntilReady<W extends { metadata: { name: string; resourceVersion?: string } }, M>(api: KubeApi, opts: WaitOptions, workload: Workload<W>, viewer: Viewer<W, M>): Promise<Waited> {
+async function watchUntilReady<W extends { metadata: { name: string; resourceVersion?: string } }, M>(
+  api: KubeApi,
+  opts: WaitOptions,
+  workload: Workload<W>,
+  viewer: Viewer<W, M>,
+): Promise<Waited> {
   const spinner = await opts.ui.spinner(viewer.waiting);
-  return new Promise<Waited>((resolve, reject) => new ReadinessWatch(api, opts, workload, viewer, spinner, resolve, reject).start());
+  return new Promise<Waited>((resolve, reject) =>
+    new ReadinessWatch(api, opts, workload, viewer, spinner, resolve, reject).start(),
+  );
 }
 
 class ReadinessWatch<W extends { metadata: { name: string; resourceVersion?: string } }, M> {
@@ -88,7 +115,12 @@ class ReadinessWatch<W extends { metadata: { name: string; resourceVersion?: str
   private failing = false;
   private ticker: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly onInterrupt = () => this.finish(new InterruptedError(`interrupted: stopped waiting for ${this.opts.app}; what was applied stays (vllmapp status ${this.opts.app})`));
+  private readonly onInterrupt = () =>
+    this.finish(
+      new InterruptedError(
+        `interrupted: stopped waiting for ${this.opts.app}; what was applied stays (vllmapp status ${this.opts.app})`,
+      ),
+    );
 
   constructor(
     private readonly api: KubeApi,
@@ -116,7 +148,13 @@ class ReadinessWatch<W extends { metadata: { name: string; resourceVersion?: str
     this.timer = setTimeout(() => {
       const why = this.last?.why;
       const message = `${app} is not ready after ${formatDuration(this.opts.timeoutSeconds)}: ${this.last?.summary ?? `0/0 ${this.viewer.unit}`}${why ? `; ${why}` : ""}`;
-      this.finish(new ReadinessTimeoutError(message, this.last?.diagnosis?.hint ?? `wait longer (--timeout), or look closer: vllmapp status ${app}; vllmapp logs ${app}`));
+      this.finish(
+        new ReadinessTimeoutError(
+          message,
+          this.last?.diagnosis?.hint ??
+            `wait longer (--timeout), or look closer: vllmapp status ${app}; vllmapp logs ${app}`,
+        ),
+      );
     }, this.opts.timeoutSeconds * 1000);
     listenForInterrupt(this.onInterrupt);
     const { path, name, what, followUnless } = this.workload;
@@ -138,10 +176,30 @@ class ReadinessWatch<W extends { metadata: { name: string; resourceVersion?: str
     const signal = this.ac.signal;
     const watches = [
       this.workload.replicaSets
-        ? this.api.watch<ReplicaSet>(`/apis/apps/v1/namespaces/${namespace}/replicasets`, selector, signal, `watch the ReplicaSets of ${app}`, (e) => this.feed({ at: Date.now(), kind: "replicaset", ...e }), () => this.feed({ at: Date.now(), kind: "relist", of: "replicaset" }))
+        ? this.api.watch<ReplicaSet>(
+            `/apis/apps/v1/namespaces/${namespace}/replicasets`,
+            selector,
+            signal,
+            `watch the ReplicaSets of ${app}`,
+            (e) => this.feed({ at: Date.now(), kind: "replicaset", ...e }),
+            () => this.feed({ at: Date.now(), kind: "relist", of: "replicaset" }),
+          )
         : undefined,
-      this.api.watch<Pod>(`/api/v1/namespaces/${namespace}/pods`, selector, signal, `watch the pods of ${app}`, (e) => this.feed({ at: Date.now(), kind: "pod", ...e }), () => this.feed({ at: Date.now(), kind: "relist", of: "pod" })),
-      this.api.watch<WatchedEvent & { metadata: { resourceVersion?: string } }>(`/api/v1/namespaces/${namespace}/events`, { fieldSelector: "involvedObject.kind=Pod" }, signal, `watch the events of ${app}`, (e) => this.feed({ at: Date.now(), kind: "event", ...e })),
+      this.api.watch<Pod>(
+        `/api/v1/namespaces/${namespace}/pods`,
+        selector,
+        signal,
+        `watch the pods of ${app}`,
+        (e) => this.feed({ at: Date.now(), kind: "pod", ...e }),
+        () => this.feed({ at: Date.now(), kind: "relist", of: "pod" }),
+      ),
+      this.api.watch<WatchedEvent & { metadata: { resourceVersion?: string } }>(
+        `/api/v1/namespaces/${namespace}/events`,
+        { fieldSelector: "involvedObject.kind=Pod" },
+        signal,
+        `watch the events of ${app}`,
+        (e) => this.feed({ at: Date.now(), kind: "event", ...e }),
+      ),
     ];
     for (const w of watches) w?.catch((e) => this.finish(e));
   }
@@ -169,13 +227,19 @@ class ReadinessWatch<W extends { metadata: { name: string; resourceVersion?: str
     if (view.kind === "nodes") {
       if (this.nodesAsked) return;
       this.nodesAsked = true;
-      readNodes(this.api).then((nodes) => this.feed({ at: Date.now(), kind: "nodes", nodes }), (e) => this.finish(e));
+      readNodes(this.api).then(
+        (nodes) => this.feed({ at: Date.now(), kind: "nodes", nodes }),
+        (e) => this.finish(e),
+      );
       return;
     }
     this.last = view;
     if (view.diagnosis?.fatal) {
       this.failing = true;
-      failureOf(this.api, this.opts.app, this.opts.namespace, view.diagnosis).then((e) => this.finish(e), (e) => this.finish(e));
+      failureOf(this.api, this.opts.app, this.opts.namespace, view.diagnosis).then(
+        (e) => this.finish(e),
+        (e) => this.finish(e),
+      );
       return;
     }
     if (this.watched) this.startup.follow(this.watched);
@@ -202,7 +266,25 @@ class ReadinessWatch<W extends { metadata: { name: string; resourceVersion?: str
     if (report) this.opts.ui.info(`${app} startup (${watched!.metadata.name}): ${describePhases(report)}`);
     // a rollout that changed nothing has no start of its own to record; the pod is read once more, as
     // the Deployment's last event may come before the pod's Ready one
-    const pod = watched && this.following ? this.api.get<Pod>(`/api/v1/namespaces/${namespace}/pods/${watched.metadata.name}`, `read pod ${watched.metadata.name}`).then((p) => p ?? watched, () => watched) : Promise.resolve(undefined);
-    void pod.then((p) => this.resolve({ ready: done!.ready, desired: done!.desired, startup: report, start: p ? podTimeline(p, this.seen.events, this.startup.logs, Date.now()) : undefined }));
+    const pod =
+      watched && this.following
+        ? this.api
+            .get<Pod>(
+              `/api/v1/namespaces/${namespace}/pods/${watched.metadata.name}`,
+              `read pod ${watched.metadata.name}`,
+            )
+            .then(
+              (p) => p ?? watched,
+              () => watched,
+            )
+        : Promise.resolve(undefined);
+    void pod.then((p) =>
+      this.resolve({
+        ready: done!.ready,
+        desired: done!.desired,
+        startup: report,
+        start: p ? podTimeline(p, this.seen.events, this.startup.logs, Date.now()) : undefined,
+      }),
+    );
   }
 }

@@ -10,7 +10,18 @@ import { parseDuration } from "../config/units.js";
 import { UsageError } from "../errors.js";
 import type { BenchLevel, BenchRequest, BenchResult, BenchStats } from "../target.js";
 import { formatTable } from "../text.js";
-import { addCommonOptions, connectionShape, durationFlag, fileShape, outputOf, outputShape, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
+import {
+  addCommonOptions,
+  connectionShape,
+  durationFlag,
+  fileShape,
+  outputOf,
+  outputShape,
+  parseOptions,
+  targetOf,
+  targetShape,
+  uiFor,
+} from "./options.js";
 
 /** "1,4,16" → [1, 4, 16]: positive numbers (whole ones where `whole`). */
 export function listFlag(flag: string, whole: boolean) {
@@ -19,11 +30,20 @@ export function listFlag(flag: string, whole: boolean) {
     .optional()
     .transform((v, ctx) => {
       if (v === undefined) return undefined;
-      const items = v.split(",").map((x) => x.trim()).filter(Boolean);
+      const items = v
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean);
       const nums = items.map(Number);
-      const bad = items.find((x, i) => !Number.isFinite(nums[i]) || nums[i]! <= 0 || (whole && !Number.isInteger(nums[i])));
+      const bad = items.find(
+        (x, i) => !Number.isFinite(nums[i]) || nums[i]! <= 0 || (whole && !Number.isInteger(nums[i])),
+      );
       if (bad !== undefined || !items.length) {
-        ctx.addIssue({ code: "custom", message: `${flag} ${v}: expected ${whole ? "whole numbers" : "numbers"} above 0, separated by commas`, params: { hint: `e.g. ${flag} ${whole ? "1,4,16" : "0.5,2"}` } });
+        ctx.addIssue({
+          code: "custom",
+          message: `${flag} ${v}: expected ${whole ? "whole numbers" : "numbers"} above 0, separated by commas`,
+          params: { hint: `e.g. ${flag} ${whole ? "1,4,16" : "0.5,2"}` },
+        });
         return z.NEVER;
       }
       return nums;
@@ -43,17 +63,31 @@ export const wholeFlag = (flag: string) =>
       return Number(v);
     });
 
-const SLO_KEYS: Record<string, keyof BenchRequest["slo"]> = { ttft: "ttftMs", itl: "tpotMs", tpot: "tpotMs", e2el: "e2elMs", e2e: "e2elMs" };
+const SLO_KEYS: Record<string, keyof BenchRequest["slo"]> = {
+  ttft: "ttftMs",
+  itl: "tpotMs",
+  tpot: "tpotMs",
+  e2el: "e2elMs",
+  e2e: "e2elMs",
+};
 
 /** "ttft=500ms,itl=50ms" → {ttftMs: 500, tpotMs: 50}. vLLM's goodput is per request, so itl means the request's mean ITL (TPOT). */
 export function parseSlo(v: string): BenchRequest["slo"] {
   const slo: BenchRequest["slo"] = {};
-  for (const part of v.split(",").map((x) => x.trim()).filter(Boolean)) {
+  for (const part of v
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const m = /^([a-z0-9]+)\s*[=:]\s*(.+)$/.exec(part);
     const key = m && SLO_KEYS[m[1]!];
     const seconds = m ? parseDuration(m[2]!) : undefined;
-    if (!m || !key) throw new UsageError(`--slo ${part}: the SLO keys are ttft, itl (a request's mean inter-token latency, vLLM's TPOT), tpot and e2el`, "e.g. --slo ttft=500ms,itl=50ms");
-    if (seconds === undefined || seconds <= 0) throw new UsageError(`--slo ${part}: not a duration`, "write milliseconds or seconds: ttft=500ms, e2el=2s");
+    if (!m || !key)
+      throw new UsageError(
+        `--slo ${part}: the SLO keys are ttft, itl (a request's mean inter-token latency, vLLM's TPOT), tpot and e2el`,
+        "e.g. --slo ttft=500ms,itl=50ms",
+      );
+    if (seconds === undefined || seconds <= 0)
+      throw new UsageError(`--slo ${part}: not a duration`, "write milliseconds or seconds: ttft=500ms, e2el=2s");
     slo[key] = Math.round(seconds * 1000 * 1000) / 1000;
   }
   return slo;
@@ -81,9 +115,16 @@ export const benchOptionsSchema = z
     compare: z.array(z.string()).optional(),
   })
   .transform((o) => {
-    if (o.compare && o.compare.length < 2) throw new UsageError("--compare takes two results files or more (from bench --json)", "e.g. vllmapp bench --compare before.json after.json --report ab.html");
+    if (o.compare && o.compare.length < 2)
+      throw new UsageError(
+        "--compare takes two results files or more (from bench --json)",
+        "e.g. vllmapp bench --compare before.json after.json --report ab.html",
+      );
     if (o.requestRate && o.concurrency && o.concurrency.length > 1) {
-      throw new UsageError("--request-rate with more than one --concurrency: sweep one of them", "with --request-rate, --concurrency N caps the requests in flight");
+      throw new UsageError(
+        "--request-rate with more than one --concurrency: sweep one of them",
+        "with --request-rate, --concurrency N caps the requests in flight",
+      );
     }
     if (o.percentiles?.some((p) => p >= 100)) throw new UsageError("--percentiles: each is below 100, e.g. 50,90,99");
     const req: BenchRequest = {
@@ -106,15 +147,25 @@ export type BenchOptions = z.output<typeof benchOptionsSchema>;
 
 export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const ui = uiFor(opts);
-  const [{ loadTarget }, { appRefs }, { fsLoadDeps }] = await Promise.all([import("./load-target.js"), import("../app/select.js"), import("../app/node-io.js")]);
+  const [{ loadTarget }, { appRefs }, { fsLoadDeps }] = await Promise.all([
+    import("./load-target.js"),
+    import("../app/select.js"),
+    import("../app/node-io.js"),
+  ]);
   const apps = appRefs(opts, fsLoadDeps());
-  if (apps.length > 1) throw new UsageError(`the file has ${apps.length} apps: ${apps.map((a) => a.name).join(", ")}`, "name one: vllmapp bench APP (or --app APP)");
+  if (apps.length > 1)
+    throw new UsageError(
+      `the file has ${apps.length} apps: ${apps.map((a) => a.name).join(", ")}`,
+      "name one: vllmapp bench APP (or --app APP)",
+    );
   const session = await (await loadTarget(opts.target)).connect(opts);
   return session.bench(apps[0]!, opts.req, ui);
 }
 
-const ms = (v: number | null | undefined) => (v === null || v === undefined ? "–" : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-const rate = (v: number | null | undefined) => (v === null || v === undefined ? "–" : v >= 100 ? v.toFixed(0) : v.toFixed(2));
+const ms = (v: number | null | undefined) =>
+  v === null || v === undefined ? "–" : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+const rate = (v: number | null | undefined) =>
+  v === null || v === undefined ? "–" : v >= 100 ? v.toFixed(0) : v.toFixed(2);
 
 /** "31.7 / 46.9" for p50/p99 (the first and last asked percentiles). */
 function pair(s: BenchStats, first: number, last: number): string {
@@ -132,24 +183,63 @@ export function formatBench(r: BenchResult): string {
     `Workload   random prompts: ${r.workload.inputLen} tokens in, ${r.workload.outputLen} out · seed ${r.workload.seed}`,
     "",
   ];
-  const level = (l: BenchLevel) => (l.requestRate !== null ? `${l.requestRate}/s${l.concurrency !== null ? ` ≤${l.concurrency}` : ""}` : String(l.concurrency));
-  const rows: string[][] = [[r.levels[0]?.requestRate !== null && r.levels.length ? "RATE" : "CONC", "OK/FAIL", "REQ/S", "OUT TOK/S", `TTFT p${lo}/p${hi} ms`, `ITL p${lo}/p${hi} ms`, `TPOT p${lo}/p${hi} ms`, `E2E p${hi} ms`, ...(hasSlo ? ["GOODPUT"] : [])]];
+  const level = (l: BenchLevel) =>
+    l.requestRate !== null
+      ? `${l.requestRate}/s${l.concurrency !== null ? ` ≤${l.concurrency}` : ""}`
+      : String(l.concurrency);
+  const rows: string[][] = [
+    [
+      r.levels[0]?.requestRate !== null && r.levels.length ? "RATE" : "CONC",
+      "OK/FAIL",
+      "REQ/S",
+      "OUT TOK/S",
+      `TTFT p${lo}/p${hi} ms`,
+      `ITL p${lo}/p${hi} ms`,
+      `TPOT p${lo}/p${hi} ms`,
+      `E2E p${hi} ms`,
+      ...(hasSlo ? ["GOODPUT"] : []),
+    ],
+  ];
   for (const l of r.levels) {
     rows.push([
-      level(l), `${l.requests.completed}/${l.requests.failed}`, rate(l.throughput.requestsPerSecond), rate(l.throughput.outputTokensPerSecond),
-      pair(l.ttftMs, lo, hi), pair(l.itlMs, lo, hi), pair(l.tpotMs, lo, hi), ms(l.e2elMs[`p${hi}`]),
-      ...(hasSlo ? [l.goodput?.fraction === null || l.goodput === null ? "–" : `${Math.round(l.goodput.fraction * 100)}%`] : []),
+      level(l),
+      `${l.requests.completed}/${l.requests.failed}`,
+      rate(l.throughput.requestsPerSecond),
+      rate(l.throughput.outputTokensPerSecond),
+      pair(l.ttftMs, lo, hi),
+      pair(l.itlMs, lo, hi),
+      pair(l.tpotMs, lo, hi),
+      ms(l.e2elMs[`p${hi}`]),
+      ...(hasSlo
+        ? [l.goodput?.fraction === null || l.goodput === null ? "–" : `${Math.round(l.goodput.fraction * 100)}%`]
+        : []),
     ]);
   }
   const lines = [...head, formatTable(rows)];
   if (hasSlo) {
-    const parts = [slo.ttftMs !== undefined ? `TTFT ≤ ${slo.ttftMs} ms` : "", slo.tpotMs !== undefined ? `mean ITL (TPOT) ≤ ${slo.tpotMs} ms` : "", slo.e2elMs !== undefined ? `E2E ≤ ${slo.e2elMs} ms` : ""].filter(Boolean);
+    const parts = [
+      slo.ttftMs !== undefined ? `TTFT ≤ ${slo.ttftMs} ms` : "",
+      slo.tpotMs !== undefined ? `mean ITL (TPOT) ≤ ${slo.tpotMs} ms` : "",
+      slo.e2elMs !== undefined ? `E2E ≤ ${slo.e2elMs} ms` : "",
+    ].filter(Boolean);
     lines.push(`goodput = share of requests with ${parts.join(" and ")}`);
   }
   const server = r.levels.filter((l) => l.server);
   if (server.length) {
     lines.push("", "Server /metrics over each level:");
-    lines.push(formatTable([["LEVEL", "REQUESTS", "PROMPT TOKENS", "GENERATED TOKENS", "PREEMPTIONS", "PREFIX CACHE HITS"], ...server.map((l) => [level(l), String(l.server!.requests), String(l.server!.promptTokens), String(l.server!.generationTokens), String(l.server!.preemptions), l.server!.prefixCacheHitRate === null ? "–" : `${Math.round(l.server!.prefixCacheHitRate * 100)}%`])]));
+    lines.push(
+      formatTable([
+        ["LEVEL", "REQUESTS", "PROMPT TOKENS", "GENERATED TOKENS", "PREEMPTIONS", "PREFIX CACHE HITS"],
+        ...server.map((l) => [
+          level(l),
+          String(l.server!.requests),
+          String(l.server!.promptTokens),
+          String(l.server!.generationTokens),
+          String(l.server!.preemptions),
+          l.server!.prefixCacheHitRate === null ? "–" : `${Math.round(l.server!.prefixCacheHitRate * 100)}%`,
+        ]),
+      ]),
+    );
   }
   return lines.join("\n");
 }
@@ -162,14 +252,25 @@ async function readResults(files: readonly string[]): Promise<{ label: string; r
     try {
       result = JSON.parse(readFileSync(f, "utf8")) as BenchResult;
     } catch (e) {
-      throw new UsageError(`--compare ${f}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : `not JSON (${(e as Error).message})`}`, "write one with vllmapp bench --json > FILE");
+      throw new UsageError(
+        `--compare ${f}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : `not JSON (${(e as Error).message})`}`,
+        "write one with vllmapp bench --json > FILE",
+      );
     }
-    if (!result || !Array.isArray(result.levels) || !result.workload) throw new UsageError(`--compare ${f}: not the output of vllmapp bench --json (no levels)`, "write one with vllmapp bench --json > FILE");
+    if (!result || !Array.isArray(result.levels) || !result.workload)
+      throw new UsageError(
+        `--compare ${f}: not the output of vllmapp bench --json (no levels)`,
+        "write one with vllmapp bench --json > FILE",
+      );
     return { label: path.basename(f).replace(/\.json$/, ""), result };
   });
 }
 
-async function writeReport(file: string, runs: { label: string; result: BenchResult }[], ui: { success(t: string): void }): Promise<void> {
+async function writeReport(
+  file: string,
+  runs: { label: string; result: BenchResult }[],
+  ui: { success(t: string): void },
+): Promise<void> {
   const [{ benchReport }, { writeFileSync }] = await Promise.all([import("../report/html.js"), import("node:fs")]);
   writeFileSync(file, benchReport(runs));
   ui.success(`report: ${file}`);
@@ -179,19 +280,31 @@ export function benchCommand(): Command {
   const cmd = new Command("bench")
     .description("measure the deployed endpoint with vllm bench serve: TTFT, ITL, tokens/s, requests/s, goodput")
     .argument("[app]", "app name (default: the app of the file)")
-    .option("--concurrency <list>", "requests in flight, one level each (default 1,4,16); with --request-rate, one value caps it")
+    .option(
+      "--concurrency <list>",
+      "requests in flight, one level each (default 1,4,16); with --request-rate, one value caps it",
+    )
     .option("--request-rate <list>", "requests per second, one level each, instead of a concurrency sweep")
     .option("--num-prompts <n>", "requests per level (default 4 × concurrency, or 10 s of the rate; at least 8)")
     .option("--input-len <n>", "prompt tokens per request (default 256)")
     .option("--output-len <n>", "generated tokens per request (default 128)")
     .option("--percentiles <list>", "percentiles to report (default 50,90,99)")
-    .option("--slo <list>", "goodput: the share of requests within ttft=…, itl=… (a request's mean), e2el=…, e.g. ttft=500ms,itl=50ms")
+    .option(
+      "--slo <list>",
+      "goodput: the share of requests within ttft=…, itl=… (a request's mean), e2el=…, e.g. ttft=500ms,itl=50ms",
+    )
     .option("--seed <n>", "seed of the random prompts (default 0; each level adds its index)")
     .option("--model <name>", "the served model name to ask for (default: the app's)")
     .option("--timeout <duration>", "give up after this long (default 30m)")
     .option("--keep", "Kubernetes: keep the benchmark Job after a run that succeeded")
-    .option("--report <file>", "also write a self-contained HTML report: the latency–throughput curves, percentiles per level, SLO lines, goodput")
-    .option("--compare <files...>", "no new run: compare results files of earlier runs (bench --json > a.json) side by side, in the table and with --report");
+    .option(
+      "--report <file>",
+      "also write a self-contained HTML report: the latency–throughput curves, percentiles per level, SLO lines, goodput",
+    )
+    .option(
+      "--compare <files...>",
+      "no new run: compare results files of earlier runs (bench --json > a.json) side by side, in the table and with --report",
+    );
   addCommonOptions(cmd, { render: false });
   cmd.addHelpText(
     "after",
@@ -210,7 +323,15 @@ Examples:
     if (opts.compare) {
       const runs = await readResults(opts.compare);
       if (opts.report) await writeReport(opts.report, runs, ui);
-      ui.out(opts.json ? JSON.stringify(runs.map((r) => ({ label: r.label, ...r.result })), null, 2) : runs.map((r) => `== ${r.label}\n${formatBench(r.result)}`).join("\n\n"));
+      ui.out(
+        opts.json
+          ? JSON.stringify(
+              runs.map((r) => ({ label: r.label, ...r.result })),
+              null,
+              2,
+            )
+          : runs.map((r) => `== ${r.label}\n${formatBench(r.result)}`).join("\n\n"),
+      );
       return;
     }
     const result = await runBench(opts);

@@ -6,10 +6,32 @@ import { Command } from "commander";
 import { z } from "zod";
 import { ConfigError, UsageError, type Diagnostic } from "../errors.js";
 import { gb } from "../fit/fit.js";
-import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, paramsFlag, parseOptions, setFlag, targetOf, targetShape, uiFor } from "./options.js";
+import {
+  addCommonOptions,
+  connectionShape,
+  fileShape,
+  outputOf,
+  outputShape,
+  paramsFlag,
+  parseOptions,
+  setFlag,
+  targetOf,
+  targetShape,
+  uiFor,
+} from "./options.js";
 
 export const checkOptionsSchema = z
-  .object({ ...fileShape, ...targetShape, ...connectionShape, ...outputShape, param: paramsFlag, set: setFlag, templates: z.string().optional(), offline: z.boolean().default(false), vllmVersion: z.string().optional() })
+  .object({
+    ...fileShape,
+    ...targetShape,
+    ...connectionShape,
+    ...outputShape,
+    param: paramsFlag,
+    set: setFlag,
+    templates: z.string().optional(),
+    offline: z.boolean().default(false),
+    vllmVersion: z.string().optional(),
+  })
   .transform((o) => ({ ...o, target: targetOf(o), params: o.param, ...outputOf(o, ["text", "json"]) }));
 
 export type CheckOptions = z.output<typeof checkOptionsSchema>;
@@ -19,7 +41,16 @@ export interface CheckedApp {
   model: { kind: string; uri: string; resolvedFrom?: string };
   checked?: string;
   weightBytes?: number;
-  fit?: { gpu: string; fits: boolean; contextFits: boolean; weightBytesPerGpu: number; kvCacheBytesPerGpu: number; maxTokens: number; maxModelLen: number; summary: string };
+  fit?: {
+    gpu: string;
+    fits: boolean;
+    contextFits: boolean;
+    weightBytesPerGpu: number;
+    kvCacheBytesPerGpu: number;
+    maxTokens: number;
+    maxModelLen: number;
+    summary: string;
+  };
   problems: Diagnostic[];
 }
 
@@ -31,9 +62,30 @@ export interface CheckResult {
 }
 
 export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
-  const [{ plan }, { nodePlanIo }, { makeSourceResolver }, { sourceUri }] = await Promise.all([import("../app/plan.js"), import("../app/node-io.js"), import("./resolver.js"), import("../models/source.js")]);
-  const resolve = await makeSourceResolver({ mode: "check", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig });
-  const p = await plan({ file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, params: opts.params, set: opts.set }, nodePlanIo({ templates: opts.templates, resolve }));
+  const [{ plan }, { nodePlanIo }, { makeSourceResolver }, { sourceUri }] = await Promise.all([
+    import("../app/plan.js"),
+    import("../app/node-io.js"),
+    import("./resolver.js"),
+    import("../models/source.js"),
+  ]);
+  const resolve = await makeSourceResolver({
+    mode: "check",
+    offline: opts.offline,
+    namespace: opts.namespace,
+    context: opts.context,
+    kubeconfig: opts.kubeconfig,
+  });
+  const p = await plan(
+    {
+      file: opts.file,
+      app: opts.app,
+      target: opts.target,
+      namespace: opts.namespace,
+      params: opts.params,
+      set: opts.set,
+    },
+    nodePlanIo({ templates: opts.templates, resolve }),
+  );
   const fits = new Map(p.apps.filter((a) => a.report && a.fit).map((a) => [a.report!, a.fit!]));
   const reported = new Set(p.reports.flatMap((r) => r.diagnostics));
   // with errors: the ones not in a source report; else the warnings of the rest of the config
@@ -45,10 +97,25 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
     const fit = fits.get(r);
     return {
       name: r.app,
-      model: { kind: r.source.kind, uri: sourceUri(r.source), ...(r.resolvedFrom ? { resolvedFrom: r.resolvedFrom } : {}) },
+      model: {
+        kind: r.source.kind,
+        uri: sourceUri(r.source),
+        ...(r.resolvedFrom ? { resolvedFrom: r.resolvedFrom } : {}),
+      },
       ...(r.facts ? { checked: r.facts.checked, weightBytes: r.facts.weightBytes } : {}),
       ...(fit
-        ? { fit: { gpu: fit.gpu, fits: fit.result.fits, contextFits: fit.result.contextFits, weightBytesPerGpu: fit.result.weightBytesPerGpu, kvCacheBytesPerGpu: fit.result.kvCacheBytesPerGpu, maxTokens: fit.result.maxTokens, maxModelLen: fit.result.maxModelLen, summary: fit.summary } }
+        ? {
+            fit: {
+              gpu: fit.gpu,
+              fits: fit.result.fits,
+              contextFits: fit.result.contextFits,
+              weightBytesPerGpu: fit.result.weightBytesPerGpu,
+              kvCacheBytesPerGpu: fit.result.kvCacheBytesPerGpu,
+              maxTokens: fit.result.maxTokens,
+              maxModelLen: fit.result.maxModelLen,
+              summary: fit.summary,
+            },
+          }
         : {}),
       problems: [...r.diagnostics, ...own(r.app)],
     };
@@ -62,10 +129,15 @@ export function formatCheck(r: CheckResult): string {
   for (const a of r.apps) {
     const errors = a.problems.filter((d) => d.severity === "error").length;
     const warnings = a.problems.filter((d) => d.severity === "warning").length;
-    lines.push(`${a.name}: ${errors ? `${errors} error${errors === 1 ? "" : "s"}` : warnings ? `ok, ${warnings} warning${warnings === 1 ? "" : "s"}` : "ok"}`);
+    lines.push(
+      `${a.name}: ${errors ? `${errors} error${errors === 1 ? "" : "s"}` : warnings ? `ok, ${warnings} warning${warnings === 1 ? "" : "s"}` : "ok"}`,
+    );
     lines.push(`  model:  ${a.model.uri}${a.model.resolvedFrom ? ` (from ${a.model.resolvedFrom})` : ""}`);
     if (a.checked) lines.push(`  source: ${a.checked}`);
-    if (a.fit) lines.push(`  fit:    ${a.fit.gpu}: ${a.fit.fits ? (a.fit.contextFits ? "fits" : "fits, context too long") : "does not fit"}; weights ${gb(a.fit.weightBytesPerGpu)} per GPU, KV cache ${gb(a.fit.kvCacheBytesPerGpu)} per GPU = ${a.fit.maxTokens} tokens (max_model_len ${a.fit.maxModelLen})`);
+    if (a.fit)
+      lines.push(
+        `  fit:    ${a.fit.gpu}: ${a.fit.fits ? (a.fit.contextFits ? "fits" : "fits, context too long") : "does not fit"}; weights ${gb(a.fit.weightBytesPerGpu)} per GPU, KV cache ${gb(a.fit.kvCacheBytesPerGpu)} per GPU = ${a.fit.maxTokens} tokens (max_model_len ${a.fit.maxModelLen})`,
+      );
   }
   return lines.join("\n");
 }
@@ -83,8 +155,32 @@ async function upgradeReport(opts: CheckOptions, ui: ReturnType<typeof uiFor>): 
   if ("error" in to) throw new UsageError(to.error, to.hint);
   const { selected } = selectApps({ file: opts.file, app: opts.app }, fsLoadDeps());
   const reports = selected.map((a) => ({ loaded: a, report: up.upgradeApp(a.config, DEFAULT_IMAGE, to.version) }));
-  ui.out(opts.json ? JSON.stringify({ to: to.version, ok: reports.every((r) => r.report.findings.every((f) => f.kind === "changes")), apps: reports.map((r) => r.report) }, null, 2) : up.formatUpgrade(reports.map((r) => r.report), formatPath));
-  const diags = reports.flatMap(({ loaded, report }) => report.findings.map((f): Diagnostic => ({ file: loaded.file, ...loaded.locate(f.path), path: formatPath(f.path), message: `${report.app}: on vLLM ${report.to}, ${f.message}`, hint: f.fix, severity: f.kind === "changes" ? "warning" : "error" })));
+  ui.out(
+    opts.json
+      ? JSON.stringify(
+          {
+            to: to.version,
+            ok: reports.every((r) => r.report.findings.every((f) => f.kind === "changes")),
+            apps: reports.map((r) => r.report),
+          },
+          null,
+          2,
+        )
+      : up.formatUpgrade(
+          reports.map((r) => r.report),
+          formatPath,
+        ),
+  );
+  const diags = reports.flatMap(({ loaded, report }) =>
+    report.findings.map((f): Diagnostic => ({
+      file: loaded.file,
+      ...loaded.locate(f.path),
+      path: formatPath(f.path),
+      message: `${report.app}: on vLLM ${report.to}, ${f.message}`,
+      hint: f.fix,
+      severity: f.kind === "changes" ? "warning" : "error",
+    })),
+  );
   if (diags.some((d) => d.severity === "error")) throw new ConfigError(diags);
   ui.diagnostics(diags);
 }
@@ -93,9 +189,15 @@ export function checkCommand(): Command {
   const cmd = new Command("check")
     .description("resolve and check model sources against their backends, and check that each model fits its GPUs")
     .option("--offline", "skip the checks that need the network (a warning says what was skipped)")
-    .option("--vllm-version <X.Y.Z>", "instead: the upgrade report, which extra_args flags break, become ambiguous or change meaning on that vLLM release (exit 2 if any breaks)");
+    .option(
+      "--vllm-version <X.Y.Z>",
+      "instead: the upgrade report, which extra_args flags break, become ambiguous or change meaning on that vLLM release (exit 2 if any breaks)",
+    );
   addCommonOptions(cmd);
-  cmd.addHelpText("after", `\nExamples:\n  $ vllmapp check\n  $ vllmapp check -f llama.yaml --json\n  $ HF_TOKEN=hf_… vllmapp check --app llama70b\n  $ vllmapp check --vllm-version 0.33.0 --json`);
+  cmd.addHelpText(
+    "after",
+    `\nExamples:\n  $ vllmapp check\n  $ vllmapp check -f llama.yaml --json\n  $ HF_TOKEN=hf_… vllmapp check --app llama70b\n  $ vllmapp check --vllm-version 0.33.0 --json`,
+  );
   cmd.action(async (raw) => {
     const opts = parseOptions(checkOptionsSchema, raw);
     const ui = uiFor(opts);

@@ -25,7 +25,10 @@ export function parseClusterKind(v: string): LabelSchemeName | undefined {
 }
 
 /** The scheme a context's name or server suggests, and why. Pure. */
-export function clusterKindOf(context: { name?: string; server?: string }): { scheme: LabelSchemeName; why: string } | undefined {
+export function clusterKindOf(context: {
+  name?: string;
+  server?: string;
+}): { scheme: LabelSchemeName; why: string } | undefined {
   const host = (() => {
     try {
       return context.server ? new URL(context.server).hostname : "";
@@ -33,8 +36,10 @@ export function clusterKindOf(context: { name?: string; server?: string }): { sc
       return "";
     }
   })();
-  if (context.name?.startsWith("gke_") || host.endsWith(".gke.goog")) return { scheme: "gke", why: `the kube context ${context.name} is a GKE cluster` };
-  if (host.endsWith(".eks.amazonaws.com") || context.name?.startsWith("arn:aws:eks:")) return { scheme: "karpenter", why: `the kube context ${context.name} is an EKS cluster` };
+  if (context.name?.startsWith("gke_") || host.endsWith(".gke.goog"))
+    return { scheme: "gke", why: `the kube context ${context.name} is a GKE cluster` };
+  if (host.endsWith(".eks.amazonaws.com") || context.name?.startsWith("arn:aws:eks:"))
+    return { scheme: "karpenter", why: `the kube context ${context.name} is an EKS cluster` };
   if (host.endsWith(".azmk8s.io")) return { scheme: "aks", why: `the kube context ${context.name} is an AKS cluster` };
   return undefined;
 }
@@ -48,7 +53,9 @@ interface KubeConfigFile {
 
 /** The current kube context's name and server, from $KUBECONFIG (its files in order) or ~/.kube/config; undefined when there is none. */
 export function currentContext(env: NodeJS.ProcessEnv = process.env): { name?: string; server?: string } | undefined {
-  const files = env.KUBECONFIG ? env.KUBECONFIG.split(path.delimiter).filter(Boolean) : [path.join(os.homedir(), ".kube", "config")];
+  const files = env.KUBECONFIG
+    ? env.KUBECONFIG.split(path.delimiter).filter(Boolean)
+    : [path.join(os.homedir(), ".kube", "config")];
   const configs = files.flatMap((f): KubeConfigFile[] => {
     try {
       const c: unknown = parse(readFileSync(f, "utf8"));
@@ -64,9 +71,15 @@ export function currentContext(env: NodeJS.ProcessEnv = process.env): { name?: s
   return { name, server };
 }
 
-export async function askClusterKind(detected: LabelSchemeName | undefined, signal: AbortSignal): Promise<LabelSchemeName> {
+export async function askClusterKind(
+  detected: LabelSchemeName | undefined,
+  signal: AbortSignal,
+): Promise<LabelSchemeName> {
   const { select } = await import("@inquirer/prompts");
-  return select({ message: "How are the cluster's GPU nodes labelled?", choices: CLUSTER_CHOICES, default: detected ?? "gfd" }, { signal });
+  return select(
+    { message: "How are the cluster's GPU nodes labelled?", choices: CLUSTER_CHOICES, default: detected ?? "gfd" },
+    { signal },
+  );
 }
 
 /** The node_labels line init writes for a scheme other than the default. */

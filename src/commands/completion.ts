@@ -81,7 +81,8 @@ async function completionTree(program: Command, words: readonly string[] = []): 
   };
   const command = words.find((w) => !w.startsWith("-"));
   // logs: -f is --follow, the file is --file only
-  const file = () => (command === "logs" ? typed(/^--file(?:=(.*))?$/) : typed(/^(?:-f|--file)(?:=(.*))?$/)) ?? "vllm-app.yaml";
+  const file = () =>
+    (command === "logs" ? typed(/^--file(?:=(.*))?$/) : typed(/^(?:-f|--file)(?:=(.*))?$/)) ?? "vllm-app.yaml";
   const last = words[words.length - 1] ?? "";
   for (const c of program.commands) {
     if (c.name() === "complete") continue;
@@ -89,7 +90,8 @@ async function completionTree(program: Command, words: readonly string[] = []): 
     for (const o of c.options as Option[]) addOption(tc, o, valuesFor(c.name(), o, { file, last, gpus }));
     for (const a of c.registeredArguments) {
       if (a.argChoices?.length) tc.argument(a.name(), (complete) => a.argChoices!.forEach((v) => complete(v, "")));
-      else if (a.name() === "app") tc.argument("app", (complete) => appNames(file()).forEach((n) => complete(n, "app of the file")));
+      else if (a.name() === "app")
+        tc.argument("app", (complete) => appNames(file()).forEach((n) => complete(n, "app of the file")));
       else tc.argument(a.name());
     }
     addOption(tc, { long: "--help", short: "-h", description: "display help for command" } as Option);
@@ -98,19 +100,29 @@ async function completionTree(program: Command, words: readonly string[] = []): 
   return t;
 }
 
-function addOption(tc: TabCommand | Tab, o: Pick<Option, "long" | "short" | "description" | "required" | "optional" | "argChoices" | "hidden">, values?: (complete: Complete) => void): void {
+function addOption(
+  tc: TabCommand | Tab,
+  o: Pick<Option, "long" | "short" | "description" | "required" | "optional" | "argChoices" | "hidden">,
+  values?: (complete: Complete) => void,
+): void {
   if (o.hidden || !o.long) return;
   const long = o.long.replace(/^--/, "");
   const short = o.short?.replace(/^-/, "");
   const takesValue = o.required || o.optional;
   const choices = o.argChoices ?? [];
-  const handler = takesValue ? (values ?? ((complete: Complete) => choices.forEach((v) => complete(v, "")))) : undefined;
+  const handler = takesValue
+    ? (values ?? ((complete: Complete) => choices.forEach((v) => complete(v, ""))))
+    : undefined;
   if (handler) tc.option(long, o.description ?? "", handler, short);
   else tc.option(long, o.description ?? "", short);
 }
 
 /** Value completions only vllmapp knows: app names, GPU types, YAML files. */
-function valuesFor(command: string, o: Option, ctx: { file: () => string; last: string; gpus: [string, string][] }): ((complete: Complete) => void) | undefined {
+function valuesFor(
+  command: string,
+  o: Option,
+  ctx: { file: () => string; last: string; gpus: [string, string][] },
+): ((complete: Complete) => void) | undefined {
   if (o.long === "--app") return (complete) => appNames(ctx.file()).forEach((n) => complete(n, "app of the file"));
   if (o.long === "--file") return (complete) => yamlFiles(ctx.last).forEach((f) => complete(f, ""));
   if (command === "init" && o.long === "--gpu") return (complete) => ctx.gpus.forEach(([v, d]) => complete(v, d));
@@ -144,4 +156,3 @@ function yamlFiles(partial: string): string[] {
     return [];
   }
 }
-

@@ -2,17 +2,39 @@
 import { Command } from "commander";
 import { z } from "zod";
 import type { DeleteResult } from "../target.js";
-import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
+import {
+  addCommonOptions,
+  connectionShape,
+  fileShape,
+  outputOf,
+  outputShape,
+  parseOptions,
+  targetOf,
+  targetShape,
+  uiFor,
+} from "./options.js";
 
 export const deleteOptionsSchema = z
-  .object({ ...fileShape, ...targetShape, ...connectionShape, ...outputShape, appName: z.string().optional(), purgeCache: z.boolean().default(false), wait: z.boolean().default(true) })
+  .object({
+    ...fileShape,
+    ...targetShape,
+    ...connectionShape,
+    ...outputShape,
+    appName: z.string().optional(),
+    purgeCache: z.boolean().default(false),
+    wait: z.boolean().default(true),
+  })
   .transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) }));
 
 export type DeleteOptions = z.output<typeof deleteOptionsSchema>;
 
 export async function runDelete(opts: DeleteOptions): Promise<DeleteResult> {
   const ui = uiFor(opts);
-  const [{ loadTarget }, { appRefs }, { fsLoadDeps }] = await Promise.all([import("./load-target.js"), import("../app/select.js"), import("../app/node-io.js")]);
+  const [{ loadTarget }, { appRefs }, { fsLoadDeps }] = await Promise.all([
+    import("./load-target.js"),
+    import("../app/select.js"),
+    import("../app/node-io.js"),
+  ]);
   // dependents before what they depend on
   const apps = appRefs(opts, fsLoadDeps(), "delete").reverse();
   const session = await (await loadTarget(opts.target)).connect(opts);
@@ -23,7 +45,9 @@ export function formatDelete(r: DeleteResult, opts: Pick<DeleteOptions, "target"
   if (opts.target === "docker") {
     return r.apps
       .flatMap((a) => [
-        ...(a.deleted.length ? a.deleted.map((c) => `${a.name}: container ${c.replace(/^Container\//, "")} removed`) : [`${a.name}: no container to remove`]),
+        ...(a.deleted.length
+          ? a.deleted.map((c) => `${a.name}: container ${c.replace(/^Container\//, "")} removed`)
+          : [`${a.name}: no container to remove`]),
         ...(a.purgedCache ? [`${a.name}: model copy ${a.purgedCache} removed`] : []),
       ])
       .join("\n");
@@ -45,7 +69,10 @@ export function deleteCommand(): Command {
     .option("--purge-cache", "also delete the model cache (PVC, or the local copy)")
     .option("--no-wait", "do not wait until everything is gone");
   addCommonOptions(cmd, { render: false });
-  cmd.addHelpText("after", `\nExamples:\n  $ vllmapp delete\n  $ vllmapp delete qwen3 -n inference --purge-cache\n  $ vllmapp delete --local`);
+  cmd.addHelpText(
+    "after",
+    `\nExamples:\n  $ vllmapp delete\n  $ vllmapp delete qwen3 -n inference --purge-cache\n  $ vllmapp delete --local`,
+  );
   cmd.action(async (appName: string | undefined, raw) => {
     const opts = parseOptions(deleteOptionsSchema, { ...raw, appName });
     const result = await runDelete(opts);

@@ -2,7 +2,14 @@
 import { Command } from "commander";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { findGpuType, GPU_TYPES, gpuNodeMatches, parseGpuString, type GpuType, type LabelSchemeName } from "../config/gpus.js";
+import {
+  findGpuType,
+  GPU_TYPES,
+  gpuNodeMatches,
+  parseGpuString,
+  type GpuType,
+  type LabelSchemeName,
+} from "../config/gpus.js";
 import { askClusterKind, clusterKindOf, currentContext, nodeLabelsLine, parseClusterKind } from "./cluster-kind.js";
 import { checkGpuFit, suggestGpu, weightBytes, whyUnsized } from "../models/plan-gpus.js";
 import { parseConfigText } from "../config/load.js";
@@ -34,16 +41,30 @@ const DEFAULT_GPU = "L4:1";
 
 export function nameFromModel(model: string): string {
   const base = model.replace(/@.*$/, "").split("/").filter(Boolean).pop() ?? "vllm-app";
-  const name = base.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63).replace(/-+$/, "");
+  const name = base
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 63)
+    .replace(/-+$/, "");
   return DNS1123_LABEL.test(name) ? name : "vllm-app";
 }
 
 export function validateName(v: string): string | true {
-  return DNS1123_LABEL.test(v) && v.length <= 63 ? true : "a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters";
+  return DNS1123_LABEL.test(v) && v.length <= 63
+    ? true
+    : "a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters";
 }
 
 export function validateModel(v: string): string | true {
-  if (HF_REPO.test(v) || /^(s3|gs|az):\/\/[^/]+/.test(v) || v.startsWith("pvc://") || v.startsWith("/") || v.startsWith("models:/")) return true;
+  if (
+    HF_REPO.test(v) ||
+    /^(s3|gs|az):\/\/[^/]+/.test(v) ||
+    v.startsWith("pvc://") ||
+    v.startsWith("/") ||
+    v.startsWith("models:/")
+  )
+    return true;
   return "a Hugging Face repo (org/name), an s3://, gs://, az:// or pvc:// path, or an absolute path";
 }
 
@@ -51,8 +72,13 @@ export function validateModel(v: string): string | true {
 function gpuFlagProblem(v: string): UsageError | undefined {
   if (/^\d+$/.test(v.trim())) return undefined;
   const count = /:(.*)$/.exec(v)?.[1];
-  if (count !== undefined && !/^\d+$/.test(count.trim())) return new UsageError(`--gpu ${v}: the count "${count}" is not a whole number`, `write TYPE:COUNT, e.g. --gpu ${v.slice(0, v.lastIndexOf(":"))}:1`);
-  if (v.trim().startsWith(":")) return new UsageError(`--gpu ${v}: no GPU type before the count`, `write TYPE:COUNT, e.g. --gpu L4${v.trim()}`);
+  if (count !== undefined && !/^\d+$/.test(count.trim()))
+    return new UsageError(
+      `--gpu ${v}: the count "${count}" is not a whole number`,
+      `write TYPE:COUNT, e.g. --gpu ${v.slice(0, v.lastIndexOf(":"))}:1`,
+    );
+  if (v.trim().startsWith(":"))
+    return new UsageError(`--gpu ${v}: no GPU type before the count`, `write TYPE:COUNT, e.g. --gpu L4${v.trim()}`);
   const p = gpuStringProblem(v);
   if (!p) return undefined;
   const zero = /asks for zero/.test(p.message);
@@ -72,7 +98,9 @@ function gpuTypeOf(gpu: string): GpuType | undefined {
 }
 
 function yamlString(s: string): string {
-  return /^[A-Za-z0-9_./@:-]+$/.test(s) && !/^(true|false|null|yes|no|on|off|~)$/i.test(s) && !/^[\d.]+$/.test(s) ? s : JSON.stringify(s);
+  return /^[A-Za-z0-9_./@:-]+$/.test(s) && !/^(true|false|null|yes|no|on|off|~)$/i.test(s) && !/^[\d.]+$/.test(s)
+    ? s
+    : JSON.stringify(s);
 }
 
 /** A line with its comment in the file's comment column (36), or one space after a longer line. */
@@ -110,13 +138,17 @@ ${commented(`requires_auth: ${a.auth}`, a.auth ? "an API key is generated into a
 #   replicas: 1                     # or [min, max] to autoscale on vLLM's metrics (KEDA)
 # startup_timeout: 30m              # download + load budget before the startup probe gives up
 ${a.weights && "cache" in a.weights ? `${commented("cache:", `the weights (${gb(a.weights.bytes)}) on a volume of their own, kept across restarts: too big for many nodes' root disks`)}\n  size: ${a.weights.cache}` : "# cache:                            # keep downloaded weights on a volume across restarts\n#   size: 100Gi"}
-${a.otherGpu === undefined ? "" : `
+${
+  a.otherGpu === undefined
+    ? ""
+    : `
 # ${JSON.stringify(a.otherGpu)} is not in vllmapp's GPU list, so the nodes are selected by their product label:
 pod_template:
   spec:
     nodeSelector:
       nvidia.com/gpu.product: ${yamlString(a.otherGpu)}
-`}`;
+`
+}`;
 }
 
 function gb(bytes: number): string {
@@ -159,7 +191,10 @@ export function initTarget(arg: string): string {
     return arg;
   }
   if (/\.(json|toml|txt|ini|conf|cfg)$/i.test(arg) || (existsSync(arg) && !statSync(arg).isDirectory())) {
-    throw new UsageError(`init ${arg}: expected a folder or a .yaml file`, `pass a folder (vllmapp init ${path.dirname(arg)}) or a file name ending in .yaml (vllmapp init ${arg.replace(/\.[^./]*$/, "")}.yaml)`);
+    throw new UsageError(
+      `init ${arg}: expected a folder or a .yaml file`,
+      `pass a folder (vllmapp init ${path.dirname(arg)}) or a file name ending in .yaml (vllmapp init ${arg.replace(/\.[^./]*$/, "")}.yaml)`,
+    );
   }
   return path.join(arg, "vllm-app.yaml");
 }
@@ -170,7 +205,8 @@ async function asked<T>(ask: (signal: AbortSignal) => Promise<T>, signal: AbortS
     return await ask(signal);
   } catch (e) {
     const name = (e as Error)?.name;
-    if (name === "ExitPromptError" || name === "AbortPromptError" || name === "CancelPromptError") throw new InterruptedError("aborted");
+    if (name === "ExitPromptError" || name === "AbortPromptError" || name === "CancelPromptError")
+      throw new InterruptedError("aborted");
     throw e;
   }
 }
@@ -179,9 +215,16 @@ const OTHER = "\0other";
 const NONE = "\0none";
 
 /** The GPU prompt: type to filter; "other" for a GPU not in the list, "no GPU"; nothing is picked that was not shown. */
-async function askGpu(model: string, signal: AbortSignal): Promise<Pick<InitAnswers, "gpu" | "otherGpu" | "placeholder">> {
+async function askGpu(
+  model: string,
+  signal: AbortSignal,
+): Promise<Pick<InitAnswers, "gpu" | "otherGpu" | "placeholder">> {
   const { search, input } = await import("@inquirer/prompts");
-  const choices = GPU_TYPES.map((t) => ({ name: `${t.name} (${t.memoryGB} GB)`, value: t.name, keys: [t.name, ...t.aliases].join(" ").toLowerCase() }));
+  const choices = GPU_TYPES.map((t) => ({
+    name: `${t.name} (${t.memoryGB} GB)`,
+    value: t.name,
+    keys: [t.name, ...t.aliases].join(" ").toLowerCase(),
+  }));
   const type = await asked(
     (s) =>
       search<string>(
@@ -189,12 +232,18 @@ async function askGpu(model: string, signal: AbortSignal): Promise<Pick<InitAnsw
           message: "GPU type (type to filter)",
           source: (term) => {
             const t = (term ?? "").trim().toLowerCase();
-            const shown = choices.filter((c) => !t || c.keys.includes(t) || c.keys.replace(/[^a-z0-9]/g, "").includes(t.replace(/[^a-z0-9]/g, "")));
+            const shown = choices.filter(
+              (c) => !t || c.keys.includes(t) || c.keys.replace(/[^a-z0-9]/g, "").includes(t.replace(/[^a-z0-9]/g, "")),
+            );
             const none = { name: "no GPU (CPU only)", value: NONE };
-            if (t && ["no gpu", "none", "cpu", "cpu only"].some((k) => k.startsWith(t))) return [none, ...shown.map(({ name, value }) => ({ name, value }))];
+            if (t && ["no gpu", "none", "cpu", "cpu only"].some((k) => k.startsWith(t)))
+              return [none, ...shown.map(({ name, value }) => ({ name, value }))];
             return [
               ...shown.map(({ name, value }) => ({ name, value })),
-              { name: t && !shown.length ? `other: "${term!.trim()}" (not in the list)` : "other (not in the list)", value: OTHER },
+              {
+                name: t && !shown.length ? `other: "${term!.trim()}" (not in the list)` : "other (not in the list)",
+                value: OTHER,
+              },
               none,
             ];
           },
@@ -205,25 +254,59 @@ async function askGpu(model: string, signal: AbortSignal): Promise<Pick<InitAnsw
   );
   if (type === NONE) return { gpu: "0" };
   const count = async (suggested?: string) =>
-    asked((s) => input({ message: "GPUs per replica", default: suggested ?? "1", validate: (v) => (/^[1-9]\d*$/.test(v) ? true : "a whole number ≥ 1") }, { signal: s }), signal);
+    asked(
+      (s) =>
+        input(
+          {
+            message: "GPUs per replica",
+            default: suggested ?? "1",
+            validate: (v) => (/^[1-9]\d*$/.test(v) ? true : "a whole number ≥ 1"),
+          },
+          { signal: s },
+        ),
+      signal,
+    );
   if (type === OTHER) {
-    const product = await asked((s) => input({ message: "The GPU's product, as your nodes' nvidia.com/gpu.product label has it", validate: (v) => (/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(v.trim()) ? true : "a label value: letters, digits, '-', '_' and '.'") }, { signal: s }), signal);
+    const product = await asked(
+      (s) =>
+        input(
+          {
+            message: "The GPU's product, as your nodes' nvidia.com/gpu.product label has it",
+            validate: (v) =>
+              /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(v.trim())
+                ? true
+                : "a label value: letters, digits, '-', '_' and '.'",
+          },
+          { signal: s },
+        ),
+      signal,
+    );
     const known = GPU_TYPES.find((t) => t.products.includes(product.trim()));
     if (known) return { gpu: `${known.name}:${await count()}` };
     return { gpu: await count(), otherGpu: product.trim() };
   }
   const suggested = await suggestGpu(model, type);
   const why = suggested ? undefined : await whyUnsized(model);
-  if (why) process.stderr.write(`note: could not size ${model} (${why}); the GPU count is a guess, marked PLACEHOLDER in the file\n`);
+  if (why)
+    process.stderr.write(
+      `note: could not size ${model} (${why}); the GPU count is a guess, marked PLACEHOLDER in the file\n`,
+    );
   const n = await count(suggested?.startsWith(`${type}:`) ? suggested.slice(type.length + 1) : undefined);
   return { gpu: `${type}:${n}`, ...(why ? { placeholder: why } : {}) };
 }
 
-export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promise<{ file: string; schema: string; answers: InitAnswers }> {
+export async function runInit(
+  target: string,
+  opts: InitOptions,
+  ui?: Ui,
+): Promise<{ file: string; schema: string; answers: InitAnswers }> {
   const file = initTarget(target);
   const dir = path.dirname(file);
   if (existsSync(file) && !opts.force) {
-    throw new UsageError(`${file} already exists`, "pass --force to overwrite it, or choose another folder: vllmapp init DIR");
+    throw new UsageError(
+      `${file} already exists`,
+      "pass --force to overwrite it, or choose another folder: vllmapp init DIR",
+    );
   }
   let answers: InitAnswers;
   const interactive = opts.interactive ?? (Boolean(process.stdin.isTTY && process.stdout.isTTY) && !opts.yes);
@@ -236,15 +319,43 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
     };
     process.stdin.on("keypress", onKey);
     try {
-      const model = opts.model ?? (await asked((s) => input({ message: "Model (Hugging Face repo, or s3:// gs:// az:// pvc:// path)", default: DEFAULT_MODEL, validate: validateModel }, { signal: s }), ac.signal));
-      const name = opts.name ?? (await asked((s) => input({ message: "App name", default: nameFromModel(model), validate: validateName }, { signal: s }), ac.signal));
+      const model =
+        opts.model ??
+        (await asked(
+          (s) =>
+            input(
+              {
+                message: "Model (Hugging Face repo, or s3:// gs:// az:// pvc:// path)",
+                default: DEFAULT_MODEL,
+                validate: validateModel,
+              },
+              { signal: s },
+            ),
+          ac.signal,
+        ));
+      const name =
+        opts.name ??
+        (await asked(
+          (s) => input({ message: "App name", default: nameFromModel(model), validate: validateName }, { signal: s }),
+          ac.signal,
+        ));
       const gpu = opts.gpu !== undefined ? { gpu: opts.gpu } : await askGpu(model, ac.signal);
       const gpuType = gpu.otherGpu === undefined ? gpuTypeOf(gpu.gpu) : undefined;
       // asked with the GPU: when --gpu answered that, the context (or --cluster) answers this
-      const scheme = gpuType?.vendor === "nvidia" ? (clusterOption(opts.cluster) ?? (opts.gpu !== undefined ? detectedKind()?.scheme : await asked((s) => askClusterKind(detectedKind()?.scheme, s), ac.signal))) : undefined;
+      const scheme =
+        gpuType?.vendor === "nvidia"
+          ? (clusterOption(opts.cluster) ??
+            (opts.gpu !== undefined
+              ? detectedKind()?.scheme
+              : await asked((s) => askClusterKind(detectedKind()?.scheme, s), ac.signal)))
+          : undefined;
       // once the flags gave what init needs (name, model, GPU), the rest takes its default instead of a question
       const given = opts.name !== undefined && opts.model !== undefined && opts.gpu !== undefined;
-      const auth = opts.auth ?? (given ? true : await asked((s) => confirm({ message: "Require an API key?", default: true }, { signal: s }), ac.signal));
+      const auth =
+        opts.auth ??
+        (given
+          ? true
+          : await asked((s) => confirm({ message: "Require an API key?", default: true }, { signal: s }), ac.signal));
       answers = { name, model, ...gpu, auth, ...(scheme ? { scheme } : {}) };
     } finally {
       process.stdin.off("keypress", onKey);
@@ -265,15 +376,26 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
       if (gpu === undefined) {
         placeholder = (await whyUnsized(model)) ?? "the model could not be sized";
         gpu = DEFAULT_GPU;
-        ui?.warn(`could not size ${model} (${placeholder}); wrote gpu: ${gpu} as a PLACEHOLDER: check it, or pass --gpu. Nor the room its weights need on the node: render warns until resources.disk or cache: {size} is set`);
+        ui?.warn(
+          `could not size ${model} (${placeholder}); wrote gpu: ${gpu} as a PLACEHOLDER: check it, or pass --gpu. Nor the room its weights need on the node: render warns until resources.disk or cache: {size} is set`,
+        );
       }
     }
-    answers = { name: opts.name ?? nameFromModel(model), model, gpu, auth: opts.auth ?? true, ...(placeholder ? { placeholder } : {}) };
+    answers = {
+      name: opts.name ?? nameFromModel(model),
+      model,
+      gpu,
+      auth: opts.auth ?? true,
+      ...(placeholder ? { placeholder } : {}),
+    };
     if (gpuTypeOf(gpu)?.vendor === "nvidia") {
       const given = clusterOption(opts.cluster);
       const detected = given ? undefined : detectedKind();
       const scheme = given ?? detected?.scheme;
-      if (detected && "matches" in gpuNodeMatches(gpuTypeOf(gpu)!, detected.scheme)) ui?.note(`${detected.why}: wrote node_labels: {scheme: ${scheme}} (pass --cluster gfd if its GPU nodes run the NVIDIA GPU operator)`);
+      if (detected && "matches" in gpuNodeMatches(gpuTypeOf(gpu)!, detected.scheme))
+        ui?.note(
+          `${detected.why}: wrote node_labels: {scheme: ${scheme}} (pass --cluster gfd if its GPU nodes run the NVIDIA GPU operator)`,
+        );
       if (scheme) answers.scheme = scheme;
     }
   }
@@ -290,7 +412,9 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
   const problems = [
     ["--name", validateName(answers.name)],
     ["--model", validateModel(answers.model)],
-  ].filter(([, r]) => r !== true).map(([f, r]) => `${f}: expected ${r}`);
+  ]
+    .filter(([, r]) => r !== true)
+    .map(([f, r]) => `${f}: expected ${r}`);
   if (gpuProblem) problems.push(gpuProblem.message);
   if (problems.length) throw new UsageError(problems.join("\n"), gpuProblem?.hint);
   if (!answers.placeholder && answers.otherGpu === undefined && answers.gpu !== "0") {
@@ -298,7 +422,10 @@ export async function runInit(target: string, opts: InitOptions, ui?: Ui): Promi
     if (misfit) throw new UsageError(misfit.message, misfit.hint);
     if (opts.gpu !== undefined) {
       const why = await whyUnsized(answers.model);
-      if (why) ui?.note(`could not check that ${answers.model} fits ${answers.gpu} (${why}); vllmapp check does once it can reach the model`);
+      if (why)
+        ui?.note(
+          `could not check that ${answers.model} fits ${answers.gpu} (${why}); vllmapp check does once it can reach the model`,
+        );
     }
   }
   // a Hugging Face download lands on the node's disk (init writes no cache:): size it when the Hub answers
@@ -343,7 +470,10 @@ export function initCommand(): Command {
     .option("--name <name>", "app name (DNS-1123 label)")
     .option("--model <model>", "Hugging Face repo, or s3:// gs:// az:// pvc:// path")
     .option("--gpu <gpu>", 'GPU per replica: "TYPE:COUNT" (L4:1, H100:8) or a count')
-    .option("--cluster <kind>", "how the cluster labels GPU nodes: gfd (NVIDIA GPU operator), gke, eks, aks (default: read from the current kube context, else gfd)")
+    .option(
+      "--cluster <kind>",
+      "how the cluster labels GPU nodes: gfd (NVIDIA GPU operator), gke, eks, aks (default: read from the current kube context, else gfd)",
+    )
     .option("--auth", "require an API key (default)")
     .option("--no-auth", "serve without an API key")
     .option("-y, --yes", "take defaults for what is not given, ask nothing")
@@ -361,21 +491,41 @@ Examples:
   $ vllmapp init llama.yaml --model meta-llama/Llama-3.1-8B-Instruct --gpu L4:1 --yes`,
     )
     .action(async (target: string, raw) => {
-      const opts: InitOptions = { cluster: raw.cluster, name: raw.name, model: raw.model, gpu: raw.gpu, auth: raw.auth, yes: raw.yes, force: raw.force, quiet: raw.quiet, json: raw.json, color: raw.color };
+      const opts: InitOptions = {
+        cluster: raw.cluster,
+        name: raw.name,
+        model: raw.model,
+        gpu: raw.gpu,
+        auth: raw.auth,
+        yes: raw.yes,
+        force: raw.force,
+        quiet: raw.quiet,
+        json: raw.json,
+        color: raw.color,
+      };
       const ui = uiFor(opts);
       const r = await runInit(target, opts, ui);
       if (opts.json) ui.out(JSON.stringify(r, null, 2));
-      if (r.answers.gpu === "0") ui.note(`no GPU: wrote image: ${DEFAULT_CPU_IMAGE} (vLLM's CPU build, x86-64 nodes); vllm/vllm-openai, the default, is the CUDA build and exits without a GPU`);
+      if (r.answers.gpu === "0")
+        ui.note(
+          `no GPU: wrote image: ${DEFAULT_CPU_IMAGE} (vLLM's CPU build, x86-64 nodes); vllm/vllm-openai, the default, is the CUDA build and exits without a GPU`,
+        );
       const f = r.file === "vllm-app.yaml" ? "" : ` -f ${r.file}`;
       const me = invokedAs();
-      ui.success(`wrote ${r.file} (and ${r.schema}, the schema editors check it with; vllmapp schema rewrites it after an upgrade)\nnext:\n  ${me} render --dry-run${f}     # see what would be deployed\n  ${me} deploy${f}               # apply to the current kubectl context (--local: Docker on this machine)`);
+      ui.success(
+        `wrote ${r.file} (and ${r.schema}, the schema editors check it with; vllmapp schema rewrites it after an upgrade)\nnext:\n  ${me} render --dry-run${f}     # see what would be deployed\n  ${me} deploy${f}               # apply to the current kubectl context (--local: Docker on this machine)`,
+      );
     });
 }
 
 function clusterOption(v: string | undefined): LabelSchemeName | undefined {
   if (v === undefined) return undefined;
   const k = parseClusterKind(v);
-  if (!k) throw new UsageError(`--cluster: expected gfd, gke, eks (or karpenter) or aks, got ${JSON.stringify(v)}`, "gfd: the NVIDIA GPU operator's labels (any cloud); gke, eks, aks: the cloud's own GPU node labels");
+  if (!k)
+    throw new UsageError(
+      `--cluster: expected gfd, gke, eks (or karpenter) or aks, got ${JSON.stringify(v)}`,
+      "gfd: the NVIDIA GPU operator's labels (any cloud); gke, eks, aks: the cloud's own GPU node labels",
+    );
   return k;
 }
 

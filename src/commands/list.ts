@@ -3,9 +3,20 @@ import { Command } from "commander";
 import { z } from "zod";
 import type { ListResult } from "../target.js";
 import { formatTable } from "../text.js";
-import { addCommonOptions, connectionShape, outputOf, outputShape, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
+import {
+  addCommonOptions,
+  connectionShape,
+  outputOf,
+  outputShape,
+  parseOptions,
+  targetOf,
+  targetShape,
+  uiFor,
+} from "./options.js";
 
-export const listOptionsSchema = z.object({ ...targetShape, ...connectionShape, ...outputShape }).transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) }));
+export const listOptionsSchema = z
+  .object({ ...targetShape, ...connectionShape, ...outputShape })
+  .transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) }));
 
 export type ListOptions = z.output<typeof listOptionsSchema>;
 
@@ -17,15 +28,32 @@ export async function runList(opts: ListOptions): Promise<ListResult> {
 export function formatList(r: ListResult, opts: Pick<ListOptions, "target">): string {
   if (!r.apps.length) return "";
   if (opts.target === "docker") {
-    return formatTable([["APP", "STATE", "READY", "ENDPOINT", "MODEL", "IMAGE", "AGE"], ...r.apps.map((a) => [a.name, a.state ?? "", a.ready ? "yes" : "no", a.endpoint ?? "", a.modelId ?? "", a.image ?? "", a.age ?? ""])]);
+    return formatTable([
+      ["APP", "STATE", "READY", "ENDPOINT", "MODEL", "IMAGE", "AGE"],
+      ...r.apps.map((a) => [
+        a.name,
+        a.state ?? "",
+        a.ready ? "yes" : "no",
+        a.endpoint ?? "",
+        a.modelId ?? "",
+        a.image ?? "",
+        a.age ?? "",
+      ]),
+    ]);
   }
-  return formatTable([["NAME", "READY", "MODEL", "AGE"], ...r.apps.map((a) => [a.name, `${a.replicas.ready}/${a.replicas.desired}`, a.modelId ?? "", a.age ?? ""])]);
+  return formatTable([
+    ["NAME", "READY", "MODEL", "AGE"],
+    ...r.apps.map((a) => [a.name, `${a.replicas.ready}/${a.replicas.desired}`, a.modelId ?? "", a.age ?? ""]),
+  ]);
 }
 
 export function listCommand(): Command {
   const cmd = new Command("list").description("the apps vllmapp manages in the namespace / on the Docker host");
   addCommonOptions(cmd, { file: false });
-  cmd.addHelpText("after", `\nExamples:\n  $ vllmapp list\n  $ vllmapp list -n inference --json\n  $ vllmapp list --local`);
+  cmd.addHelpText(
+    "after",
+    `\nExamples:\n  $ vllmapp list\n  $ vllmapp list -n inference --json\n  $ vllmapp list --local`,
+  );
   cmd.action(async (raw) => {
     const opts = parseOptions(listOptionsSchema, raw);
     const result = await runList(opts);

@@ -3,7 +3,19 @@ import { once } from "node:events";
 import { Command } from "commander";
 import { z } from "zod";
 import type { LogLine } from "../target.js";
-import { addCommonOptions, connectionShape, countFlag, durationFlag, fileShape, outputOf, outputShape, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
+import {
+  addCommonOptions,
+  connectionShape,
+  countFlag,
+  durationFlag,
+  fileShape,
+  outputOf,
+  outputShape,
+  parseOptions,
+  targetOf,
+  targetShape,
+  uiFor,
+} from "./options.js";
 
 export const logsOptionsSchema = z
   .object({
@@ -50,10 +62,21 @@ async function writeOut(text: string): Promise<void> {
 
 export async function runLogs(opts: LogsOptions): Promise<void> {
   const ui = uiFor(opts);
-  const [{ loadTarget }, { appRefs }, { fsLoadDeps }] = await Promise.all([import("./load-target.js"), import("../app/select.js"), import("../app/node-io.js")]);
+  const [{ loadTarget }, { appRefs }, { fsLoadDeps }] = await Promise.all([
+    import("./load-target.js"),
+    import("../app/select.js"),
+    import("../app/node-io.js"),
+  ]);
   const apps = appRefs(opts, fsLoadDeps(), "logs");
   const session = await (await loadTarget(opts.target)).connect(opts);
-  const req = { follow: opts.follow, tail: opts.tail, sinceSeconds: opts.sinceSeconds, replica: opts.replica, previous: opts.previous, timestamps: opts.timestamps };
+  const req = {
+    follow: opts.follow,
+    tail: opts.tail,
+    sinceSeconds: opts.sinceSeconds,
+    replica: opts.replica,
+    previous: opts.previous,
+    timestamps: opts.timestamps,
+  };
   await session.logs(apps, req, ui, (l) => writeOut(formatLogLine(l, opts)));
 }
 

@@ -16,7 +16,6 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-
 export interface OptionGroups {
   /** -f, --app */
   file?: boolean;
@@ -30,26 +29,42 @@ export interface OptionGroups {
 }
 
 /** Add the flags common to the commands that touch a target (README "Commands"). */
-export function addCommonOptions(cmd: Command, { file = true, fileShort = true, render = true, target = true, cluster = true }: OptionGroups = {}): Command {
+export function addCommonOptions(
+  cmd: Command,
+  { file = true, fileShort = true, render = true, target = true, cluster = true }: OptionGroups = {},
+): Command {
   if (file) {
     cmd
-      .option(`${fileShort ? "-f, " : ""}--file <path>`, "the app file; - reads it from stdin (default: vllm-app.yaml)", collect)
+      .option(
+        `${fileShort ? "-f, " : ""}--file <path>`,
+        "the app file; - reads it from stdin (default: vllm-app.yaml)",
+        collect,
+      )
       .option("--app <name>", "pick one app of a multi-app file");
   }
   if (target) {
-    cmd.addOption(new Option("--target <target>", "where the app runs (default: kubernetes)").choices(["kubernetes", "docker"]));
+    cmd.addOption(
+      new Option("--target <target>", "where the app runs (default: kubernetes)").choices(["kubernetes", "docker"]),
+    );
     cmd.option("--local", "run with Docker on this machine (= --target docker)");
   }
   if (cluster) {
     cmd
       .option("--context <name>", "kubeconfig context")
-      .option("-n, --namespace <ns>", "namespace (wins over the file's namespace:; default: the file's, else the context's)")
+      .option(
+        "-n, --namespace <ns>",
+        "namespace (wins over the file's namespace:; default: the file's, else the context's)",
+      )
       .option("--kubeconfig <path>", "kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)");
   }
   if (file && render) {
     cmd
       .option("--param <name=value>", "override a parameter (repeatable)", collect)
-      .option("--set <path=value>", "override a field of the file for this run, e.g. --set resources.gpu=H100:2 (repeatable)", collect)
+      .option(
+        "--set <path=value>",
+        "override a field of the file for this run, e.g. --set resources.gpu=H100:2 (repeatable)",
+        collect,
+      )
       .option("--templates <dir>", "use a copy of vllmapp's templates folder");
   }
   cmd
@@ -98,7 +113,13 @@ export const countFlag = (flag: string) =>
   z
     .string()
     .optional()
-    .transform((v, ctx) => (v === undefined ? undefined : /^\d+$/.test(v) ? Number(v) : usage(ctx, `${flag} ${v}: expected a whole number`, `e.g. ${flag} 100`)));
+    .transform((v, ctx) =>
+      v === undefined
+        ? undefined
+        : /^\d+$/.test(v)
+          ? Number(v)
+          : usage(ctx, `${flag} ${v}: expected a whole number`, `e.g. ${flag} 100`),
+    );
 
 /** The output flags every command has. */
 export const outputShape = {
@@ -116,7 +137,11 @@ const namespaceFlag = z
   .transform((v, ctx) =>
     v === undefined || (v.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v))
       ? v
-      : usage(ctx, `--namespace ${JSON.stringify(v)}: not a namespace name`, "a namespace is a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit"),
+      : usage(
+          ctx,
+          `--namespace ${JSON.stringify(v)}: not a namespace name`,
+          "a namespace is a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit",
+        ),
   );
 
 export const connectionShape = {
@@ -132,7 +157,11 @@ const fileFlag = z
   .transform((v, ctx) => {
     const list = typeof v === "string" ? [v] : v;
     if (list.length > 1) {
-      return usage(ctx, `--file is given ${list.length} times (${list.join(", ")}); vllmapp reads one file`, "put several apps in one file, separated by ---, or point depends_on at the other file (depends_on: [./other.yaml])");
+      return usage(
+        ctx,
+        `--file is given ${list.length} times (${list.join(", ")}); vllmapp reads one file`,
+        "put several apps in one file, separated by ---, or point depends_on at the other file (depends_on: [./other.yaml])",
+      );
     }
     const f = list[0] ?? "vllm-app.yaml";
     return f === "-" ? STDIN_FILE : f;
@@ -151,7 +180,12 @@ export const setFlag = z
     const out: { path: string; value: string }[] = [];
     for (const s of list) {
       const eq = s.indexOf("=");
-      if (eq <= 0) return usage(ctx, `--set ${s}: write --set path=value`, "e.g. --set resources.gpu=H100:2 or --set extra_args[1]=8192");
+      if (eq <= 0)
+        return usage(
+          ctx,
+          `--set ${s}: write --set path=value`,
+          "e.g. --set resources.gpu=H100:2 or --set extra_args[1]=8192",
+        );
       out.push({ path: s.slice(0, eq), value: s.slice(eq + 1) });
     }
     return out;
@@ -179,26 +213,40 @@ export function outputOf(
   o: { output?: "yaml" | "json" | "text"; json?: boolean; quiet?: boolean; color?: boolean; debug?: boolean },
   formats: readonly ("yaml" | "json" | "text")[] = ["yaml", "json", "text"],
 ): OutputOptions {
-  if (o.json && o.output !== undefined && o.output !== "json") throw new UsageError(`--json and -o ${o.output} contradict each other`, "--json is -o json; pass one of them");
+  if (o.json && o.output !== undefined && o.output !== "json")
+    throw new UsageError(`--json and -o ${o.output} contradict each other`, "--json is -o json; pass one of them");
   if (o.quiet && o.debug) throw new UsageError("--quiet and --debug contradict each other", "pass one of them");
-  if (o.output !== undefined && !formats.includes(o.output)) throw new UsageError(`-o ${o.output} is not an output of this command`, `it prints ${formats.map((f) => `-o ${f}`).join(" or ")}`);
+  if (o.output !== undefined && !formats.includes(o.output))
+    throw new UsageError(
+      `-o ${o.output} is not an output of this command`,
+      `it prints ${formats.map((f) => `-o ${f}`).join(" or ")}`,
+    );
   const output = o.json ? "json" : o.output;
   return { output, json: Boolean(o.json) || output === "json", quiet: o.quiet, color: o.color, debug: o.debug };
 }
 
 /** `--target` and `--local`: one target; `--local --target kubernetes` is a contradiction. */
 export function targetOf(o: { target?: TargetKind; local?: boolean }): TargetKind {
-  if (o.local && o.target === "kubernetes") throw new UsageError("--local and --target kubernetes contradict each other", "--local means --target docker; pass one of them");
+  if (o.local && o.target === "kubernetes")
+    throw new UsageError(
+      "--local and --target kubernetes contradict each other",
+      "--local means --target docker; pass one of them",
+    );
   return o.local ? "docker" : (o.target ?? "kubernetes");
 }
 
 /** Flags that do nothing on the chosen target are errors, not silently dropped: `[flag, given, why]`. */
-export function rejectIneffective(target: TargetKind, flags: readonly (readonly [flag: string, given: unknown, onlyFor: TargetKind])[]): void {
+export function rejectIneffective(
+  target: TargetKind,
+  flags: readonly (readonly [flag: string, given: unknown, onlyFor: TargetKind])[],
+): void {
   for (const [flag, given, onlyFor] of flags) {
     if (given === undefined || given === false || onlyFor === target) continue;
     throw new UsageError(
       `${flag} has no effect on the ${target === "docker" ? "Docker target (--local)" : "Kubernetes target"}`,
-      onlyFor === "docker" ? `${flag} is for --local (docker run); on Kubernetes resources.gpu sets the GPUs` : `${flag} is for Kubernetes; drop it, or drop --local`,
+      onlyFor === "docker"
+        ? `${flag} is for --local (docker run); on Kubernetes resources.gpu sets the GPUs`
+        : `${flag} is for Kubernetes; drop it, or drop --local`,
     );
   }
 }
@@ -210,7 +258,9 @@ export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown): z.ou
   const issues = r.error.issues;
   const first = issues[0]!;
   const hint = (first as { params?: { hint?: string } }).params?.hint;
-  const message = issues.map((i) => (i.code === "custom" ? i.message : `--${kebab(String(i.path[0] ?? ""))}: ${i.message}`)).join("; ");
+  const message = issues
+    .map((i) => (i.code === "custom" ? i.message : `--${kebab(String(i.path[0] ?? ""))}: ${i.message}`))
+    .join("; ");
   throw new UsageError(message, hint);
 }
 

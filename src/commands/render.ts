@@ -5,10 +5,28 @@ import { Command } from "commander";
 import { z } from "zod";
 import { fsUsageError, UsageError } from "../errors.js";
 import { apiKeyRef, createApiKeyCommand } from "../render/labels.js";
-import { NEWEST_SUPPORTED_MINOR, OLDEST_RENDERED_MINOR, OLDEST_SUPPORTED_MINOR, parseKubeVersion } from "../render/kube-version.js";
+import {
+  NEWEST_SUPPORTED_MINOR,
+  OLDEST_RENDERED_MINOR,
+  OLDEST_SUPPORTED_MINOR,
+  parseKubeVersion,
+} from "../render/kube-version.js";
 import type { K8sObject, RenderedApp } from "../render/types.js";
 import type { Ui } from "../ui/output.js";
-import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, paramsFlag, parseOptions, rejectIneffective, setFlag, targetOf, targetShape, uiFor } from "./options.js";
+import {
+  addCommonOptions,
+  connectionShape,
+  fileShape,
+  outputOf,
+  outputShape,
+  paramsFlag,
+  parseOptions,
+  rejectIneffective,
+  setFlag,
+  targetOf,
+  targetShape,
+  uiFor,
+} from "./options.js";
 import { missingSecrets, missingSecretWarning } from "../render/secret-refs.js";
 
 export const renderOptionsSchema = z
@@ -30,20 +48,52 @@ export const renderOptionsSchema = z
     kubeVersion: z.string().optional(),
   })
   .transform((o) => {
-    if (o.dryRun && o.out !== undefined) throw new UsageError("--out and --dry-run contradict each other: --dry-run prints to stdout, --out writes files", "pass one of them");
+    if (o.dryRun && o.out !== undefined)
+      throw new UsageError(
+        "--out and --dry-run contradict each other: --dry-run prints to stdout, --out writes files",
+        "pass one of them",
+      );
     const target = targetOf(o);
-    rejectIneffective(target, [["--gpus", o.gpus, "docker"], ["--kube-version", o.kubeVersion, "kubernetes"]]);
+    rejectIneffective(target, [
+      ["--gpus", o.gpus, "docker"],
+      ["--kube-version", o.kubeVersion, "kubernetes"],
+    ]);
     const kube = o.kubeVersion === undefined ? undefined : parseKubeVersion(o.kubeVersion);
     if (kube && "problem" in kube) throw new UsageError(kube.problem, kube.hint);
     // without --resolve, render reads no kubeconfig: these would be silently ignored
-    for (const [flag, given] of [["--context", o.context], ["--kubeconfig", o.kubeconfig]] as const) {
-      if (given !== undefined && !o.resolve) throw new UsageError(`${flag} has no effect on render without --resolve: render alone reads no kubeconfig`, `drop ${flag}, or add --resolve (which looks up run outputs in the cluster)`);
+    for (const [flag, given] of [
+      ["--context", o.context],
+      ["--kubeconfig", o.kubeconfig],
+    ] as const) {
+      if (given !== undefined && !o.resolve)
+        throw new UsageError(
+          `${flag} has no effect on render without --resolve: render alone reads no kubeconfig`,
+          `drop ${flag}, or add --resolve (which looks up run outputs in the cluster)`,
+        );
     }
-    if (o.offline && !o.resolve) throw new UsageError("--offline has no effect without --resolve: render alone never contacts anything", "drop --offline, or add --resolve");
-    if (o.showOnly.length && !o.dryRun) throw new UsageError("--show-only picks objects to print, and render prints only with --dry-run", "add --dry-run");
-    if (o.showOnly.length && target === "docker") throw new UsageError("--show-only picks Kubernetes objects; the Docker target renders none", "drop --show-only, or drop --local");
-    for (const s of o.showOnly) if (!/^[A-Za-z]+\/[a-z0-9.-]+$/.test(s)) throw new UsageError(`--show-only ${s}: write Kind/name`, "e.g. --show-only Deployment/qwen3");
-    if (!o.dryRun && o.output !== undefined && o.output !== "json") throw new UsageError(`-o ${o.output} prints to stdout, and render prints only with --dry-run`, "add --dry-run (without it render writes files; --json prints what it wrote)");
+    if (o.offline && !o.resolve)
+      throw new UsageError(
+        "--offline has no effect without --resolve: render alone never contacts anything",
+        "drop --offline, or add --resolve",
+      );
+    if (o.showOnly.length && !o.dryRun)
+      throw new UsageError(
+        "--show-only picks objects to print, and render prints only with --dry-run",
+        "add --dry-run",
+      );
+    if (o.showOnly.length && target === "docker")
+      throw new UsageError(
+        "--show-only picks Kubernetes objects; the Docker target renders none",
+        "drop --show-only, or drop --local",
+      );
+    for (const s of o.showOnly)
+      if (!/^[A-Za-z]+\/[a-z0-9.-]+$/.test(s))
+        throw new UsageError(`--show-only ${s}: write Kind/name`, "e.g. --show-only Deployment/qwen3");
+    if (!o.dryRun && o.output !== undefined && o.output !== "json")
+      throw new UsageError(
+        `-o ${o.output} prints to stdout, and render prints only with --dry-run`,
+        "add --dry-run (without it render writes files; --json prints what it wrote)",
+      );
     return { ...o, target, params: o.param, ...(kube ? { kubeMinor: kube.minor } : {}), ...outputOf(o) };
   });
 
@@ -58,21 +108,62 @@ export interface RenderResult {
 
 /** Load, (optionally) resolve and render; write files unless --dry-run. */
 export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResult> {
-  const [{ plan, reportPlan }, { nodePlanIo }, { renderFiles, RENDER_MARKER }] = await Promise.all([import("../app/plan.js"), import("../app/node-io.js"), import("../render/format.js")]);
+  const [{ plan, reportPlan }, { nodePlanIo }, { renderFiles, RENDER_MARKER }] = await Promise.all([
+    import("../app/plan.js"),
+    import("../app/node-io.js"),
+    import("../render/format.js"),
+  ]);
   // --resolve reads what deploy reads from the cluster (the context's namespace, a named PodTemplate, learned
   // budgets, run outputs), through one connection opened when first needed: it prints what deploy applies
-  const cluster = opts.resolve && opts.target === "kubernetes" ? (await import("../cluster/plan-reads.js")).lazyClusterReads({ context: opts.context, kubeconfig: opts.kubeconfig }) : undefined;
-  const resolve = opts.resolve ? await (await import("./resolver.js")).makeSourceResolver({ mode: "render", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig }, cluster) : undefined;
+  const cluster =
+    opts.resolve && opts.target === "kubernetes"
+      ? (await import("../cluster/plan-reads.js")).lazyClusterReads({
+          context: opts.context,
+          kubeconfig: opts.kubeconfig,
+        })
+      : undefined;
+  const resolve = opts.resolve
+    ? await (
+        await import("./resolver.js")
+      ).makeSourceResolver(
+        {
+          mode: "render",
+          offline: opts.offline,
+          namespace: opts.namespace,
+          context: opts.context,
+          kubeconfig: opts.kubeconfig,
+        },
+        cluster,
+      )
+    : undefined;
   // without --kube-version, --resolve renders for the server's minor, as deploy does
   const serverMinor = cluster && opts.kubeMinor === undefined ? await cluster.serverMinor() : undefined;
-  const kubeMinor = opts.kubeMinor ?? (serverMinor !== undefined && serverMinor >= OLDEST_RENDERED_MINOR ? serverMinor : undefined);
+  const kubeMinor =
+    opts.kubeMinor ?? (serverMinor !== undefined && serverMinor >= OLDEST_RENDERED_MINOR ? serverMinor : undefined);
   const p = await plan(
-    { file: opts.file, app: opts.app, target: opts.target, namespace: opts.namespace, params: opts.params, set: opts.set, dockerGpus: opts.gpus, syncWaves: opts.syncWaves, kubeMinor },
+    {
+      file: opts.file,
+      app: opts.app,
+      target: opts.target,
+      namespace: opts.namespace,
+      params: opts.params,
+      set: opts.set,
+      dockerGpus: opts.gpus,
+      syncWaves: opts.syncWaves,
+      kubeMinor,
+    },
     { ...nodePlanIo({ templates: opts.templates, resolve }), ...(cluster ? { cluster } : {}) },
   );
   reportPlan(p, ui);
-  for (const a of p.apps) if (a.podTemplate?.problem) ui.warn(`${a.rendered.name}: ${a.podTemplate.problem}: the pod is rendered without it (deploy refuses to go on)`);
-  const rendered = opts.showOnly.length ? showOnly(p.apps.map((a) => a.rendered), opts.showOnly) : p.apps.map((a) => a.rendered);
+  for (const a of p.apps)
+    if (a.podTemplate?.problem)
+      ui.warn(`${a.rendered.name}: ${a.podTemplate.problem}: the pod is rendered without it (deploy refuses to go on)`);
+  const rendered = opts.showOnly.length
+    ? showOnly(
+        p.apps.map((a) => a.rendered),
+        opts.showOnly,
+      )
+    : p.apps.map((a) => a.rendered);
   // a generated API key's Secret is rendered without data: outside `deploy` the user creates the key
   const keyless = new Set<string>();
   for (const { loaded, rendered: r } of p.apps) {
@@ -85,7 +176,8 @@ export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResu
     );
   }
   // the other Secrets the pods read and the output does not hold (<app>-secrets, a pod_template's own)
-  for (const { rendered: r } of p.apps) for (const s of r.objects ? missingSecrets(r.objects) : []) ui.warn(missingSecretWarning(r.name, s, r.namespace));
+  for (const { rendered: r } of p.apps)
+    for (const s of r.objects ? missingSecrets(r.objects) : []) ui.warn(missingSecretWarning(r.name, s, r.namespace));
   const written: RenderResult["written"] = [];
   if (!opts.dryRun) {
     // always DIR/<app>/: adding an app to the file never moves another app's files
@@ -108,7 +200,9 @@ export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResu
       const { topKustomization } = await import("../render/format.js");
       const file = path.join(root, "kustomization.yaml");
       if (existsSync(file) && !readFileSync(file, "utf8").startsWith(RENDER_MARKER)) {
-        ui.warn(`${file} was not written by vllmapp; left as it is (list the app folders in it: ${kustomized.map((a) => `${a.name}/`).join(", ")})`);
+        ui.warn(
+          `${file} was not written by vllmapp; left as it is (list the app folders in it: ${kustomized.map((a) => `${a.name}/`).join(", ")})`,
+        );
       } else {
         try {
           writeFileSync(file, topKustomization(kustomized.map((a) => a.name)));
@@ -129,10 +223,15 @@ function showOnly(apps: RenderedApp[], wanted: readonly string[]): RenderedApp[]
   const all = apps.flatMap((a) => a.objects ?? []);
   const missing = wanted.filter((w) => !all.some((o) => key(o) === w.toLowerCase()));
   if (missing.length) {
-    throw new UsageError(`--show-only ${missing.join(", ")}: no such object in this render`, `the objects: ${all.map((o) => `${o.kind}/${o.metadata.name}`).join(", ")}`);
+    throw new UsageError(
+      `--show-only ${missing.join(", ")}: no such object in this render`,
+      `the objects: ${all.map((o) => `${o.kind}/${o.metadata.name}`).join(", ")}`,
+    );
   }
   const keep = new Set(wanted.map((w) => w.toLowerCase()));
-  return apps.map((a) => ({ ...a, ...(a.objects ? { objects: a.objects.filter((o) => keep.has(key(o))) } : {}) })).filter((a) => !a.objects || a.objects.length);
+  return apps
+    .map((a) => ({ ...a, ...(a.objects ? { objects: a.objects.filter((o) => keep.has(key(o))) } : {}) }))
+    .filter((a) => !a.objects || a.objects.length);
 }
 
 /** Replace the folder's vllmapp-written files with the new set; leave files vllmapp did not write. */
@@ -151,20 +250,33 @@ function writeFolder(dir: string, files: Map<string, string>, marker: string): v
     writeFileSync(tmp, content);
     renameSync(tmp, path.join(dir, name));
   }
-  for (const stale of previous) if (!files.has(stale) && readdirSync(dir).includes(stale)) rmSync(path.join(dir, stale));
+  for (const stale of previous)
+    if (!files.has(stale) && readdirSync(dir).includes(stale)) rmSync(path.join(dir, stale));
 }
 
 export function renderCommand(): Command {
   const cmd = new Command("render")
-    .description("render the vllm serve command and the Kubernetes manifests (or docker run) without touching a cluster or Docker")
+    .description(
+      "render the vllm serve command and the Kubernetes manifests (or docker run) without touching a cluster or Docker",
+    )
     .option("--dry-run", "print to stdout instead of writing files")
-    .option("--out <dir>", "folder to write: DIR/<app>/ for each app, and DIR/kustomization.yaml over them for a multi-app file (default ./rendered)")
-    .option("--show-only <Kind/name>", "print only this object (repeatable; with --dry-run)", (v: string, prev: string[] = []) => [...prev, v])
+    .option(
+      "--out <dir>",
+      "folder to write: DIR/<app>/ for each app, and DIR/kustomization.yaml over them for a multi-app file (default ./rendered)",
+    )
+    .option(
+      "--show-only <Kind/name>",
+      "print only this object (repeatable; with --dry-run)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option("--no-sync-waves", "no argocd.argoproj.io/sync-wave annotations from depends_on")
     .option("--resolve", "resolve run outputs and check model sources against their backends")
     .option("--offline", "with --resolve: skip the checks that need the network (a warning says what was skipped)")
     .option("--gpus <devices>", "docker: --gpus value (all, 0 for none, or 0,1)")
-    .option("--kube-version <X.Y>", `the Kubernetes minor to render for (1.${OLDEST_SUPPORTED_MINOR} to 1.${NEWEST_SUPPORTED_MINOR}; default 1.${NEWEST_SUPPORTED_MINOR})`);
+    .option(
+      "--kube-version <X.Y>",
+      `the Kubernetes minor to render for (1.${OLDEST_SUPPORTED_MINOR} to 1.${NEWEST_SUPPORTED_MINOR}; default 1.${NEWEST_SUPPORTED_MINOR})`,
+    );
   addCommonOptions(cmd);
   cmd.addHelpText(
     "after",
@@ -187,7 +299,13 @@ Examples:
     if (opts.dryRun) {
       const { formatJson, formatText, formatYaml } = await import("../render/format.js");
       const format = opts.output ?? (opts.target === "docker" ? "text" : "yaml");
-      ui.out(format === "json" ? formatJson(result.apps) : format === "text" ? formatText(result.apps) : formatYaml(result.apps));
+      ui.out(
+        format === "json"
+          ? formatJson(result.apps)
+          : format === "text"
+            ? formatText(result.apps)
+            : formatYaml(result.apps),
+      );
     } else if (opts.json) {
       ui.out(JSON.stringify({ written: result.written, kustomization: result.kustomization }, null, 2));
     }

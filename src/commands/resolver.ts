@@ -7,8 +7,13 @@ import type { LoadedApp } from "../config/load.js";
 import type { ModelSource } from "../models/source.js";
 import type { ResolverOptions, SourceReport } from "../models/resolve.js";
 
-export async function makeSourceResolver(opts: Omit<ResolverOptions, "jobOutput">, cluster?: ClusterReads): Promise<(app: LoadedApp, source: ModelSource) => Promise<SourceReport>> {
+export async function makeSourceResolver(
+  opts: Omit<ResolverOptions, "jobOutput">,
+  cluster?: ClusterReads,
+): Promise<(app: LoadedApp, source: ModelSource) => Promise<SourceReport>> {
   const { sourceResolver } = await import("../models/resolve.js");
-  const jobOutput: ResolverOptions["jobOutput"] = cluster ? (ref, conn) => cluster.jobOutput(ref, conn.namespace) : async (ref, conn) => (await import("../cluster/job-output.js")).resolveJobOutput(ref, conn);
+  const jobOutput: ResolverOptions["jobOutput"] = cluster
+    ? (ref, conn) => cluster.jobOutput(ref, conn.namespace)
+    : async (ref, conn) => (await import("../cluster/job-output.js")).resolveJobOutput(ref, conn);
   return sourceResolver({ ...opts, jobOutput });
 }

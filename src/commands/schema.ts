@@ -58,7 +58,11 @@ export interface SchemaOptions {
 /** `schema`: write the file, then say which documents of the app file do not point at it yet. */
 export async function runSchema(opts: SchemaOptions, ui: Ui): Promise<void> {
   if (opts.out === "-") {
-    if (opts.file !== undefined) throw new UsageError("--out - and --file contradict each other", "--out - prints the schema; --file names the app file whose folder gets vllm-app.schema.json");
+    if (opts.file !== undefined)
+      throw new UsageError(
+        "--out - and --file contradict each other",
+        "--out - prints the schema; --file names the app file whose folder gets vllm-app.schema.json",
+      );
     ui.out(await schemaText());
     return;
   }
@@ -74,20 +78,30 @@ export async function runSchema(opts: SchemaOptions, ui: Ui): Promise<void> {
   const { missing, others } = modelineGaps(readFileSync(appFile, "utf8"), ref);
   if (others.length) ui.note(`${appFile} points at ${others.join(", ")}; write $schema=${ref} to use this one`);
   if (missing.length) {
-    const which = missing.length === 1 && missing[0] === 1 ? "" : ` (document${missing.length === 1 ? "" : "s"} ${missing.join(", ")})`;
-    ui.note(`for the editor to check ${appFile}${which}, start each document (after each ---) with: # yaml-language-server: $schema=${ref}`);
+    const which =
+      missing.length === 1 && missing[0] === 1
+        ? ""
+        : ` (document${missing.length === 1 ? "" : "s"} ${missing.join(", ")})`;
+    ui.note(
+      `for the editor to check ${appFile}${which}, start each document (after each ---) with: # yaml-language-server: $schema=${ref}`,
+    );
   }
 }
 
 /** The `$schema` value an app file uses to reach `schemaFile`: relative, so it resolves on every machine. */
 export function relativeRef(appFile: string, schemaFile: string): string {
-  const rel = path.relative(path.dirname(path.resolve(appFile)), path.resolve(schemaFile)).split(path.sep).join("/");
+  const rel = path
+    .relative(path.dirname(path.resolve(appFile)), path.resolve(schemaFile))
+    .split(path.sep)
+    .join("/");
   return rel.startsWith(".") ? rel : `./${rel}`;
 }
 
 export function schemaCommand(): Command {
   return new Command("schema")
-    .description("write the JSON Schema of vllm-app.yaml beside the app file, for editors (yaml-language-server, VS Code, JetBrains)")
+    .description(
+      "write the JSON Schema of vllm-app.yaml beside the app file, for editors (yaml-language-server, VS Code, JetBrains)",
+    )
     .option("-f, --file <path>", "the app file whose folder gets vllm-app.schema.json (default: vllm-app.yaml)")
     .option("--out <path>", "write the schema to this file instead; - prints it on stdout")
     .option("--quiet", "only errors on stderr")

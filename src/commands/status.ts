@@ -6,45 +6,77 @@ import { describePhases } from "../startup/phases.js";
 import { timelineLines } from "../startup/timeline.js";
 import { formatTable } from "../text.js";
 import { formatGroup } from "../cluster/groups.js";
-import { addCommonOptions, connectionShape, fileShape, outputOf, outputShape, parseOptions, targetOf, targetShape, uiFor } from "./options.js";
+import {
+  addCommonOptions,
+  connectionShape,
+  fileShape,
+  outputOf,
+  outputShape,
+  parseOptions,
+  targetOf,
+  targetShape,
+  uiFor,
+} from "./options.js";
 
 export const statusOptionsSchema = z
-  .object({ ...fileShape, ...targetShape, ...connectionShape, ...outputShape, appName: z.string().optional(), showApiKey: z.boolean().default(false), timeline: z.boolean().default(false) })
+  .object({
+    ...fileShape,
+    ...targetShape,
+    ...connectionShape,
+    ...outputShape,
+    appName: z.string().optional(),
+    showApiKey: z.boolean().default(false),
+    timeline: z.boolean().default(false),
+  })
   .transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) }));
 
 export type StatusOptions = z.output<typeof statusOptionsSchema>;
 
 export async function runStatus(opts: StatusOptions): Promise<StatusResult> {
   const ui = uiFor(opts);
-  const [{ loadTarget }, { appRefs }, { fsLoadDeps }] = await Promise.all([import("./load-target.js"), import("../app/select.js"), import("../app/node-io.js")]);
+  const [{ loadTarget }, { appRefs }, { fsLoadDeps }] = await Promise.all([
+    import("./load-target.js"),
+    import("../app/select.js"),
+    import("../app/node-io.js"),
+  ]);
   const apps = appRefs(opts, fsLoadDeps(), "status");
   const session = await (await loadTarget(opts.target)).connect(opts);
   const result = await session.status(apps, { named: opts.appName !== undefined, showApiKey: opts.showApiKey }, ui);
   // not deployed is a state (deployed: false, exit 0) on both targets; a named app gets a pointer
   for (const s of result.apps.filter((a) => !a.deployed && opts.appName !== undefined)) {
-    ui.note(s.namespace ? `no app "${s.name}" in namespace ${s.namespace}; see the apps there: vllmapp list -n ${s.namespace}` : `no container of app "${s.name}" on this Docker engine; see what runs: vllmapp list --local`);
+    ui.note(
+      s.namespace
+        ? `no app "${s.name}" in namespace ${s.namespace}; see the apps there: vllmapp list -n ${s.namespace}`
+        : `no container of app "${s.name}" on this Docker engine; see what runs: vllmapp list --local`,
+    );
   }
   return result;
 }
 
 /** The route's rows: the HTTPRoute and its Gateway, each Gateway's Accepted/ResolvedRefs, the URLs. */
 function routeRows(r: RouteStatus): string[][] {
-  const cond = (c: RouteCondition | null, type: string) => `${type}=${c?.status ?? "Unknown"}${c && c.reason ? ` (${c.reason})` : ""}`;
+  const cond = (c: RouteCondition | null, type: string) =>
+    `${type}=${c?.status ?? "Unknown"}${c && c.reason ? ` (${c.reason})` : ""}`;
   const rows = [["  route", `HTTPRoute/${r.name} on Gateway ${r.gateway}: ${r.state}`]];
-  for (const p of r.parents) rows.push(["", `${p.gateway}: ${cond(p.accepted, "Accepted")}, ${cond(p.resolvedRefs, "ResolvedRefs")}`]);
+  for (const p of r.parents)
+    rows.push(["", `${p.gateway}: ${cond(p.accepted, "Accepted")}, ${cond(p.resolvedRefs, "ResolvedRefs")}`]);
   if (r.message) rows.push(["", r.message]);
   for (const u of r.urls) rows.push(["  url", u]);
   return rows;
 }
 
 export function formatStatus(r: StatusResult, opts: Pick<StatusOptions, "target"> & { timeline?: boolean }): string {
-  const withTimeline = (text: string, t: Timeline | null) => (opts.timeline ? [text, ...timelineLines(t)].join("\n") : text);
+  const withTimeline = (text: string, t: Timeline | null) =>
+    opts.timeline ? [text, ...timelineLines(t)].join("\n") : text;
   if (opts.target === "docker") {
     return r.apps
       .map((a) => {
         if (!a.deployed) return `${a.name}: not deployed`;
         const lines = [`${a.name}: ${a.state}, ${a.ready ? "ready" : `not ready (${a.reason})`}`];
-        if (a.endpoint) lines.push(`  endpoint   ${a.endpoint}${a.requiresApiKey ? (a.apiKey ? "" : "  (API key: --show-api-key)") : "  (no API key)"}`);
+        if (a.endpoint)
+          lines.push(
+            `  endpoint   ${a.endpoint}${a.requiresApiKey ? (a.apiKey ? "" : "  (API key: --show-api-key)") : "  (no API key)"}`,
+          );
         if (a.apiKey) lines.push(`  api key    ${a.apiKey}`);
         lines.push(`  model      ${a.modelId}  from ${a.modelUri}`);
         if (a.adapters.length) lines.push(`  adapters   ${a.adapters.join(", ")}`);
@@ -57,7 +89,9 @@ export function formatStatus(r: StatusResult, opts: Pick<StatusOptions, "target"
   return r.apps
     .map((s) => {
       if (!s.deployed) return `${s.name} (namespace ${s.namespace}): not deployed`;
-      const rows: string[][] = [["  ready", `${s.replicas?.ready ?? 0}/${s.replicas?.desired ?? 0}${s.groups ? " groups" : ""}`]];
+      const rows: string[][] = [
+        ["  ready", `${s.replicas?.ready ?? 0}/${s.replicas?.desired ?? 0}${s.groups ? " groups" : ""}`],
+      ];
       for (const g of s.groups ?? []) rows.push(["  group", formatGroup(g)]);
       if (s.endpoint) rows.push(["  endpoint", s.endpoint]);
       for (const u of s.ingress) rows.push(["  ingress", u]);
@@ -85,8 +119,11 @@ export function statusCommand(): Command {
     .option("--show-api-key", "print the generated API key")
     .option("--timeline", "the current start and the one before, phase by phase, with advice for slow phases");
   addCommonOptions(cmd, { render: false });
-  cmd.addHelpText("after", `\nExamples:\n  $ vllmapp status\n  $ vllmapp status qwen3 --json
-  $ vllmapp status qwen3 --timeline\n  $ vllmapp status --local`);
+  cmd.addHelpText(
+    "after",
+    `\nExamples:\n  $ vllmapp status\n  $ vllmapp status qwen3 --json
+  $ vllmapp status qwen3 --timeline\n  $ vllmapp status --local`,
+  );
   cmd.action(async (appName: string | undefined, raw) => {
     const opts = parseOptions(statusOptionsSchema, { ...raw, appName });
     const result = await runStatus(opts);

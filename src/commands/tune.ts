@@ -13,13 +13,30 @@ import type { TuneOutcome } from "../tune/run.js";
 import { describeWorkload } from "../tune/results.js";
 import { describeSlo } from "../tune/score.js";
 import { listFlag, wholeFlag } from "./bench.js";
-import { addCommonOptions, connectionShape, durationFlag, fileShape, outputOf, outputShape, paramsFlag, parseOptions, setFlag, targetOf, targetShape, uiFor } from "./options.js";
+import {
+  addCommonOptions,
+  connectionShape,
+  durationFlag,
+  fileShape,
+  outputOf,
+  outputShape,
+  paramsFlag,
+  parseOptions,
+  setFlag,
+  targetOf,
+  targetShape,
+  uiFor,
+} from "./options.js";
 
 /** "8" → 8 trials; "30m" → 1800 seconds. */
 export function parseBudget(v: string): { trials?: number; seconds?: number } {
   if (/^\d+$/.test(v) && Number(v) > 0) return { trials: Number(v) };
   const s = /[a-z]$/.test(v) ? parseDuration(v) : undefined;
-  if (s === undefined || s <= 0) throw new UsageError(`--budget ${v}: a number of trials (8) or a time (30m, 2h)`, "e.g. --budget 8 or --budget 45m");
+  if (s === undefined || s <= 0)
+    throw new UsageError(
+      `--budget ${v}: a number of trials (8) or a time (30m, 2h)`,
+      "e.g. --budget 8 or --budget 45m",
+    );
   return { seconds: s };
 }
 
@@ -27,7 +44,11 @@ export function parseBudget(v: string): { trials?: number; seconds?: number } {
 export function parseWorkload(v: string): { inputLen: number; outputLen: number } | { file: string } {
   if (!/^[\d\s:]*$/.test(v)) return { file: v };
   const m = /^(\d+):(\d+)$/.exec(v.trim());
-  if (!m || Number(m[1]) <= 0 || Number(m[2]) <= 0) throw new UsageError(`--workload ${v}: write INPUT:OUTPUT tokens per request`, "e.g. --workload 512:128 (512 prompt tokens, 128 generated)");
+  if (!m || Number(m[1]) <= 0 || Number(m[2]) <= 0)
+    throw new UsageError(
+      `--workload ${v}: write INPUT:OUTPUT tokens per request`,
+      "e.g. --workload 512:128 (512 prompt tokens, 128 generated)",
+    );
   return { inputLen: Number(m[1]), outputLen: Number(m[2]) };
 }
 
@@ -38,7 +59,10 @@ async function readDataset(file: string) {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new UsageError(`--workload ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`, "give INPUT:OUTPUT tokens (e.g. 512:128), or the path of a dataset file (JSONL or ShareGPT JSON)");
+    throw new UsageError(
+      `--workload ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`,
+      "give INPUT:OUTPUT tokens (e.g. 512:128), or the path of a dataset file (JSONL or ShareGPT JSON)",
+    );
   }
   return { path: file, parsed: parseDataset(file, text) };
 }
@@ -69,11 +93,26 @@ export const tuneOptionsSchema = z
     offline: z.boolean().default(false),
   })
   .transform((o) => {
-    if (!o.slo) throw new UsageError("tune needs an SLO to score trials by: --slo", "e.g. --slo ttft_p95=500ms,itl_p95=50ms");
-    if (o.file === STDIN_FILE) throw new UsageError("tune shows and writes a change to the app file: it cannot read it from stdin", "point -f at the file");
+    if (!o.slo)
+      throw new UsageError("tune needs an SLO to score trials by: --slo", "e.g. --slo ttft_p95=500ms,itl_p95=50ms");
+    if (o.file === STDIN_FILE)
+      throw new UsageError(
+        "tune shows and writes a change to the app file: it cannot read it from stdin",
+        "point -f at the file",
+      );
     const attainment = Number(o.attainment.replace(/%$/, ""));
-    if (!(attainment > 0 && attainment <= 100)) throw new UsageError(`--attainment ${o.attainment}: a percentage above 0, at most 100`, "e.g. --attainment 90");
-    return { ...o, target: targetOf(o), params: o.param, attainment: attainment / 100, workloadLens: parseWorkload(o.workload), budgetParsed: o.budget ? parseBudget(o.budget) : { trials: 8 }, resultsFile: o.results ?? path.join(path.dirname(o.file), "vllmapp-tune.json"), ...outputOf(o, ["text", "json"]) };
+    if (!(attainment > 0 && attainment <= 100))
+      throw new UsageError(`--attainment ${o.attainment}: a percentage above 0, at most 100`, "e.g. --attainment 90");
+    return {
+      ...o,
+      target: targetOf(o),
+      params: o.param,
+      attainment: attainment / 100,
+      workloadLens: parseWorkload(o.workload),
+      budgetParsed: o.budget ? parseBudget(o.budget) : { trials: 8 },
+      resultsFile: o.results ?? path.join(path.dirname(o.file), "vllmapp-tune.json"),
+      ...outputOf(o, ["text", "json"]),
+    };
   });
 
 export type TuneOptions = z.output<typeof tuneOptionsSchema>;
@@ -81,11 +120,22 @@ export type TuneOptions = z.output<typeof tuneOptionsSchema>;
 export async function runTune(opts: TuneOptions): Promise<TuneOutcome> {
   const ui = uiFor(opts);
   const [{ loadTarget }, { nodePlanIo }, { makeSourceResolver }, { tune }, { parseTuneSlo }, net] = await Promise.all([
-    import("./load-target.js"), import("../app/node-io.js"), import("./resolver.js"), import("../tune/run.js"), import("../tune/score.js"), import("node:net"),
+    import("./load-target.js"),
+    import("../app/node-io.js"),
+    import("./resolver.js"),
+    import("../tune/run.js"),
+    import("../tune/score.js"),
+    import("node:net"),
   ]);
   const slo = parseTuneSlo(opts.slo!, opts.attainment);
   const session = await (await loadTarget(opts.target)).connect(opts);
-  const resolve = await makeSourceResolver({ mode: "check", offline: opts.offline, namespace: opts.namespace, context: opts.context, kubeconfig: opts.kubeconfig });
+  const resolve = await makeSourceResolver({
+    mode: "check",
+    offline: opts.offline,
+    namespace: opts.namespace,
+    context: opts.context,
+    kubeconfig: opts.kubeconfig,
+  });
   const app = opts.appName ?? opts.app;
   const freePort = () =>
     new Promise<number>((resolvePort, reject) => {
@@ -105,18 +155,45 @@ export async function runTune(opts: TuneOptions): Promise<TuneOutcome> {
     }
   };
   const dataset = "file" in opts.workloadLens ? await readDataset(opts.workloadLens.file) : undefined;
-  const cluster = opts.target === "kubernetes" ? await (await import("../tune/kubernetes.js")).connectTrials(opts) : undefined;
+  const cluster =
+    opts.target === "kubernetes" ? await (await import("../tune/kubernetes.js")).connectTrials(opts) : undefined;
   const outcome = await tune(
     {
-      file: opts.file, ...(app ? { app } : {}), target: opts.target, namespace: opts.namespace, params: opts.params, set: opts.set,
-      workload: "file" in opts.workloadLens ? { inputLen: 0, outputLen: 0, fromFile: true } : opts.workloadLens, ...(dataset ? { dataset } : {}), requestRates: opts.requestRate ?? [1, 2, 4, 8, 16], ...(opts.numPrompts ? { numPrompts: opts.numPrompts } : {}),
-      slo, sloText: opts.slo!, seed: Number(opts.seed), repeat: opts.repeat ?? 3, budget: opts.budgetParsed,
-      resultsFile: opts.resultsFile, fresh: opts.fresh,
-      ...(opts.timeout !== undefined ? { startTimeoutSeconds: opts.timeout } : {}), benchTimeoutSeconds: 1800,
-      write: opts.write, offline: opts.offline, connection: { kubeconfig: opts.kubeconfig, context: opts.context, namespace: opts.namespace },
+      file: opts.file,
+      ...(app ? { app } : {}),
+      target: opts.target,
+      namespace: opts.namespace,
+      params: opts.params,
+      set: opts.set,
+      workload: "file" in opts.workloadLens ? { inputLen: 0, outputLen: 0, fromFile: true } : opts.workloadLens,
+      ...(dataset ? { dataset } : {}),
+      requestRates: opts.requestRate ?? [1, 2, 4, 8, 16],
+      ...(opts.numPrompts ? { numPrompts: opts.numPrompts } : {}),
+      slo,
+      sloText: opts.slo!,
+      seed: Number(opts.seed),
+      repeat: opts.repeat ?? 3,
+      budget: opts.budgetParsed,
+      resultsFile: opts.resultsFile,
+      fresh: opts.fresh,
+      ...(opts.timeout !== undefined ? { startTimeoutSeconds: opts.timeout } : {}),
+      benchTimeoutSeconds: 1800,
+      write: opts.write,
+      offline: opts.offline,
+      connection: { kubeconfig: opts.kubeconfig, context: opts.context, namespace: opts.namespace },
     },
     // Kubernetes: the plans read the namespace, a named PodTemplate and learned budgets through the session
-    { io: { ...nodePlanIo({ templates: opts.templates, resolve }), ...(session.reads ? { cluster: session.reads } : {}) }, session, freePort, serverVersion, now: Date.now, ...(cluster ? { cluster } : {}) },
+    {
+      io: {
+        ...nodePlanIo({ templates: opts.templates, resolve }),
+        ...(session.reads ? { cluster: session.reads } : {}),
+      },
+      session,
+      freePort,
+      serverVersion,
+      now: Date.now,
+      ...(cluster ? { cluster } : {}),
+    },
     ui,
   );
   if (opts.report) {
@@ -138,7 +215,9 @@ export function formatTune(o: TuneOutcome, resultsFile: string): string {
   const rows = [["TRIAL", "STATUS", "GOODPUT", ...r.workload.requestRates.map((x) => `${x}/s`), "SECONDS"]];
   for (const t of r.trials) {
     rows.push([
-      `${t.id === r.winner?.id ? "* " : "  "}${t.id}`, t.status, t.status === "ok" ? `${t.goodput} req/s` : "–",
+      `${t.id === r.winner?.id ? "* " : "  "}${t.id}`,
+      t.status,
+      t.status === "ok" ? `${t.goodput} req/s` : "–",
       ...r.workload.requestRates.map((rate) => {
         const s = t.score.rates.find((x) => x.requestRate === rate);
         return s ? `${s.meets ? "ok" : "miss"} ${s.met}/${s.runs}` : "–";
@@ -152,12 +231,20 @@ export function formatTune(o: TuneOutcome, resultsFile: string): string {
   const failed = r.trials.filter((t) => t.status === "failed");
   if (failed.length) lines.push("", "Failed:", ...failed.map((t) => `  ${t.id}: ${t.error}`));
   const left = r.candidates.filter((c) => !c.pruned && !r.trials.some((t) => t.id === c.id));
-  if (left.length) lines.push("", `Budget reached; not measured yet: ${left.map((c) => c.id).join(", ")} (run again with a larger --budget: it resumes from ${resultsFile})`);
+  if (left.length)
+    lines.push(
+      "",
+      `Budget reached; not measured yet: ${left.map((c) => c.id).join(", ")} (run again with a larger --budget: it resumes from ${resultsFile})`,
+    );
   lines.push("");
   if (!r.winner) lines.push("No trial succeeded: no winner.");
   else {
     lines.push(`Winner     ${r.winner.id}: ${r.winner.why}`);
-    lines.push(o.diff ? `Change     ${o.written ? `written to ${r.file}` : "(apply it with --write)"}:\n${o.diff.trimEnd()}` : "Change     none: the app as it is won");
+    lines.push(
+      o.diff
+        ? `Change     ${o.written ? `written to ${r.file}` : "(apply it with --write)"}:\n${o.diff.trimEnd()}`
+        : "Change     none: the app as it is won",
+    );
   }
   lines.push(`Results    ${resultsFile}`);
   return lines.join("\n");
@@ -165,17 +252,34 @@ export function formatTune(o: TuneOutcome, resultsFile: string): string {
 
 export function tuneCommand(): Command {
   const cmd = new Command("tune")
-    .description("search serving flags for the best goodput under an SLO: trials on the app's target, the winner as a vllm-app.yaml diff")
+    .description(
+      "search serving flags for the best goodput under an SLO: trials on the app's target, the winner as a vllm-app.yaml diff",
+    )
     .argument("[app]", "app name (default: the app of the file)")
-    .option("--slo <list>", "the SLO trials are scored by: ttft_p95=500ms,itl_p95=50ms (percentiles over a rate), or ttft=…,itl=…,e2el=… per request")
-    .option("--workload <in:out|file>", "random prompts of IN tokens asking for OUT tokens (default 256:128), or a dataset file: vLLM's custom JSONL ({\"prompt\": …, \"output_tokens\": N} a line) or ShareGPT conversations, sampled with --seed")
-    .option("--request-rate <list>", "the ladder of request rates (Poisson arrivals) each trial is measured at (default 1,2,4,8,16)")
+    .option(
+      "--slo <list>",
+      "the SLO trials are scored by: ttft_p95=500ms,itl_p95=50ms (percentiles over a rate), or ttft=…,itl=…,e2el=… per request",
+    )
+    .option(
+      "--workload <in:out|file>",
+      'random prompts of IN tokens asking for OUT tokens (default 256:128), or a dataset file: vLLM\'s custom JSONL ({"prompt": …, "output_tokens": N} a line) or ShareGPT conversations, sampled with --seed',
+    )
+    .option(
+      "--request-rate <list>",
+      "the ladder of request rates (Poisson arrivals) each trial is measured at (default 1,2,4,8,16)",
+    )
     .option("--num-prompts <n>", "requests per rate (default 10 s of the rate, at least 8)")
     .option("--seed <n>", "seed of the prompts and arrivals (default 0)")
     .option("--repeat <n>", "runs per trial; a rate meets the SLO when most runs do (default 3)")
     .option("--attainment <percent>", "with per-request bounds: the share of requests that must meet them (default 90)")
-    .option("--budget <n|duration>", "at most this many trials (8), or stop starting trials after this long (30m) (default 8 trials)")
-    .option("--results <file>", "the results file; a search cut off by its budget resumes from it (default vllmapp-tune.json beside the app file)")
+    .option(
+      "--budget <n|duration>",
+      "at most this many trials (8), or stop starting trials after this long (30m) (default 8 trials)",
+    )
+    .option(
+      "--results <file>",
+      "the results file; a search cut off by its budget resumes from it (default vllmapp-tune.json beside the app file)",
+    )
     .option("--fresh", "ignore an existing results file and start over")
     .option("--write", "write the winner's change into the app file")
     .option("--report <file>", "also write a self-contained HTML report (the trials on the latency–throughput curve)")
@@ -199,10 +303,19 @@ Examples:
     const opts = parseOptions(tuneOptionsSchema, { ...raw, appName });
     const outcome = await runTune(opts);
     const ui = uiFor(opts);
-    ui.out(opts.json ? JSON.stringify({ ...outcome.results, diff: outcome.diff, written: outcome.written }, null, 2) : formatTune(outcome, opts.resultsFile));
+    ui.out(
+      opts.json
+        ? JSON.stringify({ ...outcome.results, diff: outcome.diff, written: outcome.written }, null, 2)
+        : formatTune(outcome, opts.resultsFile),
+    );
     if (!outcome.results.winner) {
       const ran = outcome.results.trials.length;
-      throw new AppFailedError(ran ? `no trial of ${outcome.results.app} succeeded (${ran} failed)` : `no candidate of ${outcome.results.app} could run: every one was refused offline`, ran ? "the failures are listed above, and in the results file" : "the reasons are listed above");
+      throw new AppFailedError(
+        ran
+          ? `no trial of ${outcome.results.app} succeeded (${ran} failed)`
+          : `no candidate of ${outcome.results.app} could run: every one was refused offline`,
+        ran ? "the failures are listed above, and in the results file" : "the reasons are listed above",
+      );
     }
   });
   return cmd;

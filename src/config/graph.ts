@@ -5,7 +5,15 @@
  */
 import { ConfigError, describeFsError, VllmappError, type Diagnostic } from "../errors.js";
 import { didYouMean } from "../text.js";
-import { decodeConfigBytes, parseConfigText, sortDiagnostics, type LoadDeps, type LoadedApp, type LoadResult, type PartialApp } from "./load.js";
+import {
+  decodeConfigBytes,
+  parseConfigText,
+  sortDiagnostics,
+  type LoadDeps,
+  type LoadedApp,
+  type LoadResult,
+  type PartialApp,
+} from "./load.js";
 
 export interface LoadedConfig extends LoadResult {
   /** every app loaded (of the file and the files it depends on), dependencies first */
@@ -33,14 +41,31 @@ export function loadConfig(file: string, deps: LoadDeps): LoadedConfig {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (!(e instanceof VllmappError) && typeof code !== "string") throw e;
-      const hint = f === file ? "pass the file with -f, or run `vllmapp init` to write one" : "depends_on paths are relative to the file that names them";
-      diagnostics.push(e instanceof VllmappError
-        ? { file: f, line: 1, col: 1, path: "", severity: "error", message: e.message, hint: e.hint ?? hint }
-        : { file: f, line: 1, col: 1, path: "", severity: "error", message: `cannot read ${f}: ${code} (${describeFsError(code!)})`, hint });
+      const hint =
+        f === file
+          ? "pass the file with -f, or run `vllmapp init` to write one"
+          : "depends_on paths are relative to the file that names them";
+      diagnostics.push(
+        e instanceof VllmappError
+          ? { file: f, line: 1, col: 1, path: "", severity: "error", message: e.message, hint: e.hint ?? hint }
+          : {
+              file: f,
+              line: 1,
+              col: 1,
+              path: "",
+              severity: "error",
+              message: `cannot read ${f}: ${code} (${describeFsError(code!)})`,
+              hint,
+            },
+      );
       return undefined;
     }
     try {
-      const r = parseConfigText(typeof content === "string" ? content : decodeConfigBytes(content, f), f, f === file ? deps.editRoot : undefined);
+      const r = parseConfigText(
+        typeof content === "string" ? content : decodeConfigBytes(content, f),
+        f,
+        f === file ? deps.editRoot : undefined,
+      );
       byFile.set(f, r);
       warnings.push(...r.warnings);
       return r;
@@ -64,7 +89,7 @@ export function loadConfig(file: string, deps: LoadDeps): LoadedConfig {
       const edges: string[] = [];
       app.config.depends_on?.forEach((ref, i) => {
         const pos = app.locate(["depends_on", i]);
-        const [pathPart, namePart] = ref.includes("#") ? ref.split("#", 2) as [string, string] : [ref, undefined];
+        const [pathPart, namePart] = ref.includes("#") ? (ref.split("#", 2) as [string, string]) : [ref, undefined];
         if (!ref.includes("#") && local.has(ref)) {
           edges.push(`${f}\0${ref}`);
           return;
@@ -72,12 +97,25 @@ export function loadConfig(file: string, deps: LoadDeps): LoadedConfig {
         const looksLikePath = ref.includes("#") || /[/\\]|\.ya?ml$/.test(ref);
         if (!looksLikePath) {
           const guess = didYouMean(ref, local);
-          diagnostics.push({ file: f, ...pos, path: `depends_on[${i}]`, severity: "error", message: `no app named "${ref}" in this file${guess ? `; did you mean "${guess}"?` : ""}`, hint: "name an app of this file, or another file by path (./other.yaml or ./other.yaml#app)" });
+          diagnostics.push({
+            file: f,
+            ...pos,
+            path: `depends_on[${i}]`,
+            severity: "error",
+            message: `no app named "${ref}" in this file${guess ? `; did you mean "${guess}"?` : ""}`,
+            hint: "name an app of this file, or another file by path (./other.yaml or ./other.yaml#app)",
+          });
           return;
         }
         const target = deps.resolvePath(f, pathPart);
         if (!deps.exists(target)) {
-          diagnostics.push({ file: f, ...pos, path: `depends_on[${i}]`, severity: "error", message: `file ${pathPart} does not exist (resolved to ${target})` });
+          diagnostics.push({
+            file: f,
+            ...pos,
+            path: `depends_on[${i}]`,
+            severity: "error",
+            message: `file ${pathPart} does not exist (resolved to ${target})`,
+          });
           return;
         }
         queue.push(target);
@@ -97,7 +135,17 @@ export function loadConfig(file: string, deps: LoadDeps): LoadedConfig {
         expanded.push(d);
       } else if (byFile.has(df)) {
         const idx = node.app.config.depends_on!.findIndex((r) => r.endsWith(`#${dn}`));
-        diagnostics.push({ file: node.app.file, ...node.app.locate(["depends_on", Math.max(idx, 0)]), path: `depends_on[${Math.max(idx, 0)}]`, severity: "error", message: `${df} has no app named "${dn}"`, hint: `apps there: ${byFile.get(df)!.apps.map((a) => a.config.name).join(", ")}` });
+        diagnostics.push({
+          file: node.app.file,
+          ...node.app.locate(["depends_on", Math.max(idx, 0)]),
+          path: `depends_on[${Math.max(idx, 0)}]`,
+          severity: "error",
+          message: `${df} has no app named "${dn}"`,
+          hint: `apps there: ${byFile
+            .get(df)!
+            .apps.map((a) => a.config.name)
+            .join(", ")}`,
+        });
       }
     });
     nodes.set(key, { ...node, deps: expanded });
@@ -117,7 +165,14 @@ export function loadConfig(file: string, deps: LoadDeps): LoadedConfig {
         reported.add(id);
         const app = nodes.get(key)!.app;
         const names = cycle.map((k) => k.split("\0")[1]);
-        diagnostics.push({ file: app.file, ...app.locate(["depends_on"]), path: "depends_on", severity: "error", message: `dependency cycle: ${names.join(" → ")}`, hint: "remove one of these depends_on entries" });
+        diagnostics.push({
+          file: app.file,
+          ...app.locate(["depends_on"]),
+          path: "depends_on",
+          severity: "error",
+          message: `dependency cycle: ${names.join(" → ")}`,
+          hint: "remove one of these depends_on entries",
+        });
       }
       return;
     }
@@ -135,12 +190,19 @@ export function loadConfig(file: string, deps: LoadDeps): LoadedConfig {
   }
   const root = byFile.get(file)!;
   const dependencies = new Map<LoadedApp, LoadedApp[]>();
-  for (const node of nodes.values()) dependencies.set(node.app, node.deps.map((d) => nodes.get(d)!.app));
+  for (const node of nodes.values())
+    dependencies.set(
+      node.app,
+      node.deps.map((d) => nodes.get(d)!.app),
+    );
   return { apps: root.apps, warnings, order, dependencies };
 }
 
 /** The apps `roots` depend on, directly or not, and `roots` themselves, in deploy order. */
-export function withDependencies(roots: readonly LoadedApp[], loaded: Pick<LoadedConfig, "order" | "dependencies">): LoadedApp[] {
+export function withDependencies(
+  roots: readonly LoadedApp[],
+  loaded: Pick<LoadedConfig, "order" | "dependencies">,
+): LoadedApp[] {
   const wanted = new Set<LoadedApp>();
   const stack = [...roots];
   while (stack.length) {

@@ -28,9 +28,12 @@ export const SCHEMA_MESSAGES = {
   modelSource: "no model source; set exactly one of model_hf_path or model_path",
   bothSources: "both model_hf_path and model_path are set; keep exactly one",
   hfRepo: "not a Hugging Face repo id; write org/name, optionally @revision (e.g. Qwen/Qwen3-0.6B)",
-  modelPath: "not a model path; write s3://bucket/prefix, gs://…, az://…, pvc://CLAIM/path, models:/NAME/VERSION or an absolute path in the container (a Hugging Face repo goes in model_hf_path)",
-  minZero: "min 0 replicas cannot wake up: the autoscaler reads vLLM's own metrics, and at zero pods there are none; add scaling.wake: http-add-on",
-  cudaOnAmd: "vLLM's CUDA image on an AMD GPU finds no device; use the ROCm build (vllm/vllm-openai-rocm:TAG) or image: auto",
+  modelPath:
+    "not a model path; write s3://bucket/prefix, gs://…, az://…, pvc://CLAIM/path, models:/NAME/VERSION or an absolute path in the container (a Hugging Face repo goes in model_hf_path)",
+  minZero:
+    "min 0 replicas cannot wake up: the autoscaler reads vLLM's own metrics, and at zero pods there are none; add scaling.wake: http-add-on",
+  cudaOnAmd:
+    "vLLM's CUDA image on an AMD GPU finds no device; use the ROCm build (vllm/vllm-openai-rocm:TAG) or image: auto",
   rocmOnNvidia: "a ROCm (AMD) image on an NVIDIA GPU; use the CUDA build (vllm/vllm-openai:TAG) or image: auto",
 } as const;
 
@@ -39,16 +42,33 @@ export const SCHEMA_MESSAGES = {
  * number is bytes, so one under 1Mi is an error, and so is `m` (milli); decimal units are a warning only.
  */
 const MEBIBYTE = 2 ** 20;
-const AT_LEAST_1MI = "([1-9]\\d{7,}|[2-9]\\d{6}|1[1-9]\\d{5}|10[5-9]\\d{4}|1049\\d{3}|1048[6-9]\\d{2}|10485[89]\\d|104857[6-9])(\\.\\d+)?";
+const AT_LEAST_1MI =
+  "([1-9]\\d{7,}|[2-9]\\d{6}|1[1-9]\\d{5}|10[5-9]\\d{4}|1049\\d{3}|1048[6-9]\\d{2}|10485[89]\\d|104857[6-9])(\\.\\d+)?";
 const BYTE_QUANTITY_PATTERN = `^\\s*((\\d+(\\.\\d+)?|\\.\\d+)(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)|${AT_LEAST_1MI})\\s*$`;
-const BYTE_FIELDS = [["resources", "memory"], ["resources", "shm"], ["resources", "disk"], ["cache", "size"]];
+const BYTE_FIELDS = [
+  ["resources", "memory"],
+  ["resources", "shm"],
+  ["resources", "disk"],
+  ["cache", "size"],
+];
 
 function byteRules(node: unknown): void {
   if (Array.isArray(node)) return node.forEach(byteRules);
   if (node === null || typeof node !== "object") return;
   const n = node as Json;
-  if (n.type === "string" && n.pattern === QUANTITY_PATTERN) Object.assign(n, { pattern: BYTE_QUANTITY_PATTERN, patternErrorMessage: SCHEMA_MESSAGES.bytes, errorMessage: SCHEMA_MESSAGES.bytes });
-  if (n.type === "number" && n.minimum === 0 && Object.keys(n).length === 3 && n.errorMessage === SCHEMA_MESSAGES.quantity) Object.assign(n, { minimum: MEBIBYTE, errorMessage: SCHEMA_MESSAGES.bytes });
+  if (n.type === "string" && n.pattern === QUANTITY_PATTERN)
+    Object.assign(n, {
+      pattern: BYTE_QUANTITY_PATTERN,
+      patternErrorMessage: SCHEMA_MESSAGES.bytes,
+      errorMessage: SCHEMA_MESSAGES.bytes,
+    });
+  if (
+    n.type === "number" &&
+    n.minimum === 0 &&
+    Object.keys(n).length === 3 &&
+    n.errorMessage === SCHEMA_MESSAGES.quantity
+  )
+    Object.assign(n, { minimum: MEBIBYTE, errorMessage: SCHEMA_MESSAGES.bytes });
   for (const v of Object.values(n)) byteRules(v);
 }
 
@@ -56,7 +76,27 @@ export const SCHEMA_ID = "https://vllmapp.dev/schema/v1/vllm-app.schema.json";
 
 type Json = Record<string, unknown>;
 
-const STANDARD_FORMATS = new Set(["date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname", "ipv4", "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template", "json-pointer", "relative-json-pointer", "regex"]);
+const STANDARD_FORMATS = new Set([
+  "date-time",
+  "date",
+  "time",
+  "duration",
+  "email",
+  "idn-email",
+  "hostname",
+  "idn-hostname",
+  "ipv4",
+  "ipv6",
+  "uri",
+  "uri-reference",
+  "iri",
+  "iri-reference",
+  "uuid",
+  "uri-template",
+  "json-pointer",
+  "relative-json-pointer",
+  "regex",
+]);
 
 /**
  * What strict ajv (and so every editor's validator) wants and the generator does not give:
@@ -67,7 +107,11 @@ function strict(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(strict);
   if (node === null || typeof node !== "object") return node;
   const out: Json = {};
-  for (const [k, v] of Object.entries(node)) out[k] = k === "properties" || k === "$defs" ? Object.fromEntries(Object.entries(v as Json).map(([pk, pv]) => [pk, strict(pv)])) : strict(v);
+  for (const [k, v] of Object.entries(node))
+    out[k] =
+      k === "properties" || k === "$defs"
+        ? Object.fromEntries(Object.entries(v as Json).map(([pk, pv]) => [pk, strict(pv)]))
+        : strict(v);
   if (typeof out.format === "string" && !STANDARD_FORMATS.has(out.format)) delete out.format;
   if (Array.isArray(out.type)) {
     const { type, ...rest } = out;
@@ -87,7 +131,8 @@ function describe(node: unknown, path: string): void {
     if (prop.description === undefined && FIELD_DOCS[p] !== undefined) prop.description = FIELD_DOCS[p];
     describe(prop, p);
   }
-  for (const key of ["anyOf", "oneOf", "allOf", "items", "prefixItems", "additionalProperties"]) if (n[key] !== undefined) describe(n[key], path);
+  for (const key of ["anyOf", "oneOf", "allOf", "items", "prefixItems", "additionalProperties"])
+    if (n[key] !== undefined) describe(n[key], path);
 }
 
 /**
@@ -95,21 +140,32 @@ function describe(node: unknown, path: string): void {
  * catalog ("GB" at the end is "G"); anything else (spaces, '-', '_') does not matter. `vendor`: only its GPUs.
  */
 function gpuTypePattern(vendor?: GpuVendor): string {
-  const norm = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]/g, "").replace(/GB$/, "G");
+  const norm = (s: string) =>
+    s
+      .toUpperCase()
+      .replace(/[^A-Z0-9]/g, "")
+      .replace(/GB$/, "G");
   const types = GPU_TYPES.filter((t) => vendor === undefined || t.vendor === vendor);
   const keys = [...new Set(types.flatMap((t) => [t.name, ...t.aliases]).map(norm))].sort((a, b) => b.length - a.length);
   const sep = "[^A-Za-z0-9]*";
-  const one = (k: string) => [...k].map((c) => (/[A-Z]/.test(c) ? `[${c}${c.toLowerCase()}]` : c)).join(sep) + (k.endsWith("G") ? `(${sep}[Bb])?` : "");
+  const one = (k: string) =>
+    [...k].map((c) => (/[A-Z]/.test(c) ? `[${c}${c.toLowerCase()}]` : c)).join(sep) +
+    (k.endsWith("G") ? `(${sep}[Bb])?` : "");
   return `${sep}(${keys.map(one).join("|")})${sep}`;
 }
 
 function gpuRules(schema: Json): void {
-  const gpu = (((schema.properties as Json).resources as Json | undefined)?.properties as Json | undefined)?.gpu as Json | undefined;
+  const gpu = (((schema.properties as Json).resources as Json | undefined)?.properties as Json | undefined)?.gpu as
+    Json | undefined;
   const type = gpuTypePattern();
   const branches = (gpu?.anyOf as Json[] | undefined) ?? [];
   for (const branch of branches) {
     // "TYPE:N" (a trailing :N is the count, as the CLI reads it; at least 1, as the CLI says), or "TYPE"
-    if (branch.type === "string") Object.assign(branch, { pattern: `^(${type}:0*[1-9]\\d*\\s*|(?!.*:\\d+\\s*$)${type})$`, patternErrorMessage: SCHEMA_MESSAGES.gpu });
+    if (branch.type === "string")
+      Object.assign(branch, {
+        pattern: `^(${type}:0*[1-9]\\d*\\s*|(?!.*:\\d+\\s*$)${type})$`,
+        patternErrorMessage: SCHEMA_MESSAGES.gpu,
+      });
     if (branch.type === "object") {
       const props = branch.properties as Json;
       Object.assign(props.type as Json, { pattern: `^${type}$`, patternErrorMessage: SCHEMA_MESSAGES.gpuType });
@@ -142,7 +198,14 @@ function gpuOfVendor(vendor: GpuVendor): Json {
     properties: {
       resources: {
         type: "object",
-        properties: { gpu: { anyOf: [{ type: "string", pattern: `^${type}(:\\s*\\d+\\s*)?$` }, { type: "object", properties: { type: { type: "string", pattern: `^${type}$` } }, required: ["type"] }] } },
+        properties: {
+          gpu: {
+            anyOf: [
+              { type: "string", pattern: `^${type}(:\\s*\\d+\\s*)?$` },
+              { type: "object", properties: { type: { type: "string", pattern: `^${type}$` } }, required: ["type"] },
+            ],
+          },
+        },
         required: ["gpu"],
       },
     },
@@ -163,16 +226,55 @@ function present(field: string): Json {
 function crossFieldRules(): Json[] {
   return [
     // exactly one model source (an if/then, not oneOf: the language server words a oneOf failure itself)
-    { if: present("model_hf_path"), then: { type: "object", properties: { model_path: false }, errorMessage: SCHEMA_MESSAGES.bothSources } },
-    { anyOf: [{ ...present("model_hf_path"), errorMessage: SCHEMA_MESSAGES.modelSource }, { ...present("model_path"), errorMessage: SCHEMA_MESSAGES.modelSource }] },
+    {
+      if: present("model_hf_path"),
+      then: { type: "object", properties: { model_path: false }, errorMessage: SCHEMA_MESSAGES.bothSources },
+    },
+    {
+      anyOf: [
+        { ...present("model_hf_path"), errorMessage: SCHEMA_MESSAGES.modelSource },
+        { ...present("model_path"), errorMessage: SCHEMA_MESSAGES.modelSource },
+      ],
+    },
     // autoscaling from zero needs something that sees requests while no pod runs
     {
-      if: { properties: { scaling: { type: "object", properties: { replicas: { type: "array", prefixItems: [{ const: 0 }, {}], minItems: 2, items: false } }, required: ["replicas"] } }, required: ["scaling"] },
+      if: {
+        properties: {
+          scaling: {
+            type: "object",
+            properties: { replicas: { type: "array", prefixItems: [{ const: 0 }, {}], minItems: 2, items: false } },
+            required: ["replicas"],
+          },
+        },
+        required: ["scaling"],
+      },
       then: { properties: { scaling: { ...present("wake"), errorMessage: SCHEMA_MESSAGES.minZero } } },
     },
     // the image must fit the GPU's vendor
-    { if: gpuOfVendor("amd"), then: { properties: { image: { type: "string", pattern: `^(?!${CUDA_IMAGE.slice(1)})`, patternErrorMessage: SCHEMA_MESSAGES.cudaOnAmd } } } },
-    { if: gpuOfVendor("nvidia"), then: { properties: { image: { type: "string", pattern: `^(?!.*(${ROCM_IMAGE}))`, patternErrorMessage: SCHEMA_MESSAGES.rocmOnNvidia } } } },
+    {
+      if: gpuOfVendor("amd"),
+      then: {
+        properties: {
+          image: {
+            type: "string",
+            pattern: `^(?!${CUDA_IMAGE.slice(1)})`,
+            patternErrorMessage: SCHEMA_MESSAGES.cudaOnAmd,
+          },
+        },
+      },
+    },
+    {
+      if: gpuOfVendor("nvidia"),
+      then: {
+        properties: {
+          image: {
+            type: "string",
+            pattern: `^(?!.*(${ROCM_IMAGE}))`,
+            patternErrorMessage: SCHEMA_MESSAGES.rocmOnNvidia,
+          },
+        },
+      },
+    },
   ];
 }
 
@@ -182,7 +284,8 @@ function sourceRules(props: Json): void {
   for (const branch of ((props.model_path as Json).anyOf as Json[] | undefined) ?? []) {
     if (branch.type !== "string") continue;
     Object.assign(branch, {
-      pattern: "^\\s*((s3|gs|az)://[^/\\s]+(/.*)?|pvc://[a-z0-9]([-a-z0-9.]*[a-z0-9])?(/.*)?|models:/[^/@\\s]+(/\\d+|@[A-Za-z0-9_-]+)|/.*)\\s*$",
+      pattern:
+        "^\\s*((s3|gs|az)://[^/\\s]+(/.*)?|pvc://[a-z0-9]([-a-z0-9.]*[a-z0-9])?(/.*)?|models:/[^/@\\s]+(/\\d+|@[A-Za-z0-9_-]+)|/.*)\\s*$",
       patternErrorMessage: SCHEMA_MESSAGES.modelPath,
     });
   }
@@ -202,7 +305,11 @@ export function buildJsonSchema(): Record<string, unknown> {
     // quantities and durations: the CLI's rules as patterns, on the string form (numbers are ≥ 0)
     override: ({ zodSchema, jsonSchema }) => {
       const s = zodSchema as WithChecks;
-      const [pattern, message] = derivesFrom(s, quantity) ? [QUANTITY_PATTERN, SCHEMA_MESSAGES.quantity] : derivesFrom(s, duration) ? [DURATION_PATTERN, SCHEMA_MESSAGES.duration] : [];
+      const [pattern, message] = derivesFrom(s, quantity)
+        ? [QUANTITY_PATTERN, SCHEMA_MESSAGES.quantity]
+        : derivesFrom(s, duration)
+          ? [DURATION_PATTERN, SCHEMA_MESSAGES.duration]
+          : [];
       if (pattern === undefined) return;
       const { description } = jsonSchema as Json;
       for (const k of Object.keys(jsonSchema)) delete (jsonSchema as Json)[k];
@@ -221,7 +328,8 @@ export function buildJsonSchema(): Record<string, unknown> {
   describe(schema, "");
   gpuRules(schema);
   sourceRules(props);
-  for (const [obj, field] of BYTE_FIELDS) byteRules((((props[obj!] as Json | undefined)?.properties as Json | undefined) ?? {})[field!]);
+  for (const [obj, field] of BYTE_FIELDS)
+    byteRules((((props[obj!] as Json | undefined)?.properties as Json | undefined) ?? {})[field!]);
   unmerged(schema);
   return {
     ...schema,
@@ -229,7 +337,8 @@ export function buildJsonSchema(): Record<string, unknown> {
     title: "vllm-app.yaml",
     // top-level x-* keys are ignored by the CLI (anchors for merge keys, as in docker compose)
     patternProperties: { "^x-": {} },
-    description: "One vLLM app for vllmapp (fields follow Flyte 2's VLLMAppEnvironment). vllmapp schema (and vllmapp init) write it beside the app file as vllm-app.schema.json; in a file of several apps, start each document with the same # yaml-language-server: $schema=./vllm-app.schema.json line.",
+    description:
+      "One vLLM app for vllmapp (fields follow Flyte 2's VLLMAppEnvironment). vllmapp schema (and vllmapp init) write it beside the app file as vllm-app.schema.json; in a file of several apps, start each document with the same # yaml-language-server: $schema=./vllm-app.schema.json line.",
     allOf: crossFieldRules(),
   };
 }

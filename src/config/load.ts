@@ -2,7 +2,17 @@
  * Reading vllm-app.yaml: YAML with positions, zod validation, every issue mapped back to file:line:col.
  * Pure except for the `readFile` passed in.
  */
-import { LineCounter, parseAllDocuments, isAlias, isMap, isSeq, isScalar, isPair, type Document, type Node as YamlNode } from "yaml";
+import {
+  LineCounter,
+  parseAllDocuments,
+  isAlias,
+  isMap,
+  isSeq,
+  isScalar,
+  isPair,
+  type Document,
+  type Node as YamlNode,
+} from "yaml";
 import type { $ZodIssue } from "zod/v4/core";
 import { ConfigError, type Diagnostic } from "../errors.js";
 import { didYouMean } from "../text.js";
@@ -110,8 +120,10 @@ function keysAt(schema: unknown, path: readonly PathKey[]): string[] {
 
 /** Unknown fields that are a known mistake: the fix for each. */
 const UNKNOWN_FIELD_HINT: Record<string, string> = {
-  "node_labels.key": "a custom label scheme goes under scheme: node_labels: {scheme: {key: LABEL, values: {L4: VALUE, …}}}",
-  "node_labels.values": "a custom label scheme goes under scheme: node_labels: {scheme: {key: LABEL, values: {L4: VALUE, …}}}",
+  "node_labels.key":
+    "a custom label scheme goes under scheme: node_labels: {scheme: {key: LABEL, values: {L4: VALUE, …}}}",
+  "node_labels.values":
+    "a custom label scheme goes under scheme: node_labels: {scheme: {key: LABEL, values: {L4: VALUE, …}}}",
 };
 
 const MISSING_HINT: Record<string, string> = {
@@ -125,7 +137,8 @@ function typeHint(path: readonly PathKey[], expected: readonly string[], input: 
   const wants = (w: string) => expected.includes(w);
   if (typeof input === "string") {
     const t = input.trim();
-    if ((wants("an integer") || wants("a number")) && /^[-+]?\d+(\.\d+)?$/.test(t)) return `write the number without quotes: ${key}: ${t}`;
+    if ((wants("an integer") || wants("a number")) && /^[-+]?\d+(\.\d+)?$/.test(t))
+      return `write the number without quotes: ${key}: ${t}`;
     if (wants("true or false")) {
       const yes = /^(y|yes|on|true)$/i.test(t);
       const no = /^(n|no|off|false)$/i.test(t);
@@ -133,17 +146,27 @@ function typeHint(path: readonly PathKey[], expected: readonly string[], input: 
     }
     if (wants("a list")) return `write a list: ${key}: [${JSON.stringify(t).slice(1, -1)}]`;
     if (wants("a mapping (key: value)")) {
-      if (field === "resources" && /:\s*\d+$|^[A-Za-z][\w -]*$/.test(t)) return `resources is a mapping: resources: {gpu: ${JSON.stringify(t)}}`;
+      if (field === "resources" && /:\s*\d+$|^[A-Za-z][\w -]*$/.test(t))
+        return `resources is a mapping: resources: {gpu: ${JSON.stringify(t)}}`;
       if (field === "scaling" && /^\d+$/.test(t)) return `scaling is a mapping: scaling: {replicas: ${t}}`;
       return `write ${key} as a mapping of fields (${key}: {field: value})`;
     }
   }
   if (typeof input === "number" && wants("a string")) return `quote it: ${key}: "${input}"`;
-  if (field === "parameters" && wants("a list") && input !== null && typeof input === "object" && !Array.isArray(input)) {
-    const entries = Object.entries(input as Record<string, unknown>).slice(0, 3).map(([k, v]) => `{name: ${k}, value: ${JSON.stringify(v)}}`);
+  if (
+    field === "parameters" &&
+    wants("a list") &&
+    input !== null &&
+    typeof input === "object" &&
+    !Array.isArray(input)
+  ) {
+    const entries = Object.entries(input as Record<string, unknown>)
+      .slice(0, 3)
+      .map(([k, v]) => `{name: ${k}, value: ${JSON.stringify(v)}}`);
     return `parameters is a list of {name, value}: parameters: [${entries.join(", ")}], used as \${name} in extra_args`;
   }
-  if (Array.isArray(input) && wants("a mapping (key: value)")) return `${key} takes fields (${key}: {field: value}), not a list`;
+  if (Array.isArray(input) && wants("a mapping (key: value)"))
+    return `${key} takes fields (${key}: {field: value}), not a list`;
   return undefined;
 }
 
@@ -158,10 +181,14 @@ function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: Ret
         const guess = didYouMean(key, known);
         const pos = at(path, key);
         out.push({
-          file, ...pos, severity: "error",
+          file,
+          ...pos,
+          severity: "error",
           path: formatPath([...path, key]),
           message: guess ? `unknown field "${key}"; did you mean "${guess}"?` : `unknown field "${key}"`,
-          hint: guess ? `rename it to ${guess}` : (UNKNOWN_FIELD_HINT[formatPath([...path, key])] ?? `known fields here: ${known.join(", ")}`),
+          hint: guess
+            ? `rename it to ${guess}`
+            : (UNKNOWN_FIELD_HINT[formatPath([...path, key])] ?? `known fields here: ${known.join(", ")}`),
         });
       }
       continue;
@@ -170,17 +197,28 @@ function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: Ret
       // Report the branch that got furthest, instead of "invalid input".
       // eslint-disable-next-line no-restricted-syntax -- zod 4 keeps a union's branch issues on `errors`, outside $ZodIssue's type
       const branches = (issue as any).errors as $ZodIssue[][];
-      const best = branches
-        .filter((b) => b.length > 0)
-        .sort((a, b) => score(b) - score(a) || a.length - b.length)[0];
+      const best = branches.filter((b) => b.length > 0).sort((a, b) => score(b) - score(a) || a.length - b.length)[0];
       if (best && score(best) > 0) {
-        out.push(...issuesToDiagnostics(best.map((i) => ({ ...i, path: [...path, ...i.path] })), file, at));
+        out.push(
+          ...issuesToDiagnostics(
+            best.map((i) => ({ ...i, path: [...path, ...i.path] })),
+            file,
+            at,
+          ),
+        );
         continue;
       }
       // eslint-disable-next-line no-restricted-syntax -- reportInput puts the value on the issue, outside its type
       const input = (issue as any).input;
       if (input !== undefined) {
-        out.push({ file, ...at(path), severity: "error", path: formatPath(path), message: issue.message, hint: typeHint(path, unionExpected(branches), input) });
+        out.push({
+          file,
+          ...at(path),
+          severity: "error",
+          path: formatPath(path),
+          message: issue.message,
+          hint: typeHint(path, unionExpected(branches), input),
+        });
         continue;
       }
     }
@@ -192,12 +230,15 @@ function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: Ret
     const paramsHint = (issue as any).params?.hint as string | undefined;
     // eslint-disable-next-line no-restricted-syntax -- as above: the value, from reportInput
     const input: unknown = (issue as any).input;
-    const typeFix = issue.code === "invalid_type" && !missing ? typeHint(path, [expectedWords(issue.expected)], input) : undefined;
+    const typeFix =
+      issue.code === "invalid_type" && !missing ? typeHint(path, [expectedWords(issue.expected)], input) : undefined;
     out.push({
-      file, ...pos, severity: "error",
+      file,
+      ...pos,
+      severity: "error",
       path: formatPath(path),
       message: missing ? `required field "${String(lastKey)}" is missing` : issue.message,
-      hint: missing ? MISSING_HINT[String(lastKey)] : paramsHint ?? typeFix,
+      hint: missing ? MISSING_HINT[String(lastKey)] : (paramsHint ?? typeFix),
     });
   }
   return out;
@@ -251,13 +292,22 @@ export function decodeConfigBytes(bytes: Uint8Array, file: string): string {
   const fail = (message: string, hint: string, at = { line: 1, col: 1 }): never => {
     throw new ConfigError([{ file, ...at, path: "", severity: "error", message, hint }]);
   };
-  const saveAsUtf8 = "save the file as UTF-8 (e.g. iconv -f <encoding> -t UTF-8, or your editor's \"Save with encoding\")";
+  const saveAsUtf8 =
+    'save the file as UTF-8 (e.g. iconv -f <encoding> -t UTF-8, or your editor\'s "Save with encoding")';
   if (bytes.length > CONFIG_LIMITS.maxBytes) {
-    fail(`the file is ${sizeText(bytes.length)}; a vllm-app.yaml holds at most ${sizeText(CONFIG_LIMITS.maxBytes)}`, "split the apps over several files (depends_on: [./other.yaml]) or ship large data through include or the image");
+    fail(
+      `the file is ${sizeText(bytes.length)}; a vllm-app.yaml holds at most ${sizeText(CONFIG_LIMITS.maxBytes)}`,
+      "split the apps over several files (depends_on: [./other.yaml]) or ship large data through include or the image",
+    );
   }
   const [b0, b1, b2, b3] = bytes;
-  if ((b0 === 0xff && b1 === 0xfe && b2 === 0 && b3 === 0) || (b0 === 0 && b1 === 0 && b2 === 0xfe && b3 === 0xff)) fail("the file is UTF-32, not UTF-8", saveAsUtf8);
-  if ((b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff)) fail(`the file is UTF-16 (${b0 === 0xff ? "little" : "big"}-endian, with a byte-order mark), not UTF-8`, saveAsUtf8);
+  if ((b0 === 0xff && b1 === 0xfe && b2 === 0 && b3 === 0) || (b0 === 0 && b1 === 0 && b2 === 0xfe && b3 === 0xff))
+    fail("the file is UTF-32, not UTF-8", saveAsUtf8);
+  if ((b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff))
+    fail(
+      `the file is UTF-16 (${b0 === 0xff ? "little" : "big"}-endian, with a byte-order mark), not UTF-8`,
+      saveAsUtf8,
+    );
   const nul = bytes.indexOf(0);
   if (nul !== -1) {
     // UTF-16 without a BOM: ASCII text with a NUL byte beside every character
@@ -269,16 +319,28 @@ export function decodeConfigBytes(bytes: Uint8Array, file: string): string {
       if (i % 2) zeroOdd++;
       else zeroEven++;
     }
-    if (Math.max(zeroEven, zeroOdd) > n / 4 && Math.min(zeroEven, zeroOdd) < n / 64) fail(`the file looks like UTF-16 (${zeroOdd > zeroEven ? "little" : "big"}-endian) without a byte-order mark, not UTF-8`, saveAsUtf8);
+    if (Math.max(zeroEven, zeroOdd) > n / 4 && Math.min(zeroEven, zeroOdd) < n / 64)
+      fail(
+        `the file looks like UTF-16 (${zeroOdd > zeroEven ? "little" : "big"}-endian) without a byte-order mark, not UTF-8`,
+        saveAsUtf8,
+      );
     const before = new TextDecoder("utf-8").decode(bytes.subarray(0, nul));
-    fail("the file is binary (it holds NUL bytes), not a YAML text file", "name a YAML text file (`vllmapp init` writes a vllm-app.yaml)", positionIn(before, before.length));
+    fail(
+      "the file is binary (it holds NUL bytes), not a YAML text file",
+      "name a YAML text file (`vllmapp init` writes a vllm-app.yaml)",
+      positionIn(before, before.length),
+    );
   }
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
     const lossy = new TextDecoder("utf-8").decode(bytes);
     const bad = lossy.indexOf("\uFFFD");
-    return fail("the file is not valid UTF-8 (a Latin-1 or Windows-1252 character?)", saveAsUtf8, positionIn(lossy, Math.max(bad, 0)));
+    return fail(
+      "the file is not valid UTF-8 (a Latin-1 or Windows-1252 character?)",
+      saveAsUtf8,
+      positionIn(lossy, Math.max(bad, 0)),
+    );
   }
 }
 
@@ -287,9 +349,16 @@ export function decodeConfigBytes(bytes: Uint8Array, file: string): string {
  * crash it): nesting depth, duplicate keys (named), aliases that point nowhere, into another
  * document of the file, or into themselves (a cycle).
  */
-function checkDocument(doc: Document, lc: LineCounter, file: string, earlierAnchors: ReadonlySet<string>, anchors: Set<string>): Diagnostic[] {
+function checkDocument(
+  doc: Document,
+  lc: LineCounter,
+  file: string,
+  earlierAnchors: ReadonlySet<string>,
+  anchors: Set<string>,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const pos = (n: { range?: readonly number[] | null } | null | undefined) => (n?.range ? lc.linePos(n.range[0]!) : { line: 1, col: 1 });
+  const pos = (n: { range?: readonly number[] | null } | null | undefined) =>
+    n?.range ? lc.linePos(n.range[0]!) : { line: 1, col: 1 };
   const open = new Set<string>();
   type Entry = { node: unknown; path: PathKey[]; depth: number } | { close: string };
   const stack: Entry[] = [{ node: doc.contents, path: [], depth: 0 }];
@@ -306,10 +375,30 @@ function checkDocument(doc: Document, lc: LineCounter, file: string, earlierAnch
     if (isAlias(node)) {
       const name = node.source;
       const at = { file, ...pos(node), path: formatPath(path), severity: "error" as const };
-      if (++aliases === CONFIG_LIMITS.maxAliases + 1) out.push({ ...at, message: `more than ${CONFIG_LIMITS.maxAliases} aliases in one app`, hint: "write the values out instead of repeating *aliases" });
-      else if (open.has(name)) out.push({ ...at, message: `alias *${name} refers to the node that holds it (a cycle)`, hint: "an alias may only repeat a value defined before it, not one it is part of" });
-      else if (!anchors.has(name) && earlierAnchors.has(name)) out.push({ ...at, message: `alias *${name} refers to an anchor in another document of this file`, hint: `anchors do not cross "---": define &${name} again in this app's document` });
-      else if (!anchors.has(name)) out.push({ ...at, message: `alias *${name} has no anchor &${name} before it`, hint: `define the value with &${name} before using *${name}` });
+      if (++aliases === CONFIG_LIMITS.maxAliases + 1)
+        out.push({
+          ...at,
+          message: `more than ${CONFIG_LIMITS.maxAliases} aliases in one app`,
+          hint: "write the values out instead of repeating *aliases",
+        });
+      else if (open.has(name))
+        out.push({
+          ...at,
+          message: `alias *${name} refers to the node that holds it (a cycle)`,
+          hint: "an alias may only repeat a value defined before it, not one it is part of",
+        });
+      else if (!anchors.has(name) && earlierAnchors.has(name))
+        out.push({
+          ...at,
+          message: `alias *${name} refers to an anchor in another document of this file`,
+          hint: `anchors do not cross "---": define &${name} again in this app's document`,
+        });
+      else if (!anchors.has(name))
+        out.push({
+          ...at,
+          message: `alias *${name} has no anchor &${name} before it`,
+          hint: `define the value with &${name} before using *${name}`,
+        });
       continue;
     }
     if (!isMap(node) && !isSeq(node)) {
@@ -317,12 +406,28 @@ function checkDocument(doc: Document, lc: LineCounter, file: string, earlierAnch
       continue;
     }
     if (depth >= CONFIG_LIMITS.maxDepth) {
-      if (!tooDeep) out.push({ file, ...pos(node), path: formatPath(path), severity: "error", message: `the YAML nests more than ${CONFIG_LIMITS.maxDepth} levels deep here`, hint: "a vllm-app.yaml needs a dozen levels at most; check for runaway [ or {" });
+      if (!tooDeep)
+        out.push({
+          file,
+          ...pos(node),
+          path: formatPath(path),
+          severity: "error",
+          message: `the YAML nests more than ${CONFIG_LIMITS.maxDepth} levels deep here`,
+          hint: "a vllm-app.yaml needs a dozen levels at most; check for runaway [ or {",
+        });
       tooDeep = true;
       continue;
     }
     if (node.items.length > CONFIG_LIMITS.maxItems) {
-      if (!tooBig) out.push({ file, ...pos(node), path: formatPath(path), severity: "error", message: `${node.items.length} entries in one ${isMap(node) ? "mapping" : "list"}; at most ${CONFIG_LIMITS.maxItems}`, hint: "a vllm-app.yaml needs far fewer; split the apps or ship large data through include" });
+      if (!tooBig)
+        out.push({
+          file,
+          ...pos(node),
+          path: formatPath(path),
+          severity: "error",
+          message: `${node.items.length} entries in one ${isMap(node) ? "mapping" : "list"}; at most ${CONFIG_LIMITS.maxItems}`,
+          hint: "a vllm-app.yaml needs far fewer; split the apps or ship large data through include",
+        });
       tooBig = true;
       continue;
     }
@@ -336,7 +441,14 @@ function checkDocument(doc: Document, lc: LineCounter, file: string, earlierAnch
       const seen = new Map<string, number>();
       for (const pair of node.items) {
         if (isMap(pair.key) || isSeq(pair.key) || isAlias(pair.key)) {
-          out.push({ file, ...pos(pair.key as YamlNode), path: formatPath(path), severity: "error", message: "a key here is a mapping, a list or an alias; keys are plain names", hint: "write name: value (a ? or [ at the start of a line makes a complex key)" });
+          out.push({
+            file,
+            ...pos(pair.key as YamlNode),
+            path: formatPath(path),
+            severity: "error",
+            message: "a key here is a mapping, a list or an alias; keys are plain names",
+            hint: "write name: value (a ? or [ at the start of a line makes a complex key)",
+          });
           continue;
         }
         const key = isScalar(pair.key) ? pair.key.value : undefined;
@@ -345,10 +457,20 @@ function checkDocument(doc: Document, lc: LineCounter, file: string, earlierAnch
         if (k !== undefined) {
           const first = seen.get(k);
           if (first !== undefined) {
-            out.push({ file, ...pos(pair.key as YamlNode), path: formatPath([...path, k]), severity: "error", message: `duplicate key "${k}" (first at line ${first})`, hint: `each key may appear once per mapping; remove one of the two "${k}:"` });
+            out.push({
+              file,
+              ...pos(pair.key as YamlNode),
+              path: formatPath([...path, k]),
+              severity: "error",
+              message: `duplicate key "${k}" (first at line ${first})`,
+              hint: `each key may appear once per mapping; remove one of the two "${k}:"`,
+            });
           } else seen.set(k, pos(pair.key as YamlNode).line);
         }
-        children.push({ node: pair.key, path, depth: depth + 1 }, { node: pair.value, path: [...path, k ?? "?"], depth: depth + 1 });
+        children.push(
+          { node: pair.key, path, depth: depth + 1 },
+          { node: pair.value, path: [...path, k ?? "?"], depth: depth + 1 },
+        );
       }
     } else {
       node.items.forEach((item, i) => children.push({ node: item, path: [...path, i], depth: depth + 1 }));
@@ -380,14 +502,29 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
     const first = doc.errors[0];
     const indent = first && indentationProblem(text, file, first.code, lineCounter.linePos(first.pos[0]).line);
     if (indent) diagnostics.push(indent);
-    else for (const e of doc.errors) {
-      const pos = lineCounter.linePos(e.pos[0]);
-      if (/call stack/i.test(e.message)) {
-        diagnostics.push({ file, ...pos, path: "", severity: "error", message: `the YAML nests too deeply (more than ${CONFIG_LIMITS.maxDepth} levels)`, hint: "a vllm-app.yaml needs a dozen levels at most; check for runaway [ or {" });
-        continue;
+    else
+      for (const e of doc.errors) {
+        const pos = lineCounter.linePos(e.pos[0]);
+        if (/call stack/i.test(e.message)) {
+          diagnostics.push({
+            file,
+            ...pos,
+            path: "",
+            severity: "error",
+            message: `the YAML nests too deeply (more than ${CONFIG_LIMITS.maxDepth} levels)`,
+            hint: "a vllm-app.yaml needs a dozen levels at most; check for runaway [ or {",
+          });
+          continue;
+        }
+        diagnostics.push({
+          file,
+          ...pos,
+          path: "",
+          severity: "error",
+          message: `YAML syntax error: ${e.message.split("\n")[0]}`,
+          hint: yamlHint(e.code),
+        });
       }
-      diagnostics.push({ file, ...pos, path: "", severity: "error", message: `YAML syntax error: ${e.message.split("\n")[0]}`, hint: yamlHint(e.code) });
-    }
     for (const w of doc.warnings) {
       const pos = lineCounter.linePos(w.pos[0]);
       warnings.push({ file, ...pos, path: "", severity: "warning", message: w.message.split("\n")[0]! });
@@ -411,16 +548,44 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
   if (nonEmpty.length + brokenCount > CONFIG_LIMITS.maxApps) {
     const extra = nonEmpty[CONFIG_LIMITS.maxApps] ?? nonEmpty[nonEmpty.length - 1]!;
     const pos = extra.contents?.range ? lineCounter.linePos(extra.contents.range[0]) : { line: 1, col: 1 };
-    throw new ConfigError([{ file, ...pos, path: "", severity: "error", message: `the file holds ${nonEmpty.length + brokenCount} apps; at most ${CONFIG_LIMITS.maxApps}`, hint: "split the apps over several files" }]);
+    throw new ConfigError([
+      {
+        file,
+        ...pos,
+        path: "",
+        severity: "error",
+        message: `the file holds ${nonEmpty.length + brokenCount} apps; at most ${CONFIG_LIMITS.maxApps}`,
+        hint: "split the apps over several files",
+      },
+    ]);
   }
   if (nonEmpty.length + brokenCount === 0) {
-    throw new ConfigError([{ file, line: 1, col: 1, path: "", severity: "error", message: "the file holds no app", hint: "run `vllmapp init` to write a commented vllm-app.yaml" }]);
+    throw new ConfigError([
+      {
+        file,
+        line: 1,
+        col: 1,
+        path: "",
+        severity: "error",
+        message: "the file holds no app",
+        hint: "run `vllmapp init` to write a commented vllm-app.yaml",
+      },
+    ]);
   }
   // (in a file of one app, a YAML error plainly stops everything: no note)
-  if (list.length > 1) for (const doc of broken) {
-    const pos = lineCounter.linePos(doc.range?.[0] ?? 0);
-    diagnostics.push({ file, ...pos, path: "", severity: "note", summary: true, message: `the app from line ${pos.line} was not checked further: its YAML has errors`, hint: "fix the YAML errors and run again" });
-  }
+  if (list.length > 1)
+    for (const doc of broken) {
+      const pos = lineCounter.linePos(doc.range?.[0] ?? 0);
+      diagnostics.push({
+        file,
+        ...pos,
+        path: "",
+        severity: "note",
+        summary: true,
+        message: `the app from line ${pos.line} was not checked further: its YAML has errors`,
+        hint: "fix the YAML errors and run again",
+      });
+    }
   const names = new Map<string, number>();
   // every app that validated, or validated once its faulty fields were set aside: later checks run on these
   const partial: PartialApp[] = [];
@@ -434,11 +599,24 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
       // the library's resource-exhaustion guard (an alias bomb); other alias problems are caught above
       const first = findFirstAlias(doc);
       const pos = first?.range ? lineCounter.linePos(first.range[0]) : at([]);
-      diagnostics.push({ file, ...pos, path: "", severity: "error", message: `the aliases here expand to too many values (${(e as Error).message})`, hint: `write the values out; an alias may expand to at most ${CONFIG_LIMITS.maxAliasCount} nodes` });
+      diagnostics.push({
+        file,
+        ...pos,
+        path: "",
+        severity: "error",
+        message: `the aliases here expand to too many values (${(e as Error).message})`,
+        hint: `write the values out; an alias may expand to at most ${CONFIG_LIMITS.maxAliasCount} nodes`,
+      });
       continue;
     }
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-      diagnostics.push({ file, ...at([]), path: "", severity: "error", message: "an app must be a mapping of fields (name: …, model_hf_path: …)" });
+      diagnostics.push({
+        file,
+        ...at([]),
+        path: "",
+        severity: "error",
+        message: "an app must be a mapping of fields (name: …, model_hf_path: …)",
+      });
       continue;
     }
     // top-level x-* keys hold anchors for the fields (docker compose's extension fields): not fields
@@ -452,30 +630,60 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
       if (rest.config) {
         for (const f of appRules(rest.config)) {
           if (rest.dropped.some((d) => overlaps(d, f.path))) continue;
-          const d: Diagnostic = { file, ...at(f.path), path: formatPath(f.path), severity: f.severity, message: f.message, hint: f.hint };
+          const d: Diagnostic = {
+            file,
+            ...at(f.path),
+            path: formatPath(f.path),
+            severity: f.severity,
+            message: f.message,
+            hint: f.hint,
+          };
           (f.severity === "error" ? diagnostics : warnings).push(d);
         }
         partial.push({ app: { config: rest.config, file, locate: (p) => at(p) }, dropped: rest.dropped });
       } else {
-        diagnostics.push({ file, ...at([]), path: "", severity: "note", summary: true, message: `the checks of ${typeof (raw as { name?: unknown }).name === "string" ? `app "${(raw as { name: string }).name}"` : "this app"} that need the fields above (units, the model source, vllm serve flags) did not run`, hint: "fix the errors above and run again" });
+        diagnostics.push({
+          file,
+          ...at([]),
+          path: "",
+          severity: "note",
+          summary: true,
+          message: `the checks of ${typeof (raw as { name?: unknown }).name === "string" ? `app "${(raw as { name: string }).name}"` : "this app"} that need the fields above (units, the model source, vllm serve flags) did not run`,
+          hint: "fix the errors above and run again",
+        });
       }
       continue;
     }
     const config = parsed.data;
     for (const f of appRules(config)) {
-      const d: Diagnostic = { file, ...at(f.path), path: formatPath(f.path), severity: f.severity, message: f.message, hint: f.hint };
+      const d: Diagnostic = {
+        file,
+        ...at(f.path),
+        path: formatPath(f.path),
+        severity: f.severity,
+        message: f.message,
+        hint: f.hint,
+      };
       (f.severity === "error" ? diagnostics : warnings).push(d);
     }
     partial.push({ app: { config, file, locate: (p) => at(p) }, dropped: [] });
     const placeholder = placeholderGpu(doc, file, lineCounter);
     if (placeholder) warnings.push(placeholder);
     if (names.has(config.name)) {
-      diagnostics.push({ file, ...at(["name"]), path: "name", severity: "error", message: `app "${config.name}" is defined twice in this file (first at line ${names.get(config.name)})`, hint: "give each app its own name" });
+      diagnostics.push({
+        file,
+        ...at(["name"]),
+        path: "name",
+        severity: "error",
+        message: `app "${config.name}" is defined twice in this file (first at line ${names.get(config.name)})`,
+        hint: "give each app its own name",
+      });
     }
     names.set(config.name, at(["name"]).line);
     apps.push({ config, file, locate: (p) => at(p), explicit: new Set(Object.keys(raw)) });
   }
-  if (diagnostics.some((d) => d.severity === "error")) throw new ConfigError(capDiagnostics(sortDiagnostics(diagnostics)), partial, warnings);
+  if (diagnostics.some((d) => d.severity === "error"))
+    throw new ConfigError(capDiagnostics(sortDiagnostics(diagnostics)), partial, warnings);
   return { apps, warnings };
 }
 
@@ -494,7 +702,10 @@ function placeholderGpu(doc: Document, file: string, lc: LineCounter): Diagnosti
   const comment = node && (isScalar(node) || isMap(node)) ? `${node.comment ?? ""}` : "";
   if (!/PLACEHOLDER/.test(comment) || !node?.range) return undefined;
   return {
-    file, ...lc.linePos(node.range[0]), path: "resources.gpu", severity: "warning",
+    file,
+    ...lc.linePos(node.range[0]),
+    path: "resources.gpu",
+    severity: "warning",
     message: `${isScalar(node) ? `${String(node.value)} is` : "this is"} a placeholder: vllmapp init could not size the model when it wrote the file`,
     hint: "set the GPU type and count the model needs (vllmapp check says whether it fits), then delete the PLACEHOLDER comment",
   };
@@ -514,7 +725,10 @@ export function overlaps(a: readonly PathKey[], b: readonly PathKey[]): boolean 
  * cross-field issues a later round finds, away from the removed fields, are new findings (zod skips
  * them while a field is unknown or of the wrong kind); the rest are the removal's own and are dropped.
  */
-function salvage(raw: Record<string, unknown>, first: readonly $ZodIssue[]): { config?: AppConfig; dropped: PathKey[][]; issues: $ZodIssue[] } {
+function salvage(
+  raw: Record<string, unknown>,
+  first: readonly $ZodIssue[],
+): { config?: AppConfig; dropped: PathKey[][]; issues: $ZodIssue[] } {
   const copy = structuredClone(raw);
   const dropped: PathKey[][] = [];
   const seen = new Set(first.map((i) => `${i.path.join("\0")}\0${i.message}`));
@@ -553,7 +767,13 @@ function salvage(raw: Record<string, unknown>, first: readonly $ZodIssue[]): { c
     if (again.success) return { config: again.data, dropped, issues: found };
     for (const issue of again.error.issues) {
       const key = `${issue.path.join("\0")}\0${issue.message}`;
-      if (issue.code !== "custom" || seen.has(key) || issue.path.length === 0 || dropped.some((d) => overlaps(d, issue.path as PathKey[]))) continue;
+      if (
+        issue.code !== "custom" ||
+        seen.has(key) ||
+        issue.path.length === 0 ||
+        dropped.some((d) => overlaps(d, issue.path as PathKey[]))
+      )
+        continue;
       seen.add(key);
       found.push(issue);
     }
@@ -603,9 +823,18 @@ export function capDiagnostics(list: Diagnostic[]): Diagnostic[] {
   const max = CONFIG_LIMITS.maxDiagnostics;
   if (list.length <= max) return list;
   const last = list[max - 1]!;
-  return [...list.slice(0, max), { ...last, path: "", message: `… and ${list.length - max} more errors in this file`, hint: "fix these first" }];
+  return [
+    ...list.slice(0, max),
+    { ...last, path: "", message: `… and ${list.length - max} more errors in this file`, hint: "fix these first" },
+  ];
 }
 
 export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
-  return [...list].sort((a, b) => a.file.localeCompare(b.file) || Number(Boolean(a.summary)) - Number(Boolean(b.summary)) || a.line - b.line || a.col - b.col);
+  return [...list].sort(
+    (a, b) =>
+      a.file.localeCompare(b.file) ||
+      Number(Boolean(a.summary)) - Number(Boolean(b.summary)) ||
+      a.line - b.line ||
+      a.col - b.col,
+  );
 }

@@ -53,8 +53,10 @@ export function unionExpected(branches: readonly (readonly $ZodIssue[])[]): stri
   for (const b of branches) {
     for (const i of b) {
       // the branch's own message names the kind best ("an integer" where the issue says "number")
-      if (i.path.length === 0 && i.code === "invalid_type") out.push(/^expected (.+?), got /.exec(i.message)?.[1] ?? expectedWords(i.expected));
-      if (i.path.length === 0 && i.code === "invalid_value") out.push(i.values.map((v) => JSON.stringify(v)).join(", "));
+      if (i.path.length === 0 && i.code === "invalid_type")
+        out.push(/^expected (.+?), got /.exec(i.message)?.[1] ?? expectedWords(i.expected));
+      if (i.path.length === 0 && i.code === "invalid_value")
+        out.push(i.values.map((v) => JSON.stringify(v)).join(", "));
     }
   }
   return out;
@@ -109,7 +111,9 @@ export function issueMessage(iss: $ZodRawIssue): string {
       return `unknown field${iss.keys.length > 1 ? "s" : ""} ${iss.keys.map((k) => `"${k}"`).join(", ")}`;
     case "invalid_union": {
       const kinds = unionExpected(iss.errors);
-      return kinds.length ? `expected ${either(kinds)}, got ${describeValue(input)}` : `${describeValue(input)} matches none of the forms this field takes`;
+      return kinds.length
+        ? `expected ${either(kinds)}, got ${describeValue(input)}`
+        : `${describeValue(input)} matches none of the forms this field takes`;
     }
     case "invalid_key":
       return `the key ${describeValue(input)} is not allowed here`;

@@ -72,11 +72,16 @@ function readValue(v: string): unknown {
  */
 export function applyOverrides(doc: Document, overrides: readonly SetOverride[], created: string[] = []): Diagnostic[] {
   const problems: Diagnostic[] = [];
-  const problem = (o: SetOverride, message: string, hint?: string) => problems.push({ file: SET_FILE, line: 0, col: 0, path: o.path, severity: "error", message, hint });
+  const problem = (o: SetOverride, message: string, hint?: string) =>
+    problems.push({ file: SET_FILE, line: 0, col: 0, path: o.path, severity: "error", message, hint });
   for (const o of overrides) {
     const path = parseSetPath(o.path);
     if (!path) {
-      problem(o, "not a field path", "write fields with dots and list items with [N], e.g. resources.gpu or extra_args[1]");
+      problem(
+        o,
+        "not a field path",
+        "write fields with dots and list items with [N], e.g. resources.gpu or extra_args[1]",
+      );
       continue;
     }
     // every step but the last must be a mapping (or a list, for an index) in the file, or absent
@@ -91,15 +96,25 @@ export function applyOverrides(doc: Document, overrides: readonly SetOverride[],
         break;
       }
     }
-    if (blocked === undefined && node !== undefined && node !== null && !isMap(node) && !(isSeq(node) && typeof path[path.length - 1] === "number")) {
+    if (
+      blocked === undefined &&
+      node !== undefined &&
+      node !== null &&
+      !isMap(node) &&
+      !(isSeq(node) && typeof path[path.length - 1] === "number")
+    ) {
       blocked = formatPath(path.slice(0, -1));
     }
     if (blocked !== undefined) {
-      problem(o, `${blocked} is not a mapping${typeof path[path.length - 1] === "number" ? " or list" : ""} in the file, so it has no field ${String(path[path.length - 1])}`);
+      problem(
+        o,
+        `${blocked} is not a mapping${typeof path[path.length - 1] === "number" ? " or list" : ""} in the file, so it has no field ${String(path[path.length - 1])}`,
+      );
       continue;
     }
     let depth = 0;
-    for (let n: unknown = doc.contents; depth < path.length && (isMap(n) || isSeq(n)) && n.has(path[depth]); depth++) n = n.get(path[depth], true);
+    for (let n: unknown = doc.contents; depth < path.length && (isMap(n) || isSeq(n)) && n.has(path[depth]); depth++)
+      n = n.get(path[depth], true);
     created.push(formatPath(path.slice(0, depth + 1)));
     const value = readValue(o.value);
     if (value === null) doc.deleteIn(path);
@@ -109,10 +124,17 @@ export function applyOverrides(doc: Document, overrides: readonly SetOverride[],
 }
 
 /** Is this diagnostic about a field an override set or added (so it points at --set, not at a line of the file)? */
-export function isOverridden(d: Pick<Diagnostic, "path">, overrides: readonly SetOverride[], created: readonly string[] = []): boolean {
+export function isOverridden(
+  d: Pick<Diagnostic, "path">,
+  overrides: readonly SetOverride[],
+  created: readonly string[] = [],
+): boolean {
   const under = (f: string) => d.path === f || d.path.startsWith(`${f}.`) || d.path.startsWith(`${f}[`);
-  return created.some(under) || overrides.some((o) => {
-    const p = parseSetPath(o.path);
-    return p !== undefined && under(formatPath(p));
-  });
+  return (
+    created.some(under) ||
+    overrides.some((o) => {
+      const p = parseSetPath(o.path);
+      return p !== undefined && under(formatPath(p));
+    })
+  );
 }

@@ -42,8 +42,14 @@ function requestOverLimit(field: "cpu" | "memory", pair: readonly [Quantity, Qua
 function a100Note(app: AppConfig): Finding | undefined {
   // read as unknown: a "TYPE:COUNT" string, or {type, count} (as written, or as the schema hands it out)
   const gpu: unknown = app.resources?.gpu;
-  const typed = typeof gpu === "string" ? gpu.replace(/:\s*\d+\s*$/, "") : typeof gpu === "object" && gpu !== null ? (gpu as { type?: unknown }).type : undefined;
-  if (typeof typed !== "string" || typed.trim().toUpperCase() !== "A100" || findGpuType(typed)?.name !== "A100") return undefined;
+  const typed =
+    typeof gpu === "string"
+      ? gpu.replace(/:\s*\d+\s*$/, "")
+      : typeof gpu === "object" && gpu !== null
+        ? (gpu as { type?: unknown }).type
+        : undefined;
+  if (typeof typed !== "string" || typed.trim().toUpperCase() !== "A100" || findGpuType(typed)?.name !== "A100")
+    return undefined;
   return {
     path: ["resources", "gpu"],
     severity: "note",
@@ -69,7 +75,11 @@ export function appRules(app: AppConfig): Finding[] {
   const a100 = a100Note(app);
   if (a100) out.push(a100);
   if (app.scaling?.wake && !Array.isArray(app.scaling.replicas)) {
-    out.push({ path: ["scaling", "wake"], severity: "warning", message: "scaling.wake applies to autoscaling (replicas: [min, max]); with a fixed replica count it is ignored" });
+    out.push({
+      path: ["scaling", "wake"],
+      severity: "warning",
+      message: "scaling.wake applies to autoscaling (replicas: [min, max]); with a fixed replica count it is ignored",
+    });
   }
   return out;
 }

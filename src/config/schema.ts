@@ -8,7 +8,16 @@ import { issueMessage } from "./messages.js";
 
 // zod/mini loads no messages by default; ours say what was expected and what was found (messages.ts).
 z.config({ localeError: (iss) => issueMessage(iss) });
-import { DEFAULT_POOL_LABEL, GPU_TYPE_NAMES, LABEL_SCHEMES, MIG_PROFILE_RE, findGpuType, parseGpuString, suggestGpuType, type GpuSpec } from "./gpus.js";
+import {
+  DEFAULT_POOL_LABEL,
+  GPU_TYPE_NAMES,
+  LABEL_SCHEMES,
+  MIG_PROFILE_RE,
+  findGpuType,
+  parseGpuString,
+  suggestGpuType,
+  type GpuSpec,
+} from "./gpus.js";
 import { isQuantity, parseDuration, quantityFix, quantityValue } from "./units.js";
 import { monitoringSchema } from "./monitoring.js";
 import { routeSchema } from "./route.js";
@@ -32,7 +41,11 @@ export const quantity = z.union([z.number(), z.string()]).check(
       code: "custom",
       input: v,
       message: `${JSON.stringify(v)} is not a Kubernetes quantity${fix ? `; did you mean "${fix}"?` : ""}`,
-      params: { hint: fix ? `write "${fix}" (Kubernetes units: Ki, Mi, Gi, Ti for bytes; m for milli-CPUs)` : 'write e.g. "16Gi", "500Mi", "4" or "500m"' },
+      params: {
+        hint: fix
+          ? `write "${fix}" (Kubernetes units: Ki, Mi, Gi, Ti for bytes; m for milli-CPUs)`
+          : 'write e.g. "16Gi", "500Mi", "4" or "500m"',
+      },
     });
   }),
 );
@@ -48,10 +61,16 @@ const int = (min: number, message?: string) => z.int().check(z.minimum(min, mess
 const str = (...checks: Parameters<ReturnType<typeof z.string>["check"]>) => z.string().check(...checks);
 const nonEmpty = () => str(z.minLength(1));
 /** An argv element: a YAML number or boolean in the list (`[--max-model-len, 8192]`) is the string it spells. */
-const argvItem = z.pipe(z.union([z.string(), z.number(), z.boolean()]), z.transform((v) => String(v)));
+const argvItem = z.pipe(
+  z.union([z.string(), z.number(), z.boolean()]),
+  z.transform((v) => String(v)),
+);
 const argvList = z.array(argvItem);
 /** on_startup / on_shutdown: an argv list, or one string run by `sh -c`. */
-const hook = z.union([nonEmpty(), argvList.check(z.minLength(1, "give the command and its arguments, e.g. [sh, -c, \"echo hi\"]"))]);
+const hook = z.union([
+  nonEmpty(),
+  argvList.check(z.minLength(1, 'give the command and its arguments, e.g. [sh, -c, "echo hi"]')),
+]);
 
 /**
  * What is wrong with a `"TYPE:COUNT"` GPU string, in the words of both the file's check and `init --gpu`:
@@ -73,7 +92,10 @@ export function gpuStringProblem(gpu: string): { message: string; hint: string }
   }
   if (m.count === 0) {
     const name = findGpuType(m.type)!.name;
-    return { message: `"${gpu}" asks for zero ${name} GPUs`, hint: `write "${name}:1" (or more), or leave resources.gpu out to run without a GPU` };
+    return {
+      message: `"${gpu}" asks for zero ${name} GPUs`,
+      hint: `write "${name}:1" (or more), or leave resources.gpu out to run without a GPU`,
+    };
   }
   return undefined;
 }
@@ -114,8 +136,16 @@ export const scalingSchema = z.strictObject({
   ),
   scaledown_after: opt(doc(duration, "idle time before scaling down")),
   prometheus_url: opt(doc(z.url(), "Prometheus that scrapes vLLM's metrics (for the KEDA autoscaler)")),
-  wake: opt(doc(z.enum(["http-add-on"]), "what wakes an app scaled to zero: http-add-on = KEDA's HTTP add-on, whose interceptor sees requests while no pod runs")),
-  keda_namespace: def(doc(str(z.regex(DNS1123_LABEL, "must be a DNS-1123 label")), "the namespace KEDA's HTTP add-on is installed in"), "keda"),
+  wake: opt(
+    doc(
+      z.enum(["http-add-on"]),
+      "what wakes an app scaled to zero: http-add-on = KEDA's HTTP add-on, whose interceptor sees requests while no pod runs",
+    ),
+  ),
+  keda_namespace: def(
+    doc(str(z.regex(DNS1123_LABEL, "must be a DNS-1123 label")), "the namespace KEDA's HTTP add-on is installed in"),
+    "keda",
+  ),
 });
 
 const ENV_NAME_MSG = "not an environment variable name";
@@ -123,7 +153,11 @@ const secretShort = str(z.regex(ENV_NAME, "a secret's short form is an environme
 const secretLong = z.strictObject({
   env_var: opt(str(z.regex(ENV_NAME, ENV_NAME_MSG))),
   secret: opt(str(z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes Secret name"))),
-  key: opt(str(z.regex(/^[-._a-zA-Z0-9]+$/, "not a Secret key: letters, digits, '-', '_' and '.' (e.g. HF_TOKEN, secret-key)"))),
+  key: opt(
+    str(
+      z.regex(/^[-._a-zA-Z0-9]+$/, "not a Secret key: letters, digits, '-', '_' and '.' (e.g. HF_TOKEN, secret-key)"),
+    ),
+  ),
   mount: opt(str(z.startsWith("/", "mount must be an absolute path"))),
 });
 export const secretSchema = z.union([secretShort, secretLong]);
@@ -148,13 +182,32 @@ export const loraSchema = z.strictObject({
   adapters: def(
     z.array(
       z.strictObject({
-        name: doc(str(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "an adapter name is letters, digits, '.', '_' and '-'"), z.maxLength(63)), "the model name clients send to use this adapter"),
-        source: doc(nonEmpty(), "org/name (Hugging Face), s3://, gs://, az:// URI, pvc://CLAIM/path, or an absolute path"),
+        name: doc(
+          str(
+            z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "an adapter name is letters, digits, '.', '_' and '-'"),
+            z.maxLength(63),
+          ),
+          "the model name clients send to use this adapter",
+        ),
+        source: doc(
+          nonEmpty(),
+          "org/name (Hugging Face), s3://, gs://, az:// URI, pvc://CLAIM/path, or an absolute path",
+        ),
       }),
     ),
     [],
   ),
-  max_rank: opt(doc(z.union([1, 8, 16, 32, 64, 128, 256, 320, 512].map((r) => z.literal(r)) as unknown as [z.ZodMiniLiteral<number>, z.ZodMiniLiteral<number>]), "--max-lora-rank (default: the adapters' largest rank)")),
+  max_rank: opt(
+    doc(
+      z.union(
+        [1, 8, 16, 32, 64, 128, 256, 320, 512].map((r) => z.literal(r)) as unknown as [
+          z.ZodMiniLiteral<number>,
+          z.ZodMiniLiteral<number>,
+        ],
+      ),
+      "--max-lora-rank (default: the adapters' largest rank)",
+    ),
+  ),
   max_loras: opt(doc(int(1), "adapters in one batch (--max-loras; default: the adapter count, at most 4)")),
   max_cpu_loras: opt(doc(int(1), "adapters kept in CPU memory (--max-cpu-loras)")),
   dynamic: def(doc(z.boolean(), "also allow loading adapters at run time (VLLM_ALLOW_RUNTIME_LORA_UPDATING)"), false),
@@ -166,26 +219,61 @@ export const parallelismSchema = z.strictObject({
   data: opt(doc(int(1), "data-parallel ranks in all (default 1)")),
   data_local: opt(doc(int(1), "data-parallel ranks per pod (default data ÷ nodes)")),
   expert: opt(doc(z.boolean(), "expert parallelism for MoE models (--enable-expert-parallel)")),
-  nodes: opt(doc(z.union([int(1), z.literal("auto")]), "pods per group, one node each; > 1 runs on a LeaderWorkerSet (default: tensor × pipeline × data ÷ GPUs per pod)")),
-  backend: opt(doc(z.enum(["mp", "ray"]), "vLLM's distributed executor backend; multi-node is mp (vLLM's native mode)")),
+  nodes: opt(
+    doc(
+      z.union([int(1), z.literal("auto")]),
+      "pods per group, one node each; > 1 runs on a LeaderWorkerSet (default: tensor × pipeline × data ÷ GPUs per pod)",
+    ),
+  ),
+  backend: opt(
+    doc(z.enum(["mp", "ray"]), "vLLM's distributed executor backend; multi-node is mp (vLLM's native mode)"),
+  ),
 });
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 /** The fields of vllm-app.yaml as written, with every check; `appConfigSchema` hands them out converted. */
 const appFieldsSchema = z
   .strictObject({
-    name: str(z.maxLength(63, "at most 63 characters"), z.regex(DNS1123_LABEL, "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit")),
+    name: str(
+      z.maxLength(63, "at most 63 characters"),
+      z.regex(
+        DNS1123_LABEL,
+        "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit",
+      ),
+    ),
     description: opt(str(z.maxLength(255))),
     type: def(z.literal("vLLM"), "vLLM"),
     model_hf_path: opt(doc(z.string(), "Hugging Face repo org/name, optional @revision")),
-    model_path: opt(doc(modelPath, "s3://, gs://, az:// URI, pvc://CLAIM/path, an absolute path, models:/NAME/VERSION, or {run_output: …}")),
+    model_path: opt(
+      doc(
+        modelPath,
+        "s3://, gs://, az:// URI, pvc://CLAIM/path, an absolute path, models:/NAME/VERSION, or {run_output: …}",
+      ),
+    ),
     model_id: opt(doc(nonEmpty(), "the model name clients send (--served-model-name)")),
-    draft_model_hf_path: opt(doc(z.string(), "speculative decoding: a draft model from Hugging Face, org/name optionally @revision")),
-    draft_model_path: opt(doc(modelPath, "speculative decoding: a draft model from s3://, gs://, az://, pvc://, an absolute path or {run_output: …}")),
-    speculative_config: opt(doc(z.record(z.string(), z.unknown()), "keys of vLLM's --speculative-config (num_speculative_tokens, method, …); model comes from the draft")),
+    draft_model_hf_path: opt(
+      doc(z.string(), "speculative decoding: a draft model from Hugging Face, org/name optionally @revision"),
+    ),
+    draft_model_path: opt(
+      doc(
+        modelPath,
+        "speculative decoding: a draft model from s3://, gs://, az://, pvc://, an absolute path or {run_output: …}",
+      ),
+    ),
+    speculative_config: opt(
+      doc(
+        z.record(z.string(), z.unknown()),
+        "keys of vLLM's --speculative-config (num_speculative_tokens, method, …); model comes from the draft",
+      ),
+    ),
     stream_model: def(z.boolean(), true),
     image: def(nonEmpty(), "auto"),
-    vllm_version: opt(doc(str(z.regex(/^\d+\.\d+\.\d+$/, 'must be a vLLM release like "0.33.0"')), "the vLLM release a custom image runs, for checking extra_args (official vllm/vllm-openai:vX.Y.Z tags imply it)")),
+    vllm_version: opt(
+      doc(
+        str(z.regex(/^\d+\.\d+\.\d+$/, 'must be a vLLM release like "0.33.0"')),
+        "the vLLM release a custom image runs, for checking extra_args (official vllm/vllm-openai:vX.Y.Z tags imply it)",
+      ),
+    ),
     port: def(z.int().check(z.minimum(1, "port must be 1–65535"), z.maximum(65535, "port must be 1–65535")), 8000),
     extra_args: opt(doc(z.union([z.string(), argvList]), "extra `vllm serve` flags")),
     command: opt(doc(z.union([z.string(), argvList]), "full override of the container command")),
@@ -196,7 +284,13 @@ const appFieldsSchema = z
     scaling: opt(scalingSchema),
     requires_auth: def(
       doc(
-        z.union([z.boolean(), z.strictObject({ secret: str(z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes Secret name")), key: def(nonEmpty(), "VLLM_API_KEY") })]),
+        z.union([
+          z.boolean(),
+          z.strictObject({
+            secret: str(z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes Secret name")),
+            key: def(nonEmpty(), "VLLM_API_KEY"),
+          }),
+        ]),
         "true: vllmapp generates an API key into Secret <app>-api-key; {secret, key}: a Secret you manage holds it; false: no key",
       ),
       true,
@@ -210,7 +304,15 @@ const appFieldsSchema = z
         tls_secret: opt(z.string()),
       }),
     ),
-    links: opt(z.array(z.strictObject({ path: z.string(), title: z.string(), is_relative: def(doc(z.boolean(), "path is relative to the app's endpoint (Flyte's default: false)"), false) }))),
+    links: opt(
+      z.array(
+        z.strictObject({
+          path: z.string(),
+          title: z.string(),
+          is_relative: def(doc(z.boolean(), "path is relative to the app's endpoint (Flyte's default: false)"), false),
+        }),
+      ),
+    ),
     include: opt(z.array(nonEmpty())),
     parameters: opt(
       z.array(
@@ -223,30 +325,61 @@ const appFieldsSchema = z
     ),
     cluster_pool: def(z.string(), "default"),
     interruptible: def(z.boolean(), false),
-    pod_template: opt(z.union([nonEmpty(), z.strictObject({ metadata: opt(z.record(z.string(), z.unknown())), spec: opt(z.record(z.string(), z.unknown())) })])),
+    pod_template: opt(
+      z.union([
+        nonEmpty(),
+        z.strictObject({
+          metadata: opt(z.record(z.string(), z.unknown())),
+          spec: opt(z.record(z.string(), z.unknown())),
+        }),
+      ]),
+    ),
     depends_on: opt(z.array(nonEmpty())),
     on_startup: opt(doc(hook, "argv list, or one string run by sh -c")),
     on_shutdown: opt(doc(hook, "argv list, or one string run by sh -c")),
     namespace: opt(str(z.regex(DNS1123_LABEL, DNS_MSG))),
     lora: opt(doc(loraSchema, "LoRA adapters served next to the base model")),
-    parallelism: opt(doc(parallelismSchema, "tensor × pipeline × data parallel sizes and nodes; checked against resources.gpu")),
+    parallelism: opt(
+      doc(parallelismSchema, "tensor × pipeline × data parallel sizes and nodes; checked against resources.gpu"),
+    ),
     security: opt(
       doc(
         z.strictObject({
           profile: def(
-            doc(z.enum(SECURITY_PROFILES), "restricted (default): non-root UID 10001, no capabilities, read-only root; baseline: the image's user (root); privileged: also seccomp Unconfined, IPC_LOCK and SYS_PTRACE (RDMA, ROCm)"),
+            doc(
+              z.enum(SECURITY_PROFILES),
+              "restricted (default): non-root UID 10001, no capabilities, read-only root; baseline: the image's user (root); privileged: also seccomp Unconfined, IPC_LOCK and SYS_PTRACE (RDMA, ROCm)",
+            ),
             "restricted",
           ),
         }),
         "the Pod Security level the pods are rendered for",
       ),
     ),
-    network_policy: def(doc(z.boolean(), "a NetworkPolicy that admits the pod's ports from anywhere and, multi-node, every port between the group's pods only (false: none, e.g. for a mesh's sidecar ports)"), true),
-    service_account: opt(doc(str(z.maxLength(253), z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes ServiceAccount name")), "the pod's service account (workload identity: IRSA, GKE, Azure), so object-store access needs no static keys")),
+    network_policy: def(
+      doc(
+        z.boolean(),
+        "a NetworkPolicy that admits the pod's ports from anywhere and, multi-node, every port between the group's pods only (false: none, e.g. for a mesh's sidecar ports)",
+      ),
+      true,
+    ),
+    service_account: opt(
+      doc(
+        str(z.maxLength(253), z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes ServiceAccount name")),
+        "the pod's service account (workload identity: IRSA, GKE, Azure), so object-store access needs no static keys",
+      ),
+    ),
     startup_timeout: def(duration, "30m"),
     cache: opt(
       z.strictObject({
-        size: def(quantity.check(z.refine((v) => !isQuantity(v) || quantityValue(v) > 0, { message: "a cache volume needs a size above zero, e.g. 100Gi" })), "100Gi"),
+        size: def(
+          quantity.check(
+            z.refine((v) => !isQuantity(v) || quantityValue(v) > 0, {
+              message: "a cache volume needs a size above zero, e.g. 100Gi",
+            }),
+          ),
+          "100Gi",
+        ),
         storage_class: opt(z.string()),
         access_mode: def(z.enum(["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"]), "ReadWriteOnce"),
       }),
@@ -256,7 +389,13 @@ const appFieldsSchema = z
       z.strictObject({
         scheme: def(
           doc(
-            z.union([z.enum(LABEL_SCHEMES), z.strictObject({ key: nonEmpty(), values: z.record(z.string(), z.union([nonEmpty(), z.array(nonEmpty()).check(z.minLength(1))])) })]),
+            z.union([
+              z.enum(LABEL_SCHEMES),
+              z.strictObject({
+                key: nonEmpty(),
+                values: z.record(z.string(), z.union([nonEmpty(), z.array(nonEmpty()).check(z.minLength(1))])),
+              }),
+            ]),
             "how GPU nodes are labelled: gfd (NVIDIA GPU feature discovery, default), gke, karpenter, aks (Azure VM sizes), or {key, values: {TYPE: value}}",
           ),
           "gfd",
@@ -265,87 +404,176 @@ const appFieldsSchema = z
         pool: def(z.string(), DEFAULT_POOL_LABEL),
       }),
     ),
-    route: opt(doc(routeSchema, "a Gateway API HTTPRoute to the app's Service on a named Gateway (and an InferencePool when asked)")),
+    route: opt(
+      doc(
+        routeSchema,
+        "a Gateway API HTTPRoute to the app's Service on a named Gateway (and an InferencePool when asked)",
+      ),
+    ),
     monitoring: opt(doc(monitoringSchema, "PodMonitor, Grafana dashboard and alert rules for prometheus-operator")),
   })
-  .check(z.superRefine((app, ctx) => {
-    if (app.args !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["args"], message: '"args" is not a field; use extra_args for extra `vllm serve` flags' });
-    }
-    const sources = [app.model_hf_path, app.model_path].filter((s) => s !== undefined).length;
-    if (sources === 0) {
-      ctx.addIssue({ code: "custom", path: [], message: "no model source; set exactly one of model_hf_path or model_path" });
-    } else if (sources === 2) {
-      ctx.addIssue({ code: "custom", path: ["model_path"], message: "both model_hf_path and model_path are set; keep exactly one" });
-    }
-    if (app.model_hf_path !== undefined && !HF_REPO.test(app.model_hf_path)) {
-      ctx.addIssue({ code: "custom", path: ["model_hf_path"], message: `"${app.model_hf_path}" is not a Hugging Face repo id; write org/name, optionally @revision (e.g. Qwen/Qwen3-0.6B)` });
-    }
-    if (typeof app.model_path === "object" && app.model_path.run_output) {
-      const ro = app.model_path.run_output;
-      if ((ro.run_name === undefined) === (ro.task_name === undefined)) {
-        ctx.addIssue({ code: "custom", path: ["model_path", "run_output"], message: "set exactly one of run_name or task_name" });
-      }
-    }
-    for (const issue of gpuIssues(app.resources?.gpu)) ctx.addIssue(issue);
-    // the pod spec's lists that are merged by name (the server container is found among them)
-    if (typeof app.pod_template === "object" && app.pod_template.spec) {
-      for (const key of ["containers", "initContainers", "ephemeralContainers", "volumes", "tolerations", "imagePullSecrets"]) {
-        const v = app.pod_template.spec[key];
-        if (v !== undefined && (!Array.isArray(v) || v.some((x) => x === null || typeof x !== "object" || Array.isArray(x)))) {
-          ctx.addIssue({ code: "custom", path: ["pod_template", "spec", key], message: `pod_template.spec.${key} must be a list of mappings`, params: { hint: key === "containers" ? "write e.g. containers: [{name: vllm, env: [{name: X, value: \"1\"}]}]" : `write ${key}: [{…}, …]` } });
-        }
-      }
-    }
-    const reps = app.scaling?.replicas;
-    if (Array.isArray(reps) && reps[0] > reps[1]) {
-      ctx.addIssue({ code: "custom", path: ["scaling", "replicas"], message: `min ${reps[0]} is greater than max ${reps[1]}; write [min, max] with min ≤ max` });
-    }
-    if (app.domain && app.domain.subdomain === undefined && app.domain.custom_domain === undefined) {
-      ctx.addIssue({ code: "custom", path: ["domain"], message: "set subdomain and/or custom_domain" });
-    }
-    if (app.domain?.subdomain !== undefined && app.domain.custom_domain === undefined && app.domain.base_domain === undefined) {
-      ctx.addIssue({ code: "custom", path: ["domain", "base_domain"], message: "a subdomain needs base_domain (the domain it is taken under), or set custom_domain" });
-    }
-    const seenParams = new Set<string>();
-    app.parameters?.forEach((p, i) => {
-      if (seenParams.has(p.name)) ctx.addIssue({ code: "custom", path: ["parameters", i, "name"], message: `parameter "${p.name}" is defined twice` });
-      seenParams.add(p.name);
-    });
-    app.secrets?.forEach((s, i) => {
-      if (typeof s === "object" && s.env_var === undefined && s.mount === undefined) {
-        ctx.addIssue({ code: "custom", path: ["secrets", i], message: "a secret needs env_var (to set an environment variable) or mount (to mount it as a file)" });
-      }
-      if (typeof s === "object" && s.mount !== undefined && s.key === undefined && s.env_var === undefined) {
-        ctx.addIssue({ code: "custom", path: ["secrets", i, "key"], message: "a mounted secret needs key (the file name in the Secret)" });
-      }
-    });
-    for (const hookName of ["on_startup", "on_shutdown"] as const) {
-      const h = app[hookName];
-      if (Array.isArray(h) && typeof h[0] === "string" && /\s/.test(h[0].trim())) {
-        const split = [...h[0]!.trim().split(/\s+/), ...h.slice(1)];
+  .check(
+    z.superRefine((app, ctx) => {
+      if (app.args !== undefined) {
         ctx.addIssue({
-          code: "custom", path: [hookName, 0],
-          message: `"${h[0]}" is one list element, so it would be run as a program of that name (spaces included)`,
-          params: { hint: `split it: ${JSON.stringify(split)}, or write the whole line as one string (run by sh -c): ${hookName}: ${JSON.stringify(h.join(" "))}` },
+          code: "custom",
+          path: ["args"],
+          message: '"args" is not a field; use extra_args for extra `vllm serve` flags',
         });
       }
-    }
-    if (typeof app.node_labels?.scheme === "object") {
-      for (const t of Object.keys(app.node_labels.scheme.values)) {
-        if (!findGpuType(t)) {
-          const guess = suggestGpuType(t);
-          ctx.addIssue({ code: "custom", path: ["node_labels", "scheme", "values", t], message: `unknown GPU type "${t}"${guess ? `; did you mean "${guess}"?` : ""}`, params: { hint: `keys are GPU types of the catalog: ${GPU_TYPE_NAMES.join(", ")}` } });
+      const sources = [app.model_hf_path, app.model_path].filter((s) => s !== undefined).length;
+      if (sources === 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: [],
+          message: "no model source; set exactly one of model_hf_path or model_path",
+        });
+      } else if (sources === 2) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["model_path"],
+          message: "both model_hf_path and model_path are set; keep exactly one",
+        });
+      }
+      if (app.model_hf_path !== undefined && !HF_REPO.test(app.model_hf_path)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["model_hf_path"],
+          message: `"${app.model_hf_path}" is not a Hugging Face repo id; write org/name, optionally @revision (e.g. Qwen/Qwen3-0.6B)`,
+        });
+      }
+      if (typeof app.model_path === "object" && app.model_path.run_output) {
+        const ro = app.model_path.run_output;
+        if ((ro.run_name === undefined) === (ro.task_name === undefined)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["model_path", "run_output"],
+            message: "set exactly one of run_name or task_name",
+          });
         }
       }
-    }
-    if (app.route?.endpoint_picker && !app.route.inference_pool) {
-      ctx.addIssue({ code: "custom", path: ["route", "endpoint_picker"], message: "endpoint_picker is the InferencePool's; set inference_pool: true or drop it" });
-    }
-    if (app.command !== undefined && app.extra_args !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["extra_args"], message: "command replaces the whole container command, so extra_args would be ignored; put the flags in command or drop command" });
-    }
-  }));
+      for (const issue of gpuIssues(app.resources?.gpu)) ctx.addIssue(issue);
+      // the pod spec's lists that are merged by name (the server container is found among them)
+      if (typeof app.pod_template === "object" && app.pod_template.spec) {
+        for (const key of [
+          "containers",
+          "initContainers",
+          "ephemeralContainers",
+          "volumes",
+          "tolerations",
+          "imagePullSecrets",
+        ]) {
+          const v = app.pod_template.spec[key];
+          if (
+            v !== undefined &&
+            (!Array.isArray(v) || v.some((x) => x === null || typeof x !== "object" || Array.isArray(x)))
+          ) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["pod_template", "spec", key],
+              message: `pod_template.spec.${key} must be a list of mappings`,
+              params: {
+                hint:
+                  key === "containers"
+                    ? 'write e.g. containers: [{name: vllm, env: [{name: X, value: "1"}]}]'
+                    : `write ${key}: [{…}, …]`,
+              },
+            });
+          }
+        }
+      }
+      const reps = app.scaling?.replicas;
+      if (Array.isArray(reps) && reps[0] > reps[1]) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["scaling", "replicas"],
+          message: `min ${reps[0]} is greater than max ${reps[1]}; write [min, max] with min ≤ max`,
+        });
+      }
+      if (app.domain && app.domain.subdomain === undefined && app.domain.custom_domain === undefined) {
+        ctx.addIssue({ code: "custom", path: ["domain"], message: "set subdomain and/or custom_domain" });
+      }
+      if (
+        app.domain?.subdomain !== undefined &&
+        app.domain.custom_domain === undefined &&
+        app.domain.base_domain === undefined
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["domain", "base_domain"],
+          message: "a subdomain needs base_domain (the domain it is taken under), or set custom_domain",
+        });
+      }
+      const seenParams = new Set<string>();
+      app.parameters?.forEach((p, i) => {
+        if (seenParams.has(p.name))
+          ctx.addIssue({
+            code: "custom",
+            path: ["parameters", i, "name"],
+            message: `parameter "${p.name}" is defined twice`,
+          });
+        seenParams.add(p.name);
+      });
+      app.secrets?.forEach((s, i) => {
+        if (typeof s === "object" && s.env_var === undefined && s.mount === undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["secrets", i],
+            message: "a secret needs env_var (to set an environment variable) or mount (to mount it as a file)",
+          });
+        }
+        if (typeof s === "object" && s.mount !== undefined && s.key === undefined && s.env_var === undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["secrets", i, "key"],
+            message: "a mounted secret needs key (the file name in the Secret)",
+          });
+        }
+      });
+      for (const hookName of ["on_startup", "on_shutdown"] as const) {
+        const h = app[hookName];
+        if (Array.isArray(h) && typeof h[0] === "string" && /\s/.test(h[0].trim())) {
+          const split = [...h[0]!.trim().split(/\s+/), ...h.slice(1)];
+          ctx.addIssue({
+            code: "custom",
+            path: [hookName, 0],
+            message: `"${h[0]}" is one list element, so it would be run as a program of that name (spaces included)`,
+            params: {
+              hint: `split it: ${JSON.stringify(split)}, or write the whole line as one string (run by sh -c): ${hookName}: ${JSON.stringify(h.join(" "))}`,
+            },
+          });
+        }
+      }
+      if (typeof app.node_labels?.scheme === "object") {
+        for (const t of Object.keys(app.node_labels.scheme.values)) {
+          if (!findGpuType(t)) {
+            const guess = suggestGpuType(t);
+            ctx.addIssue({
+              code: "custom",
+              path: ["node_labels", "scheme", "values", t],
+              message: `unknown GPU type "${t}"${guess ? `; did you mean "${guess}"?` : ""}`,
+              params: { hint: `keys are GPU types of the catalog: ${GPU_TYPE_NAMES.join(", ")}` },
+            });
+          }
+        }
+      }
+      if (app.route?.endpoint_picker && !app.route.inference_pool) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["route", "endpoint_picker"],
+          message: "endpoint_picker is the InferencePool's; set inference_pool: true or drop it",
+        });
+      }
+      if (app.command !== undefined && app.extra_args !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["extra_args"],
+          message:
+            "command replaces the whole container command, so extra_args would be ignored; put the flags in command or drop command",
+        });
+      }
+    }),
+  );
 
 type AppFields = z.output<typeof appFieldsSchema>;
 type Resources = NonNullable<AppFields["resources"]>;
@@ -372,24 +600,52 @@ function gpuIssues(gpu: Resources["gpu"]): CustomIssue[] {
   }
   const gpuCount = gpu === undefined ? undefined : gpuSpec(gpu).count;
   if (gpuCount !== undefined && gpuCount > MAX_GPUS_PER_REPLICA) {
-    out.push({ code: "custom", path: typeof gpu === "object" ? ["resources", "gpu", "count"] : ["resources", "gpu"], message: `${gpuCount} GPUs per replica; at most ${MAX_GPUS_PER_REPLICA} (the GPUs of one pod are on one node)`, params: { hint: "spread larger models over nodes with parallelism.nodes, or over replicas with scaling.replicas" } });
+    out.push({
+      code: "custom",
+      path: typeof gpu === "object" ? ["resources", "gpu", "count"] : ["resources", "gpu"],
+      message: `${gpuCount} GPUs per replica; at most ${MAX_GPUS_PER_REPLICA} (the GPUs of one pod are on one node)`,
+      params: {
+        hint: "spread larger models over nodes with parallelism.nodes, or over replicas with scaling.replicas",
+      },
+    });
   }
   if (typeof gpu === "object") {
     if (gpu.type !== undefined && gpu.count === 0) {
-      out.push({ code: "custom", path: ["resources", "gpu", "count"], message: `count 0 asks for zero ${gpu.type} GPUs`, params: { hint: "give count: 1 (or more), or leave resources.gpu out to run without a GPU" } });
+      out.push({
+        code: "custom",
+        path: ["resources", "gpu", "count"],
+        message: `count 0 asks for zero ${gpu.type} GPUs`,
+        params: { hint: "give count: 1 (or more), or leave resources.gpu out to run without a GPU" },
+      });
     }
     const t = gpu.type === undefined ? undefined : findGpuType(gpu.type);
     if (gpu.type !== undefined && !t) {
       const guess = suggestGpuType(gpu.type);
-      out.push({ code: "custom", path: ["resources", "gpu", "type"], message: `unknown GPU type "${gpu.type}"${guess ? `; did you mean "${guess}"?` : ""} (known: ${GPU_TYPE_NAMES.join(", ")})` });
+      out.push({
+        code: "custom",
+        path: ["resources", "gpu", "type"],
+        message: `unknown GPU type "${gpu.type}"${guess ? `; did you mean "${guess}"?` : ""} (known: ${GPU_TYPE_NAMES.join(", ")})`,
+      });
     }
     if (gpu.partition !== undefined) {
       if (!MIG_PROFILE_RE.test(gpu.partition)) {
-        out.push({ code: "custom", path: ["resources", "gpu", "partition"], message: `"${gpu.partition}" is not a MIG profile; write e.g. "1g.10gb"` });
+        out.push({
+          code: "custom",
+          path: ["resources", "gpu", "partition"],
+          message: `"${gpu.partition}" is not a MIG profile; write e.g. "1g.10gb"`,
+        });
       } else if (t?.mig && !t.mig.includes(gpu.partition)) {
-        out.push({ code: "custom", path: ["resources", "gpu", "partition"], message: `${t.name} has no MIG profile "${gpu.partition}"; it has ${t.mig.join(", ")}` });
+        out.push({
+          code: "custom",
+          path: ["resources", "gpu", "partition"],
+          message: `${t.name} has no MIG profile "${gpu.partition}"; it has ${t.mig.join(", ")}`,
+        });
       } else if (t && !t.mig) {
-        out.push({ code: "custom", path: ["resources", "gpu", "partition"], message: `${t.name} does not support MIG` });
+        out.push({
+          code: "custom",
+          path: ["resources", "gpu", "partition"],
+          message: `${t.name} does not support MIG`,
+        });
       }
     }
   }

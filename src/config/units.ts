@@ -28,8 +28,20 @@ export function formatDuration(seconds: number): string {
 const QUANTITY_RE = /^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 const EXPONENT_RE = /^(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+$/;
 const BYTE_FACTORS: Record<string, number> = {
-  "": 1, m: 0.001, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+  "": 1,
+  m: 0.001,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
 };
 
 export function isQuantity(value: unknown): boolean {
@@ -81,20 +93,34 @@ const DECIMAL_BYTE_UNITS = new Set(["k", "M", "G", "T", "P", "E"]);
  * a bare number is bytes (`16` = 16 bytes), `m` is milli (`512m` = half a byte), and decimal units
  * (`16G` = 16×10⁹ bytes, not 16Gi). Undefined when it reads as meant.
  */
-export function byteQuantityProblem(value: string | number): { severity: "error" | "warning"; message: string; hint: string } | undefined {
+export function byteQuantityProblem(
+  value: string | number,
+): { severity: "error" | "warning"; message: string; hint: string } | undefined {
   const s = typeof value === "number" ? String(value) : value.trim();
   if (EXPONENT_RE.test(s) && Number(s) < 2 ** 20) {
-    return { severity: "error", message: `${JSON.stringify(value)} is ${Number(s)} bytes: a bare number is bytes`, hint: 'write the size with a unit, e.g. "16Gi" or "512Mi"' };
+    return {
+      severity: "error",
+      message: `${JSON.stringify(value)} is ${Number(s)} bytes: a bare number is bytes`,
+      hint: 'write the size with a unit, e.g. "16Gi" or "512Mi"',
+    };
   }
   const m = QUANTITY_RE.exec(s);
   if (!m) return undefined;
   const n = m[1]!;
   const unit = m[3] ?? "";
   if (unit === "" && Number(n) < 2 ** 20) {
-    return { severity: "error", message: `${JSON.stringify(value)} is ${n} bytes: a bare number is bytes`, hint: `write "${n}Gi" (or "${n}Mi")` };
+    return {
+      severity: "error",
+      message: `${JSON.stringify(value)} is ${n} bytes: a bare number is bytes`,
+      hint: `write "${n}Gi" (or "${n}Mi")`,
+    };
   }
   if (unit === "m") {
-    return { severity: "error", message: `"${s}" is ${Number(n) / 1000} bytes: m means milli`, hint: `write "${n}Mi" for mebibytes` };
+    return {
+      severity: "error",
+      message: `"${s}" is ${Number(n) / 1000} bytes: m means milli`,
+      hint: `write "${n}Mi" for mebibytes`,
+    };
   }
   if (DECIMAL_BYTE_UNITS.has(unit)) {
     const gi = quantityValue(s) / 2 ** 30;

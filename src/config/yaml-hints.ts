@@ -32,7 +32,11 @@ export function indentationProblem(text: string, file: string, code: string, lin
     const key = keyOf(above);
     const own = keyOf(deeper);
     return {
-      file, line: deeper.n, col: deeper.indent + 1, path: "", severity: "error",
+      file,
+      line: deeper.n,
+      col: deeper.indent + 1,
+      path: "",
+      severity: "error",
       message: `line ${deeper.n} is indented more than line ${above.n} (${above.text}), which already has a value, so it cannot hold fields`,
       hint: `start ${own ? `${own}:` : "it"} at column ${above.indent + 1}, like ${key ? `${key}: on line ${above.n}` : `line ${above.n}`}`,
     };
@@ -43,12 +47,23 @@ export function indentationProblem(text: string, file: string, code: string, lin
     if (!bad) return undefined;
     // its siblings: the lines above at the indentation of the nearest shallower parent's children
     let parent: Line | undefined;
-    for (let j = i - 1; j >= 0; j--) if (lines[j]!.indent < bad.indent && !lines[j]!.text.startsWith("- ")) { parent = lines[j]; break; }
-    const sibling = lines.slice(0, i).reverse().find((l) => l.indent > (parent?.indent ?? -1) && l.indent !== bad.indent && (!parent || l.n > parent.n));
+    for (let j = i - 1; j >= 0; j--)
+      if (lines[j]!.indent < bad.indent && !lines[j]!.text.startsWith("- ")) {
+        parent = lines[j];
+        break;
+      }
+    const sibling = lines
+      .slice(0, i)
+      .reverse()
+      .find((l) => l.indent > (parent?.indent ?? -1) && l.indent !== bad.indent && (!parent || l.n > parent.n));
     if (!sibling) return undefined;
     const own = keyOf(bad);
     return {
-      file, line: bad.n, col: bad.indent + 1, path: "", severity: "error",
+      file,
+      line: bad.n,
+      col: bad.indent + 1,
+      path: "",
+      severity: "error",
       message: `line ${bad.n} starts at column ${bad.indent + 1}, but the fields ${parent && keyOf(parent) ? `of ${keyOf(parent)} ` : ""}above it start at column ${sibling.indent + 1}`,
       hint: `indent ${own ? `${own}:` : "it"} to column ${sibling.indent + 1}, like ${keyOf(sibling) ?? `line ${sibling.n}`}${keyOf(sibling) ? ":" : ""} on line ${sibling.n}`,
     };

@@ -20,9 +20,23 @@ export const DEFAULT_UTILIZATION = 0.9;
  * utilization fraction multiplies. Types not listed use the catalog's memoryGB.
  */
 const DEVICE_MIB: Record<string, number> = {
-  T4: 15360, V100: 16160, A10: 23028, A10G: 23028, L4: 23034, A40: 46068, L40: 46068, L40s: 46068,
-  A100: 40960, A100_80G: 81920, H100: 81559, "H100 NVL": 95830, H200: 143771, GH200: 97871,
-  B200: 183359, RTX_PRO_6000: 97887, MI300X: 196608,
+  T4: 15360,
+  V100: 16160,
+  A10: 23028,
+  A10G: 23028,
+  L4: 23034,
+  A40: 46068,
+  L40: 46068,
+  L40s: 46068,
+  A100: 40960,
+  A100_80G: 81920,
+  H100: 81559,
+  "H100 NVL": 95830,
+  H200: 143771,
+  GH200: 97871,
+  B200: 183359,
+  RTX_PRO_6000: 97887,
+  MI300X: 196608,
 };
 
 /** Bytes of one device, or of one MIG slice (the profile names its memory: 1g.10gb = 10 GB). */
@@ -121,7 +135,12 @@ export function checkFit(shape: ModelShape, weightBytes: number, gpu: GpuChoice,
   const budget = Math.floor(device * serving.gpuMemoryUtilization);
   const weightsPerGpu = Math.ceil(weightBytes / ranks);
   const kvRoom = Math.max(0, budget - weightsPerGpu - OVERHEAD_BYTES);
-  const perToken = kvBytesPerToken(shape, serving.tensorParallel, serving.pipelineParallel, kvElementBytes(shape, serving.kvCacheDtype, serving.dtype));
+  const perToken = kvBytesPerToken(
+    shape,
+    serving.tensorParallel,
+    serving.pipelineParallel,
+    kvElementBytes(shape, serving.kvCacheDtype, serving.dtype),
+  );
   const maxTokens = Math.floor(kvRoom / perToken);
   const maxModelLen = serving.maxModelLen ?? shape.maxPositionEmbeddings ?? MIN_CONTEXT;
   return {
@@ -157,15 +176,27 @@ export interface Suggestion {
  * The smallest count of `prefer` (whole GPUs, tensor parallel) that fits, else the smallest catalog GPU
  * (by memory) that fits on at most 8; the same for the full context.
  */
-export function suggestGpus(shape: ModelShape, weightBytes: number, serving: ServingOptions, prefer?: GpuType): Suggestion {
+export function suggestGpus(
+  shape: ModelShape,
+  weightBytes: number,
+  serving: ServingOptions,
+  prefer?: GpuType,
+): Suggestion {
   const candidates = (type: GpuType) =>
     COUNTS.filter((n) => validTp(shape, n)).map((count) => {
-      const r = checkFit(shape, weightBytes, { type, count }, { ...serving, tensorParallel: count, pipelineParallel: 1 });
+      const r = checkFit(
+        shape,
+        weightBytes,
+        { type, count },
+        { ...serving, tensorParallel: count, pipelineParallel: 1 },
+      );
       return { choice: { type, count }, r };
     });
   const byMemory = GPU_TYPES.filter((t) => !t.noSuggest).sort((a, b) => deviceBytes(a) - deviceBytes(b));
   const pick = (ok: (r: FitResult) => boolean): GpuChoice | undefined => {
-    for (const type of prefer ? [prefer, ...byMemory.filter((t) => t !== prefer && deviceBytes(t) > deviceBytes(prefer))] : byMemory) {
+    for (const type of prefer
+      ? [prefer, ...byMemory.filter((t) => t !== prefer && deviceBytes(t) > deviceBytes(prefer))]
+      : byMemory) {
       const hit = candidates(type).find((c) => ok(c.r));
       if (hit) return hit.choice;
     }
@@ -185,7 +216,14 @@ export interface FitMessages {
 }
 
 /** What the user reads: an error when it cannot fit, a warning when max_model_len is too long, a summary line. */
-export function describeFit(model: string, shape: ModelShape, r: FitResult, gpu: GpuChoice, serving: ServingOptions, s: Suggestion): FitMessages {
+export function describeFit(
+  model: string,
+  shape: ModelShape,
+  r: FitResult,
+  gpu: GpuChoice,
+  serving: ServingOptions,
+  s: Suggestion,
+): FitMessages {
   const precision = shape.quantization ?? shape.dtype.replace("bfloat16", "bf16").replace("float16", "fp16");
   const label = gpuLabel(gpu);
   const perGpu = gpu.count > 1 ? `${gb(r.weightBytesPerGpu)} per GPU` : gb(r.weightBytesPerGpu);
@@ -200,7 +238,9 @@ export function describeFit(model: string, shape: ModelShape, r: FitResult, gpu:
       summary,
       error: {
         message: `${need}; ${label} gives vLLM ${budget}, which leaves no room for a KV cache of ${Math.min(MIN_CONTEXT, r.maxModelLen)} tokens`,
-        hint: use ? `use ${use} or more${full && full !== use ? ` (${full} holds the whole ${r.maxModelLen}-token context)` : ""}` : "no GPU in the catalog holds it on 8 devices: use a quantized variant of the model",
+        hint: use
+          ? `use ${use} or more${full && full !== use ? ` (${full} holds the whole ${r.maxModelLen}-token context)` : ""}`
+          : "no GPU in the catalog holds it on 8 devices: use a quantized variant of the model",
       },
     };
   }

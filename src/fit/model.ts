@@ -24,7 +24,15 @@ function num(v: unknown): number | undefined {
   return typeof v === "number" && Number.isFinite(v) ? v : undefined;
 }
 
-const LENGTH_KEYS = ["max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "max_sequence_length", "max_target_positions", "model_max_length"];
+const LENGTH_KEYS = [
+  "max_position_embeddings",
+  "n_positions",
+  "max_seq_len",
+  "seq_length",
+  "max_sequence_length",
+  "max_target_positions",
+  "model_max_length",
+];
 
 /** vLLM's derived max_model_len: the config's length, times the rope scaling factor except for llama3/longrope. */
 function maxLength(c: Json): number | undefined {
@@ -62,9 +70,20 @@ export function modelShape(config: Json): ModelShape | { problem: string } {
 }
 
 const DTYPE_BYTES: Record<string, number> = {
-  float32: 4, float: 4, fp32: 4,
-  bfloat16: 2, bf16: 2, float16: 2, fp16: 2, half: 2,
-  fp8: 1, fp8_e4m3: 1, fp8_e5m2: 1, fp8_inc: 1, fp8_ds_mla: 1, int8: 1,
+  float32: 4,
+  float: 4,
+  fp32: 4,
+  bfloat16: 2,
+  bf16: 2,
+  float16: 2,
+  fp16: 2,
+  half: 2,
+  fp8: 1,
+  fp8_e4m3: 1,
+  fp8_e5m2: 1,
+  fp8_inc: 1,
+  fp8_ds_mla: 1,
+  int8: 1,
 };
 
 /**
@@ -72,7 +91,8 @@ const DTYPE_BYTES: Record<string, number> = {
  * (`--dtype`, else the model's; vLLM serves float32 checkpoints in bfloat16).
  */
 export function kvElementBytes(shape: ModelShape, kvCacheDtype?: string, dtype?: string): number {
-  if (kvCacheDtype && kvCacheDtype !== "auto") return DTYPE_BYTES[kvCacheDtype] ?? (kvCacheDtype.startsWith("fp8") ? 1 : 2);
+  if (kvCacheDtype && kvCacheDtype !== "auto")
+    return DTYPE_BYTES[kvCacheDtype] ?? (kvCacheDtype.startsWith("fp8") ? 1 : 2);
   const served = dtype && dtype !== "auto" ? dtype : shape.dtype;
   return Math.min(2, DTYPE_BYTES[served] ?? 2);
 }

@@ -9,7 +9,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { BenchOutput, COPIED_TOKENIZER, describeLevel, planLevels, TOKENIZER_FILES, WRAPPER, wrapperConfig, type BenchEndpoint } from "../bench/bench.js";
+import {
+  BenchOutput,
+  COPIED_TOKENIZER,
+  describeLevel,
+  planLevels,
+  TOKENIZER_FILES,
+  WRAPPER,
+  wrapperConfig,
+  type BenchEndpoint,
+} from "../bench/bench.js";
 import { AppFailedError, DockerError, InterruptedError, ReadinessTimeoutError, UsageError } from "../errors.js";
 import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
 import { parseModelPath } from "../models/source.js";
@@ -27,21 +36,35 @@ const RCLONE_IMAGE = "rclone/rclone:1.71.1";
 /** The server must be there and answer /health; else a one-line error with where it stands. */
 async function readyContainer(name: string): Promise<{ c: ContainerInfo; port: number }> {
   const [c] = await findContainers(`${LABEL}=${name}`);
-  if (!c) throw new UsageError(`app ${name} is not deployed: no container of it on this Docker engine`, `deploy it first: vllmapp deploy --local (vllmapp list --local shows what runs)`);
+  if (!c)
+    throw new UsageError(
+      `app ${name} is not deployed: no container of it on this Docker engine`,
+      `deploy it first: vllmapp deploy --local (vllmapp list --local shows what runs)`,
+    );
   const published = publishedOf(c);
   if (!c.State.Running) {
-    throw new AppFailedError(`app ${name} is not ready: its container ${nameOf(c)} is ${c.State.Status}${c.State.Status === "exited" ? ` (exit code ${c.State.ExitCode})` : ""}`, `see why: vllmapp logs --local ${name}; then deploy it again`);
+    throw new AppFailedError(
+      `app ${name} is not ready: its container ${nameOf(c)} is ${c.State.Status}${c.State.Status === "exited" ? ` (exit code ${c.State.ExitCode})` : ""}`,
+      `see why: vllmapp logs --local ${name}; then deploy it again`,
+    );
   }
   if (!published || !(await isHealthy(published.port))) {
     const startup = await readStartup(c);
-    throw new AppFailedError(`app ${name} is not ready: ${startup && startup.phase !== "ready" ? describeCurrent(startup) : "/health does not answer 200"}`, `wait until it is: vllmapp status --local ${name}`);
+    throw new AppFailedError(
+      `app ${name} is not ready: ${startup && startup.phase !== "ready" ? describeCurrent(startup) : "/health does not answer 200"}`,
+      `wait until it is: vllmapp status --local ${name}`,
+    );
   }
   return { c, port: published.port };
 }
 
 /** The environment the app gave its server (the image's own is left to the image), by name → value. */
 async function appEnv(c: ContainerInfo): Promise<Map<string, string>> {
-  const imageEnv = new Set((JSON.parse((await docker(["image", "inspect", "--format", "{{json .Config.Env}}", c.Config.Image])).stdout || "[]") as string[] | null) ?? []);
+  const imageEnv = new Set(
+    (JSON.parse(
+      (await docker(["image", "inspect", "--format", "{{json .Config.Env}}", c.Config.Image])).stdout || "[]",
+    ) as string[] | null) ?? [],
+  );
   const env = new Map<string, string>();
   for (const e of c.Config.Env ?? []) {
     if (imageEnv.has(e)) continue;
@@ -86,9 +109,28 @@ export async function benchLocal(ref: AppRef, req: BenchRequest, ui: Ui): Promis
   try {
     if ("kind" in source && (source.kind === "s3" || source.kind === "gs" || source.kind === "az")) {
       // the server streams its weights; its tokenizer files come down first, alone
-      const copy = ["run", "--rm", "--network", "host", ...secretNames.flatMap((n) => ["-e", n]), ...(source.kind === "s3" && env.has("AWS_ENDPOINT_URL") ? ["-e", "RCLONE_S3_ENDPOINT"] : []), "-v", `${tmp}:/data`, RCLONE_IMAGE, "copy", ...rcloneSource(source), "/data", ...TOKENIZER_FILES, "--max-depth", "1"];
+      const copy = [
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        ...secretNames.flatMap((n) => ["-e", n]),
+        ...(source.kind === "s3" && env.has("AWS_ENDPOINT_URL") ? ["-e", "RCLONE_S3_ENDPOINT"] : []),
+        "-v",
+        `${tmp}:/data`,
+        RCLONE_IMAGE,
+        "copy",
+        ...rcloneSource(source),
+        "/data",
+        ...TOKENIZER_FILES,
+        "--max-depth",
+        "1",
+      ];
       const spin = await ui.spinner(`${ref.name}: copying the tokenizer files of ${source.uri}`);
-      const r = await docker(copy, { ...childEnv, ...(env.has("AWS_ENDPOINT_URL") ? { RCLONE_S3_ENDPOINT: env.get("AWS_ENDPOINT_URL")! } : {}) });
+      const r = await docker(copy, {
+        ...childEnv,
+        ...(env.has("AWS_ENDPOINT_URL") ? { RCLONE_S3_ENDPOINT: env.get("AWS_ENDPOINT_URL")! } : {}),
+      });
       if (r.exitCode !== 0) {
         spin.stop();
         throw new DockerError(`cannot copy the tokenizer of ${source.uri} for the benchmark: ${lastLine(r.stderr)}`);
@@ -101,16 +143,42 @@ export async function benchLocal(ref: AppRef, req: BenchRequest, ui: Ui): Promis
     const container = `vllmapp-bench-${ref.name}-${Date.now().toString(36)}`.slice(0, 128);
     const envNames = [...env.keys()];
     const argv = [
-      "run", "--rm", "--name", container, "--label", `vllmapp.bench=${ref.name}`, "--network", "host",
-      "--volumes-from", `${c.Id}:ro`, ...extraMounts,
-      ...envNames.flatMap((n) => ["-e", n]), "-e", "OPENAI_API_KEY", "-e", "PYTHONUNBUFFERED=1",
+      "run",
+      "--rm",
+      "--name",
+      container,
+      "--label",
+      `vllmapp.bench=${ref.name}`,
+      "--network",
+      "host",
+      "--volumes-from",
+      `${c.Id}:ro`,
+      ...extraMounts,
+      ...envNames.flatMap((n) => ["-e", n]),
+      "-e",
+      "OPENAI_API_KEY",
+      "-e",
+      "PYTHONUNBUFFERED=1",
       // the server already fetched a Hugging Face model into the shared cache
       ...(fromHub ? ["-e", "HF_HUB_OFFLINE=1"] : []),
-      "--entrypoint", "python3", c.Config.Image, "-c", WRAPPER, wrapperConfig(ep, req, levels, [`${baseUrl}/metrics`]),
+      "--entrypoint",
+      "python3",
+      c.Config.Image,
+      "-c",
+      WRAPPER,
+      wrapperConfig(ep, req, levels, [`${baseUrl}/metrics`]),
     ];
     const out = new BenchOutput(levels, req);
-    const spin = await ui.spinner(`bench ${ref.name}: ${levels.map(describeLevel).join(", ")} against ${baseUrl} (vllm bench serve in ${container})`);
-    const p = execa("docker", argv, { env: { ...Object.fromEntries(env), OPENAI_API_KEY: apiKey ?? "" }, extendEnv: true, buffer: false, reject: false, stdin: "ignore" });
+    const spin = await ui.spinner(
+      `bench ${ref.name}: ${levels.map(describeLevel).join(", ")} against ${baseUrl} (vllm bench serve in ${container})`,
+    );
+    const p = execa("docker", argv, {
+      env: { ...Object.fromEntries(env), OPENAI_API_KEY: apiKey ?? "" },
+      extendEnv: true,
+      buffer: false,
+      reject: false,
+      stdin: "ignore",
+    });
     let lastKey = "";
     const onLine = (line: string) => {
       const what = out.feed(line);
@@ -132,12 +200,20 @@ export async function benchLocal(ref: AppRef, req: BenchRequest, ui: Ui): Promis
       await Promise.all([eachLine(p.stdout, onLine), eachLine(p.stderr, onLine)]);
       const r = await p;
       spin.stop();
-      if (stopped === "interrupted") throw new InterruptedError(`interrupted: the benchmark of ${ref.name} was stopped (its container removed)`);
-      if (stopped === "timeout") throw new ReadinessTimeoutError(`the benchmark of ${ref.name} did not finish within ${formatDuration(req.timeoutSeconds)} (at ${out.describe()})`, "fewer prompts (--num-prompts) or levels, or a longer --timeout");
+      if (stopped === "interrupted")
+        throw new InterruptedError(`interrupted: the benchmark of ${ref.name} was stopped (its container removed)`);
+      if (stopped === "timeout")
+        throw new ReadinessTimeoutError(
+          `the benchmark of ${ref.name} did not finish within ${formatDuration(req.timeoutSeconds)} (at ${out.describe()})`,
+          "fewer prompts (--num-prompts) or levels, or a longer --timeout",
+        );
       if ((r as { code?: string }).code === "ENOENT") throw new DockerError("the docker command is not installed");
       if (r.exitCode !== 0 || !out.ended) {
         const tail = out.tail.length ? `\n  last output lines:\n${out.tail.map((l) => `    ${l}`).join("\n")}` : "";
-        throw new AppFailedError(`the benchmark of ${ref.name} failed${out.failed ? ` at ${levels[out.failed.index] ? describeLevel(levels[out.failed.index]!) : "a level"}` : ""} (vllm bench serve exited with code ${out.failed?.exitCode ?? r.exitCode})${tail}`, `the server's side: vllmapp logs --local ${ref.name}`);
+        throw new AppFailedError(
+          `the benchmark of ${ref.name} failed${out.failed ? ` at ${levels[out.failed.index] ? describeLevel(levels[out.failed.index]!) : "a level"}` : ""} (vllm bench serve exited with code ${out.failed?.exitCode ?? r.exitCode})${tail}`,
+          `the server's side: vllmapp logs --local ${ref.name}`,
+        );
       }
       for (const w of out.warnings) ui.warn(w);
       ui.success(`bench ${ref.name}: ${out.levels.length} level${out.levels.length === 1 ? "" : "s"} done`);
@@ -146,9 +222,21 @@ export async function benchLocal(ref: AppRef, req: BenchRequest, ui: Ui): Promis
       stopListeningForInterrupt(onInterrupt);
     }
     return {
-      app: ref.name, namespace: null, target: "docker", endpoint: baseUrl, model, image: c.Config.Image,
+      app: ref.name,
+      namespace: null,
+      target: "docker",
+      endpoint: baseUrl,
+      model,
+      image: c.Config.Image,
       tool: { name: "vllm bench serve", ranIn: `container ${container} (next to ${server})` },
-      workload: { dataset: "random", inputLen: req.inputLen, outputLen: req.outputLen, seed: req.seed, percentiles: req.percentiles, slo: req.slo },
+      workload: {
+        dataset: "random",
+        inputLen: req.inputLen,
+        outputLen: req.outputLen,
+        seed: req.seed,
+        percentiles: req.percentiles,
+        slo: req.slo,
+      },
       levels: out.levels,
     };
   } finally {

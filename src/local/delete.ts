@@ -14,7 +14,13 @@ export async function deleteLocal(refs: readonly AppRef[], req: DeleteRequest, u
     const found = await findContainers(`${LABEL}=${name}`);
     for (const c of found) await removeContainer(c, ui);
     forgetLocalHistory(name);
-    const entry: DeletedApp = { name, namespace: null, deleted: found.map((c) => `Container/${nameOf(c)}`), kept: [], purgedCache: null };
+    const entry: DeletedApp = {
+      name,
+      namespace: null,
+      deleted: found.map((c) => `Container/${nameOf(c)}`),
+      kept: [],
+      purgedCache: null,
+    };
     if (req.purgeCache) {
       // only vllmapp's own copy of object-store models; the Hugging Face cache is shared with other tools
       const dir = path.join(homedir(), ".cache", "vllmapp", "models", name);

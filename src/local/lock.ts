@@ -22,7 +22,10 @@ function lockDir(): string {
 
 /** The lock file of `app` on the engine DOCKER_HOST names (or the default socket). */
 export function lockFile(app: string): string {
-  const engine = createHash("sha256").update(process.env.DOCKER_HOST || "unix:///var/run/docker.sock").digest("hex").slice(0, 12);
+  const engine = createHash("sha256")
+    .update(process.env.DOCKER_HOST || "unix:///var/run/docker.sock")
+    .digest("hex")
+    .slice(0, 12);
   return path.join(lockDir(), `${engine}-${app}.lock`);
 }
 
@@ -41,7 +44,10 @@ function take(app: string): string {
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        writeFileSync(file, JSON.stringify({ pid: process.pid, since: new Date().toISOString() } satisfies Holder), { flag: "wx", mode: 0o600 });
+        writeFileSync(file, JSON.stringify({ pid: process.pid, since: new Date().toISOString() } satisfies Holder), {
+          flag: "wx",
+          mode: 0o600,
+        });
         return file;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
@@ -58,9 +64,17 @@ function take(app: string): string {
       rmSync(file, { force: true });
     }
   } catch (e) {
-    throw fsUsageError("take the deploy lock", file, e, `check the folder ${path.dirname(file)} (set XDG_RUNTIME_DIR to use another)`);
+    throw fsUsageError(
+      "take the deploy lock",
+      file,
+      e,
+      `check the folder ${path.dirname(file)} (set XDG_RUNTIME_DIR to use another)`,
+    );
   }
-  throw new DockerError(`could not take the deploy lock ${file}: other deploys of ${app} keep taking it`, "run one deploy at a time");
+  throw new DockerError(
+    `could not take the deploy lock ${file}: other deploys of ${app} keep taking it`,
+    "run one deploy at a time",
+  );
 }
 
 /** Take the lock of every app (sorted); returns the release. */

@@ -5,13 +5,27 @@ import { logLine, type AppRef, type LogLine, type LogsRequest } from "../target.
 import type { Ui } from "../ui/output.js";
 import { dockerStream, findContainers, LABEL, nameOf } from "./docker.js";
 
-export async function logsLocal(apps: readonly AppRef[], req: LogsRequest, ui: Ui, write: (l: LogLine) => Promise<void>): Promise<void> {
-  if (apps.length > 1) throw new UsageError(`the file has ${apps.length} apps: ${apps.map((a) => a.name).join(", ")}`, "name one: vllmapp logs --local APP");
+export async function logsLocal(
+  apps: readonly AppRef[],
+  req: LogsRequest,
+  ui: Ui,
+  write: (l: LogLine) => Promise<void>,
+): Promise<void> {
+  if (apps.length > 1)
+    throw new UsageError(
+      `the file has ${apps.length} apps: ${apps.map((a) => a.name).join(", ")}`,
+      "name one: vllmapp logs --local APP",
+    );
   const name = apps[0]!.name;
   const [c] = await findContainers(`${LABEL}=${name}`);
-  if (!c) throw new UsageError(`app ${name} has no container on this Docker engine`, "deploy it with vllmapp deploy --local; vllmapp list --local shows what runs");
+  if (!c)
+    throw new UsageError(
+      `app ${name} has no container on this Docker engine`,
+      "deploy it with vllmapp deploy --local; vllmapp list --local shows what runs",
+    );
   const container = nameOf(c);
-  if (req.replica && req.replica !== container) throw new UsageError(`app ${name} has one replica, ${container}; there is no ${req.replica}`);
+  if (req.replica && req.replica !== container)
+    throw new UsageError(`app ${name} has one replica, ${container}; there is no ${req.replica}`);
   if (req.previous) ui.note(`Docker keeps one container per app: this is ${container}'s log, including a crash`);
   const args = ["logs"];
   if (req.follow) args.push("--follow");

@@ -8,7 +8,8 @@ import type { Ui } from "../ui/output.js";
 import { docker, lastLine, publishedOf, type ContainerInfo } from "./docker.js";
 import { portHolder } from "./port.js";
 
-export const GPU_HINT = "install the NVIDIA Container Toolkit (then `sudo nvidia-ctk runtime configure --runtime=docker` and restart Docker), or run on CPU with --gpus 0";
+export const GPU_HINT =
+  "install the NVIDIA Container Toolkit (then `sudo nvidia-ctk runtime configure --runtime=docker` and restart Docker), or run on CPU with --gpus 0";
 
 /** An app as the Docker checks see it: its rendered Docker plan and its container on the engine now. */
 export interface DockerApp {
@@ -21,7 +22,11 @@ export interface DockerApp {
 /** Secrets come from this process's environment, by name: every missing one is named at once. */
 export function checkSecrets(apps: readonly DockerApp[]): void {
   // the generated API key is vllmapp's to make; one in a Secret the user manages comes from the environment
-  const missing = apps.flatMap((a) => a.plan.envFromHost.filter((n) => (n !== "VLLM_API_KEY" || a.plan.apiKeyFromHost) && process.env[n] === undefined).map((n) => `${n} (app ${a.name})`));
+  const missing = apps.flatMap((a) =>
+    a.plan.envFromHost
+      .filter((n) => (n !== "VLLM_API_KEY" || a.plan.apiKeyFromHost) && process.env[n] === undefined)
+      .map((n) => `${n} (app ${a.name})`),
+  );
   if (missing.length) {
     const key = missing.some((m) => m.startsWith("VLLM_API_KEY "));
     throw new UsageError(
@@ -47,12 +52,19 @@ export async function checkPorts(apps: readonly DockerApp[]): Promise<void> {
   const seen = new Map<number, string>();
   for (const a of apps) {
     const other = seen.get(a.plan.port);
-    if (other) throw new UsageError(`apps ${other} and ${a.name} both publish port ${a.plan.port}`, "give one of them another port: field");
+    if (other)
+      throw new UsageError(
+        `apps ${other} and ${a.name} both publish port ${a.plan.port}`,
+        "give one of them another port: field",
+      );
     seen.set(a.plan.port, a.name);
     if (a.existing?.State.Running && publishedOf(a.existing)?.port === a.plan.port) continue;
     const holder = await portHolder(a.plan.port);
     if (holder) {
-      throw new DockerError(`port ${a.plan.port} on 127.0.0.1 is already in use by ${holder}`, `stop it, or set another port: in the app's file (port: ${a.plan.port + 1})`);
+      throw new DockerError(
+        `port ${a.plan.port} on 127.0.0.1 is already in use by ${holder}`,
+        `stop it, or set another port: in the app's file (port: ${a.plan.port + 1})`,
+      );
     }
   }
 }

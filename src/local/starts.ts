@@ -20,7 +20,10 @@ export function readLocalHistory(app: string): StartRecord[] {
 }
 
 /** Record a start deploy waited for; the timeline of it and the one before. */
-export function recordLocalStart(app: string, start: { id: string; at: number; entries: TimelineEntry[]; serverSeconds: number | null }): Timeline {
+export function recordLocalStart(
+  app: string,
+  start: { id: string; at: number; entries: TimelineEntry[]; serverSeconds: number | null },
+): Timeline {
   const before = readLocalHistory(app);
   let history = before;
   if (start.entries.some((e) => e.phase === "ready")) {

@@ -12,7 +12,10 @@ import { adapterNamesOf } from "../render/lora.js";
 /** The LoRA adapters the server lists in /v1/models (the models with a parent), or undefined when it does not answer. */
 async function servedAdapters(port: number, apiKey: string | undefined): Promise<string[] | undefined> {
   try {
-    const r = await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {}, signal: AbortSignal.timeout(5_000) });
+    const r = await fetch(`http://127.0.0.1:${port}/v1/models`, {
+      headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+      signal: AbortSignal.timeout(5_000),
+    });
     if (!r.ok) return undefined;
     const body = (await r.json()) as { data?: { id: string; parent?: string | null }[] };
     return (body.data ?? []).filter((m) => m.parent).map((m) => m.id);
@@ -21,20 +24,55 @@ async function servedAdapters(port: number, apiKey: string | undefined): Promise
   }
 }
 
-const NOT_DEPLOYED: Omit<AppStatus, "name"> = { namespace: null, container: null, deployed: false, ready: false, replicas: null, state: null, reason: null, hint: null, endpoint: null, ingress: [], route: null, startup: null, timeline: null, modelId: null, modelUri: null, modelSource: null, image: null, created: null, age: null, description: null, links: [], requiresApiKey: false, apiKey: null, groups: null, adapters: [] };
+const NOT_DEPLOYED: Omit<AppStatus, "name"> = {
+  namespace: null,
+  container: null,
+  deployed: false,
+  ready: false,
+  replicas: null,
+  state: null,
+  reason: null,
+  hint: null,
+  endpoint: null,
+  ingress: [],
+  route: null,
+  startup: null,
+  timeline: null,
+  modelId: null,
+  modelUri: null,
+  modelSource: null,
+  image: null,
+  created: null,
+  age: null,
+  description: null,
+  links: [],
+  requiresApiKey: false,
+  apiKey: null,
+  groups: null,
+  adapters: [],
+};
 
 /** `withStartup`: read the log for the start's phases (status); list does without. */
 async function statusOf(c: ContainerInfo, showApiKey: boolean, withStartup: boolean): Promise<AppStatus> {
   const published = publishedOf(c);
   const state = c.State.Status;
-  const [ready, startup] = await Promise.all([c.State.Running && published !== undefined && isHealthy(published.port), withStartup ? readStartup(c) : null]);
+  const [ready, startup] = await Promise.all([
+    c.State.Running && published !== undefined && isHealthy(published.port),
+    withStartup ? readStartup(c) : null,
+  ]);
   const during = startup && startup.phase !== "ready" ? ` while ${startup.phase}` : "";
   let reason: string | null = null;
   if (c.State.OOMKilled) reason = `OOM-killed${during} (exit code ${c.State.ExitCode})`;
-  else if (state === "exited" || state === "dead") reason = `exited with code ${c.State.ExitCode}${during}${c.State.Error ? `: ${c.State.Error}` : ""}`;
-  else if (!ready) reason = state === "running" ? `starting: ${startup ? describeCurrent(startup) : "/health does not answer 200 yet"}` : state;
+  else if (state === "exited" || state === "dead")
+    reason = `exited with code ${c.State.ExitCode}${during}${c.State.Error ? `: ${c.State.Error}` : ""}`;
+  else if (!ready)
+    reason =
+      state === "running"
+        ? `starting: ${startup ? describeCurrent(startup) : "/health does not answer 200 yet"}`
+        : state;
   const apiKey = apiKeyOf(c);
-  const adapters = (ready && published ? await servedAdapters(published.port, apiKey) : undefined) ?? adapterNamesOf(c.Args ?? []);
+  const adapters =
+    (ready && published ? await servedAdapters(published.port, apiKey) : undefined) ?? adapterNamesOf(c.Args ?? []);
   return {
     ...NOT_DEPLOYED,
     name: labelOf(c, LABEL)!,
@@ -45,7 +83,10 @@ async function statusOf(c: ContainerInfo, showApiKey: boolean, withStartup: bool
     state,
     reason,
     startup,
-    timeline: currentAndPrevious(startup ? { id: `${nameOf(c)}#${c.State.StartedAt}`, entries: entriesOfReport(startup) } : undefined, withStartup ? readLocalHistory(labelOf(c, LABEL)!) : []),
+    timeline: currentAndPrevious(
+      startup ? { id: `${nameOf(c)}#${c.State.StartedAt}`, entries: entriesOfReport(startup) } : undefined,
+      withStartup ? readLocalHistory(labelOf(c, LABEL)!) : [],
+    ),
     endpoint: published ? `http://${published.host}:${published.port}` : null,
     modelId: labelOf(c, "vllmapp.model-id") ?? null,
     modelUri: labelOf(c, "vllmapp.model-uri") ?? null,
@@ -73,7 +114,17 @@ export async function listLocal(): Promise<ListResult> {
   const apps = await Promise.all(
     found.map(async (c): Promise<AppSummary> => {
       const s = await statusOf(c, false, false);
-      return { name: s.name, namespace: null, ready: s.ready, replicas: s.replicas!, endpoint: s.endpoint, modelId: s.modelId, image: s.image, age: s.age, state: s.state };
+      return {
+        name: s.name,
+        namespace: null,
+        ready: s.ready,
+        replicas: s.replicas!,
+        endpoint: s.endpoint,
+        modelId: s.modelId,
+        image: s.image,
+        age: s.age,
+        state: s.state,
+      };
     }),
   );
   return { namespace: null, apps };

@@ -8,7 +8,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { formatDuration } from "../config/units.js";
 import { AppFailedError, DockerError, InterruptedError, ReadinessTimeoutError } from "../errors.js";
 import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
-import { describeCurrent, describePhases, ProgressGate, StartupTracker, type StartupPhase, type StartupReport } from "../startup/phases.js";
+import {
+  describeCurrent,
+  describePhases,
+  ProgressGate,
+  StartupTracker,
+  type StartupPhase,
+  type StartupReport,
+} from "../startup/phases.js";
 import type { Ui } from "../ui/output.js";
 import { dockerOk, dockerStream, logTail, nameOf, type ContainerInfo } from "./docker.js";
 import { followStartup } from "./startup.js";
@@ -89,7 +96,9 @@ async function engineRestarted(t: WaitTarget, ui: Ui, stoppedBySignal: () => Pro
     down = !(await engineAnswers());
   }
   if (!down) return false;
-  ui.warn(`the Docker engine stopped answering while ${t.app} was starting; waiting up to ${ENGINE_OUTAGE_SECONDS} s for it to come back`);
+  ui.warn(
+    `the Docker engine stopped answering while ${t.app} was starting; waiting up to ${ENGINE_OUTAGE_SECONDS} s for it to come back`,
+  );
   const since = Date.now();
   while (!(await engineAnswers())) {
     if (Date.now() - since > ENGINE_OUTAGE_SECONDS * 1000) {
@@ -116,7 +125,8 @@ export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<StartupRe
   for (const b of t.before ?? []) tracker.mark(b.phase, b.at);
   // without a TTY, a progress line when the phase changes and every 30 s, rather than every poll
   const gate = new ProgressGate(ui.interactive);
-  const progress = (r: StartupReport) => `${t.app}: ${describeCurrent(r)} — waiting for ${url}, ${formatDuration(Math.round(r.elapsedSeconds))} in all`;
+  const progress = (r: StartupReport) =>
+    `${t.app}: ${describeCurrent(r)} — waiting for ${url}, ${formatDuration(Math.round(r.elapsedSeconds))} in all`;
   const spin = await ui.spinner(progress(tracker.report(Date.now())));
   const update = () => {
     const r = tracker.report(Date.now());
@@ -129,7 +139,10 @@ export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<StartupRe
   };
   let current: AbortController | undefined;
   listenForInterrupt(onInterrupt);
-  const interrupted = () => new InterruptedError(`interrupted: stopped waiting; ${t.container} goes on starting (vllmapp status --local ${t.app})`);
+  const interrupted = () =>
+    new InterruptedError(
+      `interrupted: stopped waiting; ${t.container} goes on starting (vllmapp status --local ${t.app})`,
+    );
   try {
     for (;;) {
       const logs = followStartup(t.container, tracker, update);
@@ -143,7 +156,9 @@ export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<StartupRe
           if (await isHealthy(t.port)) {
             tracker.mark("ready", Date.now());
             const report = tracker.report(Date.now());
-            spin.succeed(`${t.app} is ready at http://127.0.0.1:${t.port} (${formatDuration(Math.round((Date.now() - started) / 1000))})`);
+            spin.succeed(
+              `${t.app} is ready at http://127.0.0.1:${t.port} (${formatDuration(Math.round((Date.now() - started) / 1000))})`,
+            );
             ui.info(`${t.app} startup: ${describePhases(report)}`);
             return report;
           }
@@ -180,7 +195,9 @@ export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<StartupRe
         throw interrupted();
       }
       if (restarted && !info.State.OOMKilled) {
-        ui.warn(`the Docker engine's restart stopped ${t.container} (exit code ${info.State.ExitCode}); starting it again`);
+        ui.warn(
+          `the Docker engine's restart stopped ${t.container} (exit code ${info.State.ExitCode}); starting it again`,
+        );
         await dockerOk(["start", t.container]);
         continue;
       }

@@ -12,10 +12,20 @@ export type AdapterSource =
 export function parseAdapterSource(value: string): AdapterSource | { message: string; hint?: string } {
   const v = value.trim();
   const hf = /^(?:hf:\/\/)?([^@\s]+)(?:@(\S+))?$/.exec(v);
-  if (hf && !v.startsWith("/") && !/^[a-z0-9+.-]+:\/\//i.test(v.replace(/^hf:\/\//, "")) && HF_REPO.test(hf[1]!)) return hf[2] ? { kind: "hf", repo: hf[1]!, revision: hf[2] } : { kind: "hf", repo: hf[1]! };
+  if (hf && !v.startsWith("/") && !/^[a-z0-9+.-]+:\/\//i.test(v.replace(/^hf:\/\//, "")) && HF_REPO.test(hf[1]!))
+    return hf[2] ? { kind: "hf", repo: hf[1]!, revision: hf[2] } : { kind: "hf", repo: hf[1]! };
   const src = parseModelPath(v, { backend: "kubernetes" });
-  if ("message" in src) return { message: src.message.replace("model_path", "source"), hint: src.hint?.replace("model_path takes", "an adapter source is").replace("a Hugging Face repo goes in model_hf_path", "or a Hugging Face repo org/name") };
-  if (src.kind === "run_output" || src.kind === "mlflow_model") return { message: `"${v}" is not an adapter source`, hint: "write org/name (Hugging Face), s3://, gs://, az://, pvc://CLAIM/path or an absolute path" };
+  if ("message" in src)
+    return {
+      message: src.message.replace("model_path", "source"),
+      hint: src.hint
+        ?.replace("model_path takes", "an adapter source is")
+        .replace("a Hugging Face repo goes in model_hf_path", "or a Hugging Face repo org/name"),
+    };
+  if (src.kind === "run_output" || src.kind === "mlflow_model")
+    return {
+      message: `"${v}" is not an adapter source`,
+      hint: "write org/name (Hugging Face), s3://, gs://, az://, pvc://CLAIM/path or an absolute path",
+    };
   return src;
 }
-

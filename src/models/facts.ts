@@ -28,7 +28,8 @@ export class CredentialsProblem extends SourceProblem {}
 export class BackendUnreachable extends SourceProblem {}
 
 /** fetch with a deadline, so a black-holed backend fails instead of hanging. */
-export const timedFetch: typeof fetch = (input, init) => fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(20_000) });
+export const timedFetch: typeof fetch = (input, init) =>
+  fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(20_000) });
 
 /** A network failure's cause, without URLs' credentials: "ECONNREFUSED", "ENOTFOUND", "timed out". */
 export function networkCause(e: unknown): string | undefined {
@@ -36,7 +37,8 @@ export function networkCause(e: unknown): string | undefined {
   if (err?.name === "TimeoutError" || err?.name === "AbortError") return "timed out";
   const code = err?.cause?.code ?? err?.code;
   if (code && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(code)) return code;
-  if (err?.name === "TypeError" && /fetch failed/.test(String((e as Error).message))) return err.cause?.message ?? "fetch failed";
+  if (err?.name === "TypeError" && /fetch failed/.test(String((e as Error).message)))
+    return err.cause?.message ?? "fetch failed";
   return undefined;
 }
 

@@ -14,7 +14,10 @@ export function hfEndpoint(): string {
   const endpoint = (process.env.HF_ENDPOINT || "https://huggingface.co").replace(/\/+$/, "");
   // fetch refuses a URL with credentials in it, with an error that quotes the URL, password and all
   if (redactUrl(endpoint) !== endpoint) {
-    throw new SourceProblem(`HF_ENDPOINT ${redactUrl(endpoint)} has credentials in its URL, which cannot be sent that way`, "drop them from HF_ENDPOINT: the Hub and its mirrors take a bearer token, HF_TOKEN");
+    throw new SourceProblem(
+      `HF_ENDPOINT ${redactUrl(endpoint)} has credentials in its URL, which cannot be sent that way`,
+      "drop them from HF_ENDPOINT: the Hub and its mirrors take a bearer token, HF_TOKEN",
+    );
   }
   return endpoint;
 }
@@ -22,7 +25,9 @@ export function hfEndpoint(): string {
 function hfToken(): string | undefined {
   const env = process.env.HF_TOKEN || process.env.HUGGING_FACE_HUB_TOKEN;
   if (env) return env.trim();
-  const file = process.env.HF_TOKEN_PATH ?? path.join(process.env.HF_HOME ?? path.join(homedir(), ".cache", "huggingface"), "token");
+  const file =
+    process.env.HF_TOKEN_PATH ??
+    path.join(process.env.HF_HOME ?? path.join(homedir(), ".cache", "huggingface"), "token");
   try {
     return readFileSync(file, "utf8").trim() || undefined;
   } catch {
@@ -46,12 +51,20 @@ export async function checkHfSource(repo: string, revision?: string): Promise<Mo
   const endpoint = hfEndpoint();
   const token = hfToken();
   if (token && !token.startsWith("hf_")) {
-    throw new SourceProblem("HF_TOKEN is not a Hugging Face access token (they start with hf_)", "create one at https://huggingface.co/settings/tokens");
+    throw new SourceProblem(
+      "HF_TOKEN is not a Hugging Face access token (they start with hf_)",
+      "create one at https://huggingface.co/settings/tokens",
+    );
   }
   const common = { hubUrl: endpoint, accessToken: token, fetch: timedFetch };
   const unreachable = (e: unknown) => {
     const cause = networkCause(e);
-    return cause ? new BackendUnreachable(`cannot reach the Hugging Face Hub at ${redactUrl(endpoint)} (${cause})`, "check the network, set HF_ENDPOINT to a mirror, or pass --offline to skip the Hub checks") : e;
+    return cause
+      ? new BackendUnreachable(
+          `cannot reach the Hugging Face Hub at ${redactUrl(endpoint)} (${cause})`,
+          "check the network, set HF_ENDPOINT to a mirror, or pass --offline to skip the Hub checks",
+        )
+      : e;
   };
   const page = `${redactUrl(endpoint)}/${repo}`;
 
@@ -62,8 +75,15 @@ export async function checkHfSource(repo: string, revision?: string): Promise<Mo
     const status = hubStatus(e);
     if (status !== 401 && status !== 404) throw unreachable(e);
     if (revision) {
-      const exists = await hub.modelInfo({ name: repo, ...common }).then(() => true, () => false);
-      if (exists) throw new SourceProblem(`${repo} has no revision "${revision}"`, `use a branch, tag or commit of ${page}, or drop @${revision}`);
+      const exists = await hub.modelInfo({ name: repo, ...common }).then(
+        () => true,
+        () => false,
+      );
+      if (exists)
+        throw new SourceProblem(
+          `${repo} has no revision "${revision}"`,
+          `use a branch, tag or commit of ${page}, or drop @${revision}`,
+        );
     }
     throw new SourceProblem(
       `Hugging Face repo ${repo} not found${token ? "" : " (or it is private and HF_TOKEN is not set)"}`,
@@ -83,15 +103,25 @@ export async function checkHfSource(repo: string, revision?: string): Promise<Mo
   try {
     const blob = await hub.downloadFile({ repo, path: "config.json", revision: info.sha, xet: false, ...common });
     if (!blob) {
-      throw new SourceProblem(`${repo} has no config.json, so vLLM cannot load it`, `its files: ${files.map((f) => f.path).slice(0, 8).join(", ")}`);
+      throw new SourceProblem(
+        `${repo} has no config.json, so vLLM cannot load it`,
+        `its files: ${files
+          .map((f) => f.path)
+          .slice(0, 8)
+          .join(", ")}`,
+      );
     }
     configText = await blob.text();
   } catch (e) {
     const status = hubStatus(e);
     if (status === 401 || status === 403) {
       throw new SourceProblem(
-        token ? `HF_TOKEN cannot read ${repo}: it is gated (${info.gated} approval) and the token's account has no access` : `${repo} is gated (${info.gated} approval) and HF_TOKEN is not set`,
-        token ? `request access at ${page} with the account the token belongs to` : `request access at ${page}, then export HF_TOKEN (and list HF_TOKEN under secrets so the server can download it)`,
+        token
+          ? `HF_TOKEN cannot read ${repo}: it is gated (${info.gated} approval) and the token's account has no access`
+          : `${repo} is gated (${info.gated} approval) and HF_TOKEN is not set`,
+        token
+          ? `request access at ${page} with the account the token belongs to`
+          : `request access at ${page}, then export HF_TOKEN (and list HF_TOKEN under secrets so the server can download it)`,
       );
     }
     if (status !== undefined) throw new SourceProblem(`cannot read config.json of ${repo}: ${hubMessage(e)}`);
@@ -101,7 +131,13 @@ export async function checkHfSource(repo: string, revision?: string): Promise<Mo
   const safetensors = files.filter((f) => f.path.endsWith(".safetensors"));
   const weights = safetensors.length ? safetensors : files.filter((f) => /\.(bin|pt)$/.test(f.path));
   if (!weights.length) {
-    throw new SourceProblem(`${repo} has no weight files (*.safetensors or *.bin)`, `its files: ${files.map((f) => f.path).slice(0, 8).join(", ")}`);
+    throw new SourceProblem(
+      `${repo} has no weight files (*.safetensors or *.bin)`,
+      `its files: ${files
+        .map((f) => f.path)
+        .slice(0, 8)
+        .join(", ")}`,
+    );
   }
   let config: Record<string, unknown>;
   try {
@@ -124,15 +160,35 @@ export async function readHfFile(repo: string, file: string, revision?: string):
   const endpoint = hfEndpoint();
   const token = hfToken();
   try {
-    const blob = await hub.downloadFile({ repo, path: file, revision, xet: false, hubUrl: endpoint, accessToken: token, fetch: timedFetch });
+    const blob = await hub.downloadFile({
+      repo,
+      path: file,
+      revision,
+      xet: false,
+      hubUrl: endpoint,
+      accessToken: token,
+      fetch: timedFetch,
+    });
     return blob ? await blob.text() : undefined;
   } catch (e) {
     const status = hubStatus(e);
-    if (status === 404) throw new SourceProblem(`Hugging Face repo ${repo}${revision ? `@${revision}` : ""} not found${token ? "" : " (or it is private and HF_TOKEN is not set)"}`, `check the name at ${redactUrl(endpoint)}/${repo}`);
-    if (status === 401 || status === 403) throw new SourceProblem(`${repo} cannot be read${token ? " with HF_TOKEN" : " without HF_TOKEN"} (gated or private)`, `request access at ${redactUrl(endpoint)}/${repo}`);
+    if (status === 404)
+      throw new SourceProblem(
+        `Hugging Face repo ${repo}${revision ? `@${revision}` : ""} not found${token ? "" : " (or it is private and HF_TOKEN is not set)"}`,
+        `check the name at ${redactUrl(endpoint)}/${repo}`,
+      );
+    if (status === 401 || status === 403)
+      throw new SourceProblem(
+        `${repo} cannot be read${token ? " with HF_TOKEN" : " without HF_TOKEN"} (gated or private)`,
+        `request access at ${redactUrl(endpoint)}/${repo}`,
+      );
     if (status !== undefined) throw new SourceProblem(`cannot read ${file} of ${repo}: ${hubMessage(e)}`);
     const cause = networkCause(e);
-    if (cause) throw new BackendUnreachable(`cannot reach the Hugging Face Hub at ${redactUrl(endpoint)} (${cause})`, "check the network, set HF_ENDPOINT to a mirror, or pass --offline to skip the Hub checks");
+    if (cause)
+      throw new BackendUnreachable(
+        `cannot reach the Hugging Face Hub at ${redactUrl(endpoint)} (${cause})`,
+        "check the network, set HF_ENDPOINT to a mirror, or pass --offline to skip the Hub checks",
+      );
     throw e;
   }
 }

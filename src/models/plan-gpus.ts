@@ -22,12 +22,17 @@ function factsOf(model: string): Promise<{ shape: ModelShape; weights: number } 
       const facts = HF_REPO.test(model)
         ? await (await import("./hf.js")).checkHfSource(...(model.split("@", 2) as [string, string | undefined]))
         : s3
-          ? await (await import("./object-store.js")).checkS3Source({ bucket: s3[1]!, prefix: s3[2]! }, { uri: model, streamModel: true })
+          ? await (
+              await import("./object-store.js")
+            ).checkS3Source({ bucket: s3[1]!, prefix: s3[2]! }, { uri: model, streamModel: true })
           : undefined;
       if (!facts) unsized.set(model, "only Hugging Face repos and s3:// prefixes can be sized before a deploy");
       const shape = facts?.config && modelShape(facts.config);
-      if (facts && (!shape || "problem" in shape || facts.weightBytes === undefined)) unsized.set(model, "its config.json or weight sizes could not be read");
-      return shape && !("problem" in shape) && facts.weightBytes !== undefined ? { shape, weights: facts.weightBytes } : undefined;
+      if (facts && (!shape || "problem" in shape || facts.weightBytes === undefined))
+        unsized.set(model, "its config.json or weight sizes could not be read");
+      return shape && !("problem" in shape) && facts.weightBytes !== undefined
+        ? { shape, weights: facts.weightBytes }
+        : undefined;
     })().catch((e) => {
       if (e instanceof SourceProblem) {
         unsized.set(model, e.message);

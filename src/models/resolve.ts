@@ -16,7 +16,10 @@ import { HF_REPO, type AppConfig, type RunOutputRef } from "../config/schema.js"
 import type { Resolved } from "./runs-mlflow.js";
 
 /** Resolves a run output on the `kubernetes` backend (src/cluster/job-output.ts, passed in so models/ needs no cluster code). */
-export type JobOutputResolver = (ref: RunOutputRef, conn: { kubeconfig?: string; context?: string; namespace?: string }) => Promise<Resolved>;
+export type JobOutputResolver = (
+  ref: RunOutputRef,
+  conn: { kubeconfig?: string; context?: string; namespace?: string },
+) => Promise<Resolved>;
 
 export interface ResolverOptions {
   mode: "render" | "deploy" | "check";
@@ -42,14 +45,22 @@ export interface SourceReport {
 }
 
 /** A resolved run output's URI as a concrete source: any model_path kind, or a Hugging Face repo (hf://org/name or org/name). */
-function concreteFrom(uri: string, backend: Extract<ModelSource, { kind: "run_output" }>["backend"]): ConcreteSource | undefined {
+function concreteFrom(
+  uri: string,
+  backend: Extract<ModelSource, { kind: "run_output" }>["backend"],
+): ConcreteSource | undefined {
   const hf = /^(?:hf:\/\/)?([^@\s]+)(?:@(\S+))?$/.exec(uri);
-  if (hf && HF_REPO.test(hf[1]!) && !uri.startsWith("/")) return hf[2] ? { kind: "hf", repo: hf[1]!, revision: hf[2] } : { kind: "hf", repo: hf[1]! };
+  if (hf && HF_REPO.test(hf[1]!) && !uri.startsWith("/"))
+    return hf[2] ? { kind: "hf", repo: hf[1]!, revision: hf[2] } : { kind: "hf", repo: hf[1]! };
   const src = parseModelPath(uri, backend);
   return isProblem(src) || src.kind === "run_output" || src.kind === "mlflow_model" ? undefined : src;
 }
 
-async function resolveSymbolic(app: LoadedApp, src: Extract<ModelSource, { kind: "run_output" | "mlflow_model" }>, opts: ResolverOptions) {
+async function resolveSymbolic(
+  app: LoadedApp,
+  src: Extract<ModelSource, { kind: "run_output" | "mlflow_model" }>,
+  opts: ResolverOptions,
+) {
   if (src.kind === "mlflow_model") {
     const { resolveMlflowModel } = await import("./runs-mlflow.js");
     return resolveMlflowModel(src.name, { version: src.version, alias: src.alias }, src.backend.tracking_uri);
@@ -58,7 +69,11 @@ async function resolveSymbolic(app: LoadedApp, src: Extract<ModelSource, { kind:
     const { resolveMlflowRunOutput } = await import("./runs-mlflow.js");
     return resolveMlflowRunOutput(src.ref, src.backend.tracking_uri, appEndpoint(app));
   }
-  return opts.jobOutput(src.ref, { kubeconfig: opts.kubeconfig, context: opts.context, namespace: src.backend.namespace ?? opts.namespace ?? app.config.namespace });
+  return opts.jobOutput(src.ref, {
+    kubeconfig: opts.kubeconfig,
+    context: opts.context,
+    namespace: src.backend.namespace ?? opts.namespace ?? app.config.namespace,
+  });
 }
 
 function appEndpoint(app: LoadedApp): string | undefined {
@@ -71,7 +86,11 @@ async function checkConcrete(app: LoadedApp, src: ConcreteSource): Promise<Model
     case "hf":
       return (await import("./hf.js")).checkHfSource(src.repo, src.revision);
     case "s3":
-      return (await import("./object-store.js")).checkS3Source(src, { uri: src.uri, streamModel: app.config.stream_model, appEndpoint: appEndpoint(app) });
+      return (await import("./object-store.js")).checkS3Source(src, {
+        uri: src.uri,
+        streamModel: app.config.stream_model,
+        appEndpoint: appEndpoint(app),
+      });
     default:
       return undefined;
   }
@@ -82,7 +101,16 @@ const NOT_CHECKED: Partial<Record<ConcreteSource["kind"], string>> = {
   az: "az:// sources are checked for syntax only: vllmapp does not read Azure Blob Storage",
 };
 
-const CLOUD_CREDENTIAL_ENV = new Set(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI"]);
+const CLOUD_CREDENTIAL_ENV = new Set([
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+  "AWS_ROLE_ARN",
+  "AWS_PROFILE",
+  "AWS_SHARED_CREDENTIALS_FILE",
+  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+]);
 
 /**
  * Where the pods' own object-store credentials come from, if the config says: a Secret that sets the
@@ -94,13 +122,19 @@ export function podCredentials(app: AppConfig): string | undefined {
   for (const s of app.secrets ?? []) {
     const env = typeof s === "string" ? s : s.env_var;
     if (env === undefined || !CLOUD_CREDENTIAL_ENV.has(env)) continue;
-    const secret = typeof s === "string" ? `${app.name}-secrets` : s.secret ?? `${app.name}-secrets`;
+    const secret = typeof s === "string" ? `${app.name}-secrets` : (s.secret ?? `${app.name}-secrets`);
     bySecret.set(secret, [...(bySecret.get(secret) ?? []), env]);
   }
   if (bySecret.size) return [...bySecret].map(([secret, envs]) => `Secret ${secret} (${envs.join(", ")})`).join(", ");
   // `service_account` (workload identity) is a field of its own in newer configs; pod_template may set one too
-  const spec = typeof app.pod_template === "object" ? (app.pod_template.spec as { serviceAccountName?: unknown; serviceAccount?: unknown } | undefined) : undefined;
-  const sa = (app as AppConfig & { service_account?: string }).service_account ?? spec?.serviceAccountName ?? spec?.serviceAccount;
+  const spec =
+    typeof app.pod_template === "object"
+      ? (app.pod_template.spec as { serviceAccountName?: unknown; serviceAccount?: unknown } | undefined)
+      : undefined;
+  const sa =
+    (app as AppConfig & { service_account?: string }).service_account ??
+    spec?.serviceAccountName ??
+    spec?.serviceAccount;
   if (typeof sa === "string" && sa !== "") return `service account ${sa}`;
   return undefined;
 }
@@ -110,14 +144,20 @@ export async function checkSource(app: LoadedApp, parsed: ModelSource, opts: Res
   const report: SourceReport = { app: app.config.name, source: parsed, diagnostics: [] };
   const at = (path: (string | number)[]) => ({ file: app.file, ...app.locate(path), path: path.join(".") });
   const sourcePath = app.config.model_hf_path !== undefined ? ["model_hf_path"] : ["model_path"];
-  const add = (severity: Diagnostic["severity"], message: string, hint?: string, path = sourcePath) => report.diagnostics.push({ ...at(path), severity, message, hint });
+  const add = (severity: Diagnostic["severity"], message: string, hint?: string, path = sourcePath) =>
+    report.diagnostics.push({ ...at(path), severity, message, hint });
   /** A backend failure: an error, except an unreachable backend during render (a warning; the rest is skipped). */
   const fail = (e: unknown, skipped: string) => {
     if (!(e instanceof SourceProblem)) throw e;
     // this machine cannot read it, the pods may (a Secret, a service account): not checked from here, except by `check`
     const theirs = e instanceof CredentialsProblem && opts.mode !== "check" ? podCredentials(app.config) : undefined;
     if (e instanceof BackendUnreachable && opts.mode === "render") add("warning", `${e.message}; ${skipped}`, e.hint);
-    else if (theirs) add("warning", `${e.message}, so it was not checked from here: the pods get their own credentials from ${theirs}`, "`vllmapp check` with credentials that can read it checks it (existence, weights, fit)");
+    else if (theirs)
+      add(
+        "warning",
+        `${e.message}, so it was not checked from here: the pods get their own credentials from ${theirs}`,
+        "`vllmapp check` with credentials that can read it checks it (existence, weights, fit)",
+      );
     else add("error", e.message, e.hint);
   };
 
@@ -136,14 +176,19 @@ export async function checkSource(app: LoadedApp, parsed: ModelSource, opts: Res
     }
     const concrete = concreteFrom(resolved.uri, src.backend);
     if (!concrete) {
-      add("error", `${sourceUri(src)} resolved to "${resolved.uri}" (${resolved.run}), which is not a model location`, "a run output must be an s3://, gs://, az://, pvc:// URI, an absolute path, or a Hugging Face repo");
+      add(
+        "error",
+        `${sourceUri(src)} resolved to "${resolved.uri}" (${resolved.run}), which is not a model location`,
+        "a run output must be an s3://, gs://, az://, pvc:// URI, an absolute path, or a Hugging Face repo",
+      );
       return report;
     }
     report.resolvedFrom = `${sourceUri(src)} (${resolved.run})`;
     report.source = src = concrete;
   }
   if (opts.offline) {
-    if (src.kind === "hf" || src.kind === "s3") add("warning", `--offline: ${sourceUri(src)} was not checked (existence, access, fit)`);
+    if (src.kind === "hf" || src.kind === "s3")
+      add("warning", `--offline: ${sourceUri(src)} was not checked (existence, access, fit)`);
     return report;
   }
   try {
@@ -154,8 +199,18 @@ export async function checkSource(app: LoadedApp, parsed: ModelSource, opts: Res
   }
   const skipped = NOT_CHECKED[src.kind];
   if (skipped) add("note", skipped);
-  if (report.facts?.gated && ![...(app.config.secrets ?? []).map((s) => (typeof s === "string" ? s : s.env_var)), ...Object.keys(app.config.env_vars ?? {})].includes("HF_TOKEN")) {
-    add("warning", `${sourceUri(src)} is gated, but the server gets no HF_TOKEN, so it cannot download it`, "add HF_TOKEN under secrets (vllmapp deploy --create-secrets copies it from your environment)");
+  if (
+    report.facts?.gated &&
+    ![
+      ...(app.config.secrets ?? []).map((s) => (typeof s === "string" ? s : s.env_var)),
+      ...Object.keys(app.config.env_vars ?? {}),
+    ].includes("HF_TOKEN")
+  ) {
+    add(
+      "warning",
+      `${sourceUri(src)} is gated, but the server gets no HF_TOKEN, so it cannot download it`,
+      "add HF_TOKEN under secrets (vllmapp deploy --create-secrets copies it from your environment)",
+    );
   }
   return report;
 }
@@ -178,7 +233,12 @@ export function baseModelMismatch(base: string, main: ModelSource): string | und
  * Read each LoRA adapter's adapter_config.json where this machine can (the Hub, s3://, a local folder):
  * its rank (for --max-lora-rank) and its base model against the app's; everything else is a note.
  */
-async function checkAdapters(app: LoadedApp, main: ModelSource, report: SourceReport, opts: ResolverOptions): Promise<void> {
+async function checkAdapters(
+  app: LoadedApp,
+  main: ModelSource,
+  report: SourceReport,
+  opts: ResolverOptions,
+): Promise<void> {
   const adapters = app.config.lora?.adapters ?? [];
   if (!adapters.length) return;
   const { parseAdapterSource } = await import("./adapter-source.js");
@@ -186,7 +246,8 @@ async function checkAdapters(app: LoadedApp, main: ModelSource, report: SourceRe
   for (const [i, a] of adapters.entries()) {
     const path = ["lora", "adapters", i, "source"];
     const at = { file: app.file, ...app.locate(path), path: path.join(".") };
-    const add = (severity: Diagnostic["severity"], message: string, hint?: string) => report.diagnostics.push({ ...at, severity, message, ...(hint ? { hint } : {}) });
+    const add = (severity: Diagnostic["severity"], message: string, hint?: string) =>
+      report.diagnostics.push({ ...at, severity, message, ...(hint ? { hint } : {}) });
     const src = parseAdapterSource(a.source);
     if ("message" in src) continue; // the render reports it
     if (opts.offline) {
@@ -195,8 +256,12 @@ async function checkAdapters(app: LoadedApp, main: ModelSource, report: SourceRe
     }
     let text: string | undefined;
     try {
-      if (src.kind === "hf") text = await (await import("./hf.js")).readHfFile(src.repo, "adapter_config.json", src.revision);
-      else if (src.kind === "s3") text = await (await import("./object-store.js")).readS3File({ bucket: src.bucket, prefix: src.prefix }, "adapter_config.json", appEndpoint(app));
+      if (src.kind === "hf")
+        text = await (await import("./hf.js")).readHfFile(src.repo, "adapter_config.json", src.revision);
+      else if (src.kind === "s3")
+        text = await (
+          await import("./object-store.js")
+        ).readS3File({ bucket: src.bucket, prefix: src.prefix }, "adapter_config.json", appEndpoint(app));
       else if (src.kind === "path") text = await readLocalFile(`${src.path}/adapter_config.json`);
       else {
         add("note", `adapter ${a.name}: ${src.kind}:// is not read from here (rank and base model not checked)`);
@@ -204,14 +269,24 @@ async function checkAdapters(app: LoadedApp, main: ModelSource, report: SourceRe
       }
     } catch (e) {
       if (!(e instanceof SourceProblem)) throw e;
-      if (e instanceof CredentialsProblem && app.config.service_account) add("note", `adapter ${a.name}: not checked from here: ${e.message}; the pod reads it as service account ${app.config.service_account}`);
-      else if (e instanceof BackendUnreachable && opts.mode === "render") add("warning", `adapter ${a.name}: ${e.message}; not checked`, e.hint);
+      if (e instanceof CredentialsProblem && app.config.service_account)
+        add(
+          "note",
+          `adapter ${a.name}: not checked from here: ${e.message}; the pod reads it as service account ${app.config.service_account}`,
+        );
+      else if (e instanceof BackendUnreachable && opts.mode === "render")
+        add("warning", `adapter ${a.name}: ${e.message}; not checked`, e.hint);
       else add("error", `adapter ${a.name}: ${e.message}`, e.hint);
       continue;
     }
     if (text === undefined) {
-      if (src.kind === "path") add("note", `adapter ${a.name}: ${src.path} is not a folder on this machine; it is not checked`);
-      else add("error", `adapter ${a.name}: ${a.source} has no adapter_config.json, so it is not a PEFT LoRA adapter vLLM can load`);
+      if (src.kind === "path")
+        add("note", `adapter ${a.name}: ${src.path} is not a folder on this machine; it is not checked`);
+      else
+        add(
+          "error",
+          `adapter ${a.name}: ${a.source} has no adapter_config.json, so it is not a PEFT LoRA adapter vLLM can load`,
+        );
       continue;
     }
     let cfg: { r?: unknown; base_model_name_or_path?: unknown; peft_type?: unknown };
@@ -221,13 +296,18 @@ async function checkAdapters(app: LoadedApp, main: ModelSource, report: SourceRe
       add("error", `adapter ${a.name}: adapter_config.json is not valid JSON`);
       continue;
     }
-    if (cfg.peft_type !== undefined && cfg.peft_type !== "LORA") add("error", `adapter ${a.name} is a ${String(cfg.peft_type)} adapter; vLLM serves LORA adapters only`);
+    if (cfg.peft_type !== undefined && cfg.peft_type !== "LORA")
+      add("error", `adapter ${a.name} is a ${String(cfg.peft_type)} adapter; vLLM serves LORA adapters only`);
     if (typeof cfg.r === "number") ranks.set(a.name, cfg.r);
     const base = typeof cfg.base_model_name_or_path === "string" ? cfg.base_model_name_or_path : undefined;
     const mismatch = base === undefined ? undefined : baseModelMismatch(base, main);
     if (mismatch) {
       const hard = main.kind === "hf" && HF_REPO.test(base!) && !base!.startsWith("/");
-      add(hard ? "error" : "warning", `adapter ${a.name} does not match the base model: ${mismatch}`, "serve it with the model it was trained on, or retrain it");
+      add(
+        hard ? "error" : "warning",
+        `adapter ${a.name} does not match the base model: ${mismatch}`,
+        "serve it with the model it was trained on, or retrain it",
+      );
     }
     add("note", `adapter ${a.name}: rank ${typeof cfg.r === "number" ? cfg.r : "?"}${base ? `, base ${base}` : ""}`);
   }
@@ -239,7 +319,15 @@ async function checkDraft(app: LoadedApp, report: SourceReport, opts: ResolverOp
   const c = app.config;
   if (c.draft_model_hf_path === undefined && c.draft_model_path === undefined) return;
   const path = c.draft_model_hf_path !== undefined ? ["draft_model_hf_path"] : ["draft_model_path"];
-  const add = (severity: Diagnostic["severity"], message: string, hint?: string) => report.diagnostics.push({ file: app.file, ...app.locate(path), path: path.join("."), severity, message, ...(hint ? { hint } : {}) });
+  const add = (severity: Diagnostic["severity"], message: string, hint?: string) =>
+    report.diagnostics.push({
+      file: app.file,
+      ...app.locate(path),
+      path: path.join("."),
+      severity,
+      message,
+      ...(hint ? { hint } : {}),
+    });
   let src: ModelSource | undefined;
   if (c.draft_model_hf_path !== undefined) {
     const [repo, revision] = c.draft_model_hf_path.trim().split("@", 2) as [string, string | undefined];
@@ -252,13 +340,19 @@ async function checkDraft(app: LoadedApp, report: SourceReport, opts: ResolverOp
     src = p;
   }
   if (opts.offline) {
-    if (src.kind !== "path" && src.kind !== "pvc") add("warning", `--offline: the draft ${sourceUri(src)} was not checked`);
+    if (src.kind !== "path" && src.kind !== "pvc")
+      add("warning", `--offline: the draft ${sourceUri(src)} was not checked`);
     return;
   }
   const fail = (e: unknown) => {
     if (!(e instanceof SourceProblem)) throw e;
-    if (e instanceof CredentialsProblem && c.service_account) add("note", `the draft: not checked from here: ${e.message}; the pod reads it as service account ${c.service_account}`);
-    else if (e instanceof BackendUnreachable && opts.mode === "render") add("warning", `the draft: ${e.message}; not checked`, e.hint);
+    if (e instanceof CredentialsProblem && c.service_account)
+      add(
+        "note",
+        `the draft: not checked from here: ${e.message}; the pod reads it as service account ${c.service_account}`,
+      );
+    else if (e instanceof BackendUnreachable && opts.mode === "render")
+      add("warning", `the draft: ${e.message}; not checked`, e.hint);
     else add("error", `the draft: ${e.message}`, e.hint);
   };
   if (src.kind === "run_output" || src.kind === "mlflow_model") {
@@ -266,7 +360,10 @@ async function checkDraft(app: LoadedApp, report: SourceReport, opts: ResolverOp
       const resolved = await resolveSymbolic(app, src, opts);
       const concrete = concreteFrom(resolved.uri, src.backend);
       if (!concrete) {
-        add("error", `the draft ${sourceUri(src)} resolved to "${resolved.uri}" (${resolved.run}), which is not a model location`);
+        add(
+          "error",
+          `the draft ${sourceUri(src)} resolved to "${resolved.uri}" (${resolved.run}), which is not a model location`,
+        );
         return;
       }
       add("note", `the draft ${sourceUri(src)} is ${sourceUri(concrete)} (${resolved.run})`);

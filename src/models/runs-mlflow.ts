@@ -37,35 +37,58 @@ class Mlflow {
   }
 
   /** GET with a query, or POST with a JSON body; undefined when MLflow says the resource does not exist. */
-  async call<T>(endpoint: string, args: Record<string, unknown>, method: "GET" | "POST" = "GET"): Promise<T | undefined> {
+  async call<T>(
+    endpoint: string,
+    args: Record<string, unknown>,
+    method: "GET" | "POST" = "GET",
+  ): Promise<T | undefined> {
     const url = `${this.base}/api/2.0/mlflow/${endpoint}${method === "GET" ? `?${new URLSearchParams(args as Record<string, string>)}` : ""}`;
     let res: Response;
     try {
       res = await timedFetch(url, {
         method,
-        headers: { ...(this.auth ? { authorization: this.auth } : {}), ...(method === "POST" ? { "content-type": "application/json" } : {}) },
+        headers: {
+          ...(this.auth ? { authorization: this.auth } : {}),
+          ...(method === "POST" ? { "content-type": "application/json" } : {}),
+        },
         ...(method === "POST" ? { body: JSON.stringify(args) } : {}),
       });
     } catch (e) {
-      throw new BackendUnreachable(`cannot reach MLflow at ${this.shown} (${networkCause(e) ?? (e as Error).message})`, "check runs.tracking_uri and that the tracking server is up");
+      throw new BackendUnreachable(
+        `cannot reach MLflow at ${this.shown} (${networkCause(e) ?? (e as Error).message})`,
+        "check runs.tracking_uri and that the tracking server is up",
+      );
     }
     const body = (await res.json().catch(() => ({}))) as { error_code?: string; message?: string } & T;
     if (res.ok) return body;
     if (body.error_code === "RESOURCE_DOES_NOT_EXIST" || res.status === 404) return undefined;
     if (res.status === 401 || res.status === 403) {
-      throw new SourceProblem(`MLflow at ${this.shown} refused the request (${res.status})`, "set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD");
+      throw new SourceProblem(
+        `MLflow at ${this.shown} refused the request (${res.status})`,
+        "set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD",
+      );
     }
-    throw new SourceProblem(`MLflow at ${this.shown} answered ${res.status} ${body.error_code ?? ""} to ${endpoint}: ${body.message ?? ""}`.trim());
+    throw new SourceProblem(
+      `MLflow at ${this.shown} answered ${res.status} ${body.error_code ?? ""} to ${endpoint}: ${body.message ?? ""}`.trim(),
+    );
   }
 
   async experimentIds(): Promise<string[]> {
-    const r = await this.call<{ experiments?: { experiment_id: string }[] }>("experiments/search", { max_results: 1000 }, "POST");
+    const r = await this.call<{ experiments?: { experiment_id: string }[] }>(
+      "experiments/search",
+      { max_results: 1000 },
+      "POST",
+    );
     return (r?.experiments ?? []).map((e) => e.experiment_id);
   }
 
   async searchRuns(experimentIds: string[], filter: string, maxResults: number): Promise<Run[]> {
     if (!experimentIds.length) return [];
-    const r = await this.call<{ runs?: Run[] }>("runs/search", { experiment_ids: experimentIds, filter, order_by: ["attributes.start_time DESC"], max_results: maxResults }, "POST");
+    const r = await this.call<{ runs?: Run[] }>(
+      "runs/search",
+      { experiment_ids: experimentIds, filter, order_by: ["attributes.start_time DESC"], max_results: maxResults },
+      "POST",
+    );
     return r?.runs ?? [];
   }
 
@@ -86,21 +109,36 @@ async function findRun(ml: Mlflow, ref: RunOutputRef): Promise<Run> {
     run ??= (await ml.searchRuns(ids, `attributes.run_name = ${quote(name)}`, 1))[0];
     if (!run) {
       const recent = await ml.searchRuns(ids, "", 5);
-      throw new SourceProblem(`no MLflow run with id or name "${name}" at ${ml.shown}`, recent.length ? `recent runs: ${listed(recent)}` : "the tracking server has no runs");
+      throw new SourceProblem(
+        `no MLflow run with id or name "${name}" at ${ml.shown}`,
+        recent.length ? `recent runs: ${listed(recent)}` : "the tracking server has no runs",
+      );
     }
-    if (run.info.status !== "FINISHED") throw new SourceProblem(`MLflow run ${runLabel(run)} has not succeeded: it is ${run.info.status}`, "deploy a FINISHED run");
+    if (run.info.status !== "FINISHED")
+      throw new SourceProblem(
+        `MLflow run ${runLabel(run)} has not succeeded: it is ${run.info.status}`,
+        "deploy a FINISHED run",
+      );
     return run;
   }
   const task = ref.task_name!;
-  const exp = await ml.call<{ experiment: { experiment_id: string } }>("experiments/get-by-name", { experiment_name: task });
+  const exp = await ml.call<{ experiment: { experiment_id: string } }>("experiments/get-by-name", {
+    experiment_name: task,
+  });
   if (!exp) {
     const r = await ml.call<{ experiments?: { name: string }[] }>("experiments/search", { max_results: 20 }, "POST");
-    throw new SourceProblem(`no MLflow experiment named "${task}" at ${ml.shown}`, `experiments: ${(r?.experiments ?? []).map((e) => e.name).join(", ") || "(none)"}`);
+    throw new SourceProblem(
+      `no MLflow experiment named "${task}" at ${ml.shown}`,
+      `experiments: ${(r?.experiments ?? []).map((e) => e.name).join(", ") || "(none)"}`,
+    );
   }
   const [run] = await ml.searchRuns([exp.experiment.experiment_id], "attributes.status = 'FINISHED'", 1);
   if (!run) {
     const recent = await ml.searchRuns([exp.experiment.experiment_id], "", 5);
-    throw new SourceProblem(`MLflow experiment "${task}" has no FINISHED run`, recent.length ? `its runs: ${listed(recent)}` : "it has no runs");
+    throw new SourceProblem(
+      `MLflow experiment "${task}" has no FINISHED run`,
+      recent.length ? `its runs: ${listed(recent)}` : "it has no runs",
+    );
   }
   return run;
 }
@@ -115,7 +153,10 @@ function artifactUri(run: Run, path: string): string {
     );
   }
   if (!/^(s3|gs):\/\//.test(root)) {
-    throw new SourceProblem(`the artifacts of MLflow run ${runLabel(run)} are at ${root}, which vLLM cannot load from`, "use an s3:// or gs:// artifact root");
+    throw new SourceProblem(
+      `the artifacts of MLflow run ${runLabel(run)} are at ${root}, which vLLM cannot load from`,
+      "use an s3:// or gs:// artifact root",
+    );
   }
   return `${root}/${path.replace(/^\/+|\/+$/g, "")}`;
 }
@@ -127,13 +168,20 @@ async function outputsOf(run: Run, appEndpoint?: string): Promise<string[] | und
   return (await listS3({ bucket: m[1]!, prefix: m[2]! }, appEndpoint)).map((n) => n.replace(/\/$/, "")).sort();
 }
 
-export async function resolveMlflowRunOutput(ref: RunOutputRef, trackingUri: string, appEndpoint?: string): Promise<Resolved> {
+export async function resolveMlflowRunOutput(
+  ref: RunOutputRef,
+  trackingUri: string,
+  appEndpoint?: string,
+): Promise<Resolved> {
   const ml = new Mlflow(trackingUri);
   const run = await findRun(ml, ref);
   const uri = artifactUri(run, ref.output);
   const outputs = await outputsOf(run, appEndpoint);
   if (outputs && !outputs.includes(ref.output.split("/")[0]!)) {
-    throw new SourceProblem(`MLflow run ${runLabel(run)} has no output "${ref.output}"`, outputs.length ? `its outputs: ${outputs.join(", ")}` : "it has no artifacts");
+    throw new SourceProblem(
+      `MLflow run ${runLabel(run)} has no output "${ref.output}"`,
+      outputs.length ? `its outputs: ${outputs.join(", ")}` : "it has no artifacts",
+    );
   }
   return { uri, run: `mlflow run ${run.info.run_id}` };
 }
@@ -147,32 +195,67 @@ interface ModelVersion {
   run_id?: string;
 }
 
-export async function resolveMlflowModel(name: string, selector: { version?: string; alias?: string }, trackingUri: string): Promise<Resolved> {
+export async function resolveMlflowModel(
+  name: string,
+  selector: { version?: string; alias?: string },
+  trackingUri: string,
+): Promise<Resolved> {
   const ml = new Mlflow(trackingUri);
-  const mv = selector.version !== undefined
-    ? (await ml.call<{ model_version: ModelVersion }>("model-versions/get", { name, version: selector.version }))?.model_version
-    : (await ml.call<{ model_version: ModelVersion }>("registered-models/alias", { name, alias: selector.alias! }))?.model_version;
+  const mv =
+    selector.version !== undefined
+      ? (await ml.call<{ model_version: ModelVersion }>("model-versions/get", { name, version: selector.version }))
+          ?.model_version
+      : (await ml.call<{ model_version: ModelVersion }>("registered-models/alias", { name, alias: selector.alias! }))
+          ?.model_version;
   const want = selector.version !== undefined ? `version ${selector.version}` : `alias @${selector.alias}`;
   if (!mv) {
-    const model = (await ml.call<{ registered_model: { aliases?: { alias: string; version: string }[] } }>("registered-models/get", { name }))?.registered_model;
+    const model = (
+      await ml.call<{ registered_model: { aliases?: { alias: string; version: string }[] } }>("registered-models/get", {
+        name,
+      })
+    )?.registered_model;
     if (!model) {
-      const r = await ml.call<{ registered_models?: { name: string }[] }>("registered-models/search", { max_results: 20 });
-      throw new SourceProblem(`no registered model "${name}" in MLflow at ${ml.shown}`, `registered models: ${(r?.registered_models ?? []).map((m) => m.name).join(", ") || "(none)"}`);
+      const r = await ml.call<{ registered_models?: { name: string }[] }>("registered-models/search", {
+        max_results: 20,
+      });
+      throw new SourceProblem(
+        `no registered model "${name}" in MLflow at ${ml.shown}`,
+        `registered models: ${(r?.registered_models ?? []).map((m) => m.name).join(", ") || "(none)"}`,
+      );
     }
-    const versions = (await ml.call<{ model_versions?: ModelVersion[] }>("model-versions/search", { filter: `name=${quote(name)}`, max_results: 50 }))?.model_versions ?? [];
+    const versions =
+      (
+        await ml.call<{ model_versions?: ModelVersion[] }>("model-versions/search", {
+          filter: `name=${quote(name)}`,
+          max_results: 50,
+        })
+      )?.model_versions ?? [];
     const aliases = (model.aliases ?? []).map((a) => `@${a.alias} → ${a.version}`);
-    throw new SourceProblem(`registered model "${name}" has no ${want}`, `versions: ${versions.map((v) => v.version).join(", ") || "(none)"}${aliases.length ? `; aliases: ${aliases.join(", ")}` : ""}`);
+    throw new SourceProblem(
+      `registered model "${name}" has no ${want}`,
+      `versions: ${versions.map((v) => v.version).join(", ") || "(none)"}${aliases.length ? `; aliases: ${aliases.join(", ")}` : ""}`,
+    );
   }
-  if (mv.status && mv.status !== "READY") throw new SourceProblem(`models:/${name} ${want} (version ${mv.version}) is ${mv.status}, not READY`);
+  if (mv.status && mv.status !== "READY")
+    throw new SourceProblem(`models:/${name} ${want} (version ${mv.version}) is ${mv.status}, not READY`);
   const source = mv.storage_location || mv.source || "";
   const runRef = /^runs:\/([^/]+)\/?(.*)$/.exec(source);
   if (runRef) {
     const run = await ml.getRun(runRef[1]!);
-    if (!run) throw new SourceProblem(`models:/${name} version ${mv.version} comes from run ${runRef[1]}, which MLflow no longer has`);
+    if (!run)
+      throw new SourceProblem(
+        `models:/${name} version ${mv.version} comes from run ${runRef[1]}, which MLflow no longer has`,
+      );
     return { uri: artifactUri(run, runRef[2]!), run: `mlflow run ${run.info.run_id}` };
   }
   if (!/^(s3|gs):\/\//.test(source)) {
-    throw new SourceProblem(`models:/${name} version ${mv.version} is stored at ${source || "(no location)"}, which vLLM cannot load from`, "register model versions whose files are in s3:// or gs://");
+    throw new SourceProblem(
+      `models:/${name} version ${mv.version} is stored at ${source || "(no location)"}, which vLLM cannot load from`,
+      "register model versions whose files are in s3:// or gs://",
+    );
   }
-  return { uri: source.replace(/\/+$/, ""), run: mv.run_id ? `mlflow run ${mv.run_id}` : `models:/${name}/${mv.version}` };
+  return {
+    uri: source.replace(/\/+$/, ""),
+    run: mv.run_id ? `mlflow run ${mv.run_id}` : `models:/${name}/${mv.version}`,
+  };
 }

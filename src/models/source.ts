@@ -13,7 +13,14 @@ export type ModelSource =
   | { kind: "pvc"; claim: string; subPath: string }
   | { kind: "path"; path: string }
   | { kind: "run_output"; ref: RunOutputRef; backend: RunsBackend }
-  | { kind: "mlflow_model"; uri: string; name: string; version?: string; alias?: string; backend: Extract<RunsBackend, { backend: "mlflow" }> };
+  | {
+      kind: "mlflow_model";
+      uri: string;
+      name: string;
+      version?: string;
+      alias?: string;
+      backend: Extract<RunsBackend, { backend: "mlflow" }>;
+    };
 
 export type RunsBackend = { backend: "kubernetes"; namespace?: string } | { backend: "mlflow"; tracking_uri: string };
 
@@ -28,36 +35,78 @@ export function parseModelPath(value: string, backend: RunsBackend): ModelSource
   const obj = OBJECT_URI.exec(v);
   if (obj) {
     const [, scheme, bucket, rest = ""] = obj;
-    return { kind: scheme as ObjectStoreScheme, uri: v.replace(/\/+$/, ""), bucket: bucket!, prefix: rest.replace(/\/+$/, "") };
+    return {
+      kind: scheme as ObjectStoreScheme,
+      uri: v.replace(/\/+$/, ""),
+      bucket: bucket!,
+      prefix: rest.replace(/\/+$/, ""),
+    };
   }
   if (/^(s3|gs|az):/.test(v)) {
-    return { path: ["model_path"], severity: "error", message: `"${v}" is not an object-store URI`, hint: "write scheme://bucket/prefix, e.g. s3://my-bucket/models/qwen3" };
+    return {
+      path: ["model_path"],
+      severity: "error",
+      message: `"${v}" is not an object-store URI`,
+      hint: "write scheme://bucket/prefix, e.g. s3://my-bucket/models/qwen3",
+    };
   }
   if (v.startsWith("pvc://")) {
     const m = /^pvc:\/\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)(\/.*)?$/.exec(v);
-    if (!m) return { path: ["model_path"], severity: "error", message: `"${v}" is not a PVC path`, hint: "write pvc://CLAIM/sub/path, with CLAIM the PersistentVolumeClaim's name" };
+    if (!m)
+      return {
+        path: ["model_path"],
+        severity: "error",
+        message: `"${v}" is not a PVC path`,
+        hint: "write pvc://CLAIM/sub/path, with CLAIM the PersistentVolumeClaim's name",
+      };
     const sub = (m[3] ?? "").replace(/^\/+|\/+$/g, "");
-    if (sub.split("/").includes("..")) return { path: ["model_path"], severity: "error", message: `"${v}" climbs out of the claim with ".."` };
+    if (sub.split("/").includes(".."))
+      return { path: ["model_path"], severity: "error", message: `"${v}" climbs out of the claim with ".."` };
     return { kind: "pvc", claim: m[1]!, subPath: sub };
   }
   const reg = /^models:\/([^/@\s]+)(?:\/(\d+)|@([A-Za-z0-9_-]+))$/.exec(v);
   if (reg) {
     if (backend.backend !== "mlflow") {
-      return { path: ["model_path"], severity: "error", message: `"${v}" is an MLflow model registry URI, but runs.backend is "${backend.backend}"`, hint: "add runs: {backend: mlflow, tracking_uri: http://…}" };
+      return {
+        path: ["model_path"],
+        severity: "error",
+        message: `"${v}" is an MLflow model registry URI, but runs.backend is "${backend.backend}"`,
+        hint: "add runs: {backend: mlflow, tracking_uri: http://…}",
+      };
     }
     return { kind: "mlflow_model", uri: v, name: reg[1]!, version: reg[2], alias: reg[3], backend };
   }
   if (v.startsWith("models:")) {
-    return { path: ["model_path"], severity: "error", message: `"${v}" is not a model registry URI`, hint: "write models:/NAME/VERSION or models:/NAME@alias" };
+    return {
+      path: ["model_path"],
+      severity: "error",
+      message: `"${v}" is not a model registry URI`,
+      hint: "write models:/NAME/VERSION or models:/NAME@alias",
+    };
   }
   if (v.startsWith("/")) return { kind: "path", path: v.replace(/(.)\/+$/, "$1") };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) {
-    return { path: ["model_path"], severity: "error", message: `unsupported URI scheme in "${v}"`, hint: "model_path takes s3://, gs://, az://, pvc://, models:/, an absolute path in the container, or {run_output: …}; a Hugging Face repo goes in model_hf_path" };
+    return {
+      path: ["model_path"],
+      severity: "error",
+      message: `unsupported URI scheme in "${v}"`,
+      hint: "model_path takes s3://, gs://, az://, pvc://, models:/, an absolute path in the container, or {run_output: …}; a Hugging Face repo goes in model_hf_path",
+    };
   }
   if (/^[\w.-]+\/[\w.-]+$/.test(v)) {
-    return { path: ["model_path"], severity: "error", message: `"${v}" looks like a Hugging Face repo, not a path`, hint: `write model_hf_path: ${v}` };
+    return {
+      path: ["model_path"],
+      severity: "error",
+      message: `"${v}" looks like a Hugging Face repo, not a path`,
+      hint: `write model_hf_path: ${v}`,
+    };
   }
-  return { path: ["model_path"], severity: "error", message: `"${v}" is a relative path; the container cannot see it`, hint: "give an absolute path inside the container, or an s3://, gs://, az:// or pvc:// URI" };
+  return {
+    path: ["model_path"],
+    severity: "error",
+    message: `"${v}" is a relative path; the container cannot see it`,
+    hint: "give an absolute path inside the container, or an s3://, gs://, az:// or pvc:// URI",
+  };
 }
 
 export function isProblem(x: ModelSource | Finding): x is Finding {
@@ -75,7 +124,8 @@ export function parseModelSource(app: AppConfig): ModelSource | Finding {
     return revision ? { kind: "hf", repo, revision } : { kind: "hf", repo };
   }
   const mp = app.model_path;
-  if (typeof mp === "object" && mp !== null) return { kind: "run_output", ref: mp.run_output, backend: runsBackendOf(app) };
+  if (typeof mp === "object" && mp !== null)
+    return { kind: "run_output", ref: mp.run_output, backend: runsBackendOf(app) };
   return parseModelPath(mp ?? "", runsBackendOf(app));
 }
 

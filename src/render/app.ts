@@ -17,20 +17,44 @@ export function renderApp(input: RenderInput): RenderedApp {
   const { app, source } = input;
   const gpu = gpuRequest(app);
   const params = parameterValues(app, input.params);
-  const serve = buildServeArgs(app, source, input.target, gpu, params.values, input.includes, { adapterRanks: input.adapterRanks, draftSource: input.draftSource });
+  const serve = buildServeArgs(app, source, input.target, gpu, params.values, input.includes, {
+    adapterRanks: input.adapterRanks,
+    draftSource: input.draftSource,
+  });
   const model: RenderedModel = { kind: source.kind, uri: sourceUri(source), servedAs: servedModelName(app, source) };
   if (input.resolvedFrom) model.resolvedFrom = input.resolvedFrom;
   const problems: Finding[] = [...params.problems, ...serve.problems];
   if (!/@sha256:[0-9a-f]{64}$/.test(app.image) && !/:[\w][\w.-]{0,127}$/.test(app.image.replace(/^[^/]+:\d+\//, ""))) {
-    if (app.image !== "auto") problems.push({ path: ["image"], severity: "warning", message: `image "${app.image}" has no tag, so every node may pull a different build`, hint: `pin a tag or digest, e.g. ${app.image}:${DEFAULT_IMAGE.split(":").pop()}` });
+    if (app.image !== "auto")
+      problems.push({
+        path: ["image"],
+        severity: "warning",
+        message: `image "${app.image}" has no tag, so every node may pull a different build`,
+        hint: `pin a tag or digest, e.g. ${app.image}:${DEFAULT_IMAGE.split(":").pop()}`,
+      });
   } else if (/:latest$/.test(app.image)) {
-    problems.push({ path: ["image"], severity: "warning", message: `image "${app.image}" uses :latest, so every node may pull a different build`, hint: "pin a release tag or a digest" });
+    problems.push({
+      path: ["image"],
+      severity: "warning",
+      message: `image "${app.image}" uses :latest, so every node may pull a different build`,
+      hint: "pin a release tag or a digest",
+    });
   }
   problems.push(...imageProblems(input, gpu));
   if (source.kind === "run_output" || source.kind === "mlflow_model") {
-    problems.push({ path: ["model_path"], severity: "note", message: `${model.uri} is resolved at deploy time (\`vllmapp check\` resolves it now)` });
+    problems.push({
+      path: ["model_path"],
+      severity: "note",
+      message: `${model.uri} is resolved at deploy time (\`vllmapp check\` resolves it now)`,
+    });
   }
-  const base = { name: app.name, target: input.target, ...(input.namespace ? { namespace: input.namespace } : {}), model, serve: { command: serve.command, args: serve.args } };
+  const base = {
+    name: app.name,
+    target: input.target,
+    ...(input.namespace ? { namespace: input.namespace } : {}),
+    model,
+    serve: { command: serve.command, args: serve.args },
+  };
   if (input.target === "docker") {
     const d = renderDocker({ ...input, params: params.values }, serve, gpu);
     return { ...base, docker: d.docker, problems: [...problems, ...d.problems] };
@@ -53,9 +77,19 @@ function imageProblems(input: RenderInput, gpu: GpuRequest): Finding[] {
   const out: Finding[] = [];
   const vendor = gpu.type?.vendor;
   if (vendor === "amd" && CUDA_IMAGE.test(image)) {
-    out.push({ path: ["image"], severity: "error", message: `${image} is vLLM's CUDA build, and ${gpu.type!.name} is an AMD GPU: vLLM would find no device`, hint: `use the ROCm build: image: ${/^vllm\/vllm-openai:/.test(image) ? image.replace(/^vllm\/vllm-openai:/, "vllm/vllm-openai-rocm:") : DEFAULT_ROCM_IMAGE} (or image: auto)` });
+    out.push({
+      path: ["image"],
+      severity: "error",
+      message: `${image} is vLLM's CUDA build, and ${gpu.type!.name} is an AMD GPU: vLLM would find no device`,
+      hint: `use the ROCm build: image: ${/^vllm\/vllm-openai:/.test(image) ? image.replace(/^vllm\/vllm-openai:/, "vllm/vllm-openai-rocm:") : DEFAULT_ROCM_IMAGE} (or image: auto)`,
+    });
   } else if (vendor === "nvidia" && ROCM_IMAGE.test(image)) {
-    out.push({ path: ["image"], severity: "error", message: `${image} is a ROCm (AMD) build, and ${gpu.type!.name} is an NVIDIA GPU`, hint: `use the CUDA build: image: ${DEFAULT_IMAGE} (or image: auto)` });
+    out.push({
+      path: ["image"],
+      severity: "error",
+      message: `${image} is a ROCm (AMD) build, and ${gpu.type!.name} is an NVIDIA GPU`,
+      hint: `use the CUDA build: image: ${DEFAULT_IMAGE} (or image: auto)`,
+    });
   }
   const dockerGpus = input.target === "docker" && (input.dockerGpus === "0" || input.dockerGpus === "none");
   if ((gpu.count === 0 || dockerGpus) && CUDA_IMAGE.test(image)) {

@@ -65,7 +65,8 @@ export function renderAutoscaling(input: AutoscaleInput): AutoscaleResult {
   const wake = app.scaling?.wake === "http-add-on";
   if (reps[0] === 0 && !wake) {
     problems.push({
-      path: ["scaling", "replicas"], severity: "error",
+      path: ["scaling", "replicas"],
+      severity: "error",
       message: `min 0 replicas cannot wake up: the autoscaler reads vLLM's own metrics, and at zero pods there are none, so no request would ever scale ${app.name} back up`,
       hint: `add scaling.wake: http-add-on (KEDA's HTTP add-on holds requests while the app starts), or keep one replica: replicas: [1, ${reps[1]}]`,
     });
@@ -111,7 +112,8 @@ export function renderAutoscaling(input: AutoscaleInput): AutoscaleResult {
   ];
   if (!input.podMonitor) {
     problems.push({
-      path: ["monitoring", "pod_monitor"], severity: "warning",
+      path: ["monitoring", "pod_monitor"],
+      severity: "warning",
       message: `no PodMonitor: the autoscaler's query selects vLLM's series by ${sel}, a label only a scrape that copies the pod label ${LABEL_APP} adds; without it the app never scales`,
       hint: "drop monitoring.pod_monitor: false, or make your scrape config copy that pod label onto the series",
     });
@@ -119,7 +121,10 @@ export function renderAutoscaling(input: AutoscaleInput): AutoscaleResult {
   const keda = app.scaling?.keda_namespace ?? "keda";
   let ingressBackend: AutoscaleResult["ingressBackend"];
   if (wake) {
-    spec.triggers.push({ type: "external-push", metadata: { scalerAddress: `keda-add-ons-http-external-scaler.${keda}:9090`, httpScaledObject: app.name } });
+    spec.triggers.push({
+      type: "external-push",
+      metadata: { scalerAddress: `keda-add-ons-http-external-scaler.${keda}:9090`, httpScaledObject: app.name },
+    });
     const woken = renderWake(input, reps, metric, after, keda);
     objects.push(...woken.objects);
     problems.push(...woken.problems);
@@ -133,21 +138,37 @@ export function renderAutoscaling(input: AutoscaleInput): AutoscaleResult {
  * scaling.wake: http-add-on: the HTTPScaledObject KEDA's interceptor routes by (holding a request as
  * long as the startup probe allows) and the Service that sends requests to the interceptor.
  */
-function renderWake(input: AutoscaleInput, reps: [number, number], metric: NonNullable<NonNullable<AppConfig["scaling"]>["metric"]>, after: number | undefined, keda: string): { objects: K8sObject[]; problems: Finding[]; ingressBackend: { name: string; port: number } } {
+function renderWake(
+  input: AutoscaleInput,
+  reps: [number, number],
+  metric: NonNullable<NonNullable<AppConfig["scaling"]>["metric"]>,
+  after: number | undefined,
+  keda: string,
+): { objects: K8sObject[]; problems: Finding[]; ingressBackend: { name: string; port: number } } {
   const { app } = input;
-  const httpSo = input.meta({ apiVersion: "http.keda.sh/v1alpha1", kind: "HTTPScaledObject", metadata: { name: app.name } }, app.name, { [SKIP_SO]: "true" });
+  const httpSo = input.meta(
+    { apiVersion: "http.keda.sh/v1alpha1", kind: "HTTPScaledObject", metadata: { name: app.name } },
+    app.name,
+    { [SKIP_SO]: "true" },
+  );
   Object.assign(httpSo, {
     spec: {
       hosts: wakeHosts(app, input.namespace, input.ingressHost),
       scaleTargetRef: { ...input.scaleTarget, service: app.name, portName: "http" },
       replicas: { min: reps[0], max: reps[1] },
-      scalingMetric: "concurrency" in metric ? { concurrency: { targetValue: Math.ceil(metric.concurrency) } } : { requestRate: { targetValue: Math.ceil(metric.request_rate), window: "1m", granularity: "1s" } },
+      scalingMetric:
+        "concurrency" in metric
+          ? { concurrency: { targetValue: Math.ceil(metric.concurrency) } }
+          : { requestRate: { targetValue: Math.ceil(metric.request_rate), window: "1m", granularity: "1s" } },
       ...(after !== undefined ? { scaledownPeriod: Math.round(after) } : {}),
       // the interceptor holds a request while the app starts: as long as the startup probe allows
       timeouts: { conditionWait: `${Math.round(app.startup_timeout)}s` },
     },
   });
-  const wakeSvc = input.meta({ apiVersion: "v1", kind: "Service", metadata: { name: `${app.name}-wake` } }, `${app.name}-wake`);
+  const wakeSvc = input.meta(
+    { apiVersion: "v1", kind: "Service", metadata: { name: `${app.name}-wake` } },
+    `${app.name}-wake`,
+  );
   Object.assign(wakeSvc, {
     spec: {
       type: "ExternalName",
@@ -156,8 +177,13 @@ function renderWake(input: AutoscaleInput, reps: [number, number], metric: NonNu
     },
   });
   const note: Finding = {
-    path: ["scaling", "wake"], severity: "note",
+    path: ["scaling", "wake"],
+    severity: "note",
     message: `requests wake ${app.name} only through KEDA's HTTP add-on: in-cluster clients call http://${app.name}-wake:${WAKE_PORT}${input.ingressHost ? `, and the Ingress sends ${input.ingressHost} there` : ""}; calls to Service ${app.name} itself do not wake it`,
   };
-  return { objects: [httpSo, wakeSvc], problems: [note], ingressBackend: { name: `${app.name}-wake`, port: WAKE_PORT } };
+  return {
+    objects: [httpSo, wakeSvc],
+    problems: [note],
+    ingressBackend: { name: `${app.name}-wake`, port: WAKE_PORT },
+  };
 }

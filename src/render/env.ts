@@ -16,10 +16,12 @@ function paramEnvName(name: string): string {
 export function plainEnvOf(app: AppConfig, src: ModelSource, params: ReadonlyMap<string, string>): [string, string][] {
   const env: [string, string][] = Object.entries(app.env_vars ?? {}).map(([k, v]) => [k, String(v)]);
   if (src.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) {
-    if (app.env_vars.RUNAI_STREAMER_S3_USE_VIRTUAL_ADDRESSING === undefined) env.push(["RUNAI_STREAMER_S3_USE_VIRTUAL_ADDRESSING", "0"]);
+    if (app.env_vars.RUNAI_STREAMER_S3_USE_VIRTUAL_ADDRESSING === undefined)
+      env.push(["RUNAI_STREAMER_S3_USE_VIRTUAL_ADDRESSING", "0"]);
     if (app.env_vars.AWS_EC2_METADATA_DISABLED === undefined) env.push(["AWS_EC2_METADATA_DISABLED", "true"]);
   }
-  for (const p of app.parameters ?? []) env.push([p.env_var ?? paramEnvName(p.name), params.get(p.name) ?? String(p.value)]);
+  for (const p of app.parameters ?? [])
+    env.push([p.env_var ?? paramEnvName(p.name), params.get(p.name) ?? String(p.value)]);
   return env;
 }
 
@@ -29,7 +31,11 @@ export interface SecretMount {
 }
 
 /** The Kubernetes container environment (secrets by reference) and the secrets mounted as files. */
-export function kubernetesEnvOf(app: AppConfig, src: ModelSource, params: ReadonlyMap<string, string>): { env: V1EnvVar[]; secretMounts: SecretMount[] } {
+export function kubernetesEnvOf(
+  app: AppConfig,
+  src: ModelSource,
+  params: ReadonlyMap<string, string>,
+): { env: V1EnvVar[]; secretMounts: SecretMount[] } {
   const env: V1EnvVar[] = [];
   const add = (e: V1EnvVar) => {
     const i = env.findIndex((x) => x.name === e.name);
@@ -48,13 +54,20 @@ export function kubernetesEnvOf(app: AppConfig, src: ModelSource, params: Readon
     } else if (s.mount) {
       const secret = s.secret ?? `${app.name}-secrets`;
       const key = s.key ?? s.env_var!;
-      const vol = `secret-${secret}-${key}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "");
+      const vol = `secret-${secret}-${key}`
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, "-")
+        .slice(0, 63)
+        .replace(/-+$/, "");
       secretMounts.push({
         volume: { name: vol, secret: { secretName: secret, items: [{ key, path: key }] } },
         mount: { name: vol, mountPath: `${s.mount.replace(/\/+$/, "")}/${key}`, subPath: key, readOnly: true },
       });
     } else {
-      add({ name: s.env_var!, valueFrom: { secretKeyRef: { name: s.secret ?? `${app.name}-secrets`, key: s.key ?? s.env_var! } } });
+      add({
+        name: s.env_var!,
+        valueFrom: { secretKeyRef: { name: s.secret ?? `${app.name}-secrets`, key: s.key ?? s.env_var! } },
+      });
     }
   }
   const key = apiKeyRef(app);

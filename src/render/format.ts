@@ -13,8 +13,13 @@ export function objectYaml(obj: K8sObject): string {
 export function formatYaml(apps: readonly RenderedApp[]): string {
   const docs: string[] = [];
   for (const a of apps) {
-    if (a.objects) for (const o of a.objects) docs.push(`# Source: ${a.name}/${o.kind.toLowerCase()}-${o.metadata.name}.yaml\n${objectYaml(o)}`);
-    else if (a.docker) docs.push(`# ${a.name}: docker target, no Kubernetes objects\n${stringify({ app: a.name, docker: { argv: a.docker.argv } }, YAML_OPTS)}`);
+    if (a.objects)
+      for (const o of a.objects)
+        docs.push(`# Source: ${a.name}/${o.kind.toLowerCase()}-${o.metadata.name}.yaml\n${objectYaml(o)}`);
+    else if (a.docker)
+      docs.push(
+        `# ${a.name}: docker target, no Kubernetes objects\n${stringify({ app: a.name, docker: { argv: a.docker.argv } }, YAML_OPTS)}`,
+      );
   }
   return docs.map((d) => `---\n${d}`).join("");
 }
@@ -33,7 +38,9 @@ export function jsonDocument(apps: readonly RenderedApp[]): unknown {
             docker: {
               argv: a.docker.argv,
               envFromHost: a.docker.envFromHost,
-              ...(a.docker.before.length ? { before: a.docker.before.map((b) => ({ what: b.what, argv: b.argv })) } : {}),
+              ...(a.docker.before.length
+                ? { before: a.docker.before.map((b) => ({ what: b.what, argv: b.argv })) }
+                : {}),
             },
           }
         : {}),

@@ -18,9 +18,17 @@ const PRESTOP_SLEEP_MINOR = 30;
 export function parseKubeVersion(v: string): { minor: number } | { problem: string; hint: string } {
   const m = /^v?1\.(\d{1,3})(?:\.\d+)?$/.exec(v.trim());
   const supported = `1.${OLDEST_SUPPORTED_MINOR} to 1.${NEWEST_SUPPORTED_MINOR}`;
-  if (!m) return { problem: `--kube-version ${v} is not a Kubernetes version`, hint: `write MAJOR.MINOR, e.g. --kube-version 1.${OLDEST_SUPPORTED_MINOR} (supported: ${supported})` };
+  if (!m)
+    return {
+      problem: `--kube-version ${v} is not a Kubernetes version`,
+      hint: `write MAJOR.MINOR, e.g. --kube-version 1.${OLDEST_SUPPORTED_MINOR} (supported: ${supported})`,
+    };
   const minor = Number(m[1]);
-  if (minor < OLDEST_RENDERED_MINOR) return { problem: `--kube-version ${v}: vllmapp renders for Kubernetes 1.${OLDEST_RENDERED_MINOR} and newer (supported: ${supported})`, hint: `upgrade the cluster, or render for 1.${OLDEST_SUPPORTED_MINOR} and adapt the manifests by hand` };
+  if (minor < OLDEST_RENDERED_MINOR)
+    return {
+      problem: `--kube-version ${v}: vllmapp renders for Kubernetes 1.${OLDEST_RENDERED_MINOR} and newer (supported: ${supported})`,
+      hint: `upgrade the cluster, or render for 1.${OLDEST_SUPPORTED_MINOR} and adapt the manifests by hand`,
+    };
   return { minor };
 }
 

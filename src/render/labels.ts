@@ -8,7 +8,10 @@ export const DEFAULT_IMAGE = "vllm/vllm-openai:v0.34.0";
 /** vLLM's ROCm build of the same release (AMD GPUs): the image vLLM publishes next to the CUDA one. */
 export const DEFAULT_ROCM_IMAGE = DEFAULT_IMAGE.replace(/^vllm\/vllm-openai:/, "vllm/vllm-openai-rocm:");
 /** vLLM's CPU build of the same release (no GPU), as vLLM's docs name it. */
-export const DEFAULT_CPU_IMAGE = DEFAULT_IMAGE.replace(/^vllm\/vllm-openai:/, "public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:");
+export const DEFAULT_CPU_IMAGE = DEFAULT_IMAGE.replace(
+  /^vllm\/vllm-openai:/,
+  "public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:",
+);
 /** The field manager of every write vllmapp makes (server-side apply, and the few POSTs and PATCHes). */
 export const FIELD_MANAGER = "vllmapp";
 /** The manager of the start-history ConfigMap (cluster/starts.ts): not the deploy's, whose applies never touch it. */

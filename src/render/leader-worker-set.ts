@@ -44,11 +44,20 @@ while True:
 `;
 
 function withRole(tpl: V1PodTemplateSpec, role: "leader" | "worker"): V1PodTemplateSpec {
-  return { ...tpl, metadata: { ...(tpl.metadata ?? {}), labels: { ...(tpl.metadata?.labels ?? {}), [LABEL_ROLE]: role } } };
+  return {
+    ...tpl,
+    metadata: { ...(tpl.metadata ?? {}), labels: { ...(tpl.metadata?.labels ?? {}), [LABEL_ROLE]: role } },
+  };
 }
 
 /** A worker: the same pod and argv plus the worker flags; no HTTP port or probes, no API key; waits for the leader first. */
-function workerOf(leader: V1PodTemplateSpec, parallel: ParallelPlan, image: string, boundSeconds: number, profile: SecurityProfile): V1PodTemplateSpec {
+function workerOf(
+  leader: V1PodTemplateSpec,
+  parallel: ParallelPlan,
+  image: string,
+  boundSeconds: number,
+  profile: SecurityProfile,
+): V1PodTemplateSpec {
   const tpl = withRole(structuredClone(leader), "worker");
   const pod = tpl.spec!;
   pod.containers = pod.containers.map((c) => {
@@ -60,18 +69,28 @@ function workerOf(leader: V1PodTemplateSpec, parallel: ParallelPlan, image: stri
   });
   pod.initContainers = [
     ...(pod.initContainers ?? []),
-    secureContainer({
-      name: "wait-for-leader",
-      image,
-      command: ["python3", "-c", WAIT_FOR_LEADER, String(MASTER_PORT), String(boundSeconds)],
-      resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
-    }, profile),
+    secureContainer(
+      {
+        name: "wait-for-leader",
+        image,
+        command: ["python3", "-c", WAIT_FOR_LEADER, String(MASTER_PORT), String(boundSeconds)],
+        resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+      },
+      profile,
+    ),
   ];
   return tpl;
 }
 
 /** The LeaderWorkerSet that replaces the app's Deployment: same metadata (annotations), same pod as the leader. */
-export function renderLeaderWorkerSet(app: AppConfig, dep: V1Deployment, parallel: ParallelPlan, image: string, boundSeconds: number, profile: SecurityProfile): K8sObject {
+export function renderLeaderWorkerSet(
+  app: AppConfig,
+  dep: V1Deployment,
+  parallel: ParallelPlan,
+  image: string,
+  boundSeconds: number,
+  profile: SecurityProfile,
+): K8sObject {
   const leader = withRole(structuredClone(dep.spec!.template), "leader");
   const reps = app.scaling?.replicas ?? 1;
   return {

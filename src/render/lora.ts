@@ -70,21 +70,49 @@ export interface LoraPlan {
  * adapters' largest rank read by check/deploy rounded up to vLLM's choices), `--lora-modules` with one JSON
  * spec per adapter, and for `dynamic: true` runtime loading (VLLM_ALLOW_RUNTIME_LORA_UPDATING).
  */
-export function planLora(app: AppConfig, servedAs: string, target: TargetKind, flagsSet: ReadonlySet<string>, ranks: ReadonlyMap<string, number> = new Map()): LoraPlan {
+export function planLora(
+  app: AppConfig,
+  servedAs: string,
+  target: TargetKind,
+  flagsSet: ReadonlySet<string>,
+  ranks: ReadonlyMap<string, number> = new Map(),
+): LoraPlan {
   const out: LoraPlan = { adapters: [], args: [], env: [], problems: [] };
   const lora = app.lora;
   if (!lora) return out;
-  const err = (path: (string | number)[], message: string, hint?: string) => out.problems.push({ path, severity: "error", message, ...(hint ? { hint } : {}) });
-  for (const f of LORA_FLAGS) if (flagsSet.has(f)) err(["extra_args"], `${f} is set by vllmapp from lora:; remove it from extra_args`, "list adapters under lora.adapters, and set lora.max_rank / max_loras");
+  const err = (path: (string | number)[], message: string, hint?: string) =>
+    out.problems.push({ path, severity: "error", message, ...(hint ? { hint } : {}) });
+  for (const f of LORA_FLAGS)
+    if (flagsSet.has(f))
+      err(
+        ["extra_args"],
+        `${f} is set by vllmapp from lora:; remove it from extra_args`,
+        "list adapters under lora.adapters, and set lora.max_rank / max_loras",
+      );
   const seen = new Set<string>();
   lora.adapters.forEach((a, i) => {
     if (seen.has(a.name)) err(["lora", "adapters", i, "name"], `adapter "${a.name}" is listed twice`);
     seen.add(a.name);
-    if (a.name === servedAs) err(["lora", "adapters", i, "name"], `adapter "${a.name}" has the base model's name (model_id): clients could not tell them apart`, "give the adapter another name");
+    if (a.name === servedAs)
+      err(
+        ["lora", "adapters", i, "name"],
+        `adapter "${a.name}" has the base model's name (model_id): clients could not tell them apart`,
+        "give the adapter another name",
+      );
     const src = parseAdapterSource(a.source);
     if ("message" in src) return err(["lora", "adapters", i, "source"], src.message, src.hint);
-    if (src.kind === "hf" && src.revision) err(["lora", "adapters", i, "source"], `vLLM downloads an adapter's Hugging Face repo at its default branch: @${src.revision} cannot be honoured`, `drop @${src.revision}, or copy that revision to s3:// or a PVC`);
-    if (src.kind === "pvc" && target === "docker") err(["lora", "adapters", i, "source"], `pvc://${src.claim} is a Kubernetes volume: it is not available with --target docker`, "use a folder on this machine (an absolute path), s3:// or a Hugging Face repo for local runs");
+    if (src.kind === "hf" && src.revision)
+      err(
+        ["lora", "adapters", i, "source"],
+        `vLLM downloads an adapter's Hugging Face repo at its default branch: @${src.revision} cannot be honoured`,
+        `drop @${src.revision}, or copy that revision to s3:// or a PVC`,
+      );
+    if (src.kind === "pvc" && target === "docker")
+      err(
+        ["lora", "adapters", i, "source"],
+        `pvc://${src.claim} is a Kubernetes volume: it is not available with --target docker`,
+        "use a folder on this machine (an absolute path), s3:// or a Hugging Face repo for local runs",
+      );
     out.adapters.push({ name: a.name, source: src, path: adapterPath(app, a.name, src, target), index: i });
   });
   out.args.push("--enable-lora");
@@ -95,24 +123,55 @@ export function planLora(app: AppConfig, servedAs: string, target: TargetKind, f
   const needed = known.length ? Math.max(...known) : undefined;
   if (lora.max_rank !== undefined) {
     if (needed !== undefined && needed > lora.max_rank) {
-      const big = out.adapters.filter((a) => (ranks.get(a.name) ?? 0) > lora.max_rank!).map((a) => `${a.name} (r=${ranks.get(a.name)})`);
-      err(["lora", "max_rank"], `max_rank ${lora.max_rank} is below the rank of ${big.join(", ")}: vLLM refuses to load it`, `set max_rank: ${roundRank(needed) ?? needed}`);
+      const big = out.adapters
+        .filter((a) => (ranks.get(a.name) ?? 0) > lora.max_rank!)
+        .map((a) => `${a.name} (r=${ranks.get(a.name)})`);
+      err(
+        ["lora", "max_rank"],
+        `max_rank ${lora.max_rank} is below the rank of ${big.join(", ")}: vLLM refuses to load it`,
+        `set max_rank: ${roundRank(needed) ?? needed}`,
+      );
     }
     out.args.push("--max-lora-rank", String(lora.max_rank));
   } else if (needed !== undefined) {
     const r = roundRank(needed);
-    if (r === undefined) err(["lora", "adapters"], `an adapter has rank ${needed}, above vLLM's largest --max-lora-rank (${LORA_RANKS.at(-1)})`);
+    if (r === undefined)
+      err(
+        ["lora", "adapters"],
+        `an adapter has rank ${needed}, above vLLM's largest --max-lora-rank (${LORA_RANKS.at(-1)})`,
+      );
     else out.args.push("--max-lora-rank", String(r));
   } else if (count) {
-    out.problems.push({ path: ["lora"], severity: "note", message: "the adapters' ranks are read by `vllmapp check` and `deploy`; without them vLLM's default --max-lora-rank 16 applies", hint: "set lora.max_rank to render it without reading the adapters" });
+    out.problems.push({
+      path: ["lora"],
+      severity: "note",
+      message:
+        "the adapters' ranks are read by `vllmapp check` and `deploy`; without them vLLM's default --max-lora-rank 16 applies",
+      hint: "set lora.max_rank to render it without reading the adapters",
+    });
   }
   if (lora.max_cpu_loras !== undefined) out.args.push("--max-cpu-loras", String(lora.max_cpu_loras));
-  if (count) out.args.push("--lora-modules", ...out.adapters.map((a) => JSON.stringify({ name: a.name, path: a.path, base_model_name: servedAs })));
+  if (count)
+    out.args.push(
+      "--lora-modules",
+      ...out.adapters.map((a) => JSON.stringify({ name: a.name, path: a.path, base_model_name: servedAs })),
+    );
   if (lora.dynamic) {
-    if (app.env_vars?.VLLM_ALLOW_RUNTIME_LORA_UPDATING === undefined) out.env.push(["VLLM_ALLOW_RUNTIME_LORA_UPDATING", "True"]);
-    out.problems.push({ path: ["lora", "dynamic"], severity: "warning", message: "dynamic: true opens /v1/load_lora_adapter and /v1/unload_lora_adapter to every client with the API key, and adapters loaded that way are gone after a restart", hint: "prefer listing adapters under lora.adapters (loaded at every start)" });
+    if (app.env_vars?.VLLM_ALLOW_RUNTIME_LORA_UPDATING === undefined)
+      out.env.push(["VLLM_ALLOW_RUNTIME_LORA_UPDATING", "True"]);
+    out.problems.push({
+      path: ["lora", "dynamic"],
+      severity: "warning",
+      message:
+        "dynamic: true opens /v1/load_lora_adapter and /v1/unload_lora_adapter to every client with the API key, and adapters loaded that way are gone after a restart",
+      hint: "prefer listing adapters under lora.adapters (loaded at every start)",
+    });
   } else if (!count) {
-    err(["lora", "adapters"], "lora: lists no adapters and dynamic is false, so no adapter could ever be served", "list adapters, or set dynamic: true to load them at run time");
+    err(
+      ["lora", "adapters"],
+      "lora: lists no adapters and dynamic is false, so no adapter could ever be served",
+      "list adapters, or set dynamic: true to load them at run time",
+    );
   }
   return out;
 }

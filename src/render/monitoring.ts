@@ -40,7 +40,11 @@ export function podMonitorWanted(app: AppConfig): boolean {
  * The PodMonitor: /metrics on the `http` port of the serving pods. `leaders`: a multi-node app, whose
  * workers run headless (no HTTP port): only the leaders are scraped.
  */
-export function renderPodMonitor(app: AppConfig, namespace: string | undefined, leaders?: { roleLabel: string }): K8sObject {
+export function renderPodMonitor(
+  app: AppConfig,
+  namespace: string | undefined,
+  leaders?: { roleLabel: string },
+): K8sObject {
   return {
     apiVersion: `${MONITORING_GROUP}/v1`,
     kind: "PodMonitor",
@@ -48,7 +52,9 @@ export function renderPodMonitor(app: AppConfig, namespace: string | undefined, 
     spec: {
       selector: { matchLabels: { ...servingPodsOf(app), ...(leaders ? { [leaders.roleLabel]: "leader" } : {}) } },
       podTargetLabels: [LABEL_APP],
-      podMetricsEndpoints: [{ port: "http", path: "/metrics", interval: durationString(parseDuration(app.monitoring?.interval) ?? 30) }],
+      podMetricsEndpoints: [
+        { port: "http", path: "/metrics", interval: durationString(parseDuration(app.monitoring?.interval) ?? 30) },
+      ],
     },
   };
 }
@@ -76,7 +82,12 @@ export function metricNamesOf(app: AppConfig): MetricNames {
   const seen = new Set<MetricKey>();
   const names = ((key: MetricKey) => {
     const m = metricFor(key, release);
-    if (m.problem && !seen.has(key)) problems.push({ path: [app.vllm_version !== undefined ? "vllm_version" : "image"], severity: m.problem.severity, message: m.problem.message });
+    if (m.problem && !seen.has(key))
+      problems.push({
+        path: [app.vllm_version !== undefined ? "vllm_version" : "image"],
+        severity: m.problem.severity,
+        message: m.problem.message,
+      });
     seen.add(key);
     used.add(m.series);
     return m.series;
@@ -102,29 +113,77 @@ interface Panel {
 /** The dashboard's panels, from the metric families the image's vLLM release serves on /metrics (research/vllm-on-cpu.md §3). */
 function panels(sel: string, m: MetricNames): Panel[] {
   const rate = (m: string) => `sum(rate(${m}{${sel}}[$__rate_interval]))`;
-  const quantile = (q: number, m: string) => `histogram_quantile(${q}, sum by (le) (rate(${m}_bucket{${sel}}[$__rate_interval])))`;
-  const quantiles = (m: string) => [0.5, 0.9, 0.99].map((q) => ({ expr: quantile(q, m), legend: `p${Math.round(q * 100)}` }));
+  const quantile = (q: number, m: string) =>
+    `histogram_quantile(${q}, sum by (le) (rate(${m}_bucket{${sel}}[$__rate_interval])))`;
+  const quantiles = (m: string) =>
+    [0.5, 0.9, 0.99].map((q) => ({ expr: quantile(q, m), legend: `p${Math.round(q * 100)}` }));
   const success = m("requestSuccess");
   const [running, waiting] = [m("running"), m("waiting")];
   const [ttft, itl, e2e, queue] = [m("ttft"), m("interToken"), m("e2e"), m("queueTime")];
   const [prompt, generated, kv] = [m("promptTokens"), m("generationTokens"), m("kvCacheUsage")];
   const [hits, queries, preemptions] = [m("prefixHits"), m("prefixQueries"), m("preemptions")];
   return [
-    { title: "Requests finished", unit: "reqps", description: `${success} by finish reason`, targets: [{ expr: `sum by (finished_reason) (rate(${success}{${sel}}[$__rate_interval]))`, legend: "{{finished_reason}}" }] },
-    { title: "Requests running and waiting", unit: "short", description: `${running} and ${waiting}, summed over replicas`, targets: [{ expr: `sum(${running}{${sel}})`, legend: "running" }, { expr: `sum(${waiting}{${sel}})`, legend: "waiting" }] },
+    {
+      title: "Requests finished",
+      unit: "reqps",
+      description: `${success} by finish reason`,
+      targets: [
+        {
+          expr: `sum by (finished_reason) (rate(${success}{${sel}}[$__rate_interval]))`,
+          legend: "{{finished_reason}}",
+        },
+      ],
+    },
+    {
+      title: "Requests running and waiting",
+      unit: "short",
+      description: `${running} and ${waiting}, summed over replicas`,
+      targets: [
+        { expr: `sum(${running}{${sel}})`, legend: "running" },
+        { expr: `sum(${waiting}{${sel}})`, legend: "waiting" },
+      ],
+    },
     { title: "Time to first token", unit: "s", description: ttft, targets: quantiles(ttft) },
     { title: "Inter-token latency", unit: "s", description: itl, targets: quantiles(itl) },
     { title: "End-to-end request latency", unit: "s", description: e2e, targets: quantiles(e2e) },
     { title: "Time in queue", unit: "s", description: queue, targets: quantiles(queue) },
-    { title: "Token throughput", unit: "short", description: `tokens per second: ${prompt} and ${generated}`, targets: [{ expr: rate(prompt), legend: "prompt" }, { expr: rate(generated), legend: "generated" }] },
-    { title: "KV cache usage", unit: "percentunit", description: `${kv} per replica`, targets: [{ expr: `max by (pod) (${kv}{${sel}})`, legend: "{{pod}}" }] },
-    { title: "Prefix cache hit rate", unit: "percentunit", description: `${hits} / ${queries}`, targets: [{ expr: `${rate(hits)} / ${rate(queries)}`, legend: "hit rate" }] },
-    { title: "Preemptions", unit: "short", description: `${preemptions}: requests evicted for lack of KV cache`, targets: [{ expr: rate(preemptions), legend: "preemptions/s" }] },
+    {
+      title: "Token throughput",
+      unit: "short",
+      description: `tokens per second: ${prompt} and ${generated}`,
+      targets: [
+        { expr: rate(prompt), legend: "prompt" },
+        { expr: rate(generated), legend: "generated" },
+      ],
+    },
+    {
+      title: "KV cache usage",
+      unit: "percentunit",
+      description: `${kv} per replica`,
+      targets: [{ expr: `max by (pod) (${kv}{${sel}})`, legend: "{{pod}}" }],
+    },
+    {
+      title: "Prefix cache hit rate",
+      unit: "percentunit",
+      description: `${hits} / ${queries}`,
+      targets: [{ expr: `${rate(hits)} / ${rate(queries)}`, legend: "hit rate" }],
+    },
+    {
+      title: "Preemptions",
+      unit: "short",
+      description: `${preemptions}: requests evicted for lack of KV cache`,
+      targets: [{ expr: rate(preemptions), legend: "preemptions/s" }],
+    },
   ];
 }
 
 /** A Grafana dashboard (JSON model, schemaVersion 39) for one app, over a Prometheus data source picked by a variable. */
-export function dashboardOf(app: AppConfig, servedAs: string, namespace: string | undefined, m: MetricNames = metricNamesOf(app)): Record<string, unknown> {
+export function dashboardOf(
+  app: AppConfig,
+  servedAs: string,
+  namespace: string | undefined,
+  m: MetricNames = metricNamesOf(app),
+): Record<string, unknown> {
   const sel = `${seriesSelector(app)},pod=~"$pod"`;
   const datasource = { type: "prometheus", uid: "${datasource}" };
   // Grafana uids are at most 40 characters
@@ -142,8 +201,17 @@ export function dashboardOf(app: AppConfig, servedAs: string, namespace: string 
       list: [
         { name: "datasource", label: "Data source", type: "datasource", query: "prometheus", current: {}, hide: 0 },
         {
-          name: "pod", label: "Replica", type: "query", datasource, query: { query: `label_values(${m("running")}{${seriesSelector(app)}}, pod)`, refId: "pods" },
-          includeAll: true, allValue: ".*", multi: true, current: { text: "All", value: "$__all" }, refresh: 2, hide: 0,
+          name: "pod",
+          label: "Replica",
+          type: "query",
+          datasource,
+          query: { query: `label_values(${m("running")}{${seriesSelector(app)}}, pod)`, refId: "pods" },
+          includeAll: true,
+          allValue: ".*",
+          multi: true,
+          current: { text: "All", value: "$__all" },
+          refresh: 2,
+          hide: 0,
         },
       ],
     },
@@ -156,24 +224,94 @@ export function dashboardOf(app: AppConfig, servedAs: string, namespace: string 
       gridPos: { h: 8, w: 12, x: (i % 2) * 12, y: Math.floor(i / 2) * 8 },
       fieldConfig: { defaults: { unit: p.unit }, overrides: [] },
       options: { legend: { displayMode: "list", placement: "bottom" }, tooltip: { mode: "multi" } },
-      targets: p.targets.map((t, j) => ({ refId: String.fromCharCode(65 + j), datasource, expr: t.expr, legendFormat: t.legend })),
+      targets: p.targets.map((t, j) => ({
+        refId: String.fromCharCode(65 + j),
+        datasource,
+        expr: t.expr,
+        legendFormat: t.legend,
+      })),
     })),
   };
 }
 
 /** Alert rules with the thresholds llm-d's alerting rules use, scoped to this app's series. */
-function alertRules(app: AppConfig, servedAs: string, namespace: string | undefined, m: MetricNames): Record<string, unknown>[] {
+function alertRules(
+  app: AppConfig,
+  servedAs: string,
+  namespace: string | undefined,
+  m: MetricNames,
+): Record<string, unknown>[] {
   const sel = seriesSelector(app);
   const ttft = `histogram_quantile(0.99, sum by (le) (rate(${m("ttft")}_bucket{${sel}}[5m])))`;
   const labels = (severity: string) => ({ severity, vllmapp_app: app.name });
-  const job = namespace ? `job=${JSON.stringify(`${namespace}/${app.name}`)}` : `job=~${JSON.stringify(`.+/${app.name}`)}`;
+  const job = namespace
+    ? `job=${JSON.stringify(`${namespace}/${app.name}`)}`
+    : `job=~${JSON.stringify(`.+/${app.name}`)}`;
   return [
-    { alert: "VllmTimeToFirstTokenHigh", expr: `${ttft} > 10`, for: "5m", labels: labels("warning"), annotations: { summary: `${app.name}: p99 time to first token above 10 s`, description: "p99 TTFT is {{ $value | humanizeDuration }} over 5 minutes: requests queue, or prompts are long for the replicas there are." } },
-    { alert: "VllmTimeToFirstTokenCritical", expr: `${ttft} > 30`, for: "5m", labels: labels("critical"), annotations: { summary: `${app.name}: p99 time to first token above 30 s`, description: "p99 TTFT is {{ $value | humanizeDuration }}: clients are likely timing out. Add replicas or lower the load." } },
-    { alert: "VllmRequestsQueued", expr: `sum(${m("waiting")}{${sel}}) > 50`, for: "5m", labels: labels("warning"), annotations: { summary: `${app.name}: more than 50 requests waiting`, description: "{{ $value }} requests wait for a slot: the replicas are saturated." } },
-    { alert: "VllmKvCacheNearlyFull", expr: `max(${m("kvCacheUsage")}{${sel}}) > 0.9`, for: "10m", labels: labels("warning"), annotations: { summary: `${app.name}: KV cache over 90 % full`, description: "A replica's KV cache is {{ $value | humanizePercentage }} used for 10 minutes; expect preemptions and queueing." } },
-    { alert: "VllmPreempting", expr: `sum(rate(${m("preemptions")}{${sel}}[5m])) > 1`, for: "5m", labels: labels("warning"), annotations: { summary: `${app.name}: requests are being preempted`, description: "{{ $value }} preemptions per second: the KV cache is too small for the load (raise gpu memory use, shorten max-model-len, or add replicas)." } },
-    { alert: "VllmServerDown", expr: `up{${job}} == 0`, for: "5m", labels: labels("critical"), annotations: { summary: `${app.name}: a replica does not answer /metrics`, description: "Prometheus could not scrape {{ $labels.pod }} for 5 minutes." } },
+    {
+      alert: "VllmTimeToFirstTokenHigh",
+      expr: `${ttft} > 10`,
+      for: "5m",
+      labels: labels("warning"),
+      annotations: {
+        summary: `${app.name}: p99 time to first token above 10 s`,
+        description:
+          "p99 TTFT is {{ $value | humanizeDuration }} over 5 minutes: requests queue, or prompts are long for the replicas there are.",
+      },
+    },
+    {
+      alert: "VllmTimeToFirstTokenCritical",
+      expr: `${ttft} > 30`,
+      for: "5m",
+      labels: labels("critical"),
+      annotations: {
+        summary: `${app.name}: p99 time to first token above 30 s`,
+        description:
+          "p99 TTFT is {{ $value | humanizeDuration }}: clients are likely timing out. Add replicas or lower the load.",
+      },
+    },
+    {
+      alert: "VllmRequestsQueued",
+      expr: `sum(${m("waiting")}{${sel}}) > 50`,
+      for: "5m",
+      labels: labels("warning"),
+      annotations: {
+        summary: `${app.name}: more than 50 requests waiting`,
+        description: "{{ $value }} requests wait for a slot: the replicas are saturated.",
+      },
+    },
+    {
+      alert: "VllmKvCacheNearlyFull",
+      expr: `max(${m("kvCacheUsage")}{${sel}}) > 0.9`,
+      for: "10m",
+      labels: labels("warning"),
+      annotations: {
+        summary: `${app.name}: KV cache over 90 % full`,
+        description:
+          "A replica's KV cache is {{ $value | humanizePercentage }} used for 10 minutes; expect preemptions and queueing.",
+      },
+    },
+    {
+      alert: "VllmPreempting",
+      expr: `sum(rate(${m("preemptions")}{${sel}}[5m])) > 1`,
+      for: "5m",
+      labels: labels("warning"),
+      annotations: {
+        summary: `${app.name}: requests are being preempted`,
+        description:
+          "{{ $value }} preemptions per second: the KV cache is too small for the load (raise gpu memory use, shorten max-model-len, or add replicas).",
+      },
+    },
+    {
+      alert: "VllmServerDown",
+      expr: `up{${job}} == 0`,
+      for: "5m",
+      labels: labels("critical"),
+      annotations: {
+        summary: `${app.name}: a replica does not answer /metrics`,
+        description: "Prometheus could not scrape {{ $labels.pod }} for 5 minutes.",
+      },
+    },
   ];
 }
 
@@ -188,14 +326,23 @@ export function renderMonitoring(
   opts: { autoscaledOnMetrics?: boolean; leaders?: { roleLabel: string } } = {},
 ): { objects: K8sObject[]; problems: Finding[] } {
   const objects: K8sObject[] = [];
-  if (wantsPodMonitor(app, opts.autoscaledOnMetrics ?? false)) objects.push(renderPodMonitor(app, namespace, opts.leaders));
+  if (wantsPodMonitor(app, opts.autoscaledOnMetrics ?? false))
+    objects.push(renderPodMonitor(app, namespace, opts.leaders));
   const m = app.monitoring;
   if (!m) return { objects, problems: [] };
   const problems: Finding[] = [];
   const names = metricNamesOf(app);
-  const meta = (name: string, labels: Record<string, string>) => ({ name, ...(namespace ? { namespace } : {}), labels });
+  const meta = (name: string, labels: Record<string, string>) => ({
+    name,
+    ...(namespace ? { namespace } : {}),
+    labels,
+  });
   if (objects.length === 0 && m.alerts) {
-    problems.push({ path: ["monitoring", "pod_monitor"], severity: "note", message: "alerts without a PodMonitor: they fire only if something else scrapes the server's /metrics" });
+    problems.push({
+      path: ["monitoring", "pod_monitor"],
+      severity: "note",
+      message: "alerts without a PodMonitor: they fire only if something else scrapes the server's /metrics",
+    });
   }
   if (m.dashboard) {
     objects.push({

@@ -36,13 +36,32 @@ export const PARALLEL_FLAGS: Record<string, string> = {
 };
 
 /** The sizes of one pod that extra_args may still give when the app has no parallelism: block. */
-const POD_SIZE_FLAGS = new Set(["--tensor-parallel-size", "--pipeline-parallel-size", "--data-parallel-size", "--data-parallel-size-local"]);
+const POD_SIZE_FLAGS = new Set([
+  "--tensor-parallel-size",
+  "--pipeline-parallel-size",
+  "--data-parallel-size",
+  "--data-parallel-size-local",
+]);
 
 /** extra_args gave the sizes (they stay in the argv): only a derived tensor size is added. */
-function handWrittenPlan(gpu: GpuRequest, extraArgs: readonly string[], err: (path: (string | number)[], message: string, hint?: string) => void): ParallelPlan {
+function handWrittenPlan(
+  gpu: GpuRequest,
+  extraArgs: readonly string[],
+  err: (path: (string | number)[], message: string, hint?: string) => void,
+): ParallelPlan {
   const given = parallelismFlags(extraArgs);
   const gpus = gpu.partition ? 1 : gpu.count;
-  const plan: ParallelPlan = { tensor: given.tensor ?? 1, pipeline: given.pipeline ?? 1, data: given.data ?? 1, expert: false, nodes: 1, backend: "mp", gpusPerPod: gpus, args: [], workerArgs: [] };
+  const plan: ParallelPlan = {
+    tensor: given.tensor ?? 1,
+    pipeline: given.pipeline ?? 1,
+    data: given.data ?? 1,
+    expert: false,
+    nodes: 1,
+    backend: "mp",
+    gpusPerPod: gpus,
+    args: [],
+    workerArgs: [],
+  };
   if (gpus === 0) return plan;
   const par = checkPodParallelism({ gpus, ...given });
   if (!par.ok) err(["extra_args"], par.message, par.hint);
@@ -89,15 +108,26 @@ export function leaderWorkerSetName(app: string): string {
  * the pod's GPUs), check TP × PP × DP against GPUs per pod × nodes, and render the flags.
  * `flagsSet`: the canonical names of the flags extra_args sets (owned ones are errors here).
  */
-export function planParallelism(app: AppConfig, gpu: GpuRequest, target: TargetKind, flagsSet: ReadonlySet<string>, extraArgs: readonly string[] = []): { plan: ParallelPlan; problems: Finding[] } {
+export function planParallelism(
+  app: AppConfig,
+  gpu: GpuRequest,
+  target: TargetKind,
+  flagsSet: ReadonlySet<string>,
+  extraArgs: readonly string[] = [],
+): { plan: ParallelPlan; problems: Finding[] } {
   const problems: Finding[] = [];
-  const err = (path: (string | number)[], message: string, hint?: string) => problems.push({ path, severity: "error", message, ...(hint ? { hint } : {}) });
+  const err = (path: (string | number)[], message: string, hint?: string) =>
+    problems.push({ path, severity: "error", message, ...(hint ? { hint } : {}) });
   // one pod's sizes written by hand in extra_args, with no parallelism: block: honoured and checked
   const handWritten = !app.parallelism && [...flagsSet].some((f) => POD_SIZE_FLAGS.has(f));
   for (const flag of flagsSet) {
     const field = PARALLEL_FLAGS[flag];
     if (!field || (handWritten && POD_SIZE_FLAGS.has(flag))) continue;
-    err(["extra_args"], `${flag} is set by vllmapp from ${field}; remove it from extra_args`, `write it as parallelism: {${field.split(".")[1]}: …} in vllm-app.yaml`);
+    err(
+      ["extra_args"],
+      `${flag} is set by vllmapp from ${field}; remove it from extra_args`,
+      `write it as parallelism: {${field.split(".")[1]}: …} in vllm-app.yaml`,
+    );
   }
   if (handWritten) return { plan: handWrittenPlan(gpu, extraArgs, err), problems };
   const p = app.parallelism ?? {};
@@ -116,31 +146,60 @@ export function planParallelism(app: AppConfig, gpu: GpuRequest, target: TargetK
   else if (p.data_local !== undefined && data > 1) nodes = Math.max(1, Math.ceil(data / p.data_local));
   else nodes = 1;
   const tensor = p.tensor ?? Math.max(1, Math.floor((perPod * nodes) / (pipeline * data)));
-  const dataLocal = data > 1 ? p.data_local ?? Math.max(1, Math.floor(data / nodes)) : undefined;
+  const dataLocal = data > 1 ? (p.data_local ?? Math.max(1, Math.floor(data / nodes))) : undefined;
   const world = tensor * pipeline * data;
   const sizes = `tensor ${tensor} × pipeline ${pipeline} × data ${data} = ${world} GPU${world === 1 ? "" : "s"}`;
   const have = `${gpus} GPU${gpus === 1 ? "" : "s"} per pod (resources.gpu) × ${nodes} node${nodes === 1 ? "" : "s"} = ${gpus * nodes}`;
   if (app.parallelism && gpus === 0 && (world > 1 || nodes > 1)) {
-    err(["resources", "gpu"], `parallelism asks for ${sizes} on ${nodes} node${nodes === 1 ? "" : "s"}, but the app requests no GPUs`, "set resources.gpu, e.g. \"H100:8\" (GPUs per pod = per node)");
+    err(
+      ["resources", "gpu"],
+      `parallelism asks for ${sizes} on ${nodes} node${nodes === 1 ? "" : "s"}, but the app requests no GPUs`,
+      'set resources.gpu, e.g. "H100:8" (GPUs per pod = per node)',
+    );
   } else if (app.parallelism && gpus > 0 && world !== gpus * nodes) {
     const fits = world % gpus === 0 ? ` (or nodes: ${world / gpus})` : "";
-    err(["parallelism"], `parallelism does not add up: ${sizes}, but the app has ${have}`, `make tensor × pipeline × data equal GPUs per pod × nodes${fits}`);
+    err(
+      ["parallelism"],
+      `parallelism does not add up: ${sizes}, but the app has ${have}`,
+      `make tensor × pipeline × data equal GPUs per pod × nodes${fits}`,
+    );
   } else if (gpus > 0 && dataLocal !== undefined && dataLocal * nodes !== data) {
-    err(["parallelism", "data_local"], `parallelism does not add up: data ${data} is not data_local ${dataLocal} per pod × ${nodes} node${nodes === 1 ? "" : "s"} = ${dataLocal * nodes}`, `set data_local: ${data % nodes === 0 ? data / nodes : "data ÷ nodes"}`);
+    err(
+      ["parallelism", "data_local"],
+      `parallelism does not add up: data ${data} is not data_local ${dataLocal} per pod × ${nodes} node${nodes === 1 ? "" : "s"} = ${dataLocal * nodes}`,
+      `set data_local: ${data % nodes === 0 ? data / nodes : "data ÷ nodes"}`,
+    );
   }
-  if (gpu.partition && world > 1) err(["parallelism"], `a MIG slice (${gpu.partition}) is one device: it cannot be split ${sizes}`, "use whole GPUs for tensor, pipeline or data parallelism");
+  if (gpu.partition && world > 1)
+    err(
+      ["parallelism"],
+      `a MIG slice (${gpu.partition}) is one device: it cannot be split ${sizes}`,
+      "use whole GPUs for tensor, pipeline or data parallelism",
+    );
   if (nodes > 1) {
     if (target === "docker") {
-      err(["parallelism", "nodes"], `nodes: ${nodes} needs Kubernetes with LeaderWorkerSet: one Docker host runs one pod`, "deploy it to Kubernetes, or set parallelism so that it fits one machine (nodes: 1)");
+      err(
+        ["parallelism", "nodes"],
+        `nodes: ${nodes} needs Kubernetes with LeaderWorkerSet: one Docker host runs one pod`,
+        "deploy it to Kubernetes, or set parallelism so that it fits one machine (nodes: 1)",
+      );
     }
     if (backend === "ray") {
-      err(["parallelism", "backend"], "backend: ray across nodes is not supported: vllmapp runs vLLM's native multi-node mode", "use backend: mp (the default)");
+      err(
+        ["parallelism", "backend"],
+        "backend: ray across nodes is not supported: vllmapp runs vLLM's native multi-node mode",
+        "use backend: mp (the default)",
+      );
     }
     const reps = app.scaling?.replicas ?? 1;
     const maxGroups = Array.isArray(reps) ? reps[1] : reps;
     const limit = maxMultiNodeNameLength(maxGroups);
     if (app.name.length > limit) {
-      err(["name"], `name "${app.name}" is ${app.name.length} characters; with nodes > 1 it may have at most ${limit}: the LeaderWorkerSet's pods are <name>-lws-<group>-<rank> and their revision label <name>-lws-<group>-<10 characters> must stay within 63`, "shorten name");
+      err(
+        ["name"],
+        `name "${app.name}" is ${app.name.length} characters; with nodes > 1 it may have at most ${limit}: the LeaderWorkerSet's pods are <name>-lws-<group>-<rank> and their revision label <name>-lws-<group>-<10 characters> must stay within 63`,
+        "shorten name",
+      );
     }
   }
   const args: string[] = [];
@@ -151,12 +210,42 @@ export function planParallelism(app: AppConfig, gpu: GpuRequest, target: TargetK
   if (expert) args.push("--enable-expert-parallel");
   if (nodes > 1) {
     // $(VAR) is expanded by the kubelet from the env the LeaderWorkerSet webhook injects
-    args.push("--distributed-executor-backend", "mp", "--nnodes", String(nodes), "--node-rank", "$(LWS_WORKER_INDEX)", "--master-addr", "$(LWS_LEADER_ADDRESS)", "--master-port", String(MASTER_PORT));
+    args.push(
+      "--distributed-executor-backend",
+      "mp",
+      "--nnodes",
+      String(nodes),
+      "--node-rank",
+      "$(LWS_WORKER_INDEX)",
+      "--master-addr",
+      "$(LWS_LEADER_ADDRESS)",
+      "--master-port",
+      String(MASTER_PORT),
+    );
   } else if (p.backend !== undefined) {
     args.push("--distributed-executor-backend", backend);
   }
-  if (expert && world === 1) problems.push({ path: ["parallelism", "expert"], severity: "warning", message: "expert: true with one GPU in all has nothing to spread the experts over" });
-  return { plan: { tensor, pipeline, data, ...(dataLocal !== undefined ? { dataLocal } : {}), expert, nodes, backend, gpusPerPod: gpus, args, workerArgs: nodes > 1 ? ["--headless"] : [] }, problems };
+  if (expert && world === 1)
+    problems.push({
+      path: ["parallelism", "expert"],
+      severity: "warning",
+      message: "expert: true with one GPU in all has nothing to spread the experts over",
+    });
+  return {
+    plan: {
+      tensor,
+      pipeline,
+      data,
+      ...(dataLocal !== undefined ? { dataLocal } : {}),
+      expert,
+      nodes,
+      backend,
+      gpusPerPod: gpus,
+      args,
+      workerArgs: nodes > 1 ? ["--headless"] : [],
+    },
+    problems,
+  };
 }
 
 export interface PodParallelism {
@@ -171,7 +260,13 @@ export interface PodParallelism {
 }
 
 export type PodParallelismCheck =
-  | { ok: true; tensor: number; pipeline: number; dataLocal: number; /** the tensor size was derived, not given */ derivedTensor: boolean }
+  | {
+      ok: true;
+      tensor: number;
+      pipeline: number;
+      dataLocal: number;
+      /** the tensor size was derived, not given */ derivedTensor: boolean;
+    }
   | { ok: false; message: string; hint: string };
 
 /**
@@ -181,12 +276,27 @@ export type PodParallelismCheck =
 export function checkPodParallelism(p: PodParallelism): PodParallelismCheck {
   const pipeline = p.pipeline ?? 1;
   const dataLocal = p.dataLocal ?? p.data ?? 1;
-  const product = (t: number) => `tensor ${t} × pipeline ${pipeline} × data-parallel-per-pod ${dataLocal} = ${t * pipeline * dataLocal}`;
-  for (const [name, v] of [["tensor", p.tensor], ["pipeline", p.pipeline], ["data-parallel", p.data], ["data-parallel-local", p.dataLocal]] as const) {
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) return { ok: false, message: `the ${name} size must be a whole number of at least 1, got ${v}`, hint: "write a positive integer" };
+  const product = (t: number) =>
+    `tensor ${t} × pipeline ${pipeline} × data-parallel-per-pod ${dataLocal} = ${t * pipeline * dataLocal}`;
+  for (const [name, v] of [
+    ["tensor", p.tensor],
+    ["pipeline", p.pipeline],
+    ["data-parallel", p.data],
+    ["data-parallel-local", p.dataLocal],
+  ] as const) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1))
+      return {
+        ok: false,
+        message: `the ${name} size must be a whole number of at least 1, got ${v}`,
+        hint: "write a positive integer",
+      };
   }
   if (p.data !== undefined && p.dataLocal !== undefined && p.dataLocal > p.data) {
-    return { ok: false, message: `--data-parallel-size-local ${p.dataLocal} is larger than --data-parallel-size ${p.data}`, hint: "the ranks on one pod are part of all ranks: local ≤ total" };
+    return {
+      ok: false,
+      message: `--data-parallel-size-local ${p.dataLocal} is larger than --data-parallel-size ${p.data}`,
+      hint: "the ranks on one pod are part of all ranks: local ≤ total",
+    };
   }
   if (p.tensor === undefined) {
     const per = pipeline * dataLocal;
@@ -200,14 +310,20 @@ export function checkPodParallelism(p: PodParallelism): PodParallelismCheck {
     return { ok: true, tensor: p.gpus / per, pipeline, dataLocal, derivedTensor: true };
   }
   if (p.tensor > p.gpus) {
-    return { ok: false, message: `--tensor-parallel-size ${p.tensor} is larger than the ${p.gpus} GPU${p.gpus === 1 ? "" : "s"} the pod asks for (resources.gpu); vLLM refuses to start`, hint: `ask for ${p.tensor * pipeline * dataLocal} GPUs, or set --tensor-parallel-size ${Math.max(1, Math.floor(p.gpus / (pipeline * dataLocal)))}` };
+    return {
+      ok: false,
+      message: `--tensor-parallel-size ${p.tensor} is larger than the ${p.gpus} GPU${p.gpus === 1 ? "" : "s"} the pod asks for (resources.gpu); vLLM refuses to start`,
+      hint: `ask for ${p.tensor * pipeline * dataLocal} GPUs, or set --tensor-parallel-size ${Math.max(1, Math.floor(p.gpus / (pipeline * dataLocal)))}`,
+    };
   }
   if (p.tensor * pipeline * dataLocal !== p.gpus) {
     const fit = p.gpus % (pipeline * dataLocal) === 0 ? p.gpus / (pipeline * dataLocal) : undefined;
     return {
       ok: false,
       message: `${product(p.tensor)} workers, but the pod asks for ${p.gpus} GPU${p.gpus === 1 ? "" : "s"} (resources.gpu); vLLM needs one GPU per worker`,
-      hint: fit ? `set --tensor-parallel-size ${fit} (${p.gpus} ÷ (${pipeline} × ${dataLocal})), or ask for ${p.tensor * pipeline * dataLocal} GPUs` : `ask for ${p.tensor * pipeline * dataLocal} GPUs`,
+      hint: fit
+        ? `set --tensor-parallel-size ${fit} (${p.gpus} ÷ (${pipeline} × ${dataLocal})), or ask for ${p.tensor * pipeline * dataLocal} GPUs`
+        : `ask for ${p.tensor * pipeline * dataLocal} GPUs`,
     };
   }
   return { ok: true, tensor: p.tensor, pipeline, dataLocal, derivedTensor: false };
@@ -219,10 +335,20 @@ const FLAGS = {
   "--data-parallel-size": "data",
   "--data-parallel-size-local": "dataLocal",
 } as const;
-const SHORT: Record<string, keyof typeof FLAGS> = { "-tp": "--tensor-parallel-size", "-pp": "--pipeline-parallel-size", "-dp": "--data-parallel-size", "-dpl": "--data-parallel-size-local" };
+const SHORT: Record<string, keyof typeof FLAGS> = {
+  "-tp": "--tensor-parallel-size",
+  "-pp": "--pipeline-parallel-size",
+  "-dp": "--data-parallel-size",
+  "-dpl": "--data-parallel-size-local",
+};
 
 /** The parallelism flags of a `vllm serve` argv (`-tp 4`, `--tensor_parallel_size=4`, …), the last one winning as in argparse. */
-export function parallelismFlags(args: readonly string[]): { tensor?: number; pipeline?: number; data?: number; dataLocal?: number } {
+export function parallelismFlags(args: readonly string[]): {
+  tensor?: number;
+  pipeline?: number;
+  data?: number;
+  dataLocal?: number;
+} {
   const out: { tensor?: number; pipeline?: number; data?: number; dataLocal?: number } = {};
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;

@@ -22,7 +22,12 @@ export function durationString(seconds: number): string {
   let ms = Math.round(seconds * 1000);
   if (ms <= 0) return "0s";
   const parts: string[] = [];
-  for (const [unit, size] of [["h", 3_600_000], ["m", 60_000], ["s", 1000], ["ms", 1]] as const) {
+  for (const [unit, size] of [
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1000],
+    ["ms", 1],
+  ] as const) {
     const n = Math.floor(ms / size);
     if (n > 0) parts.push(`${n}${unit}`);
     ms -= n * size;
@@ -45,24 +50,52 @@ function metaOf(app: AppConfig, namespace: string | undefined): K8sObject["metad
 }
 
 /** The endpoint picker the pool points at: route.endpoint_picker, else `<app>-epp` on port 9002 (the llm-d router chart's names). */
-export function endpointPickerOf(app: AppConfig): { service: string; port: number; failure_mode: "FailOpen" | "FailClose" } {
+export function endpointPickerOf(app: AppConfig): {
+  service: string;
+  port: number;
+  failure_mode: "FailOpen" | "FailClose";
+} {
   return app.route?.endpoint_picker ?? { service: `${app.name}-epp`, port: 9002, failure_mode: "FailOpen" };
 }
 
-export function renderRoute(app: AppConfig, namespace: string | undefined): { objects: K8sObject[]; problems: Finding[] } {
+export function renderRoute(
+  app: AppConfig,
+  namespace: string | undefined,
+): { objects: K8sObject[]; problems: Finding[] } {
   const route = app.route;
   if (!route) return { objects: [], problems: [] };
   const problems: Finding[] = [];
   const objects: K8sObject[] = [];
   const timeout = parseDuration(route.timeout) ?? 0;
   if (timeout > 0) {
-    problems.push({ path: ["route", "timeout"], severity: "note", message: `the gateway ends any request after ${durationString(timeout)}, streamed completions included`, hint: "0 (the default) disables the timeout" });
+    problems.push({
+      path: ["route", "timeout"],
+      severity: "note",
+      message: `the gateway ends any request after ${durationString(timeout)}, streamed completions included`,
+      hint: "0 (the default) disables the timeout",
+    });
   }
-  const backend = route.inference_pool ? { group: INFERENCE_GROUP, kind: "InferencePool", name: app.name } : { kind: "Service", name: app.name, port: app.port };
+  const backend = route.inference_pool
+    ? { group: INFERENCE_GROUP, kind: "InferencePool", name: app.name }
+    : { kind: "Service", name: app.name, port: app.port };
   const spec: HttpRouteSpec = {
-    parentRefs: [{ group: GATEWAY_GROUP, kind: "Gateway", name: route.gateway, ...(route.namespace ? { namespace: route.namespace } : {}), ...(route.section ? { sectionName: route.section } : {}) }],
+    parentRefs: [
+      {
+        group: GATEWAY_GROUP,
+        kind: "Gateway",
+        name: route.gateway,
+        ...(route.namespace ? { namespace: route.namespace } : {}),
+        ...(route.section ? { sectionName: route.section } : {}),
+      },
+    ],
     ...(route.hostnames?.length ? { hostnames: route.hostnames } : {}),
-    rules: [{ matches: [{ path: { type: "PathPrefix", value: route.path } }], backendRefs: [backend], timeouts: { request: durationString(timeout) } }],
+    rules: [
+      {
+        matches: [{ path: { type: "PathPrefix", value: route.path } }],
+        backendRefs: [backend],
+        timeouts: { request: durationString(timeout) },
+      },
+    ],
   };
   objects.push({ apiVersion: `${GATEWAY_GROUP}/v1`, kind: "HTTPRoute", metadata: metaOf(app, namespace), spec });
   if (route.inference_pool) {
@@ -82,7 +115,12 @@ export function renderRoute(app: AppConfig, namespace: string | undefined): { ob
       spec: {
         selector: { matchLabels: servingPodsOf(app) },
         targetPorts: [{ number: app.port }],
-        endpointPickerRef: { kind: "Service", name: epp.service, port: { number: epp.port }, failureMode: epp.failure_mode },
+        endpointPickerRef: {
+          kind: "Service",
+          name: epp.service,
+          port: { number: epp.port },
+          failureMode: epp.failure_mode,
+        },
       },
     });
   }

@@ -17,7 +17,8 @@ function collect(node: unknown, out: Map<string, Set<string>>): void {
   if (node === null || typeof node !== "object") return;
   const n = node as Record<string, unknown>;
   const keyRef = n.secretKeyRef as { name?: string; key?: string; optional?: boolean } | undefined;
-  if (keyRef?.name && !keyRef.optional) (out.get(keyRef.name) ?? out.set(keyRef.name, new Set()).get(keyRef.name)!).add(keyRef.key ?? "");
+  if (keyRef?.name && !keyRef.optional)
+    (out.get(keyRef.name) ?? out.set(keyRef.name, new Set()).get(keyRef.name)!).add(keyRef.key ?? "");
   const ref = n.secretRef as { name?: string; optional?: boolean } | undefined;
   if (ref?.name && !ref.optional && !out.has(ref.name)) out.set(ref.name, new Set());
   const vol = n.secret as { secretName?: string; optional?: boolean } | undefined;
@@ -29,14 +30,17 @@ export function missingSecrets(objects: readonly K8sObject[]): MissingSecret[] {
   const referenced = new Map<string, Set<string>>();
   for (const o of objects) if (o.kind !== "Secret") collect(o.spec, referenced);
   const rendered = new Set(objects.filter((o) => o.kind === "Secret").map((o) => o.metadata.name));
-  return [...referenced].filter(([name]) => !rendered.has(name)).map(([name, keys]) => ({ name, keys: [...keys].filter(Boolean).sort() }));
+  return [...referenced]
+    .filter(([name]) => !rendered.has(name))
+    .map(([name, keys]) => ({ name, keys: [...keys].filter(Boolean).sort() }));
 }
 
 /** The warning for one missing Secret: what happens, and how to create it without putting a value in argv. */
 export function missingSecretWarning(app: string, s: MissingSecret, namespace?: string): string {
   const ns = namespace ? ` -n ${namespace}` : "";
   const keys = s.keys.length ? ` (key${s.keys.length === 1 ? "" : "s"} ${s.keys.join(", ")})` : "";
-  const deploy = s.name === `${app}-secrets` ? "`vllmapp deploy --create-secrets` copies it from your environment, or " : "";
+  const deploy =
+    s.name === `${app}-secrets` ? "`vllmapp deploy --create-secrets` copies it from your environment, or " : "";
   const file = s.keys.length ? s.keys.map((k) => `${k}=…`).join(", ") : "KEY=…";
   return (
     `${app}: the pods read Secret ${s.name}${keys}, which the output does not contain: applied as it is, they stay in CreateContainerConfigError until it exists. ` +

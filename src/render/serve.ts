@@ -14,13 +14,23 @@ import type { Finding } from "../errors.js";
 import type { IncludeFile, TargetKind } from "./types.js";
 
 /** Parameter values after --param overrides. */
-export function parameterValues(app: AppConfig, overrides: ReadonlyMap<string, string>): { values: Map<string, string>; problems: Finding[] } {
+export function parameterValues(
+  app: AppConfig,
+  overrides: ReadonlyMap<string, string>,
+): { values: Map<string, string>; problems: Finding[] } {
   const values = new Map<string, string>();
   for (const p of app.parameters ?? []) values.set(p.name, String(p.value));
   const problems: Finding[] = [];
   for (const [k, v] of overrides) {
     if (!values.has(k)) {
-      problems.push({ path: ["parameters"], severity: "error", message: `--param ${k}=… names no parameter of app "${app.name}"`, hint: values.size ? `its parameters: ${[...values.keys()].join(", ")}` : "declare it under parameters: [{name, value}]" });
+      problems.push({
+        path: ["parameters"],
+        severity: "error",
+        message: `--param ${k}=… names no parameter of app "${app.name}"`,
+        hint: values.size
+          ? `its parameters: ${[...values.keys()].join(", ")}`
+          : "declare it under parameters: [{name, value}]",
+      });
     } else values.set(k, v);
   }
   return { values, problems };
@@ -68,7 +78,10 @@ export function includeKey(f: IncludeFile): string {
  * A serve argument that names an included file (as written, or its path under /app/include) is given the
  * path the file is mounted at, so `--chat-template chat/template.jinja` works in the container.
  */
-function includePathsRewritten(args: string[], includes: readonly IncludeFile[]): { args: string[]; problems: Finding[] } {
+function includePathsRewritten(
+  args: string[],
+  includes: readonly IncludeFile[],
+): { args: string[]; problems: Finding[] } {
   if (includes.length === 0) return { args, problems: [] };
   const mounted = new Map<string, string>();
   for (const f of includes) {
@@ -81,7 +94,11 @@ function includePathsRewritten(args: string[], includes: readonly IncludeFile[])
     const [flag, value] = eq > 0 ? [a.slice(0, eq + 1), a.slice(eq + 1)] : ["", a];
     const to = mounted.get(value);
     if (!to || (eq < 0 && !args[i - 1]?.startsWith("-"))) return a;
-    problems.push({ path: ["extra_args"], severity: "note", message: `${value} is an included file: vLLM is given its mounted path ${to}` });
+    problems.push({
+      path: ["extra_args"],
+      severity: "note",
+      message: `${value} is an included file: vLLM is given its mounted path ${to}`,
+    });
     return flag + to;
   });
   return { args: out, problems };
@@ -102,9 +119,12 @@ function literalDollarWarnings(tokens: readonly ArgToken[], params: ReadonlyMap<
       const name = m[1]!;
       const param = [...params.keys()].find((k) => k === name || k.toUpperCase().replace(/[^A-Z0-9_]/g, "_") === name);
       out.push({
-        path: t.path, severity: "warning",
+        path: t.path,
+        severity: "warning",
         message: `$${name} is passed to vLLM as written: vllmapp runs no shell, so nothing expands it`,
-        hint: param ? `write \${${param}} to use the parameter ${param}` : `give the value itself, or ${declareHint(name)} and write \${${name}}`,
+        hint: param
+          ? `write \${${param}} to use the parameter ${param}`
+          : `give the value itself, or ${declareHint(name)} and write \${${name}}`,
       });
     }
   }
@@ -129,36 +149,79 @@ function explainUnexpanded(checked: readonly Finding[], unexpanded: readonly Fin
   return [...unexpanded.filter((u) => !used.has(u)), ...out];
 }
 
-export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetKind, gpu: GpuRequest, params: ReadonlyMap<string, string>, includes: readonly IncludeFile[] = [], facts: { adapterRanks?: ReadonlyMap<string, number>; draftSource?: ModelSource } = {}): ServeResult {
+export function buildServeArgs(
+  app: AppConfig,
+  src: ModelSource,
+  target: TargetKind,
+  gpu: GpuRequest,
+  params: ReadonlyMap<string, string>,
+  includes: readonly IncludeFile[] = [],
+  facts: { adapterRanks?: ReadonlyMap<string, number>; draftSource?: ModelSource } = {},
+): ServeResult {
   const problems: Finding[] = [];
   const modelArg = modelArgument(app, src, target);
   if (app.command !== undefined) {
     const cmd = typeof app.command === "string" ? shellSplit(app.command) : app.command;
-    problems.push({ path: ["command"], severity: "warning", message: "command replaces the whole container command: vllmapp does not check its flags, and port, model_id and the model source are up to you" });
+    problems.push({
+      path: ["command"],
+      severity: "warning",
+      message:
+        "command replaces the whole container command: vllmapp does not check its flags, and port, model_id and the model source are up to you",
+    });
     return { command: cmd, args: [], problems, modelArg };
   }
   const loader: string[] = [];
   if (src.kind === "hf" && src.revision) loader.push("--revision", src.revision);
   if (isObjectStore(src) && app.stream_model) loader.push("--load-format", "runai_streamer");
   if ((src.kind === "hf" || src.kind === "pvc") && app.stream_model === false) {
-    problems.push({ path: ["stream_model"], severity: "note", message: `stream_model applies to object-store sources only; ignored for a ${src.kind === "hf" ? "Hugging Face" : "PVC"} source` });
+    problems.push({
+      path: ["stream_model"],
+      severity: "note",
+      message: `stream_model applies to object-store sources only; ignored for a ${src.kind === "hf" ? "Hugging Face" : "PVC"} source`,
+    });
   }
   let tokens: ArgToken[] = [];
   if (typeof app.extra_args === "string") {
     try {
       tokens = shellSplit(app.extra_args).map((value) => ({ value, path: ["extra_args"] }));
     } catch (e) {
-      problems.push({ path: ["extra_args"], severity: "error", message: `${(e as Error).message} in the extra_args string`, hint: "close the quote, or write extra_args as a list" });
+      problems.push({
+        path: ["extra_args"],
+        severity: "error",
+        message: `${(e as Error).message} in the extra_args string`,
+        hint: "close the quote, or write extra_args as a list",
+      });
     }
   } else if (app.extra_args) {
     tokens = app.extra_args.map((value, i) => ({ value, path: ["extra_args", i] }));
   }
   const sub = substituteParameters(tokens, params);
   // ${NAME} naming no parameter is passed on as written, with a warning (as $NAME is)
-  const unexpanded = [...literalDollarWarnings(tokens, params), ...sub.problems.map((p) => (/ names no parameter/.test(p.message) ? { ...p, severity: "warning" as const, message: `${p.message}, so vLLM receives it as written`, hint: params.size ? p.hint : declareHint(/^\$\{([^}]+)\}/.exec(p.message)?.[1] ?? "NAME") } : p))];
+  const unexpanded = [
+    ...literalDollarWarnings(tokens, params),
+    ...sub.problems.map((p) =>
+      / names no parameter/.test(p.message)
+        ? {
+            ...p,
+            severity: "warning" as const,
+            message: `${p.message}, so vLLM receives it as written`,
+            hint: params.size ? p.hint : declareHint(/^\$\{([^}]+)\}/.exec(p.message)?.[1] ?? "NAME"),
+          }
+        : p,
+    ),
+  ];
   const release = chooseCatalog(app.image, app.vllm_version, DEFAULT_IMAGE);
-  if (release.why && sub.tokens.length) problems.push({ path: [app.vllm_version !== undefined ? "vllm_version" : "image"], severity: "warning", message: release.why, hint: release.source === "default" ? 'set vllm_version: "X.Y.Z" to the release the image runs' : undefined });
-  const checked = validateExtraArgs(sub.tokens, release.exact, { version: release.version, imageVersion: release.imageVersion ?? release.version });
+  if (release.why && sub.tokens.length)
+    problems.push({
+      path: [app.vllm_version !== undefined ? "vllm_version" : "image"],
+      severity: "warning",
+      message: release.why,
+      hint: release.source === "default" ? 'set vllm_version: "X.Y.Z" to the release the image runs' : undefined,
+    });
+  const checked = validateExtraArgs(sub.tokens, release.exact, {
+    version: release.version,
+    imageVersion: release.imageVersion ?? release.version,
+  });
   problems.push(...explainUnexpanded(checked.problems, unexpanded));
   // what vLLM refuses when it builds its configs (bounds, registered names), and repeated flags
   problems.push(...startupProblems(checked, release.version, release.exact));
@@ -170,6 +233,17 @@ export function buildServeArgs(app: AppConfig, src: ModelSource, target: TargetK
   problems.push(...lora.problems);
   const speculative = planSpeculative(app, target, checked.flagsSet, facts.draftSource);
   problems.push(...speculative.problems);
-  const args = [modelArg, "--served-model-name", servedModelName(app, src), "--port", String(app.port), ...loader, ...extra.args, ...lora.args, ...speculative.args, ...parallel.plan.args];
+  const args = [
+    modelArg,
+    "--served-model-name",
+    servedModelName(app, src),
+    "--port",
+    String(app.port),
+    ...loader,
+    ...extra.args,
+    ...lora.args,
+    ...speculative.args,
+    ...parallel.plan.args,
+  ];
   return { command: ["vllm", "serve"], args, problems, modelArg, parallel: parallel.plan, lora, speculative };
 }

@@ -15,14 +15,51 @@ import type { TargetKind } from "./types.js";
 export const DRAFT_PVC_MOUNT = "/mnt/draft-model";
 
 /** vLLM's speculative methods (0.19 and later; a plugin may add more). */
-const METHODS = ["draft_model", "ngram", "ngram_gpu", "medusa", "mlp_speculator", "eagle", "eagle3", "mtp", "suffix", "dflash", "extract_hidden_states", "custom_class"];
+const METHODS = [
+  "draft_model",
+  "ngram",
+  "ngram_gpu",
+  "medusa",
+  "mlp_speculator",
+  "eagle",
+  "eagle3",
+  "mtp",
+  "suffix",
+  "dflash",
+  "extract_hidden_states",
+  "custom_class",
+];
 /** SpeculativeConfig's fields a user may set (model comes from the draft fields). */
 const KEYS = [
-  "model", "num_speculative_tokens", "method", "draft_tensor_parallel_size", "tensor_parallel_size", "quantization", "max_model_len", "revision", "code_revision",
-  "prompt_lookup_max", "prompt_lookup_min", "enforce_eager", "disable_padded_drafter_batch", "parallel_drafting", "speculative_token_tree", "kv_cache_dtype",
-  "attention_backend", "moe_backend", "rejection_sample_method", "draft_sample_method", "use_local_argmax_reduction", "index_share_for_mtp_iteration",
-  "suffix_decoding_max_tree_depth", "suffix_decoding_max_cached_requests", "suffix_decoding_max_spec_factor", "suffix_decoding_min_token_prob",
-  "disable_by_batch_size", "disable_logprobs", "draft_load_config",
+  "model",
+  "num_speculative_tokens",
+  "method",
+  "draft_tensor_parallel_size",
+  "tensor_parallel_size",
+  "quantization",
+  "max_model_len",
+  "revision",
+  "code_revision",
+  "prompt_lookup_max",
+  "prompt_lookup_min",
+  "enforce_eager",
+  "disable_padded_drafter_batch",
+  "parallel_drafting",
+  "speculative_token_tree",
+  "kv_cache_dtype",
+  "attention_backend",
+  "moe_backend",
+  "rejection_sample_method",
+  "draft_sample_method",
+  "use_local_argmax_reduction",
+  "index_share_for_mtp_iteration",
+  "suffix_decoding_max_tree_depth",
+  "suffix_decoding_max_cached_requests",
+  "suffix_decoding_max_spec_factor",
+  "suffix_decoding_min_token_prob",
+  "disable_by_batch_size",
+  "disable_logprobs",
+  "draft_load_config",
 ];
 
 export interface SpeculativePlan {
@@ -37,18 +74,35 @@ export interface SpeculativePlan {
 /** The draft's source as written (draft_model_hf_path / draft_model_path), or a problem. */
 export function parseDraftSource(app: AppConfig): ModelSource | Finding | undefined {
   if (app.draft_model_hf_path !== undefined && app.draft_model_path !== undefined) {
-    return { path: ["draft_model_path"], severity: "error", message: "both draft_model_hf_path and draft_model_path are set; keep exactly one" };
+    return {
+      path: ["draft_model_path"],
+      severity: "error",
+      message: "both draft_model_hf_path and draft_model_path are set; keep exactly one",
+    };
   }
   if (app.draft_model_hf_path !== undefined) {
-    const m = /^([A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*)(?:@([A-Za-z0-9._/-]+))?$/.exec(app.draft_model_hf_path.trim());
-    if (!m) return { path: ["draft_model_hf_path"], severity: "error", message: `"${app.draft_model_hf_path}" is not a Hugging Face repo id; write org/name, optionally @revision` };
+    const m = /^([A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*)(?:@([A-Za-z0-9._/-]+))?$/.exec(
+      app.draft_model_hf_path.trim(),
+    );
+    if (!m)
+      return {
+        path: ["draft_model_hf_path"],
+        severity: "error",
+        message: `"${app.draft_model_hf_path}" is not a Hugging Face repo id; write org/name, optionally @revision`,
+      };
     return m[2] ? { kind: "hf", repo: m[1]!, revision: m[2] } : { kind: "hf", repo: m[1]! };
   }
   const dp = app.draft_model_path;
   if (dp === undefined) return undefined;
   if (typeof dp === "object") return { kind: "run_output", ref: dp.run_output, backend: runsBackendOf(app) };
   const src = parseModelPath(dp, runsBackendOf(app));
-  if ("message" in src) return { path: ["draft_model_path"], severity: "error", message: src.message, ...(src.hint ? { hint: src.hint.replace("model_hf_path", "draft_model_hf_path") } : {}) };
+  if ("message" in src)
+    return {
+      path: ["draft_model_path"],
+      severity: "error",
+      message: src.message,
+      ...(src.hint ? { hint: src.hint.replace("model_hf_path", "draft_model_hf_path") } : {}),
+    };
   return src;
 }
 
@@ -70,13 +124,24 @@ function draftPathOf(app: AppConfig, src: ModelSource, target: TargetKind): stri
 }
 
 /** `draft` overrides the parsed draft (a run output resolved at deploy time). */
-export function planSpeculative(app: AppConfig, target: TargetKind, flagsSet: ReadonlySet<string>, resolvedDraft?: ModelSource): SpeculativePlan {
+export function planSpeculative(
+  app: AppConfig,
+  target: TargetKind,
+  flagsSet: ReadonlySet<string>,
+  resolvedDraft?: ModelSource,
+): SpeculativePlan {
   const out: SpeculativePlan = { args: [], problems: [] };
   const parsed = parseDraftSource(app);
   const cfg = app.speculative_config;
   if (parsed === undefined && cfg === undefined) return out;
-  const err = (path: (string | number)[], message: string, hint?: string) => out.problems.push({ path, severity: "error", message, ...(hint ? { hint } : {}) });
-  if (flagsSet.has("--speculative-config")) err(["extra_args"], "--speculative-config is set by vllmapp from speculative_config and the draft model; remove it from extra_args", "put its keys under speculative_config:");
+  const err = (path: (string | number)[], message: string, hint?: string) =>
+    out.problems.push({ path, severity: "error", message, ...(hint ? { hint } : {}) });
+  if (flagsSet.has("--speculative-config"))
+    err(
+      ["extra_args"],
+      "--speculative-config is set by vllmapp from speculative_config and the draft model; remove it from extra_args",
+      "put its keys under speculative_config:",
+    );
   if (parsed && "message" in parsed) {
     out.problems.push(parsed);
     return out;
@@ -88,18 +153,49 @@ export function planSpeculative(app: AppConfig, target: TargetKind, flagsSet: Re
     out.draftPath = draftPathOf(app, draft, target);
     spec.model = out.draftPath;
     if (draft.kind === "hf" && draft.revision && cfg?.revision === undefined) spec.revision = draft.revision;
-    if (draft.kind === "pvc" && target === "docker") err(["draft_model_path"], `pvc://${draft.claim} is a Kubernetes volume: it is not available with --target docker`, "use a folder on this machine, an object store or a Hugging Face repo for local runs");
-    if (isObjectStore(draft) && app.stream_model) out.problems.push({ path: ["draft_model_path"], severity: "note", message: `the draft ${draft.uri} is copied before the server starts (a draft model is not streamed)` });
-    if (draft.kind === "run_output" || draft.kind === "mlflow_model") out.problems.push({ path: ["draft_model_path"], severity: "note", message: `the draft ${sourceUri(draft)} is resolved at deploy time (\`vllmapp check\` resolves it now)` });
+    if (draft.kind === "pvc" && target === "docker")
+      err(
+        ["draft_model_path"],
+        `pvc://${draft.claim} is a Kubernetes volume: it is not available with --target docker`,
+        "use a folder on this machine, an object store or a Hugging Face repo for local runs",
+      );
+    if (isObjectStore(draft) && app.stream_model)
+      out.problems.push({
+        path: ["draft_model_path"],
+        severity: "note",
+        message: `the draft ${draft.uri} is copied before the server starts (a draft model is not streamed)`,
+      });
+    if (draft.kind === "run_output" || draft.kind === "mlflow_model")
+      out.problems.push({
+        path: ["draft_model_path"],
+        severity: "note",
+        message: `the draft ${sourceUri(draft)} is resolved at deploy time (\`vllmapp check\` resolves it now)`,
+      });
   }
   for (const [k, v] of Object.entries(cfg ?? {})) {
     if (k === "model") {
-      if (draft) err(["speculative_config", "model"], "speculative_config.model is set from the draft model", "remove model: here; the draft comes from draft_model_hf_path or draft_model_path");
-      else out.problems.push({ path: ["speculative_config", "model"], severity: "warning", message: "speculative_config.model names a draft vllmapp does not fetch or check", hint: "use draft_model_hf_path or draft_model_path" });
+      if (draft)
+        err(
+          ["speculative_config", "model"],
+          "speculative_config.model is set from the draft model",
+          "remove model: here; the draft comes from draft_model_hf_path or draft_model_path",
+        );
+      else
+        out.problems.push({
+          path: ["speculative_config", "model"],
+          severity: "warning",
+          message: "speculative_config.model names a draft vllmapp does not fetch or check",
+          hint: "use draft_model_hf_path or draft_model_path",
+        });
     }
     if (!KEYS.includes(k)) {
       const guess = didYouMean(k, KEYS);
-      out.problems.push({ path: ["speculative_config", k], severity: "warning", message: `"${k}" is not a --speculative-config key vllmapp knows${guess ? `; did you mean "${guess}"?` : ""}`, hint: "vLLM rejects unknown keys; check its SpeculativeConfig for your version" });
+      out.problems.push({
+        path: ["speculative_config", k],
+        severity: "warning",
+        message: `"${k}" is not a --speculative-config key vllmapp knows${guess ? `; did you mean "${guess}"?` : ""}`,
+        hint: "vLLM rejects unknown keys; check its SpeculativeConfig for your version",
+      });
     }
     if (k === "model" && draft) continue;
     spec[k] = v;
@@ -108,16 +204,33 @@ export function planSpeculative(app: AppConfig, target: TargetKind, flagsSet: Re
   if (n === undefined) {
     const method = String(spec.method ?? (draft ? "draft_model" : ""));
     if (draft || ["ngram", "draft_model", "suffix", "ngram_gpu"].includes(method)) {
-      err(["speculative_config"], "speculative_config.num_speculative_tokens is not set: vLLM needs to know how many tokens the draft proposes per step", "add speculative_config: {num_speculative_tokens: 3} (3–5 is typical)");
+      err(
+        ["speculative_config"],
+        "speculative_config.num_speculative_tokens is not set: vLLM needs to know how many tokens the draft proposes per step",
+        "add speculative_config: {num_speculative_tokens: 3} (3–5 is typical)",
+      );
     }
   } else if (!Number.isInteger(n) || (n as number) < 1) {
-    err(["speculative_config", "num_speculative_tokens"], `num_speculative_tokens must be a whole number ≥ 1, got ${JSON.stringify(n)}`);
+    err(
+      ["speculative_config", "num_speculative_tokens"],
+      `num_speculative_tokens must be a whole number ≥ 1, got ${JSON.stringify(n)}`,
+    );
   }
   if (draft && spec.method === undefined) spec.method = "draft_model";
-  if (spec.method === undefined && !draft) err(["speculative_config", "method"], "speculative_config without a draft model needs method (e.g. ngram, eagle3, mtp)", "or set draft_model_hf_path / draft_model_path");
+  if (spec.method === undefined && !draft)
+    err(
+      ["speculative_config", "method"],
+      "speculative_config without a draft model needs method (e.g. ngram, eagle3, mtp)",
+      "or set draft_model_hf_path / draft_model_path",
+    );
   if (typeof spec.method === "string" && !METHODS.includes(spec.method)) {
     const guess = didYouMean(spec.method, METHODS);
-    out.problems.push({ path: ["speculative_config", "method"], severity: "warning", message: `"${spec.method}" is not a built-in speculative method${guess ? `; did you mean "${guess}"?` : ""}`, hint: `built-in: ${METHODS.join(", ")}` });
+    out.problems.push({
+      path: ["speculative_config", "method"],
+      severity: "warning",
+      message: `"${spec.method}" is not a built-in speculative method${guess ? `; did you mean "${guess}"?` : ""}`,
+      hint: `built-in: ${METHODS.join(", ")}`,
+    });
   }
   // model, num_speculative_tokens, method first; the rest as written
   const ordered: Record<string, unknown> = {};

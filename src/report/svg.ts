@@ -3,7 +3,8 @@
  * (the SLO), and a bar chart. No scripts, no fonts, no network: the markup is the chart. Pure.
  */
 
-export const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+export const esc = (s: string) =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 /** Colours that stay apart for the colour-blind (Okabe–Ito). */
 export const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"];
@@ -48,7 +49,12 @@ export function ticks(max: number, count = 5): number[] {
   return out;
 }
 
-const fmt = (v: number) => (Math.abs(v) >= 1000 ? `${Math.round(v / 100) / 10}k` : Math.abs(v) >= 10 ? String(Math.round(v)) : String(Math.round(v * 100) / 100));
+const fmt = (v: number) =>
+  Math.abs(v) >= 1000
+    ? `${Math.round(v / 100) / 10}k`
+    : Math.abs(v) >= 10
+      ? String(Math.round(v))
+      : String(Math.round(v * 100) / 100);
 
 const M = { left: 64, right: 16, top: 36, bottom: 48 };
 
@@ -72,17 +78,28 @@ export function lineChart(c: LineChart): string {
   const X = (v: number) => M.left + (v / xt.at(-1)!) * (w - M.left - M.right);
   const Y = (v: number) => h - M.bottom - (v / yt.at(-1)!) * (h - M.top - M.bottom);
   const parts: string[] = [];
-  parts.push(`<g class="grid">${yt.map((v) => `<line x1="${M.left}" x2="${w - M.right}" y1="${Y(v)}" y2="${Y(v)}"/><text x="${M.left - 6}" y="${Y(v) + 4}" text-anchor="end">${fmt(v)}</text>`).join("")}${xt.map((v) => `<text x="${X(v)}" y="${h - M.bottom + 16}" text-anchor="middle">${fmt(v)}</text>`).join("")}</g>`);
-  parts.push(`<line class="axis" x1="${M.left}" x2="${w - M.right}" y1="${h - M.bottom}" y2="${h - M.bottom}"/><line class="axis" x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${h - M.bottom}"/>`);
-  for (const l of c.hLines ?? []) parts.push(`<g class="slo"><line x1="${M.left}" x2="${w - M.right}" y1="${Y(l.y)}" y2="${Y(l.y)}"/><text x="${w - M.right - 4}" y="${Y(l.y) - 4}" text-anchor="end">${esc(l.label)}</text></g>`);
+  parts.push(
+    `<g class="grid">${yt.map((v) => `<line x1="${M.left}" x2="${w - M.right}" y1="${Y(v)}" y2="${Y(v)}"/><text x="${M.left - 6}" y="${Y(v) + 4}" text-anchor="end">${fmt(v)}</text>`).join("")}${xt.map((v) => `<text x="${X(v)}" y="${h - M.bottom + 16}" text-anchor="middle">${fmt(v)}</text>`).join("")}</g>`,
+  );
+  parts.push(
+    `<line class="axis" x1="${M.left}" x2="${w - M.right}" y1="${h - M.bottom}" y2="${h - M.bottom}"/><line class="axis" x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${h - M.bottom}"/>`,
+  );
+  for (const l of c.hLines ?? [])
+    parts.push(
+      `<g class="slo"><line x1="${M.left}" x2="${w - M.right}" y1="${Y(l.y)}" y2="${Y(l.y)}"/><text x="${w - M.right - 4}" y="${Y(l.y) - 4}" text-anchor="end">${esc(l.label)}</text></g>`,
+    );
   c.series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length]!;
     const sorted = [...s.points].sort((a, b) => a.x - b.x);
-    const line = !s.scatter && sorted.length > 1 ? `<polyline fill="none" stroke="${color}" stroke-width="${s.highlight ? 3.5 : 1.8}" points="${sorted.map((p) => `${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join(" ")}"/>` : "";
+    const line =
+      !s.scatter && sorted.length > 1
+        ? `<polyline fill="none" stroke="${color}" stroke-width="${s.highlight ? 3.5 : 1.8}" points="${sorted.map((p) => `${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join(" ")}"/>`
+        : "";
     const marks = sorted
       .map((p) => {
         const t = p.label ? `<title>${esc(p.label)}</title>` : "";
-        if (!s.highlight) return `<circle cx="${X(p.x).toFixed(1)}" cy="${Y(p.y).toFixed(1)}" r="4" fill="${color}">${t}</circle>`;
+        if (!s.highlight)
+          return `<circle cx="${X(p.x).toFixed(1)}" cy="${Y(p.y).toFixed(1)}" r="4" fill="${color}">${t}</circle>`;
         const [cx, cy] = [X(p.x), Y(p.y)];
         const star = Array.from({ length: 10 }, (_, k) => {
           const r = k % 2 ? 3.5 : 8;
@@ -92,10 +109,18 @@ export function lineChart(c: LineChart): string {
         return `<polygon class="winner-mark" points="${star}" fill="${color}" stroke="#000" stroke-width="0.8">${t}</polygon>`;
       })
       .join("");
-    const tag = s.highlight && sorted.length ? `<text class="winner-tag" x="${X(sorted.at(-1)!.x) + 10}" y="${Y(sorted.at(-1)!.y) - 8}">★ winner</text>` : "";
-    parts.push(`<g class="series" data-series="${esc(s.name)}"${s.highlight ? ' data-winner="true"' : ""}>${line}${marks}${tag}</g>`);
+    const tag =
+      s.highlight && sorted.length
+        ? `<text class="winner-tag" x="${X(sorted.at(-1)!.x) + 10}" y="${Y(sorted.at(-1)!.y) - 8}">★ winner</text>`
+        : "";
+    parts.push(
+      `<g class="series" data-series="${esc(s.name)}"${s.highlight ? ' data-winner="true"' : ""}>${line}${marks}${tag}</g>`,
+    );
   });
-  const legend = c.series.map((s, i) => `<g transform="translate(${M.left + 8} ${M.top + 4 + i * 16})"><rect width="10" height="10" fill="${s.color ?? PALETTE[i % PALETTE.length]}"/><text x="16" y="9">${esc(s.name)}${s.highlight ? " ★" : ""}</text></g>`);
+  const legend = c.series.map(
+    (s, i) =>
+      `<g transform="translate(${M.left + 8} ${M.top + 4 + i * 16})"><rect width="10" height="10" fill="${s.color ?? PALETTE[i % PALETTE.length]}"/><text x="16" y="9">${esc(s.name)}${s.highlight ? " ★" : ""}</text></g>`,
+  );
   parts.push(`<g class="legend">${legend.join("")}</g>`);
   return frame(c.id, c.title, w, h, c.xLabel, c.yLabel, parts.join("\n"));
 }
@@ -118,13 +143,17 @@ export function barChart(c: BarChart): string {
   const yt = ticks(Math.max(...c.bars.map((b) => b.value), 0) * 1.1 || 1);
   const Y = (v: number) => h - M.bottom - (v / yt.at(-1)!) * (h - M.top - M.bottom);
   const slot = (w - M.left - M.right) / Math.max(1, c.bars.length);
-  const parts = [`<g class="grid">${yt.map((v) => `<line x1="${M.left}" x2="${w - M.right}" y1="${Y(v)}" y2="${Y(v)}"/><text x="${M.left - 6}" y="${Y(v) + 4}" text-anchor="end">${fmt(v)}</text>`).join("")}</g>`];
+  const parts = [
+    `<g class="grid">${yt.map((v) => `<line x1="${M.left}" x2="${w - M.right}" y1="${Y(v)}" y2="${Y(v)}"/><text x="${M.left - 6}" y="${Y(v) + 4}" text-anchor="end">${fmt(v)}</text>`).join("")}</g>`,
+  ];
   c.bars.forEach((b, i) => {
     const x = M.left + i * slot + slot * 0.15;
     const bw = slot * 0.7;
     // a zero bar still shows, as a hairline, so every trial is on the chart
     const top = Math.min(Y(b.value), h - M.bottom - 1.5);
-    parts.push(`<g class="bar" data-bar="${esc(b.label)}"${b.highlight ? ' data-winner="true"' : ""}><rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${bw.toFixed(1)}" height="${(h - M.bottom - top).toFixed(1)}" fill="${b.color ?? (b.highlight ? PALETTE[1] : PALETTE[0])}"${b.highlight ? ' stroke="#000" stroke-width="1.5"' : ""}><title>${esc(`${b.label}: ${fmt(b.value)}${b.note ? ` (${b.note})` : ""}`)}</title></rect><text x="${(x + bw / 2).toFixed(1)}" y="${(top - 4).toFixed(1)}" text-anchor="middle">${fmt(b.value)}${b.highlight ? " ★" : ""}</text><text x="${(x + bw / 2).toFixed(1)}" y="${h - M.bottom + 14}" text-anchor="middle" class="bar-label">${esc(b.label.length > 22 ? `${b.label.slice(0, 21)}…` : b.label)}</text></g>`);
+    parts.push(
+      `<g class="bar" data-bar="${esc(b.label)}"${b.highlight ? ' data-winner="true"' : ""}><rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${bw.toFixed(1)}" height="${(h - M.bottom - top).toFixed(1)}" fill="${b.color ?? (b.highlight ? PALETTE[1] : PALETTE[0])}"${b.highlight ? ' stroke="#000" stroke-width="1.5"' : ""}><title>${esc(`${b.label}: ${fmt(b.value)}${b.note ? ` (${b.note})` : ""}`)}</title></rect><text x="${(x + bw / 2).toFixed(1)}" y="${(top - 4).toFixed(1)}" text-anchor="middle">${fmt(b.value)}${b.highlight ? " ★" : ""}</text><text x="${(x + bw / 2).toFixed(1)}" y="${h - M.bottom + 14}" text-anchor="middle" class="bar-label">${esc(b.label.length > 22 ? `${b.label.slice(0, 21)}…` : b.label)}</text></g>`,
+    );
   });
   parts.push(`<line class="axis" x1="${M.left}" x2="${w - M.right}" y1="${h - M.bottom}" y2="${h - M.bottom}"/>`);
   return frame(c.id, c.title, w, h, c.xLabel, c.yLabel, parts.join("\n"));

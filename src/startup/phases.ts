@@ -18,7 +18,16 @@ import type { StartupPhase, StartupReport } from "../target.js";
 
 export type { StartupPhase, StartupReport };
 
-const ORDER: StartupPhase[] = ["pulling", "downloading", "starting", "loading", "compiling", "capturing", "initializing", "ready"];
+const ORDER: StartupPhase[] = [
+  "pulling",
+  "downloading",
+  "starting",
+  "loading",
+  "compiling",
+  "capturing",
+  "initializing",
+  "ready",
+];
 const rank = (p: StartupPhase) => ORDER.indexOf(p);
 
 /** What one log line says about the start. */
@@ -42,24 +51,70 @@ const pct = (m: string | undefined) => (m === undefined ? undefined : Number(m))
 const RULES: Rule[] = [
   { re: /Application startup complete/, event: () => ({ phase: "ready" }) },
   // huggingface_hub's snapshot download: "Fetching 6 files:  50%|█████     | 3/6 [00:01<00:01, ...]"
-  { re: /Fetching (\d+) files:\s+(\d+)%\|[^|]*\|\s*(\d+)\/(\d+)/, event: (m) => ({ phase: "downloading", progress: `${m[3]}/${m[4]} files`, ...(pct(m[2]) === 100 ? { then: "starting" as const, detail: `${m[1]} files` } : {}) }) },
+  {
+    re: /Fetching (\d+) files:\s+(\d+)%\|[^|]*\|\s*(\d+)\/(\d+)/,
+    event: (m) => ({
+      phase: "downloading",
+      progress: `${m[3]}/${m[4]} files`,
+      ...(pct(m[2]) === 100 ? { then: "starting" as const, detail: `${m[1]} files` } : {}),
+    }),
+  },
   // a file's byte progress bar: "model-00001-of-00004.safetensors:  45%|████▌     | 2.23G/4.98G [00:10<00:12, 215MB/s]"
-  { re: /^(\S+\.(?:safetensors|bin|pt|pth|gguf|json)):\s+(\d+)%\|[^|]*\|\s*([\d.]+[kMGTP]?B?)\/([\d.]+[kMGTP]?B?)\s/, event: (m) => ({ phase: "downloading", progress: `${m[3]} of ${m[4]} (${m[1]})` }) },
+  {
+    re: /^(\S+\.(?:safetensors|bin|pt|pth|gguf|json)):\s+(\d+)%\|[^|]*\|\s*([\d.]+[kMGTP]?B?)\/([\d.]+[kMGTP]?B?)\s/,
+    event: (m) => ({ phase: "downloading", progress: `${m[3]} of ${m[4]} (${m[1]})` }),
+  },
   // rclone's --stats-one-line (the model-download init container, the Docker copy step)
-  { re: /Transferred:\s+([\d.]+ \S+) \/ ([\d.]+ \S+), (\d+)%/, event: (m) => ({ phase: "downloading", progress: `${m[1]} of ${m[2]} (${m[3]}%)` }) },
+  {
+    re: /Transferred:\s+([\d.]+ \S+) \/ ([\d.]+ \S+), (\d+)%/,
+    event: (m) => ({ phase: "downloading", progress: `${m[1]} of ${m[2]} (${m[3]}%)` }),
+  },
   { re: /Starting to load model/, event: () => ({ phase: "loading" }) },
-  { re: /Loading safetensors checkpoint shards:\s+(\d+)% Completed \| (\d+)\/(\d+)/, event: (m) => ({ phase: "loading", progress: `${m[2]}/${m[3]} shards` }) },
-  { re: /Loading safetensors using Runai Model Streamer:\s+(\d+)%(?:[^|]*\|\s*(\d+)\/(\d+))?/, event: (m) => ({ phase: "loading", progress: m[2] ? `${m[2]}/${m[3]} tensors streamed` : `${m[1]}% streamed` }) },
-  { re: /Loading weights took ([\d.]+) seconds/, event: (m) => ({ phase: "loading", then: "initializing", detail: `weights in ${m[1]} s` }) },
-  { re: /Model loading took ([\d.]+) GiB(?: memory)? and ([\d.]+) seconds/, event: (m) => ({ phase: "loading", then: "initializing", detail: `${m[1]} GiB in ${Number(m[2]).toFixed(1)} s` }) },
-  { re: /Directly load the compiled graph\(s\) for .* from the cache, took ([\d.]+) s/, event: (m) => ({ phase: "compiling", detail: `from the compile cache in ${m[1]} s` }) },
-  { re: /Dynamo bytecode transform time: ([\d.]+) s|Compiling a graph for (?:dynamic shape|compile range)|Start compiling|Cache the graph of/, event: () => ({ phase: "compiling" }) },
-  { re: /torch\.compile (?:and initial profiling\/warmup run together )?(?:takes|took) ([\d.]+) s in total/, event: (m) => ({ phase: "compiling", then: "initializing", detail: `torch.compile ${m[1]} s` }) },
-  { re: /Capturing CUDA graphs[^:]*:\s+(\d+)%[^|]*\|[^|]*\|\s*(\d+)\/(\d+)/, event: (m) => ({ phase: "capturing", progress: `${m[2]}/${m[3]} graphs` }) },
+  {
+    re: /Loading safetensors checkpoint shards:\s+(\d+)% Completed \| (\d+)\/(\d+)/,
+    event: (m) => ({ phase: "loading", progress: `${m[2]}/${m[3]} shards` }),
+  },
+  {
+    re: /Loading safetensors using Runai Model Streamer:\s+(\d+)%(?:[^|]*\|\s*(\d+)\/(\d+))?/,
+    event: (m) => ({ phase: "loading", progress: m[2] ? `${m[2]}/${m[3]} tensors streamed` : `${m[1]}% streamed` }),
+  },
+  {
+    re: /Loading weights took ([\d.]+) seconds/,
+    event: (m) => ({ phase: "loading", then: "initializing", detail: `weights in ${m[1]} s` }),
+  },
+  {
+    re: /Model loading took ([\d.]+) GiB(?: memory)? and ([\d.]+) seconds/,
+    event: (m) => ({ phase: "loading", then: "initializing", detail: `${m[1]} GiB in ${Number(m[2]).toFixed(1)} s` }),
+  },
+  {
+    re: /Directly load the compiled graph\(s\) for .* from the cache, took ([\d.]+) s/,
+    event: (m) => ({ phase: "compiling", detail: `from the compile cache in ${m[1]} s` }),
+  },
+  {
+    re: /Dynamo bytecode transform time: ([\d.]+) s|Compiling a graph for (?:dynamic shape|compile range)|Start compiling|Cache the graph of/,
+    event: () => ({ phase: "compiling" }),
+  },
+  {
+    re: /torch\.compile (?:and initial profiling\/warmup run together )?(?:takes|took) ([\d.]+) s in total/,
+    event: (m) => ({ phase: "compiling", then: "initializing", detail: `torch.compile ${m[1]} s` }),
+  },
+  {
+    re: /Capturing CUDA graphs[^:]*:\s+(\d+)%[^|]*\|[^|]*\|\s*(\d+)\/(\d+)/,
+    event: (m) => ({ phase: "capturing", progress: `${m[2]}/${m[3]} graphs` }),
+  },
   { re: /Capturing CUDA graphs/, event: () => ({ phase: "capturing" }) },
-  { re: /Graph capturing finished in (\d+) secs/, event: (m) => ({ phase: "capturing", then: "initializing", detail: `CUDA graphs in ${m[1]} s` }) },
-  { re: /Memory profiling takes|Available KV cache memory|KV cache size:|init engine \(profile|Starting vLLM (?:API )?server on|Started server process|Waiting for application startup/, event: () => ({ phase: "initializing" }) },
-  { re: /Initializing a V1 LLM engine|non-default args:|vLLM API server version/, event: () => ({ phase: "starting" }) },
+  {
+    re: /Graph capturing finished in (\d+) secs/,
+    event: (m) => ({ phase: "capturing", then: "initializing", detail: `CUDA graphs in ${m[1]} s` }),
+  },
+  {
+    re: /Memory profiling takes|Available KV cache memory|KV cache size:|init engine \(profile|Starting vLLM (?:API )?server on|Started server process|Waiting for application startup/,
+    event: () => ({ phase: "initializing" }),
+  },
+  {
+    re: /Initializing a V1 LLM engine|non-default args:|vLLM API server version/,
+    event: () => ({ phase: "starting" }),
+  },
 ];
 
 /** Classify one line (a tqdm line holds several updates, split by \r: the last one that says something wins). */
@@ -110,7 +165,8 @@ export class StartupTracker {
   /** The server process started again (a restarted container): its lines start over; pull and download stay. */
   restart(startedAt: number): void {
     this.startedAt = startedAt;
-    for (let i = this.marks.length - 1; i >= 0; i--) if (rank(this.marks[i]!.event.phase) >= rank("starting")) this.marks.splice(i, 1);
+    for (let i = this.marks.length - 1; i >= 0; i--)
+      if (rank(this.marks[i]!.event.phase) >= rank("starting")) this.marks.splice(i, 1);
   }
 
   /** Something the container's state says: a pull, an init container's download, from `at` on. */
@@ -141,7 +197,9 @@ export class StartupTracker {
   private used(): Mark[] {
     const started = this.startedAt;
     return [...this.marks]
-      .filter((m) => (rank(m.event.phase) < rank("starting") ? true : started !== undefined && m.at >= started - START_SLACK_MS))
+      .filter((m) =>
+        rank(m.event.phase) < rank("starting") ? true : started !== undefined && m.at >= started - START_SLACK_MS,
+      )
       .sort((a, b) => a.at - b.at || a.seq - b.seq);
   }
 
@@ -161,7 +219,9 @@ export class StartupTracker {
     type Span = { phase: StartupPhase; from: number; detail?: string; progress?: string };
     const spans: Span[] = [];
     const started = this.startedAt;
-    const pre = marks.filter((m) => (started === undefined || m.at < started) && rank(m.event.phase) < rank("starting"));
+    const pre = marks.filter(
+      (m) => (started === undefined || m.at < started) && rank(m.event.phase) < rank("starting"),
+    );
     const firstAt = Math.min(started ?? end, ...pre.map((m) => m.at));
     const enter = (phase: StartupPhase, at: number) => {
       const cur = spans.at(-1);
@@ -218,7 +278,9 @@ export function describeCurrent(r: StartupReport, step = 1): string {
 
 /** "pulling 3.1 s, starting 18.8 s, loading 0.2 s (weights in 0.04 s), initializing 4.7 s, ready at 31 s" */
 export function describePhases(r: StartupReport): string {
-  const parts = r.phases.filter((p) => p.phase !== "ready").map((p) => `${p.phase} ${p.seconds.toFixed(1)} s${p.detail ? ` (${p.detail})` : ""}`);
+  const parts = r.phases
+    .filter((p) => p.phase !== "ready")
+    .map((p) => `${p.phase} ${p.seconds.toFixed(1)} s${p.detail ? ` (${p.detail})` : ""}`);
   if (r.phase === "ready") parts.push(`ready at ${r.elapsedSeconds.toFixed(1)} s`);
   return parts.join(", ");
 }

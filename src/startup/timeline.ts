@@ -19,11 +19,20 @@ import type { StartupReport, Timeline, TimelineEntry, TimelinePhase, StartRecord
 
 export type { TimelineEntry, TimelinePhase, StartRecord };
 
-export const TIMELINE_PHASES: readonly TimelinePhase[] = ["scheduling", "image-pull", "download", "loading", "compiling", "capturing", "initializing", "ready"];
+export const TIMELINE_PHASES: readonly TimelinePhase[] = [
+  "scheduling",
+  "image-pull",
+  "download",
+  "loading",
+  "compiling",
+  "capturing",
+  "initializing",
+  "ready",
+];
 
 /** Go's time.Duration text ("1m2.5s", "845ms", "3.2µs") in seconds; undefined when it is not one. */
 export function parseGoDuration(text: string): number | undefined {
-  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, "µs": 1e-6, ns: 1e-9 };
+  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, µs: 1e-6, ns: 1e-9 };
   const re = /([\d.]+)(h|ms|m|s|us|µs|ns)/gy;
   let total = 0;
   let end = 0;
@@ -49,11 +58,19 @@ export interface Pull {
  */
 export function parsePulled(message: string): Pull | "present" | undefined {
   if (/already present on machine/.test(message)) return "present";
-  const m = /Successfully pulled image "([^"]+)" in (\S+?)(?: \((\S+?) including waiting\))?\.(?: Image size: (\d+) bytes\.)?\s*$/.exec(message);
+  const m =
+    /Successfully pulled image "([^"]+)" in (\S+?)(?: \((\S+?) including waiting\))?\.(?: Image size: (\d+) bytes\.)?\s*$/.exec(
+      message,
+    );
   if (!m) return undefined;
   const seconds = parseGoDuration(m[2]!);
   if (seconds === undefined) return undefined;
-  return { image: m[1]!, seconds, withWaiting: (m[3] && parseGoDuration(m[3])) || seconds, bytes: m[4] ? Number(m[4]) : null };
+  return {
+    image: m[1]!,
+    seconds,
+    withWaiting: (m[3] && parseGoDuration(m[3])) || seconds,
+    bytes: m[4] ? Number(m[4]) : null,
+  };
 }
 
 /** "1.234 GiB", "512 B", "2.5 MiB" (rclone's units, binary; decimal "kB"/"MB"/"GB" too) → bytes. */
@@ -70,7 +87,8 @@ export function parseSize(text: string): number | undefined {
 export function downloadedBytes(lines: readonly string[]): number | null {
   let bytes: number | null = null;
   for (const l of lines) {
-    for (const m of l.matchAll(/Transferred:\s+([\d.]+ ?\S*B) \/ ([\d.]+ ?\S*B), (\d+)%/g)) bytes = parseSize(m[2]!) ?? bytes;
+    for (const m of l.matchAll(/Transferred:\s+([\d.]+ ?\S*B) \/ ([\d.]+ ?\S*B), (\d+)%/g))
+      bytes = parseSize(m[2]!) ?? bytes;
   }
   return bytes;
 }
@@ -124,36 +142,66 @@ export interface StartFacts {
 /** The entries of one start (up to now when it is still going). */
 export function buildTimeline(f: StartFacts, now: number): TimelineEntry[] {
   const out: TimelineEntry[] = [];
-  const add = (phase: TimelinePhase, seconds: number, bytes: number | null = null, detail: string | null = null) => out.push({ phase, seconds: round(Math.max(0, seconds)), bytes, detail, advice: null });
+  const add = (phase: TimelinePhase, seconds: number, bytes: number | null = null, detail: string | null = null) =>
+    out.push({ phase, seconds: round(Math.max(0, seconds)), bytes, detail, advice: null });
   const scheduled = f.scheduledAt ?? (f.pulls.length || f.pulling || f.download || f.serverStartedAt ? undefined : now);
   if (scheduled !== undefined || f.provisioning) {
     const to = scheduled ?? now;
-    const prov = f.provisioning ? `, ${round((to - f.provisioning.at) / 1000)} s of it for a new node (${f.provisioning.by}: ${f.provisioning.message})` : "";
-    add("scheduling", (to - f.createdAt) / 1000, null, f.scheduledAt === undefined ? `not scheduled yet${prov}` : prov ? prov.slice(2) : null);
+    const prov = f.provisioning
+      ? `, ${round((to - f.provisioning.at) / 1000)} s of it for a new node (${f.provisioning.by}: ${f.provisioning.message})`
+      : "";
+    add(
+      "scheduling",
+      (to - f.createdAt) / 1000,
+      null,
+      f.scheduledAt === undefined ? `not scheduled yet${prov}` : prov ? prov.slice(2) : null,
+    );
   }
   if (f.pulls.length || f.pulling !== undefined) {
-    const seconds = f.pulls.reduce((s, p) => s + p.withWaiting, 0) + (f.pulling !== undefined ? (now - f.pulling) / 1000 : 0);
+    const seconds =
+      f.pulls.reduce((s, p) => s + p.withWaiting, 0) + (f.pulling !== undefined ? (now - f.pulling) / 1000 : 0);
     const known = f.pulls.filter((p) => p.bytes !== null);
     const bytes = known.length ? known.reduce((s, p) => s + p.bytes!, 0) : null;
-    const each = f.pulls.map((p) => `${p.image}${p.bytes !== null ? ` ${formatBytes(p.bytes)}` : ""} in ${round(p.seconds)} s`);
+    const each = f.pulls.map(
+      (p) => `${p.image}${p.bytes !== null ? ` ${formatBytes(p.bytes)}` : ""} in ${round(p.seconds)} s`,
+    );
     if (f.pulling !== undefined) each.push("pulling");
     add("image-pull", seconds, bytes, each.join("; "));
   }
   const server = f.server?.phases ?? [];
-  const secondsOf = (...phases: string[]) => server.filter((p) => phases.includes(p.phase)).reduce((s, p) => s + p.seconds, 0);
+  const secondsOf = (...phases: string[]) =>
+    server.filter((p) => phases.includes(p.phase)).reduce((s, p) => s + p.seconds, 0);
   const detailOf = (phase: string) => server.find((p) => p.phase === phase)?.detail ?? null;
   const selfDownload = server.some((p) => p.phase === "downloading");
   if (f.download || selfDownload) {
     const seconds = (f.download ? ((f.download.to ?? now) - f.download.from) / 1000 : 0) + secondsOf("downloading");
-    add("download", seconds, f.download?.bytes ?? null, f.download ? (f.download.to === undefined ? "model-download running" : null) : "vLLM fetched the weights itself");
+    add(
+      "download",
+      seconds,
+      f.download?.bytes ?? null,
+      f.download ? (f.download.to === undefined ? "model-download running" : null) : "vLLM fetched the weights itself",
+    );
   }
-  if (server.some((p) => p.phase === "loading")) add("loading", secondsOf("loading"), f.weightBytes || null, detailOf("loading"));
-  if (server.some((p) => p.phase === "compiling")) add("compiling", secondsOf("compiling"), null, detailOf("compiling"));
-  if (server.some((p) => p.phase === "capturing")) add("capturing", secondsOf("capturing"), null, detailOf("capturing"));
-  if (server.some((p) => p.phase === "starting" || p.phase === "initializing")) add("initializing", secondsOf("starting", "initializing"), null, null);
-  if (f.readyAt !== undefined) add("ready", (f.readyAt - f.createdAt) / 1000, null, f.serverStartedAt !== undefined ? `the server answered ${round((f.readyAt - f.serverStartedAt) / 1000)} s after its process started` : null);
+  if (server.some((p) => p.phase === "loading"))
+    add("loading", secondsOf("loading"), f.weightBytes || null, detailOf("loading"));
+  if (server.some((p) => p.phase === "compiling"))
+    add("compiling", secondsOf("compiling"), null, detailOf("compiling"));
+  if (server.some((p) => p.phase === "capturing"))
+    add("capturing", secondsOf("capturing"), null, detailOf("capturing"));
+  if (server.some((p) => p.phase === "starting" || p.phase === "initializing"))
+    add("initializing", secondsOf("starting", "initializing"), null, null);
+  if (f.readyAt !== undefined)
+    add(
+      "ready",
+      (f.readyAt - f.createdAt) / 1000,
+      null,
+      f.serverStartedAt !== undefined
+        ? `the server answered ${round((f.readyAt - f.serverStartedAt) / 1000)} s after its process started`
+        : null,
+    );
   for (const e of out) {
-    if (e.bytes !== null && e.bytes > 0 && e.seconds > 0) e.detail = [`${formatBytes(e.bytes / e.seconds)}/s`, e.detail].filter(Boolean).join(", ");
+    if (e.bytes !== null && e.bytes > 0 && e.seconds > 0)
+      e.detail = [`${formatBytes(e.bytes / e.seconds)}/s`, e.detail].filter(Boolean).join(", ");
   }
   return withAdvice(out);
 }
@@ -213,14 +261,25 @@ export function parseHistory(text: string | undefined): StartRecord[] {
   try {
     const raw = JSON.parse(text) as unknown;
     if (!Array.isArray(raw)) return [];
-    return raw.filter((r): r is StartRecord => typeof r === "object" && r !== null && typeof (r as StartRecord).id === "string" && Array.isArray((r as StartRecord).phases));
+    return raw.filter(
+      (r): r is StartRecord =>
+        typeof r === "object" &&
+        r !== null &&
+        typeof (r as StartRecord).id === "string" &&
+        Array.isArray((r as StartRecord).phases),
+    );
   } catch {
     return [];
   }
 }
 
 /** The record kept of a start: phase, seconds and bytes only (details and advice are recomputed; nothing from the config or the log's text). */
-export function recordOf(id: string, at: number, entries: readonly TimelineEntry[], serverSeconds: number | null): StartRecord {
+export function recordOf(
+  id: string,
+  at: number,
+  entries: readonly TimelineEntry[],
+  serverSeconds: number | null,
+): StartRecord {
   const ready = entries.find((e) => e.phase === "ready");
   return {
     id,
@@ -239,7 +298,12 @@ export function addToHistory(history: readonly StartRecord[], rec: StartRecord):
 
 /** The entries of a stored start, with the byte rates and advice recomputed. */
 export function entriesOf(rec: StartRecord): TimelineEntry[] {
-  const entries = rec.phases.map((p) => ({ ...p, bytes: p.bytes ?? null, detail: p.bytes && p.seconds ? `${formatBytes(p.bytes / p.seconds)}/s` : null, advice: null }));
+  const entries = rec.phases.map((p) => ({
+    ...p,
+    bytes: p.bytes ?? null,
+    detail: p.bytes && p.seconds ? `${formatBytes(p.bytes / p.seconds)}/s` : null,
+    advice: null,
+  }));
   return withAdvice(entries);
 }
 
@@ -247,11 +311,19 @@ export function entriesOf(rec: StartRecord): TimelineEntry[] {
  * The current start and the one before: `live` is the start read from the cluster now (undefined when
  * nothing runs); the previous one is the newest stored start that is not the live one.
  */
-export function currentAndPrevious(live: { id: string; entries: TimelineEntry[] } | undefined, history: readonly StartRecord[]): { current: TimelineEntry[]; previous: TimelineEntry[]; currentId: string | null; previousId: string | null } {
+export function currentAndPrevious(
+  live: { id: string; entries: TimelineEntry[] } | undefined,
+  history: readonly StartRecord[],
+): { current: TimelineEntry[]; previous: TimelineEntry[]; currentId: string | null; previousId: string | null } {
   const stored = history.filter((r) => r.id !== live?.id);
   const current = live ? live.entries : history[0] ? entriesOf(history[0]) : [];
   const prevRec = live ? stored[0] : history[1];
-  return { current, previous: prevRec ? entriesOf(prevRec) : [], currentId: live?.id ?? history[0]?.id ?? null, previousId: prevRec?.id ?? null };
+  return {
+    current,
+    previous: prevRec ? entriesOf(prevRec) : [],
+    currentId: live?.id ?? history[0]?.id ?? null,
+    previousId: prevRec?.id ?? null,
+  };
 }
 
 /** The startup probe's period (src/render/kubernetes.ts), for budgets in seconds. */
@@ -275,12 +347,19 @@ export function percentile(xs: readonly number[], p: number): number {
  * the budget the running pods have: kept while it is at least p95 × 1.5, so the budget alone never rolls an
  * app out again (it raises a budget that became too short, and never lowers one that is long enough).
  */
-export function learnedBudget(history: readonly StartRecord[], deployed?: number): { seconds: number; p95: number; starts: number } | undefined {
+export function learnedBudget(
+  history: readonly StartRecord[],
+  deployed?: number,
+): { seconds: number; p95: number; starts: number } | undefined {
   const xs = history.filter((r) => r.ready && typeof r.serverSeconds === "number").map((r) => r.serverSeconds!);
   if (xs.length < BUDGET_MIN_STARTS) return undefined;
   const p95 = percentile(xs, 95);
   if (deployed !== undefined && deployed >= p95 * 1.5) return { seconds: deployed, p95, starts: xs.length };
-  return { seconds: Math.max(BUDGET_FLOOR_SECONDS, Math.ceil((p95 * BUDGET_MARGIN) / 60) * 60), p95, starts: xs.length };
+  return {
+    seconds: Math.max(BUDGET_FLOOR_SECONDS, Math.ceil((p95 * BUDGET_MARGIN) / 60) * 60),
+    p95,
+    starts: xs.length,
+  };
 }
 
 /** "scheduling      0.1 s", "image-pull     45.2 s  6.1 GB, 135 MB/s …": one line per entry (`ready`: the whole start). */
@@ -300,26 +379,49 @@ export function formatTimeline(entries: readonly TimelineEntry[], indent = "    
  * marked before the container's own log): its phases under the timeline's names, `ready` with the whole.
  */
 export function entriesOfReport(r: StartupReport, weights: number | null = null): TimelineEntry[] {
-  const name: Partial<Record<StartupReport["phase"], TimelinePhase>> = { pulling: "image-pull", downloading: "download", starting: "initializing", loading: "loading", compiling: "compiling", capturing: "capturing", initializing: "initializing" };
+  const name: Partial<Record<StartupReport["phase"], TimelinePhase>> = {
+    pulling: "image-pull",
+    downloading: "download",
+    starting: "initializing",
+    loading: "loading",
+    compiling: "compiling",
+    capturing: "capturing",
+    initializing: "initializing",
+  };
   const totals = new Map<TimelinePhase, TimelineEntry>();
   for (const p of r.phases) {
     const phase = name[p.phase];
     if (!phase) continue;
-    const e = totals.get(phase) ?? { phase, seconds: 0, bytes: phase === "loading" ? weights || null : null, detail: null, advice: null };
+    const e = totals.get(phase) ?? {
+      phase,
+      seconds: 0,
+      bytes: phase === "loading" ? weights || null : null,
+      detail: null,
+      advice: null,
+    };
     e.seconds = round(e.seconds + p.seconds);
     if (p.detail) e.detail = p.detail;
     totals.set(phase, e);
   }
   const out = TIMELINE_PHASES.map((p) => totals.get(p)).filter((e): e is TimelineEntry => e !== undefined);
-  if (r.phase === "ready") out.push({ phase: "ready", seconds: r.elapsedSeconds, bytes: null, detail: null, advice: null });
-  for (const e of out) if (e.bytes && e.seconds > 0) e.detail = [`${formatBytes(e.bytes / e.seconds)}/s`, e.detail].filter(Boolean).join(", ");
+  if (r.phase === "ready")
+    out.push({ phase: "ready", seconds: r.elapsedSeconds, bytes: null, detail: null, advice: null });
+  for (const e of out)
+    if (e.bytes && e.seconds > 0)
+      e.detail = [`${formatBytes(e.bytes / e.seconds)}/s`, e.detail].filter(Boolean).join(", ");
   return withAdvice(out);
 }
 
 /** `--timeline`: the current start and the one before, one line per phase (with advice under a slow one). */
 export function timelineLines(t: Timeline | null): string[] {
   if (!t) return [];
-  const lines = [`  start now${t.currentId ? ` (${t.currentId})` : ""}:`, ...(t.current.length ? formatTimeline(t.current) : ["    (nothing has started)"])];
-  lines.push(`  start before${t.previousId ? ` (${t.previousId})` : ""}:`, ...(t.previous.length ? formatTimeline(t.previous) : ["    (none recorded)"]));
+  const lines = [
+    `  start now${t.currentId ? ` (${t.currentId})` : ""}:`,
+    ...(t.current.length ? formatTimeline(t.current) : ["    (nothing has started)"]),
+  ];
+  lines.push(
+    `  start before${t.previousId ? ` (${t.previousId})` : ""}:`,
+    ...(t.previous.length ? formatTimeline(t.previous) : ["    (none recorded)"]),
+  );
   return lines;
 }

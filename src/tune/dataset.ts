@@ -39,7 +39,10 @@ export function parseDataset(file: string, text: string): Dataset {
     try {
       all = JSON.parse(text);
     } catch (e) {
-      throw new UsageError(`--workload ${file}: not valid JSON: ${(e as Error).message}`, "a dataset is a JSON array (ShareGPT) or JSON Lines: one record per line");
+      throw new UsageError(
+        `--workload ${file}: not valid JSON: ${(e as Error).message}`,
+        "a dataset is a JSON array (ShareGPT) or JSON Lines: one record per line",
+      );
     }
     (all as unknown[]).forEach((value, i) => rows.push({ line: i + 1, value }));
   } else {
@@ -48,12 +51,20 @@ export function parseDataset(file: string, text: string): Dataset {
       try {
         rows.push({ line: i + 1, value: JSON.parse(l) });
       } catch (e) {
-        throw new UsageError(`--workload ${file}:${i + 1}: not a JSON record: ${(e as Error).message}`, "JSON Lines: one JSON object per line");
+        throw new UsageError(
+          `--workload ${file}:${i + 1}: not a JSON record: ${(e as Error).message}`,
+          "JSON Lines: one JSON object per line",
+        );
       }
     });
   }
-  const where = (r: { line: number }) => (text.trimStart().startsWith("[") ? `${file}: record ${r.line}` : `${file}:${r.line}`);
-  if (!rows.length) throw new UsageError(`--workload ${file}: no records`, 'one {"prompt": "…", "output_tokens": 128} per line, or ShareGPT conversations');
+  const where = (r: { line: number }) =>
+    text.trimStart().startsWith("[") ? `${file}: record ${r.line}` : `${file}:${r.line}`;
+  if (!rows.length)
+    throw new UsageError(
+      `--workload ${file}: no records`,
+      'one {"prompt": "…", "output_tokens": 128} per line, or ShareGPT conversations',
+    );
   const first = rows[0]!.value;
   const format: DatasetFormat = isObject(first) && "conversations" in first ? "sharegpt" : "custom";
   const records: Record<string, unknown>[] = [];
@@ -62,19 +73,33 @@ export function parseDataset(file: string, text: string): Dataset {
     if (format === "sharegpt") {
       const turns = isObject(v) ? v.conversations : undefined;
       if (!Array.isArray(turns) || !turns.every((t) => isObject(t) && typeof t.value === "string")) {
-        throw new UsageError(`--workload ${where(r)}: a ShareGPT record has "conversations": [{"from": "human", "value": "…"}, {"from": "gpt", "value": "…"}]`, "every record of the file in the same format");
+        throw new UsageError(
+          `--workload ${where(r)}: a ShareGPT record has "conversations": [{"from": "human", "value": "…"}, {"from": "gpt", "value": "…"}]`,
+          "every record of the file in the same format",
+        );
       }
       // vLLM's loader drops the conversations without an answer; so does the sample
       if (turns.length >= 2) records.push(v as Record<string, unknown>);
       continue;
     }
-    if (!isObject(v) || typeof v.prompt !== "string") throw new UsageError(`--workload ${where(r)}: a record has "prompt": "…" and "output_tokens": N (vLLM's custom dataset), or is a ShareGPT conversation`, 'e.g. {"prompt": "What is the capital of India?", "output_tokens": 64}');
+    if (!isObject(v) || typeof v.prompt !== "string")
+      throw new UsageError(
+        `--workload ${where(r)}: a record has "prompt": "…" and "output_tokens": N (vLLM's custom dataset), or is a ShareGPT conversation`,
+        'e.g. {"prompt": "What is the capital of India?", "output_tokens": 64}',
+      );
     if (!(Number.isInteger(v.output_tokens) && (v.output_tokens as number) > 0)) {
-      throw new UsageError(`--workload ${where(r)}: "output_tokens" must be a whole number above 0 (the tokens the request asks for)`, 'add it to every record, e.g. {"prompt": "…", "output_tokens": 128}');
+      throw new UsageError(
+        `--workload ${where(r)}: "output_tokens" must be a whole number above 0 (the tokens the request asks for)`,
+        'add it to every record, e.g. {"prompt": "…", "output_tokens": 128}',
+      );
     }
     records.push(v);
   }
-  if (!records.length) throw new UsageError(`--workload ${file}: no conversation has an answer (two turns or more)`, "vLLM's ShareGPT loader uses the first turn as the prompt and the first answer for the output length");
+  if (!records.length)
+    throw new UsageError(
+      `--workload ${file}: no conversation has an answer (two turns or more)`,
+      "vLLM's ShareGPT loader uses the first turn as the prompt and the first answer for the output length",
+    );
   return { format, records, sha256 };
 }
 
@@ -112,12 +137,16 @@ export interface DatasetSample {
 /** The sample the benchmark gets: custom as JSONL, ShareGPT as a JSON array of its first two turns. */
 export function encodeSample(file: string, d: Dataset, n: number, seed: number): DatasetSample {
   const picked = sampleRecords(d.records, n, seed);
-  const text = d.format === "custom"
-    ? picked.map((r) => JSON.stringify({ prompt: r.prompt, output_tokens: r.output_tokens })).join("\n") + "\n"
-    : JSON.stringify(picked.map((r) => ({ conversations: (r.conversations as unknown[]).slice(0, 2) })));
+  const text =
+    d.format === "custom"
+      ? picked.map((r) => JSON.stringify({ prompt: r.prompt, output_tokens: r.output_tokens })).join("\n") + "\n"
+      : JSON.stringify(picked.map((r) => ({ conversations: (r.conversations as unknown[]).slice(0, 2) })));
   const data = gzipSync(text, { level: 9 }).toString("base64");
   if (data.length > MAX_SAMPLE_BYTES) {
-    throw new UsageError(`--workload ${file}: a sample of ${picked.length} prompts is ${Math.round(data.length / 1024)} KiB compressed; at most ${MAX_SAMPLE_BYTES / 1024} KiB travels with the benchmark`, "ask for fewer prompts per rate (--num-prompts), or use a file of shorter prompts");
+    throw new UsageError(
+      `--workload ${file}: a sample of ${picked.length} prompts is ${Math.round(data.length / 1024)} KiB compressed; at most ${MAX_SAMPLE_BYTES / 1024} KiB travels with the benchmark`,
+      "ask for fewer prompts per rate (--num-prompts), or use a file of shorter prompts",
+    );
   }
   return { format: d.format, records: picked.length, data };
 }

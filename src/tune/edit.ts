@@ -13,9 +13,14 @@ export function applyToText(text: string, file: string, name: string, overrides:
   const docs = parseAllDocuments(text, { uniqueKeys: false });
   const list: Document.Parsed[] = Array.isArray(docs) ? (docs as Document.Parsed[]) : [];
   const doc = list.length === 1 ? list[0] : list.find((d) => d.get("name") === name);
-  if (!doc) throw new UsageError(`${file} has no document for app ${name}`, "run tune on the file the app is defined in (-f FILE)");
+  if (!doc)
+    throw new UsageError(
+      `${file} has no document for app ${name}`,
+      "run tune on the file the app is defined in (-f FILE)",
+    );
   const problems = applyOverrides(doc, overrides);
-  if (problems.length) throw new UsageError(`cannot write the change to ${file}: ${problems[0]!.path}: ${problems[0]!.message}`);
+  if (problems.length)
+    throw new UsageError(`cannot write the change to ${file}: ${problems[0]!.path}: ${problems[0]!.message}`);
   const index = list.indexOf(doc);
   // this document's text: from the end of the one before (its "---" marker and comments included) to its own end
   const start = index === 0 ? 0 : list[index - 1]!.range[2];
@@ -29,7 +34,10 @@ function keepSpacing(written: string, original: string): string {
   const norm = (l: string) => l.trim().replace(/\s+/g, " ");
   const before = new Map<string, string>();
   for (const l of original.split("\n")) if (!before.has(norm(l))) before.set(norm(l), l);
-  return written.split("\n").map((l) => before.get(norm(l)) ?? l).join("\n");
+  return written
+    .split("\n")
+    .map((l) => before.get(norm(l)) ?? l)
+    .join("\n");
 }
 
 /** A unified diff (3 lines of context) of two texts; "" when they are equal. */
@@ -41,14 +49,17 @@ export function unifiedDiff(before: string, after: string, file: string): string
   if (b.at(-1) === "") b.pop();
   // longest common subsequence, by dynamic programming (config files are small)
   const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
-  for (let i = a.length - 1; i >= 0; i--) for (let j = b.length - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  for (let i = a.length - 1; i >= 0; i--)
+    for (let j = b.length - 1; j >= 0; j--)
+      lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
   const ops: { op: " " | "-" | "+"; line: string; ai: number; bi: number }[] = [];
   let i = 0;
   let j = 0;
   // ai, bi: the 1-based line in a and b (for an added line, ai is the line of a it follows; the same for bi)
   while (i < a.length || j < b.length) {
     if (i < a.length && j < b.length && a[i] === b[j]) ops.push({ op: " ", line: a[i]!, ai: ++i, bi: ++j });
-    else if (i < a.length && (j >= b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) ops.push({ op: "-", line: a[i]!, ai: ++i, bi: j });
+    else if (i < a.length && (j >= b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!))
+      ops.push({ op: "-", line: a[i]!, ai: ++i, bi: j });
     else ops.push({ op: "+", line: b[j]!, ai: i, bi: ++j });
   }
   const out = [`--- ${file}`, `+++ ${file}`];

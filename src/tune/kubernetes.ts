@@ -23,7 +23,9 @@ export interface TrialCluster {
 }
 
 /** The cluster of a search, as `tune` reaches it: its own client on the same connection as the session's. */
-export async function connectTrials(opts: ConnectionOptions): Promise<TrialCluster & { namespaceOf: (ref: { name: string; fileNamespace?: string }) => string }> {
+export async function connectTrials(
+  opts: ConnectionOptions,
+): Promise<TrialCluster & { namespaceOf: (ref: { name: string; fileNamespace?: string }) => string }> {
   const api = new KubeApi(await connect(opts));
   return { ...trialCluster(api), namespaceOf: (ref) => namespaceFor(api.conn, opts.namespace, ref.fileNamespace) };
 }
@@ -32,18 +34,32 @@ export function trialCluster(api: KubeApi): TrialCluster {
   return {
     async removeBenchJobs(name, namespace, wait) {
       const selector = `${BENCH_LABEL}=${name}`;
-      const jobs = await api.request<{ items: KObject[] }>("GET", `/apis/batch/v1/namespaces/${namespace}/jobs`, { query: { labelSelector: selector }, what: `list the benchmark Jobs of ${name}` });
+      const jobs = await api.request<{ items: KObject[] }>("GET", `/apis/batch/v1/namespaces/${namespace}/jobs`, {
+        query: { labelSelector: selector },
+        what: `list the benchmark Jobs of ${name}`,
+      });
       for (const j of jobs.items) {
-        await api.request("DELETE", `/apis/batch/v1/namespaces/${namespace}/jobs/${j.metadata.name}`, { query: { propagationPolicy: "Background" }, what: `delete the benchmark Job ${j.metadata.name}` }).catch((e: unknown) => {
-          if (!(e instanceof ApiError && e.status === 404)) throw e;
-        });
+        await api
+          .request("DELETE", `/apis/batch/v1/namespaces/${namespace}/jobs/${j.metadata.name}`, {
+            query: { propagationPolicy: "Background" },
+            what: `delete the benchmark Job ${j.metadata.name}`,
+          })
+          .catch((e: unknown) => {
+            if (!(e instanceof ApiError && e.status === 404)) throw e;
+          });
       }
       if (wait) {
         const deadline = Date.now() + GONE_SECONDS * 1000;
         for (;;) {
-          const pods = await api.request<{ items: KObject[] }>("GET", `/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector: selector }, what: `list the benchmark pods of ${name}` });
+          const pods = await api.request<{ items: KObject[] }>("GET", `/api/v1/namespaces/${namespace}/pods`, {
+            query: { labelSelector: selector },
+            what: `list the benchmark pods of ${name}`,
+          });
           if (!pods.items.length) break;
-          if (Date.now() > deadline) throw new Error(`the benchmark pods of ${name} were not gone after ${GONE_SECONDS} s: ${pods.items.map((p) => p.metadata.name).join(", ")}`);
+          if (Date.now() > deadline)
+            throw new Error(
+              `the benchmark pods of ${name} were not gone after ${GONE_SECONDS} s: ${pods.items.map((p) => p.metadata.name).join(", ")}`,
+            );
           await new Promise((r) => setTimeout(r, 500));
         }
       }
@@ -51,7 +67,11 @@ export function trialCluster(api: KubeApi): TrialCluster {
     },
     async serverVersion(name, namespace) {
       try {
-        const v = await api.request<{ version?: unknown }>("GET", `/api/v1/namespaces/${namespace}/services/${name}:http/proxy/version`, { what: `read the /version of ${name}`, signal: AbortSignal.timeout(5000) });
+        const v = await api.request<{ version?: unknown }>(
+          "GET",
+          `/api/v1/namespaces/${namespace}/services/${name}:http/proxy/version`,
+          { what: `read the /version of ${name}`, signal: AbortSignal.timeout(5000) },
+        );
         return typeof v?.version === "string" ? v.version : null;
       } catch {
         return null;

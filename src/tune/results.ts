@@ -19,11 +19,16 @@ export const DEFINITIONS = {
   itl: "inter-token latency: the gap between two consecutive generated tokens of a stream; its percentiles are over all gaps of all requests of the level (ms)",
   tpot: "time per output token: (end-to-end latency − TTFT) ÷ (output tokens − 1), per request, i.e. a request's mean inter-token latency (ms)",
   e2el: "end-to-end latency: from sending the request to receiving its last token, per request (ms)",
-  attainment: "the share of a level's requests that met every per-request bound of the SLO (failed requests count as missing them)",
-  meetsSlo: "a level meets the SLO when no request failed, every percentile bound holds (e.g. ttft_p95: the level's 95th percentile TTFT ≤ the bound) and, with per-request bounds, the attainment reaches the goal; a rate meets it when most of its repeated runs do",
-  goodput: "DistServe's goodput: the highest request rate (req/s, Poisson arrivals) of the ladder such that it and every lower rate meet the SLO; 0 when the lowest does not",
-  winner: "the trial with the highest goodput; equal goodputs are ordered by cost (fewer GPUs, lower gpu_memory_utilization, fp8 KV cache, shorter max_model_len, fewer max_num_seqs, fewer max_num_batched_tokens, no draft model), then by search order",
-  goodRequestsPerSecond: "vLLM's request_goodput at the goodput rate: requests that met every per-request bound, per second of the level (median of the runs)",
+  attainment:
+    "the share of a level's requests that met every per-request bound of the SLO (failed requests count as missing them)",
+  meetsSlo:
+    "a level meets the SLO when no request failed, every percentile bound holds (e.g. ttft_p95: the level's 95th percentile TTFT ≤ the bound) and, with per-request bounds, the attainment reaches the goal; a rate meets it when most of its repeated runs do",
+  goodput:
+    "DistServe's goodput: the highest request rate (req/s, Poisson arrivals) of the ladder such that it and every lower rate meet the SLO; 0 when the lowest does not",
+  winner:
+    "the trial with the highest goodput; equal goodputs are ordered by cost (fewer GPUs, lower gpu_memory_utilization, fp8 KV cache, shorter max_model_len, fewer max_num_seqs, fewer max_num_batched_tokens, no draft model), then by search order",
+  goodRequestsPerSecond:
+    "vLLM's request_goodput at the goodput rate: requests that met every per-request bound, per second of the level (median of the runs)",
 } as const;
 
 export interface Trial {
@@ -61,7 +66,16 @@ export interface TuneResults {
   gpu: string;
   seed: number;
   /** random: prompts of inputLen tokens asking for outputLen; custom, sharegpt: a sample of a dataset file (inputLen, outputLen 0) */
-  workload: { dataset: "random" | DatasetFormat; file?: DatasetFile; inputLen: number; outputLen: number; requestRates: number[]; numPrompts: number | null; repeat: number; warmupsPerRate: number };
+  workload: {
+    dataset: "random" | DatasetFormat;
+    file?: DatasetFile;
+    inputLen: number;
+    outputLen: number;
+    requestRates: number[];
+    numPrompts: number | null;
+    repeat: number;
+    warmupsPerRate: number;
+  };
   slo: Slo & { text: string };
   definitions: typeof DEFINITIONS;
   budget: { trials: number | null; seconds: number | null };
@@ -90,6 +104,15 @@ export function describeWorkload(w: TuneResults["workload"]): string {
 }
 
 /** The key of a search: what its candidates and measurements depend on. */
-export function searchKey(parts: { appConfig: unknown; release: string; gpu: string; seed: number; workload: unknown; slo: unknown; target: string; knobs: readonly Knob[] }): string {
+export function searchKey(parts: {
+  appConfig: unknown;
+  release: string;
+  gpu: string;
+  seed: number;
+  workload: unknown;
+  slo: unknown;
+  target: string;
+  knobs: readonly Knob[];
+}): string {
   return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 16);
 }

@@ -90,68 +90,181 @@ const median = (xs: readonly number[]) => {
 
 export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<TuneOutcome> {
   const { plan, reportPlan } = await import("../app/plan.js");
-  const base = await plan({ file: req.file, app: req.app, target: req.target, namespace: req.namespace, defaultNamespace: deps.session.defaultNamespace, params: req.params, set: req.set }, deps.io);
+  const base = await plan(
+    {
+      file: req.file,
+      app: req.app,
+      target: req.target,
+      namespace: req.namespace,
+      defaultNamespace: deps.session.defaultNamespace,
+      params: req.params,
+      set: req.set,
+    },
+    deps.io,
+  );
   reportPlan(base, ui);
   const named = req.app ?? (base.apps.length === 1 ? base.apps[0]!.loaded.config.name : undefined);
-  if (!named) throw new UsageError(`${req.file} has ${base.apps.length} apps: ${base.apps.map((a) => a.loaded.config.name).join(", ")}`, "name the one to tune: vllmapp tune APP");
+  if (!named)
+    throw new UsageError(
+      `${req.file} has ${base.apps.length} apps: ${base.apps.map((a) => a.loaded.config.name).join(", ")}`,
+      "name the one to tune: vllmapp tune APP",
+    );
   const planned = base.apps.find((a) => a.loaded.config.name === named)!;
   const app = planned.loaded.config;
   const report = planned.report;
   // every candidate's plan reuses this resolution (the model does not change between them)
-  const io: PlanIo = { ...deps.io, resolve: report ? async () => ({ ...report, diagnostics: report.diagnostics.filter((d) => !d.path.startsWith("resources.gpu")) }) : undefined };
+  const io: PlanIo = {
+    ...deps.io,
+    resolve: report
+      ? async () => ({ ...report, diagnostics: report.diagnostics.filter((d) => !d.path.startsWith("resources.gpu")) })
+      : undefined,
+  };
 
   const gpu = gpuRequest(app);
   const shape = report?.facts?.config ? modelShape(report.facts.config) : undefined;
   const hw: Hardware = {
     gpus: gpu.count,
     ...(gpu.type ? { gpuType: gpu.type.name } : {}),
-    ...(shape && !("problem" in shape) ? { heads: { attention: shape.attentionHeads, kv: shape.kvHeads }, ...(shape.maxPositionEmbeddings ? { maxPositionEmbeddings: shape.maxPositionEmbeddings } : {}) } : {}),
+    ...(shape && !("problem" in shape)
+      ? {
+          heads: { attention: shape.attentionHeads, kv: shape.kvHeads },
+          ...(shape.maxPositionEmbeddings ? { maxPositionEmbeddings: shape.maxPositionEmbeddings } : {}),
+        }
+      : {}),
   };
-  const gpuLabel = gpu.count === 0 ? "none (CPU)" : `${gpu.type?.name ?? "GPU"}${gpu.partition ? ` ${gpu.partition}` : ""}:${gpu.count}`;
+  const gpuLabel =
+    gpu.count === 0
+      ? "none (CPU)"
+      : `${gpu.type?.name ?? "GPU"}${gpu.partition ? ` ${gpu.partition}` : ""}:${gpu.count}`;
   const release = chooseCatalog(app.image, app.vllm_version, DEFAULT_IMAGE);
   const kvFlag = loadCatalog(release.version).flags.find((f) => f.name === "--kv-cache-dtype");
   const kvChoices = kvFlag?.choices?.map(String);
   const serve = planned.rendered.serve;
-  const baseSettings = settingsOf(serve.args, servingOptions(serve.args).tensorParallel, app.draft_model_hf_path !== undefined || app.draft_model_path !== undefined);
+  const baseSettings = settingsOf(
+    serve.args,
+    servingOptions(serve.args).tensorParallel,
+    app.draft_model_hf_path !== undefined || app.draft_model_path !== undefined,
+  );
   const list = candidates(app, baseSettings, hw, req.workload, kvChoices);
 
   // the offline check: the render of each candidate, as a deploy would do it
   const trialPlans = new Map<string, PlannedApp>();
   for (const c of list) {
     if (c.pruned) continue;
-    const p = await plan({ file: req.file, app: named, target: req.target, namespace: req.namespace, defaultNamespace: deps.session.defaultNamespace, params: req.params, set: [...req.set, ...c.overrides] }, io);
+    const p = await plan(
+      {
+        file: req.file,
+        app: named,
+        target: req.target,
+        namespace: req.namespace,
+        defaultNamespace: deps.session.defaultNamespace,
+        params: req.params,
+        set: [...req.set, ...c.overrides],
+      },
+      io,
+    );
     const error = p.errors[0];
     const mine = p.apps.find((a) => a.loaded.config.name === named);
     if (error) c.pruned = `${error.path ? `${error.path}: ` : ""}${error.message}`;
-    else if (mine?.fit && !mine.fit.result.contextFits) c.pruned = `the KV cache holds ${mine.fit.result.maxTokens} tokens on ${mine.fit.gpu}, less than max_model_len ${mine.fit.result.maxModelLen}: vLLM refuses to start`;
-    else if (mine && c.id !== "baseline" && JSON.stringify(mine.rendered.serve.args) === JSON.stringify(serve.args)) c.pruned = "renders the same server as the baseline";
+    else if (mine?.fit && !mine.fit.result.contextFits)
+      c.pruned = `the KV cache holds ${mine.fit.result.maxTokens} tokens on ${mine.fit.gpu}, less than max_model_len ${mine.fit.result.maxModelLen}: vLLM refuses to start`;
+    else if (mine && c.id !== "baseline" && JSON.stringify(mine.rendered.serve.args) === JSON.stringify(serve.args))
+      c.pruned = "renders the same server as the baseline";
     else if (mine) trialPlans.set(c.id, mine);
   }
 
   // a dataset: the same sample for every trial, as many prompts as the busiest rate sends (and its warm-ups), drawn with the seed
-  const perRate = Math.max(...planLevels({ concurrency: [], requestRates: req.requestRates, ...(req.numPrompts ? { numPrompts: req.numPrompts } : {}), inputLen: 0, outputLen: 0, percentiles: [], slo: {}, seed: 0, timeoutSeconds: 0, keep: false }).map((l) => l.numPrompts));
-  const sample = req.dataset ? encodeSample(req.dataset.path, req.dataset.parsed, perRate + WARMUPS, req.seed) : undefined;
-  const workload: TuneResults["workload"] = req.dataset && sample
-    ? { dataset: sample.format, file: { path: req.dataset.path, sha256: req.dataset.parsed.sha256, records: req.dataset.parsed.records.length, sampled: sample.records }, inputLen: 0, outputLen: 0, requestRates: req.requestRates, numPrompts: req.numPrompts ?? null, repeat: req.repeat, warmupsPerRate: WARMUPS }
-    : { dataset: "random", inputLen: req.workload.inputLen, outputLen: req.workload.outputLen, requestRates: req.requestRates, numPrompts: req.numPrompts ?? null, repeat: req.repeat, warmupsPerRate: WARMUPS };
-  const key = searchKey({ appConfig: app, release: release.version, gpu: gpuLabel, seed: req.seed, workload, slo: req.slo, target: req.target, knobs: KNOBS });
+  const perRate = Math.max(
+    ...planLevels({
+      concurrency: [],
+      requestRates: req.requestRates,
+      ...(req.numPrompts ? { numPrompts: req.numPrompts } : {}),
+      inputLen: 0,
+      outputLen: 0,
+      percentiles: [],
+      slo: {},
+      seed: 0,
+      timeoutSeconds: 0,
+      keep: false,
+    }).map((l) => l.numPrompts),
+  );
+  const sample = req.dataset
+    ? encodeSample(req.dataset.path, req.dataset.parsed, perRate + WARMUPS, req.seed)
+    : undefined;
+  const workload: TuneResults["workload"] =
+    req.dataset && sample
+      ? {
+          dataset: sample.format,
+          file: {
+            path: req.dataset.path,
+            sha256: req.dataset.parsed.sha256,
+            records: req.dataset.parsed.records.length,
+            sampled: sample.records,
+          },
+          inputLen: 0,
+          outputLen: 0,
+          requestRates: req.requestRates,
+          numPrompts: req.numPrompts ?? null,
+          repeat: req.repeat,
+          warmupsPerRate: WARMUPS,
+        }
+      : {
+          dataset: "random",
+          inputLen: req.workload.inputLen,
+          outputLen: req.workload.outputLen,
+          requestRates: req.requestRates,
+          numPrompts: req.numPrompts ?? null,
+          repeat: req.repeat,
+          warmupsPerRate: WARMUPS,
+        };
+  const key = searchKey({
+    appConfig: app,
+    release: release.version,
+    gpu: gpuLabel,
+    seed: req.seed,
+    workload,
+    slo: req.slo,
+    target: req.target,
+    knobs: KNOBS,
+  });
   let done: Trial[] = [];
   if (!req.fresh && existsSync(req.resultsFile)) {
     const old = JSON.parse(readFileSync(req.resultsFile, "utf8")) as Partial<TuneResults>;
-    if (old.schema !== RESULTS_SCHEMA || old.key !== key) throw new UsageError(`${req.resultsFile} holds the results of another search (a different app config, release, GPUs, seed, workload or SLO)`, "start over with --fresh, or write elsewhere with --results FILE");
+    if (old.schema !== RESULTS_SCHEMA || old.key !== key)
+      throw new UsageError(
+        `${req.resultsFile} holds the results of another search (a different app config, release, GPUs, seed, workload or SLO)`,
+        "start over with --fresh, or write elsewhere with --results FILE",
+      );
     done = (old.trials ?? []).filter((t) => list.some((c) => c.id === t.id && !c.pruned));
-    if (done.length) ui.info(`tune ${named}: resuming ${req.resultsFile}: ${done.length} trial${done.length === 1 ? "" : "s"} already measured`);
+    if (done.length)
+      ui.info(
+        `tune ${named}: resuming ${req.resultsFile}: ${done.length} trial${done.length === 1 ? "" : "s"} already measured`,
+      );
   }
 
   const results: TuneResults = {
-    schema: RESULTS_SCHEMA, key,
+    schema: RESULTS_SCHEMA,
+    key,
     tool: { name: "vllmapp", version: VERSION, benchmark: "vllm bench serve" },
-    vllm: { release: release.version, image: imageOf(app), served: done.find((t) => t.vllmVersion)?.vllmVersion ?? null },
-    app: named, file: req.file, target: req.target, gpu: gpuLabel, seed: req.seed, workload,
-    slo: { ...req.slo, text: req.sloText }, definitions: DEFINITIONS,
+    vllm: {
+      release: release.version,
+      image: imageOf(app),
+      served: done.find((t) => t.vllmVersion)?.vllmVersion ?? null,
+    },
+    app: named,
+    file: req.file,
+    target: req.target,
+    gpu: gpuLabel,
+    seed: req.seed,
+    workload,
+    slo: { ...req.slo, text: req.sloText },
+    definitions: DEFINITIONS,
     budget: { trials: req.budget.trials ?? null, seconds: req.budget.seconds ?? null },
     candidates: list.map((c) => ({ id: c.id, index: c.index, changes: c.changes, pruned: c.pruned ?? null })),
-    trials: done, winner: null, runnerUp: null, cutOff: false,
+    trials: done,
+    winner: null,
+    runnerUp: null,
+    cutOff: false,
   };
   const pruned = list.filter((c) => c.pruned);
   for (const c of pruned) ui.note(`tune ${named}: skip ${c.id}: ${c.pruned}`);
@@ -178,7 +291,15 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
   }
   if (req.target === "kubernetes" && app.cache && results.trials.length) {
     // the trials shared one model cache (the first trial filled it); the search is over
-    await deps.session.delete([{ name: trialName(named), ...(app.namespace ? { fileNamespace: app.namespace } : {}) }], { purgeCache: true, wait: true }, ui).catch((e: unknown) => ui.warn(`could not remove the trials' cache ${trialName(named)}-cache: ${(e as Error).message}`));
+    await deps.session
+      .delete(
+        [{ name: trialName(named), ...(app.namespace ? { fileNamespace: app.namespace } : {}) }],
+        { purgeCache: true, wait: true },
+        ui,
+      )
+      .catch((e: unknown) =>
+        ui.warn(`could not remove the trials' cache ${trialName(named)}-cache: ${(e as Error).message}`),
+      );
   }
   save();
   const winner = results.winner;
@@ -202,8 +323,13 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
         results.cutOff = true;
         break;
       }
-      if (interrupted) throw new InterruptedError(`interrupted: ${results.trials.length} trial${results.trials.length === 1 ? "" : "s"} measured, in ${req.resultsFile} (the same command resumes)`);
-      results.trials.push(await runTrial(c, results.trials.length + 1, Math.min(runnable.length, req.budget.trials ?? Infinity)));
+      if (interrupted)
+        throw new InterruptedError(
+          `interrupted: ${results.trials.length} trial${results.trials.length === 1 ? "" : "s"} measured, in ${req.resultsFile} (the same command resumes)`,
+        );
+      results.trials.push(
+        await runTrial(c, results.trials.length + 1, Math.min(runnable.length, req.budget.trials ?? Infinity)),
+      );
       save();
     }
   }
@@ -213,31 +339,78 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
     const started = deps.now();
     const label = `tune ${named}: trial ${n}/${of} ${c.id}`;
     const trial: Trial = {
-      id: c.id, index: c.index, changes: c.changes, settings: c.settings, overrides: c.overrides, status: "ok", error: null,
-      startedAt: new Date(started).toISOString(), seconds: 0, vllmVersion: null, serveArgs: trialPlans.get(c.id)?.rendered.serve.args ?? [],
-      runs: [], score: { goodput: 0, rates: [] }, goodput: 0, goodRequestsPerSecond: null,
+      id: c.id,
+      index: c.index,
+      changes: c.changes,
+      settings: c.settings,
+      overrides: c.overrides,
+      status: "ok",
+      error: null,
+      startedAt: new Date(started).toISOString(),
+      seconds: 0,
+      vllmVersion: null,
+      serveArgs: trialPlans.get(c.id)?.rendered.serve.args ?? [],
+      runs: [],
+      score: { goodput: 0, rates: [] },
+      goodput: 0,
+      goodRequestsPerSecond: null,
     };
-    const extra: SetOverride[] = req.target === "docker" ? [{ path: "port", value: String(await deps.freePort()) }] : trialSecrets(app);
+    const extra: SetOverride[] =
+      req.target === "docker" ? [{ path: "port", value: String(await deps.freePort()) }] : trialSecrets(app);
     const ref = { name, ...(app.namespace ? { fileNamespace: app.namespace } : {}) };
     const stopHere = (where: string) => {
       if (interrupted) throw new InterruptedError(`interrupted ${where}`);
     };
     try {
-      const p = await plan({ file: req.file, app: named, as: name, target: req.target, namespace: req.namespace, defaultNamespace: deps.session.defaultNamespace, params: req.params, set: [...req.set, ...c.overrides, ...extra] }, io);
+      const p = await plan(
+        {
+          file: req.file,
+          app: named,
+          as: name,
+          target: req.target,
+          namespace: req.namespace,
+          defaultNamespace: deps.session.defaultNamespace,
+          params: req.params,
+          set: [...req.set, ...c.overrides, ...extra],
+        },
+        io,
+      );
       const mine = p.apps.find((a) => a.loaded.config.name === name);
-      if (p.errors.length || !mine) throw new AppFailedError(`the trial's config does not render: ${p.errors[0]?.message ?? "no app"}`);
+      if (p.errors.length || !mine)
+        throw new AppFailedError(`the trial's config does not render: ${p.errors[0]?.message ?? "no app"}`);
       stopHere(`before trial ${c.id} started`);
       ui.info(`${label}: starting ${name}`);
-      const deployed = await deps.session.deploy({ ...p, apps: [mine], waves: [[mine]] }, { dryRun: "none", wait: true, timeoutSeconds: req.startTimeoutSeconds, createNamespace: false, createSecrets: false, forceConflicts: false }, ui);
+      const deployed = await deps.session.deploy(
+        { ...p, apps: [mine], waves: [[mine]] },
+        {
+          dryRun: "none",
+          wait: true,
+          timeoutSeconds: req.startTimeoutSeconds,
+          createNamespace: false,
+          createSecrets: false,
+          forceConflicts: false,
+        },
+        ui,
+      );
       const endpoint = deployed.apps[0]?.endpoint;
       stopHere(`while trial ${c.id} started`);
       if (deps.cluster) trial.vllmVersion = await deps.cluster.serverVersion(name, deps.cluster.namespaceOf(ref));
       else if (endpoint) trial.vllmVersion = await deps.serverVersion(endpoint);
       const bench: BenchRequest = {
-        concurrency: [], requestRates: req.requestRates, ...(req.numPrompts ? { numPrompts: req.numPrompts } : {}),
-        inputLen: workload.inputLen, outputLen: workload.outputLen, ...(sample ? { dataset: { format: sample.format, data: sample.data } } : {}),
-        percentiles: [...new Set([50, 90, 95, 99, ...req.slo.percentiles.map((x) => x.percentile)])].sort((a, b) => a - b),
-        slo: goodputBounds(req.slo), seed: req.seed, timeoutSeconds: req.benchTimeoutSeconds, keep: false, warmups: WARMUPS,
+        concurrency: [],
+        requestRates: req.requestRates,
+        ...(req.numPrompts ? { numPrompts: req.numPrompts } : {}),
+        inputLen: workload.inputLen,
+        outputLen: workload.outputLen,
+        ...(sample ? { dataset: { format: sample.format, data: sample.data } } : {}),
+        percentiles: [...new Set([50, 90, 95, 99, ...req.slo.percentiles.map((x) => x.percentile)])].sort(
+          (a, b) => a - b,
+        ),
+        slo: goodputBounds(req.slo),
+        seed: req.seed,
+        timeoutSeconds: req.benchTimeoutSeconds,
+        keep: false,
+        warmups: WARMUPS,
       };
       for (let r = 0; r < req.repeat; r++) {
         ui.info(`${label}: run ${r + 1}/${req.repeat} at ${req.requestRates.join(", ")} req/s`);
@@ -249,8 +422,14 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
       if (e instanceof InterruptedError || !(e instanceof VllmappError)) {
         await removeTrial(name, ref, e instanceof InterruptedError);
         const n = results.trials.length;
-        const measured = n ? `the ${n === 1 ? "trial" : `${n} trials`} measured before it ${n === 1 ? "is" : "are"} in ${req.resultsFile}` : "no trial was measured before it";
-        throw e instanceof InterruptedError ? new InterruptedError(`interrupted during trial ${c.id}: ${name} was deleted${deps.cluster ? ", with its benchmark Jobs" : ""} (its pods stop in the background); ${measured} (the same command resumes)`) : e;
+        const measured = n
+          ? `the ${n === 1 ? "trial" : `${n} trials`} measured before it ${n === 1 ? "is" : "are"} in ${req.resultsFile}`
+          : "no trial was measured before it";
+        throw e instanceof InterruptedError
+          ? new InterruptedError(
+              `interrupted during trial ${c.id}: ${name} was deleted${deps.cluster ? ", with its benchmark Jobs" : ""} (its pods stop in the background); ${measured} (the same command resumes)`,
+            )
+          : e;
       }
       trial.status = "failed";
       trial.error = e.message.split("\n")[0]!;
@@ -262,7 +441,9 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
     trial.goodRequestsPerSecond = goodAt(trial.runs, trial.goodput);
     trial.seconds = Math.round((deps.now() - started) / 100) / 10;
     if (trial.vllmVersion && !results.vllm.served) results.vllm.served = trial.vllmVersion;
-    ui.success(`${label}: goodput ${trial.goodput} req/s${trial.score.rates.find((r) => !r.meets)?.missed ? ` (${trial.score.rates.find((r) => !r.meets)!.requestRate} req/s: ${trial.score.rates.find((r) => !r.meets)!.missed})` : ""}`);
+    ui.success(
+      `${label}: goodput ${trial.goodput} req/s${trial.score.rates.find((r) => !r.meets)?.missed ? ` (${trial.score.rates.find((r) => !r.meets)!.requestRate} req/s: ${trial.score.rates.find((r) => !r.meets)!.missed})` : ""}`,
+    );
     return trial;
   }
 
@@ -278,7 +459,13 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
     const namespace = cluster?.namespaceOf(ref);
     if (cluster) await cluster.removeBenchJobs(name, namespace!, false).catch(warn);
     // the model cache (a PVC with `cache`) stays for the next trial, unless the search stops here
-    await deps.session.delete([ref], { purgeCache: afterInterrupt && req.target === "kubernetes" && Boolean(app.cache), wait: !afterInterrupt }, ui).catch(warn);
+    await deps.session
+      .delete(
+        [ref],
+        { purgeCache: afterInterrupt && req.target === "kubernetes" && Boolean(app.cache), wait: !afterInterrupt },
+        ui,
+      )
+      .catch(warn);
     if (cluster && !afterInterrupt) await cluster.removeBenchJobs(name, namespace!, true).catch(warn);
   }
 }
@@ -290,19 +477,36 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
 export function trialSecrets(app: AppConfig): SetOverride[] {
   if (!app.secrets?.length) return [];
   const own = `${app.name}-secrets`;
-  return [{ path: "secrets", value: JSON.stringify(app.secrets.map((s) => (typeof s === "string" ? { env_var: s, secret: own, key: s } : { ...s, secret: s.secret ?? own }))) }];
+  return [
+    {
+      path: "secrets",
+      value: JSON.stringify(
+        app.secrets.map((s) =>
+          typeof s === "string" ? { env_var: s, secret: own, key: s } : { ...s, secret: s.secret ?? own },
+        ),
+      ),
+    },
+  ];
 }
 
 /** vLLM's request_goodput at a rate, the median of the runs; null at rate 0. */
 function goodAt(runs: readonly (readonly BenchLevel[])[], rate: number): number | null {
   if (!rate) return null;
-  return median(runs.map((levels) => levels.find((l) => l.requestRate === rate)?.goodput?.requestsPerSecond).filter((v): v is number => typeof v === "number"));
+  return median(
+    runs
+      .map((levels) => levels.find((l) => l.requestRate === rate)?.goodput?.requestsPerSecond)
+      .filter((v): v is number => typeof v === "number"),
+  );
 }
 
 /** Rank the trials, and fill in the winner, why, its diff and the runner-up. */
 function finish(results: TuneResults, list: readonly Candidate[], hw: Hardware, original: string, file: string): void {
   const byId = new Map(list.map((c) => [c.id, c]));
-  const ranked = rank(results.trials.filter((t) => t.status === "ok").map((t) => ({ item: t, goodput: t.goodput, cost: costKey(byId.get(t.id)!, hw) })));
+  const ranked = rank(
+    results.trials
+      .filter((t) => t.status === "ok")
+      .map((t) => ({ item: t, goodput: t.goodput, cost: costKey(byId.get(t.id)!, hw) })),
+  );
   const [first, second] = ranked;
   if (!first) {
     results.winner = null;
@@ -312,11 +516,15 @@ function finish(results: TuneResults, list: readonly Candidate[], hw: Hardware, 
   const w = first.item;
   let why: string;
   if (!second) why = `the only trial that ran (goodput ${w.goodput} req/s)`;
-  else if (second.goodput < first.goodput) why = `highest goodput: ${w.goodput} req/s against ${second.item.goodput} req/s for the runner-up ${second.item.id}${missedAt(second.item)}`;
-  else why = `goodput ${w.goodput} req/s, tied with ${second.item.id}; the leaner config wins the tie (${leaner(w, second.item)})`;
+  else if (second.goodput < first.goodput)
+    why = `highest goodput: ${w.goodput} req/s against ${second.item.goodput} req/s for the runner-up ${second.item.id}${missedAt(second.item)}`;
+  else
+    why = `goodput ${w.goodput} req/s, tied with ${second.item.id}; the leaner config wins the tie (${leaner(w, second.item)})`;
   const after = applyToText(original, file, results.app, w.overrides);
   results.winner = { id: w.id, goodput: w.goodput, why, diff: unifiedDiff(original, after, file) };
-  results.runnerUp = second ? { id: second.item.id, goodput: second.item.goodput, goodRequestsPerSecond: second.item.goodRequestsPerSecond } : null;
+  results.runnerUp = second
+    ? { id: second.item.id, goodput: second.item.goodput, goodRequestsPerSecond: second.item.goodRequestsPerSecond }
+    : null;
 }
 
 function missedAt(t: Trial): string {
@@ -329,7 +537,15 @@ function leaner(a: Trial, b: Trial): string {
   const s = a.settings;
   const o = b.settings;
   const v = (x: unknown) => (x === null ? "vLLM's default" : String(x));
-  for (const k of ["tensor_parallel", "gpu_memory_utilization", "kv_cache_dtype", "max_model_len", "max_num_seqs", "max_num_batched_tokens", "speculative"] as const) {
+  for (const k of [
+    "tensor_parallel",
+    "gpu_memory_utilization",
+    "kv_cache_dtype",
+    "max_model_len",
+    "max_num_seqs",
+    "max_num_batched_tokens",
+    "speculative",
+  ] as const) {
     if (s[k] !== o[k]) return `${k} ${v(s[k])} instead of ${v(o[k])}`;
   }
   return "earlier in the search order";

@@ -25,7 +25,13 @@ export interface Slo {
   attainment: number;
 }
 
-const PER_REQUEST: Record<string, keyof Slo["perRequest"]> = { ttft: "ttftMs", itl: "tpotMs", tpot: "tpotMs", e2el: "e2elMs", e2e: "e2elMs" };
+const PER_REQUEST: Record<string, keyof Slo["perRequest"]> = {
+  ttft: "ttftMs",
+  itl: "tpotMs",
+  tpot: "tpotMs",
+  e2el: "e2elMs",
+  e2e: "e2elMs",
+};
 const METRIC: Record<string, SloMetric> = { ttft: "ttft", itl: "itl", tpot: "tpot", e2el: "e2el", e2e: "e2el" };
 
 /**
@@ -34,19 +40,29 @@ const METRIC: Record<string, SloMetric> = { ttft: "ttft", itl: "itl", tpot: "tpo
  */
 export function parseTuneSlo(v: string, attainment: number): Slo {
   const slo: Slo = { perRequest: {}, percentiles: [], attainment };
-  for (const part of v.split(",").map((x) => x.trim()).filter(Boolean)) {
+  for (const part of v
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const m = /^([a-z0-9]+?)(?:_p(\d+(?:\.\d+)?))?\s*[=:]\s*(.+)$/.exec(part);
     const seconds = m ? parseDuration(m[3]!) : undefined;
-    if (!m || !METRIC[m[1]!]) throw new UsageError(`--slo ${part}: the SLO keys are ttft, itl, tpot and e2el, alone (per request) or with a percentile (ttft_p95)`, "e.g. --slo ttft_p95=500ms,itl_p95=50ms");
-    if (seconds === undefined || seconds <= 0) throw new UsageError(`--slo ${part}: not a duration`, "write milliseconds or seconds: ttft_p95=500ms, e2el=2s");
+    if (!m || !METRIC[m[1]!])
+      throw new UsageError(
+        `--slo ${part}: the SLO keys are ttft, itl, tpot and e2el, alone (per request) or with a percentile (ttft_p95)`,
+        "e.g. --slo ttft_p95=500ms,itl_p95=50ms",
+      );
+    if (seconds === undefined || seconds <= 0)
+      throw new UsageError(`--slo ${part}: not a duration`, "write milliseconds or seconds: ttft_p95=500ms, e2el=2s");
     const ms = Math.round(seconds * 1e6) / 1000;
     if (m[2] !== undefined) {
       const percentile = Number(m[2]);
-      if (percentile <= 0 || percentile >= 100) throw new UsageError(`--slo ${part}: the percentile is above 0 and below 100`, "e.g. ttft_p95=500ms");
+      if (percentile <= 0 || percentile >= 100)
+        throw new UsageError(`--slo ${part}: the percentile is above 0 and below 100`, "e.g. ttft_p95=500ms");
       slo.percentiles.push({ metric: METRIC[m[1]!]!, percentile, ms });
     } else slo.perRequest[PER_REQUEST[m[1]!]!] = ms;
   }
-  if (!slo.percentiles.length && !Object.keys(slo.perRequest).length) throw new UsageError("--slo: give at least one bound", "e.g. --slo ttft_p95=500ms,itl_p95=50ms");
+  if (!slo.percentiles.length && !Object.keys(slo.perRequest).length)
+    throw new UsageError("--slo: give at least one bound", "e.g. --slo ttft_p95=500ms,itl_p95=50ms");
   return slo;
 }
 
@@ -64,7 +80,11 @@ export function goodputBounds(slo: Slo): BenchRequest["slo"] {
 export function describeSlo(slo: Slo): string {
   const parts = slo.percentiles.map((p) => `${p.metric.toUpperCase()} p${p.percentile} ≤ ${p.ms} ms`);
   const r = slo.perRequest;
-  const per = [r.ttftMs !== undefined ? `TTFT ≤ ${r.ttftMs} ms` : "", r.tpotMs !== undefined ? `mean ITL (TPOT) ≤ ${r.tpotMs} ms` : "", r.e2elMs !== undefined ? `E2E ≤ ${r.e2elMs} ms` : ""].filter(Boolean);
+  const per = [
+    r.ttftMs !== undefined ? `TTFT ≤ ${r.ttftMs} ms` : "",
+    r.tpotMs !== undefined ? `mean ITL (TPOT) ≤ ${r.tpotMs} ms` : "",
+    r.e2elMs !== undefined ? `E2E ≤ ${r.e2elMs} ms` : "",
+  ].filter(Boolean);
   if (per.length) parts.push(`${Math.round(slo.attainment * 100)}% of requests with ${per.join(" and ")}`);
   return parts.join(", ");
 }
@@ -81,13 +101,15 @@ export interface RateCheck {
 
 export function checkLevel(l: BenchLevel, slo: Slo): RateCheck {
   const sent = l.numPrompts;
-  const good = l.goodput && l.durationSeconds !== null ? Math.round(l.goodput.requestsPerSecond * l.durationSeconds) : null;
+  const good =
+    l.goodput && l.durationSeconds !== null ? Math.round(l.goodput.requestsPerSecond * l.durationSeconds) : null;
   const attainment = good === null || !sent ? null : Math.min(1, good / sent);
   let missed: string | null = null;
   if (l.requests.failed > 0) missed = `${l.requests.failed} of ${sent} requests failed`;
   for (const p of slo.percentiles) {
     if (missed) break;
-    const stats = p.metric === "ttft" ? l.ttftMs : p.metric === "itl" ? l.itlMs : p.metric === "tpot" ? l.tpotMs : l.e2elMs;
+    const stats =
+      p.metric === "ttft" ? l.ttftMs : p.metric === "itl" ? l.itlMs : p.metric === "tpot" ? l.tpotMs : l.e2elMs;
     const v = stats[`p${p.percentile}`];
     if (v === null || v === undefined) missed = `${p.metric.toUpperCase()} p${p.percentile} was not measured`;
     else if (v > p.ms) missed = `${p.metric.toUpperCase()} p${p.percentile} ${v.toFixed(1)} ms > ${p.ms} ms`;
@@ -110,10 +132,18 @@ export function scoreTrial(runs: readonly (readonly BenchLevel[])[], rates: read
   const out: TrialScore = { goodput: 0, rates: [] };
   let broken = false;
   for (const rate of rates) {
-    const checks = runs.map((levels) => levels.find((l) => l.requestRate === rate)).map((l) => (l ? checkLevel(l, slo) : undefined));
+    const checks = runs
+      .map((levels) => levels.find((l) => l.requestRate === rate))
+      .map((l) => (l ? checkLevel(l, slo) : undefined));
     const met = checks.filter((c) => c?.meets).length;
     const meets = met * 2 > runs.length;
-    out.rates.push({ requestRate: rate, met, runs: runs.length, meets, missed: meets ? null : (checks.find((c) => c && !c.meets)?.missed ?? "not measured") });
+    out.rates.push({
+      requestRate: rate,
+      met,
+      runs: runs.length,
+      meets,
+      missed: meets ? null : (checks.find((c) => c && !c.meets)?.missed ?? "not measured"),
+    });
     if (!meets) broken = true;
     if (!broken) out.goodput = rate;
   }
@@ -132,6 +162,7 @@ export function rank<T>(list: readonly Ranked<T>[]): Ranked<T>[] {
 }
 
 function compareKeys(a: number[], b: number[]): number {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
+  for (let i = 0; i < Math.max(a.length, b.length); i++)
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
   return 0;
 }

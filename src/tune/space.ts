@@ -9,7 +9,15 @@ import type { SetOverride } from "../config/overrides.js";
 import type { AppConfig } from "../config/schema.js";
 import { shellSplit } from "../text.js";
 
-export const KNOBS = ["max_num_seqs", "max_num_batched_tokens", "max_model_len", "kv_cache_dtype", "gpu_memory_utilization", "tensor_parallel", "speculative"] as const;
+export const KNOBS = [
+  "max_num_seqs",
+  "max_num_batched_tokens",
+  "max_model_len",
+  "kv_cache_dtype",
+  "gpu_memory_utilization",
+  "tensor_parallel",
+  "speculative",
+] as const;
 export type Knob = (typeof KNOBS)[number];
 
 /** What a config sets for each knob; null: the flag is not set (vLLM's default applies). */
@@ -155,44 +163,62 @@ export function overridesFor(app: AppConfig, changes: Candidate["changes"], gpus
     const flag = FLAGS[knob];
     if (v === undefined || !flag) continue;
     const at = flagIndex(list, flag);
-    if (at && !asString) out.push({ path: `extra_args[${at.at}]`, value: JSON.stringify(at.joined ? `${flag}=${v}` : String(v)) });
+    if (at && !asString)
+      out.push({ path: `extra_args[${at.at}]`, value: JSON.stringify(at.joined ? `${flag}=${v}` : String(v)) });
     else if (at) list[at.at] = at.joined ? `${flag}=${v}` : String(v);
     else appended.push(flag, String(v));
   }
   if (asString) {
-    if (appended.length || out.length || list.join(" ") !== extraArgsList(app).join(" ")) out.push({ path: "extra_args", value: JSON.stringify([...list, ...appended]) });
+    if (appended.length || out.length || list.join(" ") !== extraArgsList(app).join(" "))
+      out.push({ path: "extra_args", value: JSON.stringify([...list, ...appended]) });
   } else {
     appended.forEach((v, i) => out.push({ path: `extra_args[${list.length + i}]`, value: JSON.stringify(v) }));
   }
   if (changes.tensor_parallel !== undefined) {
     out.push({ path: "parallelism.tensor", value: String(changes.tensor_parallel) });
-    if (gpus > Number(changes.tensor_parallel)) out.push({ path: "parallelism.data", value: String(gpus / Number(changes.tensor_parallel)) });
+    if (gpus > Number(changes.tensor_parallel))
+      out.push({ path: "parallelism.data", value: String(gpus / Number(changes.tensor_parallel)) });
   }
   if (changes.speculative === false) {
-    for (const f of ["draft_model_hf_path", "draft_model_path", "speculative_config"] as const) if (app[f] !== undefined) out.push({ path: f, value: "null" });
+    for (const f of ["draft_model_hf_path", "draft_model_path", "speculative_config"] as const)
+      if (app[f] !== undefined) out.push({ path: f, value: "null" });
   }
   return out;
 }
 
 /** Why vLLM or the hardware would refuse these settings, by rules that need no model facts; undefined: no rule refuses. */
-export function ruleRefusal(s: Settings, changes: Candidate["changes"], hw: Hardware, w: Workload, kvChoices: readonly string[] | undefined): string | undefined {
+export function ruleRefusal(
+  s: Settings,
+  changes: Candidate["changes"],
+  hw: Hardware,
+  w: Workload,
+  kvChoices: readonly string[] | undefined,
+): string | undefined {
   const cpu = hw.gpus === 0;
-  if (changes.gpu_memory_utilization !== undefined && cpu) return "the CPU backend sizes its KV cache from VLLM_CPU_KVCACHE_SPACE, not --gpu-memory-utilization: nothing to tune without a GPU";
+  if (changes.gpu_memory_utilization !== undefined && cpu)
+    return "the CPU backend sizes its KV cache from VLLM_CPU_KVCACHE_SPACE, not --gpu-memory-utilization: nothing to tune without a GPU";
   if (changes.kv_cache_dtype !== undefined) {
-    if (cpu) return `--kv-cache-dtype ${changes.kv_cache_dtype} needs a GPU (the CPU backend keeps the KV cache in the model's dtype)`;
-    if (kvChoices && !kvChoices.includes(String(changes.kv_cache_dtype))) return `this vLLM release's --kv-cache-dtype takes ${kvChoices.join(", ")}`;
+    if (cpu)
+      return `--kv-cache-dtype ${changes.kv_cache_dtype} needs a GPU (the CPU backend keeps the KV cache in the model's dtype)`;
+    if (kvChoices && !kvChoices.includes(String(changes.kv_cache_dtype)))
+      return `this vLLM release's --kv-cache-dtype takes ${kvChoices.join(", ")}`;
   }
   if (changes.tensor_parallel !== undefined) {
     const tp = Number(changes.tensor_parallel);
-    if (tp > Math.max(1, hw.gpus)) return `tensor parallel ${tp} needs ${tp} GPUs; the app has ${cpu ? "none (the CPU backend)" : hw.gpus}`;
+    if (tp > Math.max(1, hw.gpus))
+      return `tensor parallel ${tp} needs ${tp} GPUs; the app has ${cpu ? "none (the CPU backend)" : hw.gpus}`;
     if (hw.gpus % tp !== 0) return `tensor parallel ${tp} does not divide the app's ${hw.gpus} GPUs`;
-    if (hw.heads && (hw.heads.attention % tp !== 0 || (hw.heads.kv % tp !== 0 && tp % hw.heads.kv !== 0))) return `tensor parallel ${tp} does not divide the model's ${hw.heads.attention} attention heads / ${hw.heads.kv} KV heads (vLLM refuses)`;
+    if (hw.heads && (hw.heads.attention % tp !== 0 || (hw.heads.kv % tp !== 0 && tp % hw.heads.kv !== 0)))
+      return `tensor parallel ${tp} does not divide the model's ${hw.heads.attention} attention heads / ${hw.heads.kv} KV heads (vLLM refuses)`;
   }
   const seqs = s.max_num_seqs ?? DEFAULTS.max_num_seqs;
-  if (s.max_num_batched_tokens !== null && s.max_num_batched_tokens < seqs) return `max_num_batched_tokens ${s.max_num_batched_tokens} is below max_num_seqs ${seqs} (vLLM refuses)`;
+  if (s.max_num_batched_tokens !== null && s.max_num_batched_tokens < seqs)
+    return `max_num_batched_tokens ${s.max_num_batched_tokens} is below max_num_seqs ${seqs} (vLLM refuses)`;
   const need = workloadTokens(w);
-  if (!w.fromFile && s.max_model_len !== null && s.max_model_len < need) return `max_model_len ${s.max_model_len} is shorter than the workload's requests (${w.inputLen} + ${w.outputLen} = ${need} tokens): they would be refused`;
-  if (s.max_model_len !== null && hw.maxPositionEmbeddings !== undefined && s.max_model_len > hw.maxPositionEmbeddings) return `max_model_len ${s.max_model_len} exceeds the model's context of ${hw.maxPositionEmbeddings} tokens (vLLM refuses)`;
+  if (!w.fromFile && s.max_model_len !== null && s.max_model_len < need)
+    return `max_model_len ${s.max_model_len} is shorter than the workload's requests (${w.inputLen} + ${w.outputLen} = ${need} tokens): they would be refused`;
+  if (s.max_model_len !== null && hw.maxPositionEmbeddings !== undefined && s.max_model_len > hw.maxPositionEmbeddings)
+    return `max_model_len ${s.max_model_len} exceeds the model's context of ${hw.maxPositionEmbeddings} tokens (vLLM refuses)`;
   return undefined;
 }
 
@@ -201,7 +227,13 @@ export function ruleRefusal(s: Settings, changes: Candidate["changes"], hw: Hard
  * of each knob, then the second, …). Values equal to the baseline's are left out; rule refusals are
  * marked pruned here. A pure function of its arguments.
  */
-export function candidates(app: AppConfig, base: Settings, hw: Hardware, w: Workload, kvChoices?: readonly string[]): Candidate[] {
+export function candidates(
+  app: AppConfig,
+  base: Settings,
+  hw: Hardware,
+  w: Workload,
+  kvChoices?: readonly string[],
+): Candidate[] {
   const perKnob: [Knob, (string | number | boolean)[]][] = [
     ["max_num_seqs", [...VALUES.max_num_seqs]],
     ["max_num_batched_tokens", [...VALUES.max_num_batched_tokens]],
@@ -228,7 +260,13 @@ export function candidates(app: AppConfig, base: Settings, hw: Hardware, w: Work
       const v = vs[round]!;
       const changes: Candidate["changes"] = { [k]: v };
       const settings: Settings = { ...base, [k]: v };
-      const c: Candidate = { id: `${k}=${v}`, index: out.length, changes, settings, overrides: overridesFor(app, changes, hw.gpus) };
+      const c: Candidate = {
+        id: `${k}=${v}`,
+        index: out.length,
+        changes,
+        settings,
+        overrides: overridesFor(app, changes, hw.gpus),
+      };
       const refusal = ruleRefusal(settings, changes, hw, w, kvChoices);
       if (refusal) c.pruned = refusal;
       out.push(c);
@@ -258,6 +296,7 @@ export function costKey(c: Candidate, hw: Hardware): number[] {
 }
 
 export function compareCost(a: number[], b: number[]): number {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
+  for (let i = 0; i < Math.max(a.length, b.length); i++)
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
   return 0;
 }

@@ -20,7 +20,7 @@ export interface Spinner {
 }
 
 function useColor(opts: UiOptions): boolean {
-  if (opts.color === false || process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "") return false;
+  if (opts.color === false || (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "")) return false;
   return Boolean(process.stderr.isTTY);
 }
 
@@ -60,13 +60,21 @@ export class Ui {
   diagnostics(list: readonly Diagnostic[]): void {
     for (const d of list) {
       if (this.opts.quiet) continue;
-      if (d.severity === "warning") process.stderr.write(`${this.paint("33", "warning:")} ${formatDiagnostic({ ...d, severity: "error" })}\n`);
+      if (d.severity === "warning")
+        process.stderr.write(`${this.paint("33", "warning:")} ${formatDiagnostic({ ...d, severity: "error" })}\n`);
       else process.stderr.write(`${this.paint("36", "note:")} ${formatDiagnostic({ ...d, severity: "error" })}\n`);
     }
   }
   get interactive(): boolean {
     // a terminal that reports no width (e.g. under `script`) would make ora redraw forever
-    return Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0 && !this.opts.json && !process.env.CI && !this.opts.quiet && !this.opts.noSpinner;
+    return (
+      Boolean(process.stderr.isTTY) &&
+      (process.stderr.columns ?? 0) > 0 &&
+      !this.opts.json &&
+      !process.env.CI &&
+      !this.opts.quiet &&
+      !this.opts.noSpinner
+    );
   }
   /** The same output, with plain progress lines instead of a spinner. */
   withoutSpinner(): Ui {

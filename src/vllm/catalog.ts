@@ -12,7 +12,21 @@ import { fileURLToPath } from "node:url";
 import { readPackageFile } from "../package-files.js";
 
 export type TypeSpec =
-  | { kind: "int" | "float" | "str" | "json" | "pybool" | "human_readable_int" | "human_readable_int_or_auto" | "union_dict_and_str" | "lower" | "lower_underscore" | "unknown"; name?: string }
+  | {
+      kind:
+        | "int"
+        | "float"
+        | "str"
+        | "json"
+        | "pybool"
+        | "human_readable_int"
+        | "human_readable_int_or_auto"
+        | "union_dict_and_str"
+        | "lower"
+        | "lower_underscore"
+        | "unknown";
+      name?: string;
+    }
   | { kind: "optional"; inner: TypeSpec }
   | { kind: "enum"; name: string; values: string[]; names: string[] }
   | { kind: "dataclass"; config: string; schema: string; human_readable_numbers?: boolean };
@@ -39,8 +53,19 @@ export interface CatalogFlag {
   help: string;
 }
 
-export interface RemovedOption { name: string; last_seen: string; removed_in: string; deprecated: boolean; help: string; replacement: string | null }
-export interface AddedOption { name: string; added_in: string; help: string }
+export interface RemovedOption {
+  name: string;
+  last_seen: string;
+  removed_in: string;
+  deprecated: boolean;
+  help: string;
+  replacement: string | null;
+}
+export interface AddedOption {
+  name: string;
+  added_in: string;
+  help: string;
+}
 
 export interface Catalog {
   vllm_version: string;
@@ -119,7 +144,9 @@ function catalogDir(): string {
 
 let indexCache: CatalogIndex | undefined;
 export function catalogIndex(): CatalogIndex {
-  indexCache ??= JSON.parse(readPackageFile("templates/vllm/catalogs/index.json", () => path.join(catalogDir(), "index.json"))) as CatalogIndex;
+  indexCache ??= JSON.parse(
+    readPackageFile("templates/vllm/catalogs/index.json", () => path.join(catalogDir(), "index.json")),
+  ) as CatalogIndex;
   return indexCache;
 }
 
@@ -127,7 +154,9 @@ const cache = new Map<string, Catalog>();
 export function loadCatalog(version: string): Catalog {
   let c = cache.get(version);
   if (!c) {
-    c = JSON.parse(readPackageFile(`templates/vllm/catalogs/${version}.json`, () => path.join(catalogDir(), `${version}.json`))) as Catalog;
+    c = JSON.parse(
+      readPackageFile(`templates/vllm/catalogs/${version}.json`, () => path.join(catalogDir(), `${version}.json`)),
+    ) as Catalog;
     cache.set(version, c);
   }
   return c;
@@ -185,19 +214,49 @@ export function chooseCatalog(image: string, vllmVersion: string | undefined, de
   const known = new Set(index.releases);
   const sameAs = index.same_as ?? {};
   const fromImage = image === "auto" ? versionOfImage(defaultImage) : versionOfImage(image);
-  const official = /^(docker\.io\/)?vllm\/vllm-openai(-[a-z0-9]+)?:/.test(image) || image === "auto" || image === defaultImage;
+  const official =
+    /^(docker\.io\/)?vllm\/vllm-openai(-[a-z0-9]+)?:/.test(image) || image === "auto" || image === defaultImage;
   if (vllmVersion !== undefined) {
-    if (known.has(vllmVersion)) return { version: vllmVersion, imageVersion: vllmVersion, exact: true, source: "vllm_version" };
-    if (sameAs[vllmVersion]) return { version: sameAs[vllmVersion], imageVersion: vllmVersion, exact: true, source: "vllm_version" };
+    if (known.has(vllmVersion))
+      return { version: vllmVersion, imageVersion: vllmVersion, exact: true, source: "vllm_version" };
+    if (sameAs[vllmVersion])
+      return { version: sameAs[vllmVersion], imageVersion: vllmVersion, exact: true, source: "vllm_version" };
     const near = nearestRelease(vllmVersion, index.releases);
-    return { version: near, imageVersion: vllmVersion, exact: false, source: "nearest", why: `vllmapp has no catalog for vLLM ${vllmVersion}; extra_args are checked against vLLM ${near}, as warnings` };
+    return {
+      version: near,
+      imageVersion: vllmVersion,
+      exact: false,
+      source: "nearest",
+      why: `vllmapp has no catalog for vLLM ${vllmVersion}; extra_args are checked against vLLM ${near}, as warnings`,
+    };
   }
   if (fromImage !== undefined && (known.has(fromImage) || sameAs[fromImage])) {
-    return { version: sameAs[fromImage] ?? fromImage, imageVersion: fromImage, exact: official, source: "image", ...(official ? {} : { why: `the image's tag suggests vLLM ${fromImage}; set vllm_version: "${fromImage}" to check extra_args strictly` }) };
+    return {
+      version: sameAs[fromImage] ?? fromImage,
+      imageVersion: fromImage,
+      exact: official,
+      source: "image",
+      ...(official
+        ? {}
+        : {
+            why: `the image's tag suggests vLLM ${fromImage}; set vllm_version: "${fromImage}" to check extra_args strictly`,
+          }),
+    };
   }
   if (fromImage !== undefined) {
     const near = nearestRelease(fromImage, index.releases);
-    return { version: near, imageVersion: fromImage, exact: false, source: "nearest", why: `vllmapp has no catalog for vLLM ${fromImage}; extra_args are checked against vLLM ${near}, as warnings` };
+    return {
+      version: near,
+      imageVersion: fromImage,
+      exact: false,
+      source: "nearest",
+      why: `vllmapp has no catalog for vLLM ${fromImage}; extra_args are checked against vLLM ${near}, as warnings`,
+    };
   }
-  return { version: index.default, exact: false, source: "default", why: `vllmapp cannot tell which vLLM release image "${image}" runs; extra_args are checked against vLLM ${index.default}, as warnings`, };
+  return {
+    version: index.default,
+    exact: false,
+    source: "default",
+    why: `vllmapp cannot tell which vLLM release image "${image}" runs; extra_args are checked against vLLM ${index.default}, as warnings`,
+  };
 }

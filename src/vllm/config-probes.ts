@@ -50,13 +50,18 @@ function parseProbe(text: string, humanReadable: boolean): { value: unknown } | 
   return parsedProbes.get(key);
 }
 
-const VALUE_CONSTRAINT = /\[type=(literal_error|enum|greater_than|greater_than_equal|less_than|less_than_equal|multiple_of)\b/;
+const VALUE_CONSTRAINT =
+  /\[type=(literal_error|enum|greater_than|greater_than_equal|less_than|less_than_equal|multiple_of)\b/;
 
 /**
  * The letter case a field's validator folds its input to before checking it against its names, shown by
  * the probes: a name the schema lists, probed in another case, was accepted. undefined: case matters.
  */
-export function foldedCase(table: ProbeTable | undefined, field: string, listed: (s: string) => boolean): "lower" | "upper" | undefined {
+export function foldedCase(
+  table: ProbeTable | undefined,
+  field: string,
+  listed: (s: string) => boolean,
+): "lower" | "upper" | undefined {
   const probes = table?.[field];
   if (!probes) return undefined;
   for (const [text, verdict] of Object.entries(probes)) {
@@ -77,52 +82,117 @@ export function isFieldLevel(error: string, _field: string): boolean {
 }
 
 /** The real validator's verdict on `{field: value}`, exact or inferred; undefined when it cannot be told. */
-export function probeVerdict(table: ProbeTable | undefined, field: string, value: unknown, humanReadable: boolean): ProbeVerdict | undefined {
+export function probeVerdict(
+  table: ProbeTable | undefined,
+  field: string,
+  value: unknown,
+  humanReadable: boolean,
+): ProbeVerdict | undefined {
   const probes = table?.[field];
   if (!probes) return undefined;
   // a field the class declares but does not take from input (init=False): every value is refused
   const all = Object.values(probes).filter((v) => !(v && /Invalid JSON|JSONDecodeError/.test(v)));
-  if (all.length > 0 && all.every((v) => v !== null && /Unexpected keyword argument|unexpected_keyword_argument/.test(v))) {
+  if (
+    all.length > 0 &&
+    all.every((v) => v !== null && /Unexpected keyword argument|unexpected_keyword_argument/.test(v))
+  ) {
     return { ok: false, error: all[0]!, exact: false, fieldLevel: true };
   }
   const sameKind: (string | null)[] = [];
   for (const [text, verdict] of Object.entries(probes)) {
     const p = parseProbe(text, humanReadable);
     if (!p) continue;
-    if (same(p.value, value)) return verdict === null ? { ok: true, exact: true, fieldLevel: true } : { ok: false, error: verdict, exact: true, fieldLevel: isFieldLevel(verdict, field) };
+    if (same(p.value, value))
+      return verdict === null
+        ? { ok: true, exact: true, fieldLevel: true }
+        : { ok: false, error: verdict, exact: true, fieldLevel: isFieldLevel(verdict, field) };
     if (kindOf(p.value) === kindOf(value)) sameKind.push(verdict);
   }
   if (sameKind.length === 0) return undefined;
   const kind = kindOf(value);
   // every probe of this JSON type accepted: the validator coerces the type (e.g. a string for a list)
-  if (sameKind.every((v) => v === null) && kind !== "object" && kind !== "array") return { ok: true, exact: false, fieldLevel: true };
+  if (sameKind.every((v) => v === null) && kind !== "object" && kind !== "array")
+    return { ok: true, exact: false, fieldLevel: true };
   // every probe of this type refused for the field itself: the type is wrong for it. Strings and objects
   // are left to the schema: a name or an object the probes did not try may well be valid.
   // A refusal for the value rather than its type (a Literal or an enum: "Input should be 2, 3 or 4") says
   // nothing about the values not probed; the schema decides those.
-  if (kind !== "string" && kind !== "object" && sameKind.every((v) => v !== null && isFieldLevel(v, field) && !VALUE_CONSTRAINT.test(v))) {
+  if (
+    kind !== "string" &&
+    kind !== "object" &&
+    sameKind.every((v) => v !== null && isFieldLevel(v, field) && !VALUE_CONSTRAINT.test(v))
+  ) {
     return { ok: false, error: sameKind[0]!, exact: false, fieldLevel: true };
   }
   return undefined;
 }
 
-const truthy = (v: unknown) => !(v === undefined || v === null || v === false || v === 0 || v === "" || (Array.isArray(v) && v.length === 0) || (typeof v === "object" && v !== null && Object.keys(v).length === 0));
+const truthy = (v: unknown) =>
+  !(
+    v === undefined ||
+    v === null ||
+    v === false ||
+    v === 0 ||
+    v === "" ||
+    (Array.isArray(v) && v.length === 0) ||
+    (typeof v === "object" && v !== null && Object.keys(v).length === 0)
+  );
 
 /**
  * Cross-field rules of vLLM's config classes, as data. A rule is applied only when the release's probes
  * show it (the trigger field alone was refused with a model-level error), so releases without it are
  * unaffected.
  */
-export const CROSS_FIELD_RULES: { config: string; field: string; holds: (o: Record<string, unknown>) => boolean; needs: string }[] = [
-  { config: "KVTransferConfig", field: "kv_connector", holds: (o) => o.kv_role != null, needs: 'kv_role ("kv_producer", "kv_consumer" or "kv_both")' },
-  { config: "ECTransferConfig", field: "ec_connector", holds: (o) => o.ec_role != null, needs: 'ec_role ("ec_producer", "ec_consumer" or "ec_both")' },
-  { config: "ProfilerConfig", field: "torch_profiler_dir", holds: (o) => o.profiler === "torch", needs: 'profiler: "torch"' },
-  { config: "ProfilerConfig", field: "proton_profiler_dir", holds: (o) => o.profiler === "proton", needs: 'profiler: "proton"' },
-  { config: "StructuredOutputsConfig", field: "disable_any_whitespace", holds: (o) => o.backend === "xgrammar" || o.backend === "guidance", needs: 'backend: "xgrammar" or "guidance"' },
-  { config: "StructuredOutputsConfig", field: "disable_additional_properties", holds: (o) => o.backend === "guidance", needs: 'backend: "guidance"' },
+export const CROSS_FIELD_RULES: {
+  config: string;
+  field: string;
+  holds: (o: Record<string, unknown>) => boolean;
+  needs: string;
+}[] = [
+  {
+    config: "KVTransferConfig",
+    field: "kv_connector",
+    holds: (o) => o.kv_role != null,
+    needs: 'kv_role ("kv_producer", "kv_consumer" or "kv_both")',
+  },
+  {
+    config: "ECTransferConfig",
+    field: "ec_connector",
+    holds: (o) => o.ec_role != null,
+    needs: 'ec_role ("ec_producer", "ec_consumer" or "ec_both")',
+  },
+  {
+    config: "ProfilerConfig",
+    field: "torch_profiler_dir",
+    holds: (o) => o.profiler === "torch",
+    needs: 'profiler: "torch"',
+  },
+  {
+    config: "ProfilerConfig",
+    field: "proton_profiler_dir",
+    holds: (o) => o.profiler === "proton",
+    needs: 'profiler: "proton"',
+  },
+  {
+    config: "StructuredOutputsConfig",
+    field: "disable_any_whitespace",
+    holds: (o) => o.backend === "xgrammar" || o.backend === "guidance",
+    needs: 'backend: "xgrammar" or "guidance"',
+  },
+  {
+    config: "StructuredOutputsConfig",
+    field: "disable_additional_properties",
+    holds: (o) => o.backend === "guidance",
+    needs: 'backend: "guidance"',
+  },
 ];
 
-interface DerivedRule { field: string; when: (o: Record<string, unknown>) => boolean; holds: (o: Record<string, unknown>) => boolean; message: string }
+interface DerivedRule {
+  field: string;
+  when: (o: Record<string, unknown>) => boolean;
+  holds: (o: Record<string, unknown>) => boolean;
+  message: string;
+}
 const derived = new WeakMap<ProbeTable, DerivedRule[]>();
 
 /**
@@ -136,7 +206,8 @@ function derivedRules(table: ProbeTable, defaults: Record<string, unknown>): Der
   if (rules) return rules;
   rules = [];
   const seen = new Set<string>();
-  const given = (o: Record<string, unknown>, f: string) => o[f] !== undefined && o[f] !== null && !same(o[f], defaults[f]);
+  const given = (o: Record<string, unknown>, f: string) =>
+    o[f] !== undefined && o[f] !== null && !same(o[f], defaults[f]);
   for (const verdicts of Object.values(table)) {
     for (const error of Object.values(verdicts)) {
       if (!error || isFieldLevel(error, "")) continue;
@@ -164,13 +235,19 @@ function derivedRules(table: ProbeTable, defaults: Record<string, unknown>): Der
 }
 
 /** The cross-field rule `obj` breaks in this release, as a message; undefined when none. */
-export function crossFieldProblem(config: string, table: ProbeTable | undefined, obj: Record<string, unknown>, defaults: Record<string, unknown> = {}): string | undefined {
+export function crossFieldProblem(
+  config: string,
+  table: ProbeTable | undefined,
+  obj: Record<string, unknown>,
+  defaults: Record<string, unknown> = {},
+): string | undefined {
   for (const rule of CROSS_FIELD_RULES) {
     if (rule.config !== config || !truthy(obj[rule.field])) continue;
     const probes = table?.[rule.field];
     const evidence = probes && Object.values(probes).find((v) => v !== null && !isFieldLevel(v, rule.field));
     if (!evidence) continue;
-    if (!rule.holds(obj)) return `${rule.field} needs ${rule.needs} (vLLM: ${evidence.replace(/^.*?validation errors? for \w+[\s|]+(Value error, )?/, "").replace(/ \[type=.*$/, "")})`;
+    if (!rule.holds(obj))
+      return `${rule.field} needs ${rule.needs} (vLLM: ${evidence.replace(/^.*?validation errors? for \w+[\s|]+(Value error, )?/, "").replace(/ \[type=.*$/, "")})`;
   }
   // then the ones the release's validators state in their messages
   if (table) {

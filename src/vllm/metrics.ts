@@ -26,7 +26,9 @@ export interface MetricsCatalog {
 
 let doc: MetricsCatalog | undefined;
 export function metricsCatalog(): MetricsCatalog {
-  doc ??= JSON.parse(readPackageFile("templates/vllm/catalogs/metrics.json", () => path.join(catalogPath(), "metrics.json"))) as MetricsCatalog;
+  doc ??= JSON.parse(
+    readPackageFile("templates/vllm/catalogs/metrics.json", () => path.join(catalogPath(), "metrics.json")),
+  ) as MetricsCatalog;
   return doc;
 }
 
@@ -78,14 +80,25 @@ export function metricFor(key: MetricKey, release: string | undefined): MetricCh
   const cat = metricsCatalog();
   const fam = (n: string) => cat.families[n];
   const newest = names[0]!;
-  const choice = (family: string, problem?: MetricChoice["problem"]): MetricChoice => ({ series: seriesName(family, type), family, ...(problem ? { problem } : {}) });
+  const choice = (family: string, problem?: MetricChoice["problem"]): MetricChoice => ({
+    series: seriesName(family, type),
+    family,
+    ...(problem ? { problem } : {}),
+  });
   if (!release || !cat.releases.includes(release)) return choice(newest);
   const served = names.find((n) => fam(n)?.releases.includes(release) && !fam(n)!.hidden_in.includes(release));
   if (served) return choice(served);
   const hidden = names.find((n) => fam(n)?.releases.includes(release));
-  if (hidden) return choice(hidden, { severity: "warning", message: `vLLM ${release} serves ${hidden} only with --show-hidden-metrics-for-version=${release.split(".").slice(0, 2).join(".")}` });
+  if (hidden)
+    return choice(hidden, {
+      severity: "warning",
+      message: `vLLM ${release} serves ${hidden} only with --show-hidden-metrics-for-version=${release.split(".").slice(0, 2).join(".")}`,
+    });
   const having = names.flatMap((n) => (fam(n)?.releases.length ? [`${n} (vLLM ${span(fam(n)!.releases)})`] : []));
-  return choice(newest, { severity: "warning", message: `vLLM ${release} defines no ${names.join(" or ")} metric${having.length ? `; ${having.join(", ")} has it` : ""}` });
+  return choice(newest, {
+    severity: "warning",
+    message: `vLLM ${release} defines no ${names.join(" or ")} metric${having.length ? `; ${having.join(", ")} has it` : ""}`,
+  });
 }
 
 /** Every family name vllmapp's objects may read, for the upgrade report. */

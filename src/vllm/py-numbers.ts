@@ -55,7 +55,10 @@ export function humanReadableInt(value: string): number {
   if (m) {
     const [, num, suffix] = m as unknown as [string, string, string];
     if (suffix in DECIMAL) return Math.trunc(Number(num) * DECIMAL[suffix]!);
-    if (!/^\d+$/.test(num)) throw new Invalid(`Decimals are not allowed with binary suffixes like ${suffix}. Did you mean to use ${num}${suffix.toLowerCase()} instead?`);
+    if (!/^\d+$/.test(num))
+      throw new Invalid(
+        `Decimals are not allowed with binary suffixes like ${suffix}. Did you mean to use ${num}${suffix.toLowerCase()} instead?`,
+      );
     return Number(num) * BINARY[suffix]!;
   }
   if (!PY_INT.test(v)) throw new Invalid(`invalid human_readable_int value: '${value}'`);

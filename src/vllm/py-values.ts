@@ -32,14 +32,20 @@ export function pyJsonLoads(s: string): PyValue {
       throw new Invalid(`not JSON: ${(e as Error).message}`);
     }
     const revive = (x: unknown): unknown =>
-      typeof x === "string" && x.startsWith("\u0000") ? (x.includes("NaN") ? Number.NaN : x.startsWith("\u0000-") ? -Infinity : Infinity)
-      : Array.isArray(x) ? x.map(revive)
-      : x && typeof x === "object" ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, revive(y)]))
-      : x;
+      typeof x === "string" && x.startsWith("\u0000")
+        ? x.includes("NaN")
+          ? Number.NaN
+          : x.startsWith("\u0000-")
+            ? -Infinity
+            : Infinity
+        : Array.isArray(x)
+          ? x.map(revive)
+          : x && typeof x === "object"
+            ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, revive(y)]))
+            : x;
     return revive(v);
   }
 }
-
 
 const TRUE = new Set(["1", "on", "t", "true", "y", "yes"]);
 const FALSE = new Set(["0", "off", "f", "false", "n", "no"]);
@@ -58,11 +64,25 @@ function fits(type: string, v: unknown): boolean {
     case "string":
       return typeof v === "string";
     case "boolean":
-      return typeof v === "boolean" || v === 0 || v === 1 || (typeof v === "string" && (TRUE.has(v.toLowerCase()) || FALSE.has(v.toLowerCase())));
+      return (
+        typeof v === "boolean" ||
+        v === 0 ||
+        v === 1 ||
+        (typeof v === "string" && (TRUE.has(v.toLowerCase()) || FALSE.has(v.toLowerCase())))
+      );
     case "integer":
-      return (typeof v === "number" && Number.isInteger(v)) || typeof v === "boolean" || (typeof v === "string" && /^\s*[+-]?\d+\s*$/.test(v));
+      return (
+        (typeof v === "number" && Number.isInteger(v)) ||
+        typeof v === "boolean" ||
+        (typeof v === "string" && /^\s*[+-]?\d+\s*$/.test(v))
+      );
     case "number":
-      return typeof v === "number" || typeof v === "boolean" || (typeof v === "string" && /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$|^\s*[+-]?(inf|infinity|nan)\s*$/i.test(v));
+      return (
+        typeof v === "number" ||
+        typeof v === "boolean" ||
+        (typeof v === "string" &&
+          /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$|^\s*[+-]?(inf|infinity|nan)\s*$/i.test(v))
+      );
     case "object":
       return v !== null && typeof v === "object" && !Array.isArray(v);
     case "array":
@@ -77,7 +97,12 @@ function num(v: unknown): number {
 }
 
 /** Pydantic-style lax validation of a JSON value; returns the first problem, or undefined. */
-export function validateJsonSchema(v: unknown, schema: JsonSchema | boolean | undefined, root: JsonSchema, at = ""): string | undefined {
+export function validateJsonSchema(
+  v: unknown,
+  schema: JsonSchema | boolean | undefined,
+  root: JsonSchema,
+  at = "",
+): string | undefined {
   if (schema === undefined || schema === true) return undefined;
   if (schema === false) return `${at || "value"}: not allowed`;
   const where = at || "the value";
@@ -87,42 +112,62 @@ export function validateJsonSchema(v: unknown, schema: JsonSchema | boolean | un
     const bad = validateJsonSchema(v, target, root, at);
     if (bad) return bad;
   }
-  if (schema.allOf) for (const s of schema.allOf) {
-    const bad = validateJsonSchema(v, s, root, at);
-    if (bad) return bad;
-  }
+  if (schema.allOf)
+    for (const s of schema.allOf) {
+      const bad = validateJsonSchema(v, s, root, at);
+      if (bad) return bad;
+    }
   const union = schema.anyOf ?? schema.oneOf;
   if (union) {
     const errors = union.map((s) => validateJsonSchema(v, s, root, at));
     if (!errors.includes(undefined)) return errors.find((e) => e && !/ is not (null|of type)/.test(e)) ?? errors[0];
   }
   if (schema.enum && !schema.enum.some((e) => e === v || (typeof v === "boolean" && e === Number(v)))) {
-    const shown = schema.enum.length <= 6 ? schema.enum.map((e) => JSON.stringify(e)).join(", ") : `${schema.enum.slice(0, 4).map((e) => JSON.stringify(e)).join(", ")} (and ${schema.enum.length - 4} more)`;
+    const shown =
+      schema.enum.length <= 6
+        ? schema.enum.map((e) => JSON.stringify(e)).join(", ")
+        : `${schema.enum
+            .slice(0, 4)
+            .map((e) => JSON.stringify(e))
+            .join(", ")} (and ${schema.enum.length - 4} more)`;
     return `${where} must be one of ${shown}, got ${JSON.stringify(v)}`;
   }
-  if ("const" in schema && schema.const !== v) return `${where} must be ${JSON.stringify(schema.const)}, got ${JSON.stringify(v)}`;
+  if ("const" in schema && schema.const !== v)
+    return `${where} must be ${JSON.stringify(schema.const)}, got ${JSON.stringify(v)}`;
   if (schema.type !== undefined) {
     const types = Array.isArray(schema.type) ? schema.type : [schema.type];
-    if (!types.some((t) => fits(t, v))) return `${where} is not of type ${types.join(" or ")} (got ${typeOf(v)} ${JSON.stringify(v)})`;
+    if (!types.some((t) => fits(t, v)))
+      return `${where} is not of type ${types.join(" or ")} (got ${typeOf(v)} ${JSON.stringify(v)})`;
     const numeric = types.includes("integer") || types.includes("number");
     if (numeric && typeof v !== "object") {
       const n = num(v);
-      if (types.includes("integer") && !types.includes("number") && !Number.isInteger(n)) return `${where} must be a whole number, got ${JSON.stringify(v)}`;
-      if (schema.minimum !== undefined && n < schema.minimum) return `${where} must be ≥ ${schema.minimum}, got ${JSON.stringify(v)}`;
-      if (schema.maximum !== undefined && n > schema.maximum) return `${where} must be ≤ ${schema.maximum}, got ${JSON.stringify(v)}`;
-      if (schema.exclusiveMinimum !== undefined && n <= schema.exclusiveMinimum) return `${where} must be > ${schema.exclusiveMinimum}, got ${JSON.stringify(v)}`;
-      if (schema.exclusiveMaximum !== undefined && n >= schema.exclusiveMaximum) return `${where} must be < ${schema.exclusiveMaximum}, got ${JSON.stringify(v)}`;
+      if (types.includes("integer") && !types.includes("number") && !Number.isInteger(n))
+        return `${where} must be a whole number, got ${JSON.stringify(v)}`;
+      if (schema.minimum !== undefined && n < schema.minimum)
+        return `${where} must be ≥ ${schema.minimum}, got ${JSON.stringify(v)}`;
+      if (schema.maximum !== undefined && n > schema.maximum)
+        return `${where} must be ≤ ${schema.maximum}, got ${JSON.stringify(v)}`;
+      if (schema.exclusiveMinimum !== undefined && n <= schema.exclusiveMinimum)
+        return `${where} must be > ${schema.exclusiveMinimum}, got ${JSON.stringify(v)}`;
+      if (schema.exclusiveMaximum !== undefined && n >= schema.exclusiveMaximum)
+        return `${where} must be < ${schema.exclusiveMaximum}, got ${JSON.stringify(v)}`;
     }
   }
   if (Array.isArray(v)) {
-    if (schema.minItems !== undefined && v.length < schema.minItems) return `${where} needs at least ${schema.minItems} items`;
-    if (schema.maxItems !== undefined && v.length > schema.maxItems) return `${where} takes at most ${schema.maxItems} items`;
+    if (schema.minItems !== undefined && v.length < schema.minItems)
+      return `${where} needs at least ${schema.minItems} items`;
+    if (schema.maxItems !== undefined && v.length > schema.maxItems)
+      return `${where} takes at most ${schema.maxItems} items`;
     const prefix = schema.prefixItems ?? [];
     for (let i = 0; i < v.length; i++) {
       const bad = validateJsonSchema(v[i], i < prefix.length ? prefix[i] : schema.items, root, `${at}[${i}]`);
       if (bad) return bad;
     }
-  } else if (v !== null && typeof v === "object" && (schema.properties || schema.additionalProperties !== undefined || schema.required)) {
+  } else if (
+    v !== null &&
+    typeof v === "object" &&
+    (schema.properties || schema.additionalProperties !== undefined || schema.required)
+  ) {
     const obj = v as Record<string, unknown>;
     for (const [k, x] of Object.entries(obj)) {
       // pydantic dataclasses take no private (_x) fields from input
@@ -160,10 +205,17 @@ export interface ConvertContext {
  * "x" shows it (KeyError: 'X', "Valid ... are: A, B"). The names: the release's registry of that enum, or the
  * list the validator's message gives when it is whole; undefined names: a lookup whose names are not known.
  */
-function memberNames(table: ProbeTable | undefined, field: string, prop: JsonSchema | undefined, ctx: ConvertContext): { names?: string[] } | undefined {
+function memberNames(
+  table: ProbeTable | undefined,
+  field: string,
+  prop: JsonSchema | undefined,
+  ctx: ConvertContext,
+): { names?: string[] } | undefined {
   const e = table?.[field]?.['"x"'];
   if (!e || !/KeyError: 'X'|: 'X'\.|Valid (?:options|modes|values) are: /.test(e)) return undefined;
-  const refs = [prop?.$ref, ...(prop?.anyOf ?? []).map((x) => x.$ref)].filter(Boolean).map((r) => r!.replace(/^#\/\$defs\//, ""));
+  const refs = [prop?.$ref, ...(prop?.anyOf ?? []).map((x) => x.$ref)]
+    .filter(Boolean)
+    .map((r) => r!.replace(/^#\/\$defs\//, ""));
   const reg = Object.values(ctx.registered ?? {}).find((r) => refs.includes(r.registry));
   if (reg) return { names: reg.names };
   // the list is whole when something follows it (" [type=", "."), or the message was not cut at 240 characters
@@ -171,7 +223,12 @@ function memberNames(table: ProbeTable | undefined, field: string, prop: JsonSch
   return m && (m[2] || e.length < 240) ? { names: m[1]!.split(", ") } : {};
 }
 
-export function convert(type: TypeSpec | null, value: string, schemas: Record<string, JsonSchema>, ctx: ConvertContext = {}): PyValue {
+export function convert(
+  type: TypeSpec | null,
+  value: string,
+  schemas: Record<string, JsonSchema>,
+  ctx: ConvertContext = {},
+): PyValue {
   if (!type) return value;
   switch (type.kind) {
     case "optional":
@@ -210,7 +267,8 @@ export function convert(type: TypeSpec | null, value: string, schemas: Record<st
         throw new Invalid(`${type.config} expects a JSON object: ${(e as Error).message}`);
       }
       const schema = schemas[type.schema];
-      if (!fits("object", parsed)) throw new Invalid(`${type.config} expects a JSON object, got ${JSON.stringify(parsed)}`);
+      if (!fits("object", parsed))
+        throw new Invalid(`${type.config} expects a JSON object, got ${JSON.stringify(parsed)}`);
       if (schema) checkConfigObject(type, parsed as Record<string, unknown>, schema, ctx);
       return parsed;
     }
@@ -224,7 +282,12 @@ export function convert(type: TypeSpec | null, value: string, schemas: Record<st
  * schema; then the release's cross-field rules. A field the schema cannot describe (a custom validator)
  * and the probes do not decide is "not checked offline".
  */
-function checkConfigObject(type: Extract<TypeSpec, { kind: "dataclass" }>, obj: Record<string, unknown>, schema: JsonSchema, ctx: ConvertContext): void {
+function checkConfigObject(
+  type: Extract<TypeSpec, { kind: "dataclass" }>,
+  obj: Record<string, unknown>,
+  schema: JsonSchema,
+  ctx: ConvertContext,
+): void {
   const table = ctx.probes?.[type.schema];
   const hr = type.human_readable_numbers !== false;
   const keys = Object.keys(obj);
@@ -243,28 +306,43 @@ function checkConfigObject(type: Extract<TypeSpec, { kind: "dataclass" }>, obj: 
       const byName = memberNames(table, k, k.startsWith("_") ? undefined : schema.properties?.[k], ctx);
       if (byName) {
         if (!byName.names && /^[A-Za-z][A-Za-z0-9_]*$/.test(v)) {
-          ctx.warnings?.push(`${type.config}.${k} = ${JSON.stringify(v)}: vLLM looks it up by member name, which is not checked offline; vLLM checks it when the server starts`);
+          ctx.warnings?.push(
+            `${type.config}.${k} = ${JSON.stringify(v)}: vLLM looks it up by member name, which is not checked offline; vLLM checks it when the server starts`,
+          );
           continue;
         }
         if (!byName.names) throw new Invalid(`${type.config}: ${k}: ${JSON.stringify(v)} is not a member name`);
         if (byName.names.includes(v.toUpperCase())) continue;
         const near = byName.names.filter((n) => n.includes(v.toUpperCase()) || v.toUpperCase().includes(n)).slice(0, 3);
-        throw new Invalid(`${type.config}: ${k}: ${JSON.stringify(v)} is not one of its ${byName.names.length} names${near.length ? ` (close: ${near.join(", ")})` : ""}`);
+        throw new Invalid(
+          `${type.config}: ${k}: ${JSON.stringify(v)} is not one of its ${byName.names.length} names${near.length ? ` (close: ${near.join(", ")})` : ""}`,
+        );
       }
     }
     if (bad) throw new Invalid(`${type.config}: ${bad}`);
-    if (pv && (pv.fieldLevel || keys.length === 1)) throw new Invalid(`${type.config}: vLLM refuses ${k}: ${JSON.stringify(obj[k])} (${shortError(pv.error!)})`);
+    if (pv && (pv.fieldLevel || keys.length === 1))
+      throw new Invalid(`${type.config}: vLLM refuses ${k}: ${JSON.stringify(obj[k])} (${shortError(pv.error!)})`);
     const sub = k.startsWith("_") ? undefined : schema.properties?.[k];
     if (!pv && schema["x-vllmapp-partial"] && sub && Object.keys(sub).length === 0) {
-      ctx.warnings?.push(`${type.config}.${k} = ${JSON.stringify(obj[k])} is not checked offline (vLLM validates it with its own function); vLLM checks it when the server starts`);
+      ctx.warnings?.push(
+        `${type.config}.${k} = ${JSON.stringify(obj[k])} is not checked offline (vLLM validates it with its own function); vLLM checks it when the server starts`,
+      );
     }
   }
   for (const r of schema.required ?? []) if (!(r in obj)) throw new Invalid(`${type.config}: ${r} is required`);
-  const defaults = Object.fromEntries(Object.entries(schema.properties ?? {}).flatMap(([k, p]) => (typeof p === "object" && "default" in p ? [[k, p.default]] : [])));
+  const defaults = Object.fromEntries(
+    Object.entries(schema.properties ?? {}).flatMap(([k, p]) =>
+      typeof p === "object" && "default" in p ? [[k, p.default]] : [],
+    ),
+  );
   const cross = crossFieldProblem(type.config, table, obj, defaults);
   if (cross) throw new Invalid(`${type.config}: ${cross}`);
 }
 
 function shortError(e: string): string {
-  return e.replace(/^ValidationError: \d+ validation errors? for \w+ /, "").replace(/ \[type=[^\]]*\]/g, "").replace(/ For further information.*$/, "").slice(0, 200);
+  return e
+    .replace(/^ValidationError: \d+ validation errors? for \w+ /, "")
+    .replace(/ \[type=[^\]]*\]/g, "")
+    .replace(/ For further information.*$/, "")
+    .slice(0, 200);
 }

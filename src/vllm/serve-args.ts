@@ -16,8 +16,13 @@ export const OWNED_FLAGS: Record<string, { field?: string; why: string }> = {
   "--port": { field: "port", why: "set port: in vllm-app.yaml" },
   "--served-model-name": { field: "model_id", why: "set model_id: in vllm-app.yaml" },
   "--model": { field: "model_hf_path", why: "set model_hf_path: or model_path: in vllm-app.yaml" },
-  "--api-key": { field: "requires_auth", why: "set requires_auth: true; vllmapp generates the key into a Secret and passes it as VLLM_API_KEY" },
-  "--host": { why: "vllmapp makes the server listen on all interfaces of the container (port: sets the port); remove --host" },
+  "--api-key": {
+    field: "requires_auth",
+    why: "set requires_auth: true; vllmapp generates the key into a Secret and passes it as VLLM_API_KEY",
+  },
+  "--host": {
+    why: "vllmapp makes the server listen on all interfaces of the container (port: sets the port); remove --host",
+  },
 };
 
 export interface ArgToken {
@@ -35,8 +40,15 @@ export interface ExtraArgsResult {
   flagUses: { name: string; written: string; path: (string | number)[]; values: string[] }[];
 }
 
-interface Opt { flag: CatalogFlag; negated: boolean }
-interface Parser { catalog: Catalog; options: Map<string, Opt>; negativeLike: boolean }
+interface Opt {
+  flag: CatalogFlag;
+  negated: boolean;
+}
+interface Parser {
+  catalog: Catalog;
+  options: Map<string, Opt>;
+  negativeLike: boolean;
+}
 
 const parsers = new Map<string, Parser>();
 export function parserFor(version: string): Parser {
@@ -56,7 +68,11 @@ export function parserFor(version: string): Parser {
 }
 
 /** One argument after vLLM's rewrites, and the extra_args token it came from. */
-interface Arg { value: string; src: number; json?: unknown }
+interface Arg {
+  value: string;
+  src: number;
+  json?: unknown;
+}
 
 type Classified =
   | { kind: "A" }
@@ -81,7 +97,8 @@ function classify(p: Parser, arg: string): Classified {
   if (arg[1] === "-") {
     const prefix = eq >= 0 ? arg.slice(0, eq) : arg;
     const explicit = eq >= 0 ? arg.slice(eq + 1) : undefined;
-    for (const [o, opt] of p.options) if (o.startsWith(prefix)) tuples.push({ opt, optionString: o, ...(explicit !== undefined ? { explicit } : {}) });
+    for (const [o, opt] of p.options)
+      if (o.startsWith(prefix)) tuples.push({ opt, optionString: o, ...(explicit !== undefined ? { explicit } : {}) });
   } else {
     const short = arg.slice(0, 2);
     for (const [o, opt] of p.options) {
@@ -111,7 +128,10 @@ function rewrite(p: Parser, values: readonly string[]): { args: Arg[]; error?: {
       const fixed = dot >= 0 ? key.slice(0, dot).replace(/_/g, "-") + key.slice(dot) : key.replace(/_/g, "-");
       out.push({ value: eq >= 0 ? `${fixed}=${arg.slice(eq + 1)}` : fixed, src: i });
     } else if (hasOptLevel && arg.startsWith("-O") && arg !== "-O") {
-      out.push({ value: "--optimization-level", src: i }, { value: arg[2] === "=" ? arg.slice(3) : arg.slice(2), src: i });
+      out.push(
+        { value: "--optimization-level", src: i },
+        { value: arg[2] === "=" ? arg.slice(3) : arg.slice(2), src: i },
+      );
     } else if (hasOptLevel && arg === "-O" && ["0", "1", "2", "3"].includes(values[i + 1] ?? "")) {
       out.push({ value: "--optimization-level", src: i });
     } else if (!hasOptLevel && legacyO && arg.startsWith("-O") && arg !== "-O" && arg[2] !== ".") {
@@ -165,21 +185,23 @@ function rewrite(p: Parser, values: readonly string[]): { args: Arg[]; error?: {
     merge(entry.value, nested as Record<string, unknown>);
     dicts.set(key, entry);
   }
-  for (const [key, d] of dicts) kept.push({ value: key, src: d.src }, { value: JSON.stringify(d.value), src: d.src, json: d.value });
+  for (const [key, d] of dicts)
+    kept.push({ value: key, src: d.src }, { value: JSON.stringify(d.value), src: d.src, json: d.value });
   return { args: kept };
 }
 
 function merge(into: Record<string, unknown>, update: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(update)) {
     const cur = into[k];
-    if (v && typeof v === "object" && !Array.isArray(v) && cur && typeof cur === "object" && !Array.isArray(cur)) merge(cur as Record<string, unknown>, v as Record<string, unknown>);
+    if (v && typeof v === "object" && !Array.isArray(v) && cur && typeof cur === "object" && !Array.isArray(cur))
+      merge(cur as Record<string, unknown>, v as Record<string, unknown>);
     else if (Array.isArray(v) && Array.isArray(cur)) cur.push(...v);
     else into[k] = v;
   }
 }
 
 function display(opt: Opt): string {
-  return opt.negated ? opt.flag.negations[0] ?? opt.flag.name : opt.flag.name;
+  return opt.negated ? (opt.flag.negations[0] ?? opt.flag.name) : opt.flag.name;
 }
 
 function choiceEquals(c: unknown, v: unknown): boolean {
@@ -194,7 +216,12 @@ function checkValue(p: Parser, flag: CatalogFlag, raw: string, json: unknown, wa
   if (flag.action === "LoRAParserAction" && raw.includes("=") && !raw.includes(",") && raw.split("=").length !== 2) {
     return `${flag.name} expects NAME=PATH (one "="), got "${raw}"`;
   }
-  if (flag.action === "LoRAParserAction" && raw !== "" && !(raw === "None" && flag.type?.kind === "optional") && !(raw.includes("=") && !raw.includes(","))) {
+  if (
+    flag.action === "LoRAParserAction" &&
+    raw !== "" &&
+    !(raw === "None" && flag.type?.kind === "optional") &&
+    !(raw.includes("=") && !raw.includes(","))
+  ) {
     // name=path, or a JSON object {"name": ..., "path": ...}
     let o: unknown;
     try {
@@ -202,23 +229,36 @@ function checkValue(p: Parser, flag: CatalogFlag, raw: string, json: unknown, wa
     } catch {
       return `${flag.name} expects NAME=PATH or a JSON object, got "${raw}"`;
     }
-    if (!o || typeof o !== "object" || Array.isArray(o)) return `${flag.name} expects NAME=PATH or a JSON object, got "${raw}"`;
+    if (!o || typeof o !== "object" || Array.isArray(o))
+      return `${flag.name} expects NAME=PATH or a JSON object, got "${raw}"`;
   }
   if (flag.name === "--config" && !/\.ya?ml$/.test(raw)) return `--config must name a .yaml/.yml file, got "${raw}"`;
   try {
-    const ctx = { probes: p.catalog.probes ?? {}, warnings, registered: (p.catalog as { registered?: ConvertContext["registered"] }).registered };
-    if (json !== undefined && flag.type?.kind === "optional" && flag.type.inner.kind === "dataclass") v = convert(flag.type.inner, JSON.stringify(json), p.catalog.schemas, ctx);
-    else v = json !== undefined && flag.type?.kind === "dataclass" ? convert(flag.type, JSON.stringify(json), p.catalog.schemas, ctx) : convert(flag.type, raw, p.catalog.schemas, ctx);
+    const ctx = {
+      probes: p.catalog.probes ?? {},
+      warnings,
+      registered: (p.catalog as { registered?: ConvertContext["registered"] }).registered,
+    };
+    if (json !== undefined && flag.type?.kind === "optional" && flag.type.inner.kind === "dataclass")
+      v = convert(flag.type.inner, JSON.stringify(json), p.catalog.schemas, ctx);
+    else
+      v =
+        json !== undefined && flag.type?.kind === "dataclass"
+          ? convert(flag.type, JSON.stringify(json), p.catalog.schemas, ctx)
+          : convert(flag.type, raw, p.catalog.schemas, ctx);
   } catch (e) {
     if (!(e instanceof Invalid)) throw e;
     return `${flag.name}: ${e.message}`;
   }
   // a list the parser documents (metavar "{a,b} or name registered ...") but does not enforce: plugins may
   // register more names, so an unknown one is a warning
-  const documented = !flag.choices && typeof flag.metavar === "string" ? /^\{([^}]*)\}/.exec(flag.metavar)?.[1]?.split(",") : undefined;
+  const documented =
+    !flag.choices && typeof flag.metavar === "string" ? /^\{([^}]*)\}/.exec(flag.metavar)?.[1]?.split(",") : undefined;
   if (documented && typeof v === "string" && v !== "" && !documented.includes(v)) {
     const guess = didYouMean(v, documented);
-    warnings.push(`"${v}" is not a built-in value${guess ? ` (did you mean "${guess}"?)` : ""}; vLLM ${p.catalog.vllm_version} accepts it only if a plugin registers it`);
+    warnings.push(
+      `"${v}" is not a built-in value${guess ? ` (did you mean "${guess}"?)` : ""}; vLLM ${p.catalog.vllm_version} accepts it only if a plugin registers it`,
+    );
   }
   if (flag.choices && !flag.choices.some((c) => choiceEquals(c, v))) {
     const shown = flag.choices.filter((c) => c !== null).map(String);
@@ -237,30 +277,59 @@ const REMOVED_BEFORE_CATALOGS: Record<string, string> = {
   "--use-v2-block-manager": "remove it: the v2 block manager became the only one",
   "--worker-use-ray": "use --distributed-executor-backend ray",
   "--engine-use-ray": "remove it (vLLM's engine no longer runs as a Ray actor)",
-  "--speculative-model": "use speculative_config: (or draft_model_hf_path:) in vllm-app.yaml; vllmapp writes --speculative-config",
-  "--num-speculative-tokens": "use speculative_config: {num_speculative_tokens: N} in vllm-app.yaml; vllmapp writes --speculative-config",
+  "--speculative-model":
+    "use speculative_config: (or draft_model_hf_path:) in vllm-app.yaml; vllmapp writes --speculative-config",
+  "--num-speculative-tokens":
+    "use speculative_config: {num_speculative_tokens: N} in vllm-app.yaml; vllmapp writes --speculative-config",
 };
 
-function unknownProblem(p: Parser, opt: string, path: ArgToken["path"], sev: "error" | "warning", imageVersion: string | undefined): Finding {
+function unknownProblem(
+  p: Parser,
+  opt: string,
+  path: ArgToken["path"],
+  sev: "error" | "warning",
+  imageVersion: string | undefined,
+): Finding {
   const version = p.catalog.vllm_version;
   const norm = opt.startsWith("--") ? "--" + opt.slice(2).replace(/_/g, "-") : opt;
   const base = norm.split(".")[0]!;
   const added = p.catalog.history.added_later.find((a) => a.name === base);
   const removed = p.catalog.history.removed.find((r) => r.name === base);
   if (added && (!removed || removed.last_seen < added.added_in)) {
-    return { path, severity: sev, message: `${base} needs vLLM ≥ ${added.added_in}${imageVersion ? `; your image is ${imageVersion}` : ` (not in ${version})`}`, hint: `remove it, or use an image with vLLM ${added.added_in} or newer (e.g. vllm/vllm-openai:v${added.added_in})` };
+    return {
+      path,
+      severity: sev,
+      message: `${base} needs vLLM ≥ ${added.added_in}${imageVersion ? `; your image is ${imageVersion}` : ` (not in ${version})`}`,
+      hint: `remove it, or use an image with vLLM ${added.added_in} or newer (e.g. vllm/vllm-openai:v${added.added_in})`,
+    };
   }
   if (removed) {
     return {
-      path, severity: sev,
+      path,
+      severity: sev,
       message: `${base} was removed in vLLM ${removed.removed_in} (last in ${removed.last_seen}${removed.deprecated ? ", where it was deprecated" : ""})${imageVersion ? `; your image is ${imageVersion}` : ""}`,
-      hint: removed.replacement ? `use ${removed.replacement}` : removed.help ? `remove it; its last help said: ${removed.help}` : "remove it from extra_args",
+      hint: removed.replacement
+        ? `use ${removed.replacement}`
+        : removed.help
+          ? `remove it; its last help said: ${removed.help}`
+          : "remove it from extra_args",
     };
   }
   const old = REMOVED_BEFORE_CATALOGS[base];
-  if (old) return { path, severity: sev, message: `${base} was removed before vLLM 0.11 (the oldest release vllmapp has a flag catalog for)`, hint: old };
+  if (old)
+    return {
+      path,
+      severity: sev,
+      message: `${base} was removed before vLLM 0.11 (the oldest release vllmapp has a flag catalog for)`,
+      hint: old,
+    };
   const guess = didYouMean(norm, p.options.keys());
-  return { path, severity: sev, message: `unknown vllm serve flag ${opt}${guess ? `; did you mean ${guess}?` : ""}`, hint: guess ? `write ${guess} (checked against vLLM ${version})` : `see \`vllm serve --help\` for vLLM ${version}` };
+  return {
+    path,
+    severity: sev,
+    message: `unknown vllm serve flag ${opt}${guess ? `; did you mean ${guess}?` : ""}`,
+    hint: guess ? `write ${guess} (checked against vLLM ${version})` : `see \`vllm serve --help\` for vLLM ${version}`,
+  };
 }
 
 export interface ValidateOptions {
@@ -276,9 +345,13 @@ export interface ValidateOptions {
  * Validate extra_args tokens against one release's parser. `strict`: the image's release is known, so
  * what its parser rejects is an error; otherwise a warning. Owned flags are errors for every image.
  */
-export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, options: ValidateOptions = {}): ExtraArgsResult {
+export function validateExtraArgs(
+  tokens: readonly ArgToken[],
+  strict: boolean,
+  options: ValidateOptions = {},
+): ExtraArgsResult {
   const version = options.version ?? catalogIndex().default;
-  const imageVersion = options.target ? undefined : options.imageVersion ?? version;
+  const imageVersion = options.target ? undefined : (options.imageVersion ?? version);
   const p = parserFor(version);
   const problems: Finding[] = [];
   const flagsSet = new Set<string>();
@@ -291,7 +364,7 @@ export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, 
   const list = rw.args;
   const cls = list.map((a) => classify(p, a.value));
   let lastSwitch: string | undefined;
-  for (let i = 0; i < list.length; ) {
+  for (let i = 0; i < list.length;) {
     const a = list[i]!;
     const c = cls[i]!;
     const path = pathOf(a.src);
@@ -299,24 +372,49 @@ export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, 
     lastSwitch = undefined;
     i++;
     if (a.value === "--") {
-      problems.push({ path, severity: "error", message: `"--" would make everything after it a positional argument`, hint: "remove it" });
+      problems.push({
+        path,
+        severity: "error",
+        message: `"--" would make everything after it a positional argument`,
+        hint: "remove it",
+      });
       continue;
     }
     if (c.kind === "A") {
       if (/\s/.test(a.value) && a.value.trim().startsWith("-") && typeof path[path.length - 1] === "number") {
-        problems.push({ path, severity: sev, message: `"${a.value}" is one list element, so vLLM would receive it as a single argument`, hint: `split it: ${JSON.stringify(a.value.trim().split(/\s+/))}` });
+        problems.push({
+          path,
+          severity: sev,
+          message: `"${a.value}" is one list element, so vLLM would receive it as a single argument`,
+          hint: `split it: ${JSON.stringify(a.value.trim().split(/\s+/))}`,
+        });
       } else {
         problems.push(
           afterSwitch
-            ? { path, severity: sev, message: `unexpected argument "${a.value}": ${afterSwitch} is a switch and takes no value`, hint: `write ${afterSwitch} alone` }
-            : { path, severity: sev, message: `unexpected argument "${a.value}": extra_args holds flags and their values only`, hint: "the model comes from model_hf_path or model_path; check that the flag before it takes a value" },
+            ? {
+                path,
+                severity: sev,
+                message: `unexpected argument "${a.value}": ${afterSwitch} is a switch and takes no value`,
+                hint: `write ${afterSwitch} alone`,
+              }
+            : {
+                path,
+                severity: sev,
+                message: `unexpected argument "${a.value}": extra_args holds flags and their values only`,
+                hint: "the model comes from model_hf_path or model_path; check that the flag before it takes a value",
+              },
         );
       }
       continue;
     }
     if (c.kind === "ambiguous") {
       const names = [...new Set(c.matches.map((m) => display(p.options.get(m)!)))];
-      problems.push({ path, severity: sev, message: `${a.value.split("=")[0]} is ambiguous in vLLM ${version}: it could be ${c.matches.join(", ")}`, hint: `write the full flag name${names.length === 1 ? ` (${names[0]})` : ""}` });
+      problems.push({
+        path,
+        severity: sev,
+        message: `${a.value.split("=")[0]} is ambiguous in vLLM ${version}: it could be ${c.matches.join(", ")}`,
+        hint: `write the full flag name${names.length === 1 ? ` (${names[0]})` : ""}`,
+      });
       while (i < list.length && cls[i]!.kind === "A") i++;
       continue;
     }
@@ -327,24 +425,49 @@ export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, 
     }
     const { flag } = c.opt;
     flagsSet.add(flag.name);
-    const use = { name: flag.name, written: c.abbreviatedFrom?.split("=")[0] ?? c.optionString, path, values: [] as string[] };
+    const use = {
+      name: flag.name,
+      written: c.abbreviatedFrom?.split("=")[0] ?? c.optionString,
+      path,
+      values: [] as string[],
+    };
     flagUses.push(use);
     const owned = OWNED_FLAGS[flag.name];
     if (owned) {
-      problems.push({ path, severity: "error", message: `${flag.name} is set by vllmapp${owned.field ? `; use the ${owned.field} field instead` : ""}`, hint: owned.why });
+      problems.push({
+        path,
+        severity: "error",
+        message: `${flag.name} is set by vllmapp${owned.field ? `; use the ${owned.field} field instead` : ""}`,
+        hint: owned.why,
+      });
       if (flag.takes_value && c.explicit === undefined) while (i < list.length && cls[i]!.kind === "A") i++;
       continue;
     }
     if (flag.kind === "help" || flag.kind === "version") {
-      problems.push({ path, severity: sev, message: `${c.optionString} makes vLLM print ${flag.kind === "help" ? "its help" : "its version"} and exit, so the server would never start`, hint: "remove it (run `vllm serve --help` in the image to read the help)" });
+      problems.push({
+        path,
+        severity: sev,
+        message: `${c.optionString} makes vLLM print ${flag.kind === "help" ? "its help" : "its version"} and exit, so the server would never start`,
+        hint: "remove it (run `vllm serve --help` in the image to read the help)",
+      });
       continue;
     }
     const shown = display(c.opt);
     if (c.abbreviatedFrom && c.abbreviatedFrom !== c.optionString && c.abbreviatedFrom.startsWith("--")) {
-      problems.push({ path, severity: "note", message: `${c.abbreviatedFrom.split("=")[0]} is accepted as an abbreviation of ${c.optionString}`, hint: `write ${c.optionString} in full; a later vLLM flag could make the abbreviation ambiguous` });
+      problems.push({
+        path,
+        severity: "note",
+        message: `${c.abbreviatedFrom.split("=")[0]} is accepted as an abbreviation of ${c.optionString}`,
+        hint: `write ${c.optionString} in full; a later vLLM flag could make the abbreviation ambiguous`,
+      });
     }
     if (flag.deprecated && !c.opt.negated) {
-      problems.push({ path, severity: "warning", message: `${flag.name} is deprecated in vLLM ${version}${flag.deprecation ? `: ${flag.deprecation}` : ""}`, ...(flag.replacement ? { hint: `use ${flag.replacement}` } : {}) });
+      problems.push({
+        path,
+        severity: "warning",
+        message: `${flag.name} is deprecated in vLLM ${version}${flag.deprecation ? `: ${flag.deprecation}` : ""}`,
+        ...(flag.replacement ? { hint: `use ${flag.replacement}` } : {}),
+      });
     }
     // argparse: explicit values, then the run of following arguments that are not options
     let values: Arg[] = [];
@@ -355,25 +478,53 @@ export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, 
     };
     if (!flag.takes_value) {
       if (c.explicit !== undefined) {
-        const fix = c.opt.negated ? shown : /^(false|0|no|off)$/i.test(c.explicit) && flag.negations[0] ? flag.negations[0] : flag.name;
-        problems.push({ path, severity: sev, message: `${c.optionString} is a switch and takes no value, got "${a.value}"`, hint: `write ${fix}${flag.negations.length ? ` (the switch is ${flag.name} / ${flag.negations.join(" / ")})` : ""}` });
+        const fix = c.opt.negated
+          ? shown
+          : /^(false|0|no|off)$/i.test(c.explicit) && flag.negations[0]
+            ? flag.negations[0]
+            : flag.name;
+        problems.push({
+          path,
+          severity: sev,
+          message: `${c.optionString} is a switch and takes no value, got "${a.value}"`,
+          hint: `write ${fix}${flag.negations.length ? ` (the switch is ${flag.name} / ${flag.negations.join(" / ")})` : ""}`,
+        });
       }
       lastSwitch = shown;
       continue;
     }
     if (c.explicit !== undefined) {
       if (typeof flag.nargs === "number" && flag.nargs !== 1) {
-        problems.push({ path, severity: sev, message: `${flag.name} takes ${flag.nargs} values, so "${a.value}" cannot give it one`, hint: `write ${flag.name} followed by ${flag.nargs} values` });
+        problems.push({
+          path,
+          severity: sev,
+          message: `${flag.name} takes ${flag.nargs} values, so "${a.value}" cannot give it one`,
+          hint: `write ${flag.name} followed by ${flag.nargs} values`,
+        });
         continue;
       }
       values = [{ value: c.explicit, src: a.src }];
     } else {
       const n = following();
       const nargs = flag.nargs;
-      const take = nargs === null ? Math.min(n, 1) : nargs === "?" ? Math.min(n, 1) : nargs === "+" || nargs === "*" ? n : typeof nargs === "number" ? Math.min(n, nargs) : n;
+      const take =
+        nargs === null
+          ? Math.min(n, 1)
+          : nargs === "?"
+            ? Math.min(n, 1)
+            : nargs === "+" || nargs === "*"
+              ? n
+              : typeof nargs === "number"
+                ? Math.min(n, nargs)
+                : n;
       const need = nargs === null || nargs === "+" ? 1 : typeof nargs === "number" ? nargs : 0;
       if (take < need) {
-        problems.push({ path, severity: sev, message: `${flag.name} expects ${nargs === "+" ? "one or more values" : typeof nargs === "number" && nargs > 1 ? `${nargs} values` : "a value"}${i < list.length ? `, and "${list[i]!.value}" is an option` : ""}`, hint: `write ${flag.name} VALUE or ${flag.name}=VALUE` });
+        problems.push({
+          path,
+          severity: sev,
+          message: `${flag.name} expects ${nargs === "+" ? "one or more values" : typeof nargs === "number" && nargs > 1 ? `${nargs} values` : "a value"}${i < list.length ? `, and "${list[i]!.value}" is an option` : ""}`,
+          hint: `write ${flag.name} VALUE or ${flag.name}=VALUE`,
+        });
         continue;
       }
       values = list.slice(i, i + take);
@@ -383,7 +534,8 @@ export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, 
     for (const v of values) {
       const warnings: string[] = [];
       const bad = checkValue(p, flag, v.value, v.json, warnings);
-      for (const w of warnings) problems.push({ path: pathOf(v.src), severity: "warning", message: `${flag.name}: ${w}` });
+      for (const w of warnings)
+        problems.push({ path: pathOf(v.src), severity: "warning", message: `${flag.name}: ${w}` });
       if (bad) {
         problems.push({ path: pathOf(v.src), severity: sev, message: bad });
         break;
@@ -394,7 +546,10 @@ export function validateExtraArgs(tokens: readonly ArgToken[], strict: boolean, 
 }
 
 /** Substitute `${name}` with parameter values; unknown names are problems. */
-export function substituteParameters(tokens: ArgToken[], params: ReadonlyMap<string, string>): { tokens: ArgToken[]; problems: Finding[] } {
+export function substituteParameters(
+  tokens: ArgToken[],
+  params: ReadonlyMap<string, string>,
+): { tokens: ArgToken[]; problems: Finding[] } {
   const problems: Finding[] = [];
   const out = tokens.map((t) => ({
     ...t,
@@ -402,7 +557,14 @@ export function substituteParameters(tokens: ArgToken[], params: ReadonlyMap<str
       const v = params.get(name);
       if (v === undefined) {
         const guess = didYouMean(name, params.keys());
-        problems.push({ path: t.path, severity: "error", message: `\${${name}} names no parameter${guess ? `; did you mean \${${guess}}?` : ""}`, hint: params.size ? `parameters: ${[...params.keys()].join(", ")}` : "define it under parameters: [{name, value}]" });
+        problems.push({
+          path: t.path,
+          severity: "error",
+          message: `\${${name}} names no parameter${guess ? `; did you mean \${${guess}}?` : ""}`,
+          hint: params.size
+            ? `parameters: ${[...params.keys()].join(", ")}`
+            : "define it under parameters: [{name, value}]",
+        });
         return whole;
       }
       return v;

@@ -28,7 +28,8 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), "vllmapp-bench-load-"));
 const RSS_HOOK = `--import=data:text/javascript,process.on("exit",()=>process.stderr.write("\\n@@RSS "+process.resourceUsage().maxRSS+"\\n"))`;
 const note = (s) => process.stderr.write(`[bench] ${s}\n`);
 for (const v of ["KUBECONFIG", "VLLMAPP_TEST_KUBECTL", "VLLM_STANDIN_IMAGE", "VLLMAPP_REAL_NODE"]) {
-  if (!process.env[v]) throw new Error(`${v} is not set: run with the test bed's environment (set -a; . /tmp/work/tb.env; set +a)`);
+  if (!process.env[v])
+    throw new Error(`${v} is not set: run with the test bed's environment (set -a; . /tmp/work/tb.env; set +a)`);
 }
 const env = { ...process.env, CI: "1", NO_COLOR: "1" };
 const kubectlBin = env.VLLMAPP_TEST_KUBECTL;
@@ -41,7 +42,13 @@ const median = (a) => {
 };
 const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 function sh(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { env, input: opts.input, encoding: "utf8", maxBuffer: 1 << 30, timeout: opts.timeoutMs ?? 600_000 });
+  const r = spawnSync(cmd, args, {
+    env,
+    input: opts.input,
+    encoding: "utf8",
+    maxBuffer: 1 << 30,
+    timeout: opts.timeoutMs ?? 600_000,
+  });
   if (r.status !== 0 && !opts.allowFail) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
   return r;
 }
@@ -62,17 +69,52 @@ const vllmapp = (...args) => [process.execPath, [RSS_HOOK, BIN, ...args]];
 function kwokNodes(n, gpus) {
   const items = Array.from({ length: n }, (_, i) => {
     const name = `${pool}-${i}`;
-    const capacity = { cpu: "1024", memory: "8Ti", pods: "110", "ephemeral-storage": "10Ti", "nvidia.com/gpu": String(gpus) };
+    const capacity = {
+      cpu: "1024",
+      memory: "8Ti",
+      pods: "110",
+      "ephemeral-storage": "10Ti",
+      "nvidia.com/gpu": String(gpus),
+    };
     return {
-      apiVersion: "v1", kind: "Node",
-      metadata: { name, annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" }, labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", type: "kwok", "vllmapp.dev/pool": pool, "load17-bench": pool, "nvidia.com/gpu.product": "NVIDIA-L4" } },
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: {
+        name,
+        annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+        labels: {
+          "kubernetes.io/hostname": name,
+          "kubernetes.io/os": "linux",
+          type: "kwok",
+          "vllmapp.dev/pool": pool,
+          "load17-bench": pool,
+          "nvidia.com/gpu.product": "NVIDIA-L4",
+        },
+      },
       spec: { taints: [{ key: "load17-bench", value: pool, effect: "NoSchedule" }] },
-      status: { capacity, allocatable: capacity, nodeInfo: { architecture: "amd64", operatingSystem: "linux", kubeletVersion: "v1.36.3", containerRuntimeVersion: "containerd://kwok", kernelVersion: "kwok", osImage: "kwok", kubeProxyVersion: "", bootID: "", machineID: "", systemUUID: "" } },
+      status: {
+        capacity,
+        allocatable: capacity,
+        nodeInfo: {
+          architecture: "amd64",
+          operatingSystem: "linux",
+          kubeletVersion: "v1.36.3",
+          containerRuntimeVersion: "containerd://kwok",
+          kernelVersion: "kwok",
+          osImage: "kwok",
+          kubeProxyVersion: "",
+          bootID: "",
+          machineID: "",
+          systemUUID: "",
+        },
+      },
     };
   });
   return JSON.stringify({ apiVersion: "v1", kind: "List", items });
 }
-const appsYaml = Array.from({ length: APPS }, (_, i) => `name: load17-${String(i).padStart(3, "0")}
+const appsYaml = Array.from(
+  { length: APPS },
+  (_, i) => `name: load17-${String(i).padStart(3, "0")}
 model_path: /models/m${i}
 image: ${env.VLLM_STANDIN_IMAGE}
 resources: {gpu: "L4:1", cpu: "1", memory: 2Gi}
@@ -80,15 +122,18 @@ cluster_pool: ${pool}
 pod_template:
   spec:
     tolerations: [{key: load17-bench, operator: Exists, effect: NoSchedule}]
-`).join("---\n");
+`,
+).join("---\n");
 
 const rows = [];
-const row = (what, v, baseline, b, extra = "") => rows.push(`| ${what} | ${fmt(v)} | ${baseline} | ${fmt(b)} | ${(v / b).toFixed(2)}× | ${extra} |`);
+const row = (what, v, baseline, b, extra = "") =>
+  rows.push(`| ${what} | ${fmt(v)} | ${baseline} | ${fmt(b)} | ${(v / b).toFixed(2)}× | ${extra} |`);
 const namespaces = [];
 const mkns = (name) => (kubectl(["create", "namespace", name]), namespaces.push(name), name);
 
 try {
-  if (spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "ignore" }).status !== 0) throw new Error("npm run build failed");
+  if (spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "ignore" }).status !== 0)
+    throw new Error("npm run build failed");
   // room for every run's 200 pods at once (terminating namespaces keep theirs for a minute)
   const runs = 2 * N_DEPLOY;
   const nodes = Math.ceil((runs * APPS) / 100);
@@ -96,13 +141,19 @@ try {
   kubectl(["create", "-f", "-"], { input: kwokNodes(nodes, 128) });
   for (let i = 0; i < 120; i++) {
     const list = JSON.parse(kubectl(["get", "nodes", "-l", `load17-bench=${pool}`, "-o", "json"]).stdout);
-    if (list.items.length === nodes && list.items.every((n) => n.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"))) break;
+    if (
+      list.items.length === nodes &&
+      list.items.every((n) => n.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
+    )
+      break;
     await new Promise((r) => setTimeout(r, 500));
   }
   const file = path.join(tmp, "apps.yaml");
   writeFileSync(file, appsYaml);
 
-  note(`deploy of ${APPS} apps until Ready vs kubectl apply --server-side + kubectl wait (${N_DEPLOY} run(s) each, interleaved)`);
+  note(
+    `deploy of ${APPS} apps until Ready vs kubectl apply --server-side + kubectl wait (${N_DEPLOY} run(s) each, interleaved)`,
+  );
   const first = { v: [], k: [], rss: [] };
   const again = { v: [], k: [], rss: [] };
   let statusNs;
@@ -113,8 +164,16 @@ try {
     first.rss.push(d.rss);
     const kns = mkns(`${id}-k${i}`);
     const rendered = path.join(tmp, `rendered-${i}.yaml`);
-    writeFileSync(rendered, sh(process.execPath, [BIN, "render", "--dry-run", "-f", file, "-n", kns, "-o", "yaml"]).stdout);
-    first.k.push(timed([[kubectlBin, ["apply", "--server-side", "--field-manager=kubectl", "-f", rendered]], [kubectlBin, ["wait", "--for=condition=Available", "deployment", "--all", "-n", kns, "--timeout=600s"]]]).ms);
+    writeFileSync(
+      rendered,
+      sh(process.execPath, [BIN, "render", "--dry-run", "-f", file, "-n", kns, "-o", "yaml"]).stdout,
+    );
+    first.k.push(
+      timed([
+        [kubectlBin, ["apply", "--server-side", "--field-manager=kubectl", "-f", rendered]],
+        [kubectlBin, ["wait", "--for=condition=Available", "deployment", "--all", "-n", kns, "--timeout=600s"]],
+      ]).ms,
+    );
     for (let j = 0; j < N_SMALL; j++) {
       const a = timed([vllmapp("deploy", "-f", file, "-n", vns, "--quiet")]);
       again.v.push(a.ms);
@@ -123,8 +182,20 @@ try {
     }
     statusNs = vns;
   }
-  row(`\`vllmapp deploy\` of ${APPS} apps from one file, until Ready`, median(first.v), "`kubectl apply --server-side -f` (same objects) + `kubectl wait --for=condition=Available`", median(first.k), `runs: ${first.v.map(fmt).join(", ")} vs ${first.k.map(fmt).join(", ")}; the cluster (scheduler, kwok) sets most of it`);
-  row(`\`vllmapp deploy\` of the ${APPS} apps again, unchanged`, median(again.v), "`kubectl apply --server-side -f` again", median(again.k), `${again.v.length} runs; vllmapp also server-side dry-runs every object first, reads each app's set, prunes, and waits (watches) for each rollout`);
+  row(
+    `\`vllmapp deploy\` of ${APPS} apps from one file, until Ready`,
+    median(first.v),
+    "`kubectl apply --server-side -f` (same objects) + `kubectl wait --for=condition=Available`",
+    median(first.k),
+    `runs: ${first.v.map(fmt).join(", ")} vs ${first.k.map(fmt).join(", ")}; the cluster (scheduler, kwok) sets most of it`,
+  );
+  row(
+    `\`vllmapp deploy\` of the ${APPS} apps again, unchanged`,
+    median(again.v),
+    "`kubectl apply --server-side -f` again",
+    median(again.k),
+    `${again.v.length} runs; vllmapp also server-side dry-runs every object first, reads each app's set, prunes, and waits (watches) for each rollout`,
+  );
 
   note(`status of ${APPS} apps vs kubectl get deployments -o json (${N_SMALL} runs, interleaved)`);
   const st = { v: [], k: [], rss: [] };
@@ -134,13 +205,23 @@ try {
     st.rss.push(s.rss);
     st.k.push(timed([[kubectlBin, ["get", "deployments", "-n", statusNs, "-o", "json"]]]).ms);
   }
-  row(`\`vllmapp status --json\` of ${APPS} apps`, median(st.v), "`kubectl get deployments -o json`", median(st.k), "vllmapp also reads each app's Service, ReplicaSets, pods, events and its first replica's log (startup phases)");
+  row(
+    `\`vllmapp status --json\` of ${APPS} apps`,
+    median(st.v),
+    "`kubectl get deployments -o json`",
+    median(st.k),
+    "vllmapp also reads each app's Service, ReplicaSets, pods, events and its first replica's log (startup phases)",
+  );
   const list = timed([vllmapp("list", "-n", statusNs)]);
 
-  note(`logs -f of ${REPLICAS} replicas on the real node, ${TICK_RATE} lines/s each, followed for ${FOLLOW_MS / 1000} s by both at once`);
+  note(
+    `logs -f of ${REPLICAS} replicas on the real node, ${TICK_RATE} lines/s each, followed for ${FOLLOW_MS / 1000} s by both at once`,
+  );
   const lns = mkns(`${id}-logs`);
   const tickFile = path.join(tmp, "ticker.yaml");
-  writeFileSync(tickFile, `name: load17-ticker
+  writeFileSync(
+    tickFile,
+    `name: load17-ticker
 model_path: /models/tick
 image: ${env.VLLM_STANDIN_IMAGE}
 resources: {gpu: 0, cpu: ["10m", "500m"], memory: ["32Mi", "128Mi"]}
@@ -151,21 +232,38 @@ pod_template:
   spec:
     nodeSelector: {kubernetes.io/hostname: ${env.VLLMAPP_REAL_NODE}}
     tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
-`);
+`,
+  );
   sh(process.execPath, [BIN, "deploy", "-f", tickFile, "-n", lns, "--quiet", "--timeout", "300s"]);
-  const pods = JSON.parse(kubectl(["get", "pods", "-n", lns, "-l", "vllmapp.dev/app=load17-ticker", "-o", "json"]).stdout).items.map((p) => p.metadata.name);
+  const pods = JSON.parse(
+    kubectl(["get", "pods", "-n", lns, "-l", "vllmapp.dev/app=load17-ticker", "-o", "json"]).stdout,
+  ).items.map((p) => p.metadata.name);
   const follow = (cmd, args) => {
     const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     const chunks = [];
     let err = "";
     child.stdout.on("data", (b) => chunks.push(b));
     child.stderr.on("data", (b) => (err += b));
-    const done = new Promise((r) => child.on("exit", (code, signal) => r({ code, signal, out: Buffer.concat(chunks).toString(), err })));
+    const done = new Promise((r) =>
+      child.on("exit", (code, signal) => r({ code, signal, out: Buffer.concat(chunks).toString(), err })),
+    );
     return { child, done };
   };
   const since = "--since=1s"; // both start at the live end of the logs; only what arrives while following is counted
   const v = follow(process.execPath, [BIN, "logs", "load17-ticker", "-n", lns, "-f", since]);
-  const k = follow(kubectlBin, ["logs", "-f", "-n", lns, "-l", "vllmapp.dev/app=load17-ticker", "--max-log-requests=20", "--prefix", "-c", "vllm", since]);
+  const k = follow(kubectlBin, [
+    "logs",
+    "-f",
+    "-n",
+    lns,
+    "-l",
+    "vllmapp.dev/app=load17-ticker",
+    "--max-log-requests=20",
+    "--prefix",
+    "-c",
+    "vllm",
+    since,
+  ]);
   await new Promise((r) => setTimeout(r, FOLLOW_MS));
   v.child.kill("SIGINT");
   k.child.kill("SIGINT");
@@ -176,14 +274,18 @@ pod_template:
       const m = re.exec(l);
       if (m && per.has(m[1])) per.get(m[1]).push(Number(m[2]));
     }
-    let lines = 0, dup = 0, missing = 0, replicas = 0;
+    let lines = 0,
+      dup = 0,
+      missing = 0,
+      replicas = 0;
     for (const ticks of per.values()) {
       if (!ticks.length) continue;
       replicas++;
       lines += ticks.length;
       const seen = new Set();
-      for (const t of ticks) (seen.has(t) ? dup++ : seen.add(t));
-      const lo = Math.min(...ticks), hi = Math.max(...ticks);
+      for (const t of ticks) seen.has(t) ? dup++ : seen.add(t);
+      const lo = Math.min(...ticks),
+        hi = Math.max(...ticks);
       missing += hi - lo + 1 - seen.size;
     }
     return { lines, dup, missing, replicas };
@@ -197,7 +299,10 @@ pod_template:
 
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   const report = [
-    `Machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node.js ${process.version}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")} at the end.`,
+    `Machine: ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node.js ${process.version}, load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" ")} at the end.`,
     `Runs: first deploy ${N_DEPLOY} each, the rest ${N_SMALL} each; medians; vllmapp and its baseline interleaved.`,
     "",
     "| what | vllmapp | baseline | baseline time | ratio | notes |",

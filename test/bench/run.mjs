@@ -30,7 +30,12 @@ const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(
 /** Run a command to completion; its wall time in ms. Fails the benchmark on a non-zero exit. */
 function time(cmd, args, opts = {}) {
   const t = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { env, stdio: ["ignore", opts.stdout ?? "ignore", "pipe"], maxBuffer: 1 << 30, ...opts });
+  const r = spawnSync(cmd, args, {
+    env,
+    stdio: ["ignore", opts.stdout ?? "ignore", "pipe"],
+    maxBuffer: 1 << 30,
+    ...opts,
+  });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
   return ms;
@@ -75,11 +80,14 @@ function appsFile(n, prefix) {
 
 const rows = [];
 const row = (what, vllmappMs, baseline, baseMs, target, extra = "") =>
-  rows.push(`| ${what} | ${vllmappMs === undefined ? "" : fmt(vllmappMs)} | ${baseline} | ${baseMs === undefined ? "" : fmt(baseMs)} | ${baseMs ? `${(vllmappMs / baseMs).toFixed(2)}×` : ""} | ${target} | ${extra} |`);
+  rows.push(
+    `| ${what} | ${vllmappMs === undefined ? "" : fmt(vllmappMs)} | ${baseline} | ${baseMs === undefined ? "" : fmt(baseMs)} | ${baseMs ? `${(vllmappMs / baseMs).toFixed(2)}×` : ""} | ${target} | ${extra} |`,
+  );
 
 let testbed;
 try {
-  if (spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "ignore" }).status !== 0) throw new Error("npm run build failed");
+  if (spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "ignore" }).status !== 0)
+    throw new Error("npm run build failed");
   // ---------------------------------------------------------------- start-up and render
   note("start-up: --help and render --dry-run vs node -e 0");
   const typical = path.join(ROOT, "templates", "examples", "qwen3.yaml");
@@ -98,10 +106,20 @@ try {
   note("render --dry-run of 1 … 200 apps");
   const sizes = [1, 10, 50, 100, 200];
   const files = Object.fromEntries(sizes.map((n) => [n, appsFile(n, "r")]));
-  const r = compare(Object.fromEntries(sizes.map((n) => [String(n), () => [vllmapp("render", "--dry-run", "-f", files[n])]])), 9);
+  const r = compare(
+    Object.fromEntries(sizes.map((n) => [String(n), () => [vllmapp("render", "--dry-run", "-f", files[n])]])),
+    9,
+  );
   for (const n of sizes.slice(1)) {
     const perApp = (r[n] - r[1]) / (n - 1);
-    row(`\`render --dry-run\` of ${n} apps`, r[n], "1 app", r[1], "linear", `${perApp.toFixed(2)} ms per extra app = ${((perApp / r[1]) * 100).toFixed(1)} % of a 1-app run`);
+    row(
+      `\`render --dry-run\` of ${n} apps`,
+      r[n],
+      "1 app",
+      r[1],
+      "linear",
+      `${perApp.toFixed(2)} ms per extra app = ${((perApp / r[1]) * 100).toFixed(1)} % of a 1-app run`,
+    );
   }
 
   // ---------------------------------------------------------------- the cluster
@@ -113,8 +131,19 @@ try {
   }
   const kubectl = env.VLLMAPP_TEST_KUBECTL;
   // the floor of each tool: a process that starts and exits (kubectl is one static Go binary)
-  const floor = compare({ node: () => [[process.execPath, ["-e", "0"]]], kubectl: () => [[kubectl, ["version", "--client"]]] }, N_STARTUP, { warmup: 3 });
-  row("process start-up floor: `node -e 0`", floor.node, "`kubectl version --client`", floor.kubectl, "—", "what each tool pays before any work; `deploy` vs kubectl is bounded by it");
+  const floor = compare(
+    { node: () => [[process.execPath, ["-e", "0"]]], kubectl: () => [[kubectl, ["version", "--client"]]] },
+    N_STARTUP,
+    { warmup: 3 },
+  );
+  row(
+    "process start-up floor: `node -e 0`",
+    floor.node,
+    "`kubectl version --client`",
+    floor.kubectl,
+    "—",
+    "what each tool pays before any work; `deploy` vs kubectl is bounded by it",
+  );
   const ns = (tag, i) => `bench-${process.pid}-${tag}-${i}`;
   const mkns = (name) => sh(kubectl, ["create", "namespace", name]);
   const rmns = (name) => sh(kubectl, ["delete", "namespace", name, "--wait=false"]);
@@ -141,8 +170,28 @@ try {
     N_DEPLOY,
     { warmup: 1, cleanup: (name, i) => i > 0 && rmnsWait(ns(name === "vllmapp" ? "onev" : "onek", i)) },
   );
-  row("`vllmapp deploy` one app until Ready", d.vllmapp, "`kubectl apply --server-side` + `rollout status`", d.kubectl, "≤ 1.0×", "vllmapp also runs its preflight and records the ApplySet");
-  const rerun = compare({ vllmapp: () => [vllmapp("deploy", "-f", one, "-n", ns("onev", 0), "--offline", "--quiet")], kubectl: () => [[kubectl, ["apply", "--server-side", "--field-manager=kubectl", "-f", path.join(tmp, `one-${ns("onek", 0)}.yaml`)]], [kubectl, ["rollout", "status", "deployment/bench-one", "-n", ns("onek", 0)]]] }, N_DEPLOY, { warmup: 1 });
+  row(
+    "`vllmapp deploy` one app until Ready",
+    d.vllmapp,
+    "`kubectl apply --server-side` + `rollout status`",
+    d.kubectl,
+    "≤ 1.0×",
+    "vllmapp also runs its preflight and records the ApplySet",
+  );
+  const rerun = compare(
+    {
+      vllmapp: () => [vllmapp("deploy", "-f", one, "-n", ns("onev", 0), "--offline", "--quiet")],
+      kubectl: () => [
+        [
+          kubectl,
+          ["apply", "--server-side", "--field-manager=kubectl", "-f", path.join(tmp, `one-${ns("onek", 0)}.yaml`)],
+        ],
+        [kubectl, ["rollout", "status", "deployment/bench-one", "-n", ns("onek", 0)]],
+      ],
+    },
+    N_DEPLOY,
+    { warmup: 1 },
+  );
   row("`vllmapp deploy` again, unchanged", rerun.vllmapp, "the same with kubectl", rerun.kubectl, "≤ 1.0×");
 
   note("deploy of 20 independent apps vs kubectl, app by app");
@@ -168,10 +217,11 @@ try {
   const t20 = compare(
     {
       vllmapp: (i) => [vllmapp("deploy", "-f", twenty, "-n", ns("twentyv", i), "--offline", "--quiet")],
-      kubectl: (i) => perApp.flatMap((_, j) => [
-        [kubectl, ["apply", "--server-side", "--field-manager=kubectl", "-f", m20(ns("twentyk", i), j)]],
-        [kubectl, ["rollout", "status", `deployment/twenty-${j}`, "-n", ns("twentyk", i), "--timeout=120s"]],
-      ]),
+      kubectl: (i) =>
+        perApp.flatMap((_, j) => [
+          [kubectl, ["apply", "--server-side", "--field-manager=kubectl", "-f", m20(ns("twentyk", i), j)]],
+          [kubectl, ["rollout", "status", `deployment/twenty-${j}`, "-n", ns("twentyk", i), "--timeout=120s"]],
+        ]),
     },
     N20,
     { warmup: 1, cleanup: (name, i) => rmnsWait(ns(name === "vllmapp" ? "twentyv" : "twentyk", i)) },
@@ -182,20 +232,43 @@ try {
   const logNs = `bench-${process.pid}-logs`;
   mkns(logNs);
   sh(process.execPath, [BIN, "deploy", "-f", one, "-n", logNs, "--offline", "--quiet"]);
-  const pod = JSON.parse(sh(kubectl, ["get", "pods", "-n", logNs, "-l", "vllmapp.dev/app=bench-one", "-o", "json"])).items[0].metadata.name;
+  const pod = JSON.parse(sh(kubectl, ["get", "pods", "-n", logNs, "-l", "vllmapp.dev/app=bench-one", "-o", "json"]))
+    .items[0].metadata.name;
   const logFile = path.join(tmp, "big.log");
   const lines = [];
-  for (let i = 0; i < LOG_LINES; i++) lines.push(`2026-01-01T00:00:00.000000000Z stdout F (APIServer pid=1) INFO 01-01 00:00:00 [loggers.py:123] Engine 000: Avg prompt throughput: ${i % 977}.0 tokens/s, Running: 3 reqs, Waiting: 0 reqs, GPU KV cache usage: 4.2%`);
+  for (let i = 0; i < LOG_LINES; i++)
+    lines.push(
+      `2026-01-01T00:00:00.000000000Z stdout F (APIServer pid=1) INFO 01-01 00:00:00 [loggers.py:123] Engine 000: Avg prompt throughput: ${i % 977}.0 tokens/s, Running: 3 reqs, Waiting: 0 reqs, GPU KV cache usage: 4.2%`,
+    );
   writeFileSync(logFile, `${lines.join("\n")}\n`);
-  sh(kubectl, ["apply", "-f", "-"], JSON.stringify({ apiVersion: "kwok.x-k8s.io/v1alpha1", kind: "Logs", metadata: { name: pod, namespace: logNs }, spec: { logs: [{ containers: [], logsFile: logFile, follow: false }] } }));
+  sh(
+    kubectl,
+    ["apply", "-f", "-"],
+    JSON.stringify({
+      apiVersion: "kwok.x-k8s.io/v1alpha1",
+      kind: "Logs",
+      metadata: { name: pod, namespace: logNs },
+      spec: { logs: [{ containers: [], logsFile: logFile, follow: false }] },
+    }),
+  );
   const count = sh(process.execPath, [BIN, "logs", "bench-one", "-n", logNs]).split("\n").filter(Boolean).length;
   if (count !== LOG_LINES) throw new Error(`vllmapp logs printed ${count} lines, expected ${LOG_LINES}`);
   const lg = compare(
-    { vllmapp: () => [vllmapp("logs", "bench-one", "-n", logNs)], kubectl: () => [[kubectl, ["logs", pod, "-n", logNs]]] },
+    {
+      vllmapp: () => [vllmapp("logs", "bench-one", "-n", logNs)],
+      kubectl: () => [[kubectl, ["logs", pod, "-n", logNs]]],
+    },
     N_LOGS,
     { warmup: 1 },
   );
-  row(`\`vllmapp logs\` of ${LOG_LINES.toLocaleString("en")} lines`, lg.vllmapp, "`kubectl logs`", lg.kubectl, "—", `${Math.round(LOG_LINES / (lg.vllmapp / 1000)).toLocaleString("en")} vs ${Math.round(LOG_LINES / (lg.kubectl / 1000)).toLocaleString("en")} lines/s`);
+  row(
+    `\`vllmapp logs\` of ${LOG_LINES.toLocaleString("en")} lines`,
+    lg.vllmapp,
+    "`kubectl logs`",
+    lg.kubectl,
+    "—",
+    `${Math.round(LOG_LINES / (lg.vllmapp / 1000)).toLocaleString("en")} vs ${Math.round(LOG_LINES / (lg.kubectl / 1000)).toLocaleString("en")} lines/s`,
+  );
 
   note("peak RSS");
   const rss = [

@@ -23,12 +23,27 @@ const RUNS = Number(process.argv[2] ?? 3);
 const need = (k) => process.env[k] ?? (console.error(`${k} is not set`), process.exit(2));
 const IMAGE = need("VLLM_IMAGE");
 const MODEL = need("VLLM_TINY_MODEL_DIR");
-const hub = process.env.VLLM_TINY_MODEL_HF && process.env.POD_HF_ENDPOINT && process.env.HF_ENDPOINT && (!process.env.CASES || process.env.CASES.includes("hf"));
+const hub =
+  process.env.VLLM_TINY_MODEL_HF &&
+  process.env.POD_HF_ENDPOINT &&
+  process.env.HF_ENDPOINT &&
+  (!process.env.CASES || process.env.CASES.includes("hf"));
 
-const freePort = () => new Promise((r) => { const s = net.createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => r(p)); }); });
+const freePort = () =>
+  new Promise((r) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => r(p));
+    });
+  });
 
 function cli(args, cwd, home) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, HOME: home, CI: "1", NO_COLOR: "1" }, encoding: "utf8", timeout: 600_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { ...process.env, HOME: home, CI: "1", NO_COLOR: "1" },
+    encoding: "utf8",
+    timeout: 600_000,
+  });
   if (r.status !== 0) throw new Error(`vllmapp ${args.join(" ")} exited ${r.status}:\n${r.stderr}`);
   return r;
 }
@@ -37,7 +52,10 @@ function cli(args, cwd, home) {
 async function start(name, source, home, extra = "") {
   const dir = mkdtempSync(path.join(os.tmpdir(), "vllmapp-start-"));
   const port = await freePort();
-  writeFileSync(path.join(dir, "vllm-app.yaml"), `name: ${name}\n${source}\nmodel_id: tiny\nimage: ${IMAGE}\nport: ${port}\nrequires_auth: false\nextra_args: [--max-model-len, "512"]\n${extra}`);
+  writeFileSync(
+    path.join(dir, "vllm-app.yaml"),
+    `name: ${name}\n${source}\nmodel_id: tiny\nimage: ${IMAGE}\nport: ${port}\nrequires_auth: false\nextra_args: [--max-model-len, "512"]\n${extra}`,
+  );
   const t = Date.now();
   const r = cli(["deploy", "--local", "--json", "--timeout", "5m"], dir, home);
   const wall = (Date.now() - t) / 1000;
@@ -48,7 +66,10 @@ async function start(name, source, home, extra = "") {
 }
 
 const cases = {
-  "image-cache": () => ({ home: mkdtempSync(path.join(os.tmpdir(), "vllmapp-home-")), extra: "env_vars: {VLLM_CACHE_ROOT: /opt/vllm-cache}\n" }),
+  "image-cache": () => ({
+    home: mkdtempSync(path.join(os.tmpdir(), "vllmapp-home-")),
+    extra: "env_vars: {VLLM_CACHE_ROOT: /opt/vllm-cache}\n",
+  }),
   "cold-cache": () => ({ home: mkdtempSync(path.join(os.tmpdir(), "vllmapp-home-")) }),
   "kept-cache": () => ({ home: keptHome }),
 };
@@ -63,7 +84,13 @@ if (hub) {
 const hfKept = mkdtempSync(path.join(os.tmpdir(), "vllmapp-home-"));
 // warm the kept folders once, uncounted
 if (cases["kept-cache"]) await start("warm", `model_path: ${MODEL}`, keptHome);
-if (hub) await start("warm-hf", `model_hf_path: ${process.env.VLLM_TINY_MODEL_HF}`, hfKept, `env_vars: {HF_ENDPOINT: ${process.env.POD_HF_ENDPOINT}}\n`);
+if (hub)
+  await start(
+    "warm-hf",
+    `model_hf_path: ${process.env.VLLM_TINY_MODEL_HF}`,
+    hfKept,
+    `env_vars: {HF_ENDPOINT: ${process.env.POD_HF_ENDPOINT}}\n`,
+  );
 for (let i = 0; i < RUNS; i++) {
   for (const [k, make] of Object.entries(cases)) {
     const c = make();
@@ -77,11 +104,23 @@ for (let i = 0; i < RUNS; i++) {
     results["hf-kept"].push(await start("s-hf-kept", hf, hfKept, extra));
   }
 }
-const median = (a) => { const s = [...a].sort((x, y) => x - y); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 const phase = (runs, p) => median(runs.map((r) => r.startup.phases.find((x) => x.phase === p)?.seconds ?? 0));
-console.log(`| case | runs | deploy → ready (median, s) | starting | downloading | loading | initializing | ready at (vLLM's own, s) |`);
+console.log(
+  `| case | runs | deploy → ready (median, s) | starting | downloading | loading | initializing | ready at (vLLM's own, s) |`,
+);
 console.log(`|---|---|---|---|---|---|---|---|`);
 for (const [k, runs] of Object.entries(results)) {
-  console.log(`| ${k} | ${runs.length} | ${median(runs.map((r) => r.wall)).toFixed(1)} (${runs.map((r) => r.wall.toFixed(1)).join(", ")}) | ${phase(runs, "starting").toFixed(1)} | ${phase(runs, "downloading").toFixed(1)} | ${phase(runs, "loading").toFixed(1)} | ${phase(runs, "initializing").toFixed(1)} | ${median(runs.map((r) => r.startup.elapsedSeconds)).toFixed(1)} |`);
+  console.log(
+    `| ${k} | ${runs.length} | ${median(runs.map((r) => r.wall)).toFixed(1)} (${runs.map((r) => r.wall.toFixed(1)).join(", ")}) | ${phase(runs, "starting").toFixed(1)} | ${phase(runs, "downloading").toFixed(1)} | ${phase(runs, "loading").toFixed(1)} | ${phase(runs, "initializing").toFixed(1)} | ${median(runs.map((r) => r.startup.elapsedSeconds)).toFixed(1)} |`,
+  );
 }
-console.log(`\nload average at the end: ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
+console.log(
+  `\nload average at the end: ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" ")}`,
+);

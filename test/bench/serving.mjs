@@ -41,8 +41,16 @@ const IMAGE = env.VLLM_IMAGE;
 const MODEL_DIR = env.VLLM_TINY_MODEL_DIR;
 
 function sh(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { env: { ...env, ...opts.env }, cwd: opts.cwd, encoding: "utf8", input: opts.input, timeout: opts.timeoutMs ?? 600_000, maxBuffer: 64 << 20 });
-  if (r.status !== 0 && !opts.allowFail) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}:\n${r.stderr}${r.stdout}`);
+  const r = spawnSync(cmd, args, {
+    env: { ...env, ...opts.env },
+    cwd: opts.cwd,
+    encoding: "utf8",
+    input: opts.input,
+    timeout: opts.timeoutMs ?? 600_000,
+    maxBuffer: 64 << 20,
+  });
+  if (r.status !== 0 && !opts.allowFail)
+    throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}:\n${r.stderr}${r.stdout}`);
   return r;
 }
 const kubectl = (args, opts) => sh(kubectlBin, args, opts);
@@ -77,7 +85,10 @@ async function firstCompletion(port, key, model, { pollMs = 100, timeoutMs = 600
 
 async function waitHealth(port, pollMs = 100) {
   for (let i = 0; i < 6000; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await sleep(pollMs);
   }
@@ -94,7 +105,9 @@ function appDir(yaml) {
 async function localVllmapp(i) {
   const port = await freePort();
   const name = `bl${i}`;
-  const dir = appDir(`name: ${name}\nmodel_path: ${MODEL_DIR}\nmodel_id: tiny\nimage: ${IMAGE}\nport: ${port}\nextra_args: [--max-model-len, "512"]\n`);
+  const dir = appDir(
+    `name: ${name}\nmodel_path: ${MODEL_DIR}\nmodel_id: tiny\nimage: ${IMAGE}\nport: ${port}\nextra_args: [--max-model-len, "512"]\n`,
+  );
   const t0 = Date.now();
   cli(["deploy", "--local", "-f", "vllm-app.yaml", "--timeout", "8m"], dir);
   const key = JSON.parse(cli(["status", "--local", "--show-api-key", "--json", name], dir).stdout).apps[0].apiKey;
@@ -107,7 +120,30 @@ async function localDocker(i) {
   const port = await freePort();
   const name = `vllmapp-bench-bare-${i}`;
   const t0 = Date.now();
-  sh("docker", ["run", "-d", "--name", name, "--ipc=host", "-p", `127.0.0.1:${port}:${port}`, "-v", `${MODEL_DIR}:${MODEL_DIR}:ro`, "-e", "VLLM_API_KEY=bench", "--entrypoint", "vllm", IMAGE, "serve", MODEL_DIR, "--served-model-name", "tiny", "--port", String(port), "--max-model-len", "512"]);
+  sh("docker", [
+    "run",
+    "-d",
+    "--name",
+    name,
+    "--ipc=host",
+    "-p",
+    `127.0.0.1:${port}:${port}`,
+    "-v",
+    `${MODEL_DIR}:${MODEL_DIR}:ro`,
+    "-e",
+    "VLLM_API_KEY=bench",
+    "--entrypoint",
+    "vllm",
+    IMAGE,
+    "serve",
+    MODEL_DIR,
+    "--served-model-name",
+    "tiny",
+    "--port",
+    String(port),
+    "--max-model-len",
+    "512",
+  ]);
   await waitHealth(port, 100);
   const t1 = await firstCompletion(port, "bench", "tiny");
   sh("docker", ["rm", "-f", name]);
@@ -117,13 +153,17 @@ async function localDocker(i) {
 // ---------------------------------------------------------------- real node
 const ns = `bench-serving-${process.pid}`;
 kubectl(["create", "namespace", ns]);
-for (let i = 0; i < 60 && kubectl(["-n", ns, "get", "sa", "default"], { allowFail: true }).status !== 0; i++) await sleep(500);
+for (let i = 0; i < 60 && kubectl(["-n", ns, "get", "sa", "default"], { allowFail: true }).status !== 0; i++)
+  await sleep(500);
 const K8S_APP = (name, extra = "") =>
   `name: ${name}\nmodel_hf_path: ${env.VLLM_TINY_MODEL_HF}\nmodel_id: tiny\nimage: ${IMAGE}\nresources: {gpu: "A10G:1", cpu: ["250m", "2"], memory: ["1Gi", "6Gi"]}\nenv_vars: {HF_ENDPOINT: "${env.POD_HF_ENDPOINT}"}\nextra_args: [--max-model-len, "512"${extra}]\n`;
 
 async function throughService(name, key) {
   const port = await freePort();
-  const pf = spawn(kubectlBin, ["-n", ns, "port-forward", `svc/${name}`, `${port}:8000`, "--address", "127.0.0.1"], { env, stdio: "ignore" });
+  const pf = spawn(kubectlBin, ["-n", ns, "port-forward", `svc/${name}`, `${port}:8000`, "--address", "127.0.0.1"], {
+    env,
+    stdio: "ignore",
+  });
   try {
     return await firstCompletion(port, key, "tiny", { pollMs: 100 });
   } finally {
@@ -132,7 +172,9 @@ async function throughService(name, key) {
 }
 
 function podOf(name) {
-  return JSON.parse(kubectl(["-n", ns, "get", "pods", "-l", `vllmapp.dev/app=${name}`, "-o", "json"]).stdout).items.find((p) => !p.metadata.deletionTimestamp);
+  return JSON.parse(
+    kubectl(["-n", ns, "get", "pods", "-l", `vllmapp.dev/app=${name}`, "-o", "json"]).stdout,
+  ).items.find((p) => !p.metadata.deletionTimestamp);
 }
 
 /** vLLM's own "Application startup complete" (log timestamp) → the pod's Ready condition, in ms. */
@@ -151,7 +193,10 @@ async function k8sVllmapp(i) {
   const dir = appDir(K8S_APP(name));
   const t0 = Date.now();
   cli(["deploy", "-f", "vllm-app.yaml", "-n", ns, "--timeout", "8m"], dir);
-  const key = Buffer.from(JSON.parse(kubectl(["-n", ns, "get", "secret", `${name}-api-key`, "-o", "json"]).stdout).data.VLLM_API_KEY, "base64").toString();
+  const key = Buffer.from(
+    JSON.parse(kubectl(["-n", ns, "get", "secret", `${name}-api-key`, "-o", "json"]).stdout).data.VLLM_API_KEY,
+    "base64",
+  ).toString();
   const t1 = await throughService(name, key);
   const lag = readyLag(name);
   // a rollout after a flag change
@@ -167,7 +212,10 @@ async function k8sVllmapp(i) {
 async function k8sKubectl(i, templates) {
   const name = `bkk${i}${templates ? "p" : ""}`;
   const dir = appDir(K8S_APP(name));
-  const manifests = cli(["render", "--dry-run", "-o", "yaml", "-n", ns, ...(templates ? ["--templates", templates] : [])], dir).stdout;
+  const manifests = cli(
+    ["render", "--dry-run", "-o", "yaml", "-n", ns, ...(templates ? ["--templates", templates] : [])],
+    dir,
+  ).stdout;
   kubectl(["-n", ns, "create", "secret", "generic", `${name}-api-key`, "--from-literal=VLLM_API_KEY=bench"]);
   const t0 = Date.now();
   kubectl(["-n", ns, "apply", "--server-side", "--force-conflicts", "-f", "-"], { input: manifests });
@@ -186,18 +234,30 @@ const peerTemplates = path.join(tmp, "peer-templates");
 cpSync(path.join(ROOT, "templates/kubernetes"), peerTemplates, { recursive: true });
 {
   const f = path.join(peerTemplates, "deployment.yaml");
-  writeFileSync(f, readFileSync(f, "utf8").replace(/(startupProbe:\n\s+httpGet: \{[^}]*\}\n\s+)periodSeconds: 1\n/, "$1periodSeconds: 10\n"));
+  writeFileSync(
+    f,
+    readFileSync(f, "utf8").replace(
+      /(startupProbe:\n\s+httpGet: \{[^}]*\}\n\s+)periodSeconds: 1\n/,
+      "$1periodSeconds: 10\n",
+    ),
+  );
 }
 
 async function localRestart(i) {
   const port = await freePort();
   const name = `br${i}`;
   const home = mkdtempSync(path.join(tmp, "home-"));
-  const dir = appDir(`name: ${name}\nmodel_hf_path: ${env.VLLM_TINY_MODEL_HF}\nmodel_id: tiny\nimage: ${IMAGE}\nport: ${port}\nenv_vars: {HF_ENDPOINT: "${env.POD_HF_ENDPOINT}"}\nextra_args: [--max-model-len, "512"]\n`);
+  const dir = appDir(
+    `name: ${name}\nmodel_hf_path: ${env.VLLM_TINY_MODEL_HF}\nmodel_id: tiny\nimage: ${IMAGE}\nport: ${port}\nenv_vars: {HF_ENDPOINT: "${env.POD_HF_ENDPOINT}"}\nextra_args: [--max-model-len, "512"]\n`,
+  );
   const once = async () => {
     const t0 = Date.now();
-    cli(["deploy", "--local", "-f", "vllm-app.yaml", "--timeout", "8m"], dir, { env: { HOME: home, HF_ENDPOINT: env.HF_ENDPOINT } });
-    const key = JSON.parse(cli(["status", "--local", "--show-api-key", "--json", name], dir, { env: { HOME: home } }).stdout).apps[0].apiKey;
+    cli(["deploy", "--local", "-f", "vllm-app.yaml", "--timeout", "8m"], dir, {
+      env: { HOME: home, HF_ENDPOINT: env.HF_ENDPOINT },
+    });
+    const key = JSON.parse(
+      cli(["status", "--local", "--show-api-key", "--json", name], dir, { env: { HOME: home } }).stdout,
+    ).apps[0].apiKey;
     const t1 = await firstCompletion(port, key, "tiny");
     cli(["delete", "--local", name], dir, { env: { HOME: home } });
     return t1 - t0;
@@ -209,7 +269,12 @@ async function localRestart(i) {
 
 const rows = [];
 try {
-  const lv = [], ld = [], kv = [], kk = [], kp = [], rs = [];
+  const lv = [],
+    ld = [],
+    kv = [],
+    kk = [],
+    kp = [],
+    rs = [];
   for (let i = 0; i < N; i++) {
     note(`run ${i + 1}/${N}: local`);
     lv.push(await localVllmapp(i));
@@ -222,12 +287,52 @@ try {
     rs.push(await localRestart(i));
   }
   const m = (a, f = (x) => x) => median(a.map(f));
-  rows.push(["`deploy --local` → first chat completion", fmt(m(lv)), "`docker run` + /health every 100 ms → completion", fmt(m(ld)), (m(lv) / m(ld)).toFixed(2) + "×", "≤ 1.1×"]);
-  rows.push(["`deploy` (real node) → first completion via the Service", fmt(m(kv, (x) => x.first)), "`kubectl apply` + `kubectl wait --for=condition=Ready` → completion", fmt(m(kk, (x) => x.first)), (m(kv, (x) => x.first) / m(kk, (x) => x.first)).toFixed(2) + "×", "≤ 1.0×"]);
-  rows.push(["vLLM startup complete → pod Ready, vllmapp's probes (startup every 1 s)", fmt(m(kv, (x) => x.lag)), "the same pod with 10 s probe periods (peers)", fmt(m(kp, (x) => x.lag)), (m(kv, (x) => x.lag) / m(kp, (x) => x.lag)).toFixed(2) + "×", "≤ 2 s"]);
-  rows.push(["rollout after a flag change → completion", fmt(m(kv, (x) => x.rollout)), "first start (the same app)", fmt(m(kv, (x) => x.first)), (m(kv, (x) => x.rollout) / m(kv, (x) => x.first)).toFixed(2) + "×", "—"]);
-  rows.push(["`deploy --local` again with the HF cache kept → completion", fmt(m(rs, (x) => x.again)), "first start (empty HF cache, download from the Hub replay)", fmt(m(rs, (x) => x.first)), (m(rs, (x) => x.again) / m(rs, (x) => x.first)).toFixed(2) + "×", "—"]);
-  const raw = { runs: N, local: { vllmapp: lv, docker: ld }, k8s: { vllmapp: kv, kubectl: kk, peers: kp }, restart: rs };
+  rows.push([
+    "`deploy --local` → first chat completion",
+    fmt(m(lv)),
+    "`docker run` + /health every 100 ms → completion",
+    fmt(m(ld)),
+    (m(lv) / m(ld)).toFixed(2) + "×",
+    "≤ 1.1×",
+  ]);
+  rows.push([
+    "`deploy` (real node) → first completion via the Service",
+    fmt(m(kv, (x) => x.first)),
+    "`kubectl apply` + `kubectl wait --for=condition=Ready` → completion",
+    fmt(m(kk, (x) => x.first)),
+    (m(kv, (x) => x.first) / m(kk, (x) => x.first)).toFixed(2) + "×",
+    "≤ 1.0×",
+  ]);
+  rows.push([
+    "vLLM startup complete → pod Ready, vllmapp's probes (startup every 1 s)",
+    fmt(m(kv, (x) => x.lag)),
+    "the same pod with 10 s probe periods (peers)",
+    fmt(m(kp, (x) => x.lag)),
+    (m(kv, (x) => x.lag) / m(kp, (x) => x.lag)).toFixed(2) + "×",
+    "≤ 2 s",
+  ]);
+  rows.push([
+    "rollout after a flag change → completion",
+    fmt(m(kv, (x) => x.rollout)),
+    "first start (the same app)",
+    fmt(m(kv, (x) => x.first)),
+    (m(kv, (x) => x.rollout) / m(kv, (x) => x.first)).toFixed(2) + "×",
+    "—",
+  ]);
+  rows.push([
+    "`deploy --local` again with the HF cache kept → completion",
+    fmt(m(rs, (x) => x.again)),
+    "first start (empty HF cache, download from the Hub replay)",
+    fmt(m(rs, (x) => x.first)),
+    (m(rs, (x) => x.again) / m(rs, (x) => x.first)).toFixed(2) + "×",
+    "—",
+  ]);
+  const raw = {
+    runs: N,
+    local: { vllmapp: lv, docker: ld },
+    k8s: { vllmapp: kv, kubectl: kk, peers: kp },
+    restart: rs,
+  };
   const table = [
     `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node.js ${process.version}; ${N} runs each, interleaved; medians.`,
     "",

@@ -26,7 +26,10 @@ const npm = (...args) => [node, path.join(ROOT, "bin", "vllmapp.js"), ...args];
 // The production-stack chart's minimal example (tutorials/assets/values-01-minimal-example.yaml), as a vllmapp app.
 const tmp = mkdtempSync(path.join(os.tmpdir(), "vllmapp-bench-startup-"));
 const app = path.join(tmp, "vllm-app.yaml");
-writeFileSync(app, `name: opt125m\nmodel_hf_path: facebook/opt-125m\nimage: vllm/vllm-openai:v0.11.0\nresources:\n  gpu: 1\n  cpu: 6\n  memory: 16Gi\n`);
+writeFileSync(
+  app,
+  `name: opt125m\nmodel_hf_path: facebook/opt-125m\nimage: vllm/vllm-openai:v0.11.0\nresources:\n  gpu: 1\n  cpu: 6\n  memory: 16Gi\n`,
+);
 const values = path.join(tmp, "values.yaml");
 writeFileSync(
   values,
@@ -39,23 +42,38 @@ const commands = {
   render: npm("render", "--dry-run", "-f", app),
 };
 if (exe) Object.assign(commands, { binHelp: [exe, "--help"], binRender: [exe, "render", "--dry-run", "-f", app] });
-if (process.env.HELM && process.env.CHART) commands.helm = [process.env.HELM, "template", "vllm", process.env.CHART, "-f", values];
+if (process.env.HELM && process.env.CHART)
+  commands.helm = [process.env.HELM, "template", "vllm", process.env.CHART, "-f", values];
 
 const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** CPU ms (user + sys) of one run, from bash's `times`. */
 function cpuMs(argv) {
-  const r = spawnSync("bash", ["-c", `${argv.map(q).join(" ")} >/dev/null 2>/tmp/vllmapp-bench-startup.err || exit 99; times`], {
-    cwd: tmp,
-    encoding: "utf8",
-    env: { ...process.env, CI: "1", NO_COLOR: "1" },
-  });
-  if (r.status !== 0) throw new Error(`${argv.join(" ")} failed (exit ${r.status}); see /tmp/vllmapp-bench-startup.err`);
+  const r = spawnSync(
+    "bash",
+    ["-c", `${argv.map(q).join(" ")} >/dev/null 2>/tmp/vllmapp-bench-startup.err || exit 99; times`],
+    {
+      cwd: tmp,
+      encoding: "utf8",
+      env: { ...process.env, CI: "1", NO_COLOR: "1" },
+    },
+  );
+  if (r.status !== 0)
+    throw new Error(`${argv.join(" ")} failed (exit ${r.status}); see /tmp/vllmapp-bench-startup.err`);
   // the last line of `times` is the children's: "0m0.021s 0m0.009s"
-  const [user, sys] = [...r.stdout.trim().split("\n").pop().matchAll(/(\d+)m([\d.]+)s/g)].map((x) => Number(x[1]) * 60_000 + Number(x[2]) * 1000);
+  const [user, sys] = [
+    ...r.stdout
+      .trim()
+      .split("\n")
+      .pop()
+      .matchAll(/(\d+)m([\d.]+)s/g),
+  ].map((x) => Number(x[1]) * 60_000 + Number(x[2]) * 1000);
   return user + sys;
 }
 
-const loadBefore = os.loadavg().map((x) => x.toFixed(2)).join(" ");
+const loadBefore = os
+  .loadavg()
+  .map((x) => x.toFixed(2))
+  .join(" ");
 const samples = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
 for (let i = 0; i < RUNS + 3; i++) {
   for (const [k, argv] of Object.entries(commands)) {
@@ -66,8 +84,13 @@ for (let i = 0; i < RUNS + 3; i++) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const m = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]));
 const v = spawnSync(node, ["--version"], { encoding: "utf8" }).stdout.trim();
-const load = os.loadavg().map((x) => x.toFixed(2)).join(" ");
-console.log(`Node.js ${v}${exe ? `, binary ${exe}` : ""}; ${RUNS} runs each after 3 warm-ups, interleaved; CPU ms (user+sys) medians; load average ${loadBefore} before, ${load} after`);
+const load = os
+  .loadavg()
+  .map((x) => x.toFixed(2))
+  .join(" ");
+console.log(
+  `Node.js ${v}${exe ? `, binary ${exe}` : ""}; ${RUNS} runs each after 3 warm-ups, interleaved; CPU ms (user+sys) medians; load average ${loadBefore} before, ${load} after`,
+);
 console.log("| what | CPU ms | vs `node -e 0` | vs `helm template` |");
 console.log("|---|---|---|---|");
 for (const [k, ms] of Object.entries(m)) {
@@ -79,6 +102,8 @@ for (const [k, ms] of Object.entries(m)) {
     binRender: "binary: `vllmapp render --dry-run` (one app)",
     helm: "`helm template` (production-stack, same model)",
   }[k];
-  console.log(`| ${label} | ${ms.toFixed(0)} | ${(ms / m.node).toFixed(2)}× | ${m.helm ? `${(ms / m.helm).toFixed(2)}×` : "—"} |`);
+  console.log(
+    `| ${label} | ${ms.toFixed(0)} | ${(ms / m.node).toFixed(2)}× | ${m.helm ? `${(ms / m.helm).toFixed(2)}×` : "—"} |`,
+  );
 }
 console.log(`raw: ${JSON.stringify(samples)}`);

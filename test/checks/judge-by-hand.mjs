@@ -22,12 +22,25 @@ const findings = [];
 if (checker === "kube-linter") {
   for (const r of report.Reports ?? []) {
     const o = r.Object.K8sObject;
-    findings.push({ check: r.Check, case: path.basename(r.Object.Metadata.FilePath, ".yaml"), object: `${o.GroupVersionKind.Kind}/${o.Name}`, where: "", message: r.Diagnostic.Message });
+    findings.push({
+      check: r.Check,
+      case: path.basename(r.Object.Metadata.FilePath, ".yaml"),
+      object: `${o.GroupVersionKind.Kind}/${o.Name}`,
+      where: "",
+      message: r.Diagnostic.Message,
+    });
   }
 } else {
   const add = (results, r, where) => {
     for (const [check, v] of Object.entries(results ?? {})) {
-      if (!v.Success && (v.Severity === "warning" || v.Severity === "danger")) findings.push({ check, case: path.basename(r.FileName ?? "", ".yaml"), object: `${r.Kind}/${r.Name}`, where, message: v.Message });
+      if (!v.Success && (v.Severity === "warning" || v.Severity === "danger"))
+        findings.push({
+          check,
+          case: path.basename(r.FileName ?? "", ".yaml"),
+          object: `${r.Kind}/${r.Name}`,
+          where,
+          message: v.Message,
+        });
     }
   };
   for (const r of report.Results) {
@@ -57,5 +70,6 @@ for (const f of findings) {
 }
 for (const [k, n] of [...counts].sort((a, b) => b[1] - a[1])) console.log(`${String(n).padStart(4)}  ${k}`);
 console.log(`${findings.length} findings, ${open.length} outside the allow-list`);
-for (const f of open) console.log(`  OPEN ${f.check}: ${f.case} ${f.object}${f.where ? ` [${f.where}]` : ""}: ${f.message}`);
+for (const f of open)
+  console.log(`  OPEN ${f.check}: ${f.case} ${f.object}${f.where ? ` [${f.where}]` : ""}: ${f.message}`);
 process.exit(open.length ? 1 : 0);

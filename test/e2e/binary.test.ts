@@ -55,7 +55,9 @@ test(`every golden case renders to the same bytes as the npm build, -o yaml and 
   assert.ok(cases.length >= 10, "the golden cases are there");
   for (const name of cases) {
     const dir = path.join(CASES, name);
-    const extra = existsSync(path.join(dir, "args")) ? readFileSync(path.join(dir, "args"), "utf8").trim().split(/\s+/) : [];
+    const extra = existsSync(path.join(dir, "args"))
+      ? readFileSync(path.join(dir, "args"), "utf8").trim().split(/\s+/)
+      : [];
     for (const format of ["yaml", "json"]) {
       const args = ["render", "--dry-run", "-o", format, ...extra];
       const b = run("binary", args, dir);
@@ -77,7 +79,8 @@ test("README's binary install block, run as written against the build's files (f
   // the release, as its download folder: v<version>/{archive, SHA256SUMS}
   const releases = workdir();
   mkdirSync(path.join(releases, `v${version}`));
-  for (const f of [built.archive, path.join(path.dirname(built.archive), "SHA256SUMS")]) copyFileSync(f, path.join(releases, `v${version}`, path.basename(f)));
+  for (const f of [built.archive, path.join(path.dirname(built.archive), "SHA256SUMS")])
+    copyFileSync(f, path.join(releases, `v${version}`, path.basename(f)));
   const script = block.replace("https://github.com/ORG/vllmapp/releases/download", `file://${releases}`);
   assert.notEqual(script, block, "the block downloads from the release URL");
   const user = workdir();
@@ -89,5 +92,9 @@ test("README's binary install block, run as written against the build's files (f
   });
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /: OK$/m, "sha256sum checked the archive");
-  assert.match(r.stdout, new RegExp(`^${version.replace(/\./g, "\\.")}\\nvLLM serve catalogs: `, "m"), "the installed vllmapp runs");
+  assert.match(
+    r.stdout,
+    new RegExp(`^${version.replace(/\./g, "\\.")}\\nvLLM serve catalogs: `, "m"),
+    "the installed vllmapp runs",
+  );
 });

@@ -17,8 +17,12 @@ import { CLI, runCli, workdir } from "../support/cli.ts";
 
 const DEFAULT_TAG = DEFAULT_IMAGE.replace(/^.*:/, "");
 const QWEN = "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n";
-const TWO = "name: embed\nmodel_hf_path: BAAI/bge-m3\n---\nname: chat\nmodel_hf_path: Qwen/Qwen3-8B\ndepends_on: [embed]\n";
-const kinds = (stdout: string) => parseAllDocuments(stdout).map((d) => d.toJS()).map((o) => `${o.kind}/${o.metadata.name}`);
+const TWO =
+  "name: embed\nmodel_hf_path: BAAI/bge-m3\n---\nname: chat\nmodel_hf_path: Qwen/Qwen3-8B\ndepends_on: [embed]\n";
+const kinds = (stdout: string) =>
+  parseAllDocuments(stdout)
+    .map((d) => d.toJS())
+    .map((o) => `${o.kind}/${o.metadata.name}`);
 
 test("vllmapp alone prints the help on stdout (exit 0), with what to do first", () => {
   const r = runCli([]);
@@ -33,10 +37,18 @@ test("vllmapp alone prints the help on stdout (exit 0), with what to do first", 
 test("-f - reads the file from stdin; its errors name <stdin>:line:col", () => {
   const r = runCli(["render", "--dry-run", "-f", "-"], { cwd: workdir(), input: QWEN });
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(kinds(r.stdout), ["Secret/qwen3-api-key", "Service/qwen3", "Deployment/qwen3", "NetworkPolicy/qwen3"]);
+  assert.deepEqual(kinds(r.stdout), [
+    "Secret/qwen3-api-key",
+    "Service/qwen3",
+    "Deployment/qwen3",
+    "NetworkPolicy/qwen3",
+  ]);
   const json = runCli(["render", "--dry-run", "-o", "json", "--file=-"], { cwd: workdir(), input: QWEN });
   assert.equal(JSON.parse(json.stdout).apps[0].name, "qwen3");
-  const bad = runCli(["render", "--dry-run", "-f", "-"], { cwd: workdir(), input: "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresorces: {}\n" });
+  const bad = runCli(["render", "--dry-run", "-f", "-"], {
+    cwd: workdir(),
+    input: "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresorces: {}\n",
+  });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^<stdin>:3:1 resorces: unknown field "resorces"; did you mean "resources"\?/m);
   assert.match(bad.stderr, /1 error in <stdin>/);
@@ -62,13 +74,19 @@ test("logs -f means --follow (as kubectl logs -f); the file is --file there", ()
   assert.match(runCli(["logs", "--help"]).stdout, /-f, --follow/);
   const hint = runCli(["logs"], { cwd: workdir() });
   assert.equal(hint.code, 2);
-  assert.match(hint.stderr, /no app given, and vllm-app\.yaml does not exist\n {2}hint: name the app \(vllmapp logs APP\), or point --file at its vllm-app\.yaml/);
+  assert.match(
+    hint.stderr,
+    /no app given, and vllm-app\.yaml does not exist\n {2}hint: name the app \(vllmapp logs APP\), or point --file at its vllm-app\.yaml/,
+  );
 });
 
 test("contradicting and ineffective flags are usage errors (exit 2), before anything is contacted", () => {
   const dir = workdir({ "vllm-app.yaml": QWEN });
   const cases: [string[], RegExp][] = [
-    [["render", "--dry-run", "--local", "--target", "kubernetes"], /--local and --target kubernetes contradict each other/],
+    [
+      ["render", "--dry-run", "--local", "--target", "kubernetes"],
+      /--local and --target kubernetes contradict each other/,
+    ],
     [["deploy", "--local", "--target", "kubernetes"], /--local and --target kubernetes contradict each other/],
     [["render", "--dry-run", "--json", "-o", "yaml"], /--json and -o yaml contradict each other/],
     [["render", "--dry-run", "--quiet", "--debug"], /--quiet and --debug contradict each other/],
@@ -79,9 +97,15 @@ test("contradicting and ineffective flags are usage errors (exit 2), before anyt
     [["deploy", "--local", "--force-conflicts"], /--force-conflicts has no effect on the Docker target/],
     [["deploy", "--no-wait", "--timeout", "5m"], /--timeout and --no-wait contradict each other/],
     [["deploy", "-o", "yaml"], /-o yaml prints the objects a dry run would apply/],
-    [["status", "qwen3", "-o", "yaml"], /-o yaml is not an output of this command\n {2}hint: it prints -o text or -o json/],
+    [
+      ["status", "qwen3", "-o", "yaml"],
+      /-o yaml is not an output of this command\n {2}hint: it prints -o text or -o json/,
+    ],
     [["list", "-n", "Team_A"], /--namespace "Team_A": not a namespace name\n {2}hint: a namespace is a DNS-1123 label/],
-    [["render", "--dry-run", "-f", "a.yaml", "-f", "b.yaml"], /--file is given 2 times \(a\.yaml, b\.yaml\); vllmapp reads one file/],
+    [
+      ["render", "--dry-run", "-f", "a.yaml", "-f", "b.yaml"],
+      /--file is given 2 times \(a\.yaml, b\.yaml\); vllmapp reads one file/,
+    ],
     [["logs", "qwen3", "--tail", "abc"], /--tail abc: expected a whole number\n {2}hint: e\.g\. --tail 100/],
   ];
   for (const [args, want] of cases) {
@@ -99,7 +123,10 @@ test("--quiet hides warnings and notes; errors still show", () => {
   const quiet = runCli(["render", "--dry-run", "--quiet"], { cwd: dir });
   assert.equal(quiet.code, 0);
   assert.equal(quiet.stderr, "");
-  assert.match(runCli(["render", "--dry-run", "--quiet", "-f", "missing.yaml"], { cwd: dir }).stderr, /cannot read missing\.yaml/);
+  assert.match(
+    runCli(["render", "--dry-run", "--quiet", "-f", "missing.yaml"], { cwd: dir }).stderr,
+    /cannot read missing\.yaml/,
+  );
 });
 
 test("render always writes DIR/<app>/: adding an app never moves the first one's files; a multi-app file gets DIR/kustomization.yaml", () => {
@@ -113,12 +140,18 @@ test("render always writes DIR/<app>/: adding an app never moves the first one's
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readdirSync(path.join(dir, "deploy", "embed")).sort(), first);
   assert.ok(existsSync(path.join(dir, "deploy", "chat", "deployment-chat.yaml")));
-  assert.deepEqual(parse(readFileSync(path.join(dir, "deploy", "kustomization.yaml"), "utf8")).resources, ["embed/", "chat/"]);
+  assert.deepEqual(parse(readFileSync(path.join(dir, "deploy", "kustomization.yaml"), "utf8")).resources, [
+    "embed/",
+    "chat/",
+  ]);
   assert.equal(JSON.parse(r.stdout).kustomization, path.join("deploy", "kustomization.yaml"));
   // --app renders part of the file: the kustomization over all of it is left alone
   writeFileSync(path.join(dir, "vllm-app.yaml"), `${TWO}---\nname: third\nmodel_hf_path: o/m\n`);
   assert.equal(runCli(["render", "--out", "deploy", "--app", "third"], { cwd: dir }).code, 0);
-  assert.deepEqual(parse(readFileSync(path.join(dir, "deploy", "kustomization.yaml"), "utf8")).resources, ["embed/", "chat/"]);
+  assert.deepEqual(parse(readFileSync(path.join(dir, "deploy", "kustomization.yaml"), "utf8")).resources, [
+    "embed/",
+    "chat/",
+  ]);
   // the default folder is ./rendered/<app>/
   assert.equal(runCli(["render"], { cwd: dir }).code, 0);
   assert.deepEqual(readdirSync(path.join(dir, "rendered")).sort(), ["chat", "embed", "kustomization.yaml", "third"]);
@@ -127,13 +160,21 @@ test("render always writes DIR/<app>/: adding an app never moves the first one's
 test("depends_on becomes Argo CD sync waves on every object (--no-sync-waves: none); objects carry version labels", () => {
   const dir = workdir({ "vllm-app.yaml": TWO });
   const docs = parseAllDocuments(runCli(["render", "--dry-run"], { cwd: dir }).stdout).map((d) => d.toJS());
-  const wave = (o: { metadata: { annotations?: Record<string, string> } }) => o.metadata.annotations?.["argocd.argoproj.io/sync-wave"];
+  const wave = (o: { metadata: { annotations?: Record<string, string> } }) =>
+    o.metadata.annotations?.["argocd.argoproj.io/sync-wave"];
   assert.deepEqual([...new Set(docs.filter((o) => o.metadata.labels["vllmapp.dev/app"] === "embed").map(wave))], ["0"]);
   assert.deepEqual([...new Set(docs.filter((o) => o.metadata.labels["vllmapp.dev/app"] === "chat").map(wave))], ["1"]);
-  const off = parseAllDocuments(runCli(["render", "--dry-run", "--no-sync-waves"], { cwd: dir }).stdout).map((d) => d.toJS());
+  const off = parseAllDocuments(runCli(["render", "--dry-run", "--no-sync-waves"], { cwd: dir }).stdout).map((d) =>
+    d.toJS(),
+  );
   assert.ok(off.every((o) => wave(o) === undefined));
-  const single = parseAllDocuments(runCli(["render", "--dry-run"], { cwd: workdir({ "vllm-app.yaml": QWEN }) }).stdout).map((d) => d.toJS());
-  assert.ok(single.every((o) => wave(o) === undefined), "no dependencies, no waves");
+  const single = parseAllDocuments(
+    runCli(["render", "--dry-run"], { cwd: workdir({ "vllm-app.yaml": QWEN }) }).stdout,
+  ).map((d) => d.toJS());
+  assert.ok(
+    single.every((o) => wave(o) === undefined),
+    "no dependencies, no waves",
+  );
   for (const o of docs) {
     assert.equal(o.metadata.labels["app.kubernetes.io/version"], DEFAULT_TAG, `${o.kind}/${o.metadata.name}`);
     assert.match(o.metadata.labels["vllmapp.dev/version"], /^\d+\.\d+\.\d+/);
@@ -145,19 +186,32 @@ test("depends_on becomes Argo CD sync waves on every object (--no-sync-waves: no
 
 test("--show-only Kind/name prints those objects; an unknown one lists what there is", () => {
   const dir = workdir({ "vllm-app.yaml": QWEN });
-  const r = runCli(["render", "--dry-run", "--show-only", "Deployment/qwen3", "--show-only", "service/qwen3"], { cwd: dir });
+  const r = runCli(["render", "--dry-run", "--show-only", "Deployment/qwen3", "--show-only", "service/qwen3"], {
+    cwd: dir,
+  });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(kinds(r.stdout), ["Service/qwen3", "Deployment/qwen3"]);
   const missing = runCli(["render", "--dry-run", "--show-only", "Ingress/qwen3"], { cwd: dir });
   assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /--show-only Ingress\/qwen3: no such object in this render\n {2}hint: the objects: Secret\/qwen3-api-key, Service\/qwen3, Deployment\/qwen3/);
+  assert.match(
+    missing.stderr,
+    /--show-only Ingress\/qwen3: no such object in this render\n {2}hint: the objects: Secret\/qwen3-api-key, Service\/qwen3, Deployment\/qwen3/,
+  );
   assert.match(runCli(["render", "--show-only", "Deployment/qwen3"], { cwd: dir }).stderr, /add --dry-run/);
 });
 
 test("--set path=value overrides a field for one render, checked like the file; its errors name --set and the path", () => {
   const dir = workdir({ "vllm-app.yaml": QWEN });
-  const json = (args: string[]) => JSON.parse(runCli(["render", "--dry-run", "-o", "json", ...args], { cwd: dir }).stdout).apps[0];
-  const app = json(["--set", "resources.gpu=H100:2", "--set", "port=9000", "--set", "extra_args=[--max-model-len, '4096']"]);
+  const json = (args: string[]) =>
+    JSON.parse(runCli(["render", "--dry-run", "-o", "json", ...args], { cwd: dir }).stdout).apps[0];
+  const app = json([
+    "--set",
+    "resources.gpu=H100:2",
+    "--set",
+    "port=9000",
+    "--set",
+    "extra_args=[--max-model-len, '4096']",
+  ]);
   const args = app.serve.args.join(" ");
   assert.match(args, /--port 9000/);
   assert.match(args, /--max-model-len 4096/);
@@ -184,11 +238,21 @@ test("messages: indentation errors point at the line to fix; the known-field lis
   const dir = workdir({ "vllm-app.yaml": "name: a\nmodel_hf_path: o/m\nresources:\n  gpu: L4:1\n    memory: 8Gi\n" });
   const r = runCli(["render", "--dry-run"], { cwd: dir });
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /^vllm-app\.yaml:5:5 line 5 is indented more than line 4 \(gpu: L4:1\), which already has a value[^\n]*\n {2}hint: start memory: at column 3, like gpu: on line 4\n1 error in vllm-app\.yaml\n$/);
-  const under = runCli(["render", "--dry-run"], { cwd: workdir({ "vllm-app.yaml": "name: a\nmodel_hf_path: o/m\nresources:\n  gpu: L4:1\n memory: 8Gi\n" }) });
-  assert.match(under.stderr, /^vllm-app\.yaml:5:2 line 5 starts at column 2, but the fields of resources above it start at column 3\n {2}hint: indent memory: to column 3, like gpu: on line 4/);
+  assert.match(
+    r.stderr,
+    /^vllm-app\.yaml:5:5 line 5 is indented more than line 4 \(gpu: L4:1\), which already has a value[^\n]*\n {2}hint: start memory: at column 3, like gpu: on line 4\n1 error in vllm-app\.yaml\n$/,
+  );
+  const under = runCli(["render", "--dry-run"], {
+    cwd: workdir({ "vllm-app.yaml": "name: a\nmodel_hf_path: o/m\nresources:\n  gpu: L4:1\n memory: 8Gi\n" }),
+  });
+  assert.match(
+    under.stderr,
+    /^vllm-app\.yaml:5:2 line 5 starts at column 2, but the fields of resources above it start at column 3\n {2}hint: indent memory: to column 3, like gpu: on line 4/,
+  );
   for (const field of ["zzz", "arg"]) {
-    const u = runCli(["render", "--dry-run"], { cwd: workdir({ "vllm-app.yaml": `name: a\nmodel_hf_path: o/m\n${field}: [x]\n` }) });
+    const u = runCli(["render", "--dry-run"], {
+      cwd: workdir({ "vllm-app.yaml": `name: a\nmodel_hf_path: o/m\n${field}: [x]\n` }),
+    });
     assert.match(u.stderr, /known fields here: name, /);
     assert.doesNotMatch(u.stderr, /\bargs\b/);
   }
@@ -206,7 +270,11 @@ test("completion: bash loads the script and completes commands, flags, -o values
   const dir = workdir({ "vllm-app.yaml": TWO, "other.yaml": "name: solo\nmodel_hf_path: o/m\n" });
   mkdirSync(path.join(dir, "apps"));
   const env = { ...process.env, PATH: `${onPath()}:${process.env.PATH}`, CI: "1", NO_COLOR: "1" };
-  const loaded = spawnSync("bash", ["-c", "source <(vllmapp completion bash); complete -p vllmapp"], { cwd: dir, env, encoding: "utf8" });
+  const loaded = spawnSync("bash", ["-c", "source <(vllmapp completion bash); complete -p vllmapp"], {
+    cwd: dir,
+    env,
+    encoding: "utf8",
+  });
   assert.equal(loaded.status, 0, loaded.stderr);
   assert.match(loaded.stdout, /^complete -F __vllmapp_complete vllmapp$/m);
   // what bash hands a completion function on TAB: COMP_WORDS and COMP_CWORD (no bash-completion package here)

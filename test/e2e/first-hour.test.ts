@@ -13,43 +13,60 @@ test("a file with four independent mistakes shows all four in one run, each at f
       "resorces: 1",
       "resources:",
       "  memory: 16",
-      "extra_args: [--max-model-lenght, \"4096\"]",
+      'extra_args: [--max-model-lenght, "4096"]',
       "",
     ].join("\n"),
   });
-  for (const args of [["render", "--dry-run"], ["check", "--offline"]]) {
+  for (const args of [
+    ["render", "--dry-run"],
+    ["check", "--offline"],
+  ]) {
     const r = runCli([...args, "-f", "combo.yaml"], { cwd: dir });
     assert.equal(r.code, 2, r.stderr);
     const heads = r.stderr.split("\n").filter((l) => /^combo\.yaml:\d+:\d+ /.test(l));
-    assert.deepEqual(heads, [
-      'combo.yaml:2:13 model_path: "s3:/bucket/x" is not an object-store URI',
-      'combo.yaml:3:1 resorces: unknown field "resorces"; did you mean "resources"?',
-      "combo.yaml:5:11 resources.memory: 16 is 16 bytes: a bare number is bytes",
-      "combo.yaml:6:14 extra_args[0]: unknown vllm serve flag --max-model-lenght; did you mean --max-model-len?",
-    ], args.join(" "));
+    assert.deepEqual(
+      heads,
+      [
+        'combo.yaml:2:13 model_path: "s3:/bucket/x" is not an object-store URI',
+        'combo.yaml:3:1 resorces: unknown field "resorces"; did you mean "resources"?',
+        "combo.yaml:5:11 resources.memory: 16 is 16 bytes: a bare number is bytes",
+        "combo.yaml:6:14 extra_args[0]: unknown vllm serve flag --max-model-lenght; did you mean --max-model-len?",
+      ],
+      args.join(" "),
+    );
     assert.match(r.stderr, /\n4 errors in combo\.yaml\n$/);
   }
 });
 
 test("a faulty model source does not hide the vllm serve flag problems", () => {
-  const dir = workdir({ "vllm-app.yaml": "name: a\nmodel_path: bucket/x\nextra_args: [--max-model-lenght, \"4096\"]\n" });
+  const dir = workdir({ "vllm-app.yaml": 'name: a\nmodel_path: bucket/x\nextra_args: [--max-model-lenght, "4096"]\n' });
   const r = runCli(["render", "--dry-run"], { cwd: dir });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /^vllm-app\.yaml:2:13 model_path: "bucket\/x" looks like a Hugging Face repo, not a path\n/);
-  assert.match(r.stderr, /\nvllm-app\.yaml:3:14 extra_args\[0\]: unknown vllm serve flag --max-model-lenght; did you mean --max-model-len\?\n/);
+  assert.match(
+    r.stderr,
+    /\nvllm-app\.yaml:3:14 extra_args\[0\]: unknown vllm serve flag --max-model-lenght; did you mean --max-model-len\?\n/,
+  );
 });
 
 test("broken YAML in one app does not hide the problems of the next, and says what was not checked", () => {
-  const dir = workdir({ "vllm-app.yaml": "name: a\nmodel_hf_path: Qwen/Qwen3-0.6B\nport: [1\n---\nname: b\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {memory: 16}\n" });
+  const dir = workdir({
+    "vllm-app.yaml":
+      "name: a\nmodel_hf_path: Qwen/Qwen3-0.6B\nport: [1\n---\nname: b\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {memory: 16}\n",
+  });
   const r = runCli(["render", "--dry-run"], { cwd: dir });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /^vllm-app\.yaml:4:1 YAML syntax error: /);
   assert.match(r.stderr, /\nvllm-app\.yaml:7:21 resources\.memory: 16 is 16 bytes/);
-  assert.match(r.stderr, /\nvllm-app\.yaml:1:1 note: the app from line 1 was not checked further: its YAML has errors\n {2}hint: fix the YAML errors and run again\n2 errors in vllm-app\.yaml\n$/);
+  assert.match(
+    r.stderr,
+    /\nvllm-app\.yaml:1:1 note: the app from line 1 was not checked further: its YAML has errors\n {2}hint: fix the YAML errors and run again\n2 errors in vllm-app\.yaml\n$/,
+  );
 });
 
 test("ordinary YAML: a trailing ---, a comment-only document, x-* keys and merge keys render the same objects as the plain file", () => {
-  const plain = "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n  memory: 16Gi\nstartup_timeout: 20m\n";
+  const plain =
+    "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n  memory: 16Gi\nstartup_timeout: 20m\n";
   const variants: Record<string, string> = {
     "trailing.yaml": `${plain}---\n`,
     "comment-doc.yaml": `# generated\n---\n${plain}---\n# nothing more here\n`,
@@ -75,7 +92,8 @@ test("ordinary YAML: a trailing ---, a comment-only document, x-* keys and merge
     assert.equal(got.code, 0, `${file}: ${got.stderr}`);
     assert.equal(got.stdout, want.stdout, file);
     // the warnings name the file they are about; apart from that name they are the plain file's
-    const at = (text: string, name: string) => text.replace(new RegExp(`^warning: ${name.replace(".", "\\.")}:\\d+:\\d+ `, "gm"), "warning: FILE ");
+    const at = (text: string, name: string) =>
+      text.replace(new RegExp(`^warning: ${name.replace(".", "\\.")}:\\d+:\\d+ `, "gm"), "warning: FILE ");
     assert.equal(at(got.stderr, file), at(want.stderr, "plain.yaml"), file);
   }
 });
@@ -91,7 +109,10 @@ test("init --gpu 0 writes vLLM's CPU image and says so; the first render has no 
   const dir = workdir();
   const r = runCli(["init", "--gpu", "0", "--yes", "--no-auth"], { cwd: dir });
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /^note: no GPU: wrote image: public\.ecr\.aws\/q9t5s3a7\/vllm-cpu-release-repo:v0\.34\.0 \(vLLM's CPU build/m);
+  assert.match(
+    r.stderr,
+    /^note: no GPU: wrote image: public\.ecr\.aws\/q9t5s3a7\/vllm-cpu-release-repo:v0\.34\.0 \(vLLM's CPU build/m,
+  );
   const text = readFileSync(path.join(dir, "vllm-app.yaml"), "utf8");
   assert.match(text, /^image: public\.ecr\.aws\/q9t5s3a7\/vllm-cpu-release-repo:v0\.34\.0 +# vLLM's CPU build/m);
   const render = runCli(["render", "--dry-run"], { cwd: dir });
@@ -109,8 +130,13 @@ test("a PLACEHOLDER GPU init wrote is a warning on every render until it is repl
   const init = runCli(["init", "--yes", "--no-auth"], { cwd: dir, env: { HF_ENDPOINT: "http://127.0.0.1:2" } });
   assert.equal(init.code, 0, init.stderr);
   const file = path.join(dir, "vllm-app.yaml");
-  const warning = /^warning: vllm-app\.yaml:10:8 resources\.gpu: L4:1 is a placeholder: vllmapp init could not size the model when it wrote the file\n {2}hint: set the GPU type and count the model needs/m;
-  for (const args of [["render", "--dry-run"], ["render", "--dry-run", "-o", "text"], ["check", "--offline"]]) {
+  const warning =
+    /^warning: vllm-app\.yaml:10:8 resources\.gpu: L4:1 is a placeholder: vllmapp init could not size the model when it wrote the file\n {2}hint: set the GPU type and count the model needs/m;
+  for (const args of [
+    ["render", "--dry-run"],
+    ["render", "--dry-run", "-o", "text"],
+    ["check", "--offline"],
+  ]) {
     const r = runCli(args, { cwd: dir });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, warning, args.join(" "));
@@ -121,7 +147,10 @@ test("a PLACEHOLDER GPU init wrote is a warning on every render until it is repl
   // what is left is the one thing the file still does not say, with the Hub unreachable: the model's size
   // for the emptyDir its weights download into (README "Weights in an emptyDir")
   assert.doesNotMatch(fixed.stderr, /placeholder/);
-  assert.match(fixed.stderr, /^warning: vllm-app\.yaml:\d+:\d+ model_hf_path: the weights download into an emptyDir on the node's disk, and their size is not known here[^\n]*\n {2}hint: add cache: \{size: …\}/);
+  assert.match(
+    fixed.stderr,
+    /^warning: vllm-app\.yaml:\d+:\d+ model_hf_path: the weights download into an emptyDir on the node's disk, and their size is not known here[^\n]*\n {2}hint: add cache: \{size: …\}/,
+  );
   assert.equal(fixed.stderr.split("\n").filter((l) => l.startsWith("warning:")).length, 1, fixed.stderr);
 });
 
@@ -129,18 +158,30 @@ test("init's next steps are commands that work where it ran: npx vllmapp … und
   const dir = workdir();
   const viaNpx = runCli(["init", "--gpu", "L4:1", "--yes", "--name", "q"], { cwd: dir, env: { npm_command: "exec" } });
   assert.equal(viaNpx.code, 0, viaNpx.stderr);
-  assert.match(viaNpx.stderr, /next:\n {2}npx vllmapp render --dry-run +# see what would be deployed\n {2}npx vllmapp deploy +#/);
-  const plain = runCli(["init", "other.yaml", "--gpu", "L4:1", "--yes", "--name", "q"], { cwd: dir, env: { npm_command: undefined } });
+  assert.match(
+    viaNpx.stderr,
+    /next:\n {2}npx vllmapp render --dry-run +# see what would be deployed\n {2}npx vllmapp deploy +#/,
+  );
+  const plain = runCli(["init", "other.yaml", "--gpu", "L4:1", "--yes", "--name", "q"], {
+    cwd: dir,
+    env: { npm_command: undefined },
+  });
   assert.match(plain.stderr, /next:\n {2}vllmapp render --dry-run -f other\.yaml +#/);
 });
 
 test("render --context and --kubeconfig, which render alone never reads, are usage errors", () => {
   const dir = workdir({ "vllm-app.yaml": "name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\n" });
-  for (const [flag, value] of [["--context", "nope"], ["--kubeconfig", "/nonexistent"]] as const) {
+  for (const [flag, value] of [
+    ["--context", "nope"],
+    ["--kubeconfig", "/nonexistent"],
+  ] as const) {
     const r = runCli(["render", "--dry-run", flag, value], { cwd: dir });
     assert.equal(r.code, 2, flag);
     assert.equal(r.stdout, "");
-    assert.equal(r.stderr, `error: ${flag} has no effect on render without --resolve: render alone reads no kubeconfig\n  hint: drop ${flag}, or add --resolve (which looks up run outputs in the cluster)\n`);
+    assert.equal(
+      r.stderr,
+      `error: ${flag} has no effect on render without --resolve: render alone reads no kubeconfig\n  hint: drop ${flag}, or add --resolve (which looks up run outputs in the cluster)\n`,
+    );
   }
   const local = runCli(["render", "--dry-run", "--local", "--context", "prod"], { cwd: dir });
   assert.equal(local.code, 2);
@@ -148,7 +189,11 @@ test("render --context and --kubeconfig, which render alone never reads, are usa
 
 test("a usage error prints no stack trace, with --debug or not", () => {
   const dir = workdir({ "vllm-app.yaml": "name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\n" });
-  for (const args of [["render", "--dry-run", "--quiet", "--debug"], ["render", "--dry-run", "--debug", "--context", "x"], ["render", "--debug", "--show-only", "bad"]]) {
+  for (const args of [
+    ["render", "--dry-run", "--quiet", "--debug"],
+    ["render", "--dry-run", "--debug", "--context", "x"],
+    ["render", "--debug", "--show-only", "bad"],
+  ]) {
     const r = runCli(args, { cwd: dir });
     assert.equal(r.code, 2, args.join(" "));
     assert.match(r.stderr, /^error: .*\n {2}hint: .*\n$/, args.join(" "));
@@ -159,10 +204,21 @@ test("help shows one default per flag, -n's real order, and --offline as it beha
   for (const cmd of ["render", "deploy", "check", "status", "logs", "delete", "list", "bench"]) {
     const help = runCli([cmd, "--help"]).stdout.replace(/\s+/g, " ");
     assert.doesNotMatch(help, /\(default: \[\]\)/, cmd);
-    if (/--namespace/.test(help)) assert.match(help, /-n, --namespace <ns> namespace \(wins over the file's namespace:; default: the file's, else the context's\)/, cmd);
+    if (/--namespace/.test(help))
+      assert.match(
+        help,
+        /-n, --namespace <ns> namespace \(wins over the file's namespace:; default: the file's, else the context's\)/,
+        cmd,
+      );
   }
-  assert.match(runCli(["deploy", "--help"]).stdout.replace(/\s+/g, " "), /--offline skip the remote checks of the model source \(a warning says what was skipped\)/);
-  assert.match(runCli(["render", "--help"]).stdout.replace(/\s+/g, " "), /--offline with --resolve: skip the checks that need the network/);
+  assert.match(
+    runCli(["deploy", "--help"]).stdout.replace(/\s+/g, " "),
+    /--offline skip the remote checks of the model source \(a warning says what was skipped\)/,
+  );
+  assert.match(
+    runCli(["render", "--help"]).stdout.replace(/\s+/g, " "),
+    /--offline with --resolve: skip the checks that need the network/,
+  );
 });
 
 test("render's help examples name files that exist where they run", () => {
@@ -189,12 +245,24 @@ test("the README and src/ cite no document outside the repository (SPEC)", () =>
 test("init --gpu mistakes are worded as the file's, with the fix, and caught before any file is written", () => {
   const dir = workdir();
   const cases: [string, RegExp][] = [
-    ["2xH100", /^error: --gpu 2xH100: unknown GPU type "2xH100"; did you mean "H100"\? \(known: T4, .*\)\n {2}hint: write --gpu H100:2\n$/],
-    ["L4:abc", /^error: --gpu L4:abc: the count "abc" is not a whole number\n {2}hint: write TYPE:COUNT, e.g\. --gpu L4:1\n$/],
+    [
+      "2xH100",
+      /^error: --gpu 2xH100: unknown GPU type "2xH100"; did you mean "H100"\? \(known: T4, .*\)\n {2}hint: write --gpu H100:2\n$/,
+    ],
+    [
+      "L4:abc",
+      /^error: --gpu L4:abc: the count "abc" is not a whole number\n {2}hint: write TYPE:COUNT, e.g\. --gpu L4:1\n$/,
+    ],
     [":2", /^error: --gpu :2: no GPU type before the count\n/],
-    ["H100:0", /^error: --gpu H100:0: "H100:0" asks for zero H100 GPUs\n {2}hint: write --gpu H100:1 \(or more\), or --gpu 0 for no GPU\n$/],
+    [
+      "H100:0",
+      /^error: --gpu H100:0: "H100:0" asks for zero H100 GPUs\n {2}hint: write --gpu H100:1 \(or more\), or --gpu 0 for no GPU\n$/,
+    ],
     ["H10:4", /did you mean "H100"\?.*\n {2}hint: write --gpu H100:4\n$/],
-    ["A6000:1", /unknown GPU type "A6000" \(known: .*\)\n {2}hint: .*pick "other", which selects the nodes by their product label\n$/],
+    [
+      "A6000:1",
+      /unknown GPU type "A6000" \(known: .*\)\n {2}hint: .*pick "other", which selects the nodes by their product label\n$/,
+    ],
   ];
   for (const [gpu, want] of cases) {
     const r = runCli(["init", "--gpu", gpu, "--yes", "--name", "q"], { cwd: dir });
@@ -206,14 +274,23 @@ test("init --gpu mistakes are worded as the file's, with the fix, and caught bef
 
 test("a GPU type not in the list says how to use it anyway; node_labels' custom form and parameters' shape are named in the hint", () => {
   const dir = workdir({
-    "gpu.yaml": "name: a\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: \"RTX 4090:2\"}\n",
+    "gpu.yaml": 'name: a\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "RTX 4090:2"}\n',
     "labels.yaml": "name: a\nmodel_hf_path: Qwen/Qwen3-0.6B\nnode_labels: {key: node.kubernetes.io/instance-type}\n",
-    "params.yaml": "name: a\nmodel_hf_path: Qwen/Qwen3-0.6B\nparameters: {maxlen: \"8192\"}\n",
+    "params.yaml": 'name: a\nmodel_hf_path: Qwen/Qwen3-0.6B\nparameters: {maxlen: "8192"}\n',
   });
   const gpu = runCli(["render", "--dry-run", "-f", "gpu.yaml"], { cwd: dir });
-  assert.match(gpu.stderr, /^gpu\.yaml:3:18 resources\.gpu: unknown GPU type "RTX 4090" \(known: T4, .*\)\n {2}hint: write "TYPE:COUNT", e\.g\. "L4:1"; a GPU not in this list: write gpu: 2 and select its nodes with pod_template/);
+  assert.match(
+    gpu.stderr,
+    /^gpu\.yaml:3:18 resources\.gpu: unknown GPU type "RTX 4090" \(known: T4, .*\)\n {2}hint: write "TYPE:COUNT", e\.g\. "L4:1"; a GPU not in this list: write gpu: 2 and select its nodes with pod_template/,
+  );
   const labels = runCli(["render", "--dry-run", "-f", "labels.yaml"], { cwd: dir });
-  assert.match(labels.stderr, /node_labels\.key: unknown field "key"\n {2}hint: a custom label scheme goes under scheme: node_labels: \{scheme: \{key: LABEL, values: \{L4: VALUE, …\}\}\}/);
+  assert.match(
+    labels.stderr,
+    /node_labels\.key: unknown field "key"\n {2}hint: a custom label scheme goes under scheme: node_labels: \{scheme: \{key: LABEL, values: \{L4: VALUE, …\}\}\}/,
+  );
   const params = runCli(["render", "--dry-run", "-f", "params.yaml"], { cwd: dir });
-  assert.match(params.stderr, /parameters: expected a list, got a mapping\n {2}hint: parameters is a list of \{name, value\}: parameters: \[\{name: maxlen, value: "8192"\}\], used as \$\{name\} in extra_args/);
+  assert.match(
+    params.stderr,
+    /parameters: expected a list, got a mapping\n {2}hint: parameters is a list of \{name, value\}: parameters: \[\{name: maxlen, value: "8192"\}\], used as \$\{name\} in extra_args/,
+  );
 });

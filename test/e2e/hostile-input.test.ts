@@ -42,24 +42,92 @@ function billionLaughs(levels = 9): string {
 }
 
 const CONFIG_CASES: [label: string, content: string | Buffer, want: RegExp][] = [
-  ["billion laughs in an app's field", `${QWEN}env_vars:\n${billionLaughs().replace(/^/gm, "  ").trimEnd()}\n`, /vllm-app\.yaml:\d+:\d+ [^\n]*aliases here expand to too many values/],
-  ["billion laughs at the top", billionLaughs() + QWEN, /vllm-app\.yaml:2:\d+ the aliases here expand to too many values/],
-  ["alias cycle", `${QWEN}pod_template: &p {spec: {x: *p}}\n`, /vllm-app\.yaml:5:\d+ pod_template\.spec\.x: alias \*p refers to the node that holds it/],
-  ["alias to an anchor in another document", "name: a\nmodel_hf_path: &m Qwen/Qwen3-0.6B\n---\nname: b\nmodel_hf_path: *m\n", /vllm-app\.yaml:5:16 model_hf_path: alias \*m refers to an anchor in another document/],
-  ["alias to no anchor", `${QWEN}description: *nope\n`, /vllm-app\.yaml:5:14 description: alias \*nope has no anchor &nope/],
-  ["a huge document", `${QWEN}description: ${"x".repeat(3 * 1024 * 1024)}\n`, /vllm-app\.yaml:1:1 vllm-app\.yaml is 3\.0 MiB; at most 256 KiB is read/],
-  ["a huge mapping", `${QWEN}env_vars:\n${Array.from({ length: 20_000 }, (_, i) => `  K${i}: v\n`).join("")}`, /vllm-app\.yaml:6:3 env_vars: 20000 entries in one mapping; at most 500/],
-  ["a huge list", `${QWEN}extra_args:\n${Array.from({ length: 20_000 }, (_, i) => `  - --x${i}\n`).join("")}`, /vllm-app\.yaml:6:3 extra_args: 20000 entries in one list; at most 500/],
-  ["too many apps", Array.from({ length: 600 }, (_, i) => `name: a${i}\nmodel_hf_path: o/m\n`).join("---\n"), /vllm-app\.yaml:\d+:1 the file holds 600 apps; at most 500/],
-  ["deep flow nesting", `${QWEN}pod_template: ${"[".repeat(50_000)}${"]".repeat(50_000)}\n`, /vllm-app\.yaml:5:\d+ [^\n]*nests (too deeply|more than 64 levels)/],
-  ["deep block nesting", `${QWEN}pod_template:\n${Array.from({ length: 200 }, (_, i) => `${" ".repeat(i + 1)}a:\n`).join("")}`, /vllm-app\.yaml:\d+:\d+ pod_template(\.a)+: the YAML nests more than 64 levels deep/],
+  [
+    "billion laughs in an app's field",
+    `${QWEN}env_vars:\n${billionLaughs().replace(/^/gm, "  ").trimEnd()}\n`,
+    /vllm-app\.yaml:\d+:\d+ [^\n]*aliases here expand to too many values/,
+  ],
+  [
+    "billion laughs at the top",
+    billionLaughs() + QWEN,
+    /vllm-app\.yaml:2:\d+ the aliases here expand to too many values/,
+  ],
+  [
+    "alias cycle",
+    `${QWEN}pod_template: &p {spec: {x: *p}}\n`,
+    /vllm-app\.yaml:5:\d+ pod_template\.spec\.x: alias \*p refers to the node that holds it/,
+  ],
+  [
+    "alias to an anchor in another document",
+    "name: a\nmodel_hf_path: &m Qwen/Qwen3-0.6B\n---\nname: b\nmodel_hf_path: *m\n",
+    /vllm-app\.yaml:5:16 model_hf_path: alias \*m refers to an anchor in another document/,
+  ],
+  [
+    "alias to no anchor",
+    `${QWEN}description: *nope\n`,
+    /vllm-app\.yaml:5:14 description: alias \*nope has no anchor &nope/,
+  ],
+  [
+    "a huge document",
+    `${QWEN}description: ${"x".repeat(3 * 1024 * 1024)}\n`,
+    /vllm-app\.yaml:1:1 vllm-app\.yaml is 3\.0 MiB; at most 256 KiB is read/,
+  ],
+  [
+    "a huge mapping",
+    `${QWEN}env_vars:\n${Array.from({ length: 20_000 }, (_, i) => `  K${i}: v\n`).join("")}`,
+    /vllm-app\.yaml:6:3 env_vars: 20000 entries in one mapping; at most 500/,
+  ],
+  [
+    "a huge list",
+    `${QWEN}extra_args:\n${Array.from({ length: 20_000 }, (_, i) => `  - --x${i}\n`).join("")}`,
+    /vllm-app\.yaml:6:3 extra_args: 20000 entries in one list; at most 500/,
+  ],
+  [
+    "too many apps",
+    Array.from({ length: 600 }, (_, i) => `name: a${i}\nmodel_hf_path: o/m\n`).join("---\n"),
+    /vllm-app\.yaml:\d+:1 the file holds 600 apps; at most 500/,
+  ],
+  [
+    "deep flow nesting",
+    `${QWEN}pod_template: ${"[".repeat(50_000)}${"]".repeat(50_000)}\n`,
+    /vllm-app\.yaml:5:\d+ [^\n]*nests (too deeply|more than 64 levels)/,
+  ],
+  [
+    "deep block nesting",
+    `${QWEN}pod_template:\n${Array.from({ length: 200 }, (_, i) => `${" ".repeat(i + 1)}a:\n`).join("")}`,
+    /vllm-app\.yaml:\d+:\d+ pod_template(\.a)+: the YAML nests more than 64 levels deep/,
+  ],
   ["a duplicate key", `${QWEN}name: other\n`, /vllm-app\.yaml:5:1 name: duplicate key "name" \(first at line 1\)/],
-  ["a nested duplicate key", `${QWEN}env_vars:\n  A: "1"\n  B: "2"\n  A: "3"\n`, /vllm-app\.yaml:8:3 env_vars\.A: duplicate key "A" \(first at line 6\)/],
-  ["a binary file", Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 37) % 256)), /vllm-app\.yaml:1:1 the file is binary/],
-  ["UTF-16 with a BOM", Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(QWEN, "utf16le")]), /vllm-app\.yaml:1:1 the file is UTF-16 \(little-endian, with a byte-order mark\)/],
-  ["UTF-16 big-endian with a BOM", Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(QWEN, "utf16le").swap16()]), /vllm-app\.yaml:1:1 the file is UTF-16 \(big-endian/],
-  ["UTF-16 without a BOM", Buffer.from(QWEN, "utf16le"), /vllm-app\.yaml:1:1 the file looks like UTF-16 \(little-endian\) without a byte-order mark/],
-  ["Latin-1 bytes", Buffer.from(`${QWEN}description: caf\xe9 cr\xe8me\n`, "latin1"), /vllm-app\.yaml:5:17 the file is not valid UTF-8/],
+  [
+    "a nested duplicate key",
+    `${QWEN}env_vars:\n  A: "1"\n  B: "2"\n  A: "3"\n`,
+    /vllm-app\.yaml:8:3 env_vars\.A: duplicate key "A" \(first at line 6\)/,
+  ],
+  [
+    "a binary file",
+    Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 37) % 256)),
+    /vllm-app\.yaml:1:1 the file is binary/,
+  ],
+  [
+    "UTF-16 with a BOM",
+    Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(QWEN, "utf16le")]),
+    /vllm-app\.yaml:1:1 the file is UTF-16 \(little-endian, with a byte-order mark\)/,
+  ],
+  [
+    "UTF-16 big-endian with a BOM",
+    Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(QWEN, "utf16le").swap16()]),
+    /vllm-app\.yaml:1:1 the file is UTF-16 \(big-endian/,
+  ],
+  [
+    "UTF-16 without a BOM",
+    Buffer.from(QWEN, "utf16le"),
+    /vllm-app\.yaml:1:1 the file looks like UTF-16 \(little-endian\) without a byte-order mark/,
+  ],
+  [
+    "Latin-1 bytes",
+    Buffer.from(`${QWEN}description: caf\xe9 cr\xe8me\n`, "latin1"),
+    /vllm-app\.yaml:5:17 the file is not valid UTF-8/,
+  ],
 ];
 
 for (const [label, content, want] of CONFIG_CASES) {
@@ -77,7 +145,10 @@ test("-f naming a folder, a missing file, a path under a file, or a pipe", () =>
   const cases: [string, RegExp][] = [
     ["folder.yaml", /folder\.yaml:1:1 folder\.yaml is a folder, not a file\n {2}hint: pass the file with -f/],
     ["missing.yaml", /missing\.yaml:1:1 cannot read missing\.yaml: ENOENT \(no such file\)/],
-    ["afile.yaml/vllm-app.yaml", /afile\.yaml\/vllm-app\.yaml:1:1 cannot read afile\.yaml\/vllm-app\.yaml: ENOTDIR \(a part of the path is a file, not a folder\)/],
+    [
+      "afile.yaml/vllm-app.yaml",
+      /afile\.yaml\/vllm-app\.yaml:1:1 cannot read afile\.yaml\/vllm-app\.yaml: ENOTDIR \(a part of the path is a file, not a folder\)/,
+    ],
     ["pipe.yaml", /pipe\.yaml:1:1 pipe\.yaml is not a regular file/],
   ];
   for (const [file, want] of cases) assertUserError(run(["render", "--dry-run", "-f", file], dir), want, file);
@@ -90,22 +161,46 @@ test("depends_on naming a folder or a binary file", () => {
   mkdirSync(path.join(dir, "other.yaml"));
   writeFileSync(path.join(dir, "bin.yaml"), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 0, 1]));
   const r = run(["render", "--dry-run"], dir);
-  assertUserError(r, /other\.yaml:1:1 \S*other\.yaml is a folder, not a file\n {2}hint: depends_on paths are relative/, "depends_on folder");
+  assertUserError(
+    r,
+    /other\.yaml:1:1 \S*other\.yaml is a folder, not a file\n {2}hint: depends_on paths are relative/,
+    "depends_on folder",
+  );
   assert.match(r.stderr, /bin\.yaml:1:5 the file is binary \(it holds NUL bytes\)/);
 });
 
 test("include: outside the app's folder (symlink or ..), a folder, missing, under a file, a pipe, binary, not UTF-8", () => {
   const outside = workdir({ "secret.txt": "do not ship me\n" });
-  const dir = workdir({ "ok.jinja": "{{ messages }}\n", "afile": "x", "bin.dat": "a\0b", "latin.txt": Buffer.from("caf\xe9", "latin1").toString("latin1") });
+  const dir = workdir({
+    "ok.jinja": "{{ messages }}\n",
+    afile: "x",
+    "bin.dat": "a\0b",
+    "latin.txt": Buffer.from("caf\xe9", "latin1").toString("latin1"),
+  });
   writeFileSync(path.join(dir, "latin.txt"), Buffer.from("caf\xe9\n", "latin1"));
   symlinkSync(path.join(outside, "secret.txt"), path.join(dir, "link.txt"));
   symlinkSync("/etc", path.join(dir, "etc"));
   mkdirSync(path.join(dir, "folder"));
   execFileSync("mkfifo", [path.join(dir, "pipe")]);
-  const list = ["ok.jinja", "link.txt", `../${path.basename(outside)}/secret.txt`, "etc/hostname", "folder", "missing.txt", "afile/x", "pipe", "bin.dat", "latin.txt"];
+  const list = [
+    "ok.jinja",
+    "link.txt",
+    `../${path.basename(outside)}/secret.txt`,
+    "etc/hostname",
+    "folder",
+    "missing.txt",
+    "afile/x",
+    "pipe",
+    "bin.dat",
+    "latin.txt",
+  ];
   writeFileSync(path.join(dir, "vllm-app.yaml"), `${QWEN}include:\n${list.map((p) => `  - ${p}\n`).join("")}`);
   const r = run(["render", "--dry-run"], dir);
-  assertUserError(r, /vllm-app\.yaml:7:5 include\[1\]: link\.txt resolves to \S+secret\.txt, outside the app's folder/, "include");
+  assertUserError(
+    r,
+    /vllm-app\.yaml:7:5 include\[1\]: link\.txt resolves to \S+secret\.txt, outside the app's folder/,
+    "include",
+  );
   const want = [
     /vllm-app\.yaml:8:5 include\[2\]: \.\.\/\S+ resolves to \S+, outside the app's folder/,
     /vllm-app\.yaml:9:5 include\[3\]: etc\/hostname resolves to \/etc\/hostname, outside the app's folder/,
@@ -136,17 +231,31 @@ test("--param values that are not name=value, or name nothing, are user errors",
   }
   const odd = run(["render", "--dry-run", "-o", "json", "--param", "ctx=a\nb: ${ctx} $(rm -rf /) ' \" \\"], dir);
   assert.equal(odd.code, 0, odd.stderr);
-  const env = JSON.parse(odd.stdout).apps[0].objects.find((o: { kind: string }) => o.kind === "Deployment").spec.template.spec.containers[0].env;
-  assert.ok(env.some((e: { value?: string }) => e.value === "a\nb: ${ctx} $(rm -rf /) ' \" \\"), JSON.stringify(env));
+  const env = JSON.parse(odd.stdout).apps[0].objects.find((o: { kind: string }) => o.kind === "Deployment").spec
+    .template.spec.containers[0].env;
+  assert.ok(
+    env.some((e: { value?: string }) => e.value === "a\nb: ${ctx} $(rm -rf /) ' \" \\"),
+    JSON.stringify(env),
+  );
 });
 
 test("init into a path under a file, or onto a file, is a user error", () => {
   const dir = workdir({ afile: "x" });
   const cases: [string, RegExp][] = [
-    ["afile/sub", /error: cannot write afile\/sub\/vllm-app\.yaml: ENOTDIR \(a part of the path is a file, not a folder\)\n {2}hint: choose a folder/],
+    [
+      "afile/sub",
+      /error: cannot write afile\/sub\/vllm-app\.yaml: ENOTDIR \(a part of the path is a file, not a folder\)\n {2}hint: choose a folder/,
+    ],
     // a file that is not .yaml: init says what it takes (a folder, or the .yaml file to write)
-    ["afile", /error: init afile: expected a folder or a \.yaml file\n {2}hint: pass a folder \(vllmapp init \.\) or a file name ending in \.yaml \(vllmapp init afile\.yaml\)/],
+    [
+      "afile",
+      /error: init afile: expected a folder or a \.yaml file\n {2}hint: pass a folder \(vllmapp init \.\) or a file name ending in \.yaml \(vllmapp init afile\.yaml\)/,
+    ],
   ];
   for (const [target, want] of cases) assertUserError(run(["init", target, "--yes"], dir), want, `init ${target}`);
-  assertUserError(run(["render", "--out", "afile/out"], workdir({ "vllm-app.yaml": QWEN, afile: "x" })), /error: cannot write afile\/out\/qwen3: ENOTDIR/, "render --out under a file");
+  assertUserError(
+    run(["render", "--out", "afile/out"], workdir({ "vllm-app.yaml": QWEN, afile: "x" })),
+    /error: cannot write afile\/out\/qwen3: ENOTDIR/,
+    "render --out under a file",
+  );
 });

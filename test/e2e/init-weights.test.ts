@@ -26,7 +26,10 @@ test("init with the Hub answering: the weights' room is written (disk:, or cache
   assert.equal(r.code, 0, r.stderr);
   const text = readFileSync(path.join(small, "vllm-app.yaml"), "utf8");
   // Qwen3-0.6B: 1,503,300,328 bytes × 1.1 + 1 GiB
-  assert.match(text, /^ {2}disk: 3Gi +# room on the node's disk for the downloaded weights \(1\.5 GB\); or keep them on a volume: cache below$/m);
+  assert.match(
+    text,
+    /^ {2}disk: 3Gi +# room on the node's disk for the downloaded weights \(1\.5 GB\); or keep them on a volume: cache below$/m,
+  );
   assert.match(text, /^# cache:/m);
   const render = runCli(["render", "--dry-run"], { cwd: small, env });
   assert.equal(render.code, 0, render.stderr);
@@ -37,7 +40,10 @@ test("init with the Hub answering: the weights' room is written (disk:, or cache
   const b = runCli(["init", "--yes", "--no-auth", "--model", "meta-llama/Llama-3.1-70B-Instruct"], { cwd: big, env });
   assert.equal(b.code, 0, b.stderr);
   const bigText = readFileSync(path.join(big, "vllm-app.yaml"), "utf8");
-  assert.match(bigText, /^cache: +# the weights \(141\.1 GB\) on a volume of their own, kept across restarts[^\n]*\n {2}size: 146Gi$/m);
+  assert.match(
+    bigText,
+    /^cache: +# the weights \(141\.1 GB\) on a volume of their own, kept across restarts[^\n]*\n {2}size: 146Gi$/m,
+  );
   assert.doesNotMatch(bigText, /^ {2}disk:/m);
   const bigRender = runCli(["render", "--dry-run"], { cwd: big, env });
   assert.equal(bigRender.code, 0, bigRender.stderr);
@@ -49,18 +55,31 @@ test("init with the Hub unreachable: init and every warning of the first render 
   const dir = workdir();
   const init = runCli(["init", "--yes", "--no-auth"], { cwd: dir, env: { HF_ENDPOINT: "http://127.0.0.1:2" } });
   assert.equal(init.code, 0, init.stderr);
-  assert.match(init.stderr, /wrote gpu: L4:1 as a PLACEHOLDER: check it, or pass --gpu\. Nor the room its weights need on the node: render warns until resources\.disk or cache: \{size\} is set/);
+  assert.match(
+    init.stderr,
+    /wrote gpu: L4:1 as a PLACEHOLDER: check it, or pass --gpu\. Nor the room its weights need on the node: render warns until resources\.disk or cache: \{size\} is set/,
+  );
   const render = runCli(["render", "--dry-run"], { cwd: dir, env: { HF_ENDPOINT: "http://127.0.0.1:2" } });
   assert.equal(render.code, 0, render.stderr);
   const hints = render.stderr.split("\n").filter((l) => l.startsWith("  hint:"));
   assert.equal(warnings(render.stderr).length, 2, render.stderr);
   assert.equal(hints.length, 2, render.stderr);
-  assert.match(render.stderr, /warning: vllm-app\.yaml:\d+:\d+ resources\.gpu: L4:1 is a placeholder[^\n]*\n {2}hint: set the GPU type and count/);
-  assert.match(render.stderr, /warning: vllm-app\.yaml:\d+:\d+ model_hf_path: the weights download into an emptyDir[^\n]*\n {2}hint: add cache: \{size: …\} for a volume of their own, or resources\.disk/);
+  assert.match(
+    render.stderr,
+    /warning: vllm-app\.yaml:\d+:\d+ resources\.gpu: L4:1 is a placeholder[^\n]*\n {2}hint: set the GPU type and count/,
+  );
+  assert.match(
+    render.stderr,
+    /warning: vllm-app\.yaml:\d+:\d+ model_hf_path: the weights download into an emptyDir[^\n]*\n {2}hint: add cache: \{size: …\} for a volume of their own, or resources\.disk/,
+  );
   // setting what they name silences them
   const file = path.join(dir, "vllm-app.yaml");
   const fixed = readFileSync(file, "utf8").replace(/gpu: L4:1 +# PLACEHOLDER.*/, "gpu: L4:1\n  disk: 3Gi");
-  const silent = runCli(["render", "--dry-run", "-f", "-"], { cwd: dir, input: fixed, env: { HF_ENDPOINT: "http://127.0.0.1:2" } });
+  const silent = runCli(["render", "--dry-run", "-f", "-"], {
+    cwd: dir,
+    input: fixed,
+    env: { HF_ENDPOINT: "http://127.0.0.1:2" },
+  });
   assert.equal(silent.code, 0, silent.stderr);
   assert.equal(silent.stderr, "");
 });

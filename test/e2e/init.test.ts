@@ -38,7 +38,14 @@ test("Ctrl-C at a prompt: exit 130, 'aborted', no stack trace, no file", () => {
 
 test("Ctrl-D at a later prompt: the same", () => {
   const dir = workdir();
-  const r = onTerminal(dir, ["init"], [["Model", ENTER], ["App name", "\u0004"]]);
+  const r = onTerminal(
+    dir,
+    ["init"],
+    [
+      ["Model", ENTER],
+      ["App name", "\u0004"],
+    ],
+  );
   assert.equal(r.code, 130, r.output);
   assert.match(r.output, /aborted/);
   assert.deepEqual(readdirSync(dir), []);
@@ -46,7 +53,19 @@ test("Ctrl-D at a later prompt: the same", () => {
 
 test("the GPU prompt filters by typing; unsized (Hub unreachable) is said and marked PLACEHOLDER", () => {
   const dir = workdir();
-  const r = onTerminal(dir, ["init"], [["Model", ENTER], ["App name", ENTER], ["GPU type", "h100 n"], ["H100 NVL (94 GB)", ENTER], ["GPUs per replica", ENTER], ["GPU nodes labelled", ENTER], ["API key", ENTER]]);
+  const r = onTerminal(
+    dir,
+    ["init"],
+    [
+      ["Model", ENTER],
+      ["App name", ENTER],
+      ["GPU type", "h100 n"],
+      ["H100 NVL (94 GB)", ENTER],
+      ["GPUs per replica", ENTER],
+      ["GPU nodes labelled", ENTER],
+      ["API key", ENTER],
+    ],
+  );
   assert.equal(r.code, 0, r.output);
   assert.match(r.output, /could not size Qwen\/Qwen3-0\.6B \(cannot reach the Hugging Face Hub/);
   const text = readFileSync(path.join(dir, "vllm-app.yaml"), "utf8");
@@ -55,7 +74,17 @@ test("the GPU prompt filters by typing; unsized (Hub unreachable) is said and ma
 
 test('"other" GPU: its product label selects the nodes; "no GPU": gpu 0; nothing is picked that was not chosen', () => {
   const other = workdir();
-  const r = onTerminal(other, ["init", "--model", "Qwen/Qwen3-0.6B", "--name", "q"], [["GPU type", "zz9"], ['other: "zz9"', ENTER], ["product", `NVIDIA-ZZ9-96GB${ENTER}`], ["GPUs per replica", `2${ENTER}`], ["API key", `n${ENTER}`]]);
+  const r = onTerminal(
+    other,
+    ["init", "--model", "Qwen/Qwen3-0.6B", "--name", "q"],
+    [
+      ["GPU type", "zz9"],
+      ['other: "zz9"', ENTER],
+      ["product", `NVIDIA-ZZ9-96GB${ENTER}`],
+      ["GPUs per replica", `2${ENTER}`],
+      ["API key", `n${ENTER}`],
+    ],
+  );
   assert.equal(r.code, 0, r.output);
   const text = readFileSync(path.join(other, "vllm-app.yaml"), "utf8");
   assert.match(text, /^ {2}gpu: 2 +# 2 of NVIDIA-ZZ9-96GB/m);
@@ -63,7 +92,14 @@ test('"other" GPU: its product label selects the nodes; "no GPU": gpu 0; nothing
   assert.match(text, /^requires_auth: false/m);
   assert.equal(runCli(["render", "--dry-run"], { cwd: other }).code, 0);
   const none = workdir();
-  const n = onTerminal(none, ["init", "--model", "Qwen/Qwen3-0.6B", "--name", "q", "--no-auth"], [["GPU type", "no gpu"], ["CPU only", ENTER]]);
+  const n = onTerminal(
+    none,
+    ["init", "--model", "Qwen/Qwen3-0.6B", "--name", "q", "--no-auth"],
+    [
+      ["GPU type", "no gpu"],
+      ["CPU only", ENTER],
+    ],
+  );
   assert.equal(n.code, 0, n.output);
   assert.match(readFileSync(path.join(none, "vllm-app.yaml"), "utf8"), /^ {2}gpu: 0 +# no GPU/m);
 });
@@ -78,7 +114,9 @@ test("init does not ask what the flags already gave", () => {
 
 test("init FILE.yaml writes that file; a path that is neither a folder nor .yaml says what it expects", () => {
   const dir = workdir();
-  const r = runCli(["init", "llama.yaml", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "L4:1", "--yes"], { cwd: dir });
+  const r = runCli(["init", "llama.yaml", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "L4:1", "--yes"], {
+    cwd: dir,
+  });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readdirSync(dir).sort(), ["llama.yaml", "vllm-app.schema.json"]);
   assert.match(r.stderr, /next:\n {2}vllmapp render --dry-run -f llama\.yaml .*\n {2}vllmapp deploy -f llama\.yaml/);
@@ -91,6 +129,9 @@ test("init --yes with the Hub unreachable says it could not size the model and n
   const dir = workdir();
   const r = runCli(["init", "--yes"], { cwd: dir, env: { HF_ENDPOINT: "http://127.0.0.1:2" } });
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /warning: could not size Qwen\/Qwen3-0\.6B \(cannot reach the Hugging Face Hub .*\); wrote gpu: L4:1 as a PLACEHOLDER/);
+  assert.match(
+    r.stderr,
+    /warning: could not size Qwen\/Qwen3-0\.6B \(cannot reach the Hugging Face Hub .*\); wrote gpu: L4:1 as a PLACEHOLDER/,
+  );
   assert.match(readFileSync(path.join(dir, "vllm-app.yaml"), "utf8"), /gpu: L4:1 +# PLACEHOLDER: not sized/);
 });

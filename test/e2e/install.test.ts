@@ -12,8 +12,14 @@ import path from "node:path";
 import { ROOT, workdir } from "../support/cli.ts";
 
 function run(cmd: string, args: string[], cwd: string): string {
-  const env: NodeJS.ProcessEnv = { ...process.env, npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" };
-  for (const k of Object.keys(env)) if (/^npm_(lifecycle|package|config_(global|prefix|omit|include))/i.test(k)) delete env[k];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    npm_config_audit: "false",
+    npm_config_fund: "false",
+    npm_config_update_notifier: "false",
+  };
+  for (const k of Object.keys(env))
+    if (/^npm_(lifecycle|package|config_(global|prefix|omit|include))/i.test(k)) delete env[k];
   const r = spawnSync(cmd, args, { cwd, env, encoding: "utf8", timeout: 300_000 });
   assert.equal(r.status, 0, `${cmd} ${args.join(" ")} in ${cwd}:\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
@@ -21,12 +27,18 @@ function run(cmd: string, args: string[], cwd: string): string {
 
 function project(deps: Record<string, string>, key: "dependencies" | "devDependencies"): string {
   const dir = workdir();
-  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "platform", version: "1.0.0", private: true, [key]: deps }, null, 2));
+  writeFileSync(
+    path.join(dir, "package.json"),
+    JSON.stringify({ name: "platform", version: "1.0.0", private: true, [key]: deps }, null, 2),
+  );
   return dir;
 }
 
 function assertWorks(dir: string): void {
-  assert.match(run("npx", ["--no-install", "vllmapp", "--version"], dir), /^\d+\.\d+\.\d+\nvLLM serve catalogs: .*\ndefault image: /);
+  assert.match(
+    run("npx", ["--no-install", "vllmapp", "--version"], dir),
+    /^\d+\.\d+\.\d+\nvLLM serve catalogs: .*\ndefault image: /,
+  );
   assert.match(run("npx", ["--no-install", "vllmapp"], dir), /Get started: vllmapp init/);
 }
 

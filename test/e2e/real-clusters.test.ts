@@ -14,8 +14,12 @@ test("render with a generated API key: stderr says the Secret has no data and pr
   const dir = workdir({ "vllm-app.yaml": `${QWEN}namespace: models\n` });
   const r = runCli(["render", "--out", "out"], { cwd: dir });
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /warning: qwen: Secret qwen-api-key is rendered without data .* the pods stay in CreateContainerConfigError/);
-  const cmd = "openssl rand -hex 32 | tr -d '\\n' | kubectl create secret generic qwen-api-key -n models --from-file=VLLM_API_KEY=/dev/stdin --dry-run=client -o yaml | kubectl apply --server-side --field-manager=vllmapp-keygen -f -";
+  assert.match(
+    r.stderr,
+    /warning: qwen: Secret qwen-api-key is rendered without data .* the pods stay in CreateContainerConfigError/,
+  );
+  const cmd =
+    "openssl rand -hex 32 | tr -d '\\n' | kubectl create secret generic qwen-api-key -n models --from-file=VLLM_API_KEY=/dev/stdin --dry-run=client -o yaml | kubectl apply --server-side --field-manager=vllmapp-keygen -f -";
   assert.ok(r.stderr.includes(`\n  ${cmd}\n`), r.stderr);
   assert.doesNotMatch(r.stderr, /kubectl apply -k/, "no apply hint for output that cannot start");
   assert.match(r.stderr, /wrote \d+ files to out\/qwen\n/);
@@ -34,7 +38,9 @@ test("render with a generated API key: stderr says the Secret has no data and pr
 });
 
 test("check never summarises an app with config errors as ok", () => {
-  const dir = workdir({ "vllm-app.yaml": `${QWEN}extra_args: [--max-model-lenn, "8192"]\n---\nname: fine\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "L4:1"}\n` });
+  const dir = workdir({
+    "vllm-app.yaml": `${QWEN}extra_args: [--max-model-lenn, "8192"]\n---\nname: fine\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "L4:1"}\n`,
+  });
   const r = runCli(["check", "--offline"], { cwd: dir });
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stdout, /^qwen: 1 error$/m);
@@ -58,9 +64,18 @@ secrets:
 /** This machine with no AWS credentials at all (no variables, no files, no instance metadata). */
 function noAws(dir: string): Record<string, string | undefined> {
   return {
-    HOME: dir, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_SESSION_TOKEN: undefined, AWS_PROFILE: undefined,
-    AWS_WEB_IDENTITY_TOKEN_FILE: undefined, AWS_ROLE_ARN: undefined, AWS_CONTAINER_CREDENTIALS_FULL_URI: undefined, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: undefined,
-    AWS_EC2_METADATA_DISABLED: "true", AWS_CONFIG_FILE: path.join(dir, "none"), AWS_SHARED_CREDENTIALS_FILE: path.join(dir, "none"),
+    HOME: dir,
+    AWS_ACCESS_KEY_ID: undefined,
+    AWS_SECRET_ACCESS_KEY: undefined,
+    AWS_SESSION_TOKEN: undefined,
+    AWS_PROFILE: undefined,
+    AWS_WEB_IDENTITY_TOKEN_FILE: undefined,
+    AWS_ROLE_ARN: undefined,
+    AWS_CONTAINER_CREDENTIALS_FULL_URI: undefined,
+    AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: undefined,
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_CONFIG_FILE: path.join(dir, "none"),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(dir, "none"),
   };
 }
 
@@ -72,21 +87,44 @@ test("an s3:// model with no AWS credentials here while the pods get theirs from
   assert.match(check.stderr, /model_path: no AWS credentials found to read s3:\/\/some-bucket\/qwen3\n/);
   const render = runCli(["render", "--resolve", "--dry-run"], { cwd: dir, env });
   assert.equal(render.code, 0, render.stderr);
-  assert.match(render.stderr, /warning: .*model_path: no AWS credentials found to read s3:\/\/some-bucket\/qwen3, so it was not checked from here: the pods get their own credentials from Secret s3-creds \(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\)/);
+  assert.match(
+    render.stderr,
+    /warning: .*model_path: no AWS credentials found to read s3:\/\/some-bucket\/qwen3, so it was not checked from here: the pods get their own credentials from Secret s3-creds \(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\)/,
+  );
   // deploy resolves in its own mode: the same finding is a warning, so the deploy goes on
   const saved = { ...process.env };
   try {
-    for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    for (const [k, v] of Object.entries(env))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
     const loaded = loadConfig(path.join(dir, "vllm-app.yaml"), fsLoadDeps()).apps[0]!;
     const parsed = parseModelSource(loaded.config);
     assert.ok(!("message" in parsed));
-    const report = await checkSource(loaded, parsed, { mode: "deploy", jobOutput: async () => assert.fail("no run output here") });
-    assert.deepEqual(report.diagnostics.map((d) => d.severity), ["warning"]);
+    const report = await checkSource(loaded, parsed, {
+      mode: "deploy",
+      jobOutput: async () => assert.fail("no run output here"),
+    });
+    assert.deepEqual(
+      report.diagnostics.map((d) => d.severity),
+      ["warning"],
+    );
     assert.match(report.diagnostics[0]!.message, /not checked from here/);
     // without credentials of their own, the pods could not read it either: still an error
-    const bare = loadConfig(path.join(workdir({ "vllm-app.yaml": 'name: s3app\nmodel_path: s3://some-bucket/qwen3\nresources: {gpu: "L4:1"}\n' }), "vllm-app.yaml"), fsLoadDeps()).apps[0]!;
-    const r2 = await checkSource(bare, parseModelSource(bare.config) as never, { mode: "deploy", jobOutput: async () => assert.fail("no run output here") });
-    assert.deepEqual(r2.diagnostics.map((d) => d.severity), ["error"]);
+    const bare = loadConfig(
+      path.join(
+        workdir({ "vllm-app.yaml": 'name: s3app\nmodel_path: s3://some-bucket/qwen3\nresources: {gpu: "L4:1"}\n' }),
+        "vllm-app.yaml",
+      ),
+      fsLoadDeps(),
+    ).apps[0]!;
+    const r2 = await checkSource(bare, parseModelSource(bare.config) as never, {
+      mode: "deploy",
+      jobOutput: async () => assert.fail("no run output here"),
+    });
+    assert.deepEqual(
+      r2.diagnostics.map((d) => d.severity),
+      ["error"],
+    );
   } finally {
     for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
     Object.assign(process.env, saved);

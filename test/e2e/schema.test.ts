@@ -43,20 +43,30 @@ test("vllmapp schema writes vllm-app.schema.json beside the app file: a JSON Sch
   const cases = readdirSync(GOLDEN);
   assert.ok(cases.length > 10);
   for (const c of cases) {
-    for (const app of apps(path.join(GOLDEN, c, "vllm-app.yaml"))) assert.equal(validate(app), true, `${c}: ${JSON.stringify(validate.errors?.slice(0, 2))}`);
+    for (const app of apps(path.join(GOLDEN, c, "vllm-app.yaml")))
+      assert.equal(validate(app), true, `${c}: ${JSON.stringify(validate.errors?.slice(0, 2))}`);
   }
-  assert.equal(validate({ name: "q", model_hf_path: "Qwen/Qwen3-0.6B", resorces: {}, startup_timeout: "5 minutes" }), false);
+  assert.equal(
+    validate({ name: "q", model_hf_path: "Qwen/Qwen3-0.6B", resorces: {}, startup_timeout: "5 minutes" }),
+    false,
+  );
   const where = new Set(validate.errors!.map((e) => `${e.instancePath} ${e.keyword}`));
   assert.ok(where.has(" additionalProperties"), "resorces is not a field");
   assert.ok(where.has("/startup_timeout pattern"), "5 minutes is not a duration");
 });
 
 test("vllmapp schema -f DIR/FILE writes into DIR and names the documents without the $schema line; --out - prints it; --out FILE writes there", () => {
-  const dir = workdir({ "deploy/multi.yaml": "# yaml-language-server: $schema=./vllm-app.schema.json\nname: a\nmodel_hf_path: o/m\n---\nname: b\nmodel_hf_path: o/n\n---\n" });
+  const dir = workdir({
+    "deploy/multi.yaml":
+      "# yaml-language-server: $schema=./vllm-app.schema.json\nname: a\nmodel_hf_path: o/m\n---\nname: b\nmodel_hf_path: o/n\n---\n",
+  });
   const r = runCli(["schema", "-f", "deploy/multi.yaml"], { cwd: dir });
   assert.equal(r.code, 0, r.stderr);
   assert.ok(existsSync(path.join(dir, "deploy", "vllm-app.schema.json")));
-  assert.match(r.stderr, /note: for the editor to check deploy\/multi\.yaml \(document 2\), start each document \(after each ---\) with: # yaml-language-server: \$schema=\.\/vllm-app\.schema\.json/);
+  assert.match(
+    r.stderr,
+    /note: for the editor to check deploy\/multi\.yaml \(document 2\), start each document \(after each ---\) with: # yaml-language-server: \$schema=\.\/vllm-app\.schema\.json/,
+  );
   const printed = runCli(["schema", "--out", "-"], { cwd: dir });
   assert.equal(printed.code, 0, printed.stderr);
   assert.equal(printed.stdout, readFileSync(path.join(dir, "deploy", "vllm-app.schema.json"), "utf8"));
@@ -66,12 +76,18 @@ test("vllmapp schema -f DIR/FILE writes into DIR and names the documents without
   const there = runCli(["schema", "-f", "deploy/multi.yaml", "--out", "app.json"], { cwd: dir });
   assert.equal(there.code, 0, there.stderr);
   assert.ok(existsSync(path.join(dir, "app.json")));
-  assert.match(there.stderr, /deploy\/multi\.yaml points at \.\/vllm-app\.schema\.json; write \$schema=\.\.\/app\.json to use this one/);
+  assert.match(
+    there.stderr,
+    /deploy\/multi\.yaml points at \.\/vllm-app\.schema\.json; write \$schema=\.\.\/app\.json to use this one/,
+  );
 });
 
 test("init writes the schema beside the file and a relative $schema line that still resolves after the folder moves", () => {
   const project = workdir();
-  const r = runCli(["init", "deploy/qwen", "--yes", "--gpu", "L4:1"], { cwd: project, env: { HF_ENDPOINT: "http://127.0.0.1:2" } });
+  const r = runCli(["init", "deploy/qwen", "--yes", "--gpu", "L4:1"], {
+    cwd: project,
+    env: { HF_ENDPOINT: "http://127.0.0.1:2" },
+  });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readdirSync(path.join(project, "deploy", "qwen")).sort(), ["vllm-app.schema.json", "vllm-app.yaml"]);
   const file = path.join(project, "deploy", "qwen", "vllm-app.yaml");
@@ -82,7 +98,11 @@ test("init writes the schema beside the file and a relative $schema line that st
   renameSync(project, moved);
   const schema = readFileSync(path.join(moved, "deploy", "qwen", "vllm-app.schema.json"), "utf8");
   const validate = compile(schema);
-  assert.equal(validate(apps(path.join(moved, "deploy", "qwen", "vllm-app.yaml"))[0]), true, JSON.stringify(validate.errors));
+  assert.equal(
+    validate(apps(path.join(moved, "deploy", "qwen", "vllm-app.yaml"))[0]),
+    true,
+    JSON.stringify(validate.errors),
+  );
   writeFileSync(path.join(moved, "deploy", "qwen", "vllm-app.yaml"), text.replace("gpu: L4:1", 'gpu: "H10:1"'));
   assert.equal(validate(apps(path.join(moved, "deploy", "qwen", "vllm-app.yaml"))[0]), false);
 });

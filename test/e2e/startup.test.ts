@@ -28,7 +28,12 @@ registerHooks({ load(url, context, next) { seen.push(url); return next(url, cont
 process.on("exit", () => writeFileSync(${JSON.stringify(out)}, JSON.stringify(seen)));
 `,
   );
-  const r = spawnSync(process.execPath, ["--import", hook, BIN, ...args], { cwd, env: { ...process.env, CI: "1", NO_COLOR: "1" }, encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(process.execPath, ["--import", hook, BIN, ...args], {
+    cwd,
+    env: { ...process.env, CI: "1", NO_COLOR: "1" },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
   if (r.error) throw r.error;
   const urls = JSON.parse(readFileSync(out, "utf8")) as string[];
   const modules = urls.map((u) => (u.startsWith("file:") ? path.relative(ROOT, fileURLToPath(u)) : u));
@@ -41,13 +46,21 @@ test("`vllmapp --help`, `-h` and `vllmapp` alone, to a pipe: the program's help,
   assert.equal(built.code, 0, built.stderr);
   assert.match(built.stdout, /^Usage: vllmapp \[options\] \[command\]\n/);
   assert.ok(built.modules.includes("dist/entry.js"), "`help` runs the program");
-  assert.equal(readFileSync(path.join(DIST, "help.txt"), "utf8"), built.stdout, "dist/help.txt is what the program prints");
+  assert.equal(
+    readFileSync(path.join(DIST, "help.txt"), "utf8"),
+    built.stdout,
+    "dist/help.txt is what the program prints",
+  );
   for (const args of [["--help"], ["-h"], []]) {
     const r = loaded(args);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, built.stdout, `vllmapp ${args.join(" ")}`);
     assert.equal(r.stderr, "");
-    assert.deepEqual(r.modules, ["bin/vllmapp.js", "dist/static-help.js"], `vllmapp ${args.join(" ")} loads only the static help`);
+    assert.deepEqual(
+      r.modules,
+      ["bin/vllmapp.js", "dist/static-help.js"],
+      `vllmapp ${args.join(" ")} loads only the static help`,
+    );
   }
 });
 
@@ -62,9 +75,16 @@ const HEAVY: Record<string, RegExp> = {
 
 test("`render --dry-run` of an app loads none of the cluster client, the AWS SDK, the Hub client, the prompts or the spinner", () => {
   const chunks = readdirSync(path.join(DIST, "chunks")).map((f) => readFileSync(path.join(DIST, "chunks", f), "utf8"));
-  for (const [pkg, marker] of Object.entries(HEAVY)) assert.ok(chunks.some((c) => marker.test(c)), `${pkg}'s marker is in the build (else this test checks nothing)`);
+  for (const [pkg, marker] of Object.entries(HEAVY))
+    assert.ok(
+      chunks.some((c) => marker.test(c)),
+      `${pkg}'s marker is in the build (else this test checks nothing)`,
+    );
   const dir = workdir();
-  writeFileSync(path.join(dir, "vllm-app.yaml"), "name: opt125m\nmodel_hf_path: facebook/opt-125m\nresources:\n  gpu: 1\n  cpu: 6\n  memory: 16Gi\n");
+  writeFileSync(
+    path.join(dir, "vllm-app.yaml"),
+    "name: opt125m\nmodel_hf_path: facebook/opt-125m\nresources:\n  gpu: 1\n  cpu: 6\n  memory: 16Gi\n",
+  );
   const r = loaded(["render", "--dry-run"], dir);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /kind: Deployment/);
@@ -75,6 +95,7 @@ test("`render --dry-run` of an app loads none of the cluster client, the AWS SDK
   );
   for (const m of r.modules.filter((x) => x.startsWith("dist/"))) {
     const text = readFileSync(path.join(ROOT, m), "utf8");
-    for (const [pkg, marker] of Object.entries(HEAVY)) assert.doesNotMatch(text, marker, `${m} (loaded by render --dry-run) holds ${pkg}`);
+    for (const [pkg, marker] of Object.entries(HEAVY))
+      assert.doesNotMatch(text, marker, `${m} (loaded by render --dry-run) holds ${pkg}`);
   }
 });

@@ -30,7 +30,10 @@ test("check --vllm-version --json; a flag added later breaks going back, naming 
   const j = JSON.parse(ok.stdout);
   assert.equal(j.to, "0.33.0");
   assert.equal(j.ok, true);
-  assert.deepEqual(j.apps.map((a: { app: string; from: string; findings: unknown[] }) => [a.app, a.from, a.findings.length]), [["new", "0.33.0", 0]]);
+  assert.deepEqual(
+    j.apps.map((a: { app: string; from: string; findings: unknown[] }) => [a.app, a.from, a.findings.length]),
+    [["new", "0.33.0", 0]],
+  );
   // --disable-log-requests: in 0.33 (the --enable-log-requests twin), not in 0.19
   const back = workdir({ "vllm-app.yaml": app("new", "vllm/vllm-openai:v0.33.0", ["--disable-log-requests"]) });
   const r = runCli(["check", "--vllm-version", "0.19.0", "--json"], { cwd: back });
@@ -60,12 +63,18 @@ const fromOld = (args: string[]) => {
 
 test("check --vllm-version: a flag written in full that both releases know keeps its meaning (no 'means X but Y')", () => {
   // --disable-log-requests is its own switch on 0.11.0 and --enable-log-requests's negation on 0.33.0: logging stays off
-  assert.deepEqual(fromOld(["--disable-log-requests"]).filter((f) => f.flag === "--disable-log-requests"), []);
+  assert.deepEqual(
+    fromOld(["--disable-log-requests"]).filter((f) => f.flag === "--disable-log-requests"),
+    [],
+  );
 });
 
 test("check --vllm-version: a type change that reads the app's value alike is no change of meaning", () => {
   // --max-model-len: 32k-style integers on 0.11.0, the same or auto on 0.33.0; 16384 is 16384 on both
-  assert.deepEqual(fromOld(["--max-model-len", "16384"]).filter((f) => /takes /.test(f.message)), []);
+  assert.deepEqual(
+    fromOld(["--max-model-len", "16384"]).filter((f) => /takes /.test(f.message)),
+    [],
+  );
 });
 
 test("check --vllm-version: what breaks is said of the target release, not as the app's image", () => {
@@ -78,14 +87,24 @@ test("check --vllm-version: what breaks is said of the target release, not as th
 });
 
 test("check --vllm-version reports the CUDA floor the target's images need", () => {
-  const dir = workdir({ "vllm-app.yaml": app("old", "vllm/vllm-openai:v0.19.0", ["--max-model-len", "8192"]) + "monitoring:\n  dashboard: true\n  alerts: true\n" });
+  const dir = workdir({
+    "vllm-app.yaml":
+      app("old", "vllm/vllm-openai:v0.19.0", ["--max-model-len", "8192"]) +
+      "monitoring:\n  dashboard: true\n  alerts: true\n",
+  });
   const r = runCli(["check", "--vllm-version", "0.34.0", "--json"], { cwd: dir });
   assert.equal(r.code, 0, r.stderr);
   const f = JSON.parse(r.stdout).apps[0].findings as { kind: string; path: string[]; message: string; fix: string }[];
   const cuda = f.filter((x) => x.path[0] === "image");
   assert.equal(cuda.length, 1, r.stdout);
-  assert.equal(cuda[0]!.message, "vLLM 0.34.0's images are built for CUDA 13.0 (NVIDIA driver ≥ 580.65.06); 0.19.0's for CUDA 12.8 (≥ 570.26)");
+  assert.equal(
+    cuda[0]!.message,
+    "vLLM 0.34.0's images are built for CUDA 13.0 (NVIDIA driver ≥ 580.65.06); 0.19.0's for CUDA 12.8 (≥ 570.26)",
+  );
   assert.match(cuda[0]!.fix, /driver 580\.65\.06 or newer/);
   // the 13 metric families the dashboard and alerts read have the same names in 0.19.0 and 0.34.0
-  assert.deepEqual(f.filter((x) => x.path[0] === "monitoring"), []);
+  assert.deepEqual(
+    f.filter((x) => x.path[0] === "monitoring"),
+    [],
+  );
 });

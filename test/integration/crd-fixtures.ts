@@ -40,7 +40,14 @@ export function installCrdFixtures(kubectl: Kubectl): void {
 /** Wait until those of the CRDs in these files (or folders) that are being deleted are gone; the others are left alone. */
 export function waitOutTerminatingCrds(kubectl: Kubectl, files: string[]): void {
   // names and deletion times only: the CRDs themselves are megabytes, over spawnSync's output buffer
-  const present = kubectl(["get", ...files.flatMap((f) => ["-f", f]), "--ignore-not-found", "--no-headers", "-o", "custom-columns=NAME:.metadata.name,DELETED:.metadata.deletionTimestamp"]);
+  const present = kubectl([
+    "get",
+    ...files.flatMap((f) => ["-f", f]),
+    "--ignore-not-found",
+    "--no-headers",
+    "-o",
+    "custom-columns=NAME:.metadata.name,DELETED:.metadata.deletionTimestamp",
+  ]);
   assert.equal(present.code, 0, present.stderr);
   const terminating = present.stdout
     .split("\n")
@@ -55,7 +62,10 @@ export function waitOutTerminatingCrds(kubectl: Kubectl, files: string[]): void 
 /** The test bed's kubectl, synchronously; fails (never skips) when the test bed is not up. */
 export function kubectlSync(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
   const bin = process.env.VLLMAPP_TEST_KUBECTL;
-  assert.ok(bin && process.env.KUBECONFIG, "the test bed must be up (npm test starts it): KUBECONFIG and VLLMAPP_TEST_KUBECTL are unset");
+  assert.ok(
+    bin && process.env.KUBECONFIG,
+    "the test bed must be up (npm test starts it): KUBECONFIG and VLLMAPP_TEST_KUBECTL are unset",
+  );
   const r = spawnSync(bin, args, { input, encoding: "utf8", timeout: 60_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

@@ -7,7 +7,15 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
 import { runCli, workdir } from "../support/cli.ts";
-import { containersOf, dockerOut, removeApps, standinApp, standinImage, startCli, waitUntil } from "./docker-support.ts";
+import {
+  containersOf,
+  dockerOut,
+  removeApps,
+  standinApp,
+  standinImage,
+  startCli,
+  waitUntil,
+} from "./docker-support.ts";
 
 const apps: string[] = [];
 after(() => removeApps(apps));
@@ -19,7 +27,10 @@ test("a container that crashes on start is reported with exit 6 and its last log
   const a = await app("crash", "env_vars:\n  STANDIN_CRASH: 1\n");
   const r = runCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home } });
   assert.equal(r.code, 6, r.stderr);
-  assert.match(r.stderr, new RegExp(`error: vllmapp-${a.name} exited with code 1 before it became ready\\n  last log lines:\\n`));
+  assert.match(
+    r.stderr,
+    new RegExp(`error: vllmapp-${a.name} exited with code 1 before it became ready\\n  last log lines:\\n`),
+  );
   assert.match(r.stderr, /^ {4}\(EngineCore_DP0 pid=\d+\) ERROR .*torch\.OutOfMemoryError: CUDA out of memory/m);
   assert.match(r.stderr, new RegExp(`hint: the whole log: vllmapp logs --local ${a.name}`));
   const status = runCli(["status", "--local", "--json"], { cwd: a.dir, env: { HOME: a.home } });
@@ -38,7 +49,12 @@ test("an app that does not become healthy within --timeout is exit 5; Ctrl-C whi
   const a = await app("slow", "env_vars:\n  STANDIN_STARTUP_DELAY: 600\n");
   const r = runCli(["deploy", "--local", "--timeout", "2s"], { cwd: a.dir, env: { HOME: a.home } });
   assert.equal(r.code, 5, r.stderr);
-  assert.match(r.stderr, new RegExp(`error: vllmapp-${a.name} did not answer http://127\\.0\\.0\\.1:${a.port}/health with 200 within 2s; it is still running`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `error: vllmapp-${a.name} did not answer http://127\\.0\\.0\\.1:${a.port}/health with 200 within 2s; it is still running`,
+    ),
+  );
   assert.match(r.stderr, /hint: .*raise --timeout \(or startup_timeout\)/);
   const interrupted = startCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home } });
   let err = "";
@@ -51,13 +67,19 @@ test("an app that does not become healthy within --timeout is exit 5; Ctrl-C whi
   const again = runCli(["deploy", "--local", "--no-wait"], { cwd: a.dir, env: { HOME: a.home } });
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, new RegExp(`^${a.name} +vllmapp-${a.name} +unchanged `, "m"));
-  const statusNow = () => JSON.parse(runCli(["status", "--local", "--json"], { cwd: a.dir, env: { HOME: a.home } }).stdout).apps[0];
+  const statusNow = () =>
+    JSON.parse(runCli(["status", "--local", "--json"], { cwd: a.dir, env: { HOME: a.home } }).stdout).apps[0];
   assert.deepEqual([statusNow().state, statusNow().ready], ["running", false]);
   // where the start stands, from the server's own log: the stand-in says it loads the model (once it has printed that)
-  const status = await waitUntil("status to read the loading phase from the log", async () => {
-    const s = statusNow();
-    return s.startup?.phase === "loading" ? s : undefined;
-  }, 20_000, 250);
+  const status = await waitUntil(
+    "status to read the loading phase from the log",
+    async () => {
+      const s = statusNow();
+      return s.startup?.phase === "loading" ? s : undefined;
+    },
+    20_000,
+    250,
+  );
   assert.match(status.reason, /^starting: loading \(\d+ s\)$/);
 });
 
@@ -65,7 +87,10 @@ test("a failing on_startup stops the deploy with its output (exit 6) before the 
   const a = await app("onstart", 'on_startup: ["vllm", "fetch-adapters"]\n');
   const r = runCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home } });
   assert.equal(r.code, 6, r.stderr);
-  assert.match(r.stderr, /error: on_startup: vllm fetch-adapters failed with exit code 2\n  last output lines:\n(.*\n)*.*invalid choice: 'fetch-adapters'/);
+  assert.match(
+    r.stderr,
+    /error: on_startup: vllm fetch-adapters failed with exit code 2\n  last output lines:\n(.*\n)*.*invalid choice: 'fetch-adapters'/,
+  );
   assert.deepEqual(await containersOf(a.name), []);
 });
 
@@ -76,7 +101,12 @@ test("a port in use (by a process or another app's container) is exit 4 before a
   try {
     const r = runCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home } });
     assert.equal(r.code, 4, r.stderr);
-    assert.match(r.stderr, new RegExp(`error: port ${a.port} on 127\\.0\\.0\\.1 is already in use by process ${process.pid} \\(node\\)\\n  hint: stop it, or set another port: in the app's file`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `error: port ${a.port} on 127\\.0\\.0\\.1 is already in use by process ${process.pid} \\(node\\)\\n  hint: stop it, or set another port: in the app's file`,
+      ),
+    );
     assert.deepEqual(await containersOf(a.name), []);
   } finally {
     holder.close();
@@ -88,16 +118,30 @@ test("a port in use (by a process or another app's container) is exit 4 before a
   const dir = workdir({ "vllm-app.yaml": yaml });
   const clash = runCli(["deploy", "--local"], { cwd: dir, env: { HOME: a.home } });
   assert.equal(clash.code, 4, clash.stderr);
-  assert.match(clash.stderr, new RegExp(`port ${a.port} on 127\\.0\\.0\\.1 is already in use by container vllmapp-${a.name}`));
+  assert.match(
+    clash.stderr,
+    new RegExp(`port ${a.port} on 127\\.0\\.0\\.1 is already in use by container vllmapp-${a.name}`),
+  );
   assert.deepEqual(await containersOf(other.name), []);
 });
 
 test("no Docker engine is exit 4 with how to start one", async () => {
   const a = await app("noengine");
-  const r = runCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home, DOCKER_HOST: `unix://${a.home}/nothing-listens.sock` } });
+  const r = runCli(["deploy", "--local"], {
+    cwd: a.dir,
+    env: { HOME: a.home, DOCKER_HOST: `unix://${a.home}/nothing-listens.sock` },
+  });
   assert.equal(r.code, 4, r.stderr);
-  assert.match(r.stderr, new RegExp(`error: cannot reach a Docker engine at DOCKER_HOST=unix://${a.home}/nothing-listens\\.sock: .*\\n  hint: start the engine that should answer there, or unset DOCKER_HOST`));
-  const status = runCli(["status", "--local"], { cwd: a.dir, env: { HOME: a.home, DOCKER_HOST: `unix://${a.home}/nothing-listens.sock` } });
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `error: cannot reach a Docker engine at DOCKER_HOST=unix://${a.home}/nothing-listens\\.sock: .*\\n  hint: start the engine that should answer there, or unset DOCKER_HOST`,
+    ),
+  );
+  const status = runCli(["status", "--local"], {
+    cwd: a.dir,
+    env: { HOME: a.home, DOCKER_HOST: `unix://${a.home}/nothing-listens.sock` },
+  });
   assert.equal(status.code, 4, status.stderr);
 });
 
@@ -107,7 +151,12 @@ test("GPUs without an NVIDIA runtime are exit 4 with the advice; --gpus 0 runs i
   const dir = workdir({ "vllm-app.yaml": yaml });
   const r = runCli(["deploy", "--local"], { cwd: dir, env: { HOME: a.home } });
   assert.equal(r.code, 4, r.stderr);
-  assert.match(r.stderr, new RegExp(`error: app ${a.name} asks for GPUs \\(--gpus "device=0"\\) but this Docker engine has no NVIDIA runtime \\(runtimes: .*runc.*\\)\\n  hint: install the NVIDIA Container Toolkit .*, or run on CPU with --gpus 0`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `error: app ${a.name} asks for GPUs \\(--gpus "device=0"\\) but this Docker engine has no NVIDIA runtime \\(runtimes: .*runc.*\\)\\n  hint: install the NVIDIA Container Toolkit .*, or run on CPU with --gpus 0`,
+    ),
+  );
   assert.deepEqual(await containersOf(a.name), []);
   const cpu = runCli(["deploy", "--local", "--gpus", "0"], { cwd: dir, env: { HOME: a.home } });
   assert.equal(cpu.code, 0, cpu.stderr);
@@ -116,18 +165,34 @@ test("GPUs without an NVIDIA runtime are exit 4 with the advice; --gpus 0 runs i
 
 test("an image that is not here and cannot be pulled is exit 4", async () => {
   const a = await app("noimage");
-  const dir = workdir({ "vllm-app.yaml": `name: ${a.name}\nmodel_path: /models/qwen3-0.6b\nimage: vllmapp.invalid/no-such-image:1\nport: ${a.port}\nresources:\n  gpu: 0\n` });
+  const dir = workdir({
+    "vllm-app.yaml": `name: ${a.name}\nmodel_path: /models/qwen3-0.6b\nimage: vllmapp.invalid/no-such-image:1\nport: ${a.port}\nresources:\n  gpu: 0\n`,
+  });
   const r = runCli(["deploy", "--local"], { cwd: dir, env: { HOME: a.home } });
   assert.equal(r.code, 4, r.stderr);
-  assert.match(r.stderr, /error: image vllmapp\.invalid\/no-such-image:1 is not on this machine and cannot be pulled: .*\n {2}hint: check the image name and tag/);
+  assert.match(
+    r.stderr,
+    /error: image vllmapp\.invalid\/no-such-image:1 is not on this machine and cannot be pulled: .*\n {2}hint: check the image name and tag/,
+  );
   assert.deepEqual(await containersOf(a.name), []);
 });
 
 test("a secret missing from the environment is exit 2, naming it, before anything starts", async () => {
-  const a = await app("nosecret", "secrets:\n  - VLLMAPP_TEST_UNSET_TOKEN\n  - env_var: VLLMAPP_TEST_UNSET_KEY\n    secret: creds\n");
-  const r = runCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home, VLLMAPP_TEST_UNSET_TOKEN: undefined, VLLMAPP_TEST_UNSET_KEY: undefined } });
+  const a = await app(
+    "nosecret",
+    "secrets:\n  - VLLMAPP_TEST_UNSET_TOKEN\n  - env_var: VLLMAPP_TEST_UNSET_KEY\n    secret: creds\n",
+  );
+  const r = runCli(["deploy", "--local"], {
+    cwd: a.dir,
+    env: { HOME: a.home, VLLMAPP_TEST_UNSET_TOKEN: undefined, VLLMAPP_TEST_UNSET_KEY: undefined },
+  });
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, new RegExp(`error: secrets not set in the environment: VLLMAPP_TEST_UNSET_TOKEN \\(app ${a.name}\\), VLLMAPP_TEST_UNSET_KEY \\(app ${a.name}\\)`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `error: secrets not set in the environment: VLLMAPP_TEST_UNSET_TOKEN \\(app ${a.name}\\), VLLMAPP_TEST_UNSET_KEY \\(app ${a.name}\\)`,
+    ),
+  );
   assert.deepEqual(await containersOf(a.name), []);
 });
 
@@ -137,7 +202,12 @@ test("a container vllmapp did not start that has the app's container name is exi
   try {
     const r = runCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home } });
     assert.equal(r.code, 4, r.stderr);
-    assert.match(r.stderr, new RegExp(`error: a container named vllmapp-${a.name} exists that vllmapp did not start\\n  hint: remove or rename it \\(docker rm -f vllmapp-${a.name}\\), or rename the app`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `error: a container named vllmapp-${a.name} exists that vllmapp did not start\\n  hint: remove or rename it \\(docker rm -f vllmapp-${a.name}\\), or rename the app`,
+      ),
+    );
     assert.equal(await dockerOut("inspect", "--format", "{{.Name}}", `vllmapp-${a.name}`), `/vllmapp-${a.name}`);
   } finally {
     await dockerOut("rm", "-f", `vllmapp-${a.name}`);

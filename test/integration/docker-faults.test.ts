@@ -31,7 +31,10 @@ function slowDocker(subcommand: string, seconds: number): { PATH: string; marker
   const dir = workdir();
   const bin = path.join(dir, "docker");
   const marker = path.join(dir, "paused");
-  writeFileSync(bin, `#!/bin/sh\nif [ "$1" = "${subcommand}" ]; then touch ${marker}; sleep ${seconds}; fi\nexec ${realDocker} "$@"\n`);
+  writeFileSync(
+    bin,
+    `#!/bin/sh\nif [ "$1" = "${subcommand}" ]; then touch ${marker}; sleep ${seconds}; fi\nexec ${realDocker} "$@"\n`,
+  );
   chmodSync(bin, 0o755);
   return { PATH: `${dir}:${process.env.PATH}`, marker };
 }
@@ -46,9 +49,21 @@ test("the Docker engine restarted while deploy --local waits: the container is s
   assert.ok(restarted.downSeconds > 0);
   const r = await run;
   assert.equal(r.exitCode, 0, r.stderr);
-  assert.match(r.stderr, new RegExp(`^warning: the Docker engine stopped answering while ${a.name} was starting; waiting up to 60 s for it to come back$`, "m"));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^warning: the Docker engine stopped answering while ${a.name} was starting; waiting up to 60 s for it to come back$`,
+      "m",
+    ),
+  );
   assert.match(r.stderr, /^the Docker engine answers again \(after \d+\.\d s\)$/m);
-  assert.match(r.stderr, new RegExp(`^warning: the Docker engine's restart stopped vllmapp-${a.name} \\(exit code (0|143|137)\\); starting it again$`, "m"));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^warning: the Docker engine's restart stopped vllmapp-${a.name} \\(exit code (0|143|137)\\); starting it again$`,
+      "m",
+    ),
+  );
   assert.match(r.stderr, new RegExp(`${a.name} is ready at http://127\\.0\\.0\\.1:${a.port}`));
   const [c] = await containersOf(a.name);
   assert.equal(c.State.Running, true);
@@ -79,7 +94,13 @@ test("Ctrl-C while the container is created: it is created in full, the deploy s
   run.kill("SIGINT");
   const r = await run;
   assert.equal(r.exitCode, 130, r.stderr);
-  assert.match(r.stderr, new RegExp(`^error: interrupted: ${a.name} was created in full \\(vllmapp-${a.name}\\); stopped before waiting for it \\(vllmapp status --local ${a.name}\\)$`, "m"));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^error: interrupted: ${a.name} was created in full \\(vllmapp-${a.name}\\); stopped before waiting for it \\(vllmapp status --local ${a.name}\\)$`,
+      "m",
+    ),
+  );
   const [c] = await containersOf(a.name);
   assert.equal(c.State.Running, true);
   const again = runCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home } });
@@ -92,7 +113,13 @@ test("Ctrl-C during the model copy (a before step): the copy is stopped, no cont
     "intr-copy",
     `stream_model: false\nsecrets: [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]\nenv_vars:\n  AWS_ENDPOINT_URL: ${tbEnv("POD_AWS_ENDPOINT_URL")}\n  AWS_DEFAULT_REGION: ${tbEnv("AWS_DEFAULT_REGION")}\n`,
   );
-  writeFileSync(path.join(a.dir, "vllm-app.yaml"), readFileSync(path.join(a.dir, "vllm-app.yaml"), "utf8").replace("model_path: /models/qwen3-0.6b", `model_path: ${tbEnv("VLLM_TINY_MODEL_S3")}`));
+  writeFileSync(
+    path.join(a.dir, "vllm-app.yaml"),
+    readFileSync(path.join(a.dir, "vllm-app.yaml"), "utf8").replace(
+      "model_path: /models/qwen3-0.6b",
+      `model_path: ${tbEnv("VLLM_TINY_MODEL_S3")}`,
+    ),
+  );
   // the first `docker run` is the copy (rclone); the container's own comes after it
   const slow = slowDocker("run", 3);
   const run = startCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home, PATH: slow.PATH } });
@@ -100,7 +127,10 @@ test("Ctrl-C during the model copy (a before step): the copy is stopped, no cont
   run.kill("SIGINT");
   const r = await run;
   assert.equal(r.exitCode, 130, r.stderr);
-  assert.match(r.stderr, /^error: interrupted during copy .*: the app's container was not started or changed; vllmapp deploy --local starts over \(a model copy keeps the files it finished\)$/m);
+  assert.match(
+    r.stderr,
+    /^error: interrupted during copy .*: the app's container was not started or changed; vllmapp deploy --local starts over \(a model copy keeps the files it finished\)$/m,
+  );
   assert.deepEqual(await containersOf(a.name), []);
   const again = runCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home } });
   assert.equal(again.code, 0, again.stderr);
@@ -113,8 +143,20 @@ test("two deploy --local of one app at once: the second stops before touching th
   await stderrShows(first, /waiting for http/);
   const second = runCli(["deploy", "--local"], { cwd: a.dir, env: { HOME: a.home } });
   assert.equal(second.code, 4, second.stderr);
-  assert.match(second.stderr, new RegExp(`^error: another vllmapp deploy --local of ${a.name} is running \\(pid ${first.pid}, for \\d+ s\\); nothing was changed$`, "m"));
-  assert.match(second.stderr, new RegExp(`^ {2}hint: wait until it is done \\(vllmapp status --local ${a.name}\\), or stop it \\(kill -INT ${first.pid}\\)$`, "m"));
+  assert.match(
+    second.stderr,
+    new RegExp(
+      `^error: another vllmapp deploy --local of ${a.name} is running \\(pid ${first.pid}, for \\d+ s\\); nothing was changed$`,
+      "m",
+    ),
+  );
+  assert.match(
+    second.stderr,
+    new RegExp(
+      `^ {2}hint: wait until it is done \\(vllmapp status --local ${a.name}\\), or stop it \\(kill -INT ${first.pid}\\)$`,
+      "m",
+    ),
+  );
   const r = await first;
   assert.equal(r.exitCode, 0, r.stderr);
   const [c] = await containersOf(a.name);

@@ -10,7 +10,16 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { JSON_KEYS, runCli, workdir } from "../support/cli.ts";
-import { appName, containersOf, freePort, get, removeApps, standinImage, startCli, waitUntil } from "./docker-support.ts";
+import {
+  appName,
+  containersOf,
+  freePort,
+  get,
+  removeApps,
+  standinImage,
+  startCli,
+  waitUntil,
+} from "./docker-support.ts";
 
 const APP = appName("life");
 const CONTAINER = `vllmapp-${APP}`;
@@ -64,9 +73,18 @@ test("deploy --local starts the container, waits for /health, and the app answer
   while (!settled) argvs.push((await execa("ps", ["-eo", "args"])).stdout);
   const r = await run;
   assert.equal(r.exitCode, 0, r.stderr);
-  assert.ok(argvs.some((a) => a.includes("deploy --local")), "ps saw the deploy running");
+  assert.ok(
+    argvs.some((a) => a.includes("deploy --local")),
+    "ps saw the deploy running",
+  );
   seen.push(...argvs, r.stdout, r.stderr);
-  assert.match(r.stdout, new RegExp(`^APP +CONTAINER +ACTION +ENDPOINT +MODEL\\n${APP} +${CONTAINER} +created +http://127\\.0\\.0\\.1:${port} +tiny-chat$`, "m"));
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `^APP +CONTAINER +ACTION +ENDPOINT +MODEL\\n${APP} +${CONTAINER} +created +http://127\\.0\\.0\\.1:${port} +tiny-chat$`,
+      "m",
+    ),
+  );
   assert.match(r.stderr, /on_startup: vllm --version/);
   assert.match(r.stderr, new RegExp(`✔ ${APP} is ready at http://127\\.0\\.0\\.1:${port}`));
   assert.match(r.stderr, /the endpoint needs an API key .*--show-api-key/);
@@ -75,7 +93,10 @@ test("deploy --local starts the container, waits for /health, and the app answer
   assert.match(key, /^[A-Za-z0-9_-]{32}$/);
   const models = await get(`http://127.0.0.1:${port}/v1/models`, { Authorization: `Bearer ${key}` });
   assert.equal(models.status, 200);
-  assert.deepEqual(JSON.parse(models.body).data.map((m: { id: string }) => m.id), ["tiny-chat"]);
+  assert.deepEqual(
+    JSON.parse(models.body).data.map((m: { id: string }) => m.id),
+    ["tiny-chat"],
+  );
   assert.equal((await get(`http://127.0.0.1:${port}/v1/models`)).status, 401);
 
   const [c] = await containersOf(APP);
@@ -85,7 +106,9 @@ test("deploy --local starts the container, waits for /health, and the app answer
   assert.ok(c.Config.Env.includes(`VLLM_API_KEY=${key}`));
   assert.deepEqual(c.HostConfig.PortBindings, { [`${port}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: String(port) }] });
   assert.equal(c.HostConfig.IpcMode, "host");
-  const mounts = Object.fromEntries(c.Mounts.map((m: { Destination: string; Source: string; RW: boolean }) => [m.Destination, m]));
+  const mounts = Object.fromEntries(
+    c.Mounts.map((m: { Destination: string; Source: string; RW: boolean }) => [m.Destination, m]),
+  );
   assert.equal(mounts["/app/include/chat.jinja"].Source, path.join(dir, "chat.jinja"));
   assert.equal(mounts["/app/include/chat.jinja"].RW, false);
   assert.equal(mounts["/root/.cache/huggingface"].Source, path.join(home, ".cache", "huggingface"));
@@ -98,13 +121,38 @@ test("deploy --local starts the container, waits for /health, and the app answer
 test("status and list show the running app; the API key only with --show-api-key", () => {
   const text = cli(["status", "--local"]);
   assert.equal(text.code, 0, text.stderr);
-  assert.match(text.stdout, new RegExp(`^${APP}: running, ready\\n  endpoint   http://127\\.0\\.0\\.1:${port}  \\(API key: --show-api-key\\)\\n  model      tiny-chat  from /models/qwen3-0\\.6b\\n  image      ${standinImage()}\\n  container  ${CONTAINER}, created \\d+[smhd] ago\\n  startup    starting \\d+\\.\\d s, .*, ready at \\d+\\.\\d s\\n$`));
+  assert.match(
+    text.stdout,
+    new RegExp(
+      `^${APP}: running, ready\\n  endpoint   http://127\\.0\\.0\\.1:${port}  \\(API key: --show-api-key\\)\\n  model      tiny-chat  from /models/qwen3-0\\.6b\\n  image      ${standinImage()}\\n  container  ${CONTAINER}, created \\d+[smhd] ago\\n  startup    starting \\d+\\.\\d s, .*, ready at \\d+\\.\\d s\\n$`,
+    ),
+  );
   const json = cli(["status", "--local", "--json"]);
   const s = JSON.parse(json.stdout).apps[0];
   assert.deepEqual(Object.keys(s).sort(), JSON_KEYS.appStatus, "the shared AppStatus keys (src/target.ts)");
   assert.deepEqual(
-    { name: s.name, ready: s.ready, state: s.state, endpoint: s.endpoint, modelId: s.modelId, modelUri: s.modelUri, image: s.image, requiresApiKey: s.requiresApiKey, apiKey: s.apiKey },
-    { name: APP, ready: true, state: "running", endpoint: `http://127.0.0.1:${port}`, modelId: "tiny-chat", modelUri: "/models/qwen3-0.6b", image: standinImage(), requiresApiKey: true, apiKey: null },
+    {
+      name: s.name,
+      ready: s.ready,
+      state: s.state,
+      endpoint: s.endpoint,
+      modelId: s.modelId,
+      modelUri: s.modelUri,
+      image: s.image,
+      requiresApiKey: s.requiresApiKey,
+      apiKey: s.apiKey,
+    },
+    {
+      name: APP,
+      ready: true,
+      state: "running",
+      endpoint: `http://127.0.0.1:${port}`,
+      modelId: "tiny-chat",
+      modelUri: "/models/qwen3-0.6b",
+      image: standinImage(),
+      requiresApiKey: true,
+      apiKey: null,
+    },
   );
   const byName = runCli(["status", "--local", APP, "--json"], { cwd: home, env });
   assert.equal(JSON.parse(byName.stdout).apps[0].endpoint, `http://127.0.0.1:${port}`);
@@ -112,8 +160,17 @@ test("status and list show the running app; the API key only with --show-api-key
   assert.equal(list.code, 0, list.stderr);
   const listed = JSON.parse(list.stdout);
   assert.ok(listed.apps.some((a: { name: string; ready: boolean }) => a.name === APP && a.ready));
-  assert.deepEqual([Object.keys(listed).sort(), listed.namespace, Object.keys(listed.apps[0]).sort()], [JSON_KEYS.listResult, null, JSON_KEYS.appSummary]);
-  assert.match(runCli(["list", "--local"], { cwd: home, env }).stdout, new RegExp(`^APP +STATE +READY +ENDPOINT +MODEL +IMAGE +AGE\\n(.*\\n)*${APP} +running +yes +http://127\\.0\\.0\\.1:${port} +tiny-chat `, "m"));
+  assert.deepEqual(
+    [Object.keys(listed).sort(), listed.namespace, Object.keys(listed.apps[0]).sort()],
+    [JSON_KEYS.listResult, null, JSON_KEYS.appSummary],
+  );
+  assert.match(
+    runCli(["list", "--local"], { cwd: home, env }).stdout,
+    new RegExp(
+      `^APP +STATE +READY +ENDPOINT +MODEL +IMAGE +AGE\\n(.*\\n)*${APP} +running +yes +http://127\\.0\\.0\\.1:${port} +tiny-chat `,
+      "m",
+    ),
+  );
   seen.push(text.stdout, text.stderr, json.stdout, list.stdout);
 });
 
@@ -122,22 +179,33 @@ test("logs shows the server's log; --json is NDJSON by replica; --follow streams
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /vLLM API server version 0\.19\.0/);
   const json = cli(["logs", "--local", "--json", "--timestamps", "--since", "1h"]);
-  const lines = json.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  const lines = json.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   assert.ok(lines.length > 3);
   for (const l of lines) {
     assert.equal(l.replica, CONTAINER);
     assert.match(l.time, /^\d{4}-\d\d-\d\dT/);
   }
-  assert.ok(lines.some((l) => /Starting vLLM server on/.test(l.line) || /Application startup complete/.test(l.line)), json.stdout);
+  assert.ok(
+    lines.some((l) => /Starting vLLM server on/.test(l.line) || /Application startup complete/.test(l.line)),
+    json.stdout,
+  );
 
   const follow = startCli(["logs", "--local", "--follow", "--tail", "0"], { cwd: dir, env });
   let out = "";
   follow.stdout!.on("data", (d) => (out += d));
   const key = apiKey();
-  await waitUntil("logs --follow to stream the request just made", async () => {
-    await get(`http://127.0.0.1:${port}/v1/models`, { Authorization: `Bearer ${key}` });
-    return out.includes("GET /v1/models");
-  }, 60_000, 200);
+  await waitUntil(
+    "logs --follow to stream the request just made",
+    async () => {
+      await get(`http://127.0.0.1:${port}/v1/models`, { Authorization: `Bearer ${key}` });
+      return out.includes("GET /v1/models");
+    },
+    60_000,
+    200,
+  );
   follow.kill("SIGINT");
   const stopped = await follow;
   assert.equal(stopped.exitCode, 130, stopped.stderr);
@@ -163,7 +231,10 @@ test("redeploying an unchanged app does nothing; a changed one replaces the cont
 });
 
 test("deploy --dry-run=client prints the docker argv, with secrets by name only, without touching Docker", () => {
-  const r = runCli(["deploy", "--local", "--dry-run=client", "--json"], { cwd: dir, env: { ...env, DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
+  const r = runCli(["deploy", "--local", "--dry-run=client", "--json"], {
+    cwd: dir,
+    env: { ...env, DOCKER_HOST: "unix:///nonexistent/docker.sock" },
+  });
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   assert.deepEqual([Object.keys(doc).sort(), doc.dryRun], [JSON_KEYS.deployResult, "client"]);
@@ -173,7 +244,10 @@ test("deploy --dry-run=client prints the docker argv, with secrets by name only,
   assert.deepEqual(argv.slice(0, 5), ["docker", "run", "-d", "--name", CONTAINER]);
   assert.equal(argv[argv.indexOf("HF_TOKEN") - 1], "-e");
   assert.equal(argv[argv.indexOf("VLLM_API_KEY") - 1], "-e");
-  assert.deepEqual(app.docker.before.map((b: { argv: string[] }) => b.argv.slice(-4)), [["--entrypoint", "vllm", standinImage(), "--version"]]);
+  assert.deepEqual(
+    app.docker.before.map((b: { argv: string[] }) => b.argv.slice(-4)),
+    [["--entrypoint", "vllm", standinImage(), "--version"]],
+  );
   seen.push(r.stdout, r.stderr);
 });
 

@@ -10,7 +10,10 @@ export { freePort, waitUntil } from "../support/testbed.ts";
 /** The test bed's stand-in vLLM image (never pulled). */
 export function standinImage(): string {
   const image = process.env.VLLM_STANDIN_IMAGE;
-  assert.ok(image, "VLLM_STANDIN_IMAGE is not set: run the tests through `npm test` (or eval \"$(npm run -s testbed:up)\")");
+  assert.ok(
+    image,
+    'VLLM_STANDIN_IMAGE is not set: run the tests through `npm test` (or eval "$(npm run -s testbed:up)")',
+  );
   return image;
 }
 
@@ -20,7 +23,10 @@ export function appName(what: string): string {
 }
 
 /** GET a loopback URL; the body as text. */
-export async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+export async function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const res = await fetch(url, { headers });
   return { status: res.status, body: await res.text() };
 }
@@ -29,7 +35,11 @@ export async function get(url: string, headers: Record<string, string> = {}): Pr
  * A folder with a vllm-app.yaml for the stand-in on a free port, no GPU, no API key (`extra` is appended),
  * and a HOME of its own; the app's name is pushed to `apps`, for removeApps after the file.
  */
-export async function standinApp(apps: string[], what: string, extra = ""): Promise<{ name: string; dir: string; port: number; home: string }> {
+export async function standinApp(
+  apps: string[],
+  what: string,
+  extra = "",
+): Promise<{ name: string; dir: string; port: number; home: string }> {
   const name = appName(what);
   apps.push(name);
   const port = await freePort();

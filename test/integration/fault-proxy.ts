@@ -43,42 +43,68 @@ export async function startFaultProxy(dir: string): Promise<FaultProxy> {
   const pki = path.join(tbEnv("VLLMAPP_TESTBED_DIR"), "pki");
   const upstream = new URL(tbEnv("VLLMAPP_TEST_APISERVER"));
   const ca = readFileSync(path.join(pki, "ca.crt"));
-  const agent = new https.Agent({ ca, cert: readFileSync(path.join(pki, "admin.crt")), key: readFileSync(path.join(pki, "admin.key")), keepAlive: true });
+  const agent = new https.Agent({
+    ca,
+    cert: readFileSync(path.join(pki, "admin.crt")),
+    key: readFileSync(path.join(pki, "admin.key")),
+    keepAlive: true,
+  });
   const sockets = new Set<net.Socket>();
   const holding: (() => void)[] = [];
   const waiters: { match: (r: Seen) => boolean; resolve: (r: Seen) => void }[] = [];
   let listening = true;
 
   const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const out = https.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host }, agent }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const out = https.request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: upstream.host },
+        agent,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     out.on("error", () => res.destroy());
     res.on("close", () => out.destroy());
     req.pipe(out);
   };
 
-  const server = https.createServer({ cert: readFileSync(path.join(pki, "apiserver.crt")), key: readFileSync(path.join(pki, "apiserver.key")) }, (req, res) => {
-    const url = new URL(req.url ?? "/", "https://proxy");
-    const seen: Seen = { method: req.method ?? "GET", path: url.pathname, query: url.searchParams };
-    proxy.seen.push(seen);
-    const action = proxy.rule(seen);
-    if (action === "pass") return forward(req, res);
-    if (action === "hold") {
-      holding.push(() => forward(req, res));
-      for (const w of waiters.filter((x) => x.match(seen))) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(seen);
+  const server = https.createServer(
+    { cert: readFileSync(path.join(pki, "apiserver.crt")), key: readFileSync(path.join(pki, "apiserver.key")) },
+    (req, res) => {
+      const url = new URL(req.url ?? "/", "https://proxy");
+      const seen: Seen = { method: req.method ?? "GET", path: url.pathname, query: url.searchParams };
+      proxy.seen.push(seen);
+      const action = proxy.rule(seen);
+      if (action === "pass") return forward(req, res);
+      if (action === "hold") {
+        holding.push(() => forward(req, res));
+        for (const w of waiters.filter((x) => x.match(seen))) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(seen);
+        }
+        return;
       }
-      return;
-    }
-    req.resume();
-    const headers: Record<string, string> = { "content-type": "application/json" };
-    if (action.retryAfter !== undefined) headers["retry-after"] = String(action.retryAfter);
-    res.writeHead(action.status, headers);
-    res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", message: `injected by the test's fault proxy (${action.status})`, code: action.status }));
-  });
+      req.resume();
+      const headers: Record<string, string> = { "content-type": "application/json" };
+      if (action.retryAfter !== undefined) headers["retry-after"] = String(action.retryAfter);
+      res.writeHead(action.status, headers);
+      res.end(
+        JSON.stringify({
+          kind: "Status",
+          apiVersion: "v1",
+          status: "Failure",
+          message: `injected by the test's fault proxy (${action.status})`,
+          code: action.status,
+        }),
+      );
+    },
+  );
   server.on("connection", (s: net.Socket) => {
     if (!listening) return s.destroy();
     sockets.add(s);

@@ -30,13 +30,33 @@ before(async () => {
     }),
   );
   if ((await benchEntryIndex()) < 0) {
-    await kubectl(["patch", "clusterlogs", DEFAULT_LOGS, "--type=json", "-p", JSON.stringify([{ op: "add", path: "/spec/logs/0", value: { containers: ["bench"], logsFile: FIXTURE, follow: false } }])]);
+    await kubectl([
+      "patch",
+      "clusterlogs",
+      DEFAULT_LOGS,
+      "--type=json",
+      "-p",
+      JSON.stringify([
+        { op: "add", path: "/spec/logs/0", value: { containers: ["bench"], logsFile: FIXTURE, follow: false } },
+      ]),
+    ]);
   }
 });
 
 after(async () => {
   const i = await benchEntryIndex().catch(() => -1);
-  if (i >= 0) await kubectl(["patch", "clusterlogs", DEFAULT_LOGS, "--type=json", "-p", JSON.stringify([{ op: "remove", path: `/spec/logs/${i}` }])], { allowFail: true });
+  if (i >= 0)
+    await kubectl(
+      [
+        "patch",
+        "clusterlogs",
+        DEFAULT_LOGS,
+        "--type=json",
+        "-p",
+        JSON.stringify([{ op: "remove", path: `/spec/logs/${i}` }]),
+      ],
+      { allowFail: true },
+    );
   await cleanup();
 });
 
@@ -55,13 +75,33 @@ test("an app that is not deployed, or not ready, is a one-line error (exit 2, ex
 test("a ready app: a Job of the server's own image, the API key by secretKeyRef, the results read back from its log", async () => {
   const d = cli(["deploy", "-n", ns, "--app", "fast"]);
   assert.equal(d.code, 0, d.stderr);
-  const r = cli(["bench", "fast", "-n", ns, "--json", "--keep", "--concurrency", "1,4", "--num-prompts", "8", "--input-len", "64", "--output-len", "32", "--slo", "ttft=500ms,itl=50ms"]);
+  const r = cli([
+    "bench",
+    "fast",
+    "-n",
+    ns,
+    "--json",
+    "--keep",
+    "--concurrency",
+    "1,4",
+    "--num-prompts",
+    "8",
+    "--input-len",
+    "64",
+    "--output-len",
+    "32",
+    "--slo",
+    "ttft=500ms,itl=50ms",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout);
   assert.equal(result.target, "kubernetes");
   assert.equal(result.namespace, ns);
   assert.equal(result.endpoint, `http://fast.${ns}.svc.cluster.local:8000`);
-  assert.deepEqual(result.levels.map((l: any) => l.concurrency), [1, 4]);
+  assert.deepEqual(
+    result.levels.map((l: any) => l.concurrency),
+    [1, 4],
+  );
   for (const l of result.levels) {
     assert.deepEqual(l.requests, { completed: 8, failed: 0 });
     assert.ok(l.ttftMs.p99 > 0 && l.itlMs.p50 >= 0 && l.throughput.outputTokensPerSecond > 0);
@@ -72,18 +112,39 @@ test("a ready app: a Job of the server's own image, the API key by secretKeyRef,
   const server = (await kubectlJson(["-n", ns, "get", "deployment", "fast"])).spec.template.spec.containers[0];
   const c = job.spec.template.spec.containers[0];
   assert.equal(c.image, server.image, "the server's own image");
-  assert.deepEqual(c.env.find((e: any) => e.name === "OPENAI_API_KEY").valueFrom, { secretKeyRef: { name: "fast-api-key", key: "VLLM_API_KEY" } });
+  assert.deepEqual(c.env.find((e: any) => e.name === "OPENAI_API_KEY").valueFrom, {
+    secretKeyRef: { name: "fast-api-key", key: "VLLM_API_KEY" },
+  });
   assert.equal(c.env.find((e: any) => e.name === "HF_ENDPOINT").value, "http://hub.internal");
   assert.equal(job.spec.template.metadata.labels["vllmapp.dev/app"], undefined, "not a replica for the Service");
   const args: string[] = JSON.parse(c.command[3]).levels[0].args;
-  assert.deepEqual(args.slice(args.indexOf("--base-url"), args.indexOf("--base-url") + 2), ["--base-url", `http://fast.${ns}.svc.cluster.local:8000`]);
-  assert.deepEqual(args.slice(args.indexOf("--tokenizer"), args.indexOf("--tokenizer") + 2), ["--tokenizer", "/models/tiny"]);
+  assert.deepEqual(args.slice(args.indexOf("--base-url"), args.indexOf("--base-url") + 2), [
+    "--base-url",
+    `http://fast.${ns}.svc.cluster.local:8000`,
+  ]);
+  assert.deepEqual(args.slice(args.indexOf("--tokenizer"), args.indexOf("--tokenizer") + 2), [
+    "--tokenizer",
+    "/models/tiny",
+  ]);
   const status = cli(["status", "fast", "-n", ns, "--json"]);
   assert.equal(JSON.parse(status.stdout).apps[0].replicas.desired, 1, "the Job's pod is no replica");
 });
 
 test("without --keep the Job is deleted once its results are read", async () => {
-  const r = cli(["bench", "fast", "-n", ns, "--concurrency", "1,4", "--num-prompts", "8", "--input-len", "64", "--output-len", "32"]);
+  const r = cli([
+    "bench",
+    "fast",
+    "-n",
+    ns,
+    "--concurrency",
+    "1,4",
+    "--num-prompts",
+    "8",
+    "--input-len",
+    "64",
+    "--output-len",
+    "32",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^CONC +OK\/FAIL +REQ\/S/m);
   const jobs = await kubectlJson(["-n", ns, "get", "jobs"]);

@@ -9,7 +9,15 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { JSON_KEYS, workdir } from "../support/cli.ts";
-import { cliIn, kubectl, kubectlJson, podsOf, resourceVersions, waitUntil, withNamespaceFreed } from "./kubernetes-support.ts";
+import {
+  cliIn,
+  kubectl,
+  kubectlJson,
+  podsOf,
+  resourceVersions,
+  waitUntil,
+  withNamespaceFreed,
+} from "./kubernetes-support.ts";
 
 const APP = "chat";
 let ns: string;
@@ -27,7 +35,8 @@ scaling:
   replicas: ${replicas}
 ${cache ? "cache:\n  size: 10Gi\n  access_mode: ReadWriteMany\n" : ""}`;
 }
-const writeApp = (opts?: Parameters<typeof appYaml>[0]) => writeFileSync(path.join(dir, "vllm-app.yaml"), appYaml(opts));
+const writeApp = (opts?: Parameters<typeof appYaml>[0]) =>
+  writeFileSync(path.join(dir, "vllm-app.yaml"), appYaml(opts));
 const apiKeySecret = async () => kubectlJson(["-n", ns, "get", "secret", `${APP}-api-key`, "--show-managed-fields"]);
 
 before(async () => {
@@ -41,7 +50,12 @@ before(async () => {
       apiVersion: "v1",
       kind: "PersistentVolume",
       metadata: { name: `${ns}-cache`, labels: { "vllmapp-test": ns } },
-      spec: { capacity: { storage: "10Gi" }, accessModes: ["ReadWriteMany"], hostPath: { path: "/tmp/unused" }, claimRef: { namespace: ns, name: `${APP}-cache` } },
+      spec: {
+        capacity: { storage: "10Gi" },
+        accessModes: ["ReadWriteMany"],
+        hostPath: { path: "/tmp/unused" },
+        claimRef: { namespace: ns, name: `${APP}-cache` },
+      },
     }),
   });
 });
@@ -68,9 +82,23 @@ test("deploy applies the app and waits until its replica is Ready on a node with
 `,
   );
   // the start it waited for, one line per phase (README "Start-up timeline"); the first, so none before
-  assert.match(timeline ?? "", new RegExp(`^  start now \\(${APP}-[a-z0-9]+-[a-z0-9]+#0\\):\\n    scheduling +\\d+\\.\\d s\\n(    \\S.*\\n)*    ready +\\d+\\.\\d s.*\\n  start before:\\n    \\(none recorded\\)\\n$`));
-  assert.match(r.stderr, new RegExp(`^${APP}: applying 5 objects to namespace ${ns} \\(context vllmapp-testbed\\)$`, "m"));
-  assert.match(r.stderr, new RegExp(`^note: ${APP}: generated an API key \\(VLLM_API_KEY\\) into Secret ${APP}-api-key; show it with \`vllmapp status ${APP} --show-api-key\`$`, "m"));
+  assert.match(
+    timeline ?? "",
+    new RegExp(
+      `^  start now \\(${APP}-[a-z0-9]+-[a-z0-9]+#0\\):\\n    scheduling +\\d+\\.\\d s\\n(    \\S.*\\n)*    ready +\\d+\\.\\d s.*\\n  start before:\\n    \\(none recorded\\)\\n$`,
+    ),
+  );
+  assert.match(
+    r.stderr,
+    new RegExp(`^${APP}: applying 5 objects to namespace ${ns} \\(context vllmapp-testbed\\)$`, "m"),
+  );
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^note: ${APP}: generated an API key \\(VLLM_API_KEY\\) into Secret ${APP}-api-key; show it with \`vllmapp status ${APP} --show-api-key\`$`,
+      "m",
+    ),
+  );
   assert.match(r.stderr, new RegExp(`^✔ ${APP}: 1/1 ready$`, "m"));
 
   const pods = await podsOf(ns, APP);
@@ -86,10 +114,30 @@ test("the objects carry the ApplySet labels kubectl understands, and the API key
   const id = parent.metadata.labels["applyset.kubernetes.io/id"];
   assert.match(id, /^applyset-[A-Za-z0-9_-]{43}-v1$/);
   assert.equal(parent.metadata.annotations["applyset.kubernetes.io/tooling"], "vllmapp/v0.1.0");
-  assert.equal(parent.metadata.annotations["applyset.kubernetes.io/contains-group-kinds"], "Deployment.apps,NetworkPolicy.networking.k8s.io,PersistentVolumeClaim,Secret,Service");
-  const members = await kubectlJson(["-n", ns, "get", "deployments,services,secrets,persistentvolumeclaims", "-l", `applyset.kubernetes.io/part-of=${id}`, "--show-managed-fields"]);
-  assert.deepEqual(members.items.map((o: any) => `${o.kind}/${o.metadata.name}`).sort(), [`Deployment/${APP}`, `PersistentVolumeClaim/${APP}-cache`, `Secret/${APP}-api-key`, `Service/${APP}`]);
-  for (const o of members.items) assert.ok(o.metadata.managedFields.some((m: any) => m.manager === "vllmapp" && m.operation === "Apply"), `${o.kind} applied by vllmapp`);
+  assert.equal(
+    parent.metadata.annotations["applyset.kubernetes.io/contains-group-kinds"],
+    "Deployment.apps,NetworkPolicy.networking.k8s.io,PersistentVolumeClaim,Secret,Service",
+  );
+  const members = await kubectlJson([
+    "-n",
+    ns,
+    "get",
+    "deployments,services,secrets,persistentvolumeclaims",
+    "-l",
+    `applyset.kubernetes.io/part-of=${id}`,
+    "--show-managed-fields",
+  ]);
+  assert.deepEqual(members.items.map((o: any) => `${o.kind}/${o.metadata.name}`).sort(), [
+    `Deployment/${APP}`,
+    `PersistentVolumeClaim/${APP}-cache`,
+    `Secret/${APP}-api-key`,
+    `Service/${APP}`,
+  ]);
+  for (const o of members.items)
+    assert.ok(
+      o.metadata.managedFields.some((m: any) => m.manager === "vllmapp" && m.operation === "Apply"),
+      `${o.kind} applied by vllmapp`,
+    );
 
   const secret = await apiKeySecret();
   const keygen = secret.metadata.managedFields.find((m: any) => m.manager === "vllmapp-keygen");
@@ -100,7 +148,11 @@ test("the objects carry the ApplySet labels kubectl understands, and the API key
   const shown = cli(["status", "-n", ns, "--show-api-key", "--json"]);
   assert.equal(shown.code, 0, shown.stderr);
   assert.equal(JSON.parse(shown.stdout).apps[0].apiKey, key);
-  assert.deepEqual(Object.keys(JSON.parse(shown.stdout).apps[0]).sort(), JSON_KEYS.appStatus, "the shared AppStatus keys (src/target.ts)");
+  assert.deepEqual(
+    Object.keys(JSON.parse(shown.stdout).apps[0]).sort(),
+    JSON_KEYS.appStatus,
+    "the shared AppStatus keys (src/target.ts)",
+  );
   const plain = cli(["status", "-n", ns, "--json"]);
   assert.ok(!plain.stdout.includes(key) && !plain.stderr.includes(key), "the key is printed only when asked");
 });
@@ -110,7 +162,13 @@ test("re-running deploy unchanged changes nothing: same resourceVersions, same A
   const key = (await apiKeySecret()).data.VLLM_API_KEY;
   const r = cli(["deploy", "-n", ns]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, new RegExp(`^  unchanged  Secret/${APP}-api-key\\n  unchanged  PersistentVolumeClaim/${APP}-cache\\n  unchanged  Service/${APP}\\n  unchanged  Deployment/${APP}\\n`, "m"));
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `^  unchanged  Secret/${APP}-api-key\\n  unchanged  PersistentVolumeClaim/${APP}-cache\\n  unchanged  Service/${APP}\\n  unchanged  Deployment/${APP}\\n`,
+      "m",
+    ),
+  );
   assert.doesNotMatch(r.stderr, /generated an API key/);
   assert.deepEqual(await resourceVersions(ns, APP), before);
   assert.equal((await apiKeySecret()).data.VLLM_API_KEY, key);
@@ -137,13 +195,31 @@ test("--dry-run=client and --dry-run=server print the plan and write nothing", a
   const yaml = cli(["deploy", "-n", ns, "--dry-run=client", "-o", "yaml"]);
   assert.equal(yaml.code, 0, yaml.stderr);
   const docs = parseAllDocuments(yaml.stdout).map((d) => d.toJS());
-  assert.deepEqual(docs.map((d) => `${d.kind}/${d.metadata.name}`), [`Secret/applyset-${APP}`, `Secret/${APP}-api-key`, `PersistentVolumeClaim/${APP}-cache`, `Service/${APP}`, `Deployment/${APP}`, `PodDisruptionBudget/${APP}`, `NetworkPolicy/${APP}`]);
+  assert.deepEqual(
+    docs.map((d) => `${d.kind}/${d.metadata.name}`),
+    [
+      `Secret/applyset-${APP}`,
+      `Secret/${APP}-api-key`,
+      `PersistentVolumeClaim/${APP}-cache`,
+      `Service/${APP}`,
+      `Deployment/${APP}`,
+      `PodDisruptionBudget/${APP}`,
+      `NetworkPolicy/${APP}`,
+    ],
+  );
   assert.equal(docs[4].spec.replicas, 2);
   const json = JSON.parse(cli(["deploy", "-n", ns, "--dry-run=client", "-o", "json"]).stdout);
-  assert.deepEqual(json.apps[0].changes.find((c: any) => c.kind === "Deployment"), { kind: "Deployment", name: APP, action: "configure" });
+  assert.deepEqual(
+    json.apps[0].changes.find((c: any) => c.kind === "Deployment"),
+    { kind: "Deployment", name: APP, action: "configure" },
+  );
   assert.equal(json.apps[0].objects.length, 7);
   assert.deepEqual([Object.keys(json).sort(), json.dryRun], [JSON_KEYS.deployResult, "client"]);
-  assert.deepEqual(Object.keys(json.apps[0]).sort(), JSON_KEYS.deployedApp, "the shared DeployedApp keys (src/target.ts)");
+  assert.deepEqual(
+    Object.keys(json.apps[0]).sort(),
+    JSON_KEYS.deployedApp,
+    "the shared DeployedApp keys (src/target.ts)",
+  );
   assert.deepEqual(await resourceVersions(ns, APP), before);
   assert.equal((await kubectlJson(["-n", ns, "get", "deployment", APP])).spec.replicas, 1);
 });
@@ -169,21 +245,45 @@ test("removing cache from the YAML prunes the PVC", async () => {
   const r = cli(["deploy", "-n", ns]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`^  pruned      PersistentVolumeClaim/${APP}-cache$`, "m"));
-  await waitUntil("the cache PVC to be gone", async () => (await kubectl(["-n", ns, "get", "pvc", `${APP}-cache`], { allowFail: true })).code !== 0);
+  await waitUntil(
+    "the cache PVC to be gone",
+    async () => (await kubectl(["-n", ns, "get", "pvc", `${APP}-cache`], { allowFail: true })).code !== 0,
+  );
   const parent = await kubectlJson(["-n", ns, "get", "secret", `applyset-${APP}`]);
-  assert.equal(parent.metadata.annotations["applyset.kubernetes.io/contains-group-kinds"], "Deployment.apps,NetworkPolicy.networking.k8s.io,PodDisruptionBudget.policy,Secret,Service");
+  assert.equal(
+    parent.metadata.annotations["applyset.kubernetes.io/contains-group-kinds"],
+    "Deployment.apps,NetworkPolicy.networking.k8s.io,PodDisruptionBudget.policy,Secret,Service",
+  );
 });
 
 test("status, list and logs read the app from the cluster", async () => {
   const s = cli(["status", "-n", ns]);
   assert.equal(s.code, 0, s.stderr);
-  assert.match(s.stdout, new RegExp(`^${APP} \\(namespace ${ns}\\)\\n  ready     2/2\\n  endpoint  http://${APP}\\.${ns}\\.svc\\.cluster\\.local:8000\\n  model     small-chat \\(/models/qwen3-8b\\)\\n  image     vllm/vllm-openai:v0\\.34\\.0\\n  age       \\d+s\\n  startup   starting \\d+\\.\\d s, ready at \\d+\\.\\d s\\n$`));
+  assert.match(
+    s.stdout,
+    new RegExp(
+      `^${APP} \\(namespace ${ns}\\)\\n  ready     2/2\\n  endpoint  http://${APP}\\.${ns}\\.svc\\.cluster\\.local:8000\\n  model     small-chat \\(/models/qwen3-8b\\)\\n  image     vllm/vllm-openai:v0\\.34\\.0\\n  age       \\d+s\\n  startup   starting \\d+\\.\\d s, ready at \\d+\\.\\d s\\n$`,
+    ),
+  );
   const l = cli(["list", "-n", ns]);
   assert.equal(l.code, 0, l.stderr);
   assert.match(l.stdout, new RegExp(`^NAME  READY  MODEL       AGE\\n${APP}  2/2    small-chat  \\d+s\\n$`));
   const list = JSON.parse(cli(["list", "-n", ns, "--json"]).stdout);
   assert.deepEqual(Object.keys(list).sort(), JSON_KEYS.listResult);
-  assert.deepEqual({ ...list.apps[0], age: undefined }, { name: APP, namespace: ns, ready: true, replicas: { ready: 2, desired: 2 }, endpoint: null, modelId: "small-chat", image: "vllm/vllm-openai:v0.34.0", state: null, age: undefined });
+  assert.deepEqual(
+    { ...list.apps[0], age: undefined },
+    {
+      name: APP,
+      namespace: ns,
+      ready: true,
+      replicas: { ready: 2, desired: 2 },
+      endpoint: null,
+      modelId: "small-chat",
+      image: "vllm/vllm-openai:v0.34.0",
+      state: null,
+      age: undefined,
+    },
+  );
   const logs = cli(["logs", "-n", ns]);
   assert.equal(logs.code, 0, logs.stderr);
   const pods = (await podsOf(ns, APP)).map((p) => p.metadata.name).sort();
@@ -207,7 +307,9 @@ resources: {gpu: "A100 80G:1"}
   });
   const r = cliIn(two)(["deploy", "-n", ns]);
   assert.equal(r.code, 0, r.stderr);
-  const order = [/^embed: applying/m, /^✔ embed: 1\/1 ready$/m, /^front: applying/m, /^✔ front: 1\/1 ready$/m].map((re) => r.stderr.search(re));
+  const order = [/^embed: applying/m, /^✔ embed: 1\/1 ready$/m, /^front: applying/m, /^✔ front: 1\/1 ready$/m].map(
+    (re) => r.stderr.search(re),
+  );
   assert.ok(order.every((at) => at >= 0) && order.every((at, i) => i === 0 || at > order[i - 1]!), r.stderr);
   const gone = cliIn(two)(["delete", "-n", ns]);
   assert.equal(gone.code, 0, gone.stderr);
@@ -221,14 +323,24 @@ test("delete removes everything with the app's labels; the cache PVC stays unles
   assert.equal(d.code, 0, d.stderr);
   assert.match(d.stdout, new RegExp(`^  deleted  Deployment/${APP}$`, "m"));
   assert.match(d.stdout, new RegExp(`^  deleted  Secret/applyset-${APP}$`, "m"));
-  assert.match(d.stdout, new RegExp(`^  kept     PersistentVolumeClaim/${APP}-cache \\(the model cache; --purge-cache deletes it\\)$`, "m"));
+  assert.match(
+    d.stdout,
+    new RegExp(`^  kept     PersistentVolumeClaim/${APP}-cache \\(the model cache; --purge-cache deletes it\\)$`, "m"),
+  );
   assert.match(d.stderr, new RegExp(`^✔ ${APP}: deleted from namespace ${ns}$`, "m"));
   assert.deepEqual(Object.keys(await resourceVersions(ns, APP)), [`PersistentVolumeClaim/${APP}-cache`]);
   assert.deepEqual(await podsOf(ns, APP), []);
   const purge = cli(["delete", "-n", ns, "--purge-cache"]);
   assert.equal(purge.code, 0, purge.stderr);
   assert.equal(purge.stdout, `${APP} (namespace ${ns})\n  deleted  PersistentVolumeClaim/${APP}-cache\n`);
-  const left = await kubectlJson(["-n", ns, "get", "all,secrets,configmaps,persistentvolumeclaims,ingresses", "-l", `vllmapp.dev/app=${APP}`]);
+  const left = await kubectlJson([
+    "-n",
+    ns,
+    "get",
+    "all,secrets,configmaps,persistentvolumeclaims,ingresses",
+    "-l",
+    `vllmapp.dev/app=${APP}`,
+  ]);
   assert.deepEqual(left.items, []);
   const again = cli(["delete", "-n", ns]);
   assert.equal(again.code, 0, again.stderr);

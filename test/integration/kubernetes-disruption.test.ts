@@ -65,11 +65,26 @@ async function kwokL4Node(name: string): Promise<void> {
       status: {
         capacity,
         allocatable: capacity,
-        nodeInfo: { architecture: "amd64", operatingSystem: "linux", kubeletVersion: "v1.36.3", kubeProxyVersion: "v1.36.3", containerRuntimeVersion: "containerd://kwok", kernelVersion: "kwok", osImage: "kwok", bootID: "", machineID: "", systemUUID: "" },
+        nodeInfo: {
+          architecture: "amd64",
+          operatingSystem: "linux",
+          kubeletVersion: "v1.36.3",
+          kubeProxyVersion: "v1.36.3",
+          containerRuntimeVersion: "containerd://kwok",
+          kernelVersion: "kwok",
+          osImage: "kwok",
+          bootID: "",
+          machineID: "",
+          systemUUID: "",
+        },
       },
     }),
   });
-  await waitUntil(`kwok node ${name} Ready`, async () => (await kubectlJson(["get", "node", name])).status.conditions?.some((c: any) => c.type === "Ready" && c.status === "True"));
+  await waitUntil(`kwok node ${name} Ready`, async () =>
+    (await kubectlJson(["get", "node", name])).status.conditions?.some(
+      (c: any) => c.type === "Ready" && c.status === "True",
+    ),
+  );
 }
 
 const isReady = (p: any) => p.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True");
@@ -84,12 +99,21 @@ async function readyByNode(): Promise<Record<string, number>> {
 const readyCount = async () => Object.values(await readyByNode()).reduce((a, b) => a + b, 0);
 
 /** kubectl drain in the background: its exit code and output once it ends */
-function startDrain(node: string, timeout = "120s"): { done: Promise<{ code: number | null; output: string }>; output: () => string } {
+function startDrain(
+  node: string,
+  timeout = "120s",
+): { done: Promise<{ code: number | null; output: string }>; output: () => string } {
   let output = "";
-  const child = spawn(tbEnv("VLLMAPP_TEST_KUBECTL"), ["drain", node, "--ignore-daemonsets", "--delete-emptydir-data", `--timeout=${timeout}`], { env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    tbEnv("VLLMAPP_TEST_KUBECTL"),
+    ["drain", node, "--ignore-daemonsets", "--delete-emptydir-data", `--timeout=${timeout}`],
+    { env: process.env, stdio: ["ignore", "pipe", "pipe"] },
+  );
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
-  const done = new Promise<{ code: number | null; output: string }>((resolve) => child.on("close", (code) => resolve({ code, output })));
+  const done = new Promise<{ code: number | null; output: string }>((resolve) =>
+    child.on("close", (code) => resolve({ code, output })),
+  );
   return { done, output: () => output };
 }
 
@@ -101,7 +125,8 @@ before(async () => {
 after(async () => {
   await kubectl(["uncordon", ...NODES], { allowFail: true });
   await cleanup();
-  if (created.length) await kubectl(["delete", "node", ...created, "--wait=true", "--timeout=60s"], { allowFail: true });
+  if (created.length)
+    await kubectl(["delete", "node", ...created, "--wait=true", "--timeout=60s"], { allowFail: true });
 });
 
 test("draining both nodes of a 2-replica app one after the other keeps one replica ready: the second drain waits for the replacement", async () => {
@@ -110,7 +135,10 @@ test("draining both nodes of a 2-replica app one after the other keeps one repli
   assert.equal(r.code, 0, r.stderr);
   const pdb = await kubectlJson(["-n", ns, "get", "poddisruptionbudget", APP]);
   assert.equal(pdb.spec.maxUnavailable, 1);
-  await waitUntil("the PDB allows one disruption", async () => (await kubectlJson(["-n", ns, "get", "poddisruptionbudget", APP])).status?.disruptionsAllowed === 1);
+  await waitUntil(
+    "the PDB allows one disruption",
+    async () => (await kubectlJson(["-n", ns, "get", "poddisruptionbudget", APP])).status?.disruptionsAllowed === 1,
+  );
   assert.deepEqual(await readyByNode(), { [NODES[0]]: 1, [NODES[1]]: 1 }, "one replica on each node (one L4 each)");
 
   // drain the first node: its replica is evicted; the replacement stays Pending (the other L4 is taken, this node is cordoned)
@@ -121,20 +149,33 @@ test("draining both nodes of a 2-replica app one after the other keeps one repli
   await waitUntil("the replacement is Pending and the PDB allows no disruption", async () => {
     const pods = await podsOf(ns, APP);
     const pdbNow = await kubectlJson(["-n", ns, "get", "poddisruptionbudget", APP]);
-    return pods.length === 2 && pods.some((p) => !p.spec.nodeName) && pdbNow.status?.disruptionsAllowed === 0 && pdbNow.status?.currentHealthy === 1;
+    return (
+      pods.length === 2 &&
+      pods.some((p) => !p.spec.nodeName) &&
+      pdbNow.status?.disruptionsAllowed === 0 &&
+      pdbNow.status?.currentHealthy === 1
+    );
   });
   assert.deepEqual(await readyByNode(), { [NODES[1]]: 1 });
 
   // drain the second node while the replacement is not ready: the eviction is refused and retried, the replica stays
   const second = startDrain(NODES[1]);
   let minReady = Infinity;
-  await waitUntil("the second drain to be refused by the disruption budget", async () => /disruption budget/.test(second.output()), 60_000);
+  await waitUntil(
+    "the second drain to be refused by the disruption budget",
+    async () => /disruption budget/.test(second.output()),
+    60_000,
+  );
   const watchUntil = Date.now() + 12_000; // kubectl retries the eviction every 5 s: at least two more refusals
   while (Date.now() < watchUntil) {
     minReady = Math.min(minReady, await readyCount());
     await new Promise((res) => setTimeout(res, 500));
   }
-  assert.deepEqual(await readyByNode(), { [NODES[1]]: 1 }, `the replica on ${NODES[1]} is still ready while the drain waits:\n${second.output()}`);
+  assert.deepEqual(
+    await readyByNode(),
+    { [NODES[1]]: 1 },
+    `the replica on ${NODES[1]} is still ready while the drain waits:\n${second.output()}`,
+  );
   assert.equal((await kubectlJson(["get", "node", NODES[1]])).spec.unschedulable, true, "the second node is cordoned");
 
   // the first node comes back: the replacement is scheduled there and becomes ready; then the drain evicts the second replica
@@ -166,7 +207,11 @@ test("replicas that are not ready yet (loading the model) do not block a drain: 
   assert.equal(r.code, 0, r.stderr);
   await waitUntil("two replicas Running, not ready, one per node", async () => {
     const pods = await podsOf(ns, loading);
-    return pods.length === 2 && pods.every((p) => p.status?.phase === "Running" && !isReady(p)) && new Set(pods.map((p) => p.spec.nodeName)).size === 2;
+    return (
+      pods.length === 2 &&
+      pods.every((p) => p.status?.phase === "Running" && !isReady(p)) &&
+      new Set(pods.map((p) => p.spec.nodeName)).size === 2
+    );
   });
   const pdb = await waitUntil("the PDB to count no healthy pod", async () => {
     const p = await kubectlJson(["-n", ns, "get", "poddisruptionbudget", loading]);
@@ -178,5 +223,8 @@ test("replicas that are not ready yet (loading the model) do not block a drain: 
   assert.equal(drained.code, 0, drained.output);
   assert.doesNotMatch(drained.output, /disruption budget/);
   assert.match(drained.output, new RegExp(`node/${NODES[0]} drained`));
-  assert.deepEqual((await podsOf(ns, loading)).filter((p) => p.spec.nodeName === NODES[0]), []);
+  assert.deepEqual(
+    (await podsOf(ns, loading)).filter((p) => p.spec.nodeName === NODES[0]),
+    [],
+  );
 });

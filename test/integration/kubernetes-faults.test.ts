@@ -43,7 +43,11 @@ function app(name: string, { readyDelay, description }: { readyDelay?: string; d
 }
 
 /** The CLI in the background through the fault proxy (or straight to the API server). */
-function startVia(args: string[], dir: string, { viaProxy = true, env = {} }: { viaProxy?: boolean; env?: Record<string, string> } = {}) {
+function startVia(
+  args: string[],
+  dir: string,
+  { viaProxy = true, env = {} }: { viaProxy?: boolean; env?: Record<string, string> } = {},
+) {
   return startCliIn(args, { cwd: dir, env: { ...(viaProxy ? { KUBECONFIG: proxy.kubeconfig } : {}), ...env } });
 }
 
@@ -62,7 +66,10 @@ test("the API server restarted while deploy waits: the watch resumes, deploy rep
   assert.ok(restarted.downSeconds > 0);
   const r = await run;
   assert.equal(r.exitCode, 0, r.stderr);
-  assert.match(r.stderr, /^warning: cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ \(context "vllmapp-testbed"\): connection (refused|reset); retrying for up to 60 s$/m);
+  assert.match(
+    r.stderr,
+    /^warning: cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ \(context "vllmapp-testbed"\): connection (refused|reset); retrying for up to 60 s$/m,
+  );
   assert.match(r.stderr, /^the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ answers again \(after \d+\.\d s\)$/m);
   assert.match(r.stderr, /steady: 1\/1 ready/);
   assert.match(r.stdout, /^ {2}ready +1\/1$/m);
@@ -73,7 +80,11 @@ test("the API server restarted while deploy waits: the watch resumes, deploy rep
   assert.equal(again.code, 0, again.stderr);
   const actions = again.stdout.split("\n").filter((l) => /^ {2}(created|configured|unchanged|pruned) /.test(l));
   assert.ok(actions.length >= 3, again.stdout);
-  assert.deepEqual(actions.filter((l) => !/^ {2}unchanged /.test(l)), [], again.stdout);
+  assert.deepEqual(
+    actions.filter((l) => !/^ {2}unchanged /.test(l)),
+    [],
+    again.stdout,
+  );
 });
 
 test("429 and 503 answers are retried with backoff, and the deploy goes through", async () => {
@@ -83,7 +94,8 @@ test("429 and 503 answers are retried with backoff, and the deploy goes through"
     const key = `${r.method} ${r.path} ${r.query.get("dryRun") ?? ""}`;
     const n = (answered.get(key) ?? 0) + 1;
     answered.set(key, n);
-    if (r.method === "PATCH" && r.path.endsWith("/deployments/patient-api") && !r.query.has("dryRun") && n <= 2) return { status: 429, retryAfter: 1 };
+    if (r.method === "PATCH" && r.path.endsWith("/deployments/patient-api") && !r.query.has("dryRun") && n <= 2)
+      return { status: 429, retryAfter: 1 };
     if (r.method === "GET" && r.path.endsWith("/secrets/patient-api-api-key") && n === 1) return { status: 503 };
     return "pass";
   };
@@ -132,8 +144,14 @@ test("the API server gone in the middle of the apply: exit 3 naming what was app
   proxy.rule = () => "pass";
   assert.equal(r.exitCode, 3, r.stderr);
   assert.match(r.stderr, /^warning: cannot reach the Kubernetes API at .*; retrying for up to 2 s$/m);
-  assert.match(r.stderr, /^error: cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ \(context "vllmapp-testbed"\): connection (refused|reset); it stopped answering \d+ s ago$/m);
-  assert.match(r.stderr, /^ {2}the apply stopped part-way: applied Secret\/cutoff-api-key, NetworkPolicy\/cutoff, Service\/cutoff; not applied Deployment\/cutoff$/m);
+  assert.match(
+    r.stderr,
+    /^error: cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ \(context "vllmapp-testbed"\): connection (refused|reset); it stopped answering \d+ s ago$/m,
+  );
+  assert.match(
+    r.stderr,
+    /^ {2}the apply stopped part-way: applied Secret\/cutoff-api-key, NetworkPolicy\/cutoff, Service\/cutoff; not applied Deployment\/cutoff$/m,
+  );
   assert.match(r.stderr, /^ {2}hint: run the same vllmapp deploy again once the API server answers/m);
   assert.equal(await exists("deployment", "cutoff"), false);
   // its lock could not be released; the re-run on this machine sees its holder is gone
@@ -170,10 +188,19 @@ for (const phase of ["preflight", "validation", "apply"] as const) {
     proxy.rule = () => "pass";
     assert.equal(r.exitCode, 130, r.stderr);
     if (phase === "apply") {
-      assert.match(r.stderr, new RegExp(`^error: interrupted: ${name} was applied in full \\(create Secret/${name}-api-key, create Service/${name}, create Deployment/${name}, create NetworkPolicy/${name}\\); stopped before waiting for it \\(vllmapp status ${name}\\)$`, "m"));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^error: interrupted: ${name} was applied in full \\(create Secret/${name}-api-key, create Service/${name}, create Deployment/${name}, create NetworkPolicy/${name}\\); stopped before waiting for it \\(vllmapp status ${name}\\)$`,
+          "m",
+        ),
+      );
       assert.ok(await exists("deployment", name));
     } else {
-      const what = phase === "preflight" ? "during the preflight checks" : "while the API server validated the objects \\(a dry run\\)";
+      const what =
+        phase === "preflight"
+          ? "during the preflight checks"
+          : "while the API server validated the objects \\(a dry run\\)";
       assert.match(r.stderr, new RegExp(`^error: interrupted ${what}: nothing of the apps was applied$`, "m"));
       assert.equal(await exists("deployment", name), false);
       assert.equal(await exists("secret", `${name}-api-key`), false);
@@ -191,14 +218,23 @@ test("two deploys of one app at once: the second stops before writing anything a
   const first = startVia(["deploy", "-n", ns], a.dir, { viaProxy: false });
   await stderrShows(first, /shared: waiting for the rollout/);
   const before = await kubectlJson(["-n", ns, "get", "deployment", "shared"]);
-  writeFileSync(path.join(a.dir, "vllm-app.yaml"), `name: shared\nmodel_path: /models/tiny\nresources: {cpu: "1", memory: 1Gi}\ndescription: the second one\n`);
+  writeFileSync(
+    path.join(a.dir, "vllm-app.yaml"),
+    `name: shared\nmodel_path: /models/tiny\nresources: {cpu: "1", memory: 1Gi}\ndescription: the second one\n`,
+  );
   const second = a.cli(["deploy", "-n", ns]);
   assert.equal(second.code, 3, second.stderr);
   assert.match(
     second.stderr,
-    new RegExp(`^error: another deploy of shared in namespace ${ns} is in progress: \\S+@${hostname()} \\(vllmapp pid ${first.pid}\\), for \\d+ s; nothing was applied$`, "m"),
+    new RegExp(
+      `^error: another deploy of shared in namespace ${ns} is in progress: \\S+@${hostname()} \\(vllmapp pid ${first.pid}\\), for \\d+ s; nothing was applied$`,
+      "m",
+    ),
   );
-  assert.match(second.stderr, /^ {2}hint: wait until it is done \(vllmapp status shared\)\. If it was killed on another machine, its lock \(Lease vllmapp-deploy-shared\) expires in \d+ s unless renewed/m);
+  assert.match(
+    second.stderr,
+    /^ {2}hint: wait until it is done \(vllmapp status shared\)\. If it was killed on another machine, its lock \(Lease vllmapp-deploy-shared\) expires in \d+ s unless renewed/m,
+  );
   const during = await kubectlJson(["-n", ns, "get", "deployment", "shared"]);
   assert.equal(during.metadata.generation, before.metadata.generation);
   const r = await first;
@@ -217,12 +253,20 @@ test("a lock held elsewhere and renewed is respected; one that expired is taken 
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
       metadata: { name: "vllmapp-deploy-locked", namespace: ns },
-      spec: { holderIdentity: "ci@build-agent-7 (vllmapp pid 4242)", leaseDurationSeconds: 30, acquireTime: new Date(Date.now() - 60_000).toISOString().replace("Z", "000Z"), renewTime: new Date(Date.now() - renewedSecondsAgo * 1000).toISOString().replace("Z", "000Z") },
+      spec: {
+        holderIdentity: "ci@build-agent-7 (vllmapp pid 4242)",
+        leaseDurationSeconds: 30,
+        acquireTime: new Date(Date.now() - 60_000).toISOString().replace("Z", "000Z"),
+        renewTime: new Date(Date.now() - renewedSecondsAgo * 1000).toISOString().replace("Z", "000Z"),
+      },
     });
   await kubectl(["apply", "-f", "-"], { input: lease(2) });
   const refused = a.cli(["deploy", "-n", ns, "--no-wait"]);
   assert.equal(refused.code, 3, refused.stderr);
-  assert.match(refused.stderr, /^error: another deploy of locked in namespace .* is in progress: ci@build-agent-7 \(vllmapp pid 4242\), for 6\d s; nothing was applied$/m);
+  assert.match(
+    refused.stderr,
+    /^error: another deploy of locked in namespace .* is in progress: ci@build-agent-7 \(vllmapp pid 4242\), for 6\d s; nothing was applied$/m,
+  );
   assert.equal(await exists("deployment", "locked"), false);
   await kubectl(["apply", "-f", "-"], { input: lease(45) });
   const taken = a.cli(["deploy", "-n", ns, "--no-wait"]);

@@ -76,12 +76,23 @@ $`,
 test("--create-secrets without the variables in the environment is a usage error (exit 2) naming them", () => {
   const r = cli(["deploy", "-n", ns, "--create-secrets"], { HF_TOKEN: HF, WANDB_API_KEY: undefined });
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /^ {2}- WANDB_API_KEY is not set in this environment \(--create-secrets: Secret gated-secrets key WANDB_API_KEY\)$/m);
+  assert.match(
+    r.stderr,
+    /^ {2}- WANDB_API_KEY is not set in this environment \(--create-secrets: Secret gated-secrets key WANDB_API_KEY\)$/m,
+  );
   assert.doesNotMatch(r.stderr, /HF_TOKEN is not set/);
 });
 
 test("with the cluster ready, --create-secrets fills <app>-secrets from the environment and the PodTemplate is merged", async () => {
-  await kubectl(["-n", ns, "create", "secret", "generic", "s3-credentials", "--from-literal=secret-key=not-checked-here"]);
+  await kubectl([
+    "-n",
+    ns,
+    "create",
+    "secret",
+    "generic",
+    "s3-credentials",
+    "--from-literal=secret-key=not-checked-here",
+  ]);
   await kubectl(["apply", "-f", "-"], {
     input: JSON.stringify({
       apiVersion: "apiextensions.k8s.io/v1",
@@ -90,12 +101,29 @@ test("with the cluster ready, --create-secrets fills <app>-secrets from the envi
       spec: {
         group: "keda.sh",
         scope: "Namespaced",
-        names: { kind: "ScaledObject", plural: "scaledobjects", singular: "scaledobject", listKind: "ScaledObjectList" },
-        versions: [{ name: "v1alpha1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
+        names: {
+          kind: "ScaledObject",
+          plural: "scaledobjects",
+          singular: "scaledobject",
+          listKind: "ScaledObjectList",
+        },
+        versions: [
+          {
+            name: "v1alpha1",
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+          },
+        ],
       },
     }),
   });
-  await kubectl(["apply", "--server-side", "-f", path.join(ROOT, "test", "fixtures", "crds", "monitoring.coreos.com_podmonitors.yaml")]);
+  await kubectl([
+    "apply",
+    "--server-side",
+    "-f",
+    path.join(ROOT, "test", "fixtures", "crds", "monitoring.coreos.com_podmonitors.yaml"),
+  ]);
   await kubectl(["wait", "--for=condition=Established", `crd/${KEDA_CRD}`, `crd/${POD_MONITOR_CRD}`]);
   await kubectl(["-n", ns, "apply", "-f", "-"], {
     input: JSON.stringify({
@@ -104,7 +132,12 @@ test("with the cluster ready, --create-secrets fills <app>-secrets from the envi
       metadata: { name: "house-defaults" },
       template: {
         metadata: { labels: { team: "ml-platform" } },
-        spec: { containers: [{ name: "vllm", image: "overridden", env: [{ name: "HOUSE", value: "1" }] }, { name: "metrics-sidecar", image: "busybox:1.36" }] },
+        spec: {
+          containers: [
+            { name: "vllm", image: "overridden", env: [{ name: "HOUSE", value: "1" }] },
+            { name: "metrics-sidecar", image: "busybox:1.36" },
+          ],
+        },
       },
     }),
   });
@@ -112,14 +145,28 @@ test("with the cluster ready, --create-secrets fills <app>-secrets from the envi
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout);
   assert.deepEqual(result.prerequisites, ["Secret/gated-secrets (keys HF_TOKEN, WANDB_API_KEY)"]);
-  assert.deepEqual(result.apps[0].changes.map((c: any) => `${c.action} ${c.kind}/${c.name}`), ["create Secret/gated-api-key", "create Service/gated", "create Deployment/gated", "create PodDisruptionBudget/gated", "create NetworkPolicy/gated", "create ScaledObject/gated", "create PodMonitor/gated"]);
+  assert.deepEqual(
+    result.apps[0].changes.map((c: any) => `${c.action} ${c.kind}/${c.name}`),
+    [
+      "create Secret/gated-api-key",
+      "create Service/gated",
+      "create Deployment/gated",
+      "create PodDisruptionBudget/gated",
+      "create NetworkPolicy/gated",
+      "create ScaledObject/gated",
+      "create PodMonitor/gated",
+    ],
+  );
   const secret = await kubectlJson(["-n", ns, "get", "secret", "gated-secrets"]);
   assert.equal(Buffer.from(secret.data.HF_TOKEN, "base64").toString(), HF);
   assert.equal(Buffer.from(secret.data.WANDB_API_KEY, "base64").toString(), WANDB);
   assert.equal(secret.metadata.labels["vllmapp.dev/app"], "gated");
   const pod = (await kubectlJson(["-n", ns, "get", "deployment", "gated"])).spec.template;
   assert.equal(pod.metadata.labels.team, "ml-platform");
-  assert.deepEqual(pod.spec.containers.map((c: any) => c.name), ["vllm", "metrics-sidecar"]);
+  assert.deepEqual(
+    pod.spec.containers.map((c: any) => c.name),
+    ["vllm", "metrics-sidecar"],
+  );
   assert.equal(pod.spec.containers[0].image, "vllm/vllm-openai:v0.34.0", "vllmapp's fields win over the PodTemplate's");
   assert.ok(pod.spec.containers[0].env.some((e: any) => e.name === "HOUSE" && e.value === "1"));
   assert.equal((await kubectlJson(["-n", ns, "get", "scaledobject", "gated"])).spec.maxReplicaCount, 3);
@@ -130,12 +177,16 @@ test("the secret values never appear in any output, JSON or error", () => {
   writeFileSync(path.join(dir, "vllm-app.yaml"), APP_YAML.replace('gpu: "L4:1"', 'gpu: "L4:16"'));
   const failed = cli(["deploy", "-n", ns, "--create-secrets"], { HF_TOKEN: HF, WANDB_API_KEY: WANDB });
   assert.equal(failed.code, 6, failed.stderr);
-  cli(["deploy", "-n", ns, "--create-secrets", "--dry-run=client", "-o", "yaml"], { HF_TOKEN: HF, WANDB_API_KEY: WANDB });
+  cli(["deploy", "-n", ns, "--create-secrets", "--dry-run=client", "-o", "yaml"], {
+    HF_TOKEN: HF,
+    WANDB_API_KEY: WANDB,
+  });
   cli(["deploy", "-n", ns, "--create-secrets", "--dry-run=server", "--json"], { HF_TOKEN: HF, WANDB_API_KEY: WANDB });
   cli(["status", "-n", ns, "--json"], { HF_TOKEN: HF, WANDB_API_KEY: WANDB });
   cli(["status", "-n", ns, "--show-api-key"], { HF_TOKEN: HF, WANDB_API_KEY: WANDB });
   const b64 = [HF, WANDB].map((v) => Buffer.from(v).toString("base64"));
-  for (const out of outputs) for (const v of [HF, WANDB, ...b64]) assert.ok(!out.includes(v), `a secret value leaked into:\n${out}`);
+  for (const out of outputs)
+    for (const v of [HF, WANDB, ...b64]) assert.ok(!out.includes(v), `a secret value leaked into:\n${out}`);
   writeFileSync(path.join(dir, "vllm-app.yaml"), APP_YAML);
 });
 
@@ -143,21 +194,41 @@ test("a field another manager owns is a conflict naming the manager; --force-con
   await kubectl(["-n", ns, "set", "image", "deployment/gated", "vllm=vllm/vllm-openai:v0.18.0"]);
   const r = cli(["deploy", "-n", ns, "--no-wait"]);
   assert.equal(r.code, 3, r.stderr);
-  assert.match(r.stderr, /^error: apply Deployment\/gated: fields another field manager owns: \.spec\.template\.spec\.containers\[name="vllm"\]\.image \(owned by "kubectl-set"\)/m);
+  assert.match(
+    r.stderr,
+    /^error: apply Deployment\/gated: fields another field manager owns: \.spec\.template\.spec\.containers\[name="vllm"\]\.image \(owned by "kubectl-set"\)/m,
+  );
   assert.match(r.stderr, /^ {2}hint: .*rerun with --force-conflicts to take them over/m);
   const forced = cli(["deploy", "-n", ns, "--no-wait", "--force-conflicts"]);
   assert.equal(forced.code, 0, forced.stderr);
   assert.match(forced.stdout, /^ {2}configured +Deployment\/gated$/m);
-  assert.equal((await kubectlJson(["-n", ns, "get", "deployment", "gated"])).spec.template.spec.containers[0].image, "vllm/vllm-openai:v0.34.0");
+  assert.equal(
+    (await kubectlJson(["-n", ns, "get", "deployment", "gated"])).spec.template.spec.containers[0].image,
+    "vllm/vllm-openai:v0.34.0",
+  );
 });
 
 test("a field the API server rejects is named (422), and nothing of the app is applied", async () => {
-  const bad = workdir({ "vllm-app.yaml": `name: badport\nmodel_path: /models/x\nresources: {gpu: "L4:1"}\npod_template:\n  spec:\n    containers:\n      - name: vllm\n        ports: [{containerPort: 99999, name: metrics}]\n` });
+  const bad = workdir({
+    "vllm-app.yaml": `name: badport\nmodel_path: /models/x\nresources: {gpu: "L4:1"}\npod_template:\n  spec:\n    containers:\n      - name: vllm\n        ports: [{containerPort: 99999, name: metrics}]\n`,
+  });
   const r = cliIn(bad, outputs)(["deploy", "-n", ns]);
   assert.equal(r.code, 3, r.stderr);
-  assert.match(r.stderr, /^error: apply Deployment\/badport: the API server rejected it: spec\.template\.spec\.containers\[0\]\.ports\[1\]\.containerPort: Invalid value: 99999: must be between 1 and 65535, inclusive$/m);
+  assert.match(
+    r.stderr,
+    /^error: apply Deployment\/badport: the API server rejected it: spec\.template\.spec\.containers\[0\]\.ports\[1\]\.containerPort: Invalid value: 99999: must be between 1 and 65535, inclusive$/m,
+  );
   // checked with a server-side dry run before anything is written: nothing of the app was applied
-  const left = await kubectl(["-n", ns, "get", "secrets,services,deployments", "-l", "app.kubernetes.io/name=badport", "-o", "name"]);
+  const left = await kubectl([
+    "-n",
+    ns,
+    "get",
+    "secrets,services,deployments",
+    "-l",
+    "app.kubernetes.io/name=badport",
+    "-o",
+    "name",
+  ]);
   assert.equal(left.stdout.trim(), "");
   assert.equal((await kubectl(["-n", ns, "get", "secret", "applyset-badport"], { allowFail: true })).code, 1);
 });
@@ -171,19 +242,41 @@ test("an unreachable server, bad credentials and a missing permission are said p
   const token = (await kubectl(["-n", ns, "create", "token", "viewer"])).stdout.trim();
   const kubeconfig = (name: string, url: string, tok: string) => {
     const file = path.join(dir, `${name}.kubeconfig`);
-    writeFileSync(file, JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: "tb", cluster: { server: url, "certificate-authority-data": ca } }], users: [{ name: "u", user: { token: tok } }], contexts: [{ name, context: { cluster: "tb", user: "u", namespace: ns } }], "current-context": name }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "tb", cluster: { server: url, "certificate-authority-data": ca } }],
+        users: [{ name: "u", user: { token: tok } }],
+        contexts: [{ name, context: { cluster: "tb", user: "u", namespace: ns } }],
+        "current-context": name,
+      }),
+    );
     return file;
   };
   const down = cli(["status", "gated", "--kubeconfig", kubeconfig("down", "https://127.0.0.1:1", token)]);
   assert.equal(down.code, 3);
-  assert.equal(down.stderr, `error: cannot reach the Kubernetes API at https://127.0.0.1:1 (context "down"): connection refused\n  hint: is the cluster up and the kubeconfig current? check with \`kubectl cluster-info --context down\`\n`);
+  assert.equal(
+    down.stderr,
+    `error: cannot reach the Kubernetes API at https://127.0.0.1:1 (context "down"): connection refused\n  hint: is the cluster up and the kubeconfig current? check with \`kubectl cluster-info --context down\`\n`,
+  );
   const bogus = cli(["list", "--kubeconfig", kubeconfig("bogus", server, "not-a-token")]);
   assert.equal(bogus.code, 3);
-  assert.match(bogus.stderr, new RegExp(`^error: the Kubernetes API at ${server.replaceAll(".", "\\.")} rejected the credentials of context "bogus" \\(401 Unauthorized\\)$`, "m"));
+  assert.match(
+    bogus.stderr,
+    new RegExp(
+      `^error: the Kubernetes API at ${server.replaceAll(".", "\\.")} rejected the credentials of context "bogus" \\(401 Unauthorized\\)$`,
+      "m",
+    ),
+  );
   const viewer = kubeconfig("viewer", server, token);
   const seen = cli(["status", "gated", "--kubeconfig", viewer]);
   assert.equal(seen.code, 0, seen.stderr);
   const denied = cli(["delete", "gated", "--kubeconfig", viewer]);
   assert.equal(denied.code, 3);
-  assert.equal(denied.stderr, `error: read the applyset of gated: forbidden: "system:serviceaccount:${ns}:viewer" may not get secrets in namespace ${ns}\n  hint: ask a cluster admin for a Role granting "get" on secrets; check with \`kubectl auth can-i get secrets -n ${ns}\`\n`);
+  assert.equal(
+    denied.stderr,
+    `error: read the applyset of gated: forbidden: "system:serviceaccount:${ns}:viewer" may not get secrets in namespace ${ns}\n  hint: ask a cluster admin for a Role granting "get" on secrets; check with \`kubectl auth can-i get secrets -n ${ns}\`\n`,
+  );
 });

@@ -12,7 +12,11 @@ export { kubectl, kubectlJson, waitUntil } from "../support/testbed.ts";
  */
 export async function withNamespaceFreed(prefix: string): Promise<{ ns: string; cleanup: () => Promise<void> }> {
   const { ns } = await testbedNamespace(prefix);
-  return { ns, cleanup: async () => void (await kubectl(["delete", "namespace", ns, "--wait=true", "--timeout=120s"], { allowFail: true })) };
+  return {
+    ns,
+    cleanup: async () =>
+      void (await kubectl(["delete", "namespace", ns, "--wait=true", "--timeout=120s"], { allowFail: true })),
+  };
 }
 
 /** The built CLI in `dir`, against the test bed (KUBECONFIG from the environment); every output is kept for leak checks. */
@@ -30,10 +34,16 @@ export function startCli(args: string[], dir: string): CliRun {
   return startCliIn(args, { cwd: dir });
 }
 
-
 /** kind/name → resourceVersion of everything labelled as the app's (the applyset parent included). */
 export async function resourceVersions(ns: string, app: string): Promise<Record<string, string>> {
-  const list = await kubectlJson(["-n", ns, "get", "deployments,services,secrets,configmaps,persistentvolumeclaims,ingresses", "-l", `vllmapp.dev/app=${app}`]);
+  const list = await kubectlJson([
+    "-n",
+    ns,
+    "get",
+    "deployments,services,secrets,configmaps,persistentvolumeclaims,ingresses",
+    "-l",
+    `vllmapp.dev/app=${app}`,
+  ]);
   return Object.fromEntries(list.items.map((o: any) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]));
 }
 
@@ -45,6 +55,15 @@ export async function podsOf(ns: string, app: string): Promise<any[]> {
 
 /** Point kwok's log endpoint for one pod at files (CRI format) of our own. */
 export async function podLogs(ns: string, pod: string, logsFile: string, previousLogsFile?: string): Promise<void> {
-  const spec = { logs: [{ containers: ["vllm"], logsFile, ...(previousLogsFile ? { previousLogsFile } : {}), follow: false }] };
-  await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "kwok.x-k8s.io/v1alpha1", kind: "Logs", metadata: { name: pod, namespace: ns }, spec }) });
+  const spec = {
+    logs: [{ containers: ["vllm"], logsFile, ...(previousLogsFile ? { previousLogsFile } : {}), follow: false }],
+  };
+  await kubectl(["apply", "-f", "-"], {
+    input: JSON.stringify({
+      apiVersion: "kwok.x-k8s.io/v1alpha1",
+      kind: "Logs",
+      metadata: { name: pod, namespace: ns },
+      spec,
+    }),
+  });
 }

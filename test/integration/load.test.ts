@@ -35,7 +35,13 @@ let cli: ReturnType<typeof cliIn>;
 
 /** kwok-managed nodes (the annotation kwok's --manage-nodes-with-annotation-selector picks), as test/cluster/kwok/nodes.yaml makes them. */
 function kwokNode(name: string) {
-  const capacity = { cpu: "512", memory: "4Ti", pods: "110", "ephemeral-storage": "10Ti", "nvidia.com/gpu": String(GPUS_PER_NODE) };
+  const capacity = {
+    cpu: "512",
+    memory: "4Ti",
+    pods: "110",
+    "ephemeral-storage": "10Ti",
+    "nvidia.com/gpu": String(GPUS_PER_NODE),
+  };
   return {
     apiVersion: "v1",
     kind: "Node",
@@ -43,16 +49,33 @@ function kwokNode(name: string) {
       name,
       annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
       labels: {
-        "kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux", "kubernetes.io/hostname": name, type: "kwok",
-        "vllmapp.dev/pool": pool, "load17-test": pool,
-        "nvidia.com/gpu.present": "true", "nvidia.com/gpu.product": "NVIDIA-L4", "nvidia.com/gpu.count": String(GPUS_PER_NODE),
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/hostname": name,
+        type: "kwok",
+        "vllmapp.dev/pool": pool,
+        "load17-test": pool,
+        "nvidia.com/gpu.present": "true",
+        "nvidia.com/gpu.product": "NVIDIA-L4",
+        "nvidia.com/gpu.count": String(GPUS_PER_NODE),
       },
     },
     spec: { taints: [{ key: "load17-test", value: pool, effect: "NoSchedule" }] },
     status: {
       capacity,
       allocatable: capacity,
-      nodeInfo: { architecture: "amd64", operatingSystem: "linux", kubeletVersion: "v1.36.3", kubeProxyVersion: "v1.36.3", containerRuntimeVersion: "containerd://kwok", kernelVersion: "kwok", osImage: "kwok", bootID: "", machineID: "", systemUUID: "" },
+      nodeInfo: {
+        architecture: "amd64",
+        operatingSystem: "linux",
+        kubeletVersion: "v1.36.3",
+        kubeProxyVersion: "v1.36.3",
+        containerRuntimeVersion: "containerd://kwok",
+        kernelVersion: "kwok",
+        osImage: "kwok",
+        bootID: "",
+        machineID: "",
+        systemUUID: "",
+      },
     },
   };
 }
@@ -98,10 +121,19 @@ async function versions(): Promise<Map<string, string>> {
 }
 
 before(async () => {
-  await kubectl(["create", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: Array.from({ length: NODES }, (_, i) => kwokNode(`${pool}-${i}`)) }) });
+  await kubectl(["create", "-f", "-"], {
+    input: JSON.stringify({
+      apiVersion: "v1",
+      kind: "List",
+      items: Array.from({ length: NODES }, (_, i) => kwokNode(`${pool}-${i}`)),
+    }),
+  });
   await waitUntil(`kwok nodes ${pool}-* Ready`, async () => {
     const nodes = await kubectlJson(["get", "nodes", "-l", `load17-test=${pool}`]);
-    return nodes.items.length === NODES && nodes.items.every((n: any) => n.status.conditions?.some((c: any) => c.type === "Ready" && c.status === "True"));
+    return (
+      nodes.items.length === NODES &&
+      nodes.items.every((n: any) => n.status.conditions?.some((c: any) => c.type === "Ready" && c.status === "True"))
+    );
   });
   ({ ns, cleanup } = await withNamespace("load17"));
   dir = workdir({ "vllm-app.yaml": appsYaml() });
@@ -128,7 +160,9 @@ test(`deploy of ${APPS} apps from one file: every app Ready, peak RSS under ${RS
   assert.doesNotMatch(r.stderr, /Warning/);
   for (const name of names) {
     assert.ok(
-      r.stdout.includes(`${name} (namespace ${ns})\n  created   Secret/${name}-api-key\n  created   Service/${name}\n  created   Deployment/${name}\n  created   NetworkPolicy/${name}\n  ready     1/1\n`),
+      r.stdout.includes(
+        `${name} (namespace ${ns})\n  created   Secret/${name}-api-key\n  created   Service/${name}\n  created   Deployment/${name}\n  created   NetworkPolicy/${name}\n  ready     1/1\n`,
+      ),
       `${name}: created and ready in the output`,
     );
   }
@@ -136,11 +170,17 @@ test(`deploy of ${APPS} apps from one file: every app Ready, peak RSS under ${RS
   assert.deepEqual(deps.map((d: any) => d.metadata.name).sort(), names);
   for (const d of deps) {
     assert.equal(d.status.readyReplicas, 1, `${d.metadata.name} ready`);
-    assert.ok(d.status.conditions.some((c: any) => c.type === "Available" && c.status === "True"), `${d.metadata.name} available`);
+    assert.ok(
+      d.status.conditions.some((c: any) => c.type === "Available" && c.status === "True"),
+      `${d.metadata.name} available`,
+    );
   }
   const pods = (await kubectlJson(["-n", ns, "get", "pods"])).items;
   assert.equal(pods.length, APPS);
-  assert.ok(pods.every((p: any) => p.spec.nodeName.startsWith(`${pool}-`)), "every pod on this test's nodes");
+  assert.ok(
+    pods.every((p: any) => p.spec.nodeName.startsWith(`${pool}-`)),
+    "every pod on this test's nodes",
+  );
 });
 
 test(`a second deploy of the ${APPS} apps changes nothing`, async (t) => {
@@ -162,13 +202,20 @@ test(`status --json and list show the ${APPS} apps, all ready`, () => {
   const s = cli(["status", "-n", ns, "--json"]);
   assert.equal(s.code, 0, s.stderr);
   const apps = JSON.parse(s.stdout).apps;
-  assert.deepEqual(apps.map((a: any) => a.name), names);
-  for (const a of apps) assert.deepEqual([a.name, a.deployed, a.ready, a.replicas], [a.name, true, true, { ready: 1, desired: 1 }]);
+  assert.deepEqual(
+    apps.map((a: any) => a.name),
+    names,
+  );
+  for (const a of apps)
+    assert.deepEqual([a.name, a.deployed, a.ready, a.replicas], [a.name, true, true, { ready: 1, desired: 1 }]);
   const l = cli(["list", "-n", ns]);
   assert.equal(l.code, 0, l.stderr);
   const rows = l.stdout.trimEnd().split("\n");
   assert.match(rows[0]!, /^NAME +READY +MODEL +AGE$/);
-  assert.deepEqual(rows.slice(1).map((row) => row.split(/ +/).slice(0, 2)), names.map((n) => [n, "1/1"]));
+  assert.deepEqual(
+    rows.slice(1).map((row) => row.split(/ +/).slice(0, 2)),
+    names.map((n) => [n, "1/1"]),
+  );
 });
 
 test(`logs --follow of ${REPLICAS} replicas running on the real node: every line of every replica once, in order`, async (t) => {
@@ -192,7 +239,12 @@ pod_template:
   t.after(async () => {
     // the next test file needs the real node's 20 pod slots
     await kubectl(["-n", ns, "delete", "deployment", app, "--wait=false"], { allowFail: true });
-    await waitUntil(`the pods of ${app} gone`, async () => (await kubectlJson(["-n", ns, "get", "pods", "-l", `vllmapp.dev/app=${app}`])).items.length === 0, 120_000, 500);
+    await waitUntil(
+      `the pods of ${app} gone`,
+      async () => (await kubectlJson(["-n", ns, "get", "pods", "-l", `vllmapp.dev/app=${app}`])).items.length === 0,
+      120_000,
+      500,
+    );
   });
   const d = startCli(["deploy", "-n", ns, "--timeout", "150s"], tickDir);
   const dr = await d;
@@ -204,7 +256,15 @@ pod_template:
   const run = startCli(["logs", app, "-n", ns, "-f"], tickDir);
   let out = "";
   run.stdout!.on("data", (b: Buffer) => (out += b.toString()));
-  await waitUntil("a tick line of every replica", async () => pods.every((p) => out.includes(`[${p}] (APIServer pid=`) && new RegExp(`^\\[${p}\\] .* tick \\d+$`, "m").test(out)), 60_000, 200);
+  await waitUntil(
+    "a tick line of every replica",
+    async () =>
+      pods.every(
+        (p) => out.includes(`[${p}] (APIServer pid=`) && new RegExp(`^\\[${p}\\] .* tick \\d+$`, "m").test(out),
+      ),
+    60_000,
+    200,
+  );
   await new Promise((r) => setTimeout(r, FOLLOW_MS));
   run.kill("SIGINT");
   const r = await run;
@@ -223,9 +283,16 @@ pod_template:
   let total = 0;
   for (const p of pods) {
     const got = byPod.get(p)!;
-    const ticks = got.map((l) => /\[loggers\.py:257\] tick (\d+)$/.exec(l)?.[1]).filter((t) => t !== undefined).map(Number);
+    const ticks = got
+      .map((l) => /\[loggers\.py:257\] tick (\d+)$/.exec(l)?.[1])
+      .filter((t) => t !== undefined)
+      .map(Number);
     // every tick from the first, once, in order: no gap, no duplicate
-    assert.deepEqual(ticks, Array.from({ length: ticks.length }, (_, i) => i + 1), `${p}: ticks 1…${ticks.length}`);
+    assert.deepEqual(
+      ticks,
+      Array.from({ length: ticks.length }, (_, i) => i + 1),
+      `${p}: ticks 1…${ticks.length}`,
+    );
     // followed live for FOLLOW_MS: at TICK_RATE a second that is hundreds; a tenth of it is a loose floor
     assert.ok(ticks.length >= (TICK_RATE * FOLLOW_MS) / 1000 / 10, `${p}: ${ticks.length} ticks`);
     // and every line (startup, probes' access log, ticks) is the container's log, line for line, from its start

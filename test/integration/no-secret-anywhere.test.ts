@@ -70,7 +70,10 @@ function assertClean(where: string, text: string): void {
   seen.push({ where, text });
   for (const { secret, needle } of needles()) {
     const at = text.indexOf(needle);
-    if (at >= 0) assert.fail(`secret ${secret} leaked (as ${JSON.stringify(needle)}) into ${where}:\n…${text.slice(Math.max(0, at - 300), at + 300)}…`);
+    if (at >= 0)
+      assert.fail(
+        `secret ${secret} leaked (as ${JSON.stringify(needle)}) into ${where}:\n…${text.slice(Math.max(0, at - 300), at + 300)}…`,
+      );
   }
 }
 
@@ -127,10 +130,15 @@ function everyWay(dir: string, args: string[], code: number, env: Record<string,
 
 /** A wrapper for `name` (found on the original PATH) that records its argv, NUL-separated, then execs it. */
 function wrap(name: string): void {
-  const real = ORIGINAL_PATH.split(":").map((d) => path.join(d, name)).find((p) => existsSync(p) && statSync(p).isFile());
+  const real = ORIGINAL_PATH.split(":")
+    .map((d) => path.join(d, name))
+    .find((p) => existsSync(p) && statSync(p).isFile());
   assert.ok(real, `${name} is not on PATH`);
   const file = path.join(WRAPPERS, name);
-  writeFileSync(file, `#!/bin/sh\nprintf '%s\\0' "$#" ${JSON.stringify(name)} "$@" >> ${JSON.stringify(ARGV_LOG)}/$$\nexec ${JSON.stringify(real)} "$@"\n`);
+  writeFileSync(
+    file,
+    `#!/bin/sh\nprintf '%s\\0' "$#" ${JSON.stringify(name)} "$@" >> ${JSON.stringify(ARGV_LOG)}/$$\nexec ${JSON.stringify(real)} "$@"\n`,
+  );
   chmodSync(file, 0o755);
 }
 
@@ -139,7 +147,7 @@ function spawnedArgv(): string[][] {
   const out: string[][] = [];
   for (const f of readdirSync(ARGV_LOG)) {
     const parts = readFileSync(path.join(ARGV_LOG, f), "utf8").split("\0");
-    for (let i = 0; i + 1 < parts.length; ) {
+    for (let i = 0; i + 1 < parts.length;) {
       const n = Number(parts[i]);
       out.push(parts.slice(i + 1, i + 2 + n));
       i += 2 + n;
@@ -224,13 +232,23 @@ before(async () => {
   dead = `http://127.0.0.1:${await freePort()}`;
   // the binaries vllmapp starts: docker, and the first word of every one-off step it plans
   const plan = JSON.parse(runCli(["deploy", "--local", "--dry-run=client", "--json"], { cwd: dkDir }).stdout);
-  const spawned = new Set(["docker", ...plan.apps.flatMap((a: any) => [a.docker.argv[0], ...a.docker.before.map((b: any) => b.argv[0])])]);
+  const spawned = new Set([
+    "docker",
+    ...plan.apps.flatMap((a: any) => [a.docker.argv[0], ...a.docker.before.map((b: any) => b.argv[0])]),
+  ]);
   for (const name of spawned) wrap(name);
 });
 
 after(async () => {
   await removeApps([DK_USER, DK_GEN]);
-  const bench = (await docker(["ps", "-aq", "--filter", `label=vllmapp.bench=${DK_USER}`, "--filter", `label=vllmapp.bench=${DK_GEN}`], { allowFail: true })).stdout.split("\n").filter(Boolean);
+  const bench = (
+    await docker(
+      ["ps", "-aq", "--filter", `label=vllmapp.bench=${DK_USER}`, "--filter", `label=vllmapp.bench=${DK_GEN}`],
+      { allowFail: true },
+    )
+  ).stdout
+    .split("\n")
+    .filter(Boolean);
   if (bench.length) await docker(["rm", "-f", ...bench], { allowFail: true });
   await kubectl(["delete", "clusterrolebinding", admin, "--ignore-not-found"], { allowFail: true });
   await cleanup();
@@ -241,17 +259,35 @@ after(async () => {
 
 test("init, render (to files, --dry-run, -o json/yaml, --local) and check print and write no sentinel", () => {
   const init = scratchDir();
-  const i = cli(init, ["init", "--yes", "--name", "sec17-init", "--model", tbEnv("VLLM_TINY_MODEL_HF"), "--gpu", "L4:1", "--json"]);
+  const i = cli(init, [
+    "init",
+    "--yes",
+    "--name",
+    "sec17-init",
+    "--model",
+    tbEnv("VLLM_TINY_MODEL_HF"),
+    "--gpu",
+    "L4:1",
+    "--json",
+  ]);
   assert.equal(i.code, 0, i.stderr);
   assertClean("the vllm-app.yaml init wrote", readFileSync(path.join(init, "vllm-app.yaml"), "utf8"));
 
   const out = cli(k8sDir, ["render", "--out", "rendered", "--debug"]);
   assert.equal(out.code, 0, out.stderr);
-  const files = readdirSync(path.join(k8sDir, "rendered"), { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+  const files = readdirSync(path.join(k8sDir, "rendered"), { recursive: true, withFileTypes: true }).filter((f) =>
+    f.isFile(),
+  );
   assert.ok(files.length >= 10, "render wrote the apps' files");
   for (const f of files) assertClean(`rendered file ${f.name}`, readFileSync(path.join(f.parentPath, f.name), "utf8"));
   rmSync(path.join(k8sDir, "rendered"), { recursive: true, force: true });
-  for (const args of [["--dry-run"], ["--dry-run", "-o", "json"], ["--dry-run", "-o", "yaml", "--debug"], ["--dry-run", "--local", "-o", "json"], ["--dry-run", "--resolve", "--debug"]]) {
+  for (const args of [
+    ["--dry-run"],
+    ["--dry-run", "-o", "json"],
+    ["--dry-run", "-o", "yaml", "--debug"],
+    ["--dry-run", "--local", "-o", "json"],
+    ["--dry-run", "--resolve", "--debug"],
+  ]) {
     const r = cli(k8sDir, ["render", ...args]);
     assert.equal(r.code, 0, r.stderr);
   }
@@ -264,15 +300,22 @@ test("init, render (to files, --dry-run, -o json/yaml, --local) and check print 
 
   everyWay(k8sDir, ["check"], 0);
   // error paths: a gated repo the sentinel token cannot read, a token that is no HF token, unreachable sources
-  const gated = scratchDir({ "vllm-app.yaml": `name: gated\nmodel_hf_path: meta-llama/Llama-3.1-8B-Instruct\nresources: {gpu: "L4:1"}\nsecrets: [HF_TOKEN]\n` });
+  const gated = scratchDir({
+    "vllm-app.yaml": `name: gated\nmodel_hf_path: meta-llama/Llama-3.1-8B-Instruct\nresources: {gpu: "L4:1"}\nsecrets: [HF_TOKEN]\n`,
+  });
   const g = everyWay(gated, ["check"], 2);
   assert.match(g.stdout + g.stderr, /HF_TOKEN cannot read meta-llama\/Llama-3\.1-8B-Instruct/);
   const notHf = cli(gated, ["check", "--debug"], { HF_TOKEN: S.notHf });
   assert.equal(notHf.code, 2, notHf.stderr);
   assert.match(notHf.stdout + notHf.stderr, /HF_TOKEN is not a Hugging Face access token/);
   // a Hub mirror with a password in its URL: fetch cannot send it, and the error must not quote it
-  const withPassword = everyWay(k8sDir, ["check", "--app", "hfapp"], 2, { HF_ENDPOINT: tbEnv("HF_ENDPOINT").replace("://", `://sec17:${S.hubUrlPassword}@`) });
-  assert.match(withPassword.stdout + withPassword.stderr, /HF_ENDPOINT http:\/\/127\.0\.0\.1:\d+ has credentials in its URL/);
+  const withPassword = everyWay(k8sDir, ["check", "--app", "hfapp"], 2, {
+    HF_ENDPOINT: tbEnv("HF_ENDPOINT").replace("://", `://sec17:${S.hubUrlPassword}@`),
+  });
+  assert.match(
+    withPassword.stdout + withPassword.stderr,
+    /HF_ENDPOINT http:\/\/127\.0\.0\.1:\d+ has credentials in its URL/,
+  );
   const unreachable = scratchDir({
     "vllm-app.yaml": `name: far\nruns: {backend: mlflow, tracking_uri: ${dead}}\nmodel_path:\n  run_output: {run_name: r1, output: model}\nresources: {gpu: "L4:1"}\nsecrets: [MLFLOW_TRACKING_TOKEN]\n---\nname: far-s3\nmodel_path: s3://sec17-nowhere/m/\nresources: {gpu: "L4:1"}\nsecrets: [AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]\n`,
   });
@@ -284,7 +327,9 @@ test("init, render (to files, --dry-run, -o json/yaml, --local) and check print 
 
 /** A Secret made by the user (kubectl create from stdin: no value on an argv, no last-applied annotation). */
 async function userSecret(name: string, data: Record<string, string>): Promise<void> {
-  await kubectl(["-n", ns, "create", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "Secret", metadata: { name }, stringData: data }) });
+  await kubectl(["-n", ns, "create", "-f", "-"], {
+    input: JSON.stringify({ apiVersion: "v1", kind: "Secret", metadata: { name }, stringData: data }),
+  });
 }
 
 const decoded = (secret: any, key: string) => Buffer.from(secret.data[key], "base64").toString();
@@ -301,7 +346,11 @@ test("kubernetes: deploy --create-secrets fails preflight naming the missing Sec
   await userSecret("sec-s3", { "secret-key": S.s3Long });
   await userSecret("corp-ca", { "ca.pem": S.caFile });
 
-  for (const args of [["--dry-run=client", "-o", "yaml"], ["--dry-run=client", "--json"], ["--dry-run=server", "--json", "--debug"]]) {
+  for (const args of [
+    ["--dry-run=client", "-o", "yaml"],
+    ["--dry-run=client", "--json"],
+    ["--dry-run=server", "--json", "--debug"],
+  ]) {
     const r = cli(k8sDir, ["deploy", "-n", ns, "--create-secrets", ...args]);
     assert.equal(r.code, 0, r.stderr);
   }
@@ -312,7 +361,10 @@ test("kubernetes: deploy --create-secrets fails preflight naming the missing Sec
   const hf = await kubectlJson(["-n", ns, "get", "secret", "hfapp-secrets"]);
   assert.deepEqual([decoded(hf, "HF_TOKEN"), decoded(hf, "WANDB_API_KEY")], [S.hfToken, S.wandb]);
   const ml = await kubectlJson(["-n", ns, "get", "secret", "mlapp-secrets"]);
-  assert.deepEqual([decoded(ml, "MLFLOW_TRACKING_TOKEN"), decoded(ml, "AWS_ACCESS_KEY_ID"), decoded(ml, "AWS_SECRET_ACCESS_KEY")], [S.mlflow, S.s3Id, S.s3Key]);
+  assert.deepEqual(
+    [decoded(ml, "MLFLOW_TRACKING_TOKEN"), decoded(ml, "AWS_ACCESS_KEY_ID"), decoded(ml, "AWS_SECRET_ACCESS_KEY")],
+    [S.mlflow, S.s3Id, S.s3Key],
+  );
   for (const app of ["hfapp", "s3app", "mlapp"]) {
     const key = decoded(await kubectlJson(["-n", ns, "get", "secret", `${app}-api-key`]), "VLLM_API_KEY");
     assert.match(key, /^[\w-]{32,}$/);
@@ -323,14 +375,26 @@ test("kubernetes: deploy --create-secrets fails preflight naming the missing Sec
   // unchanged re-deploys, every way
   everyWay(k8sDir, ["deploy", "-n", ns, "--create-secrets"], 0);
   // error path: an app that cannot be scheduled (exit 6), with its Secrets in place
-  const big = scratchDir({ "vllm-app.yaml": K8S_APPS().split("---")[0]!.replace('gpu: "L4:1"', 'gpu: "L4:16"').replace("name: hfapp", "name: bigapp") });
+  const big = scratchDir({
+    "vllm-app.yaml": K8S_APPS()
+      .split("---")[0]!
+      .replace('gpu: "L4:1"', 'gpu: "L4:16"')
+      .replace("name: hfapp", "name: bigapp"),
+  });
   const unschedulable = cli(big, ["deploy", "-n", ns, "--create-secrets", "--debug", "--timeout", "60s"]);
   assert.equal(unschedulable.code, 6, unschedulable.stderr);
 });
 
 test("kubernetes: status, list, logs and bench every way, and their error paths; status --show-api-key does show the key", () => {
   const status = everyWay(k8sDir, ["status", "-n", ns], 0);
-  assert.deepEqual(JSON.parse(status.stdout).apps.map((a: any) => [a.name, a.ready, a.apiKey]), [["hfapp", true, null], ["s3app", true, null], ["mlapp", true, null]]);
+  assert.deepEqual(
+    JSON.parse(status.stdout).apps.map((a: any) => [a.name, a.ready, a.apiKey]),
+    [
+      ["hfapp", true, null],
+      ["s3app", true, null],
+      ["mlapp", true, null],
+    ],
+  );
   everyWay(k8sDir, ["list", "-n", ns], 0);
   everyWay(k8sDir, ["logs", "hfapp", "-n", ns, "--tail", "20"], 0);
   // asked for, the key is shown (not scanned: the user asked); the scan would find it if it leaked elsewhere
@@ -338,17 +402,42 @@ test("kubernetes: status, list, logs and bench every way, and their error paths;
   assert.equal(shown.code, 0, shown.stderr);
   assert.equal(JSON.parse(shown.stdout).apps[0].apiKey, learned.get("generated API key of hfapp")!.value);
   // and the scan finds it there: it can fail (the answer is then dropped from what the final rescan reads)
-  assert.throws(() => assertClean("status --show-api-key (a self-check of the scan)", shown.stdout), /secret generated API key of hfapp leaked/);
+  assert.throws(
+    () => assertClean("status --show-api-key (a self-check of the scan)", shown.stdout),
+    /secret generated API key of hfapp leaked/,
+  );
   seen.pop();
 
   // bench: kwok runs no container, so the Job never prints results: it times out, or ends with the server's stand-in log
-  for (const [app, flag] of [["hfapp", "--debug"], ["s3app", "--json"]] as const) {
-    const bench = cli(k8sDir, ["bench", app, "-n", ns, "--concurrency", "1", "--num-prompts", "8", "--timeout", "3s", flag]);
+  for (const [app, flag] of [
+    ["hfapp", "--debug"],
+    ["s3app", "--json"],
+  ] as const) {
+    const bench = cli(k8sDir, [
+      "bench",
+      app,
+      "-n",
+      ns,
+      "--concurrency",
+      "1",
+      "--num-prompts",
+      "8",
+      "--timeout",
+      "3s",
+      flag,
+    ]);
     assert.ok([5, 6].includes(bench.code), bench.stderr);
-    assert.match(bench.stderr, new RegExp(`^error: the benchmark of ${app} (did not finish within 3s|failed \\(Job ${app}-bench-)`, "m"));
+    assert.match(
+      bench.stderr,
+      new RegExp(`^error: the benchmark of ${app} (did not finish within 3s|failed \\(Job ${app}-bench-)`, "m"),
+    );
   }
   // error paths: an app that is not there, a context that is not there
-  for (const [cmd, code, said] of [[["status", "nope"], 0, /nope \(namespace \S+\): not deployed/], [["logs", "nope"], 0, /warning: nope has no replicas/], [["bench", "nope"], 2, /error: app nope is not deployed/]] as const) {
+  for (const [cmd, code, said] of [
+    [["status", "nope"], 0, /nope \(namespace \S+\): not deployed/],
+    [["logs", "nope"], 0, /warning: nope has no replicas/],
+    [["bench", "nope"], 2, /error: app nope is not deployed/],
+  ] as const) {
     const r = cli(k8sDir, [...cmd, "-n", ns, "--debug"]);
     assert.equal(r.code, code, r.stderr);
     assert.match(r.stdout + r.stderr, said);
@@ -362,14 +451,32 @@ function tokenKubeconfig(name: string, token: string, server?: string): string {
   const adminConfig = readFileSync(tbEnv("KUBECONFIG"), "utf8");
   const ca = /certificate-authority-data: (\S+)/.exec(adminConfig)![1]!;
   const file = path.join(k8sDir, `${name}.kubeconfig`);
-  const config = { apiVersion: "v1", kind: "Config", clusters: [{ name: "tb", cluster: { server: server ?? /server: (\S+)/.exec(adminConfig)![1]!, "certificate-authority-data": ca } }], users: [{ name: "u", user: { token } }], contexts: [{ name, context: { cluster: "tb", user: "u", namespace: ns } }], "current-context": name };
+  const config = {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [
+      {
+        name: "tb",
+        cluster: { server: server ?? /server: (\S+)/.exec(adminConfig)![1]!, "certificate-authority-data": ca },
+      },
+    ],
+    users: [{ name: "u", user: { token } }],
+    contexts: [{ name, context: { cluster: "tb", user: "u", namespace: ns } }],
+    "current-context": name,
+  };
   writeFileSync(file, JSON.stringify(config, null, 2));
   return file;
 }
 
 test("kubernetes: a ServiceAccount token in the kubeconfig appears nowhere, nor a wrong one (401), nor one in a kubeconfig that does not parse", async () => {
   await kubectl(["-n", ns, "create", "serviceaccount", "sec17-deployer"]);
-  await kubectl(["create", "clusterrolebinding", admin, "--clusterrole=cluster-admin", `--serviceaccount=${ns}:sec17-deployer`]);
+  await kubectl([
+    "create",
+    "clusterrolebinding",
+    admin,
+    "--clusterrole=cluster-admin",
+    `--serviceaccount=${ns}:sec17-deployer`,
+  ]);
   const token = (await kubectl(["-n", ns, "create", "token", "sec17-deployer", "--duration=15m"])).stdout.trim();
   assert.match(token, /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
   // a JWT's header is the same for every token of the cluster: its payload and signature are what is secret
@@ -384,36 +491,61 @@ test("kubernetes: a ServiceAccount token in the kubeconfig appears nowhere, nor 
   assert.equal(logs.code, 0, logs.stderr);
   const del = cli(k8sDir, ["delete", "mlapp", "--kubeconfig", sa, "--json", "--debug"]);
   assert.equal(del.code, 0, del.stderr);
-  assert.deepEqual(JSON.parse(del.stdout).apps.map((a: any) => a.name), ["mlapp"]);
+  assert.deepEqual(
+    JSON.parse(del.stdout).apps.map((a: any) => a.name),
+    ["mlapp"],
+  );
 
   const wrong = tokenKubeconfig("wrong", S.wrongKubeToken);
   for (const cmd of [["list"], ["status"], ["deploy", "--create-secrets"], ["delete", "hfapp"], ["logs", "hfapp"]]) {
     const r = everyWay(k8sDir, [...cmd, "--kubeconfig", wrong], 3);
     assert.match(r.stderr, /rejected the credentials of context "wrong" \(401 Unauthorized\)/);
   }
-  const down = everyWay(k8sDir, ["status", "--kubeconfig", tokenKubeconfig("down", S.wrongKubeToken, "https://127.0.0.1:1")], 3);
+  const down = everyWay(
+    k8sDir,
+    ["status", "--kubeconfig", tokenKubeconfig("down", S.wrongKubeToken, "https://127.0.0.1:1")],
+    3,
+  );
   assert.match(down.stderr, /cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:1/);
   // a kubeconfig that does not parse, the token next to the mistake
   const broken = path.join(k8sDir, "broken.kubeconfig");
-  writeFileSync(broken, `apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: ${S.wrongKubeToken}\n   oops: [\ncontexts: []\n`);
+  writeFileSync(
+    broken,
+    `apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: ${S.wrongKubeToken}\n   oops: [\ncontexts: []\n`,
+  );
   const b = everyWay(k8sDir, ["list", "--kubeconfig", broken], 3);
   // what is wrong and where, without the lines the parser would quote
-  assert.match(b.stderr, /^error: cannot read kubeconfig \S+broken\.kubeconfig: bad indentation of a mapping entry \(7:4\)\n {2}hint: /);
+  assert.match(
+    b.stderr,
+    /^error: cannot read kubeconfig \S+broken\.kubeconfig: bad indentation of a mapping entry \(7:4\)\n {2}hint: /,
+  );
   const flow = path.join(k8sDir, "flow.kubeconfig");
-  writeFileSync(flow, `apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user: {token: ${S.wrongKubeToken}\ncontexts: []\n`);
+  writeFileSync(
+    flow,
+    `apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user: {token: ${S.wrongKubeToken}\ncontexts: []\n`,
+  );
   everyWay(k8sDir, ["status", "--kubeconfig", flow], 3);
 });
 
 test("kubernetes: every object in the namespace, and its Events, holds no secret outside a Secret's data; pods get secrets by reference only", async () => {
-  const kinds = (await kubectl(["api-resources", "--namespaced=true", "--verbs=list", "-o", "name"])).stdout.split("\n").filter(Boolean);
+  const kinds = (await kubectl(["api-resources", "--namespaced=true", "--verbs=list", "-o", "name"])).stdout
+    .split("\n")
+    .filter(Boolean);
   const all = (await kubectlJson(["-n", ns, "get", kinds.join(","), "--show-managed-fields"])).items as any[];
   const count = (kind: string) => all.filter((o) => o.kind === kind).length;
-  assert.ok(count("Deployment") >= 2 && count("Pod") >= 2 && count("Job") >= 2 && count("Event") > 0 && count("Secret") >= 6, JSON.stringify(all.map((o) => o.kind)));
+  assert.ok(
+    count("Deployment") >= 2 && count("Pod") >= 2 && count("Job") >= 2 && count("Event") > 0 && count("Secret") >= 6,
+    JSON.stringify(all.map((o) => o.kind)),
+  );
   for (const o of all) {
     const where = `${o.kind}/${o.metadata.name}`;
     const { data: _data, stringData: _stringData, ...rest } = o;
-    assertClean(`${where} (the whole object, managedFields included${o.kind === "Secret" ? ", without .data" : ""})`, JSON.stringify(rest));
-    for (const [k, v] of Object.entries(o.metadata.annotations ?? {})) assertClean(`${where} annotation ${k}`, String(v));
+    assertClean(
+      `${where} (the whole object, managedFields included${o.kind === "Secret" ? ", without .data" : ""})`,
+      JSON.stringify(rest),
+    );
+    for (const [k, v] of Object.entries(o.metadata.annotations ?? {}))
+      assertClean(`${where} annotation ${k}`, String(v));
     const pod = o.kind === "Pod" ? o.spec : o.spec?.template?.spec;
     for (const c of [...(pod?.containers ?? []), ...(pod?.initContainers ?? [])]) {
       for (const e of c.env ?? []) {
@@ -424,7 +556,10 @@ test("kubernetes: every object in the namespace, and its Events, holds no secret
     }
   }
   const hfPod = all.find((o) => o.kind === "Deployment" && o.metadata.name === "hfapp").spec.template.spec;
-  assert.ok(hfPod.volumes.some((v: any) => v.secret?.secretName === "corp-ca"), "the file secret is a secret volume");
+  assert.ok(
+    hfPod.volumes.some((v: any) => v.secret?.secretName === "corp-ca"),
+    "the file secret is a secret volume",
+  );
 });
 
 test("kubernetes: delete every way, then status of the deleted apps", () => {
@@ -446,7 +581,12 @@ test("kubernetes: delete every way, then status of the deleted apps", () => {
 /** `docker inspect` of every container vllmapp made for these apps (servers and bench runs): all but Config.Env is scanned. */
 async function inspectAll(): Promise<any[]> {
   const ids = new Set<string>();
-  for (const filter of [`label=vllmapp.app=${DK_USER}`, `label=vllmapp.app=${DK_GEN}`, `label=vllmapp.bench=${DK_USER}`, `label=vllmapp.bench=${DK_GEN}`]) {
+  for (const filter of [
+    `label=vllmapp.app=${DK_USER}`,
+    `label=vllmapp.app=${DK_GEN}`,
+    `label=vllmapp.bench=${DK_USER}`,
+    `label=vllmapp.bench=${DK_GEN}`,
+  ]) {
     for (const id of (await docker(["ps", "-aq", "--filter", filter])).stdout.split("\n").filter(Boolean)) ids.add(id);
   }
   return ids.size ? JSON.parse((await docker(["inspect", ...ids])).stdout) : [];
@@ -467,9 +607,22 @@ test("docker: deploy --local with a user's VLLM_API_KEY and with a generated one
   assert.deepEqual(containers.map((c) => c.Name).sort(), [`/vllmapp-${DK_GEN}`, `/vllmapp-${DK_USER}`]);
   const envOf = (name: string) => containers.find((c) => c.Name === `/vllmapp-${name}`).Config.Env as string[];
   // the values reached the containers, so the scans look for values that exist
-  for (const e of [`HF_TOKEN=${S.hfToken}`, `WANDB_API_KEY=${S.wandb}`, `AWS_SECRET_ACCESS_KEY=${S.s3Key}`, `VLLM_API_KEY=${S.userApiKey}`]) assert.ok(envOf(DK_USER).includes(e), e);
-  for (const e of [`AWS_ACCESS_KEY_ID=${S.s3Id}`, `AWS_SECRET_ACCESS_KEY=${S.s3Key}`, `MLFLOW_TRACKING_TOKEN=${S.mlflow}`]) assert.ok(envOf(DK_GEN).includes(e), e);
-  const generated = envOf(DK_GEN).find((e) => e.startsWith("VLLM_API_KEY="))!.slice("VLLM_API_KEY=".length);
+  for (const e of [
+    `HF_TOKEN=${S.hfToken}`,
+    `WANDB_API_KEY=${S.wandb}`,
+    `AWS_SECRET_ACCESS_KEY=${S.s3Key}`,
+    `VLLM_API_KEY=${S.userApiKey}`,
+  ])
+    assert.ok(envOf(DK_USER).includes(e), e);
+  for (const e of [
+    `AWS_ACCESS_KEY_ID=${S.s3Id}`,
+    `AWS_SECRET_ACCESS_KEY=${S.s3Key}`,
+    `MLFLOW_TRACKING_TOKEN=${S.mlflow}`,
+  ])
+    assert.ok(envOf(DK_GEN).includes(e), e);
+  const generated = envOf(DK_GEN)
+    .find((e) => e.startsWith("VLLM_API_KEY="))!
+    .slice("VLLM_API_KEY=".length);
   assert.ok(generated && generated !== S.userApiKey);
   learned.set("generated API key of the Docker app", { value: generated, head: true });
   assertClean("the deploy --local that generated the key", d.stdout + d.stderr);
@@ -478,7 +631,10 @@ test("docker: deploy --local with a user's VLLM_API_KEY and with a generated one
     assertClean(`docker inspect ${c.Name} (all but Config.Env)`, JSON.stringify({ ...c, Config: config }));
   }
 
-  for (const [app, key] of [[DK_USER, S.userApiKey], [DK_GEN, generated]] as const) {
+  for (const [app, key] of [
+    [DK_USER, S.userApiKey],
+    [DK_GEN, generated],
+  ] as const) {
     const shown = cliUnscanned(dkDir, ["status", "--local", app, "--show-api-key", "--json"]);
     assert.equal(shown.code, 0, shown.stderr);
     assert.equal(JSON.parse(shown.stdout).apps[0].apiKey, key, "asked for, the key is shown");
@@ -487,7 +643,13 @@ test("docker: deploy --local with a user's VLLM_API_KEY and with a generated one
 
 test("docker: status, list, logs, bench and delete --local every way, and their error paths", async () => {
   const status = everyWay(dkDir, ["status", "--local"], 0);
-  assert.deepEqual(JSON.parse(status.stdout).apps.map((a: any) => [a.name, a.ready, a.apiKey]), [[DK_USER, true, null], [DK_GEN, true, null]]);
+  assert.deepEqual(
+    JSON.parse(status.stdout).apps.map((a: any) => [a.name, a.ready, a.apiKey]),
+    [
+      [DK_USER, true, null],
+      [DK_GEN, true, null],
+    ],
+  );
   everyWay(dkDir, ["list", "--local"], 0);
   for (const app of [DK_USER, DK_GEN]) everyWay(dkDir, ["logs", "--local", app, "--tail", "50"], 0);
   // the stand-in image has no python3 for `vllm bench serve`: the bench container fails to start (the S3 app's tokenizer copy runs first)
@@ -499,7 +661,11 @@ test("docker: status, list, logs, bench and delete --local every way, and their 
     const { Env: _env, ...config } = c.Config;
     assertClean(`docker inspect ${c.Name} (all but Config.Env)`, JSON.stringify({ ...c, Config: config }));
   }
-  for (const [cmd, code, said] of [[["status"], 0, /: not deployed/], [["bench"], 2, /is not deployed: no container of it/], [["logs"], 2, /has no container on this Docker engine/]] as const) {
+  for (const [cmd, code, said] of [
+    [["status"], 0, /: not deployed/],
+    [["bench"], 2, /is not deployed: no container of it/],
+    [["logs"], 2, /has no container on this Docker engine/],
+  ] as const) {
     const r = cli(dkDir, [...cmd, "--local", `${DK}-nope`, "--debug"]);
     assert.equal(r.code, code, r.stderr);
     assert.match(r.stdout + r.stderr, said);
@@ -519,11 +685,27 @@ test("no argv of any process vllmapp started, nor vllmapp's own, holds a secret;
   const argvs = spawnedArgv();
   // the wrappers really ran: the server containers, the one-off steps, docker exec of on_shutdown
   const runs = argvs.filter((a) => a[0] === "docker" && a[1] === "run");
-  assert.ok(runs.some((a) => a.includes("-d") && a.includes(`vllmapp-${DK_USER}`) && a[a.indexOf("HF_TOKEN") - 1] === "-e"), "docker run of the server, HF_TOKEN by name");
-  assert.ok(runs.some((a) => a.includes("--rm") && a.includes("rclone/rclone:1.71.1") && a[a.indexOf("AWS_SECRET_ACCESS_KEY") - 1] === "-e"), "the rclone copy, the S3 key by name");
-  assert.ok(runs.some((a) => a.includes("--entrypoint") && a.includes("python3") && a.includes("OPENAI_API_KEY")), "the bench container, the API key by name");
-  assert.ok(argvs.some((a) => a[1] === "exec" && a.includes("--version")), "docker exec of on_shutdown");
-  for (const a of argvs) assertClean(`the argv of a process vllmapp started: ${JSON.stringify(a).slice(0, 200)}`, JSON.stringify(a));
+  assert.ok(
+    runs.some((a) => a.includes("-d") && a.includes(`vllmapp-${DK_USER}`) && a[a.indexOf("HF_TOKEN") - 1] === "-e"),
+    "docker run of the server, HF_TOKEN by name",
+  );
+  assert.ok(
+    runs.some(
+      (a) =>
+        a.includes("--rm") && a.includes("rclone/rclone:1.71.1") && a[a.indexOf("AWS_SECRET_ACCESS_KEY") - 1] === "-e",
+    ),
+    "the rclone copy, the S3 key by name",
+  );
+  assert.ok(
+    runs.some((a) => a.includes("--entrypoint") && a.includes("python3") && a.includes("OPENAI_API_KEY")),
+    "the bench container, the API key by name",
+  );
+  assert.ok(
+    argvs.some((a) => a[1] === "exec" && a.includes("--version")),
+    "docker exec of on_shutdown",
+  );
+  for (const a of argvs)
+    assertClean(`the argv of a process vllmapp started: ${JSON.stringify(a).slice(0, 200)}`, JSON.stringify(a));
   assert.ok(ownArgv.length > 100);
   for (const a of ownArgv) assertClean(`vllmapp's own argv (this file's): ${a.join(" ")}`, JSON.stringify(a));
   // every output again, now that every generated key and the token are known

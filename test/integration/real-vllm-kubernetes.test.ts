@@ -20,7 +20,13 @@ let ns: string;
 let cleanup: () => Promise<void>;
 before(async () => {
   ({ ns, cleanup } = await withNamespace("realk"));
-  await kubectl(["label", "namespace", ns, "pod-security.kubernetes.io/enforce=restricted", "pod-security.kubernetes.io/warn=restricted"]);
+  await kubectl([
+    "label",
+    "namespace",
+    ns,
+    "pod-security.kubernetes.io/enforce=restricted",
+    "pod-security.kubernetes.io/warn=restricted",
+  ]);
 });
 after(() => cleanup?.());
 
@@ -37,8 +43,16 @@ env_vars:
 /** kubectl port-forward to the app's Service on a free 127.0.0.1 port. */
 async function forward(app: string): Promise<{ port: number; stop: () => void }> {
   const port = await freePort();
-  const pf: ChildProcess = spawn(tbEnv("VLLMAPP_TEST_KUBECTL"), ["-n", ns, "port-forward", `svc/${app}`, `${port}:8000`, "--address", "127.0.0.1"], { stdio: "ignore" });
-  await waitUntil(`port-forward to ${app}`, async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok, 30_000);
+  const pf: ChildProcess = spawn(
+    tbEnv("VLLMAPP_TEST_KUBECTL"),
+    ["-n", ns, "port-forward", `svc/${app}`, `${port}:8000`, "--address", "127.0.0.1"],
+    { stdio: "ignore" },
+  );
+  await waitUntil(
+    `port-forward to ${app}`,
+    async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok,
+    30_000,
+  );
   return { port, stop: () => pf.kill() };
 }
 
@@ -49,16 +63,30 @@ async function apiKey(app: string): Promise<string> {
 }
 
 /** deploy → Ready on the real node → models and chat through port-forward with the key, 401 without. */
-async function deployAndAsk(app: string, body: string, opts: { env?: Record<string, string>; files?: Record<string, string> } = {}) {
-  const dir = workdir({ ...opts.files, "vllm-app.yaml": `name: ${app}\nmodel_id: tiny-${app}\nimage: ${tbEnv("VLLM_IMAGE_REGISTRY")}\n${RESOURCES}\nstartup_timeout: 6m\n${body}\n` });
+async function deployAndAsk(
+  app: string,
+  body: string,
+  opts: { env?: Record<string, string>; files?: Record<string, string> } = {},
+) {
+  const dir = workdir({
+    ...opts.files,
+    "vllm-app.yaml": `name: ${app}\nmodel_id: tiny-${app}\nimage: ${tbEnv("VLLM_IMAGE_REGISTRY")}\n${RESOURCES}\nstartup_timeout: 6m\n${body}\n`,
+  });
   // 12m: the first deploy of a run may pull the image (3.2 GB, unpacked to 6 GB: minutes on 2 cores)
-  const r = await cli(["deploy", "-f", "vllm-app.yaml", "-n", ns, "--create-secrets", "--timeout", "12m"], dir, opts.env);
+  const r = await cli(
+    ["deploy", "-f", "vllm-app.yaml", "-n", ns, "--create-secrets", "--timeout", "12m"],
+    dir,
+    opts.env,
+  );
   assert.equal(r.code, 0, `deploy ${app} exited ${r.code}:\n${r.stderr}`);
   const pods = await kubectlJson<{ items: any[] }>(["-n", ns, "get", "pods", "-l", `vllmapp.dev/app=${app}`]);
   assert.equal(pods.items.length, 1);
   const pod = pods.items[0];
   assert.equal(pod.spec.nodeName, tbEnv("VLLMAPP_REAL_NODE"), "scheduled on the real node");
-  assert.ok(pod.status.conditions.some((c: any) => c.type === "Ready" && c.status === "True"), "Ready by the kubelet's probes");
+  assert.ok(
+    pod.status.conditions.some((c: any) => c.type === "Ready" && c.status === "True"),
+    "Ready by the kubelet's probes",
+  );
   // the server's process (PID 1 of the vllm container) runs as the non-root UID/GID vllmapp renders
   const status = await kubectl(["-n", ns, "exec", pod.metadata.name, "-c", "vllm", "--", "cat", "/proc/1/status"]);
   assert.match(status.stdout, /^Uid:\s+10001\s+10001\s+10001\s+10001$/m, status.stdout);
@@ -67,8 +95,13 @@ async function deployAndAsk(app: string, body: string, opts: { env?: Record<stri
   const key = await apiKey(app);
   const pf = await forward(app);
   try {
-    const models = (await (await fetch(`http://127.0.0.1:${pf.port}/v1/models`, { headers: { authorization: `Bearer ${key}` } })).json()) as any;
-    assert.deepEqual(models.data.map((m: any) => m.id), [`tiny-${app}`]);
+    const models = (await (
+      await fetch(`http://127.0.0.1:${pf.port}/v1/models`, { headers: { authorization: `Bearer ${key}` } })
+    ).json()) as any;
+    assert.deepEqual(
+      models.data.map((m: any) => m.id),
+      [`tiny-${app}`],
+    );
     const ok = await chat(pf.port, key, `tiny-${app}`);
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.ok(ok.body.usage.completion_tokens > 0);
@@ -82,7 +115,14 @@ async function deployAndAsk(app: string, body: string, opts: { env?: Record<stri
 async function remove(app: string, dir: string) {
   const d = await cli(["delete", app, "-n", ns], dir);
   assert.equal(d.code, 0, d.stderr);
-  await waitUntil(`pods of ${app} gone`, async () => (await kubectlJson<{ items: any[] }>(["-n", ns, "get", "pods", "-l", `vllmapp.dev/app=${app}`])).items.length === 0, 120_000, 500);
+  await waitUntil(
+    `pods of ${app} gone`,
+    async () =>
+      (await kubectlJson<{ items: any[] }>(["-n", ns, "get", "pods", "-l", `vllmapp.dev/app=${app}`])).items.length ===
+      0,
+    120_000,
+    500,
+  );
 }
 
 /** An HTTP server on the pod bridge that records what the app's hooks call. */
@@ -100,7 +140,8 @@ function witness(): Promise<{ url: string; hits: { path: string; at: number }[];
   );
 }
 
-const CALL = (url: string) => `[python3, -c, "import sys, urllib.request; urllib.request.urlopen(sys.argv[1]).read()", "${url}"]`;
+const CALL = (url: string) =>
+  `[python3, -c, "import sys, urllib.request; urllib.request.urlopen(sys.argv[1]).read()", "${url}"]`;
 
 test("Hub replay source, with an included chat template, on_startup before the server and on_shutdown on delete", async () => {
   const app = "rk-hf";
@@ -124,7 +165,9 @@ on_shutdown: ${CALL(`${w.url}/shutdown`)}`,
     // on_startup ran to completion, before the server container started
     const init = pod.status.initContainerStatuses.find((c: any) => c.name === "on-startup");
     assert.equal(init.state.terminated.exitCode, 0);
-    const started = Date.parse(pod.status.containerStatuses.find((c: any) => c.name === "vllm").state.running.startedAt);
+    const started = Date.parse(
+      pod.status.containerStatuses.find((c: any) => c.name === "vllm").state.running.startedAt,
+    );
     const startup = w.hits.find((h) => h.path === "/startup");
     assert.ok(startup, "on_startup called the witness");
     assert.ok(startup.at <= started + 1000, "on_startup ran before the server started");
@@ -135,10 +178,17 @@ on_shutdown: ${CALL(`${w.url}/shutdown`)}`,
         await fetch(`http://127.0.0.1:${pf.port}/tokenize`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ model: `tiny-${app}`, messages: [{ role: "user", content: "hi" }], return_token_strs: true }),
+          body: JSON.stringify({
+            model: `tiny-${app}`,
+            messages: [{ role: "user", content: "hi" }],
+            return_token_strs: true,
+          }),
         })
       ).json()) as any;
-      assert.ok((t.token_strs as string[]).join("").includes(marker), `the prompt was rendered with the included template: ${t.token_strs.join("")}`);
+      assert.ok(
+        (t.token_strs as string[]).join("").includes(marker),
+        `the prompt was rendered with the included template: ${t.token_strs.join("")}`,
+      );
     } finally {
       pf.stop();
     }
@@ -147,7 +197,10 @@ on_shutdown: ${CALL(`${w.url}/shutdown`)}`,
     assert.equal(logs.code, 0, logs.stderr);
     assert.match(logs.stdout, /Application startup complete/);
     await remove(app, dir);
-    assert.ok(w.hits.some((h) => h.path === "/shutdown"), "on_shutdown ran when the pod was deleted");
+    assert.ok(
+      w.hits.some((h) => h.path === "/shutdown"),
+      "on_shutdown ran when the pod was deleted",
+    );
   } finally {
     w.close();
   }
@@ -159,8 +212,15 @@ test("s3:// streamed by vLLM (Run:ai streamer) from the test bed's S3 server, cr
   try {
     // the string form of a hook is a shell line (sh -c): the && and the quoting are the shell's
     const hook = `python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1]).read()' ${w.url}/from-sh && echo hook-done`;
-    const { dir, pod } = await deployAndAsk(app, `model_path: ${tbEnv("VLLM_TINY_MODEL_S3")}\nstream_model: true\n${S3_POD_ENV()}\nextra_args: [--max-model-len, "512"]\non_startup: ${JSON.stringify(hook)}`, { env: s3Env() });
-    assert.ok(w.hits.some((h) => h.path === "/from-sh"), "the shell ran the hook's first command");
+    const { dir, pod } = await deployAndAsk(
+      app,
+      `model_path: ${tbEnv("VLLM_TINY_MODEL_S3")}\nstream_model: true\n${S3_POD_ENV()}\nextra_args: [--max-model-len, "512"]\non_startup: ${JSON.stringify(hook)}`,
+      { env: s3Env() },
+    );
+    assert.ok(
+      w.hits.some((h) => h.path === "/from-sh"),
+      "the shell ran the hook's first command",
+    );
     const init = pod.spec.initContainers.find((c: any) => c.name === "on-startup");
     assert.deepEqual(init.command.slice(0, 2), ["/bin/sh", "-c"]);
     const log = await kubectl(["-n", ns, "logs", pod.metadata.name, "-c", "on-startup"]);
@@ -173,22 +233,43 @@ test("s3:// streamed by vLLM (Run:ai streamer) from the test bed's S3 server, cr
 
 test("refused before anything reaches the real node: a hook list whose element is a whole command line, and a world size vLLM would refuse", async () => {
   const cases: [string, string, RegExp][] = [
-    ["rk-hookline", `on_startup: ["echo hi"]`, /on_startup\[0\]: "echo hi" is one list element, so it would be run as a program of that name/],
-    ["rk-world", `extra_args: [--tensor-parallel-size, "2"]`, /--tensor-parallel-size 2 is larger than the 1 GPU the pod asks for/],
+    [
+      "rk-hookline",
+      `on_startup: ["echo hi"]`,
+      /on_startup\[0\]: "echo hi" is one list element, so it would be run as a program of that name/,
+    ],
+    [
+      "rk-world",
+      `extra_args: [--tensor-parallel-size, "2"]`,
+      /--tensor-parallel-size 2 is larger than the 1 GPU the pod asks for/,
+    ],
   ];
   for (const [app, extra, want] of cases) {
-    const dir = workdir({ "vllm-app.yaml": `name: ${app}\nmodel_id: tiny\nimage: ${tbEnv("VLLM_IMAGE_REGISTRY")}\n${RESOURCES}\nmodel_path: /models/none\n${extra}\n` });
+    const dir = workdir({
+      "vllm-app.yaml": `name: ${app}\nmodel_id: tiny\nimage: ${tbEnv("VLLM_IMAGE_REGISTRY")}\n${RESOURCES}\nmodel_path: /models/none\n${extra}\n`,
+    });
     const r = await cli(["deploy", "-f", "vllm-app.yaml", "-n", ns, "--timeout", "1m"], dir);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, want);
-    const left = await kubectlJson<{ items: any[] }>(["-n", ns, "get", "deployments,pods", "-l", `vllmapp.dev/app=${app}`]);
+    const left = await kubectlJson<{ items: any[] }>([
+      "-n",
+      ns,
+      "get",
+      "deployments,pods",
+      "-l",
+      `vllmapp.dev/app=${app}`,
+    ]);
     assert.deepEqual(left.items, [], "nothing was applied");
   }
 });
 
 test("s3:// downloaded by the real rclone init container into the cache volume", async () => {
   const app = "rk-s3d";
-  const { dir, pod } = await deployAndAsk(app, `model_path: ${tbEnv("VLLM_TINY_MODEL_S3")}\nstream_model: false\n${S3_POD_ENV()}\nextra_args: [--max-model-len, "512"]`, { env: s3Env() });
+  const { dir, pod } = await deployAndAsk(
+    app,
+    `model_path: ${tbEnv("VLLM_TINY_MODEL_S3")}\nstream_model: false\n${S3_POD_ENV()}\nextra_args: [--max-model-len, "512"]`,
+    { env: s3Env() },
+  );
   const dl = pod.status.initContainerStatuses.find((c: any) => c.name === "model-download");
   assert.equal(dl.state.terminated.exitCode, 0);
   const log = await kubectl(["-n", ns, "logs", pod.metadata.name, "-c", "model-download"]);
@@ -212,11 +293,43 @@ test("a PVC holding the model (pvc://), mounted read-only", async () => {
   const app = "rk-pvc";
   const pv = `${ns}-tiny-model`;
   // a PersistentVolume on the real node's folder of the tiny model, bound to this namespace's claim only
-  await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name: pv }, spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadOnlyMany"], persistentVolumeReclaimPolicy: "Retain", storageClassName: "", hostPath: { path: tbEnv("VLLM_TINY_MODEL_DIR"), type: "Directory" }, claimRef: { namespace: ns, name: "tiny-model" } } }) });
+  await kubectl(["apply", "-f", "-"], {
+    input: JSON.stringify({
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name: pv },
+      spec: {
+        capacity: { storage: "1Gi" },
+        accessModes: ["ReadOnlyMany"],
+        persistentVolumeReclaimPolicy: "Retain",
+        storageClassName: "",
+        hostPath: { path: tbEnv("VLLM_TINY_MODEL_DIR"), type: "Directory" },
+        claimRef: { namespace: ns, name: "tiny-model" },
+      },
+    }),
+  });
   try {
-    await kubectl(["-n", ns, "apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "tiny-model" }, spec: { accessModes: ["ReadOnlyMany"], storageClassName: "", volumeName: pv, resources: { requests: { storage: "1Gi" } } } }) });
-    const { dir, pod } = await deployAndAsk(app, `model_path: pvc://tiny-model/\nenv_vars: {HF_HUB_OFFLINE: "1"}\nextra_args: [--max-model-len, "512"]`);
-    assert.deepEqual(pod.spec.volumes.find((v: any) => v.name === "model").persistentVolumeClaim, { claimName: "tiny-model", readOnly: true });
+    await kubectl(["-n", ns, "apply", "-f", "-"], {
+      input: JSON.stringify({
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: { name: "tiny-model" },
+        spec: {
+          accessModes: ["ReadOnlyMany"],
+          storageClassName: "",
+          volumeName: pv,
+          resources: { requests: { storage: "1Gi" } },
+        },
+      }),
+    });
+    const { dir, pod } = await deployAndAsk(
+      app,
+      `model_path: pvc://tiny-model/\nenv_vars: {HF_HUB_OFFLINE: "1"}\nextra_args: [--max-model-len, "512"]`,
+    );
+    assert.deepEqual(pod.spec.volumes.find((v: any) => v.name === "model").persistentVolumeClaim, {
+      claimName: "tiny-model",
+      readOnly: true,
+    });
     await remove(app, dir);
   } finally {
     await kubectl(["-n", ns, "delete", "pvc", "tiny-model", "--wait=false"], { allowFail: true });
@@ -235,9 +348,15 @@ async function deployFails(app: string, body: string, env: Record<string, string
 
 test("a bad flag in a command: override: vLLM's parser exits, diagnosed as a crash loop with vLLM's own last lines", async () => {
   const app = "rk-badflag";
-  const r = await deployFails(app, `model_path: ${"/models/none"}\n${RESOURCES}\ncommand: [vllm, serve, /models/none, --no-such-flag-anywhere]`);
+  const r = await deployFails(
+    app,
+    `model_path: ${"/models/none"}\n${RESOURCES}\ncommand: [vllm, serve, /models/none, --no-such-flag-anywhere]`,
+  );
   assert.equal(r.code, 6, r.stderr);
-  assert.match(r.stderr, new RegExp(`error: ${app} failed: container vllm of ${app}-\\S+ keeps crashing \\(exit code \\d+`));
+  assert.match(
+    r.stderr,
+    new RegExp(`error: ${app} failed: container vllm of ${app}-\\S+ keeps crashing \\(exit code \\d+`),
+  );
   assert.match(r.stderr, /unrecognized arguments: --no-such-flag-anywhere/, "vLLM's own argparse error is shown");
   await remove(app, r.dir);
 });
@@ -253,26 +372,46 @@ test("a Secret key that does not exist (applied from render, past deploy's prefl
   const rendered = await cli(["render", "--dry-run", "-o", "yaml", "-n", ns], dir);
   assert.equal(rendered.code, 0, rendered.stderr);
   await kubectl(["-n", ns, "apply", "-f", "-"], { input: rendered.stdout });
-  await waitUntil("CreateContainerConfigError", async () => {
-    const pods = await kubectlJson<{ items: any[] }>(["-n", ns, "get", "pods", "-l", `vllmapp.dev/app=${app}`]);
-    return pods.items[0]?.status?.containerStatuses?.[0]?.state?.waiting?.reason === "CreateContainerConfigError";
-  }, 90_000, 500);
+  await waitUntil(
+    "CreateContainerConfigError",
+    async () => {
+      const pods = await kubectlJson<{ items: any[] }>(["-n", ns, "get", "pods", "-l", `vllmapp.dev/app=${app}`]);
+      return pods.items[0]?.status?.containerStatuses?.[0]?.state?.waiting?.reason === "CreateContainerConfigError";
+    },
+    90_000,
+    500,
+  );
   const st = await cli(["status", app, "-n", ns], dir);
-  assert.match(st.stdout + st.stderr, new RegExp(`container vllm of ${app}-\\S+ cannot start: couldn't find key not-there in Secret ${ns}/present`));
+  assert.match(
+    st.stdout + st.stderr,
+    new RegExp(`container vllm of ${app}-\\S+ cannot start: couldn't find key not-there in Secret ${ns}/present`),
+  );
   await kubectl(["-n", ns, "delete", "-f", "-", "--wait=false"], { input: rendered.stdout });
 });
 
 test("a memory limit vLLM cannot start in: OOM-killed by the container runtime, diagnosed as such", async () => {
   const app = "rk-oom";
-  const r = await deployFails(app, `model_path: ${tbEnv("VLLM_TINY_MODEL_S3")}\n${S3_POD_ENV()}\nresources: {gpu: "A10G:1", cpu: ["250m", "2"], memory: ["300Mi", "300Mi"], shm: 64Mi}\nextra_args: [--max-model-len, "512"]`, s3Env());
+  const r = await deployFails(
+    app,
+    `model_path: ${tbEnv("VLLM_TINY_MODEL_S3")}\n${S3_POD_ENV()}\nresources: {gpu: "A10G:1", cpu: ["250m", "2"], memory: ["300Mi", "300Mi"], shm: 64Mi}\nextra_args: [--max-model-len, "512"]`,
+    s3Env(),
+  );
   assert.equal(r.code, 6, r.stderr);
-  assert.match(r.stderr, new RegExp(`error: ${app} failed: container vllm of ${app}-\\S+ was OOM-killed: it used more than its memory limit \\(300Mi\\)`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `error: ${app} failed: container vllm of ${app}-\\S+ was OOM-killed: it used more than its memory limit \\(300Mi\\)`,
+    ),
+  );
   await remove(app, r.dir);
 });
 
 test("a model path that does not exist: vLLM's own error, as a crash loop", async () => {
   const app = "rk-nomodel";
-  const r = await deployFails(app, `model_path: /models/not-in-the-image\n${RESOURCES}\nenv_vars: {HF_HUB_OFFLINE: "1"}\nextra_args: [--max-model-len, "512"]`);
+  const r = await deployFails(
+    app,
+    `model_path: /models/not-in-the-image\n${RESOURCES}\nenv_vars: {HF_HUB_OFFLINE: "1"}\nextra_args: [--max-model-len, "512"]`,
+  );
   assert.equal(r.code, 6, r.stderr);
   assert.match(r.stderr, new RegExp(`error: ${app} failed: container vllm of ${app}-\\S+ keeps crashing`));
   assert.match(r.stderr, /\/models\/not-in-the-image/, "the last lines name the missing model");
@@ -281,8 +420,17 @@ test("a model path that does not exist: vLLM's own error, as a crash loop", asyn
 
 test("a startup budget shorter than the start-up: the kubelet's startup probe gives up, diagnosed as such", async () => {
   const app = "rk-slow";
-  const r = await deployFails(app, `model_path: ${tbEnv("VLLM_TINY_MODEL_S3")}\n${S3_POD_ENV()}\n${RESOURCES}\nstartup_timeout: 5s\nextra_args: [--max-model-len, "512"]`, s3Env());
+  const r = await deployFails(
+    app,
+    `model_path: ${tbEnv("VLLM_TINY_MODEL_S3")}\n${S3_POD_ENV()}\n${RESOURCES}\nstartup_timeout: 5s\nextra_args: [--max-model-len, "512"]`,
+    s3Env(),
+  );
   assert.equal(r.code, 6, r.stderr);
-  assert.match(r.stderr, new RegExp(`error: ${app} failed: the startup probe gave up: the server did not answer /health within \\d+ s \\(startup_timeout\\)`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `error: ${app} failed: the startup probe gave up: the server did not answer /health within \\d+ s \\(startup_timeout\\)`,
+    ),
+  );
   await remove(app, r.dir);
 });

@@ -36,12 +36,23 @@ ${opts.extra ?? ""}`,
   assert.match(r.stderr, new RegExp(`${name} is ready at http://127\\.0\\.0\\.1:${port}`));
   // the start, phase by phase, from the real server's log
   // vLLM says how long the weights took when it loads them itself; the Run:ai streamer reports tensors instead
-  assert.match(r.stderr, new RegExp(`^${name} startup: (?:downloading \\d+\\.\\d s, )?starting \\d+\\.\\d s, .*loading \\d+\\.\\d s(?: \\(weights in [\\d.]+ s\\))?, .*ready at \\d+\\.\\d s$`, "m"));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^${name} startup: (?:downloading \\d+\\.\\d s, )?starting \\d+\\.\\d s, .*loading \\d+\\.\\d s(?: \\(weights in [\\d.]+ s\\))?, .*ready at \\d+\\.\\d s$`,
+      "m",
+    ),
+  );
   const status = JSON.parse((await cli(["status", "--local", "--show-api-key", "--json", name], dir)).stdout);
   const key = status.apps[0].apiKey as string;
   assert.match(key, /^\S{20,}$/);
-  const models = (await (await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { authorization: `Bearer ${key}` } })).json()) as any;
-  assert.deepEqual(models.data.map((m: any) => m.id), [`tiny-${what}`]);
+  const models = (await (
+    await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { authorization: `Bearer ${key}` } })
+  ).json()) as any;
+  assert.deepEqual(
+    models.data.map((m: any) => m.id),
+    [`tiny-${what}`],
+  );
   const ok = await chat(port, key, `tiny-${what}`);
   assert.equal(ok.status, 200, JSON.stringify(ok.body));
   assert.equal(ok.body.object, "chat.completion");
@@ -71,9 +82,13 @@ test("a host folder: bind-mounted read-only at the same path; status ready, vLLM
 
 test("the Hub replay: vLLM downloads the repo through HF_ENDPOINT into the mounted HF cache", async () => {
   const repo = tbEnv("VLLM_TINY_MODEL_HF");
-  const { name, dir } = await deployAndAsk("hf", `model_hf_path: ${repo}\nenv_vars:\n  HF_ENDPOINT: ${tbEnv("POD_HF_ENDPOINT")}`, {
-    env: { HF_ENDPOINT: tbEnv("HF_ENDPOINT"), HOME: workdir() },
-  });
+  const { name, dir } = await deployAndAsk(
+    "hf",
+    `model_hf_path: ${repo}\nenv_vars:\n  HF_ENDPOINT: ${tbEnv("POD_HF_ENDPOINT")}`,
+    {
+      env: { HF_ENDPOINT: tbEnv("HF_ENDPOINT"), HOME: workdir() },
+    },
+  );
   await remove(name, dir);
 });
 

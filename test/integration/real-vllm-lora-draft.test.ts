@@ -38,16 +38,28 @@ ${extra}`,
 test("a LoRA adapter from a host folder: check reads its rank and base model, /v1/models lists it, a chat completion naming it answers, status lists it", async () => {
   const lora = tbEnv("VLLM_TINY_LORA_DIR");
   const extra = `lora:\n  adapters:\n    - {name: tiny-lora, source: ${lora}}\n`;
-  const checkDir = workdir({ "vllm-app.yaml": `name: lc\nmodel_path: ${tbEnv("VLLM_TINY_MODEL_DIR")}\nimage: ${tbEnv("VLLM_IMAGE")}\n${extra}` });
+  const checkDir = workdir({
+    "vllm-app.yaml": `name: lc\nmodel_path: ${tbEnv("VLLM_TINY_MODEL_DIR")}\nimage: ${tbEnv("VLLM_IMAGE")}\n${extra}`,
+  });
   const checked = await cli(["check", "--local", "--json"], checkDir);
   assert.equal(checked.code, 0, checked.stderr);
-  assert.match(JSON.stringify(JSON.parse(checked.stdout).apps[0].problems), /adapter tiny-lora: rank 8, base tiny-llama/);
+  assert.match(
+    JSON.stringify(JSON.parse(checked.stdout).apps[0].problems),
+    /adapter tiny-lora: rank 8, base tiny-llama/,
+  );
   const { name, dir, port, key, status } = await deploy("lora", extra);
   const [c] = await containersOf(name);
   const m = c.Mounts.find((x: any) => x.Destination === lora);
   assert.ok(m && m.RW === false, "the adapter folder is bind-mounted read-only at the same path");
-  assert.ok(c.Args.includes("--enable-lora") && c.Args.includes("--max-lora-rank") && c.Args[c.Args.indexOf("--max-lora-rank") + 1] === "8", c.Args.join(" "));
-  const models = (await (await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { authorization: `Bearer ${key}` } })).json()) as any;
+  assert.ok(
+    c.Args.includes("--enable-lora") &&
+      c.Args.includes("--max-lora-rank") &&
+      c.Args[c.Args.indexOf("--max-lora-rank") + 1] === "8",
+    c.Args.join(" "),
+  );
+  const models = (await (
+    await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { authorization: `Bearer ${key}` } })
+  ).json()) as any;
   const ids = models.data.map((x: any) => x.id);
   assert.deepEqual(ids.sort(), ["tiny", "tiny-lora"]);
   assert.equal(models.data.find((x: any) => x.id === "tiny-lora").parent, "tiny");
@@ -61,11 +73,17 @@ test("a LoRA adapter from a host folder: check reads its rank and base model, /v
 
 test("speculative decoding with the tiny draft from a host folder: --speculative-config names it, the app answers a chat completion", async () => {
   const draft = tbEnv("VLLM_TINY_DRAFT_DIR");
-  const { name, dir, port, key } = await deploy("draft", `draft_model_path: ${draft}\nspeculative_config: {num_speculative_tokens: 2}\n`);
+  const { name, dir, port, key } = await deploy(
+    "draft",
+    `draft_model_path: ${draft}\nspeculative_config: {num_speculative_tokens: 2}\n`,
+  );
   const [c] = await containersOf(name);
   const spec = JSON.parse(c.Args[c.Args.indexOf("--speculative-config") + 1]);
   assert.deepEqual(spec, { model: draft, num_speculative_tokens: 2, method: "draft_model" });
-  assert.ok(c.Mounts.some((x: any) => x.Destination === draft && x.RW === false), "the draft folder is bind-mounted read-only");
+  assert.ok(
+    c.Mounts.some((x: any) => x.Destination === draft && x.RW === false),
+    "the draft folder is bind-mounted read-only",
+  );
   const ok = await chat(port, key, "tiny");
   assert.equal(ok.status, 200, JSON.stringify(ok.body));
   assert.ok(ok.body.usage.completion_tokens > 0);

@@ -58,16 +58,28 @@ test("the first start's timeline: the image pulled from the registry with its by
   const sock: string = state.node.containerdSock;
   await forgetRegistryImages({ run }, sock);
   const layers: { digest: string; size: number }[] = await registryLayers(image);
-  const content = async () => new Set((await run("ctr", ["--address", sock, "--namespace", "k8s.io", "content", "ls", "-q"])).stdout.split("\n").map((l: string) => l.trim()));
+  const content = async () =>
+    new Set(
+      (await run("ctr", ["--address", sock, "--namespace", "k8s.io", "content", "ls", "-q"])).stdout
+        .split("\n")
+        .map((l: string) => l.trim()),
+    );
   const had = await content();
-  assert.deepEqual(layers.filter((l) => had.has(l.digest)), [], "the node has none of the image's layers before the deploy");
+  assert.deepEqual(
+    layers.filter((l) => had.has(l.digest)),
+    [],
+    "the node has none of the image's layers before the deploy",
+  );
 
   const dir = workdir({ "vllm-app.yaml": appFile(app, image, "1") });
   const first = await cli(["deploy", "-n", ns, "--create-secrets"], dir, s3Env());
   assert.equal(first.code, 0, `deploy exited ${first.code}:\n${first.stderr}`);
   // deploy's summary: the start it waited for, one line per phase
   assert.match(first.stdout, /^  start now \(tl-real-[a-z0-9]+-[a-z0-9]+#0\):$/m);
-  assert.match(first.stdout, /^    image-pull +\d+\.\d s  \d+(\.\d)? [MG]B, .*127\.0\.0\.1:\d+\/vllmapp\/vllm-cpu:\S+ \d+(\.\d)? [MG]B in \d+(\.\d)? s/m);
+  assert.match(
+    first.stdout,
+    /^    image-pull +\d+\.\d s  \d+(\.\d)? [MG]B, .*127\.0\.0\.1:\d+\/vllmapp\/vllm-cpu:\S+ \d+(\.\d)? [MG]B in \d+(\.\d)? s/m,
+  );
   assert.match(first.stdout, /^  start before:\n    \(none recorded\)$/m);
 
   const s1 = JSON.parse((await cli(["status", app, "-n", ns, "--json"], dir)).stdout).apps[0];
@@ -75,15 +87,35 @@ test("the first start's timeline: the image pulled from the registry with its by
   assert.ok(pull, JSON.stringify(s1.timeline));
   // the kubelet's own numbers: the image's size as the Pulled event says it
   const events = await kubectlJson<{ items: any[] }>(["-n", ns, "get", "events", "--field-selector", "reason=Pulled"]);
-  const sizes = events.items.map((e) => /Image size: (\d+) bytes/.exec(e.message)?.[1]).filter(Boolean).map(Number);
+  const sizes = events.items
+    .map((e) => /Image size: (\d+) bytes/.exec(e.message)?.[1])
+    .filter(Boolean)
+    .map(Number);
   assert.ok(sizes.length >= 1 && sizes.every((n) => n > 0), events.items.map((e) => e.message).join("\n"));
-  assert.equal(pull.bytes, sizes.reduce((a, b) => a + b, 0));
-  assert.ok(pull.bytes >= layers.reduce((n, l) => n + l.size, 0), `the image's size (${pull.bytes}) covers its compressed layers`);
+  assert.equal(
+    pull.bytes,
+    sizes.reduce((a, b) => a + b, 0),
+  );
+  assert.ok(
+    pull.bytes >= layers.reduce((n, l) => n + l.size, 0),
+    `the image's size (${pull.bytes}) covers its compressed layers`,
+  );
   // the bytes really came: every layer of the registry's manifest is in the node's content store now
   const after = await content();
-  assert.deepEqual(layers.filter((l) => !after.has(l.digest)), [], "the kubelet's pull fetched every layer from the registry");
+  assert.deepEqual(
+    layers.filter((l) => !after.has(l.digest)),
+    [],
+    "the kubelet's pull fetched every layer from the registry",
+  );
   assert.ok(pull.seconds > 0);
-  assert.deepEqual(phases(s1.timeline.current), ["scheduling", "image-pull", "download", "loading", "initializing", "ready"]);
+  assert.deepEqual(phases(s1.timeline.current), [
+    "scheduling",
+    "image-pull",
+    "download",
+    "loading",
+    "initializing",
+    "ready",
+  ]);
   assert.deepEqual(s1.timeline.previous, []);
   const ready1 = s1.timeline.current.at(-1);
   assert.ok(ready1.seconds >= pull.seconds, "ready is the whole start");
@@ -100,14 +132,25 @@ test("status --timeline after a second start lists both starts, the first one's 
   const dir2 = workdir({ "vllm-app.yaml": appFile(app, image, "2") });
   const second = await cli(["deploy", "-n", ns], dir2, s3Env());
   assert.equal(second.code, 0, second.stderr);
-  await waitUntil("the first pod gone", async () => (await kubectlJson<{ items: any[] }>(["-n", ns, "get", "pods", "-l", `vllmapp.dev/app=${app}`])).items.length === 1, 120_000, 500);
+  await waitUntil(
+    "the first pod gone",
+    async () =>
+      (await kubectlJson<{ items: any[] }>(["-n", ns, "get", "pods", "-l", `vllmapp.dev/app=${app}`])).items.length ===
+      1,
+    120_000,
+    500,
+  );
 
   const text = await cli(["status", app, "-n", ns, "--timeline"], dir2);
   assert.equal(text.code, 0, text.stderr);
   const s2 = JSON.parse((await cli(["status", app, "-n", ns, "--json"], dir2)).stdout).apps[0];
   assert.notEqual(s2.timeline.currentId, firstId);
   assert.equal(s2.timeline.previousId, firstId);
-  assert.deepEqual(phases(s2.timeline.current), ["scheduling", "download", "loading", "initializing", "ready"], "no pull: the image was on the node");
+  assert.deepEqual(
+    phases(s2.timeline.current),
+    ["scheduling", "download", "loading", "initializing", "ready"],
+    "no pull: the image was on the node",
+  );
   assert.deepEqual(phases(s2.timeline.previous), phases(s1.timeline.current));
   assert.equal(s2.timeline.previous.find((e: any) => e.phase === "image-pull").bytes, pull.bytes);
   // the text: both starts, one line per phase with its seconds
@@ -120,7 +163,10 @@ test("status --timeline after a second start lists both starts, the first one's 
   // the history is kept with the app: two starts, phases with seconds and bytes only
   const cm = await kubectlJson<any>(["-n", ns, "get", "configmap", `${app}-starts`]);
   const history = JSON.parse(cm.data["starts.json"]);
-  assert.deepEqual(history.map((r: any) => r.id), [s2.timeline.currentId, firstId]);
+  assert.deepEqual(
+    history.map((r: any) => r.id),
+    [s2.timeline.currentId, firstId],
+  );
   assert.ok(!cm.data["starts.json"].includes(tbEnv("AWS_SECRET_ACCESS_KEY")));
   assert.ok(history.every((r: any) => r.ready && r.serverSeconds > 0));
 
@@ -132,10 +178,17 @@ test("status --timeline after a second start lists both starts, the first one's 
 test("an image the registry lacks: deploy stops with the kubelet's real ImagePullBackOff", async () => {
   const app = "tl-nopull";
   const missing = `${tbEnv("VLLMAPP_TEST_REGISTRY")}/vllmapp/no-such-image:0.0.1`;
-  const dir = workdir({ "vllm-app.yaml": `name: ${app}\nmodel_id: tiny\nimage: ${missing}\n${RESOURCES}\nmodel_path: /models/none\n` });
+  const dir = workdir({
+    "vllm-app.yaml": `name: ${app}\nmodel_id: tiny\nimage: ${missing}\n${RESOURCES}\nmodel_path: /models/none\n`,
+  });
   const r = await cli(["deploy", "-n", ns, "--timeout", "4m"], dir);
   assert.equal(r.code, 6, r.stderr);
-  assert.match(r.stderr, new RegExp(`cannot pull image ${missing.replace(/[.]/g, "\\.")}: (ErrImagePull|ImagePullBackOff) \\(.*(not found|manifest unknown)`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `cannot pull image ${missing.replace(/[.]/g, "\\.")}: (ErrImagePull|ImagePullBackOff) \\(.*(not found|manifest unknown)`,
+    ),
+  );
   assert.match(r.stderr, /check the image name and tag/);
   const d = await cli(["delete", app, "-n", ns], dir);
   assert.equal(d.code, 0, d.stderr);

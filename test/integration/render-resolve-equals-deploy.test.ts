@@ -19,7 +19,12 @@ import { cliIn } from "./kubernetes-support.ts";
 
 const PART_OF = "applyset.kubernetes.io/part-of";
 // the test bed's S3 stand-in takes any credentials; a bucket of this file's own
-const AWS = { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing-secret-key", AWS_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true" };
+const AWS = {
+  AWS_ACCESS_KEY_ID: "testing",
+  AWS_SECRET_ACCESS_KEY: "testing-secret-key",
+  AWS_REGION: "us-east-1",
+  AWS_EC2_METADATA_DISABLED: "true",
+};
 const BUCKET = `pe-models-${process.pid}-${Date.now().toString(36)}`;
 const APPLYSET_ID = "applyset.kubernetes.io/id";
 let nsA: string;
@@ -29,19 +34,51 @@ const cleanups: (() => Promise<void>)[] = [];
 /** What each namespace holds for the apps: the PodTemplate, the S3 credentials' Secret, the run's claim. */
 async function furnish(ns: string): Promise<void> {
   const objects = [
-    { apiVersion: "v1", kind: "PodTemplate", metadata: { name: "house-defaults", namespace: ns }, template: { metadata: { labels: { team: "ml-platform" } }, spec: { containers: [{ name: "vllm", image: "overridden", env: [{ name: "HOUSE", value: "1" }] }, { name: "metrics-sidecar", image: "busybox:1.36" }] } } },
-    { apiVersion: "v1", kind: "Secret", metadata: { name: "s3-creds", namespace: ns }, stringData: { id: "not-used-here", secret: "not-used-here" } },
-    { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "ckpt", namespace: ns }, spec: { accessModes: ["ReadOnlyMany"], resources: { requests: { storage: "1Gi" } } } },
+    {
+      apiVersion: "v1",
+      kind: "PodTemplate",
+      metadata: { name: "house-defaults", namespace: ns },
+      template: {
+        metadata: { labels: { team: "ml-platform" } },
+        spec: {
+          containers: [
+            { name: "vllm", image: "overridden", env: [{ name: "HOUSE", value: "1" }] },
+            { name: "metrics-sidecar", image: "busybox:1.36" },
+          ],
+        },
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "s3-creds", namespace: ns },
+      stringData: { id: "not-used-here", secret: "not-used-here" },
+    },
+    {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: "ckpt", namespace: ns },
+      spec: { accessModes: ["ReadOnlyMany"], resources: { requests: { storage: "1Gi" } } },
+    },
   ];
   for (const o of objects) await kubectl(["apply", "-f", "-"], { input: JSON.stringify(o) });
 }
 
 before(async () => {
   tbEnv("KUBECONFIG");
-  const s3 = new S3Client({ endpoint: tbEnv("AWS_ENDPOINT_URL"), forcePathStyle: true, region: AWS.AWS_REGION, credentials: { accessKeyId: AWS.AWS_ACCESS_KEY_ID, secretAccessKey: AWS.AWS_SECRET_ACCESS_KEY } });
+  const s3 = new S3Client({
+    endpoint: tbEnv("AWS_ENDPOINT_URL"),
+    forcePathStyle: true,
+    region: AWS.AWS_REGION,
+    credentials: { accessKeyId: AWS.AWS_ACCESS_KEY_ID, secretAccessKey: AWS.AWS_SECRET_ACCESS_KEY },
+  });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   const config = readFileSync(path.join(ROOT, "test", "fixtures", "hf", "Qwen", "Qwen3-0.6B", "config.json"), "utf8");
-  for (const [key, body] of [["qwen3/config.json", config], ["qwen3/model.safetensors", "x".repeat(4096)]]) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+  for (const [key, body] of [
+    ["qwen3/config.json", config],
+    ["qwen3/model.safetensors", "x".repeat(4096)],
+  ])
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
   for (const prefix of ["pe-a", "pe-b"]) {
     const { ns, cleanup } = await withNamespace(prefix);
     cleanups.push(cleanup);
@@ -53,8 +90,15 @@ before(async () => {
   const job = {
     apiVersion: "batch/v1",
     kind: "Job",
-    metadata: { name: "train-1", namespace: nsA, annotations: { "vllmapp.dev/output.model": "pvc://ckpt/run-1/model" } },
-    spec: { backoffLimit: 0, template: { spec: { restartPolicy: "Never", containers: [{ name: "train", image: "trainer:v1" }] } } },
+    metadata: {
+      name: "train-1",
+      namespace: nsA,
+      annotations: { "vllmapp.dev/output.model": "pvc://ckpt/run-1/model" },
+    },
+    spec: {
+      backoffLimit: 0,
+      template: { spec: { restartPolicy: "Never", containers: [{ name: "train", image: "trainer:v1" }] } },
+    },
   };
   await kubectl(["apply", "-f", "-"], { input: JSON.stringify(job) });
   await kubectl(["wait", "-n", nsA, "--for=condition=complete", "job/train-1", "--timeout=90s"]);
@@ -74,10 +118,16 @@ function apps(fileNamespace?: string): string {
   ].join("---\n");
 }
 
-type Obj = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: any };
+type Obj = {
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: any;
+};
 
 function objectsOf(yaml: string): Obj[] {
-  return parseAllDocuments(yaml).map((d) => d.toJS() as Obj).filter(Boolean);
+  return parseAllDocuments(yaml)
+    .map((d) => d.toJS() as Obj)
+    .filter(Boolean);
 }
 
 /** deploy's objects without its ApplySet bookkeeping (the one difference, see the top of the file). */
@@ -104,7 +154,8 @@ function compare(dir: string, flags: string[]): Obj[] {
   return rendered;
 }
 
-const deploymentOf = (objects: Obj[], app: string) => objects.find((o) => o.kind === "Deployment" && o.metadata.name === app)!;
+const deploymentOf = (objects: Obj[], app: string) =>
+  objects.find((o) => o.kind === "Deployment" && o.metadata.name === app)!;
 
 test("--namespace: render --resolve and deploy --dry-run=client print the same objects, the PodTemplate merged and the sync waves set", () => {
   const dir = workdir({ "vllm-app.yaml": apps() });
@@ -113,13 +164,25 @@ test("--namespace: render --resolve and deploy --dry-run=client print the same o
   for (const app of ["pe-path", "pe-s3"]) {
     const pod = deploymentOf(objects, app).spec.template;
     assert.equal(pod.metadata.labels.team, "ml-platform", `${app}: the PodTemplate's labels`);
-    assert.deepEqual(pod.spec.containers.map((c: { name: string }) => c.name), ["vllm", "metrics-sidecar"]);
+    assert.deepEqual(
+      pod.spec.containers.map((c: { name: string }) => c.name),
+      ["vllm", "metrics-sidecar"],
+    );
     assert.ok(pod.spec.containers[0].env.some((e: { name: string }) => e.name === "HOUSE"));
     assert.notEqual(pod.spec.containers[0].image, "overridden", "vllmapp's fields win over the PodTemplate's");
   }
   assert.equal(deploymentOf(objects, "pe-hf").spec.template.metadata.labels.team, undefined);
-  assert.deepEqual(["pe-path", "pe-hf", "pe-s3", "pe-run"].map((a) => deploymentOf(objects, a).metadata.annotations?.["argocd.argoproj.io/sync-wave"]), ["0", "1", "2", "0"]);
-  assert.equal(deploymentOf(objects, "pe-run").spec.template.spec.volumes.find((v: { name: string }) => v.name === "model").persistentVolumeClaim.claimName, "ckpt");
+  assert.deepEqual(
+    ["pe-path", "pe-hf", "pe-s3", "pe-run"].map(
+      (a) => deploymentOf(objects, a).metadata.annotations?.["argocd.argoproj.io/sync-wave"],
+    ),
+    ["0", "1", "2", "0"],
+  );
+  assert.equal(
+    deploymentOf(objects, "pe-run").spec.template.spec.volumes.find((v: { name: string }) => v.name === "model")
+      .persistentVolumeClaim.claimName,
+    "ckpt",
+  );
 });
 
 test("the namespace from the file, else the kubeconfig context's: the same objects from both commands", async () => {
@@ -128,7 +191,13 @@ test("the namespace from the file, else the kubeconfig context's: the same objec
   copyFileSync(tbEnv("KUBECONFIG"), kubeconfig);
   await kubectl(["--kubeconfig", kubeconfig, "config", "set-context", "--current", `--namespace=${nsB}`]);
   const objects = compare(dir, ["--kubeconfig", kubeconfig]);
-  const namespaces = Object.fromEntries(["pe-path", "pe-hf", "pe-s3", "pe-run"].map((a) => [a, deploymentOf(objects, a).metadata.namespace]));
+  const namespaces = Object.fromEntries(
+    ["pe-path", "pe-hf", "pe-s3", "pe-run"].map((a) => [a, deploymentOf(objects, a).metadata.namespace]),
+  );
   assert.deepEqual(namespaces, { "pe-path": nsA, "pe-hf": nsB, "pe-s3": nsB, "pe-run": nsB });
-  assert.equal(deploymentOf(objects, "pe-s3").spec.template.metadata.labels.team, "ml-platform", "the PodTemplate of the context's namespace");
+  assert.equal(
+    deploymentOf(objects, "pe-s3").spec.template.metadata.labels.team,
+    "ml-platform",
+    "the PodTemplate of the context's namespace",
+  );
 });

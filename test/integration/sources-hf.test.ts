@@ -46,7 +46,10 @@ resources:
 `;
 
 function cli(args: string[], files: Record<string, string>, env: Record<string, string | undefined> = {}) {
-  return runCli(args, { cwd: workdir(files), env: { HF_ENDPOINT: endpoint, HF_TOKEN: undefined, HF_HOME: workdir(), ...env } });
+  return runCli(args, {
+    cwd: workdir(files),
+    env: { HF_ENDPOINT: endpoint, HF_TOKEN: undefined, HF_HOME: workdir(), ...env },
+  });
 }
 
 test("check: a gated 70B model that cannot fit one H100 is refused with the numbers and the GPUs that would fit", () => {
@@ -92,19 +95,35 @@ test("check --json: one document with the fit numbers; H100:2 with --max-model-l
   assert.equal(doc.ok, true);
   assert.deepEqual(doc.apps[0].model, { kind: "hf", uri: "meta-llama/Llama-3.1-70B-Instruct" });
   assert.equal(doc.apps[0].weightBytes, 141107499576);
-  assert.deepEqual({ ...doc.apps[0].fit, summary: undefined, kvCacheBytesPerGpu: undefined }, {
-    gpu: "H100:2", fits: true, contextFits: true, weightBytesPerGpu: 70553749788, maxTokens: 26046, maxModelLen: 16384, summary: undefined, kvCacheBytesPerGpu: undefined,
-  });
+  assert.deepEqual(
+    { ...doc.apps[0].fit, summary: undefined, kvCacheBytesPerGpu: undefined },
+    {
+      gpu: "H100:2",
+      fits: true,
+      contextFits: true,
+      weightBytesPerGpu: 70553749788,
+      maxTokens: 26046,
+      maxModelLen: 16384,
+      summary: undefined,
+      kvCacheBytesPerGpu: undefined,
+    },
+  );
 });
 
 test("gated repo: no HF_TOKEN, and a token without access, are errors that say what to do", () => {
   const yaml = `name: llama8\nmodel_hf_path: meta-llama/Llama-3.1-8B-Instruct\nresources:\n  gpu: L4:2\nsecrets: [HF_TOKEN]\n`;
   const none = cli(["check"], { "vllm-app.yaml": yaml });
   assert.equal(none.code, 2);
-  assert.match(none.stderr, /^vllm-app\.yaml:2:16 model_hf_path: meta-llama\/Llama-3\.1-8B-Instruct is gated \(manual approval\) and HF_TOKEN is not set\n  hint: request access at http:\/\/127\.0\.0\.1:\d+\/meta-llama\/Llama-3\.1-8B-Instruct, then export HF_TOKEN/);
+  assert.match(
+    none.stderr,
+    /^vllm-app\.yaml:2:16 model_hf_path: meta-llama\/Llama-3\.1-8B-Instruct is gated \(manual approval\) and HF_TOKEN is not set\n  hint: request access at http:\/\/127\.0\.0\.1:\d+\/meta-llama\/Llama-3\.1-8B-Instruct, then export HF_TOKEN/,
+  );
   const other = cli(["check"], { "vllm-app.yaml": yaml }, { HF_TOKEN: "hf_someoneElsesToken" });
   assert.equal(other.code, 2);
-  assert.match(other.stderr, /model_hf_path: HF_TOKEN cannot read meta-llama\/Llama-3\.1-8B-Instruct: it is gated \(manual approval\) and the token's account has no access\n  hint: request access at .* with the account the token belongs to/);
+  assert.match(
+    other.stderr,
+    /model_hf_path: HF_TOKEN cannot read meta-llama\/Llama-3\.1-8B-Instruct: it is gated \(manual approval\) and the token's account has no access\n  hint: request access at .* with the account the token belongs to/,
+  );
   assert.ok(!other.stderr.includes("hf_someoneElsesToken"));
   const granted = cli(["check"], { "vllm-app.yaml": yaml }, { HF_TOKEN: GRANTED_TOKEN });
   assert.equal(granted.code, 0, granted.stderr);
@@ -114,17 +133,27 @@ test("gated repo: no HF_TOKEN, and a token without access, are errors that say w
 test("a repo or revision that does not exist is an error naming it", () => {
   const missing = cli(["check"], { "vllm-app.yaml": "name: x\nmodel_hf_path: Qwen/Qwen3-0.6B-Typo\n" });
   assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /^vllm-app\.yaml:2:16 model_hf_path: Hugging Face repo Qwen\/Qwen3-0\.6B-Typo not found \(or it is private and HF_TOKEN is not set\)\n/);
-  const rev = cli(["render", "--dry-run", "--resolve"], { "vllm-app.yaml": "name: x\nmodel_hf_path: Qwen/Qwen3-0.6B@v9.9\n" });
+  assert.match(
+    missing.stderr,
+    /^vllm-app\.yaml:2:16 model_hf_path: Hugging Face repo Qwen\/Qwen3-0\.6B-Typo not found \(or it is private and HF_TOKEN is not set\)\n/,
+  );
+  const rev = cli(["render", "--dry-run", "--resolve"], {
+    "vllm-app.yaml": "name: x\nmodel_hf_path: Qwen/Qwen3-0.6B@v9.9\n",
+  });
   assert.equal(rev.code, 2);
-  assert.match(rev.stderr, /model_hf_path: Qwen\/Qwen3-0\.6B has no revision "v9\.9"\n  hint: use a branch, tag or commit of .*, or drop @v9\.9/);
+  assert.match(
+    rev.stderr,
+    /model_hf_path: Qwen\/Qwen3-0\.6B has no revision "v9\.9"\n  hint: use a branch, tag or commit of .*, or drop @v9\.9/,
+  );
   assert.equal(rev.stdout, "");
   const pinned = cli(["check"], { "vllm-app.yaml": "name: x\nmodel_hf_path: Qwen/Qwen3-0.6B@c1899de\n" });
   assert.equal(pinned.code, 0, pinned.stderr);
 });
 
 test("an unreachable Hub: render --resolve warns and renders, check and deploy refuse; --offline skips with a warning", () => {
-  const files = { "vllm-app.yaml": "name: qwen\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\nrequires_auth: false\n" };
+  const files = {
+    "vllm-app.yaml": "name: qwen\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\nrequires_auth: false\n",
+  };
   const env = { HF_ENDPOINT: dead };
   const render = cli(["render", "--dry-run", "--resolve", "-o", "json"], files, env);
   assert.equal(render.code, 0, render.stderr);
@@ -138,11 +167,20 @@ test("an unreachable Hub: render --resolve warns and renders, check and deploy r
   assert.equal(JSON.parse(render.stdout).apps[0].model.uri, "Qwen/Qwen3-0.6B");
   const check = cli(["check"], files, env);
   assert.equal(check.code, 2);
-  assert.ok(check.stderr.includes(`model_hf_path: cannot reach the Hugging Face Hub at ${dead} (ECONNREFUSED)\n`), check.stderr);
+  assert.ok(
+    check.stderr.includes(`model_hf_path: cannot reach the Hugging Face Hub at ${dead} (ECONNREFUSED)\n`),
+    check.stderr,
+  );
   const deploy = cli(["deploy", "--local", "--dry-run=client"], files, env);
   assert.equal(deploy.code, 2);
-  assert.ok(deploy.stderr.includes(`model_hf_path: cannot reach the Hugging Face Hub at ${dead} (ECONNREFUSED)\n`), deploy.stderr);
+  assert.ok(
+    deploy.stderr.includes(`model_hf_path: cannot reach the Hugging Face Hub at ${dead} (ECONNREFUSED)\n`),
+    deploy.stderr,
+  );
   const offline = cli(["deploy", "--local", "--dry-run=client", "-o", "json", "--offline"], files, env);
   assert.equal(offline.code, 0, offline.stderr);
-  assert.match(offline.stderr, /^warning: vllm-app\.yaml:2:16 model_hf_path: --offline: Qwen\/Qwen3-0\.6B was not checked \(existence, access, fit\)\n/);
+  assert.match(
+    offline.stderr,
+    /^warning: vllm-app\.yaml:2:16 model_hf_path: --offline: Qwen\/Qwen3-0\.6B was not checked \(existence, access, fit\)\n/,
+  );
 });

@@ -22,7 +22,9 @@ after(async () => stop?.());
 
 function init(args: string[], env: Record<string, string | undefined> = {}) {
   const dir = workdir();
-  const r = runCli(["init", dir, "--yes", ...args], { env: { HF_ENDPOINT: endpoint, HF_TOKEN: GRANTED_TOKEN, HF_HOME: workdir(), ...env } });
+  const r = runCli(["init", dir, "--yes", ...args], {
+    env: { HF_ENDPOINT: endpoint, HF_TOKEN: GRANTED_TOKEN, HF_HOME: workdir(), ...env },
+  });
   return { ...r, dir };
 }
 

@@ -8,17 +8,47 @@ import { createTypeScriptImportResolver } from "eslint-import-resolver-typescrip
 
 /** What render/, vllm/ and config/ may not import: they are functions from data to data (STYLE.md). */
 const IO_MODULES = [
-  "fs", "node:fs", "fs/promises", "node:fs/promises", "child_process", "node:child_process", "net", "node:net",
-  "http", "node:http", "https", "node:https", "os", "node:os", "dns", "node:dns", "execa", "ora", "@inquirer/prompts",
-  "@aws-sdk/client-s3", "@huggingface/hub",
-].map((name) => ({ name, message: "render/, vllm/ and config/ are pure: take the data as an argument, and do the IO in app/, cluster/, local/ or commands/" }));
+  "fs",
+  "node:fs",
+  "fs/promises",
+  "node:fs/promises",
+  "child_process",
+  "node:child_process",
+  "net",
+  "node:net",
+  "http",
+  "node:http",
+  "https",
+  "node:https",
+  "os",
+  "node:os",
+  "dns",
+  "node:dns",
+  "execa",
+  "ora",
+  "@inquirer/prompts",
+  "@aws-sdk/client-s3",
+  "@huggingface/hub",
+].map((name) => ({
+  name,
+  message:
+    "render/, vllm/ and config/ are pure: take the data as an argument, and do the IO in app/, cluster/, local/ or commands/",
+}));
 
 export default tseslint.config(
   {
     ignores: [
-      "dist/**", "node_modules/**", "bin/**", "templates/**",
+      "dist/**",
+      "node_modules/**",
+      "bin/**",
+      "templates/**",
       // the test bed's JavaScript and the non-TypeScript tooling under test/ (Go, Python, fixtures)
-      "test/**/*.mjs", "test/**/*.js", "test/fixtures/**", "test/vllm-catalog/**", "test/standin/**", "test/cluster/**",
+      "test/**/*.mjs",
+      "test/**/*.js",
+      "test/fixtures/**",
+      "test/vllm-catalog/**",
+      "test/standin/**",
+      "test/cluster/**",
     ],
   },
   js.configs.recommended,
@@ -31,27 +61,58 @@ export default tseslint.config(
       // Kubernetes objects read back from the API are handled as JSON in places; casts to any need a reason (below)
       "@typescript-eslint/no-explicit-any": "off",
       "@typescript-eslint/no-non-null-assertion": "off",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
+      ],
       "import-x/no-cycle": ["error", { ignoreExternal: true }],
-      "no-restricted-syntax": ["error", { selector: "TSAsExpression > TSAnyKeyword", message: "no `as any` in src/ without a reason: type it, or disable this line with `-- why`" }],
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "TSAsExpression > TSAnyKeyword",
+          message: "no `as any` in src/ without a reason: type it, or disable this line with `-- why`",
+        },
+      ],
     },
   },
   {
     files: ["src/render/**/*.ts", "src/vllm/**/*.ts", "src/config/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", {
-        paths: [...IO_MODULES, { name: "@kubernetes/client-node", allowTypeImports: true, message: "render/, vllm/ and config/ use client-node's types only: import type" }],
-      }],
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            ...IO_MODULES,
+            {
+              name: "@kubernetes/client-node",
+              allowTypeImports: true,
+              message: "render/, vllm/ and config/ use client-node's types only: import type",
+            },
+          ],
+        },
+      ],
     },
   },
   {
     // vllm/ models vLLM's own CLI and nothing of vllmapp's: below render/, it may import leaves and config/ only
     files: ["src/vllm/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", {
-        paths: [...IO_MODULES, { name: "@kubernetes/client-node", message: "vllm/ models vLLM's CLI, not Kubernetes" }],
-        patterns: [{ group: ["../*/*", "!../config/*"], message: "vllm/ is below render/ and the targets: it imports the top-level leaves (errors.ts, text.ts, package-files.ts) and config/ only" }],
-      }],
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            ...IO_MODULES,
+            { name: "@kubernetes/client-node", message: "vllm/ models vLLM's CLI, not Kubernetes" },
+          ],
+          patterns: [
+            {
+              group: ["../*/*", "!../config/*"],
+              message:
+                "vllm/ is below render/ and the targets: it imports the top-level leaves (errors.ts, text.ts, package-files.ts) and config/ only",
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -64,12 +125,31 @@ export default tseslint.config(
       "@typescript-eslint/no-non-null-assertion": "off",
       // a pattern spells the CLI's aligned columns as they are printed ("  model:  "), byte for byte
       "no-regex-spaces": "off",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_", caughtErrors: "none" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        {
+          argsIgnorePattern: "^_",
+          varsIgnorePattern: "^_",
+          destructuredArrayIgnorePattern: "^_",
+          caughtErrors: "none",
+        },
+      ],
       "no-restricted-syntax": [
         "error",
-        { selector: "CallExpression[callee.object.name=/^(test|it|describe|suite)$/][callee.property.name=/^(skip|todo|only)$/]", message: "no skipped, todo or only tests: a test runs every time, or it is deleted" },
-        { selector: "CallExpression[callee.name=/^(test|it|describe|suite)$/] > ObjectExpression > Property[key.name=/^(skip|todo|only)$/]", message: "no skipped, todo or only tests: a test runs every time, or it is deleted" },
-        { selector: "CallExpression[callee.object.name='t'][callee.property.name=/^(skip|todo)$/]", message: "no skipped tests: a test runs every time, or it is deleted" },
+        {
+          selector:
+            "CallExpression[callee.object.name=/^(test|it|describe|suite)$/][callee.property.name=/^(skip|todo|only)$/]",
+          message: "no skipped, todo or only tests: a test runs every time, or it is deleted",
+        },
+        {
+          selector:
+            "CallExpression[callee.name=/^(test|it|describe|suite)$/] > ObjectExpression > Property[key.name=/^(skip|todo|only)$/]",
+          message: "no skipped, todo or only tests: a test runs every time, or it is deleted",
+        },
+        {
+          selector: "CallExpression[callee.object.name='t'][callee.property.name=/^(skip|todo)$/]",
+          message: "no skipped tests: a test runs every time, or it is deleted",
+        },
       ],
     },
   },

@@ -4,12 +4,14 @@
 import madge from "madge";
 
 const root = new URL("../../", import.meta.url).pathname;
-const graph = (await madge(`${root}src`, {
-  baseDir: root,
-  fileExtensions: ["ts"],
-  tsConfig: `${root}tsconfig.json`,
-  detectiveOptions: { ts: { skipTypeImports: false, skipAsyncImports: false } },
-})).obj();
+const graph = (
+  await madge(`${root}src`, {
+    baseDir: root,
+    fileExtensions: ["ts"],
+    tsConfig: `${root}tsconfig.json`,
+    detectiveOptions: { ts: { skipTypeImports: false, skipAsyncImports: false } },
+  })
+).obj();
 
 const files = Object.keys(graph).length;
 if (files < 50) throw new Error(`madge found only ${files} files in src/: is the tsconfig path right?`);
@@ -17,17 +19,30 @@ if (files < 50) throw new Error(`madge found only ${files} files in src/: is the
 /** Strongly connected components (Tarjan) of a graph given as node → successors. */
 function cycles(edges) {
   let index = 0;
-  const idx = new Map(), low = new Map(), stack = [], on = new Set(), out = [];
+  const idx = new Map(),
+    low = new Map(),
+    stack = [],
+    on = new Set(),
+    out = [];
   const visit = (v) => {
-    idx.set(v, index); low.set(v, index++); stack.push(v); on.add(v);
+    idx.set(v, index);
+    low.set(v, index++);
+    stack.push(v);
+    on.add(v);
     for (const w of edges.get(v) ?? []) {
-      if (!idx.has(w)) { visit(w); low.set(v, Math.min(low.get(v), low.get(w))); }
-      else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v), low.get(w)));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
     }
     if (low.get(v) === idx.get(v)) {
       const c = [];
       let w;
-      do { w = stack.pop(); on.delete(w); c.push(w); } while (w !== v);
+      do {
+        w = stack.pop();
+        on.delete(w);
+        c.push(w);
+      } while (w !== v);
       if (c.length > 1) out.push(c.sort());
     }
   };
@@ -48,7 +63,10 @@ for (const [f, deps] of Object.entries(graph)) {
     byFolder.get(from).add(to);
   }
 }
-const found = [...cycles(byFile).map((c) => `files: ${c.join(" ⇄ ")}`), ...cycles(byFolder).map((c) => `folders: ${c.join(" ⇄ ")}`)];
+const found = [
+  ...cycles(byFile).map((c) => `files: ${c.join(" ⇄ ")}`),
+  ...cycles(byFolder).map((c) => `folders: ${c.join(" ⇄ ")}`),
+];
 if (found.length) {
   console.error(`import cycles in src/:\n${found.map((c) => `  ${c}`).join("\n")}`);
   process.exit(1);

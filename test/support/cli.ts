@@ -19,7 +19,9 @@ export const BIN = path.join(ROOT, "bin", "vllmapp.js");
  * The CLI the tests run, as argv: the npm build (`node bin/vllmapp.js`), or the single executable
  * (npm run build:binary) named by $VLLMAPP_TEST_BIN, so the e2e suite runs against either.
  */
-export const CLI: readonly [string, ...string[]] = process.env.VLLMAPP_TEST_BIN ? [path.resolve(process.env.VLLMAPP_TEST_BIN)] : [process.execPath, BIN];
+export const CLI: readonly [string, ...string[]] = process.env.VLLMAPP_TEST_BIN
+  ? [path.resolve(process.env.VLLMAPP_TEST_BIN)]
+  : [process.execPath, BIN];
 
 export interface CliResult {
   code: number;
@@ -67,7 +69,9 @@ export async function runCliAsync(args: string[], opts: Omit<CliOptions, "input"
 }
 
 /** `cli(args, cwd, env?)` with a budget of its own: the one-line binding a test file with long runs keeps. */
-export function cliWithTimeout(timeoutMs: number): (args: string[], cwd: string, env?: Record<string, string>) => Promise<CliResult> {
+export function cliWithTimeout(
+  timeoutMs: number,
+): (args: string[], cwd: string, env?: Record<string, string>) => Promise<CliResult> {
   return (args, cwd, env = {}) => runCliAsync(args, { cwd, env, timeoutMs });
 }
 
@@ -92,7 +96,14 @@ export type CliRun = ResultPromise<{ reject: false; stdin: "ignore"; timeout: nu
 
 /** The built CLI in the background, so a test can watch or interrupt it; killed after 3 minutes so a failing test never leaves it hanging. */
 export function startCli(args: string[], opts: { cwd: string; env?: Record<string, string | undefined> }): CliRun {
-  return execa(CLI[0], [...CLI.slice(1), ...args], { cwd: opts.cwd, env: { CI: "1", NO_COLOR: "1", ...opts.env }, extendEnv: true, reject: false, stdin: "ignore", timeout: 180_000 });
+  return execa(CLI[0], [...CLI.slice(1), ...args], {
+    cwd: opts.cwd,
+    env: { CI: "1", NO_COLOR: "1", ...opts.env },
+    extendEnv: true,
+    reject: false,
+    stdin: "ignore",
+    timeout: 180_000,
+  });
 }
 
 /** Wait until a CLI started with startCli has written `pattern` to stderr. */
@@ -102,11 +113,22 @@ export async function stderrShows(run: CliRun, pattern: RegExp): Promise<void> {
   await waitUntil(`stderr to show ${pattern}`, async () => pattern.test(seen), 60_000, 100);
 }
 
-import type { AppStatus, AppSummary, DeletedApp, DeleteResult, DeployedApp, DeployResult, ListResult, LogLine, StatusResult } from "../../src/target.ts";
+import type {
+  AppStatus,
+  AppSummary,
+  DeletedApp,
+  DeleteResult,
+  DeployedApp,
+  DeployResult,
+  ListResult,
+  LogLine,
+  StatusResult,
+} from "../../src/target.ts";
 
 /** Every key of T, listed once: the compiler rejects a list that misses or invents one. */
 function keysOf<T>() {
-  return <const K extends readonly (keyof T)[]>(...keys: K & ([keyof T] extends [K[number]] ? unknown : never)) => [...keys].sort() as string[];
+  return <const K extends readonly (keyof T)[]>(...keys: K & ([keyof T] extends [K[number]] ? unknown : never)) =>
+    [...keys].sort() as string[];
 }
 
 /**
@@ -115,11 +137,63 @@ function keysOf<T>() {
  */
 export const JSON_KEYS = {
   deployResult: keysOf<DeployResult>()("dryRun", "prerequisites", "apps"),
-  deployedApp: keysOf<DeployedApp>()("name", "namespace", "container", "model", "image", "changes", "endpoint", "ready", "replicas", "startup", "timeline", "requiresApiKey", "objects", "docker"),
+  deployedApp: keysOf<DeployedApp>()(
+    "name",
+    "namespace",
+    "container",
+    "model",
+    "image",
+    "changes",
+    "endpoint",
+    "ready",
+    "replicas",
+    "startup",
+    "timeline",
+    "requiresApiKey",
+    "objects",
+    "docker",
+  ),
   statusResult: keysOf<StatusResult>()("apps"),
-  appStatus: keysOf<AppStatus>()("name", "namespace", "container", "deployed", "ready", "replicas", "state", "reason", "startup", "timeline", "hint", "endpoint", "ingress", "route", "modelId", "modelUri", "modelSource", "image", "created", "age", "description", "links", "requiresApiKey", "apiKey", "groups", "adapters"),
+  appStatus: keysOf<AppStatus>()(
+    "name",
+    "namespace",
+    "container",
+    "deployed",
+    "ready",
+    "replicas",
+    "state",
+    "reason",
+    "startup",
+    "timeline",
+    "hint",
+    "endpoint",
+    "ingress",
+    "route",
+    "modelId",
+    "modelUri",
+    "modelSource",
+    "image",
+    "created",
+    "age",
+    "description",
+    "links",
+    "requiresApiKey",
+    "apiKey",
+    "groups",
+    "adapters",
+  ),
   listResult: keysOf<ListResult>()("namespace", "apps"),
-  appSummary: keysOf<AppSummary>()("name", "namespace", "ready", "replicas", "endpoint", "modelId", "image", "age", "state"),
+  appSummary: keysOf<AppSummary>()(
+    "name",
+    "namespace",
+    "ready",
+    "replicas",
+    "endpoint",
+    "modelId",
+    "image",
+    "age",
+    "state",
+  ),
   deleteResult: keysOf<DeleteResult>()("apps"),
   deletedApp: keysOf<DeletedApp>()("name", "namespace", "deleted", "kept", "purgedCache"),
   /** without --timestamps there is no `time` */

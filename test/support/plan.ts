@@ -29,7 +29,11 @@ export function planYaml(yaml: string, opts: PlanYamlOptions = {}): Promise<Plan
 }
 
 /** planYaml with the target and extra files as arguments: `planOf(yaml, "docker")`. */
-export function planOf(yaml: string, target: TargetKind = "kubernetes", files: Record<string, string> = {}): Promise<Plan> {
+export function planOf(
+  yaml: string,
+  target: TargetKind = "kubernetes",
+  files: Record<string, string> = {},
+): Promise<Plan> {
   return planYaml(yaml, { target, files });
 }
 

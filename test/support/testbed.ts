@@ -12,16 +12,28 @@ export interface Run {
 /** The test bed's environment; fails loudly if the test bed is not up (never skips). */
 export function tbEnv(name: string): string {
   const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run the tests with \`npm test\` (or export the output of \`npm run testbed:up\`)`);
+  if (!v)
+    throw new Error(
+      `${name} is not set: run the tests with \`npm test\` (or export the output of \`npm run testbed:up\`)`,
+    );
   return v;
 }
 
-export function sh(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
+export function sh(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       cmd,
       args,
-      { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, encoding: "utf8" },
+      {
+        env: opts.env ?? process.env,
+        timeout: opts.timeoutMs ?? 120_000,
+        maxBuffer: 64 * 1024 * 1024,
+        encoding: "utf8",
+      },
       (err, stdout, stderr) => {
         if (err && typeof err.code !== "number") {
           reject(new Error(`${cmd} ${args.join(" ")}: ${err.message}\n${stderr}`));
@@ -36,9 +48,13 @@ export function sh(cmd: string, args: string[], opts: { input?: string; env?: No
 }
 
 /** Run the test bed's kubectl; throws on a non-zero exit unless allowFail. */
-export async function kubectl(args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number } = {}): Promise<Run> {
+export async function kubectl(
+  args: string[],
+  opts: { input?: string; allowFail?: boolean; timeoutMs?: number } = {},
+): Promise<Run> {
   const r = await sh(tbEnv("VLLMAPP_TEST_KUBECTL"), args, opts);
-  if (r.code !== 0 && !opts.allowFail) throw new Error(`kubectl ${args.join(" ")} exited ${r.code}:\n${r.stderr}${r.stdout}`);
+  if (r.code !== 0 && !opts.allowFail)
+    throw new Error(`kubectl ${args.join(" ")} exited ${r.code}:\n${r.stderr}${r.stdout}`);
   return r;
 }
 
@@ -48,7 +64,8 @@ export async function kubectlJson<T = any>(args: string[]): Promise<T> {
 
 export async function docker(args: string[], opts: { allowFail?: boolean; timeoutMs?: number } = {}): Promise<Run> {
   const r = await sh("docker", args, opts);
-  if (r.code !== 0 && !opts.allowFail) throw new Error(`docker ${args.join(" ")} exited ${r.code}:\n${r.stderr}${r.stdout}`);
+  if (r.code !== 0 && !opts.allowFail)
+    throw new Error(`docker ${args.join(" ")} exited ${r.code}:\n${r.stderr}${r.stdout}`);
   return r;
 }
 
@@ -61,7 +78,11 @@ export async function withNamespace(prefix: string): Promise<{ ns: string; clean
   const ns = uniqueName(prefix);
   await kubectl(["create", "namespace", ns]);
   // The ServiceAccount controller creates "default" asynchronously; pods need it.
-  await waitUntil(`serviceaccount default in ${ns}`, async () => (await kubectl(["-n", ns, "get", "sa", "default"], { allowFail: true })).code === 0, 30_000);
+  await waitUntil(
+    `serviceaccount default in ${ns}`,
+    async () => (await kubectl(["-n", ns, "get", "sa", "default"], { allowFail: true })).code === 0,
+    30_000,
+  );
   return {
     ns,
     cleanup: async () => {
@@ -71,7 +92,12 @@ export async function withNamespace(prefix: string): Promise<{ ns: string; clean
   };
 }
 
-export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -81,7 +107,8 @@ export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

@@ -9,7 +9,11 @@ import { containersOf } from "./docker.ts";
 import { tbEnv } from "./testbed.ts";
 
 /** One chat completion of 8 tokens on 127.0.0.1:PORT, with the key as bearer token when given; the body is null when it is not JSON. */
-export async function chat(port: number, key: string | undefined, model: string): Promise<{ status: number; body: any }> {
+export async function chat(
+  port: number,
+  key: string | undefined,
+  model: string,
+): Promise<{ status: number; body: any }> {
   const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },

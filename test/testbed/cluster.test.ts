@@ -7,7 +7,11 @@ import { kubectl, kubectlJson, waitUntil, withNamespace } from "../support/testb
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/testbed");
 
-function deployment(ns: string, name: string, opts: { gpus: number; nodeSelector?: Record<string, string>; image?: string; annotations?: Record<string, string> }): string {
+function deployment(
+  ns: string,
+  name: string,
+  opts: { gpus: number; nodeSelector?: Record<string, string>; image?: string; annotations?: Record<string, string> },
+): string {
   return JSON.stringify({
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -50,11 +54,19 @@ test("the four kwok GPU nodes are Ready with their GPUs, labels and taints", asy
     assert.equal(n.metadata.labels["nvidia.com/gpu.product"], e.product, name);
     assert.equal(n.metadata.labels.type, "kwok", name);
     assert.equal(n.metadata.annotations["kwok.x-k8s.io/node"], "fake", name);
-    assert.ok(n.status.conditions.some((c: any) => c.type === "Ready" && c.status === "True"), `${name} Ready`);
+    assert.ok(
+      n.status.conditions.some((c: any) => c.type === "Ready" && c.status === "True"),
+      `${name} Ready`,
+    );
   }
   const a100 = byName.get("kwok-a100-0");
   assert.deepEqual(
-    { cpu: a100.status.allocatable.cpu, memory: a100.status.allocatable.memory, pods: a100.status.allocatable.pods, eph: a100.status.allocatable["ephemeral-storage"] },
+    {
+      cpu: a100.status.allocatable.cpu,
+      memory: a100.status.allocatable.memory,
+      pods: a100.status.allocatable.pods,
+      eph: a100.status.allocatable["ephemeral-storage"],
+    },
     { cpu: "96", memory: "1Ti", pods: "110", eph: "2Ti" },
   );
   const spot = byName.get("kwok-h100-spot-0");
@@ -85,12 +97,17 @@ test("kubectl and the apiserver report the pinned Kubernetes version", async () 
 test("a 1-GPU Deployment pinned to L4 rolls out Ready on an L4 node and its logs come back through the API", async () => {
   const { ns, cleanup } = await withNamespace("tb-l4");
   try {
-    await kubectl(["apply", "-f", "-"], { input: deployment(ns, "qwen", { gpus: 1, nodeSelector: { "nvidia.com/gpu.product": "NVIDIA-L4" } }) });
+    await kubectl(["apply", "-f", "-"], {
+      input: deployment(ns, "qwen", { gpus: 1, nodeSelector: { "nvidia.com/gpu.product": "NVIDIA-L4" } }),
+    });
     await kubectl(["-n", ns, "rollout", "status", "deploy/qwen", "--timeout=60s"]);
     const pods = await kubectlJson<{ items: any[] }>(["-n", ns, "get", "pods", "-l", "app=qwen"]);
     assert.equal(pods.items.length, 1);
     const pod = pods.items[0];
-    assert.ok(["kwok-l4-0", "kwok-l4-pool-0"].includes(pod.spec.nodeName), `scheduled on an L4 node, got ${pod.spec.nodeName}`);
+    assert.ok(
+      ["kwok-l4-0", "kwok-l4-pool-0"].includes(pod.spec.nodeName),
+      `scheduled on an L4 node, got ${pod.spec.nodeName}`,
+    );
     assert.equal(pod.status.phase, "Running");
     assert.ok(pod.status.conditions.some((c: any) => c.type === "Ready" && c.status === "True"));
     const logs = await kubectl(["-n", ns, "logs", "deploy/qwen", "-c", "vllm"]);
@@ -110,7 +127,14 @@ test("a 16-GPU Deployment stays Pending with the scheduler's reason in the event
   try {
     await kubectl(["apply", "-f", "-"], { input: deployment(ns, "huge", { gpus: 16 }) });
     const msg = await waitUntil("a FailedScheduling event", async () => {
-      const ev = await kubectlJson<{ items: any[] }>(["-n", ns, "get", "events", "--field-selector", "reason=FailedScheduling"]);
+      const ev = await kubectlJson<{ items: any[] }>([
+        "-n",
+        ns,
+        "get",
+        "events",
+        "--field-selector",
+        "reason=FailedScheduling",
+      ]);
       return ev.items.map((e) => e.message as string).find((m) => /Insufficient nvidia\.com\/gpu/.test(m));
     });
     // four kwok nodes and the real node; the spot node and the real node (nvidia.com/gpu taint) are tainted
@@ -118,7 +142,11 @@ test("a 16-GPU Deployment stays Pending with the scheduler's reason in the event
     assert.match(msg, /2 node\(s\) had untolerated taint/);
     const pods = await kubectlJson<{ items: any[] }>(["-n", ns, "get", "pods", "-l", "app=huge"]);
     assert.equal(pods.items[0].status.phase, "Pending");
-    assert.ok(pods.items[0].status.conditions.some((c: any) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable"));
+    assert.ok(
+      pods.items[0].status.conditions.some(
+        (c: any) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable",
+      ),
+    );
   } finally {
     await cleanup();
   }
@@ -136,7 +164,10 @@ test("a batch/v1 Job completes (pod-complete stage), and simulate=fail makes it 
           backoffLimit: 0,
           template: {
             metadata: { annotations },
-            spec: { restartPolicy: "Never", containers: [{ name: "train", image: "trainer:1", resources: { limits: { "nvidia.com/gpu": "1" } } }] },
+            spec: {
+              restartPolicy: "Never",
+              containers: [{ name: "train", image: "trainer:1", resources: { limits: { "nvidia.com/gpu": "1" } } }],
+            },
           },
         },
       });
@@ -154,9 +185,15 @@ test("a batch/v1 Job completes (pod-complete stage), and simulate=fail makes it 
 test("failure simulation: invalid image, crashloop and OOM pods never become Ready", async () => {
   const { ns, cleanup } = await withNamespace("tb-sim");
   try {
-    await kubectl(["apply", "-f", "-"], { input: deployment(ns, "badimage", { gpus: 1, image: "vllmapp.invalid/vllm-openai:nope" }) });
-    await kubectl(["apply", "-f", "-"], { input: deployment(ns, "crashy", { gpus: 1, annotations: { "vllmapp-testbed/simulate": "crashloop" } }) });
-    await kubectl(["apply", "-f", "-"], { input: deployment(ns, "oomy", { gpus: 1, annotations: { "vllmapp-testbed/simulate": "oom" } }) });
+    await kubectl(["apply", "-f", "-"], {
+      input: deployment(ns, "badimage", { gpus: 1, image: "vllmapp.invalid/vllm-openai:nope" }),
+    });
+    await kubectl(["apply", "-f", "-"], {
+      input: deployment(ns, "crashy", { gpus: 1, annotations: { "vllmapp-testbed/simulate": "crashloop" } }),
+    });
+    await kubectl(["apply", "-f", "-"], {
+      input: deployment(ns, "oomy", { gpus: 1, annotations: { "vllmapp-testbed/simulate": "oom" } }),
+    });
     const status = (app: string) =>
       waitUntil(`a pod of ${app} with container status`, async () => {
         const pods = await kubectlJson<{ items: any[] }>(["-n", ns, "get", "pods", "-l", `app=${app}`]);
@@ -169,8 +206,18 @@ test("failure simulation: invalid image, crashloop and OOM pods never become Rea
     });
     assert.equal(bad.status.phase, "Pending");
     assert.match(bad.status.containerStatuses[0].state.waiting.message, /vllmapp\.invalid\/vllm-openai:nope/);
-    const ev = await kubectlJson<{ items: any[] }>(["-n", ns, "get", "events", "--field-selector", `involvedObject.name=${bad.metadata.name}`]);
-    assert.ok(ev.items.some((e) => e.message === "Error: ErrImagePull"), "ErrImagePull event");
+    const ev = await kubectlJson<{ items: any[] }>([
+      "-n",
+      ns,
+      "get",
+      "events",
+      "--field-selector",
+      `involvedObject.name=${bad.metadata.name}`,
+    ]);
+    assert.ok(
+      ev.items.some((e) => e.message === "Error: ErrImagePull"),
+      "ErrImagePull event",
+    );
 
     const crash = await status("crashy");
     const cs = crash.status.containerStatuses[0];
@@ -223,10 +270,14 @@ test("a Logs object (kwok CRD) gives one pod its own log file", async () => {
         },
       }),
     });
-    const out = await waitUntil("crash log through kubectl logs", async () => {
-      const r = await kubectl(["-n", ns, "logs", "crashy"], { allowFail: true });
-      return r.code === 0 && /Traceback/.test(r.stdout) ? r.stdout : undefined;
-    }, 30_000);
+    const out = await waitUntil(
+      "crash log through kubectl logs",
+      async () => {
+        const r = await kubectl(["-n", ns, "logs", "crashy"], { allowFail: true });
+        return r.code === 0 && /Traceback/.test(r.stdout) ? r.stdout : undefined;
+      },
+      30_000,
+    );
     assert.match(out, /RuntimeError: Engine core initialization failed/);
   } finally {
     await cleanup();

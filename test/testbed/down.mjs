@@ -2,8 +2,8 @@
 // @ts-check
 // npm run testbed:down — stop exactly what testbed:up started (pids from the state file,
 // containers labelled vllmapp.app or vllmapp-testbed, the dockerd it started) and remove its work dir.
-import fs from 'node:fs';
-import { stopTestbed, readState, DEFAULT_WORK_DIR, log } from './lib.mjs';
+import fs from "node:fs";
+import { stopTestbed, readState, DEFAULT_WORK_DIR, log } from "./lib.mjs";
 
 const state = readState(DEFAULT_WORK_DIR);
 if (!state) {
@@ -13,7 +13,7 @@ if (!state) {
 }
 try {
   await stopTestbed(state);
-  log('test bed stopped');
+  log("test bed stopped");
 } catch (e) {
   process.stderr.write(`testbed:down: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);

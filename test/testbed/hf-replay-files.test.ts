@@ -42,7 +42,11 @@ test("hf-replay: a published folder is a repo with a sha, siblings and a tree, o
   assert.match(info.sha, /^[0-9a-f]{40}$/);
   assert.deepEqual(
     info.siblings.map((s: { rfilename: string; size: number }) => [s.rfilename, s.size]),
-    [["config.json", CONFIG.length], ["model.safetensors", 5000], ["tokenizer.json", 2]],
+    [
+      ["config.json", CONFIG.length],
+      ["model.safetensors", 5000],
+      ["tokenizer.json", 2],
+    ],
   );
   const files = [];
   for await (const f of hub.listFiles({ repo: REPO, hubUrl: endpoint, recursive: true })) files.push(f);
@@ -74,7 +78,9 @@ test("hf-replay: resolve gives the file with the Hub's headers, ranges as 206, H
   assert.equal(head.headers.get("x-repo-commit"), info.sha);
   assert.equal((await head.arrayBuffer()).byteLength, 0);
 
-  const part = await fetch(`${podEndpoint}/${REPO}/resolve/${info.sha}/model.safetensors`, { headers: { range: "bytes=10-19" } });
+  const part = await fetch(`${podEndpoint}/${REPO}/resolve/${info.sha}/model.safetensors`, {
+    headers: { range: "bytes=10-19" },
+  });
   assert.equal(part.status, 206);
   assert.equal(part.headers.get("content-range"), "bytes 10-19/5000");
   assert.deepEqual(Buffer.from(await part.arrayBuffer()), WEIGHTS.subarray(10, 20));
@@ -98,5 +104,9 @@ test("hf-replay: the Hub's error codes for a missing repo, file and revision", a
     assert.equal(r.status, status, p);
     assert.equal(r.headers.get("x-error-code"), code, p);
   }
-  await assert.rejects(hub.downloadFile({ repo: REPO, path: "nope.json", hubUrl: endpoint, xet: false }).then((b) => (b === null ? Promise.reject(new Error("null")) : b)));
+  await assert.rejects(
+    hub
+      .downloadFile({ repo: REPO, path: "nope.json", hubUrl: endpoint, xet: false })
+      .then((b) => (b === null ? Promise.reject(new Error("null")) : b)),
+  );
 });

@@ -10,39 +10,39 @@
 // Everything it starts is recorded in <workDir>/state.json (pids, ports, paths)
 // so that a separate process (down.mjs) can stop it. Other servers join through
 // test/testbed/services.mjs (see README.md).
-import { spawn } from 'node:child_process';
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import https from 'node:https';
-import http from 'node:http';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createBridge, startRealNode, stopRealNode, REAL_NODE } from './node.mjs';
-import { ensureVllmImage } from './vllm-image.mjs';
-import { ensureRcloneImage } from './rclone-image.mjs';
-import { ensureTinyModel } from './tiny-model.mjs';
-import { publishTinyModel } from './publish.mjs';
-import { ensureRegistryBinary, forgetImages, pushImages, startRegistry, writeHostsToml } from './registry.mjs';
+import { spawn } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import https from "node:https";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createBridge, startRealNode, stopRealNode, REAL_NODE } from "./node.mjs";
+import { ensureVllmImage } from "./vllm-image.mjs";
+import { ensureRcloneImage } from "./rclone-image.mjs";
+import { ensureTinyModel } from "./tiny-model.mjs";
+import { publishTinyModel } from "./publish.mjs";
+import { ensureRegistryBinary, forgetImages, pushImages, startRegistry, writeHostsToml } from "./registry.mjs";
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLUSTER_DIR = path.join(REPO_ROOT, 'test/cluster');
-export const STANDIN_DIR = path.join(REPO_ROOT, 'test/standin');
-export const FIXTURES_DIR = path.join(REPO_ROOT, 'test/fixtures/testbed');
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const CLUSTER_DIR = path.join(REPO_ROOT, "test/cluster");
+export const STANDIN_DIR = path.join(REPO_ROOT, "test/standin");
+export const FIXTURES_DIR = path.join(REPO_ROOT, "test/fixtures/testbed");
 export const DEFAULT_WORK_DIR = process.env.VLLMAPP_TESTBED_DIR
   ? path.resolve(process.env.VLLMAPP_TESTBED_DIR)
-  : path.join(REPO_ROOT, '.testbed');
+  : path.join(REPO_ROOT, ".testbed");
 
 // Docker settings: our own dockerd uses a non-RFC1918 bridge (198.18.0.0/15 is
 // the RFC 2544 benchmarking range), so even docker-proxy never targets 10/8,
 // 172.16/12 or 192.168/16.
-export const DOCKER_SOCKET = '/var/run/docker.sock';
-export const DOCKER_BIP = '198.18.0.1/24';
-export const DOCKER_POOL = 'base=198.18.0.0/16,size=24';
+export const DOCKER_SOCKET = "/var/run/docker.sock";
+export const DOCKER_BIP = "198.18.0.1/24";
+export const DOCKER_POOL = "base=198.18.0.0/16,size=24";
 // Bump when the stand-in image layout (not the Go source) changes.
-const STANDIN_RECIPE = 'standin-image-v1';
+const STANDIN_RECIPE = "standin-image-v1";
 
 const t0 = Date.now();
 export function log(msg) {
@@ -56,19 +56,19 @@ export class TestbedError extends Error {}
 // waitFor() stops polling when it fires, so an interrupted bring-up can tear down what it started.
 let activeSignal = null;
 function checkAborted() {
-  if (activeSignal?.aborted) throw new TestbedError('test bed bring-up interrupted');
+  if (activeSignal?.aborted) throw new TestbedError("test bed bring-up interrupted");
 }
 
 // ---------------------------------------------------------------- helpers
 
 export function readVersions() {
-  const txt = fs.readFileSync(path.join(CLUSTER_DIR, 'versions.env'), 'utf8');
+  const txt = fs.readFileSync(path.join(CLUSTER_DIR, "versions.env"), "utf8");
   const v = {};
-  for (const line of txt.split('\n')) {
+  for (const line of txt.split("\n")) {
     const m = /^\s*([A-Z0-9_]+)=(\S+)/.exec(line);
     if (m) v[m[1]] = m[2];
   }
-  for (const k of ['K8S_VERSION', 'ETCD_VERSION', 'KWOK_VERSION']) {
+  for (const k of ["K8S_VERSION", "ETCD_VERSION", "KWOK_VERSION"]) {
     if (!v[k]) throw new TestbedError(`test/cluster/versions.env lacks ${k}`);
   }
   return v;
@@ -76,21 +76,25 @@ export function readVersions() {
 
 export function cacheRoot() {
   if (process.env.VLLMAPP_TESTBED_CACHE) return path.resolve(process.env.VLLMAPP_TESTBED_CACHE);
-  const xdg = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(xdg, 'vllmapp-testbed');
+  const xdg = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
+  return path.join(xdg, "vllmapp-testbed");
 }
 
 /** Same bytes as build-bins.sh's nodetools_hash: sha256 over "<relative path><content>" of each .go/go.mod file. */
 function nodetoolsHash() {
-  const dir = path.join(CLUSTER_DIR, 'nodetools');
-  const walk = (d, p = '') =>
-    fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name), `${p}${e.name}/`) : [p + e.name]));
-  const h = crypto.createHash('sha256');
-  for (const f of walk(dir).filter((f) => /\.go$|(^|\/)go\.mod$/.test(f)).sort()) {
+  const dir = path.join(CLUSTER_DIR, "nodetools");
+  const walk = (d, p = "") =>
+    fs
+      .readdirSync(d, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name), `${p}${e.name}/`) : [p + e.name]));
+  const h = crypto.createHash("sha256");
+  for (const f of walk(dir)
+    .filter((f) => /\.go$|(^|\/)go\.mod$/.test(f))
+    .sort()) {
     h.update(f);
     h.update(fs.readFileSync(path.join(dir, f)));
   }
-  return h.digest('hex').slice(0, 16);
+  return h.digest("hex").slice(0, 16);
 }
 
 export function binPaths(v = readVersions(), root = cacheRoot()) {
@@ -102,24 +106,24 @@ export function binPaths(v = readVersions(), root = cacheRoot()) {
   return {
     cacheRoot: root,
     dirs: { k8s, etcd, kwok, kubelet, nodetools },
-    kubelet: path.join(kubelet, 'kubelet'),
+    kubelet: path.join(kubelet, "kubelet"),
     nodetools,
-    kubeApiserver: path.join(k8s, 'kube-apiserver'),
-    kubeControllerManager: path.join(k8s, 'kube-controller-manager'),
-    kubeScheduler: path.join(k8s, 'kube-scheduler'),
-    kubectl: path.join(k8s, 'kubectl'),
-    etcd: path.join(etcd, 'etcd'),
-    kwok: path.join(kwok, 'kwok'),
-    kwokCrds: path.join(kwok, 'crds'),
+    kubeApiserver: path.join(k8s, "kube-apiserver"),
+    kubeControllerManager: path.join(k8s, "kube-controller-manager"),
+    kubeScheduler: path.join(k8s, "kube-scheduler"),
+    kubectl: path.join(k8s, "kubectl"),
+    etcd: path.join(etcd, "etcd"),
+    kwok: path.join(kwok, "kwok"),
+    kwokCrds: path.join(kwok, "crds"),
   };
 }
 
 function tail(file, n = 30) {
   try {
-    const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
-    return lines.slice(-n).join('\n');
+    const lines = fs.readFileSync(file, "utf8").trimEnd().split("\n");
+    return lines.slice(-n).join("\n");
   } catch {
-    return '(no log)';
+    return "(no log)";
   }
 }
 
@@ -129,28 +133,28 @@ export function run(cmd, args, opts = {}) {
   return new Promise((resolve, reject) => {
     let child;
     try {
-      child = spawn(cmd, args, { env: env ?? process.env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+      child = spawn(cmd, args, { env: env ?? process.env, cwd, stdio: ["pipe", "pipe", "pipe"] });
     } catch (e) {
       reject(new TestbedError(`cannot run ${cmd}: ${e.message}`));
       return;
     }
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => {
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => {
       err += d;
       if (stderrTo) stderrTo.write(d);
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     const signal = activeSignal;
-    const onAbort = () => child.kill('SIGKILL');
-    signal?.addEventListener('abort', onAbort, { once: true });
-    child.on('close', () => signal?.removeEventListener('abort', onAbort));
-    child.on('error', (e) => {
+    const onAbort = () => child.kill("SIGKILL");
+    signal?.addEventListener("abort", onAbort, { once: true });
+    child.on("close", () => signal?.removeEventListener("abort", onAbort));
+    child.on("error", (e) => {
       clearTimeout(timer);
       reject(new TestbedError(`cannot run ${cmd}: ${e.message}`));
     });
-    child.on('close', (code, signal) => {
+    child.on("close", (code, signal) => {
       clearTimeout(timer);
       const res = { code, signal, stdout: out, stderr: err };
       if ((code === 0 || allowFail) && !signal) resolve(res);
@@ -158,7 +162,7 @@ export function run(cmd, args, opts = {}) {
       else
         reject(
           new TestbedError(
-            `${path.basename(cmd)} ${args.join(' ').slice(0, 300)} failed (${signal ?? 'exit ' + code}):\n${(err || out).trim().slice(-3000)}`,
+            `${path.basename(cmd)} ${args.join(" ").slice(0, 300)} failed (${signal ?? "exit " + code}):\n${(err || out).trim().slice(-3000)}`,
           ),
         );
     });
@@ -168,7 +172,7 @@ export function run(cmd, args, opts = {}) {
 }
 
 export function which(name) {
-  for (const dir of (process.env.PATH || '').split(':')) {
+  for (const dir of (process.env.PATH || "").split(":")) {
     if (!dir) continue;
     const p = path.join(dir, name);
     try {
@@ -176,7 +180,7 @@ export function which(name) {
       return p;
     } catch {}
   }
-  for (const dir of ['/usr/sbin', '/sbin', '/usr/local/sbin']) {
+  for (const dir of ["/usr/sbin", "/sbin", "/usr/local/sbin"]) {
     const p = path.join(dir, name);
     if (fs.existsSync(p)) return p;
   }
@@ -188,8 +192,8 @@ export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
       const { port } = srv.address();
       srv.close(() => resolve(port));
     });
@@ -211,33 +215,40 @@ export async function waitFor(what, fn, { timeoutMs = 60_000, intervalMs = 200, 
       lastErr = e;
     }
     if (isAlive && !isAlive()) {
-      throw new TestbedError(`${what}: process exited${logFile ? `; last log lines of ${logFile}:\n${tail(logFile)}` : ''}`);
+      throw new TestbedError(
+        `${what}: process exited${logFile ? `; last log lines of ${logFile}:\n${tail(logFile)}` : ""}`,
+      );
     }
     if (Date.now() > deadline) {
       throw new TestbedError(
-        `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastErr ? ` (last error: ${lastErr.message})` : ''}` +
-          (logFile ? `; last log lines of ${logFile}:\n${tail(logFile)}` : ''),
+        `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastErr ? ` (last error: ${lastErr.message})` : ""}` +
+          (logFile ? `; last log lines of ${logFile}:\n${tail(logFile)}` : ""),
       );
     }
     await sleep(intervalMs);
   }
 }
 
-function request(url, { method = 'GET', body, headers = {}, tls, timeoutMs = 5000 } = {}) {
+function request(url, { method = "GET", body, headers = {}, tls, timeoutMs = 5000 } = {}) {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    const mod = u.protocol === 'https:' ? https : http;
+    const mod = u.protocol === "https:" ? https : http;
     const req = mod.request(
       u,
-      { method, headers: { ...headers, ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) }, timeout: timeoutMs, ...(tls || {}) },
+      {
+        method,
+        headers: { ...headers, ...(body ? { "content-length": Buffer.byteLength(body) } : {}) },
+        timeout: timeoutMs,
+        ...(tls || {}),
+      },
       (res) => {
-        let data = '';
-        res.on('data', (d) => (data += d));
-        res.on('end', () => resolve({ status: res.statusCode, body: data }));
+        let data = "";
+        res.on("data", (d) => (data += d));
+        res.on("end", () => resolve({ status: res.statusCode, body: data }));
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs}ms`)));
-    req.on('error', reject);
+    req.on("timeout", () => req.destroy(new Error(`timeout after ${timeoutMs}ms`)));
+    req.on("error", reject);
     if (body) req.end(body);
     else req.end();
   });
@@ -250,7 +261,7 @@ function isAlive(pid) {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    return e.code === 'EPERM';
+    return e.code === "EPERM";
   }
 }
 
@@ -258,12 +269,12 @@ function isAlive(pid) {
 function isOurProcess(p) {
   if (!p?.pid || !isAlive(p.pid)) return false;
   try {
-    const exe = fs.readlinkSync(`/proc/${p.pid}/exe`).replace(/ \(deleted\)$/, '');
+    const exe = fs.readlinkSync(`/proc/${p.pid}/exe`).replace(/ \(deleted\)$/, "");
     if (p.bin && exe !== p.bin && path.basename(exe) !== path.basename(p.bin)) return false;
     // zombies count as gone
-    const stat = fs.readFileSync(`/proc/${p.pid}/stat`, 'utf8');
-    const st = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return st !== 'Z';
+    const stat = fs.readFileSync(`/proc/${p.pid}/stat`, "utf8");
+    const st = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return st !== "Z";
   } catch {
     return isAlive(p.pid);
   }
@@ -273,7 +284,7 @@ function isOurProcess(p) {
 export async function stopProcess(p, { timeoutMs = 15_000 } = {}) {
   if (!isOurProcess(p)) return false;
   try {
-    process.kill(p.pid, 'SIGTERM');
+    process.kill(p.pid, "SIGTERM");
   } catch {}
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -282,10 +293,10 @@ export async function stopProcess(p, { timeoutMs = 15_000 } = {}) {
   }
   log(`${p.name} (pid ${p.pid}) ignored SIGTERM for ${timeoutMs / 1000}s; sending SIGKILL`);
   try {
-    process.kill(-p.pid, 'SIGKILL'); // its own process group (spawned detached)
+    process.kill(-p.pid, "SIGKILL"); // its own process group (spawned detached)
   } catch {
     try {
-      process.kill(p.pid, 'SIGKILL');
+      process.kill(p.pid, "SIGKILL");
     } catch {}
   }
   for (let i = 0; i < 50 && isOurProcess(p); i++) await sleep(100);
@@ -295,12 +306,12 @@ export async function stopProcess(p, { timeoutMs = 15_000 } = {}) {
 // ---------------------------------------------------------------- state
 
 export function statePath(workDir) {
-  return path.join(workDir, 'state.json');
+  return path.join(workDir, "state.json");
 }
 
 export function readState(workDir = DEFAULT_WORK_DIR) {
   try {
-    return JSON.parse(fs.readFileSync(statePath(workDir), 'utf8'));
+    return JSON.parse(fs.readFileSync(statePath(workDir), "utf8"));
   } catch {
     return null;
   }
@@ -309,8 +320,8 @@ export function readState(workDir = DEFAULT_WORK_DIR) {
 /** Write the state file whole (a temporary file renamed over it, so a reader never sees half of it). */
 function writeState(workDir, state) {
   fs.mkdirSync(workDir, { recursive: true });
-  const tmp = statePath(workDir) + '.tmp';
-  fs.writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
+  const tmp = statePath(workDir) + ".tmp";
+  fs.writeFileSync(tmp, JSON.stringify(state, null, 2) + "\n");
   fs.renameSync(tmp, statePath(workDir));
 }
 
@@ -322,7 +333,7 @@ export function stateIsLive(state) {
 class Ctx {
   constructor(workDir) {
     this.workDir = workDir;
-    this.logDir = path.join(workDir, 'logs');
+    this.logDir = path.join(workDir, "logs");
     this.state = {
       version: 1,
       workDir,
@@ -353,22 +364,22 @@ class Ctx {
     checkAborted();
     fs.mkdirSync(this.logDir, { recursive: true });
     const logFile = path.join(this.logDir, `${name}.log`);
-    const fd = fs.openSync(logFile, 'a');
+    const fd = fs.openSync(logFile, "a");
     let child;
     try {
       child = spawn(bin, args, {
         env: env ?? process.env,
         cwd: cwd ?? this.workDir,
         detached: true, // own process group: a Ctrl-C to the parent does not kill it before teardown
-        stdio: ['ignore', fd, fd],
+        stdio: ["ignore", fd, fd],
       });
     } finally {
       fs.closeSync(fd);
     }
     if (!child.pid) throw new TestbedError(`could not start ${name} (${bin})`);
     let exited = false;
-    child.on('exit', () => (exited = true));
-    child.on('error', () => (exited = true));
+    child.on("exit", () => (exited = true));
+    child.on("error", () => (exited = true));
     child.unref();
     const rec = { name, pid: child.pid, bin, args, logFile };
     this.state.processes.push(rec);
@@ -395,35 +406,42 @@ class Ctx {
  * kube-apiserver and dockerd (one the test bed started) can be restarted; `node test/testbed/restart.mjs`
  * is the command-line form.
  */
-export async function restartProcess(workDir, name, { signal = 'SIGTERM', downMs = 0 } = {}) {
-  if (name !== 'kube-apiserver' && name !== 'dockerd') throw new TestbedError(`restartProcess: only kube-apiserver and dockerd can be restarted (asked for ${name})`);
+export async function restartProcess(workDir, name, { signal = "SIGTERM", downMs = 0 } = {}) {
+  if (name !== "kube-apiserver" && name !== "dockerd")
+    throw new TestbedError(`restartProcess: only kube-apiserver and dockerd can be restarted (asked for ${name})`);
   const state = readState(workDir);
   const rec = state?.processes?.find((p) => p.name === name);
   if (!rec || !isOurProcess(rec)) {
-    throw new TestbedError(`no running ${name} of the test bed at ${workDir}${name === 'dockerd' && state?.docker && !state.docker.startedByUs ? ' (it uses a Docker engine it did not start, and does not restart that one)' : ''}`);
+    throw new TestbedError(
+      `no running ${name} of the test bed at ${workDir}${name === "dockerd" && state?.docker && !state.docker.startedByUs ? " (it uses a Docker engine it did not start, and does not restart that one)" : ""}`,
+    );
   }
-  if (name === 'dockerd' && signal === 'SIGKILL') throw new TestbedError('dockerd is restarted with SIGTERM only (SIGKILL would orphan its containerd)');
+  if (name === "dockerd" && signal === "SIGKILL")
+    throw new TestbedError("dockerd is restarted with SIGTERM only (SIGKILL would orphan its containerd)");
   const t0 = Date.now();
-  if (signal === 'SIGKILL') {
+  if (signal === "SIGKILL") {
     try {
-      process.kill(rec.pid, 'SIGKILL');
+      process.kill(rec.pid, "SIGKILL");
     } catch {}
     for (let i = 0; i < 100 && isOurProcess(rec); i++) await sleep(50);
   } else {
     // kube-apiserver stops listening at once and closes its watches; the process itself can linger for a
     // minute on its own shutdown, and is then killed, as a kubelet kills a static pod after its grace
     // period. dockerd stops its containers first (their own grace period, 10 s).
-    await stopProcess(rec, { timeoutMs: name === 'dockerd' ? 30_000 : 5_000 });
+    await stopProcess(rec, { timeoutMs: name === "dockerd" ? 30_000 : 5_000 });
   }
   if (isOurProcess(rec)) throw new TestbedError(`${name} (pid ${rec.pid}) did not stop`);
   const stoppedAt = Date.now();
   await sleep(downMs);
-  const fd = fs.openSync(rec.logFile, 'a');
+  const fd = fs.openSync(rec.logFile, "a");
   let child;
   try {
     // dockerd gets the dead proxy it was started with (startDocker)
-    const env = name === 'dockerd' ? { ...process.env, HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', NO_PROXY: '' } : process.env;
-    child = spawn(rec.bin, rec.args, { cwd: workDir, detached: true, stdio: ['ignore', fd, fd], env });
+    const env =
+      name === "dockerd"
+        ? { ...process.env, HTTP_PROXY: "http://127.0.0.1:9", HTTPS_PROXY: "http://127.0.0.1:9", NO_PROXY: "" }
+        : process.env;
+    child = spawn(rec.bin, rec.args, { cwd: workDir, detached: true, stdio: ["ignore", fd, fd], env });
   } finally {
     fs.closeSync(fd);
   }
@@ -433,11 +451,16 @@ export async function restartProcess(workDir, name, { signal = 'SIGTERM', downMs
   writeState(workDir, fresh);
   fs.writeFileSync(path.join(workDir, `${name}.pid`), `${child.pid}\n`);
   let answers = () => dockerAnswers(process.env);
-  if (name === 'kube-apiserver') {
-    const tls = adminTls(path.join(workDir, 'pki'));
+  if (name === "kube-apiserver") {
+    const tls = adminTls(path.join(workDir, "pki"));
     answers = () => apiserverReady(`https://127.0.0.1:${state.ports.apiserver}`, tls);
   }
-  await waitFor(`${name} to answer after the restart`, answers, { timeoutMs: 90_000, intervalMs: 100, logFile: rec.logFile, isAlive: () => isAlive(child.pid) });
+  await waitFor(`${name} to answer after the restart`, answers, {
+    timeoutMs: 90_000,
+    intervalMs: 100,
+    logFile: rec.logFile,
+    isAlive: () => isAlive(child.pid),
+  });
   // it stopped accepting connections at t0 (SIGTERM or SIGKILL)
   return { pid: child.pid, stoppedSeconds: (stoppedAt - t0) / 1000, downSeconds: (Date.now() - t0) / 1000 };
 }
@@ -449,42 +472,47 @@ export async function ensureBinaries() {
   const v = readVersions();
   const b = binPaths(v);
   const missing = Object.entries(b.dirs)
-    .filter(([, d]) => !fs.existsSync(path.join(d, '.complete')))
+    .filter(([, d]) => !fs.existsSync(path.join(d, ".complete")))
     .map(([k]) => k);
   if (missing.length === 0) return b;
-  log(`building ${missing.join(', ')} from Go modules into ${cacheRoot()} (cold build takes several minutes on 2 cores)`);
+  log(
+    `building ${missing.join(", ")} from Go modules into ${cacheRoot()} (cold build takes several minutes on 2 cores)`,
+  );
   const started = Date.now();
-  const child = spawn('bash', [path.join(CLUSTER_DIR, 'build-bins.sh'), ...missing], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const child = spawn("bash", [path.join(CLUSTER_DIR, "build-bins.sh"), ...missing], {
+    stdio: ["ignore", "ignore", "pipe"],
     detached: true, // own process group, so an interrupt stops go build too
   });
-  child.stderr.on('data', (d) => process.stderr.write(d));
+  child.stderr.on("data", (d) => process.stderr.write(d));
   const beat = setInterval(() => log(`... still building (${Math.round((Date.now() - started) / 60000)} min)`), 60_000);
   const signal = activeSignal;
   const onAbort = () => {
     try {
-      process.kill(-child.pid, 'SIGTERM'); // bash and the go build it runs
+      process.kill(-child.pid, "SIGTERM"); // bash and the go build it runs
     } catch {}
   };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  const code = await new Promise((r) => child.on('close', r));
-  signal?.removeEventListener('abort', onAbort);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const code = await new Promise((r) => child.on("close", r));
+  signal?.removeEventListener("abort", onAbort);
   clearInterval(beat);
   checkAborted();
-  if (code !== 0) throw new TestbedError(`building the control-plane binaries failed (test/cluster/build-bins.sh exit ${code}); see the output above`);
+  if (code !== 0)
+    throw new TestbedError(
+      `building the control-plane binaries failed (test/cluster/build-bins.sh exit ${code}); see the output above`,
+    );
   log(`binaries built in ${Math.round((Date.now() - started) / 1000)}s`);
   return b;
 }
 
 /** sha256 over "<path relative to the repo><content>" of each file, then `extra` (build-bins.sh's files_hash). */
 function filesHash(extra, files) {
-  const h = crypto.createHash('sha256');
+  const h = crypto.createHash("sha256");
   for (const f of files) {
     h.update(f);
     h.update(fs.readFileSync(path.join(REPO_ROOT, f)));
   }
   h.update(extra);
-  return h.digest('hex').slice(0, 16);
+  return h.digest("hex").slice(0, 16);
 }
 
 /**
@@ -492,22 +520,28 @@ function filesHash(extra, files) {
  * minor's kube-apiserver, kube-score, kubeconform, psscheck and kubeconform's generated schemas.
  */
 export function extraBinPaths(v = readVersions(), root = cacheRoot()) {
-  for (const k of ['K8S_OLDEST_VERSION', 'KUBE_SCORE_VERSION', 'KUBECONFORM_VERSION', 'PSS_VERSION', 'SCHEMA_K8S_VERSIONS']) {
+  for (const k of [
+    "K8S_OLDEST_VERSION",
+    "KUBE_SCORE_VERSION",
+    "KUBECONFORM_VERSION",
+    "PSS_VERSION",
+    "SCHEMA_K8S_VERSIONS",
+  ]) {
     if (!v[k]) throw new TestbedError(`test/cluster/versions.env lacks ${k}`);
   }
   const oldest = path.join(root, `k8s-oldest-${v.K8S_OLDEST_VERSION}`);
   const kubeScore = path.join(root, `kube-score-${v.KUBE_SCORE_VERSION}`);
   const kubeconform = path.join(root, `kubeconform-${v.KUBECONFORM_VERSION}`);
-  const pss = ['go.mod', 'go.sum', 'main.go'].map((f) => `test/checks/psscheck/${f}`);
+  const pss = ["go.mod", "go.sum", "main.go"].map((f) => `test/checks/psscheck/${f}`);
   const psscheck = path.join(root, `psscheck-${filesHash(v.PSS_VERSION, pss)}`);
-  const schemas = path.join(root, `kube-schemas-${filesHash(v.SCHEMA_K8S_VERSIONS, ['test/checks/gen-schemas.mjs'])}`);
+  const schemas = path.join(root, `kube-schemas-${filesHash(v.SCHEMA_K8S_VERSIONS, ["test/checks/gen-schemas.mjs"])}`);
   return {
-    oldest: { dirs: { oldest }, kubeApiserver: path.join(oldest, 'kube-apiserver') },
+    oldest: { dirs: { oldest }, kubeApiserver: path.join(oldest, "kube-apiserver") },
     checkers: {
       dirs: { kubeScore, kubeconform, psscheck, schemas },
-      kubeScore: path.join(kubeScore, 'kube-score'),
-      kubeconform: path.join(kubeconform, 'kubeconform'),
-      psscheck: path.join(psscheck, 'psscheck'),
+      kubeScore: path.join(kubeScore, "kube-score"),
+      kubeconform: path.join(kubeconform, "kubeconform"),
+      psscheck: path.join(psscheck, "psscheck"),
       schemas,
     },
   };
@@ -518,34 +552,40 @@ export function extraBinPaths(v = readVersions(), root = cacheRoot()) {
  * build-bins.sh process, so it runs alongside ensureBinaries() (the cold times are in README.md).
  */
 async function ensureBuilt(what, components, paths) {
-  if (Object.values(paths.dirs).every((d) => fs.existsSync(path.join(d, '.complete')))) return paths;
+  if (Object.values(paths.dirs).every((d) => fs.existsSync(path.join(d, ".complete")))) return paths;
   log(`building ${what} into ${cacheRoot()}`);
   const started = Date.now();
-  const child = spawn('bash', [path.join(CLUSTER_DIR, 'build-bins.sh'), ...components], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-  child.stderr.on('data', (d) => process.stderr.write(d));
+  const child = spawn("bash", [path.join(CLUSTER_DIR, "build-bins.sh"), ...components], {
+    stdio: ["ignore", "ignore", "pipe"],
+    detached: true,
+  });
+  child.stderr.on("data", (d) => process.stderr.write(d));
   const signal = activeSignal;
   const onAbort = () => {
     try {
-      process.kill(-child.pid, 'SIGTERM');
+      process.kill(-child.pid, "SIGTERM");
     } catch {}
   };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  const code = await new Promise((r) => child.on('close', r));
-  signal?.removeEventListener('abort', onAbort);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const code = await new Promise((r) => child.on("close", r));
+  signal?.removeEventListener("abort", onAbort);
   checkAborted();
-  if (code !== 0) throw new TestbedError(`building ${what} failed (test/cluster/build-bins.sh ${components.join(' ')} exit ${code}); see the output above`);
+  if (code !== 0)
+    throw new TestbedError(
+      `building ${what} failed (test/cluster/build-bins.sh ${components.join(" ")} exit ${code}); see the output above`,
+    );
   log(`${what} built in ${Math.round((Date.now() - started) / 1000)}s`);
   return paths;
 }
 
 /** The oldest supported minor's kube-apiserver (build-bins.sh k8s-oldest). */
 export function ensureOldestBinaries() {
-  return ensureBuilt('the oldest kube-apiserver', ['k8s-oldest'], extraBinPaths().oldest);
+  return ensureBuilt("the oldest kube-apiserver", ["k8s-oldest"], extraBinPaths().oldest);
 }
 
 /** kube-score, kubeconform and its schemas, psscheck (build-bins.sh checkers). */
 export function ensureCheckers() {
-  return ensureBuilt('the manifest checkers', ['checkers'], extraBinPaths().checkers);
+  return ensureBuilt("the manifest checkers", ["checkers"], extraBinPaths().checkers);
 }
 
 // apt runs one at a time (dpkg's lock), and `apt-get update` once per process.
@@ -560,20 +600,26 @@ export function ensureDebianPackages(wanted, why) {
   const job = aptQueue.then(async () => {
     const missing = wanted.filter((w) => !w.has()).map((w) => w.pkg);
     if (missing.length === 0) return;
-    if (process.getuid?.() !== 0) throw new TestbedError(`${why} needs ${missing.join(', ')} and we are not root: apt-get install -y ${missing.join(' ')}`);
-    if (!which('apt-get')) throw new TestbedError(`${why} needs ${missing.join(', ')} and apt-get is not available`);
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const lock = ['-o', 'DPkg::Lock::Timeout=600'];
+    if (process.getuid?.() !== 0)
+      throw new TestbedError(
+        `${why} needs ${missing.join(", ")} and we are not root: apt-get install -y ${missing.join(" ")}`,
+      );
+    if (!which("apt-get")) throw new TestbedError(`${why} needs ${missing.join(", ")} and apt-get is not available`);
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    const lock = ["-o", "DPkg::Lock::Timeout=600"];
     if (!aptUpdated) {
-      log('apt-get update');
-      await run('apt-get', [...lock, 'update'], { env, timeoutMs: 600_000 });
+      log("apt-get update");
+      await run("apt-get", [...lock, "update"], { env, timeoutMs: 600_000 });
       aptUpdated = true;
     }
-    log(`${why}: apt-get install -y ${missing.join(' ')}`);
-    await run('apt-get', [...lock, 'install', '-y', '--no-install-recommends', ...missing], { env, timeoutMs: 900_000 });
+    log(`${why}: apt-get install -y ${missing.join(" ")}`);
+    await run("apt-get", [...lock, "install", "-y", "--no-install-recommends", ...missing], {
+      env,
+      timeoutMs: 900_000,
+    });
     const still = wanted.filter((w) => !w.has()).map((w) => w.pkg);
-    if (still.length) throw new TestbedError(`apt-get install ${still.join(' ')} finished but they are still missing`);
-    log(`${missing.join(', ')} installed`);
+    if (still.length) throw new TestbedError(`apt-get install ${still.join(" ")} finished but they are still missing`);
+    log(`${missing.join(", ")} installed`);
   });
   aptQueue = job.catch(() => {});
   return job;
@@ -581,19 +627,25 @@ export function ensureDebianPackages(wanted, why) {
 
 /** Install Debian's docker.io with apt when dockerd is missing. */
 export function ensureDockerInstalled() {
-  return ensureDebianPackages([{ pkg: 'docker.io', has: () => !!(which('dockerd') && which('docker')) }], 'the Docker engine');
+  return ensureDebianPackages(
+    [{ pkg: "docker.io", has: () => !!(which("dockerd") && which("docker")) }],
+    "the Docker engine",
+  );
 }
 
 /** What the real node runs on: Debian's containerd, runc, CNI plugins, iproute2. */
 export function ensureNodePackages() {
   return ensureDebianPackages(
     [
-      { pkg: 'containerd', has: () => !!(which('containerd') && which('ctr')) },
-      { pkg: 'runc', has: () => !!which('runc') },
-      { pkg: 'containernetworking-plugins', has: () => fs.existsSync('/usr/lib/cni/bridge') && fs.existsSync('/usr/lib/cni/host-local') },
-      { pkg: 'iproute2', has: () => !!which('ip') },
+      { pkg: "containerd", has: () => !!(which("containerd") && which("ctr")) },
+      { pkg: "runc", has: () => !!which("runc") },
+      {
+        pkg: "containernetworking-plugins",
+        has: () => fs.existsSync("/usr/lib/cni/bridge") && fs.existsSync("/usr/lib/cni/host-local"),
+      },
+      { pkg: "iproute2", has: () => !!which("ip") },
     ],
-    'the real node',
+    "the real node",
   );
 }
 
@@ -604,12 +656,16 @@ export function ensureNodePackages() {
  * certificates here are signed at the same time (a run failed with "Unable to load number from ca.srl").
  */
 function serial() {
-  return ['-set_serial', `0x${crypto.randomBytes(16).toString('hex')}`];
+  return ["-set_serial", `0x${crypto.randomBytes(16).toString("hex")}`];
 }
 
 /** The TLS options of the admin client: the test bed's CA and the admin's certificate. */
 function adminTls(pki) {
-  return { ca: fs.readFileSync(path.join(pki, 'ca.crt')), cert: fs.readFileSync(path.join(pki, 'admin.crt')), key: fs.readFileSync(path.join(pki, 'admin.key')) };
+  return {
+    ca: fs.readFileSync(path.join(pki, "ca.crt")),
+    cert: fs.readFileSync(path.join(pki, "admin.crt")),
+    key: fs.readFileSync(path.join(pki, "admin.key")),
+  };
 }
 
 async function apiserverReady(server, tls) {
@@ -618,32 +674,48 @@ async function apiserverReady(server, tls) {
 
 async function makePki(dir) {
   fs.mkdirSync(dir, { recursive: true });
-  const o = (args) => run('openssl', args, { cwd: dir });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const o = (args) => run("openssl", args, { cwd: dir });
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
   fs.writeFileSync(
-    path.join(dir, 'ca.cnf'),
-    '[req]\ndistinguished_name = dn\nx509_extensions = v3_ca\nprompt = no\n[dn]\nCN = vllmapp-testbed-ca\n' +
-      '[v3_ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\nsubjectKeyIdentifier = hash\n',
+    path.join(dir, "ca.cnf"),
+    "[req]\ndistinguished_name = dn\nx509_extensions = v3_ca\nprompt = no\n[dn]\nCN = vllmapp-testbed-ca\n" +
+      "[v3_ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\nsubjectKeyIdentifier = hash\n",
   );
-  await o(['req', '-x509', '-new', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '30', '-config', 'ca.cnf']);
+  await o(["req", "-x509", "-new", ...ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "30", "-config", "ca.cnf"]);
   fs.writeFileSync(
-    path.join(dir, 'server.ext'),
-    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' +
-      'subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n',
+    path.join(dir, "server.ext"),
+    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n" +
+      "subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n",
   );
   fs.writeFileSync(
-    path.join(dir, 'client.ext'),
-    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n',
+    path.join(dir, "client.ext"),
+    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
   );
   const issue = async (name, subj, ext) => {
-    await o(['req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj]);
-    await o(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', ...serial(), '-days', '30', '-out', `${name}.crt`, '-extfile', ext]);
+    await o(["req", "-new", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj]);
+    await o([
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      ...serial(),
+      "-days",
+      "30",
+      "-out",
+      `${name}.crt`,
+      "-extfile",
+      ext,
+    ]);
   };
   await Promise.all([
-    issue('apiserver', '/CN=kube-apiserver', 'server.ext'),
-    issue('admin', '/O=system:masters/CN=vllmapp-testbed-admin', 'client.ext'),
-    o(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', 'sa.key']).then(() =>
-      o(['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']),
+    issue("apiserver", "/CN=kube-apiserver", "server.ext"),
+    issue("admin", "/O=system:masters/CN=vllmapp-testbed-admin", "client.ext"),
+    o(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", "sa.key"]).then(() =>
+      o(["pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub"]),
     ),
   ]);
 }
@@ -652,8 +724,8 @@ async function makePki(dir) {
  * A kubeconfig for the test cluster (CA from the test bed PKI) with one client-cert user: the admin's
  * (KUBECONFIG), or the real node's kubelet (node.mjs).
  */
-export function writeKubeconfig(file, server, pki, { user, cert, key, context = 'vllmapp-testbed', namespace } = {}) {
-  const b64 = (f) => fs.readFileSync(f).toString('base64');
+export function writeKubeconfig(file, server, pki, { user, cert, key, context = "vllmapp-testbed", namespace } = {}) {
+  const b64 = (f) => fs.readFileSync(f).toString("base64");
   fs.writeFileSync(
     file,
     `apiVersion: v1
@@ -662,7 +734,7 @@ clusters:
 - name: vllmapp-testbed
   cluster:
     server: ${server}
-    certificate-authority-data: ${b64(path.join(pki, 'ca.crt'))}
+    certificate-authority-data: ${b64(path.join(pki, "ca.crt"))}
 users:
 - name: ${user}
   user:
@@ -673,7 +745,7 @@ contexts:
   context:
     cluster: vllmapp-testbed
     user: ${user}
-${namespace ? `    namespace: ${namespace}\n` : ''}current-context: ${context}
+${namespace ? `    namespace: ${namespace}\n` : ""}current-context: ${context}
 `,
     { mode: 0o600 },
   );
@@ -681,31 +753,46 @@ ${namespace ? `    namespace: ${namespace}\n` : ''}current-context: ${context}
 
 // ---------------------------------------------------------------- control plane
 
-const KWOK_CRDS = ['Stage', 'Logs', 'ClusterLogs', 'PortForward', 'ClusterPortForward', 'Exec', 'ClusterExec', 'Attach', 'ClusterAttach'];
+const KWOK_CRDS = [
+  "Stage",
+  "Logs",
+  "ClusterLogs",
+  "PortForward",
+  "ClusterPortForward",
+  "Exec",
+  "ClusterExec",
+  "Attach",
+  "ClusterAttach",
+];
 const CRD_FILES = {
-  Stage: 'stages',
-  Logs: 'logs',
-  ClusterLogs: 'clusterlogs',
-  PortForward: 'portforwards',
-  ClusterPortForward: 'clusterportforwards',
-  Exec: 'execs',
-  ClusterExec: 'clusterexecs',
-  Attach: 'attaches',
-  ClusterAttach: 'clusterattaches',
+  Stage: "stages",
+  Logs: "logs",
+  ClusterLogs: "clusterlogs",
+  PortForward: "portforwards",
+  ClusterPortForward: "clusterportforwards",
+  Exec: "execs",
+  ClusterExec: "clusterexecs",
+  Attach: "attaches",
+  ClusterAttach: "clusterattaches",
 };
 
 async function startControlPlane(ctx, bins, versions) {
   const w = ctx.workDir;
-  const pki = path.join(w, 'pki');
-  const kubeconfig = path.join(w, 'admin.kubeconfig');
+  const pki = path.join(w, "pki");
+  const kubeconfig = path.join(w, "admin.kubeconfig");
   const [etcdPort, peerPort, apiPort, kwokPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   Object.assign(ctx.state.ports, { etcd: etcdPort, etcdPeer: peerPort, apiserver: apiPort, kwok: kwokPort });
   ctx.save();
 
   await makePki(pki);
   const server = `https://127.0.0.1:${apiPort}`;
-  writeKubeconfig(kubeconfig, server, pki, { user: 'vllmapp-testbed-admin', cert: path.join(pki, 'admin.crt'), key: path.join(pki, 'admin.key'), namespace: 'default' });
-  const kubeCacheDir = path.join(w, 'kube-cache');
+  writeKubeconfig(kubeconfig, server, pki, {
+    user: "vllmapp-testbed-admin",
+    cert: path.join(pki, "admin.crt"),
+    key: path.join(pki, "admin.key"),
+    namespace: "default",
+  });
+  const kubeCacheDir = path.join(w, "kube-cache");
   const kenv = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: kubeCacheDir };
   const kubectl = (args, opts = {}) => run(bins.kubectl, args, { env: kenv, timeoutMs: 60_000, ...opts });
   const tls = adminTls(pki);
@@ -716,66 +803,67 @@ async function startControlPlane(ctx, bins, versions) {
   };
 
   // etcd
-  const etcd = ctx.spawn('etcd', bins.etcd, [
-    '--name=testbed',
-    `--data-dir=${path.join(w, 'etcd')}`,
+  const etcd = ctx.spawn("etcd", bins.etcd, [
+    "--name=testbed",
+    `--data-dir=${path.join(w, "etcd")}`,
     `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
     `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
     `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
     `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
     `--initial-cluster=testbed=http://127.0.0.1:${peerPort}`,
-    '--unsafe-no-fsync=true',
-    '--log-level=warn',
+    "--unsafe-no-fsync=true",
+    "--log-level=warn",
   ]);
-  await ctx.waitForHttp('etcd /health', `http://127.0.0.1:${etcdPort}/health`, { proc: etcd, timeoutMs: 30_000 });
+  await ctx.waitForHttp("etcd /health", `http://127.0.0.1:${etcdPort}/health`, { proc: etcd, timeoutMs: 30_000 });
   log(`etcd ${versions.ETCD_VERSION} up on 127.0.0.1:${etcdPort}`);
 
   // kube-apiserver
-  const apiserver = ctx.spawn('kube-apiserver', bins.kubeApiserver, [
+  const apiserver = ctx.spawn("kube-apiserver", bins.kubeApiserver, [
     `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-    '--bind-address=127.0.0.1',
+    "--bind-address=127.0.0.1",
     `--secure-port=${apiPort}`,
-    '--advertise-address=127.0.0.1',
-    '--endpoint-reconciler-type=none',
+    "--advertise-address=127.0.0.1",
+    "--endpoint-reconciler-type=none",
     `--tls-cert-file=${pki}/apiserver.crt`,
     `--tls-private-key-file=${pki}/apiserver.key`,
-    `--cert-dir=${path.join(w, 'apiserver-certs')}`,
+    `--cert-dir=${path.join(w, "apiserver-certs")}`,
     `--client-ca-file=${pki}/ca.crt`,
-    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
     `--service-account-key-file=${pki}/sa.pub`,
     `--service-account-signing-key-file=${pki}/sa.key`,
-    '--service-cluster-ip-range=10.96.0.0/16',
-    '--authorization-mode=Node,RBAC',
-    '--allow-privileged=true',
-    '--enable-priority-and-fairness=false',
-    '--kubelet-preferred-address-types=InternalIP,Hostname',
+    "--service-cluster-ip-range=10.96.0.0/16",
+    "--authorization-mode=Node,RBAC",
+    "--allow-privileged=true",
+    "--enable-priority-and-fairness=false",
+    "--kubelet-preferred-address-types=InternalIP,Hostname",
     // logs/exec/port-forward to the real node's kubelet authenticate with the admin client cert
     `--kubelet-client-certificate=${pki}/admin.crt`,
     `--kubelet-client-key=${pki}/admin.key`,
-    '--profiling=false',
-    '--v=1',
+    "--profiling=false",
+    "--v=1",
   ]);
-  await waitFor(
-    'kube-apiserver /readyz',
-    () => apiserverReady(server, tls),
-    { timeoutMs: 90_000, logFile: apiserver.logFile, isAlive: apiserver.alive, intervalMs: 250 },
-  );
+  await waitFor("kube-apiserver /readyz", () => apiserverReady(server, tls), {
+    timeoutMs: 90_000,
+    logFile: apiserver.logFile,
+    isAlive: apiserver.alive,
+    intervalMs: 250,
+  });
   log(`kube-apiserver ${versions.K8S_VERSION} ready on ${server}`);
 
   // kube-controller-manager + kube-scheduler (no serving ports at all)
-  ctx.spawn('kube-controller-manager', bins.kubeControllerManager, [
+  ctx.spawn("kube-controller-manager", bins.kubeControllerManager, [
     `--kubeconfig=${kubeconfig}`,
-    '--leader-elect=false',
-    '--controllers=*',
+    "--leader-elect=false",
+    "--controllers=*",
     `--service-account-private-key-file=${pki}/sa.key`,
     `--root-ca-file=${pki}/ca.crt`,
-    '--use-service-account-credentials=false',
-    '--bind-address=127.0.0.1',
-    '--secure-port=0',
-    '--profiling=false',
-    '--v=1',
+    "--use-service-account-credentials=false",
+    "--bind-address=127.0.0.1",
+    "--secure-port=0",
+    "--profiling=false",
+    "--v=1",
   ]);
-  const schedCfg = path.join(w, 'kube-scheduler.yaml');
+  const schedCfg = path.join(w, "kube-scheduler.yaml");
   fs.writeFileSync(
     schedCfg,
     `apiVersion: kubescheduler.config.k8s.io/v1
@@ -786,16 +874,27 @@ leaderElection:
   leaderElect: false
 `,
   );
-  ctx.spawn('kube-scheduler', bins.kubeScheduler, [`--config=${schedCfg}`, '--bind-address=127.0.0.1', '--secure-port=0', '--v=1']);
+  ctx.spawn("kube-scheduler", bins.kubeScheduler, [
+    `--config=${schedCfg}`,
+    "--bind-address=127.0.0.1",
+    "--secure-port=0",
+    "--v=1",
+  ]);
 
   // kwok CRDs, stages and default logs (CRD mode, so tests can add Logs/Stage objects)
   const crdFiles = KWOK_CRDS.map((k) => path.join(bins.kwokCrds, `kwok.x-k8s.io_${CRD_FILES[k]}.yaml`));
-  await kubectl(['create', ...crdFiles.flatMap((f) => ['-f', f])]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...KWOK_CRDS.map((k) => `crd/${CRD_FILES[k]}.kwok.x-k8s.io`)]);
-  const clusterLogs = path.join(w, 'kwok-clusterlogs.yaml');
+  await kubectl(["create", ...crdFiles.flatMap((f) => ["-f", f])]);
+  await kubectl([
+    "wait",
+    "--for=condition=Established",
+    "--timeout=60s",
+    ...KWOK_CRDS.map((k) => `crd/${CRD_FILES[k]}.kwok.x-k8s.io`),
+  ]);
+  const clusterLogs = path.join(w, "kwok-clusterlogs.yaml");
   // kwok serves a missing log file as an empty log: fail here instead of in every logs test
-  for (const f of ['vllm-container.log', 'vllm-crash.log', 'vllm-oom.log']) {
-    if (!fs.existsSync(path.join(FIXTURES_DIR, f))) throw new TestbedError(`log fixture ${path.join(FIXTURES_DIR, f)} is missing`);
+  for (const f of ["vllm-container.log", "vllm-crash.log", "vllm-oom.log"]) {
+    if (!fs.existsSync(path.join(FIXTURES_DIR, f)))
+      throw new TestbedError(`log fixture ${path.join(FIXTURES_DIR, f)} is missing`);
   }
   fs.writeFileSync(
     clusterLogs,
@@ -806,60 +905,66 @@ metadata:
 spec:
   logs:
   - containers: []
-    logsFile: ${JSON.stringify(path.join(FIXTURES_DIR, 'vllm-container.log'))}
+    logsFile: ${JSON.stringify(path.join(FIXTURES_DIR, "vllm-container.log"))}
     follow: false
 `,
   );
   await kubectl([
-    'create',
-    '-f',
-    path.join(CLUSTER_DIR, 'kwok/stages-node.yaml'),
-    '-f',
-    path.join(CLUSTER_DIR, 'kwok/stages-pod.yaml'),
-    '-f',
+    "create",
+    "-f",
+    path.join(CLUSTER_DIR, "kwok/stages-node.yaml"),
+    "-f",
+    path.join(CLUSTER_DIR, "kwok/stages-pod.yaml"),
+    "-f",
     clusterLogs,
   ]);
 
   // kwok. All options as flags: a KwokConfiguration file given with --config is not defaulted
   // in kwok v0.8.0 (its parallelism options stay 0 and the node/pod controllers refuse to start).
   const kwok = ctx.spawn(
-    'kwok',
+    "kwok",
     bins.kwok,
     [
       `--kubeconfig=${kubeconfig}`,
       // only the fake nodes: --manage-all-nodes would take over the real node (its kubelet endpoint and lease)
-      '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-      '--node-ip=127.0.0.1',
-      '--node-name=localhost',
+      "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+      "--node-ip=127.0.0.1",
+      "--node-name=localhost",
       `--node-port=${kwokPort}`,
       `--server-address=127.0.0.1:${kwokPort}`,
-      '--node-lease-duration-seconds=40',
-      '--cidr=10.244.0.0/16',
-      `--enable-crds=${KWOK_CRDS.join(',')}`,
+      "--node-lease-duration-seconds=40",
+      "--cidr=10.244.0.0/16",
+      `--enable-crds=${KWOK_CRDS.join(",")}`,
     ],
-    { env: { ...process.env, KWOK_WORKDIR: path.join(w, 'kwok-home') } },
+    { env: { ...process.env, KWOK_WORKDIR: path.join(w, "kwok-home") } },
   );
 
   // GPU nodes
-  const nodesYaml = fs.readFileSync(path.join(CLUSTER_DIR, 'kwok/nodes.yaml'), 'utf8').replaceAll('${K8S_VERSION}', versions.K8S_VERSION);
-  await kubectl(['create', '-f', '-'], { input: nodesYaml });
+  const nodesYaml = fs
+    .readFileSync(path.join(CLUSTER_DIR, "kwok/nodes.yaml"), "utf8")
+    .replaceAll("${K8S_VERSION}", versions.K8S_VERSION);
+  await kubectl(["create", "-f", "-"], { input: nodesYaml });
   const nodeNames = [...nodesYaml.matchAll(/^\s{2}name:\s*(\S+)/gm)].map((m) => m[1]);
   await waitFor(
-    `nodes ${nodeNames.join(', ')} Ready and untainted`,
+    `nodes ${nodeNames.join(", ")} Ready and untainted`,
     async () => {
-      const list = await api('/api/v1/nodes');
+      const list = await api("/api/v1/nodes");
       const ok = list.items.filter(
         (n) =>
-          n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
-          !(n.spec?.taints || []).some((t) => t.key.startsWith('node.kubernetes.io/')),
+          n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") &&
+          !(n.spec?.taints || []).some((t) => t.key.startsWith("node.kubernetes.io/")),
       );
       return nodeNames.every((name) => ok.some((n) => n.metadata.name === name));
     },
     { timeoutMs: 90_000, logFile: kwok.logFile, isAlive: kwok.alive, intervalMs: 250 },
   );
-  await waitFor('default ServiceAccount in namespace default', async () => !!(await api('/api/v1/namespaces/default/serviceaccounts/default')), {
-    timeoutMs: 60_000,
-  });
+  await waitFor(
+    "default ServiceAccount in namespace default",
+    async () => !!(await api("/api/v1/namespaces/default/serviceaccounts/default")),
+    {
+      timeoutMs: 60_000,
+    },
+  );
   log(`kwok ${versions.KWOK_VERSION} up on 127.0.0.1:${kwokPort}; ${nodeNames.length} GPU nodes Ready`);
   ctx.cluster = { pki, server, kubectl, api, bins };
 
@@ -880,80 +985,103 @@ spec:
  */
 async function startOldestApiserver(ctx, bins, oldest, versions) {
   const w = ctx.workDir;
-  const pki = path.join(w, 'pki-oldest');
-  const kubeconfig = path.join(w, 'oldest.kubeconfig');
+  const pki = path.join(w, "pki-oldest");
+  const kubeconfig = path.join(w, "oldest.kubeconfig");
   const [etcdPort, peerPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   Object.assign(ctx.state.ports, { etcdOldest: etcdPort, etcdOldestPeer: peerPort, apiserverOldest: apiPort });
   ctx.save();
   await makePki(pki);
   const server = `https://127.0.0.1:${apiPort}`;
-  writeKubeconfig(kubeconfig, server, pki, { user: 'vllmapp-testbed-admin', cert: path.join(pki, 'admin.crt'), key: path.join(pki, 'admin.key'), context: 'vllmapp-testbed-oldest', namespace: 'default' });
-  const etcd = ctx.spawn('etcd-oldest', bins.etcd, [
-    '--name=oldest',
-    `--data-dir=${path.join(w, 'etcd-oldest')}`,
+  writeKubeconfig(kubeconfig, server, pki, {
+    user: "vllmapp-testbed-admin",
+    cert: path.join(pki, "admin.crt"),
+    key: path.join(pki, "admin.key"),
+    context: "vllmapp-testbed-oldest",
+    namespace: "default",
+  });
+  const etcd = ctx.spawn("etcd-oldest", bins.etcd, [
+    "--name=oldest",
+    `--data-dir=${path.join(w, "etcd-oldest")}`,
     `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
     `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
     `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
     `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
     `--initial-cluster=oldest=http://127.0.0.1:${peerPort}`,
-    '--unsafe-no-fsync=true',
-    '--log-level=warn',
+    "--unsafe-no-fsync=true",
+    "--log-level=warn",
   ]);
-  await ctx.waitForHttp('etcd-oldest /health', `http://127.0.0.1:${etcdPort}/health`, { proc: etcd, timeoutMs: 30_000 });
-  const apiserver = ctx.spawn('kube-apiserver-oldest', oldest.kubeApiserver, [
+  await ctx.waitForHttp("etcd-oldest /health", `http://127.0.0.1:${etcdPort}/health`, {
+    proc: etcd,
+    timeoutMs: 30_000,
+  });
+  const apiserver = ctx.spawn("kube-apiserver-oldest", oldest.kubeApiserver, [
     `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-    '--bind-address=127.0.0.1',
+    "--bind-address=127.0.0.1",
     `--secure-port=${apiPort}`,
-    '--advertise-address=127.0.0.1',
-    '--endpoint-reconciler-type=none',
+    "--advertise-address=127.0.0.1",
+    "--endpoint-reconciler-type=none",
     `--tls-cert-file=${pki}/apiserver.crt`,
     `--tls-private-key-file=${pki}/apiserver.key`,
-    `--cert-dir=${path.join(w, 'apiserver-oldest-certs')}`,
+    `--cert-dir=${path.join(w, "apiserver-oldest-certs")}`,
     `--client-ca-file=${pki}/ca.crt`,
-    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
     `--service-account-key-file=${pki}/sa.pub`,
     `--service-account-signing-key-file=${pki}/sa.key`,
-    '--service-cluster-ip-range=10.96.0.0/16',
-    '--authorization-mode=RBAC',
-    '--enable-priority-and-fairness=false',
-    '--profiling=false',
-    '--v=1',
+    "--service-cluster-ip-range=10.96.0.0/16",
+    "--authorization-mode=RBAC",
+    "--enable-priority-and-fairness=false",
+    "--profiling=false",
+    "--v=1",
   ]);
-  await waitFor('kube-apiserver-oldest /readyz', () => apiserverReady(server, adminTls(pki)), {
+  await waitFor("kube-apiserver-oldest /readyz", () => apiserverReady(server, adminTls(pki)), {
     timeoutMs: 90_000,
     logFile: apiserver.logFile,
     isAlive: apiserver.alive,
     intervalMs: 250,
   });
   log(`kube-apiserver ${versions.K8S_OLDEST_VERSION} (oldest supported minor) ready on ${server}`);
-  return { KUBECONFIG_OLDEST: kubeconfig, VLLMAPP_TEST_OLDEST_VERSION: versions.K8S_OLDEST_VERSION, VLLMAPP_TEST_APISERVER_OLDEST: server };
+  return {
+    KUBECONFIG_OLDEST: kubeconfig,
+    VLLMAPP_TEST_OLDEST_VERSION: versions.K8S_OLDEST_VERSION,
+    VLLMAPP_TEST_APISERVER_OLDEST: server,
+  };
 }
 
 async function dockerAnswers(env) {
-  const r = await run('docker', ['version', '--format', '{{.Server.Version}}'], { env, allowFail: true, timeoutMs: 10_000 }).catch(() => null);
+  const r = await run("docker", ["version", "--format", "{{.Server.Version}}"], {
+    env,
+    allowFail: true,
+    timeoutMs: 10_000,
+  }).catch(() => null);
   return r && r.code === 0 && r.stdout.trim() ? r.stdout.trim() : null;
 }
 
 async function startDocker(ctx) {
-  if (!which('docker')) throw new TestbedError('no docker CLI on PATH');
+  if (!which("docker")) throw new TestbedError("no docker CLI on PATH");
   // An engine that already answers (DOCKER_HOST or the default socket) is used as is and never stopped.
   const existing = await dockerAnswers(process.env);
   if (existing) {
-    ctx.state.docker = { startedByUs: false, serverVersion: existing, host: process.env.DOCKER_HOST || `unix://${DOCKER_SOCKET}` };
+    ctx.state.docker = {
+      startedByUs: false,
+      serverVersion: existing,
+      host: process.env.DOCKER_HOST || `unix://${DOCKER_SOCKET}`,
+    };
     ctx.save();
     log(`using the Docker engine that already answers (${existing}, ${ctx.state.docker.host})`);
     return process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {};
   }
   if (process.env.DOCKER_HOST && process.env.DOCKER_HOST !== `unix://${DOCKER_SOCKET}`) {
-    throw new TestbedError(`DOCKER_HOST=${process.env.DOCKER_HOST} is set but no engine answers there; unset it to let the test bed start its own dockerd`);
+    throw new TestbedError(
+      `DOCKER_HOST=${process.env.DOCKER_HOST} is set but no engine answers there; unset it to let the test bed start its own dockerd`,
+    );
   }
-  if (process.getuid?.() !== 0) throw new TestbedError('no Docker engine answers and starting dockerd needs root');
+  if (process.getuid?.() !== 0) throw new TestbedError("no Docker engine answers and starting dockerd needs root");
   await ensureDockerInstalled();
-  const dir = path.join(ctx.workDir, 'docker');
+  const dir = path.join(ctx.workDir, "docker");
   // exec-root holds containerd's sockets: keep the path short (unix socket paths are limited to 108 bytes).
-  const execRoot = `/run/vllmapp-testbed-${crypto.createHash('sha256').update(ctx.workDir).digest('hex').slice(0, 10)}`;
+  const execRoot = `/run/vllmapp-testbed-${crypto.createHash("sha256").update(ctx.workDir).digest("hex").slice(0, 10)}`;
   fs.mkdirSync(dir, { recursive: true });
-  const storage = process.env.VLLMAPP_TESTBED_DOCKER_STORAGE || 'overlay2';
+  const storage = process.env.VLLMAPP_TESTBED_DOCKER_STORAGE || "overlay2";
   // The data-root is kept in the cache, like the node's containerd root: the 6 GB vLLM image is loaded once
   // per machine, not once per run. Containers the test bed made are removed at teardown.
   const dataRoot = path.join(cacheRoot(), `docker-data-${storage}`);
@@ -962,20 +1090,20 @@ async function startDocker(ctx) {
     `--host=unix://${DOCKER_SOCKET}`,
     `--data-root=${dataRoot}`,
     `--exec-root=${execRoot}`,
-    `--pidfile=${path.join(dir, 'dockerd.pid')}`,
+    `--pidfile=${path.join(dir, "dockerd.pid")}`,
     `--bip=${DOCKER_BIP}`,
     `--default-address-pool=${DOCKER_POOL}`,
     `--storage-driver=${storage}`,
-    '--userland-proxy=true',
+    "--userland-proxy=true",
     // containers resolve names against their own loopback: a lookup fails at once, no DNS query leaves
-    '--dns=127.0.0.1',
+    "--dns=127.0.0.1",
   ];
   ctx.state.docker = { startedByUs: true, execRoot, dataRoot, host: `unix://${DOCKER_SOCKET}`, storage };
   // A dead proxy: an image the test bed lacks fails at once, with no DNS lookup and no traffic leaving the machine.
-  const proc = ctx.spawn('dockerd', which('dockerd'), args, {
-    env: { ...process.env, HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', NO_PROXY: '' },
+  const proc = ctx.spawn("dockerd", which("dockerd"), args, {
+    env: { ...process.env, HTTP_PROXY: "http://127.0.0.1:9", HTTPS_PROXY: "http://127.0.0.1:9", NO_PROXY: "" },
   });
-  const version = await waitFor('dockerd to answer', () => dockerAnswers(process.env), {
+  const version = await waitFor("dockerd to answer", () => dockerAnswers(process.env), {
     timeoutMs: 60_000,
     intervalMs: 300,
     logFile: proc.logFile,
@@ -988,54 +1116,78 @@ async function startDocker(ctx) {
 }
 
 function standinHash() {
-  const h = crypto.createHash('sha256');
+  const h = crypto.createHash("sha256");
   h.update(STANDIN_RECIPE);
-  for (const f of fs.readdirSync(STANDIN_DIR).filter((f) => /\.(go|mod|sum)$/.test(f)).sort()) {
+  for (const f of fs
+    .readdirSync(STANDIN_DIR)
+    .filter((f) => /\.(go|mod|sum)$/.test(f))
+    .sort()) {
     h.update(f);
     h.update(fs.readFileSync(path.join(STANDIN_DIR, f)));
   }
-  return h.digest('hex').slice(0, 16);
+  return h.digest("hex").slice(0, 16);
 }
 
 /** Build (only when the source changed) and import the stand-in image; returns its tag. */
 export async function ensureStandinImage(env = process.env) {
   const hash = standinHash();
   const tag = `vllmapp-standin:${hash}`;
-  const inspect = await run('docker', ['image', 'inspect', '--format', '{{.Id}}', tag], { env, allowFail: true });
+  const inspect = await run("docker", ["image", "inspect", "--format", "{{.Id}}", tag], { env, allowFail: true });
   if (inspect.code === 0) return tag;
   const dir = path.join(cacheRoot(), `standin-${hash}`);
-  const tarball = path.join(dir, 'rootfs.tar');
+  const tarball = path.join(dir, "rootfs.tar");
   if (!fs.existsSync(tarball)) {
-    if (!which('go')) throw new TestbedError('go is needed to build the vLLM stand-in (test/standin)');
+    if (!which("go")) throw new TestbedError("go is needed to build the vLLM stand-in (test/standin)");
     log(`building the vLLM stand-in (test/standin, ${hash})`);
     const tmp = `${dir}.tmp-${process.pid}`;
     fs.rmSync(tmp, { recursive: true, force: true });
-    const root = path.join(tmp, 'rootfs');
-    for (const d of ['usr/local/bin', 'etc', 'tmp', 'root']) fs.mkdirSync(path.join(root, d), { recursive: true });
-    fs.chmodSync(path.join(root, 'tmp'), 0o1777);
-    fs.writeFileSync(path.join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/usr/local/bin/vllm\nnobody:x:65534:65534:nobody:/nonexistent:/usr/local/bin/vllm\n');
-    fs.writeFileSync(path.join(root, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
-    await run('go', ['build', '-trimpath', '-ldflags', '-s -w', '-o', path.join(root, 'usr/local/bin/vllm'), '.'], {
+    const root = path.join(tmp, "rootfs");
+    for (const d of ["usr/local/bin", "etc", "tmp", "root"]) fs.mkdirSync(path.join(root, d), { recursive: true });
+    fs.chmodSync(path.join(root, "tmp"), 0o1777);
+    fs.writeFileSync(
+      path.join(root, "etc/passwd"),
+      "root:x:0:0:root:/root:/usr/local/bin/vllm\nnobody:x:65534:65534:nobody:/nonexistent:/usr/local/bin/vllm\n",
+    );
+    fs.writeFileSync(path.join(root, "etc/group"), "root:x:0:\nnogroup:x:65534:\n");
+    await run("go", ["build", "-trimpath", "-ldflags", "-s -w", "-o", path.join(root, "usr/local/bin/vllm"), "."], {
       cwd: STANDIN_DIR,
-      env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOFLAGS: '-buildvcs=false' },
+      env: { ...process.env, CGO_ENABLED: "0", GOTOOLCHAIN: "local", GOFLAGS: "-buildvcs=false" },
       timeoutMs: 600_000,
     });
-    await run('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-C', root, '-cf', path.join(tmp, 'rootfs.tar'), '.']);
+    await run("tar", [
+      "--sort=name",
+      "--owner=0",
+      "--group=0",
+      "--numeric-owner",
+      "--mtime=@0",
+      "-C",
+      root,
+      "-cf",
+      path.join(tmp, "rootfs.tar"),
+      ".",
+    ]);
     fs.rmSync(root, { recursive: true, force: true });
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);
   }
   await run(
-    'docker',
+    "docker",
     [
-      'import',
-      '--change', 'ENV PATH=/usr/local/bin:/usr/bin:/bin',
-      '--change', 'ENV HOME=/root',
-      '--change', 'WORKDIR /',
-      '--change', 'EXPOSE 8000',
-      '--change', 'ENTRYPOINT ["vllm", "serve"]',
-      '--change', `LABEL vllmapp.standin=${hash}`,
-      '--message', 'vllmapp vLLM stand-in (test/standin)',
+      "import",
+      "--change",
+      "ENV PATH=/usr/local/bin:/usr/bin:/bin",
+      "--change",
+      "ENV HOME=/root",
+      "--change",
+      "WORKDIR /",
+      "--change",
+      "EXPOSE 8000",
+      "--change",
+      'ENTRYPOINT ["vllm", "serve"]',
+      "--change",
+      `LABEL vllmapp.standin=${hash}`,
+      "--message",
+      "vllmapp vLLM stand-in (test/standin)",
       tarball,
       tag,
     ],
@@ -1048,24 +1200,32 @@ export async function ensureStandinImage(env = process.env) {
 async function removeContainers(env, filters, { createdAfter } = {}) {
   let ids = new Set();
   for (const f of filters) {
-    const r = await run('docker', ['ps', '-aq', '--filter', f], { env, allowFail: true, timeoutMs: 20_000 });
-    if (r.code === 0) r.stdout.split(/\s+/).filter(Boolean).forEach((id) => ids.add(id));
+    const r = await run("docker", ["ps", "-aq", "--filter", f], { env, allowFail: true, timeoutMs: 20_000 });
+    if (r.code === 0)
+      r.stdout
+        .split(/\s+/)
+        .filter(Boolean)
+        .forEach((id) => ids.add(id));
   }
   if (ids.size && createdAfter) {
     // A shared engine: leave containers that existed before this test bed started (someone else's).
-    const r = await run('docker', ['inspect', '--format', '{{.Id}} {{.Created}}', ...ids], { env, allowFail: true, timeoutMs: 20_000 });
+    const r = await run("docker", ["inspect", "--format", "{{.Id}} {{.Created}}", ...ids], {
+      env,
+      allowFail: true,
+      timeoutMs: 20_000,
+    });
     const since = Date.parse(createdAfter);
     ids = new Set(
       r.stdout
-        .split('\n')
-        .map((l) => l.trim().split(' '))
+        .split("\n")
+        .map((l) => l.trim().split(" "))
         .filter(([id, created]) => id && created && Date.parse(created) >= since)
         .map(([id]) => id.slice(0, 12)),
     );
   }
   if (ids.size) {
-    log(`removing ${ids.size} container(s) left behind (${filters.join(', ')})`);
-    await run('docker', ['rm', '-f', '-v', ...ids], { env, allowFail: true, timeoutMs: 60_000 });
+    log(`removing ${ids.size} container(s) left behind (${filters.join(", ")})`);
+    await run("docker", ["rm", "-f", "-v", ...ids], { env, allowFail: true, timeoutMs: 60_000 });
   }
 }
 
@@ -1073,10 +1233,10 @@ async function removeContainers(env, filters, { createdAfter } = {}) {
 
 async function loadServices() {
   try {
-    const mod = await import('./services.mjs');
+    const mod = await import("./services.mjs");
     return mod.services || [];
   } catch (e) {
-    if (e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('services.mjs')) return [];
+    if (e.code === "ERR_MODULE_NOT_FOUND" && String(e.message).includes("services.mjs")) return [];
     throw e;
   }
 }
@@ -1086,7 +1246,7 @@ async function loadServices() {
 /** Like Promise.all, but waits for every promise to settle before rejecting with the first error. */
 async function settleAll(items) {
   const res = await Promise.allSettled(items);
-  const bad = res.find((r) => r.status === 'rejected');
+  const bad = res.find((r) => r.status === "rejected");
   if (bad) throw bad.reason;
   return res.map((r) => r.value);
 }
@@ -1106,7 +1266,9 @@ export async function startTestbed(opts = {}) {
   const workDir = path.resolve(opts.workDir || DEFAULT_WORK_DIR);
   const prev = readState(workDir);
   if (stateIsLive(prev)) {
-    throw new TestbedError(`a test bed is already running from ${workDir} (owner pid ${prev.ownerPid}); stop it with: npm run testbed:down`);
+    throw new TestbedError(
+      `a test bed is already running from ${workDir} (owner pid ${prev.ownerPid}); stop it with: npm run testbed:down`,
+    );
   }
   // A stale state (its processes are gone): only clear its mounts and dockerd exec-root.
   if (prev?.node) {
@@ -1157,7 +1319,9 @@ export async function startTestbed(opts = {}) {
       wantCluster ? binaries.then((bins) => startControlPlane(ctx, bins, versions)) : {},
       // the oldest supported minor's API server: built alongside, started once etcd's binary is there
       wantCluster && opts.oldest !== false
-        ? Promise.all([binaries, ensureOldestBinaries()]).then(([bins, oldest]) => startOldestApiserver(ctx, bins, oldest, versions))
+        ? Promise.all([binaries, ensureOldestBinaries()]).then(([bins, oldest]) =>
+            startOldestApiserver(ctx, bins, oldest, versions),
+          )
         : {},
       opts.checkers !== false
         ? ensureCheckers().then((c) => ({
@@ -1203,7 +1367,12 @@ export async function startTestbed(opts = {}) {
     const dockerEnvFull = { ...process.env, ...dockerEnv };
     if (ctx.images?.vllm) {
       // the tiny model, made by the image's own python, in every form vllmapp reads
-      const tiny = await ensureTinyModel({ image: ctx.images.vllm.tag, dockerEnv: dockerEnvFull, outDir: path.join(workDir, 'models'), log });
+      const tiny = await ensureTinyModel({
+        image: ctx.images.vllm.tag,
+        dockerEnv: dockerEnvFull,
+        outDir: path.join(workDir, "models"),
+        log,
+      });
       Object.assign(ctx.state.env, await publishTinyModel({ modelDir: tiny.dir, workDir, env: ctx.state.env }));
       ctx.state.env.VLLM_TINY_LORA_DIR = tiny.loraDir;
       ctx.state.env.VLLM_TINY_DRAFT_DIR = tiny.draftDir;
@@ -1213,16 +1382,22 @@ export async function startTestbed(opts = {}) {
     if (wantNode) {
       const images = [dockerEnv.VLLM_STANDIN_IMAGE].filter(Boolean).map((tag) => ({ tag, dockerEnv: dockerEnvFull }));
       // with the registry, the vLLM image reaches the node only by a pull of VLLM_IMAGE_REGISTRY (real bytes)
-      for (const img of [ctx.registryHost ? null : ctx.images?.vllm, ctx.images?.rclone].filter(Boolean)) images.push({ tag: img.tag, archive: img.archive });
+      for (const img of [ctx.registryHost ? null : ctx.images?.vllm, ctx.images?.rclone].filter(Boolean))
+        images.push({ tag: img.tag, archive: img.archive });
       Object.assign(ctx.state.env, await startRealNode(ctx, { ...ctx.cluster, images }));
       ctx.save();
       if (ctx.registryHost) {
-        writeHostsToml(path.join(ctx.state.node.nodeDir, 'certs.d'), ctx.registryHost);
+        writeHostsToml(path.join(ctx.state.node.nodeDir, "certs.d"), ctx.registryHost);
         // the node's containerd root is cached: an earlier run (or one without the registry) may have imported
         // the local vLLM image, whose unpacked layers a pull of the registry copy would reuse without fetching them
         const local = ctx.images.vllm.tag;
-        const forgotten = await forgetImages(ctx, ctx.state.node.containerdSock, (ref) => ref === local || ref === `docker.io/library/${local}`);
-        if (forgotten.length) log(`the real node forgot the imported ${forgotten.join(', ')}: its pods pull ${ctx.registryHost}'s copy`);
+        const forgotten = await forgetImages(
+          ctx,
+          ctx.state.node.containerdSock,
+          (ref) => ref === local || ref === `docker.io/library/${local}`,
+        );
+        if (forgotten.length)
+          log(`the real node forgot the imported ${forgotten.join(", ")}: its pods pull ${ctx.registryHost}'s copy`);
       }
     }
     if (ctx.pushing) {
@@ -1248,7 +1423,7 @@ export async function startTestbed(opts = {}) {
     log(`test bed up in ${ctx.state.bringUpSeconds.toFixed(1)}s (state: ${statePath(workDir)})`);
   } catch (e) {
     activeSignal = null;
-    log(`bring-up failed: ${e.message.split('\n')[0]}`);
+    log(`bring-up failed: ${e.message.split("\n")[0]}`);
     await stopTestbed(ctx.state, { keepWorkDir: true }).catch((e2) => log(`cleanup after failure: ${e2.message}`));
     if (!opts.keepWorkDirOnFailure) {
       dumpLogs(workDir);
@@ -1266,7 +1441,7 @@ export async function startTestbed(opts = {}) {
 
 /** Print the last lines of every component log (for CI failures). */
 export function dumpLogs(workDir) {
-  const dir = path.join(workDir, 'logs');
+  const dir = path.join(workDir, "logs");
   if (!fs.existsSync(dir)) return;
   for (const f of fs.readdirSync(dir).sort()) {
     process.stderr.write(`----- ${f} (last 20 lines) -----\n${tail(path.join(dir, f), 20)}\n`);
@@ -1296,11 +1471,11 @@ export async function stopTestbed(state, { keepWorkDir = false } = {}) {
     }
   }
   const dockerEnv = state.env?.DOCKER_HOST ? { ...process.env, DOCKER_HOST: state.env.DOCKER_HOST } : process.env;
-  const dockerd = (state.processes || []).find((p) => p.name === 'dockerd');
+  const dockerd = (state.processes || []).find((p) => p.name === "dockerd");
   if (state.docker && (!state.docker.startedByUs || isOurProcess(dockerd))) {
     if (await dockerAnswers(dockerEnv)) {
       // On an engine we did not start, only containers created since this test bed started are ours to remove.
-      await removeContainers(dockerEnv, ['label=vllmapp.app', 'label=vllmapp-testbed'], {
+      await removeContainers(dockerEnv, ["label=vllmapp.app", "label=vllmapp-testbed"], {
         createdAfter: state.docker.startedByUs ? undefined : state.startedAt,
       }).catch((e) => errors.push(`docker cleanup: ${e.message}`));
     }
@@ -1309,14 +1484,21 @@ export async function stopTestbed(state, { keepWorkDir = false } = {}) {
   errors.push(...(await stopRealNode(state, { run, stopProcess, unmountUnder, log })));
   // Clients first (kwok, scheduler, controller-manager, services), then kube-apiserver and dockerd,
   // then etcd (kube-apiserver stops slowly once etcd is gone); each group in parallel.
-  const last = { 'kube-apiserver': 1, 'kube-apiserver-oldest': 1, dockerd: 1, etcd: 2, 'etcd-oldest': 2 };
+  const last = { "kube-apiserver": 1, "kube-apiserver-oldest": 1, dockerd: 1, etcd: 2, "etcd-oldest": 2 };
   const procs = [...(state.processes || [])].reverse();
   for (const group of [0, 1, 2].map((g) => procs.filter((p) => (last[p.name] ?? 0) === g))) {
     await Promise.all(
       group.map(async (p) => {
         try {
           // Cluster data is thrown away, so kube-apiserver/etcd get a short grace period.
-          const grace = { dockerd: 30_000, 'kube-apiserver': 5_000, 'kube-apiserver-oldest': 5_000, etcd: 5_000, 'etcd-oldest': 5_000 }[p.name] ?? 15_000;
+          const grace =
+            {
+              dockerd: 30_000,
+              "kube-apiserver": 5_000,
+              "kube-apiserver-oldest": 5_000,
+              etcd: 5_000,
+              "etcd-oldest": 5_000,
+            }[p.name] ?? 15_000;
           if (await stopProcess(p, { timeoutMs: grace })) log(`stopped ${p.name} (pid ${p.pid})`);
         } catch (e) {
           errors.push(`${p.name}: ${e.message}`);
@@ -1338,27 +1520,27 @@ export async function stopTestbed(state, { keepWorkDir = false } = {}) {
       errors.push(`rm ${state.workDir}: ${e.message}`);
     }
   }
-  if (errors.length) throw new TestbedError(`teardown problems:\n${errors.join('\n')}`);
+  if (errors.length) throw new TestbedError(`teardown problems:\n${errors.join("\n")}`);
 }
 
 async function unmountUnder(root) {
   let mounts;
   try {
-    mounts = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n');
+    mounts = fs.readFileSync("/proc/self/mounts", "utf8").split("\n");
   } catch {
     return;
   }
   const targets = mounts
-    .map((l) => l.split(' ')[1])
-    .filter((m) => m && (m === root || m.startsWith(root + '/')))
-    .map((m) => m.replace(/\\040/g, ' '))
+    .map((l) => l.split(" ")[1])
+    .filter((m) => m && (m === root || m.startsWith(root + "/")))
+    .map((m) => m.replace(/\\040/g, " "))
     .sort((a, b) => b.length - a.length);
-  for (const m of targets) await run('umount', ['-l', m], { allowFail: true });
+  for (const m of targets) await run("umount", ["-l", m], { allowFail: true });
 }
 
 /** Format env as NAME=value lines. */
 export function formatEnv(env) {
   return Object.entries(env)
     .map(([k, v]) => `${k}=${v}`)
-    .join('\n');
+    .join("\n");
 }

@@ -26,9 +26,17 @@ test("test bed processes listen on 127.0.0.1 or the pod bridge only and have no 
     })
     .filter((s) => s.owners.some((p) => pids.has(p)));
   assert.ok(ours.length > 0, "found sockets of the test bed processes");
-  const host = (addr: string) => addr.replace(/:\d+$/, "").replace(/^\[|\]$/g, "").replace(/^::ffff:/, "");
+  const host = (addr: string) =>
+    addr
+      .replace(/:\d+$/, "")
+      .replace(/^\[|\]$/g, "")
+      .replace(/^::ffff:/, "");
   for (const s of ours) {
-    if (s.state === "LISTEN") assert.ok(allowed.includes(host(s.local)), `listener ${s.local} of pid ${s.owners}: not on ${allowed.join(" or ")}`);
+    if (s.state === "LISTEN")
+      assert.ok(
+        allowed.includes(host(s.local)),
+        `listener ${s.local} of pid ${s.owners}: not on ${allowed.join(" or ")}`,
+      );
     else {
       const peer = host(s.peer);
       assert.ok(!PRIVATE.some((re) => re.test(peer)), `connection ${s.local} -> ${s.peer} (pid ${s.owners})`);

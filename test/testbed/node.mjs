@@ -13,50 +13,50 @@
 // Facts this rests on (measured on these machines): ../shared/FIELD-NOTES.md §"A real kubelet node".
 // Only one real node can run per machine (the device-plugin directory of a kubelet is fixed): a bridge
 // that already exists means another test bed's node is running, and the bring-up fails saying so.
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { writeKubeconfig } from './lib.mjs';
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { writeKubeconfig } from "./lib.mjs";
 
 export const REAL_NODE = Object.freeze({
-  name: 'vllmapp-real-0',
-  bridge: 'vllmk0',
-  subnet: '198.19.0.0/24',
-  ip: '198.19.0.1',
+  name: "vllmapp-real-0",
+  bridge: "vllmk0",
+  subnet: "198.19.0.0/24",
+  ip: "198.19.0.1",
   /** the GPU type string vllm-app.yaml uses for it, and the GFD product label the node carries */
-  gpuType: 'A10G',
-  gpuProduct: 'NVIDIA-A10G',
+  gpuType: "A10G",
+  gpuProduct: "NVIDIA-A10G",
   gpuMemoryMiB: 23028,
   gpus: 2,
   kubeletPort: 10250,
 });
 
-const CNI_BIN = '/usr/lib/cni';
-const PAUSE_IMAGE = 'registry.k8s.io/pause:3.10';
+const CNI_BIN = "/usr/lib/cni";
+const PAUSE_IMAGE = "registry.k8s.io/pause:3.10";
 // Host paths a kubelet and CNI use whatever their configuration says; removed at teardown when we made them.
-const FIXED_HOST_PATHS = ['/var/lib/kubelet', '/var/log/containers', '/var/lib/cni', '/var/log/pods'];
+const FIXED_HOST_PATHS = ["/var/lib/kubelet", "/var/log/containers", "/var/lib/cni", "/var/log/pods"];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Short per-work-dir path for sockets and runtime state (unix socket paths are limited to 108 bytes). */
 function runDir(workDir) {
-  return `/run/vllmapp-node-${crypto.createHash('sha256').update(workDir).digest('hex').slice(0, 10)}`;
+  return `/run/vllmapp-node-${crypto.createHash("sha256").update(workDir).digest("hex").slice(0, 10)}`;
 }
 
 /** containerd's root (content store, snapshots) is kept in the cache: a 6 GB image is imported once. */
 function containerdRoot(cacheRoot) {
-  return path.join(cacheRoot, 'node-containerd');
+  return path.join(cacheRoot, "node-containerd");
 }
 
 function linkExists(ctx, name) {
-  return ctx.run('ip', ['link', 'show', name], { allowFail: true }).then((r) => r.code === 0);
+  return ctx.run("ip", ["link", "show", name], { allowFail: true }).then((r) => r.code === 0);
 }
 
 /** The kernel's index of a network interface, or undefined when it does not exist. */
 function bridgeIfindex(name) {
   try {
-    return Number(fs.readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
+    return Number(fs.readFileSync(`/sys/class/net/${name}/ifindex`, "utf8").trim());
   } catch {
     return undefined;
   }
@@ -65,7 +65,7 @@ function bridgeIfindex(name) {
 /** The pod bridge. Made before anything binds to 198.19.0.1 and before the kubelet (its --node-ip must be a host address). */
 export async function createBridge(ctx) {
   const { bridge, ip } = REAL_NODE;
-  if (process.getuid?.() !== 0) throw new ctx.Error('the real node needs root (bridge, containerd, kubelet)');
+  if (process.getuid?.() !== 0) throw new ctx.Error("the real node needs root (bridge, containerd, kubelet)");
   if (await linkExists(ctx, bridge)) {
     throw new ctx.Error(
       `the network bridge ${bridge} already exists: another test bed's real node is running on this machine (only one can); ` +
@@ -74,12 +74,12 @@ export async function createBridge(ctx) {
   }
   ctx.state.node = { ...(ctx.state.node || {}), bridge, bridgeCreated: true };
   ctx.save();
-  await ctx.run('ip', ['link', 'add', bridge, 'type', 'bridge']);
+  await ctx.run("ip", ["link", "add", bridge, "type", "bridge"]);
   // teardown deletes the bridge only while it is still this one (a later test bed may have made its own)
   ctx.state.node.bridgeIfindex = bridgeIfindex(bridge);
   ctx.save();
-  await ctx.run('ip', ['addr', 'add', `${ip}/24`, 'dev', bridge]);
-  await ctx.run('ip', ['link', 'set', bridge, 'up']);
+  await ctx.run("ip", ["addr", "add", `${ip}/24`, "dev", bridge]);
+  await ctx.run("ip", ["link", "set", bridge, "up"]);
   ctx.log(`bridge ${bridge} ${ip}/24 up`);
 }
 
@@ -91,7 +91,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 [grpc]
   address = ${JSON.stringify(sock)}
 [ttrpc]
-  address = ${JSON.stringify(sock + '.ttrpc')}
+  address = ${JSON.stringify(sock + ".ttrpc")}
 [debug]
   address = ""
   level = "info"
@@ -99,7 +99,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   address = ""
 [plugins]
   [plugins."io.containerd.internal.v1.opt"]
-    path = ${JSON.stringify(path.join(state, 'opt'))}
+    path = ${JSON.stringify(path.join(state, "opt"))}
   [plugins."io.containerd.grpc.v1.cri"]
     sandbox_image = "${PAUSE_IMAGE}"
     stream_server_address = "127.0.0.1"
@@ -119,13 +119,13 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         runtime_type = "io.containerd.runc.v2"
         [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
           SystemdCgroup = false
-          Root = ${JSON.stringify(path.join(state, 'runc'))}
+          Root = ${JSON.stringify(path.join(state, "runc"))}
     [plugins."io.containerd.grpc.v1.cri".cni]
       bin_dir = "${CNI_BIN}"
-      conf_dir = ${JSON.stringify(path.join(nodeDir, 'cni/net.d'))}
+      conf_dir = ${JSON.stringify(path.join(nodeDir, "cni/net.d"))}
       max_conf_num = 1
     [plugins."io.containerd.grpc.v1.cri".registry]
-      config_path = ${JSON.stringify(path.join(nodeDir, 'certs.d'))}
+      config_path = ${JSON.stringify(path.join(nodeDir, "certs.d"))}
 `;
 }
 
@@ -133,22 +133,22 @@ function cniConfig(nodeDir) {
   const { bridge, subnet, ip } = REAL_NODE;
   return JSON.stringify(
     {
-      cniVersion: '1.0.0',
-      name: 'vllmapp-real',
+      cniVersion: "1.0.0",
+      name: "vllmapp-real",
       plugins: [
         {
-          type: 'bridge',
+          type: "bridge",
           bridge,
           isGateway: true,
           ipMasq: false,
           hairpinMode: true,
           ipam: {
-            type: 'host-local',
-            dataDir: path.join(nodeDir, 'cni/ipam'),
-            ranges: [[{ subnet, gateway: ip, rangeStart: '198.19.0.10', rangeEnd: '198.19.0.250' }]],
+            type: "host-local",
+            dataDir: path.join(nodeDir, "cni/ipam"),
+            ranges: [[{ subnet, gateway: ip, rangeStart: "198.19.0.10", rangeEnd: "198.19.0.250" }]],
           },
         },
-        { type: 'portmap', capabilities: { portMappings: true } },
+        { type: "portmap", capabilities: { portMappings: true } },
       ],
     },
     null,
@@ -170,7 +170,7 @@ enableDebuggingHandlers: true
 authentication:
   anonymous: {enabled: false}
   webhook: {enabled: true}
-  x509: {clientCAFile: ${JSON.stringify(path.join(pki, 'ca.crt'))}}
+  x509: {clientCAFile: ${JSON.stringify(path.join(pki, "ca.crt"))}}
 authorization:
   mode: Webhook
 containerRuntimeEndpoint: unix://${sock}
@@ -180,9 +180,9 @@ failCgroupV1: false
 failSwapOn: false
 cgroupsPerQOS: true
 enforceNodeAllocatable: []
-podLogsDir: ${JSON.stringify(path.join(nodeDir, 'pod-logs'))}
-volumePluginDir: ${JSON.stringify(path.join(nodeDir, 'volume-plugins'))}
-resolvConf: ${JSON.stringify(path.join(nodeDir, 'resolv.conf'))}
+podLogsDir: ${JSON.stringify(path.join(nodeDir, "pod-logs"))}
+volumePluginDir: ${JSON.stringify(path.join(nodeDir, "volume-plugins"))}
+resolvConf: ${JSON.stringify(path.join(nodeDir, "resolv.conf"))}
 maxPods: 20
 serializeImagePulls: false
 imageGCHighThresholdPercent: 100
@@ -200,61 +200,100 @@ shutdownGracePeriod: 0s
 }
 
 async function issueNodeCert(ctx, pki, nodeDir) {
-  const name = 'kubelet';
-  const dir = path.join(nodeDir, 'pki');
+  const name = "kubelet";
+  const dir = path.join(nodeDir, "pki");
   fs.mkdirSync(dir, { recursive: true });
-  const o = (args) => ctx.run('openssl', args, { cwd: dir });
-  await o(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/O=system:nodes/CN=system:node:${REAL_NODE.name}`]);
-  await o(['x509', '-req', '-in', `${name}.csr`, '-CA', path.join(pki, 'ca.crt'), '-CAkey', path.join(pki, 'ca.key'), '-set_serial', `0x${crypto.randomBytes(16).toString('hex')}`, '-days', '30', '-out', `${name}.crt`, '-extfile', path.join(pki, 'client.ext')]);
+  const o = (args) => ctx.run("openssl", args, { cwd: dir });
+  await o([
+    "req",
+    "-new",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+    "-subj",
+    `/O=system:nodes/CN=system:node:${REAL_NODE.name}`,
+  ]);
+  await o([
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    path.join(pki, "ca.crt"),
+    "-CAkey",
+    path.join(pki, "ca.key"),
+    "-set_serial",
+    `0x${crypto.randomBytes(16).toString("hex")}`,
+    "-days",
+    "30",
+    "-out",
+    `${name}.crt`,
+    "-extfile",
+    path.join(pki, "client.ext"),
+  ]);
   return { cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`) };
 }
 
 /** A one-layer docker-archive (what `ctr images import` and `docker load` read) holding `files` ({path in image: host file}). */
 export async function makeArchive(ctx, { tag, files, entrypoint, out }) {
-  const tmp = fs.mkdtempSync(path.join(path.dirname(out), '.archive-'));
+  const tmp = fs.mkdtempSync(path.join(path.dirname(out), ".archive-"));
   try {
-    const root = path.join(tmp, 'rootfs');
+    const root = path.join(tmp, "rootfs");
     for (const [dest, src] of Object.entries(files)) {
       const p = path.join(root, dest);
       fs.mkdirSync(path.dirname(p), { recursive: true });
       fs.copyFileSync(src, p);
       fs.chmodSync(p, 0o755);
     }
-    const layer = path.join(tmp, 'layer.tar');
-    await ctx.run('tar', ['--numeric-owner', '--owner=0', '--group=0', '--mtime=@0', '-C', root, '-cf', layer, '.']);
-    const diffId = 'sha256:' + crypto.createHash('sha256').update(fs.readFileSync(layer)).digest('hex');
+    const layer = path.join(tmp, "layer.tar");
+    await ctx.run("tar", ["--numeric-owner", "--owner=0", "--group=0", "--mtime=@0", "-C", root, "-cf", layer, "."]);
+    const diffId = "sha256:" + crypto.createHash("sha256").update(fs.readFileSync(layer)).digest("hex");
     const config = JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
+      architecture: "amd64",
+      os: "linux",
       config: { Entrypoint: entrypoint },
-      rootfs: { type: 'layers', diff_ids: [diffId] },
-      history: [{ created_by: 'vllmapp test bed' }],
+      rootfs: { type: "layers", diff_ids: [diffId] },
+      history: [{ created_by: "vllmapp test bed" }],
     });
-    const configName = crypto.createHash('sha256').update(config).digest('hex') + '.json';
+    const configName = crypto.createHash("sha256").update(config).digest("hex") + ".json";
     fs.writeFileSync(path.join(tmp, configName), config);
-    fs.writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify([{ Config: configName, RepoTags: [tag], Layers: ['layer.tar'] }]));
-    await ctx.run('tar', ['-C', tmp, '-cf', out + '.tmp', 'manifest.json', configName, 'layer.tar']);
-    fs.renameSync(out + '.tmp', out);
+    fs.writeFileSync(
+      path.join(tmp, "manifest.json"),
+      JSON.stringify([{ Config: configName, RepoTags: [tag], Layers: ["layer.tar"] }]),
+    );
+    await ctx.run("tar", ["-C", tmp, "-cf", out + ".tmp", "manifest.json", configName, "layer.tar"]);
+    fs.renameSync(out + ".tmp", out);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
 function ctrArgs(sock) {
-  return ['--address', sock, '--namespace', 'k8s.io'];
+  return ["--address", sock, "--namespace", "k8s.io"];
 }
 
 async function nodeImages(ctx, sock) {
-  const r = await ctx.run('ctr', [...ctrArgs(sock), 'images', 'ls', '-q'], { timeoutMs: 30_000 });
-  return new Set(r.stdout.split('\n').map((s) => s.trim()).filter(Boolean));
+  const r = await ctx.run("ctr", [...ctrArgs(sock), "images", "ls", "-q"], { timeoutMs: 30_000 });
+  return new Set(
+    r.stdout
+      .split("\n")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 }
 
 /** docker.io/library/x:1 is how containerd names what Docker and Kubernetes call x:1. */
 function normalizedRef(tag) {
   let ref = tag;
-  const first = ref.split('/')[0];
-  if (!ref.includes('/') || !(first.includes('.') || first.includes(':') || first === 'localhost')) {
-    ref = 'docker.io/' + (ref.includes('/') ? ref : 'library/' + ref);
+  const first = ref.split("/")[0];
+  if (!ref.includes("/") || !(first.includes(".") || first.includes(":") || first === "localhost")) {
+    ref = "docker.io/" + (ref.includes("/") ? ref : "library/" + ref);
   }
   return ref;
 }
@@ -262,39 +301,47 @@ function normalizedRef(tag) {
 /** Import images into the node's containerd when it lacks them: from a docker-archive, or streamed from `docker save`. */
 export async function importImages(ctx, images) {
   const sock = ctx.state.node?.containerdSock;
-  if (!sock) throw new ctx.Error('importImages: the node containerd is not running');
+  if (!sock) throw new ctx.Error("importImages: the node containerd is not running");
   const have = await nodeImages(ctx, sock);
   for (const { tag, archive, dockerEnv } of images) {
     if (have.has(normalizedRef(tag))) continue;
     const started = Date.now();
     if (archive) {
-      await ctx.run('ctr', [...ctrArgs(sock), 'images', 'import', '--no-unpack=false', archive], { timeoutMs: 1_200_000 });
+      await ctx.run("ctr", [...ctrArgs(sock), "images", "import", "--no-unpack=false", archive], {
+        timeoutMs: 1_200_000,
+      });
     } else {
       await pipeDockerSave(ctx, tag, sock, dockerEnv);
     }
     const now = await nodeImages(ctx, sock);
-    if (!now.has(normalizedRef(tag))) throw new ctx.Error(`image ${tag} was imported into the node's containerd but is not listed there`);
+    if (!now.has(normalizedRef(tag)))
+      throw new ctx.Error(`image ${tag} was imported into the node's containerd but is not listed there`);
     ctx.log(`image ${tag} imported into the real node's containerd in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   }
 }
 
 function pipeDockerSave(ctx, tag, sock, dockerEnv) {
   return new Promise((resolve, reject) => {
-    const save = spawn('docker', ['save', tag], { env: dockerEnv ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const imp = spawn('ctr', [...ctrArgs(sock), 'images', 'import', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let err = '';
-    save.stderr.on('data', (d) => (err += d));
-    imp.stderr.on('data', (d) => (err += d));
+    const save = spawn("docker", ["save", tag], { env: dockerEnv ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+    const imp = spawn("ctr", [...ctrArgs(sock), "images", "import", "-"], { stdio: ["pipe", "pipe", "pipe"] });
+    let err = "";
+    save.stderr.on("data", (d) => (err += d));
+    imp.stderr.on("data", (d) => (err += d));
     imp.stdout.resume();
     save.stdout.pipe(imp.stdin);
     let saveCode;
-    save.on('close', (c) => (saveCode = c));
-    imp.on('close', (c) => {
+    save.on("close", (c) => (saveCode = c));
+    imp.on("close", (c) => {
       if (c === 0 && saveCode === 0) resolve();
-      else reject(new ctx.Error(`docker save ${tag} | ctr images import failed (save exit ${saveCode}, import exit ${c}): ${err.trim().slice(-2000)}`));
+      else
+        reject(
+          new ctx.Error(
+            `docker save ${tag} | ctr images import failed (save exit ${saveCode}, import exit ${c}): ${err.trim().slice(-2000)}`,
+          ),
+        );
     });
-    save.on('error', (e) => reject(new ctx.Error(`docker save: ${e.message}`)));
-    imp.on('error', (e) => reject(new ctx.Error(`ctr: ${e.message}`)));
+    save.on("error", (e) => reject(new ctx.Error(`docker save: ${e.message}`)));
+    imp.on("error", (e) => reject(new ctx.Error(`ctr: ${e.message}`)));
   });
 }
 
@@ -304,69 +351,93 @@ function pipeDockerSave(ctx, tag, sock, dockerEnv) {
  */
 export async function startRealNode(ctx, { bins, pki, server, kubectl, api, images = [] }) {
   for (const [what, p] of [
-    ['containerd', 'containerd'],
-    ['ctr', 'ctr'],
-    ['runc', 'runc'],
+    ["containerd", "containerd"],
+    ["ctr", "ctr"],
+    ["runc", "runc"],
   ]) {
-    if (!ctx.which(p)) throw new ctx.Error(`the real node needs ${what} (apt-get install containerd runc containernetworking-plugins)`);
+    if (!ctx.which(p))
+      throw new ctx.Error(`the real node needs ${what} (apt-get install containerd runc containernetworking-plugins)`);
   }
-  if (!fs.existsSync(path.join(CNI_BIN, 'bridge'))) throw new ctx.Error(`no CNI bridge plugin in ${CNI_BIN} (apt-get install containernetworking-plugins)`);
-  const nodeDir = path.join(ctx.workDir, 'node');
+  if (!fs.existsSync(path.join(CNI_BIN, "bridge")))
+    throw new ctx.Error(`no CNI bridge plugin in ${CNI_BIN} (apt-get install containernetworking-plugins)`);
+  const nodeDir = path.join(ctx.workDir, "node");
   const rdir = runDir(ctx.workDir);
-  const sock = path.join(rdir, 'containerd.sock');
-  const cstate = path.join(rdir, 'containerd');
+  const sock = path.join(rdir, "containerd.sock");
+  const cstate = path.join(rdir, "containerd");
   const croot = containerdRoot(bins.cacheRoot);
   const createdHostPaths = FIXED_HOST_PATHS.filter((p) => !fs.existsSync(p));
-  Object.assign(ctx.state.node, { nodeDir, runDir: rdir, containerdSock: sock, containerdRoot: croot, createdHostPaths, name: REAL_NODE.name });
+  Object.assign(ctx.state.node, {
+    nodeDir,
+    runDir: rdir,
+    containerdSock: sock,
+    containerdRoot: croot,
+    createdHostPaths,
+    name: REAL_NODE.name,
+  });
   ctx.save();
-  for (const d of [nodeDir, path.join(nodeDir, 'cni/net.d'), path.join(nodeDir, 'certs.d'), rdir, croot]) fs.mkdirSync(d, { recursive: true });
-  fs.writeFileSync(path.join(nodeDir, 'cni/net.d/10-vllmapp-real.conflist'), cniConfig(nodeDir));
-  const cfg = path.join(nodeDir, 'containerd.toml');
+  for (const d of [nodeDir, path.join(nodeDir, "cni/net.d"), path.join(nodeDir, "certs.d"), rdir, croot])
+    fs.mkdirSync(d, { recursive: true });
+  fs.writeFileSync(path.join(nodeDir, "cni/net.d/10-vllmapp-real.conflist"), cniConfig(nodeDir));
+  const cfg = path.join(nodeDir, "containerd.toml");
   fs.writeFileSync(cfg, containerdConfig({ root: croot, state: cstate, sock, nodeDir }));
   // A dead proxy makes any pull fail at once, on loopback, with no DNS lookup and no outside traffic.
-  const containerd = ctx.spawn('node-containerd', ctx.which('containerd'), ['--config', cfg], {
-    env: { ...process.env, HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', NO_PROXY: '' },
+  const containerd = ctx.spawn("node-containerd", ctx.which("containerd"), ["--config", cfg], {
+    env: { ...process.env, HTTP_PROXY: "http://127.0.0.1:9", HTTPS_PROXY: "http://127.0.0.1:9", NO_PROXY: "" },
   });
-  await ctx.waitFor('the node containerd to answer', async () => (await ctx.run('ctr', ['--address', sock, 'version'], { allowFail: true, timeoutMs: 5000 })).code === 0, {
-    timeoutMs: 30_000,
-    logFile: containerd.logFile,
-    isAlive: containerd.alive,
-  });
+  await ctx.waitFor(
+    "the node containerd to answer",
+    async () => (await ctx.run("ctr", ["--address", sock, "version"], { allowFail: true, timeoutMs: 5000 })).code === 0,
+    {
+      timeoutMs: 30_000,
+      logFile: containerd.logFile,
+      isAlive: containerd.alive,
+    },
+  );
   // Containers a killed run left in the kept root are removed, so the kubelet starts from nothing.
   await removeAllContainers((c, a, o) => ctx.run(c, a, o), sock);
 
-  const pauseArchive = path.join(bins.nodetools, 'pause.tar');
+  const pauseArchive = path.join(bins.nodetools, "pause.tar");
   if (!fs.existsSync(pauseArchive)) {
-    await makeArchive(ctx, { tag: PAUSE_IMAGE, files: { pause: path.join(bins.nodetools, 'pause') }, entrypoint: ['/pause'], out: pauseArchive });
+    await makeArchive(ctx, {
+      tag: PAUSE_IMAGE,
+      files: { pause: path.join(bins.nodetools, "pause") },
+      entrypoint: ["/pause"],
+      out: pauseArchive,
+    });
   }
   await importImages(ctx, [{ tag: PAUSE_IMAGE, archive: pauseArchive }, ...images]);
 
   const cred = await issueNodeCert(ctx, pki, nodeDir);
-  const kubeletKubeconfig = path.join(nodeDir, 'kubelet.kubeconfig');
-  writeKubeconfig(kubeletKubeconfig, server, pki, { user: 'kubelet', cert: cred.cert, key: cred.key, context: 'kubelet' });
-  const kcfg = path.join(nodeDir, 'kubelet-config.yaml');
+  const kubeletKubeconfig = path.join(nodeDir, "kubelet.kubeconfig");
+  writeKubeconfig(kubeletKubeconfig, server, pki, {
+    user: "kubelet",
+    cert: cred.cert,
+    key: cred.key,
+    context: "kubelet",
+  });
+  const kcfg = path.join(nodeDir, "kubelet-config.yaml");
   fs.writeFileSync(kcfg, kubeletConfig({ nodeDir, sock, pki }));
   // pods resolve names against their own loopback (no cluster DNS here): no DNS query leaves the node
-  fs.writeFileSync(path.join(nodeDir, 'resolv.conf'), 'nameserver 127.0.0.1\n');
+  fs.writeFileSync(path.join(nodeDir, "resolv.conf"), "nameserver 127.0.0.1\n");
   const { name, ip, gpuProduct, gpus, gpuMemoryMiB } = REAL_NODE;
   const labels = [
-    'type=real',
-    'vllmapp.dev/real-node=true',
-    'nvidia.com/gpu.present=true',
+    "type=real",
+    "vllmapp.dev/real-node=true",
+    "nvidia.com/gpu.present=true",
     `nvidia.com/gpu.product=${gpuProduct}`,
     `nvidia.com/gpu.count=${gpus}`,
     `nvidia.com/gpu.memory=${gpuMemoryMiB}`,
-    'node.kubernetes.io/instance-type=real-a10g-2',
+    "node.kubernetes.io/instance-type=real-a10g-2",
   ];
-  const kubelet = ctx.spawn('kubelet', bins.kubelet, [
+  const kubelet = ctx.spawn("kubelet", bins.kubelet, [
     `--config=${kcfg}`,
     `--kubeconfig=${kubeletKubeconfig}`,
-    `--root-dir=${path.join(nodeDir, 'kubelet')}`,
-    `--cert-dir=${path.join(nodeDir, 'kubelet-pki')}`,
+    `--root-dir=${path.join(nodeDir, "kubelet")}`,
+    `--cert-dir=${path.join(nodeDir, "kubelet-pki")}`,
     `--hostname-override=${name}`,
     `--node-ip=${ip}`,
-    `--node-labels=${labels.join(',')}`,
-    '--v=1',
+    `--node-labels=${labels.join(",")}`,
+    "--v=1",
   ]);
   const get = () => api(`/api/v1/nodes/${name}`).catch(() => null);
   await ctx.waitFor(
@@ -374,34 +445,40 @@ export async function startRealNode(ctx, { bins, pki, server, kubectl, api, imag
     async () => {
       const n = await get();
       return (
-        n?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
-        !(n.spec?.taints || []).some((t) => t.key.startsWith('node.kubernetes.io/'))
+        n?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") &&
+        !(n.spec?.taints || []).some((t) => t.key.startsWith("node.kubernetes.io/"))
       );
     },
     { timeoutMs: 90_000, logFile: kubelet.logFile, isAlive: kubelet.alive, intervalMs: 250 },
   );
   const n = await get();
   if (n.status?.daemonEndpoints?.kubeletEndpoint?.Port !== REAL_NODE.kubeletPort) {
-    throw new ctx.Error(`real node ${name} is served on port ${n.status?.daemonEndpoints?.kubeletEndpoint?.Port}, not the kubelet's: kwok manages it (kwok must select nodes by annotation)`);
+    throw new ctx.Error(
+      `real node ${name} is served on port ${n.status?.daemonEndpoints?.kubeletEndpoint?.Port}, not the kubelet's: kwok manages it (kwok must select nodes by annotation)`,
+    );
   }
   // Fake GPUs, the documented extended-resource way: the kubelet keeps resources no device plugin manages.
   await kubectl([
-    'patch',
-    'node',
+    "patch",
+    "node",
     name,
-    '--subresource=status',
-    '--type=json',
-    '-p',
+    "--subresource=status",
+    "--type=json",
+    "-p",
     JSON.stringify([
-      { op: 'add', path: '/status/capacity/nvidia.com~1gpu', value: String(gpus) },
-      { op: 'add', path: '/status/allocatable/nvidia.com~1gpu', value: String(gpus) },
+      { op: "add", path: "/status/capacity/nvidia.com~1gpu", value: String(gpus) },
+      { op: "add", path: "/status/allocatable/nvidia.com~1gpu", value: String(gpus) },
     ]),
   ]);
-  await ctx.waitFor(`allocatable nvidia.com/gpu on ${name}`, async () => (await get())?.status?.allocatable?.['nvidia.com/gpu'] === String(gpus), {
-    timeoutMs: 30_000,
-    logFile: kubelet.logFile,
-    isAlive: kubelet.alive,
-  });
+  await ctx.waitFor(
+    `allocatable nvidia.com/gpu on ${name}`,
+    async () => (await get())?.status?.allocatable?.["nvidia.com/gpu"] === String(gpus),
+    {
+      timeoutMs: 30_000,
+      logFile: kubelet.logFile,
+      isAlive: kubelet.alive,
+    },
+  );
   ctx.log(`real node ${name} Ready (${REAL_NODE.gpuType} x${gpus}, pod network ${REAL_NODE.subnet})`);
   return {
     VLLMAPP_REAL_NODE: name,
@@ -412,28 +489,41 @@ export async function startRealNode(ctx, { bins, pki, server, kubectl, api, imag
 
 async function removeAllContainers(run, sock) {
   const c = ctrArgs(sock);
-  const tasks = await run('ctr', [...c, 'tasks', 'ls', '-q'], { allowFail: true, timeoutMs: 30_000 });
-  const ids = tasks.code === 0 ? tasks.stdout.split('\n').map((s) => s.trim()).filter(Boolean) : [];
-  for (const id of ids) await run('ctr', [...c, 'tasks', 'kill', '-s', 'SIGKILL', id], { allowFail: true, timeoutMs: 15_000 });
+  const tasks = await run("ctr", [...c, "tasks", "ls", "-q"], { allowFail: true, timeoutMs: 30_000 });
+  const ids =
+    tasks.code === 0
+      ? tasks.stdout
+          .split("\n")
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [];
+  for (const id of ids)
+    await run("ctr", [...c, "tasks", "kill", "-s", "SIGKILL", id], { allowFail: true, timeoutMs: 15_000 });
   for (const id of ids) {
     for (let i = 0; i < 20; i++) {
-      const r = await run('ctr', [...c, 'tasks', 'rm', '-f', id], { allowFail: true, timeoutMs: 15_000 });
+      const r = await run("ctr", [...c, "tasks", "rm", "-f", id], { allowFail: true, timeoutMs: 15_000 });
       if (r.code === 0 || /not found/.test(r.stderr)) break;
       await sleep(250);
     }
   }
-  const cs = await run('ctr', [...c, 'containers', 'ls', '-q'], { allowFail: true, timeoutMs: 30_000 });
-  const cids = cs.code === 0 ? cs.stdout.split('\n').map((s) => s.trim()).filter(Boolean) : [];
-  if (cids.length) await run('ctr', [...c, 'containers', 'rm', ...cids], { allowFail: true, timeoutMs: 60_000 });
+  const cs = await run("ctr", [...c, "containers", "ls", "-q"], { allowFail: true, timeoutMs: 30_000 });
+  const cids =
+    cs.code === 0
+      ? cs.stdout
+          .split("\n")
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [];
+  if (cids.length) await run("ctr", [...c, "containers", "rm", ...cids], { allowFail: true, timeoutMs: 60_000 });
 }
 
 /** Shim processes of our containerd (they outlive it: each runs in a session of its own). */
 function ourShims(sock) {
   const pids = [];
-  for (const d of fs.readdirSync('/proc')) {
+  for (const d of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0");
       if (/containerd-shim/.test(cmd[0]) && cmd.includes(sock)) pids.push(Number(d));
     } catch {}
   }
@@ -458,15 +548,15 @@ export async function stopRealNode(state, { run, stopProcess, unmountUnder, log 
     }
   };
   const proc = (name) => (state.processes || []).find((p) => p.name === name);
-  await step('kubelet', () => stopProcess(proc('kubelet'), { timeoutMs: 15_000 }));
+  await step("kubelet", () => stopProcess(proc("kubelet"), { timeoutMs: 15_000 }));
   if (node.containerdSock && fs.existsSync(node.containerdSock)) {
-    await step('containers', () => removeAllContainers(run, node.containerdSock));
+    await step("containers", () => removeAllContainers(run, node.containerdSock));
   }
-  await step('containerd', () => stopProcess(proc('node-containerd'), { timeoutMs: 15_000 }));
+  await step("containerd", () => stopProcess(proc("node-containerd"), { timeoutMs: 15_000 }));
   if (node.containerdSock) {
     for (const pid of ourShims(node.containerdSock)) {
       try {
-        process.kill(pid, 'SIGKILL');
+        process.kill(pid, "SIGKILL");
       } catch {}
     }
   }
@@ -474,13 +564,14 @@ export async function stopRealNode(state, { run, stopProcess, unmountUnder, log 
     await step(`unmount ${dir}`, () => unmountUnder(dir));
   }
   if (node.runDir) await step(`rm ${node.runDir}`, () => fs.rmSync(node.runDir, { recursive: true, force: true }));
-  for (const p of node.createdHostPaths || []) await step(`rm ${p}`, () => fs.rmSync(p, { recursive: true, force: true }));
+  for (const p of node.createdHostPaths || [])
+    await step(`rm ${p}`, () => fs.rmSync(p, { recursive: true, force: true }));
   if (node.bridgeCreated && node.bridgeIfindex !== undefined && bridgeIfindex(node.bridge) === node.bridgeIfindex) {
     await step(`bridge ${node.bridge}`, async () => {
-      const r = await run('ip', ['link', 'delete', node.bridge], { allowFail: true });
+      const r = await run("ip", ["link", "delete", node.bridge], { allowFail: true });
       if (r.code !== 0 && !/Cannot find device/.test(r.stderr)) throw new Error(r.stderr.trim());
     });
   }
-  log?.(`real node stopped${errors.length ? ` (${errors.length} problem(s))` : ''}`);
+  log?.(`real node stopped${errors.length ? ` (${errors.length} problem(s))` : ""}`);
   return errors;
 }

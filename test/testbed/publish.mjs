@@ -16,29 +16,32 @@
 // (--no-serve-artifacts, root s3://vllmapp-mlflow/artifacts), so the run's output resolves to
 // s3://vllmapp-mlflow/artifacts/<experiment>/<run id>/artifacts/model, which vLLM streams or rclone copies.
 // Idempotent: a second call reuses the run of that name and rewrites the objects.
-import fs from 'node:fs';
-import path from 'node:path';
-import { publishHfRepo } from './servers/hf-replay.mjs';
-import { S3_CREDENTIALS } from './servers/s3.mjs';
+import fs from "node:fs";
+import path from "node:path";
+import { publishHfRepo } from "./servers/hf-replay.mjs";
+import { S3_CREDENTIALS } from "./servers/s3.mjs";
 
-export const TINY_HF_REPO = 'vllmapp-test/tiny-llama';
-export const TINY_S3_BUCKET = 'vllmapp-models';
-export const TINY_S3_PREFIX = 'tiny';
-export const TINY_MLFLOW_RUN = 'tiny-llama-run';
+export const TINY_HF_REPO = "vllmapp-test/tiny-llama";
+export const TINY_S3_BUCKET = "vllmapp-models";
+export const TINY_S3_PREFIX = "tiny";
+export const TINY_MLFLOW_RUN = "tiny-llama-run";
 
 async function s3Client(endpoint) {
-  const { S3Client } = await import('@aws-sdk/client-s3');
+  const { S3Client } = await import("@aws-sdk/client-s3");
   return new S3Client({
     endpoint,
     forcePathStyle: true,
     region: S3_CREDENTIALS.AWS_DEFAULT_REGION,
-    credentials: { accessKeyId: S3_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: S3_CREDENTIALS.AWS_SECRET_ACCESS_KEY },
+    credentials: {
+      accessKeyId: S3_CREDENTIALS.AWS_ACCESS_KEY_ID,
+      secretAccessKey: S3_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+    },
   });
 }
 
 /** Upload every file of `dir` to s3://bucket/prefix/ (creating the bucket when missing). */
 export async function uploadDir({ endpoint, dir, bucket, prefix }) {
-  const { CreateBucketCommand, HeadBucketCommand, PutObjectCommand } = await import('@aws-sdk/client-s3');
+  const { CreateBucketCommand, HeadBucketCommand, PutObjectCommand } = await import("@aws-sdk/client-s3");
   const s3 = await s3Client(endpoint);
   try {
     try {
@@ -46,7 +49,7 @@ export async function uploadDir({ endpoint, dir, bucket, prefix }) {
     } catch {
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     }
-    const key = (f) => [prefix.replace(/^\/+|\/+$/g, ''), f].filter(Boolean).join('/');
+    const key = (f) => [prefix.replace(/^\/+|\/+$/g, ""), f].filter(Boolean).join("/");
     for (const f of fs.readdirSync(dir).sort()) {
       const p = path.join(dir, f);
       if (!fs.statSync(p).isFile()) continue;
@@ -57,9 +60,13 @@ export async function uploadDir({ endpoint, dir, bucket, prefix }) {
   }
 }
 
-async function mlflow(base, endpoint, body, method = 'POST') {
-  const url = `${base.replace(/\/+$/, '')}/api/2.0/mlflow/${endpoint}${method === 'GET' ? `?${new URLSearchParams(body)}` : ''}`;
-  const res = await fetch(url, { method, headers: { 'content-type': 'application/json' }, ...(method === 'POST' ? { body: JSON.stringify(body) } : {}) });
+async function mlflow(base, endpoint, body, method = "POST") {
+  const url = `${base.replace(/\/+$/, "")}/api/2.0/mlflow/${endpoint}${method === "GET" ? `?${new URLSearchParams(body)}` : ""}`;
+  const res = await fetch(url, {
+    method,
+    headers: { "content-type": "application/json" },
+    ...(method === "POST" ? { body: JSON.stringify(body) } : {}),
+  });
   const json = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(`MLflow ${endpoint} answered ${res.status}: ${JSON.stringify(json).slice(0, 300)}`);
   return json;
@@ -67,26 +74,49 @@ async function mlflow(base, endpoint, body, method = 'POST') {
 
 /** A FINISHED MLflow run named `runName` whose artifact `model` holds the files of `dir`; returns its info. */
 export async function publishMlflowRun({ trackingUri, s3Endpoint, dir, runName }) {
-  const found = await mlflow(trackingUri, 'runs/search', { experiment_ids: ['0'], filter: `attributes.run_name = '${runName}'`, max_results: 1 });
+  const found = await mlflow(trackingUri, "runs/search", {
+    experiment_ids: ["0"],
+    filter: `attributes.run_name = '${runName}'`,
+    max_results: 1,
+  });
   let run = found.runs?.[0];
   if (!run) {
-    run = (await mlflow(trackingUri, 'runs/create', { experiment_id: '0', run_name: runName, start_time: Date.now(), tags: [{ key: 'mlflow.runName', value: runName }] })).run;
+    run = (
+      await mlflow(trackingUri, "runs/create", {
+        experiment_id: "0",
+        run_name: runName,
+        start_time: Date.now(),
+        tags: [{ key: "mlflow.runName", value: runName }],
+      })
+    ).run;
   }
-  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(run.info.artifact_uri.replace(/\/+$/, ''));
+  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(run.info.artifact_uri.replace(/\/+$/, ""));
   if (!m) throw new Error(`MLflow run ${run.info.run_id} has artifacts at ${run.info.artifact_uri}, not in S3`);
   await uploadDir({ endpoint: s3Endpoint, dir, bucket: m[1], prefix: `${m[2]}/model` });
-  if (run.info.status !== 'FINISHED') await mlflow(trackingUri, 'runs/update', { run_id: run.info.run_id, status: 'FINISHED', end_time: Date.now() });
-  return { runId: run.info.run_id, artifactUri: `${run.info.artifact_uri.replace(/\/+$/, '')}/model` };
+  if (run.info.status !== "FINISHED")
+    await mlflow(trackingUri, "runs/update", { run_id: run.info.run_id, status: "FINISHED", end_time: Date.now() });
+  return { runId: run.info.run_id, artifactUri: `${run.info.artifact_uri.replace(/\/+$/, "")}/model` };
 }
 
-export async function publishTinyModel({ modelDir, workDir, env = {}, hfRepo = TINY_HF_REPO, bucket = TINY_S3_BUCKET, prefix = TINY_S3_PREFIX, runName = TINY_MLFLOW_RUN }) {
+export async function publishTinyModel({
+  modelDir,
+  workDir,
+  env = {},
+  hfRepo = TINY_HF_REPO,
+  bucket = TINY_S3_BUCKET,
+  prefix = TINY_S3_PREFIX,
+  runName = TINY_MLFLOW_RUN,
+}) {
   const dir = path.resolve(modelDir);
-  if (!fs.existsSync(path.join(dir, 'config.json'))) throw new Error(`${dir} is not a model folder (no config.json)`);
+  if (!fs.existsSync(path.join(dir, "config.json"))) throw new Error(`${dir} is not a model folder (no config.json)`);
   const out = { VLLM_TINY_MODEL_DIR: dir };
   if (env.HF_ENDPOINT) {
     publishHfRepo({ workDir, repo: hfRepo, dir });
     const r = await fetch(`${env.HF_ENDPOINT}/api/models/${hfRepo}/revision/main`);
-    if (!r.ok) throw new Error(`the hf-replay at ${env.HF_ENDPOINT} does not serve ${hfRepo} (${r.status}); was it started from ${workDir}?`);
+    if (!r.ok)
+      throw new Error(
+        `the hf-replay at ${env.HF_ENDPOINT} does not serve ${hfRepo} (${r.status}); was it started from ${workDir}?`,
+      );
     out.VLLM_TINY_MODEL_HF = hfRepo;
   }
   if (env.AWS_ENDPOINT_URL) {

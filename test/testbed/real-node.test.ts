@@ -36,7 +36,10 @@ test("the real node is Ready, run by its own kubelet (not kwok), with A10G label
   assert.equal(addr, "198.19.0.1");
   // No kwok node carries the A10G product: an A10G request lands on the real node and nowhere else.
   const nodes = await kubectlJson<{ items: any[] }>(["get", "nodes", "-l", "nvidia.com/gpu.product=NVIDIA-A10G"]);
-  assert.deepEqual(nodes.items.map((x) => x.metadata.name), [NODE()]);
+  assert.deepEqual(
+    nodes.items.map((x) => x.metadata.name),
+    [NODE()],
+  );
 });
 
 test("a pod on the real node really runs: logs, exec, port-forward, GPU accounting", async () => {
@@ -50,7 +53,10 @@ test("a pod on the real node really runs: logs, exec, port-forward, GPU accounti
             name: "vllm",
             image,
             args: ["tiny", "--port", "8000"],
-            resources: { limits: { "nvidia.com/gpu": "1", memory: "256Mi", cpu: "500m" }, requests: { cpu: "100m", memory: "64Mi" } },
+            resources: {
+              limits: { "nvidia.com/gpu": "1", memory: "256Mi", cpu: "500m" },
+              requests: { cpu: "100m", memory: "64Mi" },
+            },
             readinessProbe: { httpGet: { path: "/health", port: 8000 }, periodSeconds: 1 },
           },
         ],
@@ -67,19 +73,31 @@ test("a pod on the real node really runs: logs, exec, port-forward, GPU accounti
 
     // port-forward: through the API server and the kubelet into the pod's network namespace
     const port = await freePort();
-    const pf = spawn(tbEnv("VLLMAPP_TEST_KUBECTL"), ["-n", ns, "port-forward", "pod/web", `${port}:8000`, "--address", "127.0.0.1"], { stdio: "ignore" });
+    const pf = spawn(
+      tbEnv("VLLMAPP_TEST_KUBECTL"),
+      ["-n", ns, "port-forward", "pod/web", `${port}:8000`, "--address", "127.0.0.1"],
+      { stdio: "ignore" },
+    );
     try {
-      const body = await waitUntil("port-forward answers", async () => {
-        const r = await fetch(`http://127.0.0.1:${port}/v1/models`).catch(() => null);
-        return r?.ok ? await r.text() : null;
-      }, 30_000);
+      const body = await waitUntil(
+        "port-forward answers",
+        async () => {
+          const r = await fetch(`http://127.0.0.1:${port}/v1/models`).catch(() => null);
+          return r?.ok ? await r.text() : null;
+        },
+        30_000,
+      );
       assert.match(body, /"tiny"/);
     } finally {
       pf.kill();
     }
 
     // a second pod asking for 2 more GPUs does not fit: 1 of 2 is in use
-    await kubectl(["apply", "-f", "-"], { input: pod(ns, "greedy", { containers: [{ name: "c", image, resources: { limits: { "nvidia.com/gpu": "2" } } }] }) });
+    await kubectl(["apply", "-f", "-"], {
+      input: pod(ns, "greedy", {
+        containers: [{ name: "c", image, resources: { limits: { "nvidia.com/gpu": "2" } } }],
+      }),
+    });
     const reason = await waitUntil("greedy pod unschedulable", async () => {
       const g = await kubectlJson<any>(["-n", ns, "get", "pod", "greedy"]);
       const c = g.status?.conditions?.find((x: any) => x.type === "PodScheduled");

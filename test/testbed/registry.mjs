@@ -15,52 +15,61 @@
 // (`docker info`: "Insecure Registries: 127.0.0.0/8"), and the node's containerd (1.6, CRI, config_path set)
 // is given a hosts.toml naming the http:// endpoint (test/testbed/README.md says why). Neither goes through
 // the test bed's dead HTTP proxy: Go's proxy logic never proxies a loopback address.
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { cacheRoot, run, which, TestbedError } from './lib.mjs';
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { cacheRoot, run, which, TestbedError } from "./lib.mjs";
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const TOOLS = path.join(REPO_ROOT, 'test/cluster/tools/registry');
-const MODULE = 'github.com/distribution/distribution/v3';
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const TOOLS = path.join(REPO_ROOT, "test/cluster/tools/registry");
+const MODULE = "github.com/distribution/distribution/v3";
 /** The repository prefix of what the test bed pushes: `<host>/vllmapp/<name>:<tag>`. */
-export const REGISTRY_PREFIX = 'vllmapp';
+export const REGISTRY_PREFIX = "vllmapp";
 
 /** The pinned version (go.mod's require line). */
 export function registryVersion() {
-  const m = new RegExp(`^\\s*${MODULE.replaceAll('.', '\\.')} (v\\S+)`, 'm').exec(fs.readFileSync(path.join(TOOLS, 'go.mod'), 'utf8'));
+  const m = new RegExp(`^\\s*${MODULE.replaceAll(".", "\\.")} (v\\S+)`, "m").exec(
+    fs.readFileSync(path.join(TOOLS, "go.mod"), "utf8"),
+  );
   if (!m) throw new TestbedError(`test/cluster/tools/registry/go.mod does not require ${MODULE}`);
   return m[1];
 }
 
 function recipeHash() {
-  const h = crypto.createHash('sha256');
-  for (const f of ['go.mod', 'go.sum']) h.update(fs.readFileSync(path.join(TOOLS, f)));
-  return h.digest('hex').slice(0, 16);
+  const h = crypto.createHash("sha256");
+  for (const f of ["go.mod", "go.sum"]) h.update(fs.readFileSync(path.join(TOOLS, f)));
+  return h.digest("hex").slice(0, 16);
 }
 
 /** Build the registry binary into <cacheRoot>/registry-<version>-<hash>/registry when missing. */
 export async function ensureRegistryBinary({ log = (m) => process.stderr.write(`[registry] ${m}\n`) } = {}) {
   const version = registryVersion();
   const dir = path.join(cacheRoot(), `registry-${version}-${recipeHash()}`);
-  const bin = path.join(dir, 'registry');
-  if (fs.existsSync(path.join(dir, '.complete'))) return { bin, version };
-  if (!which('go')) throw new TestbedError('go is needed to build the OCI registry (test/cluster/tools/registry)');
+  const bin = path.join(dir, "registry");
+  if (fs.existsSync(path.join(dir, ".complete"))) return { bin, version };
+  if (!which("go")) throw new TestbedError("go is needed to build the OCI registry (test/cluster/tools/registry)");
   const tmp = `${dir}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
   const t0 = Date.now();
-  log(`building the OCI registry (${MODULE}/cmd/registry ${version}) from its Go module (cold: a few minutes on 2 cores)`);
+  log(
+    `building the OCI registry (${MODULE}/cmd/registry ${version}) from its Go module (cold: a few minutes on 2 cores)`,
+  );
   try {
-    await run('go', ['build', '-trimpath', '-ldflags', '-s -w', '-o', path.join(tmp, 'registry'), `${MODULE}/cmd/registry`], {
-      cwd: TOOLS,
-      env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOFLAGS: '-buildvcs=false' },
-      timeoutMs: 1_800_000,
-    });
-    const v = await run(path.join(tmp, 'registry'), ['--version']);
-    if (!v.stdout.includes(version)) throw new TestbedError(`the built registry says ${v.stdout.trim()}, not ${version}`);
-    fs.writeFileSync(path.join(tmp, '.complete'), '');
+    await run(
+      "go",
+      ["build", "-trimpath", "-ldflags", "-s -w", "-o", path.join(tmp, "registry"), `${MODULE}/cmd/registry`],
+      {
+        cwd: TOOLS,
+        env: { ...process.env, CGO_ENABLED: "0", GOTOOLCHAIN: "local", GOFLAGS: "-buildvcs=false" },
+        timeoutMs: 1_800_000,
+      },
+    );
+    const v = await run(path.join(tmp, "registry"), ["--version"]);
+    if (!v.stdout.includes(version))
+      throw new TestbedError(`the built registry says ${v.stdout.trim()}, not ${version}`);
+    fs.writeFileSync(path.join(tmp, ".complete"), "");
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);
   } catch (e) {
@@ -73,24 +82,24 @@ export async function ensureRegistryBinary({ log = (m) => process.stderr.write(`
 
 /** Start the registry on a free loopback port, its storage in the cache; resolves once /v2/ answers. */
 export async function startRegistry(ctx, { bin, port }) {
-  const storage = path.join(cacheRoot(), 'registry-storage');
+  const storage = path.join(cacheRoot(), "registry-storage");
   fs.mkdirSync(storage, { recursive: true });
   const host = `127.0.0.1:${port}`;
-  const dir = path.join(ctx.workDir, 'registry');
+  const dir = path.join(ctx.workDir, "registry");
   fs.mkdirSync(dir, { recursive: true });
-  const config = path.join(dir, 'config.yml');
+  const config = path.join(dir, "config.yml");
   fs.writeFileSync(
     config,
     [
-      'version: 0.1',
-      'log: {level: warn, accesslog: {disabled: true}}',
+      "version: 0.1",
+      "log: {level: warn, accesslog: {disabled: true}}",
       `storage: {filesystem: {rootdirectory: ${JSON.stringify(storage)}}, delete: {enabled: true}}`,
-      `http: {addr: ${JSON.stringify(host)}, secret: ${JSON.stringify(crypto.randomBytes(16).toString('hex'))}}`,
-      '',
-    ].join('\n'),
+      `http: {addr: ${JSON.stringify(host)}, secret: ${JSON.stringify(crypto.randomBytes(16).toString("hex"))}}`,
+      "",
+    ].join("\n"),
   );
   // no tracing exporter: the registry would otherwise try an OTLP endpoint
-  const proc = ctx.spawn('registry', bin, ['serve', config], { env: { ...process.env, OTEL_TRACES_EXPORTER: 'none' } });
+  const proc = ctx.spawn("registry", bin, ["serve", config], { env: { ...process.env, OTEL_TRACES_EXPORTER: "none" } });
   await ctx.waitForHttp(`the registry on ${host}`, `http://${host}/v2/`, { timeoutMs: 30_000, proc });
   ctx.state.registry = { host, storage };
   ctx.save();
@@ -99,7 +108,10 @@ export async function startRegistry(ctx, { bin, port }) {
 
 /** The registry's name for a local image: `vllmapp-vllm-cpu:0.32.0-x` → `<host>/vllmapp/vllm-cpu:0.32.0-x`, `rclone/rclone:1.71.1` → `<host>/vllmapp/rclone:1.71.1`. */
 export function registryRef(host, tag) {
-  const last = tag.split('/').at(-1).replace(/^vllmapp-/, '');
+  const last = tag
+    .split("/")
+    .at(-1)
+    .replace(/^vllmapp-/, "");
   return `${host}/${REGISTRY_PREFIX}/${last}`;
 }
 
@@ -113,17 +125,17 @@ export async function pushImages({ host, images, dockerEnv, log }) {
   for (const tag of images) {
     const ref = registryRef(host, tag);
     const t0 = Date.now();
-    const build = await run('docker', ['build', '-q', '-t', ref, '-'], {
-      env: { ...dockerEnv, DOCKER_BUILDKIT: '0' },
+    const build = await run("docker", ["build", "-q", "-t", ref, "-"], {
+      env: { ...dockerEnv, DOCKER_BUILDKIT: "0" },
       input: `FROM ${tag}\nLABEL vllmapp.registry-copy=${JSON.stringify(tag)}\n`,
       timeoutMs: 300_000,
     });
     if (build.code !== 0) throw new TestbedError(`docker build of the registry copy of ${tag} failed`);
-    const r = await run('docker', ['push', ref], { env: dockerEnv, timeoutMs: 3_600_000 });
+    const r = await run("docker", ["push", ref], { env: dockerEnv, timeoutMs: 3_600_000 });
     const pushed = (r.stdout.match(/: Pushed/g) ?? []).length;
     const kept = (r.stdout.match(/: Layer already exists/g) ?? []).length;
     // the engine keeps only the local name: the registry's copy is for the pods to pull
-    await run('docker', ['rmi', ref], { env: dockerEnv, allowFail: true });
+    await run("docker", ["rmi", ref], { env: dockerEnv, allowFail: true });
     log(`pushed ${ref} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${pushed} layers sent, ${kept} already there)`);
     refs[tag] = ref;
   }
@@ -134,7 +146,10 @@ export async function pushImages({ host, images, dockerEnv, log }) {
 export function writeHostsToml(certsDir, host) {
   const dir = path.join(certsDir, host);
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'hosts.toml'), `server = "http://${host}"\n\n[host."http://${host}"]\n  capabilities = ["pull", "resolve"]\n`);
+  fs.writeFileSync(
+    path.join(dir, "hosts.toml"),
+    `server = "http://${host}"\n\n[host."http://${host}"]\n  capabilities = ["pull", "resolve"]\n`,
+  );
 }
 
 /**
@@ -143,12 +158,17 @@ export function writeHostsToml(certsDir, host) {
  * their layers (blobs and unpacked snapshots) go unless a container still uses them. Returns the names.
  */
 export async function forgetImages(ctx, sock, match) {
-  const c = ['--address', sock, '--namespace', 'k8s.io'];
-  const r = await ctx.run('ctr', [...c, 'images', 'ls'], { timeoutMs: 30_000 });
-  const rows = r.stdout.split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 3).map(([ref, , digest]) => ({ ref, digest }));
+  const c = ["--address", sock, "--namespace", "k8s.io"];
+  const r = await ctx.run("ctr", [...c, "images", "ls"], { timeoutMs: 30_000 });
+  const rows = r.stdout
+    .split("\n")
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length >= 3)
+    .map(([ref, , digest]) => ({ ref, digest }));
   const digests = new Set(rows.filter((x) => match(x.ref)).map((x) => x.digest));
   const stale = rows.filter((x) => digests.has(x.digest)).map((x) => x.ref);
-  if (stale.length) await ctx.run('ctr', [...c, 'images', 'rm', '--sync', ...stale], { timeoutMs: 300_000 });
+  if (stale.length) await ctx.run("ctr", [...c, "images", "rm", "--sync", ...stale], { timeoutMs: 300_000 });
   return stale.filter((x) => match(x));
 }
 
@@ -163,7 +183,9 @@ export async function registryLayers(ref) {
   const m = /^([^/]+)\/(.+):([^:/]+)$/.exec(ref);
   if (!m) throw new TestbedError(`not a registry reference: ${ref}`);
   const res = await fetch(`http://${m[1]}/v2/${m[2]}/manifests/${m[3]}`, {
-    headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' },
+    headers: {
+      accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+    },
   });
   if (!res.ok) throw new TestbedError(`GET the manifest of ${ref}: HTTP ${res.status}`);
   return (await res.json()).layers.map((l) => ({ digest: l.digest, size: l.size }));

@@ -11,17 +11,17 @@
 //   VLLMAPP_TESTBED_KEEP=1   keep the work dir (logs, state) after teardown
 //   VLLMAPP_TEST_FILES="a.test.ts b.test.ts"  run only these files (still with the test bed)
 //   VLLMAPP_TEST_TIMEOUT_MS=N  passed as --test-timeout=N (per test; default 600000)
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startTestbed, stopTestbed, REPO_ROOT, log, dumpLogs } from './lib.mjs';
-import { MAIN_LINE, nodeForLine } from './node-lines.mjs';
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { startTestbed, stopTestbed, REPO_ROOT, log, dumpLogs } from "./lib.mjs";
+import { MAIN_LINE, nodeForLine } from "./node-lines.mjs";
 
-const TEST_DIRS = ['test/unit', 'test/golden', 'test/e2e', 'test/integration', 'test/testbed'];
+const TEST_DIRS = ["test/unit", "test/golden", "test/e2e", "test/integration", "test/testbed"];
 /** The older supported line runs the tests that need no test bed. */
 const OLDER_LINE = 22;
-const OLDER_LINE_DIRS = ['test/unit/', 'test/golden/', 'test/e2e/'];
+const OLDER_LINE_DIRS = ["test/unit/", "test/golden/", "test/e2e/"];
 
 function findTests() {
   if (process.env.VLLMAPP_TEST_FILES) return process.env.VLLMAPP_TEST_FILES.split(/\s+/).filter(Boolean);
@@ -36,8 +36,8 @@ function findTests() {
     for (const e of entries) {
       const rel = path.posix.join(dir, e.name);
       if (e.isDirectory()) {
-        if (e.name !== 'node_modules' && !e.name.startsWith('.')) walk(rel);
-      } else if (e.isFile() && e.name.endsWith('.test.ts')) out.push(rel);
+        if (e.name !== "node_modules" && !e.name.startsWith(".")) walk(rel);
+      } else if (e.isFile() && e.name.endsWith(".test.ts")) out.push(rel);
     }
   };
   TEST_DIRS.forEach(walk);
@@ -68,15 +68,15 @@ function teardown() {
   return stopping;
 }
 
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(sig, async () => {
     process.stderr.write(`\nrun-all: got ${sig}; stopping tests and tearing the test bed down\n`);
     if (child?.pid) {
       const c = child;
-      killGroup(c.pid, 'SIGTERM');
+      killGroup(c.pid, "SIGTERM");
       // give the tests 10 s to stop, then kill what is left of their process group
-      await Promise.race([new Promise((r) => c.once('close', r)), new Promise((r) => setTimeout(r, 10_000))]);
-      killGroup(c.pid, 'SIGKILL');
+      await Promise.race([new Promise((r) => c.once("close", r)), new Promise((r) => setTimeout(r, 10_000))]);
+      killGroup(c.pid, "SIGKILL");
     }
     if (bringUp && !testbed) {
       // interrupted during bring-up: startTestbed stops what it started, then rejects
@@ -101,15 +101,15 @@ function killGroup(pid, sig) {
  */
 function runInherit(cmd, args, env) {
   return new Promise((resolve) => {
-    child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: 'inherit', detached: true });
+    child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: "inherit", detached: true });
     const pid = child.pid;
-    child.on('error', (e) => {
+    child.on("error", (e) => {
       process.stderr.write(`run-all: cannot run ${cmd}: ${e.message}\n`);
       resolve(127);
     });
-    child.on('close', (code, signal) => {
+    child.on("close", (code, signal) => {
       child = null;
-      if (pid) killGroup(pid, 'SIGKILL');
+      if (pid) killGroup(pid, "SIGKILL");
       resolve(code ?? 128 + (os.constants.signals[signal] || 1));
     });
   });
@@ -118,7 +118,7 @@ function runInherit(cmd, args, env) {
 async function main() {
   const files = findTests();
   if (files.length === 0) {
-    process.stderr.write(`run-all: no *.test.ts files under ${TEST_DIRS.join(', ')}\n`);
+    process.stderr.write(`run-all: no *.test.ts files under ${TEST_DIRS.join(", ")}\n`);
     return 1;
   }
 
@@ -126,15 +126,15 @@ async function main() {
   const nodes = Promise.all([nodeForLine(MAIN_LINE), nodeForLine(OLDER_LINE)]);
   nodes.catch(() => {}); // awaited below; a failure is reported there
 
-  log('npm run build');
-  const buildCode = await runInherit('npm', ['run', 'build'], process.env);
+  log("npm run build");
+  const buildCode = await runInherit("npm", ["run", "build"], process.env);
   if (buildCode !== 0) {
     process.stderr.write(`run-all: npm run build failed (exit ${buildCode})\n`);
     return buildCode;
   }
 
   // A work dir of its own, so a test bed left running by `npm run testbed:up` is not touched.
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vllmapp-testbed-run-'));
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "vllmapp-testbed-run-"));
   const t = Date.now();
   try {
     bringUp = startTestbed({ workDir, signal: bringUpAbort.signal });
@@ -156,13 +156,16 @@ async function main() {
   }
 
   const env = { ...process.env, ...testbed.env };
-  let PATH = process.env.PATH || '';
+  let PATH = process.env.PATH || "";
   if (testbed.env.VLLMAPP_TEST_KUBECTL) PATH = `${path.dirname(testbed.env.VLLMAPP_TEST_KUBECTL)}:${PATH}`;
   // a hung test fails after 10 minutes instead of holding CI until its own limit
   const timeout = [`--test-timeout=${process.env.VLLMAPP_TEST_TIMEOUT_MS || 600_000}`];
   // `node` on PATH is the pass's node too, for what the tests start by name (npx, #!/usr/bin/env node)
   const pass = (node, list) =>
-    runInherit(node, ['--import', 'tsx', '--test', '--test-concurrency=1', ...timeout, ...list], { ...env, PATH: `${path.dirname(node)}:${PATH}` });
+    runInherit(node, ["--import", "tsx", "--test", "--test-concurrency=1", ...timeout, ...list], {
+      ...env,
+      PATH: `${path.dirname(node)}:${PATH}`,
+    });
 
   log(`running ${files.length} test file(s) on Node.js ${MAIN_LINE} (${mainNode})`);
   const code = await pass(mainNode, files);

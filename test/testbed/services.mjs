@@ -15,8 +15,8 @@
 //   svcState                                a JSON object saved in state.json (for stop())
 // The returned env (e.g. { MLFLOW_TRACKING_URI: 'http://127.0.0.1:PORT' }) is printed by up.mjs
 // and exported to the tests by run-all.mjs.
-import { service as s3 } from './servers/s3.mjs';
-import { service as mlflow } from './servers/mlflow.mjs';
-import { service as hfReplay } from './servers/hf-replay.mjs';
+import { service as s3 } from "./servers/s3.mjs";
+import { service as mlflow } from "./servers/mlflow.mjs";
+import { service as hfReplay } from "./servers/hf-replay.mjs";
 
 export const services = [s3, mlflow, hfReplay];

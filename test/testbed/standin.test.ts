@@ -7,17 +7,42 @@ const IMAGE = () => tbEnv("VLLM_STANDIN_IMAGE");
 
 async function runStandin(name: string, port: number, env: Record<string, string>, args: string[]): Promise<void> {
   const envArgs = Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
-  await docker(["run", "-d", "--name", name, "--label", "vllmapp-testbed=smoke", "-p", `127.0.0.1:${port}:8000`, ...envArgs, IMAGE(), ...args]);
+  await docker([
+    "run",
+    "-d",
+    "--name",
+    name,
+    "--label",
+    "vllmapp-testbed=smoke",
+    "-p",
+    `127.0.0.1:${port}:8000`,
+    ...envArgs,
+    IMAGE(),
+    ...args,
+  ]);
 }
 
 test("the stand-in answers /health, /v1/models, chat completions and /metrics on a published 127.0.0.1 port", async () => {
   const name = uniqueName("tb-standin");
   const port = await freePort();
   try {
-    await runStandin(name, port, { STANDIN_STARTUP_DELAY: "1" }, ["Qwen/Qwen3-0.6B", "--port", "8000", "--served-model-name", "qwen-smoke", "--max-model-len", "4096"]);
+    await runStandin(name, port, { STANDIN_STARTUP_DELAY: "1" }, [
+      "Qwen/Qwen3-0.6B",
+      "--port",
+      "8000",
+      "--served-model-name",
+      "qwen-smoke",
+      "--max-model-len",
+      "4096",
+    ]);
     const base = `http://127.0.0.1:${port}`;
     // 503 while "loading", then 200
-    const first = await waitUntil("the port to answer", async () => (await fetch(`${base}/health`).catch(() => undefined))?.status, 20_000, 100);
+    const first = await waitUntil(
+      "the port to answer",
+      async () => (await fetch(`${base}/health`).catch(() => undefined))?.status,
+      20_000,
+      100,
+    );
     assert.ok(first === 503 || first === 200, `first /health status ${first}`);
     await waitUntil("/health 200", async () => (await fetch(`${base}/health`)).status === 200, 20_000, 100);
 
@@ -70,7 +95,12 @@ test("VLLM_API_KEY protects /v1/* but not /health or /metrics", async () => {
   try {
     await runStandin(name, port, { VLLM_API_KEY: "s3cret" }, ["my-org/my-model"]);
     const base = `http://127.0.0.1:${port}`;
-    await waitUntil("/health 200", async () => (await fetch(`${base}/health`).catch(() => undefined))?.status === 200, 20_000, 100);
+    await waitUntil(
+      "/health 200",
+      async () => (await fetch(`${base}/health`).catch(() => undefined))?.status === 200,
+      20_000,
+      100,
+    );
     assert.equal((await fetch(`${base}/v1/models`)).status, 401);
     assert.equal((await fetch(`${base}/v1/models`, { headers: { authorization: "Bearer wrong" } })).status, 401);
     const ok = await fetch(`${base}/v1/models`, { headers: { authorization: "Bearer s3cret" } });
@@ -83,14 +113,32 @@ test("VLLM_API_KEY protects /v1/* but not /health or /metrics", async () => {
 });
 
 test("crash mode exits 1 with a traceback; a rejected flag exits 2 like argparse", async () => {
-  const crash = await docker(["run", "--rm", "--label", "vllmapp-testbed=smoke", "-e", "STANDIN_CRASH=1", IMAGE(), "Qwen/Qwen3-0.6B"], { allowFail: true });
+  const crash = await docker(
+    ["run", "--rm", "--label", "vllmapp-testbed=smoke", "-e", "STANDIN_CRASH=1", IMAGE(), "Qwen/Qwen3-0.6B"],
+    { allowFail: true },
+  );
   assert.equal(crash.code, 1);
   assert.match(crash.stdout + crash.stderr, /Traceback \(most recent call last\)/);
   assert.match(crash.stdout + crash.stderr, /Engine core initialization failed/);
 
-  const rej = await docker(["run", "--rm", "--label", "vllmapp-testbed=smoke", "-e", "STANDIN_REJECT_FLAGS=--foo", IMAGE(), "m", "--foo", "--port", "8000"], {
-    allowFail: true,
-  });
+  const rej = await docker(
+    [
+      "run",
+      "--rm",
+      "--label",
+      "vllmapp-testbed=smoke",
+      "-e",
+      "STANDIN_REJECT_FLAGS=--foo",
+      IMAGE(),
+      "m",
+      "--foo",
+      "--port",
+      "8000",
+    ],
+    {
+      allowFail: true,
+    },
+  );
   assert.equal(rej.code, 2);
   assert.match(rej.stderr, /vllm: error: unrecognized arguments: --foo/);
 });

@@ -16,25 +16,25 @@
 // Cached at <cacheRoot()>/tiny-model-<sha256(script + image tag), 16 hex>/ (a warm call reads a directory).
 // The container is labelled vllmapp-testbed-tool (not vllmapp-testbed: a concurrent test bed's teardown
 // removes those) and removed when it exits (--rm).
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { cacheRoot, run, TestbedError } from './lib.mjs';
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { cacheRoot, run, TestbedError } from "./lib.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SCRIPT = path.join(HERE, 'tiny-model.py');
-const NAMES = ['tiny-llama', 'tiny-llama-lora', 'tiny-llama-draft'];
+const SCRIPT = path.join(HERE, "tiny-model.py");
+const NAMES = ["tiny-llama", "tiny-llama-lora", "tiny-llama-draft"];
 
 /** @param {string} root */
 function describe(root) {
-  const dir = path.join(root, 'tiny-llama');
+  const dir = path.join(root, "tiny-llama");
   const files = fs.readdirSync(dir).sort();
   return {
     root,
     dir,
-    loraDir: path.join(root, 'tiny-llama-lora'),
-    draftDir: path.join(root, 'tiny-llama-draft'),
+    loraDir: path.join(root, "tiny-llama-lora"),
+    draftDir: path.join(root, "tiny-llama-draft"),
     files,
     bytes: files.reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0),
   };
@@ -43,25 +43,52 @@ function describe(root) {
 /**
  * @param {{ image?: string, dockerEnv?: NodeJS.ProcessEnv, outDir?: string, log?: (m: string) => unknown }} [opts]
  */
-export async function ensureTinyModel({ image, dockerEnv = process.env, outDir, log = (m) => process.stderr.write(`[tiny-model] ${m}\n`) } = {}) {
-  if (!image) throw new TestbedError('ensureTinyModel needs the vLLM image (its python makes the model)');
-  const hash = crypto.createHash('sha256').update(fs.readFileSync(SCRIPT)).update(`\0${image}`).digest('hex').slice(0, 16);
+export async function ensureTinyModel({
+  image,
+  dockerEnv = process.env,
+  outDir,
+  log = (m) => process.stderr.write(`[tiny-model] ${m}\n`),
+} = {}) {
+  if (!image) throw new TestbedError("ensureTinyModel needs the vLLM image (its python makes the model)");
+  const hash = crypto
+    .createHash("sha256")
+    .update(fs.readFileSync(SCRIPT))
+    .update(`\0${image}`)
+    .digest("hex")
+    .slice(0, 16);
   const cached = path.join(cacheRoot(), `tiny-model-${hash}`);
-  if (!fs.existsSync(path.join(cached, '.complete'))) {
+  if (!fs.existsSync(path.join(cached, ".complete"))) {
     const t0 = Date.now();
     const tmp = `${cached}.tmp-${process.pid}`;
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp, { recursive: true });
     try {
       const r = await run(
-        'docker',
-        ['run', '--rm', '--network', 'none', '--label', 'vllmapp-testbed-tool=tiny-model', '--entrypoint', '/opt/vllm/bin/python',
-          '-v', `${SCRIPT}:/tiny-model.py:ro`, '-v', `${tmp}:/out`, image, '/tiny-model.py', '/out'],
+        "docker",
+        [
+          "run",
+          "--rm",
+          "--network",
+          "none",
+          "--label",
+          "vllmapp-testbed-tool=tiny-model",
+          "--entrypoint",
+          "/opt/vllm/bin/python",
+          "-v",
+          `${SCRIPT}:/tiny-model.py:ro`,
+          "-v",
+          `${tmp}:/out`,
+          image,
+          "/tiny-model.py",
+          "/out",
+        ],
         { env: dockerEnv, timeoutMs: 300_000 },
       );
-      for (const n of NAMES) if (!fs.existsSync(path.join(tmp, n))) throw new TestbedError(`tiny-model.py made no ${n}: ${r.stdout}${r.stderr}`);
-      fs.writeFileSync(path.join(tmp, 'summary.json'), r.stdout.trim().split('\n').pop() + '\n');
-      fs.writeFileSync(path.join(tmp, '.complete'), '');
+      for (const n of NAMES)
+        if (!fs.existsSync(path.join(tmp, n)))
+          throw new TestbedError(`tiny-model.py made no ${n}: ${r.stdout}${r.stderr}`);
+      fs.writeFileSync(path.join(tmp, "summary.json"), r.stdout.trim().split("\n").pop() + "\n");
+      fs.writeFileSync(path.join(tmp, ".complete"), "");
       fs.rmSync(cached, { recursive: true, force: true });
       fs.renameSync(tmp, cached);
     } catch (e) {

@@ -15,18 +15,39 @@ import { planYaml } from "../support/plan.ts";
 
 const keys = (o: object) => Object.keys(o).sort();
 
-test("deploy --local --dry-run=client: the shared DeployResult, dryRun \"client\" as on Kubernetes, Docker's commands under docker", async () => {
-  const p = await planYaml("name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n", { target: "docker" });
+test('deploy --local --dry-run=client: the shared DeployResult, dryRun "client" as on Kubernetes, Docker\'s commands under docker', async () => {
+  const p = await planYaml("name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n", {
+    target: "docker",
+  });
   assert.deepEqual(p.errors, []);
-  const r = await deployLocal(p, { dryRun: "client", wait: true, createNamespace: false, createSecrets: false, forceConflicts: false }, new Ui({ quiet: true }));
+  const r = await deployLocal(
+    p,
+    { dryRun: "client", wait: true, createNamespace: false, createSecrets: false, forceConflicts: false },
+    new Ui({ quiet: true }),
+  );
   const json = JSON.parse(JSON.stringify(r));
   assert.deepEqual(keys(json), JSON_KEYS.deployResult);
   assert.equal(json.dryRun, "client");
   assert.deepEqual(keys(json.apps[0]), JSON_KEYS.deployedApp);
-  assert.deepEqual({ ...json.apps[0], docker: undefined, model: undefined }, {
-    name: "qwen3", namespace: null, container: "vllmapp-qwen3", image: "vllm/vllm-openai:v0.34.0", changes: [], endpoint: "http://127.0.0.1:8000",
-    ready: false, replicas: null, startup: null, timeline: null, requiresApiKey: true, objects: null, docker: undefined, model: undefined,
-  });
+  assert.deepEqual(
+    { ...json.apps[0], docker: undefined, model: undefined },
+    {
+      name: "qwen3",
+      namespace: null,
+      container: "vllmapp-qwen3",
+      image: "vllm/vllm-openai:v0.34.0",
+      changes: [],
+      endpoint: "http://127.0.0.1:8000",
+      ready: false,
+      replicas: null,
+      startup: null,
+      timeline: null,
+      requiresApiKey: true,
+      objects: null,
+      docker: undefined,
+      model: undefined,
+    },
+  );
   assert.deepEqual(json.apps[0].docker.argv.slice(0, 5), ["docker", "run", "-d", "--name", "vllmapp-qwen3"]);
 });
 
@@ -40,7 +61,11 @@ test("log lines: the same keys on both targets; --timestamps splits the runtime'
 
 test("the README documents every key of every --json shape", () => {
   const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
-  const section = readme.slice(readme.indexOf("## JSON output"), readme.indexOf("\n## ", readme.indexOf("## JSON output") + 3));
-  assert.ok(section.length > 100, "README has a \"## JSON output\" section");
-  for (const [shape, list] of Object.entries(JSON_KEYS)) for (const k of list) assert.match(section, new RegExp(`\\b${k}\\b`), `${shape}.${k}`);
+  const section = readme.slice(
+    readme.indexOf("## JSON output"),
+    readme.indexOf("\n## ", readme.indexOf("## JSON output") + 3),
+  );
+  assert.ok(section.length > 100, 'README has a "## JSON output" section');
+  for (const [shape, list] of Object.entries(JSON_KEYS))
+    for (const k of list) assert.match(section, new RegExp(`\\b${k}\\b`), `${shape}.${k}`);
 });

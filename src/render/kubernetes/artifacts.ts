@@ -44,16 +44,40 @@ export function artifactsOf(app: AppConfig, src: ModelSource, serve: ServeResult
   const out: Artifacts = { mounts: [], copies: [] };
   if (src.kind === "pvc") out.mounts.push({ volume: "model", claim: src.claim, mountPath: PVC_MOUNT });
   else if (isObjectStore(src) && !app.stream_model) {
-    out.copies.push({ step: "model-download", from: src, to: `${CACHE_MOUNT}/models/${app.name}`, flags: [...DOWNLOAD_FILTER, "--transfers=16", "--checkers=16"], served: true });
+    out.copies.push({
+      step: "model-download",
+      from: src,
+      to: `${CACHE_MOUNT}/models/${app.name}`,
+      flags: [...DOWNLOAD_FILTER, "--transfers=16", "--checkers=16"],
+      served: true,
+    });
   }
   const draft = serve.speculative?.draft;
   if (draft?.kind === "pvc") out.mounts.push({ volume: "draft-model", claim: draft.claim, mountPath: DRAFT_PVC_MOUNT });
   else if (draft && isObjectStore(draft)) {
-    out.copies.push({ step: "draft-download", from: draft, to: serve.speculative!.draftPath!, flags: [...DOWNLOAD_FILTER, "--transfers=16"], served: false });
+    out.copies.push({
+      step: "draft-download",
+      from: draft,
+      to: serve.speculative!.draftPath!,
+      flags: [...DOWNLOAD_FILTER, "--transfers=16"],
+      served: false,
+    });
   }
   for (const a of serve.lora?.adapters ?? []) {
-    if (a.source.kind === "pvc") out.mounts.push({ volume: dnsLabel(`lora-${a.name}`), claim: a.source.claim, mountPath: `${ADAPTER_MOUNT}/${a.name}` });
-    else if (isObjectStore(a.source)) out.copies.push({ step: `adapter-${a.name}`, from: a.source, to: a.path, flags: ["--transfers=8"], served: false });
+    if (a.source.kind === "pvc")
+      out.mounts.push({
+        volume: dnsLabel(`lora-${a.name}`),
+        claim: a.source.claim,
+        mountPath: `${ADAPTER_MOUNT}/${a.name}`,
+      });
+    else if (isObjectStore(a.source))
+      out.copies.push({
+        step: `adapter-${a.name}`,
+        from: a.source,
+        to: a.path,
+        flags: ["--transfers=8"],
+        served: false,
+      });
   }
   return out;
 }
@@ -71,20 +95,27 @@ export function mountArtifacts(pod: PodBuilder, artifacts: Artifacts): void {
  * (rclone's env auth: AWS_*, GOOGLE_*, AZURE_*), its own RCLONE_* settings, proxies and CA bundles.
  * Nothing else (HF_TOKEN, the API key, an app's own secrets) reaches it.
  */
-const COPY_ENV = /^(AWS_|GOOGLE_|GCS_|CLOUDSDK_|AZURE_|RCLONE_|SSL_CERT_|REQUESTS_CA_BUNDLE$|CURL_CA_BUNDLE$|(HTTPS?|NO)_PROXY$|(https?|no)_proxy$)/;
+const COPY_ENV =
+  /^(AWS_|GOOGLE_|GCS_|CLOUDSDK_|AZURE_|RCLONE_|SSL_CERT_|REQUESTS_CA_BUNDLE$|CURL_CA_BUNDLE$|(HTTPS?|NO)_PROXY$|(https?|no)_proxy$)/;
 
 /**
  * The copies, as init steps: the model-download template (a container spec) with rclone's arguments,
  * what rclone reads of the server's environment (COPY_ENV; AWS_ENDPOINT_URL as rclone's endpoint), and
  * the cache volume.
  */
-export function copySteps(app: AppConfig, template: Record<string, unknown>, env: readonly V1EnvVar[], artifacts: Artifacts): V1Container[] {
+export function copySteps(
+  app: AppConfig,
+  template: Record<string, unknown>,
+  env: readonly V1EnvVar[],
+  artifacts: Artifacts,
+): V1Container[] {
   return artifacts.copies.map((copy) => {
     const dl = clone(template) as Partial<V1Container>;
     if (copy.served) dl.name ??= copy.step;
     dl.args = ["copy", ...rcloneSource(copy.from), copy.to, ...copy.flags, "--stats=30s", "--stats-one-line", "-v"];
     const dlEnv: V1EnvVar[] = env.filter((e) => COPY_ENV.test(e.name));
-    if (copy.from.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined) dlEnv.push({ name: "RCLONE_S3_ENDPOINT", value: String(app.env_vars.AWS_ENDPOINT_URL) });
+    if (copy.from.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined)
+      dlEnv.push({ name: "RCLONE_S3_ENDPOINT", value: String(app.env_vars.AWS_ENDPOINT_URL) });
     if (dlEnv.length) dl.env = dlEnv;
     dl.volumeMounts = [{ name: "cache", mountPath: CACHE_MOUNT }];
     dl.resources ??= { ...INIT_RESOURCES };

@@ -40,7 +40,11 @@ export function metaOf(labels: Record<string, string>, namespace: string | undef
 
 /** A name as a DNS-1123 label (volume and container names): lowercase, '-' for the rest, at most 63 characters. */
 export function dnsLabel(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "");
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .slice(0, 63)
+    .replace(/-+$/, "");
 }
 
 /** The init steps' size (model copy, on_startup): rclone and a hook are light next to the server. */

@@ -14,7 +14,9 @@ export function renderService(app: AppConfig, t: Templates, meta: Meta, multiNod
   const svc = typed<V1Service>(meta(clone(t.service), app.name));
   svc.spec ??= {};
   svc.spec.selector = multiNode ? { ...selectorOf(app), [LABEL_ROLE]: "leader" } : selectorOf(app);
-  const ports: Partial<V1ServicePort>[] = svc.spec.ports?.length ? svc.spec.ports : [{ name: "http", targetPort: "http", protocol: "TCP" }];
+  const ports: Partial<V1ServicePort>[] = svc.spec.ports?.length
+    ? svc.spec.ports
+    : [{ name: "http", targetPort: "http", protocol: "TCP" }];
   // the first port gets the app's port; the others are the template's, whole
   svc.spec.ports = ports.map((p, i) => (i === 0 ? { ...p, port: app.port } : p) as V1ServicePort);
   return generic(svc);
@@ -28,7 +30,11 @@ export function renderService(app: AppConfig, t: Templates, meta: Meta, multiNod
 export function renderDisruptionBudget(app: AppConfig, meta: Meta): K8sObject | undefined {
   const reps = app.scaling?.replicas ?? 1;
   if ((Array.isArray(reps) ? reps[1] : reps) < 2) return undefined;
-  const spec = { maxUnavailable: 1, selector: { matchLabels: selectorOf(app) }, unhealthyPodEvictionPolicy: "AlwaysAllow" };
+  const spec = {
+    maxUnavailable: 1,
+    selector: { matchLabels: selectorOf(app) },
+    unhealthyPodEvictionPolicy: "AlwaysAllow",
+  };
   return meta({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name: app.name }, spec }, app.name);
 }
 
@@ -36,12 +42,27 @@ export function renderDisruptionBudget(app: AppConfig, meta: Meta): K8sObject | 
  * The pod's ports from anywhere (Service, Ingress, Gateway, Prometheus, KEDA's interceptor); a multi-node
  * group's other ports (torch.distributed, NCCL) only from the app's own pods.
  */
-export function renderNetworkPolicy(app: AppConfig, pod: V1PodSpec, meta: Meta, multiNode: boolean): K8sObject | undefined {
+export function renderNetworkPolicy(
+  app: AppConfig,
+  pod: V1PodSpec,
+  meta: Meta,
+  multiNode: boolean,
+): K8sObject | undefined {
   if (!app.network_policy) return undefined;
-  const ports = pod.containers.flatMap((x) => x.ports ?? []).map((p) => ({ port: p.containerPort, protocol: p.protocol ?? "TCP" }));
+  const ports = pod.containers
+    .flatMap((x) => x.ports ?? [])
+    .map((p) => ({ port: p.containerPort, protocol: p.protocol ?? "TCP" }));
   const ingress: object[] = ports.length ? [{ ports }] : [];
   if (multiNode) ingress.push({ from: [{ podSelector: { matchLabels: selectorOf(app) } }] });
-  return meta({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: app.name }, spec: { podSelector: { matchLabels: selectorOf(app) }, policyTypes: ["Ingress"], ingress } }, app.name);
+  return meta(
+    {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: app.name },
+      spec: { podSelector: { matchLabels: selectorOf(app) }, policyTypes: ["Ingress"], ingress },
+    },
+    app.name,
+  );
 }
 
 /** A class other than ingress-nginx: its streaming timeouts are not written. */
@@ -61,7 +82,14 @@ const CLEARTEXT_NOTE = (host: string): Finding => ({
 });
 
 /** The domain's Ingress, to the app's Service or (an app scaled to zero) to what wakes it. */
-export function renderIngress(app: AppConfig, t: Templates, meta: Meta, host: string, backend: { name: string; port: number } | undefined, problems: Finding[]): K8sObject {
+export function renderIngress(
+  app: AppConfig,
+  t: Templates,
+  meta: Meta,
+  host: string,
+  backend: { name: string; port: number } | undefined,
+  problems: Finding[],
+): K8sObject {
   const ing = typed<V1Ingress>(meta(clone(t.ingress), app.name));
   ing.spec ??= {};
   const ingressClass = app.domain?.ingress_class;
@@ -74,7 +102,22 @@ export function renderIngress(app: AppConfig, t: Templates, meta: Meta, host: st
     problems.push(NON_NGINX_NOTE(ingressClass));
   }
   ing.spec.rules = [
-    { host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: backend ? { name: backend.name, port: { number: backend.port } } : { name: app.name, port: { name: "http" } } } }] } },
+    {
+      host,
+      http: {
+        paths: [
+          {
+            path: "/",
+            pathType: "Prefix",
+            backend: {
+              service: backend
+                ? { name: backend.name, port: { number: backend.port } }
+                : { name: app.name, port: { name: "http" } },
+            },
+          },
+        ],
+      },
+    },
   ];
   if (app.domain?.tls_secret) ing.spec.tls = [{ hosts: [host], secretName: app.domain.tls_secret }];
   else if (app.requires_auth !== false) problems.push(CLEARTEXT_NOTE(host));

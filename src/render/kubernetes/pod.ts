@@ -4,7 +4,14 @@
  * requirements. Volumes, mounts and init steps are written into the pod once, by `finish()`; the
  * scheduling methods write at once, so the pod's fields keep the order they are set in. Pure.
  */
-import type { V1Container, V1NodeSelectorRequirement, V1PodSpec, V1Toleration, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import type {
+  V1Container,
+  V1NodeSelectorRequirement,
+  V1PodSpec,
+  V1Toleration,
+  V1Volume,
+  V1VolumeMount,
+} from "@kubernetes/client-node";
 
 export class PodBuilder {
   private readonly volumes: V1Volume[];
@@ -67,13 +74,18 @@ export class PodBuilder {
 
   /** Nodes the pod must run on: one term, every expression of it. */
   requireNodes(expressions: V1NodeSelectorRequirement[]): this {
-    this.nodeAffinity().requiredDuringSchedulingIgnoredDuringExecution = { nodeSelectorTerms: [{ matchExpressions: expressions }] };
+    this.nodeAffinity().requiredDuringSchedulingIgnoredDuringExecution = {
+      nodeSelectorTerms: [{ matchExpressions: expressions }],
+    };
     return this;
   }
 
   /** Nodes the pod prefers, each expression a preference of the same weight. */
   preferNodes(expressions: V1NodeSelectorRequirement[], weight: number): this {
-    this.nodeAffinity().preferredDuringSchedulingIgnoredDuringExecution = expressions.map((e) => ({ weight, preference: { matchExpressions: [e] } }));
+    this.nodeAffinity().preferredDuringSchedulingIgnoredDuringExecution = expressions.map((e) => ({
+      weight,
+      preference: { matchExpressions: [e] },
+    }));
     return this;
   }
 

@@ -8,13 +8,13 @@
 // `podHost` given to start()) it is also reachable on podHost at the same port: by itself when it says
 // `listensOnPodHost`, else through forward.mjs (a second recorded process, `<name>-pod`). Then the env also
 // gets podExports(`http://<podHost>:<port>`), e.g. POD_AWS_ENDPOINT_URL. Never 0.0.0.0.
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { cacheRoot, freePort, run, waitFor } from '../lib.mjs';
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { cacheRoot, freePort, run, waitFor } from "../lib.mjs";
 
-const FORWARD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'forward.mjs');
+const FORWARD = path.join(path.dirname(fileURLToPath(import.meta.url)), "forward.mjs");
 const podUrlOf = (health, podHost) => {
   const u = new URL(health);
   u.hostname = podHost;
@@ -23,16 +23,21 @@ const podUrlOf = (health, podHost) => {
 
 function spawnLogged(workDir, logName, bin, args, env) {
   const logFile = path.join(workDir, `${logName}.log`);
-  const fd = fs.openSync(logFile, 'a');
-  const child = spawn(bin, args, { env: { ...process.env, ...env }, cwd: workDir, stdio: ['ignore', fd, fd], detached: true });
+  const fd = fs.openSync(logFile, "a");
+  const child = spawn(bin, args, {
+    env: { ...process.env, ...env },
+    cwd: workDir,
+    stdio: ["ignore", fd, fd],
+    detached: true,
+  });
   fs.closeSync(fd);
   let exited = false;
-  child.on('exit', () => (exited = true));
+  child.on("exit", () => (exited = true));
   const stop = async () => {
     if (exited) return;
-    const gone = new Promise((r) => child.once('exit', r));
-    process.kill(-child.pid, 'SIGTERM');
-    const t = setTimeout(() => !exited && process.kill(-child.pid, 'SIGKILL'), 10_000);
+    const gone = new Promise((r) => child.once("exit", r));
+    process.kill(-child.pid, "SIGTERM");
+    const t = setTimeout(() => !exited && process.kill(-child.pid, "SIGKILL"), 10_000);
     await gone;
     clearTimeout(t);
   };
@@ -44,19 +49,30 @@ export function defineServer(name, command) {
   async function start({ workDir, podHost }) {
     fs.mkdirSync(workDir, { recursive: true });
     const port = await freePort();
-    const extra = podHost && podHost !== '127.0.0.1' ? podHost : undefined;
+    const extra = podHost && podHost !== "127.0.0.1" ? podHost : undefined;
     const c = await command(port, workDir, { podHost: extra });
     const procs = [spawnLogged(workDir, name, c.bin, c.args, c.env)];
     const stop = async () => {
       for (const p of procs.reverse()) await p.stop();
     };
     try {
-      await waitFor(name, async () => (await fetch(c.health)).ok, { timeoutMs: 120_000, logFile: procs[0].logFile, isAlive: procs[0].alive });
+      await waitFor(name, async () => (await fetch(c.health)).ok, {
+        timeoutMs: 120_000,
+        logFile: procs[0].logFile,
+        isAlive: procs[0].alive,
+      });
       const env = { ...c.exports };
       if (extra) {
-        if (!c.listensOnPodHost) procs.push(spawnLogged(workDir, `${name}-pod`, process.execPath, [FORWARD, extra, String(port), String(port)], {}));
+        if (!c.listensOnPodHost)
+          procs.push(
+            spawnLogged(workDir, `${name}-pod`, process.execPath, [FORWARD, extra, String(port), String(port)], {}),
+          );
         const p = procs[procs.length - 1];
-        await waitFor(`${name} on ${extra}`, async () => (await fetch(podUrlOf(c.health, extra))).ok, { timeoutMs: 30_000, logFile: p.logFile, isAlive: p.alive });
+        await waitFor(`${name} on ${extra}`, async () => (await fetch(podUrlOf(c.health, extra))).ok, {
+          timeoutMs: 30_000,
+          logFile: p.logFile,
+          isAlive: p.alive,
+        });
         Object.assign(env, c.podExports?.(`http://${extra}:${port}`));
       }
       return { env, stop };
@@ -69,14 +85,21 @@ export function defineServer(name, command) {
     name,
     async start(ctx) {
       const port = await ctx.freePort();
-      const extra = ctx.podHost && ctx.podHost !== '127.0.0.1' ? ctx.podHost : undefined;
+      const extra = ctx.podHost && ctx.podHost !== "127.0.0.1" ? ctx.podHost : undefined;
       const c = await command(port, ctx.workDir, { podHost: extra });
       const proc = ctx.spawn(name, c.bin, c.args, { env: { ...process.env, ...c.env } });
       await ctx.waitForHttp(name, c.health, { proc, timeoutMs: 120_000 });
       const env = { ...c.exports };
       if (extra) {
-        const fwd = c.listensOnPodHost ? proc : ctx.spawn(`${name}-pod`, process.execPath, [FORWARD, extra, String(port), String(port)], { env: process.env });
-        await ctx.waitForHttp(`${name} on ${extra}`, podUrlOf(c.health, extra).toString(), { proc: fwd, timeoutMs: 30_000 });
+        const fwd = c.listensOnPodHost
+          ? proc
+          : ctx.spawn(`${name}-pod`, process.execPath, [FORWARD, extra, String(port), String(port)], {
+              env: process.env,
+            });
+        await ctx.waitForHttp(`${name} on ${extra}`, podUrlOf(c.health, extra).toString(), {
+          proc: fwd,
+          timeoutMs: 30_000,
+        });
         Object.assign(env, c.podExports?.(`http://${extra}:${port}`));
       }
       return env;
@@ -90,7 +113,7 @@ export function defineServer(name, command) {
  * /proc/<pid>/exe with it before it signals a process, and started through the venv it runs in the venv.
  */
 export function venvPython(venv) {
-  return path.join(venv, 'bin', path.basename(fs.realpathSync(path.join(venv, 'bin', 'python3'))));
+  return path.join(venv, "bin", path.basename(fs.realpathSync(path.join(venv, "bin", "python3"))));
 }
 
 /**
@@ -99,8 +122,8 @@ export function venvPython(venv) {
  */
 export async function ensureVenv(name, requirement) {
   const dir = path.join(cacheRoot(), `venv-${name}`);
-  const marker = path.join(dir, '.vllmapp-requirement');
-  const ready = () => fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === requirement;
+  const marker = path.join(dir, ".vllmapp-requirement");
+  const ready = () => fs.existsSync(marker) && fs.readFileSync(marker, "utf8") === requirement;
   if (ready()) return dir;
   fs.mkdirSync(cacheRoot(), { recursive: true });
   const lock = `${dir}.lock`;
@@ -109,7 +132,10 @@ export async function ensureVenv(name, requirement) {
       fs.mkdirSync(lock);
       break;
     } catch {
-      await waitFor(`another process installing ${requirement}`, () => !fs.existsSync(lock) || ready(), { timeoutMs: 900_000, intervalMs: 1000 });
+      await waitFor(`another process installing ${requirement}`, () => !fs.existsSync(lock) || ready(), {
+        timeoutMs: 900_000,
+        intervalMs: 1000,
+      });
       if (ready()) return dir;
     }
   }
@@ -117,8 +143,10 @@ export async function ensureVenv(name, requirement) {
     if (!ready()) {
       fs.rmSync(dir, { recursive: true, force: true });
       process.stderr.write(`[testbed] installing ${requirement} into ${dir}\n`);
-      await run('python3', ['-m', 'venv', dir], { timeoutMs: 120_000 });
-      await run(path.join(dir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', requirement], { timeoutMs: 900_000 });
+      await run("python3", ["-m", "venv", dir], { timeoutMs: 120_000 });
+      await run(path.join(dir, "bin", "pip"), ["install", "--quiet", "--disable-pip-version-check", requirement], {
+        timeoutMs: 900_000,
+      });
       fs.writeFileSync(marker, requirement);
     }
   } finally {

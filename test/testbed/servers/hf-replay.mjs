@@ -11,29 +11,31 @@
 // Accept-Ranges and, for weights (*.safetensors, *.bin, *.pt), X-Linked-Etag/X-Linked-Size; Range → 206;
 // RepoNotFound 401, EntryNotFound 404, RevisionNotFound 404, as the Hub answers and huggingface_hub reads.
 //   node test/testbed/servers/hf-replay.mjs PORT [REPOS_FILE] [EXTRA_HOST]
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import http from 'node:http';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { defineServer } from './define.mjs';
+import crypto from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { defineServer } from "./define.mjs";
 
 const HERE = fileURLToPath(import.meta.url);
-const FIXTURES = path.resolve(path.dirname(HERE), '../../fixtures/hf');
+const FIXTURES = path.resolve(path.dirname(HERE), "../../fixtures/hf");
 
 /** The one token the replayed Hub grants access to gated repos. */
-export const GRANTED_TOKEN = 'hf_testbedGrantedAccess0000000000000';
+export const GRANTED_TOKEN = "hf_testbedGrantedAccess0000000000000";
 
-let reposFile = '';
+let reposFile = "";
 let published = { mtimeMs: -1, repos: new Map() };
 
-const gitBlobSha = (data) => crypto.createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex');
+const gitBlobSha = (data) => crypto.createHash("sha1").update(`blob ${data.length}\0`).update(data).digest("hex");
 const isWeight = (f) => /\.(safetensors|bin|pt|pth|gguf)$/.test(f);
 
-function listFiles(dir, rel = '') {
+function listFiles(dir, rel = "") {
   const out = [];
-  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    if (e.name.startsWith('.')) continue;
+  for (const e of fs
+    .readdirSync(path.join(dir, rel), { withFileTypes: true })
+    .sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (e.name.startsWith(".")) continue;
     const r = rel ? `${rel}/${e.name}` : e.name;
     if (e.isDirectory()) out.push(...listFiles(dir, r));
     else if (e.isFile()) out.push(r);
@@ -46,27 +48,33 @@ function repoFromDir(name, dir) {
   const files = listFiles(dir).map((rel) => {
     const data = fs.readFileSync(path.join(dir, rel));
     const f = { path: rel, size: data.length, oid: gitBlobSha(data) };
-    if (isWeight(rel)) f.lfs = { oid: crypto.createHash('sha256').update(data).digest('hex'), size: data.length, pointerSize: 134 };
+    if (isWeight(rel))
+      f.lfs = { oid: crypto.createHash("sha256").update(data).digest("hex"), size: data.length, pointerSize: 134 };
     return f;
   });
-  const sha = crypto.createHash('sha1').update(JSON.stringify(files)).digest('hex');
+  const sha = crypto.createHash("sha1").update(JSON.stringify(files)).digest("hex");
   const info = {
     _id: sha.slice(0, 24),
     id: name,
     modelId: name,
-    author: name.split('/')[0],
+    author: name.split("/")[0],
     sha,
-    lastModified: '2026-01-01T00:00:00.000Z',
+    lastModified: "2026-01-01T00:00:00.000Z",
     private: false,
     disabled: false,
     gated: false,
     downloads: 0,
     likes: 0,
-    library_name: 'transformers',
-    pipeline_tag: 'text-generation',
-    tags: ['transformers', 'safetensors', 'llama', 'text-generation'],
-    config: JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')),
-    siblings: files.map((f) => ({ rfilename: f.path, size: f.size, blobId: f.oid, ...(f.lfs ? { lfs: { sha256: f.lfs.oid, size: f.size, pointerSize: 134 } } : {}) })),
+    library_name: "transformers",
+    pipeline_tag: "text-generation",
+    tags: ["transformers", "safetensors", "llama", "text-generation"],
+    config: JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8")),
+    siblings: files.map((f) => ({
+      rfilename: f.path,
+      size: f.size,
+      blobId: f.oid,
+      ...(f.lfs ? { lfs: { sha256: f.lfs.oid, size: f.size, pointerSize: 134 } } : {}),
+    })),
     usedStorage: files.reduce((n, f) => n + f.size, 0),
   };
   return { local: true, dir, info, files };
@@ -81,7 +89,7 @@ function publishedRepo(name) {
     return undefined;
   }
   if (st.mtimeMs !== published.mtimeMs) {
-    const map = JSON.parse(fs.readFileSync(reposFile, 'utf8'));
+    const map = JSON.parse(fs.readFileSync(reposFile, "utf8"));
     published = { mtimeMs: st.mtimeMs, repos: new Map(Object.entries(map).map(([n, d]) => [n, repoFromDir(n, d)])) };
   }
   return published.repos.get(name);
@@ -91,28 +99,28 @@ function load(repo) {
   const mine = publishedRepo(repo);
   if (mine) return mine;
   const dir = path.join(FIXTURES, repo);
-  if (!/^[\w.-]+\/[\w.-]+$/.test(repo) || !fs.existsSync(path.join(dir, 'info.json'))) return undefined;
-  return { dir, info: JSON.parse(fs.readFileSync(path.join(dir, 'info.json'), 'utf8')) };
+  if (!/^[\w.-]+\/[\w.-]+$/.test(repo) || !fs.existsSync(path.join(dir, "info.json"))) return undefined;
+  return { dir, info: JSON.parse(fs.readFileSync(path.join(dir, "info.json"), "utf8")) };
 }
 
-const revisionOk = (repo, rev) => ['main', 'HEAD'].includes(rev) || (rev.length >= 7 && repo.info.sha.startsWith(rev));
+const revisionOk = (repo, rev) => ["main", "HEAD"].includes(rev) || (rev.length >= 7 && repo.info.sha.startsWith(rev));
 
 function treeOf(repo, sub, recursive) {
-  const prefix = sub ? `${sub.replace(/\/+$/, '')}/` : '';
+  const prefix = sub ? `${sub.replace(/\/+$/, "")}/` : "";
   const out = [];
   const dirs = new Set();
   for (const f of repo.files) {
     if (!f.path.startsWith(prefix)) continue;
     const rest = f.path.slice(prefix.length);
-    if (!recursive && rest.includes('/')) {
-      const d = prefix + rest.split('/')[0];
+    if (!recursive && rest.includes("/")) {
+      const d = prefix + rest.split("/")[0];
       if (!dirs.has(d)) {
         dirs.add(d);
-        out.push({ type: 'directory', oid: crypto.createHash('sha1').update(d).digest('hex'), size: 0, path: d });
+        out.push({ type: "directory", oid: crypto.createHash("sha1").update(d).digest("hex"), size: 0, path: d });
       }
       continue;
     }
-    out.push({ type: 'file', oid: f.oid, size: f.size, path: f.path, ...(f.lfs ? { lfs: f.lfs } : {}) });
+    out.push({ type: "file", oid: f.oid, size: f.size, path: f.path, ...(f.lfs ? { lfs: f.lfs } : {}) });
   }
   return out;
 }
@@ -120,99 +128,127 @@ function treeOf(repo, sub, recursive) {
 /** GET/HEAD of one file of a published repo, as the Hub answers it (200 directly, no CDN redirect). */
 function resolveLocal(req, res, repo, rev, rel) {
   if (!revisionOk(repo, rev)) {
-    return send(res, 404, `Invalid rev id: ${rev}`, { 'x-error-code': 'RevisionNotFound', 'x-error-message': `Invalid rev id: ${rev}` });
+    return send(res, 404, `Invalid rev id: ${rev}`, {
+      "x-error-code": "RevisionNotFound",
+      "x-error-message": `Invalid rev id: ${rev}`,
+    });
   }
   const f = repo.files.find((x) => x.path === rel);
-  if (!f) return send(res, 404, 'Entry not found', { 'x-error-code': 'EntryNotFound', 'x-error-message': 'Entry not found' });
+  if (!f)
+    return send(res, 404, "Entry not found", { "x-error-code": "EntryNotFound", "x-error-message": "Entry not found" });
   const data = fs.readFileSync(path.join(repo.dir, rel));
   const etag = `"${f.lfs ? f.lfs.oid : f.oid}"`;
   const headers = {
-    'content-type': f.lfs ? 'application/octet-stream' : 'text/plain; charset=utf-8',
+    "content-type": f.lfs ? "application/octet-stream" : "text/plain; charset=utf-8",
     etag,
-    'x-repo-commit': repo.info.sha,
-    'accept-ranges': 'bytes',
-    ...(f.lfs ? { 'x-linked-etag': etag, 'x-linked-size': String(f.size) } : {}),
+    "x-repo-commit": repo.info.sha,
+    "accept-ranges": "bytes",
+    ...(f.lfs ? { "x-linked-etag": etag, "x-linked-size": String(f.size) } : {}),
   };
-  const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+  const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
   let status = 200;
   let body = data;
   if (range) {
     const start = Number(range[1]);
     const end = Math.min(range[2] ? Number(range[2]) : data.length - 1, data.length - 1);
     if (start >= data.length) {
-      res.writeHead(416, { ...headers, 'content-range': `bytes */${data.length}` });
+      res.writeHead(416, { ...headers, "content-range": `bytes */${data.length}` });
       return res.end();
     }
     status = 206;
     body = data.subarray(start, end + 1);
-    headers['content-range'] = `bytes ${start}-${end}/${data.length}`;
+    headers["content-range"] = `bytes ${start}-${end}/${data.length}`;
   }
-  headers['content-length'] = String(body.length);
+  headers["content-length"] = String(body.length);
   res.writeHead(status, headers);
-  res.end(req.method === 'HEAD' ? undefined : body);
+  res.end(req.method === "HEAD" ? undefined : body);
 }
 
 function send(res, status, body, headers = {}) {
-  const json = typeof body !== 'string';
+  const json = typeof body !== "string";
   const data = json ? JSON.stringify(body) : body;
-  res.writeHead(status, { 'content-type': json ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8', 'x-request-id': crypto.randomUUID(), ...headers });
+  res.writeHead(status, {
+    "content-type": json ? "application/json; charset=utf-8" : "text/plain; charset=utf-8",
+    "x-request-id": crypto.randomUUID(),
+    ...headers,
+  });
   res.end(data);
 }
 
 function handle(req, res) {
-  const url = new URL(req.url, 'http://hub');
-  const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+  const url = new URL(req.url, "http://hub");
+  const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1];
   let m = /^\/api\/models\/([^/]+\/[^/]+)(?:\/(revision|tree)\/([^/]+)(?:\/(.+?))?)?\/?$/.exec(url.pathname);
-  if (m && m[4] && m[2] !== 'tree') return send(res, 404, { error: 'Not found' });
+  if (m && m[4] && m[2] !== "tree") return send(res, 404, { error: "Not found" });
   if (m) {
     const repo = load(m[1]);
-    if (!repo) return send(res, token ? 404 : 401, { error: 'Repository not found' }, { 'x-error-code': 'RepoNotFound' });
-    const rev = decodeURIComponent(m[3] ?? 'main');
+    if (!repo)
+      return send(res, token ? 404 : 401, { error: "Repository not found" }, { "x-error-code": "RepoNotFound" });
+    const rev = decodeURIComponent(m[3] ?? "main");
     if (!revisionOk(repo, rev)) {
-      return send(res, 404, { error: `Invalid rev id: ${rev}` }, { 'x-error-code': 'RevisionNotFound' });
+      return send(res, 404, { error: `Invalid rev id: ${rev}` }, { "x-error-code": "RevisionNotFound" });
     }
-    if (m[2] === 'tree' && repo.local) {
-      const recursive = ['true', '1', 'True'].includes(url.searchParams.get('recursive') ?? '');
-      return send(res, 200, treeOf(repo, m[4] ? decodeURIComponent(m[4]) : '', recursive));
+    if (m[2] === "tree" && repo.local) {
+      const recursive = ["true", "1", "True"].includes(url.searchParams.get("recursive") ?? "");
+      return send(res, 200, treeOf(repo, m[4] ? decodeURIComponent(m[4]) : "", recursive));
     }
-    if (m[2] === 'tree') return send(res, 200, JSON.parse(fs.readFileSync(path.join(repo.dir, 'tree.json'), 'utf8')));
-    const expand = url.searchParams.getAll('expand');
-    const body = expand.length ? Object.fromEntries([['_id', repo.info._id], ['id', repo.info.id], ...expand.filter((k) => k in repo.info).map((k) => [k, repo.info[k]])]) : repo.info;
+    if (m[2] === "tree") return send(res, 200, JSON.parse(fs.readFileSync(path.join(repo.dir, "tree.json"), "utf8")));
+    const expand = url.searchParams.getAll("expand");
+    const body = expand.length
+      ? Object.fromEntries([
+          ["_id", repo.info._id],
+          ["id", repo.info.id],
+          ...expand.filter((k) => k in repo.info).map((k) => [k, repo.info[k]]),
+        ])
+      : repo.info;
     return send(res, 200, body);
   }
   m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
   if (m) {
     const repo = load(m[1]);
-    if (!repo) return send(res, 401, 'Repository not found', { 'x-error-code': 'RepoNotFound', 'x-error-message': 'Repository not found' });
+    if (!repo)
+      return send(res, 401, "Repository not found", {
+        "x-error-code": "RepoNotFound",
+        "x-error-message": "Repository not found",
+      });
     if (repo.local) return resolveLocal(req, res, repo, decodeURIComponent(m[2]), decodeURIComponent(m[3]));
     const name = m[1];
     if (repo.info.gated && token !== GRANTED_TOKEN) {
       const msg = token
         ? `Access to model ${name} is restricted and you are not in the authorized list. Visit https://huggingface.co/${name} to ask for access.`
         : `Access to model ${name} is restricted. You must have access to it and be authenticated to access it. Please log in.`;
-      return send(res, token ? 403 : 401, msg, { 'x-error-code': 'GatedRepo', 'x-error-message': msg });
+      return send(res, token ? 403 : 401, msg, { "x-error-code": "GatedRepo", "x-error-message": msg });
     }
     const file = path.join(repo.dir, m[3]);
-    if (m[3] !== 'config.json' || !fs.existsSync(file)) return send(res, 404, 'Entry not found', { 'x-error-code': 'EntryNotFound', 'x-error-message': 'Entry not found' });
+    if (m[3] !== "config.json" || !fs.existsSync(file))
+      return send(res, 404, "Entry not found", {
+        "x-error-code": "EntryNotFound",
+        "x-error-message": "Entry not found",
+      });
     const data = fs.readFileSync(file);
-    const etag = `"${crypto.createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex')}"`;
-    const headers = { 'content-type': 'text/plain; charset=utf-8', etag, 'x-repo-commit': repo.info.sha, 'accept-ranges': 'bytes' };
-    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const etag = `"${crypto.createHash("sha1").update(`blob ${data.length}\0`).update(data).digest("hex")}"`;
+    const headers = {
+      "content-type": "text/plain; charset=utf-8",
+      etag,
+      "x-repo-commit": repo.info.sha,
+      "accept-ranges": "bytes",
+    };
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
     if (range) {
       const start = Number(range[1]);
       const end = Math.min(range[2] ? Number(range[2]) : data.length - 1, data.length - 1);
-      res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${data.length}` });
+      res.writeHead(206, { ...headers, "content-range": `bytes ${start}-${end}/${data.length}` });
       return res.end(data.subarray(start, end + 1));
     }
     res.writeHead(200, headers);
     return res.end(data);
   }
-  send(res, 404, { error: 'Not found' });
+  send(res, 404, { error: "Not found" });
 }
 
 /** The file the server reads its published repos from (repo name → absolute folder). */
 export function reposFileOf(workDir) {
-  return path.join(workDir, 'hf-replay', 'repos.json');
+  return path.join(workDir, "hf-replay", "repos.json");
 }
 
 /** Serve the files of `dir` as the Hub repo `repo` (org/name) from the hf-replay of `workDir`. */
@@ -220,7 +256,7 @@ export function publishHfRepo({ workDir, repo, dir }) {
   if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) throw new Error(`not an org/name repo id: ${repo}`);
   const file = reposFileOf(workDir);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const map = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+  const map = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
   map[repo] = path.resolve(dir);
   const tmp = `${file}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, JSON.stringify(map, null, 2));
@@ -228,7 +264,7 @@ export function publishHfRepo({ workDir, repo, dir }) {
   return repo;
 }
 
-export const { start, service } = defineServer('hf-replay', async (port, workDir, { podHost } = {}) => ({
+export const { start, service } = defineServer("hf-replay", async (port, workDir, { podHost } = {}) => ({
   bin: process.execPath,
   args: [HERE, String(port), reposFileOf(workDir), ...(podHost ? [podHost] : [])],
   listensOnPodHost: true,
@@ -239,8 +275,8 @@ export const { start, service } = defineServer('hf-replay', async (port, workDir
 
 if (process.argv[1] === HERE) {
   const [port, file, extraHost] = process.argv.slice(2);
-  reposFile = file ?? '';
-  for (const host of ['127.0.0.1', ...(extraHost && extraHost !== '127.0.0.1' ? [extraHost] : [])]) {
+  reposFile = file ?? "";
+  for (const host of ["127.0.0.1", ...(extraHost && extraHost !== "127.0.0.1" ? [extraHost] : [])]) {
     http.createServer(handle).listen(Number(port), host);
   }
 }

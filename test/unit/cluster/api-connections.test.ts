@@ -34,7 +34,12 @@ async function server() {
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
   const kc = new KubeConfig();
   const server = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
-  kc.loadFromOptions({ clusters: [{ name: "c", server, skipTLSVerify: true }], users: [{ name: "u", token: "t" }], contexts: [{ name: "x", cluster: "c", user: "u" }], currentContext: "x" });
+  kc.loadFromOptions({
+    clusters: [{ name: "c", server, skipTLSVerify: true }],
+    users: [{ name: "u", token: "t" }],
+    contexts: [{ name: "x", cluster: "c", user: "u" }],
+    currentContext: "x",
+  });
   const api = new KubeApi({ kc, context: "x", server });
   return {
     api,
@@ -52,10 +57,23 @@ test("requests reuse kept-alive connections: 300 requests, at most POOLED_SOCKET
   try {
     for (let i = 0; i < 20; i++) await s.api.request("GET", `/api/v1/namespaces/n/pods/p${i}`, { what: "read" });
     assert.equal(s.stats().connections, 1, "one after another: one connection");
-    const answers = await Promise.all(Array.from({ length: 280 }, (_, i) => s.api.request<{ url: string }>("GET", `/api/v1/namespaces/n/secrets/s${i}`, { what: "read" })));
-    assert.deepEqual(answers.map((a) => a.url), Array.from({ length: 280 }, (_, i) => `/api/v1/namespaces/n/secrets/s${i}`));
-    assert.ok(s.stats().maxInFlight <= POOLED_SOCKETS, `at most ${POOLED_SOCKETS} at once (saw ${s.stats().maxInFlight})`);
-    assert.ok(s.stats().connections <= POOLED_SOCKETS, `at most ${POOLED_SOCKETS} connections (saw ${s.stats().connections})`);
+    const answers = await Promise.all(
+      Array.from({ length: 280 }, (_, i) =>
+        s.api.request<{ url: string }>("GET", `/api/v1/namespaces/n/secrets/s${i}`, { what: "read" }),
+      ),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.url),
+      Array.from({ length: 280 }, (_, i) => `/api/v1/namespaces/n/secrets/s${i}`),
+    );
+    assert.ok(
+      s.stats().maxInFlight <= POOLED_SOCKETS,
+      `at most ${POOLED_SOCKETS} at once (saw ${s.stats().maxInFlight})`,
+    );
+    assert.ok(
+      s.stats().connections <= POOLED_SOCKETS,
+      `at most ${POOLED_SOCKETS} connections (saw ${s.stats().connections})`,
+    );
   } finally {
     s.close();
   }
@@ -66,7 +84,13 @@ test("open streams take no pooled connection: requests still answer while more s
   const ac = new AbortController();
   try {
     const firstLines: string[] = [];
-    const streams = Array.from({ length: POOLED_SOCKETS + 4 }, (_, i) => s.api.lines(`/api/v1/namespaces/n/pods/p${i}/log`, { query: { follow: true }, signal: ac.signal, what: "follow" }, (l) => void firstLines.push(`${i}:${l}`)));
+    const streams = Array.from({ length: POOLED_SOCKETS + 4 }, (_, i) =>
+      s.api.lines(
+        `/api/v1/namespaces/n/pods/p${i}/log`,
+        { query: { follow: true }, signal: ac.signal, what: "follow" },
+        (l) => void firstLines.push(`${i}:${l}`),
+      ),
+    );
     while (firstLines.length < POOLED_SOCKETS + 4) await new Promise((r) => setTimeout(r, 10));
     const answer = await s.api.request<{ url: string }>("GET", "/api/v1/namespaces/n", { what: "read" });
     assert.equal(answer.url, "/api/v1/namespaces/n");

@@ -12,18 +12,31 @@ async function server(answers: { status: number; retryAfter?: string; body?: str
   let hits = 0;
   const srv = createServer((req, res) => {
     const a = answers[Math.min(hits++, answers.length - 1)]!;
-    res.writeHead(a.status, { "content-type": "application/json", ...(a.retryAfter !== undefined ? { "retry-after": a.retryAfter } : {}) });
+    res.writeHead(a.status, {
+      "content-type": "application/json",
+      ...(a.retryAfter !== undefined ? { "retry-after": a.retryAfter } : {}),
+    });
     res.end(a.body ?? JSON.stringify(a.status < 400 ? { kind: "Thing" } : { message: `status ${a.status}` }));
   });
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-  const conn = { kc: { applyToHTTPSOptions: async () => {} }, context: "test", server: `http://127.0.0.1:${(srv.address() as AddressInfo).port}` } as unknown as Connection;
+  const conn = {
+    kc: { applyToHTTPSOptions: async () => {} },
+    context: "test",
+    server: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
+  } as unknown as Connection;
   return { api: new KubeApi(conn), hits: () => hits, close: () => srv.close() };
 }
 
 test("429 (a throttled server, a new CRD's storage initializing) is retried, honouring Retry-After", async () => {
-  const s = await server([{ status: 429, retryAfter: "0" }, { status: 429, body: JSON.stringify({ message: "storage is (re)initializing" }) }, { status: 200 }]);
+  const s = await server([
+    { status: 429, retryAfter: "0" },
+    { status: 429, body: JSON.stringify({ message: "storage is (re)initializing" }) },
+    { status: 200 },
+  ]);
   try {
-    assert.deepEqual(await s.api.request("GET", "/apis/keda.sh/v1alpha1/scaledobjects", { what: "list" }), { kind: "Thing" });
+    assert.deepEqual(await s.api.request("GET", "/apis/keda.sh/v1alpha1/scaledobjects", { what: "list" }), {
+      kind: "Thing",
+    });
     assert.equal(s.hits(), 3);
   } finally {
     s.close();
@@ -33,21 +46,31 @@ test("429 (a throttled server, a new CRD's storage initializing) is retried, hon
 test("503 is retried for idempotent methods, not for POST; after 6 tries the answer is the error", async () => {
   const post = await server([{ status: 503 }, { status: 200 }]);
   try {
-    await assert.rejects(post.api.request("POST", "/api/v1/namespaces/x/secrets", { what: "create", body: {} }), (e) => e instanceof ApiError && e.status === 503);
+    await assert.rejects(
+      post.api.request("POST", "/api/v1/namespaces/x/secrets", { what: "create", body: {} }),
+      (e) => e instanceof ApiError && e.status === 503,
+    );
     assert.equal(post.hits(), 1);
   } finally {
     post.close();
   }
   const patch = await server([{ status: 503 }, { status: 502 }, { status: 200 }]);
   try {
-    await patch.api.request("PATCH", "/apis/apps/v1/namespaces/x/deployments/y", { what: "apply", body: {}, contentType: "application/apply-patch+yaml" });
+    await patch.api.request("PATCH", "/apis/apps/v1/namespaces/x/deployments/y", {
+      what: "apply",
+      body: {},
+      contentType: "application/apply-patch+yaml",
+    });
     assert.equal(patch.hits(), 3);
   } finally {
     patch.close();
   }
   const down = await server([{ status: 503 }]);
   try {
-    await assert.rejects(down.api.request("GET", "/api/v1/namespaces", { what: "list" }), (e) => e instanceof ApiError && e.status === 503);
+    await assert.rejects(
+      down.api.request("GET", "/api/v1/namespaces", { what: "list" }),
+      (e) => e instanceof ApiError && e.status === 503,
+    );
     assert.equal(down.hits(), 6);
   } finally {
     down.close();

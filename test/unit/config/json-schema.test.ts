@@ -64,17 +64,28 @@ const CASES: [string, boolean][] = [
   ["name: a\nmodel_path: {run_output: {task_name: train}}\n", true],
   ["name: a\n", false],
   [`${BASE}model_path: s3://b/m\n`, false],
-  ...["L4:1", "A100 80G:4", "a100-80gb:2", "H100", "h100 nvl:8", "L40S:1", "RTX PRO 6000:2", "L4 :1", " L4:1 "].map((g): [string, boolean] => [`${BASE}resources: {gpu: "${g}"}\n`, true]),
-  ...["B300:8", "L4:x", "L:4", "L4:1:2", "A100 81G:1", "", "4090:1"].map((g): [string, boolean] => [`${BASE}resources: {gpu: "${g}"}\n`, false]),
+  ...["L4:1", "A100 80G:4", "a100-80gb:2", "H100", "h100 nvl:8", "L40S:1", "RTX PRO 6000:2", "L4 :1", " L4:1 "].map(
+    (g): [string, boolean] => [`${BASE}resources: {gpu: "${g}"}\n`, true],
+  ),
+  ...["B300:8", "L4:x", "L:4", "L4:1:2", "A100 81G:1", "", "4090:1"].map((g): [string, boolean] => [
+    `${BASE}resources: {gpu: "${g}"}\n`,
+    false,
+  ]),
   [`${BASE}resources: {gpu: 2}\n`, true],
   [`${BASE}resources: {gpu: -1}\n`, false],
   [`${BASE}resources: {gpu: {type: H100, count: 2}}\n`, true],
   [`${BASE}resources: {gpu: {type: Z9, count: 2}}\n`, false],
   [`${BASE}resources: {gpu: {type: A100, partition: 1g.10gb}}\n`, true],
   [`${BASE}resources: {gpu: {type: A100, partition: big}}\n`, false],
-  ...["16Gi", "500Mi", "0.5", "4", "1e3", "16GB", "-1", "lots", ".5", "100m"].map((m): [string, boolean] => [`${BASE}resources: {cpu: "${m}"}\n`, /^(16Gi|500Mi|0\.5|4|\.5|100m)$/.test(m)]),
+  ...["16Gi", "500Mi", "0.5", "4", "1e3", "16GB", "-1", "lots", ".5", "100m"].map((m): [string, boolean] => [
+    `${BASE}resources: {cpu: "${m}"}\n`,
+    /^(16Gi|500Mi|0\.5|4|\.5|100m)$/.test(m),
+  ]),
   // byte quantities: a bare number is bytes (under 1Mi an error), m is milli; decimal units only warn
-  ...["16Gi", "500Mi", "16G", "2000000", "1048576", "1048575", "8", "100m", "lots"].map((m): [string, boolean] => [`${BASE}resources: {memory: "${m}"}\n`, /^(16Gi|500Mi|16G|2000000|1048576)$/.test(m)]),
+  ...["16Gi", "500Mi", "16G", "2000000", "1048576", "1048575", "8", "100m", "lots"].map((m): [string, boolean] => [
+    `${BASE}resources: {memory: "${m}"}\n`,
+    /^(16Gi|500Mi|16G|2000000|1048576)$/.test(m),
+  ]),
   [`${BASE}resources: {memory: 8}\n`, false],
   [`${BASE}resources: {memory: 4294967296}\n`, true],
   [`${BASE}resources: {memory: ["8Gi", "16Gi"]}\n`, true],
@@ -85,7 +96,10 @@ const CASES: [string, boolean][] = [
   [`${BASE}resources: {cpu: ["2", "four"]}\n`, false],
   [`${BASE}cache: {size: 20Gi}\n`, true],
   [`${BASE}cache: {size: 20 gigs}\n`, false],
-  ...["30m", "1h30m", "90s", "300", "2.5h", "500ms", "5 minutes", "1x", "m", ""].map((d): [string, boolean] => [`${BASE}startup_timeout: "${d}"\n`, /^(30m|1h30m|90s|300|2\.5h|500ms)$/.test(d)]),
+  ...["30m", "1h30m", "90s", "300", "2.5h", "500ms", "5 minutes", "1x", "m", ""].map((d): [string, boolean] => [
+    `${BASE}startup_timeout: "${d}"\n`,
+    /^(30m|1h30m|90s|300|2\.5h|500ms)$/.test(d),
+  ]),
   [`${BASE}startup_timeout: 600\n`, true],
   [`${BASE}startup_timeout: -5\n`, false],
   [`${BASE}scaling: {replicas: [0, 2], wake: http-add-on, scaledown_after: 10m}\n`, true],
@@ -105,14 +119,23 @@ test("the editor and the CLI accept the same values (GPU strings, quantities, du
     }
     assert.equal(accepted, cli, `CLI on ${JSON.stringify(yaml)}`);
     const doc = parseAllDocuments(yaml)[0]!.toJS();
-    assert.equal(validate(doc), cli, `schema on ${JSON.stringify(yaml)}: ${JSON.stringify(validate.errors?.slice(0, 2))}`);
+    assert.equal(
+      validate(doc),
+      cli,
+      `schema on ${JSON.stringify(yaml)}: ${JSON.stringify(validate.errors?.slice(0, 2))}`,
+    );
   }
 });
 
 test("each app of a multi-app file is validated on its own (as the language server does per document)", () => {
   const validate = strictAjv().compile(buildJsonSchema());
-  const docs = parseAllDocuments(`${BASE}---\nname: b\nmodel_hf_path: o/m\nresources: {gpu: "B300:1"}\n`).map((d) => d.toJS());
-  assert.deepEqual(docs.map((d) => validate(d)), [true, false]);
+  const docs = parseAllDocuments(`${BASE}---\nname: b\nmodel_hf_path: o/m\nresources: {gpu: "B300:1"}\n`).map((d) =>
+    d.toJS(),
+  );
+  assert.deepEqual(
+    docs.map((d) => validate(d)),
+    [true, false],
+  );
 });
 
 test("the schema accepts top-level x-* keys, as the CLI ignores them, and nothing else unknown", () => {
@@ -120,7 +143,9 @@ test("the schema accepts top-level x-* keys, as the CLI ignores them, and nothin
   const app = { name: "q", model_hf_path: "Qwen/Qwen3-0.6B" };
   assert.equal(validate({ ...app, "x-defaults": { gpu: "L4:1" } }), true, JSON.stringify(validate.errors));
   assert.equal(validate({ ...app, extra: 1 }), false);
-  assert.doesNotThrow(() => parseConfigText("x-defaults: {gpu: L4:1}\nname: q\nmodel_hf_path: Qwen/Qwen3-0.6B\n", "f.yaml"));
+  assert.doesNotThrow(() =>
+    parseConfigText("x-defaults: {gpu: L4:1}\nname: q\nmodel_hf_path: Qwen/Qwen3-0.6B\n", "f.yaml"),
+  );
 });
 
 test("schema and CLI agree that a typed GPU count is at least 1", () => {
@@ -128,11 +153,17 @@ test("schema and CLI agree that a typed GPU count is at least 1", () => {
   const app = (gpu: string) => ({ name: "q", model_hf_path: "Qwen/Qwen3-0.6B", resources: { gpu } });
   for (const gpu of ["H100:0", "L4:00"]) {
     assert.equal(validate(app(gpu)), false, gpu);
-    assert.throws(() => parseConfigText(`name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "${gpu}"}\n`, "f.yaml"), gpu);
+    assert.throws(
+      () => parseConfigText(`name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "${gpu}"}\n`, "f.yaml"),
+      gpu,
+    );
   }
   for (const gpu of ["H100:1", "L4:8", "A100 80G:4", "H100"]) {
     assert.equal(validate(app(gpu)), true, gpu);
-    assert.doesNotThrow(() => parseConfigText(`name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "${gpu}"}\n`, "f.yaml"), gpu);
+    assert.doesNotThrow(
+      () => parseConfigText(`name: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "${gpu}"}\n`, "f.yaml"),
+      gpu,
+    );
   }
 });
 
@@ -167,7 +198,11 @@ test("the schema says what render says where a schema can (newcomer-3 §2 row 6:
   for (const [yaml, ok] of cases) {
     assert.equal((await renders(yaml)).length === 0, ok, `render on ${JSON.stringify(yaml)}`);
     const doc = parseAllDocuments(yaml)[0]!.toJS();
-    assert.equal(validate(doc), ok, `schema on ${JSON.stringify(yaml)}: ${JSON.stringify(validate.errors?.slice(0, 2))}`);
+    assert.equal(
+      validate(doc),
+      ok,
+      `schema on ${JSON.stringify(yaml)}: ${JSON.stringify(validate.errors?.slice(0, 2))}`,
+    );
   }
 });
 
@@ -176,11 +211,19 @@ function editorMessages(yaml: string): string[] {
   const validate = strictAjv().compile(buildJsonSchema());
   validate(parseAllDocuments(yaml)[0]!.toJS());
   const root = buildJsonSchema();
-  const at = (pointer: string): Record<string, unknown> => pointer.split("/").slice(1).reduce((n: any, k) => n[decodeURIComponent(k.replace(/~1/g, "/").replace(/~0/g, "~"))], root);
+  const at = (pointer: string): Record<string, unknown> =>
+    pointer
+      .split("/")
+      .slice(1)
+      .reduce((n: any, k) => n[decodeURIComponent(k.replace(/~1/g, "/").replace(/~0/g, "~"))], root);
   const out = new Set<string>();
   for (const e of validate.errors ?? []) {
     // the keyword's schema; a property that must not be there (`false`): the schema naming it, as the language server reads it
-    const node = at(e.schemaPath.replace(/^#/, "").replace(e.keyword === "false schema" ? /\/properties\/[^/]+\/false schema$/ : /\/[^/]+$/, ""));
+    const node = at(
+      e.schemaPath
+        .replace(/^#/, "")
+        .replace(e.keyword === "false schema" ? /\/properties\/[^/]+\/false schema$/ : /\/[^/]+$/, ""),
+    );
     const m = (e.keyword === "pattern" ? node.patternErrorMessage : undefined) ?? node.errorMessage;
     if (typeof m === "string") out.add(m);
   }
@@ -204,8 +247,14 @@ test("the editor's messages are the CLI's words, not 'Incorrect type' (newcomer-
   }
   // and the CLI words the same mistakes the same way
   const cli = async (yaml: string) => (await renders(yaml)).join("\n");
-  assert.match(await cli(`${BASE}startup_timeout: 30 minutes\n`), new RegExp(SCHEMA_MESSAGES.duration.replace(/[()"]/g, "\\$&")));
-  assert.match(await cli("name: a\nmodel_hf_path: o/m\nmodel_path: s3://b/m\n"), new RegExp(SCHEMA_MESSAGES.bothSources));
+  assert.match(
+    await cli(`${BASE}startup_timeout: 30 minutes\n`),
+    new RegExp(SCHEMA_MESSAGES.duration.replace(/[()"]/g, "\\$&")),
+  );
+  assert.match(
+    await cli("name: a\nmodel_hf_path: o/m\nmodel_path: s3://b/m\n"),
+    new RegExp(SCHEMA_MESSAGES.bothSources),
+  );
   assert.match(await cli("name: a\n"), new RegExp(SCHEMA_MESSAGES.modelSource));
   assert.match(await cli(`${BASE}scaling: {replicas: [0, 4]}\n`), /min 0 replicas cannot wake up/);
 });

@@ -15,7 +15,17 @@ function problemsOf(text: string, file = "f.yaml"): string[] {
 }
 
 test("an unknown field does not hide unit and cross-field problems of the rest of the app", () => {
-  const got = problemsOf(["name: combo", "model_hf_path: Qwen/Qwen3-0.6B", "resorces: 1", "resources:", "  memory: 16", "domain: {subdomain: x}", ""].join("\n"));
+  const got = problemsOf(
+    [
+      "name: combo",
+      "model_hf_path: Qwen/Qwen3-0.6B",
+      "resorces: 1",
+      "resources:",
+      "  memory: 16",
+      "domain: {subdomain: x}",
+      "",
+    ].join("\n"),
+  );
   assert.deepEqual(got, [
     '3:1 error resorces: unknown field "resorces"; did you mean "resources"?',
     "5:11 error resources.memory: 16 is 16 bytes: a bare number is bytes",
@@ -25,7 +35,7 @@ test("an unknown field does not hide unit and cross-field problems of the rest o
 
 test("a value of the wrong kind is set aside and the rest is still checked; what it makes meaningless is not reported", () => {
   // model_path: 5 is wrong; "no model source" would only be its echo
-  const got = problemsOf(["name: b", "model_path: 5", "resources: {memory: 16, gpu: \"H100:0\"}", ""].join("\n"));
+  const got = problemsOf(["name: b", "model_path: 5", 'resources: {memory: 16, gpu: "H100:0"}', ""].join("\n"));
   assert.deepEqual(got, [
     "2:13 error model_path: expected a string or a mapping (key: value), got the number 5",
     "3:21 error resources.memory: 16 is 16 bytes: a bare number is bytes",
@@ -34,7 +44,18 @@ test("a value of the wrong kind is set aside and the rest is still checked; what
 });
 
 test("a document with broken YAML is reported and set aside, and says so; the other apps are still checked", () => {
-  const got = problemsOf(["name: a", "model_hf_path: Qwen/Qwen3-0.6B", "port: [1", "---", "name: b", "model_hf_path: Qwen/Qwen3-0.6B", "resources: {memory: 16}", ""].join("\n"));
+  const got = problemsOf(
+    [
+      "name: a",
+      "model_hf_path: Qwen/Qwen3-0.6B",
+      "port: [1",
+      "---",
+      "name: b",
+      "model_hf_path: Qwen/Qwen3-0.6B",
+      "resources: {memory: 16}",
+      "",
+    ].join("\n"),
+  );
   assert.equal(got.length, 3, got.join("\n"));
   assert.match(got[0]!, /^4:1 error : YAML syntax error: Flow sequence/);
   assert.equal(got[1], "7:21 error resources.memory: 16 is 16 bytes: a bare number is bytes");
@@ -56,6 +77,12 @@ test("empty documents are skipped; merge keys and top-level x-* keys give the pl
   const want = configs(plain);
   assert.deepEqual(configs(`${plain}---\n`), want);
   assert.deepEqual(configs(`---\n# header only\n---\n${plain}---\n# the end\n`), want);
-  assert.deepEqual(configs("x-gpu: &g\n  gpu: L4:1\n  memory: 16Gi\nname: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  <<: *g\n"), want);
-  assert.deepEqual(configs("x-base: &b\n  model_hf_path: Qwen/Qwen3-0.6B\n  resources: {gpu: L4:1, memory: 16Gi}\nname: q\n<<: *b\n"), want);
+  assert.deepEqual(
+    configs("x-gpu: &g\n  gpu: L4:1\n  memory: 16Gi\nname: q\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  <<: *g\n"),
+    want,
+  );
+  assert.deepEqual(
+    configs("x-base: &b\n  model_hf_path: Qwen/Qwen3-0.6B\n  resources: {gpu: L4:1, memory: 16Gi}\nname: q\n<<: *b\n"),
+    want,
+  );
 });

@@ -14,7 +14,9 @@ function errorsOf(text: string, file = "vllm-app.yaml"): string[] {
     parseConfigText(text, file);
   } catch (e) {
     assert.ok(e instanceof ConfigError);
-    return e.diagnostics.map((d) => `${d.file}:${d.line}:${d.col} ${d.path}: ${d.message}${d.hint ? ` | ${d.hint}` : ""}`);
+    return e.diagnostics.map(
+      (d) => `${d.file}:${d.line}:${d.col} ${d.path}: ${d.message}${d.hint ? ` | ${d.hint}` : ""}`,
+    );
   }
   assert.fail("expected a ConfigError");
 }
@@ -40,7 +42,9 @@ test("a minimal app gets the documented defaults", () => {
 });
 
 test("a misspelt key is an error with its position and a did-you-mean", () => {
-  const errs = errorsOf("name: a\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n  memroy: 8Gi\nrequires_auht: false\n");
+  const errs = errorsOf(
+    "name: a\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n  memroy: 8Gi\nrequires_auht: false\n",
+  );
   assert.deepEqual(errs, [
     'vllm-app.yaml:5:3 resources.memroy: unknown field "memroy"; did you mean "memory"? | rename it to memory',
     'vllm-app.yaml:6:1 requires_auht: unknown field "requires_auht"; did you mean "requires_auth"? | rename it to requires_auth',
@@ -64,9 +68,15 @@ test("every problem is reported at once, in file order", () => {
   );
   assert.equal(errs.length, 7, errs.join("\n"));
   assert.match(errs[0]!, /^vllm-app\.yaml:1:7 name: must be a DNS-1123 label/);
-  assert.match(errs[1]!, /^vllm-app\.yaml:3:13 model_path: both model_hf_path and model_path are set; keep exactly one/);
+  assert.match(
+    errs[1]!,
+    /^vllm-app\.yaml:3:13 model_path: both model_hf_path and model_path are set; keep exactly one/,
+  );
   assert.match(errs[2]!, /^vllm-app\.yaml:4:7 port: port must be 1–65535/);
-  assert.match(errs[3]!, /^vllm-app\.yaml:6:8 resources\.gpu: unknown GPU type "A100-80"; did you mean "A100_80G"\? \(known: T4, /);
+  assert.match(
+    errs[3]!,
+    /^vllm-app\.yaml:6:8 resources\.gpu: unknown GPU type "A100-80"; did you mean "A100_80G"\? \(known: T4, /,
+  );
   assert.match(errs[4]!, /^vllm-app\.yaml:8:13 scaling\.replicas: min 3 is greater than max 1/);
   assert.match(errs[5]!, /^vllm-app\.yaml:9:18 startup_timeout: not a duration/);
   assert.match(errs[6]!, /^vllm-app\.yaml:10:7 args: "args" is not a field; use extra_args/);
@@ -74,7 +84,10 @@ test("every problem is reported at once, in file order", () => {
 
 test("no model source, or an invalid one, is an error", () => {
   assert.match(errorsOf("name: a\n")[0]!, /no model source; set exactly one of model_hf_path or model_path/);
-  assert.match(errorsOf("name: a\nmodel_hf_path: just-a-name\n")[0]!, /1:\d+|2:16 model_hf_path: "just-a-name" is not a Hugging Face repo id/);
+  assert.match(
+    errorsOf("name: a\nmodel_hf_path: just-a-name\n")[0]!,
+    /1:\d+|2:16 model_hf_path: "just-a-name" is not a Hugging Face repo id/,
+  );
 });
 
 test("broken YAML is reported with its position", () => {
@@ -84,23 +97,54 @@ test("broken YAML is reported with its position", () => {
 });
 
 test("GPU forms: count, TYPE:N, object with MIG partition", () => {
-  for (const gpu of ["2", '"L4:1"', '"A100 80G:8"', "{type: H100, count: 4}", "{type: A100, count: 1, partition: 1g.10gb}", '"l40s:4"']) {
-    assert.doesNotThrow(() => parseConfigText(`name: a\nmodel_hf_path: o/m\nresources:\n  gpu: ${gpu}\n`, "f.yaml"), gpu);
+  for (const gpu of [
+    "2",
+    '"L4:1"',
+    '"A100 80G:8"',
+    "{type: H100, count: 4}",
+    "{type: A100, count: 1, partition: 1g.10gb}",
+    '"l40s:4"',
+  ]) {
+    assert.doesNotThrow(
+      () => parseConfigText(`name: a\nmodel_hf_path: o/m\nresources:\n  gpu: ${gpu}\n`, "f.yaml"),
+      gpu,
+    );
   }
-  assert.match(errorsOf("name: a\nmodel_hf_path: o/m\nresources:\n  gpu: {type: L4, partition: 1g.10gb}\n")[0]!, /L4 does not support MIG/);
-  assert.match(errorsOf("name: a\nmodel_hf_path: o/m\nresources:\n  gpu: {type: A100, partition: 9g.99gb}\n")[0]!, /A100 has no MIG profile "9g.99gb"/);
+  assert.match(
+    errorsOf("name: a\nmodel_hf_path: o/m\nresources:\n  gpu: {type: L4, partition: 1g.10gb}\n")[0]!,
+    /L4 does not support MIG/,
+  );
+  assert.match(
+    errorsOf("name: a\nmodel_hf_path: o/m\nresources:\n  gpu: {type: A100, partition: 9g.99gb}\n")[0]!,
+    /A100 has no MIG profile "9g.99gb"/,
+  );
 });
 
 test("multi-app files resolve depends_on and report cycles", () => {
   const files: Record<string, string> = {
-    "/x/apps.yaml": "name: a\nmodel_hf_path: o/m\ndepends_on: [b]\n---\nname: b\nmodel_hf_path: o/m\ndepends_on: [c]\n---\nname: c\nmodel_hf_path: o/m\n",
-    "/x/cycle.yaml": "name: a\nmodel_hf_path: o/m\ndepends_on: [b]\n---\nname: b\nmodel_hf_path: o/m\ndepends_on: [a]\n",
+    "/x/apps.yaml":
+      "name: a\nmodel_hf_path: o/m\ndepends_on: [b]\n---\nname: b\nmodel_hf_path: o/m\ndepends_on: [c]\n---\nname: c\nmodel_hf_path: o/m\n",
+    "/x/cycle.yaml":
+      "name: a\nmodel_hf_path: o/m\ndepends_on: [b]\n---\nname: b\nmodel_hf_path: o/m\ndepends_on: [a]\n",
     "/x/typo.yaml": "name: a\nmodel_hf_path: o/m\ndepends_on: [bb]\n---\nname: b\nmodel_hf_path: o/m\n",
   };
-  const deps = { readFile: (p: string) => files[p]!, resolvePath: (f: string, r: string) => path.resolve(path.dirname(f), r), exists: (p: string) => p in files };
-  assert.deepEqual(loadConfig("/x/apps.yaml", deps).order.map((a) => a.config.name), ["c", "b", "a"]);
-  assert.throws(() => loadConfig("/x/cycle.yaml", deps), (e: ConfigError) => /\/x\/cycle\.yaml:3:\d+ depends_on: dependency cycle: a → b → a/.test(e.message));
-  assert.throws(() => loadConfig("/x/typo.yaml", deps), (e: ConfigError) => /no app named "bb" in this file; did you mean "b"\?/.test(e.message));
+  const deps = {
+    readFile: (p: string) => files[p]!,
+    resolvePath: (f: string, r: string) => path.resolve(path.dirname(f), r),
+    exists: (p: string) => p in files,
+  };
+  assert.deepEqual(
+    loadConfig("/x/apps.yaml", deps).order.map((a) => a.config.name),
+    ["c", "b", "a"],
+  );
+  assert.throws(
+    () => loadConfig("/x/cycle.yaml", deps),
+    (e: ConfigError) => /\/x\/cycle\.yaml:3:\d+ depends_on: dependency cycle: a → b → a/.test(e.message),
+  );
+  assert.throws(
+    () => loadConfig("/x/typo.yaml", deps),
+    (e: ConfigError) => /no app named "bb" in this file; did you mean "b"\?/.test(e.message),
+  );
 });
 
 test("durations", () => {
@@ -121,7 +165,11 @@ test("deploy waves: independent apps together, each app after what it depends on
     ].join("\n---\n"),
     "/w/shared.yaml": "name: tokenizer\nmodel_hf_path: o/m\n",
   };
-  const deps = { readFile: (p: string) => files[p]!, resolvePath: (f: string, r: string) => path.resolve(path.dirname(f), r), exists: (p: string) => p in files };
+  const deps = {
+    readFile: (p: string) => files[p]!,
+    resolvePath: (f: string, r: string) => path.resolve(path.dirname(f), r),
+    exists: (p: string) => p in files,
+  };
   const loaded = loadConfig("/w/apps.yaml", deps);
   const waves = deployWaves(loaded.order, loaded.dependencies).map((w) => w.map((a) => a.config.name).sort());
   assert.deepEqual(waves, [["embed", "rerank", "tokenizer"], ["chat"], ["gateway"]]);

@@ -20,7 +20,11 @@ test("a byte quantity under 1Mi in exponent form is the same error as a bare num
   assert.equal(byteQuantityProblem(1e21), undefined);
   // the loader reports it at the field, with the fix (a ConfigError: exit 2), instead of render failing later
   assert.throws(
-    () => parseConfigText("name: a\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  shm: 3.788291684928112e-254\n", "vllm-app.yaml"),
+    () =>
+      parseConfigText(
+        "name: a\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  shm: 3.788291684928112e-254\n",
+        "vllm-app.yaml",
+      ),
     (e: Error) =>
       e.message ===
       'vllm-app.yaml:4:8 resources.shm: 3.788291684928112e-254 is 3.788291684928112e-254 bytes: a bare number is bytes\n  hint: write the size with a unit, e.g. "16Gi" or "512Mi"\n1 error in vllm-app.yaml',

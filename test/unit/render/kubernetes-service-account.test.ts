@@ -24,7 +24,10 @@ test("service_account sets the pod's serviceAccountName and keeps its token moun
 });
 
 test("service_account: a Kubernetes name; on Docker a note, not an error", async () => {
-  assert.match((await errorsOf(`${BASE}service_account: Model_Reader\n`)).join("\n"), /service_account: not a Kubernetes ServiceAccount name/);
+  assert.match(
+    (await errorsOf(`${BASE}service_account: Model_Reader\n`)).join("\n"),
+    /service_account: not a Kubernetes ServiceAccount name/,
+  );
   const p = await planOf(`${BASE}service_account: model-reader\n`, "docker");
   assert.deepEqual(p.errors, []);
   assert.ok(p.warnings.some((w) => w.severity === "note" && /^model-reader is a Kubernetes identity/.test(w.message)));
@@ -36,7 +39,12 @@ test("service_account and no credentials on this machine: deploy warns 'not chec
   const home = workdir();
   // no keys, no profile files, no instance metadata lookups (nothing leaves this machine)
   for (const k of Object.keys(process.env)) if (k.startsWith("AWS_")) delete process.env[k];
-  Object.assign(process.env, { HOME: home, AWS_EC2_METADATA_DISABLED: "true", AWS_CONFIG_FILE: path.join(home, "none"), AWS_SHARED_CREDENTIALS_FILE: path.join(home, "none") });
+  Object.assign(process.env, {
+    HOME: home,
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_CONFIG_FILE: path.join(home, "none"),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(home, "none"),
+  });
   try {
     const planWith = async (mode: "deploy" | "check", yaml: string) => {
       const resolve = sourceResolver({ mode, jobOutput: () => Promise.reject(new Error("unused")) });
@@ -45,7 +53,14 @@ test("service_account and no credentials on this machine: deploy warns 'not chec
     const deploy = await planWith("deploy", `${BASE}service_account: model-reader\n`);
     assert.deepEqual(deploy.errors, []);
     const warnings = deploy.reports[0]!.diagnostics.map((d) => `${d.severity}: ${d.message}`);
-    assert.ok(warnings.some((n) => /^warning: no AWS credentials found to read s3:\/\/ml-models\/qwen3, so it was not checked from here: the pods get their own credentials from service account model-reader/.test(n)), warnings.join("\n"));
+    assert.ok(
+      warnings.some((n) =>
+        /^warning: no AWS credentials found to read s3:\/\/ml-models\/qwen3, so it was not checked from here: the pods get their own credentials from service account model-reader/.test(
+          n,
+        ),
+      ),
+      warnings.join("\n"),
+    );
     const check = await planWith("check", `${BASE}service_account: model-reader\n`);
     assert.match(check.errors.map((e) => e.message).join("\n"), /no AWS credentials found/);
     const without = await planWith("deploy", BASE);

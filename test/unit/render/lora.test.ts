@@ -6,18 +6,57 @@ test("lora: flags from the adapters (rank rounded up to vLLM's choices), owned f
   const { planLora, roundRank } = await import("../../../src/render/lora.ts");
   const { appConfigSchema } = await import("../../../src/config/schema.ts");
   const z = await import("zod/mini");
-  const app = z.parse(appConfigSchema, { name: "m", model_hf_path: "meta-llama/Llama-3.1-8B-Instruct", lora: { adapters: [{ name: "sql", source: "org/sql-lora" }, { name: "ft", source: "s3://b/ft/" }] } });
-  const p = planLora(app, "llama", "kubernetes", new Set(), new Map([["sql", 12], ["ft", 8]]));
+  const app = z.parse(appConfigSchema, {
+    name: "m",
+    model_hf_path: "meta-llama/Llama-3.1-8B-Instruct",
+    lora: {
+      adapters: [
+        { name: "sql", source: "org/sql-lora" },
+        { name: "ft", source: "s3://b/ft/" },
+      ],
+    },
+  });
+  const p = planLora(
+    app,
+    "llama",
+    "kubernetes",
+    new Set(),
+    new Map([
+      ["sql", 12],
+      ["ft", 8],
+    ]),
+  );
   assert.deepEqual(p.problems, []);
-  assert.deepEqual(p.args, ["--enable-lora", "--max-loras", "2", "--max-lora-rank", "16", "--lora-modules", '{"name":"sql","path":"org/sql-lora","base_model_name":"llama"}', '{"name":"ft","path":"/cache/adapters/ft","base_model_name":"llama"}']);
-  assert.equal(roundRank(33), 64);
-  const tooSmall = planLora(z.parse(appConfigSchema, { ...app, lora: { ...app.lora, max_rank: 8 } }), "llama", "kubernetes", new Set(["--lora-modules"]), new Map([["sql", 12]]));
-  assert.deepEqual(tooSmall.problems.map((x) => x.message), [
-    "--lora-modules is set by vllmapp from lora:; remove it from extra_args",
-    "max_rank 8 is below the rank of sql (r=12): vLLM refuses to load it",
+  assert.deepEqual(p.args, [
+    "--enable-lora",
+    "--max-loras",
+    "2",
+    "--max-lora-rank",
+    "16",
+    "--lora-modules",
+    '{"name":"sql","path":"org/sql-lora","base_model_name":"llama"}',
+    '{"name":"ft","path":"/cache/adapters/ft","base_model_name":"llama"}',
   ]);
+  assert.equal(roundRank(33), 64);
+  const tooSmall = planLora(
+    z.parse(appConfigSchema, { ...app, lora: { ...app.lora, max_rank: 8 } }),
+    "llama",
+    "kubernetes",
+    new Set(["--lora-modules"]),
+    new Map([["sql", 12]]),
+  );
+  assert.deepEqual(
+    tooSmall.problems.map((x) => x.message),
+    [
+      "--lora-modules is set by vllmapp from lora:; remove it from extra_args",
+      "max_rank 8 is below the rank of sql (r=12): vLLM refuses to load it",
+    ],
+  );
   const dyn = planLora(z.parse(appConfigSchema, { ...app, lora: { dynamic: true } }), "llama", "kubernetes", new Set());
-  assert.deepEqual([dyn.args, dyn.env], [["--enable-lora", "--max-loras", "1"], [["VLLM_ALLOW_RUNTIME_LORA_UPDATING", "True"]]]);
+  assert.deepEqual(
+    [dyn.args, dyn.env],
+    [["--enable-lora", "--max-loras", "1"], [["VLLM_ALLOW_RUNTIME_LORA_UPDATING", "True"]]],
+  );
 });
 
 test("lora: an adapter trained on another base model is reported", async () => {
@@ -25,6 +64,9 @@ test("lora: an adapter trained on another base model is reported", async () => {
   const hf = { kind: "hf", repo: "meta-llama/Llama-3.1-8B-Instruct" } as const;
   assert.equal(baseModelMismatch("meta-llama/Llama-3.1-8B-Instruct", hf), undefined);
   assert.equal(baseModelMismatch("/data/models/Llama-3.1-8B-Instruct", hf), undefined);
-  assert.equal(baseModelMismatch("Qwen/Qwen3-8B", hf), "it was trained on Qwen/Qwen3-8B, and the app serves meta-llama/Llama-3.1-8B-Instruct");
+  assert.equal(
+    baseModelMismatch("Qwen/Qwen3-8B", hf),
+    "it was trained on Qwen/Qwen3-8B, and the app serves meta-llama/Llama-3.1-8B-Instruct",
+  );
   assert.equal(baseModelMismatch("tiny-llama", { kind: "path", path: "/models/tiny-llama" }), undefined);
 });

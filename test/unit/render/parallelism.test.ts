@@ -16,10 +16,16 @@ test("parallelism: TP × PP × DP must equal GPUs per pod × nodes; the error gi
   assert.deepEqual(await errorsOf(`${HF}resources: {gpu: H100:8}\nparallelism: {tensor: 4, nodes: 2}\n`), [
     "parallelism: parallelism does not add up: tensor 4 × pipeline 1 × data 1 = 4 GPUs, but the app has 8 GPUs per pod (resources.gpu) × 2 nodes = 16 | make tensor × pipeline × data equal GPUs per pod × nodes",
   ]);
-  assert.deepEqual(await errorsOf(`${HF}resources: {gpu: H100:8}\nparallelism: {data: 16, data_local: 4, nodes: 2}\n`), [
-    "parallelism.data_local: parallelism does not add up: data 16 is not data_local 4 per pod × 2 nodes = 8 | set data_local: 8",
-  ]);
-  assert.match((await errorsOf(`${HF}parallelism: {tensor: 2}\n`)).join("\n"), /resources\.gpu: parallelism asks for tensor 2 × pipeline 1 × data 1 = 2 GPUs on 1 node, but the app requests no GPUs/);
+  assert.deepEqual(
+    await errorsOf(`${HF}resources: {gpu: H100:8}\nparallelism: {data: 16, data_local: 4, nodes: 2}\n`),
+    [
+      "parallelism.data_local: parallelism does not add up: data 16 is not data_local 4 per pod × 2 nodes = 8 | set data_local: 8",
+    ],
+  );
+  assert.match(
+    (await errorsOf(`${HF}parallelism: {tensor: 2}\n`)).join("\n"),
+    /resources\.gpu: parallelism asks for tensor 2 × pipeline 1 × data 1 = 2 GPUs on 1 node, but the app requests no GPUs/,
+  );
 });
 
 test("parallelism: nodes follow from tensor × pipeline × data; the sizes become vLLM's flags", async () => {
@@ -29,41 +35,90 @@ test("parallelism: nodes follow from tensor × pipeline × data; the sizes becom
   assert.equal(lws.spec.leaderWorkerTemplate.size, 2);
   const single = await planOf(`${HF}resources: {gpu: H100:4}\nparallelism: {pipeline: 2}\n`);
   assert.deepEqual(single.errors, []);
-  assert.deepEqual(single.apps[0]!.rendered.serve.args.slice(-4), ["--tensor-parallel-size", "2", "--pipeline-parallel-size", "2"]);
+  assert.deepEqual(single.apps[0]!.rendered.serve.args.slice(-4), [
+    "--tensor-parallel-size",
+    "2",
+    "--pipeline-parallel-size",
+    "2",
+  ]);
   assert.equal(kind(single.apps[0]!.rendered.objects!, "Deployment").kind, "Deployment");
 });
 
 test("with parallelism:, hand-written parallel flags in extra_args are errors pointing there; without it the per-pod sizes are checked, multi-node flags never allowed", async () => {
   const flags = `extra_args: [-tp, "8", --pipeline-parallel-size, "2", --nnodes, "2", --headless, --enable-expert-parallel]\n`;
   const withBlock = await errorsOf(`${HF}resources: {gpu: H100:8}\nparallelism: {tensor: 8}\n${flags}`);
-  assert.deepEqual(withBlock.filter((e) => /set by vllmapp from/.test(e)), [
-    "extra_args: --tensor-parallel-size is set by vllmapp from parallelism.tensor; remove it from extra_args | write it as parallelism: {tensor: …} in vllm-app.yaml",
-    "extra_args: --pipeline-parallel-size is set by vllmapp from parallelism.pipeline; remove it from extra_args | write it as parallelism: {pipeline: …} in vllm-app.yaml",
-    "extra_args: --nnodes is set by vllmapp from parallelism.nodes; remove it from extra_args | write it as parallelism: {nodes: …} in vllm-app.yaml",
-    "extra_args: --headless is set by vllmapp from parallelism.nodes; remove it from extra_args | write it as parallelism: {nodes: …} in vllm-app.yaml",
-    "extra_args: --enable-expert-parallel is set by vllmapp from parallelism.expert; remove it from extra_args | write it as parallelism: {expert: …} in vllm-app.yaml",
-  ]);
+  assert.deepEqual(
+    withBlock.filter((e) => /set by vllmapp from/.test(e)),
+    [
+      "extra_args: --tensor-parallel-size is set by vllmapp from parallelism.tensor; remove it from extra_args | write it as parallelism: {tensor: …} in vllm-app.yaml",
+      "extra_args: --pipeline-parallel-size is set by vllmapp from parallelism.pipeline; remove it from extra_args | write it as parallelism: {pipeline: …} in vllm-app.yaml",
+      "extra_args: --nnodes is set by vllmapp from parallelism.nodes; remove it from extra_args | write it as parallelism: {nodes: …} in vllm-app.yaml",
+      "extra_args: --headless is set by vllmapp from parallelism.nodes; remove it from extra_args | write it as parallelism: {nodes: …} in vllm-app.yaml",
+      "extra_args: --enable-expert-parallel is set by vllmapp from parallelism.expert; remove it from extra_args | write it as parallelism: {expert: …} in vllm-app.yaml",
+    ],
+  );
   const without = await errorsOf(`${HF}resources: {gpu: H100:8}\n${flags}`);
-  assert.deepEqual(without.filter((e) => /set by vllmapp from/.test(e)).map((e) => e.split(" is set")[0]), ["extra_args: --nnodes", "extra_args: --headless", "extra_args: --enable-expert-parallel"]);
-  assert.ok(without.some((e) => /tensor 8 × pipeline 2 × data-parallel-per-pod 1 = 16 workers, but the pod asks for 8 GPUs/.test(e)), without.join("\n"));
+  assert.deepEqual(
+    without.filter((e) => /set by vllmapp from/.test(e)).map((e) => e.split(" is set")[0]),
+    ["extra_args: --nnodes", "extra_args: --headless", "extra_args: --enable-expert-parallel"],
+  );
+  assert.ok(
+    without.some((e) =>
+      /tensor 8 × pipeline 2 × data-parallel-per-pod 1 = 16 workers, but the pod asks for 8 GPUs/.test(e),
+    ),
+    without.join("\n"),
+  );
 });
 
 test("nodes > 1: --local is a clear error, and a name too long for the LeaderWorkerSet's pods is refused with the limit", async () => {
   const two = `${HF}resources: {gpu: H100:8}\nparallelism: {tensor: 8, pipeline: 2}\n`;
-  assert.match((await errorsOf(two, "docker")).join("\n"), /parallelism\.nodes: nodes: 2 needs Kubernetes with LeaderWorkerSet: one Docker host runs one pod/);
+  assert.match(
+    (await errorsOf(two, "docker")).join("\n"),
+    /parallelism\.nodes: nodes: 2 needs Kubernetes with LeaderWorkerSet: one Docker host runs one pod/,
+  );
   const long = two.replace("name: big", `name: ${"a".repeat(48)}`);
-  assert.deepEqual((await errorsOf(long)).filter((e) => e.startsWith("name:")), [
-    `name: name "${"a".repeat(48)}" is 48 characters; with nodes > 1 it may have at most 46: the LeaderWorkerSet's pods are <name>-lws-<group>-<rank> and their revision label <name>-lws-<group>-<10 characters> must stay within 63 | shorten name`,
-  ]);
+  assert.deepEqual(
+    (await errorsOf(long)).filter((e) => e.startsWith("name:")),
+    [
+      `name: name "${"a".repeat(48)}" is 48 characters; with nodes > 1 it may have at most 46: the LeaderWorkerSet's pods are <name>-lws-<group>-<rank> and their revision label <name>-lws-<group>-<10 characters> must stay within 63 | shorten name`,
+    ],
+  );
   assert.deepEqual(await errorsOf(long.replace("a".repeat(48), "a".repeat(46))), []);
-  assert.match((await errorsOf(`${two}parallelism: {tensor: 8, pipeline: 2, backend: ray}\n`.replace(/parallelism: \{tensor: 8, pipeline: 2\}\n/, ""))).join("\n"), /backend: ray across nodes is not supported/);
+  assert.match(
+    (
+      await errorsOf(
+        `${two}parallelism: {tensor: 8, pipeline: 2, backend: ray}\n`.replace(
+          /parallelism: \{tensor: 8, pipeline: 2\}\n/,
+          "",
+        ),
+      )
+    ).join("\n"),
+    /backend: ray across nodes is not supported/,
+  );
 });
 
 test("nodes > 1: the client Service selects leaders only, the autoscaler targets the LeaderWorkerSet, workers are headless and probe-less", async () => {
-  const objs = await objectsOf(`${HF}resources: {gpu: H100:8}\nparallelism: {tensor: 8, pipeline: 2, nodes: 2}\nscaling: {replicas: [1, 3]}\n`);
-  assert.deepEqual(objs.map((o) => `${o.kind}/${o.metadata.name}`), ["Secret/big-api-key", "Service/big", "LeaderWorkerSet/big-lws", "PodDisruptionBudget/big", "NetworkPolicy/big", "ScaledObject/big", "PodMonitor/big"]);
+  const objs = await objectsOf(
+    `${HF}resources: {gpu: H100:8}\nparallelism: {tensor: 8, pipeline: 2, nodes: 2}\nscaling: {replicas: [1, 3]}\n`,
+  );
+  assert.deepEqual(
+    objs.map((o) => `${o.kind}/${o.metadata.name}`),
+    [
+      "Secret/big-api-key",
+      "Service/big",
+      "LeaderWorkerSet/big-lws",
+      "PodDisruptionBudget/big",
+      "NetworkPolicy/big",
+      "ScaledObject/big",
+      "PodMonitor/big",
+    ],
+  );
   assert.deepEqual(kind(objs, "Service").spec.selector, { "vllmapp.dev/app": "big", "vllmapp.dev/role": "leader" });
-  assert.deepEqual(kind(objs, "ScaledObject").spec.scaleTargetRef, { apiVersion: "leaderworkerset.x-k8s.io/v1", kind: "LeaderWorkerSet", name: "big-lws" });
+  assert.deepEqual(kind(objs, "ScaledObject").spec.scaleTargetRef, {
+    apiVersion: "leaderworkerset.x-k8s.io/v1",
+    kind: "LeaderWorkerSet",
+    name: "big-lws",
+  });
   const lws = kind(objs, "LeaderWorkerSet");
   assert.equal(lws.spec.replicas, undefined, "autoscaled: KEDA owns replicas");
   assert.equal(lws.spec.startupPolicy, "LeaderCreated");
@@ -74,7 +129,11 @@ test("nodes > 1: the client Service selects leaders only, the autoscaler targets
   assert.ok(!worker.startupProbe && !worker.readinessProbe && !worker.livenessProbe && !worker.ports);
   assert.deepEqual(worker.args, [...leader.args, "--headless"]);
   const size = (a: string[], f: string) => Number(a[a.indexOf(f) + 1]);
-  assert.equal(size(leader.args, "--tensor-parallel-size") * size(leader.args, "--pipeline-parallel-size"), 8 * 2, "TP × PP = GPUs per pod × nodes");
+  assert.equal(
+    size(leader.args, "--tensor-parallel-size") * size(leader.args, "--pipeline-parallel-size"),
+    8 * 2,
+    "TP × PP = GPUs per pod × nodes",
+  );
   const wait = lws.spec.leaderWorkerTemplate.workerTemplate.spec.initContainers.at(-1);
   assert.equal(wait.name, "wait-for-leader");
   assert.deepEqual(wait.command.slice(-2), ["29501", "1800"], "bounded by startup_timeout");

@@ -24,11 +24,16 @@ function errorsOf(text: string): string[] {
 const appOf = (text: string) => parseConfigText(text, "vllm-app.yaml").apps[0]!.config;
 
 test("route: a hostname with a scheme, an endpoint picker without a pool and a bad timeout are located errors", () => {
-  assert.deepEqual(errorsOf(`${BASE}route:\n  gateway: gw\n  hostnames: [https://qwen.example.com]\n  endpoint_picker: {service: epp}\n  timeout: soon\n`), [
-    "5:15 route.hostnames[0]: not a hostname; write e.g. \"qwen.example.com\" or \"*.example.com\" (no scheme, no port)",
-    "6:20 route.endpoint_picker: endpoint_picker is the InferencePool's; set inference_pool: true or drop it",
-    "7:12 route.timeout: not a duration; write e.g. 0 (none), \"10m\"",
-  ]);
+  assert.deepEqual(
+    errorsOf(
+      `${BASE}route:\n  gateway: gw\n  hostnames: [https://qwen.example.com]\n  endpoint_picker: {service: epp}\n  timeout: soon\n`,
+    ),
+    [
+      '5:15 route.hostnames[0]: not a hostname; write e.g. "qwen.example.com" or "*.example.com" (no scheme, no port)',
+      "6:20 route.endpoint_picker: endpoint_picker is the InferencePool's; set inference_pool: true or drop it",
+      '7:12 route.timeout: not a duration; write e.g. 0 (none), "10m"',
+    ],
+  );
   assert.match(errorsOf(`${BASE}route: {gatway: gw}\n`).join("\n"), /route.*gatway/);
 });
 
@@ -62,18 +67,38 @@ test("inference_pool without endpoint_picker points at <app>-epp:9002 and says v
     targetPorts: [{ number: 8000 }],
     endpointPickerRef: { kind: "Service", name: "qwen3-epp", port: { number: 9002 }, failureMode: "FailOpen" },
   });
-  assert.deepEqual((objects[0] as any).spec.rules[0].backendRefs, [{ group: "inference.networking.k8s.io", kind: "InferencePool", name: "qwen3" }]);
+  assert.deepEqual((objects[0] as any).spec.rules[0].backendRefs, [
+    { group: "inference.networking.k8s.io", kind: "InferencePool", name: "qwen3" },
+  ]);
   assert.match(problems[0]!.message, /endpoint picker is Service qwen3-epp:9002, which vllmapp does not run/);
 });
 
 // A route as Envoy Gateway reports it, and as a gateway reports an InferencePool it cannot route to.
 const ROUTE = {
-  apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute",
+  apiVersion: "gateway.networking.k8s.io/v1",
+  kind: "HTTPRoute",
   metadata: { name: "qwen3", namespace: "inference", labels: { "app.kubernetes.io/managed-by": "vllmapp" } },
-  spec: { parentRefs: [{ name: "inference-gateway", namespace: "gateways" }], hostnames: ["qwen.example.com"], rules: [{ matches: [{ path: { value: "/" } }], backendRefs: [{ kind: "InferencePool", name: "qwen3" }] }] },
+  spec: {
+    parentRefs: [{ name: "inference-gateway", namespace: "gateways" }],
+    hostnames: ["qwen.example.com"],
+    rules: [{ matches: [{ path: { value: "/" } }], backendRefs: [{ kind: "InferencePool", name: "qwen3" }] }],
+  },
 };
-const cond = (type: string, status: string, reason: string, message = "") => ({ type, status, reason, message, lastTransitionTime: "2026-12-01T00:00:00Z", observedGeneration: 1 });
-const GATEWAY = { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: "inference-gateway", namespace: "gateways" }, spec: { listeners: [{ name: "https", protocol: "HTTPS", port: 443 }] }, status: { addresses: [{ type: "IPAddress", value: "203.0.113.7" }] } };
+const cond = (type: string, status: string, reason: string, message = "") => ({
+  type,
+  status,
+  reason,
+  message,
+  lastTransitionTime: "2026-12-01T00:00:00Z",
+  observedGeneration: 1,
+});
+const GATEWAY = {
+  apiVersion: "gateway.networking.k8s.io/v1",
+  kind: "Gateway",
+  metadata: { name: "inference-gateway", namespace: "gateways" },
+  spec: { listeners: [{ name: "https", protocol: "HTTPS", port: 443 }] },
+  status: { addresses: [{ type: "IPAddress", value: "203.0.113.7" }] },
+};
 
 test("status of a route: pending until a Gateway reports, accepted, or rejected with the reason", () => {
   const pending = routeStatusOf(ROUTE as any, "inference", GATEWAY as any);
@@ -81,15 +106,67 @@ test("status of a route: pending until a Gateway reports, accepted, or rejected 
   assert.equal(pending.gateway, "gateways/inference-gateway");
   assert.deepEqual(pending.urls, ["https://qwen.example.com"]);
   assert.match(pending.message!, /no gateway controller has reported on HTTPRoute qwen3 yet/);
-  const ok = routeStatusOf({ ...ROUTE, status: { parents: [{ parentRef: { name: "inference-gateway", namespace: "gateways" }, controllerName: "gateway.envoyproxy.io/gatewayclass-controller", conditions: [cond("Accepted", "True", "Accepted"), cond("ResolvedRefs", "True", "ResolvedRefs")] }] } } as any, "inference");
+  const ok = routeStatusOf(
+    {
+      ...ROUTE,
+      status: {
+        parents: [
+          {
+            parentRef: { name: "inference-gateway", namespace: "gateways" },
+            controllerName: "gateway.envoyproxy.io/gatewayclass-controller",
+            conditions: [cond("Accepted", "True", "Accepted"), cond("ResolvedRefs", "True", "ResolvedRefs")],
+          },
+        ],
+      },
+    } as any,
+    "inference",
+  );
   assert.equal(ok.state, "accepted");
   assert.equal(ok.message, null);
   assert.deepEqual(ok.parents[0]!.accepted, { type: "Accepted", status: "True", reason: "Accepted", message: "" });
-  const bad = routeStatusOf({ ...ROUTE, status: { parents: [{ parentRef: { name: "inference-gateway", namespace: "gateways" }, conditions: [cond("Accepted", "True", "Accepted"), cond("ResolvedRefs", "False", "InvalidKind", "Unsupported backend kind InferencePool")] }] } } as any, "inference");
+  const bad = routeStatusOf(
+    {
+      ...ROUTE,
+      status: {
+        parents: [
+          {
+            parentRef: { name: "inference-gateway", namespace: "gateways" },
+            conditions: [
+              cond("Accepted", "True", "Accepted"),
+              cond("ResolvedRefs", "False", "InvalidKind", "Unsupported backend kind InferencePool"),
+            ],
+          },
+        ],
+      },
+    } as any,
+    "inference",
+  );
   assert.equal(bad.state, "rejected");
-  assert.equal(bad.message, "Gateway gateways/inference-gateway cannot resolve the route's backend: InvalidKind (Unsupported backend kind InferencePool) (does the gateway support inference.networking.k8s.io/v1 InferencePools?)");
-  const noHosts = routeStatusOf({ ...ROUTE, spec: { ...ROUTE.spec, hostnames: undefined } } as any, "inference", GATEWAY as any);
+  assert.equal(
+    bad.message,
+    "Gateway gateways/inference-gateway cannot resolve the route's backend: InvalidKind (Unsupported backend kind InferencePool) (does the gateway support inference.networking.k8s.io/v1 InferencePools?)",
+  );
+  const noHosts = routeStatusOf(
+    { ...ROUTE, spec: { ...ROUTE.spec, hostnames: undefined } } as any,
+    "inference",
+    GATEWAY as any,
+  );
   assert.deepEqual(noHosts.urls, ["https://203.0.113.7"]);
-  const notAllowed = routeStatusOf({ ...ROUTE, status: { parents: [{ parentRef: { name: "inference-gateway", namespace: "gateways" }, conditions: [cond("Accepted", "False", "NotAllowedByListeners", "no listener allows routes from namespace inference")] }] } } as any, "inference");
+  const notAllowed = routeStatusOf(
+    {
+      ...ROUTE,
+      status: {
+        parents: [
+          {
+            parentRef: { name: "inference-gateway", namespace: "gateways" },
+            conditions: [
+              cond("Accepted", "False", "NotAllowedByListeners", "no listener allows routes from namespace inference"),
+            ],
+          },
+        ],
+      },
+    } as any,
+    "inference",
+  );
   assert.match(notAllowed.message!, /did not accept the route: NotAllowedByListeners/);
 });

@@ -24,9 +24,18 @@ const stats = (v: number) => ({ mean: v, median: v, p50: v, p90: v, p95: v, p99:
 
 function level(rate: number): BenchLevel {
   return {
-    concurrency: null, requestRate: rate, numPrompts: 8, durationSeconds: 8 / rate, requests: { completed: 8, failed: 0 },
+    concurrency: null,
+    requestRate: rate,
+    numPrompts: 8,
+    durationSeconds: 8 / rate,
+    requests: { completed: 8, failed: 0 },
     throughput: { requestsPerSecond: rate, outputTokensPerSecond: rate * 16, totalTokensPerSecond: rate * 48 },
-    ttftMs: stats(100), tpotMs: stats(20), itlMs: stats(20), e2elMs: stats(400), goodput: { requestsPerSecond: rate, fraction: 1 }, server: null,
+    ttftMs: stats(100),
+    tpotMs: stats(20),
+    itlMs: stats(20),
+    e2elMs: stats(400),
+    goodput: { requestsPerSecond: rate, fraction: 1 },
+    server: null,
   };
 }
 
@@ -34,7 +43,10 @@ function level(rate: number): BenchLevel {
 const ctrlC = () => (process.emit as (event: string) => boolean)("vllmapp:interrupt");
 
 /** A Kubernetes target whose trials all serve well; `interruptAt` presses Ctrl-C in that call (as the real bench then throws). */
-function standIn(calls: string[], interruptAt?: string): { session: Session; cluster: NonNullable<Parameters<typeof tune>[1]["cluster"]> } {
+function standIn(
+  calls: string[],
+  interruptAt?: string,
+): { session: Session; cluster: NonNullable<Parameters<typeof tune>[1]["cluster"]> } {
   let trials = 0;
   const session: Session = {
     defaultNamespace: "team",
@@ -43,7 +55,28 @@ function standIn(calls: string[], interruptAt?: string): { session: Session; clu
       calls.push(`deploy ${name}`);
       trials++;
       if (interruptAt === `deploy ${trials}`) ctrlC();
-      return { dryRun: null, prerequisites: [], apps: [{ name, namespace: "team", container: null, model: p.apps[0]!.rendered.model, image: "i", changes: [], endpoint: `http://${name}.team.svc:8000`, ready: true, replicas: null, startup: null, timeline: null, requiresApiKey: true, objects: null, docker: null }] };
+      return {
+        dryRun: null,
+        prerequisites: [],
+        apps: [
+          {
+            name,
+            namespace: "team",
+            container: null,
+            model: p.apps[0]!.rendered.model,
+            image: "i",
+            changes: [],
+            endpoint: `http://${name}.team.svc:8000`,
+            ready: true,
+            replicas: null,
+            startup: null,
+            timeline: null,
+            requiresApiKey: true,
+            objects: null,
+            docker: null,
+          },
+        ],
+      };
     },
     async bench(ref, req: BenchRequest): Promise<BenchResult> {
       calls.push(`bench ${ref.name}`);
@@ -51,7 +84,24 @@ function standIn(calls: string[], interruptAt?: string): { session: Session; clu
         ctrlC();
         throw new InterruptedError(`interrupted: stopped reading the benchmark of ${ref.name}; Job x goes on`);
       }
-      return { app: ref.name, namespace: "team", target: "kubernetes", endpoint: "", model: "tiny", image: "i", tool: { name: "vllm bench serve", ranIn: "Job x" }, workload: { dataset: "random", inputLen: req.inputLen, outputLen: req.outputLen, seed: req.seed, percentiles: req.percentiles, slo: req.slo }, levels: req.requestRates.map(level) };
+      return {
+        app: ref.name,
+        namespace: "team",
+        target: "kubernetes",
+        endpoint: "",
+        model: "tiny",
+        image: "i",
+        tool: { name: "vllm bench serve", ranIn: "Job x" },
+        workload: {
+          dataset: "random",
+          inputLen: req.inputLen,
+          outputLen: req.outputLen,
+          seed: req.seed,
+          percentiles: req.percentiles,
+          slo: req.slo,
+        },
+        levels: req.requestRates.map(level),
+      };
     },
     async delete(apps, req) {
       calls.push(`delete ${apps[0]!.name}${req.purgeCache ? " and its cache" : ""}${req.wait ? "" : " (no wait)"}`);
@@ -77,19 +127,45 @@ function standIn(calls: string[], interruptAt?: string): { session: Session; clu
 
 function search(file: string, dir: string, o: Partial<TuneRequest> = {}): TuneRequest {
   return {
-    file, target: "kubernetes", params: new Map(), set: [], workload: { inputLen: 32, outputLen: 16 }, requestRates: [1, 2],
-    slo: parseTuneSlo("ttft_p95=500ms", 0.9), sloText: "ttft_p95=500ms", seed: 3, repeat: 1, budget: { trials: 2 },
-    resultsFile: path.join(dir, "r.json"), fresh: false, benchTimeoutSeconds: 60, write: false, offline: true, connection: {}, ...o,
+    file,
+    target: "kubernetes",
+    params: new Map(),
+    set: [],
+    workload: { inputLen: 32, outputLen: 16 },
+    requestRates: [1, 2],
+    slo: parseTuneSlo("ttft_p95=500ms", 0.9),
+    sloText: "ttft_p95=500ms",
+    seed: 3,
+    repeat: 1,
+    budget: { trials: 2 },
+    resultsFile: path.join(dir, "r.json"),
+    fresh: false,
+    benchTimeoutSeconds: 60,
+    write: false,
+    offline: true,
+    connection: {},
+    ...o,
   };
 }
 
-const APP = "name: tiny\nmodel_path: /models/tiny\nimage: vllm-cpu:0.32.0\nextra_args: [--max-model-len, \"512\"]\n";
+const APP = 'name: tiny\nmodel_path: /models/tiny\nimage: vllm-cpu:0.32.0\nextra_args: [--max-model-len, "512"]\n';
 
 test("a trial on Kubernetes: its benchmark Jobs are removed with it, its /version read through the API server", async () => {
   const dir = workdir({ "vllm-app.yaml": APP });
   const calls: string[] = [];
   const { session, cluster } = standIn(calls);
-  const out = await tune(search(path.join(dir, "vllm-app.yaml"), dir), { io: nodePlanIo({}), session, cluster, freePort: async () => 0, serverVersion: async () => assert.fail("the Service URL is not reachable from here"), now: Date.now }, new Ui({ quiet: true }));
+  const out = await tune(
+    search(path.join(dir, "vllm-app.yaml"), dir),
+    {
+      io: nodePlanIo({}),
+      session,
+      cluster,
+      freePort: async () => 0,
+      serverVersion: async () => assert.fail("the Service URL is not reachable from here"),
+      now: Date.now,
+    },
+    new Ui({ quiet: true }),
+  );
   assert.deepEqual(calls.slice(0, 6), [
     "deploy tiny-tune",
     "version of tiny-tune in team",
@@ -110,19 +186,51 @@ test("Ctrl-C during a trial's benchmark: the trial is removed, the search stops 
   const { session, cluster } = standIn(calls, "bench 2");
   const ui = new Ui({ quiet: true });
   await assert.rejects(
-    tune(search(file, dir), { io: nodePlanIo({}), session, cluster, freePort: async () => 0, serverVersion: async () => null, now: Date.now }, ui),
-    (e: unknown) => e instanceof InterruptedError && e.exitCode === 130 && e.message === `interrupted during trial max_num_seqs=16: tiny-tune was deleted, with its benchmark Jobs (its pods stop in the background); the trial measured before it is in ${path.join(dir, "r.json")} (the same command resumes)`,
+    tune(
+      search(file, dir),
+      { io: nodePlanIo({}), session, cluster, freePort: async () => 0, serverVersion: async () => null, now: Date.now },
+      ui,
+    ),
+    (e: unknown) =>
+      e instanceof InterruptedError &&
+      e.exitCode === 130 &&
+      e.message ===
+        `interrupted during trial max_num_seqs=16: tiny-tune was deleted, with its benchmark Jobs (its pods stop in the background); the trial measured before it is in ${path.join(dir, "r.json")} (the same command resumes)`,
   );
-  assert.deepEqual(calls.slice(-3), ["bench tiny-tune", "remove bench Jobs of tiny-tune in team", "delete tiny-tune (no wait)"]);
-  assert.deepEqual(JSON.parse(readFileSync(path.join(dir, "r.json"), "utf8")).trials.map((t: { id: string }) => t.id), ["baseline"]);
+  assert.deepEqual(calls.slice(-3), [
+    "bench tiny-tune",
+    "remove bench Jobs of tiny-tune in team",
+    "delete tiny-tune (no wait)",
+  ]);
+  assert.deepEqual(
+    JSON.parse(readFileSync(path.join(dir, "r.json"), "utf8")).trials.map((t: { id: string }) => t.id),
+    ["baseline"],
+  );
   assert.equal(process.listenerCount("vllmapp:interrupt"), 0, "tune stopped listening for Ctrl-C");
 
   // the same command again: only the interrupted trial runs
   calls.length = 0;
   const again = standIn(calls);
-  const out = await tune(search(file, dir), { io: nodePlanIo({}), session: again.session, cluster: again.cluster, freePort: async () => 0, serverVersion: async () => null, now: Date.now }, ui);
-  assert.deepEqual(calls.filter((c) => c.startsWith("deploy")), ["deploy tiny-tune"]);
-  assert.deepEqual(out.results.trials.map((t) => t.id), ["baseline", "max_num_seqs=16"]);
+  const out = await tune(
+    search(file, dir),
+    {
+      io: nodePlanIo({}),
+      session: again.session,
+      cluster: again.cluster,
+      freePort: async () => 0,
+      serverVersion: async () => null,
+      now: Date.now,
+    },
+    ui,
+  );
+  assert.deepEqual(
+    calls.filter((c) => c.startsWith("deploy")),
+    ["deploy tiny-tune"],
+  );
+  assert.deepEqual(
+    out.results.trials.map((t) => t.id),
+    ["baseline", "max_num_seqs=16"],
+  );
   assert.ok(out.results.winner);
 });
 
@@ -131,7 +239,11 @@ test("Ctrl-C as a trial's server became ready: no benchmark is started, the tria
   const calls: string[] = [];
   const { session, cluster } = standIn(calls, "deploy 1");
   await assert.rejects(
-    tune(search(path.join(dir, "vllm-app.yaml"), dir), { io: nodePlanIo({}), session, cluster, freePort: async () => 0, serverVersion: async () => null, now: Date.now }, new Ui({ quiet: true })),
+    tune(
+      search(path.join(dir, "vllm-app.yaml"), dir),
+      { io: nodePlanIo({}), session, cluster, freePort: async () => 0, serverVersion: async () => null, now: Date.now },
+      new Ui({ quiet: true }),
+    ),
     /^InterruptedError: interrupted during trial baseline: tiny-tune was deleted, with its benchmark Jobs \(its pods stop in the background\); no trial was measured before it \(the same command resumes\)$/,
   );
   assert.deepEqual(calls, ["deploy tiny-tune", "remove bench Jobs of tiny-tune in team", "delete tiny-tune (no wait)"]);
@@ -144,7 +256,8 @@ test("trialCluster: the benchmark Jobs of the trial are deleted by their label, 
     async request(method: string, p: string, opts: { query?: Record<string, string> }) {
       requests.push(`${method} ${p}${opts.query ? ` ${new URLSearchParams(opts.query)}` : ""}`);
       if (p.endsWith("/jobs")) return { items: [{ metadata: { name: "tiny-tune-bench-1" } }] };
-      if (p.endsWith("/pods")) return { items: podLists++ < 1 ? [{ metadata: { name: "tiny-tune-bench-1-abcde" } }] : [] };
+      if (p.endsWith("/pods"))
+        return { items: podLists++ < 1 ? [{ metadata: { name: "tiny-tune-bench-1-abcde" } }] : [] };
       if (p.endsWith("/proxy/version")) return { version: "0.32.0" };
       return {};
     },
@@ -162,42 +275,121 @@ test("trialCluster: the benchmark Jobs of the trial are deleted by their label, 
 });
 
 test("the trials share the app's model cache between them, and remove it when the search ends; they read the app's own Secret", async () => {
-  const dir = workdir({ "vllm-app.yaml": `${APP}cache: {size: 10Gi}\nsecrets: [HF_TOKEN, {env_var: S3_KEY, key: s3}, {env_var: OTHER, secret: shared}]\n` });
+  const dir = workdir({
+    "vllm-app.yaml": `${APP}cache: {size: 10Gi}\nsecrets: [HF_TOKEN, {env_var: S3_KEY, key: s3}, {env_var: OTHER, secret: shared}]\n`,
+  });
   const calls: string[] = [];
   const { session, cluster } = standIn(calls);
   const seen: string[][] = [];
   const deploy = session.deploy;
   session.deploy = async (p, r, u) => {
-    seen.push(p.apps[0]!.rendered.objects!.flatMap((o: any) => o.spec?.template?.spec?.containers?.[0]?.env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => `${e.name}=${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`));
+    seen.push(
+      p.apps[0]!.rendered.objects!.flatMap((o: any) => o.spec?.template?.spec?.containers?.[0]?.env ?? [])
+        .filter((e: any) => e.valueFrom?.secretKeyRef)
+        .map((e: any) => `${e.name}=${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`),
+    );
     return deploy(p, r, u);
   };
-  await tune(search(path.join(dir, "vllm-app.yaml"), dir), { io: nodePlanIo({}), session, cluster, freePort: async () => 0, serverVersion: async () => null, now: Date.now }, new Ui({ quiet: true }));
-  assert.deepEqual(calls.filter((c) => c.startsWith("delete")), ["delete tiny-tune", "delete tiny-tune", "delete tiny-tune and its cache"]);
-  assert.deepEqual(seen[0], ["HF_TOKEN=tiny-secrets/HF_TOKEN", "S3_KEY=tiny-secrets/s3", "OTHER=shared/OTHER", "VLLM_API_KEY=tiny-tune-api-key/VLLM_API_KEY"]);
+  await tune(
+    search(path.join(dir, "vllm-app.yaml"), dir),
+    { io: nodePlanIo({}), session, cluster, freePort: async () => 0, serverVersion: async () => null, now: Date.now },
+    new Ui({ quiet: true }),
+  );
+  assert.deepEqual(
+    calls.filter((c) => c.startsWith("delete")),
+    ["delete tiny-tune", "delete tiny-tune", "delete tiny-tune and its cache"],
+  );
+  assert.deepEqual(seen[0], [
+    "HF_TOKEN=tiny-secrets/HF_TOKEN",
+    "S3_KEY=tiny-secrets/s3",
+    "OTHER=shared/OTHER",
+    "VLLM_API_KEY=tiny-tune-api-key/VLLM_API_KEY",
+  ]);
   assert.deepEqual(trialSecrets({ name: "a" } as never), []);
 
   // Ctrl-C: the cache goes with the interrupted trial
   calls.length = 0;
   const stopped = standIn(calls, "bench 1");
-  await assert.rejects(tune(search(path.join(dir, "vllm-app.yaml"), dir, { resultsFile: path.join(dir, "r2.json") }), { io: nodePlanIo({}), session: stopped.session, cluster: stopped.cluster, freePort: async () => 0, serverVersion: async () => null, now: Date.now }, new Ui({ quiet: true })), InterruptedError);
-  assert.deepEqual(calls.filter((c) => c.startsWith("delete")), ["delete tiny-tune and its cache (no wait)"]);
+  await assert.rejects(
+    tune(
+      search(path.join(dir, "vllm-app.yaml"), dir, { resultsFile: path.join(dir, "r2.json") }),
+      {
+        io: nodePlanIo({}),
+        session: stopped.session,
+        cluster: stopped.cluster,
+        freePort: async () => 0,
+        serverVersion: async () => null,
+        now: Date.now,
+      },
+      new Ui({ quiet: true }),
+    ),
+    InterruptedError,
+  );
+  assert.deepEqual(
+    calls.filter((c) => c.startsWith("delete")),
+    ["delete tiny-tune and its cache (no wait)"],
+  );
 });
 
 test("the benchmark Job runs in the server's node pool: its nodeSelector, node affinity and tolerations", () => {
-  const nodeAffinity = { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "nvidia.com/gpu.product", operator: "In", values: ["NVIDIA-A10G"] }] }] } };
+  const nodeAffinity = {
+    requiredDuringSchedulingIgnoredDuringExecution: {
+      nodeSelectorTerms: [
+        { matchExpressions: [{ key: "nvidia.com/gpu.product", operator: "In", values: ["NVIDIA-A10G"] }] },
+      ],
+    },
+  };
   const tolerations = [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }];
   const dep = {
     metadata: { name: "tiny-tune", namespace: "team", labels: { "vllmapp.dev/app": "tiny-tune" }, annotations: {} },
-    spec: { template: { spec: { nodeSelector: { pool: "gpu" }, affinity: { nodeAffinity, podAntiAffinity: { x: 1 } }, tolerations, containers: [{ name: "vllm", image: "vllm:1", args: ["vllmapp-test/tiny"], ports: [{ name: "http", containerPort: 8000 }] }] } } },
+    spec: {
+      template: {
+        spec: {
+          nodeSelector: { pool: "gpu" },
+          affinity: { nodeAffinity, podAntiAffinity: { x: 1 } },
+          tolerations,
+          containers: [
+            {
+              name: "vllm",
+              image: "vllm:1",
+              args: ["vllmapp-test/tiny"],
+              ports: [{ name: "http", containerPort: 8000 }],
+            },
+          ],
+        },
+      },
+    },
   };
   const svc = { metadata: { name: "tiny-tune", namespace: "team" }, spec: { ports: [{ name: "http", port: 8000 }] } };
-  const req: BenchRequest = { concurrency: [1], requestRates: [], inputLen: 8, outputLen: 8, percentiles: [50], slo: {}, seed: 0, timeoutSeconds: 60, keep: false };
+  const req: BenchRequest = {
+    concurrency: [1],
+    requestRates: [],
+    inputLen: 8,
+    outputLen: 8,
+    percentiles: [50],
+    slo: {},
+    seed: 0,
+    timeoutSeconds: 60,
+    keep: false,
+  };
   const job = renderBenchJob(benchJobSpec(dep as never, svc as never, [], req, "tiny-tune-bench-1").spec) as any;
   const pod = job.spec.template.spec;
   assert.deepEqual(pod.nodeSelector, { pool: "gpu" });
   assert.deepEqual(pod.affinity, { nodeAffinity }, "the node affinity only, not the server's pod anti-affinity");
   assert.deepEqual(pod.tolerations, tolerations);
   assert.ok(!("nvidia.com/gpu" in (pod.containers[0].resources.requests ?? {})), "no GPU for the client");
-  const plain = renderBenchJob(benchJobSpec({ ...dep, spec: { template: { spec: { containers: dep.spec.template.spec.containers } } } } as never, svc as never, [], req, "j").spec) as any;
-  assert.ok(!("affinity" in plain.spec.template.spec) && !("nodeSelector" in plain.spec.template.spec) && !("tolerations" in plain.spec.template.spec));
+  const plain = renderBenchJob(
+    benchJobSpec(
+      { ...dep, spec: { template: { spec: { containers: dep.spec.template.spec.containers } } } } as never,
+      svc as never,
+      [],
+      req,
+      "j",
+    ).spec,
+  ) as any;
+  assert.ok(
+    !("affinity" in plain.spec.template.spec) &&
+      !("nodeSelector" in plain.spec.template.spec) &&
+      !("tolerations" in plain.spec.template.spec),
+  );
 });

@@ -6,7 +6,13 @@ import { test } from "node:test";
 import { OWNED_FLAGS, validateExtraArgs } from "../../../src/vllm/serve-args.ts";
 import { catalogIndex } from "../../../src/vllm/catalog.ts";
 
-interface Vector { set: "real-world" | "edge" | "gen"; name?: string; argv: string[]; ok: boolean; error?: string }
+interface Vector {
+  set: "real-world" | "edge" | "gen";
+  name?: string;
+  argv: string[];
+  ok: boolean;
+  error?: string;
+}
 
 const dir = new URL("../../vllm-catalog/vectors/", import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith(".json"));
@@ -21,7 +27,11 @@ export function agreement(version: string) {
     // vllmapp sets these itself (policy, not parser fidelity): it always refuses them
     if (v.argv.some((a) => owned.test(a.replace(/_/g, "-")))) continue;
     counted++;
-    const r = validateExtraArgs(v.argv.map((value, i) => ({ value, path: ["extra_args", i] })), true, { version });
+    const r = validateExtraArgs(
+      v.argv.map((value, i) => ({ value, path: ["extra_args", i] })),
+      true,
+      { version },
+    );
     const errors = r.problems.filter((p) => p.severity === "error");
     const s = (perSet[v.set] ??= { n: 0, agree: 0 });
     s.n++;
@@ -41,9 +51,18 @@ for (const f of files) {
   test(`vLLM ${version}: the validator agrees with the real parser`, () => {
     const { counted, disagreements, perSet } = agreement(version);
     const rate = (counted - disagreements.length) / counted;
-    const list = disagreements.map((d) => `${JSON.stringify(d.v.argv)}: vLLM ${d.v.ok ? "accepts" : `rejects (${d.v.error})`}; vllmapp: ${d.ours}`);
+    const list = disagreements.map(
+      (d) => `${JSON.stringify(d.v.argv)}: vLLM ${d.v.ok ? "accepts" : `rejects (${d.v.error})`}; vllmapp: ${d.ours}`,
+    );
     const rw = perSet["real-world"]!;
-    assert.equal(rw.agree, rw.n, `real-world configurations must all agree:\n${list.filter((_, i) => disagreements[i]!.v.set === "real-world").join("\n")}`);
-    assert.ok(rate >= 0.995, `agreement ${(rate * 100).toFixed(2)} % < 99.5 % on ${counted} vectors:\n${list.slice(0, 60).join("\n")}`);
+    assert.equal(
+      rw.agree,
+      rw.n,
+      `real-world configurations must all agree:\n${list.filter((_, i) => disagreements[i]!.v.set === "real-world").join("\n")}`,
+    );
+    assert.ok(
+      rate >= 0.995,
+      `agreement ${(rate * 100).toFixed(2)} % < 99.5 % on ${counted} vectors:\n${list.slice(0, 60).join("\n")}`,
+    );
   });
 }

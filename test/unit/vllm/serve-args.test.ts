@@ -5,7 +5,9 @@ import { shellSplit } from "../../../src/text.ts";
 
 const list = (a: string[]) => a.map((value, i) => ({ value, path: ["extra_args", i] as (string | number)[] }));
 function problems(args: string[], strict = true): string[] {
-  return validateExtraArgs(list(args), strict).problems.map((p) => `${p.severity}: ${p.message}${p.hint ? ` | ${p.hint}` : ""}`);
+  return validateExtraArgs(list(args), strict).problems.map(
+    (p) => `${p.severity}: ${p.message}${p.hint ? ` | ${p.hint}` : ""}`,
+  );
 }
 
 test("accepts what vLLM's parser accepts", () => {
@@ -46,7 +48,10 @@ test("unknown flags get a did-you-mean; removed and newer flags name the release
   // --calculate-kv-scales: in 0.19, gone in 0.33
   const removed = validateExtraArgs(list(["--calculate-kv-scales"]), true, { version: "0.33.0" }).problems;
   assert.equal(removed.length, 1);
-  assert.match(removed[0]!.message, /^--calculate-kv-scales was removed in vLLM 0\.\d+\.\d+ \(last in 0\.\d+\.\d+.*\); your image is 0\.33\.0$/);
+  assert.match(
+    removed[0]!.message,
+    /^--calculate-kv-scales was removed in vLLM 0\.\d+\.\d+ \(last in 0\.\d+\.\d+.*\); your image is 0\.33\.0$/,
+  );
   // --disable-log-requests is back in 0.33 as the inverse of --enable-log-requests
   assert.deepEqual(validateExtraArgs(list(["--disable-log-requests"]), true, { version: "0.33.0" }).problems, []);
   // a flag added after 0.19
@@ -55,8 +60,11 @@ test("unknown flags get a did-you-mean; removed and newer flags name the release
 });
 
 test("values go through vLLM's type conversion, then its choices, then the config object's keys", () => {
-  const v33 = (args: string[]) => validateExtraArgs(list(args), true, { version: "0.33.0" }).problems.map((p) => `${p.severity}: ${p.message}`);
-  assert.deepEqual(v33(["--max-model-len", "lots"]), ["error: --max-model-len: invalid human_readable_int value: 'lots'"]);
+  const v33 = (args: string[]) =>
+    validateExtraArgs(list(args), true, { version: "0.33.0" }).problems.map((p) => `${p.severity}: ${p.message}`);
+  assert.deepEqual(v33(["--max-model-len", "lots"]), [
+    "error: --max-model-len: invalid human_readable_int value: 'lots'",
+  ]);
   assert.match(v33(["--max-model-len", "1.5K"])[0]!, /Decimals are not allowed with binary suffixes/);
   assert.deepEqual(v33(["--max-model-len", "1_024"]), []);
   assert.deepEqual(v33(["--gpu-memory-utilization", "infinity"]), []);
@@ -76,44 +84,94 @@ test("a value given to a switch names the right spelling", () => {
   assert.deepEqual(problems(["--enable-chunked-prefill=false"]), [
     'error: --enable-chunked-prefill is a switch and takes no value, got "--enable-chunked-prefill=false" | write --disable-chunked-prefill (the switch is --enable-chunked-prefill / --disable-chunked-prefill / --no-enable-chunked-prefill)',
   ]);
-  assert.deepEqual(problems(["--enable-chunked-prefill", "false"]), ['error: unexpected argument "false": --enable-chunked-prefill is a switch and takes no value | write --enable-chunked-prefill alone']);
+  assert.deepEqual(problems(["--enable-chunked-prefill", "false"]), [
+    'error: unexpected argument "false": --enable-chunked-prefill is a switch and takes no value | write --enable-chunked-prefill alone',
+  ]);
 });
 
 test("a list element holding a flag and its value is an error with the split list", () => {
-  assert.deepEqual(problems(["--max-model-len 8192"]), ['error: "--max-model-len 8192" is one list element, so vLLM would receive it as a single argument | split it: ["--max-model-len","8192"]']);
+  assert.deepEqual(problems(["--max-model-len 8192"]), [
+    'error: "--max-model-len 8192" is one list element, so vLLM would receive it as a single argument | split it: ["--max-model-len","8192"]',
+  ]);
 });
 
 test("flags vllmapp owns are errors for every image, pointing to the field", () => {
   for (const strict of [true, false]) {
-    assert.deepEqual(problems(["--port", "9000"], strict), ["error: --port is set by vllmapp; use the port field instead | set port: in vllm-app.yaml"]);
-    assert.match(problems(["--served-model", "x"], strict)[0]!, /^error: --served-model-name is set by vllmapp; use the model_id field instead/);
-    assert.match(problems(["--api-key", "k1"], strict)[0]!, /^error: --api-key is set by vllmapp; use the requires_auth field instead/);
+    assert.deepEqual(problems(["--port", "9000"], strict), [
+      "error: --port is set by vllmapp; use the port field instead | set port: in vllm-app.yaml",
+    ]);
+    assert.match(
+      problems(["--served-model", "x"], strict)[0]!,
+      /^error: --served-model-name is set by vllmapp; use the model_id field instead/,
+    );
+    assert.match(
+      problems(["--api-key", "k1"], strict)[0]!,
+      /^error: --api-key is set by vllmapp; use the requires_auth field instead/,
+    );
     assert.match(problems(["--host=0.0.0.0"], strict)[0]!, /^error: --host is set by vllmapp/);
-    assert.match(problems(["--model", "x/y"], strict)[0]!, /^error: --model is set by vllmapp; use the model_hf_path field instead/);
+    assert.match(
+      problems(["--model", "x/y"], strict)[0]!,
+      /^error: --model is set by vllmapp; use the model_hf_path field instead/,
+    );
   }
 });
 
 test("catalog problems are warnings for images whose release is not known", () => {
-  assert.deepEqual(problems(["--brand-new-flag", "1"], false), ["warning: unknown vllm serve flag --brand-new-flag | see `vllm serve --help` for vLLM 0.34.0"]);
+  assert.deepEqual(problems(["--brand-new-flag", "1"], false), [
+    "warning: unknown vllm serve flag --brand-new-flag | see `vllm serve --help` for vLLM 0.34.0",
+  ]);
 });
 
 test("positional arguments and ambiguous prefixes are errors; an ambiguous prefix lists the candidates", () => {
-  assert.match(problems(["Qwen/Qwen3-0.6B"])[0]!, /^error: unexpected argument "Qwen\/Qwen3-0\.6B": extra_args holds flags and their values only/);
+  assert.match(
+    problems(["Qwen/Qwen3-0.6B"])[0]!,
+    /^error: unexpected argument "Qwen\/Qwen3-0\.6B": extra_args holds flags and their values only/,
+  );
   assert.match(problems(["--max", "1"])[0]!, /^error: --max is ambiguous in vLLM 0\.34\.0: it could be --max-/);
-  assert.deepEqual(validateExtraArgs(list(["--max-num-s", "4"]), true, { version: "0.19.0" }).problems.filter((p) => p.severity === "error"), []);
-  assert.match(validateExtraArgs(list(["--max-num-s", "4"]), true, { version: "0.33.0" }).problems[0]!.message, /--max-num-s is ambiguous in vLLM 0\.33\.0: it could be .*--max-num-seqs/);
+  assert.deepEqual(
+    validateExtraArgs(list(["--max-num-s", "4"]), true, { version: "0.19.0" }).problems.filter(
+      (p) => p.severity === "error",
+    ),
+    [],
+  );
+  assert.match(
+    validateExtraArgs(list(["--max-num-s", "4"]), true, { version: "0.33.0" }).problems[0]!.message,
+    /--max-num-s is ambiguous in vLLM 0\.33\.0: it could be .*--max-num-seqs/,
+  );
 });
 
 test("the flags set are reported by canonical name, aliases included", () => {
-  assert.deepEqual([...validateExtraArgs(list(["-tp", "4", "--max_model_len=4096"]), true).flagsSet], ["--tensor-parallel-size", "--max-model-len"]);
+  assert.deepEqual(
+    [...validateExtraArgs(list(["-tp", "4", "--max_model_len=4096"]), true).flagsSet],
+    ["--tensor-parallel-size", "--max-model-len"],
+  );
 });
 
 test("string extra_args split like a POSIX shell; ${param} substitution", () => {
-  assert.deepEqual(shellSplit(`--max-model-len 8192 --chat-template-content-format 'openai' --override-generation-config "{\\"temperature\\": 0.6}"`), [
-    "--max-model-len", "8192", "--chat-template-content-format", "openai", "--override-generation-config", '{"temperature": 0.6}',
-  ]);
-  const { tokens, problems: p } = substituteParameters(list(["--max-model-len", "${ctx}", "--seed", "${sed}"]), new Map([["ctx", "4096"], ["seed", "1"]]));
-  assert.deepEqual(tokens.map((t) => t.value), ["--max-model-len", "4096", "--seed", "${sed}"]);
+  assert.deepEqual(
+    shellSplit(
+      `--max-model-len 8192 --chat-template-content-format 'openai' --override-generation-config "{\\"temperature\\": 0.6}"`,
+    ),
+    [
+      "--max-model-len",
+      "8192",
+      "--chat-template-content-format",
+      "openai",
+      "--override-generation-config",
+      '{"temperature": 0.6}',
+    ],
+  );
+  const { tokens, problems: p } = substituteParameters(
+    list(["--max-model-len", "${ctx}", "--seed", "${sed}"]),
+    new Map([
+      ["ctx", "4096"],
+      ["seed", "1"],
+    ]),
+  );
+  assert.deepEqual(
+    tokens.map((t) => t.value),
+    ["--max-model-len", "4096", "--seed", "${sed}"],
+  );
   assert.equal(p[0]!.message, "${sed} names no parameter; did you mean ${seed}?");
 });
 
@@ -124,26 +182,67 @@ test("config objects: vLLM's own validators and cross-field rules, as the catalo
   // KVTransferConfig refuses a connector without a role, whatever the connector's name
   const noRole = on("0.33.0", ["--kv-transfer-config", '{"kv_connector": "NixlConnector"}']);
   assert.match(noRole.join("\n"), /^error: .*kv_connector needs kv_role/m);
-  assert.deepEqual(on("0.33.0", ["--kv-transfer-config", '{"kv_connector": "NixlConnector", "kv_role": "kv_both"}']).filter((p) => p.startsWith("error")), []);
-  assert.deepEqual(on("0.33.0", ["--kv-transfer-config.kv_connector=NixlConnector", "--kv-transfer-config.kv_role=kv_both"]).filter((p) => p.startsWith("error")), []);
+  assert.deepEqual(
+    on("0.33.0", ["--kv-transfer-config", '{"kv_connector": "NixlConnector", "kv_role": "kv_both"}']).filter((p) =>
+      p.startsWith("error"),
+    ),
+    [],
+  );
+  assert.deepEqual(
+    on("0.33.0", ["--kv-transfer-config.kv_connector=NixlConnector", "--kv-transfer-config.kv_role=kv_both"]).filter(
+      (p) => p.startsWith("error"),
+    ),
+    [],
+  );
   // the torch profiler directory only with the torch profiler
-  assert.match(on("0.33.0", ["--profiler-config", '{"torch_profiler_dir": "/tmp/p"}']).join("\n"), /torch_profiler_dir needs profiler: "torch"/);
-  assert.deepEqual(on("0.33.0", ["--profiler-config", '{"profiler": "torch", "torch_profiler_dir": "/tmp/p"}']).filter((p) => p.startsWith("error")), []);
+  assert.match(
+    on("0.33.0", ["--profiler-config", '{"torch_profiler_dir": "/tmp/p"}']).join("\n"),
+    /torch_profiler_dir needs profiler: "torch"/,
+  );
+  assert.deepEqual(
+    on("0.33.0", ["--profiler-config", '{"profiler": "torch", "torch_profiler_dir": "/tmp/p"}']).filter((p) =>
+      p.startsWith("error"),
+    ),
+    [],
+  );
   // a pre-validator accepts a comma-separated string for a list field, which the JSON schema does not say
-  assert.deepEqual(on("0.33.0", ["--ir-op-priority.rms_norm=vllm_c,native"]).filter((p) => p.startsWith("error")), []);
+  assert.deepEqual(
+    on("0.33.0", ["--ir-op-priority.rms_norm=vllm_c,native"]).filter((p) => p.startsWith("error")),
+    [],
+  );
   // a rule is applied only on the releases whose probes show it
-  assert.deepEqual(on("0.19.0", ["--structured-outputs-config", '{"backend": "guidance", "disable_additional_properties": true}']).filter((p) => p.startsWith("error")), []);
+  assert.deepEqual(
+    on("0.19.0", [
+      "--structured-outputs-config",
+      '{"backend": "guidance", "disable_additional_properties": true}',
+    ]).filter((p) => p.startsWith("error")),
+    [],
+  );
 });
 
 test("0.11: -O3, -O=3 and -O 3 set the compilation level; -Odecode is refused", () => {
-  for (const args of [["-O3"], ["-O=3"], ["-O", "3"], ["-O.level=2"]]) assert.deepEqual(on("0.11.0", args).filter((p) => p.startsWith("error")), [], args.join(" "));
+  for (const args of [["-O3"], ["-O=3"], ["-O", "3"], ["-O.level=2"]])
+    assert.deepEqual(
+      on("0.11.0", args).filter((p) => p.startsWith("error")),
+      [],
+      args.join(" "),
+    );
   assert.match(on("0.11.0", ["-Odecode"]).join("\n"), /^error: .*level/m);
 });
 
 test("a value outside a list the parser documents but does not enforce is a warning (a plugin may register it)", () => {
   const r = on("0.33.0", ["--tool-call-parser", "hermess"]);
-  assert.deepEqual(r.filter((p) => p.startsWith("error")), []);
-  assert.match(r.join("\n"), /^warning: --tool-call-parser: "hermess" is not a built-in value \(did you mean "hermes"\?\); vLLM 0\.33\.0 accepts it only if a plugin registers it/m);
+  assert.deepEqual(
+    r.filter((p) => p.startsWith("error")),
+    [],
+  );
+  assert.match(
+    r.join("\n"),
+    /^warning: --tool-call-parser: "hermess" is not a built-in value \(did you mean "hermes"\?\); vLLM 0\.33\.0 accepts it only if a plugin registers it/m,
+  );
   assert.deepEqual(on("0.33.0", ["--tool-call-parser", "hermes"]), []);
-  assert.deepEqual(on("0.33.0", ["--load-format", "my_plugin_format"]).filter((p) => p.startsWith("error")), []);
+  assert.deepEqual(
+    on("0.33.0", ["--load-format", "my_plugin_format"]).filter((p) => p.startsWith("error")),
+    [],
+  );
 });

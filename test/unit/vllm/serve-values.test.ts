@@ -6,13 +6,23 @@ import { validateExtraArgs } from "../../../src/vllm/serve-args.ts";
 import { startupProblems } from "../../../src/vllm/serve-values.ts";
 
 const on = (version: string, args: string[], strict = true) => {
-  const checked = validateExtraArgs(args.map((value, i) => ({ value, path: ["extra_args", i] })), strict, { version });
-  assert.deepEqual(checked.problems.filter((p) => p.severity === "error"), [], "the parser accepts these");
+  const checked = validateExtraArgs(
+    args.map((value, i) => ({ value, path: ["extra_args", i] })),
+    strict,
+    { version },
+  );
+  assert.deepEqual(
+    checked.problems.filter((p) => p.severity === "error"),
+    [],
+    "the parser accepts these",
+  );
   return startupProblems(checked, version, strict).map((p) => `${p.severity}: ${p.message}`);
 };
 
 test("a number outside its config field's bounds is refused, naming the rule", () => {
-  assert.deepEqual(on("0.34.0", ["--gpu-memory-utilization", "1.5"]), ["error: --gpu-memory-utilization 1.5: vLLM 0.34.0 refuses it at start-up: CacheConfig.gpu_memory_utilization must be > 0 and ≤ 1"]);
+  assert.deepEqual(on("0.34.0", ["--gpu-memory-utilization", "1.5"]), [
+    "error: --gpu-memory-utilization 1.5: vLLM 0.34.0 refuses it at start-up: CacheConfig.gpu_memory_utilization must be > 0 and ≤ 1",
+  ]);
   assert.deepEqual(on("0.34.0", ["--gpu-memory-utilization", "0.9"]), []);
   assert.match(on("0.34.0", ["--max-num-seqs", "0"])[0]!, /SchedulerConfig\.max_num_seqs must be ≥ 1/);
   assert.match(on("0.34.0", ["--gpu-memory-utilization", "1.5"], false)[0]!, /^warning: /);
@@ -20,30 +30,53 @@ test("a number outside its config field's bounds is refused, naming the rule", (
 
 test("a parser, quantization or attention backend name the release does not register is refused, with close names", () => {
   const [r] = on("0.34.0", ["--reasoning-parser", "qwen"]);
-  assert.match(r!, /^error: --reasoning-parser "qwen": vLLM 0\.34\.0 has no such name in ReasoningParserManager \(close: [^)]*qwen3[^)]*\), so the server fails at start-up$/);
+  assert.match(
+    r!,
+    /^error: --reasoning-parser "qwen": vLLM 0\.34\.0 has no such name in ReasoningParserManager \(close: [^)]*qwen3[^)]*\), so the server fails at start-up$/,
+  );
   assert.ok(r!.length < 300, r);
   assert.deepEqual(on("0.34.0", ["--reasoning-parser", "qwen3"]), []);
-  assert.match(on("0.34.0", ["--reasoning-parser", "mine", "--reasoning-parser-plugin", "/p.py"])[0]!, /^warning: .*unless --reasoning-parser-plugin registers it/);
-  assert.match(on("0.34.0", ["--quantization", "fp9"])[0]!, /^error: --quantization "fp9": .*QUANTIZATION_METHODS \(close: fp8/);
+  assert.match(
+    on("0.34.0", ["--reasoning-parser", "mine", "--reasoning-parser-plugin", "/p.py"])[0]!,
+    /^warning: .*unless --reasoning-parser-plugin registers it/,
+  );
+  assert.match(
+    on("0.34.0", ["--quantization", "fp9"])[0]!,
+    /^error: --quantization "fp9": .*QUANTIZATION_METHODS \(close: fp8/,
+  );
   assert.deepEqual(on("0.34.0", ["--quantization", "fp8", "--attention-backend", "flash_attn"]), []);
   assert.match(on("0.34.0", ["--attention-backend", "FLASH_ATN"])[0]!, /AttentionBackendEnum \(close: FLASH_ATTN/);
 });
 
 test("a flag given twice is a warning: the last value wins", () => {
-  assert.deepEqual(on("0.34.0", ["--max-model-len", "8192", "--max-model-len", "16384"]), ["warning: --max-model-len is given twice (also at extra_args.0); vLLM 0.34.0 uses the last (16384) and ignores the first"]);
+  assert.deepEqual(on("0.34.0", ["--max-model-len", "8192", "--max-model-len", "16384"]), [
+    "warning: --max-model-len is given twice (also at extra_args.0); vLLM 0.34.0 uses the last (16384) and ignores the first",
+  ]);
   assert.deepEqual(on("0.34.0", ["--middleware", "a.b", "--middleware", "c.d"]), []);
 });
 
 test("a config enum given by its member name, as vLLM's docs write it, is accepted where the release accepts it; a wrong name gets close names, not the list", () => {
-  const problems = (version: string, args: string[]) => validateExtraArgs(args.map((value, i) => ({ value, path: ["extra_args", i] })), true, { version }).problems;
-  const errors = (version: string, args: string[]) => problems(version, args).filter((p) => p.severity === "error").map((p) => p.message);
+  const problems = (version: string, args: string[]) =>
+    validateExtraArgs(
+      args.map((value, i) => ({ value, path: ["extra_args", i] })),
+      true,
+      { version },
+    ).problems;
+  const errors = (version: string, args: string[]) =>
+    problems(version, args)
+      .filter((p) => p.severity === "error")
+      .map((p) => p.message);
   assert.deepEqual(errors("0.34.0", ["--attention-config", '{"backend": "FLASH_ATTN"}']), []);
   assert.deepEqual(problems("0.34.0", ["--attention-config", '{"backend": "flash_attn"}']), []);
   assert.deepEqual(errors("0.34.0", ["--compilation-config", '{"mode": "vllm_compile"}']), []);
   assert.deepEqual(errors("0.19.0", ["-cc.mode", "VLLM_COMPILE"]), []);
   assert.deepEqual(errors("0.34.0", ["--compilation-config", '{"cudagraph_mode": "FULL_AND_PIECEWISE"}']), []);
-  assert.deepEqual(errors("0.34.0", ["--attention-config", '{"backend": "FLASH_ATN"}']), ['--attention-config: AttentionConfig: backend: "FLASH_ATN" is not one of its 52 names']);
-  assert.deepEqual(errors("0.34.0", ["--compilation-config", '{"mode": "vllm_compil"}']), ['--compilation-config: CompilationConfig: mode: "vllm_compil" is not one of its 4 names (close: VLLM_COMPILE)']);
+  assert.deepEqual(errors("0.34.0", ["--attention-config", '{"backend": "FLASH_ATN"}']), [
+    '--attention-config: AttentionConfig: backend: "FLASH_ATN" is not one of its 52 names',
+  ]);
+  assert.deepEqual(errors("0.34.0", ["--compilation-config", '{"mode": "vllm_compil"}']), [
+    '--compilation-config: CompilationConfig: mode: "vllm_compil" is not one of its 4 names (close: VLLM_COMPILE)',
+  ]);
   // a value that is not a name at all keeps the schema's refusal, in a few words
   const [m] = errors("0.34.0", ["--attention-config", '{"backend": 7}']);
   assert.ok(m && m.length < 400, m);
