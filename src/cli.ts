@@ -6,6 +6,7 @@ import { DEFAULT_IMAGE } from "./render/labels.js";
 import { catalogIndex } from "./vllm/catalog.js";
 import { Command, CommanderError } from "commander";
 import { ConfigError, ExitCode, InterruptedError, VllmappError } from "./errors.js";
+import { levenshtein } from "./text.js";
 import { VERSION } from "./version.js";
 import { renderCommand } from "./commands/render.js";
 import { initCommand } from "./commands/init.js";
@@ -52,7 +53,8 @@ export function buildProgram(argv: readonly string[] = []): Command {
   const program = new Command("vllmapp")
     .description("Deploy vLLM model servers to Kubernetes, or run them locally with Docker, from one vllm-app.yaml")
     .version(versionText(argv), "-V, --version")
-    .showSuggestionAfterError(true)
+    // an unknown command's "did you mean" is vllmapp's own (main): commander's names "logs" for "bogus"
+    .showSuggestionAfterError(false)
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
   program.addHelpText(
@@ -82,6 +84,27 @@ Get started: vllmapp init, then vllmapp render --dry-run, then vllmapp deploy (o
   return program;
 }
 
+/**
+ * After commander's "unknown command 'X'": the command X most likely meant, when it is a typo of one: a
+ * prefix, two letters swapped, or one edit (two from six letters on). Stricter than for field names: with
+ * a dozen short commands, two edits reach from almost any word to one of them ("bogus" → "logs").
+ */
+function suggestCommand(program: Command, argv: readonly string[]): void {
+  const typed = argv
+    .slice(2)
+    .find((a) => !a.startsWith("-"))
+    ?.toLowerCase();
+  if (!typed) return;
+  const names = program.commands.filter((c) => c.name() !== "complete").flatMap((c) => [c.name(), ...c.aliases()]);
+  const swapped = (a: string, b: string) =>
+    a.length === b.length && [...a].some((_, i) => a.slice(0, i) + a[i + 1] + a[i] + a.slice(i + 2) === b);
+  const distance = (name: string) =>
+    (name.startsWith(typed) && typed.length >= 3) || swapped(typed, name) ? 1 : levenshtein(typed, name);
+  const limit = typed.length >= 6 ? 2 : 1;
+  const best = names.map((name) => ({ name, d: distance(name) })).sort((a, b) => a.d - b.d)[0];
+  if (best && best.d <= limit) process.stderr.write(`(Did you mean ${best.name}?)\n`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram(argv);
   const debug = argv.includes("--debug");
@@ -97,6 +120,7 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help")
         return ExitCode.ok;
+      if (e.code === "commander.unknownCommand") suggestCommand(program, argv);
       return ExitCode.usage;
     }
     // Ctrl-C / Ctrl-D at a prompt: a person's answer, not a failure to report

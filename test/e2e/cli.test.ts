@@ -30,6 +30,17 @@ test("an unknown command or flag is a usage error (exit 2)", () => {
   assert.match(r.stderr, /unknown option '--dry-rn'/);
 });
 
+test("an unknown command: a close one is suggested, a far one is not (newcomer-3 §2 row 25: 'bogus' was 'Did you mean logs?')", () => {
+  const close = runCli(["rendr"]);
+  assert.equal(close.stderr, "error: unknown command 'rendr'\n(Did you mean render?)\n");
+  assert.equal(runCli(["delpoy"]).stderr, "error: unknown command 'delpoy'\n(Did you mean deploy?)\n");
+  assert.equal(runCli(["lgos"]).stderr, "error: unknown command 'lgos'\n(Did you mean logs?)\n");
+  assert.equal(runCli(["stat"]).stderr, "error: unknown command 'stat'\n(Did you mean status?)\n");
+  const far = runCli(["bogus"]);
+  assert.equal(far.code, 2);
+  assert.equal(far.stderr, "error: unknown command 'bogus'\n");
+});
+
 test("render --dry-run prints a YAML stream kubectl takes, and writes nothing", () => {
   const dir = workdir({ "vllm-app.yaml": QWEN });
   const r = runCli(["render", "--dry-run"], { cwd: dir });
