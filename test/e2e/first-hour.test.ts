@@ -107,7 +107,9 @@ test("an x-* key is ignored only at the top level of an app; elsewhere it is sti
 
 test("init --gpu 0 writes vLLM's CPU image and says so; the first render has no warning about it", () => {
   const dir = workdir();
-  const r = runCli(["init", "--gpu", "0", "--yes", "--no-auth"], { cwd: dir });
+  // the Hub unreachable (the test bed's HF_ENDPOINT would let init size the weights, and the render then warns of nothing)
+  const offline = { HF_ENDPOINT: "http://127.0.0.1:2" };
+  const r = runCli(["init", "--gpu", "0", "--yes", "--no-auth"], { cwd: dir, env: offline });
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stderr,
@@ -115,7 +117,7 @@ test("init --gpu 0 writes vLLM's CPU image and says so; the first render has no 
   );
   const text = readFileSync(path.join(dir, "vllm-app.yaml"), "utf8");
   assert.match(text, /^image: public\.ecr\.aws\/q9t5s3a7\/vllm-cpu-release-repo:v0\.34\.0 +# vLLM's CPU build/m);
-  const render = runCli(["render", "--dry-run"], { cwd: dir });
+  const render = runCli(["render", "--dry-run"], { cwd: dir, env: offline });
   assert.equal(render.code, 0, render.stderr);
   // nothing about the GPU or the image; the one warning left is the model's size for its emptyDir,
   // which init cannot know with the Hub unreachable (README "Weights in an emptyDir")
