@@ -48,6 +48,7 @@ let child = null;
 let testbed = null;
 let stopping = null;
 let bringUp = null; // the startTestbed promise while the test bed is coming up
+let signalled = null; // the signal that stops the run: nothing new is started after it
 const bringUpAbort = new AbortController();
 
 function teardown() {
@@ -70,6 +71,8 @@ function teardown() {
 
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(sig, async () => {
+    if (signalled) return;
+    signalled = sig;
     process.stderr.write(`\nrun-all: got ${sig}; stopping tests and tearing the test bed down\n`);
     if (child?.pid) {
       const c = child;
@@ -101,6 +104,8 @@ function killGroup(pid, sig) {
  */
 function runInherit(cmd, args, env) {
   return new Promise((resolve) => {
+    // after a signal, no next step starts (the Node.js 22 pass once started while the test bed was torn down)
+    if (signalled) return resolve(128 + (os.constants.signals[signalled] || 1));
     child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: "inherit", detached: true });
     const pid = child.pid;
     child.on("error", (e) => {
