@@ -176,7 +176,7 @@ async function main() {
   const code = await pass(mainNode, files);
   const older = files.filter((f) => OLDER_LINE_DIRS.some((d) => f.startsWith(d)));
   let olderCode = 0;
-  if (older.length > 0) {
+  if (older.length > 0 && !signalled) {
     log(`running ${older.length} unit, golden and e2e test file(s) on Node.js ${OLDER_LINE} (${olderNode})`);
     olderCode = await pass(olderNode, older);
   }
@@ -184,6 +184,8 @@ async function main() {
   process.stderr.write(
     `run-all: tests exited with ${code} on Node.js ${MAIN_LINE}, ${olderCode} on Node.js ${OLDER_LINE}; test bed bring-up took ${upSeconds}s\n`,
   );
+  // interrupted: the signal's exit code, whatever the killed tests returned
+  if (signalled) return 128 + (os.constants.signals[signalled] || 1);
   return code || olderCode;
 }
 
