@@ -791,8 +791,8 @@ function removeAt(root: Record<string, unknown>, path: readonly PathKey[]): bool
     node = (node as Record<string, unknown>)[k as string];
   }
   if (node === null || typeof node !== "object" || !(String(path[path.length - 1]) in node)) return false;
-  delete (node as Record<string, unknown>)[String(path[path.length - 1])];
-  return true;
+  // false, not a TypeError, for what cannot lose a field (a !!binary value is a Uint8Array): the caller then removes its parent
+  return Reflect.deleteProperty(node, String(path[path.length - 1]));
 }
 
 function findFirstAlias(doc: Document): YamlNode | undefined {

@@ -174,3 +174,10 @@ test("deploy waves: independent apps together, each app after what it depends on
   const waves = deployWaves(loaded.order, loaded.dependencies).map((w) => w.map((a) => a.config.name).sort());
   assert.deepEqual(waves, [["embed", "rerank", "tokenizer"], ["chat"], ["gateway"]]);
 });
+
+test("a !!binary value where a mapping belongs is a file error, not a crash (fuzz seed 1071917439: TypeError, exit 1)", () => {
+  assert.throws(
+    () => parseConfigText("name: a\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: !!binary AAAA\n", "vllm-app.yaml"),
+    (e: Error) => e instanceof ConfigError && /^vllm-app\.yaml:3:\d+ resources/.test(e.message),
+  );
+});
