@@ -1,6 +1,6 @@
 /** The Docker plan of one app: `docker run` argv, the one-off steps before it, the spec hash. Pure. */
 import { dockerSize } from "../config/units.js";
-import { isObjectStore, servedModelName, sourceUri } from "../models/source.js";
+import { isObjectStore, servedModelName, sourceUri, type ModelSource } from "../models/source.js";
 import { plainEnvOf } from "./env.js";
 import { apiKeyRef, hookArgv, imageOf, INCLUDE_MOUNT } from "./labels.js";
 import { DOWNLOAD_FILTER, hashOf, rcloneSource } from "./model-copy.js";
@@ -90,6 +90,42 @@ export function renderDocker(
   }
   // one-off steps get the secrets, not the API key (filtering "-e VLLM_API_KEY" pairwise would leave a dangling "-e")
   const stepSecretEnv = [...secretEnv];
+  /** An rclone copy of an object-store source into a host folder, run before the server (model, draft, adapter). */
+  const copyStep = (
+    what: string,
+    from: Extract<ModelSource, { kind: "s3" | "gs" | "az" }>,
+    dir: string,
+    flags: string[],
+  ): DockerPlan["before"][number] => {
+    const endpoint =
+      from.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined
+        ? ["-e", `RCLONE_S3_ENDPOINT=${String(app.env_vars.AWS_ENDPOINT_URL)}`]
+        : [];
+    return {
+      what,
+      argv: [
+        "docker",
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        ...plainEnv,
+        ...endpoint,
+        ...stepSecretEnv,
+        "-v",
+        `${dir}:/data`,
+        String(input.templates.modelDownload.image ?? "rclone/rclone:1.71.1"),
+        "copy",
+        ...rcloneSource(from),
+        "/data",
+        ...flags,
+        "--stats=30s",
+        "--stats-one-line",
+        "-v",
+      ],
+      envFromHost: envFromHost.filter((n) => n !== "VLLM_API_KEY"),
+    };
+  };
   const key = apiKeyRef(app);
   if (key) {
     secretEnv.push("-e", "VLLM_API_KEY");
@@ -126,35 +162,9 @@ export function renderDocker(
   if (isObjectStore(src) && !app.stream_model) {
     modelCacheDir = `${input.hostHome}/.cache/vllmapp/models/${app.name}`;
     flags.push("-v", `${modelCacheDir}:/models/${app.name}:ro`);
-    const endpoint =
-      src.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined
-        ? ["-e", `RCLONE_S3_ENDPOINT=${String(app.env_vars.AWS_ENDPOINT_URL)}`]
-        : [];
-    before.push({
-      what: `copy ${src.uri} into ${modelCacheDir}`,
-      argv: [
-        "docker",
-        "run",
-        "--rm",
-        "--network",
-        "host",
-        ...plainEnv,
-        ...endpoint,
-        ...stepSecretEnv,
-        "-v",
-        `${modelCacheDir}:/data`,
-        String(input.templates.modelDownload.image ?? "rclone/rclone:1.71.1"),
-        "copy",
-        ...rcloneSource(src),
-        "/data",
-        ...DOWNLOAD_FILTER,
-        "--transfers=16",
-        "--stats=30s",
-        "--stats-one-line",
-        "-v",
-      ],
-      envFromHost: envFromHost.filter((n) => n !== "VLLM_API_KEY"),
-    });
+    before.push(
+      copyStep(`copy ${src.uri} into ${modelCacheDir}`, src, modelCacheDir, [...DOWNLOAD_FILTER, "--transfers=16"]),
+    );
   }
   const draft = serve.speculative?.draft;
   if (draft?.kind === "path") {
@@ -168,35 +178,9 @@ export function renderDocker(
   } else if (draft && isObjectStore(draft)) {
     const dir = `${input.hostHome}/.cache/vllmapp/models/${app.name}-draft`;
     flags.push("-v", `${dir}:${serve.speculative!.draftPath}:ro`);
-    const endpoint =
-      draft.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined
-        ? ["-e", `RCLONE_S3_ENDPOINT=${String(app.env_vars.AWS_ENDPOINT_URL)}`]
-        : [];
-    before.push({
-      what: `copy the draft model ${draft.uri} into ${dir}`,
-      argv: [
-        "docker",
-        "run",
-        "--rm",
-        "--network",
-        "host",
-        ...plainEnv,
-        ...endpoint,
-        ...stepSecretEnv,
-        "-v",
-        `${dir}:/data`,
-        String(input.templates.modelDownload.image ?? "rclone/rclone:1.71.1"),
-        "copy",
-        ...rcloneSource(draft),
-        "/data",
-        ...DOWNLOAD_FILTER,
-        "--transfers=16",
-        "--stats=30s",
-        "--stats-one-line",
-        "-v",
-      ],
-      envFromHost: envFromHost.filter((n) => n !== "VLLM_API_KEY"),
-    });
+    before.push(
+      copyStep(`copy the draft model ${draft.uri} into ${dir}`, draft, dir, [...DOWNLOAD_FILTER, "--transfers=16"]),
+    );
   }
   for (const a of serve.lora?.adapters ?? []) {
     if (a.source.kind === "path") {
@@ -210,33 +194,7 @@ export function renderDocker(
     } else if (isObjectStore(a.source)) {
       const dir = `${input.hostHome}/.cache/vllmapp/adapters/${app.name}/${a.name}`;
       flags.push("-v", `${dir}:${a.path}:ro`);
-      const endpoint =
-        a.source.kind === "s3" && app.env_vars?.AWS_ENDPOINT_URL !== undefined
-          ? ["-e", `RCLONE_S3_ENDPOINT=${String(app.env_vars.AWS_ENDPOINT_URL)}`]
-          : [];
-      before.push({
-        what: `copy adapter ${a.name} from ${a.source.uri} into ${dir}`,
-        argv: [
-          "docker",
-          "run",
-          "--rm",
-          "--network",
-          "host",
-          ...plainEnv,
-          ...endpoint,
-          ...stepSecretEnv,
-          "-v",
-          `${dir}:/data`,
-          String(input.templates.modelDownload.image ?? "rclone/rclone:1.71.1"),
-          "copy",
-          ...rcloneSource(a.source),
-          "/data",
-          "--stats=30s",
-          "--stats-one-line",
-          "-v",
-        ],
-        envFromHost: envFromHost.filter((n) => n !== "VLLM_API_KEY"),
-      });
+      before.push(copyStep(`copy adapter ${a.name} from ${a.source.uri} into ${dir}`, a.source, dir, []));
     }
   }
   if (app.on_startup) {
