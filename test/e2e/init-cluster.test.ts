@@ -29,7 +29,10 @@ test("the kind of cluster is read from the context's name or API server", () => 
     "karpenter",
   );
   assert.equal(
-    clusterKindOf({ name: "arn:aws:eks:us-west-2:111122223333:cluster/prod", server: "https://10.0.0.1" })?.scheme,
+    clusterKindOf({
+      name: "arn:aws:eks:us-west-2:111122223333:cluster/prod",
+      server: "https://192.0.2.1" /* a documentation address, never contacted */,
+    })?.scheme,
     "karpenter",
   );
   assert.equal(
