@@ -1,6 +1,8 @@
 /**
  * Hostile or unusual input, through the built CLI: every case is a user error (exit 2) that names the
- * file (and line where there is one), says what to do, shows no stack trace, and ends quickly.
+ * file (and line where there is one), says what to do, shows no stack trace, and ends: a run that hangs
+ * (an alias bomb expanded, a FIFO read) is killed at HANG_MS and fails its exit-code check. That bound
+ * catches a hang, not slowness: how fast the CLI answers is a benchmark (BENCHMARKS.md), never a test.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,17 +12,15 @@ import path from "node:path";
 import { runCli, workdir, type CliResult } from "../support/cli.ts";
 
 const QWEN = "name: qwen3\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources:\n  gpu: L4:1\n";
-/** each input must end well inside this (the CLI's own start-up included) */
-const BUDGET_MS = 5_000;
+/** a run still going after this is killed (exit code -1): it hangs */
+const HANG_MS = 30_000;
 
-function run(args: string[], cwd: string): CliResult & { ms: number } {
-  const t = Date.now();
-  const r = runCli(args, { cwd });
-  return { ...r, ms: Date.now() - t };
+function run(args: string[], cwd: string): CliResult {
+  return runCli(args, { cwd, timeoutMs: HANG_MS });
 }
 
-/** exit 2, the message, a hint, no stack trace, no "report it", nothing on stdout, in time */
-function assertUserError(r: CliResult & { ms: number }, want: RegExp, label: string): void {
+/** exit 2 (not killed), the message, a hint, no stack trace, no "report it", nothing on stdout */
+function assertUserError(r: CliResult, want: RegExp, label: string): void {
   const ctx = `${label}\n--- stderr:\n${r.stderr.slice(0, 2000)}`;
   assert.equal(r.code, 2, ctx);
   assert.match(r.stderr, want, ctx);
@@ -28,7 +28,6 @@ function assertUserError(r: CliResult & { ms: number }, want: RegExp, label: str
   assert.doesNotMatch(r.stderr, /unexpected failure|report it/, ctx);
   assert.doesNotMatch(r.stderr, /^\s+at .+[:(]\d+:\d+\)?$/m, ctx);
   assert.equal(r.stdout, "", ctx);
-  assert.ok(r.ms < BUDGET_MS, `${label}: took ${r.ms} ms`);
 }
 
 function billionLaughs(levels = 9): string {
