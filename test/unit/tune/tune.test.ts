@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { nodePlanIo } from "../../../src/app/node-io.ts";
-import { parseBudget, parseWorkload, tuneOptionsSchema } from "../../../src/commands/tune.ts";
+import { parseBudget, parseWorkload, tuneOptionsSchema, tuneRequest } from "../../../src/commands/tune.ts";
 import { parseOptions } from "../../../src/commands/options.ts";
 import { UsageError } from "../../../src/errors.ts";
 import { benchReport, tuneReport } from "../../../src/report/html.ts";
@@ -228,6 +228,61 @@ test("tune's flags: a budget of trials or time, a workload, an SLO is required",
   assert.throws(
     () => parseOptions(tuneOptionsSchema, { file: ["x.yaml"] }),
     (e: unknown) => e instanceof UsageError && /tune needs an SLO/.test(e.message),
+  );
+});
+
+test("tune's request from its flags: the documented defaults, the app from the argument, a dataset file's workload", () => {
+  const slo = parseTuneSlo("ttft_p95=500ms", 0.9);
+  const plain = parseOptions(tuneOptionsSchema, { file: ["deploy/vllm-app.yaml"], slo: "ttft_p95=500ms" });
+  const r = tuneRequest(plain, slo, undefined);
+  assert.deepEqual(
+    {
+      app: r.app,
+      workload: r.workload,
+      requestRates: r.requestRates,
+      repeat: r.repeat,
+      seed: r.seed,
+      budget: r.budget,
+      resultsFile: r.resultsFile,
+      benchTimeoutSeconds: r.benchTimeoutSeconds,
+      sloText: r.sloText,
+    },
+    {
+      app: undefined,
+      workload: { inputLen: 256, outputLen: 128 },
+      requestRates: [1, 2, 4, 8, 16],
+      repeat: 3,
+      seed: 0,
+      budget: { trials: 8 },
+      resultsFile: path.join("deploy", "vllmapp-tune.json"),
+      benchTimeoutSeconds: 1800,
+      sloText: "ttft_p95=500ms",
+    },
+  );
+  assert.ok(!("numPrompts" in r) && !("startTimeoutSeconds" in r) && !("dataset" in r));
+  const dataset = { path: "prompts.jsonl", parsed: {} as never };
+  const given = tuneRequest(
+    parseOptions(tuneOptionsSchema, {
+      file: ["vllm-app.yaml"],
+      slo: "ttft_p95=500ms",
+      appName: "qwen3",
+      workload: "prompts.jsonl",
+      requestRate: "2,4",
+      numPrompts: "20",
+      repeat: "1",
+      seed: "7",
+      timeout: "10m",
+      budget: "1h",
+    }),
+    slo,
+    dataset,
+  );
+  assert.equal(given.app, "qwen3");
+  assert.deepEqual(given.workload, { inputLen: 0, outputLen: 0, fromFile: true });
+  assert.equal(given.dataset, dataset);
+  assert.deepEqual(
+    [given.requestRates, given.numPrompts, given.repeat, given.seed, given.startTimeoutSeconds, given.budget],
+    [[2, 4], 20, 1, 7, 600, { seconds: 3600 }],
   );
 });
 
