@@ -18,11 +18,11 @@ import { servingOptions } from "../fit/fit.js";
 import { modelShape } from "../fit/model.js";
 import { DEFAULT_IMAGE, imageOf } from "../render/labels.js";
 import { gpuRequest } from "../render/resources.js";
-import { chooseCatalog, loadCatalog } from "../vllm/catalog.js";
+import { chooseCatalog, loadCatalog, type CatalogChoice } from "../vllm/catalog.js";
 import type { BenchLevel, BenchRequest, Session, TargetKind } from "../target.js";
 import type { Ui } from "../ui/output.js";
 import { VERSION } from "../version.js";
-import { encodeSample, type Dataset } from "./dataset.js";
+import { encodeSample, type Dataset, type DatasetSample } from "./dataset.js";
 import { applyToText, unifiedDiff } from "./edit.js";
 import type { TrialCluster } from "./kubernetes.js";
 import { DEFINITIONS, RESULTS_SCHEMA, searchKey, type Trial, type TuneResults } from "./results.js";
@@ -120,32 +120,8 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
       : undefined,
   };
 
-  const gpu = gpuRequest(app);
-  const shape = report?.facts?.config ? modelShape(report.facts.config) : undefined;
-  const hw: Hardware = {
-    gpus: gpu.count,
-    ...(gpu.type ? { gpuType: gpu.type.name } : {}),
-    ...(shape && !("problem" in shape)
-      ? {
-          heads: { attention: shape.attentionHeads, kv: shape.kvHeads },
-          ...(shape.maxPositionEmbeddings ? { maxPositionEmbeddings: shape.maxPositionEmbeddings } : {}),
-        }
-      : {}),
-  };
-  const gpuLabel =
-    gpu.count === 0
-      ? "none (CPU)"
-      : `${gpu.type?.name ?? "GPU"}${gpu.partition ? ` ${gpu.partition}` : ""}:${gpu.count}`;
-  const release = chooseCatalog(app.image, app.vllm_version, DEFAULT_IMAGE);
-  const kvFlag = loadCatalog(release.version).flags.find((f) => f.name === "--kv-cache-dtype");
-  const kvChoices = kvFlag?.choices?.map(String);
+  const { hw, gpuLabel, release, list } = searchSpace(planned, req.workload);
   const serve = planned.rendered.serve;
-  const baseSettings = settingsOf(
-    serve.args,
-    servingOptions(serve.args).tensorParallel,
-    app.draft_model_hf_path !== undefined || app.draft_model_path !== undefined,
-  );
-  const list = candidates(app, baseSettings, hw, req.workload, kvChoices);
 
   // the offline check: the render of each candidate, as a deploy would do it
   const trialPlans = new Map<string, PlannedApp>();
@@ -173,50 +149,8 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
     else if (mine) trialPlans.set(c.id, mine);
   }
 
-  // a dataset: the same sample for every trial, as many prompts as the busiest rate sends (and its warm-ups), drawn with the seed
-  const perRate = Math.max(
-    ...planLevels({
-      concurrency: [],
-      requestRates: req.requestRates,
-      ...(req.numPrompts ? { numPrompts: req.numPrompts } : {}),
-      inputLen: 0,
-      outputLen: 0,
-      percentiles: [],
-      slo: {},
-      seed: 0,
-      timeoutSeconds: 0,
-      keep: false,
-    }).map((l) => l.numPrompts),
-  );
-  const sample = req.dataset
-    ? encodeSample(req.dataset.path, req.dataset.parsed, perRate + WARMUPS, req.seed)
-    : undefined;
-  const workload: TuneResults["workload"] =
-    req.dataset && sample
-      ? {
-          dataset: sample.format,
-          file: {
-            path: req.dataset.path,
-            sha256: req.dataset.parsed.sha256,
-            records: req.dataset.parsed.records.length,
-            sampled: sample.records,
-          },
-          inputLen: 0,
-          outputLen: 0,
-          requestRates: req.requestRates,
-          numPrompts: req.numPrompts ?? null,
-          repeat: req.repeat,
-          warmupsPerRate: WARMUPS,
-        }
-      : {
-          dataset: "random",
-          inputLen: req.workload.inputLen,
-          outputLen: req.workload.outputLen,
-          requestRates: req.requestRates,
-          numPrompts: req.numPrompts ?? null,
-          repeat: req.repeat,
-          warmupsPerRate: WARMUPS,
-        };
+  const { workload, sample } = sampleWorkload(req);
+  const bench = benchRequest(req, workload, sample);
   const key = searchKey({
     appConfig: app,
     release: release.version,
@@ -338,23 +272,7 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
     const name = trialName(named!);
     const started = deps.now();
     const label = `tune ${named}: trial ${n}/${of} ${c.id}`;
-    const trial: Trial = {
-      id: c.id,
-      index: c.index,
-      changes: c.changes,
-      settings: c.settings,
-      overrides: c.overrides,
-      status: "ok",
-      error: null,
-      startedAt: new Date(started).toISOString(),
-      seconds: 0,
-      vllmVersion: null,
-      serveArgs: trialPlans.get(c.id)?.rendered.serve.args ?? [],
-      runs: [],
-      score: { goodput: 0, rates: [] },
-      goodput: 0,
-      goodRequestsPerSecond: null,
-    };
+    const trial = newTrial(c, started, trialPlans.get(c.id)?.rendered.serve.args ?? []);
     const extra: SetOverride[] =
       req.target === "docker" ? [{ path: "port", value: String(await deps.freePort()) }] : trialSecrets(app);
     const ref = { name, ...(app.namespace ? { fileNamespace: app.namespace } : {}) };
@@ -396,22 +314,6 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
       stopHere(`while trial ${c.id} started`);
       if (deps.cluster) trial.vllmVersion = await deps.cluster.serverVersion(name, deps.cluster.namespaceOf(ref));
       else if (endpoint) trial.vllmVersion = await deps.serverVersion(endpoint);
-      const bench: BenchRequest = {
-        concurrency: [],
-        requestRates: req.requestRates,
-        ...(req.numPrompts ? { numPrompts: req.numPrompts } : {}),
-        inputLen: workload.inputLen,
-        outputLen: workload.outputLen,
-        ...(sample ? { dataset: { format: sample.format, data: sample.data } } : {}),
-        percentiles: [...new Set([50, 90, 95, 99, ...req.slo.percentiles.map((x) => x.percentile)])].sort(
-          (a, b) => a - b,
-        ),
-        slo: goodputBounds(req.slo),
-        seed: req.seed,
-        timeoutSeconds: req.benchTimeoutSeconds,
-        keep: false,
-        warmups: WARMUPS,
-      };
       for (let r = 0; r < req.repeat; r++) {
         ui.info(`${label}: run ${r + 1}/${req.repeat} at ${req.requestRates.join(", ")} req/s`);
         const result = await deps.session.bench(ref, bench, ui);
@@ -468,6 +370,123 @@ export async function tune(req: TuneRequest, deps: TuneDeps, ui: Ui): Promise<Tu
       .catch(warn);
     if (cluster && !afterInterrupt) await cluster.removeBenchJobs(name, namespace!, true).catch(warn);
   }
+}
+
+/** What the search explores: the app's hardware, its release's catalog, and the candidates (space.ts) around its serving flags. */
+export function searchSpace(
+  planned: PlannedApp,
+  workload: Workload,
+): { hw: Hardware; gpuLabel: string; release: CatalogChoice; list: Candidate[] } {
+  const app = planned.loaded.config;
+  const report = planned.report;
+  const gpu = gpuRequest(app);
+  const shape = report?.facts?.config ? modelShape(report.facts.config) : undefined;
+  const hw: Hardware = {
+    gpus: gpu.count,
+    ...(gpu.type ? { gpuType: gpu.type.name } : {}),
+    ...(shape && !("problem" in shape)
+      ? {
+          heads: { attention: shape.attentionHeads, kv: shape.kvHeads },
+          ...(shape.maxPositionEmbeddings ? { maxPositionEmbeddings: shape.maxPositionEmbeddings } : {}),
+        }
+      : {}),
+  };
+  const gpuLabel =
+    gpu.count === 0
+      ? "none (CPU)"
+      : `${gpu.type?.name ?? "GPU"}${gpu.partition ? ` ${gpu.partition}` : ""}:${gpu.count}`;
+  const release = chooseCatalog(app.image, app.vllm_version, DEFAULT_IMAGE);
+  const kvFlag = loadCatalog(release.version).flags.find((f) => f.name === "--kv-cache-dtype");
+  const kvChoices = kvFlag?.choices?.map(String);
+  const serve = planned.rendered.serve;
+  const baseSettings = settingsOf(
+    serve.args,
+    servingOptions(serve.args).tensorParallel,
+    app.draft_model_hf_path !== undefined || app.draft_model_path !== undefined,
+  );
+  return { hw, gpuLabel, release, list: candidates(app, baseSettings, hw, workload, kvChoices) };
+}
+
+/**
+ * The workload every trial is measured with, as the results file records it. A dataset: the same sample for
+ * every trial, as many prompts as the busiest rate sends (and its warm-ups), drawn with the seed.
+ */
+export function sampleWorkload(req: TuneRequest): { workload: TuneResults["workload"]; sample?: DatasetSample } {
+  const common = {
+    requestRates: req.requestRates,
+    numPrompts: req.numPrompts ?? null,
+    repeat: req.repeat,
+    warmupsPerRate: WARMUPS,
+  };
+  if (!req.dataset)
+    return {
+      workload: { dataset: "random", inputLen: req.workload.inputLen, outputLen: req.workload.outputLen, ...common },
+    };
+  const perRate = Math.max(
+    ...planLevels({
+      concurrency: [],
+      requestRates: req.requestRates,
+      ...(req.numPrompts ? { numPrompts: req.numPrompts } : {}),
+      inputLen: 0,
+      outputLen: 0,
+      percentiles: [],
+      slo: {},
+      seed: 0,
+      timeoutSeconds: 0,
+      keep: false,
+    }).map((l) => l.numPrompts),
+  );
+  const sample = encodeSample(req.dataset.path, req.dataset.parsed, perRate + WARMUPS, req.seed);
+  const file = {
+    path: req.dataset.path,
+    sha256: req.dataset.parsed.sha256,
+    records: req.dataset.parsed.records.length,
+    sampled: sample.records,
+  };
+  return { workload: { dataset: sample.format, file, inputLen: 0, outputLen: 0, ...common }, sample };
+}
+
+/** The benchmark each trial runs, --repeat times: the rate ladder, the SLO's percentiles and goodput bounds. */
+export function benchRequest(
+  req: TuneRequest,
+  workload: TuneResults["workload"],
+  sample: DatasetSample | undefined,
+): BenchRequest {
+  return {
+    concurrency: [],
+    requestRates: req.requestRates,
+    ...(req.numPrompts ? { numPrompts: req.numPrompts } : {}),
+    inputLen: workload.inputLen,
+    outputLen: workload.outputLen,
+    ...(sample ? { dataset: { format: sample.format, data: sample.data } } : {}),
+    percentiles: [...new Set([50, 90, 95, 99, ...req.slo.percentiles.map((x) => x.percentile)])].sort((a, b) => a - b),
+    slo: goodputBounds(req.slo),
+    seed: req.seed,
+    timeoutSeconds: req.benchTimeoutSeconds,
+    keep: false,
+    warmups: WARMUPS,
+  };
+}
+
+/** A trial's record before it runs: the candidate's changes, not measured yet. */
+function newTrial(c: Candidate, started: number, serveArgs: string[]): Trial {
+  return {
+    id: c.id,
+    index: c.index,
+    changes: c.changes,
+    settings: c.settings,
+    overrides: c.overrides,
+    status: "ok",
+    error: null,
+    startedAt: new Date(started).toISOString(),
+    seconds: 0,
+    vllmVersion: null,
+    serveArgs,
+    runs: [],
+    score: { goodput: 0, rates: [] },
+    goodput: 0,
+    goodRequestsPerSecond: null,
+  };
 }
 
 /**

@@ -16,7 +16,7 @@ import { UsageError } from "../../../src/errors.ts";
 import { benchReport, tuneReport } from "../../../src/report/html.ts";
 import type { BenchLevel, BenchRequest, BenchResult, DeployResult, Session } from "../../../src/target.ts";
 import { applyToText, unifiedDiff } from "../../../src/tune/edit.ts";
-import { tune, type TuneRequest } from "../../../src/tune/run.ts";
+import { benchRequest, sampleWorkload, tune, type TuneRequest } from "../../../src/tune/run.ts";
 import { checkLevel, parseTuneSlo, rank, scoreTrial } from "../../../src/tune/score.ts";
 import { candidates, overridesFor, settingsOf } from "../../../src/tune/space.ts";
 import { Ui } from "../../../src/ui/output.ts";
@@ -284,6 +284,41 @@ test("tune's request from its flags: the documented defaults, the app from the a
     [given.requestRates, given.numPrompts, given.repeat, given.seed, given.startTimeoutSeconds, given.budget],
     [[2, 4], 20, 1, 7, 600, { seconds: 3600 }],
   );
+});
+
+test("the workload and benchmark every trial shares: random prompts as asked, the SLO's percentiles beside the usual ones, its bounds per request", () => {
+  const req = {
+    requestRates: [2, 4],
+    workload: { inputLen: 64, outputLen: 32 },
+    slo: parseTuneSlo("ttft_p97.5=500ms,itl_p95=40ms", 0.9),
+    seed: 7,
+    repeat: 2,
+    benchTimeoutSeconds: 60,
+  } as TuneRequest;
+  const { workload, sample } = sampleWorkload(req);
+  assert.equal(sample, undefined);
+  assert.deepEqual(workload, {
+    dataset: "random",
+    inputLen: 64,
+    outputLen: 32,
+    requestRates: [2, 4],
+    numPrompts: null,
+    repeat: 2,
+    warmupsPerRate: 2,
+  });
+  assert.deepEqual(benchRequest({ ...req, numPrompts: 12 }, workload, sample), {
+    concurrency: [],
+    requestRates: [2, 4],
+    numPrompts: 12,
+    inputLen: 64,
+    outputLen: 32,
+    percentiles: [50, 90, 95, 97.5, 99],
+    slo: { ttftMs: 500, tpotMs: 40 },
+    seed: 7,
+    timeoutSeconds: 60,
+    keep: false,
+    warmups: 2,
+  });
 });
 
 /** A target whose server answers from its --max-num-seqs: fewer sequences, later first tokens at 4 req/s. */
