@@ -457,7 +457,7 @@ async function removeTrialsCache(s: Search): Promise<void> {
 }
 
 /** What the search explores: the app's hardware, its release's catalog, and the candidates (space.ts) around its serving flags. */
-export function searchSpace(
+function searchSpace(
   planned: PlannedApp,
   workload: Workload,
 ): { hw: Hardware; gpuLabel: string; release: CatalogChoice; list: Candidate[] } {
