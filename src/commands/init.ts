@@ -301,113 +301,144 @@ export async function runInit(
   ui?: Ui,
 ): Promise<{ file: string; schema: string; answers: InitAnswers }> {
   const file = initTarget(target);
-  const dir = path.dirname(file);
   if (existsSync(file) && !opts.force) {
     throw new UsageError(
       `${file} already exists`,
       "pass --force to overwrite it, or choose another folder: vllmapp init DIR",
     );
   }
-  let answers: InitAnswers;
   const interactive = opts.interactive ?? (Boolean(process.stdin.isTTY && process.stdout.isTTY) && !opts.yes);
-  if (interactive) {
-    const { input, confirm } = await import("@inquirer/prompts");
-    // Ctrl-D (end of input) ends any prompt as Ctrl-C does
-    const ac = new AbortController();
-    const onKey = (_s: unknown, key?: { ctrl?: boolean; name?: string }) => {
-      if (key?.ctrl && key.name === "d") ac.abort();
-    };
-    process.stdin.on("keypress", onKey);
-    try {
-      const model =
-        opts.model ??
-        (await asked(
-          (s) =>
-            input(
-              {
-                message: "Model (Hugging Face repo, or s3:// gs:// az:// pvc:// path)",
-                default: DEFAULT_MODEL,
-                validate: validateModel,
-              },
-              { signal: s },
-            ),
-          ac.signal,
-        ));
-      const name =
-        opts.name ??
-        (await asked(
-          (s) => input({ message: "App name", default: nameFromModel(model), validate: validateName }, { signal: s }),
-          ac.signal,
-        ));
-      const gpu = opts.gpu !== undefined ? { gpu: opts.gpu } : await askGpu(model, ac.signal);
-      const gpuType = gpu.otherGpu === undefined ? gpuTypeOf(gpu.gpu) : undefined;
-      // asked with the GPU: when --gpu answered that, the context (or --cluster) answers this
-      const scheme =
-        gpuType?.vendor === "nvidia"
-          ? (clusterOption(opts.cluster) ??
-            (opts.gpu !== undefined
-              ? detectedKind()?.scheme
-              : await asked((s) => askClusterKind(detectedKind()?.scheme, s), ac.signal)))
-          : undefined;
-      // once the flags gave what init needs (name, model, GPU), the rest takes its default instead of a question
-      const given = opts.name !== undefined && opts.model !== undefined && opts.gpu !== undefined;
-      const auth =
-        opts.auth ??
-        (given
-          ? true
-          : await asked((s) => confirm({ message: "Require an API key?", default: true }, { signal: s }), ac.signal));
-      answers = { name, model, ...gpu, auth, ...(scheme ? { scheme } : {}) };
-    } finally {
-      process.stdin.off("keypress", onKey);
-    }
-  } else {
-    const missing = (["name", "model", "gpu"] as const).filter((k) => opts[k] === undefined);
-    if (missing.length && !opts.yes) {
-      throw new UsageError(
-        `no terminal to ask on, and ${missing.map((m) => `--${m}`).join(", ")} ${missing.length === 1 ? "is" : "are"} missing`,
-        `pass ${missing.map((m) => `--${m} …`).join(" ")}, or --yes to take the defaults (model ${DEFAULT_MODEL}, gpu: the fewest that hold it)`,
+  const answers = interactive ? await askAnswers(opts) : await answersFromFlags(opts, ui);
+  settleScheme(answers, opts.cluster);
+  await checkAnswers(answers, opts, ui);
+  // a Hugging Face download lands on the node's disk (init writes no cache:): size it when the Hub answers
+  if (HF_REPO.test(answers.model) && !answers.model.includes("://")) {
+    const bytes = await weightBytes(answers.model);
+    if (bytes !== undefined) answers.weights = weightsPlace(bytes);
+  }
+  return { ...(await writeInitFiles(file, answers, opts.force)), answers };
+}
+
+/**
+ * On a terminal: ask for what the flags did not give (model, name, GPU, the cluster's GPU node labels for an
+ * NVIDIA GPU, auth). Ctrl-C or Ctrl-D at any prompt is an InterruptedError("aborted").
+ */
+async function askAnswers(opts: InitOptions): Promise<InitAnswers> {
+  const { input, confirm } = await import("@inquirer/prompts");
+  // Ctrl-D (end of input) ends any prompt as Ctrl-C does
+  const ac = new AbortController();
+  const onKey = (_s: unknown, key?: { ctrl?: boolean; name?: string }) => {
+    if (key?.ctrl && key.name === "d") ac.abort();
+  };
+  process.stdin.on("keypress", onKey);
+  try {
+    const model =
+      opts.model ??
+      (await asked(
+        (s) =>
+          input(
+            {
+              message: "Model (Hugging Face repo, or s3:// gs:// az:// pvc:// path)",
+              default: DEFAULT_MODEL,
+              validate: validateModel,
+            },
+            { signal: s },
+          ),
+        ac.signal,
+      ));
+    const name =
+      opts.name ??
+      (await asked(
+        (s) => input({ message: "App name", default: nameFromModel(model), validate: validateName }, { signal: s }),
+        ac.signal,
+      ));
+    const gpu = opts.gpu !== undefined ? { gpu: opts.gpu } : await askGpu(model, ac.signal);
+    const gpuType = gpu.otherGpu === undefined ? gpuTypeOf(gpu.gpu) : undefined;
+    // asked with the GPU: when --gpu answered that, the context (or --cluster) answers this
+    const scheme =
+      gpuType?.vendor === "nvidia"
+        ? (clusterOption(opts.cluster) ??
+          (opts.gpu !== undefined
+            ? detectedKind()?.scheme
+            : await asked((s) => askClusterKind(detectedKind()?.scheme, s), ac.signal)))
+        : undefined;
+    // once the flags gave what init needs (name, model, GPU), the rest takes its default instead of a question
+    const given = opts.name !== undefined && opts.model !== undefined && opts.gpu !== undefined;
+    const auth =
+      opts.auth ??
+      (given
+        ? true
+        : await asked((s) => confirm({ message: "Require an API key?", default: true }, { signal: s }), ac.signal));
+    return { name, model, ...gpu, auth, ...(scheme ? { scheme } : {}) };
+  } finally {
+    process.stdin.off("keypress", onKey);
+  }
+}
+
+/**
+ * Without a terminal: the flags, and with --yes the defaults for the rest (the default model, the fewest GPUs
+ * that hold it, else a PLACEHOLDER; the node labels from --cluster or the current context).
+ */
+async function answersFromFlags(opts: InitOptions, ui?: Ui): Promise<InitAnswers> {
+  const missing = (["name", "model", "gpu"] as const).filter((k) => opts[k] === undefined);
+  if (missing.length && !opts.yes) {
+    throw new UsageError(
+      `no terminal to ask on, and ${missing.map((m) => `--${m}`).join(", ")} ${missing.length === 1 ? "is" : "are"} missing`,
+      `pass ${missing.map((m) => `--${m} …`).join(" ")}, or --yes to take the defaults (model ${DEFAULT_MODEL}, gpu: the fewest that hold it)`,
+    );
+  }
+  const model = opts.model ?? DEFAULT_MODEL;
+  let gpu = opts.gpu;
+  let placeholder: string | undefined;
+  if (gpu === undefined) {
+    gpu = await suggestGpu(model);
+    if (gpu === undefined) {
+      placeholder = (await whyUnsized(model)) ?? "the model could not be sized";
+      gpu = DEFAULT_GPU;
+      ui?.warn(
+        `could not size ${model} (${placeholder}); wrote gpu: ${gpu} as a PLACEHOLDER: check it, or pass --gpu. Nor the room its weights need on the node: render warns until resources.disk or cache: {size} is set`,
       );
     }
-    const model = opts.model ?? DEFAULT_MODEL;
-    let gpu = opts.gpu;
-    let placeholder: string | undefined;
-    if (gpu === undefined) {
-      gpu = await suggestGpu(model);
-      if (gpu === undefined) {
-        placeholder = (await whyUnsized(model)) ?? "the model could not be sized";
-        gpu = DEFAULT_GPU;
-        ui?.warn(
-          `could not size ${model} (${placeholder}); wrote gpu: ${gpu} as a PLACEHOLDER: check it, or pass --gpu. Nor the room its weights need on the node: render warns until resources.disk or cache: {size} is set`,
-        );
-      }
-    }
-    answers = {
-      name: opts.name ?? nameFromModel(model),
-      model,
-      gpu,
-      auth: opts.auth ?? true,
-      ...(placeholder ? { placeholder } : {}),
-    };
-    if (gpuTypeOf(gpu)?.vendor === "nvidia") {
-      const given = clusterOption(opts.cluster);
-      const detected = given ? undefined : detectedKind();
-      const scheme = given ?? detected?.scheme;
-      if (detected && "matches" in gpuNodeMatches(gpuTypeOf(gpu)!, detected.scheme))
-        ui?.note(
-          `${detected.why}: wrote node_labels: {scheme: ${scheme}} (pass --cluster gfd if its GPU nodes run the NVIDIA GPU operator)`,
-        );
-      if (scheme) answers.scheme = scheme;
-    }
   }
-  if (answers.scheme) {
-    const t = gpuTypeOf(answers.gpu);
-    const m = t && gpuNodeMatches(t, answers.scheme);
-    if (m && "problem" in m) {
-      if (opts.cluster !== undefined) throw new UsageError(`--cluster ${opts.cluster}: ${m.problem}`, m.hint);
-      delete answers.scheme; // read from the context, not asked for: the default stays, deploy says what the nodes have
-    }
+  const answers: InitAnswers = {
+    name: opts.name ?? nameFromModel(model),
+    model,
+    gpu,
+    auth: opts.auth ?? true,
+    ...(placeholder ? { placeholder } : {}),
+  };
+  if (gpuTypeOf(gpu)?.vendor === "nvidia") {
+    const given = clusterOption(opts.cluster);
+    const detected = given ? undefined : detectedKind();
+    const scheme = given ?? detected?.scheme;
+    if (detected && "matches" in gpuNodeMatches(gpuTypeOf(gpu)!, detected.scheme))
+      ui?.note(
+        `${detected.why}: wrote node_labels: {scheme: ${scheme}} (pass --cluster gfd if its GPU nodes run the NVIDIA GPU operator)`,
+      );
+    if (scheme) answers.scheme = scheme;
   }
-  // every flag's problem at once; --gpu's worded as the file's check words it
+  return answers;
+}
+
+/**
+ * A label scheme that cannot select the GPU: an error when --cluster named it; when read from the context
+ * (not asked for), dropped, so the default stays and deploy says what the nodes have.
+ */
+function settleScheme(answers: InitAnswers, cluster: string | undefined): void {
+  if (!answers.scheme) return;
+  const t = gpuTypeOf(answers.gpu);
+  const m = t && gpuNodeMatches(t, answers.scheme);
+  if (m && "problem" in m) {
+    if (cluster !== undefined) throw new UsageError(`--cluster ${cluster}: ${m.problem}`, m.hint);
+    delete answers.scheme;
+  }
+}
+
+/**
+ * Every flag's problem at once (--gpu's worded as the file's check words it), then whether the model fits the
+ * GPUs asked for, when init sized it.
+ */
+async function checkAnswers(answers: InitAnswers, opts: InitOptions, ui?: Ui): Promise<void> {
   const gpuProblem = gpuFlagProblem(answers.gpu);
   const problems = [
     ["--name", validateName(answers.name)],
@@ -417,35 +448,40 @@ export async function runInit(
     .map(([f, r]) => `${f}: expected ${r}`);
   if (gpuProblem) problems.push(gpuProblem.message);
   if (problems.length) throw new UsageError(problems.join("\n"), gpuProblem?.hint);
-  if (!answers.placeholder && answers.otherGpu === undefined && answers.gpu !== "0") {
-    const misfit = await checkGpuFit(answers.model, answers.gpu);
-    if (misfit) throw new UsageError(misfit.message, misfit.hint);
-    if (opts.gpu !== undefined) {
-      const why = await whyUnsized(answers.model);
-      if (why)
-        ui?.note(
-          `could not check that ${answers.model} fits ${answers.gpu} (${why}); vllmapp check does once it can reach the model`,
-        );
-    }
+  if (answers.placeholder || answers.otherGpu !== undefined || answers.gpu === "0") return;
+  const misfit = await checkGpuFit(answers.model, answers.gpu);
+  if (misfit) throw new UsageError(misfit.message, misfit.hint);
+  if (opts.gpu !== undefined) {
+    const why = await whyUnsized(answers.model);
+    if (why)
+      ui?.note(
+        `could not check that ${answers.model} fits ${answers.gpu} (${why}); vllmapp check does once it can reach the model`,
+      );
   }
-  // a Hugging Face download lands on the node's disk (init writes no cache:): size it when the Hub answers
-  if (HF_REPO.test(answers.model) && !answers.model.includes("://")) {
-    const bytes = await weightBytes(answers.model);
-    if (bytes !== undefined) answers.weights = weightsPlace(bytes);
-  }
-  // the schema beside the file, reached by a relative path: it resolves for every install (npm, the
-  // binary, a clone), offline, and on a teammate's machine once the folder is committed
+}
+
+/**
+ * Write the file (it must load; --force overwrites, else an existing file is an error) and the schema beside
+ * it, reached by a relative path: it resolves for every install (npm, the binary, a clone), offline, and on a
+ * teammate's machine once the folder is committed.
+ */
+async function writeInitFiles(
+  file: string,
+  answers: InitAnswers,
+  force: boolean | undefined,
+): Promise<{ file: string; schema: string }> {
+  const dir = path.dirname(file);
   const text = initYaml(answers, SCHEMA_REF);
   parseConfigText(text, file); // what init writes must load
   try {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(file, text, { flag: opts.force ? "w" : "wx" });
+    writeFileSync(file, text, { flag: force ? "w" : "wx" });
   } catch (e) {
     throw fsUsageError("write", file, e, "choose a folder you can write to: vllmapp init DIR");
   }
   const schema = path.join(dir, SCHEMA_FILE);
   await writeSchema(schema);
-  return { file, schema, answers };
+  return { file, schema };
 }
 
 export interface InitOptions {

@@ -11,6 +11,7 @@ import {
   OLDEST_SUPPORTED_MINOR,
   parseKubeVersion,
 } from "../render/kube-version.js";
+import type { Plan, PlannedApp } from "../app/plan.js";
 import type { K8sObject, RenderedApp } from "../render/types.js";
 import type { Ui } from "../ui/output.js";
 import {
@@ -108,10 +109,29 @@ export interface RenderResult {
 
 /** Load, (optionally) resolve and render; write files unless --dry-run. */
 export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResult> {
-  const [{ plan, reportPlan }, { nodePlanIo }, { renderFiles, RENDER_MARKER }] = await Promise.all([
+  const p = await planRender(opts, ui);
+  for (const a of p.apps)
+    if (a.podTemplate?.problem)
+      ui.warn(`${a.rendered.name}: ${a.podTemplate.problem}: the pod is rendered without it (deploy refuses to go on)`);
+  const rendered = opts.showOnly.length
+    ? showOnly(
+        p.apps.map((a) => a.rendered),
+        opts.showOnly,
+      )
+    : p.apps.map((a) => a.rendered);
+  const keyless = warnMissingSecrets(p.apps, ui);
+  if (opts.dryRun) return { apps: rendered, written: [], kustomization: null };
+  return { apps: rendered, ...(await writeRendered(rendered, opts, keyless, ui)) };
+}
+
+/**
+ * The plan render prints: without --resolve, from the file alone; with it, through what deploy reads from the
+ * cluster and the sources' backends. Its diagnostics are reported on the way out.
+ */
+async function planRender(opts: RenderOptions, ui: Ui): Promise<Plan> {
+  const [{ plan, reportPlan }, { nodePlanIo }] = await Promise.all([
     import("../app/plan.js"),
     import("../app/node-io.js"),
-    import("../render/format.js"),
   ]);
   // --resolve reads what deploy reads from the cluster (the context's namespace, a named PodTemplate, learned
   // budgets, run outputs), through one connection opened when first needed: it prints what deploy applies
@@ -155,18 +175,17 @@ export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResu
     { ...nodePlanIo({ templates: opts.templates, resolve }), ...(cluster ? { cluster } : {}) },
   );
   reportPlan(p, ui);
-  for (const a of p.apps)
-    if (a.podTemplate?.problem)
-      ui.warn(`${a.rendered.name}: ${a.podTemplate.problem}: the pod is rendered without it (deploy refuses to go on)`);
-  const rendered = opts.showOnly.length
-    ? showOnly(
-        p.apps.map((a) => a.rendered),
-        opts.showOnly,
-      )
-    : p.apps.map((a) => a.rendered);
-  // a generated API key's Secret is rendered without data: outside `deploy` the user creates the key
+  return p;
+}
+
+/**
+ * Warn of the Secrets the pods read that the output does not fill: a generated API key's (rendered without
+ * data: outside `deploy` the user creates the key) and the others (<app>-secrets, a pod_template's own).
+ * Answers the apps whose generated key is missing, for which no "kubectl apply" hint is printed.
+ */
+function warnMissingSecrets(apps: readonly PlannedApp[], ui: Ui): Set<string> {
   const keyless = new Set<string>();
-  for (const { loaded, rendered: r } of p.apps) {
+  for (const { loaded, rendered: r } of apps) {
     const key = apiKeyRef(loaded.config);
     if (!r.objects || !key?.generated) continue;
     keyless.add(r.name);
@@ -175,46 +194,53 @@ export async function runRender(opts: RenderOptions, ui: Ui): Promise<RenderResu
         `Create the key once, before or after applying (it is generated on your machine and never printed):\n  ${createApiKeyCommand(key.secret, key.key, r.namespace)}`,
     );
   }
-  // the other Secrets the pods read and the output does not hold (<app>-secrets, a pod_template's own)
-  for (const { rendered: r } of p.apps)
+  for (const { rendered: r } of apps)
     for (const s of r.objects ? missingSecrets(r.objects) : []) ui.warn(missingSecretWarning(r.name, s, r.namespace));
+  return keyless;
+}
+
+/**
+ * Write each app to DIR/<app>/ (always: adding an app to the file never moves another app's files), and one
+ * DIR/kustomization.yaml over the apps of a multi-app file (not for --app, which renders a part of it), unless
+ * a kustomization vllmapp did not write is in the way.
+ */
+async function writeRendered(
+  rendered: readonly RenderedApp[],
+  opts: Pick<RenderOptions, "out" | "app">,
+  keyless: ReadonlySet<string>,
+  ui: Ui,
+): Promise<Pick<RenderResult, "written" | "kustomization">> {
+  const { renderFiles, topKustomization, RENDER_MARKER } = await import("../render/format.js");
   const written: RenderResult["written"] = [];
-  if (!opts.dryRun) {
-    // always DIR/<app>/: adding an app to the file never moves another app's files
-    const root = opts.out ?? "rendered";
-    for (const app of rendered) {
-      const dir = path.join(root, app.name);
-      const files = renderFiles(app);
-      try {
-        writeFolder(dir, files, RENDER_MARKER);
-      } catch (e) {
-        throw fsUsageError("write", dir, e, "choose a folder you can write to: --out DIR");
-      }
-      written.push({ app: app.name, dir, files: [...files.keys()] });
-      const apply = app.objects ? (keyless.has(app.name) ? "" : ` (kubectl apply -k ${dir})`) : "";
-      ui.success(`wrote ${files.size} files to ${dir}${apply}`);
+  const root = opts.out ?? "rendered";
+  for (const app of rendered) {
+    const dir = path.join(root, app.name);
+    const files = renderFiles(app);
+    try {
+      writeFolder(dir, files, RENDER_MARKER);
+    } catch (e) {
+      throw fsUsageError("write", dir, e, "choose a folder you can write to: --out DIR");
     }
-    const kustomized = rendered.filter((a) => a.objects);
-    // one kustomization over the apps of a multi-app file (not for --app, which renders a part of it)
-    if (kustomized.length > 1 && opts.app === undefined) {
-      const { topKustomization } = await import("../render/format.js");
-      const file = path.join(root, "kustomization.yaml");
-      if (existsSync(file) && !readFileSync(file, "utf8").startsWith(RENDER_MARKER)) {
-        ui.warn(
-          `${file} was not written by vllmapp; left as it is (list the app folders in it: ${kustomized.map((a) => `${a.name}/`).join(", ")})`,
-        );
-      } else {
-        try {
-          writeFileSync(file, topKustomization(kustomized.map((a) => a.name)));
-        } catch (e) {
-          throw fsUsageError("write", file, e, "choose a folder you can write to: --out DIR");
-        }
-        ui.success(`wrote ${file} over ${kustomized.length} apps${keyless.size ? "" : ` (kubectl apply -k ${root})`}`);
-        return { apps: rendered, written, kustomization: file };
-      }
-    }
+    written.push({ app: app.name, dir, files: [...files.keys()] });
+    const apply = app.objects ? (keyless.has(app.name) ? "" : ` (kubectl apply -k ${dir})`) : "";
+    ui.success(`wrote ${files.size} files to ${dir}${apply}`);
   }
-  return { apps: rendered, written, kustomization: null };
+  const kustomized = rendered.filter((a) => a.objects);
+  if (kustomized.length <= 1 || opts.app !== undefined) return { written, kustomization: null };
+  const file = path.join(root, "kustomization.yaml");
+  if (existsSync(file) && !readFileSync(file, "utf8").startsWith(RENDER_MARKER)) {
+    ui.warn(
+      `${file} was not written by vllmapp; left as it is (list the app folders in it: ${kustomized.map((a) => `${a.name}/`).join(", ")})`,
+    );
+    return { written, kustomization: null };
+  }
+  try {
+    writeFileSync(file, topKustomization(kustomized.map((a) => a.name)));
+  } catch (e) {
+    throw fsUsageError("write", file, e, "choose a folder you can write to: --out DIR");
+  }
+  ui.success(`wrote ${file} over ${kustomized.length} apps${keyless.size ? "" : ` (kubectl apply -k ${root})`}`);
+  return { written, kustomization: file };
 }
 
 /** `--show-only Kind/name`: only those objects (kind without case), each of which must exist. */

@@ -9,9 +9,9 @@ import { STDIN_FILE } from "../app/stdin.js";
 import { parseDuration } from "../config/units.js";
 import { AppFailedError, UsageError } from "../errors.js";
 import { formatTable } from "../text.js";
-import type { TuneOutcome } from "../tune/run.js";
+import type { TuneOutcome, TuneRequest } from "../tune/run.js";
 import { describeWorkload } from "../tune/results.js";
-import { describeSlo } from "../tune/score.js";
+import { describeSlo, type Slo } from "../tune/score.js";
 import { listFlag, wholeFlag } from "./bench.js";
 import {
   addCommonOptions,
@@ -119,13 +119,12 @@ export type TuneOptions = z.output<typeof tuneOptionsSchema>;
 
 export async function runTune(opts: TuneOptions): Promise<TuneOutcome> {
   const ui = uiFor(opts);
-  const [{ loadTarget }, { nodePlanIo }, { makeSourceResolver }, { tune }, { parseTuneSlo }, net] = await Promise.all([
+  const [{ loadTarget }, { nodePlanIo }, { makeSourceResolver }, { tune }, { parseTuneSlo }] = await Promise.all([
     import("./load-target.js"),
     import("../app/node-io.js"),
     import("./resolver.js"),
     import("../tune/run.js"),
     import("../tune/score.js"),
-    import("node:net"),
   ]);
   const slo = parseTuneSlo(opts.slo!, opts.attainment);
   const session = await (await loadTarget(opts.target)).connect(opts);
@@ -136,52 +135,11 @@ export async function runTune(opts: TuneOptions): Promise<TuneOutcome> {
     context: opts.context,
     kubeconfig: opts.kubeconfig,
   });
-  const app = opts.appName ?? opts.app;
-  const freePort = () =>
-    new Promise<number>((resolvePort, reject) => {
-      const s = net.createServer();
-      s.once("error", reject);
-      s.listen(0, "127.0.0.1", () => {
-        const port = (s.address() as { port: number }).port;
-        s.close(() => resolvePort(port));
-      });
-    });
-  const serverVersion = async (endpoint: string) => {
-    try {
-      const r = await fetch(`${endpoint}/version`, { signal: AbortSignal.timeout(5000) });
-      return r.ok ? (((await r.json()) as { version?: string }).version ?? null) : null;
-    } catch {
-      return null;
-    }
-  };
   const dataset = "file" in opts.workloadLens ? await readDataset(opts.workloadLens.file) : undefined;
   const cluster =
     opts.target === "kubernetes" ? await (await import("../tune/kubernetes.js")).connectTrials(opts) : undefined;
   const outcome = await tune(
-    {
-      file: opts.file,
-      ...(app ? { app } : {}),
-      target: opts.target,
-      namespace: opts.namespace,
-      params: opts.params,
-      set: opts.set,
-      workload: "file" in opts.workloadLens ? { inputLen: 0, outputLen: 0, fromFile: true } : opts.workloadLens,
-      ...(dataset ? { dataset } : {}),
-      requestRates: opts.requestRate ?? [1, 2, 4, 8, 16],
-      ...(opts.numPrompts ? { numPrompts: opts.numPrompts } : {}),
-      slo,
-      sloText: opts.slo!,
-      seed: Number(opts.seed),
-      repeat: opts.repeat ?? 3,
-      budget: opts.budgetParsed,
-      resultsFile: opts.resultsFile,
-      fresh: opts.fresh,
-      ...(opts.timeout !== undefined ? { startTimeoutSeconds: opts.timeout } : {}),
-      benchTimeoutSeconds: 1800,
-      write: opts.write,
-      offline: opts.offline,
-      connection: { kubeconfig: opts.kubeconfig, context: opts.context, namespace: opts.namespace },
-    },
+    tuneRequest(opts, slo, dataset),
     // Kubernetes: the plans read the namespace, a named PodTemplate and learned budgets through the session
     {
       io: {
@@ -202,6 +160,58 @@ export async function runTune(opts: TuneOptions): Promise<TuneOutcome> {
     ui.success(`report: ${opts.report}`);
   }
   return outcome;
+}
+
+/** The search's request from the flags, with the defaults tune documents (rates 1–16, 3 runs, 30 min a run). */
+export function tuneRequest(opts: TuneOptions, slo: Slo, dataset: TuneRequest["dataset"]): TuneRequest {
+  const app = opts.appName ?? opts.app;
+  return {
+    file: opts.file,
+    ...(app ? { app } : {}),
+    target: opts.target,
+    namespace: opts.namespace,
+    params: opts.params,
+    set: opts.set,
+    workload: "file" in opts.workloadLens ? { inputLen: 0, outputLen: 0, fromFile: true } : opts.workloadLens,
+    ...(dataset ? { dataset } : {}),
+    requestRates: opts.requestRate ?? [1, 2, 4, 8, 16],
+    ...(opts.numPrompts ? { numPrompts: opts.numPrompts } : {}),
+    slo,
+    sloText: opts.slo!,
+    seed: Number(opts.seed),
+    repeat: opts.repeat ?? 3,
+    budget: opts.budgetParsed,
+    resultsFile: opts.resultsFile,
+    fresh: opts.fresh,
+    ...(opts.timeout !== undefined ? { startTimeoutSeconds: opts.timeout } : {}),
+    benchTimeoutSeconds: 1800,
+    write: opts.write,
+    offline: opts.offline,
+    connection: { kubeconfig: opts.kubeconfig, context: opts.context, namespace: opts.namespace },
+  };
+}
+
+/** A free loopback port, for a Docker trial to publish on. */
+async function freePort(): Promise<number> {
+  const net = await import("node:net");
+  return new Promise<number>((resolvePort, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** The vLLM version a server reports on /version, or null when it does not answer within 5 s. */
+async function serverVersion(endpoint: string): Promise<string | null> {
+  try {
+    const r = await fetch(`${endpoint}/version`, { signal: AbortSignal.timeout(5000) });
+    return r.ok ? (((await r.json()) as { version?: string }).version ?? null) : null;
+  } catch {
+    return null;
+  }
 }
 
 export function formatTune(o: TuneOutcome, resultsFile: string): string {

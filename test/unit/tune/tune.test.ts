@@ -10,13 +10,13 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { nodePlanIo } from "../../../src/app/node-io.ts";
-import { parseBudget, parseWorkload, tuneOptionsSchema } from "../../../src/commands/tune.ts";
+import { parseBudget, parseWorkload, tuneOptionsSchema, tuneRequest } from "../../../src/commands/tune.ts";
 import { parseOptions } from "../../../src/commands/options.ts";
 import { UsageError } from "../../../src/errors.ts";
 import { benchReport, tuneReport } from "../../../src/report/html.ts";
 import type { BenchLevel, BenchRequest, BenchResult, DeployResult, Session } from "../../../src/target.ts";
 import { applyToText, unifiedDiff } from "../../../src/tune/edit.ts";
-import { tune, type TuneRequest } from "../../../src/tune/run.ts";
+import { benchRequest, sampleWorkload, tune, type TuneRequest } from "../../../src/tune/run.ts";
 import { checkLevel, parseTuneSlo, rank, scoreTrial } from "../../../src/tune/score.ts";
 import { candidates, overridesFor, settingsOf } from "../../../src/tune/space.ts";
 import { Ui } from "../../../src/ui/output.ts";
@@ -229,6 +229,96 @@ test("tune's flags: a budget of trials or time, a workload, an SLO is required",
     () => parseOptions(tuneOptionsSchema, { file: ["x.yaml"] }),
     (e: unknown) => e instanceof UsageError && /tune needs an SLO/.test(e.message),
   );
+});
+
+test("tune's request from its flags: the documented defaults, the app from the argument, a dataset file's workload", () => {
+  const slo = parseTuneSlo("ttft_p95=500ms", 0.9);
+  const plain = parseOptions(tuneOptionsSchema, { file: ["deploy/vllm-app.yaml"], slo: "ttft_p95=500ms" });
+  const r = tuneRequest(plain, slo, undefined);
+  assert.deepEqual(
+    {
+      app: r.app,
+      workload: r.workload,
+      requestRates: r.requestRates,
+      repeat: r.repeat,
+      seed: r.seed,
+      budget: r.budget,
+      resultsFile: r.resultsFile,
+      benchTimeoutSeconds: r.benchTimeoutSeconds,
+      sloText: r.sloText,
+    },
+    {
+      app: undefined,
+      workload: { inputLen: 256, outputLen: 128 },
+      requestRates: [1, 2, 4, 8, 16],
+      repeat: 3,
+      seed: 0,
+      budget: { trials: 8 },
+      resultsFile: path.join("deploy", "vllmapp-tune.json"),
+      benchTimeoutSeconds: 1800,
+      sloText: "ttft_p95=500ms",
+    },
+  );
+  assert.ok(!("numPrompts" in r) && !("startTimeoutSeconds" in r) && !("dataset" in r));
+  const dataset = { path: "prompts.jsonl", parsed: {} as never };
+  const given = tuneRequest(
+    parseOptions(tuneOptionsSchema, {
+      file: ["vllm-app.yaml"],
+      slo: "ttft_p95=500ms",
+      appName: "qwen3",
+      workload: "prompts.jsonl",
+      requestRate: "2,4",
+      numPrompts: "20",
+      repeat: "1",
+      seed: "7",
+      timeout: "10m",
+      budget: "1h",
+    }),
+    slo,
+    dataset,
+  );
+  assert.equal(given.app, "qwen3");
+  assert.deepEqual(given.workload, { inputLen: 0, outputLen: 0, fromFile: true });
+  assert.equal(given.dataset, dataset);
+  assert.deepEqual(
+    [given.requestRates, given.numPrompts, given.repeat, given.seed, given.startTimeoutSeconds, given.budget],
+    [[2, 4], 20, 1, 7, 600, { seconds: 3600 }],
+  );
+});
+
+test("the workload and benchmark every trial shares: random prompts as asked, the SLO's percentiles beside the usual ones, its bounds per request", () => {
+  const req = {
+    requestRates: [2, 4],
+    workload: { inputLen: 64, outputLen: 32 },
+    slo: parseTuneSlo("ttft_p97.5=500ms,itl_p95=40ms", 0.9),
+    seed: 7,
+    repeat: 2,
+    benchTimeoutSeconds: 60,
+  } as TuneRequest;
+  const { workload, sample } = sampleWorkload(req);
+  assert.equal(sample, undefined);
+  assert.deepEqual(workload, {
+    dataset: "random",
+    inputLen: 64,
+    outputLen: 32,
+    requestRates: [2, 4],
+    numPrompts: null,
+    repeat: 2,
+    warmupsPerRate: 2,
+  });
+  assert.deepEqual(benchRequest({ ...req, numPrompts: 12 }, workload, sample), {
+    concurrency: [],
+    requestRates: [2, 4],
+    numPrompts: 12,
+    inputLen: 64,
+    outputLen: 32,
+    percentiles: [50, 90, 95, 97.5, 99],
+    slo: { ttftMs: 500, tpotMs: 40 },
+    seed: 7,
+    timeoutSeconds: 60,
+    keep: false,
+    warmups: 2,
+  });
 });
 
 /** A target whose server answers from its --max-num-seqs: fewer sequences, later first tokens at 4 req/s. */
