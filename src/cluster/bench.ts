@@ -11,6 +11,7 @@ import {
   BenchOutput,
   COPIED_TOKENIZER,
   describeLevel,
+  feedWithProgress,
   planLevels,
   renderBenchJob,
   TOKENIZER_FILES,
@@ -168,13 +169,12 @@ export function benchJobSpec(
 
 const isReady = (p: Pod) => (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 
-export async function benchCluster(
+/** The live objects a benchmark Job is made from; a user's error when the app is not deployed, or not ready. */
+async function readBenchTarget(
   api: KubeApi,
   app: string,
   namespace: string,
-  req: BenchRequest,
-  ui: Ui,
-): Promise<BenchResult> {
+): Promise<{ dep: Deployment; svc: Service; ready: Pod[] }> {
   const status = await appStatus(api, app, namespace);
   if (!status.deployed)
     throw new UsageError(
@@ -200,93 +200,157 @@ export async function benchCluster(
       `app ${app} has no ${dep ? "Service" : "Deployment"} in namespace ${namespace}`,
       "deploy it again: vllmapp deploy",
     );
-  const levels = planLevels(req);
-  const name = benchJobName(app, new Date(), randomBytes(3).toString("hex"));
-  const { spec, baseUrl, model, image } = benchJobSpec(dep, svc, pods.items.filter(isReady), req, name);
-  const job = renderBenchJob(spec);
-  await api.request("POST", `/apis/batch/v1/namespaces/${namespace}/jobs`, {
-    query: { fieldManager: FIELD_MANAGER },
-    body: job,
-    what: `create the benchmark Job ${name}`,
-  });
-  const spin = await ui.spinner(
-    `bench ${app}: ${levels.map(describeLevel).join(", ")} against ${baseUrl} (vllm bench serve in Job ${name})`,
-  );
-  const out = new BenchOutput(levels, req);
+  return { dep, svc, ready: pods.items.filter(isReady) };
+}
+
+/** The benchmark Job of one run. */
+interface BenchJob {
+  app: string;
+  namespace: string;
+  name: string;
+}
+
+/** What ended a run early: its deadline or Ctrl-C, as one abort signal. */
+interface RunStop {
+  signal: AbortSignal;
+  /** which of the two stopped it (the later, if both) */
+  readonly why: "timeout" | "interrupted" | undefined;
+  /** clears the deadline and stops listening for Ctrl-C */
+  dispose(): void;
+}
+
+function stopOnTimeoutOrInterrupt(timeoutSeconds: number): RunStop {
   const ac = new AbortController();
-  let stopped: "timeout" | "interrupted" | undefined;
-  const timer = setTimeout(() => {
-    stopped = "timeout";
-    ac.abort();
-  }, req.timeoutSeconds * 1000);
-  const onInterrupt = () => {
-    stopped = "interrupted";
+  let why: RunStop["why"];
+  const stop = (w: NonNullable<RunStop["why"]>) => {
+    why = w;
     ac.abort();
   };
+  const timer = setTimeout(() => stop("timeout"), timeoutSeconds * 1000);
+  const onInterrupt = () => stop("interrupted");
   listenForInterrupt(onInterrupt);
-  const leftHint = `the Job stays for an hour for a look: kubectl logs -n ${namespace} job/${name}`;
-  try {
-    const pod = await waitForPod(api, namespace, name, ac.signal, (why) => spin.update(`bench ${app}: ${why}`)).catch(
-      (e) => {
-        if (stopped) return undefined;
-        throw e;
+  return {
+    signal: ac.signal,
+    get why() {
+      return why;
+    },
+    dispose() {
+      clearTimeout(timer);
+      stopListeningForInterrupt(onInterrupt);
+    },
+  };
+}
+
+/**
+ * Waits for the Job's pod, reads its bench container's log into `out` until the wrapper's end (a log
+ * that is followed stays open a moment longer), then the container's exit code; undefined when the run
+ * was stopped first.
+ */
+async function followJob(
+  api: KubeApi,
+  job: BenchJob,
+  out: BenchOutput,
+  stop: RunStop,
+  interactive: boolean,
+  progress: (what: string) => void,
+): Promise<number | undefined> {
+  const pod = await waitForPod(api, job.namespace, job.name, stop.signal, progress).catch((e) => {
+    if (stop.why) return undefined;
+    throw e;
+  });
+  const reading = new AbortController();
+  stop.signal.addEventListener("abort", () => reading.abort());
+  const feed = feedWithProgress(out, interactive, progress);
+  if (pod)
+    await api.lines(
+      `/api/v1/namespaces/${job.namespace}/pods/${pod.name}/log`,
+      {
+        query: { container: "bench", follow: pod.running },
+        signal: reading.signal,
+        what: `read the log of ${pod.name}`,
+      },
+      (line) => {
+        feed(line);
+        if (out.ended || out.failed) reading.abort();
       },
     );
-    let lastKey = "";
-    // the log ends with the wrapper's "end" (a log that is followed stays open a moment longer)
-    const reading = new AbortController();
-    ac.signal.addEventListener("abort", () => reading.abort());
-    if (pod)
-      await api.lines(
-        `${ns}/pods/${pod.name}/log`,
-        {
-          query: { container: "bench", follow: pod.running },
-          signal: reading.signal,
-          what: `read the log of ${pod.name}`,
-        },
-        (line) => {
-          const what = out.feed(line);
-          if (out.ended || out.failed) reading.abort();
-          if (!what) return;
-          const key = ui.interactive ? out.describe() : `${out.current?.index}`;
-          if (key !== lastKey) spin.update(`bench ${app}: ${out.describe()}`);
-          lastKey = key;
-        },
-      );
-    const exit = stopped || !pod ? undefined : await exitCodeOf(api, namespace, pod.name, ac.signal);
+  return stop.why || !pod ? undefined : await exitCodeOf(api, job.namespace, pod.name, stop.signal);
+}
+
+/**
+ * A run that did not end well, as the error to throw: stopped by Ctrl-C (the Job goes on), out of time,
+ * or failed (its exit code and the log's last lines); undefined when it ended well. Pure.
+ */
+export function benchFailure(
+  job: BenchJob,
+  out: BenchOutput,
+  why: RunStop["why"],
+  exit: number | undefined,
+  timeoutSeconds: number,
+): Error | undefined {
+  const { app, namespace, name } = job;
+  const leftHint = `the Job stays for an hour for a look: kubectl logs -n ${namespace} job/${name}`;
+  if (why === "interrupted")
+    return new InterruptedError(
+      `interrupted: stopped reading the benchmark of ${app}; Job ${name} goes on (kubectl delete job -n ${namespace} ${name})`,
+    );
+  if (why === "timeout")
+    return new ReadinessTimeoutError(
+      `the benchmark of ${app} did not finish within ${formatDuration(timeoutSeconds)} (at ${out.describe()})`,
+      leftHint,
+    );
+  if (exit === 0 && out.ended) return undefined;
+  const tail = out.tail.length ? `\n  last log lines:\n${out.tail.map((l) => `    ${l}`).join("\n")}` : "";
+  const what = out.ended ? "" : !out.levels.length && !out.current ? "; it printed no results" : "";
+  return new AppFailedError(
+    `the benchmark of ${app} failed (Job ${name}, exit code ${exit ?? "?"})${what}${tail}`,
+    leftHint,
+  );
+}
+
+/** Deletes the Job and its pod (one gone already is fine). */
+async function deleteJob(api: KubeApi, job: BenchJob): Promise<void> {
+  await api
+    .request("DELETE", `/apis/batch/v1/namespaces/${job.namespace}/jobs/${job.name}`, {
+      query: { propagationPolicy: "Background" },
+      what: `delete the benchmark Job ${job.name}`,
+    })
+    .catch((e) => {
+      if (!(e instanceof ApiError && e.status === 404)) throw e;
+    });
+}
+
+export async function benchCluster(
+  api: KubeApi,
+  app: string,
+  namespace: string,
+  req: BenchRequest,
+  ui: Ui,
+): Promise<BenchResult> {
+  const { dep, svc, ready } = await readBenchTarget(api, app, namespace);
+  const levels = planLevels(req);
+  const job: BenchJob = { app, namespace, name: benchJobName(app, new Date(), randomBytes(3).toString("hex")) };
+  const { spec, baseUrl, model, image } = benchJobSpec(dep, svc, ready, req, job.name);
+  await api.request("POST", `/apis/batch/v1/namespaces/${namespace}/jobs`, {
+    query: { fieldManager: FIELD_MANAGER },
+    body: renderBenchJob(spec),
+    what: `create the benchmark Job ${job.name}`,
+  });
+  const spin = await ui.spinner(
+    `bench ${app}: ${levels.map(describeLevel).join(", ")} against ${baseUrl} (vllm bench serve in Job ${job.name})`,
+  );
+  const out = new BenchOutput(levels, req);
+  const stop = stopOnTimeoutOrInterrupt(req.timeoutSeconds);
+  try {
+    const exit = await followJob(api, job, out, stop, ui.interactive, (what) => spin.update(`bench ${app}: ${what}`));
     spin.stop();
-    if (stopped === "interrupted")
-      throw new InterruptedError(
-        `interrupted: stopped reading the benchmark of ${app}; Job ${name} goes on (kubectl delete job -n ${namespace} ${name})`,
-      );
-    if (stopped === "timeout")
-      throw new ReadinessTimeoutError(
-        `the benchmark of ${app} did not finish within ${formatDuration(req.timeoutSeconds)} (at ${out.describe()})`,
-        leftHint,
-      );
-    if (exit !== 0 || !out.ended) {
-      const tail = out.tail.length ? `\n  last log lines:\n${out.tail.map((l) => `    ${l}`).join("\n")}` : "";
-      const what = out.ended ? "" : !out.levels.length && !out.current ? "; it printed no results" : "";
-      throw new AppFailedError(
-        `the benchmark of ${app} failed (Job ${name}, exit code ${exit ?? "?"})${what}${tail}`,
-        leftHint,
-      );
-    }
+    const failure = benchFailure(job, out, stop.why, exit, req.timeoutSeconds);
+    if (failure) throw failure;
     for (const w of out.warnings) ui.warn(w);
     ui.success(`bench ${app}: ${out.levels.length} level${out.levels.length === 1 ? "" : "s"} done`);
-    if (!req.keep) {
-      await api
-        .request("DELETE", `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`, {
-          query: { propagationPolicy: "Background" },
-          what: `delete the benchmark Job ${name}`,
-        })
-        .catch((e) => {
-          if (!(e instanceof ApiError && e.status === 404)) throw e;
-        });
-    }
+    if (!req.keep) await deleteJob(api, job);
   } finally {
-    clearTimeout(timer);
-    stopListeningForInterrupt(onInterrupt);
+    stop.dispose();
     spin.stop();
   }
   return {
@@ -296,7 +360,7 @@ export async function benchCluster(
     endpoint: baseUrl,
     model,
     image,
-    tool: { name: "vllm bench serve", ranIn: `Job ${name}` },
+    tool: { name: "vllm bench serve", ranIn: `Job ${job.name}` },
     workload: {
       dataset: "random",
       inputLen: req.inputLen,
