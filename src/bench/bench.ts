@@ -454,3 +454,21 @@ export class BenchOutput {
     return `${this.current.label} (${n})${this.progress ? `: ${this.progress.done}/${this.progress.total} requests` : ""}`;
   }
 }
+
+/**
+ * Feeds lines to `out` and shows its progress when it changes: per request on a terminal, once per
+ * level without one (a CI log gets a line per level, not per request).
+ */
+export function feedWithProgress(
+  out: BenchOutput,
+  interactive: boolean,
+  show: (progress: string) => void,
+): (line: string) => void {
+  let lastKey = "";
+  return (line) => {
+    if (!out.feed(line)) return;
+    const key = interactive ? out.describe() : `${out.current?.index}`;
+    if (key !== lastKey) show(out.describe());
+    lastKey = key;
+  };
+}

@@ -4,20 +4,31 @@
  * Deployment that makes it: a Deployment the namespace's rules refuse is accepted, and its ReplicaSet
  * then fails to create pods every few seconds).
  */
+import type { V1Deployment, V1PodTemplateSpec } from "@kubernetes/client-node";
 import type { K8sObject } from "../render/types.js";
 import { FIELD_MANAGER, LABEL_APP } from "../render/labels.js";
 import type { KubeApi } from "./api.js";
 import { explainRefusal, type Refusal } from "./diagnose.js";
 import { ApiError } from "./errors.js";
 
-function podTemplates(o: any): { role: string; tpl: any }[] {
-  if (o.kind === "Deployment") return [{ role: "", tpl: o.spec?.template }];
+/** The rendered objects that make pods, as they are rendered (client-node's models), by kind. */
+type Deployment = K8sObject & Pick<V1Deployment, "spec">;
+type LeaderWorkerSet = K8sObject & {
+  spec?: { leaderWorkerTemplate?: { leaderTemplate?: V1PodTemplateSpec; workerTemplate?: V1PodTemplateSpec } };
+};
+
+/** The pod templates of a rendered object: a Deployment's one, a LeaderWorkerSet's leader and worker; none for other kinds. */
+function podTemplates(o: K8sObject): { role: string; tpl: V1PodTemplateSpec }[] {
+  if (o.kind === "Deployment") {
+    const tpl = (o as Deployment).spec?.template;
+    return tpl ? [{ role: "", tpl }] : [];
+  }
   if (o.kind === "LeaderWorkerSet") {
-    const lwt = o.spec?.leaderWorkerTemplate ?? {};
+    const lwt = (o as LeaderWorkerSet).spec?.leaderWorkerTemplate ?? {};
     return [
       { role: "leader", tpl: lwt.leaderTemplate },
       { role: "worker", tpl: lwt.workerTemplate },
-    ].filter((x) => x.tpl);
+    ].filter((x): x is { role: string; tpl: V1PodTemplateSpec } => x.tpl !== undefined);
   }
   return [];
 }

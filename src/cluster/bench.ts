@@ -6,10 +6,12 @@
  * read back from the Job's log. The server's /metrics are scraped from each ready replica's pod IP.
  */
 import { randomBytes } from "node:crypto";
+import type { V1PodSpec, V1Volume } from "@kubernetes/client-node";
 import {
   BenchOutput,
   COPIED_TOKENIZER,
   describeLevel,
+  feedWithProgress,
   planLevels,
   renderBenchJob,
   TOKENIZER_FILES,
@@ -26,18 +28,26 @@ import { rcloneSource } from "../render/model-copy.js";
 import { podSecurityLevelOf } from "../render/security.js";
 import type { BenchRequest, BenchResult } from "../target.js";
 import type { Ui } from "../ui/output.js";
-import type { KObject, KubeApi } from "./api.js";
+import type { KubeApi } from "./api.js";
 import { API_KEY } from "./apply.js";
 import { diagnosePods, type KEvent } from "./diagnose.js";
 import { ApiError } from "./errors.js";
+import type { Container, Deployment, Pod, PodSpec, Service, Wire } from "./k8s-types.js";
 import { serviceUrl } from "./read.js";
 import { appStatus } from "./status.js";
-
-type Obj = KObject & { spec?: any; status?: any };
 
 const RCLONE_IMAGE = "rclone/rclone:1.71.1";
 /** Server settings the benchmark must not take over: where the server keeps its caches. */
 const NOT_COPIED = new Set([API_KEY, "HF_HOME", "VLLM_CACHE_ROOT", "HF_HUB_CACHE", "TRANSFORMERS_CACHE"]);
+
+/**
+ * A pod spec or a volume read back, for the pure code typed with client-node's models (the Pod Security
+ * verdict, the Job's volumes): the two differ only in the Date fields of an ephemeral volume's claim
+ * template, strings on the wire, which that code neither reads nor changes.
+ */
+function asModel<T>(wire: Wire<T>): T {
+  return wire as unknown as T;
+}
 
 /**
  * A Job name from the app, the time and a nonce: `<app>-bench-<yymmddhhmmss>-<nonce>`, at most 63
@@ -49,15 +59,15 @@ export function benchJobName(app: string, at: Date, nonce: string): string {
 }
 
 /** How the Job gets the tokenizer, from the live Deployment: its model argument, its volumes, its model URI. Pure. */
-export function tokenizerFor(dep: Obj, container: any): TokenizerSource {
-  const modelArg: string = container.args?.[0] ?? "";
-  const uri: string = dep.metadata.annotations?.[ANNOTATION_MODEL_URI] ?? modelArg;
+export function tokenizerFor(dep: Deployment, container: Container | undefined): TokenizerSource {
+  const modelArg = container?.args?.[0] ?? "";
+  const uri = dep.metadata.annotations?.[ANNOTATION_MODEL_URI] ?? modelArg;
   const source = parseModelPath(uri, { backend: "kubernetes" });
   if ("kind" in source && isObjectStore(source)) {
-    const download = (dep.spec?.template?.spec?.initContainers ?? []).find((c: any) => c.name === "model-download");
-    const env = (container.env ?? []).filter((e: any) => /^(AWS_|GOOGLE_|AZURE_|RCLONE_)/.test(e.name));
-    const endpoint = env.find((e: any) => e.name === "AWS_ENDPOINT_URL" && typeof e.value === "string");
-    if (source.kind === "s3" && endpoint && !env.some((e: any) => e.name === "RCLONE_S3_ENDPOINT"))
+    const download = (dep.spec?.template?.spec?.initContainers ?? []).find((c) => c.name === "model-download");
+    const env = (container?.env ?? []).filter((e) => /^(AWS_|GOOGLE_|AZURE_|RCLONE_)/.test(e.name));
+    const endpoint = env.find((e) => e.name === "AWS_ENDPOINT_URL" && typeof e.value === "string");
+    if (source.kind === "s3" && endpoint && !env.some((e) => e.name === "RCLONE_S3_ENDPOINT"))
       env.push({ name: "RCLONE_S3_ENDPOINT", value: endpoint.value });
     return {
       kind: "copy",
@@ -68,10 +78,10 @@ export function tokenizerFor(dep: Obj, container: any): TokenizerSource {
   }
   if (modelArg.startsWith("/")) {
     // a folder on a volume the server mounts (a PVC): the Job mounts the same, read-only
-    const mount = [...(container.volumeMounts ?? [])]
-      .sort((a: any, b: any) => b.mountPath.length - a.mountPath.length)
-      .find((m: any) => modelArg === m.mountPath || modelArg.startsWith(`${m.mountPath.replace(/\/$/, "")}/`));
-    const volume = mount && (dep.spec?.template?.spec?.volumes ?? []).find((v: any) => v.name === mount.name);
+    const mount = [...(container?.volumeMounts ?? [])]
+      .sort((a, b) => b.mountPath.length - a.mountPath.length)
+      .find((m) => modelArg === m.mountPath || modelArg.startsWith(`${m.mountPath.replace(/\/$/, "")}/`));
+    const volume = mount && (dep.spec?.template?.spec?.volumes ?? []).find((v) => v.name === mount.name);
     if (volume && !volume.emptyDir) {
       const ro = volume.persistentVolumeClaim
         ? { ...volume, persistentVolumeClaim: { ...volume.persistentVolumeClaim, readOnly: true } }
@@ -79,7 +89,7 @@ export function tokenizerFor(dep: Obj, container: any): TokenizerSource {
       return {
         kind: "mount",
         tokenizer: modelArg,
-        volume: ro,
+        volume: asModel<V1Volume>(ro),
         mount: {
           name: mount.name,
           mountPath: mount.mountPath,
@@ -95,32 +105,32 @@ export function tokenizerFor(dep: Obj, container: any): TokenizerSource {
 
 /** The Job for a deployed app, from its live Deployment, Service and ready pods. Pure. */
 export function benchJobSpec(
-  dep: Obj,
-  svc: Obj,
-  pods: readonly Obj[],
+  dep: Deployment,
+  svc: Service,
+  pods: readonly Pod[],
   req: BenchRequest,
   name: string,
 ): { spec: BenchJobSpec; baseUrl: string; model: string; image: string } {
   const app = dep.metadata.labels?.[LABEL_APP] ?? dep.metadata.name;
   const namespace = dep.metadata.namespace!;
   const container =
-    (dep.spec?.template?.spec?.containers ?? []).find((c: any) => c.name === "vllm") ??
+    (dep.spec?.template?.spec?.containers ?? []).find((c) => c.name === "vllm") ??
     dep.spec?.template?.spec?.containers?.[0];
   const baseUrl = serviceUrl(svc, namespace);
   const model = req.model ?? dep.metadata.annotations?.[ANNOTATION_MODEL_ID] ?? container?.args?.[0] ?? app;
-  const env = (container?.env ?? []).filter((e: any) => !NOT_COPIED.has(e.name));
-  const key = (container?.env ?? []).find((e: any) => e.name === API_KEY);
+  const env = (container?.env ?? []).filter((e) => !NOT_COPIED.has(e.name));
+  const key = (container?.env ?? []).find((e) => e.name === API_KEY);
   if (key?.valueFrom) env.push({ name: "OPENAI_API_KEY", valueFrom: key.valueFrom });
   else if (key?.value !== undefined) env.push({ name: "OPENAI_API_KEY", value: key.value });
-  const tokenizer = tokenizerFor(dep, container ?? {});
+  // a Deployment's containers have an image (the API server requires one)
+  const image = container?.image ?? "";
+  const tokenizer = tokenizerFor(dep, container);
   const tokenizerPath = tokenizer.kind === "copy" ? COPIED_TOKENIZER : tokenizer.tokenizer;
-  const port =
-    (container?.ports ?? []).find((p: any) => p.name === "http")?.containerPort ?? svc.spec?.ports?.[0]?.port;
-  const metrics = pods
-    .filter((p) => p.status?.podIP)
-    .map(
-      (p) => `http://${String(p.status.podIP).includes(":") ? `[${p.status.podIP}]` : p.status.podIP}:${port}/metrics`,
-    );
+  const port = (container?.ports ?? []).find((p) => p.name === "http")?.containerPort ?? svc.spec?.ports?.[0]?.port;
+  const metrics = pods.flatMap((p) => {
+    const ip = p.status?.podIP;
+    return ip ? [`http://${ip.includes(":") ? `[${ip}]` : ip}:${port}/metrics`] : [];
+  });
   const config = wrapperConfig(
     { baseUrl, model, tokenizer: tokenizerPath },
     req,
@@ -129,11 +139,11 @@ export function benchJobSpec(
   );
   // the same Pod Security level as the server's pod (restricted, or root for an image that needs it)
   const profile =
-    dep.spec?.template?.spec && podSecurityLevelOf(dep.spec.template.spec).level === "restricted"
+    dep.spec?.template?.spec && podSecurityLevelOf(asModel<V1PodSpec>(dep.spec.template.spec)).level === "restricted"
       ? "restricted"
       : "baseline";
   // in the server's node pool (on a cluster with GPU node pools, not a hop away on another pool's node)
-  const pod = dep.spec?.template?.spec ?? {};
+  const pod: Partial<PodSpec> = dep.spec?.template?.spec ?? {};
   const placement = {
     ...(pod.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}),
     ...(pod.affinity?.nodeAffinity ? { affinity: { nodeAffinity: pod.affinity.nodeAffinity } } : {}),
@@ -144,7 +154,7 @@ export function benchJobSpec(
       app,
       namespace,
       name,
-      image: container?.image,
+      image,
       env,
       tokenizer,
       config,
@@ -153,19 +163,18 @@ export function benchJobSpec(
     },
     baseUrl,
     model,
-    image: container?.image,
+    image,
   };
 }
 
-const isReady = (p: Obj) => (p.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
+const isReady = (p: Pod) => (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 
-export async function benchCluster(
+/** The live objects a benchmark Job is made from; a user's error when the app is not deployed, or not ready. */
+async function readBenchTarget(
   api: KubeApi,
   app: string,
   namespace: string,
-  req: BenchRequest,
-  ui: Ui,
-): Promise<BenchResult> {
+): Promise<{ dep: Deployment; svc: Service; ready: Pod[] }> {
   const status = await appStatus(api, app, namespace);
   if (!status.deployed)
     throw new UsageError(
@@ -179,9 +188,9 @@ export async function benchCluster(
     );
   const ns = `/api/v1/namespaces/${namespace}`;
   const [dep, svc, pods] = await Promise.all([
-    api.get<Obj>(`/apis/apps/v1/namespaces/${namespace}/deployments/${app}`, `read Deployment ${app}`),
-    api.get<Obj>(`${ns}/services/${app}`, `read Service ${app}`),
-    api.request<{ items: Obj[] }>("GET", `${ns}/pods`, {
+    api.get<Deployment>(`/apis/apps/v1/namespaces/${namespace}/deployments/${app}`, `read Deployment ${app}`),
+    api.get<Service>(`${ns}/services/${app}`, `read Service ${app}`),
+    api.request<{ items: Pod[] }>("GET", `${ns}/pods`, {
       query: { labelSelector: `${LABEL_APP}=${app}` },
       what: `list the pods of ${app}`,
     }),
@@ -191,93 +200,157 @@ export async function benchCluster(
       `app ${app} has no ${dep ? "Service" : "Deployment"} in namespace ${namespace}`,
       "deploy it again: vllmapp deploy",
     );
-  const levels = planLevels(req);
-  const name = benchJobName(app, new Date(), randomBytes(3).toString("hex"));
-  const { spec, baseUrl, model, image } = benchJobSpec(dep, svc, pods.items.filter(isReady), req, name);
-  const job = renderBenchJob(spec);
-  await api.request("POST", `/apis/batch/v1/namespaces/${namespace}/jobs`, {
-    query: { fieldManager: FIELD_MANAGER },
-    body: job,
-    what: `create the benchmark Job ${name}`,
-  });
-  const spin = await ui.spinner(
-    `bench ${app}: ${levels.map(describeLevel).join(", ")} against ${baseUrl} (vllm bench serve in Job ${name})`,
-  );
-  const out = new BenchOutput(levels, req);
+  return { dep, svc, ready: pods.items.filter(isReady) };
+}
+
+/** The benchmark Job of one run. */
+interface BenchJob {
+  app: string;
+  namespace: string;
+  name: string;
+}
+
+/** What ended a run early: its deadline or Ctrl-C, as one abort signal. */
+interface RunStop {
+  signal: AbortSignal;
+  /** which of the two stopped it (the later, if both) */
+  readonly why: "timeout" | "interrupted" | undefined;
+  /** clears the deadline and stops listening for Ctrl-C */
+  dispose(): void;
+}
+
+function stopOnTimeoutOrInterrupt(timeoutSeconds: number): RunStop {
   const ac = new AbortController();
-  let stopped: "timeout" | "interrupted" | undefined;
-  const timer = setTimeout(() => {
-    stopped = "timeout";
-    ac.abort();
-  }, req.timeoutSeconds * 1000);
-  const onInterrupt = () => {
-    stopped = "interrupted";
+  let why: RunStop["why"];
+  const stop = (w: NonNullable<RunStop["why"]>) => {
+    why = w;
     ac.abort();
   };
+  const timer = setTimeout(() => stop("timeout"), timeoutSeconds * 1000);
+  const onInterrupt = () => stop("interrupted");
   listenForInterrupt(onInterrupt);
-  const leftHint = `the Job stays for an hour for a look: kubectl logs -n ${namespace} job/${name}`;
-  try {
-    const pod = await waitForPod(api, namespace, name, ac.signal, (why) => spin.update(`bench ${app}: ${why}`)).catch(
-      (e) => {
-        if (stopped) return undefined;
-        throw e;
+  return {
+    signal: ac.signal,
+    get why() {
+      return why;
+    },
+    dispose() {
+      clearTimeout(timer);
+      stopListeningForInterrupt(onInterrupt);
+    },
+  };
+}
+
+/**
+ * Waits for the Job's pod, reads its bench container's log into `out` until the wrapper's end (a log
+ * that is followed stays open a moment longer), then the container's exit code; undefined when the run
+ * was stopped first.
+ */
+async function followJob(
+  api: KubeApi,
+  job: BenchJob,
+  out: BenchOutput,
+  stop: RunStop,
+  interactive: boolean,
+  progress: (what: string) => void,
+): Promise<number | undefined> {
+  const pod = await waitForPod(api, job.namespace, job.name, stop.signal, progress).catch((e) => {
+    if (stop.why) return undefined;
+    throw e;
+  });
+  const reading = new AbortController();
+  stop.signal.addEventListener("abort", () => reading.abort());
+  const feed = feedWithProgress(out, interactive, progress);
+  if (pod)
+    await api.lines(
+      `/api/v1/namespaces/${job.namespace}/pods/${pod.name}/log`,
+      {
+        query: { container: "bench", follow: pod.running },
+        signal: reading.signal,
+        what: `read the log of ${pod.name}`,
+      },
+      (line) => {
+        feed(line);
+        if (out.ended || out.failed) reading.abort();
       },
     );
-    let lastKey = "";
-    // the log ends with the wrapper's "end" (a log that is followed stays open a moment longer)
-    const reading = new AbortController();
-    ac.signal.addEventListener("abort", () => reading.abort());
-    if (pod)
-      await api.lines(
-        `${ns}/pods/${pod.name}/log`,
-        {
-          query: { container: "bench", follow: pod.running },
-          signal: reading.signal,
-          what: `read the log of ${pod.name}`,
-        },
-        (line) => {
-          const what = out.feed(line);
-          if (out.ended || out.failed) reading.abort();
-          if (!what) return;
-          const key = ui.interactive ? out.describe() : `${out.current?.index}`;
-          if (key !== lastKey) spin.update(`bench ${app}: ${out.describe()}`);
-          lastKey = key;
-        },
-      );
-    const exit = stopped || !pod ? undefined : await exitCodeOf(api, namespace, pod.name, ac.signal);
+  return stop.why || !pod ? undefined : await exitCodeOf(api, job.namespace, pod.name, stop.signal);
+}
+
+/**
+ * A run that did not end well, as the error to throw: stopped by Ctrl-C (the Job goes on), out of time,
+ * or failed (its exit code and the log's last lines); undefined when it ended well. Pure.
+ */
+export function benchFailure(
+  job: BenchJob,
+  out: BenchOutput,
+  why: RunStop["why"],
+  exit: number | undefined,
+  timeoutSeconds: number,
+): Error | undefined {
+  const { app, namespace, name } = job;
+  const leftHint = `the Job stays for an hour for a look: kubectl logs -n ${namespace} job/${name}`;
+  if (why === "interrupted")
+    return new InterruptedError(
+      `interrupted: stopped reading the benchmark of ${app}; Job ${name} goes on (kubectl delete job -n ${namespace} ${name})`,
+    );
+  if (why === "timeout")
+    return new ReadinessTimeoutError(
+      `the benchmark of ${app} did not finish within ${formatDuration(timeoutSeconds)} (at ${out.describe()})`,
+      leftHint,
+    );
+  if (exit === 0 && out.ended) return undefined;
+  const tail = out.tail.length ? `\n  last log lines:\n${out.tail.map((l) => `    ${l}`).join("\n")}` : "";
+  const what = out.ended ? "" : !out.levels.length && !out.current ? "; it printed no results" : "";
+  return new AppFailedError(
+    `the benchmark of ${app} failed (Job ${name}, exit code ${exit ?? "?"})${what}${tail}`,
+    leftHint,
+  );
+}
+
+/** Deletes the Job and its pod (one gone already is fine). */
+async function deleteJob(api: KubeApi, job: BenchJob): Promise<void> {
+  await api
+    .request("DELETE", `/apis/batch/v1/namespaces/${job.namespace}/jobs/${job.name}`, {
+      query: { propagationPolicy: "Background" },
+      what: `delete the benchmark Job ${job.name}`,
+    })
+    .catch((e) => {
+      if (!(e instanceof ApiError && e.status === 404)) throw e;
+    });
+}
+
+export async function benchCluster(
+  api: KubeApi,
+  app: string,
+  namespace: string,
+  req: BenchRequest,
+  ui: Ui,
+): Promise<BenchResult> {
+  const { dep, svc, ready } = await readBenchTarget(api, app, namespace);
+  const levels = planLevels(req);
+  const job: BenchJob = { app, namespace, name: benchJobName(app, new Date(), randomBytes(3).toString("hex")) };
+  const { spec, baseUrl, model, image } = benchJobSpec(dep, svc, ready, req, job.name);
+  await api.request("POST", `/apis/batch/v1/namespaces/${namespace}/jobs`, {
+    query: { fieldManager: FIELD_MANAGER },
+    body: renderBenchJob(spec),
+    what: `create the benchmark Job ${job.name}`,
+  });
+  const spin = await ui.spinner(
+    `bench ${app}: ${levels.map(describeLevel).join(", ")} against ${baseUrl} (vllm bench serve in Job ${job.name})`,
+  );
+  const out = new BenchOutput(levels, req);
+  const stop = stopOnTimeoutOrInterrupt(req.timeoutSeconds);
+  try {
+    const exit = await followJob(api, job, out, stop, ui.interactive, (what) => spin.update(`bench ${app}: ${what}`));
     spin.stop();
-    if (stopped === "interrupted")
-      throw new InterruptedError(
-        `interrupted: stopped reading the benchmark of ${app}; Job ${name} goes on (kubectl delete job -n ${namespace} ${name})`,
-      );
-    if (stopped === "timeout")
-      throw new ReadinessTimeoutError(
-        `the benchmark of ${app} did not finish within ${formatDuration(req.timeoutSeconds)} (at ${out.describe()})`,
-        leftHint,
-      );
-    if (exit !== 0 || !out.ended) {
-      const tail = out.tail.length ? `\n  last log lines:\n${out.tail.map((l) => `    ${l}`).join("\n")}` : "";
-      const what = out.ended ? "" : !out.levels.length && !out.current ? "; it printed no results" : "";
-      throw new AppFailedError(
-        `the benchmark of ${app} failed (Job ${name}, exit code ${exit ?? "?"})${what}${tail}`,
-        leftHint,
-      );
-    }
+    const failure = benchFailure(job, out, stop.why, exit, req.timeoutSeconds);
+    if (failure) throw failure;
     for (const w of out.warnings) ui.warn(w);
     ui.success(`bench ${app}: ${out.levels.length} level${out.levels.length === 1 ? "" : "s"} done`);
-    if (!req.keep) {
-      await api
-        .request("DELETE", `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`, {
-          query: { propagationPolicy: "Background" },
-          what: `delete the benchmark Job ${name}`,
-        })
-        .catch((e) => {
-          if (!(e instanceof ApiError && e.status === 404)) throw e;
-        });
-    }
+    if (!req.keep) await deleteJob(api, job);
   } finally {
-    clearTimeout(timer);
-    stopListeningForInterrupt(onInterrupt);
+    stop.dispose();
     spin.stop();
   }
   return {
@@ -287,7 +360,7 @@ export async function benchCluster(
     endpoint: baseUrl,
     model,
     image,
-    tool: { name: "vllm bench serve", ranIn: `Job ${name}` },
+    tool: { name: "vllm bench serve", ranIn: `Job ${job.name}` },
     workload: {
       dataset: "random",
       inputLen: req.inputLen,
@@ -313,7 +386,7 @@ async function waitForPod(
   let found: { name: string; running: boolean } | undefined;
   let failure: Error | undefined;
   const events: KEvent[] = [];
-  await api.watch<Obj>(
+  await api.watch<Pod>(
     `/api/v1/namespaces/${namespace}/pods`,
     { labelSelector: `batch.kubernetes.io/job-name=${job}` },
     ac.signal,
@@ -321,7 +394,7 @@ async function waitForPod(
     (e) => {
       if (e.type === "DELETED") return;
       const pod = e.object;
-      const bench = (pod.status?.containerStatuses ?? []).find((s: any) => s.name === "bench");
+      const bench = (pod.status?.containerStatuses ?? []).find((s) => s.name === "bench");
       if (bench?.state?.running || bench?.state?.terminated) {
         found = { name: pod.metadata.name, running: Boolean(bench.state.running) };
         ac.abort();
@@ -349,8 +422,8 @@ async function exitCodeOf(
   signal: AbortSignal,
 ): Promise<number | undefined> {
   for (let i = 0; i < 60 && !signal.aborted; i++) {
-    const p = await api.get<Obj>(`/api/v1/namespaces/${namespace}/pods/${pod}`, `read pod ${pod}`);
-    const s = (p?.status?.containerStatuses ?? []).find((c: any) => c.name === "bench");
+    const p = await api.get<Pod>(`/api/v1/namespaces/${namespace}/pods/${pod}`, `read pod ${pod}`);
+    const s = (p?.status?.containerStatuses ?? []).find((c) => c.name === "bench");
     if (s?.state?.terminated) return s.state.terminated.exitCode;
     await new Promise((r) => setTimeout(r, 500));
   }

@@ -6,7 +6,7 @@
  */
 import { LABEL_APP } from "../render/labels.js";
 import { DEFAULT_POOL_LABEL } from "../config/gpus.js";
-import type { Deployment, Node, Pod, ReplicaSet } from "./k8s-types.js";
+import type { ContainerStatus, Deployment, Node, Pod, ReplicaSet } from "./k8s-types.js";
 
 export interface Diagnosis {
   /** one line */
@@ -203,81 +203,83 @@ function eventsOf(pod: Pod, events: readonly KEvent[]): KEvent[] {
   );
 }
 
-function diagnosePod(pod: Pod, events: readonly KEvent[], nodes?: readonly Node[]): Diagnosis | undefined {
-  const name = pod.metadata.name;
-  const evs = eventsOf(pod, events);
-  const scheduled = (pod.status?.conditions ?? []).find((c) => c.type === "PodScheduled");
-  if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") {
-    if (evs.some((e) => e.reason === "TriggeredScaleUp"))
-      return { reason: `${name} waits for the cluster autoscaler to add a node`, fatal: false };
-    const msg = scheduled.message ?? [...evs].reverse().find((e) => e.reason === "FailedScheduling")?.message ?? "";
-    return explainUnschedulable(msg, pod, nodes);
-  }
+/** A container status of the pod, init containers first, marked as such. */
+type PodContainerStatus = ContainerStatus & { init: boolean };
+
+/** The startup probe killed the server: the restart that follows will not fare better. */
+function startupProbeGaveUp(pod: Pod, evs: readonly KEvent[]): Diagnosis | undefined {
   const probeKill = evs.find((e) => e.reason === "Killing" && /failed startup probe/.test(e.message ?? ""));
-  if (probeKill) {
-    const c = (pod.spec?.containers ?? []).find((x) => x.startupProbe);
-    const budget = c?.startupProbe
-      ? (c.startupProbe.failureThreshold ?? 3) * (c.startupProbe.periodSeconds ?? 10)
-      : undefined;
+  if (!probeKill) return undefined;
+  const c = (pod.spec?.containers ?? []).find((x) => x.startupProbe);
+  const budget = c?.startupProbe
+    ? (c.startupProbe.failureThreshold ?? 3) * (c.startupProbe.periodSeconds ?? 10)
+    : undefined;
+  return {
+    reason: `the startup probe gave up: the server did not answer /health within ${budget ?? "its"} s (startup_timeout)`,
+    hint: "raise startup_timeout (large models take long to download and load), and see `vllmapp logs` for where it got stuck",
+    fatal: true,
+    logsOf: c && { pod: pod.metadata.name, container: c.name },
+  };
+}
+
+/**
+ * What keeps one container of the pod from running: an image it cannot pull, an OOM kill, a crash loop
+ * (or a failed init container), a container the kubelet cannot create; undefined when none of these.
+ */
+function diagnoseContainer(pod: Pod, s: PodContainerStatus, evs: readonly KEvent[]): Diagnosis | undefined {
+  const name = pod.metadata.name;
+  const label = `${s.init ? "init container" : "container"} ${s.name} of ${name}`;
+  const waiting = s.state?.waiting;
+  const last = s.lastState?.terminated ?? s.state?.terminated;
+  if (waiting?.reason && IMAGE_PULL.has(waiting.reason)) {
+    const detail =
+      waiting.reason === "ErrImagePull"
+        ? waiting.message
+        : ([...evs].reverse().find((e) => e.reason === "Failed" && /pull/i.test(e.message ?? ""))?.message ??
+          waiting.message);
     return {
-      reason: `the startup probe gave up: the server did not answer /health within ${budget ?? "its"} s (startup_timeout)`,
-      hint: "raise startup_timeout (large models take long to download and load), and see `vllmapp logs` for where it got stuck",
+      reason: `cannot pull image ${s.image}: ${waiting.reason}${detail ? ` (${detail})` : ""}`,
+      hint: "check the image name and tag, and that the cluster may pull from that registry (imagePullSecrets through pod_template)",
       fatal: true,
-      logsOf: c && { pod: name, container: c.name },
     };
   }
-  const statuses = [
-    ...(pod.status?.initContainerStatuses ?? []).map((s) => ({ ...s, init: true })),
-    ...(pod.status?.containerStatuses ?? []).map((s) => ({ ...s, init: false })),
-  ];
-  for (const s of statuses) {
-    const label = `${s.init ? "init container" : "container"} ${s.name} of ${name}`;
-    const waiting = s.state?.waiting;
-    const last = s.lastState?.terminated ?? s.state?.terminated;
-    if (waiting?.reason && IMAGE_PULL.has(waiting.reason)) {
-      const detail =
-        waiting.reason === "ErrImagePull"
-          ? waiting.message
-          : ([...evs].reverse().find((e) => e.reason === "Failed" && /pull/i.test(e.message ?? ""))?.message ??
-            waiting.message);
-      return {
-        reason: `cannot pull image ${s.image}: ${waiting.reason}${detail ? ` (${detail})` : ""}`,
-        hint: "check the image name and tag, and that the cluster may pull from that registry (imagePullSecrets through pod_template)",
-        fatal: true,
-      };
-    }
-    if (last?.reason === "OOMKilled") {
-      const limit = (pod.spec?.[s.init ? "initContainers" : "containers"] ?? []).find((c) => c.name === s.name)
-        ?.resources?.limits?.memory;
-      return {
-        reason: `${label} was OOM-killed: it used more than its memory limit${limit ? ` (${limit})` : ""}`,
-        hint: "raise resources.memory (weights pass through host memory while loading)",
-        fatal: true,
-        logsOf: { pod: name, container: s.name },
-      };
-    }
-    if (waiting?.reason === "CrashLoopBackOff" || (s.init && last && last.exitCode !== 0)) {
-      return {
-        reason: `${label} keeps crashing (exit code ${last?.exitCode ?? "?"}${last?.reason ? `, ${last.reason}` : ""}; ${s.restartCount ?? 0} restarts)`,
-        hint: `see why: vllmapp logs ${pod.metadata.labels?.[LABEL_APP] ?? ""} --previous`,
-        fatal: true,
-        logsOf: { pod: name, container: s.name },
-      };
-    }
-    if (waiting?.reason && CANNOT_START.has(waiting.reason)) {
-      if (KUBELET_CACHE_NOT_SYNCED.test(waiting.message ?? ""))
-        return {
-          reason: `${label}: the kubelet is still reading its Secrets and ConfigMaps (${waiting.message})`,
-          fatal: false,
-        };
-      return { reason: `${label} cannot start: ${waiting.message ?? waiting.reason}`, fatal: true };
-    }
+  if (last?.reason === "OOMKilled") {
+    const limit = (pod.spec?.[s.init ? "initContainers" : "containers"] ?? []).find((c) => c.name === s.name)?.resources
+      ?.limits?.memory;
+    return {
+      reason: `${label} was OOM-killed: it used more than its memory limit${limit ? ` (${limit})` : ""}`,
+      hint: "raise resources.memory (weights pass through host memory while loading)",
+      fatal: true,
+      logsOf: { pod: name, container: s.name },
+    };
   }
+  if (waiting?.reason === "CrashLoopBackOff" || (s.init && last && last.exitCode !== 0)) {
+    return {
+      reason: `${label} keeps crashing (exit code ${last?.exitCode ?? "?"}${last?.reason ? `, ${last.reason}` : ""}; ${s.restartCount ?? 0} restarts)`,
+      hint: `see why: vllmapp logs ${pod.metadata.labels?.[LABEL_APP] ?? ""} --previous`,
+      fatal: true,
+      logsOf: { pod: name, container: s.name },
+    };
+  }
+  if (waiting?.reason && CANNOT_START.has(waiting.reason)) {
+    if (KUBELET_CACHE_NOT_SYNCED.test(waiting.message ?? ""))
+      return {
+        reason: `${label}: the kubelet is still reading its Secrets and ConfigMaps (${waiting.message})`,
+        fatal: false,
+      };
+    return { reason: `${label} cannot start: ${waiting.message ?? waiting.reason}`, fatal: true };
+  }
+  return undefined;
+}
+
+/** Where a pod with nothing wrong stands on its way to ready (never fatal); undefined when it is ready. */
+function podProgress(pod: Pod, scheduled: boolean, evs: readonly KEvent[]): Diagnosis | undefined {
+  const name = pod.metadata.name;
   const main =
     (pod.status?.containerStatuses ?? []).find((s) => s.name === "vllm") ?? pod.status?.containerStatuses?.[0];
   if (!main)
     return {
-      reason: `${name}: ${pod.status?.phase === "Pending" && scheduled?.status === "True" ? "creating containers" : "waiting to be scheduled"}`,
+      reason: `${name}: ${pod.status?.phase === "Pending" && scheduled ? "creating containers" : "waiting to be scheduled"}`,
       fatal: false,
     };
   if (main.state?.waiting)
@@ -293,6 +295,30 @@ function diagnosePod(pod: Pod, events: readonly KEvent[], nodes?: readonly Node[
     };
   }
   return undefined;
+}
+
+/** One pod's state: unschedulable, killed by its startup probe, a container that cannot run, or its progress. */
+function diagnosePod(pod: Pod, events: readonly KEvent[], nodes?: readonly Node[]): Diagnosis | undefined {
+  const name = pod.metadata.name;
+  const evs = eventsOf(pod, events);
+  const scheduled = (pod.status?.conditions ?? []).find((c) => c.type === "PodScheduled");
+  if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") {
+    if (evs.some((e) => e.reason === "TriggeredScaleUp"))
+      return { reason: `${name} waits for the cluster autoscaler to add a node`, fatal: false };
+    const msg = scheduled.message ?? [...evs].reverse().find((e) => e.reason === "FailedScheduling")?.message ?? "";
+    return explainUnschedulable(msg, pod, nodes);
+  }
+  const probe = startupProbeGaveUp(pod, evs);
+  if (probe) return probe;
+  const statuses: PodContainerStatus[] = [
+    ...(pod.status?.initContainerStatuses ?? []).map((s) => ({ ...s, init: true })),
+    ...(pod.status?.containerStatuses ?? []).map((s) => ({ ...s, init: false })),
+  ];
+  for (const s of statuses) {
+    const d = diagnoseContainer(pod, s, evs);
+    if (d) return d;
+  }
+  return podProgress(pod, scheduled?.status === "True", evs);
 }
 
 /** The most telling reason among the pods: a fatal one first, else the first pod's state. */

@@ -9,7 +9,7 @@ import {
   ANNOTATION_MODEL_URI,
   LABEL_APP,
 } from "../render/labels.js";
-import type { AppStatus, AppSummary, ListResult } from "../target.js";
+import type { AppStatus, AppSummary, GroupStatus, ListResult, RouteStatus } from "../target.js";
 import { formatAge } from "../text.js";
 import type { KubeApi } from "./api.js";
 import { API_KEY } from "./apply.js";
@@ -21,7 +21,7 @@ import { describeCurrent } from "../startup/phases.js";
 import { readPodStartup } from "./startup.js";
 import { readHistory } from "./starts.js";
 import { currentAndPrevious } from "../startup/timeline.js";
-import type { Deployment, Ingress, Pod, ReplicaSet, Service } from "./k8s-types.js";
+import type { Container, Deployment, Ingress, LeaderWorkerSet, Pod, ReplicaSet, Service } from "./k8s-types.js";
 import { readLeaderWorkerSet, readNodes, serviceUrl } from "./read.js";
 import { rolloutState } from "./rollout.js";
 
@@ -60,13 +60,26 @@ function podEvents(api: KubeApi, namespace: string, reads: NamespaceReads): Prom
   return events;
 }
 
-export async function appStatus(
+/** What `status` reads of one app: its workload, Service, Ingress, ReplicaSets, pods, the pods' events, its route. */
+export interface AppObjects {
+  dep: Deployment | undefined;
+  /** the LeaderWorkerSet of a multi-node app (which has no Deployment) */
+  lws: LeaderWorkerSet | undefined;
+  svc: Service | undefined;
+  ing: Ingress | undefined;
+  replicaSets: ReplicaSet[];
+  pods: Pod[];
+  events: KEvent[];
+  route: RouteStatus | null;
+}
+
+/** One app's objects, read at once (the namespace's events once per `reads`). */
+async function readAppObjects(
   api: KubeApi,
   name: string,
   namespace: string,
-  showApiKey = false,
-  reads: NamespaceReads = new Map(),
-): Promise<AppStatus> {
+  reads: NamespaceReads,
+): Promise<AppObjects> {
   const ns = `/api/v1/namespaces/${namespace}`;
   const apps = `/apis/apps/v1/namespaces/${namespace}`;
   const selector = { labelSelector: `${LABEL_APP}=${name}` };
@@ -83,7 +96,12 @@ export async function appStatus(
     podEvents(api, namespace, reads),
     readRouteStatus(api, name, namespace),
   ]);
-  const none = {
+  return { dep, lws, svc, ing, replicaSets: rs.items, pods: pods.items, events: events.items, route };
+}
+
+/** The fields of a status that only a deployed app fills. */
+function notDeployed(): Omit<AppStatus, "name" | "namespace" | "deployed" | "ready" | "replicas"> {
+  return {
     timeline: null,
     container: null,
     state: null,
@@ -106,26 +124,40 @@ export async function appStatus(
     groups: null,
     adapters: [],
   };
-  const workload = dep ?? lws;
-  if (!workload) return { name, namespace, deployed: false, ready: false, replicas: null, ...none };
-  const group = !dep && lws ? groupState(lws, pods.items) : undefined;
-  const { done, ready: readyCount, desired } = group ?? rolloutState(dep!);
-  const replicas = { ready: readyCount, desired };
-  const endpoint = svc ? serviceUrl(svc, namespace) : null;
+}
+
+/** The server container of the app's pod template (the leader's, for a LeaderWorkerSet). */
+function serverContainer(o: AppObjects): Container | undefined {
+  const podSpec = o.dep ? o.dep.spec?.template?.spec : o.lws?.spec?.leaderWorkerTemplate?.leaderTemplate?.spec;
+  return (podSpec?.containers ?? []).find((c) => c.name === "vllm");
+}
+
+/**
+ * A deployed app's status from its objects: replicas (or groups), endpoints, the model and image, links,
+ * whether it needs an API key. The start-up, the timeline, a not-ready reason and the key itself are
+ * read afterwards. Pure.
+ */
+export function describeApp(
+  name: string,
+  namespace: string,
+  o: AppObjects,
+  workload: Deployment | LeaderWorkerSet,
+  rollout: { done: boolean; ready: number; desired: number; groups?: GroupStatus[] },
+): AppStatus {
+  const endpoint = o.svc ? serviceUrl(o.svc, namespace) : null;
   const a = workload.metadata.annotations ?? {};
-  const podSpec = dep ? dep.spec?.template?.spec : lws?.spec?.leaderWorkerTemplate?.leaderTemplate?.spec;
-  const server = (podSpec?.containers ?? []).find((c) => c.name === "vllm");
+  const server = serverContainer(o);
   const created: string | undefined = workload.metadata.creationTimestamp;
-  const status: AppStatus = {
-    ...none,
+  return {
+    ...notDeployed(),
     name,
     namespace,
     deployed: true,
-    ready: done,
-    replicas,
+    ready: rollout.done,
+    replicas: { ready: rollout.ready, desired: rollout.desired },
     endpoint,
-    ingress: ingressUrls(ing),
-    route,
+    ingress: ingressUrls(o.ing),
+    route: o.route,
     modelId: a[ANNOTATION_MODEL_ID] ?? null,
     modelUri: a[ANNOTATION_MODEL_URI] ?? null,
     modelSource: a[ANNOTATION_MODEL_SOURCE] ?? null,
@@ -133,40 +165,71 @@ export async function appStatus(
     created: created ?? null,
     age: formatAge(created) ?? null,
     description: a[ANNOTATION_DESCRIPTION] ?? null,
-    links: linksOf(workload, ingressUrls(ing)[0] ?? endpoint),
+    links: linksOf(workload, ingressUrls(o.ing)[0] ?? endpoint),
     requiresApiKey: (server?.env ?? []).some((e) => e.name === API_KEY && e.valueFrom?.secretKeyRef),
-    groups: group?.groups ?? null,
+    groups: rollout.groups ?? null,
     adapters: adapterNamesOf(server?.args ?? []),
   };
-  const mine = dep ? currentPods(dep, rs.items, pods.items) : group!.pods;
-  const first = [...(mine.length ? mine : pods.items)]
+}
+
+/** Why a rollout is not done: the start-up phase of a pod that is on its way, else the pods' diagnosis. */
+async function whyNotReady(
+  api: KubeApi,
+  o: AppObjects,
+  mine: readonly Pod[],
+  first: Pod | undefined,
+  status: AppStatus,
+): Promise<Pick<AppStatus, "reason"> & Partial<Pick<AppStatus, "hint">>> {
+  const nodes = isUnschedulable(mine) ? await readNodes(api) : undefined;
+  const d = o.dep ? diagnosePods(mine, o.events, nodes) : diagnoseGroups(o.lws!, mine, o.events, nodes);
+  const phase =
+    status.startup && status.startup.phase !== "ready" && !d?.fatal
+      ? `${first!.metadata.name}: ${describeCurrent(status.startup)}`
+      : undefined;
+  const replicas = status.replicas!;
+  return {
+    reason: phase ?? d?.reason ?? `rollout in progress (${replicas.ready}/${replicas.desired} ready)`,
+    ...(d?.hint ? { hint: d.hint } : {}),
+  };
+}
+
+/** The API key from the Secret the server reads it from (generated <app>-api-key, or the one requires_auth names). */
+async function readApiKey(api: KubeApi, namespace: string, server: Container | undefined): Promise<string | null> {
+  const keyRef = (server?.env ?? []).find((e) => e.name === API_KEY)?.valueFrom?.secretKeyRef as
+    { name: string; key: string } | undefined;
+  if (!keyRef) return null;
+  const secret = await api.get<{ data?: Record<string, string> }>(
+    `/api/v1/namespaces/${namespace}/secrets/${keyRef.name}`,
+    `read Secret ${keyRef.name}`,
+  );
+  const b64 = secret?.data?.[keyRef.key ?? API_KEY];
+  return b64 ? Buffer.from(b64, "base64").toString("utf8") : null;
+}
+
+export async function appStatus(
+  api: KubeApi,
+  name: string,
+  namespace: string,
+  showApiKey = false,
+  reads: NamespaceReads = new Map(),
+): Promise<AppStatus> {
+  const o = await readAppObjects(api, name, namespace, reads);
+  const workload = o.dep ?? o.lws;
+  if (!workload) return { name, namespace, deployed: false, ready: false, replicas: null, ...notDeployed() };
+  const group = !o.dep && o.lws ? groupState(o.lws, o.pods) : undefined;
+  const status = describeApp(name, namespace, o, workload, group ?? rolloutState(o.dep!));
+  const mine = o.dep ? currentPods(o.dep, o.replicaSets, o.pods) : group!.pods;
+  const first = [...(mine.length ? mine : o.pods)]
     .filter((p) => !p.metadata.deletionTimestamp)
     .sort((x, y) => x.metadata.name.localeCompare(y.metadata.name))[0];
   const [read, history] = await Promise.all([
-    first ? readPodStartup(api, first, events.items) : undefined,
+    first ? readPodStartup(api, first, o.events) : undefined,
     readHistory(api, name, namespace),
   ]);
   status.startup = read?.report ?? null;
   status.timeline = currentAndPrevious(read?.start, history);
-  if (!done) {
-    const nodes = isUnschedulable(mine) ? await readNodes(api) : undefined;
-    const d = dep ? diagnosePods(mine, events.items, nodes) : diagnoseGroups(lws!, mine, events.items, nodes);
-    const phase =
-      status.startup && status.startup.phase !== "ready" && !d?.fatal
-        ? `${first!.metadata.name}: ${describeCurrent(status.startup)}`
-        : undefined;
-    status.reason = phase ?? d?.reason ?? `rollout in progress (${replicas.ready}/${replicas.desired} ready)`;
-    if (d?.hint) status.hint = d.hint;
-  }
-  // the key's Secret is the one the pod reads (generated <app>-api-key, or the one requires_auth names)
-  const keyRef = (server?.env ?? []).find((e) => e.name === API_KEY)?.valueFrom?.secretKeyRef as
-    { name: string; key: string } | undefined;
-  const keySecret =
-    showApiKey && keyRef
-      ? await api.get<{ data?: Record<string, string> }>(`${ns}/secrets/${keyRef.name}`, `read Secret ${keyRef.name}`)
-      : undefined;
-  const b64 = keySecret?.data?.[keyRef?.key ?? API_KEY];
-  if (b64) status.apiKey = Buffer.from(b64, "base64").toString("utf8");
+  if (!status.ready) Object.assign(status, await whyNotReady(api, o, mine, first, status));
+  if (showApiKey) status.apiKey = await readApiKey(api, namespace, serverContainer(o));
   return status;
 }
 

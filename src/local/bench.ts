@@ -13,15 +13,16 @@ import {
   BenchOutput,
   COPIED_TOKENIZER,
   describeLevel,
+  feedWithProgress,
   planLevels,
   TOKENIZER_FILES,
   WRAPPER,
   wrapperConfig,
-  type BenchEndpoint,
+  type Level,
 } from "../bench/bench.js";
 import { AppFailedError, DockerError, InterruptedError, ReadinessTimeoutError, UsageError } from "../errors.js";
 import { listenForInterrupt, stopListeningForInterrupt } from "../interrupt.js";
-import { parseModelPath } from "../models/source.js";
+import { parseModelPath, type ModelSource } from "../models/source.js";
 import { rcloneSource } from "../render/model-copy.js";
 import { describeCurrent } from "../startup/phases.js";
 import type { AppRef, BenchRequest, BenchResult } from "../target.js";
@@ -87,9 +88,170 @@ async function eachLine(stream: NodeJS.ReadableStream | null, onLine: (l: string
   if (rest) onLine(rest);
 }
 
+/** A model streamed from an object store: its tokenizer files are copied for the benchmark. */
+type ObjectStoreSource = Extract<ModelSource, { kind: "s3" | "gs" | "az" }>;
+
+/**
+ * The tokenizer files of a model streamed from an object store, copied into `tmp` (rclone, with the
+ * server's credentials by name), and the mount that hands them to the benchmark, read-only.
+ */
+async function copyTokenizer(
+  app: string,
+  source: ObjectStoreSource,
+  env: ReadonlyMap<string, string>,
+  tmp: string,
+  ui: Ui,
+): Promise<{ tokenizer: string; mounts: string[] }> {
+  const secretNames = [...env.keys()].filter((k) => /^(AWS_|GOOGLE_|AZURE_|HF_|HUGGING_FACE_)/.test(k));
+  const childEnv: Record<string, string> = Object.fromEntries([...env].filter(([k]) => secretNames.includes(k)));
+  const endpoint = source.kind === "s3" ? env.get("AWS_ENDPOINT_URL") : undefined;
+  const copy = [
+    "run",
+    "--rm",
+    "--network",
+    "host",
+    ...secretNames.flatMap((n) => ["-e", n]),
+    ...(endpoint !== undefined ? ["-e", "RCLONE_S3_ENDPOINT"] : []),
+    "-v",
+    `${tmp}:/data`,
+    RCLONE_IMAGE,
+    "copy",
+    ...rcloneSource(source),
+    "/data",
+    ...TOKENIZER_FILES,
+    "--max-depth",
+    "1",
+  ];
+  const spin = await ui.spinner(`${app}: copying the tokenizer files of ${source.uri}`);
+  const r = await docker(copy, {
+    ...childEnv,
+    ...(env.has("AWS_ENDPOINT_URL") ? { RCLONE_S3_ENDPOINT: env.get("AWS_ENDPOINT_URL")! } : {}),
+  });
+  if (r.exitCode !== 0) {
+    spin.stop();
+    throw new DockerError(`cannot copy the tokenizer of ${source.uri} for the benchmark: ${lastLine(r.stderr)}`);
+  }
+  spin.succeed(`${app}: tokenizer files of ${source.uri} copied`);
+  return { tokenizer: COPIED_TOKENIZER, mounts: ["-v", `${tmp}:${COPIED_TOKENIZER}:ro`] };
+}
+
+/** What the benchmark container is made of. */
+export interface BenchContainer {
+  app: string;
+  /** its name */
+  name: string;
+  /** the server container's id, whose volumes it mounts read-only */
+  serverId: string;
+  image: string;
+  /** more `-v` options (the copied tokenizer) */
+  mounts: readonly string[];
+  /** the environment it gets, by name only (the values pass through docker's own environment) */
+  envNames: readonly string[];
+  /** a Hugging Face model: the server fetched it into the shared cache already */
+  fromHub: boolean;
+  /** the wrapper's CONFIG */
+  config: string;
+}
+
+/** The `docker run` of the benchmark: on the host network next to the server, with its volumes. Pure. */
+export function benchRunArgv(b: BenchContainer): string[] {
+  return [
+    "run",
+    "--rm",
+    "--name",
+    b.name,
+    "--label",
+    `vllmapp.bench=${b.app}`,
+    "--network",
+    "host",
+    "--volumes-from",
+    `${b.serverId}:ro`,
+    ...b.mounts,
+    ...b.envNames.flatMap((n) => ["-e", n]),
+    "-e",
+    "OPENAI_API_KEY",
+    "-e",
+    "PYTHONUNBUFFERED=1",
+    ...(b.fromHub ? ["-e", "HF_HUB_OFFLINE=1"] : []),
+    "--entrypoint",
+    "python3",
+    b.image,
+    "-c",
+    WRAPPER,
+    b.config,
+  ];
+}
+
+/** How a benchmark container's run ended. */
+export interface BenchRun {
+  exitCode: number | undefined;
+  /** no docker command */
+  notInstalled: boolean;
+  /** removed on the deadline or by Ctrl-C */
+  stopped: "timeout" | "interrupted" | undefined;
+}
+
+/**
+ * Runs the benchmark container, every line of its output (both streams) to `onLine` as it comes; on the
+ * deadline or Ctrl-C the container is removed.
+ */
+async function runBench(
+  argv: readonly string[],
+  container: string,
+  env: Record<string, string>,
+  timeoutSeconds: number,
+  onLine: (line: string) => void,
+): Promise<BenchRun> {
+  const p = execa("docker", argv, { env, extendEnv: true, buffer: false, reject: false, stdin: "ignore" });
+  let stopped: BenchRun["stopped"];
+  const stop = (why: NonNullable<BenchRun["stopped"]>) => {
+    stopped ??= why;
+    void docker(["rm", "-f", container]);
+  };
+  const timer = setTimeout(() => stop("timeout"), timeoutSeconds * 1000);
+  const onInterrupt = () => stop("interrupted");
+  listenForInterrupt(onInterrupt);
+  try {
+    await Promise.all([eachLine(p.stdout, onLine), eachLine(p.stderr, onLine)]);
+    const r = await p;
+    return { exitCode: r.exitCode, notInstalled: (r as { code?: string }).code === "ENOENT", stopped };
+  } finally {
+    clearTimeout(timer);
+    stopListeningForInterrupt(onInterrupt);
+  }
+}
+
+/**
+ * A run that did not end well, as the error to throw: stopped by Ctrl-C, out of time, no docker, or
+ * failed (at which level, the exit code, the last lines); undefined when it ended well. Pure.
+ */
+export function localBenchFailure(
+  app: string,
+  levels: readonly Level[],
+  out: BenchOutput,
+  run: BenchRun,
+  timeoutSeconds: number,
+): Error | undefined {
+  if (run.stopped === "interrupted")
+    return new InterruptedError(`interrupted: the benchmark of ${app} was stopped (its container removed)`);
+  if (run.stopped === "timeout")
+    return new ReadinessTimeoutError(
+      `the benchmark of ${app} did not finish within ${formatDuration(timeoutSeconds)} (at ${out.describe()})`,
+      "fewer prompts (--num-prompts) or levels, or a longer --timeout",
+    );
+  if (run.notInstalled) return new DockerError("the docker command is not installed");
+  if (run.exitCode === 0 && out.ended) return undefined;
+  const tail = out.tail.length ? `\n  last output lines:\n${out.tail.map((l) => `    ${l}`).join("\n")}` : "";
+  const failed = out.failed && levels[out.failed.index];
+  const at = out.failed ? ` at ${failed ? describeLevel(failed) : "a level"}` : "";
+  return new AppFailedError(
+    `the benchmark of ${app} failed${at} (vllm bench serve exited with code ${out.failed?.exitCode ?? run.exitCode})${tail}`,
+    `the server's side: vllmapp logs --local ${app}`,
+  );
+}
+
 export async function benchLocal(ref: AppRef, req: BenchRequest, ui: Ui): Promise<BenchResult> {
   const { c, port } = await readyContainer(ref.name);
-  const server = nameOf(c);
   const env = await appEnv(c);
   const apiKey = env.get("VLLM_API_KEY");
   env.delete("VLLM_API_KEY");
@@ -99,128 +261,37 @@ export async function benchLocal(ref: AppRef, req: BenchRequest, ui: Ui): Promis
   const baseUrl = `http://127.0.0.1:${port}`;
   const levels = planLevels(req);
   const tmp = mkdtempSync(path.join(tmpdir(), "vllmapp-bench-"));
-  const extraMounts: string[] = [];
-  let tokenizer = modelArg;
   const source = parseModelPath(modelArg, { backend: "kubernetes" });
-  // anything but a path or an object-store URI is a Hugging Face repo id
-  const fromHub = !("kind" in source);
-  const secretNames = [...env.keys()].filter((k) => /^(AWS_|GOOGLE_|AZURE_|HF_|HUGGING_FACE_)/.test(k));
-  const childEnv: Record<string, string> = Object.fromEntries([...env].filter(([k]) => secretNames.includes(k)));
   try {
-    if ("kind" in source && (source.kind === "s3" || source.kind === "gs" || source.kind === "az")) {
-      // the server streams its weights; its tokenizer files come down first, alone
-      const copy = [
-        "run",
-        "--rm",
-        "--network",
-        "host",
-        ...secretNames.flatMap((n) => ["-e", n]),
-        ...(source.kind === "s3" && env.has("AWS_ENDPOINT_URL") ? ["-e", "RCLONE_S3_ENDPOINT"] : []),
-        "-v",
-        `${tmp}:/data`,
-        RCLONE_IMAGE,
-        "copy",
-        ...rcloneSource(source),
-        "/data",
-        ...TOKENIZER_FILES,
-        "--max-depth",
-        "1",
-      ];
-      const spin = await ui.spinner(`${ref.name}: copying the tokenizer files of ${source.uri}`);
-      const r = await docker(copy, {
-        ...childEnv,
-        ...(env.has("AWS_ENDPOINT_URL") ? { RCLONE_S3_ENDPOINT: env.get("AWS_ENDPOINT_URL")! } : {}),
-      });
-      if (r.exitCode !== 0) {
-        spin.stop();
-        throw new DockerError(`cannot copy the tokenizer of ${source.uri} for the benchmark: ${lastLine(r.stderr)}`);
-      }
-      spin.succeed(`${ref.name}: tokenizer files of ${source.uri} copied`);
-      extraMounts.push("-v", `${tmp}:${COPIED_TOKENIZER}:ro`);
-      tokenizer = COPIED_TOKENIZER;
-    }
-    const ep: BenchEndpoint = { baseUrl, model, tokenizer };
+    // the server streams weights from an object store: its tokenizer files come down first, alone
+    const streamed = "kind" in source && (source.kind === "s3" || source.kind === "gs" || source.kind === "az");
+    const { tokenizer, mounts } = streamed
+      ? await copyTokenizer(ref.name, source, env, tmp, ui)
+      : { tokenizer: modelArg, mounts: [] };
     const container = `vllmapp-bench-${ref.name}-${Date.now().toString(36)}`.slice(0, 128);
-    const envNames = [...env.keys()];
-    const argv = [
-      "run",
-      "--rm",
-      "--name",
-      container,
-      "--label",
-      `vllmapp.bench=${ref.name}`,
-      "--network",
-      "host",
-      "--volumes-from",
-      `${c.Id}:ro`,
-      ...extraMounts,
-      ...envNames.flatMap((n) => ["-e", n]),
-      "-e",
-      "OPENAI_API_KEY",
-      "-e",
-      "PYTHONUNBUFFERED=1",
-      // the server already fetched a Hugging Face model into the shared cache
-      ...(fromHub ? ["-e", "HF_HUB_OFFLINE=1"] : []),
-      "--entrypoint",
-      "python3",
-      c.Config.Image,
-      "-c",
-      WRAPPER,
-      wrapperConfig(ep, req, levels, [`${baseUrl}/metrics`]),
-    ];
+    const argv = benchRunArgv({
+      app: ref.name,
+      name: container,
+      serverId: c.Id,
+      image: c.Config.Image,
+      mounts,
+      envNames: [...env.keys()],
+      // anything but a path or an object-store URI is a Hugging Face repo id
+      fromHub: !("kind" in source),
+      config: wrapperConfig({ baseUrl, model, tokenizer }, req, levels, [`${baseUrl}/metrics`]),
+    });
     const out = new BenchOutput(levels, req);
     const spin = await ui.spinner(
       `bench ${ref.name}: ${levels.map(describeLevel).join(", ")} against ${baseUrl} (vllm bench serve in ${container})`,
     );
-    const p = execa("docker", argv, {
-      env: { ...Object.fromEntries(env), OPENAI_API_KEY: apiKey ?? "" },
-      extendEnv: true,
-      buffer: false,
-      reject: false,
-      stdin: "ignore",
-    });
-    let lastKey = "";
-    const onLine = (line: string) => {
-      const what = out.feed(line);
-      if (!what) return;
-      // without a terminal, a line per level rather than per request
-      const key = ui.interactive ? out.describe() : `${out.current?.index}`;
-      if (key !== lastKey) spin.update(`bench ${ref.name}: ${out.describe()}`);
-      lastKey = key;
-    };
-    let stopped: "timeout" | "interrupted" | undefined;
-    const stop = (why: "timeout" | "interrupted") => {
-      stopped ??= why;
-      void docker(["rm", "-f", container]);
-    };
-    const timer = setTimeout(() => stop("timeout"), req.timeoutSeconds * 1000);
-    const onInterrupt = () => stop("interrupted");
-    listenForInterrupt(onInterrupt);
-    try {
-      await Promise.all([eachLine(p.stdout, onLine), eachLine(p.stderr, onLine)]);
-      const r = await p;
-      spin.stop();
-      if (stopped === "interrupted")
-        throw new InterruptedError(`interrupted: the benchmark of ${ref.name} was stopped (its container removed)`);
-      if (stopped === "timeout")
-        throw new ReadinessTimeoutError(
-          `the benchmark of ${ref.name} did not finish within ${formatDuration(req.timeoutSeconds)} (at ${out.describe()})`,
-          "fewer prompts (--num-prompts) or levels, or a longer --timeout",
-        );
-      if ((r as { code?: string }).code === "ENOENT") throw new DockerError("the docker command is not installed");
-      if (r.exitCode !== 0 || !out.ended) {
-        const tail = out.tail.length ? `\n  last output lines:\n${out.tail.map((l) => `    ${l}`).join("\n")}` : "";
-        throw new AppFailedError(
-          `the benchmark of ${ref.name} failed${out.failed ? ` at ${levels[out.failed.index] ? describeLevel(levels[out.failed.index]!) : "a level"}` : ""} (vllm bench serve exited with code ${out.failed?.exitCode ?? r.exitCode})${tail}`,
-          `the server's side: vllmapp logs --local ${ref.name}`,
-        );
-      }
-      for (const w of out.warnings) ui.warn(w);
-      ui.success(`bench ${ref.name}: ${out.levels.length} level${out.levels.length === 1 ? "" : "s"} done`);
-    } finally {
-      clearTimeout(timer);
-      stopListeningForInterrupt(onInterrupt);
-    }
+    const feed = feedWithProgress(out, ui.interactive, (p) => spin.update(`bench ${ref.name}: ${p}`));
+    const childEnv = { ...Object.fromEntries(env), OPENAI_API_KEY: apiKey ?? "" };
+    const run = await runBench(argv, container, childEnv, req.timeoutSeconds, feed);
+    spin.stop();
+    const failure = localBenchFailure(ref.name, levels, out, run, req.timeoutSeconds);
+    if (failure) throw failure;
+    for (const w of out.warnings) ui.warn(w);
+    ui.success(`bench ${ref.name}: ${out.levels.length} level${out.levels.length === 1 ? "" : "s"} done`);
     return {
       app: ref.name,
       namespace: null,
@@ -228,7 +299,7 @@ export async function benchLocal(ref: AppRef, req: BenchRequest, ui: Ui): Promis
       endpoint: baseUrl,
       model,
       image: c.Config.Image,
-      tool: { name: "vllm bench serve", ranIn: `container ${container} (next to ${server})` },
+      tool: { name: "vllm bench serve", ranIn: `container ${container} (next to ${nameOf(c)})` },
       workload: {
         dataset: "random",
         inputLen: req.inputLen,

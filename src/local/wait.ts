@@ -16,7 +16,7 @@ import {
   type StartupPhase,
   type StartupReport,
 } from "../startup/phases.js";
-import type { Ui } from "../ui/output.js";
+import type { Spinner, Ui } from "../ui/output.js";
 import { dockerOk, dockerStream, logTail, nameOf, type ContainerInfo } from "./docker.js";
 import { followStartup } from "./startup.js";
 
@@ -118,6 +118,110 @@ async function inspect(container: string): Promise<ContainerInfo> {
   return info!;
 }
 
+/** What the rounds of one wait share: the target, the start-up tracker, the spinner and its update. */
+interface Waiting {
+  t: WaitTarget;
+  ui: Ui;
+  url: string;
+  /** when the wait began (ms) */
+  started: number;
+  tracker: StartupTracker;
+  spin: Spinner;
+  /** the progress line, when the gate lets it through */
+  update: () => void;
+}
+
+/** Ctrl-C during the wait: aborts the round under way, and a round that starts after it. */
+class InterruptWatch {
+  private interrupted = false;
+  private round: AbortController | undefined;
+  readonly onInterrupt = () => {
+    this.interrupted = true;
+    this.round?.abort("interrupted");
+  };
+
+  /** A new round's controller: aborted with "exited" when `docker wait` returns, "interrupted" on Ctrl-C. */
+  startRound(): AbortController {
+    const round = new AbortController();
+    this.round = round;
+    if (this.interrupted) round.abort("interrupted");
+    return round;
+  }
+}
+
+function interruptedError(t: WaitTarget): InterruptedError {
+  return new InterruptedError(
+    `interrupted: stopped waiting; ${t.container} goes on starting (vllmapp status --local ${t.app})`,
+  );
+}
+
+/**
+ * One round of the wait, while the container runs: /health polled, its log followed for the phase,
+ * raced against `docker wait`. The start-up report once /health answers 200; undefined when the round
+ * is aborted (the container exited, or Ctrl-C); a timeout error past the deadline.
+ */
+async function waitRound(w: Waiting, round: AbortController): Promise<StartupReport | undefined> {
+  const { t, tracker, spin } = w;
+  const logs = followStartup(t.container, tracker, w.update);
+  const waiter = dockerStream(["wait", t.container]);
+  void waiter.then(() => round.abort("exited"));
+  try {
+    while (!round.signal.aborted) {
+      if (await isHealthy(t.port)) {
+        tracker.mark("ready", Date.now());
+        const report = tracker.report(Date.now());
+        spin.succeed(
+          `${t.app} is ready at http://127.0.0.1:${t.port} (${formatDuration(Math.round((Date.now() - w.started) / 1000))})`,
+        );
+        w.ui.info(`${t.app} startup: ${describePhases(report)}`);
+        return report;
+      }
+      const elapsed = (Date.now() - w.started) / 1000;
+      if (elapsed >= t.timeoutSeconds) {
+        spin.stop();
+        const tail = await logTail(t.container, 5);
+        throw new ReadinessTimeoutError(
+          `${t.container} did not answer ${w.url} with 200 within ${formatDuration(t.timeoutSeconds)}; it is still running, ${describeCurrent(tracker.report(Date.now()))}${tail.length ? `\n  last log lines:\n${indent(tail)}` : ""}`,
+          `large models take long to download and load: raise --timeout (or startup_timeout), and follow it with vllmapp logs --local ${t.app} --follow`,
+        );
+      }
+      w.update();
+      await sleep(POLL_MS, undefined, { signal: round.signal }).catch(() => {});
+    }
+    return undefined;
+  } finally {
+    waiter.kill();
+    logs.stop();
+  }
+}
+
+/**
+ * After `docker wait` returned: when the engine restarted and the container runs again (live-restore)
+ * or can be started again, returns and the wait goes on; else throws why it ended: the container exited
+ * (with its last log lines), or `docker wait` itself was stopped (Ctrl-C reaches it too).
+ */
+async function afterDockerWait(w: Waiting): Promise<void> {
+  const { t, ui, spin } = w;
+  const bySignal = async () => {
+    const i = await inspect(t.container).catch(() => undefined);
+    return !i || (!i.State.Running && !i.State.OOMKilled && [0, 137, 143].includes(i.State.ExitCode));
+  };
+  const restarted = await engineRestarted(t, ui, bySignal);
+  const info = await inspect(t.container);
+  if (info.State.Running) {
+    if (restarted) return;
+    spin.stop();
+    throw interruptedError(t);
+  }
+  if (restarted && !info.State.OOMKilled) {
+    ui.warn(`the Docker engine's restart stopped ${t.container} (exit code ${info.State.ExitCode}); starting it again`);
+    await dockerOk(["start", t.container]);
+    return;
+  }
+  spin.stop();
+  throw await exitedError(t.app, info, w.tracker.report(Date.now()));
+}
+
 export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<StartupReport> {
   const url = `http://127.0.0.1:${t.port}/health`;
   const started = Date.now();
@@ -132,79 +236,21 @@ export async function waitUntilHealthy(t: WaitTarget, ui: Ui): Promise<StartupRe
     const r = tracker.report(Date.now());
     if (gate.pass(r, Date.now())) spin.update(progress(r));
   };
-  let interruptedBy = false;
-  const onInterrupt = () => {
-    interruptedBy = true;
-    current?.abort("interrupted");
-  };
-  let current: AbortController | undefined;
-  listenForInterrupt(onInterrupt);
-  const interrupted = () =>
-    new InterruptedError(
-      `interrupted: stopped waiting; ${t.container} goes on starting (vllmapp status --local ${t.app})`,
-    );
+  const w: Waiting = { t, ui, url, started, tracker, spin, update };
+  const interrupts = new InterruptWatch();
+  listenForInterrupt(interrupts.onInterrupt);
   try {
     for (;;) {
-      const logs = followStartup(t.container, tracker, update);
-      const waiter = dockerStream(["wait", t.container]);
-      const stop = new AbortController();
-      current = stop;
-      if (interruptedBy) stop.abort("interrupted");
-      void waiter.then(() => stop.abort("exited"));
-      try {
-        while (!stop.signal.aborted) {
-          if (await isHealthy(t.port)) {
-            tracker.mark("ready", Date.now());
-            const report = tracker.report(Date.now());
-            spin.succeed(
-              `${t.app} is ready at http://127.0.0.1:${t.port} (${formatDuration(Math.round((Date.now() - started) / 1000))})`,
-            );
-            ui.info(`${t.app} startup: ${describePhases(report)}`);
-            return report;
-          }
-          const elapsed = (Date.now() - started) / 1000;
-          if (elapsed >= t.timeoutSeconds) {
-            spin.stop();
-            const tail = await logTail(t.container, 5);
-            throw new ReadinessTimeoutError(
-              `${t.container} did not answer ${url} with 200 within ${formatDuration(t.timeoutSeconds)}; it is still running, ${describeCurrent(tracker.report(Date.now()))}${tail.length ? `\n  last log lines:\n${indent(tail)}` : ""}`,
-              `large models take long to download and load: raise --timeout (or startup_timeout), and follow it with vllmapp logs --local ${t.app} --follow`,
-            );
-          }
-          update();
-          await sleep(POLL_MS, undefined, { signal: stop.signal }).catch(() => {});
-        }
-      } finally {
-        waiter.kill();
-        logs.stop();
-      }
-      if (stop.signal.reason === "interrupted") {
+      const round = interrupts.startRound();
+      const report = await waitRound(w, round);
+      if (report) return report;
+      if (round.signal.reason === "interrupted") {
         spin.stop();
-        throw interrupted();
+        throw interruptedError(t);
       }
-      const bySignal = async () => {
-        const i = await inspect(t.container).catch(() => undefined);
-        return !i || (!i.State.Running && !i.State.OOMKilled && [0, 137, 143].includes(i.State.ExitCode));
-      };
-      const restarted = await engineRestarted(t, ui, bySignal);
-      const info = await inspect(t.container);
-      if (info.State.Running) {
-        // the engine kept it running (live-restore), or `docker wait` itself was stopped (Ctrl-C reaches it too)
-        if (restarted) continue;
-        spin.stop();
-        throw interrupted();
-      }
-      if (restarted && !info.State.OOMKilled) {
-        ui.warn(
-          `the Docker engine's restart stopped ${t.container} (exit code ${info.State.ExitCode}); starting it again`,
-        );
-        await dockerOk(["start", t.container]);
-        continue;
-      }
-      spin.stop();
-      throw await exitedError(t.app, info, tracker.report(Date.now()));
+      await afterDockerWait(w);
     }
   } finally {
-    stopListeningForInterrupt(onInterrupt);
+    stopListeningForInterrupt(interrupts.onInterrupt);
   }
 }

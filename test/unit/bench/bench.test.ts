@@ -10,16 +10,17 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import {
   BenchOutput,
+  feedWithProgress,
   parseProgress,
   planLevels,
   renderBenchJob,
   vllmBenchArgs,
   WRAPPER,
 } from "../../../src/bench/bench.ts";
-import { benchJobName, benchJobSpec, tokenizerFor } from "../../../src/cluster/bench.ts";
+import { benchFailure, benchJobName, benchJobSpec, tokenizerFor } from "../../../src/cluster/bench.ts";
 import { benchOptionsSchema, formatBench } from "../../../src/commands/bench.ts";
 import { parseOptions } from "../../../src/commands/options.ts";
-import { UsageError } from "../../../src/errors.ts";
+import { AppFailedError, InterruptedError, ReadinessTimeoutError, UsageError } from "../../../src/errors.ts";
 import type { BenchRequest } from "../../../src/target.ts";
 import { ROOT } from "../../support/cli.ts";
 
@@ -332,5 +333,56 @@ test("warm-up requests before each level, when asked (tune's trials start from a
       planLevels(req())[0]!,
     ).includes("--num-warmups"),
     false,
+  );
+});
+
+test("the progress shown: once per level without a terminal, on every change of the request count on one", () => {
+  const r = req({ concurrency: [1, 4], numPrompts: 8, inputLen: 64, outputLen: 32 });
+  const shown = (interactive: boolean) => {
+    const lines: string[] = [];
+    const feed = feedWithProgress(new BenchOutput(planLevels(r), r), interactive, (p) => lines.push(p));
+    for (const line of recorded()) feed(line);
+    return lines;
+  };
+  assert.deepEqual(shown(false), ["concurrency 1 (1/2)", "concurrency 4 (2/2)"]);
+  assert.deepEqual(shown(true), [
+    "concurrency 1 (1/2)",
+    "concurrency 1 (1/2): 8/8 requests",
+    "concurrency 4 (2/2)",
+    "concurrency 4 (2/2): 8/8 requests",
+  ]);
+});
+
+test("the metrics scraped: each ready pod's IP (an IPv6 one in brackets), the Service's when none has one", () => {
+  const pods = [POD, { ...POD, status: { podIP: "fd00::5" } }, { ...POD, status: {} }];
+  const metrics = (ps: unknown[]) =>
+    JSON.parse(benchJobSpec(DEP as never, SVC as never, ps as never, req(), "j").spec.config).metrics;
+  assert.deepEqual(metrics(pods), ["http://198.19.0.77:8000/metrics", "http://[fd00::5]:8000/metrics"]);
+  assert.deepEqual(metrics([{ ...POD, status: {} }]), ["http://qwen3.ns.svc.cluster.local:8000/metrics"]);
+});
+
+test("how a Kubernetes benchmark run that did not end well reads: Ctrl-C, out of time, failed; nothing when it ended well", () => {
+  const r = req({ concurrency: [1, 4], numPrompts: 8, inputLen: 64, outputLen: 32 });
+  const job = { app: "qwen3", namespace: "ns", name: "qwen3-bench-1" };
+  const fresh = new BenchOutput(planLevels(r), r);
+  const interrupted = benchFailure(job, fresh, "interrupted", undefined, 600);
+  assert.ok(interrupted instanceof InterruptedError);
+  assert.equal(
+    interrupted.message,
+    "interrupted: stopped reading the benchmark of qwen3; Job qwen3-bench-1 goes on (kubectl delete job -n ns qwen3-bench-1)",
+  );
+  const late = benchFailure(job, fresh, "timeout", undefined, 600);
+  assert.ok(late instanceof ReadinessTimeoutError);
+  assert.equal(late.message, "the benchmark of qwen3 did not finish within 10m (at starting vllm bench serve)");
+  assert.equal(late.hint, "the Job stays for an hour for a look: kubectl logs -n ns job/qwen3-bench-1");
+  const silent = benchFailure(job, fresh, undefined, 1, 600);
+  assert.ok(silent instanceof AppFailedError);
+  assert.equal(silent.message, "the benchmark of qwen3 failed (Job qwen3-bench-1, exit code 1); it printed no results");
+  const done = new BenchOutput(planLevels(r), r);
+  for (const line of recorded()) done.feed(line);
+  assert.equal(benchFailure(job, done, undefined, 0, 600), undefined);
+  assert.match(
+    benchFailure(job, done, undefined, undefined, 600)?.message ?? "",
+    /^the benchmark of qwen3 failed \(Job qwen3-bench-1, exit code \?\)\n {2}last log lines:\n {4}P90 TPOT/,
   );
 });
