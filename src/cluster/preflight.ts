@@ -5,8 +5,8 @@
  * the pod references exists with the keys it needs (or --create-secrets fills `<app>-secrets` from the
  * local environment). All problems are reported together.
  * Then what the cluster would refuse or never run, each a user error (exit 2) naming the fix: GPU nodes
- * labelled another way than the pod asks (gpu-nodes.ts: used with a warning when the file has no
- * node_labels), a node driver too old for the image's CUDA, a cache claim no StorageClass binds
+ * labelled another way than the pod asks (gpu-nodes.ts; where the file has no node_labels the plan chose
+ * the nodes' labelling already), a node driver too old for the image's CUDA, a cache claim no StorageClass binds
  * (storage.ts), and a pod the namespace's rules refuse (admission.ts: a server-side dry run of the pod).
  */
 import type { AppConfig } from "../config/schema.js";
@@ -18,7 +18,9 @@ import { ApiError } from "./errors.js";
 import { checkMonitoring } from "./monitoring.js";
 import { checkRoute } from "./route.js";
 import { podRefusal } from "./admission.js";
-import { checkGpuNodes, cudaFloorOf } from "./gpu-nodes.js";
+import { checkGpuNodes, cudaFloorOf, podSpecsOf } from "./gpu-nodes.js";
+import type { PodSpec } from "./k8s-types.js";
+import type { LabelScheme } from "../config/gpus.js";
 import { claimProblems, readStorageClasses, readVolumes } from "./storage.js";
 import { readNodes } from "./read.js";
 import { gpuRequest } from "../render/resources.js";
@@ -32,6 +34,8 @@ export interface PreflightInput {
   podTemplateProblem?: string;
   /** the file the app came from, for messages */
   file?: string;
+  /** the labelling of GPU nodes the plan chose when the file names no node_labels (its objects have it) */
+  gpuScheme?: LabelScheme;
 }
 
 /** A Secret vllmapp writes from the local environment. Values stay in memory, never in results. */
@@ -47,7 +51,7 @@ export interface SecretWrite {
 export interface Prepared {
   app: AppConfig;
   namespace: string;
-  /** the plan's objects, with the GPU nodes' labelling where the file names none (gpu-nodes.ts) */
+  /** the plan's objects, as they are applied */
   objects: K8sObject[];
   secretWrites: SecretWrite[];
 }
@@ -80,7 +84,8 @@ interface Ref {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export function podRefs(pod: any): Ref[] {
+/** What a pod spec references: Secrets and ConfigMaps (with the keys it reads) and claims, optional ones left out. */
+export function podRefs(pod: PodSpec | undefined): Ref[] {
   const refs = new Map<string, Ref>();
   const need = (kind: Kind, name: string | undefined, key?: string, env?: string, optional?: boolean) => {
     if (!name || optional) return;
@@ -131,17 +136,6 @@ const CRD_HINTS: Record<string, string> = {
     "install prometheus-operator (its CRDs: kubectl apply --server-side -f https://github.com/prometheus-operator/prometheus-operator/releases/download/v0.93.0/stripped-down-crds.yaml; or the kube-prometheus-stack chart), or set monitoring.pod_monitor: false (and drop dashboard/alerts) and scrape vLLM yourself",
 };
 
-/** The pod specs an object runs: a Deployment's template; a LeaderWorkerSet's leader and worker templates. */
-export function podSpecsOf(o: K8sObject): unknown[] {
-  const spec = (o as { spec?: any }).spec;
-  if (o.kind === "Deployment") return [spec?.template?.spec];
-  if (o.kind === "LeaderWorkerSet")
-    return [spec?.leaderWorkerTemplate?.leaderTemplate?.spec, spec?.leaderWorkerTemplate?.workerTemplate?.spec].filter(
-      Boolean,
-    );
-  return [];
-}
-
 async function exists(api: KubeApi, path: string, what: string): Promise<KObject | undefined | "forbidden"> {
   try {
     return await api.get(path, what);
@@ -174,75 +168,75 @@ export async function preflight(
   const claims = withClaims ? await readStorageClasses(api) : undefined;
   const volumes = withClaims && claims ? await readVolumes(api) : undefined;
   const apps = await Promise.all(
-    inputs.map(async ({ app, namespace, objects, podTemplateProblem, file = "vllm-app.yaml" }): Promise<Prepared> => {
-      const problems: Problem[] = [];
-      const hints = new Set<string>();
-      report.push({ app: app.name, namespace, problems, hints });
-      const nsMissing = missingNs.has(namespace);
-      if (nsMissing && !opts.createNamespace) {
-        problems.push({ message: `namespace ${namespace} does not exist` });
-        hints.add("pass --create-namespace to create it, or pick another with --namespace");
-      }
-      if (podTemplateProblem) problems.push({ message: podTemplateProblem });
-      let out = objects;
-      const served: K8sObject[] = [];
-      for (const o of out) {
-        if (!(await api.resource(o.apiVersion, o.kind))) {
-          const group = groupOf(o.apiVersion);
-          problems.push({
-            message: `the cluster serves no ${o.kind} (${o.apiVersion}): the CRD ${o.kind.toLowerCase()}s.${group} is not installed`,
-          });
-          if (CRD_HINTS[group]) hints.add(CRD_HINTS[group]!);
-        } else served.push(o);
-      }
-      if (!nsMissing || opts.createNamespace)
-        warnings.push(
-          ...(await checkRoute(api, app, namespace, served)),
-          ...(await checkMonitoring(api, app, namespace, served)),
-        );
-      if (nodes) {
-        const found = checkGpuNodes(app, file, out, nodes, cudaFloorOf(app));
-        out = found.objects;
-        warnings.push(...found.warnings);
-        notes.push(...found.notes);
-        for (const p of found.problems) {
-          problems.push({ message: p.message, local: true });
-          hints.add(p.hint);
+    inputs.map(
+      async ({ app, namespace, objects, podTemplateProblem, gpuScheme, file = "vllm-app.yaml" }): Promise<Prepared> => {
+        const problems: Problem[] = [];
+        const hints = new Set<string>();
+        report.push({ app: app.name, namespace, problems, hints });
+        const nsMissing = missingNs.has(namespace);
+        if (nsMissing && !opts.createNamespace) {
+          problems.push({ message: `namespace ${namespace} does not exist` });
+          hints.add("pass --create-namespace to create it, or pick another with --namespace");
         }
-      }
-      if (claims) {
-        const existing = new Set<string>();
-        for (const o of out.filter((x) => x.kind === "PersistentVolumeClaim" && !nsMissing)) {
-          if (
-            await exists(
-              api,
-              `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${o.metadata.name}`,
-              `read PersistentVolumeClaim ${o.metadata.name}`,
+        if (podTemplateProblem) problems.push({ message: podTemplateProblem });
+        const out = objects;
+        const served: K8sObject[] = [];
+        for (const o of out) {
+          if (!(await api.resource(o.apiVersion, o.kind))) {
+            const group = groupOf(o.apiVersion);
+            problems.push({
+              message: `the cluster serves no ${o.kind} (${o.apiVersion}): the CRD ${o.kind.toLowerCase()}s.${group} is not installed`,
+            });
+            if (CRD_HINTS[group]) hints.add(CRD_HINTS[group]!);
+          } else served.push(o);
+        }
+        if (!nsMissing || opts.createNamespace)
+          warnings.push(
+            ...(await checkRoute(api, app, namespace, served)),
+            ...(await checkMonitoring(api, app, namespace, served)),
+          );
+        if (nodes) {
+          const found = checkGpuNodes(app, file, out, nodes, cudaFloorOf(app), gpuScheme);
+          notes.push(...found.notes);
+          for (const p of found.problems) {
+            problems.push({ message: p.message, local: true });
+            hints.add(p.hint);
+          }
+        }
+        if (claims) {
+          const existing = new Set<string>();
+          for (const o of out.filter((x) => x.kind === "PersistentVolumeClaim" && !nsMissing)) {
+            if (
+              await exists(
+                api,
+                `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${o.metadata.name}`,
+                `read PersistentVolumeClaim ${o.metadata.name}`,
+              )
             )
-          )
-            existing.add(o.metadata.name);
+              existing.add(o.metadata.name);
+          }
+          for (const p of claimProblems(out, claims, existing, `${app.name}-cache`, volumes)) {
+            problems.push({ message: p.message, local: true });
+            hints.add(p.hint);
+          }
         }
-        for (const p of claimProblems(out, claims, existing, `${app.name}-cache`, volumes)) {
-          problems.push({ message: p.message, local: true });
-          hints.add(p.hint);
+        if (!nsMissing && !problems.length) {
+          const refused = await podRefusal(api, app.name, namespace, out);
+          if (refused) {
+            problems.push({ message: `${refused.message} (${refused.rule})`, local: true });
+            hints.add(refused.hint);
+          }
         }
-      }
-      if (!nsMissing && !problems.length) {
-        const refused = await podRefusal(api, app.name, namespace, out);
-        if (refused) {
-          problems.push({ message: `${refused.message} (${refused.rule})`, local: true });
-          hints.add(refused.hint);
-        }
-      }
-      const secretWrites = await checkReferences(
-        api,
-        { app, namespace, objects: out, nsMissing },
-        opts,
-        problems,
-        hints,
-      );
-      return { app, namespace, objects: out, secretWrites };
-    }),
+        const secretWrites = await checkReferences(
+          api,
+          { app, namespace, objects: out, nsMissing },
+          opts,
+          problems,
+          hints,
+        );
+        return { app, namespace, objects: out, secretWrites };
+      },
+    ),
   );
   throwProblems(report);
   return {

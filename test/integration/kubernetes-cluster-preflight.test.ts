@@ -1,7 +1,7 @@
 /**
  * What deploy reads from the cluster before it applies, on the test bed's API server and kwok nodes:
- * GPU nodes labelled the GKE, AKS or EKS way (used, with a warning naming the node_labels to write, or
- * exit 2 naming them), a node driver older than the image's CUDA floor (exit 2 before anything is
+ * GPU nodes labelled the GKE, AKS or EKS way (the plan uses their labels, with a warning at the file's
+ * resources.gpu naming the node_labels to write, or exit 2 naming them), a node driver older than the image's CUDA floor (exit 2 before anything is
  * applied), a namespace whose PodSecurity, ResourceQuota or LimitRange refuses the pod (exit 2 before
  * the apply; a quota the ReplicaSet hits after it: exit 6 at once), and a cache claim no StorageClass binds.
  */
@@ -125,7 +125,7 @@ test("a T4 node labelled only the GKE way: deploy selects it with the GKE label,
   assert.match(
     r.stderr,
     new RegExp(
-      `^warning: cpf-gke: no node has nvidia\\.com/gpu\\.product in \\(Tesla-T4\\) \\(GPU feature discovery's labels, the default\\), but 1 GPU node with T4 \\(${node}\\) is labelled the GKE way \\(cloud\\.google\\.com/gke-accelerator\\): deploying with node_labels: \\{scheme: gke\\}; write it in vllm-app\\.yaml to make it explicit$`,
+      `^warning: vllm-app\\.yaml:\\d+:\\d+ resources\\.gpu: cpf-gke: no node has nvidia\\.com/gpu\\.product in \\(Tesla-T4\\) \\(GPU feature discovery's labels, the default\\), but 1 GPU node with T4 \\(${node}\\) is labelled the GKE way \\(cloud\\.google\\.com/gke-accelerator\\): deploying with node_labels: \\{scheme: gke\\}; write it in vllm-app\\.yaml to make it explicit$`,
       "m",
     ),
   );
@@ -179,7 +179,7 @@ test("AKS (only the VM size and the sku=gpu taint) and EKS managed nodes (only t
   assert.match(
     r.stderr,
     new RegExp(
-      `^warning: cpf-aks: .* 1 GPU node with V100 \\(${aksNode}\\) is labelled the AKS way \\(node\\.kubernetes\\.io/instance-type\\): deploying with node_labels: \\{scheme: aks\\}`,
+      `^warning: vllm-app\\.yaml:\\d+:\\d+ resources\\.gpu: cpf-aks: .* 1 GPU node with V100 \\(${aksNode}\\) is labelled the AKS way \\(node\\.kubernetes\\.io/instance-type\\): deploying with node_labels: \\{scheme: aks\\}`,
       "m",
     ),
   );
@@ -192,7 +192,7 @@ test("AKS (only the VM size and the sku=gpu taint) and EKS managed nodes (only t
   assert.equal(e.code, 0, e.stderr);
   assert.match(
     e.stderr,
-    /^warning: cpf-eks: .* is labelled by EC2 instance type only \(node\.kubernetes\.io\/instance-type: g6e\.2xlarge\): deploying with node_labels: \{scheme: \{key: node\.kubernetes\.io\/instance-type, values: \{L40s: \[g6e\.2xlarge\]\}\}\}/m,
+    /^warning: vllm-app\.yaml:\d+:\d+ resources\.gpu: cpf-eks: .* is labelled by EC2 instance type only \(node\.kubernetes\.io\/instance-type: g6e\.2xlarge\): deploying with node_labels: \{scheme: \{key: node\.kubernetes\.io\/instance-type, values: \{L40s: \[g6e\.2xlarge\]\}\}\}/m,
   );
   assert.deepEqual(await nodeOf(ns, "cpf-eks"), [eksNode]);
   assert.equal(aks.cli(["delete", "cpf-aks", "-n", ns]).code, 0);
