@@ -15,6 +15,7 @@ import {
   cliIn,
   kubectl,
   kubectlJson,
+  kwokGpuNode,
   podsOf,
   resourceVersions,
   waitUntil,
@@ -39,53 +40,14 @@ const classes: string[] = [];
 let ns: string;
 let cleanup: () => Promise<void>;
 
+/** A kwok GPU node of this file's (its label and taint), deleted at the end. */
 async function kwokNode(
   name: string,
   labels: Record<string, string>,
   taints: { key: string; value: string; effect: string }[] = [],
 ): Promise<void> {
-  const capacity = { cpu: "64", memory: "512Gi", pods: "110", "ephemeral-storage": "1Ti", "nvidia.com/gpu": "4" };
   nodes.push(name);
-  await kubectl(["create", "-f", "-"], {
-    input: JSON.stringify({
-      apiVersion: "v1",
-      kind: "Node",
-      metadata: {
-        name,
-        annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
-        labels: {
-          "kubernetes.io/arch": "amd64",
-          "kubernetes.io/os": "linux",
-          "kubernetes.io/hostname": name,
-          type: "kwok",
-          "cpf-test": ID,
-          ...labels,
-        },
-      },
-      spec: { taints: [TAINT, ...taints] },
-      status: {
-        capacity,
-        allocatable: capacity,
-        nodeInfo: {
-          architecture: "amd64",
-          operatingSystem: "linux",
-          kubeletVersion: "v1.36.3",
-          kubeProxyVersion: "v1.36.3",
-          containerRuntimeVersion: "containerd://kwok",
-          kernelVersion: "kwok",
-          osImage: "kwok",
-          bootID: "",
-          machineID: "",
-          systemUUID: "",
-        },
-      },
-    }),
-  });
-  await waitUntil(`kwok node ${name} Ready`, async () =>
-    (await kubectlJson(["get", "node", name])).status.conditions?.some(
-      (c: any) => c.type === "Ready" && c.status === "True",
-    ),
-  );
+  await kwokGpuNode(name, { "cpf-test": ID, ...labels }, [TAINT, ...taints]);
 }
 
 function app(name: string, body: string, namespace = ns) {
