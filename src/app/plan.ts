@@ -355,6 +355,7 @@ interface ClusterFinish {
   startupSeconds?: number;
 }
 
+/** Read what finishing the app's objects needs from the cluster, once (a second render reuses it). */
 async function readCluster(
   app: LoadedApp,
   rendered: RenderedApp,
