@@ -420,19 +420,13 @@ function independentChecks(
   io: PlanIo,
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const at = (p: (string | number)[]) => ({
-    file: app.file,
-    ...app.locate(p),
-    path: formatPath(p),
-    app: app.config.name,
-  });
   const isDropped = (p: readonly (string | number)[]) =>
     dropped.some((d) => d.every((k, i) => p[i] === undefined || p[i] === k));
   let source = STAND_IN_SOURCE;
   if (!isDropped(["model_path"]) && !isDropped(["model_hf_path"])) {
     const parsed = parseModelSource(app.config);
     if (isProblem(parsed))
-      out.push({ ...at(parsed.path), severity: "error", message: parsed.message, hint: parsed.hint });
+      out.push({ ...at(app, parsed.path), severity: "error", message: parsed.message, hint: parsed.hint });
     else source = parsed;
   }
   if (isDropped(["extra_args"])) return out;
@@ -451,7 +445,7 @@ function independentChecks(
     });
     for (const p of rendered.problems) {
       if (p.severity === "error" && p.path[0] === "extra_args")
-        out.push({ ...at(p.path), severity: "error", message: p.message, hint: p.hint });
+        out.push({ ...at(app, p.path), severity: "error", message: p.message, hint: p.hint });
     }
   } catch {
     // a render that needs the fixed fields: its checks wait for the next run
