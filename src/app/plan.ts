@@ -10,10 +10,12 @@ import { applyOverrides, isOverridden, SET_FILE, type SetOverride } from "../con
 import { ConfigError, UsageError, type Diagnostic } from "../errors.js";
 import type { SourceReport } from "../models/resolve.js";
 import { isProblem, parseModelSource, type ModelSource } from "../models/source.js";
+import { DEFAULT_POOL_LABEL, type LabelScheme } from "../config/gpus.js";
 import { renderApp } from "../render/app.js";
+import { gpuRequest } from "../render/resources.js";
 import type { IncludeFile, RenderedApp, TargetKind, Templates } from "../render/types.js";
 import { fitCheck, type FitReport } from "./fit-check.js";
-import type { ClusterReads } from "./cluster-reads.js";
+import type { ClusterReads, GpuSchemeChoice, PodTemplateRead } from "./cluster-reads.js";
 import { withPodTemplate, withStartBudget, withSyncWave } from "./final-objects.js";
 import { readIncludes, type IncludeReader } from "./includes.js";
 
@@ -66,6 +68,11 @@ export interface PlannedApp {
   podTemplate?: { name: string; problem?: string };
   /** the startup probe's budget learned from the app's starts (deploy waits that long, plus a margin) */
   startupSeconds?: number;
+  /**
+   * the labelling of GPU nodes the plan rendered with instead of GPU feature discovery's, read from the
+   * cluster's GPU nodes when the file names no node_labels (a warning names what to write)
+   */
+  gpuScheme?: LabelScheme;
   /** what resolving and checking the source found (when io.resolve was given) */
   report?: SourceReport;
   fit?: FitReport;
@@ -221,14 +228,8 @@ function defaultNamespaceOf(opts: PlanOptions, io: PlanIo): () => Promise<string
 async function planApp(app: LoadedApp, ctx: AppContext, out: AppsPlanned): Promise<void> {
   const { opts, io } = ctx;
   const parsed = parseModelSource(app.config);
-  const at = (p: (string | number)[]) => ({
-    file: app.file,
-    ...app.locate(p),
-    path: formatPath(p),
-    app: app.config.name,
-  });
   if (isProblem(parsed)) {
-    out.errors.push({ ...at(parsed.path), severity: "error", message: parsed.message, hint: parsed.hint });
+    out.errors.push({ ...at(app, parsed.path), severity: "error", message: parsed.message, hint: parsed.hint });
     out.errors.push(
       ...independentChecks(app, [parsed.path], opts, io).filter((d) => d.path !== formatPath(parsed.path)),
     );
@@ -247,48 +248,28 @@ async function planApp(app: LoadedApp, ctx: AppContext, out: AppsPlanned): Promi
       return;
     }
   }
-  // --param applies to the apps that declare the parameter; others ignore it
-  const declared = new Set((app.config.parameters ?? []).map((p) => p.name));
-  const appParams = new Map([...opts.params].filter(([k]) => declared.has(k)));
-  const source = report?.source ?? parsed;
   const namespace = opts.namespace ?? app.config.namespace ?? (await ctx.defaultNamespace());
-  const rendered = renderApp({
-    app: app.config,
-    source,
-    resolvedFrom: report?.resolvedFrom,
-    templates: ctx.templates,
-    includes,
-    params: appParams,
-    target: opts.target,
-    namespace,
-    hostHome: io.hostHome,
-    dockerGpus: opts.dockerGpus,
-    hostModelDir: opts.target === "docker" && source.kind === "path" && io.isHostDir(source.path),
-    hostDirs: opts.target === "docker" ? extraPathsOf(app.config).filter((p) => io.isHostDir(p)) : undefined,
-    adapterRanks: report?.adapterRanks,
-    draftSource: report?.draftSource,
-    ...(opts.kubeMinor !== undefined ? { kubeMinor: opts.kubeMinor } : {}),
-    ...(report?.facts?.weightBytes !== undefined ? { modelBytes: report.facts.weightBytes } : {}),
-  });
-  const finished = await finishObjects(app, rendered, namespace, ctx);
+  const built = await buildObjects(app, { source: report?.source ?? parsed, report, includes, namespace }, ctx);
   const entry: PlannedApp = {
     loaded: app,
     includes,
-    rendered: finished.rendered,
+    rendered: built.rendered,
     ...(namespace !== undefined ? { namespace } : {}),
     ...(report ? { report } : {}),
-    ...finished.decided,
+    ...built.decided,
   };
+  if (built.gpuScheme)
+    out.warnings.push({ ...at(app, ["resources", "gpu"]), severity: "warning", message: built.gpuScheme.warning });
   if (report?.facts) {
     // the fit check reads the argv this render produced
-    const fit = fitCheck(app, report, rendered.serve.args);
+    const fit = fitCheck(app, report, built.rendered.serve.args);
     report.diagnostics.push(...fit.diagnostics);
     out.errors.push(...fit.diagnostics.filter((d) => d.severity === "error"));
     if (fit.fit) entry.fit = fit.fit;
   }
-  for (const p of finished.rendered.problems) {
+  for (const p of built.rendered.problems) {
     const d: Diagnostic = {
-      ...at(p.path),
+      ...at(app, p.path),
       severity: p.severity === "error" ? "error" : "warning",
       message: p.message,
       hint: p.hint,
@@ -300,39 +281,125 @@ async function planApp(app: LoadedApp, ctx: AppContext, out: AppsPlanned): Promi
   out.planned.set(app, entry);
 }
 
+/** Where a field of the app is, for a diagnostic. */
+function at(app: LoadedApp, p: (string | number)[]): Pick<Diagnostic, "file" | "line" | "col" | "path" | "app"> {
+  return { file: app.file, ...app.locate(p), path: formatPath(p), app: app.config.name };
+}
+
+/** What an app's render takes beyond its config and the plan's options. */
+interface AppInputs {
+  source: ModelSource;
+  report?: SourceReport;
+  includes: IncludeFile[];
+  namespace?: string;
+}
+
+/** What planning decided of an app from the cluster, beyond its objects. */
+type Decided = Pick<PlannedApp, "podTemplate" | "startupSeconds" | "gpuScheme">;
+
 /**
- * An app's Kubernetes objects as they are applied: the PodTemplate `pod_template` names merged in and the
- * start-up budget learned from its starts (both read from the cluster, when the plan has one), the sync wave.
+ * The app's objects as they are applied: rendered, then finished with what the cluster holds (when the
+ * plan has one). When the file names no node_labels and the cluster's GPU nodes with the app's GPU type are
+ * labelled another way than GPU feature discovery's, the app is rendered again with that labelling, as
+ * if the file named it (the warning says which).
  */
-async function finishObjects(
+async function buildObjects(
+  app: LoadedApp,
+  inputs: AppInputs,
+  ctx: AppContext,
+): Promise<{ rendered: RenderedApp; decided: Decided; gpuScheme?: GpuSchemeChoice }> {
+  const cluster = ctx.opts.target === "kubernetes" && inputs.namespace !== undefined ? ctx.io.cluster : undefined;
+  const rendered = renderWith(app.config, inputs, ctx);
+  const reads = cluster ? await readCluster(app, rendered, inputs.namespace!, cluster) : {};
+  const finished = finishObjects(app, rendered, reads, ctx.syncWaves?.get(app));
+  const gpu = gpuRequest(app.config);
+  const gpuScheme =
+    cluster && finished.rendered.objects && !app.config.node_labels && gpu.type && gpu.count > 0
+      ? await cluster.gpuScheme(app.config, app.file, finished.rendered.objects)
+      : undefined;
+  if (!gpuScheme) return finished;
+  const config = { ...app.config, node_labels: { scheme: gpuScheme.scheme, pool: DEFAULT_POOL_LABEL } };
+  const again = finishObjects(app, renderWith(config, inputs, ctx), reads, ctx.syncWaves?.get(app));
+  return { ...again, decided: { ...again.decided, gpuScheme: gpuScheme.scheme }, gpuScheme };
+}
+
+/** Render one app's config (the file's, or with the GPU nodes' labelling) for the plan's target. */
+function renderWith(config: LoadedApp["config"], inputs: AppInputs, ctx: AppContext): RenderedApp {
+  const { opts, io } = ctx;
+  const { source, report } = inputs;
+  // --param applies to the apps that declare the parameter; others ignore it
+  const declared = new Set((config.parameters ?? []).map((p) => p.name));
+  return renderApp({
+    app: config,
+    source,
+    resolvedFrom: report?.resolvedFrom,
+    templates: ctx.templates,
+    includes: inputs.includes,
+    params: new Map([...opts.params].filter(([k]) => declared.has(k))),
+    target: opts.target,
+    namespace: inputs.namespace,
+    hostHome: io.hostHome,
+    dockerGpus: opts.dockerGpus,
+    hostModelDir: opts.target === "docker" && source.kind === "path" && io.isHostDir(source.path),
+    hostDirs: opts.target === "docker" ? extraPathsOf(config).filter((p) => io.isHostDir(p)) : undefined,
+    adapterRanks: report?.adapterRanks,
+    draftSource: report?.draftSource,
+    ...(opts.kubeMinor !== undefined ? { kubeMinor: opts.kubeMinor } : {}),
+    ...(report?.facts?.weightBytes !== undefined ? { modelBytes: report.facts.weightBytes } : {}),
+  });
+}
+
+/** What finishing an app's objects reads from the cluster: the PodTemplate `pod_template` names, the learned budget. */
+interface ClusterFinish {
+  podTemplate?: { name: string; read: PodTemplateRead };
+  startupSeconds?: number;
+}
+
+/** Read what finishing the app's objects needs from the cluster, once (a second render reuses it). */
+async function readCluster(
   app: LoadedApp,
   rendered: RenderedApp,
-  namespace: string | undefined,
-  ctx: AppContext,
-): Promise<{ rendered: RenderedApp; decided: Pick<PlannedApp, "podTemplate" | "startupSeconds"> }> {
-  const cluster = ctx.opts.target === "kubernetes" && namespace !== undefined ? ctx.io.cluster : undefined;
-  const wave = ctx.syncWaves?.get(app);
-  if (!rendered.objects || (!cluster && wave === undefined)) return { rendered, decided: {} };
+  namespace: string,
+  cluster: ClusterReads,
+): Promise<ClusterFinish> {
+  const out: ClusterFinish = {};
+  const named = app.config.pod_template;
+  if (!rendered.objects) return out;
+  if (typeof named === "string") out.podTemplate = { name: named, read: await cluster.podTemplate(namespace, named) };
+  if (!(app.explicit?.has("startup_timeout") ?? true) && rendered.objects.some((o) => o.kind === "Deployment")) {
+    const seconds = await cluster.learnedBudget(app.config.name, namespace);
+    if (seconds !== undefined) out.startupSeconds = seconds;
+  }
+  return out;
+}
+
+/**
+ * An app's Kubernetes objects as they are applied: the PodTemplate `pod_template` names merged in and the
+ * start-up budget learned from its starts (both as read from the cluster), the sync wave.
+ */
+function finishObjects(
+  app: LoadedApp,
+  rendered: RenderedApp,
+  reads: ClusterFinish,
+  wave: number | undefined,
+): { rendered: RenderedApp; decided: Decided } {
+  if (!rendered.objects) return { rendered, decided: {} };
   let objects = rendered.objects;
   let problems = rendered.problems;
-  const decided: Pick<PlannedApp, "podTemplate" | "startupSeconds"> = {};
-  const named = app.config.pod_template;
-  if (cluster && typeof named === "string") {
-    const read = await cluster.podTemplate(namespace!, named);
-    decided.podTemplate = { name: named, ...("problem" in read ? { problem: read.problem } : {}) };
-    if ("template" in read) {
-      objects = withPodTemplate(objects, read.template);
+  const decided: Decided = {};
+  const pt = reads.podTemplate;
+  if (pt) {
+    decided.podTemplate = { name: pt.name, ...("problem" in pt.read ? { problem: pt.read.problem } : {}) };
+    if ("template" in pt.read) {
+      objects = withPodTemplate(objects, pt.read.template);
       // the renderer's note that the pod is shown without it no longer holds
       problems = problems.filter((p) => !(p.severity === "note" && formatPath(p.path) === "pod_template"));
     }
   }
-  if (cluster && !(app.explicit?.has("startup_timeout") ?? true) && objects.some((o) => o.kind === "Deployment")) {
-    const seconds = await cluster.learnedBudget(app.config.name, namespace!);
-    if (seconds !== undefined) {
-      const budget = withStartBudget(objects, seconds);
-      objects = budget.objects;
-      if (budget.seconds !== undefined) decided.startupSeconds = budget.seconds;
-    }
+  if (reads.startupSeconds !== undefined) {
+    const budget = withStartBudget(objects, reads.startupSeconds);
+    objects = budget.objects;
+    if (budget.seconds !== undefined) decided.startupSeconds = budget.seconds;
   }
   if (wave !== undefined) objects = withSyncWave(objects, wave);
   return { rendered: { ...rendered, objects, problems }, decided };
@@ -353,19 +420,13 @@ function independentChecks(
   io: PlanIo,
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const at = (p: (string | number)[]) => ({
-    file: app.file,
-    ...app.locate(p),
-    path: formatPath(p),
-    app: app.config.name,
-  });
   const isDropped = (p: readonly (string | number)[]) =>
     dropped.some((d) => d.every((k, i) => p[i] === undefined || p[i] === k));
   let source = STAND_IN_SOURCE;
   if (!isDropped(["model_path"]) && !isDropped(["model_hf_path"])) {
     const parsed = parseModelSource(app.config);
     if (isProblem(parsed))
-      out.push({ ...at(parsed.path), severity: "error", message: parsed.message, hint: parsed.hint });
+      out.push({ ...at(app, parsed.path), severity: "error", message: parsed.message, hint: parsed.hint });
     else source = parsed;
   }
   if (isDropped(["extra_args"])) return out;
@@ -384,7 +445,7 @@ function independentChecks(
     });
     for (const p of rendered.problems) {
       if (p.severity === "error" && p.path[0] === "extra_args")
-        out.push({ ...at(p.path), severity: "error", message: p.message, hint: p.hint });
+        out.push({ ...at(app, p.path), severity: "error", message: p.message, hint: p.hint });
     }
   } catch {
     // a render that needs the fixed fields: its checks wait for the next run

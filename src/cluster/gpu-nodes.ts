@@ -1,11 +1,14 @@
 /**
- * What deploy reads from the GPU nodes before it applies anything (README "GPU nodes at deploy"):
- * - whether any node carries the labels the pod's GPU affinity asks for; when none does but GPU nodes
- *   labelled another way (GPU feature discovery, GKE, Karpenter, AKS VM sizes, EKS instance types) have
- *   the GPU type, that labelling is used with a warning when the file has no `node_labels`, and is an
- *   error naming the `node_labels` to write when it has; GPU nodes with none of the scheme's labels at
- *   all (the device plugin alone) are an error too: the pod would stay Pending whatever the autoscaler does;
- * - whether the NVIDIA driver of the nodes that fit runs the CUDA the image is built for.
+ * What vllmapp reads from the GPU nodes (README "GPU nodes at deploy"):
+ * - while planning (chooseGpuScheme): when the file has no `node_labels` and no GPU node carries GPU
+ *   feature discovery's labels for the GPU type, but GPU nodes labelled another way (GKE, Karpenter, AKS
+ *   VM sizes, EKS instance types) have it, the plan renders with that labelling, with a warning; so
+ *   `render --resolve` prints what deploy applies;
+ * - before deploy applies anything (checkGpuNodes, which only checks): whether any node carries the labels
+ *   the pod's GPU affinity asks for; when none does but GPU nodes labelled another way have the GPU type,
+ *   an error naming the `node_labels` to write; GPU nodes with none of the scheme's labels at all (the
+ *   device plugin alone) are an error too: the pod would stay Pending whatever the autoscaler does; and
+ *   whether the NVIDIA driver of the nodes that fit runs the CUDA the image is built for.
  * Pure but for cudaFloorOf, which reads the catalogs: the nodes come in.
  */
 import type { AppConfig } from "../config/schema.js";
@@ -13,7 +16,6 @@ import {
   GPU_TYPES,
   gpuNodeMatches,
   SCHEME_KEYS,
-  SCHEME_TOLERATIONS,
   type GpuType,
   type LabelMatch,
   type LabelScheme,
@@ -23,7 +25,8 @@ import { DEFAULT_IMAGE, gpuVendorOf } from "../render/labels.js";
 import { gpuRequest } from "../render/resources.js";
 import { catalogIndex, chooseCatalog, compareVersions, loadCatalog } from "../vllm/catalog.js";
 import type { K8sObject } from "../render/types.js";
-import type { Node } from "./k8s-types.js";
+import type { GpuSchemeChoice } from "../app/cluster-reads.js";
+import type { Node, PodSpec } from "./k8s-types.js";
 
 export interface CudaFloor {
   image: string;
@@ -35,12 +38,17 @@ export interface CudaFloor {
 }
 
 export interface GpuNodeFindings {
-  /** the objects, with the GPU affinity of the labelling the nodes use when it was switched */
-  objects: K8sObject[];
-  warnings: string[];
   notes: string[];
   problems: { message: string; hint: string }[];
 }
+
+/** The rendered workloads' pod templates, as far as they are read here. */
+type Workload = K8sObject & {
+  spec?: {
+    template?: { spec?: PodSpec };
+    leaderWorkerTemplate?: { leaderTemplate?: { spec?: PodSpec }; workerTemplate?: { spec?: PodSpec } };
+  };
+};
 
 const INSTANCE_TYPE = "node.kubernetes.io/instance-type";
 const SCHEME_WAY: Record<LabelSchemeName, string> = {
@@ -117,13 +125,21 @@ function names(nodes: readonly Node[]): string {
   return n.length > 3 ? `${n.slice(0, 3).join(", ")} and ${n.length - 3} more` : n.join(", ");
 }
 
+/** A labelling other than the pod's under which GPU nodes have the GPU type: in words, its matches, those nodes. */
+interface OtherScheme {
+  scheme: LabelScheme;
+  way: string;
+  matches: LabelMatch[];
+  nodes: Node[];
+}
+
 /** Another labelling under which some GPU node has this GPU type, and those nodes. */
 function otherScheme(
   type: GpuType,
   current: LabelScheme,
   gpuNodes: readonly Node[],
   selector: Record<string, string>,
-): { scheme: LabelScheme; way: string; matches: LabelMatch[]; nodes: Node[] } | undefined {
+): OtherScheme | undefined {
   for (const s of Object.keys(SCHEME_WAY) as LabelSchemeName[]) {
     if (s === current) continue;
     const m = gpuNodeMatches(type, s);
@@ -149,40 +165,6 @@ function otherScheme(
   };
 }
 
-/** The pod templates of the objects that run pods (a Deployment's; a LeaderWorkerSet's leader and worker). */
-function podTemplates(o: any): any[] {
-  if (o.kind === "Deployment") return [o.spec?.template];
-  if (o.kind === "LeaderWorkerSet")
-    return [o.spec?.leaderWorkerTemplate?.leaderTemplate, o.spec?.leaderWorkerTemplate?.workerTemplate].filter(Boolean);
-  return [];
-}
-
-/** The objects with the GPU affinity of `from` replaced by `to`'s matches (and `to`'s scheme tolerations). */
-function switchScheme(
-  objects: readonly K8sObject[],
-  from: readonly LabelMatch[],
-  to: { scheme: LabelScheme; matches: LabelMatch[] },
-): K8sObject[] {
-  const old = new Set(from.map((m) => m.key));
-  return objects.map((o) => {
-    if (!podTemplates(o).length) return o;
-    const copy = structuredClone(o);
-    for (const tpl of podTemplates(copy)) {
-      const terms =
-        tpl.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
-      for (const term of terms) {
-        term.matchExpressions = [
-          ...(term.matchExpressions ?? []).filter((e: { key: string }) => !old.has(e.key)),
-          ...to.matches.map((m) => ({ key: m.key, operator: "In", values: m.values })),
-        ];
-      }
-      const extra = typeof to.scheme === "string" ? (SCHEME_TOLERATIONS[to.scheme] ?? []) : [];
-      if (extra.length) tpl.spec.tolerations = [...(tpl.spec.tolerations ?? []), ...extra];
-    }
-    return copy;
-  });
-}
-
 function checkDriver(app: AppConfig, nodes: readonly Node[], cuda: CudaFloor, out: GpuNodeFindings): void {
   const known = nodes
     .map((n) => ({ n, driver: driverOf(n) }))
@@ -206,62 +188,130 @@ function checkDriver(app: AppConfig, nodes: readonly Node[], cuda: CudaFloor, ou
   });
 }
 
+/** The pod specs an object runs: a Deployment's template; a LeaderWorkerSet's leader and worker templates. */
+export function podSpecsOf(o: K8sObject): PodSpec[] {
+  const spec = (o as Workload).spec;
+  if (o.kind === "Deployment") return spec?.template?.spec ? [spec.template.spec] : [];
+  if (o.kind === "LeaderWorkerSet") {
+    const lwt = spec?.leaderWorkerTemplate;
+    return [lwt?.leaderTemplate?.spec, lwt?.workerTemplate?.spec].filter((p): p is PodSpec => p !== undefined);
+  }
+  return [];
+}
+
+/** The nodeSelector of the pod the objects run (the first workload's; a LeaderWorkerSet's leader). */
+function nodeSelectorOf(objects: readonly K8sObject[]): Record<string, string> {
+  const workload = objects.find((o) => o.kind === "Deployment" || o.kind === "LeaderWorkerSet");
+  return (workload && podSpecsOf(workload)[0]?.nodeSelector) ?? {};
+}
+
+/** "2 GPU nodes with T4 (a, b) are labelled the GKE way (…)" */
+function labelledOther(type: GpuType, other: OtherScheme): string {
+  const n = other.nodes.length;
+  return `${n} GPU node${n > 1 ? "s" : ""} with ${type.name} (${names(other.nodes)}) ${n > 1 ? "are" : "is"} labelled ${other.way}`;
+}
+
+/**
+ * The labelling of GPU nodes a plan renders with when the file names no `node_labels`: GPU feature
+ * discovery's (undefined: the default stays), unless no GPU node has its labels for the app's GPU type and
+ * GPU nodes labelled another way (GKE, Karpenter, AKS, EKS instance types) have it; then that labelling,
+ * with the warning that names the `node_labels` to write. `objects`: the app's, for the pod's nodeSelector.
+ */
+export function chooseGpuScheme(
+  app: AppConfig,
+  file: string,
+  objects: readonly K8sObject[],
+  nodes: readonly Node[],
+): GpuSchemeChoice | undefined {
+  const gpu = gpuRequest(app);
+  if (app.node_labels || !gpu.type || gpu.count === 0) return undefined;
+  const gpuNodes = nodes.filter(isGpuNode);
+  const selector = nodeSelectorOf(objects);
+  const current = gpuNodeMatches(gpu.type, "gfd");
+  if ("problem" in current || gpuNodes.some((n) => fits(n, current.matches, selector))) return undefined;
+  const other = otherScheme(gpu.type, "gfd", gpuNodes, selector);
+  if (!other) return undefined;
+  return {
+    scheme: other.scheme,
+    warning: `${app.name}: no node has ${describeMatches(current.matches)} (GPU feature discovery's labels, the default), but ${labelledOther(gpu.type, other)}: deploying with ${describeScheme(other.scheme)}; write it in ${file} to make it explicit`,
+  };
+}
+
+/**
+ * The GPU nodes that have the app's GPU type under the labelling `scheme` (the pod's GPU affinity), or
+ * what keeps the pod Pending when none has: GPU nodes with the type labelled another way, or no GPU node
+ * labelled this way at all. Neither nodes nor a problem: other types are labelled this way, and an
+ * autoscaler may add a node with this one (or the render refused the scheme already).
+ */
+function typedNodes(
+  app: AppConfig,
+  file: string,
+  type: GpuType,
+  scheme: LabelScheme,
+  gpuNodes: readonly Node[],
+  selector: Record<string, string>,
+): { nodes: Node[] } | { problem?: { message: string; hint: string } } {
+  const current = gpuNodeMatches(type, scheme, app.node_labels?.gpu_product);
+  if ("problem" in current) return {};
+  const nodes = gpuNodes.filter((n) => fits(n, current.matches, selector));
+  if (nodes.length) return { nodes };
+  const wanted = `no node has ${describeMatches(current.matches)}`;
+  const other = otherScheme(type, scheme, gpuNodes, selector);
+  if (other)
+    return {
+      problem: {
+        message: `${wanted} (${describeScheme(scheme)}), so the pod would stay Pending; ${labelledOther(type, other)}`,
+        hint: `write ${describeScheme(other.scheme)} in ${file}`,
+      },
+    };
+  const key = current.matches[0]!.key;
+  if (gpuNodes.some((n) => labels(n)[key] !== undefined)) return {};
+  // none of the GPU nodes is labelled this way at all: no autoscaler adds one that is
+  const seen = seenSchemes(gpuNodes);
+  const types = [...new Set(gpuNodes.map((n) => labels(n)[INSTANCE_TYPE]).filter(Boolean))];
+  return {
+    problem: {
+      message: `${wanted}: none of the ${gpuNodes.length} GPU node${gpuNodes.length > 1 ? "s" : ""} (${names(gpuNodes)}) has the label ${key} (${describeScheme(scheme)}), so the pod would stay Pending`,
+      hint: seen.length
+        ? `the GPU nodes are labelled ${seen.join("; ")}: set resources.gpu to a type they have and write node_labels: {scheme: …} of that labelling in ${file}`
+        : `the nodes have the device plugin's ${gpuRequest(app).resource} but no GPU model label: install NVIDIA GPU feature discovery (the GPU operator) for nvidia.com/gpu.product, or name the nodes' own label in ${file}: node_labels: {scheme: {key: ${INSTANCE_TYPE}, values: {${type.name}: [${types.join(", ") || "<their instance type>"}]}}}`,
+    },
+  };
+}
+
+/**
+ * Whether the pod the objects run would find a GPU node: under the file's `node_labels`, else the
+ * labelling the plan chose (`planned`), else GPU feature discovery's; and whether the driver of the
+ * nodes that fit runs the image's CUDA (`cuda`). Checks only: the objects are the plan's, as they are applied.
+ */
 export function checkGpuNodes(
   app: AppConfig,
   file: string,
-  objects: K8sObject[],
+  objects: readonly K8sObject[],
   nodes: readonly Node[],
   cuda?: CudaFloor,
+  planned?: LabelScheme,
 ): GpuNodeFindings {
-  const out: GpuNodeFindings = { objects, warnings: [], notes: [], problems: [] };
+  const out: GpuNodeFindings = { notes: [], problems: [] };
   const gpu = gpuRequest(app);
   if (gpu.count === 0) return out;
   const gpuNodes = nodes.filter(isGpuNode);
   // no GPU node yet: an autoscaler may add one (the wait diagnoses what the scheduler then says)
   if (!gpuNodes.length) return out;
-  const pod = podTemplates(objects.find((o) => podTemplates(o).length) ?? {})[0]?.spec;
-  const selector: Record<string, string> = pod?.nodeSelector ?? {};
+  const selector = nodeSelectorOf(objects);
   let fitting = gpuNodes.filter(
     (n) =>
       Object.entries(selector).every(([k, v]) => labels(n)[k] === v) &&
       (n.status?.allocatable?.[gpu.resource] ?? "0") !== "0",
   );
   if (gpu.type) {
-    const scheme = app.node_labels?.scheme ?? "gfd";
-    const current = gpuNodeMatches(gpu.type, scheme, app.node_labels?.gpu_product);
-    if ("problem" in current) return out; // render refused it already
-    fitting = gpuNodes.filter((n) => fits(n, current.matches, selector));
-    if (!fitting.length) {
-      const other = otherScheme(gpu.type, scheme, gpuNodes, selector);
-      const wanted = `no node has ${describeMatches(current.matches)}`;
-      if (other && !app.node_labels) {
-        out.objects = switchScheme(objects, current.matches, other);
-        out.warnings.push(
-          `${app.name}: ${wanted} (GPU feature discovery's labels, the default), but ${other.nodes.length} GPU node${other.nodes.length > 1 ? "s" : ""} with ${gpu.type.name} (${names(other.nodes)}) ${other.nodes.length > 1 ? "are" : "is"} labelled ${other.way}: deploying with ${describeScheme(other.scheme)}; write it in ${file} to make it explicit`,
-        );
-        fitting = other.nodes;
-      } else if (other) {
-        out.problems.push({
-          message: `${wanted} (${describeScheme(scheme)}), so the pod would stay Pending; ${other.nodes.length} GPU node${other.nodes.length > 1 ? "s" : ""} with ${gpu.type.name} (${names(other.nodes)}) ${other.nodes.length > 1 ? "are" : "is"} labelled ${other.way}`,
-          hint: `write ${describeScheme(other.scheme)} in ${file}`,
-        });
-        return out;
-      } else {
-        const key = current.matches[0]!.key;
-        if (!gpuNodes.some((n) => labels(n)[key] !== undefined)) {
-          // none of the GPU nodes is labelled this way at all: no autoscaler adds one that is
-          const seen = seenSchemes(gpuNodes);
-          out.problems.push({
-            message: `${wanted}: none of the ${gpuNodes.length} GPU node${gpuNodes.length > 1 ? "s" : ""} (${names(gpuNodes)}) has the label ${key} (${describeScheme(scheme)}), so the pod would stay Pending`,
-            hint: seen.length
-              ? `the GPU nodes are labelled ${seen.join("; ")}: set resources.gpu to a type they have and write node_labels: {scheme: …} of that labelling in ${file}`
-              : `the nodes have the device plugin's ${gpu.resource} but no GPU model label: install NVIDIA GPU feature discovery (the GPU operator) for nvidia.com/gpu.product, or name the nodes' own label in ${file}: node_labels: {scheme: {key: ${INSTANCE_TYPE}, values: {${gpu.type.name}: [${[...new Set(gpuNodes.map((n) => labels(n)[INSTANCE_TYPE]).filter(Boolean))].join(", ") || "<their instance type>"}]}}}`,
-          });
-          return out;
-        }
-        return out; // other types are labelled this way: an autoscaler may add this one
-      }
+    const scheme = app.node_labels?.scheme ?? planned ?? "gfd";
+    const typed = typedNodes(app, file, gpu.type, scheme, gpuNodes, selector);
+    if (!("nodes" in typed)) {
+      if (typed.problem) out.problems.push(typed.problem);
+      return out;
     }
+    fitting = typed.nodes;
   }
   if (cuda && gpu.resource.startsWith("nvidia.com/") && fitting.length) checkDriver(app, fitting, cuda, out);
   return out;

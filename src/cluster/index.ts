@@ -133,13 +133,14 @@ async function deployPhases(
   progress: Progress,
 ): Promise<DeployResult> {
   const { dryRun } = req;
-  // the plan's objects as they are: the plan decided the namespace, the PodTemplate, the budget and the waves
+  // the plan's objects as they are: the plan decided the namespace, the PodTemplate, the budget, the GPU nodes' labels and the waves
   const inputs = plan.apps.map((p) => ({
     app: p.loaded.config,
     namespace: namespaceOf(p),
     file: p.loaded.file,
     objects: p.rendered.objects ?? [],
     podTemplateProblem: p.podTemplate?.problem,
+    gpuScheme: p.gpuScheme,
   }));
   const pre = await preflight(api, inputs, {
     createNamespace: req.createNamespace,

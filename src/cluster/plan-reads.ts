@@ -10,6 +10,9 @@ import { VllmappError } from "../errors.js";
 import { ApiError } from "./errors.js";
 import { jobOutputOf, lookupFailure } from "./job-output.js";
 import { readHistory } from "./starts.js";
+import { chooseGpuScheme } from "./gpu-nodes.js";
+import { readNodes } from "./read.js";
+import type { Node } from "./k8s-types.js";
 
 type Probe = { failureThreshold?: number; periodSeconds?: number };
 type LiveDeployment = KObject & {
@@ -20,6 +23,12 @@ type LiveDeployment = KObject & {
 export function clusterReads(open: () => Promise<KubeApi>): ClusterReads {
   let opened: Promise<KubeApi> | undefined;
   const api = () => (opened ??= open());
+  // the nodes, listed once for all the apps of the plan; undefined when they cannot be read
+  let nodes: Promise<Node[] | undefined> | undefined;
+  const readGpuNodes = () =>
+    (nodes ??= api()
+      .then(readNodes)
+      .catch(() => undefined));
   return {
     defaultNamespace: () =>
       api().then(
@@ -41,6 +50,10 @@ export function clusterReads(open: () => Promise<KubeApi>): ClusterReads {
         history,
         probe ? (probe.failureThreshold ?? 3) * (probe.periodSeconds ?? PROBE_PERIOD_SECONDS) : undefined,
       )?.seconds;
+    },
+    async gpuScheme(app, file, objects) {
+      const listed = await readGpuNodes();
+      return listed && chooseGpuScheme(app, file, objects, listed);
     },
     async serverMinor() {
       // "30" or, on some managed services, "30+"

@@ -5,8 +5,8 @@
  * the pod references exists with the keys it needs (or --create-secrets fills `<app>-secrets` from the
  * local environment). All problems are reported together.
  * Then what the cluster would refuse or never run, each a user error (exit 2) naming the fix: GPU nodes
- * labelled another way than the pod asks (gpu-nodes.ts: used with a warning when the file has no
- * node_labels), a node driver too old for the image's CUDA, a cache claim no StorageClass binds
+ * labelled another way than the pod asks (gpu-nodes.ts; where the file has no node_labels the plan chose
+ * the nodes' labelling already), a node driver too old for the image's CUDA, a cache claim no StorageClass binds
  * (storage.ts), and a pod the namespace's rules refuse (admission.ts: a server-side dry run of the pod).
  */
 import type { AppConfig } from "../config/schema.js";
@@ -18,7 +18,9 @@ import { ApiError } from "./errors.js";
 import { checkMonitoring } from "./monitoring.js";
 import { checkRoute } from "./route.js";
 import { podRefusal } from "./admission.js";
-import { checkGpuNodes, cudaFloorOf } from "./gpu-nodes.js";
+import { checkGpuNodes, cudaFloorOf, podSpecsOf } from "./gpu-nodes.js";
+import type { Node, PodSpec } from "./k8s-types.js";
+import type { LabelScheme } from "../config/gpus.js";
 import { claimProblems, readStorageClasses, readVolumes } from "./storage.js";
 import { readNodes } from "./read.js";
 import { gpuRequest } from "../render/resources.js";
@@ -32,6 +34,8 @@ export interface PreflightInput {
   podTemplateProblem?: string;
   /** the file the app came from, for messages */
   file?: string;
+  /** the labelling of GPU nodes the plan chose when the file names no node_labels (its objects have it) */
+  gpuScheme?: LabelScheme;
 }
 
 /** A Secret vllmapp writes from the local environment. Values stay in memory, never in results. */
@@ -47,7 +51,7 @@ export interface SecretWrite {
 export interface Prepared {
   app: AppConfig;
   namespace: string;
-  /** the plan's objects, with the GPU nodes' labelling where the file names none (gpu-nodes.ts) */
+  /** the plan's objects, as they are applied */
   objects: K8sObject[];
   secretWrites: SecretWrite[];
 }
@@ -80,7 +84,8 @@ interface Ref {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export function podRefs(pod: any): Ref[] {
+/** What a pod spec references: Secrets and ConfigMaps (with the keys it reads) and claims, optional ones left out. */
+export function podRefs(pod: PodSpec | undefined): Ref[] {
   const refs = new Map<string, Ref>();
   const need = (kind: Kind, name: string | undefined, key?: string, env?: string, optional?: boolean) => {
     if (!name || optional) return;
@@ -131,17 +136,6 @@ const CRD_HINTS: Record<string, string> = {
     "install prometheus-operator (its CRDs: kubectl apply --server-side -f https://github.com/prometheus-operator/prometheus-operator/releases/download/v0.93.0/stripped-down-crds.yaml; or the kube-prometheus-stack chart), or set monitoring.pod_monitor: false (and drop dashboard/alerts) and scrape vLLM yourself",
 };
 
-/** The pod specs an object runs: a Deployment's template; a LeaderWorkerSet's leader and worker templates. */
-export function podSpecsOf(o: K8sObject): unknown[] {
-  const spec = (o as { spec?: any }).spec;
-  if (o.kind === "Deployment") return [spec?.template?.spec];
-  if (o.kind === "LeaderWorkerSet")
-    return [spec?.leaderWorkerTemplate?.leaderTemplate?.spec, spec?.leaderWorkerTemplate?.workerTemplate?.spec].filter(
-      Boolean,
-    );
-  return [];
-}
-
 async function exists(api: KubeApi, path: string, what: string): Promise<KObject | undefined | "forbidden"> {
   try {
     return await api.get(path, what);
@@ -155,108 +149,153 @@ async function exists(api: KubeApi, path: string, what: string): Promise<KObject
 export async function preflight(
   api: KubeApi,
   inputs: readonly PreflightInput[],
-  opts: { createNamespace?: boolean; createSecrets?: boolean; env: NodeJS.ProcessEnv },
+  opts: PreflightOptions,
 ): Promise<PreflightResult> {
-  const namespaces = [...new Set(inputs.map((i) => i.namespace))];
-  const missingNs = new Set<string>();
-  await Promise.all(
-    namespaces.map(async (ns) => {
-      if (!(await exists(api, `/api/v1/namespaces/${ns}`, `read namespace ${ns}`))) missingNs.add(ns);
-    }),
-  );
-  const report: { app: string; namespace: string; problems: Problem[]; hints: Set<string> }[] = [];
-  const warnings: string[] = [];
-  const notes: string[] = [];
-  const nodes = inputs.some((i) => gpuRequest(i.app).count > 0) ? await readNodes(api) : undefined;
-  if (inputs.some((i) => gpuRequest(i.app).count > 0) && !nodes)
-    notes.push("this user may not list nodes: the GPU nodes' labels and drivers are not checked");
-  const withClaims = inputs.some((i) => i.objects.some((o) => o.kind === "PersistentVolumeClaim"));
-  const claims = withClaims ? await readStorageClasses(api) : undefined;
-  const volumes = withClaims && claims ? await readVolumes(api) : undefined;
-  const apps = await Promise.all(
-    inputs.map(async ({ app, namespace, objects, podTemplateProblem, file = "vllm-app.yaml" }): Promise<Prepared> => {
-      const problems: Problem[] = [];
-      const hints = new Set<string>();
-      report.push({ app: app.name, namespace, problems, hints });
-      const nsMissing = missingNs.has(namespace);
-      if (nsMissing && !opts.createNamespace) {
-        problems.push({ message: `namespace ${namespace} does not exist` });
-        hints.add("pass --create-namespace to create it, or pick another with --namespace");
-      }
-      if (podTemplateProblem) problems.push({ message: podTemplateProblem });
-      let out = objects;
-      const served: K8sObject[] = [];
-      for (const o of out) {
-        if (!(await api.resource(o.apiVersion, o.kind))) {
-          const group = groupOf(o.apiVersion);
-          problems.push({
-            message: `the cluster serves no ${o.kind} (${o.apiVersion}): the CRD ${o.kind.toLowerCase()}s.${group} is not installed`,
-          });
-          if (CRD_HINTS[group]) hints.add(CRD_HINTS[group]!);
-        } else served.push(o);
-      }
-      if (!nsMissing || opts.createNamespace)
-        warnings.push(
-          ...(await checkRoute(api, app, namespace, served)),
-          ...(await checkMonitoring(api, app, namespace, served)),
-        );
-      if (nodes) {
-        const found = checkGpuNodes(app, file, out, nodes, cudaFloorOf(app));
-        out = found.objects;
-        warnings.push(...found.warnings);
-        notes.push(...found.notes);
-        for (const p of found.problems) {
-          problems.push({ message: p.message, local: true });
-          hints.add(p.hint);
-        }
-      }
-      if (claims) {
-        const existing = new Set<string>();
-        for (const o of out.filter((x) => x.kind === "PersistentVolumeClaim" && !nsMissing)) {
-          if (
-            await exists(
-              api,
-              `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${o.metadata.name}`,
-              `read PersistentVolumeClaim ${o.metadata.name}`,
-            )
-          )
-            existing.add(o.metadata.name);
-        }
-        for (const p of claimProblems(out, claims, existing, `${app.name}-cache`, volumes)) {
-          problems.push({ message: p.message, local: true });
-          hints.add(p.hint);
-        }
-      }
-      if (!nsMissing && !problems.length) {
-        const refused = await podRefusal(api, app.name, namespace, out);
-        if (refused) {
-          problems.push({ message: `${refused.message} (${refused.rule})`, local: true });
-          hints.add(refused.hint);
-        }
-      }
-      const secretWrites = await checkReferences(
-        api,
-        { app, namespace, objects: out, nsMissing },
-        opts,
-        problems,
-        hints,
-      );
-      return { app, namespace, objects: out, secretWrites };
-    }),
-  );
-  throwProblems(report);
+  const facts = await readClusterFacts(api, inputs);
+  const found: Found = { report: [], warnings: [], notes: [...facts.notes] };
+  const apps = await Promise.all(inputs.map((input) => checkApp(api, input, facts, opts, found)));
+  throwProblems(found.report);
   return {
     apps: new Map(apps.map((a) => [a.app.name, a])),
-    warnings,
-    notes,
-    namespaces: opts.createNamespace ? [...missingNs] : [],
+    warnings: found.warnings,
+    notes: found.notes,
+    namespaces: opts.createNamespace ? [...facts.missingNs] : [],
   };
 }
 
+interface PreflightOptions {
+  createNamespace?: boolean;
+  createSecrets?: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+/** One app's problems, and the hints that fix them. */
+interface AppReport {
+  app: string;
+  namespace: string;
+  problems: Problem[];
+  hints: Set<string>;
+}
+
+/** What the apps' checks find, gathered as they run: each app's report (in the order of the inputs), warnings, notes. */
+interface Found {
+  report: AppReport[];
+  warnings: string[];
+  notes: string[];
+}
+
+type StorageClasses = NonNullable<Awaited<ReturnType<typeof readStorageClasses>>>;
+
+/** What the preflight reads once for all the apps. */
+interface ClusterFacts {
+  /** the apps' namespaces that do not exist */
+  missingNs: Set<string>;
+  /** undefined: no app asks for GPUs, or this user may not list nodes (a note says so) */
+  nodes?: Node[];
+  /** the StorageClasses, when an app has a claim (undefined: none, or they may not be listed) */
+  claims?: StorageClasses;
+  volumes?: Awaited<ReturnType<typeof readVolumes>>;
+  notes: string[];
+}
+
+/** Read once for all the apps: which namespaces exist, the nodes (when an app asks for GPUs), the storage (when one has a claim). */
+async function readClusterFacts(api: KubeApi, inputs: readonly PreflightInput[]): Promise<ClusterFacts> {
+  const missingNs = new Set<string>();
+  await Promise.all(
+    [...new Set(inputs.map((i) => i.namespace))].map(async (ns) => {
+      if (!(await exists(api, `/api/v1/namespaces/${ns}`, `read namespace ${ns}`))) missingNs.add(ns);
+    }),
+  );
+  const notes: string[] = [];
+  const withGpus = inputs.some((i) => gpuRequest(i.app).count > 0);
+  const nodes = withGpus ? await readNodes(api) : undefined;
+  if (withGpus && !nodes) notes.push("this user may not list nodes: the GPU nodes' labels and drivers are not checked");
+  const withClaims = inputs.some((i) => i.objects.some((o) => o.kind === "PersistentVolumeClaim"));
+  const claims = withClaims ? await readStorageClasses(api) : undefined;
+  const volumes = withClaims && claims ? await readVolumes(api) : undefined;
+  return { missingNs, nodes, claims, volumes, notes };
+}
+
+/**
+ * One app against the cluster: its namespace, the PodTemplate the plan could not merge, the kinds served,
+ * its Route and monitoring, the GPU nodes, the claims, the admission rules (only when nothing else is wrong),
+ * and the objects its pods reference. Its problems go into `found.report`; the Secret writes are returned.
+ */
+async function checkApp(
+  api: KubeApi,
+  { app, namespace, objects, podTemplateProblem, gpuScheme, file = "vllm-app.yaml" }: PreflightInput,
+  facts: ClusterFacts,
+  opts: PreflightOptions,
+  found: Found,
+): Promise<Prepared> {
+  const r: AppReport = { app: app.name, namespace, problems: [], hints: new Set() };
+  found.report.push(r);
+  const nsMissing = facts.missingNs.has(namespace);
+  if (nsMissing && !opts.createNamespace) {
+    r.problems.push({ message: `namespace ${namespace} does not exist` });
+    r.hints.add("pass --create-namespace to create it, or pick another with --namespace");
+  }
+  if (podTemplateProblem) r.problems.push({ message: podTemplateProblem });
+  const served = await servedObjects(api, objects, r);
+  if (!nsMissing || opts.createNamespace)
+    found.warnings.push(
+      ...(await checkRoute(api, app, namespace, served)),
+      ...(await checkMonitoring(api, app, namespace, served)),
+    );
+  if (facts.nodes) {
+    const gpu = checkGpuNodes(app, file, objects, facts.nodes, cudaFloorOf(app), gpuScheme);
+    found.notes.push(...gpu.notes);
+    addLocal(r, gpu.problems);
+  }
+  if (facts.claims) {
+    const existing = nsMissing ? new Set<string>() : await existingClaims(api, namespace, objects);
+    addLocal(r, claimProblems(objects, facts.claims, existing, `${app.name}-cache`, facts.volumes));
+  }
+  if (!nsMissing && !r.problems.length) {
+    const refused = await podRefusal(api, app.name, namespace, objects);
+    if (refused) addLocal(r, [{ message: `${refused.message} (${refused.rule})`, hint: refused.hint }]);
+  }
+  const secretWrites = await checkReferences(api, { app, namespace, objects, nsMissing }, opts, r.problems, r.hints);
+  return { app, namespace, objects, secretWrites };
+}
+
+/** Problems of the local environment or the file (exit 2), each with its hint. */
+function addLocal(r: AppReport, problems: readonly { message: string; hint: string }[]): void {
+  for (const p of problems) {
+    r.problems.push({ message: p.message, local: true });
+    r.hints.add(p.hint);
+  }
+}
+
+/** The objects whose kind the cluster serves; a problem (with how to install it) for each CRD missing. */
+async function servedObjects(api: KubeApi, objects: readonly K8sObject[], r: AppReport): Promise<K8sObject[]> {
+  const served: K8sObject[] = [];
+  for (const o of objects) {
+    if (await api.resource(o.apiVersion, o.kind)) {
+      served.push(o);
+      continue;
+    }
+    const group = groupOf(o.apiVersion);
+    r.problems.push({
+      message: `the cluster serves no ${o.kind} (${o.apiVersion}): the CRD ${o.kind.toLowerCase()}s.${group} is not installed`,
+    });
+    if (CRD_HINTS[group]) r.hints.add(CRD_HINTS[group]!);
+  }
+  return served;
+}
+
+/** The app's claims that exist already in the namespace (left alone by the storage check). */
+async function existingClaims(api: KubeApi, namespace: string, objects: readonly K8sObject[]): Promise<Set<string>> {
+  const existing = new Set<string>();
+  for (const o of objects.filter((x) => x.kind === "PersistentVolumeClaim")) {
+    const path = `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${o.metadata.name}`;
+    if (await exists(api, path, `read PersistentVolumeClaim ${o.metadata.name}`)) existing.add(o.metadata.name);
+  }
+  return existing;
+}
+
 /** Every app's problems at once: a usage error (exit 2) when one of them is local, else a cluster error (exit 3). */
-function throwProblems(
-  report: readonly { app: string; namespace: string; problems: Problem[]; hints: Set<string> }[],
-): void {
+function throwProblems(report: readonly AppReport[]): void {
   const failing = report.filter((r) => r.problems.length);
   if (!failing.length) return;
   const message = failing

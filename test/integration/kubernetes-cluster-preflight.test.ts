@@ -1,7 +1,7 @@
 /**
  * What deploy reads from the cluster before it applies, on the test bed's API server and kwok nodes:
- * GPU nodes labelled the GKE, AKS or EKS way (used, with a warning naming the node_labels to write, or
- * exit 2 naming them), a node driver older than the image's CUDA floor (exit 2 before anything is
+ * GPU nodes labelled the GKE, AKS or EKS way (the plan uses their labels, with a warning at the file's
+ * resources.gpu naming the node_labels to write, or exit 2 naming them), a node driver older than the image's CUDA floor (exit 2 before anything is
  * applied), a namespace whose PodSecurity, ResourceQuota or LimitRange refuses the pod (exit 2 before
  * the apply; a quota the ReplicaSet hits after it: exit 6 at once), and a cache claim no StorageClass binds.
  */
@@ -15,6 +15,7 @@ import {
   cliIn,
   kubectl,
   kubectlJson,
+  kwokGpuNode,
   podsOf,
   resourceVersions,
   waitUntil,
@@ -39,53 +40,14 @@ const classes: string[] = [];
 let ns: string;
 let cleanup: () => Promise<void>;
 
+/** A kwok GPU node of this file's (its label and taint), deleted at the end. */
 async function kwokNode(
   name: string,
   labels: Record<string, string>,
   taints: { key: string; value: string; effect: string }[] = [],
 ): Promise<void> {
-  const capacity = { cpu: "64", memory: "512Gi", pods: "110", "ephemeral-storage": "1Ti", "nvidia.com/gpu": "4" };
   nodes.push(name);
-  await kubectl(["create", "-f", "-"], {
-    input: JSON.stringify({
-      apiVersion: "v1",
-      kind: "Node",
-      metadata: {
-        name,
-        annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
-        labels: {
-          "kubernetes.io/arch": "amd64",
-          "kubernetes.io/os": "linux",
-          "kubernetes.io/hostname": name,
-          type: "kwok",
-          "cpf-test": ID,
-          ...labels,
-        },
-      },
-      spec: { taints: [TAINT, ...taints] },
-      status: {
-        capacity,
-        allocatable: capacity,
-        nodeInfo: {
-          architecture: "amd64",
-          operatingSystem: "linux",
-          kubeletVersion: "v1.36.3",
-          kubeProxyVersion: "v1.36.3",
-          containerRuntimeVersion: "containerd://kwok",
-          kernelVersion: "kwok",
-          osImage: "kwok",
-          bootID: "",
-          machineID: "",
-          systemUUID: "",
-        },
-      },
-    }),
-  });
-  await waitUntil(`kwok node ${name} Ready`, async () =>
-    (await kubectlJson(["get", "node", name])).status.conditions?.some(
-      (c: any) => c.type === "Ready" && c.status === "True",
-    ),
-  );
+  await kwokGpuNode(name, { "cpf-test": ID, ...labels }, [TAINT, ...taints]);
 }
 
 function app(name: string, body: string, namespace = ns) {
@@ -125,7 +87,7 @@ test("a T4 node labelled only the GKE way: deploy selects it with the GKE label,
   assert.match(
     r.stderr,
     new RegExp(
-      `^warning: cpf-gke: no node has nvidia\\.com/gpu\\.product in \\(Tesla-T4\\) \\(GPU feature discovery's labels, the default\\), but 1 GPU node with T4 \\(${node}\\) is labelled the GKE way \\(cloud\\.google\\.com/gke-accelerator\\): deploying with node_labels: \\{scheme: gke\\}; write it in vllm-app\\.yaml to make it explicit$`,
+      `^warning: vllm-app\\.yaml:\\d+:\\d+ resources\\.gpu: cpf-gke: no node has nvidia\\.com/gpu\\.product in \\(Tesla-T4\\) \\(GPU feature discovery's labels, the default\\), but 1 GPU node with T4 \\(${node}\\) is labelled the GKE way \\(cloud\\.google\\.com/gke-accelerator\\): deploying with node_labels: \\{scheme: gke\\}; write it in vllm-app\\.yaml to make it explicit$`,
       "m",
     ),
   );
@@ -179,7 +141,7 @@ test("AKS (only the VM size and the sku=gpu taint) and EKS managed nodes (only t
   assert.match(
     r.stderr,
     new RegExp(
-      `^warning: cpf-aks: .* 1 GPU node with V100 \\(${aksNode}\\) is labelled the AKS way \\(node\\.kubernetes\\.io/instance-type\\): deploying with node_labels: \\{scheme: aks\\}`,
+      `^warning: vllm-app\\.yaml:\\d+:\\d+ resources\\.gpu: cpf-aks: .* 1 GPU node with V100 \\(${aksNode}\\) is labelled the AKS way \\(node\\.kubernetes\\.io/instance-type\\): deploying with node_labels: \\{scheme: aks\\}`,
       "m",
     ),
   );
@@ -192,7 +154,7 @@ test("AKS (only the VM size and the sku=gpu taint) and EKS managed nodes (only t
   assert.equal(e.code, 0, e.stderr);
   assert.match(
     e.stderr,
-    /^warning: cpf-eks: .* is labelled by EC2 instance type only \(node\.kubernetes\.io\/instance-type: g6e\.2xlarge\): deploying with node_labels: \{scheme: \{key: node\.kubernetes\.io\/instance-type, values: \{L40s: \[g6e\.2xlarge\]\}\}\}/m,
+    /^warning: vllm-app\.yaml:\d+:\d+ resources\.gpu: cpf-eks: .* is labelled by EC2 instance type only \(node\.kubernetes\.io\/instance-type: g6e\.2xlarge\): deploying with node_labels: \{scheme: \{key: node\.kubernetes\.io\/instance-type, values: \{L40s: \[g6e\.2xlarge\]\}\}\}/m,
   );
   assert.deepEqual(await nodeOf(ns, "cpf-eks"), [eksNode]);
   assert.equal(aks.cli(["delete", "cpf-aks", "-n", ns]).code, 0);

@@ -2,7 +2,7 @@
 import { runCli, startCli as startCliIn, type CliResult, type CliRun } from "../support/cli.ts";
 
 export { stderrShows } from "../support/cli.ts";
-import { kubectl, kubectlJson, tbEnv, withNamespace as testbedNamespace } from "../support/testbed.ts";
+import { kubectl, kubectlJson, tbEnv, waitUntil, withNamespace as testbedNamespace } from "../support/testbed.ts";
 
 export { kubectl, kubectlJson, waitUntil } from "../support/testbed.ts";
 
@@ -66,4 +66,55 @@ export async function podLogs(ns: string, pod: string, logsFile: string, previou
       spec,
     }),
   });
+}
+
+/**
+ * A GPU node of kwok's (4 `nvidia.com/gpu`) with these labels and taints, once Ready. The caller deletes it; a
+ * taint of the test's own keeps other tests' pods off it.
+ */
+export async function kwokGpuNode(
+  name: string,
+  labels: Record<string, string>,
+  taints: { key: string; value: string; effect: string }[] = [],
+): Promise<void> {
+  const capacity = { cpu: "64", memory: "512Gi", pods: "110", "ephemeral-storage": "1Ti", "nvidia.com/gpu": "4" };
+  await kubectl(["create", "-f", "-"], {
+    input: JSON.stringify({
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: {
+        name,
+        annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+        labels: {
+          "kubernetes.io/arch": "amd64",
+          "kubernetes.io/os": "linux",
+          "kubernetes.io/hostname": name,
+          type: "kwok",
+          ...labels,
+        },
+      },
+      spec: { taints },
+      status: {
+        capacity,
+        allocatable: capacity,
+        nodeInfo: {
+          architecture: "amd64",
+          operatingSystem: "linux",
+          kubeletVersion: "v1.36.3",
+          kubeProxyVersion: "v1.36.3",
+          containerRuntimeVersion: "containerd://kwok",
+          kernelVersion: "kwok",
+          osImage: "kwok",
+          bootID: "",
+          machineID: "",
+          systemUUID: "",
+        },
+      },
+    }),
+  });
+  await waitUntil(`kwok node ${name} Ready`, async () =>
+    (await kubectlJson(["get", "node", name])).status.conditions?.some(
+      (c: { type: string; status: string }) => c.type === "Ready" && c.status === "True",
+    ),
+  );
 }

@@ -2,7 +2,8 @@
  * `render --resolve` prints the objects `deploy --dry-run=client -o yaml` would apply: the plan is final
  * (issue 26 step 5). A set of apps with several sources (a path, the Hub's replay, S3, a Job's run output), a
  * `pod_template` naming a PodTemplate in the cluster, depends_on (sync waves), and the namespace from
- * --namespace, from the file and from the kubeconfig context, on the test bed's cluster.
+ * --namespace, from the file and from the kubeconfig context, on the test bed's cluster; and an app whose
+ * GPU type only a kwok node labelled the GKE way has (both commands choose GKE's labels, with one warning).
  * One difference is set aside, and only it: deploy's ApplySet bookkeeping (KEP-3659), the parent Secret
  * `applyset-<app>` and the `applyset.kubernetes.io/part-of` label on each member. Deploy adds them to
  * prune what a later render drops; a rendered set is applied by a tool that keeps its own (kubectl -k, Argo CD).
@@ -15,7 +16,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client
 import { parseAllDocuments } from "yaml";
 import { ROOT, workdir } from "../support/cli.ts";
 import { kubectl, tbEnv, withNamespace } from "../support/testbed.ts";
-import { cliIn } from "./kubernetes-support.ts";
+import { cliIn, kwokGpuNode } from "./kubernetes-support.ts";
 
 const PART_OF = "applyset.kubernetes.io/part-of";
 // the test bed's S3 stand-in takes any credentials; a bucket of this file's own
@@ -26,6 +27,8 @@ const AWS = {
   AWS_EC2_METADATA_DISABLED: "true",
 };
 const BUCKET = `pe-models-${process.pid}-${Date.now().toString(36)}`;
+/** the test bed's kwok nodes label their GPUs GPU feature discovery's way, and none has an A100 of 40 GB: this one, GKE's way */
+const GKE_NODE = `pe-gke-a100-${process.pid}-${Date.now().toString(36)}`;
 const APPLYSET_ID = "applyset.kubernetes.io/id";
 let nsA: string;
 let nsB: string;
@@ -106,6 +109,7 @@ before(async () => {
 
 after(async () => {
   for (const c of cleanups) await c();
+  await kubectl(["delete", "node", GKE_NODE, "--ignore-not-found", "--wait=false"], { allowFail: true });
 });
 
 /** The apps; `fileNamespace` is written into pe-path's entry. */
@@ -140,8 +144,12 @@ function withoutApplySet(objects: Obj[]): Obj[] {
     });
 }
 
-/** Both commands over the same file and flags: every object equal, in the same order. */
-function compare(dir: string, flags: string[]): Obj[] {
+/** Both commands over the same file and flags: every object equal, in the same order; and what each said on stderr. */
+function compareSaid(
+  dir: string,
+  flags: string[],
+  apps = 4,
+): { objects: Obj[]; stderr: { render: string; deploy: string } } {
   const cli = cliIn(dir);
   const render = cli(["render", "--resolve", "--dry-run", ...flags], AWS);
   assert.equal(render.code, 0, render.stderr);
@@ -149,9 +157,13 @@ function compare(dir: string, flags: string[]): Obj[] {
   assert.equal(deploy.code, 0, deploy.stderr);
   const rendered = objectsOf(render.stdout);
   const deployed = objectsOf(deploy.stdout);
-  assert.equal(deployed.filter((o) => o.metadata.labels?.[APPLYSET_ID]).length, 4, "one ApplySet parent per app");
+  assert.equal(deployed.filter((o) => o.metadata.labels?.[APPLYSET_ID]).length, apps, "one ApplySet parent per app");
   assert.deepEqual(withoutApplySet(deployed), rendered);
-  return rendered;
+  return { objects: rendered, stderr: { render: render.stderr, deploy: deploy.stderr } };
+}
+
+function compare(dir: string, flags: string[]): Obj[] {
+  return compareSaid(dir, flags).objects;
 }
 
 const deploymentOf = (objects: Obj[], app: string) =>
@@ -200,4 +212,41 @@ test("the namespace from the file, else the kubeconfig context's: the same objec
     "ml-platform",
     "the PodTemplate of the context's namespace",
   );
+});
+
+test("GPU nodes with the type labelled only the GKE way: render --resolve and deploy --dry-run=client both choose GKE's labels, print the same objects and the same warning; plain render keeps the default", async () => {
+  await kwokGpuNode(
+    GKE_NODE,
+    {
+      "cloud.google.com/gke-accelerator": "nvidia-tesla-a100",
+      "cloud.google.com/gke-nodepool": "a100-pool",
+      "node.kubernetes.io/instance-type": "a2-highgpu-1g",
+    },
+    // a dry run schedules nothing; other tests' pods stay off it
+    [{ key: "pe-test", value: "gke", effect: "NoSchedule" }],
+  );
+  const dir = workdir({ "vllm-app.yaml": 'name: pe-gke\nmodel_path: /models/qwen3\nresources: {gpu: "A100:1"}\n' });
+  const { objects, stderr } = compareSaid(dir, ["-n", nsA], 1);
+  const affinity = (o: Obj) =>
+    o.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+  assert.deepEqual(affinity(deploymentOf(objects, "pe-gke")), [
+    { matchExpressions: [{ key: "cloud.google.com/gke-accelerator", operator: "In", values: ["nvidia-tesla-a100"] }] },
+  ]);
+  const warning = new RegExp(
+    `^warning: vllm-app\\.yaml:3:\\d+ resources\\.gpu: pe-gke: no node has nvidia\\.com/gpu\\.product in \\(NVIDIA-A100-SXM4-40GB, NVIDIA-A100-PCIE-40GB\\) \\(GPU feature discovery's labels, the default\\), but 1 GPU node with A100 \\(${GKE_NODE}\\) is labelled the GKE way \\(cloud\\.google\\.com/gke-accelerator\\): deploying with node_labels: \\{scheme: gke\\}; write it in vllm-app\\.yaml to make it explicit$`,
+    "gm",
+  );
+  assert.equal(stderr.render.match(warning)?.length, 1, stderr.render);
+  assert.equal(stderr.deploy.match(warning)?.length, 1, stderr.deploy);
+  // without --resolve nothing is read: the default labels, no warning
+  const plain = cliIn(dir)(["render", "--dry-run", "-n", nsA]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.deepEqual(affinity(deploymentOf(objectsOf(plain.stdout), "pe-gke")), [
+    {
+      matchExpressions: [
+        { key: "nvidia.com/gpu.product", operator: "In", values: ["NVIDIA-A100-SXM4-40GB", "NVIDIA-A100-PCIE-40GB"] },
+      ],
+    },
+  ]);
+  assert.doesNotMatch(plain.stderr, /no node has|gke-accelerator/);
 });

@@ -1,7 +1,7 @@
 /**
  * The plan is final (issue 26 step 5): what it reads from a cluster (app/cluster-reads.ts, here a recorded
- * stand-in) decides the namespace, the PodTemplate merged into the pods, the learned start-up budget and the
- * sync waves, in the objects the plan holds (the preflight's report of an unread PodTemplate: test/integration/kubernetes-preflight).
+ * stand-in) decides the namespace, the PodTemplate merged into the pods, the learned start-up budget, the
+ * labelling of GPU nodes (when the file names none) and the sync waves, in the objects the plan holds (the preflight's report of an unread PodTemplate: test/integration/kubernetes-preflight).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,6 +10,8 @@ import type { ClusterReads } from "../../../src/app/cluster-reads.ts";
 import { nodePlanIo } from "../../../src/app/node-io.ts";
 import { plan, type Plan } from "../../../src/app/plan.ts";
 import type { K8sObject } from "../../../src/render/types.ts";
+import { chooseGpuScheme } from "../../../src/cluster/gpu-nodes.ts";
+import type { Node } from "../../../src/cluster/k8s-types.ts";
 import { workdir } from "../../support/cli.ts";
 
 const HOUSE = {
@@ -22,8 +24,11 @@ const HOUSE = {
   },
 };
 
-/** A cluster of one PodTemplate ("house" in namespace "team-a"), whose context names namespace "ctx"; every read is logged. */
-function cluster(log: string[], budget?: number): ClusterReads {
+/**
+ * A cluster of one PodTemplate ("house" in namespace "team-a"), whose context names namespace "ctx", and
+ * `nodes` (none unless given); every read is logged.
+ */
+function cluster(log: string[], budget?: number, nodes: Node[] = []): ClusterReads {
   return {
     defaultNamespace: async () => (log.push("defaultNamespace"), "ctx"),
     podTemplate: async (ns, name) => (
@@ -33,6 +38,10 @@ function cluster(log: string[], budget?: number): ClusterReads {
         : { problem: `PodTemplate ${name} (pod_template) does not exist in namespace ${ns}` }
     ),
     learnedBudget: async (app, ns) => (log.push(`learnedBudget ${ns}/${app}`), budget),
+    gpuScheme: async (app, file, objects) => (
+      log.push(`gpuScheme ${app.name}`),
+      chooseGpuScheme(app, file, objects, nodes)
+    ),
     serverMinor: async () => 36,
     jobOutput: async () => assert.fail("no run outputs here"),
   };
@@ -139,4 +148,64 @@ test("sync waves are decided from the file's graph, in the objects the plan hold
       a.rendered.objects!.every((o) => o.metadata.annotations?.["argocd.argoproj.io/sync-wave"] === undefined),
     ),
   );
+});
+
+const gpuNode = (name: string, labels: Record<string, string>): Node => ({
+  apiVersion: "v1",
+  kind: "Node",
+  metadata: { name, labels: { "kubernetes.io/hostname": name, ...labels } },
+  status: { allocatable: { "nvidia.com/gpu": "4" }, capacity: { "nvidia.com/gpu": "4" } },
+});
+const GKE_T4 = gpuNode("gke-t4-0", { "cloud.google.com/gke-accelerator": "nvidia-tesla-t4" });
+const GFD_L4 = gpuNode("gfd-l4-0", { "nvidia.com/gpu.product": "NVIDIA-L4" });
+
+test("GPU nodes with the type labelled only the GKE way: the plan renders with GKE's labels (the objects of the file that names them) and warns", async () => {
+  const yaml = 'name: t4app\nmodel_path: /m\nresources: {gpu: "T4:1"}\npod_template: house\nnamespace: team-a\n';
+  const log: string[] = [];
+  const p = await planOf(yaml, cluster(log, undefined, [GKE_T4, GFD_L4]));
+  assert.deepEqual(p.errors, []);
+  assert.equal(p.apps[0]!.gpuScheme, "gke");
+  const warning = p.warnings.find((w) => w.path === "resources.gpu");
+  assert.deepEqual(warning && { severity: warning.severity, line: warning.line, message: warning.message }, {
+    severity: "warning",
+    line: 3,
+    message: `t4app: no node has nvidia.com/gpu.product in (Tesla-T4) (GPU feature discovery's labels, the default), but 1 GPU node with T4 (gke-t4-0) is labelled the GKE way (cloud.google.com/gke-accelerator): deploying with node_labels: {scheme: gke}; write it in ${p.apps[0]!.loaded.file} to make it explicit`,
+  });
+  const pod = deployment(p, "t4app").spec.template;
+  assert.deepEqual(pod.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms, [
+    { matchExpressions: [{ key: "cloud.google.com/gke-accelerator", operator: "In", values: ["nvidia-tesla-t4"] }] },
+  ]);
+  assert.equal(pod.metadata.labels.team, "ml-platform", "the PodTemplate merged into the pod rendered again");
+  // the PodTemplate is read once, the nodes asked once
+  assert.deepEqual(
+    log.filter((l) => !l.startsWith("learnedBudget")),
+    ["podTemplate team-a/house", "gpuScheme t4app"],
+  );
+  const named = await planOf(`${yaml}node_labels: {scheme: gke}\n`, cluster([], undefined, [GKE_T4, GFD_L4]));
+  assert.equal(named.apps[0]!.gpuScheme, undefined);
+  assert.deepEqual(p.apps[0]!.rendered.objects, named.apps[0]!.rendered.objects);
+});
+
+test("GPU nodes with GPU feature discovery's labels for the type, a file that names node_labels, no cluster: the default labels, nothing said", async () => {
+  const yaml = 'name: l4app\nmodel_path: /m\nresources: {gpu: "L4:1"}\nnamespace: team-a\n';
+  const gfdAffinity = [{ key: "nvidia.com/gpu.product", operator: "In", values: ["NVIDIA-L4"] }];
+  for (const [p, asked] of [
+    [await planOf(yaml, cluster([], undefined, [GKE_T4, GFD_L4])), true],
+    [await planOf(yaml, undefined), false],
+  ] as const) {
+    assert.equal(p.apps[0]!.gpuScheme, undefined);
+    assert.deepEqual(
+      p.warnings.filter((w) => w.path === "resources.gpu"),
+      [],
+    );
+    assert.deepEqual(
+      deployment(p, "l4app").spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution
+        .nodeSelectorTerms[0].matchExpressions,
+      gfdAffinity,
+      asked ? "over the nodes" : "without a cluster",
+    );
+  }
+  const log: string[] = [];
+  await planOf(`${yaml}node_labels: {scheme: karpenter}\n`, cluster(log, undefined, [GKE_T4]));
+  assert.ok(!log.some((l) => l.startsWith("gpuScheme")), "a file that names node_labels asks no nodes");
 });

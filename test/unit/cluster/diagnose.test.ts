@@ -346,6 +346,7 @@ test("what a pod needs from its namespace, with the env var each secret key woul
   const refs = podRefs({
     containers: [
       {
+        name: "vllm",
         env: [
           { name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: "app-secrets", key: "HF_TOKEN" } } },
           { name: "OPT", valueFrom: { secretKeyRef: { name: "x", key: "k", optional: true } } },

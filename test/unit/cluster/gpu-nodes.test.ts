@@ -1,12 +1,14 @@
 /**
- * What deploy reads from the cluster before it applies (pure parts): GPU nodes labelled another way
- * (GKE, AKS, Karpenter, EKS instance types, the device plugin alone), the nodes' driver against the
+ * What vllmapp reads from the cluster (pure parts): the labelling of GPU nodes a plan chooses when the file
+ * names none (GKE, AKS, Karpenter, EKS instance types), what deploy's preflight finds (labelled another way,
+ * the device plugin alone), the nodes' driver against the
  * image's CUDA floor, the StorageClasses a cache claim needs, and which rule an admission refusal names.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   checkGpuNodes,
+  chooseGpuScheme,
   compareDrivers,
   cudaFloorOf,
   driverOf,
@@ -41,46 +43,79 @@ const tolerationsOf = (objects: K8sObject[]) =>
   (objects.find((o) => o.kind === "Deployment") as any).spec.template.spec.tolerations;
 const T4 = 'name: t4app\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: "T4:1"}\n';
 
-test("GFD-labelled nodes that have the type: nothing changes, nothing is said", async () => {
+/**
+ * As a plan over these nodes does: the labelling chosen, the objects rendered with it (the file with the
+ * chosen node_labels written), and what deploy's preflight then finds over the same nodes.
+ */
+async function planned(yaml: string, nodes: ReturnType<typeof node>[], file = "vllm-app.yaml") {
+  const { app, objects } = await rendered(yaml);
+  const choice = chooseGpuScheme(app, file, objects, nodes);
+  assert.ok(choice, "a labelling is chosen");
+  const again = await rendered(`${yaml}node_labels: {scheme: ${JSON.stringify(choice.scheme)}}\n`);
+  return {
+    choice,
+    objects: again.objects,
+    preflight: checkGpuNodes(app, file, again.objects, nodes, undefined, choice.scheme),
+  };
+}
+
+test("GFD-labelled nodes that have the type: nothing is chosen, nothing is said", async () => {
   const { app, objects } = await rendered(T4);
-  const r = checkGpuNodes(app, "vllm-app.yaml", objects, [
-    cpuNode,
-    node("gfd-t4", { "nvidia.com/gpu.product": "Tesla-T4" }),
-  ]);
-  assert.deepEqual(r, { objects, warnings: [], notes: [], problems: [] });
+  const nodes = [cpuNode, node("gfd-t4", { "nvidia.com/gpu.product": "Tesla-T4" })];
+  assert.equal(chooseGpuScheme(app, "vllm-app.yaml", objects, nodes), undefined);
+  assert.deepEqual(checkGpuNodes(app, "vllm-app.yaml", objects, nodes), { notes: [], problems: [] });
 });
 
-test("only GKE-labelled T4 nodes: the GKE labels are used, with a warning naming the node_labels to write", async () => {
-  const { app, objects } = await rendered(T4);
-  const r = checkGpuNodes(app, "cfg/vllm-app.yaml", objects, [
+test("only GKE-labelled T4 nodes: the plan chooses the GKE labels, with a warning naming the node_labels to write; the preflight finds nothing", async () => {
+  const nodes = [
     cpuNode,
     node("gke-t4-0", { "cloud.google.com/gke-accelerator": "nvidia-tesla-t4" }),
     node("gke-l4-0", { "cloud.google.com/gke-accelerator": "nvidia-l4" }),
-  ]);
-  assert.deepEqual(r.problems, []);
-  assert.deepEqual(r.warnings, [
-    "t4app: no node has nvidia.com/gpu.product in (Tesla-T4) (GPU feature discovery's labels, the default), but 1 GPU node with T4 (gke-t4-0) is labelled the GKE way (cloud.google.com/gke-accelerator): deploying with node_labels: {scheme: gke}; write it in cfg/vllm-app.yaml to make it explicit",
-  ]);
+  ];
+  const r = await planned(T4, nodes, "cfg/vllm-app.yaml");
+  assert.deepEqual(r.choice, {
+    scheme: "gke",
+    warning:
+      "t4app: no node has nvidia.com/gpu.product in (Tesla-T4) (GPU feature discovery's labels, the default), but 1 GPU node with T4 (gke-t4-0) is labelled the GKE way (cloud.google.com/gke-accelerator): deploying with node_labels: {scheme: gke}; write it in cfg/vllm-app.yaml to make it explicit",
+  });
   assert.deepEqual(affinityOf(r.objects), [
     { key: "cloud.google.com/gke-accelerator", operator: "In", values: ["nvidia-tesla-t4"] },
   ]);
-  assert.deepEqual(
-    affinityOf(objects),
-    [{ key: "nvidia.com/gpu.product", operator: "In", values: ["Tesla-T4"] }],
-    "the input is not changed",
-  );
+  assert.deepEqual(r.preflight, { notes: [], problems: [] });
+});
+
+test("the pod's nodeSelector (cluster_pool) narrows the nodes the labelling is chosen from", async () => {
+  const { app, objects } = await rendered(`${T4}cluster_pool: serving\n`);
+  const gkeOtherPool = node("gke-t4-0", { "cloud.google.com/gke-accelerator": "nvidia-tesla-t4" });
+  assert.equal(chooseGpuScheme(app, "vllm-app.yaml", objects, [gkeOtherPool]), undefined);
+  const inPool = node("gke-t4-1", {
+    "cloud.google.com/gke-accelerator": "nvidia-tesla-t4",
+    "vllmapp.dev/pool": "serving",
+  });
+  assert.equal(chooseGpuScheme(app, "vllm-app.yaml", objects, [gkeOtherPool, inPool])?.scheme, "gke");
+});
+
+test("a file that names node_labels, an app without a GPU type, a cluster without GPU nodes: nothing is chosen", async () => {
+  const gke = [node("gke-t4-0", { "cloud.google.com/gke-accelerator": "nvidia-tesla-t4" })];
+  for (const yaml of [`${T4}node_labels: {scheme: karpenter}\n`, `${T4}node_labels: {scheme: gfd}\n`]) {
+    const { app, objects } = await rendered(yaml);
+    assert.equal(chooseGpuScheme(app, "vllm-app.yaml", objects, gke), undefined, yaml);
+  }
+  const any = await rendered("name: anyapp\nmodel_hf_path: Qwen/Qwen3-0.6B\nresources: {gpu: 1}\n");
+  assert.equal(chooseGpuScheme(any.app, "vllm-app.yaml", any.objects, gke), undefined);
+  const t4 = await rendered(T4);
+  assert.equal(chooseGpuScheme(t4.app, "vllm-app.yaml", t4.objects, [cpuNode]), undefined);
 });
 
 test("AKS nodes (VM size only) get the aks scheme and its sku=gpu toleration; EKS managed nodes are matched by instance type; Karpenter by its labels", async () => {
-  const { app, objects } = await rendered(T4);
-  const aks = checkGpuNodes(app, "vllm-app.yaml", objects, [
+  const aks = await planned(T4, [
     node("aks-gpu-0", {
       "kubernetes.azure.com/accelerator": "nvidia",
       "node.kubernetes.io/instance-type": "Standard_NC8as_T4_v3",
     }),
   ]);
   assert.match(
-    aks.warnings[0]!,
+    aks.choice.warning,
     /is labelled the AKS way \(node\.kubernetes\.io\/instance-type\): deploying with node_labels: \{scheme: aks\}/,
   );
   assert.deepEqual(affinityOf(aks.objects), [
@@ -90,44 +125,50 @@ test("AKS nodes (VM size only) get the aks scheme and its sku=gpu toleration; EK
       values: ["Standard_NC4as_T4_v3", "Standard_NC8as_T4_v3", "Standard_NC16as_T4_v3", "Standard_NC64as_T4_v3"],
     },
   ]);
-  assert.deepEqual(tolerationsOf(aks.objects).at(-1), {
-    key: "sku",
-    operator: "Equal",
-    value: "gpu",
-    effect: "NoSchedule",
-  });
-  const eks = checkGpuNodes(app, "vllm-app.yaml", objects, [
+  assert.deepEqual(
+    tolerationsOf(aks.objects).filter((t: { key: string }) => t.key === "sku"),
+    [{ key: "sku", operator: "Equal", value: "gpu", effect: "NoSchedule" }],
+  );
+  assert.deepEqual(aks.preflight.problems, []);
+  const eks = await planned(T4, [
     node("ip-1", { "node.kubernetes.io/instance-type": "g4dn.xlarge" }, "1"),
     node("ip-2", { "node.kubernetes.io/instance-type": "g4dn.12xlarge" }, "4"),
   ]);
   assert.match(
-    eks.warnings[0]!,
+    eks.choice.warning,
     /2 GPU nodes with T4 \(ip-1, ip-2\) are labelled by EC2 instance type only \(node\.kubernetes\.io\/instance-type: g4dn\.12xlarge, g4dn\.xlarge\): deploying with node_labels: \{scheme: \{key: node\.kubernetes\.io\/instance-type, values: \{T4: \[g4dn\.12xlarge, g4dn\.xlarge\]\}\}\}/,
   );
   assert.deepEqual(affinityOf(eks.objects), [
     { key: "node.kubernetes.io/instance-type", operator: "In", values: ["g4dn.12xlarge", "g4dn.xlarge"] },
   ]);
-  const karpenter = checkGpuNodes(app, "vllm-app.yaml", objects, [
-    node("k-0", { "karpenter.k8s.aws/instance-gpu-name": "t4" }),
-  ]);
+  assert.deepEqual(eks.preflight.problems, []);
+  const karpenter = await planned(T4, [node("k-0", { "karpenter.k8s.aws/instance-gpu-name": "t4" })]);
+  assert.equal(karpenter.choice.scheme, "karpenter");
   assert.deepEqual(affinityOf(karpenter.objects), [
     { key: "karpenter.k8s.aws/instance-gpu-name", operator: "In", values: ["t4"] },
   ]);
 });
 
-test("a file that names node_labels is not overridden: exit-2 problem naming the node_labels to write", async () => {
+test("the preflight rewrites nothing: a file that names node_labels, or a plan that chose none, is an exit-2 problem naming the node_labels to write", async () => {
+  const gke = [node("gke-t4-0", { "cloud.google.com/gke-accelerator": "nvidia-tesla-t4" })];
   const { app, objects } = await rendered(`${T4}node_labels: {scheme: karpenter}\n`);
-  const r = checkGpuNodes(app, "vllm-app.yaml", objects, [
-    node("gke-t4-0", { "cloud.google.com/gke-accelerator": "nvidia-tesla-t4" }),
-  ]);
-  assert.deepEqual(r.warnings, []);
-  assert.deepEqual(r.problems, [
-    {
-      message:
-        "no node has karpenter.k8s.aws/instance-gpu-name in (t4) (node_labels: {scheme: karpenter}), so the pod would stay Pending; 1 GPU node with T4 (gke-t4-0) is labelled the GKE way (cloud.google.com/gke-accelerator)",
-      hint: "write node_labels: {scheme: gke} in vllm-app.yaml",
-    },
-  ]);
+  const r = checkGpuNodes(app, "vllm-app.yaml", objects, gke);
+  assert.deepEqual(r, {
+    notes: [],
+    problems: [
+      {
+        message:
+          "no node has karpenter.k8s.aws/instance-gpu-name in (t4) (node_labels: {scheme: karpenter}), so the pod would stay Pending; 1 GPU node with T4 (gke-t4-0) is labelled the GKE way (cloud.google.com/gke-accelerator)",
+        hint: "write node_labels: {scheme: gke} in vllm-app.yaml",
+      },
+    ],
+  });
+  // nodes the plan did not see (it could not list them): said, not switched
+  const unplanned = await rendered(T4);
+  assert.deepEqual(
+    checkGpuNodes(unplanned.app, "vllm-app.yaml", unplanned.objects, gke).problems.map((p) => p.hint),
+    ["write node_labels: {scheme: gke} in vllm-app.yaml"],
+  );
 });
 
 test("GPU nodes with none of the scheme's labels and not the type: exit 2 naming how they are labelled; the device plugin alone: how to label them", async () => {
