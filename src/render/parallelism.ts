@@ -9,6 +9,7 @@
  * unless given. With `parallelism:`, every parallel flag in extra_args is an error pointing there. Pure.
  */
 import type { AppConfig } from "../config/schema.js";
+import { errorOf } from "./findings.js";
 import type { GpuRequest } from "./resources.js";
 import type { Finding } from "../errors.js";
 import type { TargetKind } from "./types.js";
@@ -44,11 +45,7 @@ const POD_SIZE_FLAGS = new Set([
 ]);
 
 /** extra_args gave the sizes (they stay in the argv): only a derived tensor size is added. */
-function handWrittenPlan(
-  gpu: GpuRequest,
-  extraArgs: readonly string[],
-  err: (path: (string | number)[], message: string, hint?: string) => void,
-): ParallelPlan {
+function handWrittenPlan(gpu: GpuRequest, extraArgs: readonly string[]): { plan: ParallelPlan; problems: Finding[] } {
   const given = parallelismFlags(extraArgs);
   const gpus = gpu.partition ? 1 : gpu.count;
   const plan: ParallelPlan = {
@@ -62,14 +59,12 @@ function handWrittenPlan(
     args: [],
     workerArgs: [],
   };
-  if (gpus === 0) return plan;
+  if (gpus === 0) return { plan, problems: [] };
   const par = checkPodParallelism({ gpus, ...given });
-  if (!par.ok) err(["extra_args"], par.message, par.hint);
-  else {
-    plan.tensor = par.tensor;
-    if (par.derivedTensor && par.tensor > 1) plan.args = ["--tensor-parallel-size", String(par.tensor)];
-  }
-  return plan;
+  if (!par.ok) return { plan, problems: [errorOf(["extra_args"], par.message, par.hint)] };
+  plan.tensor = par.tensor;
+  if (par.derivedTensor && par.tensor > 1) plan.args = ["--tensor-parallel-size", String(par.tensor)];
+  return { plan, problems: [] };
 }
 
 export interface ParallelPlan {
@@ -115,117 +110,16 @@ export function planParallelism(
   flagsSet: ReadonlySet<string>,
   extraArgs: readonly string[] = [],
 ): { plan: ParallelPlan; problems: Finding[] } {
-  const problems: Finding[] = [];
-  const err = (path: (string | number)[], message: string, hint?: string) =>
-    problems.push({ path, severity: "error", message, ...(hint ? { hint } : {}) });
   // one pod's sizes written by hand in extra_args, with no parallelism: block: honoured and checked
   const handWritten = !app.parallelism && [...flagsSet].some((f) => POD_SIZE_FLAGS.has(f));
-  for (const flag of flagsSet) {
-    const field = PARALLEL_FLAGS[flag];
-    if (!field || (handWritten && POD_SIZE_FLAGS.has(flag))) continue;
-    err(
-      ["extra_args"],
-      `${flag} is set by vllmapp from ${field}; remove it from extra_args`,
-      `write it as parallelism: {${field.split(".")[1]}: …} in vllm-app.yaml`,
-    );
+  const owned = ownedFlagProblems(flagsSet, handWritten);
+  if (handWritten) {
+    const hand = handWrittenPlan(gpu, extraArgs);
+    return { plan: hand.plan, problems: [...owned, ...hand.problems] };
   }
-  if (handWritten) return { plan: handWrittenPlan(gpu, extraArgs, err), problems };
-  const p = app.parallelism ?? {};
-  const gpus = gpu.partition ? 1 : gpu.count;
-  const pipeline = p.pipeline ?? 1;
-  const data = p.data ?? 1;
-  const expert = p.expert ?? false;
-  const backend = p.backend ?? "mp";
-  const explicitNodes = typeof p.nodes === "number" ? p.nodes : undefined;
-  const perPod = Math.max(1, gpus);
-  // nodes: as written; else from tensor × pipeline × data; else from data ÷ data_local; else one
-  let nodes: number;
-  if (explicitNodes !== undefined) nodes = explicitNodes;
-  else if (gpus === 0) nodes = 1;
-  else if (p.tensor !== undefined) nodes = Math.max(1, Math.ceil((p.tensor * pipeline * data) / perPod));
-  else if (p.data_local !== undefined && data > 1) nodes = Math.max(1, Math.ceil(data / p.data_local));
-  else nodes = 1;
-  const tensor = p.tensor ?? Math.max(1, Math.floor((perPod * nodes) / (pipeline * data)));
-  const dataLocal = data > 1 ? (p.data_local ?? Math.max(1, Math.floor(data / nodes))) : undefined;
-  const world = tensor * pipeline * data;
-  const sizes = `tensor ${tensor} × pipeline ${pipeline} × data ${data} = ${world} GPU${world === 1 ? "" : "s"}`;
-  const have = `${gpus} GPU${gpus === 1 ? "" : "s"} per pod (resources.gpu) × ${nodes} node${nodes === 1 ? "" : "s"} = ${gpus * nodes}`;
-  if (app.parallelism && gpus === 0 && (world > 1 || nodes > 1)) {
-    err(
-      ["resources", "gpu"],
-      `parallelism asks for ${sizes} on ${nodes} node${nodes === 1 ? "" : "s"}, but the app requests no GPUs`,
-      'set resources.gpu, e.g. "H100:8" (GPUs per pod = per node)',
-    );
-  } else if (app.parallelism && gpus > 0 && world !== gpus * nodes) {
-    const fits = world % gpus === 0 ? ` (or nodes: ${world / gpus})` : "";
-    err(
-      ["parallelism"],
-      `parallelism does not add up: ${sizes}, but the app has ${have}`,
-      `make tensor × pipeline × data equal GPUs per pod × nodes${fits}`,
-    );
-  } else if (gpus > 0 && dataLocal !== undefined && dataLocal * nodes !== data) {
-    err(
-      ["parallelism", "data_local"],
-      `parallelism does not add up: data ${data} is not data_local ${dataLocal} per pod × ${nodes} node${nodes === 1 ? "" : "s"} = ${dataLocal * nodes}`,
-      `set data_local: ${data % nodes === 0 ? data / nodes : "data ÷ nodes"}`,
-    );
-  }
-  if (gpu.partition && world > 1)
-    err(
-      ["parallelism"],
-      `a MIG slice (${gpu.partition}) is one device: it cannot be split ${sizes}`,
-      "use whole GPUs for tensor, pipeline or data parallelism",
-    );
-  if (nodes > 1) {
-    if (target === "docker") {
-      err(
-        ["parallelism", "nodes"],
-        `nodes: ${nodes} needs Kubernetes with LeaderWorkerSet: one Docker host runs one pod`,
-        "deploy it to Kubernetes, or set parallelism so that it fits one machine (nodes: 1)",
-      );
-    }
-    if (backend === "ray") {
-      err(
-        ["parallelism", "backend"],
-        "backend: ray across nodes is not supported: vllmapp runs vLLM's native multi-node mode",
-        "use backend: mp (the default)",
-      );
-    }
-    const reps = app.scaling?.replicas ?? 1;
-    const maxGroups = Array.isArray(reps) ? reps[1] : reps;
-    const limit = maxMultiNodeNameLength(maxGroups);
-    if (app.name.length > limit) {
-      err(
-        ["name"],
-        `name "${app.name}" is ${app.name.length} characters; with nodes > 1 it may have at most ${limit}: the LeaderWorkerSet's pods are <name>-lws-<group>-<rank> and their revision label <name>-lws-<group>-<10 characters> must stay within 63`,
-        "shorten name",
-      );
-    }
-  }
-  const args: string[] = [];
-  if (tensor > 1) args.push("--tensor-parallel-size", String(tensor));
-  if (pipeline > 1) args.push("--pipeline-parallel-size", String(pipeline));
-  if (data > 1) args.push("--data-parallel-size", String(data));
-  if (data > 1 && nodes > 1 && dataLocal !== undefined) args.push("--data-parallel-size-local", String(dataLocal));
-  if (expert) args.push("--enable-expert-parallel");
-  if (nodes > 1) {
-    // $(VAR) is expanded by the kubelet from the env the LeaderWorkerSet webhook injects
-    args.push(
-      "--distributed-executor-backend",
-      "mp",
-      "--nnodes",
-      String(nodes),
-      "--node-rank",
-      "$(LWS_WORKER_INDEX)",
-      "--master-addr",
-      "$(LWS_LEADER_ADDRESS)",
-      "--master-port",
-      String(MASTER_PORT),
-    );
-  } else if (p.backend !== undefined) {
-    args.push("--distributed-executor-backend", backend);
-  }
-  if (expert && world === 1)
+  const sizes = sizesOf(app.parallelism ?? {}, gpu);
+  const problems = [...owned, ...sizeProblems(app, gpu, sizes), ...multiNodeProblems(app, target, sizes)];
+  if (sizes.expert && sizes.tensor * sizes.pipeline * sizes.data === 1)
     problems.push({
       path: ["parallelism", "expert"],
       severity: "warning",
@@ -233,19 +127,167 @@ export function planParallelism(
     });
   return {
     plan: {
-      tensor,
-      pipeline,
-      data,
-      ...(dataLocal !== undefined ? { dataLocal } : {}),
-      expert,
-      nodes,
-      backend,
-      gpusPerPod: gpus,
-      args,
-      workerArgs: nodes > 1 ? ["--headless"] : [],
+      ...sizes,
+      args: parallelArgs(sizes, app.parallelism?.backend !== undefined),
+      workerArgs: sizes.nodes > 1 ? ["--headless"] : [],
     },
     problems,
   };
+}
+
+/** The flags `parallelism:` owns, written in extra_args: errors pointing to its field (one pod's sizes are allowed without the block). */
+function ownedFlagProblems(flagsSet: ReadonlySet<string>, handWritten: boolean): Finding[] {
+  const problems: Finding[] = [];
+  for (const flag of flagsSet) {
+    const field = PARALLEL_FLAGS[flag];
+    if (!field || (handWritten && POD_SIZE_FLAGS.has(flag))) continue;
+    problems.push(
+      errorOf(
+        ["extra_args"],
+        `${flag} is set by vllmapp from ${field}; remove it from extra_args`,
+        `write it as parallelism: {${field.split(".")[1]}: …} in vllm-app.yaml`,
+      ),
+    );
+  }
+  return problems;
+}
+
+type Sizes = Omit<ParallelPlan, "args" | "workerArgs">;
+
+/**
+ * The sizes `parallelism:` asks for, the rest derived: nodes as written, else from tensor × pipeline ×
+ * data, else from data ÷ data_local, else one; tensor fills the GPUs of all nodes; data_local spreads data
+ * over the nodes. Unchecked: sizeProblems says whether they add up.
+ */
+function sizesOf(p: NonNullable<AppConfig["parallelism"]>, gpu: GpuRequest): Sizes {
+  const gpus = gpu.partition ? 1 : gpu.count;
+  const pipeline = p.pipeline ?? 1;
+  const data = p.data ?? 1;
+  const perPod = Math.max(1, gpus);
+  let nodes: number;
+  if (typeof p.nodes === "number") nodes = p.nodes;
+  else if (gpus === 0) nodes = 1;
+  else if (p.tensor !== undefined) nodes = Math.max(1, Math.ceil((p.tensor * pipeline * data) / perPod));
+  else if (p.data_local !== undefined && data > 1) nodes = Math.max(1, Math.ceil(data / p.data_local));
+  else nodes = 1;
+  const tensor = p.tensor ?? Math.max(1, Math.floor((perPod * nodes) / (pipeline * data)));
+  const dataLocal = data > 1 ? (p.data_local ?? Math.max(1, Math.floor(data / nodes))) : undefined;
+  return {
+    tensor,
+    pipeline,
+    data,
+    ...(dataLocal !== undefined ? { dataLocal } : {}),
+    expert: p.expert ?? false,
+    nodes,
+    backend: p.backend ?? "mp",
+    gpusPerPod: gpus,
+  };
+}
+
+/** TP × PP × DP against the GPUs the app asks for (per pod × nodes), data against data_local × nodes, and a MIG slice, which is one device. */
+function sizeProblems(app: AppConfig, gpu: GpuRequest, s: Sizes): Finding[] {
+  const { tensor, pipeline, data, dataLocal, nodes, gpusPerPod: gpus } = s;
+  const problems: Finding[] = [];
+  const world = tensor * pipeline * data;
+  const sizes = `tensor ${tensor} × pipeline ${pipeline} × data ${data} = ${world} GPU${world === 1 ? "" : "s"}`;
+  const have = `${gpus} GPU${gpus === 1 ? "" : "s"} per pod (resources.gpu) × ${nodes} node${nodes === 1 ? "" : "s"} = ${gpus * nodes}`;
+  if (app.parallelism && gpus === 0 && (world > 1 || nodes > 1)) {
+    problems.push(
+      errorOf(
+        ["resources", "gpu"],
+        `parallelism asks for ${sizes} on ${nodes} node${nodes === 1 ? "" : "s"}, but the app requests no GPUs`,
+        'set resources.gpu, e.g. "H100:8" (GPUs per pod = per node)',
+      ),
+    );
+  } else if (app.parallelism && gpus > 0 && world !== gpus * nodes) {
+    const fits = world % gpus === 0 ? ` (or nodes: ${world / gpus})` : "";
+    problems.push(
+      errorOf(
+        ["parallelism"],
+        `parallelism does not add up: ${sizes}, but the app has ${have}`,
+        `make tensor × pipeline × data equal GPUs per pod × nodes${fits}`,
+      ),
+    );
+  } else if (gpus > 0 && dataLocal !== undefined && dataLocal * nodes !== data) {
+    problems.push(
+      errorOf(
+        ["parallelism", "data_local"],
+        `parallelism does not add up: data ${data} is not data_local ${dataLocal} per pod × ${nodes} node${nodes === 1 ? "" : "s"} = ${dataLocal * nodes}`,
+        `set data_local: ${data % nodes === 0 ? data / nodes : "data ÷ nodes"}`,
+      ),
+    );
+  }
+  if (gpu.partition && world > 1)
+    problems.push(
+      errorOf(
+        ["parallelism"],
+        `a MIG slice (${gpu.partition}) is one device: it cannot be split ${sizes}`,
+        "use whole GPUs for tensor, pipeline or data parallelism",
+      ),
+    );
+  return problems;
+}
+
+/** nodes > 1 needs Kubernetes (a LeaderWorkerSet), vLLM's native multi-node mode (not Ray), and a name short enough for the LWS's pods. */
+function multiNodeProblems(app: AppConfig, target: TargetKind, s: Sizes): Finding[] {
+  if (s.nodes <= 1) return [];
+  const problems: Finding[] = [];
+  if (target === "docker")
+    problems.push(
+      errorOf(
+        ["parallelism", "nodes"],
+        `nodes: ${s.nodes} needs Kubernetes with LeaderWorkerSet: one Docker host runs one pod`,
+        "deploy it to Kubernetes, or set parallelism so that it fits one machine (nodes: 1)",
+      ),
+    );
+  if (s.backend === "ray")
+    problems.push(
+      errorOf(
+        ["parallelism", "backend"],
+        "backend: ray across nodes is not supported: vllmapp runs vLLM's native multi-node mode",
+        "use backend: mp (the default)",
+      ),
+    );
+  const reps = app.scaling?.replicas ?? 1;
+  const limit = maxMultiNodeNameLength(Array.isArray(reps) ? reps[1] : reps);
+  if (app.name.length > limit)
+    problems.push(
+      errorOf(
+        ["name"],
+        `name "${app.name}" is ${app.name.length} characters; with nodes > 1 it may have at most ${limit}: the LeaderWorkerSet's pods are <name>-lws-<group>-<rank> and their revision label <name>-lws-<group>-<10 characters> must stay within 63`,
+        "shorten name",
+      ),
+    );
+  return problems;
+}
+
+/** The flags every pod gets; `backendWritten`: parallelism.backend was set (one node: passed on as written). */
+function parallelArgs(s: Sizes, backendWritten: boolean): string[] {
+  const args: string[] = [];
+  if (s.tensor > 1) args.push("--tensor-parallel-size", String(s.tensor));
+  if (s.pipeline > 1) args.push("--pipeline-parallel-size", String(s.pipeline));
+  if (s.data > 1) args.push("--data-parallel-size", String(s.data));
+  if (s.data > 1 && s.nodes > 1 && s.dataLocal !== undefined)
+    args.push("--data-parallel-size-local", String(s.dataLocal));
+  if (s.expert) args.push("--enable-expert-parallel");
+  if (s.nodes > 1) {
+    // $(VAR) is expanded by the kubelet from the env the LeaderWorkerSet webhook injects
+    args.push(
+      "--distributed-executor-backend",
+      "mp",
+      "--nnodes",
+      String(s.nodes),
+      "--node-rank",
+      "$(LWS_WORKER_INDEX)",
+      "--master-addr",
+      "$(LWS_LEADER_ADDRESS)",
+      "--master-port",
+      String(MASTER_PORT),
+    );
+  } else if (backendWritten) {
+    args.push("--distributed-executor-backend", s.backend);
+  }
+  return args;
 }
 
 export interface PodParallelism {

@@ -7,7 +7,7 @@ import { planLora, type LoraPlan } from "./lora.js";
 import { planParallelism, type ParallelPlan } from "./parallelism.js";
 import { planSpeculative, type SpeculativePlan } from "./speculative.js";
 import type { GpuRequest } from "./resources.js";
-import { substituteParameters, validateExtraArgs, type ArgToken } from "../vllm/serve-args.js";
+import { substituteParameters, validateExtraArgs, type ArgToken, type ExtraArgsResult } from "../vllm/serve-args.js";
 import { startupProblems } from "../vllm/serve-values.js";
 import { chooseCatalog } from "../vllm/catalog.js";
 import type { Finding } from "../errors.js";
@@ -149,6 +149,11 @@ function explainUnexpanded(checked: readonly Finding[], unexpanded: readonly Fin
   return [...unexpanded.filter((u) => !used.has(u)), ...out];
 }
 
+/**
+ * The `vllm serve` argv of an app: the model argument, its served name and port, the loader's flags,
+ * extra_args (parameters substituted, checked against the image's vLLM release, included files at their
+ * mounted paths), then the flags lora:, the draft model and parallelism: own. `command` replaces all of it.
+ */
 export function buildServeArgs(
   app: AppConfig,
   src: ModelSource,
@@ -158,43 +163,93 @@ export function buildServeArgs(
   includes: readonly IncludeFile[] = [],
   facts: { adapterRanks?: ReadonlyMap<string, number>; draftSource?: ModelSource } = {},
 ): ServeResult {
-  const problems: Finding[] = [];
   const modelArg = modelArgument(app, src, target);
   if (app.command !== undefined) {
     const cmd = typeof app.command === "string" ? shellSplit(app.command) : app.command;
-    problems.push({
+    const warning: Finding = {
       path: ["command"],
       severity: "warning",
       message:
         "command replaces the whole container command: vllmapp does not check its flags, and port, model_id and the model source are up to you",
-    });
-    return { command: cmd, args: [], problems, modelArg };
+    };
+    return { command: cmd, args: [], problems: [warning], modelArg };
   }
-  const loader: string[] = [];
-  if (src.kind === "hf" && src.revision) loader.push("--revision", src.revision);
-  if (isObjectStore(src) && app.stream_model) loader.push("--load-format", "runai_streamer");
+  const loader = loaderArgs(app, src);
+  const written = extraArgTokens(app);
+  const vetted = checkedExtraArgs(app, written.tokens, params);
+  const { flagsSet } = vetted.checked;
+  const extra = includePathsRewritten(vetted.checked.args, includes);
+  const parallel = planParallelism(app, gpu, target, flagsSet, extra.args);
+  const lora = planLora(app, servedModelName(app, src), target, flagsSet, facts.adapterRanks);
+  const speculative = planSpeculative(app, target, flagsSet, facts.draftSource);
+  const args = [
+    modelArg,
+    "--served-model-name",
+    servedModelName(app, src),
+    "--port",
+    String(app.port),
+    ...loader.args,
+    ...extra.args,
+    ...lora.args,
+    ...speculative.args,
+    ...parallel.plan.args,
+  ];
+  const problems = [
+    ...loader.problems,
+    ...written.problems,
+    ...vetted.problems,
+    ...extra.problems,
+    ...parallel.problems,
+    ...lora.problems,
+    ...speculative.problems,
+  ];
+  return { command: ["vllm", "serve"], args, problems, modelArg, parallel: parallel.plan, lora, speculative };
+}
+
+/** How vLLM loads the weights: a Hugging Face revision, the Run:ai streamer for an object store; stream_model where it means nothing is a note. */
+function loaderArgs(app: AppConfig, src: ModelSource): { args: string[]; problems: Finding[] } {
+  const args: string[] = [];
+  if (src.kind === "hf" && src.revision) args.push("--revision", src.revision);
+  if (isObjectStore(src) && app.stream_model) args.push("--load-format", "runai_streamer");
   if ((src.kind === "hf" || src.kind === "pvc") && app.stream_model === false) {
-    problems.push({
+    const note: Finding = {
       path: ["stream_model"],
       severity: "note",
       message: `stream_model applies to object-store sources only; ignored for a ${src.kind === "hf" ? "Hugging Face" : "PVC"} source`,
-    });
+    };
+    return { args, problems: [note] };
   }
-  let tokens: ArgToken[] = [];
+  return { args, problems: [] };
+}
+
+/** extra_args as tokens with their paths in the file: a list as written, a string split as a shell would (an open quote is an error). */
+function extraArgTokens(app: AppConfig): { tokens: ArgToken[]; problems: Finding[] } {
   if (typeof app.extra_args === "string") {
     try {
-      tokens = shellSplit(app.extra_args).map((value) => ({ value, path: ["extra_args"] }));
+      return { tokens: shellSplit(app.extra_args).map((value) => ({ value, path: ["extra_args"] })), problems: [] };
     } catch (e) {
-      problems.push({
+      const problem: Finding = {
         path: ["extra_args"],
         severity: "error",
         message: `${(e as Error).message} in the extra_args string`,
         hint: "close the quote, or write extra_args as a list",
-      });
+      };
+      return { tokens: [], problems: [problem] };
     }
-  } else if (app.extra_args) {
-    tokens = app.extra_args.map((value, i) => ({ value, path: ["extra_args", i] }));
   }
+  return { tokens: (app.extra_args ?? []).map((value, i) => ({ value, path: ["extra_args", i] })), problems: [] };
+}
+
+/**
+ * extra_args with `${name}` substituted and checked against the catalog of the vLLM release the image
+ * runs (a warning when that release is a guess): unknown flags and values, what vLLM refuses at start-up,
+ * repeated flags. An unexpanded `$NAME` or `${name}` is a warning, or explains the error it causes.
+ */
+function checkedExtraArgs(
+  app: AppConfig,
+  tokens: ArgToken[],
+  params: ReadonlyMap<string, string>,
+): { checked: ExtraArgsResult; problems: Finding[] } {
   const sub = substituteParameters(tokens, params);
   // ${NAME} naming no parameter is passed on as written, with a warning (as $NAME is)
   const unexpanded = [
@@ -210,6 +265,7 @@ export function buildServeArgs(
         : p,
     ),
   ];
+  const problems: Finding[] = [];
   const release = chooseCatalog(app.image, app.vllm_version, DEFAULT_IMAGE);
   if (release.why && sub.tokens.length)
     problems.push({
@@ -225,25 +281,5 @@ export function buildServeArgs(
   problems.push(...explainUnexpanded(checked.problems, unexpanded));
   // what vLLM refuses when it builds its configs (bounds, registered names), and repeated flags
   problems.push(...startupProblems(checked, release.version, release.exact));
-  const extra = includePathsRewritten(checked.args, includes);
-  problems.push(...extra.problems);
-  const parallel = planParallelism(app, gpu, target, checked.flagsSet, extra.args);
-  problems.push(...parallel.problems);
-  const lora = planLora(app, servedModelName(app, src), target, checked.flagsSet, facts.adapterRanks);
-  problems.push(...lora.problems);
-  const speculative = planSpeculative(app, target, checked.flagsSet, facts.draftSource);
-  problems.push(...speculative.problems);
-  const args = [
-    modelArg,
-    "--served-model-name",
-    servedModelName(app, src),
-    "--port",
-    String(app.port),
-    ...loader,
-    ...extra.args,
-    ...lora.args,
-    ...speculative.args,
-    ...parallel.plan.args,
-  ];
-  return { command: ["vllm", "serve"], args, problems, modelArg, parallel: parallel.plan, lora, speculative };
+  return { checked, problems };
 }

@@ -70,3 +70,41 @@ test("lora: an adapter trained on another base model is reported", async () => {
   );
   assert.equal(baseModelMismatch("tiny-llama", { kind: "path", path: "/models/tiny-llama" }), undefined);
 });
+
+test("lora: --max-lora-rank with no rank known (vLLM's default, a note), one above vLLM's largest (an error), under max_rank (no error)", async () => {
+  const { planLora } = await import("../../../src/render/lora.ts");
+  const { appConfigSchema } = await import("../../../src/config/schema.ts");
+  const z = await import("zod/mini");
+  const app = (lora: Record<string, unknown>) =>
+    z.parse(appConfigSchema, {
+      name: "m",
+      model_hf_path: "org/base",
+      lora: { adapters: [{ name: "a", source: "org/a" }], ...lora },
+    });
+  const unknown = planLora(app({}), "m", "kubernetes", new Set());
+  assert.deepEqual(unknown.args.slice(0, 3), ["--enable-lora", "--max-loras", "1"]);
+  assert.equal(unknown.args.includes("--max-lora-rank"), false);
+  assert.deepEqual(
+    unknown.problems.map((p) => [p.path.join("."), p.severity]),
+    [["lora", "note"]],
+  );
+  const huge = planLora(app({}), "m", "kubernetes", new Set(), new Map([["a", 1024]]));
+  assert.equal(huge.args.includes("--max-lora-rank"), false);
+  assert.deepEqual(
+    huge.problems.map((p) => p.message),
+    ["an adapter has rank 1024, above vLLM's largest --max-lora-rank (512)"],
+  );
+  const fits = planLora(app({ max_rank: 64, max_cpu_loras: 3 }), "m", "docker", new Set(), new Map([["a", 16]]));
+  assert.deepEqual(fits.problems, []);
+  assert.deepEqual(fits.args, [
+    "--enable-lora",
+    "--max-loras",
+    "1",
+    "--max-lora-rank",
+    "64",
+    "--max-cpu-loras",
+    "3",
+    "--lora-modules",
+    '{"name":"a","path":"org/a","base_model_name":"m"}',
+  ]);
+});

@@ -44,6 +44,43 @@ test("parallelism: nodes follow from tensor × pipeline × data; the sizes becom
   assert.equal(kind(single.apps[0]!.rendered.objects!, "Deployment").kind, "Deployment");
 });
 
+test("parallelism: data ÷ data_local gives the nodes; a MIG slice is one device; expert on one GPU warns; one node passes the backend as written", async () => {
+  const dp = await planOf(`${HF}resources: {gpu: H200:8}\nparallelism: {data: 16, data_local: 8, expert: true}\n`);
+  assert.deepEqual(dp.errors, []);
+  const args = dp.apps[0]!.rendered.serve.args;
+  assert.deepEqual(args.slice(args.indexOf("--data-parallel-size"), args.indexOf("--node-rank")), [
+    "--data-parallel-size",
+    "16",
+    "--data-parallel-size-local",
+    "8",
+    "--enable-expert-parallel",
+    "--distributed-executor-backend",
+    "mp",
+    "--nnodes",
+    "2",
+  ]);
+  const mig = await errorsOf(
+    `${HF}resources: {gpu: {type: A100, count: 1, partition: 3g.20gb}}\nparallelism: {tensor: 2}\n`,
+  );
+  assert.deepEqual(
+    mig.filter((e) => /MIG/.test(e)),
+    [
+      "parallelism: a MIG slice (3g.20gb) is one device: it cannot be split tensor 2 × pipeline 1 × data 1 = 2 GPUs | use whole GPUs for tensor, pipeline or data parallelism",
+    ],
+  );
+  const one = await planOf(`${HF}resources: {gpu: L4:1}\nparallelism: {expert: true, backend: mp}\n`);
+  assert.deepEqual(one.errors, []);
+  assert.deepEqual(one.apps[0]!.rendered.serve.args.slice(-3), [
+    "--enable-expert-parallel",
+    "--distributed-executor-backend",
+    "mp",
+  ]);
+  assert.deepEqual(
+    one.warnings.filter((w) => w.path === "parallelism.expert").map((w) => w.message),
+    ["expert: true with one GPU in all has nothing to spread the experts over"],
+  );
+});
+
 test("with parallelism:, hand-written parallel flags in extra_args are errors pointing there; without it the per-pod sizes are checked, multi-node flags never allowed", async () => {
   const flags = `extra_args: [-tp, "8", --pipeline-parallel-size, "2", --nnodes, "2", --headless, --enable-expert-parallel]\n`;
   const withBlock = await errorsOf(`${HF}resources: {gpu: H100:8}\nparallelism: {tensor: 8}\n${flags}`);
