@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Load benchmark (npm run bench:load), issue #17 item 5: vllmapp at 200 apps and 20 followed replicas,
 // each row next to its kubectl baseline measured in the same run.
 //   deploy of 200 apps from one file until Ready  vs  kubectl apply --server-side -f <the same rendered objects> + kubectl wait
@@ -15,6 +16,11 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+/**
+ * @typedef {[string, string[]]} Step a command and its argv
+ * @typedef {{ v: number[], k: number[], rss: number[] }} Samples vllmapp's times, kubectl's, vllmapp's peak RSS (MiB)
+ */
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = path.join(ROOT, "bin", "vllmapp.js");
 const APPS = 200;
@@ -26,21 +32,31 @@ const FOLLOW_MS = Number(process.env.BENCH_LOAD_FOLLOW_MS ?? 20_000);
 const outFile = process.argv.includes("--out") ? process.argv[process.argv.indexOf("--out") + 1] : undefined;
 const tmp = mkdtempSync(path.join(os.tmpdir(), "vllmapp-bench-load-"));
 const RSS_HOOK = `--import=data:text/javascript,process.on("exit",()=>process.stderr.write("\\n@@RSS "+process.resourceUsage().maxRSS+"\\n"))`;
+/** @param {string} s */
 const note = (s) => process.stderr.write(`[bench] ${s}\n`);
 for (const v of ["KUBECONFIG", "VLLMAPP_TEST_KUBECTL", "VLLM_STANDIN_IMAGE", "VLLMAPP_REAL_NODE"]) {
   if (!process.env[v])
     throw new Error(`${v} is not set: run with the test bed's environment (set -a; . /tmp/work/tb.env; set +a)`);
 }
+/** @type {NodeJS.ProcessEnv} */
 const env = { ...process.env, CI: "1", NO_COLOR: "1" };
-const kubectlBin = env.VLLMAPP_TEST_KUBECTL;
+const kubectlBin = /** @type {string} */ (env.VLLMAPP_TEST_KUBECTL); // checked above
 const id = `load17b-${process.pid}`;
 const pool = `${id}-pool`;
 
+/** @param {number[]} a */
 const median = (a) => {
   const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  /** @param {number} i */
+  const at = (i) => /** @type {number} */ (s[i]);
+  return s.length % 2 ? at((s.length - 1) / 2) : (at(s.length / 2 - 1) + at(s.length / 2)) / 2;
 };
+/** @param {number} ms */
 const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+/**
+ * @param {string} cmd @param {string[]} args
+ * @param {{ input?: string, timeoutMs?: number, allowFail?: boolean }} [opts]
+ */
 function sh(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, {
     env,
@@ -52,10 +68,15 @@ function sh(cmd, args, opts = {}) {
   if (r.status !== 0 && !opts.allowFail) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
   return r;
 }
+/** @param {string[]} args @param {Parameters<typeof sh>[2]} [opts] */
 const kubectl = (args, opts) => sh(kubectlBin, args, opts);
-/** wall time (ms) of the steps, one after another; the last vllmapp step's peak RSS (MiB) when it has the hook */
+/**
+ * wall time (ms) of the steps, one after another; the last vllmapp step's peak RSS (MiB) when it has the hook
+ * @param {Step[]} steps
+ */
 function timed(steps) {
   const t = process.hrtime.bigint();
+  /** @type {number | undefined} */
   let rss;
   for (const [cmd, args] of steps) {
     const r = sh(cmd, args);
@@ -64,8 +85,10 @@ function timed(steps) {
   }
   return { ms: Number(process.hrtime.bigint() - t) / 1e6, rss };
 }
+/** @param {string[]} args @returns {Step} */
 const vllmapp = (...args) => [process.execPath, [RSS_HOOK, BIN, ...args]];
 
+/** @param {number} n @param {number} gpus */
 function kwokNodes(n, gpus) {
   const items = Array.from({ length: n }, (_, i) => {
     const name = `${pool}-${i}`;
@@ -125,10 +148,14 @@ pod_template:
 `,
 ).join("---\n");
 
+/** @type {string[]} */
 const rows = [];
+/** @param {string} what @param {number} v @param {string} baseline @param {number} b */
 const row = (what, v, baseline, b, extra = "") =>
   rows.push(`| ${what} | ${fmt(v)} | ${baseline} | ${fmt(b)} | ${(v / b).toFixed(2)}× | ${extra} |`);
+/** @type {string[]} */
 const namespaces = [];
+/** @param {string} name */
 const mkns = (name) => (kubectl(["create", "namespace", name]), namespaces.push(name), name);
 
 try {
@@ -140,7 +167,9 @@ try {
   note(`creating ${nodes} kwok nodes (pool ${pool})`);
   kubectl(["create", "-f", "-"], { input: kwokNodes(nodes, 128) });
   for (let i = 0; i < 120; i++) {
-    const list = JSON.parse(kubectl(["get", "nodes", "-l", `load17-bench=${pool}`, "-o", "json"]).stdout);
+    const list = /** @type {{ items: { status: { conditions?: { type: string, status: string }[] } }[] }} */ (
+      JSON.parse(kubectl(["get", "nodes", "-l", `load17-bench=${pool}`, "-o", "json"]).stdout)
+    );
     if (
       list.items.length === nodes &&
       list.items.every((n) => n.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
@@ -154,14 +183,17 @@ try {
   note(
     `deploy of ${APPS} apps until Ready vs kubectl apply --server-side + kubectl wait (${N_DEPLOY} run(s) each, interleaved)`,
   );
+  /** @type {Samples} */
   const first = { v: [], k: [], rss: [] };
+  /** @type {Samples} */
   const again = { v: [], k: [], rss: [] };
+  /** @type {string | undefined} */
   let statusNs;
   for (let i = 0; i < N_DEPLOY; i++) {
     const vns = mkns(`${id}-v${i}`);
     const d = timed([vllmapp("deploy", "-f", file, "-n", vns, "--quiet")]);
     first.v.push(d.ms);
-    first.rss.push(d.rss);
+    first.rss.push(/** @type {number} */ (d.rss));
     const kns = mkns(`${id}-k${i}`);
     const rendered = path.join(tmp, `rendered-${i}.yaml`);
     writeFileSync(
@@ -177,7 +209,7 @@ try {
     for (let j = 0; j < N_SMALL; j++) {
       const a = timed([vllmapp("deploy", "-f", file, "-n", vns, "--quiet")]);
       again.v.push(a.ms);
-      again.rss.push(a.rss);
+      again.rss.push(/** @type {number} */ (a.rss));
       again.k.push(timed([[kubectlBin, ["apply", "--server-side", "--field-manager=kubectl", "-f", rendered]]]).ms);
     }
     statusNs = vns;
@@ -198,12 +230,14 @@ try {
   );
 
   note(`status of ${APPS} apps vs kubectl get deployments -o json (${N_SMALL} runs, interleaved)`);
+  /** @type {Samples} */
   const st = { v: [], k: [], rss: [] };
+  const statusNamespace = /** @type {string} */ (statusNs); // of the last deploy run
   for (let j = 0; j < N_SMALL; j++) {
-    const s = timed([vllmapp("status", "-f", file, "-n", statusNs, "--json")]);
+    const s = timed([vllmapp("status", "-f", file, "-n", statusNamespace, "--json")]);
     st.v.push(s.ms);
-    st.rss.push(s.rss);
-    st.k.push(timed([[kubectlBin, ["get", "deployments", "-n", statusNs, "-o", "json"]]]).ms);
+    st.rss.push(/** @type {number} */ (s.rss));
+    st.k.push(timed([[kubectlBin, ["get", "deployments", "-n", statusNamespace, "-o", "json"]]]).ms);
   }
   row(
     `\`vllmapp status --json\` of ${APPS} apps`,
@@ -212,7 +246,7 @@ try {
     median(st.k),
     "vllmapp also reads each app's Service, ReplicaSets, pods, events and its first replica's log (startup phases)",
   );
-  const list = timed([vllmapp("list", "-n", statusNs)]);
+  const list = timed([vllmapp("list", "-n", statusNamespace)]);
 
   note(
     `logs -f of ${REPLICAS} replicas on the real node, ${TICK_RATE} lines/s each, followed for ${FOLLOW_MS / 1000} s by both at once`,
@@ -235,15 +269,18 @@ pod_template:
 `,
   );
   sh(process.execPath, [BIN, "deploy", "-f", tickFile, "-n", lns, "--quiet", "--timeout", "300s"]);
-  const pods = JSON.parse(
-    kubectl(["get", "pods", "-n", lns, "-l", "vllmapp.dev/app=load17-ticker", "-o", "json"]).stdout,
+  const pods = /** @type {{ items: { metadata: { name: string } }[] }} */ (
+    JSON.parse(kubectl(["get", "pods", "-n", lns, "-l", "vllmapp.dev/app=load17-ticker", "-o", "json"]).stdout)
   ).items.map((p) => p.metadata.name);
+  /** @param {string} cmd @param {string[]} args */
   const follow = (cmd, args) => {
     const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    /** @type {Buffer[]} */
     const chunks = [];
     let err = "";
     child.stdout.on("data", (b) => chunks.push(b));
     child.stderr.on("data", (b) => (err += b));
+    /** @type {Promise<{ code: number | null, signal: NodeJS.Signals | null, out: string, err: string }>} */
     const done = new Promise((r) =>
       child.on("exit", (code, signal) => r({ code, signal, out: Buffer.concat(chunks).toString(), err })),
     );
@@ -268,11 +305,13 @@ pod_template:
   v.child.kill("SIGINT");
   k.child.kill("SIGINT");
   const [vr, kr] = await Promise.all([v.done, k.done]);
+  /** @param {string} out @param {RegExp} re */
   const count = (out, re) => {
+    /** @type {Map<string, number[]>} */
     const per = new Map(pods.map((p) => [p, []]));
     for (const l of out.split("\n")) {
       const m = re.exec(l);
-      if (m && per.has(m[1])) per.get(m[1]).push(Number(m[2]));
+      if (m) per.get(/** @type {string} */ (m[1]))?.push(Number(m[2])); // the pods listed above only
     }
     let lines = 0,
       dup = 0,
@@ -293,6 +332,7 @@ pod_template:
   const vc = count(vr.out, /^\[([^\]]+)\] .*\[loggers\.py:257\] tick (\d+)$/);
   const kc = count(kr.out, /^\[pod\/([^/]+)\/vllm\] .*\[loggers\.py:257\] tick (\d+)$/);
   note(`vllmapp exit ${vr.code ?? vr.signal}, kubectl exit ${kr.code ?? kr.signal}`);
+  /** @param {{ lines: number }} c */
   const lps = (c) => Math.round(c.lines / (FOLLOW_MS / 1000)).toLocaleString("en");
   const logsRow = `| \`vllmapp logs -f\` of ${REPLICAS} replicas × ${TICK_RATE} lines/s, ${FOLLOW_MS / 1000} s | ${lps(vc)} lines/s (${vc.lines.toLocaleString("en")} lines, ${vc.replicas}/${REPLICAS} replicas) | \`kubectl logs -f -l … --max-log-requests=20 --prefix\`, at the same time | ${lps(kc)} lines/s (${kc.lines.toLocaleString("en")} lines, ${kc.replicas}/${REPLICAS} replicas) | ${(vc.lines / kc.lines).toFixed(2)}× | duplicates ${vc.dup} vs ${kc.dup}; missing ${vc.missing} vs ${kc.missing}; the replicas print ${(REPLICAS * TICK_RATE).toLocaleString("en")} lines/s in all |`;
   kubectl(["delete", "deployment", "load17-ticker", "-n", lns, "--wait=false"]);
@@ -315,7 +355,7 @@ pod_template:
     `| \`deploy\` of ${APPS} apps, until Ready | ${Math.max(...first.rss).toFixed(0)} MiB |`,
     `| \`deploy\` of ${APPS} apps, unchanged | ${Math.max(...again.rss).toFixed(0)} MiB |`,
     `| \`status --json\` of ${APPS} apps | ${Math.max(...st.rss).toFixed(0)} MiB |`,
-    `| \`list\` of ${APPS} apps | ${list.rss.toFixed(0)} MiB |`,
+    `| \`list\` of ${APPS} apps | ${/** @type {number} */ (list.rss).toFixed(0)} MiB |`,
     "",
   ].join("\n");
   process.stdout.write(report);

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // vllmapp's benchmark (npm run bench): every number is measured in this run, side by side with its
 // baseline on the same machine, runs interleaved after a warm-up; medians are reported.
 // It starts its own test bed (cluster only: no Docker, no extra servers) unless KUBECONFIG and
@@ -9,6 +10,11 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+/**
+ * One command of a timed step: [command, argv, spawnSync options (stdout: where its stdout goes, default ignored)]
+ * @typedef {[string, string[], ({ stdout?: import("node:child_process").IOType } & import("node:child_process").SpawnSyncOptions)?]} Step
+ */
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = path.join(ROOT, "bin", "vllmapp.js");
 const N_STARTUP = Number(process.env.BENCH_STARTUP_RUNS ?? 31);
@@ -18,16 +24,25 @@ const LOG_LINES = 100_000;
 const outFile = process.argv.includes("--out") ? process.argv[process.argv.indexOf("--out") + 1] : undefined;
 const tmp = mkdtempSync(path.join(os.tmpdir(), "vllmapp-bench-"));
 const RSS_HOOK = `--import=data:text/javascript,process.on("exit",()=>process.stderr.write("\\n@@RSS "+process.resourceUsage().maxRSS+"\\n"))`;
+/** @param {string} s */
 const note = (s) => process.stderr.write(`[bench] ${s}\n`);
+/** @type {NodeJS.ProcessEnv} */
 const env = { ...process.env, CI: "1", NO_COLOR: "1" };
 
+/** @param {number[]} a */
 const median = (a) => {
   const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  /** @param {number} i */
+  const at = (i) => /** @type {number} */ (s[i]);
+  return s.length % 2 ? at((s.length - 1) / 2) : (at(s.length / 2 - 1) + at(s.length / 2)) / 2;
 };
+/** @param {number} ms */
 const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
 
-/** Run a command to completion; its wall time in ms. Fails the benchmark on a non-zero exit. */
+/**
+ * Run a command to completion; its wall time in ms. Fails the benchmark on a non-zero exit.
+ * @param {Step[0]} cmd @param {Step[1]} args @param {NonNullable<Step[2]>} [opts]
+ */
 function time(cmd, args, opts = {}) {
   const t = process.hrtime.bigint();
   const r = spawnSync(cmd, args, {
@@ -40,27 +55,38 @@ function time(cmd, args, opts = {}) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
   return ms;
 }
+/** @param {string} cmd @param {string[]} args @param {string} [input] */
 const sh = (cmd, args, input) => {
   const r = spawnSync(cmd, args, { env, input, encoding: "utf8", maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 };
+/** @param {string[]} args @returns {Step} */
 const vllmapp = (...args) => [process.execPath, [BIN, ...args]];
 
-/** Interleave the named commands; `cleanup(name, i)` runs untimed after each. Returns name → medians. */
+/**
+ * Interleave the named commands; `cleanup(name, i)` runs untimed after each. Returns name → medians.
+ * @template {string} K
+ * @param {Record<K, (i: number) => Step[]>} cmds
+ * @param {number} runs
+ * @param {{ warmup?: number, cleanup?: (name: string, i: number) => unknown }} [opts]
+ * @returns {Record<K, number>}
+ */
 function compare(cmds, runs, { warmup = 2, cleanup } = {}) {
+  /** @type {Record<string, number[]>} */
   const times = Object.fromEntries(Object.keys(cmds).map((k) => [k, []]));
   for (let i = 0; i < runs + warmup; i++) {
-    for (const [name, make] of Object.entries(cmds)) {
+    for (const [name, make] of /** @type {[K, (i: number) => Step[]][]} */ (Object.entries(cmds))) {
       const steps = make(i);
       const ms = steps.reduce((sum, [cmd, args, opts]) => sum + time(cmd, args, opts), 0);
-      if (i >= warmup) times[name].push(ms);
+      if (i >= warmup) /** @type {number[]} */ (times[name]).push(ms);
       cleanup?.(name, i);
     }
   }
-  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+  return /** @type {Record<K, number>} */ (Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])));
 }
 
+/** @param {string[]} args */
 function peakRss(args) {
   const r = spawnSync(process.execPath, [RSS_HOOK, BIN, ...args], { env, encoding: "utf8", maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`vllmapp ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
@@ -68,22 +94,27 @@ function peakRss(args) {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** @param {string} name */
 function appYaml(name, extra = "") {
   // no GPU: twenty apps would not fit the test bed's 20 GPUs next to other tests; the deploy path is the same
   return `name: ${name}\nmodel_hf_path: Qwen/Qwen3-0.6B\nmodel_id: ${name}\nresources:\n  cpu: 1\n  memory: 2Gi\nextra_args: [--max-model-len, "8192", --enable-prefix-caching]\nrequires_auth: false\n${extra}`;
 }
+/** @param {number} n @param {string} prefix */
 function appsFile(n, prefix) {
   const file = path.join(tmp, `${prefix}-${n}.yaml`);
   writeFileSync(file, Array.from({ length: n }, (_, i) => appYaml(`${prefix}-${i}`)).join("---\n"));
   return file;
 }
 
+/** @type {string[]} */
 const rows = [];
+/** @param {string} what @param {number} vllmappMs @param {string} baseline @param {number} baseMs @param {string} target */
 const row = (what, vllmappMs, baseline, baseMs, target, extra = "") =>
   rows.push(
     `| ${what} | ${vllmappMs === undefined ? "" : fmt(vllmappMs)} | ${baseline} | ${baseMs === undefined ? "" : fmt(baseMs)} | ${baseMs ? `${(vllmappMs / baseMs).toFixed(2)}×` : ""} | ${target} | ${extra} |`,
   );
 
+/** @type {Awaited<ReturnType<typeof import("../testbed/lib.mjs").startTestbed>> | undefined} */
 let testbed;
 try {
   if (spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "ignore" }).status !== 0)
@@ -104,11 +135,14 @@ try {
   row("`vllmapp render --dry-run` (one app)", s.render, "`node -e 0`", s.node, "≤ 1.5×");
 
   note("render --dry-run of 1 … 200 apps");
-  const sizes = [1, 10, 50, 100, 200];
-  const files = Object.fromEntries(sizes.map((n) => [n, appsFile(n, "r")]));
-  const r = compare(
-    Object.fromEntries(sizes.map((n) => [String(n), () => [vllmapp("render", "--dry-run", "-f", files[n])]])),
-    9,
+  const sizes = /** @type {const} */ ([1, 10, 50, 100, 200]);
+  /** @typedef {(typeof sizes)[number]} Size */
+  const files = /** @type {Record<Size, string>} */ (Object.fromEntries(sizes.map((n) => [n, appsFile(n, "r")])));
+  const r = /** @type {Record<Size, number>} */ (
+    compare(
+      Object.fromEntries(sizes.map((n) => [String(n), () => [vllmapp("render", "--dry-run", "-f", files[n])]])),
+      9,
+    )
   );
   for (const n of sizes.slice(1)) {
     const perApp = (r[n] - r[1]) / (n - 1);
@@ -129,7 +163,7 @@ try {
     testbed = await startTestbed({ workDir: path.join(tmp, "testbed"), docker: false, services: [] });
     Object.assign(env, testbed.env);
   }
-  const kubectl = env.VLLMAPP_TEST_KUBECTL;
+  const kubectl = /** @type {string} */ (env.VLLMAPP_TEST_KUBECTL);
   // the floor of each tool: a process that starts and exits (kubectl is one static Go binary)
   const floor = compare(
     { node: () => [[process.execPath, ["-e", "0"]]], kubectl: () => [[kubectl, ["version", "--client"]]] },
@@ -144,14 +178,19 @@ try {
     "—",
     "what each tool pays before any work; `deploy` vs kubectl is bounded by it",
   );
+  /** @param {string} tag @param {number} i */
   const ns = (tag, i) => `bench-${process.pid}-${tag}-${i}`;
+  /** @param {string} name */
   const mkns = (name) => sh(kubectl, ["create", "namespace", name]);
+  /** @param {string} name */
   const rmns = (name) => sh(kubectl, ["delete", "namespace", name, "--wait=false"]);
+  /** @param {string} name */
   const rmnsWait = (name) => sh(kubectl, ["delete", "namespace", name, "--wait=true", "--timeout=120s"]);
 
   note("deploy of one app until Ready vs kubectl apply --server-side + rollout status");
   const one = path.join(tmp, "one.yaml");
   writeFileSync(one, appYaml("bench-one"));
+  /** @param {string} n */
   const manifests = (n) => {
     const f = path.join(tmp, `one-${n}.yaml`);
     writeFileSync(f, sh(process.execPath, [BIN, "render", "--dry-run", "-f", one, "-n", n]));
@@ -203,15 +242,20 @@ try {
   });
   const N20 = Math.max(3, Math.floor(N_DEPLOY / 2));
   for (let i = 0; i < N20 + 1; i++) for (const t of ["v", "k"]) mkns(ns(`twenty${t}`, i));
+  /** @type {Map<string, string>} */
   const twentyManifests = new Map();
+  /** @param {string} n @param {number} j */
   const m20 = (n, j) => {
     const key = `${n}/${j}`;
     if (!twentyManifests.has(key)) {
       const f = path.join(tmp, `twenty-${n}-${j}.yaml`);
-      writeFileSync(f, sh(process.execPath, [BIN, "render", "--dry-run", "-f", perApp[j], "-n", n]));
+      writeFileSync(
+        f,
+        sh(process.execPath, [BIN, "render", "--dry-run", "-f", /** @type {string} */ (perApp[j]), "-n", n]),
+      );
       twentyManifests.set(key, f);
     }
-    return twentyManifests.get(key);
+    return /** @type {string} */ (twentyManifests.get(key));
   };
   for (let i = 0; i < N20 + 1; i++) for (let j = 0; j < 20; j++) m20(ns("twentyk", i), j);
   const t20 = compare(
@@ -235,6 +279,7 @@ try {
   const pod = JSON.parse(sh(kubectl, ["get", "pods", "-n", logNs, "-l", "vllmapp.dev/app=bench-one", "-o", "json"]))
     .items[0].metadata.name;
   const logFile = path.join(tmp, "big.log");
+  /** @type {string[]} */
   const lines = [];
   for (let i = 0; i < LOG_LINES; i++)
     lines.push(
@@ -271,7 +316,7 @@ try {
   );
 
   note("peak RSS");
-  const rss = [
+  const rss = /** @type {[string, string[]][]} */ ([
     ["--help", ["--help"]],
     ["render --dry-run (1 app)", ["render", "--dry-run", "-f", typical]],
     ["render --dry-run (200 apps)", ["render", "--dry-run", "-f", files[200]]],
@@ -279,10 +324,10 @@ try {
     ["status", ["status", "-f", one, "-n", logNs]],
     ["list", ["list", "-n", logNs]],
     [`logs (${LOG_LINES.toLocaleString("en")} lines)`, ["logs", "bench-one", "-n", logNs]],
-  ].map(([what, args]) => `| ${what} | ${peakRss(args).toFixed(0)} MiB |`);
+  ]).map(([what, args]) => `| ${what} | ${peakRss(args).toFixed(0)} MiB |`);
   const rssNode = (() => {
     const r = spawnSync(process.execPath, [RSS_HOOK, "-e", "0"], { encoding: "utf8" });
-    return Number(/@@RSS (\d+)/.exec(r.stderr)[1]) / 1024;
+    return Number(/** @type {RegExpExecArray} */ (/@@RSS (\d+)/.exec(r.stderr))[1]) / 1024;
   })();
 
   for (const t of ["v", "k"]) rmns(ns(`one${t}`, 0));

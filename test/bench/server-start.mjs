@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // How long a real vLLM takes to be ready under `vllmapp deploy --local`, and where the time goes
 // (vllmapp's start-up phases, from `deploy --local --json`): the test bed's real CPU image and tiny
 // model, with the caches a start can reuse cold or kept. Not part of `npm test` (minutes, and the
@@ -17,9 +18,15 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
 
+/**
+ * @typedef {import("../../src/target.ts").StartupReport} StartupReport
+ * @typedef {{ wall: number, startup: StartupReport }} Run
+ */
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = path.join(ROOT, "bin", "vllmapp.js");
 const RUNS = Number(process.argv[2] ?? 3);
+/** @param {string} k */
 const need = (k) => process.env[k] ?? (console.error(`${k} is not set`), process.exit(2));
 const IMAGE = need("VLLM_IMAGE");
 const MODEL = need("VLLM_TINY_MODEL_DIR");
@@ -30,13 +37,16 @@ const hub =
   (!process.env.CASES || process.env.CASES.includes("hf"));
 
 const freePort = () =>
-  new Promise((r) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => r(p));
-    });
-  });
+  /** @type {Promise<number>} */ (
+    new Promise((r) => {
+      const s = net.createServer().listen(0, "127.0.0.1", () => {
+        const p = /** @type {net.AddressInfo} */ (s.address()).port;
+        s.close(() => r(p));
+      });
+    })
+  );
 
+/** @param {string[]} args @param {string} cwd @param {string} home */
 function cli(args, cwd, home) {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     cwd,
@@ -48,7 +58,11 @@ function cli(args, cwd, home) {
   return r;
 }
 
-/** One deploy --local → ready: wall seconds and the phases vllmapp reported. */
+/**
+ * One deploy --local → ready: wall seconds and the phases vllmapp reported.
+ * @param {string} name @param {string} source @param {string} home @param {string} [extra]
+ * @returns {Promise<Run>}
+ */
 async function start(name, source, home, extra = "") {
   const dir = mkdtempSync(path.join(os.tmpdir(), "vllmapp-start-"));
   const port = await freePort();
@@ -59,12 +73,13 @@ async function start(name, source, home, extra = "") {
   const t = Date.now();
   const r = cli(["deploy", "--local", "--json", "--timeout", "5m"], dir, home);
   const wall = (Date.now() - t) / 1000;
-  const startup = JSON.parse(r.stdout).apps[0].startup;
+  const startup = /** @type {{ apps: [{ startup: StartupReport }] }} */ (JSON.parse(r.stdout)).apps[0].startup;
   cli(["delete", "--local"], dir, home);
   rmSync(dir, { recursive: true, force: true });
   return { wall, startup };
 }
 
+/** @type {Record<string, () => { home: string, extra?: string }>} */
 const cases = {
   "image-cache": () => ({
     home: mkdtempSync(path.join(os.tmpdir(), "vllmapp-home-")),
@@ -76,6 +91,7 @@ const cases = {
 const only = process.env.CASES?.split(",");
 for (const k of Object.keys(cases)) if (only && !only.includes(k)) delete cases[k];
 const keptHome = mkdtempSync(path.join(os.tmpdir(), "vllmapp-home-"));
+/** @type {Record<string, Run[]>} */
 const results = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
 if (hub) {
   results["hf-cold"] = [];
@@ -94,20 +110,27 @@ if (hub)
 for (let i = 0; i < RUNS; i++) {
   for (const [k, make] of Object.entries(cases)) {
     const c = make();
-    results[k].push(await start(`s-${k}`, `model_path: ${MODEL}`, c.home, c.extra));
-    process.stderr.write(`[start] ${k} #${i + 1}: ${results[k].at(-1).wall.toFixed(1)} s\n`);
+    const runs = /** @type {Run[]} */ (results[k]);
+    runs.push(await start(`s-${k}`, `model_path: ${MODEL}`, c.home, c.extra));
+    process.stderr.write(`[start] ${k} #${i + 1}: ${/** @type {Run} */ (runs.at(-1)).wall.toFixed(1)} s\n`);
   }
   if (hub) {
     const hf = `model_hf_path: ${process.env.VLLM_TINY_MODEL_HF}`;
     const extra = `env_vars: {HF_ENDPOINT: ${process.env.POD_HF_ENDPOINT}}\n`;
-    results["hf-cold"].push(await start("s-hf-cold", hf, mkdtempSync(path.join(os.tmpdir(), "vllmapp-home-")), extra));
-    results["hf-kept"].push(await start("s-hf-kept", hf, hfKept, extra));
+    /** @type {Run[]} */ (results["hf-cold"]).push(
+      await start("s-hf-cold", hf, mkdtempSync(path.join(os.tmpdir(), "vllmapp-home-")), extra),
+    );
+    /** @type {Run[]} */ (results["hf-kept"]).push(await start("s-hf-kept", hf, hfKept, extra));
   }
 }
+/** @param {number[]} a */
 const median = (a) => {
   const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  /** @param {number} i */
+  const at = (i) => /** @type {number} */ (s[i]);
+  return s.length % 2 ? at((s.length - 1) / 2) : (at(s.length / 2 - 1) + at(s.length / 2)) / 2;
 };
+/** @param {Run[]} runs @param {string} p */
 const phase = (runs, p) => median(runs.map((r) => r.startup.phases.find((x) => x.phase === p)?.seconds ?? 0));
 console.log(
   `| case | runs | deploy → ready (median, s) | starting | downloading | loading | initializing | ready at (vLLM's own, s) |`,

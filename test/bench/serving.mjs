@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Serving benchmark (npm run bench:serving): what a user waits for, on the test bed's REAL vLLM (CPU build,
 // tiny model) — from `deploy` to the first answered chat completion — each row next to its baseline,
 // interleaved, medians of BENCH_SERVING_RUNS (default 3). It starts its own test bed (with the real node)
@@ -15,31 +16,48 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+/**
+ * @typedef {{ metadata: { name: string, deletionTimestamp?: string },
+ *   status: { conditions: { type: string, status: string, lastTransitionTime: string }[] } }} Pod
+ * @typedef {{ env?: NodeJS.ProcessEnv, cwd?: string, input?: string, timeoutMs?: number, allowFail?: boolean }} ShOptions
+ */
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const BIN = path.join(ROOT, "bin", "vllmapp.js");
 const N = Number(process.env.BENCH_SERVING_RUNS ?? 3);
 const outFile = process.argv.includes("--out") ? process.argv[process.argv.indexOf("--out") + 1] : undefined;
 const tmp = mkdtempSync(path.join(os.tmpdir(), "vllmapp-bench-serving-"));
+/** @param {string} s */
 const note = (s) => process.stderr.write(`[bench] ${s}\n`);
+/** @param {number} ms */
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** @param {number[]} a */
 const median = (a) => {
   const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  /** @param {number} i */
+  const at = (i) => /** @type {number} */ (s[i]);
+  return s.length % 2 ? at((s.length - 1) / 2) : (at(s.length / 2 - 1) + at(s.length / 2)) / 2;
 };
+/** @param {number} ms */
 const fmt = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
+/** @type {Awaited<ReturnType<typeof import("../testbed/lib.mjs").startTestbed>> | null} */
 let tb = null;
+/** @type {NodeJS.ProcessEnv} */
 let env = { ...process.env, CI: "1", NO_COLOR: "1" };
 if (!process.env.VLLMAPP_REAL_NODE || !process.env.KUBECONFIG) {
   const { startTestbed } = await import("../testbed/lib.mjs");
   note("starting a test bed (real node, real vLLM)");
   tb = await startTestbed({ workDir: path.join(tmp, "testbed") });
-  env = { ...env, ...tb.env, PATH: `${path.dirname(tb.env.VLLMAPP_TEST_KUBECTL)}:${process.env.PATH}` };
+  const kubectlDir = path.dirname(/** @type {{ VLLMAPP_TEST_KUBECTL: string }} */ (tb.env).VLLMAPP_TEST_KUBECTL);
+  env = { ...env, ...tb.env, PATH: `${kubectlDir}:${process.env.PATH}` };
 }
-const kubectlBin = env.VLLMAPP_TEST_KUBECTL;
-const IMAGE = env.VLLM_IMAGE;
-const MODEL_DIR = env.VLLM_TINY_MODEL_DIR;
+// the test bed's environment (the one started above, or the one given) sets all three
+const kubectlBin = /** @type {string} */ (env.VLLMAPP_TEST_KUBECTL);
+const IMAGE = /** @type {string} */ (env.VLLM_IMAGE);
+const MODEL_DIR = /** @type {string} */ (env.VLLM_TINY_MODEL_DIR);
 
+/** @param {string} cmd @param {string[]} args @param {ShOptions} [opts] */
 function sh(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, {
     env: { ...env, ...opts.env },
@@ -53,20 +71,27 @@ function sh(cmd, args, opts = {}) {
     throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}:\n${r.stderr}${r.stdout}`);
   return r;
 }
+/** @param {string[]} args @param {ShOptions} [opts] */
 const kubectl = (args, opts) => sh(kubectlBin, args, opts);
+/** @param {string[]} args @param {string} cwd @param {ShOptions} [opts] */
 const cli = (args, cwd, opts = {}) => sh(process.execPath, [BIN, ...args], { cwd, ...opts });
 
+/** @returns {Promise<number>} */
 async function freePort() {
   const net = await import("node:net");
   return new Promise((resolve) => {
     const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
+      const p = /** @type {import("node:net").AddressInfo} */ (s.address()).port;
       s.close(() => resolve(p));
     });
   });
 }
 
-/** Poll until a chat completion with `key` answers 200; the time it did. */
+/**
+ * Poll until a chat completion with `key` answers 200; the time it did.
+ * @param {number} port @param {string | undefined} key @param {string} model
+ * @param {{ pollMs?: number, timeoutMs?: number }} [opts]
+ */
 async function firstCompletion(port, key, model, { pollMs = 100, timeoutMs = 600_000 } = {}) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -83,6 +108,7 @@ async function firstCompletion(port, key, model, { pollMs = 100, timeoutMs = 600
   }
 }
 
+/** @param {number} port */
 async function waitHealth(port, pollMs = 100) {
   for (let i = 0; i < 6000; i++) {
     const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
@@ -95,6 +121,7 @@ async function waitHealth(port, pollMs = 100) {
   throw new Error("no /health");
 }
 
+/** @param {string} yaml */
 function appDir(yaml) {
   const dir = mkdtempSync(path.join(tmp, "app-"));
   writeFileSync(path.join(dir, "vllm-app.yaml"), yaml);
@@ -102,6 +129,7 @@ function appDir(yaml) {
 }
 
 // ---------------------------------------------------------------- local
+/** @param {number} i */
 async function localVllmapp(i) {
   const port = await freePort();
   const name = `bl${i}`;
@@ -116,6 +144,7 @@ async function localVllmapp(i) {
   return t1 - t0;
 }
 
+/** @param {number} i */
 async function localDocker(i) {
   const port = await freePort();
   const name = `vllmapp-bench-bare-${i}`;
@@ -155,9 +184,11 @@ const ns = `bench-serving-${process.pid}`;
 kubectl(["create", "namespace", ns]);
 for (let i = 0; i < 60 && kubectl(["-n", ns, "get", "sa", "default"], { allowFail: true }).status !== 0; i++)
   await sleep(500);
+/** @param {string} name */
 const K8S_APP = (name, extra = "") =>
   `name: ${name}\nmodel_hf_path: ${env.VLLM_TINY_MODEL_HF}\nmodel_id: tiny\nimage: ${IMAGE}\nresources: {gpu: "A10G:1", cpu: ["250m", "2"], memory: ["1Gi", "6Gi"]}\nenv_vars: {HF_ENDPOINT: "${env.POD_HF_ENDPOINT}"}\nextra_args: [--max-model-len, "512"${extra}]\n`;
 
+/** @param {string} name @param {string} key */
 async function throughService(name, key) {
   const port = await freePort();
   const pf = spawn(kubectlBin, ["-n", ns, "port-forward", `svc/${name}`, `${port}:8000`, "--address", "127.0.0.1"], {
@@ -171,23 +202,28 @@ async function throughService(name, key) {
   }
 }
 
+/** @param {string} name */
 function podOf(name) {
-  return JSON.parse(
-    kubectl(["-n", ns, "get", "pods", "-l", `vllmapp.dev/app=${name}`, "-o", "json"]).stdout,
+  return /** @type {{ items: Pod[] }} */ (
+    JSON.parse(kubectl(["-n", ns, "get", "pods", "-l", `vllmapp.dev/app=${name}`, "-o", "json"]).stdout)
   ).items.find((p) => !p.metadata.deletionTimestamp);
 }
 
-/** vLLM's own "Application startup complete" (log timestamp) → the pod's Ready condition, in ms. */
+/**
+ * vLLM's own "Application startup complete" (log timestamp) → the pod's Ready condition, in ms.
+ * @param {string} name
+ */
 function readyLag(name) {
-  const pod = podOf(name);
+  const pod = /** @type {Pod} */ (podOf(name));
   const logs = kubectl(["-n", ns, "logs", pod.metadata.name, "-c", "vllm", "--timestamps"]).stdout;
   const line = logs.split("\n").find((l) => /Application startup complete/.test(l));
   const ready = pod.status.conditions.find((c) => c.type === "Ready" && c.status === "True");
   if (!line || !ready) throw new Error(`no startup line or Ready condition for ${name}`);
   // the condition has a 1 s resolution: the lag is rounded up to it
-  return Date.parse(ready.lastTransitionTime) + 999 - Date.parse(line.split(" ")[0]);
+  return Date.parse(ready.lastTransitionTime) + 999 - Date.parse(/** @type {string} */ (line.split(" ")[0]));
 }
 
+/** @param {number} i */
 async function k8sVllmapp(i) {
   const name = `bk${i}`;
   const dir = appDir(K8S_APP(name));
@@ -208,7 +244,10 @@ async function k8sVllmapp(i) {
   return { first: t1 - t0, lag, rollout: r1 - r0 };
 }
 
-/** kubectl apply of the same rendered manifests (key Secret made beforehand) + kubectl wait; optional templates dir. */
+/**
+ * kubectl apply of the same rendered manifests (key Secret made beforehand) + kubectl wait; optional templates dir.
+ * @param {number} i @param {string} [templates]
+ */
 async function k8sKubectl(i, templates) {
   const name = `bkk${i}${templates ? "p" : ""}`;
   const dir = appDir(K8S_APP(name));
@@ -243,6 +282,7 @@ cpSync(path.join(ROOT, "templates/kubernetes"), peerTemplates, { recursive: true
   );
 }
 
+/** @param {number} i */
 async function localRestart(i) {
   const port = await freePort();
   const name = `br${i}`;
@@ -267,13 +307,20 @@ async function localRestart(i) {
   return { first, again };
 }
 
+/** @type {string[][]} */
 const rows = [];
 try {
+  /** @type {number[]} */
   const lv = [],
+    /** @type {number[]} */
     ld = [],
+    /** @type {Awaited<ReturnType<typeof k8sVllmapp>>[]} */
     kv = [],
+    /** @type {Awaited<ReturnType<typeof k8sKubectl>>[]} */
     kk = [],
+    /** @type {Awaited<ReturnType<typeof k8sKubectl>>[]} */
     kp = [],
+    /** @type {Awaited<ReturnType<typeof localRestart>>[]} */
     rs = [];
   for (let i = 0; i < N; i++) {
     note(`run ${i + 1}/${N}: local`);
@@ -286,7 +333,12 @@ try {
     note(`run ${i + 1}/${N}: restart with the cache kept`);
     rs.push(await localRestart(i));
   }
-  const m = (a, f = (x) => x) => median(a.map(f));
+  /**
+   * the median of a's numbers, or of f of each
+   * @template T
+   * @param {T[]} a @param {(x: T) => number} [f]
+   */
+  const m = (a, f = (x) => /** @type {number} */ (x)) => median(a.map(f));
   rows.push([
     "`deploy --local` → first chat completion",
     fmt(m(lv)),

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // `npm run bench:startup`: the CPU time (user + sys, what the process and its threads burn, so a loaded
 // machine skews it less than wall time) of `vllmapp --help` and `vllmapp render --dry-run` of one app,
 // next to a bare `node -e 0` of the same Node.js and `helm template` of the vLLM production-stack chart
@@ -21,6 +22,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS || 21);
 const node = process.env.VLLMAPP_BENCH_NODE || (await nodeForLine(MAIN_LINE));
 const exe = process.env.VLLMAPP_BENCH_BIN;
+/** @param {string[]} args */
 const npm = (...args) => [node, path.join(ROOT, "bin", "vllmapp.js"), ...args];
 
 // The production-stack chart's minimal example (tutorials/assets/values-01-minimal-example.yaml), as a vllmapp app.
@@ -36,6 +38,7 @@ writeFileSync(
   `servingEngineSpec:\n  runtimeClassName: ""\n  modelSpec:\n  - name: "opt125m"\n    repository: "vllm/vllm-openai"\n    tag: "v0.11.0"\n    modelURL: "facebook/opt-125m"\n    replicaCount: 1\n    requestCPU: 6\n    requestMemory: "16Gi"\n    requestGPU: 1\n`,
 );
 
+/** @type {Record<string, string[]>} */
 const commands = {
   node: [node, "-e", "0"],
   help: npm("--help"),
@@ -45,8 +48,12 @@ if (exe) Object.assign(commands, { binHelp: [exe, "--help"], binRender: [exe, "r
 if (process.env.HELM && process.env.CHART)
   commands.helm = [process.env.HELM, "template", "vllm", process.env.CHART, "-f", values];
 
+/** @param {string} s */
 const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
-/** CPU ms (user + sys) of one run, from bash's `times`. */
+/**
+ * CPU ms (user + sys) of one run, from bash's `times`.
+ * @param {string[]} argv
+ */
 function cpuMs(argv) {
   const r = spawnSync(
     "bash",
@@ -60,13 +67,11 @@ function cpuMs(argv) {
   if (r.status !== 0)
     throw new Error(`${argv.join(" ")} failed (exit ${r.status}); see /tmp/vllmapp-bench-startup.err`);
   // the last line of `times` is the children's: "0m0.021s 0m0.009s"
-  const [user, sys] = [
-    ...r.stdout
-      .trim()
-      .split("\n")
-      .pop()
-      .matchAll(/(\d+)m([\d.]+)s/g),
-  ].map((x) => Number(x[1]) * 60_000 + Number(x[2]) * 1000);
+  const [user, sys] = /** @type {[number, number]} */ (
+    [.../** @type {string} */ (r.stdout.trim().split("\n").pop()).matchAll(/(\d+)m([\d.]+)s/g)].map(
+      (x) => Number(x[1]) * 60_000 + Number(x[2]) * 1000,
+    )
+  );
   return user + sys;
 }
 
@@ -74,15 +79,20 @@ const loadBefore = os
   .loadavg()
   .map((x) => x.toFixed(2))
   .join(" ");
+/** @type {Record<string, number[]>} */
 const samples = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
 for (let i = 0; i < RUNS + 3; i++) {
   for (const [k, argv] of Object.entries(commands)) {
     const ms = cpuMs(argv);
-    if (i >= 3) samples[k].push(ms);
+    if (i >= 3) /** @type {number[]} */ (samples[k]).push(ms);
   }
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const m = Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]));
+/** @param {number[]} xs */
+const median = (xs) => /** @type {number} */ ([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]);
+/** the medians (commands always has node) */
+const m = /** @type {Record<string, number> & { node: number }} */ (
+  Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]))
+);
 const v = spawnSync(node, ["--version"], { encoding: "utf8" }).stdout.trim();
 const load = os
   .loadavg()

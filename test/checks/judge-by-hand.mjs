@@ -1,3 +1,4 @@
+// @ts-check
 // Judges a kube-linter or Polaris JSON report (test/checks/README.md, "kube-linter and Polaris") against
 // allow-list.yaml with the matching rules of test/integration/manifest-checks.test.ts: prints the counts
 // per check, allowed or open, and every open finding; exits 1 when one is open.
@@ -8,19 +9,32 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 
+/**
+ * @typedef {{ checker: string | string[], check: string | string[], message?: string, object?: string, where?: string }} Allow
+ * @typedef {{ check: string, case: string, object: string, where: string, message: string }} Finding
+ * @typedef {Record<string, { Success: boolean, Severity: string, Message: string }>} PolarisResults
+ * @typedef {{ Reports?: { Check: string, Diagnostic: { Message: string }, Object: { Metadata: { FilePath: string },
+ *   K8sObject: { Name: string, GroupVersionKind: { Kind: string } } } }[] }} KubeLinterReport
+ * @typedef {{ FileName?: string, Kind: string, Name: string, Results?: PolarisResults,
+ *   PodResult?: { Results?: PolarisResults, ContainerResults: { Name: string, Results?: PolarisResults }[] } }} PolarisResult
+ * @typedef {{ Results: PolarisResult[] }} PolarisReport
+ */
+
 const [checker, file] = process.argv.slice(2);
-if (!["kube-linter", "polaris"].includes(checker) || !file) {
+if (!checker || !["kube-linter", "polaris"].includes(checker) || !file) {
   console.error("usage: node test/checks/judge-by-hand.mjs kube-linter|polaris REPORT.json");
   process.exit(2);
 }
+/** @type {Allow[]} */
 const allow = parse(readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), "allow-list.yaml"), "utf8"));
+/** @param {string | string[]} v */
 const list = (v) => (Array.isArray(v) ? v : [v]);
 const report = JSON.parse(readFileSync(file, "utf8"));
 
-/** { check, case, object: Kind/name, where, message } */
+/** @type {Finding[]} { check, case, object: Kind/name, where, message } */
 const findings = [];
 if (checker === "kube-linter") {
-  for (const r of report.Reports ?? []) {
+  for (const r of /** @type {KubeLinterReport} */ (report).Reports ?? []) {
     const o = r.Object.K8sObject;
     findings.push({
       check: r.Check,
@@ -31,6 +45,7 @@ if (checker === "kube-linter") {
     });
   }
 } else {
+  /** @param {PolarisResults | undefined} results @param {PolarisResult} r @param {string} where */
   const add = (results, r, where) => {
     for (const [check, v] of Object.entries(results ?? {})) {
       if (!v.Success && (v.Severity === "warning" || v.Severity === "danger"))
@@ -43,7 +58,7 @@ if (checker === "kube-linter") {
         });
     }
   };
-  for (const r of report.Results) {
+  for (const r of /** @type {PolarisReport} */ (report).Results) {
     add(r.Results, r, "");
     if (!r.PodResult) continue;
     add(r.PodResult.Results, r, "");
@@ -51,6 +66,7 @@ if (checker === "kube-linter") {
   }
 }
 
+/** @param {Finding} f */
 const allowedBy = (f) =>
   allow.find(
     (a) =>
@@ -61,6 +77,7 @@ const allowedBy = (f) =>
       (a.where === undefined || new RegExp(`^(?:${a.where})$`).test(f.where)),
   );
 
+/** @type {Map<string, number>} */
 const counts = new Map();
 const open = [];
 for (const f of findings) {

@@ -14,11 +14,15 @@ import fs from 'node:fs';
 
 const BLOCK = 512;
 
+/** @param {number} n @param {number} len */
 function octal(n, len) {
   return n.toString(8).padStart(len - 1, '0') + '\0';
 }
 
-/** A ustar header for a regular file (base-256 size beyond 8 GiB, as GNU tar and Go's archive/tar read). */
+/**
+ * A ustar header for a regular file (base-256 size beyond 8 GiB, as GNU tar and Go's archive/tar read).
+ * @param {string} name @param {number} size
+ */
 function tarHeader(name, size, mtime = 0) {
   if (Buffer.byteLength(name) > 100) throw new Error(`tar name too long: ${name}`);
   const h = Buffer.alloc(BLOCK, 0);
@@ -48,6 +52,7 @@ function tarHeader(name, size, mtime = 0) {
   return h;
 }
 
+/** @param {number} size */
 function pad(size) {
   return Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK, 0);
 }
@@ -55,6 +60,8 @@ function pad(size) {
 /**
  * Write `out` (a docker-archive) from the directory `rootfs`. `config` is the image's runtime config
  * (Env, Entrypoint, Cmd, ExposedPorts, WorkingDir, Labels, ...). Returns { diffId, bytes }.
+ * @param {{ rootfs: string, out: string, tag: string, config: object, exclude?: string[], created?: string }} opts
+ * @returns {Promise<{ diffId: string, bytes: number }>}
  */
 export async function packDockerArchive({ rootfs, out, tag, config, exclude = [], created = '1970-01-01T00:00:00Z' }) {
   const tmp = `${out}.tmp-${process.pid}`;
@@ -69,6 +76,7 @@ export async function packDockerArchive({ rootfs, out, tag, config, exclude = []
     const child = spawn('tar', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
+    /** @type {Promise<{ code: number | null, signal: NodeJS.Signals | null }>} */
     const exit = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
     for await (const chunk of child.stdout) {
       hash.update(chunk);
@@ -93,11 +101,12 @@ export async function packDockerArchive({ rootfs, out, tag, config, exclude = []
     const cfg = Buffer.from(JSON.stringify(imageConfig));
     const cfgName = `${crypto.createHash('sha256').update(cfg).digest('hex')}.json`;
     const manifest = Buffer.from(JSON.stringify([{ Config: cfgName, RepoTags: [tag], Layers: [layerName] }]));
+    /** @type {Buffer[]} */
     const tailParts = [pad(size)];
-    for (const [name, data] of [
+    for (const [name, data] of /** @type {[string, Buffer][]} */ ([
       [cfgName, cfg],
       ['manifest.json', manifest],
-    ])
+    ]))
       tailParts.push(tarHeader(name, data.length), data, pad(data.length));
     tailParts.push(Buffer.alloc(2 * BLOCK, 0));
     const tail = Buffer.concat(tailParts);

@@ -10,18 +10,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { workdir } from "../support/cli.ts";
-import { packDockerArchive as untypedPack } from "./docker-archive.mjs";
-
-// docker-archive.mjs is hashed into the vLLM image's cache key, so its text (JSDoc included) is left as it
-// is, and its options are typed here
-const packDockerArchive = untypedPack as (opts: {
-  rootfs: string;
-  out: string;
-  tag: string;
-  config: object;
-  exclude?: string[];
-  created?: string;
-}) => ReturnType<typeof untypedPack>;
+import { packDockerArchive } from "./docker-archive.mjs";
 
 test("packDockerArchive writes manifest.json, a config whose diff_id is the layer's sha256, and the rootfs as the layer", async () => {
   const dir = workdir();

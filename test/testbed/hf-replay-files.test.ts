@@ -27,7 +27,7 @@ before(async () => {
   const s = await start({ workDir: wd, podHost: "127.0.0.2" });
   stop = s.stop;
   endpoint = s.env.HF_ENDPOINT;
-  podEndpoint = s.env.POD_HF_ENDPOINT;
+  podEndpoint = s.env.POD_HF_ENDPOINT!; // given a pod host, the server exports it
   publishHfRepo({ workDir: wd, repo: REPO, dir: model });
 });
 after(async () => stop?.());

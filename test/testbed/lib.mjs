@@ -27,6 +27,63 @@ import { ensureTinyModel } from "./tiny-model.mjs";
 import { publishTinyModel } from "./publish.mjs";
 import { ensureRegistryBinary, forgetImages, pushImages, startRegistry, writeHostsToml } from "./registry.mjs";
 
+/**
+ * @typedef {{ env?: NodeJS.ProcessEnv, cwd?: string, input?: string | Buffer, timeoutMs?: number,
+ *   allowFail?: boolean, stderrTo?: NodeJS.WritableStream }} RunOptions
+ * @typedef {{ code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }} RunResult
+ * @typedef {{ timeoutMs?: number, intervalMs?: number, logFile?: string, isAlive?: () => boolean }} WaitOptions
+ * @typedef {{ ca: Buffer, cert: Buffer, key: Buffer }} Tls  a client's TLS options (adminTls)
+ * @typedef {{ name: string, pid: number, bin: string, args: string[], logFile: string }} ProcessRecord  one in state.json
+ * @typedef {ProcessRecord & { alive: () => boolean }} SpawnedProcess
+ * @typedef {{ startedByUs: boolean, host: string, serverVersion?: string | null, execRoot?: string,
+ *   dataRoot?: string, storage?: string }} DockerState
+ * @typedef {{ bridge?: string, bridgeCreated?: boolean, bridgeIfindex?: number, nodeDir?: string, runDir?: string,
+ *   containerdSock?: string, containerdRoot?: string, createdHostPaths?: string[], name?: string }} NodeState
+ * @typedef {Record<string, string>} TestbedEnv  what the tests get (KUBECONFIG, VLLM_IMAGE, ...)
+ */
+/**
+ * The test bed's state.json.
+ * @typedef {object} TestbedState
+ * @property {number} version
+ * @property {string} workDir
+ * @property {string} startedAt
+ * @property {number} ownerPid
+ * @property {ProcessRecord[]} processes
+ * @property {Record<string, number>} ports
+ * @property {DockerState | null} docker
+ * @property {Record<string, Record<string, unknown>>} services
+ * @property {TestbedEnv} env
+ * @property {NodeState} [node]
+ * @property {{ host: string, storage: string }} [registry]
+ * @property {number} [bringUpSeconds]
+ * @property {boolean} [ready]
+ */
+/**
+ * test/cluster/versions.env (readVersions checks the first three, extraBinPaths the rest)
+ * @typedef {{ K8S_VERSION: string, ETCD_VERSION: string, KWOK_VERSION: string, K8S_OLDEST_VERSION: string,
+ *   KUBE_SCORE_VERSION: string, KUBECONFORM_VERSION: string, PSS_VERSION: string, SCHEMA_K8S_VERSIONS: string }} Versions
+ * @typedef {ReturnType<typeof binPaths>} BinPaths
+ * @typedef {{ pki: string, server: string, bins: BinPaths, api: (path: string) => Promise<unknown>,
+ *   kubectl: (args: string[], opts?: RunOptions) => Promise<RunResult> }} ClusterHandle  the control plane, for the real node
+ * @typedef {{ tag: string, archive: string }} BuiltImage  a cached image and its docker-archive
+ * @typedef {import("./services.mjs").Service} Service
+ * @typedef {Ctx} TestbedContext  what the bring-up hands to node.mjs, registry.mjs and the services
+ */
+/**
+ * startTestbed's options (its doc comment says what each does)
+ * @typedef {object} TestbedOptions
+ * @property {string} [workDir]
+ * @property {boolean} [docker]
+ * @property {boolean} [cluster]
+ * @property {boolean} [oldest]
+ * @property {boolean} [checkers]
+ * @property {Service[]} [services]
+ * @property {AbortSignal} [signal]
+ * @property {boolean} [realNode]  the real node (default: with Docker and the cluster)
+ * @property {boolean} [realVllm]  false: no real vLLM and rclone images (nor the registry and tiny model)
+ * @property {boolean} [keepWorkDirOnFailure]
+ */
+
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const CLUSTER_DIR = path.join(REPO_ROOT, "test/cluster");
 export const STANDIN_DIR = path.join(REPO_ROOT, "test/standin");
@@ -45,6 +102,7 @@ export const DOCKER_POOL = "base=198.18.0.0/16,size=24";
 const STANDIN_RECIPE = "standin-image-v1";
 
 const t0 = Date.now();
+/** @param {string} msg */
 export function log(msg) {
   const s = ((Date.now() - t0) / 1000).toFixed(1).padStart(6);
   process.stderr.write(`[testbed ${s}s] ${msg}\n`);
@@ -54,6 +112,7 @@ export class TestbedError extends Error {}
 
 // The abort signal of the bring-up in progress (startTestbed's opts.signal): run() kills its child and
 // waitFor() stops polling when it fires, so an interrupted bring-up can tear down what it started.
+/** @type {AbortSignal | null} */
 let activeSignal = null;
 function checkAborted() {
   if (activeSignal?.aborted) throw new TestbedError("test bed bring-up interrupted");
@@ -61,17 +120,19 @@ function checkAborted() {
 
 // ---------------------------------------------------------------- helpers
 
+/** @returns {Versions} */
 export function readVersions() {
   const txt = fs.readFileSync(path.join(CLUSTER_DIR, "versions.env"), "utf8");
+  /** @type {Record<string, string>} */
   const v = {};
   for (const line of txt.split("\n")) {
     const m = /^\s*([A-Z0-9_]+)=(\S+)/.exec(line);
-    if (m) v[m[1]] = m[2];
+    if (m) v[/** @type {string} */ (m[1])] = /** @type {string} */ (m[2]);
   }
   for (const k of ["K8S_VERSION", "ETCD_VERSION", "KWOK_VERSION"]) {
     if (!v[k]) throw new TestbedError(`test/cluster/versions.env lacks ${k}`);
   }
-  return v;
+  return /** @type {Versions} */ (v);
 }
 
 export function cacheRoot() {
@@ -83,6 +144,7 @@ export function cacheRoot() {
 /** Same bytes as build-bins.sh's nodetools_hash: sha256 over "<relative path><content>" of each .go/go.mod file. */
 function nodetoolsHash() {
   const dir = path.join(CLUSTER_DIR, "nodetools");
+  /** @type {(d: string, p?: string) => string[]} */
   const walk = (d, p = "") =>
     fs
       .readdirSync(d, { withFileTypes: true })
@@ -118,6 +180,7 @@ export function binPaths(v = readVersions(), root = cacheRoot()) {
   };
 }
 
+/** @param {string} file */
 function tail(file, n = 30) {
   try {
     const lines = fs.readFileSync(file, "utf8").trimEnd().split("\n");
@@ -127,7 +190,11 @@ function tail(file, n = 30) {
   }
 }
 
-/** Run a command to completion; throws TestbedError with its output on failure. */
+/**
+ * Run a command to completion; throws TestbedError with its output on failure.
+ * @param {string} cmd @param {readonly string[]} args @param {RunOptions} [opts]
+ * @returns {Promise<RunResult>}
+ */
 export function run(cmd, args, opts = {}) {
   const { env, cwd, input, timeoutMs = 120_000, allowFail = false, stderrTo } = opts;
   return new Promise((resolve, reject) => {
@@ -135,7 +202,7 @@ export function run(cmd, args, opts = {}) {
     try {
       child = spawn(cmd, args, { env: env ?? process.env, cwd, stdio: ["pipe", "pipe", "pipe"] });
     } catch (e) {
-      reject(new TestbedError(`cannot run ${cmd}: ${e.message}`));
+      reject(new TestbedError(`cannot run ${cmd}: ${/** @type {Error} */ (e).message}`));
       return;
     }
     let out = "";
@@ -171,6 +238,7 @@ export function run(cmd, args, opts = {}) {
   });
 }
 
+/** @param {string} name */
 export function which(name) {
   for (const dir of (process.env.PATH || "").split(":")) {
     if (!dir) continue;
@@ -187,22 +255,31 @@ export function which(name) {
   return null;
 }
 
-/** A free TCP port on 127.0.0.1 (bind to port 0, read it, close). */
+/**
+ * A free TCP port on 127.0.0.1 (bind to port 0, read it, close).
+ * @returns {Promise<number>}
+ */
 export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
     srv.on("error", reject);
     srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
+      const { port } = /** @type {net.AddressInfo} */ (srv.address());
       srv.close(() => resolve(port));
     });
   });
 }
 
+/** @param {number} ms */
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Poll fn until it returns a truthy value; throws with `what` and a log tail on timeout. */
+/**
+ * Poll fn until it returns a truthy value; throws with `what` and a log tail on timeout.
+ * @template T
+ * @param {string} what @param {() => T | Promise<T>} fn @param {WaitOptions} [opts]
+ * @returns {Promise<NonNullable<T>>}
+ */
 export async function waitFor(what, fn, { timeoutMs = 60_000, intervalMs = 200, logFile, isAlive } = {}) {
   const deadline = Date.now() + timeoutMs;
   let lastErr;
@@ -221,7 +298,7 @@ export async function waitFor(what, fn, { timeoutMs = 60_000, intervalMs = 200, 
     }
     if (Date.now() > deadline) {
       throw new TestbedError(
-        `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastErr ? ` (last error: ${lastErr.message})` : ""}` +
+        `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastErr ? ` (last error: ${/** @type {Error} */ (lastErr).message})` : ""}` +
           (logFile ? `; last log lines of ${logFile}:\n${tail(logFile)}` : ""),
       );
     }
@@ -229,6 +306,11 @@ export async function waitFor(what, fn, { timeoutMs = 60_000, intervalMs = 200, 
   }
 }
 
+/**
+ * @param {string} url
+ * @param {{ method?: string, body?: string, headers?: Record<string, string | number>, tls?: Tls, timeoutMs?: number }} [opts]
+ * @returns {Promise<{ status: number | undefined, body: string }>}
+ */
 function request(url, { method = "GET", body, headers = {}, tls, timeoutMs = 5000 } = {}) {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
@@ -256,16 +338,20 @@ function request(url, { method = "GET", body, headers = {}, tls, timeoutMs = 500
 
 // ---------------------------------------------------------------- processes
 
+/** @param {number} pid */
 function isAlive(pid) {
   try {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    return e.code === "EPERM";
+    return /** @type {NodeJS.ErrnoException} */ (e).code === "EPERM";
   }
 }
 
-/** True if `pid` is still the process we started (guards against pid reuse). */
+/**
+ * True if `pid` is still the process we started (guards against pid reuse).
+ * @param {{ pid?: number, bin?: string } | undefined} p
+ */
 function isOurProcess(p) {
   if (!p?.pid || !isAlive(p.pid)) return false;
   try {
@@ -280,9 +366,12 @@ function isOurProcess(p) {
   }
 }
 
-/** Stop one recorded process: SIGTERM, wait, then SIGKILL its process group. */
+/**
+ * Stop one recorded process: SIGTERM, wait, then SIGKILL its process group.
+ * @param {ProcessRecord | undefined} p @param {{ timeoutMs?: number }} [opts]
+ */
 export async function stopProcess(p, { timeoutMs = 15_000 } = {}) {
-  if (!isOurProcess(p)) return false;
+  if (!p || !isOurProcess(p)) return false;
   try {
     process.kill(p.pid, "SIGTERM");
   } catch {}
@@ -305,10 +394,12 @@ export async function stopProcess(p, { timeoutMs = 15_000 } = {}) {
 
 // ---------------------------------------------------------------- state
 
+/** @param {string} workDir */
 export function statePath(workDir) {
   return path.join(workDir, "state.json");
 }
 
+/** @returns {TestbedState | null} */
 export function readState(workDir = DEFAULT_WORK_DIR) {
   try {
     return JSON.parse(fs.readFileSync(statePath(workDir), "utf8"));
@@ -317,7 +408,10 @@ export function readState(workDir = DEFAULT_WORK_DIR) {
   }
 }
 
-/** Write the state file whole (a temporary file renamed over it, so a reader never sees half of it). */
+/**
+ * Write the state file whole (a temporary file renamed over it, so a reader never sees half of it).
+ * @param {string} workDir @param {TestbedState} state
+ */
 function writeState(workDir, state) {
   fs.mkdirSync(workDir, { recursive: true });
   const tmp = statePath(workDir) + ".tmp";
@@ -325,15 +419,20 @@ function writeState(workDir, state) {
   fs.renameSync(tmp, statePath(workDir));
 }
 
-/** True if any process recorded in the state is still running. */
+/**
+ * True if any process recorded in the state is still running.
+ * @param {TestbedState | null} state
+ */
 export function stateIsLive(state) {
   return !!state && (state.processes || []).some((p) => isOurProcess(p));
 }
 
 class Ctx {
+  /** @param {string} workDir */
   constructor(workDir) {
     this.workDir = workDir;
     this.logDir = path.join(workDir, "logs");
+    /** @type {TestbedState} */
     this.state = {
       version: 1,
       workDir,
@@ -351,15 +450,32 @@ class Ctx {
     this.run = run;
     this.which = which;
     this.Error = TestbedError;
-    /** the pod bridge address servers also listen on (so pods and containers reach them), when the real node runs */
+    /**
+     * the pod bridge address servers also listen on (so pods and containers reach them), when the real node runs
+     * @type {string | null}
+     */
     this.podHost = null;
+    // set during the bring-up (declared here for the type checker only: these lines assign nothing)
+    /** @type {ClusterHandle | undefined} the control plane, once it runs */
+    this.cluster;
+    /** @type {{ vllm: BuiltImage, rclone: BuiltImage } | undefined} the real vLLM and rclone images */
+    this.images;
+    /** @type {Promise<Record<string, string>> | undefined} the registry pushes: image tag → registry ref */
+    this.pushing;
+    /** @type {string | undefined} the OCI registry's host:port */
+    this.registryHost;
   }
 
   save() {
     writeState(this.workDir, this.state);
   }
 
-  /** Start a long-running process, detached, logging to logs/<name>.log; recorded in the state. */
+  /**
+   * Start a long-running process, detached, logging to logs/<name>.log; recorded in the state.
+   * @param {string} name @param {string} bin @param {string[]} args
+   * @param {{ env?: NodeJS.ProcessEnv, cwd?: string }} [opts]
+   * @returns {SpawnedProcess}
+   */
   spawn(name, bin, args, { env, cwd } = {}) {
     checkAborted();
     fs.mkdirSync(this.logDir, { recursive: true });
@@ -385,10 +501,15 @@ class Ctx {
     this.state.processes.push(rec);
     fs.writeFileSync(path.join(this.workDir, `${name}.pid`), `${child.pid}\n`);
     this.save();
-    return { ...rec, alive: () => !exited && isAlive(child.pid) };
+    const pid = child.pid;
+    return { ...rec, alive: () => !exited && isAlive(pid) };
   }
 
-  /** HTTP(S) GET until it answers `okStatus`. */
+  /**
+   * HTTP(S) GET until it answers `okStatus`.
+   * @param {string} what @param {string} url
+   * @param {{ tls?: Tls, okStatus?: number, timeoutMs?: number, proc?: SpawnedProcess }} [opts]
+   */
   waitForHttp(what, url, { tls, okStatus = 200, timeoutMs, proc } = {}) {
     return waitFor(what, async () => (await request(url, { tls, timeoutMs: 3000 })).status === okStatus, {
       timeoutMs,
@@ -405,6 +526,8 @@ class Ctx {
  * The new pid replaces the old one in the state file, so teardown stops the new process.
  * kube-apiserver and dockerd (one the test bed started) can be restarted; `node test/testbed/restart.mjs`
  * is the command-line form.
+ * @param {string} workDir @param {string} name
+ * @param {{ signal?: "SIGTERM" | "SIGKILL", downMs?: number }} [opts]
  */
 export async function restartProcess(workDir, name, { signal = "SIGTERM", downMs = 0 } = {}) {
   if (name !== "kube-apiserver" && name !== "dockerd")
@@ -446,20 +569,23 @@ export async function restartProcess(workDir, name, { signal = "SIGTERM", downMs
     fs.closeSync(fd);
   }
   child.unref();
-  const fresh = readState(workDir);
-  fresh.processes = fresh.processes.map((p) => (p.name === name ? { ...p, pid: child.pid } : p));
+  const pid = /** @type {number} */ (child.pid); // a spawn that fails (ENOENT) fails the wait below
+  const fresh = /** @type {TestbedState} */ (readState(workDir));
+  fresh.processes = fresh.processes.map((p) => (p.name === name ? { ...p, pid } : p));
   writeState(workDir, fresh);
   fs.writeFileSync(path.join(workDir, `${name}.pid`), `${child.pid}\n`);
+  /** @type {() => Promise<unknown>} */
   let answers = () => dockerAnswers(process.env);
   if (name === "kube-apiserver") {
     const tls = adminTls(path.join(workDir, "pki"));
-    answers = () => apiserverReady(`https://127.0.0.1:${state.ports.apiserver}`, tls);
+    // rec was found in the state
+    answers = () => apiserverReady(`https://127.0.0.1:${/** @type {TestbedState} */ (state).ports.apiserver}`, tls);
   }
   await waitFor(`${name} to answer after the restart`, answers, {
     timeoutMs: 90_000,
     intervalMs: 100,
     logFile: rec.logFile,
-    isAlive: () => isAlive(child.pid),
+    isAlive: () => isAlive(pid),
   });
   // it stopped accepting connections at t0 (SIGTERM or SIGKILL)
   return { pid: child.pid, stoppedSeconds: (stoppedAt - t0) / 1000, downSeconds: (Date.now() - t0) / 1000 };
@@ -488,7 +614,7 @@ export async function ensureBinaries() {
   const signal = activeSignal;
   const onAbort = () => {
     try {
-      process.kill(-child.pid, "SIGTERM"); // bash and the go build it runs
+      process.kill(-(/** @type {number} */ (child.pid)), "SIGTERM"); // bash and the go build it runs
     } catch {}
   };
   signal?.addEventListener("abort", onAbort, { once: true });
@@ -504,7 +630,10 @@ export async function ensureBinaries() {
   return b;
 }
 
-/** sha256 over "<path relative to the repo><content>" of each file, then `extra` (build-bins.sh's files_hash). */
+/**
+ * sha256 over "<path relative to the repo><content>" of each file, then `extra` (build-bins.sh's files_hash).
+ * @param {string} extra @param {string[]} files
+ */
 function filesHash(extra, files) {
   const h = crypto.createHash("sha256");
   for (const f of files) {
@@ -520,13 +649,13 @@ function filesHash(extra, files) {
  * minor's kube-apiserver, kube-score, kubeconform, psscheck and kubeconform's generated schemas.
  */
 export function extraBinPaths(v = readVersions(), root = cacheRoot()) {
-  for (const k of [
+  for (const k of /** @type {const} */ ([
     "K8S_OLDEST_VERSION",
     "KUBE_SCORE_VERSION",
     "KUBECONFORM_VERSION",
     "PSS_VERSION",
     "SCHEMA_K8S_VERSIONS",
-  ]) {
+  ])) {
     if (!v[k]) throw new TestbedError(`test/cluster/versions.env lacks ${k}`);
   }
   const oldest = path.join(root, `k8s-oldest-${v.K8S_OLDEST_VERSION}`);
@@ -550,6 +679,9 @@ export function extraBinPaths(v = readVersions(), root = cacheRoot()) {
 /**
  * Build one group of build-bins.sh components when any of `dirs` lacks its .complete marker. Its own
  * build-bins.sh process, so it runs alongside ensureBinaries() (the cold times are in README.md).
+ * @template {{ dirs: Record<string, string> }} P
+ * @param {string} what @param {string[]} components @param {P} paths
+ * @returns {Promise<P>}
  */
 async function ensureBuilt(what, components, paths) {
   if (Object.values(paths.dirs).every((d) => fs.existsSync(path.join(d, ".complete")))) return paths;
@@ -563,7 +695,7 @@ async function ensureBuilt(what, components, paths) {
   const signal = activeSignal;
   const onAbort = () => {
     try {
-      process.kill(-child.pid, "SIGTERM");
+      process.kill(-(/** @type {number} */ (child.pid)), "SIGTERM");
     } catch {}
   };
   signal?.addEventListener("abort", onAbort, { once: true });
@@ -595,6 +727,7 @@ let aptUpdated = false;
 /**
  * Install the Debian packages whose check fails, with apt (root). `wanted`: [{ pkg, has: () => bool }].
  * Fails loudly when something cannot be provisioned: nothing is skipped.
+ * @param {{ pkg: string, has: () => boolean }[]} wanted @param {string} why
  */
 export function ensureDebianPackages(wanted, why) {
   const job = aptQueue.then(async () => {
@@ -659,7 +792,11 @@ function serial() {
   return ["-set_serial", `0x${crypto.randomBytes(16).toString("hex")}`];
 }
 
-/** The TLS options of the admin client: the test bed's CA and the admin's certificate. */
+/**
+ * The TLS options of the admin client: the test bed's CA and the admin's certificate.
+ * @param {string} pki
+ * @returns {Tls}
+ */
 function adminTls(pki) {
   return {
     ca: fs.readFileSync(path.join(pki, "ca.crt")),
@@ -668,12 +805,15 @@ function adminTls(pki) {
   };
 }
 
+/** @param {string} server @param {Tls} tls */
 async function apiserverReady(server, tls) {
   return (await request(`${server}/readyz`, { tls, timeoutMs: 3000 })).status === 200;
 }
 
+/** @param {string} dir */
 async function makePki(dir) {
   fs.mkdirSync(dir, { recursive: true });
+  /** @param {string[]} args */
   const o = (args) => run("openssl", args, { cwd: dir });
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
   fs.writeFileSync(
@@ -691,6 +831,7 @@ async function makePki(dir) {
     path.join(dir, "client.ext"),
     "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
   );
+  /** @param {string} name @param {string} subj @param {string} ext */
   const issue = async (name, subj, ext) => {
     await o(["req", "-new", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj]);
     await o([
@@ -723,8 +864,12 @@ async function makePki(dir) {
 /**
  * A kubeconfig for the test cluster (CA from the test bed PKI) with one client-cert user: the admin's
  * (KUBECONFIG), or the real node's kubelet (node.mjs).
+ * @param {string} file @param {string} server @param {string} pki
+ * @param {{ user: string, cert: string, key: string, context?: string, namespace?: string }} who
+ *   the user's name, client certificate and key files
  */
-export function writeKubeconfig(file, server, pki, { user, cert, key, context = "vllmapp-testbed", namespace } = {}) {
+export function writeKubeconfig(file, server, pki, { user, cert, key, context = "vllmapp-testbed", namespace }) {
+  /** @param {string} f */
   const b64 = (f) => fs.readFileSync(f).toString("base64");
   fs.writeFileSync(
     file,
@@ -764,6 +909,7 @@ const KWOK_CRDS = [
   "Attach",
   "ClusterAttach",
 ];
+/** @type {Record<string, string>} */
 const CRD_FILES = {
   Stage: "stages",
   Logs: "logs",
@@ -776,6 +922,7 @@ const CRD_FILES = {
   ClusterAttach: "clusterattaches",
 };
 
+/** @param {Ctx} ctx @param {BinPaths} bins @param {Versions} versions */
 async function startControlPlane(ctx, bins, versions) {
   const w = ctx.workDir;
   const pki = path.join(w, "pki");
@@ -794,8 +941,10 @@ async function startControlPlane(ctx, bins, versions) {
   });
   const kubeCacheDir = path.join(w, "kube-cache");
   const kenv = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: kubeCacheDir };
+  /** @param {string[]} args @param {RunOptions} [opts] */
   const kubectl = (args, opts = {}) => run(bins.kubectl, args, { env: kenv, timeoutMs: 60_000, ...opts });
   const tls = adminTls(pki);
+  /** @param {string} p @returns {Promise<unknown>} */
   const api = async (p) => {
     const r = await request(server + p, { tls, timeoutMs: 5000 });
     if (r.status !== 200) throw new Error(`GET ${p}: HTTP ${r.status} ${r.body.slice(0, 200)}`);
@@ -944,17 +1093,17 @@ spec:
     .readFileSync(path.join(CLUSTER_DIR, "kwok/nodes.yaml"), "utf8")
     .replaceAll("${K8S_VERSION}", versions.K8S_VERSION);
   await kubectl(["create", "-f", "-"], { input: nodesYaml });
-  const nodeNames = [...nodesYaml.matchAll(/^\s{2}name:\s*(\S+)/gm)].map((m) => m[1]);
+  const nodeNames = [...nodesYaml.matchAll(/^\s{2}name:\s*(\S+)/gm)].map((m) => /** @type {string} */ (m[1]));
   await waitFor(
     `nodes ${nodeNames.join(", ")} Ready and untainted`,
     async () => {
-      const list = await api("/api/v1/nodes");
+      const list = /** @type {import("@kubernetes/client-node").V1NodeList} */ (await api("/api/v1/nodes"));
       const ok = list.items.filter(
         (n) =>
           n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") &&
           !(n.spec?.taints || []).some((t) => t.key.startsWith("node.kubernetes.io/")),
       );
-      return nodeNames.every((name) => ok.some((n) => n.metadata.name === name));
+      return nodeNames.every((name) => ok.some((n) => n.metadata?.name === name));
     },
     { timeoutMs: 90_000, logFile: kwok.logFile, isAlive: kwok.alive, intervalMs: 250 },
   );
@@ -982,6 +1131,7 @@ spec:
  * The oldest supported minor's API server, for server-side dry runs only: its own etcd (the same etcd
  * binary, its own data dir), its own PKI and kubeconfig, random loopback ports. No controller-manager,
  * scheduler or node: namespaces get no default ServiceAccount and deleted ones stay Terminating.
+ * @param {Ctx} ctx @param {BinPaths} bins @param {{ kubeApiserver: string }} oldest @param {Versions} versions
  */
 async function startOldestApiserver(ctx, bins, oldest, versions) {
   const w = ctx.workDir;
@@ -1047,6 +1197,10 @@ async function startOldestApiserver(ctx, bins, oldest, versions) {
   };
 }
 
+/**
+ * The engine's version when one answers with `env`'s DOCKER_HOST, else null.
+ * @param {NodeJS.ProcessEnv} env
+ */
 async function dockerAnswers(env) {
   const r = await run("docker", ["version", "--format", "{{.Server.Version}}"], {
     env,
@@ -1056,6 +1210,10 @@ async function dockerAnswers(env) {
   return r && r.code === 0 && r.stdout.trim() ? r.stdout.trim() : null;
 }
 
+/**
+ * @param {Ctx} ctx
+ * @returns {Promise<TestbedEnv>}
+ */
 async function startDocker(ctx) {
   if (!which("docker")) throw new TestbedError("no docker CLI on PATH");
   // An engine that already answers (DOCKER_HOST or the default socket) is used as is and never stopped.
@@ -1100,7 +1258,7 @@ async function startDocker(ctx) {
   ];
   ctx.state.docker = { startedByUs: true, execRoot, dataRoot, host: `unix://${DOCKER_SOCKET}`, storage };
   // A dead proxy: an image the test bed lacks fails at once, with no DNS lookup and no traffic leaving the machine.
-  const proc = ctx.spawn("dockerd", which("dockerd"), args, {
+  const proc = ctx.spawn("dockerd", /** @type {string} */ (which("dockerd")), args, {
     env: { ...process.env, HTTP_PROXY: "http://127.0.0.1:9", HTTPS_PROXY: "http://127.0.0.1:9", NO_PROXY: "" },
   });
   const version = await waitFor("dockerd to answer", () => dockerAnswers(process.env), {
@@ -1197,6 +1355,10 @@ export async function ensureStandinImage(env = process.env) {
   return tag;
 }
 
+/**
+ * @param {NodeJS.ProcessEnv} env @param {string[]} filters docker ps filters
+ * @param {{ createdAfter?: string }} [opts]
+ */
 async function removeContainers(env, filters, { createdAfter } = {}) {
   let ids = new Set();
   for (const f of filters) {
@@ -1220,7 +1382,7 @@ async function removeContainers(env, filters, { createdAfter } = {}) {
         .split("\n")
         .map((l) => l.trim().split(" "))
         .filter(([id, created]) => id && created && Date.parse(created) >= since)
-        .map(([id]) => id.slice(0, 12)),
+        .map(([id]) => /** @type {string} */ (id).slice(0, 12)),
     );
   }
   if (ids.size) {
@@ -1231,24 +1393,33 @@ async function removeContainers(env, filters, { createdAfter } = {}) {
 
 // ---------------------------------------------------------------- services
 
+/** @returns {Promise<Service[]>} */
 async function loadServices() {
   try {
     const mod = await import("./services.mjs");
     return mod.services || [];
   } catch (e) {
-    if (e.code === "ERR_MODULE_NOT_FOUND" && String(e.message).includes("services.mjs")) return [];
+    const err = /** @type {NodeJS.ErrnoException} */ (e);
+    if (err.code === "ERR_MODULE_NOT_FOUND" && String(err.message).includes("services.mjs")) return [];
     throw e;
   }
 }
 
 // ---------------------------------------------------------------- public API
 
-/** Like Promise.all, but waits for every promise to settle before rejecting with the first error. */
+/**
+ * Like Promise.all, but waits for every promise to settle before rejecting with the first error.
+ * @template {readonly unknown[]} T
+ * @param {T} items
+ * @returns {Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }>}
+ */
 async function settleAll(items) {
   const res = await Promise.allSettled(items);
   const bad = res.find((r) => r.status === "rejected");
   if (bad) throw bad.reason;
-  return res.map((r) => r.value);
+  return /** @type {{ -readonly [K in keyof T]: Awaited<T[K]> }} */ (
+    res.map((r) => /** @type {PromiseFulfilledResult<unknown>} */ (r).value)
+  );
 }
 
 /**
@@ -1261,13 +1432,14 @@ async function settleAll(items) {
  *   services  extra services (default: the list exported by test/testbed/services.mjs)
  *   signal    an AbortSignal: aborting it stops the bring-up, tears down what was started, and rejects
  * Returns { env, state, stop() }. On failure everything started so far is stopped and the error is thrown.
+ * @param {TestbedOptions} [opts]
  */
 export async function startTestbed(opts = {}) {
   const workDir = path.resolve(opts.workDir || DEFAULT_WORK_DIR);
   const prev = readState(workDir);
   if (stateIsLive(prev)) {
     throw new TestbedError(
-      `a test bed is already running from ${workDir} (owner pid ${prev.ownerPid}); stop it with: npm run testbed:down`,
+      `a test bed is already running from ${workDir} (owner pid ${/** @type {TestbedState} */ (prev).ownerPid}); stop it with: npm run testbed:down`,
     );
   }
   // A stale state (its processes are gone): only clear its mounts and dockerd exec-root.
@@ -1301,8 +1473,10 @@ export async function startTestbed(opts = {}) {
     const wantRegistry = wantDocker && opts.realVllm !== false;
     const registryBin = wantRegistry ? ensureRegistryBinary({ log }) : null;
     registryBin?.catch(() => {}); // awaited in the Docker branch
+    /** @param {Service} svc @param {TestbedEnv} env */
     const startService = async (svc, env) => {
       log(`starting service ${svc.name}`);
+      /** @type {Record<string, unknown>} */
       const svcState = {};
       ctx.state.services[svc.name] = svcState;
       ctx.save();
@@ -1316,13 +1490,15 @@ export async function startTestbed(opts = {}) {
     const binaries = wantCluster ? ensureBinaries() : null;
     binaries?.catch(() => {}); // awaited (and reported) by both cluster branches below
     const [clusterEnv, oldestEnv, checkersEnv, dockerEnv, earlyEnvs] = await settleAll([
-      wantCluster ? binaries.then((bins) => startControlPlane(ctx, bins, versions)) : {},
+      wantCluster
+        ? /** @type {Promise<BinPaths>} */ (binaries).then((bins) => startControlPlane(ctx, bins, versions))
+        : /** @type {TestbedEnv} */ ({}),
       // the oldest supported minor's API server: built alongside, started once etcd's binary is there
       wantCluster && opts.oldest !== false
-        ? Promise.all([binaries, ensureOldestBinaries()]).then(([bins, oldest]) =>
+        ? Promise.all([/** @type {Promise<BinPaths>} */ (binaries), ensureOldestBinaries()]).then(([bins, oldest]) =>
             startOldestApiserver(ctx, bins, oldest, versions),
           )
-        : {},
+        : /** @type {TestbedEnv} */ ({}),
       opts.checkers !== false
         ? ensureCheckers().then((c) => ({
             VLLMAPP_TEST_KUBE_SCORE: c.kubeScore,
@@ -1330,7 +1506,7 @@ export async function startTestbed(opts = {}) {
             VLLMAPP_TEST_KUBE_SCHEMAS: c.schemas,
             VLLMAPP_TEST_PSSCHECK: c.psscheck,
           }))
-        : {},
+        : /** @type {TestbedEnv} */ ({}),
       wantDocker
         ? (async () => {
             await ensureDockerInstalled();
@@ -1341,17 +1517,23 @@ export async function startTestbed(opts = {}) {
             const vllm = opts.realVllm === false ? null : await ensureVllmImage({ log, dockerEnv: denv });
             // the image the model-download step names (rclone/rclone:<tag>), built from rclone's Go module
             const rclone = opts.realVllm === false ? null : await ensureRcloneImage({ log, dockerEnv: denv });
-            if (vllm) ctx.images = { vllm, rclone };
+            // rclone's image is made whenever vllm's is
+            if (vllm) ctx.images = { vllm, rclone: /** @type {BuiltImage} */ (rclone) };
             if (vllm && registryBin) {
               const registry = await startRegistry(ctx, { bin: (await registryBin).bin, port: await freePort() });
               // pushed while the tiny model is made and the node starts; awaited before the bed is ready
-              ctx.pushing = pushImages({ host: registry.host, images: [vllm.tag, rclone.tag], dockerEnv: denv, log });
+              ctx.pushing = pushImages({
+                host: registry.host,
+                images: [vllm.tag, /** @type {BuiltImage} */ (rclone).tag],
+                dockerEnv: denv,
+                log,
+              });
               ctx.pushing.catch(() => {});
               ctx.registryHost = registry.host;
             }
             return { ...env, VLLM_STANDIN_IMAGE: image, ...(vllm ? { VLLM_IMAGE: vllm.tag } : {}) };
           })()
-        : {},
+        : /** @type {TestbedEnv} */ ({}),
       settleAll(services.filter((s) => !s.needsBaseEnv).map((s) => startService(s, {}))),
     ]);
     ctx.state.env = {
@@ -1380,20 +1562,31 @@ export async function startTestbed(opts = {}) {
       log(`tiny model (${tiny.bytes} bytes) published: folder, Hub replay, S3, MLflow run`);
     }
     if (wantNode) {
-      const images = [dockerEnv.VLLM_STANDIN_IMAGE].filter(Boolean).map((tag) => ({ tag, dockerEnv: dockerEnvFull }));
+      /** @type {{ tag: string, archive?: string, dockerEnv?: NodeJS.ProcessEnv }[]} */
+      const images = /** @type {string[]} */ ([dockerEnv.VLLM_STANDIN_IMAGE].filter(Boolean)).map((tag) => ({
+        tag,
+        dockerEnv: dockerEnvFull,
+      }));
       // with the registry, the vLLM image reaches the node only by a pull of VLLM_IMAGE_REGISTRY (real bytes)
-      for (const img of [ctx.registryHost ? null : ctx.images?.vllm, ctx.images?.rclone].filter(Boolean))
+      for (const img of /** @type {BuiltImage[]} */ (
+        [ctx.registryHost ? null : ctx.images?.vllm, ctx.images?.rclone].filter(Boolean)
+      ))
         images.push({ tag: img.tag, archive: img.archive });
-      Object.assign(ctx.state.env, await startRealNode(ctx, { ...ctx.cluster, images }));
+      // the real node runs with the cluster
+      const cluster = /** @type {ClusterHandle} */ (ctx.cluster);
+      Object.assign(ctx.state.env, await startRealNode(ctx, { ...cluster, images }));
       ctx.save();
       if (ctx.registryHost) {
-        writeHostsToml(path.join(ctx.state.node.nodeDir, "certs.d"), ctx.registryHost);
+        // startRealNode recorded the node's folders; the registry is there only with the images
+        const node = /** @type {Required<NodeState>} */ (ctx.state.node);
+        const images = /** @type {NonNullable<Ctx["images"]>} */ (ctx.images);
+        writeHostsToml(path.join(node.nodeDir, "certs.d"), ctx.registryHost);
         // the node's containerd root is cached: an earlier run (or one without the registry) may have imported
         // the local vLLM image, whose unpacked layers a pull of the registry copy would reuse without fetching them
-        const local = ctx.images.vllm.tag;
+        const local = images.vllm.tag;
         const forgotten = await forgetImages(
           ctx,
-          ctx.state.node.containerdSock,
+          node.containerdSock,
           (ref) => ref === local || ref === `docker.io/library/${local}`,
         );
         if (forgotten.length)
@@ -1407,8 +1600,8 @@ export async function startTestbed(opts = {}) {
       Object.assign(ctx.state.env, {
         REGISTRY: ctx.registryHost,
         VLLMAPP_TEST_REGISTRY: ctx.registryHost,
-        VLLM_IMAGE_REGISTRY: refs[ctx.images.vllm.tag],
-        RCLONE_IMAGE_REGISTRY: refs[ctx.images.rclone.tag],
+        VLLM_IMAGE_REGISTRY: refs[/** @type {NonNullable<Ctx["images"]>} */ (ctx.images).vllm.tag],
+        RCLONE_IMAGE_REGISTRY: refs[/** @type {NonNullable<Ctx["images"]>} */ (ctx.images).rclone.tag],
       });
       ctx.save();
     }
@@ -1423,7 +1616,7 @@ export async function startTestbed(opts = {}) {
     log(`test bed up in ${ctx.state.bringUpSeconds.toFixed(1)}s (state: ${statePath(workDir)})`);
   } catch (e) {
     activeSignal = null;
-    log(`bring-up failed: ${e.message.split("\n")[0]}`);
+    log(`bring-up failed: ${/** @type {Error} */ (e).message.split("\n")[0]}`);
     await stopTestbed(ctx.state, { keepWorkDir: true }).catch((e2) => log(`cleanup after failure: ${e2.message}`));
     if (!opts.keepWorkDirOnFailure) {
       dumpLogs(workDir);
@@ -1435,12 +1628,12 @@ export async function startTestbed(opts = {}) {
   return {
     env: { ...ctx.state.env },
     state: ctx.state,
-    stop: (o) => stopTestbed(ctx.state, o),
+    stop: /** @param {{ keepWorkDir?: boolean }} [o] */ (o) => stopTestbed(ctx.state, o),
   };
 }
 
 /** Print the last lines of every component log (for CI failures). */
-export function dumpLogs(workDir) {
+export function dumpLogs(/** @type {string} */ workDir) {
   const dir = path.join(workDir, "logs");
   if (!fs.existsSync(dir)) return;
   for (const f of fs.readdirSync(dir).sort()) {
@@ -1453,7 +1646,10 @@ export function dumpLogs(workDir) {
  * leftover containers (label vllmapp.app / vllmapp-testbed), the dockerd it started,
  * its recorded processes in reverse order; then remove the work dir.
  */
-export async function stopTestbed(state, { keepWorkDir = false } = {}) {
+export async function stopTestbed(
+  /** @type {TestbedState | null} */ state,
+  /** @type {{ keepWorkDir?: boolean }} */ { keepWorkDir = false } = {},
+) {
   if (!state) return;
   // a process restarted since bring-up (restartProcess) is recorded on disk under its new pid
   const onDisk = state.workDir ? readState(state.workDir) : null;
@@ -1464,9 +1660,9 @@ export async function stopTestbed(state, { keepWorkDir = false } = {}) {
   for (const svc of [...services].reverse()) {
     if (svc.stop && state.services[svc.name]) {
       try {
-        await svc.stop(state.services[svc.name], state);
+        await svc.stop(/** @type {Record<string, unknown>} */ (state.services[svc.name]), state);
       } catch (e) {
-        errors.push(`${svc.name}: ${e.message}`);
+        errors.push(`${svc.name}: ${/** @type {Error} */ (e).message}`);
       }
     }
   }
@@ -1477,13 +1673,14 @@ export async function stopTestbed(state, { keepWorkDir = false } = {}) {
       // On an engine we did not start, only containers created since this test bed started are ours to remove.
       await removeContainers(dockerEnv, ["label=vllmapp.app", "label=vllmapp-testbed"], {
         createdAfter: state.docker.startedByUs ? undefined : state.startedAt,
-      }).catch((e) => errors.push(`docker cleanup: ${e.message}`));
+      }).catch((/** @type {Error} */ e) => errors.push(`docker cleanup: ${e.message}`));
     }
   }
   // The real node before the control plane: its kubelet and containerd clean up their own pods.
   errors.push(...(await stopRealNode(state, { run, stopProcess, unmountUnder, log })));
   // Clients first (kwok, scheduler, controller-manager, services), then kube-apiserver and dockerd,
   // then etcd (kube-apiserver stops slowly once etcd is gone); each group in parallel.
+  /** @type {Record<string, number>} */
   const last = { "kube-apiserver": 1, "kube-apiserver-oldest": 1, dockerd: 1, etcd: 2, "etcd-oldest": 2 };
   const procs = [...(state.processes || [])].reverse();
   for (const group of [0, 1, 2].map((g) => procs.filter((p) => (last[p.name] ?? 0) === g))) {
@@ -1492,23 +1689,23 @@ export async function stopTestbed(state, { keepWorkDir = false } = {}) {
         try {
           // Cluster data is thrown away, so kube-apiserver/etcd get a short grace period.
           const grace =
-            {
+            /** @type {Record<string, number>} */ ({
               dockerd: 30_000,
               "kube-apiserver": 5_000,
               "kube-apiserver-oldest": 5_000,
               etcd: 5_000,
               "etcd-oldest": 5_000,
-            }[p.name] ?? 15_000;
+            })[p.name] ?? 15_000;
           if (await stopProcess(p, { timeoutMs: grace })) log(`stopped ${p.name} (pid ${p.pid})`);
         } catch (e) {
-          errors.push(`${p.name}: ${e.message}`);
+          errors.push(`${p.name}: ${/** @type {Error} */ (e).message}`);
         }
       }),
     );
   }
   if (state.docker?.startedByUs) {
     // dockerd unmounts its layers on a clean stop; make sure nothing under our dirs stays mounted.
-    for (const root of [state.docker.dataRoot, state.docker.execRoot].filter(Boolean)) {
+    for (const root of /** @type {string[]} */ ([state.docker.dataRoot, state.docker.execRoot].filter(Boolean))) {
       await unmountUnder(root);
     }
     if (state.docker.execRoot) fs.rmSync(state.docker.execRoot, { recursive: true, force: true });
@@ -1517,12 +1714,13 @@ export async function stopTestbed(state, { keepWorkDir = false } = {}) {
     try {
       fs.rmSync(state.workDir, { recursive: true, force: true });
     } catch (e) {
-      errors.push(`rm ${state.workDir}: ${e.message}`);
+      errors.push(`rm ${state.workDir}: ${/** @type {Error} */ (e).message}`);
     }
   }
   if (errors.length) throw new TestbedError(`teardown problems:\n${errors.join("\n")}`);
 }
 
+/** @param {string} root */
 async function unmountUnder(root) {
   let mounts;
   try {
@@ -1533,12 +1731,15 @@ async function unmountUnder(root) {
   const targets = mounts
     .map((l) => l.split(" ")[1])
     .filter((m) => m && (m === root || m.startsWith(root + "/")))
-    .map((m) => m.replace(/\\040/g, " "))
+    .map((m) => /** @type {string} */ (m).replace(/\\040/g, " "))
     .sort((a, b) => b.length - a.length);
   for (const m of targets) await run("umount", ["-l", m], { allowFail: true });
 }
 
-/** Format env as NAME=value lines. */
+/**
+ * Format env as NAME=value lines.
+ * @param {Record<string, string | undefined>} env
+ */
 export function formatEnv(env) {
   return Object.entries(env)
     .map(([k, v]) => `${k}=${v}`)

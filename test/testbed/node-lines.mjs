@@ -1,3 +1,4 @@
+// @ts-check
 // The Node.js lines vllmapp supports (package.json "engines"; README "Install"), and the official Node.js
 // binaries for them, provisioned from the npm registry (the `node-<os>-<arch>` packages hold them) into the
 // test bed's cache when the machine's `node` is another version. `npm test` runs the whole suite on the
@@ -12,12 +13,18 @@ import { cacheRoot } from "./lib.mjs";
 
 const run = promisify(execFile);
 
-/** Pinned so a cached binary is the one the suite last ran on; bump with a patch release. */
+/**
+ * Pinned so a cached binary is the one the suite last ran on; bump with a patch release.
+ * @type {Record<number, string>}
+ */
 export const NODE_LINES = { 24: "24.22.3", 22: "22.23.5" };
 /** The line the whole suite, the benchmarks and the single executable use. */
 export const MAIN_LINE = 24;
 
-/** The machine's own node when it is of `line`, else null. */
+/**
+ * The machine's own node when it is of `line`, else null.
+ * @param {number} line
+ */
 function ownNode(line) {
   return Number(process.versions.node.split(".")[0]) === Number(line) ? process.execPath : null;
 }
@@ -26,6 +33,7 @@ function ownNode(line) {
  * The path of a `node` binary of `version` for `platform`-`arch` (npm's names: linux/darwin/win, x64/arm64),
  * from the cache, fetched with `npm pack node-<platform>-<arch>@<version>` when missing. Concurrent callers
  * each unpack into a folder of their own and rename it into place: the first one wins.
+ * @param {string} version
  */
 export async function ensureNodeBinary(version, platform = "linux", arch = "x64", root = cacheRoot()) {
   const dir = path.join(root, `node-v${version}-${platform}-${arch}`);
@@ -38,7 +46,7 @@ export async function ensureNodeBinary(version, platform = "linux", arch = "x64"
     const pack = await run("npm", ["pack", pkg, "--silent", "--pack-destination", tmp], {
       env: { ...process.env, npm_config_update_notifier: "false" },
     });
-    const tgz = path.join(tmp, pack.stdout.trim().split("\n").pop());
+    const tgz = path.join(tmp, /** @type {string} */ (pack.stdout.trim().split("\n").pop()));
     const out = path.join(tmp, "out");
     fs.mkdirSync(out);
     await run("tar", ["xzf", tgz, "-C", out, "--strip-components=1", "package/bin", "package/LICENSE"]);
@@ -55,13 +63,16 @@ export async function ensureNodeBinary(version, platform = "linux", arch = "x64"
   }
 }
 
-/** A `node` of the supported `line` (22, 24) for this machine: its own when it is of that line, else a cached one. */
+/**
+ * A `node` of the supported `line` (22, 24) for this machine: its own when it is of that line, else a cached one.
+ * @param {number} line
+ */
 export async function nodeForLine(line) {
   const own = ownNode(line);
   if (own) return own;
   const version = NODE_LINES[line];
   if (!version) throw new Error(`no pinned Node.js version for line ${line} (test/testbed/node-lines.mjs NODE_LINES)`);
-  const arch = { x64: "x64", arm64: "arm64" }[os.arch()];
+  const arch = /** @type {Partial<Record<string, string>>} */ ({ x64: "x64", arm64: "arm64" })[os.arch()];
   if (process.platform !== "linux" || !arch)
     throw new Error(`no Node.js binary to provision for ${process.platform}-${os.arch()}`);
   return ensureNodeBinary(version, "linux", arch);

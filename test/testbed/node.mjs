@@ -19,6 +19,15 @@ import path from "node:path";
 import { spawn } from "node:child_process";
 import { writeKubeconfig } from "./lib.mjs";
 
+/**
+ * @typedef {import("./lib.mjs").TestbedContext} TestbedContext
+ * @typedef {import("./lib.mjs").TestbedState} TestbedState
+ * @typedef {import("./lib.mjs").ClusterHandle} ClusterHandle
+ * @typedef {import("./lib.mjs").NodeState} NodeState
+ * @typedef {typeof import("./lib.mjs").run} Run
+ * @typedef {{ tag: string, archive?: string, dockerEnv?: NodeJS.ProcessEnv }} NodeImage  a docker-archive, or else `docker save`d
+ */
+
 export const REAL_NODE = Object.freeze({
   name: "vllmapp-real-0",
   bridge: "vllmk0",
@@ -37,23 +46,28 @@ const PAUSE_IMAGE = "registry.k8s.io/pause:3.10";
 // Host paths a kubelet and CNI use whatever their configuration says; removed at teardown when we made them.
 const FIXED_HOST_PATHS = ["/var/lib/kubelet", "/var/log/containers", "/var/lib/cni", "/var/log/pods"];
 
+/** @param {number} ms */
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Short per-work-dir path for sockets and runtime state (unix socket paths are limited to 108 bytes). */
-function runDir(workDir) {
+function runDir(/** @type {string} */ workDir) {
   return `/run/vllmapp-node-${crypto.createHash("sha256").update(workDir).digest("hex").slice(0, 10)}`;
 }
 
 /** containerd's root (content store, snapshots) is kept in the cache: a 6 GB image is imported once. */
-function containerdRoot(cacheRoot) {
+function containerdRoot(/** @type {string} */ cacheRoot) {
   return path.join(cacheRoot, "node-containerd");
 }
 
+/** @param {TestbedContext} ctx @param {string} name */
 function linkExists(ctx, name) {
   return ctx.run("ip", ["link", "show", name], { allowFail: true }).then((r) => r.code === 0);
 }
 
-/** The kernel's index of a network interface, or undefined when it does not exist. */
+/**
+ * The kernel's index of a network interface, or undefined when it does not exist.
+ * @param {string | undefined} name
+ */
 function bridgeIfindex(name) {
   try {
     return Number(fs.readFileSync(`/sys/class/net/${name}/ifindex`, "utf8").trim());
@@ -63,7 +77,7 @@ function bridgeIfindex(name) {
 }
 
 /** The pod bridge. Made before anything binds to 198.19.0.1 and before the kubelet (its --node-ip must be a host address). */
-export async function createBridge(ctx) {
+export async function createBridge(/** @type {TestbedContext} */ ctx) {
   const { bridge, ip } = REAL_NODE;
   if (process.getuid?.() !== 0) throw new ctx.Error("the real node needs root (bridge, containerd, kubelet)");
   if (await linkExists(ctx, bridge)) {
@@ -83,6 +97,7 @@ export async function createBridge(ctx) {
   ctx.log(`bridge ${bridge} ${ip}/24 up`);
 }
 
+/** @param {{ root: string, state: string, sock: string, nodeDir: string }} paths */
 function containerdConfig({ root, state, sock, nodeDir }) {
   return `version = 2
 root = ${JSON.stringify(root)}
@@ -129,7 +144,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 `;
 }
 
-function cniConfig(nodeDir) {
+function cniConfig(/** @type {string} */ nodeDir) {
   const { bridge, subnet, ip } = REAL_NODE;
   return JSON.stringify(
     {
@@ -156,6 +171,7 @@ function cniConfig(nodeDir) {
   );
 }
 
+/** @param {{ nodeDir: string, sock: string, pki: string }} paths */
 function kubeletConfig({ nodeDir, sock, pki }) {
   const { ip, kubeletPort } = REAL_NODE;
   return `apiVersion: kubelet.config.k8s.io/v1beta1
@@ -199,10 +215,12 @@ shutdownGracePeriod: 0s
 `;
 }
 
+/** @param {TestbedContext} ctx @param {string} pki @param {string} nodeDir */
 async function issueNodeCert(ctx, pki, nodeDir) {
   const name = "kubelet";
   const dir = path.join(nodeDir, "pki");
   fs.mkdirSync(dir, { recursive: true });
+  /** @param {string[]} args */
   const o = (args) => ctx.run("openssl", args, { cwd: dir });
   await o([
     "req",
@@ -240,7 +258,11 @@ async function issueNodeCert(ctx, pki, nodeDir) {
   return { cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`) };
 }
 
-/** A one-layer docker-archive (what `ctr images import` and `docker load` read) holding `files` ({path in image: host file}). */
+/**
+ * A one-layer docker-archive (what `ctr images import` and `docker load` read) holding `files` ({path in image: host file}).
+ * @param {Pick<TestbedContext, "run">} ctx
+ * @param {{ tag: string, files: Record<string, string>, entrypoint: string[], out: string }} what
+ */
 export async function makeArchive(ctx, { tag, files, entrypoint, out }) {
   const tmp = fs.mkdtempSync(path.join(path.dirname(out), ".archive-"));
   try {
@@ -274,10 +296,11 @@ export async function makeArchive(ctx, { tag, files, entrypoint, out }) {
   }
 }
 
-function ctrArgs(sock) {
+function ctrArgs(/** @type {string} */ sock) {
   return ["--address", sock, "--namespace", "k8s.io"];
 }
 
+/** @param {TestbedContext} ctx @param {string} sock */
 async function nodeImages(ctx, sock) {
   const r = await ctx.run("ctr", [...ctrArgs(sock), "images", "ls", "-q"], { timeoutMs: 30_000 });
   return new Set(
@@ -288,17 +311,23 @@ async function nodeImages(ctx, sock) {
   );
 }
 
-/** docker.io/library/x:1 is how containerd names what Docker and Kubernetes call x:1. */
+/**
+ * docker.io/library/x:1 is how containerd names what Docker and Kubernetes call x:1.
+ * @param {string} tag
+ */
 function normalizedRef(tag) {
   let ref = tag;
-  const first = ref.split("/")[0];
+  const first = /** @type {string} */ (ref.split("/")[0]);
   if (!ref.includes("/") || !(first.includes(".") || first.includes(":") || first === "localhost")) {
     ref = "docker.io/" + (ref.includes("/") ? ref : "library/" + ref);
   }
   return ref;
 }
 
-/** Import images into the node's containerd when it lacks them: from a docker-archive, or streamed from `docker save`. */
+/**
+ * Import images into the node's containerd when it lacks them: from a docker-archive, or streamed from `docker save`.
+ * @param {TestbedContext} ctx @param {NodeImage[]} images
+ */
 export async function importImages(ctx, images) {
   const sock = ctx.state.node?.containerdSock;
   if (!sock) throw new ctx.Error("importImages: the node containerd is not running");
@@ -320,6 +349,10 @@ export async function importImages(ctx, images) {
   }
 }
 
+/**
+ * @param {TestbedContext} ctx @param {string} tag @param {string} sock @param {NodeJS.ProcessEnv} [dockerEnv]
+ * @returns {Promise<void>}
+ */
 function pipeDockerSave(ctx, tag, sock, dockerEnv) {
   return new Promise((resolve, reject) => {
     const save = spawn("docker", ["save", tag], { env: dockerEnv ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
@@ -329,6 +362,7 @@ function pipeDockerSave(ctx, tag, sock, dockerEnv) {
     imp.stderr.on("data", (d) => (err += d));
     imp.stdout.resume();
     save.stdout.pipe(imp.stdin);
+    /** @type {number | null | undefined} */
     let saveCode;
     save.on("close", (c) => (saveCode = c));
     imp.on("close", (c) => {
@@ -349,12 +383,16 @@ function pipeDockerSave(ctx, tag, sock, dockerEnv) {
  * containerd, the pause image, the given images, then the kubelet; resolves once the Node is Ready,
  * has no node.kubernetes.io taint, is not managed by kwok, and has allocatable nvidia.com/gpu.
  */
+/**
+ * @param {TestbedContext} ctx
+ * @param {ClusterHandle & { images?: NodeImage[] }} cluster
+ */
 export async function startRealNode(ctx, { bins, pki, server, kubectl, api, images = [] }) {
-  for (const [what, p] of [
+  for (const [what, p] of /** @type {[string, string][]} */ ([
     ["containerd", "containerd"],
     ["ctr", "ctr"],
     ["runc", "runc"],
-  ]) {
+  ])) {
     if (!ctx.which(p))
       throw new ctx.Error(`the real node needs ${what} (apt-get install containerd runc containernetworking-plugins)`);
   }
@@ -366,7 +404,8 @@ export async function startRealNode(ctx, { bins, pki, server, kubectl, api, imag
   const cstate = path.join(rdir, "containerd");
   const croot = containerdRoot(bins.cacheRoot);
   const createdHostPaths = FIXED_HOST_PATHS.filter((p) => !fs.existsSync(p));
-  Object.assign(ctx.state.node, {
+  // createBridge made state.node
+  Object.assign(/** @type {NodeState} */ (ctx.state.node), {
     nodeDir,
     runDir: rdir,
     containerdSock: sock,
@@ -381,7 +420,7 @@ export async function startRealNode(ctx, { bins, pki, server, kubectl, api, imag
   const cfg = path.join(nodeDir, "containerd.toml");
   fs.writeFileSync(cfg, containerdConfig({ root: croot, state: cstate, sock, nodeDir }));
   // A dead proxy makes any pull fail at once, on loopback, with no DNS lookup and no outside traffic.
-  const containerd = ctx.spawn("node-containerd", ctx.which("containerd"), ["--config", cfg], {
+  const containerd = ctx.spawn("node-containerd", /** @type {string} */ (ctx.which("containerd")), ["--config", cfg], {
     env: { ...process.env, HTTP_PROXY: "http://127.0.0.1:9", HTTPS_PROXY: "http://127.0.0.1:9", NO_PROXY: "" },
   });
   await ctx.waitFor(
@@ -439,7 +478,8 @@ export async function startRealNode(ctx, { bins, pki, server, kubectl, api, imag
     `--node-labels=${labels.join(",")}`,
     "--v=1",
   ]);
-  const get = () => api(`/api/v1/nodes/${name}`).catch(() => null);
+  /** @typedef {import("@kubernetes/client-node").V1Node} V1Node */
+  const get = () => /** @type {Promise<V1Node | null>} */ (api(`/api/v1/nodes/${name}`).catch(() => null));
   await ctx.waitFor(
     `real node ${name} Ready and untainted`,
     async () => {
@@ -451,7 +491,7 @@ export async function startRealNode(ctx, { bins, pki, server, kubectl, api, imag
     },
     { timeoutMs: 90_000, logFile: kubelet.logFile, isAlive: kubelet.alive, intervalMs: 250 },
   );
-  const n = await get();
+  const n = /** @type {V1Node} */ (await get()); // Ready just now
   if (n.status?.daemonEndpoints?.kubeletEndpoint?.Port !== REAL_NODE.kubeletPort) {
     throw new ctx.Error(
       `real node ${name} is served on port ${n.status?.daemonEndpoints?.kubeletEndpoint?.Port}, not the kubelet's: kwok manages it (kwok must select nodes by annotation)`,
@@ -487,6 +527,7 @@ export async function startRealNode(ctx, { bins, pki, server, kubectl, api, imag
   };
 }
 
+/** @param {Run} run @param {string} sock */
 async function removeAllContainers(run, sock) {
   const c = ctrArgs(sock);
   const tasks = await run("ctr", [...c, "tasks", "ls", "-q"], { allowFail: true, timeoutMs: 30_000 });
@@ -518,13 +559,13 @@ async function removeAllContainers(run, sock) {
 }
 
 /** Shim processes of our containerd (they outlive it: each runs in a session of its own). */
-function ourShims(sock) {
+function ourShims(/** @type {string} */ sock) {
   const pids = [];
   for (const d of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0");
-      if (/containerd-shim/.test(cmd[0]) && cmd.includes(sock)) pids.push(Number(d));
+      if (/containerd-shim/.test(/** @type {string} */ (cmd[0])) && cmd.includes(sock)) pids.push(Number(d));
     } catch {}
   }
   return pids;
@@ -536,21 +577,31 @@ function ourShims(sock) {
  * bridge and the host paths we created (the cluster's data goes with etcd). Each step runs even when an
  * earlier one failed; the problems are returned.
  */
+/**
+ * @param {TestbedState} state
+ * @param {{ run: Run, stopProcess: typeof import("./lib.mjs").stopProcess, unmountUnder: (root: string) => Promise<void>,
+ *   log?: (msg: string) => void }} helpers
+ * @returns {Promise<string[]>} the problems
+ */
 export async function stopRealNode(state, { run, stopProcess, unmountUnder, log }) {
   const node = state.node;
   if (!node) return [];
+  /** @type {string[]} */
   const errors = [];
+  /** @param {string} what @param {() => unknown} fn */
   const step = async (what, fn) => {
     try {
       await fn();
     } catch (e) {
-      errors.push(`${what}: ${e.message}`);
+      errors.push(`${what}: ${/** @type {Error} */ (e).message}`);
     }
   };
+  /** @param {string} name */
   const proc = (name) => (state.processes || []).find((p) => p.name === name);
   await step("kubelet", () => stopProcess(proc("kubelet"), { timeoutMs: 15_000 }));
   if (node.containerdSock && fs.existsSync(node.containerdSock)) {
-    await step("containers", () => removeAllContainers(run, node.containerdSock));
+    const sock = node.containerdSock;
+    await step("containers", () => removeAllContainers(run, sock));
   }
   await step("containerd", () => stopProcess(proc("node-containerd"), { timeoutMs: 15_000 }));
   if (node.containerdSock) {
@@ -560,15 +611,18 @@ export async function stopRealNode(state, { run, stopProcess, unmountUnder, log 
       } catch {}
     }
   }
-  for (const dir of [node.runDir, node.nodeDir, ...(node.createdHostPaths || [])].filter(Boolean)) {
+  for (const dir of /** @type {string[]} */ (
+    [node.runDir, node.nodeDir, ...(node.createdHostPaths || [])].filter(Boolean)
+  )) {
     await step(`unmount ${dir}`, () => unmountUnder(dir));
   }
-  if (node.runDir) await step(`rm ${node.runDir}`, () => fs.rmSync(node.runDir, { recursive: true, force: true }));
+  const rdir = node.runDir;
+  if (rdir) await step(`rm ${rdir}`, () => fs.rmSync(rdir, { recursive: true, force: true }));
   for (const p of node.createdHostPaths || [])
     await step(`rm ${p}`, () => fs.rmSync(p, { recursive: true, force: true }));
   if (node.bridgeCreated && node.bridgeIfindex !== undefined && bridgeIfindex(node.bridge) === node.bridgeIfindex) {
     await step(`bridge ${node.bridge}`, async () => {
-      const r = await run("ip", ["link", "delete", node.bridge], { allowFail: true });
+      const r = await run("ip", ["link", "delete", /** @type {string} */ (node.bridge)], { allowFail: true });
       if (r.code !== 0 && !/Cannot find device/.test(r.stderr)) throw new Error(r.stderr.trim());
     });
   }

@@ -26,6 +26,9 @@ export const TINY_S3_BUCKET = "vllmapp-models";
 export const TINY_S3_PREFIX = "tiny";
 export const TINY_MLFLOW_RUN = "tiny-llama-run";
 
+/** @typedef {{ info: { run_id: string, artifact_uri: string, status: string } }} MlflowRun  the fields read here */
+
+/** @param {string} endpoint */
 async function s3Client(endpoint) {
   const { S3Client } = await import("@aws-sdk/client-s3");
   return new S3Client({
@@ -39,7 +42,10 @@ async function s3Client(endpoint) {
   });
 }
 
-/** Upload every file of `dir` to s3://bucket/prefix/ (creating the bucket when missing). */
+/**
+ * Upload every file of `dir` to s3://bucket/prefix/ (creating the bucket when missing).
+ * @param {{ endpoint: string, dir: string, bucket: string, prefix: string }} opts
+ */
 export async function uploadDir({ endpoint, dir, bucket, prefix }) {
   const { CreateBucketCommand, HeadBucketCommand, PutObjectCommand } = await import("@aws-sdk/client-s3");
   const s3 = await s3Client(endpoint);
@@ -49,6 +55,7 @@ export async function uploadDir({ endpoint, dir, bucket, prefix }) {
     } catch {
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     }
+    /** @param {string} f */
     const key = (f) => [prefix.replace(/^\/+|\/+$/g, ""), f].filter(Boolean).join("/");
     for (const f of fs.readdirSync(dir).sort()) {
       const p = path.join(dir, f);
@@ -60,8 +67,14 @@ export async function uploadDir({ endpoint, dir, bucket, prefix }) {
   }
 }
 
+/**
+ * One call of MLflow's REST API; its JSON answer.
+ * @param {string} base @param {string} endpoint @param {Record<string, unknown>} body
+ * @returns {Promise<unknown>}
+ */
 async function mlflow(base, endpoint, body, method = "POST") {
-  const url = `${base.replace(/\/+$/, "")}/api/2.0/mlflow/${endpoint}${method === "GET" ? `?${new URLSearchParams(body)}` : ""}`;
+  const query = method === "GET" ? `?${new URLSearchParams(/** @type {Record<string, string>} */ (body))}` : "";
+  const url = `${base.replace(/\/+$/, "")}/api/2.0/mlflow/${endpoint}${query}`;
   const res = await fetch(url, {
     method,
     headers: { "content-type": "application/json" },
@@ -72,16 +85,21 @@ async function mlflow(base, endpoint, body, method = "POST") {
   return json;
 }
 
-/** A FINISHED MLflow run named `runName` whose artifact `model` holds the files of `dir`; returns its info. */
+/**
+ * A FINISHED MLflow run named `runName` whose artifact `model` holds the files of `dir`; returns its info.
+ * @param {{ trackingUri: string, s3Endpoint: string, dir: string, runName: string }} opts
+ */
 export async function publishMlflowRun({ trackingUri, s3Endpoint, dir, runName }) {
-  const found = await mlflow(trackingUri, "runs/search", {
-    experiment_ids: ["0"],
-    filter: `attributes.run_name = '${runName}'`,
-    max_results: 1,
-  });
+  const found = /** @type {{ runs?: MlflowRun[] }} */ (
+    await mlflow(trackingUri, "runs/search", {
+      experiment_ids: ["0"],
+      filter: `attributes.run_name = '${runName}'`,
+      max_results: 1,
+    })
+  );
   let run = found.runs?.[0];
   if (!run) {
-    run = (
+    run = /** @type {{ run: MlflowRun }} */ (
       await mlflow(trackingUri, "runs/create", {
         experiment_id: "0",
         run_name: runName,
@@ -92,12 +110,16 @@ export async function publishMlflowRun({ trackingUri, s3Endpoint, dir, runName }
   }
   const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(run.info.artifact_uri.replace(/\/+$/, ""));
   if (!m) throw new Error(`MLflow run ${run.info.run_id} has artifacts at ${run.info.artifact_uri}, not in S3`);
-  await uploadDir({ endpoint: s3Endpoint, dir, bucket: m[1], prefix: `${m[2]}/model` });
+  await uploadDir({ endpoint: s3Endpoint, dir, bucket: /** @type {string} */ (m[1]), prefix: `${m[2]}/model` });
   if (run.info.status !== "FINISHED")
     await mlflow(trackingUri, "runs/update", { run_id: run.info.run_id, status: "FINISHED", end_time: Date.now() });
   return { runId: run.info.run_id, artifactUri: `${run.info.artifact_uri.replace(/\/+$/, "")}/model` };
 }
 
+/**
+ * @param {{ modelDir: string, workDir: string, env?: Record<string, string | undefined>, hfRepo?: string,
+ *   bucket?: string, prefix?: string, runName?: string }} opts
+ */
 export async function publishTinyModel({
   modelDir,
   workDir,
@@ -109,6 +131,7 @@ export async function publishTinyModel({
 }) {
   const dir = path.resolve(modelDir);
   if (!fs.existsSync(path.join(dir, "config.json"))) throw new Error(`${dir} is not a model folder (no config.json)`);
+  /** @type {Record<string, string>} */
   const out = { VLLM_TINY_MODEL_DIR: dir };
   if (env.HF_ENDPOINT) {
     publishHfRepo({ workDir, repo: hfRepo, dir });

@@ -34,9 +34,10 @@ const RECIPE_VERSION = "rclone-image-v1";
 export function templatedRcloneImage() {
   const m = /^image:\s*["']?(rclone\/rclone:v?(\d+\.\d+\.\d+))["']?\s*$/m.exec(fs.readFileSync(TEMPLATE, "utf8"));
   if (!m) throw new TestbedError(`${TEMPLATE} names no rclone/rclone:<x.y.z> image`);
-  return { tag: m[1], version: m[2] };
+  return { tag: /** @type {string} */ (m[1]), version: /** @type {string} */ (m[2]) };
 }
 
+/** @param {string} tag */
 function recipeHash(tag) {
   const h = crypto.createHash("sha256");
   h.update(`${RECIPE_VERSION}\0${tag}\0`);
@@ -45,6 +46,7 @@ function recipeHash(tag) {
   return h.digest("hex").slice(0, 16);
 }
 
+/** @param {string} version @param {string} hash */
 function imageConfig(version, hash) {
   return {
     Env: ["PATH=/usr/local/bin:/usr/bin:/bin", "XDG_CONFIG_HOME=/config", "HOME=/root"],
@@ -54,6 +56,10 @@ function imageConfig(version, hash) {
   };
 }
 
+/**
+ * @param {{ dir: string, archive: string, tag: string, version: string, hash: string,
+ *   log: (m: string) => unknown }} opts
+ */
 async function build({ dir, archive, tag, version, hash, log }) {
   const gomod = fs.readFileSync(path.join(TOOLS, "go.mod"), "utf8");
   if (!new RegExp(`^\\s*github\\.com/rclone/rclone v${version.replaceAll(".", "\\.")}\\b`, "m").test(gomod)) {
@@ -115,7 +121,10 @@ async function build({ dir, archive, tag, version, hash, log }) {
   if (!fs.existsSync(archive)) throw new TestbedError(`rclone image build left no ${archive}`);
 }
 
-/** Build (when missing) the rclone image archive and load it into the engine when it lacks our build. */
+/**
+ * Build (when missing) the rclone image archive and load it into the engine when it lacks our build.
+ * @param {{ log?: (m: string) => unknown, dockerEnv?: NodeJS.ProcessEnv | null }} [opts] dockerEnv null: no docker load
+ */
 export async function ensureRcloneImage({
   log = (m) => process.stderr.write(`[rclone-image] ${m}\n`),
   dockerEnv = process.env,

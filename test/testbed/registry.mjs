@@ -21,6 +21,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { cacheRoot, run, which, TestbedError } from "./lib.mjs";
 
+/** @typedef {import("./lib.mjs").TestbedContext} TestbedContext */
+
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const TOOLS = path.join(REPO_ROOT, "test/cluster/tools/registry");
 const MODULE = "github.com/distribution/distribution/v3";
@@ -33,7 +35,7 @@ export function registryVersion() {
     fs.readFileSync(path.join(TOOLS, "go.mod"), "utf8"),
   );
   if (!m) throw new TestbedError(`test/cluster/tools/registry/go.mod does not require ${MODULE}`);
-  return m[1];
+  return /** @type {string} */ (m[1]);
 }
 
 function recipeHash() {
@@ -42,7 +44,10 @@ function recipeHash() {
   return h.digest("hex").slice(0, 16);
 }
 
-/** Build the registry binary into <cacheRoot>/registry-<version>-<hash>/registry when missing. */
+/**
+ * Build the registry binary into <cacheRoot>/registry-<version>-<hash>/registry when missing.
+ * @param {{ log?: (m: string) => unknown }} [opts]
+ */
 export async function ensureRegistryBinary({ log = (m) => process.stderr.write(`[registry] ${m}\n`) } = {}) {
   const version = registryVersion();
   const dir = path.join(cacheRoot(), `registry-${version}-${recipeHash()}`);
@@ -80,7 +85,10 @@ export async function ensureRegistryBinary({ log = (m) => process.stderr.write(`
   return { bin, version };
 }
 
-/** Start the registry on a free loopback port, its storage in the cache; resolves once /v2/ answers. */
+/**
+ * Start the registry on a free loopback port, its storage in the cache; resolves once /v2/ answers.
+ * @param {TestbedContext} ctx @param {{ bin: string, port: number }} opts
+ */
 export async function startRegistry(ctx, { bin, port }) {
   const storage = path.join(cacheRoot(), "registry-storage");
   fs.mkdirSync(storage, { recursive: true });
@@ -107,11 +115,8 @@ export async function startRegistry(ctx, { bin, port }) {
 }
 
 /** The registry's name for a local image: `vllmapp-vllm-cpu:0.32.0-x` → `<host>/vllmapp/vllm-cpu:0.32.0-x`, `rclone/rclone:1.71.1` → `<host>/vllmapp/rclone:1.71.1`. */
-export function registryRef(host, tag) {
-  const last = tag
-    .split("/")
-    .at(-1)
-    .replace(/^vllmapp-/, "");
+export function registryRef(/** @type {string} */ host, /** @type {string} */ tag) {
+  const last = /** @type {string} */ (tag.split("/").at(-1)).replace(/^vllmapp-/, "");
   return `${host}/${REGISTRY_PREFIX}/${last}`;
 }
 
@@ -119,8 +124,11 @@ export function registryRef(host, tag) {
  * Push each image as `registryRef`. What is pushed is a copy with one label more (`vllmapp.registry-copy`):
  * the same layers, another image ID, so the node's containerd never confuses it with the local image the
  * bring-up imports (removing one never touches the other). A layer the registry has is not sent again.
+ * @param {{ host: string, images: string[], dockerEnv: NodeJS.ProcessEnv, log: (m: string) => unknown }} opts
+ * @returns {Promise<Record<string, string>>} image tag → registry ref
  */
 export async function pushImages({ host, images, dockerEnv, log }) {
+  /** @type {Record<string, string>} */
   const refs = {};
   for (const tag of images) {
     const ref = registryRef(host, tag);
@@ -143,7 +151,7 @@ export async function pushImages({ host, images, dockerEnv, log }) {
 }
 
 /** The node's containerd reads registry settings per pull from its certs.d: plain HTTP for the registry. */
-export function writeHostsToml(certsDir, host) {
+export function writeHostsToml(/** @type {string} */ certsDir, /** @type {string} */ host) {
   const dir = path.join(certsDir, host);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(
@@ -156,6 +164,8 @@ export function writeHostsToml(certsDir, host) {
  * Forget images in the node's containerd: every reference whose name `match`es, and every other reference
  * to the same manifest (`name@digest`, the CRI's `sha256:<id>`), then wait for the garbage collector, so
  * their layers (blobs and unpacked snapshots) go unless a container still uses them. Returns the names.
+ * @param {Pick<TestbedContext, "run">} ctx @param {string} sock the node's containerd socket
+ * @param {(ref: string) => boolean} match
  */
 export async function forgetImages(ctx, sock, match) {
   const c = ["--address", sock, "--namespace", "k8s.io"];
@@ -165,7 +175,7 @@ export async function forgetImages(ctx, sock, match) {
     .slice(1)
     .map((l) => l.trim().split(/\s+/))
     .filter((f) => f.length >= 3)
-    .map(([ref, , digest]) => ({ ref, digest }));
+    .map(([ref, , digest]) => ({ ref: /** @type {string} */ (ref), digest }));
   const digests = new Set(rows.filter((x) => match(x.ref)).map((x) => x.digest));
   const stale = rows.filter((x) => digests.has(x.digest)).map((x) => x.ref);
   if (stale.length) await ctx.run("ctr", [...c, "images", "rm", "--sync", ...stale], { timeoutMs: 300_000 });
@@ -173,13 +183,13 @@ export async function forgetImages(ctx, sock, match) {
 }
 
 /** The registry copies any run pulled (any port): forgotten, the next pod that names one pulls its bytes again. */
-export function forgetRegistryImages(ctx, sock) {
+export function forgetRegistryImages(/** @type {Pick<TestbedContext, "run">} */ ctx, /** @type {string} */ sock) {
   const mine = new RegExp(`^127\\.0\\.0\\.1:\\d+/${REGISTRY_PREFIX}/`);
   return forgetImages(ctx, sock, (ref) => mine.test(ref));
 }
 
 /** The layers of an image in the registry (schema 2 / OCI manifest), to tell whether a node fetched them. */
-export async function registryLayers(ref) {
+export async function registryLayers(/** @type {string} */ ref) {
   const m = /^([^/]+)\/(.+):([^:/]+)$/.exec(ref);
   if (!m) throw new TestbedError(`not a registry reference: ${ref}`);
   const res = await fetch(`http://${m[1]}/v2/${m[2]}/manifests/${m[3]}`, {
@@ -188,5 +198,6 @@ export async function registryLayers(ref) {
     },
   });
   if (!res.ok) throw new TestbedError(`GET the manifest of ${ref}: HTTP ${res.status}`);
-  return (await res.json()).layers.map((l) => ({ digest: l.digest, size: l.size }));
+  const manifest = /** @type {{ layers: { digest: string, size: number }[] }} */ (await res.json());
+  return manifest.layers.map((l) => ({ digest: l.digest, size: l.size }));
 }

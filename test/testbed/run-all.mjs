@@ -25,7 +25,9 @@ const OLDER_LINE_DIRS = ["test/unit/", "test/golden/", "test/e2e/"];
 
 function findTests() {
   if (process.env.VLLMAPP_TEST_FILES) return process.env.VLLMAPP_TEST_FILES.split(/\s+/).filter(Boolean);
+  /** @type {string[]} */
   const out = [];
+  /** @param {string} dir */
   const walk = (dir) => {
     let entries;
     try {
@@ -44,10 +46,15 @@ function findTests() {
   return out.sort();
 }
 
+/** @type {import("node:child_process").ChildProcess | null} */
 let child = null;
+/** @type {Awaited<ReturnType<typeof startTestbed>> | null} */
 let testbed = null;
+/** @type {Promise<boolean> | null} */
 let stopping = null;
+/** @type {ReturnType<typeof startTestbed> | null} */
 let bringUp = null; // the startTestbed promise while the test bed is coming up
+/** @type {NodeJS.Signals | null} */
 let signalled = null; // the signal that stops the run: nothing new is started after it
 const bringUpAbort = new AbortController();
 
@@ -61,7 +68,7 @@ function teardown() {
         log(`test bed torn down in ${((Date.now() - t) / 1000).toFixed(1)}s`);
         return true;
       } catch (e) {
-        process.stderr.write(`run-all: TEARDOWN FAILED: ${e.message}\n`);
+        process.stderr.write(`run-all: TEARDOWN FAILED: ${/** @type {Error} */ (e).message}\n`);
         return false;
       }
     })();
@@ -69,17 +76,18 @@ function teardown() {
   return stopping;
 }
 
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+for (const sig of /** @type {const} */ (["SIGINT", "SIGTERM", "SIGHUP"])) {
   process.on(sig, async () => {
     if (signalled) return;
     signalled = sig;
     process.stderr.write(`\nrun-all: got ${sig}; stopping tests and tearing the test bed down\n`);
     if (child?.pid) {
       const c = child;
-      killGroup(c.pid, "SIGTERM");
+      const pid = child.pid;
+      killGroup(pid, "SIGTERM");
       // give the tests 10 s to stop, then kill what is left of their process group
       await Promise.race([new Promise((r) => c.once("close", r)), new Promise((r) => setTimeout(r, 10_000))]);
-      killGroup(c.pid, "SIGKILL");
+      killGroup(pid, "SIGKILL");
     }
     if (bringUp && !testbed) {
       // interrupted during bring-up: startTestbed stops what it started, then rejects
@@ -91,6 +99,7 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   });
 }
 
+/** @param {number} pid @param {NodeJS.Signals} sig */
 function killGroup(pid, sig) {
   try {
     process.kill(-pid, sig);
@@ -101,6 +110,8 @@ function killGroup(pid, sig) {
  * Run a command in a process group of its own (so a signal to us, or a test's stray child such as
  * a CLI left following logs, can be stopped as a group), with our stdio. After it exits, whatever is
  * left in its group is killed.
+ * @param {string} cmd @param {string[]} args @param {NodeJS.ProcessEnv} env
+ * @returns {Promise<number>}
  */
 function runInherit(cmd, args, env) {
   return new Promise((resolve) => {
@@ -115,7 +126,7 @@ function runInherit(cmd, args, env) {
     child.on("close", (code, signal) => {
       child = null;
       if (pid) killGroup(pid, "SIGKILL");
-      resolve(code ?? 128 + (os.constants.signals[signal] || 1));
+      resolve(code ?? 128 + (os.constants.signals[/** @type {NodeJS.Signals} */ (signal)] || 1));
     });
   });
 }
@@ -145,7 +156,8 @@ async function main() {
     bringUp = startTestbed({ workDir, signal: bringUpAbort.signal });
     testbed = await bringUp;
   } catch (e) {
-    process.stderr.write(`run-all: the test bed could not be brought up:\n${e.stack || e.message}\n`);
+    const err = /** @type {Error} */ (e);
+    process.stderr.write(`run-all: the test bed could not be brought up:\n${err.stack || err.message}\n`);
     return 1;
   }
   const upSeconds = ((Date.now() - t) / 1000).toFixed(1);
@@ -156,7 +168,8 @@ async function main() {
   try {
     [mainNode, olderNode] = await nodes;
   } catch (e) {
-    process.stderr.write(`run-all: the Node.js binaries could not be provisioned:\n${e.stack || e.message}\n`);
+    const err = /** @type {Error} */ (e);
+    process.stderr.write(`run-all: the Node.js binaries could not be provisioned:\n${err.stack || err.message}\n`);
     return 1;
   }
 
@@ -166,6 +179,7 @@ async function main() {
   // a hung test fails after 10 minutes instead of holding CI until its own limit
   const timeout = [`--test-timeout=${process.env.VLLMAPP_TEST_TIMEOUT_MS || 600_000}`];
   // `node` on PATH is the pass's node too, for what the tests start by name (npx, #!/usr/bin/env node)
+  /** @param {string} node @param {string[]} list */
   const pass = (node, list) =>
     runInherit(node, ["--import", "tsx", "--test", "--test-concurrency=1", ...timeout, ...list], {
       ...env,
@@ -193,7 +207,8 @@ let code = 1;
 try {
   code = await main();
 } catch (e) {
-  process.stderr.write(`run-all: ${e.stack || e.message}\n`);
+  const err = /** @type {Error} */ (e);
+  process.stderr.write(`run-all: ${err.stack || err.message}\n`);
   code = 1;
 } finally {
   const ok = await teardown();

@@ -15,8 +15,26 @@
 //   svcState                                a JSON object saved in state.json (for stop())
 // The returned env (e.g. { MLFLOW_TRACKING_URI: 'http://127.0.0.1:PORT' }) is printed by up.mjs
 // and exported to the tests by run-all.mjs.
+//
+// The same contract as types (lib.mjs's Ctx is the context):
+/**
+ * @typedef {{ name: string, pid: number, bin: string, args: string[], logFile: string, alive: () => boolean }} SpawnedProcess
+ * @typedef {object} ServiceContext
+ * @property {string} workDir
+ * @property {string | null} podHost
+ * @property {() => Promise<number>} freePort
+ * @property {(msg: string) => void} log
+ * @property {(name: string, bin: string, args: string[], opts?: { env?: NodeJS.ProcessEnv, cwd?: string }) => SpawnedProcess} spawn
+ * @property {(what: string, url: string, opts?: { okStatus?: number, timeoutMs?: number, proc?: SpawnedProcess }) => Promise<unknown>} waitForHttp
+ * @typedef {object} Service
+ * @property {string} name
+ * @property {boolean} [needsBaseEnv]
+ * @property {(ctx: ServiceContext, svcState: Record<string, unknown>, env: Record<string, string>) => Promise<Record<string, string>>} start
+ * @property {(svcState: Record<string, unknown>, fullState: unknown) => Promise<unknown>} [stop]
+ */
 import { service as s3 } from "./servers/s3.mjs";
 import { service as mlflow } from "./servers/mlflow.mjs";
 import { service as hfReplay } from "./servers/hf-replay.mjs";
 
+/** @type {Service[]} */
 export const services = [s3, mlflow, hfReplay];

@@ -7,7 +7,7 @@
 import { startTestbed, formatEnv, DEFAULT_WORK_DIR, readState, stateIsLive, log } from "./lib.mjs";
 
 const prev = readState(DEFAULT_WORK_DIR);
-if (stateIsLive(prev) && prev.ready) {
+if (prev && stateIsLive(prev) && prev.ready) {
   log(`test bed already running (state: ${DEFAULT_WORK_DIR}/state.json); printing its environment`);
   process.stdout.write(formatEnv(prev.env) + "\n");
   process.exit(0);

@@ -56,6 +56,7 @@ function recipeFiles() {
   return files;
 }
 
+/** @param {string} hash */
 function imageConfig(hash) {
   return {
     Env: Object.entries(IMAGE_ENV).map(([k, v]) => `${k}=${v}`),
@@ -90,11 +91,12 @@ function hostMirror() {
       continue;
     }
     const m = /^URIs:\s*(\S+)/m.exec(txt) ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+bookworm\s/m.exec(txt);
-    if (m && !m[1].includes("security")) return m[1];
+    if (m && !(/** @type {string} */ (m[1]).includes("security"))) return m[1];
   }
   return undefined;
 }
 
+/** @param {(m: string) => unknown} log */
 async function ensureDebootstrap(log) {
   if (which("debootstrap")) return;
   log("installing debootstrap (apt-get)");
@@ -109,13 +111,14 @@ async function ensureDebootstrap(log) {
   });
 }
 
+/** @param {string} lock a directory @param {() => boolean} ready @param {() => Promise<unknown>} fn */
 async function withLock(lock, ready, fn) {
   for (;;) {
     try {
       fs.mkdirSync(lock);
       break;
     } catch (e) {
-      if (e.code !== "EEXIST") throw e;
+      if (/** @type {NodeJS.ErrnoException} */ (e).code !== "EEXIST") throw e;
       let owner = 0;
       try {
         owner = Number(fs.readFileSync(path.join(lock, "pid"), "utf8").trim());
@@ -145,6 +148,7 @@ async function withLock(lock, ready, fn) {
   }
 }
 
+/** @param {{ dir: string, archive: string, tag: string, hash: string, log: (m: string) => unknown }} opts */
 async function buildArchive({ dir, archive, tag, hash, log }) {
   if (process.getuid?.() !== 0)
     throw new TestbedError("building the vLLM image needs root (debootstrap, chroot, mounts)");
@@ -190,6 +194,7 @@ async function buildArchive({ dir, archive, tag, hash, log }) {
   }
 }
 
+/** @param {string} dir */
 function mountsUnder(dir) {
   return fs
     .readFileSync("/proc/self/mounts", "utf8")
@@ -198,7 +203,10 @@ function mountsUnder(dir) {
     .filter((m) => m.startsWith(dir + "/"));
 }
 
-/** Build (only when the recipe changed) the archive, and load it into the engine when it lacks the tag. */
+/**
+ * Build (only when the recipe changed) the archive, and load it into the engine when it lacks the tag.
+ * @param {{ log?: (m: string) => unknown, dockerEnv?: NodeJS.ProcessEnv | null }} [opts] dockerEnv null: no docker load
+ */
 export async function ensureVllmImage({
   log = (m) => process.stderr.write(`[vllm-image] ${m}\n`),
   dockerEnv = process.env,

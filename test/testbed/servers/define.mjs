@@ -14,13 +14,30 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { cacheRoot, freePort, run, waitFor } from "../lib.mjs";
 
+/**
+ * What `command` returns: how to run the server and what it exports (K: those names; P: the pod host's).
+ * @template {string} K
+ * @template {string} P
+ * @typedef {object} ServerCommand
+ * @property {string} bin
+ * @property {string[]} args
+ * @property {NodeJS.ProcessEnv} [env]
+ * @property {string} health  a URL that answers 200 once the server is up
+ * @property {Record<K, string>} exports
+ * @property {(podUrl: string) => Record<P, string>} [podExports]
+ * @property {boolean} [listensOnPodHost]
+ */
+/** @typedef {import("../services.mjs").Service} Service */
+
 const FORWARD = path.join(path.dirname(fileURLToPath(import.meta.url)), "forward.mjs");
+/** @param {string} health @param {string} podHost */
 const podUrlOf = (health, podHost) => {
   const u = new URL(health);
   u.hostname = podHost;
   return u;
 };
 
+/** @param {string} workDir @param {string} logName @param {string} bin @param {string[]} args @param {NodeJS.ProcessEnv} [env] */
 function spawnLogged(workDir, logName, bin, args, env) {
   const logFile = path.join(workDir, `${logName}.log`);
   const fd = fs.openSync(logFile, "a");
@@ -36,38 +53,49 @@ function spawnLogged(workDir, logName, bin, args, env) {
   const stop = async () => {
     if (exited) return;
     const gone = new Promise((r) => child.once("exit", r));
-    process.kill(-child.pid, "SIGTERM");
-    const t = setTimeout(() => !exited && process.kill(-child.pid, "SIGKILL"), 10_000);
+    const pgid = -(/** @type {number} */ (child.pid)); // set: spawn succeeded, or it threw
+    process.kill(pgid, "SIGTERM");
+    const t = setTimeout(() => !exited && process.kill(pgid, "SIGKILL"), 10_000);
     await gone;
     clearTimeout(t);
   };
   return { logFile, stop, alive: () => !exited };
 }
 
+/**
+ * @template {string} K
+ * @template {string} [P=never]
+ * @param {string} name
+ * @param {(port: number, workDir: string, opts: { podHost?: string }) => Promise<ServerCommand<K, P>>} command
+ */
 export function defineServer(name, command) {
-  /** @param {{ workDir: string, podHost?: string }} opts */
+  /**
+   * @param {{ workDir: string, podHost?: string }} opts
+   * @returns {Promise<{ env: Record<K, string> & Partial<Record<P, string>>, stop: () => Promise<void> }>}
+   */
   async function start({ workDir, podHost }) {
     fs.mkdirSync(workDir, { recursive: true });
     const port = await freePort();
     const extra = podHost && podHost !== "127.0.0.1" ? podHost : undefined;
     const c = await command(port, workDir, { podHost: extra });
-    const procs = [spawnLogged(workDir, name, c.bin, c.args, c.env)];
+    const first = spawnLogged(workDir, name, c.bin, c.args, c.env);
+    const procs = [first];
     const stop = async () => {
       for (const p of procs.reverse()) await p.stop();
     };
     try {
       await waitFor(name, async () => (await fetch(c.health)).ok, {
         timeoutMs: 120_000,
-        logFile: procs[0].logFile,
-        isAlive: procs[0].alive,
+        logFile: first.logFile,
+        isAlive: first.alive,
       });
-      const env = { ...c.exports };
+      const env = /** @type {Record<K, string> & Partial<Record<P, string>>} */ ({ ...c.exports });
       if (extra) {
         if (!c.listensOnPodHost)
           procs.push(
             spawnLogged(workDir, `${name}-pod`, process.execPath, [FORWARD, extra, String(port), String(port)], {}),
           );
-        const p = procs[procs.length - 1];
+        const p = /** @type {typeof first} */ (procs[procs.length - 1]);
         await waitFor(`${name} on ${extra}`, async () => (await fetch(podUrlOf(c.health, extra))).ok, {
           timeoutMs: 30_000,
           logFile: p.logFile,
@@ -81,6 +109,7 @@ export function defineServer(name, command) {
       throw e;
     }
   }
+  /** @type {Service} */
   const service = {
     name,
     async start(ctx) {
@@ -112,13 +141,14 @@ export function defineServer(name, command) {
  * The venv's interpreter under the name of the binary it links to (python3.11): the test bed compares
  * /proc/<pid>/exe with it before it signals a process, and started through the venv it runs in the venv.
  */
-export function venvPython(venv) {
+export function venvPython(/** @type {string} */ venv) {
   return path.join(venv, "bin", path.basename(fs.realpathSync(path.join(venv, "bin", "python3"))));
 }
 
 /**
  * A Python virtualenv in the test-bed cache with `requirement` installed (from PyPI), created when
  * missing. Concurrent callers wait for the one that installs.
+ * @param {string} name @param {string} requirement
  */
 export async function ensureVenv(name, requirement) {
   const dir = path.join(cacheRoot(), `venv-${name}`);

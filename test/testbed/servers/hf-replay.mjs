@@ -18,6 +18,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineServer } from "./define.mjs";
 
+/**
+ * @typedef {{ path: string, size: number, oid: string, lfs?: { oid: string, size: number, pointerSize: number } }} HubFile
+ * @typedef {{ _id: string, id: string, sha: string, gated?: unknown } & Record<string, unknown>} RepoInfo  /api/models/{repo}
+ * @typedef {{ local: true, dir: string, info: RepoInfo, files: HubFile[] }} LocalRepo  published with publishHfRepo
+ * @typedef {{ local?: undefined, dir: string, info: RepoInfo }} RecordedRepo  under test/fixtures/hf
+ * @typedef {LocalRepo | RecordedRepo} Repo
+ */
+
 const HERE = fileURLToPath(import.meta.url);
 const FIXTURES = path.resolve(path.dirname(HERE), "../../fixtures/hf");
 
@@ -25,11 +33,18 @@ const FIXTURES = path.resolve(path.dirname(HERE), "../../fixtures/hf");
 export const GRANTED_TOKEN = "hf_testbedGrantedAccess0000000000000";
 
 let reposFile = "";
+/** @type {{ mtimeMs: number, repos: Map<string, LocalRepo> }} */
 let published = { mtimeMs: -1, repos: new Map() };
 
+/** @param {Buffer} data */
 const gitBlobSha = (data) => crypto.createHash("sha1").update(`blob ${data.length}\0`).update(data).digest("hex");
+/** @param {string} f */
 const isWeight = (f) => /\.(safetensors|bin|pt|pth|gguf)$/.test(f);
 
+/**
+ * @param {string} dir
+ * @returns {string[]}
+ */
 function listFiles(dir, rel = "") {
   const out = [];
   for (const e of fs
@@ -43,10 +58,15 @@ function listFiles(dir, rel = "") {
   return out;
 }
 
-/** A published folder as a repo: every file with its git blob id, and sha256 for the LFS-style weights. */
+/**
+ * A published folder as a repo: every file with its git blob id, and sha256 for the LFS-style weights.
+ * @param {string} name @param {string} dir
+ * @returns {LocalRepo}
+ */
 function repoFromDir(name, dir) {
   const files = listFiles(dir).map((rel) => {
     const data = fs.readFileSync(path.join(dir, rel));
+    /** @type {HubFile} */
     const f = { path: rel, size: data.length, oid: gitBlobSha(data) };
     if (isWeight(rel))
       f.lfs = { oid: crypto.createHash("sha256").update(data).digest("hex"), size: data.length, pointerSize: 134 };
@@ -80,6 +100,7 @@ function repoFromDir(name, dir) {
   return { local: true, dir, info, files };
 }
 
+/** @param {string} name */
 function publishedRepo(name) {
   if (!reposFile) return undefined;
   let st;
@@ -89,12 +110,17 @@ function publishedRepo(name) {
     return undefined;
   }
   if (st.mtimeMs !== published.mtimeMs) {
+    /** @type {Record<string, string>} */
     const map = JSON.parse(fs.readFileSync(reposFile, "utf8"));
     published = { mtimeMs: st.mtimeMs, repos: new Map(Object.entries(map).map(([n, d]) => [n, repoFromDir(n, d)])) };
   }
   return published.repos.get(name);
 }
 
+/**
+ * @param {string} repo
+ * @returns {Repo | undefined}
+ */
 function load(repo) {
   const mine = publishedRepo(repo);
   if (mine) return mine;
@@ -103,10 +129,13 @@ function load(repo) {
   return { dir, info: JSON.parse(fs.readFileSync(path.join(dir, "info.json"), "utf8")) };
 }
 
+/** @param {Repo} repo @param {string} rev */
 const revisionOk = (repo, rev) => ["main", "HEAD"].includes(rev) || (rev.length >= 7 && repo.info.sha.startsWith(rev));
 
+/** @param {LocalRepo} repo @param {string} sub @param {boolean} recursive */
 function treeOf(repo, sub, recursive) {
   const prefix = sub ? `${sub.replace(/\/+$/, "")}/` : "";
+  /** @type {Record<string, unknown>[]} */
   const out = [];
   const dirs = new Set();
   for (const f of repo.files) {
@@ -125,7 +154,11 @@ function treeOf(repo, sub, recursive) {
   return out;
 }
 
-/** GET/HEAD of one file of a published repo, as the Hub answers it (200 directly, no CDN redirect). */
+/**
+ * GET/HEAD of one file of a published repo, as the Hub answers it (200 directly, no CDN redirect).
+ * @param {http.IncomingMessage} req @param {http.ServerResponse} res @param {LocalRepo} repo
+ * @param {string} rev @param {string} rel
+ */
 function resolveLocal(req, res, repo, rev, rel) {
   if (!revisionOk(repo, rev)) {
     return send(res, 404, `Invalid rev id: ${rev}`, {
@@ -138,6 +171,7 @@ function resolveLocal(req, res, repo, rev, rel) {
     return send(res, 404, "Entry not found", { "x-error-code": "EntryNotFound", "x-error-message": "Entry not found" });
   const data = fs.readFileSync(path.join(repo.dir, rel));
   const etag = `"${f.lfs ? f.lfs.oid : f.oid}"`;
+  /** @type {Record<string, string>} */
   const headers = {
     "content-type": f.lfs ? "application/octet-stream" : "text/plain; charset=utf-8",
     etag,
@@ -164,9 +198,13 @@ function resolveLocal(req, res, repo, rev, rel) {
   res.end(req.method === "HEAD" ? undefined : body);
 }
 
+/**
+ * @param {http.ServerResponse} res @param {number} status @param {unknown} body a string, or JSON
+ * @param {Record<string, string>} [headers]
+ */
 function send(res, status, body, headers = {}) {
   const json = typeof body !== "string";
-  const data = json ? JSON.stringify(body) : body;
+  const data = json ? JSON.stringify(body) : /** @type {string} */ (body);
   res.writeHead(status, {
     "content-type": json ? "application/json; charset=utf-8" : "text/plain; charset=utf-8",
     "x-request-id": crypto.randomUUID(),
@@ -175,13 +213,14 @@ function send(res, status, body, headers = {}) {
   res.end(data);
 }
 
+/** @param {http.IncomingMessage} req @param {http.ServerResponse} res */
 function handle(req, res) {
-  const url = new URL(req.url, "http://hub");
+  const url = new URL(/** @type {string} */ (req.url), "http://hub");
   const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1];
   let m = /^\/api\/models\/([^/]+\/[^/]+)(?:\/(revision|tree)\/([^/]+)(?:\/(.+?))?)?\/?$/.exec(url.pathname);
   if (m && m[4] && m[2] !== "tree") return send(res, 404, { error: "Not found" });
   if (m) {
-    const repo = load(m[1]);
+    const repo = load(/** @type {string} */ (m[1]));
     if (!repo)
       return send(res, token ? 404 : 401, { error: "Repository not found" }, { "x-error-code": "RepoNotFound" });
     const rev = decodeURIComponent(m[3] ?? "main");
@@ -205,22 +244,22 @@ function handle(req, res) {
   }
   m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
   if (m) {
-    const repo = load(m[1]);
+    const [, name, rev, rel] = /** @type {[string, string, string, string]} */ (/** @type {string[]} */ (m));
+    const repo = load(name);
     if (!repo)
       return send(res, 401, "Repository not found", {
         "x-error-code": "RepoNotFound",
         "x-error-message": "Repository not found",
       });
-    if (repo.local) return resolveLocal(req, res, repo, decodeURIComponent(m[2]), decodeURIComponent(m[3]));
-    const name = m[1];
+    if (repo.local) return resolveLocal(req, res, repo, decodeURIComponent(rev), decodeURIComponent(rel));
     if (repo.info.gated && token !== GRANTED_TOKEN) {
       const msg = token
         ? `Access to model ${name} is restricted and you are not in the authorized list. Visit https://huggingface.co/${name} to ask for access.`
         : `Access to model ${name} is restricted. You must have access to it and be authenticated to access it. Please log in.`;
       return send(res, token ? 403 : 401, msg, { "x-error-code": "GatedRepo", "x-error-message": msg });
     }
-    const file = path.join(repo.dir, m[3]);
-    if (m[3] !== "config.json" || !fs.existsSync(file))
+    const file = path.join(repo.dir, rel);
+    if (rel !== "config.json" || !fs.existsSync(file))
       return send(res, 404, "Entry not found", {
         "x-error-code": "EntryNotFound",
         "x-error-message": "Entry not found",
@@ -247,11 +286,14 @@ function handle(req, res) {
 }
 
 /** The file the server reads its published repos from (repo name → absolute folder). */
-export function reposFileOf(workDir) {
+export function reposFileOf(/** @type {string} */ workDir) {
   return path.join(workDir, "hf-replay", "repos.json");
 }
 
-/** Serve the files of `dir` as the Hub repo `repo` (org/name) from the hf-replay of `workDir`. */
+/**
+ * Serve the files of `dir` as the Hub repo `repo` (org/name) from the hf-replay of `workDir`.
+ * @param {{ workDir: string, repo: string, dir: string }} opts
+ */
 export function publishHfRepo({ workDir, repo, dir }) {
   if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) throw new Error(`not an org/name repo id: ${repo}`);
   const file = reposFileOf(workDir);
@@ -264,14 +306,18 @@ export function publishHfRepo({ workDir, repo, dir }) {
   return repo;
 }
 
-export const { start, service } = defineServer("hf-replay", async (port, workDir, { podHost } = {}) => ({
-  bin: process.execPath,
-  args: [HERE, String(port), reposFileOf(workDir), ...(podHost ? [podHost] : [])],
-  listensOnPodHost: true,
-  health: `http://127.0.0.1:${port}/api/models/Qwen/Qwen3-0.6B`,
-  exports: { HF_ENDPOINT: `http://127.0.0.1:${port}` },
-  podExports: (url) => ({ POD_HF_ENDPOINT: url }),
-}));
+export const { start, service } = defineServer(
+  "hf-replay",
+  /** @param {number} port @param {string} workDir @param {{ podHost?: string }} [opts] */
+  async (port, workDir, { podHost } = {}) => ({
+    bin: process.execPath,
+    args: [HERE, String(port), reposFileOf(workDir), ...(podHost ? [podHost] : [])],
+    listensOnPodHost: true,
+    health: `http://127.0.0.1:${port}/api/models/Qwen/Qwen3-0.6B`,
+    exports: { HF_ENDPOINT: `http://127.0.0.1:${port}` },
+    podExports: (/** @type {string} */ url) => ({ POD_HF_ENDPOINT: url }),
+  }),
+);
 
 if (process.argv[1] === HERE) {
   const [port, file, extraHost] = process.argv.slice(2);
