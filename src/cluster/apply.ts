@@ -167,9 +167,12 @@ async function writeSet(
 /** An apply that stopped part-way (the API server went away): what was written, what was not, and that a re-run finishes it. */
 function partialApply(e: unknown, set: AppSet, changes: readonly Change[]): unknown {
   if (!(e instanceof ClusterError)) return e;
+  // in the set's order, not the order the concurrent writes of a wave happened to finish in
   const done = new Set(changes.map((c) => `${c.kind}/${c.name}`));
-  const missing = set.members.map((m) => `${m.kind}/${m.metadata.name}`).filter((n) => !done.has(n));
-  const applied = changes.length ? changes.map((c) => `${c.kind}/${c.name}`).join(", ") : "none of its objects";
+  const members = set.members.map((m) => `${m.kind}/${m.metadata.name}`);
+  const missing = members.filter((n) => !done.has(n));
+  const written = members.filter((n) => done.has(n));
+  const applied = written.length ? written.join(", ") : "none of its objects";
   return new ClusterError(
     `${e.message}\n  the apply stopped part-way: applied ${applied}; not applied ${missing.join(", ")}`,
     `run the same vllmapp deploy again once the API server answers: server-side apply is idempotent and the ApplySet (Secret ${set.parent.metadata.name}) lists every kind, so the re-run applies the rest and prunes what an earlier deploy left`,

@@ -150,7 +150,7 @@ test("the API server gone in the middle of the apply: exit 3 naming what was app
   );
   assert.match(
     r.stderr,
-    /^ {2}the apply stopped part-way: applied Secret\/cutoff-api-key, NetworkPolicy\/cutoff, Service\/cutoff; not applied Deployment\/cutoff$/m,
+    /^ {2}the apply stopped part-way: applied Secret\/cutoff-api-key, Service\/cutoff, NetworkPolicy\/cutoff; not applied Deployment\/cutoff$/m,
   );
   assert.match(r.stderr, /^ {2}hint: run the same vllmapp deploy again once the API server answers/m);
   assert.equal(await exists("deployment", "cutoff"), false);
