@@ -13,7 +13,7 @@ import {
   type Document,
   type Node as YamlNode,
 } from "yaml";
-import type { $ZodIssue } from "zod/v4/core";
+import type { $ZodIssue, $ZodType, $ZodTypes } from "zod/v4/core";
 import { ConfigError, type Diagnostic } from "../errors.js";
 import { didYouMean } from "../text.js";
 import { expectedWords, unionExpected } from "./messages.js";
@@ -91,16 +91,18 @@ const REJECTED_KEYS = new Set(["args"]);
 /** The keys an object accepts at a path of the schema, for "did you mean". */
 function keysAt(schema: unknown, path: readonly PathKey[]): string[] {
   const candidates: string[] = [];
-  const visit = (s: any, rest: readonly PathKey[]): void => {
+  // every zod schema is one of $ZodTypes: its def's `type` says which, and so which fields the def has
+  const visit = (s: $ZodType | undefined, rest: readonly PathKey[]): void => {
     if (!s?._zod) return;
-    const def = s._zod.def;
+    const def = (s as $ZodTypes)._zod.def;
     switch (def.type) {
       case "optional":
       case "default":
       case "nullable":
       case "prefault":
+        return visit(def.innerType, rest);
       case "pipe":
-        return visit(def.innerType ?? def.in, rest);
+        return visit(def.in, rest);
       case "union":
         for (const o of def.options) visit(o, rest);
         return;
@@ -114,7 +116,7 @@ function keysAt(schema: unknown, path: readonly PathKey[]): string[] {
         return visit(def.shape[rest[0] as string], rest.slice(1));
     }
   };
-  visit(schema, path);
+  visit(schema as $ZodType, path);
   return [...new Set(candidates)].filter((k) => path.length > 0 || !REJECTED_KEYS.has(k));
 }
 
@@ -195,8 +197,7 @@ function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: Ret
     }
     if (issue.code === "invalid_union") {
       // Report the branch that got furthest, instead of "invalid input".
-      // eslint-disable-next-line no-restricted-syntax -- zod 4 keeps a union's branch issues on `errors`, outside $ZodIssue's type
-      const branches = (issue as any).errors as $ZodIssue[][];
+      const branches = issue.errors;
       const best = branches.filter((b) => b.length > 0).sort((a, b) => score(b) - score(a) || a.length - b.length)[0];
       if (best && score(best) > 0) {
         out.push(
@@ -208,8 +209,8 @@ function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: Ret
         );
         continue;
       }
-      // eslint-disable-next-line no-restricted-syntax -- reportInput puts the value on the issue, outside its type
-      const input = (issue as any).input;
+      // reportInput puts the value on the issue
+      const input = issue.input;
       if (input !== undefined) {
         out.push({
           file,
@@ -224,12 +225,10 @@ function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: Ret
     }
     const pos = at(path);
     const lastKey = path[path.length - 1];
-    // eslint-disable-next-line no-restricted-syntax -- zod 4 reports the input of an invalid_type issue on `input`, outside its type
-    const missing = issue.code === "invalid_type" && (issue as any).input === undefined;
-    // eslint-disable-next-line no-restricted-syntax -- custom issues carry vllmapp's hint in `params`, which only some issue types declare
-    const paramsHint = (issue as any).params?.hint as string | undefined;
-    // eslint-disable-next-line no-restricted-syntax -- as above: the value, from reportInput
-    const input: unknown = (issue as any).input;
+    const missing = issue.code === "invalid_type" && issue.input === undefined;
+    // custom issues (the schema's cross-field rules) carry vllmapp's hint in `params`
+    const paramsHint: string | undefined = issue.code === "custom" ? issue.params?.hint : undefined;
+    const input = issue.input;
     const typeFix =
       issue.code === "invalid_type" && !missing ? typeHint(path, [expectedWords(issue.expected)], input) : undefined;
     out.push({
