@@ -11,6 +11,8 @@ import {
   isScalar,
   isPair,
   type Document,
+  type YAMLMap,
+  type YAMLSeq,
   type Node as YamlNode,
 } from "yaml";
 import type { $ZodIssue, $ZodType, $ZodTypes } from "zod/v4/core";
@@ -343,6 +345,26 @@ export function decodeConfigBytes(bytes: Uint8Array, file: string): string {
   }
 }
 
+/** A node still to visit, with its field path and depth; or the end of an anchored node (its anchor closes). */
+type WalkEntry = { node: unknown; path: PathKey[]; depth: number } | { close: string };
+
+/** What the walk over one document has seen so far. */
+interface DocumentWalk {
+  file: string;
+  pos: (n: { range?: readonly number[] | null } | null | undefined) => { line: number; col: number };
+  /** anchors of the documents before this one (an alias to them is its own mistake) */
+  earlierAnchors: ReadonlySet<string>;
+  /** anchors defined so far in this document */
+  anchors: Set<string>;
+  /** anchors of the nodes being visited: an alias to one of them is a cycle */
+  open: Set<string>;
+  out: Diagnostic[];
+  aliases: number;
+  /** the depth and size limits are reported once per document */
+  tooDeep: boolean;
+  tooBig: boolean;
+}
+
 /**
  * Checks on a composed document before it becomes JS, iteratively (no recursion, so depth cannot
  * crash it): nesting depth, duplicate keys (named), aliases that point nowhere, into another
@@ -355,128 +377,148 @@ function checkDocument(
   earlierAnchors: ReadonlySet<string>,
   anchors: Set<string>,
 ): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  const pos = (n: { range?: readonly number[] | null } | null | undefined) =>
-    n?.range ? lc.linePos(n.range[0]!) : { line: 1, col: 1 };
-  const open = new Set<string>();
-  type Entry = { node: unknown; path: PathKey[]; depth: number } | { close: string };
-  const stack: Entry[] = [{ node: doc.contents, path: [], depth: 0 }];
-  let tooDeep = false;
-  let tooBig = false;
-  let aliases = 0;
+  const w: DocumentWalk = {
+    file,
+    pos: (n) => (n?.range ? lc.linePos(n.range[0]!) : { line: 1, col: 1 }),
+    earlierAnchors,
+    anchors,
+    open: new Set(),
+    out: [],
+    aliases: 0,
+    tooDeep: false,
+    tooBig: false,
+  };
+  const stack: WalkEntry[] = [{ node: doc.contents, path: [], depth: 0 }];
   while (stack.length) {
     const e = stack.pop()!;
     if ("close" in e) {
-      open.delete(e.close);
+      w.open.delete(e.close);
       continue;
     }
     const { node, path, depth } = e;
     if (isAlias(node)) {
-      const name = node.source;
-      const at = { file, ...pos(node), path: formatPath(path), severity: "error" as const };
-      if (++aliases === CONFIG_LIMITS.maxAliases + 1)
-        out.push({
-          ...at,
-          message: `more than ${CONFIG_LIMITS.maxAliases} aliases in one app`,
-          hint: "write the values out instead of repeating *aliases",
-        });
-      else if (open.has(name))
-        out.push({
-          ...at,
-          message: `alias *${name} refers to the node that holds it (a cycle)`,
-          hint: "an alias may only repeat a value defined before it, not one it is part of",
-        });
-      else if (!anchors.has(name) && earlierAnchors.has(name))
-        out.push({
-          ...at,
-          message: `alias *${name} refers to an anchor in another document of this file`,
-          hint: `anchors do not cross "---": define &${name} again in this app's document`,
-        });
-      else if (!anchors.has(name))
-        out.push({
-          ...at,
-          message: `alias *${name} has no anchor &${name} before it`,
-          hint: `define the value with &${name} before using *${name}`,
-        });
+      checkAlias(w, node.source, node, path);
       continue;
     }
     if (!isMap(node) && !isSeq(node)) {
       if (isScalar(node) && node.anchor) anchors.add(node.anchor);
       continue;
     }
-    if (depth >= CONFIG_LIMITS.maxDepth) {
-      if (!tooDeep)
-        out.push({
-          file,
-          ...pos(node),
-          path: formatPath(path),
-          severity: "error",
-          message: `the YAML nests more than ${CONFIG_LIMITS.maxDepth} levels deep here`,
-          hint: "a vllm-app.yaml needs a dozen levels at most; check for runaway [ or {",
-        });
-      tooDeep = true;
-      continue;
-    }
-    if (node.items.length > CONFIG_LIMITS.maxItems) {
-      if (!tooBig)
-        out.push({
-          file,
-          ...pos(node),
-          path: formatPath(path),
-          severity: "error",
-          message: `${node.items.length} entries in one ${isMap(node) ? "mapping" : "list"}; at most ${CONFIG_LIMITS.maxItems}`,
-          hint: "a vllm-app.yaml needs far fewer; split the apps or ship large data through include",
-        });
-      tooBig = true;
-      continue;
-    }
+    if (overLimits(w, node, path, depth)) continue;
     if (node.anchor) {
       anchors.add(node.anchor);
-      open.add(node.anchor);
+      w.open.add(node.anchor);
       stack.push({ close: node.anchor });
     }
-    const children: Entry[] = [];
-    if (isMap(node)) {
-      const seen = new Map<string, number>();
-      for (const pair of node.items) {
-        if (isMap(pair.key) || isSeq(pair.key) || isAlias(pair.key)) {
-          out.push({
-            file,
-            ...pos(pair.key as YamlNode),
-            path: formatPath(path),
-            severity: "error",
-            message: "a key here is a mapping, a list or an alias; keys are plain names",
-            hint: "write name: value (a ? or [ at the start of a line makes a complex key)",
-          });
-          continue;
-        }
-        const key = isScalar(pair.key) ? pair.key.value : undefined;
-        // a merge key (<<) is a symbol once parsed
-        const k = key === null || key === undefined ? undefined : typeof key === "symbol" ? "<<" : String(key);
-        if (k !== undefined) {
-          const first = seen.get(k);
-          if (first !== undefined) {
-            out.push({
-              file,
-              ...pos(pair.key as YamlNode),
-              path: formatPath([...path, k]),
-              severity: "error",
-              message: `duplicate key "${k}" (first at line ${first})`,
-              hint: `each key may appear once per mapping; remove one of the two "${k}:"`,
-            });
-          } else seen.set(k, pos(pair.key as YamlNode).line);
-        }
-        children.push(
-          { node: pair.key, path, depth: depth + 1 },
-          { node: pair.value, path: [...path, k ?? "?"], depth: depth + 1 },
-        );
-      }
-    } else {
-      node.items.forEach((item, i) => children.push({ node: item, path: [...path, i], depth: depth + 1 }));
-    }
+    const children: WalkEntry[] = isMap(node)
+      ? mappingChildren(w, node, path, depth)
+      : node.items.map((item, i) => ({ node: item, path: [...path, i], depth: depth + 1 }));
     for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
-  return out;
+  return w.out;
+}
+
+/** An alias: too many of them, or one that refers to its own node, another document's anchor, or nothing. */
+function checkAlias(w: DocumentWalk, name: string, node: YamlNode, path: readonly PathKey[]): void {
+  const at = { file: w.file, ...w.pos(node), path: formatPath(path), severity: "error" as const };
+  if (++w.aliases === CONFIG_LIMITS.maxAliases + 1)
+    w.out.push({
+      ...at,
+      message: `more than ${CONFIG_LIMITS.maxAliases} aliases in one app`,
+      hint: "write the values out instead of repeating *aliases",
+    });
+  else if (w.open.has(name))
+    w.out.push({
+      ...at,
+      message: `alias *${name} refers to the node that holds it (a cycle)`,
+      hint: "an alias may only repeat a value defined before it, not one it is part of",
+    });
+  else if (!w.anchors.has(name) && w.earlierAnchors.has(name))
+    w.out.push({
+      ...at,
+      message: `alias *${name} refers to an anchor in another document of this file`,
+      hint: `anchors do not cross "---": define &${name} again in this app's document`,
+    });
+  else if (!w.anchors.has(name))
+    w.out.push({
+      ...at,
+      message: `alias *${name} has no anchor &${name} before it`,
+      hint: `define the value with &${name} before using *${name}`,
+    });
+}
+
+/** A mapping or list nested too deep, or with too many entries (each reported once): not walked further. */
+function overLimits(w: DocumentWalk, node: YAMLMap | YAMLSeq, path: readonly PathKey[], depth: number): boolean {
+  if (depth >= CONFIG_LIMITS.maxDepth) {
+    if (!w.tooDeep)
+      w.out.push({
+        file: w.file,
+        ...w.pos(node),
+        path: formatPath(path),
+        severity: "error",
+        message: `the YAML nests more than ${CONFIG_LIMITS.maxDepth} levels deep here`,
+        hint: "a vllm-app.yaml needs a dozen levels at most; check for runaway [ or {",
+      });
+    w.tooDeep = true;
+    return true;
+  }
+  if (node.items.length > CONFIG_LIMITS.maxItems) {
+    if (!w.tooBig)
+      w.out.push({
+        file: w.file,
+        ...w.pos(node),
+        path: formatPath(path),
+        severity: "error",
+        message: `${node.items.length} entries in one ${isMap(node) ? "mapping" : "list"}; at most ${CONFIG_LIMITS.maxItems}`,
+        hint: "a vllm-app.yaml needs far fewer; split the apps or ship large data through include",
+      });
+    w.tooBig = true;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * A mapping's keys: a mapping, list or alias as a key, and a key given twice, are problems; the keys and
+ * values to walk next (under the key's name, or "?" for one that has none).
+ */
+function mappingChildren(w: DocumentWalk, node: YAMLMap, path: PathKey[], depth: number): WalkEntry[] {
+  const children: WalkEntry[] = [];
+  const seen = new Map<string, number>();
+  for (const pair of node.items) {
+    if (isMap(pair.key) || isSeq(pair.key) || isAlias(pair.key)) {
+      w.out.push({
+        file: w.file,
+        ...w.pos(pair.key as YamlNode),
+        path: formatPath(path),
+        severity: "error",
+        message: "a key here is a mapping, a list or an alias; keys are plain names",
+        hint: "write name: value (a ? or [ at the start of a line makes a complex key)",
+      });
+      continue;
+    }
+    const key = isScalar(pair.key) ? pair.key.value : undefined;
+    // a merge key (<<) is a symbol once parsed
+    const k = key === null || key === undefined ? undefined : typeof key === "symbol" ? "<<" : String(key);
+    if (k !== undefined) {
+      const first = seen.get(k);
+      if (first !== undefined) {
+        w.out.push({
+          file: w.file,
+          ...w.pos(pair.key as YamlNode),
+          path: formatPath([...path, k]),
+          severity: "error",
+          message: `duplicate key "${k}" (first at line ${first})`,
+          hint: `each key may appear once per mapping; remove one of the two "${k}:"`,
+        });
+      } else seen.set(k, w.pos(pair.key as YamlNode).line);
+    }
+    children.push(
+      { node: pair.key, path, depth: depth + 1 },
+      { node: pair.value, path: [...path, k ?? "?"], depth: depth + 1 },
+    );
+  }
+  return children;
 }
 
 /** Parse and validate one vllm-app.yaml (one or several apps). Throws ConfigError with every problem. */
