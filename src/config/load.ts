@@ -521,6 +521,14 @@ function mappingChildren(w: DocumentWalk, node: YAMLMap, path: PathKey[], depth:
   return children;
 }
 
+/** What one file's check has found so far: errors (and the notes that go with them), and warnings. */
+interface FileFindings {
+  file: string;
+  lc: LineCounter;
+  diagnostics: Diagnostic[];
+  warnings: Diagnostic[];
+}
+
 /** Parse and validate one vllm-app.yaml (one or several apps). Throws ConfigError with every problem. */
 export function parseConfigText(text: string, file: string, edit?: (doc: Document) => Diagnostic[]): LoadResult {
   if (text.length > CONFIG_LIMITS.maxBytes) decodeConfigBytes(new Uint8Array(text.length), file); // the size error
@@ -528,8 +536,8 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
   // uniqueKeys: checked below, in linear time and naming the key (the library's check is quadratic)
   // merge: YAML merge keys (<<: *defaults), as docker compose files use them
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: false, merge: true });
-  const diagnostics: Diagnostic[] = [];
-  const warnings: Diagnostic[] = [];
+  const found: FileFindings = { file, lc: lineCounter, diagnostics: [], warnings: [] };
+  const { diagnostics, warnings } = found;
   const apps: LoadedApp[] = [];
   const list = Array.isArray(docs) ? docs : [];
   if (!Array.isArray(docs)) {
@@ -537,58 +545,114 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
   }
   // a document with broken YAML is reported and set aside; the other apps of the file are still checked
   const broken = new Set<Document>();
-  for (const doc of list) {
-    const before = diagnostics.length;
-    // an indentation mistake: one diagnostic at the line to fix, instead of the parser's view of it
-    const first = doc.errors[0];
-    const indent = first && indentationProblem(text, file, first.code, lineCounter.linePos(first.pos[0]).line);
-    if (indent) diagnostics.push(indent);
-    else
-      for (const e of doc.errors) {
-        const pos = lineCounter.linePos(e.pos[0]);
-        if (/call stack/i.test(e.message)) {
-          diagnostics.push({
-            file,
-            ...pos,
-            path: "",
-            severity: "error",
-            message: `the YAML nests too deeply (more than ${CONFIG_LIMITS.maxDepth} levels)`,
-            hint: "a vllm-app.yaml needs a dozen levels at most; check for runaway [ or {",
-          });
-          continue;
-        }
+  for (const doc of list) if (reportYamlErrors(found, doc, text)) broken.add(doc);
+  checkDocuments(found, list, broken);
+  // empty documents (a trailing ---, a comment-only document) are skipped, as kubectl, helm and kustomize skip them
+  const nonEmpty = list.filter((d) => !isEmptyDocument(d) && !broken.has(d));
+  checkAppCount(found, nonEmpty, list.filter((d) => broken.has(d)).length);
+  // (in a file of one app, a YAML error plainly stops everything: no note)
+  if (list.length > 1)
+    for (const doc of broken) {
+      const pos = lineCounter.linePos(doc.range?.[0] ?? 0);
+      diagnostics.push({
+        file,
+        ...pos,
+        path: "",
+        severity: "note",
+        summary: true,
+        message: `the app from line ${pos.line} was not checked further: its YAML has errors`,
+        hint: "fix the YAML errors and run again",
+      });
+    }
+  const names = new Map<string, number>();
+  // every app that validated, or validated once its faulty fields were set aside: later checks run on these
+  const partial: PartialApp[] = [];
+  for (const doc of nonEmpty) {
+    if (edit) diagnostics.push(...edit(doc));
+    const checked = validateApp(found, doc);
+    if (checked.partial) partial.push(checked.partial);
+    if (!checked.app) continue;
+    const { config, locate } = checked.app;
+    if (names.has(config.name)) {
+      diagnostics.push({
+        file,
+        ...locate(["name"]),
+        path: "name",
+        severity: "error",
+        message: `app "${config.name}" is defined twice in this file (first at line ${names.get(config.name)})`,
+        hint: "give each app its own name",
+      });
+    }
+    names.set(config.name, locate(["name"]).line);
+    apps.push(checked.app);
+  }
+  if (diagnostics.some((d) => d.severity === "error"))
+    throw new ConfigError(capDiagnostics(sortDiagnostics(diagnostics)), partial, warnings);
+  return { apps, warnings };
+}
+
+/** The parser's errors and warnings of one document, as diagnostics; true when it has errors (it is broken). */
+function reportYamlErrors(found: FileFindings, doc: Document, text: string): boolean {
+  const { file, lc, diagnostics } = found;
+  const before = diagnostics.length;
+  // an indentation mistake: one diagnostic at the line to fix, instead of the parser's view of it
+  const first = doc.errors[0];
+  const indent = first && indentationProblem(text, file, first.code, lc.linePos(first.pos[0]).line);
+  if (indent) diagnostics.push(indent);
+  else
+    for (const e of doc.errors) {
+      const pos = lc.linePos(e.pos[0]);
+      if (/call stack/i.test(e.message)) {
         diagnostics.push({
           file,
           ...pos,
           path: "",
           severity: "error",
-          message: `YAML syntax error: ${e.message.split("\n")[0]}`,
-          hint: yamlHint(e.code),
+          message: `the YAML nests too deeply (more than ${CONFIG_LIMITS.maxDepth} levels)`,
+          hint: "a vllm-app.yaml needs a dozen levels at most; check for runaway [ or {",
         });
+        continue;
       }
-    for (const w of doc.warnings) {
-      const pos = lineCounter.linePos(w.pos[0]);
-      warnings.push({ file, ...pos, path: "", severity: "warning", message: w.message.split("\n")[0]! });
+      diagnostics.push({
+        file,
+        ...pos,
+        path: "",
+        severity: "error",
+        message: `YAML syntax error: ${e.message.split("\n")[0]}`,
+        hint: yamlHint(e.code),
+      });
     }
-    if (diagnostics.length > before) broken.add(doc);
+  for (const w of doc.warnings) {
+    const pos = lc.linePos(w.pos[0]);
+    found.warnings.push({ file, ...pos, path: "", severity: "warning", message: w.message.split("\n")[0]! });
   }
+  return diagnostics.length > before;
+}
+
+/**
+ * checkDocument on each document that parsed, in file order (anchors of earlier documents known); one with
+ * problems other than duplicate keys is added to `broken`.
+ */
+function checkDocuments(found: FileFindings, list: readonly Document[], broken: Set<Document>): void {
   const earlier = new Set<string>();
   for (const doc of list) {
     const anchors = new Set<string>();
     if (!broken.has(doc)) {
-      const found = checkDocument(doc, lineCounter, file, earlier, anchors);
-      diagnostics.push(...found);
+      const problems = checkDocument(doc, found.lc, found.file, earlier, anchors);
+      found.diagnostics.push(...problems);
       // a duplicate key leaves a document that can still be checked (the last value counts); the others do not
-      if (found.some((d) => !d.message.startsWith("duplicate key"))) broken.add(doc);
+      if (problems.some((d) => !d.message.startsWith("duplicate key"))) broken.add(doc);
     }
     for (const a of anchors) earlier.add(a);
   }
-  // empty documents (a trailing ---, a comment-only document) are skipped, as kubectl, helm and kustomize skip them
-  const nonEmpty = list.filter((d) => !isEmptyDocument(d) && !broken.has(d));
-  const brokenCount = list.filter((d) => broken.has(d)).length;
+}
+
+/** Too many apps in the file, or none: a ConfigError of its own (nothing else is worth checking). */
+function checkAppCount(found: FileFindings, nonEmpty: readonly Document[], brokenCount: number): void {
+  const { file, lc } = found;
   if (nonEmpty.length + brokenCount > CONFIG_LIMITS.maxApps) {
     const extra = nonEmpty[CONFIG_LIMITS.maxApps] ?? nonEmpty[nonEmpty.length - 1]!;
-    const pos = extra.contents?.range ? lineCounter.linePos(extra.contents.range[0]) : { line: 1, col: 1 };
+    const pos = extra.contents?.range ? lc.linePos(extra.contents.range[0]) : { line: 1, col: 1 };
     throw new ConfigError([
       {
         file,
@@ -613,119 +677,107 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
       },
     ]);
   }
-  // (in a file of one app, a YAML error plainly stops everything: no note)
-  if (list.length > 1)
-    for (const doc of broken) {
-      const pos = lineCounter.linePos(doc.range?.[0] ?? 0);
-      diagnostics.push({
-        file,
-        ...pos,
-        path: "",
-        severity: "note",
-        summary: true,
-        message: `the app from line ${pos.line} was not checked further: its YAML has errors`,
-        hint: "fix the YAML errors and run again",
-      });
-    }
-  const names = new Map<string, number>();
-  // every app that validated, or validated once its faulty fields were set aside: later checks run on these
-  const partial: PartialApp[] = [];
-  for (const doc of nonEmpty) {
-    if (edit) diagnostics.push(...edit(doc));
-    const at = locator(doc, lineCounter);
-    let raw: unknown;
-    try {
-      raw = doc.toJS({ maxAliasCount: CONFIG_LIMITS.maxAliasCount });
-    } catch (e) {
-      // the library's resource-exhaustion guard (an alias bomb); other alias problems are caught above
-      const first = findFirstAlias(doc);
-      const pos = first?.range ? lineCounter.linePos(first.range[0]) : at([]);
-      diagnostics.push({
-        file,
-        ...pos,
-        path: "",
-        severity: "error",
-        message: `the aliases here expand to too many values (${(e as Error).message})`,
-        hint: `write the values out; an alias may expand to at most ${CONFIG_LIMITS.maxAliasCount} nodes`,
-      });
-      continue;
-    }
-    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-      diagnostics.push({
-        file,
-        ...at([]),
-        path: "",
-        severity: "error",
-        message: "an app must be a mapping of fields (name: …, model_hf_path: …)",
-      });
-      continue;
-    }
-    // top-level x-* keys hold anchors for the fields (docker compose's extension fields): not fields
-    for (const key of Object.keys(raw)) if (key.startsWith("x-")) delete (raw as Record<string, unknown>)[key];
-    const parsed = appConfigSchema.safeParse(raw, { reportInput: true });
-    if (!parsed.success) {
-      diagnostics.push(...issuesToDiagnostics(parsed.error.issues, file, at));
-      // the checks that need a valid app still run on what is left once the faulty fields are set aside
-      const rest = salvage(raw as Record<string, unknown>, parsed.error.issues);
-      for (const issue of rest.issues) diagnostics.push(...issuesToDiagnostics([issue], file, at));
-      if (rest.config) {
-        for (const f of appRules(rest.config)) {
-          if (rest.dropped.some((d) => overlaps(d, f.path))) continue;
-          const d: Diagnostic = {
-            file,
-            ...at(f.path),
-            path: formatPath(f.path),
-            severity: f.severity,
-            message: f.message,
-            hint: f.hint,
-          };
-          (f.severity === "error" ? diagnostics : warnings).push(d);
-        }
-        partial.push({ app: { config: rest.config, file, locate: (p) => at(p) }, dropped: rest.dropped });
-      } else {
-        diagnostics.push({
-          file,
-          ...at([]),
-          path: "",
-          severity: "note",
-          summary: true,
-          message: `the checks of ${typeof (raw as { name?: unknown }).name === "string" ? `app "${(raw as { name: string }).name}"` : "this app"} that need the fields above (units, the model source, vllm serve flags) did not run`,
-          hint: "fix the errors above and run again",
-        });
-      }
-      continue;
-    }
-    const config = parsed.data;
-    for (const f of appRules(config)) {
-      const d: Diagnostic = {
-        file,
-        ...at(f.path),
-        path: formatPath(f.path),
-        severity: f.severity,
-        message: f.message,
-        hint: f.hint,
-      };
-      (f.severity === "error" ? diagnostics : warnings).push(d);
-    }
-    partial.push({ app: { config, file, locate: (p) => at(p) }, dropped: [] });
-    const placeholder = placeholderGpu(doc, file, lineCounter);
-    if (placeholder) warnings.push(placeholder);
-    if (names.has(config.name)) {
-      diagnostics.push({
-        file,
-        ...at(["name"]),
-        path: "name",
-        severity: "error",
-        message: `app "${config.name}" is defined twice in this file (first at line ${names.get(config.name)})`,
-        hint: "give each app its own name",
-      });
-    }
-    names.set(config.name, at(["name"]).line);
-    apps.push({ config, file, locate: (p) => at(p), explicit: new Set(Object.keys(raw)) });
+}
+
+/**
+ * One app's document: its value (an alias bomb, or not a mapping, is an error), validated. A valid app is
+ * the app and a partial app of its own; an invalid one a partial app when it validates with its faulty
+ * fields set aside, else a note that the later checks did not run.
+ */
+function validateApp(found: FileFindings, doc: Document): { app?: LoadedApp; partial?: PartialApp } {
+  const { file, lc, diagnostics, warnings } = found;
+  const at = locator(doc, lc);
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: CONFIG_LIMITS.maxAliasCount });
+  } catch (e) {
+    // the library's resource-exhaustion guard (an alias bomb); other alias problems are caught above
+    const first = findFirstAlias(doc);
+    const pos = first?.range ? lc.linePos(first.range[0]) : at([]);
+    diagnostics.push({
+      file,
+      ...pos,
+      path: "",
+      severity: "error",
+      message: `the aliases here expand to too many values (${(e as Error).message})`,
+      hint: `write the values out; an alias may expand to at most ${CONFIG_LIMITS.maxAliasCount} nodes`,
+    });
+    return {};
   }
-  if (diagnostics.some((d) => d.severity === "error"))
-    throw new ConfigError(capDiagnostics(sortDiagnostics(diagnostics)), partial, warnings);
-  return { apps, warnings };
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    diagnostics.push({
+      file,
+      ...at([]),
+      path: "",
+      severity: "error",
+      message: "an app must be a mapping of fields (name: …, model_hf_path: …)",
+    });
+    return {};
+  }
+  // top-level x-* keys hold anchors for the fields (docker compose's extension fields): not fields
+  for (const key of Object.keys(raw)) if (key.startsWith("x-")) delete (raw as Record<string, unknown>)[key];
+  const parsed = appConfigSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) return { partial: salvageApp(found, raw as Record<string, unknown>, parsed.error.issues, at) };
+  const config = parsed.data;
+  reportRules(found, config, at, []);
+  const placeholder = placeholderGpu(doc, file, lc);
+  if (placeholder) warnings.push(placeholder);
+  return {
+    app: { config, file, locate: (p) => at(p), explicit: new Set(Object.keys(raw)) },
+    partial: { app: { config, file, locate: (p) => at(p) }, dropped: [] },
+  };
+}
+
+/**
+ * An app that failed validation: its issues as diagnostics, then the checks that need a valid app on what
+ * is left once the faulty fields are set aside (a partial app), or a note that they did not run.
+ */
+function salvageApp(
+  found: FileFindings,
+  raw: Record<string, unknown>,
+  issues: readonly $ZodIssue[],
+  at: ReturnType<typeof locator>,
+): PartialApp | undefined {
+  const { file, diagnostics } = found;
+  diagnostics.push(...issuesToDiagnostics(issues, file, at));
+  // the checks that need a valid app still run on what is left once the faulty fields are set aside
+  const rest = salvage(raw, issues);
+  for (const issue of rest.issues) diagnostics.push(...issuesToDiagnostics([issue], file, at));
+  if (rest.config) {
+    reportRules(found, rest.config, at, rest.dropped);
+    return { app: { config: rest.config, file, locate: (p) => at(p) }, dropped: rest.dropped };
+  }
+  diagnostics.push({
+    file,
+    ...at([]),
+    path: "",
+    severity: "note",
+    summary: true,
+    message: `the checks of ${typeof raw.name === "string" ? `app "${raw.name}"` : "this app"} that need the fields above (units, the model source, vllm serve flags) did not run`,
+    hint: "fix the errors above and run again",
+  });
+  return undefined;
+}
+
+/** The named rules' findings (config/rules.ts) about an app, placed in the file; none about a field set aside. */
+function reportRules(
+  found: FileFindings,
+  config: AppConfig,
+  at: ReturnType<typeof locator>,
+  dropped: readonly PathKey[][],
+): void {
+  for (const f of appRules(config)) {
+    if (dropped.some((d) => overlaps(d, f.path))) continue;
+    const d: Diagnostic = {
+      file: found.file,
+      ...at(f.path),
+      path: formatPath(f.path),
+      severity: f.severity,
+      message: f.message,
+      hint: f.hint,
+    };
+    (f.severity === "error" ? found.diagnostics : found.warnings).push(d);
+  }
 }
 
 /** A document with nothing in it: a trailing `---`, or comments only. */
