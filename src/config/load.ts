@@ -549,7 +549,7 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
   checkDocuments(found, list, broken);
   // empty documents (a trailing ---, a comment-only document) are skipped, as kubectl, helm and kustomize skip them
   const nonEmpty = list.filter((d) => !isEmptyDocument(d) && !broken.has(d));
-  checkAppCount(found, nonEmpty, list.filter((d) => broken.has(d)).length);
+  checkAppCount(found, nonEmpty, [...broken]);
   // (in a file of one app, a YAML error plainly stops everything: no note)
   if (list.length > 1)
     for (const doc of broken) {
@@ -647,11 +647,15 @@ function checkDocuments(found: FileFindings, list: readonly Document[], broken: 
   }
 }
 
-/** Too many apps in the file, or none: a ConfigError of its own (nothing else is worth checking). */
-function checkAppCount(found: FileFindings, nonEmpty: readonly Document[], brokenCount: number): void {
+/**
+ * Too many apps in the file (located at an app past the limit: a valid one, else one with YAML errors), or
+ * none: a ConfigError of its own (nothing else is worth checking).
+ */
+function checkAppCount(found: FileFindings, nonEmpty: readonly Document[], broken: readonly Document[]): void {
   const { file, lc } = found;
+  const brokenCount = broken.length;
   if (nonEmpty.length + brokenCount > CONFIG_LIMITS.maxApps) {
-    const extra = nonEmpty[CONFIG_LIMITS.maxApps] ?? nonEmpty[nonEmpty.length - 1]!;
+    const extra = nonEmpty[CONFIG_LIMITS.maxApps] ?? nonEmpty[nonEmpty.length - 1] ?? broken[CONFIG_LIMITS.maxApps]!;
     const pos = extra.contents?.range ? lc.linePos(extra.contents.range[0]) : { line: 1, col: 1 };
     throw new ConfigError([
       {
