@@ -10,16 +10,26 @@ import type { K8sObject } from "../render/types.js";
 export const SYNC_WAVE = "argocd.argoproj.io/sync-wave";
 
 type PodTemplateSpec = { metadata?: Record<string, unknown>; spec?: Record<string, unknown> };
-// the rendered workloads: plain JSON whose pod spec is read and rebuilt here (client-node's types would not fit a LeaderWorkerSet)
-type Workload = K8sObject & { spec: Record<string, any> };
+// the rendered workloads: plain JSON whose pod spec is read and rebuilt here (client-node's types would not
+// fit a LeaderWorkerSet); only the fields read here are named, the rest is carried along as it was
+type Spec<T> = T & Record<string, unknown>;
+type Deployment = K8sObject & { spec: Spec<{ template: unknown }> };
+type LeaderWorkerSet = K8sObject & {
+  spec: Spec<{ leaderWorkerTemplate: Spec<{ leaderTemplate: unknown; workerTemplate: unknown }> }>;
+};
+/** The startup probe's fields that the budget is made of. */
+type Probe = { periodSeconds?: number; failureThreshold?: number };
+type ProbedDeployment = K8sObject & {
+  spec: { template?: { spec?: { containers?: { name: string; startupProbe?: Probe }[] } } };
+};
 
 /** The PodTemplate is the base; vllmapp's pod goes on top (containers merged by name); for a LeaderWorkerSet, both pods. */
 export function withPodTemplate(objects: readonly K8sObject[], template: PodTemplateSpec): K8sObject[] {
   const { creationTimestamp: _, ...metadata } = template.metadata ?? {};
   const onto = (pod: unknown) => strategicMerge({ metadata, spec: template.spec ?? {} }, pod);
   return objects.map((o) => {
-    const w = o as Workload;
     if (o.kind === "LeaderWorkerSet") {
+      const w = o as LeaderWorkerSet;
       const lwt = w.spec.leaderWorkerTemplate;
       return {
         ...w,
@@ -33,7 +43,9 @@ export function withPodTemplate(objects: readonly K8sObject[], template: PodTemp
         },
       };
     }
-    return o.kind === "Deployment" ? { ...w, spec: { ...w.spec, template: onto(w.spec.template) } } : o;
+    if (o.kind !== "Deployment") return o;
+    const w = o as Deployment;
+    return { ...w, spec: { ...w.spec, template: onto(w.spec.template) } };
   });
 }
 
@@ -47,8 +59,8 @@ export function withStartBudget(
 ): { objects: K8sObject[]; seconds?: number } {
   const at = objects.findIndex((o) => o.kind === "Deployment");
   if (at < 0) return { objects: [...objects] };
-  const dep = structuredClone(objects[at]) as Workload;
-  const probe = dep.spec.template?.spec?.containers?.find((c: { name: string }) => c.name === "vllm")?.startupProbe;
+  const dep = structuredClone(objects[at]) as ProbedDeployment;
+  const probe = dep.spec.template?.spec?.containers?.find((c) => c.name === "vllm")?.startupProbe;
   if (!probe) return { objects: [...objects] };
   // 10 s: the kubelet's default period
   const period = probe.periodSeconds ?? 10;

@@ -22,109 +22,169 @@ export interface LoadedConfig extends LoadResult {
   dependencies: ReadonlyMap<LoadedApp, readonly LoadedApp[]>;
 }
 
+/** An app of the graph, keyed "file\0name", with its dependencies' keys ("file\0*": every app of a file). */
+interface GraphNode {
+  app: LoadedApp;
+  deps: string[];
+}
+
+/** What loading found so far: each file read, and the problems of all of them. */
+interface Loading {
+  /** the file named on the command line (only its apps take --set, only its partial apps are kept) */
+  root: string;
+  deps: LoadDeps;
+  byFile: Map<string, LoadResult>;
+  diagnostics: Diagnostic[];
+  warnings: Diagnostic[];
+  /** the root file's apps as far as they validated, when it has errors */
+  rootPartial?: PartialApp[];
+}
+
 /**
  * Load a file and every file its apps' `depends_on` names (by path), resolve dependencies and
  * reject cycles. Returns apps in deploy order (dependencies first) and each app's resolved dependencies:
  * the one place a depends_on reference (`name`, `./file.yaml`, `./file.yaml#app`) is resolved.
  */
 export function loadConfig(file: string, deps: LoadDeps): LoadedConfig {
-  const byFile = new Map<string, LoadResult>();
-  const diagnostics: Diagnostic[] = [];
-  const warnings: Diagnostic[] = [];
+  const loading: Loading = { root: file, deps, byFile: new Map(), diagnostics: [], warnings: [] };
+  const { byFile, diagnostics, warnings } = loading;
   const queue = [file];
-  let rootPartial: PartialApp[] | undefined;
-  const readOne = (f: string): LoadResult | undefined => {
-    if (byFile.has(f)) return byFile.get(f);
-    let content: string | Uint8Array;
-    try {
-      content = deps.readFile(f);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (!(e instanceof VllmappError) && typeof code !== "string") throw e;
-      const hint =
-        f === file
-          ? "pass the file with -f, or run `vllmapp init` to write one"
-          : "depends_on paths are relative to the file that names them";
-      diagnostics.push(
-        e instanceof VllmappError
-          ? { file: f, line: 1, col: 1, path: "", severity: "error", message: e.message, hint: e.hint ?? hint }
-          : {
-              file: f,
-              line: 1,
-              col: 1,
-              path: "",
-              severity: "error",
-              message: `cannot read ${f}: ${code} (${describeFsError(code!)})`,
-              hint,
-            },
-      );
-      return undefined;
-    }
-    try {
-      const r = parseConfigText(
-        typeof content === "string" ? content : decodeConfigBytes(content, f),
-        f,
-        f === file ? deps.editRoot : undefined,
-      );
-      byFile.set(f, r);
-      warnings.push(...r.warnings);
-      return r;
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      diagnostics.push(...e.diagnostics);
-      warnings.push(...e.warnings);
-      if (f === file) rootPartial = e.partial as PartialApp[];
-      return undefined;
-    }
-  };
-  // key: "file\0name"
-  const nodes = new Map<string, { app: LoadedApp; deps: string[] }>();
+  const nodes = new Map<string, GraphNode>();
   while (queue.length) {
     const f = queue.shift()!;
     if (byFile.has(f)) continue;
-    const r = readOne(f);
+    const r = readConfigFile(loading, f);
     if (!r) continue;
     const local = new Set(r.apps.map((a) => a.config.name));
     for (const app of r.apps) {
       const edges: string[] = [];
       app.config.depends_on?.forEach((ref, i) => {
-        const pos = app.locate(["depends_on", i]);
-        const [pathPart, namePart] = ref.includes("#") ? (ref.split("#", 2) as [string, string]) : [ref, undefined];
-        if (!ref.includes("#") && local.has(ref)) {
-          edges.push(`${f}\0${ref}`);
-          return;
+        const resolved = resolveReference(ref, i, app, local, deps);
+        if ("problem" in resolved) diagnostics.push(resolved.problem);
+        else {
+          if (resolved.file) queue.push(resolved.file);
+          edges.push(resolved.edge);
         }
-        const looksLikePath = ref.includes("#") || /[/\\]|\.ya?ml$/.test(ref);
-        if (!looksLikePath) {
-          const guess = didYouMean(ref, local);
-          diagnostics.push({
-            file: f,
-            ...pos,
-            path: `depends_on[${i}]`,
-            severity: "error",
-            message: `no app named "${ref}" in this file${guess ? `; did you mean "${guess}"?` : ""}`,
-            hint: "name an app of this file, or another file by path (./other.yaml or ./other.yaml#app)",
-          });
-          return;
-        }
-        const target = deps.resolvePath(f, pathPart);
-        if (!deps.exists(target)) {
-          diagnostics.push({
-            file: f,
-            ...pos,
-            path: `depends_on[${i}]`,
-            severity: "error",
-            message: `file ${pathPart} does not exist (resolved to ${target})`,
-          });
-          return;
-        }
-        queue.push(target);
-        edges.push(namePart ? `${target}\0${namePart}` : `${target}\0*`);
       });
-      nodes.set(`${f}\0${app.config.name}`, { app, deps: edges });
+      nodes.set(`${app.file}\0${app.config.name}`, { app, deps: edges });
     }
   }
-  // expand "*" (all apps of a file) and check names in other files
+  expandEdges(nodes, byFile, diagnostics);
+  const order = deployOrder(nodes, diagnostics);
+  if (diagnostics.length) {
+    const partial = loading.rootPartial ?? byFile.get(file)?.apps.map((app) => ({ app, dropped: [] }));
+    throw new ConfigError(sortDiagnostics(diagnostics), partial, warnings);
+  }
+  const root = byFile.get(file)!;
+  const dependencies = new Map<LoadedApp, LoadedApp[]>();
+  for (const node of nodes.values())
+    dependencies.set(
+      node.app,
+      node.deps.map((d) => nodes.get(d)!.app),
+    );
+  return { apps: root.apps, warnings, order, dependencies };
+}
+
+/**
+ * Read and parse one file of the graph (once). A file that cannot be read, or that has errors, adds its
+ * problems (and, for the root file, its partial apps) to `loading` and gives undefined.
+ */
+function readConfigFile(loading: Loading, f: string): LoadResult | undefined {
+  const { byFile, diagnostics, warnings, deps } = loading;
+  if (byFile.has(f)) return byFile.get(f);
+  let content: string | Uint8Array;
+  try {
+    content = deps.readFile(f);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!(e instanceof VllmappError) && typeof code !== "string") throw e;
+    const hint =
+      f === loading.root
+        ? "pass the file with -f, or run `vllmapp init` to write one"
+        : "depends_on paths are relative to the file that names them";
+    diagnostics.push(
+      e instanceof VllmappError
+        ? { file: f, line: 1, col: 1, path: "", severity: "error", message: e.message, hint: e.hint ?? hint }
+        : {
+            file: f,
+            line: 1,
+            col: 1,
+            path: "",
+            severity: "error",
+            message: `cannot read ${f}: ${code} (${describeFsError(code!)})`,
+            hint,
+          },
+    );
+    return undefined;
+  }
+  try {
+    const r = parseConfigText(
+      typeof content === "string" ? content : decodeConfigBytes(content, f),
+      f,
+      f === loading.root ? deps.editRoot : undefined,
+    );
+    byFile.set(f, r);
+    warnings.push(...r.warnings);
+    return r;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    diagnostics.push(...e.diagnostics);
+    warnings.push(...e.warnings);
+    if (f === loading.root) loading.rootPartial = e.partial as PartialApp[];
+    return undefined;
+  }
+}
+
+/**
+ * What `depends_on[i]` of an app names: an app of the same file (by name), or a file by path (all its
+ * apps, or `#app` one of them), which is then loaded too; or a problem (no such app here, no such file).
+ */
+function resolveReference(
+  ref: string,
+  i: number,
+  app: LoadedApp,
+  local: ReadonlySet<string>,
+  deps: Pick<LoadDeps, "resolvePath" | "exists">,
+): { edge: string; file?: string } | { problem: Diagnostic } {
+  const f = app.file;
+  const pos = app.locate(["depends_on", i]);
+  const [pathPart, namePart] = ref.includes("#") ? (ref.split("#", 2) as [string, string]) : [ref, undefined];
+  if (!ref.includes("#") && local.has(ref)) return { edge: `${f}\0${ref}` };
+  const looksLikePath = ref.includes("#") || /[/\\]|\.ya?ml$/.test(ref);
+  if (!looksLikePath) {
+    const guess = didYouMean(ref, local);
+    return {
+      problem: {
+        file: f,
+        ...pos,
+        path: `depends_on[${i}]`,
+        severity: "error",
+        message: `no app named "${ref}" in this file${guess ? `; did you mean "${guess}"?` : ""}`,
+        hint: "name an app of this file, or another file by path (./other.yaml or ./other.yaml#app)",
+      },
+    };
+  }
+  const target = deps.resolvePath(f, pathPart);
+  if (!deps.exists(target)) {
+    return {
+      problem: {
+        file: f,
+        ...pos,
+        path: `depends_on[${i}]`,
+        severity: "error",
+        message: `file ${pathPart} does not exist (resolved to ${target})`,
+      },
+    };
+  }
+  return { edge: namePart ? `${target}\0${namePart}` : `${target}\0*`, file: target };
+}
+
+/** Each node's "file\0*" dependency becomes every app of that file; a name another file lacks is a problem. */
+function expandEdges(
+  nodes: Map<string, GraphNode>,
+  byFile: ReadonlyMap<string, LoadResult>,
+  diagnostics: Diagnostic[],
+): void {
   for (const [key, node] of nodes) {
     const expanded: string[] = [];
     node.deps.forEach((d) => {
@@ -150,7 +210,10 @@ export function loadConfig(file: string, deps: LoadDeps): LoadedConfig {
     });
     nodes.set(key, { ...node, deps: expanded });
   }
-  // topological order with cycle detection
+}
+
+/** The apps in deploy order (dependencies first, depth-first); each dependency cycle is a problem, once. */
+function deployOrder(nodes: ReadonlyMap<string, GraphNode>, diagnostics: Diagnostic[]): LoadedApp[] {
   const order: LoadedApp[] = [];
   const state = new Map<string, "visiting" | "done">();
   const stack: string[] = [];
@@ -184,18 +247,7 @@ export function loadConfig(file: string, deps: LoadDeps): LoadedConfig {
     order.push(nodes.get(key)!.app);
   };
   for (const key of nodes.keys()) visit(key);
-  if (diagnostics.length) {
-    const partial = rootPartial ?? byFile.get(file)?.apps.map((app) => ({ app, dropped: [] }));
-    throw new ConfigError(sortDiagnostics(diagnostics), partial, warnings);
-  }
-  const root = byFile.get(file)!;
-  const dependencies = new Map<LoadedApp, LoadedApp[]>();
-  for (const node of nodes.values())
-    dependencies.set(
-      node.app,
-      node.deps.map((d) => nodes.get(d)!.app),
-    );
-  return { apps: root.apps, warnings, order, dependencies };
+  return order;
 }
 
 /** The apps `roots` depend on, directly or not, and `roots` themselves, in deploy order. */

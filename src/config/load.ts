@@ -11,9 +11,11 @@ import {
   isScalar,
   isPair,
   type Document,
+  type YAMLMap,
+  type YAMLSeq,
   type Node as YamlNode,
 } from "yaml";
-import type { $ZodIssue } from "zod/v4/core";
+import type { $ZodIssue, $ZodType, $ZodTypes } from "zod/v4/core";
 import { ConfigError, type Diagnostic } from "../errors.js";
 import { didYouMean } from "../text.js";
 import { expectedWords, unionExpected } from "./messages.js";
@@ -91,16 +93,18 @@ const REJECTED_KEYS = new Set(["args"]);
 /** The keys an object accepts at a path of the schema, for "did you mean". */
 function keysAt(schema: unknown, path: readonly PathKey[]): string[] {
   const candidates: string[] = [];
-  const visit = (s: any, rest: readonly PathKey[]): void => {
+  // every zod schema is one of $ZodTypes: its def's `type` says which, and so which fields the def has
+  const visit = (s: $ZodType | undefined, rest: readonly PathKey[]): void => {
     if (!s?._zod) return;
-    const def = s._zod.def;
+    const def = (s as $ZodTypes)._zod.def;
     switch (def.type) {
       case "optional":
       case "default":
       case "nullable":
       case "prefault":
+        return visit(def.innerType, rest);
       case "pipe":
-        return visit(def.innerType ?? def.in, rest);
+        return visit(def.in, rest);
       case "union":
         for (const o of def.options) visit(o, rest);
         return;
@@ -114,7 +118,7 @@ function keysAt(schema: unknown, path: readonly PathKey[]): string[] {
         return visit(def.shape[rest[0] as string], rest.slice(1));
     }
   };
-  visit(schema, path);
+  visit(schema as $ZodType, path);
   return [...new Set(candidates)].filter((k) => path.length > 0 || !REJECTED_KEYS.has(k));
 }
 
@@ -195,8 +199,7 @@ function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: Ret
     }
     if (issue.code === "invalid_union") {
       // Report the branch that got furthest, instead of "invalid input".
-      // eslint-disable-next-line no-restricted-syntax -- zod 4 keeps a union's branch issues on `errors`, outside $ZodIssue's type
-      const branches = (issue as any).errors as $ZodIssue[][];
+      const branches = issue.errors;
       const best = branches.filter((b) => b.length > 0).sort((a, b) => score(b) - score(a) || a.length - b.length)[0];
       if (best && score(best) > 0) {
         out.push(
@@ -208,8 +211,8 @@ function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: Ret
         );
         continue;
       }
-      // eslint-disable-next-line no-restricted-syntax -- reportInput puts the value on the issue, outside its type
-      const input = (issue as any).input;
+      // reportInput puts the value on the issue
+      const input = issue.input;
       if (input !== undefined) {
         out.push({
           file,
@@ -224,12 +227,10 @@ function issuesToDiagnostics(issues: readonly $ZodIssue[], file: string, at: Ret
     }
     const pos = at(path);
     const lastKey = path[path.length - 1];
-    // eslint-disable-next-line no-restricted-syntax -- zod 4 reports the input of an invalid_type issue on `input`, outside its type
-    const missing = issue.code === "invalid_type" && (issue as any).input === undefined;
-    // eslint-disable-next-line no-restricted-syntax -- custom issues carry vllmapp's hint in `params`, which only some issue types declare
-    const paramsHint = (issue as any).params?.hint as string | undefined;
-    // eslint-disable-next-line no-restricted-syntax -- as above: the value, from reportInput
-    const input: unknown = (issue as any).input;
+    const missing = issue.code === "invalid_type" && issue.input === undefined;
+    // custom issues (the schema's cross-field rules) carry vllmapp's hint in `params`
+    const paramsHint: string | undefined = issue.code === "custom" ? issue.params?.hint : undefined;
+    const input = issue.input;
     const typeFix =
       issue.code === "invalid_type" && !missing ? typeHint(path, [expectedWords(issue.expected)], input) : undefined;
     out.push({
@@ -344,6 +345,26 @@ export function decodeConfigBytes(bytes: Uint8Array, file: string): string {
   }
 }
 
+/** A node still to visit, with its field path and depth; or the end of an anchored node (its anchor closes). */
+type WalkEntry = { node: unknown; path: PathKey[]; depth: number } | { close: string };
+
+/** What the walk over one document has seen so far. */
+interface DocumentWalk {
+  file: string;
+  pos: (n: { range?: readonly number[] | null } | null | undefined) => { line: number; col: number };
+  /** anchors of the documents before this one (an alias to them is its own mistake) */
+  earlierAnchors: ReadonlySet<string>;
+  /** anchors defined so far in this document */
+  anchors: Set<string>;
+  /** anchors of the nodes being visited: an alias to one of them is a cycle */
+  open: Set<string>;
+  out: Diagnostic[];
+  aliases: number;
+  /** the depth and size limits are reported once per document */
+  tooDeep: boolean;
+  tooBig: boolean;
+}
+
 /**
  * Checks on a composed document before it becomes JS, iteratively (no recursion, so depth cannot
  * crash it): nesting depth, duplicate keys (named), aliases that point nowhere, into another
@@ -356,128 +377,156 @@ function checkDocument(
   earlierAnchors: ReadonlySet<string>,
   anchors: Set<string>,
 ): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  const pos = (n: { range?: readonly number[] | null } | null | undefined) =>
-    n?.range ? lc.linePos(n.range[0]!) : { line: 1, col: 1 };
-  const open = new Set<string>();
-  type Entry = { node: unknown; path: PathKey[]; depth: number } | { close: string };
-  const stack: Entry[] = [{ node: doc.contents, path: [], depth: 0 }];
-  let tooDeep = false;
-  let tooBig = false;
-  let aliases = 0;
+  const w: DocumentWalk = {
+    file,
+    pos: (n) => (n?.range ? lc.linePos(n.range[0]!) : { line: 1, col: 1 }),
+    earlierAnchors,
+    anchors,
+    open: new Set(),
+    out: [],
+    aliases: 0,
+    tooDeep: false,
+    tooBig: false,
+  };
+  const stack: WalkEntry[] = [{ node: doc.contents, path: [], depth: 0 }];
   while (stack.length) {
     const e = stack.pop()!;
     if ("close" in e) {
-      open.delete(e.close);
+      w.open.delete(e.close);
       continue;
     }
     const { node, path, depth } = e;
     if (isAlias(node)) {
-      const name = node.source;
-      const at = { file, ...pos(node), path: formatPath(path), severity: "error" as const };
-      if (++aliases === CONFIG_LIMITS.maxAliases + 1)
-        out.push({
-          ...at,
-          message: `more than ${CONFIG_LIMITS.maxAliases} aliases in one app`,
-          hint: "write the values out instead of repeating *aliases",
-        });
-      else if (open.has(name))
-        out.push({
-          ...at,
-          message: `alias *${name} refers to the node that holds it (a cycle)`,
-          hint: "an alias may only repeat a value defined before it, not one it is part of",
-        });
-      else if (!anchors.has(name) && earlierAnchors.has(name))
-        out.push({
-          ...at,
-          message: `alias *${name} refers to an anchor in another document of this file`,
-          hint: `anchors do not cross "---": define &${name} again in this app's document`,
-        });
-      else if (!anchors.has(name))
-        out.push({
-          ...at,
-          message: `alias *${name} has no anchor &${name} before it`,
-          hint: `define the value with &${name} before using *${name}`,
-        });
+      checkAlias(w, node.source, node, path);
       continue;
     }
     if (!isMap(node) && !isSeq(node)) {
       if (isScalar(node) && node.anchor) anchors.add(node.anchor);
       continue;
     }
-    if (depth >= CONFIG_LIMITS.maxDepth) {
-      if (!tooDeep)
-        out.push({
-          file,
-          ...pos(node),
-          path: formatPath(path),
-          severity: "error",
-          message: `the YAML nests more than ${CONFIG_LIMITS.maxDepth} levels deep here`,
-          hint: "a vllm-app.yaml needs a dozen levels at most; check for runaway [ or {",
-        });
-      tooDeep = true;
-      continue;
-    }
-    if (node.items.length > CONFIG_LIMITS.maxItems) {
-      if (!tooBig)
-        out.push({
-          file,
-          ...pos(node),
-          path: formatPath(path),
-          severity: "error",
-          message: `${node.items.length} entries in one ${isMap(node) ? "mapping" : "list"}; at most ${CONFIG_LIMITS.maxItems}`,
-          hint: "a vllm-app.yaml needs far fewer; split the apps or ship large data through include",
-        });
-      tooBig = true;
-      continue;
-    }
+    if (overLimits(w, node, path, depth)) continue;
     if (node.anchor) {
       anchors.add(node.anchor);
-      open.add(node.anchor);
+      w.open.add(node.anchor);
       stack.push({ close: node.anchor });
     }
-    const children: Entry[] = [];
-    if (isMap(node)) {
-      const seen = new Map<string, number>();
-      for (const pair of node.items) {
-        if (isMap(pair.key) || isSeq(pair.key) || isAlias(pair.key)) {
-          out.push({
-            file,
-            ...pos(pair.key as YamlNode),
-            path: formatPath(path),
-            severity: "error",
-            message: "a key here is a mapping, a list or an alias; keys are plain names",
-            hint: "write name: value (a ? or [ at the start of a line makes a complex key)",
-          });
-          continue;
-        }
-        const key = isScalar(pair.key) ? pair.key.value : undefined;
-        // a merge key (<<) is a symbol once parsed
-        const k = key === null || key === undefined ? undefined : typeof key === "symbol" ? "<<" : String(key);
-        if (k !== undefined) {
-          const first = seen.get(k);
-          if (first !== undefined) {
-            out.push({
-              file,
-              ...pos(pair.key as YamlNode),
-              path: formatPath([...path, k]),
-              severity: "error",
-              message: `duplicate key "${k}" (first at line ${first})`,
-              hint: `each key may appear once per mapping; remove one of the two "${k}:"`,
-            });
-          } else seen.set(k, pos(pair.key as YamlNode).line);
-        }
-        children.push(
-          { node: pair.key, path, depth: depth + 1 },
-          { node: pair.value, path: [...path, k ?? "?"], depth: depth + 1 },
-        );
-      }
-    } else {
-      node.items.forEach((item, i) => children.push({ node: item, path: [...path, i], depth: depth + 1 }));
-    }
+    const children: WalkEntry[] = isMap(node)
+      ? mappingChildren(w, node, path, depth)
+      : node.items.map((item, i) => ({ node: item, path: [...path, i], depth: depth + 1 }));
     for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
-  return out;
+  return w.out;
+}
+
+/** An alias: too many of them, or one that refers to its own node, another document's anchor, or nothing. */
+function checkAlias(w: DocumentWalk, name: string, node: YamlNode, path: readonly PathKey[]): void {
+  const at = { file: w.file, ...w.pos(node), path: formatPath(path), severity: "error" as const };
+  if (++w.aliases === CONFIG_LIMITS.maxAliases + 1)
+    w.out.push({
+      ...at,
+      message: `more than ${CONFIG_LIMITS.maxAliases} aliases in one app`,
+      hint: "write the values out instead of repeating *aliases",
+    });
+  else if (w.open.has(name))
+    w.out.push({
+      ...at,
+      message: `alias *${name} refers to the node that holds it (a cycle)`,
+      hint: "an alias may only repeat a value defined before it, not one it is part of",
+    });
+  else if (!w.anchors.has(name) && w.earlierAnchors.has(name))
+    w.out.push({
+      ...at,
+      message: `alias *${name} refers to an anchor in another document of this file`,
+      hint: `anchors do not cross "---": define &${name} again in this app's document`,
+    });
+  else if (!w.anchors.has(name))
+    w.out.push({
+      ...at,
+      message: `alias *${name} has no anchor &${name} before it`,
+      hint: `define the value with &${name} before using *${name}`,
+    });
+}
+
+/** A mapping or list nested too deep, or with too many entries (each reported once): not walked further. */
+function overLimits(w: DocumentWalk, node: YAMLMap | YAMLSeq, path: readonly PathKey[], depth: number): boolean {
+  if (depth >= CONFIG_LIMITS.maxDepth) {
+    if (!w.tooDeep)
+      w.out.push({
+        file: w.file,
+        ...w.pos(node),
+        path: formatPath(path),
+        severity: "error",
+        message: `the YAML nests more than ${CONFIG_LIMITS.maxDepth} levels deep here`,
+        hint: "a vllm-app.yaml needs a dozen levels at most; check for runaway [ or {",
+      });
+    w.tooDeep = true;
+    return true;
+  }
+  if (node.items.length > CONFIG_LIMITS.maxItems) {
+    if (!w.tooBig)
+      w.out.push({
+        file: w.file,
+        ...w.pos(node),
+        path: formatPath(path),
+        severity: "error",
+        message: `${node.items.length} entries in one ${isMap(node) ? "mapping" : "list"}; at most ${CONFIG_LIMITS.maxItems}`,
+        hint: "a vllm-app.yaml needs far fewer; split the apps or ship large data through include",
+      });
+    w.tooBig = true;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * A mapping's keys: a mapping, list or alias as a key, and a key given twice, are problems; the keys and
+ * values to walk next (under the key's name, or "?" for one that has none).
+ */
+function mappingChildren(w: DocumentWalk, node: YAMLMap, path: PathKey[], depth: number): WalkEntry[] {
+  const children: WalkEntry[] = [];
+  const seen = new Map<string, number>();
+  for (const pair of node.items) {
+    if (isMap(pair.key) || isSeq(pair.key) || isAlias(pair.key)) {
+      w.out.push({
+        file: w.file,
+        ...w.pos(pair.key as YamlNode),
+        path: formatPath(path),
+        severity: "error",
+        message: "a key here is a mapping, a list or an alias; keys are plain names",
+        hint: "write name: value (a ? or [ at the start of a line makes a complex key)",
+      });
+      continue;
+    }
+    const key = isScalar(pair.key) ? pair.key.value : undefined;
+    // a merge key (<<) is a symbol once parsed
+    const k = key === null || key === undefined ? undefined : typeof key === "symbol" ? "<<" : String(key);
+    if (k !== undefined) {
+      const first = seen.get(k);
+      if (first !== undefined) {
+        w.out.push({
+          file: w.file,
+          ...w.pos(pair.key as YamlNode),
+          path: formatPath([...path, k]),
+          severity: "error",
+          message: `duplicate key "${k}" (first at line ${first})`,
+          hint: `each key may appear once per mapping; remove one of the two "${k}:"`,
+        });
+      } else seen.set(k, w.pos(pair.key as YamlNode).line);
+    }
+    children.push(
+      { node: pair.key, path, depth: depth + 1 },
+      { node: pair.value, path: [...path, k ?? "?"], depth: depth + 1 },
+    );
+  }
+  return children;
+}
+
+/** What one file's check has found so far: errors (and the notes that go with them), and warnings. */
+interface FileFindings {
+  file: string;
+  lc: LineCounter;
+  diagnostics: Diagnostic[];
+  warnings: Diagnostic[];
 }
 
 /** Parse and validate one vllm-app.yaml (one or several apps). Throws ConfigError with every problem. */
@@ -487,8 +536,8 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
   // uniqueKeys: checked below, in linear time and naming the key (the library's check is quadratic)
   // merge: YAML merge keys (<<: *defaults), as docker compose files use them
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: false, merge: true });
-  const diagnostics: Diagnostic[] = [];
-  const warnings: Diagnostic[] = [];
+  const found: FileFindings = { file, lc: lineCounter, diagnostics: [], warnings: [] };
+  const { diagnostics, warnings } = found;
   const apps: LoadedApp[] = [];
   const list = Array.isArray(docs) ? docs : [];
   if (!Array.isArray(docs)) {
@@ -496,58 +545,118 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
   }
   // a document with broken YAML is reported and set aside; the other apps of the file are still checked
   const broken = new Set<Document>();
-  for (const doc of list) {
-    const before = diagnostics.length;
-    // an indentation mistake: one diagnostic at the line to fix, instead of the parser's view of it
-    const first = doc.errors[0];
-    const indent = first && indentationProblem(text, file, first.code, lineCounter.linePos(first.pos[0]).line);
-    if (indent) diagnostics.push(indent);
-    else
-      for (const e of doc.errors) {
-        const pos = lineCounter.linePos(e.pos[0]);
-        if (/call stack/i.test(e.message)) {
-          diagnostics.push({
-            file,
-            ...pos,
-            path: "",
-            severity: "error",
-            message: `the YAML nests too deeply (more than ${CONFIG_LIMITS.maxDepth} levels)`,
-            hint: "a vllm-app.yaml needs a dozen levels at most; check for runaway [ or {",
-          });
-          continue;
-        }
+  for (const doc of list) if (reportYamlErrors(found, doc, text)) broken.add(doc);
+  checkDocuments(found, list, broken);
+  // empty documents (a trailing ---, a comment-only document) are skipped, as kubectl, helm and kustomize skip them
+  const nonEmpty = list.filter((d) => !isEmptyDocument(d) && !broken.has(d));
+  checkAppCount(found, nonEmpty, [...broken]);
+  // (in a file of one app, a YAML error plainly stops everything: no note)
+  if (list.length > 1)
+    for (const doc of broken) {
+      const pos = lineCounter.linePos(doc.range?.[0] ?? 0);
+      diagnostics.push({
+        file,
+        ...pos,
+        path: "",
+        severity: "note",
+        summary: true,
+        message: `the app from line ${pos.line} was not checked further: its YAML has errors`,
+        hint: "fix the YAML errors and run again",
+      });
+    }
+  const names = new Map<string, number>();
+  // every app that validated, or validated once its faulty fields were set aside: later checks run on these
+  const partial: PartialApp[] = [];
+  for (const doc of nonEmpty) {
+    if (edit) diagnostics.push(...edit(doc));
+    const checked = validateApp(found, doc);
+    if (checked.partial) partial.push(checked.partial);
+    if (!checked.app) continue;
+    const { config, locate } = checked.app;
+    if (names.has(config.name)) {
+      diagnostics.push({
+        file,
+        ...locate(["name"]),
+        path: "name",
+        severity: "error",
+        message: `app "${config.name}" is defined twice in this file (first at line ${names.get(config.name)})`,
+        hint: "give each app its own name",
+      });
+    }
+    names.set(config.name, locate(["name"]).line);
+    apps.push(checked.app);
+  }
+  if (diagnostics.some((d) => d.severity === "error"))
+    throw new ConfigError(capDiagnostics(sortDiagnostics(diagnostics)), partial, warnings);
+  return { apps, warnings };
+}
+
+/** The parser's errors and warnings of one document, as diagnostics; true when it has errors (it is broken). */
+function reportYamlErrors(found: FileFindings, doc: Document, text: string): boolean {
+  const { file, lc, diagnostics } = found;
+  const before = diagnostics.length;
+  // an indentation mistake: one diagnostic at the line to fix, instead of the parser's view of it
+  const first = doc.errors[0];
+  const indent = first && indentationProblem(text, file, first.code, lc.linePos(first.pos[0]).line);
+  if (indent) diagnostics.push(indent);
+  else
+    for (const e of doc.errors) {
+      const pos = lc.linePos(e.pos[0]);
+      if (/call stack/i.test(e.message)) {
         diagnostics.push({
           file,
           ...pos,
           path: "",
           severity: "error",
-          message: `YAML syntax error: ${e.message.split("\n")[0]}`,
-          hint: yamlHint(e.code),
+          message: `the YAML nests too deeply (more than ${CONFIG_LIMITS.maxDepth} levels)`,
+          hint: "a vllm-app.yaml needs a dozen levels at most; check for runaway [ or {",
         });
+        continue;
       }
-    for (const w of doc.warnings) {
-      const pos = lineCounter.linePos(w.pos[0]);
-      warnings.push({ file, ...pos, path: "", severity: "warning", message: w.message.split("\n")[0]! });
+      diagnostics.push({
+        file,
+        ...pos,
+        path: "",
+        severity: "error",
+        message: `YAML syntax error: ${e.message.split("\n")[0]}`,
+        hint: yamlHint(e.code),
+      });
     }
-    if (diagnostics.length > before) broken.add(doc);
+  for (const w of doc.warnings) {
+    const pos = lc.linePos(w.pos[0]);
+    found.warnings.push({ file, ...pos, path: "", severity: "warning", message: w.message.split("\n")[0]! });
   }
+  return diagnostics.length > before;
+}
+
+/**
+ * checkDocument on each document that parsed, in file order (anchors of earlier documents known); one with
+ * problems other than duplicate keys is added to `broken`.
+ */
+function checkDocuments(found: FileFindings, list: readonly Document[], broken: Set<Document>): void {
   const earlier = new Set<string>();
   for (const doc of list) {
     const anchors = new Set<string>();
     if (!broken.has(doc)) {
-      const found = checkDocument(doc, lineCounter, file, earlier, anchors);
-      diagnostics.push(...found);
+      const problems = checkDocument(doc, found.lc, found.file, earlier, anchors);
+      found.diagnostics.push(...problems);
       // a duplicate key leaves a document that can still be checked (the last value counts); the others do not
-      if (found.some((d) => !d.message.startsWith("duplicate key"))) broken.add(doc);
+      if (problems.some((d) => !d.message.startsWith("duplicate key"))) broken.add(doc);
     }
     for (const a of anchors) earlier.add(a);
   }
-  // empty documents (a trailing ---, a comment-only document) are skipped, as kubectl, helm and kustomize skip them
-  const nonEmpty = list.filter((d) => !isEmptyDocument(d) && !broken.has(d));
-  const brokenCount = list.filter((d) => broken.has(d)).length;
+}
+
+/**
+ * Too many apps in the file (located at an app past the limit: a valid one, else one with YAML errors), or
+ * none: a ConfigError of its own (nothing else is worth checking).
+ */
+function checkAppCount(found: FileFindings, nonEmpty: readonly Document[], broken: readonly Document[]): void {
+  const { file, lc } = found;
+  const brokenCount = broken.length;
   if (nonEmpty.length + brokenCount > CONFIG_LIMITS.maxApps) {
-    const extra = nonEmpty[CONFIG_LIMITS.maxApps] ?? nonEmpty[nonEmpty.length - 1]!;
-    const pos = extra.contents?.range ? lineCounter.linePos(extra.contents.range[0]) : { line: 1, col: 1 };
+    const extra = nonEmpty[CONFIG_LIMITS.maxApps] ?? nonEmpty[nonEmpty.length - 1] ?? broken[CONFIG_LIMITS.maxApps]!;
+    const pos = extra.contents?.range ? lc.linePos(extra.contents.range[0]) : { line: 1, col: 1 };
     throw new ConfigError([
       {
         file,
@@ -572,119 +681,107 @@ export function parseConfigText(text: string, file: string, edit?: (doc: Documen
       },
     ]);
   }
-  // (in a file of one app, a YAML error plainly stops everything: no note)
-  if (list.length > 1)
-    for (const doc of broken) {
-      const pos = lineCounter.linePos(doc.range?.[0] ?? 0);
-      diagnostics.push({
-        file,
-        ...pos,
-        path: "",
-        severity: "note",
-        summary: true,
-        message: `the app from line ${pos.line} was not checked further: its YAML has errors`,
-        hint: "fix the YAML errors and run again",
-      });
-    }
-  const names = new Map<string, number>();
-  // every app that validated, or validated once its faulty fields were set aside: later checks run on these
-  const partial: PartialApp[] = [];
-  for (const doc of nonEmpty) {
-    if (edit) diagnostics.push(...edit(doc));
-    const at = locator(doc, lineCounter);
-    let raw: unknown;
-    try {
-      raw = doc.toJS({ maxAliasCount: CONFIG_LIMITS.maxAliasCount });
-    } catch (e) {
-      // the library's resource-exhaustion guard (an alias bomb); other alias problems are caught above
-      const first = findFirstAlias(doc);
-      const pos = first?.range ? lineCounter.linePos(first.range[0]) : at([]);
-      diagnostics.push({
-        file,
-        ...pos,
-        path: "",
-        severity: "error",
-        message: `the aliases here expand to too many values (${(e as Error).message})`,
-        hint: `write the values out; an alias may expand to at most ${CONFIG_LIMITS.maxAliasCount} nodes`,
-      });
-      continue;
-    }
-    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-      diagnostics.push({
-        file,
-        ...at([]),
-        path: "",
-        severity: "error",
-        message: "an app must be a mapping of fields (name: …, model_hf_path: …)",
-      });
-      continue;
-    }
-    // top-level x-* keys hold anchors for the fields (docker compose's extension fields): not fields
-    for (const key of Object.keys(raw)) if (key.startsWith("x-")) delete (raw as Record<string, unknown>)[key];
-    const parsed = appConfigSchema.safeParse(raw, { reportInput: true });
-    if (!parsed.success) {
-      diagnostics.push(...issuesToDiagnostics(parsed.error.issues, file, at));
-      // the checks that need a valid app still run on what is left once the faulty fields are set aside
-      const rest = salvage(raw as Record<string, unknown>, parsed.error.issues);
-      for (const issue of rest.issues) diagnostics.push(...issuesToDiagnostics([issue], file, at));
-      if (rest.config) {
-        for (const f of appRules(rest.config)) {
-          if (rest.dropped.some((d) => overlaps(d, f.path))) continue;
-          const d: Diagnostic = {
-            file,
-            ...at(f.path),
-            path: formatPath(f.path),
-            severity: f.severity,
-            message: f.message,
-            hint: f.hint,
-          };
-          (f.severity === "error" ? diagnostics : warnings).push(d);
-        }
-        partial.push({ app: { config: rest.config, file, locate: (p) => at(p) }, dropped: rest.dropped });
-      } else {
-        diagnostics.push({
-          file,
-          ...at([]),
-          path: "",
-          severity: "note",
-          summary: true,
-          message: `the checks of ${typeof (raw as { name?: unknown }).name === "string" ? `app "${(raw as { name: string }).name}"` : "this app"} that need the fields above (units, the model source, vllm serve flags) did not run`,
-          hint: "fix the errors above and run again",
-        });
-      }
-      continue;
-    }
-    const config = parsed.data;
-    for (const f of appRules(config)) {
-      const d: Diagnostic = {
-        file,
-        ...at(f.path),
-        path: formatPath(f.path),
-        severity: f.severity,
-        message: f.message,
-        hint: f.hint,
-      };
-      (f.severity === "error" ? diagnostics : warnings).push(d);
-    }
-    partial.push({ app: { config, file, locate: (p) => at(p) }, dropped: [] });
-    const placeholder = placeholderGpu(doc, file, lineCounter);
-    if (placeholder) warnings.push(placeholder);
-    if (names.has(config.name)) {
-      diagnostics.push({
-        file,
-        ...at(["name"]),
-        path: "name",
-        severity: "error",
-        message: `app "${config.name}" is defined twice in this file (first at line ${names.get(config.name)})`,
-        hint: "give each app its own name",
-      });
-    }
-    names.set(config.name, at(["name"]).line);
-    apps.push({ config, file, locate: (p) => at(p), explicit: new Set(Object.keys(raw)) });
+}
+
+/**
+ * One app's document: its value (an alias bomb, or not a mapping, is an error), validated. A valid app is
+ * the app and a partial app of its own; an invalid one a partial app when it validates with its faulty
+ * fields set aside, else a note that the later checks did not run.
+ */
+function validateApp(found: FileFindings, doc: Document): { app?: LoadedApp; partial?: PartialApp } {
+  const { file, lc, diagnostics, warnings } = found;
+  const at = locator(doc, lc);
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: CONFIG_LIMITS.maxAliasCount });
+  } catch (e) {
+    // the library's resource-exhaustion guard (an alias bomb); other alias problems are caught above
+    const first = findFirstAlias(doc);
+    const pos = first?.range ? lc.linePos(first.range[0]) : at([]);
+    diagnostics.push({
+      file,
+      ...pos,
+      path: "",
+      severity: "error",
+      message: `the aliases here expand to too many values (${(e as Error).message})`,
+      hint: `write the values out; an alias may expand to at most ${CONFIG_LIMITS.maxAliasCount} nodes`,
+    });
+    return {};
   }
-  if (diagnostics.some((d) => d.severity === "error"))
-    throw new ConfigError(capDiagnostics(sortDiagnostics(diagnostics)), partial, warnings);
-  return { apps, warnings };
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    diagnostics.push({
+      file,
+      ...at([]),
+      path: "",
+      severity: "error",
+      message: "an app must be a mapping of fields (name: …, model_hf_path: …)",
+    });
+    return {};
+  }
+  // top-level x-* keys hold anchors for the fields (docker compose's extension fields): not fields
+  for (const key of Object.keys(raw)) if (key.startsWith("x-")) delete (raw as Record<string, unknown>)[key];
+  const parsed = appConfigSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) return { partial: salvageApp(found, raw as Record<string, unknown>, parsed.error.issues, at) };
+  const config = parsed.data;
+  reportRules(found, config, at, []);
+  const placeholder = placeholderGpu(doc, file, lc);
+  if (placeholder) warnings.push(placeholder);
+  return {
+    app: { config, file, locate: (p) => at(p), explicit: new Set(Object.keys(raw)) },
+    partial: { app: { config, file, locate: (p) => at(p) }, dropped: [] },
+  };
+}
+
+/**
+ * An app that failed validation: its issues as diagnostics, then the checks that need a valid app on what
+ * is left once the faulty fields are set aside (a partial app), or a note that they did not run.
+ */
+function salvageApp(
+  found: FileFindings,
+  raw: Record<string, unknown>,
+  issues: readonly $ZodIssue[],
+  at: ReturnType<typeof locator>,
+): PartialApp | undefined {
+  const { file, diagnostics } = found;
+  diagnostics.push(...issuesToDiagnostics(issues, file, at));
+  // the checks that need a valid app still run on what is left once the faulty fields are set aside
+  const rest = salvage(raw, issues);
+  for (const issue of rest.issues) diagnostics.push(...issuesToDiagnostics([issue], file, at));
+  if (rest.config) {
+    reportRules(found, rest.config, at, rest.dropped);
+    return { app: { config: rest.config, file, locate: (p) => at(p) }, dropped: rest.dropped };
+  }
+  diagnostics.push({
+    file,
+    ...at([]),
+    path: "",
+    severity: "note",
+    summary: true,
+    message: `the checks of ${typeof raw.name === "string" ? `app "${raw.name}"` : "this app"} that need the fields above (units, the model source, vllm serve flags) did not run`,
+    hint: "fix the errors above and run again",
+  });
+  return undefined;
+}
+
+/** The named rules' findings (config/rules.ts) about an app, placed in the file; none about a field set aside. */
+function reportRules(
+  found: FileFindings,
+  config: AppConfig,
+  at: ReturnType<typeof locator>,
+  dropped: readonly PathKey[][],
+): void {
+  for (const f of appRules(config)) {
+    if (dropped.some((d) => overlaps(d, f.path))) continue;
+    const d: Diagnostic = {
+      file: found.file,
+      ...at(f.path),
+      path: formatPath(f.path),
+      severity: f.severity,
+      message: f.message,
+      hint: f.hint,
+    };
+    (f.severity === "error" ? found.diagnostics : found.warnings).push(d);
+  }
 }
 
 /** A document with nothing in it: a trailing `---`, or comments only. */

@@ -1,6 +1,7 @@
 /**
  * vllm-app.yaml as one zod schema (README "vllm-app.yaml"). Field names follow Flyte 2's VLLMAppEnvironment.
- * Pure: no IO. Cross-field rules live in `superRefine` so every problem is reported at once.
+ * Pure: no IO. The cross-field rules are named functions (FIELD_RULES), run by one `superRefine` so every
+ * problem is reported at once.
  * zod/mini (not classic zod): a tenth of the size, which is most of `render`'s start-up.
  */
 import * as z from "zod/mini";
@@ -414,169 +415,248 @@ const appFieldsSchema = z
   })
   .check(
     z.superRefine((app, ctx) => {
-      if (app.args !== undefined) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["args"],
-          message: '"args" is not a field; use extra_args for extra `vllm serve` flags',
-        });
-      }
-      const sources = [app.model_hf_path, app.model_path].filter((s) => s !== undefined).length;
-      if (sources === 0) {
-        ctx.addIssue({
-          code: "custom",
-          path: [],
-          message: "no model source; set exactly one of model_hf_path or model_path",
-        });
-      } else if (sources === 2) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["model_path"],
-          message: "both model_hf_path and model_path are set; keep exactly one",
-        });
-      }
-      if (app.model_hf_path !== undefined && !HF_REPO.test(app.model_hf_path)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["model_hf_path"],
-          message: `"${app.model_hf_path}" is not a Hugging Face repo id; write org/name, optionally @revision (e.g. Qwen/Qwen3-0.6B)`,
-        });
-      }
-      if (typeof app.model_path === "object" && app.model_path.run_output) {
-        const ro = app.model_path.run_output;
-        if ((ro.run_name === undefined) === (ro.task_name === undefined)) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["model_path", "run_output"],
-            message: "set exactly one of run_name or task_name",
-          });
-        }
-      }
-      for (const issue of gpuIssues(app.resources?.gpu)) ctx.addIssue(issue);
-      // the pod spec's lists that are merged by name (the server container is found among them)
-      if (typeof app.pod_template === "object" && app.pod_template.spec) {
-        for (const key of [
-          "containers",
-          "initContainers",
-          "ephemeralContainers",
-          "volumes",
-          "tolerations",
-          "imagePullSecrets",
-        ]) {
-          const v = app.pod_template.spec[key];
-          if (
-            v !== undefined &&
-            (!Array.isArray(v) || v.some((x) => x === null || typeof x !== "object" || Array.isArray(x)))
-          ) {
-            ctx.addIssue({
-              code: "custom",
-              path: ["pod_template", "spec", key],
-              message: `pod_template.spec.${key} must be a list of mappings`,
-              params: {
-                hint:
-                  key === "containers"
-                    ? 'write e.g. containers: [{name: vllm, env: [{name: X, value: "1"}]}]'
-                    : `write ${key}: [{…}, …]`,
-              },
-            });
-          }
-        }
-      }
-      const reps = app.scaling?.replicas;
-      if (Array.isArray(reps) && reps[0] > reps[1]) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["scaling", "replicas"],
-          message: `min ${reps[0]} is greater than max ${reps[1]}; write [min, max] with min ≤ max`,
-        });
-      }
-      if (app.domain && app.domain.subdomain === undefined && app.domain.custom_domain === undefined) {
-        ctx.addIssue({ code: "custom", path: ["domain"], message: "set subdomain and/or custom_domain" });
-      }
-      if (
-        app.domain?.subdomain !== undefined &&
-        app.domain.custom_domain === undefined &&
-        app.domain.base_domain === undefined
-      ) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["domain", "base_domain"],
-          message: "a subdomain needs base_domain (the domain it is taken under), or set custom_domain",
-        });
-      }
-      const seenParams = new Set<string>();
-      app.parameters?.forEach((p, i) => {
-        if (seenParams.has(p.name))
-          ctx.addIssue({
-            code: "custom",
-            path: ["parameters", i, "name"],
-            message: `parameter "${p.name}" is defined twice`,
-          });
-        seenParams.add(p.name);
-      });
-      app.secrets?.forEach((s, i) => {
-        if (typeof s === "object" && s.env_var === undefined && s.mount === undefined) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["secrets", i],
-            message: "a secret needs env_var (to set an environment variable) or mount (to mount it as a file)",
-          });
-        }
-        if (typeof s === "object" && s.mount !== undefined && s.key === undefined && s.env_var === undefined) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["secrets", i, "key"],
-            message: "a mounted secret needs key (the file name in the Secret)",
-          });
-        }
-      });
-      for (const hookName of ["on_startup", "on_shutdown"] as const) {
-        const h = app[hookName];
-        if (Array.isArray(h) && typeof h[0] === "string" && /\s/.test(h[0].trim())) {
-          const split = [...h[0]!.trim().split(/\s+/), ...h.slice(1)];
-          ctx.addIssue({
-            code: "custom",
-            path: [hookName, 0],
-            message: `"${h[0]}" is one list element, so it would be run as a program of that name (spaces included)`,
-            params: {
-              hint: `split it: ${JSON.stringify(split)}, or write the whole line as one string (run by sh -c): ${hookName}: ${JSON.stringify(h.join(" "))}`,
-            },
-          });
-        }
-      }
-      if (typeof app.node_labels?.scheme === "object") {
-        for (const t of Object.keys(app.node_labels.scheme.values)) {
-          if (!findGpuType(t)) {
-            const guess = suggestGpuType(t);
-            ctx.addIssue({
-              code: "custom",
-              path: ["node_labels", "scheme", "values", t],
-              message: `unknown GPU type "${t}"${guess ? `; did you mean "${guess}"?` : ""}`,
-              params: { hint: `keys are GPU types of the catalog: ${GPU_TYPE_NAMES.join(", ")}` },
-            });
-          }
-        }
-      }
-      if (app.route?.endpoint_picker && !app.route.inference_pool) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["route", "endpoint_picker"],
-          message: "endpoint_picker is the InferencePool's; set inference_pool: true or drop it",
-        });
-      }
-      if (app.command !== undefined && app.extra_args !== undefined) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["extra_args"],
-          message:
-            "command replaces the whole container command, so extra_args would be ignored; put the flags in command or drop command",
-        });
-      }
+      for (const rule of FIELD_RULES) for (const issue of rule(app)) ctx.addIssue(issue);
     }),
   );
 
 type AppFields = z.output<typeof appFieldsSchema>;
 type Resources = NonNullable<AppFields["resources"]>;
+type CustomIssue = { code: "custom"; path: (string | number)[]; message: string; params?: { hint: string } };
+
+/**
+ * The cross-field rules of one app, in the order they report: each a named function from the fields as
+ * written to the custom issues it finds (at a field path, with a hint where one helps).
+ */
+const FIELD_RULES: readonly ((app: AppFields) => CustomIssue[])[] = [
+  argsIssues,
+  modelSourceIssues,
+  (app) => gpuIssues(app.resources?.gpu),
+  podTemplateIssues,
+  replicasIssues,
+  domainIssues,
+  parameterIssues,
+  secretIssues,
+  hookIssues,
+  nodeLabelIssues,
+  routeIssues,
+  commandIssues,
+];
+
+/** `args` is not a field (the schema has it only to say so): extra flags go in extra_args. */
+function argsIssues(app: AppFields): CustomIssue[] {
+  if (app.args === undefined) return [];
+  return [
+    {
+      code: "custom",
+      path: ["args"],
+      message: '"args" is not a field; use extra_args for extra `vllm serve` flags',
+    },
+  ];
+}
+
+/** Exactly one model source; a Hugging Face one is a repo id; a run output names a run or a task, not both. */
+function modelSourceIssues(app: AppFields): CustomIssue[] {
+  const out: CustomIssue[] = [];
+  const sources = [app.model_hf_path, app.model_path].filter((s) => s !== undefined).length;
+  if (sources === 0) {
+    out.push({
+      code: "custom",
+      path: [],
+      message: "no model source; set exactly one of model_hf_path or model_path",
+    });
+  } else if (sources === 2) {
+    out.push({
+      code: "custom",
+      path: ["model_path"],
+      message: "both model_hf_path and model_path are set; keep exactly one",
+    });
+  }
+  if (app.model_hf_path !== undefined && !HF_REPO.test(app.model_hf_path)) {
+    out.push({
+      code: "custom",
+      path: ["model_hf_path"],
+      message: `"${app.model_hf_path}" is not a Hugging Face repo id; write org/name, optionally @revision (e.g. Qwen/Qwen3-0.6B)`,
+    });
+  }
+  if (typeof app.model_path === "object" && app.model_path.run_output) {
+    const ro = app.model_path.run_output;
+    if ((ro.run_name === undefined) === (ro.task_name === undefined)) {
+      out.push({
+        code: "custom",
+        path: ["model_path", "run_output"],
+        message: "set exactly one of run_name or task_name",
+      });
+    }
+  }
+  return out;
+}
+
+/** The pod spec's lists that are merged by name (the server container is found among them): lists of mappings. */
+function podTemplateIssues(app: AppFields): CustomIssue[] {
+  if (typeof app.pod_template !== "object" || !app.pod_template.spec) return [];
+  const out: CustomIssue[] = [];
+  for (const key of [
+    "containers",
+    "initContainers",
+    "ephemeralContainers",
+    "volumes",
+    "tolerations",
+    "imagePullSecrets",
+  ]) {
+    const v = app.pod_template.spec[key];
+    if (
+      v !== undefined &&
+      (!Array.isArray(v) || v.some((x) => x === null || typeof x !== "object" || Array.isArray(x)))
+    ) {
+      out.push({
+        code: "custom",
+        path: ["pod_template", "spec", key],
+        message: `pod_template.spec.${key} must be a list of mappings`,
+        params: {
+          hint:
+            key === "containers"
+              ? 'write e.g. containers: [{name: vllm, env: [{name: X, value: "1"}]}]'
+              : `write ${key}: [{…}, …]`,
+        },
+      });
+    }
+  }
+  return out;
+}
+
+/** Autoscaling bounds: [min, max] with min ≤ max. */
+function replicasIssues(app: AppFields): CustomIssue[] {
+  const reps = app.scaling?.replicas;
+  if (!Array.isArray(reps) || reps[0] <= reps[1]) return [];
+  return [
+    {
+      code: "custom",
+      path: ["scaling", "replicas"],
+      message: `min ${reps[0]} is greater than max ${reps[1]}; write [min, max] with min ≤ max`,
+    },
+  ];
+}
+
+/** A domain names a host: a subdomain (of base_domain) and/or a custom domain. */
+function domainIssues(app: AppFields): CustomIssue[] {
+  const out: CustomIssue[] = [];
+  if (app.domain && app.domain.subdomain === undefined && app.domain.custom_domain === undefined) {
+    out.push({ code: "custom", path: ["domain"], message: "set subdomain and/or custom_domain" });
+  }
+  if (
+    app.domain?.subdomain !== undefined &&
+    app.domain.custom_domain === undefined &&
+    app.domain.base_domain === undefined
+  ) {
+    out.push({
+      code: "custom",
+      path: ["domain", "base_domain"],
+      message: "a subdomain needs base_domain (the domain it is taken under), or set custom_domain",
+    });
+  }
+  return out;
+}
+
+/** Each parameter name once (a second definition is reported where it is). */
+function parameterIssues(app: AppFields): CustomIssue[] {
+  const out: CustomIssue[] = [];
+  const seenParams = new Set<string>();
+  app.parameters?.forEach((p, i) => {
+    if (seenParams.has(p.name))
+      out.push({
+        code: "custom",
+        path: ["parameters", i, "name"],
+        message: `parameter "${p.name}" is defined twice`,
+      });
+    seenParams.add(p.name);
+  });
+  return out;
+}
+
+/** A secret reaches the server as an environment variable or a mounted file (which needs the key to mount). */
+function secretIssues(app: AppFields): CustomIssue[] {
+  const out: CustomIssue[] = [];
+  app.secrets?.forEach((s, i) => {
+    if (typeof s === "object" && s.env_var === undefined && s.mount === undefined) {
+      out.push({
+        code: "custom",
+        path: ["secrets", i],
+        message: "a secret needs env_var (to set an environment variable) or mount (to mount it as a file)",
+      });
+    }
+    if (typeof s === "object" && s.mount !== undefined && s.key === undefined && s.env_var === undefined) {
+      out.push({
+        code: "custom",
+        path: ["secrets", i, "key"],
+        message: "a mounted secret needs key (the file name in the Secret)",
+      });
+    }
+  });
+  return out;
+}
+
+/** A hook's argv whose program has spaces in it: a whole command line written as one list element. */
+function hookIssues(app: AppFields): CustomIssue[] {
+  const out: CustomIssue[] = [];
+  for (const hookName of ["on_startup", "on_shutdown"] as const) {
+    const h = app[hookName];
+    if (Array.isArray(h) && typeof h[0] === "string" && /\s/.test(h[0].trim())) {
+      const split = [...h[0]!.trim().split(/\s+/), ...h.slice(1)];
+      out.push({
+        code: "custom",
+        path: [hookName, 0],
+        message: `"${h[0]}" is one list element, so it would be run as a program of that name (spaces included)`,
+        params: {
+          hint: `split it: ${JSON.stringify(split)}, or write the whole line as one string (run by sh -c): ${hookName}: ${JSON.stringify(h.join(" "))}`,
+        },
+      });
+    }
+  }
+  return out;
+}
+
+/** A custom node label scheme's keys are GPU types of the catalog. */
+function nodeLabelIssues(app: AppFields): CustomIssue[] {
+  if (typeof app.node_labels?.scheme !== "object") return [];
+  const out: CustomIssue[] = [];
+  for (const t of Object.keys(app.node_labels.scheme.values)) {
+    if (!findGpuType(t)) {
+      const guess = suggestGpuType(t);
+      out.push({
+        code: "custom",
+        path: ["node_labels", "scheme", "values", t],
+        message: `unknown GPU type "${t}"${guess ? `; did you mean "${guess}"?` : ""}`,
+        params: { hint: `keys are GPU types of the catalog: ${GPU_TYPE_NAMES.join(", ")}` },
+      });
+    }
+  }
+  return out;
+}
+
+/** The endpoint picker belongs to the InferencePool. */
+function routeIssues(app: AppFields): CustomIssue[] {
+  if (!app.route?.endpoint_picker || app.route.inference_pool) return [];
+  return [
+    {
+      code: "custom",
+      path: ["route", "endpoint_picker"],
+      message: "endpoint_picker is the InferencePool's; set inference_pool: true or drop it",
+    },
+  ];
+}
+
+/** command replaces the container's command, so extra_args beside it would be ignored. */
+function commandIssues(app: AppFields): CustomIssue[] {
+  if (app.command === undefined || app.extra_args === undefined) return [];
+  return [
+    {
+      code: "custom",
+      path: ["extra_args"],
+      message:
+        "command replaces the whole container command, so extra_args would be ignored; put the flags in command or drop command",
+    },
+  ];
+}
 
 /**
  * One app as every other module reads it: the fields of the file, with the two values that would
@@ -588,8 +668,6 @@ export type AppConfig = Omit<AppFields, "startup_timeout" | "resources"> & {
   startup_timeout: number;
   resources?: Omit<Resources, "gpu"> & { gpu?: GpuSpec };
 };
-
-type CustomIssue = { code: "custom"; path: (string | number)[]; message: string; params?: { hint: string } };
 
 /** What is wrong with `resources.gpu` as written: the string's type and count, the count's limit, the object's type and MIG partition. */
 function gpuIssues(gpu: Resources["gpu"]): CustomIssue[] {

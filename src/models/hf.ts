@@ -46,6 +46,31 @@ function hubMessage(e: unknown): string {
   return String((e as Error).message ?? e).replace(/\.?\s*URL: .*$/s, "");
 }
 
+/** The Hub client (loaded lazily), where it is and who asks, as every request of one check uses them. */
+interface HubSession {
+  hub: typeof import("@huggingface/hub");
+  endpoint: string;
+  token: string | undefined;
+  common: { hubUrl: string; accessToken: string | undefined; fetch: typeof timedFetch };
+  /** the repo's page, for hints (credentials redacted) */
+  page: string;
+}
+
+/** A failure to reach the Hub at all as BackendUnreachable with the fix; any other error as it was. */
+function unreachable(s: HubSession, e: unknown): unknown {
+  const cause = networkCause(e);
+  return cause
+    ? new BackendUnreachable(
+        `cannot reach the Hugging Face Hub at ${redactUrl(s.endpoint)} (${cause})`,
+        "check the network, set HF_ENDPOINT to a mirror, or pass --offline to skip the Hub checks",
+      )
+    : e;
+}
+
+/**
+ * Check a Hugging Face source: the repo and revision exist, config.json is readable (a gated repo with the
+ * local HF_TOKEN) and valid JSON, and there are weight files; the facts the fit check needs.
+ */
 export async function checkHfSource(repo: string, revision?: string): Promise<ModelFacts> {
   const hub = await import("@huggingface/hub");
   const endpoint = hfEndpoint();
@@ -56,89 +81,24 @@ export async function checkHfSource(repo: string, revision?: string): Promise<Mo
       "create one at https://huggingface.co/settings/tokens",
     );
   }
-  const common = { hubUrl: endpoint, accessToken: token, fetch: timedFetch };
-  const unreachable = (e: unknown) => {
-    const cause = networkCause(e);
-    return cause
-      ? new BackendUnreachable(
-          `cannot reach the Hugging Face Hub at ${redactUrl(endpoint)} (${cause})`,
-          "check the network, set HF_ENDPOINT to a mirror, or pass --offline to skip the Hub checks",
-        )
-      : e;
+  const s: HubSession = {
+    hub,
+    endpoint,
+    token,
+    common: { hubUrl: endpoint, accessToken: token, fetch: timedFetch },
+    page: `${redactUrl(endpoint)}/${repo}`,
   };
-  const page = `${redactUrl(endpoint)}/${repo}`;
-
-  let info: { sha: string; gated: false | "auto" | "manual" };
-  try {
-    info = await hub.modelInfo({ name: repo, revision, additionalFields: ["sha"], ...common });
-  } catch (e) {
-    const status = hubStatus(e);
-    if (status !== 401 && status !== 404) throw unreachable(e);
-    if (revision) {
-      const exists = await hub.modelInfo({ name: repo, ...common }).then(
-        () => true,
-        () => false,
-      );
-      if (exists)
-        throw new SourceProblem(
-          `${repo} has no revision "${revision}"`,
-          `use a branch, tag or commit of ${page}, or drop @${revision}`,
-        );
-    }
-    throw new SourceProblem(
-      `Hugging Face repo ${repo} not found${token ? "" : " (or it is private and HF_TOKEN is not set)"}`,
-      `check the name at ${page}`,
-    );
-  }
+  const info = await readRepoInfo(s, repo, revision);
   const gated = info.gated !== false;
-
   const files: { path: string; size: number }[] = [];
   try {
-    for await (const f of hub.listFiles({ repo, revision: info.sha, ...common })) if (f.type === "file") files.push(f);
+    for await (const f of s.hub.listFiles({ repo, revision: info.sha, ...s.common }))
+      if (f.type === "file") files.push(f);
   } catch (e) {
-    throw unreachable(e);
+    throw unreachable(s, e);
   }
-
-  let configText: string;
-  try {
-    const blob = await hub.downloadFile({ repo, path: "config.json", revision: info.sha, xet: false, ...common });
-    if (!blob) {
-      throw new SourceProblem(
-        `${repo} has no config.json, so vLLM cannot load it`,
-        `its files: ${files
-          .map((f) => f.path)
-          .slice(0, 8)
-          .join(", ")}`,
-      );
-    }
-    configText = await blob.text();
-  } catch (e) {
-    const status = hubStatus(e);
-    if (status === 401 || status === 403) {
-      throw new SourceProblem(
-        token
-          ? `HF_TOKEN cannot read ${repo}: it is gated (${info.gated} approval) and the token's account has no access`
-          : `${repo} is gated (${info.gated} approval) and HF_TOKEN is not set`,
-        token
-          ? `request access at ${page} with the account the token belongs to`
-          : `request access at ${page}, then export HF_TOKEN (and list HF_TOKEN under secrets so the server can download it)`,
-      );
-    }
-    if (status !== undefined) throw new SourceProblem(`cannot read config.json of ${repo}: ${hubMessage(e)}`);
-    throw unreachable(e);
-  }
-
-  const safetensors = files.filter((f) => f.path.endsWith(".safetensors"));
-  const weights = safetensors.length ? safetensors : files.filter((f) => /\.(bin|pt)$/.test(f.path));
-  if (!weights.length) {
-    throw new SourceProblem(
-      `${repo} has no weight files (*.safetensors or *.bin)`,
-      `its files: ${files
-        .map((f) => f.path)
-        .slice(0, 8)
-        .join(", ")}`,
-    );
-  }
+  const configText = await readConfigJson(s, repo, info, files);
+  const weights = weightFiles(repo, files);
   let config: Record<string, unknown>;
   try {
     config = JSON.parse(configText) as Record<string, unknown>;
@@ -152,6 +112,85 @@ export async function checkHfSource(repo: string, revision?: string): Promise<Mo
     weightBytes,
     gated,
   };
+}
+
+type RepoInfo = { sha: string; gated: false | "auto" | "manual" };
+
+/** The repo's commit and gating; a repo or revision the Hub does not know (or hides) is a SourceProblem saying which. */
+async function readRepoInfo(s: HubSession, repo: string, revision: string | undefined): Promise<RepoInfo> {
+  try {
+    return await s.hub.modelInfo({ name: repo, revision, additionalFields: ["sha"], ...s.common });
+  } catch (e) {
+    const status = hubStatus(e);
+    if (status !== 401 && status !== 404) throw unreachable(s, e);
+    if (revision) {
+      const exists = await s.hub.modelInfo({ name: repo, ...s.common }).then(
+        () => true,
+        () => false,
+      );
+      if (exists)
+        throw new SourceProblem(
+          `${repo} has no revision "${revision}"`,
+          `use a branch, tag or commit of ${s.page}, or drop @${revision}`,
+        );
+    }
+    throw new SourceProblem(
+      `Hugging Face repo ${repo} not found${s.token ? "" : " (or it is private and HF_TOKEN is not set)"}`,
+      `check the name at ${s.page}`,
+    );
+  }
+}
+
+/** config.json's text at the repo's commit; missing, or gated away from this token, is a SourceProblem with the fix. */
+async function readConfigJson(
+  s: HubSession,
+  repo: string,
+  info: RepoInfo,
+  files: readonly { path: string }[],
+): Promise<string> {
+  try {
+    const blob = await s.hub.downloadFile({ repo, path: "config.json", revision: info.sha, xet: false, ...s.common });
+    if (!blob) {
+      throw new SourceProblem(
+        `${repo} has no config.json, so vLLM cannot load it`,
+        `its files: ${files
+          .map((f) => f.path)
+          .slice(0, 8)
+          .join(", ")}`,
+      );
+    }
+    return await blob.text();
+  } catch (e) {
+    const status = hubStatus(e);
+    if (status === 401 || status === 403) {
+      throw new SourceProblem(
+        s.token
+          ? `HF_TOKEN cannot read ${repo}: it is gated (${info.gated} approval) and the token's account has no access`
+          : `${repo} is gated (${info.gated} approval) and HF_TOKEN is not set`,
+        s.token
+          ? `request access at ${s.page} with the account the token belongs to`
+          : `request access at ${s.page}, then export HF_TOKEN (and list HF_TOKEN under secrets so the server can download it)`,
+      );
+    }
+    if (status !== undefined) throw new SourceProblem(`cannot read config.json of ${repo}: ${hubMessage(e)}`);
+    throw unreachable(s, e);
+  }
+}
+
+/** The files vLLM loads weights from: *.safetensors, else *.bin / *.pt; none is a SourceProblem. */
+function weightFiles<F extends { path: string }>(repo: string, files: readonly F[]): F[] {
+  const safetensors = files.filter((f) => f.path.endsWith(".safetensors"));
+  const weights = safetensors.length ? safetensors : files.filter((f) => /\.(bin|pt)$/.test(f.path));
+  if (!weights.length) {
+    throw new SourceProblem(
+      `${repo} has no weight files (*.safetensors or *.bin)`,
+      `its files: ${files
+        .map((f) => f.path)
+        .slice(0, 8)
+        .join(", ")}`,
+    );
+  }
+  return weights;
 }
 
 /** One small file of a repo (e.g. a LoRA adapter's adapter_config.json), or undefined when the repo has none. */

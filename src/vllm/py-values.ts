@@ -105,7 +105,18 @@ export function validateJsonSchema(
 ): string | undefined {
   if (schema === undefined || schema === true) return undefined;
   if (schema === false) return `${at || "value"}: not allowed`;
-  const where = at || "the value";
+  return (
+    composedProblem(v, schema, root, at) ??
+    valueProblem(v, schema, at || "the value") ??
+    (Array.isArray(v) ? itemsProblem(v, schema, root, at) : propertiesProblem(v, schema, root, at))
+  );
+}
+
+/**
+ * The schemas this one is made of: its $ref, every allOf, and a union (anyOf/oneOf) of which no branch
+ * fits, reported by the branch that says most (a wrong kind of value, or null, only when all say that).
+ */
+function composedProblem(v: unknown, schema: JsonSchema, root: JsonSchema, at: string): string | undefined {
   if (schema.$ref) {
     const name = decodeURIComponent(schema.$ref.replace(/^#\/\$defs\//, ""));
     const target = schema.$ref === "#" ? root : root.$defs?.[name];
@@ -122,6 +133,11 @@ export function validateJsonSchema(
     const errors = union.map((s) => validateJsonSchema(v, s, root, at));
     if (!errors.includes(undefined)) return errors.find((e) => e && !/ is not (null|of type)/.test(e)) ?? errors[0];
   }
+  return undefined;
+}
+
+/** The value itself against enum, const, type and, for a number, its bounds. `where` names it in the message. */
+function valueProblem(v: unknown, schema: JsonSchema, where: string): string | undefined {
   if (schema.enum && !schema.enum.some((e) => e === v || (typeof v === "boolean" && e === Number(v)))) {
     const shown =
       schema.enum.length <= 6
@@ -134,58 +150,70 @@ export function validateJsonSchema(
   }
   if ("const" in schema && schema.const !== v)
     return `${where} must be ${JSON.stringify(schema.const)}, got ${JSON.stringify(v)}`;
-  if (schema.type !== undefined) {
-    const types = Array.isArray(schema.type) ? schema.type : [schema.type];
-    if (!types.some((t) => fits(t, v)))
-      return `${where} is not of type ${types.join(" or ")} (got ${typeOf(v)} ${JSON.stringify(v)})`;
-    const numeric = types.includes("integer") || types.includes("number");
-    if (numeric && typeof v !== "object") {
-      const n = num(v);
-      if (types.includes("integer") && !types.includes("number") && !Number.isInteger(n))
-        return `${where} must be a whole number, got ${JSON.stringify(v)}`;
-      if (schema.minimum !== undefined && n < schema.minimum)
-        return `${where} must be ≥ ${schema.minimum}, got ${JSON.stringify(v)}`;
-      if (schema.maximum !== undefined && n > schema.maximum)
-        return `${where} must be ≤ ${schema.maximum}, got ${JSON.stringify(v)}`;
-      if (schema.exclusiveMinimum !== undefined && n <= schema.exclusiveMinimum)
-        return `${where} must be > ${schema.exclusiveMinimum}, got ${JSON.stringify(v)}`;
-      if (schema.exclusiveMaximum !== undefined && n >= schema.exclusiveMaximum)
-        return `${where} must be < ${schema.exclusiveMaximum}, got ${JSON.stringify(v)}`;
-    }
+  if (schema.type === undefined) return undefined;
+  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+  if (!types.some((t) => fits(t, v)))
+    return `${where} is not of type ${types.join(" or ")} (got ${typeOf(v)} ${JSON.stringify(v)})`;
+  const numeric = types.includes("integer") || types.includes("number");
+  if (!numeric || typeof v === "object") return undefined;
+  const n = num(v);
+  if (types.includes("integer") && !types.includes("number") && !Number.isInteger(n))
+    return `${where} must be a whole number, got ${JSON.stringify(v)}`;
+  if (schema.minimum !== undefined && n < schema.minimum)
+    return `${where} must be ≥ ${schema.minimum}, got ${JSON.stringify(v)}`;
+  if (schema.maximum !== undefined && n > schema.maximum)
+    return `${where} must be ≤ ${schema.maximum}, got ${JSON.stringify(v)}`;
+  if (schema.exclusiveMinimum !== undefined && n <= schema.exclusiveMinimum)
+    return `${where} must be > ${schema.exclusiveMinimum}, got ${JSON.stringify(v)}`;
+  if (schema.exclusiveMaximum !== undefined && n >= schema.exclusiveMaximum)
+    return `${where} must be < ${schema.exclusiveMaximum}, got ${JSON.stringify(v)}`;
+  return undefined;
+}
+
+/** A list: its length, then each item against prefixItems (by position) or items. */
+function itemsProblem(v: unknown[], schema: JsonSchema, root: JsonSchema, at: string): string | undefined {
+  const where = at || "the value";
+  if (schema.minItems !== undefined && v.length < schema.minItems)
+    return `${where} needs at least ${schema.minItems} items`;
+  if (schema.maxItems !== undefined && v.length > schema.maxItems)
+    return `${where} takes at most ${schema.maxItems} items`;
+  const prefix = schema.prefixItems ?? [];
+  for (let i = 0; i < v.length; i++) {
+    const bad = validateJsonSchema(v[i], i < prefix.length ? prefix[i] : schema.items, root, `${at}[${i}]`);
+    if (bad) return bad;
   }
-  if (Array.isArray(v)) {
-    if (schema.minItems !== undefined && v.length < schema.minItems)
-      return `${where} needs at least ${schema.minItems} items`;
-    if (schema.maxItems !== undefined && v.length > schema.maxItems)
-      return `${where} takes at most ${schema.maxItems} items`;
-    const prefix = schema.prefixItems ?? [];
-    for (let i = 0; i < v.length; i++) {
-      const bad = validateJsonSchema(v[i], i < prefix.length ? prefix[i] : schema.items, root, `${at}[${i}]`);
+  return undefined;
+}
+
+/**
+ * An object, when the schema says anything of its keys: each key against its property (a key unknown to a
+ * closed schema, or private, is named with the keys there are), or against additionalProperties; then the
+ * required keys.
+ */
+function propertiesProblem(v: unknown, schema: JsonSchema, root: JsonSchema, at: string): string | undefined {
+  if (
+    v === null ||
+    typeof v !== "object" ||
+    !(schema.properties || schema.additionalProperties !== undefined || schema.required)
+  )
+    return undefined;
+  const obj = v as Record<string, unknown>;
+  for (const [k, x] of Object.entries(obj)) {
+    // pydantic dataclasses take no private (_x) fields from input
+    const sub = k.startsWith("_") ? undefined : schema.properties?.[k];
+    const key = at ? `${at}.${k}` : k;
+    if (sub !== undefined) {
+      const bad = validateJsonSchema(x, sub, root, key);
+      if (bad) return bad;
+    } else if (schema.additionalProperties === false || (k.startsWith("_") && schema.properties?.[k])) {
+      const known = Object.keys(schema.properties ?? {});
+      return `${key} is not a key of this config${known.length ? ` (keys: ${known.join(", ")})` : ""}`;
+    } else if (typeof schema.additionalProperties === "object") {
+      const bad = validateJsonSchema(x, schema.additionalProperties, root, key);
       if (bad) return bad;
     }
-  } else if (
-    v !== null &&
-    typeof v === "object" &&
-    (schema.properties || schema.additionalProperties !== undefined || schema.required)
-  ) {
-    const obj = v as Record<string, unknown>;
-    for (const [k, x] of Object.entries(obj)) {
-      // pydantic dataclasses take no private (_x) fields from input
-      const sub = k.startsWith("_") ? undefined : schema.properties?.[k];
-      const key = at ? `${at}.${k}` : k;
-      if (sub !== undefined) {
-        const bad = validateJsonSchema(x, sub, root, key);
-        if (bad) return bad;
-      } else if (schema.additionalProperties === false || (k.startsWith("_") && schema.properties?.[k])) {
-        const known = Object.keys(schema.properties ?? {});
-        return `${key} is not a key of this config${known.length ? ` (keys: ${known.join(", ")})` : ""}`;
-      } else if (typeof schema.additionalProperties === "object") {
-        const bad = validateJsonSchema(x, schema.additionalProperties, root, key);
-        if (bad) return bad;
-      }
-    }
-    for (const r of schema.required ?? []) if (!(r in obj)) return `${at ? `${at}.` : ""}${r} is required`;
   }
+  for (const r of schema.required ?? []) if (!(r in obj)) return `${at ? `${at}.` : ""}${r} is required`;
   return undefined;
 }
 

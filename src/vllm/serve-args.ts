@@ -351,26 +351,34 @@ export function validateExtraArgs(
   options: ValidateOptions = {},
 ): ExtraArgsResult {
   const version = options.version ?? catalogIndex().default;
-  const imageVersion = options.target ? undefined : (options.imageVersion ?? version);
   const p = parserFor(version);
-  const problems: Finding[] = [];
+  const args = tokens.map((t) => t.value);
+  const scan: ArgScan = {
+    p,
+    version,
+    imageVersion: options.target ? undefined : (options.imageVersion ?? version),
+    sev: strict ? "error" : "warning",
+    list: [],
+    cls: [],
+    i: 0,
+    problems: [],
+    pathOf: (src) => tokens[src]?.path ?? tokens[tokens.length - 1]?.path ?? ["extra_args"],
+  };
+  const { problems, sev, pathOf } = scan;
   const flagsSet = new Set<string>();
   const flagUses: ExtraArgsResult["flagUses"] = [];
-  const sev = strict ? "error" : "warning";
-  const args = tokens.map((t) => t.value);
-  const pathOf = (src: number) => tokens[src]?.path ?? tokens[tokens.length - 1]?.path ?? ["extra_args"];
   const rw = rewrite(p, args);
   if (rw.error) problems.push({ path: pathOf(rw.error.src), severity: sev, message: rw.error.message });
-  const list = rw.args;
-  const cls = list.map((a) => classify(p, a.value));
+  const list = (scan.list = rw.args);
+  const cls = (scan.cls = list.map((a) => classify(p, a.value)));
   let lastSwitch: string | undefined;
-  for (let i = 0; i < list.length;) {
-    const a = list[i]!;
-    const c = cls[i]!;
+  while (scan.i < list.length) {
+    const a = list[scan.i]!;
+    const c = cls[scan.i]!;
     const path = pathOf(a.src);
     const afterSwitch = lastSwitch;
     lastSwitch = undefined;
-    i++;
+    scan.i++;
     if (a.value === "--") {
       problems.push({
         path,
@@ -381,46 +389,16 @@ export function validateExtraArgs(
       continue;
     }
     if (c.kind === "A") {
-      if (/\s/.test(a.value) && a.value.trim().startsWith("-") && typeof path[path.length - 1] === "number") {
-        problems.push({
-          path,
-          severity: sev,
-          message: `"${a.value}" is one list element, so vLLM would receive it as a single argument`,
-          hint: `split it: ${JSON.stringify(a.value.trim().split(/\s+/))}`,
-        });
-      } else {
-        problems.push(
-          afterSwitch
-            ? {
-                path,
-                severity: sev,
-                message: `unexpected argument "${a.value}": ${afterSwitch} is a switch and takes no value`,
-                hint: `write ${afterSwitch} alone`,
-              }
-            : {
-                path,
-                severity: sev,
-                message: `unexpected argument "${a.value}": extra_args holds flags and their values only`,
-                hint: "the model comes from model_hf_path or model_path; check that the flag before it takes a value",
-              },
-        );
-      }
+      problems.push(positionalProblem(a.value, path, afterSwitch, sev));
       continue;
     }
-    if (c.kind === "ambiguous") {
-      const names = [...new Set(c.matches.map((m) => display(p.options.get(m)!)))];
-      problems.push({
-        path,
-        severity: sev,
-        message: `${a.value.split("=")[0]} is ambiguous in vLLM ${version}: it could be ${c.matches.join(", ")}`,
-        hint: `write the full flag name${names.length === 1 ? ` (${names[0]})` : ""}`,
-      });
-      while (i < list.length && cls[i]!.kind === "A") i++;
-      continue;
-    }
-    if (c.kind === "unknown") {
-      problems.push(unknownProblem(p, c.optionString, path, sev, imageVersion));
-      while (i < list.length && cls[i]!.kind === "A") i++;
+    if (c.kind === "ambiguous" || c.kind === "unknown") {
+      problems.push(
+        c.kind === "ambiguous"
+          ? ambiguousProblem(scan, a.value, c.matches, path)
+          : unknownProblem(p, c.optionString, path, sev, scan.imageVersion),
+      );
+      skipPositionals(scan);
       continue;
     }
     const { flag } = c.opt;
@@ -432,117 +410,205 @@ export function validateExtraArgs(
       values: [] as string[],
     };
     flagUses.push(use);
-    const owned = OWNED_FLAGS[flag.name];
-    if (owned) {
-      problems.push({
-        path,
-        severity: "error",
-        message: `${flag.name} is set by vllmapp${owned.field ? `; use the ${owned.field} field instead` : ""}`,
-        hint: owned.why,
-      });
-      if (flag.takes_value && c.explicit === undefined) while (i < list.length && cls[i]!.kind === "A") i++;
-      continue;
-    }
-    if (flag.kind === "help" || flag.kind === "version") {
-      problems.push({
-        path,
-        severity: sev,
-        message: `${c.optionString} makes vLLM print ${flag.kind === "help" ? "its help" : "its version"} and exit, so the server would never start`,
-        hint: "remove it (run `vllm serve --help` in the image to read the help)",
-      });
-      continue;
-    }
-    const shown = display(c.opt);
-    if (c.abbreviatedFrom && c.abbreviatedFrom !== c.optionString && c.abbreviatedFrom.startsWith("--")) {
-      problems.push({
-        path,
-        severity: "note",
-        message: `${c.abbreviatedFrom.split("=")[0]} is accepted as an abbreviation of ${c.optionString}`,
-        hint: `write ${c.optionString} in full; a later vLLM flag could make the abbreviation ambiguous`,
-      });
-    }
-    if (flag.deprecated && !c.opt.negated) {
-      problems.push({
-        path,
-        severity: "warning",
-        message: `${flag.name} is deprecated in vLLM ${version}${flag.deprecation ? `: ${flag.deprecation}` : ""}`,
-        ...(flag.replacement ? { hint: `use ${flag.replacement}` } : {}),
-      });
-    }
-    // argparse: explicit values, then the run of following arguments that are not options
-    let values: Arg[] = [];
-    const following = () => {
-      let n = 0;
-      while (i + n < list.length && cls[i + n]!.kind === "A" && list[i + n]!.value !== "--") n++;
-      return n;
-    };
+    if (refusedOption(scan, c, path)) continue;
     if (!flag.takes_value) {
-      if (c.explicit !== undefined) {
-        const fix = c.opt.negated
-          ? shown
-          : /^(false|0|no|off)$/i.test(c.explicit) && flag.negations[0]
-            ? flag.negations[0]
-            : flag.name;
-        problems.push({
-          path,
-          severity: sev,
-          message: `${c.optionString} is a switch and takes no value, got "${a.value}"`,
-          hint: `write ${fix}${flag.negations.length ? ` (the switch is ${flag.name} / ${flag.negations.join(" / ")})` : ""}`,
-        });
-      }
-      lastSwitch = shown;
+      if (c.explicit !== undefined) problems.push(switchValueProblem(c, a.value, path, sev));
+      lastSwitch = display(c.opt);
       continue;
     }
-    if (c.explicit !== undefined) {
-      if (typeof flag.nargs === "number" && flag.nargs !== 1) {
-        problems.push({
-          path,
-          severity: sev,
-          message: `${flag.name} takes ${flag.nargs} values, so "${a.value}" cannot give it one`,
-          hint: `write ${flag.name} followed by ${flag.nargs} values`,
-        });
-        continue;
-      }
-      values = [{ value: c.explicit, src: a.src }];
-    } else {
-      const n = following();
-      const nargs = flag.nargs;
-      const take =
-        nargs === null
-          ? Math.min(n, 1)
-          : nargs === "?"
-            ? Math.min(n, 1)
-            : nargs === "+" || nargs === "*"
-              ? n
-              : typeof nargs === "number"
-                ? Math.min(n, nargs)
-                : n;
-      const need = nargs === null || nargs === "+" ? 1 : typeof nargs === "number" ? nargs : 0;
-      if (take < need) {
-        problems.push({
-          path,
-          severity: sev,
-          message: `${flag.name} expects ${nargs === "+" ? "one or more values" : typeof nargs === "number" && nargs > 1 ? `${nargs} values` : "a value"}${i < list.length ? `, and "${list[i]!.value}" is an option` : ""}`,
-          hint: `write ${flag.name} VALUE or ${flag.name}=VALUE`,
-        });
-        continue;
-      }
-      values = list.slice(i, i + take);
-      i += take;
-    }
+    const values = takeValues(scan, c, a, path);
+    if (!values) continue;
     use.values = values.map((v) => v.value);
-    for (const v of values) {
-      const warnings: string[] = [];
-      const bad = checkValue(p, flag, v.value, v.json, warnings);
-      for (const w of warnings)
-        problems.push({ path: pathOf(v.src), severity: "warning", message: `${flag.name}: ${w}` });
-      if (bad) {
-        problems.push({ path: pathOf(v.src), severity: sev, message: bad });
-        break;
-      }
-    }
+    checkValues(scan, flag, values);
   }
   return { args, problems, flagsSet, flagUses };
+}
+
+/** One pass over the rewritten arguments, as argparse consumes them: the next one to read, and what was found. */
+interface ArgScan {
+  p: Parser;
+  version: string;
+  /** the image's release, for messages; undefined for an upgrade target */
+  imageVersion: string | undefined;
+  /** what the parser's rejections are: errors when the image's release is known */
+  sev: "error" | "warning";
+  list: Arg[];
+  cls: Classified[];
+  /** the next argument to read */
+  i: number;
+  problems: Finding[];
+  /** the field path of the extra_args token an argument came from */
+  pathOf: (src: number) => ArgToken["path"];
+}
+
+type OptionUse = Extract<Classified, { kind: "O" }>;
+
+/** Step over the positional arguments that follow (the values of an option that is not there). */
+function skipPositionals(scan: ArgScan): void {
+  while (scan.i < scan.list.length && scan.cls[scan.i]!.kind === "A") scan.i++;
+}
+
+/** A positional argument: a flag and value written as one element, a value after a switch, or a stray word. */
+function positionalProblem(
+  value: string,
+  path: ArgToken["path"],
+  afterSwitch: string | undefined,
+  sev: ArgScan["sev"],
+): Finding {
+  if (/\s/.test(value) && value.trim().startsWith("-") && typeof path[path.length - 1] === "number") {
+    return {
+      path,
+      severity: sev,
+      message: `"${value}" is one list element, so vLLM would receive it as a single argument`,
+      hint: `split it: ${JSON.stringify(value.trim().split(/\s+/))}`,
+    };
+  }
+  return afterSwitch
+    ? {
+        path,
+        severity: sev,
+        message: `unexpected argument "${value}": ${afterSwitch} is a switch and takes no value`,
+        hint: `write ${afterSwitch} alone`,
+      }
+    : {
+        path,
+        severity: sev,
+        message: `unexpected argument "${value}": extra_args holds flags and their values only`,
+        hint: "the model comes from model_hf_path or model_path; check that the flag before it takes a value",
+      };
+}
+
+/** An abbreviation that matches several options of this release. */
+function ambiguousProblem(scan: ArgScan, value: string, matches: string[], path: ArgToken["path"]): Finding {
+  const names = [...new Set(matches.map((m) => display(scan.p.options.get(m)!)))];
+  return {
+    path,
+    severity: scan.sev,
+    message: `${value.split("=")[0]} is ambiguous in vLLM ${scan.version}: it could be ${matches.join(", ")}`,
+    hint: `write the full flag name${names.length === 1 ? ` (${names[0]})` : ""}`,
+  };
+}
+
+/**
+ * What is said of an option before its values: a flag vllmapp sets (its values skipped) or one that stops
+ * the server (help, version) is refused, true; an abbreviation and a deprecated flag get a note or warning.
+ */
+function refusedOption(scan: ArgScan, c: OptionUse, path: ArgToken["path"]): boolean {
+  const { flag } = c.opt;
+  const owned = OWNED_FLAGS[flag.name];
+  if (owned) {
+    scan.problems.push({
+      path,
+      severity: "error",
+      message: `${flag.name} is set by vllmapp${owned.field ? `; use the ${owned.field} field instead` : ""}`,
+      hint: owned.why,
+    });
+    if (flag.takes_value && c.explicit === undefined) skipPositionals(scan);
+    return true;
+  }
+  if (flag.kind === "help" || flag.kind === "version") {
+    scan.problems.push({
+      path,
+      severity: scan.sev,
+      message: `${c.optionString} makes vLLM print ${flag.kind === "help" ? "its help" : "its version"} and exit, so the server would never start`,
+      hint: "remove it (run `vllm serve --help` in the image to read the help)",
+    });
+    return true;
+  }
+  if (c.abbreviatedFrom && c.abbreviatedFrom !== c.optionString && c.abbreviatedFrom.startsWith("--")) {
+    scan.problems.push({
+      path,
+      severity: "note",
+      message: `${c.abbreviatedFrom.split("=")[0]} is accepted as an abbreviation of ${c.optionString}`,
+      hint: `write ${c.optionString} in full; a later vLLM flag could make the abbreviation ambiguous`,
+    });
+  }
+  if (flag.deprecated && !c.opt.negated) {
+    scan.problems.push({
+      path,
+      severity: "warning",
+      message: `${flag.name} is deprecated in vLLM ${scan.version}${flag.deprecation ? `: ${flag.deprecation}` : ""}`,
+      ...(flag.replacement ? { hint: `use ${flag.replacement}` } : {}),
+    });
+  }
+  return false;
+}
+
+/** A switch given a value (`--x=false`): the switch or its negation to write instead. */
+function switchValueProblem(c: OptionUse, value: string, path: ArgToken["path"], sev: ArgScan["sev"]): Finding {
+  const { flag } = c.opt;
+  const fix = c.opt.negated
+    ? display(c.opt)
+    : /^(false|0|no|off)$/i.test(c.explicit!) && flag.negations[0]
+      ? flag.negations[0]
+      : flag.name;
+  return {
+    path,
+    severity: sev,
+    message: `${c.optionString} is a switch and takes no value, got "${value}"`,
+    hint: `write ${fix}${flag.negations.length ? ` (the switch is ${flag.name} / ${flag.negations.join(" / ")})` : ""}`,
+  };
+}
+
+/**
+ * The values an option takes, as argparse gives them: its explicit `=` value, else the run of following
+ * arguments that are not options, as many as nargs allows. Too few is a problem (undefined).
+ */
+function takeValues(scan: ArgScan, c: OptionUse, a: Arg, path: ArgToken["path"]): Arg[] | undefined {
+  const { flag } = c.opt;
+  const { list, cls } = scan;
+  if (c.explicit !== undefined) {
+    if (typeof flag.nargs === "number" && flag.nargs !== 1) {
+      scan.problems.push({
+        path,
+        severity: scan.sev,
+        message: `${flag.name} takes ${flag.nargs} values, so "${a.value}" cannot give it one`,
+        hint: `write ${flag.name} followed by ${flag.nargs} values`,
+      });
+      return undefined;
+    }
+    return [{ value: c.explicit, src: a.src }];
+  }
+  const i = scan.i;
+  let n = 0;
+  while (i + n < list.length && cls[i + n]!.kind === "A" && list[i + n]!.value !== "--") n++;
+  const nargs = flag.nargs;
+  const take =
+    nargs === null
+      ? Math.min(n, 1)
+      : nargs === "?"
+        ? Math.min(n, 1)
+        : nargs === "+" || nargs === "*"
+          ? n
+          : typeof nargs === "number"
+            ? Math.min(n, nargs)
+            : n;
+  const need = nargs === null || nargs === "+" ? 1 : typeof nargs === "number" ? nargs : 0;
+  if (take < need) {
+    scan.problems.push({
+      path,
+      severity: scan.sev,
+      message: `${flag.name} expects ${nargs === "+" ? "one or more values" : typeof nargs === "number" && nargs > 1 ? `${nargs} values` : "a value"}${i < list.length ? `, and "${list[i]!.value}" is an option` : ""}`,
+      hint: `write ${flag.name} VALUE or ${flag.name}=VALUE`,
+    });
+    return undefined;
+  }
+  scan.i += take;
+  return list.slice(i, i + take);
+}
+
+/** Each value converted and checked as the parser would; the first bad one is a problem, and the rest unread. */
+function checkValues(scan: ArgScan, flag: CatalogFlag, values: readonly Arg[]): void {
+  for (const v of values) {
+    const warnings: string[] = [];
+    const bad = checkValue(scan.p, flag, v.value, v.json, warnings);
+    for (const w of warnings)
+      scan.problems.push({ path: scan.pathOf(v.src), severity: "warning", message: `${flag.name}: ${w}` });
+    if (bad) {
+      scan.problems.push({ path: scan.pathOf(v.src), severity: scan.sev, message: bad });
+      break;
+    }
+  }
 }
 
 /** Substitute `${name}` with parameter values; unknown names are problems. */

@@ -87,6 +87,11 @@ const CONFIG_CASES: [label: string, content: string | Buffer, want: RegExp][] = 
     /vllm-app\.yaml:\d+:1 the file holds 600 apps; at most 500/,
   ],
   [
+    "too many apps, each with a YAML error",
+    Array.from({ length: 501 }, (_, i) => `name: a${i}\nport: [\n`).join("---\n"),
+    /vllm-app\.yaml:1501:1 the file holds 501 apps; at most 500/,
+  ],
+  [
     "deep flow nesting",
     `${QWEN}pod_template: ${"[".repeat(50_000)}${"]".repeat(50_000)}\n`,
     /vllm-app\.yaml:5:\d+ [^\n]*nests (too deeply|more than 64 levels)/,
