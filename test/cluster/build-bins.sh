@@ -210,7 +210,7 @@ build_kwok() {
   log "kwok $KWOK_VERSION: done"
 }
 
-comps=("$@"); [[ ${#comps[@]} -eq 0 ]] && comps=(etcd kwok k8s kubelet nodetools k8s-oldest checkers)
+comps=("$@"); [[ ${#comps[@]} -eq 0 ]] && comps=(etcd kwok k8s kubelet kube-proxy nodetools k8s-oldest checkers)
 mkdir -p "$CACHE"
 for c in "${comps[@]}"; do
   case $c in

@@ -64,6 +64,9 @@ async function ensureCoredns(log) {
       env: { ...process.env, CGO_ENABLED: "0", GOTOOLCHAIN: "local", GOFLAGS: "-buildvcs=false" },
       timeoutMs: 1_800_000,
     });
+    const v = await run(path.join(tmp, "coredns"), ["-version"]);
+    if (!v.stdout.includes(`CoreDNS-${corednsVersion().slice(1)}`))
+      throw new TestbedError(`the built CoreDNS says ${v.stdout.trim()}, not ${corednsVersion()}`);
     fs.writeFileSync(path.join(tmp, ".complete"), "");
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);
