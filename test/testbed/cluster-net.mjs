@@ -1,3 +1,4 @@
+// @ts-check
 // The real node's Service network: kube-proxy (iptables mode) built from the same k8s.io/kubernetes module and
 // version as the kubelet, and cluster DNS: CoreDNS (github.com/coredns/coredns, the version
 // test/cluster/tools/coredns/go.mod pins, with only the plugins used here) on the host, listening on the pod
@@ -38,7 +39,7 @@ export function corednsVersion() {
   const m = /^\s*(?:require\s+)?github\.com\/coredns\/coredns (v\S+)/m.exec(
     fs.readFileSync(path.join(COREDNS_TOOLS, "go.mod"), "utf8"),
   );
-  if (!m) throw new TestbedError(`test/cluster/tools/coredns/go.mod does not require ${COREDNS_MODULE}`);
+  if (!m?.[1]) throw new TestbedError(`test/cluster/tools/coredns/go.mod does not require ${COREDNS_MODULE}`);
   return m[1];
 }
 
@@ -48,6 +49,10 @@ function corednsDir() {
   return path.join(cacheRoot(), `coredns-${corednsVersion()}-${h.digest("hex").slice(0, 16)}`);
 }
 
+/** @typedef {(msg: string) => void} Log */
+/** @typedef {(cmd: string, args: string[], opts?: object) => Promise<{ code: number | null, stdout: string, stderr: string }>} Run */
+
+/** @param {Log} log */
 async function ensureCoredns(log) {
   const dir = corednsDir();
   const bin = path.join(dir, "coredns");
@@ -78,9 +83,15 @@ async function ensureCoredns(log) {
   return bin;
 }
 
-/** kube-proxy: build-bins.sh's `kube-proxy` component (the kubelet's module and version, its own process). */
+/**
+ * kube-proxy: build-bins.sh's `kube-proxy` component (the kubelet's module and version, its own process).
+ * @param {Log} log
+ */
 async function ensureKubeProxy(log) {
-  const dir = path.join(cacheRoot(), `kube-proxy-${readVersions().K8S_VERSION}`);
+  const dir = path.join(
+    cacheRoot(),
+    `kube-proxy-${/** @type {Record<string, string>} */ (readVersions()).K8S_VERSION}`,
+  );
   const bin = path.join(dir, "kube-proxy");
   if (fs.existsSync(path.join(dir, ".complete"))) return bin;
   const t0 = Date.now();
@@ -96,7 +107,11 @@ async function ensureKubeProxy(log) {
   return bin;
 }
 
-/** Both binaries, built in parallel when missing. */
+/**
+ * Both binaries, built in parallel when missing.
+ * @param {{ log: Log }} opts
+ * @returns {Promise<{ kubeProxy: string, coredns: string }>}
+ */
 export async function ensureClusterNetBinaries({ log }) {
   const [kubeProxy, coredns] = await Promise.all([ensureKubeProxy(log), ensureCoredns(log)]);
   return { kubeProxy, coredns };
@@ -111,10 +126,11 @@ export function upstreamNameservers(resolvConf = "/etc/resolv.conf") {
     text = fs.readFileSync(resolvConf, "utf8");
   } catch {}
   return [...text.matchAll(/^\s*nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)]
-    .map((m) => m[1])
+    .map((m) => String(m[1]))
     .filter((ip) => !PRIVATE.some((re) => re.test(ip)) && ip !== CLUSTER_DNS_IP);
 }
 
+/** @param {{ kubeconfig: string, healthPort: number, readyPort: number, upstreams: string[] }} o */
 function corefile({ kubeconfig, healthPort, readyPort, upstreams }) {
   return `.:53 {
     bind ${CLUSTER_DNS_IP}
@@ -132,6 +148,7 @@ ${upstreams.length ? `    forward . ${upstreams.join(" ")}\n` : ""}    cache 5
 `;
 }
 
+/** @param {{ kubeconfig: string, healthzPort: number, metricsPort: number }} o */
 function kubeProxyConfig({ kubeconfig, healthzPort, metricsPort }) {
   return `apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
@@ -172,8 +189,12 @@ subjects:
 - {apiGroup: rbac.authorization.k8s.io, kind: User, name: "vllmapp-testbed:coredns"}
 `;
 
-/** A client certificate of the test bed's CA for `cn` and a kubeconfig with it. */
+/**
+ * A client certificate of the test bed's CA for `cn` and a kubeconfig with it.
+ * @param {string} dir @param {string} pki @param {string} server @param {string} cn @param {string} context
+ */
 async function clientKubeconfig(dir, pki, server, cn, context) {
+  /** @param {string[]} args */
   const o = (args) => run("openssl", args, { cwd: dir });
   const name = cn.replace(/[^a-z0-9-]/gi, "-");
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
@@ -198,13 +219,16 @@ async function clientKubeconfig(dir, pki, server, cn, context) {
   ]);
   const file = path.join(dir, `${name}.kubeconfig`);
   const [cert, key] = [path.join(dir, `${name}.crt`), path.join(dir, `${name}.key`)];
-  writeKubeconfig(file, server, pki, { user: cn, cert, key, context });
+  writeKubeconfig(file, server, pki, /** @type {any} */ ({ user: cn, cert, key, context }));
   return file;
 }
 
 /**
  * kube-proxy and CoreDNS for the real node (after it is Ready). Resolves once kube-proxy has synced its rules
  * (/healthz 200) and CoreDNS has listed the cluster (/ready 200), with the env they add.
+ * @param {any} ctx the bring-up's context (lib.mjs's Ctx)
+ * @param {{ netBins: { kubeProxy: string, coredns: string }, pki: string, server: string,
+ *   kubectl: (args: string[], opts?: { input?: string }) => Promise<unknown> }} opts
  */
 export async function startClusterNet(ctx, { netBins: bins, pki, server, kubectl }) {
   const dir = path.join(ctx.workDir, "cluster-net");
@@ -247,17 +271,21 @@ export async function startClusterNet(ctx, { netBins: bins, pki, server, kubectl
 /**
  * Stop CoreDNS and kube-proxy, then remove every iptables chain and rule kube-proxy made (`kube-proxy --cleanup`,
  * which the test bed's teardown and a bring-up after a killed run both call). Returns the problems.
+ * @param {any} state a test bed's state (lib.mjs), or null
+ * @param {{ run: Run, stopProcess: (p: any, o: { timeoutMs: number }) => Promise<unknown>, log?: Log }} helpers
+ * @returns {Promise<string[]>}
  */
 export async function stopClusterNet(state, { run: runCmd, stopProcess, log }) {
   const net = state?.clusterNet;
   if (!net) return [];
+  /** @type {string[]} */
   const errors = [];
   for (const name of ["coredns", "kube-proxy"]) {
-    const p = (state.processes || []).find((x) => x.name === name);
+    const p = (state.processes || []).find((/** @type {{ name: string }} */ x) => x.name === name);
     try {
       if (p) await stopProcess(p, { timeoutMs: 10_000 });
     } catch (e) {
-      errors.push(`${name}: ${e.message}`);
+      errors.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
   if (net.kubeProxy && fs.existsSync(net.kubeProxy)) {
