@@ -2,13 +2,14 @@
 # Build the test bed's control-plane binaries from Go modules (through the Go
 # module proxy) into a per-version cache outside the repo, only when missing.
 #
-#   test/cluster/build-bins.sh [k8s] [etcd] [kwok] [kubelet] [nodetools] [k8s-oldest] [checkers]   (default: all)
+#   test/cluster/build-bins.sh [k8s] [etcd] [kwok] [kubelet] [kube-proxy] [nodetools] [k8s-oldest] [checkers]   (default: all)
 #
 # Cache: ${VLLMAPP_TESTBED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vllmapp-testbed}/<component>-<version>/
 #   k8s-v1.36.3/{kube-apiserver,kube-controller-manager,kube-scheduler,kubectl}
 #   etcd-v3.6.13/etcd
 #   kwok-v0.8.0/kwok
 #   kubelet-v1.36.3/kubelet            (the real node's kubelet, same module as the control plane)
+#   kube-proxy-v1.36.3/kube-proxy      (the real node's kube-proxy, same module; test/testbed/cluster-net.mjs)
 #   nodetools-<hash>/pause             (the real node's sandbox process; hash of test/cluster/nodetools)
 #   k8s-oldest-v1.30.14/kube-apiserver (the oldest supported minor's API server, test/cluster/tools/k8s-oldest)
 #   kube-score-v1.20.0/kube-score, kubeconform-v0.8.0/kubeconform   (`checkers`: go install from the proxy)
@@ -147,6 +148,19 @@ build_kubelet() {
   log "kubelet $K8S_VERSION: done"
 }
 
+build_kube_proxy() {
+  local out="$CACHE/kube-proxy-$K8S_VERSION"
+  [[ -f $out/.complete ]] && { log "kube-proxy $K8S_VERSION: cached in $out"; return; }
+  need_go; check_pin k8s k8s.io/kubernetes "$K8S_VERSION"
+  rm -rf "$out.tmp"; mkdir -p "$out.tmp"
+  log "kube-proxy $K8S_VERSION: building"
+  (cd "$HERE/tools/k8s" && go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$(k8s_ldflags)" -o "$out.tmp/" \
+      k8s.io/kubernetes/cmd/kube-proxy)
+  "$out.tmp/kube-proxy" --version >&2
+  touch "$out.tmp/.complete"; rm -rf "$out"; mv "$out.tmp" "$out"
+  log "kube-proxy $K8S_VERSION: done"
+}
+
 # sha256 over "<relative path><content>" of each .go/go.mod file in path order (lib.mjs computes the same)
 nodetools_hash() {
   (cd "$HERE/nodetools" && find . -type f \( -name '*.go' -o -name go.mod \) -printf '%P\n' | LC_ALL=C sort \
@@ -196,13 +210,14 @@ build_kwok() {
   log "kwok $KWOK_VERSION: done"
 }
 
-comps=("$@"); [[ ${#comps[@]} -eq 0 ]] && comps=(etcd kwok k8s kubelet nodetools k8s-oldest checkers)
+comps=("$@"); [[ ${#comps[@]} -eq 0 ]] && comps=(etcd kwok k8s kubelet kube-proxy nodetools k8s-oldest checkers)
 mkdir -p "$CACHE"
 for c in "${comps[@]}"; do
   case $c in
-    k8s) build_k8s ;; etcd) build_etcd ;; kwok) build_kwok ;; kubelet) build_kubelet ;; nodetools) build_nodetools ;;
+    k8s) build_k8s ;; etcd) build_etcd ;; kwok) build_kwok ;; kubelet) build_kubelet ;; kube-proxy) build_kube_proxy ;;
+    nodetools) build_nodetools ;;
     k8s-oldest) build_k8s_oldest ;; checkers) build_checkers ;;
-    *) die "unknown component $c (k8s|etcd|kwok|kubelet|nodetools|k8s-oldest|checkers)" ;;
+    *) die "unknown component $c (k8s|etcd|kwok|kubelet|kube-proxy|nodetools|k8s-oldest|checkers)" ;;
   esac
 done
 echo "$CACHE"

@@ -25,6 +25,13 @@ import { ensureVllmImage } from "./vllm-image.mjs";
 import { ensureRcloneImage } from "./rclone-image.mjs";
 import { ensureTinyModel } from "./tiny-model.mjs";
 import { publishTinyModel } from "./publish.mjs";
+import {
+  ensureClusterNetBinaries,
+  startClusterNet,
+  stopClusterNet,
+  SERVICE_CIDR,
+  KUBERNETES_SERVICE_IP,
+} from "./cluster-net.mjs";
 import { ensureRegistryBinary, forgetImages, pushImages, startRegistry, writeHostsToml } from "./registry.mjs";
 
 /**
@@ -825,7 +832,7 @@ async function makePki(dir) {
   fs.writeFileSync(
     path.join(dir, "server.ext"),
     "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n" +
-      "subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n",
+      `subjectAltName=IP:127.0.0.1,DNS:localhost,IP:${KUBERNETES_SERVICE_IP},DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n`,
   );
   fs.writeFileSync(
     path.join(dir, "client.ext"),
@@ -980,7 +987,7 @@ async function startControlPlane(ctx, bins, versions) {
     "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
     `--service-account-key-file=${pki}/sa.pub`,
     `--service-account-signing-key-file=${pki}/sa.key`,
-    "--service-cluster-ip-range=10.96.0.0/16",
+    `--service-cluster-ip-range=${SERVICE_CIDR}`,
     "--authorization-mode=Node,RBAC",
     "--allow-privileged=true",
     "--enable-priority-and-fairness=false",
@@ -1177,7 +1184,7 @@ async function startOldestApiserver(ctx, bins, oldest, versions) {
     "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
     `--service-account-key-file=${pki}/sa.pub`,
     `--service-account-signing-key-file=${pki}/sa.key`,
-    "--service-cluster-ip-range=10.96.0.0/16",
+    `--service-cluster-ip-range=${SERVICE_CIDR}`,
     "--authorization-mode=RBAC",
     "--enable-priority-and-fairness=false",
     "--profiling=false",
@@ -1443,6 +1450,7 @@ export async function startTestbed(opts = {}) {
     );
   }
   // A stale state (its processes are gone): only clear its mounts and dockerd exec-root.
+  for (const e of await stopClusterNet(prev, { run, stopProcess, log })) log(`stale cluster network: ${e}`);
   if (prev?.node) {
     for (const e of await stopRealNode(prev, { run, stopProcess, unmountUnder, log })) log(`stale real node: ${e}`);
   }
@@ -1473,6 +1481,9 @@ export async function startTestbed(opts = {}) {
     const wantRegistry = wantDocker && opts.realVllm !== false;
     const registryBin = wantRegistry ? ensureRegistryBinary({ log }) : null;
     registryBin?.catch(() => {}); // awaited in the Docker branch
+    // kube-proxy and CoreDNS for the real node (cluster-net.mjs): built alongside everything else
+    const netBins = wantNode ? ensureClusterNetBinaries({ log }) : null;
+    netBins?.catch(() => {}); // awaited once the node is up
     /** @param {Service} svc @param {TestbedEnv} env */
     const startService = async (svc, env) => {
       log(`starting service ${svc.name}`);
@@ -1575,6 +1586,8 @@ export async function startTestbed(opts = {}) {
       // the real node runs with the cluster
       const cluster = /** @type {ClusterHandle} */ (ctx.cluster);
       Object.assign(ctx.state.env, await startRealNode(ctx, { ...cluster, images }));
+      const clusterNetBins = /** @type {NonNullable<typeof netBins>} */ (netBins); // started with the node
+      Object.assign(ctx.state.env, await startClusterNet(ctx, { ...cluster, netBins: await clusterNetBins }));
       ctx.save();
       if (ctx.registryHost) {
         // startRealNode recorded the node's folders; the registry is there only with the images
@@ -1676,6 +1689,7 @@ export async function stopTestbed(
       }).catch((/** @type {Error} */ e) => errors.push(`docker cleanup: ${e.message}`));
     }
   }
+  errors.push(...(await stopClusterNet(state, { run, stopProcess, log })));
   // The real node before the control plane: its kubelet and containerd clean up their own pods.
   errors.push(...(await stopRealNode(state, { run, stopProcess, unmountUnder, log })));
   // Clients first (kwok, scheduler, controller-manager, services), then kube-apiserver and dockerd,

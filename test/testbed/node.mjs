@@ -18,6 +18,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { writeKubeconfig } from "./lib.mjs";
+import { SERVICE_CIDR } from "./cluster-net.mjs";
 
 /**
  * @typedef {import("./lib.mjs").TestbedContext} TestbedContext
@@ -161,6 +162,8 @@ function cniConfig(/** @type {string} */ nodeDir) {
             type: "host-local",
             dataDir: path.join(nodeDir, "cni/ipam"),
             ranges: [[{ subnet, gateway: ip, rangeStart: "198.19.0.10", rangeEnd: "198.19.0.250" }]],
+            // no default route: a pod reaches the bridge's subnet and the Services (kube-proxy, cluster-net.mjs)
+            routes: [{ dst: SERVICE_CIDR, gw: ip }],
           },
         },
         { type: "portmap", capabilities: { portMappings: true } },
@@ -199,6 +202,9 @@ enforceNodeAllocatable: []
 podLogsDir: ${JSON.stringify(path.join(nodeDir, "pod-logs"))}
 volumePluginDir: ${JSON.stringify(path.join(nodeDir, "volume-plugins"))}
 resolvConf: ${JSON.stringify(path.join(nodeDir, "resolv.conf"))}
+# CoreDNS on the bridge address (cluster-net.mjs)
+clusterDNS: [${ip}]
+clusterDomain: cluster.local
 maxPods: 20
 serializeImagePulls: false
 imageGCHighThresholdPercent: 100
@@ -456,7 +462,8 @@ export async function startRealNode(ctx, { bins, pki, server, kubectl, api, imag
   });
   const kcfg = path.join(nodeDir, "kubelet-config.yaml");
   fs.writeFileSync(kcfg, kubeletConfig({ nodeDir, sock, pki }));
-  // pods resolve names against their own loopback (no cluster DNS here): no DNS query leaves the node
+  // pods of dnsPolicy Default resolve names against their own loopback: no DNS query leaves the node
+  // (ClusterFirst pods ask CoreDNS, cluster-net.mjs)
   fs.writeFileSync(path.join(nodeDir, "resolv.conf"), "nameserver 127.0.0.1\n");
   const { name, ip, gpuProduct, gpus, gpuMemoryMiB } = REAL_NODE;
   const labels = [
