@@ -322,7 +322,10 @@ pod_template:
       replicas++;
       lines += ticks.length;
       const seen = new Set();
-      for (const t of ticks) seen.has(t) ? dup++ : seen.add(t);
+      for (const t of ticks) {
+        if (seen.has(t)) dup++;
+        else seen.add(t);
+      }
       const lo = Math.min(...ticks),
         hi = Math.max(...ticks);
       missing += hi - lo + 1 - seen.size;

@@ -4,7 +4,7 @@
 // baseline on the same machine, runs interleaved after a warm-up; medians are reported.
 // It starts its own test bed (cluster only: no Docker, no extra servers) unless KUBECONFIG and
 // VLLMAPP_TEST_KUBECTL point at one, and stops what it started. `--out FILE` also writes the table.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";

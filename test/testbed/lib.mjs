@@ -13,7 +13,6 @@
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import fsp from "node:fs/promises";
 import https from "node:https";
 import http from "node:http";
 import net from "node:net";
@@ -462,15 +461,15 @@ class Ctx {
      * @type {string | null}
      */
     this.podHost = null;
-    // set during the bring-up (declared here for the type checker only: these lines assign nothing)
+    // set during the bring-up
     /** @type {ClusterHandle | undefined} the control plane, once it runs */
-    this.cluster;
+    this.cluster = undefined;
     /** @type {{ vllm: BuiltImage, rclone: BuiltImage } | undefined} the real vLLM and rclone images */
-    this.images;
+    this.images = undefined;
     /** @type {Promise<Record<string, string>> | undefined} the registry pushes: image tag → registry ref */
-    this.pushing;
+    this.pushing = undefined;
     /** @type {string | undefined} the OCI registry's host:port */
-    this.registryHost;
+    this.registryHost = undefined;
   }
 
   save() {
