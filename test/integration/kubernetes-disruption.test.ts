@@ -11,7 +11,15 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { workdir } from "../support/cli.ts";
 import { tbEnv } from "../support/testbed.ts";
-import { cliIn, kubectl, kubectlJson, podsOf, waitUntil, withNamespaceFreed } from "./kubernetes-support.ts";
+import {
+  cliIn,
+  kubectl,
+  kubectlJson,
+  kwokGpuNode,
+  podsOf,
+  waitUntil,
+  withNamespaceFreed,
+} from "./kubernetes-support.ts";
 
 const ID = randomBytes(3).toString("hex");
 /** every node of this file carries this taint and label (the app tolerates and selects them), so no other pod lands on them and the app lands nowhere else */
@@ -36,54 +44,23 @@ ${annotations ? `  metadata:\n    annotations: {${annotations}}\n` : ""}  spec:
   });
 }
 
+/** a kwok node with one L4, labelled as GPU feature discovery does, only this file's pods on it */
 async function kwokL4Node(name: string): Promise<void> {
-  const capacity = { cpu: "32", memory: "128Gi", pods: "110", "ephemeral-storage": "1Ti", "nvidia.com/gpu": "1" };
   created.push(name);
-  await kubectl(["create", "-f", "-"], {
-    input: JSON.stringify({
-      apiVersion: "v1",
-      kind: "Node",
-      metadata: {
-        name,
-        annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
-        labels: {
-          "kubernetes.io/arch": "amd64",
-          "kubernetes.io/os": "linux",
-          "kubernetes.io/hostname": name,
-          type: "kwok",
-          "disruption-test": ID,
-          "nvidia.com/gpu.present": "true",
-          "nvidia.com/gpu.product": "NVIDIA-L4",
-          "nvidia.com/gpu.count": "1",
-          "nvidia.com/cuda.driver-version.full": "580.82.07",
-          "nvidia.com/cuda.driver.major": "580",
-          "nvidia.com/cuda.driver.minor": "82",
-          "nvidia.com/cuda.driver.rev": "07",
-        },
-      },
-      spec: { taints: [TAINT] },
-      status: {
-        capacity,
-        allocatable: capacity,
-        nodeInfo: {
-          architecture: "amd64",
-          operatingSystem: "linux",
-          kubeletVersion: "v1.36.3",
-          kubeProxyVersion: "v1.36.3",
-          containerRuntimeVersion: "containerd://kwok",
-          kernelVersion: "kwok",
-          osImage: "kwok",
-          bootID: "",
-          machineID: "",
-          systemUUID: "",
-        },
-      },
-    }),
-  });
-  await waitUntil(`kwok node ${name} Ready`, async () =>
-    (await kubectlJson(["get", "node", name])).status.conditions?.some(
-      (c: any) => c.type === "Ready" && c.status === "True",
-    ),
+  await kwokGpuNode(
+    name,
+    {
+      "disruption-test": ID,
+      "nvidia.com/gpu.present": "true",
+      "nvidia.com/gpu.product": "NVIDIA-L4",
+      "nvidia.com/gpu.count": "1",
+      "nvidia.com/cuda.driver-version.full": "580.82.07",
+      "nvidia.com/cuda.driver.major": "580",
+      "nvidia.com/cuda.driver.minor": "82",
+      "nvidia.com/cuda.driver.rev": "07",
+    },
+    [TAINT],
+    { gpus: "1", cpu: "32", memory: "128Gi" },
   );
 }
 

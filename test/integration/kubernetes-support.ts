@@ -69,15 +69,23 @@ export async function podLogs(ns: string, pod: string, logsFile: string, previou
 }
 
 /**
- * A GPU node of kwok's (4 `nvidia.com/gpu`) with these labels and taints, once Ready. The caller deletes it; a
- * taint of the test's own keeps other tests' pods off it.
+ * A GPU node of kwok's (by default 4 `nvidia.com/gpu`, 64 CPUs, 512 GiB; `size` overrides any of them) with
+ * these labels and taints, once Ready. The caller deletes it; a taint of the test's own keeps other tests'
+ * pods off it.
  */
 export async function kwokGpuNode(
   name: string,
   labels: Record<string, string>,
   taints: { key: string; value: string; effect: string }[] = [],
+  size: { gpus?: string; cpu?: string; memory?: string } = {},
 ): Promise<void> {
-  const capacity = { cpu: "64", memory: "512Gi", pods: "110", "ephemeral-storage": "1Ti", "nvidia.com/gpu": "4" };
+  const capacity = {
+    cpu: size.cpu ?? "64",
+    memory: size.memory ?? "512Gi",
+    pods: "110",
+    "ephemeral-storage": "1Ti",
+    "nvidia.com/gpu": size.gpus ?? "4",
+  };
   await kubectl(["create", "-f", "-"], {
     input: JSON.stringify({
       apiVersion: "v1",
