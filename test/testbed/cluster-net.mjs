@@ -19,7 +19,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { cacheRoot, readVersions, run, which, writeKubeconfig, TestbedError } from "./lib.mjs";
+import { cacheRoot, issueCert, readVersions, run, which, writeKubeconfig, TestbedError } from "./lib.mjs";
 import { REAL_NODE } from "./node.mjs";
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -194,32 +194,10 @@ subjects:
  * @param {string} dir @param {string} pki @param {string} server @param {string} cn @param {string} context
  */
 async function clientKubeconfig(dir, pki, server, cn, context) {
-  /** @param {string[]} args */
-  const o = (args) => run("openssl", args, { cwd: dir });
   const name = cn.replace(/[^a-z0-9-]/gi, "-");
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  await o(["req", "-new", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`]);
-  await o([
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    path.join(pki, "ca.crt"),
-    "-CAkey",
-    path.join(pki, "ca.key"),
-    "-set_serial",
-    `0x${crypto.randomBytes(16).toString("hex")}`,
-    "-days",
-    "30",
-    "-out",
-    `${name}.crt`,
-    "-extfile",
-    path.join(pki, "client.ext"),
-  ]);
+  const { cert, key } = await issueCert({ dir, pki, name, subject: `/CN=${cn}` });
   const file = path.join(dir, `${name}.kubeconfig`);
-  const [cert, key] = [path.join(dir, `${name}.crt`), path.join(dir, `${name}.key`)];
-  writeKubeconfig(file, server, pki, /** @type {any} */ ({ user: cn, cert, key, context }));
+  writeKubeconfig(file, server, pki, { user: cn, cert, key, context });
   return file;
 }
 

@@ -816,6 +816,39 @@ async function apiserverReady(server, tls) {
   return (await request(`${server}/readyz`, { tls, timeoutMs: 3000 })).status === 200;
 }
 
+/**
+ * A certificate of the test bed's CA (`<pki>/ca.crt`, `ca.key`) with a new P-256 key: `<dir>/<name>.crt` and
+ * `.key`, for `subject` (openssl's -subj), with the extensions of `<pki>/<ext>` (made by makePki). The API
+ * server's, the admin's, the real node's kubelet's (node.mjs), kube-proxy's and CoreDNS's (cluster-net.mjs).
+ * @param {{ dir: string, pki: string, name: string, subject: string, ext?: "client.ext" | "server.ext",
+ *   run?: typeof run }} what  run: the context's, where there is one
+ * @returns {Promise<{ cert: string, key: string }>}
+ */
+export async function issueCert({ dir, pki, name, subject, ext = "client.ext", run: runCmd = run }) {
+  /** @param {string[]} args */
+  const o = (args) => runCmd("openssl", args, { cwd: dir });
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  await o(["req", "-new", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject]);
+  await o([
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    path.join(pki, "ca.crt"),
+    "-CAkey",
+    path.join(pki, "ca.key"),
+    ...serial(),
+    "-days",
+    "30",
+    "-out",
+    `${name}.crt`,
+    "-extfile",
+    path.join(pki, ext),
+  ]);
+  return { cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`) };
+}
+
 /** @param {string} dir */
 async function makePki(dir) {
   fs.mkdirSync(dir, { recursive: true });
@@ -837,30 +870,9 @@ async function makePki(dir) {
     path.join(dir, "client.ext"),
     "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
   );
-  /** @param {string} name @param {string} subj @param {string} ext */
-  const issue = async (name, subj, ext) => {
-    await o(["req", "-new", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj]);
-    await o([
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "ca.crt",
-      "-CAkey",
-      "ca.key",
-      ...serial(),
-      "-days",
-      "30",
-      "-out",
-      `${name}.crt`,
-      "-extfile",
-      ext,
-    ]);
-  };
   await Promise.all([
-    issue("apiserver", "/CN=kube-apiserver", "server.ext"),
-    issue("admin", "/O=system:masters/CN=vllmapp-testbed-admin", "client.ext"),
+    issueCert({ dir, pki: dir, name: "apiserver", subject: "/CN=kube-apiserver", ext: "server.ext" }),
+    issueCert({ dir, pki: dir, name: "admin", subject: "/O=system:masters/CN=vllmapp-testbed-admin" }),
     o(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", "sa.key"]).then(() =>
       o(["pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub"]),
     ),

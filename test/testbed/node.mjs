@@ -17,7 +17,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
-import { writeKubeconfig } from "./lib.mjs";
+import { issueCert, writeKubeconfig } from "./lib.mjs";
 import { SERVICE_CIDR } from "./cluster-net.mjs";
 
 /**
@@ -223,45 +223,10 @@ shutdownGracePeriod: 0s
 
 /** @param {TestbedContext} ctx @param {string} pki @param {string} nodeDir */
 async function issueNodeCert(ctx, pki, nodeDir) {
-  const name = "kubelet";
   const dir = path.join(nodeDir, "pki");
   fs.mkdirSync(dir, { recursive: true });
-  /** @param {string[]} args */
-  const o = (args) => ctx.run("openssl", args, { cwd: dir });
-  await o([
-    "req",
-    "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    `/O=system:nodes/CN=system:node:${REAL_NODE.name}`,
-  ]);
-  await o([
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    path.join(pki, "ca.crt"),
-    "-CAkey",
-    path.join(pki, "ca.key"),
-    "-set_serial",
-    `0x${crypto.randomBytes(16).toString("hex")}`,
-    "-days",
-    "30",
-    "-out",
-    `${name}.crt`,
-    "-extfile",
-    path.join(pki, "client.ext"),
-  ]);
-  return { cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`) };
+  const subject = `/O=system:nodes/CN=system:node:${REAL_NODE.name}`;
+  return issueCert({ dir, pki, name: "kubelet", subject, run: ctx.run });
 }
 
 /**
