@@ -19,14 +19,7 @@ import { chat, s3Env } from "../support/vllm.ts";
 let ns: string;
 let cleanup: () => Promise<void>;
 before(async () => {
-  ({ ns, cleanup } = await withNamespace("realk"));
-  await kubectl([
-    "label",
-    "namespace",
-    ns,
-    "pod-security.kubernetes.io/enforce=restricted",
-    "pod-security.kubernetes.io/warn=restricted",
-  ]);
+  ({ ns, cleanup } = await withNamespace("realk", { restricted: true }));
 });
 after(() => cleanup?.());
 

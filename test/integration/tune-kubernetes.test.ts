@@ -20,14 +20,7 @@ import { kubectl, kubectlJson, tbEnv, waitUntil, withNamespace } from "../suppor
 let ns: string;
 let cleanup: () => Promise<void>;
 before(async () => {
-  ({ ns, cleanup } = await withNamespace("tunek"));
-  await kubectl([
-    "label",
-    "namespace",
-    ns,
-    "pod-security.kubernetes.io/enforce=restricted",
-    "pod-security.kubernetes.io/warn=restricted",
-  ]);
+  ({ ns, cleanup } = await withNamespace("tunek", { restricted: true }));
 });
 after(() => cleanup?.());
 

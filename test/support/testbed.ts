@@ -73,10 +73,24 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(3).toString("hex")}`;
 }
 
-/** A namespace of its own; deleted by the returned cleanup. */
-export async function withNamespace(prefix: string): Promise<{ ns: string; cleanup: () => Promise<void> }> {
+/**
+ * A namespace of its own for a test file, deleted by the returned cleanup. `restricted`: Pod Security
+ * "restricted" enforced and warned, as a security-minded platform team sets it.
+ */
+export async function withNamespace(
+  prefix: string,
+  opts: { restricted?: boolean } = {},
+): Promise<{ ns: string; cleanup: () => Promise<void> }> {
   const ns = uniqueName(prefix);
   await kubectl(["create", "namespace", ns]);
+  if (opts.restricted)
+    await kubectl([
+      "label",
+      "namespace",
+      ns,
+      "pod-security.kubernetes.io/enforce=restricted",
+      "pod-security.kubernetes.io/warn=restricted",
+    ]);
   // The ServiceAccount controller creates "default" asynchronously; pods need it.
   await waitUntil(
     `serviceaccount default in ${ns}`,
