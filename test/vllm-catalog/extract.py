@@ -677,6 +677,42 @@ def registered_names() -> dict:
     return out
 
 
+def enum_members() -> dict:
+    """The member names of every enum a config class's field takes. Some validators look a JSON value up by
+    member name ({"cudagraph_mode": "FULL_AND_PIECEWISE"}); the schemas' $defs name the enum by its class
+    name, which is the key the validator (py-values.ts memberNames) finds the names by."""
+    import typing
+
+    out: dict[str, dict] = {}
+    seen: set = set()
+
+    def fields_of(cls) -> None:
+        if cls in seen:
+            return
+        seen.add(cls)
+        with contextlib.suppress(Exception):
+            fields = getattr(cls, "__pydantic_fields__", None)
+            hints = {k: f.annotation for k, f in fields.items()} if fields else typing.get_type_hints(cls)
+            for t in hints.values():
+                visit(t)
+
+    def visit(tp, depth: int = 0) -> None:
+        if depth > 5:
+            return
+        if isinstance(tp, type) and issubclass(tp, enum.Enum):
+            out[f"enum:{tp.__name__}"] = {"names": [m.name for m in tp], "registry": tp.__name__}
+        elif isinstance(tp, type) and (dataclasses.is_dataclass(tp) or hasattr(tp, "__pydantic_fields__")):
+            fields_of(tp)
+        for a in typing.get_args(tp):
+            visit(a, depth + 1)
+
+    for key in SCHEMAS:
+        mod, _, qual = key.rpartition(".")
+        with contextlib.suppress(Exception):
+            fields_of(getattr(importlib.import_module(mod), qual))
+    return dict(sorted(out.items()))
+
+
 def cuda_of() -> dict:
     """The CUDA the release's wheels (and official images) are built for: the one its torch pins."""
     out: dict = {}
@@ -710,7 +746,7 @@ def main():
     cat["flag_count"] = len(cat["flags"])
     cat["value_rules"], value_checks = value_rules(cat)
     cat["value_checks"] = value_checks
-    cat["registered"] = registered_names()
+    cat["registered"] = {**registered_names(), **enum_members()}
     cat["cuda"] = cuda_of()
     import vllm
     sys.path.insert(0, HERE)
