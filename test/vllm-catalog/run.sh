@@ -14,7 +14,9 @@ scratch="${VLLM_CATALOG_SCRATCH:-/tmp/vllm-catalog}"
 python="${VLLM_CATALOG_PYTHON:-}"
 if [ -z "$python" ]; then
   python=$(command -v python3.12 || true)
-  [ -z "$python" ] && python=$(ls /root/.pyenv/versions/3.12.*/bin/python3.12 2>/dev/null | tail -1)
+  # a pyenv shim exists even where the selected version is another: take it only when it runs
+  [ -n "$python" ] && ! "$python" -c '' 2>/dev/null && python=
+  [ -z "$python" ] && python=$(ls "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12.*/bin/python3.12 2>/dev/null | tail -1)
   [ -z "$python" ] && python=3.12  # uv finds (or downloads) a CPython 3.12
 fi
 command -v uv >/dev/null || python3 -m pip install -q uv || { echo "uv is missing and pip could not install it" >&2; exit 1; }
