@@ -9,18 +9,36 @@ import type { V1Container, V1EnvVar, V1Job, V1Volume, V1VolumeMount } from "@kub
 import type { BenchLevel, BenchRequest, BenchStats } from "../target.js";
 import type { K8sObject } from "../render/types.js";
 import { securePod, type SecurityProfile } from "../render/security.js";
+import { versionOfImage } from "../vllm/catalog.js";
+import { metricFor, type MetricKey } from "../vllm/metrics.js";
 
 export const MARKER = "@@vllmapp-bench";
 
 /** The counters whose change over a level is reported (summed over their labels and the replicas scraped). */
-export const COUNTERS = {
-  requests: "vllm:request_success_total",
-  promptTokens: "vllm:prompt_tokens_total",
-  generationTokens: "vllm:generation_tokens_total",
-  preemptions: "vllm:num_preemptions_total",
-  prefixQueries: "vllm:prefix_cache_queries_total",
-  prefixHits: "vllm:prefix_cache_hits_total",
-} as const;
+const COUNTER_METRICS = {
+  requests: "requestSuccess",
+  promptTokens: "promptTokens",
+  generationTokens: "generationTokens",
+  preemptions: "preemptions",
+  prefixQueries: "prefixQueries",
+  prefixHits: "prefixHits",
+} as const satisfies Record<string, MetricKey>;
+export type Counters = Record<keyof typeof COUNTER_METRICS, string>;
+
+/**
+ * The counters' series names in the /metrics of the image's vLLM release (vllm/metrics.ts: the names that
+ * release serves, e.g. vllm:gpu_prefix_cache_queries_total where it predates vllm:prefix_cache_queries_total);
+ * an image whose release is not known reads the newest names.
+ */
+export function countersFor(image: string | undefined): Counters {
+  const release = image ? versionOfImage(image) : undefined;
+  return Object.fromEntries(
+    Object.entries(COUNTER_METRICS).map(([k, key]) => [k, metricFor(key, release).series]),
+  ) as Counters;
+}
+
+/** The newest names (an image of no known release). */
+export const COUNTERS: Counters = countersFor(undefined);
 
 export interface Level {
   concurrency: number | null;
@@ -180,12 +198,13 @@ export function wrapperConfig(
   req: BenchRequest,
   levels: readonly Level[],
   metricsUrls: readonly string[],
+  counters: Counters = COUNTERS,
 ): string {
   return JSON.stringify({
     levels: levels.map((l) => ({ label: describeLevel(l), args: vllmBenchArgs(ep, req, l) })),
     ...(req.dataset ? { dataset: { path: DATASET_PATH[req.dataset.format], data: req.dataset.data } } : {}),
     metrics: metricsUrls,
-    counters: Object.values(COUNTERS),
+    counters: Object.values(counters),
   });
 }
 
@@ -239,7 +258,12 @@ function statsOf(r: Record<string, unknown>, metric: string, percentiles: readon
 }
 
 /** A level's result as vllmapp reports it, from vllm bench serve's result JSON and the /metrics counters around it. */
-export function levelOf(level: Level, ev: Extract<MarkerEvent, { kind: "result" }>, req: BenchRequest): BenchLevel {
+export function levelOf(
+  level: Level,
+  ev: Extract<MarkerEvent, { kind: "result" }>,
+  req: BenchRequest,
+  counters: Counters = COUNTERS,
+): BenchLevel {
   const r = ev.result;
   const completed = num(r.completed) ?? 0;
   const reqs = num(r.request_throughput);
@@ -250,12 +274,12 @@ export function levelOf(level: Level, ev: Extract<MarkerEvent, { kind: "result" 
   const server =
     ev.before && ev.after
       ? {
-          requests: delta(COUNTERS.requests)!,
-          promptTokens: delta(COUNTERS.promptTokens)!,
-          generationTokens: delta(COUNTERS.generationTokens)!,
-          preemptions: delta(COUNTERS.preemptions)!,
+          requests: delta(counters.requests)!,
+          promptTokens: delta(counters.promptTokens)!,
+          generationTokens: delta(counters.generationTokens)!,
+          preemptions: delta(counters.preemptions)!,
           prefixCacheHitRate:
-            delta(COUNTERS.prefixQueries)! > 0 ? delta(COUNTERS.prefixHits)! / delta(COUNTERS.prefixQueries)! : null,
+            delta(counters.prefixQueries)! > 0 ? delta(counters.prefixHits)! / delta(counters.prefixQueries)! : null,
         }
       : null;
   return {
@@ -398,6 +422,8 @@ export class BenchOutput {
   constructor(
     private readonly plan: readonly Level[],
     private readonly req: BenchRequest,
+    /** the series names of the image's release (countersFor) */
+    private readonly counters: Counters = COUNTERS,
   ) {}
 
   /** One line (tqdm's \r updates inside it are fine); what changed, if anything. */
@@ -427,7 +453,7 @@ export class BenchOutput {
         return "level";
       case "result": {
         const level = this.plan[ev.index];
-        if (level) this.levels.push(levelOf(level, ev, this.req));
+        if (level) this.levels.push(levelOf(level, ev, this.req, this.counters));
         return "result";
       }
       case "failed":

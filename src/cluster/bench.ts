@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import type { V1PodSpec, V1Volume } from "@kubernetes/client-node";
 import {
   BenchOutput,
+  countersFor,
   COPIED_TOKENIZER,
   describeLevel,
   feedWithProgress,
@@ -136,6 +137,7 @@ export function benchJobSpec(
     req,
     planLevels(req),
     metrics.length ? metrics : [`${baseUrl}/metrics`],
+    countersFor(image),
   );
   // the same Pod Security level as the server's pod (restricted, or root for an image that needs it)
   const profile =
@@ -339,7 +341,7 @@ export async function benchCluster(
   const spin = await ui.spinner(
     `bench ${app}: ${levels.map(describeLevel).join(", ")} against ${baseUrl} (vllm bench serve in Job ${job.name})`,
   );
-  const out = new BenchOutput(levels, req);
+  const out = new BenchOutput(levels, req, countersFor(image));
   const stop = stopOnTimeoutOrInterrupt(req.timeoutSeconds);
   try {
     const exit = await followJob(api, job, out, stop, ui.interactive, (what) => spin.update(`bench ${app}: ${what}`));

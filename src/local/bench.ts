@@ -11,6 +11,7 @@ import path from "node:path";
 import { execa } from "execa";
 import {
   BenchOutput,
+  countersFor,
   COPIED_TOKENIZER,
   describeLevel,
   feedWithProgress,
@@ -260,6 +261,7 @@ export async function benchLocal(ref: AppRef, req: BenchRequest, ui: Ui): Promis
   const model = req.model ?? labelOf(c, "vllmapp.model-id") ?? modelArg;
   const baseUrl = `http://127.0.0.1:${port}`;
   const levels = planLevels(req);
+  const counters = countersFor(c.Config.Image);
   const tmp = mkdtempSync(path.join(tmpdir(), "vllmapp-bench-"));
   const source = parseModelPath(modelArg, { backend: "kubernetes" });
   try {
@@ -278,9 +280,9 @@ export async function benchLocal(ref: AppRef, req: BenchRequest, ui: Ui): Promis
       envNames: [...env.keys()],
       // anything but a path or an object-store URI is a Hugging Face repo id
       fromHub: !("kind" in source),
-      config: wrapperConfig({ baseUrl, model, tokenizer }, req, levels, [`${baseUrl}/metrics`]),
+      config: wrapperConfig({ baseUrl, model, tokenizer }, req, levels, [`${baseUrl}/metrics`], counters),
     });
-    const out = new BenchOutput(levels, req);
+    const out = new BenchOutput(levels, req, counters);
     const spin = await ui.spinner(
       `bench ${ref.name}: ${levels.map(describeLevel).join(", ")} against ${baseUrl} (vllm bench serve in ${container})`,
     );

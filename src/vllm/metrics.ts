@@ -77,15 +77,16 @@ export interface MetricChoice {
  */
 export function metricFor(key: MetricKey, release: string | undefined): MetricChoice {
   const { type, names } = METRICS[key];
-  const cat = metricsCatalog();
-  const fam = (n: string) => cat.families[n];
   const newest = names[0]!;
   const choice = (family: string, problem?: MetricChoice["problem"]): MetricChoice => ({
     series: seriesName(family, type),
     family,
     ...(problem ? { problem } : {}),
   });
-  if (!release || !cat.releases.includes(release)) return choice(newest);
+  if (!release) return choice(newest); // without reading the catalog (bench's default counters at import)
+  const cat = metricsCatalog();
+  const fam = (n: string) => cat.families[n];
+  if (!cat.releases.includes(release)) return choice(newest);
   const served = names.find((n) => fam(n)?.releases.includes(release) && !fam(n)!.hidden_in.includes(release));
   if (served) return choice(served);
   const hidden = names.find((n) => fam(n)?.releases.includes(release));

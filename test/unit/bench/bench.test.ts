@@ -10,13 +10,16 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import {
   BenchOutput,
+  countersFor,
   feedWithProgress,
   parseProgress,
   planLevels,
   renderBenchJob,
   vllmBenchArgs,
   WRAPPER,
+  wrapperConfig,
 } from "../../../src/bench/bench.ts";
+import { metricsCatalog } from "../../../src/vllm/metrics.ts";
 import { benchFailure, benchJobName, benchJobSpec, tokenizerFor } from "../../../src/cluster/bench.ts";
 import { benchOptionsSchema, formatBench } from "../../../src/commands/bench.ts";
 import { parseOptions } from "../../../src/commands/options.ts";
@@ -385,4 +388,55 @@ test("how a Kubernetes benchmark run that did not end well reads: Ctrl-C, out of
     benchFailure(job, done, undefined, undefined, 600)?.message ?? "",
     /^the benchmark of qwen3 failed \(Job qwen3-bench-1, exit code \?\)\n {2}last log lines:\n {4}P90 TPOT/,
   );
+});
+
+test("bench reads /metrics under the names the image's vLLM release serves, for every release in metrics.json", () => {
+  const cat = metricsCatalog();
+  assert.ok(cat.releases.length >= 10, "the metrics catalog lists the scanned releases");
+  for (const release of cat.releases) {
+    const counters = countersFor(`vllm/vllm-openai:v${release}`);
+    for (const [key, series] of Object.entries(counters)) {
+      const fam = cat.families[series.replace(/_total$/, "")];
+      assert.ok(
+        fam?.releases.includes(release),
+        `${release}: ${key} is read as ${series}, which vLLM ${release} defines`,
+      );
+      assert.ok(!fam.hidden_in.includes(release), `${release}: ${series} is served without --show-hidden-metrics`);
+    }
+    // the wrapper scrapes exactly those names
+    const config = JSON.parse(
+      wrapperConfig({ baseUrl: "http://x", model: "m", tokenizer: "t" }, req(), [], [], counters),
+    );
+    assert.deepEqual(config.counters, Object.values(counters));
+  }
+  // an image whose release is not known: the newest names
+  assert.equal(countersFor("registry.example/custom:latest").prefixQueries, "vllm:prefix_cache_queries_total");
+});
+
+test("a level's server counters are read under the names bench was given (an older release's), not the newest", () => {
+  const r = req({ concurrency: [1] });
+  const counters = {
+    ...countersFor(undefined),
+    prefixQueries: "vllm:gpu_prefix_cache_queries_total",
+    prefixHits: "vllm:gpu_prefix_cache_hits_total",
+  };
+  const out = new BenchOutput(planLevels(r), r, counters);
+  const snapshot = (q: number, h: number) => ({
+    "vllm:request_success_total": q / 10,
+    "vllm:prompt_tokens_total": q,
+    "vllm:generation_tokens_total": q / 2,
+    "vllm:num_preemptions_total": 0,
+    "vllm:gpu_prefix_cache_queries_total": q,
+    "vllm:gpu_prefix_cache_hits_total": h,
+  });
+  const ev = {
+    index: 0,
+    result: { completed: 4, duration: 2 },
+    before: snapshot(100, 20),
+    after: snapshot(300, 120),
+    seconds: 2,
+  };
+  assert.equal(out.feed(`@@vllmapp-bench result ${JSON.stringify(ev)}`), "result");
+  assert.equal(out.levels[0]!.server?.prefixCacheHitRate, 0.5);
+  assert.equal(out.levels[0]!.server?.requests, 20);
 });
