@@ -1,9 +1,12 @@
 // Values vLLM refuses at start-up from static rules of its release (catalog value_rules and registered
 // names, read from the release by extract.py), and repeated flags.
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import { validateExtraArgs } from "../../../src/vllm/serve-args.ts";
 import { startupProblems } from "../../../src/vllm/serve-values.ts";
+import { ROOT } from "../../support/cli.ts";
 
 const on = (version: string, args: string[], strict = true) => {
   const checked = validateExtraArgs(
@@ -80,4 +83,41 @@ test("a config enum given by its member name, as vLLM's docs write it, is accept
   // a value that is not a name at all keeps the schema's refusal, in a few words
   const [m] = errors("0.34.0", ["--attention-config", '{"backend": 7}']);
   assert.ok(m && m.length < 400, m);
+});
+
+// test/vllm-catalog/values/<v>.json: the release's own config classes' verdicts on each bounded flag's values
+// at and beyond its bounds (extract.py value_rules). A refusal for another reason (the class built without a
+// model) says nothing about the value and is left out; what is left must be vllmapp's verdict too.
+const BOUND_ERROR =
+  /\[type=(greater_than|greater_than_equal|less_than|less_than_equal|int_from_float|int_parsing|float_parsing|multiple_of|finite_number)\b/;
+
+test("bounded values: vllmapp's verdict is the release's own config class's, for every release with value checks", () => {
+  const dir = path.join(ROOT, "test/vllm-catalog/values");
+  const files = readdirSync(dir).filter((f) => f.endsWith(".json"));
+  assert.ok(files.length >= 3, "value checks of 0.19.0, 0.33.0 and 0.34.0 at least");
+  for (const f of files) {
+    const doc = JSON.parse(readFileSync(path.join(dir, f), "utf8")) as {
+      vllm_version: string;
+      checks: { flag: string; value: number; error: string | null }[];
+    };
+    const version = doc.vllm_version;
+    const decided = doc.checks.filter((c) => c.error === null || BOUND_ERROR.test(c.error));
+    assert.ok(decided.filter((c) => c.error).length >= 10, `${version}: refusals to compare with`);
+    for (const c of decided) {
+      const args = [c.flag, String(c.value)];
+      const checked = validateExtraArgs(
+        args.map((value, i) => ({ value, path: ["extra_args", i] })),
+        true,
+        { version },
+      );
+      const errors = [...checked.problems, ...startupProblems(checked, version, true)].filter(
+        (p) => p.severity === "error",
+      );
+      assert.equal(
+        errors.length > 0,
+        c.error !== null,
+        `${version} ${args.join(" ")}: vLLM ${c.error ? `refuses (${c.error.slice(0, 120)})` : "accepts"}, vllmapp ${errors[0]?.message ?? "accepts"}`,
+      );
+    }
+  }
 });
