@@ -728,11 +728,26 @@ def cuda_of() -> dict:
     return out
 
 
+def values_only(out_dir: str, version: str, cat: dict) -> None:
+    """VALUES_ONLY=1: what a catalog extracted before extract.py read values lacks (value rules, registered
+    names, enum member names), as raw/<version>.values-only.json, which merge.py lays over the committed
+    catalog; the parser walk is the one the committed catalog was made from (merge.py checks the flags)."""
+    rules, checks = value_rules(cat)
+    out = {"vllm_version": version, "flag_names": sorted(f["name"] for f in cat["flags"]), "value_rules": rules,
+           "value_checks": checks, "registered": {**registered_names(), **enum_members()}}
+    with open(os.path.join(out_dir, f"{version}.values-only.json"), "w") as fh:
+        json.dump(out, fh, indent=1)
+        fh.write("\n")
+    print(f"{version}: values only: {len(rules)} value rules, {len(out['registered'])} registries")
+
+
 def main():
     out_dir = sys.argv[1]
     version = importlib.metadata.version("vllm")
     top, serve = build_parser()
     cat = walk(top, serve)
+    if os.environ.get("VALUES_ONLY"):
+        return values_only(out_dir, version, cat)
     cat = {
         "vllm_version": version,
         "python": sys.version.split()[0],

@@ -154,6 +154,8 @@ def main():
     if not out_dir:
         os.makedirs(vec_dir, exist_ok=True)
     cats = {}
+    full: set = set()  # releases with a whole extraction in raw/
+    partial: list = []  # VALUES_ONLY extractions
     raw_cuda: dict = {}
     failed = {}
     # the base: every committed catalog, without what this script derives
@@ -176,6 +178,8 @@ def main():
             failed[e["vllm_version"]] = {"error": e["error"], "log_tail": e["log"][-600:]}
         elif fn.endswith(".heldout.json"):  # the held-out corpus: never read by the validator or its tests here
             continue
+        elif fn.endswith(".values-only.json"):
+            partial.append(json.load(open(p)))
         elif fn.endswith(".vectors.json"):
             if not out_dir:
                 shutil.copyfile(p, os.path.join(vec_dir, fn.replace(".vectors", "")))
@@ -196,7 +200,22 @@ def main():
                 metrics_known[c["vllm_version"]] = c["metrics"]
             c.pop("metrics", None)
             cats[c["vllm_version"]] = c
+            full.add(c["vllm_version"])
             failed.pop(c["vllm_version"], None)
+    for part in partial:  # VALUES_ONLY extractions: the values of a catalog extracted earlier (extract.py values_only)
+        v = part["vllm_version"]
+        if v not in cats or v in full:
+            continue
+        have = sorted(f["name"] for f in cats[v]["flags"])
+        if have != part["flag_names"]:
+            sys.exit(f"{v}: the values-only extraction's parser has other flags than the committed catalog: extract it whole")
+        cats[v]["value_rules"] = part["value_rules"]
+        cats[v]["registered"] = part["registered"]
+        if not out_dir:
+            os.makedirs(os.path.join(here, "values"), exist_ok=True)
+            with open(os.path.join(here, "values", f"{v}.json"), "w") as fh:
+                json.dump({"vllm_version": v, "checks": part["value_checks"]}, fh, indent=0)
+                fh.write("\n")
     for v, cat in cats.items():
         if "probes" not in cat:  # extracted before extract.py probed the config classes itself
             vp = os.path.join(raw, f"{v}.vectors.json")
@@ -274,7 +293,7 @@ def main():
         json.dump(metrics_doc, fh, indent=0, separators=(",", ":"))
         fh.write("\n")
     print(f"catalogs: {', '.join(order)}; failed: {', '.join(index['failed']) or 'none'}; "
-          f"same as their .0: {', '.join(index['same_as']) or 'none'}; metrics for {len(metrics_known)} releases")
+          f"same parser as a catalogued release: {', '.join(index['same_as']) or 'none'}; metrics for {len(metrics_known)} releases")
 
 
 if __name__ == "__main__":

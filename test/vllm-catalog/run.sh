@@ -2,6 +2,8 @@
 # Maintainer tool (not part of npm test): build vLLM serve catalogs and oracle vectors from real releases.
 #   npm run catalog -- 0.35.0                 one new release, end to end (README: "Adding a vLLM release")
 #   test/vllm-catalog/run.sh [VERSION...]     (default: every release listed in releases.txt)
+#   VALUES_ONLY=1 test/vllm-catalog/run.sh V  a catalog extracted before extract.py read values: only its value
+#                                             rules and registered names (raw/V.values-only.json, laid over it)
 # Each release is installed into a scratch environment with uv (~5 min and ~9 GB on a 2-core machine),
 # its parser is walked by extract.py (raw/<version>.json), then the environment is deleted. Finally
 # merge.py adds the releases to the committed catalogs in templates/vllm/catalogs/ (history, CUDA floor,
@@ -27,7 +29,8 @@ versions=("$@")
 [ ${#versions[@]} -eq 0 ] && mapfile -t versions < <(grep -v '^#' "$here/releases.txt")
 for v in "${versions[@]}"; do
   [ -z "$v" ] && continue
-  if [ -f "$raw/$v.json" ] && [ -z "${FORCE:-}" ]; then echo "$v: done already"; continue; fi
+  done_file="$raw/$v.json"; [ -n "${VALUES_ONLY:-}" ] && done_file="$raw/$v.values-only.json"
+  if [ -f "$done_file" ] && [ -z "${FORCE:-}" ]; then echo "$v: done already"; continue; fi
   env="$scratch/env-$v"
   rm -rf "$env"
   start=$(date +%s)
@@ -45,7 +48,7 @@ for v in "${versions[@]}"; do
     rm -f "$raw/$v.error.json"
   fi
   echo "$v: $status in $(( $(date +%s) - start ))s; $(tail -1 "$scratch/$v.log")"
-  [ "$status" = ok ] && cp "$raw/$v.heldout.json" "$here/heldout/$v.json"
+  [ "$status" = ok ] && [ -z "${VALUES_ONLY:-}" ] && cp "$raw/$v.heldout.json" "$here/heldout/$v.json"
   # keep the download cache from filling the (shared) disk: one release's wheels at a time
   uv cache clean -q >/dev/null 2>&1 || true
 done
