@@ -35,6 +35,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 // the yaml package's tests (stringify/stringifyString.js, plainString and stringifyString; the core schema's
 // tags): a string that meets any of them is quoted or printed as a block
 const NOT_PLAIN = /^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/;
+// control characters: what the package prints double-quoted with escapes
+// eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u;
 const DOCUMENT_MARKER = /^(%|---|\.\.\.)/m;
 const OTHER_TYPE =
