@@ -75,8 +75,8 @@ const defaultTemplates = Object.fromEntries(
     .map((f) => [f, parseYaml(readFileSync(path.join(templatesDir, f), "utf8"))]),
 );
 // ---- the packages only some commands load (VENDOR): a bundle each, an asset of the binary, compiled when
-// a command first imports it. Kept out of the main bundle, they are not in the start-up snapshot, whose
-// size every run pays for (BENCHMARKS.md "Start-up").
+// a command first imports it. Kept out of the program's bundle, they are not read, compiled or in its code
+// cache, whose size every command but the fixed texts pays for (BENCHMARKS.md "Start-up").
 const VENDOR = ["@kubernetes/client-node", "@aws-sdk/client-s3", "@huggingface/hub", "@inquirer/prompts", "ora"];
 const vendorFile = (name) => `vendor/${name.replace(/^@/, "").replace(/\//g, "-")}.cjs`;
 const main = path.join(work, "vllmapp.cjs");
@@ -85,8 +85,8 @@ const common = {
   platform: "node",
   format: "cjs",
   target: "node24",
-  // short identifiers: the source is part of the snapshot, whose size every run pays for; names kept for
-  // error classes and stack traces
+  // short identifiers: a smaller source to read and code cache to check; names kept for error classes and
+  // stack traces
   minify: true,
   keepNames: true,
   define: {
