@@ -3,8 +3,8 @@
  * starts at Node's own cost. `vllmapp`, `--help` and `-h` to a pipe, and `--version`, print a text fixed
  * at build time (assets help.txt and version.txt) and load nothing else. Any other command compiles the
  * program (src/sea.ts, the asset vllmapp.cjs) with the V8 code cache made at build time (src/sea-cache.ts,
- * the asset vllmapp.cjs.cache): the functions a `--help` and a render ran there are not compiled again. A
- * cache V8 rejects (another node binary or V8 flags: NODE_OPTIONS=--cpu-prof, say) only costs the compile.
+ * the asset vllmapp.cjs.cache): the functions a render ran there are not compiled again. A cache V8
+ * rejects (another node binary, or V8 flags) only costs the compile.
  */
 import { wantsStaticHelp } from "./static-help.js";
 
