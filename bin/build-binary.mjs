@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 // `npm run build:binary [-- --target linux-x64,linux-arm64] [--out DIR]`: vllmapp as one executable file per
 // platform (Node.js single executable applications), for people who install their tools as binaries.
-// - The code is a CommonJS bundle (src/sea.ts) with everything it can load bundled: the binary has no
-//   node_modules beside it. The packages only some commands load (client-node, the AWS SDK, the Hub client,
-//   prompts, ora) are bundles of their own, embedded as assets and compiled on first use. The vLLM serve catalogs are embedded as assets (src/package-files.ts), the
-//   Kubernetes templates are parsed into the bundle (as for npm).
-// - The bundle's modules are evaluated at build time into a V8 start-up snapshot (useSnapshot), so a run
-//   starts from that heap instead of loading and compiling them; src/sea.ts warms it up with `--help` and
-//   a render first. The snapshot's size is paid by every run, hence the vendor bundles above. A snapshot is made by the node binary
-//   that will run it: linux-arm64's is made under qemu-user (Debian's qemu-user-static) on x64.
+// - The main script is small (src/sea-launch.ts): `vllmapp`, `--help` (to a pipe) and `--version` print
+//   texts fixed at build time, so those runs cost what Node's own start-up costs. The program is a CommonJS
+//   bundle (src/sea.ts), an asset, with everything it can load bundled: the binary has no node_modules
+//   beside it. Every other command compiles it with a V8 code cache made at build time, after a warm-up
+//   render (src/sea-cache.ts), so the functions a render runs are not compiled again. The packages only
+//   some commands load (client-node, the AWS SDK, the Hub client, prompts, ora) are bundles of their own,
+//   embedded as assets and compiled on first use. The vLLM serve catalogs are assets (src/package-files.ts),
+//   the Kubernetes templates are parsed into the bundle (as for npm).
+// - No V8 start-up snapshot: a run deserialises the whole snapshot before any code runs, and the program's
+//   heap in it made `--help` cost 2× `node -e 0` (BENCHMARKS.md "Start-up" has the numbers of both designs).
+//   The code cache and the fixed texts are made by the node binary that will run them: linux-arm64's under
+//   qemu-user (Debian's qemu-user-static) on x64.
 // - The node binaries are the official ones of the newest supported line, from the npm registry
 //   (test/testbed/node-lines.mjs). The blob is injected with postject.
 // Writes DIR/vllmapp-<version>-<os>-<arch> (executable), DIR/vllmapp-<version>-<os>-<arch>.tar.gz (the
@@ -71,8 +75,8 @@ const defaultTemplates = Object.fromEntries(
     .map((f) => [f, parseYaml(readFileSync(path.join(templatesDir, f), "utf8"))]),
 );
 // ---- the packages only some commands load (VENDOR): a bundle each, an asset of the binary, compiled when
-// a command first imports it. Kept out of the main bundle, they are not in the start-up snapshot, whose
-// size every run pays for (BENCHMARKS.md "Start-up").
+// a command first imports it. Kept out of the program's bundle, they are not read, compiled or in its code
+// cache, whose size every command but the fixed texts pays for (BENCHMARKS.md "Start-up").
 const VENDOR = ["@kubernetes/client-node", "@aws-sdk/client-s3", "@huggingface/hub", "@inquirer/prompts", "ora"];
 const vendorFile = (name) => `vendor/${name.replace(/^@/, "").replace(/\//g, "-")}.cjs`;
 const main = path.join(work, "vllmapp.cjs");
@@ -81,8 +85,8 @@ const common = {
   platform: "node",
   format: "cjs",
   target: "node24",
-  // short identifiers: the source is part of the snapshot, whose size every run pays for; names kept for
-  // error classes and stack traces
+  // short identifiers: a smaller source to read and code cache to check; names kept for error classes and
+  // stack traces
   minify: true,
   keepNames: true,
   define: {
@@ -101,6 +105,11 @@ await build({
   outfile: main,
   plugins: [vendorPlugin(), startupPlugin({ lazy: "bundled" })],
 });
+// the binary's main script, and what makes the code cache at build time (src/sea-launch.ts, src/sea-cache.ts)
+const launcher = path.join(work, "sea-launch.cjs");
+await build({ ...common, entryPoints: [path.join(ROOT, "src", "sea-launch.ts")], outfile: launcher });
+const cacheMaker = path.join(work, "sea-cache.mjs");
+await build({ ...common, format: "esm", entryPoints: [path.join(ROOT, "src", "sea-cache.ts")], outfile: cacheMaker });
 const vendorDir = path.join(work, "vendor-root");
 for (const name of VENDOR) {
   const entry = path.join(work, `${vendorFile(name).replace(/[/.]/g, "_")}.js`);
@@ -170,12 +179,32 @@ for (const target of targets) {
   const { exe, runner } = await nodeFor(target);
   const blob = path.join(work, `${target}.blob`);
   const config = path.join(work, `${target}.sea.json`);
+  // the code cache and the fixed texts, made by the target's node (src/sea-cache.ts); the warm-up reads the
+  // catalogs from the package folder
+  const made = path.join(work, target);
+  mkdirSync(made);
+  const env = { ...process.env, VLLMAPP_SEA_BUILD_ROOT: ROOT, VLLMAPP_SEA_BUILD_VENDOR: vendorDir };
+  execFileSync(runner[0], [...runner.slice(1), cacheMaker, main, made], {
+    cwd: work,
+    env,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const targetAssets = { ...assets, "vllmapp.cjs": main };
+  for (const f of ["vllmapp.cjs.cache", "help.txt", "version.txt"]) targetAssets[f] = path.join(made, f);
   writeFileSync(
     config,
-    JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useSnapshot: true, assets }, null, 2),
+    JSON.stringify(
+      {
+        main: launcher,
+        output: blob,
+        disableExperimentalSEAWarning: true,
+        useCodeCache: true,
+        assets: targetAssets,
+      },
+      null,
+      2,
+    ),
   );
-  // the snapshot's warm-up (src/sea.ts) reads the catalogs from the package folder
-  const env = { ...process.env, VLLMAPP_SEA_BUILD_ROOT: ROOT, VLLMAPP_SEA_BUILD_VENDOR: vendorDir };
   execFileSync(runner[0], [...runner.slice(1), "--experimental-sea-config", config], {
     cwd: work,
     env,

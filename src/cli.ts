@@ -8,33 +8,25 @@ import { Command, CommanderError } from "commander";
 import { ConfigError, ExitCode, InterruptedError, VllmappError } from "./errors.js";
 import { levenshtein } from "./text.js";
 import { VERSION } from "./version.js";
-import { renderCommand } from "./commands/render.js";
-import { initCommand } from "./commands/init.js";
-import { deployCommand } from "./commands/deploy.js";
-import { logsCommand } from "./commands/logs.js";
-import { statusCommand } from "./commands/status.js";
-import { deleteCommand } from "./commands/delete.js";
-import { listCommand } from "./commands/list.js";
-import { checkCommand } from "./commands/check.js";
-import { benchCommand } from "./commands/bench.js";
-import { tuneCommand } from "./commands/tune.js";
-import { completeCommand, completionCommand } from "./commands/completion.js";
-import { schemaCommand } from "./commands/schema.js";
 
-const COMMANDS: Record<string, () => Command> = {
-  init: initCommand,
-  render: renderCommand,
-  deploy: deployCommand,
-  logs: logsCommand,
-  status: statusCommand,
-  delete: deleteCommand,
-  list: listCommand,
-  check: checkCommand,
-  bench: benchCommand,
-  tune: tuneCommand,
-  schema: schemaCommand,
-  completion: completionCommand,
-  complete: completeCommand,
+/**
+ * The commands, each loaded when the program is built for it: a command's module (and the schemas and
+ * packages it holds) costs nothing to the others' start-up (BENCHMARKS.md "Start-up").
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  init: async () => (await import("./commands/init.js")).initCommand(),
+  render: async () => (await import("./commands/render.js")).renderCommand(),
+  deploy: async () => (await import("./commands/deploy.js")).deployCommand(),
+  logs: async () => (await import("./commands/logs.js")).logsCommand(),
+  status: async () => (await import("./commands/status.js")).statusCommand(),
+  delete: async () => (await import("./commands/delete.js")).deleteCommand(),
+  list: async () => (await import("./commands/list.js")).listCommand(),
+  check: async () => (await import("./commands/check.js")).checkCommand(),
+  bench: async () => (await import("./commands/bench.js")).benchCommand(),
+  tune: async () => (await import("./commands/tune.js")).tuneCommand(),
+  schema: async () => (await import("./commands/schema.js")).schemaCommand(),
+  completion: async () => (await import("./commands/completion.js")).completionCommand(),
+  complete: async () => (await import("./commands/completion.js")).completeCommand(),
 };
 
 /** `vllmapp --version`: the version, the vLLM releases it has catalogs for and the default image. */
@@ -49,7 +41,7 @@ function versionText(argv: readonly string[]): string {
  * The program. When argv names a command, only that command is built (the others' flags are not
  * needed to parse it); otherwise all are, for the help listing and "did you mean".
  */
-export function buildProgram(argv: readonly string[] = []): Command {
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command("vllmapp")
     .description("Deploy vLLM model servers to Kubernetes, or run them locally with Docker, from one vllm-app.yaml")
     .version(versionText(argv), "-V, --version")
@@ -76,8 +68,7 @@ Get started: vllmapp init, then vllmapp render --dry-run, then vllmapp deploy (o
     named !== undefined && named in COMMANDS && named !== "completion" && named !== "complete"
       ? [COMMANDS[named]!]
       : Object.values(COMMANDS);
-  for (const build of builders) {
-    const c = build();
+  for (const c of await Promise.all(builders.map((build) => build()))) {
     c.exitOverride();
     program.addCommand(c, c.name() === "complete" ? { hidden: true } : {});
   }
@@ -106,7 +97,7 @@ function suggestCommand(program: Command, argv: readonly string[]): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram(argv);
+  const program = await buildProgram(argv);
   const debug = argv.includes("--debug");
   try {
     // `vllmapp` alone: the help, on stdout, as a successful answer

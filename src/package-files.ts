@@ -15,7 +15,7 @@ export function readPackageFile(rel: string, full: () => string): string {
   if (IN_SINGLE_EXECUTABLE) {
     const sea = process.getBuiltinModule("node:sea");
     if (sea.isSea()) return sea.getAsset(rel, "utf8");
-    // building the binary's start-up snapshot (src/sea.ts warms the render path up): the package folder
+    // building the binary's code cache (src/sea-cache.ts warms the render path up): the package folder
     // bin/build-binary.mjs names, whose files are the assets it embeds
     const root = process.env.VLLMAPP_SEA_BUILD_ROOT;
     if (root) return readFileSync(path.join(root, rel), "utf8");

@@ -2,11 +2,11 @@
  * `vllmapp`, `vllmapp --help` and `vllmapp -h` print a text fixed at build time: the program's help as
  * commander prints it to a pipe or a file (80 columns, no styles). The npm build writes it to dist/help.txt
  * (bin/build.mjs) and bin/vllmapp.js prints it without loading the CLI; the single executable keeps it in
- * its start-up snapshot (src/sea.ts). On a terminal commander wraps the help to the terminal's width, so
+ * the asset help.txt, printed by its main script (src/sea-launch.ts). On a terminal commander wraps the help to the terminal's width, so
  * there the program is built as usual. test/e2e/startup.test.ts holds both to the built program's bytes.
  *
- * This module is loaded before anything else: it imports nothing. (node:tty is taken when called: the
- * binary's snapshot builder warns about node:tty imported at build time.)
+ * This module is loaded before anything else: it imports nothing (node:tty is taken when called, and only
+ * when the arguments ask for the help).
  */
 
 /** Whether `argv` (process.argv) asks for the top-level help, printed to something other than a terminal. */

@@ -6,7 +6,103 @@ import type { K8sObject, RenderedApp } from "./types.js";
 const YAML_OPTS = { lineWidth: 0, aliasDuplicateObjects: false } as const;
 
 export function objectYaml(obj: K8sObject): string {
-  return stringify(obj, YAML_OPTS);
+  return plainYaml(obj) ?? stringify(obj, YAML_OPTS);
+}
+
+/**
+ * What the yaml package would print for `value` with YAML_OPTS, when it is made of plain objects, arrays,
+ * finite numbers, booleans, nulls and one-line strings (str); else undefined, and the package prints it. A render's objects are that almost always,
+ * and the package's printing was the largest part of a render's own CPU time (BENCHMARKS.md "Start-up").
+ * test/unit/render/plain-yaml.test.ts holds the two to the same bytes.
+ */
+export function plainYaml(value: unknown): string | undefined {
+  if (!isPlainObject(value) || !hasEntries(value)) return undefined;
+  const lines: string[] = [];
+  return mapLines(value, "", lines) ? `${lines.join("\n")}\n` : undefined;
+}
+
+/** Whether a map prints any pair: the yaml package leaves out the keys whose value is undefined. */
+function hasEntries(obj: Record<string, unknown>): boolean {
+  return Object.values(obj).some((x) => x !== undefined);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+// the yaml package's tests (stringify/stringifyString.js, plainString and stringifyString; the core schema's
+// tags): a string that meets any of them is quoted or printed as a block
+const NOT_PLAIN = /^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/;
+// control characters: what the package prints double-quoted with escapes
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u;
+const DOCUMENT_MARKER = /^(%|---|\.\.\.)/m;
+const OTHER_TYPE =
+  /^(?:~|[Nn]ull|NULL)?$|^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$|^0o[0-7]+$|^[-+]?[0-9]+$|^0x[0-9a-fA-F]+$|^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$|^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$|^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
+
+/**
+ * A one-line string as the package prints it: plain, or quoted when plain would not read back as the same
+ * string (single quotes when it holds double quotes only, else JSON's double quotes); undefined for what
+ * it prints otherwise (lines, escapes, document markers, long keys).
+ */
+function str(s: string): string | undefined {
+  if (s.length > 1024 || s.includes("\n") || s.includes("\\") || CONTROL.test(s) || DOCUMENT_MARKER.test(s))
+    return undefined;
+  if (!NOT_PLAIN.test(s) && !OTHER_TYPE.test(s)) return s;
+  return s.includes('"') && !s.includes("'") ? `'${s}'` : JSON.stringify(s);
+}
+
+/** A scalar as the yaml package prints it, or undefined if the package is to print it. */
+function scalar(v: unknown): string | undefined {
+  if (v === null) return "null";
+  if (typeof v === "boolean") return v ? "true" : "false";
+  if (typeof v === "number") return Number.isFinite(v) && !Object.is(v, -0) ? JSON.stringify(v) : undefined;
+  if (typeof v === "string") return str(v);
+  return undefined;
+}
+
+/** A value after `key:` or `- `: " scalar", " {}", " []", or "" when its lines follow (nested). */
+function inline(v: unknown): string | undefined {
+  if (Array.isArray(v)) return v.length === 0 ? " []" : "";
+  if (isPlainObject(v)) return hasEntries(v) ? "" : " {}";
+  const s = scalar(v);
+  return s === undefined ? undefined : ` ${s}`;
+}
+
+function nested(v: unknown, indent: string, lines: string[]): boolean {
+  return Array.isArray(v) ? seqLines(v, indent, lines) : mapLines(v as Record<string, unknown>, indent, lines);
+}
+
+function mapLines(obj: Record<string, unknown>, indent: string, lines: string[]): boolean {
+  for (const key of Object.keys(obj)) {
+    const v = obj[key];
+    if (v === undefined) continue;
+    const head = inline(v);
+    const k = str(key);
+    if (head === undefined || k === undefined) return false;
+    lines.push(`${indent}${k}:${head}`);
+    // a sequence under a key is indented (the package's indentSeq), as a map is
+    if (head === "" && !nested(v, `${indent}  `, lines)) return false;
+  }
+  return true;
+}
+
+function seqLines(items: unknown[], indent: string, lines: string[]): boolean {
+  for (const v of items) {
+    const head = inline(v);
+    if (head === undefined) return false;
+    if (head !== "") {
+      lines.push(`${indent}-${head}`);
+      continue;
+    }
+    // a nested map or sequence starts on the item's line: "- key: …", "- - …"
+    const first = lines.length;
+    if (!nested(v, `${indent}  `, lines)) return false;
+    lines[first] = `${indent}- ${lines[first]!.slice(indent.length + 2)}`;
+  }
+  return true;
 }
 
 /** All objects of all apps as one multi-document stream that `kubectl apply -f -` takes. */
