@@ -397,8 +397,9 @@ test("bench reads /metrics under the names the image's vLLM release serves, for 
     const counters = countersFor(`vllm/vllm-openai:v${release}`);
     for (const [key, series] of Object.entries(counters)) {
       const fam = cat.families[series.replace(/_total$/, "")];
+      assert.ok(fam, `${release}: ${series} is in metrics.json`);
       assert.ok(
-        fam?.releases.includes(release),
+        fam.releases.includes(release),
         `${release}: ${key} is read as ${series}, which vLLM ${release} defines`,
       );
       assert.ok(!fam.hidden_in.includes(release), `${release}: ${series} is served without --show-hidden-metrics`);
