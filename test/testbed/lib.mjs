@@ -1492,9 +1492,6 @@ export async function startTestbed(opts = {}) {
     const wantRegistry = wantDocker && opts.realVllm !== false;
     const registryBin = wantRegistry ? ensureRegistryBinary({ log }) : null;
     registryBin?.catch(() => {}); // awaited in the Docker branch
-    // kube-proxy and CoreDNS for the real node (cluster-net.mjs): built alongside everything else
-    const netBins = wantNode ? ensureClusterNetBinaries({ log }) : null;
-    netBins?.catch(() => {}); // awaited once the node is up
     /** @param {Service} svc @param {TestbedEnv} env */
     const startService = async (svc, env) => {
       log(`starting service ${svc.name}`);
@@ -1511,6 +1508,10 @@ export async function startTestbed(opts = {}) {
     // (then they start afterwards and get the cluster/docker env).
     const binaries = wantCluster ? ensureBinaries() : null;
     binaries?.catch(() => {}); // awaited (and reported) by both cluster branches below
+    // kube-proxy and CoreDNS for the real node (cluster-net.mjs): CoreDNS alongside everything else, kube-proxy
+    // after the Kubernetes binaries (the same packages: from the Go build cache, not a second compile at once)
+    const netBins = wantNode ? ensureClusterNetBinaries({ log, after: binaries ?? Promise.resolve() }) : null;
+    netBins?.catch(() => {}); // awaited once the node is up
     const [clusterEnv, oldestEnv, checkersEnv, dockerEnv, earlyEnvs] = await settleAll([
       wantCluster
         ? /** @type {Promise<BinPaths>} */ (binaries).then((bins) => startControlPlane(ctx, bins, versions))
