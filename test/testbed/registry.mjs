@@ -18,6 +18,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
+import { pipeline } from "node:stream/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { cacheRoot, run, which, TestbedError } from "./lib.mjs";
@@ -179,7 +180,8 @@ function registryRequest(method, url, { headers = {}, body } = {}) {
     else if (body.size === 0) req.end();
     else {
       const range = { start: body.offset, end: body.offset + body.size - 1, highWaterMark: 1 << 20 };
-      fs.createReadStream(body.file, range).on("error", reject).pipe(req);
+      // pipeline: a failed request (the registry stopped by a teardown) also closes the file
+      pipeline(fs.createReadStream(body.file, range), req).catch(reject);
     }
   });
 }
