@@ -65,7 +65,7 @@ async function deployAndAsk(
     ...opts.files,
     "vllm-app.yaml": `name: ${app}\nmodel_id: tiny-${app}\nimage: ${tbEnv("VLLM_IMAGE_REGISTRY")}\n${RESOURCES}\nstartup_timeout: 6m\n${body}\n`,
   });
-  // 12m: the first deploy of a run may pull the image (3.2 GB, unpacked to 6 GB: minutes on 2 cores)
+  // 12m: the first deploy of a run may pull the image (6.1 GB, uncompressed: a minute or more on 2 cores)
   const r = await cli(
     ["deploy", "-f", "vllm-app.yaml", "-n", ns, "--create-secrets", "--timeout", "12m"],
     dir,

@@ -48,7 +48,7 @@ const app = "tl-real";
 /** what the first start left for the second test: its status, and its pull */
 let firstStart: { s1: any; pull: any } | undefined;
 
-// two tests, each within the per-test timeout: the first start pulls 3.2 GB and unpacks 6 GB (minutes on 2 cores)
+// two tests, each within the per-test timeout: the first start pulls and unpacks 6.1 GB (about a minute on 2 cores)
 test("the first start's timeline: the image pulled from the registry with its bytes, the download, vLLM's phases", async () => {
   const image = tbEnv("VLLM_IMAGE_REGISTRY");
   assert.match(image, /^127\.0\.0\.1:\d+\/vllmapp\/vllm-cpu:/);

@@ -5,7 +5,7 @@
 // bridge address 198.19.0.1:53, serving cluster.local from the test bed's API server. So a pod on the real
 // node reaches a Service by its ClusterIP and by `<svc>.<ns>.svc.cluster.local`, as on any cluster.
 //
-//   const bins = ensureClusterNetBinaries({ log });           cached builds, started at bring-up's beginning
+//   const bins = ensureClusterNetBinaries({ log, after });    cached builds: CoreDNS at once, kube-proxy after `after`
 //   await startClusterNet(ctx, { netBins: await bins, pki, server, kubectl })   kube-proxy + CoreDNS, both answering
 //   await stopClusterNet(state, { run, stopProcess, log })   both stopped, kube-proxy's iptables rules removed
 //
@@ -85,14 +85,19 @@ async function ensureCoredns(log) {
 
 /**
  * kube-proxy: build-bins.sh's `kube-proxy` component (the kubelet's module and version, its own process).
- * @param {Log} log
+ * Started only once `after` settles (the bring-up passes its control-plane and kubelet build): kube-proxy
+ * compiles the same Kubernetes packages, so after them the Go build cache makes it a link of about a minute,
+ * where a build alongside them compiles everything twice at once on the same cores.
+ * @param {Log} log @param {Promise<unknown>} after
  */
-async function ensureKubeProxy(log) {
+async function ensureKubeProxy(log, after) {
   const dir = path.join(
     cacheRoot(),
     `kube-proxy-${/** @type {Record<string, string>} */ (readVersions()).K8S_VERSION}`,
   );
   const bin = path.join(dir, "kube-proxy");
+  if (fs.existsSync(path.join(dir, ".complete"))) return bin;
+  await after; // failed or aborted: no build (the bring-up reports the failure and stops)
   if (fs.existsSync(path.join(dir, ".complete"))) return bin;
   const t0 = Date.now();
   log(`building kube-proxy into ${dir}`);
@@ -108,12 +113,12 @@ async function ensureKubeProxy(log) {
 }
 
 /**
- * Both binaries, built in parallel when missing.
- * @param {{ log: Log }} opts
+ * Both binaries, built when missing: CoreDNS at once, kube-proxy once `after` settles (ensureKubeProxy).
+ * @param {{ log: Log, after?: Promise<unknown> }} opts
  * @returns {Promise<{ kubeProxy: string, coredns: string }>}
  */
-export async function ensureClusterNetBinaries({ log }) {
-  const [kubeProxy, coredns] = await Promise.all([ensureKubeProxy(log), ensureCoredns(log)]);
+export async function ensureClusterNetBinaries({ log, after = Promise.resolve() }) {
+  const [kubeProxy, coredns] = await Promise.all([ensureKubeProxy(log, after), ensureCoredns(log)]);
   return { kubeProxy, coredns };
 }
 

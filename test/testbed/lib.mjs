@@ -31,7 +31,7 @@ import {
   SERVICE_CIDR,
   KUBERNETES_SERVICE_IP,
 } from "./cluster-net.mjs";
-import { ensureRegistryBinary, forgetImages, pushImages, startRegistry, writeHostsToml } from "./registry.mjs";
+import { ensureRegistryBinary, forgetImages, pushArchive, startRegistry, writeHostsToml } from "./registry.mjs";
 
 /**
  * @typedef {{ env?: NodeJS.ProcessEnv, cwd?: string, input?: string | Buffer, timeoutMs?: number,
@@ -1491,10 +1491,9 @@ export async function startTestbed(opts = {}) {
     // the OCI registry the real vLLM and rclone images are pushed to: built alongside everything else
     const wantRegistry = wantDocker && opts.realVllm !== false;
     const registryBin = wantRegistry ? ensureRegistryBinary({ log }) : null;
-    registryBin?.catch(() => {}); // awaited in the Docker branch
-    // kube-proxy and CoreDNS for the real node (cluster-net.mjs): built alongside everything else
-    const netBins = wantNode ? ensureClusterNetBinaries({ log }) : null;
-    netBins?.catch(() => {}); // awaited once the node is up
+    // started as soon as its binary is built: the images are pushed from their archives once those exist
+    const registryUp = registryBin?.then(async ({ bin }) => startRegistry(ctx, { bin, port: await freePort() }));
+    registryUp?.catch(() => {}); // settled with the branches below
     /** @param {Service} svc @param {TestbedEnv} env */
     const startService = async (svc, env) => {
       log(`starting service ${svc.name}`);
@@ -1511,7 +1510,11 @@ export async function startTestbed(opts = {}) {
     // (then they start afterwards and get the cluster/docker env).
     const binaries = wantCluster ? ensureBinaries() : null;
     binaries?.catch(() => {}); // awaited (and reported) by both cluster branches below
-    const [clusterEnv, oldestEnv, checkersEnv, dockerEnv, earlyEnvs] = await settleAll([
+    // kube-proxy and CoreDNS for the real node (cluster-net.mjs): CoreDNS alongside everything else, kube-proxy
+    // after the Kubernetes binaries (the same packages: from the Go build cache, not a second compile at once)
+    const netBins = wantNode ? ensureClusterNetBinaries({ log, after: binaries ?? Promise.resolve() }) : null;
+    netBins?.catch(() => {}); // awaited once the node is up
+    const [clusterEnv, oldestEnv, checkersEnv, dockerEnv, earlyEnvs, registry] = await settleAll([
       wantCluster
         ? /** @type {Promise<BinPaths>} */ (binaries).then((bins) => startControlPlane(ctx, bins, versions))
         : /** @type {TestbedEnv} */ ({}),
@@ -1535,29 +1538,34 @@ export async function startTestbed(opts = {}) {
             const env = await startDocker(ctx);
             const denv = { ...process.env, ...env };
             const image = await ensureStandinImage(denv);
-            // the real vLLM (CPU build): cold, a debootstrap + pip build of a few minutes, then cached
-            const vllm = opts.realVllm === false ? null : await ensureVllmImage({ log, dockerEnv: denv });
+            if (opts.realVllm === false) return { ...env, VLLM_STANDIN_IMAGE: image };
+            // the real vLLM (CPU build): cold, a debootstrap + pip build of a few minutes, then cached. The
+            // archive first: its registry push (from the file) runs alongside the `docker load` of it
+            const built = await ensureVllmImage({ log, dockerEnv: null });
+            /** @param {BuiltImage} img */
+            const push = (img) =>
+              registryUp?.then((r) => pushArchive({ host: r.host, tag: img.tag, archive: img.archive, log }));
+            const pushVllm = push(built);
+            pushVllm?.catch(() => {});
+            const vllm = await ensureVllmImage({ log, dockerEnv: denv });
             // the image the model-download step names (rclone/rclone:<tag>), built from rclone's Go module
-            const rclone = opts.realVllm === false ? null : await ensureRcloneImage({ log, dockerEnv: denv });
-            // rclone's image is made whenever vllm's is
-            if (vllm) ctx.images = { vllm, rclone: /** @type {BuiltImage} */ (rclone) };
-            if (vllm && registryBin) {
-              const registry = await startRegistry(ctx, { bin: (await registryBin).bin, port: await freePort() });
-              // pushed while the tiny model is made and the node starts; awaited before the bed is ready
-              ctx.pushing = pushImages({
-                host: registry.host,
-                images: [vllm.tag, /** @type {BuiltImage} */ (rclone).tag],
-                dockerEnv: denv,
-                log,
-              });
+            const rclone = await ensureRcloneImage({ log, dockerEnv: denv });
+            ctx.images = { vllm, rclone };
+            // pushed while the tiny model is made and the node starts; awaited before the bed is ready
+            if (pushVllm) {
+              ctx.pushing = Promise.all([pushVllm, push(rclone)]).then(([v, r]) => ({
+                [vllm.tag]: /** @type {string} */ (v),
+                [rclone.tag]: /** @type {string} */ (r),
+              }));
               ctx.pushing.catch(() => {});
-              ctx.registryHost = registry.host;
             }
-            return { ...env, VLLM_STANDIN_IMAGE: image, ...(vllm ? { VLLM_IMAGE: vllm.tag } : {}) };
+            return { ...env, VLLM_STANDIN_IMAGE: image, VLLM_IMAGE: vllm.tag };
           })()
         : /** @type {TestbedEnv} */ ({}),
       settleAll(services.filter((s) => !s.needsBaseEnv).map((s) => startService(s, {}))),
+      registryUp ?? null,
     ]);
+    if (registry && ctx.pushing) ctx.registryHost = registry.host;
     ctx.state.env = {
       ...clusterEnv,
       ...oldestEnv,

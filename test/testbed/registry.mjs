@@ -1,22 +1,24 @@
 // The test bed's OCI registry: distribution's `registry` (github.com/distribution/distribution/v3, the
 // version test/cluster/tools/registry/go.mod pins), built from its Go module into the cache, serving plain
-// HTTP on 127.0.0.1:<free port> with its storage in the cache (pushed layers survive the run, so a warm
-// bring-up pushes nothing: `docker push` finds every layer there). The vLLM and rclone images are pushed
-// into it from the test bed's Docker engine, so a pod that names the registry's copy makes the real node's
-// kubelet really pull it: Pulling/Pulled events with the image's size, a pull phase with real bytes.
+// HTTP on 127.0.0.1:<free port> with its storage in the cache (pushed blobs survive the run, so a warm
+// bring-up pushes nothing: the manifest is there). The vLLM and rclone images are pushed into it straight
+// from their docker-archives (pushArchive, layers uncompressed), so a pod that names the registry's copy
+// makes the real node's kubelet really pull it: Pulling/Pulled events with the image's size, a pull phase
+// with real bytes.
 //
 //   const bin = await ensureRegistryBinary({ log });                 cached build, cold: ~3-5 min on 2 cores
 //   const reg = await startRegistry(ctx, { bin });                    → { host: '127.0.0.1:PORT', storage }
-//   const refs = await pushImages({ host, images, dockerEnv, log }); [{ tag, repo }] → registry refs
+//   const ref = await pushArchive({ host, tag, archive, log });      a docker-archive → its registry copy
 //   await forgetImages(ctx, sock, (ref) => bool);                     the node's containerd forgets images and their layers
 //   await forgetRegistryImages(ctx, sock);                            … the registry copies any run pulled
 //
-// Plain HTTP needs no configuration: dockerd treats 127.0.0.0/8 as an insecure registry by default
-// (`docker info`: "Insecure Registries: 127.0.0.0/8"), and the node's containerd (1.6, CRI, config_path set)
+// Plain HTTP needs no configuration: the push is our own HTTP client, and the node's containerd (1.6, CRI, config_path set)
 // is given a hosts.toml naming the http:// endpoint (test/testbed/README.md says why). Neither goes through
 // the test bed's dead HTTP proxy: Go's proxy logic never proxies a loopback address.
 import crypto from "node:crypto";
 import fs from "node:fs";
+import http from "node:http";
+import { pipeline } from "node:stream/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { cacheRoot, run, which, TestbedError } from "./lib.mjs";
@@ -120,34 +122,169 @@ export function registryRef(/** @type {string} */ host, /** @type {string} */ ta
   return `${host}/${REGISTRY_PREFIX}/${last}`;
 }
 
+const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+const OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
+const OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar";
+
 /**
- * Push each image as `registryRef`. What is pushed is a copy with one label more (`vllmapp.registry-copy`):
- * the same layers, another image ID, so the node's containerd never confuses it with the local image the
- * bring-up imports (removing one never touches the other). A layer the registry has is not sent again.
- * @param {{ host: string, images: string[], dockerEnv: NodeJS.ProcessEnv, log: (m: string) => unknown }} opts
- * @returns {Promise<Record<string, string>>} image tag → registry ref
+ * The entries of a docker-archive (the ustar files packDockerArchive writes): name → { offset, size } of the data.
+ * Only the headers are read (the 6 GB layer is skipped, never read here).
+ * @param {string} archive
  */
-export async function pushImages({ host, images, dockerEnv, log }) {
-  /** @type {Record<string, string>} */
-  const refs = {};
-  for (const tag of images) {
-    const ref = registryRef(host, tag);
-    const t0 = Date.now();
-    const build = await run("docker", ["build", "-q", "-t", ref, "-"], {
-      env: { ...dockerEnv, DOCKER_BUILDKIT: "0" },
-      input: `FROM ${tag}\nLABEL vllmapp.registry-copy=${JSON.stringify(tag)}\n`,
-      timeoutMs: 300_000,
-    });
-    if (build.code !== 0) throw new TestbedError(`docker build of the registry copy of ${tag} failed`);
-    const r = await run("docker", ["push", ref], { env: dockerEnv, timeoutMs: 3_600_000 });
-    const pushed = (r.stdout.match(/: Pushed/g) ?? []).length;
-    const kept = (r.stdout.match(/: Layer already exists/g) ?? []).length;
-    // the engine keeps only the local name: the registry's copy is for the pods to pull
-    await run("docker", ["rmi", ref], { env: dockerEnv, allowFail: true });
-    log(`pushed ${ref} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${pushed} layers sent, ${kept} already there)`);
-    refs[tag] = ref;
+export function archiveEntries(archive) {
+  /** @type {Map<string, { offset: number, size: number }>} */
+  const entries = new Map();
+  const fd = fs.openSync(archive, "r");
+  try {
+    const total = fs.fstatSync(fd).size;
+    const h = Buffer.alloc(512);
+    for (let pos = 0; pos + 512 <= total;) {
+      fs.readSync(fd, h, 0, 512, pos);
+      if (h.every((b) => b === 0)) break; // the end-of-archive blocks
+      const name = h.subarray(0, 100).toString("utf8").replace(/\0.*$/s, "");
+      const type = String.fromCharCode(h[156] ?? 0);
+      if (type !== "0" && type !== "\0")
+        throw new TestbedError(`${archive}: entry ${name} is not a plain file (type ${type})`);
+      let size = 0;
+      if ((h[124] ?? 0) & 0x80) for (let i = 125; i < 136; i++) size = size * 256 + (h[i] ?? 0);
+      else size = parseInt(h.subarray(124, 136).toString("ascii").replace(/\0.*$/s, "").trim() || "0", 8);
+      entries.set(name, { offset: pos + 512, size });
+      pos += 512 + Math.ceil(size / 512) * 512;
+    }
+  } finally {
+    fs.closeSync(fd);
   }
-  return refs;
+  return entries;
+}
+
+/**
+ * One HTTP request to the registry (plain HTTP, loopback). `body`: bytes, or a file range streamed as is.
+ * @param {string} method @param {URL} url
+ * @param {{ headers?: Record<string, string | number>, body?: Buffer | { file: string, offset: number, size: number } }} [opts]
+ * @returns {Promise<{ status: number, headers: import("node:http").IncomingHttpHeaders, text: string }>}
+ */
+function registryRequest(method, url, { headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const length = body === undefined ? 0 : Buffer.isBuffer(body) ? body.length : body.size;
+    const req = http.request(url, { method, headers: { ...headers, "content-length": length } }, (res) => {
+      /** @type {Buffer[]} */
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }),
+      );
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    if (body === undefined || Buffer.isBuffer(body)) req.end(body);
+    else if (body.size === 0) req.end();
+    else {
+      const range = { start: body.offset, end: body.offset + body.size - 1, highWaterMark: 1 << 20 };
+      // pipeline: a failed request (the registry stopped by a teardown) also closes the file
+      pipeline(fs.createReadStream(body.file, range), req).catch(reject);
+    }
+  });
+}
+
+/**
+ * Upload one blob unless the registry has it: HEAD, else POST an upload and PUT the bytes with the digest
+ * (one monolithic PUT; the registry hashes what it receives and refuses a digest that does not match).
+ * @param {string} base `http://host/v2/<name>` @param {string} digest
+ * @param {Buffer | { file: string, offset: number, size: number }} body
+ * @returns {Promise<boolean>} whether it was sent
+ */
+async function ensureBlob(base, digest, body) {
+  const head = await registryRequest("HEAD", new URL(`${base}/blobs/${digest}`));
+  if (head.status === 200) return false;
+  const start = await registryRequest("POST", new URL(`${base}/blobs/uploads/`));
+  if (start.status !== 202 || !start.headers.location)
+    throw new TestbedError(`POST ${base}/blobs/uploads/: HTTP ${start.status} ${start.text.slice(0, 500)}`);
+  const url = new URL(start.headers.location, base);
+  url.searchParams.set("digest", digest);
+  const put = await registryRequest("PUT", url, { headers: { "content-type": "application/octet-stream" }, body });
+  if (put.status !== 201)
+    throw new TestbedError(`PUT the blob ${digest} to ${base}: HTTP ${put.status} ${put.text.slice(0, 500)}`);
+  return true;
+}
+
+/**
+ * Push a docker-archive (one image, as packDockerArchive writes it) to the registry as `registryRef(host, tag)`,
+ * straight from the file: no Docker engine, no compression. What is pushed is a copy with one label more
+ * (`vllmapp.registry-copy`): the same layers, another config and so another image ID, so the node's containerd
+ * never confuses it with the local image (removing one never touches the other). The layers go as they are in
+ * the archive, uncompressed tars (OCI `layer.v1.tar`; their digest is the diff ID the config names, so nothing
+ * is hashed here: the registry checks each digest as it stores the bytes). A blob the registry has is not sent
+ * again; a manifest it already has under the tag (a warm run) ends the push at once.
+ * @param {{ host: string, tag: string, archive: string, log: (m: string) => unknown }} opts
+ * @returns {Promise<string>} the registry ref
+ */
+export async function pushArchive({ host, tag, archive, log }) {
+  const t0 = Date.now();
+  const ref = registryRef(host, tag);
+  const m = /** @type {RegExpExecArray} */ (/^[^/]+\/(.+):([^:/]+)$/.exec(ref));
+  const base = `http://${host}/v2/${m[1]}`;
+  const entries = archiveEntries(archive);
+  const read = (/** @type {string} */ name) => {
+    const e = entries.get(name);
+    if (!e) throw new TestbedError(`${archive} has no ${name}`);
+    const buf = Buffer.alloc(e.size);
+    const fd = fs.openSync(archive, "r");
+    try {
+      fs.readSync(fd, buf, 0, e.size, e.offset);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return buf;
+  };
+  const [image] = /** @type {{ Config: string, Layers: string[] }[]} */ (JSON.parse(read("manifest.json").toString()));
+  if (!image) throw new TestbedError(`${archive}: manifest.json names no image`);
+  const config = JSON.parse(read(image.Config).toString());
+  config.config = { ...config.config, Labels: { ...config.config?.Labels, "vllmapp.registry-copy": tag } };
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const configDigest = `sha256:${crypto.createHash("sha256").update(configBytes).digest("hex")}`;
+  const diffIds = /** @type {string[]} */ (config.rootfs?.diff_ids ?? []);
+  if (diffIds.length !== image.Layers.length)
+    throw new TestbedError(`${archive}: ${image.Layers.length} layers, ${diffIds.length} diff IDs in the config`);
+  const layers = image.Layers.map((name, i) => {
+    const e = entries.get(name);
+    if (!e) throw new TestbedError(`${archive} has no ${name}`);
+    return { name, digest: /** @type {string} */ (diffIds[i]), ...e };
+  });
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: OCI_CONFIG, digest: configDigest, size: configBytes.length },
+      layers: layers.map((l) => ({ mediaType: OCI_LAYER_TAR, digest: l.digest, size: l.size })),
+    }),
+  );
+  const manifestDigest = `sha256:${crypto.createHash("sha256").update(manifest).digest("hex")}`;
+  const have = await registryRequest("HEAD", new URL(`${base}/manifests/${m[2]}`), {
+    headers: { accept: OCI_MANIFEST },
+  });
+  if (have.status === 200 && have.headers["docker-content-digest"] === manifestDigest) {
+    log(`${ref}: already in the registry (${manifestDigest})`);
+    return ref;
+  }
+  let sent = 0;
+  let bytes = 0;
+  for (const l of layers) {
+    if (await ensureBlob(base, l.digest, { file: archive, offset: l.offset, size: l.size })) {
+      sent++;
+      bytes += l.size;
+    }
+  }
+  if (await ensureBlob(base, configDigest, configBytes)) sent++;
+  const put = await registryRequest("PUT", new URL(`${base}/manifests/${m[2]}`), {
+    headers: { "content-type": OCI_MANIFEST },
+    body: manifest,
+  });
+  if (put.status !== 201)
+    throw new TestbedError(`PUT the manifest of ${ref}: HTTP ${put.status} ${put.text.slice(0, 500)}`);
+  log(
+    `pushed ${ref} from ${path.basename(path.dirname(archive))}/${path.basename(archive)} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${sent} of ${layers.length + 1} blobs sent, ${(bytes / 1e9).toFixed(2)} GB of layers)`,
+  );
+  return ref;
 }
 
 /** The node's containerd reads registry settings per pull from its certs.d: plain HTTP for the registry. */

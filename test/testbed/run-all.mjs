@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // npm test (and so .ci/run): build the CLI bundle, bring the test bed up, run every
 // *.test.ts under test/{unit,golden,e2e,integration,testbed} with node:test + tsx
-// (one file at a time) with the test bed's environment on Node.js 24, then the unit,
-// golden and e2e files again on Node.js 22 (the supported lines, test/testbed/node-lines.mjs:
+// (one file at a time) with the test bed's environment on Node.js 24 and, at the same time,
+// the unit, golden and e2e files again on Node.js 22 (the supported lines, test/testbed/node-lines.mjs:
 // provisioned from the npm registry into the test bed's cache, in parallel with the
 // bring-up, when the machine's node is another version), then ALWAYS tear the test
-// bed down. Exits with the first failing pass's exit code; any provisioning failure is fatal.
+// bed down. The Node.js 24 pass writes to our stdout as it goes; the Node.js 22 pass to a file
+// that is printed whole once both passes ended (or on a signal), so the two reporters never
+// interleave. Exits with the first failing pass's exit code (Node.js 24's, then Node.js 22's);
+// any provisioning failure is fatal. A signal stops both passes.
 //
 // Environment knobs:
 //   VLLMAPP_TESTBED_KEEP=1   keep the work dir (logs, state) after teardown
@@ -46,8 +49,12 @@ function findTests() {
   return out.sort();
 }
 
-/** @type {import("node:child_process").ChildProcess | null} */
-let child = null;
+/** The running test passes (each in a process group of its own). */
+/** @type {Set<import("node:child_process").ChildProcess>} */
+const children = new Set();
+/** The Node.js 22 pass's output file while it is not yet printed. */
+/** @type {string | null} */
+let olderOutput = null;
 /** @type {Awaited<ReturnType<typeof startTestbed>> | null} */
 let testbed = null;
 /** @type {Promise<boolean> | null} */
@@ -81,14 +88,16 @@ for (const sig of /** @type {const} */ (["SIGINT", "SIGTERM", "SIGHUP"])) {
     if (signalled) return;
     signalled = sig;
     process.stderr.write(`\nrun-all: got ${sig}; stopping tests and tearing the test bed down\n`);
-    if (child?.pid) {
-      const c = child;
-      const pid = child.pid;
-      killGroup(pid, "SIGTERM");
-      // give the tests 10 s to stop, then kill what is left of their process group
-      await Promise.race([new Promise((r) => c.once("close", r)), new Promise((r) => setTimeout(r, 10_000))]);
-      killGroup(pid, "SIGKILL");
-    }
+    await Promise.all(
+      [...children].map(async (c) => {
+        const pid = /** @type {number} */ (c.pid);
+        killGroup(pid, "SIGTERM");
+        // give the tests 10 s to stop, then kill what is left of their process group
+        await Promise.race([new Promise((r) => c.once("close", r)), new Promise((r) => setTimeout(r, 10_000))]);
+        killGroup(pid, "SIGKILL");
+      }),
+    );
+    printOlderOutput();
     if (bringUp && !testbed) {
       // interrupted during bring-up: startTestbed stops what it started, then rejects
       bringUpAbort.abort();
@@ -109,26 +118,47 @@ function killGroup(pid, sig) {
 /**
  * Run a command in a process group of its own (so a signal to us, or a test's stray child such as
  * a CLI left following logs, can be stopped as a group), with our stdio. After it exits, whatever is
- * left in its group is killed.
- * @param {string} cmd @param {string[]} args @param {NodeJS.ProcessEnv} env
+ * left in its group is killed. `outFile`: its stdout and stderr go to that file instead.
+ * @param {string} cmd @param {string[]} args @param {NodeJS.ProcessEnv} env @param {string} [outFile]
  * @returns {Promise<number>}
  */
-function runInherit(cmd, args, env) {
+function runInherit(cmd, args, env, outFile) {
   return new Promise((resolve) => {
     // after a signal, no next step starts (the Node.js 22 pass once started while the test bed was torn down)
     if (signalled) return resolve(128 + (os.constants.signals[signalled] || 1));
-    child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: "inherit", detached: true });
+    const fd = outFile ? fs.openSync(outFile, "w") : null;
+    /** @type {import("node:child_process").StdioOptions} */
+    const stdio = fd === null ? "inherit" : ["ignore", fd, fd];
+    const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio, detached: true });
+    if (fd !== null) fs.closeSync(fd);
+    children.add(child);
     const pid = child.pid;
     child.on("error", (e) => {
+      children.delete(child);
       process.stderr.write(`run-all: cannot run ${cmd}: ${e.message}\n`);
       resolve(127);
     });
     child.on("close", (code, signal) => {
-      child = null;
+      children.delete(child);
       if (pid) killGroup(pid, "SIGKILL");
       resolve(code ?? 128 + (os.constants.signals[/** @type {NodeJS.Signals} */ (signal)] || 1));
     });
   });
+}
+
+/** Print the Node.js 22 pass's output (once, whole). */
+function printOlderOutput() {
+  if (!olderOutput) return;
+  const file = olderOutput;
+  olderOutput = null;
+  let text = "";
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch {
+    return;
+  }
+  process.stdout.write(`\n===== the Node.js ${OLDER_LINE} pass's output =====\n${text}`);
+  process.stdout.write(`===== end of the Node.js ${OLDER_LINE} pass's output =====\n`);
 }
 
 async function main() {
@@ -179,21 +209,35 @@ async function main() {
   // a hung test fails after 10 minutes instead of holding CI until its own limit
   const timeout = [`--test-timeout=${process.env.VLLMAPP_TEST_TIMEOUT_MS || 600_000}`];
   // `node` on PATH is the pass's node too, for what the tests start by name (npx, #!/usr/bin/env node)
-  /** @param {string} node @param {string[]} list */
-  const pass = (node, list) =>
-    runInherit(node, ["--import", "tsx", "--test", "--test-concurrency=1", ...timeout, ...list], {
-      ...env,
-      PATH: `${path.dirname(node)}:${PATH}`,
-    });
+  /** @param {string} node @param {string[]} list @param {string} [outFile] */
+  const pass = (node, list, outFile) =>
+    runInherit(
+      node,
+      ["--import", "tsx", "--test", "--test-concurrency=1", ...timeout, ...list],
+      { ...env, PATH: `${path.dirname(node)}:${PATH}` },
+      outFile,
+    );
 
+  // both passes at once: the Node.js 22 one (no test bed needed, every file in temp dirs of its own) to a file
+  const older = files.filter((f) => OLDER_LINE_DIRS.some((d) => f.startsWith(d)));
+  const t0 = Date.now();
+  let olderCode = 0;
+  /** @type {Promise<number>} */
+  let olderPass = Promise.resolve(0);
+  if (older.length > 0) {
+    olderOutput = path.join(workDir, `node${OLDER_LINE}-pass.log`);
+    log(
+      `running ${older.length} unit, golden and e2e test file(s) on Node.js ${OLDER_LINE} (${olderNode}) alongside, its output to ${olderOutput} (printed when both passes end)`,
+    );
+    olderPass = pass(olderNode, older, olderOutput).then((c) => {
+      log(`the Node.js ${OLDER_LINE} pass exited with ${c} after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      return c;
+    });
+  }
   log(`running ${files.length} test file(s) on Node.js ${MAIN_LINE} (${mainNode})`);
   const code = await pass(mainNode, files);
-  const older = files.filter((f) => OLDER_LINE_DIRS.some((d) => f.startsWith(d)));
-  let olderCode = 0;
-  if (older.length > 0 && !signalled) {
-    log(`running ${older.length} unit, golden and e2e test file(s) on Node.js ${OLDER_LINE} (${olderNode})`);
-    olderCode = await pass(olderNode, older);
-  }
+  olderCode = await olderPass;
+  printOlderOutput();
   if ((code !== 0 || olderCode !== 0) && process.env.VLLMAPP_TESTBED_DUMP_LOGS) dumpLogs(workDir);
   process.stderr.write(
     `run-all: tests exited with ${code} on Node.js ${MAIN_LINE}, ${olderCode} on Node.js ${OLDER_LINE}; test bed bring-up took ${upSeconds}s\n`,
