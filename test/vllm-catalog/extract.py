@@ -26,6 +26,9 @@ import types
 os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
 os.environ.setdefault("VLLM_CONFIGURE_LOGGING", "0")
 os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")
+# value_rules builds config classes whose defaults name a Hub model: offline, that fails at once instead of
+# after the Hub client's retries (minutes per release on a machine without huggingface.co)
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 logging.disable(logging.CRITICAL)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
