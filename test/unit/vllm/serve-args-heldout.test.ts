@@ -1,10 +1,10 @@
 // The validator on corpora it was not built from: test/vllm-catalog/extract.py `heldout_corpus` draws, with
 // a fixed seed, other values, other config fields, other spellings and pairs of flags than the oracle
 // vectors and the catalog's probes, and records the real parser's verdicts. The catalogs and the
-// validator never read these files; only this test does (0.33.0 and 0.19.0, the default image and the
-// release vllmapp validated against before).
+// validator never read these files; only this test does (0.34.0, the default image's release, 0.33.0, 0.19.0
+// and the patch releases catalogued since).
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 import { OWNED_FLAGS, validateExtraArgs } from "../../../src/vllm/serve-args.ts";
 
@@ -17,7 +17,15 @@ interface Vector {
 
 const owned = new RegExp(`^(${Object.keys(OWNED_FLAGS).join("|")})(=|$)`);
 
-for (const version of ["0.34.0", "0.33.0", "0.19.0"]) {
+// every release whose held-out corpus is kept: 0.34.0, 0.33.0, 0.19.0 and the patch releases' catalogs
+const versions = readdirSync(new URL("../../vllm-catalog/heldout/", import.meta.url))
+  .filter((f) => /^\d+\.\d+\.\d+\.json$/.test(f))
+  .map((f) => f.slice(0, -".json".length));
+test("held-out corpora are kept for the default image's release, 0.33.0 and 0.19.0 at least", () => {
+  for (const v of ["0.34.0", "0.33.0", "0.19.0"]) assert.ok(versions.includes(v), v);
+});
+
+for (const version of versions) {
   test(`vLLM ${version}: the validator agrees with the real parser on the held-out corpus`, () => {
     const file = new URL(`../../vllm-catalog/heldout/${version}.json`, import.meta.url);
     const { vllm_version, vectors } = JSON.parse(readFileSync(file, "utf8")) as {
