@@ -183,7 +183,7 @@ test("a node driver older than the image's CUDA floor stops deploy before anythi
   );
   assert.match(
     r.stderr,
-    /^ {2}hint: set image: vllm\/vllm-openai:v0\.19\.0 in cpf-cuda's file \(the newest catalogued release those nodes run: CUDA 12\.8, driver 570\.26 or newer\), or upgrade the nodes' NVIDIA driver to 580\.65\.06 or newer$/m,
+    /^ {2}hint: set image: vllm\/vllm-openai:v0\.19\.1 in cpf-cuda's file \(the newest catalogued release those nodes run: CUDA 12\.8, driver 570\.26 or newer\), or upgrade the nodes' NVIDIA driver to 580\.65\.06 or newer$/m,
   );
   assert.deepEqual(await resourceVersions(ns, "cpf-cuda"), {}, "nothing was applied");
   await kubectl([

@@ -315,8 +315,9 @@ test("the CUDA floor comes from the image's release catalog, only for vLLM's own
     min_driver: "580.65.06",
   });
   const newest = floor!.newestFor("575.57.08");
+  // the newest catalogued release built for CUDA 12.8: the patch release 0.19.1
   assert.deepEqual(newest && { image: newest.image, version: newest.version, min_driver: newest.min_driver }, {
-    image: "vllm/vllm-openai:v0.19.0",
+    image: "vllm/vllm-openai:v0.19.1",
     version: "12.8",
     min_driver: "570.26",
   });
