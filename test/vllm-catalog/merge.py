@@ -139,6 +139,14 @@ def cuda_entry(v: str, raw_cuda: dict | None, known: dict) -> dict | None:
     return out
 
 
+def write_value_checks(here: str, version: str, checks: list) -> None:
+    """values/<version>.json: the release's own config classes' verdicts on bounded values (extract.py value_rules)."""
+    os.makedirs(os.path.join(here, "values"), exist_ok=True)
+    with open(os.path.join(here, "values", f"{version}.json"), "w") as fh:
+        json.dump({"vllm_version": version, "checks": checks}, fh, indent=0)
+        fh.write("\n")
+
+
 def main():
     args = sys.argv[1:]
     out_dir = None
@@ -190,10 +198,7 @@ def main():
             for f in c["flags"]:
                 f["type"] = normalize_type(f["type"])
             if "value_checks" in c and not out_dir:
-                os.makedirs(os.path.join(here, "values"), exist_ok=True)
-                with open(os.path.join(here, "values", f"{c['vllm_version']}.json"), "w") as fh:
-                    json.dump({"vllm_version": c["vllm_version"], "checks": c["value_checks"]}, fh, indent=0)
-                    fh.write("\n")
+                write_value_checks(here, c["vllm_version"], c["value_checks"])
             c.pop("value_checks", None)
             raw_cuda[c["vllm_version"]] = c.pop("cuda", None)
             if "metrics" in c:
@@ -212,10 +217,7 @@ def main():
         cats[v]["value_rules"] = part["value_rules"]
         cats[v]["registered"] = part["registered"]
         if not out_dir:
-            os.makedirs(os.path.join(here, "values"), exist_ok=True)
-            with open(os.path.join(here, "values", f"{v}.json"), "w") as fh:
-                json.dump({"vllm_version": v, "checks": part["value_checks"]}, fh, indent=0)
-                fh.write("\n")
+            write_value_checks(here, v, part["value_checks"])
     for v, cat in cats.items():
         if "probes" not in cat:  # extracted before extract.py probed the config classes itself
             vp = os.path.join(raw, f"{v}.vectors.json")
