@@ -224,9 +224,13 @@ export async function pushArchive({ host, tag, archive, log }) {
   const m = /** @type {RegExpExecArray} */ (/^[^/]+\/(.+):([^:/]+)$/.exec(ref));
   const base = `http://${host}/v2/${m[1]}`;
   const entries = archiveEntries(archive);
-  const read = (/** @type {string} */ name) => {
+  const entry = (/** @type {string} */ name) => {
     const e = entries.get(name);
     if (!e) throw new TestbedError(`${archive} has no ${name}`);
+    return e;
+  };
+  const read = (/** @type {string} */ name) => {
+    const e = entry(name);
     const buf = Buffer.alloc(e.size);
     const fd = fs.openSync(archive, "r");
     try {
@@ -245,11 +249,7 @@ export async function pushArchive({ host, tag, archive, log }) {
   const diffIds = /** @type {string[]} */ (config.rootfs?.diff_ids ?? []);
   if (diffIds.length !== image.Layers.length)
     throw new TestbedError(`${archive}: ${image.Layers.length} layers, ${diffIds.length} diff IDs in the config`);
-  const layers = image.Layers.map((name, i) => {
-    const e = entries.get(name);
-    if (!e) throw new TestbedError(`${archive} has no ${name}`);
-    return { name, digest: /** @type {string} */ (diffIds[i]), ...e };
-  });
+  const layers = image.Layers.map((name, i) => ({ name, digest: /** @type {string} */ (diffIds[i]), ...entry(name) }));
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
