@@ -112,7 +112,7 @@ const cacheMaker = path.join(work, "sea-cache.mjs");
 await build({ ...common, format: "esm", entryPoints: [path.join(ROOT, "src", "sea-cache.ts")], outfile: cacheMaker });
 const vendorDir = path.join(work, "vendor-root");
 for (const name of VENDOR) {
-  const entry = path.join(work, `${vendorFile(name).replace(/[/.]/g, "_")}.js`);
+  const entry = path.join(work, `${vendorFile(name).replace(/[/.]/g, "_")}.cjs`);
   writeFileSync(entry, `module.exports = require(${JSON.stringify(name)});\n`);
   await build({
     ...common,

@@ -5,7 +5,7 @@
  * rates, their percentiles, goodput against an SLO, and the server's /metrics counters over each level.
  */
 import { Command } from "commander";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { parseDuration } from "../config/units.js";
 import { UsageError } from "../errors.js";
 import type { BenchLevel, BenchRequest, BenchResult, BenchStats } from "../target.js";
@@ -21,47 +21,38 @@ import {
   targetOf,
   targetShape,
   uiFor,
+  usage,
+  converted,
 } from "./options.js";
 
 /** "1,4,16" → [1, 4, 16]: positive numbers (whole ones where `whole`). */
 export function listFlag(flag: string, whole: boolean) {
-  return z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return undefined;
-      const items = v
-        .split(",")
-        .map((x) => x.trim())
-        .filter(Boolean);
-      const nums = items.map(Number);
-      const bad = items.find(
-        (x, i) => !Number.isFinite(nums[i]) || nums[i]! <= 0 || (whole && !Number.isInteger(nums[i])),
+  return converted(z.optional(z.string()), (v, ctx) => {
+    if (v === undefined) return undefined;
+    const items = v
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean);
+    const nums = items.map(Number);
+    const bad = items.find(
+      (x, i) => !Number.isFinite(nums[i]) || nums[i]! <= 0 || (whole && !Number.isInteger(nums[i])),
+    );
+    if (bad !== undefined || !items.length)
+      return usage(
+        ctx,
+        `${flag} ${v}: expected ${whole ? "whole numbers" : "numbers"} above 0, separated by commas`,
+        `e.g. ${flag} ${whole ? "1,4,16" : "0.5,2"}`,
       );
-      if (bad !== undefined || !items.length) {
-        ctx.addIssue({
-          code: "custom",
-          message: `${flag} ${v}: expected ${whole ? "whole numbers" : "numbers"} above 0, separated by commas`,
-          params: { hint: `e.g. ${flag} ${whole ? "1,4,16" : "0.5,2"}` },
-        });
-        return z.NEVER;
-      }
-      return nums;
-    });
+    return nums;
+  });
 }
 
 export const wholeFlag = (flag: string) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return undefined;
-      if (!/^\d+$/.test(v) || Number(v) <= 0) {
-        ctx.addIssue({ code: "custom", message: `${flag} ${v}: expected a whole number above 0` });
-        return z.NEVER;
-      }
-      return Number(v);
-    });
+  converted(z.optional(z.string()), (v, ctx) => {
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v) || Number(v) <= 0) return usage(ctx, `${flag} ${v}: expected a whole number above 0`);
+    return Number(v);
+  });
 
 const SLO_KEYS: Record<string, keyof BenchRequest["slo"]> = {
   ttft: "ttftMs",
@@ -93,28 +84,28 @@ export function parseSlo(v: string): BenchRequest["slo"] {
   return slo;
 }
 
-export const benchOptionsSchema = z
-  .object({
+export const benchOptionsSchema = z.pipe(
+  z.object({
     ...fileShape,
     ...targetShape,
     ...connectionShape,
     ...outputShape,
-    appName: z.string().optional(),
+    appName: z.optional(z.string()),
     concurrency: listFlag("--concurrency", true),
     requestRate: listFlag("--request-rate", false),
     numPrompts: wholeFlag("--num-prompts"),
     inputLen: wholeFlag("--input-len"),
     outputLen: wholeFlag("--output-len"),
     percentiles: listFlag("--percentiles", false),
-    slo: z.string().optional(),
-    seed: z.string().regex(/^\d+$/, "--seed: expected a whole number").optional(),
-    model: z.string().optional(),
+    slo: z.optional(z.string()),
+    seed: z.optional(z.string().check(z.regex(/^\d+$/, "expected a whole number, e.g. --seed 7"))),
+    model: z.optional(z.string()),
     timeout: durationFlag("--timeout", "10m, 1h"),
-    keep: z.boolean().default(false),
-    report: z.string().optional(),
-    compare: z.array(z.string()).optional(),
-  })
-  .transform((o) => {
+    keep: z._default(z.boolean(), false),
+    report: z.optional(z.string()),
+    compare: z.optional(z.array(z.string())),
+  }),
+  z.transform((o) => {
     if (o.compare && o.compare.length < 2)
       throw new UsageError(
         "--compare takes two results files or more (from bench --json)",
@@ -141,7 +132,8 @@ export const benchOptionsSchema = z
       keep: o.keep,
     };
     return { ...o, target: targetOf(o), req, ...outputOf(o) };
-  });
+  }),
+);
 
 export type BenchOptions = z.output<typeof benchOptionsSchema>;
 

@@ -3,7 +3,7 @@
  * report, without rendering files or touching the target. Exit 2 when anything would stop a deploy.
  */
 import { Command } from "commander";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ConfigError, UsageError, type Diagnostic } from "../errors.js";
 import { gb } from "../fit/fit.js";
 import {
@@ -20,19 +20,20 @@ import {
   uiFor,
 } from "./options.js";
 
-export const checkOptionsSchema = z
-  .object({
+export const checkOptionsSchema = z.pipe(
+  z.object({
     ...fileShape,
     ...targetShape,
     ...connectionShape,
     ...outputShape,
     param: paramsFlag,
     set: setFlag,
-    templates: z.string().optional(),
-    offline: z.boolean().default(false),
-    vllmVersion: z.string().optional(),
-  })
-  .transform((o) => ({ ...o, target: targetOf(o), params: o.param, ...outputOf(o, ["text", "json"]) }));
+    templates: z.optional(z.string()),
+    offline: z._default(z.boolean(), false),
+    vllmVersion: z.optional(z.string()),
+  }),
+  z.transform((o) => ({ ...o, target: targetOf(o), params: o.param, ...outputOf(o, ["text", "json"]) })),
+);
 
 export type CheckOptions = z.output<typeof checkOptionsSchema>;
 

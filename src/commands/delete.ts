@@ -1,6 +1,6 @@
 /** `vllmapp delete [APP]`: flags → the apps (dependents first) → target.delete → print. */
 import { Command } from "commander";
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { DeleteResult } from "../target.js";
 import {
   addCommonOptions,
@@ -14,17 +14,18 @@ import {
   uiFor,
 } from "./options.js";
 
-export const deleteOptionsSchema = z
-  .object({
+export const deleteOptionsSchema = z.pipe(
+  z.object({
     ...fileShape,
     ...targetShape,
     ...connectionShape,
     ...outputShape,
-    appName: z.string().optional(),
-    purgeCache: z.boolean().default(false),
-    wait: z.boolean().default(true),
-  })
-  .transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) }));
+    appName: z.optional(z.string()),
+    purgeCache: z._default(z.boolean(), false),
+    wait: z._default(z.boolean(), true),
+  }),
+  z.transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) })),
+);
 
 export type DeleteOptions = z.output<typeof deleteOptionsSchema>;
 

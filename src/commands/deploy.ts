@@ -1,6 +1,6 @@
 /** `vllmapp deploy`: flags → plan → target.deploy → print. */
 import { Command, Option } from "commander";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { UsageError } from "../errors.js";
 import { objectYaml } from "../render/format.js";
 import { NEWEST_SUPPORTED_MINOR, OLDEST_RENDERED_MINOR, OLDEST_SUPPORTED_MINOR } from "../render/kube-version.js";
@@ -23,25 +23,25 @@ import {
   uiFor,
 } from "./options.js";
 
-export const deployOptionsSchema = z
-  .object({
+export const deployOptionsSchema = z.pipe(
+  z.object({
     ...fileShape,
     ...targetShape,
     ...connectionShape,
     ...outputShape,
     param: paramsFlag,
     set: setFlag,
-    templates: z.string().optional(),
-    wait: z.boolean().default(true),
+    templates: z.optional(z.string()),
+    wait: z._default(z.boolean(), true),
     timeout: durationFlag("--timeout", "90s, 20m, 1h"),
-    dryRun: z.enum(["none", "client", "server"]).default("none"),
-    createNamespace: z.boolean().default(false),
-    createSecrets: z.boolean().default(false),
-    forceConflicts: z.boolean().default(false),
-    offline: z.boolean().default(false),
-    gpus: z.string().optional(),
-  })
-  .transform((o) => {
+    dryRun: z._default(z.enum(["none", "client", "server"]), "none"),
+    createNamespace: z._default(z.boolean(), false),
+    createSecrets: z._default(z.boolean(), false),
+    forceConflicts: z._default(z.boolean(), false),
+    offline: z._default(z.boolean(), false),
+    gpus: z.optional(z.string()),
+  }),
+  z.transform((o) => {
     const target = targetOf(o);
     if (o.dryRun === "server" && target === "docker")
       throw new UsageError("--dry-run=server asks a Kubernetes API server; with --local use --dry-run=client");
@@ -69,7 +69,8 @@ export const deployOptionsSchema = z
         "use -o text (the docker commands) or -o json",
       );
     return { ...o, target, timeoutSeconds: o.timeout, params: o.param, ...outputOf(o) };
-  });
+  }),
+);
 
 export type DeployOptions = z.output<typeof deployOptionsSchema>;
 

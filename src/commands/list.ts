@@ -1,6 +1,6 @@
 /** `vllmapp list`: the apps vllmapp manages in the namespace, or on the Docker engine. */
 import { Command } from "commander";
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { ListResult } from "../target.js";
 import { formatTable } from "../text.js";
 import {
@@ -14,9 +14,10 @@ import {
   uiFor,
 } from "./options.js";
 
-export const listOptionsSchema = z
-  .object({ ...targetShape, ...connectionShape, ...outputShape })
-  .transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) }));
+export const listOptionsSchema = z.pipe(
+  z.object({ ...targetShape, ...connectionShape, ...outputShape }),
+  z.transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) })),
+);
 
 export type ListOptions = z.output<typeof listOptionsSchema>;
 

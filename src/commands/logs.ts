@@ -1,7 +1,7 @@
 /** `vllmapp logs [APP]`: flags → the apps → target.logs, each line to stdout (`[replica] line`, or NDJSON). */
 import { once } from "node:events";
 import { Command } from "commander";
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { LogLine } from "../target.js";
 import {
   addCommonOptions,
@@ -17,21 +17,22 @@ import {
   uiFor,
 } from "./options.js";
 
-export const logsOptionsSchema = z
-  .object({
+export const logsOptionsSchema = z.pipe(
+  z.object({
     ...fileShape,
     ...targetShape,
     ...connectionShape,
     ...outputShape,
-    appName: z.string().optional(),
-    follow: z.boolean().default(false),
+    appName: z.optional(z.string()),
+    follow: z._default(z.boolean(), false),
     tail: countFlag("--tail"),
     since: durationFlag("--since", "30s, 10m, 2h"),
-    replica: z.string().optional(),
-    previous: z.boolean().default(false),
-    timestamps: z.boolean().default(false),
-  })
-  .transform((o) => ({ ...o, target: targetOf(o), sinceSeconds: o.since, ...outputOf(o, ["text", "json"]) }));
+    replica: z.optional(z.string()),
+    previous: z._default(z.boolean(), false),
+    timestamps: z._default(z.boolean(), false),
+  }),
+  z.transform((o) => ({ ...o, target: targetOf(o), sinceSeconds: o.since, ...outputOf(o, ["text", "json"]) })),
+);
 
 export type LogsOptions = z.output<typeof logsOptionsSchema>;
 

@@ -4,7 +4,7 @@
  * malformed, or two that conflict, is a usage error (exit 2) before any IO. Light: loaded by `--help`.
  */
 import { Option, type Command } from "commander";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { STDIN_FILE } from "../app/stdin.js";
 import { parseDuration } from "../config/units.js";
 import { UsageError } from "../errors.js";
@@ -77,123 +77,111 @@ export function addCommonOptions(
 }
 
 /** A usage problem found while parsing flags: the message and, where one helps, the fix. */
-function usage(ctx: z.RefinementCtx, message: string, hint?: string): typeof z.NEVER {
-  ctx.addIssue({ code: "custom", message, params: { hint } });
+export function usage(ctx: z.core.ParsePayload, message: string, hint?: string): typeof z.NEVER {
+  ctx.issues.push({ code: "custom", message, input: ctx.value, params: { hint } });
   return z.NEVER;
 }
 
+/** A flag's raw value, converted (or refused with `usage`). */
+export const converted = <I extends z.ZodMiniType, O>(
+  raw: I,
+  convert: (v: z.output<I>, ctx: z.core.ParsePayload) => O,
+) => z.pipe(raw, z.transform(convert));
+
 /** `--timeout`, `--since`: a vllmapp duration (90s, 10m, 1h30m), converted to seconds. */
 export function durationFlag(flag: string, examples: string) {
-  return z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return undefined;
-      const s = parseDuration(v);
-      return s === undefined ? usage(ctx, `${flag} ${v}: not a duration`, `write e.g. ${examples}`) : s;
-    });
+  return converted(z.optional(z.string()), (v, ctx) => {
+    if (v === undefined) return undefined;
+    const s = parseDuration(v);
+    return s === undefined ? usage(ctx, `${flag} ${v}: not a duration`, `write e.g. ${examples}`) : s;
+  });
 }
 
 /** `--param name=value` (repeatable), converted to a map. */
-export const paramsFlag = z
-  .array(z.string())
-  .default([])
-  .transform((list, ctx) => {
-    const m = new Map<string, string>();
-    for (const p of list) {
-      const eq = p.indexOf("=");
-      if (eq <= 0) return usage(ctx, `--param ${p}: write --param name=value`);
-      m.set(p.slice(0, eq), p.slice(eq + 1));
-    }
-    return m;
-  });
+export const paramsFlag = converted(z._default(z.array(z.string()), []), (list, ctx) => {
+  const m = new Map<string, string>();
+  for (const p of list) {
+    const eq = p.indexOf("=");
+    if (eq <= 0) return usage(ctx, `--param ${p}: write --param name=value`);
+    m.set(p.slice(0, eq), p.slice(eq + 1));
+  }
+  return m;
+});
 
 /** `--tail N`: a whole number. */
 export const countFlag = (flag: string) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) =>
-      v === undefined
-        ? undefined
-        : /^\d+$/.test(v)
-          ? Number(v)
-          : usage(ctx, `${flag} ${v}: expected a whole number`, `e.g. ${flag} 100`),
-    );
+  converted(z.optional(z.string()), (v, ctx) =>
+    v === undefined
+      ? undefined
+      : /^\d+$/.test(v)
+        ? Number(v)
+        : usage(ctx, `${flag} ${v}: expected a whole number`, `e.g. ${flag} 100`),
+  );
 
 /** The output flags every command has. */
 export const outputShape = {
-  output: z.enum(["yaml", "json", "text"]).optional(),
-  json: z.boolean().optional(),
-  quiet: z.boolean().optional(),
-  color: z.boolean().optional(),
-  debug: z.boolean().optional(),
+  output: z.optional(z.enum(["yaml", "json", "text"])),
+  json: z.optional(z.boolean()),
+  quiet: z.optional(z.boolean()),
+  color: z.optional(z.boolean()),
+  debug: z.optional(z.boolean()),
 };
 
 /** `-n`: a namespace name, checked before anything contacts the cluster. */
-const namespaceFlag = z
-  .string()
-  .optional()
-  .transform((v, ctx) =>
-    v === undefined || (v.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v))
-      ? v
-      : usage(
-          ctx,
-          `--namespace ${JSON.stringify(v)}: not a namespace name`,
-          "a namespace is a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit",
-        ),
-  );
+const namespaceFlag = converted(z.optional(z.string()), (v, ctx) =>
+  v === undefined || (v.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v))
+    ? v
+    : usage(
+        ctx,
+        `--namespace ${JSON.stringify(v)}: not a namespace name`,
+        "a namespace is a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit",
+      ),
+);
 
 export const connectionShape = {
-  context: z.string().optional(),
+  context: z.optional(z.string()),
   namespace: namespaceFlag,
-  kubeconfig: z.string().optional(),
+  kubeconfig: z.optional(z.string()),
 };
 
 /** `-f FILE` (once; `-` is stdin), converted to the one path the plan reads. */
-const fileFlag = z
-  .union([z.string(), z.array(z.string())])
-  .default([])
-  .transform((v, ctx) => {
-    const list = typeof v === "string" ? [v] : v;
-    if (list.length > 1) {
-      return usage(
-        ctx,
-        `--file is given ${list.length} times (${list.join(", ")}); vllmapp reads one file`,
-        "put several apps in one file, separated by ---, or point depends_on at the other file (depends_on: [./other.yaml])",
-      );
-    }
-    const f = list[0] ?? "vllm-app.yaml";
-    return f === "-" ? STDIN_FILE : f;
-  });
+const fileFlag = converted(z._default(z.union([z.string(), z.array(z.string())]), []), (v, ctx) => {
+  const list = typeof v === "string" ? [v] : v;
+  if (list.length > 1) {
+    return usage(
+      ctx,
+      `--file is given ${list.length} times (${list.join(", ")}); vllmapp reads one file`,
+      "put several apps in one file, separated by ---, or point depends_on at the other file (depends_on: [./other.yaml])",
+    );
+  }
+  const f = list[0] ?? "vllm-app.yaml";
+  return f === "-" ? STDIN_FILE : f;
+});
 
 export const fileShape = {
   file: fileFlag,
-  app: z.string().optional(),
+  app: z.optional(z.string()),
 };
 
 /** `--set path=value` (repeatable): overrides of fields of the file, for this run. */
-export const setFlag = z
-  .array(z.string())
-  .default([])
-  .transform((list, ctx) => {
-    const out: { path: string; value: string }[] = [];
-    for (const s of list) {
-      const eq = s.indexOf("=");
-      if (eq <= 0)
-        return usage(
-          ctx,
-          `--set ${s}: write --set path=value`,
-          "e.g. --set resources.gpu=H100:2 or --set extra_args[1]=8192",
-        );
-      out.push({ path: s.slice(0, eq), value: s.slice(eq + 1) });
-    }
-    return out;
-  });
+export const setFlag = converted(z._default(z.array(z.string()), []), (list, ctx) => {
+  const out: { path: string; value: string }[] = [];
+  for (const s of list) {
+    const eq = s.indexOf("=");
+    if (eq <= 0)
+      return usage(
+        ctx,
+        `--set ${s}: write --set path=value`,
+        "e.g. --set resources.gpu=H100:2 or --set extra_args[1]=8192",
+      );
+    out.push({ path: s.slice(0, eq), value: s.slice(eq + 1) });
+  }
+  return out;
+});
 
 export const targetShape = {
-  target: z.enum(["kubernetes", "docker"]).optional(),
-  local: z.boolean().optional(),
+  target: z.optional(z.enum(["kubernetes", "docker"])),
+  local: z.optional(z.boolean()),
 };
 
 /** The parsed output flags: `--json` and `-o json` are one thing. */
@@ -252,7 +240,7 @@ export function rejectIneffective(
 }
 
 /** Parse raw commander options with a command's schema; every problem becomes one usage error (exit 2). */
-export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+export function parseOptions<S extends z.ZodMiniType>(schema: S, raw: unknown): z.output<S> {
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
   const issues = r.error.issues;

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Command } from "commander";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { fsUsageError, UsageError } from "../errors.js";
 import { apiKeyRef, createApiKeyCommand } from "../render/labels.js";
 import {
@@ -30,25 +30,25 @@ import {
 } from "./options.js";
 import { missingSecrets, missingSecretWarning } from "../render/secret-refs.js";
 
-export const renderOptionsSchema = z
-  .object({
+export const renderOptionsSchema = z.pipe(
+  z.object({
     ...fileShape,
     ...targetShape,
     ...connectionShape,
     ...outputShape,
     param: paramsFlag,
     set: setFlag,
-    templates: z.string().optional(),
-    dryRun: z.boolean().default(false),
-    showOnly: z.array(z.string()).default([]),
-    syncWaves: z.boolean().default(true),
-    out: z.string().optional(),
-    resolve: z.boolean().default(false),
-    offline: z.boolean().default(false),
-    gpus: z.string().optional(),
-    kubeVersion: z.string().optional(),
-  })
-  .transform((o) => {
+    templates: z.optional(z.string()),
+    dryRun: z._default(z.boolean(), false),
+    showOnly: z._default(z.array(z.string()), []),
+    syncWaves: z._default(z.boolean(), true),
+    out: z.optional(z.string()),
+    resolve: z._default(z.boolean(), false),
+    offline: z._default(z.boolean(), false),
+    gpus: z.optional(z.string()),
+    kubeVersion: z.optional(z.string()),
+  }),
+  z.transform((o) => {
     if (o.dryRun && o.out !== undefined)
       throw new UsageError(
         "--out and --dry-run contradict each other: --dry-run prints to stdout, --out writes files",
@@ -96,7 +96,8 @@ export const renderOptionsSchema = z
         "add --dry-run (without it render writes files; --json prints what it wrote)",
       );
     return { ...o, target, params: o.param, ...(kube ? { kubeMinor: kube.minor } : {}), ...outputOf(o) };
-  });
+  }),
+);
 
 export type RenderOptions = z.output<typeof renderOptionsSchema>;
 

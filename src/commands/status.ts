@@ -1,6 +1,6 @@
 /** `vllmapp status [APP]`: flags → the apps → target.status → print. */
 import { Command } from "commander";
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { RouteCondition, RouteStatus, StatusResult, Timeline } from "../target.js";
 import { describePhases } from "../startup/phases.js";
 import { timelineLines } from "../startup/timeline.js";
@@ -18,17 +18,18 @@ import {
   uiFor,
 } from "./options.js";
 
-export const statusOptionsSchema = z
-  .object({
+export const statusOptionsSchema = z.pipe(
+  z.object({
     ...fileShape,
     ...targetShape,
     ...connectionShape,
     ...outputShape,
-    appName: z.string().optional(),
-    showApiKey: z.boolean().default(false),
-    timeline: z.boolean().default(false),
-  })
-  .transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) }));
+    appName: z.optional(z.string()),
+    showApiKey: z._default(z.boolean(), false),
+    timeline: z._default(z.boolean(), false),
+  }),
+  z.transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) })),
+);
 
 export type StatusOptions = z.output<typeof statusOptionsSchema>;
 

@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import { Command } from "commander";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { STDIN_FILE } from "../app/stdin.js";
 import { parseDuration } from "../config/units.js";
 import { AppFailedError, UsageError } from "../errors.js";
@@ -67,32 +67,32 @@ async function readDataset(file: string) {
   return { path: file, parsed: parseDataset(file, text) };
 }
 
-export const tuneOptionsSchema = z
-  .object({
+export const tuneOptionsSchema = z.pipe(
+  z.object({
     ...fileShape,
     ...targetShape,
     ...connectionShape,
     ...outputShape,
     param: paramsFlag,
     set: setFlag,
-    templates: z.string().optional(),
-    appName: z.string().optional(),
-    slo: z.string().optional(),
-    workload: z.string().default("256:128"),
+    templates: z.optional(z.string()),
+    appName: z.optional(z.string()),
+    slo: z.optional(z.string()),
+    workload: z._default(z.string(), "256:128"),
     requestRate: listFlag("--request-rate", false),
     numPrompts: wholeFlag("--num-prompts"),
-    seed: z.string().regex(/^\d+$/, "--seed: expected a whole number").default("0"),
+    seed: z._default(z.string().check(z.regex(/^\d+$/, "expected a whole number, e.g. --seed 7")), "0"),
     repeat: wholeFlag("--repeat"),
-    attainment: z.string().default("90"),
-    budget: z.string().optional(),
-    results: z.string().optional(),
-    fresh: z.boolean().default(false),
-    write: z.boolean().default(false),
-    report: z.string().optional(),
+    attainment: z._default(z.string(), "90"),
+    budget: z.optional(z.string()),
+    results: z.optional(z.string()),
+    fresh: z._default(z.boolean(), false),
+    write: z._default(z.boolean(), false),
+    report: z.optional(z.string()),
     timeout: durationFlag("--timeout", "10m, 1h"),
-    offline: z.boolean().default(false),
-  })
-  .transform((o) => {
+    offline: z._default(z.boolean(), false),
+  }),
+  z.transform((o) => {
     if (!o.slo)
       throw new UsageError("tune needs an SLO to score trials by: --slo", "e.g. --slo ttft_p95=500ms,itl_p95=50ms");
     if (o.file === STDIN_FILE)
@@ -113,7 +113,8 @@ export const tuneOptionsSchema = z
       resultsFile: o.results ?? path.join(path.dirname(o.file), "vllmapp-tune.json"),
       ...outputOf(o, ["text", "json"]),
     };
-  });
+  }),
+);
 
 export type TuneOptions = z.output<typeof tuneOptionsSchema>;
 

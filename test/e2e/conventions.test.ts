@@ -107,6 +107,13 @@ test("contradicting and ineffective flags are usage errors (exit 2), before anyt
       /--file is given 2 times \(a\.yaml, b\.yaml\); vllmapp reads one file/,
     ],
     [["logs", "qwen3", "--tail", "abc"], /--tail abc: expected a whole number\n {2}hint: e\.g\. --tail 100/],
+    // the flag is named once
+    [["bench", "--seed", "x"], /^error: --seed: expected a whole number, e\.g\. --seed 7\n/],
+    [["tune", "--seed", "1x"], /^error: --seed: expected a whole number, e\.g\. --seed 7\n/],
+    [
+      ["bench", "--concurrency", "0"],
+      /--concurrency 0: expected whole numbers above 0, separated by commas\n {2}hint: e\.g\. --concurrency 1,4,16/,
+    ],
   ];
   for (const [args, want] of cases) {
     const r = runCli(args, { cwd: dir, env: { KUBECONFIG: "/nonexistent" } });

@@ -35,6 +35,14 @@ const IO_MODULES = [
     "render/, vllm/ and config/ are pure: take the data as an argument, and do the IO in app/, cluster/, local/ or commands/",
 }));
 
+/** Classic zod: every schema it builds carries some 40 closures, and building them was most of a render's own
+ * start-up; src/ uses zod/mini (BENCHMARKS.md "Start-up"). */
+const ZOD_CLASSIC = ["zod", "zod/v4"].map((name) => ({
+  name,
+  allowTypeImports: true,
+  message: 'import * as z from "zod/mini": classic zod costs every command that loads it its start-up',
+}));
+
 export default tseslint.config(
   {
     ignores: [
@@ -68,6 +76,7 @@ export default tseslint.config(
         { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
       ],
       "import-x/no-cycle": ["error", { ignoreExternal: true }],
+      "no-restricted-imports": ["error", { paths: ZOD_CLASSIC }],
       "no-restricted-syntax": [
         "error",
         {
@@ -85,6 +94,7 @@ export default tseslint.config(
         {
           paths: [
             ...IO_MODULES,
+            ...ZOD_CLASSIC,
             {
               name: "@kubernetes/client-node",
               allowTypeImports: true,
@@ -104,6 +114,7 @@ export default tseslint.config(
         {
           paths: [
             ...IO_MODULES,
+            ...ZOD_CLASSIC,
             { name: "@kubernetes/client-node", message: "vllm/ models vLLM's CLI, not Kubernetes" },
           ],
           patterns: [
