@@ -9,7 +9,7 @@
 import type { Finding } from "../errors.js";
 import { didYouMean } from "../text.js";
 import { Invalid, convert, humanReadableInt, pyJsonLoads, type ConvertContext } from "./py-values.js";
-import { catalogIndex, loadCatalog, type Catalog, type CatalogFlag } from "./catalog.js";
+import { catalogIndex, loadCatalog, loadProbes, type Catalog, type CatalogFlag } from "./catalog.js";
 
 /** Flags vllmapp sets itself, and the vllm-app.yaml field to use instead. */
 export const OWNED_FLAGS: Record<string, { field?: string; why: string }> = {
@@ -234,8 +234,12 @@ function checkValue(p: Parser, flag: CatalogFlag, raw: string, json: unknown, wa
   }
   if (flag.name === "--config" && !/\.ya?ml$/.test(raw)) return `--config must name a .yaml/.yml file, got "${raw}"`;
   try {
+    const version = p.catalog.vllm_version;
     const ctx = {
-      probes: p.catalog.probes ?? {},
+      // read on first use: only a config object's fields need them
+      get probes() {
+        return loadProbes(version);
+      },
       warnings,
       registered: (p.catalog as { registered?: ConvertContext["registered"] }).registered,
     };
