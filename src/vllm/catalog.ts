@@ -126,6 +126,17 @@ export function cudaFloor(version: string): CudaFloor | undefined {
   return index.cuda?.[version] ?? index.cuda?.[index.same_as?.[version] ?? ""];
 }
 
+/**
+ * The release a message names for a check on `catalogVersion`'s catalog: the image's own release when its
+ * parser is that catalog's (a patch release recorded `same_as`: v0.20.2's flags are checked on 0.20.1's
+ * catalog, and a message says "vLLM 0.20.2"), else the catalog's.
+ */
+export function namedRelease(catalogVersion: string, imageVersion: string | undefined): string {
+  return imageVersion !== undefined && catalogIndex().same_as?.[imageVersion] === catalogVersion
+    ? imageVersion
+    : catalogVersion;
+}
+
 /** The folder of the catalogs (templates/vllm/catalogs), for the other data files there. */
 export function catalogPath(): string {
   return catalogDir();

@@ -9,7 +9,7 @@
 import type { Finding } from "../errors.js";
 import { didYouMean } from "../text.js";
 import { Invalid, convert, humanReadableInt, pyJsonLoads, type ConvertContext } from "./py-values.js";
-import { catalogIndex, loadCatalog, loadProbes, type Catalog, type CatalogFlag } from "./catalog.js";
+import { catalogIndex, loadCatalog, loadProbes, namedRelease, type Catalog, type CatalogFlag } from "./catalog.js";
 
 /** Flags vllmapp sets itself, and the vllm-app.yaml field to use instead. */
 export const OWNED_FLAGS: Record<string, { field?: string; why: string }> = {
@@ -209,7 +209,14 @@ function choiceEquals(c: unknown, v: unknown): boolean {
 }
 
 /** Type conversion, then choices: what argparse does with each value (and vLLM's own actions). */
-function checkValue(p: Parser, flag: CatalogFlag, raw: string, json: unknown, warnings: string[]): string | undefined {
+function checkValue(
+  p: Parser,
+  flag: CatalogFlag,
+  raw: string,
+  json: unknown,
+  warnings: string[],
+  named: string,
+): string | undefined {
   let v: unknown;
   // LoRAParserAction skips "" and None (its type turns "None" into None)
   // LoRAParserAction: "NAME=PATH" when the value has an "=" and no ",", split on every "=" (so a=b=c raises)
@@ -261,7 +268,7 @@ function checkValue(p: Parser, flag: CatalogFlag, raw: string, json: unknown, wa
   if (documented && typeof v === "string" && v !== "" && !documented.includes(v)) {
     const guess = didYouMean(v, documented);
     warnings.push(
-      `"${v}" is not a built-in value${guess ? ` (did you mean "${guess}"?)` : ""}; vLLM ${p.catalog.vllm_version} accepts it only if a plugin registers it`,
+      `"${v}" is not a built-in value${guess ? ` (did you mean "${guess}"?)` : ""}; vLLM ${named} accepts it only if a plugin registers it`,
     );
   }
   if (flag.choices && !flag.choices.some((c) => choiceEquals(c, v))) {
@@ -287,14 +294,8 @@ const REMOVED_BEFORE_CATALOGS: Record<string, string> = {
     "use speculative_config: {num_speculative_tokens: N} in vllm-app.yaml; vllmapp writes --speculative-config",
 };
 
-function unknownProblem(
-  p: Parser,
-  opt: string,
-  path: ArgToken["path"],
-  sev: "error" | "warning",
-  imageVersion: string | undefined,
-): Finding {
-  const version = p.catalog.vllm_version;
+function unknownProblem(scan: ArgScan, opt: string, path: ArgToken["path"]): Finding {
+  const { p, sev, imageVersion, named } = scan;
   const norm = opt.startsWith("--") ? "--" + opt.slice(2).replace(/_/g, "-") : opt;
   const base = norm.split(".")[0]!;
   const added = p.catalog.history.added_later.find((a) => a.name === base);
@@ -303,7 +304,7 @@ function unknownProblem(
     return {
       path,
       severity: sev,
-      message: `${base} needs vLLM ≥ ${added.added_in}${imageVersion ? `; your image is ${imageVersion}` : ` (not in ${version})`}`,
+      message: `${base} needs vLLM ≥ ${added.added_in}${imageVersion ? `; your image is ${imageVersion}` : ` (not in ${named})`}`,
       hint: `remove it, or use an image with vLLM ${added.added_in} or newer (e.g. vllm/vllm-openai:v${added.added_in})`,
     };
   }
@@ -332,7 +333,7 @@ function unknownProblem(
     path,
     severity: sev,
     message: `unknown vllm serve flag ${opt}${guess ? `; did you mean ${guess}?` : ""}`,
-    hint: guess ? `write ${guess} (checked against vLLM ${version})` : `see \`vllm serve --help\` for vLLM ${version}`,
+    hint: guess ? `write ${guess} (checked against vLLM ${named})` : `see \`vllm serve --help\` for vLLM ${named}`,
   };
 }
 
@@ -361,6 +362,7 @@ export function validateExtraArgs(
     p,
     version,
     imageVersion: options.target ? undefined : (options.imageVersion ?? version),
+    named: namedRelease(version, options.target ? undefined : options.imageVersion),
     sev: strict ? "error" : "warning",
     list: [],
     cls: [],
@@ -400,7 +402,7 @@ export function validateExtraArgs(
       problems.push(
         c.kind === "ambiguous"
           ? ambiguousProblem(scan, a.value, c.matches, path)
-          : unknownProblem(p, c.optionString, path, sev, scan.imageVersion),
+          : unknownProblem(scan, c.optionString, path),
       );
       skipPositionals(scan);
       continue;
@@ -434,6 +436,8 @@ interface ArgScan {
   version: string;
   /** the image's release, for messages; undefined for an upgrade target */
   imageVersion: string | undefined;
+  /** the release messages say vLLM is: the image's when its parser is the catalog's (namedRelease) */
+  named: string;
   /** what the parser's rejections are: errors when the image's release is known */
   sev: "error" | "warning";
   list: Arg[];
@@ -488,7 +492,7 @@ function ambiguousProblem(scan: ArgScan, value: string, matches: string[], path:
   return {
     path,
     severity: scan.sev,
-    message: `${value.split("=")[0]} is ambiguous in vLLM ${scan.version}: it could be ${matches.join(", ")}`,
+    message: `${value.split("=")[0]} is ambiguous in vLLM ${scan.named}: it could be ${matches.join(", ")}`,
     hint: `write the full flag name${names.length === 1 ? ` (${names[0]})` : ""}`,
   };
 }
@@ -531,7 +535,7 @@ function refusedOption(scan: ArgScan, c: OptionUse, path: ArgToken["path"]): boo
     scan.problems.push({
       path,
       severity: "warning",
-      message: `${flag.name} is deprecated in vLLM ${scan.version}${flag.deprecation ? `: ${flag.deprecation}` : ""}`,
+      message: `${flag.name} is deprecated in vLLM ${scan.named}${flag.deprecation ? `: ${flag.deprecation}` : ""}`,
       ...(flag.replacement ? { hint: `use ${flag.replacement}` } : {}),
     });
   }
@@ -605,7 +609,7 @@ function takeValues(scan: ArgScan, c: OptionUse, a: Arg, path: ArgToken["path"])
 function checkValues(scan: ArgScan, flag: CatalogFlag, values: readonly Arg[]): void {
   for (const v of values) {
     const warnings: string[] = [];
-    const bad = checkValue(scan.p, flag, v.value, v.json, warnings);
+    const bad = checkValue(scan.p, flag, v.value, v.json, warnings, scan.named);
     for (const w of warnings)
       scan.problems.push({ path: scan.pathOf(v.src), severity: "warning", message: `${flag.name}: ${w}` });
     if (bad) {

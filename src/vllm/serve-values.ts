@@ -58,9 +58,15 @@ export function closeNames(v: string, names: readonly string[]): string[] {
 
 /**
  * The start-up problems of a checked argv on `version`: errors (`strict`: the image's release is known),
- * else warnings; a repeated flag is a warning (vLLM takes the last value without a word).
+ * else warnings; a repeated flag is a warning (vLLM takes the last value without a word). Messages name
+ * `named`, the image's own release where its parser is `version`'s (catalog.ts namedRelease).
  */
-export function startupProblems(checked: ExtraArgsResult, version: string, strict: boolean): Finding[] {
+export function startupProblems(
+  checked: ExtraArgsResult,
+  version: string,
+  strict: boolean,
+  named: string = version,
+): Finding[] {
   const cat = loadCatalog(version) as ReturnType<typeof loadCatalog> & CatalogRules;
   const flags = new Map(cat.flags.map((f) => [f.name, f]));
   const sev = strict ? "error" : "warning";
@@ -74,7 +80,7 @@ export function startupProblems(checked: ExtraArgsResult, version: string, stric
       out.push({
         path: use.path,
         severity: "warning",
-        message: `${use.name} is given twice (also at ${before.path.join(".")}); vLLM ${version} uses the last${use.values.length ? ` (${use.values.join(" ")})` : ""} and ignores the first`,
+        message: `${use.name} is given twice (also at ${before.path.join(".")}); vLLM ${named} uses the last${use.values.length ? ` (${use.values.join(" ")})` : ""} and ignores the first`,
         hint: "keep one",
       });
     }
@@ -93,7 +99,7 @@ export function startupProblems(checked: ExtraArgsResult, version: string, stric
           out.push({
             path: use.path,
             severity: sev,
-            message: `${use.name} ${raw}: vLLM ${version} refuses it at start-up: ${rule.config}.${rule.field} must be ${bounds(rule)}`,
+            message: `${use.name} ${raw}: vLLM ${named} refuses it at start-up: ${rule.config}.${rule.field} must be ${bounds(rule)}`,
             hint: `give a value ${bounds(rule)}`,
           });
         }
@@ -108,10 +114,10 @@ export function startupProblems(checked: ExtraArgsResult, version: string, stric
           out.push({
             path: use.path,
             severity: plugin ? "warning" : sev,
-            message: `${use.name} "${raw}": vLLM ${version} has no such name in ${reg.registry}${near.length ? ` (close: ${near.join(", ")})` : ""}, so the server fails at start-up${plugin ? ` unless ${reg.plugin_flag} registers it` : ""}`,
+            message: `${use.name} "${raw}": vLLM ${named} has no such name in ${reg.registry}${near.length ? ` (close: ${near.join(", ")})` : ""}, so the server fails at start-up${plugin ? ` unless ${reg.plugin_flag} registers it` : ""}`,
             hint: near.length
               ? `write ${near[0]}`
-              : `one of vLLM ${version}'s ${reg.names.length} names (vllm serve --help)`,
+              : `one of vLLM ${named}'s ${reg.names.length} names (vllm serve --help)`,
           });
         }
       }

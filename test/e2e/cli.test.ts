@@ -319,6 +319,24 @@ test("an image without a pinned tag is a warning, on stderr only", () => {
   }
 });
 
+test("an image of a patch release checked on its .0's parser (same_as) is named as itself in the messages", () => {
+  // 0.20.2 and 0.14.1 have the parser of 0.20.1 and 0.14.0 (templates/vllm/catalogs/index.json same_as)
+  for (const [tag, named] of [
+    ["v0.20.2", "0.20.2"],
+    ["v0.20.1", "0.20.1"],
+    ["v0.14.1", "0.14.1"],
+  ] as const) {
+    const dir = workdir({
+      "vllm-app.yaml": `name: m\nmodel_hf_path: org/m\nimage: vllm/vllm-openai:${tag}\nresources:\n  gpu: 1\nextra_args: [--gpu-memory-utilization, "1.5", --gpu-memory-utilisation, "0.5"]\n`,
+    });
+    const r = runCli(["render", "--dry-run"], { cwd: dir });
+    assert.equal(r.code, 2, r.stderr);
+    const v = named.replace(/\./g, "\\.");
+    assert.match(r.stderr, new RegExp(`--gpu-memory-utilization 1\\.5: vLLM ${v} refuses it at start-up`), tag);
+    assert.match(r.stderr, new RegExp(`hint: write --gpu-memory-utilization \\(checked against vLLM ${v}\\)`), tag);
+  }
+});
+
 test("without any kubeconfig, cluster commands say so (exit 3)", () => {
   const home = workdir();
   for (const args of [["list"], ["status", "qwen3"]]) {
