@@ -29,12 +29,21 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   complete: async () => (await import("./commands/completion.js")).completeCommand(),
 };
 
-/** `vllmapp --version`: the version, the vLLM releases it has catalogs for and the default image. */
+/**
+ * `vllmapp --version`: the version, the vLLM releases it has catalogs for, the default image, and the
+ * patch releases checked on a catalogued release's parser (index.json same_as), which are as supported.
+ */
 function versionText(argv: readonly string[]): string {
   const version = VERSION;
   if (!argv.includes("-V") && !argv.includes("--version")) return version;
   const index = catalogIndex();
-  return `${version}\nvLLM serve catalogs: ${index.releases.join(", ")}\ndefault image: ${DEFAULT_IMAGE}`;
+  const sameAs = Object.entries(index.same_as ?? {}).map(([patch, parser]) => `${patch} (${parser}'s parser)`);
+  return [
+    version,
+    `vLLM serve catalogs: ${index.releases.join(", ")}`,
+    `default image: ${DEFAULT_IMAGE}`,
+    ...(sameAs.length ? [`also checked: ${sameAs.join(", ")}`] : []),
+  ].join("\n");
 }
 
 /**

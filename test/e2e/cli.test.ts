@@ -19,8 +19,9 @@ test("--help on every command shows an example; --version prints the version, th
   assert.equal(v.code, 0);
   assert.match(
     v.stdout,
-    /^\d+\.\d+\.\d+\nvLLM serve catalogs: (\d+\.\d+\.\d+, )*0\.34\.0\ndefault image: vllm\/vllm-openai:v0\.34\.0\n$/,
+    /^\d+\.\d+\.\d+\nvLLM serve catalogs: (\d+\.\d+\.\d+, )*0\.34\.0\ndefault image: vllm\/vllm-openai:v0\.34\.0\nalso checked: (\d+\.\d+\.\d+ \(\d+\.\d+\.\d+'s parser\), )*0\.27\.1 \(0\.27\.0's parser\)\n$/,
   );
+  assert.match(v.stdout, /also checked: .*0\.20\.2 \(0\.20\.1's parser\)/);
 });
 
 test("an unknown command or flag is a usage error (exit 2)", () => {
