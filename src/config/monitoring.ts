@@ -3,13 +3,11 @@
  * ConfigMap and a PrometheusRule with alerts. Pure: the schema only; render/monitoring.ts builds the objects.
  */
 import * as z from "zod/mini";
+import { LABEL_KEY, LABEL_VALUE } from "./labels.js";
 import { parseDuration } from "./units.js";
 
 const described = <T extends z.ZodMiniType>(schema: T, description: string): T =>
   schema.check(z.describe(description)) as T;
-const LABEL_KEY =
-  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 
 export const monitoringSchema = z.strictObject({
   pod_monitor: z.optional(

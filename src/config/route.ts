@@ -37,7 +37,10 @@ export const routeSchema = z.strictObject({
     ),
   ),
   section: z.optional(
-    described(z.string().check(z.minLength(1)), "the Gateway listener to attach to (parentRef.sectionName)"),
+    described(
+      z.string().check(z.regex(DNS1123_SUBDOMAIN, "must be a listener name (a DNS-1123 subdomain), e.g. https")),
+      "the Gateway listener to attach to (parentRef.sectionName)",
+    ),
   ),
   hostnames: z.optional(
     described(

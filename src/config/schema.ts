@@ -5,7 +5,7 @@
  * zod/mini (not classic zod): a tenth of the size, which is most of `render`'s start-up.
  */
 import * as z from "zod/mini";
-import { issueMessage } from "./messages.js";
+import { describeValue, issueMessage } from "./messages.js";
 
 // zod/mini loads no messages by default; ours say what was expected and what was found (messages.ts).
 z.config({ localeError: (iss) => issueMessage(iss) });
@@ -20,6 +20,7 @@ import {
   type GpuSpec,
 } from "./gpus.js";
 import { isQuantity, parseDuration, quantityFix, quantityValue } from "./units.js";
+import { LABEL_KEY, LABEL_KEY_MSG, LABEL_VALUE, LABEL_VALUE_MSG } from "./labels.js";
 import { monitoringSchema } from "./monitoring.js";
 import { routeSchema } from "./route.js";
 
@@ -61,6 +62,9 @@ const doc = <T extends z.ZodMiniType>(schema: T, description: string): T => sche
 const int = (min: number, message?: string) => z.int().check(z.minimum(min, message));
 const str = (...checks: Parameters<ReturnType<typeof z.string>["check"]>) => z.string().check(...checks);
 const nonEmpty = () => str(z.minLength(1));
+/** A node label's key or (non-empty) value, as the API server checks it in a nodeSelector. */
+const labelKey = () => str(z.regex(LABEL_KEY, LABEL_KEY_MSG));
+const labelValue = () => str(z.minLength(1), z.regex(LABEL_VALUE, LABEL_VALUE_MSG));
 /** An argv element: a YAML number or boolean in the list (`[--max-model-len, 8192]`) is the string it spells. */
 const argvItem = z.pipe(
   z.union([z.string(), z.number(), z.boolean()]),
@@ -150,15 +154,14 @@ export const scalingSchema = z.strictObject({
 });
 
 const ENV_NAME_MSG = "not an environment variable name";
+/** A key of a Secret's data, as the API server checks it in a secretKeyRef. */
+const secretKey = () =>
+  str(z.regex(/^[-._a-zA-Z0-9]+$/, "not a Secret key: letters, digits, '-', '_' and '.' (e.g. HF_TOKEN, secret-key)"));
 const secretShort = str(z.regex(ENV_NAME, "a secret's short form is an environment variable name, e.g. HF_TOKEN"));
 const secretLong = z.strictObject({
   env_var: opt(str(z.regex(ENV_NAME, ENV_NAME_MSG))),
   secret: opt(str(z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes Secret name"))),
-  key: opt(
-    str(
-      z.regex(/^[-._a-zA-Z0-9]+$/, "not a Secret key: letters, digits, '-', '_' and '.' (e.g. HF_TOKEN, secret-key)"),
-    ),
-  ),
+  key: opt(secretKey()),
   mount: opt(str(z.startsWith("/", "mount must be an absolute path"))),
 });
 export const secretSchema = z.union([secretShort, secretLong]);
@@ -289,7 +292,7 @@ const appFieldsSchema = z
           z.boolean(),
           z.strictObject({
             secret: str(z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "not a Kubernetes Secret name")),
-            key: def(nonEmpty(), "VLLM_API_KEY"),
+            key: def(secretKey(), "VLLM_API_KEY"),
           }),
         ]),
         "true: vllmapp generates an API key into Secret <app>-api-key; {secret, key}: a Secret you manage holds it; false: no key",
@@ -324,7 +327,7 @@ const appFieldsSchema = z
         }),
       ),
     ),
-    cluster_pool: def(z.string(), "default"),
+    cluster_pool: def(str(z.regex(LABEL_VALUE, LABEL_VALUE_MSG)), "default"),
     interruptible: def(z.boolean(), false),
     pod_template: opt(
       z.union([
@@ -393,16 +396,16 @@ const appFieldsSchema = z
             z.union([
               z.enum(LABEL_SCHEMES),
               z.strictObject({
-                key: nonEmpty(),
-                values: z.record(z.string(), z.union([nonEmpty(), z.array(nonEmpty()).check(z.minLength(1))])),
+                key: labelKey(),
+                values: z.record(z.string(), z.union([labelValue(), z.array(labelValue()).check(z.minLength(1))])),
               }),
             ]),
             "how GPU nodes are labelled: gfd (NVIDIA GPU feature discovery, default), gke, karpenter, aks (Azure VM sizes), or {key, values: {TYPE: value}}",
           ),
           "gfd",
         ),
-        gpu_product: opt(doc(nonEmpty(), "the GPU label key, replacing the scheme's")),
-        pool: def(z.string(), DEFAULT_POOL_LABEL),
+        gpu_product: opt(doc(labelKey(), "the GPU label key, replacing the scheme's")),
+        pool: def(labelKey(), DEFAULT_POOL_LABEL),
       }),
     ),
     route: opt(
@@ -519,9 +522,27 @@ function podTemplateIssues(app: AppFields): CustomIssue[] {
               : `write ${key}: [{…}, …]`,
         },
       });
-    }
+    } else if (Array.isArray(v) && key.endsWith("ontainers")) out.push(...containerNameIssues(key, v));
   }
   return out;
+}
+
+/** A pod_template container is merged into the pod by its name, which the API server requires as a DNS-1123 label. */
+function containerNameIssues(key: string, containers: readonly Record<string, unknown>[]): CustomIssue[] {
+  return containers.flatMap((c, i) =>
+    typeof c.name === "string" && c.name.length <= 63 && DNS1123_LABEL.test(c.name)
+      ? []
+      : [
+          {
+            code: "custom" as const,
+            path: ["pod_template", "spec", key, i, "name"],
+            message: `not a container name (a DNS-1123 label): ${describeValue(c.name)}`,
+            params: {
+              hint: "name the container the entry changes (vllm for the server) or adds, e.g. {name: vllm, env: […]}",
+            },
+          },
+        ],
+  );
 }
 
 /** Autoscaling bounds: [min, max] with min ≤ max. */

@@ -181,3 +181,29 @@ test("a !!binary value where a mapping belongs is a file error, not a crash (fuz
     (e: Error) => e instanceof ConfigError && /^vllm-app\.yaml:3:\d+ resources/.test(e.message),
   );
 });
+
+test("what becomes a node selector, a listener name, a secretKeyRef key or a container name is checked as the API server checks it", () => {
+  // each of these rendered and was refused by the API server (the fuzzer's seeds against the test bed)
+  const base = "name: a\nmodel_hf_path: Qwen/Qwen3-8B\n";
+  const cases: [string, RegExp][] = [
+    ["cluster_pool: infere\uFEFFnce\n", /cluster_pool: not a Kubernetes label value/],
+    ["node_labels: {pool: 'my pool'}\n", /node_labels\.pool: not a Kubernetes label key/],
+    ["node_labels: {gpu_product: 'x/y/z'}\n", /node_labels\.gpu_product: not a Kubernetes label key/],
+    [
+      "node_labels: {scheme: {key: gpu, values: {L4: 'nvidia l4'}}}\n",
+      /node_labels\.scheme\.values\.L4: not a Kubernetes label value/,
+    ],
+    ["requires_auth: {secret: keys, key: 'H100:8'}\n", /requires_auth\.key: not a Secret key/],
+    ["route: {gateway: gw, section: 'h[ps'}\n", /route\.section: must be a listener name/],
+    [
+      "pod_template: {spec: {containers: [{name: 1.5e-119, env: []}]}}\n",
+      /pod_template\.spec\.containers\[0\]\.name: not a container name \(a DNS-1123 label\): the number 1\.5e-119 \| name the container/,
+    ],
+  ];
+  for (const [yaml, want] of cases) assert.match(errorsOf(base + yaml).join("\n"), want, yaml);
+  // and what the API server takes still passes
+  parseConfigText(
+    `${base}cluster_pool: gpu-pool_1.a\nnode_labels: {pool: example.com/pool, gpu_product: nvidia.com/gpu.product}\nrequires_auth: {secret: keys, key: api.key}\nroute: {gateway: gw, section: https}\n`,
+    "vllm-app.yaml",
+  );
+});
