@@ -1,16 +1,48 @@
 /** Printing rendered apps: YAML streams, the JSON document (README "JSON output"), text, and the --out folder. Pure. */
-import { stringify } from "yaml";
+import { Document, stringify, visit } from "yaml";
 import { formatArgv } from "../text.js";
 import type { K8sObject, RenderedApp } from "./types.js";
 
 const YAML_OPTS = { lineWidth: 0, aliasDuplicateObjects: false } as const;
 
 export function objectYaml(obj: K8sObject): string {
-  return plainYaml(obj) ?? stringify(obj, YAML_OPTS);
+  return plainYaml(obj) ?? packageYaml(obj);
+}
+
+// kubectl reads YAML 1.1 (go-yaml), the yaml package prints YAML 1.2: what 1.1 reads otherwise is quoted.
+// NEL, LS and PS: line breaks to 1.1, ordinary characters to 1.2
+const YAML11_BREAKS = /[\u0085\u2028\u2029]/;
+// strings 1.1 reads as another type and 1.2 as a string (the yaml package's yaml-1.1 schema tests): y, n,
+// yes, no, on, off; binary, octal, underscored and sexagesimal numbers; dates ("N" reached the API server
+// as false)
+const YAML11_TYPE =
+  /^(?:[Yy]|[Yy]es|YES|[Nn]|[Nn]o|NO|[Oo]n|ON|[Oo]ff|OFF)$|^[-+]?0b[01_]+$|^[-+]?0[0-7_]+$|^[-+]?[0-9][0-9_]*$|^[-+]?0x[0-9a-fA-F_]+$|^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$|^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$|^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$|^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:t|T|[ \t]+)[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]+)?(?:[ \t]*(?:Z|[-+][012]?[0-9](?::[0-9]{2})?))?)?$/;
+const YAML11_BREAK_ESCAPES: Record<string, string> = { "\u0085": "\\N", "\u2028": "\\L", "\u2029": "\\P" };
+
+/**
+ * The yaml package's printing, which kubectl reads back as written: a string YAML 1.1 reads as another
+ * type is double-quoted, and so is one holding NEL, LS or PS, with the characters escaped (\N, \L, \P,
+ * escapes of both YAML versions). The package printed them raw, plain or in quotes, and go-yaml refused
+ * the stream ("could not find expected ':'") or folded the string.
+ */
+export function packageYaml(value: unknown): string {
+  const doc = new Document(value, { aliasDuplicateObjects: false });
+  let breaks = false;
+  visit(doc, {
+    Scalar(_, node) {
+      if (typeof node.value !== "string") return;
+      if (YAML11_BREAKS.test(node.value)) breaks = true;
+      else if (!YAML11_TYPE.test(node.value)) return;
+      node.type = "QUOTE_DOUBLE";
+    },
+  });
+  const text = doc.toString({ lineWidth: 0 });
+  // every such character is now inside a double-quoted scalar, where an escape reads back as the character
+  return breaks ? text.replace(/[\u0085\u2028\u2029]/g, (c) => YAML11_BREAK_ESCAPES[c]!) : text;
 }
 
 /**
- * What the yaml package would print for `value` with YAML_OPTS, when it is made of plain objects, arrays,
+ * What packageYaml would print for `value`, when it is made of plain objects, arrays,
  * finite numbers, booleans, nulls and one-line strings (str); else undefined, and the package prints it. A render's objects are that almost always,
  * and the package's printing was the largest part of a render's own CPU time (BENCHMARKS.md "Start-up").
  * test/unit/render/plain-yaml.test.ts holds the two to the same bytes.
@@ -48,9 +80,16 @@ const OTHER_TYPE =
  * it prints otherwise (lines, escapes, document markers, long keys).
  */
 function str(s: string): string | undefined {
-  if (s.length > 1024 || s.includes("\n") || s.includes("\\") || CONTROL.test(s) || DOCUMENT_MARKER.test(s))
+  if (
+    s.length > 1024 ||
+    s.includes("\n") ||
+    s.includes("\\") ||
+    CONTROL.test(s) ||
+    DOCUMENT_MARKER.test(s) ||
+    YAML11_BREAKS.test(s)
+  )
     return undefined;
-  if (!NOT_PLAIN.test(s) && !OTHER_TYPE.test(s)) return s;
+  if (!NOT_PLAIN.test(s) && !OTHER_TYPE.test(s) && !YAML11_TYPE.test(s)) return s;
   return s.includes('"') && !s.includes("'") ? `'${s}'` : JSON.stringify(s);
 }
 

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
-import { runCli, ROOT } from "../support/cli.ts";
+import { runCli, ROOT, workdir } from "../support/cli.ts";
 import { dryRunNamespace, kubectlSync } from "./crd-fixtures.ts";
 
 const NS = dryRunNamespace(`render-dry-run-${process.pid}`);
@@ -99,4 +99,32 @@ test("a pod that is not restricted is refused there (the check above can fail): 
   const created = kubectl(["create", "--dry-run=server", "-o", "name", "-f", "-"], JSON.stringify(p!.pod));
   assert.notEqual(created.code, 0);
   assert.match(created.stderr, /violates PodSecurity "restricted:latest"/);
+});
+
+test("strings YAML 1.1 reads otherwise (N, on, 1:20, NEL, LS, PS): kubectl reads them as written, and the API server takes the stream", () => {
+  // the fuzzer's seeds: a model_id with U+2028 was printed plain, and kubectl (YAML 1.1, where NEL, LS and
+  // PS break lines) refused the whole stream; an env var named N was printed plain and reached the server as false
+  const odd = { id: "qwen3\u2028.6b", ls: "a\u2029b", nel: "c\u0085d" };
+  const dir = workdir({
+    "vllm-app.yaml": `name: odd\nmodel_hf_path: Qwen/Qwen3-0.6B\nmodel_id: ${JSON.stringify(odd.id)}\nresources:\n  gpu: L4:1\nenv_vars:\n  LS: ${JSON.stringify(odd.ls)}\n  NEL: ${JSON.stringify(odd.nel)}\n  N: "N"\n  ON: "on"\n  T: "1:20"\n`,
+  });
+  const r = runCli(["render", "--dry-run", "-o", "yaml", "--namespace", NS], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  const applied = kubectl(
+    ["apply", "--server-side", "--field-manager=vllmapp", "--dry-run=server", "-f", "-"],
+    r.stdout,
+  );
+  assert.equal(applied.code, 0, `${applied.stderr}\n${r.stdout}`);
+  // what kubectl reads from the stream (server-side apply itself turns a NEL into a space on the server)
+  const doc = r.stdout.split(/^---$/m).find((d) => /^kind: Deployment$/m.test(d))!;
+  const read = kubectl(["create", "--dry-run=client", "-o", "json", "-f", "-"], doc);
+  assert.equal(read.code, 0, read.stderr);
+  const deployment = JSON.parse(read.stdout);
+  assert.equal(deployment.metadata.annotations["vllmapp.dev/model-id"], odd.id);
+  const env = Object.fromEntries(
+    deployment.spec.template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]),
+  );
+  assert.equal(env.LS, odd.ls);
+  assert.equal(env.NEL, odd.nel);
+  assert.deepEqual([env.N, env.ON, env.T], ["N", "on", "1:20"]);
 });

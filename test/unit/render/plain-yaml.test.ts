@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import fc from "fast-check";
 import { parseAllDocuments, stringify } from "yaml";
-import { objectYaml, plainYaml } from "../../../src/render/format.ts";
+import { objectYaml, packageYaml, plainYaml } from "../../../src/render/format.ts";
 import type { K8sObject } from "../../../src/render/types.ts";
 import { ROOT } from "../../support/cli.ts";
 
@@ -28,6 +28,15 @@ const tricky = fc.oneof(
     "yes",
     "no",
     "on",
+    "y",
+    "N",
+    "Off",
+    "0b101",
+    "1_000",
+    "1:20",
+    "012",
+    "2001-12-14",
+    "a\u2028b",
     "0",
     "-1",
     "+1",
@@ -101,14 +110,14 @@ const { doc } = fc.letrec((tie) => ({
   doc: fc.dictionary(tricky, tie("value"), { minKeys: 1, maxKeys: 6 }),
 }));
 
-test("plainYaml prints what the yaml package prints, whenever it prints", () => {
+test("plainYaml prints what the yaml package prints (packageYaml), whenever it prints", () => {
   let printed = 0;
   fc.assert(
     fc.property(doc, (d) => {
       const mine = plainYaml(d);
       if (mine === undefined) return;
       printed++;
-      assert.equal(mine, stringify(d, OPTS));
+      assert.equal(mine, packageYaml(d));
     }),
     { numRuns: 3000, seed: 24 },
   );
@@ -126,8 +135,26 @@ test("every object of the golden cases: objectYaml's bytes are the yaml package'
       objects++;
       if (plainYaml(o) !== undefined) plain++;
       assert.equal(objectYaml(o), stringify(o, OPTS), `${f}: ${o.kind}/${o.metadata?.name}`);
+      assert.equal(packageYaml(o), stringify(o, OPTS), `${f}: ${o.kind}/${o.metadata?.name}`);
     }
   }
   assert.ok(objects >= 50, `${objects} objects`);
   assert.ok(plain / objects > 0.8, `plainYaml printed ${plain} of ${objects}`);
+});
+
+test("strings YAML 1.1 (kubectl's go-yaml) reads as another type, or as line breaks, are quoted by both printers", () => {
+  const odd = ["y", "N", "yes", "Off", "on", "0b101", "1_000", "1:20", "012", "2001-12-14", "a\u2028b"];
+  const obj = Object.fromEntries(odd.map((v, i) => [`k${i}`, v]));
+  const mine = plainYaml(obj);
+  const theirs = packageYaml(obj);
+  for (const v of odd.slice(0, -1)) assert.match(theirs, new RegExp(`: "${v}"\n`), v);
+  assert.match(theirs, /: "a\\Lb"\n/);
+  // plainYaml leaves the line separator to the package, and prints the others as it does
+  assert.equal(mine, undefined);
+  const { k10: _ls, ...rest } = obj;
+  assert.equal(plainYaml(rest), packageYaml(rest));
+  // and the yaml package reads both back as the strings
+  assert.deepEqual(parseAllDocuments(theirs)[0]!.toJS(), obj);
+  // keys too: `on:` and `n:` are booleans to YAML 1.1
+  assert.equal(plainYaml({ on: "x", n: 1 }), '"on": x\n"n": 1\n');
 });
