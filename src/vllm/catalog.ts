@@ -137,9 +137,9 @@ export function namedRelease(catalogVersion: string, imageVersion: string | unde
     : catalogVersion;
 }
 
-/** The folder of the catalogs (templates/vllm/catalogs), for the other data files there. */
-export function catalogPath(): string {
-  return catalogDir();
+/** A file of the catalogs folder (templates/vllm/catalogs/NAME), parsed: from the package folder, or the binary's assets. */
+export function readCatalogFile(name: string): unknown {
+  return JSON.parse(readPackageFile(`templates/vllm/catalogs/${name}`, () => path.join(catalogDir(), name)));
 }
 
 function catalogDir(): string {
@@ -154,9 +154,7 @@ function catalogDir(): string {
 
 let indexCache: CatalogIndex | undefined;
 export function catalogIndex(): CatalogIndex {
-  indexCache ??= JSON.parse(
-    readPackageFile("templates/vllm/catalogs/index.json", () => path.join(catalogDir(), "index.json")),
-  ) as CatalogIndex;
+  indexCache ??= readCatalogFile("index.json") as CatalogIndex;
   return indexCache;
 }
 
@@ -171,10 +169,7 @@ const probesCache = new Map<string, CatalogProbes>();
 export function loadProbes(version: string): CatalogProbes {
   let p = probesCache.get(version);
   if (!p) {
-    const rel = `${version}.probes.json`;
-    p = JSON.parse(
-      readPackageFile(`templates/vllm/catalogs/${rel}`, () => path.join(catalogDir(), rel)),
-    ) as CatalogProbes;
+    p = readCatalogFile(`${version}.probes.json`) as CatalogProbes;
     probesCache.set(version, p);
   }
   return p;
@@ -184,9 +179,7 @@ const cache = new Map<string, Catalog>();
 export function loadCatalog(version: string): Catalog {
   let c = cache.get(version);
   if (!c) {
-    c = JSON.parse(
-      readPackageFile(`templates/vllm/catalogs/${version}.json`, () => path.join(catalogDir(), `${version}.json`)),
-    ) as Catalog;
+    c = readCatalogFile(`${version}.json`) as Catalog;
     cache.set(version, c);
   }
   return c;

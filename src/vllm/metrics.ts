@@ -5,9 +5,7 @@
  * release defines. A release that defines none of them is a warning naming the releases that do.
  */
 // The catalogs are read-only data shipped with the package (see catalog.ts).
-import path from "node:path";
-import { readPackageFile } from "../package-files.js";
-import { catalogPath, compareVersions } from "./catalog.js";
+import { compareVersions, readCatalogFile } from "./catalog.js";
 
 export interface MetricFamily {
   type: "counter" | "gauge" | "histogram" | "summary" | "info";
@@ -26,9 +24,7 @@ export interface MetricsCatalog {
 
 let doc: MetricsCatalog | undefined;
 export function metricsCatalog(): MetricsCatalog {
-  doc ??= JSON.parse(
-    readPackageFile("templates/vllm/catalogs/metrics.json", () => path.join(catalogPath(), "metrics.json")),
-  ) as MetricsCatalog;
+  doc ??= readCatalogFile("metrics.json") as MetricsCatalog;
   return doc;
 }
 
