@@ -9,7 +9,7 @@ import { planSpeculative, type SpeculativePlan } from "./speculative.js";
 import type { GpuRequest } from "./resources.js";
 import { substituteParameters, validateExtraArgs, type ArgToken, type ExtraArgsResult } from "../vllm/serve-args.js";
 import { startupProblems } from "../vllm/serve-values.js";
-import { chooseCatalog, namedRelease } from "../vllm/catalog.js";
+import { chooseCatalog } from "../vllm/catalog.js";
 import type { Finding } from "../errors.js";
 import type { IncludeFile, TargetKind } from "./types.js";
 
@@ -280,8 +280,6 @@ function checkedExtraArgs(
   });
   problems.push(...explainUnexpanded(checked.problems, unexpanded));
   // what vLLM refuses when it builds its configs (bounds, registered names), and repeated flags
-  problems.push(
-    ...startupProblems(checked, release.version, release.exact, namedRelease(release.version, release.imageVersion)),
-  );
+  problems.push(...startupProblems(checked, release.version, release.exact));
   return { checked, problems };
 }

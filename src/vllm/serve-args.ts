@@ -38,6 +38,8 @@ export interface ExtraArgsResult {
   flagsSet: Set<string>;
   /** each flag set, with the option string as written (after vLLM's rewrites), where, and the values it took */
   flagUses: { name: string; written: string; path: (string | number)[]; values: string[] }[];
+  /** the release the messages name (catalog.ts namedRelease), for the checks that follow (serve-values.ts) */
+  named: string;
 }
 
 interface Opt {
@@ -427,7 +429,7 @@ export function validateExtraArgs(
     use.values = values.map((v) => v.value);
     checkValues(scan, flag, values);
   }
-  return { args, problems, flagsSet, flagUses };
+  return { args, problems, flagsSet, flagUses, named: scan.named };
 }
 
 /** One pass over the rewritten arguments, as argparse consumes them: the next one to read, and what was found. */

@@ -59,14 +59,10 @@ export function closeNames(v: string, names: readonly string[]): string[] {
 /**
  * The start-up problems of a checked argv on `version`: errors (`strict`: the image's release is known),
  * else warnings; a repeated flag is a warning (vLLM takes the last value without a word). Messages name
- * `named`, the image's own release where its parser is `version`'s (catalog.ts namedRelease).
+ * the release the check named (`checked.named`: the image's own where its parser is `version`'s).
  */
-export function startupProblems(
-  checked: ExtraArgsResult,
-  version: string,
-  strict: boolean,
-  named: string = version,
-): Finding[] {
+export function startupProblems(checked: ExtraArgsResult, version: string, strict: boolean): Finding[] {
+  const { named } = checked;
   const cat = loadCatalog(version) as ReturnType<typeof loadCatalog> & CatalogRules;
   const flags = new Map(cat.flags.map((f) => [f.name, f]));
   const sev = strict ? "error" : "warning";
