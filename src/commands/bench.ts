@@ -13,6 +13,7 @@ import { formatTable } from "../text.js";
 import {
   addCommonOptions,
   connectionShape,
+  converted,
   durationFlag,
   fileShape,
   outputOf,
@@ -22,7 +23,6 @@ import {
   targetShape,
   uiFor,
   usage,
-  converted,
 } from "./options.js";
 
 /** "1,4,16" → [1, 4, 16]: positive numbers (whole ones where `whole`). */
@@ -84,7 +84,7 @@ export function parseSlo(v: string): BenchRequest["slo"] {
   return slo;
 }
 
-export const benchOptionsSchema = z.pipe(
+export const benchOptionsSchema = converted(
   z.object({
     ...fileShape,
     ...targetShape,
@@ -105,7 +105,7 @@ export const benchOptionsSchema = z.pipe(
     report: z.optional(z.string()),
     compare: z.optional(z.array(z.string())),
   }),
-  z.transform((o) => {
+  (o) => {
     if (o.compare && o.compare.length < 2)
       throw new UsageError(
         "--compare takes two results files or more (from bench --json)",
@@ -132,7 +132,7 @@ export const benchOptionsSchema = z.pipe(
       keep: o.keep,
     };
     return { ...o, target: targetOf(o), req, ...outputOf(o) };
-  }),
+  },
 );
 
 export type BenchOptions = z.output<typeof benchOptionsSchema>;

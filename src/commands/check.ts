@@ -9,6 +9,7 @@ import { gb } from "../fit/fit.js";
 import {
   addCommonOptions,
   connectionShape,
+  converted,
   fileShape,
   outputOf,
   outputShape,
@@ -20,7 +21,7 @@ import {
   uiFor,
 } from "./options.js";
 
-export const checkOptionsSchema = z.pipe(
+export const checkOptionsSchema = converted(
   z.object({
     ...fileShape,
     ...targetShape,
@@ -32,7 +33,7 @@ export const checkOptionsSchema = z.pipe(
     offline: z._default(z.boolean(), false),
     vllmVersion: z.optional(z.string()),
   }),
-  z.transform((o) => ({ ...o, target: targetOf(o), params: o.param, ...outputOf(o, ["text", "json"]) })),
+  (o) => ({ ...o, target: targetOf(o), params: o.param, ...outputOf(o, ["text", "json"]) }),
 );
 
 export type CheckOptions = z.output<typeof checkOptionsSchema>;

@@ -5,6 +5,7 @@ import type { DeleteResult } from "../target.js";
 import {
   addCommonOptions,
   connectionShape,
+  converted,
   fileShape,
   outputOf,
   outputShape,
@@ -14,7 +15,7 @@ import {
   uiFor,
 } from "./options.js";
 
-export const deleteOptionsSchema = z.pipe(
+export const deleteOptionsSchema = converted(
   z.object({
     ...fileShape,
     ...targetShape,
@@ -24,7 +25,7 @@ export const deleteOptionsSchema = z.pipe(
     purgeCache: z._default(z.boolean(), false),
     wait: z._default(z.boolean(), true),
   }),
-  z.transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) })),
+  (o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) }),
 );
 
 export type DeleteOptions = z.output<typeof deleteOptionsSchema>;

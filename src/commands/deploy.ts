@@ -10,6 +10,7 @@ import { timelineLines } from "../startup/timeline.js";
 import {
   addCommonOptions,
   connectionShape,
+  converted,
   durationFlag,
   fileShape,
   outputOf,
@@ -23,7 +24,7 @@ import {
   uiFor,
 } from "./options.js";
 
-export const deployOptionsSchema = z.pipe(
+export const deployOptionsSchema = converted(
   z.object({
     ...fileShape,
     ...targetShape,
@@ -41,7 +42,7 @@ export const deployOptionsSchema = z.pipe(
     offline: z._default(z.boolean(), false),
     gpus: z.optional(z.string()),
   }),
-  z.transform((o) => {
+  (o) => {
     const target = targetOf(o);
     if (o.dryRun === "server" && target === "docker")
       throw new UsageError("--dry-run=server asks a Kubernetes API server; with --local use --dry-run=client");
@@ -69,7 +70,7 @@ export const deployOptionsSchema = z.pipe(
         "use -o text (the docker commands) or -o json",
       );
     return { ...o, target, timeoutSeconds: o.timeout, params: o.param, ...outputOf(o) };
-  }),
+  },
 );
 
 export type DeployOptions = z.output<typeof deployOptionsSchema>;

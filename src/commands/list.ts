@@ -6,6 +6,7 @@ import { formatTable } from "../text.js";
 import {
   addCommonOptions,
   connectionShape,
+  converted,
   outputOf,
   outputShape,
   parseOptions,
@@ -14,10 +15,11 @@ import {
   uiFor,
 } from "./options.js";
 
-export const listOptionsSchema = z.pipe(
-  z.object({ ...targetShape, ...connectionShape, ...outputShape }),
-  z.transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) })),
-);
+export const listOptionsSchema = converted(z.object({ ...targetShape, ...connectionShape, ...outputShape }), (o) => ({
+  ...o,
+  target: targetOf(o),
+  ...outputOf(o, ["text", "json"]),
+}));
 
 export type ListOptions = z.output<typeof listOptionsSchema>;
 

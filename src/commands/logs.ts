@@ -6,6 +6,7 @@ import type { LogLine } from "../target.js";
 import {
   addCommonOptions,
   connectionShape,
+  converted,
   countFlag,
   durationFlag,
   fileShape,
@@ -17,7 +18,7 @@ import {
   uiFor,
 } from "./options.js";
 
-export const logsOptionsSchema = z.pipe(
+export const logsOptionsSchema = converted(
   z.object({
     ...fileShape,
     ...targetShape,
@@ -31,7 +32,7 @@ export const logsOptionsSchema = z.pipe(
     previous: z._default(z.boolean(), false),
     timestamps: z._default(z.boolean(), false),
   }),
-  z.transform((o) => ({ ...o, target: targetOf(o), sinceSeconds: o.since, ...outputOf(o, ["text", "json"]) })),
+  (o) => ({ ...o, target: targetOf(o), sinceSeconds: o.since, ...outputOf(o, ["text", "json"]) }),
 );
 
 export type LogsOptions = z.output<typeof logsOptionsSchema>;

@@ -82,7 +82,7 @@ export function usage(ctx: z.core.ParsePayload, message: string, hint?: string):
   return z.NEVER;
 }
 
-/** A flag's raw value, converted (or refused with `usage`). */
+/** A flag's raw value, or a command's raw options, converted (or refused with `usage`). */
 export const converted = <I extends z.ZodMiniType, O>(
   raw: I,
   convert: (v: z.output<I>, ctx: z.core.ParsePayload) => O,

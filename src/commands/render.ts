@@ -17,6 +17,7 @@ import type { Ui } from "../ui/output.js";
 import {
   addCommonOptions,
   connectionShape,
+  converted,
   fileShape,
   outputOf,
   outputShape,
@@ -30,7 +31,7 @@ import {
 } from "./options.js";
 import { missingSecrets, missingSecretWarning } from "../render/secret-refs.js";
 
-export const renderOptionsSchema = z.pipe(
+export const renderOptionsSchema = converted(
   z.object({
     ...fileShape,
     ...targetShape,
@@ -48,7 +49,7 @@ export const renderOptionsSchema = z.pipe(
     gpus: z.optional(z.string()),
     kubeVersion: z.optional(z.string()),
   }),
-  z.transform((o) => {
+  (o) => {
     if (o.dryRun && o.out !== undefined)
       throw new UsageError(
         "--out and --dry-run contradict each other: --dry-run prints to stdout, --out writes files",
@@ -96,7 +97,7 @@ export const renderOptionsSchema = z.pipe(
         "add --dry-run (without it render writes files; --json prints what it wrote)",
       );
     return { ...o, target, params: o.param, ...(kube ? { kubeMinor: kube.minor } : {}), ...outputOf(o) };
-  }),
+  },
 );
 
 export type RenderOptions = z.output<typeof renderOptionsSchema>;

@@ -9,6 +9,7 @@ import { formatGroup } from "../cluster/groups.js";
 import {
   addCommonOptions,
   connectionShape,
+  converted,
   fileShape,
   outputOf,
   outputShape,
@@ -18,7 +19,7 @@ import {
   uiFor,
 } from "./options.js";
 
-export const statusOptionsSchema = z.pipe(
+export const statusOptionsSchema = converted(
   z.object({
     ...fileShape,
     ...targetShape,
@@ -28,7 +29,7 @@ export const statusOptionsSchema = z.pipe(
     showApiKey: z._default(z.boolean(), false),
     timeline: z._default(z.boolean(), false),
   }),
-  z.transform((o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) })),
+  (o) => ({ ...o, target: targetOf(o), ...outputOf(o, ["text", "json"]) }),
 );
 
 export type StatusOptions = z.output<typeof statusOptionsSchema>;

@@ -16,6 +16,7 @@ import { listFlag, wholeFlag } from "./bench.js";
 import {
   addCommonOptions,
   connectionShape,
+  converted,
   durationFlag,
   fileShape,
   outputOf,
@@ -67,7 +68,7 @@ async function readDataset(file: string) {
   return { path: file, parsed: parseDataset(file, text) };
 }
 
-export const tuneOptionsSchema = z.pipe(
+export const tuneOptionsSchema = converted(
   z.object({
     ...fileShape,
     ...targetShape,
@@ -92,7 +93,7 @@ export const tuneOptionsSchema = z.pipe(
     timeout: durationFlag("--timeout", "10m, 1h"),
     offline: z._default(z.boolean(), false),
   }),
-  z.transform((o) => {
+  (o) => {
     if (!o.slo)
       throw new UsageError("tune needs an SLO to score trials by: --slo", "e.g. --slo ttft_p95=500ms,itl_p95=50ms");
     if (o.file === STDIN_FILE)
@@ -113,7 +114,7 @@ export const tuneOptionsSchema = z.pipe(
       resultsFile: o.results ?? path.join(path.dirname(o.file), "vllmapp-tune.json"),
       ...outputOf(o, ["text", "json"]),
     };
-  }),
+  },
 );
 
 export type TuneOptions = z.output<typeof tuneOptionsSchema>;
