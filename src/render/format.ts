@@ -12,6 +12,7 @@ export function objectYaml(obj: K8sObject): string {
 // kubectl reads YAML 1.1 (go-yaml), the yaml package prints YAML 1.2: what 1.1 reads otherwise is quoted.
 // NEL, LS and PS: line breaks to 1.1, ordinary characters to 1.2
 const YAML11_BREAKS = /[\u0085\u2028\u2029]/;
+const YAML11_BREAKS_ALL = new RegExp(YAML11_BREAKS.source, "g");
 // strings 1.1 reads as another type and 1.2 as a string (the yaml package's yaml-1.1 schema tests): y, n,
 // yes, no, on, off; binary, octal, underscored and sexagesimal numbers; dates ("N" reached the API server
 // as false)
@@ -26,7 +27,7 @@ const YAML11_BREAK_ESCAPES: Record<string, string> = { "\u0085": "\\N", "\u2028"
  * the stream ("could not find expected ':'") or folded the string.
  */
 export function packageYaml(value: unknown): string {
-  const doc = new Document(value, { aliasDuplicateObjects: false });
+  const doc = new Document(value, YAML_OPTS);
   let breaks = false;
   visit(doc, {
     Scalar(_, node) {
@@ -36,9 +37,9 @@ export function packageYaml(value: unknown): string {
       node.type = "QUOTE_DOUBLE";
     },
   });
-  const text = doc.toString({ lineWidth: 0 });
+  const text = doc.toString(YAML_OPTS);
   // every such character is now inside a double-quoted scalar, where an escape reads back as the character
-  return breaks ? text.replace(/[\u0085\u2028\u2029]/g, (c) => YAML11_BREAK_ESCAPES[c]!) : text;
+  return breaks ? text.replace(YAML11_BREAKS_ALL, (c) => YAML11_BREAK_ESCAPES[c]!) : text;
 }
 
 /**
